@@ -1,0 +1,38 @@
+/** What is known of the visit an image came from; all optional values may be NaN when unknown. */
+export interface VisitInfo {
+  /** Visit (exposure) id. */
+  visit: number;
+  /** Detector number. */
+  detector: number;
+  /** Filter band, one of u g r i z y (or the header's FILTER when unmapped). */
+  band: string;
+  /** Exposure midpoint, MJD (TAI). */
+  mjd: number;
+  /** Exposure time, seconds. */
+  exposureTime: number;
+  /** Gain, electrons per ADU. */
+  gain: number;
+  /** Read noise, electrons. */
+  readNoise: number;
+  /** Saturation level, ADU. */
+  saturation: number;
+  /** Photometric zero point: AB magnitude of 1 ADU (header PHOTZP or MAGZERO). */
+  zeroPoint: number;
+  /** Instrument name. */
+  instrument: string;
+}
+
+export function emptyVisitInfo(): VisitInfo {
+  return {
+    visit: 0,
+    detector: 0,
+    band: '',
+    mjd: Number.NaN,
+    exposureTime: Number.NaN,
+    gain: Number.NaN,
+    readNoise: Number.NaN,
+    saturation: Number.NaN,
+    zeroPoint: Number.NaN,
+    instrument: '',
+  };
+}
