@@ -1,0 +1,112 @@
+# Cloud Functions gen2, one per entry point of functions/index.ts, all from one source archive.
+
+locals {
+  # Entry point (exported name in functions/index.ts) -> Cloud Functions name.
+  function_names = {
+    nextVisit     = "ap-next-visit"
+    nextVisitHttp = "ap-next-visit-http"
+    processImage  = "ap-process-image"
+    alertFanout   = "ap-alert-fanout"
+    alertArchive  = "ap-alert-archive"
+  }
+
+  # Pub/Sub-driven entry points and the topic each one's push subscription reads.
+  pubsub_functions = {
+    nextVisit    = { topic = "next-visit", topic_id = google_pubsub_topic.next_visit.id }
+    processImage = { topic = "raw-arrived", topic_id = google_pubsub_topic.raw_arrived.id }
+    alertFanout  = { topic = "alert-batches", topic_id = google_pubsub_topic.alert_batches.id }
+  }
+
+  # Sizes: processImage holds a 4k x 4k science image, its template and the difference (about
+  # 1.5 GiB of planes) and runs one detector per instance; the rest are light.
+  function_sizes = {
+    nextVisit     = { memory = "2Gi", cpu = "1", max_instances = 50, min_instances = 0, concurrency = 4, timeout = var.function_timeout_seconds }
+    nextVisitHttp = { memory = "2Gi", cpu = "1", max_instances = 10, min_instances = 0, concurrency = 4, timeout = 60 }
+    processImage  = { memory = var.process_image_memory, cpu = var.process_image_cpu, max_instances = var.process_image_max_instances, min_instances = var.process_image_min_instances, concurrency = 1, timeout = var.function_timeout_seconds }
+    alertFanout   = { memory = "1Gi", cpu = "1", max_instances = 50, min_instances = 0, concurrency = 8, timeout = var.function_timeout_seconds }
+    alertArchive  = { memory = "512Mi", cpu = "1", max_instances = 20, min_instances = 0, concurrency = 80, timeout = 30 }
+  }
+
+  function_env = {
+    GOOGLE_CLOUD_PROJECT = var.project
+    AP_BUCKET_PREFIX     = var.prefix
+    AP_RAW_BUCKET        = google_storage_bucket.raw.name
+    AP_TEMPLATES_BUCKET  = google_storage_bucket.templates.name
+    AP_ALERTS_BUCKET     = google_storage_bucket.alerts.name
+    AP_WORK_BUCKET       = google_storage_bucket.work.name
+  }
+}
+
+data "archive_file" "source" {
+  type        = "zip"
+  source_dir  = "${path.module}/.."
+  output_path = "${path.module}/.terraform/source.zip"
+  excludes = [
+    ".git", "node_modules", "dist", "terraform", "test", "bench", "docs", "emulators",
+    "night-report", ".ci",
+  ]
+}
+
+resource "google_storage_bucket_object" "source" {
+  name   = "source-${data.archive_file.source.output_md5}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}
+
+resource "google_cloudfunctions2_function" "fn" {
+  for_each = local.function_names
+  name     = each.value
+  location = var.region
+
+  build_config {
+    runtime     = "nodejs20"
+    entry_point = each.key
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory                 = local.function_sizes[each.key].memory
+    available_cpu                    = local.function_sizes[each.key].cpu
+    max_instance_count               = local.function_sizes[each.key].max_instances
+    min_instance_count               = local.function_sizes[each.key].min_instances
+    max_instance_request_concurrency = local.function_sizes[each.key].concurrency
+    timeout_seconds                  = local.function_sizes[each.key].timeout
+    service_account_email            = google_service_account.fn[each.key].email
+    ingress_settings                 = contains(keys(local.pubsub_functions), each.key) ? "ALLOW_INTERNAL_ONLY" : "ALLOW_ALL"
+    environment_variables = merge(local.function_env, {
+      AP_DEAD_LETTER_TOPIC = contains(keys(local.pubsub_functions), each.key) ? "${local.pubsub_functions[each.key].topic}-dead-letter" : ""
+    })
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# Pub/Sub pushes as the pusher account, which alone may invoke the Pub/Sub-driven functions.
+resource "google_cloud_run_service_iam_member" "pusher_invokes" {
+  for_each = local.pubsub_functions
+  location = var.region
+  service  = google_cloudfunctions2_function.fn[each.key].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.pusher.email}"
+}
+
+resource "google_cloud_run_service_iam_member" "scheduler_invokes_next_visit_http" {
+  for_each = toset(var.next_visit_publishers)
+  location = var.region
+  service  = google_cloudfunctions2_function.fn["nextVisitHttp"].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = each.value
+}
+
+resource "google_cloud_run_service_iam_member" "brokers_invoke_archive" {
+  for_each = var.broker_principals
+  location = var.region
+  service  = google_cloudfunctions2_function.fn["alertArchive"].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = each.value
+}

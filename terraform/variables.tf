@@ -1,0 +1,93 @@
+variable "project" {
+  description = "Google Cloud project id to deploy into."
+  type        = string
+}
+
+variable "region" {
+  description = "Region for functions, buckets and the Firestore database."
+  type        = string
+  default     = "us-central1"
+}
+
+variable "prefix" {
+  description = "Name prefix of the buckets (<prefix>-raw, <prefix>-templates, <prefix>-alerts, <prefix>-work); globally unique."
+  type        = string
+}
+
+variable "broker_principals" {
+  description = "Community brokers allowed to subscribe to alerts: map of broker name to IAM member (e.g. \"serviceAccount:fink@example.iam.gserviceaccount.com\"). Each gets its own subscription."
+  type        = map(string)
+  default     = {}
+}
+
+variable "broker_filters" {
+  description = "Optional server-side Pub/Sub filter per broker name, on the alert attributes (e.g. \"attributes.snrBin >= \\\"10\\\"\" is not allowed: filters compare strings with = != hasPrefix)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "process_image_memory" {
+  description = "Memory of processImage, one instance per detector image (a 4k x 4k detector needs about 4 GiB)."
+  type        = string
+  default     = "8Gi"
+}
+
+variable "process_image_cpu" {
+  description = "vCPUs of processImage (worker threads split the image)."
+  type        = string
+  default     = "4"
+}
+
+variable "process_image_max_instances" {
+  description = "Maximum concurrent processImage instances: one per detector of a visit (189 science detectors for LSSTCam)."
+  type        = number
+  default     = 200
+}
+
+variable "process_image_min_instances" {
+  description = "Instances kept warm between visits; nextVisit warms more before each visit."
+  type        = number
+  default     = 0
+}
+
+variable "function_timeout_seconds" {
+  description = "Timeout of the Pub/Sub-driven functions, seconds (also the push subscriptions' ack deadline, capped at 600)."
+  type        = number
+  default     = 300
+}
+
+variable "raw_retention_days" {
+  description = "Days raw images stay in the raw bucket before the lifecycle rule deletes them."
+  type        = number
+  default     = 30
+}
+
+variable "alert_retention_days" {
+  description = "Days broker subscriptions retain unacknowledged alerts (max 7)."
+  type        = number
+  default     = 7
+}
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of one event before it goes to the dead-letter topic (5 to 100)."
+  type        = number
+  default     = 5
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore (APDB) database; a multi-region such as nam5 or a region."
+  type        = string
+  default     = "nam5"
+}
+
+variable "next_visit_publishers" {
+  description = "Principals of the observatory's scheduler, allowed to publish next_visit notices (topic and HTTP form)."
+  type        = list(string)
+  default     = []
+}
+
+variable "camera_writers" {
+  description = "Principals that write raw images into the raw bucket (the camera's transfer service)."
+  type        = list(string)
+  default     = []
+}

@@ -1,0 +1,127 @@
+/**
+ * Static checks of terraform/ (no provider download needed): every reference resolves, the
+ * functions and names agree with the code, and service accounts hold only the roles they need.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { parse } from '@cdktf/hcl2json';
+import { BUCKET_ROLES, ENTRY_POINTS, TOPICS, deadLetterTopic } from '../../shared/cloud/names.js';
+
+const dir = new URL('../../terraform/', import.meta.url);
+const files = readdirSync(dir).filter((f) => f.endsWith('.tf'));
+
+type Json = Record<string, unknown>;
+const parsed: Array<{ file: string; json: Json }> = [];
+for (const file of files) {
+  parsed.push({ file, json: (await parse(file, readFileSync(new URL(file, dir), 'utf8'))) as Json });
+}
+
+function blocks(kind: string): Array<[type: string, name: string, body: Json]> {
+  const out: Array<[string, string, Json]> = [];
+  for (const { json } of parsed) {
+    const section = json[kind] as Record<string, Record<string, Json[]>> | undefined;
+    for (const [type, byName] of Object.entries(section ?? {})) {
+      for (const [name, bodies] of Object.entries(byName)) out.push([type, name, bodies[0]]);
+    }
+  }
+  return out;
+}
+
+const locals: Json = Object.assign({}, ...parsed.flatMap(({ json }) => (json.locals as Json[] | undefined) ?? []));
+const variables = new Set(parsed.flatMap(({ json }) => Object.keys((json.variable as Json | undefined) ?? {})));
+const resources = new Set(blocks('resource').map(([t, n]) => `${t}.${n}`));
+const dataSources = new Set(blocks('data').map(([t, n]) => `data.${t}.${n}`));
+
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(strings);
+  return [];
+}
+
+test('terraform fmt -check is clean where terraform is installed', (t) => {
+  const probe = spawnSync('terraform', ['version'], { stdio: 'ignore' });
+  if (probe.status !== 0) {
+    t.skip('terraform not installed; formatting check skipped');
+    return;
+  }
+  const fmt = spawnSync('terraform', ['fmt', '-check', '-recursive', '.'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(fmt.status, 0, `terraform fmt would change: ${fmt.stdout}`);
+});
+
+test('every resource, data, variable and local reference resolves', () => {
+  const unresolved: string[] = [];
+  for (const { file, json } of parsed) {
+    for (const s of strings(json)) {
+      for (const expr of s.match(/\$\{[^}]*\}/g) ?? []) {
+        for (const ref of expr.match(/\b(data\.[a-z0-9_]+\.[a-z0-9_]+|google_[a-z0-9_]+\.[a-z0-9_]+|var\.[a-z0-9_]+|local\.[a-z0-9_]+)/g) ?? []) {
+          const ok = ref.startsWith('data.')
+            ? dataSources.has(ref)
+            : ref.startsWith('var.')
+              ? variables.has(ref.slice(4))
+              : ref.startsWith('local.')
+                ? ref.slice(6) in locals
+                : resources.has(ref);
+          if (!ok) unresolved.push(`${file}: ${ref}`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(unresolved, []);
+});
+
+test('function entry points in terraform and in functions/ are the same set', () => {
+  const inTerraform = Object.keys(locals.function_names as Json).sort();
+  assert.deepEqual(inTerraform, Object.keys(ENTRY_POINTS).sort());
+  const sources = readdirSync(new URL('../../functions/', import.meta.url), { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => readFileSync(new URL(`../../functions/${f}`, import.meta.url), 'utf8'))
+    .join('\n');
+  const registered = [...sources.matchAll(/functions\.(?:http|cloudEvent)\(\s*'([A-Za-z]+)'/g)].map((m) => m[1]).sort();
+  assert.deepEqual(registered, inTerraform);
+  const pubsub = locals.pubsub_functions as Record<string, { topic: string }>;
+  for (const [name, spec] of Object.entries(ENTRY_POINTS)) {
+    if (spec.trigger === 'pubsub') assert.equal(pubsub[name]?.topic, spec.topic, `${name} reads ${spec.topic}`);
+    else assert.ok(!(name in pubsub), `${name} is HTTP`);
+  }
+});
+
+test('every topic and bucket the code uses is declared', () => {
+  const topicNames = new Set(blocks('resource').filter(([t]) => t === 'google_pubsub_topic').flatMap(([, , b]) => strings(b.name)));
+  for (const topic of Object.values(TOPICS)) assert.ok(topicNames.has(topic), `topic ${topic} declared`);
+  const deadLetterName = blocks('resource').find(([t, n]) => t === 'google_pubsub_topic' && n === 'dead_letter')?.[2].name;
+  assert.equal(deadLetterName, deadLetterTopic('${each.value.topic}'));
+  const bucketNames = new Set(blocks('resource').filter(([t]) => t === 'google_storage_bucket').flatMap(([, , b]) => strings(b.name)));
+  for (const role of BUCKET_ROLES) assert.ok(bucketNames.has(`\${var.prefix}-${role}`), `bucket <prefix>-${role} declared`);
+  const notification = blocks('resource').find(([t]) => t === 'google_storage_notification')?.[2];
+  assert.equal(notification?.payload_format, 'JSON_API_V1');
+  assert.deepEqual(notification?.event_types, ['OBJECT_FINALIZE']);
+});
+
+test('no primitive roles; every function subscription has a dead-letter policy and backoff', () => {
+  const roles = parsed.flatMap(({ json }) => strings(json)).filter((s) => s.startsWith('roles/'));
+  for (const primitive of ['roles/owner', 'roles/editor', 'roles/viewer']) assert.ok(!roles.includes(primitive), primitive);
+  const sub = blocks('resource').find(([t, n]) => t === 'google_pubsub_subscription' && n === 'function')?.[2];
+  assert.ok(sub?.dead_letter_policy && sub.retry_policy && sub.push_config);
+});
+
+test("each function's service account holds exactly the roles its code needs", () => {
+  // What each handler touches (functions/*.ts): the review gate for any change of grants.
+  const needed: Record<string, string[]> = {
+    nextVisit: ['bucket templates roles/storage.objectViewer', 'bucket work roles/storage.objectUser', 'topic next-visit-dead-letter roles/pubsub.publisher', 'project roles/datastore.viewer', 'project roles/logging.logWriter'],
+    nextVisitHttp: ['bucket templates roles/storage.objectViewer', 'bucket work roles/storage.objectUser', 'project roles/datastore.viewer', 'project roles/logging.logWriter'],
+    processImage: ['bucket raw roles/storage.objectViewer', 'bucket templates roles/storage.objectViewer', 'bucket work roles/storage.objectUser', 'topic alert-batches roles/pubsub.publisher', 'topic raw-arrived-dead-letter roles/pubsub.publisher', 'project roles/datastore.user', 'project roles/logging.logWriter'],
+    alertFanout: ['bucket work roles/storage.objectViewer', 'bucket alerts roles/storage.objectCreator', 'bucket alerts roles/storage.objectViewer', 'topic alerts roles/pubsub.publisher', 'topic alert-batches-dead-letter roles/pubsub.publisher', 'project roles/datastore.user', 'project roles/logging.logWriter'],
+    alertArchive: ['bucket alerts roles/storage.objectViewer', 'project roles/logging.logWriter'],
+  };
+  const granted: Record<string, string[]> = {};
+  const add = (fn: string, grant: string) => (granted[fn] ??= []).push(grant);
+  for (const [fn, bucket, role] of locals.bucket_grants as string[][]) add(fn, `bucket ${bucket} ${role}`);
+  for (const [fn, topic, role] of locals.topic_grants as string[][]) add(fn, `topic ${topic} ${role}`);
+  for (const [fn, role] of locals.project_grants as string[][]) add(fn, `project ${role}`);
+  for (const fn of Object.keys(needed)) assert.deepEqual([...granted[fn]].sort(), [...needed[fn]].sort(), fn);
+  assert.deepEqual(Object.keys(granted).sort(), Object.keys(needed).sort());
+});
