@@ -1,0 +1,269 @@
+/**
+ * DIASource detection and measurement on a difference image, after Rubin's ip_diffim
+ * DetectAndMeasureTask: matched-filter detection of positive and negative footprints,
+ * dipole merging and fitting, PSF / aperture / centroid / shape measurement, mask flags,
+ * sky coordinates, and sky sources for a noise check.
+ */
+import type { Exposure } from '../image/exposure.js';
+import { MaskPlane, UNUSABLE } from '../image/mask.js';
+import type { Psf } from '../psf/types.js';
+import { fitDipole, type DipoleFit } from './dipole.js';
+import { findFootprints, type Footprint, type Peak } from './footprints.js';
+import { likelihoodImage } from './likelihood.js';
+import { fitPsf, forcedPsfFlux } from './psf-fit.js';
+import { apertureFlux, maskFlags, secondMoments } from './shape.js';
+import { measureSkySources, type SkySourceResult } from './sky-sources.js';
+import type { DiaSourceRecord } from './types.js';
+
+export interface DetectConfig {
+  /** Detection threshold on |PSF-matched-filter significance|, sigma. Default 5. */
+  threshold: number;
+  /** Also detect negative sources. Default true. */
+  detectNegative: boolean;
+  /** Footprint growth radius in PSF sigmas (Rubin's nSigmaToGrow). Default 2.4. */
+  growSigmas: number;
+  /** Peaks closer than this many PSF FWHM to a brighter one in the same footprint are dropped. Default 1.5. */
+  minPeakSeparationFwhm: number;
+  /** Mask bits whose pixels get zero weight in detection and measurement. Default UNUSABLE (BAD|SAT|CR|NO_DATA|EDGE). */
+  excludeBits: number;
+  /** Radius of the apFlux aperture, px. Default 12 (Rubin's base_CircularApertureFlux_12_0). */
+  apertureRadius: number;
+  /** Merge touching positive and negative footprints and fit dipoles. Default true. */
+  fitDipoles: boolean;
+  /** Each lobe of a dipole must reach this |flux/fluxErr|; otherwise the lobes stay separate sources. Default 5. */
+  dipoleLobeMinSnr: number;
+  /** Sky sources to measure after detection (0 to skip). Default 1000. */
+  skySources: number;
+  /** Seed of the sky-source positions. Default 1. */
+  seed: number;
+}
+
+export const DEFAULT_DETECT_CONFIG: DetectConfig = {
+  threshold: 5,
+  detectNegative: true,
+  growSigmas: 2.4,
+  minPeakSeparationFwhm: 1.5,
+  excludeBits: UNUSABLE,
+  apertureRadius: 12,
+  fitDipoles: true,
+  dipoleLobeMinSnr: 5,
+  skySources: 1000,
+  seed: 1,
+};
+
+export interface DetectResult {
+  /** Measured DIASources, ordered by footprint then peak; `index` is the position in this list. */
+  sources: DiaSourceRecord[];
+  /** Positive then negative footprints (flat pixel indices y * width + x). */
+  footprints: Footprint[];
+  /** Noise calibration from sky sources (count 0 when skipped). */
+  skySources: SkySourceResult;
+}
+
+/**
+ * Detects and measures DIASources on `difference` with its PSF. Sets the DETECTED and
+ * DETECTED_NEGATIVE mask bits of `difference` (as Rubin does).
+ * @example
+ *   const { sources, skySources } = detectDiaSources(diff, diffPsf, { ...DEFAULT_DETECT_CONFIG, threshold: 5.5 });
+ */
+export function detectDiaSources(difference: Exposure, psf: Psf, config: DetectConfig = DEFAULT_DETECT_CONFIG): DetectResult {
+  const { width, height } = difference;
+  const cx = difference.image.x0 + (width - 1) / 2;
+  const cy = difference.image.y0 + (height - 1) / 2;
+  const sigma = psf.sigmaAt(cx, cy);
+  const fwhm = psf.fwhmAt(cx, cy);
+  const like = likelihoodImage(difference, psf, config.excludeBits);
+  const labels = new Int32Array(width * height);
+  const grow = config.growSigmas * sigma;
+  const minSep = config.minPeakSeparationFwhm * fwhm;
+  const positive = findFootprints(like.significance, width, height, config.threshold, 1, grow, minSep, labels);
+  const negative = config.detectNegative
+    ? findFootprints(like.significance, width, height, config.threshold, -1, grow, minSep, new Int32Array(0))
+    : [];
+  setMaskBits(difference, positive, MaskPlane.DETECTED);
+  setMaskBits(difference, negative, MaskPlane.DETECTED_NEGATIVE);
+
+  const partners = config.fitDipoles ? dipolePartners(negative, labels, width, height) : new Map<number, number>();
+  const sources: DiaSourceRecord[] = [];
+  const usedNegative = new Set<number>();
+  const measurer = new SourceMeasurer(difference, psf, config, like.significance);
+  positive.forEach((fp, i) => {
+    const n = partners.get(i + 1);
+    if (n !== undefined && !usedNegative.has(n)) {
+      const dipole = measurer.dipole(fp, negative[n]);
+      if (dipole) {
+        sources.push(dipole);
+        usedNegative.add(n);
+        return;
+      }
+    }
+    for (const peak of fp.peaks) sources.push(measurer.single(fp, peak));
+  });
+  negative.forEach((fp, n) => {
+    if (usedNegative.has(n)) return;
+    for (const peak of fp.peaks) sources.push(measurer.single(fp, peak));
+  });
+  sources.forEach((s, i) => (s.index = i));
+  addSkyCoordinates(difference, sources);
+  const skySources =
+    config.skySources > 0
+      ? measureSkySources(difference, psf, config.skySources, config.excludeBits, config.seed)
+      : { count: 0, noiseRatio: Number.NaN, medianFluxErr: Number.NaN, meanSnr: Number.NaN };
+  return { sources, footprints: [...positive, ...negative], skySources };
+}
+
+function setMaskBits(exposure: Exposure, footprints: Footprint[], bit: number): void {
+  for (const fp of footprints) {
+    for (const p of fp.pixels) {
+      const x = p % exposure.width;
+      const k = exposure.mask.index(x, (p - x) / exposure.width);
+      exposure.mask.data[k] |= bit;
+    }
+  }
+}
+
+/** For each negative footprint touching a positive one, the pair (positive label -> negative index); strongest negative wins. */
+function dipolePartners(negative: Footprint[], positiveLabels: Int32Array, width: number, height: number): Map<number, number> {
+  const best = new Map<number, { n: number; strength: number }>();
+  negative.forEach((fp, n) => {
+    const touched = new Set<number>();
+    for (const p of fp.pixels) {
+      const x = p % width;
+      for (const q of [p, x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, p - width, p + width]) {
+        if (q >= 0 && q < width * height && positiveLabels[q] > 0) touched.add(positiveLabels[q]);
+      }
+    }
+    const strength = Math.abs(fp.peaks[0]?.significance ?? 0);
+    for (const label of touched) {
+      const current = best.get(label);
+      if (!current || current.strength < strength) best.set(label, { n, strength });
+    }
+  });
+  return new Map([...best].map(([label, { n }]) => [label, n]));
+}
+
+/** Measures single sources and dipoles on one difference image. */
+class SourceMeasurer {
+  constructor(
+    private readonly exposure: Exposure,
+    private readonly psf: Psf,
+    private readonly config: DetectConfig,
+    private readonly significance: Float32Array,
+  ) {}
+
+  /** A single (positive or negative) source at a footprint peak. */
+  single(fp: Footprint, peak: Peak): DiaSourceRecord {
+    const start = this.refinePeak(peak);
+    const fit = fitPsf(this.exposure, this.psf, start.x, start.y, this.config.excludeBits);
+    const record = this.base(fp.pixels, fit.x, fit.y, fp.sign, footprintBox(fp));
+    record.xErr = fit.xErr;
+    record.yErr = fit.yErr;
+    record.psfFlux = fit.flux;
+    record.psfFluxErr = fit.fluxErr;
+    record.snr = fit.flux / fit.fluxErr;
+    record.psfNdata = fit.ndata;
+    record.isNegative = fp.sign < 0;
+    record.flags.measurementFailed = !Number.isFinite(fit.flux);
+    return record;
+  }
+
+  /** A dipole from a touching positive and negative footprint, or null when the fit does not support two lobes. */
+  dipole(pos: Footprint, neg: Footprint): DiaSourceRecord | null {
+    const pp = this.refinePeak(pos.peaks[0]);
+    const np = this.refinePeak(neg.peaks[0]);
+    const fit: DipoleFit = fitDipole(this.exposure, this.psf, pp, np, this.config.excludeBits);
+    const minSnr = this.config.dipoleLobeMinSnr;
+    if (!fit.converged || fit.posFlux / fit.posFluxErr < minSnr || -fit.negFlux / fit.negFluxErr < minSnr) return null;
+    const x = (fit.xPos + fit.xNeg) / 2;
+    const y = (fit.yPos + fit.yNeg) / 2;
+    const pixels = Int32Array.from(new Set([...pos.pixels, ...neg.pixels])).sort();
+    const box = [Math.min(pos.xMin, neg.xMin), Math.max(pos.xMax, neg.xMax), Math.min(pos.yMin, neg.yMin), Math.max(pos.yMax, neg.yMax)];
+    const forced = forcedPsfFlux(this.exposure, this.psf, x, y, this.config.excludeBits);
+    const record = this.base(pixels, x, y, forced.flux >= 0 ? 1 : -1, box);
+    record.xErr = Math.hypot(fit.posPositionErr, fit.negPositionErr) / 2;
+    record.yErr = record.xErr;
+    record.psfFlux = forced.flux;
+    record.psfFluxErr = forced.fluxErr;
+    record.snr = forced.flux / forced.fluxErr;
+    record.psfNdata = forced.ndata;
+    record.isNegative = forced.flux < 0;
+    record.isDipole = true;
+    record.dipoleMeanFlux = (fit.posFlux - fit.negFlux) / 2;
+    record.dipoleFluxDiff = fit.posFlux + fit.negFlux;
+    record.dipoleSep = Math.hypot(fit.xPos - fit.xNeg, fit.yPos - fit.yNeg);
+    record.dipoleAngle = (Math.atan2(fit.yPos - fit.yNeg, fit.xPos - fit.xNeg) * 180) / Math.PI;
+    return record;
+  }
+
+  /** Sub-pixel peak from a parabola through the 3x3 significance values (parent-frame coordinates). */
+  private refinePeak(peak: Peak): { x: number; y: number } {
+    const { width, height } = this.exposure;
+    const s = (x: number, y: number): number => this.significance[Math.min(height - 1, Math.max(0, y)) * width + Math.min(width - 1, Math.max(0, x))];
+    const vertex = (m: number, c: number, p: number): number => {
+      const curvature = m - 2 * c + p;
+      return curvature === 0 ? 0 : Math.max(-0.5, Math.min(0.5, (m - p) / (2 * curvature)));
+    };
+    const c = s(peak.x, peak.y);
+    return {
+      x: this.exposure.image.x0 + peak.x + vertex(s(peak.x - 1, peak.y), c, s(peak.x + 1, peak.y)),
+      y: this.exposure.image.y0 + peak.y + vertex(s(peak.x, peak.y - 1), c, s(peak.x, peak.y + 1)),
+    };
+  }
+
+  /** The fields every source shares: aperture flux, moments, footprint, flags. */
+  private base(pixels: Int32Array, x: number, y: number, sign: number, box: number[]): DiaSourceRecord {
+    const ap = apertureFlux(this.exposure, x, y, this.config.apertureRadius);
+    const moments = secondMoments(this.exposure, x, y, 1.5 * this.psf.sigmaAt(x, y), sign);
+    return {
+      index: 0,
+      x,
+      y,
+      xErr: Number.NaN,
+      yErr: Number.NaN,
+      ra: Number.NaN,
+      dec: Number.NaN,
+      raErr: Number.NaN,
+      decErr: Number.NaN,
+      psfFlux: Number.NaN,
+      psfFluxErr: Number.NaN,
+      snr: Number.NaN,
+      apFlux: ap.flux,
+      apFluxErr: ap.fluxErr,
+      scienceFlux: Number.NaN,
+      scienceFluxErr: Number.NaN,
+      templateFlux: Number.NaN,
+      templateFluxErr: Number.NaN,
+      ...moments,
+      footprintArea: pixels.length,
+      bboxSize: Math.max(box[1] - box[0], box[3] - box[2]) + 1,
+      isNegative: false,
+      isDipole: false,
+      dipoleMeanFlux: Number.NaN,
+      dipoleFluxDiff: Number.NaN,
+      dipoleSep: Number.NaN,
+      dipoleAngle: Number.NaN,
+      psfNdata: 0,
+      reliability: Number.NaN,
+      flags: maskFlags(this.exposure, pixels, x, y),
+    };
+  }
+}
+
+function footprintBox(fp: Footprint): number[] {
+  return [fp.xMin, fp.xMax, fp.yMin, fp.yMax];
+}
+
+/** ra, dec (deg) through the exposure's WCS, with errors propagated from the centroid errors. */
+function addSkyCoordinates(exposure: Exposure, sources: DiaSourceRecord[]): void {
+  const wcs = exposure.wcs;
+  if (!wcs || sources.length === 0) return;
+  const sky = wcs.pixelToSky({ x: Float64Array.from(sources, (s) => s.x), y: Float64Array.from(sources, (s) => s.y) });
+  sources.forEach((s, i) => {
+    s.ra = sky.ra[i];
+    s.dec = sky.dec[i];
+    const [[a, b], [c, d]] = wcs.jacobian(s.x, s.y).matrix;
+    const xiErr = Math.hypot(a * s.xErr, b * s.yErr);
+    s.raErr = xiErr / Math.cos((s.dec * Math.PI) / 180);
+    s.decErr = Math.hypot(c * s.xErr, d * s.yErr);
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * Fast 2-D correlation with a small kernel written as a short sum of separable
+ * (outer-product) terms from its singular value decomposition (Treitel & Shanks 1971,
+ * IEEE Trans. Geosci. Electron. 9, 10): K = sum_k u_k v_k^T, each term one horizontal
+ * and one vertical 1-D pass.
+ */
+
+export interface SeparableTerm {
+  /** Column (vertical, y) factor, length n. */
+  u: Float64Array;
+  /** Row (horizontal, x) factor, length n. */
+  v: Float64Array;
+}
+
+/**
+ * Decomposes the n x n kernel (row-major) into separable terms by power iteration with
+ * deflation, keeping terms until the residual's squared norm is below `tolerance` of the
+ * kernel's (or `maxTerms` are used).
+ */
+export function separableTerms(kernel: ArrayLike<number>, n: number, tolerance = 1e-5, maxTerms = 6): SeparableTerm[] {
+  const residual = Float64Array.from(kernel);
+  let total = 0;
+  for (const k of residual) total += k * k;
+  const terms: SeparableTerm[] = [];
+  let remaining = total;
+  while (terms.length < maxTerms && remaining > tolerance * total) {
+    let v = new Float64Array(n).fill(1 / Math.sqrt(n));
+    let u = new Float64Array(n);
+    for (let iter = 0; iter < 200; iter++) {
+      u = new Float64Array(n);
+      for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) u[j] += residual[j * n + i] * v[i];
+      const next = new Float64Array(n);
+      for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) next[i] += residual[j * n + i] * u[j];
+      const norm = Math.hypot(...next);
+      if (norm === 0) break;
+      for (let i = 0; i < n; i++) next[i] /= norm;
+      let change = 0;
+      for (let i = 0; i < n; i++) change += Math.abs(next[i] - v[i]);
+      v = next;
+      if (change < 1e-12) break;
+    }
+    u = new Float64Array(n);
+    for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) u[j] += residual[j * n + i] * v[i];
+    terms.push({ u, v });
+    remaining = 0;
+    for (let j = 0; j < n; j++) {
+      for (let i = 0; i < n; i++) {
+        residual[j * n + i] -= u[j] * v[i];
+        remaining += residual[j * n + i] ** 2;
+      }
+    }
+  }
+  return terms;
+}
+
+/**
+ * out(x, y) = sum_{i,j} K[j][i] in(x + i - r, y + j - r) for the kernel given as separable
+ * terms (r = (n-1)/2); pixels beyond the image count as 0. `input` and the result are
+ * contiguous width*height planes.
+ */
+export function correlateSeparable(input: Float32Array, width: number, height: number, terms: SeparableTerm[]): Float32Array {
+  const out = new Float32Array(width * height);
+  const tmp = new Float32Array(width * height);
+  for (const { u, v } of terms) {
+    rowPass(input, tmp, width, height, Float32Array.from(v));
+    columnPassAdd(tmp, out, width, height, Float32Array.from(u));
+  }
+  return out;
+}
+
+function rowPass(input: Float32Array, out: Float32Array, width: number, height: number, k: Float32Array): void {
+  const n = k.length;
+  const r = (n - 1) >> 1;
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    for (let x = 0; x < width; x++) {
+      const interior = x >= r && x < width - r;
+      const lo = interior ? 0 : Math.max(0, r - x);
+      const hi = interior ? n : Math.min(n, width + r - x);
+      let acc = 0;
+      const start = base + x - r;
+      for (let i = lo; i < hi; i++) acc += k[i] * input[start + i];
+      out[base + x] = acc;
+    }
+  }
+}
+
+function columnPassAdd(input: Float32Array, out: Float32Array, width: number, height: number, k: Float32Array): void {
+  const n = k.length;
+  const r = (n - 1) >> 1;
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    for (let j = 0; j < n; j++) {
+      const sy = y + j - r;
+      if (sy < 0 || sy >= height) continue;
+      const kj = k[j];
+      const src = sy * width;
+      for (let x = 0; x < width; x++) out[base + x] += kj * input[src + x];
+    }
+  }
+}

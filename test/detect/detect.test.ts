@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MoffatPsf, GaussianPsf } from '../../shared/detect/analytic-psf.js';
+import { detectDiaSources, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
+import { fitCompleteness } from '../../shared/detect/completeness.js';
+import { mulberry32 } from '../../shared/detect/sky-sources.js';
+import { MaskPlane } from '../../shared/image/mask.js';
+import { addPointSource, gridPositions, noiseExposure, predictedFluxErr } from './synthetic.js';
+
+const VARIANCE = 100;
+
+/** Injected point sources of log-uniform |SNR| in [3, 50], half of them negative, on white noise. */
+function injectedField(size: number, count: number, seed: number) {
+  const psf = new MoffatPsf(4, 3.5);
+  const exposure = noiseExposure(size, size, () => VARIANCE, seed, psf);
+  const err = predictedFluxErr(psf, 0, 0, VARIANCE);
+  const uniform = mulberry32(seed + 1);
+  const truth = gridPositions(size, size, count, 24, seed + 2).map((p) => {
+    const snr = 3 * (50 / 3) ** uniform() * (uniform() < 0.5 ? -1 : 1);
+    addPointSource(exposure, psf, p.x, p.y, snr * err);
+    return { ...p, snr, flux: snr * err };
+  });
+  return { psf, exposure, truth };
+}
+
+/** Nearest detection within `radius` px of each truth position (index or -1). */
+function match(truth: Array<{ x: number; y: number }>, sources: Array<{ x: number; y: number }>, radius: number): number[] {
+  return truth.map((t) => {
+    let best = -1;
+    let bestD = radius;
+    sources.forEach((s, i) => {
+      const d = Math.hypot(s.x - t.x, s.y - t.y);
+      if (d < bestD) [best, bestD] = [i, d];
+    });
+    return best;
+  });
+}
+
+test('matched-filter detection: completeness, 50% point at the threshold, flux bias, no false positives', (t) => {
+  const { psf, exposure, truth } = injectedField(2048, 2000, 11);
+  const { sources } = detectDiaSources(exposure, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 });
+  const matches = match(truth, sources, 2);
+  const detected = matches.map((m, i) => m >= 0 && Math.sign(sources[m].psfFlux) === Math.sign(truth[i].flux));
+  const bright = truth.map((t, i) => ({ t, i })).filter(({ t }) => Math.abs(t.snr) >= 6);
+  const completeness6 = bright.filter(({ i }) => detected[i]).length / bright.length;
+  assert.ok(completeness6 >= 0.97, `completeness at |SNR| >= 6 is ${completeness6}`);
+  const ratios = bright.filter(({ i }) => detected[i]).map(({ t, i }) => sources[matches[i]].psfFlux / t.flux).sort((a, b) => a - b);
+  const bias = ratios[ratios.length >> 1] - 1;
+  assert.ok(Math.abs(bias) < 0.02, `flux bias at |SNR| >= 6 is ${bias}`);
+  const fit = fitCompleteness(truth.map((t) => Math.abs(t.snr)), detected);
+  assert.ok(Math.abs(fit.snr50 - 5) <= 0.3, `50% completeness at SNR ${fit.snr50}`);
+  assert.ok(fit.width > 0.5 && fit.width < 1.5, `completeness transition width ${fit.width} (theory: 1)`);
+  const claimed = new Set(matches);
+  const spurious = sources.filter((_, i) => !claimed.has(i));
+  t.diagnostic(`completeness(|SNR|>=6) ${completeness6.toFixed(4)}, flux bias ${bias.toFixed(4)}, snr50 ${fit.snr50.toFixed(2)}, width ${fit.width.toFixed(2)}, spurious ${spurious.length}`);
+  assert.ok(spurious.length <= 3, `${spurious.length} detections match no injected source`);
+  const negatives = sources.filter((s) => s.isNegative);
+  assert.ok(negatives.length > 0 && negatives.every((s) => s.psfFlux < 0), 'negative sources carry negative flux');
+});
+
+test('PSF flux and centroid errors match the scatter (pulls of unit width)', () => {
+  const psf = GaussianPsf.fromFwhm(3.5);
+  const exposure = noiseExposure(1024, 1024, (x) => 50 + x / 10, 21, psf);
+  const uniform = mulberry32(22);
+  const truth = gridPositions(1024, 1024, 400, 20, 23).map((p) => {
+    const flux = 20 * predictedFluxErr(psf, p.x, p.y, 50 + p.x / 10);
+    addPointSource(exposure, psf, p.x, p.y, flux * (0.8 + 0.4 * uniform()));
+    return p;
+  });
+  const { sources } = detectDiaSources(exposure, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 });
+  const matches = match(truth, sources, 2);
+  assert.ok(matches.every((m) => m >= 0), 'every SNR-20 source is found');
+  const std = (values: number[]) => Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length);
+  const xPull = std(matches.map((m, i) => (sources[m].x - truth[i].x) / sources[m].xErr));
+  const yPull = std(matches.map((m, i) => (sources[m].y - truth[i].y) / sources[m].yErr));
+  assert.ok(Math.abs(xPull - 1) < 0.12 && Math.abs(yPull - 1) < 0.12, `centroid pulls ${xPull}, ${yPull}`);
+  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
+  // A pixel-integrated Gaussian has second moments sigma^2 + 1/12.
+  const size = psf.sigma ** 2 + 1 / 12;
+  for (const key of ['ixx', 'iyy'] as const) {
+    const m = median(matches.map((i) => sources[i][key]));
+    assert.ok(Math.abs(m / size - 1) < 0.05, `median ${key} ${m}, expected ${size}`);
+  }
+  assert.ok(Math.abs(median(matches.map((i) => sources[i].ixy))) < 0.05);
+  for (const m of matches) {
+    const s = sources[m];
+    assert.ok(Math.abs(s.snr - s.psfFlux / s.psfFluxErr) < 1e-9);
+    assert.ok(s.apFluxErr > s.psfFluxErr, 'a 12 px aperture is noisier than the PSF fit');
+  }
+});
+
+test('masked pixels: EDGE and NO_DATA are not detected, SAT and CR are flagged, footprints set DETECTED bits', () => {
+  const psf = GaussianPsf.fromFwhm(4);
+  const exposure = noiseExposure(300, 300, () => VARIANCE, 31, psf);
+  const err = predictedFluxErr(psf, 0, 0, VARIANCE);
+  for (let y = 0; y < 300; y++) for (let x = 0; x < 8; x++) exposure.mask.data[y * 300 + x] |= MaskPlane.EDGE;
+  addPointSource(exposure, psf, 3.2, 150.4, 100 * err);
+  addPointSource(exposure, psf, 100.3, 100.1, 40 * err);
+  exposure.mask.data[100 * 300 + 101] |= MaskPlane.SAT;
+  addPointSource(exposure, psf, 200.6, 200.2, -40 * err);
+  exposure.mask.data[203 * 300 + 203] |= MaskPlane.CR;
+  const { sources } = detectDiaSources(exposure, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 });
+  assert.equal(sources.length, 2, `sources at ${sources.map((s) => `${s.x},${s.y}`).join(' ')}`);
+  const [sat, neg] = [...sources].sort((a, b) => a.x - b.x);
+  assert.ok(sat.flags.saturated && sat.flags.saturatedCenter && !sat.isNegative);
+  assert.ok(neg.flags.cr && !neg.flags.crCenter && neg.isNegative && neg.snr < -30);
+  assert.ok(Math.abs(sat.psfFlux / (40 * err) - 1) < 0.1, 'the fit skips the saturated pixel but keeps the flux');
+  assert.ok(exposure.mask.get(100, 100) & MaskPlane.DETECTED);
+  assert.ok(exposure.mask.get(200, 200) & MaskPlane.DETECTED_NEGATIVE);
+  assert.equal(exposure.mask.get(50, 250) & (MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE), 0);
+});
