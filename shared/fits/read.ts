@@ -1,0 +1,124 @@
+/**
+ * Reading FITS files (FITS Standard 4.0): the primary HDU, IMAGE extensions and tile-compressed
+ * images (ZIMAGE = T binary tables); other extensions (tables) are skipped.
+ * @example
+ *   const [primary, ...extensions] = readFits(readFileSync('image.fits'));
+ *   const sci = extensions.find((h) => h.name === 'IMAGE');
+ */
+import { FitsError } from './errors.js';
+import { BLOCK_LENGTH, parseHeader, type FitsHeader } from './header.js';
+import { applyScaling, checkBitpix, fromBigEndian, type FitsData } from './pixels.js';
+import { readCompressedImage } from './compressed.js';
+
+export interface FitsHdu {
+  header: FitsHeader;
+  /** EXTNAME (trimmed), 'PRIMARY' for an unnamed primary HDU, '' for an unnamed extension. */
+  name: string;
+  /** BITPIX of the stored pixels (ZBITPIX for a compressed image). */
+  bitpix: number;
+  /** NAXIS1 (0 without data). */
+  width: number;
+  /** NAXIS2 times any higher axes (1 for a 1-D array, 0 without data). */
+  height: number;
+  /**
+   * Physical pixel values, row-major (FITS pixel (1,1) at index 0):
+   * - unscaled: Uint8Array (8), Int16Array (16), Int32Array (32), BigInt64Array (64), Float32Array, Float64Array;
+   * - unsigned conventions (BSCALE 1, BZERO 2^15 / 2^31 / -128): Uint16Array, Uint32Array, Int8Array;
+   * - other BSCALE/BZERO: Float32Array for BITPIX 8, 16, -32, else Float64Array, BLANK pixels NaN.
+   * null when the HDU has no data.
+   */
+  data: FitsData | null;
+}
+
+/** Structure of an HDU's data unit, from its header. */
+interface Layout {
+  bitpix: number;
+  axes: number[];
+  /** Data bytes (without the padding to 2880). */
+  size: number;
+}
+
+function integerCard(header: FitsHeader, key: string, hdu: number, fallback?: number): number {
+  const value = header.get(key) ?? fallback;
+  if (value === undefined) throw new FitsError(`HDU ${hdu}: missing ${key} card`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new FitsError(`HDU ${hdu}: bad ${key} value ${String(value)}`);
+  }
+  return value;
+}
+
+function layoutOf(header: FitsHeader, hdu: number): Layout {
+  const bitpix = checkBitpix(header.get('BITPIX'));
+  const naxis = integerCard(header, 'NAXIS', hdu);
+  if (naxis > 999) throw new FitsError(`HDU ${hdu}: bad NAXIS ${naxis}`);
+  const axes: number[] = [];
+  for (let i = 1; i <= naxis; i++) axes.push(integerCard(header, `NAXIS${i}`, hdu));
+  const pixels = naxis === 0 ? 0 : axes.reduce((a, b) => a * b, 1);
+  const pcount = hdu === 0 ? 0 : integerCard(header, 'PCOUNT', hdu, 0);
+  const gcount = hdu === 0 ? 1 : integerCard(header, 'GCOUNT', hdu, 1);
+  const size = (Math.abs(bitpix) / 8) * gcount * (pcount + pixels);
+  if (!Number.isSafeInteger(size)) throw new FitsError(`HDU ${hdu}: data size overflows`);
+  return { bitpix, axes, size };
+}
+
+function startsWith(bytes: Uint8Array, offset: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (bytes[offset + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/** True when the bytes from `offset` are only zeros or blanks (tolerated padding after the last HDU). */
+function isPadding(bytes: Uint8Array, offset: number): boolean {
+  for (let i = offset; i < bytes.length; i++) if (bytes[i] !== 0 && bytes[i] !== 32) return false;
+  return true;
+}
+
+/** Parses every HDU of a FITS file; tables that are not compressed images are skipped. */
+export function readFits(bytes: Uint8Array): FitsHdu[] {
+  if (!startsWith(bytes, 0, 'SIMPLE  =')) throw new FitsError('not a FITS file: it does not start with a SIMPLE card');
+  const hdus: FitsHdu[] = [];
+  let offset = 0;
+  for (let index = 0; offset < bytes.length; index++) {
+    if (index > 0 && !startsWith(bytes, offset, 'XTENSION=')) {
+      if (isPadding(bytes, offset)) break;
+      throw new FitsError(`HDU ${index} at byte ${offset}: expected an XTENSION card`);
+    }
+    const { header, dataOffset } = parseHeader(bytes, offset);
+    if (index === 0 && header.get('SIMPLE') !== true) throw new FitsError('primary header: SIMPLE is not T');
+    const layout = layoutOf(header, index);
+    if (dataOffset + layout.size > bytes.length) {
+      throw new FitsError(
+        `truncated file: HDU ${index} needs ${layout.size} data bytes at byte ${dataOffset}, file has ${bytes.length} bytes`,
+      );
+    }
+    const hdu = decodeHdu(header, layout, bytes.subarray(dataOffset, dataOffset + layout.size), index);
+    if (hdu) hdus.push(hdu);
+    offset = dataOffset + Math.ceil(layout.size / BLOCK_LENGTH) * BLOCK_LENGTH;
+  }
+  return hdus;
+}
+
+function hduName(header: FitsHeader, index: number): string {
+  const extname = header.getString('EXTNAME')?.trim();
+  return extname || (index === 0 ? 'PRIMARY' : '');
+}
+
+function decodeHdu(header: FitsHeader, layout: Layout, data: Uint8Array, index: number): FitsHdu | null {
+  const xtension = index === 0 ? 'IMAGE' : (header.getString('XTENSION') ?? '').trim().toUpperCase();
+  const name = hduName(header, index);
+  if (xtension === 'BINTABLE' && header.get('ZIMAGE') === true) {
+    try {
+      const image = readCompressedImage(header, data);
+      return { ...image, name: hduName(image.header, index) };
+    } catch (e) {
+      if (e instanceof FitsError) throw new FitsError(`HDU ${index} (${name || 'unnamed'}): ${e.message}`);
+      throw e;
+    }
+  }
+  if (xtension !== 'IMAGE') return null;
+  const { bitpix, axes } = layout;
+  if (axes.length === 0 || axes.includes(0)) return { header, name, bitpix, width: 0, height: 0, data: null };
+  const width = axes[0];
+  const height = axes.slice(1).reduce((a, b) => a * b, 1);
+  const raw = fromBigEndian(data, bitpix, width * height);
+  return { header, name, bitpix, width, height, data: applyScaling(raw, bitpix, header) };
+}

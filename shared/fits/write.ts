@@ -1,0 +1,100 @@
+/**
+ * Writing FITS files: a primary HDU and IMAGE extensions of any BITPIX, optionally with
+ * extensions RICE_1 tile-compressed (lossless for integers, quantized for floats).
+ * @example
+ *   const bytes = writeFits([
+ *     { data: null },
+ *     { name: 'IMAGE', data: pixels, width: 64, height: 48, header },
+ *   ]);
+ */
+import { FitsError } from './errors.js';
+import { BLOCK_LENGTH, FitsHeader } from './header.js';
+import { flipSign, storageOf, toBigEndian, type FitsData } from './pixels.js';
+import { writeCompressedImage, type CompressOptions } from './compressed.js';
+
+export interface FitsHduInput {
+  /** Pixels, row-major; the typed array sets BITPIX (Uint16/Uint32/Int8 use the BZERO conventions). */
+  data: FitsData | null;
+  /** Required with data. */
+  width?: number;
+  height?: number;
+  /** EXTNAME ('PRIMARY' on the first HDU is not written). */
+  name?: string;
+  /** Cards to copy; structural cards (SIMPLE, BITPIX, NAXISn, BSCALE, BZERO, ...) are replaced. */
+  header?: FitsHeader;
+  /** Per-HDU override of the file-wide `compress` option. */
+  compress?: 'RICE_1' | false;
+}
+
+export interface WriteFitsOptions extends CompressOptions {
+  /**
+   * 'RICE_1' tile-compresses every extension with data (never the primary HDU, which FITS keeps
+   * uncompressed). Integers are lossless; floats are quantized (step = noise / quantizeLevel).
+   */
+  compress?: 'RICE_1';
+}
+
+/** Cards the writer sets itself from the data. */
+const STRUCTURAL =
+  /^(SIMPLE|XTENSION|BITPIX|NAXIS\d*|PCOUNT|GCOUNT|EXTEND|BSCALE|BZERO|BLANK|EXTNAME|CHECKSUM|DATASUM|THEAP|TFIELDS|(TTYPE|TFORM)\d+|Z(IMAGE|BITPIX|NAXIS\d*|TILE\d+|CMPTYPE|NAME\d+|VAL\d+|QUANTIZ|DITHER0|SCALE|ZERO|BLANK|SIMPLE|TENSION|EXTEND|PCOUNT|GCOUNT|HECKSUM|DATASUM))$/;
+
+/** The zero bytes that pad a data unit of `length` bytes to whole 2880-byte blocks. */
+function padding(length: number): Uint8Array {
+  return new Uint8Array(Math.ceil(length / BLOCK_LENGTH) * BLOCK_LENGTH - length);
+}
+
+function copyCards(from: FitsHeader | undefined, to: FitsHeader): void {
+  for (const card of from ?? []) {
+    if (!STRUCTURAL.test(card.keyword)) to.set(card.keyword, card.value, card.comment);
+  }
+}
+
+/** Writes HDUs (the first is the primary) as FITS bytes; `writeFits(readFits(b))` keeps every pixel. */
+export function writeFits(hdus: readonly FitsHduInput[], options: WriteFitsOptions = {}): Uint8Array {
+  if (hdus.length === 0) throw new FitsError('writeFits: no HDU to write');
+  const parts: Uint8Array[] = [];
+  hdus.forEach((hdu, index) => {
+    const { data } = hdu;
+    const width = data ? (hdu.width ?? data.length) : 0;
+    const height = data ? (hdu.height ?? 1) : 0;
+    if (data && (!Number.isInteger(width) || !Number.isInteger(height) || width * height !== data.length)) {
+      throw new FitsError(`writeFits: HDU ${index} is ${width}x${height} but has ${data.length} pixels`);
+    }
+    const compress = index > 0 && data !== null && width * height > 0 && (hdu.compress ?? options.compress) === 'RICE_1';
+    if (compress && data) {
+      const image = new FitsHeader();
+      if (hdu.name) image.set('EXTNAME', hdu.name, 'extension name');
+      copyCards(hdu.header, image);
+      const table = writeCompressedImage(image, data, width, height, options);
+      parts.push(table.header.toBytes(), table.data, padding(table.data.length));
+      return;
+    }
+    const header = new FitsHeader();
+    const { bitpix, bzero } = data ? storageOf(data) : { bitpix: 8, bzero: 0 };
+    if (index === 0) header.set('SIMPLE', true, 'conforms to FITS standard');
+    else header.set('XTENSION', 'IMAGE', 'image extension');
+    header.set('BITPIX', bitpix, 'array data type');
+    header.set('NAXIS', data ? 2 : 0, 'number of array dimensions');
+    if (data) {
+      header.set('NAXIS1', width);
+      header.set('NAXIS2', height);
+    }
+    if (index === 0) header.set('EXTEND', true);
+    else {
+      header.set('PCOUNT', 0, 'number of parameters');
+      header.set('GCOUNT', 1, 'number of groups');
+    }
+    if (bzero !== 0) {
+      header.set('BSCALE', 1);
+      header.set('BZERO', bzero, 'offset data range to that of unsigned integers');
+    }
+    if (hdu.name && !(index === 0 && hdu.name === 'PRIMARY')) header.set('EXTNAME', hdu.name, 'extension name');
+    copyCards(hdu.header, header);
+    parts.push(header.toBytes());
+    if (data && data.length > 0) {
+      const bytes = toBigEndian(bzero === 0 ? data : flipSign(data));
+      parts.push(bytes, padding(bytes.length));
+    }
+  });
+  return Buffer.concat(parts);
+}
