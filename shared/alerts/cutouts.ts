@@ -1,0 +1,91 @@
+/**
+ * Alert cutouts: a square stamp of an Exposure around a DiaSource as a whole FITS file.
+ *
+ * Layout (astropy: `fits.open(io.BytesIO(cutout))`):
+ * Headers are kept within one 2880-byte block where possible: alert size is mostly block padding.
+ *   HDU 0 (primary)  image, float32, nJy when the exposure's zero point is known (BUNIT) else ADU,
+ *                    with the exposure's WCS shifted to the stamp (CRPIX - origin; SIP/TPV terms
+ *                    are relative to CRPIX so they stay valid) and LTV1/LTV2 = -origin
+ *   HDU 'VARIANCE'   float32, BUNIT^2
+ *   HDU 'MASK'       int16 (int32 when a bit above 14 is set), MP_<PLANE> cards give bit numbers
+ *   HDU 'PSF'        float32 PSF stamp at the source, centred, summing to 1
+ * Pixels of the stamp outside the exposure are NaN with mask NO_DATA.
+ */
+import { FitsHeader, writeFits, type FitsHduInput } from '../fits/index.js';
+import type { Exposure } from '../image/exposure.js';
+import { MASK_PLANE_NAMES, MaskPlane } from '../image/mask.js';
+import type { Psf } from '../psf/types.js';
+import { AB_MAG_OF_1_NJY } from '../association/calibration.js';
+
+export interface CutoutConfig {
+  /** Smallest stamp side, pixels. Default 30. */
+  minSize: number;
+  /** Largest stamp side, pixels. Default 102. */
+  maxSize: number;
+}
+
+export const DEFAULT_CUTOUT_CONFIG: CutoutConfig = { minSize: 30, maxSize: 102 };
+
+/** Stamp side for a detection whose footprint box is `bboxSize` pixels: clamped to [minSize, maxSize]. */
+export function cutoutSize(bboxSize: number, config: CutoutConfig = DEFAULT_CUTOUT_CONFIG): number {
+  return Math.max(config.minSize, Math.min(config.maxSize, Math.ceil(bboxSize)));
+}
+
+/** Metadata cards written to the primary header. */
+export type CutoutCards = Record<string, string | number | boolean>;
+
+/**
+ * A `size` x `size` cutout centred on pixel (round(x), round(y)) of the exposure, as FITS bytes.
+ * @param psf PSF to include (default: the exposure's; none when both are missing)
+ */
+export function makeCutout(exposure: Exposure, x: number, y: number, size: number, psf: Psf | null = exposure.psf, cards: CutoutCards = {}): Buffer {
+  const x0 = Math.round(x) - Math.floor(size / 2);
+  const y0 = Math.round(y) - Math.floor(size / 2);
+  const zp = exposure.info.zeroPoint;
+  const scale = Number.isFinite(zp) ? 10 ** (-0.4 * (zp - AB_MAG_OF_1_NJY)) : 1;
+  const image = new Float32Array(size * size).fill(Number.NaN);
+  const variance = new Float32Array(size * size).fill(Number.NaN);
+  const mask = new Int32Array(size * size).fill(MaskPlane.NO_DATA);
+  let maskOr = 0;
+  for (let j = 0; j < size; j++) {
+    const py = y0 + j;
+    if (py < 0 || py >= exposure.height) continue;
+    for (let i = 0; i < size; i++) {
+      const px = x0 + i;
+      if (px < 0 || px >= exposure.width) continue;
+      const k = j * size + i;
+      image[k] = exposure.image.get(px, py) * scale;
+      variance[k] = exposure.variance.get(px, py) * scale * scale;
+      mask[k] = exposure.mask.get(px, py);
+    }
+  }
+  for (const m of mask) maskOr |= m;
+
+  const unit = Number.isFinite(zp) ? 'nJy' : 'adu';
+  const primary = new FitsHeader();
+  for (const [key, value] of exposure.wcs?.toHeaderCards() ?? []) primary.set(key, value);
+  if (exposure.wcs) {
+    primary.set('CRPIX1', (primary.getNumber('CRPIX1') as number) - x0, 'reference pixel, shifted to the cutout');
+    primary.set('CRPIX2', (primary.getNumber('CRPIX2') as number) - y0, 'reference pixel, shifted to the cutout');
+  }
+  primary.set('LTV1', -x0, 'cutout pixel = parent pixel + LTV1');
+  primary.set('LTV2', -y0, 'cutout pixel = parent pixel + LTV2');
+  primary.set('BUNIT', unit, 'pixel unit');
+  for (const [key, value] of Object.entries(cards)) primary.set(key, value);
+
+  const varianceHeader = new FitsHeader().set('BUNIT', `${unit}**2`, 'variance of the image');
+  const maskHeader = new FitsHeader();
+  MASK_PLANE_NAMES.forEach((name, bit) => maskHeader.set(`MP_${name}`, bit, `mask bit of ${name}`));
+  const hdus: FitsHduInput[] = [
+    { data: image, width: size, height: size, header: primary },
+    { name: 'VARIANCE', data: variance, width: size, height: size, header: varianceHeader },
+    { name: 'MASK', data: maskOr < 1 << 15 ? Int16Array.from(mask) : mask, width: size, height: size, header: maskHeader },
+  ];
+  if (psf) {
+    const stamp = psf.stampAt(x, y, true);
+    const psfHeader = new FitsHeader().set('PSFFWHM', psf.fwhmAt(x, y), 'PSF FWHM at the source, pixels');
+    hdus.push({ name: 'PSF', data: stamp.data, width: stamp.size, height: stamp.size, header: psfHeader });
+  }
+  const bytes = writeFits(hdus);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
