@@ -1,0 +1,81 @@
+/**
+ * Configuration of image subtraction, with Rubin ip_diffim's defaults where they apply.
+ */
+
+/**
+ * 'al': Alard-Lupton convolving the template; 'al-convsci': convolving the science;
+ * 'auto': AL, convolving whichever image has the narrower PSF (Rubin's rule);
+ * 'zogy': Zackay, Ofek & Gal-Yam.
+ */
+export type SubtractMethodChoice = 'al' | 'al-convsci' | 'auto' | 'zogy';
+
+/** DIFFMETH header values. */
+export type DiffMethod = 'AL' | 'AL-CONVSCI' | 'ZOGY';
+
+export interface SubtractConfig {
+  method: SubtractMethodChoice;
+  /** Kernel side = this * the larger FWHM, made odd and clamped to [kernelSizeMin, kernelSizeMax] (ip_diffim: 6, 21, 35). */
+  kernelSizeFwhmScaling: number;
+  kernelSizeMin: number;
+  kernelSizeMax: number;
+  /** Polynomial degree of each of the three basis Gaussians (ip_diffim alardDegGauss [4, 2, 2]). */
+  basisDegrees: number[];
+  /** Ratio between successive basis Gaussian sigmas (ip_diffim alardGaussBeta 2). */
+  basisBeta: number;
+  /** Smallest basis sigma, pixels (ip_diffim alardMinSig 0.7). */
+  basisMinSigma: number;
+  /** Polynomial order of the kernel's spatial variation (0-2; default 1, see README for cost). */
+  spatialKernelOrder: number;
+  /** Polynomial order of the differential background (0-2; default 1). */
+  spatialBackgroundOrder: number;
+  /** Kernel candidates: cells per image side, stars per cell, minimum flux SNR. */
+  candidateGrid: number;
+  candidatesPerCell: number;
+  candidateMinSnr: number;
+  /** Fitted stamp half-side = max(kernel half-side, this * larger FWHM), pixels. */
+  stampFwhmScaling: number;
+  /** Candidate rejection: mean and scatter of normalised residuals (ip_diffim 0.25 and 1.5). */
+  candidateResidualMeanMax: number;
+  candidateResidualStdMax: number;
+  /** Reject single-fit kernel sums this many sigma from the median (ip_diffim maxKsumSigma 3). */
+  maxKernelSumSigma: number;
+  /** Rounds of spatial fit and rejection. */
+  maxIterations: number;
+  /** Apply the DMTN-021 decorrelation afterburner to AL differences. */
+  decorrelate: boolean;
+  /** FFT tile side for whole-image filtering, a power of two. */
+  fftSize: number;
+  /** Blend half-width between FFT tiles whose filter varies (decorrelation, ZOGY), pixels. */
+  tileBlendPx: number;
+  /** Difference-PSF grid: positions per image side. */
+  psfGrid: number;
+  /** ZOGY: astrometric registration noise per axis, pixels, and fractional PSF/flux-scale error. */
+  zogyAstrometricSigmaPx: number;
+  zogyPsfErrorFraction: number;
+}
+
+export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
+  method: 'auto',
+  kernelSizeFwhmScaling: 6,
+  kernelSizeMin: 21,
+  kernelSizeMax: 35,
+  basisDegrees: [4, 2, 2],
+  basisBeta: 2,
+  basisMinSigma: 0.7,
+  spatialKernelOrder: 1,
+  spatialBackgroundOrder: 1,
+  candidateGrid: 8,
+  candidatesPerCell: 3,
+  candidateMinSnr: 30,
+  stampFwhmScaling: 2.5,
+  candidateResidualMeanMax: 0.25,
+  candidateResidualStdMax: 1.5,
+  maxKernelSumSigma: 3,
+  maxIterations: 3,
+  decorrelate: true,
+  fftSize: 512,
+  tileBlendPx: 16,
+  psfGrid: 3,
+  zogyAstrometricSigmaPx: 0.05,
+  zogyPsfErrorFraction: 0.03,
+};

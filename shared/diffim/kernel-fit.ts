@@ -1,0 +1,194 @@
+/**
+ * Alard & Lupton (1998) least-squares fit of a spatially varying PSF-matching kernel and
+ * differential background on kernel candidates, with ip_diffim's iterative rejection of
+ * candidates whose residuals or kernel sums are outliers.
+ *
+ * Each candidate's template stamp is convolved with every basis function (two 1-D passes
+ * each, the basis being separable) once; its normal equations are then reused for the
+ * single-candidate fits and, weighted by the spatial polynomials at its centre, for the
+ * spatial fit.
+ */
+import { type KernelBasis } from './basis.js';
+import type { CandidateStamp } from './candidates.js';
+import { KernelSolution } from './kernel-solution.js';
+import { polyCount, SpatialFrame } from './spatial.js';
+import { convolveSeparableValid } from '../util/convolve.js';
+import { solveSymmetric } from '../util/linalg.js';
+import { median, madSigma } from '../util/stats.js';
+
+export interface KernelFitOptions {
+  spatialOrder: number;
+  backgroundOrder: number;
+  /** Reject a candidate whose mean normalised residual exceeds this (sigma units). */
+  residualMeanMax: number;
+  /** Reject a candidate whose normalised residual scatter exceeds this. */
+  residualStdMax: number;
+  /** Reject candidates whose single-fit kernel sum is this many sigma from the median. */
+  kernelSumSigmaMax: number;
+  /** Rounds of spatial fit and rejection. */
+  maxIterations: number;
+}
+
+export interface CandidateReport {
+  x: number;
+  y: number;
+  /** Kernel sum of the candidate's own fit. */
+  kernelSum: number;
+  residualMean: number;
+  residualStd: number;
+  /** Why it was rejected, or '' when used in the final solution. */
+  rejected: '' | 'singleResidual' | 'kernelSum' | 'spatialResidual';
+}
+
+export interface KernelFitResult {
+  solution: KernelSolution;
+  candidates: CandidateReport[];
+  /** Candidates used in the final fit. */
+  used: number;
+}
+
+interface Prepared {
+  stamp: CandidateStamp;
+  /** Basis-convolved source stamps, one per basis function, then a column of ones (background). */
+  columns: Float64Array[];
+  /** Local normal matrix (nb+1)^2 and right-hand side. */
+  normal: Float64Array;
+  rhs: Float64Array;
+}
+
+function prepare(stamp: CandidateStamp, basis: KernelBasis): Prepared {
+  const side = Math.round(Math.sqrt(stamp.source.length));
+  const src = { data: stamp.source, width: side, height: side };
+  const raw = basis.terms.map((t) => convolveSeparableValid(src, t.fx, t.fy).data);
+  const columns = raw.map((c, j) => (j === 0 ? c : c.map((v, i) => v - basis.subtract[j] * raw[0][i])));
+  columns.push(new Float64Array(stamp.target.length).fill(1));
+  const nc = columns.length;
+  const normal = new Float64Array(nc * nc);
+  const rhs = new Float64Array(nc);
+  const w = stamp.weight;
+  for (let a = 0; a < nc; a++) {
+    const ca = columns[a];
+    let r = 0;
+    for (let i = 0; i < w.length; i++) r += w[i] * ca[i] * stamp.target[i];
+    rhs[a] = r;
+    for (let b = 0; b <= a; b++) {
+      const cb = columns[b];
+      let s = 0;
+      for (let i = 0; i < w.length; i++) s += w[i] * ca[i] * cb[i];
+      normal[a * nc + b] = s;
+      normal[b * nc + a] = s;
+    }
+  }
+  return { stamp, columns, normal, rhs };
+}
+
+function residualStats(p: Prepared, local: Float64Array): { mean: number; std: number } {
+  const { target, weight } = p.stamp;
+  let s = 0, ss = 0, n = 0;
+  for (let i = 0; i < target.length; i++) {
+    if (!(weight[i] > 0)) continue;
+    let model = 0;
+    for (let a = 0; a < p.columns.length; a++) model += local[a] * p.columns[a][i];
+    const r = (target[i] - model) * Math.sqrt(weight[i]);
+    s += r;
+    ss += r * r;
+    n++;
+  }
+  const mean = s / n;
+  return { mean, std: Math.sqrt(Math.max(0, ss / n - mean * mean)) };
+}
+
+/** Layout of the global unknowns: [a0, c[1][0..M), ..., c[nb-1][0..M), bg[0..Mb)]. */
+function localFromGlobal(theta: Float64Array, nb: number, pk: Float64Array, pb: Float64Array): Float64Array {
+  const m = pk.length;
+  const local = new Float64Array(nb + 1);
+  local[0] = theta[0];
+  for (let j = 1; j < nb; j++) {
+    let s = 0;
+    for (let t = 0; t < m; t++) s += theta[1 + (j - 1) * m + t] * pk[t];
+    local[j] = s;
+  }
+  let bg = 0;
+  const off = 1 + (nb - 1) * m;
+  for (let t = 0; t < pb.length; t++) bg += theta[off + t] * pb[t];
+  local[nb] = bg;
+  return local;
+}
+
+/** Design map A_c (local = A_c theta) as a list of (local index, global index, factor). */
+function designMap(nb: number, pk: Float64Array, pb: Float64Array): Array<[number, number, number]> {
+  const m = pk.length;
+  const map: Array<[number, number, number]> = [[0, 0, 1]];
+  for (let j = 1; j < nb; j++) for (let t = 0; t < m; t++) map.push([j, 1 + (j - 1) * m + t, pk[t]]);
+  const off = 1 + (nb - 1) * m;
+  for (let t = 0; t < pb.length; t++) map.push([nb, off + t, pb[t]]);
+  return map;
+}
+
+function spatialFit(items: Prepared[], nb: number, frame: SpatialFrame, ko: number, bo: number): Float64Array {
+  const np = 1 + (nb - 1) * polyCount(ko) + polyCount(bo);
+  const a = new Float64Array(np * np);
+  const b = new Float64Array(np);
+  const nc = nb + 1;
+  for (const it of items) {
+    const map = designMap(nb, frame.terms(ko, it.stamp.x, it.stamp.y), frame.terms(bo, it.stamp.x, it.stamp.y));
+    for (const [li, gi, fi] of map) {
+      b[gi] += fi * it.rhs[li];
+      for (const [lj, gj, fj] of map) a[gi * np + gj] += fi * fj * it.normal[li * nc + lj];
+    }
+  }
+  return solveSymmetric(a, b);
+}
+
+/**
+ * Fits the kernel solution on `stamps`; width/height define the spatial frame.
+ * Falls back to lower spatial orders when too few candidates survive.
+ */
+export function fitKernel(stamps: CandidateStamp[], basis: KernelBasis, width: number, height: number, opt: KernelFitOptions): KernelFitResult {
+  const nb = basis.terms.length;
+  const frame = new SpatialFrame(width, height);
+  const prepared = stamps.map((s) => prepare(s, basis));
+  const reports: CandidateReport[] = prepared.map((p) => {
+    const local = solveSymmetric(p.normal, p.rhs);
+    const r = residualStats(p, local);
+    return { x: p.stamp.x, y: p.stamp.y, kernelSum: local[0], residualMean: r.mean, residualStd: r.std, rejected: '' };
+  });
+  for (const r of reports) {
+    if (Math.abs(r.residualMean) > opt.residualMeanMax || r.residualStd > opt.residualStdMax || !Number.isFinite(r.kernelSum)) r.rejected = 'singleResidual';
+  }
+  const sums = reports.filter((r) => !r.rejected).map((r) => r.kernelSum);
+  if (sums.length >= 3) {
+    const c = median(sums), s = madSigma(sums, c);
+    for (const r of reports) if (!r.rejected && s > 0 && Math.abs(r.kernelSum - c) > opt.kernelSumSigmaMax * s) r.rejected = 'kernelSum';
+  }
+  // Whatever survives single fits is the pool; if it is empty, fit all (a poor fit beats none).
+  if (!reports.some((r) => !r.rejected)) for (const r of reports) r.rejected = '';
+  if (prepared.length === 0) throw new Error('no kernel candidates: cannot PSF-match');
+  let ko = opt.spatialOrder, bo = opt.backgroundOrder;
+  let theta: Float64Array = new Float64Array(0);
+  for (let iter = 0; ; iter++) {
+    const active = prepared.filter((_p, i) => !reports[i].rejected);
+    // Each candidate constrains the kernel about as well as one free spatial term: keep order <= what the count supports.
+    while (ko > 0 && active.length < 2 * polyCount(ko)) ko--;
+    while (bo > 0 && active.length < 2 * polyCount(bo)) bo--;
+    theta = spatialFit(active, nb, frame, ko, bo);
+    const bad: number[] = [];
+    prepared.forEach((p, i) => {
+      const rep = reports[i];
+      if (rep.rejected) return;
+      const local = localFromGlobal(theta, nb, frame.terms(ko, p.stamp.x, p.stamp.y), frame.terms(bo, p.stamp.x, p.stamp.y));
+      const r = residualStats(p, local);
+      rep.residualMean = r.mean;
+      rep.residualStd = r.std;
+      if (Math.abs(r.mean) > opt.residualMeanMax || r.std > opt.residualStdMax) bad.push(i);
+    });
+    if (iter >= opt.maxIterations || bad.length === 0 || active.length - bad.length < 3) break;
+    for (const i of bad) reports[i].rejected = 'spatialResidual';
+  }
+  const m = polyCount(ko);
+  const coefficients: Float64Array[] = [];
+  for (let j = 1; j < nb; j++) coefficients.push(theta.slice(1 + (j - 1) * m, 1 + j * m));
+  const background = theta.slice(1 + (nb - 1) * m);
+  const solution = new KernelSolution(basis, ko, bo, theta[0], coefficients, background, width, height);
+  return { solution, candidates: reports, used: reports.filter((r) => !r.rejected).length };
+}

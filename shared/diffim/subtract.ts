@@ -1,0 +1,310 @@
+/**
+ * subtractImages: PSF-match and subtract an aligned, characterized template from a science
+ * exposure (stages 3-8 of `ap diff`; runDiff in pipeline.ts adds characterization and the
+ * warp). Stages: choose the method, select kernel candidates, fit the kernel, convolve and
+ * subtract, decorrelate, and build the output; each is timed.
+ * @example
+ *   const r = subtractImages(science, warpedTemplate, { method: 'auto' });
+ *   r.method; r.kernelSum; r.difference.image; r.differencePsf.stampAt(x, y);
+ */
+import { Exposure } from '../image/exposure.js';
+import { MaskPlane } from '../image/mask.js';
+import { Plane, type ImageF } from '../image/plane.js';
+import type { Psf } from '../psf/types.js';
+import { dilateBits } from '../util/convolve.js';
+import { clippedStats } from '../util/stats.js';
+import { alDifferencePsf } from './al-psf.js';
+import { alardLuptonBasis, basisSigmas } from './basis.js';
+import { selectCandidates } from './candidates.js';
+import { DEFAULT_SUBTRACT_CONFIG, type DiffMethod, type SubtractConfig } from './config.js';
+import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
+import { decorrelate } from './decorrelate.js';
+import { fitKernel, type CandidateReport } from './kernel-fit.js';
+import type { KernelSolution } from './kernel-solution.js';
+import { NoiseMap } from './noise.js';
+import { GridPsf, stampFwhm } from './psf-grid.js';
+import { zogy, zogyDifferencePsf } from './zogy.js';
+
+export type SubtractStage = 'chooseMethod' | 'selectCandidates' | 'fitKernel' | 'convolveSubtract' | 'decorrelate' | 'output' | 'total';
+
+export interface SubtractStats {
+  /** Kernel side and basis sigmas used, pixels. */
+  kernelSize: number;
+  basisSigmas: number[];
+  /** Spatial orders actually fitted (lowered when candidates are few). */
+  spatialKernelOrder: number;
+  spatialBackgroundOrder: number;
+  candidates: CandidateReport[];
+  candidatesUsed: number;
+  /** FWHM of the science and template PSFs at the image centre, pixels. */
+  scienceFwhmPx: number;
+  templateFwhmPx: number;
+  /** Clipped standard deviation of IMAGE / sqrt(VARIANCE) over unmasked pixels (1 when the variance is right). */
+  noiseRatio: number;
+  /** Fraction of the image's pixels that are usable (no UNUSABLE bit). */
+  usableFraction: number;
+}
+
+export interface SubtractResult {
+  /** Difference, science frame and WCS, science flux units. */
+  difference: Exposure;
+  method: DiffMethod;
+  /** Photometric scale: science flux per template flux (the template-convolving kernel sum). */
+  kernelSum: number;
+  /** FWHM of the difference PSF at the image centre, pixels. */
+  psfFwhmPx: number;
+  differencePsf: GridPsf;
+  /** ZOGY's S_corr (significance per pixel), when the method is ZOGY. */
+  score: ImageF | null;
+  /** The fitted kernel field (convolving the template for AL and ZOGY's scale, the science for AL-CONVSCI). */
+  kernel: KernelSolution;
+  stats: SubtractStats;
+  timingsMs: Record<SubtractStage, number>;
+}
+
+function axisMoments(psf: Psf, x: number, y: number): [number, number] {
+  const s = psf.stampAt(x, y, true);
+  const c = (s.size - 1) / 2;
+  const sig = psf.sigmaAt(x, y);
+  let t = 0, xx = 0, yy = 0;
+  for (let v = 0; v < s.size; v++) {
+    for (let u = 0; u < s.size; u++) {
+      const w = s.data[v * s.size + u] * Math.exp(-((u - c) ** 2 + (v - c) ** 2) / (4 * sig * sig));
+      t += w;
+      xx += w * (u - c) ** 2;
+      yy += w * (v - c) ** 2;
+    }
+  }
+  return [xx / t, yy / t];
+}
+
+/**
+ * Rubin's rule (AlardLuptonSubtractTask, mode 'auto'): convolve the template when its PSF
+ * is no wider than the science PSF along both axes, else convolve the science.
+ */
+export function templateIsNarrower(sciencePsf: Psf, templatePsf: Psf, width: number, height: number): boolean {
+  let sx = 0, sy = 0, tx = 0, ty = 0;
+  for (const fy of [0.25, 0.5, 0.75]) {
+    for (const fx of [0.25, 0.5, 0.75]) {
+      const [a, b] = axisMoments(sciencePsf, fx * (width - 1), fy * (height - 1));
+      const [c, d] = axisMoments(templatePsf, fx * (width - 1), fy * (height - 1));
+      sx += a;
+      sy += b;
+      tx += c;
+      ty += d;
+    }
+  }
+  return tx <= sx && ty <= sy;
+}
+
+function gridPositions(length: number, count: number): number[] {
+  return Array.from({ length: count }, (_v, i) => (count === 1 ? (length - 1) / 2 : ((i + 0.5) * (length - 1)) / count));
+}
+
+/** Clipped std of image/sqrt(variance) over usable pixels, on a sparse lattice. */
+export function normalisedNoise(e: Exposure): { ratio: number; usable: number } {
+  const step = Math.max(1, Math.floor(Math.sqrt((e.width * e.height) / 400000)));
+  const vals: number[] = [];
+  let usable = 0, all = 0;
+  const bad = MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.NO_DATA | MaskPlane.EDGE | MaskPlane.SUSPECT;
+  for (let y = 0; y < e.height; y += step) {
+    const im = e.image.row(y), v = e.variance.row(y), m = e.mask.row(y);
+    for (let x = 0; x < e.width; x += step) {
+      all++;
+      if (m[x] & bad || !(v[x] > 0)) continue;
+      usable++;
+      vals.push(im[x] / Math.sqrt(v[x]));
+    }
+  }
+  // 5-sigma clipping keeps the Gaussian core's std unbiased (to 0.1%) while dropping sources.
+  return { ratio: vals.length ? clippedStats(vals, 5).std : Number.NaN, usable: usable / Math.max(1, all) };
+}
+
+/** Stages 3-8 on aligned, characterized exposures (each with a PSF, backgrounds subtracted). */
+export function subtractImages(science: Exposure, template: Exposure, overrides: Partial<SubtractConfig> = {}): SubtractResult {
+  const cfg: SubtractConfig = { ...DEFAULT_SUBTRACT_CONFIG, ...overrides };
+  const { width, height } = science;
+  if (template.width !== width || template.height !== height) {
+    throw new RangeError(`template ${template.width}x${template.height} is not on the science grid ${width}x${height}`);
+  }
+  const sciPsf = science.psf, tmplPsf = template.psf;
+  if (!sciPsf || !tmplPsf) throw new Error('subtractImages needs a PSF on both exposures (characterize them first)');
+  const timings = {} as Record<SubtractStage, number>;
+  const start = performance.now();
+  let last = start;
+  const lap = (stage: SubtractStage): void => {
+    const now = performance.now();
+    timings[stage] = now - last;
+    last = now;
+  };
+
+  // (3) Method.
+  const cx = (width - 1) / 2, cy = (height - 1) / 2;
+  const fwhmS = sciPsf.fwhmAt(cx, cy), fwhmT = tmplPsf.fwhmAt(cx, cy);
+  const narrowTemplate = templateIsNarrower(sciPsf, tmplPsf, width, height);
+  const method: DiffMethod =
+    cfg.method === 'zogy' ? 'ZOGY' : cfg.method === 'al' ? 'AL' : cfg.method === 'al-convsci' ? 'AL-CONVSCI' : narrowTemplate ? 'AL' : 'AL-CONVSCI';
+  // ZOGY fits an AL kernel only for the photometric scale and differential background.
+  const convolveScience = method === 'AL-CONVSCI' || (method === 'ZOGY' && !narrowTemplate);
+  const [target, source] = convolveScience ? [template, science] : [science, template];
+  const [targetPsf, sourcePsf] = convolveScience ? [tmplPsf, sciPsf] : [sciPsf, tmplPsf];
+  lap('chooseMethod');
+
+  // (4) Kernel candidates.
+  const wide = Math.max(fwhmS, fwhmT);
+  let kSize = Math.round(cfg.kernelSizeFwhmScaling * wide);
+  kSize = Math.min(cfg.kernelSizeMax, Math.max(cfg.kernelSizeMin, kSize));
+  if (kSize % 2 === 0) kSize += 1;
+  const kHalf = (kSize - 1) / 2;
+  const sigmas = basisSigmas(sourcePsf.sigmaAt(cx, cy), targetPsf.sigmaAt(cx, cy), cfg.basisBeta, cfg.basisMinSigma);
+  const basis = alardLuptonBasis({ size: kSize, sigmas, degrees: cfg.basisDegrees });
+  const stampHalf = Math.max(kHalf, Math.ceil(cfg.stampFwhmScaling * wide));
+  const stamps = selectCandidates(target, source, {
+    grid: cfg.candidateGrid,
+    perCell: cfg.candidatesPerCell,
+    minSnr: cfg.candidateMinSnr,
+    stampHalf,
+    kernelHalf: kHalf,
+    fwhm: wide,
+  });
+  lap('selectCandidates');
+
+  // (5) Kernel fit.
+  const fit = fitKernel(stamps, basis, width, height, {
+    spatialOrder: method === 'ZOGY' ? 0 : cfg.spatialKernelOrder,
+    backgroundOrder: cfg.spatialBackgroundOrder,
+    residualMeanMax: cfg.candidateResidualMeanMax,
+    residualStdMax: cfg.candidateResidualStdMax,
+    kernelSumSigmaMax: cfg.maxKernelSumSigma,
+    maxIterations: cfg.maxIterations,
+  });
+  const solution = fit.solution;
+  const kappa = solution.kernelSum;
+  const scale = convolveScience ? 1 / kappa : kappa;
+  lap('fitKernel');
+
+  const noiseS = NoiseMap.of(science), noiseT = NoiseMap.of(template);
+  const image = Plane.zeros(Float32Array, width, height);
+  const variance = Plane.zeros(Float32Array, width, height);
+  const mask = Plane.zeros(Int32Array, width, height);
+  let score: ImageF | null = null;
+  let differencePsf: GridPsf;
+  const xs = gridPositions(width, cfg.psfGrid), ys = gridPositions(height, cfg.psfGrid);
+  // The difference PSF is as wide as the wider input PSF: stamps as large as the larger input stamp.
+  const psfSize = Math.max(sciPsf.stampSize, tmplPsf.stampSize) | 1;
+
+  // Mask: the science's bits, the template's spread over the kernel's reach, EDGE where the filters see past the border.
+  const reach = method === 'ZOGY' ? Math.max(sciPsf.stampSize, tmplPsf.stampSize) : kSize;
+  const grown = new Int32Array(width * height);
+  for (let y = 0; y < height; y++) grown.set(template.mask.row(y), y * width);
+  const spread = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
+  for (let i = 0; i < grown.length; i++) grown[i] &= spread;
+  dilateBits(grown, width, height, spread, reach);
+  for (let y = 0; y < height; y++) {
+    const ms = science.mask.row(y), mo = mask.row(y);
+    for (let x = 0; x < width; x++) {
+      const edge = x < reach || y < reach || x >= width - reach || y >= height - reach ? MaskPlane.EDGE : 0;
+      mo[x] = (ms[x] & spread) | grown[y * width + x] | edge;
+    }
+  }
+
+  if (method === 'ZOGY') {
+    // (6) ZOGY on background-matched images: the AL fit's differential background is removed from the target.
+    lap('convolveSubtract');
+    const corrected = (e: Exposure): ImageF => {
+      const out = e.image.clone();
+      solution.addBackground(out, -1);
+      return out;
+    };
+    const n = convolveScience ? science.image : corrected(science);
+    const r = convolveScience ? corrected(template) : template.image;
+    const noiseAt = (x: number, y: number): [number, number] => [noiseS.at(x, y), noiseT.at(x, y)];
+    const z = zogy(n, r, science.variance, template.variance, sciPsf, tmplPsf, scale, noiseAt, {
+      fftSize: cfg.fftSize,
+      blend: cfg.tileBlendPx,
+      astrometricSigmaPx: cfg.zogyAstrometricSigmaPx,
+      psfErrorFraction: cfg.zogyPsfErrorFraction,
+    });
+    score = z.score;
+    for (let y = 0; y < height; y++) {
+      const src = z.difference.row(y), vs = science.variance.row(y), vt = template.variance.row(y);
+      const io = image.row(y), vo = variance.row(y);
+      for (let x = 0; x < width; x++) {
+        io[x] = src[x];
+        vo[x] = vs[x] + scale * scale * vt[x];
+      }
+    }
+    lap('decorrelate');
+    differencePsf = zogyDifferencePsf(sciPsf, tmplPsf, scale, noiseAt, xs, ys, psfSize);
+  } else {
+    // (6) Convolve the source image by the kernel field and subtract.
+    const matched = convolveKernelField(source.image, solution, cfg.fftSize);
+    const k2 = kernelSquaredSum(solution, cx, cy);
+    for (let y = 0; y < height; y++) {
+      const m = matched.row(y), t = target.image.row(y), vt = target.variance.row(y), vs = source.variance.row(y);
+      const io = image.row(y), vo = variance.row(y);
+      for (let x = 0; x < width; x++) {
+        const d = t[x] - m[x];
+        io[x] = convolveScience ? -d / kappa : d;
+        vo[x] = convolveScience ? (vt[x] + k2 * vs[x]) / (kappa * kappa) : vt[x] + k2 * vs[x];
+      }
+    }
+    lap('convolveSubtract');
+    // (7) Decorrelation: white noise at var_target + kappa^2 var_source (over kappa^2 when convolving the science).
+    const noiseAt = (x: number, y: number): [number, number] => {
+      const [u, c] = convolveScience ? [noiseT.at(x, y), noiseS.at(x, y)] : [noiseS.at(x, y), noiseT.at(x, y)];
+      return [u, c];
+    };
+    if (cfg.decorrelate) {
+      const white = decorrelate(image, solution, noiseAt, { fftSize: cfg.fftSize, blend: cfg.tileBlendPx });
+      for (let y = 0; y < height; y++) {
+        image.row(y).set(white.row(y));
+        const vo = variance.row(y), vt = target.variance.row(y), vs = source.variance.row(y);
+        for (let x = 0; x < width; x++) {
+          vo[x] = convolveScience ? (vt[x] + kappa * kappa * vs[x]) / (kappa * kappa) : vt[x] + kappa * kappa * vs[x];
+        }
+      }
+    }
+    lap('decorrelate');
+    differencePsf = alDifferencePsf(sciPsf, solution, xs, ys, psfSize, { convolveScience, decorrelated: cfg.decorrelate, noiseAt });
+  }
+
+  // (8) Output: no-data pixels zeroed, the difference PSF, noise figures.
+  for (let y = 0; y < height; y++) {
+    const io = image.row(y), mo = mask.row(y), vo = variance.row(y);
+    for (let x = 0; x < width; x++) {
+      if (mo[x] & MaskPlane.NO_DATA || !Number.isFinite(io[x])) {
+        io[x] = 0;
+        mo[x] |= MaskPlane.NO_DATA;
+      }
+      if (!Number.isFinite(vo[x])) vo[x] = 0;
+    }
+  }
+  const difference = new Exposure(image, mask, variance, science.wcs, differencePsf, science.info);
+  const noise = normalisedNoise(difference);
+  const centre = differencePsf.stampAt(cx, cy, true);
+  lap('output');
+  timings.total = performance.now() - start;
+  return {
+    difference,
+    method,
+    kernelSum: scale,
+    psfFwhmPx: stampFwhm(centre.data, centre.size),
+    differencePsf,
+    score,
+    kernel: solution,
+    stats: {
+      kernelSize: kSize,
+      basisSigmas: sigmas,
+      spatialKernelOrder: solution.spatialOrder,
+      spatialBackgroundOrder: solution.backgroundOrder,
+      candidates: fit.candidates,
+      candidatesUsed: fit.used,
+      scienceFwhmPx: fwhmS,
+      templateFwhmPx: fwhmT,
+      noiseRatio: noise.ratio,
+      usableFraction: noise.usable,
+    },
+    timingsMs: timings,
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * ZOGY image subtraction (Zackay, Ofek & Gal-Yam 2016, ApJ 830, 27), in blended FFT tiles
+ * so that spatially varying PSFs are followed. With N the science ("new") and R the
+ * template ("reference"), both background-subtracted, flux scales F_n = 1 and
+ * F_r = 1 / kappa (kappa: science flux per template flux) and white noise sigma_n, sigma_r:
+ *   D = (F_r P_r N - F_n P_n R) / sqrt(sigma_n^2 F_r^2 |P_r|^2 + sigma_r^2 F_n^2 |P_n|^2)   (eq. 13)
+ *   F_D = F_r F_n / sqrt(sigma_n^2 F_r^2 + sigma_r^2 F_n^2),  P_D = F_r F_n P_r P_n / (F_D den)  (14, 15)
+ *   S = F_D D (x) P_D-bar = S_N - S_R;  S_corr = S / sqrt(V(S_N) + V(S_R) + V_ast)            (17, 25-33)
+ * The image written is D / F_D, in science flux units with white noise of variance
+ * sigma_n^2 + kappa^2 sigma_r^2. V_ast (eq. 30-31) adds sigma_x^2 (dS/dx)^2 + sigma_y^2 (dS/dy)^2
+ * for both parts; in the same spirit a fractional PSF / flux-scale error eps adds
+ * eps^2 (S_N^2 + S_R^2) / 2, so that a few-percent PSF mismatch on a bright star does not
+ * make a significant S_corr.
+ */
+import { Plane, type ImageF } from '../image/plane.js';
+import type { Psf } from '../psf/types.js';
+import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
+import { accumulate, planTiles, runTiles } from '../util/tiles.js';
+import { GridPsf } from './psf-grid.js';
+import type { NoiseAt } from './decorrelate.js';
+
+export interface ZogyOptions {
+  fftSize: number;
+  /** Blend half-width between tiles, pixels. */
+  blend: number;
+  /** Astrometric registration noise per axis, pixels (ZOGY's sigma_x, sigma_y). */
+  astrometricSigmaPx: number;
+  /** Fractional PSF / flux-scale error eps allowed for in S_corr. */
+  psfErrorFraction: number;
+}
+
+export interface ZogyTerms {
+  /** P_n and P_r spectra, n*n complex. */
+  pn: Float64Array;
+  pr: Float64Array;
+  fr: number;
+  fd: number;
+  varN: number;
+  varR: number;
+}
+
+function psfSpectrum(fft: Fft2, psf: Psf, x: number, y: number): Float64Array {
+  const s = psf.stampAt(x, y, true);
+  return kernelSpectrum(fft, s.data, s.size);
+}
+
+function terms(fft: Fft2, sciencePsf: Psf, templatePsf: Psf, kappa: number, x: number, y: number, noise: [number, number]): ZogyTerms {
+  const [varN, varR] = noise;
+  const fr = 1 / kappa;
+  const fd = fr / Math.sqrt(varN * fr * fr + varR);
+  return { pn: psfSpectrum(fft, sciencePsf, x, y), pr: psfSpectrum(fft, templatePsf, x, y), fr, fd, varN, varR };
+}
+
+/** Denominator^2 of eq. 13 at frequency index i. */
+function den2(t: ZogyTerms, i: number): number {
+  const pr2 = t.pr[2 * i] ** 2 + t.pr[2 * i + 1] ** 2;
+  const pn2 = t.pn[2 * i] ** 2 + t.pn[2 * i + 1] ** 2;
+  return t.varN * t.fr * t.fr * pr2 + t.varR * pn2;
+}
+
+/** P_D spectrum (eq. 15). */
+export function zogyPsfSpectrum(t: ZogyTerms): Float64Array {
+  const out = new Float64Array(t.pn.length);
+  for (let i = 0; i < out.length / 2; i++) {
+    const d = Math.sqrt(den2(t, i));
+    if (!(d > 1e-300)) continue;
+    const k = t.fr / (t.fd * d);
+    const re = t.pr[2 * i] * t.pn[2 * i] - t.pr[2 * i + 1] * t.pn[2 * i + 1];
+    const im = t.pr[2 * i] * t.pn[2 * i + 1] + t.pr[2 * i + 1] * t.pn[2 * i];
+    out[2 * i] = k * re;
+    out[2 * i + 1] = k * im;
+  }
+  return out;
+}
+
+export interface ZogyResult {
+  /** D / F_D, science flux units. */
+  difference: ImageF;
+  /** S_corr, in units of its own noise (a detection significance). */
+  score: ImageF;
+}
+
+/**
+ * ZOGY difference and S_corr of background-subtracted, aligned images.
+ * noiseAt gives the per-pixel variances [science, template] near a position;
+ * varScience / varTemplate are the variance planes (for S_corr's per-pixel noise).
+ */
+export function zogy(science: ImageF, template: ImageF, varScience: ImageF, varTemplate: ImageF, sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, opt: ZogyOptions): ZogyResult {
+  const reach = Math.max(sciencePsf.stampSize, templatePsf.stampSize);
+  const halo = 2 * reach;
+  const n = Math.max(opt.fftSize, nextPow2(4 * (halo + opt.blend)));
+  const plan = planTiles(science.width, science.height, { fftSize: n, halo, blend: opt.blend });
+  const fft = new Fft2(n);
+  const difference = Plane.zeros(Float32Array, science.width, science.height);
+  const score = Plane.zeros(Float32Array, science.width, science.height);
+  const tileSums = new Map<number, [number, number]>();
+  runTiles(plan, {
+    inputs: [science, template],
+    transform: (tile, [sn, sr]) => {
+      const t = terms(fft, sciencePsf, templatePsf, kappa, tile.cx, tile.cy, noiseAt(tile.cx, tile.cy));
+      const d = new Float64Array(sn.length);
+      const kn = new Float64Array(sn.length);
+      const kr = new Float64Array(sn.length);
+      let sumKn2 = 0, sumKr2 = 0;
+      for (let i = 0; i < sn.length / 2; i++) {
+        const q = den2(t, i);
+        if (!(q > 1e-300)) continue;
+        const den = Math.sqrt(q);
+        const [pnr, pni, prr, pri] = [t.pn[2 * i], t.pn[2 * i + 1], t.pr[2 * i], t.pr[2 * i + 1]];
+        const [nr, ni, rr, ri] = [sn[2 * i], sn[2 * i + 1], sr[2 * i], sr[2 * i + 1]];
+        // D / F_D = (F_r P_r N - P_n R) / (den F_D)
+        const a = t.fr / (den * t.fd), b = 1 / (den * t.fd);
+        d[2 * i] = a * (prr * nr - pri * ni) - b * (pnr * rr - pni * ri);
+        d[2 * i + 1] = a * (prr * ni + pri * nr) - b * (pnr * ri + pni * rr);
+        // K_n = F_r^2 conj(P_n) |P_r|^2 / den^2, K_r = F_r conj(P_r) |P_n|^2 / den^2
+        const pr2 = prr * prr + pri * pri, pn2 = pnr * pnr + pni * pni;
+        const cn = (t.fr * t.fr * pr2) / q, cr = (t.fr * pn2) / q;
+        const knr = cn * pnr, kni = -cn * pni, krr = cr * prr, kri = -cr * pri;
+        sumKn2 += knr * knr + kni * kni;
+        sumKr2 += krr * krr + kri * kri;
+        kn[2 * i] = knr * nr - kni * ni;
+        kn[2 * i + 1] = knr * ni + kni * nr;
+        kr[2 * i] = krr * rr - kri * ri;
+        kr[2 * i + 1] = krr * ri + kri * rr;
+      }
+      tileSums.set(plan.tiles.indexOf(tile), [sumKn2 / (n * n), sumKr2 / (n * n)]);
+      return [d, kn, kr];
+    },
+    emit: (tile, [d, sN, sR]) => {
+      accumulate(tile, n, d, difference);
+      const [kn2, kr2] = tileSums.get(plan.tiles.indexOf(tile)) ?? [0, 0];
+      const ax2 = opt.astrometricSigmaPx ** 2, e2 = opt.psfErrorFraction ** 2;
+      const s = new Float64Array(n * n);
+      for (let j = 0; j < tile.oh; j++) {
+        const y = tile.oy + j;
+        const vn = varScience.row(y), vr = varTemplate.row(y);
+        const base = (y - tile.wy) * n - tile.wx;
+        for (let i = 0; i < tile.ow; i++) {
+          const x = tile.ox + i;
+          const k = base + x;
+          const dxn = 0.5 * (sN[k + 1] - sN[k - 1]), dyn = 0.5 * (sN[k + n] - sN[k - n]);
+          const dxr = 0.5 * (sR[k + 1] - sR[k - 1]), dyr = 0.5 * (sR[k + n] - sR[k - n]);
+          const v = vn[x] * kn2 + vr[x] * kr2 + ax2 * (dxn * dxn + dyn * dyn + dxr * dxr + dyr * dyr) + (e2 * (sN[k] * sN[k] + sR[k] * sR[k])) / 2;
+          s[k] = v > 0 ? (sN[k] - sR[k]) / Math.sqrt(v) : 0;
+        }
+      }
+      accumulate(tile, n, s, score);
+    },
+  });
+  return { difference, score };
+}
+
+/** P_D on a grid of positions, each stamp `size` pixels, unit sum. */
+export function zogyDifferencePsf(sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, xs: number[], ys: number[], size: number): GridPsf {
+  const fft = new Fft2(nextPow2(2 * Math.max(sciencePsf.stampSize, templatePsf.stampSize, size)));
+  const stamps: Float32Array[] = [];
+  for (const y of ys) {
+    for (const x of xs) {
+      const t = terms(fft, sciencePsf, templatePsf, kappa, x, y, noiseAt(x, y));
+      const spec = zogyPsfSpectrum(t);
+      fft.inverse(spec);
+      stamps.push(cropCentred(spec, fft.n, size));
+    }
+  }
+  return new GridPsf(xs, ys, stamps, size);
+}
+
+/** The central size*size of a wrap-around n*n complex array's real part, normalised to unit sum. */
+export function cropCentred(wrapped: Float64Array, n: number, size: number): Float32Array {
+  const half = (size - 1) / 2;
+  const out = new Float32Array(size * size);
+  let total = 0;
+  for (let v = -half; v <= half; v++) {
+    for (let u = -half; u <= half; u++) {
+      const val = wrapped[2 * (((v + n) % n) * n + ((u + n) % n))];
+      out[(v + half) * size + u + half] = val;
+      total += val;
+    }
+  }
+  if (total !== 0) for (let i = 0; i < out.length; i++) out[i] /= total;
+  return out;
+}

@@ -1,0 +1,108 @@
+/**
+ * Two-dimensional complex FFTs over fft.js (radix-4, power-of-two sizes).
+ *
+ * Data are interleaved complex Float64Arrays of n*n values, row-major:
+ * element (x, y) has real part `data[2 * (y * n + x)]` and imaginary part at `+ 1`.
+ * `inverse` is normalised (inverse(forward(a)) === a), as fft.js is.
+ * @example
+ *   const fft = new Fft2(64);
+ *   const a = new Float64Array(2 * 64 * 64); a[0] = 1;
+ *   fft.forward(a); // a delta has a flat spectrum: every real part is 1
+ */
+import FFT from 'fft.js';
+
+export class Fft2 {
+  private readonly fft: FFT;
+  private readonly line: Float64Array;
+  private readonly out: Float64Array;
+
+  constructor(readonly n: number) {
+    if (n < 2 || (n & (n - 1)) !== 0) throw new RangeError(`FFT size ${n} is not a power of two >= 2`);
+    this.fft = new FFT(n);
+    this.line = new Float64Array(2 * n);
+    this.out = new Float64Array(2 * n);
+  }
+
+  /** A zeroed n*n complex array. */
+  alloc(): Float64Array {
+    return new Float64Array(2 * this.n * this.n);
+  }
+
+  forward(data: Float64Array): void {
+    this.run(data, false);
+  }
+
+  inverse(data: Float64Array): void {
+    this.run(data, true);
+  }
+
+  private run(data: Float64Array, inverse: boolean): void {
+    const { n, fft, line, out } = this;
+    const row = 2 * n;
+    if (data.length !== row * n) throw new RangeError(`expected ${row * n} values, got ${data.length}`);
+    for (let y = 0; y < n; y++) {
+      const r = data.subarray(y * row, (y + 1) * row);
+      if (inverse) fft.inverseTransform(out, r);
+      else fft.transform(out, r);
+      r.set(out);
+    }
+    for (let x = 0; x < n; x++) {
+      for (let y = 0, i = 2 * x; y < n; y++, i += row) {
+        line[2 * y] = data[i];
+        line[2 * y + 1] = data[i + 1];
+      }
+      if (inverse) fft.inverseTransform(out, line);
+      else fft.transform(out, line);
+      for (let y = 0, i = 2 * x; y < n; y++, i += row) {
+        data[i] = out[2 * y];
+        data[i + 1] = out[2 * y + 1];
+      }
+    }
+  }
+}
+
+/** Smallest power of two >= m. */
+export function nextPow2(m: number): number {
+  let n = 2;
+  while (n < m) n *= 2;
+  return n;
+}
+
+/**
+ * Spectrum (n*n complex) of a small odd-sized real kernel, placed so that its centre
+ * pixel sits at the origin (wrap-around): multiplying an image spectrum by it convolves
+ * with the kernel without shifting, out(x) = sum_u k(u) in(x - u).
+ */
+export function kernelSpectrum(fft: Fft2, kernel: ArrayLike<number>, size: number): Float64Array {
+  const n = fft.n;
+  if (size % 2 !== 1 || size > n) throw new RangeError(`kernel size ${size} must be odd and <= ${n}`);
+  const half = (size - 1) / 2;
+  const out = fft.alloc();
+  for (let v = -half; v <= half; v++) {
+    const y = (v + n) % n;
+    for (let u = -half; u <= half; u++) {
+      out[2 * (y * n + ((u + n) % n))] = kernel[(v + half) * size + u + half];
+    }
+  }
+  fft.forward(out);
+  return out;
+}
+
+/**
+ * Splits the spectrum Z of a packed pair (a + i b, a and b real) into the spectra of a
+ * and b: A(k) = (Z(k) + conj Z(-k)) / 2, B(k) = (Z(k) - conj Z(-k)) / 2i.
+ */
+export function splitPackedSpectrum(n: number, z: Float64Array, a: Float64Array, b: Float64Array): void {
+  for (let y = 0; y < n; y++) {
+    const yn = (n - y) % n;
+    for (let x = 0; x < n; x++) {
+      const i = 2 * (y * n + x);
+      const j = 2 * (yn * n + ((n - x) % n));
+      const zr = z[i], zi = z[i + 1], wr = z[j], wi = -z[j + 1];
+      a[i] = 0.5 * (zr + wr);
+      a[i + 1] = 0.5 * (zi + wi);
+      b[i] = 0.5 * (zi - wi);
+      b[i + 1] = -0.5 * (zr - wr);
+    }
+  }
+}
