@@ -1,0 +1,109 @@
+/**
+ * `ap simulate --out DIR [--size N] [--seed S] [--visits K]`: a deep template and K science
+ * visits of one simulated detector as camera-like FITS files, and truth.csv (see shared/sim/).
+ * Images are rendered and written one at a time, so memory holds one image and the template.
+ */
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
+import { DEFAULT_SIM_CONFIG, type SimConfig, type TemplateSeeing } from '../../shared/sim/config.js';
+import { planNight, renderImage, truthForVisit } from '../../shared/sim/night.js';
+import type { ImageSpec } from '../../shared/sim/plan.js';
+import { truthToCsv, type TruthRow } from '../../shared/sim/truth.js';
+import { simulatedImageFits } from '../../shared/sim/write.js';
+
+const DEFAULT_SIZE = 2048;
+
+function integerOption(values: Record<string, unknown>, name: string, fallback: number, lo: number, hi: number): number {
+  const n = numberOption(values, name, fallback);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new InputError(`--${name} must be an integer in [${lo}, ${hi}], got '${String(values[name])}'`);
+  return n;
+}
+
+async function prepareDirectory(dir: string): Promise<void> {
+  const existing = await stat(dir).catch(() => null);
+  if (existing && !existing.isDirectory()) throw new InputError(`${dir}: exists and is not a directory`);
+  await mkdir(dir, { recursive: true }).catch((err: Error) => {
+    throw new InputError(`${dir}: cannot create directory (${err.message})`);
+  });
+}
+
+function log(message: string, fields: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ severity: 'INFO', message, ...fields })}\n`);
+}
+
+export const command = defineCommand({
+  name: 'simulate',
+  summary: 'write a template, science visits and truth.csv for one simulated detector',
+  help: `usage: ap simulate --out DIR [--size N] [--seed S] [--visits K] [--template-seeing better|worse|random]
+
+  --out DIR            output folder (created if missing): template.fits, science-1.fits ...
+                       science-K.fits (float32 ADU in the primary HDU, GAIN, RDNOISE, SATURATE,
+                       MJD-OBS, EXPTIME, FILTER, PHOTZP, VISIT, DETECTOR, INSTRUME='APSIM' and a
+                       TAN-SIP WCS) and truth.csv (one row per injected change per visit)
+  --size N             side of the square detector, pixels (default ${DEFAULT_SIZE})
+  --seed S             seed of every random draw (default ${DEFAULT_SIM_CONFIG.seed})
+  --visits K           science visits (default ${DEFAULT_SIM_CONFIG.visits})
+  --template-seeing    the template's seeing against the visits' (default random, from the seed)
+
+The template is ${DEFAULT_SIM_CONFIG.templateDepth}x deeper than a ${DEFAULT_SIM_CONFIG.exposureTime} s visit; visits differ in pointing, rotation,
+PSF, sky, transparency; they carry transients, variable stars, asteroids, cosmic rays, hot
+pixels, a hot column, saturation with bleed trails, and now and then a satellite streak.`,
+  options: {
+    out: { type: 'string' },
+    size: { type: 'string' },
+    seed: { type: 'string' },
+    visits: { type: 'string' },
+    'template-seeing': { type: 'string' },
+  },
+  async run(values) {
+    const out = required(values, 'out');
+    const seeing = values['template-seeing'] ?? 'random';
+    if (!['better', 'worse', 'random'].includes(seeing)) {
+      throw new InputError(`--template-seeing must be better, worse or random, got '${seeing}'`);
+    }
+    const config: Partial<SimConfig> = {
+      size: integerOption(values, 'size', DEFAULT_SIZE, 64, 16384),
+      seed: integerOption(values, 'seed', DEFAULT_SIM_CONFIG.seed, 0, 2 ** 31 - 1),
+      visits: integerOption(values, 'visits', DEFAULT_SIM_CONFIG.visits, 1, 100),
+      templateSeeing: seeing as TemplateSeeing,
+    };
+    await prepareDirectory(out);
+    const started = performance.now();
+    const plan = planNight(config);
+    const write = async (spec: ImageSpec, bytes: Uint8Array): Promise<string> => {
+      const file = join(out, `${spec.name}.fits`);
+      await writeFile(file, bytes);
+      return file;
+    };
+    const seedCards = (spec: ImageSpec) => ({
+      seed: plan.config.seed,
+      fwhmPx: spec.psf.fwhmAt((plan.config.size - 1) / 2, (plan.config.size - 1) / 2),
+      skyAdu: spec.skyAdu,
+    });
+    progress('ap simulate: template');
+    const template = renderImage(plan, plan.template).image;
+    const files = [await write(plan.template, simulatedImageFits(template, seedCards(plan.template)))];
+    const templateExposure = template.exposure;
+    const truth: TruthRow[] = [];
+    for (const spec of plan.visits) {
+      progress(`ap simulate: visit ${spec.visit}/${plan.visits.length}`);
+      const science = renderImage(plan, spec);
+      files.push(await write(spec, simulatedImageFits(science.image, seedCards(spec))));
+      truth.push(...truthForVisit(plan, spec, science, templateExposure));
+    }
+    const truthFile = join(out, 'truth.csv');
+    await writeFile(truthFile, truthToCsv(truth));
+    progressDone();
+    log('simulated night written', {
+      out,
+      size: plan.config.size,
+      seed: plan.config.seed,
+      visits: plan.visits.length,
+      files: [...files, truthFile],
+      truthRows: truth.length,
+      limitMag: Number(plan.limitMag.toFixed(2)),
+      seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+    });
+  },
+});

@@ -1,0 +1,31 @@
+/**
+ * Simulated images as camera-like FITS files: one primary HDU of float32 pixels (ADU) whose header
+ * carries the visit cards (GAIN, RDNOISE, SATURATE, MJD-OBS, EXPTIME, FILTER, PHOTZP, VISIT,
+ * DETECTOR, INSTRUME) and the TAN-SIP WCS. No mask or variance: the pipeline derives them.
+ */
+import { FitsHeader, visitInfoCards, writeFits } from '../fits/index.js';
+import type { SimulatedImage } from './night.js';
+
+/** Header cards describing the simulation itself (informational; readers need none of them). */
+export interface SimulationCards {
+  seed: number;
+  /** True PSF FWHM at the image centre, pixels. */
+  fwhmPx: number;
+  /** Mean sky level, ADU. */
+  skyAdu: number;
+}
+
+/** The FITS bytes of one simulated image. */
+export function simulatedImageFits(image: SimulatedImage, sim: SimulationCards): Uint8Array {
+  const { exposure } = image;
+  const header = new FitsHeader();
+  for (const [key, value, comment] of visitInfoCards(exposure.info)) header.set(key, value, comment);
+  header.set('BUNIT', 'adu', 'pixel unit');
+  for (const [key, value] of exposure.wcs?.toHeaderCards() ?? []) header.set(key, value);
+  header.set('SIMSEED', sim.seed, 'ap simulate seed');
+  header.set('SIMFWHM', Number(sim.fwhmPx.toFixed(4)), '[pixel] true PSF FWHM at the image centre');
+  header.set('SIMSKY', Number(sim.skyAdu.toFixed(3)), '[adu] true mean sky level');
+  const { width, height } = exposure;
+  const pixels = exposure.image.contiguous ? exposure.image.data : exposure.image.clone().data;
+  return writeFits([{ data: pixels, width, height, header }]);
+}
