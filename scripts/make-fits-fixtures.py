@@ -134,6 +134,8 @@ i16 = (sky(np.float64) - 900).astype(np.int16)
 i32 = (sky(np.float64) * 1000).astype(np.int32)
 u8 = np.clip(sky(np.float64) / 20, 0, 255).astype(np.uint8)
 f32 = sky(np.float32)
+# astropy 5.2 writes these NaNs as the null integer without a ZBLANK card, so its own reader
+# (and ours, following the convention) returns finite values there: a quirk the fixture records
 f32nan = sky(np.float32)
 f32nan[7, 9] = np.nan
 f32nan[40, 60] = np.nan

@@ -99,7 +99,7 @@ export function readCompressedImage(table: FitsHeader, data: Uint8Array): Decomp
   for (const [k, v] of [['ZNAXIS1', width], ['ZNAXIS2', height], ['ZTILE1', tileW], ['ZTILE2', tileH]] as const) {
     if (!Number.isSafeInteger(v) || v < (k.startsWith('ZTILE') ? 1 : 0)) throw new FitsError(`compressed image: bad ${k} ${v}`);
   }
-  if (width * height > 2 ** 31) throw new FitsError(`compressed image: ${width}x${height} is too large`);
+  if (width * height > 2 ** 28) throw new FitsError(`compressed image: ${width}x${height} is too large`);
   const tilesX = Math.ceil(width / tileW);
   const tilesY = Math.ceil(height / tileH);
   const rowBytes = num('NAXIS1');

@@ -8,3 +8,12 @@ export type { FitsData } from './pixels.js';
 export { readFits, type FitsHdu } from './read.js';
 export { writeFits, type FitsHduInput, type WriteFitsOptions } from './write.js';
 export type { CompressOptions } from './compressed.js';
+export {
+  readExposure,
+  readExposureWithHeader,
+  writeExposure,
+  bandOf,
+  visitInfoCards,
+  type ReadExposureResult,
+  type WriteExposureOptions,
+} from './exposure.js';

@@ -1,0 +1,64 @@
+// Garbage in: truncated files and flipped bytes must give a FitsError or a parse, never a hang
+// or another exception type.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { FitsError, readExposure, readFits, writeFits } from '../../shared/fits/index.js';
+
+const FIXTURES = new URL('../fixtures/fits/', import.meta.url);
+
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+function survives(bytes: Uint8Array, what: string): void {
+  for (const read of [readFits, readExposure]) {
+    try {
+      read(bytes);
+    } catch (e) {
+      assert.ok(e instanceof FitsError, `${what}: ${read.name} threw ${(e as Error).name}: ${(e as Error).message}`);
+      assert.ok(!(e as Error).message.includes('\n'), 'one-line message');
+    }
+  }
+}
+
+const files = ['compressed.fits', 'mef-all-bitpix.fits', 'header-cards.fits', 'scaled-int16.fits'];
+
+test('random truncations throw FitsError or parse', () => {
+  const r = random(1);
+  for (const file of files) {
+    const bytes = readFileSync(new URL(file, FIXTURES));
+    for (let k = 0; k < 40; k++) {
+      const cut = Math.floor(r() * bytes.length);
+      survives(bytes.subarray(0, cut), `${file} cut at ${cut}`);
+    }
+  }
+});
+
+test('random byte flips throw FitsError or parse', () => {
+  const r = random(2);
+  const rice = writeFits(
+    [{ data: null }, { name: 'X', data: Int32Array.from({ length: 4096 }, (_, i) => (i * 7919) % 1000), width: 64, height: 64 }],
+    { compress: 'RICE_1' },
+  );
+  for (const bytes of [...files.map((f) => readFileSync(new URL(f, FIXTURES))), rice]) {
+    for (let k = 0; k < 60; k++) {
+      const copy = Uint8Array.from(bytes);
+      const flips = 1 + Math.floor(r() * 8);
+      // half the time hit the headers and table descriptors, where structure lives
+      const span = r() < 0.5 ? Math.min(copy.length, 8640) : copy.length;
+      for (let f = 0; f < flips; f++) copy[Math.floor(r() * span)] ^= 1 << Math.floor(r() * 8);
+      survives(copy, `flip ${k}`);
+    }
+  }
+});
+
+test('not FITS at all: empty, text, zeros', () => {
+  for (const bytes of [new Uint8Array(0), new TextEncoder().encode('hello world'), new Uint8Array(5760)]) {
+    assert.throws(() => readFits(bytes), FitsError);
+  }
+});
