@@ -1,0 +1,13 @@
+/**
+ * Template warping (Rubin's warpExposure): resample one Exposure onto another's pixel grid
+ * through both WCSs.
+ * @example
+ *   import { warpExposure } from '../warp/index.js';
+ *   const { exposure, coverageFraction, covarianceFactor } = await warpExposure(template, science, { interpLength: 32 });
+ */
+export { DEFAULT_WARP_CONFIG, type WarpConfig } from './config.js';
+export { InsufficientCoverageError } from './errors.js';
+export { LanczosTable, lanczos, type KernelName } from './lanczos.js';
+export { buildMapping, exactMapping, type GridFrame, type PixelMapping } from './mapping.js';
+export { WarpedPsf } from './psf.js';
+export { warpExposure, type WarpResult, type WarpTarget } from './warp.js';

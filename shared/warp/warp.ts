@@ -1,0 +1,254 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { Exposure } from '../image/exposure.js';
+import { MaskPlane } from '../image/mask.js';
+import { Plane } from '../image/plane.js';
+import type { Wcs } from '../wcs/types.js';
+import { DEFAULT_WARP_CONFIG, type WarpConfig } from './config.js';
+import { InsufficientCoverageError } from './errors.js';
+import { buildMapping, type GridFrame } from './mapping.js';
+import { WarpedPsf } from './psf.js';
+import { dilateMask, resampleRows, type BandStats, type ResampleJob } from './resample.js';
+
+/** The pixel grid to warp onto: a science Exposure, or just its size and WCS. */
+export type WarpTarget =
+  Exposure | { width: number; height: number; wcs: Wcs | null; x0?: number; y0?: number };
+
+export interface WarpResult {
+  /** The template on the target's pixel grid, with the target's WCS and the template's PSF carried over (WarpedPsf). */
+  exposure: Exposure;
+  /** Fraction of output pixels with data (not NO_DATA), 0..1. */
+  coverageFraction: number;
+  /**
+   * Mean over covered pixels of sum(w^2) for the normalised kernel weights w: the per-pixel variance
+   * of resampled white noise divided by the input variance (times the area ratio squared). The
+   * variance plane already holds sum(w^2) * variance; noise on scales much larger than the kernel
+   * keeps the input variance, i.e. (variance plane) / covarianceFactor. 1 when no resampling happened.
+   */
+  covarianceFactor: number;
+  /** Node spacing of the interpolated mapping actually used, pixels. */
+  interpLength: number;
+  /** Largest error of the interpolated mapping against the exact WCS mapping, template pixels. */
+  maxMappingErrorPx: number;
+  /** Threads that resampled (main included). */
+  threads: number;
+  timings: { mappingMs: number; resampleMs: number; totalMs: number };
+}
+
+/** Pixel count above which automatic threading spreads rows over worker threads. */
+const THREADING_MIN_PIXELS = 1 << 20;
+
+function frameOf(target: WarpTarget): {
+  width: number;
+  height: number;
+  x0: number;
+  y0: number;
+  wcs: Wcs | null;
+} {
+  if (target instanceof Exposure) {
+    return {
+      width: target.width,
+      height: target.height,
+      x0: target.image.x0,
+      y0: target.image.y0,
+      wcs: target.wcs,
+    };
+  }
+  return {
+    width: target.width,
+    height: target.height,
+    x0: target.x0 ?? 0,
+    y0: target.y0 ?? 0,
+    wcs: target.wcs,
+  };
+}
+
+/** A contiguous copy of a plane in shared memory (so worker threads can read it). */
+function sharedCopy<T extends Float32Array | Int32Array>(
+  plane: Plane<T>,
+  ctor: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+): T {
+  const out = new ctor(new SharedArrayBuffer(plane.width * plane.height * ctor.BYTES_PER_ELEMENT));
+  for (let y = 0; y < plane.height; y++) out.set(plane.row(y), y * plane.width);
+  return out;
+}
+
+/** Template planes for resampling: non-finite pixels become 0 and NO_DATA, the mask is dilated over the footprint. */
+function prepareTemplate(template: Exposure, growMaskRadius: number) {
+  const width = template.width;
+  const height = template.height;
+  const image = sharedCopy(template.image, Float32Array);
+  const variance = sharedCopy(template.variance, Float32Array);
+  const mask = sharedCopy(template.mask, Int32Array);
+  let anyBits = false;
+  for (let i = 0; i < image.length; i++) {
+    if (!Number.isFinite(image[i]) || !Number.isFinite(variance[i])) {
+      image[i] = 0;
+      variance[i] = 0;
+      mask[i] |= MaskPlane.NO_DATA;
+    }
+    if (mask[i] !== 0) anyBits = true;
+  }
+  let dilated: Int32Array | null = null;
+  if (anyBits) {
+    dilated = new Int32Array(new SharedArrayBuffer(mask.byteLength));
+    dilated.set(dilateMask(mask, width, height, Math.max(1, Math.round(growMaskRadius))));
+  }
+  return { width, height, image, variance, mask: dilated };
+}
+
+/**
+ * Runs a band in a worker thread. Under tsx (TypeScript sources) the worker registers tsx itself,
+ * since Node 20 does not pass --import hooks on to workers.
+ */
+async function runInWorker(job: ResampleJob, yStart: number, yEnd: number): Promise<BandStats> {
+  const typescript = import.meta.url.endsWith('.ts');
+  const url = new URL(
+    typescript ? './resample-worker.ts' : './resample-worker.js',
+    import.meta.url,
+  );
+  const worker = typescript
+    ? new Worker(
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
+        { eval: true, workerData: { job, yStart, yEnd } },
+      )
+    : new Worker(url, { workerData: { job, yStart, yEnd } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (stats: BandStats) => resolve(stats));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`warp worker exited with code ${code}`));
+    });
+  });
+}
+
+function identityWarp(
+  template: Exposure,
+  width: number,
+  height: number,
+  started: number,
+): WarpResult {
+  if (template.width !== width || template.height !== height) {
+    throw new Error(
+      `without a WCS on both images they must have the same shape: template ${template.width}x${template.height}, science ${width}x${height}`,
+    );
+  }
+  const exposure = new Exposure(
+    template.image.clone(),
+    template.mask.clone(),
+    template.variance.clone(),
+    template.wcs,
+    template.psf,
+    template.info,
+  );
+  let covered = 0;
+  for (const bits of exposure.mask.data) if (!(bits & MaskPlane.NO_DATA)) covered++;
+  const totalMs = performance.now() - started;
+  return {
+    exposure,
+    coverageFraction: covered / (width * height),
+    covarianceFactor: 1,
+    interpLength: 0,
+    maxMappingErrorPx: 0,
+    threads: 1,
+    timings: { mappingMs: 0, resampleMs: totalMs, totalMs },
+  };
+}
+
+/**
+ * Warps `template` onto the pixel grid of `science` through both WCSs (Rubin's warpExposure):
+ * the exact pixel -> sky -> pixel mapping is computed on a coarse grid and interpolated, the
+ * template is resampled with a normalised Lanczos kernel, and values are scaled by the pixel-area
+ * ratio so that they stay flux per (output) pixel: a star keeps its total flux in ADU.
+ * Variance is propagated as sum(w^2) * variance (see covarianceFactor), mask bits are ORed
+ * over the kernel footprint (config.growMaskRadius), pixels the template does not cover are
+ * NO_DATA, those whose kernel was cut by the template edge EDGE. When either image has no WCS,
+ * they must have the same shape and the template is copied as it is.
+ * @throws InsufficientCoverageError when less than config.minCoverageFraction is covered.
+ * @example
+ *   const { exposure, coverageFraction } = await warpExposure(template, science);
+ */
+export async function warpExposure(
+  template: Exposure,
+  science: WarpTarget,
+  config: Partial<WarpConfig> = {},
+): Promise<WarpResult> {
+  const cfg: WarpConfig = { ...DEFAULT_WARP_CONFIG, ...config };
+  const started = performance.now();
+  const target = frameOf(science);
+  if (!target.wcs || !template.wcs) {
+    const result = identityWarp(template, target.width, target.height, started);
+    checkCoverage(result.coverageFraction, cfg.minCoverageFraction);
+    return result;
+  }
+  const out: GridFrame = { ...target, wcs: target.wcs };
+  const src: GridFrame = {
+    width: template.width,
+    height: template.height,
+    x0: template.image.x0,
+    y0: template.image.y0,
+    wcs: template.wcs,
+  };
+  const mapping = buildMapping(out, src, cfg.interpLength, cfg.maxInterpErrorPx);
+  const mapped = performance.now();
+
+  const prepared = prepareTemplate(template, cfg.growMaskRadius);
+  const n = out.width * out.height;
+  const job: ResampleJob = {
+    kernel: cfg.kernel,
+    srcWidth: prepared.width,
+    srcHeight: prepared.height,
+    srcImage: prepared.image,
+    srcVariance: prepared.variance,
+    srcMask: prepared.mask,
+    mapping,
+    outWidth: out.width,
+    outImage: new Float32Array(new SharedArrayBuffer(4 * n)),
+    outVariance: new Float32Array(new SharedArrayBuffer(4 * n)),
+    outMask: new Int32Array(new SharedArrayBuffer(4 * n)),
+    noDataValue: cfg.noDataValue,
+  };
+  const threads = Math.max(
+    1,
+    Math.min(
+      out.height,
+      cfg.threads > 0 ? cfg.threads : n >= THREADING_MIN_PIXELS ? availableParallelism() : 1,
+    ),
+  );
+  const bands = Array.from({ length: threads }, (_, t) => [
+    Math.floor((t * out.height) / threads),
+    Math.floor(((t + 1) * out.height) / threads),
+  ]);
+  // The main thread takes the first band while workers take the others.
+  const pending = bands.slice(1).map(([y0, y1]) => runInWorker(job, y0, y1));
+  const stats = [resampleRows(job, bands[0][0], bands[0][1]), ...(await Promise.all(pending))];
+  const covered = stats.reduce((s, b) => s + b.covered, 0);
+  const squares = stats.reduce((s, b) => s + b.sumSquaredWeights, 0);
+  const coverageFraction = n > 0 ? covered / n : 0;
+  checkCoverage(coverageFraction, cfg.minCoverageFraction);
+
+  const planes = (data: Float32Array | Int32Array) =>
+    new Plane(data, out.width, out.height, out.width, 0, out.x0, out.y0);
+  const exposure = new Exposure(
+    planes(job.outImage) as Plane<Float32Array>,
+    planes(job.outMask) as Plane<Int32Array>,
+    planes(job.outVariance) as Plane<Float32Array>,
+    out.wcs,
+    template.psf ? new WarpedPsf(template.psf, out.wcs, template.wcs) : null,
+    template.info,
+  );
+  const done = performance.now();
+  return {
+    exposure,
+    coverageFraction,
+    covarianceFactor: covered > 0 ? squares / covered : 1,
+    interpLength: mapping.interpLength,
+    maxMappingErrorPx: mapping.maxErrorPx,
+    threads,
+    timings: { mappingMs: mapped - started, resampleMs: done - mapped, totalMs: done - started },
+  };
+}
+
+function checkCoverage(fraction: number, minimum: number): void {
+  if (fraction < minimum) throw new InsufficientCoverageError(fraction, minimum);
+}
