@@ -1,0 +1,119 @@
+/**
+ * Shared gRPC plumbing for the Pub/Sub and Firestore emulators: loading the protos that ship with the
+ * official clients, typed errors with Google's status codes, and handler wrappers that turn any
+ * thrown error into a gRPC status instead of crashing the server.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** Directories holding `google/...` protos of an installed client package and of google-gax. */
+export function clientProtoDirs(pkg: string): string[] {
+  const entry = require.resolve(pkg);
+  const gax = createRequire(entry).resolve('google-gax');
+  return [join(dirname(entry), '..', 'protos'), join(dirname(gax), '..', 'protos')];
+}
+
+/** Loads `file` (relative to one of `protoDirs`) and returns the named service definition. */
+export function loadService(protoDirs: string[], file: string, service: string): grpc.ServiceDefinition {
+  const definition = protoLoader.loadSync(file, {
+    includeDirs: protoDirs,
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const root = grpc.loadPackageDefinition(definition);
+  const found = service.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], root);
+  return (found as { service: grpc.ServiceDefinition }).service;
+}
+
+/** An error carrying the gRPC status code Google would return. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const Status = grpc.status;
+
+export function fail(code: grpc.status, message: string): never {
+  throw new RpcError(code, message);
+}
+
+function toServiceError(err: unknown): Partial<grpc.ServiceError> {
+  if (err instanceof RpcError) return { code: err.code, details: err.message, message: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: grpc.status.INTERNAL, details: message, message };
+}
+
+/** Wraps an async unary handler: resolved value -> response, thrown error -> status. */
+export function unary<Req, Res>(
+  handler: (request: Req, metadata: grpc.Metadata) => Res | Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => handler(call.request, call.metadata))
+      .then(
+        (response) => callback(null, response),
+        (err: unknown) => callback(toServiceError(err)),
+      );
+  };
+}
+
+/** Wraps a server-streaming handler that yields responses. */
+export function serverStream<Req, Res>(
+  handler: (request: Req) => AsyncIterable<Res> | Iterable<Res>,
+): grpc.handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    (async () => {
+      for await (const response of handler(call.request)) {
+        if (call.cancelled) return;
+        if (!call.write(response)) await new Promise((resolve) => call.once('drain', resolve));
+      }
+      call.end();
+    })().catch((err: unknown) => call.destroy(Object.assign(new Error(), toServiceError(err))));
+  };
+}
+
+/** Ends a bidi/server stream with the status of `err`. */
+export function endWithError(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, err: unknown): void {
+  call.destroy(Object.assign(new Error(), toServiceError(err)));
+}
+
+/** Binds an insecure server on localhost:port (0 = any free port) and returns the port. */
+export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
+  });
+}
+
+/** google.protobuf.Timestamp as decoded with longs as strings. */
+export interface Timestamp {
+  seconds: string | number;
+  nanos: number;
+}
+
+export function timestampFromMs(ms: number): Timestamp {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: Math.round((ms % 1000) * 1e6) };
+}
+
+export function timestampToMs(ts: Timestamp | null | undefined): number {
+  if (!ts) return 0;
+  return Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
+}
+
+/** google.protobuf.Duration in seconds (fractional). */
+export function durationSeconds(d: { seconds?: string | number; nanos?: number } | null | undefined): number {
+  if (!d) return 0;
+  return Number(d.seconds ?? 0) + (d.nanos ?? 0) / 1e9;
+}

@@ -1,0 +1,297 @@
+/**
+ * One subscription's delivery state: the backlog of unacked messages, leases with ack deadlines,
+ * redelivery (with the retry policy's exponential backoff), ordering keys (one message of a key
+ * out at a time, redelivered in order), dead-lettering after maxDeliveryAttempts, retention,
+ * and the consumers (streaming pulls, pulls, a push endpoint) messages are dealt to.
+ */
+import { durationSeconds } from '../grpc.js';
+import type { AttributeFilter } from './filter.js';
+import type { ReceivedMessage, Republish, StoredMessage, Subscription } from './types.js';
+
+interface Entry {
+  message: StoredMessage;
+  attempts: number;
+  readyAt: number;
+}
+
+interface Lease {
+  entry: Entry;
+  consumer: Consumer;
+  deadline: number;
+}
+
+/** Anything messages can be dealt to: it says how many it can take and receives them. */
+export interface Consumer {
+  capacity(): number;
+  ackDeadlineMs(): number;
+  deliver(messages: ReceivedMessage[]): void;
+  /** Called when a lease of this consumer ends (ack, nack or expiry). */
+  released?(bytes: number): void;
+}
+
+/** Largest batch of bytes sent in one response, below gRPC's default 4 MiB receive limit. */
+const MAX_BATCH_BYTES = 3_500_000;
+const MAX_BATCH_MESSAGES = 1000;
+const DEFAULT_RETENTION_S = 7 * 24 * 3600;
+
+class Queue<T> {
+  private items: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+  toArray(): T[] {
+    return this.items.slice(this.head);
+  }
+  drain(): T[] {
+    const all = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return all;
+  }
+}
+
+export class SubscriptionState {
+  private ready = new Queue<Entry>();
+  private delayed: Entry[] = [];
+  private leases = new Map<string, Lease>();
+  /** Ordering keys with a message out; value = the key's later messages, in publish order. */
+  private keyBacklog = new Map<string, Entry[]>();
+  private retained: StoredMessage[] = [];
+  private consumers: Consumer[] = [];
+  private nextAck = 0;
+  private scheduled = false;
+
+  constructor(
+    public config: Subscription,
+    public filter: AttributeFilter,
+    private readonly republish: Republish,
+  ) {}
+
+  get backlog(): number {
+    return this.ready.length + this.delayed.length + this.leases.size + [...this.keyBacklog.values()].reduce((n, q) => n + q.length, 0);
+  }
+
+  /** Accepts a message published to the topic (ignored when the filter rejects it). */
+  enqueue(message: StoredMessage): void {
+    if (!this.filter(message.attributes)) return;
+    this.admit({ message, attempts: 0, readyAt: 0 });
+  }
+
+  private admit(entry: Entry): void {
+    const key = this.config.enableMessageOrdering ? entry.message.orderingKey : '';
+    if (key) {
+      const backlog = this.keyBacklog.get(key);
+      if (backlog) {
+        backlog.push(entry);
+        return;
+      }
+      this.keyBacklog.set(key, []);
+    }
+    this.ready.push(entry);
+    this.schedule();
+  }
+
+  addConsumer(consumer: Consumer): void {
+    this.consumers.push(consumer);
+    this.schedule();
+  }
+
+  removeConsumer(consumer: Consumer): void {
+    this.consumers = this.consumers.filter((c) => c !== consumer);
+  }
+
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.dispatch());
+  }
+
+  /** Deals ready messages to consumers round robin, in batches each consumer can take. */
+  private dispatch(): void {
+    this.scheduled = false;
+    let progress = true;
+    while (progress && this.ready.length > 0) {
+      progress = false;
+      for (const consumer of [...this.consumers]) {
+        const batch = this.take(consumer, consumer.capacity());
+        if (batch.length > 0) {
+          progress = true;
+          consumer.deliver(batch);
+        }
+        if (this.ready.length === 0) break;
+      }
+    }
+  }
+
+  /** Takes up to `max` messages off the ready queue and leases them to `consumer`. */
+  take(consumer: Consumer, max: number): ReceivedMessage[] {
+    const batch: ReceivedMessage[] = [];
+    let bytes = 0;
+    const now = Date.now();
+    while (batch.length < Math.min(max, MAX_BATCH_MESSAGES) && this.ready.length > 0) {
+      const size = this.ready.peek()!.message.data.length;
+      if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+      const entry = this.ready.shift()!;
+      if (this.expired(entry, now)) {
+        this.finish(entry);
+        continue;
+      }
+      entry.attempts++;
+      bytes += size;
+      const ackId = `${this.nextAck++}`;
+      this.leases.set(ackId, { entry, consumer, deadline: now + consumer.ackDeadlineMs() });
+      const { data, attributes, messageId, publishTime, orderingKey } = entry.message;
+      batch.push({ ackId, message: { data, attributes, messageId, publishTime, orderingKey }, deliveryAttempt: this.config.deadLetterPolicy ? entry.attempts : 0 });
+    }
+    return batch;
+  }
+
+  private expired(entry: Entry, now: number): boolean {
+    const retention = durationSeconds(this.config.messageRetentionDuration) || DEFAULT_RETENTION_S;
+    return entry.message.publishMs < now - retention * 1000;
+  }
+
+  acknowledge(ackIds: string[]): void {
+    for (const ackId of ackIds) {
+      const lease = this.endLease(ackId);
+      if (!lease) continue;
+      if (this.config.retainAckedMessages) this.retained.push(lease.entry.message);
+      this.finish(lease.entry);
+    }
+    this.schedule();
+  }
+
+  /** Sets new deadlines; 0 s is a nack (redelivery after the retry policy's backoff). */
+  modifyAckDeadline(ackIds: string[], seconds: number): void {
+    const now = Date.now();
+    for (const ackId of ackIds) {
+      if (seconds > 0) {
+        const lease = this.leases.get(ackId);
+        if (lease) lease.deadline = now + seconds * 1000;
+      } else {
+        const lease = this.endLease(ackId);
+        if (lease) this.fail(lease.entry, now);
+      }
+    }
+    this.schedule();
+  }
+
+  private endLease(ackId: string): Lease | undefined {
+    const lease = this.leases.get(ackId);
+    if (!lease) return undefined;
+    this.leases.delete(ackId);
+    lease.consumer.released?.(lease.entry.message.data.length);
+    return lease;
+  }
+
+  /** A message left its lease unacked: dead-letter it or queue its redelivery. */
+  private fail(entry: Entry, now: number): void {
+    const policy = this.config.deadLetterPolicy;
+    if (policy && policy.deadLetterTopic && entry.attempts >= (policy.maxDeliveryAttempts || 5)) {
+      const m = entry.message;
+      this.republish(policy.deadLetterTopic, [
+        {
+          data: m.data,
+          orderingKey: m.orderingKey,
+          attributes: {
+            ...m.attributes,
+            CloudPubSubDeadLetterSourceDeliveryCount: String(entry.attempts),
+            CloudPubSubDeadLetterSourceSubscription: this.config.name.split('/')[3],
+            CloudPubSubDeadLetterSourceSubscriptionProject: this.config.name.split('/')[1],
+            CloudPubSubDeadLetterSourceTopicPublishTime: new Date(m.publishMs).toISOString(),
+          },
+        },
+      ]);
+      this.finish(entry);
+      return;
+    }
+    // Pull redelivers at once unless a retry policy says otherwise; push always backs off.
+    const retry = this.config.retryPolicy;
+    const push = Boolean(this.config.pushConfig?.pushEndpoint);
+    if (!retry && !push) {
+      this.ready.unshift(entry);
+      this.schedule();
+      return;
+    }
+    const min = retry ? durationSeconds(retry.minimumBackoff) || 10 : 0.1;
+    const max = retry ? durationSeconds(retry.maximumBackoff) || 600 : 60;
+    entry.readyAt = now + Math.min(max, min * 2 ** (entry.attempts - 1)) * 1000;
+    this.delayed.push(entry);
+  }
+
+  /** A message is done (acked, dead-lettered or expired): release the next of its ordering key. */
+  private finish(entry: Entry): void {
+    const key = this.config.enableMessageOrdering ? entry.message.orderingKey : '';
+    if (!key) return;
+    const backlog = this.keyBacklog.get(key);
+    const next = backlog?.shift();
+    if (next) this.ready.push(next);
+    else this.keyBacklog.delete(key);
+  }
+
+  /** Periodic work: expire leases, release backed-off messages, drop what outlived retention. */
+  sweep(now: number): void {
+    for (const [ackId, lease] of this.leases) {
+      if (lease.deadline <= now) {
+        this.endLease(ackId);
+        this.fail(lease.entry, now);
+      }
+    }
+    if (this.delayed.length > 0) {
+      const due = this.delayed.filter((e) => e.readyAt <= now);
+      this.delayed = this.delayed.filter((e) => e.readyAt > now);
+      for (const entry of due) this.ready.push(entry);
+    }
+    if (this.config.retainAckedMessages) this.retained = this.retained.filter((m) => !this.expired({ message: m, attempts: 0, readyAt: 0 }, now));
+    if (this.ready.length > 0) this.schedule();
+  }
+
+  /** Every message not yet acked, in publish order (for persistence and snapshots). */
+  unacked(): StoredMessage[] {
+    const entries = [...this.ready.toArray(), ...this.delayed, ...[...this.leases.values()].map((l) => l.entry), ...[...this.keyBacklog.values()].flat()];
+    return entries.map((e) => e.message).sort(byPublishOrder);
+  }
+
+  /** Seek to a time: retained and unacked messages published at or after `ms` become unacked. */
+  seekToTime(ms: number): void {
+    const byId = new Map<string, StoredMessage>();
+    for (const m of [...this.retained, ...this.unacked()]) byId.set(m.messageId, m);
+    const messages = [...byId.values()].sort(byPublishOrder);
+    this.retained = messages.filter((m) => m.publishMs < ms);
+    this.resetTo(messages.filter((m) => m.publishMs >= ms));
+  }
+
+  /** Replaces the backlog with exactly `messages` (Seek to a snapshot, restore from disk). */
+  resetTo(messages: StoredMessage[]): void {
+    for (const lease of this.leases.values()) lease.consumer.released?.(lease.entry.message.data.length);
+    this.ready.drain();
+    this.delayed = [];
+    this.leases.clear();
+    this.keyBacklog.clear();
+    for (const message of messages) this.admit({ message, attempts: 0, readyAt: 0 });
+  }
+}
+
+function byPublishOrder(a: StoredMessage, b: StoredMessage): number {
+  return a.publishMs - b.publishMs || Number(a.messageId) - Number(b.messageId);
+}
