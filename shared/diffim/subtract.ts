@@ -22,7 +22,7 @@ import { decorrelate } from './decorrelate.js';
 import { fitKernel, type CandidateReport } from './kernel-fit.js';
 import type { KernelSolution } from './kernel-solution.js';
 import { NoiseMap } from './noise.js';
-import { GridPsf, stampFwhm } from './psf-grid.js';
+import { GridPsf, stampFwhm, stampSigma } from './psf-grid.js';
 import { zogy, zogyDifferencePsf } from './zogy.js';
 
 export type SubtractStage = 'chooseMethod' | 'selectCandidates' | 'fitKernel' | 'convolveSubtract' | 'decorrelate' | 'output' | 'total';
@@ -62,20 +62,27 @@ export interface SubtractResult {
   timingsMs: Record<SubtractStage, number>;
 }
 
+/** Adaptive second moments [xx, yy] of the centred PSF stamp at (x, y), pixels^2. */
 function axisMoments(psf: Psf, x: number, y: number): [number, number] {
   const s = psf.stampAt(x, y, true);
   const c = (s.size - 1) / 2;
-  const sig = psf.sigmaAt(x, y);
+  const sig = stampSigma(s.data, s.size);
   let t = 0, xx = 0, yy = 0;
   for (let v = 0; v < s.size; v++) {
     for (let u = 0; u < s.size; u++) {
-      const w = s.data[v * s.size + u] * Math.exp(-((u - c) ** 2 + (v - c) ** 2) / (4 * sig * sig));
+      const w = s.data[v * s.size + u] * Math.exp(-((u - c) ** 2 + (v - c) ** 2) / (2 * sig * sig));
       t += w;
       xx += w * (u - c) ** 2;
       yy += w * (v - c) ** 2;
     }
   }
   return [xx / t, yy / t];
+}
+
+/** Gaussian-equivalent sigma of a PSF at (x, y) from adaptive moments of its stamp (robust to noisy wings). */
+function psfSigma(psf: Psf, x: number, y: number): number {
+  const s = psf.stampAt(x, y, true);
+  return stampSigma(s.data, s.size);
 }
 
 /**
@@ -140,7 +147,8 @@ export function subtractImages(science: Exposure, template: Exposure, overrides:
 
   // (3) Method.
   const cx = (width - 1) / 2, cy = (height - 1) / 2;
-  const fwhmS = sciPsf.fwhmAt(cx, cy), fwhmT = tmplPsf.fwhmAt(cx, cy);
+  const FWHM_PER_SIGMA = 2 * Math.sqrt(2 * Math.LN2);
+  const fwhmS = FWHM_PER_SIGMA * psfSigma(sciPsf, cx, cy), fwhmT = FWHM_PER_SIGMA * psfSigma(tmplPsf, cx, cy);
   const narrowTemplate = templateIsNarrower(sciPsf, tmplPsf, width, height);
   const method: DiffMethod =
     cfg.method === 'zogy' ? 'ZOGY' : cfg.method === 'al' ? 'AL' : cfg.method === 'al-convsci' ? 'AL-CONVSCI' : narrowTemplate ? 'AL' : 'AL-CONVSCI';
@@ -156,7 +164,7 @@ export function subtractImages(science: Exposure, template: Exposure, overrides:
   kSize = Math.min(cfg.kernelSizeMax, Math.max(cfg.kernelSizeMin, kSize));
   if (kSize % 2 === 0) kSize += 1;
   const kHalf = (kSize - 1) / 2;
-  const sigmas = basisSigmas(sourcePsf.sigmaAt(cx, cy), targetPsf.sigmaAt(cx, cy), cfg.basisBeta, cfg.basisMinSigma);
+  const sigmas = basisSigmas(psfSigma(sourcePsf, cx, cy), psfSigma(targetPsf, cx, cy), cfg.basisBeta, cfg.basisMinSigma);
   const basis = alardLuptonBasis({ size: kSize, sigmas, degrees: cfg.basisDegrees });
   const stampHalf = Math.max(kHalf, Math.ceil(cfg.stampFwhmScaling * wide));
   const stamps = selectCandidates(target, source, {
