@@ -104,21 +104,20 @@ export function quantizeTile(
   level: number,
   ditherRow: number,
 ): { ints: Int32Array; scale: number; zero: number; hasNull: boolean } | null {
-  const finite: number[] = [];
   let min = Infinity;
   let max = -Infinity;
+  const diffs = new Float64Array(values.length);
+  let nDiffs = 0;
+  let previous = Number.NaN;
   for (const v of values) {
-    if (Number.isFinite(v)) {
-      finite.push(v);
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
+    if (!Number.isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (!Number.isNaN(previous)) diffs[nDiffs++] = Math.abs(v - previous);
+    previous = v;
   }
-  if (finite.length < 2) return null;
-  const diffs = new Float64Array(finite.length - 1);
-  for (let i = 1; i < finite.length; i++) diffs[i - 1] = Math.abs(finite[i] - finite[i - 1]);
-  diffs.sort();
-  const noise = (1.4826 * diffs[diffs.length >> 1]) / Math.SQRT2;
+  if (nDiffs < 1) return null;
+  const noise = (1.4826 * select(diffs.subarray(0, nDiffs), nDiffs >> 1)) / Math.SQRT2;
   const scale = noise / level;
   if (!(scale > 0) || (max - min) / scale > 2 ** 31 - 10) return null;
   // zero point on a multiple of the step, near the minimum, so all integers are small and positive
@@ -135,4 +134,28 @@ export function quantizeTile(
     } else ints[k] = Math.round((v - zero) / scale + r - 0.5);
   }
   return { ints, scale, zero, hasNull };
+}
+
+/** The k-th smallest value (0-based) by Hoare's quickselect; reorders `a`. */
+function select(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
 }

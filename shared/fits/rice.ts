@@ -41,6 +41,8 @@ export function riceDecode(
   const { fsBits, fsMax } = params(bytePix);
   if (!(blockSize > 0)) throw new FitsError(`RICE_1: bad BLOCKSIZE ${blockSize}`);
   const wrap = wrapper(bytePix);
+  const s = 32 - 8 * bytePix;
+  const unsigned = bytePix === 1;
   const end = input.length;
   if (end < bytePix + 1) throw new FitsError('RICE_1: compressed tile shorter than its header');
   // zero padding lets the fast paths read a few bytes past the end; `p > end` is checked per block
@@ -103,9 +105,10 @@ export function riceDecode(
           b = ((b << 8) | c[p++]) >>> 0;
           nbits += 8;
         }
-        const diff = ((nzero << fs) | (b >>> nbits)) >>> 0;
+        const diff = (nzero << fs) | (b >>> nbits);
         b &= (1 << nbits) - 1;
-        lastpix = wrap(lastpix + ((diff >>> 1) ^ -(diff & 1)));
+        const sum = lastpix + ((diff >>> 1) ^ -(diff & 1));
+        lastpix = unsigned ? (sum << s) >>> s : (sum << s) >> s;
         out[i] = lastpix;
       }
     }
@@ -113,79 +116,68 @@ export function riceDecode(
   }
 }
 
-/** Growable byte sink with a bit writer. */
-class BitWriter {
-  bytes: Uint8Array;
-  length = 0;
-  private buffer = 0; // pending bits, fewer than 8
-  private pending = 0;
+/** Output bytes with CFITSIO's bit accumulator: only its low bits matter, higher ones may overflow. */
+class BitSink {
+  out: Uint8Array;
+  pos = 0;
+  acc = 0;
+  toGo = 8;
 
   constructor(capacity: number) {
-    this.bytes = new Uint8Array(Math.max(capacity, 16));
+    this.out = new Uint8Array(capacity);
   }
 
-  private push(byte: number): void {
-    if (this.length === this.bytes.length) {
-      const grown = new Uint8Array(this.bytes.length * 2);
-      grown.set(this.bytes);
-      this.bytes = grown;
-    }
-    this.bytes[this.length++] = byte;
+  reserve(bytes: number): void {
+    if (this.pos + bytes <= this.out.length) return;
+    const grown = new Uint8Array(this.out.length * 2 + bytes);
+    grown.set(this.out.subarray(0, this.pos));
+    this.out = grown;
   }
 
-  /** Writes the low `n` bits of `value` (n <= 32), most significant first. */
-  write(value: number, n: number): void {
-    for (let shift = n - 8; shift > -8; shift -= 8) {
-      const take = shift >= 0 ? 8 : 8 + shift;
-      const chunk = shift >= 0 ? Math.floor(value / 2 ** shift) & 0xff : value & ((1 << take) - 1);
-      this.buffer = (this.buffer << take) | chunk;
-      this.pending += take;
-      if (this.pending >= 8) {
-        this.pending -= 8;
-        this.push((this.buffer >>> this.pending) & 0xff);
-        this.buffer &= (1 << this.pending) - 1;
-      }
+  /** Writes the low n bits of `bits` (n <= 32), most significant first. */
+  put(bits: number, n: number): void {
+    if (this.toGo + n > 32) {
+      this.acc = (this.acc << this.toGo) | ((bits >>> (n - this.toGo)) & ((1 << this.toGo) - 1));
+      this.out[this.pos++] = this.acc & 0xff;
+      n -= this.toGo;
+      this.toGo = 8;
     }
-  }
-
-  /** Writes `zeros` zero bits then a one bit. */
-  unary(zeros: number): void {
-    let z = zeros;
-    while (z + this.pending >= 8) {
-      z -= 8 - this.pending;
-      this.push(this.buffer << (8 - this.pending));
-      this.buffer = 0;
-      this.pending = 0;
+    this.acc = (this.acc << n) | (n === 32 ? bits : bits & ((1 << n) - 1));
+    this.toGo -= n;
+    while (this.toGo <= 0) {
+      this.out[this.pos++] = (this.acc >> -this.toGo) & 0xff;
+      this.toGo += 8;
     }
-    this.write(1, z + 1);
   }
 
   finish(): Uint8Array {
-    if (this.pending > 0) this.push((this.buffer << (8 - this.pending)) & 0xff);
-    this.pending = 0;
-    return this.bytes.subarray(0, this.length);
+    if (this.toGo < 8) this.out[this.pos++] = (this.acc << this.toGo) & 0xff;
+    return this.out.slice(0, this.pos);
   }
 }
 
 /** Encodes `count` pixels of `input` (values in the pixel width's range) as one RICE_1 tile. */
 export function riceEncode(input: ArrayLike<number>, blockSize: number, bytePix: number): Uint8Array {
   const { fsBits, fsMax } = params(bytePix);
-  const wrap = wrapper(bytePix);
   const bbits = 8 * bytePix;
-  const signed = (v: number): number => (v << (32 - bbits)) >> (32 - bbits);
+  const shift = 32 - bbits;
+  const unsigned = bytePix === 1;
   const count = input.length;
-  const out = new BitWriter(count * bytePix + 16);
-  const first = count > 0 ? input[0] : 0;
-  out.write(first < 0 ? first + 2 ** bbits : first, bbits);
-  const diff = new Float64Array(blockSize);
-  let lastpix = count > 0 ? wrap(input[0]) : 0;
+  const sink = new BitSink(count * bytePix + 64);
+  const first = count > 0 ? (unsigned ? (input[0] << shift) >>> shift : (input[0] << shift) >> shift) : 0;
+  sink.put(first, bbits);
+  const diff = new Uint32Array(blockSize);
+  let lastpix = first;
   for (let i = 0; i < count; i += blockSize) {
     const n = Math.min(blockSize, count - i);
+    // worst case of a block: raw differences, or unary parts of ~4 bits per pixel over the split bits
+    sink.reserve(n * (bytePix + 9) + 16);
     let sum = 0;
     for (let j = 0; j < n; j++) {
-      const next = wrap(input[i + j]);
-      const d = signed(next - lastpix);
-      diff[j] = d < 0 ? -2 * d - 1 : 2 * d;
+      const v = input[i + j];
+      const next = unsigned ? (v << shift) >>> shift : (v << shift) >> shift;
+      const d = ((next - lastpix) << shift) >> shift; // difference wrapped to the pixel width
+      diff[j] = d < 0 ? ~(d << 1) : d << 1;
       sum += diff[j];
       lastpix = next;
     }
@@ -197,19 +189,42 @@ export function riceEncode(input: ArrayLike<number>, blockSize: number, bytePix:
       psum = Math.floor(psum / 2);
     }
     if (fs >= fsMax) {
-      out.write(fsMax + 1, fsBits);
-      for (let j = 0; j < n; j++) out.write(diff[j], bbits);
+      sink.put(fsMax + 1, fsBits);
+      for (let j = 0; j < n; j++) sink.put(diff[j] | 0, bbits);
     } else if (fs === 0 && sum === 0) {
-      out.write(0, fsBits);
+      sink.put(0, fsBits);
     } else {
-      out.write(fs + 1, fsBits);
-      const scale = 2 ** fs;
+      sink.put(fs + 1, fsBits);
+      const mask = (1 << fs) - 1;
+      const out = sink.out;
+      let { acc, toGo, pos } = sink;
       for (let j = 0; j < n; j++) {
-        const top = Math.floor(diff[j] / scale);
-        out.unary(top);
-        if (fs > 0) out.write(diff[j] - top * scale, fs);
+        const v = diff[j];
+        let top = v >>> fs;
+        // top zeros then a one
+        if (toGo >= top + 1) {
+          acc = (acc << (top + 1)) | 1;
+          toGo -= top + 1;
+        } else {
+          acc <<= toGo;
+          out[pos++] = acc & 0xff;
+          for (top -= toGo; top >= 8; top -= 8) out[pos++] = 0;
+          acc = 1;
+          toGo = 7 - top;
+        }
+        if (fs > 0) {
+          acc = (acc << fs) | (v & mask);
+          toGo -= fs;
+          while (toGo <= 0) {
+            out[pos++] = (acc >> -toGo) & 0xff;
+            toGo += 8;
+          }
+        }
       }
+      sink.acc = acc;
+      sink.toGo = toGo;
+      sink.pos = pos;
     }
   }
-  return out.finish();
+  return sink.finish();
 }

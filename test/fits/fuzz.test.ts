@@ -62,3 +62,15 @@ test('not FITS at all: empty, text, zeros', () => {
     assert.throws(() => readFits(bytes), FitsError);
   }
 });
+
+test('structural problems are named: unsupported BITPIX, truncated data, bad NAXIS, unsupported compression', () => {
+  const bytes = writeFits([{ data: new Int16Array(6), width: 3, height: 2 }]);
+  const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
+  const patched = (from: string, to: string): Uint8Array => Buffer.from(text(bytes).replace(from, to), 'latin1');
+  assert.throws(() => readFits(patched('BITPIX  =                   16', 'BITPIX  =                   12')), /unsupported BITPIX 12/);
+  assert.throws(() => readFits(patched('NAXIS1  =                    3', 'NAXIS1  =                 -3  ')), /bad NAXIS1 value -3/);
+  assert.throws(() => readFits(patched('NAXIS1  =                    3', 'NAXIS1  =                 3000')), /truncated file/);
+  const rice = writeFits([{ data: null }, { data: new Int32Array(6), width: 3, height: 2 }], { compress: 'RICE_1' });
+  const hcomp = Buffer.from(text(rice).replace("ZCMPTYPE= 'RICE_1  '", "ZCMPTYPE= 'PLIO_1  '"), 'latin1');
+  assert.throws(() => readFits(hcomp), /unsupported ZCMPTYPE 'PLIO_1'/);
+});
