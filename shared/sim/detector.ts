@@ -103,7 +103,8 @@ export function addDefects(
 
 /**
  * Charge above the full well spills up and down its column, half each way, filling the
- * neighbours to the full well in turn; charge that reaches the detector edge is lost
+ * neighbours to the full well in turn; every pixel that overflowed or took spilled charge is
+ * marked SAT (the partly filled ends of a trail too); charge that reaches the detector edge is lost
  * (as in a CCD's bleed trails, e.g. Janesick 2001, Scientific Charge-Coupled Devices, ch. 7).
  */
 export function bleed(electrons: Float32Array, mask: Int32Array, size: number, fullWell: number): void {
@@ -124,23 +125,17 @@ export function bleed(electrons: Float32Array, mask: Int32Array, size: number, f
         electrons[i] = fullWell;
       }
     }
+    const spill = (y: number, carry: number): number => {
+      const i = y * size + x;
+      const fill = Math.min(fullWell - electrons[i], carry);
+      electrons[i] += fill;
+      if (fill > 0 || excess[y] > 0) mask[i] |= MaskPlane.SAT;
+      return carry + excess[y] / 2 - fill;
+    };
     let carry = 0;
-    for (let y = 0; y < size; y++) {
-      const i = y * size + x;
-      const fill = Math.min(fullWell - electrons[i], carry);
-      electrons[i] += fill;
-      carry += excess[y] / 2 - fill;
-    }
+    for (let y = 0; y < size; y++) carry = spill(y, carry);
     carry = 0;
-    for (let y = size - 1; y >= 0; y--) {
-      const i = y * size + x;
-      const fill = Math.min(fullWell - electrons[i], carry);
-      electrons[i] += fill;
-      carry += excess[y] / 2 - fill;
-    }
-    for (let y = 0; y < size; y++) {
-      if (electrons[y * size + x] >= fullWell) mask[y * size + x] |= MaskPlane.SAT;
-    }
+    for (let y = size - 1; y >= 0; y--) carry = spill(y, carry);
   }
 }
 

@@ -163,6 +163,7 @@ function drawTransients(
 ): Transient[] {
   const rng = rngStream(config.seed, 'transients');
   const count = Math.round(config.transientsPerMegapixel * megapixels(config));
+  // Candidate hosts, each used once (two supernovae in one galaxy on one night would be a rarity).
   const hosts = galaxies.filter((g) => Math.abs(g.xi) < inner && Math.abs(g.eta) < inner && g.mag < config.galaxyMag[1] - 1);
   const transients: Transient[] = [];
   for (let id = 0; id < count; id++) {
@@ -170,7 +171,7 @@ function drawTransients(
     let eta = rng.between(-inner, inner);
     let hostId = -1;
     if (hosts.length > 0 && rng.uniform() < config.hostFraction) {
-      const host = hosts[rng.int(hosts.length)];
+      const [host] = hosts.splice(rng.int(hosts.length), 1);
       // Offset along the host's own ellipse, 0.2 to 1.5 half-light radii from the nucleus.
       const r = host.reArcsec * rng.between(0.2, 1.5);
       const phi = rng.between(0, 2 * Math.PI);
@@ -214,7 +215,8 @@ function drawVariables(config: SimConfig, plane: TangentPlane, inner: number): V
 
 function drawMoving(config: SimConfig, inner: number, limitMag: number): MovingObject[] {
   const rng = rngStream(config.seed, 'moving');
-  const count = Math.max(1, Math.round(config.movingPerMegapixel * megapixels(config)));
+  // At least one asteroid whenever any are asked for, however small the detector.
+  const count = config.movingPerMegapixel > 0 ? Math.max(1, Math.round(config.movingPerMegapixel * megapixels(config))) : 0;
   // Track midpoint at the middle of the science visits, inside the common footprint.
   const midMjd = config.startMjd + ((config.visits - 1) * config.visitSpacingMinutes) / 2880;
   return Array.from({ length: count }, (_, id) => {
