@@ -6,7 +6,9 @@
  *   HDU 0 (primary)  image, float32, nJy when the exposure's zero point is known (BUNIT) else ADU,
  *                    with the exposure's WCS shifted to the stamp (CRPIX - origin; SIP/TPV terms
  *                    are relative to CRPIX so they stay valid) and LTV1/LTV2 = -origin
- *   HDU 'VARIANCE'   float32, BUNIT^2
+ *   HDU 'VARIANCE'   float32, BUNIT^2, RICE_1 tile-compressed (quantized to 1/16 of its own pixel
+ *                    noise, fpack's default; astropy decompresses it transparently): one 2880-byte
+ *                    block less per cutout, which keeps a 30 px alert within Rubin's ~82 KB budget
  *   HDU 'MASK'       int16 (int32 when a bit above 14 is set), MP_<PLANE> cards give bit numbers
  *   HDU 'PSF'        float32 PSF stamp at the source, centred, summing to 1
  * Pixels of the stamp outside the exposure are NaN with mask NO_DATA.
@@ -78,7 +80,7 @@ export function makeCutout(exposure: Exposure, x: number, y: number, size: numbe
   MASK_PLANE_NAMES.forEach((name, bit) => maskHeader.set(`MP_${name}`, bit, `mask bit of ${name}`));
   const hdus: FitsHduInput[] = [
     { data: image, width: size, height: size, header: primary },
-    { name: 'VARIANCE', data: variance, width: size, height: size, header: varianceHeader },
+    { name: 'VARIANCE', data: variance, width: size, height: size, header: varianceHeader, compress: 'RICE_1' },
     { name: 'MASK', data: maskOr < 1 << 15 ? Int16Array.from(mask) : mask, width: size, height: size, header: maskHeader },
   ];
   if (psf) {

@@ -9,14 +9,22 @@ import type { Alert } from './types.js';
 const MAGIC = 0;
 const HEADER = 5;
 
+/** Reused encoding buffer: one Avro pass straight after the header, grown when an alert does not fit. */
+let scratch = Buffer.allocUnsafe(1 << 18);
+
 /** Serialises an alert with a schema (default: the current one) and frames it. */
 export function encodeAlert(alert: Alert, schema: AlertSchema = loadAlertSchema()): Buffer {
-  const body = schema.type.toBuffer(alert);
-  const frame = Buffer.allocUnsafe(HEADER + body.length);
-  frame[0] = MAGIC;
-  frame.writeUInt32BE(schema.id, 1);
-  body.copy(frame, HEADER);
-  return frame;
+  for (;;) {
+    const end = schema.type.encode(alert, scratch, HEADER);
+    if (end >= 0) {
+      const frame = Buffer.allocUnsafe(end);
+      scratch.copy(frame, 0, 0, end);
+      frame[0] = MAGIC;
+      frame.writeUInt32BE(schema.id, 1);
+      return frame;
+    }
+    scratch = Buffer.allocUnsafe(2 * (scratch.length - end));
+  }
 }
 
 /** The schema id of a framed message; throws when the frame is not in Confluent wire format. */

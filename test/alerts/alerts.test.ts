@@ -168,13 +168,13 @@ for path, x, y in json.loads(sys.argv[1]):
         ra, dec = w.pixel_to_world_values(cx, cy)
         names = [hdu.name for hdu in h]
         res.append(dict(ra=float(ra), dec=float(dec), names=names, shape=list(h[0].data.shape), vshape=list(h['VARIANCE'].data.shape),
-                        mask=h['MASK'].data.dtype.kind, psfsum=float(h['PSF'].data.sum()), unit=hdr['BUNIT'], pix=float(h[0].data[5, 7]),
+                        mask=h['MASK'].data.dtype.kind, var=float(h['VARIANCE'].data[5, 7]), psfsum=float(h['PSF'].data.sum()), unit=hdr['BUNIT'], pix=float(h[0].data[5, 7]),
                         ltv=[hdr['LTV1'], hdr['LTV2']], sip=hdr.get('A_ORDER')))
 print(json.dumps(res))
 `,
     [JSON.stringify(cases.map((c) => [c.file, c.x, c.y]))],
   );
-  const res = JSON.parse(out) as Array<{ ra: number; dec: number; names: string[]; shape: number[]; vshape: number[]; mask: string; psfsum: number; unit: string; pix: number; ltv: number[]; sip: number }>;
+  const res = JSON.parse(out) as Array<{ ra: number; dec: number; names: string[]; shape: number[]; vshape: number[]; mask: string; var: number; psfsum: number; unit: string; pix: number; ltv: number[]; sip: number }>;
   res.forEach((r, k) => {
     const c = cases[k];
     assert.deepEqual(r.names, ['PRIMARY', 'VARIANCE', 'MASK', 'PSF']);
@@ -190,6 +190,10 @@ print(json.dumps(res))
     const [px, py] = [7 - r.ltv[0], 5 - r.ltv[1]];
     const scale = nanojanskyPerAdu(sources.difference.info.zeroPoint);
     const want = px >= 0 && py >= 0 && px < 400 && py < 400 ? sources.difference.image.get(px, py) * scale : Number.NaN;
-    if (Number.isFinite(want)) assert.ok(Math.abs(r.pix - want) <= 1e-5 * Math.abs(want) + 1e-6, `pixel ${r.pix} vs ${want}`);
+    if (Number.isFinite(want)) {
+      assert.ok(Math.abs(r.pix - want) <= 1e-5 * Math.abs(want) + 1e-6, `pixel ${r.pix} vs ${want}`);
+      const wantVar = sources.difference.variance.get(px, py) * scale * scale;
+      assert.ok(Math.abs(r.var - wantVar) <= 0.01 * wantVar, `variance ${r.var} vs ${wantVar} (quantized)`);
+    }
   });
 });
