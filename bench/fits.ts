@@ -8,7 +8,9 @@ function time<T>(label: string, pixels: number, run: () => T): T {
   const t0 = performance.now();
   const out = run();
   const s = (performance.now() - t0) / 1000;
-  console.log(`${label.padEnd(40)} ${s.toFixed(3).padStart(7)} s  ${(pixels / s / 1e6).toFixed(1).padStart(6)} Mpix/s`);
+  console.log(
+    `${label.padEnd(40)} ${s.toFixed(3).padStart(7)} s  ${(pixels / s / 1e6).toFixed(1).padStart(6)} Mpix/s`,
+  );
   return out;
 }
 
@@ -23,14 +25,19 @@ export async function run(): Promise<void> {
   const floats = new Float32Array(n);
   for (let i = 0; i < n; i++) floats[i] = 1000 + 20 * (noise() + noise() + noise());
   const ints = Int32Array.from(floats, Math.round);
-  const hdu = (data: Float32Array | Int32Array): FitsHduInput[] => [{ data: null }, { name: 'IMAGE', data, width: SIZE, height: SIZE }];
+  const hdu = (data: Float32Array | Int32Array): FitsHduInput[] => [
+    { data: null },
+    { name: 'IMAGE', data, width: SIZE, height: SIZE },
+  ];
 
   console.log(`FITS ${SIZE} x ${SIZE}`);
   const plain = time('write float32 (plain)', n, () => writeFits(hdu(floats)));
   time('read float32 (plain)', n, () => readFits(plain));
   const rice = time('write int32 RICE_1', n, () => writeFits(hdu(ints), { compress: 'RICE_1' }));
   time('read int32 RICE_1', n, () => readFits(rice));
-  const quantized = time('write float32 RICE_1 (quantized, q=16)', n, () => writeFits(hdu(floats), { compress: 'RICE_1' }));
+  const quantized = time('write float32 RICE_1 (quantized, q=16)', n, () =>
+    writeFits(hdu(floats), { compress: 'RICE_1' }),
+  );
   time('read float32 RICE_1 (dithered)', n, () => readFits(quantized));
   console.log(
     `sizes: plain ${(plain.length / 1e6).toFixed(1)} MB, int32 RICE_1 ${(rice.length / 1e6).toFixed(1)} MB, ` +

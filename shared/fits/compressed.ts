@@ -7,9 +7,22 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { FitsError } from './errors.js';
 import { FitsHeader, type FitsCard } from './header.js';
-import { dequantize, parseQuantizeMethod, quantizeTile, NULL_VALUE, type TileScaling } from './dither.js';
+import {
+  dequantize,
+  parseQuantizeMethod,
+  quantizeTile,
+  NULL_VALUE,
+  type TileScaling,
+} from './dither.js';
 import { riceDecode, riceEncode } from './rice.js';
-import { applyScaling, flipSign, fromBigEndian, storageOf, toBigEndian, type FitsData } from './pixels.js';
+import {
+  applyScaling,
+  flipSign,
+  fromBigEndian,
+  storageOf,
+  toBigEndian,
+  type FitsData,
+} from './pixels.js';
 
 interface Column {
   name: string;
@@ -21,7 +34,20 @@ interface Column {
   repeat: number;
 }
 
-const TYPE_BYTES: Record<string, number> = { L: 1, B: 1, A: 1, I: 2, J: 4, K: 8, E: 4, D: 8, C: 8, M: 16, P: 8, Q: 16 };
+const TYPE_BYTES: Record<string, number> = {
+  L: 1,
+  B: 1,
+  A: 1,
+  I: 2,
+  J: 4,
+  K: 8,
+  E: 4,
+  D: 8,
+  C: 8,
+  M: 16,
+  P: 8,
+  Q: 16,
+};
 
 function parseColumns(header: FitsHeader): Column[] {
   const n = header.getNumber('TFIELDS') ?? 0;
@@ -34,7 +60,13 @@ function parseColumns(header: FitsHeader): Column[] {
     if (!m) throw new FitsError(`bad TFORM${i} '${form}'`);
     const repeat = m[1] === '' ? 1 : Number(m[1]);
     const type = m[2];
-    columns.push({ name: (header.getString(`TTYPE${i}`) ?? '').trim().toUpperCase(), offset, type, element: m[3], repeat });
+    columns.push({
+      name: (header.getString(`TTYPE${i}`) ?? '').trim().toUpperCase(),
+      offset,
+      type,
+      element: m[3],
+      repeat,
+    });
     offset += type === 'X' ? Math.ceil(repeat / 8) : repeat * TYPE_BYTES[type];
   }
   return columns;
@@ -65,7 +97,9 @@ const ELEMENT_BITPIX: Record<string, number> = { B: 8, I: 16, J: 32, K: 64, E: -
 /** Keywords of the table that describe the table or the compression, not the image. */
 function isTableKeyword(keyword: string): boolean {
   return (
-    /^(XTENSION|BITPIX|NAXIS\d*|PCOUNT|GCOUNT|TFIELDS|THEAP|CHECKSUM|DATASUM|EXTEND)$/.test(keyword) ||
+    /^(XTENSION|BITPIX|NAXIS\d*|PCOUNT|GCOUNT|TFIELDS|THEAP|CHECKSUM|DATASUM|EXTEND)$/.test(
+      keyword,
+    ) ||
     /^(TTYPE|TFORM|TUNIT|TNULL|TSCAL|TZERO|TDISP|TDIM)\d+$/.test(keyword) ||
     /^Z(IMAGE|BITPIX|NAXIS\d*|TILE\d+|CMPTYPE|NAME\d+|VAL\d+|QUANTIZ|DITHER0|SCALE|ZERO|BLANK|SIMPLE|TENSION|EXTEND|BLOCKED|PCOUNT|GCOUNT|HECKSUM|DATASUM|MASKCMP)$/.test(
       keyword,
@@ -85,28 +119,40 @@ export interface DecompressedImage {
 export function readCompressedImage(table: FitsHeader, data: Uint8Array): DecompressedImage {
   const num = (key: string, fallback?: number): number => {
     const v = table.getNumber(key) ?? fallback;
-    if (v === undefined || !Number.isFinite(v)) throw new FitsError(`compressed image: missing ${key}`);
+    if (v === undefined || !Number.isFinite(v))
+      throw new FitsError(`compressed image: missing ${key}`);
     return v;
   };
   const zbitpix = num('ZBITPIX');
-  if (![8, 16, 32, -32, -64].includes(zbitpix)) throw new FitsError(`compressed image: unsupported ZBITPIX ${zbitpix}`);
+  if (![8, 16, 32, -32, -64].includes(zbitpix))
+    throw new FitsError(`compressed image: unsupported ZBITPIX ${zbitpix}`);
   const naxis = num('ZNAXIS');
-  if (naxis < 1 || naxis > 2) throw new FitsError(`compressed image: unsupported ZNAXIS ${naxis} (1 or 2)`);
+  if (naxis < 1 || naxis > 2)
+    throw new FitsError(`compressed image: unsupported ZNAXIS ${naxis} (1 or 2)`);
   const width = num('ZNAXIS1');
   const height = naxis === 2 ? num('ZNAXIS2') : 1;
   const tileW = num('ZTILE1', width);
   const tileH = naxis === 2 ? num('ZTILE2', 1) : 1;
-  for (const [k, v] of [['ZNAXIS1', width], ['ZNAXIS2', height], ['ZTILE1', tileW], ['ZTILE2', tileH]] as const) {
-    if (!Number.isSafeInteger(v) || v < (k.startsWith('ZTILE') ? 1 : 0)) throw new FitsError(`compressed image: bad ${k} ${v}`);
+  for (const [k, v] of [
+    ['ZNAXIS1', width],
+    ['ZNAXIS2', height],
+    ['ZTILE1', tileW],
+    ['ZTILE2', tileH],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < (k.startsWith('ZTILE') ? 1 : 0))
+      throw new FitsError(`compressed image: bad ${k} ${v}`);
   }
-  if (width * height > 2 ** 28) throw new FitsError(`compressed image: ${width}x${height} is too large`);
+  if (width * height > 2 ** 28)
+    throw new FitsError(`compressed image: ${width}x${height} is too large`);
   const tilesX = Math.ceil(width / tileW);
   const tilesY = Math.ceil(height / tileH);
   const rowBytes = num('NAXIS1');
   const rows = num('NAXIS2');
-  if (rows !== tilesX * tilesY) throw new FitsError(`compressed image: ${rows} table rows for ${tilesX * tilesY} tiles`);
+  if (rows !== tilesX * tilesY)
+    throw new FitsError(`compressed image: ${rows} table rows for ${tilesX * tilesY} tiles`);
   const heap = num('THEAP', rowBytes * rows);
-  if (rowBytes * rows > data.length || heap > data.length) throw new FitsError('compressed image: table larger than its data');
+  if (rowBytes * rows > data.length || heap > data.length)
+    throw new FitsError('compressed image: table larger than its data');
 
   const columns = parseColumns(table);
   const column = (name: string): Column | undefined => columns.find((c) => c.name === name);
@@ -125,7 +171,10 @@ export function readCompressedImage(table: FitsHeader, data: Uint8Array): Decomp
   }
   const params = new Map<string, number>();
   for (let i = 1; table.has(`ZNAME${i}`); i++) {
-    params.set((table.getString(`ZNAME${i}`) ?? '').trim().toUpperCase(), table.getNumber(`ZVAL${i}`) ?? Number.NaN);
+    params.set(
+      (table.getString(`ZNAME${i}`) ?? '').trim().toUpperCase(),
+      table.getNumber(`ZVAL${i}`) ?? Number.NaN,
+    );
   }
   const blockSize = params.get('BLOCKSIZE') ?? 32;
   const bytePix = params.get('BYTEPIX') ?? 4;
@@ -145,13 +194,23 @@ export function readCompressedImage(table: FitsHeader, data: Uint8Array): Decomp
     }
     return data.subarray(heap + offset, heap + offset + size);
   };
-  const tileNumber = (col: Column | undefined, key: string, row: number, fallback: number | null): number | null => {
+  const tileNumber = (
+    col: Column | undefined,
+    key: string,
+    row: number,
+    fallback: number | null,
+  ): number | null => {
     if (col) return cellNumber(view, row * rowBytes + col.offset, col.type);
     return table.getNumber(key) ?? fallback;
   };
 
   const count = width * height;
-  const out: FitsData = zbitpix === -32 ? new Float32Array(count) : zbitpix === -64 ? new Float64Array(count) : new Int32Array(count);
+  const out: FitsData =
+    zbitpix === -32
+      ? new Float32Array(count)
+      : zbitpix === -64
+        ? new Float64Array(count)
+        : new Int32Array(count);
   const ints = new Int32Array(tileW * tileH);
   for (let row = 0; row < rows; row++) {
     const x0 = (row % tilesX) * tileW;
@@ -168,8 +227,15 @@ export function readCompressedImage(table: FitsHeader, data: Uint8Array): Decomp
       } else {
         const bytes = cmptype === 'NOCOMPRESS' ? compressed : gunzip(compressed, row);
         const size = bytes.length / n;
-        if (![1, 2, 4, 8].includes(size)) throw new FitsError(`compressed image: tile ${row + 1} has ${bytes.length} bytes for ${n} pixels`);
-        const decoded = fromBigEndian(cmptype === 'GZIP_2' ? unshuffle(bytes, size) : bytes, elementBitpix(size, isFloat && !quantized), n);
+        if (![1, 2, 4, 8].includes(size))
+          throw new FitsError(
+            `compressed image: tile ${row + 1} has ${bytes.length} bytes for ${n} pixels`,
+          );
+        const decoded = fromBigEndian(
+          cmptype === 'GZIP_2' ? unshuffle(bytes, size) : bytes,
+          elementBitpix(size, isFloat && !quantized),
+          n,
+        );
         if (isFloat && !quantized) values = decoded;
         else ints.set(decoded as ArrayLike<number>);
       }
@@ -201,7 +267,12 @@ export function readCompressedImage(table: FitsHeader, data: Uint8Array): Decomp
 
   const header = imageHeader(table, zbitpix, width, height, naxis);
   if (isFloat) return { header, bitpix: zbitpix, width, height, data: out };
-  const stored = zbitpix === 8 ? Uint8Array.from(out as Int32Array) : zbitpix === 16 ? Int16Array.from(out as Int32Array) : out;
+  const stored =
+    zbitpix === 8
+      ? Uint8Array.from(out as Int32Array)
+      : zbitpix === 16
+        ? Int16Array.from(out as Int32Array)
+        : out;
   return { header, bitpix: zbitpix, width, height, data: applyScaling(stored, zbitpix, header) };
 }
 
@@ -213,7 +284,9 @@ function gunzip(bytes: Uint8Array, row: number): Uint8Array {
   try {
     return gunzipSync(bytes);
   } catch (e) {
-    throw new FitsError(`compressed image: tile ${row + 1} is not valid gzip (${(e as Error).message})`);
+    throw new FitsError(
+      `compressed image: tile ${row + 1} is not valid gzip (${(e as Error).message})`,
+    );
   }
 }
 
@@ -226,18 +299,32 @@ function unshuffle(bytes: Uint8Array, size: number): Uint8Array {
 }
 
 /** The image header a compressed table stands for (structural cards from the Z keywords). */
-function imageHeader(table: FitsHeader, bitpix: number, width: number, height: number, naxis: number): FitsHeader {
+function imageHeader(
+  table: FitsHeader,
+  bitpix: number,
+  width: number,
+  height: number,
+  naxis: number,
+): FitsHeader {
   const primary = table.getBoolean('ZSIMPLE') === true;
   const cards: FitsCard[] = [
     primary
       ? { keyword: 'SIMPLE', value: true, comment: 'conforms to FITS standard' }
-      : { keyword: 'XTENSION', value: table.getString('ZTENSION') ?? 'IMAGE', comment: 'image extension' },
+      : {
+          keyword: 'XTENSION',
+          value: table.getString('ZTENSION') ?? 'IMAGE',
+          comment: 'image extension',
+        },
     { keyword: 'BITPIX', value: bitpix, comment: '' },
     { keyword: 'NAXIS', value: naxis, comment: '' },
     { keyword: 'NAXIS1', value: width, comment: '' },
   ];
   if (naxis === 2) cards.push({ keyword: 'NAXIS2', value: height, comment: '' });
-  if (!primary) cards.push({ keyword: 'PCOUNT', value: 0, comment: '' }, { keyword: 'GCOUNT', value: 1, comment: '' });
+  if (!primary)
+    cards.push(
+      { keyword: 'PCOUNT', value: 0, comment: '' },
+      { keyword: 'GCOUNT', value: 1, comment: '' },
+    );
   for (const card of table) if (!isTableKeyword(card.keyword)) cards.push({ ...card });
   const header = new FitsHeader(cards);
   const zblank = table.getNumber('ZBLANK');

@@ -34,10 +34,18 @@ export function ditherRandoms(): Float32Array {
   return values;
 }
 
-export function parseQuantizeMethod(text: string | undefined, hasScale: boolean): QuantizeMethod | null {
+export function parseQuantizeMethod(
+  text: string | undefined,
+  hasScale: boolean,
+): QuantizeMethod | null {
   if (!hasScale) return null;
   const method = (text ?? 'NO_DITHER').trim().toUpperCase();
-  if (method === 'NO_DITHER' || method === 'SUBTRACTIVE_DITHER_1' || method === 'SUBTRACTIVE_DITHER_2') return method;
+  if (
+    method === 'NO_DITHER' ||
+    method === 'SUBTRACTIVE_DITHER_1' ||
+    method === 'SUBTRACTIVE_DITHER_2'
+  )
+    return method;
   throw new FitsError(`unsupported ZQUANTIZ '${method}'`);
 }
 

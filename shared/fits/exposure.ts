@@ -1,8 +1,8 @@
 /**
  * Exposures in FITS: pixels, mask, variance, WCS and visit metadata.
  *
- * Reading takes the pixels from the extension named IMAGE, else the primary HDU, else the first
- * image extension; optional MASK (integer, planes named by MP_<NAME> = bit cards) and VARIANCE
+ * Reading takes the pixels from the extension named IMAGE, else the primary HDU when it has
+ * data, else the first image extension (as in a .fits.fz file); optional MASK (integer, planes named by MP_<NAME> = bit cards) and VARIANCE
  * extensions. Without a VARIANCE extension the variance plane is NaN everywhere
  * (`varianceFromFile` false): the characterization stage derives it from gain, read noise and
  * the background. Non-finite pixels stay NaN in the image and get NO_DATA in the mask.
@@ -44,7 +44,8 @@ export interface ReadExposureResult {
 }
 
 /** Keywords of the primary header not inherited by extensions. */
-const NOT_INHERITED = /^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|BSCALE|BZERO|BLANK|EXTNAME|COMMENT|HISTORY|CHECKSUM|DATASUM|INHERIT)$/;
+const NOT_INHERITED =
+  /^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|BSCALE|BZERO|BLANK|EXTNAME|COMMENT|HISTORY|CHECKSUM|DATASUM|INHERIT)$/;
 
 /** The pixels of a file as an Exposure; see readExposureWithHeader. */
 export function readExposure(bytes: Uint8Array, source?: string): Exposure {
@@ -52,7 +53,10 @@ export function readExposure(bytes: Uint8Array, source?: string): Exposure {
 }
 
 /** Reads an Exposure and the header it came with; throws FitsError('<source>: <problem>'). */
-export function readExposureWithHeader(bytes: Uint8Array, source = 'FITS file'): ReadExposureResult {
+export function readExposureWithHeader(
+  bytes: Uint8Array,
+  source = 'FITS file',
+): ReadExposureResult {
   try {
     return readExposureHdus(readFits(bytes));
   } catch (e) {
@@ -65,8 +69,8 @@ function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
   const withData = hdus.filter((h) => h.data !== null && h.width > 0 && h.height > 0);
   const image =
     withData.find((h) => h.name.toUpperCase() === 'IMAGE') ??
-    withData.find((h) => h !== hdus[0] && !['MASK', 'VARIANCE'].includes(h.name.toUpperCase())) ??
-    withData[0];
+    withData.find((h) => h === hdus[0]) ??
+    withData.find((h) => !['MASK', 'VARIANCE'].includes(h.name.toUpperCase()));
   if (!image || image.data === null) throw new FitsError('no image HDU with pixels');
   const { width, height } = image;
   const header = inheritedHeader(image.header, hdus[0] !== image ? hdus[0].header : null);
@@ -77,7 +81,8 @@ function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
   const mask = new Int32Array(width * height);
   const maskHdu = withData.find((h) => h.name.toUpperCase() === 'MASK' && h !== image);
   if (maskHdu) readMask(maskHdu, width, height, mask);
-  for (let i = 0; i < pixels.length; i++) if (!Number.isFinite(pixels[i])) mask[i] |= MaskPlane.NO_DATA;
+  for (let i = 0; i < pixels.length; i++)
+    if (!Number.isFinite(pixels[i])) mask[i] |= MaskPlane.NO_DATA;
 
   const varianceHdu = withData.find((h) => h.name.toUpperCase() === 'VARIANCE' && h !== image);
   let variance: Float32Array;
@@ -86,22 +91,41 @@ function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
     variance = toFloat32(varianceHdu.data as FitsData);
   } else variance = new Float32Array(width * height).fill(Number.NaN);
 
-  const plane = <T extends Float32Array | Int32Array>(data: T): Plane<T> => new Plane(data, width, height, width, 0, x0, y0);
-  const exposure = new Exposure(plane(pixels), plane(mask), plane(variance), wcsOf(header, x0, y0), null, visitInfoOf(header));
-  return { exposure, header, imageHdu: image.name, maskFromFile: maskHdu !== undefined, varianceFromFile: varianceHdu !== undefined };
+  const plane = <T extends Float32Array | Int32Array>(data: T): Plane<T> =>
+    new Plane(data, width, height, width, 0, x0, y0);
+  const exposure = new Exposure(
+    plane(pixels),
+    plane(mask),
+    plane(variance),
+    wcsOf(header, x0, y0),
+    null,
+    visitInfoOf(header),
+  );
+  return {
+    exposure,
+    header,
+    imageHdu: image.name,
+    maskFromFile: maskHdu !== undefined,
+    varianceFromFile: varianceHdu !== undefined,
+  };
 }
 
 function inheritedHeader(own: FitsHeader, primary: FitsHeader | null): FitsHeader {
   const merged = own.clone();
-  if (primary) for (const card of primary) if (!NOT_INHERITED.test(card.keyword) && !merged.has(card.keyword)) merged.set(card.keyword, card.value, card.comment);
+  if (primary)
+    for (const card of primary)
+      if (!NOT_INHERITED.test(card.keyword) && !merged.has(card.keyword))
+        merged.set(card.keyword, card.value, card.comment);
   return merged;
 }
 
 /** Parent-frame origin of the pixels along an axis, from Rubin's 'A' (PHYSICAL) linear WCS; 0 without it. */
 function originOf(header: FitsHeader, axis: 1 | 2): number {
   if ((header.getString(`CTYPE${axis}A`) ?? '').trim().toUpperCase() !== 'LINEAR') return 0;
-  const value = (header.getNumber(`CRVAL${axis}A`) ?? 0) + 1 - (header.getNumber(`CRPIX${axis}A`) ?? 1);
-  if (!Number.isInteger(value)) throw new FitsError(`pixel origin CRVAL${axis}A ${value} is not an integer`);
+  const value =
+    (header.getNumber(`CRVAL${axis}A`) ?? 0) + 1 - (header.getNumber(`CRPIX${axis}A`) ?? 1);
+  if (!Number.isInteger(value))
+    throw new FitsError(`pixel origin CRVAL${axis}A ${value} is not an integer`);
   return value;
 }
 
@@ -124,7 +148,9 @@ function wcsOf(header: FitsHeader, x0: number, y0: number): Wcs | null {
 
 function checkShape(hdu: FitsHdu, width: number, height: number): void {
   if (hdu.width !== width || hdu.height !== height) {
-    throw new FitsError(`${hdu.name} extension is ${hdu.width}x${hdu.height}, the image ${width}x${height}`);
+    throw new FitsError(
+      `${hdu.name} extension is ${hdu.width}x${hdu.height}, the image ${width}x${height}`,
+    );
   }
 }
 
@@ -140,7 +166,11 @@ function toFloat32(data: FitsData): Float32Array {
 function readMask(hdu: FitsHdu, width: number, height: number, out: Int32Array): void {
   checkShape(hdu, width, height);
   const data = hdu.data as FitsData;
-  if (data instanceof Float32Array || data instanceof Float64Array || data instanceof BigInt64Array) {
+  if (
+    data instanceof Float32Array ||
+    data instanceof Float64Array ||
+    data instanceof BigInt64Array
+  ) {
     throw new FitsError(`MASK extension has non-integer pixels (BITPIX ${hdu.bitpix})`);
   }
   const map: Array<[from: number, to: number]> = [];
@@ -188,7 +218,9 @@ function visitInfoOf(header: FitsHeader): VisitInfo {
   info.exposureTime = num('EXPTIME');
   const start = num('MJD-OBS');
   const mid = num('MJD-AVG');
-  info.mjd = Number.isFinite(mid) ? mid : start + (Number.isFinite(info.exposureTime) ? info.exposureTime / 2 / 86400 : 0);
+  info.mjd = Number.isFinite(mid)
+    ? mid
+    : start + (Number.isFinite(info.exposureTime) ? info.exposureTime / 2 / 86400 : 0);
   info.gain = num('GAIN');
   info.readNoise = num('RDNOISE');
   info.saturation = num('SATURATE');
@@ -201,7 +233,8 @@ function visitInfoOf(header: FitsHeader): VisitInfo {
 export function visitInfoCards(info: VisitInfo): Array<[string, string | number, string]> {
   const cards: Array<[string, string | number, string]> = [];
   const put = (key: string, value: string | number, comment: string): void => {
-    if (typeof value === 'string' ? value !== '' : Number.isFinite(value)) cards.push([key, value, comment]);
+    if (typeof value === 'string' ? value !== '' : Number.isFinite(value))
+      cards.push([key, value, comment]);
   };
   put('INSTRUME', info.instrument, 'instrument');
   put('VISIT', info.visit, 'visit id');
@@ -260,13 +293,16 @@ function contiguous<T extends Float32Array | Int32Array>(plane: Plane<T>): T {
  */
 export function writeExposure(exposure: Exposure, options: WriteExposureOptions = {}): Uint8Array {
   const primary = new FitsHeader();
-  for (const [key, value, comment] of visitInfoCards(exposure.info)) primary.set(key, value, comment);
+  for (const [key, value, comment] of visitInfoCards(exposure.info))
+    primary.set(key, value, comment);
   primary.set('INHERIT', true, 'extensions inherit this header');
   for (const [key, value] of options.extraHeader ?? []) primary.set(key, value);
   const { width, height } = exposure;
   const frame = frameCards(exposure);
   const maskHeader = frame.clone();
-  MASK_PLANE_NAMES.forEach((name) => maskHeader.set(`MP_${name}`, Math.log2(MaskPlane[name]), `mask plane bit of ${name}`));
+  MASK_PLANE_NAMES.forEach((name) =>
+    maskHeader.set(`MP_${name}`, Math.log2(MaskPlane[name]), `mask plane bit of ${name}`),
+  );
   const imageHeader = frame.clone().set('BUNIT', 'adu');
   const varianceHeader = frame.clone().set('BUNIT', 'adu2');
   return writeFits(
@@ -274,7 +310,13 @@ export function writeExposure(exposure: Exposure, options: WriteExposureOptions 
       { data: null, header: primary },
       { name: 'IMAGE', data: contiguous(exposure.image), width, height, header: imageHeader },
       { name: 'MASK', data: contiguous(exposure.mask), width, height, header: maskHeader },
-      { name: 'VARIANCE', data: contiguous(exposure.variance), width, height, header: varianceHeader },
+      {
+        name: 'VARIANCE',
+        data: contiguous(exposure.variance),
+        width,
+        height,
+        header: varianceHeader,
+      },
       ...(options.extraHdus ?? []),
     ],
     { compress: options.compress, quantizeLevel: options.quantizeLevel },

@@ -112,7 +112,10 @@ export class FitsHeader implements Iterable<FitsCard> {
   set(key: string, value: FitsValue, comment?: string): this {
     const keyword = normalizeKeyword(key);
     if (COMMENTARY.has(keyword)) {
-      return this.add(keyword as 'COMMENT' | 'HISTORY' | '', value === null ? (comment ?? '') : String(value));
+      return this.add(
+        keyword as 'COMMENT' | 'HISTORY' | '',
+        value === null ? (comment ?? '') : String(value),
+      );
     }
     if (typeof value === 'number' && !Number.isFinite(value)) {
       throw new FitsError(`header card ${keyword}: ${value} cannot be written in FITS`);
@@ -165,7 +168,10 @@ export class FitsHeader implements Iterable<FitsCard> {
 }
 
 /** Parses header blocks at `offset`; returns the header and the offset of the data after the END block. */
-export function parseHeader(bytes: Uint8Array, offset: number): { header: FitsHeader; dataOffset: number } {
+export function parseHeader(
+  bytes: Uint8Array,
+  offset: number,
+): { header: FitsHeader; dataOffset: number } {
   const lines: string[] = [];
   for (let pos = offset; ; pos += CARD_LENGTH) {
     if (pos + CARD_LENGTH > bytes.length) {
@@ -173,7 +179,8 @@ export function parseHeader(bytes: Uint8Array, offset: number): { header: FitsHe
     }
     const line = Buffer.from(bytes.buffer, bytes.byteOffset + pos, CARD_LENGTH).toString('latin1');
     if (line.startsWith('END') && line.slice(3).trim() === '') {
-      const dataOffset = offset + Math.ceil((pos + CARD_LENGTH - offset) / BLOCK_LENGTH) * BLOCK_LENGTH;
+      const dataOffset =
+        offset + Math.ceil((pos + CARD_LENGTH - offset) / BLOCK_LENGTH) * BLOCK_LENGTH;
       return { header: new FitsHeader(parseCards(lines)), dataOffset };
     }
     lines.push(line);
@@ -187,10 +194,16 @@ export function parseCards(lines: readonly string[]): FitsCard[] {
   for (const [n, line] of lines.entries()) {
     const card = parseCard(line, n + 1);
     const previous = open?.value;
-    if (open && typeof previous === 'string' && previous.endsWith('&') && card.keyword === 'CONTINUE') {
+    if (
+      open &&
+      typeof previous === 'string' &&
+      previous.endsWith('&') &&
+      card.keyword === 'CONTINUE'
+    ) {
       const piece = parseStringValue(line.slice(8), n + 1, line);
       open.value = previous.slice(0, -1) + piece.text.trimEnd();
-      if (piece.comment) open.comment = open.comment ? `${open.comment} ${piece.comment}` : piece.comment;
+      if (piece.comment)
+        open.comment = open.comment ? `${open.comment} ${piece.comment}` : piece.comment;
       continue;
     }
     open = typeof card.value === 'string' ? card : null;
@@ -241,7 +254,11 @@ function parseValue(field: string, n: number, line: string): { value: FitsValue;
 }
 
 /** A quoted string starting at the field's first non-blank character: raw text ('' unescaped) and comment. */
-function parseStringValue(field: string, n: number, line: string): { text: string; comment: string } {
+function parseStringValue(
+  field: string,
+  n: number,
+  line: string,
+): { text: string; comment: string } {
   let i = field.indexOf("'");
   if (i < 0 || field.slice(0, i).trim() !== '') throw badCard(n, line, 'expected a quoted string');
   let text = '';
@@ -262,7 +279,8 @@ function parseStringValue(field: string, n: number, line: string): { text: strin
 /** A number as FITS writes it: integers as digits, others in the shortest exact form with an E exponent. */
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) throw new FitsError(`cannot write ${value} in a FITS header`);
-  if (Number.isInteger(value) && Math.abs(value) < 1e21) return Object.is(value, -0) ? '-0.0' : String(value);
+  if (Number.isInteger(value) && Math.abs(value) < 1e21)
+    return Object.is(value, -0) ? '-0.0' : String(value);
   const text = String(value).toUpperCase();
   return text.includes('.') || text.includes('E') ? text : `${text}.0`;
 }
@@ -303,14 +321,16 @@ function formatHierarch(keyword: string, value: FitsValue, comment: string): str
   else if (typeof value === 'boolean') field = value ? 'T' : 'F';
   else if (typeof value === 'number') field = formatNumber(value);
   const text = `HIERARCH ${keyword} = ${field}`;
-  if (text.length > CARD_LENGTH) throw new FitsError(`HIERARCH card ${keyword}: keyword and value exceed 80 characters`);
+  if (text.length > CARD_LENGTH)
+    throw new FitsError(`HIERARCH card ${keyword}: keyword and value exceed 80 characters`);
   return withComment(text, comment);
 }
 
 /** A string card; strings too long for one card continue on CONTINUE cards ending in '&'. */
 function formatString(keyword: string, value: string, comment: string): string[] {
   const escaped = quote(value);
-  if (escaped.length <= 68) return [withComment(`${keyword.padEnd(8)}= '${escaped.padEnd(8)}'`, comment)];
+  if (escaped.length <= 68)
+    return [withComment(`${keyword.padEnd(8)}= '${escaped.padEnd(8)}'`, comment)];
   // split the unescaped text so no '' escape is cut in two
   const pieces: string[] = [];
   let piece = '';

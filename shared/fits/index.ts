@@ -3,7 +3,14 @@
  * (RICE_1, GZIP_1, GZIP_2), and Exposures as IMAGE / MASK / VARIANCE extensions.
  */
 export { FitsError } from './errors.js';
-export { FitsHeader, parseHeader, parseCards, formatCard, type FitsCard, type FitsValue } from './header.js';
+export {
+  FitsHeader,
+  parseHeader,
+  parseCards,
+  formatCard,
+  type FitsCard,
+  type FitsValue,
+} from './header.js';
 export type { FitsData } from './pixels.js';
 export { readFits, type FitsHdu } from './read.js';
 export { writeFits, type FitsHduInput, type WriteFitsOptions } from './write.js';

@@ -44,7 +44,8 @@ export function storageOf(data: FitsData): { bitpix: number; bzero: number } {
 /** Reads `count` big-endian values of BITPIX type from `bytes` into a fresh native array. */
 export function fromBigEndian(bytes: Uint8Array, bitpix: number, count: number): FitsData {
   const size = Math.abs(bitpix) / 8;
-  if (bytes.length < count * size) throw new FitsError(`truncated pixel data: ${bytes.length} of ${count * size} bytes`);
+  if (bytes.length < count * size)
+    throw new FitsError(`truncated pixel data: ${bytes.length} of ${count * size} bytes`);
   const copy = new Uint8Array(count * size); // own, aligned buffer (Buffer#slice would share memory)
   copy.set(bytes.subarray(0, count * size));
   const buf = Buffer.from(copy.buffer, copy.byteOffset, copy.length);
@@ -71,7 +72,9 @@ export function fromBigEndian(bytes: Uint8Array, bitpix: number, count: number):
 
 /** Big-endian bytes of a native array stored as BITPIX (integer types must already be the stored ones). */
 export function toBigEndian(data: FitsData): Uint8Array {
-  const copy = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const copy = new Uint8Array(
+    data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
+  );
   const buf = Buffer.from(copy.buffer);
   if (LITTLE_ENDIAN) {
     if (data.BYTES_PER_ELEMENT === 2) buf.swap16();
@@ -88,7 +91,8 @@ export function flipSign(data: FitsData): FitsData {
   if (data instanceof Int16Array) return new Uint16Array(data.map((v) => v ^ -0x8000).buffer);
   if (data instanceof Uint16Array) return new Int16Array(data.map((v) => v ^ 0x8000).buffer);
   if (data instanceof Int32Array) return new Uint32Array(data.map((v) => v ^ -0x80000000).buffer);
-  if (data instanceof Uint32Array) return new Int32Array(data.map((v) => (v ^ 0x80000000) >>> 0).buffer);
+  if (data instanceof Uint32Array)
+    return new Int32Array(data.map((v) => (v ^ 0x80000000) >>> 0).buffer);
   throw new FitsError('sign flip applies to 8, 16 and 32-bit integers only');
 }
 
@@ -108,10 +112,12 @@ export function applyScaling(raw: FitsData, bitpix: number, header: FitsHeader):
   }
   const blank = bitpix > 0 ? header.getNumber('BLANK') : undefined;
   const n = raw.length;
-  const out = bitpix === 8 || bitpix === 16 || bitpix === -32 ? new Float32Array(n) : new Float64Array(n);
+  const out =
+    bitpix === 8 || bitpix === 16 || bitpix === -32 ? new Float32Array(n) : new Float64Array(n);
   if (raw instanceof BigInt64Array) {
     const big = blank === undefined ? null : BigInt(blank);
-    for (let i = 0; i < n; i++) out[i] = raw[i] === big ? Number.NaN : Number(raw[i]) * bscale + bzero;
+    for (let i = 0; i < n; i++)
+      out[i] = raw[i] === big ? Number.NaN : Number(raw[i]) * bscale + bzero;
   } else {
     for (let i = 0; i < n; i++) {
       const v = raw[i];

@@ -74,7 +74,8 @@ function isPadding(bytes: Uint8Array, offset: number): boolean {
 
 /** Parses every HDU of a FITS file; tables that are not compressed images are skipped. */
 export function readFits(bytes: Uint8Array): FitsHdu[] {
-  if (!startsWith(bytes, 0, 'SIMPLE  =')) throw new FitsError('not a FITS file: it does not start with a SIMPLE card');
+  if (!startsWith(bytes, 0, 'SIMPLE  ='))
+    throw new FitsError('not a FITS file: it does not start with a SIMPLE card');
   const hdus: FitsHdu[] = [];
   let offset = 0;
   for (let index = 0; offset < bytes.length; index++) {
@@ -83,14 +84,20 @@ export function readFits(bytes: Uint8Array): FitsHdu[] {
       throw new FitsError(`HDU ${index} at byte ${offset}: expected an XTENSION card`);
     }
     const { header, dataOffset } = parseHeader(bytes, offset);
-    if (index === 0 && header.get('SIMPLE') !== true) throw new FitsError('primary header: SIMPLE is not T');
+    if (index === 0 && header.get('SIMPLE') !== true)
+      throw new FitsError('primary header: SIMPLE is not T');
     const layout = layoutOf(header, index);
     if (dataOffset + layout.size > bytes.length) {
       throw new FitsError(
         `truncated file: HDU ${index} needs ${layout.size} data bytes at byte ${dataOffset}, file has ${bytes.length} bytes`,
       );
     }
-    const hdu = decodeHdu(header, layout, bytes.subarray(dataOffset, dataOffset + layout.size), index);
+    const hdu = decodeHdu(
+      header,
+      layout,
+      bytes.subarray(dataOffset, dataOffset + layout.size),
+      index,
+    );
     if (hdu) hdus.push(hdu);
     offset = dataOffset + Math.ceil(layout.size / BLOCK_LENGTH) * BLOCK_LENGTH;
   }
@@ -102,21 +109,29 @@ function hduName(header: FitsHeader, index: number): string {
   return extname || (index === 0 ? 'PRIMARY' : '');
 }
 
-function decodeHdu(header: FitsHeader, layout: Layout, data: Uint8Array, index: number): FitsHdu | null {
-  const xtension = index === 0 ? 'IMAGE' : (header.getString('XTENSION') ?? '').trim().toUpperCase();
+function decodeHdu(
+  header: FitsHeader,
+  layout: Layout,
+  data: Uint8Array,
+  index: number,
+): FitsHdu | null {
+  const xtension =
+    index === 0 ? 'IMAGE' : (header.getString('XTENSION') ?? '').trim().toUpperCase();
   const name = hduName(header, index);
   if (xtension === 'BINTABLE' && header.get('ZIMAGE') === true) {
     try {
       const image = readCompressedImage(header, data);
       return { ...image, name: hduName(image.header, index) };
     } catch (e) {
-      if (e instanceof FitsError) throw new FitsError(`HDU ${index} (${name || 'unnamed'}): ${e.message}`);
+      if (e instanceof FitsError)
+        throw new FitsError(`HDU ${index} (${name || 'unnamed'}): ${e.message}`);
       throw e;
     }
   }
   if (xtension !== 'IMAGE') return null;
   const { bitpix, axes } = layout;
-  if (axes.length === 0 || axes.includes(0)) return { header, name, bitpix, width: 0, height: 0, data: null };
+  if (axes.length === 0 || axes.includes(0))
+    return { header, name, bitpix, width: 0, height: 0, data: null };
   const width = axes[0];
   const height = axes.slice(1).reduce((a, b) => a * b, 1);
   const raw = fromBigEndian(data, bitpix, width * height);

@@ -54,7 +54,7 @@ export function riceDecode(
   let p = bytePix;
   let b = c[p++]; // bit buffer
   let nbits = 8; // valid bits in b
-  for (let i = 0; i < count; ) {
+  for (let i = 0; i < count;) {
     nbits -= fsBits;
     while (nbits < 0) {
       b = ((b << 8) | c[p++]) >>> 0;
@@ -157,14 +157,19 @@ class BitSink {
 }
 
 /** Encodes `count` pixels of `input` (values in the pixel width's range) as one RICE_1 tile. */
-export function riceEncode(input: ArrayLike<number>, blockSize: number, bytePix: number): Uint8Array {
+export function riceEncode(
+  input: ArrayLike<number>,
+  blockSize: number,
+  bytePix: number,
+): Uint8Array {
   const { fsBits, fsMax } = params(bytePix);
   const bbits = 8 * bytePix;
   const shift = 32 - bbits;
   const unsigned = bytePix === 1;
   const count = input.length;
   const sink = new BitSink(count * bytePix + 64);
-  const first = count > 0 ? (unsigned ? (input[0] << shift) >>> shift : (input[0] << shift) >> shift) : 0;
+  const first =
+    count > 0 ? (unsigned ? (input[0] << shift) >>> shift : (input[0] << shift) >> shift) : 0;
   sink.put(first, bbits);
   const diff = new Uint32Array(blockSize);
   let lastpix = first;

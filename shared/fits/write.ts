@@ -50,17 +50,29 @@ function copyCards(from: FitsHeader | undefined, to: FitsHeader): void {
 }
 
 /** Writes HDUs (the first is the primary) as FITS bytes; `writeFits(readFits(b))` keeps every pixel. */
-export function writeFits(hdus: readonly FitsHduInput[], options: WriteFitsOptions = {}): Uint8Array {
+export function writeFits(
+  hdus: readonly FitsHduInput[],
+  options: WriteFitsOptions = {},
+): Uint8Array {
   if (hdus.length === 0) throw new FitsError('writeFits: no HDU to write');
   const parts: Uint8Array[] = [];
   hdus.forEach((hdu, index) => {
     const { data } = hdu;
     const width = data ? (hdu.width ?? data.length) : 0;
     const height = data ? (hdu.height ?? 1) : 0;
-    if (data && (!Number.isInteger(width) || !Number.isInteger(height) || width * height !== data.length)) {
-      throw new FitsError(`writeFits: HDU ${index} is ${width}x${height} but has ${data.length} pixels`);
+    if (
+      data &&
+      (!Number.isInteger(width) || !Number.isInteger(height) || width * height !== data.length)
+    ) {
+      throw new FitsError(
+        `writeFits: HDU ${index} is ${width}x${height} but has ${data.length} pixels`,
+      );
     }
-    const compress = index > 0 && data !== null && width * height > 0 && (hdu.compress ?? options.compress) === 'RICE_1';
+    const compress =
+      index > 0 &&
+      data !== null &&
+      width * height > 0 &&
+      (hdu.compress ?? options.compress) === 'RICE_1';
     if (compress && data) {
       const image = new FitsHeader();
       if (hdu.name) image.set('EXTNAME', hdu.name, 'extension name');
@@ -88,7 +100,8 @@ export function writeFits(hdus: readonly FitsHduInput[], options: WriteFitsOptio
       header.set('BSCALE', 1);
       header.set('BZERO', bzero, 'offset data range to that of unsigned integers');
     }
-    if (hdu.name && !(index === 0 && hdu.name === 'PRIMARY')) header.set('EXTNAME', hdu.name, 'extension name');
+    if (hdu.name && !(index === 0 && hdu.name === 'PRIMARY'))
+      header.set('EXTNAME', hdu.name, 'extension name');
     copyCards(hdu.header, header);
     parts.push(header.toBytes());
     if (data && data.length > 0) {

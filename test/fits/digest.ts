@@ -8,7 +8,8 @@ import type { FitsData } from '../../shared/fits/index.js';
 export function pixelDigest(data: FitsData): string {
   const values = Float64Array.from(data as ArrayLike<number>, Number);
   const bits = new BigUint64Array(values.buffer);
-  for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i])) bits[i] = 0x7ff8000000000000n;
+  for (let i = 0; i < values.length; i++)
+    if (Number.isNaN(values[i])) bits[i] = 0x7ff8000000000000n;
   return createHash('sha256').update(new Uint8Array(values.buffer)).digest('hex');
 }
 

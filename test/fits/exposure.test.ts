@@ -37,10 +37,18 @@ function sampleExposure(width = 40, height = 30): Exposure {
 
 test('writeExposure -> readExposure keeps pixels, mask, variance, visit info and WCS', () => {
   const exp = sampleExposure();
-  const bytes = writeExposure(exp, { extraHeader: [['DIFFMETH', 'AL'], ['KERNSUM', 0.98]] });
+  const bytes = writeExposure(exp, {
+    extraHeader: [
+      ['DIFFMETH', 'AL'],
+      ['KERNSUM', 0.98],
+    ],
+  });
   const names = readFits(bytes).map((h) => h.name);
   assert.deepEqual(names, ['PRIMARY', 'IMAGE', 'MASK', 'VARIANCE']);
-  const { exposure, header, imageHdu, maskFromFile, varianceFromFile } = readExposureWithHeader(bytes, 'x.fits');
+  const { exposure, header, imageHdu, maskFromFile, varianceFromFile } = readExposureWithHeader(
+    bytes,
+    'x.fits',
+  );
   assert.equal(imageHdu, 'IMAGE');
   assert.ok(maskFromFile && varianceFromFile);
   assert.deepEqual(exposure.image.data, exp.image.data);
@@ -50,7 +58,8 @@ test('writeExposure -> readExposure keeps pixels, mask, variance, visit info and
   assert.equal(header.get('KERNSUM'), 0.98);
   for (const [key, value] of Object.entries(exp.info)) {
     const got = exposure.info[key as keyof typeof exp.info];
-    if (typeof value === 'number') assert.ok(Math.abs((got as number) - value) < 1e-9, `${key}: ${got} vs ${value}`);
+    if (typeof value === 'number')
+      assert.ok(Math.abs((got as number) - value) < 1e-9, `${key}: ${got} vs ${value}`);
     else assert.equal(got, value, key);
   }
   assert.ok(exposure.wcs);
@@ -88,10 +97,15 @@ test('compressed exposure: MASK exact, IMAGE and VARIANCE within the quantizatio
 });
 
 test('plain single-HDU image: no variance (NaN, to be derived), NaN pixels flagged NO_DATA, band letter', () => {
-  const header = new FitsHeader().set('FILTER', 'i DECam SDSS c0003 7835.0 1470.0').set('MJD-OBS', 58334.5).set('EXPTIME', 86.4);
+  const header = new FitsHeader()
+    .set('FILTER', 'i DECam SDSS c0003 7835.0 1470.0')
+    .set('MJD-OBS', 58334.5)
+    .set('EXPTIME', 86.4);
   header.set('CCDNUM', 37).set('DETECTOR', 'S3-177').set('EXPNUM', 123456).set('MAGZERO', 30.1);
   const data = Float64Array.from({ length: 12 }, (_, i) => (i === 4 ? Number.NaN : i));
-  const { exposure, maskFromFile, varianceFromFile } = readExposureWithHeader(writeFits([{ data, width: 4, height: 3, header }]));
+  const { exposure, maskFromFile, varianceFromFile } = readExposureWithHeader(
+    writeFits([{ data, width: 4, height: 3, header }]),
+  );
   assert.equal(maskFromFile || varianceFromFile, false);
   assert.ok(exposure.variance.data.every(Number.isNaN));
   assert.equal(exposure.mask.data[4], MaskPlane.NO_DATA);
@@ -104,6 +118,26 @@ test('plain single-HDU image: no variance (NaN, to be derived), NaN pixels flagg
   assert.equal(exposure.wcs, null);
 });
 
+test('pixels come from IMAGE, else a primary with data, else the first extension (.fits.fz layout)', () => {
+  const hdu = (name: string, value: number) => ({
+    name,
+    data: new Float32Array(4).fill(value),
+    width: 2,
+    height: 2,
+  });
+  const pick = (hdus: Parameters<typeof writeFits>[0], compress?: 'RICE_1'): number =>
+    readExposure(writeFits(hdus, { compress })).image.data[0];
+  assert.equal(pick([hdu('PRIMARY', 1), hdu('SCI', 2), hdu('IMAGE', 3)]), 3);
+  assert.equal(pick([hdu('PRIMARY', 1), hdu('SCI', 2)]), 1);
+  assert.equal(pick([{ data: null }, hdu('VARIANCE', 5), hdu('SCI', 2)]), 2);
+  const ints = { name: 'SCI', data: Int16Array.of(7, 8, 9, 10), width: 2, height: 2 };
+  assert.deepEqual(
+    Array.from(readExposure(writeFits([{ data: null }, ints], { compress: 'RICE_1' })).image.data),
+    [7, 8, 9, 10],
+  );
+  assert.equal(pick([{ data: null }, hdu('SCI', 2)], 'RICE_1'), 2);
+});
+
 test('a foreign MASK is mapped through its MP_ cards; unknown planes are dropped', () => {
   const maskHeader = new FitsHeader().set('MP_SAT', 0).set('MP_CR', 3).set('MP_OTHER', 5);
   const mask = Int32Array.of(1, 8, 32, 9, 0, 0);
@@ -113,18 +147,38 @@ test('a foreign MASK is mapped through its MP_ cards; unknown planes are dropped
     { name: 'MASK', data: mask, width: 3, height: 2, header: maskHeader },
   ]);
   const exp = readExposure(bytes);
-  assert.deepEqual(Array.from(exp.mask.data), [MaskPlane.SAT, MaskPlane.CR, 0, MaskPlane.SAT | MaskPlane.CR, 0, 0]);
+  assert.deepEqual(Array.from(exp.mask.data), [
+    MaskPlane.SAT,
+    MaskPlane.CR,
+    0,
+    MaskPlane.SAT | MaskPlane.CR,
+    0,
+    0,
+  ]);
 });
 
 test('bad inputs: FitsError naming the source', () => {
-  assert.throws(() => readExposure(writeFits([{ data: null }]), 'empty.fits'), /^FitsError: empty\.fits: no image HDU/);
+  assert.throws(
+    () => readExposure(writeFits([{ data: null }]), 'empty.fits'),
+    /^FitsError: empty\.fits: no image HDU/,
+  );
   const bad = writeFits([
     { data: new Float32Array(6), width: 3, height: 2 },
     { name: 'VARIANCE', data: new Float32Array(4), width: 2, height: 2 },
   ]);
-  assert.throws(() => readExposure(bad, 'b.fits'), (e: unknown) => e instanceof FitsError && /b\.fits: VARIANCE extension is 2x2/.test(e.message));
+  assert.throws(
+    () => readExposure(bad, 'b.fits'),
+    (e: unknown) => e instanceof FitsError && /b\.fits: VARIANCE extension is 2x2/.test(e.message),
+  );
   const badWcs = new FitsHeader().set('CTYPE1', 'RA---TAN').set('CTYPE2', 'DEC--TAN');
-  assert.throws(() => readExposure(writeFits([{ data: new Float32Array(4), width: 2, height: 2, header: badWcs }]), 'w.fits'), /w\.fits: bad WCS/);
+  assert.throws(
+    () =>
+      readExposure(
+        writeFits([{ data: new Float32Array(4), width: 2, height: 2, header: badWcs }]),
+        'w.fits',
+      ),
+    /w\.fits: bad WCS/,
+  );
 });
 
 test('band letters from FILTER values', () => {

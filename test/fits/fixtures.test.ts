@@ -28,7 +28,10 @@ interface ExpectedFile {
   longComment?: string;
 }
 
-const expected = JSON.parse(readFileSync(new URL('expected.json', FIXTURES), 'utf8')) as Record<string, ExpectedFile>;
+const expected = JSON.parse(readFileSync(new URL('expected.json', FIXTURES), 'utf8')) as Record<
+  string,
+  ExpectedFile
+>;
 
 /** The typed array our reader returns for numpy's dtype of the same physical values. */
 const ARRAY_FOR_DTYPE: Record<string, string> = {
@@ -49,7 +52,11 @@ function checkHdu(hdu: FitsHdu, want: ExpectedHdu): void {
   assert.equal(hdu.width, want.width);
   assert.equal(hdu.height, want.height);
   assert.ok(hdu.data);
-  assert.equal(hdu.data.constructor.name, ARRAY_FOR_DTYPE[want.dtype], `${want.name} dtype ${want.dtype}`);
+  assert.equal(
+    hdu.data.constructor.name,
+    ARRAY_FOR_DTYPE[want.dtype],
+    `${want.name} dtype ${want.dtype}`,
+  );
   for (const [i, v] of want.samples) {
     const got: number = Number(hdu.data[i]);
     if (v === null) assert.ok(Number.isNaN(got), `${want.name}[${i}] should be NaN`);
@@ -63,7 +70,10 @@ function checkHdu(hdu: FitsHdu, want: ExpectedHdu): void {
     else if (Number.isNaN(x)) nans++;
   }
   assert.equal(nans, want.nanCount, `${want.name} NaN count`);
-  assert.ok(Math.abs(sum - want.finiteSum) <= 1e-9 * Math.abs(want.finiteSum), `${want.name} sum ${sum} vs ${want.finiteSum}`);
+  assert.ok(
+    Math.abs(sum - want.finiteSum) <= 1e-9 * Math.abs(want.finiteSum),
+    `${want.name} sum ${sum} vs ${want.finiteSum}`,
+  );
   assert.equal(pixelDigest(hdu.data), want.sha256, `${want.name}: every pixel as astropy reads it`);
 }
 

@@ -20,7 +20,10 @@ function survives(bytes: Uint8Array, what: string): void {
     try {
       read(bytes);
     } catch (e) {
-      assert.ok(e instanceof FitsError, `${what}: ${read.name} threw ${(e as Error).name}: ${(e as Error).message}`);
+      assert.ok(
+        e instanceof FitsError,
+        `${what}: ${read.name} threw ${(e as Error).name}: ${(e as Error).message}`,
+      );
       assert.ok(!(e as Error).message.includes('\n'), 'one-line message');
     }
   }
@@ -42,7 +45,15 @@ test('random truncations throw FitsError or parse', () => {
 test('random byte flips throw FitsError or parse', () => {
   const r = random(2);
   const rice = writeFits(
-    [{ data: null }, { name: 'X', data: Int32Array.from({ length: 4096 }, (_, i) => (i * 7919) % 1000), width: 64, height: 64 }],
+    [
+      { data: null },
+      {
+        name: 'X',
+        data: Int32Array.from({ length: 4096 }, (_, i) => (i * 7919) % 1000),
+        width: 64,
+        height: 64,
+      },
+    ],
     { compress: 'RICE_1' },
   );
   for (const bytes of [...files.map((f) => readFileSync(new URL(f, FIXTURES))), rice]) {
@@ -58,7 +69,11 @@ test('random byte flips throw FitsError or parse', () => {
 });
 
 test('not FITS at all: empty, text, zeros', () => {
-  for (const bytes of [new Uint8Array(0), new TextEncoder().encode('hello world'), new Uint8Array(5760)]) {
+  for (const bytes of [
+    new Uint8Array(0),
+    new TextEncoder().encode('hello world'),
+    new Uint8Array(5760),
+  ]) {
     assert.throws(() => readFits(bytes), FitsError);
   }
 });
@@ -66,11 +81,26 @@ test('not FITS at all: empty, text, zeros', () => {
 test('structural problems are named: unsupported BITPIX, truncated data, bad NAXIS, unsupported compression', () => {
   const bytes = writeFits([{ data: new Int16Array(6), width: 3, height: 2 }]);
   const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
-  const patched = (from: string, to: string): Uint8Array => Buffer.from(text(bytes).replace(from, to), 'latin1');
-  assert.throws(() => readFits(patched('BITPIX  =                   16', 'BITPIX  =                   12')), /unsupported BITPIX 12/);
-  assert.throws(() => readFits(patched('NAXIS1  =                    3', 'NAXIS1  =                 -3  ')), /bad NAXIS1 value -3/);
-  assert.throws(() => readFits(patched('NAXIS1  =                    3', 'NAXIS1  =                 3000')), /truncated file/);
-  const rice = writeFits([{ data: null }, { data: new Int32Array(6), width: 3, height: 2 }], { compress: 'RICE_1' });
-  const hcomp = Buffer.from(text(rice).replace("ZCMPTYPE= 'RICE_1  '", "ZCMPTYPE= 'PLIO_1  '"), 'latin1');
+  const patched = (from: string, to: string): Uint8Array =>
+    Buffer.from(text(bytes).replace(from, to), 'latin1');
+  assert.throws(
+    () => readFits(patched('BITPIX  =                   16', 'BITPIX  =                   12')),
+    /unsupported BITPIX 12/,
+  );
+  assert.throws(
+    () => readFits(patched('NAXIS1  =                    3', 'NAXIS1  =                 -3  ')),
+    /bad NAXIS1 value -3/,
+  );
+  assert.throws(
+    () => readFits(patched('NAXIS1  =                    3', 'NAXIS1  =                 3000')),
+    /truncated file/,
+  );
+  const rice = writeFits([{ data: null }, { data: new Int32Array(6), width: 3, height: 2 }], {
+    compress: 'RICE_1',
+  });
+  const hcomp = Buffer.from(
+    text(rice).replace("ZCMPTYPE= 'RICE_1  '", "ZCMPTYPE= 'PLIO_1  '"),
+    'latin1',
+  );
   assert.throws(() => readFits(hcomp), /unsupported ZCMPTYPE 'PLIO_1'/);
 });

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FitsError, FitsHeader, formatCard, parseCards, parseHeader } from '../../shared/fits/index.js';
+import {
+  FitsError,
+  FitsHeader,
+  formatCard,
+  parseCards,
+  parseHeader,
+} from '../../shared/fits/index.js';
 
 function card(text: string): string {
   return text.padEnd(80);
@@ -61,8 +67,22 @@ test('a string ending in & without CONTINUE keeps its &', () => {
 });
 
 test('numbers survive writing and reading exactly', () => {
-  const values = [0, -0, 1, -1, 2 ** 53, 1e21, 1.5e-300, -2.2250738585072014e-308, Math.PI, 1 / 3, 4.277769182710e-7, 123456789.123];
-  for (let i = 0; i < 200; i++) values.push((Math.random() - 0.5) * 10 ** Math.floor(Math.random() * 40 - 20));
+  const values = [
+    0,
+    -0,
+    1,
+    -1,
+    2 ** 53,
+    1e21,
+    1.5e-300,
+    -2.2250738585072014e-308,
+    Math.PI,
+    1 / 3,
+    4.27776918271e-7,
+    123456789.123,
+  ];
+  for (let i = 0; i < 200; i++)
+    values.push((Math.random() - 0.5) * 10 ** Math.floor(Math.random() * 40 - 20));
   const header = new FitsHeader();
   values.forEach((v, i) => header.set(`V${i}`, v));
   const back = new FitsHeader(parseCards(header.toCardStrings()));
@@ -71,10 +91,13 @@ test('numbers survive writing and reading exactly', () => {
 
 test('set replaces in place, keeps the comment; delete and iteration', () => {
   const header = new FitsHeader().set('A', 1, 'first').set('B', 'x').set('A', 2);
-  assert.deepEqual([...header].map((c) => [c.keyword, c.value, c.comment]), [
-    ['A', 2, 'first'],
-    ['B', 'x', ''],
-  ]);
+  assert.deepEqual(
+    [...header].map((c) => [c.keyword, c.value, c.comment]),
+    [
+      ['A', 2, 'first'],
+      ['B', 'x', ''],
+    ],
+  );
   assert.equal(header.has('b'), true);
   assert.equal(header.delete('B'), true);
   assert.equal(header.has('B'), false);
@@ -85,10 +108,22 @@ test('set replaces in place, keeps the comment; delete and iteration', () => {
 });
 
 test('cards are fixed format: value right-justified to column 30, strings from column 11', () => {
-  assert.equal(formatCard({ keyword: 'NAXIS', value: 2, comment: '' })[0], card('NAXIS   =                    2'));
-  assert.equal(formatCard({ keyword: 'SIMPLE', value: true, comment: 'std' })[0], card('SIMPLE  =                    T / std'));
-  assert.equal(formatCard({ keyword: 'XTENSION', value: 'IMAGE', comment: '' })[0], card("XTENSION= 'IMAGE   '"));
-  assert.equal(formatCard({ keyword: 'LONGNAME1', value: 3, comment: '' })[0], card('HIERARCH LONGNAME1 = 3'));
+  assert.equal(
+    formatCard({ keyword: 'NAXIS', value: 2, comment: '' })[0],
+    card('NAXIS   =                    2'),
+  );
+  assert.equal(
+    formatCard({ keyword: 'SIMPLE', value: true, comment: 'std' })[0],
+    card('SIMPLE  =                    T / std'),
+  );
+  assert.equal(
+    formatCard({ keyword: 'XTENSION', value: 'IMAGE', comment: '' })[0],
+    card("XTENSION= 'IMAGE   '"),
+  );
+  assert.equal(
+    formatCard({ keyword: 'LONGNAME1', value: 3, comment: '' })[0],
+    card('HIERARCH LONGNAME1 = 3'),
+  );
 });
 
 test('bad cards and missing END throw FitsError naming the problem', () => {
@@ -96,7 +131,10 @@ test('bad cards and missing END throw FitsError naming the problem', () => {
   assert.throws(() => parseCards([card('X       = 12abc')]), /cannot parse value/);
   assert.throws(() => parseCards([card('BAD KEY = 1')]), /invalid keyword/);
   const noEnd = new TextEncoder().encode(card('SIMPLE  =                    T').repeat(36));
-  assert.throws(() => parseHeader(noEnd, 0), (e: unknown) => e instanceof FitsError && /no END card/.test(e.message));
+  assert.throws(
+    () => parseHeader(noEnd, 0),
+    (e: unknown) => e instanceof FitsError && /no END card/.test(e.message),
+  );
 });
 
 test('toBytes pads with blanks to 2880 bytes after END', () => {

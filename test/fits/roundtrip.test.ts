@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FitsHeader, readFits, writeFits, type FitsData, type FitsHduInput } from '../../shared/fits/index.js';
+import {
+  FitsHeader,
+  readFits,
+  writeFits,
+  type FitsData,
+  type FitsHduInput,
+} from '../../shared/fits/index.js';
 import { ditherRandoms } from '../../shared/fits/dither.js';
 import { riceDecode, riceEncode } from '../../shared/fits/rice.js';
 import { runPython, skipWithout } from '../helpers/python.js';
@@ -36,9 +42,20 @@ function sample(): Array<{ name: string; data: FitsData }> {
     { name: 'U16', data: Uint16Array.from({ length: n }, () => pick(0, 65535)) },
     { name: 'I32', data: Int32Array.from({ length: n }, () => pick(-(2 ** 31), 2 ** 31 - 1)) },
     { name: 'U32', data: Uint32Array.from({ length: n }, () => pick(0, 2 ** 32 - 1)) },
-    { name: 'I64', data: BigInt64Array.from({ length: n }, () => BigInt(pick(-(2 ** 52), 2 ** 52)) * 1024n + 3n) },
-    { name: 'F32', data: Float32Array.from({ length: n }, (_, i) => (i === 5 ? Number.NaN : (r() - 0.5) * 1e6)) },
-    { name: 'F64', data: Float64Array.from({ length: n }, (_, i) => (i === 9 ? -Infinity : (r() - 0.5) * 1e-200)) },
+    {
+      name: 'I64',
+      data: BigInt64Array.from({ length: n }, () => BigInt(pick(-(2 ** 52), 2 ** 52)) * 1024n + 3n),
+    },
+    {
+      name: 'F32',
+      data: Float32Array.from({ length: n }, (_, i) => (i === 5 ? Number.NaN : (r() - 0.5) * 1e6)),
+    },
+    {
+      name: 'F64',
+      data: Float64Array.from({ length: n }, (_, i) =>
+        i === 9 ? -Infinity : (r() - 0.5) * 1e-200,
+      ),
+    },
   ];
 }
 
@@ -50,8 +67,13 @@ function sameBits(a: FitsData, b: FitsData): boolean {
 }
 
 test('every pixel type written plain reads back bit-exactly, with names and header cards', () => {
-  const header = new FitsHeader().set('OBJECT', 'test field').set('EXPTIME', 30.5).add('HISTORY', 'made in a test');
-  const hdus: FitsHduInput[] = [{ data: Float32Array.of(1, 2, 3, 4, 5, 6), width: 3, height: 2, header }];
+  const header = new FitsHeader()
+    .set('OBJECT', 'test field')
+    .set('EXPTIME', 30.5)
+    .add('HISTORY', 'made in a test');
+  const hdus: FitsHduInput[] = [
+    { data: Float32Array.of(1, 2, 3, 4, 5, 6), width: 3, height: 2, header },
+  ];
   for (const { name, data } of sample()) hdus.push({ name, data, width: W, height: H });
   const back = readFits(writeFits(hdus));
   assert.equal(back.length, hdus.length);
@@ -69,13 +91,26 @@ test('every pixel type written plain reads back bit-exactly, with names and head
 
 test('RICE_1: integer images of every width are lossless, in row tiles and multi-row tiles', () => {
   for (const tileRows of [1, 4]) {
-    const ints = sample().filter((s) => !(s.data instanceof Float32Array || s.data instanceof Float64Array || s.data instanceof BigInt64Array));
-    const hdus: FitsHduInput[] = [{ data: null }, ...ints.map(({ name, data }) => ({ name, data, width: W, height: H }))];
+    const ints = sample().filter(
+      (s) =>
+        !(
+          s.data instanceof Float32Array ||
+          s.data instanceof Float64Array ||
+          s.data instanceof BigInt64Array
+        ),
+    );
+    const hdus: FitsHduInput[] = [
+      { data: null },
+      ...ints.map(({ name, data }) => ({ name, data, width: W, height: H })),
+    ];
     const bytes = writeFits(hdus, { compress: 'RICE_1', tileRows });
     const back = readFits(bytes);
     ints.forEach(({ name, data }, i) => {
       assert.equal(back[i + 1].name, name);
-      assert.ok(sameBits(back[i + 1].data as FitsData, data), `${name} (tiles of ${tileRows} rows)`);
+      assert.ok(
+        sameBits(back[i + 1].data as FitsData, data),
+        `${name} (tiles of ${tileRows} rows)`,
+      );
     });
   }
 });
@@ -98,7 +133,7 @@ test('RICE_1 coder: smooth, constant, noisy and extreme blocks round-trip at 1, 
   }
 });
 
-test('the dither sequence is the convention\'s: first value and the generator check pass', () => {
+test("the dither sequence is the convention's: first value and the generator check pass", () => {
   const r = ditherRandoms();
   assert.equal(r.length, 10000);
   // 16807 / (2^31 - 1) as float32: the first Park-Miller deviate from seed 1
@@ -108,13 +143,21 @@ test('the dither sequence is the convention\'s: first value and the generator ch
 
 test('RICE_1 floats: quantized to within half a step of the input, NaN kept', () => {
   const r = random(11);
-  const data = Float32Array.from({ length: 64 * 40 }, (_, i) => (i === 77 ? Number.NaN : 1000 + 10 * (r() + r() + r() - 1.5)));
-  const back = readFits(writeFits([{ data: null }, { name: 'F', data, width: 64, height: 40 }], { compress: 'RICE_1', quantizeLevel: 16 }));
+  const data = Float32Array.from({ length: 64 * 40 }, (_, i) =>
+    i === 77 ? Number.NaN : 1000 + 10 * (r() + r() + r() - 1.5),
+  );
+  const back = readFits(
+    writeFits([{ data: null }, { name: 'F', data, width: 64, height: 40 }], {
+      compress: 'RICE_1',
+      quantizeLevel: 16,
+    }),
+  );
   const got = back[1].data as Float32Array;
   assert.ok(got instanceof Float32Array);
   assert.ok(Number.isNaN(got[77]));
   let worst = 0;
-  for (let i = 0; i < data.length; i++) if (i !== 77) worst = Math.max(worst, Math.abs(got[i] - data[i]));
+  for (let i = 0; i < data.length; i++)
+    if (i !== 77) worst = Math.max(worst, Math.abs(got[i] - data[i]));
   // noise ~ 10 * sqrt(3 / 12) = 5; step = noise / 16 ~ 0.3, so |error| <= step / 2 ~ 0.16
   assert.ok(worst > 0 && worst < 0.25, `worst error ${worst}`);
 });
@@ -127,10 +170,22 @@ test('astropy reads our plain and RICE_1 files with identical pixels', { skip },
   const floats = new Float32Array(W * H).map((_, i) => 100 + Math.sin(i) * 3);
   const plain = join(dir, 'plain.fits');
   const rice = join(dir, 'rice.fits');
-  writeFileSync(plain, writeFits([{ data: null }, ...sample().map(({ name, data }) => ({ name, data, width: W, height: H }))]));
+  writeFileSync(
+    plain,
+    writeFits([
+      { data: null },
+      ...sample().map(({ name, data }) => ({ name, data, width: W, height: H })),
+    ]),
+  );
   // no NaN in compressed floats here: astropy 5.2 ignores ZBLANK for quantized floats
-  const riceHdus = [...images.filter((s) => s.name !== 'F32' && s.name !== 'F64'), { name: 'QF32', data: floats }];
-  const riceBytes = writeFits([{ data: null }, ...riceHdus.map(({ name, data }) => ({ name, data, width: W, height: H }))], { compress: 'RICE_1' });
+  const riceHdus = [
+    ...images.filter((s) => s.name !== 'F32' && s.name !== 'F64'),
+    { name: 'QF32', data: floats },
+  ];
+  const riceBytes = writeFits(
+    [{ data: null }, ...riceHdus.map(({ name, data }) => ({ name, data, width: W, height: H }))],
+    { compress: 'RICE_1' },
+  );
   writeFileSync(rice, riceBytes);
   const script = `${PYTHON_DIGEST}
 import sys, json
@@ -141,12 +196,20 @@ for path in sys.argv[1:]:
         for h in f[1:]:
             out[path + ':' + h.name] = [h.data.dtype.name, digest(h.data)]
 print(json.dumps(out))`;
-  const seen = JSON.parse(runPython('astropy', script, [plain, rice])) as Record<string, [string, string]>;
+  const seen = JSON.parse(runPython('astropy', script, [plain, rice])) as Record<
+    string,
+    [string, string]
+  >;
   const digest = pixelDigest;
-  for (const { name, data } of sample()) assert.equal(seen[`${plain}:${name}`]?.[1], digest(data), `plain ${name}`);
+  for (const { name, data } of sample())
+    assert.equal(seen[`${plain}:${name}`]?.[1], digest(data), `plain ${name}`);
   const ours = readFits(riceBytes);
   for (const hdu of ours.slice(1)) {
-    assert.equal(seen[`${rice}:${hdu.name}`]?.[1], digest(hdu.data as FitsData), `RICE_1 ${hdu.name}: astropy decodes what we decode`);
+    assert.equal(
+      seen[`${rice}:${hdu.name}`]?.[1],
+      digest(hdu.data as FitsData),
+      `RICE_1 ${hdu.name}: astropy decodes what we decode`,
+    );
   }
   for (const { name, data } of images.filter((s) => s.name !== 'F32' && s.name !== 'F64')) {
     assert.equal(seen[`${rice}:${name}`]?.[1], digest(data), `RICE_1 ${name} lossless in astropy`);
