@@ -18,7 +18,7 @@ export interface FitsHduInput {
   /** Required with data. */
   width?: number;
   height?: number;
-  /** EXTNAME ('PRIMARY' on the first HDU is not written). */
+  /** EXTNAME, else the header's EXTNAME ('PRIMARY' on the first HDU is not written). */
   name?: string;
   /** Cards to copy; structural cards (SIMPLE, BITPIX, NAXISn, BSCALE, BZERO, ...) are replaced. */
   header?: FitsHeader;
@@ -58,6 +58,7 @@ export function writeFits(
   const parts: Uint8Array[] = [];
   hdus.forEach((hdu, index) => {
     const { data } = hdu;
+    const name = hdu.name ?? hdu.header?.getString('EXTNAME')?.trim();
     const width = data ? (hdu.width ?? data.length) : 0;
     const height = data ? (hdu.height ?? 1) : 0;
     if (
@@ -75,7 +76,7 @@ export function writeFits(
       (hdu.compress ?? options.compress) === 'RICE_1';
     if (compress && data) {
       const image = new FitsHeader();
-      if (hdu.name) image.set('EXTNAME', hdu.name, 'extension name');
+      if (name) image.set('EXTNAME', name, 'extension name');
       copyCards(hdu.header, image);
       const table = writeCompressedImage(image, data, width, height, options);
       parts.push(table.header.toBytes(), table.data, padding(table.data.length));
@@ -100,8 +101,7 @@ export function writeFits(
       header.set('BSCALE', 1);
       header.set('BZERO', bzero, 'offset data range to that of unsigned integers');
     }
-    if (hdu.name && !(index === 0 && hdu.name === 'PRIMARY'))
-      header.set('EXTNAME', hdu.name, 'extension name');
+    if (name && !(index === 0 && name === 'PRIMARY')) header.set('EXTNAME', name, 'extension name');
     copyCards(hdu.header, header);
     parts.push(header.toBytes());
     if (data && data.length > 0) {

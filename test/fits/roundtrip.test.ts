@@ -215,3 +215,11 @@ print(json.dumps(out))`;
     assert.equal(seen[`${rice}:${name}`]?.[1], digest(data), `RICE_1 ${name} lossless in astropy`);
   }
 });
+
+test('an EXTNAME in the given header names the HDU when no name is passed', () => {
+  const header = new FitsHeader().set('EXTNAME', 'SCI');
+  const hdus = readFits(
+    writeFits([{ data: null }, { data: new Int16Array(4), width: 2, height: 2, header }]),
+  );
+  assert.equal(hdus[1].name, 'SCI');
+});
