@@ -6,8 +6,10 @@
  *
  *     | visit: 25 bits (< 33,554,432) | detector: 8 bits (< 256) | index: 20 bits (< 1,048,576) |
  *
- * i.e. id = visit * 2^28 + detector * 2^20 + index. A new DiaObject takes the id of the
- * DiaSource that created it (as Rubin's ap_association does).
+ * i.e. id = visit * 2^28 + detector * 2^20 + index. The index of a DiaSource is its record's
+ * index from detection; that of a DiaForcedSource its rank among the visit's forced sources in
+ * diaObjectId order. A new DiaObject takes the id of the DiaSource that created it (as Rubin's
+ * ap_association does).
  */
 export const VISIT_BITS = 25;
 export const DETECTOR_BITS = 8;

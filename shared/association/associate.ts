@@ -135,11 +135,13 @@ export async function associateVisit(
   const sourceSide = diaSources.map((s) => ({ id: s.diaSourceId, ra: s.ra, dec: s.dec }));
   const { objectIndex } = matchNearest(sourceSide, objectSide, config.radiusArcsec);
 
+  // A source without a sky position (no WCS) cannot be associated: it keeps diaObjectId null.
   const previous = new Map<number, DiaObject>();
   diaSources.forEach((s, i) => {
     const j = objectIndex[i];
     if (j >= 0) previous.set(candidates[j].diaObjectId, candidates[j]);
-    s.diaObjectId = j >= 0 ? candidates[j].diaObjectId : s.diaSourceId;
+    const placed = Number.isFinite(s.ra) && Number.isFinite(s.dec);
+    s.diaObjectId = j >= 0 ? candidates[j].diaObjectId : placed ? s.diaSourceId : null;
   });
 
   const sinceMjd = visit.mjd - config.historyDays;
@@ -154,7 +156,8 @@ export async function associateVisit(
 
   const diaObjects = new Map<number, DiaObject>();
   for (const s of diaSources) {
-    const id = s.diaObjectId as number;
+    const id = s.diaObjectId;
+    if (id === null) continue;
     const sources = [...(prvDiaSources.get(id) ?? []), s];
     diaObjects.set(id, summarizeDiaObject(id, sources, prvDiaForcedSources.get(id) ?? [], previous.get(id) ?? null, input.timeProcessedMjdTai));
   }

@@ -174,3 +174,28 @@ test('matching works across ra = 0 and near the pole', () => {
   assert.equal(matchNearest(near(359.99999, 0), near(0.00001, 0), 1).objectIndex[0], 0);
   assert.equal(matchNearest(near(10, 89.99999), near(190, 89.99999), 1).objectIndex[0], 0);
 });
+
+test('history and features cover the last historyDays only; sources without a sky position stay unassociated', async () => {
+  const sky = makeSky(41, 5, 0, 0);
+  const [early, late] = observe(sky, 2, 42);
+  late.info = { ...late.info, visit: 2000, mjd: early.info.mjd + 400 };
+  const apdb = new EmbeddedApdb();
+  const first = await associateVisit(apdb, { visit: early.info, records: early.records, footprint: everywhere, timeProcessedMjdTai: early.info.mjd });
+  await apdb.storeVisit(first.batch);
+  const lost = { ...late.records[0], ra: Number.NaN, dec: Number.NaN };
+  const second = await associateVisit(apdb, { visit: late.info, records: [...late.records, { ...lost, index: late.records.length }], footprint: everywhere, timeProcessedMjdTai: late.info.mjd });
+  const placed = second.batch.diaSources.filter((s) => s.diaObjectId !== null);
+  assert.equal(placed.length, late.records.length);
+  assert.equal(second.batch.diaSources[late.records.length].diaObjectId, null);
+  let matched = 0;
+  for (const s of placed) {
+    const object = second.diaObjects.get(s.diaObjectId as number) as DiaObject;
+    assert.equal(second.prvDiaSources.get(s.diaObjectId as number), undefined, 'sources 400 days old are outside the 365-day window');
+    assert.equal(object.nDiaSources, 1);
+    if (s.diaObjectId !== s.diaSourceId) {
+      matched++;
+      assert.ok((object.firstDiaSourceMjdTai as number) < s.midpointMjdTai - 399, 'the first detection time survives the window');
+    }
+  }
+  assert.ok(matched > 0);
+});
