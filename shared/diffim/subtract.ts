@@ -128,7 +128,7 @@ export function normalisedNoise(e: Exposure): { ratio: number; usable: number } 
 }
 
 /** Stages 3-8 on aligned, characterized exposures (each with a PSF, backgrounds subtracted). */
-export function subtractImages(science: Exposure, template: Exposure, overrides: Partial<SubtractConfig> = {}): SubtractResult {
+export function subtractImages(science: Exposure, template: Exposure, overrides: Partial<SubtractConfig> = {}, onStage?: (stage: SubtractStage) => void): SubtractResult {
   const cfg: SubtractConfig = { ...DEFAULT_SUBTRACT_CONFIG, ...overrides };
   const { width, height } = science;
   if (template.width !== width || template.height !== height) {
@@ -143,6 +143,7 @@ export function subtractImages(science: Exposure, template: Exposure, overrides:
     const now = performance.now();
     timings[stage] = now - last;
     last = now;
+    onStage?.(stage);
   };
 
   // (3) Method.
@@ -202,7 +203,7 @@ export function subtractImages(science: Exposure, template: Exposure, overrides:
   const psfSize = Math.max(sciPsf.stampSize, tmplPsf.stampSize) | 1;
 
   // Mask: the science's bits, the template's spread over the kernel's reach, EDGE where the filters see past the border.
-  const reach = method === 'ZOGY' ? Math.max(sciPsf.stampSize, tmplPsf.stampSize) : kSize;
+  const reach = method === 'ZOGY' ? (Math.max(sciPsf.stampSize, tmplPsf.stampSize) - 1) / 2 : kHalf;
   const grown = new Int32Array(width * height);
   for (let y = 0; y < height; y++) grown.set(template.mask.row(y), y * width);
   const spread = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
