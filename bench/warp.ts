@@ -36,11 +36,14 @@ export async function run(): Promise<void> {
   };
   for (const threads of [1, 0]) {
     const before = process.memoryUsage().rss;
+    const cpuBefore = process.cpuUsage();
     const result = await warpExposure(tpl, science, { threads });
+    const cpu = process.cpuUsage(cpuBefore);
     const { mappingMs, resampleMs, totalMs } = result.timings;
     const peakMiB = process.resourceUsage().maxRSS / 1024;
     console.log(
       `warp ${SIZE}x${SIZE} float32, ${result.threads} thread(s): total ${(totalMs / 1000).toFixed(2)} s ` +
+        `(cpu ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s over all threads) ` +
         `(mapping ${mappingMs.toFixed(0)} ms, interpLength ${result.interpLength}, error ${result.maxMappingErrorPx.toExponential(1)} px; ` +
         `resample ${(resampleMs / 1000).toFixed(2)} s), coverage ${result.coverageFraction.toFixed(3)}, ` +
         `covarianceFactor ${result.covarianceFactor.toFixed(3)}, rss +${((process.memoryUsage().rss - before) / 2 ** 20).toFixed(0)} MiB, peak rss ${peakMiB.toFixed(0)} MiB`,

@@ -17,7 +17,10 @@ export class LanczosTable {
   /** Kernel half-width a; taps per axis = 2a. */
   readonly a: number;
   readonly taps: number;
-  private readonly table: Float64Array;
+  /** Phases tabulated over [0, 1]; the table has phases + 1 rows of `taps` weights. */
+  readonly phases = PHASES;
+  /** Row-major weights: row p holds the taps for phase p / phases. */
+  readonly table: Float64Array;
 
   constructor(readonly name: KernelName) {
     this.a = name === 'lanczos3' ? 3 : 2;

@@ -36,8 +36,8 @@ export interface BandStats {
  * points outside the template are NO_DATA.
  */
 export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): BandStats {
-  const table = new LanczosTable(job.kernel);
-  const { a, taps } = table;
+  const lanczos = new LanczosTable(job.kernel);
+  const { a, taps, table, phases } = lanczos;
   const {
     srcWidth: W,
     srcHeight: H,
@@ -49,37 +49,21 @@ export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): Ba
     outVariance,
     outMask,
   } = job;
-  const { nodesX, nodesY, srcX, srcY, area } = job.mapping;
-  const nx = nodesX.length;
-  const rowX = new Float64Array(nx);
-  const rowY = new Float64Array(nx);
-  const rowA = new Float64Array(nx);
+  const posX = new Float64Array(outWidth);
+  const posY = new Float64Array(outWidth);
+  const scales = new Float64Array(outWidth);
   const wx = new Float64Array(taps);
   const wy = new Float64Array(taps);
   const noData = job.noDataValue;
+  const fast3 = taps === 6;
   let covered = 0;
   let sumSquaredWeights = 0;
-  let cellY = 0;
   for (let y = yStart; y < yEnd; y++) {
-    while (cellY < nodesY.length - 2 && y > nodesY[cellY + 1]) cellY++;
-    const spanY = nodesY.length > 1 ? nodesY[cellY + 1] - nodesY[cellY] : 1;
-    const ty = nodesY.length > 1 ? (y - nodesY[cellY]) / spanY : 0;
-    const r0 = cellY * nx;
-    const r1 = nodesY.length > 1 ? r0 + nx : r0;
-    for (let i = 0; i < nx; i++) {
-      rowX[i] = srcX[r0 + i] + ty * (srcX[r1 + i] - srcX[r0 + i]);
-      rowY[i] = srcY[r0 + i] + ty * (srcY[r1 + i] - srcY[r0 + i]);
-      rowA[i] = area[r0 + i] + ty * (area[r1 + i] - area[r0 + i]);
-    }
+    interpolateRow(job.mapping, y, posX, posY, scales);
     const outRow = y * outWidth;
-    let cellX = 0;
     for (let x = 0; x < outWidth; x++) {
-      while (cellX < nx - 2 && x > nodesX[cellX + 1]) cellX++;
-      const spanX = nx > 1 ? nodesX[cellX + 1] - nodesX[cellX] : 1;
-      const tx = nx > 1 ? (x - nodesX[cellX]) / spanX : 0;
-      const c1 = nx > 1 ? cellX + 1 : cellX;
-      const sx = rowX[cellX] + tx * (rowX[c1] - rowX[cellX]);
-      const sy = rowY[cellX] + tx * (rowY[c1] - rowY[cellX]);
+      const sx = posX[x];
+      const sy = posY[x];
       const o = outRow + x;
       if (!(sx >= -0.5 && sx <= W - 0.5 && sy >= -0.5 && sy <= H - 0.5)) {
         outImage[o] = noData;
@@ -87,34 +71,43 @@ export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): Ba
         outMask[o] = MaskPlane.NO_DATA;
         continue;
       }
-      const scale = rowA[cellX] + tx * (rowA[c1] - rowA[cellX]);
-      const ix = Math.floor(sx);
-      const iy = Math.floor(sy);
-      const sqx = table.weights(sx - ix, wx);
-      const sqy = table.weights(sy - iy, wy);
+      const scale = scales[x];
+      // sx, sy >= -0.5, so truncation of (s + 1) is floor(s) + 1.
+      const ix = ((sx + 1) | 0) - 1;
+      const iy = ((sy + 1) | 0) - 1;
       const x0 = ix - (a - 1);
       const y0 = iy - (a - 1);
-      let value = 0;
-      let variance = 0;
       let bits = srcMask
         ? srcMask[Math.min(Math.max(iy, 0), H - 1) * W + Math.min(Math.max(ix, 0), W - 1)]
         : 0;
-      let squares = sqx * sqy;
-      if (taps === 6 && x0 >= 0 && y0 >= 0 && x0 + 6 <= W && y0 + 6 <= H) {
-        // Lanczos-3 interior: the 6 taps unrolled (the hot loop of the warp).
-        const w0 = wx[0],
-          w1 = wx[1],
-          w2 = wx[2],
-          w3 = wx[3],
-          w4 = wx[4],
-          w5 = wx[5];
-        const q0 = w0 * w0,
-          q1 = w1 * w1,
-          q2 = w2 * w2,
-          q3 = w3 * w3,
-          q4 = w4 * w4,
-          q5 = w5 * w5;
+      let value = 0;
+      let variance = 0;
+      let squares: number;
+      if (fast3 && x0 >= 0 && y0 >= 0 && x0 + 6 <= W && y0 + 6 <= H) {
+        // Lanczos-3 interior, the hot loop: table rows interpolated in phase, 6 x 6 taps unrolled.
+        const px = (sx - ix) * phases;
+        const pxi = px | 0;
+        const tx = px - pxi;
+        const bx = pxi * 6;
+        const w0 = table[bx] + tx * (table[bx + 6] - table[bx]);
+        const w1 = table[bx + 1] + tx * (table[bx + 7] - table[bx + 1]);
+        const w2 = table[bx + 2] + tx * (table[bx + 8] - table[bx + 2]);
+        const w3 = table[bx + 3] + tx * (table[bx + 9] - table[bx + 3]);
+        const w4 = table[bx + 4] + tx * (table[bx + 10] - table[bx + 4]);
+        const w5 = table[bx + 5] + tx * (table[bx + 11] - table[bx + 5]);
+        const q0 = w0 * w0;
+        const q1 = w1 * w1;
+        const q2 = w2 * w2;
+        const q3 = w3 * w3;
+        const q4 = w4 * w4;
+        const q5 = w5 * w5;
+        const py = (sy - iy) * phases;
+        const pyi = py | 0;
+        const ty = py - pyi;
+        const by = pyi * 6;
+        let squaresY = 0;
         for (let j = 0; j < 6; j++) {
+          const wj = table[by + j] + ty * (table[by + 6 + j] - table[by + j]);
           const b = (y0 + j) * W + x0;
           const v =
             w0 * srcImage[b] +
@@ -130,25 +123,15 @@ export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): Ba
             q3 * srcVariance[b + 3] +
             q4 * srcVariance[b + 4] +
             q5 * srcVariance[b + 5];
-          const wj = wy[j];
           value += wj * v;
           variance += wj * wj * s;
+          squaresY += wj * wj;
         }
-      } else if (x0 >= 0 && y0 >= 0 && x0 + taps <= W && y0 + taps <= H) {
-        for (let j = 0; j < taps; j++) {
-          const base = (y0 + j) * W + x0;
-          let v = 0;
-          let s = 0;
-          for (let i = 0; i < taps; i++) {
-            const w = wx[i];
-            v += w * srcImage[base + i];
-            s += w * w * srcVariance[base + i];
-          }
-          value += wy[j] * v;
-          variance += wy[j] * wy[j] * s;
-        }
+        squares = (q0 + q1 + q2 + q3 + q4 + q5) * squaresY;
       } else {
-        // Truncated kernel: renormalise over the taps inside the template.
+        lanczos.weights(sx - ix, wx);
+        lanczos.weights(sy - iy, wy);
+        // General path: any kernel, truncated and renormalised over the taps inside the template.
         let sumX = 0;
         let sumY = 0;
         let sqX = 0;
@@ -178,7 +161,7 @@ export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): Ba
         value /= norm;
         variance /= norm * norm;
         squares = (sqX * sqY) / (norm * norm);
-        bits |= MaskPlane.EDGE;
+        if (x0 < 0 || y0 < 0 || x0 + taps > W || y0 + taps > H) bits |= MaskPlane.EDGE;
       }
       outImage[o] = value * scale;
       outVariance[o] = variance * scale * scale;
@@ -190,6 +173,48 @@ export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): Ba
   return { covered, sumSquaredWeights };
 }
 
+/** Template position and area ratio along output row y, bilinear between the mapping's nodes. */
+function interpolateRow(
+  mapping: ResampleJob['mapping'],
+  y: number,
+  posX: Float64Array,
+  posY: Float64Array,
+  scales: Float64Array,
+): void {
+  const { nodesX, nodesY, srcX, srcY, area } = mapping;
+  const nx = nodesX.length;
+  let j = 0;
+  while (j < nodesY.length - 2 && y > nodesY[j + 1]) j++;
+  const ty = nodesY.length > 1 ? (y - nodesY[j]) / (nodesY[j + 1] - nodesY[j]) : 0;
+  const r0 = j * nx;
+  const r1 = nodesY.length > 1 ? r0 + nx : r0;
+  const at = (values: Float64Array, i: number) =>
+    values[r0 + i] + ty * (values[r1 + i] - values[r0 + i]);
+  if (nx === 1) {
+    posX[0] = at(srcX, 0);
+    posY[0] = at(srcY, 0);
+    scales[0] = at(area, 0);
+    return;
+  }
+  for (let i = 0; i < nx - 1; i++) {
+    const xStart = nodesX[i];
+    const xEnd = i === nx - 2 ? nodesX[i + 1] : nodesX[i + 1] - 1;
+    const span = nodesX[i + 1] - nodesX[i];
+    const x0 = at(srcX, i);
+    const y0 = at(srcY, i);
+    const a0 = at(area, i);
+    const dx = (at(srcX, i + 1) - x0) / span;
+    const dy = (at(srcY, i + 1) - y0) / span;
+    const da = (at(area, i + 1) - a0) / span;
+    for (let x = xStart; x <= xEnd; x++) {
+      const t = x - xStart;
+      posX[x] = x0 + t * dx;
+      posY[x] = y0 + t * dy;
+      scales[x] = a0 + t * da;
+    }
+  }
+}
+
 /**
  * The template mask ORed over the window [x-(r-1), x+r] x [y-(r-1), y+r] (clipped at the
  * edges), so that one lookup at (floor(sx), floor(sy)) gives the OR over the footprint.
@@ -199,6 +224,7 @@ export function dilateMask(
   width: number,
   height: number,
   radius: number,
+  out: Int32Array = new Int32Array(mask.length),
 ): Int32Array {
   const lo = radius - 1;
   const hi = radius;
@@ -213,7 +239,6 @@ export function dilateMask(
       horizontal[row + x] = bits;
     }
   }
-  const out = new Int32Array(mask.length);
   for (let y = 0; y < height; y++) {
     const from = Math.max(0, y - lo);
     const to = Math.min(height - 1, y + hi);

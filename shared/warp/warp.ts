@@ -79,21 +79,26 @@ function prepareTemplate(template: Exposure, growMaskRadius: number) {
   const height = template.height;
   const image = sharedCopy(template.image, Float32Array);
   const variance = sharedCopy(template.variance, Float32Array);
-  const mask = sharedCopy(template.mask, Int32Array);
-  let anyBits = false;
+  const mask = template.mask.clone().data;
+  let anyBits = 0;
   for (let i = 0; i < image.length; i++) {
-    if (!Number.isFinite(image[i]) || !Number.isFinite(variance[i])) {
+    // x - x is NaN exactly when x is NaN or infinite.
+    if (image[i] - image[i] !== 0 || variance[i] - variance[i] !== 0) {
       image[i] = 0;
       variance[i] = 0;
       mask[i] |= MaskPlane.NO_DATA;
     }
-    if (mask[i] !== 0) anyBits = true;
+    anyBits |= mask[i];
   }
-  let dilated: Int32Array | null = null;
-  if (anyBits) {
-    dilated = new Int32Array(new SharedArrayBuffer(mask.byteLength));
-    dilated.set(dilateMask(mask, width, height, Math.max(1, Math.round(growMaskRadius))));
-  }
+  const dilated = anyBits
+    ? dilateMask(
+        mask,
+        width,
+        height,
+        Math.max(1, Math.round(growMaskRadius)),
+        new Int32Array(new SharedArrayBuffer(mask.byteLength)),
+      )
+    : null;
   return { width, height, image, variance, mask: dilated };
 }
 
