@@ -1,0 +1,169 @@
+/**
+ * Sky background and noise: SExtractor's mesh method (Bertin & Arnouts 1996, A&AS 117, 393, sect. 3.1).
+ * Each mesh cell's unmasked pixels are sigma-clipped about the median; the cell's sky is their
+ * median (or SExtractor's mode, see config); cells are median-filtered and joined by a bicubic
+ * (natural cubic spline) surface through the cell centres.
+ */
+import { Plane, type ImageF } from '../image/plane.js';
+import { median, sigmaClip } from './stats.js';
+import { splineOnGrid } from './spline.js';
+
+export interface BackgroundConfig {
+  /** Mesh cell side, px (default 128); reduced to a quarter of the smaller image side, not below 32 px. */
+  meshSize: number;
+  /** Clip at this many sigma about the median (default 3). */
+  clipSigma: number;
+  /** Clipping iterations (default 5). */
+  clipIterations: number;
+  /**
+   * Sky statistic of a cell's clipped pixels (default 'median': with sources masked it is as robust
+   * as SExtractor's 'mode' 2.5 median - 1.5 mean and has 2x less noise; 'mean' is biased by faint sources).
+   */
+  statistic: 'median' | 'mode' | 'mean';
+  /** Side of the median filter over mesh cells (default 3; 1 = none). */
+  filterSize: number;
+  /** A cell with fewer usable pixels than this fraction takes its neighbours' value (default 0.3). */
+  minUsableFraction: number;
+}
+
+export const DEFAULT_BACKGROUND_CONFIG: BackgroundConfig = {
+  meshSize: 128,
+  clipSigma: 3,
+  clipIterations: 5,
+  statistic: 'median',
+  filterSize: 3,
+  minUsableFraction: 0.3,
+};
+
+export interface BackgroundResult {
+  /** Smooth background, ADU, on the image grid. */
+  map: ImageF;
+  /** Mesh cell side actually used, px. */
+  meshSize: number;
+  /** Cells along x and y. */
+  nx: number;
+  ny: number;
+  /** Per-cell sky (after the median filter), ADU, row-major nx*ny. */
+  meshSky: Float64Array;
+  /** Per-cell clipped standard deviation of the pixels, ADU. */
+  meshSigma: Float64Array;
+  /** Median sky over the cells, ADU. */
+  level: number;
+  /** Median pixel noise over the cells, ADU. */
+  sigma: number;
+}
+
+/**
+ * Fits the background of `image`, skipping pixels where `exclude[i]` is non-zero
+ * (masked or source pixels; index i = y * width + x).
+ * @example const bg = estimateBackground(exposure.image, exclude); const sky = bg.map.get(x, y);
+ */
+export function estimateBackground(image: ImageF, exclude: Uint8Array | null, config: Partial<BackgroundConfig> = {}): BackgroundResult {
+  const cfg = { ...DEFAULT_BACKGROUND_CONFIG, ...config };
+  const w = image.width;
+  const h = image.height;
+  const mesh = Math.min(cfg.meshSize, Math.max(32, Math.floor(Math.min(w, h) / 4)));
+  const nx = Math.max(1, Math.round(w / mesh));
+  const ny = Math.max(1, Math.round(h / mesh));
+  const sky = new Float64Array(nx * ny).fill(Number.NaN);
+  const sig = new Float64Array(nx * ny).fill(Number.NaN);
+  const buffer = new Float32Array(Math.ceil(w / nx + 1) * Math.ceil(h / ny + 1));
+  for (let cy = 0; cy < ny; cy++) {
+    const ya = Math.floor((cy * h) / ny);
+    const yb = Math.floor(((cy + 1) * h) / ny);
+    for (let cx = 0; cx < nx; cx++) {
+      const xa = Math.floor((cx * w) / nx);
+      const xb = Math.floor(((cx + 1) * w) / nx);
+      let n = 0;
+      for (let y = ya; y < yb; y++) {
+        const row = image.row(y);
+        const er = y * w;
+        for (let x = xa; x < xb; x++) {
+          const v = row[x];
+          if ((exclude === null || exclude[er + x] === 0) && Number.isFinite(v)) buffer[n++] = v;
+        }
+      }
+      if (n < cfg.minUsableFraction * (xb - xa) * (yb - ya) || n < 8) continue;
+      const stats = sigmaClip(buffer, n, cfg.clipSigma, cfg.clipIterations);
+      sky[cy * nx + cx] = cfg.statistic === 'mode' ? stats.sky : cfg.statistic === 'mean' ? stats.mean : stats.median;
+      sig[cy * nx + cx] = stats.std;
+    }
+  }
+  fillMissing(sky, nx, ny);
+  fillMissing(sig, nx, ny);
+  const filtered = medianFilterGrid(sky, nx, ny, cfg.filterSize);
+  const map = interpolateMesh(filtered, nx, ny, w, h);
+  return { map, meshSize: mesh, nx, ny, meshSky: filtered, meshSigma: sig, level: median(filtered), sigma: median(sig) };
+}
+
+/** Cells without a value take the mean of their valued neighbours, growing outwards. */
+function fillMissing(grid: Float64Array, nx: number, ny: number): void {
+  if (grid.every((v) => Number.isNaN(v))) {
+    grid.fill(0);
+    return;
+  }
+  while (grid.some((v) => Number.isNaN(v))) {
+    const next = grid.slice();
+    for (let cy = 0; cy < ny; cy++) {
+      for (let cx = 0; cx < nx; cx++) {
+        if (!Number.isNaN(grid[cy * nx + cx])) continue;
+        let s = 0;
+        let k = 0;
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const x = cx + dx;
+            const y = cy + dy;
+            if (x < 0 || y < 0 || x >= nx || y >= ny) continue;
+            const v = grid[y * nx + x];
+            if (!Number.isNaN(v)) {
+              s += v;
+              k++;
+            }
+          }
+        }
+        if (k > 0) next[cy * nx + cx] = s / k;
+      }
+    }
+    grid.set(next);
+  }
+}
+
+/**
+ * Median filter over cells; beyond the grid's edge, cells are point-reflected through the edge
+ * cell (2 v_edge - v_inside), so that a gradient is not pulled towards the interior at the edges.
+ */
+function medianFilterGrid(grid: Float64Array, nx: number, ny: number, size: number): Float64Array {
+  if (size <= 1) return grid.slice();
+  const half = size >> 1;
+  const out = new Float64Array(nx * ny);
+  const window: number[] = [];
+  const grid1 = (x: number, y: number): number => grid[y * nx + x];
+  // Along x, then along y: v(-k) = 2 v(0) - v(k), and likewise at the far edges.
+  const alongX = (x: number, y: number): number =>
+    x < 0 ? 2 * grid1(0, y) - grid1(Math.min(nx - 1, -x), y) : x >= nx ? 2 * grid1(nx - 1, y) - grid1(Math.max(0, 2 * (nx - 1) - x), y) : grid1(x, y);
+  const value = (x: number, y: number): number =>
+    y < 0 ? 2 * alongX(x, 0) - alongX(x, Math.min(ny - 1, -y)) : y >= ny ? 2 * alongX(x, ny - 1) - alongX(x, Math.max(0, 2 * (ny - 1) - y)) : alongX(x, y);
+  for (let cy = 0; cy < ny; cy++) {
+    for (let cx = 0; cx < nx; cx++) {
+      window.length = 0;
+      for (let y = cy - half; y <= cy + half; y++) for (let x = cx - half; x <= cx + half; x++) window.push(value(x, y));
+      out[cy * nx + cx] = median(window);
+    }
+  }
+  return out;
+}
+
+/** Bicubic spline surface through the cell centres: splines along x per cell row, then along y per column. */
+function interpolateMesh(grid: Float64Array, nx: number, ny: number, w: number, h: number): ImageF {
+  const xs = Float64Array.from({ length: nx }, (_, i) => ((i + 0.5) * w) / nx - 0.5);
+  const ys = Float64Array.from({ length: ny }, (_, i) => ((i + 0.5) * h) / ny - 0.5);
+  const rows = new Float64Array(ny * w);
+  for (let cy = 0; cy < ny; cy++) splineOnGrid(xs, grid.subarray(cy * nx, (cy + 1) * nx), w, rows, 1, cy * w);
+  const map = Plane.zeros(Float32Array, w, h);
+  const column = new Float64Array(ny);
+  for (let x = 0; x < w; x++) {
+    for (let cy = 0; cy < ny; cy++) column[cy] = rows[cy * w + x];
+    splineOnGrid(ys, column, h, map.data, w, x);
+  }
+  return map;
+}

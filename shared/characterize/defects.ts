@@ -1,0 +1,75 @@
+/**
+ * Defect flags set before anything is measured: non-finite pixels (NO_DATA) and saturation
+ * with its bleed trails (SAT). Pixel values are never changed: the mask says what is unusable.
+ */
+import type { Exposure } from '../image/exposure.js';
+import { MaskPlane } from '../image/mask.js';
+
+export interface DefectConfig {
+  /** Saturation level, ADU; NaN (default) takes the exposure's info.saturation, and none is flagged if that is NaN too. */
+  saturation: number;
+  /**
+   * Bleed trails: each saturated run grows along its column while pixels stay above this
+   * fraction of the saturation level (default 0.5), since charge spills along the readout columns.
+   */
+  bleedFraction: number;
+  /** Saturated areas then grow by this many px in every direction (default 1). */
+  growPx: number;
+}
+
+export const DEFAULT_DEFECT_CONFIG: DefectConfig = { saturation: Number.NaN, bleedFraction: 0.5, growPx: 1 };
+
+export interface DefectResult {
+  /** Saturation level used, ADU (NaN when unknown). */
+  saturation: number;
+  /** Pixels flagged SAT (after growth). */
+  nSaturated: number;
+  /** Non-finite pixels flagged NO_DATA. */
+  nNoData: number;
+}
+
+/** Flags NO_DATA and SAT (with bleed trails) in `exposure.mask`, in place. */
+export function flagDefects(exposure: Exposure, config: Partial<DefectConfig> = {}): DefectResult {
+  const cfg = { ...DEFAULT_DEFECT_CONFIG, ...config };
+  const { image, mask } = exposure;
+  const w = image.width;
+  const h = image.height;
+  const saturation = Number.isFinite(cfg.saturation) ? cfg.saturation : exposure.info.saturation;
+  let nNoData = 0;
+  const sat = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const row = image.row(y);
+    const m = mask.row(y);
+    for (let x = 0; x < w; x++) {
+      const v = row[x];
+      if (!Number.isFinite(v)) {
+        m[x] |= MaskPlane.NO_DATA;
+        nNoData++;
+      } else if (v >= saturation) sat[y * w + x] = 1;
+    }
+  }
+  if (!Number.isFinite(saturation)) return { saturation: Number.NaN, nSaturated: 0, nNoData };
+  const bleed = cfg.bleedFraction * saturation;
+  for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; y++) {
+      if (sat[y * w + x] !== 1) continue;
+      for (let yy = y - 1; yy >= 0 && !sat[yy * w + x] && image.get(x, yy) > bleed; yy--) sat[yy * w + x] = 2;
+      for (let yy = y + 1; yy < h && !sat[yy * w + x] && image.get(x, yy) > bleed; yy++) sat[yy * w + x] = 2;
+    }
+  }
+  let nSaturated = 0;
+  const r = cfg.growPx;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (!sat[y * w + x]) continue;
+      for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++) {
+        const m = mask.row(yy);
+        for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) {
+          if (!(m[xx] & MaskPlane.SAT)) nSaturated++;
+          m[xx] |= MaskPlane.SAT;
+        }
+      }
+    }
+  }
+  return { saturation, nSaturated, nNoData };
+}

@@ -1,0 +1,184 @@
+/**
+ * PSF star selection by size clustering in second-moment space, after Rubin's objectSize star
+ * selector: point sources form the tight locus of smallest size at every position. The trace
+ * T = ixx + iyy of bright, unsaturated, isolated candidates is fitted, in log, by a
+ * polynomial in position with iterative clipping, so that a PSF varying across the detector
+ * still forms one cluster.
+ */
+import { adaptiveMoments, type Moments, type PixelSource } from './moments.js';
+import { polyTerms, polyValues } from '../psf/pixel-psf.js';
+import { median } from './stats.js';
+import type { Peak } from './detect-peaks.js';
+
+export interface StarSelectConfig {
+  /** Candidates need at least this signal-to-noise in their adaptive moments (default 30). */
+  minSnr: number;
+  /** At most this many candidates, the most significant, are measured (default 3000). */
+  maxCandidates: number;
+  /** Half-width of the first size window about the mode of log T (default 0.25, i.e. +-28%). */
+  modeWindow: number;
+  /** Keep candidates within this many robust sigma of the size polynomial (default 3). */
+  clipSigma: number;
+  /** Floor on the robust width of log T (default 0.02: size scatter below 2% is not asked for). */
+  minWidth: number;
+  /** Polynomial degree of log T in position (default 2, reduced with few candidates). */
+  degree: number;
+  /** A candidate with a brighter-than-`neighborFluxRatio` neighbour within this many FWHM is not isolated (default 2). */
+  isolationFwhm: number;
+  /** Neighbours fainter than this fraction of the candidate's significance are tolerated (default 0.1). */
+  neighborFluxRatio: number;
+}
+
+export const DEFAULT_STAR_SELECT_CONFIG: StarSelectConfig = {
+  minSnr: 30,
+  maxCandidates: 3000,
+  modeWindow: 0.25,
+  clipSigma: 3,
+  minWidth: 0.02,
+  degree: 2,
+  isolationFwhm: 2,
+  neighborFluxRatio: 0.1,
+};
+
+export interface Candidate extends Moments {
+  /** Smoothed detection significance of its peak. */
+  significance: number;
+}
+
+export interface StarSelection {
+  /** Candidates measured (ok moments, clean core). */
+  candidates: Candidate[];
+  /** Selected PSF stars. */
+  stars: Candidate[];
+  /** log T polynomial (px^2) in the same normalised coordinates as PixelPsf: T(x, y) = exp(sum c_t m_t). */
+  sizeAt: (x: number, y: number) => number;
+  /** Median distortion components (e1, e2) of the stars. */
+  e1: number;
+  e2: number;
+}
+
+/**
+ * Measures adaptive moments of the most significant peaks and selects point sources.
+ * `badCore` marks pixels that disqualify a candidate if within 2 sigma of its centre (SAT, CR, ...).
+ */
+export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[], sigmaGuess: number, config: Partial<StarSelectConfig> = {}): StarSelection {
+  const cfg = { ...DEFAULT_STAR_SELECT_CONFIG, ...config };
+  const ordered = [...peaks].sort((a, b) => b.significance - a.significance).slice(0, cfg.maxCandidates);
+  const candidates: Candidate[] = [];
+  for (const p of ordered) {
+    const m = adaptiveMoments(src, p.x, p.y, sigmaGuess);
+    if (!m.ok || !(m.snr >= cfg.minSnr) || !(m.flux > 0)) continue;
+    if (touches(badCore, src.width, src.height, m.x, m.y, Math.max(2, 2 * Math.sqrt((m.ixx + m.iyy) / 2)))) continue;
+    candidates.push({ ...m, significance: p.significance });
+  }
+  const norm = (x: number, y: number): [number, number] => [(2 * x) / Math.max(1, src.width - 1) - 1, (2 * y) / Math.max(1, src.height - 1) - 1];
+  const logT = candidates.map((c) => Math.log(c.ixx + c.iyy));
+  const mode = histogramMode(logT, 0.02);
+  let keep = candidates.map((_, i) => Math.abs(logT[i] - mode) < cfg.modeWindow);
+  let coeffs: Float64Array = new Float64Array([mode]);
+  let terms = polyTerms(0);
+  for (let it = 0; it < 5; it++) {
+    const idx = keep.flatMap((k, i) => (k ? [i] : []));
+    if (idx.length === 0) break;
+    const degree = idx.length >= 30 ? cfg.degree : idx.length >= 10 ? Math.min(1, cfg.degree) : 0;
+    terms = polyTerms(degree);
+    coeffs = fitPoly(
+      idx.map((i) => norm(candidates[i].x, candidates[i].y)),
+      idx.map((i) => logT[i]),
+      terms,
+    );
+    const resid = candidates.map((c, i) => logT[i] - dot(coeffs, polyValues(terms, ...norm(c.x, c.y))));
+    const width = Math.max(cfg.minWidth, 1.4826 * median(idx.map((i) => Math.abs(resid[i]))));
+    const next = resid.map((r) => Math.abs(r) < cfg.clipSigma * width);
+    if (next.every((k, i) => k === keep[i])) break;
+    keep = next;
+  }
+  const finalTerms = terms;
+  const finalCoeffs = coeffs;
+  const sizeAt = (x: number, y: number): number => Math.exp(dot(finalCoeffs, polyValues(finalTerms, ...norm(x, y))));
+  const clustered = candidates.filter((_, i) => keep[i]);
+  const stars = clustered.filter((c) => isolated(c, ordered, sizeAt, cfg));
+  const e1 = stars.length ? median(stars.map((s) => (s.ixx - s.iyy) / (s.ixx + s.iyy))) : 0;
+  const e2 = stars.length ? median(stars.map((s) => (2 * s.ixy) / (s.ixx + s.iyy))) : 0;
+  return { candidates, stars, sizeAt, e1, e2 };
+}
+
+function isolated(c: Candidate, peaks: Peak[], sizeAt: (x: number, y: number) => number, cfg: StarSelectConfig): boolean {
+  const fwhm = 2.3548 * Math.sqrt(sizeAt(c.x, c.y) / 2);
+  const r2 = (cfg.isolationFwhm * fwhm) ** 2;
+  for (const p of peaks) {
+    const d2 = (p.x - c.x) ** 2 + (p.y - c.y) ** 2;
+    if (d2 > 2.25 && d2 < r2 && p.significance > cfg.neighborFluxRatio * c.significance) return false;
+  }
+  return true;
+}
+
+function touches(bad: Uint8Array, w: number, h: number, x: number, y: number, r: number): boolean {
+  const r2 = r * r;
+  for (let yy = Math.max(0, Math.floor(y - r)); yy <= Math.min(h - 1, Math.ceil(y + r)); yy++) {
+    for (let xx = Math.max(0, Math.floor(x - r)); xx <= Math.min(w - 1, Math.ceil(x + r)); xx++) {
+      if ((xx - x) ** 2 + (yy - y) ** 2 <= r2 && bad[yy * w + xx]) return true;
+    }
+  }
+  return false;
+}
+
+/** Mode of values from a histogram of bin `bin` smoothed by a 5-bin triangle. */
+function histogramMode(values: number[], bin: number): number {
+  if (values.length === 0) return 0;
+  const lo = Math.min(...values);
+  const nb = Math.floor((Math.max(...values) - lo) / bin) + 1;
+  const hist = new Float64Array(nb);
+  for (const v of values) hist[Math.floor((v - lo) / bin)]++;
+  let best = 0;
+  let bestValue = -1;
+  for (let i = 0; i < nb; i++) {
+    let s = 0;
+    for (let k = -2; k <= 2; k++) if (i + k >= 0 && i + k < nb) s += (3 - Math.abs(k)) * hist[i + k];
+    if (s > bestValue) {
+      bestValue = s;
+      best = i;
+    }
+  }
+  return lo + (best + 0.5) * bin;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** Least-squares polynomial fit by normal equations (few terms). */
+function fitPoly(points: Array<[number, number]>, values: number[], terms: Array<[number, number]>): Float64Array {
+  const n = terms.length;
+  const a = new Float64Array(n * n);
+  const b = new Float64Array(n);
+  points.forEach(([u, v], k) => {
+    const p = polyValues(terms, u, v);
+    for (let i = 0; i < n; i++) {
+      b[i] += p[i] * values[k];
+      for (let j = 0; j < n; j++) a[i * n + j] += p[i] * p[j];
+    }
+  });
+  // Gaussian elimination with partial pivoting.
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c]) > Math.abs(a[piv * n + c])) piv = r;
+    for (let k = 0; k < n; k++) [a[c * n + k], a[piv * n + k]] = [a[piv * n + k], a[c * n + k]];
+    [b[c], b[piv]] = [b[piv], b[c]];
+    const d = a[c * n + c] || 1e-30;
+    for (let r = c + 1; r < n; r++) {
+      const f = a[r * n + c] / d;
+      for (let k = c; k < n; k++) a[r * n + k] -= f * a[c * n + k];
+      b[r] -= f * b[c];
+    }
+  }
+  const x = new Float64Array(n);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = b[r];
+    for (let k = r + 1; k < n; k++) s -= a[r * n + k] * x[k];
+    x[r] = s / (a[r * n + r] || 1e-30);
+  }
+  return x;
+}

@@ -1,0 +1,122 @@
+/**
+ * The variance plane: derived from gain, read noise, background and source Poisson noise
+ * (CCD equation, Mortara & Fowler 1981; Howell 1989, PASP 101, 616) when the exposure has none,
+ * and checked against the measured pixel scatter in blank sky, whose ratio rescales the sky term
+ * (as Rubin's ScaleVarianceTask scales the variance to the measured noise).
+ */
+import type { Exposure } from '../image/exposure.js';
+import { sigmaClip } from './stats.js';
+import type { BackgroundResult } from './background.js';
+
+export interface VarianceConfig {
+  /** Gain, e-/ADU; NaN (default) takes info.gain. */
+  gain: number;
+  /** Read noise, e-; NaN (default) takes info.readNoise (0 if unknown). */
+  readNoise: number;
+  /** Rescale a derived plane's sky term to the measured blank-sky scatter (default true). */
+  rescaleDerived: boolean;
+  /** Multiply a variance plane read from the file by the measured/predicted ratio (default false: only report it). */
+  rescaleGiven: boolean;
+  /** At most this many blank-sky pixels enter the check (default 1e6; a regular subsample beyond). */
+  maxCheckPixels: number;
+}
+
+export const DEFAULT_VARIANCE_CONFIG: VarianceConfig = {
+  gain: Number.NaN,
+  readNoise: Number.NaN,
+  rescaleDerived: true,
+  rescaleGiven: false,
+  maxCheckPixels: 1_000_000,
+};
+
+export interface VarianceResult {
+  /** 'file' (kept), 'ccd' (gain, read noise, sky and source), or 'measured-sky' (no gain: the measured sky noise only). */
+  origin: 'file' | 'ccd' | 'measured-sky';
+  /** Measured blank-sky pixel variance over predicted, before any rescaling (1 = consistent). */
+  measuredToPredicted: number;
+  /** Factor applied to the sky term (derived) or to the plane (given and rescaleGiven), else 1. */
+  scale: number;
+  /** Median sky variance after scaling, ADU^2. */
+  skyVariance: number;
+  /** Blank-sky pixels used in the check. */
+  nCheckPixels: number;
+}
+
+/** True when the plane carries no information: every pixel NaN or zero ("derive it"). */
+export function varianceIsEmpty(exposure: Exposure): boolean {
+  const v = exposure.variance;
+  for (let y = 0; y < v.height; y++) {
+    const row = v.row(y);
+    for (let x = 0; x < v.width; x++) if (row[x] > 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Fills or checks `exposure.variance` in place. `blank[i]` (i = y * width + x) is 1 on usable blank sky;
+ * source Poisson noise is added only where `sources[i]` is 1 (detected footprints), so that noise
+ * fluctuations of the sky do not bias the plane upwards.
+ * @example computeVariance(exposure, background, blankSky, footprints).measuredToPredicted // ~1 when right
+ */
+export function computeVariance(exposure: Exposure, background: BackgroundResult, blank: Uint8Array, sources: Uint8Array, config: Partial<VarianceConfig> = {}): VarianceResult {
+  const cfg = { ...DEFAULT_VARIANCE_CONFIG, ...config };
+  const { image, variance } = exposure;
+  const bg = background.map.data;
+  const w = image.width;
+  const h = image.height;
+  const gain = Number.isFinite(cfg.gain) ? cfg.gain : exposure.info.gain;
+  const rn = Number.isFinite(cfg.readNoise) ? cfg.readNoise : Number.isFinite(exposure.info.readNoise) ? exposure.info.readNoise : 0;
+  const derive = varianceIsEmpty(exposure);
+  const ccd = Number.isFinite(gain) && gain > 0;
+  const origin = derive ? (ccd ? 'ccd' : 'measured-sky') : 'file';
+  // Predicted sky variance per pixel (before scaling).
+  const skyTerm = (i: number, y: number, x: number): number =>
+    origin === 'file' ? variance.get(x, y) : origin === 'ccd' ? Math.max(bg[i], 0) / gain + (rn / gain) ** 2 : background.sigma ** 2;
+
+  let nBlank = 0;
+  for (let i = 0; i < blank.length; i++) nBlank += blank[i];
+  const step = Math.max(1, Math.floor(nBlank / cfg.maxCheckPixels));
+  const ratios = new Float32Array(Math.ceil(nBlank / step) + 1);
+  let n = 0;
+  let k = 0;
+  for (let y = 0; y < h; y++) {
+    const row = image.row(y);
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (!blank[i] || k++ % step !== 0) continue;
+      const p = skyTerm(i, y, x);
+      if (p > 0) ratios[n++] = (row[x] - bg[i]) / Math.sqrt(p);
+    }
+  }
+  const measured = n > 8 ? sigmaClip(ratios, n, 3, 5).std ** 2 : Number.NaN;
+  const scale =
+    (origin === 'ccd' && cfg.rescaleDerived) || (origin === 'file' && cfg.rescaleGiven) ? (Number.isFinite(measured) ? measured : 1) : 1;
+
+  if (origin !== 'file' || scale !== 1) {
+    for (let y = 0; y < h; y++) {
+      const row = image.row(y);
+      const out = variance.row(y);
+      for (let x = 0; x < w; x++) {
+        const i = y * w + x;
+        if (origin === 'file') out[x] *= scale;
+        else {
+          const source = ccd && sources[i] ? Math.max(row[x] - bg[i], 0) / gain : 0;
+          out[x] = scale * skyTerm(i, y, x) + (Number.isFinite(source) ? source : 0);
+        }
+      }
+    }
+  }
+  let skyVariance = 0;
+  if (origin === 'ccd') skyVariance = scale * (Math.max(background.level, 0) / gain + (rn / gain) ** 2);
+  else if (origin === 'measured-sky') skyVariance = background.sigma ** 2;
+  else skyVariance = scale * medianBlankVariance(exposure, blank, step);
+  return { origin, measuredToPredicted: measured, scale, skyVariance, nCheckPixels: n };
+}
+
+function medianBlankVariance(exposure: Exposure, blank: Uint8Array, step: number): number {
+  const values: number[] = [];
+  const w = exposure.width;
+  for (let i = 0; i < blank.length; i += step) if (blank[i]) values.push(exposure.variance.get(i % w, Math.floor(i / w)));
+  values.sort((a, b) => a - b);
+  return values.length ? values[values.length >> 1] : Number.NaN;
+}

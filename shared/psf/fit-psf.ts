@@ -1,0 +1,308 @@
+/**
+ * Fits a PixelPsf to stars, as PSFEx does (Bertin 2011, ASP Conf. Ser. 442, 435): each star is
+ * recentred on its sub-pixel centroid by a Lanczos-3 shift and divided by its flux; each model
+ * pixel is then a weighted least-squares polynomial in detector position. Fluxes are refitted
+ * with the model, pixels deviating by more than pixelClipSigma and stars whose chi^2/dof is an
+ * outlier are rejected, and the fit repeats.
+ */
+import { LANCZOS_A, shiftImage } from './lanczos.js';
+import { PixelPsf, polyTerms, polyValues } from './pixel-psf.js';
+import { median } from '../characterize/stats.js';
+
+export interface PsfFitConfig {
+  /** Odd model stamp side, px (default 0: 2 * ceil(2.5 FWHM) + 1, clamped to [15, 45]). */
+  stampSize: number;
+  /** Polynomial degree of the spatial variation (default 2). */
+  degree: number;
+  /** Fit iterations, each refitting fluxes and rejecting outliers (default 4). */
+  iterations: number;
+  /** A star pixel deviating by more than this many sigma from the model is dropped (default 5). */
+  pixelClipSigma: number;
+  /** A star is rejected when chi^2/dof exceeds median + this many robust sigma of all stars' (default 5). */
+  starClipSigma: number;
+  /** Pixels within this many FWHM of another detected source are dropped from a star (default 1.5). */
+  neighborMaskFwhm: number;
+}
+
+export const DEFAULT_PSF_FIT_CONFIG: PsfFitConfig = {
+  stampSize: 0,
+  degree: 2,
+  iterations: 4,
+  pixelClipSigma: 5,
+  starClipSigma: 5,
+  neighborMaskFwhm: 1.5,
+};
+
+export interface PsfFitImage {
+  /** Image minus background, contiguous width*height, ADU. */
+  residual: Float32Array;
+  /** Variance, ADU^2. */
+  variance: Float32Array;
+  /** Non-zero on pixels unusable for fitting. */
+  bad: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface PsfStarInput {
+  /** Centroid, 0-based px. */
+  x: number;
+  y: number;
+  /** First flux estimate, ADU. */
+  flux: number;
+}
+
+export interface PsfStarFit {
+  x: number;
+  y: number;
+  /** PSF-fit flux within the stamp, ADU, and its error. */
+  flux: number;
+  fluxErr: number;
+  /** chi^2 of the star minus the scaled model over its good stamp pixels, and degrees of freedom. */
+  chi2: number;
+  dof: number;
+  /** False when rejected as an outlier (or its stamp did not fit on the image). */
+  used: boolean;
+}
+
+export interface PsfFitResult {
+  psf: PixelPsf;
+  stars: PsfStarFit[];
+}
+
+/** Default stamp side for a FWHM (px): about 5 FWHM, odd, in [15, 45]. */
+export function stampSizeFor(fwhm: number): number {
+  return Math.min(45, Math.max(15, 2 * Math.ceil(2.5 * fwhm) + 1));
+}
+
+interface StarData {
+  input: PsfStarInput;
+  /** Stamp origin (lower-left pixel of the padded stamp) in the image. */
+  x0: number;
+  y0: number;
+  /** Sub-pixel offset of the centroid from the stamp centre. */
+  dx: number;
+  dy: number;
+  data: Float64Array;
+  variance: Float64Array;
+  bad: Uint8Array;
+  fit: PsfStarFit;
+}
+
+/**
+ * @param others positions of all detected sources, to mask neighbours (the stars themselves may be included)
+ * @param fwhm a first FWHM estimate, px (sets the stamp and neighbour mask sizes)
+ */
+export function fitPixelPsf(image: PsfFitImage, stars: PsfStarInput[], others: Array<{ x: number; y: number }>, fwhm: number, config: Partial<PsfFitConfig> = {}): PsfFitResult {
+  const cfg = { ...DEFAULT_PSF_FIT_CONFIG, ...config };
+  const size = cfg.stampSize > 0 ? cfg.stampSize | 1 : stampSizeFor(fwhm);
+  const padded = size + 2 * LANCZOS_A;
+  const data = stars.map((s) => extractStar(image, s, padded, others, cfg.neighborMaskFwhm * fwhm)).filter((s): s is StarData => s !== null);
+  const terms = polyTerms(cfg.degree);
+  let psf: PixelPsf | null = null;
+  for (let it = 0; it < cfg.iterations; it++) {
+    psf = fitBasis(data, size, padded, terms, cfg.degree, image, psf);
+    for (const star of data) refitStar(star, psf, size, padded, it === 0 ? Infinity : cfg.pixelClipSigma);
+    rejectStars(data, cfg.starClipSigma);
+  }
+  const final = psf ?? fitBasis(data, size, padded, terms, cfg.degree, image, null);
+  return { psf: final, stars: data.map((s) => s.fit) };
+}
+
+function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, others: Array<{ x: number; y: number }>, maskRadius: number): StarData | null {
+  const cx = Math.round(s.x);
+  const cy = Math.round(s.y);
+  const half = (padded - 1) / 2;
+  const x0 = cx - half;
+  const y0 = cy - half;
+  if (x0 < 0 || y0 < 0 || x0 + padded > image.width || y0 + padded > image.height) return null;
+  const n = padded * padded;
+  const data = new Float64Array(n);
+  const variance = new Float64Array(n);
+  const bad = new Uint8Array(n);
+  for (let j = 0; j < padded; j++) {
+    for (let i = 0; i < padded; i++) {
+      const k = (y0 + j) * image.width + x0 + i;
+      data[j * padded + i] = image.residual[k];
+      variance[j * padded + i] = image.variance[k];
+      bad[j * padded + i] = image.bad[k] || !(image.variance[k] > 0) || !Number.isFinite(image.residual[k]) ? 1 : 0;
+    }
+  }
+  const r2 = maskRadius * maskRadius;
+  for (const o of others) {
+    if (Math.abs(o.x - s.x) < 0.5 && Math.abs(o.y - s.y) < 0.5) continue;
+    if (o.x < x0 - maskRadius || o.x > x0 + padded + maskRadius || o.y < y0 - maskRadius || o.y > y0 + padded + maskRadius) continue;
+    for (let j = 0; j < padded; j++) {
+      for (let i = 0; i < padded; i++) if ((x0 + i - o.x) ** 2 + (y0 + j - o.y) ** 2 < r2) bad[j * padded + i] = 1;
+    }
+  }
+  return {
+    input: s,
+    x0,
+    y0,
+    dx: s.x - cx,
+    dy: s.y - cy,
+    data,
+    variance,
+    bad,
+    fit: { x: s.x, y: s.y, flux: s.flux, fluxErr: Number.NaN, chi2: Number.NaN, dof: 0, used: true },
+  };
+}
+
+/** The model at a star, shifted to its phase, normalised, on the padded stamp. */
+function modelAtStar(psf: PixelPsf, star: StarData, padded: number): Float64Array {
+  const stamp = psf.stampAt(star.input.x, star.input.y);
+  const out = new Float64Array(padded * padded);
+  const off = (padded - psf.stampSize) / 2;
+  for (let j = 0; j < psf.stampSize; j++) {
+    for (let i = 0; i < psf.stampSize; i++) out[(j + off) * padded + i + off] = stamp.data[j * psf.stampSize + i];
+  }
+  return out;
+}
+
+function fitBasis(stars: StarData[], size: number, padded: number, terms: Array<[number, number]>, degree: number, image: PsfFitImage, previous: PixelPsf | null): PixelPsf {
+  const nT = terms.length;
+  const n = size * size;
+  const ata = new Float64Array(n * nT * nT);
+  const atb = new Float64Array(n * nT);
+  const frame = { width: image.width, height: image.height };
+  const norm = new PixelPsf(size, 0, new Float64Array(n), frame);
+  const off = LANCZOS_A;
+  for (const star of stars) {
+    if (!star.fit.used || !(star.fit.flux > 0)) continue;
+    const f = star.fit.flux;
+    // Unusable pixels take the current model's value before the shift (zero on the first pass, with a 1-px guard).
+    const model = previous ? modelAtStar(previous, star, padded) : null;
+    const filled = star.data.slice();
+    const guard = new Uint8Array(star.bad);
+    for (let k = 0; k < filled.length; k++) if (star.bad[k]) filled[k] = model ? f * model[k] : 0;
+    if (!model) growBad(guard, padded);
+    const centered = shiftImage(filled, padded, -star.dx, -star.dy);
+    const [u, v] = norm.normalize(star.input.x, star.input.y);
+    const p = polyValues(terms, u, v);
+    for (let j = 0; j < size; j++) {
+      for (let i = 0; i < size; i++) {
+        const k = (j + off) * padded + i + off;
+        if (guard[k]) continue;
+        const wgt = (f * f) / star.variance[k];
+        const d = centered[k] / f;
+        const pix = j * size + i;
+        const base = pix * nT * nT;
+        for (let a = 0; a < nT; a++) {
+          const wa = wgt * p[a];
+          atb[pix * nT + a] += wa * d;
+          for (let b = a; b < nT; b++) ata[base + a * nT + b] += wa * p[b];
+        }
+      }
+    }
+  }
+  const basis = new Float64Array(nT * n);
+  const a = new Float64Array(nT * nT);
+  const b = new Float64Array(nT);
+  for (let pix = 0; pix < n; pix++) {
+    for (let r = 0; r < nT; r++) {
+      for (let c = r; c < nT; c++) a[r * nT + c] = a[c * nT + r] = ata[pix * nT * nT + r * nT + c];
+      b[r] = atb[pix * nT + r];
+    }
+    const x = solveSpd(a, b, nT);
+    for (let t = 0; t < nT; t++) basis[t * n + pix] = x[t];
+  }
+  return new PixelPsf(size, degree, basis, frame);
+}
+
+function growBad(bad: Uint8Array, size: number): void {
+  const src = bad.slice();
+  for (let j = 0; j < size; j++) {
+    for (let i = 0; i < size; i++) {
+      if (!src[j * size + i]) continue;
+      for (let dj = -1; dj <= 1; dj++) {
+        for (let di = -1; di <= 1; di++) {
+          const jj = j + dj;
+          const ii = i + di;
+          if (jj >= 0 && ii >= 0 && jj < size && ii < size) bad[jj * size + ii] = 1;
+        }
+      }
+    }
+  }
+}
+
+/** Cholesky solve of a symmetric positive (semi-)definite system, with a tiny ridge; zeros if empty. */
+function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const l = new Float64Array(n * n);
+  let trace = 0;
+  for (let i = 0; i < n; i++) trace += a[i * n + i];
+  const x = new Float64Array(n);
+  if (!(trace > 0)) return x;
+  const ridge = 1e-10 * (trace / n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * n + j] + (i === j ? ridge : 0);
+      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
+      if (i === j) l[i * n + i] = Math.sqrt(Math.max(s, ridge));
+      else l[i * n + j] = s / l[j * n + j];
+    }
+  }
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
+    y[i] = s / l[i * n + i];
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
+    x[i] = s / l[i * n + i];
+  }
+  return x;
+}
+
+/**
+ * Linear flux fit to the model, then chi^2 and pixel clipping over the unpadded stamp; the clip
+ * allows a 5% model error so that bright cores are not cut while the model is still rough.
+ */
+function refitStar(star: StarData, psf: PixelPsf, size: number, padded: number, clip: number): void {
+  const model = modelAtStar(psf, star, padded);
+  const off = LANCZOS_A;
+  let smm = 0;
+  let sdm = 0;
+  for (let j = off; j < off + size; j++) {
+    for (let i = off; i < off + size; i++) {
+      const k = j * padded + i;
+      if (star.bad[k]) continue;
+      smm += (model[k] * model[k]) / star.variance[k];
+      sdm += (star.data[k] * model[k]) / star.variance[k];
+    }
+  }
+  const flux = sdm / smm;
+  let chi2 = 0;
+  let ngood = 0;
+  for (let j = off; j < off + size; j++) {
+    for (let i = off; i < off + size; i++) {
+      const k = j * padded + i;
+      if (star.bad[k]) continue;
+      const d2 = (star.data[k] - flux * model[k]) ** 2;
+      const r2 = d2 / star.variance[k];
+      if (d2 > clip * clip * (star.variance[k] + (0.05 * flux * model[k]) ** 2)) {
+        star.bad[k] = 1;
+        continue;
+      }
+      chi2 += r2;
+      ngood++;
+    }
+  }
+  star.fit.flux = flux;
+  star.fit.fluxErr = 1 / Math.sqrt(smm);
+  star.fit.chi2 = chi2;
+  star.fit.dof = Math.max(1, ngood - 1);
+  if (!(flux > 0)) star.fit.used = false;
+}
+
+function rejectStars(stars: StarData[], clip: number): void {
+  const used = stars.filter((s) => s.fit.used);
+  if (used.length < 4) return;
+  const q = used.map((s) => s.fit.chi2 / s.fit.dof);
+  const med = median(q);
+  const mad = 1.4826 * median(q.map((v) => Math.abs(v - med)));
+  const limit = med + clip * Math.max(mad, 0.05 * med);
+  for (const s of used) if (s.fit.chi2 / s.fit.dof > limit) s.fit.used = false;
+}
