@@ -142,8 +142,12 @@ export function readCompressedImage(table: FitsHeader, data: Uint8Array): Decomp
     if (!Number.isSafeInteger(v) || v < (k.startsWith('ZTILE') ? 1 : 0))
       throw new FitsError(`compressed image: bad ${k} ${v}`);
   }
-  if (width * height > 2 ** 28)
-    throw new FitsError(`compressed image: ${width}x${height} is too large`);
+  // deflate expands at most ~1032:1, Rice less: more pixels than that means corrupt sizes
+  if (width * height > 2 ** 28 || width * height > 1100 * data.length + 1e6) {
+    throw new FitsError(
+      `compressed image: ${width}x${height} is too large for its ${data.length} bytes`,
+    );
+  }
   const tilesX = Math.ceil(width / tileW);
   const tilesY = Math.ceil(height / tileH);
   const rowBytes = num('NAXIS1');
@@ -155,6 +159,10 @@ export function readCompressedImage(table: FitsHeader, data: Uint8Array): Decomp
     throw new FitsError('compressed image: table larger than its data');
 
   const columns = parseColumns(table);
+  const last = columns[columns.length - 1];
+  if (last && last.offset + last.repeat * (TYPE_BYTES[last.type] ?? 1) > rowBytes) {
+    throw new FitsError(`compressed image: columns wider than NAXIS1 = ${rowBytes} bytes`);
+  }
   const column = (name: string): Column | undefined => columns.find((c) => c.name === name);
   const compressedCol = column('COMPRESSED_DATA');
   if (!compressedCol || (compressedCol.type !== 'P' && compressedCol.type !== 'Q')) {
@@ -211,7 +219,7 @@ export function readCompressedImage(table: FitsHeader, data: Uint8Array): Decomp
       : zbitpix === -64
         ? new Float64Array(count)
         : new Int32Array(count);
-  const ints = new Int32Array(tileW * tileH);
+  const ints = new Int32Array(Math.min(tileW, width) * Math.min(tileH, height));
   for (let row = 0; row < rows; row++) {
     const x0 = (row % tilesX) * tileW;
     const y0 = Math.floor(row / tilesX) * tileH;

@@ -104,3 +104,39 @@ test('structural problems are named: unsupported BITPIX, truncated data, bad NAX
   );
   assert.throws(() => readFits(hcomp), /unsupported ZCMPTYPE 'PLIO_1'/);
 });
+
+test('random values in the structural cards of a compressed image throw FitsError or parse', () => {
+  const r = random(3);
+  const rice = Buffer.from(
+    writeFits(
+      [
+        { data: null },
+        {
+          name: 'F',
+          data: Float32Array.from({ length: 600 }, (_, i) => Math.sin(i) * 50),
+          width: 30,
+          height: 20,
+        },
+      ],
+      { compress: 'RICE_1', tileRows: 3 },
+    ),
+  ).toString('latin1');
+  const keys = [
+    'NAXIS1',
+    'NAXIS2',
+    'PCOUNT',
+    'ZNAXIS1',
+    'ZNAXIS2',
+    'ZTILE1',
+    'ZTILE2',
+    'ZVAL1',
+    'ZVAL2',
+    'ZDITHER0',
+  ];
+  for (let k = 0; k < 300; k++) {
+    const key = keys[Math.floor(r() * keys.length)];
+    const value = String(Math.floor((r() - 0.2) * 10 ** Math.floor(r() * 10))).padStart(20);
+    const card = new RegExp(`(${key.padEnd(8)}= )[ 0-9-]{20}`);
+    survives(Buffer.from(rice.replace(card, `$1${value}`), 'latin1'), `${key} = ${value.trim()}`);
+  }
+});
