@@ -2,29 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { readFits } from '../../shared/fits/index.js';
 import { wcsFromHeader } from '../../shared/wcs/index.js';
+import { runPython, skipWithout } from '../helpers/python.js';
 
 const DATA = '/work/shared/data/decam-mini/';
 
-/** Minimal primary-header reader (80-char cards up to END) so this test does not depend on shared/fits. */
-function primaryHeader(path: string): Map<string, string | number | boolean> {
-  const text = readFileSync(path)
-    .subarray(0, 2880 * 10)
-    .toString('latin1');
-  const cards = new Map<string, string | number | boolean>();
-  for (let at = 0; at < text.length; at += 80) {
-    const card = text.slice(at, at + 80);
-    const key = card.slice(0, 8).trim();
-    if (key === 'END') break;
-    if (card.slice(8, 10) !== '= ') continue;
-    const raw = card.slice(10).trim();
-    if (raw.startsWith("'")) cards.set(key, raw.slice(1, raw.indexOf("'", 1)).trimEnd());
-    else {
-      const value = raw.split('/')[0].trim();
-      cards.set(key, value === 'T' ? true : value === 'F' ? false : Number(value));
-    }
-  }
-  return cards;
+function primaryHeader(path: string) {
+  return readFits(new Uint8Array(readFileSync(path)))[0].header;
 }
 
 for (const file of ['DEC-OBS04a.mini.fits', 'DEC-OBS18a.mini.fits']) {
@@ -63,3 +48,27 @@ for (const file of ['DEC-OBS04a.mini.fits', 'DEC-OBS18a.mini.fits']) {
     );
   });
 }
+
+test(
+  'DEC-OBS18a.mini.fits: pixel -> sky agrees with astropy/wcslib to 1e-3 px',
+  { skip: skipWithout('astropy') },
+  () => {
+    const path = DATA + 'DEC-OBS18a.mini.fits';
+    const wcs = wcsFromHeader(primaryHeader(path))!;
+    const xs = [0, 255, 0, 255, 127.5, 31.25];
+    const ys = [0, 0, 255, 255, 127.5, 200.75];
+    const script = `
+import sys, json
+from astropy.io import fits
+from astropy.wcs import WCS
+ra, dec = WCS(fits.getheader(sys.argv[1])).all_pix2world(json.loads(sys.argv[2]), json.loads(sys.argv[3]), 0)
+print(json.dumps([ra.tolist(), dec.tolist()]))`;
+    const [ra, dec] = JSON.parse(
+      runPython('astropy', script, [path, JSON.stringify(xs), JSON.stringify(ys)]),
+    ) as number[][];
+    const back = wcs.skyToPixel({ ra: Float64Array.from(ra), dec: Float64Array.from(dec) });
+    xs.forEach((x, i) =>
+      assert.ok(Math.hypot(back.x[i] - x, back.y[i] - ys[i]) < 1e-3, `pixel ${x},${ys[i]}`),
+    );
+  },
+);
