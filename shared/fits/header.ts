@@ -213,12 +213,31 @@ export function parseCards(lines: readonly string[]): FitsCard[] {
 }
 
 function badCard(n: number, line: string, problem: string): FitsError {
-  return new FitsError(`bad header card ${n} '${line.trimEnd().slice(0, 40)}': ${problem}`);
+  const shown = line.trimEnd().slice(0, 40).replace(ALL_NON_PRINTABLE, '?');
+  return new FitsError(`bad header card ${n} '${shown}': ${problem}`);
 }
 
-/** One card; a string value keeps its trailing '&' for parseCards to join CONTINUE cards. */
+const NON_PRINTABLE = /[^\x20-\x7e]/;
+const ALL_NON_PRINTABLE = /[^\x20-\x7e]/g;
+
+/**
+ * One card; a string value keeps its trailing '&' for parseCards to join CONTINUE cards.
+ * Non-printable characters are an error in keywords and values; in comments (as some
+ * writers leave them) they become '?'.
+ */
 function parseCard(line: string, n: number): FitsCard {
-  if (/[^\x20-\x7e]/.test(line)) throw badCard(n, line, 'non-printable character');
+  if (!NON_PRINTABLE.test(line)) return parsePrintableCard(line, n);
+  const card = parsePrintableCard(line.replace(ALL_NON_PRINTABLE, '\x7f'), n);
+  if (
+    (typeof card.value === 'string' && card.value.includes('\x7f')) ||
+    card.keyword.includes('\x7f')
+  ) {
+    throw badCard(n, line, 'non-printable character in the value');
+  }
+  return { ...card, comment: card.comment.replace(/\x7f/g, '?') };
+}
+
+function parsePrintableCard(line: string, n: number): FitsCard {
   const head = line.slice(0, 8).trimEnd().toUpperCase();
   if (head === 'HIERARCH' && line.includes('=')) {
     const eq = line.indexOf('=');

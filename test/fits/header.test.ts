@@ -144,3 +144,18 @@ test('toBytes pads with blanks to 2880 bytes after END', () => {
   assert.equal(dataOffset, 2880);
   assert.equal(header.get('SIMPLE'), true);
 });
+
+test('non-printable characters: tolerated in comments as ?, an error in values and keywords', () => {
+  const [c] = parseCards([card('GAIN    =                  4.1 / e-/ADU \u00b5 \t')]);
+  assert.equal(c.value, 4.1);
+  assert.equal(c.comment, 'e-/ADU ? ?');
+  assert.equal(parseCards([card('COMMENT caf\u00e9')])[0].comment, 'caf?');
+  assert.throws(
+    () => parseCards([card("NAME    = 'caf\u00e9'")]),
+    /non-printable character in the value/,
+  );
+  assert.throws(
+    () => parseCards([card('GA\nN    =                  4.1')]),
+    (e: unknown) => e instanceof FitsError && !e.message.includes('\n'),
+  );
+});
