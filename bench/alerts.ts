@@ -29,12 +29,26 @@ async function alertSizeAndThroughput(): Promise<void> {
   const alerts = visits.slice(-10).flatMap((v) => v.alerts);
   const frames = alerts.map((a) => encodeAlert(a));
   const sizes = frames.map((f) => f.length);
-  const cutoutBytes = alerts.map((a) => (a.cutoutDifference?.length ?? 0) + (a.cutoutScience?.length ?? 0) + (a.cutoutTemplate?.length ?? 0));
+  const cutoutBytes = alerts.map(
+    (a) =>
+      (a.cutoutDifference?.length ?? 0) +
+      (a.cutoutScience?.length ?? 0) +
+      (a.cutoutTemplate?.length ?? 0),
+  );
   print('alerts measured (visits 21-30 of a 30-visit run)', String(alerts.length));
-  print('median prvDiaSources per alert', String(median(alerts.map((a) => a.prvDiaSources?.length ?? 0))));
-  print('median alert size with cutouts (budget ~82 KB)', `${(median(sizes) / 1000).toFixed(1)} KB`);
+  print(
+    'median prvDiaSources per alert',
+    String(median(alerts.map((a) => a.prvDiaSources?.length ?? 0))),
+  );
+  print(
+    'median alert size with cutouts (budget ~82 KB)',
+    `${(median(sizes) / 1000).toFixed(1)} KB`,
+  );
   print('  of which the three FITS cutouts', `${(median(cutoutBytes) / 1000).toFixed(1)} KB`);
-  print('median alert size without cutouts', `${(median(sizes.map((s, k) => s - cutoutBytes[k])) / 1000).toFixed(1)} KB`);
+  print(
+    'median alert size without cutouts',
+    `${(median(sizes.map((s, k) => s - cutoutBytes[k])) / 1000).toFixed(1)} KB`,
+  );
 
   // Rates per second of this process's CPU time (one thread), and per wall second on this machine.
   const rates = (work: (k: number) => void): string => {
@@ -47,32 +61,90 @@ async function alertSizeAndThroughput(): Promise<void> {
     const perWall = n / ((performance.now() - start) / 1000);
     return `${perCpu.toFixed(0)} alerts/CPU-s (${perWall.toFixed(0)} per wall s)`;
   };
-  print('serialisation, Avro + Confluent frame (target 5,000/s)', rates((k) => encodeAlert(alerts[k % alerts.length])));
-  print('serialisation + Pub/Sub attributes', rates((k) => { const a = alerts[k % alerts.length]; encodeAlert(a); alertAttributes(a); }));
-  print('deserialisation', rates((k) => decodeAlert(frames[k % frames.length])));
+  print(
+    'serialisation, Avro + Confluent frame (target 5,000/s)',
+    rates((k) => encodeAlert(alerts[k % alerts.length])),
+  );
+  print(
+    'serialisation + Pub/Sub attributes',
+    rates((k) => {
+      const a = alerts[k % alerts.length];
+      encodeAlert(a);
+      alertAttributes(a);
+    }),
+  );
+  print(
+    'deserialisation',
+    rates((k) => decodeAlert(frames[k % frames.length])),
+  );
 }
 
-function syntheticRecord(index: number, ra: number, dec: number, random: () => number): DiaSourceRecord {
+function syntheticRecord(
+  index: number,
+  ra: number,
+  dec: number,
+  random: () => number,
+): DiaSourceRecord {
   const flux = 500 + 1000 * random();
   return {
-    index, x: 2000 * random(), y: 2000 * random(), xErr: 0.05, yErr: 0.05, ra, dec, raErr: 1e-5, decErr: 1e-5,
-    psfFlux: flux, psfFluxErr: 50, snr: flux / 50, apFlux: flux, apFluxErr: 55, scienceFlux: 5000, scienceFluxErr: 80,
-    templateFlux: 4500, templateFluxErr: 70, ixx: 2, iyy: 2, ixy: 0, footprintArea: 30, bboxSize: 12, isNegative: false,
-    isDipole: false, dipoleMeanFlux: Number.NaN, dipoleFluxDiff: Number.NaN, dipoleSep: Number.NaN, dipoleAngle: Number.NaN,
-    psfNdata: 121, reliability: random(),
-    flags: { edge: false, saturated: false, saturatedCenter: false, interpolated: false, interpolatedCenter: false, cr: false, crCenter: false, bad: false, suspectCenter: false, measurementFailed: false },
+    index,
+    x: 2000 * random(),
+    y: 2000 * random(),
+    xErr: 0.05,
+    yErr: 0.05,
+    ra,
+    dec,
+    raErr: 1e-5,
+    decErr: 1e-5,
+    psfFlux: flux,
+    psfFluxErr: 50,
+    snr: flux / 50,
+    apFlux: flux,
+    apFluxErr: 55,
+    scienceFlux: 5000,
+    scienceFluxErr: 80,
+    templateFlux: 4500,
+    templateFluxErr: 70,
+    ixx: 2,
+    iyy: 2,
+    ixy: 0,
+    footprintArea: 30,
+    bboxSize: 12,
+    isNegative: false,
+    isDipole: false,
+    dipoleMeanFlux: Number.NaN,
+    dipoleFluxDiff: Number.NaN,
+    dipoleSep: Number.NaN,
+    dipoleAngle: Number.NaN,
+    psfNdata: 121,
+    reliability: random(),
+    flags: {
+      edge: false,
+      saturated: false,
+      saturatedCenter: false,
+      interpolated: false,
+      interpolatedCenter: false,
+      cr: false,
+      crCenter: false,
+      bad: false,
+      suspectCenter: false,
+      measurementFailed: false,
+    },
   };
 }
 
 async function associationAtScale(): Promise<void> {
-  const timed = async <T>(work: () => T | Promise<T>): Promise<{ value: T; wall: number; cpu: number }> => {
+  const timed = async <T>(
+    work: () => T | Promise<T>,
+  ): Promise<{ value: T; wall: number; cpu: number }> => {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const value = await work();
     const cpu = process.cpuUsage(cpu0);
     return { value, wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 };
   };
-  const secs = (r: { wall: number; cpu: number }): string => `${r.cpu.toFixed(2)} CPU-s (${r.wall.toFixed(2)} wall s)`;
+  const secs = (r: { wall: number; cpu: number }): string =>
+    `${r.cpu.toFixed(2)} CPU-s (${r.wall.toFixed(2)} wall s)`;
   const random = rng(99);
   const ra0 = 150;
   const dec0 = 0;
@@ -80,12 +152,20 @@ async function associationAtScale(): Promise<void> {
   const objects: DiaObject[] = [];
   for (let k = 0; k < 1_000_000; k++) {
     objects.push({
-      diaObjectId: k + 1, ra: ra0 + (random() - 0.5) * fieldDeg, dec: dec0 + (random() - 0.5) * fieldDeg,
-      nDiaSources: 3, firstDiaSourceMjdTai: 59990, lastDiaSourceMjdTai: 59999, validityStartMjdTai: 59999,
+      diaObjectId: k + 1,
+      ra: ra0 + (random() - 0.5) * fieldDeg,
+      dec: dec0 + (random() - 0.5) * fieldDeg,
+      nDiaSources: 3,
+      firstDiaSourceMjdTai: 59990,
+      lastDiaSourceMjdTai: 59999,
+      validityStartMjdTai: 59999,
     } as unknown as DiaObject);
   }
   const apdb = new EmbeddedApdb();
-  print('APDB bulk load of 1,000,000 DiaObjects', secs(await timed(() => apdb.load({ diaObjects: objects, diaSources: [], forcedSources: [] }))));
+  print(
+    'APDB bulk load of 1,000,000 DiaObjects',
+    secs(await timed(() => apdb.load({ diaObjects: objects, diaSources: [], forcedSources: [] }))),
+  );
 
   // One detector's worth of sources: half fall on existing objects (0.1" noise), half are new.
   const radius = 0.16;
@@ -97,16 +177,33 @@ async function associationAtScale(): Promise<void> {
     const dec = o ? o.dec + (0.1 / 3600) * (random() - 0.5) : dec0 + (random() - 0.5) * radius;
     records.push(syntheticRecord(k, ra, dec, random));
   }
-  const visit = { ...emptyVisitInfo(), visit: 5000, detector: 1, band: 'r', mjd: 60000, zeroPoint: 28 };
+  const visit = {
+    ...emptyVisitInfo(),
+    visit: 5000,
+    detector: 1,
+    band: 'r',
+    mjd: 60000,
+    zeroPoint: 28,
+  };
   const footprint = { cone: { ra: ra0, dec: dec0, radiusDeg: radius }, contains: () => true };
-  const assoc = await timed(() => associateVisit(apdb, { visit, records, footprint, timeProcessedMjdTai: 60000.01 }));
-  const matched = assoc.value.batch.diaSources.filter((s) => s.diaObjectId !== s.diaSourceId).length;
+  const assoc = await timed(() =>
+    associateVisit(apdb, { visit, records, footprint, timeProcessedMjdTai: 60000.01 }),
+  );
+  const matched = assoc.value.batch.diaSources.filter(
+    (s) => s.diaObjectId !== s.diaSourceId,
+  ).length;
   print('DiaObjects in the detector footprint', String(near.length));
-  print('associateVisit, 10,000 DiaSources vs 1,000,000 DiaObjects', `${secs(assoc)}; ${matched} matched, ${10_000 - matched} new`);
+  print(
+    'associateVisit, 10,000 DiaSources vs 1,000,000 DiaObjects',
+    `${secs(assoc)}; ${matched} matched, ${10_000 - matched} new`,
+  );
 
   const sources = records.map((r) => ({ id: r.index, ra: r.ra, dec: r.dec }));
   const all = objects.map((o) => ({ id: o.diaObjectId, ra: o.ra, dec: o.dec }));
-  print('matchNearest alone, grid over all 1,000,000 DiaObjects', secs(await timed(() => matchNearest(sources, all, 1))));
+  print(
+    'matchNearest alone, grid over all 1,000,000 DiaObjects',
+    secs(await timed(() => matchNearest(sources, all, 1))),
+  );
 }
 
 export async function run(): Promise<void> {

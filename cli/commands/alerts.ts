@@ -37,6 +37,8 @@ Prints one alert a line as JSON; cutouts are replaced by '<N bytes FITS elided>'
       const message = (err as Error).message;
       throw new InputError(message.startsWith(file) ? message : `${file}: ${message}`);
     }
-    process.stderr.write(`${JSON.stringify({ severity: 'INFO', message: 'alerts printed', file, count })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ severity: 'INFO', message: 'alerts printed', file, count })}\n`,
+    );
   },
 });

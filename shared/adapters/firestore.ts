@@ -18,7 +18,14 @@
  */
 import type { Firestore } from '@google-cloud/firestore';
 import { coneRanges, healpixNest, separationDeg } from '../healpix/index.js';
-import type { Apdb, DiaForcedSource, DiaObject, DiaSource, SkyCone, VisitBatch } from '../apdb/types.js';
+import type {
+  Apdb,
+  DiaForcedSource,
+  DiaObject,
+  DiaSource,
+  SkyCone,
+  VisitBatch,
+} from '../apdb/types.js';
 
 /** Firestore's limit of writes in one batch. */
 export const MAX_BATCH_WRITES = 500;
@@ -52,13 +59,20 @@ export class FirestoreApdb implements Apdb {
     options: FirestoreApdbOptions = {},
   ) {
     const p = options.prefix ?? '';
-    this.names = { objects: `${p}DiaObject`, sources: `${p}DiaSource`, forced: `${p}DiaForcedSource`, visits: `${p}ApdbVisit` };
+    this.names = {
+      objects: `${p}DiaObject`,
+      sources: `${p}DiaSource`,
+      forced: `${p}DiaForcedSource`,
+      visits: `${p}ApdbVisit`,
+    };
   }
 
   async getDiaObjectsInRegion(cone: SkyCone): Promise<DiaObject[]> {
     const col = this.db.collection(this.names.objects);
     const snaps = await Promise.all(
-      coneRanges(cone.ra, cone.dec, cone.radiusDeg).map(([lo, hi]) => col.where('healpix16', '>=', lo).where('healpix16', '<', hi).get()),
+      coneRanges(cone.ra, cone.dec, cone.radiusDeg).map(([lo, hi]) =>
+        col.where('healpix16', '>=', lo).where('healpix16', '<', hi).get(),
+      ),
     );
     return snaps
       .flatMap((snap) => snap.docs.map((d) => withoutPixel<DiaObject>(d.data())))
@@ -73,11 +87,20 @@ export class FirestoreApdb implements Apdb {
     return this.history<DiaForcedSource>(this.names.forced, ids, sinceMjd);
   }
 
-  private async history<T>(collection: string, ids: readonly number[], sinceMjd: number): Promise<T[]> {
+  private async history<T>(
+    collection: string,
+    ids: readonly number[],
+    sinceMjd: number,
+  ): Promise<T[]> {
     const col = this.db.collection(collection);
     const chunks: number[][] = [];
-    for (let k = 0; k < ids.length; k += MAX_IN_VALUES) chunks.push(ids.slice(k, k + MAX_IN_VALUES));
-    const snaps = await Promise.all(chunks.map((chunk) => col.where('diaObjectId', 'in', chunk).where('midpointMjdTai', '>=', sinceMjd).get()));
+    for (let k = 0; k < ids.length; k += MAX_IN_VALUES)
+      chunks.push(ids.slice(k, k + MAX_IN_VALUES));
+    const snaps = await Promise.all(
+      chunks.map((chunk) =>
+        col.where('diaObjectId', 'in', chunk).where('midpointMjdTai', '>=', sinceMjd).get(),
+      ),
+    );
     return snaps.flatMap((snap) => snap.docs.map((d) => withoutPixel<T>(d.data())));
   }
 
@@ -97,17 +120,34 @@ export class FirestoreApdb implements Apdb {
   async storeVisit(batch: VisitBatch): Promise<boolean> {
     if (await this.hasVisit(batch.visit, batch.detector)) return false;
     const writes: Array<{ collection: string; id: number; data: object }> = [
-      ...batch.diaSources.map((s) => ({ collection: this.names.sources, id: s.diaSourceId, data: withPixel(s) })),
-      ...batch.forcedSources.map((f) => ({ collection: this.names.forced, id: f.diaForcedSourceId, data: withPixel(f) })),
-      ...batch.diaObjects.map((o) => ({ collection: this.names.objects, id: o.diaObjectId, data: withPixel(o) })),
+      ...batch.diaSources.map((s) => ({
+        collection: this.names.sources,
+        id: s.diaSourceId,
+        data: withPixel(s),
+      })),
+      ...batch.forcedSources.map((f) => ({
+        collection: this.names.forced,
+        id: f.diaForcedSourceId,
+        data: withPixel(f),
+      })),
+      ...batch.diaObjects.map((o) => ({
+        collection: this.names.objects,
+        id: o.diaObjectId,
+        data: withPixel(o),
+      })),
     ];
     for (let k = 0; k < writes.length; k += MAX_BATCH_WRITES) {
       const wb = this.db.batch();
-      for (const w of writes.slice(k, k + MAX_BATCH_WRITES)) wb.set(this.db.collection(w.collection).doc(String(w.id)), w.data);
+      for (const w of writes.slice(k, k + MAX_BATCH_WRITES))
+        wb.set(this.db.collection(w.collection).doc(String(w.id)), w.data);
       await wb.commit();
     }
     try {
-      await this.visitDoc(batch.visit, batch.detector).create({ visit: batch.visit, detector: batch.detector, nDiaSources: batch.diaSources.length });
+      await this.visitDoc(batch.visit, batch.detector).create({
+        visit: batch.visit,
+        detector: batch.detector,
+        nDiaSources: batch.diaSources.length,
+      });
     } catch (err) {
       if ((err as { code?: number }).code === ALREADY_EXISTS) return false;
       throw err;

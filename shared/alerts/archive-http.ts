@@ -25,14 +25,25 @@ export interface ArchiveResponse {
 
 const ROUTE = /^\/v1\/(alerts|schemas)\/([^/?#]+?)(?:\.avro\.gz|\.json)?(?:[?#].*)?$/;
 
-export function createArchiveHandler(store: ObjectStore): (req: ArchiveRequest, res: ArchiveResponse) => Promise<void> {
+export function createArchiveHandler(
+  store: ObjectStore,
+): (req: ArchiveRequest, res: ArchiveResponse) => Promise<void> {
   return async (req, res) => {
-    const reply = (status: number, body: string | Buffer, headers: Record<string, string> = {}): void => {
+    const reply = (
+      status: number,
+      body: string | Buffer,
+      headers: Record<string, string> = {},
+    ): void => {
       res.statusCode = status;
-      for (const [name, value] of Object.entries({ 'Content-Type': 'text/plain; charset=utf-8', ...headers })) res.setHeader(name, value);
+      for (const [name, value] of Object.entries({
+        'Content-Type': 'text/plain; charset=utf-8',
+        ...headers,
+      }))
+        res.setHeader(name, value);
       res.end(body);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'only GET\n', { Allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return reply(405, 'only GET\n', { Allow: 'GET, HEAD' });
     const match = ROUTE.exec(req.url ?? '');
     if (!match) return reply(404, 'use /v1/alerts/{diaSourceId} or /v1/schemas/{schemaId}\n');
     const [, kind, id] = match;
@@ -41,13 +52,23 @@ export function createArchiveHandler(store: ObjectStore): (req: ArchiveRequest, 
       if (kind === 'schemas') {
         const data = await store.get(schemaKey(id));
         if (!data) return reply(404, `no schema ${id}\n`);
-        return reply(200, req.method === 'HEAD' ? '' : data, { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=86400' });
+        return reply(200, req.method === 'HEAD' ? '' : data, {
+          'Content-Type': 'application/json',
+          'Cache-Control': 'public, max-age=86400',
+        });
       }
       const gz = await store.get(alertKey(id));
       if (!gz) return reply(404, `no alert ${id}\n`);
       const accept = String(req.headers['accept-encoding'] ?? '');
-      const headers = { 'Content-Type': 'application/vnd.apache.avro+confluent', 'Cache-Control': 'public, max-age=86400' };
-      if (/\bgzip\b/.test(accept)) return reply(200, req.method === 'HEAD' ? '' : gz, { ...headers, 'Content-Encoding': 'gzip' });
+      const headers = {
+        'Content-Type': 'application/vnd.apache.avro+confluent',
+        'Cache-Control': 'public, max-age=86400',
+      };
+      if (/\bgzip\b/.test(accept))
+        return reply(200, req.method === 'HEAD' ? '' : gz, {
+          ...headers,
+          'Content-Encoding': 'gzip',
+        });
       return reply(200, req.method === 'HEAD' ? '' : gunzipSync(gz), headers);
     } catch (err) {
       return reply(500, `archive read failed: ${(err as Error).message}\n`);

@@ -24,7 +24,8 @@ export class LocalFolderStore implements ObjectStore {
   constructor(readonly root: string) {}
 
   private path(key: string): string {
-    if (key.split('/').some((part) => part === '..' || part === '')) throw new RangeError(`bad object key '${key}'`);
+    if (key.split('/').some((part) => part === '..' || part === ''))
+      throw new RangeError(`bad object key '${key}'`);
     return join(this.root, ...key.split('/'));
   }
 
@@ -63,7 +64,8 @@ export class LocalFolderStore implements ObjectStore {
   }
 }
 
-export const alertKey = (diaSourceId: number | string): string => `v1/alerts/${diaSourceId}.avro.gz`;
+export const alertKey = (diaSourceId: number | string): string =>
+  `v1/alerts/${diaSourceId}.avro.gz`;
 export const schemaKey = (schemaId: number | string): string => `v1/schemas/${schemaId}.json`;
 
 export class AlertArchive {
@@ -76,7 +78,11 @@ export class AlertArchive {
 
   /** Registers a schema (id -> JSON text); false when it is registered already. */
   async putSchema(schema: AlertSchema): Promise<boolean> {
-    return this.store.putIfAbsent(schemaKey(schema.id), Buffer.from(schema.text), 'application/json');
+    return this.store.putIfAbsent(
+      schemaKey(schema.id),
+      Buffer.from(schema.text),
+      'application/json',
+    );
   }
 
   /** The frame exactly as published, or null. */

@@ -39,10 +39,14 @@ export function binLowerEdge(value: number | null, edges: readonly number[]): st
   return String(edge);
 }
 
-const str = (v: number | string | null): string => (v === null || (typeof v === 'number' && !Number.isFinite(v)) ? 'null' : String(v));
+const str = (v: number | string | null): string =>
+  v === null || (typeof v === 'number' && !Number.isFinite(v)) ? 'null' : String(v);
 
 /** The attributes to publish with an alert (schemaId defaults to the current schema's). */
-export function alertAttributes(alert: Alert, schemaId: number = loadAlertSchema().id): AlertAttributes {
+export function alertAttributes(
+  alert: Alert,
+  schemaId: number = loadAlertSchema().id,
+): AlertAttributes {
   const s = alert.diaSource;
   return {
     schemaId: String(schemaId),
@@ -54,7 +58,10 @@ export function alertAttributes(alert: Alert, schemaId: number = loadAlertSchema
     ra: str(s.ra),
     dec: str(s.dec),
     midpointMjdTai: str(s.midpointMjdTai),
-    healpix9: Number.isFinite(s.ra) && Number.isFinite(s.dec) ? String(healpixNest(s.ra, s.dec, ATTRIBUTE_HEALPIX_ORDER)) : 'null',
+    healpix9:
+      Number.isFinite(s.ra) && Number.isFinite(s.dec)
+        ? String(healpixNest(s.ra, s.dec, ATTRIBUTE_HEALPIX_ORDER))
+        : 'null',
     snrBin: binLowerEdge(s.snr, SNR_BIN_EDGES),
     reliabilityBin: binLowerEdge(s.reliability, RELIABILITY_BIN_EDGES),
   };

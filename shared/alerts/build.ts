@@ -27,7 +27,10 @@ export interface CutoutSources {
 }
 
 export interface BuildAlertsInput {
-  association: Pick<AssociationResult, 'batch' | 'diaObjects' | 'prvDiaSources' | 'prvDiaForcedSources'>;
+  association: Pick<
+    AssociationResult,
+    'batch' | 'diaObjects' | 'prvDiaSources' | 'prvDiaForcedSources'
+  >;
   /** Omit for alerts without cutouts. */
   cutouts?: CutoutSources | null;
   /** Scheduler reason and target of the visit (RTN-097), when known. */
@@ -56,10 +59,19 @@ export function buildAlerts(input: BuildAlertsInput): Alert[] {
         ...(diaSource.band ? { FILTER: diaSource.band } : {}),
       };
       const { x, y } = diaSource;
-      cutoutScience = makeCutout(cutouts.science, x, y, size, cutouts.science.psf, { ...cards, CUTOUT: 'science' });
-      cutoutTemplate = makeCutout(cutouts.template, x, y, size, cutouts.template.psf, { ...cards, CUTOUT: 'template' });
+      cutoutScience = makeCutout(cutouts.science, x, y, size, cutouts.science.psf, {
+        ...cards,
+        CUTOUT: 'science',
+      });
+      cutoutTemplate = makeCutout(cutouts.template, x, y, size, cutouts.template.psf, {
+        ...cards,
+        CUTOUT: 'template',
+      });
       const psf = cutouts.differencePsf ?? cutouts.difference.psf;
-      cutoutDifference = makeCutout(cutouts.difference, x, y, size, psf, { ...cards, CUTOUT: 'difference' });
+      cutoutDifference = makeCutout(cutouts.difference, x, y, size, psf, {
+        ...cards,
+        CUTOUT: 'difference',
+      });
     }
     return {
       diaSourceId: diaSource.diaSourceId,
@@ -67,7 +79,8 @@ export function buildAlerts(input: BuildAlertsInput): Alert[] {
       target_name: input.targetName ?? null,
       diaSource,
       prvDiaSources: objectId === null ? null : (association.prvDiaSources.get(objectId) ?? []),
-      prvDiaForcedSources: objectId === null ? null : (association.prvDiaForcedSources.get(objectId) ?? []),
+      prvDiaForcedSources:
+        objectId === null ? null : (association.prvDiaForcedSources.get(objectId) ?? []),
       diaObject: objectId === null ? null : (association.diaObjects.get(objectId) ?? null),
       ssSource: null,
       mpc_orbits: null,

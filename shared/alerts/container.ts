@@ -20,7 +20,11 @@ import type { Alert } from './types.js';
 const AVRO_MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj\x01"
 
 /** Writes alerts to an Avro object container file (deflate blocks). */
-export async function writeAlertContainer(path: string, alerts: Iterable<Alert> | AsyncIterable<Alert>, schema: AlertSchema = loadAlertSchema()): Promise<void> {
+export async function writeAlertContainer(
+  path: string,
+  alerts: Iterable<Alert> | AsyncIterable<Alert>,
+  schema: AlertSchema = loadAlertSchema(),
+): Promise<void> {
   const encoder = new avro.streams.BlockEncoder(schema.type, { codec: 'deflate' });
   await pipeline(Readable.from(alerts, { objectMode: true }), encoder, createWriteStream(path));
 }
@@ -54,9 +58,12 @@ async function* readMessageDump(path: string): AsyncGenerator<Alert> {
       const parsed = JSON.parse(line) as { data?: unknown; message?: { data?: unknown } };
       data = parsed.message?.data ?? parsed.data;
     } catch {
-      throw new SyntaxError(`${path}:${n}: neither an Avro container file nor JSON lines of Pub/Sub messages`);
+      throw new SyntaxError(
+        `${path}:${n}: neither an Avro container file nor JSON lines of Pub/Sub messages`,
+      );
     }
-    if (typeof data !== 'string') throw new SyntaxError(`${path}:${n}: message has no base64 "data" string`);
+    if (typeof data !== 'string')
+      throw new SyntaxError(`${path}:${n}: message has no base64 "data" string`);
     try {
       yield decodeAlert(Buffer.from(data, 'base64'));
     } catch (err) {
@@ -67,7 +74,8 @@ async function* readMessageDump(path: string): AsyncGenerator<Alert> {
 
 /** An alert as JSON-friendly data: cutouts replaced by a note of their size. */
 export function alertForDisplay(alert: Alert): Record<string, unknown> {
-  const elide = (b: Uint8Array | null): string | null => (b === null ? null : `<${b.length} bytes FITS elided>`);
+  const elide = (b: Uint8Array | null): string | null =>
+    b === null ? null : `<${b.length} bytes FITS elided>`;
   return {
     ...alert,
     cutoutDifference: elide(alert.cutoutDifference),

@@ -40,7 +40,14 @@ export type CutoutCards = Record<string, string | number | boolean>;
  * A `size` x `size` cutout centred on pixel (round(x), round(y)) of the exposure, as FITS bytes.
  * @param psf PSF to include (default: the exposure's; none when both are missing)
  */
-export function makeCutout(exposure: Exposure, x: number, y: number, size: number, psf: Psf | null = exposure.psf, cards: CutoutCards = {}): Buffer {
+export function makeCutout(
+  exposure: Exposure,
+  x: number,
+  y: number,
+  size: number,
+  psf: Psf | null = exposure.psf,
+  cards: CutoutCards = {},
+): Buffer {
   const x0 = Math.round(x) - Math.floor(size / 2);
   const y0 = Math.round(y) - Math.floor(size / 2);
   const zp = exposure.info.zeroPoint;
@@ -67,8 +74,16 @@ export function makeCutout(exposure: Exposure, x: number, y: number, size: numbe
   const primary = new FitsHeader();
   for (const [key, value] of exposure.wcs?.toHeaderCards() ?? []) primary.set(key, value);
   if (exposure.wcs) {
-    primary.set('CRPIX1', (primary.getNumber('CRPIX1') as number) - x0, 'reference pixel, shifted to the cutout');
-    primary.set('CRPIX2', (primary.getNumber('CRPIX2') as number) - y0, 'reference pixel, shifted to the cutout');
+    primary.set(
+      'CRPIX1',
+      (primary.getNumber('CRPIX1') as number) - x0,
+      'reference pixel, shifted to the cutout',
+    );
+    primary.set(
+      'CRPIX2',
+      (primary.getNumber('CRPIX2') as number) - y0,
+      'reference pixel, shifted to the cutout',
+    );
   }
   primary.set('LTV1', -x0, 'cutout pixel = parent pixel + LTV1');
   primary.set('LTV2', -y0, 'cutout pixel = parent pixel + LTV2');
@@ -80,13 +95,36 @@ export function makeCutout(exposure: Exposure, x: number, y: number, size: numbe
   MASK_PLANE_NAMES.forEach((name, bit) => maskHeader.set(`MP_${name}`, bit, `mask bit of ${name}`));
   const hdus: FitsHduInput[] = [
     { data: image, width: size, height: size, header: primary },
-    { name: 'VARIANCE', data: variance, width: size, height: size, header: varianceHeader, compress: 'RICE_1' },
-    { name: 'MASK', data: maskOr < 1 << 15 ? Int16Array.from(mask) : mask, width: size, height: size, header: maskHeader },
+    {
+      name: 'VARIANCE',
+      data: variance,
+      width: size,
+      height: size,
+      header: varianceHeader,
+      compress: 'RICE_1',
+    },
+    {
+      name: 'MASK',
+      data: maskOr < 1 << 15 ? Int16Array.from(mask) : mask,
+      width: size,
+      height: size,
+      header: maskHeader,
+    },
   ];
   if (psf) {
     const stamp = psf.stampAt(x, y, true);
-    const psfHeader = new FitsHeader().set('PSFFWHM', psf.fwhmAt(x, y), 'PSF FWHM at the source, pixels');
-    hdus.push({ name: 'PSF', data: stamp.data, width: stamp.size, height: stamp.size, header: psfHeader });
+    const psfHeader = new FitsHeader().set(
+      'PSFFWHM',
+      psf.fwhmAt(x, y),
+      'PSF FWHM at the source, pixels',
+    );
+    hdus.push({
+      name: 'PSF',
+      data: stamp.data,
+      width: stamp.size,
+      height: stamp.size,
+      header: psfHeader,
+    });
   }
   const bytes = writeFits(hdus);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -13,7 +13,14 @@ import avro from 'avsc';
 export const CURRENT_SCHEMA = { major: 1, minor: 0 } as const;
 
 /** Records in dependency order; the last is the alert. */
-const RECORDS = ['diaSource', 'diaForcedSource', 'diaObject', 'ssSource', 'mpc_orbits', 'alert'] as const;
+const RECORDS = [
+  'diaSource',
+  'diaForcedSource',
+  'diaObject',
+  'ssSource',
+  'mpc_orbits',
+  'alert',
+] as const;
 
 export function schemaIdOf(major: number, minor: number): number {
   return major * 100 + minor;
@@ -36,13 +43,18 @@ function schemaRoot(): string {
     const candidate = join(dir, 'schema');
     if (existsSync(join(candidate, '1', '0'))) return candidate;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('alert schema folder schema/1/0 not found above shared/alerts');
+    if (parent === dir)
+      throw new Error('alert schema folder schema/1/0 not found above shared/alerts');
     dir = parent;
   }
 }
 
 /** Parses an alert schema from its record files (JSON texts by record name). */
-export function parseAlertSchema(major: number, minor: number, records: Record<string, string>): AlertSchema {
+export function parseAlertSchema(
+  major: number,
+  minor: number,
+  records: Record<string, string>,
+): AlertSchema {
   const registry = {};
   let type: avro.Type | null = null;
   for (const name of RECORDS) {
@@ -51,19 +63,29 @@ export function parseAlertSchema(major: number, minor: number, records: Record<s
     type = avro.Type.forSchema(JSON.parse(text) as avro.Schema, { registry });
   }
   const alert = type as avro.Type;
-  return { id: schemaIdOf(major, minor), major, minor, type: alert, text: JSON.stringify(alert.schema({ exportAttrs: true })) };
+  return {
+    id: schemaIdOf(major, minor),
+    major,
+    minor,
+    type: alert,
+    text: JSON.stringify(alert.schema({ exportAttrs: true })),
+  };
 }
 
 const cache = new Map<number, AlertSchema>();
 
 /** The alert schema of a version, read from schema/{major}/{minor}/. */
-export function loadAlertSchema(major: number = CURRENT_SCHEMA.major, minor: number = CURRENT_SCHEMA.minor): AlertSchema {
+export function loadAlertSchema(
+  major: number = CURRENT_SCHEMA.major,
+  minor: number = CURRENT_SCHEMA.minor,
+): AlertSchema {
   const id = schemaIdOf(major, minor);
   let schema = cache.get(id);
   if (!schema) {
     const dir = join(schemaRoot(), String(major), String(minor));
     const records: Record<string, string> = {};
-    for (const name of RECORDS) records[name] = readFileSync(join(dir, `lsst.v${major}_${minor}.${name}.avsc`), 'utf8');
+    for (const name of RECORDS)
+      records[name] = readFileSync(join(dir, `lsst.v${major}_${minor}.${name}.avsc`), 'utf8');
     schema = parseAlertSchema(major, minor, records);
     cache.set(id, schema);
   }
@@ -74,6 +96,11 @@ export function loadAlertSchema(major: number = CURRENT_SCHEMA.major, minor: num
 export function alertSchemaById(id: number): AlertSchema | null {
   const major = Math.floor(id / 100);
   const minor = id % 100;
-  if (!Number.isInteger(id) || id < 100 || !existsSync(join(schemaRoot(), String(major), String(minor)))) return null;
+  if (
+    !Number.isInteger(id) ||
+    id < 100 ||
+    !existsSync(join(schemaRoot(), String(major), String(minor)))
+  )
+    return null;
   return loadAlertSchema(major, minor);
 }

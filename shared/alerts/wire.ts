@@ -30,7 +30,9 @@ export function encodeAlert(alert: Alert, schema: AlertSchema = loadAlertSchema(
 /** The schema id of a framed message; throws when the frame is not in Confluent wire format. */
 export function frameSchemaId(frame: Uint8Array): number {
   if (frame.length < HEADER || frame[0] !== MAGIC) {
-    throw new SyntaxError(`not a Confluent wire-format frame (first byte ${frame[0] ?? 'missing'}, length ${frame.length})`);
+    throw new SyntaxError(
+      `not a Confluent wire-format frame (first byte ${frame[0] ?? 'missing'}, length ${frame.length})`,
+    );
   }
   return Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).readUInt32BE(1);
 }
@@ -51,5 +53,8 @@ export function decodeAlert(
   if (!writer) throw new RangeError(`unknown alert schema id ${id}`);
   const body = Buffer.from(frame.buffer, frame.byteOffset + HEADER, frame.byteLength - HEADER);
   if (!reader || reader === writer.type) return writer.type.fromBuffer(body) as Alert;
-  return reader.fromBuffer(body, reader.createResolver(writer.type, { ignoreNamespaces: true })) as Alert;
+  return reader.fromBuffer(
+    body,
+    reader.createResolver(writer.type, { ignoreNamespaces: true }),
+  ) as Alert;
 }

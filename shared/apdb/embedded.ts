@@ -16,7 +16,12 @@ import { conePixels, coverOrder, healpixNest, separationDeg } from '../healpix/i
 import type { Apdb, DiaForcedSource, DiaObject, DiaSource, SkyCone, VisitBatch } from './types.js';
 
 const INDEX_ORDER = 10;
-const FILES = { objects: 'DiaObject.jsonl', sources: 'DiaSource.jsonl', forced: 'DiaForcedSource.jsonl', visits: 'visits.jsonl' };
+const FILES = {
+  objects: 'DiaObject.jsonl',
+  sources: 'DiaSource.jsonl',
+  forced: 'DiaForcedSource.jsonl',
+  visits: 'visits.jsonl',
+};
 
 export class EmbeddedApdb implements Apdb {
   private readonly objects = new Map<number, DiaObject>();
@@ -69,8 +74,10 @@ export class EmbeddedApdb implements Apdb {
    */
   load(rows: Pick<VisitBatch, 'diaObjects' | 'diaSources' | 'forcedSources'>): void {
     for (const o of rows.diaObjects) this.putObject(o);
-    for (const s of rows.diaSources) if (this.firstSeen(`s${s.diaSourceId}`)) push(this.sources, s.diaObjectId, s);
-    for (const f of rows.forcedSources) if (this.firstSeen(`f${f.diaForcedSourceId}`)) push(this.forced, f.diaObjectId, f);
+    for (const s of rows.diaSources)
+      if (this.firstSeen(`s${s.diaSourceId}`)) push(this.sources, s.diaObjectId, s);
+    for (const f of rows.forcedSources)
+      if (this.firstSeen(`f${f.diaForcedSourceId}`)) push(this.forced, f.diaObjectId, f);
   }
 
   private firstSeen(key: string): boolean {
@@ -96,7 +103,8 @@ export class EmbeddedApdb implements Apdb {
     const pixels = conePixels(cone.ra, cone.dec, cone.radiusDeg, order);
     if (pixels.length * perPixel > this.cells.size) {
       const wanted = new Set(pixels);
-      for (const cell of this.cells.keys()) if (wanted.has(Math.floor(cell / perPixel))) visitCell(cell);
+      for (const cell of this.cells.keys())
+        if (wanted.has(Math.floor(cell / perPixel))) visitCell(cell);
     } else {
       for (const p of pixels) for (let c = p * perPixel; c < (p + 1) * perPixel; c++) visitCell(c);
     }
@@ -104,11 +112,18 @@ export class EmbeddedApdb implements Apdb {
   }
 
   async getDiaSourcesForObjects(ids: readonly number[], sinceMjd: number): Promise<DiaSource[]> {
-    return ids.flatMap((id) => (this.sources.get(id) ?? []).filter((s) => s.midpointMjdTai >= sinceMjd));
+    return ids.flatMap((id) =>
+      (this.sources.get(id) ?? []).filter((s) => s.midpointMjdTai >= sinceMjd),
+    );
   }
 
-  async getForcedSourcesForObjects(ids: readonly number[], sinceMjd: number): Promise<DiaForcedSource[]> {
-    return ids.flatMap((id) => (this.forced.get(id) ?? []).filter((s) => s.midpointMjdTai >= sinceMjd));
+  async getForcedSourcesForObjects(
+    ids: readonly number[],
+    sinceMjd: number,
+  ): Promise<DiaForcedSource[]> {
+    return ids.flatMap((id) =>
+      (this.forced.get(id) ?? []).filter((s) => s.midpointMjdTai >= sinceMjd),
+    );
   }
 
   async hasVisit(visit: number, detector: number): Promise<boolean> {
@@ -119,11 +134,15 @@ export class EmbeddedApdb implements Apdb {
     const key = visitKey(batch.visit, batch.detector);
     if (this.visits.has(key)) return false;
     if (this.dir) {
-      const jsonl = (rows: readonly object[]): string => rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+      const jsonl = (rows: readonly object[]): string =>
+        rows.map((r) => `${JSON.stringify(r)}\n`).join('');
       await appendFile(join(this.dir, FILES.sources), jsonl(batch.diaSources));
       await appendFile(join(this.dir, FILES.forced), jsonl(batch.forcedSources));
       await appendFile(join(this.dir, FILES.objects), jsonl(batch.diaObjects));
-      await appendFile(join(this.dir, FILES.visits), jsonl([{ visit: batch.visit, detector: batch.detector }]));
+      await appendFile(
+        join(this.dir, FILES.visits),
+        jsonl([{ visit: batch.visit, detector: batch.detector }]),
+      );
     }
     this.load(batch);
     this.visits.add(key);

@@ -36,6 +36,8 @@ export function decodeSourceId(id: number): { visit: number; detector: number; i
 
 function check(name: string, value: number, bits: number): void {
   if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits) {
-    throw new RangeError(`${name} ${value} does not fit the id's ${bits} bits (0..${2 ** bits - 1})`);
+    throw new RangeError(
+      `${name} ${value} does not fit the id's ${bits} bits (0..${2 ** bits - 1})`,
+    );
   }
 }

@@ -16,7 +16,14 @@
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import type { Wcs } from '../wcs/types.js';
-import type { Apdb, DiaForcedSource, DiaObject, DiaSource, SkyCone, VisitBatch } from '../apdb/types.js';
+import type {
+  Apdb,
+  DiaForcedSource,
+  DiaObject,
+  DiaSource,
+  SkyCone,
+  VisitBatch,
+} from '../apdb/types.js';
 import { sourceId } from '../apdb/ids.js';
 import { separationDeg } from '../healpix/index.js';
 import { finiteOrNull, nanojanskyPerAdu, toDiaSources } from './calibration.js';
@@ -39,21 +46,44 @@ export interface DetectorFootprint {
 }
 
 /** Footprint of a width x height image through its WCS (0-based pixels), grown by marginPx. */
-export function detectorFootprint(wcs: Wcs, width: number, height: number, marginPx = 0): DetectorFootprint {
+export function detectorFootprint(
+  wcs: Wcs,
+  width: number,
+  height: number,
+  marginPx = 0,
+): DetectorFootprint {
   const cx = (width - 1) / 2;
   const cy = (height - 1) / 2;
-  const xs = Float64Array.of(cx, -0.5 - marginPx, width - 0.5 + marginPx, -0.5 - marginPx, width - 0.5 + marginPx);
-  const ys = Float64Array.of(cy, -0.5 - marginPx, -0.5 - marginPx, height - 0.5 + marginPx, height - 0.5 + marginPx);
+  const xs = Float64Array.of(
+    cx,
+    -0.5 - marginPx,
+    width - 0.5 + marginPx,
+    -0.5 - marginPx,
+    width - 0.5 + marginPx,
+  );
+  const ys = Float64Array.of(
+    cy,
+    -0.5 - marginPx,
+    -0.5 - marginPx,
+    height - 0.5 + marginPx,
+    height - 0.5 + marginPx,
+  );
   const sky = wcs.pixelToSky({ x: xs, y: ys });
   let radiusDeg = 0;
-  for (let k = 1; k < 5; k++) radiusDeg = Math.max(radiusDeg, separationDeg(sky.ra[0], sky.dec[0], sky.ra[k], sky.dec[k]));
+  for (let k = 1; k < 5; k++)
+    radiusDeg = Math.max(radiusDeg, separationDeg(sky.ra[0], sky.dec[0], sky.ra[k], sky.dec[k]));
   return {
     cone: { ra: sky.ra[0], dec: sky.dec[0], radiusDeg },
     contains(ra: number, dec: number): boolean {
       const p = wcs.skyToPixel({ ra: Float64Array.of(ra), dec: Float64Array.of(dec) });
       const x = p.x[0];
       const y = p.y[0];
-      return x >= -0.5 - marginPx && x < width - 0.5 + marginPx && y >= -0.5 - marginPx && y < height - 0.5 + marginPx;
+      return (
+        x >= -0.5 - marginPx &&
+        x < width - 0.5 + marginPx &&
+        y >= -0.5 - marginPx &&
+        y < height - 0.5 + marginPx
+      );
     },
   };
 }
@@ -101,7 +131,9 @@ export interface AssociationResult {
   diaObjects: Map<number, DiaObject>;
 }
 
-function groupByObject<T extends { diaObjectId: number | null; midpointMjdTai: number }>(rows: readonly T[]): Map<number, T[]> {
+function groupByObject<T extends { diaObjectId: number | null; midpointMjdTai: number }>(
+  rows: readonly T[],
+): Map<number, T[]> {
   const out = new Map<number, T[]>();
   for (const row of [...rows].sort((a, b) => a.midpointMjdTai - b.midpointMjdTai)) {
     if (row.diaObjectId === null) continue;
@@ -125,8 +157,12 @@ export async function associateVisit(
     reliabilityModel: input.reliabilityModel ?? null,
     pixelScaleArcsec: input.pixelScaleArcsec ?? Number.NaN,
   });
-  const cone = { ...input.footprint.cone, radiusDeg: input.footprint.cone.radiusDeg + config.radiusArcsec / 3600 };
-  const thisVisit = (row: { visit: number; detector: number }): boolean => row.visit === visit.visit && row.detector === visit.detector;
+  const cone = {
+    ...input.footprint.cone,
+    radiusDeg: input.footprint.cone.radiusDeg + config.radiusArcsec / 3600,
+  };
+  const thisVisit = (row: { visit: number; detector: number }): boolean =>
+    row.visit === visit.visit && row.detector === visit.detector;
   const createdHere = new Set(diaSources.map((s) => s.diaSourceId));
   const candidates = (await apdb.getDiaObjectsInRegion(cone))
     .filter((o) => !createdHere.has(o.diaObjectId))
@@ -146,12 +182,16 @@ export async function associateVisit(
 
   const sinceMjd = visit.mjd - config.historyDays;
   const matchedIds = [...previous.keys()].sort((a, b) => a - b);
-  const prvDiaSources = groupByObject((await apdb.getDiaSourcesForObjects(matchedIds, sinceMjd)).filter((r) => !thisVisit(r)));
+  const prvDiaSources = groupByObject(
+    (await apdb.getDiaSourcesForObjects(matchedIds, sinceMjd)).filter((r) => !thisVisit(r)),
+  );
   const prvDiaForcedSources = groupByObject(
     (await apdb.getForcedSourcesForObjects(matchedIds, sinceMjd)).filter((r) => !thisVisit(r)),
   );
 
-  const unseen = candidates.filter((o) => !previous.has(o.diaObjectId) && input.footprint.contains(o.ra, o.dec));
+  const unseen = candidates.filter(
+    (o) => !previous.has(o.diaObjectId) && input.footprint.contains(o.ra, o.dec),
+  );
   const forcedSources = await measureForced(unseen, input);
 
   const diaObjects = new Map<number, DiaObject>();
@@ -159,23 +199,43 @@ export async function associateVisit(
     const id = s.diaObjectId;
     if (id === null) continue;
     const sources = [...(prvDiaSources.get(id) ?? []), s];
-    diaObjects.set(id, summarizeDiaObject(id, sources, prvDiaForcedSources.get(id) ?? [], previous.get(id) ?? null, input.timeProcessedMjdTai));
+    diaObjects.set(
+      id,
+      summarizeDiaObject(
+        id,
+        sources,
+        prvDiaForcedSources.get(id) ?? [],
+        previous.get(id) ?? null,
+        input.timeProcessedMjdTai,
+      ),
+    );
   }
   return {
     alreadyStored,
-    batch: { visit: visit.visit, detector: visit.detector, diaObjects: [...diaObjects.values()], diaSources, forcedSources },
+    batch: {
+      visit: visit.visit,
+      detector: visit.detector,
+      diaObjects: [...diaObjects.values()],
+      diaSources,
+      forcedSources,
+    },
     prvDiaSources,
     prvDiaForcedSources,
     diaObjects,
   };
 }
 
-async function measureForced(objects: readonly DiaObject[], input: AssociationInput): Promise<DiaForcedSource[]> {
+async function measureForced(
+  objects: readonly DiaObject[],
+  input: AssociationInput,
+): Promise<DiaForcedSource[]> {
   if (!input.forcedPhotometry || objects.length === 0) return [];
   const { visit } = input;
   const measured = await input.forcedPhotometry(objects.map((o) => ({ ra: o.ra, dec: o.dec })));
   if (measured.length !== objects.length) {
-    throw new RangeError(`forced photometry returned ${measured.length} results for ${objects.length} positions`);
+    throw new RangeError(
+      `forced photometry returned ${measured.length} results for ${objects.length} positions`,
+    );
   }
   const scale = nanojanskyPerAdu(visit.zeroPoint);
   return objects.map((o, k) => ({

@@ -14,7 +14,8 @@ export const AB_MAG_OF_1_NJY = 31.4;
 
 /** nJy per ADU for an image whose zero point (AB mag of 1 ADU) is `zeroPoint`. */
 export function nanojanskyPerAdu(zeroPoint: number): number {
-  if (!Number.isFinite(zeroPoint)) throw new RangeError(`photometric zero point ${zeroPoint} is not a finite AB magnitude`);
+  if (!Number.isFinite(zeroPoint))
+    throw new RangeError(`photometric zero point ${zeroPoint} is not a finite AB magnitude`);
   return 10 ** (-0.4 * (zeroPoint - AB_MAG_OF_1_NJY));
 }
 
@@ -36,7 +37,11 @@ export interface CalibrationOptions {
  * Calibrated DiaSource rows of one (visit, detector), ids from (visit, detector, record.index),
  * diaObjectId still null (association fills it).
  */
-export function toDiaSources(records: readonly DiaSourceRecord[], visit: VisitInfo, options: CalibrationOptions): DiaSource[] {
+export function toDiaSources(
+  records: readonly DiaSourceRecord[],
+  visit: VisitInfo,
+  options: CalibrationOptions,
+): DiaSource[] {
   const scale = nanojanskyPerAdu(visit.zeroPoint);
   const nJy = (adu: number): number | null => finiteOrNull(adu * scale);
   const px2 = options.pixelScaleArcsec ** 2;

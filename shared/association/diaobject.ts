@@ -3,13 +3,22 @@
  * normalised mean of unit vectors, as lsst.geom.averageSpherePoint), source count, first and
  * last times, and the per-band features of ./features.ts.
  */
-import { BANDS, BAND_FEATURES, type DiaForcedSource, type DiaObject, type DiaSource } from '../apdb/types.js';
+import {
+  BANDS,
+  BAND_FEATURES,
+  type DiaForcedSource,
+  type DiaObject,
+  type DiaSource,
+} from '../apdb/types.js';
 import { bandFeatures, type FluxPoint } from './features.js';
 
 const DEG = Math.PI / 180;
 
 /** Mean sky position of points, degrees; ra in [0, 360). */
-export function meanPosition(points: ReadonlyArray<{ ra: number; dec: number }>): { ra: number; dec: number } {
+export function meanPosition(points: ReadonlyArray<{ ra: number; dec: number }>): {
+  ra: number;
+  dec: number;
+} {
   let x = 0;
   let y = 0;
   let z = 0;
@@ -36,7 +45,8 @@ export function summarizeDiaObject(
   previous: DiaObject | null,
   validityStartMjdTai: number,
 ): DiaObject {
-  if (sources.length === 0) throw new RangeError(`DiaObject ${diaObjectId} needs at least one DiaSource`);
+  if (sources.length === 0)
+    throw new RangeError(`DiaObject ${diaObjectId} needs at least one DiaSource`);
   const { ra, dec } = meanPosition(sources);
   let first = previous?.firstDiaSourceMjdTai ?? Infinity;
   let last = previous?.lastDiaSourceMjdTai ?? -Infinity;
@@ -58,8 +68,16 @@ export function summarizeDiaObject(
   };
   for (const band of BANDS) {
     const inBand = sources.filter((s) => s.band === band);
-    const psf: FluxPoint[] = inBand.map((s) => ({ flux: s.psfFlux, fluxErr: s.psfFluxErr, mjd: s.midpointMjdTai }));
-    const science: FluxPoint[] = inBand.map((s) => ({ flux: s.scienceFlux, fluxErr: s.scienceFluxErr, mjd: s.midpointMjdTai }));
+    const psf: FluxPoint[] = inBand.map((s) => ({
+      flux: s.psfFlux,
+      fluxErr: s.psfFluxErr,
+      mjd: s.midpointMjdTai,
+    }));
+    const science: FluxPoint[] = inBand.map((s) => ({
+      flux: s.scienceFlux,
+      fluxErr: s.scienceFluxErr,
+      mjd: s.midpointMjdTai,
+    }));
     const fp: FluxPoint[] = forced
       .filter((f) => f.band === band)
       .map((f) => ({ flux: f.psfFlux, fluxErr: f.psfFluxErr, mjd: f.midpointMjdTai }));

@@ -21,7 +21,11 @@ const isNum = (v: number | null): v is number => v !== null && Number.isFinite(v
 const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 /** Inverse-variance weighted mean, its standard error and the number of points used. */
-export function weightedMean(points: readonly FluxPoint[]): { mean: number | null; meanErr: number | null; ndata: number } {
+export function weightedMean(points: readonly FluxPoint[]): {
+  mean: number | null;
+  meanErr: number | null;
+  ndata: number;
+} {
   let sumW = 0;
   let sumWF = 0;
   let ndata = 0;
@@ -59,8 +63,14 @@ export function percentile(sorted: readonly number[], q: number): number | null 
 /** Median absolute deviation about the median (unscaled, as astropy's median_absolute_deviation). */
 export function medianAbsoluteDeviation(values: readonly number[]): number | null {
   if (values.length === 0) return null;
-  const median = percentile([...values].sort((a, b) => a - b), 50) as number;
-  return percentile(values.map((v) => Math.abs(v - median)).sort((a, b) => a - b), 50);
+  const median = percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  ) as number;
+  return percentile(
+    values.map((v) => Math.abs(v - median)).sort((a, b) => a - b),
+    50,
+  );
 }
 
 /** Adjusted Fisher-Pearson skewness G1 (pandas' Series.skew): null for n < 3, 0 for constant data. */
@@ -83,11 +93,16 @@ export function skewness(values: readonly number[]): number | null {
 
 /** Largest (f[k+1] - f[k]) / (t[k+1] - t[k]) over the time-ordered points; null for fewer than 2. */
 export function maxSlope(points: readonly FluxPoint[]): number | null {
-  const pts = points.filter((p) => isNum(p.flux) && Number.isFinite(p.mjd)).sort((a, b) => a.mjd - b.mjd);
+  const pts = points
+    .filter((p) => isNum(p.flux) && Number.isFinite(p.mjd))
+    .sort((a, b) => a.mjd - b.mjd);
   if (pts.length < 2) return null;
   let best = -Infinity;
   for (let k = 1; k < pts.length; k++) {
-    best = Math.max(best, ((pts[k].flux as number) - (pts[k - 1].flux as number)) / (pts[k].mjd - pts[k - 1].mjd));
+    best = Math.max(
+      best,
+      ((pts[k].flux as number) - (pts[k - 1].flux as number)) / (pts[k].mjd - pts[k - 1].mjd),
+    );
   }
   return orNull(best);
 }
@@ -96,7 +111,10 @@ export function maxSlope(points: readonly FluxPoint[]): number | null {
  * Weighted least-squares line flux = slope * mjd + intercept (weights 1/err^2), solved about the
  * weighted mean time for accuracy; null for fewer than 2 points.
  */
-export function linearFit(points: readonly FluxPoint[]): { slope: number | null; intercept: number | null } {
+export function linearFit(points: readonly FluxPoint[]): {
+  slope: number | null;
+  intercept: number | null;
+} {
   const pts = points.filter((p) => isNum(p.flux) && isNum(p.fluxErr) && Number.isFinite(p.mjd));
   if (pts.length < 2) return { slope: null, intercept: null };
   let sumW = 0;
@@ -124,7 +142,15 @@ export function linearFit(points: readonly FluxPoint[]): { slope: number | null;
 }
 
 /** Stetson's outlier-resistant mean: iteratively reweighted by 1 / (1 + (|chi| / alpha)^beta). */
-export function stetsonMean(values: readonly number[], errors: readonly number[], start: number, alpha = 2, beta = 2, nIter = 20, tol = 1e-6): number {
+export function stetsonMean(
+  values: readonly number[],
+  errors: readonly number[],
+  start: number,
+  alpha = 2,
+  beta = 2,
+  nIter = 20,
+  tol = 1e-6,
+): number {
   const n = values.length;
   const nFactor = Math.sqrt(n / (n - 1));
   let mean = start;
@@ -146,7 +172,11 @@ export function stetsonMean(values: readonly number[], errors: readonly number[]
 }
 
 /** Stetson's J variability index about the Stetson mean started at `start`; null for fewer than 2 points. */
-export function stetsonJ(values: readonly number[], errors: readonly number[], start: number): number | null {
+export function stetsonJ(
+  values: readonly number[],
+  errors: readonly number[],
+  start: number,
+): number | null {
   const n = values.length;
   if (n < 2) return null;
   const mean = stetsonMean(values, errors, start);
@@ -166,7 +196,11 @@ export function stetsonJ(values: readonly number[], errors: readonly number[], s
  * @param science science-image fluxes at the DiaSources, nJy
  * @param forced  forced difference-image fluxes of the DiaForcedSources in this band, nJy
  */
-export function bandFeatures(psf: readonly FluxPoint[], science: readonly FluxPoint[], forced: readonly FluxPoint[]): PsfFeatures {
+export function bandFeatures(
+  psf: readonly FluxPoint[],
+  science: readonly FluxPoint[],
+  forced: readonly FluxPoint[],
+): PsfFeatures {
   const mean = weightedMean(psf);
   const fluxes = psf.map((p) => p.flux).filter(isNum);
   const sorted = [...fluxes].sort((a, b) => a - b);
@@ -203,7 +237,13 @@ export function bandFeatures(psf: readonly FluxPoint[], science: readonly FluxPo
     psfFluxPercentile75: percentile(sorted, 75),
     psfFluxPercentile95: percentile(sorted, 95),
     psfFluxStetsonJ:
-      mean.mean === null ? null : stetsonJ(both.map((p) => p.flux as number), both.map((p) => p.fluxErr as number), mean.mean),
+      mean.mean === null
+        ? null
+        : stetsonJ(
+            both.map((p) => p.flux as number),
+            both.map((p) => p.fluxErr as number),
+            mean.mean,
+          ),
     psfFluxLinearSlope: fit.slope,
     psfFluxLinearIntercept: fit.intercept,
   };

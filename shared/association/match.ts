@@ -23,7 +23,11 @@ export interface MatchResult {
 }
 
 /** Matches each source to at most one object within radiusArcsec, and each object to at most one source. */
-export function matchNearest(sources: readonly Positioned[], objects: readonly Positioned[], radiusArcsec: number): MatchResult {
+export function matchNearest(
+  sources: readonly Positioned[],
+  objects: readonly Positioned[],
+  radiusArcsec: number,
+): MatchResult {
   const radiusDeg = radiusArcsec / 3600;
   const order = coverOrder(radiusDeg);
   const grid = new Map<number, number[]>();
@@ -44,7 +48,10 @@ export function matchNearest(sources: readonly Positioned[], objects: readonly P
       }
     }
   });
-  pairs.sort((a, b) => a.sep - b.sep || sources[a.i].id - sources[b.i].id || objects[a.j].id - objects[b.j].id);
+  pairs.sort(
+    (a, b) =>
+      a.sep - b.sep || sources[a.i].id - sources[b.i].id || objects[a.j].id - objects[b.j].id,
+  );
 
   const objectIndex = new Int32Array(sources.length).fill(-1);
   const separationArcsec = new Float64Array(sources.length).fill(Number.NaN);

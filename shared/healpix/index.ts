@@ -74,17 +74,32 @@ export function coverOrder(radiusDeg: number): number {
 }
 
 /** Pixels of `order` that may intersect the cone (never misses one; may include a few extra). */
-export function conePixels(raDeg: number, decDeg: number, radiusDeg: number, order: number): number[] {
-  if (order > MAX_LIBRARY_ORDER) throw new RangeError(`cone queries support orders <= ${MAX_LIBRARY_ORDER}`);
+export function conePixels(
+  raDeg: number,
+  decDeg: number,
+  radiusDeg: number,
+  order: number,
+): number[] {
+  if (order > MAX_LIBRARY_ORDER)
+    throw new RangeError(`cone queries support orders <= ${MAX_LIBRARY_ORDER}`);
   const pixels: number[] = [];
-  query_disc_inclusive_nest(order2nside(order), unitVector(raDeg, decDeg), radiusDeg * DEG, (p) => pixels.push(p));
+  query_disc_inclusive_nest(order2nside(order), unitVector(raDeg, decDeg), radiusDeg * DEG, (p) =>
+    pixels.push(p),
+  );
   return pixels;
 }
 
 /** Order-`to` index ranges covering a cone, merged and sorted. */
-export function coneRanges(raDeg: number, decDeg: number, radiusDeg: number, to = STORED_ORDER): PixelRange[] {
+export function coneRanges(
+  raDeg: number,
+  decDeg: number,
+  radiusDeg: number,
+  to = STORED_ORDER,
+): PixelRange[] {
   const order = Math.min(coverOrder(radiusDeg), to);
-  return mergeRanges(conePixels(raDeg, decDeg, radiusDeg, order).map((p) => pixelToRange(p, order, to)));
+  return mergeRanges(
+    conePixels(raDeg, decDeg, radiusDeg, order).map((p) => pixelToRange(p, order, to)),
+  );
 }
 
 /** Angular separation of two positions, degrees (haversine, accurate at all separations). */

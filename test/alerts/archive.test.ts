@@ -30,7 +30,9 @@ test('publishing then replaying visits leaves the APDB files and the archive unc
   try {
     const wcs = sceneWcs();
     const footprint = detectorFootprint(wcs, SIZE, SIZE);
-    const sky = makeSky(21, 12, 5, 2).filter((s) => footprint.contains(s.ra, s.dec)).map((s, k) => ({ ...s, truthId: k }));
+    const sky = makeSky(21, 12, 5, 2)
+      .filter((s) => footprint.contains(s.ra, s.dec))
+      .map((s, k) => ({ ...s, truthId: k }));
     const visits = observe(sky, 3, 22);
     for (const v of visits) {
       for (const r of v.records) {
@@ -42,14 +44,26 @@ test('publishing then replaying visits leaves the APDB files and the archive unc
     assert.equal(await archive.putSchema(loadAlertSchema()), true);
     assert.equal(await archive.putSchema(loadAlertSchema()), false);
 
-    const process = async (v: (typeof visits)[number]): Promise<{ stored: boolean; created: number; duplicates: number; ids: number[] }> => {
+    const process = async (
+      v: (typeof visits)[number],
+    ): Promise<{ stored: boolean; created: number; duplicates: number; ids: number[] }> => {
       const apdb = await EmbeddedApdb.open(join(root, 'apdb'));
-      const result = await associateVisit(apdb, { visit: v.info, records: v.records, footprint, timeProcessedMjdTai: v.info.mjd + 0.01 });
+      const result = await associateVisit(apdb, {
+        visit: v.info,
+        records: v.records,
+        footprint,
+        timeProcessedMjdTai: v.info.mjd + 0.01,
+      });
       const alerts = buildAlerts({ association: result, cutouts: cutoutSources(v.info.zeroPoint) });
       let created = 0;
       for (const a of alerts) if (await archive.putAlert(a.diaSourceId, encodeAlert(a))) created++;
       const stored = await apdb.storeVisit(result.batch);
-      return { stored, created, duplicates: alerts.length - created, ids: alerts.map((a) => a.diaSourceId) };
+      return {
+        stored,
+        created,
+        duplicates: alerts.length - created,
+        ids: alerts.map((a) => a.diaSourceId),
+      };
     };
     const first = [];
     for (const v of visits) first.push(await process(v));
@@ -70,7 +84,10 @@ test('publishing then replaying visits leaves the APDB files and the archive unc
     assert.ok(frame);
     assert.equal(decodeAlert(frame).diaSourceId, id);
     assert.deepEqual(await archive.store.list('v1/schemas/'), ['v1/schemas/100.json']);
-    assert.equal((await archive.store.list('v1/alerts/')).length, first.reduce((n, r) => n + r.created, 0));
+    assert.equal(
+      (await archive.store.list('v1/alerts/')).length,
+      first.reduce((n, r) => n + r.created, 0),
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -87,20 +104,28 @@ test('the archive HTTP handler serves alerts and schemas', async () => {
   const server = createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${port}${path}`, { headers });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${port}${path}`, { headers });
   try {
     const plain = await get('/v1/alerts/42', { 'accept-encoding': 'identity' });
     assert.equal(plain.status, 200);
     assert.deepEqual(Buffer.from(await plain.arrayBuffer()), frame);
     const gz = await get('/v1/alerts/42');
     assert.equal(gz.status, 200);
-    assert.deepEqual(Buffer.from(await gz.arrayBuffer()), frame, 'fetch decodes Content-Encoding: gzip');
+    assert.deepEqual(
+      Buffer.from(await gz.arrayBuffer()),
+      frame,
+      'fetch decodes Content-Encoding: gzip',
+    );
     const schema = await get('/v1/schemas/100');
     assert.equal(schema.status, 200);
     assert.equal(await schema.text(), loadAlertSchema().text);
     assert.equal((await get('/v1/alerts/43')).status, 404);
     assert.equal((await get('/v1/alerts/abc')).status, 400);
-    assert.equal((await fetch(`http://127.0.0.1:${port}/v1/alerts/42`, { method: 'POST' })).status, 405);
+    assert.equal(
+      (await fetch(`http://127.0.0.1:${port}/v1/alerts/42`, { method: 'POST' })).status,
+      405,
+    );
     assert.deepEqual(gunzipSync(readFileSync(join(root, 'v1', 'alerts', '42.avro.gz'))), frame);
   } finally {
     server.close();

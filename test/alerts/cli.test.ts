@@ -10,7 +10,8 @@ import { encodeAlert } from '../../shared/alerts/wire.js';
 import { runScene } from './scene.js';
 
 const cli = new URL('../../cli/main.ts', import.meta.url).pathname;
-const ap = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, 'alerts', ...args], { encoding: 'utf8' });
+const ap = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', cli, 'alerts', ...args], { encoding: 'utf8' });
 
 test('ap alerts prints container files and Pub/Sub dumps as JSON lines, cutouts elided', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ap-alerts-'));
@@ -20,12 +21,35 @@ test('ap alerts prints container files and Pub/Sub dumps as JSON lines, cutouts 
     const avro = join(dir, 'alerts.avro');
     await writeAlertContainer(avro, alerts);
     const dump = join(dir, 'dump.jsonl');
-    writeFileSync(dump, alerts.map((a) => JSON.stringify({ data: encodeAlert(a).toString('base64'), attributes: alertAttributes(a) })).join('\n') + '\n');
+    writeFileSync(
+      dump,
+      alerts
+        .map((a) =>
+          JSON.stringify({
+            data: encodeAlert(a).toString('base64'),
+            attributes: alertAttributes(a),
+          }),
+        )
+        .join('\n') + '\n',
+    );
     for (const file of [avro, dump]) {
       const run = ap('--in', file);
       assert.equal(run.status, 0, run.stderr);
-      const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { diaSourceId: number; cutoutScience: string; diaSource: { diaObjectId: number } });
-      assert.deepEqual(lines.map((l) => l.diaSourceId), alerts.map((a) => a.diaSourceId));
+      const lines = run.stdout
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              diaSourceId: number;
+              cutoutScience: string;
+              diaSource: { diaObjectId: number };
+            },
+        );
+      assert.deepEqual(
+        lines.map((l) => l.diaSourceId),
+        alerts.map((a) => a.diaSourceId),
+      );
       assert.match(lines[0].cutoutScience, /^<\d+ bytes FITS elided>$/);
       assert.equal(lines[0].diaSource.diaObjectId, alerts[0].diaSource.diaObjectId);
     }

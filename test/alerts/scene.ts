@@ -8,7 +8,11 @@ import { makeSipWcs, makeTanWcs, cdMatrix } from '../../shared/wcs/index.js';
 import { GaussianPsf } from '../../shared/psf/gaussian-psf.js';
 import type { Wcs } from '../../shared/wcs/types.js';
 import { EmbeddedApdb } from '../../shared/apdb/embedded.js';
-import { associateVisit, detectorFootprint, type AssociationResult } from '../../shared/association/associate.js';
+import {
+  associateVisit,
+  detectorFootprint,
+  type AssociationResult,
+} from '../../shared/association/associate.js';
 import { buildAlerts, type CutoutSources } from '../../shared/alerts/build.js';
 import type { Alert } from '../../shared/alerts/types.js';
 import { makeSky, observe } from '../association/sky.js';
@@ -36,7 +40,12 @@ function exposure(wcs: Wcs, seed: number, zeroPoint: number): Exposure {
 export function cutoutSources(zeroPoint: number): CutoutSources {
   const wcs = sceneWcs();
   const difference = exposure(wcs, 3, zeroPoint);
-  return { science: exposure(wcs, 1, zeroPoint), template: exposure(wcs, 2, zeroPoint), difference, differencePsf: GaussianPsf.fromFwhm(4.2) };
+  return {
+    science: exposure(wcs, 1, zeroPoint),
+    template: exposure(wcs, 2, zeroPoint),
+    difference,
+    differencePsf: GaussianPsf.fromFwhm(4.2),
+  };
 }
 
 /** Runs `nVisits` visits of a simulated sky on the scene's detector; returns every visit's alerts. */
@@ -44,12 +53,19 @@ export async function runScene(
   nVisits: number,
   apdb = new EmbeddedApdb(),
   withCutouts = true,
-): Promise<{ apdb: EmbeddedApdb; visits: Array<{ result: AssociationResult; alerts: Alert[]; cutouts: CutoutSources }> }> {
+): Promise<{
+  apdb: EmbeddedApdb;
+  visits: Array<{ result: AssociationResult; alerts: Alert[]; cutouts: CutoutSources }>;
+}> {
   const wcs = sceneWcs();
   const footprint = detectorFootprint(wcs, SIZE, SIZE);
   const sky = makeSky(5, 15, 6, 3).filter((s) => footprint.contains(s.ra, s.dec));
   const out = [];
-  for (const v of observe(sky.map((s, k) => ({ ...s, truthId: k })), nVisits, 6)) {
+  for (const v of observe(
+    sky.map((s, k) => ({ ...s, truthId: k })),
+    nVisits,
+    6,
+  )) {
     for (const r of v.records) {
       const p = wcs.skyToPixel({ ra: Float64Array.of(r.ra), dec: Float64Array.of(r.dec) });
       r.x = p.x[0];
@@ -62,10 +78,20 @@ export async function runScene(
       timeProcessedMjdTai: v.info.mjd + 0.001,
       reliabilityModel: 'rb-test 0.1',
       pixelScaleArcsec: 0.6,
-      forcedPhotometry: (positions) => positions.map((_, k) => ({ psfFlux: 10 + k, psfFluxErr: 20, scienceFlux: 500, scienceFluxErr: 25 })),
+      forcedPhotometry: (positions) =>
+        positions.map((_, k) => ({
+          psfFlux: 10 + k,
+          psfFluxErr: 20,
+          scienceFlux: 500,
+          scienceFluxErr: 25,
+        })),
     });
     const cutouts = cutoutSources(v.info.zeroPoint);
-    const alerts = buildAlerts({ association: result, cutouts: withCutouts ? cutouts : null, observationReason: 'test' });
+    const alerts = buildAlerts({
+      association: result,
+      cutouts: withCutouts ? cutouts : null,
+      observationReason: 'test',
+    });
     await apdb.storeVisit(result.batch);
     out.push({ result, alerts, cutouts });
   }

@@ -29,11 +29,14 @@ async function freePort(): Promise<number> {
 
 async function ours(): Promise<Emulator | null> {
   try {
-    const { startEmulators } = (await import('../../emulators/main.js')) as typeof import('../../emulators/main.js');
+    const { startEmulators } =
+      (await import('../../emulators/main.js')) as typeof import('../../emulators/main.js');
     const running = await startEmulators({ pubsubPort: 0, storagePort: 0, firestorePort: 0 });
     return { host: running.firestoreHost, stop: () => running.stop() };
   } catch (err) {
-    process.stdout.write(`# project emulator unavailable (${(err as Error).message.split('\n')[0]}); trying gcloud\n`);
+    process.stdout.write(
+      `# project emulator unavailable (${(err as Error).message.split('\n')[0]}); trying gcloud\n`,
+    );
     return null;
   }
 }
@@ -41,7 +44,11 @@ async function ours(): Promise<Emulator | null> {
 async function gcloud(): Promise<Emulator | null> {
   if (spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status !== 0) return null;
   const port = await freePort();
-  const child: ChildProcess = spawn('gcloud', ['emulators', 'firestore', 'start', `--host-port=localhost:${port}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child: ChildProcess = spawn(
+    'gcloud',
+    ['emulators', 'firestore', 'start', `--host-port=localhost:${port}`],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 60_000);
     const watch = (chunk: Buffer) => {
@@ -65,10 +72,15 @@ async function gcloud(): Promise<Emulator | null> {
 }
 
 const emulator = (await ours()) ?? (await gcloud());
-const skip = emulator ? false : 'no Firestore emulator (project emulators/ not importable, gcloud absent)';
+const skip = emulator
+  ? false
+  : 'no Firestore emulator (project emulators/ not importable, gcloud absent)';
 if (skip) process.stdout.write(`# SKIP ${skip}\n`);
 
-const everywhere: DetectorFootprint = { cone: { ra: RA0, dec: DEC0, radiusDeg: 0.05 }, contains: () => true };
+const everywhere: DetectorFootprint = {
+  cone: { ra: RA0, dec: DEC0, radiusDeg: 0.05 },
+  contains: () => true,
+};
 
 async function runVisits(apdb: Apdb, n: number): Promise<void> {
   const visits = observe(makeSky(31, 10, 5, 3), n, 32);
@@ -78,36 +90,57 @@ async function runVisits(apdb: Apdb, n: number): Promise<void> {
       records: v.records,
       footprint: everywhere,
       timeProcessedMjdTai: v.info.mjd + 0.01,
-      forcedPhotometry: (positions) => positions.map(() => ({ psfFlux: 1, psfFluxErr: 2, scienceFlux: 3, scienceFluxErr: 4 })),
+      forcedPhotometry: (positions) =>
+        positions.map(() => ({ psfFlux: 1, psfFluxErr: 2, scienceFlux: 3, scienceFluxErr: 4 })),
     });
     assert.equal(await apdb.storeVisit(result.batch), true);
-    assert.equal(await apdb.storeVisit(result.batch), false, 'storing a (visit, detector) twice is refused');
+    assert.equal(
+      await apdb.storeVisit(result.batch),
+      false,
+      'storing a (visit, detector) twice is refused',
+    );
   }
 }
 
-test('Firestore APDB gives the same DiaObjects, sources and forced sources as the embedded one', { skip, timeout: 120_000 }, async () => {
-  assert.ok(emulator);
-  process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
-  const db = new Firestore({ projectId: 'apdb-test' });
-  const remote = new FirestoreApdb(db, { prefix: `t${Date.now()}_` });
-  const local = new EmbeddedApdb();
-  try {
-    await runVisits(remote, 6);
-    await runVisits(local, 6);
-    const byId = <T extends { diaObjectId: number }>(rows: T[]) => [...rows].sort((a, b) => a.diaObjectId - b.diaObjectId);
-    const remoteObjects = byId(await remote.getDiaObjectsInRegion(everywhere.cone));
-    const localObjects = byId(await local.getDiaObjectsInRegion(everywhere.cone));
-    assert.ok(localObjects.length > 10);
-    assert.deepEqual(remoteObjects, localObjects);
-    const ids = localObjects.map((o) => o.diaObjectId);
-    const key = (r: { diaSourceId?: number; diaForcedSourceId?: number }) => r.diaSourceId ?? r.diaForcedSourceId ?? 0;
-    const sort = <T extends { diaSourceId?: number; diaForcedSourceId?: number }>(rows: T[]) => [...rows].sort((a, b) => key(a) - key(b));
-    assert.deepEqual(sort(await remote.getDiaSourcesForObjects(ids, 60002)), sort(await local.getDiaSourcesForObjects(ids, 60002)));
-    assert.deepEqual(sort(await remote.getForcedSourcesForObjects(ids, 0)), sort(await local.getForcedSourcesForObjects(ids, 0)));
-    const small = { ra: localObjects[0].ra, dec: localObjects[0].dec, radiusDeg: 0.5 / 3600 };
-    assert.deepEqual((await remote.getDiaObjectsInRegion(small)).map((o) => o.diaObjectId), [localObjects[0].diaObjectId]);
-  } finally {
-    await remote.close();
-    await emulator.stop();
-  }
-});
+test(
+  'Firestore APDB gives the same DiaObjects, sources and forced sources as the embedded one',
+  { skip, timeout: 120_000 },
+  async () => {
+    assert.ok(emulator);
+    process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
+    const db = new Firestore({ projectId: 'apdb-test' });
+    const remote = new FirestoreApdb(db, { prefix: `t${Date.now()}_` });
+    const local = new EmbeddedApdb();
+    try {
+      await runVisits(remote, 6);
+      await runVisits(local, 6);
+      const byId = <T extends { diaObjectId: number }>(rows: T[]) =>
+        [...rows].sort((a, b) => a.diaObjectId - b.diaObjectId);
+      const remoteObjects = byId(await remote.getDiaObjectsInRegion(everywhere.cone));
+      const localObjects = byId(await local.getDiaObjectsInRegion(everywhere.cone));
+      assert.ok(localObjects.length > 10);
+      assert.deepEqual(remoteObjects, localObjects);
+      const ids = localObjects.map((o) => o.diaObjectId);
+      const key = (r: { diaSourceId?: number; diaForcedSourceId?: number }) =>
+        r.diaSourceId ?? r.diaForcedSourceId ?? 0;
+      const sort = <T extends { diaSourceId?: number; diaForcedSourceId?: number }>(rows: T[]) =>
+        [...rows].sort((a, b) => key(a) - key(b));
+      assert.deepEqual(
+        sort(await remote.getDiaSourcesForObjects(ids, 60002)),
+        sort(await local.getDiaSourcesForObjects(ids, 60002)),
+      );
+      assert.deepEqual(
+        sort(await remote.getForcedSourcesForObjects(ids, 0)),
+        sort(await local.getForcedSourcesForObjects(ids, 0)),
+      );
+      const small = { ra: localObjects[0].ra, dec: localObjects[0].dec, radiusDeg: 0.5 / 3600 };
+      assert.deepEqual(
+        (await remote.getDiaObjectsInRegion(small)).map((o) => o.diaObjectId),
+        [localObjects[0].diaObjectId],
+      );
+    } finally {
+      await remote.close();
+      await emulator.stop();
+    }
+  },
+);

@@ -6,15 +6,25 @@ import { associateVisit, type DetectorFootprint } from '../../shared/association
 import { matchNearest } from '../../shared/association/match.js';
 import { makeSky, observe, DEC0, RA0 } from './sky.js';
 
-const everywhere: DetectorFootprint = { cone: { ra: RA0, dec: DEC0, radiusDeg: 0.1 }, contains: () => true };
+const everywhere: DetectorFootprint = {
+  cone: { ra: RA0, dec: DEC0, radiusDeg: 0.1 },
+  contains: () => true,
+};
 
-async function runSequence(nVisits: number): Promise<{ apdb: EmbeddedApdb; truthOf: Map<number, number> }> {
+async function runSequence(
+  nVisits: number,
+): Promise<{ apdb: EmbeddedApdb; truthOf: Map<number, number> }> {
   const sky = makeSky(11);
   const visits = observe(sky, nVisits, 12);
   const apdb = new EmbeddedApdb();
   const truthOf = new Map<number, number>();
   for (const v of visits) {
-    const result = await associateVisit(apdb, { visit: v.info, records: v.records, footprint: everywhere, timeProcessedMjdTai: v.info.mjd + 0.01 });
+    const result = await associateVisit(apdb, {
+      visit: v.info,
+      records: v.records,
+      footprint: everywhere,
+      timeProcessedMjdTai: v.info.mjd + 0.01,
+    });
     assert.equal(await apdb.storeVisit(result.batch), true);
     result.batch.diaSources.forEach((s, k) => truthOf.set(s.diaSourceId, v.truth[k]));
   }
@@ -24,7 +34,10 @@ async function runSequence(nVisits: number): Promise<{ apdb: EmbeddedApdb; truth
 test('30 visits: every variable and transient ends as exactly one DiaObject, close pairs never merge', async () => {
   const { apdb, truthOf } = await runSequence(30);
   const objects = await apdb.getDiaObjectsInRegion(everywhere.cone);
-  const sources = await apdb.getDiaSourcesForObjects(objects.map((o) => o.diaObjectId), 0);
+  const sources = await apdb.getDiaSourcesForObjects(
+    objects.map((o) => o.diaObjectId),
+    0,
+  );
   assert.equal(sources.length, truthOf.size);
   const objectsOfTruth = new Map<number, Set<number>>();
   const truthsOfObject = new Map<number, Set<number>>();
@@ -61,7 +74,14 @@ test('DiaObject features equal a direct reference computation to 1e-9 relative',
           continue;
         }
         assert.ok(got !== null, `${band}_${name} of ${o.diaObjectId} is null, want ${want}`);
-        const tol = 1e-9 * Math.max(Math.abs(want), 1e-300) + (name.includes('Intercept') || name.includes('Slope') || name === 'psfFluxSkew' || name === 'psfFluxStetsonJ' ? 1e-9 : 0);
+        const tol =
+          1e-9 * Math.max(Math.abs(want), 1e-300) +
+          (name.includes('Intercept') ||
+          name.includes('Slope') ||
+          name === 'psfFluxSkew' ||
+          name === 'psfFluxStetsonJ'
+            ? 1e-9
+            : 0);
         assert.ok(Math.abs(got - want) <= tol, `${band}_${name}: ${got} vs reference ${want}`);
         checked++;
       }
@@ -87,12 +107,17 @@ function reference(sources: DiaSource[]): Record<string, number | null> {
   const sorted = [...f].sort((a, b) => a - b);
   const pct = (q: number): number => {
     const h = (n - 1) * q;
-    return sorted[Math.floor(h)] + (h - Math.floor(h)) * (sorted[Math.ceil(h)] - sorted[Math.floor(h)]);
+    return (
+      sorted[Math.floor(h)] + (h - Math.floor(h)) * (sorted[Math.ceil(h)] - sorted[Math.floor(h)])
+    );
   };
   const med = pct(0.5);
   const dev = f.map((x) => Math.abs(x - med)).sort((a, b) => a - b);
   const mad = n % 2 ? dev[(n - 1) / 2] : (dev[n / 2 - 1] + dev[n / 2]) / 2;
-  const skew = n < 3 || sd === null ? null : (n / ((n - 1) * (n - 2))) * sum(f.map((x) => ((x - plain) / sd) ** 3));
+  const skew =
+    n < 3 || sd === null
+      ? null
+      : (n / ((n - 1) * (n - 2))) * sum(f.map((x) => ((x - plain) / sd) ** 3));
   const byTime = t.map((_, k) => k).sort((a, b) => t[a] - t[b]);
   let maxSlope: number | null = null;
   for (let k = 1; k < n; k++) {
@@ -128,7 +153,9 @@ function reference(sources: DiaSource[]): Record<string, number | null> {
     psfFluxLinearSlope: slope,
     psfFluxLinearIntercept: intercept,
     psfFluxStetsonJ: n < 2 ? null : stetsonJ(f, e, mean),
-    scienceFluxMean: sum(sources.map((s) => (s.scienceFlux as number) / (s.scienceFluxErr as number) ** 2)) / sum(sources.map((s) => (s.scienceFluxErr as number) ** -2)),
+    scienceFluxMean:
+      sum(sources.map((s) => (s.scienceFlux as number) / (s.scienceFluxErr as number) ** 2)) /
+      sum(sources.map((s) => (s.scienceFluxErr as number) ** -2)),
   };
 }
 
@@ -144,7 +171,14 @@ function stetsonJ(f: number[], e: number[], start: number): number {
     m = next;
     if (d / m < 1e-6 && d < 1e-6) break;
   }
-  return sum(f.map((x, k) => { const p = (c * (x - m) / e[k]) ** 2 - 1; return Math.sign(p) * Math.sqrt(Math.abs(p)); })) / n;
+  return (
+    sum(
+      f.map((x, k) => {
+        const p = ((c * (x - m)) / e[k]) ** 2 - 1;
+        return Math.sign(p) * Math.sqrt(Math.abs(p));
+      }),
+    ) / n
+  );
 }
 
 function sum(values: number[]): number {
@@ -180,21 +214,38 @@ test('history and features cover the last historyDays only; sources without a sk
   const [early, late] = observe(sky, 2, 42);
   late.info = { ...late.info, visit: 2000, mjd: early.info.mjd + 400 };
   const apdb = new EmbeddedApdb();
-  const first = await associateVisit(apdb, { visit: early.info, records: early.records, footprint: everywhere, timeProcessedMjdTai: early.info.mjd });
+  const first = await associateVisit(apdb, {
+    visit: early.info,
+    records: early.records,
+    footprint: everywhere,
+    timeProcessedMjdTai: early.info.mjd,
+  });
   await apdb.storeVisit(first.batch);
   const lost = { ...late.records[0], ra: Number.NaN, dec: Number.NaN };
-  const second = await associateVisit(apdb, { visit: late.info, records: [...late.records, { ...lost, index: late.records.length }], footprint: everywhere, timeProcessedMjdTai: late.info.mjd });
+  const second = await associateVisit(apdb, {
+    visit: late.info,
+    records: [...late.records, { ...lost, index: late.records.length }],
+    footprint: everywhere,
+    timeProcessedMjdTai: late.info.mjd,
+  });
   const placed = second.batch.diaSources.filter((s) => s.diaObjectId !== null);
   assert.equal(placed.length, late.records.length);
   assert.equal(second.batch.diaSources[late.records.length].diaObjectId, null);
   let matched = 0;
   for (const s of placed) {
     const object = second.diaObjects.get(s.diaObjectId as number) as DiaObject;
-    assert.equal(second.prvDiaSources.get(s.diaObjectId as number), undefined, 'sources 400 days old are outside the 365-day window');
+    assert.equal(
+      second.prvDiaSources.get(s.diaObjectId as number),
+      undefined,
+      'sources 400 days old are outside the 365-day window',
+    );
     assert.equal(object.nDiaSources, 1);
     if (s.diaObjectId !== s.diaSourceId) {
       matched++;
-      assert.ok((object.firstDiaSourceMjdTai as number) < s.midpointMjdTai - 399, 'the first detection time survives the window');
+      assert.ok(
+        (object.firstDiaSourceMjdTai as number) < s.midpointMjdTai - 399,
+        'the first detection time survives the window',
+      );
     }
   }
   assert.ok(matched > 0);

@@ -41,29 +41,51 @@ export const RA0 = 150.1;
 export const DEC0 = 2.2;
 
 /** Variables and transients in a ~4 arcmin field, with pairs exactly 2 arcsec apart. */
-export function makeSky(seed: number, nVariables = 40, nTransients = 20, nPairs = 10): TrueSource[] {
+export function makeSky(
+  seed: number,
+  nVariables = 40,
+  nTransients = 20,
+  nPairs = 10,
+): TrueSource[] {
   const random = rng(seed);
   const out: TrueSource[] = [];
   const cosDec = Math.cos((DEC0 * Math.PI) / 180);
-  const place = (): [number, number] => [RA0 + ((random() - 0.5) * 4) / 60 / cosDec, DEC0 + ((random() - 0.5) * 4) / 60];
+  const place = (): [number, number] => [
+    RA0 + ((random() - 0.5) * 4) / 60 / cosDec,
+    DEC0 + ((random() - 0.5) * 4) / 60,
+  ];
   const variable = (ra: number, dec: number): TrueSource => {
     const amp = 200 + 800 * random();
     const period = 2 + 10 * random();
     const phase = 2 * Math.PI * random();
-    return { truthId: out.length, ra, dec, kind: 'variable', fluxAt: (t) => amp * Math.sin((2 * Math.PI * t) / period + phase) + 0.2 * amp };
+    return {
+      truthId: out.length,
+      ra,
+      dec,
+      kind: 'variable',
+      fluxAt: (t) => amp * Math.sin((2 * Math.PI * t) / period + phase) + 0.2 * amp,
+    };
   };
   for (let k = 0; k < nVariables; k++) out.push(variable(...place()));
   for (let k = 0; k < nPairs; k++) {
     const [ra, dec] = place();
     out.push(variable(ra, dec));
     const angle = 2 * Math.PI * random();
-    out.push(variable(ra + ((2 / 3600) * Math.cos(angle)) / cosDec, dec + (2 / 3600) * Math.sin(angle)));
+    out.push(
+      variable(ra + ((2 / 3600) * Math.cos(angle)) / cosDec, dec + (2 / 3600) * Math.sin(angle)),
+    );
   }
   for (let k = 0; k < nTransients; k++) {
     const [ra, dec] = place();
     const t0 = 60000 + 25 * random();
     const peak = 1000 + 3000 * random();
-    out.push({ truthId: out.length, ra, dec, kind: 'transient', fluxAt: (t) => (t < t0 ? Number.NaN : peak * Math.exp(-(t - t0) / 8)) });
+    out.push({
+      truthId: out.length,
+      ra,
+      dec,
+      kind: 'transient',
+      fluxAt: (t) => (t < t0 ? Number.NaN : peak * Math.exp(-(t - t0) / 8)),
+    });
   }
   return out;
 }
@@ -71,7 +93,13 @@ export function makeSky(seed: number, nVariables = 40, nTransients = 20, nPairs 
 const BANDS = ['g', 'r', 'i'];
 
 /** Detections of the sky on `nVisits` nightly visits; astrometric noise sigma in arcsec. */
-export function observe(sky: readonly TrueSource[], nVisits: number, seed: number, noiseArcsec = 0.1, zeroPoint = 28): SimVisit[] {
+export function observe(
+  sky: readonly TrueSource[],
+  nVisits: number,
+  seed: number,
+  noiseArcsec = 0.1,
+  zeroPoint = 28,
+): SimVisit[] {
   const random = rng(seed);
   const cosDec = Math.cos((DEC0 * Math.PI) / 180);
   const visits: SimVisit[] = [];
@@ -109,7 +137,14 @@ export function observe(sky: readonly TrueSource[], nVisits: number, seed: numbe
   return visits;
 }
 
-function record(index: number, ra: number, dec: number, flux: number, err: number, random: () => number): DiaSourceRecord {
+function record(
+  index: number,
+  ra: number,
+  dec: number,
+  flux: number,
+  err: number,
+  random: () => number,
+): DiaSourceRecord {
   const sci = 5000 + 1000 * random();
   return {
     index,
