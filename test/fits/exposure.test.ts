@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Exposure } from '../../shared/image/exposure.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { cdMatrix, makeTanWcs } from '../../shared/wcs/index.js';
@@ -13,6 +16,7 @@ import {
   writeExposure,
   writeFits,
 } from '../../shared/fits/index.js';
+import { runPython, skipWithout } from '../helpers/python.js';
 
 function sampleExposure(width = 40, height = 30): Exposure {
   const exp = Exposure.blank(width, height);
@@ -189,3 +193,44 @@ test('band letters from FILTER values', () => {
   assert.equal(bandOf('VR DECam'), 'VR DECam');
   assert.equal(bandOf('HSC-I'), 'HSC-I');
 });
+
+test(
+  'astropy reads writeExposure files: extensions, pixels, visit cards and the WCS of a view',
+  { skip: skipWithout('astropy') },
+  () => {
+    const exp = sampleExposure();
+    const view = exp.view({ x: 10, y: 5, width: 12, height: 9 });
+    const dir = mkdtempSync(join(tmpdir(), 'exposure-'));
+    const path = join(dir, 'view.fits');
+    writeFileSync(path, writeExposure(view, { compress: 'RICE_1' }));
+    const script = `
+import sys, json
+from astropy.io import fits
+from astropy.wcs import WCS
+with fits.open(sys.argv[1]) as f:
+    sky = WCS(f['IMAGE'].header).all_pix2world([[0.0, 0.0], [5.0, 3.0]], 0).tolist()
+    print(json.dumps({'names': [h.name for h in f], 'mask': f['MASK'].data.tolist(),
+                      'band': f[0].header['FILTER'], 'gain': f[0].header['GAIN'],
+                      'mpcr': f['MASK'].header['MP_CR'], 'sky': sky}))`;
+    const seen = JSON.parse(runPython('astropy', script, [path])) as {
+      names: string[];
+      mask: number[][];
+      band: string;
+      gain: number;
+      mpcr: number;
+      sky: number[][];
+    };
+    assert.deepEqual(seen.names, ['PRIMARY', 'IMAGE', 'MASK', 'VARIANCE']);
+    assert.equal(seen.band, 'r');
+    assert.equal(seen.gain, 1.7);
+    assert.equal(seen.mpcr, 3);
+    for (let y = 0; y < 9; y++) {
+      for (let x = 0; x < 12; x++) assert.equal(seen.mask[y][x], view.mask.get(x, y));
+    }
+    // astropy sees the view's own pixel grid; ours is the parent's (origin 10, 5)
+    const ours = exp.wcs!.pixelToSky({ x: Float64Array.of(10, 15), y: Float64Array.of(5, 8) });
+    seen.sky.forEach(([ra, dec], k) => {
+      assert.ok(Math.abs(ra - ours.ra[k]) < 1e-10 && Math.abs(dec - ours.dec[k]) < 1e-10);
+    });
+  },
+);
