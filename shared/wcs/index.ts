@@ -17,7 +17,7 @@ export type { LocalJacobian, PixelCoords, SkyCoords, Wcs } from './types.js';
 export { wcsFromHeader, type HeaderLike } from './header.js';
 export { cdMatrix, det2, invert2, type Matrix2 } from './matrix.js';
 export type { SipPolynomial } from './polynomial.js';
-export { wrapRa } from './sphere.js';
+export { TangentPlane, wrapRa } from './sphere.js';
 export { TangentWcs, TanWcs, type TanWcsParams } from './tangent-wcs.js';
 export { SipWcs, type SipWcsParams } from './sip.js';
 export { TpvWcs, TPV_EXPONENTS, TPV_TERMS, type TpvWcsParams } from './tpv.js';
