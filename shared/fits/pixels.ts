@@ -70,18 +70,19 @@ export function fromBigEndian(bytes: Uint8Array, bitpix: number, count: number):
   }
 }
 
-/** Big-endian bytes of a native array stored as BITPIX (integer types must already be the stored ones). */
-export function toBigEndian(data: FitsData): Uint8Array {
-  const copy = new Uint8Array(
-    data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-  );
-  const buf = Buffer.from(copy.buffer);
+/**
+ * Big-endian bytes of a native array stored as BITPIX (integer types must already be the stored
+ * ones), into `out` (byteLength bytes, e.g. a region of the output file) or a new array.
+ */
+export function toBigEndian(data: FitsData, out = new Uint8Array(data.byteLength)): Uint8Array {
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  const buf = Buffer.from(out.buffer, out.byteOffset, data.byteLength);
   if (LITTLE_ENDIAN) {
     if (data.BYTES_PER_ELEMENT === 2) buf.swap16();
     else if (data.BYTES_PER_ELEMENT === 4) buf.swap32();
     else if (data.BYTES_PER_ELEMENT === 8) buf.swap64();
   }
-  return copy;
+  return out;
 }
 
 /** Flips the sign bit: unsigned <-> offset-signed storage of the same width, in place on the bits. */

@@ -38,9 +38,11 @@ export interface WriteFitsOptions extends CompressOptions {
 const STRUCTURAL =
   /^(SIMPLE|XTENSION|BITPIX|NAXIS\d*|PCOUNT|GCOUNT|EXTEND|BSCALE|BZERO|BLANK|EXTNAME|CHECKSUM|DATASUM|THEAP|TFIELDS|(TTYPE|TFORM)\d+|Z(IMAGE|BITPIX|NAXIS\d*|TILE\d+|CMPTYPE|NAME\d+|VAL\d+|QUANTIZ|DITHER0|SCALE|ZERO|BLANK|SIMPLE|TENSION|EXTEND|PCOUNT|GCOUNT|HECKSUM|DATASUM))$/;
 
-/** The zero bytes that pad a data unit of `length` bytes to whole 2880-byte blocks. */
-function padding(length: number): Uint8Array {
-  return new Uint8Array(Math.ceil(length / BLOCK_LENGTH) * BLOCK_LENGTH - length);
+/** A piece of the output file: bytes, or pixels to write big-endian in place. */
+type Part = Uint8Array | { pixels: FitsData };
+
+function padded(length: number): number {
+  return Math.ceil(length / BLOCK_LENGTH) * BLOCK_LENGTH;
 }
 
 function copyCards(from: FitsHeader | undefined, to: FitsHeader): void {
@@ -55,7 +57,7 @@ export function writeFits(
   options: WriteFitsOptions = {},
 ): Uint8Array {
   if (hdus.length === 0) throw new FitsError('writeFits: no HDU to write');
-  const parts: Uint8Array[] = [];
+  const parts: Part[] = [];
   hdus.forEach((hdu, index) => {
     const { data } = hdu;
     const name = hdu.name ?? hdu.header?.getString('EXTNAME')?.trim();
@@ -79,7 +81,7 @@ export function writeFits(
       if (name) image.set('EXTNAME', name, 'extension name');
       copyCards(hdu.header, image);
       const table = writeCompressedImage(image, data, width, height, options);
-      parts.push(table.header.toBytes(), table.data, padding(table.data.length));
+      parts.push(table.header.toBytes(), table.data);
       return;
     }
     const header = new FitsHeader();
@@ -104,10 +106,17 @@ export function writeFits(
     if (name && !(index === 0 && name === 'PRIMARY')) header.set('EXTNAME', name, 'extension name');
     copyCards(hdu.header, header);
     parts.push(header.toBytes());
-    if (data && data.length > 0) {
-      const bytes = toBigEndian(bzero === 0 ? data : flipSign(data));
-      parts.push(bytes, padding(bytes.length));
-    }
+    if (data && data.length > 0) parts.push({ pixels: bzero === 0 ? data : flipSign(data) });
   });
-  return Buffer.concat(parts);
+  // one allocation for the file; pixels are byte-swapped in place, padding zeroed
+  const size = (part: Part): number =>
+    padded(part instanceof Uint8Array ? part.length : part.pixels.byteLength);
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + size(part), 0));
+  let pos = 0;
+  for (const part of parts) {
+    if (part instanceof Uint8Array) out.set(part, pos);
+    else toBigEndian(part.pixels, out.subarray(pos, pos + part.pixels.byteLength));
+    pos += size(part);
+  }
+  return out;
 }
