@@ -20,26 +20,36 @@ export function convolveKernelField(image: ImageF, solution: KernelSolution, fft
   const spectra = solution.termKernels.map((k) => kernelSpectrum(fft, k, solution.size));
   const out = Plane.zeros(Float32Array, width, height);
   const mk = polyCount(solution.spatialOrder);
-  const pk = new Float64Array(mk);
-  const pb = new Float64Array(polyCount(solution.backgroundOrder));
-  const bgc = solution.background;
+  const mb = polyCount(solution.backgroundOrder);
   const frame = solution.frame;
+  const kRows = Array.from({ length: mk }, () => new Float64Array(width));
+  const bRows = Array.from({ length: mb }, () => new Float64Array(width));
+  const bg = new Float64Array(width);
+  // runTiles transforms two tiles before it consumes their outputs: alternate two buffer sets.
+  const products = [0, 1].map(() => spectra.map(() => fft.alloc()));
+  let turn = 0;
   runTiles(plan, {
     inputs: [image],
-    transform: (_tile, [s]) => spectra.map((k) => multiplySpectra(s, k)),
+    transform: (_tile, [s]) => {
+      turn ^= 1;
+      return spectra.map((k, m) => multiplySpectra(s, k, products[turn][m]));
+    },
     emit: (tile, outputs) => {
       for (let j = 0; j < tile.oh; j++) {
         const y = tile.oy + j;
+        frame.rowTerms(solution.spatialOrder, y, tile.ox, tile.ow, kRows);
+        frame.rowTerms(solution.backgroundOrder, y, tile.ox, tile.ow, bRows);
+        bg.fill(0, 0, tile.ow);
+        for (let t = 0; t < mb; t++) {
+          const c = solution.background[t], r = bRows[t];
+          for (let i = 0; i < tile.ow; i++) bg[i] += c * r[i];
+        }
         const row = out.row(y);
-        const base = (y - tile.wy) * n - tile.wx;
+        const base = (y - tile.wy) * n + (tile.ox - tile.wx);
         for (let i = 0; i < tile.ow; i++) {
-          const x = tile.ox + i;
-          frame.terms(solution.spatialOrder, x, y, pk);
-          frame.terms(solution.backgroundOrder, x, y, pb);
-          let v = 0;
-          for (let t = 0; t < pb.length; t++) v += pb[t] * bgc[t];
-          for (let t = 0; t < mk; t++) v += pk[t] * outputs[t][base + x];
-          row[x] = v;
+          let v = bg[i];
+          for (let t = 0; t < mk; t++) v += kRows[t][i] * outputs[t][base + i];
+          row[tile.ox + i] = v;
         }
       }
     },

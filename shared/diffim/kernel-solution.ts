@@ -58,13 +58,13 @@ export class KernelSolution {
 
   /** Adds sign * background to every pixel of `plane` (same grid as the fit). */
   addBackground(plane: { width: number; height: number; row(y: number): Float32Array }, sign: number): void {
-    const p = new Float64Array(this.background.length);
+    const rows = Array.from(this.background, () => new Float64Array(plane.width));
     for (let y = 0; y < plane.height; y++) {
+      this.frame.rowTerms(this.backgroundOrder, y, 0, plane.width, rows);
       const row = plane.row(y);
       for (let x = 0; x < plane.width; x++) {
-        this.frame.terms(this.backgroundOrder, x, y, p);
         let s = 0;
-        for (let t = 0; t < p.length; t++) s += p[t] * this.background[t];
+        for (let t = 0; t < rows.length; t++) s += rows[t][x] * this.background[t];
         row[x] += sign * s;
       }
     }

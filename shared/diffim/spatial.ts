@@ -8,6 +8,13 @@ export function polyCount(order: number): number {
   return ((order + 1) * (order + 2)) / 2;
 }
 
+/** [power of xi, power of eta] of each term, in term order. */
+export function polyPowers(order: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let d = 0; d <= order; d++) for (let b = 0; b <= d; b++) out.push([d - b, b]);
+  return out;
+}
+
 export class SpatialFrame {
   constructor(
     readonly width: number,
@@ -30,5 +37,18 @@ export class SpatialFrame {
       for (let b = 0; b <= d; b++) out[k++] = xi ** (d - b) * eta ** b;
     }
     return out;
+  }
+
+  /**
+   * Term values along row y for columns x0 .. x0+count-1: rows[t][i] is term t at (x0 + i, y).
+   * Cheap per pixel (powers of xi per column, of eta once per row).
+   */
+  rowTerms(order: number, y: number, x0: number, count: number, rows: Float64Array[]): void {
+    const eta = this.eta(y);
+    polyPowers(order).forEach(([a, b], t) => {
+      const e = eta ** b;
+      const row = rows[t];
+      for (let i = 0; i < count; i++) row[i] = this.xi(x0 + i) ** a * e;
+    });
   }
 }

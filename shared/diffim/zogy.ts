@@ -15,7 +15,7 @@
 import { Plane, type ImageF } from '../image/plane.js';
 import type { Psf } from '../psf/types.js';
 import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
-import { accumulate, planTiles, runTiles } from '../util/tiles.js';
+import { accumulate, planTiles, runTiles, type Tile } from '../util/tiles.js';
 import { GridPsf } from './psf-grid.js';
 import type { NoiseAt } from './decorrelate.js';
 
@@ -93,14 +93,20 @@ export function zogy(science: ImageF, template: ImageF, varScience: ImageF, varT
   const fft = new Fft2(n);
   const difference = Plane.zeros(Float32Array, science.width, science.height);
   const score = Plane.zeros(Float32Array, science.width, science.height);
-  const tileSums = new Map<number, [number, number]>();
+  const tileSums = new Map<Tile, [number, number]>();
+  // runTiles transforms two tiles before it consumes their outputs: alternate two buffer sets.
+  const buffers = [0, 1].map(() => [fft.alloc(), fft.alloc(), fft.alloc()]);
+  let turn = 0;
+  const s = new Float64Array(n * n);
   runTiles(plan, {
     inputs: [science, template],
     transform: (tile, [sn, sr]) => {
       const t = terms(fft, sciencePsf, templatePsf, kappa, tile.cx, tile.cy, noiseAt(tile.cx, tile.cy));
-      const d = new Float64Array(sn.length);
-      const kn = new Float64Array(sn.length);
-      const kr = new Float64Array(sn.length);
+      turn ^= 1;
+      const [d, kn, kr] = buffers[turn];
+      d.fill(0);
+      kn.fill(0);
+      kr.fill(0);
       let sumKn2 = 0, sumKr2 = 0;
       for (let i = 0; i < sn.length / 2; i++) {
         const q = den2(t, i);
@@ -123,14 +129,13 @@ export function zogy(science: ImageF, template: ImageF, varScience: ImageF, varT
         kr[2 * i] = krr * rr - kri * ri;
         kr[2 * i + 1] = krr * ri + kri * rr;
       }
-      tileSums.set(plan.tiles.indexOf(tile), [sumKn2 / (n * n), sumKr2 / (n * n)]);
+      tileSums.set(tile, [sumKn2 / (n * n), sumKr2 / (n * n)]);
       return [d, kn, kr];
     },
     emit: (tile, [d, sN, sR]) => {
       accumulate(tile, n, d, difference);
-      const [kn2, kr2] = tileSums.get(plan.tiles.indexOf(tile)) ?? [0, 0];
+      const [kn2, kr2] = tileSums.get(tile) ?? [0, 0];
       const ax2 = opt.astrometricSigmaPx ** 2, e2 = opt.psfErrorFraction ** 2;
-      const s = new Float64Array(n * n);
       for (let j = 0; j < tile.oh; j++) {
         const y = tile.oy + j;
         const vn = varScience.row(y), vr = varTemplate.row(y);

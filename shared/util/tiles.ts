@@ -100,7 +100,11 @@ export function planTiles(width: number, height: number, options: TileOptions): 
 export interface TileFilter {
   /** Real planes read into each window (0 outside the image and at non-finite pixels). */
   inputs: ReadonlyArray<ImageF>;
-  /** A tile's output spectra from its inputs' spectra; each must be the spectrum of a real image. */
+  /**
+   * A tile's output spectra from its inputs' spectra; each must be the spectrum of a real image.
+   * Both tiles of a pair are transformed before either's outputs are used, so the two calls must
+   * return distinct arrays (the input spectra, distinct per tile, may be overwritten and returned).
+   */
   transform(tile: Tile, spectra: Float64Array[]): Float64Array[];
   /** A tile's real outputs (n*n each; index y*n+x is image pixel (wx+x, wy+y)). */
   emit(tile: Tile, outputs: Float64Array[]): void;
@@ -119,53 +123,49 @@ function load(plane: ImageF, tile: Tile, n: number, dst: Float64Array, part: 0 |
   }
 }
 
-/** Runs `filter` over every tile of `plan`, two tiles per complex FFT. */
-export function runTiles(plan: TilePlan, filter: TileFilter): void {
+/**
+ * Runs `filter` over every tile of `plan` (or the listed tile indices), two tiles per complex
+ * FFT. Spectra and outputs live in buffers reused from pair to pair: a filter must not keep
+ * references to them past its call.
+ */
+export function runTiles(plan: TilePlan, filter: TileFilter, indices: readonly number[] = plan.tiles.map((_t, i) => i)): void {
   const n = plan.fftSize;
   const fft = new Fft2(n);
-  const { tiles } = plan;
-  for (let t = 0; t < tiles.length; t += 2) {
-    const first = tiles[t];
-    const second = tiles[t + 1] as Tile | undefined;
-    const specA: Float64Array[] = [];
-    const specB: Float64Array[] = [];
-    for (const plane of filter.inputs) {
-      const z = fft.alloc();
+  const z = fft.alloc();
+  const specA = filter.inputs.map(() => fft.alloc());
+  const specB = filter.inputs.map(() => fft.alloc());
+  const realA: Float64Array[] = [];
+  const realB: Float64Array[] = [];
+  for (let t = 0; t < indices.length; t += 2) {
+    const first = plan.tiles[indices[t]];
+    const second = t + 1 < indices.length ? plan.tiles[indices[t + 1]] : undefined;
+    filter.inputs.forEach((plane, p) => {
+      z.fill(0);
       load(plane, first, n, z, 0);
       if (second) load(plane, second, n, z, 1);
       fft.forward(z);
-      const a = fft.alloc();
-      const b = fft.alloc();
-      splitPackedSpectrum(n, z, a, b);
-      specA.push(a);
-      specB.push(b);
-    }
+      splitPackedSpectrum(n, z, specA[p], specB[p]);
+    });
     const outA = filter.transform(first, specA);
     const outB = second ? filter.transform(second, specB) : [];
-    const realA: Float64Array[] = [];
-    const realB: Float64Array[] = [];
     for (let q = 0; q < outA.length; q++) {
-      const w = outA[q];
+      const o1 = outA[q];
       const o2 = outB[q] as Float64Array | undefined;
-      if (o2) {
-        for (let i = 0; i < w.length; i += 2) {
-          const r = w[i] - o2[i + 1];
-          w[i + 1] += o2[i];
-          w[i] = r;
-        }
+      for (let i = 0; i < z.length; i += 2) {
+        z[i] = o1[i] - (o2 ? o2[i + 1] : 0);
+        z[i + 1] = o1[i + 1] + (o2 ? o2[i] : 0);
       }
-      fft.inverse(w);
-      const ra = new Float64Array(n * n);
-      const rb = new Float64Array(n * n);
+      fft.inverse(z);
+      realA[q] ??= new Float64Array(n * n);
+      realB[q] ??= new Float64Array(n * n);
+      const ra = realA[q], rb = realB[q];
       for (let i = 0; i < n * n; i++) {
-        ra[i] = w[2 * i];
-        rb[i] = w[2 * i + 1];
+        ra[i] = z[2 * i];
+        rb[i] = z[2 * i + 1];
       }
-      realA.push(ra);
-      realB.push(rb);
     }
-    filter.emit(first, realA);
-    if (second) filter.emit(second, realB);
+    filter.emit(first, realA.slice(0, outA.length));
+    if (second) filter.emit(second, realB.slice(0, outA.length));
   }
 }
 
