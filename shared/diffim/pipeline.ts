@@ -1,0 +1,109 @@
+/**
+ * runDiff: the whole `ap diff` task as timed stages: (1) characterize both images
+ * (shared/characterize: background subtracted, variance, CR masks, PSF model), (2) warp the
+ * template onto the science grid (shared/warp, Lanczos-3), then subtractImages' stages
+ * (3) choose the method, (4) select kernel candidates, (5) fit the kernel, (6) convolve and
+ * subtract, (7) decorrelate, (8) build the output.
+ * @example
+ *   const r = await runDiff(readExposure(sciBytes), readExposure(tmplBytes), { subtract: { method: 'auto' } });
+ *   writeFileSync('diff.fits', diffToFits(r));
+ */
+import type { Exposure } from '../image/exposure.js';
+import { characterizeImage, type CharacterizeOverrides } from '../characterize/characterize.js';
+import { warpExposure } from '../warp/index.js';
+import type { WarpConfig } from '../warp/config.js';
+import { writeExposure } from '../fits/exposure.js';
+import { FitsHeader } from '../fits/header.js';
+import type { SubtractConfig } from './config.js';
+import { readFits } from '../fits/read.js';
+import { diffPsfToHdu, readDiffPsf, type GridPsf } from './psf-grid.js';
+import { subtractImages, type SubtractResult, type SubtractStage } from './subtract.js';
+
+export interface DiffConfig {
+  /** Characterize the inputs (default true); false keeps their PSFs and pixels as given (backgrounds already removed). */
+  characterize: boolean;
+  characterizeOverrides: CharacterizeOverrides;
+  warp: Partial<WarpConfig>;
+  subtract: Partial<SubtractConfig>;
+}
+
+export const DEFAULT_DIFF_CONFIG: DiffConfig = { characterize: true, characterizeOverrides: {}, warp: {}, subtract: {} };
+
+export type DiffStage = 'characterizeScience' | 'characterizeTemplate' | 'warp' | SubtractStage;
+
+export interface DiffResult extends SubtractResult {
+  /** Fraction of the science grid the warped template covers. */
+  coverageFraction: number;
+  /** Warp's variance correlation factor (1: no resampling). */
+  covarianceFactor: number;
+  timingsMs: Record<DiffStage, number>;
+}
+
+/** `onStage` is called as each stage ends (benchmarks sample memory there). */
+export async function runDiff(science: Exposure, template: Exposure, overrides: Partial<DiffConfig> = {}, onStage?: (stage: DiffStage) => void): Promise<DiffResult> {
+  const cfg: DiffConfig = { ...DEFAULT_DIFF_CONFIG, ...overrides };
+  const start = performance.now();
+  let t = start;
+  const lap = (): number => {
+    const now = performance.now();
+    const dt = now - t;
+    t = now;
+    return dt;
+  };
+  if (cfg.characterize) characterizeImage(science, cfg.characterizeOverrides);
+  const characterizeScience = lap();
+  onStage?.('characterizeScience');
+  if (cfg.characterize) characterizeImage(template, cfg.characterizeOverrides);
+  const characterizeTemplate = lap();
+  onStage?.('characterizeTemplate');
+  const warped = await warpExposure(template, science, cfg.warp);
+  // Lanczos resampling leaves sum(w^2) * variance per pixel; on the PSF's scales the noise keeps
+  // the input level, which is what the matching and decorrelation filters need.
+  const factor = warped.covarianceFactor > 0 ? warped.covarianceFactor : 1;
+  if (factor !== 1) {
+    const v = warped.exposure.variance;
+    for (let y = 0; y < v.height; y++) {
+      const row = v.row(y);
+      for (let x = 0; x < v.width; x++) row[x] /= factor;
+    }
+  }
+  const warp = lap();
+  onStage?.('warp');
+  const result = subtractImages(science, warped.exposure, cfg.subtract, onStage);
+  return {
+    ...result,
+    coverageFraction: warped.coverageFraction,
+    covarianceFactor: warped.covarianceFactor,
+    timingsMs: { characterizeScience, characterizeTemplate, warp, ...result.timingsMs, total: performance.now() - start },
+  };
+}
+
+/** The difference as `ap diff` writes it: IMAGE, MASK, VARIANCE, PSF (and SCORR for ZOGY); see README.md. */
+export function diffToFits(result: SubtractResult): Uint8Array {
+  const psf = diffPsfToHdu(result.differencePsf);
+  const psfHeader = new FitsHeader();
+  for (const [k, v] of psf.cards) if (k !== 'EXTNAME') psfHeader.set(k, v);
+  const extraHdus = [{ name: 'PSF', data: psf.data, width: psf.width, height: psf.height, header: psfHeader }];
+  if (result.score) {
+    const s = result.score;
+    extraHdus.push({ name: 'SCORR', data: s.contiguous ? s.data : s.clone().data, width: s.width, height: s.height, header: new FitsHeader() });
+  }
+  return writeExposure(result.difference, {
+    extraHeader: [
+      ['DIFFMETH', result.method],
+      ['KERNSUM', result.kernelSum],
+      ['PSFFWHM', result.psfFwhmPx],
+    ],
+    extraHdus,
+  });
+}
+
+/** The difference PSF of a file written by `ap diff` (its PSF extension). */
+export function readDiffPsfFromFits(bytes: Uint8Array, source = 'difference image'): GridPsf {
+  const hdu = readFits(bytes).find((h) => h.name === 'PSF');
+  if (!hdu || !hdu.data) throw new Error(`${source}: no PSF extension`);
+  return readDiffPsf((k) => {
+    const v = hdu.header.get(k);
+    return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : undefined;
+  }, hdu.data as ArrayLike<number>, hdu.width, hdu.height);
+}
