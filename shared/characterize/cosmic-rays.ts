@@ -5,7 +5,8 @@
  * along some direction, its two neighbours' mean lies below what the PSF predicts:
  *   (p - c2 sigma_p) * P(d)/P(0) / c3 > mean_d + c2 sigma_mean_d.
  * Flagged pixels then grow into neighbours that stand growSigma above the median of their own
- * unflagged neighbours (charge at a track's edge, not the smooth light of a star it crosses).
+ * unflagged neighbours and are sharper than the PSF by growFac (charge at a track's edge, not the
+ * core of a star next to it).
  * Values are never interpolated.
  */
 import { MaskPlane } from '../image/mask.js';
@@ -22,9 +23,11 @@ export interface CosmicRayConfig {
   growSigma: number;
   /** Growth passes (default 2). */
   growIterations: number;
+  /** A grown pixel p needs p * P(d)/P(0) / growFac above its neighbours' median (default 1.5). */
+  growFac: number;
 }
 
-export const DEFAULT_COSMIC_RAY_CONFIG: CosmicRayConfig = { minSigma: 6, cond3Fac: 2.5, cond3Fac2: 0.6, growSigma: 2.5, growIterations: 2 };
+export const DEFAULT_COSMIC_RAY_CONFIG: CosmicRayConfig = { minSigma: 6, cond3Fac: 2.5, cond3Fac2: 0.6, growSigma: 2.5, growIterations: 2, growFac: 1.5 };
 
 /** PSF covariance (px^2) at a position: [ixx, iyy, ixy]. */
 export type PsfCovariance = (x: number, y: number) => [number, number, number];
@@ -103,7 +106,11 @@ export function findCosmicRays(residual: Float32Array, variance: Float32Array, m
           const yy = y + dy;
           if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
           const j = yy * w + xx;
-          if (flagged[j] || m[j] & SKIP || !(residual[j] - localLevel(residual, flagged, m, w, h, xx, yy) > cfg.growSigma * Math.sqrt(variance[j]))) continue;
+          if (flagged[j] || m[j] & SKIP) continue;
+          const v = residual[j];
+          const level = localLevel(residual, flagged, m, w, h, xx, yy);
+          const rMax = Math.max(...ratiosAt(xx, yy));
+          if (!(v - level > cfg.growSigma * Math.sqrt(variance[j])) || !((v * rMax) / cfg.growFac > level)) continue;
           flagged[j] = 1;
           next.push(j);
         }

@@ -1,0 +1,36 @@
+/**
+ * Real DECam frames (256 x 256, sky-subtracted, 5.23 and 3.85 px FWHM by their headers, which
+ * quote a Gaussian-core FWHM): the PSF width, the variance rescaling of a sky-subtracted image.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { characterizeImage } from '../../shared/characterize/characterize.js';
+import { DECAM_FWHM, decamAvailable, readDecam } from './decam.js';
+
+const skip = decamAvailable() ? false : 'DECam frames not found under /work/shared/data/decam-mini';
+
+describe('characterizeImage on real DECam frames', { skip }, () => {
+  for (const [name, fwhm] of Object.entries(DECAM_FWHM)) {
+    test(`${name}: Gaussian-core FWHM within 5% of ${fwhm} px`, () => {
+      const exposure = readDecam(name);
+      const result = characterizeImage(exposure);
+      const psf = result.psf;
+      assert.equal(psf.kind, 'pixel');
+      assert.ok(psf.nStars >= 3, `${psf.nStars} stars`);
+      assert.ok(Math.abs(psf.fwhmGaussPx / fwhm - 1) < 0.05, `Gaussian FWHM ${psf.fwhmGaussPx.toFixed(3)} vs ${fwhm}`);
+      // The pixel-free Moffat FWHM of a Moffat-winged PSF is narrower than its Gaussian-core FWHM.
+      assert.ok(psf.fwhmPx < psf.fwhmGaussPx && psf.fwhmPx > 0.85 * psf.fwhmGaussPx);
+      assert.ok(psf.chi2PerDof > 0.7 && psf.chi2PerDof < 1.3, `chi2/dof ${psf.chi2PerDof}`);
+    });
+  }
+
+  test('a sky-subtracted frame: the sky term is rescaled to the measured scatter', () => {
+    const exposure = readDecam('DEC-OBS04a');
+    const result = characterizeImage(exposure);
+    // Sky ~4100 ADU was subtracted upstream, so read noise alone predicts far too little variance.
+    assert.ok(Math.abs(result.background.level) < 20, `sky level ${result.background.level}`);
+    assert.ok(result.variance.measuredToPredicted > 20);
+    const measured = result.background.sigma ** 2;
+    assert.ok(Math.abs(result.variance.skyVariance / measured - 1) < 0.05, `sky variance ${result.variance.skyVariance} vs measured ${measured}`);
+  });
+});
