@@ -1,0 +1,102 @@
+/**
+ * One processing record per (visit, detector), in Firestore, that makes at-least-once delivery safe
+ * (after Rubin's DMTN-260, improved): retries before the APDB write redo the work for free; once the
+ * visit's result is stored, a retry only re-sends the same alerts; once they are published, a replay
+ * is a no-op. Alert fan-out records each published chunk so that a crash re-sends one chunk at most.
+ */
+import type { Firestore, Transaction } from '@google-cloud/firestore';
+
+export type ProcessingState = 'started' | 'stored' | 'published' | 'failed';
+
+export interface ProcessingRecord {
+  key: string;
+  state: ProcessingState;
+  /** Deliveries that started processing (a replay of a finished record does not count). */
+  attempts: number;
+  /** Work-bucket object holding the stored result (VisitBatch and alert frames). */
+  resultKey: string | null;
+  alertCount: number;
+  /** Alert chunks already published by alertFanout. */
+  chunksDone: number[];
+  /** Why the record failed, or the last transient error. */
+  error: string | null;
+  updatedAt: string;
+}
+
+/** What a delivery of a raw image should do, given the record. */
+export type BeginAction =
+  | { action: 'process'; record: ProcessingRecord }
+  | { action: 'republish'; record: ProcessingRecord }
+  | { action: 'duplicate'; record: ProcessingRecord }
+  | { action: 'exhausted'; record: ProcessingRecord };
+
+export const PROCESSING_COLLECTION = 'ProcessingRecord';
+
+function fresh(key: string): ProcessingRecord {
+  return { key, state: 'started', attempts: 0, resultKey: null, alertCount: 0, chunksDone: [], error: null, updatedAt: '' };
+}
+
+export class ProcessingRecords {
+  constructor(
+    private readonly db: Firestore,
+    private readonly collection = PROCESSING_COLLECTION,
+  ) {}
+
+  private doc(key: string) {
+    return this.db.collection(this.collection).doc(key);
+  }
+
+  private async update(key: string, change: (r: ProcessingRecord) => ProcessingRecord, tx?: Transaction): Promise<ProcessingRecord> {
+    const run = async (t: Transaction) => {
+      const snap = await t.get(this.doc(key));
+      const next = { ...change(snap.exists ? (snap.data() as ProcessingRecord) : fresh(key)), updatedAt: new Date().toISOString() };
+      t.set(this.doc(key), next);
+      return next;
+    };
+    return tx ? run(tx) : this.db.runTransaction(run);
+  }
+
+  async get(key: string): Promise<ProcessingRecord | null> {
+    const snap = await this.doc(key).get();
+    return snap.exists ? (snap.data() as ProcessingRecord) : null;
+  }
+
+  /**
+   * Starts a delivery: counts the attempt unless the work is already done or given up.
+   * `maxAttempts` bounds deliveries that keep failing (they go to the dead-letter topic).
+   */
+  async begin(key: string, maxAttempts: number): Promise<BeginAction> {
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.doc(key));
+      const current = snap.exists ? (snap.data() as ProcessingRecord) : fresh(key);
+      if (current.state === 'published' || current.state === 'failed') return { action: 'duplicate', record: current };
+      if (current.state === 'stored') return { action: 'republish', record: current };
+      if (current.attempts >= maxAttempts) return { action: 'exhausted', record: current };
+      const record = await this.update(key, (r) => ({ ...r, attempts: r.attempts + 1 }), tx);
+      return { action: 'process', record };
+    });
+  }
+
+  /** The result is in the work bucket and the APDB: from now on retries only re-send. */
+  markStored(key: string, resultKey: string, alertCount: number): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, state: r.state === 'published' ? r.state : 'stored', resultKey, alertCount, error: null }));
+  }
+
+  markChunkPublished(key: string, chunk: number): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, chunksDone: [...new Set([...r.chunksDone, chunk])].sort((a, b) => a - b) }));
+  }
+
+  markPublished(key: string): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, state: 'published' }));
+  }
+
+  /** Gives up on the record for good (bad input, or too many attempts). */
+  markFailed(key: string, reason: string): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, state: r.state === 'started' ? 'failed' : r.state, error: reason }));
+  }
+
+  /** Notes a transient error; the delivery will be retried. */
+  noteError(key: string, reason: string): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, error: reason }));
+  }
+}

@@ -1,0 +1,51 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Firestore } from '@google-cloud/firestore';
+import { startEmulators } from '../../emulators/main.js';
+import { ProcessingRecords } from '../../functions/processing-record.js';
+
+const emulators = await startEmulators({ pubsubPort: 0, storagePort: 0, firestorePort: 0 });
+process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
+const db = new Firestore({ projectId: 'test-records' });
+const records = new ProcessingRecords(db);
+after(async () => {
+  await db.terminate();
+  await emulators.stop();
+});
+
+test('a record moves started -> stored -> published, and replays become no-ops', async () => {
+  const first = await records.begin('APSIM_g1_0', 3);
+  assert.equal(first.action, 'process');
+  assert.equal(first.record.attempts, 1);
+  await records.markStored('APSIM_g1_0', 'results/APSIM_g1_0.json.gz', 12);
+  const retry = await records.begin('APSIM_g1_0', 3);
+  assert.equal(retry.action, 'republish');
+  assert.equal(retry.record.resultKey, 'results/APSIM_g1_0.json.gz');
+  assert.equal(retry.record.attempts, 1, 'a re-send is not a processing attempt');
+  await records.markChunkPublished('APSIM_g1_0', 1);
+  await records.markChunkPublished('APSIM_g1_0', 0);
+  await records.markChunkPublished('APSIM_g1_0', 1);
+  await records.markPublished('APSIM_g1_0');
+  const replay = await records.begin('APSIM_g1_0', 3);
+  assert.equal(replay.action, 'duplicate');
+  assert.deepEqual(replay.record.chunksDone, [0, 1]);
+});
+
+test('deliveries that keep failing are exhausted after maxAttempts', async () => {
+  for (let i = 1; i <= 2; i++) {
+    const b = await records.begin('APSIM_g2_5', 2);
+    assert.equal(b.action, 'process');
+    await records.noteError('APSIM_g2_5', `transient ${i}`);
+  }
+  const third = await records.begin('APSIM_g2_5', 2);
+  assert.equal(third.action, 'exhausted');
+  assert.equal(third.record.error, 'transient 2');
+  await records.markFailed('APSIM_g2_5', 'gave up');
+  assert.equal((await records.begin('APSIM_g2_5', 2)).action, 'duplicate');
+});
+
+test('concurrent deliveries of one image count every attempt (transactions do not lose updates)', async () => {
+  const results = await Promise.all(Array.from({ length: 6 }, () => records.begin('APSIM_g3_1', 100)));
+  assert.ok(results.every((r) => r.action === 'process'));
+  assert.deepEqual(results.map((r) => r.record.attempts).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
+});
