@@ -23,9 +23,9 @@ export interface ResampleJob {
 }
 
 export interface BandStats {
-  /** Output pixels with data. */
+  /** Output pixels with data (no NO_DATA bit, from outside the template or from its own NO_DATA pixels). */
   covered: number;
-  /** Sum over covered pixels of the sum of squared normalised kernel weights. */
+  /** Sum over those pixels of the sum of squared normalised kernel weights. */
   sumSquaredWeights: number;
 }
 
@@ -166,8 +166,10 @@ export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): Ba
       outImage[o] = value * scale;
       outVariance[o] = variance * scale * scale;
       outMask[o] = bits;
-      covered++;
-      sumSquaredWeights += squares;
+      if (!(bits & MaskPlane.NO_DATA)) {
+        covered++;
+        sumSquaredWeights += squares;
+      }
     }
   }
   return { covered, sumSquaredWeights };

@@ -73,7 +73,7 @@ function sharedCopy<T extends Float32Array | Int32Array>(
   return out;
 }
 
-/** Template planes for resampling: non-finite pixels become 0 and NO_DATA, the mask is dilated over the footprint. */
+/** Template planes for resampling: non-finite image pixels become 0 and NO_DATA, the mask is dilated over the footprint. */
 function prepareTemplate(template: Exposure, growMaskRadius: number) {
   const width = template.width;
   const height = template.height;
@@ -82,8 +82,8 @@ function prepareTemplate(template: Exposure, growMaskRadius: number) {
   const mask = template.mask.clone().data;
   let anyBits = 0;
   for (let i = 0; i < image.length; i++) {
-    // x - x is NaN exactly when x is NaN or infinite.
-    if (image[i] - image[i] !== 0 || variance[i] - variance[i] !== 0) {
+    // x - x is NaN exactly when x is NaN or infinite. An unknown variance alone stays NaN.
+    if (image[i] - image[i] !== 0) {
       image[i] = 0;
       variance[i] = 0;
       mask[i] |= MaskPlane.NO_DATA;
