@@ -7,7 +7,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
 import { DEFAULT_SIM_CONFIG, type SimConfig, type TemplateSeeing } from '../../shared/sim/config.js';
-import { planNight, renderImage, truthForVisit } from '../../shared/sim/night.js';
+import { planNight, renderImage, truthForVisit, type TemplateForTruth } from '../../shared/sim/night.js';
 import type { ImageSpec } from '../../shared/sim/plan.js';
 import { truthToCsv, type TruthRow } from '../../shared/sim/truth.js';
 import { simulatedImageFits } from '../../shared/sim/write.js';
@@ -82,15 +82,21 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
       skyAdu: spec.skyAdu,
     });
     progress('ap simulate: template');
-    const template = renderImage(plan, plan.template).image;
-    const files = [await write(plan.template, simulatedImageFits(template, seedCards(plan.template)))];
-    const templateExposure = template.exposure;
+    const files: string[] = [];
+    // Only what the truth needs of the template stays in memory once it is written.
+    const writeTemplate = async (): Promise<TemplateForTruth> => {
+      const template = renderImage(plan, plan.template).image;
+      files.push(await write(plan.template, simulatedImageFits(template, seedCards(plan.template))));
+      const { variance, wcs, info } = template.exposure;
+      return { variance, wcs, info };
+    };
+    const templateForTruth = await writeTemplate();
     const truth: TruthRow[] = [];
     for (const spec of plan.visits) {
       progress(`ap simulate: visit ${spec.visit}/${plan.visits.length}`);
       const science = renderImage(plan, spec);
       files.push(await write(spec, simulatedImageFits(science.image, seedCards(spec))));
-      truth.push(...truthForVisit(plan, spec, science, templateExposure));
+      truth.push(...truthForVisit(plan, spec, science, templateForTruth));
     }
     const truthFile = join(out, 'truth.csv');
     await writeFile(truthFile, truthToCsv(truth));

@@ -15,6 +15,18 @@ function plan(n: number): FFT {
   return fft;
 }
 
+const buffers = new Map<number, [Float64Array, Float64Array]>();
+
+/** Two reusable n x n complex work arrays (every call overwrites them entirely). */
+function scratch(n: number): [Float64Array, Float64Array] {
+  let pair = buffers.get(n);
+  if (!pair) {
+    pair = [new Float64Array(2 * n * n), new Float64Array(2 * n * n)];
+    buffers.set(n, pair);
+  }
+  return pair;
+}
+
 /** Smallest power of two >= n (and >= 4, fft.js's smallest size). */
 export function nextPow2(n: number): number {
   let p = 4;
@@ -62,12 +74,11 @@ function fft2d(data: Float64Array, scratch: Float64Array, n: number, inverse: bo
  * separated by Hermitian symmetry.
  */
 export function convolveCircular(image: Float64Array, kernel: Float64Array, n: number): Float64Array {
-  const z = new Float64Array(2 * n * n);
+  const [z, w] = scratch(n);
   for (let i = 0; i < n * n; i++) {
     z[2 * i] = image[i];
     z[2 * i + 1] = kernel[i];
   }
-  const w = new Float64Array(2 * n * n);
   fft2d(z, w, n, false);
   // Spectra of the two inputs: A = (Z(k) + conj Z(-k)) / 2, B = (Z(k) - conj Z(-k)) / (2i);
   // A(k) B(k) overwrites the spectrum, so each k is handled together with its mirror -k.

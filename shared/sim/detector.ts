@@ -5,7 +5,7 @@
 import { MaskPlane } from '../image/mask.js';
 import type { SimConfig } from './config.js';
 import type { Defects } from './plan.js';
-import type { Rng } from './random.js';
+import { NORMAL_POISSON_MEAN, type Rng } from './random.js';
 
 /** One cosmic-ray hit: where its charge landed (centroid) and how much. */
 export interface CosmicRay {
@@ -142,6 +142,8 @@ export function bleed(electrons: Float32Array, mask: Int32Array, size: number, f
 /**
  * Reads out: Poisson noise on the light (noiseless, ADU), then cosmic rays and defects when
  * `artifacts`, bleeding, read noise, conversion to ADU and clipping at the saturation level.
+ * Above NORMAL_POISSON_MEAN electrons the shot and read noise are one normal draw of variance
+ * mean + readNoise^2 (continuous: the read noise smooths the integer steps anyway).
  */
 export function readOut(
   noiseless: Float32Array,
@@ -152,7 +154,12 @@ export function readOut(
   const { gain, readNoise, saturation } = config;
   const electrons = new Float32Array(size * size);
   const noise = options.noise;
-  for (let i = 0; i < electrons.length; i++) electrons[i] = noise.poisson(noiseless[i] * gain);
+  const readVariance = readNoise * readNoise;
+  // Where the Poisson deviate is drawn as a normal, the read noise joins the same draw.
+  for (let i = 0; i < electrons.length; i++) {
+    const mean = noiseless[i] * gain;
+    electrons[i] = mean >= NORMAL_POISSON_MEAN ? mean + Math.sqrt(mean + readVariance) * noise.normal() : noise.poisson(mean);
+  }
   const truthMask = new Int32Array(size * size);
   let cosmicRays: CosmicRay[] = [];
   if (options.artifacts) {
@@ -165,7 +172,8 @@ export function readOut(
   const image = new Float32Array(size * size);
   const readSigma = readNoise / gain;
   for (let i = 0; i < image.length; i++) {
-    const value = electrons[i] / gain + readSigma * noise.normal();
+    const read = noiseless[i] * gain >= NORMAL_POISSON_MEAN ? 0 : readSigma * noise.normal();
+    const value = electrons[i] / gain + read;
     if (electrons[i] >= fullWell || value >= saturation) {
       image[i] = saturation;
       truthMask[i] |= MaskPlane.SAT;

@@ -82,10 +82,9 @@ export function planNight(partial: Partial<SimConfig> = {}): NightPlan {
 export function renderImage(plan: NightPlan, spec: ImageSpec): RenderedImage {
   const { config } = plan;
   const size = config.size;
-  const { light, placed } = renderLight(plan.field, spec, size);
+  const { light: noiseless, placed } = renderLight(plan.field, spec, size);
   const background = skyBackground(spec, size);
-  const noiseless = new Float32Array(size * size);
-  for (let i = 0; i < noiseless.length; i++) noiseless[i] = light[i] + background[i];
+  for (let i = 0; i < noiseless.length; i++) noiseless[i] += background[i];
   const readout = readOut(noiseless, size, config, {
     exposureTime: spec.exposureTime,
     artifacts: spec.artifacts,
@@ -127,8 +126,11 @@ export function renderImage(plan: NightPlan, spec: ImageSpec): RenderedImage {
   };
 }
 
-/** Truth rows of one science visit; the template exposure contributes its variance, WCS, zero point and epoch. */
-export function truthForVisit(plan: NightPlan, spec: ImageSpec, science: RenderedImage, template: Exposure): TruthRow[] {
+/** What the truth of a visit needs of the template: its variance, WCS, zero point and epoch. */
+export type TemplateForTruth = Pick<Exposure, 'variance' | 'wcs' | 'info'>;
+
+/** Truth rows of one science visit. */
+export function truthForVisit(plan: NightPlan, spec: ImageSpec, science: RenderedImage, template: TemplateForTruth): TruthRow[] {
   const { config } = plan;
   const scienceZp = spec.zeroPoint;
   const ctx: SnrContext = {

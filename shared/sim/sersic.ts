@@ -84,8 +84,8 @@ function cutRadius(galaxy: GalaxyInPixels, b: number, threshold: number): number
 /** Sub-sampling of a pixel by its elliptical radius (r_e units) and the size of r_e in pixels. */
 function subsamples(r: number, rePx: number): number {
   const rPx = r * rePx;
-  if (rPx < 2) return 9;
-  if (rPx < 5 || r < 0.3) return 3;
+  if (rPx < 1.5) return 7;
+  if (rPx < 4 || r < 0.3) return 3;
   return 1;
 }
 
