@@ -12,15 +12,21 @@ const JACOBIAN_STEP = 1;
  * differences between two images of one field), with a Lanczos-3 kernel, renormalised to sum 1.
  */
 export class WarpedPsf implements Psf {
+  /** The template's stamp size, grown (odd) by the ratio of pixel scales when science pixels are smaller. */
   readonly stampSize: number;
   private readonly lanczos = new LanczosTable('lanczos3');
+  private readonly wx = new Float64Array(6);
+  private readonly wy = new Float64Array(6);
 
   constructor(
     readonly templatePsf: Psf,
     private readonly scienceWcs: Wcs,
     private readonly templateWcs: Wcs,
   ) {
-    this.stampSize = templatePsf.stampSize;
+    const { jacobian: j } = this.localMap(0, 0);
+    const stretch = 1 / Math.sqrt(Math.abs(j[0][0] * j[1][1] - j[0][1] * j[1][0]));
+    const grown = Number.isFinite(stretch) ? Math.ceil(templatePsf.stampSize * stretch) : 0;
+    this.stampSize = Math.max(templatePsf.stampSize, grown % 2 === 1 ? grown : grown + 1);
   }
 
   /** Template position and J = d(template pixel)/d(science pixel) at a science pixel. */
@@ -95,8 +101,7 @@ export class WarpedPsf implements Psf {
   private sample(stamp: PsfStamp, sx: number, sy: number): number {
     const ix = Math.floor(sx);
     const iy = Math.floor(sy);
-    const wx = new Float64Array(6);
-    const wy = new Float64Array(6);
+    const { wx, wy } = this;
     this.lanczos.weights(sx - ix, wx);
     this.lanczos.weights(sy - iy, wy);
     let v = 0;

@@ -74,3 +74,13 @@ test('the warped exposure carries a PSF that matches its warped stars, sub-pixel
     `stamp differs from the warped star by ${worst / peak} of the peak`,
   );
 });
+
+test('the stamp grows when science pixels are smaller than the template pixels', () => {
+  const science = makeTanWcs({ crpix: [250, 260], crval: [150, 2], cd: cdMatrix(0.1, 0) });
+  const psf = new WarpedPsf(new GaussianPsf(2, 2, 0, 21), science, template);
+  assert.equal(psf.stampSize, 43);
+  const stamp = psf.stampAt(100, 100, true);
+  assert.equal(stamp.size, 43);
+  // Twice as many pixels per arcsec: sigma doubles.
+  assert.ok(Math.abs(psf.sigmaAt(100, 100) - 2 * Math.SQRT2) < 0.01);
+});
