@@ -7,6 +7,7 @@
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
 import type { Psf } from '../psf/types.js';
+import { CachedPsf } from './cached-psf.js';
 import { fitDipole, type DipoleFit } from './dipole.js';
 import { findFootprints, type Footprint, type Peak } from './footprints.js';
 import { likelihoodImage } from './likelihood.js';
@@ -26,12 +27,22 @@ export interface DetectConfig {
   minPeakSeparationFwhm: number;
   /** Mask bits whose pixels get zero weight in detection and measurement. Default UNUSABLE (BAD|SAT|CR|NO_DATA|EDGE). */
   excludeBits: number;
+  /**
+   * Detection also ignores pixels within `maskGrowRadius` px of these bits. Default CR|BAD|SAT:
+   * the decorrelation afterburner rings around masked cosmic rays and hot pixels (negative
+   * sidelobes a pixel or two out) and would otherwise give negative false detections.
+   */
+  maskGrowBits: number;
+  /** Radius of that growth, px. Default 2. */
+  maskGrowRadius: number;
   /** Radius of the apFlux aperture, px. Default 12 (Rubin's base_CircularApertureFlux_12_0). */
   apertureRadius: number;
   /** Merge touching positive and negative footprints and fit dipoles. Default true. */
   fitDipoles: boolean;
   /** Each lobe of a dipole must reach this |flux/fluxErr|; otherwise the lobes stay separate sources. Default 5. */
   dipoleLobeMinSnr: number;
+  /** Measurement evaluates the PSF model once per cell of this side (px) and shifts it by Lanczos-3 (see CachedPsf); 0 evaluates the model at every position. Default 128. */
+  psfCellSize: number;
   /** Sky sources to measure after detection (0 to skip). Default 1000. */
   skySources: number;
   /** Seed of the sky-source positions. Default 1. */
@@ -44,9 +55,12 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   growSigmas: 2.4,
   minPeakSeparationFwhm: 1.5,
   excludeBits: UNUSABLE,
+  maskGrowBits: MaskPlane.CR | MaskPlane.BAD | MaskPlane.SAT,
+  maskGrowRadius: 2,
   apertureRadius: 12,
   fitDipoles: true,
   dipoleLobeMinSnr: 5,
+  psfCellSize: 128,
   skySources: 1000,
   seed: 1,
 };
@@ -66,13 +80,14 @@ export interface DetectResult {
  * @example
  *   const { sources, skySources } = detectDiaSources(diff, diffPsf, { ...DEFAULT_DETECT_CONFIG, threshold: 5.5 });
  */
-export function detectDiaSources(difference: Exposure, psf: Psf, config: DetectConfig = DEFAULT_DETECT_CONFIG): DetectResult {
+export function detectDiaSources(difference: Exposure, model: Psf, config: DetectConfig = DEFAULT_DETECT_CONFIG): DetectResult {
   const { width, height } = difference;
+  const psf = config.psfCellSize > 0 ? new CachedPsf(model, config.psfCellSize) : model;
   const cx = difference.image.x0 + (width - 1) / 2;
   const cy = difference.image.y0 + (height - 1) / 2;
   const sigma = psf.sigmaAt(cx, cy);
   const fwhm = psf.fwhmAt(cx, cy);
-  const like = likelihoodImage(difference, psf, config.excludeBits);
+  const like = likelihoodImage(difference, psf, config.excludeBits, config.maskGrowBits, config.maskGrowRadius);
   const labels = new Int32Array(width * height);
   const grow = config.growSigmas * sigma;
   const minSep = config.minPeakSeparationFwhm * fwhm;

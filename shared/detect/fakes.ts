@@ -170,6 +170,8 @@ export interface FakesReport {
   /** Whether known real sources (truth) were given; without them purity is a lower bound. */
   truthUsed: boolean;
   snrCut: number;
+  /** Per fake, in the order given: whether it was detected and its measured PSF flux (NaN if missed). */
+  outcomes: Array<{ detected: boolean; psfFlux: number }>;
 }
 
 /** The default SNR bin edges of the completeness table (log-spaced over 3-50, finer near 5). */
@@ -230,6 +232,7 @@ export function scoreFakes(
     purityAfterRb: scored ? purity((s) => s.reliability >= config.reliabilityCut) : null,
     truthUsed,
     snrCut: cut,
+    outcomes: matchOf.map((m) => ({ detected: m >= 0, psfFlux: m >= 0 ? positives[m].s.psfFlux : Number.NaN })),
   };
 }
 
