@@ -15,11 +15,18 @@ export interface SimulationCards {
   skyAdu: number;
 }
 
+/** ISO 8601 date-time of an MJD, to the millisecond (MJD 40587 is 1970-01-01). */
+export function isoDate(mjd: number): string {
+  return new Date(Math.round((mjd - 40587) * 86400000)).toISOString().replace('Z', '');
+}
+
 /** The FITS bytes of one simulated image. */
 export function simulatedImageFits(image: SimulatedImage, sim: SimulationCards): Uint8Array {
   const { exposure } = image;
   const header = new FitsHeader();
   for (const [key, value, comment] of visitInfoCards(exposure.info)) header.set(key, value, comment);
+  header.set('TIMESYS', 'TAI', 'time scale of MJD-OBS and DATE-OBS');
+  header.set('DATE-OBS', isoDate(exposure.info.mjd - exposure.info.exposureTime / 2 / 86400), 'exposure start');
   header.set('BUNIT', 'adu', 'pixel unit');
   for (const [key, value] of exposure.wcs?.toHeaderCards() ?? []) header.set(key, value);
   header.set('SIMSEED', sim.seed, 'ap simulate seed');

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { addCosmicRays, bleed } from '../../shared/sim/detector.js';
+import { simulateNight } from '../../shared/sim/night.js';
 import { Rng } from '../../shared/sim/random.js';
+import { streakGeometry } from '../../shared/sim/render.js';
 
 test('bleeding caps pixels at the full well, spreads the excess along the column and conserves charge', () => {
   const size = 64;
@@ -50,4 +52,25 @@ test('cosmic rays deposit their charge on CR-masked pixels, tracks and blobs', (
   for (let i = 0; i < electrons.length; i++) assert.equal(electrons[i] > 0, (mask[i] & MaskPlane.CR) !== 0);
   const tracks = rays.filter((r) => r.shape === 'track').length;
   assert.ok(tracks > 0.55 * rays.length && tracks < 0.85 * rays.length, `${tracks} tracks`);
+});
+
+test('a satellite streak carries its flux per unit length along the line, and the truth row sits on it', () => {
+  const config = { size: 256, seed: 2, visits: 1, streakProbability: 1, transientsPerMegapixel: 0, variablesPerMegapixel: 0, movingPerMegapixel: 0 };
+  const withStreak = simulateNight(config);
+  const without = simulateNight({ ...config, streakProbability: 0 });
+  const spec = withStreak.specs[1];
+  assert.ok(spec.streak);
+  const row = withStreak.truth.find((r) => r.kind === 'streak');
+  assert.ok(row);
+  let total = 0;
+  const a = withStreak.visits[0].noiseless.data;
+  const b = without.visits[0].noiseless.data;
+  for (let i = 0; i < a.length; i++) total += a[i] - b[i];
+  const { length } = streakGeometry(spec.streak, config.size);
+  // The line-spread function's tails cross the image edge at the line's ends; within 2%.
+  assert.ok(Math.abs(total / (spec.streak.fluxPerPixel * length) - 1) < 0.02, `streak flux ${total} vs ${spec.streak.fluxPerPixel * length}`);
+  assert.ok(Math.abs(row.fluxScienceAdu - spec.streak.fluxPerPixel * length) < 1e-6);
+  const d = (row.x - spec.streak.x) * Math.sin(spec.streak.angle) - (row.y - spec.streak.y) * Math.cos(spec.streak.angle);
+  assert.ok(Math.abs(d) < 1e-9, 'truth point on the line');
+  assert.ok(a[Math.round(row.y) * config.size + Math.round(row.x)] - b[Math.round(row.y) * config.size + Math.round(row.x)] > 0.1 * spec.streak.fluxPerPixel);
 });
