@@ -1,0 +1,71 @@
+/**
+ * alertFanout (topic alert-batches): publishes a detector's alerts to topic `alerts`, one alert a
+ * message with its attributes, and archives each one create-only. Chunks are recorded as done, so
+ * a redelivered batch re-sends at most the chunk a crash interrupted, and a finished batch nothing.
+ * Within a chunk, publish comes before archive: an archived alert has certainly been published.
+ */
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import { TOPICS } from '../shared/cloud/names.js';
+import { MessageError } from '../shared/prompt/next-visit.js';
+import { deadLetter } from './dead-letter.js';
+import { pubsubMessage } from './events.js';
+import { log } from './log.js';
+import { services } from './context.js';
+import { decodeResult, type AlertBatchMessage } from './stored-result.js';
+
+function parseBatchMessage(data: Buffer): AlertBatchMessage {
+  let m: Partial<AlertBatchMessage>;
+  try {
+    m = JSON.parse(data.toString('utf8')) as Partial<AlertBatchMessage>;
+  } catch {
+    throw new MessageError('alert batch message is not JSON');
+  }
+  if (typeof m.key !== 'string' || typeof m.resultKey !== 'string' || typeof m.readoutTime !== 'string') {
+    throw new MessageError('alert batch message lacks key, resultKey or readoutTime');
+  }
+  return { key: m.key, resultKey: m.resultKey, alertCount: Number(m.alertCount ?? 0), readoutTime: m.readoutTime };
+}
+
+export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
+  const s = services();
+  const message = pubsubMessage(event);
+  let batch: AlertBatchMessage;
+  try {
+    batch = parseBatchMessage(message.data);
+  } catch (err) {
+    if (err instanceof MessageError) return deadLetter(s.pubsub, TOPICS.alertBatches, message, err.message);
+    throw err;
+  }
+  const record = await s.records.get(batch.key);
+  if (record?.state === 'published') {
+    log('INFO', 'alert batch already published', { key: batch.key });
+    return;
+  }
+  const bytes = await s.work.get(batch.resultKey);
+  if (!bytes) return deadLetter(s.pubsub, TOPICS.alertBatches, message, `stored result ${batch.resultKey} not found`);
+  const result = decodeResult(bytes);
+  const done = new Set(record?.chunksDone ?? []);
+  const chunk = s.config.fanoutChunkSize;
+  const topic = s.pubsub.topic(TOPICS.alerts, { batching: { maxMessages: 1000, maxMilliseconds: 5, maxBytes: 9 * 1024 * 1024 } });
+  const readout = Date.parse(batch.readoutTime);
+  const latencies: number[] = [];
+  for (let start = 0, index = 0; start < result.alerts.length; start += chunk, index++) {
+    if (done.has(index)) continue;
+    const part = result.alerts.slice(start, start + chunk);
+    await Promise.all(part.map((a) => topic.publishMessage({ data: a.frame, attributes: a.attributes })));
+    const published = Date.now();
+    await Promise.all(part.map((a) => s.archive.putAlert(a.diaSourceId, a.frame)));
+    await s.records.markChunkPublished(batch.key, index);
+    for (let i = 0; i < part.length; i++) latencies.push((published - readout) / 1000);
+  }
+  await topic.flush();
+  await s.records.markPublished(batch.key);
+  latencies.sort((a, b) => a - b);
+  log('INFO', 'alerts published', {
+    key: batch.key,
+    alerts: result.alerts.length,
+    publishedNow: latencies.length,
+    readoutToAlertSecondsMedian: latencies[Math.floor(latencies.length / 2)] ?? null,
+    readoutToAlertSecondsMax: latencies.at(-1) ?? null,
+  });
+}

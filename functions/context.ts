@@ -1,0 +1,85 @@
+/**
+ * The cloud services a function instance uses, built once per instance from its environment.
+ * On Google Cloud the clients use the runtime's credentials; locally the emulator variables
+ * (PUBSUB_EMULATOR_HOST, STORAGE_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST) point them at emulators/.
+ */
+import { Firestore } from '@google-cloud/firestore';
+import { PubSub } from '@google-cloud/pubsub';
+import { Storage, type Bucket } from '@google-cloud/storage';
+import { FirestoreApdb } from '../shared/adapters/firestore.js';
+import { GcsObjectStore } from '../shared/adapters/storage.js';
+import { AlertArchive } from '../shared/alerts/archive.js';
+import { BUCKET_ROLES, bucketName, type BucketRole } from '../shared/cloud/names.js';
+import { gridCamera, type CameraGeometry } from '../shared/prompt/camera.js';
+import { ProcessingRecords } from './processing-record.js';
+
+export interface FunctionConfig {
+  projectId: string;
+  /** Buckets are `<prefix>-raw`, `<prefix>-templates`, `<prefix>-alerts`, `<prefix>-work`. */
+  bucketPrefix: string;
+  /** Deliveries of one image before it is dead-lettered. */
+  maxAttempts: number;
+  /** Alerts published and archived per chunk by alertFanout (and recorded as done). */
+  fanoutChunkSize: number;
+  camera: CameraGeometry;
+}
+
+/** Reads the configuration from the environment (documented defaults for local runs). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): FunctionConfig {
+  const number = (name: string, fallback: number) => {
+    const value = env[name] === undefined || env[name] === '' ? fallback : Number(env[name]);
+    if (!Number.isFinite(value)) throw new Error(`environment ${name}='${env[name]}' is not a number`);
+    return value;
+  };
+  return {
+    projectId: env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT || 'ap-local',
+    bucketPrefix: env.AP_BUCKET_PREFIX || 'ap',
+    maxAttempts: number('AP_MAX_ATTEMPTS', 5),
+    fanoutChunkSize: number('AP_FANOUT_CHUNK', 500),
+    camera: gridCamera(env.AP_INSTRUMENT || 'APSIM', number('AP_DETECTOR_SIZE', 4096), number('AP_DETECTORS_PER_SIDE', 14), number('AP_PIXEL_SCALE', 0.2)),
+  };
+}
+
+export interface Services {
+  config: FunctionConfig;
+  storage: Storage;
+  pubsub: PubSub;
+  firestore: Firestore;
+  buckets: Record<BucketRole, Bucket>;
+  /** The work bucket as a create-only object store (preloads, stored results). */
+  work: GcsObjectStore;
+  archive: AlertArchive;
+  apdb: FirestoreApdb;
+  records: ProcessingRecords;
+}
+
+export function createServices(config: FunctionConfig = configFromEnv()): Services {
+  const storage = new Storage({ projectId: config.projectId });
+  const pubsub = new PubSub({ projectId: config.projectId });
+  const firestore = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
+  const buckets = Object.fromEntries(BUCKET_ROLES.map((role) => [role, storage.bucket(bucketName(config.bucketPrefix, role))])) as Record<BucketRole, Bucket>;
+  return {
+    config,
+    storage,
+    pubsub,
+    firestore,
+    buckets,
+    work: new GcsObjectStore(buckets.work),
+    archive: new AlertArchive(new GcsObjectStore(buckets.alerts)),
+    apdb: new FirestoreApdb(firestore),
+    records: new ProcessingRecords(firestore),
+  };
+}
+
+let instance: Services | null = null;
+
+/** The instance's services, created on first use and kept warm between invocations. */
+export function services(): Services {
+  instance ??= createServices();
+  return instance;
+}
+
+/** Replaces the instance's services (the local runner and tests point them at emulators). */
+export function setServices(next: Services | null): void {
+  instance = next;
+}

@@ -1,0 +1,178 @@
+/**
+ * The per-visit preload cache (DMTN-260): before the exposure, for each detector, the template
+ * cut out around the predicted footprint and the APDB rows of that region are written to the work
+ * bucket at `preload/{groupId}/{detector}/`, so that processImage starts computing at once.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { readExposureWithHeader, writeExposure } from '../shared/fits/index.js';
+import type { Exposure } from '../shared/image/exposure.js';
+import type { DiaForcedSource, DiaObject, DiaSource } from '../shared/apdb/types.js';
+import type { Apdb } from '../shared/apdb/types.js';
+import { predictDetectorFootprint, type SkyCircle } from '../shared/prompt/camera.js';
+import type { NextVisit } from '../shared/prompt/next-visit.js';
+import { templateKey, tileOf, tilesInCircle } from '../shared/prompt/template-tiles.js';
+import type { Services } from './context.js';
+
+/** History kept in alerts: 12 months. */
+export const HISTORY_DAYS = 365;
+
+export interface ApdbSnapshot {
+  /** Wall-clock MJD when the rows were read. */
+  snapshotMjd: number;
+  region: SkyCircle;
+  diaObjects: DiaObject[];
+  diaSources: DiaSource[];
+  forcedSources: DiaForcedSource[];
+}
+
+export const preloadPrefix = (groupId: string, detector: number) => `preload/${groupId}/${detector}/`;
+
+export function mjdNow(): number {
+  return Date.now() / 86_400_000 + 40587;
+}
+
+/** Finds a template for the footprint: its centre's tile first, then the other tiles it touches. */
+export async function findTemplate(s: Services, band: string, region: SkyCircle): Promise<{ key: string; bytes: Buffer } | null> {
+  const centre = tileOf(region.center[0], region.center[1]);
+  const tiles = [centre, ...tilesInCircle(region).filter((t) => t !== centre)];
+  const candidates = tiles.map((tile) => templateKey(band, tile));
+  const found = await Promise.all(
+    candidates.map(async (key) => {
+      const [exists] = await s.buckets.templates.file(key).exists();
+      return exists ? key : null;
+    }),
+  );
+  const keys = found.filter((k): k is string => k !== null);
+  if (keys.length === 0) return null;
+  const [key] = keys;
+  const [bytes] = await s.buckets.templates.file(key).download();
+  return { key, bytes };
+}
+
+/** The part of `template` within the circle (pixel bounding box of its rim), as a view. */
+export function cutOut(template: Exposure, region: SkyCircle): Exposure | null {
+  if (!template.wcs) return template;
+  const n = 32;
+  const ra = new Float64Array(n);
+  const dec = new Float64Array(n);
+  const [ra0, dec0] = region.center;
+  const cosDec = Math.max(Math.cos((dec0 * Math.PI) / 180), 1e-6);
+  for (let i = 0; i < n; i++) {
+    const t = (2 * Math.PI * i) / n;
+    ra[i] = ra0 + (region.radiusDeg * Math.cos(t)) / cosDec;
+    dec[i] = dec0 + region.radiusDeg * Math.sin(t);
+  }
+  const { x, y } = template.wcs.skyToPixel({ ra, dec });
+  const x0 = Math.max(0, Math.floor(Math.min(...x)));
+  const y0 = Math.max(0, Math.floor(Math.min(...y)));
+  const x1 = Math.min(template.width, Math.ceil(Math.max(...x)) + 1);
+  const y1 = Math.min(template.height, Math.ceil(Math.max(...y)) + 1);
+  if (x1 <= x0 || y1 <= y0) return null;
+  return template.view({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
+}
+
+export async function snapshotApdb(apdb: Apdb, region: SkyCircle): Promise<ApdbSnapshot> {
+  const snapshotMjd = mjdNow();
+  const diaObjects = await apdb.getDiaObjectsInRegion({ ra: region.center[0], dec: region.center[1], radiusDeg: region.radiusDeg });
+  const ids = diaObjects.map((o) => o.diaObjectId);
+  const since = snapshotMjd - HISTORY_DAYS;
+  const [diaSources, forcedSources] = await Promise.all([apdb.getDiaSourcesForObjects(ids, since), apdb.getForcedSourcesForObjects(ids, since)]);
+  return { snapshotMjd, region, diaObjects, diaSources, forcedSources };
+}
+
+export interface PreloadSummary {
+  detector: number;
+  template: string | null;
+  diaObjects: number;
+}
+
+/** Preloads one detector of a visit; idempotent (objects are created once). */
+export async function preloadDetector(s: Services, visit: NextVisit, detector: number): Promise<PreloadSummary> {
+  const region = predictDetectorFootprint(visit, s.config.camera, detector);
+  const prefix = preloadPrefix(visit.groupId, detector);
+  const [template, snapshot] = await Promise.all([findTemplate(s, visit.filters, region), snapshotApdb(s.apdb, region)]);
+  let templateKeyUsed: string | null = null;
+  if (template) {
+    const cut = cutOut(readExposureWithHeader(template.bytes, template.key).exposure, region);
+    if (cut) {
+      await s.work.putIfAbsent(`${prefix}template.fits`, Buffer.from(writeExposure(cut)), 'application/fits');
+      templateKeyUsed = template.key;
+    }
+  }
+  await s.work.putIfAbsent(`${prefix}apdb.json.gz`, gzipSync(JSON.stringify(snapshot)), 'application/gzip');
+  return { detector, template: templateKeyUsed, diaObjects: snapshot.diaObjects.length };
+}
+
+export interface Preload {
+  template: Exposure | null;
+  snapshot: ApdbSnapshot | null;
+}
+
+/** The preload of a detector, or nulls for what was not preloaded. */
+export async function loadPreload(s: Services, groupId: string, detector: number): Promise<Preload> {
+  const prefix = preloadPrefix(groupId, detector);
+  const [templateBytes, apdbBytes] = await Promise.all([s.work.get(`${prefix}template.fits`), s.work.get(`${prefix}apdb.json.gz`)]);
+  return {
+    template: templateBytes ? readExposureWithHeader(templateBytes, `${prefix}template.fits`).exposure : null,
+    snapshot: apdbBytes ? (JSON.parse(gunzipSync(apdbBytes).toString('utf8')) as ApdbSnapshot) : null,
+  };
+}
+
+/**
+ * Reads through a preload snapshot: DiaObjects are always read fresh (another visit may have
+ * updated them since); history rows, which never change once written, come from the snapshot,
+ * topped up with rows observed from a day before the snapshot on (visits processed since).
+ */
+export class PreloadedApdb implements Apdb {
+  constructor(
+    private readonly live: Apdb,
+    private readonly snapshot: ApdbSnapshot,
+  ) {}
+
+  getDiaObjectsInRegion(cone: { ra: number; dec: number; radiusDeg: number }): Promise<DiaObject[]> {
+    return this.live.getDiaObjectsInRegion(cone);
+  }
+
+  private covered(ids: readonly number[]): { cached: Set<number>; rest: number[] } {
+    const cached = new Set(this.snapshot.diaObjects.map((o) => o.diaObjectId));
+    return { cached, rest: ids.filter((id) => !cached.has(id)) };
+  }
+
+  private async merge<T extends { diaObjectId: number | null }>(
+    ids: readonly number[],
+    sinceMjd: number,
+    rows: T[],
+    idOf: (row: T) => number,
+    read: (ids: readonly number[], since: number) => Promise<T[]>,
+  ): Promise<T[]> {
+    const { cached, rest } = this.covered(ids);
+    const wanted = new Set(ids);
+    const recentSince = Math.max(sinceMjd, this.snapshot.snapshotMjd - 1);
+    const [fresh, recent] = await Promise.all([read(rest, sinceMjd), read([...cached].filter((id) => wanted.has(id)), recentSince)]);
+    const byId = new Map<number, T>();
+    for (const row of rows) {
+      const time = (row as unknown as { midpointMjdTai: number }).midpointMjdTai;
+      if (row.diaObjectId !== null && wanted.has(row.diaObjectId) && time >= sinceMjd) byId.set(idOf(row), row);
+    }
+    for (const row of [...fresh, ...recent]) byId.set(idOf(row), row);
+    return [...byId.values()];
+  }
+
+  getDiaSourcesForObjects(ids: readonly number[], sinceMjd: number): Promise<DiaSource[]> {
+    return this.merge(ids, sinceMjd, this.snapshot.diaSources, (r) => r.diaSourceId, (i, s) => this.live.getDiaSourcesForObjects(i, s));
+  }
+
+  getForcedSourcesForObjects(ids: readonly number[], sinceMjd: number): Promise<DiaForcedSource[]> {
+    return this.merge(ids, sinceMjd, this.snapshot.forcedSources, (r) => r.diaForcedSourceId, (i, s) => this.live.getForcedSourcesForObjects(i, s));
+  }
+
+  hasVisit(visit: number, detector: number): Promise<boolean> {
+    return this.live.hasVisit(visit, detector);
+  }
+
+  storeVisit(batch: Parameters<Apdb['storeVisit']>[0]): Promise<boolean> {
+    return this.live.storeVisit(batch);
+  }
+
+  async close(): Promise<void> {}
+}
