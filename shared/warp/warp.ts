@@ -224,8 +224,16 @@ export async function warpExposure(
     Math.floor((t * out.height) / threads),
     Math.floor(((t + 1) * out.height) / threads),
   ]);
-  // The main thread takes the first band while workers take the others.
-  const pending = bands.slice(1).map(([y0, y1]) => runInWorker(job, y0, y1));
+  // The main thread takes the first band while workers take the others; a band whose worker
+  // cannot start or dies is redone on the main thread (each band writes only its own rows).
+  const pending = bands.slice(1).map(([y0, y1]) =>
+    runInWorker(job, y0, y1).catch((error: unknown) => {
+      process.stderr.write(
+        `${JSON.stringify({ severity: 'WARNING', message: `warp worker failed, rows ${y0}-${y1} resampled on the main thread: ${String(error)}` })}\n`,
+      );
+      return resampleRows(job, y0, y1);
+    }),
+  );
   const stats = [resampleRows(job, bands[0][0], bands[0][1]), ...(await Promise.all(pending))];
   const covered = stats.reduce((s, b) => s + b.covered, 0);
   const squares = stats.reduce((s, b) => s + b.sumSquaredWeights, 0);
