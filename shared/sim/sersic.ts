@@ -5,9 +5,36 @@
 import { convolveCircular, nextPow2 } from './convolve.js';
 import type { MoffatShape } from './moffat.js';
 
-/** b_n such that r_e encloses half the light, Ciotti & Bertin 1999 (A&A 352, 447) eq. 18 (n > 0.36). */
-export function sersicB(n: number): number {
+/** b_n by Ciotti & Bertin's asymptotic series, 1999 (A&A 352, 447) eq. 18 (within 2e-4 for n >= 1, 1.4e-3 at n = 0.5). */
+export function sersicBSeries(n: number): number {
   return 2 * n - 1 / 3 + 4 / (405 * n) + 46 / (25515 * n * n) + 131 / (1148175 * n * n * n);
+}
+
+/** Regularised lower incomplete gamma P(a, x), by its series (Numerical Recipes 3rd ed. eq. 6.2.5). */
+export function gammaP(a: number, x: number): number {
+  if (x <= 0) return 0;
+  let term = 1 / a;
+  let sum = term;
+  for (let k = 1; k < 1000 && term > sum * 1e-16; k++) {
+    term *= x / (a + k);
+    sum += term;
+  }
+  return sum * Math.exp(-x + a * Math.log(x) - lnGamma(a));
+}
+
+/**
+ * b_n such that r_e encloses half the light, P(2n, b_n) = 1/2 (Ciotti & Bertin 1999 eq. 4),
+ * solved by Newton's method from the series (dP/dx = x^(a-1) e^-x / Gamma(a)).
+ */
+export function sersicB(n: number): number {
+  const a = 2 * n;
+  let b = Math.max(0.05, sersicBSeries(n));
+  for (let it = 0; it < 50; it++) {
+    const step = (gammaP(a, b) - 0.5) / Math.exp((a - 1) * Math.log(b) - b - lnGamma(a));
+    b = Math.max(b / 2, b - step);
+    if (Math.abs(step) < 1e-13 * b) break;
+  }
+  return b;
 }
 
 /** Profile cut where the surface brightness falls to this fraction of I_e (and at most MAX_RE radii). */
