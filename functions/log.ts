@@ -1,9 +1,9 @@
 /**
- * Structured logs: one JSON object a line on stderr, in the shape Cloud Logging parses
- * (severity, message, and any fields such as per-stage timings and latencies).
+ * Structured logs of the functions: one JSON object a line on stderr, the shape Cloud Logging
+ * parses (severity, message, time, and fields such as per-stage timings and latencies).
  */
-export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+import { stderrJsonLogger, type Severity } from '../shared/pipeline/log.js';
 
 export function log(severity: Severity, message: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(`${JSON.stringify({ severity, message, time: new Date().toISOString(), ...fields })}\n`);
+  stderrJsonLogger({ severity, message, time: new Date().toISOString(), ...fields });
 }

@@ -28,6 +28,8 @@ locals {
   }
 
   function_env = {
+    # The functions run their TypeScript through tsx (package.json "main" is functions/index.ts).
+    NODE_OPTIONS         = "--import tsx"
     GOOGLE_CLOUD_PROJECT = var.project
     AP_BUCKET_PREFIX     = var.prefix
     AP_RAW_BUCKET        = google_storage_bucket.raw.name

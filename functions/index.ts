@@ -1,0 +1,23 @@
+/**
+ * The Cloud Functions entry points (one codebase, one entry point each; terraform/functions.tf
+ * deploys every one, and test/terraform checks the two lists agree):
+ *
+ * | entry point   | trigger                         | does                                          |
+ * | ------------- | ------------------------------- | --------------------------------------------- |
+ * | nextVisit     | Pub/Sub `next-visit`            | preloads each detector of the coming visit    |
+ * | nextVisitHttp | HTTP POST                       | the same, for schedulers that POST            |
+ * | processImage  | Pub/Sub `raw-arrived`           | image arrival: differencing to alerts         |
+ * | alertFanout   | Pub/Sub `alert-batches`         | publishes alerts to `alerts`, archives them   |
+ * | alertArchive  | HTTP GET                        | `/v1/alerts/{id}`, `/v1/schemas/{id}`         |
+ */
+import * as functions from '@google-cloud/functions-framework';
+import { alertArchive } from './alert-archive.js';
+import { alertFanout } from './alert-fanout.js';
+import { nextVisit, nextVisitHttp } from './next-visit.js';
+import { processImage } from './process-image.js';
+
+functions.cloudEvent('nextVisit', nextVisit);
+functions.http('nextVisitHttp', nextVisitHttp);
+functions.cloudEvent('processImage', processImage);
+functions.cloudEvent('alertFanout', alertFanout);
+functions.http('alertArchive', alertArchive);

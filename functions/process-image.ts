@@ -1,0 +1,116 @@
+/**
+ * processImage (topic raw-arrived, fed by the raw bucket's object-finalize notifications): runs
+ * the per-detector pipeline on a raw image and hands its alerts to alertFanout.
+ *
+ * Write-once order, so that any retry is safe: compute -> store the result in the work bucket
+ * (create-only) -> write the APDB (idempotent per visit and detector) -> mark the record stored ->
+ * hand off. Bad input (malformed event, corrupt FITS, no WCS, no template, no overlap) is
+ * dead-lettered with its reason at once; other errors are retried up to the attempt limit.
+ */
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import { alertAttributes } from '../shared/alerts/attributes.js';
+import { TOPICS } from '../shared/cloud/names.js';
+import { FitsError } from '../shared/fits/errors.js';
+import { readExposureWithHeader } from '../shared/fits/index.js';
+import type { Exposure } from '../shared/image/exposure.js';
+import { InsufficientCoverageError, PipelineInputError, pipelineConfig, processDetector, stderrJsonLogger } from '../shared/pipeline/index.js';
+import { MessageError } from '../shared/prompt/next-visit.js';
+import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
+import { detectorFootprint } from '../shared/association/associate.js';
+import { services, type Services } from './context.js';
+import { deadLetter } from './dead-letter.js';
+import { pubsubMessage, storageNotification, type PubsubDelivery } from './events.js';
+import { log } from './log.js';
+import { cutOut, findTemplate, loadPreload, PreloadedApdb } from './preload.js';
+import { resultKey, storeResultOnce, type AlertBatchMessage } from './stored-result.js';
+
+/** Input that no retry can fix. */
+class BadInput extends Error {}
+
+function isPermanent(err: unknown): boolean {
+  return err instanceof BadInput || err instanceof MessageError || err instanceof FitsError || err instanceof PipelineInputError || err instanceof InsufficientCoverageError;
+}
+
+async function templateFor(s: Services, key: RawImageKey, science: Exposure): Promise<Exposure> {
+  const preload = await loadPreload(s, key.groupId, key.detector);
+  if (preload.template) return preload.template;
+  // Just in time: the notice was missed or late; find the template from the science WCS.
+  if (!science.wcs) throw new BadInput(`${key.instrument}/${key.groupId}: science image has no WCS and no preloaded template`);
+  const { cone } = detectorFootprint(science.wcs, science.width, science.height);
+  const region = { center: [cone.ra, cone.dec] as [number, number], radiusDeg: cone.radiusDeg + 30 / 3600 };
+  const found = await findTemplate(s, science.info.band, region);
+  const cut = found ? cutOut(readExposureWithHeader(found.bytes, found.key).exposure, region) : null;
+  if (!cut) throw new BadInput(`no template in band '${science.info.band}' covers detector ${key.detector}`);
+  return cut;
+}
+
+async function handOff(s: Services, key: string, alertCount: number, readoutTime: string): Promise<void> {
+  const message: AlertBatchMessage = { key, resultKey: resultKey(key), alertCount, readoutTime };
+  await s.pubsub.topic(TOPICS.alertBatches).publishMessage({ json: message, attributes: { key } });
+}
+
+async function process(s: Services, message: PubsubDelivery): Promise<void> {
+  const object = storageNotification(message);
+  if (object.eventType !== 'OBJECT_FINALIZE') return;
+  const raw = parseRawPath(object.name);
+  const key = processingKey(raw);
+  const begin = await s.records.begin(key, s.config.maxAttempts);
+  if (begin.action === 'duplicate') {
+    log('INFO', 'replayed image ignored', { key, state: begin.record.state });
+    return;
+  }
+  if (begin.action === 'exhausted') {
+    await s.records.markFailed(key, begin.record.error ?? 'too many attempts');
+    return deadLetter(s.pubsub, TOPICS.rawArrived, message, `gave up after ${begin.record.attempts} attempts: ${begin.record.error ?? 'unknown error'}`);
+  }
+  if (begin.action === 'republish') {
+    log('INFO', 'result already stored; re-sending its alerts', { key });
+    return handOff(s, key, begin.record.alertCount, object.timeCreated.toISOString());
+  }
+  try {
+    const started = Date.now();
+    const [bytes] = await s.buckets.raw.file(object.name).download();
+    const { exposure: science, header } = readExposureWithHeader(bytes, object.name);
+    const template = await templateFor(s, raw, science);
+    const preload = await loadPreload(s, raw.groupId, raw.detector);
+    const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
+    const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb }, pipelineConfig(), { log: stderrJsonLogger });
+    const stored = await storeResultOnce(s.work, {
+      key,
+      batch: r.association.batch,
+      alerts: r.alerts.map((alert, i) => ({ diaSourceId: alert.diaSourceId, frame: r.frames[i], attributes: { ...alertAttributes(alert) } })),
+      readoutTime: object.timeCreated.toISOString(),
+    });
+    await s.apdb.storeVisit(stored.batch);
+    await s.records.markStored(key, resultKey(key), stored.alerts.length);
+    await handOff(s, key, stored.alerts.length, stored.readoutTime);
+    log('INFO', 'detector processed', {
+      key,
+      alerts: stored.alerts.length,
+      method: r.method,
+      tfBackend: r.tfBackend,
+      stagesMs: r.timingsMs,
+      downloadToHandOffSeconds: (Date.now() - started) / 1000,
+      readoutToHandOffSeconds: (Date.now() - object.timeCreated.getTime()) / 1000,
+    });
+  } catch (err) {
+    const reason = `${(err as Error).name}: ${(err as Error).message}`;
+    if (isPermanent(err)) {
+      await s.records.markFailed(key, reason);
+      return deadLetter(s.pubsub, TOPICS.rawArrived, message, reason);
+    }
+    await s.records.noteError(key, reason);
+    throw err;
+  }
+}
+
+export async function processImage(event: CloudEvent<unknown>): Promise<void> {
+  const s = services();
+  const message = pubsubMessage(event);
+  try {
+    await process(s, message);
+  } catch (err) {
+    if (err instanceof MessageError) return deadLetter(s.pubsub, TOPICS.rawArrived, message, err.message);
+    throw err;
+  }
+}
