@@ -27,6 +27,14 @@ export async function expectCode(promise: Promise<unknown>, code: number): Promi
   });
 }
 
+const listening = new Set<Subscription>();
+
+/** Closes every subscription `receive` listened on (also after a failed test). */
+export async function closeSubscriptions(): Promise<void> {
+  await Promise.all([...listening].map((s) => s.close()));
+  listening.clear();
+}
+
 /** Collects `count` messages from a subscription; `onMessage` decides ack (default) or nack. */
 export function receive(sub: Subscription, count: number, onMessage: (m: Message) => void = (m) => m.ack()): Promise<Message[]> {
   return new Promise((resolve, reject) => {
@@ -39,6 +47,7 @@ export function receive(sub: Subscription, count: number, onMessage: (m: Message
         resolve(got);
       }
     };
+    listening.add(sub);
     sub.on('message', handler);
     sub.once('error', reject);
   });
@@ -63,6 +72,7 @@ export function pubsubSuite(target: SuiteTarget): void {
       subscriber = new v1.SubscriberClient((await pubsub.getClientConfig()) as ConstructorParameters<typeof v1.SubscriberClient>[0]);
     });
     after(async () => {
+      await closeSubscriptions();
       await pubsub.close();
       await subscriber.close();
     });
@@ -142,7 +152,7 @@ export function pubsubSuite(target: SuiteTarget): void {
       await subscriber.acknowledge({ subscription: sub.name, ackIds: [again.receivedMessages[0].ackId!] });
     });
 
-    it('dead-letters after maxDeliveryAttempts with the delivery count', async (t) => {
+    it('dead-letters after maxDeliveryAttempts with the delivery count', TIMEOUT, async (t) => {
       const skip = skipFor(target, 'deadLetter');
       if (skip) return t.skip(skip);
       const [topic] = await pubsub.createTopic(unique('dl-src'));

@@ -8,7 +8,7 @@ import { CRC32C, Storage, type GetFilesOptions, type GetFilesResponse } from '@g
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { expectCode, receive } from './pubsub-suite.js';
+import { closeSubscriptions, expectCode, receive } from './pubsub-suite.js';
 
 const TIMEOUT = { timeout: 60_000 };
 
@@ -26,7 +26,10 @@ export function storageSuite(name: string, hosts: () => Promise<{ storage: strin
       gcs = new Storage({ projectId: 'emulator-suite' });
       pubsub = new PubSub({ projectId: 'emulator-suite' });
     });
-    after(() => pubsub.close());
+    after(async () => {
+      await closeSubscriptions();
+      await pubsub.close();
+    });
 
     it('uploads simple, multipart and resumable (chunked) objects and downloads them verified', TIMEOUT, async () => {
       const [bucket] = await gcs.createBucket(bucketName('uploads'));
