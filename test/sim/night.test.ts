@@ -391,3 +391,65 @@ test('expected SNR: each transient measured on its own light plus both noise rea
   const meanPull = pulls.reduce((a, b) => a + b, 0) / n;
   assert.ok(Math.abs(meanPull) < 4 / Math.sqrt(n), `flux bias ${meanPull} sigma`);
 });
+
+test('elongated galaxies keep their sky position angle in every image, whatever the dither, rotation and PSF', (t) => {
+  // Bright galaxies alone, round PSFs: what remains of a galaxy's orientation is the rendering's.
+  const galaxiesOnly = simulateNight({
+    size: 512,
+    seed: 12,
+    visits: 2,
+    starsPerMegapixel: 0,
+    galaxiesPerMegapixel: 120,
+    galaxyMag: [17, 20],
+    psfEllipticity: 0,
+    transientsPerMegapixel: 0,
+    variablesPerMegapixel: 0,
+    movingPerMegapixel: 0,
+    streakProbability: 0,
+  });
+  const edge = galaxiesOnly.config.size;
+  const all = galaxiesOnly.field.galaxies;
+  const candidates = all.filter((g) => g.axisRatio < 0.6 && g.reArcsec > 0.6);
+  let checked = 0;
+  let worst = 0;
+  for (const g of candidates) {
+    const radius = (2.5 * g.reArcsec) / 0.2;
+    const crowded = all.some((o) => o !== g && Math.hypot(o.xi - g.xi, o.eta - g.eta) < (radius + (3 * o.reArcsec) / 0.2 + 10) * 0.2);
+    if (crowded) continue;
+    for (const [k, image] of [galaxiesOnly.template, ...galaxiesOnly.visits].entries()) {
+      const spec = galaxiesOnly.specs[k];
+      const p = spec.wcs.skyToPixel({ ra: Float64Array.of(g.ra), dec: Float64Array.of(g.dec) });
+      const x = p.x[0];
+      const y = p.y[0];
+      if (x < radius || y < radius || x > edge - 1 - radius || y > edge - 1 - radius) continue;
+      let s = 0;
+      let mxx = 0;
+      let myy = 0;
+      let mxy = 0;
+      for (let py = Math.ceil(y - radius); py <= Math.floor(y + radius); py++) {
+        for (let px = Math.ceil(x - radius); px <= Math.floor(x + radius); px++) {
+          if (Math.hypot(px - x, py - y) > radius) continue;
+          const v = image.noiseless.get(px, py) - image.background.get(px, py);
+          s += v;
+          mxx += v * (px - x) ** 2;
+          myy += v * (py - y) ** 2;
+          mxy += v * (px - x) * (py - y);
+        }
+      }
+      // Pixel moments to the sky (east, north) through the local Jacobian: M_sky = J M J^T.
+      const [[a, b], [c, d]] = spec.wcs.jacobian(x, y).matrix;
+      const [pxx, pyy, pxy] = [mxx / s, myy / s, mxy / s];
+      const ee = a * a * pxx + 2 * a * b * pxy + b * b * pyy;
+      const nn = c * c * pxx + 2 * c * d * pxy + d * d * pyy;
+      const en = a * c * pxx + (a * d + b * c) * pxy + b * d * pyy;
+      // Angle of the major axis from north toward east.
+      const pa = ((0.5 * Math.atan2(2 * en, nn - ee) * 180) / Math.PI + 180) % 180;
+      const diff = Math.abs(((pa - g.paDeg + 270) % 180) - 90);
+      worst = Math.max(worst, diff);
+      assert.ok(diff < 2, `galaxy ${g.id} in ${spec.name}: PA ${pa.toFixed(1)} vs ${g.paDeg.toFixed(1)}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 6, `${checked} galaxy images checked`);
+  t.diagnostic(`${checked} galaxy images: position angle within ${worst.toFixed(2)} deg of the catalogue`);
+});
