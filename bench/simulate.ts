@@ -33,9 +33,13 @@ export async function run(): Promise<void> {
   const out = mkdtempSync(join(tmpdir(), 'bench-simulate-'));
   const ap = join(import.meta.dirname, '../bin/ap.js');
   const started = performance.now();
-  const child = spawn(process.execPath, [ap, 'simulate', '--out', out, '--size', String(SIZE), '--visits', String(VISITS)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [ap, 'simulate', '--out', out, '--size', String(SIZE), '--visits', String(VISITS)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let peak = 0;
@@ -54,9 +58,15 @@ export async function run(): Promise<void> {
   rmSync(out, { recursive: true, force: true });
   const images = VISITS + 1;
   console.log(`ap simulate --size ${SIZE} --visits ${VISITS} (${images} images)`);
-  console.log(`  wall time        ${seconds.toFixed(1)} s  (${(seconds / images).toFixed(1)} s per image)`);
-  console.log(`  CPU time         ${cpu.toFixed(1)} s  (to the last 50 ms poll; wall exceeds it when the machine is shared)`);
-  console.log(`  peak memory      ${Number.isFinite(peak) && peak > 0 ? `${peak.toFixed(0)} MB (VmHWM)` : 'n/a (no /proc)'}`);
+  console.log(
+    `  wall time        ${seconds.toFixed(1)} s  (${(seconds / images).toFixed(1)} s per image)`,
+  );
+  console.log(
+    `  CPU time         ${cpu.toFixed(1)} s  (to the last 50 ms poll; wall exceeds it when the machine is shared)`,
+  );
+  console.log(
+    `  peak memory      ${Number.isFinite(peak) && peak > 0 ? `${peak.toFixed(0)} MB (VmHWM)` : 'n/a (no /proc)'}`,
+  );
   console.log(`  output           ${(bytes / 1e6).toFixed(0)} MB`);
   console.log(`  log              ${stderr.trim().split('\n').pop() ?? ''}`);
 }

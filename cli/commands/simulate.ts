@@ -5,24 +5,50 @@
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
-import { DEFAULT_SIM_CONFIG, type SimConfig, type TemplateSeeing } from '../../shared/sim/config.js';
-import { planNight, renderImage, truthForVisit, type TemplateForTruth } from '../../shared/sim/night.js';
+import {
+  defineCommand,
+  InputError,
+  numberOption,
+  progress,
+  progressDone,
+  required,
+} from '../command.js';
+import {
+  DEFAULT_SIM_CONFIG,
+  type SimConfig,
+  type TemplateSeeing,
+} from '../../shared/sim/config.js';
+import {
+  planNight,
+  renderImage,
+  truthForVisit,
+  type TemplateForTruth,
+} from '../../shared/sim/night.js';
 import type { ImageSpec } from '../../shared/sim/plan.js';
 import { truthToCsv, type TruthRow } from '../../shared/sim/truth.js';
 import { simulatedImageFits } from '../../shared/sim/write.js';
 
 const DEFAULT_SIZE = 2048;
 
-function integerOption(values: Record<string, unknown>, name: string, fallback: number, lo: number, hi: number): number {
+function integerOption(
+  values: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  lo: number,
+  hi: number,
+): number {
   const n = numberOption(values, name, fallback);
-  if (!Number.isInteger(n) || n < lo || n > hi) throw new InputError(`--${name} must be an integer in [${lo}, ${hi}], got '${String(values[name])}'`);
+  if (!Number.isInteger(n) || n < lo || n > hi)
+    throw new InputError(
+      `--${name} must be an integer in [${lo}, ${hi}], got '${String(values[name])}'`,
+    );
   return n;
 }
 
 async function prepareDirectory(dir: string): Promise<void> {
   const existing = await stat(dir).catch(() => null);
-  if (existing && !existing.isDirectory()) throw new InputError(`${dir}: exists and is not a directory`);
+  if (existing && !existing.isDirectory())
+    throw new InputError(`${dir}: exists and is not a directory`);
   await mkdir(dir, { recursive: true }).catch((err: Error) => {
     throw new InputError(`${dir}: cannot create directory (${err.message})`);
   });
@@ -86,7 +112,9 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
     // Only what the truth needs of the template stays in memory once it is written.
     const writeTemplate = async (): Promise<TemplateForTruth> => {
       const template = renderImage(plan, plan.template).image;
-      files.push(await write(plan.template, simulatedImageFits(template, seedCards(plan.template))));
+      files.push(
+        await write(plan.template, simulatedImageFits(template, seedCards(plan.template))),
+      );
       const { variance, wcs, info } = template.exposure;
       return { variance, wcs, info };
     };

@@ -166,9 +166,17 @@ export const DEFAULT_SIM_CONFIG: SimConfig = {
 export function resolveSimConfig(partial: Partial<SimConfig> = {}): SimConfig {
   const config: SimConfig = { ...DEFAULT_SIM_CONFIG, ...partial };
   const checks: Array<[keyof SimConfig, boolean, string]> = [
-    ['size', Number.isInteger(config.size) && config.size >= 64 && config.size <= 16384, 'an integer in [64, 16384]'],
+    [
+      'size',
+      Number.isInteger(config.size) && config.size >= 64 && config.size <= 16384,
+      'an integer in [64, 16384]',
+    ],
     ['seed', Number.isFinite(config.seed), 'a finite number'],
-    ['visits', Number.isInteger(config.visits) && config.visits >= 1 && config.visits <= 100, 'an integer in [1, 100]'],
+    [
+      'visits',
+      Number.isInteger(config.visits) && config.visits >= 1 && config.visits <= 100,
+      'an integer in [1, 100]',
+    ],
     ['exposureTime', config.exposureTime > 0, 'positive'],
     ['templateDepth', config.templateDepth > 0, 'positive'],
     ['gain', config.gain > 0, 'positive'],
@@ -176,13 +184,32 @@ export function resolveSimConfig(partial: Partial<SimConfig> = {}): SimConfig {
     ['saturation', config.saturation > 0, 'positive'],
     ['pixelScaleArcsec', config.pixelScaleArcsec > 0, 'positive'],
     ['hostFraction', config.hostFraction >= 0 && config.hostFraction <= 1, 'in [0, 1]'],
-    ['streakProbability', config.streakProbability >= 0 && config.streakProbability <= 1, 'in [0, 1]'],
-    ['fwhmRangePx', config.fwhmRangePx[0] > 0.5 && config.fwhmRangePx[1] >= config.fwhmRangePx[0], 'an increasing pair above 0.5'],
-    ['moffatBeta', config.moffatBeta[0] > 1.5 && config.moffatBeta[1] >= config.moffatBeta[0], 'an increasing pair above 1.5'],
-    ['templateSeeing', ['better', 'worse', 'random'].includes(config.templateSeeing), "'better', 'worse' or 'random'"],
+    [
+      'streakProbability',
+      config.streakProbability >= 0 && config.streakProbability <= 1,
+      'in [0, 1]',
+    ],
+    [
+      'fwhmRangePx',
+      config.fwhmRangePx[0] > 0.5 && config.fwhmRangePx[1] >= config.fwhmRangePx[0],
+      'an increasing pair above 0.5',
+    ],
+    [
+      'moffatBeta',
+      config.moffatBeta[0] > 1.5 && config.moffatBeta[1] >= config.moffatBeta[0],
+      'an increasing pair above 1.5',
+    ],
+    [
+      'templateSeeing',
+      ['better', 'worse', 'random'].includes(config.templateSeeing),
+      "'better', 'worse' or 'random'",
+    ],
   ];
   for (const [name, ok, what] of checks) {
-    if (!ok) throw new RangeError(`sim config ${name} must be ${what}, got ${JSON.stringify(config[name])}`);
+    if (!ok)
+      throw new RangeError(
+        `sim config ${name} must be ${what}, got ${JSON.stringify(config[name])}`,
+      );
   }
   return config;
 }

@@ -73,7 +73,11 @@ function fft2d(data: Float64Array, scratch: Float64Array, n: number, inverse: bo
  * Both inputs are packed into one complex transform (image real, kernel imaginary) and
  * separated by Hermitian symmetry.
  */
-export function convolveCircular(image: Float64Array, kernel: Float64Array, n: number): Float64Array {
+export function convolveCircular(
+  image: Float64Array,
+  kernel: Float64Array,
+  n: number,
+): Float64Array {
   const [z, w] = scratch(n);
   for (let i = 0; i < n * n; i++) {
     z[2 * i] = image[i];

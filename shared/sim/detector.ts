@@ -56,13 +56,18 @@ export function addCosmicRays(
       const steps = Math.ceil(length * 4);
       for (let k = 0; k <= steps; k++) {
         const t = (k / steps) * length;
-        deposit(x0 + t * Math.cos(angle), y0 + t * Math.sin(angle), (perPixel * length) / (steps + 1));
+        deposit(
+          x0 + t * Math.cos(angle),
+          y0 + t * Math.sin(angle),
+          (perPixel * length) / (steps + 1),
+        );
       }
     } else {
       const pixels = 1 + rng.int(4);
       const total = Math.exp(rng.between(Math.log(2000), Math.log(40000)));
       deposit(x0, y0, total / 2);
-      for (let k = 1; k < pixels; k++) deposit(x0 + rng.int(3) - 1, y0 + rng.int(3) - 1, total / 2 / (pixels - 1));
+      for (let k = 1; k < pixels; k++)
+        deposit(x0 + rng.int(3) - 1, y0 + rng.int(3) - 1, total / 2 / (pixels - 1));
     }
     let sum = 0;
     let sx = 0;
@@ -74,7 +79,14 @@ export function addCosmicRays(
       sx += e * (i % size);
       sy += e * Math.floor(i / size);
     }
-    if (sum > 0) rays.push({ id, x: sx / sum, y: sy / sum, electrons: sum, shape: isTrack ? 'track' : 'blob' });
+    if (sum > 0)
+      rays.push({
+        id,
+        x: sx / sum,
+        y: sy / sum,
+        electrons: sum,
+        shape: isTrack ? 'track' : 'blob',
+      });
   }
   return rays;
 }
@@ -107,7 +119,12 @@ export function addDefects(
  * marked SAT (the partly filled ends of a trail too); charge that reaches the detector edge is lost
  * (as in a CCD's bleed trails, e.g. Janesick 2001, Scientific Charge-Coupled Devices, ch. 7).
  */
-export function bleed(electrons: Float32Array, mask: Int32Array, size: number, fullWell: number): void {
+export function bleed(
+  electrons: Float32Array,
+  mask: Int32Array,
+  size: number,
+  fullWell: number,
+): void {
   for (let x = 0; x < size; x++) {
     let over = false;
     for (let y = 0; y < size; y++) {
@@ -158,13 +175,25 @@ export function readOut(
   // Where the Poisson deviate is drawn as a normal, the read noise joins the same draw.
   for (let i = 0; i < electrons.length; i++) {
     const mean = noiseless[i] * gain;
-    electrons[i] = mean >= NORMAL_POISSON_MEAN ? mean + Math.sqrt(mean + readVariance) * noise.normal() : noise.poisson(mean);
+    electrons[i] =
+      mean >= NORMAL_POISSON_MEAN
+        ? mean + Math.sqrt(mean + readVariance) * noise.normal()
+        : noise.poisson(mean);
   }
   const truthMask = new Int32Array(size * size);
   let cosmicRays: CosmicRay[] = [];
   if (options.artifacts) {
-    const expected = (config.cosmicRaysPerMegapixel * size * size * options.exposureTime) / config.exposureTime / 1e6;
-    cosmicRays = addCosmicRays(electrons, truthMask, size, options.cosmics.poisson(expected), options.cosmics);
+    const expected =
+      (config.cosmicRaysPerMegapixel * size * size * options.exposureTime) /
+      config.exposureTime /
+      1e6;
+    cosmicRays = addCosmicRays(
+      electrons,
+      truthMask,
+      size,
+      options.cosmics.poisson(expected),
+      options.cosmics,
+    );
     addDefects(electrons, truthMask, size, options.defects, options.exposureTime, options.cosmics);
   }
   const fullWell = saturation * gain;

@@ -84,7 +84,9 @@ export function fieldHalfArcsec(config: SimConfig): number {
 
 /** Half-side (arcsec) of the square every visit covers: changes are placed inside it. */
 export function innerHalfArcsec(config: SimConfig): number {
-  return Math.max(config.size / 4, config.size / 2 - config.ditherPx - 30) * config.pixelScaleArcsec;
+  return (
+    Math.max(config.size / 4, config.size / 2 - config.ditherPx - 30) * config.pixelScaleArcsec
+  );
 }
 
 /** A magnitude from dN/dm ~ 10^(slope m) on [lo, hi] by inverting its cumulative distribution. */
@@ -118,9 +120,17 @@ export function drawField(config: SimConfig, limitMag: number): SkyField {
 
   const starRng = rngStream(config.seed, 'stars');
   const nStars = countIn(starRng, config, config.starsPerMegapixel, outer);
-  const stars: StarList = { ra: new Float64Array(nStars), dec: new Float64Array(nStars), mag: new Float64Array(nStars) };
+  const stars: StarList = {
+    ra: new Float64Array(nStars),
+    dec: new Float64Array(nStars),
+    mag: new Float64Array(nStars),
+  };
   for (let i = 0; i < nStars; i++) {
-    [stars.ra[i], stars.dec[i]] = offsetToSky(plane, starRng.between(-outer, outer), starRng.between(-outer, outer));
+    [stars.ra[i], stars.dec[i]] = offsetToSky(
+      plane,
+      starRng.between(-outer, outer),
+      starRng.between(-outer, outer),
+    );
     stars.mag[i] = powerLawMag(starRng, config.starSlope, config.starMag[0], config.starMag[1]);
   }
 
@@ -133,7 +143,8 @@ export function drawField(config: SimConfig, limitMag: number): SkyField {
     const [ra, dec] = offsetToSky(plane, xi, eta);
     const mag = powerLawMag(galRng, config.galaxySlope, config.galaxyMag[0], config.galaxyMag[1]);
     // Fainter galaxies are smaller (about x2 per 5 mag), with 0.15 dex scatter.
-    const reArcsec = config.galaxyRadiusArcsec * Math.pow(10, -0.06 * (mag - 20) + 0.15 * galRng.normal());
+    const reArcsec =
+      config.galaxyRadiusArcsec * Math.pow(10, -0.06 * (mag - 20) + 0.15 * galRng.normal());
     galaxies.push({
       id,
       ra,
@@ -164,7 +175,9 @@ function drawTransients(
   const rng = rngStream(config.seed, 'transients');
   const count = Math.round(config.transientsPerMegapixel * megapixels(config));
   // Candidate hosts, each used once (two supernovae in one galaxy on one night would be a rarity).
-  const hosts = galaxies.filter((g) => Math.abs(g.xi) < inner && Math.abs(g.eta) < inner && g.mag < config.galaxyMag[1] - 1);
+  const hosts = galaxies.filter(
+    (g) => Math.abs(g.xi) < inner && Math.abs(g.eta) < inner && g.mag < config.galaxyMag[1] - 1,
+  );
   const transients: Transient[] = [];
   for (let id = 0; id < count; id++) {
     let xi = rng.between(-inner, inner);
@@ -187,7 +200,10 @@ function drawTransients(
       id,
       ra,
       dec,
-      mag: rng.between(limitMag - config.transientMagSpan[0], limitMag + config.transientMagSpan[1]),
+      mag: rng.between(
+        limitMag - config.transientMagSpan[0],
+        limitMag + config.transientMagSpan[1],
+      ),
       mjd0: config.startMjd,
       slopeMagPerDay: rng.between(-0.5, 0.5),
       hostId,
@@ -216,11 +232,21 @@ function drawVariables(config: SimConfig, plane: TangentPlane, inner: number): V
 function drawMoving(config: SimConfig, inner: number, limitMag: number): MovingObject[] {
   const rng = rngStream(config.seed, 'moving');
   // At least one asteroid whenever any are asked for, however small the detector.
-  const count = config.movingPerMegapixel > 0 ? Math.max(1, Math.round(config.movingPerMegapixel * megapixels(config))) : 0;
+  const count =
+    config.movingPerMegapixel > 0
+      ? Math.max(1, Math.round(config.movingPerMegapixel * megapixels(config)))
+      : 0;
   // Track midpoint at the middle of the science visits, inside the common footprint.
   const midMjd = config.startMjd + ((config.visits - 1) * config.visitSpacingMinutes) / 2880;
   return Array.from({ length: count }, (_, id) => {
-    const rate = 3600 * Math.exp(rng.between(Math.log(config.movingRateDegPerDay[0]), Math.log(config.movingRateDegPerDay[1])));
+    const rate =
+      3600 *
+      Math.exp(
+        rng.between(
+          Math.log(config.movingRateDegPerDay[0]),
+          Math.log(config.movingRateDegPerDay[1]),
+        ),
+      );
     const angle = rng.between(0, 2 * Math.PI);
     return {
       id,

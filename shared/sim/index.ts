@@ -5,7 +5,12 @@
  *   import { simulateNight } from '../sim/index.js';
  *   const night = simulateNight({ size: 512, seed: 7, visits: 2 });
  */
-export { DEFAULT_SIM_CONFIG, resolveSimConfig, type SimConfig, type TemplateSeeing } from './config.js';
+export {
+  DEFAULT_SIM_CONFIG,
+  resolveSimConfig,
+  type SimConfig,
+  type TemplateSeeing,
+} from './config.js';
 export {
   INSTRUMENT,
   limitingMag,
@@ -22,5 +27,13 @@ export {
 export { MoffatPsf, type MoffatField, type MoffatShape } from './moffat.js';
 export type { ImageSpec, Streak, Defects } from './plan.js';
 export type { SkyField, Galaxy, Transient, VariableStar, MovingObject, StarList } from './field.js';
-export { expectedSnr, truthFromCsv, truthToCsv, TRUTH_COLUMNS, type SnrContext, type TruthKind, type TruthRow } from './truth.js';
+export {
+  expectedSnr,
+  truthFromCsv,
+  truthToCsv,
+  TRUTH_COLUMNS,
+  type SnrContext,
+  type TruthKind,
+  type TruthRow,
+} from './truth.js';
 export { simulatedImageFits } from './write.js';

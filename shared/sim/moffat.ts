@@ -33,7 +33,12 @@ export function moffatFwhm(shape: MoffatShape): number {
  * A Moffat with the given FWHM, ellipticity e = 1 - b/a and major-axis angle theta
  * (radians, counter-clockwise from +x).
  */
-export function moffatShape(fwhm: number, beta: number, ellipticity: number, theta: number): MoffatShape {
+export function moffatShape(
+  fwhm: number,
+  beta: number,
+  ellipticity: number,
+  theta: number,
+): MoffatShape {
   const q = 1 - ellipticity;
   const cos = Math.cos(theta);
   const sin = Math.sin(theta);
@@ -58,7 +63,12 @@ function majorExtent(shape: MoffatShape, t: number): number {
  * Radius (pixels) beyond which a Moffat of total `flux` adds less than `threshold` per pixel,
  * clamped to [2, maxRadius].
  */
-export function moffatRadius(shape: MoffatShape, flux: number, threshold: number, maxRadius: number): number {
+export function moffatRadius(
+  shape: MoffatShape,
+  flux: number,
+  threshold: number,
+  maxRadius: number,
+): number {
   const peak = (Math.abs(flux) * (shape.beta - 1)) / (Math.PI * shape.alpha * shape.alpha);
   if (peak <= threshold) return 2;
   const t = Math.pow(peak / threshold, 1 / shape.beta) - 1;
@@ -83,7 +93,9 @@ function profileTable(beta: number): Float64Array {
 }
 
 /** Sub-pixel offsets of an n x n grid centred on a pixel. */
-const SUB_OFFSETS = [1, 2, 3].map((n) => Float64Array.from({ length: n }, (_, i) => (i + 0.5) / n - 0.5));
+const SUB_OFFSETS = [1, 2, 3].map((n) =>
+  Float64Array.from({ length: n }, (_, i) => (i + 0.5) / n - 0.5),
+);
 
 /**
  * Adds a Moffat of total flux `flux` (normalised over the infinite plane) centred at (cx, cy)
@@ -161,7 +173,8 @@ export class MoffatPsf implements Psf {
 
   constructor(readonly field: MoffatField) {
     const f = field;
-    const worst = f.fwhm * (1 + Math.abs(f.gradU) + Math.abs(f.gradV) + Math.max(0, 2 * f.curvature));
+    const worst =
+      f.fwhm * (1 + Math.abs(f.gradU) + Math.abs(f.gradV) + Math.max(0, 2 * f.curvature));
     this.stampSize = 2 * Math.ceil(4 * worst) + 1;
   }
 

@@ -15,7 +15,13 @@ import { readOut, type CosmicRay } from './detector.js';
 import { drawField, variableMag, type SkyField } from './field.js';
 import { detectorDefects, planImages, type Defects, type ImageSpec } from './plan.js';
 import { rngStream } from './random.js';
-import { magToAdu, renderLight, skyBackground, streakGeometry, type PlacedSource } from './render.js';
+import {
+  magToAdu,
+  renderLight,
+  skyBackground,
+  streakGeometry,
+  type PlacedSource,
+} from './render.js';
 import { expectedSnr, type SnrContext, type TruthRow } from './truth.js';
 
 export const INSTRUMENT = 'APSIM';
@@ -75,7 +81,14 @@ export function planNight(partial: Partial<SimConfig> = {}): NightPlan {
   const config = resolveSimConfig(partial);
   const { template, visits } = planImages(config);
   const limitMag = visits.reduce((sum, v) => sum + limitingMag(v, config), 0) / visits.length;
-  return { config, field: drawField(config, limitMag), template, visits, defects: detectorDefects(config), limitMag };
+  return {
+    config,
+    field: drawField(config, limitMag),
+    template,
+    visits,
+    defects: detectorDefects(config),
+    limitMag,
+  };
 }
 
 /** Renders one image of the plan: light, noise, detector effects. */
@@ -94,7 +107,8 @@ export function renderImage(plan: NightPlan, spec: ImageSpec): RenderedImage {
   });
   const variance = new Float32Array(size * size);
   const readVariance = (config.readNoise / config.gain) ** 2;
-  for (let i = 0; i < variance.length; i++) variance[i] = Math.max(0, noiseless[i]) / config.gain + readVariance;
+  for (let i = 0; i < variance.length; i++)
+    variance[i] = Math.max(0, noiseless[i]) / config.gain + readVariance;
   const exposure = new Exposure(
     new Plane(readout.image, size, size),
     Plane.zeros(Int32Array, size, size),
@@ -130,7 +144,12 @@ export function renderImage(plan: NightPlan, spec: ImageSpec): RenderedImage {
 export type TemplateForTruth = Pick<Exposure, 'variance' | 'wcs' | 'info'>;
 
 /** Truth rows of one science visit. */
-export function truthForVisit(plan: NightPlan, spec: ImageSpec, science: RenderedImage, template: TemplateForTruth): TruthRow[] {
+export function truthForVisit(
+  plan: NightPlan,
+  spec: ImageSpec,
+  science: RenderedImage,
+  template: TemplateForTruth,
+): TruthRow[] {
   const { config } = plan;
   const scienceZp = spec.zeroPoint;
   const ctx: SnrContext = {
@@ -163,7 +182,13 @@ export function truthForVisit(plan: NightPlan, spec: ImageSpec, science: Rendere
       host: p.hostId >= 0 ? 1 : 0,
     };
   });
-  const artifact = (kind: TruthRow['kind'], id: number, x: number, y: number, adu: number): TruthRow => {
+  const artifact = (
+    kind: TruthRow['kind'],
+    id: number,
+    x: number,
+    y: number,
+    adu: number,
+  ): TruthRow => {
     const sky = spec.wcs.pixelToSky({ x: Float64Array.of(x), y: Float64Array.of(y) });
     return {
       ...base,
@@ -180,13 +205,30 @@ export function truthForVisit(plan: NightPlan, spec: ImageSpec, science: Rendere
       host: 0,
     };
   };
-  for (const cr of science.cosmicRays) rows.push(artifact('cosmic_ray', cr.id, cr.x, cr.y, cr.electrons / config.gain));
+  for (const cr of science.cosmicRays)
+    rows.push(artifact('cosmic_ray', cr.id, cr.x, cr.y, cr.electrons / config.gain));
   if (spec.artifacts) {
     plan.defects.hotPixels.forEach((p, id) =>
-      rows.push(artifact('hot_pixel', id, p.x, p.y, (p.electronsPerSecond * spec.exposureTime) / config.gain)),
+      rows.push(
+        artifact(
+          'hot_pixel',
+          id,
+          p.x,
+          p.y,
+          (p.electronsPerSecond * spec.exposureTime) / config.gain,
+        ),
+      ),
     );
     const c = plan.defects.badColumn;
-    rows.push(artifact('bad_column', 0, c.x, (c.y0 + c.y1) / 2, (c.electronsPerSecond * spec.exposureTime * (c.y1 - c.y0 + 1)) / config.gain));
+    rows.push(
+      artifact(
+        'bad_column',
+        0,
+        c.x,
+        (c.y0 + c.y1) / 2,
+        (c.electronsPerSecond * spec.exposureTime * (c.y1 - c.y0 + 1)) / config.gain,
+      ),
+    );
   }
   if (spec.streak) {
     const g = streakGeometry(spec.streak, config.size);
@@ -206,5 +248,12 @@ export function simulateNight(partial: Partial<SimConfig> = {}): SimulatedNight 
     visits.push(science.image);
     truth.push(...truthForVisit(plan, spec, science, template.exposure));
   }
-  return { template, visits, truth, config: plan.config, field: plan.field, specs: [plan.template, ...plan.visits] };
+  return {
+    template,
+    visits,
+    truth,
+    config: plan.config,
+    field: plan.field,
+    specs: [plan.template, ...plan.visits],
+  };
 }

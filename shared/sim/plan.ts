@@ -51,7 +51,10 @@ export interface Defects {
 }
 
 /** SIP terms of the camera distortion: a radial term reaching distortionPx at the corners, plus a small quadratic. */
-function cameraDistortion(config: SimConfig): { a: Record<string, number>; b: Record<string, number> } {
+function cameraDistortion(config: SimConfig): {
+  a: Record<string, number>;
+  b: Record<string, number>;
+} {
   const rng = rngStream(config.seed, 'camera');
   const half = (config.size - 1) / 2;
   const k = (config.distortionPx * (rng.uniform() < 0.5 ? -1 : 1)) / Math.pow(half * Math.SQRT2, 3);
@@ -68,8 +71,13 @@ function visitWcs(config: SimConfig, rng: Rng): Wcs {
   const plane = new TangentPlane(config.ra, config.dec);
   const pointing = new Float64Array(2);
   const scaleDeg = config.pixelScaleArcsec / 3600;
-  plane.toSky(rng.between(-1, 1) * config.ditherPx * scaleDeg, rng.between(-1, 1) * config.ditherPx * scaleDeg, pointing);
-  const rotation = rng.between(config.rotationDeg[0], config.rotationDeg[1]) * (rng.uniform() < 0.5 ? -1 : 1);
+  plane.toSky(
+    rng.between(-1, 1) * config.ditherPx * scaleDeg,
+    rng.between(-1, 1) * config.ditherPx * scaleDeg,
+    pointing,
+  );
+  const rotation =
+    rng.between(config.rotationDeg[0], config.rotationDeg[1]) * (rng.uniform() < 0.5 ? -1 : 1);
   const centre = (config.size - 1) / 2;
   return makeSipWcs({
     crpix: [centre, centre],
@@ -124,7 +132,8 @@ function imageSpec(config: SimConfig, visit: number, fwhm: number, rng: Rng): Im
       : config.startMjd + ((visit - 1) * config.visitSpacingMinutes) / 1440,
     exposureTime,
     transparency,
-    zeroPoint: config.zeroPointElectrons + 2.5 * Math.log10((exposureTime * transparency) / config.gain),
+    zeroPoint:
+      config.zeroPointElectrons + 2.5 * Math.log10((exposureTime * transparency) / config.gain),
     skyAdu: rng.between(config.skyAdu[0], config.skyAdu[1]) * (exposureTime / config.exposureTime),
     skyGradU: (0.5 * config.skyGradient * Math.cos(skyAngle)) / norm,
     skyGradV: (0.5 * config.skyGradient * Math.sin(skyAngle)) / norm,
@@ -138,14 +147,23 @@ function imageSpec(config: SimConfig, visit: number, fwhm: number, rng: Rng): Im
 /** The template and science image specs; the template's seeing is better or worse than every visit's. */
 export function planImages(config: SimConfig): { template: ImageSpec; visits: ImageSpec[] } {
   const seeing = rngStream(config.seed, 'seeing');
-  const fwhms = Array.from({ length: config.visits }, () => seeing.between(config.fwhmRangePx[0], config.fwhmRangePx[1]));
+  const fwhms = Array.from({ length: config.visits }, () =>
+    seeing.between(config.fwhmRangePx[0], config.fwhmRangePx[1]),
+  );
   const better =
-    config.templateSeeing === 'random' ? seeing.uniform() < 0.5 : config.templateSeeing === 'better';
+    config.templateSeeing === 'random'
+      ? seeing.uniform() < 0.5
+      : config.templateSeeing === 'better';
   const templateFwhm = better
     ? Math.max(1.5, Math.min(...fwhms) * seeing.between(0.7, 0.88))
     : Math.max(...fwhms) * seeing.between(1.12, 1.3);
-  const visits = fwhms.map((fwhm, k) => imageSpec(config, k + 1, fwhm, rngStream(config.seed, `visit-${k + 1}`)));
-  return { template: imageSpec(config, 0, templateFwhm, rngStream(config.seed, 'visit-0')), visits };
+  const visits = fwhms.map((fwhm, k) =>
+    imageSpec(config, k + 1, fwhm, rngStream(config.seed, `visit-${k + 1}`)),
+  );
+  return {
+    template: imageSpec(config, 0, templateFwhm, rngStream(config.seed, 'visit-0')),
+    visits,
+  };
 }
 
 /** Hot pixels and one hot column segment, drawn from the detector number (the same for every seed). */

@@ -132,7 +132,10 @@ export class Rng {
       const k = Math.floor(((2 * a) / us + b) * u + mean + 0.43);
       if (us >= 0.07 && v <= vr) return k;
       if (k < 0 || (us < 0.013 && v > us)) continue;
-      if (Math.log(v) + Math.log(invAlpha) - Math.log(a / (us * us) + b) <= -mean + k * logLam - logFactorial(k)) {
+      if (
+        Math.log(v) + Math.log(invAlpha) - Math.log(a / (us * us) + b) <=
+        -mean + k * logLam - logFactorial(k)
+      ) {
         return k;
       }
     }
@@ -151,7 +154,9 @@ const LOG_FACTORIAL_TABLE = (() => {
 /** ln(k!), tabulated below 256, Stirling's series above. */
 function logFactorial(k: number): number {
   if (k < LOG_FACTORIAL_TABLE.length) return LOG_FACTORIAL_TABLE[k];
-  return (k + 0.5) * Math.log(k) - k + 0.5 * Math.log(2 * Math.PI) + 1 / (12 * k) - 1 / (360 * k * k * k);
+  return (
+    (k + 0.5) * Math.log(k) - k + 0.5 * Math.log(2 * Math.PI) + 1 / (12 * k) - 1 / (360 * k * k * k)
+  );
 }
 
 /** An independent stream for one component of the simulation. */

@@ -51,11 +51,22 @@ export function skyBackground(spec: ImageSpec, size: number): Float32Array {
   return out;
 }
 
-function addPoint(light: Float32Array, size: number, spec: ImageSpec, x: number, y: number, flux: number, minRadius: number): void {
+function addPoint(
+  light: Float32Array,
+  size: number,
+  spec: ImageSpec,
+  x: number,
+  y: number,
+  flux: number,
+  minRadius: number,
+): void {
   if (!(flux > 0)) return;
   const shape: MoffatShape = spec.psf.shapeAt(x, y);
   const skySigma = Math.sqrt(spec.skyAdu);
-  const radius = Math.max(minRadius, moffatRadius(shape, flux, STAR_EDGE_FRACTION * skySigma, MAX_STAR_RADIUS));
+  const radius = Math.max(
+    minRadius,
+    moffatRadius(shape, flux, STAR_EDGE_FRACTION * skySigma, MAX_STAR_RADIUS),
+  );
   if (x < -radius || y < -radius || x > size - 1 + radius || y > size - 1 + radius) return;
   addMoffat(light, size, size, x, y, shape, flux, radius);
 }
@@ -64,7 +75,11 @@ function addPoint(light: Float32Array, size: number, spec: ImageSpec, x: number,
  * Renders the light (ADU, without sky) of the field in one image; returns it with the list of
  * changing point sources drawn (for the truth table).
  */
-export function renderLight(field: SkyField, spec: ImageSpec, size: number): { light: Float32Array; placed: PlacedSource[] } {
+export function renderLight(
+  field: SkyField,
+  spec: ImageSpec,
+  size: number,
+): { light: Float32Array; placed: PlacedSource[] } {
   const light = new Float32Array(size * size);
   const zp = spec.zeroPoint;
   const stampHalf = (spec.psf.stampSize - 1) / 2;
@@ -83,14 +98,30 @@ export function renderLight(field: SkyField, spec: ImageSpec, size: number): { l
     const y = galaxyPixels.y[i];
     if (x < -200 || y < -200 || x > size + 200 || y > size + 200) return;
     const form = galaxyForm(spec.wcs.jacobian(x, y).matrix, g.reArcsec, g.axisRatio, g.paDeg);
-    addSersic(light, size, size, { x, y, flux: magToAdu(g.mag, zp), sersicN: g.sersicN, ...form }, spec.psf.shapeAt(x, y), stampHalf, GALAXY_EDGE_FRACTION * Math.sqrt(spec.skyAdu));
+    addSersic(
+      light,
+      size,
+      size,
+      { x, y, flux: magToAdu(g.mag, zp), sersicN: g.sersicN, ...form },
+      spec.psf.shapeAt(x, y),
+      stampHalf,
+      GALAXY_EDGE_FRACTION * Math.sqrt(spec.skyAdu),
+    );
   });
 
   const placed: PlacedSource[] = [];
-  const place = (kind: PlacedSource['kind'], id: number, ra: number, dec: number, flux: number, hostId: number): PlacedSource => {
+  const place = (
+    kind: PlacedSource['kind'],
+    id: number,
+    ra: number,
+    dec: number,
+    flux: number,
+    hostId: number,
+  ): PlacedSource => {
     const p = spec.wcs.skyToPixel({ ra: Float64Array.of(ra), dec: Float64Array.of(dec) });
     const source = { kind, id, x: p.x[0], y: p.y[0], ra, dec, flux, hostId };
-    if (source.x >= 0 && source.y >= 0 && source.x <= size - 1 && source.y <= size - 1) placed.push(source);
+    if (source.x >= 0 && source.y >= 0 && source.x <= size - 1 && source.y <= size - 1)
+      placed.push(source);
     return source;
   };
 
@@ -101,7 +132,14 @@ export function renderLight(field: SkyField, spec: ImageSpec, size: number): { l
   if (spec.isTemplate) return { light, placed };
 
   for (const t of field.transients) {
-    const s = place('transient', t.id, t.ra, t.dec, magToAdu(transientMag(t, spec.mjd), zp), t.hostId);
+    const s = place(
+      'transient',
+      t.id,
+      t.ra,
+      t.dec,
+      magToAdu(transientMag(t, spec.mjd), zp),
+      t.hostId,
+    );
     addPoint(light, size, spec, s.x, s.y, s.flux, stampHalf);
   }
 
@@ -111,14 +149,21 @@ export function renderLight(field: SkyField, spec: ImageSpec, size: number): { l
     const flux = magToAdu(m.mag, zp);
     // Trail: positions over the exposure, each step carrying an equal share of the flux.
     const track = (dtDays: number): [number, number] => {
-      plane.toSky((m.xi0 + m.rateXi * (spec.mjd + dtDays - m.mjd0)) / 3600, (m.eta0 + m.rateEta * (spec.mjd + dtDays - m.mjd0)) / 3600, sky);
+      plane.toSky(
+        (m.xi0 + m.rateXi * (spec.mjd + dtDays - m.mjd0)) / 3600,
+        (m.eta0 + m.rateEta * (spec.mjd + dtDays - m.mjd0)) / 3600,
+        sky,
+      );
       return [sky[0], sky[1]];
     };
     const [ra, dec] = track(0);
     const mid = place('moving', m.id, ra, dec, flux, -1);
     const halfExp = spec.exposureTime / 2 / 86400;
     const ends = [track(-halfExp), track(halfExp)];
-    const endPix = spec.wcs.skyToPixel({ ra: Float64Array.from(ends, (e) => e[0]), dec: Float64Array.from(ends, (e) => e[1]) });
+    const endPix = spec.wcs.skyToPixel({
+      ra: Float64Array.from(ends, (e) => e[0]),
+      dec: Float64Array.from(ends, (e) => e[1]),
+    });
     const length = Math.hypot(endPix.x[1] - endPix.x[0], endPix.y[1] - endPix.y[0]);
     const steps = Math.max(1, Math.ceil(length * TRAIL_STEPS_PER_PIXEL));
     for (let k = 0; k < steps; k++) {
@@ -137,20 +182,28 @@ export function renderLight(field: SkyField, spec: ImageSpec, size: number): { l
  * A satellite trail: the Moffat's line-spread function (1 + d^2/alpha^2)^(1/2 - beta) across the
  * line (the PSF integrated along it), normalised numerically, times the flux per unit length.
  */
-export function addStreak(light: Float32Array, size: number, spec: ImageSpec, streak: Streak): void {
+export function addStreak(
+  light: Float32Array,
+  size: number,
+  spec: ImageSpec,
+  streak: Streak,
+): void {
   const shape = spec.psf.shapeAt((size - 1) / 2, (size - 1) / 2);
   const { alpha, beta } = shape;
   const reach = Math.ceil(6 * alpha);
   let norm = 0;
   const step = 0.01;
-  for (let d = -reach; d <= reach; d += step) norm += Math.pow(1 + (d * d) / (alpha * alpha), 0.5 - beta) * step;
+  for (let d = -reach; d <= reach; d += step)
+    norm += Math.pow(1 + (d * d) / (alpha * alpha), 0.5 - beta) * step;
   const amp = streak.fluxPerPixel / norm;
   const cos = Math.cos(streak.angle);
   const sin = Math.sin(streak.angle);
   const alongX = Math.abs(cos) >= Math.abs(sin);
   for (let t = 0; t < size; t++) {
     // Walk the major axis of the line; cover +-reach across it.
-    const centre = alongX ? streak.y + ((t - streak.x) * sin) / cos : streak.x + ((t - streak.y) * cos) / sin;
+    const centre = alongX
+      ? streak.y + ((t - streak.x) * sin) / cos
+      : streak.x + ((t - streak.y) * cos) / sin;
     const span = Math.ceil(reach / (alongX ? Math.abs(cos) : Math.abs(sin)));
     const lo = Math.max(0, Math.floor(centre) - span);
     const hi = Math.min(size - 1, Math.ceil(centre) + span);
@@ -165,7 +218,10 @@ export function addStreak(light: Float32Array, size: number, spec: ImageSpec, st
 }
 
 /** Length of the streak inside the image and its point nearest the image centre. */
-export function streakGeometry(streak: Streak, size: number): { length: number; x: number; y: number } {
+export function streakGeometry(
+  streak: Streak,
+  size: number,
+): { length: number; x: number; y: number } {
   const c = (size - 1) / 2;
   const cos = Math.cos(streak.angle);
   const sin = Math.sin(streak.angle);

@@ -88,7 +88,10 @@ export function galaxyForm(
 
 /** ln Gamma(x) for x > 0, Lanczos 1964 (SIAM J. Numer. Anal. B 1, 86) with Numerical Recipes' g = 5 coefficients. */
 export function lnGamma(x: number): number {
-  const c = [76.18009172947146, -86.50532032941678, 24.01409824083091, -1.231739572450155, 1.208650973866179e-3, -5.395239384953e-6];
+  const c = [
+    76.18009172947146, -86.50532032941678, 24.01409824083091, -1.231739572450155,
+    1.208650973866179e-3, -5.395239384953e-6,
+  ];
   let sum = 1.000000000190015;
   for (let k = 0; k < c.length; k++) sum += c[k] / (x + 1 + k);
   const t = x + 5.5;
@@ -103,8 +106,12 @@ export function lnGamma(x: number): number {
 function cutRadius(galaxy: GalaxyInPixels, b: number, threshold: number): number {
   const n = galaxy.sersicN;
   const det = galaxy.ma * galaxy.mb - galaxy.mc * galaxy.mc;
-  const lnNorm = Math.log(2 * Math.PI * n) + b - 2 * n * Math.log(b) + lnGamma(2 * n) - 0.5 * Math.log(det);
-  const lnRatio = Math.min(Math.log(1 / CUT_FRACTION), Math.log(Math.abs(galaxy.flux) / threshold) - lnNorm);
+  const lnNorm =
+    Math.log(2 * Math.PI * n) + b - 2 * n * Math.log(b) + lnGamma(2 * n) - 0.5 * Math.log(det);
+  const lnRatio = Math.min(
+    Math.log(1 / CUT_FRACTION),
+    Math.log(Math.abs(galaxy.flux) / threshold) - lnNorm,
+  );
   return Math.min(MAX_RE, Math.max(MIN_RE, Math.pow(1 + Math.max(0, lnRatio) / b, n)));
 }
 

@@ -5,7 +5,8 @@ import type { Psf } from '../psf/types.js';
 import type { ImageF } from '../image/plane.js';
 import type { Wcs } from '../wcs/types.js';
 
-export type TruthKind = 'transient' | 'variable' | 'moving' | 'cosmic_ray' | 'hot_pixel' | 'bad_column' | 'streak';
+export type TruthKind =
+  'transient' | 'variable' | 'moving' | 'cosmic_ray' | 'hot_pixel' | 'bad_column' | 'streak';
 
 export interface TruthRow {
   /** Science visit (VISIT card) the row belongs to. */
@@ -81,7 +82,10 @@ export function expectedSnr(ctx: SnrContext, x: number, y: number, deltaFlux: nu
       const px = cx - half + i;
       if (px < 0 || px >= sv.width) continue;
       const tx2 = Math.round(tx + (px - x));
-      const tVar = tx2 >= 0 && ty2 >= 0 && tx2 < tv.width && ty2 < tv.height ? tv.get(tx2, ty2) : tv.get(Math.round(tx), Math.round(ty));
+      const tVar =
+        tx2 >= 0 && ty2 >= 0 && tx2 < tv.width && ty2 < tv.height
+          ? tv.get(tx2, ty2)
+          : tv.get(Math.round(tx), Math.round(ty));
       const psf = stamp.data[j * stamp.size + i];
       information += (psf * psf) / (sv.get(px, py) + s2 * tVar);
     }
@@ -137,7 +141,8 @@ export function truthToCsv(rows: readonly TruthRow[]): string {
 /** Parses truth.csv back into rows (for tests and tools that read the simulator's output). */
 export function truthFromCsv(text: string): TruthRow[] {
   const [header, ...lines] = text.trim().split('\n');
-  if (header !== TRUTH_COLUMNS.join(',')) throw new Error(`truth.csv: unexpected header '${header}'`);
+  if (header !== TRUTH_COLUMNS.join(','))
+    throw new Error(`truth.csv: unexpected header '${header}'`);
   return lines.map((line) => {
     const c = line.split(',');
     return {

@@ -24,9 +24,14 @@ export function isoDate(mjd: number): string {
 export function simulatedImageFits(image: SimulatedImage, sim: SimulationCards): Uint8Array {
   const { exposure } = image;
   const header = new FitsHeader();
-  for (const [key, value, comment] of visitInfoCards(exposure.info)) header.set(key, value, comment);
+  for (const [key, value, comment] of visitInfoCards(exposure.info))
+    header.set(key, value, comment);
   header.set('TIMESYS', 'TAI', 'time scale of MJD-OBS and DATE-OBS');
-  header.set('DATE-OBS', isoDate(exposure.info.mjd - exposure.info.exposureTime / 2 / 86400), 'exposure start');
+  header.set(
+    'DATE-OBS',
+    isoDate(exposure.info.mjd - exposure.info.exposureTime / 2 / 86400),
+    'exposure start',
+  );
   header.set('BUNIT', 'adu', 'pixel unit');
   for (const [key, value] of exposure.wcs?.toHeaderCards() ?? []) header.set(key, value);
   header.set('SIMSEED', sim.seed, 'ap simulate seed');

@@ -28,8 +28,16 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('writes template.fits, science-1..K.fits and truth.csv, and logs a JSON line', () => {
   assert.equal(run.status, 0, run.stderr);
-  assert.deepEqual(readdirSync(out).sort(), ['science-1.fits', 'science-2.fits', 'template.fits', 'truth.csv']);
-  const log = JSON.parse(run.stderr.trim().split('\n').pop() ?? '{}') as { severity: string; truthRows: number };
+  assert.deepEqual(readdirSync(out).sort(), [
+    'science-1.fits',
+    'science-2.fits',
+    'template.fits',
+    'truth.csv',
+  ]);
+  const log = JSON.parse(run.stderr.trim().split('\n').pop() ?? '{}') as {
+    severity: string;
+    truthRows: number;
+  };
   assert.equal(log.severity, 'INFO');
   assert.ok(log.truthRows > 0);
 });
@@ -38,10 +46,24 @@ test('the files hold the in-memory night: same pixels, header cards, WCS and tru
   const night = simulateNight({ size: 256, seed: 9, visits: 2 });
   for (const [k, image] of [night.template, ...night.visits].entries()) {
     const name = k === 0 ? 'template' : `science-${k}`;
-    const { exposure, header, imageHdu } = readExposureWithHeader(readFileSync(join(out, `${name}.fits`)), name);
+    const { exposure, header, imageHdu } = readExposureWithHeader(
+      readFileSync(join(out, `${name}.fits`)),
+      name,
+    );
     assert.equal(imageHdu, 'PRIMARY');
     assert.deepEqual(exposure.image.data, image.exposure.image.data);
-    for (const key of ['GAIN', 'RDNOISE', 'SATURATE', 'MJD-OBS', 'EXPTIME', 'FILTER', 'PHOTZP', 'VISIT', 'DETECTOR', 'INSTRUME']) {
+    for (const key of [
+      'GAIN',
+      'RDNOISE',
+      'SATURATE',
+      'MJD-OBS',
+      'EXPTIME',
+      'FILTER',
+      'PHOTZP',
+      'VISIT',
+      'DETECTOR',
+      'INSTRUME',
+    ]) {
       assert.ok(header.has(key), `${name} lacks ${key}`);
     }
     assert.equal(header.get('INSTRUME'), 'APSIM');
@@ -53,17 +75,25 @@ test('the files hold the in-memory night: same pixels, header cards, WCS and tru
     const a = exposure.wcs?.pixelToSky(probe);
     const b = image.exposure.wcs?.pixelToSky(probe);
     for (let i = 0; i < 3; i++) {
-      assert.ok(Math.abs((a?.ra[i] ?? NaN) - (b?.ra[i] ?? NaN)) < 1e-10 && Math.abs((a?.dec[i] ?? NaN) - (b?.dec[i] ?? NaN)) < 1e-10);
+      assert.ok(
+        Math.abs((a?.ra[i] ?? NaN) - (b?.ra[i] ?? NaN)) < 1e-10 &&
+          Math.abs((a?.dec[i] ?? NaN) - (b?.dec[i] ?? NaN)) < 1e-10,
+      );
     }
   }
   assert.equal(readFileSync(join(out, 'truth.csv'), 'utf8'), truthToCsv(night.truth));
 });
 
-test('astropy reads the images and maps truth.csv sky positions to its pixel positions', { skip: skipWithout('astropy') }, () => {
-  const rows = truthFromCsv(readFileSync(join(out, 'truth.csv'), 'utf8')).filter((r) => r.visit === 1 && r.kind !== 'bad_column');
-  const positions = join(dir, 'positions.json');
-  writeFileSync(positions, JSON.stringify(rows.map((r) => [r.ra, r.dec, r.x, r.y])));
-  const script = `
+test(
+  'astropy reads the images and maps truth.csv sky positions to its pixel positions',
+  { skip: skipWithout('astropy') },
+  () => {
+    const rows = truthFromCsv(readFileSync(join(out, 'truth.csv'), 'utf8')).filter(
+      (r) => r.visit === 1 && r.kind !== 'bad_column',
+    );
+    const positions = join(dir, 'positions.json');
+    writeFileSync(positions, JSON.stringify(rows.map((r) => [r.ra, r.dec, r.x, r.y])));
+    const script = `
 import json, sys, warnings
 import numpy as np
 from astropy.io import fits
@@ -76,17 +106,20 @@ xy = w.all_world2pix(p[:, :2], 0, tolerance=1e-8)
 print(json.dumps({"shape": list(h.data.shape), "dtype": str(h.data.dtype), "sip": w.sip is not None,
                   "err": float(np.max(np.hypot(xy[:, 0] - p[:, 2], xy[:, 1] - p[:, 3])))}))
 `;
-  const result = JSON.parse(runPython('astropy', script, [join(out, 'science-1.fits'), positions])) as {
-    shape: number[];
-    dtype: string;
-    sip: boolean;
-    err: number;
-  };
-  assert.deepEqual(result.shape, [256, 256]);
-  assert.equal(result.dtype, '>f4', 'big-endian float32 (BITPIX -32)');
-  assert.ok(result.sip, 'astropy sees the SIP distortion');
-  assert.ok(result.err < 2e-3, `astropy pixel positions differ by ${result.err} px`);
-});
+    const result = JSON.parse(
+      runPython('astropy', script, [join(out, 'science-1.fits'), positions]),
+    ) as {
+      shape: number[];
+      dtype: string;
+      sip: boolean;
+      err: number;
+    };
+    assert.deepEqual(result.shape, [256, 256]);
+    assert.equal(result.dtype, '>f4', 'big-endian float32 (BITPIX -32)');
+    assert.ok(result.sip, 'astropy sees the SIP distortion');
+    assert.ok(result.err < 2e-3, `astropy pixel positions differ by ${result.err} px`);
+  },
+);
 
 test('bad options exit 2 with one clear line', () => {
   const cases: Array<[string[], RegExp]> = [

@@ -26,7 +26,12 @@ test('bleeding caps pixels at the full well, spreads the excess along the column
   }
   assert.ok(saturated.length >= 15 && saturated.length <= 18, `trail ${saturated.length} px`);
   assert.ok(saturated[0] < 30 && saturated[saturated.length - 1] > 31, 'trail on both sides');
-  assert.deepEqual([...new Set(Array.from({ length: size * size }, (_, i) => (mask[i] ? i % size : -1)))].filter((c) => c >= 0), [x]);
+  assert.deepEqual(
+    [...new Set(Array.from({ length: size * size }, (_, i) => (mask[i] ? i % size : -1)))].filter(
+      (c) => c >= 0,
+    ),
+    [x],
+  );
 });
 
 test('charge bleeding off the detector edge is lost, never wrapped', () => {
@@ -49,13 +54,22 @@ test('cosmic rays deposit their charge on CR-masked pixels, tracks and blobs', (
   const total = electrons.reduce((a, b) => a + b, 0);
   const reported = rays.reduce((a, r) => a + r.electrons, 0);
   assert.ok(Math.abs(total - reported) < 1e-4 * total);
-  for (let i = 0; i < electrons.length; i++) assert.equal(electrons[i] > 0, (mask[i] & MaskPlane.CR) !== 0);
+  for (let i = 0; i < electrons.length; i++)
+    assert.equal(electrons[i] > 0, (mask[i] & MaskPlane.CR) !== 0);
   const tracks = rays.filter((r) => r.shape === 'track').length;
   assert.ok(tracks > 0.55 * rays.length && tracks < 0.85 * rays.length, `${tracks} tracks`);
 });
 
 test('a satellite streak carries its flux per unit length along the line, and the truth row sits on it', () => {
-  const config = { size: 256, seed: 2, visits: 1, streakProbability: 1, transientsPerMegapixel: 0, variablesPerMegapixel: 0, movingPerMegapixel: 0 };
+  const config = {
+    size: 256,
+    seed: 2,
+    visits: 1,
+    streakProbability: 1,
+    transientsPerMegapixel: 0,
+    variablesPerMegapixel: 0,
+    movingPerMegapixel: 0,
+  };
   const withStreak = simulateNight(config);
   const without = simulateNight({ ...config, streakProbability: 0 });
   const spec = withStreak.specs[1];
@@ -68,9 +82,18 @@ test('a satellite streak carries its flux per unit length along the line, and th
   for (let i = 0; i < a.length; i++) total += a[i] - b[i];
   const { length } = streakGeometry(spec.streak, config.size);
   // The line-spread function's tails cross the image edge at the line's ends; within 2%.
-  assert.ok(Math.abs(total / (spec.streak.fluxPerPixel * length) - 1) < 0.02, `streak flux ${total} vs ${spec.streak.fluxPerPixel * length}`);
+  assert.ok(
+    Math.abs(total / (spec.streak.fluxPerPixel * length) - 1) < 0.02,
+    `streak flux ${total} vs ${spec.streak.fluxPerPixel * length}`,
+  );
   assert.ok(Math.abs(row.fluxScienceAdu - spec.streak.fluxPerPixel * length) < 1e-6);
-  const d = (row.x - spec.streak.x) * Math.sin(spec.streak.angle) - (row.y - spec.streak.y) * Math.cos(spec.streak.angle);
+  const d =
+    (row.x - spec.streak.x) * Math.sin(spec.streak.angle) -
+    (row.y - spec.streak.y) * Math.cos(spec.streak.angle);
   assert.ok(Math.abs(d) < 1e-9, 'truth point on the line');
-  assert.ok(a[Math.round(row.y) * config.size + Math.round(row.x)] - b[Math.round(row.y) * config.size + Math.round(row.x)] > 0.1 * spec.streak.fluxPerPixel);
+  assert.ok(
+    a[Math.round(row.y) * config.size + Math.round(row.x)] -
+      b[Math.round(row.y) * config.size + Math.round(row.x)] >
+      0.1 * spec.streak.fluxPerPixel,
+  );
 });

@@ -1,8 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addMoffat, moffatAlpha, moffatShape, MoffatPsf, type MoffatField } from '../../shared/sim/moffat.js';
+import {
+  addMoffat,
+  moffatAlpha,
+  moffatShape,
+  MoffatPsf,
+  type MoffatField,
+} from '../../shared/sim/moffat.js';
 
-const FIELD: MoffatField = { size: 1000, fwhm: 3.5, beta: 3.5, gradU: 0.02, gradV: -0.015, curvature: 0.02, e1c: 0.01, e2c: -0.01, astig: 0.05 };
+const FIELD: MoffatField = {
+  size: 1000,
+  fwhm: 3.5,
+  beta: 3.5,
+  gradU: 0.02,
+  gradV: -0.015,
+  curvature: 0.02,
+  e1c: 0.01,
+  e2c: -0.01,
+  astig: 0.05,
+};
 
 function centroid(data: Float32Array, size: number): [number, number] {
   let s = 0;
@@ -56,8 +72,13 @@ test("the FWHM of a rendered round Moffat is Moffat's 2 alpha sqrt(2^(1/beta) - 
     while (row[i + 1] > peak / 2) i++;
     const crossing = i + (row[i] - peak / 2) / (row[i] - row[i + 1]);
     const measured = (2 * (crossing - c)) / scale;
-    assert.ok(Math.abs(measured / fwhm - 1) < 0.005, `fwhm ${fwhm} beta ${beta}: measured ${measured}`);
-    assert.ok(Math.abs(moffatAlpha(fwhm, beta) * 2 * Math.sqrt(2 ** (1 / beta) - 1) - fwhm) < 1e-12);
+    assert.ok(
+      Math.abs(measured / fwhm - 1) < 0.005,
+      `fwhm ${fwhm} beta ${beta}: measured ${measured}`,
+    );
+    assert.ok(
+      Math.abs(moffatAlpha(fwhm, beta) * 2 * Math.sqrt(2 ** (1 / beta) - 1) - fwhm) < 1e-12,
+    );
   }
 });
 
@@ -89,5 +110,8 @@ test('FWHM and sigma vary across the detector as configured, and sigma matches t
   // the untruncated moment alpha / sqrt(2 (beta - 2)).
   const sigma = psf.sigmaAt(499.5, 499.5);
   const alpha = moffatAlpha(FIELD.fwhm, FIELD.beta);
-  assert.ok(sigma > FIELD.fwhm / 2.3548 && sigma < alpha / Math.sqrt(2 * (FIELD.beta - 2)), `sigma ${sigma}`);
+  assert.ok(
+    sigma > FIELD.fwhm / 2.3548 && sigma < alpha / Math.sqrt(2 * (FIELD.beta - 2)),
+    `sigma ${sigma}`,
+  );
 });

@@ -44,13 +44,19 @@ test('visit parameters: FWHM, beta, template seeing, dithers, rotations, zero po
   const [template, ...visits] = night.specs;
   const c = (size - 1) / 2;
   const sciFwhm = visits.map((v) => v.psf.fwhmAt(c, c));
-  for (const f of sciFwhm) assert.ok(f >= DEFAULT_SIM_CONFIG.fwhmRangePx[0] && f <= DEFAULT_SIM_CONFIG.fwhmRangePx[1]);
+  for (const f of sciFwhm)
+    assert.ok(f >= DEFAULT_SIM_CONFIG.fwhmRangePx[0] && f <= DEFAULT_SIM_CONFIG.fwhmRangePx[1]);
   const tFwhm = template.psf.fwhmAt(c, c);
-  assert.ok(tFwhm < Math.min(...sciFwhm) || tFwhm > Math.max(...sciFwhm), 'template seeing is better or worse than every visit');
+  assert.ok(
+    tFwhm < Math.min(...sciFwhm) || tFwhm > Math.max(...sciFwhm),
+    'template seeing is better or worse than every visit',
+  );
   for (const spec of night.specs) {
     assert.ok(spec.psf.field.beta >= 3 && spec.psf.field.beta <= 4.5);
     const f = [0, size - 1].flatMap((x) => [0, size - 1].map((y) => spec.psf.fwhmAt(x, y)));
-    const spread = (Math.max(...f, spec.psf.fwhmAt(c, c)) - Math.min(...f, spec.psf.fwhmAt(c, c))) / spec.psf.fwhmAt(c, c);
+    const spread =
+      (Math.max(...f, spec.psf.fwhmAt(c, c)) - Math.min(...f, spec.psf.fwhmAt(c, c))) /
+      spec.psf.fwhmAt(c, c);
     assert.ok(spread > 0.03 && spread < 0.15, `FWHM spread across the detector ${spread}`);
     const jac = spec.wcs.jacobian(c, c);
     assert.ok(Math.abs(jac.pixelScaleArcsec - 0.2) < 0.002);
@@ -67,7 +73,10 @@ test('visit parameters: FWHM, beta, template seeing, dithers, rotations, zero po
   for (const [i, image] of [night.template, ...night.visits].entries()) {
     assert.equal(image.exposure.info.zeroPoint, night.specs[i].zeroPoint);
     assert.equal(image.exposure.info.instrument, 'APSIM');
-    assert.ok(image.exposure.mask.data.every((m) => m === 0), 'the pipeline derives the mask');
+    assert.ok(
+      image.exposure.mask.data.every((m) => m === 0),
+      'the pipeline derives the mask',
+    );
   }
 });
 
@@ -104,7 +113,8 @@ test('bright isolated stars in the noiseless images have the FWHM of the true PS
       const y = stars.y[i];
       if (x < 30 || y < 30 || x > edge - 31 || y > edge - 31) continue;
       let isolated = true;
-      for (let j = 0; j < stars.x.length; j++) if (j !== i && Math.hypot(stars.x[j] - x, stars.y[j] - y) < 3 * radius) isolated = false;
+      for (let j = 0; j < stars.x.length; j++)
+        if (j !== i && Math.hypot(stars.x[j] - x, stars.y[j] - y) < 3 * radius) isolated = false;
       if (!isolated) continue;
       let s = 0;
       let srr = 0;
@@ -130,7 +140,10 @@ test('bright isolated stars in the noiseless images have the FWHM of the true PS
       const measured = 2 * lo * Math.sqrt(2 ** (1 / beta) - 1);
       const truth = spec.psf.fwhmAt(x, y);
       worst = Math.max(worst, Math.abs(measured / truth - 1));
-      assert.ok(Math.abs(measured / truth - 1) < 0.03, `${spec.name} star at (${x.toFixed(1)}, ${y.toFixed(1)}): FWHM ${measured} vs ${truth}`);
+      assert.ok(
+        Math.abs(measured / truth - 1) < 0.03,
+        `${spec.name} star at (${x.toFixed(1)}, ${y.toFixed(1)}): FWHM ${measured} vs ${truth}`,
+      );
       assert.ok(Math.abs(moffatAlpha(truth, beta) - lo) / lo < 0.03);
       checked++;
     }
@@ -144,14 +157,20 @@ test('background level and gradient, and unbiased noise with the true variance',
     const spec = night.specs[k];
     const bg = image.background.data;
     const mean = bg.reduce((a, b) => a + b, 0) / bg.length;
-    assert.ok(Math.abs(mean / spec.skyAdu - 1) < 1e-4, `${spec.name} sky ${mean} vs ${spec.skyAdu}`);
+    assert.ok(
+      Math.abs(mean / spec.skyAdu - 1) < 1e-4,
+      `${spec.name} sky ${mean} vs ${spec.skyAdu}`,
+    );
     let lo = Infinity;
     let hi = -Infinity;
     for (const v of bg) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
     const ptp = (hi - lo) / mean;
     assert.ok(Math.abs(ptp - DEFAULT_SIM_CONFIG.skyGradient) < 1e-3, `gradient ${ptp}`);
     const range = spec.isTemplate ? DEFAULT_SIM_CONFIG.templateDepth : 1;
-    assert.ok(spec.skyAdu >= DEFAULT_SIM_CONFIG.skyAdu[0] * range && spec.skyAdu <= DEFAULT_SIM_CONFIG.skyAdu[1] * range);
+    assert.ok(
+      spec.skyAdu >= DEFAULT_SIM_CONFIG.skyAdu[0] * range &&
+        spec.skyAdu <= DEFAULT_SIM_CONFIG.skyAdu[1] * range,
+    );
     let n = 0;
     let sum = 0;
     let sumSq = 0;
@@ -170,7 +189,9 @@ test('background level and gradient, and unbiased noise with the true variance',
     const ratio = (sumSq / n - bias * bias) / (sumVar / n);
     assert.ok(Math.abs(bias) < 5 * Math.sqrt(sumVar / n / n), `${spec.name} noise bias ${bias}`);
     assert.ok(Math.abs(ratio - 1) < 0.01, `${spec.name} noise variance / true variance = ${ratio}`);
-    t.diagnostic(`${spec.name}: sky ${spec.skyAdu.toFixed(1)} ADU, noise bias ${bias.toFixed(3)} ADU, variance ratio ${ratio.toFixed(4)}`);
+    t.diagnostic(
+      `${spec.name}: sky ${spec.skyAdu.toFixed(1)} ADU, noise bias ${bias.toFixed(3)} ADU, variance ratio ${ratio.toFixed(4)}`,
+    );
   }
 });
 
@@ -178,7 +199,10 @@ test('star counts follow the requested density and luminosity function; bright s
   const { stars } = night.field;
   const sidePx = size + 2 * (DEFAULT_SIM_CONFIG.ditherPx + 64);
   const expected = (DEFAULT_SIM_CONFIG.starsPerMegapixel * sidePx * sidePx) / 1e6;
-  assert.ok(Math.abs(stars.mag.length - expected) < 4 * Math.sqrt(expected), `${stars.mag.length} stars, ${expected} expected`);
+  assert.ok(
+    Math.abs(stars.mag.length - expected) < 4 * Math.sqrt(expected),
+    `${stars.mag.length} stars, ${expected} expected`,
+  );
   // Maximum-likelihood slope of dN/dm ~ 10^(a m) truncated to [m0, m1], by bisection on the score.
   const [m0, m1] = DEFAULT_SIM_CONFIG.starMag;
   const meanMag = stars.mag.reduce((a, b) => a + b, 0) / stars.mag.length;
@@ -204,7 +228,14 @@ test('star counts follow the requested density and luminosity function; bright s
   for (let i = 0; i < stars.mag.length; i++) {
     const x = Math.round(pix.x[i]);
     const y = Math.round(pix.y[i]);
-    if (x < 3 || y < 3 || x > size - 4 || y > size - 4 || magToAdu(stars.mag[i], spec.zeroPoint) < threshold * 20) continue;
+    if (
+      x < 3 ||
+      y < 3 ||
+      x > size - 4 ||
+      y > size - 4 ||
+      magToAdu(stars.mag[i], spec.zeroPoint) < threshold * 20
+    )
+      continue;
     bright++;
     let best = -Infinity;
     let bx = 0;
@@ -245,7 +276,10 @@ test('saturation, bleed trails, cosmic rays, hot pixels and the hot column are w
     const rows = night.truth.filter((r) => r.visit === visit);
     const rays = rows.filter((r) => r.kind === 'cosmic_ray');
     const expected = (DEFAULT_SIM_CONFIG.cosmicRaysPerMegapixel * size * size) / 1e6;
-    assert.ok(Math.abs(rays.length - expected) < 5 * Math.sqrt(expected), `${rays.length} cosmic rays`);
+    assert.ok(
+      Math.abs(rays.length - expected) < 5 * Math.sqrt(expected),
+      `${rays.length} cosmic rays`,
+    );
     for (const r of rays) {
       // Each ray is masked near its centroid and stands out of the noise.
       let peak = -Infinity;
@@ -253,11 +287,19 @@ test('saturation, bleed trails, cosmic rays, hot pixels and the hot column are w
         for (let dx = -2; dx <= 2; dx++) {
           const x = Math.round(r.x) + dx;
           const y = Math.round(r.y) + dy;
-          if (x < 0 || y < 0 || x >= size || y >= size || !(image.crMask.get(x, y) & MaskPlane.CR)) continue;
-          peak = Math.max(peak, (image.exposure.image.get(x, y) - image.noiseless.get(x, y)) / Math.sqrt(image.exposure.variance.get(x, y)));
+          if (x < 0 || y < 0 || x >= size || y >= size || !(image.crMask.get(x, y) & MaskPlane.CR))
+            continue;
+          peak = Math.max(
+            peak,
+            (image.exposure.image.get(x, y) - image.noiseless.get(x, y)) /
+              Math.sqrt(image.exposure.variance.get(x, y)),
+          );
         }
       }
-      assert.ok(peak > 5 || r.fluxScienceAdu < 500, `cosmic ray ${r.id} at ${r.x},${r.y}: peak ${peak} sigma`);
+      assert.ok(
+        peak > 5 || r.fluxScienceAdu < 500,
+        `cosmic ray ${r.id} at ${r.x},${r.y}: peak ${peak} sigma`,
+      );
     }
     const hot = rows.filter((r) => r.kind === 'hot_pixel');
     assert.deepEqual(
@@ -277,13 +319,24 @@ test('transients: 60% on hosts, offset from the nucleus; absent from the templat
   const hosted = transients.filter((t) => t.hostId >= 0);
   const n = transients.length;
   assert.ok(n >= 20);
-  assert.ok(Math.abs(hosted.length / n - 0.6) < 4 * Math.sqrt(0.24 / n), `${hosted.length} of ${n} hosted`);
+  assert.ok(
+    Math.abs(hosted.length / n - 0.6) < 4 * Math.sqrt(0.24 / n),
+    `${hosted.length} of ${n} hosted`,
+  );
   for (const t of hosted) {
     const host = galaxies[t.hostId];
-    const sep = Math.hypot((t.ra - host.ra) * Math.cos((host.dec * Math.PI) / 180), t.dec - host.dec) * 3600;
-    assert.ok(sep > 0.1 * host.reArcsec && sep < (1.6 * host.reArcsec) / Math.sqrt(host.axisRatio), `offset ${sep}" vs r_e ${host.reArcsec}"`);
+    const sep =
+      Math.hypot((t.ra - host.ra) * Math.cos((host.dec * Math.PI) / 180), t.dec - host.dec) * 3600;
+    assert.ok(
+      sep > 0.1 * host.reArcsec && sep < (1.6 * host.reArcsec) / Math.sqrt(host.axisRatio),
+      `offset ${sep}" vs r_e ${host.reArcsec}"`,
+    );
   }
-  assert.deepEqual(night.template.noiseless.data, quiet.template.noiseless.data, 'the template has no transient light');
+  assert.deepEqual(
+    night.template.noiseless.data,
+    quiet.template.noiseless.data,
+    'the template has no transient light',
+  );
   for (const visit of [1, 2]) {
     const rows = night.truth.filter((r) => r.visit === visit && r.kind === 'transient');
     assert.equal(rows.length, n);
@@ -293,10 +346,19 @@ test('transients: 60% on hosts, offset from the nucleus; absent from the templat
     }
   }
   const variables = night.truth.filter((r) => r.kind === 'variable');
-  assert.ok(variables.length > 0 && variables.every((r) => r.fluxTemplateAdu > 0 && Math.abs(r.deltaFluxAdu - (r.fluxScienceAdu - r.fluxTemplateAdu)) < 1e-6));
+  assert.ok(
+    variables.length > 0 &&
+      variables.every(
+        (r) =>
+          r.fluxTemplateAdu > 0 &&
+          Math.abs(r.deltaFluxAdu - (r.fluxScienceAdu - r.fluxTemplateAdu)) < 1e-6,
+      ),
+  );
   const moving = night.truth.filter((r) => r.kind === 'moving');
   const first = moving.filter((r) => r.visit === 1);
-  const moved = first.filter((a) => moving.some((b) => b.visit === 2 && b.id === a.id && Math.hypot(b.x - a.x, b.y - a.y) > 5));
+  const moved = first.filter((a) =>
+    moving.some((b) => b.visit === 2 && b.id === a.id && Math.hypot(b.x - a.x, b.y - a.y) > 5),
+  );
   assert.ok(moved.length > 0, 'asteroids move between visits');
 });
 
@@ -316,7 +378,9 @@ function forcedPhotometry(
 ): { flux: number; sigma: number } | null {
   const stamp = ctx.sciencePsf.stampAt(x, y);
   const half = (stamp.size - 1) / 2;
-  const t = ctx.templateWcs.skyToPixel(ctx.scienceWcs.pixelToSky({ x: Float64Array.of(x), y: Float64Array.of(y) }));
+  const t = ctx.templateWcs.skyToPixel(
+    ctx.scienceWcs.pixelToSky({ x: Float64Array.of(x), y: Float64Array.of(y) }),
+  );
   const s = ctx.templateScale;
   let num = 0;
   let den = 0;
@@ -326,12 +390,25 @@ function forcedPhotometry(
       const py = Math.round(y) - half + j;
       const tx = Math.round(t.x[0] + (px - x));
       const ty = Math.round(t.y[0] + (py - y));
-      if (px < 0 || py < 0 || px >= size || py >= size || tx < 0 || ty < 0 || tx >= size || ty >= size) return null;
+      if (
+        px < 0 ||
+        py < 0 ||
+        px >= size ||
+        py >= size ||
+        tx < 0 ||
+        ty < 0 ||
+        tx >= size ||
+        ty >= size
+      )
+        return null;
       if (science.crMask.get(px, py) || template.crMask.get(tx, ty)) return null;
       const noise =
-        science.exposure.image.get(px, py) - science.noiseless.get(px, py) - s * (template.exposure.image.get(tx, ty) - template.noiseless.get(tx, ty));
+        science.exposure.image.get(px, py) -
+        science.noiseless.get(px, py) -
+        s * (template.exposure.image.get(tx, ty) - template.noiseless.get(tx, ty));
       const d = noise + (signal ? signal[py * size + px] : 0);
-      const variance = science.exposure.variance.get(px, py) + s * s * template.exposure.variance.get(tx, ty);
+      const variance =
+        science.exposure.variance.get(px, py) + s * s * template.exposure.variance.get(tx, ty);
       const psf = stamp.data[j * stamp.size + i];
       num += (psf * d) / variance;
       den += (psf * psf) / variance;
@@ -344,13 +421,22 @@ test('expected SNR: forced PSF photometry on pure difference noise scatters by t
   const pulls: number[] = [];
   for (const [k, science] of night.visits.entries()) {
     const ctx = snrContext(science, night.template);
-    const positions = night.truth.filter((r) => r.visit === k + 1 && r.kind === 'transient').map((r) => [r.x, r.y]);
-    for (let i = 0; i < 400; i++) positions.push([25 + ((i * 0.6180339887) % 1) * (size - 50), 25 + ((i * 0.7548776662) % 1) * (size - 50)]);
+    const positions = night.truth
+      .filter((r) => r.visit === k + 1 && r.kind === 'transient')
+      .map((r) => [r.x, r.y]);
+    for (let i = 0; i < 400; i++)
+      positions.push([
+        25 + ((i * 0.6180339887) % 1) * (size - 50),
+        25 + ((i * 0.7548776662) % 1) * (size - 50),
+      ]);
     for (const [x, y] of positions) {
       const m = forcedPhotometry(ctx, science, night.template, null, x, y);
       if (!m) continue;
       const predicted = 1 / expectedSnr(ctx, x, y, 1);
-      assert.ok(Math.abs(m.sigma / predicted - 1) < 1e-6, 'the photometry sigma is the truth formula');
+      assert.ok(
+        Math.abs(m.sigma / predicted - 1) < 1e-6,
+        'the photometry sigma is the truth formula',
+      );
       pulls.push(m.flux / predicted);
     }
   }
@@ -359,8 +445,13 @@ test('expected SNR: forced PSF photometry on pure difference noise scatters by t
   const sd = Math.sqrt(pulls.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
   assert.ok(n > 500, `${n} positions`);
   assert.ok(Math.abs(mean) < 4 / Math.sqrt(n), `mean pull ${mean}`);
-  assert.ok(Math.abs(sd - 1) < 0.1, `scatter of flux / predicted sigma = ${sd} over ${n} positions`);
-  t.diagnostic(`pure noise: flux / predicted sigma has mean ${mean.toFixed(3)}, sd ${sd.toFixed(3)} over ${n} positions`);
+  assert.ok(
+    Math.abs(sd - 1) < 0.1,
+    `scatter of flux / predicted sigma = ${sd} over ${n} positions`,
+  );
+  t.diagnostic(
+    `pure noise: flux / predicted sigma has mean ${mean.toFixed(3)}, sd ${sd.toFixed(3)} over ${n} positions`,
+  );
 });
 
 test('expected SNR: each transient measured on its own light plus both noise realisations matches the truth on average', (t) => {
@@ -370,15 +461,21 @@ test('expected SNR: each transient measured on its own light plus both noise rea
     const ctx = snrContext(science, night.template);
     // The transients' light alone: the noiseless science image minus the same night without them.
     const signal = new Float32Array(size * size);
-    for (let i = 0; i < signal.length; i++) signal[i] = science.noiseless.data[i] - quiet.visits[k].noiseless.data[i];
-    const changes = night.truth.filter((r) => r.visit === k + 1 && ['transient', 'moving', 'variable'].includes(r.kind));
+    for (let i = 0; i < signal.length; i++)
+      signal[i] = science.noiseless.data[i] - quiet.visits[k].noiseless.data[i];
+    const changes = night.truth.filter(
+      (r) => r.visit === k + 1 && ['transient', 'moving', 'variable'].includes(r.kind),
+    );
     const reach = ctx.sciencePsf.stampSize;
     for (const row of changes.filter((r) => r.kind === 'transient')) {
       // Blends (another change within a stamp) are not what this checks.
       if (changes.some((o) => o !== row && Math.hypot(o.x - row.x, o.y - row.y) < reach)) continue;
       const m = forcedPhotometry(ctx, science, night.template, signal, row.x, row.y);
       if (!m) continue;
-      assert.ok(Math.abs(row.deltaFluxAdu / m.sigma / row.expectedSnr - 1) < 1e-3, 'truth.csv expected_snr is delta / sigma');
+      assert.ok(
+        Math.abs(row.deltaFluxAdu / m.sigma / row.expectedSnr - 1) < 1e-3,
+        'truth.csv expected_snr is delta / sigma',
+      );
       pulls.push((m.flux - row.deltaFluxAdu) / m.sigma);
       ratios.push(m.flux / m.sigma / row.expectedSnr);
     }
@@ -386,8 +483,13 @@ test('expected SNR: each transient measured on its own light plus both noise rea
   const n = ratios.length;
   assert.ok(n >= 20, `${n} transients measured`);
   const meanRatio = ratios.reduce((a, b) => a + b, 0) / n;
-  assert.ok(Math.abs(meanRatio - 1) < 0.1, `measured / expected SNR = ${meanRatio} on average over ${n}`);
-  t.diagnostic(`transients: measured / expected SNR = ${meanRatio.toFixed(3)} on average over ${n}`);
+  assert.ok(
+    Math.abs(meanRatio - 1) < 0.1,
+    `measured / expected SNR = ${meanRatio} on average over ${n}`,
+  );
+  t.diagnostic(
+    `transients: measured / expected SNR = ${meanRatio.toFixed(3)} on average over ${n}`,
+  );
   const meanPull = pulls.reduce((a, b) => a + b, 0) / n;
   assert.ok(Math.abs(meanPull) < 4 / Math.sqrt(n), `flux bias ${meanPull} sigma`);
 });
@@ -414,7 +516,11 @@ test('elongated galaxies keep their sky position angle in every image, whatever 
   let worst = 0;
   for (const g of candidates) {
     const radius = (2.5 * g.reArcsec) / 0.2;
-    const crowded = all.some((o) => o !== g && Math.hypot(o.xi - g.xi, o.eta - g.eta) < (radius + (3 * o.reArcsec) / 0.2 + 10) * 0.2);
+    const crowded = all.some(
+      (o) =>
+        o !== g &&
+        Math.hypot(o.xi - g.xi, o.eta - g.eta) < (radius + (3 * o.reArcsec) / 0.2 + 10) * 0.2,
+    );
     if (crowded) continue;
     for (const [k, image] of [galaxiesOnly.template, ...galaxiesOnly.visits].entries()) {
       const spec = galaxiesOnly.specs[k];
@@ -446,10 +552,15 @@ test('elongated galaxies keep their sky position angle in every image, whatever 
       const pa = ((0.5 * Math.atan2(2 * en, nn - ee) * 180) / Math.PI + 180) % 180;
       const diff = Math.abs(((pa - g.paDeg + 270) % 180) - 90);
       worst = Math.max(worst, diff);
-      assert.ok(diff < 2, `galaxy ${g.id} in ${spec.name}: PA ${pa.toFixed(1)} vs ${g.paDeg.toFixed(1)}`);
+      assert.ok(
+        diff < 2,
+        `galaxy ${g.id} in ${spec.name}: PA ${pa.toFixed(1)} vs ${g.paDeg.toFixed(1)}`,
+      );
       checked++;
     }
   }
   assert.ok(checked >= 6, `${checked} galaxy images checked`);
-  t.diagnostic(`${checked} galaxy images: position angle within ${worst.toFixed(2)} deg of the catalogue`);
+  t.diagnostic(
+    `${checked} galaxy images: position angle within ${worst.toFixed(2)} deg of the catalogue`,
+  );
 });

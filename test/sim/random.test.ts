@@ -21,9 +21,18 @@ test('streams are deterministic and independent', () => {
   const c = rngStream(7, 'galaxies');
   const d = rngStream(8, 'stars');
   const seqA = Array.from({ length: 5 }, () => a.next32());
-  assert.deepEqual(Array.from({ length: 5 }, () => b.next32()), seqA);
-  assert.notDeepEqual(Array.from({ length: 5 }, () => c.next32()), seqA);
-  assert.notDeepEqual(Array.from({ length: 5 }, () => d.next32()), seqA);
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => b.next32()),
+    seqA,
+  );
+  assert.notDeepEqual(
+    Array.from({ length: 5 }, () => c.next32()),
+    seqA,
+  );
+  assert.notDeepEqual(
+    Array.from({ length: 5 }, () => d.next32()),
+    seqA,
+  );
 });
 
 test('uniform and normal deviates have the right moments', () => {

@@ -4,12 +4,15 @@ import { cdMatrix } from '../../shared/wcs/index.js';
 import { moffatShape } from '../../shared/sim/moffat.js';
 import { addSersic, galaxyForm, gammaP, sersicB, sersicBSeries } from '../../shared/sim/sersic.js';
 
-test('b_n puts half the light inside r_e: P(2n, b_n) = 1/2, near Ciotti & Bertin\'s series (2e-4) for n >= 1', () => {
+test("b_n puts half the light inside r_e: P(2n, b_n) = 1/2, near Ciotti & Bertin's series (2e-4) for n >= 1", () => {
   for (const n of [0.5, 1, 2, 4]) {
     assert.ok(Math.abs(gammaP(2 * n, sersicB(n)) - 0.5) < 1e-12, `n = ${n}`);
     if (n >= 1) assert.ok(Math.abs(sersicB(n) - sersicBSeries(n)) < 2e-4, `series at n = ${n}`);
   }
-  assert.ok(Math.abs(sersicB(0.5) - Math.LN2) < 1e-12, 'a Gaussian holds half its light inside r_e for b = ln 2');
+  assert.ok(
+    Math.abs(sersicB(0.5) - Math.LN2) < 1e-12,
+    'a Gaussian holds half its light inside r_e for b = ln 2',
+  );
   assert.ok(Math.abs(sersicB(1) - 1.678346990016661) < 1e-9, 'exponential disc');
 });
 
@@ -54,9 +57,15 @@ test('a rendered galaxy keeps its flux and centre, and half its light lies withi
       }
     }
     assert.ok(Math.abs(total / 1e5 - 1) < 1e-6, `n ${n}: flux ${total}`);
-    assert.ok(Math.abs(sx / total - c) < 0.01 && Math.abs(sy / total - c - 0.4) < 0.01, `n ${n}: centroid`);
+    assert.ok(
+      Math.abs(sx / total - c) < 0.01 && Math.abs(sy / total - c - 0.4) < 0.01,
+      `n ${n}: centroid`,
+    );
     // The PSF (FWHM 1.2 px on r_e = 10 px) and pixelisation move little light across r_e; the n = 4
     // profile is cut at 8 r_e, which drops its outermost few per cent.
-    assert.ok(Math.abs(inside / total - 0.5) < tolerance, `n ${n}: ${inside / total} of the light within r_e`);
+    assert.ok(
+      Math.abs(inside / total - 0.5) < tolerance,
+      `n ${n}: ${inside / total} of the light within r_e`,
+    );
   }
 });
