@@ -1,0 +1,134 @@
+/**
+ * `ap process --science S.fits --template T.fits --out DIR`: the whole per-detector pipeline
+ * offline (shared/pipeline processDetector) with a local APDB in DIR/apdb, writing
+ * DIR/alerts.avro, DIR/diaSources.csv, DIR/difference.fits and DIR/summary.json.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
+import { writeAlertContainer } from '../../shared/alerts/container.js';
+import { sourceId } from '../../shared/apdb/ids.js';
+import { EmbeddedApdb } from '../../shared/apdb/embedded.js';
+import { formatDiaSourceCsv } from '../../shared/detect/csv.js';
+import type { DiaSourceRecord } from '../../shared/detect/types.js';
+import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
+import { diffToFits } from '../../shared/diffim/pipeline.js';
+import { readExposureWithHeader, type ReadExposureResult } from '../../shared/fits/exposure.js';
+import { InsufficientCoverageError, PipelineInputError, pipelineConfig, processDetector, stderrJsonLogger, type PipelineLogger } from '../../shared/pipeline/index.js';
+import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
+
+const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
+
+async function load(path: string): Promise<ReadExposureResult> {
+  const bytes = await readFile(path).catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(`${path}: cannot read (${err.code === 'ENOENT' ? 'no such file' : err.message})`);
+  });
+  try {
+    return readExposureWithHeader(bytes, path);
+  } catch (err) {
+    const message = (err as Error).message;
+    throw new InputError(message.startsWith(path) ? message : `${path}: ${message}`);
+  }
+}
+
+/** The DIASource table of `ap detect`, with the ids the APDB and the alerts use. */
+function diaSourceCsv(records: readonly DiaSourceRecord[], visit: number, detector: number): string {
+  const [head, ...rows] = formatDiaSourceCsv(records, visit, detector).trimEnd().split('\n');
+  const body = rows.map((row, i) => `${sourceId(visit, detector, records[i].index)}${row.slice(row.indexOf(','))}`);
+  return `${[head, ...body].join('\n')}\n`;
+}
+
+export const command = defineCommand({
+  name: 'process',
+  summary: 'the whole per-detector pipeline offline, to alerts.avro',
+  help: `usage: ap process --science S.fits --template T.fits --out DIR [--method al|al-convsci|zogy|auto]
+                  [--visit V] [--detector D] [--threshold 5]
+
+  --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
+  --template T.fits  template image (warped onto the science grid)
+  --out DIR          output folder (created if needed):
+                       DIR/apdb/           the local APDB (DIAObjects, DIASources, DIAForcedSources as JSON lines),
+                                           updated with this visit; a stored (visit, detector) is never stored twice
+                       DIR/alerts.avro     the alerts, an Avro object container file ('ap alerts --in' prints them)
+                       DIR/diaSources.csv  the DIASources, columns as 'ap detect' writes them (ids as in the alerts)
+                       DIR/difference.fits the difference image, as 'ap diff' writes it
+                       DIR/summary.json    counts, stage timings, subtraction method, zero point, TF.js backend
+  --method M         subtraction method (default auto; see 'ap diff --help')
+  --visit V          visit id (default: the science header's VISIT or EXPNUM)
+  --detector D       detector id (default: the science header's DETECTOR or CCDNUM)
+  --threshold SIGMA  detection threshold (default 5)
+
+Stages: characterize, warp, subtract, detect and measure, real/bogus score (skipped with a logged
+reason when no model is available), associate (with forced photometry of known DIAObjects not
+detected), alerts with cutouts. Fluxes are calibrated with the science header's PHOTZP/MAGZERO,
+else the template's zero point plus 2.5 log10 of the matching kernel's sum. One JSON log line
+per stage on stderr. Running again on the same inputs leaves the APDB unchanged and writes the
+same alerts.`,
+  options: {
+    science: { type: 'string' },
+    template: { type: 'string' },
+    out: { type: 'string' },
+    method: { type: 'string' },
+    visit: { type: 'string' },
+    detector: { type: 'string' },
+    threshold: { type: 'string' },
+  },
+  async run(values) {
+    const sciencePath = required(values, 'science');
+    const templatePath = required(values, 'template');
+    const out = required(values, 'out');
+    const method = (values.method ?? 'auto') as SubtractMethodChoice;
+    if (!METHODS.includes(method)) throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
+    const threshold = numberOption(values, 'threshold', 5);
+    if (!(threshold > 0)) throw new InputError(`--threshold must be positive, got ${threshold}`);
+    const id = (name: 'visit' | 'detector'): number | undefined => (values[name] === undefined ? undefined : numberOption(values, name, 0));
+
+    progress('reading images');
+    const [science, template] = await Promise.all([load(sciencePath), load(templatePath)]);
+    await mkdir(out, { recursive: true }).catch((err: Error) => {
+      throw new InputError(`${out}: cannot create the output folder (${err.message})`);
+    });
+    const apdb = await EmbeddedApdb.open(join(out, 'apdb'));
+    const log: PipelineLogger = (entry) => {
+      stderrJsonLogger(entry);
+      if (typeof entry.stage === 'string') progress(`${entry.stage} done`);
+    };
+    const realBogus = await loadRealBogus(log);
+
+    let result;
+    try {
+      result = await processDetector(
+        { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus },
+        pipelineConfig({ subtract: { method }, detect: { threshold } }),
+        { log },
+      );
+    } catch (err) {
+      if (err instanceof PipelineInputError) {
+        const file = err.role === 'template' ? templatePath : sciencePath;
+        throw new InputError(`${file}: ${err.message}${err.role === 'pair' ? ` (template ${templatePath})` : ''}`);
+      }
+      if (err instanceof InsufficientCoverageError) throw new InputError(`${templatePath}: ${err.message} (${sciencePath})`);
+      throw err;
+    }
+
+    progress('writing');
+    const stored = await apdb.storeVisit(result.association.batch);
+    await apdb.close();
+    const { visit, detector } = result.stats;
+    await writeAlertContainer(join(out, 'alerts.avro'), result.alerts);
+    await writeFile(join(out, 'diaSources.csv'), diaSourceCsv(result.diaSources, visit, detector));
+    await writeFile(join(out, 'difference.fits'), diffToFits(result.subtraction));
+    const summary = {
+      science: sciencePath,
+      template: templatePath,
+      method: result.method,
+      tfBackend: result.tfBackend,
+      storedInApdb: stored,
+      ...result.stats,
+      timingsMs: Object.fromEntries(Object.entries(result.timingsMs).map(([k, v]) => [k, Math.round(v)])),
+    };
+    await writeFile(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    progressDone();
+    stderrJsonLogger({ severity: 'INFO', message: 'ap process done', out, visit, detector, diaSources: result.stats.diaSources, alerts: result.alerts.length, storedInApdb: stored, totalMs: Math.round(result.timingsMs.total) });
+  },
+});

@@ -1,0 +1,22 @@
+/**
+ * The per-detector Alert Production pipeline (see README.md).
+ * @example
+ *   import { processDetector, prepareTemplate, pipelineConfig } from '../pipeline/index.js';
+ */
+export { DEFAULT_PIPELINE_CONFIG, pipelineConfig, type AlertConfig, type PipelineConfig, type PipelineOverrides } from './config.js';
+export { PipelineInputError, type InputRole } from './errors.js';
+export { silentLogger, stderrJsonLogger, type LogEntry, type PipelineLogger, type Severity } from './log.js';
+export { checkImageData, isPrepared, prepareScience, prepareTemplate, type PreparedImage } from './preprocess.js';
+export {
+  PIPELINE_STAGES,
+  mjdTaiOf,
+  processDetector,
+  type DetectorInputs,
+  type DetectorResult,
+  type PipelineDeps,
+  type PipelineStage,
+  type PipelineStats,
+} from './process.js';
+export type { RealBogusScorer, ScoringImages } from './realbogus.js';
+export { resolveZeroPoint, type ZeroPoint, type ZeroPointSource } from './zero-point.js';
+export { InsufficientCoverageError } from '../warp/index.js';

@@ -1,0 +1,62 @@
+/**
+ * Per-image preprocessing, separable from the rest of the pipeline so that a preload step can
+ * prepare a template (characterize it once and cache it) before the science image arrives.
+ *
+ * Preparing an image checks that it holds data, then characterizes it in place
+ * (shared/characterize: NO_DATA/SAT/CR masks, variance derived when absent, background
+ * subtracted, PSF model set as exposure.psf).
+ * @example
+ *   const template = prepareTemplate(readExposure(bytes, 'template.fits'));   // at preload
+ *   ... later, per science image:
+ *   await processDetector({ science, template, apdb }, config);
+ */
+import { characterizeImage, type CharacterizeOverrides, type CharacterizeResult } from '../characterize/characterize.js';
+import type { Exposure } from '../image/exposure.js';
+import { DEFAULT_PIPELINE_CONFIG } from './config.js';
+import { PipelineInputError, type InputRole } from './errors.js';
+
+/** An image characterized and ready to be warped or subtracted. */
+export interface PreparedImage {
+  readonly kind: 'prepared';
+  /** The exposure, updated in place: background subtracted, variance and mask filled, psf set. */
+  exposure: Exposure;
+  characterization: CharacterizeResult;
+  /** Wall time of the preparation, ms. */
+  timingMs: number;
+}
+
+/** True for the result of prepareTemplate / prepareScience. */
+export function isPrepared(value: Exposure | PreparedImage): value is PreparedImage {
+  return (value as PreparedImage).kind === 'prepared';
+}
+
+/** Throws PipelineInputError when the image has no pixels, or no finite pixel at all. */
+export function checkImageData(exposure: Exposure, role: InputRole): void {
+  const { width, height } = exposure;
+  if (width === 0 || height === 0) throw new PipelineInputError(role, `${role} image is empty (${width}x${height} pixels)`);
+  for (let y = 0; y < height; y++) {
+    const row = exposure.image.row(y);
+    for (let x = 0; x < width; x++) if (Number.isFinite(row[x])) return;
+  }
+  throw new PipelineInputError(role, `${role} image has no finite pixel (all NaN or infinite)`);
+}
+
+function prepare(exposure: Exposure, role: InputRole, overrides: CharacterizeOverrides): PreparedImage {
+  checkImageData(exposure, role);
+  const start = performance.now();
+  const characterization = characterizeImage(exposure, overrides);
+  return { kind: 'prepared', exposure, characterization, timingMs: performance.now() - start };
+}
+
+/** Checks and characterizes a science image (in place). */
+export function prepareScience(exposure: Exposure, overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize): PreparedImage {
+  return prepare(exposure, 'science', overrides);
+}
+
+/**
+ * Checks and characterizes a template (in place) once, for any number of science images: the
+ * pipeline warps a prepared template without changing it.
+ */
+export function prepareTemplate(exposure: Exposure, overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize): PreparedImage {
+  return prepare(exposure, 'template', overrides);
+}

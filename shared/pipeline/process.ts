@@ -1,0 +1,319 @@
+/**
+ * processDetector: one (visit, detector) from images to alerts, as the stages of Rubin's
+ * Alert Production (ap_pipe): characterize the science image (and the template unless it comes
+ * prepared), warp the template onto the science grid, PSF-match and subtract, detect and measure
+ * DIASources, score them real/bogus, associate them with DIAObjects (APDB reads, forced
+ * photometry of the objects not detected) and build the alerts with cutouts.
+ *
+ * It reads the APDB but never writes it: the caller stores `result.association.batch` with
+ * `apdb.storeVisit` (the offline CLI directly; the Cloud Function with write-once semantics).
+ * @example
+ *   const { exposure, header } = readExposureWithHeader(bytes, 'science.fits');
+ *   const template = prepareTemplate(templateExposure);            // once, at preload
+ *   const r = await processDetector({ science: exposure, scienceHeader: header, template, apdb }, pipelineConfig());
+ *   await apdb.storeVisit(r.association.batch);
+ *   r.alerts.length; r.frames[0]; r.timingsMs.subtract;
+ */
+import { associateVisit, detectorFootprint, type AssociationResult, type DetectorFootprint, type ForcedMeasurement } from '../association/associate.js';
+import { buildAlerts } from '../alerts/build.js';
+import type { Alert } from '../alerts/types.js';
+import { encodeAlert } from '../alerts/wire.js';
+import { DETECTOR_BITS, VISIT_BITS } from '../apdb/ids.js';
+import type { Apdb } from '../apdb/types.js';
+import { detectDiaSources } from '../detect/detect.js';
+import { forcedPhotometryAtSky, measureScienceTemplateFluxes } from '../detect/forced.js';
+import type { DiaSourceRecord } from '../detect/types.js';
+import type { DiffMethod } from '../diffim/config.js';
+import { subtractImages, type SubtractResult } from '../diffim/subtract.js';
+import type { FitsHeader } from '../fits/header.js';
+import type { Exposure } from '../image/exposure.js';
+import type { VisitInfo } from '../image/visit-info.js';
+import { initTf } from '../tf/backend.js';
+import { warpExposure } from '../warp/index.js';
+import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
+import { PipelineInputError } from './errors.js';
+import { silentLogger, type PipelineLogger } from './log.js';
+import { isPrepared, prepareScience, prepareTemplate, type PreparedImage } from './preprocess.js';
+import type { RealBogusScorer } from './realbogus.js';
+import { storedProcessingTime } from './replay.js';
+import { resolveZeroPoint, type ZeroPointSource } from './zero-point.js';
+
+export const PIPELINE_STAGES = [
+  'characterizeScience',
+  'characterizeTemplate',
+  'warp',
+  'subtract',
+  'detect',
+  'score',
+  'associate',
+  'alerts',
+] as const;
+export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+
+export interface DetectorInputs {
+  /** The science image as read (not yet characterized; it is updated in place). */
+  science: Exposure;
+  /** Its FITS header: says whether VISIT/EXPNUM and DETECTOR/CCDNUM were given. */
+  scienceHeader?: FitsHeader | null;
+  /** The template as read (characterized here, in place), or prepared beforehand by prepareTemplate. */
+  template: Exposure | PreparedImage;
+  /** Visit and detector ids; default the science header's VISIT (EXPNUM) and DETECTOR (CCDNUM). */
+  visit?: number;
+  detector?: number;
+  /** Read for association; never written here. */
+  apdb: Apdb;
+  /** Real/bogus model; null or absent skips scoring (logged). */
+  realBogus?: RealBogusScorer | null;
+}
+
+export interface PipelineDeps {
+  /** Structured log lines, one per stage (default: none). */
+  log?: PipelineLogger;
+  /** Wall clock, ms since 1970 (default Date.now): sets timeProcessedMjdTai. */
+  now?: () => number;
+  /** Called as each stage ends (benchmarks sample memory there). */
+  onStage?: (stage: PipelineStage, ms: number) => void;
+}
+
+export interface PipelineStats {
+  visit: number;
+  detector: number;
+  width: number;
+  height: number;
+  /** Fraction of the science grid the warped template covers. */
+  coverageFraction: number;
+  /** Science flux per template flux (the matching kernel's sum). */
+  kernelSum: number;
+  /** FWHM of the science, template and difference PSFs at the centre, pixels. */
+  scienceFwhmPx: number;
+  templateFwhmPx: number;
+  differenceFwhmPx: number;
+  /** Clipped std of difference / sqrt(variance): 1 when the variance plane is right. */
+  noiseRatio: number;
+  /** Measured over predicted PSF-flux scatter of sky sources on the difference. */
+  skySourceNoiseRatio: number;
+  /** AB magnitude of 1 science ADU, and where it came from. */
+  zeroPoint: number;
+  zeroPointSource: ZeroPointSource;
+  diaSources: number;
+  positive: number;
+  negative: number;
+  dipoles: number;
+  /** DIAObjects created by this visit, and matched to existing ones. */
+  newDiaObjects: number;
+  associated: number;
+  forcedSources: number;
+  alerts: number;
+  /** Real/bogus model used, or null when scoring was skipped. */
+  reliabilityModel: string | null;
+  /** True when the APDB already holds this (visit, detector): a replay. */
+  alreadyStored: boolean;
+  timeProcessedMjdTai: number;
+}
+
+export interface DetectorResult {
+  /** The difference image (science grid and WCS, science ADU; psf = the difference PSF). */
+  difference: Exposure;
+  /** The whole subtraction result (kernel, score image for ZOGY, statistics). */
+  subtraction: SubtractResult;
+  /** The template warped onto the science grid (characterized, background-subtracted). */
+  warpedTemplate: Exposure;
+  diaSources: DiaSourceRecord[];
+  /** Association; `association.batch` is what the caller stores in the APDB. */
+  association: AssociationResult;
+  /** One alert per DIASource, in diaSourceId order. */
+  alerts: Alert[];
+  /** The alerts in Confluent wire format (0x00, schema id, Avro body), same order. */
+  frames: Buffer[];
+  method: DiffMethod;
+  stats: PipelineStats;
+  /** Wall time of each stage and the total, ms. */
+  timingsMs: Record<PipelineStage | 'total', number>;
+  /** TensorFlow.js backend in this process ('tensorflow', 'wasm' or 'cpu'). */
+  tfBackend: string;
+}
+
+/** TAI - UTC since 2017-01-01, seconds (no leap second announced since). */
+const TAI_MINUS_UTC_S = 37;
+const MJD_OF_UNIX_EPOCH = 40587;
+
+export function mjdTaiOf(unixMs: number): number {
+  return MJD_OF_UNIX_EPOCH + (unixMs / 1000 + TAI_MINUS_UTC_S) / 86400;
+}
+
+/** Visit and detector ids from the inputs, else the header (0 with a warning when absent). */
+function resolveIds(inputs: DetectorInputs, log: PipelineLogger): { visit: number; detector: number } {
+  const info = inputs.science.info;
+  const header = inputs.scienceHeader;
+  const fromHeader = (keys: string[]): boolean => header == null || keys.some((k) => header.has(k));
+  const visit = inputs.visit ?? info.visit;
+  const detector = inputs.detector ?? info.detector;
+  if (inputs.visit === undefined && !fromHeader(['VISIT', 'EXPNUM'])) log({ severity: 'WARNING', message: 'science header has no VISIT or EXPNUM: visit id 0' });
+  if (inputs.detector === undefined && !fromHeader(['DETECTOR', 'CCDNUM'])) log({ severity: 'WARNING', message: 'science header has no DETECTOR or CCDNUM: detector id 0' });
+  const fits = (v: number, bits: number): boolean => Number.isInteger(v) && v >= 0 && v < 2 ** bits;
+  if (!fits(visit, VISIT_BITS)) throw new PipelineInputError('science', `visit id ${visit} is not an integer in [0, 2^${VISIT_BITS})`);
+  if (!fits(detector, DETECTOR_BITS)) throw new PipelineInputError('science', `detector id ${detector} is not an integer in [0, 2^${DETECTOR_BITS})`);
+  return { visit, detector };
+}
+
+/** Shapes and WCSs that can be differenced: without a WCS on either image they must be aligned pixel for pixel. */
+function checkPair(science: Exposure, template: Exposure): void {
+  if ((!science.wcs || !template.wcs) && (science.width !== template.width || science.height !== template.height)) {
+    const which = !science.wcs ? 'the science image' : 'the template';
+    throw new PipelineInputError(
+      'pair',
+      `${which} has no celestial WCS, so the images must have the same shape to be aligned pixel for pixel (science ${science.width}x${science.height}, template ${template.width}x${template.height})`,
+    );
+  }
+}
+
+/** The whole per-detector pipeline; see the module comment. Throws PipelineInputError / InsufficientCoverageError on unusable input. */
+export async function processDetector(inputs: DetectorInputs, config: PipelineConfig = DEFAULT_PIPELINE_CONFIG, deps: PipelineDeps = {}): Promise<DetectorResult> {
+  const log = deps.log ?? silentLogger;
+  const now = deps.now ?? Date.now;
+  const { science, apdb } = inputs;
+  const templateIn = isPrepared(inputs.template) ? inputs.template.exposure : inputs.template;
+  const ids = resolveIds(inputs, log);
+  checkPair(science, templateIn);
+  if (!Number.isFinite(science.info.mjd)) throw new PipelineInputError('science', 'no observation time (MJD-OBS or MJD-AVG)');
+  // Aligned pixel for pixel (checked above): the science image takes the template's sky mapping.
+  if (!science.wcs && templateIn.wcs) science.wcs = templateIn.wcs;
+
+  const timingsMs = {} as Record<PipelineStage | 'total', number>;
+  const start = performance.now();
+  let last = start;
+  const done = (stage: PipelineStage, fields: Record<string, unknown> = {}, ms?: number): void => {
+    const t = performance.now();
+    timingsMs[stage] = ms ?? t - last;
+    last = t;
+    log({ severity: 'INFO', message: `stage ${stage} done`, stage, ms: Math.round(timingsMs[stage]), ...ids, ...fields });
+    deps.onStage?.(stage, timingsMs[stage]);
+  };
+
+  // (1) Characterize.
+  const sci = prepareScience(science, config.characterize);
+  done('characterizeScience', { fwhmPx: round(sci.characterization.psf.fwhmPx, 3), psfStars: sci.characterization.psf.nStars, crCount: sci.characterization.crCount });
+  const tmpl = isPrepared(inputs.template) ? inputs.template : prepareTemplate(templateIn, config.characterize);
+  done('characterizeTemplate', { preloaded: isPrepared(inputs.template), fwhmPx: round(tmpl.characterization.psf.fwhmPx, 3) }, isPrepared(inputs.template) ? 0 : undefined);
+
+  // (2) Warp; the variance is rescaled to the noise level on PSF scales (see shared/diffim/pipeline.ts).
+  const warped = await warpExposure(tmpl.exposure, science, config.warp);
+  const factor = warped.covarianceFactor > 0 ? warped.covarianceFactor : 1;
+  if (factor !== 1) {
+    const v = warped.exposure.variance;
+    for (let y = 0; y < v.height; y++) {
+      const row = v.row(y);
+      for (let x = 0; x < v.width; x++) row[x] /= factor;
+    }
+  }
+  const warpedTemplate = warped.exposure;
+  done('warp', { coverageFraction: round(warped.coverageFraction, 4), covarianceFactor: round(warped.covarianceFactor, 4) });
+
+  // (3) Subtract; then the science zero point (the header's, else the template's through the kernel sum).
+  const subtraction = subtractImages(science, warpedTemplate, config.subtract);
+  const zp = resolveZeroPoint(science.info.zeroPoint, tmpl.exposure.info.zeroPoint, subtraction.kernelSum);
+  const info: VisitInfo = { ...science.info, ...ids, zeroPoint: zp.zeroPoint };
+  science.info = info;
+  const difference = subtraction.difference;
+  difference.info = info;
+  done('subtract', { method: subtraction.method, kernelSum: round(subtraction.kernelSum, 5), noiseRatio: round(subtraction.stats.noiseRatio, 4), zeroPoint: round(zp.zeroPoint, 4), zeroPointSource: zp.source });
+
+  // (4) Detect and measure, with forced fluxes on the science and the template (in science units).
+  const detection = detectDiaSources(difference, subtraction.differencePsf, config.detect);
+  const records = detection.sources;
+  measureScienceTemplateFluxes(records, { science, template: warpedTemplate });
+  for (const r of records) {
+    r.templateFlux *= subtraction.kernelSum;
+    r.templateFluxErr *= subtraction.kernelSum;
+  }
+  done('detect', { diaSources: records.length, skySourceNoiseRatio: round(detection.skySources.noiseRatio, 4) });
+
+  // (5) Real/bogus.
+  const tfBackend = await initTf(undefined, (line) => log({ severity: 'INFO', message: line }));
+  if (inputs.realBogus) {
+    await inputs.realBogus.score(records, { science, template: warpedTemplate, difference });
+    done('score', { model: inputs.realBogus.version, tfBackend });
+  } else done('score', { skipped: 'no real/bogus model available; reliability left null' });
+
+  // (6) Associate; a replay reuses the stored processing time so that its alerts are identical.
+  const footprint: DetectorFootprint = science.wcs
+    ? detectorFootprint(science.wcs, science.width, science.height)
+    : { cone: { ra: 0, dec: 0, radiusDeg: 0 }, contains: () => false };
+  const stored = (await apdb.hasVisit(info.visit, info.detector)) ? await storedProcessingTime(apdb, footprint.cone, info) : null;
+  const timeProcessedMjdTai = stored ?? mjdTaiOf(now());
+  const association = await associateVisit(
+    apdb,
+    {
+      visit: info,
+      records,
+      footprint,
+      forcedPhotometry: (positions) => forcedAt(science, difference, positions),
+      timeProcessedMjdTai,
+      reliabilityModel: inputs.realBogus?.version ?? null,
+      pixelScaleArcsec: science.wcs ? science.wcs.jacobian((science.width - 1) / 2, (science.height - 1) / 2).pixelScaleArcsec : Number.NaN,
+    },
+    config.association,
+  );
+  const created = association.batch.diaSources.filter((s) => s.diaObjectId === s.diaSourceId).length;
+  const placed = association.batch.diaSources.filter((s) => s.diaObjectId !== null).length;
+  done('associate', { alreadyStored: association.alreadyStored, newDiaObjects: created, associated: placed - created, forcedSources: association.batch.forcedSources.length });
+
+  // (7) Alerts with cutouts, and their wire frames.
+  const alerts = buildAlerts({
+    association,
+    cutouts: config.alerts.cutouts ? { science, template: warpedTemplate, difference, differencePsf: subtraction.differencePsf } : null,
+    observationReason: config.alerts.observationReason,
+    targetName: config.alerts.targetName,
+    cutoutConfig: config.alerts.cutout,
+  });
+  const frames = alerts.map((a) => encodeAlert(a));
+  done('alerts', { alerts: alerts.length, bytes: frames.reduce((n, f) => n + f.length, 0) });
+  timingsMs.total = performance.now() - start;
+
+  const centre = [(science.width - 1) / 2, (science.height - 1) / 2] as const;
+  const stats: PipelineStats = {
+    ...ids,
+    width: science.width,
+    height: science.height,
+    coverageFraction: warped.coverageFraction,
+    kernelSum: subtraction.kernelSum,
+    scienceFwhmPx: subtraction.stats.scienceFwhmPx,
+    templateFwhmPx: subtraction.stats.templateFwhmPx,
+    differenceFwhmPx: subtraction.differencePsf.fwhmAt(...centre),
+    noiseRatio: subtraction.stats.noiseRatio,
+    skySourceNoiseRatio: detection.skySources.noiseRatio,
+    zeroPoint: zp.zeroPoint,
+    zeroPointSource: zp.source,
+    diaSources: records.length,
+    positive: records.filter((r) => !r.isNegative && !r.isDipole).length,
+    negative: records.filter((r) => r.isNegative).length,
+    dipoles: records.filter((r) => r.isDipole).length,
+    newDiaObjects: created,
+    associated: placed - created,
+    forcedSources: association.batch.forcedSources.length,
+    alerts: alerts.length,
+    reliabilityModel: inputs.realBogus?.version ?? null,
+    alreadyStored: association.alreadyStored,
+    timeProcessedMjdTai,
+  };
+  log({ severity: 'INFO', message: 'detector processed', ...ids, method: subtraction.method, diaSources: records.length, alerts: alerts.length, totalMs: Math.round(timingsMs.total) });
+  return { difference, subtraction, warpedTemplate, diaSources: records, association, alerts, frames, method: subtraction.method, stats, timingsMs, tfBackend };
+}
+
+/** Forced PSF photometry of DIAObjects at their sky positions: on the difference and on the science image. */
+function forcedAt(science: Exposure, difference: Exposure, positions: ReadonlyArray<{ ra: number; dec: number }>): ForcedMeasurement[] {
+  const ra = positions.map((p) => p.ra);
+  const dec = positions.map((p) => p.dec);
+  const diff = forcedPhotometryAtSky(difference, difference.psf ?? (science.psf as NonNullable<Exposure['psf']>), ra, dec);
+  const sci = science.psf ? forcedPhotometryAtSky(science, science.psf, ra, dec) : null;
+  return diff.map((d, i) => ({
+    psfFlux: d.flux,
+    psfFluxErr: d.fluxErr,
+    scienceFlux: sci ? sci[i].flux : Number.NaN,
+    scienceFluxErr: sci ? sci[i].fluxErr : Number.NaN,
+  }));
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits));
+}
