@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -88,13 +89,23 @@ export function endWithError(call: grpc.ServerWritableStream<unknown, unknown> |
   call.destroy(Object.assign(new Error(), toServiceError(err)));
 }
 
-/** Binds an insecure server on localhost:port (0 = any free port) and returns the port. */
-export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    );
+/** HTTP/2 receive window: Node's default 64 KiB stalls 80 KB messages on window updates. */
+const RECEIVE_WINDOW_BYTES = 32 * 1024 * 1024;
+
+/** Binds an insecure server on host:port (0 = any free port) and returns the port. */
+export async function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
+  // grpc-js has no server option for the window, so widen it on each HTTP/2 session it accepts.
+  const http2Servers = (server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
+  for (const http2Server of http2Servers?.keys() ?? []) {
+    http2Server.on('session', (session: ServerHttp2Session) => {
+      session.settings({ initialWindowSize: RECEIVE_WINDOW_BYTES });
+      session.setLocalWindowSize(RECEIVE_WINDOW_BYTES);
+    });
+  }
+  return bound;
 }
 
 /** google.protobuf.Timestamp as decoded with longs as strings. */
