@@ -52,6 +52,8 @@ export interface SubtractConfig {
   /** ZOGY: astrometric registration noise per axis, pixels, and fractional PSF/flux-scale error. */
   zogyAstrometricSigmaPx: number;
   zogyPsfErrorFraction: number;
+  /** ZOGY: floor on the denominator^2 of eq. 13 relative to its k = 0 value; 0 = exact ZOGY (README: trade-off measured). */
+  zogyRegularization: number;
 }
 
 export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
@@ -78,4 +80,5 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   psfGrid: 3,
   zogyAstrometricSigmaPx: 0.05,
   zogyPsfErrorFraction: 0.03,
+  zogyRegularization: 0,
 };

@@ -110,7 +110,7 @@ function gridPositions(length: number, count: number): number[] {
 
 /** Clipped std of image/sqrt(variance) over usable pixels, on a sparse lattice. */
 export function normalisedNoise(e: Exposure): { ratio: number; usable: number } {
-  const step = Math.max(1, Math.floor(Math.sqrt((e.width * e.height) / 400000)));
+  const step = Math.max(1, Math.floor(Math.sqrt((e.width * e.height) / 200000)));
   const vals: number[] = [];
   let usable = 0, all = 0;
   const bad = MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.NO_DATA | MaskPlane.EDGE | MaskPlane.SUSPECT;
@@ -233,6 +233,7 @@ export function subtractImages(science: Exposure, template: Exposure, overrides:
       blend: cfg.tileBlendPx,
       astrometricSigmaPx: cfg.zogyAstrometricSigmaPx,
       psfErrorFraction: cfg.zogyPsfErrorFraction,
+      regularization: cfg.zogyRegularization,
     });
     score = z.score;
     for (let y = 0; y < height; y++) {
@@ -244,7 +245,7 @@ export function subtractImages(science: Exposure, template: Exposure, overrides:
       }
     }
     lap('decorrelate');
-    differencePsf = zogyDifferencePsf(sciPsf, tmplPsf, scale, noiseAt, xs, ys, psfSize);
+    differencePsf = zogyDifferencePsf(sciPsf, tmplPsf, scale, noiseAt, xs, ys, psfSize, cfg.zogyRegularization);
   } else {
     // (6) Convolve the source image by the kernel field and subtract.
     const matched = convolveKernelField(source.image, solution, cfg.fftSize);

@@ -27,6 +27,11 @@ export interface ZogyOptions {
   astrometricSigmaPx: number;
   /** Fractional PSF / flux-scale error eps allowed for in S_corr. */
   psfErrorFraction: number;
+  /**
+   * Floor on eq. 13's denominator^2, relative to its value at k = 0: where both PSFs have
+   * almost no power, model errors would otherwise be amplified without bound.
+   */
+  regularization: number;
 }
 
 export interface ZogyTerms {
@@ -37,6 +42,8 @@ export interface ZogyTerms {
   fd: number;
   varN: number;
   varR: number;
+  /** Added to den^2: `regularization` times den^2 at k = 0. */
+  floor: number;
 }
 
 function psfSpectrum(fft: Fft2, psf: Psf, x: number, y: number): Float64Array {
@@ -44,18 +51,19 @@ function psfSpectrum(fft: Fft2, psf: Psf, x: number, y: number): Float64Array {
   return kernelSpectrum(fft, s.data, s.size);
 }
 
-function terms(fft: Fft2, sciencePsf: Psf, templatePsf: Psf, kappa: number, x: number, y: number, noise: [number, number]): ZogyTerms {
+function terms(fft: Fft2, sciencePsf: Psf, templatePsf: Psf, kappa: number, x: number, y: number, noise: [number, number], regularization: number): ZogyTerms {
   const [varN, varR] = noise;
   const fr = 1 / kappa;
   const fd = fr / Math.sqrt(varN * fr * fr + varR);
-  return { pn: psfSpectrum(fft, sciencePsf, x, y), pr: psfSpectrum(fft, templatePsf, x, y), fr, fd, varN, varR };
+  const floor = regularization * (varN * fr * fr + varR);
+  return { pn: psfSpectrum(fft, sciencePsf, x, y), pr: psfSpectrum(fft, templatePsf, x, y), fr, fd, varN, varR, floor };
 }
 
 /** Denominator^2 of eq. 13 at frequency index i. */
 function den2(t: ZogyTerms, i: number): number {
   const pr2 = t.pr[2 * i] ** 2 + t.pr[2 * i + 1] ** 2;
   const pn2 = t.pn[2 * i] ** 2 + t.pn[2 * i + 1] ** 2;
-  return t.varN * t.fr * t.fr * pr2 + t.varR * pn2;
+  return t.varN * t.fr * t.fr * pr2 + t.varR * pn2 + t.floor;
 }
 
 /** P_D spectrum (eq. 15). */
@@ -101,7 +109,7 @@ export function zogy(science: ImageF, template: ImageF, varScience: ImageF, varT
   runTiles(plan, {
     inputs: [science, template],
     transform: (tile, [sn, sr]) => {
-      const t = terms(fft, sciencePsf, templatePsf, kappa, tile.cx, tile.cy, noiseAt(tile.cx, tile.cy));
+      const t = terms(fft, sciencePsf, templatePsf, kappa, tile.cx, tile.cy, noiseAt(tile.cx, tile.cy), opt.regularization);
       turn ^= 1;
       const [d, kn, kr] = buffers[turn];
       d.fill(0);
@@ -156,12 +164,12 @@ export function zogy(science: ImageF, template: ImageF, varScience: ImageF, varT
 }
 
 /** P_D on a grid of positions, each stamp `size` pixels, unit sum. */
-export function zogyDifferencePsf(sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, xs: number[], ys: number[], size: number): GridPsf {
+export function zogyDifferencePsf(sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, xs: number[], ys: number[], size: number, regularization: number): GridPsf {
   const fft = new Fft2(nextPow2(2 * Math.max(sciencePsf.stampSize, templatePsf.stampSize, size)));
   const stamps: Float32Array[] = [];
   for (const y of ys) {
     for (const x of xs) {
-      const t = terms(fft, sciencePsf, templatePsf, kappa, x, y, noiseAt(x, y));
+      const t = terms(fft, sciencePsf, templatePsf, kappa, x, y, noiseAt(x, y), regularization);
       const spec = zogyPsfSpectrum(t);
       fft.inverse(spec);
       stamps.push(cropCentred(spec, fft.n, size));

@@ -2,12 +2,40 @@
  * Robust statistics over plain numeric arrays.
  */
 
+/** k-th smallest (0-based) of the first n values, reordering them in place (Hoare's quickselect, O(n)). */
+export function selectInPlace(values: Float64Array, k: number, n = values.length): number {
+  let lo = 0, hi = n - 1;
+  while (hi > lo) {
+    const pivot = values[(lo + hi) >>> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (values[i] < pivot) i++;
+      while (values[j] > pivot) j--;
+      if (i <= j) {
+        const t = values[i];
+        values[i] = values[j];
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return values[k];
+}
+
 /** Median (NaNs must be removed first); 0-length input gives NaN. */
 export function median(values: ArrayLike<number>): number {
   const n = values.length;
   if (n === 0) return Number.NaN;
-  const sorted = Float64Array.from(values).sort();
-  return n % 2 ? sorted[(n - 1) / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  const copy = Float64Array.from(values);
+  const upper = selectInPlace(copy, n >> 1);
+  if (n % 2) return upper;
+  let lower = -Infinity;
+  for (let i = 0; i < n >> 1; i++) if (copy[i] > lower) lower = copy[i];
+  return 0.5 * (lower + upper);
 }
 
 /** Gaussian-equivalent sigma from the median absolute deviation (1.4826 * MAD). */

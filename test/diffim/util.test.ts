@@ -4,7 +4,7 @@ import { Fft2, kernelSpectrum } from '../../shared/util/fft.js';
 import { accumulate, multiplySpectra, planTiles, runTiles } from '../../shared/util/tiles.js';
 import { convolveSeparableValid, convolveValid, dilateBits } from '../../shared/util/convolve.js';
 import { solveSymmetric } from '../../shared/util/linalg.js';
-import { clippedStats, median } from '../../shared/util/stats.js';
+import { clippedStats, median, selectInPlace } from '../../shared/util/stats.js';
 import { Plane } from '../../shared/image/plane.js';
 import { gaussian, rng } from './render.js';
 
@@ -93,4 +93,13 @@ test('clipped statistics ignore outliers', () => {
   const s = clippedStats(v, 5);
   assert.ok(Math.abs(s.std - 1) < 0.03 && Math.abs(s.mean) < 0.03);
   assert.equal(median([3, 1, 2]), 2);
+});
+
+test('selectInPlace finds order statistics; median of even and odd counts', () => {
+  const r = rng(9);
+  const v = Float64Array.from({ length: 1001 }, () => r());
+  const sorted = Float64Array.from(v).sort();
+  for (const k of [0, 17, 500, 1000]) assert.equal(selectInPlace(Float64Array.from(v), k), sorted[k]);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(median([5, 5, 5, 1]), 5);
 });
