@@ -14,7 +14,7 @@ import type { DiaSourceRecord } from '../../shared/detect/types.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffToFits } from '../../shared/diffim/pipeline.js';
 import { readExposureWithHeader, type ReadExposureResult } from '../../shared/fits/exposure.js';
-import { InsufficientCoverageError, PipelineInputError, pipelineConfig, processDetector, stderrJsonLogger, type PipelineLogger } from '../../shared/pipeline/index.js';
+import { InsufficientCoverageError, PipelineInputError, pipelineConfig, processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
@@ -73,7 +73,7 @@ same alerts.`,
     detector: { type: 'string' },
     threshold: { type: 'string' },
   },
-  async run(values) {
+  async run(values, verbose) {
     const sciencePath = required(values, 'science');
     const templatePath = required(values, 'template');
     const out = required(values, 'out');
@@ -89,20 +89,27 @@ same alerts.`,
       throw new InputError(`${out}: cannot create the output folder (${err.message})`);
     });
     const apdb = await EmbeddedApdb.open(join(out, 'apdb'));
+    // Log lines are held until the outcome is known: bad input prints one line only (all with --verbose).
+    const held: LogEntry[] = [];
     const log: PipelineLogger = (entry) => {
-      stderrJsonLogger(entry);
+      held.push(entry);
       if (typeof entry.stage === 'string') progress(`${entry.stage} done`);
     };
-    const realBogus = await loadRealBogus(log);
+    const flush = (): void => {
+      progressDone();
+      held.splice(0).forEach(stderrJsonLogger);
+    };
 
     let result;
     try {
+      const realBogus = await loadRealBogus(log);
       result = await processDetector(
         { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus },
         pipelineConfig({ subtract: { method }, detect: { threshold } }),
         { log },
       );
     } catch (err) {
+      if (verbose || !(err instanceof PipelineInputError || err instanceof InsufficientCoverageError)) flush();
       if (err instanceof PipelineInputError) {
         const file = err.role === 'template' ? templatePath : sciencePath;
         throw new InputError(`${file}: ${err.message}${err.role === 'pair' ? ` (template ${templatePath})` : ''}`);
@@ -110,6 +117,7 @@ same alerts.`,
       if (err instanceof InsufficientCoverageError) throw new InputError(`${templatePath}: ${err.message} (${sciencePath})`);
       throw err;
     }
+    flush();
 
     progress('writing');
     const stored = await apdb.storeVisit(result.association.batch);

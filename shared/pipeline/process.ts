@@ -210,7 +210,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   done('warp', { coverageFraction: round(warped.coverageFraction, 4), covarianceFactor: round(warped.covarianceFactor, 4) });
 
   // (3) Subtract; then the science zero point (the header's, else the template's through the kernel sum).
-  const subtraction = subtractImages(science, warpedTemplate, config.subtract);
+  const subtraction = subtractOrExplain(science, warpedTemplate, config);
   const zp = resolveZeroPoint(science.info.zeroPoint, tmpl.exposure.info.zeroPoint, subtraction.kernelSum);
   const info: VisitInfo = { ...science.info, ...ids, zeroPoint: zp.zeroPoint };
   science.info = info;
@@ -298,6 +298,25 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   };
   log({ severity: 'INFO', message: 'detector processed', ...ids, method: subtraction.method, diaSources: records.length, alerts: alerts.length, totalMs: Math.round(timingsMs.total) });
   return { difference, subtraction, warpedTemplate, diaSources: records, association, alerts, frames, method: subtraction.method, stats, timingsMs, tfBackend };
+}
+
+/** subtractImages; no kernel candidates or a meaningless match (no stars to match the PSFs on: a blank or clouded image) are input errors. */
+function subtractOrExplain(science: Exposure, template: Exposure, config: PipelineConfig): SubtractResult {
+  let result: SubtractResult;
+  try {
+    result = subtractImages(science, template, config.subtract);
+  } catch (err) {
+    // shared/diffim throws a plain Error here; its message is the only way to tell this case.
+    if ((err as Error).message.startsWith('no kernel candidates')) {
+      throw new PipelineInputError('pair', `cannot PSF-match: no star usable as a kernel candidate (SNR >= ${config.subtract.candidateMinSnr}, unmasked) in the overlap of the two images`);
+    }
+    throw err;
+  }
+  const { kernelSum, psfFwhmPx } = result;
+  if (!(kernelSum > 0 && Number.isFinite(kernelSum) && psfFwhmPx > 0 && Number.isFinite(psfFwhmPx))) {
+    throw new PipelineInputError('pair', `PSF matching failed (kernel sum ${kernelSum}, difference PSF FWHM ${psfFwhmPx} px): too few stars shared by the two images`);
+  }
+  return result;
 }
 
 /** Forced PSF photometry of DIAObjects at their sky positions: on the difference and on the science image. */

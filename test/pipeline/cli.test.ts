@@ -1,0 +1,103 @@
+/**
+ * `ap process` end to end on the files of `ap simulate --size 512`, read back by `ap alerts`;
+ * a second run changes nothing; bad input exits 2 with one line naming the file.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDiaSourceCsv } from '../../shared/detect/csv.js';
+import { FitsHeader, writeFits } from '../../shared/fits/index.js';
+import { readDifference } from '../../shared/detect/read-difference.js';
+import { runPython, skipWithout } from '../helpers/python.js';
+
+const AP = join(import.meta.dirname, '../../bin/ap.js');
+const root = mkdtempSync(join(tmpdir(), 'ap-process-'));
+const sim = join(root, 'sim');
+const out = join(root, 'out');
+
+function ap(...args: string[]) {
+  return spawnSync(process.execPath, [AP, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+}
+
+const science = join(sim, 'science-1.fits');
+const template = join(sim, 'template.fits');
+const process1 = ['process', '--science', science, '--template', template, '--out', out];
+
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+test('ap simulate then ap process writes alerts, DIASources, the difference, a summary and the APDB', () => {
+  const simulated = ap('simulate', '--out', sim, '--size', '512', '--visits', '1', '--seed', '4');
+  assert.equal(simulated.status, 0, simulated.stderr);
+  const run = ap(...process1);
+  assert.equal(run.status, 0, run.stderr);
+  for (const line of run.stderr.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `JSON log line: ${line}`);
+  for (const f of ['alerts.avro', 'diaSources.csv', 'difference.fits', 'summary.json', 'apdb/visits.jsonl']) assert.ok(existsSync(join(out, f)), f);
+
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.ok(summary.alerts > 0);
+  assert.equal(summary.storedInApdb, true);
+  assert.ok(['AL', 'AL-CONVSCI', 'ZOGY'].includes(summary.method));
+  assert.ok(['tensorflow', 'wasm', 'cpu'].includes(summary.tfBackend));
+  for (const stage of ['characterizeScience', 'characterizeTemplate', 'warp', 'subtract', 'detect', 'score', 'associate', 'alerts', 'total']) {
+    assert.equal(typeof summary.timingsMs[stage], 'number', stage);
+  }
+
+  const printed = ap('alerts', '--in', join(out, 'alerts.avro'));
+  assert.equal(printed.status, 0, printed.stderr);
+  const alerts = printed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(alerts.length, summary.alerts);
+  assert.match(alerts[0].cutoutDifference, /^<\d+ bytes FITS elided>$/);
+
+  const rows = parseDiaSourceCsv(readFileSync(join(out, 'diaSources.csv'), 'utf8'));
+  assert.equal(rows.length, summary.diaSources);
+  assert.deepEqual(rows.map((r) => Number(r.diaSourceId)).sort(), alerts.map((a) => a.diaSourceId).sort(), 'the table and the alerts share ids');
+
+  const diff = readDifference(readFileSync(join(out, 'difference.fits')), 'difference.fits');
+  assert.equal(diff.method, summary.method);
+  assert.equal(diff.exposure.width, 512);
+  assert.equal(diff.psfSource, 'PSF extension');
+});
+
+test('alerts.avro is an Avro container any Avro library reads', { skip: skipWithout('avro') }, () => {
+  const count = runPython('avro', 'import sys, avro.datafile, avro.io\nr = avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader())\nprint(sum(1 for _ in r))', [join(out, 'alerts.avro')]);
+  assert.equal(Number(count), JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).alerts);
+});
+
+test('a second run on the same inputs leaves the APDB unchanged and prints the same alerts', () => {
+  const apdb = join(out, 'apdb');
+  const before = readdirSync(apdb).map((f) => readFileSync(join(apdb, f), 'utf8'));
+  const first = ap('alerts', '--in', join(out, 'alerts.avro')).stdout;
+  const run = ap(...process1);
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(readdirSync(apdb).map((f) => readFileSync(join(apdb, f), 'utf8')), before);
+  assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).storedInApdb, false);
+  assert.equal(ap('alerts', '--in', join(out, 'alerts.avro')).stdout, first);
+});
+
+function assertInputError(args: string[], file: string, pattern: RegExp): void {
+  const r = ap(...args);
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.ok(lines[0].includes(file), `names ${file}: ${lines[0]}`);
+  assert.match(lines[0], pattern);
+}
+
+test('bad input: corrupt FITS, missing file, image without WCS of another shape: exit 2, one line', () => {
+  const corrupt = join(root, 'corrupt.fits');
+  writeFileSync(corrupt, readFileSync(science).subarray(0, 5000));
+  assertInputError(['process', '--science', corrupt, '--template', template, '--out', join(root, 'o1')], corrupt, /corrupt\.fits: /);
+
+  const missing = join(root, 'missing.fits');
+  assertInputError(['process', '--science', science, '--template', missing, '--out', join(root, 'o2')], missing, /no such file/);
+
+  const flat = join(root, 'nowcs.fits');
+  const header = new FitsHeader().set('PHOTZP', 30).set('MJD-OBS', 61000);
+  writeFileSync(flat, writeFits([{ data: new Float32Array(300 * 200).fill(100), width: 300, height: 200, header }]));
+  assertInputError(['process', '--science', science, '--template', flat, '--out', join(root, 'o3')], flat, /no celestial WCS.*same shape/);
+
+  assertInputError(['process', '--science', science, '--template', template], '--out', /missing required option --out/);
+});

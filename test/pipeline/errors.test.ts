@@ -1,0 +1,101 @@
+/**
+ * Input the pipeline cannot process gives a typed error (PipelineInputError naming the image at
+ * fault, or the warp's InsufficientCoverageError) so that callers can report it and dead-letter.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EmbeddedApdb } from '../../shared/apdb/embedded.js';
+import { Exposure } from '../../shared/image/exposure.js';
+import { InsufficientCoverageError, PipelineInputError, prepareScience, processDetector, resolveZeroPoint, type InputRole } from '../../shared/pipeline/index.js';
+import { nightFiles } from './night.js';
+
+const here = nightFiles({ size: 256, seed: 5, visits: 1 });
+const elsewhere = nightFiles({ size: 256, seed: 5, visits: 1, ra: 152, dec: 4 });
+/** Large enough for PSF matching (kernel candidates). */
+const full = nightFiles({ size: 512, seed: 5, visits: 1 });
+
+function inputError(role: InputRole, pattern: RegExp) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof PipelineInputError, `PipelineInputError expected, got ${String(err)}`);
+    assert.equal(err.role, role);
+    assert.match(err.message, pattern);
+    assert.ok(!err.message.includes('\n'), 'one line');
+    return true;
+  };
+}
+
+const run = (science: Exposure, template: Exposure) => processDetector({ science, template, apdb: new EmbeddedApdb() });
+
+test('an image without a finite pixel', async () => {
+  const science = here.visit(0).exposure;
+  science.image.fill(Number.NaN);
+  await assert.rejects(run(science, here.template().exposure), inputError('science', /no finite pixel/));
+  const template = here.template().exposure;
+  template.image.fill(Number.POSITIVE_INFINITY);
+  await assert.rejects(run(here.visit(0).exposure, template), inputError('template', /no finite pixel/));
+});
+
+test('an empty image', () => {
+  assert.throws(() => prepareScience(Exposure.blank(0, 0)), inputError('science', /empty/));
+});
+
+test('no WCS on one image and a different shape', async () => {
+  const template = here.template().exposure;
+  const small = template.view({ x: 0, y: 0, width: 200, height: 256 });
+  const noWcs = new Exposure(small.image.clone(), small.mask.clone(), small.variance.clone(), null, null, small.info);
+  await assert.rejects(run(here.visit(0).exposure, noWcs), inputError('pair', /no celestial WCS.*same shape.*256x256.*200x256/));
+});
+
+test('no WCS on either image but the same shape: taken as aligned pixel for pixel', async () => {
+  const science = full.visit(0).exposure;
+  const template = full.template().exposure;
+  const strip = (e: Exposure) => new Exposure(e.image, e.mask, e.variance, null, null, e.info);
+  const r = await run(strip(science), strip(template));
+  assert.equal(r.stats.coverageFraction > 0.99, true);
+  assert.ok(r.diaSources.length > 0);
+  assert.ok(r.alerts.every((a) => Number.isNaN(a.diaSource.ra) && a.diaSource.diaObjectId === null), 'no sky position, no association');
+});
+
+test('a template that does not overlap the science image', async () => {
+  await assert.rejects(run(here.visit(0).exposure, elsewhere.template().exposure), (err: unknown) => {
+    assert.ok(err instanceof InsufficientCoverageError);
+    assert.equal(err.coverageFraction, 0);
+    return true;
+  });
+});
+
+test('no observation time, or no zero point on either image', async () => {
+  const undated = here.visit(0).exposure;
+  undated.info = { ...undated.info, mjd: Number.NaN };
+  await assert.rejects(run(undated, here.template().exposure), inputError('science', /observation time/));
+  assert.throws(() => resolveZeroPoint(Number.NaN, Number.NaN, 1), inputError('pair', /zero point/));
+});
+
+test('visit ids that do not fit the APDB ids', async () => {
+  const science = here.visit(0).exposure;
+  const run2 = processDetector({ science, template: here.template().exposure, apdb: new EmbeddedApdb(), visit: 2 ** 25 });
+  await assert.rejects(run2, inputError('science', /visit id 33554432/));
+});
+
+test('a science image without zero point is calibrated from the template', async () => {
+  const science = full.visit(0).exposure;
+  const headerZp = science.info.zeroPoint;
+  science.info = { ...science.info, zeroPoint: Number.NaN };
+  const r = await run(science, full.template().exposure);
+  assert.equal(r.stats.zeroPointSource, 'template calibration');
+  assert.ok(Math.abs(r.stats.zeroPoint - headerZp) < 0.05, `${r.stats.zeroPoint} vs ${headerZp}`);
+  assert.equal(r.difference.info.zeroPoint, r.stats.zeroPoint);
+});
+
+test('a science image without any star to match the PSFs on', async () => {
+  const science = here.visit(0).exposure;
+  const { background } = here.night.visits[0];
+  let seed = 1;
+  const normal = (): number => {
+    // Box-Muller over a small LCG: a deterministic blank, noisy sky.
+    const u = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) + 1) / (2 ** 31 + 1);
+    return Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  };
+  for (let i = 0; i < science.image.data.length; i++) science.image.data[i] = background.data[i] + Math.sqrt(background.data[i] / 1.5) * normal();
+  await assert.rejects(run(science, here.template().exposure), inputError('pair', /cannot PSF-match|PSF matching failed/));
+});
