@@ -35,6 +35,11 @@ export interface DetectConfig {
   maskGrowBits: number;
   /** Radius of that growth, px. Default 2. */
   maskGrowRadius: number;
+  /**
+   * No detection where unmasked pixels hold less than this share of the PSF's matched-filter
+   * information (mostly masked positions; cf. Rubin's *CenterAll pixel flags). Default 0.5.
+   */
+  minUnmaskedInformation: number;
   /** Radius of the apFlux aperture, px. Default 12 (Rubin's base_CircularApertureFlux_12_0). */
   apertureRadius: number;
   /** Merge touching positive and negative footprints and fit dipoles. Default true. */
@@ -57,6 +62,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   excludeBits: UNUSABLE,
   maskGrowBits: MaskPlane.CR | MaskPlane.BAD | MaskPlane.SAT,
   maskGrowRadius: 2,
+  minUnmaskedInformation: 0.5,
   apertureRadius: 12,
   fitDipoles: true,
   dipoleLobeMinSnr: 5,
@@ -87,7 +93,7 @@ export function detectDiaSources(difference: Exposure, model: Psf, config: Detec
   const cy = difference.image.y0 + (height - 1) / 2;
   const sigma = psf.sigmaAt(cx, cy);
   const fwhm = psf.fwhmAt(cx, cy);
-  const like = likelihoodImage(difference, psf, config.excludeBits, config.maskGrowBits, config.maskGrowRadius);
+  const like = likelihoodImage(difference, psf, config.excludeBits, config.maskGrowBits, config.maskGrowRadius, config.minUnmaskedInformation);
   const labels = new Int32Array(width * height);
   const grow = config.growSigmas * sigma;
   const minSep = config.minPeakSeparationFwhm * fwhm;

@@ -157,9 +157,11 @@ export interface FakesReport {
   completenessAboveCut: number;
   completenessAboveCutHost: number;
   completenessAboveCutEmpty: number;
-  /** Maximum-likelihood 50% point and width of C(SNR) = Phi((SNR - snr50) / width). */
+  /** Maximum-likelihood 50% point and width of C(SNR) = Phi((SNR - snr50) / width): all fakes, empty sky, hosts. */
   snr50: number;
   width: number;
+  snr50Empty: number;
+  snr50Host: number;
   bins: CompletenessBin[];
   /** Median of psfFlux / injected flux - 1 over detected fakes with SNR >= snrCut: all, empty sky only. */
   fluxBias: number;
@@ -202,10 +204,15 @@ export function scoreFakes(
     const ratios = fakes.flatMap((f, i) => (f.snr >= cut && detected[i] && pick(f) ? [positives[matchOf[i]].s.psfFlux / f.flux] : []));
     return quantile(ratios, 0.5) - 1;
   };
-  const fit = fitCompleteness(
-    fakes.map((f) => f.snr),
-    detected,
-  );
+  const fitOf = (pick: (f: FakeSource) => boolean) => {
+    const idx = fakes.map((_, i) => i).filter((i) => pick(fakes[i]));
+    if (idx.length === 0) return { snr50: Number.NaN, width: Number.NaN };
+    return fitCompleteness(
+      idx.map((i) => fakes[i].snr),
+      idx.map((i) => detected[i]),
+    );
+  };
+  const fit = fitOf(() => true);
   const isReal = (s: DiaSourceRecord, i: number): boolean => claimed.has(i) || nearest(real, s, matchRadius) >= 0;
   const purity = (keep: (s: DiaSourceRecord) => boolean): PurityFigures => {
     const chosen = sources.map((s, i) => ({ s, i })).filter(({ s }) => Math.abs(s.snr) >= cut && keep(s));
@@ -221,6 +228,8 @@ export function scoreFakes(
     completenessAboveCutEmpty: share((f) => !f.onHost),
     snr50: fit.snr50,
     width: fit.width,
+    snr50Empty: fitOf((f) => !f.onHost).snr50,
+    snr50Host: fitOf((f) => f.onHost).snr50,
     bins: completenessBins(
       fakes.map((f) => f.snr),
       detected,
@@ -267,6 +276,8 @@ export interface FakesOptions {
   detectConfig?: typeof DEFAULT_DETECT_CONFIG;
   /** Positions of known real changes (science pixels), e.g. from a simulation's truth. */
   real?: ReadonlyArray<{ x: number; y: number }>;
+  /** The difference of the science image as given, when already made (saves one differencing). */
+  baseline?: DifferenceRun;
   /** Fills `reliability` of the sources (a real/bogus scorer), when one exists. */
   score?: (sources: DiaSourceRecord[], difference: Exposure) => Promise<void>;
 }
@@ -281,7 +292,7 @@ export interface FakesOptions {
 export async function runFakes(science: Exposure, sciencePsf: Psf, differencer: (science: Exposure) => DifferenceRun | Promise<DifferenceRun>, options: FakesOptions = {}): Promise<FakesRun> {
   const config = options.config ?? DEFAULT_FAKES_CONFIG;
   const detectConfig = options.detectConfig ?? DEFAULT_DETECT_CONFIG;
-  const baseline = await differencer(science);
+  const baseline = options.baseline ?? (await differencer(science));
   const baselineSources = detectDiaSources(baseline.difference, baseline.differencePsf, { ...detectConfig, skySources: 0 }).sources;
   const fakes = planFakes(baseline.difference, baseline.differencePsf, findHosts(science, sciencePsf), config);
   const injected = copyExposure(science);

@@ -68,11 +68,13 @@ export function grownMask(exposure: Exposure, bits: number, radius: number): Uin
 /**
  * Computes the likelihood image of `exposure` (its image, variance and mask) for `psf`,
  * with pixels carrying any bit of `excludeBits`, or within `growRadius` px of one with
- * `growBits`, given zero weight.
+ * `growBits`, given zero weight. Where the usable pixels carry less than `minInformation` of
+ * the matched-filter information a clean neighbourhood would (den * V / sum(P^2)), the
+ * significance is set to 0: such positions are mostly masked.
  * @example
  *   const { significance } = likelihoodImage(diff, diffPsf, UNUSABLE, MaskPlane.CR, 2);
  */
-export function likelihoodImage(exposure: Exposure, psf: Psf, excludeBits: number, growBits = 0, growRadius = 0): LikelihoodImage {
+export function likelihoodImage(exposure: Exposure, psf: Psf, excludeBits: number, growBits = 0, growRadius = 0, minInformation = 0): LikelihoodImage {
   const { width, height } = exposure;
   const weighted = new Float32Array(width * height);
   const weight = new Float32Array(width * height);
@@ -96,9 +98,16 @@ export function likelihoodImage(exposure: Exposure, psf: Psf, excludeBits: numbe
   // Terms beyond 99.9% of the kernel's power change the significance by well under 0.1 sigma.
   const num = correlateSeparable(weighted, width, height, separableTerms(kernel.data, kernel.size, 1e-3));
   const den = correlateSeparable(weight, width, height, separableTerms(squared, kernel.size, 1e-3));
-  for (let i = 0; i < num.length; i++) {
-    const d = den[i];
-    num[i] = d > 0 ? num[i] / Math.sqrt(d) : 0;
+  // Information a fully usable neighbourhood would give: sum(P^2) / V at the pixel.
+  let sumSquared = 0;
+  for (const k of squared) sumSquared += k;
+  for (let y = 0; y < height; y++) {
+    const vr = exposure.variance.row(y);
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      const d = den[i];
+      const usable = d > 0 && (minInformation <= 0 || (d * vr[x]) / sumSquared >= minInformation);
+      num[i] = usable ? num[i] / Math.sqrt(d) : 0;
+    }
   }
   return { width, height, significance: num, inverseFluxVariance: den, kernelRadius: (kernel.size - 1) / 2 };
 }

@@ -4,7 +4,8 @@ import { MoffatPsf, GaussianPsf } from '../../shared/detect/analytic-psf.js';
 import { detectDiaSources, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
 import { fitCompleteness } from '../../shared/detect/completeness.js';
 import { mulberry32 } from '../../shared/detect/sky-sources.js';
-import { MaskPlane } from '../../shared/image/mask.js';
+import { MaskPlane, UNUSABLE } from '../../shared/image/mask.js';
+import { likelihoodImage } from '../../shared/detect/likelihood.js';
 import { addPointSource, gridPositions, noiseExposure, predictedFluxErr } from './synthetic.js';
 
 const VARIANCE = 100;
@@ -108,4 +109,18 @@ test('masked pixels: EDGE and NO_DATA are not detected, SAT and CR are flagged, 
   assert.ok(exposure.mask.get(100, 100) & MaskPlane.DETECTED);
   assert.ok(exposure.mask.get(200, 200) & MaskPlane.DETECTED_NEGATIVE);
   assert.equal(exposure.mask.get(50, 250) & (MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE), 0);
+});
+
+test('no detection where most of the PSF information is masked', () => {
+  const psf = GaussianPsf.fromFwhm(4);
+  const exposure = noiseExposure(120, 120, () => VARIANCE, 33, psf);
+  for (let y = 50; y < 60; y++) for (let x = 50; x < 60; x++) exposure.mask.data[y * 120 + x] |= MaskPlane.BAD;
+  // A bright point source straddling the block's edge: 4 of its brightest pixels are unmasked.
+  addPointSource(exposure, psf, 58.6, 55, 300 * predictedFluxErr(psf, 0, 0, VARIANCE));
+  const strict = likelihoodImage(exposure, psf, UNUSABLE, 0, 0, 0.5);
+  const lax = likelihoodImage(exposure, psf, UNUSABLE, 0, 0, 0);
+  assert.equal(strict.significance[55 * 120 + 55], 0, 'inside the block the significance is suppressed');
+  assert.ok(Math.abs(lax.significance[55 * 120 + 58]) > 5, 'without the rule the edge pixels alone make a detection');
+  assert.ok(Math.abs(strict.significance[55 * 120 + 61]) > 5, 'just outside the block the source is still detected');
+  assert.ok(strict.significance[20 * 120 + 20] !== 0, 'clean pixels keep their significance');
 });
