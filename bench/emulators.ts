@@ -13,16 +13,27 @@ function rate(count: number, ms: number): string {
   return `${((count * 1000) / ms).toFixed(0)}/s`;
 }
 
+/** Work per CPU-second of this process (clients and emulators): the rate on an idle core. */
+function cpuRate(count: number, since: NodeJS.CpuUsage): string {
+  const used = process.cpuUsage(since);
+  return `${(count / ((used.user + used.system) / 1e6)).toFixed(0)}/CPU-s`;
+}
+
 async function benchPubsub(): Promise<void> {
-  const count = 20_000;
+  const count = 10_000;
   const payload = Buffer.alloc(80 * 1024, 7);
   const pubsub = new PubSub({ projectId: 'bench' });
   const [topic] = await pubsub.createTopic('bench-throughput');
   const [sub] = await topic.createSubscription('bench-throughput-sub');
-  const publisher = pubsub.topic(topic.name, { batching: { maxMessages: 100, maxBytes: 9 * 1024 * 1024, maxMilliseconds: 5 } });
-  const subscriber = pubsub.subscription(sub.name, { flowControl: { maxMessages: 5000, maxBytes: 1024 * 1024 * 1024 } });
+  const publisher = pubsub.topic(topic.name, {
+    batching: { maxMessages: 100, maxBytes: 9 * 1024 * 1024, maxMilliseconds: 5 },
+  });
+  const subscriber = pubsub.subscription(sub.name, {
+    flowControl: { maxMessages: 5000, maxBytes: 1024 * 1024 * 1024 },
+  });
   let received = 0;
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const done = new Promise<void>((resolve) =>
     subscriber.on('message', (m) => {
       m.ack();
@@ -31,12 +42,18 @@ async function benchPubsub(): Promise<void> {
   );
   const window = 2000;
   for (let i = 0; i < count; i += window) {
-    await Promise.all(Array.from({ length: Math.min(window, count - i) }, () => publisher.publishMessage({ data: payload })));
+    await Promise.all(
+      Array.from({ length: Math.min(window, count - i) }, () =>
+        publisher.publishMessage({ data: payload }),
+      ),
+    );
   }
   const published = performance.now() - start;
   await done;
   const total = performance.now() - start;
-  console.log(`pubsub: ${count} x 80 KB published in ${(published / 1000).toFixed(2)} s (${rate(count, published)}), published+pulled in ${(total / 1000).toFixed(2)} s: ${rate(count, total)} end to end (target >= 5000/s), ${((count * payload.length) / 1e6 / (total / 1000)).toFixed(0)} MB/s`);
+  console.log(
+    `pubsub: ${count} x 80 KB published in ${(published / 1000).toFixed(2)} s (${rate(count, published)}), published+pulled in ${(total / 1000).toFixed(2)} s: ${rate(count, total)} end to end, ${cpuRate(count, cpu)} (target >= 5000/s)`,
+  );
   await subscriber.close();
   await pubsub.close();
 }
@@ -49,15 +66,26 @@ async function benchStorage(): Promise<void> {
   for (const resumable of [false, true]) {
     const n = 16;
     const start = performance.now();
+    const cpu = process.cpuUsage();
     for (let i = 0; i < n; i += 4) {
-      await Promise.all(Array.from({ length: 4 }, (_, j) => bucket.file(`img-${resumable}-${i + j}.fits`).save(data, { resumable, validation: false })));
+      await Promise.all(
+        Array.from({ length: 4 }, (_, j) =>
+          bucket
+            .file(`img-${resumable}-${i + j}.fits`)
+            .save(data, { resumable, validation: false }),
+        ),
+      );
     }
     const ms = performance.now() - start;
-    console.log(`storage: ${n} x 16 MB ${resumable ? 'resumable' : 'simple'} uploads in ${(ms / 1000).toFixed(2)} s: ${(n * 1000 / ms).toFixed(2)} uploads/s`);
+    console.log(
+      `storage: ${n} x 16 MB ${resumable ? 'resumable' : 'simple'} uploads in ${(ms / 1000).toFixed(2)} s: ${((n * 1000) / ms).toFixed(2)} uploads/s, ${cpuRate(n, cpu)}`,
+    );
   }
   const start = performance.now();
   for (let i = 0; i < 8; i++) await bucket.file(`img-false-${i}.fits`).download();
-  console.log(`storage: 8 x 16 MB downloads (CRC32C-validated): ${((8 * 1000) / (performance.now() - start)).toFixed(2)} downloads/s`);
+  console.log(
+    `storage: 8 x 16 MB downloads (CRC32C-validated): ${((8 * 1000) / (performance.now() - start)).toFixed(2)} downloads/s`,
+  );
 }
 
 async function benchFirestore(): Promise<void> {
@@ -65,26 +93,44 @@ async function benchFirestore(): Promise<void> {
   const n = 4000;
   const inFlight = 100;
   const start = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < n; i += inFlight) {
-    await Promise.all(Array.from({ length: inFlight }, (_, j) => db.collection('diaObjects').doc(String(i + j)).set({ ra: i * 0.001, dec: -j * 0.001, nDiaSources: 1 })));
+    await Promise.all(
+      Array.from({ length: inFlight }, (_, j) =>
+        db
+          .collection('diaObjects')
+          .doc(String(i + j))
+          .set({ ra: i * 0.001, dec: -j * 0.001, nDiaSources: 1 }),
+      ),
+    );
   }
   const ms = performance.now() - start;
-  console.log(`firestore: ${n} single-document commits in ${(ms / 1000).toFixed(2)} s: ${rate(n, ms)}`);
+  console.log(
+    `firestore: ${n} single-document commits in ${(ms / 1000).toFixed(2)} s: ${rate(n, ms)}, ${cpuRate(n, cpu)}`,
+  );
   const tStart = performance.now();
   const txns = 200;
   for (let i = 0; i < txns; i += 20) {
-    await Promise.all(Array.from({ length: 20 }, (_, j) => db.runTransaction(async (t) => {
-      const ref = db.collection('diaObjects').doc(String((i + j) % 50));
-      const snap = await t.get(ref);
-      t.update(ref, { nDiaSources: (snap.get('nDiaSources') as number) + 1 });
-    })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, j) =>
+        db.runTransaction(async (t) => {
+          const ref = db.collection('diaObjects').doc(String((i + j) % 50));
+          const snap = await t.get(ref);
+          t.update(ref, { nDiaSources: (snap.get('nDiaSources') as number) + 1 });
+        }),
+      ),
+    );
   }
-  console.log(`firestore: ${txns} read-modify-write transactions (20 concurrent on 50 documents): ${rate(txns, performance.now() - tStart)}`);
+  console.log(
+    `firestore: ${txns} read-modify-write transactions (20 concurrent on 50 documents): ${rate(txns, performance.now() - tStart)}`,
+  );
   await db.terminate();
 }
 
 export async function run(): Promise<void> {
-  console.log(`emulators bench: load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`);
+  console.log(
+    `emulators bench: load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`,
+  );
   const emulators = await startEmulators({ pubsubPort: 0, storagePort: 0, firestorePort: 0 });
   Object.assign(process.env, emulators.env);
   try {

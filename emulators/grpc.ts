@@ -19,7 +19,11 @@ export function clientProtoDirs(pkg: string): string[] {
 }
 
 /** Loads `file` (relative to one of `protoDirs`) and returns the named service definition. */
-export function loadService(protoDirs: string[], file: string, service: string): grpc.ServiceDefinition {
+export function loadService(
+  protoDirs: string[],
+  file: string,
+  service: string,
+): grpc.ServiceDefinition {
   const definition = protoLoader.loadSync(file, {
     includeDirs: protoDirs,
     keepCase: false,
@@ -29,7 +33,9 @@ export function loadService(protoDirs: string[], file: string, service: string):
     oneofs: true,
   });
   const root = grpc.loadPackageDefinition(definition);
-  const found = service.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], root);
+  const found = service
+    .split('.')
+    .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], root);
   return (found as { service: grpc.ServiceDefinition }).service;
 }
 
@@ -50,7 +56,8 @@ export function fail(code: grpc.status, message: string): never {
 }
 
 function toServiceError(err: unknown): Partial<grpc.ServiceError> {
-  if (err instanceof RpcError) return { code: err.code, details: err.message, message: err.message };
+  if (err instanceof RpcError)
+    return { code: err.code, details: err.message, message: err.message };
   const message = err instanceof Error ? err.message : String(err);
   return { code: grpc.status.INTERNAL, details: message, message };
 }
@@ -85,7 +92,10 @@ export function serverStream<Req, Res>(
 }
 
 /** Ends a bidi/server stream with the status of `err`. */
-export function endWithError(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, err: unknown): void {
+export function endWithError(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  err: unknown,
+): void {
   call.destroy(Object.assign(new Error(), toServiceError(err)));
 }
 
@@ -95,10 +105,13 @@ const RECEIVE_WINDOW_BYTES = 32 * 1024 * 1024;
 /** Binds an insecure server on host:port (0 = any free port) and returns the port. */
 export async function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
   const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
   });
   // grpc-js has no server option for the window, so widen it on each HTTP/2 session it accepts.
-  const http2Servers = (server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
+  const http2Servers = (server as unknown as { http2Servers?: Map<Http2Server, unknown> })
+    .http2Servers;
   for (const http2Server of http2Servers?.keys() ?? []) {
     http2Server.on('session', (session: ServerHttp2Session) => {
       session.settings({ initialWindowSize: RECEIVE_WINDOW_BYTES });
@@ -124,7 +137,9 @@ export function timestampToMs(ts: Timestamp | null | undefined): number {
 }
 
 /** google.protobuf.Duration in seconds (fractional). */
-export function durationSeconds(d: { seconds?: string | number; nanos?: number } | null | undefined): number {
+export function durationSeconds(
+  d: { seconds?: string | number; nanos?: number } | null | undefined,
+): number {
   if (!d) return 0;
   return Number(d.seconds ?? 0) + (d.nanos ?? 0) / 1e9;
 }

@@ -34,7 +34,11 @@ export interface RunningEmulators {
   /** `host:port` for FIRESTORE_EMULATOR_HOST. */
   firestoreHost: string;
   /** The three variables, ready to merge into process.env or a child's env. */
-  env: { PUBSUB_EMULATOR_HOST: string; STORAGE_EMULATOR_HOST: string; FIRESTORE_EMULATOR_HOST: string };
+  env: {
+    PUBSUB_EMULATOR_HOST: string;
+    STORAGE_EMULATOR_HOST: string;
+    FIRESTORE_EMULATOR_HOST: string;
+  };
   pubsub: PubSubEmulator;
   storage: StorageEmulator;
   firestore: FirestoreEmulator;
@@ -56,15 +60,23 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Run
       pubsub.publish(topic, [{ data, attributes, orderingKey: '' }]);
     } catch (err) {
       if (!(err instanceof RpcError)) throw err;
-      log('WARNING', `storage notification not published: ${err.message}`, { topic, objectId: attributes.objectId });
+      log('WARNING', `storage notification not published: ${err.message}`, {
+        topic,
+        objectId: attributes.objectId,
+      });
     }
   });
   const firestore = new FirestoreEmulator();
-  const persister = options.dataDir ? new Persister(options.dataDir, { pubsub, storage, firestore }) : undefined;
+  const persister = options.dataDir
+    ? new Persister(options.dataDir, { pubsub, storage, firestore })
+    : undefined;
   persister?.load();
   const pubsubPort = await pubsub.start(options.pubsubPort ?? DEFAULT_PORTS.pubsub, host);
   const storagePort = await storage.start(options.storagePort ?? DEFAULT_PORTS.storage, host);
-  const firestorePort = await firestore.start(options.firestorePort ?? DEFAULT_PORTS.firestore, host);
+  const firestorePort = await firestore.start(
+    options.firestorePort ?? DEFAULT_PORTS.firestore,
+    host,
+  );
   persister?.start();
   const env = {
     PUBSUB_EMULATOR_HOST: `${host}:${pubsubPort}`,
@@ -105,26 +117,42 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run emulators -- [--host H] [--pubsub-port 8085] [--storage-port 9023] [--firestore-port 8080] [--data DIR]\n');
+    process.stdout.write(
+      'usage: npm run emulators -- [--host H] [--pubsub-port 8085] [--storage-port 9023] [--firestore-port 8080] [--data DIR]\n',
+    );
     return;
   }
   const running = await startEmulators({
     host: values.host,
-    pubsubPort: portFrom(values['pubsub-port'], process.env.PUBSUB_EMULATOR_HOST, DEFAULT_PORTS.pubsub),
-    storagePort: portFrom(values['storage-port'], process.env.STORAGE_EMULATOR_HOST, DEFAULT_PORTS.storage),
-    firestorePort: portFrom(values['firestore-port'], process.env.FIRESTORE_EMULATOR_HOST, DEFAULT_PORTS.firestore),
+    pubsubPort: portFrom(
+      values['pubsub-port'],
+      process.env.PUBSUB_EMULATOR_HOST,
+      DEFAULT_PORTS.pubsub,
+    ),
+    storagePort: portFrom(
+      values['storage-port'],
+      process.env.STORAGE_EMULATOR_HOST,
+      DEFAULT_PORTS.storage,
+    ),
+    firestorePort: portFrom(
+      values['firestore-port'],
+      process.env.FIRESTORE_EMULATOR_HOST,
+      DEFAULT_PORTS.firestore,
+    ),
     dataDir: values.data,
   });
-  for (const [name, value] of Object.entries(running.env)) process.stdout.write(`export ${name}=${value}\n`);
-  log('INFO', 'emulators running', { ...running.env, data: values.data ?? null });
   const shutdown = () => {
     running.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
+  // Handlers first: whoever reads the env lines may signal at once.
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  for (const [name, value] of Object.entries(running.env))
+    process.stdout.write(`export ${name}=${value}\n`);
+  log('INFO', 'emulators running', { ...running.env, data: values.data ?? null });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -4,7 +4,15 @@
  * their own files under DIR/blobs, written once per buffer, so a night of images stays cheap.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export interface Persistent {
@@ -33,7 +41,11 @@ export class Persister {
     for (const [name, part] of Object.entries(this.parts)) {
       const file = join(this.dir, `${name}.json`);
       if (!existsSync(file)) continue;
-      part.restore(JSON.parse(readFileSync(file, 'utf8'), (_key, value: unknown) => this.revive(value)) as never);
+      part.restore(
+        JSON.parse(readFileSync(file, 'utf8'), (_key, value: unknown) =>
+          this.revive(value),
+        ) as never,
+      );
     }
   }
 
@@ -55,7 +67,8 @@ export class Persister {
       writeFileSync(`${file}.tmp`, text);
       renameSync(`${file}.tmp`, file);
     }
-    for (const file of readdirSync(this.blobDir)) if (!used.has(file)) rmSync(join(this.blobDir, file), { force: true });
+    for (const file of readdirSync(this.blobDir))
+      if (!used.has(file)) rmSync(join(this.blobDir, file), { force: true });
   }
 
   /** Replaces Buffers with {$bytes} (small) or {$blob} (a file) markers, recursively. */

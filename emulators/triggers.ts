@@ -88,17 +88,29 @@ function duration(seconds: number): { seconds: number; nanos: number } {
 
 function resolveHandler(trigger: Trigger): TriggerHandler {
   if (trigger.handler) return trigger.handler;
-  if (!trigger.functionName) throw new Error(`trigger on ${trigger.topic}: give a functionName or a handler`);
+  if (!trigger.functionName)
+    throw new Error(`trigger on ${trigger.topic}: give a functionName or a handler`);
   const fn = getFunction(trigger.functionName);
-  if (!fn) throw new Error(`trigger on ${trigger.topic}: no function '${trigger.functionName}' is registered with functions-framework`);
+  if (!fn)
+    throw new Error(
+      `trigger on ${trigger.topic}: no function '${trigger.functionName}' is registered with functions-framework`,
+    );
   const call = fn as (...args: unknown[]) => unknown;
   // CloudEvent functions with a callback take (event, callback).
-  if (call.length >= 2) return (event) => new Promise((resolve, reject) => call(event, (err: unknown) => (err ? reject(err) : resolve(undefined))));
+  if (call.length >= 2)
+    return (event) =>
+      new Promise((resolve, reject) =>
+        call(event, (err: unknown) => (err ? reject(err) : resolve(undefined))),
+      );
   return (event) => call(event);
 }
 
 /** Builds the CloudEvent Eventarc sends for a Pub/Sub message. */
-export function toCloudEvent(message: Message, topic: string, subscription: string): PubsubCloudEvent {
+export function toCloudEvent(
+  message: Message,
+  topic: string,
+  subscription: string,
+): PubsubCloudEvent {
   const publishTime = message.publishTime.toISOString();
   return {
     specversion: '1.0',
@@ -122,13 +134,19 @@ export function toCloudEvent(message: Message, topic: string, subscription: stri
 
 function logError(error: unknown, trigger: Trigger, event?: PubsubCloudEvent): void {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${JSON.stringify({ severity: 'ERROR', message: `function failed; message will be retried: ${message}`, topic: trigger.topic, function: trigger.functionName ?? null, messageId: event?.id ?? null })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ severity: 'ERROR', message: `function failed; message will be retried: ${message}`, topic: trigger.topic, function: trigger.functionName ?? null, messageId: event?.id ?? null })}\n`,
+  );
 }
 
 /** Subscribes every trigger to its topic and starts delivering. */
 export async function startTriggerRunner(options: TriggerRunnerOptions): Promise<TriggerRunner> {
   const project = options.projectId ?? 'local-project';
-  const pubsub = new PubSub({ projectId: project, apiEndpoint: options.pubsubHost, emulatorMode: true });
+  const pubsub = new PubSub({
+    projectId: project,
+    apiEndpoint: options.pubsubHost,
+    emulatorMode: true,
+  });
   const onError = options.onError ?? logError;
   const open: Subscription[] = [];
   const names: string[] = [];
@@ -137,20 +155,35 @@ export async function startTriggerRunner(options: TriggerRunnerOptions): Promise
     const topicName = fullName(project, 'topics', trigger.topic);
     const topic = pubsub.topic(topicName);
     const [topicExists] = await topic.exists();
-    if (!topicExists) await topic.create().catch((err: { code?: number }) => (err.code === 6 ? undefined : Promise.reject(err)));
-    const subId = trigger.subscription ?? `eventarc-${topicName.split('/')[3]}-${trigger.functionName ?? 'handler'}`;
+    if (!topicExists)
+      await topic
+        .create()
+        .catch((err: { code?: number }) => (err.code === 6 ? undefined : Promise.reject(err)));
+    const subId =
+      trigger.subscription ??
+      `eventarc-${topicName.split('/')[3]}-${trigger.functionName ?? 'handler'}`;
     const subName = fullName(project, 'subscriptions', subId);
     const deadLetterPolicy = trigger.deadLetterTopic
-      ? { deadLetterTopic: fullName(project, 'topics', trigger.deadLetterTopic), maxDeliveryAttempts: trigger.maxDeliveryAttempts ?? 5 }
+      ? {
+          deadLetterTopic: fullName(project, 'topics', trigger.deadLetterTopic),
+          maxDeliveryAttempts: trigger.maxDeliveryAttempts ?? 5,
+        }
       : undefined;
     const [subscription] = await topic
       .createSubscription(subName, {
         ackDeadlineSeconds: 600,
-        retryPolicy: { minimumBackoff: duration(trigger.minBackoffSeconds ?? 10), maximumBackoff: duration(trigger.maxBackoffSeconds ?? 600) },
+        retryPolicy: {
+          minimumBackoff: duration(trigger.minBackoffSeconds ?? 10),
+          maximumBackoff: duration(trigger.maxBackoffSeconds ?? 600),
+        },
         ...(deadLetterPolicy ? { deadLetterPolicy } : {}),
       })
-      .catch((err: { code?: number }) => (err.code === 6 ? [pubsub.subscription(subName)] : Promise.reject(err)));
-    const live = pubsub.subscription(subscription.name, { flowControl: { maxMessages: trigger.maxConcurrency ?? 10, allowExcessMessages: false } });
+      .catch((err: { code?: number }) =>
+        err.code === 6 ? [pubsub.subscription(subName)] : Promise.reject(err),
+      );
+    const live = pubsub.subscription(subscription.name, {
+      flowControl: { maxMessages: trigger.maxConcurrency ?? 10, allowExcessMessages: false },
+    });
     live.on('message', (message: Message) => {
       const event = toCloudEvent(message, topicName, subscription.name);
       Promise.resolve()

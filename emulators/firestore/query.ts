@@ -5,7 +5,17 @@
  */
 import { fail, Status } from '../grpc.js';
 import { splitName, type Doc, type DocumentStore } from './store.js';
-import { compareValues, getField, isNaNValue, isNumber, kindOf, parseFieldPath, typeOrder, valuesEqual, type Value } from './values.js';
+import {
+  compareValues,
+  getField,
+  isNaNValue,
+  isNumber,
+  kindOf,
+  parseFieldPath,
+  typeOrder,
+  valuesEqual,
+  type Value,
+} from './values.js';
 
 interface FieldReference {
   fieldPath: string;
@@ -46,7 +56,14 @@ export interface Aggregation {
 }
 
 const NAME = '__name__';
-const INEQUALITIES = new Set(['LESS_THAN', 'LESS_THAN_OR_EQUAL', 'GREATER_THAN', 'GREATER_THAN_OR_EQUAL', 'NOT_EQUAL', 'NOT_IN']);
+const INEQUALITIES = new Set([
+  'LESS_THAN',
+  'LESS_THAN_OR_EQUAL',
+  'GREATER_THAN',
+  'GREATER_THAN_OR_EQUAL',
+  'NOT_EQUAL',
+  'NOT_IN',
+]);
 
 function fieldValue(doc: Doc, path: string): Value | undefined {
   if (path === NAME) return { referenceValue: doc.name };
@@ -94,11 +111,22 @@ function compileFieldFilter(f: NonNullable<Filter['fieldFilter']>): (doc: Doc) =
   const value = f.value ?? { nullValue: 0 };
   const list = arrayValues(value);
   const needList = ['IN', 'NOT_IN', 'ARRAY_CONTAINS_ANY'].includes(f.op);
-  if (needList && (!list || list.length === 0)) fail(Status.INVALID_ARGUMENT, `A non-empty array is required for '${f.op}' filters.`);
-  if (needList && list!.length > 30) fail(Status.INVALID_ARGUMENT, `'${f.op}' filters support a maximum of 30 elements in the value array.`);
+  if (needList && (!list || list.length === 0))
+    fail(Status.INVALID_ARGUMENT, `A non-empty array is required for '${f.op}' filters.`);
+  if (needList && list!.length > 30)
+    fail(
+      Status.INVALID_ARGUMENT,
+      `'${f.op}' filters support a maximum of 30 elements in the value array.`,
+    );
   const compare = (d: Doc, test: (c: number) => boolean) => {
     const other = fieldValue(d, path);
-    return other !== undefined && typeOrder(other) === typeOrder(value) && !isNaNValue(other) && !isNaNValue(value) && test(compareValues(other, value));
+    return (
+      other !== undefined &&
+      typeOrder(other) === typeOrder(value) &&
+      !isNaNValue(other) &&
+      !isNaNValue(value) &&
+      test(compareValues(other, value))
+    );
   };
   switch (f.op) {
     case 'LESS_THAN':
@@ -127,12 +155,17 @@ function compileFieldFilter(f: NonNullable<Filter['fieldFilter']>): (doc: Doc) =
         return other !== undefined && list!.some((e) => valuesEqual(e, other));
       };
     case 'ARRAY_CONTAINS_ANY':
-      return (d) => (arrayValues(fieldValue(d, path)) ?? []).some((e) => list!.some((v) => valuesEqual(e, v)));
+      return (d) =>
+        (arrayValues(fieldValue(d, path)) ?? []).some((e) => list!.some((v) => valuesEqual(e, v)));
     case 'NOT_IN':
       return (d) => {
         if (list!.some((e) => kindOf(e) === 'nullValue')) return false;
         const other = fieldValue(d, path);
-        return other !== undefined && kindOf(other) !== 'nullValue' && !list!.some((e) => valuesEqual(e, other));
+        return (
+          other !== undefined &&
+          kindOf(other) !== 'nullValue' &&
+          !list!.some((e) => valuesEqual(e, other))
+        );
       };
   }
   fail(Status.INVALID_ARGUMENT, `Unsupported field filter operator ${f.op}`);
@@ -140,15 +173,21 @@ function compileFieldFilter(f: NonNullable<Filter['fieldFilter']>): (doc: Doc) =
 
 function inequalityFields(filter: Filter | null | undefined, out: Set<string>): Set<string> {
   if (!filter) return out;
-  if (filter.compositeFilter) for (const f of filter.compositeFilter.filters ?? []) inequalityFields(f, out);
-  if (filter.fieldFilter && INEQUALITIES.has(filter.fieldFilter.op)) out.add(filter.fieldFilter.field.fieldPath);
-  if (filter.unaryFilter && filter.unaryFilter.op.startsWith('IS_NOT')) out.add(filter.unaryFilter.field.fieldPath);
+  if (filter.compositeFilter)
+    for (const f of filter.compositeFilter.filters ?? []) inequalityFields(f, out);
+  if (filter.fieldFilter && INEQUALITIES.has(filter.fieldFilter.op))
+    out.add(filter.fieldFilter.field.fieldPath);
+  if (filter.unaryFilter && filter.unaryFilter.op.startsWith('IS_NOT'))
+    out.add(filter.unaryFilter.field.fieldPath);
   return out;
 }
 
 /** The full ordering: explicit orders, then inequality fields, then __name__. */
 function normalizedOrder(query: StructuredQuery): Order[] {
-  const orders = [...(query.orderBy ?? [])].map((o) => ({ field: o.field, direction: o.direction === 'DESCENDING' ? 'DESCENDING' : 'ASCENDING' }));
+  const orders = [...(query.orderBy ?? [])].map((o) => ({
+    field: o.field,
+    direction: o.direction === 'DESCENDING' ? 'DESCENDING' : 'ASCENDING',
+  }));
   const seen = new Set(orders.map((o) => o.field.fieldPath));
   const lastDirection = orders.length ? orders[orders.length - 1].direction : 'ASCENDING';
   for (const path of [...inequalityFields(query.where, new Set())].sort()) {
@@ -172,7 +211,8 @@ function compareToCursor(orders: Order[], doc: Doc, cursor: Cursor, root: string
   for (let i = 0; i < cursor.values.length && i < orders.length; i++) {
     const path = orders[i].field.fieldPath;
     let bound = cursor.values[i];
-    if (path === NAME && kindOf(bound) === 'stringValue') bound = { referenceValue: `${root}/${bound.stringValue}` };
+    if (path === NAME && kindOf(bound) === 'stringValue')
+      bound = { referenceValue: `${root}/${bound.stringValue}` };
     const c = compareValues(fieldValue(doc, path)!, bound);
     if (c !== 0) return orders[i].direction === 'DESCENDING' ? -c : c;
   }
@@ -206,18 +246,22 @@ export function runQuery(store: DocumentStore, parent: string, query: Structured
   const where = query.where ? compileFilter(query.where) : () => true;
   const orders = normalizedOrder(query);
   const candidates = [...store.scan(parent, collectionId, allDescendants)];
-  let docs = candidates.filter((d) => where(d) && orders.every((o) => fieldValue(d, o.field.fieldPath) !== undefined));
+  let docs = candidates.filter(
+    (d) => where(d) && orders.every((o) => fieldValue(d, o.field.fieldPath) !== undefined),
+  );
   docs.sort((a, b) => compareByOrder(orders, a, b));
   const start = query.startAt;
-  if (start) docs = docs.filter((d) => {
-    const c = compareToCursor(orders, d, start, root);
-    return c > 0 || (c === 0 && start.before);
-  });
+  if (start)
+    docs = docs.filter((d) => {
+      const c = compareToCursor(orders, d, start, root);
+      return c > 0 || (c === 0 && start.before);
+    });
   const end = query.endAt;
-  if (end) docs = docs.filter((d) => {
-    const c = compareToCursor(orders, d, end, root);
-    return c < 0 || (c === 0 && !end.before);
-  });
+  if (end)
+    docs = docs.filter((d) => {
+      const c = compareToCursor(orders, d, end, root);
+      return c < 0 || (c === 0 && !end.before);
+    });
   if (query.offset < 0) fail(Status.INVALID_ARGUMENT, 'offset must be non-negative');
   docs = docs.slice(query.offset ?? 0);
   if (query.limit) {
@@ -239,14 +283,21 @@ export function aggregate(docs: Doc[], aggregations: Aggregation[]): Record<stri
     }
     const path = (a.sum ?? a.avg)?.field?.fieldPath;
     if (!path) fail(Status.INVALID_ARGUMENT, `Aggregation ${alias} has no operator.`);
-    const numbers = docs.map((d) => fieldValue(d, path)).filter((v): v is Value => v !== undefined && isNumber(v));
+    const numbers = docs
+      .map((d) => fieldValue(d, path))
+      .filter((v): v is Value => v !== undefined && isNumber(v));
     const allInts = numbers.every((v) => kindOf(v) === 'integerValue');
     const total = numbers.reduce((s, v) => s + Number(v.integerValue ?? v.doubleValue), 0);
     if (a.sum) {
       const exact = allInts ? numbers.reduce((s, v) => s + BigInt(v.integerValue!), 0n) : 0n;
-      result[alias] = allInts && exact <= 2n ** 63n - 1n && exact >= -(2n ** 63n) ? { integerValue: String(exact) } : { doubleValue: total };
+      result[alias] =
+        allInts && exact <= 2n ** 63n - 1n && exact >= -(2n ** 63n)
+          ? { integerValue: String(exact) }
+          : { doubleValue: total };
     } else {
-      result[alias] = numbers.length ? { doubleValue: total / numbers.length } : { nullValue: 'NULL_VALUE' };
+      result[alias] = numbers.length
+        ? { doubleValue: total / numbers.length }
+        : { nullValue: 'NULL_VALUE' };
     }
   }
   return result;

@@ -6,7 +6,17 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
-import { bindServer, clientProtoDirs, fail, loadService, serverStream, Status, unary, type Timestamp, RpcError } from '../grpc.js';
+import {
+  bindServer,
+  clientProtoDirs,
+  fail,
+  loadService,
+  serverStream,
+  Status,
+  unary,
+  type Timestamp,
+  RpcError,
+} from '../grpc.js';
 import { paginate } from '../names.js';
 import { aggregate, runQuery, type Aggregation, type StructuredQuery } from './query.js';
 import { checkDocumentName, DocumentStore, splitName, type Doc } from './store.js';
@@ -39,11 +49,17 @@ const EXPIRY_SWEEP_MS = 1000;
 export class FirestoreEmulator {
   readonly store = new DocumentStore();
   private readonly txns = new TransactionManager();
-  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  private readonly server = new grpc.Server({
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
   private sweepTimer?: NodeJS.Timeout;
 
   constructor() {
-    const service = loadService(clientProtoDirs('@google-cloud/firestore'), 'google/firestore/v1/firestore.proto', 'google.firestore.v1.Firestore');
+    const service = loadService(
+      clientProtoDirs('@google-cloud/firestore'),
+      'google/firestore/v1/firestore.proto',
+      'google.firestore.v1.Firestore',
+    );
     this.server.addService(service, this.handlers());
   }
 
@@ -70,7 +86,8 @@ export class FirestoreEmulator {
 
   /** Resolves the transaction a read runs in: an existing one, a new one, or none. */
   private selectTransaction(selector: ReadSelector): { txn?: Transaction; started?: Buffer } {
-    if (selector.transaction && selector.transaction.length > 0) return { txn: this.txns.get(selector.transaction) };
+    if (selector.transaction && selector.transaction.length > 0)
+      return { txn: this.txns.get(selector.transaction) };
     if (selector.newTransaction) {
       const txn = this.txns.begin(Boolean(selector.newTransaction.readOnly));
       return { txn, started: Buffer.from(txn.id, 'base64') };
@@ -91,14 +108,24 @@ export class FirestoreEmulator {
   private async query(parent: string, query: StructuredQuery, txn?: Transaction): Promise<Doc[]> {
     const first = runQuery(this.store, parent, query);
     if (!txn || txn.readOnly) return first;
-    await this.read(first.map((d) => d.name), txn);
+    await this.read(
+      first.map((d) => d.name),
+      txn,
+    );
     const docs = runQuery(this.store, parent, query);
-    await this.read(docs.map((d) => d.name), txn);
+    await this.read(
+      docs.map((d) => d.name),
+      txn,
+    );
     return docs;
   }
 
-  private async commit(writes: Write[], txn?: Transaction): Promise<{ writeResults: WriteResult[]; commitTime: Timestamp }> {
-    if (txn?.readOnly && writes.length > 0) fail(Status.INVALID_ARGUMENT, 'Cannot modify entities in a read-only transaction.');
+  private async commit(
+    writes: Write[],
+    txn?: Transaction,
+  ): Promise<{ writeResults: WriteResult[]; commitTime: Timestamp }> {
+    if (txn?.readOnly && writes.length > 0)
+      fail(Status.INVALID_ARGUMENT, 'Cannot modify entities in a read-only transaction.');
     const names = writes.map(writeTarget);
     names.forEach(checkDocumentName);
     const owner = txn ? txn.id : this.txns.anonymousOwner();
@@ -125,42 +152,95 @@ export class FirestoreEmulator {
         if (!doc) fail(Status.NOT_FOUND, `Document "${req.name}" not found.`);
         return masked(doc, req.mask);
       }),
-      listDocuments: unary(async (req: { parent: string; collectionId: string; pageSize: number; pageToken: string; mask: Mask | null; showMissing: boolean } & ReadSelector) => {
-        splitName(req.parent);
-        const collection = `${req.parent}/${req.collectionId}`;
-        const { txn } = this.selectTransaction(req);
-        const existing = [...this.store.scan(req.parent, req.collectionId, false)].map((d) => d.name);
-        const names = [...new Set([...existing, ...(req.showMissing ? this.store.missingParents(collection) : [])])].sort();
-        const { page, nextPageToken } = paginate(names, req.pageSize, req.pageToken);
-        const docs = await this.read(page, txn);
-        const documents = page.map((name, i) => (docs[i] ? masked(docs[i]!, req.mask) : { name }));
-        return { documents, nextPageToken };
-      }),
-      createDocument: unary(async (req: { parent: string; collectionId: string; documentId: string; document: { fields: Record<string, Value> }; mask: Mask | null }) => {
-        const name = `${req.parent}/${req.collectionId}/${req.documentId || autoId()}`;
-        await this.commit([{ update: { name, fields: req.document?.fields ?? {} }, currentDocument: { exists: false } }]);
-        return masked(this.store.get(name)!, req.mask);
-      }),
-      updateDocument: unary(async (req: { document: { name: string; fields: Record<string, Value> }; updateMask: Mask | null; mask: Mask | null; currentDocument: Write['currentDocument'] }) => {
-        await this.commit([{ update: req.document, updateMask: req.updateMask, currentDocument: req.currentDocument }]);
-        return masked(this.store.get(req.document.name)!, req.mask);
-      }),
-      deleteDocument: unary(async (req: { name: string; currentDocument: Write['currentDocument'] }) => {
-        await this.commit([{ delete: req.name, currentDocument: req.currentDocument }]);
-        return {};
-      }),
-      batchGetDocuments: serverStream(async function* (this: FirestoreEmulator, req: { database: string; documents: string[]; mask: Mask | null } & ReadSelector) {
-        req.documents.forEach(checkDocumentName);
-        const { txn, started } = this.selectTransaction(req);
-        const docs = await this.read(req.documents, txn);
-        const readTime = this.store.now();
-        if (docs.length === 0 && started) yield { transaction: started, readTime };
-        for (let i = 0; i < docs.length; i++) {
-          const doc = docs[i];
-          const result = doc ? { found: masked(doc, req.mask) } : { missing: req.documents[i] };
-          yield { ...result, readTime, ...(i === 0 && started ? { transaction: started } : {}) };
-        }
-      }.bind(this)),
+      listDocuments: unary(
+        async (
+          req: {
+            parent: string;
+            collectionId: string;
+            pageSize: number;
+            pageToken: string;
+            mask: Mask | null;
+            showMissing: boolean;
+          } & ReadSelector,
+        ) => {
+          splitName(req.parent);
+          const collection = `${req.parent}/${req.collectionId}`;
+          const { txn } = this.selectTransaction(req);
+          const existing = [...this.store.scan(req.parent, req.collectionId, false)].map(
+            (d) => d.name,
+          );
+          const names = [
+            ...new Set([
+              ...existing,
+              ...(req.showMissing ? this.store.missingParents(collection) : []),
+            ]),
+          ].sort();
+          const { page, nextPageToken } = paginate(names, req.pageSize, req.pageToken);
+          const docs = await this.read(page, txn);
+          const documents = page.map((name, i) =>
+            docs[i] ? masked(docs[i]!, req.mask) : { name },
+          );
+          return { documents, nextPageToken };
+        },
+      ),
+      createDocument: unary(
+        async (req: {
+          parent: string;
+          collectionId: string;
+          documentId: string;
+          document: { fields: Record<string, Value> };
+          mask: Mask | null;
+        }) => {
+          const name = `${req.parent}/${req.collectionId}/${req.documentId || autoId()}`;
+          await this.commit([
+            {
+              update: { name, fields: req.document?.fields ?? {} },
+              currentDocument: { exists: false },
+            },
+          ]);
+          return masked(this.store.get(name)!, req.mask);
+        },
+      ),
+      updateDocument: unary(
+        async (req: {
+          document: { name: string; fields: Record<string, Value> };
+          updateMask: Mask | null;
+          mask: Mask | null;
+          currentDocument: Write['currentDocument'];
+        }) => {
+          await this.commit([
+            {
+              update: req.document,
+              updateMask: req.updateMask,
+              currentDocument: req.currentDocument,
+            },
+          ]);
+          return masked(this.store.get(req.document.name)!, req.mask);
+        },
+      ),
+      deleteDocument: unary(
+        async (req: { name: string; currentDocument: Write['currentDocument'] }) => {
+          await this.commit([{ delete: req.name, currentDocument: req.currentDocument }]);
+          return {};
+        },
+      ),
+      batchGetDocuments: serverStream(
+        async function* (
+          this: FirestoreEmulator,
+          req: { database: string; documents: string[]; mask: Mask | null } & ReadSelector,
+        ) {
+          req.documents.forEach(checkDocumentName);
+          const { txn, started } = this.selectTransaction(req);
+          const docs = await this.read(req.documents, txn);
+          const readTime = this.store.now();
+          if (docs.length === 0 && started) yield { transaction: started, readTime };
+          for (let i = 0; i < docs.length; i++) {
+            const doc = docs[i];
+            const result = doc ? { found: masked(doc, req.mask) } : { missing: req.documents[i] };
+            yield { ...result, readTime, ...(i === 0 && started ? { transaction: started } : {}) };
+          }
+        }.bind(this),
+      ),
       beginTransaction: unary((req: { database: string; options: TransactionOptions | null }) => {
         const txn = this.txns.begin(Boolean(req.options?.readOnly));
         return { transaction: Buffer.from(txn.id, 'base64') };
@@ -174,26 +254,53 @@ export class FirestoreEmulator {
         this.txns.end(this.txns.get(req.transaction));
         return {};
       }),
-      runQuery: serverStream(async function* (this: FirestoreEmulator, req: { parent: string; structuredQuery: StructuredQuery | null } & ReadSelector) {
-        if (!req.structuredQuery) fail(Status.INVALID_ARGUMENT, 'A structured query is required.');
-        const { txn, started } = this.selectTransaction(req);
-        const docs = await this.query(req.parent, req.structuredQuery, txn);
-        const readTime = this.store.now();
-        const first = started ? { transaction: started } : {};
-        if (docs.length === 0) yield { readTime, ...first };
-        for (let i = 0; i < docs.length; i++) yield { document: docs[i], readTime, ...(i === 0 ? first : {}) };
-      }.bind(this)),
-      runAggregationQuery: serverStream(async function* (this: FirestoreEmulator, req: { parent: string; structuredAggregationQuery: { structuredQuery: StructuredQuery; aggregations: Aggregation[] } | null } & ReadSelector) {
-        const q = req.structuredAggregationQuery;
-        if (!q?.structuredQuery) fail(Status.INVALID_ARGUMENT, 'A structured aggregation query is required.');
-        const { txn, started } = this.selectTransaction(req);
-        const docs = await this.query(req.parent, q.structuredQuery, txn);
-        yield { result: { aggregateFields: aggregate(docs, q.aggregations ?? []) }, readTime: this.store.now(), ...(started ? { transaction: started } : {}) };
-      }.bind(this)),
+      runQuery: serverStream(
+        async function* (
+          this: FirestoreEmulator,
+          req: { parent: string; structuredQuery: StructuredQuery | null } & ReadSelector,
+        ) {
+          if (!req.structuredQuery)
+            fail(Status.INVALID_ARGUMENT, 'A structured query is required.');
+          const { txn, started } = this.selectTransaction(req);
+          const docs = await this.query(req.parent, req.structuredQuery, txn);
+          const readTime = this.store.now();
+          const first = started ? { transaction: started } : {};
+          if (docs.length === 0) yield { readTime, ...first };
+          for (let i = 0; i < docs.length; i++)
+            yield { document: docs[i], readTime, ...(i === 0 ? first : {}) };
+        }.bind(this),
+      ),
+      runAggregationQuery: serverStream(
+        async function* (
+          this: FirestoreEmulator,
+          req: {
+            parent: string;
+            structuredAggregationQuery: {
+              structuredQuery: StructuredQuery;
+              aggregations: Aggregation[];
+            } | null;
+          } & ReadSelector,
+        ) {
+          const q = req.structuredAggregationQuery;
+          if (!q?.structuredQuery)
+            fail(Status.INVALID_ARGUMENT, 'A structured aggregation query is required.');
+          const { txn, started } = this.selectTransaction(req);
+          const docs = await this.query(req.parent, q.structuredQuery, txn);
+          yield {
+            result: { aggregateFields: aggregate(docs, q.aggregations ?? []) },
+            readTime: this.store.now(),
+            ...(started ? { transaction: started } : {}),
+          };
+        }.bind(this),
+      ),
       partitionQuery: unary(() => ({ partitions: [], nextPageToken: '' })),
       listCollectionIds: unary((req: { parent: string; pageSize: number; pageToken: string }) => {
         splitName(req.parent);
-        const { page, nextPageToken } = paginate(this.store.collectionIds(req.parent), req.pageSize, req.pageToken);
+        const { page, nextPageToken } = paginate(
+          this.store.collectionIds(req.parent),
+          req.pageSize,
+          req.pageToken,
+        );
         return { collectionIds: page, nextPageToken };
       }),
       batchWrite: unary(async (req: { database: string; writes: Write[] }) => {
@@ -201,7 +308,9 @@ export class FirestoreEmulator {
         const status: Array<{ code: number; message: string }> = [];
         for (const write of req.writes ?? []) {
           try {
-            const { writeResults: [result] } = await this.commit([write]);
+            const {
+              writeResults: [result],
+            } = await this.commit([write]);
             writeResults.push(result);
             status.push({ code: Status.OK, message: '' });
           } catch (err) {
@@ -212,9 +321,25 @@ export class FirestoreEmulator {
         }
         return { writeResults, status };
       }),
-      write: (call: grpc.ServerDuplexStream<unknown, unknown>) => call.destroy(Object.assign(new Error('Write streams are not supported by this emulator.'), { code: Status.UNIMPLEMENTED })),
-      listen: (call: grpc.ServerDuplexStream<unknown, unknown>) => call.destroy(Object.assign(new Error('Listen (snapshot listeners) is not supported by this emulator.'), { code: Status.UNIMPLEMENTED })),
-      executePipeline: (call: grpc.ServerWritableStream<unknown, unknown>) => call.destroy(Object.assign(new Error('Pipelines are not supported by this emulator.'), { code: Status.UNIMPLEMENTED })),
+      write: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
+        call.destroy(
+          Object.assign(new Error('Write streams are not supported by this emulator.'), {
+            code: Status.UNIMPLEMENTED,
+          }),
+        ),
+      listen: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
+        call.destroy(
+          Object.assign(
+            new Error('Listen (snapshot listeners) is not supported by this emulator.'),
+            { code: Status.UNIMPLEMENTED },
+          ),
+        ),
+      executePipeline: (call: grpc.ServerWritableStream<unknown, unknown>) =>
+        call.destroy(
+          Object.assign(new Error('Pipelines are not supported by this emulator.'), {
+            code: Status.UNIMPLEMENTED,
+          }),
+        ),
     };
   }
 }

@@ -21,15 +21,18 @@ export function splitName(name: string): { root: string; segments: string[] } {
   const match = /^(projects\/[^/]+\/databases\/[^/]+\/documents)(?:\/(.*))?$/.exec(name ?? '');
   if (!match) fail(Status.INVALID_ARGUMENT, `Invalid resource name: ${name}`);
   const segments = match[2] ? match[2].split('/') : [];
-  if (segments.some((s) => s === '')) fail(Status.INVALID_ARGUMENT, `Invalid resource name: ${name}`);
+  if (segments.some((s) => s === ''))
+    fail(Status.INVALID_ARGUMENT, `Invalid resource name: ${name}`);
   return { root: match[1], segments };
 }
 
 /** Checks that `name` names a document (an even number of path segments). */
 export function checkDocumentName(name: string): void {
   const { segments } = splitName(name);
-  if (segments.length === 0 || segments.length % 2 !== 0) fail(Status.INVALID_ARGUMENT, `Document name "${name}" has odd number of segments.`);
-  if (segments.some((s) => s === '.' || s === '..' || /^__.*__$/.test(s))) fail(Status.INVALID_ARGUMENT, `Invalid document name "${name}".`);
+  if (segments.length === 0 || segments.length % 2 !== 0)
+    fail(Status.INVALID_ARGUMENT, `Document name "${name}" has odd number of segments.`);
+  if (segments.some((s) => s === '.' || s === '..' || /^__.*__$/.test(s)))
+    fail(Status.INVALID_ARGUMENT, `Invalid document name "${name}".`);
 }
 
 export function parentOf(name: string): string {
@@ -44,7 +47,10 @@ export class DocumentStore {
   /** A fresh commit/read time, strictly after every earlier one. */
   now(): Timestamp {
     this.lastMicros = Math.max(this.lastMicros + 1, Date.now() * 1000);
-    return { seconds: String(Math.floor(this.lastMicros / 1e6)), nanos: (this.lastMicros % 1e6) * 1000 };
+    return {
+      seconds: String(Math.floor(this.lastMicros / 1e6)),
+      nanos: (this.lastMicros % 1e6) * 1000,
+    };
   }
 
   get(name: string): Doc | undefined {
@@ -76,7 +82,8 @@ export class DocumentStore {
       return;
     }
     for (const [path, docs] of this.collections) {
-      if (path.startsWith(`${parent}/`) && path.slice(path.lastIndexOf('/') + 1) === collectionId) yield* docs.values();
+      if (path.startsWith(`${parent}/`) && path.slice(path.lastIndexOf('/') + 1) === collectionId)
+        yield* docs.values();
     }
   }
 

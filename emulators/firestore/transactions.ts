@@ -37,7 +37,13 @@ export class TransactionManager {
 
   begin(readOnly: boolean): Transaction {
     const id = randomBytes(16).toString('base64');
-    const txn: Transaction = { id, readOnly, reads: new Map(), locks: new Set(), lastActive: Date.now() };
+    const txn: Transaction = {
+      id,
+      readOnly,
+      reads: new Map(),
+      locks: new Set(),
+      lastActive: Date.now(),
+    };
     this.transactions.set(id, txn);
     return txn;
   }
@@ -77,7 +83,9 @@ export class TransactionManager {
     }
     if (lock.owner === owner) return Promise.resolve();
     if (this.wouldDeadlock(owner, lock.owner)) {
-      return Promise.reject(new RpcError(Status.ABORTED, `Deadlock on ${name}; retry the transaction.`));
+      return Promise.reject(
+        new RpcError(Status.ABORTED, `Deadlock on ${name}; retry the transaction.`),
+      );
     }
     this.waiting.set(owner, name);
     return new Promise<void>((resolve, reject) => {
@@ -92,7 +100,12 @@ export class TransactionManager {
       const timer = setTimeout(() => {
         lock.queue = lock.queue.filter((w) => w !== waiter);
         this.waiting.delete(owner);
-        reject(new RpcError(Status.ABORTED, `Timed out waiting for the lock on ${name}; retry the transaction.`));
+        reject(
+          new RpcError(
+            Status.ABORTED,
+            `Timed out waiting for the lock on ${name}; retry the transaction.`,
+          ),
+        );
       }, LOCK_WAIT_MS);
       lock.queue.push(waiter);
     });
@@ -134,7 +147,8 @@ export class TransactionManager {
   validate(txn: Transaction, current: (name: string) => Doc | undefined): void {
     for (const [name, version] of txn.reads) {
       const doc = current(name);
-      if ((doc ? versionKey(doc.updateTime) : '') !== version) fail(Status.ABORTED, `Transaction conflict on ${name}; retry the transaction.`);
+      if ((doc ? versionKey(doc.updateTime) : '') !== version)
+        fail(Status.ABORTED, `Transaction conflict on ${name}; retry the transaction.`);
     }
   }
 
@@ -146,6 +160,7 @@ export class TransactionManager {
 
   /** Ends transactions idle for too long, freeing their locks. */
   expireIdle(now: number): void {
-    for (const txn of this.transactions.values()) if (now - txn.lastActive > IDLE_EXPIRY_MS && !this.waiting.has(txn.id)) this.end(txn);
+    for (const txn of this.transactions.values())
+      if (now - txn.lastActive > IDLE_EXPIRY_MS && !this.waiting.has(txn.id)) this.end(txn);
   }
 }

@@ -27,7 +27,19 @@ export interface Value {
 
 export type ValueKind = Exclude<keyof Value, 'valueType'>;
 
-const KINDS: ValueKind[] = ['nullValue', 'booleanValue', 'integerValue', 'doubleValue', 'timestampValue', 'stringValue', 'bytesValue', 'referenceValue', 'geoPointValue', 'arrayValue', 'mapValue'];
+const KINDS: ValueKind[] = [
+  'nullValue',
+  'booleanValue',
+  'integerValue',
+  'doubleValue',
+  'timestampValue',
+  'stringValue',
+  'bytesValue',
+  'referenceValue',
+  'geoPointValue',
+  'arrayValue',
+  'mapValue',
+];
 
 const TYPE_ORDER: Record<ValueKind, number> = {
   nullValue: 0,
@@ -82,9 +94,12 @@ function compareIntDouble(i: bigint, d: number): number {
 function compareNumbers(a: Value, b: Value): number {
   const ak = kindOf(a);
   const bk = kindOf(b);
-  if (ak === 'integerValue' && bk === 'integerValue') return sign(BigInt(a.integerValue!) - BigInt(b.integerValue!));
-  if (ak === 'integerValue') return compareIntDouble(BigInt(a.integerValue!), Number(b.doubleValue));
-  if (bk === 'integerValue') return -compareIntDouble(BigInt(b.integerValue!), Number(a.doubleValue));
+  if (ak === 'integerValue' && bk === 'integerValue')
+    return sign(BigInt(a.integerValue!) - BigInt(b.integerValue!));
+  if (ak === 'integerValue')
+    return compareIntDouble(BigInt(a.integerValue!), Number(b.doubleValue));
+  if (bk === 'integerValue')
+    return -compareIntDouble(BigInt(b.integerValue!), Number(a.doubleValue));
   const x = Number(a.doubleValue);
   const y = Number(b.doubleValue);
   if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : -1;
@@ -142,7 +157,10 @@ export function compareValues(a: Value, b: Value): number {
     case 'referenceValue':
       return compareReferences(a.referenceValue!, b.referenceValue!);
     case 'geoPointValue':
-      return sign(a.geoPointValue!.latitude - b.geoPointValue!.latitude) || sign(a.geoPointValue!.longitude - b.geoPointValue!.longitude);
+      return (
+        sign(a.geoPointValue!.latitude - b.geoPointValue!.latitude) ||
+        sign(a.geoPointValue!.longitude - b.geoPointValue!.longitude)
+      );
     case 'arrayValue': {
       const x = a.arrayValue!.values ?? [];
       const y = b.arrayValue!.values ?? [];
@@ -200,7 +218,11 @@ export function getField(fields: Record<string, Value>, path: string[]): Value |
 }
 
 /** Sets (or with undefined, deletes) the value at a field path, creating maps on the way. */
-export function setField(fields: Record<string, Value>, path: string[], value: Value | undefined): void {
+export function setField(
+  fields: Record<string, Value>,
+  path: string[],
+  value: Value | undefined,
+): void {
   let target = fields;
   for (let i = 0; i < path.length - 1; i++) {
     let next = target[path[i]];
@@ -232,7 +254,9 @@ export function cloneValue(v: Value): Value {
     case 'bytesValue':
       return { bytesValue: Buffer.from(v.bytesValue!) };
     case 'timestampValue':
-      return { timestampValue: { seconds: v.timestampValue!.seconds, nanos: v.timestampValue!.nanos ?? 0 } };
+      return {
+        timestampValue: { seconds: v.timestampValue!.seconds, nanos: v.timestampValue!.nanos ?? 0 },
+      };
     case 'geoPointValue':
       return { geoPointValue: { ...v.geoPointValue! } };
     default:

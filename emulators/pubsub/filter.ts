@@ -62,7 +62,9 @@ class Parser {
 
   private error(message: string): never {
     const token = this.peek();
-    throw new FilterSyntaxError(token ? `${message} at ${token.at} ('${token.text}')` : `${message} at end of filter`);
+    throw new FilterSyntaxError(
+      token ? `${message} at ${token.at} ('${token.text}')` : `${message} at end of filter`,
+    );
   }
 
   private accept(kind: Token['kind'], text?: string): Token | undefined {
@@ -85,7 +87,8 @@ class Parser {
     const terms = [first];
     while (this.accept('word', op)) terms.push(this.term());
     const other = op === 'AND' ? 'OR' : 'AND';
-    if (this.peek()?.kind === 'word' && this.peek()!.text === other) this.error('AND and OR need parentheses to mix');
+    if (this.peek()?.kind === 'word' && this.peek()!.text === other)
+      this.error('AND and OR need parentheses to mix');
     return op === 'AND' ? (a) => terms.every((t) => t(a)) : (a) => terms.some((t) => t(a));
   }
 
@@ -116,7 +119,8 @@ class Parser {
     }
     this.expect('punct', '.');
     const key = this.key();
-    const op = this.accept('punct', '=') ?? this.accept('punct', '!=') ?? this.error("expected '=' or '!='");
+    const op =
+      this.accept('punct', '=') ?? this.accept('punct', '!=') ?? this.error("expected '=' or '!='");
     const value = this.expect('string').text;
     return op.text === '='
       ? (a) => Object.hasOwn(a, key) && a[key] === value
@@ -124,7 +128,8 @@ class Parser {
   }
 
   private key(): string {
-    return (this.accept('word') ?? this.accept('string') ?? this.error('expected attribute key')).text;
+    return (this.accept('word') ?? this.accept('string') ?? this.error('expected attribute key'))
+      .text;
   }
 }
 
@@ -133,7 +138,8 @@ export const MAX_FILTER_BYTES = 256;
 
 /** Parses a filter; the empty filter matches everything. Throws FilterSyntaxError. */
 export function parseFilter(source: string): AttributeFilter {
-  if (Buffer.byteLength(source) > MAX_FILTER_BYTES) throw new FilterSyntaxError(`filter longer than ${MAX_FILTER_BYTES} bytes`);
+  if (Buffer.byteLength(source) > MAX_FILTER_BYTES)
+    throw new FilterSyntaxError(`filter longer than ${MAX_FILTER_BYTES} bytes`);
   if (source.trim() === '') return () => true;
   return new Parser(tokenize(source)).parse();
 }

@@ -12,7 +12,9 @@ const MAX_IN_FLIGHT = 32;
 
 export function pushBody(subscription: string, received: ReceivedMessage): string {
   const m = received.message;
-  const publishTime = m.publishTime ? new Date(Number(m.publishTime.seconds) * 1000 + m.publishTime.nanos / 1e6).toISOString() : undefined;
+  const publishTime = m.publishTime
+    ? new Date(Number(m.publishTime.seconds) * 1000 + m.publishTime.nanos / 1e6).toISOString()
+    : undefined;
   const message = {
     attributes: m.attributes,
     data: m.data.toString('base64'),
@@ -22,7 +24,11 @@ export function pushBody(subscription: string, received: ReceivedMessage): strin
     publish_time: publishTime,
     ...(m.orderingKey ? { orderingKey: m.orderingKey } : {}),
   };
-  return JSON.stringify({ message, subscription, ...(received.deliveryAttempt ? { deliveryAttempt: received.deliveryAttempt } : {}) });
+  return JSON.stringify({
+    message,
+    subscription,
+    ...(received.deliveryAttempt ? { deliveryAttempt: received.deliveryAttempt } : {}),
+  });
 }
 
 export class PushConsumer implements Consumer {
@@ -47,7 +53,11 @@ export class PushConsumer implements Consumer {
     for (const received of messages) {
       this.inFlight++;
       this.push(received)
-        .then((ok) => (ok ? this.state.acknowledge([received.ackId]) : this.state.modifyAckDeadline([received.ackId], 0)))
+        .then((ok) =>
+          ok
+            ? this.state.acknowledge([received.ackId])
+            : this.state.modifyAckDeadline([received.ackId], 0),
+        )
         .finally(() => {
           this.inFlight--;
           this.state.schedule();
@@ -65,7 +75,8 @@ export class PushConsumer implements Consumer {
       const data = received.message.data;
       body = new Uint8Array(data);
       if (noWrapper.writeMetadata) {
-        for (const [k, v] of Object.entries(received.message.attributes)) headers[`x-goog-pubsub-${k}`] = v;
+        for (const [k, v] of Object.entries(received.message.attributes))
+          headers[`x-goog-pubsub-${k}`] = v;
         headers['x-goog-pubsub-message-id'] = received.message.messageId;
         headers['x-goog-pubsub-subscription-name'] = this.state.config.name;
       }

@@ -4,13 +4,31 @@
  * ordering, dead letters, retry policy, retention), snapshots and seek, all in one process.
  */
 import * as grpc from '@grpc/grpc-js';
-import { bindServer, clientProtoDirs, durationSeconds, endWithError, fail, loadService, Status, timestampFromMs, timestampToMs, unary, type Timestamp } from '../grpc.js';
+import {
+  bindServer,
+  clientProtoDirs,
+  durationSeconds,
+  endWithError,
+  fail,
+  loadService,
+  Status,
+  timestampFromMs,
+  timestampToMs,
+  unary,
+  type Timestamp,
+} from '../grpc.js';
 import { paginate, pubsubName } from '../names.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
 import { PushConsumer } from './push.js';
 import { StreamConsumer, type StreamingPullCall, type StreamingPullRequest } from './stream.js';
 import { SubscriptionState, type Consumer } from './subscription.js';
-import type { PubsubMessage, ReceivedMessage, StoredMessage, Subscription, Topic } from './types.js';
+import type {
+  PubsubMessage,
+  ReceivedMessage,
+  StoredMessage,
+  Subscription,
+  Topic,
+} from './types.js';
 
 const DELETED_TOPIC = '_deleted-topic_';
 const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
@@ -40,14 +58,22 @@ export class PubSubEmulator {
   private readonly pushers = new Map<string, PushConsumer>();
   private readonly streams = new Map<string, Set<StreamingPullCall>>();
   private nextMessageId = 1;
-  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  private readonly server = new grpc.Server({
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
   private sweepTimer?: NodeJS.Timeout;
 
   constructor() {
     const protos = clientProtoDirs('@google-cloud/pubsub');
     const file = 'google/pubsub/v1/pubsub.proto';
-    this.server.addService(loadService(protos, file, 'google.pubsub.v1.Publisher'), this.publisherHandlers());
-    this.server.addService(loadService(protos, file, 'google.pubsub.v1.Subscriber'), this.subscriberHandlers());
+    this.server.addService(
+      loadService(protos, file, 'google.pubsub.v1.Publisher'),
+      this.publisherHandlers(),
+    );
+    this.server.addService(
+      loadService(protos, file, 'google.pubsub.v1.Subscriber'),
+      this.subscriberHandlers(),
+    );
   }
 
   /** Binds host:port (0 = a free port) and returns the bound port. */
@@ -74,14 +100,22 @@ export class PubSubEmulator {
     const stored = messages.map((m): StoredMessage => {
       const messageId = String(this.nextMessageId++);
       ids.push(messageId);
-      return { data: m.data, attributes: m.attributes ?? {}, orderingKey: m.orderingKey ?? '', messageId, publishTime: timestampFromMs(now), publishMs: now };
+      return {
+        data: m.data,
+        attributes: m.attributes ?? {},
+        orderingKey: m.orderingKey ?? '',
+        messageId,
+        publishTime: timestampFromMs(now),
+        publishMs: now,
+      };
     });
     for (const state of this.subscriptions.values()) {
       if (state.config.topic !== topic) continue;
       for (const m of stored) state.enqueue(m);
     }
     for (const record of this.snapshots.values()) {
-      if (record.snapshot.topic === topic) for (const m of stored) record.messages.set(m.messageId, m);
+      if (record.snapshot.topic === topic)
+        for (const m of stored) record.messages.set(m.messageId, m);
     }
     return ids;
   }
@@ -90,8 +124,14 @@ export class PubSubEmulator {
     return {
       nextMessageId: this.nextMessageId,
       topics: [...this.topics.values()],
-      subscriptions: [...this.subscriptions.values()].map((s) => ({ config: s.config, messages: s.unacked() })),
-      snapshots: [...this.snapshots.values()].map((r) => ({ snapshot: r.snapshot, messages: [...r.messages.values()] })),
+      subscriptions: [...this.subscriptions.values()].map((s) => ({
+        config: s.config,
+        messages: s.unacked(),
+      })),
+      snapshots: [...this.snapshots.values()].map((r) => ({
+        snapshot: r.snapshot,
+        messages: [...r.messages.values()],
+      })),
     };
   }
 
@@ -103,14 +143,18 @@ export class PubSubEmulator {
       state.resetTo(messages);
     }
     for (const { snapshot, messages } of dump.snapshots) {
-      this.snapshots.set(snapshot.name, { snapshot, messages: new Map(messages.map((m) => [m.messageId, m])) });
+      this.snapshots.set(snapshot.name, {
+        snapshot,
+        messages: new Map(messages.map((m) => [m.messageId, m])),
+      });
     }
   }
 
   private sweep(): void {
     const now = Date.now();
     for (const state of this.subscriptions.values()) state.sweep(now);
-    for (const [name, record] of this.snapshots) if (timestampToMs(record.snapshot.expireTime) < now) this.snapshots.delete(name);
+    for (const [name, record] of this.snapshots)
+      if (timestampToMs(record.snapshot.expireTime) < now) this.snapshots.delete(name);
   }
 
   private topic(name: string): Topic {
@@ -120,7 +164,10 @@ export class PubSubEmulator {
 
   private subscription(name: string): SubscriptionState {
     pubsubName(name, 'subscriptions');
-    return this.subscriptions.get(name) ?? fail(Status.NOT_FOUND, `Subscription does not exist (resource=${name.split('/')[3]})`);
+    return (
+      this.subscriptions.get(name) ??
+      fail(Status.NOT_FOUND, `Subscription does not exist (resource=${name.split('/')[3]})`)
+    );
   }
 
   private addSubscription(config: Subscription): SubscriptionState {
@@ -128,10 +175,13 @@ export class PubSubEmulator {
     try {
       filter = parseFilter(config.filter ?? '');
     } catch (err) {
-      if (err instanceof FilterSyntaxError) fail(Status.INVALID_ARGUMENT, `Invalid filter: ${err.message}`);
+      if (err instanceof FilterSyntaxError)
+        fail(Status.INVALID_ARGUMENT, `Invalid filter: ${err.message}`);
       throw err;
     }
-    const state = new SubscriptionState(config, filter, (topic, messages) => this.publish(topic, messages));
+    const state = new SubscriptionState(config, filter, (topic, messages) =>
+      this.publish(topic, messages),
+    );
     this.subscriptions.set(config.name, state);
     this.updatePush(state);
     return state;
@@ -166,26 +216,35 @@ export class PubSubEmulator {
       }),
       getTopic: unary((req: { topic: string }) => this.topic(req.topic)),
       listTopics: unary((req: { project: string; pageSize: number; pageToken: string }) => {
-        const all = [...this.topics.values()].filter((t) => t.name.startsWith(`${req.project}/topics/`));
+        const all = [...this.topics.values()].filter((t) =>
+          t.name.startsWith(`${req.project}/topics/`),
+        );
         const { page, nextPageToken } = paginate(all, req.pageSize, req.pageToken);
         return { topics: page, nextPageToken };
       }),
-      listTopicSubscriptions: unary((req: { topic: string; pageSize: number; pageToken: string }) => {
-        this.topic(req.topic);
-        const names = [...this.subscriptions.values()].filter((s) => s.config.topic === req.topic).map((s) => s.config.name);
-        const { page, nextPageToken } = paginate(names, req.pageSize, req.pageToken);
-        return { subscriptions: page, nextPageToken };
-      }),
+      listTopicSubscriptions: unary(
+        (req: { topic: string; pageSize: number; pageToken: string }) => {
+          this.topic(req.topic);
+          const names = [...this.subscriptions.values()]
+            .filter((s) => s.config.topic === req.topic)
+            .map((s) => s.config.name);
+          const { page, nextPageToken } = paginate(names, req.pageSize, req.pageToken);
+          return { subscriptions: page, nextPageToken };
+        },
+      ),
       listTopicSnapshots: unary((req: { topic: string; pageSize: number; pageToken: string }) => {
         this.topic(req.topic);
-        const names = [...this.snapshots.values()].filter((r) => r.snapshot.topic === req.topic).map((r) => r.snapshot.name);
+        const names = [...this.snapshots.values()]
+          .filter((r) => r.snapshot.topic === req.topic)
+          .map((r) => r.snapshot.name);
         const { page, nextPageToken } = paginate(names, req.pageSize, req.pageToken);
         return { snapshots: page, nextPageToken };
       }),
       deleteTopic: unary((req: { topic: string }) => {
         this.topic(req.topic);
         this.topics.delete(req.topic);
-        for (const state of this.subscriptions.values()) if (state.config.topic === req.topic) state.config.topic = DELETED_TOPIC;
+        for (const state of this.subscriptions.values())
+          if (state.config.topic === req.topic) state.config.topic = DELETED_TOPIC;
         return {};
       }),
       detachSubscription: unary((req: { subscription: string }) => {
@@ -196,15 +255,22 @@ export class PubSubEmulator {
       }),
       publish: unary((req: { topic: string; messages: PubsubMessage[] }) => {
         this.topic(req.topic);
-        if (!req.messages?.length) fail(Status.INVALID_ARGUMENT, 'The request contains no messages.');
+        if (!req.messages?.length)
+          fail(Status.INVALID_ARGUMENT, 'The request contains no messages.');
         for (const m of req.messages) {
           if (m.data.length === 0 && Object.keys(m.attributes).length === 0) {
-            fail(Status.INVALID_ARGUMENT, 'Some messages in the publish request are empty. Each message must contain a non-empty data field, or at least one attribute.');
+            fail(
+              Status.INVALID_ARGUMENT,
+              'Some messages in the publish request are empty. Each message must contain a non-empty data field, or at least one attribute.',
+            );
           }
-          if (m.data.length > MAX_MESSAGE_BYTES) fail(Status.INVALID_ARGUMENT, 'Message is too large.');
+          if (m.data.length > MAX_MESSAGE_BYTES)
+            fail(Status.INVALID_ARGUMENT, 'Message is too large.');
           for (const [k, v] of Object.entries(m.attributes)) {
-            if (!k || Buffer.byteLength(k) > 256) fail(Status.INVALID_ARGUMENT, `Invalid attribute key: ${k.slice(0, 40)}`);
-            if (Buffer.byteLength(v) > 1024) fail(Status.INVALID_ARGUMENT, `Attribute value for ${k} exceeds 1024 bytes`);
+            if (!k || Buffer.byteLength(k) > 256)
+              fail(Status.INVALID_ARGUMENT, `Invalid attribute key: ${k.slice(0, 40)}`);
+            if (Buffer.byteLength(v) > 1024)
+              fail(Status.INVALID_ARGUMENT, `Attribute value for ${k} exceeds 1024 bytes`);
           }
         }
         return { messageIds: this.publish(req.topic, req.messages) };
@@ -217,28 +283,39 @@ export class PubSubEmulator {
       createSubscription: unary((sub: Subscription) => {
         pubsubName(sub.name, 'subscriptions');
         this.topic(sub.topic);
-        if (this.subscriptions.has(sub.name)) fail(Status.ALREADY_EXISTS, 'Subscription already exists');
+        if (this.subscriptions.has(sub.name))
+          fail(Status.ALREADY_EXISTS, 'Subscription already exists');
         validateSubscription(sub);
         const policy = sub.deadLetterPolicy;
         if (policy?.deadLetterTopic) this.topic(policy.deadLetterTopic);
         sub.ackDeadlineSeconds = sub.ackDeadlineSeconds || 10;
-        sub.messageRetentionDuration = sub.messageRetentionDuration ?? { seconds: String(7 * 24 * 3600), nanos: 0 };
+        sub.messageRetentionDuration = sub.messageRetentionDuration ?? {
+          seconds: String(7 * 24 * 3600),
+          nanos: 0,
+        };
         sub.state = 'ACTIVE';
         return this.addSubscription(sub).config;
       }),
-      getSubscription: unary((req: { subscription: string }) => this.subscription(req.subscription).config),
-      updateSubscription: unary((req: { subscription: Subscription; updateMask: { paths: string[] } | null }) => {
-        const state = this.subscription(req.subscription?.name);
-        if (req.updateMask?.paths.includes('filter')) fail(Status.INVALID_ARGUMENT, 'The filter of a subscription cannot be changed.');
-        const updated = { ...state.config };
-        applyMask(updated, req.subscription, req.updateMask);
-        validateSubscription(updated);
-        state.config = updated;
-        this.updatePush(state);
-        return updated;
-      }),
+      getSubscription: unary(
+        (req: { subscription: string }) => this.subscription(req.subscription).config,
+      ),
+      updateSubscription: unary(
+        (req: { subscription: Subscription; updateMask: { paths: string[] } | null }) => {
+          const state = this.subscription(req.subscription?.name);
+          if (req.updateMask?.paths.includes('filter'))
+            fail(Status.INVALID_ARGUMENT, 'The filter of a subscription cannot be changed.');
+          const updated = { ...state.config };
+          applyMask(updated, req.subscription, req.updateMask);
+          validateSubscription(updated);
+          state.config = updated;
+          this.updatePush(state);
+          return updated;
+        },
+      ),
       listSubscriptions: unary((req: { project: string; pageSize: number; pageToken: string }) => {
-        const all = [...this.subscriptions.values()].map((s) => s.config).filter((s) => s.name.startsWith(`${req.project}/subscriptions/`));
+        const all = [...this.subscriptions.values()]
+          .map((s) => s.config)
+          .filter((s) => s.name.startsWith(`${req.project}/subscriptions/`));
         const { page, nextPageToken } = paginate(all, req.pageSize, req.pageToken);
         return { subscriptions: page, nextPageToken };
       }),
@@ -248,74 +325,102 @@ export class PubSubEmulator {
         this.pushers.get(req.subscription)?.stop();
         this.pushers.delete(req.subscription);
         this.subscriptions.delete(req.subscription);
-        for (const call of this.streams.get(req.subscription) ?? []) endWithError(call, new Error('Subscription deleted'));
+        for (const call of this.streams.get(req.subscription) ?? [])
+          endWithError(call, new Error('Subscription deleted'));
         return {};
       }),
-      modifyAckDeadline: unary((req: { subscription: string; ackIds: string[]; ackDeadlineSeconds: number }) => {
-        const state = this.subscription(req.subscription);
-        checkDeadline(req.ackDeadlineSeconds);
-        if (req.ackIds.length === 0) fail(Status.INVALID_ARGUMENT, 'No ack ids specified.');
-        state.modifyAckDeadline(req.ackIds, req.ackDeadlineSeconds);
-        return {};
-      }),
+      modifyAckDeadline: unary(
+        (req: { subscription: string; ackIds: string[]; ackDeadlineSeconds: number }) => {
+          const state = this.subscription(req.subscription);
+          checkDeadline(req.ackDeadlineSeconds);
+          if (req.ackIds.length === 0) fail(Status.INVALID_ARGUMENT, 'No ack ids specified.');
+          state.modifyAckDeadline(req.ackIds, req.ackDeadlineSeconds);
+          return {};
+        },
+      ),
       acknowledge: unary((req: { subscription: string; ackIds: string[] }) => {
         const state = this.subscription(req.subscription);
         if (req.ackIds.length === 0) fail(Status.INVALID_ARGUMENT, 'No ack ids specified.');
         state.acknowledge(req.ackIds);
         return {};
       }),
-      pull: unary((req: { subscription: string; maxMessages: number; returnImmediately: boolean }) => {
-        const state = this.subscription(req.subscription);
-        if (req.maxMessages <= 0) fail(Status.INVALID_ARGUMENT, 'max_messages must be a positive integer.');
-        return this.pull(state, req.maxMessages, req.returnImmediately);
-      }),
+      pull: unary(
+        (req: { subscription: string; maxMessages: number; returnImmediately: boolean }) => {
+          const state = this.subscription(req.subscription);
+          if (req.maxMessages <= 0)
+            fail(Status.INVALID_ARGUMENT, 'max_messages must be a positive integer.');
+          return this.pull(state, req.maxMessages, req.returnImmediately);
+        },
+      ),
       streamingPull: (call: StreamingPullCall) => this.streamingPull(call),
-      modifyPushConfig: unary((req: { subscription: string; pushConfig: Subscription['pushConfig'] }) => {
-        const state = this.subscription(req.subscription);
-        state.config = { ...state.config, pushConfig: req.pushConfig };
-        this.updatePush(state);
-        return {};
-      }),
+      modifyPushConfig: unary(
+        (req: { subscription: string; pushConfig: Subscription['pushConfig'] }) => {
+          const state = this.subscription(req.subscription);
+          state.config = { ...state.config, pushConfig: req.pushConfig };
+          this.updatePush(state);
+          return {};
+        },
+      ),
       getSnapshot: unary((req: { snapshot: string }) => this.snapshot(req.snapshot).snapshot),
       listSnapshots: unary((req: { project: string; pageSize: number; pageToken: string }) => {
-        const all = [...this.snapshots.values()].map((r) => r.snapshot).filter((s) => s.name.startsWith(`${req.project}/snapshots/`));
+        const all = [...this.snapshots.values()]
+          .map((r) => r.snapshot)
+          .filter((s) => s.name.startsWith(`${req.project}/snapshots/`));
         const { page, nextPageToken } = paginate(all, req.pageSize, req.pageToken);
         return { snapshots: page, nextPageToken };
       }),
-      createSnapshot: unary((req: { name: string; subscription: string; labels: Record<string, string> }) => {
-        pubsubName(req.name, 'snapshots');
-        const state = this.subscription(req.subscription);
-        if (this.snapshots.has(req.name)) fail(Status.ALREADY_EXISTS, 'Snapshot already exists');
-        if (state.config.topic === DELETED_TOPIC) fail(Status.FAILED_PRECONDITION, 'The subscription topic was deleted.');
-        const messages = new Map(state.unacked().map((m) => [m.messageId, m]));
-        const oldest = Math.min(Date.now(), ...[...messages.values()].map((m) => m.publishMs));
-        const snapshot = { name: req.name, topic: state.config.topic, labels: req.labels, expireTime: timestampFromMs(oldest + 7 * 24 * 3600 * 1000) };
-        this.snapshots.set(req.name, { snapshot, messages });
-        return snapshot;
-      }),
-      updateSnapshot: unary((req: { snapshot: SnapshotRecord['snapshot']; updateMask: { paths: string[] } | null }) => {
-        const record = this.snapshot(req.snapshot?.name);
-        applyMask(record.snapshot, req.snapshot, req.updateMask);
-        return record.snapshot;
-      }),
+      createSnapshot: unary(
+        (req: { name: string; subscription: string; labels: Record<string, string> }) => {
+          pubsubName(req.name, 'snapshots');
+          const state = this.subscription(req.subscription);
+          if (this.snapshots.has(req.name)) fail(Status.ALREADY_EXISTS, 'Snapshot already exists');
+          if (state.config.topic === DELETED_TOPIC)
+            fail(Status.FAILED_PRECONDITION, 'The subscription topic was deleted.');
+          const messages = new Map(state.unacked().map((m) => [m.messageId, m]));
+          const oldest = Math.min(Date.now(), ...[...messages.values()].map((m) => m.publishMs));
+          const snapshot = {
+            name: req.name,
+            topic: state.config.topic,
+            labels: req.labels,
+            expireTime: timestampFromMs(oldest + 7 * 24 * 3600 * 1000),
+          };
+          this.snapshots.set(req.name, { snapshot, messages });
+          return snapshot;
+        },
+      ),
+      updateSnapshot: unary(
+        (req: { snapshot: SnapshotRecord['snapshot']; updateMask: { paths: string[] } | null }) => {
+          const record = this.snapshot(req.snapshot?.name);
+          applyMask(record.snapshot, req.snapshot, req.updateMask);
+          return record.snapshot;
+        },
+      ),
       deleteSnapshot: unary((req: { snapshot: string }) => {
         this.snapshot(req.snapshot);
         this.snapshots.delete(req.snapshot);
         return {};
       }),
-      seek: unary((req: { subscription: string; time?: Timestamp | null; snapshot?: string; target?: string }) => {
-        const state = this.subscription(req.subscription);
-        if (req.snapshot) {
-          const record = this.snapshot(req.snapshot);
-          if (record.snapshot.topic !== state.config.topic) fail(Status.FAILED_PRECONDITION, 'The snapshot and subscription topics differ.');
-          state.resetTo([...record.messages.values()]);
-        } else if (req.time) {
-          state.seekToTime(timestampToMs(req.time));
-        } else {
-          fail(Status.INVALID_ARGUMENT, 'Seek needs a time or a snapshot.');
-        }
-        return {};
-      }),
+      seek: unary(
+        (req: {
+          subscription: string;
+          time?: Timestamp | null;
+          snapshot?: string;
+          target?: string;
+        }) => {
+          const state = this.subscription(req.subscription);
+          if (req.snapshot) {
+            const record = this.snapshot(req.snapshot);
+            if (record.snapshot.topic !== state.config.topic)
+              fail(Status.FAILED_PRECONDITION, 'The snapshot and subscription topics differ.');
+            state.resetTo([...record.messages.values()]);
+          } else if (req.time) {
+            state.seekToTime(timestampToMs(req.time));
+          } else {
+            fail(Status.INVALID_ARGUMENT, 'Seek needs a time or a snapshot.');
+          }
+          return {};
+        },
+      ),
     };
   }
 
@@ -324,7 +429,11 @@ export class PubSubEmulator {
     return this.snapshots.get(name) ?? fail(Status.NOT_FOUND, 'Snapshot does not exist');
   }
 
-  private pull(state: SubscriptionState, max: number, returnImmediately: boolean): Promise<{ receivedMessages: ReceivedMessage[] }> {
+  private pull(
+    state: SubscriptionState,
+    max: number,
+    returnImmediately: boolean,
+  ): Promise<{ receivedMessages: ReceivedMessage[] }> {
     return new Promise((resolve) => {
       let done = false;
       const consumer: Consumer = {
@@ -339,7 +448,10 @@ export class PubSubEmulator {
         resolve({ receivedMessages });
       };
       const first = state.take(consumer, max);
-      const timer = setTimeout(() => finish([]), first.length > 0 || returnImmediately ? 0 : PULL_WAIT_MS);
+      const timer = setTimeout(
+        () => finish([]),
+        first.length > 0 || returnImmediately ? 0 : PULL_WAIT_MS,
+      );
       if (first.length > 0) finish(first);
       else if (!returnImmediately) state.addConsumer(consumer);
     });
@@ -361,15 +473,21 @@ export class PubSubEmulator {
           if (req.streamAckDeadlineSeconds) checkDeadline(req.streamAckDeadlineSeconds, 10);
           const current = state;
           consumer = new StreamConsumer(call, current.config, req, () => current.schedule());
-          if (!this.streams.has(current.config.name)) this.streams.set(current.config.name, new Set());
+          if (!this.streams.has(current.config.name))
+            this.streams.set(current.config.name, new Set());
           this.streams.get(current.config.name)!.add(call);
           current.addConsumer(consumer);
         }
         if (req.modifyDeadlineAckIds.length !== req.modifyDeadlineSeconds.length) {
-          fail(Status.INVALID_ARGUMENT, 'modify_deadline_ack_ids and modify_deadline_seconds must be the same length');
+          fail(
+            Status.INVALID_ARGUMENT,
+            'modify_deadline_ack_ids and modify_deadline_seconds must be the same length',
+          );
         }
         if (req.ackIds.length > 0) state.acknowledge(req.ackIds);
-        req.modifyDeadlineAckIds.forEach((ackId, i) => state!.modifyAckDeadline([ackId], req.modifyDeadlineSeconds[i]));
+        req.modifyDeadlineAckIds.forEach((ackId, i) =>
+          state!.modifyAckDeadline([ackId], req.modifyDeadlineSeconds[i]),
+        );
         if (req.streamAckDeadlineSeconds) consumer?.setDeadline(req.streamAckDeadlineSeconds);
       } catch (err) {
         cleanup();
@@ -388,15 +506,22 @@ export class PubSubEmulator {
 
 function checkDeadline(seconds: number, min = 0): void {
   if (!Number.isInteger(seconds) || seconds < min || seconds > 600) {
-    fail(Status.INVALID_ARGUMENT, `Invalid ack deadline given: ${seconds}. The minimum deadline is ${min} seconds and the maximum is 600 seconds.`);
+    fail(
+      Status.INVALID_ARGUMENT,
+      `Invalid ack deadline given: ${seconds}. The minimum deadline is ${min} seconds and the maximum is 600 seconds.`,
+    );
   }
 }
 
 function validateSubscription(sub: Subscription): void {
-  if (sub.ackDeadlineSeconds && (sub.ackDeadlineSeconds < 10 || sub.ackDeadlineSeconds > 600)) checkDeadline(sub.ackDeadlineSeconds, 10);
+  if (sub.ackDeadlineSeconds && (sub.ackDeadlineSeconds < 10 || sub.ackDeadlineSeconds > 600))
+    checkDeadline(sub.ackDeadlineSeconds, 10);
   const retention = durationSeconds(sub.messageRetentionDuration);
   if (sub.messageRetentionDuration && (retention < 600 || retention > 31 * 24 * 3600)) {
-    fail(Status.INVALID_ARGUMENT, 'Invalid message_retention_duration: must be between 10 minutes and 31 days.');
+    fail(
+      Status.INVALID_ARGUMENT,
+      'Invalid message_retention_duration: must be between 10 minutes and 31 days.',
+    );
   }
   const attempts = sub.deadLetterPolicy?.maxDeliveryAttempts;
   if (sub.deadLetterPolicy?.deadLetterTopic && attempts && (attempts < 5 || attempts > 100)) {
@@ -405,11 +530,16 @@ function validateSubscription(sub: Subscription): void {
 }
 
 /** Copies the fields named in an update mask (snake_case paths) from `source` to `target`. */
-function applyMask(target: Record<string, unknown>, source: Record<string, unknown>, mask: { paths: string[] } | null): void {
+function applyMask(
+  target: Record<string, unknown>,
+  source: Record<string, unknown>,
+  mask: { paths: string[] } | null,
+): void {
   if (!mask?.paths.length) fail(Status.INVALID_ARGUMENT, 'The update_mask is required.');
   for (const path of mask.paths) {
     const field = path.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-    if (field === 'name' || field === 'topic') fail(Status.INVALID_ARGUMENT, `Cannot update field ${path}.`);
+    if (field === 'name' || field === 'topic')
+      fail(Status.INVALID_ARGUMENT, `Cannot update field ${path}.`);
     target[field] = source[field];
   }
 }

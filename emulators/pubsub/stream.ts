@@ -19,7 +19,10 @@ export interface StreamingPullResponse {
   subscriptionProperties: { exactlyOnceDeliveryEnabled: boolean; messageOrderingEnabled: boolean };
 }
 
-export type StreamingPullCall = grpc.ServerDuplexStream<StreamingPullRequest, StreamingPullResponse>;
+export type StreamingPullCall = grpc.ServerDuplexStream<
+  StreamingPullRequest,
+  StreamingPullResponse
+>;
 
 export class StreamConsumer implements Consumer {
   private outstanding = 0;

@@ -88,7 +88,12 @@ export class SubscriptionState {
   ) {}
 
   get backlog(): number {
-    return this.ready.length + this.delayed.length + this.leases.size + [...this.keyBacklog.values()].reduce((n, q) => n + q.length, 0);
+    return (
+      this.ready.length +
+      this.delayed.length +
+      this.leases.size +
+      [...this.keyBacklog.values()].reduce((n, q) => n + q.length, 0)
+    );
   }
 
   /** Accepts a message published to the topic (ignored when the filter rejects it). */
@@ -161,7 +166,11 @@ export class SubscriptionState {
       const ackId = `${this.nextAck++}`;
       this.leases.set(ackId, { entry, consumer, deadline: now + consumer.ackDeadlineMs() });
       const { data, attributes, messageId, publishTime, orderingKey } = entry.message;
-      batch.push({ ackId, message: { data, attributes, messageId, publishTime, orderingKey }, deliveryAttempt: this.config.deadLetterPolicy ? entry.attempts : 0 });
+      batch.push({
+        ackId,
+        message: { data, attributes, messageId, publishTime, orderingKey },
+        deliveryAttempt: this.config.deadLetterPolicy ? entry.attempts : 0,
+      });
     }
     return batch;
   }
@@ -262,13 +271,21 @@ export class SubscriptionState {
       this.delayed = this.delayed.filter((e) => e.readyAt > now);
       for (const entry of due) this.ready.push(entry);
     }
-    if (this.config.retainAckedMessages) this.retained = this.retained.filter((m) => !this.expired({ message: m, attempts: 0, readyAt: 0 }, now));
+    if (this.config.retainAckedMessages)
+      this.retained = this.retained.filter(
+        (m) => !this.expired({ message: m, attempts: 0, readyAt: 0 }, now),
+      );
     if (this.ready.length > 0) this.schedule();
   }
 
   /** Every message not yet acked, in publish order (for persistence and snapshots). */
   unacked(): StoredMessage[] {
-    const entries = [...this.ready.toArray(), ...this.delayed, ...[...this.leases.values()].map((l) => l.entry), ...[...this.keyBacklog.values()].flat()];
+    const entries = [
+      ...this.ready.toArray(),
+      ...this.delayed,
+      ...[...this.leases.values()].map((l) => l.entry),
+      ...[...this.keyBacklog.values()].flat(),
+    ];
     return entries.map((e) => e.message).sort(byPublishOrder);
   }
 
@@ -283,7 +300,8 @@ export class SubscriptionState {
 
   /** Replaces the backlog with exactly `messages` (Seek to a snapshot, restore from disk). */
   resetTo(messages: StoredMessage[]): void {
-    for (const lease of this.leases.values()) lease.consumer.released?.(lease.entry.message.data.length);
+    for (const lease of this.leases.values())
+      lease.consumer.released?.(lease.entry.message.data.length);
     this.ready.drain();
     this.delayed = [];
     this.leases.clear();

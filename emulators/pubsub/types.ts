@@ -66,4 +66,7 @@ export interface ReceivedMessage {
 }
 
 /** Publishes messages to a topic by full name, returning the message ids; used for dead-lettering. */
-export type Republish = (topic: string, messages: Array<Pick<PubsubMessage, 'data' | 'attributes' | 'orderingKey'>>) => string[];
+export type Republish = (
+  topic: string,
+  messages: Array<Pick<PubsubMessage, 'data' | 'attributes' | 'orderingKey'>>,
+) => string[];

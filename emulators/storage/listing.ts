@@ -7,16 +7,25 @@ export function listObjects(bucket: BucketRecord, q: URLSearchParams): Record<st
   const startOffset = q.get('startOffset') ?? '';
   const endOffset = q.get('endOffset') ?? '';
   const maxResults = q.has('maxResults') ? Number(q.get('maxResults')) : 1000;
-  if (!Number.isInteger(maxResults) || maxResults < 0) throw new HttpError(400, `Invalid maxResults: ${q.get('maxResults')}`);
+  if (!Number.isInteger(maxResults) || maxResults < 0)
+    throw new HttpError(400, `Invalid maxResults: ${q.get('maxResults')}`);
   const limit = Math.min(maxResults || 1000, 1000);
-  const after = q.get('pageToken') ? Buffer.from(q.get('pageToken')!, 'base64url').toString() : undefined;
-  const names = [...bucket.objects.keys()].filter((n) => n.startsWith(prefix) && n >= startOffset && (!endOffset || n < endOffset)).sort();
+  const after = q.get('pageToken')
+    ? Buffer.from(q.get('pageToken')!, 'base64url').toString()
+    : undefined;
+  const names = [...bucket.objects.keys()]
+    .filter((n) => n.startsWith(prefix) && n >= startOffset && (!endOffset || n < endOffset))
+    .sort();
   const items: unknown[] = [];
   const prefixes: string[] = [];
   let last: string | undefined;
   let more = false;
   for (const name of names) {
-    if (after !== undefined && (name <= after || (after.endsWith(delimiter) && delimiter && name.startsWith(after)))) continue;
+    if (
+      after !== undefined &&
+      (name <= after || (after.endsWith(delimiter) && delimiter && name.startsWith(after)))
+    )
+      continue;
     const cut = delimiter ? name.indexOf(delimiter, prefix.length) : -1;
     const key = cut >= 0 ? name.slice(0, cut + delimiter.length) : name;
     if (key === last) continue;

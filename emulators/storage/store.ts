@@ -65,7 +65,15 @@ export interface BucketRecord {
 }
 
 /** Writable object fields a client may set through metadata or PATCH. */
-export const WRITABLE_FIELDS = ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl', 'metadata', 'customTime'] as const;
+export const WRITABLE_FIELDS = [
+  'contentType',
+  'contentEncoding',
+  'contentDisposition',
+  'contentLanguage',
+  'cacheControl',
+  'metadata',
+  'customTime',
+] as const;
 
 export interface Preconditions {
   ifGenerationMatch?: string;
@@ -88,8 +96,14 @@ export class StorageStore {
 
   createBucket(meta: Record<string, unknown>, project: string): BucketRecord {
     const name = typeof meta.name === 'string' ? meta.name : '';
-    if (!BUCKET_NAME.test(name) || name.includes('..')) throw new HttpError(400, `Invalid bucket name: '${name}'`, 'invalid');
-    if (this.buckets.has(name)) throw new HttpError(409, 'Your previous request to create the named bucket succeeded and you already own it.', 'conflict');
+    if (!BUCKET_NAME.test(name) || name.includes('..'))
+      throw new HttpError(400, `Invalid bucket name: '${name}'`, 'invalid');
+    if (this.buckets.has(name))
+      throw new HttpError(
+        409,
+        'Your previous request to create the named bucket succeeded and you already own it.',
+        'conflict',
+      );
     const now = new Date().toISOString();
     const record: BucketRecord = {
       meta: {
@@ -119,7 +133,8 @@ export class StorageStore {
   }
 
   deleteBucket(name: string): void {
-    if (this.bucket(name).objects.size > 0) throw new HttpError(409, 'The bucket you tried to delete is not empty.', 'conflict');
+    if (this.bucket(name).objects.size > 0)
+      throw new HttpError(409, 'The bucket you tried to delete is not empty.', 'conflict');
     this.buckets.delete(name);
   }
 
@@ -132,15 +147,38 @@ export class StorageStore {
   }
 
   /** Writes a new generation; returns it and the generation it replaced, if any. */
-  putObject(bucket: string, name: string, data: Buffer, fields: Partial<ObjectMetadata>, pre: Preconditions, baseUrl: string): { object: StoredObject; replaced?: StoredObject } {
+  putObject(
+    bucket: string,
+    name: string,
+    data: Buffer,
+    fields: Partial<ObjectMetadata>,
+    pre: Preconditions,
+    baseUrl: string,
+  ): { object: StoredObject; replaced?: StoredObject } {
     validateObjectName(name);
     const record = this.bucket(bucket);
     const existing = record.objects.get(name);
     checkPreconditions(existing, pre, false);
     const crc32c = crc32cBase64(data);
     const md5Hash = md5Base64(data);
-    if (fields.crc32c && fields.crc32c !== crc32c) throw new HttpError(400, 'Provided CRC32C "' + fields.crc32c + '" doesn\'t match calculated CRC32C "' + crc32c + '".');
-    if (fields.md5Hash && fields.md5Hash !== md5Hash) throw new HttpError(400, 'Provided MD5 hash "' + fields.md5Hash + '" doesn\'t match calculated MD5 hash "' + md5Hash + '".');
+    if (fields.crc32c && fields.crc32c !== crc32c)
+      throw new HttpError(
+        400,
+        'Provided CRC32C "' +
+          fields.crc32c +
+          '" doesn\'t match calculated CRC32C "' +
+          crc32c +
+          '".',
+      );
+    if (fields.md5Hash && fields.md5Hash !== md5Hash)
+      throw new HttpError(
+        400,
+        'Provided MD5 hash "' +
+          fields.md5Hash +
+          '" doesn\'t match calculated MD5 hash "' +
+          md5Hash +
+          '".',
+      );
     const generation = this.nextGeneration();
     const now = new Date().toISOString();
     const encoded = encodeURIComponent(name);
@@ -163,20 +201,31 @@ export class StorageStore {
       updated: now,
       timeStorageClassUpdated: now,
     };
-    for (const field of WRITABLE_FIELDS) if (fields[field] !== undefined && fields[field] !== null) Object.assign(meta, { [field]: fields[field] });
+    for (const field of WRITABLE_FIELDS)
+      if (fields[field] !== undefined && fields[field] !== null)
+        Object.assign(meta, { [field]: fields[field] });
     const object = { meta, data };
     record.objects.set(name, object);
     return { object, replaced: existing };
   }
 
-  patchObject(bucket: string, name: string, fields: Record<string, unknown>, pre: Preconditions, replace: boolean): StoredObject {
+  patchObject(
+    bucket: string,
+    name: string,
+    fields: Record<string, unknown>,
+    pre: Preconditions,
+    replace: boolean,
+  ): StoredObject {
     const object = this.getObject(bucket, name, pre, false);
     const meta = object.meta as unknown as Record<string, unknown>;
     for (const field of WRITABLE_FIELDS) {
       if (field in fields) {
         const value = fields[field];
         if (field === 'metadata' && value && !replace) {
-          const merged = { ...(object.meta.metadata ?? {}), ...(value as Record<string, string | null>) };
+          const merged = {
+            ...(object.meta.metadata ?? {}),
+            ...(value as Record<string, string | null>),
+          };
           for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
           meta.metadata = merged;
         } else if (value === null) delete meta[field];
@@ -203,13 +252,26 @@ export function validateObjectName(name: string): void {
 }
 
 /** GCS answers a failed *NotMatch with 304 on reads and 412 on writes. */
-function checkPreconditions(existing: StoredObject | undefined, pre: Preconditions, reading: boolean): void {
+function checkPreconditions(
+  existing: StoredObject | undefined,
+  pre: Preconditions,
+  reading: boolean,
+): void {
   const generation = existing?.meta.generation ?? '0';
   const metageneration = existing?.meta.metageneration;
-  const notModified = () => (reading ? new HttpError(304, 'Not Modified', 'notModified') : failed());
-  const failed = () => new HttpError(412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+  const notModified = () =>
+    reading ? new HttpError(304, 'Not Modified', 'notModified') : failed();
+  const failed = () =>
+    new HttpError(
+      412,
+      'At least one of the pre-conditions you specified did not hold.',
+      'conditionNotMet',
+    );
   if (pre.ifGenerationMatch !== undefined && pre.ifGenerationMatch !== generation) throw failed();
-  if (pre.ifGenerationNotMatch !== undefined && pre.ifGenerationNotMatch === generation) throw notModified();
-  if (pre.ifMetagenerationMatch !== undefined && pre.ifMetagenerationMatch !== metageneration) throw failed();
-  if (pre.ifMetagenerationNotMatch !== undefined && pre.ifMetagenerationNotMatch === metageneration) throw notModified();
+  if (pre.ifGenerationNotMatch !== undefined && pre.ifGenerationNotMatch === generation)
+    throw notModified();
+  if (pre.ifMetagenerationMatch !== undefined && pre.ifMetagenerationMatch !== metageneration)
+    throw failed();
+  if (pre.ifMetagenerationNotMatch !== undefined && pre.ifMetagenerationNotMatch === metageneration)
+    throw notModified();
 }

@@ -2,7 +2,10 @@
 import { HttpError, type Preconditions } from './store.js';
 
 /** Splits a multipart/related body into its metadata JSON and media parts. */
-export function parseMultipart(body: Buffer, contentType: string): { metadata: Record<string, unknown>; media: Buffer; mediaType?: string } {
+export function parseMultipart(
+  body: Buffer,
+  contentType: string,
+): { metadata: Record<string, unknown>; media: Buffer; mediaType?: string } {
   const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
   if (!boundary) throw new HttpError(400, 'Missing multipart boundary.');
   const delimiter = Buffer.from(`--${boundary}`);
@@ -18,10 +21,14 @@ export function parseMultipart(body: Buffer, contentType: string): { metadata: R
     if (split < 0) throw new HttpError(400, 'Malformed multipart body.');
     let end = part.length;
     if (part[end - 2] === 0x0d && part[end - 1] === 0x0a) end -= 2;
-    parts.push({ headers: part.subarray(0, split).toString(), body: part.subarray(split + 4, end) });
+    parts.push({
+      headers: part.subarray(0, split).toString(),
+      body: part.subarray(split + 4, end),
+    });
     at = next;
   }
-  if (parts.length !== 2) throw new HttpError(400, `Multipart upload needs 2 parts, got ${parts.length}.`);
+  if (parts.length !== 2)
+    throw new HttpError(400, `Multipart upload needs 2 parts, got ${parts.length}.`);
   let metadata: Record<string, unknown>;
   try {
     metadata = JSON.parse(parts[0].body.toString() || '{}') as Record<string, unknown>;
@@ -69,7 +76,11 @@ export function appendChunk(session: ResumableSession, range: ContentRange, body
     if (body.length > 0) throw new HttpError(400, 'A status query must have an empty body.');
     return;
   }
-  if (range.first > session.received) throw new HttpError(400, `Chunk starts at ${range.first} but ${session.received} bytes were received.`);
+  if (range.first > session.received)
+    throw new HttpError(
+      400,
+      `Chunk starts at ${range.first} but ${session.received} bytes were received.`,
+    );
   const skip = session.received - range.first;
   if (skip < body.length) {
     session.chunks.push(body.subarray(skip));

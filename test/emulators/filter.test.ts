@@ -28,10 +28,21 @@ describe('Pub/Sub attribute filters', () => {
     ['NOT (attributes.band = "r" AND attributes:snrBin)', false],
   ];
   for (const [filter, expected] of cases) {
-    it(`${filter || '(empty)'} -> ${expected}`, () => assert.equal(parseFilter(filter)(message), expected));
+    it(`${filter || '(empty)'} -> ${expected}`, () =>
+      assert.equal(parseFilter(filter)(message), expected));
   }
 
-  for (const bad of ['attributes.band = ', 'attributes.band == "r"', 'attributes.band = "r" AND attributes.x = "1" OR attributes:y', 'band = "r"', 'attributes.band = "r', '(attributes:band', 'hasPrefix(attributes.band)', `attributes:${'k'.repeat(300)}`]) {
-    it(`rejects ${bad.slice(0, 60)}`, () => assert.throws(() => parseFilter(bad), FilterSyntaxError));
+  for (const bad of [
+    'attributes.band = ',
+    'attributes.band == "r"',
+    'attributes.band = "r" AND attributes.x = "1" OR attributes:y',
+    'band = "r"',
+    'attributes.band = "r',
+    '(attributes:band',
+    'hasPrefix(attributes.band)',
+    `attributes:${'k'.repeat(300)}`,
+  ]) {
+    it(`rejects ${bad.slice(0, 60)}`, () =>
+      assert.throws(() => parseFilter(bad), FilterSyntaxError));
   }
 });

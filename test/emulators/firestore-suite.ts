@@ -28,7 +28,12 @@ export function firestoreSuite(target: SuiteTarget): void {
       await expectCode(ref.parent.doc('missing').update({ a: 1 }), 5);
       const snap = await ref.get();
       assert.deepEqual(snap.data(), { name: 'x', count: 1n, nested: { deep: true } });
-      await ref.update({ count: FieldValue.increment(2), at: FieldValue.serverTimestamp(), 'nested.more': 'yes', tags: FieldValue.arrayUnion('a', 'b') });
+      await ref.update({
+        count: FieldValue.increment(2),
+        at: FieldValue.serverTimestamp(),
+        'nested.more': 'yes',
+        tags: FieldValue.arrayUnion('a', 'b'),
+      });
       const updated = (await ref.get()).data()!;
       assert.equal(updated.count, 3n);
       assert.ok(updated.at instanceof Timestamp);
@@ -49,70 +54,121 @@ export function firestoreSuite(target: SuiteTarget): void {
       assert.equal(missing.exists, false);
     });
 
-    it('orders and filters integers and doubles by numeric value (1 == 1.0, exact int64)', TIMEOUT, async () => {
-      const col = collection('numbers');
-      await col.doc('i1').set({ v: 1n });
-      await col.doc('d1').set({ v: 0n });
-      // Two increments of 0.5 make the double 1.0 (the client sends whole numbers as integers).
-      await col.doc('d1').update({ v: FieldValue.increment(0.5) });
-      await col.doc('d1').update({ v: FieldValue.increment(0.5) });
-      await col.doc('d15').set({ v: 1.5 });
-      await col.doc('i2').set({ v: 2n });
-      await col.doc('big').set({ v: 9007199254740993n });
-      await col.doc('s').set({ v: 'text' });
-      const ids = async (q: FirebaseFirestore.Query) => (await q.get()).docs.map((d) => d.id);
-      assert.deepEqual((await ids(col.where('v', '==', 1n))).sort(), ['d1', 'i1']);
-      assert.deepEqual(await ids(col.where('v', '>', 1n).orderBy('v')), ['d15', 'i2', 'big']);
-      assert.deepEqual(await ids(col.where('v', '<=', 1.5)), ['d1', 'i1', 'd15']);
-      // 2^53 travels as a double; 2^53 + 1 stored as int64 is greater.
-      assert.deepEqual(await ids(col.where('v', '>', 9007199254740992)), ['big']);
-      assert.deepEqual(await ids(col.orderBy('v', 'desc')), ['s', 'big', 'i2', 'd15', 'i1', 'd1']);
-    });
+    it(
+      'orders and filters integers and doubles by numeric value (1 == 1.0, exact int64)',
+      TIMEOUT,
+      async () => {
+        const col = collection('numbers');
+        await col.doc('i1').set({ v: 1n });
+        await col.doc('d1').set({ v: 0n });
+        // Two increments of 0.5 make the double 1.0 (the client sends whole numbers as integers).
+        await col.doc('d1').update({ v: FieldValue.increment(0.5) });
+        await col.doc('d1').update({ v: FieldValue.increment(0.5) });
+        await col.doc('d15').set({ v: 1.5 });
+        await col.doc('i2').set({ v: 2n });
+        await col.doc('big').set({ v: 9007199254740993n });
+        await col.doc('s').set({ v: 'text' });
+        const ids = async (q: FirebaseFirestore.Query) => (await q.get()).docs.map((d) => d.id);
+        assert.deepEqual((await ids(col.where('v', '==', 1n))).sort(), ['d1', 'i1']);
+        assert.deepEqual(await ids(col.where('v', '>', 1n).orderBy('v')), ['d15', 'i2', 'big']);
+        assert.deepEqual(await ids(col.where('v', '<=', 1.5)), ['d1', 'i1', 'd15']);
+        // 2^53 travels as a double; 2^53 + 1 stored as int64 is greater.
+        assert.deepEqual(await ids(col.where('v', '>', 9007199254740992)), ['big']);
+        assert.deepEqual(await ids(col.orderBy('v', 'desc')), [
+          's',
+          'big',
+          'i2',
+          'd15',
+          'i1',
+          'd1',
+        ]);
+      },
+    );
 
     it('runs compound queries with order, limit, cursors, offset and count', TIMEOUT, async () => {
       const col = collection('query');
-      const rows = Array.from({ length: 10 }, (_, i) => ({ i: BigInt(i), band: 'ugrizy'[i % 6], tags: [i % 2 ? 'odd' : 'even'] }));
+      const rows = Array.from({ length: 10 }, (_, i) => ({
+        i: BigInt(i),
+        band: 'ugrizy'[i % 6],
+        tags: [i % 2 ? 'odd' : 'even'],
+      }));
       await Promise.all(rows.map((r) => col.doc(`d${r.i}`).set(r)));
-      const ids = async (q: FirebaseFirestore.Query) => (await q.get()).docs.map((d) => Number(d.get('i')));
+      const ids = async (q: FirebaseFirestore.Query) =>
+        (await q.get()).docs.map((d) => Number(d.get('i')));
       assert.deepEqual(await ids(col.where('i', '>=', 3n).where('i', '<', 6n)), [3, 4, 5]);
-      assert.deepEqual(await ids(col.where(Filter.or(Filter.where('band', '==', 'u'), Filter.where('i', '==', 4n))).orderBy('i')), [0, 4, 6]);
-      assert.deepEqual(await ids(col.where(Filter.and(Filter.where('tags', 'array-contains', 'odd'), Filter.where('i', '>', 4n))).orderBy('i')), [5, 7, 9]);
+      assert.deepEqual(
+        await ids(
+          col
+            .where(Filter.or(Filter.where('band', '==', 'u'), Filter.where('i', '==', 4n)))
+            .orderBy('i'),
+        ),
+        [0, 4, 6],
+      );
+      assert.deepEqual(
+        await ids(
+          col
+            .where(
+              Filter.and(Filter.where('tags', 'array-contains', 'odd'), Filter.where('i', '>', 4n)),
+            )
+            .orderBy('i'),
+        ),
+        [5, 7, 9],
+      );
       assert.deepEqual(await ids(col.where('band', 'in', ['g', 'r']).orderBy('i')), [1, 2, 7, 8]);
-      assert.deepEqual(await ids(col.where('band', 'not-in', ['u', 'g', 'r', 'i']).orderBy('i')), [4, 5]);
+      assert.deepEqual(
+        await ids(col.where('band', 'not-in', ['u', 'g', 'r', 'i']).orderBy('i')),
+        [4, 5],
+      );
       assert.deepEqual(await ids(col.orderBy('i', 'desc').limit(3)), [9, 8, 7]);
       assert.deepEqual(await ids(col.orderBy('i').limitToLast(2)), [8, 9]);
       assert.deepEqual(await ids(col.orderBy('i').startAt(2n).endAt(4n)), [2, 3, 4]);
       assert.deepEqual(await ids(col.orderBy('i').startAfter(2n).endBefore(5n)), [3, 4]);
       assert.deepEqual(await ids(col.orderBy('i').offset(7)), [7, 8, 9]);
       const page1 = await col.orderBy('i').limit(4).get();
-      assert.deepEqual(await ids(col.orderBy('i').startAfter(page1.docs[3]).limit(4)), [4, 5, 6, 7]);
+      assert.deepEqual(
+        await ids(col.orderBy('i').startAfter(page1.docs[3]).limit(4)),
+        [4, 5, 6, 7],
+      );
       assert.equal(Number((await col.where('i', '>=', 5n).count().get()).data().count), 5);
-      const agg = await col.aggregate({ total: AggregateField.sum('i'), mean: AggregateField.average('i') }).get();
+      const agg = await col
+        .aggregate({ total: AggregateField.sum('i'), mean: AggregateField.average('i') })
+        .get();
       assert.equal(Number(agg.data().total), 45);
       assert.equal(agg.data().mean, 4.5);
       const selected = await col.select('band').where('i', '==', 1n).get();
       assert.deepEqual(selected.docs[0].data(), { band: 'g' });
     });
 
-    it('serializes concurrent read-modify-write transactions on one document: no update lost', TIMEOUT, async () => {
-      const ref = collection('txn').doc('counter');
-      await ref.set({ n: 0n });
-      const workers = 12;
-      await Promise.all(
-        Array.from({ length: workers }, () =>
-          db.runTransaction(async (t) => {
-            const snap = await t.get(ref);
-            t.update(ref, { n: (snap.get('n') as bigint) + 1n });
-          }),
-        ),
-      );
-      assert.equal((await ref.get()).get('n'), BigInt(workers));
-    });
+    it(
+      'serializes concurrent read-modify-write transactions on one document: no update lost',
+      TIMEOUT,
+      async () => {
+        const ref = collection('txn').doc('counter');
+        await ref.set({ n: 0n });
+        const workers = 12;
+        await Promise.all(
+          Array.from({ length: workers }, () =>
+            db.runTransaction(async (t) => {
+              const snap = await t.get(ref);
+              t.update(ref, { n: (snap.get('n') as bigint) + 1n });
+            }),
+          ),
+        );
+        assert.equal((await ref.get()).get('n'), BigInt(workers));
+      },
+    );
 
     it('keeps an invariant across documents under concurrent transfers', TIMEOUT, async () => {
       const col = collection('transfer');
       await Promise.all(['a', 'b', 'c'].map((id) => col.doc(id).set({ balance: 100n })));
-      const pairs = [['a', 'b'], ['b', 'c'], ['c', 'a'], ['b', 'a'], ['a', 'c'], ['c', 'b']];
+      const pairs = [
+        ['a', 'b'],
+        ['b', 'c'],
+        ['c', 'a'],
+        ['b', 'a'],
+        ['a', 'c'],
+        ['c', 'b'],
+      ];
       await Promise.all(
         pairs.map(([from, to]) =>
           db.runTransaction(async (t) => {
@@ -123,7 +179,10 @@ export function firestoreSuite(target: SuiteTarget): void {
         ),
       );
       const balances = (await col.get()).docs.map((d) => d.get('balance') as bigint);
-      assert.equal(balances.reduce((s, b) => s + b, 0n), 300n);
+      assert.equal(
+        balances.reduce((s, b) => s + b, 0n),
+        300n,
+      );
     });
 
     it('commits batches and bulk writes; lists collections and documents', TIMEOUT, async () => {
@@ -133,14 +192,19 @@ export function firestoreSuite(target: SuiteTarget): void {
       await batch.commit();
       const writer = db.bulkWriter();
       for (let i = 0; i < 5; i++) void writer.set(col.doc(`w${i}`), { i: BigInt(i) });
-      void writer.create(col.doc('b0'), { i: 0n }).catch((err: { code?: number }) => assert.equal(err.code, 6));
+      void writer
+        .create(col.doc('b0'), { i: 0n })
+        .catch((err: { code?: number }) => assert.equal(err.code, 6));
       writer.onWriteError(() => false);
       await writer.close();
       assert.equal(Number((await col.count().get()).data().count), 10);
       await col.doc('b1').collection('sub').doc('x').set({ deep: true });
       await col.doc('ghost').collection('sub').doc('y').set({ deep: true });
       const subcollections = await col.doc('b1').listCollections();
-      assert.deepEqual(subcollections.map((c) => c.id), ['sub']);
+      assert.deepEqual(
+        subcollections.map((c) => c.id),
+        ['sub'],
+      );
       const refs = await col.listDocuments();
       assert.equal(refs.length, 11, 'ten documents and one missing parent with a subcollection');
       const collections = await db.listCollections();

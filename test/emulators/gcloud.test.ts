@@ -10,12 +10,14 @@ import { firestoreSuite } from './firestore-suite.js';
 import { pubsubSuite } from './pubsub-suite.js';
 
 const hasGcloud = spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status === 0;
-if (!hasGcloud) process.stdout.write('# SKIP gcloud not found: Google emulator comparison skipped\n');
+if (!hasGcloud)
+  process.stdout.write('# SKIP gcloud not found: Google emulator comparison skipped\n');
 
 /** Gaps of Google's Pub/Sub emulator that ours fills (see emulators/README.md). */
 const PUBSUB_GAPS: Record<string, string> = {
   filters: "Google's Pub/Sub emulator ignores subscription filters (delivers every message)",
-  deadLetter: "Google's Pub/Sub emulator does not forward to a dead-letter topic after maxDeliveryAttempts",
+  deadLetter:
+    "Google's Pub/Sub emulator does not forward to a dead-letter topic after maxDeliveryAttempts",
 };
 
 function freePort(): Promise<number> {
@@ -33,7 +35,10 @@ const children: ChildProcess[] = [];
 /** Starts `gcloud ARGS --host-port=localhost:PORT` and resolves the host once `ready` is printed. */
 async function startGcloud(args: string[], ready: RegExp): Promise<string> {
   const port = await freePort();
-  const child = spawn('gcloud', [...args, `--host-port=localhost:${port}`], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('gcloud', [...args, `--host-port=localhost:${port}`], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let output = '';
@@ -43,7 +48,9 @@ async function startGcloud(args: string[], ready: RegExp): Promise<string> {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`gcloud ${args.join(' ')} exited with ${code}: ${output.slice(-500)}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`gcloud ${args.join(' ')} exited with ${code}: ${output.slice(-500)}`)),
+    );
   });
 }
 
@@ -54,8 +61,14 @@ after(() => {
 });
 
 if (hasGcloud) {
-  const pubsub = startGcloud(['beta', 'emulators', 'pubsub', 'start', '--project=emulator-suite'], /Server started, listening on/);
-  const firestore = startGcloud(['emulators', 'firestore', 'start'], /Dev App Server is now running/);
+  const pubsub = startGcloud(
+    ['beta', 'emulators', 'pubsub', 'start', '--project=emulator-suite'],
+    /Server started, listening on/,
+  );
+  const firestore = startGcloud(
+    ['emulators', 'firestore', 'start'],
+    /Dev App Server is now running/,
+  );
   pubsub.catch(() => undefined);
   firestore.catch(() => undefined);
   pubsubSuite({ name: "Google's emulator", host: () => pubsub, gaps: PUBSUB_GAPS });
