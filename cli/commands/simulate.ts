@@ -1,7 +1,8 @@
 /**
  * `ap simulate --out DIR [--size N] [--seed S] [--visits K]`: a deep template and K science
  * visits of one simulated detector as camera-like FITS files, and truth.csv (see shared/sim/).
- * Images are rendered and written one at a time, so memory holds one image and the template.
+ * Images are rendered and written one at a time, so memory holds one image and the template's
+ * variance; half of each image's stars and galaxies are drawn on a worker thread.
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,10 +21,11 @@ import {
 } from '../../shared/sim/config.js';
 import {
   planNight,
-  renderImage,
+  renderImageAsync,
   truthForVisit,
   type TemplateForTruth,
 } from '../../shared/sim/night.js';
+import { SkyWorker } from '../../shared/sim/parallel.js';
 import type { ImageSpec } from '../../shared/sim/plan.js';
 import { truthToCsv, type TruthRow } from '../../shared/sim/truth.js';
 import { simulatedImageFits } from '../../shared/sim/write.js';
@@ -107,24 +109,29 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
       fwhmPx: spec.psf.fwhmAt((plan.config.size - 1) / 2, (plan.config.size - 1) / 2),
       skyAdu: spec.skyAdu,
     });
-    progress('ap simulate: template');
+    // Half the stars and galaxies of every image are drawn on a second thread.
+    const worker = new SkyWorker(plan.config);
     const files: string[] = [];
-    // Only what the truth needs of the template stays in memory once it is written.
-    const writeTemplate = async (): Promise<TemplateForTruth> => {
-      const template = renderImage(plan, plan.template).image;
-      files.push(
-        await write(plan.template, simulatedImageFits(template, seedCards(plan.template))),
-      );
-      const { variance, wcs, info } = template.exposure;
-      return { variance, wcs, info };
-    };
-    const templateForTruth = await writeTemplate();
     const truth: TruthRow[] = [];
-    for (const spec of plan.visits) {
-      progress(`ap simulate: visit ${spec.visit}/${plan.visits.length}`);
-      const science = renderImage(plan, spec);
-      files.push(await write(spec, simulatedImageFits(science.image, seedCards(spec))));
-      truth.push(...truthForVisit(plan, spec, science, templateForTruth));
+    try {
+      progress('ap simulate: template');
+      // Only what the truth needs of the template stays in memory once it is written.
+      const writeTemplate = async (): Promise<TemplateForTruth> => {
+        const template = (await renderImageAsync(plan, plan.template, worker)).image;
+        const bytes = simulatedImageFits(template, seedCards(plan.template));
+        files.push(await write(plan.template, bytes));
+        const { variance, wcs, info } = template.exposure;
+        return { variance, wcs, info };
+      };
+      const templateForTruth = await writeTemplate();
+      for (const spec of plan.visits) {
+        progress(`ap simulate: visit ${spec.visit}/${plan.visits.length}`);
+        const science = await renderImageAsync(plan, spec, worker);
+        files.push(await write(spec, simulatedImageFits(science.image, seedCards(spec))));
+        truth.push(...truthForVisit(plan, spec, science, templateForTruth));
+      }
+    } finally {
+      await worker.close();
     }
     const truthFile = join(out, 'truth.csv');
     await writeFile(truthFile, truthToCsv(truth));

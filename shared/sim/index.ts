@@ -16,6 +16,7 @@ export {
   limitingMag,
   planNight,
   renderImage,
+  renderImageAsync,
   simulateNight,
   truthForVisit,
   type NightPlan,
@@ -37,3 +38,4 @@ export {
   type TruthRow,
 } from './truth.js';
 export { simulatedImageFits } from './write.js';
+export { SkyWorker } from './parallel.js';

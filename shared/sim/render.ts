@@ -72,34 +72,35 @@ function addPoint(
 }
 
 /**
- * Renders the light (ADU, without sky) of the field in one image; returns it with the list of
- * changing point sources drawn (for the truth table).
+ * Adds the static sky's stars and galaxies whose catalogue index has the given parity (0 even,
+ * 1 odd) to `target`: the two halves can be drawn on two threads and summed, with the same
+ * floating-point result either way.
  */
-export function renderLight(
+export function renderStaticHalf(
   field: SkyField,
   spec: ImageSpec,
   size: number,
-): { light: Float32Array; placed: PlacedSource[] } {
-  const light = new Float32Array(size * size);
+  target: Float32Array,
+  parity: 0 | 1,
+): void {
   const zp = spec.zeroPoint;
   const stampHalf = (spec.psf.stampSize - 1) / 2;
-
   const stars = spec.wcs.skyToPixel({ ra: field.stars.ra, dec: field.stars.dec });
-  for (let i = 0; i < field.stars.mag.length; i++) {
-    addPoint(light, size, spec, stars.x[i], stars.y[i], magToAdu(field.stars.mag[i], zp), 0);
+  for (let i = parity; i < field.stars.mag.length; i += 2) {
+    addPoint(target, size, spec, stars.x[i], stars.y[i], magToAdu(field.stars.mag[i], zp), 0);
   }
-
-  const galaxyPixels = spec.wcs.skyToPixel({
-    ra: Float64Array.from(field.galaxies, (g) => g.ra),
-    dec: Float64Array.from(field.galaxies, (g) => g.dec),
+  const half = field.galaxies.filter((_, i) => i % 2 === parity);
+  const pixels = spec.wcs.skyToPixel({
+    ra: Float64Array.from(half, (g) => g.ra),
+    dec: Float64Array.from(half, (g) => g.dec),
   });
-  field.galaxies.forEach((g, i) => {
-    const x = galaxyPixels.x[i];
-    const y = galaxyPixels.y[i];
+  half.forEach((g, i) => {
+    const x = pixels.x[i];
+    const y = pixels.y[i];
     if (x < -200 || y < -200 || x > size + 200 || y > size + 200) return;
     const form = galaxyForm(spec.wcs.jacobian(x, y).matrix, g.reArcsec, g.axisRatio, g.paDeg);
     addSersic(
-      light,
+      target,
       size,
       size,
       { x, y, flux: magToAdu(g.mag, zp), sersicN: g.sersicN, ...form },
@@ -108,6 +109,22 @@ export function renderLight(
       GALAXY_EDGE_FRACTION * Math.sqrt(spec.skyAdu),
     );
   });
+}
+
+/**
+ * Renders the light (ADU, without sky) of the field in one image except the odd half of the
+ * static sky (see renderStaticHalf; the caller adds it); returns it with the list of changing
+ * point sources drawn (for the truth table).
+ */
+export function renderLightExceptOddHalf(
+  field: SkyField,
+  spec: ImageSpec,
+  size: number,
+): { light: Float32Array; placed: PlacedSource[] } {
+  const light = new Float32Array(size * size);
+  const zp = spec.zeroPoint;
+  const stampHalf = (spec.psf.stampSize - 1) / 2;
+  renderStaticHalf(field, spec, size, light, 0);
 
   const placed: PlacedSource[] = [];
   const place = (

@@ -1,0 +1,56 @@
+/**
+ * A second thread for the simulator's heaviest work: half of the static stars and galaxies of
+ * each image (see sky-worker.ts). If the worker cannot run, the caller draws that half itself,
+ * with the same pixels.
+ */
+import { Worker } from 'node:worker_threads';
+import type { SimConfig } from './config.js';
+import type { SkyJob } from './sky-worker.js';
+
+/** Starts the worker; under tsx (TypeScript sources) it registers tsx itself, as Node 20 does not pass --import hooks to workers. */
+function startWorker(config: SimConfig): Worker {
+  const typescript = import.meta.url.endsWith('.ts');
+  const url = new URL(typescript ? './sky-worker.ts' : './sky-worker.js', import.meta.url);
+  if (!typescript) return new Worker(url, { workerData: { config } });
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  return new Worker(
+    `import(${tsx}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
+    { eval: true, workerData: { config } },
+  );
+}
+
+export class SkyWorker {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private failure: Error | null = null;
+
+  constructor(config: SimConfig) {
+    this.worker = startWorker(config);
+    this.worker.on('message', (visit: number) => {
+      this.waiting.get(visit)?.resolve();
+      this.waiting.delete(visit);
+    });
+    const fail = (error: Error): void => {
+      this.failure = error;
+      for (const { reject } of this.waiting.values()) reject(error);
+      this.waiting.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`sky worker exited with code ${code}`)));
+  }
+
+  /** The odd half of the static sky of image `visit` (0 = template), drawn on the worker thread. */
+  render(visit: number, size: number): Promise<Float32Array> {
+    const buffer = new SharedArrayBuffer(size * size * 4);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(visit, { resolve, reject });
+      this.worker.postMessage({ visit, buffer } satisfies SkyJob);
+    }).then(() => new Float32Array(buffer));
+  }
+
+  async close(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}
