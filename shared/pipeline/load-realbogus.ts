@@ -2,51 +2,55 @@
  * The shipped real/bogus model as a RealBogusScorer, or null (with the reason logged) when the
  * model or the rb module is not available, so that the pipeline runs without scoring.
  *
- * The rb module (shared/rb) provides `loadShippedModel()` -> model with `version`, and
- * `scoreSources(model, records, science, template, difference)` filling `reliability`.
+ * shared/rb provides `loadShippedModel()` (model.ts; the newest models/rb/v<N>/) -> a model with
+ * `version`, and `scoreSources(model, records, science, template, difference)` (score.ts) filling
+ * `reliability`.
  */
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { Exposure } from '../image/exposure.js';
 import type { PipelineLogger } from './log.js';
 import type { RealBogusScorer } from './realbogus.js';
 
-interface RbModule {
-  loadShippedModel(): Promise<{ version: string }>;
-  scoreSources(model: { version: string }, records: DiaSourceRecord[], science: Exposure, template: Exposure, difference: Exposure): Promise<void> | void;
+interface RbModel {
+  version: string;
 }
 
-function isRbModule(m: unknown): m is RbModule {
-  const r = m as Partial<RbModule> | null;
-  return typeof r?.loadShippedModel === 'function' && typeof r.scoreSources === 'function';
+interface RbModules {
+  loadShippedModel(): Promise<RbModel>;
+  scoreSources(model: RbModel, records: DiaSourceRecord[], science: Exposure, template: Exposure, difference: Exposure): unknown;
 }
 
-/** Module path resolved at run time: the stage is optional and the rb module may be absent. */
-const RB_MODULE = new URL('../rb/index.js', import.meta.url).href;
+/** Modules resolved at run time: the stage is optional, and the rb module or its model may be absent. */
+const MODEL_MODULE = new URL('../rb/model.js', import.meta.url).href;
+const SCORE_MODULE = new URL('../rb/score.js', import.meta.url).href;
+
+async function importRb(): Promise<RbModules> {
+  const [model, score] = (await Promise.all([import(MODEL_MODULE), import(SCORE_MODULE)])) as [Partial<RbModules>, Partial<RbModules>];
+  const loadShippedModel = model.loadShippedModel;
+  const scoreSources = score.scoreSources;
+  if (typeof loadShippedModel !== 'function' || typeof scoreSources !== 'function') throw new Error('shared/rb lacks loadShippedModel / scoreSources');
+  return { loadShippedModel, scoreSources };
+}
 
 export async function loadRealBogus(log: PipelineLogger): Promise<RealBogusScorer | null> {
-  let rb: unknown;
+  let rb: RbModules;
   try {
-    rb = await import(RB_MODULE);
+    rb = await importRb();
   } catch (err) {
     log({ severity: 'WARNING', message: 'real/bogus scoring disabled: the rb module cannot be loaded', reason: (err as Error).message.split('\n')[0] });
     return null;
   }
-  if (!isRbModule(rb)) {
-    log({ severity: 'WARNING', message: 'real/bogus scoring disabled: the rb module lacks loadShippedModel / scoreSources' });
-    return null;
-  }
-  let model: { version: string };
+  let model: RbModel;
   try {
     model = await rb.loadShippedModel();
   } catch (err) {
     log({ severity: 'WARNING', message: 'real/bogus scoring disabled: no shipped model', reason: (err as Error).message.split('\n')[0] });
     return null;
   }
-  const module = rb;
   return {
     version: model.version,
     async score(records, images) {
-      await module.scoreSources(model, records, images.science, images.template, images.difference);
+      await rb.scoreSources(model, records, images.science, images.template, images.difference);
     },
   };
 }
