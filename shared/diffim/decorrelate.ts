@@ -10,8 +10,11 @@
  */
 import { Plane, type ImageF } from '../image/plane.js';
 import { Fft2, kernelSpectrum } from '../util/fft.js';
-import { accumulate, planTiles, runTiles, type Tile } from '../util/tiles.js';
-import type { KernelSolution } from './kernel-solution.js';
+import { runTileShares } from '../util/parallel-tiles.js';
+import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
+import { accumulate, planTiles, runTiles, type Tile, type TilePlan } from '../util/tiles.js';
+import type { WorkerPool } from '../util/worker-pool.js';
+import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
 
 /** Noise levels (per-pixel variances) near a tile: [unconvolved, convolved]. */
 export type NoiseAt = (x: number, y: number) => [number, number];
@@ -39,25 +42,78 @@ export interface DecorrelateOptions {
   blend: number;
 }
 
-/** The decorrelated difference image. */
-export function decorrelate(difference: ImageF, solution: KernelSolution, noiseAt: NoiseAt, opt: DecorrelateOptions): ImageF {
+function decorrelatePlan(width: number, height: number, solution: KernelSolution, opt: DecorrelateOptions): TilePlan {
   const halo = solution.size;
   const n = opt.fftSize >= 4 * (halo + opt.blend) ? opt.fftSize : 2 * opt.fftSize;
-  const plan = planTiles(difference.width, difference.height, { fftSize: n, halo, blend: opt.blend });
+  return planTiles(width, height, { fftSize: n, halo, blend: opt.blend });
+}
+
+/** Decorrelates tiles `indices` of `difference`, adding them (blend-weighted) into `out`; noise[2t..2t+1] are tile t's levels. */
+export function decorrelateShare(difference: ImageF, out: ImageF, solution: KernelSolution, noise: Float64Array, opt: DecorrelateOptions, indices: number[]): void {
+  const plan = decorrelatePlan(difference.width, difference.height, solution, opt);
+  const n = plan.fftSize;
   const fft = new Fft2(n);
-  const out = Plane.zeros(Float32Array, difference.width, difference.height);
-  runTiles(plan, {
-    inputs: [difference],
-    transform: (tile: Tile, [d]) => {
-      const [vu, vc] = noiseAt(tile.cx, tile.cy);
-      const phi = decorrelationFilter(kernelSpectrumAt(fft, solution, tile.cx, tile.cy), solution.kernelSum, vu, vc);
-      for (let i = 0; i < phi.length; i++) {
-        d[2 * i] *= phi[i];
-        d[2 * i + 1] *= phi[i];
-      }
-      return [d];
+  const index = new Map(plan.tiles.map((t, i) => [t, i]));
+  runTiles(
+    plan,
+    {
+      inputs: [difference],
+      transform: (tile: Tile, [d]) => {
+        const t = index.get(tile) ?? 0;
+        const phi = decorrelationFilter(kernelSpectrumAt(fft, solution, tile.cx, tile.cy), solution.kernelSum, noise[2 * t], noise[2 * t + 1]);
+        for (let i = 0; i < phi.length; i++) {
+          d[2 * i] *= phi[i];
+          d[2 * i + 1] *= phi[i];
+        }
+        return [d];
+      },
+      emit: (tile, [o]) => accumulate(tile, n, o, out),
     },
-    emit: (tile, [o]) => accumulate(tile, n, o, out),
-  });
-  return out;
+    indices,
+  );
+}
+
+export interface DecorrelateArgs {
+  difference: SharedPlane;
+  out: SharedPlane;
+  solution: KernelSolutionData;
+  noise: Float64Array;
+  opt: DecorrelateOptions;
+  indices: number[];
+}
+
+/** Worker side of decorrelate. */
+export function decorrelateWorker(a: DecorrelateArgs): void {
+  decorrelateShare(fromShared(a.difference), fromShared(a.out), KernelSolution.fromData(a.solution), a.noise, a.opt, a.indices);
+}
+
+/** The decorrelated difference image. */
+export async function decorrelate(difference: ImageF, solution: KernelSolution, noiseAt: NoiseAt, opt: DecorrelateOptions, pool: WorkerPool | null = null): Promise<ImageF> {
+  const { width, height } = difference;
+  const plan = decorrelatePlan(width, height, solution, opt);
+  const noise = new Float64Array(2 * plan.tiles.length);
+  plan.tiles.forEach((t, i) => noise.set(noiseAt(t.cx, t.cy), 2 * i));
+  const all = plan.tiles.map((_t, i) => i);
+  if (!pool || pool.size === 0 || plan.tiles.length < 4) {
+    const out = Plane.zeros(Float32Array, width, height);
+    decorrelateShare(difference, out, solution, noise, opt, all);
+    return out;
+  }
+  // Blended tiles overlap: each thread adds into its own plane, summed at the end.
+  const input = toShared(difference);
+  const outs = Array.from({ length: 1 + pool.size }, () => toShared({ width, height }));
+  const data = solution.toData();
+  await runTileShares(
+    plan,
+    pool,
+    { module: import.meta.url, fn: 'decorrelateWorker' },
+    (indices) => decorrelateShare(difference, fromShared(outs[0]), solution, noise, opt, indices),
+    (thread) => ({ difference: input, out: outs[thread], solution: data, noise, opt }),
+  );
+  const sum = fromShared(outs[0]);
+  for (const o of outs.slice(1)) {
+    const d = new Float32Array(o.buffer);
+    for (let i = 0; i < d.length; i++) sum.data[i] += d[i];
+  }
+  return sum;
 }

@@ -8,6 +8,18 @@
 import { basisImage, type KernelBasis } from './basis.js';
 import { polyCount, SpatialFrame } from './spatial.js';
 
+/** A KernelSolution as plain data (structured-cloneable, for worker threads). */
+export interface KernelSolutionData {
+  basis: KernelBasis;
+  spatialOrder: number;
+  backgroundOrder: number;
+  kernelSum: number;
+  coefficients: Float64Array[];
+  background: Float64Array;
+  width: number;
+  height: number;
+}
+
 export class KernelSolution {
   readonly frame: SpatialFrame;
   /** Dense kernel image of each spatial term (size*size), computed once. */
@@ -40,6 +52,15 @@ export class KernelSolution {
       }
       this.termKernels.push(k);
     }
+  }
+
+  static fromData(d: KernelSolutionData): KernelSolution {
+    return new KernelSolution(d.basis, d.spatialOrder, d.backgroundOrder, d.kernelSum, d.coefficients, d.background, d.width, d.height);
+  }
+
+  toData(): KernelSolutionData {
+    const { basis, spatialOrder, backgroundOrder, kernelSum, coefficients, background } = this;
+    return { basis, spatialOrder, backgroundOrder, kernelSum, coefficients, background, width: this.frame.width, height: this.frame.height };
   }
 
   get size(): number {

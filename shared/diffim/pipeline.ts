@@ -15,6 +15,7 @@ import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
 import { FitsHeader } from '../fits/header.js';
 import type { SubtractConfig } from './config.js';
+import { WorkerPool } from '../util/worker-pool.js';
 import { readFits } from '../fits/read.js';
 import { diffPsfToHdu, readDiffPsf, type GridPsf } from './psf-grid.js';
 import { subtractImages, type SubtractResult, type SubtractStage } from './subtract.js';
@@ -25,9 +26,11 @@ export interface DiffConfig {
   characterizeOverrides: CharacterizeOverrides;
   warp: Partial<WarpConfig>;
   subtract: Partial<SubtractConfig>;
+  /** 1: everything on the calling thread; else the shared WorkerPool (one thread per core, AP_THREADS). */
+  threads: number;
 }
 
-export const DEFAULT_DIFF_CONFIG: DiffConfig = { characterize: true, characterizeOverrides: {}, warp: {}, subtract: {} };
+export const DEFAULT_DIFF_CONFIG: DiffConfig = { characterize: true, characterizeOverrides: {}, warp: {}, subtract: {}, threads: 0 };
 
 export type DiffStage = 'characterizeScience' | 'characterizeTemplate' | 'warp' | SubtractStage;
 
@@ -42,6 +45,8 @@ export interface DiffResult extends SubtractResult {
 /** `onStage` is called as each stage ends (benchmarks sample memory there). */
 export async function runDiff(science: Exposure, template: Exposure, overrides: Partial<DiffConfig> = {}, onStage?: (stage: DiffStage) => void): Promise<DiffResult> {
   const cfg: DiffConfig = { ...DEFAULT_DIFF_CONFIG, ...overrides };
+  // Started first, so the workers are ready by the tiled stages.
+  const pool = cfg.threads === 1 ? null : WorkerPool.shared();
   const start = performance.now();
   let t = start;
   const lap = (): number => {
@@ -69,7 +74,7 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   }
   const warp = lap();
   onStage?.('warp');
-  const result = subtractImages(science, warped.exposure, cfg.subtract, onStage);
+  const result = await subtractImages(science, warped.exposure, cfg.subtract, { onStage, pool });
   return {
     ...result,
     coverageFraction: warped.coverageFraction,

@@ -4,7 +4,7 @@
  * warp). Stages: choose the method, select kernel candidates, fit the kernel, convolve and
  * subtract, decorrelate, and build the output; each is timed.
  * @example
- *   const r = subtractImages(science, warpedTemplate, { method: 'auto' });
+ *   const r = await subtractImages(science, warpedTemplate, { method: 'auto' });
  *   r.method; r.kernelSum; r.difference.image; r.differencePsf.stampAt(x, y);
  */
 import { Exposure } from '../image/exposure.js';
@@ -13,6 +13,7 @@ import { Plane, type ImageF } from '../image/plane.js';
 import type { Psf } from '../psf/types.js';
 import { dilateBits } from '../util/convolve.js';
 import { clippedStats } from '../util/stats.js';
+import type { WorkerPool } from '../util/worker-pool.js';
 import { alDifferencePsf } from './al-psf.js';
 import { alardLuptonBasis, basisSigmas } from './basis.js';
 import { selectCandidates } from './candidates.js';
@@ -127,8 +128,16 @@ export function normalisedNoise(e: Exposure): { ratio: number; usable: number } 
   return { ratio: vals.length ? clippedStats(vals, 5).std : Number.NaN, usable: usable / Math.max(1, all) };
 }
 
+export interface SubtractRunOptions {
+  /** Called as each stage ends (benchmarks sample memory there). */
+  onStage?: (stage: SubtractStage) => void;
+  /** Worker threads for the tiled stages (convolve, decorrelate, ZOGY); none: all on this thread. */
+  pool?: WorkerPool | null;
+}
+
 /** Stages 3-8 on aligned, characterized exposures (each with a PSF, backgrounds subtracted). */
-export function subtractImages(science: Exposure, template: Exposure, overrides: Partial<SubtractConfig> = {}, onStage?: (stage: SubtractStage) => void): SubtractResult {
+export async function subtractImages(science: Exposure, template: Exposure, overrides: Partial<SubtractConfig> = {}, run: SubtractRunOptions = {}): Promise<SubtractResult> {
+  const { onStage, pool = null } = run;
   const cfg: SubtractConfig = { ...DEFAULT_SUBTRACT_CONFIG, ...overrides };
   const { width, height } = science;
   if (template.width !== width || template.height !== height) {
@@ -228,13 +237,13 @@ export function subtractImages(science: Exposure, template: Exposure, overrides:
     const n = convolveScience ? science.image : corrected(science);
     const r = convolveScience ? corrected(template) : template.image;
     const noiseAt = (x: number, y: number): [number, number] => [noiseS.at(x, y), noiseT.at(x, y)];
-    const z = zogy(n, r, science.variance, template.variance, sciPsf, tmplPsf, scale, noiseAt, {
+    const z = await zogy(n, r, science.variance, template.variance, sciPsf, tmplPsf, scale, noiseAt, {
       fftSize: cfg.fftSize,
       blend: cfg.tileBlendPx,
       astrometricSigmaPx: cfg.zogyAstrometricSigmaPx,
       psfErrorFraction: cfg.zogyPsfErrorFraction,
       regularization: cfg.zogyRegularization,
-    });
+    }, pool);
     score = z.score;
     for (let y = 0; y < height; y++) {
       const src = z.difference.row(y), vs = science.variance.row(y), vt = template.variance.row(y);
@@ -248,7 +257,7 @@ export function subtractImages(science: Exposure, template: Exposure, overrides:
     differencePsf = zogyDifferencePsf(sciPsf, tmplPsf, scale, noiseAt, xs, ys, psfSize, cfg.zogyRegularization);
   } else {
     // (6) Convolve the source image by the kernel field and subtract.
-    const matched = convolveKernelField(source.image, solution, cfg.fftSize);
+    const matched = await convolveKernelField(source.image, solution, cfg.fftSize, pool);
     const k2 = kernelSquaredSum(solution, cx, cy);
     for (let y = 0; y < height; y++) {
       const m = matched.row(y), t = target.image.row(y), vt = target.variance.row(y), vs = source.variance.row(y);
@@ -266,7 +275,7 @@ export function subtractImages(science: Exposure, template: Exposure, overrides:
       return [u, c];
     };
     if (cfg.decorrelate) {
-      const white = decorrelate(image, solution, noiseAt, { fftSize: cfg.fftSize, blend: cfg.tileBlendPx });
+      const white = await decorrelate(image, solution, noiseAt, { fftSize: cfg.fftSize, blend: cfg.tileBlendPx }, pool);
       for (let y = 0; y < height; y++) {
         image.row(y).set(white.row(y));
         const vo = variance.row(y), vt = target.variance.row(y), vs = source.variance.row(y);

@@ -13,9 +13,12 @@
  * make a significant S_corr.
  */
 import { Plane, type ImageF } from '../image/plane.js';
-import type { Psf } from '../psf/types.js';
+import type { Psf, PsfStamp } from '../psf/types.js';
 import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
-import { accumulate, planTiles, runTiles, type Tile } from '../util/tiles.js';
+import { runTileShares } from '../util/parallel-tiles.js';
+import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
+import { accumulate, planTiles, runTiles, type Tile, type TilePlan } from '../util/tiles.js';
+import type { WorkerPool } from '../util/worker-pool.js';
 import { GridPsf } from './psf-grid.js';
 import type { NoiseAt } from './decorrelate.js';
 
@@ -46,17 +49,11 @@ export interface ZogyTerms {
   floor: number;
 }
 
-function psfSpectrum(fft: Fft2, psf: Psf, x: number, y: number): Float64Array {
-  const s = psf.stampAt(x, y, true);
-  return kernelSpectrum(fft, s.data, s.size);
-}
-
-function terms(fft: Fft2, sciencePsf: Psf, templatePsf: Psf, kappa: number, x: number, y: number, noise: [number, number], regularization: number): ZogyTerms {
-  const [varN, varR] = noise;
+function terms(fft: Fft2, pn: PsfStamp, pr: PsfStamp, kappa: number, varN: number, varR: number, regularization: number): ZogyTerms {
   const fr = 1 / kappa;
   const fd = fr / Math.sqrt(varN * fr * fr + varR);
   const floor = regularization * (varN * fr * fr + varR);
-  return { pn: psfSpectrum(fft, sciencePsf, x, y), pr: psfSpectrum(fft, templatePsf, x, y), fr, fd, varN, varR, floor };
+  return { pn: kernelSpectrum(fft, pn.data, pn.size), pr: kernelSpectrum(fft, pr.data, pr.size), fr, fd, varN, varR, floor };
 }
 
 /** Denominator^2 of eq. 13 at frequency index i. */
@@ -88,78 +85,166 @@ export interface ZogyResult {
   score: ImageF;
 }
 
-/**
- * ZOGY difference and S_corr of background-subtracted, aligned images.
- * noiseAt gives the per-pixel variances [science, template] near a position;
- * varScience / varTemplate are the variance planes (for S_corr's per-pixel noise).
- */
-export function zogy(science: ImageF, template: ImageF, varScience: ImageF, varTemplate: ImageF, sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, opt: ZogyOptions): ZogyResult {
-  const reach = Math.max(sciencePsf.stampSize, templatePsf.stampSize);
+/** What each tile needs, computed where the PSF models live (the main thread). */
+export interface ZogyTileInputs {
+  /** Centred PSF stamps at each tile's centre. */
+  science: PsfStamp[];
+  template: PsfStamp[];
+  /** [science, template] per-pixel variance per tile, flattened. */
+  noise: Float64Array;
+}
+
+export interface ZogyPlanes {
+  science: ImageF;
+  template: ImageF;
+  varScience: ImageF;
+  varTemplate: ImageF;
+  /** Outputs, added into (blend-weighted). */
+  difference: ImageF;
+  score: ImageF;
+}
+
+function zogyPlan(width: number, height: number, reach: number, opt: ZogyOptions): TilePlan {
   const halo = 2 * reach;
   const n = Math.max(opt.fftSize, nextPow2(4 * (halo + opt.blend)));
-  const plan = planTiles(science.width, science.height, { fftSize: n, halo, blend: opt.blend });
+  return planTiles(width, height, { fftSize: n, halo, blend: opt.blend });
+}
+
+/** ZOGY on tiles `indices`; reach is the larger PSF stamp side. */
+export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, reach: number, opt: ZogyOptions, indices: number[]): void {
+  const plan = zogyPlan(p.science.width, p.science.height, reach, opt);
+  const n = plan.fftSize;
   const fft = new Fft2(n);
-  const difference = Plane.zeros(Float32Array, science.width, science.height);
-  const score = Plane.zeros(Float32Array, science.width, science.height);
+  const index = new Map(plan.tiles.map((t, i) => [t, i]));
   const tileSums = new Map<Tile, [number, number]>();
   // runTiles transforms two tiles before it consumes their outputs: alternate two buffer sets.
   const buffers = [0, 1].map(() => [fft.alloc(), fft.alloc(), fft.alloc()]);
   let turn = 0;
   const s = new Float64Array(n * n);
-  runTiles(plan, {
-    inputs: [science, template],
-    transform: (tile, [sn, sr]) => {
-      const t = terms(fft, sciencePsf, templatePsf, kappa, tile.cx, tile.cy, noiseAt(tile.cx, tile.cy), opt.regularization);
-      turn ^= 1;
-      const [d, kn, kr] = buffers[turn];
-      d.fill(0);
-      kn.fill(0);
-      kr.fill(0);
-      let sumKn2 = 0, sumKr2 = 0;
-      for (let i = 0; i < sn.length / 2; i++) {
-        const q = den2(t, i);
-        if (!(q > 1e-300)) continue;
-        const den = Math.sqrt(q);
-        const [pnr, pni, prr, pri] = [t.pn[2 * i], t.pn[2 * i + 1], t.pr[2 * i], t.pr[2 * i + 1]];
-        const [nr, ni, rr, ri] = [sn[2 * i], sn[2 * i + 1], sr[2 * i], sr[2 * i + 1]];
-        // D / F_D = (F_r P_r N - P_n R) / (den F_D)
-        const a = t.fr / (den * t.fd), b = 1 / (den * t.fd);
-        d[2 * i] = a * (prr * nr - pri * ni) - b * (pnr * rr - pni * ri);
-        d[2 * i + 1] = a * (prr * ni + pri * nr) - b * (pnr * ri + pni * rr);
-        // K_n = F_r^2 conj(P_n) |P_r|^2 / den^2, K_r = F_r conj(P_r) |P_n|^2 / den^2
-        const pr2 = prr * prr + pri * pri, pn2 = pnr * pnr + pni * pni;
-        const cn = (t.fr * t.fr * pr2) / q, cr = (t.fr * pn2) / q;
-        const knr = cn * pnr, kni = -cn * pni, krr = cr * prr, kri = -cr * pri;
-        sumKn2 += knr * knr + kni * kni;
-        sumKr2 += krr * krr + kri * kri;
-        kn[2 * i] = knr * nr - kni * ni;
-        kn[2 * i + 1] = knr * ni + kni * nr;
-        kr[2 * i] = krr * rr - kri * ri;
-        kr[2 * i + 1] = krr * ri + kri * rr;
-      }
-      tileSums.set(tile, [sumKn2 / (n * n), sumKr2 / (n * n)]);
-      return [d, kn, kr];
-    },
-    emit: (tile, [d, sN, sR]) => {
-      accumulate(tile, n, d, difference);
-      const [kn2, kr2] = tileSums.get(tile) ?? [0, 0];
-      const ax2 = opt.astrometricSigmaPx ** 2, e2 = opt.psfErrorFraction ** 2;
-      for (let j = 0; j < tile.oh; j++) {
-        const y = tile.oy + j;
-        const vn = varScience.row(y), vr = varTemplate.row(y);
-        const base = (y - tile.wy) * n - tile.wx;
-        for (let i = 0; i < tile.ow; i++) {
-          const x = tile.ox + i;
-          const k = base + x;
-          const dxn = 0.5 * (sN[k + 1] - sN[k - 1]), dyn = 0.5 * (sN[k + n] - sN[k - n]);
-          const dxr = 0.5 * (sR[k + 1] - sR[k - 1]), dyr = 0.5 * (sR[k + n] - sR[k - n]);
-          const v = vn[x] * kn2 + vr[x] * kr2 + ax2 * (dxn * dxn + dyn * dyn + dxr * dxr + dyr * dyr) + (e2 * (sN[k] * sN[k] + sR[k] * sR[k])) / 2;
-          s[k] = v > 0 ? (sN[k] - sR[k]) / Math.sqrt(v) : 0;
+  runTiles(
+    plan,
+    {
+      inputs: [p.science, p.template],
+      transform: (tile, [sn, sr]) => {
+        const k = index.get(tile) ?? 0;
+        const t = terms(fft, tiles.science[k], tiles.template[k], kappa, tiles.noise[2 * k], tiles.noise[2 * k + 1], opt.regularization);
+        turn ^= 1;
+        const [d, kn, kr] = buffers[turn];
+        d.fill(0);
+        kn.fill(0);
+        kr.fill(0);
+        let sumKn2 = 0, sumKr2 = 0;
+        for (let i = 0; i < sn.length / 2; i++) {
+          const q = den2(t, i);
+          if (!(q > 1e-300)) continue;
+          const den = Math.sqrt(q);
+          const [pnr, pni, prr, pri] = [t.pn[2 * i], t.pn[2 * i + 1], t.pr[2 * i], t.pr[2 * i + 1]];
+          const [nr, ni, rr, ri] = [sn[2 * i], sn[2 * i + 1], sr[2 * i], sr[2 * i + 1]];
+          // D / F_D = (F_r P_r N - P_n R) / (den F_D)
+          const a = t.fr / (den * t.fd), b = 1 / (den * t.fd);
+          d[2 * i] = a * (prr * nr - pri * ni) - b * (pnr * rr - pni * ri);
+          d[2 * i + 1] = a * (prr * ni + pri * nr) - b * (pnr * ri + pni * rr);
+          // K_n = F_r^2 conj(P_n) |P_r|^2 / den^2, K_r = F_r conj(P_r) |P_n|^2 / den^2
+          const pr2 = prr * prr + pri * pri, pn2 = pnr * pnr + pni * pni;
+          const cn = (t.fr * t.fr * pr2) / q, cr = (t.fr * pn2) / q;
+          const knr = cn * pnr, kni = -cn * pni, krr = cr * prr, kri = -cr * pri;
+          sumKn2 += knr * knr + kni * kni;
+          sumKr2 += krr * krr + kri * kri;
+          kn[2 * i] = knr * nr - kni * ni;
+          kn[2 * i + 1] = knr * ni + kni * nr;
+          kr[2 * i] = krr * rr - kri * ri;
+          kr[2 * i + 1] = krr * ri + kri * rr;
         }
-      }
-      accumulate(tile, n, s, score);
+        tileSums.set(tile, [sumKn2 / (n * n), sumKr2 / (n * n)]);
+        return [d, kn, kr];
+      },
+      emit: (tile, [d, sN, sR]) => {
+        accumulate(tile, n, d, p.difference);
+        const [kn2, kr2] = tileSums.get(tile) ?? [0, 0];
+        const ax2 = opt.astrometricSigmaPx ** 2, e2 = opt.psfErrorFraction ** 2;
+        for (let j = 0; j < tile.oh; j++) {
+          const y = tile.oy + j;
+          const vn = p.varScience.row(y), vr = p.varTemplate.row(y);
+          const base = (y - tile.wy) * n - tile.wx;
+          for (let i = 0; i < tile.ow; i++) {
+            const x = tile.ox + i;
+            const k = base + x;
+            const dxn = 0.5 * (sN[k + 1] - sN[k - 1]), dyn = 0.5 * (sN[k + n] - sN[k - n]);
+            const dxr = 0.5 * (sR[k + 1] - sR[k - 1]), dyr = 0.5 * (sR[k + n] - sR[k - n]);
+            const v = vn[x] * kn2 + vr[x] * kr2 + ax2 * (dxn * dxn + dyn * dyn + dxr * dxr + dyr * dyr) + (e2 * (sN[k] * sN[k] + sR[k] * sR[k])) / 2;
+            s[k] = v > 0 ? (sN[k] - sR[k]) / Math.sqrt(v) : 0;
+          }
+        }
+        accumulate(tile, n, s, p.score);
+      },
     },
-  });
+    indices,
+  );
+}
+
+export interface ZogyArgs {
+  planes: { science: SharedPlane; template: SharedPlane; varScience: SharedPlane; varTemplate: SharedPlane; difference: SharedPlane; score: SharedPlane };
+  tiles: ZogyTileInputs;
+  kappa: number;
+  reach: number;
+  opt: ZogyOptions;
+  indices: number[];
+}
+
+/** Worker side of zogy. */
+export function zogyWorker(a: ZogyArgs): void {
+  const q = a.planes;
+  const planes: ZogyPlanes = {
+    science: fromShared(q.science),
+    template: fromShared(q.template),
+    varScience: fromShared(q.varScience),
+    varTemplate: fromShared(q.varTemplate),
+    difference: fromShared(q.difference),
+    score: fromShared(q.score),
+  };
+  zogyShare(planes, a.tiles, a.kappa, a.reach, a.opt, a.indices);
+}
+
+/**
+ * ZOGY difference and S_corr of background-subtracted, aligned images.
+ * noiseAt gives the per-pixel variances [science, template] near a position;
+ * varScience / varTemplate are the variance planes (for S_corr's per-pixel noise).
+ */
+export async function zogy(science: ImageF, template: ImageF, varScience: ImageF, varTemplate: ImageF, sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, opt: ZogyOptions, pool: WorkerPool | null = null): Promise<ZogyResult> {
+  const { width, height } = science;
+  const reach = Math.max(sciencePsf.stampSize, templatePsf.stampSize);
+  const plan = zogyPlan(width, height, reach, opt);
+  const tiles: ZogyTileInputs = {
+    science: plan.tiles.map((t) => sciencePsf.stampAt(t.cx, t.cy, true)),
+    template: plan.tiles.map((t) => templatePsf.stampAt(t.cx, t.cy, true)),
+    noise: new Float64Array(2 * plan.tiles.length),
+  };
+  plan.tiles.forEach((t, i) => tiles.noise.set(noiseAt(t.cx, t.cy), 2 * i));
+  const all = plan.tiles.map((_t, i) => i);
+  if (!pool || pool.size === 0 || plan.tiles.length < 4) {
+    const difference = Plane.zeros(Float32Array, width, height);
+    const score = Plane.zeros(Float32Array, width, height);
+    zogyShare({ science, template, varScience, varTemplate, difference, score }, tiles, kappa, reach, opt, all);
+    return { difference, score };
+  }
+  // Blended tiles overlap: each thread adds into its own output planes, summed at the end.
+  const inputs = { science: toShared(science), template: toShared(template), varScience: toShared(varScience), varTemplate: toShared(varTemplate) };
+  const outs = Array.from({ length: 1 + pool.size }, () => ({ difference: toShared({ width, height }), score: toShared({ width, height }) }));
+  await runTileShares(
+    plan,
+    pool,
+    { module: import.meta.url, fn: 'zogyWorker' },
+    (indices) => zogyShare({ science, template, varScience, varTemplate, difference: fromShared(outs[0].difference), score: fromShared(outs[0].score) }, tiles, kappa, reach, opt, indices),
+    (thread) => ({ planes: { ...inputs, ...outs[thread] }, tiles, kappa, reach, opt }),
+  );
+  const difference = fromShared(outs[0].difference), score = fromShared(outs[0].score);
+  for (const o of outs.slice(1)) {
+    const d = new Float32Array(o.difference.buffer), sc = new Float32Array(o.score.buffer);
+    for (let i = 0; i < d.length; i++) {
+      difference.data[i] += d[i];
+      score.data[i] += sc[i];
+    }
+  }
   return { difference, score };
 }
 
@@ -169,7 +254,8 @@ export function zogyDifferencePsf(sciencePsf: Psf, templatePsf: Psf, kappa: numb
   const stamps: Float32Array[] = [];
   for (const y of ys) {
     for (const x of xs) {
-      const t = terms(fft, sciencePsf, templatePsf, kappa, x, y, noiseAt(x, y), regularization);
+      const [vn, vr] = noiseAt(x, y);
+      const t = terms(fft, sciencePsf.stampAt(x, y, true), templatePsf.stampAt(x, y, true), kappa, vn, vr, regularization);
       const spec = zogyPsfSpectrum(t);
       fft.inverse(spec);
       stamps.push(cropCentred(spec, fft.n, size));

@@ -193,3 +193,18 @@ export function multiplySpectra(a: Float64Array, b: Float64Array, out: Float64Ar
   }
   return out;
 }
+
+/**
+ * Splits a plan's tiles into `parts` contiguous runs (whole pairs), for threads.
+ * @example tileShares(plan, 2) // [[0, 1, ..., k], [k + 1, ...]]
+ */
+export function tileShares(plan: TilePlan, parts: number): number[][] {
+  const count = plan.tiles.length;
+  const pairs = Math.ceil(count / 2);
+  const out: number[][] = [];
+  for (let p = 0; p < parts; p++) {
+    const a = 2 * Math.floor((p * pairs) / parts), b = Math.min(count, 2 * Math.floor(((p + 1) * pairs) / parts));
+    out.push(Array.from({ length: Math.max(0, b - a) }, (_v, i) => a + i));
+  }
+  return out;
+}

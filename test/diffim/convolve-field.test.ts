@@ -6,7 +6,7 @@ import { KernelSolution } from '../../shared/diffim/kernel-solution.js';
 import { Plane } from '../../shared/image/plane.js';
 import { gaussian, rng } from './render.js';
 
-test('the low-rank tiled convolution equals a per-pixel sum with the local kernel', () => {
+test('the low-rank tiled convolution equals a per-pixel sum with the local kernel', async () => {
   const basis = alardLuptonBasis({ size: 11, sigmas: [0.8, 1.6, 3.2], degrees: [2, 1, 1] });
   const r = rng(7);
   const w = 300, h = 200;
@@ -16,7 +16,7 @@ test('the low-rank tiled convolution equals a per-pixel sum with the local kerne
   const g = gaussian(rng(8));
   const img = Plane.zeros(Float32Array, w, h);
   img.data.forEach((_v, i) => (img.data[i] = g()));
-  const out = convolveKernelField(img, solution, 64);
+  const out = await convolveKernelField(img, solution, 64);
   for (const [x, y] of [[5, 5], [150, 100], [299, 0], [64, 190], [240, 37]]) {
     const k = solution.kernelAt(x, y);
     let v = solution.backgroundAt(x, y);

@@ -77,9 +77,9 @@ const cases: Array<{ method: SubtractMethodChoice; narrowTemplate: boolean; expe
 ];
 
 for (const c of cases) {
-  test(`${c.expect} with the ${c.narrowTemplate ? 'template' : 'science'} sharper: acceptance figures`, () => {
+  test(`${c.expect} with the ${c.narrowTemplate ? 'template' : 'science'} sharper: acceptance figures`, async () => {
     const p = pair(c.narrowTemplate, 11);
-    const r = subtractImages(p.science, p.template, { method: c.method });
+    const r = await subtractImages(p.science, p.template, { method: c.method });
     assert.equal(r.method, c.expect);
     assert.ok(Math.abs(r.kernelSum / SCALE - 1) < 0.005, `kernel sum ${r.kernelSum} vs ${SCALE}`);
     const ratio = noiseRatio(r, p);
@@ -98,20 +98,20 @@ for (const c of cases) {
   });
 }
 
-test('decorrelation whitens the noise power spectrum (flat to 10%), which is red without it', () => {
+test('decorrelation whitens the noise power spectrum (flat to 10%), which is red without it', async () => {
   for (const narrowTemplate of [true, false]) {
     const p = pair(narrowTemplate, 5, 0);
-    const flat = powerProfile(subtractImages(p.science, p.template, { method: 'auto' }));
+    const flat = powerProfile(await subtractImages(p.science, p.template, { method: 'auto' }));
     assert.ok(flat.every((v) => Math.abs(v - 1) < 0.1), `decorrelated power ${flat.map((v) => v.toFixed(3))}`);
-    const red = powerProfile(subtractImages(p.science, p.template, { method: 'auto', decorrelate: false }));
+    const red = powerProfile(await subtractImages(p.science, p.template, { method: 'auto', decorrelate: false }));
     assert.ok(red[0] / red[red.length - 1] > 1.2, `undecorrelated power ${red.map((v) => v.toFixed(3))}`);
   }
 });
 
-test('a science PSF that widens across the image is followed (spatial kernel, ZOGY tiles)', () => {
+test('a science PSF that widens across the image is followed (spatial kernel, ZOGY tiles)', async () => {
   const p = makePair({ size: 448, seed: 21, sigmaScience: 1.9, scienceSlope: 0.7 / 448, sigmaTemplate: 1.3, scale: SCALE, noiseScience: 10, noiseTemplate: 7, stars: 160, transients: 10, background: [0, 0] });
   for (const method of ['al', 'zogy'] as const) {
-    const r = subtractImages(p.science, p.template, { method, fftSize: 256 });
+    const r = await subtractImages(p.science, p.template, { method, fftSize: 256 });
     const worst = Math.max(...p.stars.map((s) => { const f = psfFlux(r.difference, s.x, s.y); return Math.abs(f.flux / f.err); }));
     assert.ok(worst < 6, `${method}: star residual |SNR| ${worst}`);
     const fluxes = p.transients.map((t) => psfFlux(r.difference, t.x, t.y).flux / t.flux);

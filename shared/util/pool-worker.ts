@@ -1,0 +1,12 @@
+// Worker thread body of WorkerPool: imports the task's module and calls its exported function.
+import { parentPort } from 'node:worker_threads';
+
+parentPort?.on('message', async (task: { id: number; module: string; fn: string; args: unknown }) => {
+  try {
+    const mod = (await import(task.module)) as Record<string, (args: unknown) => unknown>;
+    const result = await mod[task.fn](task.args);
+    parentPort?.postMessage({ id: task.id, result });
+  } catch (err) {
+    parentPort?.postMessage({ id: task.id, error: (err as Error).stack ?? String(err) });
+  }
+});
