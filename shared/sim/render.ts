@@ -15,9 +15,12 @@ export function magToAdu(mag: number, zp: number): number {
   return Math.pow(10, -0.4 * (mag - zp));
 }
 
-/** Stars are drawn out to where they add less than this fraction of the sky noise per pixel. */
+/**
+ * Stars are drawn out to where they add less than this fraction of sqrt(sky in ADU) per pixel
+ * (the sky noise is sqrt(sky / gain), within a factor 1.5 of it).
+ */
 const STAR_EDGE_FRACTION = 0.005;
-/** Galaxies are cut where their surface brightness falls below this fraction of the sky noise. */
+/** Galaxies are cut where their surface brightness falls below this fraction of sqrt(sky in ADU). */
 const GALAXY_EDGE_FRACTION = 0.01;
 /** Largest drawing radius of a bright star, pixels. */
 const MAX_STAR_RADIUS = 256;
@@ -62,10 +65,9 @@ function addPoint(
 ): void {
   if (!(flux > 0)) return;
   const shape: MoffatShape = spec.psf.shapeAt(x, y);
-  const skySigma = Math.sqrt(spec.skyAdu);
   const radius = Math.max(
     minRadius,
-    moffatRadius(shape, flux, STAR_EDGE_FRACTION * skySigma, MAX_STAR_RADIUS),
+    moffatRadius(shape, flux, STAR_EDGE_FRACTION * Math.sqrt(spec.skyAdu), MAX_STAR_RADIUS),
   );
   if (x < -radius || y < -radius || x > size - 1 + radius || y > size - 1 + radius) return;
   addMoffat(light, size, size, x, y, shape, flux, radius);
