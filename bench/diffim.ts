@@ -1,7 +1,8 @@
 /**
  * Image subtraction benchmark: a simulated 4096 x 4096 pair (AP_BENCH_DIFFIM_SIZE to change),
- * the whole `ap diff` task per method (characterize, warp, subtract) with the wall time and
- * the peak resident memory at the end of each stage, and the TF.js backend.
+ * the whole `ap diff` task per method (characterize, warp, subtract) with the wall time, the CPU
+ * time (all threads) and the resident memory at the end of each stage, and the TF.js backend.
+ * On a shared machine the CPU time is the steadier figure.
  */
 import { initTf, tfBackendName } from '../shared/tf/backend.js';
 import { simulateNight } from '../shared/sim/night.js';
@@ -23,14 +24,18 @@ export async function run(): Promise<void> {
   const night = simulateNight({ size, seed: 11, visits: 1 });
   console.log(`  simulate: ${((performance.now() - t0) / 1000).toFixed(1)} s (not part of ap diff)`);
   for (const method of ['auto', 'zogy'] as SubtractMethodChoice[]) {
-    const rows: Array<[DiffStage, number]> = [];
+    const rows: Array<[DiffStage, number, number]> = [];
     const start = performance.now();
-    const r = await runDiff(copy(night.visits[0].exposure), copy(night.template.exposure), { subtract: { method } }, (stage) =>
-      rows.push([stage, process.memoryUsage().rss]),
-    );
+    let cpu = process.cpuUsage();
+    const r = await runDiff(copy(night.visits[0].exposure), copy(night.template.exposure), { subtract: { method } }, (stage) => {
+      const used = process.cpuUsage(cpu);
+      cpu = process.cpuUsage();
+      rows.push([stage, process.memoryUsage().rss, (used.user + used.system) / 1e6]);
+    });
     const wall = performance.now() - start;
     console.log(`  method ${method} -> ${r.method}: ${(wall / 1000).toFixed(2)} s, kernel sum ${r.kernelSum.toFixed(4)}, PSF FWHM ${r.psfFwhmPx.toFixed(2)} px, noise ratio ${r.stats.noiseRatio.toFixed(3)}, candidates ${r.stats.candidatesUsed}/${r.stats.candidates.length}`);
-    for (const [stage, rss] of rows) console.log(`    ${stage.padEnd(22)} ${(r.timingsMs[stage] / 1000).toFixed(2).padStart(6)} s   rss ${mb(rss)}`);
+    // CPU seconds of this process (main thread; pool workers' CPU counts too, as they share the process).
+    for (const [stage, rss, cpuS] of rows) console.log(`    ${stage.padEnd(22)} wall ${(r.timingsMs[stage] / 1000).toFixed(2).padStart(6)} s   cpu ${cpuS.toFixed(2).padStart(6)} s   rss ${mb(rss)}`);
     console.log(`    peak rss so far ${mb(process.resourceUsage().maxRSS * 1024)}`);
   }
 }
