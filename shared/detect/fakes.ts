@@ -54,6 +54,8 @@ export interface FakeSource {
   /** Planned SNR on the difference: flux over the difference's PSF-flux error at (x, y). */
   snr: number;
   onHost: boolean;
+  /** Forced PSF flux at (x, y) on the difference before injection (host residuals etc.), ADU. */
+  baselineFlux: number;
 }
 
 /** A copy of an exposure with its own pixel planes (WCS, PSF and visit info shared). */
@@ -102,10 +104,10 @@ export function planFakes(difference: Exposure, differencePsf: Psf, hosts: Reado
     if (x < margin || y < margin || x > width - 1 - margin || y > height - 1 - margin) return false;
     if (fakes.some((f) => (f.x - x) ** 2 + (f.y - y) ** 2 < minSep2)) return false;
     if (touches(difference, x, y, onHost ? 1 : clearRadius, onHost ? UNUSABLE : avoid)) return false;
-    const { fluxErr } = forcedPsfFlux(difference, differencePsf, x, y, UNUSABLE);
+    const { flux: baselineFlux, fluxErr } = forcedPsfFlux(difference, differencePsf, x, y, UNUSABLE);
     if (!(fluxErr > 0)) return false;
     const snr = lo * (hi / lo) ** random();
-    fakes.push({ x, y, flux: snr * fluxErr, snr, onHost });
+    fakes.push({ x, y, flux: snr * fluxErr, snr, onHost, baselineFlux });
     return true;
   };
   // Hosts first (they are scarcer); whatever they cannot take goes to empty sky.
@@ -166,6 +168,8 @@ export interface FakesReport {
   /** Median of psfFlux / injected flux - 1 over detected fakes with SNR >= snrCut: all, empty sky only. */
   fluxBias: number;
   fluxBiasEmpty: number;
+  /** The same with the pre-injection difference's forced flux at each position subtracted (removes host-subtraction residuals). */
+  fluxBiasCorrected: number;
   /** Purity of |SNR| >= snrCut detections before and after the real/bogus cut (null without scores). */
   purityRaw: PurityFigures;
   purityAfterRb: PurityFigures | null;
@@ -200,8 +204,12 @@ export function scoreFakes(
     const idx = fakes.map((f, i) => ({ f, i })).filter(({ f }) => f.snr >= cut && pick(f));
     return idx.length ? idx.filter(({ i }) => detected[i]).length / idx.length : Number.NaN;
   };
-  const bias = (pick: (f: FakeSource) => boolean): number => {
-    const ratios = fakes.flatMap((f, i) => (f.snr >= cut && detected[i] && pick(f) ? [positives[matchOf[i]].s.psfFlux / f.flux] : []));
+  const bias = (pick: (f: FakeSource) => boolean, corrected = false): number => {
+    const ratios = fakes.flatMap((f, i) => {
+      if (f.snr < cut || !detected[i] || !pick(f)) return [];
+      const offset = corrected && Number.isFinite(f.baselineFlux) ? f.baselineFlux : 0;
+      return [(positives[matchOf[i]].s.psfFlux - offset) / f.flux];
+    });
     return quantile(ratios, 0.5) - 1;
   };
   const fitOf = (pick: (f: FakeSource) => boolean) => {
@@ -237,6 +245,7 @@ export function scoreFakes(
     ),
     fluxBias: bias(() => true),
     fluxBiasEmpty: bias((f) => !f.onHost),
+    fluxBiasCorrected: bias(() => true, true),
     purityRaw: purity(() => true),
     purityAfterRb: scored ? purity((s) => s.reliability >= config.reliabilityCut) : null,
     truthUsed,
@@ -278,8 +287,8 @@ export interface FakesOptions {
   real?: ReadonlyArray<{ x: number; y: number }>;
   /** The difference of the science image as given, when already made (saves one differencing). */
   baseline?: DifferenceRun;
-  /** Fills `reliability` of the sources (a real/bogus scorer), when one exists. */
-  score?: (sources: DiaSourceRecord[], difference: Exposure) => Promise<void>;
+  /** Fills `reliability` of the sources (a real/bogus scorer) from the injected science image and its difference. */
+  score?: (sources: DiaSourceRecord[], science: Exposure, difference: Exposure) => Promise<void>;
 }
 
 /**
@@ -299,7 +308,7 @@ export async function runFakes(science: Exposure, sciencePsf: Psf, differencer: 
   injectFakes(injected, sciencePsf, fakes);
   const run = await differencer(injected);
   const { sources } = detectDiaSources(run.difference, run.differencePsf, { ...detectConfig, skySources: 0 });
-  if (options.score) await options.score(sources, run.difference);
+  if (options.score) await options.score(sources, injected, run.difference);
   const { width, height } = run.difference;
   const radius = config.matchRadiusFwhm * run.differencePsf.fwhmAt((width - 1) / 2, (height - 1) / 2);
   const real = options.real ?? [];

@@ -51,9 +51,12 @@ test('simulated pair through ap diff: false positives per 4k image, truth comple
   const wide = await runFakes(science, psf, differencer, { config: { ...DEFAULT_FAKES_CONFIG, count: 400, seed: 7 }, real, baseline });
   const near = await runFakes(science, psf, differencer, { config: { ...DEFAULT_FAKES_CONFIG, count: 400, seed: 8, snrRange: [3, 8], hostFraction: 0 }, real, baseline });
   t.diagnostic(
-    `fakes: completeness(SNR>=6) ${wide.report.completenessAboveCut.toFixed(3)}, flux bias ${wide.report.fluxBias.toFixed(4)} (empty sky ${wide.report.fluxBiasEmpty.toFixed(4)}), purity ${wide.report.purityRaw.purity.toFixed(3)}, 50% point ${near.report.snr50.toFixed(2)} (width ${near.report.width.toFixed(2)})`,
+    `fakes: completeness(SNR>=6) ${wide.report.completenessAboveCut.toFixed(3)}, flux bias ${wide.report.fluxBias.toFixed(4)} (empty sky ${wide.report.fluxBiasEmpty.toFixed(4)}, less pre-injection residuals ${wide.report.fluxBiasCorrected.toFixed(4)}), purity ${wide.report.purityRaw.purity.toFixed(3)}, 50% point ${near.report.snr50.toFixed(2)} (width ${near.report.width.toFixed(2)})`,
   );
   assert.ok(wide.report.completenessAboveCut >= 0.97, `completeness ${wide.report.completenessAboveCut}`);
-  assert.ok(Math.abs(wide.report.fluxBias) < 0.02, `flux bias ${wide.report.fluxBias}`);
+  // On hosts the difference already holds galaxy-subtraction residuals (~0.7 sigma at the PSF
+  // scale); the measurement's own bias is judged without them and on empty sky.
+  assert.ok(Math.abs(wide.report.fluxBiasCorrected) < 0.02, `flux bias less pre-injection residuals ${wide.report.fluxBiasCorrected}`);
+  assert.ok(Math.abs(wide.report.fluxBiasEmpty) < 0.02, `flux bias on empty sky ${wide.report.fluxBiasEmpty}`);
   assert.ok(Math.abs(near.report.snr50 - 5) <= 0.3, `50% completeness at SNR ${near.report.snr50}`);
 });
