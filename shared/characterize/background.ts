@@ -24,6 +24,8 @@ export interface BackgroundConfig {
   filterSize: number;
   /** A cell with fewer usable pixels than this fraction takes its neighbours' value (default 0.3). */
   minUsableFraction: number;
+  /** Use every sampleStep-th pixel along x and y of each cell (default 1: all; 2 is 4x faster for a rough pass). */
+  sampleStep: number;
 }
 
 export const DEFAULT_BACKGROUND_CONFIG: BackgroundConfig = {
@@ -33,6 +35,7 @@ export const DEFAULT_BACKGROUND_CONFIG: BackgroundConfig = {
   statistic: 'median',
   filterSize: 3,
   minUsableFraction: 0.3,
+  sampleStep: 1,
 };
 
 export interface BackgroundResult {
@@ -75,15 +78,16 @@ export function estimateBackground(image: ImageF, exclude: Uint8Array | null, co
       const xa = Math.floor((cx * w) / nx);
       const xb = Math.floor(((cx + 1) * w) / nx);
       let n = 0;
-      for (let y = ya; y < yb; y++) {
+      const step = cfg.sampleStep;
+      for (let y = ya; y < yb; y += step) {
         const row = image.row(y);
         const er = y * w;
-        for (let x = xa; x < xb; x++) {
+        for (let x = xa; x < xb; x += step) {
           const v = row[x];
           if ((exclude === null || exclude[er + x] === 0) && Number.isFinite(v)) buffer[n++] = v;
         }
       }
-      if (n < cfg.minUsableFraction * (xb - xa) * (yb - ya) || n < 8) continue;
+      if (n < (cfg.minUsableFraction * (xb - xa) * (yb - ya)) / (step * step) || n < 8) continue;
       const stats = sigmaClip(buffer, n, cfg.clipSigma, cfg.clipIterations);
       sky[cy * nx + cx] = cfg.statistic === 'mode' ? stats.sky : cfg.statistic === 'mean' ? stats.mean : stats.median;
       sig[cy * nx + cx] = stats.std;

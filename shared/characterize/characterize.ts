@@ -21,7 +21,7 @@ import { DEFAULT_BACKGROUND_CONFIG, estimateBackground, type BackgroundConfig, t
 import { DEFAULT_COSMIC_RAY_CONFIG, findCosmicRays, type CosmicRayConfig } from './cosmic-rays.js';
 import { DEFAULT_DEFECT_CONFIG, flagDefects, type DefectConfig, type DefectResult } from './defects.js';
 import { DEFAULT_PEAK_CONFIG, detectPeaks, type PeakConfig } from './detect-peaks.js';
-import { DEFAULT_STAR_SELECT_CONFIG, selectStars, type Candidate, type StarSelectConfig } from './star-select.js';
+import { DEFAULT_STAR_SELECT_CONFIG, dropTouching, selectStars, type Candidate, type StarSelectConfig } from './star-select.js';
 import { DEFAULT_VARIANCE_CONFIG, computeVariance, type VarianceConfig, type VarianceResult } from './variance.js';
 import { median } from './stats.js';
 import { measureStamp } from '../psf/shape.js';
@@ -76,7 +76,9 @@ export interface PsfModelResult {
   degree: number;
   /** True when the model is simpler than configured (lower degree, or Gaussian) for lack of stars. */
   fallback: boolean;
-  /** FWHM at the image centre, px, and its range over a 5x5 grid of the detector. */
+  /** True when the spatial variation was restricted to affine changes of the mean PSF (fewer than psfFit.freeVariationMinStars stars). */
+  affineVariation: boolean;
+  /** FWHM at the image centre, px, and its range over a 3x3 grid of the detector (corners, edge middles, centre). */
   fwhmPx: number;
   fwhmMinPx: number;
   fwhmMaxPx: number;
@@ -106,7 +108,7 @@ export interface CharacterizeResult {
   psf: PsfModelResult;
   /** Bright sources measured for star selection (adaptive moments), e.g. as kernel candidates. */
   sources: Candidate[];
-  /** Wall time of each stage, ms, in order. */
+  /** Wall time of each stage, ms (cosmicRays and starSelect sum their two passes). */
   timingsMs: Record<CharacterizeStage, number>;
 }
 
@@ -114,61 +116,62 @@ export type CharacterizeStage = 'defects' | 'background' | 'variance' | 'cosmicR
 
 const UNUSABLE_HERE = MaskPlane.NO_DATA | MaskPlane.SAT | MaskPlane.BAD | MaskPlane.CR | MaskPlane.EDGE;
 
-/** Runs every stage on `exposure` (updated in place, see above) and returns what was measured. */
-export function characterizeImage(exposure: Exposure, overrides: CharacterizeOverrides = {}): CharacterizeResult {
+/**
+ * Runs every stage on `exposure` (updated in place, see above) and returns what was measured.
+ * `onStage` is called after each stage's step (e.g. to sample memory in a benchmark).
+ */
+export function characterizeImage(exposure: Exposure, overrides: CharacterizeOverrides = {}, onStage?: (stage: CharacterizeStage) => void): CharacterizeResult {
   const cfg = mergeConfig(overrides);
   const w = exposure.width;
   const h = exposure.height;
-  const timings = {} as Record<CharacterizeStage, number>;
+  const timings: Record<CharacterizeStage, number> = { defects: 0, background: 0, variance: 0, cosmicRays: 0, starSelect: 0, psf: 0, total: 0 };
   const start = performance.now();
-  let last = start;
-  const lap = (stage: CharacterizeStage): void => {
-    const now = performance.now();
-    timings[stage] = now - last;
-    last = now;
+  const timed = <T>(stage: CharacterizeStage, run: () => T): T => {
+    const t0 = performance.now();
+    const out = run();
+    timings[stage] += performance.now() - t0;
+    onStage?.(stage);
+    return out;
   };
 
-  const defects = flagDefects(exposure, cfg.defects);
-  lap('defects');
+  const defects = timed('defects', () => flagDefects(exposure, cfg.defects));
 
-  const unusable = unusableMask(exposure);
-  const first = estimateBackground(exposure.image, unusable, cfg.background);
-  const residual = residualOf(exposure, first, unusable);
-  const detection = detectPeaks(residual, w, h, first.sigma, cfg.peaks);
-  const exclude = new Uint8Array(w * h);
-  for (let i = 0; i < exclude.length; i++) exclude[i] = unusable[i] | detection.sourceMask[i];
-  const background = estimateBackground(exposure.image, exclude, cfg.background);
-  const sky = residualOf(exposure, background, unusable);
-  lap('background');
+  const { background, sky, detection, exclude } = timed('background', () => {
+    const unusable = unusableMask(exposure);
+    // A first, coarsely sampled pass only serves to find the sources to mask in the second.
+    const first = estimateBackground(exposure.image, unusable, { ...cfg.background, sampleStep: 2 });
+    const residual = residualOf(exposure, first, unusable);
+    const found = detectPeaks(residual, w, h, first.sigma, cfg.peaks);
+    const excluded = unusable;
+    for (let i = 0; i < excluded.length; i++) excluded[i] |= found.sourceMask[i];
+    const bg = estimateBackground(exposure.image, excluded, cfg.background);
+    residualOf(exposure, bg, unusableMask(exposure), residual);
+    return { background: bg, sky: residual, detection: found, exclude: excluded };
+  });
 
-  const blank = new Uint8Array(w * h);
-  for (let i = 0; i < blank.length; i++) blank[i] = exclude[i] ? 0 : 1;
-  const variance = computeVariance(exposure, background, blank, detection.sourceMask, cfg.variance);
+  const variance = timed('variance', () => computeVariance(exposure, background, exclude, detection.sourceMask, cfg.variance));
   const varianceData = exposure.variance.contiguous ? exposure.variance.data : exposure.variance.clone().data;
-  lap('variance');
 
   // Conservative CR pass with the narrowest plausible PSF, so that star sizes are measured on clean data.
   const sMin = cfg.minPsfFwhmPx / 2.3548;
-  const crFirst = findCosmicRays(sky, varianceData, exposure.mask, () => [sMin * sMin, sMin * sMin, 0], cfg.cosmicRays);
+  const crFirst = timed('cosmicRays', () => findCosmicRays(sky, varianceData, exposure.mask, () => [sMin * sMin, sMin * sMin, 0], cfg.cosmicRays));
   const src = { data: sky, width: w, height: h, bad: unusableMask(exposure), variance: varianceData };
-  const sigmaGuess = cfg.peaks.smoothingSigmaPx;
-  let selection = selectStars(src, src.bad, detection.peaks, sigmaGuess, cfg.starSelect);
-  const crSecond = findCosmicRays(sky, varianceData, exposure.mask, (x, y) => {
-    const t = selection.sizeAt(x, y);
-    return [0.5 * t * (1 + selection.e1), 0.5 * t * (1 - selection.e1), 0.5 * t * selection.e2];
-  }, cfg.cosmicRays);
-  lap('cosmicRays');
-
-  if (crSecond.nPixels > 0) {
+  const firstSelection = timed('starSelect', () => selectStars(src, src.bad, detection.peaks, cfg.peaks.smoothingSigmaPx, cfg.starSelect));
+  const crSecond = timed('cosmicRays', () =>
+    findCosmicRays(sky, varianceData, exposure.mask, (x, y) => {
+      const t = firstSelection.sizeAt(x, y);
+      return [0.5 * t * (1 + firstSelection.e1), 0.5 * t * (1 - firstSelection.e1), 0.5 * t * firstSelection.e2];
+    }, cfg.cosmicRays),
+  );
+  const selection = timed('starSelect', () => {
+    if (crSecond.nPixels === 0) return firstSelection;
     src.bad = unusableMask(exposure);
-    selection = selectStars(src, src.bad, detection.peaks, sigmaGuess, cfg.starSelect);
-  }
-  lap('starSelect');
+    return dropTouching(firstSelection, src.bad, w, h);
+  });
 
-  const psf = fitPsf(selection.stars, detection.peaks, src, selection.sizeAt, cfg);
+  const psf = timed('psf', () => fitPsf(selection.stars, detection.peaks, src, selection.sizeAt, cfg));
   if (cfg.setPsf) exposure.psf = psf.psf;
   if (cfg.subtractBackground) subtract(exposure, background);
-  lap('psf');
   timings.total = performance.now() - start;
   return {
     defects,
@@ -208,10 +211,9 @@ function unusableMask(exposure: Exposure): Uint8Array {
   return out;
 }
 
-/** Image minus background, contiguous, 0 on unusable pixels. */
-function residualOf(exposure: Exposure, bg: BackgroundResult, unusable: Uint8Array): Float32Array {
+/** Image minus background, contiguous, 0 on unusable pixels (into `out` when given). */
+function residualOf(exposure: Exposure, bg: BackgroundResult, unusable: Uint8Array, out: Float32Array = new Float32Array(exposure.width * exposure.height)): Float32Array {
   const w = exposure.width;
-  const out = new Float32Array(w * exposure.height);
   for (let y = 0; y < exposure.height; y++) {
     const row = exposure.image.row(y);
     for (let x = 0; x < w; x++) {
@@ -279,20 +281,20 @@ function fitPsf(
     const fit = fitPixelPsf(image, stars.map((s) => ({ x: s.x, y: s.y, flux: s.flux })), peaks, fwhmGuess, { ...cfg.psfFit, degree });
     const used = fit.stars.filter((s) => s.used);
     if (used.length >= cfg.minStarsPixelModel) {
-      return summarize(fit.psf, 'pixel', degree, degree < cfg.psfFit.degree, used.length, stars.length, fit.stars, src.width, src.height);
+      return summarize(fit.psf, 'pixel', degree, degree < cfg.psfFit.degree, fit.affineVariation, used.length, stars.length, fit.stars, src.width, src.height);
     }
   }
   const gaussian = stars.length
     ? new GaussianPsf(median(stars.map((s) => s.ixx)), median(stars.map((s) => s.iyy)), median(stars.map((s) => s.ixy)))
     : GaussianPsf.fromFwhm(fwhmGuess);
-  return summarize(gaussian, 'gaussian', -1, true, 0, stars.length, [], src.width, src.height);
+  return summarize(gaussian, 'gaussian', -1, true, false, 0, stars.length, [], src.width, src.height);
 }
 
-function summarize(psf: Psf, kind: 'pixel' | 'gaussian', degree: number, fallback: boolean, nStars: number, nCandidates: number, stars: PsfStarFit[], w: number, h: number): PsfModelResult {
+function summarize(psf: Psf, kind: 'pixel' | 'gaussian', degree: number, fallback: boolean, affineVariation: boolean, nStars: number, nCandidates: number, stars: PsfStarFit[], w: number, h: number): PsfModelResult {
   const fwhms: number[] = [];
-  for (let j = 0; j < 5; j++) for (let i = 0; i < 5; i++) fwhms.push(psf.fwhmAt(((w - 1) * i) / 4, ((h - 1) * j) / 4));
+  for (let j = 0; j < 3; j++) for (let i = 0; i < 3; i++) fwhms.push(psf.fwhmAt(((w - 1) * i) / 2, ((h - 1) * j) / 2));
   const centre = psf.stampAt((w - 1) / 2, (h - 1) / 2, true);
-  const shape = measureStamp(centre.data, centre.size);
+  const shape = measureStamp(centre.data, centre.size, true);
   const chi = (list: PsfStarFit[]): number => {
     let c = 0;
     let d = 0;
@@ -308,6 +310,7 @@ function summarize(psf: Psf, kind: 'pixel' | 'gaussian', degree: number, fallbac
     kind,
     degree,
     fallback,
+    affineVariation,
     fwhmPx: psf.fwhmAt((w - 1) / 2, (h - 1) / 2),
     fwhmMinPx: Math.min(...fwhms),
     fwhmMaxPx: Math.max(...fwhms),

@@ -56,7 +56,7 @@ export function findCosmicRays(residual: Float32Array, variance: Float32Array, m
   const cfg = { ...DEFAULT_COSMIC_RAY_CONFIG, ...config };
   const w = mask.width;
   const h = mask.height;
-  const m = mask.clone().data;
+  const m = mask.contiguous ? mask.data : mask.clone().data;
   const flagged = new Uint8Array(w * h);
   const ratioCache = new Map<number, number[]>();
   const cell = 64;

@@ -21,14 +21,21 @@ export function convolveSeparable(src: Float32Array, w: number, h: number, taps:
   const ya = Math.max(0, y0 - half);
   const yb = Math.min(h, y1 + half);
   const tmp = new Float32Array((yb - ya) * w);
+  const n = taps.length;
   for (let y = ya; y < yb; y++) {
     const row = y * w;
     const trow = (y - ya) * w;
     for (let x = 0; x < w; x++) {
       let s = 0;
-      const k0 = Math.max(-half, -x);
-      const k1 = Math.min(half, w - 1 - x);
-      for (let k = k0; k <= k1; k++) s += taps[k + half] * src[row + x + k];
+      if (x >= half && x < w - half) {
+        // Interior: no bounds to check.
+        const base = row + x - half;
+        for (let k = 0; k < n; k++) s += taps[k] * src[base + k];
+      } else {
+        const k0 = Math.max(-half, -x);
+        const k1 = Math.min(half, w - 1 - x);
+        for (let k = k0; k <= k1; k++) s += taps[k + half] * src[row + x + k];
+      }
       tmp[trow + x] = s;
     }
   }

@@ -66,9 +66,10 @@ export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[]
   const ordered = [...peaks].sort((a, b) => b.significance - a.significance).slice(0, cfg.maxCandidates);
   const candidates: Candidate[] = [];
   for (const p of ordered) {
+    // The matched-filter significance tracks the moments' SNR: far-too-faint peaks are not measured.
+    if (p.significance < 0.5 * cfg.minSnr) break;
     const m = adaptiveMoments(src, p.x, p.y, sigmaGuess);
-    if (!m.ok || !(m.snr >= cfg.minSnr) || !(m.flux > 0)) continue;
-    if (touches(badCore, src.width, src.height, m.x, m.y, Math.max(2, 2 * Math.sqrt((m.ixx + m.iyy) / 2)))) continue;
+    if (!m.ok || !(m.snr >= cfg.minSnr) || !(m.flux > 0) || touchesCore(badCore, src.width, src.height, m)) continue;
     candidates.push({ ...m, significance: p.significance });
   }
   const norm = (x: number, y: number): [number, number] => [(2 * x) / Math.max(1, src.width - 1) - 1, (2 * y) / Math.max(1, src.height - 1) - 1];
@@ -103,12 +104,23 @@ export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[]
   return { candidates, stars, sizeAt, e1, e2 };
 }
 
+/** The selection without the candidates and stars whose core now touches a `bad` pixel (e.g. after a new CR pass). */
+export function dropTouching(selection: StarSelection, bad: Uint8Array, width: number, height: number): StarSelection {
+  const clean = (c: Candidate): boolean => !touchesCore(bad, width, height, c);
+  return { ...selection, candidates: selection.candidates.filter(clean), stars: selection.stars.filter(clean) };
+}
+
+function touchesCore(bad: Uint8Array, w: number, h: number, m: Moments): boolean {
+  return touches(bad, w, h, m.x, m.y, Math.max(2, 2 * Math.sqrt((m.ixx + m.iyy) / 2)));
+}
+
+/** Another detected peak beyond 2.5 px (the star's own binned peak lies closer) and brighter than the ratio, within the radius, spoils isolation. */
 function isolated(c: Candidate, peaks: Peak[], sizeAt: (x: number, y: number) => number, cfg: StarSelectConfig): boolean {
   const fwhm = 2.3548 * Math.sqrt(sizeAt(c.x, c.y) / 2);
   const r2 = (cfg.isolationFwhm * fwhm) ** 2;
   for (const p of peaks) {
     const d2 = (p.x - c.x) ** 2 + (p.y - c.y) ** 2;
-    if (d2 > 2.25 && d2 < r2 && p.significance > cfg.neighborFluxRatio * c.significance) return false;
+    if (d2 > 6.25 && d2 < r2 && p.significance > cfg.neighborFluxRatio * c.significance) return false;
   }
   return true;
 }

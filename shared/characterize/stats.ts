@@ -57,41 +57,77 @@ export interface ClippedStats {
   n: number;
 }
 
+/** Histogram bins per initial sigma: clip edges and the median are resolved to sigma / BINS_PER_SIGMA. */
+const BINS_PER_SIGMA = 50;
+/** The histogram spans +-HIST_SIGMA initial sigma about the initial median. */
+const HIST_SIGMA = 6;
+
 /**
- * Iterative sigma clipping about the median (reorders `values[0..n)`).
- * Gaussian truncated at +-k sigma has variance factor 1 - 2k phi(k)/(2 Phi(k) - 1); the std is corrected for it.
+ * Iterative sigma clipping about the median (reorders `values[0..n)`), as SExtractor iterates on
+ * a histogram of the pixels: the median and the MAD (two quickselects) set the start, then each
+ * clipping pass works on a fine histogram holding exact per-bin sums, so the passes cost nothing.
+ * A Gaussian truncated at +-k sigma has variance factor 1 - 2k phi(k)/(2 Phi(k) - 1); the std is corrected for it.
  * @example sigmaClip(Float32Array.from(pixels), pixels.length, 3, 5).sky
  */
 export function sigmaClip(values: Float32Array | Float64Array, n: number, clip = 3, iterations = 5): ClippedStats {
-  let count = n;
-  let med = Number.NaN;
-  let mean = Number.NaN;
-  let std = Number.NaN;
-  for (let it = 0; it <= iterations && count > 0; it++) {
-    med = medianInPlace(values, count);
+  if (n === 0) return { mean: Number.NaN, median: Number.NaN, std: Number.NaN, sky: Number.NaN, n: 0 };
+  const med0 = medianInPlace(values, n);
+  const dev = new Float64Array(n);
+  for (let i = 0; i < n; i++) dev[i] = Math.abs(values[i] - med0);
+  const sigma0 = 1.4826 * medianInPlace(dev, n);
+  if (!(sigma0 > 0)) return { mean: med0, median: med0, std: 0, sky: med0, n };
+  const width = sigma0 / BINS_PER_SIGMA;
+  const nb = 2 * HIST_SIGMA * BINS_PER_SIGMA;
+  const lo = med0 - HIST_SIGMA * sigma0;
+  const count = new Float64Array(nb);
+  const sum = new Float64Array(nb);
+  const sum2 = new Float64Array(nb);
+  for (let i = 0; i < n; i++) {
+    const d = values[i] - med0;
+    const b = Math.floor((values[i] - lo) / width);
+    if (b < 0 || b >= nb) continue;
+    count[b]++;
+    sum[b] += d;
+    sum2[b] += d * d;
+  }
+  // Start from the median and MAD (robust against whatever lies outside the histogram).
+  let centre = med0;
+  let std = sigma0;
+  let b0 = 0;
+  let b1 = nb - 1;
+  let result: ClippedStats = { mean: med0, median: med0, std: sigma0, sky: med0, n };
+  for (let it = 0; it < iterations; it++) {
+    const nb0 = Math.max(0, Math.floor((centre - clip * std - lo) / width));
+    const nb1 = Math.min(nb - 1, Math.floor((centre + clip * std - lo) / width));
+    if (it > 0 && nb0 === b0 && nb1 === b1) break;
+    b0 = nb0;
+    b1 = nb1;
+    let c = 0;
     let s = 0;
     let s2 = 0;
-    for (let i = 0; i < count; i++) {
-      const d = values[i] - med;
-      s += d;
-      s2 += d * d;
+    for (let b = b0; b <= b1; b++) {
+      c += count[b];
+      s += sum[b];
+      s2 += sum2[b];
     }
-    mean = med + s / count;
-    const raw = Math.sqrt(Math.max(0, s2 / count - (s / count) ** 2));
-    std = it === 0 ? raw : raw / truncationFactor(clip);
-    if (it === iterations || !(std > 0)) break;
-    const lo = med - clip * std;
-    const hi = med + clip * std;
-    let kept = 0;
-    for (let i = 0; i < count; i++) {
-      const v = values[i];
-      if (v >= lo && v <= hi) values[kept++] = v;
+    if (c < 2) break;
+    const mean = med0 + s / c;
+    std = Math.sqrt(Math.max(0, s2 / c - (s / c) ** 2)) / truncationFactor(clip);
+    // Median: the bin holding half the kept count, interpolated linearly within it.
+    let acc = 0;
+    let median = mean;
+    for (let b = b0; b <= b1; b++) {
+      if (acc + count[b] >= c / 2) {
+        median = lo + (b + (c / 2 - acc) / count[b]) * width;
+        break;
+      }
+      acc += count[b];
     }
-    if (kept === count) break;
-    count = kept;
+    centre = median;
+    const crowded = Math.abs(mean - median) > 0.3 * std;
+    result = { mean, median, std, sky: crowded ? median : 2.5 * median - 1.5 * mean, n: c };
   }
-  const crowded = Math.abs(mean - med) > 0.3 * std;
-  return { mean, median: med, std, sky: crowded ? med : 2.5 * med - 1.5 * mean, n: count };
+  return result;
 }
 
 /** sqrt of the variance of a unit Gaussian truncated at +-k. */

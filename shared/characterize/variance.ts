@@ -53,12 +53,12 @@ export function varianceIsEmpty(exposure: Exposure): boolean {
 }
 
 /**
- * Fills or checks `exposure.variance` in place. `blank[i]` (i = y * width + x) is 1 on usable blank sky;
+ * Fills or checks `exposure.variance` in place. `exclude[i]` (i = y * width + x) is 0 on usable blank sky;
  * source Poisson noise is added only where `sources[i]` is 1 (detected footprints), so that noise
  * fluctuations of the sky do not bias the plane upwards.
- * @example computeVariance(exposure, background, blankSky, footprints).measuredToPredicted // ~1 when right
+ * @example computeVariance(exposure, background, masked, footprints).measuredToPredicted // ~1 when right
  */
-export function computeVariance(exposure: Exposure, background: BackgroundResult, blank: Uint8Array, sources: Uint8Array, config: Partial<VarianceConfig> = {}): VarianceResult {
+export function computeVariance(exposure: Exposure, background: BackgroundResult, exclude: Uint8Array, sources: Uint8Array, config: Partial<VarianceConfig> = {}): VarianceResult {
   const cfg = { ...DEFAULT_VARIANCE_CONFIG, ...config };
   const { image, variance } = exposure;
   const bg = background.map.data;
@@ -74,7 +74,7 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
     origin === 'file' ? variance.get(x, y) : origin === 'ccd' ? Math.max(bg[i], 0) / gain + (rn / gain) ** 2 : background.sigma ** 2;
 
   let nBlank = 0;
-  for (let i = 0; i < blank.length; i++) nBlank += blank[i];
+  for (let i = 0; i < exclude.length; i++) if (!exclude[i]) nBlank++;
   const step = Math.max(1, Math.floor(nBlank / cfg.maxCheckPixels));
   const ratios = new Float32Array(Math.ceil(nBlank / step) + 1);
   let n = 0;
@@ -83,7 +83,7 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
     const row = image.row(y);
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
-      if (!blank[i] || k++ % step !== 0) continue;
+      if (exclude[i] || k++ % step !== 0) continue;
       const p = skyTerm(i, y, x);
       if (p > 0) ratios[n++] = (row[x] - bg[i]) / Math.sqrt(p);
     }
@@ -109,14 +109,14 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
   let skyVariance = 0;
   if (origin === 'ccd') skyVariance = scale * (Math.max(background.level, 0) / gain + (rn / gain) ** 2);
   else if (origin === 'measured-sky') skyVariance = background.sigma ** 2;
-  else skyVariance = scale * medianBlankVariance(exposure, blank, step);
+  else skyVariance = scale * medianBlankVariance(exposure, exclude, step);
   return { origin, measuredToPredicted: measured, scale, skyVariance, nCheckPixels: n };
 }
 
-function medianBlankVariance(exposure: Exposure, blank: Uint8Array, step: number): number {
+function medianBlankVariance(exposure: Exposure, exclude: Uint8Array, step: number): number {
   const values: number[] = [];
   const w = exposure.width;
-  for (let i = 0; i < blank.length; i += step) if (blank[i]) values.push(exposure.variance.get(i % w, Math.floor(i / w)));
+  for (let i = 0; i < exclude.length; i += step) if (!exclude[i]) values.push(exposure.variance.get(i % w, Math.floor(i / w)));
   values.sort((a, b) => a - b);
   return values.length ? values[values.length >> 1] : Number.NaN;
 }

@@ -5,7 +5,7 @@
  * with the model, pixels deviating by more than pixelClipSigma and stars whose chi^2/dof is an
  * outlier are rejected, and the fit repeats.
  */
-import { LANCZOS_A, shiftImage } from './lanczos.js';
+import { LANCZOS_A, resampleLinear, shiftImage } from './lanczos.js';
 import { PixelPsf, polyTerms, polyValues } from './pixel-psf.js';
 import { median } from '../characterize/stats.js';
 
@@ -22,6 +22,17 @@ export interface PsfFitConfig {
   starClipSigma: number;
   /** Pixels within this many FWHM of another detected source are dropped from a star (default 1.5). */
   neighborMaskFwhm: number;
+  /** Relative error floor of a star pixel in the fit (PSFEx's PSF_ACCURACY, default 0.01). */
+  accuracy: number;
+  /**
+   * With fewer stars than this (default 200), the spatial variation is restricted to smooth changes
+   * of the mean PSF: each polynomial term's image is projected on the mean PSF's scale, dilation,
+   * two shears and two shifts. With tens of stars a free per-pixel variation is mostly noise; this
+   * keeps six numbers a term. 0 never restricts.
+   */
+  freeVariationMinStars: number;
+  /** Stars whose PSF-fit SNR falls below this are dropped (default 10). */
+  minFitSnr: number;
 }
 
 export const DEFAULT_PSF_FIT_CONFIG: PsfFitConfig = {
@@ -31,6 +42,9 @@ export const DEFAULT_PSF_FIT_CONFIG: PsfFitConfig = {
   pixelClipSigma: 5,
   starClipSigma: 5,
   neighborMaskFwhm: 1.5,
+  accuracy: 0.01,
+  freeVariationMinStars: 200,
+  minFitSnr: 10,
 };
 
 export interface PsfFitImage {
@@ -68,12 +82,17 @@ export interface PsfStarFit {
 export interface PsfFitResult {
   psf: PixelPsf;
   stars: PsfStarFit[];
+  /** True when the spatial variation was restricted to affine changes of the mean PSF (few stars). */
+  affineVariation: boolean;
 }
 
 /** Default stamp side for a FWHM (px): about 5 FWHM, odd, in [15, 45]. */
 export function stampSizeFor(fwhm: number): number {
   return Math.min(45, Math.max(15, 2 * Math.ceil(2.5 * fwhm) + 1));
 }
+
+/** A detected peak this close to a star's centroid is the star itself, px. */
+const SELF_RADIUS_PX = 2.5;
 
 interface StarData {
   input: PsfStarInput;
@@ -99,14 +118,15 @@ export function fitPixelPsf(image: PsfFitImage, stars: PsfStarInput[], others: A
   const padded = size + 2 * LANCZOS_A;
   const data = stars.map((s) => extractStar(image, s, padded, others, cfg.neighborMaskFwhm * fwhm)).filter((s): s is StarData => s !== null);
   const terms = polyTerms(cfg.degree);
+  const affine = data.length < cfg.freeVariationMinStars;
   let psf: PixelPsf | null = null;
   for (let it = 0; it < cfg.iterations; it++) {
-    psf = fitBasis(data, size, padded, terms, cfg.degree, image, psf);
-    for (const star of data) refitStar(star, psf, size, padded, it === 0 ? Infinity : cfg.pixelClipSigma);
+    psf = fitBasis(data, size, padded, terms, cfg.degree, image, psf, cfg.accuracy, affine);
+    for (const star of data) refitStar(star, psf, size, padded, it === 0 ? Infinity : cfg.pixelClipSigma, cfg.minFitSnr);
     rejectStars(data, cfg.starClipSigma);
   }
-  const final = psf ?? fitBasis(data, size, padded, terms, cfg.degree, image, null);
-  return { psf: final, stars: data.map((s) => s.fit) };
+  const final = psf ?? fitBasis(data, size, padded, terms, cfg.degree, image, null, cfg.accuracy, affine);
+  return { psf: final, stars: data.map((s) => s.fit), affineVariation: affine && terms.length > 1 };
 }
 
 function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, others: Array<{ x: number; y: number }>, maskRadius: number): StarData | null {
@@ -130,7 +150,8 @@ function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, others
   }
   const r2 = maskRadius * maskRadius;
   for (const o of others) {
-    if (Math.abs(o.x - s.x) < 0.5 && Math.abs(o.y - s.y) < 0.5) continue;
+    // The star's own detection peak (binned detection places it up to ~1.5 px from the centroid).
+    if ((o.x - s.x) ** 2 + (o.y - s.y) ** 2 < SELF_RADIUS_PX ** 2) continue;
     if (o.x < x0 - maskRadius || o.x > x0 + padded + maskRadius || o.y < y0 - maskRadius || o.y > y0 + padded + maskRadius) continue;
     for (let j = 0; j < padded; j++) {
       for (let i = 0; i < padded; i++) if ((x0 + i - o.x) ** 2 + (y0 + j - o.y) ** 2 < r2) bad[j * padded + i] = 1;
@@ -160,7 +181,7 @@ function modelAtStar(psf: PixelPsf, star: StarData, padded: number): Float64Arra
   return out;
 }
 
-function fitBasis(stars: StarData[], size: number, padded: number, terms: Array<[number, number]>, degree: number, image: PsfFitImage, previous: PixelPsf | null): PixelPsf {
+function fitBasis(stars: StarData[], size: number, padded: number, terms: Array<[number, number]>, degree: number, image: PsfFitImage, previous: PixelPsf | null, accuracy: number, affine: boolean): PixelPsf {
   const nT = terms.length;
   const n = size * size;
   const ata = new Float64Array(n * nT * nT);
@@ -184,7 +205,9 @@ function fitBasis(stars: StarData[], size: number, padded: number, terms: Array<
       for (let i = 0; i < size; i++) {
         const k = (j + off) * padded + i + off;
         if (guard[k]) continue;
-        const wgt = (f * f) / star.variance[k];
+        // PSFEx's PSF_ACCURACY: a floor on each pixel's relative error, so that a few bright stars
+        // do not carry the spatial fit alone.
+        const wgt = (f * f) / (star.variance[k] + (accuracy * Math.max(0, centered[k])) ** 2);
         const d = centered[k] / f;
         const pix = j * size + i;
         const base = pix * nT * nT;
@@ -196,7 +219,7 @@ function fitBasis(stars: StarData[], size: number, padded: number, terms: Array<
       }
     }
   }
-  const basis = new Float64Array(nT * n);
+  let basis: Float64Array = new Float64Array(nT * n);
   const a = new Float64Array(nT * nT);
   const b = new Float64Array(nT);
   for (let pix = 0; pix < n; pix++) {
@@ -207,7 +230,51 @@ function fitBasis(stars: StarData[], size: number, padded: number, terms: Array<
     const x = solveSpd(a, b, nT);
     for (let t = 0; t < nT; t++) basis[t * n + pix] = x[t];
   }
+  if (affine && nT > 1) basis = projectVariation(basis, size, nT);
   return new PixelPsf(size, degree, basis, frame);
+}
+
+/** Small step of the finite-difference generators. */
+const EPS = 0.05;
+
+/**
+ * Projects every non-constant term image on the span of the mean PSF B0 and its affine
+ * generators (dilation, two shears, two shifts), by unweighted least squares.
+ */
+function projectVariation(basis: Float64Array, size: number, nT: number): Float64Array {
+  const n = size * size;
+  const b0 = basis.slice(0, n);
+  const diff = (p: Float64Array, q: Float64Array): Float64Array => p.map((v, k) => (v - q[k]) / (2 * EPS));
+  const warp = (m00: number, m01: number, m10: number, m11: number): Float64Array => resampleLinear(b0, size, m00, m01, m10, m11);
+  const modes = [
+    b0,
+    diff(warp(1 - EPS, 0, 0, 1 - EPS), warp(1 + EPS, 0, 0, 1 + EPS)),
+    diff(warp(1 - EPS, 0, 0, 1 + EPS), warp(1 + EPS, 0, 0, 1 - EPS)),
+    diff(warp(1, -EPS, -EPS, 1), warp(1, EPS, EPS, 1)),
+    diff(shiftImage(b0, size, EPS, 0), shiftImage(b0, size, -EPS, 0)),
+    diff(shiftImage(b0, size, 0, EPS), shiftImage(b0, size, 0, -EPS)),
+  ];
+  const m = modes.length;
+  const gram = new Float64Array(m * m);
+  for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) gram[a * m + b] = dot(modes[a], modes[b]);
+  const out = basis.slice();
+  for (let t = 1; t < nT; t++) {
+    const term = basis.subarray(t * n, (t + 1) * n);
+    const rhs = Float64Array.from(modes, (mode) => dot(mode, term));
+    const c = solveSpd(gram, rhs, m);
+    for (let k = 0; k < n; k++) {
+      let v = 0;
+      for (let a = 0; a < m; a++) v += c[a] * modes[a][k];
+      out[t * n + k] = v;
+    }
+  }
+  return out;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let k = 0; k < a.length; k++) s += a[k] * b[k];
+  return s;
 }
 
 function growBad(bad: Uint8Array, size: number): void {
@@ -260,7 +327,7 @@ function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
  * Linear flux fit to the model, then chi^2 and pixel clipping over the unpadded stamp; the clip
  * allows a 5% model error so that bright cores are not cut while the model is still rough.
  */
-function refitStar(star: StarData, psf: PixelPsf, size: number, padded: number, clip: number): void {
+function refitStar(star: StarData, psf: PixelPsf, size: number, padded: number, clip: number, minSnr: number): void {
   const model = modelAtStar(psf, star, padded);
   const off = LANCZOS_A;
   let smm = 0;
@@ -294,7 +361,7 @@ function refitStar(star: StarData, psf: PixelPsf, size: number, padded: number, 
   star.fit.fluxErr = 1 / Math.sqrt(smm);
   star.fit.chi2 = chi2;
   star.fit.dof = Math.max(1, ngood - 1);
-  if (!(flux > 0)) star.fit.used = false;
+  if (!(flux * Math.sqrt(smm) >= minSnr)) star.fit.used = false;
 }
 
 function rejectStars(stars: StarData[], clip: number): void {

@@ -53,3 +53,39 @@ export function shiftImage(src: Float32Array | Float64Array, size: number, dx: n
   }
   return out;
 }
+
+/**
+ * Resamples a size x size image centred on its central pixel under a linear map about the centre:
+ * out(p) = src(c + M (p - c)), M = [[m00, m01], [m10, m11]], with Lanczos-3 interpolation (zero outside).
+ */
+export function resampleLinear(src: Float64Array, size: number, m00: number, m01: number, m10: number, m11: number): Float64Array {
+  const c = (size - 1) / 2;
+  const out = new Float64Array(size * size);
+  const wx = new Float64Array(2 * LANCZOS_A);
+  const wy = new Float64Array(2 * LANCZOS_A);
+  for (let j = 0; j < size; j++) {
+    for (let i = 0; i < size; i++) {
+      const x = c + m00 * (i - c) + m01 * (j - c);
+      const y = c + m10 * (i - c) + m11 * (j - c);
+      const ix = Math.floor(x) - LANCZOS_A + 1;
+      const iy = Math.floor(y) - LANCZOS_A + 1;
+      let nx = 0;
+      let ny = 0;
+      for (let k = 0; k < 2 * LANCZOS_A; k++) {
+        nx += wx[k] = lanczos(x - ix - k);
+        ny += wy[k] = lanczos(y - iy - k);
+      }
+      let s = 0;
+      for (let b = 0; b < 2 * LANCZOS_A; b++) {
+        const yy = iy + b;
+        if (yy < 0 || yy >= size) continue;
+        for (let a = 0; a < 2 * LANCZOS_A; a++) {
+          const xx = ix + a;
+          if (xx >= 0 && xx < size) s += wx[a] * wy[b] * src[yy * size + xx];
+        }
+      }
+      out[j * size + i] = s / (nx * ny);
+    }
+  }
+  return out;
+}

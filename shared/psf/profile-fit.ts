@@ -121,20 +121,26 @@ export function fitProfile(data: Float32Array | Float64Array, size: number, fwhm
       const trial = model(q, rt);
       if (trial < chi) {
         const gain = (chi - trial) / chi;
+        const widthChange = Math.abs(fwhmOf(q, gaussian) / fwhmOf(p, gaussian) - 1);
         p = q;
         chi = trial;
         r.set(rt);
         lambda = Math.max(1e-7, lambda / 5);
         improved = true;
-        if (gain < 1e-9) it = 40;
+        // Converged once the width, the figure wanted, stops moving (alpha and beta trade off slowly).
+        if (gain < 1e-9 || widthChange < 1e-5) it = 40;
       } else lambda *= 10;
     }
     if (!improved) break;
   }
   const alpha = Math.exp(p[0]);
   const beta = gaussian ? Infinity : 1 + Math.exp(p[1]);
-  const fwhm = gaussian ? 2.3548 * alpha : 2 * alpha * Math.sqrt(2 ** (1 / beta) - 1);
-  return { fwhm, alpha, beta, g1: p[2], g2: p[3], dx: p[4], dy: p[5] };
+  return { fwhm: fwhmOf(p, gaussian), alpha, beta, g1: p[2], g2: p[3], dx: p[4], dy: p[5] };
+}
+
+function fwhmOf(p: number[], gaussian: boolean): number {
+  const alpha = Math.exp(p[0]);
+  return gaussian ? 2.3548 * alpha : 2 * alpha * Math.sqrt(2 ** (1 / (1 + Math.exp(p[1]))) - 1);
 }
 
 function solve(a: Float64Array, b: Float64Array, n: number): Float64Array {

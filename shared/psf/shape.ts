@@ -9,7 +9,7 @@ import { fitProfile } from './profile-fit.js';
 export interface StampShape {
   /** FWHM of the PSF before pixelisation (pixel-integrated Moffat fit), px. */
   fwhm: number;
-  /** FWHM of a Gaussian fitted to the pixel values (as SExtractor and survey headers quote it), px. */
+  /** FWHM of a Gaussian fitted to the pixel values (as SExtractor and survey headers quote it), px; NaN unless asked for. */
   fwhmGauss: number;
   /** sqrt((ixx + iyy) / 2) of the adaptive moments (pixelised), px. */
   sigma: number;
@@ -20,8 +20,8 @@ export interface StampShape {
   ixy: number;
 }
 
-/** Shape of an odd-sized stamp with the PSF near its central pixel. */
-export function measureStamp(data: Float32Array | Float64Array, size: number): StampShape {
+/** Shape of an odd-sized stamp with the PSF near its central pixel; `withGauss` adds the Gaussian-core FWHM. */
+export function measureStamp(data: Float32Array | Float64Array, size: number, withGauss = false): StampShape {
   const c = (size - 1) / 2;
   const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
   const m = adaptiveMoments({ data: f32, width: size, height: size, bad: null, variance: 1 }, c, c, Math.max(1, size / 10));
@@ -30,7 +30,7 @@ export function measureStamp(data: Float32Array | Float64Array, size: number): S
   const guess = m.ok ? 2.3548 * sigma : size / 5;
   return {
     fwhm: fitProfile(data, size, guess, 'moffat').fwhm,
-    fwhmGauss: fitProfile(data, size, guess, 'gaussian').fwhm,
+    fwhmGauss: withGauss ? fitProfile(data, size, guess, 'gaussian').fwhm : Number.NaN,
     sigma,
     ellipticity: Math.hypot(m.ixx - m.iyy, 2 * m.ixy) / t,
     ixx: m.ixx,
