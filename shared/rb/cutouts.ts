@@ -1,0 +1,119 @@
+/**
+ * Cutouts for real/bogus scoring: 51 x 51 pixels centred on a DIASource, CHANNELS planes per
+ * pixel (interleaved, NHWC): the science image, the warped template and the difference (ADU,
+ * backgrounds removed) and the difference's S/N (difference / sqrt(variance)).
+ * `cutTriplets` copies raw pixels; `normalizeCutouts` turns them into the network's input.
+ */
+import type { Exposure } from '../image/exposure.js';
+import { MaskPlane } from '../image/mask.js';
+
+/** Side of a cutout, pixels (odd: the source sits on the central pixel). */
+export const CUTOUT_SIZE = 51;
+/** Planes per cutout pixel: science, template, difference, difference S/N. */
+export const CHANNELS = 4;
+/** Floats per cutout. */
+export const CUTOUT_LENGTH = CUTOUT_SIZE * CUTOUT_SIZE * CHANNELS;
+
+/** N cutouts, raw or normalised, as one array [N, 51, 51, CHANNELS]. */
+export interface CutoutSet {
+  count: number;
+  data: Float32Array;
+}
+
+/** The three aligned images a cutout is cut from (same pixel grid as the science image). */
+export interface TripletImages {
+  science: Exposure;
+  /** The template warped onto the science grid (and background-subtracted). */
+  template: Exposure;
+  difference: Exposure;
+}
+
+/**
+ * Raw cutouts centred on the pixel nearest each position (0-based science pixels, the parent
+ * frame of views). Pixels off the image, non-finite, or NO_DATA in their plane are 0.
+ * @example
+ *   const raw = cutTriplets(sources, { science, template: warped, difference });
+ */
+export function cutTriplets(positions: ReadonlyArray<{ x: number; y: number }>, images: TripletImages): CutoutSet {
+  const { science, template, difference } = images;
+  const data = new Float32Array(positions.length * CUTOUT_LENGTH);
+  const half = (CUTOUT_SIZE - 1) / 2;
+  const planes = [science, template, difference];
+  positions.forEach((p, n) => {
+    const cx = Math.round(p.x);
+    const cy = Math.round(p.y);
+    const base = n * CUTOUT_LENGTH;
+    for (let j = 0; j < CUTOUT_SIZE; j++) {
+      for (let i = 0; i < CUTOUT_SIZE; i++) {
+        const out = base + (j * CUTOUT_SIZE + i) * CHANNELS;
+        planes.forEach((exp, c) => (data[out + c] = pixel(exp, cx - half + i, cy - half + j)));
+        const variance = pixel(difference, cx - half + i, cy - half + j, 'variance');
+        data[out + 3] = variance > 0 ? data[out + 2] / Math.sqrt(variance) : 0;
+      }
+    }
+  });
+  return { count: positions.length, data };
+}
+
+function pixel(exp: Exposure, x: number, y: number, plane: 'image' | 'variance' = 'image'): number {
+  const lx = x - exp.image.x0;
+  const ly = y - exp.image.y0;
+  if (lx < 0 || ly < 0 || lx >= exp.width || ly >= exp.height) return 0;
+  if (exp.mask.get(lx, ly) & MaskPlane.NO_DATA) return 0;
+  const v = exp[plane].get(lx, ly);
+  return Number.isFinite(v) ? v : 0;
+}
+
+/**
+ * The network's input, in a new array: per cutout, each image plane (science, template,
+ * difference) minus its median and divided by its RMS about the median (scale-free, as braai
+ * normalises each plane by its norm), and the S/N plane compressed as asinh(S/N).
+ */
+export function normalizeCutouts(raw: CutoutSet): CutoutSet {
+  const out = new Float32Array(raw.data.length);
+  const pixels = CUTOUT_SIZE * CUTOUT_SIZE;
+  const plane = new Float32Array(pixels);
+  for (let n = 0; n < raw.count; n++) {
+    const base = n * CUTOUT_LENGTH;
+    for (let c = 0; c < 3; c++) {
+      for (let k = 0; k < pixels; k++) plane[k] = raw.data[base + k * CHANNELS + c];
+      const median = medianOf(plane);
+      let sumSq = 0;
+      for (let k = 0; k < pixels; k++) sumSq += (plane[k] - median) ** 2;
+      const rms = Math.sqrt(sumSq / pixels);
+      const scale = rms > 0 ? 1 / rms : 0;
+      for (let k = 0; k < pixels; k++) out[base + k * CHANNELS + c] = (plane[k] - median) * scale;
+    }
+    for (let k = 0; k < pixels; k++) out[base + k * CHANNELS + 3] = Math.asinh(raw.data[base + k * CHANNELS + 3]);
+  }
+  return { count: raw.count, data: out };
+}
+
+function medianOf(values: Float32Array): number {
+  const sorted = Float32Array.from(values).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
+}
+
+/**
+ * Cutout `n` transformed by one of the 8 symmetries of the square (`k` in 0..7: k & 3 quarter
+ * turns, then a left-right flip when k >= 4), written to `out` at cutout index `m`.
+ */
+export function augmentInto(src: Float32Array, n: number, k: number, out: Float32Array, m: number): void {
+  const s = CUTOUT_SIZE;
+  const last = s - 1;
+  const turns = k & 3;
+  const flip = k >= 4;
+  const from = n * CUTOUT_LENGTH;
+  const to = m * CUTOUT_LENGTH;
+  for (let j = 0; j < s; j++) {
+    for (let i = 0; i < s; i++) {
+      let u = flip ? last - i : i;
+      let v = j;
+      for (let t = 0; t < turns; t++) [u, v] = [last - v, u];
+      const a = from + (v * s + u) * CHANNELS;
+      const b = to + (j * s + i) * CHANNELS;
+      for (let c = 0; c < CHANNELS; c++) out[b + c] = src[a + c];
+    }
+  }
+}

@@ -1,0 +1,84 @@
+/** The model card (Mitchell et al. 2019, "Model Cards for Model Reporting") of a release, as MODEL_CARD.md. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Evaluation } from './evaluate.js';
+import type { TrainingSummary } from './release.js';
+
+const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
+
+function figuresTable(e: Evaluation): string {
+  const c = e.atCut;
+  const a = e.atCutAllSnr;
+  return [
+    '| sources | real | bogus | purity | completeness | FPR | FNR | ROC AUC |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| \\|S/N\\| >= ${e.minSnr} | ${c.real} | ${c.bogus} | ${pct(c.purity)} | ${pct(c.completeness)} | ${pct(c.falsePositiveRate)} | ${pct(c.falseNegativeRate)} | ${e.aucAtMinSnr.toFixed(4)} |`,
+    `| all | ${a.real} | ${a.bogus} | ${pct(a.purity)} | ${pct(a.completeness)} | ${pct(a.falsePositiveRate)} | ${pct(a.falseNegativeRate)} | ${e.aucAll.toFixed(4)} |`,
+  ].join('\n');
+}
+
+function kindsTable(e: Evaluation): string {
+  const rows = [...e.byKind].sort((x, y) => y.label - x.label || y.count - x.count);
+  return [
+    `| label | kind | count (\\|S/N\\| >= ${e.minSnr}) | accepted at the cut |`,
+    '| --- | --- | --- | --- |',
+    ...rows.map((k) => `| ${k.label === 1 ? 'real' : 'bogus'} | ${k.kind} | ${k.count} | ${pct(k.accepted)} |`),
+  ].join('\n');
+}
+
+export function writeModelCard(dir: string, s: TrainingSummary, heldOut: Evaluation, reproduction: Evaluation): void {
+  const kinds = Object.entries(s.trainCutouts.byKind)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const text = `# Real/bogus model ${s.version}
+
+**What it does.** Scores a DIASource's 51 x 51 cutouts (science, warped template, difference,
+difference S/N) with \`reliability\` in [0, 1]; sources with reliability >= **${s.threshold}** are
+called real. Architecture: a VGG-like CNN at braai's scale (Duev et al. 2019), ${s.parameters}
+parameters (${((4 * s.parameters) / 1024).toFixed(0)} kB of float32), see \`shared/rb/network.ts\`. Input
+normalisation: see \`manifest.json\` \`input\`. Files: \`manifest.json\` + \`weights.bin\` (format in
+\`docs/rb/README.md\`), \`training.json\` (everything below, machine-readable), \`heldout.json\` /
+\`heldout-roc.png\` and \`reproduction.json\` / \`reproduction-roc.png\`.
+
+**Intended use.** Alert purity cut in this project's Alert Production on images like the simulator's
+(\`shared/sim\`, 0.2"/px, FWHM 2.5-5 px). For another camera, fine-tune on its labelled cutouts
+(\`npm run train-rb -- retrain\`, docs/rb/README.md) and label the least certain ones first
+(\`npm run train-rb -- uncertain\`).
+
+## Training data
+Simulated nights (seeds ${s.seeds.train.join(', ')}; ${s.nights.training.sim.size} px, ${s.nights.training.sim.visits} visits each,
+raised rates of transients, variables, asteroids, cosmic rays and hot pixels) run through the real
+chain (characterize, warp, AL/ZOGY subtraction, detection), plus the artifacts of
+\`shared/rb/artifacts.ts\` (unmasked cosmic rays and hot pixels, misregistration dipoles, PSF-matching
+residuals of bright stars, edge glow). Each DIASource is labelled against the simulator's truth
+(real within 1.5 px of a transient / variable / asteroid with |expected S/N| >= 2.5).
+${s.trainCutouts.total} cutouts: ${s.trainCutouts.real} real, ${s.trainCutouts.bogus} bogus (${kinds}).
+Balanced batches of ${s.trainConfig.batchSize}, random rotations by 90 degrees and flips, Adam at
+${s.trainConfig.learningRate} (then / 10 for the last ${s.trainConfig.fineTuneFraction * 100}% of steps),
+L2 ${s.trainConfig.weightDecay}, ${s.trainConfig.epochs} epochs, ${(s.trainMs / 1000).toFixed(0)} s on the ${s.backend} backend.
+The cut was chosen on ${s.validationCutouts} validation cutouts (seeds ${s.seeds.validation.join(', ')}) to
+maximise min(purity - 98%, completeness - 97%) at |S/N| >= ${heldOut.minSnr}.
+
+## Metrics on the held-out night
+Seed ${s.seeds.evaluation}, never used in training or in choosing the cut: ${s.nights.evaluation.sim.size} px,
+${s.nights.evaluation.sim.visits} visits at the simulator's default rates, plus the injected artifacts. ${heldOut.cutouts} DIASources.
+
+${figuresTable(heldOut)}
+
+${kindsTable(heldOut)}
+
+Targets (issue 6): purity >= 98% and completeness >= 97% at S/N >= 6 (Rubin requires 95% / 90%).
+
+## Reproduction night
+Seed ${s.nights.reproduction.seed}, ${s.nights.reproduction.sim.size} px, ${s.nights.reproduction.sim.visits} visits (training rates): the test
+\`test/rb/shipped-model.test.ts\` regenerates it and checks these figures.
+
+${figuresTable(reproduction)}
+
+## Limitations
+Trained on simulated images only: real cameras have artifacts the simulator lacks (ghosts,
+crosstalk, fringing, diffraction spikes). Scores are not calibrated probabilities.
+`;
+  writeFileSync(join(dir, 'MODEL_CARD.md'), text);
+}

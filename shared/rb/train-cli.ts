@@ -1,0 +1,110 @@
+/**
+ * `npm run train-rb`: trains and ships a real/bogus model, or adapts one to a new camera.
+ *
+ *   npm run train-rb [-- --out DIR --version NAME --epochs N]
+ *       generate/cached simulated nights, train, pick the cut, evaluate on a held-out night,
+ *       write weights + model card to models/rb/v<next>/ (or DIR)
+ *   npm run train-rb -- retrain --cutouts PREFIX [--labels CSV] [--base DIR] --out DIR [--version NAME] [--epochs N]
+ *       fine-tune on labelled cutouts (PREFIX.csv + PREFIX.bin, docs/rb/README.md)
+ *   npm run train-rb -- uncertain --cutouts PREFIX [--model DIR] --out PREFIX [--count 200]
+ *       export the least certain cutouts, unlabelled, for people to label
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { initTf } from '../tf/backend.js';
+import { DEFAULT_RETRAIN_CONFIG, retrainModel, uncertainSubset } from './adapt.js';
+import { writeEvaluation } from './evaluate.js';
+import { readSet, writeSet } from './labelled-set.js';
+import { SHIPPED_MODELS_DIR, latestShippedDir, loadModel, saveModel } from './model.js';
+import { trainRelease } from './release.js';
+
+const log = (message: string): void => void process.stderr.write(`${JSON.stringify({ severity: 'INFO', message })}\n`);
+
+function nextVersionDir(): { dir: string; version: string } {
+  const taken = existsSync(SHIPPED_MODELS_DIR)
+    ? readdirSync(SHIPPED_MODELS_DIR).map((n) => /^v(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1]))
+    : [];
+  const n = Math.max(0, ...taken) + 1;
+  return { dir: join(SHIPPED_MODELS_DIR, `v${n}`), version: `rb-v${n}` };
+}
+
+function required(value: string | undefined, name: string): string {
+  if (!value) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+class UsageError extends Error {}
+
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      version: { type: 'string' },
+      epochs: { type: 'string' },
+      cutouts: { type: 'string' },
+      labels: { type: 'string' },
+      base: { type: 'string' },
+      model: { type: 'string' },
+      count: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      verbose: { type: 'boolean' },
+    },
+  });
+  const mode = positionals[0] ?? 'train';
+  if (values.help) {
+    process.stdout.write(`${readmeUsage}\n`);
+    return;
+  }
+  const epochs = positiveInt(values.epochs, 'epochs');
+  await initTf(undefined, log);
+  if (mode === 'train') {
+    const next = nextVersionDir();
+    const outDir = values.out ?? next.dir;
+    const r = await trainRelease({ version: values.version ?? next.version, outDir, train: epochs ? { epochs } : {}, minSnr: 6 }, log);
+    const c = r.heldOut.atCut;
+    log(`${r.model.version} -> ${outDir}: held-out |S/N| >= 6 purity ${(100 * c.purity).toFixed(2)}%, completeness ${(100 * c.completeness).toFixed(2)}%, AUC ${r.heldOut.aucAtMinSnr.toFixed(4)}, cut ${r.model.threshold}, training ${(r.summary.trainMs / 1000).toFixed(0)} s`);
+  } else if (mode === 'retrain') {
+    const set = readSet(required(values.cutouts, 'cutouts'), values.labels);
+    const base = await loadModel(values.base ?? latestShippedDir());
+    const outDir = required(values.out, 'out');
+    const version = values.version ?? `${base.version}-retrained`;
+    const r = retrainModel(base, set, { ...DEFAULT_RETRAIN_CONFIG, version, train: { ...DEFAULT_RETRAIN_CONFIG.train, ...(epochs ? { epochs } : {}) } });
+    mkdirSync(outDir, { recursive: true });
+    saveModel(outDir, r.model);
+    if (r.heldOut) writeEvaluation(outDir, 'heldout', r.heldOut);
+    if (r.baseHeldOut) writeEvaluation(outDir, 'heldout-base', r.baseHeldOut);
+    log(`${version} -> ${outDir}: fine-tuned on ${r.trainCount} cutouts; held-out AUC ${r.heldOut?.aucAll.toFixed(4) ?? 'n/a'} (base ${r.baseHeldOut?.aucAll.toFixed(4) ?? 'n/a'})`);
+  } else if (mode === 'uncertain') {
+    const set = readSet(required(values.cutouts, 'cutouts'));
+    const model = await loadModel(values.model ?? latestShippedDir());
+    const out = required(values.out, 'out');
+    const picked = uncertainSubset(model, set, positiveInt(values.count, 'count') ?? 200);
+    writeSet(out, picked.set);
+    log(`${picked.set.raw.count} least certain cutouts (reliability ${Math.min(...picked.scores).toFixed(3)}-${Math.max(...picked.scores).toFixed(3)}) -> ${out}.csv/.bin: fill in the label column`);
+  } else {
+    throw new UsageError(`unknown mode '${mode}' (train, retrain or uncertain)`);
+  }
+}
+
+const readmeUsage = `usage:
+  npm run train-rb [-- --out DIR --version NAME --epochs N]
+  npm run train-rb -- retrain --cutouts PREFIX [--labels CSV] [--base DIR] --out DIR [--version NAME] [--epochs N]
+  npm run train-rb -- uncertain --cutouts PREFIX [--model DIR] --out PREFIX [--count 200]
+(cutout sets: PREFIX.csv with id,label,snr,kind and PREFIX.bin; see docs/rb/README.md)`;
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`train-rb: ${message.split('\n')[0]}\n`);
+  if (process.argv.includes('--verbose') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exit(err instanceof UsageError ? 2 : 1);
+});
