@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'night-report/**', 'test/fixtures/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'night-report/**', 'test/fixtures/**', '.bench-out/**', '.cache/**', 'tmp/**', 'out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
