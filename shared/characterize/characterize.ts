@@ -159,7 +159,8 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
   const firstSelection = timed('starSelect', () => selectStars(src, src.bad, detection.peaks, cfg.peaks.smoothingSigmaPx, cfg.starSelect));
   const crSecond = timed('cosmicRays', () =>
     findCosmicRays(sky, varianceData, exposure.mask, (x, y) => {
-      const t = firstSelection.sizeAt(x, y);
+      const measured = firstSelection.sizeAt(x, y);
+      const t = Number.isFinite(measured) ? measured : 2 * (cfg.defaultFwhmPx / 2.3548) ** 2;
       return [0.5 * t * (1 + firstSelection.e1), 0.5 * t * (1 - firstSelection.e1), 0.5 * t * firstSelection.e2];
     }, cfg.cosmicRays),
   );

@@ -50,7 +50,7 @@ export interface StarSelection {
   candidates: Candidate[];
   /** Selected PSF stars. */
   stars: Candidate[];
-  /** log T polynomial (px^2) in the same normalised coordinates as PixelPsf: T(x, y) = exp(sum c_t m_t). */
+  /** Star size T = ixx + iyy (px^2) at a position: exp of a polynomial in PixelPsf's normalised coordinates; NaN without stars. */
   sizeAt: (x: number, y: number) => number;
   /** Median distortion components (e1, e2) of the stars. */
   e1: number;
@@ -96,8 +96,8 @@ export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[]
   }
   const finalTerms = terms;
   const finalCoeffs = coeffs;
-  const sizeAt = (x: number, y: number): number => Math.exp(dot(finalCoeffs, polyValues(finalTerms, ...norm(x, y))));
   const clustered = candidates.filter((_, i) => keep[i]);
+  const sizeAt = (x: number, y: number): number => (clustered.length ? Math.exp(dot(finalCoeffs, polyValues(finalTerms, ...norm(x, y)))) : Number.NaN);
   const stars = clustered.filter((c) => isolated(c, ordered, sizeAt, cfg));
   const e1 = stars.length ? median(stars.map((s) => (s.ixx - s.iyy) / (s.ixx + s.iyy))) : 0;
   const e2 = stars.length ? median(stars.map((s) => (2 * s.ixy) / (s.ixx + s.iyy))) : 0;
