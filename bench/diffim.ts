@@ -18,7 +18,7 @@ async function compareConvolutions(image: Exposure): Promise<void> {
   const { width, height } = image;
   const taps = tf.tensor4d(Array.from({ length: 33 }, (_v, i) => Math.exp(-((i - 16) ** 2) / 50)), [1, 33, 1, 1]);
   const input = tf.tensor4d(image.image.clone().data, [1, height, width, 1]);
-  tf.tidy(() => tf.conv2d(tf.zeros([1, 64, 64, 1]), taps, 1, 'same').dataSync()); // backend warm-up
+  tf.tidy(() => tf.conv2d(tf.zeros([1, 64, 64, 1]) as tf.Tensor4D, taps, 1, 'same').dataSync()); // backend warm-up
   let t = performance.now();
   const pass = tf.conv2d(input, taps, 1, 'same');
   await pass.data();
