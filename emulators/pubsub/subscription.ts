@@ -12,6 +12,18 @@ interface Entry {
   message: StoredMessage;
   attempts: number;
   readyAt: number;
+  /** The lease it is out on, if any. */
+  ackId?: string;
+}
+
+/**
+ * An ordering key's messages: those out (delivered together, in order), the head waiting in the
+ * ready or delayed queue, and the rest. The next batch goes out once everything out is acked.
+ */
+interface KeyState {
+  out: Entry[];
+  headPending: boolean;
+  backlog: Entry[];
 }
 
 interface Lease {
@@ -74,8 +86,7 @@ export class SubscriptionState {
   private ready = new Queue<Entry>();
   private delayed: Entry[] = [];
   private leases = new Map<string, Lease>();
-  /** Ordering keys with a message out; value = the key's later messages, in publish order. */
-  private keyBacklog = new Map<string, Entry[]>();
+  private keys = new Map<string, KeyState>();
   private retained: StoredMessage[] = [];
   private consumers: Consumer[] = [];
   private nextAck = 0;
@@ -87,32 +98,45 @@ export class SubscriptionState {
     private readonly republish: Republish,
   ) {}
 
-  get backlog(): number {
-    return (
-      this.ready.length +
-      this.delayed.length +
-      this.leases.size +
-      [...this.keyBacklog.values()].reduce((n, q) => n + q.length, 0)
-    );
-  }
-
   /** Accepts a message published to the topic (ignored when the filter rejects it). */
   enqueue(message: StoredMessage): void {
     if (!this.filter(message.attributes)) return;
     this.admit({ message, attempts: 0, readyAt: 0 });
   }
 
+  private keyOf(entry: Entry): string {
+    return this.config.enableMessageOrdering ? entry.message.orderingKey : '';
+  }
+
   private admit(entry: Entry): void {
-    const key = this.config.enableMessageOrdering ? entry.message.orderingKey : '';
+    const key = this.keyOf(entry);
     if (key) {
-      const backlog = this.keyBacklog.get(key);
-      if (backlog) {
-        backlog.push(entry);
+      let state = this.keys.get(key);
+      if (!state) {
+        state = { out: [], headPending: false, backlog: [] };
+        this.keys.set(key, state);
+      }
+      if (state.out.length > 0 || state.headPending) {
+        state.backlog.push(entry);
         return;
       }
-      this.keyBacklog.set(key, []);
+      state.headPending = true;
     }
     this.ready.push(entry);
+    this.schedule();
+  }
+
+  /** Sends a key's next message once nothing of it is out or pending. */
+  private releaseKey(key: string): void {
+    const state = this.keys.get(key);
+    if (!state || state.out.length > 0 || state.headPending) return;
+    const next = state.backlog.shift();
+    if (!next) {
+      this.keys.delete(key);
+      return;
+    }
+    state.headPending = true;
+    this.ready.push(next);
     this.schedule();
   }
 
@@ -151,26 +175,43 @@ export class SubscriptionState {
   /** Takes up to `max` messages off the ready queue and leases them to `consumer`. */
   take(consumer: Consumer, max: number): ReceivedMessage[] {
     const batch: ReceivedMessage[] = [];
+    const limit = Math.min(max, MAX_BATCH_MESSAGES);
     let bytes = 0;
     const now = Date.now();
-    while (batch.length < Math.min(max, MAX_BATCH_MESSAGES) && this.ready.length > 0) {
-      const size = this.ready.peek()!.message.data.length;
-      if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+    const fits = (entry: Entry) =>
+      batch.length < limit &&
+      (batch.length === 0 || bytes + entry.message.data.length <= MAX_BATCH_BYTES);
+    const lease = (entry: Entry) => {
+      entry.attempts++;
+      bytes += entry.message.data.length;
+      entry.ackId = `${this.nextAck++}`;
+      this.leases.set(entry.ackId, { entry, consumer, deadline: now + consumer.ackDeadlineMs() });
+      const { data, attributes, messageId, publishTime, orderingKey } = entry.message;
+      batch.push({
+        ackId: entry.ackId,
+        message: { data, attributes, messageId, publishTime, orderingKey },
+        deliveryAttempt: this.config.deadLetterPolicy ? entry.attempts : 0,
+      });
+    };
+    while (this.ready.length > 0 && fits(this.ready.peek()!)) {
       const entry = this.ready.shift()!;
+      const key = this.keyOf(entry);
+      const state = key ? this.keys.get(key) : undefined;
+      if (state) state.headPending = false;
       if (this.expired(entry, now)) {
         this.finish(entry);
         continue;
       }
-      entry.attempts++;
-      bytes += size;
-      const ackId = `${this.nextAck++}`;
-      this.leases.set(ackId, { entry, consumer, deadline: now + consumer.ackDeadlineMs() });
-      const { data, attributes, messageId, publishTime, orderingKey } = entry.message;
-      batch.push({
-        ackId,
-        message: { data, attributes, messageId, publishTime, orderingKey },
-        deliveryAttempt: this.config.deadLetterPolicy ? entry.attempts : 0,
-      });
+      lease(entry);
+      if (!state) continue;
+      // The key's following messages go out in the same batch, in order.
+      state.out.push(entry);
+      while (state.backlog.length > 0 && fits(state.backlog[0])) {
+        const next = state.backlog.shift()!;
+        if (this.expired(next, now)) continue;
+        lease(next);
+        state.out.push(next);
+      }
     }
     return batch;
   }
@@ -215,6 +256,16 @@ export class SubscriptionState {
 
   /** A message left its lease unacked: dead-letter it or queue its redelivery. */
   private fail(entry: Entry, now: number): void {
+    const key = this.keyOf(entry);
+    const state = key ? this.keys.get(key) : undefined;
+    if (state) {
+      // Ordered redelivery: the key's messages sent after this one come again after it.
+      const i = state.out.indexOf(entry);
+      const later = i >= 0 ? state.out.slice(i + 1) : [];
+      state.out = i >= 0 ? state.out.slice(0, i) : state.out;
+      for (const e of later) if (e.ackId) this.endLease(e.ackId);
+      state.backlog = [...later, ...state.backlog];
+    }
     const policy = this.config.deadLetterPolicy;
     if (policy && policy.deadLetterTopic && entry.attempts >= (policy.maxDeliveryAttempts || 5)) {
       const m = entry.message;
@@ -237,6 +288,7 @@ export class SubscriptionState {
     // Pull redelivers at once unless a retry policy says otherwise; push always backs off.
     const retry = this.config.retryPolicy;
     const push = Boolean(this.config.pushConfig?.pushEndpoint);
+    if (state) state.headPending = true;
     if (!retry && !push) {
       this.ready.unshift(entry);
       this.schedule();
@@ -248,14 +300,13 @@ export class SubscriptionState {
     this.delayed.push(entry);
   }
 
-  /** A message is done (acked, dead-lettered or expired): release the next of its ordering key. */
+  /** A message is done (acked, dead-lettered or expired): its key may send the next ones. */
   private finish(entry: Entry): void {
-    const key = this.config.enableMessageOrdering ? entry.message.orderingKey : '';
-    if (!key) return;
-    const backlog = this.keyBacklog.get(key);
-    const next = backlog?.shift();
-    if (next) this.ready.push(next);
-    else this.keyBacklog.delete(key);
+    const key = this.keyOf(entry);
+    const state = key ? this.keys.get(key) : undefined;
+    if (!state) return;
+    state.out = state.out.filter((e) => e !== entry);
+    this.releaseKey(key);
   }
 
   /** Periodic work: expire leases, release backed-off messages, drop what outlived retention. */
@@ -284,7 +335,7 @@ export class SubscriptionState {
       ...this.ready.toArray(),
       ...this.delayed,
       ...[...this.leases.values()].map((l) => l.entry),
-      ...[...this.keyBacklog.values()].flat(),
+      ...[...this.keys.values()].flatMap((k) => k.backlog),
     ];
     return entries.map((e) => e.message).sort(byPublishOrder);
   }
@@ -305,7 +356,7 @@ export class SubscriptionState {
     this.ready.drain();
     this.delayed = [];
     this.leases.clear();
-    this.keyBacklog.clear();
+    this.keys.clear();
     for (const message of messages) this.admit({ message, attempts: 0, readyAt: 0 });
   }
 }

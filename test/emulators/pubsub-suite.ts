@@ -179,6 +179,50 @@ export function pubsubSuite(target: SuiteTarget): void {
       },
     );
 
+    it(
+      'redelivers a nacked ordered message before the later messages of its key',
+      TIMEOUT,
+      async () => {
+        const [topic] = await pubsub.createTopic(unique('ordered-nack'));
+        const [sub] = await topic.createSubscription(unique('ordered-nack-sub'), {
+          enableMessageOrdering: true,
+        });
+        const ordered = pubsub.topic(topic.name, { messageOrdering: true });
+        await Promise.all(
+          [0, 1, 2, 3, 4].map((i) =>
+            ordered.publishMessage({ data: Buffer.from(String(i)), orderingKey: 'k' }),
+          ),
+        );
+        const seen: number[] = [];
+        const acked = new Set<number>();
+        let nacked = false;
+        await new Promise<void>((resolve) => {
+          listening.add(sub);
+          sub.on('message', (m: Message) => {
+            const i = Number(m.data.toString());
+            seen.push(i);
+            if (i === 2 && !nacked) {
+              nacked = true;
+              m.nack();
+              return;
+            }
+            m.ack();
+            acked.add(i);
+            if (acked.size === 5) resolve();
+          });
+        });
+        const again = seen.indexOf(2, seen.indexOf(2) + 1);
+        assert.ok(again > 0, `2 was redelivered: ${seen.join(',')}`);
+        const after = seen.slice(again);
+        assert.deepEqual(
+          after,
+          [...after].sort(),
+          `in order after the redelivery: ${seen.join(',')}`,
+        );
+        await sub.close();
+      },
+    );
+
     it('redelivers a nacked message', TIMEOUT, async () => {
       const [topic] = await pubsub.createTopic(unique('nack'));
       const [sub] = await topic.createSubscription(unique('nack-sub'));
