@@ -139,7 +139,7 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
   const { background, sky, detection, exclude } = timed('background', () => {
     const unusable = unusableMask(exposure);
     // A first, coarsely sampled pass only serves to find the sources to mask in the second.
-    const first = estimateBackground(exposure.image, unusable, { ...cfg.background, sampleStep: 2 });
+    const first = estimateBackground(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
     const residual = residualOf(exposure, first, unusable);
     const found = detectPeaks(residual, w, h, first.sigma, cfg.peaks);
     const excluded = unusable;
