@@ -45,10 +45,13 @@ function prepare(exposure: Exposure, role: InputRole, overrides: CharacterizeOve
   checkImageData(exposure, role);
   const start = performance.now();
   const characterization = characterizeImage(exposure, overrides);
+  if (characterization.psf.nStars === 0) {
+    throw new PipelineInputError(role, `${role} image has no star to measure its PSF on (blank, clouded or unfocused?)`);
+  }
   return { kind: 'prepared', exposure, characterization, timingMs: performance.now() - start };
 }
 
-/** Checks and characterizes a science image (in place). */
+/** Checks and characterizes a science image (in place); an image without a single PSF star is an input error. */
 export function prepareScience(exposure: Exposure, overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize): PreparedImage {
   return prepare(exposure, 'science', overrides);
 }

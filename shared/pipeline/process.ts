@@ -210,7 +210,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   done('warp', { coverageFraction: round(warped.coverageFraction, 4), covarianceFactor: round(warped.covarianceFactor, 4) });
 
   // (3) Subtract; then the science zero point (the header's, else the template's through the kernel sum).
-  const subtraction = subtractOrExplain(science, warpedTemplate, config);
+  const subtraction = await subtractOrExplain(science, warpedTemplate, config);
   const zp = resolveZeroPoint(science.info.zeroPoint, tmpl.exposure.info.zeroPoint, subtraction.kernelSum);
   const info: VisitInfo = { ...science.info, ...ids, zeroPoint: zp.zeroPoint };
   science.info = info;
@@ -301,10 +301,10 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
 }
 
 /** subtractImages; no kernel candidates or a meaningless match (no stars to match the PSFs on: a blank or clouded image) are input errors. */
-function subtractOrExplain(science: Exposure, template: Exposure, config: PipelineConfig): SubtractResult {
+async function subtractOrExplain(science: Exposure, template: Exposure, config: PipelineConfig): Promise<SubtractResult> {
   let result: SubtractResult;
   try {
-    result = subtractImages(science, template, config.subtract);
+    result = await subtractImages(science, template, config.subtract);
   } catch (err) {
     // shared/diffim throws a plain Error here; its message is the only way to tell this case.
     if ((err as Error).message.startsWith('no kernel candidates')) {
