@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
-import { DECAM_FWHM, decamAvailable, readDecam } from './decam.js';
+import { runPython, skipWithout } from '../helpers/python.js';
+import { DECAM_DIR, DECAM_FWHM, decamAvailable, readDecam } from './decam.js';
 
 const skip = decamAvailable() ? false : 'DECam frames not found under /work/shared/data/decam-mini';
 
@@ -32,5 +33,31 @@ describe('characterizeImage on real DECam frames', { skip }, () => {
     assert.ok(result.variance.measuredToPredicted > 20);
     const measured = result.background.sigma ** 2;
     assert.ok(Math.abs(result.variance.skyVariance / measured - 1) < 0.05, `sky variance ${result.variance.skyVariance} vs measured ${measured}`);
+  });
+});
+
+describe('DECam PSF width against an independent fit', { skip: skip || skipWithout('scipy') }, () => {
+  test('Gaussian-core FWHM agrees with scipy Gaussian fits to the PSF stars, within 3%', () => {
+    for (const name of Object.keys(DECAM_FWHM)) {
+      const result = characterizeImage(readDecam(name));
+      const used = result.psf.stars.filter((s) => s.used);
+      const stars = used.map((s) => [Math.round(s.x), Math.round(s.y)]);
+      // Circular Gaussian plus constant, least squares on 21 x 21 pixels about each star (FITS rows = y).
+      const script = `
+import json, sys, numpy as np
+from astropy.io import fits
+from scipy.optimize import least_squares
+d = fits.getdata(sys.argv[1]).astype(float)
+out = []
+for x, y in json.loads(sys.argv[2]):
+    sub = d[y-10:y+11, x-10:x+11]
+    yy, xx = np.mgrid[y-10:y+11, x-10:x+11]
+    f = lambda p: (p[3]*np.exp(-((xx-p[1])**2+(yy-p[2])**2)/(2*p[0]**2)) + p[4] - sub).ravel()
+    out.append(2.3548*abs(least_squares(f, [2, x, y, sub.max(), 0]).x[0]))
+print(json.dumps(out))`;
+      const fits = JSON.parse(runPython('scipy', script, [`${DECAM_DIR}/${name}.mini.fits`, JSON.stringify(stars)])) as number[];
+      const reference = fits.sort((a, b) => a - b)[fits.length >> 1];
+      assert.ok(Math.abs(result.psf.fwhmGaussPx / reference - 1) < 0.03, `${name}: ${result.psf.fwhmGaussPx.toFixed(3)} vs scipy median ${reference.toFixed(3)}`);
+    }
   });
 });
