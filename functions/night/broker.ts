@@ -1,0 +1,110 @@
+/**
+ * A sample broker: consumes topic `alerts` with the official Pub/Sub client, as a community broker
+ * would, on two subscriptions: one takes every alert, the other only bright positive ones through a
+ * server-side attribute filter (Pub/Sub filters compare strings, hence `snrBin`). Each alert is
+ * decoded from its Confluent frame; duplicates are counted by diaSourceId.
+ */
+import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
+import { SNR_BIN_EDGES } from '../../shared/alerts/attributes.js';
+import { decodeAlert } from '../../shared/alerts/wire.js';
+import { TOPICS } from '../../shared/cloud/names.js';
+
+/** Positive difference-image SNR of at least this, through the filter below. */
+export const BRIGHT_SNR = 10;
+/** `snrBin` holds a bin's lower edge: every edge at or above BRIGHT_SNR. */
+export const BRIGHT_FILTER = SNR_BIN_EDGES.filter((e) => e >= BRIGHT_SNR)
+  .map((e) => `attributes.snrBin = "${e}"`)
+  .join(' OR ');
+
+export interface ReceivedAlert {
+  diaSourceId: string;
+  diaObjectId: string;
+  visit: number;
+  detector: number;
+  x: number;
+  y: number;
+  ra: number;
+  dec: number;
+  snr: number | null;
+  psfFlux: number | null;
+  reliability: number | null;
+  /** Previous DIASources of the object in the alert. */
+  history: number;
+  /** Broker receipt, ms since 1970. */
+  receivedAt: number;
+  publishedAt: number;
+}
+
+export interface Broker {
+  /** First receipt of each alert on the unfiltered subscription, by diaSourceId. */
+  alerts: Map<string, ReceivedAlert>;
+  /** Deliveries of an alert already received, unfiltered subscription. */
+  duplicates: number;
+  /** diaSourceIds received on the filtered subscription, and its duplicates. */
+  bright: Set<string>;
+  brightDuplicates: number;
+  /** Messages that did not decode. */
+  undecodable: number;
+  close(): Promise<void>;
+}
+
+export async function startBroker(pubsub: PubSub, name = 'broker'): Promise<Broker> {
+  const topic = pubsub.topic(TOPICS.alerts);
+  const [all] = await topic.createSubscription(`${name}-all`);
+  const [filtered] = await topic.createSubscription(`${name}-bright`, { filter: BRIGHT_FILTER });
+  const broker: Broker = {
+    alerts: new Map(),
+    duplicates: 0,
+    bright: new Set(),
+    brightDuplicates: 0,
+    undecodable: 0,
+    async close() {
+      await Promise.all(open.map((s) => s.close()));
+    },
+  };
+  const open: Subscription[] = [];
+  const listen = (sub: Subscription, onMessage: (m: Message) => void) => {
+    const live = pubsub.subscription(sub.name, { flowControl: { maxMessages: 2000 } });
+    live.on('message', (m: Message) => {
+      onMessage(m);
+      m.ack();
+    });
+    open.push(live);
+  };
+  listen(all, (m) => {
+    const receivedAt = Date.now();
+    const id = m.attributes.diaSourceId;
+    if (broker.alerts.has(id)) {
+      broker.duplicates++;
+      return;
+    }
+    try {
+      const alert = decodeAlert(m.data);
+      const s = alert.diaSource;
+      broker.alerts.set(String(alert.diaSourceId), {
+        diaSourceId: String(alert.diaSourceId),
+        diaObjectId: String(s.diaObjectId),
+        visit: s.visit,
+        detector: s.detector,
+        x: s.x,
+        y: s.y,
+        ra: s.ra,
+        dec: s.dec,
+        snr: s.snr,
+        psfFlux: s.psfFlux,
+        reliability: s.reliability,
+        history: alert.prvDiaSources?.length ?? 0,
+        receivedAt,
+        publishedAt: m.publishTime.getTime(),
+      });
+    } catch {
+      broker.undecodable++;
+    }
+  });
+  listen(filtered, (m) => {
+    const id = m.attributes.diaSourceId;
+    if (broker.bright.has(id)) broker.brightDuplicates++;
+    else broker.bright.add(id);
+  });
+  return broker;
+}

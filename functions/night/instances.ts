@@ -1,0 +1,106 @@
+/**
+ * Function instances as worker threads, as Cloud Functions runs instances side by side: the
+ * CPU-heavy pipeline then uses both cores, and the main thread (emulators, broker, clock) stays
+ * responsive so that latencies are measured where the broker sees them.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { CallTimings } from './call-timings.js';
+import type { InstanceMessage, InvocationRequest } from './instance-worker.js';
+import { startTsWorker } from './ts-worker.js';
+
+export interface InvocationResult {
+  fn: string;
+  /** Wall time of the invocation in its instance, ms. */
+  ms: number;
+  calls: CallTimings;
+}
+
+export interface InstancePool {
+  /** Runs entry point `fn` on `event` in a free instance; rejects when the function throws. */
+  invoke(fn: string, event: unknown): Promise<InvocationResult>;
+  close(): Promise<void>;
+}
+
+export interface InstancePoolOptions {
+  /** Instances per entry point (the trigger's concurrency). */
+  instances: Record<string, number>;
+  /** Each JSON log line of every instance. */
+  onLog: (line: string) => void;
+}
+
+interface Instance {
+  worker: Worker;
+  busy: boolean;
+}
+
+const WORKER_URL = new URL('./instance-worker.ts', import.meta.url);
+
+/** Starts the instances; their environment is this process's at the time of the call. */
+export async function startInstances(options: InstancePoolOptions): Promise<InstancePool> {
+  let nextId = 1;
+  const waiting = new Map<number, { resolve: (r: InstanceMessage & { type: 'done' }) => void }>();
+  const pools = new Map<string, Instance[]>();
+  const queues = new Map<string, Array<() => void>>();
+  const spawn = () =>
+    new Promise<Worker>((resolve, reject) => {
+      const worker = startTsWorker(WORKER_URL, { env: { ...process.env } });
+      worker.on('message', (m: InstanceMessage) => {
+        if (m.type === 'log') options.onLog(m.line);
+        else if (m.type === 'done') waiting.get(m.id)?.resolve(m);
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) =>
+        reject(new Error(`function instance exited with code ${code}`)),
+      );
+      worker.on('message', (m: InstanceMessage) => {
+        if (m.type === 'ready') resolve(worker);
+      });
+    });
+  for (const [fn, count] of Object.entries(options.instances)) {
+    pools.set(
+      fn,
+      await Promise.all(
+        Array.from({ length: count }, async () => ({ worker: await spawn(), busy: false })),
+      ),
+    );
+    queues.set(fn, []);
+  }
+  const acquire = async (fn: string): Promise<Instance> => {
+    const pool = pools.get(fn);
+    if (!pool) throw new Error(`no instances of '${fn}'`);
+    for (;;) {
+      const free = pool.find((i) => !i.busy);
+      if (free) {
+        free.busy = true;
+        return free;
+      }
+      await new Promise<void>((resolve) => queues.get(fn)!.push(resolve));
+    }
+  };
+  const release = (fn: string, instance: Instance) => {
+    instance.busy = false;
+    queues.get(fn)!.shift()?.();
+  };
+  return {
+    async invoke(fn, event) {
+      const instance = await acquire(fn);
+      const id = nextId++;
+      const started = performance.now();
+      try {
+        const done = await new Promise<InstanceMessage & { type: 'done' }>((resolve) => {
+          waiting.set(id, { resolve });
+          instance.worker.postMessage({ id, fn, event } satisfies InvocationRequest);
+        });
+        const result = { fn, ms: performance.now() - started, calls: done.calls };
+        if (done.error) throw new Error(done.error);
+        return result;
+      } finally {
+        waiting.delete(id);
+        release(fn, instance);
+      }
+    },
+    async close() {
+      await Promise.all([...pools.values()].flat().map((i) => i.worker.terminate()));
+    },
+  };
+}

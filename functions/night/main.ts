@@ -1,0 +1,213 @@
+/**
+ * `npm start`: a simulated observing night, end to end, on the local emulators.
+ *
+ *   npm start -- [--visits 6] [--detectors 4] [--size 2048] [--seed 1] [--out night-report]
+ *                [--cadence 30] [--instances 2] [--timeout 30]
+ *
+ * Starts the emulators in process (on the CONTRACTS.md ports where free) and prints their
+ * variables on stdout; creates the buckets, topics, the raw bucket's notification, dead-letter
+ * topics and the triggers; renders the sky (a template and the visits of each detector); then
+ * plays the night: templates uploaded, and per visit a next_visit notice, the preload, and every
+ * detector's image written to the raw bucket at once. A sample broker consumes the alerts. At the
+ * end `night-report/` holds report.json, index.html and functions.log.jsonl. Progress on stderr.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gridCamera } from '../../shared/prompt/camera.js';
+import { mjdTaiOf } from '../../shared/pipeline/index.js';
+import { startBroker } from './broker.js';
+import { DEFAULT_CAMERA, startLocalCloud } from './cloud.js';
+import { groupIdOf, NightMonitor, playVisit, uploadTemplates, type PlayedImage } from './play.js';
+import { buildReport, writeReport } from './report.js';
+import { planSky, renderSky, truthOf } from './sky.js';
+
+const USAGE = `usage: npm start -- [--visits 6] [--detectors 4] [--size 2048] [--seed 1] [--out night-report]
+                    [--cadence 30] [--instances 2] [--timeout 30]
+
+  --visits N      science visits of the night (default 6)
+  --detectors N   detectors per visit (default 4)
+  --size N        detector side, pixels (default 2048)
+  --seed S        seed of the simulated sky (default 1)
+  --out DIR       report folder (default night-report)
+  --cadence S     seconds from one visit to the next, as the camera exposes (default 30)
+  --instances N   processImage instances (default 2: one a core)
+  --timeout M     minutes to wait for the last alerts before reporting what arrived (default 30)`;
+
+const BORESIGHT: [number, number] = [150.1, 2.2];
+const BAND = 'r';
+
+function integer(
+  values: Record<string, string | boolean | undefined>,
+  name: string,
+  fallback: number,
+  lo: number,
+  hi: number,
+): number {
+  const text = values[name];
+  const n = text === undefined ? fallback : Number(text);
+  if (!Number.isInteger(n) || n < lo || n > hi)
+    throw new RangeError(`--${name} must be an integer in [${lo}, ${hi}], got '${String(text)}'`);
+  return n;
+}
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      visits: { type: 'string' },
+      detectors: { type: 'string' },
+      size: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      cadence: { type: 'string' },
+      instances: { type: 'string' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const visits = integer(values, 'visits', 6, 1, 100);
+  const detectorCount = integer(values, 'detectors', 4, 1, 25);
+  const size = integer(values, 'size', 2048, 256, 8192);
+  const seed = integer(values, 'seed', 1, 0, 2 ** 31 - 1);
+  const cadence = integer(values, 'cadence', 30, 0, 3600);
+  const instances = integer(values, 'instances', 2, 1, 16);
+  const timeoutMinutes = integer(values, 'timeout', 30, 1, 24 * 60);
+  const out = resolve(values.out ?? 'night-report');
+  const started = Date.now();
+  await mkdir(out, { recursive: true });
+
+  const cloud = await startLocalCloud({
+    ports: 'contract',
+    camera: { detectorSize: size },
+    concurrency: { processImage: instances },
+    logFile: join(out, 'functions.log.jsonl'),
+  });
+  const scratch = await mkdtemp(join(tmpdir(), 'ap-night-'));
+  try {
+    for (const [name, value] of Object.entries(cloud.emulators.env))
+      process.stdout.write(`export ${name}=${value}\n`);
+    process.stdout.write(`# alert archive: ${cloud.archiveUrl}/v1/alerts/{diaSourceId}\n`);
+    const camera = gridCamera(
+      DEFAULT_CAMERA.instrument,
+      size,
+      DEFAULT_CAMERA.detectorsPerSide,
+      DEFAULT_CAMERA.pixelScaleArcsec,
+    );
+    const plan = planSky(camera, BORESIGHT, BAND, detectorCount);
+    progress(
+      `night: ${visits} visits x ${plan.detectors.length} detectors (${plan.detectors.map((d) => d.detector).join(', ')}) of ${size} x ${size} px, seed ${seed}`,
+    );
+
+    const renderStart = Date.now();
+    const rendered = await renderSky(
+      plan,
+      {
+        size,
+        visits,
+        seed,
+        band: BAND,
+        startMjd: mjdTaiOf(Date.now()),
+        cadenceSeconds: cadence,
+        dir: scratch,
+        parallel: 2,
+      },
+      (r) =>
+        progress(
+          `sky: detector ${r.detector} rendered (template and ${r.visits.length} visits, ${r.seconds.toFixed(1)} s)`,
+        ),
+    );
+    const renderSeconds = (Date.now() - renderStart) / 1000;
+    const truth = truthOf(rendered);
+
+    const broker = await startBroker(cloud.pubsub);
+    await uploadTemplates(cloud, plan, rendered, BAND);
+    progress(`templates: ${plan.detectors.length} uploaded to ${cloud.buckets.templates.name}`);
+
+    const observeStart = Date.now();
+    const monitor = new NightMonitor(cloud, broker, progress);
+    const images: PlayedImage[] = [];
+    const playOptions = {
+      instrument: DEFAULT_CAMERA.instrument,
+      band: BAND,
+      boresight: BORESIGHT,
+      cadenceSeconds: cadence,
+      preloadWaitSeconds: Math.max(cadence, 5),
+      progress,
+    };
+    for (let k = 0; k < visits; k++) {
+      const visitStart = Date.now();
+      const played = await playVisit(
+        cloud,
+        plan,
+        rendered,
+        k,
+        groupIdOf(new Date(observeStart), k + 1),
+        playOptions,
+      );
+      images.push(...played);
+      monitor.track(played);
+      while (k < visits - 1 && Date.now() < visitStart + cadence * 1000) {
+        monitor.report();
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    const complete = await monitor.drain(timeoutMinutes * 60_000);
+    if (!complete) progress(`night: timed out after ${timeoutMinutes} min; reporting what arrived`);
+    // Late duplicates would show within a moment of the last alert.
+    await new Promise((r) => setTimeout(r, 1000));
+    const observeSeconds = (Date.now() - observeStart) / 1000;
+    const wallSeconds = (Date.now() - started) / 1000;
+
+    const report = buildReport(
+      {
+        visits,
+        detectors: plan.detectors.map((d) => d.detector),
+        size,
+        seed,
+        concurrency: { nextVisit: 1, processImage: instances, alertFanout: 1 },
+        wallSeconds,
+        renderSeconds,
+        observeSeconds,
+        complete,
+      },
+      cloud,
+      broker,
+      images,
+      truth,
+    );
+    await writeReport(out, report, broker, images, truth, cloud.archiveUrl);
+    await broker.close();
+    const s = report.science;
+    const l = report.latency.readoutToBroker;
+    process.stdout.write(
+      [
+        `night: ${wallSeconds.toFixed(0)} s wall (sky ${renderSeconds.toFixed(0)} s, observing ${observeSeconds.toFixed(0)} s)`,
+        `alerts: ${report.alerts.received} received, ${report.alerts.duplicates} duplicates, ${report.alerts.bright.received} through the filter; dead letters ${report.deadLetters.length}`,
+        `latency readout -> broker: p50 ${l.p50?.toFixed(1)} s, p90 ${l.p90?.toFixed(1)} s, max ${l.max?.toFixed(1)} s`,
+        `completeness ${s.completeness.found}/${s.completeness.expected} = ${s.completeness.value?.toFixed(3)} at |SNR| >= ${s.snrCut}; purity ${s.purity.real}/${s.purity.alerts} = ${s.purity.value?.toFixed(3)}`,
+        `report: ${join(out, 'index.html')}`,
+      ].join('\n') + '\n',
+    );
+    return complete ? 0 : 1;
+  } finally {
+    await cloud.stop();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(
+      `npm start: ${err instanceof Error ? (process.env.AP_VERBOSE ? err.stack : err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,185 @@
+/**
+ * `night-report/`: report.json (the figures) and index.html (the page), from what the broker
+ * received, the functions' logs and timed calls, and the simulator's truth.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { decodeAlert } from '../../shared/alerts/wire.js';
+import type { Alert } from '../../shared/alerts/types.js';
+import { BRIGHT_FILTER, BRIGHT_SNR, type Broker, type ReceivedAlert } from './broker.js';
+import type { Concurrency, DeadLetter, LocalCloud } from './cloud.js';
+import { completenessPlot, latencyHistogram, reportHtml, type CutoutCard } from './html.js';
+import {
+  imageStages,
+  matchAlert,
+  percentiles,
+  scienceFigures,
+  STAGES,
+  type ImageStages,
+  type Percentiles,
+  type ScienceFigures,
+  type TruthWithDetector,
+} from './metrics.js';
+import type { PlayedImage } from './play.js';
+
+export interface NightFacts {
+  visits: number;
+  detectors: number[];
+  size: number;
+  seed: number;
+  cores: number;
+  concurrency: Concurrency;
+  tfBackend: string | null;
+  wallSeconds: number;
+  renderSeconds: number;
+  observeSeconds: number;
+  complete: boolean;
+}
+
+export interface NightReport {
+  night: NightFacts;
+  alerts: {
+    received: number;
+    duplicates: number;
+    undecodable: number;
+    bright: { filter: string; received: number; expected: number; duplicates: number };
+    perVisit: Array<{ visit: number; groupId: string; alerts: number; deadLettered: number }>;
+  };
+  deadLetters: Array<{ topic: string; reason: string | null; objectId: string | null }>;
+  latency: { readoutToBroker: Percentiles; stages: Record<string, Percentiles> };
+  images: ImageStages[];
+  science: ScienceFigures;
+}
+
+/** Seconds from each alert's raw image finalize to its receipt at the broker. */
+export function alertLatencies(broker: Broker, images: PlayedImage[]): number[] {
+  const finalized = new Map(images.map((i) => [`${i.visit}/${i.detector}`, i.finalizedAt]));
+  return [...broker.alerts.values()].map(
+    (a) => (a.receivedAt - (finalized.get(`${a.visit}/${a.detector}`) ?? Number.NaN)) / 1000,
+  );
+}
+
+export function buildReport(
+  facts: Omit<NightFacts, 'cores' | 'tfBackend'>,
+  cloud: LocalCloud,
+  broker: Broker,
+  images: PlayedImage[],
+  truth: TruthWithDetector[],
+): NightReport {
+  const alerts = [...broker.alerts.values()];
+  const readoutToBroker = alertLatencies(broker, images);
+  const stages = images
+    .map((i) =>
+      imageStages(
+        i,
+        cloud.logs.entries,
+        cloud.invocations.get(i.key) ?? [],
+        alerts.filter((a) => a.visit === i.visit && a.detector === i.detector),
+      ),
+    )
+    .filter((s): s is ImageStages => s !== null);
+  const groups = [...new Map(images.map((i) => [i.groupId, i.visit])).entries()];
+  const deadObjects = (d: DeadLetter) => d.attributes.objectId ?? null;
+  const tfLine = cloud.logs.entries.find(
+    (e) => e.message === 'detector processed' && typeof e.tfBackend === 'string',
+  );
+  return {
+    night: { ...facts, cores: cpus().length, tfBackend: tfLine ? String(tfLine.tfBackend) : null },
+    alerts: {
+      received: alerts.length,
+      duplicates: broker.duplicates,
+      undecodable: broker.undecodable,
+      bright: {
+        filter: BRIGHT_FILTER,
+        received: broker.bright.size,
+        expected: alerts.filter((a) => a.snr !== null && a.snr >= BRIGHT_SNR).length,
+        duplicates: broker.brightDuplicates,
+      },
+      perVisit: groups.map(([groupId, visit]) => ({
+        visit,
+        groupId,
+        alerts: alerts.filter((a) => a.visit === visit).length,
+        deadLettered: cloud.deadLetters.filter((d) =>
+          images.some((i) => i.groupId === groupId && i.objectName === deadObjects(d)),
+        ).length,
+      })),
+    },
+    deadLetters: cloud.deadLetters.map((d) => ({
+      topic: d.topic,
+      reason: d.attributes.reason ?? null,
+      objectId: deadObjects(d),
+    })),
+    latency: {
+      readoutToBroker: percentiles(readoutToBroker),
+      stages: Object.fromEntries(
+        STAGES.map((k) => [k, percentiles(stages.map((s) => s.stages[k] ?? Number.NaN))]).filter(
+          ([, p]) => (p as Percentiles).n > 0,
+        ),
+      ),
+    },
+    images: stages,
+    science: scienceFigures(alerts, truth),
+  };
+}
+
+/** An alert as archived, through the alertArchive function. */
+export async function fetchArchived(
+  archiveUrl: string,
+  diaSourceId: string,
+): Promise<Alert | null> {
+  const res = await fetch(`${archiveUrl}/v1/alerts/${diaSourceId}`);
+  return res.ok ? decodeAlert(new Uint8Array(await res.arrayBuffer())) : null;
+}
+
+async function cardsFor(
+  picks: Array<{ alert: ReceivedAlert; truth: string }>,
+  title: string,
+  archiveUrl: string,
+): Promise<CutoutCard[]> {
+  const out: CutoutCard[] = [];
+  for (const p of picks) {
+    const alert = await fetchArchived(archiveUrl, p.alert.diaSourceId);
+    if (alert) out.push({ title, alert, truth: p.truth });
+  }
+  return out;
+}
+
+export async function writeReport(
+  dir: string,
+  report: NightReport,
+  broker: Broker,
+  images: PlayedImage[],
+  truth: TruthWithDetector[],
+  archiveUrl: string,
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const bySnr = [...broker.alerts.values()]
+    .filter((a) => a.snr !== null)
+    .sort((a, b) => Math.abs(b.snr!) - Math.abs(a.snr!));
+  const matched = bySnr.map((alert) => ({ alert, match: matchAlert(alert, truth) }));
+  const best = matched
+    .filter((m) => m.match)
+    .slice(0, 3)
+    .map((m) => ({
+      alert: m.alert,
+      truth: `${m.match!.kind} ${m.match!.id}, expected SNR ${m.match!.expectedSnr.toFixed(1)}`,
+    }));
+  const worst = matched
+    .filter((m) => !m.match)
+    .slice(0, 3)
+    .map((m) => ({ alert: m.alert, truth: 'no real change within 1.5 px' }));
+  const html = reportHtml(
+    report,
+    {
+      latency: latencyHistogram(alertLatencies(broker, images)),
+      completeness: completenessPlot(report.science),
+    },
+    {
+      best: await cardsFor(best, 'best', archiveUrl),
+      worst: await cardsFor(worst, 'worst', archiveUrl),
+    },
+  );
+  await writeFile(join(dir, 'index.html'), html);
+}
