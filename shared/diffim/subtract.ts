@@ -105,6 +105,16 @@ export function templateIsNarrower(sciencePsf: Psf, templatePsf: Psf, width: num
   return tx <= sx && ty <= sy;
 }
 
+/** Mask bits whose pixel values are meaningless (set to 0 before filters that spread them). */
+const GARBAGE = MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.NO_DATA;
+
+function zeroMasked(image: ImageF, mask: Plane<Int32Array>, bits: number): void {
+  for (let y = 0; y < image.height; y++) {
+    const im = image.row(y), m = mask.row(y);
+    for (let x = 0; x < image.width; x++) if (m[x] & bits) im[x] = 0;
+  }
+}
+
 function gridPositions(length: number, count: number): number[] {
   return Array.from({ length: count }, (_v, i) => (count === 1 ? (length - 1) / 2 : ((i + 0.5) * (length - 1)) / count));
 }
@@ -234,8 +244,11 @@ export async function subtractImages(science: Exposure, template: Exposure, over
       solution.addBackground(out, -1);
       return out;
     };
-    const n = convolveScience ? science.image : corrected(science);
-    const r = convolveScience ? corrected(template) : template.image;
+    // ZOGY's filters are not compact: masked garbage is zeroed so it does not ring over the tile.
+    const n = convolveScience ? science.image.clone() : corrected(science);
+    const r = convolveScience ? corrected(template) : template.image.clone();
+    zeroMasked(n, science.mask, GARBAGE);
+    zeroMasked(r, template.mask, GARBAGE);
     const noiseAt = (x: number, y: number): [number, number] => [noiseS.at(x, y), noiseT.at(x, y)];
     const z = await zogy(n, r, science.variance, template.variance, sciPsf, tmplPsf, scale, noiseAt, {
       fftSize: cfg.fftSize,
@@ -275,6 +288,8 @@ export async function subtractImages(science: Exposure, template: Exposure, over
       return [u, c];
     };
     if (cfg.decorrelate) {
+      // Masked garbage (cosmic rays, saturated cores) would ring through phi's sidelobes: zero it first.
+      zeroMasked(image, mask, GARBAGE);
       const white = await decorrelate(image, solution, noiseAt, { fftSize: cfg.fftSize, blend: cfg.tileBlendPx }, pool);
       for (let y = 0; y < height; y++) {
         image.row(y).set(white.row(y));

@@ -120,3 +120,27 @@ test('a science PSF that widens across the image is followed (spatial kernel, ZO
     assert.ok(r.differencePsf.fwhmAt(440, 200) > r.differencePsf.fwhmAt(5, 200) + 0.5, `${method}: difference PSF follows the science PSF`);
   }
 });
+
+test('masked cosmic rays do not ring through the decorrelation or ZOGY filters', async () => {
+  const p = pair(true, 31, 0);
+  const crs = [[100.2, 120], [300, 333], [222, 90]];
+  for (const [x, y] of crs) {
+    const i = Math.round(y) * p.science.width + Math.round(x);
+    p.science.image.data[i] += 60000;
+    p.science.mask.data[i] |= MaskPlane.CR;
+  }
+  for (const method of ['auto', 'zogy'] as const) {
+    const r = await subtractImages(p.science, p.template, { method });
+    const d = r.difference;
+    let worst = 0;
+    for (const [cx, cy] of crs) {
+      for (let y = Math.round(cy) - 12; y <= Math.round(cy) + 12; y++) {
+        for (let x = Math.round(cx) - 12; x <= Math.round(cx) + 12; x++) {
+          if (d.mask.get(x, y) & MaskPlane.CR) continue;
+          worst = Math.max(worst, Math.abs(d.image.get(x, y) / Math.sqrt(d.variance.get(x, y))));
+        }
+      }
+    }
+    assert.ok(worst < 5, `${method}: |IMAGE/sigma| ${worst} next to a masked cosmic ray`);
+  }
+});
