@@ -18,6 +18,8 @@ import { join } from 'node:path';
 export interface Persistent {
   dump(): unknown;
   restore(state: never): void;
+  /** Bumped on every change, so an unchanged part is not dumped again. */
+  readonly revision: number;
 }
 
 const BLOB_BYTES = 64 * 1024;
@@ -26,6 +28,9 @@ const SAVE_INTERVAL_MS = 5000;
 export class Persister {
   private readonly blobFiles = new WeakMap<Buffer, string>();
   private timer?: NodeJS.Timeout;
+  private readonly savedRevisions = new Map<string, number>();
+  /** Blob files each part's last saved state refers to. */
+  private readonly partBlobs = new Map<string, Set<string>>();
   private readonly blobDir: string;
 
   constructor(
@@ -60,13 +65,17 @@ export class Persister {
   }
 
   save(): void {
-    const used = new Set<string>();
     for (const [name, part] of Object.entries(this.parts)) {
+      if (this.savedRevisions.get(name) === part.revision) continue;
+      const used = new Set<string>();
       const text = JSON.stringify(this.encode(part.dump(), used));
       const file = join(this.dir, `${name}.json`);
       writeFileSync(`${file}.tmp`, text);
       renameSync(`${file}.tmp`, file);
+      this.savedRevisions.set(name, part.revision);
+      this.partBlobs.set(name, used);
     }
+    const used = new Set([...this.partBlobs.values()].flatMap((blobs) => [...blobs]));
     for (const file of readdirSync(this.blobDir))
       if (!used.has(file)) rmSync(join(this.blobDir, file), { force: true });
   }

@@ -53,6 +53,8 @@ export class FirestoreEmulator {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
   private sweepTimer?: NodeJS.Timeout;
+  /** Bumped by every commit, for persistence. */
+  revision = 0;
 
   constructor() {
     const service = loadService(
@@ -136,6 +138,7 @@ export class FirestoreEmulator {
       const commitTime = this.store.now();
       const { results, staged } = stageWrites(this.store, writes, commitTime);
       applyStaged(this.store, staged);
+      this.revision++;
       return { writeResults: results, commitTime };
     } finally {
       if (txn) this.txns.end(txn);

@@ -62,18 +62,33 @@ export class PubSubEmulator {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
   private sweepTimer?: NodeJS.Timeout;
+  /** Bumped by every call, for persistence. */
+  revision = 0;
 
   constructor() {
     const protos = clientProtoDirs('@google-cloud/pubsub');
     const file = 'google/pubsub/v1/pubsub.proto';
     this.server.addService(
       loadService(protos, file, 'google.pubsub.v1.Publisher'),
-      this.publisherHandlers(),
+      this.counted(this.publisherHandlers()),
     );
     this.server.addService(
       loadService(protos, file, 'google.pubsub.v1.Subscriber'),
-      this.subscriberHandlers(),
+      this.counted(this.subscriberHandlers()),
     );
+  }
+
+  /** Wraps handlers so that each call bumps `revision`. */
+  private counted(handlers: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
+    return Object.fromEntries(
+      Object.entries(handlers).map(([name, handler]) => [
+        name,
+        (...args: unknown[]) => {
+          this.revision++;
+          return (handler as (...a: unknown[]) => unknown)(...args);
+        },
+      ]),
+    ) as grpc.UntypedServiceImplementation;
   }
 
   /** Binds host:port (0 = a free port) and returns the bound port. */
@@ -94,6 +109,7 @@ export class PubSubEmulator {
 
   /** Publishes to a topic in process (GCS notifications, dead letters); returns message ids. */
   publish(topic: string, messages: Message[]): string[] {
+    this.revision++;
     if (!this.topics.has(topic)) fail(Status.NOT_FOUND, `Topic not found`);
     const now = Date.now();
     const ids: string[] = [];
@@ -467,6 +483,7 @@ export class PubSubEmulator {
       consumer = undefined;
     };
     call.on('data', (req: StreamingPullRequest) => {
+      this.revision++;
       try {
         if (!state) {
           state = this.subscription(req.subscription);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { listObjects } from './listing.js';
 import { createNotificationConfig, notify, type NotificationPublisher } from './notifications.js';
@@ -40,6 +41,8 @@ export class StorageEmulator {
   private readonly sessions = new Map<string, ResumableSession>();
   private readonly server: http.Server;
   private nextNotification = 1;
+  /** Bumped by every request that may change state, for persistence. */
+  revision = 0;
 
   constructor(private readonly publish?: NotificationPublisher) {
     this.server = http.createServer((req, res) => {
@@ -107,6 +110,7 @@ export class StorageEmulator {
       }
     }
     const body = await readBody(req);
+    if (req.method !== 'GET') this.revision++;
     try {
       const reply = this.route(req.method ?? 'GET', path, mode, url.searchParams, req, body, base);
       send(res, reply);
@@ -209,7 +213,7 @@ export class StorageEmulator {
       if (q.has('generation') && q.get('generation') !== object.meta.generation)
         throw new HttpError(404, `No such object: ${bucket}/${name}`, 'notFound');
       if (q.get('alt') === 'media' || mode === 'download')
-        return download(object, req.headers.range);
+        return download(object, req.headers.range, header(req, 'accept-encoding') ?? '');
       return { status: 200, body: object.meta };
     }
     if (method === 'DELETE') {
@@ -433,7 +437,30 @@ export class StorageEmulator {
   }
 }
 
-function download(object: StoredObject, range: string | undefined): Reply {
+/**
+ * Object bytes, whole or a range. A gzip-encoded object is served as stored with
+ * `Content-Encoding: gzip` to clients that accept gzip, and decompressed for others (GCS's
+ * decompressive transcoding).
+ */
+function download(object: StoredObject, range: string | undefined, acceptEncoding: string): Reply {
+  if (object.meta.contentEncoding === 'gzip') {
+    const stored = {
+      'x-goog-stored-content-encoding': 'gzip',
+      'x-goog-hash': `crc32c=${object.meta.crc32c},md5=${object.meta.md5Hash}`,
+    };
+    if (/\bgzip\b/.test(acceptEncoding)) {
+      return {
+        status: 200,
+        headers: { 'content-type': object.meta.contentType, 'content-encoding': 'gzip', ...stored },
+        raw: object.data,
+      };
+    }
+    return {
+      status: 200,
+      headers: { 'content-type': object.meta.contentType, ...stored },
+      raw: gunzipSync(object.data),
+    };
+  }
   const size = object.data.length;
   const headers: Record<string, string> = {
     'content-type': object.meta.contentType,

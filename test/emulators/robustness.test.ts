@@ -4,6 +4,7 @@
  */
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -202,8 +203,9 @@ describe('persistence and the command line', () => {
       }).createTopic('durable');
       await topic.createSubscription('durable-sub');
       await topic.publishMessage({ data: big, attributes: { k: 'v' } });
-      first.storage.store.createBucket({ name: 'durable-bucket' }, '0');
-      first.storage.store.putObject('durable-bucket', 'obj', big, {}, {}, 'http://x');
+      const gcs = new Storage({ projectId: 'p', apiEndpoint: first.storageHost });
+      const [bucket] = await gcs.createBucket('durable-bucket');
+      await bucket.file('obj').save(big, { resumable: false });
       const db = new Firestore({ projectId: 'p', host: first.firestoreHost, ssl: false });
       await db.collection('c').doc('d').set({ n: 1 });
       await db.terminate();

@@ -46,13 +46,11 @@ export function storageSuite(
         const [bucket] = await gcs.createBucket(bucketName('uploads'));
         const big = Buffer.alloc(9 * 1024 * 1024 + 17);
         for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
-        await bucket
-          .file('simple.txt')
-          .save('hello', {
-            resumable: false,
-            contentType: 'text/plain',
-            metadata: { metadata: { kind: 'note' } },
-          });
+        await bucket.file('simple.txt').save('hello', {
+          resumable: false,
+          contentType: 'text/plain',
+          metadata: { metadata: { kind: 'note' } },
+        });
         await bucket
           .file('resumable.bin')
           .save(big, { resumable: true, chunkSize: 4 * 1024 * 1024 });
@@ -72,6 +70,21 @@ export function storageSuite(
         const [meta] = await bucket.file('simple.txt').getMetadata();
         assert.equal(meta.contentType, 'text/plain');
         assert.deepEqual(meta.metadata, { kind: 'note' });
+      },
+    );
+
+    it(
+      'stores gzip-encoded uploads and serves them decompressed to the client',
+      TIMEOUT,
+      async () => {
+        const [bucket] = await gcs.createBucket(bucketName('gzip'));
+        const text = 'alert '.repeat(1000);
+        await bucket.file('v1/alerts/1.avro').save(text, { resumable: false, gzip: true });
+        const [meta] = await bucket.file('v1/alerts/1.avro').getMetadata();
+        assert.equal(meta.contentEncoding, 'gzip');
+        assert.ok(Number(meta.size) < text.length);
+        const [data] = await bucket.file('v1/alerts/1.avro').download();
+        assert.equal(data.toString(), text);
       },
     );
 
