@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
 import { formatDiaSourceCsv } from '../../shared/detect/csv.js';
-import { detectDiaSources, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
+import { detectDiaSourcesParallel, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
 import { readDifference } from '../../shared/detect/read-difference.js';
 
 export const command = defineCommand({
@@ -45,7 +45,7 @@ Sky sources' noise ratio (measured / predicted PSF-flux scatter) is logged on st
     }
     progress('detecting');
     const start = performance.now();
-    const { sources, skySources } = detectDiaSources(diff.exposure, diff.psf, { ...DEFAULT_DETECT_CONFIG, threshold });
+    const { sources, skySources } = await detectDiaSourcesParallel(diff.exposure, diff.psf, { ...DEFAULT_DETECT_CONFIG, threshold });
     const elapsedMs = performance.now() - start;
     const { visit, detector } = diff.exposure.info;
     await writeFile(out, formatDiaSourceCsv(sources, visit, detector));

@@ -10,7 +10,7 @@ import type { Psf } from '../psf/types.js';
 import { CachedPsf } from './cached-psf.js';
 import { fitDipole, type DipoleFit } from './dipole.js';
 import { findFootprints, type Footprint, type Peak } from './footprints.js';
-import { likelihoodImage } from './likelihood.js';
+import { likelihoodImage, likelihoodImageParallel, type LikelihoodImage, type MaskRule } from './likelihood.js';
 import { fitPsf, forcedPsfFlux } from './psf-fit.js';
 import { apertureFlux, maskFlags, secondMoments } from './shape.js';
 import { measureSkySources, type SkySourceResult } from './sky-sources.js';
@@ -46,7 +46,7 @@ export interface DetectConfig {
   fitDipoles: boolean;
   /** Each lobe of a dipole must reach this |flux/fluxErr|; otherwise the lobes stay separate sources. Default 5. */
   dipoleLobeMinSnr: number;
-  /** Measurement evaluates the PSF model once per cell of this side (px) and shifts it by Lanczos-3 (see CachedPsf); 0 evaluates the model at every position. Default 128. */
+  /** Measurement evaluates the PSF model once per cell of this side (px) and shifts it by Lanczos-3 (see CachedPsf); 0 evaluates the model at every position. Default 256. */
   psfCellSize: number;
   /** Sky sources to measure after detection (0 to skip). Default 1000. */
   skySources: number;
@@ -66,7 +66,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   apertureRadius: 12,
   fitDipoles: true,
   dipoleLobeMinSnr: 5,
-  psfCellSize: 128,
+  psfCellSize: 256,
   skySources: 1000,
   seed: 1,
 };
@@ -87,13 +87,26 @@ export interface DetectResult {
  *   const { sources, skySources } = detectDiaSources(diff, diffPsf, { ...DEFAULT_DETECT_CONFIG, threshold: 5.5 });
  */
 export function detectDiaSources(difference: Exposure, model: Psf, config: DetectConfig = DEFAULT_DETECT_CONFIG): DetectResult {
-  const { width, height } = difference;
   const psf = config.psfCellSize > 0 ? new CachedPsf(model, config.psfCellSize) : model;
+  return detectOnLikelihood(difference, psf, config, likelihoodImage(difference, psf, maskRule(config), config.minUnmaskedInformation));
+}
+
+/** detectDiaSources with the matched filter's two correlations on two threads (same results, ~0.5 s less on 4k x 4k). */
+export async function detectDiaSourcesParallel(difference: Exposure, model: Psf, config: DetectConfig = DEFAULT_DETECT_CONFIG): Promise<DetectResult> {
+  const psf = config.psfCellSize > 0 ? new CachedPsf(model, config.psfCellSize) : model;
+  return detectOnLikelihood(difference, psf, config, await likelihoodImageParallel(difference, psf, maskRule(config), config.minUnmaskedInformation));
+}
+
+function maskRule(config: DetectConfig): MaskRule {
+  return { excludeBits: config.excludeBits, growBits: config.maskGrowBits, growRadius: config.maskGrowRadius };
+}
+
+function detectOnLikelihood(difference: Exposure, psf: Psf, config: DetectConfig, like: LikelihoodImage): DetectResult {
+  const { width, height } = difference;
   const cx = difference.image.x0 + (width - 1) / 2;
   const cy = difference.image.y0 + (height - 1) / 2;
   const sigma = psf.sigmaAt(cx, cy);
   const fwhm = psf.fwhmAt(cx, cy);
-  const like = likelihoodImage(difference, psf, config.excludeBits, config.maskGrowBits, config.maskGrowRadius, config.minUnmaskedInformation);
   const labels = new Int32Array(width * height);
   const grow = config.growSigmas * sigma;
   const minSep = config.minPeakSeparationFwhm * fwhm;

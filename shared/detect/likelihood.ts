@@ -9,7 +9,9 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import type { Psf } from '../psf/types.js';
-import { correlateSeparable, separableTerms } from './separable.js';
+import { Worker } from 'node:worker_threads';
+import type { CorrelationJob } from './likelihood-worker.js';
+import { correlateSeparable, separableTerms, type SeparableTerm } from './separable.js';
 
 export interface LikelihoodImage {
   width: number;
@@ -66,18 +68,49 @@ export function grownMask(exposure: Exposure, bits: number, radius: number): Uin
 }
 
 /**
- * Computes the likelihood image of `exposure` (its image, variance and mask) for `psf`,
- * with pixels carrying any bit of `excludeBits`, or within `growRadius` px of one with
- * `growBits`, given zero weight. Where the usable pixels carry less than `minInformation` of
- * the matched-filter information a clean neighbourhood would (den * V / sum(P^2)), the
- * significance is set to 0: such positions are mostly masked.
- * @example
- *   const { significance } = likelihoodImage(diff, diffPsf, UNUSABLE, MaskPlane.CR, 2);
+ * Runs one correlation in a worker thread (inputs and output in shared memory). Under tsx the
+ * worker registers tsx itself, since Node 20 does not pass --import hooks on to workers.
  */
-export function likelihoodImage(exposure: Exposure, psf: Psf, excludeBits: number, growBits = 0, growRadius = 0, minInformation = 0): LikelihoodImage {
+function correlateInWorker(input: Float32Array, width: number, height: number, terms: SeparableTerm[]): Promise<Float32Array> {
+  const typescript = import.meta.url.endsWith('.ts');
+  const url = new URL(typescript ? './likelihood-worker.ts' : './likelihood-worker.js', import.meta.url);
+  const output = new SharedArrayBuffer(width * height * 4);
+  const job: CorrelationJob = { input: input.buffer as SharedArrayBuffer, output, width, height, terms };
+  const worker = typescript
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, {
+        eval: true,
+        workerData: job,
+      })
+    : new Worker(url, { workerData: job });
+  return new Promise((resolve, reject) => {
+    worker.once('message', () => resolve(new Float32Array(output)));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`likelihood worker exited with code ${code}`));
+    });
+  });
+}
+
+/** A zeroed float plane, in shared memory when a worker will read it. */
+function plane(length: number, shared: boolean): Float32Array {
+  return shared ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
+}
+
+interface Prepared {
+  weighted: Float32Array;
+  weight: Float32Array;
+  squared: Float64Array;
+  kernelSize: number;
+  numTerms: SeparableTerm[];
+  denTerms: SeparableTerm[];
+}
+
+/** Weighted image D/V and weight 1/V (0 where excluded), and the filter's separable terms. */
+function prepare(exposure: Exposure, psf: Psf, mask: MaskRule, parallel: boolean): Prepared {
   const { width, height } = exposure;
-  const weighted = new Float32Array(width * height);
-  const weight = new Float32Array(width * height);
+  const { excludeBits, growBits, growRadius } = mask;
+  const weighted = plane(width * height, parallel);
+  const weight = plane(width * height, parallel);
   const grown = growBits !== 0 && growRadius > 0 ? grownMask(exposure, growBits, growRadius) : null;
   for (let y = 0; y < height; y++) {
     const img = exposure.image.row(y);
@@ -96,8 +129,15 @@ export function likelihoodImage(exposure: Exposure, psf: Psf, excludeBits: numbe
   const kernel = detectionKernel(psf, (width - 1) / 2, (height - 1) / 2);
   const squared = kernel.data.map((p) => p * p);
   // Terms beyond 99.9% of the kernel's power change the significance by well under 0.1 sigma.
-  const num = correlateSeparable(weighted, width, height, separableTerms(kernel.data, kernel.size, 1e-3));
-  const den = correlateSeparable(weight, width, height, separableTerms(squared, kernel.size, 1e-3));
+  const numTerms = separableTerms(kernel.data, kernel.size, 1e-3);
+  const denTerms = separableTerms(squared, kernel.size, 1e-3);
+  return { weighted, weight, squared, kernelSize: kernel.size, numTerms, denTerms };
+}
+
+/** significance = num / sqrt(den) where enough of the PSF's information is usable. */
+function finish(exposure: Exposure, prepared: Prepared, num: Float32Array, den: Float32Array, minInformation: number): LikelihoodImage {
+  const { width, height } = exposure;
+  const { squared } = prepared;
   // Information a fully usable neighbourhood would give: sum(P^2) / V at the pixel.
   let sumSquared = 0;
   for (const k of squared) sumSquared += k;
@@ -109,5 +149,37 @@ export function likelihoodImage(exposure: Exposure, psf: Psf, excludeBits: numbe
       num[i] = usable ? num[i] / Math.sqrt(d) : 0;
     }
   }
-  return { width, height, significance: num, inverseFluxVariance: den, kernelRadius: (kernel.size - 1) / 2 };
+  return { width, height, significance: num, inverseFluxVariance: den, kernelRadius: (prepared.kernelSize - 1) / 2 };
+}
+
+/** Which pixels get zero weight: any of `excludeBits`, or within `growRadius` px of `growBits`. */
+export interface MaskRule {
+  excludeBits: number;
+  growBits: number;
+  growRadius: number;
+}
+
+/**
+ * The likelihood image of `exposure` (its image, variance and mask) for `psf`, with pixels
+ * excluded by `mask` given zero weight. Where the usable pixels carry less than
+ * `minInformation` of the matched-filter information a clean neighbourhood would
+ * (den * V / sum(P^2)), the significance is set to 0: such positions are mostly masked.
+ * @example
+ *   const { significance } = likelihoodImage(diff, diffPsf, { excludeBits: UNUSABLE, growBits: MaskPlane.CR, growRadius: 2 });
+ */
+export function likelihoodImage(exposure: Exposure, psf: Psf, mask: MaskRule, minInformation = 0): LikelihoodImage {
+  const p = prepare(exposure, psf, mask, false);
+  const { width, height } = exposure;
+  const den = correlateSeparable(p.weight, width, height, p.denTerms);
+  const num = correlateSeparable(p.weighted, width, height, p.numTerms);
+  return finish(exposure, p, num, den, minInformation);
+}
+
+/** likelihoodImage with the two correlations on two threads (a worker does the numerator). */
+export async function likelihoodImageParallel(exposure: Exposure, psf: Psf, mask: MaskRule, minInformation = 0): Promise<LikelihoodImage> {
+  const p = prepare(exposure, psf, mask, true);
+  const { width, height } = exposure;
+  const pending = correlateInWorker(p.weighted, width, height, p.numTerms);
+  const den = correlateSeparable(p.weight, width, height, p.denTerms);
+  return finish(exposure, p, await pending, den, minInformation);
 }

@@ -56,10 +56,15 @@ export function separableTerms(kernel: ArrayLike<number>, n: number, tolerance =
 /**
  * out(x, y) = sum_{i,j} K[j][i] in(x + i - r, y + j - r) for the kernel given as separable
  * terms (r = (n-1)/2); pixels beyond the image count as 0. `input` and the result are
- * contiguous width*height planes.
+ * contiguous width*height planes; `out` (zero-filled) may be given, e.g. in shared memory.
  */
-export function correlateSeparable(input: Float32Array, width: number, height: number, terms: SeparableTerm[]): Float32Array {
-  const out = new Float32Array(width * height);
+export function correlateSeparable(
+  input: Float32Array,
+  width: number,
+  height: number,
+  terms: SeparableTerm[],
+  out: Float32Array = new Float32Array(width * height),
+): Float32Array {
   const tmp = new Float32Array(width * height);
   for (const { u, v } of terms) {
     rowPass(input, tmp, width, height, Float32Array.from(v));

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MoffatPsf, GaussianPsf } from '../../shared/detect/analytic-psf.js';
-import { detectDiaSources, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
+import { detectDiaSources, detectDiaSourcesParallel, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
+import { Exposure } from '../../shared/image/exposure.js';
 import { fitCompleteness } from '../../shared/detect/completeness.js';
 import { mulberry32 } from '../../shared/detect/sky-sources.js';
 import { MaskPlane, UNUSABLE } from '../../shared/image/mask.js';
@@ -117,10 +118,21 @@ test('no detection where most of the PSF information is masked', () => {
   for (let y = 50; y < 60; y++) for (let x = 50; x < 60; x++) exposure.mask.data[y * 120 + x] |= MaskPlane.BAD;
   // A bright point source straddling the block's edge: 4 of its brightest pixels are unmasked.
   addPointSource(exposure, psf, 58.6, 55, 300 * predictedFluxErr(psf, 0, 0, VARIANCE));
-  const strict = likelihoodImage(exposure, psf, UNUSABLE, 0, 0, 0.5);
-  const lax = likelihoodImage(exposure, psf, UNUSABLE, 0, 0, 0);
+  const rule = { excludeBits: UNUSABLE, growBits: 0, growRadius: 0 };
+  const strict = likelihoodImage(exposure, psf, rule, 0.5);
+  const lax = likelihoodImage(exposure, psf, rule, 0);
   assert.equal(strict.significance[55 * 120 + 55], 0, 'inside the block the significance is suppressed');
   assert.ok(Math.abs(lax.significance[55 * 120 + 58]) > 5, 'without the rule the edge pixels alone make a detection');
   assert.ok(Math.abs(strict.significance[55 * 120 + 61]) > 5, 'just outside the block the source is still detected');
   assert.ok(strict.significance[20 * 120 + 20] !== 0, 'clean pixels keep their significance');
+});
+
+test('the two-thread matched filter gives the same sources as the single-thread one', async () => {
+  const { psf, exposure } = injectedField(512, 120, 81);
+  const copy = new Exposure(exposure.image.clone(), exposure.mask.clone(), exposure.variance.clone());
+  const one = detectDiaSources(exposure, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 });
+  const two = await detectDiaSourcesParallel(copy, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 });
+  assert.ok(one.sources.length > 50);
+  assert.deepEqual(two.sources, one.sources);
+  assert.deepEqual(copy.mask.data, exposure.mask.data);
 });
