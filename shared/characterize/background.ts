@@ -157,17 +157,18 @@ function medianFilterGrid(grid: Float64Array, nx: number, ny: number, size: numb
   return out;
 }
 
-/** Bicubic spline surface through the cell centres: splines along x per cell row, then along y per column. */
+/** Bicubic spline surface through the cell centres: splines along y per cell column, then along x per image row. */
 function interpolateMesh(grid: Float64Array, nx: number, ny: number, w: number, h: number): ImageF {
   const xs = Float64Array.from({ length: nx }, (_, i) => ((i + 0.5) * w) / nx - 0.5);
   const ys = Float64Array.from({ length: ny }, (_, i) => ((i + 0.5) * h) / ny - 0.5);
-  const rows = new Float64Array(ny * w);
-  for (let cy = 0; cy < ny; cy++) splineOnGrid(xs, grid.subarray(cy * nx, (cy + 1) * nx), w, rows, 1, cy * w);
-  const map = Plane.zeros(Float32Array, w, h);
-  const column = new Float64Array(ny);
-  for (let x = 0; x < w; x++) {
-    for (let cy = 0; cy < ny; cy++) column[cy] = rows[cy * w + x];
-    splineOnGrid(ys, column, h, map.data, w, x);
+  // columns[y * nx + cx]: the cell column cx's spline at row y (small: h x nx).
+  const columns = new Float64Array(h * nx);
+  const nodes = new Float64Array(ny);
+  for (let cx = 0; cx < nx; cx++) {
+    for (let cy = 0; cy < ny; cy++) nodes[cy] = grid[cy * nx + cx];
+    splineOnGrid(ys, nodes, h, columns, nx, cx);
   }
+  const map = Plane.zeros(Float32Array, w, h);
+  for (let y = 0; y < h; y++) splineOnGrid(xs, columns.subarray(y * nx, (y + 1) * nx), w, map.data, 1, y * w);
   return map;
 }

@@ -37,6 +37,7 @@ export function flagDefects(exposure: Exposure, config: Partial<DefectConfig> = 
   const saturation = Number.isFinite(cfg.saturation) ? cfg.saturation : exposure.info.saturation;
   let nNoData = 0;
   const sat = new Uint8Array(w * h);
+  const saturated: number[] = [];
   for (let y = 0; y < h; y++) {
     const row = image.row(y);
     const m = mask.row(y);
@@ -45,29 +46,37 @@ export function flagDefects(exposure: Exposure, config: Partial<DefectConfig> = 
       if (!Number.isFinite(v)) {
         m[x] |= MaskPlane.NO_DATA;
         nNoData++;
-      } else if (v >= saturation) sat[y * w + x] = 1;
+      } else if (v >= saturation) {
+        sat[y * w + x] = 1;
+        saturated.push(y * w + x);
+      }
     }
   }
   if (!Number.isFinite(saturation)) return { saturation: Number.NaN, nSaturated: 0, nNoData };
   const bleed = cfg.bleedFraction * saturation;
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; y++) {
-      if (sat[y * w + x] !== 1) continue;
-      for (let yy = y - 1; yy >= 0 && !sat[yy * w + x] && image.get(x, yy) > bleed; yy--) sat[yy * w + x] = 2;
-      for (let yy = y + 1; yy < h && !sat[yy * w + x] && image.get(x, yy) > bleed; yy++) sat[yy * w + x] = 2;
+  const flagged = saturated.slice();
+  for (const i of saturated) {
+    const x = i % w;
+    const y = (i - x) / w;
+    for (let yy = y - 1; yy >= 0 && !sat[yy * w + x] && image.get(x, yy) > bleed; yy--) {
+      sat[yy * w + x] = 2;
+      flagged.push(yy * w + x);
+    }
+    for (let yy = y + 1; yy < h && !sat[yy * w + x] && image.get(x, yy) > bleed; yy++) {
+      sat[yy * w + x] = 2;
+      flagged.push(yy * w + x);
     }
   }
   let nSaturated = 0;
   const r = cfg.growPx;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (!sat[y * w + x]) continue;
-      for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++) {
-        const m = mask.row(yy);
-        for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) {
-          if (!(m[xx] & MaskPlane.SAT)) nSaturated++;
-          m[xx] |= MaskPlane.SAT;
-        }
+  for (const i of flagged) {
+    const x = i % w;
+    const y = (i - x) / w;
+    for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++) {
+      const m = mask.row(yy);
+      for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) {
+        if (!(m[xx] & MaskPlane.SAT)) nSaturated++;
+        m[xx] |= MaskPlane.SAT;
       }
     }
   }

@@ -92,17 +92,25 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
   const scale =
     (origin === 'ccd' && cfg.rescaleDerived) || (origin === 'file' && cfg.rescaleGiven) ? (Number.isFinite(measured) ? measured : 1) : 1;
 
-  if (origin !== 'file' || scale !== 1) {
+  if (origin === 'file' && scale !== 1) {
+    for (let y = 0; y < h; y++) {
+      const out = variance.row(y);
+      for (let x = 0; x < w; x++) out[x] *= scale;
+    }
+  } else if (origin !== 'file') {
+    const readVar = scale * (rn / gain) ** 2;
+    const skyVar = scale * background.sigma ** 2;
     for (let y = 0; y < h; y++) {
       const row = image.row(y);
       const out = variance.row(y);
       for (let x = 0; x < w; x++) {
         const i = y * w + x;
-        if (origin === 'file') out[x] *= scale;
-        else {
-          const source = ccd && sources[i] ? Math.max(row[x] - bg[i], 0) / gain : 0;
-          out[x] = scale * skyTerm(i, y, x) + (Number.isFinite(source) ? source : 0);
+        if (!ccd) {
+          out[x] = skyVar;
+          continue;
         }
+        const source = sources[i] ? Math.max(row[x] - bg[i], 0) : 0;
+        out[x] = (scale * Math.max(bg[i], 0) + (Number.isFinite(source) ? source : 0)) / gain + readVar;
       }
     }
   }
