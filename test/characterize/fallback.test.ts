@@ -1,8 +1,9 @@
-/** Few stars, no stars, crowded fields: the PSF model degrades as documented and says so. */
+/** Few stars, no stars, crowded fields, missing data: the model degrades as documented and says so. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
 import { Exposure } from '../../shared/image/exposure.js';
+import { MaskPlane } from '../../shared/image/mask.js';
 import type { Psf } from '../../shared/psf/types.js';
 import { simulatedVisit } from './sim-fixture.js';
 
@@ -47,4 +48,29 @@ test('a crowded field (5x the default star density): FWHM within 2% everywhere, 
     }
   }
   assert.ok(psf.chi2PerDof < 1.2, `chi2/dof ${psf.chi2PerDof}`);
+});
+
+test('a third of the image missing (NaN): NO_DATA, background and PSF from the rest, a given variance kept', () => {
+  const size = 1024;
+  const sim = simulatedVisit({ size, seed: 5 });
+  const exposure = sim.exposure;
+  const given = exposure.variance.data.slice();
+  const truth = exposure.psf as Psf;
+  for (let y = 0; y < size; y++) for (let x = 0; x < 300; x++) exposure.image.data[y * size + x] = Number.NaN;
+  const result = characterizeImage(exposure);
+  assert.equal(result.defects.nNoData, 300 * size);
+  assert.ok(exposure.mask.get(10, 500) & MaskPlane.NO_DATA);
+  let worst = 0;
+  for (let y = 0; y < size; y++) {
+    for (let x = 300; x < size; x++) {
+      const i = y * size + x;
+      worst = Math.max(worst, Math.abs(result.background.map.data[i] - sim.background.data[i]) / Math.sqrt(given[i]));
+    }
+  }
+  assert.ok(worst < 0.2, `background error ${worst.toFixed(3)} sigma`);
+  assert.equal(result.variance.origin, 'file');
+  assert.deepEqual(exposure.variance.data, given);
+  assert.ok(Math.abs(result.variance.measuredToPredicted - 1) < 0.03, `measured/predicted ${result.variance.measuredToPredicted}`);
+  assert.equal(result.psf.kind, 'pixel');
+  assert.ok(Math.abs(result.psf.psf.fwhmAt(700, 500) / truth.fwhmAt(700, 500) - 1) < 0.02);
 });
