@@ -7,7 +7,6 @@ import * as grpc from '@grpc/grpc-js';
 import {
   bindServer,
   clientProtoDirs,
-  durationSeconds,
   endWithError,
   fail,
   loadService,
@@ -20,20 +19,14 @@ import {
 import { paginate, pubsubName } from '../names.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
 import { PushConsumer } from './push.js';
-import { StreamConsumer, type StreamingPullCall, type StreamingPullRequest } from './stream.js';
-import { SubscriptionState, type Consumer } from './subscription.js';
-import type {
-  PubsubMessage,
-  ReceivedMessage,
-  StoredMessage,
-  Subscription,
-  Topic,
-} from './types.js';
+import { pull, streamingPull } from './pulls.js';
+import type { StreamingPullCall } from './stream.js';
+import { SubscriptionState } from './subscription.js';
+import { applyMask, checkDeadline, validateSubscription } from './validate.js';
+import type { PubsubMessage, StoredMessage, Subscription, Topic } from './types.js';
 
 const DELETED_TOPIC = '_deleted-topic_';
 const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
-/** How long a Pull without returnImmediately waits for messages. */
-const PULL_WAIT_MS = 2000;
 const SWEEP_MS = 100;
 
 interface SnapshotRecord {
@@ -365,10 +358,16 @@ export class PubSubEmulator {
           const state = this.subscription(req.subscription);
           if (req.maxMessages <= 0)
             fail(Status.INVALID_ARGUMENT, 'max_messages must be a positive integer.');
-          return this.pull(state, req.maxMessages, req.returnImmediately);
+          return pull(state, req.maxMessages, req.returnImmediately);
         },
       ),
-      streamingPull: (call: StreamingPullCall) => this.streamingPull(call),
+      streamingPull: (call: StreamingPullCall) =>
+        streamingPull(
+          call,
+          (name) => this.subscription(name),
+          this.streams,
+          () => this.revision++,
+        ),
       modifyPushConfig: unary(
         (req: { subscription: string; pushConfig: Subscription['pushConfig'] }) => {
           const state = this.subscription(req.subscription);
@@ -443,120 +442,5 @@ export class PubSubEmulator {
   private snapshot(name: string): SnapshotRecord {
     pubsubName(name, 'snapshots');
     return this.snapshots.get(name) ?? fail(Status.NOT_FOUND, 'Snapshot does not exist');
-  }
-
-  private pull(
-    state: SubscriptionState,
-    max: number,
-    returnImmediately: boolean,
-  ): Promise<{ receivedMessages: ReceivedMessage[] }> {
-    return new Promise((resolve) => {
-      let done = false;
-      const consumer: Consumer = {
-        capacity: () => (done ? 0 : max),
-        ackDeadlineMs: () => state.config.ackDeadlineSeconds * 1000,
-        deliver: (receivedMessages) => finish(receivedMessages),
-      };
-      const finish = (receivedMessages: ReceivedMessage[]) => {
-        done = true;
-        clearTimeout(timer);
-        state.removeConsumer(consumer);
-        resolve({ receivedMessages });
-      };
-      const first = state.take(consumer, max);
-      const timer = setTimeout(
-        () => finish([]),
-        first.length > 0 || returnImmediately ? 0 : PULL_WAIT_MS,
-      );
-      if (first.length > 0) finish(first);
-      else if (!returnImmediately) state.addConsumer(consumer);
-    });
-  }
-
-  private streamingPull(call: StreamingPullCall): void {
-    let consumer: StreamConsumer | undefined;
-    let state: SubscriptionState | undefined;
-    const cleanup = () => {
-      if (!state || !consumer) return;
-      state.removeConsumer(consumer);
-      this.streams.get(state.config.name)?.delete(call);
-      consumer = undefined;
-    };
-    call.on('data', (req: StreamingPullRequest) => {
-      this.revision++;
-      try {
-        if (!state) {
-          state = this.subscription(req.subscription);
-          if (req.streamAckDeadlineSeconds) checkDeadline(req.streamAckDeadlineSeconds, 10);
-          const current = state;
-          consumer = new StreamConsumer(call, current.config, req, () => current.schedule());
-          if (!this.streams.has(current.config.name))
-            this.streams.set(current.config.name, new Set());
-          this.streams.get(current.config.name)!.add(call);
-          current.addConsumer(consumer);
-        }
-        if (req.modifyDeadlineAckIds.length !== req.modifyDeadlineSeconds.length) {
-          fail(
-            Status.INVALID_ARGUMENT,
-            'modify_deadline_ack_ids and modify_deadline_seconds must be the same length',
-          );
-        }
-        if (req.ackIds.length > 0) state.acknowledge(req.ackIds);
-        req.modifyDeadlineAckIds.forEach((ackId, i) =>
-          state!.modifyAckDeadline([ackId], req.modifyDeadlineSeconds[i]),
-        );
-        if (req.streamAckDeadlineSeconds) consumer?.setDeadline(req.streamAckDeadlineSeconds);
-      } catch (err) {
-        cleanup();
-        endWithError(call, err);
-      }
-    });
-    call.on('end', () => {
-      cleanup();
-      call.end();
-    });
-    call.on('cancelled', cleanup);
-    call.on('error', cleanup);
-    call.on('close', cleanup);
-  }
-}
-
-function checkDeadline(seconds: number, min = 0): void {
-  if (!Number.isInteger(seconds) || seconds < min || seconds > 600) {
-    fail(
-      Status.INVALID_ARGUMENT,
-      `Invalid ack deadline given: ${seconds}. The minimum deadline is ${min} seconds and the maximum is 600 seconds.`,
-    );
-  }
-}
-
-function validateSubscription(sub: Subscription): void {
-  if (sub.ackDeadlineSeconds && (sub.ackDeadlineSeconds < 10 || sub.ackDeadlineSeconds > 600))
-    checkDeadline(sub.ackDeadlineSeconds, 10);
-  const retention = durationSeconds(sub.messageRetentionDuration);
-  if (sub.messageRetentionDuration && (retention < 600 || retention > 31 * 24 * 3600)) {
-    fail(
-      Status.INVALID_ARGUMENT,
-      'Invalid message_retention_duration: must be between 10 minutes and 31 days.',
-    );
-  }
-  const attempts = sub.deadLetterPolicy?.maxDeliveryAttempts;
-  if (sub.deadLetterPolicy?.deadLetterTopic && attempts && (attempts < 5 || attempts > 100)) {
-    fail(Status.INVALID_ARGUMENT, 'max_delivery_attempts must be between 5 and 100.');
-  }
-}
-
-/** Copies the fields named in an update mask (snake_case paths) from `source` to `target`. */
-function applyMask(
-  target: Record<string, unknown>,
-  source: Record<string, unknown>,
-  mask: { paths: string[] } | null,
-): void {
-  if (!mask?.paths.length) fail(Status.INVALID_ARGUMENT, 'The update_mask is required.');
-  for (const path of mask.paths) {
-    const field = path.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-    if (field === 'name' || field === 'topic')
-      fail(Status.INVALID_ARGUMENT, `Cannot update field ${path}.`);
-    target[field] = source[field];
   }
 }
