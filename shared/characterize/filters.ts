@@ -12,19 +12,13 @@ export function gaussianTaps(sigma: number): Float32Array {
   return taps;
 }
 
-/**
- * Convolves with a symmetric 1-D kernel along rows then columns (zero outside the image).
- * Rows [y0, y1) of the output are written; the input must hold rows [y0 - half, y1 + half) where present.
- */
-export function convolveSeparable(src: Float32Array, w: number, h: number, taps: Float32Array, out: Float32Array, y0 = 0, y1 = h): void {
+/** Convolves with a symmetric 1-D kernel along rows then columns (zero outside the image). */
+export function convolveSeparable(src: Float32Array, w: number, h: number, taps: Float32Array, out: Float32Array): void {
   const half = (taps.length - 1) >> 1;
-  const ya = Math.max(0, y0 - half);
-  const yb = Math.min(h, y1 + half);
-  const tmp = new Float32Array((yb - ya) * w);
+  const tmp = new Float32Array(h * w);
   const n = taps.length;
-  for (let y = ya; y < yb; y++) {
+  for (let y = 0; y < h; y++) {
     const row = y * w;
-    const trow = (y - ya) * w;
     for (let x = 0; x < w; x++) {
       let s = 0;
       if (x >= half && x < w - half) {
@@ -36,17 +30,17 @@ export function convolveSeparable(src: Float32Array, w: number, h: number, taps:
         const k1 = Math.min(half, w - 1 - x);
         for (let k = k0; k <= k1; k++) s += taps[k + half] * src[row + x + k];
       }
-      tmp[trow + x] = s;
+      tmp[row + x] = s;
     }
   }
   const acc = new Float32Array(w);
-  for (let y = y0; y < y1; y++) {
+  for (let y = 0; y < h; y++) {
     acc.fill(0);
-    const k0 = Math.max(-half, ya - y);
-    const k1 = Math.min(half, yb - 1 - y);
+    const k0 = Math.max(-half, -y);
+    const k1 = Math.min(half, h - 1 - y);
     for (let k = k0; k <= k1; k++) {
       const t = taps[k + half];
-      const trow = (y + k - ya) * w;
+      const trow = (y + k) * w;
       for (let x = 0; x < w; x++) acc[x] += t * tmp[trow + x];
     }
     out.set(acc, y * w);
