@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
 import { DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
-import { DEFAULT_FAKES_CONFIG, runFakes, type FakesReport } from '../../shared/detect/fakes.js';
+import { completenessBins, type CompletenessBin } from '../../shared/detect/completeness.js';
+import { COMPLETENESS_EDGES, DEFAULT_FAKES_CONFIG, runFakes, type FakeSource, type FakesReport } from '../../shared/detect/fakes.js';
 import { runDiff } from '../../shared/diffim/pipeline.js';
 import { readExposure } from '../../shared/fits/exposure.js';
 import type { Exposure } from '../../shared/image/exposure.js';
@@ -42,12 +43,20 @@ async function realChanges(path: string, visit: number): Promise<Array<{ x: numb
   return rows.filter((r) => r.visit === visit && (r.kind === 'transient' || r.kind === 'variable' || r.kind === 'moving'));
 }
 
-function completenessPlot(report: FakesReport, threshold: number): Buffer {
-  const centre = (b: { lo: number; hi: number }) => Math.sqrt(b.lo * Math.min(b.hi, 50));
-  const err = (b: { injected: number; completeness: number }) => Math.sqrt((b.completeness * (1 - b.completeness)) / Math.max(1, b.injected));
-  const used = report.bins.filter((b) => b.injected > 0);
+function completenessPlot(report: FakesReport, fakes: FakeSource[], threshold: number): Buffer {
+  const centre = (b: CompletenessBin) => Math.sqrt(b.lo * Math.min(b.hi, 50));
+  const err = (b: CompletenessBin) => Math.sqrt((b.completeness * (1 - b.completeness)) / Math.max(1, b.injected));
+  const series = (label: string, pick: (f: FakeSource) => boolean, color: readonly [number, number, number]) => {
+    const idx = fakes.map((_, i) => i).filter((i) => pick(fakes[i]));
+    const bins = completenessBins(
+      idx.map((i) => fakes[i].snr),
+      idx.map((i) => report.outcomes[i].detected),
+      COMPLETENESS_EDGES,
+    ).filter((b) => b.injected > 0);
+    return { x: bins.map(centre), y: bins.map((b) => b.completeness), yErr: bins.map(err), style: 'both' as const, label: `${label} (${idx.length})`, color };
+  };
   return renderPlot(
-    [{ x: used.map(centre), y: used.map((b) => b.completeness), yErr: used.map(err), style: 'both', label: `${report.injected} FAKES` }],
+    [series('ALL', () => true, [31, 119, 180]), series('EMPTY SKY', (f) => !f.onHost, [44, 160, 44]), series('ON HOSTS', (f) => f.onHost, [214, 39, 40])],
     {
       title: 'COMPLETENESS VS SNR',
       xLabel: 'INJECTED DIFFERENCE-IMAGE SNR',
@@ -139,7 +148,7 @@ sources carry a reliability). fakes.json lists every fake with its outcome.`,
     };
     const replacer = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
     await writeFile(join(outDir, 'fakes.json'), `${JSON.stringify(json, replacer, 1)}\n`);
-    await writeFile(join(outDir, 'fakes-completeness.png'), completenessPlot(report, threshold));
+    await writeFile(join(outDir, 'fakes-completeness.png'), completenessPlot(report, fakes, threshold));
     const log = {
       severity: 'INFO',
       message: 'fake injection done',
