@@ -15,7 +15,12 @@ import { runDiff } from '../../shared/diffim/pipeline.js';
 import { readExposure } from '../../shared/fits/exposure.js';
 import type { Exposure } from '../../shared/image/exposure.js';
 import { renderPlot } from '../../shared/plot/png-plot.js';
+import { loadShippedModel } from '../../shared/rb/model.js';
+import { scoreSources } from '../../shared/rb/score.js';
 import { truthFromCsv } from '../../shared/sim/truth.js';
+import { initTf } from '../../shared/tf/backend.js';
+import { warpExposure } from '../../shared/warp/index.js';
+import type { DiaSourceRecord } from '../../shared/detect/types.js';
 
 async function readImage(path: string): Promise<Exposure> {
   const bytes = await readFile(path).catch(() => {
@@ -41,6 +46,29 @@ async function realChanges(path: string, visit: number): Promise<Array<{ x: numb
     throw new InputError(`${path}: ${(e as Error).message}`);
   }
   return rows.filter((r) => r.visit === visit && (r.kind === 'transient' || r.kind === 'variable' || r.kind === 'moving'));
+}
+
+/**
+ * The shipped real/bogus model as a scorer for runFakes (cutouts of the injected science, the
+ * warped template and the difference), with its recommended cut; null when none is shipped.
+ */
+async function realBogus(science: Exposure, template: Exposure): Promise<{ threshold: number; score: (s: DiaSourceRecord[], sci: Exposure, diff: Exposure) => Promise<void> } | null> {
+  let model;
+  try {
+    model = await loadShippedModel();
+  } catch (err) {
+    process.stderr.write(`${JSON.stringify({ severity: 'INFO', message: 'no real/bogus model: purity after the cut is not measured', reason: (err as Error).message })}\n`);
+    return null;
+  }
+  await initTf();
+  const warped = (await warpExposure(template, science)).exposure;
+  const loaded = model;
+  return {
+    threshold: loaded.threshold,
+    score: async (sources, injected, difference) => {
+      scoreSources(loaded, sources, injected, warped, difference);
+    },
+  };
 }
 
 function completenessPlot(report: FakesReport, fakes: FakeSource[], threshold: number): Buffer {
@@ -128,8 +156,10 @@ sources carry a reliability). fakes.json lists every fake with its outcome.`,
       progress('detecting');
       return result;
     };
+    const rb = await realBogus(science, template);
     const { report, fakes } = await runFakes(science, sciencePsf, differencer, {
-      config: { ...DEFAULT_FAKES_CONFIG, count, seed },
+      config: { ...DEFAULT_FAKES_CONFIG, count, seed, reliabilityCut: rb?.threshold ?? DEFAULT_FAKES_CONFIG.reliabilityCut },
+      score: rb?.score,
       detectConfig: { ...DEFAULT_DETECT_CONFIG, threshold },
       real,
     });
