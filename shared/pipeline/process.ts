@@ -15,18 +15,19 @@
  *   r.alerts.length; r.frames[0]; r.timingsMs.subtract;
  */
 import { associateVisit, detectorFootprint, type AssociationResult, type DetectorFootprint, type ForcedMeasurement } from '../association/associate.js';
-import { buildAlerts } from '../alerts/build.js';
+import { buildAlerts, type CutoutSources } from '../alerts/build.js';
 import type { Alert } from '../alerts/types.js';
 import { encodeAlert } from '../alerts/wire.js';
 import { DETECTOR_BITS, VISIT_BITS } from '../apdb/ids.js';
 import type { Apdb } from '../apdb/types.js';
+import { CachedPsf } from '../detect/cached-psf.js';
 import { detectDiaSources } from '../detect/detect.js';
 import { forcedPhotometryAtSky, measureScienceTemplateFluxes } from '../detect/forced.js';
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { DiffMethod } from '../diffim/config.js';
 import { subtractImages, type SubtractResult } from '../diffim/subtract.js';
 import type { FitsHeader } from '../fits/header.js';
-import type { Exposure } from '../image/exposure.js';
+import { Exposure } from '../image/exposure.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import { initTf } from '../tf/backend.js';
 import { warpExposure } from '../warp/index.js';
@@ -261,7 +262,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   // (7) Alerts with cutouts, and their wire frames.
   const alerts = buildAlerts({
     association,
-    cutouts: config.alerts.cutouts ? { science, template: warpedTemplate, difference, differencePsf: subtraction.differencePsf } : null,
+    cutouts: config.alerts.cutouts ? cutoutImages(science, warpedTemplate, difference, config.alerts.psfCellSize) : null,
     observationReason: config.alerts.observationReason,
     targetName: config.alerts.targetName,
     cutoutConfig: config.alerts.cutout,
@@ -317,6 +318,14 @@ async function subtractOrExplain(science: Exposure, template: Exposure, config: 
     throw new PipelineInputError('pair', `PSF matching failed (kernel sum ${kernelSum}, difference PSF FWHM ${psfFwhmPx} px): too few stars shared by the two images`);
   }
   return result;
+}
+
+/** The images cutouts are cut from, with PSFs evaluated once per cell (see AlertConfig.psfCellSize). */
+function cutoutImages(science: Exposure, template: Exposure, difference: Exposure, cellSize: number): CutoutSources {
+  const cached = (e: Exposure): Exposure =>
+    new Exposure(e.image, e.mask, e.variance, e.wcs, e.psf && cellSize > 0 ? new CachedPsf(e.psf, cellSize) : e.psf, e.info);
+  const diff = cached(difference);
+  return { science: cached(science), template: cached(template), difference: diff, differencePsf: diff.psf };
 }
 
 /** Forced PSF photometry of DIAObjects at their sky positions: on the difference and on the science image. */
