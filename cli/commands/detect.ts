@@ -19,7 +19,7 @@ export const command = defineCommand({
 
 Detects positive and negative sources on the PSF-convolved (likelihood) image with its own
 variance, merges dipoles, and measures PSF and aperture fluxes, centroids, shapes and flags.
-Columns: diaSourceId, x, y (0-based science pixels), xErr, yErr, ra, dec, raErr, decErr (deg),
+Columns: diaSourceId (visit * 2^28 + detector * 2^20 + index, from the VISIT and DETECTOR cards), x, y (0-based science pixels), xErr, yErr, ra, dec, raErr, decErr (deg),
 psfFlux, psfFluxErr, snr, isDipole, isNegative, apFlux, apFluxErr (12 px radius),
 scienceFlux, scienceFluxErr, templateFlux, templateFluxErr, ixx, iyy, ixy (px^2),
 footprintArea, bboxSize, psfNdata, dipoleMeanFlux, dipoleFluxDiff, dipoleSep (px),
@@ -48,7 +48,13 @@ Sky sources' noise ratio (measured / predicted PSF-flux scatter) is logged on st
     const { sources, skySources } = await detectDiaSourcesParallel(diff.exposure, diff.psf, { ...DEFAULT_DETECT_CONFIG, threshold });
     const elapsedMs = performance.now() - start;
     const { visit, detector } = diff.exposure.info;
-    await writeFile(out, formatDiaSourceCsv(sources, visit, detector));
+    let table: string;
+    try {
+      table = formatDiaSourceCsv(sources, visit, detector);
+    } catch (e) {
+      throw new InputError(`${diffPath}: VISIT ${visit} / DETECTOR ${detector} do not fit the DIASource id (${(e as Error).message})`);
+    }
+    await writeFile(out, table);
     progressDone();
     const log = {
       severity: 'INFO',

@@ -4,6 +4,7 @@
  * `true`/`false`; `flags` is the '|'-joined names of the set DiaSourceFlags (empty when none),
  * e.g. `saturated|saturatedCenter`.
  */
+import { decodeSourceId, sourceId } from '../apdb/ids.js';
 import type { DiaSourceFlags, DiaSourceRecord } from './types.js';
 
 export const FLAG_NAMES: ReadonlyArray<keyof DiaSourceFlags> = [
@@ -53,12 +54,9 @@ const NUMBER_COLUMNS = [
 /** Column order of the table. */
 export const DIASOURCE_CSV_COLUMNS = ['diaSourceId', ...NUMBER_COLUMNS.slice(0, 11), 'isDipole', 'isNegative', ...NUMBER_COLUMNS.slice(11), 'flags'] as const;
 
-/**
- * A DIASource id unique over visits and detectors: (visit * 1000 + detector) * 10^6 + index,
- * so visit < 9.2e9 and detector < 1000 fit Avro's signed 64-bit long.
- */
-export function diaSourceId(visit: number, detector: number, index: number): bigint {
-  return (BigInt(visit) * 1000n + BigInt(detector)) * 1_000_000n + BigInt(index);
+/** The project's DIASource id (shared/apdb/ids.ts: visit * 2^28 + detector * 2^20 + index); throws RangeError on overflow. */
+export function diaSourceId(visit: number, detector: number, index: number): number {
+  return sourceId(visit, detector, index);
 }
 
 /** Flags as '|'-joined names. */
@@ -83,7 +81,7 @@ export function formatDiaSourceCsv(sources: readonly DiaSourceRecord[], visit = 
     const row = DIASOURCE_CSV_COLUMNS.map((column) => {
       switch (column) {
         case 'diaSourceId':
-          return diaSourceId(visit, detector, s.index).toString();
+          return String(diaSourceId(visit, detector, s.index));
         case 'isDipole':
         case 'isNegative':
           return String(s[column]);
@@ -99,7 +97,7 @@ export function formatDiaSourceCsv(sources: readonly DiaSourceRecord[], visit = 
 }
 
 export interface ParsedDiaSource extends DiaSourceRecord {
-  diaSourceId: bigint;
+  diaSourceId: number;
 }
 
 /** Parses a table written by `formatDiaSourceCsv` (extra columns are ignored; required ones must be present). */
@@ -111,10 +109,11 @@ export function parseDiaSourceCsv(text: string): ParsedDiaSource[] {
   return rows.map((line, i) => {
     const cells = line.split(',');
     const get = (name: string): string => cells[columns.indexOf(name)] ?? '';
-    const id = BigInt(get('diaSourceId'));
+    const id = Number(get('diaSourceId'));
+    if (!Number.isSafeInteger(id) || id < 0) throw new Error(`DIASource CSV line ${i + 2}: bad diaSourceId '${get('diaSourceId')}'`);
     const record = {
       diaSourceId: id,
-      index: Number(id % 1_000_000n),
+      index: decodeSourceId(id).index,
       isDipole: get('isDipole') === 'true',
       isNegative: get('isNegative') === 'true',
       flags: parseFlags(get('flags')),
