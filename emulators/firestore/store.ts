@@ -81,8 +81,10 @@ export class DocumentStore {
       yield* this.collections.get(`${parent}/${collectionId}`)?.values() ?? [];
       return;
     }
+    // An empty collection id is a kindless query: every document below `parent`.
     for (const [path, docs] of this.collections) {
-      if (path.startsWith(`${parent}/`) && path.slice(path.lastIndexOf('/') + 1) === collectionId)
+      if (!path.startsWith(`${parent}/`)) continue;
+      if (collectionId === '' || path.slice(path.lastIndexOf('/') + 1) === collectionId)
         yield* docs.values();
     }
   }

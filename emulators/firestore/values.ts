@@ -126,12 +126,23 @@ export function compareTimestamps(a: Timestamp, b: Timestamp): number {
   return sign(Number(a.seconds) - Number(b.seconds)) || sign((a.nanos ?? 0) - (b.nanos ?? 0));
 }
 
+const NUMERIC_ID = /^__id(-?\d+)__$/;
+
+/** Orders path segments as Firestore orders document ids: numeric `__id<n>__` ids first, by value. */
+function compareSegments(a: string, b: string): number {
+  const x = NUMERIC_ID.exec(a);
+  const y = NUMERIC_ID.exec(b);
+  if (x && y) return sign(BigInt(x[1]) - BigInt(y[1]));
+  if (x || y) return x ? -1 : 1;
+  return compareStrings(a, b);
+}
+
 /** Orders document names segment by segment. */
 export function compareReferences(a: string, b: string): number {
   const as = a.split('/');
   const bs = b.split('/');
   for (let i = 0; i < Math.min(as.length, bs.length); i++) {
-    const c = compareStrings(as[i], bs[i]);
+    const c = compareSegments(as[i], bs[i]);
     if (c !== 0) return c;
   }
   return sign(as.length - bs.length);

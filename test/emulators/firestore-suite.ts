@@ -185,6 +185,19 @@ export function firestoreSuite(target: SuiteTarget): void {
       );
     });
 
+    it('deletes a collection recursively, leaving its neighbours', TIMEOUT, async () => {
+      const col = collection('recursive');
+      await col.doc('A').set({ v: 1n });
+      await col.doc('x').set({ v: 2n });
+      await col.doc('x').collection('sub').doc('y').set({ v: 3n });
+      const neighbour = db.collection(`${col.id}b`);
+      await neighbour.doc('keep').set({ v: 4n });
+      await db.recursiveDelete(col);
+      assert.equal((await col.get()).size, 0);
+      assert.equal((await col.doc('x').collection('sub').get()).size, 0);
+      assert.equal((await neighbour.get()).size, 1);
+    });
+
     it('commits batches and bulk writes; lists collections and documents', TIMEOUT, async () => {
       const col = collection('bulk');
       const batch = db.batch();
