@@ -60,7 +60,7 @@ test('matched-filter detection: completeness, 50% point at the threshold, flux b
   assert.ok(negatives.length > 0 && negatives.every((s) => s.psfFlux < 0), 'negative sources carry negative flux');
 });
 
-test('PSF flux and centroid errors match the scatter (pulls of unit width)', () => {
+test('PSF flux and centroid errors match the scatter (pulls of unit width)', (t) => {
   const psf = GaussianPsf.fromFwhm(3.5);
   const exposure = noiseExposure(1024, 1024, (x) => 50 + x / 10, 21, psf);
   const uniform = mulberry32(22);
@@ -75,6 +75,7 @@ test('PSF flux and centroid errors match the scatter (pulls of unit width)', () 
   const std = (values: number[]) => Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length);
   const xPull = std(matches.map((m, i) => (sources[m].x - truth[i].x) / sources[m].xErr));
   const yPull = std(matches.map((m, i) => (sources[m].y - truth[i].y) / sources[m].yErr));
+  t.diagnostic(`centroid pulls ${xPull.toFixed(3)}, ${yPull.toFixed(3)}`);
   assert.ok(Math.abs(xPull - 1) < 0.12 && Math.abs(yPull - 1) < 0.12, `centroid pulls ${xPull}, ${yPull}`);
   const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
   // A pixel-integrated Gaussian has second moments sigma^2 + 1/12.
