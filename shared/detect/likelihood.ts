@@ -11,7 +11,7 @@ import type { Exposure } from '../image/exposure.js';
 import type { Psf } from '../psf/types.js';
 import { Worker } from 'node:worker_threads';
 import type { CorrelationJob } from './likelihood-worker.js';
-import { correlateSeparable, separableTerms, type SeparableTerm } from './separable.js';
+import { correlateSeparable, kernelOf, separableTerms, symmetrizeTerms, type SeparableTerm } from './separable.js';
 
 export interface LikelihoodImage {
   width: number;
@@ -127,10 +127,13 @@ function prepare(exposure: Exposure, psf: Psf, mask: MaskRule, parallel: boolean
     }
   }
   const kernel = detectionKernel(psf, (width - 1) / 2, (height - 1) / 2);
-  const squared = kernel.data.map((p) => p * p);
-  // Terms beyond 99.9% of the kernel's power change the significance by well under 0.1 sigma.
-  const numTerms = separableTerms(kernel.data, kernel.size, 1e-3);
-  const denTerms = separableTerms(squared, kernel.size, 1e-3);
+  // Terms beyond 99.9% of the kernel's power change the significance by well under 0.1 sigma;
+  // mirror-symmetric factors (exact for round PSFs, a <0.1% loss of matched-filter efficiency for
+  // mildly asymmetric ones) halve the multiplications. The denominator uses the filter actually
+  // applied, squared, so num / sqrt(den) keeps unit variance.
+  const numTerms = symmetrizeTerms(separableTerms(kernel.data, kernel.size, 1e-3));
+  const squared = kernelOf(numTerms, kernel.size).map((p) => p * p);
+  const denTerms = symmetrizeTerms(separableTerms(squared, kernel.size, 1e-3));
   return { weighted, weight, squared, kernelSize: kernel.size, numTerms, denTerms };
 }
 

@@ -58,6 +58,24 @@ export function separableTerms(kernel: ArrayLike<number>, n: number, tolerance =
  * terms (r = (n-1)/2); pixels beyond the image count as 0. `input` and the result are
  * contiguous width*height planes; `out` (zero-filled) may be given, e.g. in shared memory.
  */
+/** Terms with each factor made mirror-symmetric about its centre (f[i] = f[n-1-i]): the fast path below. */
+export function symmetrizeTerms(terms: SeparableTerm[]): SeparableTerm[] {
+  const sym = (f: Float64Array): Float64Array => f.map((value, i) => (value + f[f.length - 1 - i]) / 2);
+  return terms.map(({ u, v }) => ({ u: sym(u), v: sym(v) }));
+}
+
+/** The n x n kernel (row-major) the terms add up to. */
+export function kernelOf(terms: SeparableTerm[], n: number): Float64Array {
+  const k = new Float64Array(n * n);
+  for (const { u, v } of terms) for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) k[j * n + i] += u[j] * v[i];
+  return k;
+}
+
+function isSymmetric(f: Float32Array): boolean {
+  for (let i = 0; i < f.length >> 1; i++) if (f[i] !== f[f.length - 1 - i]) return false;
+  return true;
+}
+
 export function correlateSeparable(
   input: Float32Array,
   width: number,
@@ -67,8 +85,12 @@ export function correlateSeparable(
 ): Float32Array {
   const tmp = new Float32Array(width * height);
   for (const { u, v } of terms) {
-    rowPass(input, tmp, width, height, Float32Array.from(v));
-    columnPassAdd(tmp, out, width, height, Float32Array.from(u));
+    const kx = Float32Array.from(v);
+    const ky = Float32Array.from(u);
+    if (isSymmetric(kx)) rowPassSymmetric(input, tmp, width, height, kx);
+    else rowPass(input, tmp, width, height, kx);
+    if (isSymmetric(ky)) columnPassAddSymmetric(tmp, out, width, height, ky);
+    else columnPassAdd(tmp, out, width, height, ky);
   }
   return out;
 }
@@ -101,6 +123,55 @@ function columnPassAdd(input: Float32Array, out: Float32Array, width: number, he
       const kj = k[j];
       const src = sy * width;
       for (let x = 0; x < width; x++) out[base + x] += kj * input[src + x];
+    }
+  }
+}
+
+/** rowPass for a mirror-symmetric kernel: pairs of taps share one multiply (about 2x faster). */
+function rowPassSymmetric(input: Float32Array, out: Float32Array, width: number, height: number, k: Float32Array): void {
+  const r = (k.length - 1) >> 1;
+  const h = k.subarray(r);
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    for (let x = 0; x < width; x++) {
+      const c = base + x;
+      let acc = h[0] * input[c];
+      if (x >= r && x < width - r) {
+        for (let j = 1; j <= r; j++) acc += h[j] * (input[c - j] + input[c + j]);
+      } else {
+        for (let j = 1; j <= r; j++) {
+          if (x - j >= 0) acc += h[j] * input[c - j];
+          if (x + j < width) acc += h[j] * input[c + j];
+        }
+      }
+      out[c] = acc;
+    }
+  }
+}
+
+/** columnPassAdd for a mirror-symmetric kernel. */
+function columnPassAddSymmetric(input: Float32Array, out: Float32Array, width: number, height: number, k: Float32Array): void {
+  const r = (k.length - 1) >> 1;
+  const h = k.subarray(r);
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    const h0 = h[0];
+    for (let x = 0; x < width; x++) out[base + x] += h0 * input[base + x];
+    for (let j = 1; j <= r; j++) {
+      const hj = h[j];
+      const a = y - j;
+      const b = y + j;
+      if (a >= 0 && b < height) {
+        const sa = a * width;
+        const sb = b * width;
+        for (let x = 0; x < width; x++) out[base + x] += hj * (input[sa + x] + input[sb + x]);
+      } else {
+        for (const row of [a, b]) {
+          if (row < 0 || row >= height) continue;
+          const src = row * width;
+          for (let x = 0; x < width; x++) out[base + x] += hj * input[src + x];
+        }
+      }
     }
   }
 }
