@@ -66,6 +66,9 @@ export const EVALUATION_NIGHT: NightSetConfig = {
   sim: { size: 2048, visits: 2 },
 };
 
+/** Validation nights (to choose the cut): like the evaluation night (default rates), 1024 px, 3 visits, other seeds. */
+export const VALIDATION_NIGHT: NightSetConfig = { ...EVALUATION_NIGHT, sim: { size: 1024, visits: 3 } };
+
 const REAL_KINDS = new Set(['transient', 'variable', 'moving']);
 
 /** Labelled cutouts of every DIASource of one simulated night. */

@@ -73,10 +73,10 @@ export function writeEvaluation(dir: string, name: string, e: Evaluation): void 
   const shown = e.roc.fpr.map((_, i) => i).filter((i) => e.roc.fpr[i] <= fprMax && e.roc.tpr[i] >= tprMin);
   const png = renderPlot(
     [
-      { x: shown.map((i) => e.roc.fpr[i]), y: shown.map((i) => e.roc.tpr[i]), style: 'line', label: `ROC, |S/N| >= ${e.minSnr} (AUC ${e.aucAtMinSnr.toFixed(4)})` },
-      { x: [cut.falsePositiveRate], y: [1 - cut.falseNegativeRate], style: 'points', label: `cut ${cut.threshold}: purity ${(100 * cut.purity).toFixed(1)}%, completeness ${(100 * cut.completeness).toFixed(1)}%` },
+      { x: shown.map((i) => e.roc.fpr[i]), y: shown.map((i) => e.roc.tpr[i]), style: 'line', label: `ROC, S/N >= ${e.minSnr}` },
+      { x: [cut.falsePositiveRate], y: [1 - cut.falseNegativeRate], style: 'points', label: `cut ${cut.threshold}` },
     ],
-    { title: `real/bogus ${e.modelVersion}: ${name}`, xLabel: 'false-positive rate', yLabel: 'true-positive rate', xRange: [0, fprMax], yRange: [tprMin, 1] },
+    { title: `${e.modelVersion} ${name}: AUC ${e.aucAtMinSnr.toFixed(4)}, purity ${(100 * cut.purity).toFixed(1)}%, completeness ${(100 * cut.completeness).toFixed(1)}%`, width: 900, xLabel: 'false-positive rate', yLabel: 'true-positive rate', xRange: [0, fprMax], yRange: [tprMin, 1] },
   );
   writeFileSync(join(dir, `${name}-roc.png`), png);
 }

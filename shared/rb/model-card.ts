@@ -57,7 +57,8 @@ ${s.trainCutouts.total} cutouts: ${s.trainCutouts.real} real, ${s.trainCutouts.b
 Balanced batches of ${s.trainConfig.batchSize}, random rotations by 90 degrees and flips, Adam at
 ${s.trainConfig.learningRate} (then / 10 for the last ${s.trainConfig.fineTuneFraction * 100}% of steps),
 L2 ${s.trainConfig.weightDecay}, ${s.trainConfig.epochs} epochs, ${(s.trainMs / 1000).toFixed(0)} s on the ${s.backend} backend.
-The cut was chosen on ${s.validationCutouts} validation cutouts (seeds ${s.seeds.validation.join(', ')}) to
+The cut was chosen on ${s.validationCutouts} validation cutouts (seeds ${s.seeds.validation.join(', ')}, nights like the held-out one,
+${s.nights.validation.sim.size} px, ${s.nights.validation.sim.visits} visits) to
 maximise min(purity - 98%, completeness - 97%) at |S/N| >= ${heldOut.minSnr}.
 
 ## Metrics on the held-out night

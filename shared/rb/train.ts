@@ -26,7 +26,7 @@ export interface TrainConfig {
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  epochs: 6,
+  epochs: 4,
   batchSize: 64,
   learningRate: 2e-3,
   fineTuneFraction: 0.25,
