@@ -2,7 +2,7 @@
  * The Firestore emulator: google.firestore.v1.Firestore over gRPC, served from the protos that ship
  * with @google-cloud/firestore. Documents, batch gets, commits with preconditions and transforms,
  * queries and aggregations, transactions (begun explicitly or lazily by a first read), batch writes,
- * collection and document listing. Listen (snapshot listeners) and the Write stream are not served.
+ * collection and document listing, Listen (snapshot listeners). The Write stream is not served.
  */
 import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +18,7 @@ import {
   RpcError,
 } from '../grpc.js';
 import { paginate } from '../names.js';
+import { ListenHub, type ListenCall } from './listen.js';
 import { aggregate, runQuery, type Aggregation, type StructuredQuery } from './query.js';
 import { checkDocumentName, DocumentStore, splitName, type Doc } from './store.js';
 import { TransactionManager, type Transaction } from './transactions.js';
@@ -49,6 +50,7 @@ const EXPIRY_SWEEP_MS = 1000;
 export class FirestoreEmulator {
   readonly store = new DocumentStore();
   private readonly txns = new TransactionManager();
+  private readonly listeners = new ListenHub(this.store);
   private readonly server = new grpc.Server({
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
@@ -139,6 +141,7 @@ export class FirestoreEmulator {
       const { results, staged } = stageWrites(this.store, writes, commitTime);
       applyStaged(this.store, staged);
       this.revision++;
+      this.listeners.changed();
       return { writeResults: results, commitTime };
     } finally {
       if (txn) this.txns.end(txn);
@@ -330,13 +333,7 @@ export class FirestoreEmulator {
             code: Status.UNIMPLEMENTED,
           }),
         ),
-      listen: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
-        call.destroy(
-          Object.assign(
-            new Error('Listen (snapshot listeners) is not supported by this emulator.'),
-            { code: Status.UNIMPLEMENTED },
-          ),
-        ),
+      listen: (call: ListenCall) => this.listeners.serve(call),
       executePipeline: (call: grpc.ServerWritableStream<unknown, unknown>) =>
         call.destroy(
           Object.assign(new Error('Pipelines are not supported by this emulator.'), {

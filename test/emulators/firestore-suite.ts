@@ -198,6 +198,46 @@ export function firestoreSuite(target: SuiteTarget): void {
       assert.equal((await neighbour.get()).size, 1);
     });
 
+    it('streams query and document snapshots to listeners (onSnapshot)', TIMEOUT, async () => {
+      const col = collection('listen');
+      await col.doc('a').set({ v: 1n });
+      const views: string[] = [];
+      const docViews: string[] = [];
+      const waiters: Array<() => void> = [];
+      const settle = () => waiters.splice(0).forEach((resolve) => resolve());
+      const next = () => new Promise<void>((resolve) => waiters.push(resolve));
+      let ready = next();
+      const unsubscribe = col.where('v', '>=', 1n).onSnapshot((snap) => {
+        views.push(
+          snap
+            .docChanges()
+            .map((c) => `${c.type}:${c.doc.id}`)
+            .join(','),
+        );
+        settle();
+      });
+      const unsubscribeDoc = col.doc('b').onSnapshot((snap) => {
+        docViews.push(snap.exists ? `v=${String(snap.get('v'))}` : 'missing');
+      });
+      await ready;
+      for (const write of [
+        () => col.doc('b').set({ v: 2n }),
+        () => col.doc('a').update({ v: 0n }),
+        () => col.doc('b').update({ v: 3n }),
+        () => col.doc('b').delete(),
+      ]) {
+        ready = next();
+        await write();
+        await ready;
+      }
+      unsubscribe();
+      unsubscribeDoc();
+      assert.deepEqual(views, ['added:a', 'added:b', 'removed:a', 'modified:b', 'removed:b']);
+      assert.equal(docViews[0], 'missing');
+      assert.equal(docViews.at(-1), 'missing');
+      assert.ok(docViews.includes('v=2') || docViews.includes('v=3'));
+    });
+
     it('commits batches and bulk writes; lists collections and documents', TIMEOUT, async () => {
       const col = collection('bulk');
       const batch = db.batch();
