@@ -8,6 +8,7 @@
  */
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { Exposure } from '../image/exposure.js';
+import { initTf } from '../tf/backend.js';
 import type { PipelineLogger } from './log.js';
 import type { RealBogusScorer } from './realbogus.js';
 
@@ -42,6 +43,8 @@ export async function loadRealBogus(log: PipelineLogger): Promise<RealBogusScore
   }
   let model: RbModel;
   try {
+    // The backend is chosen once per process; choosing it here sends its log line through `log`.
+    await initTf(undefined, (line) => log({ severity: 'INFO', message: line }));
     model = await rb.loadShippedModel();
   } catch (err) {
     log({ severity: 'WARNING', message: 'real/bogus scoring disabled: no shipped model', reason: (err as Error).message.split('\n')[0] });

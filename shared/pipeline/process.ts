@@ -3,7 +3,8 @@
  * Alert Production (ap_pipe): characterize the science image (and the template unless it comes
  * prepared), warp the template onto the science grid, PSF-match and subtract, detect and measure
  * DIASources, score them real/bogus, associate them with DIAObjects (APDB reads, forced
- * photometry of the objects not detected) and build the alerts with cutouts.
+ * photometry of the objects not detected) and build the alerts with cutouts. The warp runs on
+ * worker threads while the main thread characterizes the science image.
  *
  * It reads the APDB but never writes it: the caller stores `result.association.batch` with
  * `apdb.storeVisit` (the offline CLI directly; the Cloud Function with write-once semantics).
@@ -34,14 +35,14 @@ import { warpExposure } from '../warp/index.js';
 import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
 import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
-import { isPrepared, prepareScience, prepareTemplate, type PreparedImage } from './preprocess.js';
+import { checkImageData, isPrepared, prepareScience, prepareTemplate, type PreparedImage } from './preprocess.js';
 import type { RealBogusScorer } from './realbogus.js';
 import { storedProcessingTime } from './replay.js';
 import { resolveZeroPoint, type ZeroPointSource } from './zero-point.js';
 
 export const PIPELINE_STAGES = [
-  'characterizeScience',
   'characterizeTemplate',
+  'characterizeScience',
   'warp',
   'subtract',
   'detect',
@@ -191,14 +192,23 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     deps.onStage?.(stage, timingsMs[stage]);
   };
 
-  // (1) Characterize.
-  const sci = prepareScience(science, config.characterize);
-  done('characterizeScience', { fwhmPx: round(sci.characterization.psf.fwhmPx, 3), psfStars: sci.characterization.psf.nStars, crCount: sci.characterization.crCount });
+  // (1) The template unless prepared; (2) the warp, which needs only the science's grid and WCS, is
+  // started before the science is characterized: its worker threads resample on the other core
+  // while the main thread characterizes. Stage times add up to the wall time.
+  checkImageData(science, 'science');
   const tmpl = isPrepared(inputs.template) ? inputs.template : prepareTemplate(templateIn, config.characterize);
   done('characterizeTemplate', { preloaded: isPrepared(inputs.template), fwhmPx: round(tmpl.characterization.psf.fwhmPx, 3) }, isPrepared(inputs.template) ? 0 : undefined);
+  const warpStart = performance.now();
+  const warping = warpExposure(tmpl.exposure, science, config.warp);
+  warping.catch(() => {}); // awaited below; an error of the science first must not leave it unhandled
+  const warpStartMs = performance.now() - warpStart;
+  const sciStart = performance.now();
+  const sci = prepareScience(science, config.characterize);
+  done('characterizeScience', { fwhmPx: round(sci.characterization.psf.fwhmPx, 3), psfStars: sci.characterization.psf.nStars, crCount: sci.characterization.crCount }, performance.now() - sciStart);
 
-  // (2) Warp; the variance is rescaled to the noise level on PSF scales (see shared/diffim/pipeline.ts).
-  const warped = await warpExposure(tmpl.exposure, science, config.warp);
+  // The warped variance is rescaled to the noise level on PSF scales (see shared/diffim/pipeline.ts).
+  const warpWait = performance.now();
+  const warped = await warping;
   const factor = warped.covarianceFactor > 0 ? warped.covarianceFactor : 1;
   if (factor !== 1) {
     const v = warped.exposure.variance;
@@ -208,7 +218,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     }
   }
   const warpedTemplate = warped.exposure;
-  done('warp', { coverageFraction: round(warped.coverageFraction, 4), covarianceFactor: round(warped.covarianceFactor, 4) });
+  done('warp', { coverageFraction: round(warped.coverageFraction, 4), covarianceFactor: round(warped.covarianceFactor, 4) }, warpStartMs + performance.now() - warpWait);
 
   // (3) Subtract; then the science zero point (the header's, else the template's through the kernel sum).
   const subtraction = await subtractOrExplain(science, warpedTemplate, config);

@@ -51,6 +51,11 @@ test('ap simulate then ap process writes alerts, DIASources, the difference, a s
   assert.equal(alerts.length, summary.alerts);
   assert.match(alerts[0].cutoutDifference, /^<\d+ bytes FITS elided>$/);
 
+  for (const a of alerts) {
+    assert.equal(a.diaSource.reliabilityModel, summary.reliabilityModel);
+    if (summary.reliabilityModel !== null) assert.ok(a.diaSource.reliability >= 0 && a.diaSource.reliability <= 1);
+  }
+
   const rows = parseDiaSourceCsv(readFileSync(join(out, 'diaSources.csv'), 'utf8'));
   assert.equal(rows.length, summary.diaSources);
   assert.deepEqual(rows.map((r) => Number(r.diaSourceId)).sort(), alerts.map((a) => a.diaSourceId).sort(), 'the table and the alerts share ids');

@@ -14,11 +14,14 @@ import { decodeAlert, encodeAlert } from '../../shared/alerts/wire.js';
 import { PIPELINE_STAGES, pipelineConfig, prepareTemplate, processDetector, resolveZeroPoint, type DetectorResult, type LogEntry } from '../../shared/pipeline/index.js';
 import type { DiaSource } from '../../shared/apdb/types.js';
 import type { TruthRow } from '../../shared/sim/truth.js';
+import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
 import { nightFiles } from './night.js';
 
 const files = nightFiles({ size: 1024, seed: 3, visits: 2 });
 const { night } = files;
 const template = prepareTemplate(files.template().exposure);
+/** The shipped real/bogus model when there is one (scoring is skipped, and logged, without). */
+const realBogus = await loadRealBogus(() => {});
 const root = mkdtempSync(join(tmpdir(), 'pipeline-'));
 const apdbDir = join(root, 'apdb');
 const config = pipelineConfig();
@@ -28,7 +31,7 @@ const CLOCK = Date.UTC(2026, 10, 25, 12);
 async function run(k: number, logs: LogEntry[] = []): Promise<{ result: DetectorResult; stored: boolean }> {
   const apdb = await EmbeddedApdb.open(apdbDir);
   const { exposure, header } = files.visit(k);
-  const result = await processDetector({ science: exposure, scienceHeader: header, template, apdb }, config, { log: (e) => logs.push(e), now: () => CLOCK + k * 3.6e6 });
+  const result = await processDetector({ science: exposure, scienceHeader: header, template, apdb, realBogus }, config, { log: (e) => logs.push(e), now: () => CLOCK + k * 3.6e6 });
   const stored = await apdb.storeVisit(result.association.batch);
   return { result, stored };
 }
@@ -87,7 +90,19 @@ test('visit 1: an alert for each injected transient of expected SNR >= 8, few fa
     assert.equal(logs.filter((e) => e.stage === stage).length, 1, `one log line for ${stage}`);
   }
   assert.equal(result.timingsMs.characterizeTemplate, 0, 'the template came prepared');
-  assert.ok(logs.some((e) => e.stage === 'score' && typeof e.skipped === 'string') || result.stats.reliabilityModel !== null);
+  if (realBogus) {
+    assert.equal(result.stats.reliabilityModel, realBogus.version);
+    for (const s of sources) {
+      assert.ok((s.reliability as number) >= 0 && (s.reliability as number) <= 1, `reliability ${s.reliability}`);
+      assert.equal(s.reliabilityModel, realBogus.version);
+    }
+    const scores = found.map(([, s]) => s.reliability as number).sort((a, b) => a - b);
+    t.diagnostic(`median reliability of the found transients ${scores[Math.floor(scores.length / 2)].toFixed(3)} (${realBogus.version})`);
+    assert.ok(scores[Math.floor(scores.length / 2)] > 0.5, 'real transients score as real');
+  } else {
+    assert.ok(logs.some((e) => e.stage === 'score' && typeof e.skipped === 'string'), 'skipped scoring is logged');
+    assert.ok(sources.every((s) => s.reliability === null));
+  }
   assert.ok(['tensorflow', 'wasm', 'cpu'].includes(result.tfBackend));
 });
 
