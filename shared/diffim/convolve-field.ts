@@ -53,13 +53,13 @@ export function convolveFieldShare(image: ImageF, out: ImageF, solution: KernelS
             const c = solution.background[t], r = bRows[t];
             for (let i = 0; i < tile.ow; i++) bg[i] += c * r[i];
           }
-          const row = out.row(y);
           const base = (y - tile.wy) * n + (tile.ox - tile.wx);
-          for (let i = 0; i < tile.ow; i++) {
-            let v = bg[i];
-            for (let t = 0; t < mk; t++) v += kRows[t][i] * outputs[t][base + i];
-            row[tile.ox + i] = v;
+          // Term by term over the row: each inner loop streams two arrays.
+          for (let t = 0; t < mk; t++) {
+            const kr = kRows[t], o = outputs[t];
+            for (let i = 0; i < tile.ow; i++) bg[i] += kr[i] * o[base + i];
           }
+          out.row(y).set(bg.subarray(0, tile.ow), tile.ox);
         }
       },
     },

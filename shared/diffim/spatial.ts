@@ -48,7 +48,12 @@ export class SpatialFrame {
     polyPowers(order).forEach(([a, b], t) => {
       const e = eta ** b;
       const row = rows[t];
-      for (let i = 0; i < count; i++) row[i] = this.xi(x0 + i) ** a * e;
+      for (let i = 0; i < count; i++) {
+        const xi = this.width > 1 ? (2 * (x0 + i)) / (this.width - 1) - 1 : 0;
+        let p = e;
+        for (let k = 0; k < a; k++) p *= xi;
+        row[i] = p;
+      }
     });
   }
 }

@@ -13,13 +13,13 @@ import FFT from 'fft.js';
 
 export class Fft2 {
   private readonly fft: FFT;
-  private readonly line: Float64Array;
+  private readonly lines: Float64Array[];
   private readonly out: Float64Array;
 
   constructor(readonly n: number) {
     if (n < 2 || (n & (n - 1)) !== 0) throw new RangeError(`FFT size ${n} is not a power of two >= 2`);
     this.fft = new FFT(n);
-    this.line = new Float64Array(2 * n);
+    this.lines = Array.from({ length: Math.min(n, 8) }, () => new Float64Array(2 * n));
     this.out = new Float64Array(2 * n);
   }
 
@@ -37,7 +37,7 @@ export class Fft2 {
   }
 
   private run(data: Float64Array, inverse: boolean): void {
-    const { n, fft, line, out } = this;
+    const { n, fft, out } = this;
     const row = 2 * n;
     if (data.length !== row * n) throw new RangeError(`expected ${row * n} values, got ${data.length}`);
     for (let y = 0; y < n; y++) {
@@ -46,16 +46,30 @@ export class Fft2 {
       else fft.transform(out, r);
       r.set(out);
     }
-    for (let x = 0; x < n; x++) {
-      for (let y = 0, i = 2 * x; y < n; y++, i += row) {
-        line[2 * y] = data[i];
-        line[2 * y + 1] = data[i + 1];
+    // Columns in blocks: one sweep down the rows gathers (and scatters) BLOCK columns, so each
+    // row's cache line is used for all of them instead of one.
+    const lines = this.lines;
+    const block = lines.length;
+    for (let x0 = 0; x0 < n; x0 += block) {
+      const b = Math.min(block, n - x0);
+      for (let y = 0; y < n; y++) {
+        const base = y * row + 2 * x0;
+        for (let j = 0; j < b; j++) {
+          lines[j][2 * y] = data[base + 2 * j];
+          lines[j][2 * y + 1] = data[base + 2 * j + 1];
+        }
       }
-      if (inverse) fft.inverseTransform(out, line);
-      else fft.transform(out, line);
-      for (let y = 0, i = 2 * x; y < n; y++, i += row) {
-        data[i] = out[2 * y];
-        data[i + 1] = out[2 * y + 1];
+      for (let j = 0; j < b; j++) {
+        if (inverse) fft.inverseTransform(out, lines[j]);
+        else fft.transform(out, lines[j]);
+        lines[j].set(out);
+      }
+      for (let y = 0; y < n; y++) {
+        const base = y * row + 2 * x0;
+        for (let j = 0; j < b; j++) {
+          data[base + 2 * j] = lines[j][2 * y];
+          data[base + 2 * j + 1] = lines[j][2 * y + 1];
+        }
       }
     }
   }
