@@ -36,6 +36,15 @@ function required(value: string | undefined, name: string): string {
 
 class UsageError extends Error {}
 
+/** Reading the user's files: their errors are bad input (exit 2). */
+function input<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 function positiveInt(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -66,17 +75,18 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const epochs = positiveInt(values.epochs, 'epochs');
-  await initTf(undefined, log);
   if (mode === 'train') {
+    await initTf(undefined, log);
     const next = nextVersionDir();
     const outDir = values.out ?? next.dir;
     const r = await trainRelease({ version: values.version ?? next.version, outDir, train: epochs ? { epochs } : {}, minSnr: 6 }, log);
     const c = r.heldOut.atCut;
     log(`${r.model.version} -> ${outDir}: held-out |S/N| >= 6 purity ${(100 * c.purity).toFixed(2)}%, completeness ${(100 * c.completeness).toFixed(2)}%, AUC ${r.heldOut.aucAtMinSnr.toFixed(4)}, cut ${r.model.threshold}, training ${(r.summary.trainMs / 1000).toFixed(0)} s`);
   } else if (mode === 'retrain') {
-    const set = readSet(required(values.cutouts, 'cutouts'), values.labels);
-    const base = await loadModel(values.base ?? latestShippedDir());
     const outDir = required(values.out, 'out');
+    const set = input(() => readSet(required(values.cutouts, 'cutouts'), values.labels));
+    await initTf(undefined, log);
+    const base = await loadModel(values.base ?? latestShippedDir());
     const version = values.version ?? `${base.version}-retrained`;
     const r = retrainModel(base, set, { ...DEFAULT_RETRAIN_CONFIG, version, train: { ...DEFAULT_RETRAIN_CONFIG.train, ...(epochs ? { epochs } : {}) } });
     mkdirSync(outDir, { recursive: true });
@@ -85,10 +95,12 @@ async function main(argv: string[]): Promise<void> {
     if (r.baseHeldOut) writeEvaluation(outDir, 'heldout-base', r.baseHeldOut);
     log(`${version} -> ${outDir}: fine-tuned on ${r.trainCount} cutouts; held-out AUC ${r.heldOut?.aucAll.toFixed(4) ?? 'n/a'} (base ${r.baseHeldOut?.aucAll.toFixed(4) ?? 'n/a'})`);
   } else if (mode === 'uncertain') {
-    const set = readSet(required(values.cutouts, 'cutouts'));
-    const model = await loadModel(values.model ?? latestShippedDir());
     const out = required(values.out, 'out');
-    const picked = uncertainSubset(model, set, positiveInt(values.count, 'count') ?? 200);
+    const count = positiveInt(values.count, 'count') ?? 200;
+    const set = input(() => readSet(required(values.cutouts, 'cutouts')));
+    await initTf(undefined, log);
+    const model = await loadModel(values.model ?? latestShippedDir());
+    const picked = uncertainSubset(model, set, count);
     writeSet(out, picked.set);
     log(`${picked.set.raw.count} least certain cutouts (reliability ${Math.min(...picked.scores).toFixed(3)}-${Math.max(...picked.scores).toFixed(3)}) -> ${out}.csv/.bin: fill in the label column`);
   } else {
