@@ -5,6 +5,7 @@
  * decoded from its Confluent frame; duplicates are counted by diaSourceId.
  */
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
+import { listen as subscribe, type Listener } from './listen.js';
 import { SNR_BIN_EDGES } from '../../shared/alerts/attributes.js';
 import { decodeAlert } from '../../shared/alerts/wire.js';
 import { TOPICS } from '../../shared/cloud/names.js';
@@ -45,6 +46,8 @@ export interface Broker {
   brightDuplicates: number;
   /** Messages that did not decode. */
   undecodable: number;
+  /** Times a subscription was opened again after its stream ended. */
+  reopened: number;
   close(): Promise<void>;
 }
 
@@ -58,18 +61,26 @@ export async function startBroker(pubsub: PubSub, name = 'broker'): Promise<Brok
     bright: new Set(),
     brightDuplicates: 0,
     undecodable: 0,
+    reopened: 0,
     async close() {
       await Promise.all(open.map((s) => s.close()));
     },
   };
-  const open: Subscription[] = [];
+  const open: Listener[] = [];
   const listen = (sub: Subscription, onMessage: (m: Message) => void) => {
-    const live = pubsub.subscription(sub.name, { flowControl: { maxMessages: 2000 } });
-    live.on('message', (m: Message) => {
+    const handle = (m: Message) => {
       onMessage(m);
       m.ack();
-    });
-    open.push(live);
+    };
+    open.push(
+      subscribe(
+        pubsub,
+        sub.name,
+        { flowControl: { maxMessages: 2000 } },
+        handle,
+        () => broker.reopened++,
+      ),
+    );
   };
   listen(all, (m) => {
     const receivedAt = Date.now();

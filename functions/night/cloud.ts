@@ -13,7 +13,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import { PubSub, type Message } from '@google-cloud/pubsub';
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { startEmulators, DEFAULT_PORTS, type RunningEmulators } from '../../emulators/main.js';
@@ -35,6 +35,7 @@ import {
 import { parseRawPath, processingKey } from '../../shared/prompt/raw-path.js';
 import '../index.js';
 import { createServices, setServices } from '../context.js';
+import { listen, type Listener } from './listen.js';
 import { LogBus } from './log-bus.js';
 import { startInstances, type InstancePool, type InvocationResult } from './instances.js';
 
@@ -174,12 +175,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   await new AlertArchive(new GcsObjectStore(buckets.alerts)).putSchema(loadAlertSchema());
 
   const deadLetters: DeadLetter[] = [];
-  const deadSubscriptions: Subscription[] = [];
+  const deadSubscriptions: Listener[] = [];
   for (const topic of functionTopics) {
     const [sub] = await pubsub
       .topic(deadLetterTopic(topic))
       .createSubscription(`watch-${deadLetterTopic(topic)}`);
-    sub.on('message', (m: Message) => {
+    const onMessage = (m: Message) => {
       deadLetters.push({ topic, data: m.data, attributes: { ...m.attributes } });
       logs.add({
         severity: 'WARNING',
@@ -189,8 +190,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         objectId: m.attributes.objectId ?? null,
       });
       m.ack();
-    });
-    deadSubscriptions.push(sub);
+    };
+    deadSubscriptions.push(listen(pubsub, sub.name, {}, onMessage));
   }
 
   const pool: InstancePool = await startInstances({
@@ -213,23 +214,45 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     maxBackoffSeconds: maxBackoff,
     maxConcurrency: concurrency[fn],
   });
-  const runner: TriggerRunner = await startTriggerRunner({
-    pubsubHost: emulators.pubsubHost,
-    projectId,
-    triggers: [
-      trigger(TOPICS.nextVisit, 'nextVisit'),
-      trigger(TOPICS.rawArrived, 'processImage'),
-      trigger(TOPICS.alertBatches, 'alertFanout'),
-    ],
-    onError: (error, t, event) =>
-      logs.add({
-        severity: 'ERROR',
-        message: 'function failed; the message will be retried',
-        topic: t.topic,
-        messageId: event?.id ?? null,
-        error: error instanceof Error ? error.message : String(error),
-      }),
-  });
+  let stopped = false;
+  let restarting: Promise<void> | null = null;
+  const startRunner = (): Promise<TriggerRunner> =>
+    startTriggerRunner({
+      pubsubHost: emulators.pubsubHost,
+      projectId,
+      triggers: [
+        trigger(TOPICS.nextVisit, 'nextVisit'),
+        trigger(TOPICS.rawArrived, 'processImage'),
+        trigger(TOPICS.alertBatches, 'alertFanout'),
+      ],
+      onError: (error, t, event) => {
+        const text = error instanceof Error ? error.message : String(error);
+        if (event) {
+          logs.add({
+            severity: 'ERROR',
+            message: 'function failed; the message will be retried',
+            topic: t.topic,
+            messageId: event.id,
+            error: text,
+          });
+          return;
+        }
+        // A subscription's stream failed and the client closed it: deliveries resume on fresh subscribers.
+        logs.add({
+          severity: 'WARNING',
+          message: 'trigger subscription stream ended; restarting the triggers',
+          topic: t.topic,
+          error: text,
+        });
+        restarting ??= (async () => {
+          const old = runner;
+          await old.stop().catch(() => {});
+          if (!stopped) runner = await startRunner();
+          restarting = null;
+        })();
+      },
+    });
+  let runner: TriggerRunner = await startRunner();
 
   const archiveServer = getTestServer('alertArchive');
   await new Promise<void>((resolve) => archiveServer.listen(0, host, resolve));
@@ -247,6 +270,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     deadLetters,
     invocations,
     async stop() {
+      stopped = true;
+      await restarting;
       await runner.stop();
       await pool.close();
       await Promise.all(deadSubscriptions.map((s) => s.close()));

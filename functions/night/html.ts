@@ -129,7 +129,7 @@ figcaption { font-size: 12px; } .big { font-size: 20px; }
 (${r.alerts.duplicates} duplicates), readout to broker median <b>${fmt(r.latency.readoutToBroker.p50, 1)} s</b>, p90 ${fmt(r.latency.readoutToBroker.p90, 1)} s;
 completeness <b>${fmt(s.completeness.value, 3)}</b> at |SNR| &ge; ${s.snrCut}, purity <b>${fmt(s.purity.value, 3)}</b>.</p>
 <p>Night wall time ${fmt(r.night.wallSeconds, 0)} s (sky rendering ${fmt(r.night.renderSeconds, 0)} s, observing and processing ${fmt(r.night.observeSeconds, 0)} s),
-${r.night.cores} cores, processImage instances ${r.night.concurrency.processImage}, TF.js backend ${esc(r.night.tfBackend ?? '-')}, seed ${r.night.seed}, detectors ${r.night.detectors.join(', ')}${r.night.complete ? '' : ' &mdash; <b>incomplete: timed out</b>'}.</p>
+${r.night.cores} cores, processImage instances ${r.night.concurrency.processImage}, TF.js backend ${esc(r.night.tfBackend ?? '-')}, longest main-thread stall ${fmt(r.night.mainThreadMaxStallSeconds, 2)} s, seed ${r.night.seed}, detectors ${r.night.detectors.join(', ')}${r.night.complete ? '' : ' &mdash; <b>incomplete: timed out</b>'}.</p>
 <div class="plots"><img src="${png(plots.latency)}" alt="latency histogram"><img src="${png(plots.completeness)}" alt="completeness against SNR"></div>
 <h2>Latency per stage (seconds, per image)</h2>
 <table><tr><th>stage</th><th>n</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>

@@ -14,6 +14,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { gridCamera } from '../../shared/prompt/camera.js';
 import { mjdTaiOf } from '../../shared/pipeline/index.js';
@@ -81,6 +82,8 @@ async function main(): Promise<number> {
   const timeoutMinutes = integer(values, 'timeout', 30, 1, 24 * 60);
   const out = resolve(values.out ?? 'night-report');
   const started = Date.now();
+  const stalls = monitorEventLoopDelay({ resolution: 20 });
+  stalls.enable();
   await mkdir(out, { recursive: true });
 
   const cloud = await startLocalCloud({
@@ -173,6 +176,7 @@ async function main(): Promise<number> {
         seed,
         concurrency: { nextVisit: 1, processImage: instances, alertFanout: 1 },
         wallSeconds,
+        mainThreadMaxStallSeconds: stalls.max / 1e9,
         renderSeconds,
         observeSeconds,
         complete,

@@ -35,6 +35,8 @@ export interface NightFacts {
   renderSeconds: number;
   observeSeconds: number;
   complete: boolean;
+  /** Longest stall of the main thread (emulators, broker), seconds: latencies are only as good as it is small. */
+  mainThreadMaxStallSeconds: number;
 }
 
 export interface NightReport {
@@ -123,6 +125,62 @@ export function buildReport(
   };
 }
 
+/** One row per alert received: where, how bright, how late, and the real change it matches. */
+export function alertsCsv(
+  broker: Broker,
+  images: PlayedImage[],
+  truth: TruthWithDetector[],
+): string {
+  const latency = alertLatencies(broker, images);
+  const rows = [...broker.alerts.values()].map((a, i) => {
+    const m = matchAlert(a, truth);
+    const num = (v: number | null, digits: number) => (v === null ? '' : v.toFixed(digits));
+    return [
+      a.diaSourceId,
+      a.diaObjectId,
+      a.visit,
+      a.detector,
+      num(a.x, 2),
+      num(a.y, 2),
+      num(a.ra, 7),
+      num(a.dec, 7),
+      num(a.snr, 2),
+      num(a.psfFlux, 1),
+      a.history,
+      num(latency[i], 2),
+      m?.kind ?? '',
+      m?.id ?? '',
+      m ? num(m.expectedSnr, 2) : '',
+    ].join(',');
+  });
+  return `diaSourceId,diaObjectId,visit,detector,x,y,ra,dec,snr,psfFlux_nJy,history,latency_s,truth_kind,truth_id,truth_expected_snr\n${rows.join('\n')}\n`;
+}
+
+/** One row per real change of the simulator: its expected SNR and the nearest alert of its image. */
+export function truthCsv(broker: Broker, truth: TruthWithDetector[]): string {
+  const alerts = [...broker.alerts.values()];
+  const rows = truth
+    .filter((t) => Number.isFinite(t.expectedSnr))
+    .map((t) => {
+      let nearest = Infinity;
+      for (const a of alerts)
+        if (a.visit === t.visit && a.detector === t.detector)
+          nearest = Math.min(nearest, Math.hypot(a.x - t.x, a.y - t.y));
+      return [
+        t.visit,
+        t.detector,
+        t.kind,
+        t.id,
+        t.x.toFixed(2),
+        t.y.toFixed(2),
+        t.expectedSnr.toFixed(2),
+        t.host,
+        Number.isFinite(nearest) ? nearest.toFixed(2) : '',
+      ].join(',');
+    });
+  return `visit,detector,kind,id,x,y,expected_snr,host,nearest_alert_px\n${rows.join('\n')}\n`;
+}
+
 /** An alert as archived, through the alertArchive function. */
 export async function fetchArchived(
   archiveUrl: string,
@@ -155,6 +213,8 @@ export async function writeReport(
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(dir, 'alerts.csv'), alertsCsv(broker, images, truth));
+  await writeFile(join(dir, 'truth.csv'), truthCsv(broker, truth));
   const bySnr = [...broker.alerts.values()]
     .filter((a) => a.snr !== null)
     .sort((a, b) => Math.abs(b.snr!) - Math.abs(a.snr!));

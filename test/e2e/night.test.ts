@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Message } from '@google-cloud/pubsub';
+import type { Message, Subscription } from '@google-cloud/pubsub';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { TOPICS } from '../../shared/cloud/names.js';
 import { gridCamera } from '../../shared/prompt/camera.js';
@@ -44,6 +44,7 @@ describe('the night end to end on the emulators', { timeout: 600_000 }, () => {
   let scratch: string;
   const images: PlayedImage[] = [];
   const notifications: Message[] = [];
+  let tap: Subscription | undefined;
   const lines: string[] = [];
   const options: PlayOptions = {
     instrument: 'APSIM',
@@ -86,9 +87,7 @@ describe('the night end to end on the emulators', { timeout: 600_000 }, () => {
       parallel: 1,
     });
     broker = await startBroker(cloud.pubsub, 'e2e-broker');
-    const [tap] = await cloud.pubsub
-      .topic(TOPICS.rawArrived)
-      .createSubscription('e2e-tap-raw-arrived');
+    [tap] = await cloud.pubsub.topic(TOPICS.rawArrived).createSubscription('e2e-tap-raw-arrived');
     tap.on('message', (m: Message) => {
       notifications.push(m);
       m.ack();
@@ -97,6 +96,7 @@ describe('the night end to end on the emulators', { timeout: 600_000 }, () => {
   });
 
   after(async () => {
+    await tap?.close();
     await broker?.close();
     await cloud?.stop();
     if (scratch) await rm(scratch, { recursive: true, force: true });
