@@ -23,6 +23,7 @@ import { pull, streamingPull } from './pulls.js';
 import type { StreamingPullCall } from './stream.js';
 import { SubscriptionState } from './subscription.js';
 import { applyMask, checkDeadline, validateSubscription } from './validate.js';
+import { encodeStreamingPullResponse } from './wire.js';
 import type { PubsubMessage, StoredMessage, Subscription, Topic } from './types.js';
 
 const DELETED_TOPIC = '_deleted-topic_';
@@ -65,8 +66,13 @@ export class PubSubEmulator {
       loadService(protos, file, 'google.pubsub.v1.Publisher'),
       this.counted(this.publisherHandlers()),
     );
+    const subscriber = loadService(protos, file, 'google.pubsub.v1.Subscriber');
+    const streamingPull = {
+      ...subscriber.StreamingPull,
+      responseSerialize: encodeStreamingPullResponse,
+    };
     this.server.addService(
-      loadService(protos, file, 'google.pubsub.v1.Subscriber'),
+      { ...subscriber, StreamingPull: streamingPull },
       this.counted(this.subscriberHandlers()),
     );
   }
