@@ -22,7 +22,7 @@ import { encodeAlert } from '../alerts/wire.js';
 import { DETECTOR_BITS, VISIT_BITS } from '../apdb/ids.js';
 import type { Apdb } from '../apdb/types.js';
 import { CachedPsf } from '../detect/cached-psf.js';
-import { detectDiaSources } from '../detect/detect.js';
+import { detectDiaSourcesParallel } from '../detect/detect.js';
 import { forcedPhotometryAtSky, measureScienceTemplateFluxes } from '../detect/forced.js';
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { DiffMethod } from '../diffim/config.js';
@@ -230,7 +230,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   done('subtract', { method: subtraction.method, kernelSum: round(subtraction.kernelSum, 5), noiseRatio: round(subtraction.stats.noiseRatio, 4), zeroPoint: round(zp.zeroPoint, 4), zeroPointSource: zp.source });
 
   // (4) Detect and measure, with forced fluxes on the science and the template (in science units).
-  const detection = detectDiaSources(difference, subtraction.differencePsf, config.detect);
+  const detection = await detectDiaSourcesParallel(difference, subtraction.differencePsf, config.detect);
   const records = detection.sources;
   measureScienceTemplateFluxes(records, { science, template: warpedTemplate });
   for (const r of records) {
