@@ -147,6 +147,10 @@ async function main(): Promise<void> {
       () => process.exit(1),
     );
   };
+  // An emulator outlives a bad request: anything that escapes a handler is logged, not fatal.
+  process.on('uncaughtException', (err) =>
+    log('ERROR', `uncaught: ${err.message}`, { stack: err.stack }),
+  );
   // Handlers first: whoever reads the env lines may signal at once.
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);

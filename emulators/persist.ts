@@ -55,7 +55,16 @@ export class Persister {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.save(), SAVE_INTERVAL_MS);
+    this.timer = setInterval(() => {
+      try {
+        this.save();
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        process.stderr.write(
+          `${JSON.stringify({ severity: 'ERROR', message: `emulator state not saved: ${message}`, dir: this.dir })}\n`,
+        );
+      }
+    }, SAVE_INTERVAL_MS);
     this.timer.unref();
   }
 

@@ -108,6 +108,31 @@ describe('malformed requests', () => {
     assert.equal(error.error.errors[0].reason, 'notFound');
   });
 
+  it('survives undecodable gRPC payloads and unknown methods', async () => {
+    for (const [host, method] of [
+      [emulators.pubsubHost, '/google.pubsub.v1.Publisher/Publish'],
+      [emulators.firestoreHost, '/google.firestore.v1.Firestore/Commit'],
+      [emulators.pubsubHost, '/google.pubsub.v1.Publisher/NoSuchMethod'],
+    ]) {
+      const client = new grpc.Client(host, grpc.credentials.createInsecure());
+      const code = await new Promise<number>((resolve) =>
+        client.makeUnaryRequest(
+          method,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from([0xff, 0xff, 0xff, 0x0f]),
+          (err) => resolve(err?.code ?? 0),
+        ),
+      );
+      assert.notEqual(code, grpc.status.OK, method);
+      client.close();
+    }
+    const pubsub = new PubSub({ projectId: 'robust', apiEndpoint: emulators.pubsubHost });
+    const [topic] = await pubsub.createTopic('after-garbage');
+    assert.ok((await topic.publishMessage({ data: Buffer.from('alive') })).length > 0);
+    await pubsub.close();
+  });
+
   it('Pub/Sub answers malformed gRPC calls with INVALID_ARGUMENT / NOT_FOUND', async () => {
     const pubsub = new PubSub({ projectId: 'robust', apiEndpoint: emulators.pubsubHost });
     const subscriber = new (await import('@google-cloud/pubsub')).v1.SubscriberClient({
