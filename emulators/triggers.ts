@@ -23,6 +23,9 @@ export interface MessagePublishedData {
     attributes?: Record<string, string>;
     messageId: string;
     publishTime: string;
+    /** Snake-case copies, as Pub/Sub push (under Eventarc) sends them too. */
+    message_id: string;
+    publish_time: string;
     orderingKey?: string;
   };
   subscription: string;
@@ -124,7 +127,9 @@ export function toCloudEvent(
         ...(message.data.length > 0 ? { data: message.data.toString('base64') } : {}),
         ...(Object.keys(message.attributes).length > 0 ? { attributes: message.attributes } : {}),
         messageId: message.id,
+        message_id: message.id,
         publishTime,
+        publish_time: publishTime,
         ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}),
       },
       subscription,
