@@ -80,6 +80,7 @@ async function benchPubsub(): Promise<void> {
   });
   const subscriber = pubsub.subscription(sub.name, {
     flowControl: { maxMessages: 5000, maxBytes: 1024 * 1024 * 1024 },
+    streamingOptions: { maxStreams: 1 },
   });
   let received = 0;
   const start = performance.now();
