@@ -25,7 +25,7 @@ export async function run(): Promise<void> {
   const sim = { seed: 21, fwhmPx: 0, skyAdu: 0 };
   const scienceBytes = simulatedImageFits(night.visits[0], sim);
   const templateBytes = simulatedImageFits(night.template, sim);
-  const truth = night.truth.filter((r) => r.kind === 'transient' && r.expectedSnr >= 8).length;
+  const transients = night.truth.filter((r) => r.kind === 'transient' && r.expectedSnr >= 8);
   night.visits.length = 0;
   console.log(`pipeline: ${size}x${size} detector, 1 visit (simulated in ${((performance.now() - t) / 1000).toFixed(1)} s, not timed below)`);
 
@@ -71,7 +71,8 @@ export async function run(): Promise<void> {
   console.log(`    ${'arrival -> alerts'.padEnd(22)}${s(totalMs)}   ${s(totalCpu)}   (target <= ~20 s)`);
   console.log(`    ${'store in APDB (caller)'.padEnd(22)}${s(storeMs)}`);
   const bytes = result.frames.reduce((n, f) => n + f.length, 0);
-  console.log(`  DIASources ${st.diaSources} (${st.positive} positive, ${st.negative} negative, ${st.dipoles} dipoles; ${truth} injected transients of expected SNR >= 8), alerts ${st.alerts} (${mb(bytes)} framed, ${(bytes / Math.max(1, st.alerts) / 1024).toFixed(0)} KB each)`);
+  const found = transients.filter((t) => result.diaSources.some((d) => Math.hypot(d.x - t.x, d.y - t.y) <= 1.5)).length;
+  console.log(`  DIASources ${st.diaSources} (${st.positive} positive, ${st.negative} negative, ${st.dipoles} dipoles), ${found}/${transients.length} injected transients of expected SNR >= 8 found within 1.5 px; alerts ${st.alerts} (${mb(bytes)} framed, ${(bytes / Math.max(1, st.alerts) / 1024).toFixed(0)} KB each)`);
   console.log(`  alerts/s ${(st.alerts / (totalMs / 1000)).toFixed(1)} end to end, ${(st.alerts / (result.timingsMs.alerts / 1000)).toFixed(0)} in the alert stage; peak RSS ${mb(process.resourceUsage().maxRSS * 1024)}`);
 }
 
