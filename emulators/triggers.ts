@@ -67,7 +67,7 @@ export interface Trigger {
 export interface TriggerRunnerOptions {
   /** `host:port` of the Pub/Sub emulator. */
   pubsubHost: string;
-  /** Project of topic ids; default `local-project`. */
+  /** Project of topic ids; default $GOOGLE_CLOUD_PROJECT, else `local-project`. */
   projectId?: string;
   triggers: Trigger[];
   /** Called when a handler fails (the message will be retried); default logs a JSON line. */
@@ -146,7 +146,7 @@ function logError(error: unknown, trigger: Trigger, event?: PubsubCloudEvent): v
 
 /** Subscribes every trigger to its topic and starts delivering. */
 export async function startTriggerRunner(options: TriggerRunnerOptions): Promise<TriggerRunner> {
-  const project = options.projectId ?? 'local-project';
+  const project = options.projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? 'local-project';
   const pubsub = new PubSub({
     projectId: project,
     apiEndpoint: options.pubsubHost,

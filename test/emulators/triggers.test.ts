@@ -36,6 +36,7 @@ describe('trigger runner', () => {
       cloudEvent('echoEvents', echo);
       const runner = await startTriggerRunner({
         pubsubHost: emulators.pubsubHost,
+        projectId: 'local-project',
         triggers: [{ topic: 'next-visit', functionName: 'echoEvents' }],
       });
       const topic = pubsub.topic('next-visit');
@@ -73,6 +74,7 @@ describe('trigger runner', () => {
       const [deadSub] = await dead.createSubscription('alerts-dead-sub');
       const runner = await startTriggerRunner({
         pubsubHost: emulators.pubsubHost,
+        projectId: 'local-project',
         onError: (err) => errors.push(err),
         triggers: [
           {
