@@ -4,14 +4,32 @@
  * Differences are either fixed in ours or listed as Google's gaps in emulators/README.md.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after } from 'node:test';
 import { firestoreSuite } from './firestore-suite.js';
 import { pubsubSuite } from './pubsub-suite.js';
 
-const hasGcloud = spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status === 0;
-if (!hasGcloud)
-  process.stdout.write('# SKIP gcloud not found: Google emulator comparison skipped\n');
+const info = spawnSync('gcloud', ['info', '--format=value(installation.sdk_root)'], {
+  encoding: 'utf8',
+});
+const sdkRoot = info.status === 0 ? info.stdout.trim() : null;
+const hasJava = spawnSync('java', ['-version'], { stdio: 'ignore' }).status === 0;
+
+/** Why Google's emulator `component` cannot run here, or false when it can. */
+function missing(component: string): string | false {
+  if (!sdkRoot) return 'gcloud not found: Google emulator comparison skipped';
+  if (!existsSync(join(sdkRoot, 'platform', component)))
+    return `gcloud component ${component} not installed: Google emulator comparison skipped`;
+  if (!hasJava) return 'java not found: Google emulator comparison skipped';
+  return false;
+}
+
+const pubsubMissing = missing('pubsub-emulator');
+const firestoreMissing = missing('cloud-firestore-emulator');
+for (const reason of new Set([pubsubMissing, firestoreMissing]))
+  if (reason) process.stdout.write(`# SKIP ${reason}\n`);
 
 /** Gaps of Google's Pub/Sub emulator that ours fills (see emulators/README.md). */
 const PUBSUB_GAPS: Record<string, string> = {
@@ -60,17 +78,19 @@ after(() => {
   }
 });
 
-if (hasGcloud) {
+if (!pubsubMissing) {
   const pubsub = startGcloud(
     ['beta', 'emulators', 'pubsub', 'start', '--project=emulator-suite'],
     /Server started, listening on/,
   );
+  pubsub.catch(() => undefined);
+  pubsubSuite({ name: "Google's emulator", host: () => pubsub, gaps: PUBSUB_GAPS });
+}
+if (!firestoreMissing) {
   const firestore = startGcloud(
     ['emulators', 'firestore', 'start'],
     /Dev App Server is now running/,
   );
-  pubsub.catch(() => undefined);
   firestore.catch(() => undefined);
-  pubsubSuite({ name: "Google's emulator", host: () => pubsub, gaps: PUBSUB_GAPS });
   firestoreSuite({ name: "Google's emulator", host: () => firestore });
 }
