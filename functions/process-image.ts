@@ -13,7 +13,8 @@ import { TOPICS } from '../shared/cloud/names.js';
 import { FitsError } from '../shared/fits/errors.js';
 import { readExposureWithHeader } from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
-import { InsufficientCoverageError, PipelineInputError, pipelineConfig, processDetector, stderrJsonLogger } from '../shared/pipeline/index.js';
+import { InsufficientCoverageError, PipelineInputError, pipelineConfig, processDetector, stderrJsonLogger, type RealBogusScorer } from '../shared/pipeline/index.js';
+import { loadRealBogus } from '../shared/pipeline/load-realbogus.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
 import { detectorFootprint } from '../shared/association/associate.js';
@@ -23,6 +24,9 @@ import { pubsubMessage, storageNotification, type PubsubDelivery } from './event
 import { log } from './log.js';
 import { cutOut, findTemplate, loadPreload, PreloadedApdb } from './preload.js';
 import { resultKey, storeResultOnce, type AlertBatchMessage } from './stored-result.js';
+
+/** The real/bogus model, loaded once per instance and kept warm between images. */
+let realBogus: Promise<RealBogusScorer | null> | null = null;
 
 /** Input that no retry can fix. */
 class BadInput extends Error {}
@@ -74,7 +78,8 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
     const template = await templateFor(s, raw, science);
     const preload = await loadPreload(s, raw.groupId, raw.detector);
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
-    const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb }, pipelineConfig(), { log: stderrJsonLogger });
+    realBogus ??= loadRealBogus(stderrJsonLogger);
+    const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb, realBogus: await realBogus }, pipelineConfig(), { log: stderrJsonLogger });
     const stored = await storeResultOnce(s.work, {
       key,
       batch: r.association.batch,
