@@ -22,7 +22,7 @@ import { services, type Services } from './context.js';
 import { deadLetter } from './dead-letter.js';
 import { pubsubMessage, storageNotification, type PubsubDelivery } from './events.js';
 import { log } from './log.js';
-import { cutOut, findTemplate, loadPreload, PreloadedApdb } from './preload.js';
+import { cutOut, findTemplate, loadPreload, PreloadedApdb, type Preload } from './preload.js';
 import { resultKey, storeResultOnce, type AlertBatchMessage } from './stored-result.js';
 
 /** The real/bogus model, loaded once per instance and kept warm between images. */
@@ -35,8 +35,7 @@ function isPermanent(err: unknown): boolean {
   return err instanceof BadInput || err instanceof MessageError || err instanceof FitsError || err instanceof PipelineInputError || err instanceof InsufficientCoverageError;
 }
 
-async function templateFor(s: Services, key: RawImageKey, science: Exposure): Promise<Exposure> {
-  const preload = await loadPreload(s, key.groupId, key.detector);
+async function templateFor(s: Services, key: RawImageKey, science: Exposure, preload: Preload): Promise<Exposure> {
   if (preload.template) return preload.template;
   // Just in time: the notice was missed or late; find the template from the science WCS.
   if (!science.wcs) throw new BadInput(`${key.instrument}/${key.groupId}: science image has no WCS and no preloaded template`);
@@ -75,8 +74,8 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
     const started = Date.now();
     const [bytes] = await s.buckets.raw.file(object.name).download();
     const { exposure: science, header } = readExposureWithHeader(bytes, object.name);
-    const template = await templateFor(s, raw, science);
     const preload = await loadPreload(s, raw.groupId, raw.detector);
+    const template = await templateFor(s, raw, science, preload);
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
     realBogus ??= loadRealBogus(stderrJsonLogger);
     const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb, realBogus: await realBogus }, pipelineConfig(), { log: stderrJsonLogger });
