@@ -72,9 +72,8 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
   }
   try {
     const started = Date.now();
-    const [bytes] = await s.buckets.raw.file(object.name).download();
+    const [[bytes], preload] = await Promise.all([s.buckets.raw.file(object.name).download(), loadPreload(s, raw.groupId, raw.detector)]);
     const { exposure: science, header } = readExposureWithHeader(bytes, object.name);
-    const preload = await loadPreload(s, raw.groupId, raw.detector);
     const template = await templateFor(s, raw, science, preload);
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
     realBogus ??= loadRealBogus(stderrJsonLogger);
