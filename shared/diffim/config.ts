@@ -24,7 +24,7 @@ export interface SubtractConfig {
   basisBeta: number;
   /** Smallest basis sigma, pixels (ip_diffim alardMinSig 0.7). */
   basisMinSigma: number;
-  /** Polynomial order of the kernel's spatial variation (0-2; default 1, see README for cost). */
+  /** Polynomial order of the kernel's spatial variation (0-2; default 2: order 1 leaves ~6 corner star residuals per 2k image; README for cost). */
   spatialKernelOrder: number;
   /** Polynomial order of the differential background (0-2; default 1). */
   spatialBackgroundOrder: number;
@@ -64,7 +64,7 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   basisDegrees: [4, 2, 2],
   basisBeta: 2,
   basisMinSigma: 0.7,
-  spatialKernelOrder: 1,
+  spatialKernelOrder: 2,
   spatialBackgroundOrder: 1,
   candidateGrid: 8,
   candidatesPerCell: 3,
