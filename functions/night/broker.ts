@@ -53,8 +53,12 @@ export interface Broker {
 
 export async function startBroker(pubsub: PubSub, name = 'broker'): Promise<Broker> {
   const topic = pubsub.topic(TOPICS.alerts);
-  const [all] = await topic.createSubscription(`${name}-all`);
-  const [filtered] = await topic.createSubscription(`${name}-bright`, { filter: BRIGHT_FILTER });
+  // A minute to ack: bursts of a few hundred alerts a detector must not outlive the lease.
+  const [all] = await topic.createSubscription(`${name}-all`, { ackDeadlineSeconds: 60 });
+  const [filtered] = await topic.createSubscription(`${name}-bright`, {
+    filter: BRIGHT_FILTER,
+    ackDeadlineSeconds: 60,
+  });
   const broker: Broker = {
     alerts: new Map(),
     duplicates: 0,

@@ -198,7 +198,7 @@ export function imageStages(
     'handOff',
     'record.markStored',
   ].reduce((s, k) => s + (c[k] ?? 0), 0);
-  const last = received.reduce((m, a) => Math.max(m, a.receivedAt), Number.NaN);
+  const last = received.reduce((m, a) => Math.max(m, a.receivedAt), -Infinity);
   const stages: Record<string, number> = {
     wait: (handOffAt - computeMs - image.finalizedAt) / 1000,
     download: (c.download ?? 0) / 1000,

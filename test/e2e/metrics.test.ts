@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ReceivedAlert } from '../../functions/night/broker.js';
 import {
+  imageStages,
   matchAlert,
   percentiles,
   scienceFigures,
@@ -107,5 +108,58 @@ describe('night metrics', () => {
     assert.deepEqual([bin(4)?.expected, bin(4)?.found], [1, 1]);
     assert.deepEqual([bin(6)?.expected, bin(6)?.found], [1, 0]);
     assert.deepEqual([bin(30)?.expected, bin(30)?.found], [1, 1]);
+  });
+
+  it('splits the time of an image from readout to the broker into stages that add up', () => {
+    const image = {
+      key: 'K',
+      groupId: 'g',
+      visit: 1,
+      detector: 7,
+      objectName: 'APSIM/g/0/7.fits',
+      finalizedAt: 1_000_000,
+    };
+    const logs = [
+      {
+        severity: 'INFO',
+        message: 'detector processed',
+        key: 'K',
+        alerts: 2,
+        stagesMs: { characterizeScience: 3000, subtract: 4000, total: 7000 },
+        downloadToHandOffSeconds: 10,
+        readoutToHandOffSeconds: 12,
+      },
+    ];
+    const calls = {
+      download: 500,
+      preloadRead: 700,
+      store: 300,
+      apdbWrite: 400,
+      handOff: 50,
+      'record.markStored': 50,
+    };
+    const received = [alertAt(1, 0, 0, 10), alertAt(2, 0, 0, 10)].map((a, i) => ({
+      ...a,
+      receivedAt: 1_000_000 + 15_000 + 1000 * i,
+    }));
+    const s = imageStages(image, logs, [{ fn: 'processImage', ms: 10_000, calls }], received)!;
+    assert.equal(s.stages.wait, 2);
+    assert.equal(s.stages.read, 1);
+    assert.equal(s.stages.subtract, 4);
+    assert.equal(s.stages.fanOut, 4);
+    assert.equal(s.stages.total, 16);
+    const parts = [
+      'wait',
+      'download',
+      'preloadRead',
+      'read',
+      'characterizeScience',
+      'subtract',
+      'store',
+      'apdbWrite',
+      'handOff',
+      'fanOut',
+    ];
+    assert.ok(Math.abs(parts.reduce((sum, k) => sum + s.stages[k], 0) - s.stages.total) < 1e-9);
   });
 });
