@@ -15,6 +15,7 @@ import { polyCount, SpatialFrame } from './spatial.js';
 import { convolveSeparableValid } from '../util/convolve.js';
 import { solveSymmetric } from '../util/linalg.js';
 import { median, madSigma } from '../util/stats.js';
+import { NoKernelCandidatesError } from './errors.js';
 
 export interface KernelFitOptions {
   spatialOrder: number;
@@ -163,7 +164,7 @@ export function fitKernel(stamps: CandidateStamp[], basis: KernelBasis, width: n
   }
   // Whatever survives single fits is the pool; if it is empty, fit all (a poor fit beats none).
   if (!reports.some((r) => !r.rejected)) for (const r of reports) r.rejected = '';
-  if (prepared.length === 0) throw new Error('no kernel candidates: cannot PSF-match');
+  if (prepared.length === 0) throw new NoKernelCandidatesError();
   let ko = opt.spatialOrder, bo = opt.backgroundOrder;
   let theta: Float64Array = new Float64Array(0);
   for (let iter = 0; ; iter++) {

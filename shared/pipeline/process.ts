@@ -26,6 +26,7 @@ import { detectDiaSourcesParallel } from '../detect/detect.js';
 import { forcedPhotometryAtSky, measureScienceTemplateFluxes } from '../detect/forced.js';
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { DiffMethod } from '../diffim/config.js';
+import { NoKernelCandidatesError } from '../diffim/errors.js';
 import { subtractImages, type SubtractResult } from '../diffim/subtract.js';
 import type { FitsHeader } from '../fits/header.js';
 import { Exposure } from '../image/exposure.js';
@@ -317,8 +318,7 @@ async function subtractOrExplain(science: Exposure, template: Exposure, config: 
   try {
     result = await subtractImages(science, template, config.subtract);
   } catch (err) {
-    // shared/diffim throws a plain Error here; its message is the only way to tell this case.
-    if ((err as Error).message.startsWith('no kernel candidates')) {
+    if (err instanceof NoKernelCandidatesError) {
       throw new PipelineInputError('pair', `cannot PSF-match: no star usable as a kernel candidate (SNR >= ${config.subtract.candidateMinSnr}, unmasked) in the overlap of the two images`);
     }
     throw err;
