@@ -87,16 +87,20 @@ export function serverStream<Req, Res>(
         if (!call.write(response)) await new Promise((resolve) => call.once('drain', resolve));
       }
       call.end();
-    })().catch((err: unknown) => call.destroy(Object.assign(new Error(), toServiceError(err))));
+    })().catch((err: unknown) => endWithError(call, err));
   };
 }
 
-/** Ends a bidi/server stream with the status of `err`. */
+/**
+ * Ends a bidi/server stream with the status of `err`. grpc-js sends a stream's status from its
+ * 'error' event; destroy() would drop the status and leave the client waiting.
+ */
 export function endWithError(
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
   err: unknown,
 ): void {
-  call.destroy(Object.assign(new Error(), toServiceError(err)));
+  if (call.writableEnded) return;
+  call.emit('error', Object.assign(new Error(), toServiceError(err)));
 }
 
 /** HTTP/2 receive window: Node's default 64 KiB stalls 80 KB messages on window updates. */

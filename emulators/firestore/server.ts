@@ -14,6 +14,7 @@ import {
   serverStream,
   Status,
   unary,
+  endWithError,
   type Timestamp,
   RpcError,
 } from '../grpc.js';
@@ -328,17 +329,15 @@ export class FirestoreEmulator {
         return { writeResults, status };
       }),
       write: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
-        call.destroy(
-          Object.assign(new Error('Write streams are not supported by this emulator.'), {
-            code: Status.UNIMPLEMENTED,
-          }),
+        endWithError(
+          call,
+          new RpcError(Status.UNIMPLEMENTED, 'Write streams are not supported by this emulator.'),
         ),
       listen: (call: ListenCall) => this.listeners.serve(call),
       executePipeline: (call: grpc.ServerWritableStream<unknown, unknown>) =>
-        call.destroy(
-          Object.assign(new Error('Pipelines are not supported by this emulator.'), {
-            code: Status.UNIMPLEMENTED,
-          }),
+        endWithError(
+          call,
+          new RpcError(Status.UNIMPLEMENTED, 'Pipelines are not supported by this emulator.'),
         ),
     };
   }

@@ -10,6 +10,7 @@ import {
   endWithError,
   fail,
   loadService,
+  RpcError,
   Status,
   timestampFromMs,
   timestampToMs,
@@ -101,7 +102,9 @@ export class PubSubEmulator {
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer);
     for (const pusher of this.pushers.values()) pusher.stop();
-    for (const calls of this.streams.values()) for (const call of calls) call.end();
+    const shutdown = new RpcError(Status.UNAVAILABLE, 'The Pub/Sub emulator is shutting down.');
+    for (const calls of this.streams.values())
+      for (const call of calls) endWithError(call, shutdown);
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     this.server.forceShutdown();
   }

@@ -46,6 +46,14 @@ export function firestoreSuite(target: SuiteTarget): void {
       assert.equal((await ref.get()).exists, false);
     });
 
+    it(
+      'answers an invalid query on the RunQuery stream with INVALID_ARGUMENT',
+      TIMEOUT,
+      async () => {
+        await expectCode(collection('bad-query').offset(-1).get(), 3);
+      },
+    );
+
     it('batch gets documents, found and missing', TIMEOUT, async () => {
       const col = collection('getall');
       await col.doc('one').set({ v: 1n });

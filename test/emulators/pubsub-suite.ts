@@ -116,6 +116,16 @@ export function pubsubSuite(target: SuiteTarget): void {
       },
     );
 
+    it('reports NOT_FOUND to a subscriber of a missing subscription', TIMEOUT, async () => {
+      const sub = pubsub.subscription(unique('never-created'));
+      const error = await new Promise<{ code?: number }>((resolve) => {
+        sub.once('error', resolve);
+        sub.on('message', () => undefined);
+      });
+      assert.equal(error.code, 5);
+      await sub.close();
+    });
+
     it(
       'rejects empty messages and out-of-range ack deadlines with INVALID_ARGUMENT',
       TIMEOUT,
