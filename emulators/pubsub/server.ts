@@ -344,7 +344,10 @@ export class PubSubEmulator {
         this.pushers.delete(req.subscription);
         this.subscriptions.delete(req.subscription);
         for (const call of this.streams.get(req.subscription) ?? [])
-          endWithError(call, new Error('Subscription deleted'));
+          endWithError(
+            call,
+            new RpcError(Status.NOT_FOUND, 'Subscription does not exist (it was deleted).'),
+          );
         return {};
       }),
       modifyAckDeadline: unary(
