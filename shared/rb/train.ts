@@ -26,7 +26,7 @@ export interface TrainConfig {
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  epochs: 4,
+  epochs: 8,
   batchSize: 64,
   learningRate: 2e-3,
   fineTuneFraction: 0.25,
@@ -34,6 +34,9 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   augment: true,
   seed: 1,
 };
+
+/** Makes each training run's variable names unique (tf.variable names must be). */
+let runCounter = 0;
 
 export interface EpochReport {
   epoch: number;
@@ -61,7 +64,9 @@ export function trainNetwork(set: LabelledSet, overrides: Partial<TrainConfig> =
   set.label.forEach((l, i) => (l === 1 ? real : l === 0 ? bogus : null)?.push(i));
   if (real.length === 0 || bogus.length === 0) throw new Error(`training needs both classes: ${real.length} real, ${bogus.length} bogus`);
   const start = init ?? initialWeights(cfg.seed);
-  const variables = new Map(LAYER_SHAPES.map(([name]) => [name, tf.variable(start.get(name) as tf.Tensor, true, `rb/${name}/${Date.now()}`)]));
+  const run = ++runCounter;
+  const variables = new Map(LAYER_SHAPES.map(([name]) => [name, tf.variable(start.get(name) as tf.Tensor, true, `rb-run${run}/${name}`)]));
+  if (!init) for (const t of start.values()) t.dispose();
   const weights: NetworkWeights = variables;
   const rng = new Rng(cfg.seed, 'rb-train');
   const stepsPerEpoch = Math.max(1, Math.ceil((real.length + bogus.length) / cfg.batchSize));
