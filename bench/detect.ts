@@ -6,7 +6,7 @@
 import { MoffatPsf } from '../shared/detect/analytic-psf.js';
 import { GridPsf } from '../shared/diffim/psf-grid.js';
 import { detectDiaSources, detectDiaSourcesParallel, DEFAULT_DETECT_CONFIG } from '../shared/detect/detect.js';
-import { mulberry32 } from '../shared/detect/sky-sources.js';
+import { mulberry32 } from '../shared/util/random.js';
 import { addPointSource, gridPositions, noiseExposure, predictedFluxErr } from '../test/detect/synthetic.js';
 
 const SIZE = 4096;

@@ -5,7 +5,8 @@
  * (natural cubic spline) surface through the cell centres.
  */
 import { Plane, type ImageF } from '../image/plane.js';
-import { median, sigmaClip } from './stats.js';
+import { median } from '../util/stats.js';
+import { sigmaClip } from './stats.js';
 import { splineOnGrid } from './spline.js';
 
 export interface BackgroundConfig {

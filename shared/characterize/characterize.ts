@@ -23,7 +23,7 @@ import { DEFAULT_DEFECT_CONFIG, flagDefects, type DefectConfig, type DefectResul
 import { DEFAULT_PEAK_CONFIG, detectPeaks, type PeakConfig } from './detect-peaks.js';
 import { DEFAULT_STAR_SELECT_CONFIG, dropTouching, selectStars, type Candidate, type StarSelectConfig } from './star-select.js';
 import { DEFAULT_VARIANCE_CONFIG, computeVariance, type VarianceConfig, type VarianceResult } from './variance.js';
-import { median } from './stats.js';
+import { median } from '../util/stats.js';
 import { measureStamp } from '../psf/shape.js';
 
 export interface CharacterizeConfig {

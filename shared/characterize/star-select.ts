@@ -7,7 +7,7 @@
  */
 import { adaptiveMoments, type Moments, type PixelSource } from './moments.js';
 import { polyTerms, polyValues } from '../psf/pixel-psf.js';
-import { median } from './stats.js';
+import { median } from '../util/stats.js';
 import type { Peak } from './detect-peaks.js';
 
 export interface StarSelectConfig {

@@ -1,48 +1,9 @@
 /**
- * Robust one-dimensional statistics for sky estimation: quickselect median and
+ * Robust one-dimensional statistics for sky estimation (medians from shared/util/stats):
  * iterative sigma clipping with SExtractor's mode estimator (Bertin & Arnouts 1996, A&AS 117, 393).
  */
 
-/** k-th smallest of values[0..n) (0-based), in place (Hoare's quickselect). */
-export function selectKth(values: Float32Array | Float64Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const pivot = values[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (values[i] < pivot) i++;
-      while (values[j] > pivot) j--;
-      if (i <= j) {
-        const t = values[i];
-        values[i] = values[j];
-        values[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return values[k];
-  }
-  return values[k];
-}
-
-/** Median of values[0..n) (reorders the array). NaN when n = 0. */
-export function medianInPlace(values: Float32Array | Float64Array, n: number = values.length): number {
-  if (n === 0) return Number.NaN;
-  const hi = selectKth(values, n, n >> 1);
-  if (n % 2 === 1) return hi;
-  let lo = -Infinity;
-  for (let i = 0; i < n >> 1; i++) if (values[i] > lo) lo = values[i];
-  return 0.5 * (lo + hi);
-}
-
-/** Median of a copy of the values. */
-export function median(values: ArrayLike<number>): number {
-  return medianInPlace(Float64Array.from(values));
-}
+import { medianInPlace } from '../util/stats.js';
 
 export interface ClippedStats {
   /** Clipped mean. */

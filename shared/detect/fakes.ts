@@ -11,7 +11,8 @@ import type { Psf } from '../psf/types.js';
 import { completenessBins, fitCompleteness, type CompletenessBin } from './completeness.js';
 import { detectDiaSources, detectDiaSourcesParallel, DEFAULT_DETECT_CONFIG } from './detect.js';
 import { forcedPsfFlux } from './psf-fit.js';
-import { mulberry32, quantile } from './sky-sources.js';
+import { quantile } from './sky-sources.js';
+import { mulberry32 } from '../util/random.js';
 import type { DiaSourceRecord } from './types.js';
 
 export interface FakesConfig {

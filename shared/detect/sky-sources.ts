@@ -8,6 +8,7 @@ import type { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
 import type { Psf } from '../psf/types.js';
 import { forcedPsfFlux } from './psf-fit.js';
+import { mulberry32 } from '../util/random.js';
 
 export interface SkySourceResult {
   /** Positions measured. */
@@ -18,18 +19,6 @@ export interface SkySourceResult {
   medianFluxErr: number;
   /** Mean of flux/fluxErr (0 for an unbiased background). */
   meanSnr: number;
-}
-
-/** Seeded uniform generator on [0, 1) (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { LANCZOS_A, resampleLinear, shiftImage } from './lanczos.js';
 import { PixelPsf, polyTerms, polyValues } from './pixel-psf.js';
-import { median } from '../characterize/stats.js';
+import { median } from '../util/stats.js';
 
 export interface PsfFitConfig {
   /** Odd model stamp side, px (default 0: 2 * ceil(2.5 FWHM) + 1, clamped to [15, 45]). */

@@ -3,7 +3,7 @@
  */
 
 /** k-th smallest (0-based) of the first n values, reordering them in place (Hoare's quickselect, O(n)). */
-export function selectInPlace(values: Float64Array, k: number, n = values.length): number {
+export function selectInPlace(values: Float32Array | Float64Array, k: number, n = values.length): number {
   let lo = 0, hi = n - 1;
   while (hi > lo) {
     const pivot = values[(lo + hi) >>> 1];
@@ -26,16 +26,19 @@ export function selectInPlace(values: Float64Array, k: number, n = values.length
   return values[k];
 }
 
-/** Median (NaNs must be removed first); 0-length input gives NaN. */
-export function median(values: ArrayLike<number>): number {
-  const n = values.length;
+/** Median of the first n values (NaNs removed first), reordering them in place; NaN when n = 0. */
+export function medianInPlace(values: Float32Array | Float64Array, n = values.length): number {
   if (n === 0) return Number.NaN;
-  const copy = Float64Array.from(values);
-  const upper = selectInPlace(copy, n >> 1);
+  const upper = selectInPlace(values, n >> 1, n);
   if (n % 2) return upper;
   let lower = -Infinity;
-  for (let i = 0; i < n >> 1; i++) if (copy[i] > lower) lower = copy[i];
+  for (let i = 0; i < n >> 1; i++) if (values[i] > lower) lower = values[i];
   return 0.5 * (lower + upper);
+}
+
+/** Median of a copy of the values (NaNs must be removed first); 0-length input gives NaN. */
+export function median(values: ArrayLike<number>): number {
+  return medianInPlace(Float64Array.from(values));
 }
 
 /** Gaussian-equivalent sigma from the median absolute deviation (1.4826 * MAD). */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { erf, median, selectKth, sigmaClip } from '../../shared/characterize/stats.js';
+import { erf, sigmaClip } from '../../shared/characterize/stats.js';
+import { median, selectInPlace } from '../../shared/util/stats.js';
 
 /** Deterministic unit normal deviates (Box-Muller on a linear congruential generator). */
 function normals(n: number, seed = 1): Float64Array {
@@ -9,10 +10,10 @@ function normals(n: number, seed = 1): Float64Array {
   return Float64Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
 }
 
-test('selectKth and median agree with a sort', () => {
+test('selectInPlace and median agree with a sort', () => {
   const values = normals(1001, 3);
   const sorted = Array.from(values).sort((a, b) => a - b);
-  assert.equal(selectKth(values.slice(), values.length, 17), sorted[17]);
+  assert.equal(selectInPlace(values.slice(), 17), sorted[17]);
   assert.equal(median(values), sorted[500]);
   assert.equal(median([4, 1, 3, 2]), 2.5);
 });

@@ -4,7 +4,7 @@ import { MoffatPsf, GaussianPsf } from '../../shared/detect/analytic-psf.js';
 import { detectDiaSources, detectDiaSourcesParallel, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
 import { Exposure } from '../../shared/image/exposure.js';
 import { fitCompleteness } from '../../shared/detect/completeness.js';
-import { mulberry32 } from '../../shared/detect/sky-sources.js';
+import { mulberry32 } from '../../shared/util/random.js';
 import { MaskPlane, UNUSABLE } from '../../shared/image/mask.js';
 import { likelihoodImage } from '../../shared/detect/likelihood.js';
 import { addPointSource, gridPositions, noiseExposure, predictedFluxErr } from './synthetic.js';

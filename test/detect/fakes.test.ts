@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MoffatPsf } from '../../shared/detect/analytic-psf.js';
 import { DEFAULT_FAKES_CONFIG, runFakes } from '../../shared/detect/fakes.js';
-import { mulberry32 } from '../../shared/detect/sky-sources.js';
+import { mulberry32 } from '../../shared/util/random.js';
 import type { Exposure } from '../../shared/image/exposure.js';
 import { Exposure as ExposureClass } from '../../shared/image/exposure.js';
 import { Plane } from '../../shared/image/plane.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { correlateSeparable, kernelOf, separableTerms, symmetrizeTerms } from '../../shared/detect/separable.js';
-import { mulberry32 } from '../../shared/detect/sky-sources.js';
+import { mulberry32 } from '../../shared/util/random.js';
 
 /** Direct 2-D correlation with zero padding, the definition the separable passes must match. */
 function bruteForce(input: Float32Array, w: number, h: number, k: Float64Array, n: number): Float64Array {

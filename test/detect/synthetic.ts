@@ -4,7 +4,7 @@
  */
 import { Exposure } from '../../shared/image/exposure.js';
 import type { Psf } from '../../shared/psf/types.js';
-import { mulberry32 } from '../../shared/detect/sky-sources.js';
+import { mulberry32 } from '../../shared/util/random.js';
 
 /** Standard normal deviates from a seeded generator (Box-Muller). */
 export function gaussian(seed: number): () => number {

@@ -15,24 +15,13 @@ import { ditherRandoms } from '../../shared/fits/dither.js';
 import { riceDecode, riceEncode } from '../../shared/fits/rice.js';
 import { runPython, skipWithout } from '../helpers/python.js';
 import { pixelDigest, PYTHON_DIGEST } from './digest.js';
+import { mulberry32 } from '../../shared/util/random.js';
 
 const W = 37; // odd sizes catch tile and block edges
 const H = 23;
 
-/** Deterministic pseudo-random values (mulberry32). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function sample(): Array<{ name: string; data: FitsData }> {
-  const r = random(7);
+  const r = mulberry32(7);
   const n = W * H;
   const pick = (lo: number, hi: number): number => Math.floor(lo + r() * (hi - lo + 1));
   return [
@@ -116,7 +105,7 @@ test('RICE_1: integer images of every width are lossless, in row tiles and multi
 });
 
 test('RICE_1 coder: smooth, constant, noisy and extreme blocks round-trip at 1, 2 and 4 bytes', () => {
-  const r = random(3);
+  const r = mulberry32(3);
   for (const bytePix of [1, 2, 4]) {
     const bits = 8 * bytePix;
     const lo = bytePix === 1 ? 0 : -(2 ** (bits - 1));
@@ -142,7 +131,7 @@ test("the dither sequence is the convention's: first value and the generator che
 });
 
 test('RICE_1 floats: quantized to within half a step of the input, NaN kept', () => {
-  const r = random(11);
+  const r = mulberry32(11);
   const data = Float32Array.from({ length: 64 * 40 }, (_, i) =>
     i === 77 ? Number.NaN : 1000 + 10 * (r() + r() + r() - 1.5),
   );
