@@ -22,20 +22,34 @@ export async function run(): Promise<void> {
   for (const backend of ['wasm', 'cpu'] as TfBackend[]) {
     await initTf(backend, quiet);
     const n = backend === 'cpu' ? Math.min(256, night.raw.count) : night.raw.count;
-    const probe = subset(night, Array.from({ length: n }, (_, i) => i));
+    const probe = subset(
+      night,
+      Array.from({ length: n }, (_, i) => i),
+    );
     scoreCutouts(model, subset(probe, [0]).raw);
     const t0 = performance.now();
     scoreCutouts(model, probe.raw);
     const s = (performance.now() - t0) / 1000;
-    console.log(`  inference on ${tfBackendName()}: ${(n / s).toFixed(0)} cutouts/s (${n} cutouts, normalisation included)`);
+    console.log(
+      `  inference on ${tfBackendName()}: ${(n / s).toFixed(0)} cutouts/s (${n} cutouts, normalisation included)`,
+    );
   }
   await initTf('wasm', quiet);
-  const trainProbe = subset(night, Array.from({ length: 640 }, (_, i) => i % night.raw.count));
+  const trainProbe = subset(
+    night,
+    Array.from({ length: 640 }, (_, i) => i % night.raw.count),
+  );
   const trained = trainNetwork(trainProbe, { epochs: 1, batchSize: 64 });
   const msPerStep = trained.trainMs / trained.steps;
-  console.log(`  training on wasm: ${msPerStep.toFixed(0)} ms per batch of 64 (${((msPerStep / 64) * 10000 / 1000).toFixed(0)} s per epoch of 10k cutouts)`);
-  const shipped = JSON.parse(readFileSync(join(latestShippedDir(), 'training.json'), 'utf8')) as TrainingSummary;
-  console.log(`  shipped model's training (npm run train-rb): ${(shipped.trainMs / 1000).toFixed(0)} s for ${shipped.trainConfig.epochs} epochs of ${shipped.trainCutouts.total} cutouts on ${shipped.backend}, data generation ${(shipped.generateMs / 1000).toFixed(0)} s`);
+  console.log(
+    `  training on wasm: ${msPerStep.toFixed(0)} ms per batch of 64 (${(((msPerStep / 64) * 10000) / 1000).toFixed(0)} s per epoch of 10k cutouts)`,
+  );
+  const shipped = JSON.parse(
+    readFileSync(join(latestShippedDir(), 'training.json'), 'utf8'),
+  ) as TrainingSummary;
+  console.log(
+    `  shipped model's training (npm run train-rb): ${(shipped.trainMs / 1000).toFixed(0)} s for ${shipped.trainConfig.epochs} epochs of ${shipped.trainCutouts.total} cutouts on ${shipped.backend}; simulated nights generated or read from .cache/rb in ${(shipped.generateMs / 1000).toFixed(0)} s`,
+  );
   const e = evaluateModel(model, night, 6).evaluation;
   const c = e.atCut;
   console.log(

@@ -42,17 +42,28 @@ export interface RetrainResult {
   baseHeldOut: Evaluation | null;
 }
 
-export function retrainModel(base: RbModel, set: LabelledSet, config: RetrainConfig): RetrainResult {
+export function retrainModel(
+  base: RbModel,
+  set: LabelledSet,
+  config: RetrainConfig,
+): RetrainResult {
   const labelled = [...set.label.keys()].filter((i) => set.label[i] >= 0);
   const held = labelled.filter((i) => idFraction(set.id[i]) < config.holdOutFraction);
   const fit = labelled.filter((i) => idFraction(set.id[i]) >= config.holdOutFraction);
   const trained = trainNetwork(subset(set, fit), config.train, base.weights);
-  let model: RbModel = { version: config.version, threshold: base.threshold, weights: trained.weights };
+  let model: RbModel = {
+    version: config.version,
+    threshold: base.threshold,
+    weights: trained.weights,
+  };
   if (held.length === 0) return { model, trainCount: fit.length, heldOut: null, baseHeldOut: null };
   const heldSet = subset(set, held);
   const scores = scoreCutouts(model, heldSet.raw);
   if (heldSet.label.includes(0) && heldSet.label.includes(1)) {
-    model = { ...model, threshold: chooseThreshold(scores, heldSet.label, heldSet.snr, config.minSnr) };
+    model = {
+      ...model,
+      threshold: chooseThreshold(scores, heldSet.label, heldSet.snr, config.minSnr),
+    };
   }
   return {
     model,
@@ -63,7 +74,11 @@ export function retrainModel(base: RbModel, set: LabelledSet, config: RetrainCon
 }
 
 /** Indices of the `count` cutouts whose scores are nearest `threshold`, nearest first. */
-export function leastCertain(scores: ArrayLike<number>, threshold: number, count: number): number[] {
+export function leastCertain(
+  scores: ArrayLike<number>,
+  threshold: number,
+  count: number,
+): number[] {
   return Array.from(scores, (s, i) => [Math.abs(s - threshold), i] as const)
     .sort((a, b) => a[0] - b[0] || a[1] - b[1])
     .slice(0, count)
@@ -71,7 +86,11 @@ export function leastCertain(scores: ArrayLike<number>, threshold: number, count
 }
 
 /** The least certain cutouts of `set` as an unlabelled set (write it with writeSet for labelling). */
-export function uncertainSubset(model: RbModel, set: LabelledSet, count: number): { set: LabelledSet; scores: number[] } {
+export function uncertainSubset(
+  model: RbModel,
+  set: LabelledSet,
+  count: number,
+): { set: LabelledSet; scores: number[] } {
   const scores = scoreCutouts(model, set.raw);
   const picked = leastCertain(scores, model.threshold, count);
   const out = subset(set, picked);

@@ -86,7 +86,8 @@ export function injectArtifacts(
     const length = rng.between(2, 14);
     const angle = rng.between(0, Math.PI);
     const perPixel = rng.between(150, 2500);
-    for (let s = -length / 2; s <= length / 2; s += 0.5) add(Math.round(x + s * Math.cos(angle)), Math.round(y + s * Math.sin(angle)), perPixel / 2);
+    for (let s = -length / 2; s <= length / 2; s += 0.5)
+      add(Math.round(x + s * Math.cos(angle)), Math.round(y + s * Math.sin(angle)), perPixel / 2);
     out.push({ kind: 'unmasked_cr', x, y, radius: length / 2 + 1 });
   }
   for (let k = count(config.unmaskedHotPerMegapixel); k > 0; k--) {
@@ -113,7 +114,13 @@ export function injectArtifacts(
       dipoles--;
       const d = rng.between(0.15, 0.8);
       const a = rng.between(0, 2 * Math.PI);
-      addStamp(add, psf.stampAt(star.x + d * Math.cos(a), star.y + d * Math.sin(a)), star.x + d * Math.cos(a), star.y + d * Math.sin(a), star.flux);
+      addStamp(
+        add,
+        psf.stampAt(star.x + d * Math.cos(a), star.y + d * Math.sin(a)),
+        star.x + d * Math.cos(a),
+        star.y + d * Math.sin(a),
+        star.flux,
+      );
       addStamp(add, psf.stampAt(star.x, star.y), star.x, star.y, -star.flux);
       out.push({ kind: 'dipole', x: star.x, y: star.y, radius: 4 });
     } else {
@@ -153,16 +160,29 @@ function glowCentre(side: number, along: number, width: number, height: number):
   return [width - 1, along];
 }
 
-function addStamp(add: (x: number, y: number, v: number) => void, stamp: { size: number; data: Float32Array }, x: number, y: number, flux: number): void {
+function addStamp(
+  add: (x: number, y: number, v: number) => void,
+  stamp: { size: number; data: Float32Array },
+  x: number,
+  y: number,
+  flux: number,
+): void {
   const half = (stamp.size - 1) / 2;
   const cx = Math.round(x);
   const cy = Math.round(y);
   for (let j = 0; j < stamp.size; j++) {
-    for (let i = 0; i < stamp.size; i++) add(cx - half + i, cy - half + j, flux * stamp.data[j * stamp.size + i]);
+    for (let i = 0; i < stamp.size; i++)
+      add(cx - half + i, cy - half + j, flux * stamp.data[j * stamp.size + i]);
   }
 }
 
-function addRing(add: (x: number, y: number, v: number) => void, x: number, y: number, sigma: number, amp: number): void {
+function addRing(
+  add: (x: number, y: number, v: number) => void,
+  x: number,
+  y: number,
+  sigma: number,
+  amp: number,
+): void {
   const wide = 1.3 * sigma;
   const r = Math.ceil(5 * wide);
   const cx = Math.round(x);

@@ -34,7 +34,10 @@ export interface TripletImages {
  * @example
  *   const raw = cutTriplets(sources, { science, template: warped, difference });
  */
-export function cutTriplets(positions: ReadonlyArray<{ x: number; y: number }>, images: TripletImages): CutoutSet {
+export function cutTriplets(
+  positions: ReadonlyArray<{ x: number; y: number }>,
+  images: TripletImages,
+): CutoutSet {
   const { science, template, difference } = images;
   const data = new Float32Array(positions.length * CUTOUT_LENGTH);
   const half = (CUTOUT_SIZE - 1) / 2;
@@ -84,7 +87,8 @@ export function normalizeCutouts(raw: CutoutSet): CutoutSet {
       const scale = rms > 0 ? 1 / rms : 0;
       for (let k = 0; k < pixels; k++) out[base + k * CHANNELS + c] = (plane[k] - median) * scale;
     }
-    for (let k = 0; k < pixels; k++) out[base + k * CHANNELS + 3] = Math.asinh(raw.data[base + k * CHANNELS + 3]);
+    for (let k = 0; k < pixels; k++)
+      out[base + k * CHANNELS + 3] = Math.asinh(raw.data[base + k * CHANNELS + 3]);
   }
   return { count: raw.count, data: out };
 }
@@ -99,7 +103,13 @@ function medianOf(values: Float32Array): number {
  * Cutout `n` transformed by one of the 8 symmetries of the square (`k` in 0..7: k & 3 quarter
  * turns, then a left-right flip when k >= 4), written to `out` at cutout index `m`.
  */
-export function augmentInto(src: Float32Array, n: number, k: number, out: Float32Array, m: number): void {
+export function augmentInto(
+  src: Float32Array,
+  n: number,
+  k: number,
+  out: Float32Array,
+  m: number,
+): void {
   const s = CUTOUT_SIZE;
   const last = s - 1;
   const turns = k & 3;

@@ -22,7 +22,12 @@ import { planNight, renderImage, truthForVisit } from '../sim/night.js';
 import { rngStream } from '../sim/random.js';
 import type { TruthRow } from '../sim/truth.js';
 import { warpExposure } from '../warp/index.js';
-import { DEFAULT_ARTIFACT_CONFIG, injectArtifacts, type ArtifactConfig, type InjectedArtifact } from './artifacts.js';
+import {
+  DEFAULT_ARTIFACT_CONFIG,
+  injectArtifacts,
+  type ArtifactConfig,
+  type InjectedArtifact,
+} from './artifacts.js';
 import { cutTriplets } from './cutouts.js';
 import { concatSets, readSet, writeSet, type LabelledSet } from './labelled-set.js';
 
@@ -67,7 +72,10 @@ export const EVALUATION_NIGHT: NightSetConfig = {
 };
 
 /** Validation nights (to choose the cut): like the evaluation night (default rates), 1024 px, 3 visits, other seeds. */
-export const VALIDATION_NIGHT: NightSetConfig = { ...EVALUATION_NIGHT, sim: { size: 1024, visits: 3 } };
+export const VALIDATION_NIGHT: NightSetConfig = {
+  ...EVALUATION_NIGHT,
+  sim: { size: 1024, visits: 3 },
+};
 
 const REAL_KINDS = new Set(['transient', 'variable', 'moving']);
 
@@ -75,7 +83,11 @@ const REAL_KINDS = new Set(['transient', 'variable', 'moving']);
 export async function generateNight(seed: number, config: NightSetConfig): Promise<LabelledSet> {
   const plan = planNight({ ...config.sim, seed });
   const template = renderImage(plan, plan.template).image.exposure;
-  const truthTemplate = { variance: template.variance.clone(), wcs: template.wcs, info: template.info };
+  const truthTemplate = {
+    variance: template.variance.clone(),
+    wcs: template.wcs,
+    info: template.info,
+  };
   characterizeImage(template);
   const sets: LabelledSet[] = [];
   for (const spec of plan.visits) {
@@ -85,20 +97,39 @@ export async function generateNight(seed: number, config: NightSetConfig): Promi
     const characterized = characterizeImage(science);
     const real = truth.filter((t) => REAL_KINDS.has(t.kind));
     const injected = config.artifacts
-      ? injectArtifacts(science, characterized.sources.filter((s) => s.snr > 50), real, rngStream(seed, `rb-artifacts-${spec.visit}`), config.artifacts)
+      ? injectArtifacts(
+          science,
+          characterized.sources.filter((s) => s.snr > 50),
+          real,
+          rngStream(seed, `rb-artifacts-${spec.visit}`),
+          config.artifacts,
+        )
       : [];
-    sets.push(await labelVisit(science, template, truth, injected, config, `${seed}-${spec.visit}`));
+    sets.push(
+      await labelVisit(science, template, truth, injected, config, `${seed}-${spec.visit}`),
+    );
   }
   return concatSets(sets);
 }
 
-async function labelVisit(science: Exposure, template: Exposure, truth: TruthRow[], injected: InjectedArtifact[], config: NightSetConfig, idPrefix: string): Promise<LabelledSet> {
+async function labelVisit(
+  science: Exposure,
+  template: Exposure,
+  truth: TruthRow[],
+  injected: InjectedArtifact[],
+  config: NightSetConfig,
+  idPrefix: string,
+): Promise<LabelledSet> {
   const warped = await warpExposure(template, science, {});
   const factor = warped.covarianceFactor > 0 ? warped.covarianceFactor : 1;
   const variance = warped.exposure.variance.data;
   for (let i = 0; i < variance.length; i++) variance[i] /= factor;
   const diff = await subtractImages(science, warped.exposure, {});
-  const { sources } = detectDiaSources(diff.difference, diff.differencePsf, { ...DEFAULT_DETECT_CONFIG, threshold: config.detectThreshold, skySources: 0 });
+  const { sources } = detectDiaSources(diff.difference, diff.differencePsf, {
+    ...DEFAULT_DETECT_CONFIG,
+    threshold: config.detectThreshold,
+    skySources: 0,
+  });
   const keep: number[] = [];
   const label: number[] = [];
   const kind: string[] = [];
@@ -119,7 +150,12 @@ async function labelVisit(science: Exposure, template: Exposure, truth: TruthRow
   };
 }
 
-function labelOf(s: { x: number; y: number }, truth: TruthRow[], injected: InjectedArtifact[], config: NightSetConfig): { label: number; kind: string } | null {
+function labelOf(
+  s: { x: number; y: number },
+  truth: TruthRow[],
+  injected: InjectedArtifact[],
+  config: NightSetConfig,
+): { label: number; kind: string } | null {
   let nearest: TruthRow | null = null;
   let best = Infinity;
   for (const t of truth) {
@@ -128,12 +164,16 @@ function labelOf(s: { x: number; y: number }, truth: TruthRow[], injected: Injec
     if (d < best) [best, nearest] = [d, t];
   }
   if (nearest && best <= config.realMatchPx) {
-    return Math.abs(nearest.expectedSnr) >= config.minRealExpectedSnr ? { label: 1, kind: nearest.kind } : null;
+    return Math.abs(nearest.expectedSnr) >= config.minRealExpectedSnr
+      ? { label: 1, kind: nearest.kind }
+      : null;
   }
   if (best <= config.ambiguousPx) return null;
   const artifact = injected.find((a) => Math.hypot(a.x - s.x, a.y - s.y) <= a.radius);
   if (artifact) return { label: 0, kind: artifact.kind };
-  const simArtifact = truth.find((t) => !REAL_KINDS.has(t.kind) && Math.hypot(t.x - s.x, t.y - s.y) <= 3);
+  const simArtifact = truth.find(
+    (t) => !REAL_KINDS.has(t.kind) && Math.hypot(t.x - s.x, t.y - s.y) <= 3,
+  );
   return { label: 0, kind: simArtifact ? simArtifact.kind : 'other' };
 }
 
@@ -141,8 +181,15 @@ function labelOf(s: { x: number; y: number }, truth: TruthRow[], injected: Injec
 export const CACHE_DIR = join(process.cwd(), '.cache', 'rb');
 
 /** generateNight through the cache: `<CACHE_DIR>/<hash>.{csv,bin}`. */
-export async function cachedNight(seed: number, config: NightSetConfig, cacheDir = CACHE_DIR): Promise<LabelledSet> {
-  const key = createHash('sha256').update(JSON.stringify({ GENERATOR_VERSION, seed, config })).digest('hex').slice(0, 16);
+export async function cachedNight(
+  seed: number,
+  config: NightSetConfig,
+  cacheDir = CACHE_DIR,
+): Promise<LabelledSet> {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ GENERATOR_VERSION, seed, config }))
+    .digest('hex')
+    .slice(0, 16);
   const prefix = join(cacheDir, `night-${seed}-${key}`);
   if (existsSync(`${prefix}.csv`) && existsSync(`${prefix}.bin`)) return readSet(prefix);
   const set = await generateNight(seed, config);

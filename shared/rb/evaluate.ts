@@ -33,7 +33,11 @@ export interface Evaluation {
   roc: { fpr: number[]; tpr: number[]; thresholds: number[] };
 }
 
-export function evaluateModel(model: RbModel, set: LabelledSet, minSnr = 6): { evaluation: Evaluation; scores: Float32Array } {
+export function evaluateModel(
+  model: RbModel,
+  set: LabelledSet,
+  minSnr = 6,
+): { evaluation: Evaluation; scores: Float32Array } {
   const scores = scoreCutouts(model, set.raw);
   const all = rocCurve(scores, set.label, set.snr, 0);
   const roc = rocCurve(scores, set.label, set.snr, minSnr);
@@ -58,8 +62,17 @@ export function evaluateModel(model: RbModel, set: LabelledSet, minSnr = 6): { e
       aucAtMinSnr: roc.auc,
       atCut: figuresAtCut(scores, set.label, set.snr, model.threshold, minSnr),
       atCutAllSnr: figuresAtCut(scores, set.label, set.snr, model.threshold, 0),
-      byKind: [...kinds].map(([key, k]) => ({ kind: key.slice(key.indexOf(':') + 1), label: k.label, count: k.count, accepted: k.count ? k.accepted / k.count : 0 })),
-      roc: { fpr: keep.map((i) => roc.fpr[i]), tpr: keep.map((i) => roc.tpr[i]), thresholds: keep.map((i) => roc.thresholds[i]) },
+      byKind: [...kinds].map(([key, k]) => ({
+        kind: key.slice(key.indexOf(':') + 1),
+        label: k.label,
+        count: k.count,
+        accepted: k.count ? k.accepted / k.count : 0,
+      })),
+      roc: {
+        fpr: keep.map((i) => roc.fpr[i]),
+        tpr: keep.map((i) => roc.tpr[i]),
+        thresholds: keep.map((i) => roc.thresholds[i]),
+      },
     },
   };
 }
@@ -70,13 +83,32 @@ export function writeEvaluation(dir: string, name: string, e: Evaluation): void 
   const cut = e.atCut;
   // The plot shows the useful corner; the plotter does not clip, so points outside it are dropped.
   const [fprMax, tprMin] = [0.2, 0.8];
-  const shown = e.roc.fpr.map((_, i) => i).filter((i) => e.roc.fpr[i] <= fprMax && e.roc.tpr[i] >= tprMin);
+  const shown = e.roc.fpr
+    .map((_, i) => i)
+    .filter((i) => e.roc.fpr[i] <= fprMax && e.roc.tpr[i] >= tprMin);
   const png = renderPlot(
     [
-      { x: shown.map((i) => e.roc.fpr[i]), y: shown.map((i) => e.roc.tpr[i]), style: 'line', label: `ROC, S/N >= ${e.minSnr}` },
-      { x: [cut.falsePositiveRate], y: [1 - cut.falseNegativeRate], style: 'points', label: `cut ${cut.threshold}` },
+      {
+        x: shown.map((i) => e.roc.fpr[i]),
+        y: shown.map((i) => e.roc.tpr[i]),
+        style: 'line',
+        label: `ROC, S/N >= ${e.minSnr}`,
+      },
+      {
+        x: [cut.falsePositiveRate],
+        y: [1 - cut.falseNegativeRate],
+        style: 'points',
+        label: `cut ${cut.threshold}`,
+      },
     ],
-    { title: `${e.modelVersion} ${name}: AUC ${e.aucAtMinSnr.toFixed(4)}, purity ${(100 * cut.purity).toFixed(1)}%, completeness ${(100 * cut.completeness).toFixed(1)}%`, width: 900, xLabel: 'false-positive rate', yLabel: 'true-positive rate', xRange: [0, fprMax], yRange: [tprMin, 1] },
+    {
+      title: `${e.modelVersion} ${name}: AUC ${e.aucAtMinSnr.toFixed(4)}, purity ${(100 * cut.purity).toFixed(1)}%, completeness ${(100 * cut.completeness).toFixed(1)}%`,
+      width: 900,
+      xLabel: 'false-positive rate',
+      yLabel: 'true-positive rate',
+      xRange: [0, fprMax],
+      yRange: [tprMin, 1],
+    },
   );
   writeFileSync(join(dir, `${name}-roc.png`), png);
 }

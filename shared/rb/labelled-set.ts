@@ -22,10 +22,17 @@ export interface LabelledSet {
 
 export const SET_COLUMNS = ['id', 'label', 'snr', 'kind'] as const;
 
-if (endianness() !== 'LE') throw new Error('real/bogus cutout files are little-endian; this machine is not');
+if (endianness() !== 'LE')
+  throw new Error('real/bogus cutout files are little-endian; this machine is not');
 
 export function emptySet(): LabelledSet {
-  return { raw: { count: 0, data: new Float32Array(0) }, label: new Int8Array(0), snr: new Float32Array(0), kind: [], id: [] };
+  return {
+    raw: { count: 0, data: new Float32Array(0) },
+    label: new Int8Array(0),
+    snr: new Float32Array(0),
+    kind: [],
+    id: [],
+  };
 }
 
 /** Concatenation of sets, in order. */
@@ -53,10 +60,19 @@ export function concatSets(sets: readonly LabelledSet[]): LabelledSet {
 /** The rows at `indices`, in that order. */
 export function subset(set: LabelledSet, indices: ArrayLike<number>): LabelledSet {
   const n = indices.length;
-  const out: LabelledSet = { raw: { count: n, data: new Float32Array(n * CUTOUT_LENGTH) }, label: new Int8Array(n), snr: new Float32Array(n), kind: [], id: [] };
+  const out: LabelledSet = {
+    raw: { count: n, data: new Float32Array(n * CUTOUT_LENGTH) },
+    label: new Int8Array(n),
+    snr: new Float32Array(n),
+    kind: [],
+    id: [],
+  };
   for (let k = 0; k < n; k++) {
     const i = indices[k];
-    out.raw.data.set(set.raw.data.subarray(i * CUTOUT_LENGTH, (i + 1) * CUTOUT_LENGTH), k * CUTOUT_LENGTH);
+    out.raw.data.set(
+      set.raw.data.subarray(i * CUTOUT_LENGTH, (i + 1) * CUTOUT_LENGTH),
+      k * CUTOUT_LENGTH,
+    );
     out.label[k] = set.label[i];
     out.snr[k] = set.snr[i];
     out.kind.push(set.kind[i]);
@@ -70,7 +86,14 @@ export function writeSet(prefix: string, set: LabelledSet): void {
   const lines = [SET_COLUMNS.join(',')];
   for (let i = 0; i < set.raw.count; i++) {
     const label = set.label[i] < 0 ? '' : String(set.label[i]);
-    lines.push([set.id[i], label, Number.isFinite(set.snr[i]) ? set.snr[i].toFixed(3) : 'NaN', set.kind[i]].join(','));
+    lines.push(
+      [
+        set.id[i],
+        label,
+        Number.isFinite(set.snr[i]) ? set.snr[i].toFixed(3) : 'NaN',
+        set.kind[i],
+      ].join(','),
+    );
   }
   writeFileSync(`${prefix}.csv`, `${lines.join('\n')}\n`);
   const data = set.raw.data.subarray(0, set.raw.count * CUTOUT_LENGTH);
@@ -88,7 +111,9 @@ export function readSet(prefix: string, labelsCsv?: string): LabelledSet {
   const rows = parseCsv(readFileSync(csvPath, 'utf8'), csvPath, ['id']);
   const bytes = readFileSync(binPath);
   if (bytes.length !== rows.length * CUTOUT_LENGTH * 4) {
-    throw new Error(`${binPath}: ${bytes.length} bytes, expected ${rows.length} cutouts of ${CUTOUT_LENGTH * 4}`);
+    throw new Error(
+      `${binPath}: ${bytes.length} bytes, expected ${rows.length} cutouts of ${CUTOUT_LENGTH * 4}`,
+    );
   }
   const data = new Float32Array(rows.length * CUTOUT_LENGTH);
   new Uint8Array(data.buffer).set(bytes);
@@ -122,10 +147,14 @@ function parseCsv(text: string, file: string, required: string[]): Array<Record<
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   if (lines.length === 0) throw new Error(`${file}: empty`);
   const header = lines[0].split(',').map((h) => h.trim());
-  for (const name of required) if (!header.includes(name)) throw new Error(`${file}: no '${name}' column in the header`);
+  for (const name of required)
+    if (!header.includes(name)) throw new Error(`${file}: no '${name}' column in the header`);
   return lines.slice(1).map((line, k) => {
     const cells = line.split(',');
-    if (cells.length !== header.length) throw new Error(`${file}: line ${k + 2} has ${cells.length} cells, header has ${header.length}`);
+    if (cells.length !== header.length)
+      throw new Error(
+        `${file}: line ${k + 2} has ${cells.length} cells, header has ${header.length}`,
+      );
     return Object.fromEntries(header.map((h, i) => [h, cells[i].trim()]));
   });
 }

@@ -30,11 +30,17 @@ export interface CutFigures {
 /** Indices with a 0/1 label and |snr| >= minSnr. */
 function selected(labels: ArrayLike<number>, snr: ArrayLike<number>, minSnr: number): number[] {
   const out: number[] = [];
-  for (let i = 0; i < labels.length; i++) if ((labels[i] === 0 || labels[i] === 1) && Math.abs(snr[i]) >= minSnr) out.push(i);
+  for (let i = 0; i < labels.length; i++)
+    if ((labels[i] === 0 || labels[i] === 1) && Math.abs(snr[i]) >= minSnr) out.push(i);
   return out;
 }
 
-export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, snr: ArrayLike<number>, minSnr = 0): RocCurve {
+export function rocCurve(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  snr: ArrayLike<number>,
+  minSnr = 0,
+): RocCurve {
   const idx = selected(labels, snr, minSnr).sort((a, b) => scores[b] - scores[a]);
   const positives = idx.filter((i) => labels[i] === 1).length;
   const negatives = idx.length - positives;
@@ -56,8 +62,17 @@ export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, s
   return curve;
 }
 
-export function figuresAtCut(scores: ArrayLike<number>, labels: ArrayLike<number>, snr: ArrayLike<number>, threshold: number, minSnr: number): CutFigures {
-  let real = 0, bogus = 0, tp = 0, fp = 0;
+export function figuresAtCut(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  snr: ArrayLike<number>,
+  threshold: number,
+  minSnr: number,
+): CutFigures {
+  let real = 0,
+    bogus = 0,
+    tp = 0,
+    fp = 0;
   for (const i of selected(labels, snr, minSnr)) {
     const accepted = scores[i] >= threshold;
     if (labels[i] === 1) {
@@ -87,13 +102,23 @@ export function figuresAtCut(scores: ArrayLike<number>, labels: ArrayLike<number
  * The cut that best meets purity and completeness targets together: maximises
  * min(purity - targetPurity, completeness - targetCompleteness) over the candidate cuts.
  */
-export function chooseThreshold(scores: ArrayLike<number>, labels: ArrayLike<number>, snr: ArrayLike<number>, minSnr: number, targetPurity = 0.98, targetCompleteness = 0.97): number {
+export function chooseThreshold(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  snr: ArrayLike<number>,
+  minSnr: number,
+  targetPurity = 0.98,
+  targetCompleteness = 0.97,
+): number {
   let best = 0.5;
   let bestMargin = -Infinity;
   for (let k = 1; k < 200; k++) {
     const t = k / 200;
     const f = figuresAtCut(scores, labels, snr, t, minSnr);
-    const margin = Math.min((Number.isNaN(f.purity) ? 0 : f.purity) - targetPurity, f.completeness - targetCompleteness);
+    const margin = Math.min(
+      (Number.isNaN(f.purity) ? 0 : f.purity) - targetPurity,
+      f.completeness - targetCompleteness,
+    );
     if (margin > bestMargin) [best, bestMargin] = [t, margin];
   }
   return best;

@@ -22,11 +22,19 @@ function kindsTable(e: Evaluation): string {
   return [
     `| label | kind | count (\\|S/N\\| >= ${e.minSnr}) | accepted at the cut |`,
     '| --- | --- | --- | --- |',
-    ...rows.map((k) => `| ${k.label === 1 ? 'real' : 'bogus'} | ${k.kind} | ${k.count} | ${pct(k.accepted)} |`),
+    ...rows.map(
+      (k) =>
+        `| ${k.label === 1 ? 'real' : 'bogus'} | ${k.kind} | ${k.count} | ${pct(k.accepted)} |`,
+    ),
   ].join('\n');
 }
 
-export function writeModelCard(dir: string, s: TrainingSummary, heldOut: Evaluation, reproduction: Evaluation): void {
+export function writeModelCard(
+  dir: string,
+  s: TrainingSummary,
+  heldOut: Evaluation,
+  reproduction: Evaluation,
+): void {
   const kinds = Object.entries(s.trainCutouts.byKind)
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `${k} ${n}`)

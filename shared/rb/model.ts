@@ -14,7 +14,13 @@ import { LAYER_SHAPES, type NetworkWeights } from './network.js';
 export const WEIGHTS_FORMAT = 'ap-rb-weights/1';
 
 /** Where shipped models live: models/rb/v<N>/ at the repository root. */
-export const SHIPPED_MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'rb');
+export const SHIPPED_MODELS_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'models',
+  'rb',
+);
 
 export interface RbModel {
   /** Model version, e.g. 'rb-v1': written to every alert's diaSource.reliabilityModel. */
@@ -82,18 +88,23 @@ export async function loadModel(dir: string): Promise<RbModel> {
   await initTf();
   const manifestPath = join(dir, 'manifest.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as WeightsManifest;
-  if (manifest.format !== WEIGHTS_FORMAT) throw new Error(`${manifestPath}: format '${manifest.format}' is not ${WEIGHTS_FORMAT}`);
+  if (manifest.format !== WEIGHTS_FORMAT)
+    throw new Error(`${manifestPath}: format '${manifest.format}' is not ${WEIGHTS_FORMAT}`);
   if (manifest.cutoutSize !== CUTOUT_SIZE || manifest.channels !== CHANNELS) {
-    throw new Error(`${manifestPath}: cutouts ${manifest.cutoutSize}x${manifest.cutoutSize}x${manifest.channels}, expected ${CUTOUT_SIZE}x${CUTOUT_SIZE}x${CHANNELS}`);
+    throw new Error(
+      `${manifestPath}: cutouts ${manifest.cutoutSize}x${manifest.cutoutSize}x${manifest.channels}, expected ${CUTOUT_SIZE}x${CUTOUT_SIZE}x${CHANNELS}`,
+    );
   }
   const binPath = join(dir, manifest.weightsFile);
   const bytes = readFileSync(binPath);
   const weights: NetworkWeights = new Map();
   for (const [name, shape] of LAYER_SHAPES) {
     const entry = manifest.tensors.find((t) => t.name === name);
-    if (!entry || entry.shape.join('x') !== shape.join('x')) throw new Error(`${manifestPath}: tensor ${name} missing or not ${shape.join('x')}`);
+    if (!entry || entry.shape.join('x') !== shape.join('x'))
+      throw new Error(`${manifestPath}: tensor ${name} missing or not ${shape.join('x')}`);
     const length = shape.reduce((a, b) => a * b, 1);
-    if (entry.offset + 4 * length > bytes.length) throw new Error(`${binPath}: too short for tensor ${name}`);
+    if (entry.offset + 4 * length > bytes.length)
+      throw new Error(`${binPath}: too short for tensor ${name}`);
     const values = new Float32Array(length);
     for (let i = 0; i < length; i++) values[i] = bytes.readFloatLE(entry.offset + 4 * i);
     weights.set(name, tf.tensor(values, [...shape]));

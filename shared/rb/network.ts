@@ -38,7 +38,10 @@ export function initialWeights(seed: number): NetworkWeights {
       return;
     }
     const fanIn = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    weights.set(name, tf.truncatedNormal(shape as number[], 0, Math.sqrt(2 / fanIn), 'float32', seed + i));
+    weights.set(
+      name,
+      tf.truncatedNormal(shape as number[], 0, Math.sqrt(2 / fanIn), 'float32', seed + i),
+    );
   });
   return weights;
 }
@@ -52,15 +55,22 @@ export function logits(weights: NetworkWeights, x: tf.Tensor4D, training = false
   };
   const conv = (input: tf.Tensor4D, layer: string, stride: number): tf.Tensor4D => {
     const kernel = w(`${layer}/kernel`) as tf.Tensor4D;
-    const out = training ? trainableConv2d(input, kernel, stride) : tf.conv2d(input, kernel, stride, 'valid');
+    const out = training
+      ? trainableConv2d(input, kernel, stride)
+      : tf.conv2d(input, kernel, stride, 'valid');
     return tf.relu(tf.add(out, w(`${layer}/bias`))) as tf.Tensor4D;
   };
   let h = conv(x, 'conv1', 2);
   h = tf.maxPool(conv(h, 'conv2', 1), 2, 2, 'valid');
   h = tf.maxPool(conv(h, 'conv3', 1), 2, 2, 'valid');
   const flat = tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D;
-  const hidden = tf.relu(tf.add(tf.matMul(flat, w('dense1/kernel') as tf.Tensor2D), w('dense1/bias'))) as tf.Tensor2D;
-  return tf.add(tf.matMul(hidden, w('dense2/kernel') as tf.Tensor2D), w('dense2/bias')) as tf.Tensor2D;
+  const hidden = tf.relu(
+    tf.add(tf.matMul(flat, w('dense1/kernel') as tf.Tensor2D), w('dense1/bias')),
+  ) as tf.Tensor2D;
+  return tf.add(
+    tf.matMul(hidden, w('dense2/kernel') as tf.Tensor2D),
+    w('dense2/bias'),
+  ) as tf.Tensor2D;
 }
 
 /** Number of trainable parameters. */

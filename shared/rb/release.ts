@@ -8,7 +8,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tfBackendName } from '../tf/backend.js';
-import { cachedNight, generateNight, EVALUATION_NIGHT, TRAINING_NIGHT, VALIDATION_NIGHT, type NightSetConfig } from './dataset.js';
+import {
+  cachedNight,
+  generateNight,
+  EVALUATION_NIGHT,
+  TRAINING_NIGHT,
+  VALIDATION_NIGHT,
+  type NightSetConfig,
+} from './dataset.js';
 import { evaluateModel, writeEvaluation, type Evaluation } from './evaluate.js';
 import { concatSets, type LabelledSet } from './labelled-set.js';
 import { chooseThreshold } from './metrics.js';
@@ -33,7 +40,10 @@ export const RELEASE_SEEDS = {
 };
 
 /** The small night the tests regenerate to check that the shipped weights reproduce their figures. */
-export const REPRODUCTION_NIGHT: NightSetConfig = { ...TRAINING_NIGHT, sim: { ...TRAINING_NIGHT.sim, size: 512, visits: 2 } };
+export const REPRODUCTION_NIGHT: NightSetConfig = {
+  ...TRAINING_NIGHT,
+  sim: { ...TRAINING_NIGHT.sim, size: 512, visits: 2 },
+};
 export const REPRODUCTION_SEED = 4242;
 
 export interface TrainingSummary {
@@ -48,7 +58,12 @@ export interface TrainingSummary {
   history: EpochReport[];
   threshold: number;
   seeds: typeof RELEASE_SEEDS;
-  nights: { training: NightSetConfig; validation: NightSetConfig; evaluation: NightSetConfig; reproduction: NightSetConfig & { seed: number } };
+  nights: {
+    training: NightSetConfig;
+    validation: NightSetConfig;
+    evaluation: NightSetConfig;
+    reproduction: NightSetConfig & { seed: number };
+  };
 }
 
 export interface ReleaseResult {
@@ -58,30 +73,51 @@ export interface ReleaseResult {
   reproduction: Evaluation;
 }
 
-function nights(seeds: number[], config: NightSetConfig, log: (m: string) => void): Promise<LabelledSet> {
-  return seeds.reduce(async (acc, seed) => {
-    const sets = await acc;
-    const set = await cachedNight(seed, config);
-    log(`night ${seed}: ${set.raw.count} cutouts`);
-    return [...sets, set];
-  }, Promise.resolve([] as LabelledSet[])).then(concatSets);
+function nights(
+  seeds: number[],
+  config: NightSetConfig,
+  log: (m: string) => void,
+): Promise<LabelledSet> {
+  return seeds
+    .reduce(
+      async (acc, seed) => {
+        const sets = await acc;
+        const set = await cachedNight(seed, config);
+        log(`night ${seed}: ${set.raw.count} cutouts`);
+        return [...sets, set];
+      },
+      Promise.resolve([] as LabelledSet[]),
+    )
+    .then(concatSets);
 }
 
-export async function trainRelease(config: ReleaseConfig, log: (m: string) => void): Promise<ReleaseResult> {
+export async function trainRelease(
+  config: ReleaseConfig,
+  log: (m: string) => void,
+): Promise<ReleaseResult> {
   const t0 = performance.now();
   const train = await nights(RELEASE_SEEDS.train, TRAINING_NIGHT, log);
   let generateMs = performance.now() - t0;
   const trainConfig: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...config.train };
   log(`training on ${train.raw.count} cutouts (${tfBackendName()})`);
-  const trained = trainNetwork(train, trainConfig, undefined, (e) => log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${(e.ms / 1000).toFixed(0)} s)`));
+  const trained = trainNetwork(train, trainConfig, undefined, (e) =>
+    log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${(e.ms / 1000).toFixed(0)} s)`),
+  );
   const t1 = performance.now();
   const validation = await nights(RELEASE_SEEDS.validation, VALIDATION_NIGHT, log);
   const heldOutSet = await cachedNight(RELEASE_SEEDS.evaluation, EVALUATION_NIGHT);
   const reproductionSet = await generateNight(REPRODUCTION_SEED, REPRODUCTION_NIGHT);
   generateMs += performance.now() - t1;
-  const provisional: RbModel = { version: config.version, threshold: 0.5, weights: trained.weights };
+  const provisional: RbModel = {
+    version: config.version,
+    threshold: 0.5,
+    weights: trained.weights,
+  };
   const validationScores = evaluateModel(provisional, validation, config.minSnr).scores;
-  const model: RbModel = { ...provisional, threshold: chooseThreshold(validationScores, validation.label, validation.snr, config.minSnr) };
+  const model: RbModel = {
+    ...provisional,
+    threshold: chooseThreshold(validationScores, validation.label, validation.snr, config.minSnr),
+  };
   const heldOut = evaluateModel(model, heldOutSet, config.minSnr).evaluation;
   const reproduction = evaluateModel(model, reproductionSet, config.minSnr).evaluation;
   const byKind: Record<string, number> = {};
@@ -102,7 +138,12 @@ export async function trainRelease(config: ReleaseConfig, log: (m: string) => vo
     history: trained.history,
     threshold: model.threshold,
     seeds: RELEASE_SEEDS,
-    nights: { training: TRAINING_NIGHT, validation: VALIDATION_NIGHT, evaluation: EVALUATION_NIGHT, reproduction: { ...REPRODUCTION_NIGHT, seed: REPRODUCTION_SEED } },
+    nights: {
+      training: TRAINING_NIGHT,
+      validation: VALIDATION_NIGHT,
+      evaluation: EVALUATION_NIGHT,
+      reproduction: { ...REPRODUCTION_NIGHT, seed: REPRODUCTION_SEED },
+    },
   };
   saveModel(config.outDir, model);
   writeFileSync(join(config.outDir, 'training.json'), `${JSON.stringify(summary, null, 2)}\n`);

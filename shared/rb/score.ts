@@ -9,7 +9,14 @@
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { Exposure } from '../image/exposure.js';
 import { tf } from '../tf/backend.js';
-import { CHANNELS, CUTOUT_LENGTH, CUTOUT_SIZE, cutTriplets, normalizeCutouts, type CutoutSet } from './cutouts.js';
+import {
+  CHANNELS,
+  CUTOUT_LENGTH,
+  CUTOUT_SIZE,
+  cutTriplets,
+  normalizeCutouts,
+  type CutoutSet,
+} from './cutouts.js';
 import type { RbModel } from './model.js';
 import { logits } from './network.js';
 
@@ -27,7 +34,11 @@ export function scoreNormalized(model: RbModel, input: CutoutSet): Float32Array 
   for (let start = 0; start < input.count; start += SCORE_BATCH) {
     const n = Math.min(SCORE_BATCH, input.count - start);
     const batch = input.data.subarray(start * CUTOUT_LENGTH, (start + n) * CUTOUT_LENGTH);
-    const out = tf.tidy(() => tf.sigmoid(logits(model.weights, tf.tensor4d(batch, [n, CUTOUT_SIZE, CUTOUT_SIZE, CHANNELS]))));
+    const out = tf.tidy(() =>
+      tf.sigmoid(
+        logits(model.weights, tf.tensor4d(batch, [n, CUTOUT_SIZE, CUTOUT_SIZE, CHANNELS])),
+      ),
+    );
     scores.set(out.dataSync() as Float32Array, start);
     out.dispose();
   }
@@ -38,7 +49,13 @@ export function scoreNormalized(model: RbModel, input: CutoutSet): Float32Array 
  * Scores DIASources: cuts (science, warped template, difference) at each record's (x, y) and
  * sets `record.reliability`. The images share the science pixel grid. Returns the scores.
  */
-export function scoreSources(model: RbModel, records: DiaSourceRecord[], science: Exposure, template: Exposure, difference: Exposure): Float32Array {
+export function scoreSources(
+  model: RbModel,
+  records: DiaSourceRecord[],
+  science: Exposure,
+  template: Exposure,
+  difference: Exposure,
+): Float32Array {
   const scores = scoreCutouts(model, cutTriplets(records, { science, template, difference }));
   records.forEach((r, i) => (r.reliability = scores[i]));
   return scores;

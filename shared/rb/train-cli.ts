@@ -19,11 +19,15 @@ import { readSet, writeSet } from './labelled-set.js';
 import { SHIPPED_MODELS_DIR, latestShippedDir, loadModel, saveModel } from './model.js';
 import { trainRelease } from './release.js';
 
-const log = (message: string): void => void process.stderr.write(`${JSON.stringify({ severity: 'INFO', message })}\n`);
+const log = (message: string): void =>
+  void process.stderr.write(`${JSON.stringify({ severity: 'INFO', message })}\n`);
 
 function nextVersionDir(): { dir: string; version: string } {
   const taken = existsSync(SHIPPED_MODELS_DIR)
-    ? readdirSync(SHIPPED_MODELS_DIR).map((n) => /^v(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1]))
+    ? readdirSync(SHIPPED_MODELS_DIR)
+        .map((n) => /^v(\d+)$/.exec(n))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => Number(m[1]))
     : [];
   const n = Math.max(0, ...taken) + 1;
   return { dir: join(SHIPPED_MODELS_DIR, `v${n}`), version: `rb-v${n}` };
@@ -48,7 +52,8 @@ function input<T>(read: () => T): T {
 function positiveInt(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${value}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${name} must be a positive integer, got '${value}'`);
   return n;
 }
 
@@ -79,21 +84,37 @@ async function main(argv: string[]): Promise<void> {
     await initTf(undefined, log);
     const next = nextVersionDir();
     const outDir = values.out ?? next.dir;
-    const r = await trainRelease({ version: values.version ?? next.version, outDir, train: epochs ? { epochs } : {}, minSnr: 6 }, log);
+    const r = await trainRelease(
+      {
+        version: values.version ?? next.version,
+        outDir,
+        train: epochs ? { epochs } : {},
+        minSnr: 6,
+      },
+      log,
+    );
     const c = r.heldOut.atCut;
-    log(`${r.model.version} -> ${outDir}: held-out |S/N| >= 6 purity ${(100 * c.purity).toFixed(2)}%, completeness ${(100 * c.completeness).toFixed(2)}%, AUC ${r.heldOut.aucAtMinSnr.toFixed(4)}, cut ${r.model.threshold}, training ${(r.summary.trainMs / 1000).toFixed(0)} s`);
+    log(
+      `${r.model.version} -> ${outDir}: held-out |S/N| >= 6 purity ${(100 * c.purity).toFixed(2)}%, completeness ${(100 * c.completeness).toFixed(2)}%, AUC ${r.heldOut.aucAtMinSnr.toFixed(4)}, cut ${r.model.threshold}, training ${(r.summary.trainMs / 1000).toFixed(0)} s`,
+    );
   } else if (mode === 'retrain') {
     const outDir = required(values.out, 'out');
     const set = input(() => readSet(required(values.cutouts, 'cutouts'), values.labels));
     await initTf(undefined, log);
     const base = await loadModel(values.base ?? latestShippedDir());
     const version = values.version ?? `${base.version}-retrained`;
-    const r = retrainModel(base, set, { ...DEFAULT_RETRAIN_CONFIG, version, train: { ...DEFAULT_RETRAIN_CONFIG.train, ...(epochs ? { epochs } : {}) } });
+    const r = retrainModel(base, set, {
+      ...DEFAULT_RETRAIN_CONFIG,
+      version,
+      train: { ...DEFAULT_RETRAIN_CONFIG.train, ...(epochs ? { epochs } : {}) },
+    });
     mkdirSync(outDir, { recursive: true });
     saveModel(outDir, r.model);
     if (r.heldOut) writeEvaluation(outDir, 'heldout', r.heldOut);
     if (r.baseHeldOut) writeEvaluation(outDir, 'heldout-base', r.baseHeldOut);
-    log(`${version} -> ${outDir}: fine-tuned on ${r.trainCount} cutouts; held-out AUC ${r.heldOut?.aucAll.toFixed(4) ?? 'n/a'} (base ${r.baseHeldOut?.aucAll.toFixed(4) ?? 'n/a'})`);
+    log(
+      `${version} -> ${outDir}: fine-tuned on ${r.trainCount} cutouts; held-out AUC ${r.heldOut?.aucAll.toFixed(4) ?? 'n/a'} (base ${r.baseHeldOut?.aucAll.toFixed(4) ?? 'n/a'})`,
+    );
   } else if (mode === 'uncertain') {
     const out = required(values.out, 'out');
     const count = positiveInt(values.count, 'count') ?? 200;
@@ -102,7 +123,9 @@ async function main(argv: string[]): Promise<void> {
     const model = await loadModel(values.model ?? latestShippedDir());
     const picked = uncertainSubset(model, set, count);
     writeSet(out, picked.set);
-    log(`${picked.set.raw.count} least certain cutouts (reliability ${Math.min(...picked.scores).toFixed(3)}-${Math.max(...picked.scores).toFixed(3)}) -> ${out}.csv/.bin: fill in the label column`);
+    log(
+      `${picked.set.raw.count} least certain cutouts (reliability ${Math.min(...picked.scores).toFixed(3)}-${Math.max(...picked.scores).toFixed(3)}) -> ${out}.csv/.bin: fill in the label column`,
+    );
   } else {
     throw new UsageError(`unknown mode '${mode}' (train, retrain or uncertain)`);
   }
@@ -117,6 +140,7 @@ const readmeUsage = `usage:
 main(process.argv.slice(2)).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`train-rb: ${message.split('\n')[0]}\n`);
-  if (process.argv.includes('--verbose') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (process.argv.includes('--verbose') && err instanceof Error)
+    process.stderr.write(`${err.stack}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });

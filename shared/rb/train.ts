@@ -56,16 +56,27 @@ export interface TrainResult {
  * Trains from `init` (fine-tuning, e.g. for a new camera) or from fresh He-normal weights.
  * Only labelled rows (label 0 or 1) are used. `onEpoch` reports progress.
  */
-export function trainNetwork(set: LabelledSet, overrides: Partial<TrainConfig> = {}, init?: NetworkWeights, onEpoch?: (r: EpochReport) => void): TrainResult {
+export function trainNetwork(
+  set: LabelledSet,
+  overrides: Partial<TrainConfig> = {},
+  init?: NetworkWeights,
+  onEpoch?: (r: EpochReport) => void,
+): TrainResult {
   const cfg: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...overrides };
   const input = normalizeCutouts(set.raw).data;
   const real: number[] = [];
   const bogus: number[] = [];
   set.label.forEach((l, i) => (l === 1 ? real : l === 0 ? bogus : null)?.push(i));
-  if (real.length === 0 || bogus.length === 0) throw new Error(`training needs both classes: ${real.length} real, ${bogus.length} bogus`);
+  if (real.length === 0 || bogus.length === 0)
+    throw new Error(`training needs both classes: ${real.length} real, ${bogus.length} bogus`);
   const start = init ?? initialWeights(cfg.seed);
   const run = ++runCounter;
-  const variables = new Map(LAYER_SHAPES.map(([name]) => [name, tf.variable(start.get(name) as tf.Tensor, true, `rb-run${run}/${name}`)]));
+  const variables = new Map(
+    LAYER_SHAPES.map(([name]) => [
+      name,
+      tf.variable(start.get(name) as tf.Tensor, true, `rb-run${run}/${name}`),
+    ]),
+  );
   if (!init) for (const t of start.values()) t.dispose();
   const weights: NetworkWeights = variables;
   const rng = new Rng(cfg.seed, 'rb-train');
@@ -95,14 +106,19 @@ export function trainNetwork(set: LabelledSet, overrides: Partial<TrainConfig> =
       const y = tf.tensor2d(labels, [cfg.batchSize, 1]);
       const ce = tf.losses.sigmoidCrossEntropy(y, logits(weights, x, true));
       let l2: tf.Tensor = tf.scalar(0);
-      for (const [name, v] of variables) if (name.endsWith('/kernel')) l2 = tf.add(l2, tf.sum(tf.square(v)));
+      for (const [name, v] of variables)
+        if (name.endsWith('/kernel')) l2 = tf.add(l2, tf.sum(tf.square(v)));
       return tf.add(ce, tf.mul(cfg.weightDecay, l2)) as tf.Scalar;
     }, true);
     lossSum += loss ? (loss.dataSync()[0] as number) : Number.NaN;
     loss?.dispose();
     if ((step + 1) % stepsPerEpoch === 0) {
       const now = performance.now();
-      const report = { epoch: history.length + 1, loss: lossSum / stepsPerEpoch, ms: now - epochStart };
+      const report = {
+        epoch: history.length + 1,
+        loss: lossSum / stepsPerEpoch,
+        ms: now - epochStart,
+      };
       history.push(report);
       onEpoch?.(report);
       lossSum = 0;

@@ -25,13 +25,24 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const x = tf.randomNormal([3, size, size, 4], 0, 1, 'float32', 7) as tf.Tensor4D;
       const w = tf.randomNormal([kernel, kernel, 4, 5], 0, 0.3, 'float32', 8) as tf.Tensor4D;
       const weight = tf.randomNormal(tf.conv2d(x, w, stride, 'valid').shape, 0, 1, 'float32', 9);
-      const loss = (conv: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), weight));
-      const [dxNative, dwNative] = tf.grads(loss((a, b) => tf.conv2d(a, b, stride, 'valid')))([x, w]);
+      const loss =
+        (conv: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), weight));
+      const [dxNative, dwNative] = tf.grads(loss((a, b) => tf.conv2d(a, b, stride, 'valid')))([
+        x,
+        w,
+      ]);
       await initTf(backend, () => {});
       const [dx, dw] = tf.grads(loss((a, b) => trainableConv2d(a, b, stride)))([x, w]);
       assert.deepEqual(dw.shape, w.shape);
-      assert.ok(maxRelativeError(dx, dxNative) < 1e-4, `input gradient off by ${maxRelativeError(dx, dxNative)}`);
-      assert.ok(maxRelativeError(dw, dwNative) < 1e-4, `filter gradient off by ${maxRelativeError(dw, dwNative)}`);
+      assert.ok(
+        maxRelativeError(dx, dxNative) < 1e-4,
+        `input gradient off by ${maxRelativeError(dx, dxNative)}`,
+      );
+      assert.ok(
+        maxRelativeError(dw, dwNative) < 1e-4,
+        `filter gradient off by ${maxRelativeError(dw, dwNative)}`,
+      );
     });
   }
 }

@@ -28,7 +28,10 @@ test('purity and completeness at a cut count only labelled sources at |S/N| >= m
   const labels = [1, 1, 0, 1, 1, -1];
   const s = [8, -7, 9, 10, 3, 20];
   const f = figuresAtCut(scores, labels, s, 0.5, 6);
-  assert.deepEqual([f.real, f.bogus, f.truePositives, f.falsePositives, f.falseNegatives], [3, 1, 2, 1, 1]);
+  assert.deepEqual(
+    [f.real, f.bogus, f.truePositives, f.falsePositives, f.falseNegatives],
+    [3, 1, 2, 1, 1],
+  );
   assert.equal(f.purity, 2 / 3);
   assert.equal(f.completeness, 2 / 3);
   assert.equal(f.falsePositiveRate, 1);

@@ -10,24 +10,51 @@ import { readSet, writeSet } from '../../shared/rb/labelled-set.js';
 import { REPRODUCTION_NIGHT } from '../../shared/rb/release.js';
 
 const cli = join(import.meta.dirname, '../../shared/rb/train-cli.ts');
-const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
 
 test('uncertain exports the least certain cutouts unlabelled; retrain fine-tunes on labelled ones and reports both models', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rb-cli-'));
-  const night = await generateNight(77, { ...REPRODUCTION_NIGHT, sim: { ...REPRODUCTION_NIGHT.sim, size: 384, visits: 1 } });
+  const night = await generateNight(77, {
+    ...REPRODUCTION_NIGHT,
+    sim: { ...REPRODUCTION_NIGHT.sim, size: 384, visits: 1 },
+  });
   writeSet(join(dir, 'night'), night);
 
-  const picked = run('uncertain', '--cutouts', join(dir, 'night'), '--out', join(dir, 'todo'), '--count', '10');
+  const picked = run(
+    'uncertain',
+    '--cutouts',
+    join(dir, 'night'),
+    '--out',
+    join(dir, 'todo'),
+    '--count',
+    '10',
+  );
   assert.equal(picked.status, 0, picked.stderr);
   const todo = readSet(join(dir, 'todo'));
   assert.equal(todo.raw.count, Math.min(10, night.raw.count));
   assert.ok(todo.label.every((l) => l === -1));
 
-  const tuned = run('retrain', '--cutouts', join(dir, 'night'), '--out', join(dir, 'tuned'), '--version', 'rb-test-tuned', '--epochs', '1');
+  const tuned = run(
+    'retrain',
+    '--cutouts',
+    join(dir, 'night'),
+    '--out',
+    join(dir, 'tuned'),
+    '--version',
+    'rb-test-tuned',
+    '--epochs',
+    '1',
+  );
   assert.equal(tuned.status, 0, tuned.stderr);
-  const manifest = JSON.parse(readFileSync(join(dir, 'tuned', 'manifest.json'), 'utf8')) as { version: string };
+  const manifest = JSON.parse(readFileSync(join(dir, 'tuned', 'manifest.json'), 'utf8')) as {
+    version: string;
+  };
   assert.equal(manifest.version, 'rb-test-tuned');
-  assert.ok(existsSync(join(dir, 'tuned', 'heldout.json')) && existsSync(join(dir, 'tuned', 'heldout-base.json')));
+  assert.ok(
+    existsSync(join(dir, 'tuned', 'heldout.json')) &&
+      existsSync(join(dir, 'tuned', 'heldout-base.json')),
+  );
 });
 
 test('bad input exits 2 with one line naming the problem', () => {

@@ -16,7 +16,8 @@ import { trainNetwork } from '../../shared/rb/train.js';
 function synthetic(n: number, seed: number): LabelledSet {
   let s = seed;
   const rand = (): number => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-  const gauss = (): number => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+  const gauss = (): number =>
+    Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
   const data = new Float32Array(n * CUTOUT_LENGTH);
   const label = new Int8Array(n);
   const c = (CUTOUT_SIZE - 1) / 2;
@@ -27,7 +28,11 @@ function synthetic(n: number, seed: number): LabelledSet {
     const dy = rand() - 0.5;
     for (let j = 0; j < CUTOUT_SIZE; j++) {
       for (let i = 0; i < CUTOUT_SIZE; i++) {
-        const signal = label[k] ? (flux / (2 * Math.PI * 4)) * Math.exp(-((i - c - dx) ** 2 + (j - c - dy) ** 2) / 8) : i === c && j === c ? flux / 3 : 0;
+        const signal = label[k]
+          ? (flux / (2 * Math.PI * 4)) * Math.exp(-((i - c - dx) ** 2 + (j - c - dy) ** 2) / 8)
+          : i === c && j === c
+            ? flux / 3
+            : 0;
         const o = k * CUTOUT_LENGTH + (j * CUTOUT_SIZE + i) * CHANNELS;
         data[o] = signal + 5 * gauss();
         data[o + 1] = 3 * gauss();
@@ -36,22 +41,38 @@ function synthetic(n: number, seed: number): LabelledSet {
       }
     }
   }
-  return { raw: { count: n, data }, label, snr: new Float32Array(n).fill(10), kind: Array.from(label, (l) => (l ? 'transient' : 'hot')), id: Array.from(label, (_, i) => `syn${seed}-${i}`) };
+  return {
+    raw: { count: n, data },
+    label,
+    snr: new Float32Array(n).fill(10),
+    kind: Array.from(label, (l) => (l ? 'transient' : 'hot')),
+    id: Array.from(label, (_, i) => `syn${seed}-${i}`),
+  };
 }
 
-const accuracy = (scores: Float32Array, set: LabelledSet, cut = 0.5): number => scores.reduce((a, v, i) => a + ((v >= cut ? 1 : 0) === set.label[i] ? 1 : 0), 0) / scores.length;
+const accuracy = (scores: Float32Array, set: LabelledSet, cut = 0.5): number =>
+  scores.reduce((a, v, i) => a + ((v >= cut ? 1 : 0) === set.label[i] ? 1 : 0), 0) / scores.length;
 
 test('the network learns PSF-like changes from hot pixels, and a saved model scores identically after loading', async () => {
   await initTf(undefined, () => {});
   const train = synthetic(128, 1);
   const check = synthetic(64, 2);
-  const before = accuracy(scoreCutouts({ version: 't', threshold: 0.5, weights: initialWeights(3) }, check.raw), check);
+  const before = accuracy(
+    scoreCutouts({ version: 't', threshold: 0.5, weights: initialWeights(3) }, check.raw),
+    check,
+  );
   const result = trainNetwork(train, { epochs: 4, batchSize: 16, seed: 3 });
   assert.equal(result.history.length, 4);
-  assert.ok(result.history[3].loss < result.history[0].loss, `loss ${result.history.map((h) => h.loss.toFixed(3))}`);
+  assert.ok(
+    result.history[3].loss < result.history[0].loss,
+    `loss ${result.history.map((h) => h.loss.toFixed(3))}`,
+  );
   const model: RbModel = { version: 'rb-test', threshold: 0.5, weights: result.weights };
   const scores = scoreCutouts(model, check.raw);
-  assert.ok(accuracy(scores, check) >= 0.95, `accuracy ${accuracy(scores, check)} (untrained ${before})`);
+  assert.ok(
+    accuracy(scores, check) >= 0.95,
+    `accuracy ${accuracy(scores, check)} (untrained ${before})`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'rb-model-'));
   saveModel(dir, model);
   const loaded = await loadModel(dir);
@@ -61,7 +82,12 @@ test('the network learns PSF-like changes from hot pixels, and a saved model sco
   await assert.rejects(loadModel(dir), /weights\.bin: too short for tensor/);
 
   // Fine-tuning starts from the given weights; uncertainty sampling ranks by distance to the cut.
-  const tuned = retrainModel(model, synthetic(64, 4), { version: 'rb-test-tuned', holdOutFraction: 0.25, minSnr: 6, train: { epochs: 1, batchSize: 16 } });
+  const tuned = retrainModel(model, synthetic(64, 4), {
+    version: 'rb-test-tuned',
+    holdOutFraction: 0.25,
+    minSnr: 6,
+    train: { epochs: 1, batchSize: 16 },
+  });
   assert.equal(tuned.model.version, 'rb-test-tuned');
   assert.ok(tuned.heldOut && tuned.heldOut.aucAll > 0.95, `held-out AUC ${tuned.heldOut?.aucAll}`);
   const picked = uncertainSubset(tuned.model, check, 5);
