@@ -10,7 +10,7 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import { characterizeImage, type CharacterizeOverrides } from '../characterize/characterize.js';
-import { warpExposure } from '../warp/index.js';
+import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
 import { FitsHeader } from '../fits/header.js';
@@ -62,16 +62,7 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   const characterizeTemplate = lap();
   onStage?.('characterizeTemplate');
   const warped = await warpExposure(template, science, cfg.warp);
-  // Lanczos resampling leaves sum(w^2) * variance per pixel; on the PSF's scales the noise keeps
-  // the input level, which is what the matching and decorrelation filters need.
-  const factor = warped.covarianceFactor > 0 ? warped.covarianceFactor : 1;
-  if (factor !== 1) {
-    const v = warped.exposure.variance;
-    for (let y = 0; y < v.height; y++) {
-      const row = v.row(y);
-      for (let x = 0; x < v.width; x++) row[x] /= factor;
-    }
-  }
+  rescaleVarianceToPsfScales(warped);
   const warp = lap();
   onStage?.('warp');
   const result = await subtractImages(science, warped.exposure, cfg.subtract, { onStage, pool });

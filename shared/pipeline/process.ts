@@ -32,7 +32,7 @@ import type { FitsHeader } from '../fits/header.js';
 import { Exposure } from '../image/exposure.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import { initTf } from '../tf/backend.js';
-import { warpExposure } from '../warp/index.js';
+import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
 import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
 import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
@@ -207,17 +207,9 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   const sci = prepareScience(science, config.characterize);
   done('characterizeScience', { fwhmPx: round(sci.characterization.psf.fwhmPx, 3), psfStars: sci.characterization.psf.nStars, crCount: sci.characterization.crCount }, performance.now() - sciStart);
 
-  // The warped variance is rescaled to the noise level on PSF scales (see shared/diffim/pipeline.ts).
   const warpWait = performance.now();
   const warped = await warping;
-  const factor = warped.covarianceFactor > 0 ? warped.covarianceFactor : 1;
-  if (factor !== 1) {
-    const v = warped.exposure.variance;
-    for (let y = 0; y < v.height; y++) {
-      const row = v.row(y);
-      for (let x = 0; x < v.width; x++) row[x] /= factor;
-    }
-  }
+  rescaleVarianceToPsfScales(warped);
   const warpedTemplate = warped.exposure;
   done('warp', { coverageFraction: round(warped.coverageFraction, 4), covarianceFactor: round(warped.covarianceFactor, 4) }, warpStartMs + performance.now() - warpWait);
 
