@@ -5,6 +5,8 @@
  * Within a chunk, publish comes before archive: an archived alert has certainly been published.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
+import { alertSchemaById } from '../shared/alerts/schema.js';
+import { frameSchemaId } from '../shared/alerts/wire.js';
 import { TOPICS } from '../shared/cloud/names.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { deadLetter } from './dead-letter.js';
@@ -12,6 +14,18 @@ import { pubsubMessage } from './events.js';
 import { log } from './log.js';
 import { services } from './context.js';
 import { decodeResult, type AlertBatchMessage } from './stored-result.js';
+
+/** Schema ids this instance has registered in the archive (v1/schemas/{id}.json), create-only. */
+const registeredSchemas = new Set<number>();
+
+async function registerSchemas(s: ReturnType<typeof services>, frames: Buffer[]): Promise<void> {
+  for (const id of new Set(frames.map(frameSchemaId))) {
+    if (registeredSchemas.has(id)) continue;
+    const schema = alertSchemaById(id);
+    if (schema) await s.archive.putSchema(schema);
+    registeredSchemas.add(id);
+  }
+}
 
 function parseBatchMessage(data: Buffer): AlertBatchMessage {
   let m: Partial<AlertBatchMessage>;
@@ -44,6 +58,7 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
   const bytes = await s.work.get(batch.resultKey);
   if (!bytes) return deadLetter(s.pubsub, TOPICS.alertBatches, message, `stored result ${batch.resultKey} not found`);
   const result = decodeResult(bytes);
+  await registerSchemas(s, result.alerts.map((a) => a.frame));
   const done = new Set(record?.chunksDone ?? []);
   const chunk = s.config.fanoutChunkSize;
   const topic = s.pubsub.topic(TOPICS.alerts, { batching: { maxMessages: 1000, maxMilliseconds: 5, maxBytes: 9 * 1024 * 1024 } });

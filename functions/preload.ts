@@ -138,7 +138,7 @@ export class PreloadedApdb implements Apdb {
     return { cached, rest: ids.filter((id) => !cached.has(id)) };
   }
 
-  private async merge<T extends { diaObjectId: number | null }>(
+  private async merge<T extends { diaObjectId: number | null; midpointMjdTai: number }>(
     ids: readonly number[],
     sinceMjd: number,
     rows: T[],
@@ -147,12 +147,13 @@ export class PreloadedApdb implements Apdb {
   ): Promise<T[]> {
     const { cached, rest } = this.covered(ids);
     const wanted = new Set(ids);
-    const recentSince = Math.max(sinceMjd, this.snapshot.snapshotMjd - 1);
+    // Rows stored after the snapshot belong to visits observed after (or within a day before) its newest row.
+    const newest = rows.reduce((m, r) => Math.max(m, r.midpointMjdTai), -Infinity);
+    const recentSince = Math.max(sinceMjd, Number.isFinite(newest) ? newest - 1 : sinceMjd);
     const [fresh, recent] = await Promise.all([read(rest, sinceMjd), read([...cached].filter((id) => wanted.has(id)), recentSince)]);
     const byId = new Map<number, T>();
     for (const row of rows) {
-      const time = (row as unknown as { midpointMjdTai: number }).midpointMjdTai;
-      if (row.diaObjectId !== null && wanted.has(row.diaObjectId) && time >= sinceMjd) byId.set(idOf(row), row);
+      if (row.diaObjectId !== null && wanted.has(row.diaObjectId) && row.midpointMjdTai >= sinceMjd) byId.set(idOf(row), row);
     }
     for (const row of [...fresh, ...recent]) byId.set(idOf(row), row);
     return [...byId.values()];

@@ -28,11 +28,26 @@ import { resultKey, storeResultOnce, type AlertBatchMessage } from './stored-res
 /** The real/bogus model, loaded once per instance and kept warm between images. */
 let realBogus: Promise<RealBogusScorer | null> | null = null;
 
-/** Input that no retry can fix. */
-class BadInput extends Error {}
+/** Input that no retry can fix; named after the error that showed it (e.g. FitsError) when there is one. */
+class BadInput extends Error {
+  constructor(message: string, cause?: Error) {
+    super(message);
+    this.name = cause?.name ?? 'BadInput';
+  }
+}
+
+/** Reads the raw image; a FITS error here is the file's fault (later ones, e.g. writing cutouts, are ours). */
+function readRawImage(bytes: Buffer, name: string): ReturnType<typeof readExposureWithHeader> {
+  try {
+    return readExposureWithHeader(bytes, name);
+  } catch (err) {
+    if (err instanceof FitsError) throw new BadInput(err.message, err);
+    throw err;
+  }
+}
 
 function isPermanent(err: unknown): boolean {
-  return err instanceof BadInput || err instanceof MessageError || err instanceof FitsError || err instanceof PipelineInputError || err instanceof InsufficientCoverageError;
+  return err instanceof BadInput || err instanceof MessageError || err instanceof PipelineInputError || err instanceof InsufficientCoverageError;
 }
 
 async function templateFor(s: Services, key: RawImageKey, science: Exposure, preload: Preload): Promise<Exposure> {
@@ -73,7 +88,7 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
   try {
     const started = Date.now();
     const [[bytes], preload] = await Promise.all([s.buckets.raw.file(object.name).download(), loadPreload(s, raw.groupId, raw.detector)]);
-    const { exposure: science, header } = readExposureWithHeader(bytes, object.name);
+    const { exposure: science, header } = readRawImage(bytes, object.name);
     const template = await templateFor(s, raw, science, preload);
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
     realBogus ??= loadRealBogus(stderrJsonLogger);

@@ -113,11 +113,10 @@ export function makeCutout(
   ];
   if (psf) {
     const stamp = psf.stampAt(x, y, true);
-    const psfHeader = new FitsHeader().set(
-      'PSFFWHM',
-      psf.fwhmAt(x, y),
-      'PSF FWHM at the source, pixels',
-    );
+    const fwhm = psf.fwhmAt(x, y);
+    // A PSF model may not know its FWHM at a point (NaN): the card is left out, as FITS has no NaN.
+    const psfHeader = new FitsHeader();
+    if (Number.isFinite(fwhm)) psfHeader.set('PSFFWHM', fwhm, 'PSF FWHM at the source, pixels');
     hdus.push({
       name: 'PSF',
       data: stamp.data,
