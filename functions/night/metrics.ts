@@ -70,6 +70,8 @@ export interface ScienceFigures {
     byKind: Record<string, { expected: number; found: number }>;
   };
   purity: { alerts: number; real: number; value: number | null };
+  /** The same two figures counting only alerts with reliability >= the cut (null without a cut). */
+  afterRealBogus: { cut: number; completeness: number | null; purity: number | null } | null;
   /** Completeness per |expected SNR| bin. */
   bySnr: Array<{ lo: number; hi: number; expected: number; found: number }>;
 }
@@ -77,7 +79,18 @@ export interface ScienceFigures {
 export function scienceFigures(
   alerts: ReceivedAlert[],
   truth: TruthWithDetector[],
+  reliabilityCut: number | null = null,
 ): ScienceFigures {
+  const all = basicFigures(alerts, truth);
+  const kept = reliabilityCut === null ? null : basicFigures(alerts.filter((a) => a.reliability !== null && a.reliability >= reliabilityCut), truth);
+  return {
+    ...all,
+    afterRealBogus:
+      kept && reliabilityCut !== null ? { cut: reliabilityCut, completeness: kept.completeness.value, purity: kept.purity.value } : null,
+  };
+}
+
+function basicFigures(alerts: ReceivedAlert[], truth: TruthWithDetector[]): Omit<ScienceFigures, 'afterRealBogus'> {
   const byImage = new Map<string, ReceivedAlert[]>();
   for (const a of alerts)
     byImage.set(`${a.visit}/${a.detector}`, [

@@ -2,10 +2,12 @@
  * `night-report/`: report.json (the figures) and index.html (the page), from what the broker
  * received, the functions' logs and timed calls, and the simulator's truth.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { decodeAlert } from '../../shared/alerts/wire.js';
+import { latestShippedDir } from '../../shared/rb/model.js';
 import type { Alert } from '../../shared/alerts/types.js';
 import { BRIGHT_FILTER, BRIGHT_SNR, type Broker, type ReceivedAlert } from './broker.js';
 import type { Concurrency, DeadLetter, LocalCloud } from './cloud.js';
@@ -121,8 +123,18 @@ export function buildReport(
       ),
     },
     images: stages,
-    science: scienceFigures(alerts, truth),
+    science: scienceFigures(alerts, truth, reliabilityCut()),
   };
+}
+
+/** The shipped real/bogus model's cut (models/rb/<latest>/manifest.json), or null when none is shipped. */
+function reliabilityCut(): number | null {
+  try {
+    const manifest = JSON.parse(readFileSync(join(latestShippedDir(), 'manifest.json'), 'utf8')) as { threshold?: number };
+    return typeof manifest.threshold === 'number' ? manifest.threshold : null;
+  } catch {
+    return null;
+  }
 }
 
 /** One row per alert received: where, how bright, how late, and the real change it matches. */

@@ -108,6 +108,11 @@ describe('night metrics', () => {
     assert.deepEqual([bin(4)?.expected, bin(4)?.found], [1, 1]);
     assert.deepEqual([bin(6)?.expected, bin(6)?.found], [1, 0]);
     assert.deepEqual([bin(30)?.expected, bin(30)?.found], [1, 1]);
+    assert.equal(f.afterRealBogus, null);
+    // The real/bogus cut drops the cosmic ray (bogus) and, wrongly, the variable (missed).
+    const reliability = [0.99, 0.3, 0.1, 0.95, 0.9];
+    const scored = alerts.map((a, i) => ({ ...a, reliability: reliability[i] }));
+    assert.deepEqual(scienceFigures(scored, truth, 0.8).afterRealBogus, { cut: 0.8, completeness: 1 / 3, purity: 1 });
   });
 
   it('splits the time of an image from readout to the broker into stages that add up', () => {
