@@ -72,7 +72,7 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
   if (object.eventType !== 'OBJECT_FINALIZE') return;
   const raw = parseRawPath(object.name);
   const key = processingKey(raw);
-  const begin = await s.records.begin(key, s.config.maxAttempts);
+  const begin = await s.records.begin(key, s.config.maxAttempts, object.generation);
   if (begin.action === 'duplicate') {
     log('INFO', 'replayed image ignored', { key, state: begin.record.state });
     return;

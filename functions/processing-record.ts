@@ -20,6 +20,8 @@ export interface ProcessingRecord {
   chunksDone: number[];
   /** Why the record failed, or the last transient error. */
   error: string | null;
+  /** Generation of the raw object the record's attempts read (a new upload starts afresh after a failure). */
+  generation: string;
   updatedAt: string;
 }
 
@@ -33,7 +35,7 @@ export type BeginAction =
 export const PROCESSING_COLLECTION = 'ProcessingRecord';
 
 function fresh(key: string): ProcessingRecord {
-  return { key, state: 'started', attempts: 0, resultKey: null, alertCount: 0, chunksDone: [], error: null, updatedAt: '' };
+  return { key, state: 'started', attempts: 0, resultKey: null, alertCount: 0, chunksDone: [], error: null, generation: '', updatedAt: '' };
 }
 
 export class ProcessingRecords {
@@ -62,17 +64,20 @@ export class ProcessingRecords {
   }
 
   /**
-   * Starts a delivery: counts the attempt unless the work is already done or given up.
-   * `maxAttempts` bounds deliveries that keep failing (they go to the dead-letter topic).
+   * Starts a delivery of raw object `generation`: counts the attempt unless the work is already
+   * done or given up. `maxAttempts` bounds deliveries that keep failing (they go to the dead-letter
+   * topic); a failed record starts afresh when a new generation of the image is uploaded (fixed
+   * input), while a replay of the same generation stays dropped.
    */
-  async begin(key: string, maxAttempts: number): Promise<BeginAction> {
+  async begin(key: string, maxAttempts: number, generation = ''): Promise<BeginAction> {
     return this.db.runTransaction(async (tx) => {
       const snap = await tx.get(this.doc(key));
-      const current = snap.exists ? (snap.data() as ProcessingRecord) : fresh(key);
+      const stored = snap.exists ? ({ ...fresh(key), ...(snap.data() as ProcessingRecord) }) : fresh(key);
+      const current = stored.state === 'failed' && generation !== '' && stored.generation !== generation ? fresh(key) : stored;
       if (current.state === 'published' || current.state === 'failed') return { action: 'duplicate', record: current };
       if (current.state === 'stored') return { action: 'republish', record: current };
       if (current.attempts >= maxAttempts) return { action: 'exhausted', record: current };
-      const record = await this.update(key, (r) => ({ ...r, attempts: r.attempts + 1 }), tx);
+      const record = await this.update(key, () => ({ ...current, attempts: current.attempts + 1, generation: generation || current.generation }), tx);
       return { action: 'process', record };
     });
   }

@@ -49,3 +49,14 @@ test('concurrent deliveries of one image count every attempt (transactions do no
   assert.ok(results.every((r) => r.action === 'process'));
   assert.deepEqual(results.map((r) => r.record.attempts).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
 });
+
+test('a failed image is retried when a new generation is uploaded, not when the same one is replayed', async () => {
+  assert.equal((await records.begin('APSIM_g4_2', 3, '1001')).action, 'process');
+  await records.markFailed('APSIM_g4_2', 'FitsError: truncated file');
+  assert.equal((await records.begin('APSIM_g4_2', 3, '1001')).action, 'duplicate');
+  const fixed = await records.begin('APSIM_g4_2', 3, '1002');
+  assert.equal(fixed.action, 'process');
+  assert.equal(fixed.record.attempts, 1);
+  assert.equal(fixed.record.generation, '1002');
+  assert.equal(fixed.record.error, null);
+});
