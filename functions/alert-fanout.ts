@@ -2,7 +2,8 @@
  * alertFanout (topic alert-batches): publishes a detector's alerts to topic `alerts`, one alert a
  * message with its attributes, and archives each one create-only. Chunks are recorded as done, so
  * a redelivered batch re-sends at most the chunk a crash interrupted, and a finished batch nothing.
- * Within a chunk, publish comes before archive: an archived alert has certainly been published.
+ * Every chunk is published before any is archived, so the last alert reaches brokers without
+ * waiting for the archive, and an archived alert has certainly been published.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { alertSchemaById } from '../shared/alerts/schema.js';
@@ -59,21 +60,26 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
   if (!bytes) return deadLetter(s.pubsub, TOPICS.alertBatches, message, `stored result ${batch.resultKey} not found`);
   const result = decodeResult(bytes);
   await registerSchemas(s, result.alerts.map((a) => a.frame));
-  const done = new Set(record?.chunksDone ?? []);
-  const chunk = s.config.fanoutChunkSize;
+  const published = new Set(record?.chunksDone ?? []);
+  const archived = new Set(record?.chunksArchived ?? []);
+  const size = s.config.fanoutChunkSize;
+  const chunks = Array.from({ length: Math.ceil(result.alerts.length / size) }, (_, i) => result.alerts.slice(i * size, (i + 1) * size));
   const topic = s.pubsub.topic(TOPICS.alerts, { batching: { maxMessages: 1000, maxMilliseconds: 5, maxBytes: 9 * 1024 * 1024 } });
   const readout = Date.parse(batch.readoutTime);
   const latencies: number[] = [];
-  for (let start = 0, index = 0; start < result.alerts.length; start += chunk, index++) {
-    if (done.has(index)) continue;
-    const part = result.alerts.slice(start, start + chunk);
+  for (const [index, part] of chunks.entries()) {
+    if (published.has(index)) continue;
     await Promise.all(part.map((a) => topic.publishMessage({ data: a.frame, attributes: a.attributes })));
-    const published = Date.now();
-    await Promise.all(part.map((a) => s.archive.putAlert(a.diaSourceId, a.frame)));
+    const now = Date.now();
     await s.records.markChunkPublished(batch.key, index);
-    for (let i = 0; i < part.length; i++) latencies.push((published - readout) / 1000);
+    for (let i = 0; i < part.length; i++) latencies.push((now - readout) / 1000);
   }
   await topic.flush();
+  for (const [index, part] of chunks.entries()) {
+    if (archived.has(index)) continue;
+    await Promise.all(part.map((a) => s.archive.putAlert(a.diaSourceId, a.frame)));
+    await s.records.markChunkArchived(batch.key, index);
+  }
   await s.records.markPublished(batch.key);
   latencies.sort((a, b) => a - b);
   log('INFO', 'alerts published', {

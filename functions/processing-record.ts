@@ -16,8 +16,9 @@ export interface ProcessingRecord {
   /** Work-bucket object holding the stored result (VisitBatch and alert frames). */
   resultKey: string | null;
   alertCount: number;
-  /** Alert chunks already published by alertFanout. */
+  /** Alert chunks already published by alertFanout, and already archived. */
   chunksDone: number[];
+  chunksArchived: number[];
   /** Why the record failed, or the last transient error. */
   error: string | null;
   /** Generation of the raw object the record's attempts read (a new upload starts afresh after a failure). */
@@ -34,8 +35,12 @@ export type BeginAction =
 
 export const PROCESSING_COLLECTION = 'ProcessingRecord';
 
+function withChunk(chunks: number[], chunk: number): number[] {
+  return [...new Set([...chunks, chunk])].sort((a, b) => a - b);
+}
+
 function fresh(key: string): ProcessingRecord {
-  return { key, state: 'started', attempts: 0, resultKey: null, alertCount: 0, chunksDone: [], error: null, generation: '', updatedAt: '' };
+  return { key, state: 'started', attempts: 0, resultKey: null, alertCount: 0, chunksDone: [], chunksArchived: [], error: null, generation: '', updatedAt: '' };
 }
 
 export class ProcessingRecords {
@@ -88,7 +93,11 @@ export class ProcessingRecords {
   }
 
   markChunkPublished(key: string, chunk: number): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, chunksDone: [...new Set([...r.chunksDone, chunk])].sort((a, b) => a - b) }));
+    return this.update(key, (r) => ({ ...r, chunksDone: withChunk(r.chunksDone, chunk) }));
+  }
+
+  markChunkArchived(key: string, chunk: number): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, chunksArchived: withChunk(r.chunksArchived ?? [], chunk) }));
   }
 
   markPublished(key: string): Promise<ProcessingRecord> {
