@@ -25,6 +25,7 @@ import { DEFAULT_STAR_SELECT_CONFIG, dropTouching, selectStars, type Candidate, 
 import { DEFAULT_VARIANCE_CONFIG, computeVariance, type VarianceConfig, type VarianceResult } from './variance.js';
 import { median } from '../util/stats.js';
 import { measureStamp } from '../psf/shape.js';
+import { OffsetPsf } from '../psf/offset-psf.js';
 
 export interface CharacterizeConfig {
   defects: DefectConfig;
@@ -171,7 +172,9 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
   });
 
   const psf = timed('psf', () => fitPsf(selection.stars, detection.peaks, src, selection.sizeAt, cfg));
-  if (cfg.setPsf) exposure.psf = psf.psf;
+  // The model is fitted in the image's own pixels; a view's PSF lives in its parent's frame.
+  const { x0, y0 } = exposure.image;
+  if (cfg.setPsf) exposure.psf = x0 !== 0 || y0 !== 0 ? new OffsetPsf(psf.psf, x0, y0) : psf.psf;
   if (cfg.subtractBackground) subtract(exposure, background);
   timings.total = performance.now() - start;
   return {
