@@ -26,6 +26,7 @@ import { DEFAULT_VARIANCE_CONFIG, computeVariance, type VarianceConfig, type Var
 import { median } from '../util/stats.js';
 import { measureStamp } from '../psf/shape.js';
 import { OffsetPsf } from '../psf/offset-psf.js';
+import { forEachComponent8 } from '../util/components.js';
 
 export interface CharacterizeConfig {
   defects: DefectConfig;
@@ -236,34 +237,12 @@ function subtract(exposure: Exposure, bg: BackgroundResult): void {
   }
 }
 
+/** Number of 8-connected groups of CR pixels. */
 function countCrGroups(exposure: Exposure): number {
-  const w = exposure.width;
-  const h = exposure.height;
-  const seen = new Uint8Array(w * h);
-  let groups = 0;
-  const stack: number[] = [];
-  for (let s = 0; s < seen.length; s++) {
-    if (seen[s] || !(exposure.mask.get(s % w, Math.floor(s / w)) & MaskPlane.CR)) continue;
-    groups++;
-    seen[s] = 1;
-    stack.push(s);
-    while (stack.length) {
-      const i = stack.pop() as number;
-      const x = i % w;
-      const y = (i - x) / w;
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          const yy = y + dy;
-          const j = yy * w + xx;
-          if (xx < 0 || yy < 0 || xx >= w || yy >= h || seen[j] || !(exposure.mask.get(xx, yy) & MaskPlane.CR)) continue;
-          seen[j] = 1;
-          stack.push(j);
-        }
-      }
-    }
-  }
-  return groups;
+  const { width: w, height: h, mask } = exposure;
+  const isCr = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) isCr[y * w + x] = mask.get(x, y) & MaskPlane.CR ? 1 : 0;
+  return forEachComponent8(isCr, w, h, () => {});
 }
 
 /** Pixel PSF with the highest degree the star count supports, else the Gaussian fallback. */

@@ -11,6 +11,7 @@
  */
 import { MaskPlane } from '../image/mask.js';
 import type { MaskI } from '../image/plane.js';
+import { forEachComponent8 } from '../util/components.js';
 
 export interface CosmicRayConfig {
   /** A CR pixel exceeds the background by this many sigma (Rubin's minSigma, default 6). */
@@ -139,35 +140,14 @@ function localLevel(residual: Float32Array, flagged: Uint8Array, m: Int32Array, 
   return values.length % 2 ? values[k] : 0.5 * (values[k - 1] + values[k]);
 }
 
+/** Sets CR on the flagged pixels; counts their 8-connected groups and the pixels newly flagged. */
 function markAndCount(flagged: Uint8Array, mask: MaskI, w: number, h: number): CosmicRayResult {
-  let count = 0;
   let nPixels = 0;
-  const stack: number[] = [];
-  for (let s = 0; s < flagged.length; s++) {
-    if (flagged[s] !== 1) continue;
-    count++;
-    flagged[s] = 2;
-    stack.push(s);
-    while (stack.length) {
-      const i = stack.pop() as number;
-      const x = i % w;
-      const y = (i - x) / w;
-      const k = mask.index(x, y);
-      if (!(mask.data[k] & MaskPlane.CR)) nPixels++;
-      mask.data[k] |= MaskPlane.CR;
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          const yy = y + dy;
-          if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
-          const j = yy * w + xx;
-          if (flagged[j] === 1) {
-            flagged[j] = 2;
-            stack.push(j);
-          }
-        }
-      }
-    }
-  }
+  const count = forEachComponent8(flagged, w, h, (i) => {
+    const x = i % w;
+    const k = mask.index(x, (i - x) / w);
+    if (!(mask.data[k] & MaskPlane.CR)) nPixels++;
+    mask.data[k] |= MaskPlane.CR;
+  });
   return { count, nPixels };
 }
