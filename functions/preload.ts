@@ -1,17 +1,20 @@
 /**
  * The per-visit preload cache (DMTN-260): before the exposure, for each detector, the template
- * cut out around the predicted footprint and the APDB rows of that region are written to the work
- * bucket at `preload/{groupId}/{detector}/`, so that processImage starts computing at once.
+ * cut out around the predicted footprint, already characterized (prepared: background, masks,
+ * PSF model), and the APDB rows of that region are written to the work bucket at
+ * `preload/{groupId}/{detector}/`, so that processImage starts computing at once.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { readExposureWithHeader, writeExposure } from '../shared/fits/index.js';
+import { readExposureWithHeader } from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
+import { PipelineInputError, pipelineConfig, prepareTemplate, readExposureOrPrepared, writePreparedImage, type PreparedImage } from '../shared/pipeline/index.js';
 import type { DiaForcedSource, DiaObject, DiaSource } from '../shared/apdb/types.js';
 import type { Apdb } from '../shared/apdb/types.js';
 import { predictDetectorFootprint, type SkyCircle } from '../shared/prompt/camera.js';
 import type { NextVisit } from '../shared/prompt/next-visit.js';
 import { templateKey, tileOf, tilesInCircle } from '../shared/prompt/template-tiles.js';
 import type { Services } from './context.js';
+import { log } from './log.js';
 
 /** History kept in alerts: 12 months. */
 export const HISTORY_DAYS = 365;
@@ -83,6 +86,8 @@ export async function snapshotApdb(apdb: Apdb, region: SkyCircle): Promise<ApdbS
 export interface PreloadSummary {
   detector: number;
   template: string | null;
+  /** FWHM of the prepared template's PSF, px. */
+  templateFwhmPx: number | null;
   diaObjects: number;
 }
 
@@ -91,20 +96,33 @@ export async function preloadDetector(s: Services, visit: NextVisit, detector: n
   const region = predictDetectorFootprint(visit, s.config.camera, detector);
   const prefix = preloadPrefix(visit.groupId, detector);
   const [template, snapshot] = await Promise.all([findTemplate(s, visit.filters, region), snapshotApdb(s.apdb, region)]);
-  let templateKeyUsed: string | null = null;
+  let prepared: PreparedImage | null = null;
   if (template) {
     const cut = cutOut(readExposureWithHeader(template.bytes, template.key).exposure, region);
-    if (cut) {
-      await s.work.putIfAbsent(`${prefix}template.fits`, Buffer.from(writeExposure(cut)), 'application/fits');
-      templateKeyUsed = template.key;
-    }
+    prepared = cut ? prepareCut(cut, `${template.key} for detector ${detector}`) : null;
+    if (prepared) await s.work.putIfAbsent(`${prefix}template.fits`, Buffer.from(writePreparedImage(prepared)), 'application/fits');
   }
   await s.work.putIfAbsent(`${prefix}apdb.json.gz`, gzipSync(JSON.stringify(snapshot)), 'application/gzip');
-  return { detector, template: templateKeyUsed, diaObjects: snapshot.diaObjects.length };
+  return { detector, template: prepared && template ? template.key : null, templateFwhmPx: prepared?.psfFwhmPx ?? null, diaObjects: snapshot.diaObjects.length };
+}
+
+/**
+ * The cut-out characterized as the pipeline would; null when it cannot be (no star, no data):
+ * processImage then looks for the template itself and dead-letters the image with the reason.
+ */
+function prepareCut(cut: Exposure, what: string): PreparedImage | null {
+  try {
+    return prepareTemplate(cut, pipelineConfig().characterize);
+  } catch (err) {
+    if (!(err instanceof PipelineInputError)) throw err;
+    log('WARNING', 'template not preloaded', { template: what, reason: err.message });
+    return null;
+  }
 }
 
 export interface Preload {
-  template: Exposure | null;
+  /** Prepared at preload (older preloads may hold the cut-out as read). */
+  template: Exposure | PreparedImage | null;
   snapshot: ApdbSnapshot | null;
 }
 
@@ -113,7 +131,7 @@ export async function loadPreload(s: Services, groupId: string, detector: number
   const prefix = preloadPrefix(groupId, detector);
   const [templateBytes, apdbBytes] = await Promise.all([s.work.get(`${prefix}template.fits`), s.work.get(`${prefix}apdb.json.gz`)]);
   return {
-    template: templateBytes ? readExposureWithHeader(templateBytes, `${prefix}template.fits`).exposure : null,
+    template: templateBytes ? readExposureOrPrepared(templateBytes, `${prefix}template.fits`) : null,
     snapshot: apdbBytes ? (JSON.parse(gunzipSync(apdbBytes).toString('utf8')) as ApdbSnapshot) : null,
   };
 }

@@ -13,7 +13,7 @@ import { TOPICS } from '../shared/cloud/names.js';
 import { FitsError } from '../shared/fits/errors.js';
 import { readExposureWithHeader } from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
-import { InsufficientCoverageError, PipelineInputError, pipelineConfig, processDetector, stderrJsonLogger, type RealBogusScorer } from '../shared/pipeline/index.js';
+import { InsufficientCoverageError, PipelineInputError, pipelineConfig, processDetector, stderrJsonLogger, type PreparedImage, type RealBogusScorer } from '../shared/pipeline/index.js';
 import { loadRealBogus } from '../shared/pipeline/load-realbogus.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
@@ -50,7 +50,7 @@ function isPermanent(err: unknown): boolean {
   return err instanceof BadInput || err instanceof MessageError || err instanceof PipelineInputError || err instanceof InsufficientCoverageError;
 }
 
-async function templateFor(s: Services, key: RawImageKey, science: Exposure, preload: Preload): Promise<Exposure> {
+async function templateFor(s: Services, key: RawImageKey, science: Exposure, preload: Preload): Promise<Exposure | PreparedImage> {
   if (preload.template) return preload.template;
   // Just in time: the notice was missed or late; find the template from the science WCS.
   if (!science.wcs) throw new BadInput(`${key.instrument}/${key.groupId}: science image has no WCS and no preloaded template`);

@@ -57,8 +57,22 @@ export function readExposureWithHeader(
   bytes: Uint8Array,
   source = 'FITS file',
 ): ReadExposureResult {
+  return readExposureFromHdus(readFitsNamed(bytes, source), source);
+}
+
+function readFitsNamed(bytes: Uint8Array, source: string): FitsHdu[] {
   try {
-    return readExposureHdus(readFits(bytes));
+    return readFits(bytes);
+  } catch (e) {
+    if (e instanceof FitsError) throw new FitsError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** As readExposureWithHeader, from HDUs already read (for files with further extensions to read). */
+export function readExposureFromHdus(hdus: FitsHdu[], source = 'FITS file'): ReadExposureResult {
+  try {
+    return readExposureHdus(hdus);
   } catch (e) {
     if (e instanceof FitsError) throw new FitsError(`${source}: ${e.message}`);
     throw e;

@@ -18,6 +18,7 @@ export type { CompressOptions } from './compressed.js';
 export {
   readExposure,
   readExposureWithHeader,
+  readExposureFromHdus,
   writeExposure,
   bandOf,
   visitInfoCards,

@@ -6,7 +6,8 @@
 export { DEFAULT_PIPELINE_CONFIG, pipelineConfig, type AlertConfig, type PipelineConfig, type PipelineOverrides } from './config.js';
 export { PipelineInputError, type InputRole } from './errors.js';
 export { silentLogger, stderrJsonLogger, type LogEntry, type PipelineLogger, type Severity } from './log.js';
-export { checkImageData, isPrepared, prepareScience, prepareTemplate, type PreparedImage } from './preprocess.js';
+export { checkImageData, isPrepared, prepareScience, prepareTemplate, type CharacterizedImage, type PreparedImage } from './preprocess.js';
+export { readExposureOrPrepared, readPreparedImage, writePreparedImage } from './prepared-io.js';
 export {
   PIPELINE_STAGES,
   mjdTaiOf,

@@ -20,9 +20,15 @@ export interface PreparedImage {
   readonly kind: 'prepared';
   /** The exposure, updated in place: background subtracted, variance and mask filled, psf set. */
   exposure: Exposure;
-  characterization: CharacterizeResult;
-  /** Wall time of the preparation, ms. */
+  /** FWHM of its PSF model at the image centre, px. */
+  psfFwhmPx: number;
+  /** Wall time of the preparation, ms (0 for an image read back prepared). */
   timingMs: number;
+}
+
+/** A prepared image with everything its characterization measured (prepared in this process). */
+export interface CharacterizedImage extends PreparedImage {
+  characterization: CharacterizeResult;
 }
 
 /** True for the result of prepareTemplate / prepareScience. */
@@ -41,18 +47,18 @@ export function checkImageData(exposure: Exposure, role: InputRole): void {
   throw new PipelineInputError(role, `${role} image has no finite pixel (all NaN or infinite)`);
 }
 
-function prepare(exposure: Exposure, role: InputRole, overrides: CharacterizeOverrides): PreparedImage {
+function prepare(exposure: Exposure, role: InputRole, overrides: CharacterizeOverrides): CharacterizedImage {
   checkImageData(exposure, role);
   const start = performance.now();
   const characterization = characterizeImage(exposure, overrides);
   if (characterization.psf.nStars === 0) {
     throw new PipelineInputError(role, `${role} image has no star to measure its PSF on (blank, clouded or unfocused?)`);
   }
-  return { kind: 'prepared', exposure, characterization, timingMs: performance.now() - start };
+  return { kind: 'prepared', exposure, psfFwhmPx: characterization.psf.fwhmPx, characterization, timingMs: performance.now() - start };
 }
 
 /** Checks and characterizes a science image (in place); an image without a single PSF star is an input error. */
-export function prepareScience(exposure: Exposure, overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize): PreparedImage {
+export function prepareScience(exposure: Exposure, overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize): CharacterizedImage {
   return prepare(exposure, 'science', overrides);
 }
 
@@ -60,6 +66,6 @@ export function prepareScience(exposure: Exposure, overrides: CharacterizeOverri
  * Checks and characterizes a template (in place) once, for any number of science images: the
  * pipeline warps a prepared template without changing it.
  */
-export function prepareTemplate(exposure: Exposure, overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize): PreparedImage {
+export function prepareTemplate(exposure: Exposure, overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize): CharacterizedImage {
   return prepare(exposure, 'template', overrides);
 }

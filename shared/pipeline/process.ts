@@ -198,7 +198,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   // while the main thread characterizes. Stage times add up to the wall time.
   checkImageData(science, 'science');
   const tmpl = isPrepared(inputs.template) ? inputs.template : prepareTemplate(templateIn, config.characterize);
-  done('characterizeTemplate', { preloaded: isPrepared(inputs.template), fwhmPx: round(tmpl.characterization.psf.fwhmPx, 3) }, isPrepared(inputs.template) ? 0 : undefined);
+  done('characterizeTemplate', { preloaded: isPrepared(inputs.template), fwhmPx: round(tmpl.psfFwhmPx, 3) }, isPrepared(inputs.template) ? 0 : undefined);
   const warpStart = performance.now();
   const warping = warpExposure(tmpl.exposure, science, config.warp);
   warping.catch(() => {}); // awaited below; an error of the science first must not leave it unhandled

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { readPreparedImage } from '../../shared/pipeline/prepared-io.js';
 import { TOPICS } from '../../shared/cloud/names.js';
 import { gridCamera } from '../../shared/prompt/camera.js';
 import { processingKey, rawPath } from '../../shared/prompt/raw-path.js';
@@ -109,6 +110,10 @@ describe('the night end to end on the emulators', { timeout: 600_000 }, () => {
     const published = cloud.logs.entries.find(
       (e) => e.message === 'alerts published' && e.key === played[0].key,
     );
+    const templateStage = cloud.logs.entries.find(
+      (e) => e.message === 'stage characterizeTemplate done' && e.visit === played[0].visit && e.detector === played[0].detector,
+    );
+    assert.equal(templateStage?.preloaded, true, 'the template was not taken prepared from the preload');
     const alerts = [...broker.alerts.values()];
     assert.ok(alerts.length > 0, 'no alerts reached the broker');
     assert.equal(alerts.length, Number(published?.alerts));
@@ -255,12 +260,16 @@ describe('the night end to end on the emulators', { timeout: 600_000 }, () => {
       assert.equal(ok.status, 200);
       const summary = (await ok.json()) as {
         groupId: string;
-        detectors: Array<{ detector: number; template: string | null; diaObjects: number }>;
+        detectors: Array<{ detector: number; template: string | null; templateFwhmPx: number | null; diaObjects: number }>;
       };
       assert.equal(summary.groupId, 'e2e-http-1');
       assert.equal(summary.detectors.length, 1);
       assert.equal(summary.detectors[0].detector, detector);
       assert.match(String(summary.detectors[0].template), /^r\/hpx8-\d+\.fits$/);
+      const [stored] = await cloud.buckets.work.file(`preload/e2e-http-1/${detector}/template.fits`).download();
+      const prepared = readPreparedImage(stored, 'preloaded template');
+      assert.equal(prepared.psfFwhmPx, summary.detectors[0].templateFwhmPx, 'the template is stored characterized, with its PSF');
+      assert.ok(prepared.psfFwhmPx > 1 && prepared.exposure.psf !== null);
       assert.ok(
         summary.detectors[0].diaObjects > 0,
         'the preload found none of the DIAObjects of the earlier visits',
