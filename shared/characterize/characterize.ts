@@ -173,9 +173,7 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
   });
 
   const psf = timed('psf', () => fitPsf(selection.stars, detection.peaks, src, selection.sizeAt, cfg));
-  // The model is fitted in the image's own pixels; a view's PSF lives in its parent's frame.
-  const { x0, y0 } = exposure.image;
-  if (cfg.setPsf) exposure.psf = x0 !== 0 || y0 !== 0 ? new OffsetPsf(psf.psf, x0, y0) : psf.psf;
+  if (cfg.setPsf) attachPsf(exposure, psf.psf);
   if (cfg.subtractBackground) subtract(exposure, background);
   timings.total = performance.now() - start;
   return {
@@ -190,7 +188,14 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
   };
 }
 
-function mergeConfig(o: CharacterizeOverrides): CharacterizeConfig {
+/** Sets exposure.psf to a model fitted in the image's own pixels: a view's PSF lives in its parent's frame, as its WCS does. */
+export function attachPsf(exposure: Exposure, psf: Psf): void {
+  const { x0, y0 } = exposure.image;
+  exposure.psf = x0 !== 0 || y0 !== 0 ? new OffsetPsf(psf, x0, y0) : psf;
+}
+
+/** The full configuration: the defaults under `o`, stage block by stage block. */
+export function mergeConfig(o: CharacterizeOverrides): CharacterizeConfig {
   const d = DEFAULT_CHARACTERIZE_CONFIG;
   return {
     ...d,

@@ -1,7 +1,8 @@
 /**
- * runDiff: the whole `ap diff` task as timed stages: (1) characterize both images
- * (shared/characterize: background subtracted, variance, CR masks, PSF model), (2) warp the
- * template onto the science grid (shared/warp, Lanczos-3), then subtractImages' stages
+ * runDiff: the whole `ap diff` task as timed stages: (1) characterize both images at once, the
+ * science on a pool worker and the template here (shared/characterize: background subtracted,
+ * variance, CR masks, PSF model), (2) warp the template onto the science grid (shared/warp,
+ * Lanczos-3) as soon as the template is done, then subtractImages' stages
  * (3) choose the method, (4) select kernel candidates, (5) fit the kernel, (6) convolve and
  * subtract, (7) decorrelate, (8) build the output.
  * @example
@@ -10,6 +11,7 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import { characterizeImage, type CharacterizeOverrides } from '../characterize/characterize.js';
+import { characterizeImageAsync } from '../characterize/characterize-async.js';
 import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
@@ -55,13 +57,19 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
     t = now;
     return dt;
   };
-  if (cfg.characterize) characterizeImage(science, cfg.characterizeOverrides);
-  const characterizeScience = lap();
-  onStage?.('characterizeScience');
+  // The science is characterized on a pool worker while this thread characterizes the template
+  // and then starts the warp, which needs only the science's grid and WCS.
+  const scienceDone = cfg.characterize ? characterizeImageAsync(science, cfg.characterizeOverrides, pool) : null;
+  scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
   if (cfg.characterize) characterizeImage(template, cfg.characterizeOverrides);
   const characterizeTemplate = lap();
   onStage?.('characterizeTemplate');
-  const warped = await warpExposure(template, science, cfg.warp);
+  const warping = warpExposure(template, science, cfg.warp);
+  warping.catch(() => {});
+  await scienceDone;
+  const characterizeScience = lap();
+  onStage?.('characterizeScience');
+  const warped = await warping;
   rescaleVarianceToPsfScales(warped);
   const warp = lap();
   onStage?.('warp');

@@ -1,7 +1,7 @@
 /**
  * Float32 planes on SharedArrayBuffers, so worker threads read and write the same pixels.
  */
-import { Plane, type ImageF } from '../image/plane.js';
+import { Plane, type ImageF, type PixelArray } from '../image/plane.js';
 
 export interface SharedPlane {
   buffer: SharedArrayBuffer;
@@ -19,4 +19,17 @@ export function toShared(plane: ImageF | { width: number; height: number }): Sha
 
 export function fromShared(s: SharedPlane): ImageF {
   return new Plane(new Float32Array(s.buffer), s.width, s.height);
+}
+
+/** A contiguous copy of any plane on a SharedArrayBuffer, origin (x0, y0) kept. */
+export function sharedCopy<T extends PixelArray>(plane: Plane<T>): Plane<T> {
+  const ctor = plane.data.constructor as { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+  const data = new ctor(new SharedArrayBuffer(ctor.BYTES_PER_ELEMENT * plane.width * plane.height));
+  for (let y = 0; y < plane.height; y++) data.set(plane.row(y), y * plane.width);
+  return new Plane(data, plane.width, plane.height, plane.width, 0, plane.x0, plane.y0);
+}
+
+/** Copies a contiguous plane's pixels back into `target` (same size; a view is filled row by row). */
+export function copyPixels<T extends PixelArray>(source: Plane<T>, target: Plane<T>): void {
+  for (let y = 0; y < target.height; y++) target.row(y).set(source.row(y));
 }

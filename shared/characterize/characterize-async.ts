@@ -1,0 +1,73 @@
+/**
+ * characterizeImageAsync: characterizeImage run in a WorkerPool thread, so that the calling thread
+ * is free meanwhile (e.g. to characterize the other image of a pair, or to warp). The exposure's
+ * planes are copied to SharedArrayBuffers, characterized there in place, and copied back; the
+ * result is the one characterizeImage returns (its PSF models rebuilt from their plain data).
+ * Without pool workers (AP_THREADS=1) it runs on the calling thread.
+ * @example
+ *   const science = characterizeImageAsync(sci);           // in the pool's worker
+ *   const template = characterizeImage(tmpl);              // meanwhile, here
+ *   (await science).psf.fwhmPx;
+ */
+import { Exposure } from '../image/exposure.js';
+import { Plane, type PixelArray } from '../image/plane.js';
+import type { VisitInfo } from '../image/visit-info.js';
+import type { BackgroundResult } from './background.js';
+import { attachPsf, characterizeImage, mergeConfig, type CharacterizeOverrides, type CharacterizeResult, type PsfModelResult } from './characterize.js';
+import { psfFromTransfer, psfToTransfer, type PsfTransfer } from './transfer.js';
+import { copyPixels, sharedCopy } from '../util/shared-plane.js';
+import { WorkerPool } from '../util/worker-pool.js';
+
+/** A plane as it crosses to a worker: its pixels on a SharedArrayBuffer, contiguous. */
+interface PlaneData<T extends PixelArray> {
+  data: T;
+  width: number;
+  height: number;
+  x0: number;
+  y0: number;
+}
+
+export interface CharacterizeJob {
+  image: PlaneData<Float32Array>;
+  mask: PlaneData<Int32Array>;
+  variance: PlaneData<Float32Array>;
+  info: VisitInfo;
+  overrides: CharacterizeOverrides;
+  /** Receives the background map (shared, width*height). */
+  map: Float32Array;
+}
+
+export type CharacterizeJobResult = Omit<CharacterizeResult, 'background' | 'psf'> & {
+  background: Omit<BackgroundResult, 'map'>;
+  psf: Omit<PsfModelResult, 'psf'> & { psf: PsfTransfer };
+};
+
+const planeOf = <T extends PixelArray>(p: PlaneData<T>): Plane<T> => new Plane(p.data, p.width, p.height, p.width, 0, p.x0, p.y0);
+const dataOf = <T extends PixelArray>(p: Plane<T>): PlaneData<T> => ({ data: p.data, width: p.width, height: p.height, x0: p.x0, y0: p.y0 });
+
+/** Worker side: characterizes the shared planes in place. */
+export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult {
+  const exposure = new Exposure(planeOf(job.image), planeOf(job.mask), planeOf(job.variance), null, null, job.info);
+  const { background, psf, ...rest } = characterizeImage(exposure, { ...job.overrides, setPsf: false });
+  const { map, ...grid } = background;
+  job.map.set(map.data);
+  return { ...rest, background: grid, psf: { ...psf, psf: psfToTransfer(psf.psf) } };
+}
+
+/** characterizeImage(exposure, overrides) on a worker of `pool`; the same result and the same changes to `exposure`. */
+export async function characterizeImageAsync(exposure: Exposure, overrides: CharacterizeOverrides = {}, pool: WorkerPool | null = WorkerPool.shared()): Promise<CharacterizeResult> {
+  if (!pool || pool.size === 0) return characterizeImage(exposure, overrides);
+  const { width, height } = exposure;
+  const image = sharedCopy(exposure.image);
+  const mask = sharedCopy(exposure.mask);
+  const variance = sharedCopy(exposure.variance);
+  const map = new Float32Array(new SharedArrayBuffer(4 * width * height));
+  const job: CharacterizeJob = { image: dataOf(image), mask: dataOf(mask), variance: dataOf(variance), info: exposure.info, overrides, map };
+  const out = await pool.run<CharacterizeJobResult>({ module: import.meta.url, fn: 'characterizeShared', args: job });
+  copyPixels(image, exposure.image);
+  copyPixels(mask, exposure.mask);
+  copyPixels(variance, exposure.variance);
+  const psf = psfFromTransfer(out.psf.psf);
+  if (mergeConfig(overrides).setPsf) attachPsf(exposure, psf);
+  return { ...out, background: { ...out.background, map: new Plane(map, width, height) }, psf: { ...out.psf, psf } };
+}

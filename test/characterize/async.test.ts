@@ -1,0 +1,52 @@
+/**
+ * characterizeImageAsync runs characterizeImage on a worker thread: the exposure must come back
+ * changed exactly as the calling thread would change it, and the result must be the same.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { characterizeImage } from '../../shared/characterize/characterize.js';
+import { characterizeImageAsync } from '../../shared/characterize/characterize-async.js';
+import { Exposure } from '../../shared/image/exposure.js';
+import { OffsetPsf } from '../../shared/psf/offset-psf.js';
+import { PixelPsf } from '../../shared/psf/pixel-psf.js';
+import { WorkerPool } from '../../shared/util/worker-pool.js';
+import { simulatedVisit } from './sim-fixture.js';
+
+const pool = new WorkerPool(1);
+after(() => pool.close());
+
+const copy = (e: Exposure): Exposure => new Exposure(e.image.clone(), e.mask.clone(), e.variance.clone(), e.wcs, null, { ...e.info });
+
+test('on a worker: the same planes, PSF and figures as on the calling thread, for a view too', async () => {
+  const sim = simulatedVisit({ size: 768, seed: 5 });
+  sim.exposure.variance.fill(Number.NaN);
+  const box = { x: 64, y: 32, width: 640, height: 704 };
+  const here = copy(sim.exposure).view(box);
+  const there = copy(sim.exposure).view(box);
+  const expected = characterizeImage(here);
+  const got = await characterizeImageAsync(there, {}, pool);
+
+  assert.deepEqual(there.image.clone().data, here.image.clone().data, 'background-subtracted image');
+  assert.deepEqual(there.mask.clone().data, here.mask.clone().data, 'mask bits');
+  assert.deepEqual(there.variance.clone().data, here.variance.clone().data, 'derived variance');
+  assert.deepEqual(got.background.map.data, expected.background.map.data);
+  assert.deepEqual(got.background.meshSky, expected.background.meshSky);
+  assert.equal(got.crPixels, expected.crPixels);
+  assert.deepEqual(got.variance, expected.variance);
+  assert.deepEqual(got.sources, expected.sources);
+  assert.ok(got.psf.psf instanceof PixelPsf && got.psf.nStars > 10);
+  assert.equal(got.psf.fwhmPx, expected.psf.fwhmPx);
+  assert.deepEqual(got.psf.stars, expected.psf.stars);
+  assert.ok(there.psf instanceof OffsetPsf && here.psf instanceof OffsetPsf);
+  for (const [x, y] of [[100, 100], [400, 500], [690, 720]]) assert.deepEqual(there.psf.stampAt(x + 0.3, y - 0.4).data, here.psf.stampAt(x + 0.3, y - 0.4).data);
+});
+
+test('without pool workers it characterizes on the calling thread', async () => {
+  const sim = simulatedVisit({ size: 512, seed: 6 });
+  const simulatedPsf = sim.exposure.psf;
+  const before = sim.exposure.image.get(10, 10);
+  const result = await characterizeImageAsync(sim.exposure, { setPsf: false }, new WorkerPool(0));
+  assert.ok(result.psf.nStars > 0);
+  assert.equal(sim.exposure.psf, simulatedPsf, 'setPsf false leaves the PSF');
+  assert.ok(Math.abs(sim.exposure.image.get(10, 10) - (before - result.background.map.get(10, 10))) < 1e-3, 'background subtracted in place');
+});
