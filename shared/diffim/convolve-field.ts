@@ -6,65 +6,80 @@
  * between the main thread and a WorkerPool when one is given.
  */
 import { Plane, type ImageF } from '../image/plane.js';
-import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
+import { nextPow2 } from '../util/fft.js';
+import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
+import { loadTile, outputRows } from '../util/real-tiles.js';
 import { runTileShares } from '../util/parallel-tiles.js';
 import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
-import { multiplySpectra, planTiles, runTiles, type TilePlan } from '../util/tiles.js';
+import { multiplySpectra, planTiles, type TilePlan } from '../util/tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
-import { polyCount } from './spatial.js';
+import { polyPowers } from './spatial.js';
 
 function fieldPlan(width: number, height: number, solution: KernelSolution, fftSize: number): TilePlan {
   const n = fftSize >= 4 * solution.size ? fftSize : nextPow2(4 * solution.size);
   return planTiles(width, height, { fftSize: n, halo: (solution.size - 1) / 2, blend: 0 });
 }
 
-/** Convolves the tiles `indices` of `image` into `out` (image * K + background). */
+/**
+ * Convolves the tiles `indices` of `image` into `out` (image * K + background).
+ * With p_m = xi^a eta^b, sum_m p_m (K_m * S) = sum_a xi^a IFFT_rows(sum_b eta^b IFFT_cols(S K_m)):
+ * each term needs its own column pass, but terms sharing a power of xi share one row pass.
+ */
 export function convolveFieldShare(image: ImageF, out: ImageF, solution: KernelSolution, fftSize: number, indices: number[]): void {
   const { width } = image;
   const plan = fieldPlan(image.width, image.height, solution, fftSize);
   const n = plan.fftSize;
-  const fft = new Fft2(n);
-  const spectra = solution.termKernels.map((k) => kernelSpectrum(fft, k, solution.size));
-  const mk = polyCount(solution.spatialOrder);
-  const mb = polyCount(solution.backgroundOrder);
+  const fft = new RealFft2(n);
+  const spectra = solution.termKernels.map((k) => realKernelSpectrum(fft, k, solution.size));
+  const powers = polyPowers(solution.spatialOrder);
+  const xiOrders = 1 + Math.max(...powers.map(([a]) => a));
   const frame = solution.frame;
-  const kRows = Array.from({ length: mk }, () => new Float64Array(width));
-  const bRows = Array.from({ length: mb }, () => new Float64Array(width));
-  const bg = new Float64Array(width);
-  // runTiles transforms two tiles before it consumes their outputs: alternate two buffer sets.
-  const products = [0, 1].map(() => spectra.map(() => fft.alloc()));
-  let turn = 0;
-  runTiles(
-    plan,
-    {
-      inputs: [image],
-      transform: (_tile, [s]) => {
-        turn ^= 1;
-        return spectra.map((k, m) => multiplySpectra(s, k, products[turn][m]));
-      },
-      emit: (tile, outputs) => {
-        for (let j = 0; j < tile.oh; j++) {
-          const y = tile.oy + j;
-          frame.rowTerms(solution.spatialOrder, y, tile.ox, tile.ow, kRows);
-          frame.rowTerms(solution.backgroundOrder, y, tile.ox, tile.ow, bRows);
-          bg.fill(0, 0, tile.ow);
-          for (let t = 0; t < mb; t++) {
-            const c = solution.background[t], r = bRows[t];
-            for (let i = 0; i < tile.ow; i++) bg[i] += c * r[i];
-          }
-          const base = (y - tile.wy) * n + (tile.ox - tile.wx);
-          // Term by term over the row: each inner loop streams two arrays.
-          for (let t = 0; t < mk; t++) {
-            const kr = kRows[t], o = outputs[t];
-            for (let i = 0; i < tile.ow; i++) bg[i] += kr[i] * o[base + i];
-          }
-          out.row(y).set(bg.subarray(0, tile.ow), tile.ox);
+  const xi = Float64Array.from({ length: width }, (_v, x) => frame.xi(x));
+  const bgPowers = polyPowers(solution.backgroundOrder);
+  const bgXi = new Float64Array(solution.backgroundOrder + 1);
+  const window = new Float64Array(n * n);
+  const source = fft.allocSpectrum(), product = fft.allocSpectrum(), columns = fft.allocSpectrum();
+  const groups = Array.from({ length: xiOrders }, () => fft.allocSpectrum());
+  const rows = Array.from({ length: xiOrders }, () => new Float64Array(n * n));
+  const etaPower = new Float64Array(n);
+  const col = 2 * n;
+  for (const t of indices) {
+    const tile = plan.tiles[t];
+    fft.forward(window, source, ...loadTile(image, tile, n, window));
+    const [r0, r1] = outputRows(tile);
+    for (const g of groups) for (let k = 0; k < fft.columns; k++) g.fill(0, k * col + 2 * r0, k * col + 2 * r1);
+    powers.forEach(([a, b], m) => {
+      multiplySpectra(source, spectra[m], product);
+      fft.inverseColumns(product, columns);
+      for (let y = r0; y < r1; y++) etaPower[y] = frame.eta(tile.wy + y) ** b;
+      const g = groups[a];
+      for (let k = 0; k < fft.columns; k++) {
+        for (let y = r0, o = k * col + 2 * r0; y < r1; y++, o += 2) {
+          const e = etaPower[y];
+          g[o] += e * columns[o];
+          g[o + 1] += e * columns[o + 1];
         }
-      },
-    },
-    indices,
-  );
+      }
+    });
+    groups.forEach((g, a) => fft.inverseRows(g, rows[a], r0, r1));
+    for (let j = 0; j < tile.oh; j++) {
+      const y = tile.oy + j;
+      // The background along the row as a polynomial in xi: bgXi[a] = sum_b c_(a,b) eta^b.
+      bgXi.fill(0);
+      const eta = frame.eta(y);
+      bgPowers.forEach(([a, b], q) => (bgXi[a] += solution.background[q] * eta ** b));
+      const row = out.row(y);
+      const base = (y - tile.wy) * n - tile.wx;
+      for (let x = tile.ox; x < tile.ox + tile.ow; x++) {
+        // Horner in xi over the row-pass outputs and the background.
+        let v = 0, bg = 0;
+        for (let a = xiOrders - 1; a >= 0; a--) v = v * xi[x] + rows[a][base + x];
+        for (let a = bgXi.length - 1; a >= 0; a--) bg = bg * xi[x] + bgXi[a];
+        row[x] = bg + v;
+      }
+    }
+  }
 }
 
 export interface ConvolveFieldArgs {

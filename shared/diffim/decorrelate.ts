@@ -9,10 +9,11 @@
  * centre and neighbouring tiles are blended.
  */
 import { Plane, type ImageF } from '../image/plane.js';
-import { Fft2, kernelSpectrum } from '../util/fft.js';
+import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
+import { loadTile, outputRows } from '../util/real-tiles.js';
 import { runTileShares } from '../util/parallel-tiles.js';
 import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
-import { accumulate, planTiles, runTiles, type Tile, type TilePlan } from '../util/tiles.js';
+import { accumulate, planTiles, type TilePlan } from '../util/tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
 
@@ -31,11 +32,6 @@ export function decorrelationFilter(kernelSpec: Float64Array, kappa: number, var
   return phi;
 }
 
-/** The kernel's spectrum at (x, y) on an FFT of side fft.n, from its low-rank form. */
-export function kernelSpectrumAt(fft: Fft2, solution: KernelSolution, x: number, y: number): Float64Array {
-  return kernelSpectrum(fft, solution.kernelAt(x, y), solution.size);
-}
-
 export interface DecorrelateOptions {
   fftSize: number;
   /** Blend half-width between tiles, pixels. */
@@ -52,25 +48,32 @@ function decorrelatePlan(width: number, height: number, solution: KernelSolution
 export function decorrelateShare(difference: ImageF, out: ImageF, solution: KernelSolution, noise: Float64Array, opt: DecorrelateOptions, indices: number[]): void {
   const plan = decorrelatePlan(difference.width, difference.height, solution, opt);
   const n = plan.fftSize;
-  const fft = new Fft2(n);
-  const index = new Map(plan.tiles.map((t, i) => [t, i]));
-  runTiles(
-    plan,
-    {
-      inputs: [difference],
-      transform: (tile: Tile, [d]) => {
-        const t = index.get(tile) ?? 0;
-        const phi = decorrelationFilter(kernelSpectrumAt(fft, solution, tile.cx, tile.cy), solution.kernelSum, noise[2 * t], noise[2 * t + 1]);
-        for (let i = 0; i < phi.length; i++) {
-          d[2 * i] *= phi[i];
-          d[2 * i + 1] *= phi[i];
-        }
-        return [d];
-      },
-      emit: (tile, [o]) => accumulate(tile, n, o, out),
-    },
-    indices,
-  );
+  const fft = new RealFft2(n);
+  // The kernel's spectrum anywhere is sum_m p_m(x, y) FFT(K_m): the term spectra are transformed once.
+  const termSpectra = solution.termKernels.map((k) => realKernelSpectrum(fft, k, solution.size));
+  const weights = new Float64Array(termSpectra.length);
+  const window = new Float64Array(n * n);
+  const spectrum = fft.allocSpectrum();
+  const kappa2 = solution.kernelSum ** 2;
+  for (const t of indices) {
+    const tile = plan.tiles[t];
+    fft.forward(window, spectrum, ...loadTile(difference, tile, n, window));
+    solution.frame.terms(solution.spatialOrder, tile.cx, tile.cy, weights);
+    const vu = noise[2 * t], vc = noise[2 * t + 1];
+    const top = vu + kappa2 * vc;
+    for (let i = 0; i < spectrum.length; i += 2) {
+      let kr = 0, ki = 0;
+      for (let m = 0; m < termSpectra.length; m++) {
+        kr += weights[m] * termSpectra[m][i];
+        ki += weights[m] * termSpectra[m][i + 1];
+      }
+      const phi = Math.sqrt(top / (vu + vc * (kr * kr + ki * ki)));
+      spectrum[i] *= phi;
+      spectrum[i + 1] *= phi;
+    }
+    fft.inverse(spectrum, window, ...outputRows(tile));
+    accumulate(tile, n, window, out);
+  }
 }
 
 export interface DecorrelateArgs {
