@@ -160,9 +160,9 @@ export const STAGES = [
   'associate',
   'alerts',
   'store',
-  'apdbWrite',
   'handOff',
   'fanOut',
+  'apdbWrite',
   'total',
 ] as const;
 
@@ -180,7 +180,7 @@ export const STAGE_LABELS: Record<(typeof STAGES)[number], string> = {
   associate: 'associate (APDB reads)',
   alerts: 'alert packets',
   store: 'store result',
-  apdbWrite: 'APDB write',
+  apdbWrite: 'APDB write (alongside the fan-out)',
   handOff: 'hand-off publish',
   fanOut: 'fan-out to the broker',
   total: 'readout -> last alert at the broker',
@@ -203,14 +203,8 @@ export function imageStages(
   const c = call.calls;
   const handOffAt = image.finalizedAt + Number(processed.readoutToHandOffSeconds) * 1000;
   const computeMs = Number(processed.downloadToHandOffSeconds) * 1000;
-  const io = [
-    'download',
-    'preloadRead',
-    'store',
-    'apdbWrite',
-    'handOff',
-    'record.markStored',
-  ].reduce((s, k) => s + (c[k] ?? 0), 0);
+  // Calls made one after another before the hand-off; the APDB write runs alongside the hand-off and fan-out.
+  const io = ['download', 'preloadRead', 'store', 'handOff'].reduce((s, k) => s + (c[k] ?? 0), 0);
   const last = received.reduce((m, a) => Math.max(m, a.receivedAt), -Infinity);
   const stages: Record<string, number> = {
     wait: (handOffAt - computeMs - image.finalizedAt) / 1000,
@@ -219,7 +213,7 @@ export function imageStages(
     read: (computeMs - io - ms.total) / 1000,
     store: (c.store ?? 0) / 1000,
     apdbWrite: (c.apdbWrite ?? 0) / 1000,
-    handOff: ((c.handOff ?? 0) + (c['record.markStored'] ?? 0)) / 1000,
+    handOff: (c.handOff ?? 0) / 1000,
     fanOut: received.length ? (last - handOffAt) / 1000 : Number.NaN,
     total: received.length ? (last - image.finalizedAt) / 1000 : Number.NaN,
   };
