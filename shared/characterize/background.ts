@@ -7,7 +7,7 @@
 import { Plane, type ImageF } from '../image/plane.js';
 import { median } from '../util/stats.js';
 import { sigmaClip } from './stats.js';
-import { splineOnGrid } from './spline.js';
+import { splineSampler } from './spline.js';
 
 export interface BackgroundConfig {
   /** Mesh cell side, px (default 128); reduced to a quarter of the smaller image side, not below 32 px. */
@@ -162,14 +162,16 @@ function medianFilterGrid(grid: Float64Array, nx: number, ny: number, size: numb
 function interpolateMesh(grid: Float64Array, nx: number, ny: number, w: number, h: number): ImageF {
   const xs = Float64Array.from({ length: nx }, (_, i) => ((i + 0.5) * w) / nx - 0.5);
   const ys = Float64Array.from({ length: ny }, (_, i) => ((i + 0.5) * h) / ny - 0.5);
-  // columns[y * nx + cx]: the cell column cx's spline at row y (small: h x nx).
-  const columns = new Float64Array(h * nx);
+  // columns[y * nx + cx]: the cell column cx's spline at row y (small: h x nx; Float32 as the map, so that one sampler code serves both passes).
+  const columns = new Float32Array(h * nx);
   const nodes = new Float64Array(ny);
+  const alongY = splineSampler(ys, h);
   for (let cx = 0; cx < nx; cx++) {
     for (let cy = 0; cy < ny; cy++) nodes[cy] = grid[cy * nx + cx];
-    splineOnGrid(ys, nodes, h, columns, nx, cx);
+    alongY(nodes, columns, nx, cx);
   }
   const map = Plane.zeros(Float32Array, w, h);
-  for (let y = 0; y < h; y++) splineOnGrid(xs, columns.subarray(y * nx, (y + 1) * nx), w, map.data, 1, y * w);
+  const alongX = splineSampler(xs, w);
+  for (let y = 0; y < h; y++) alongX(columns.subarray(y * nx, (y + 1) * nx), map.data, 1, y * w);
   return map;
 }

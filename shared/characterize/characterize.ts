@@ -144,10 +144,10 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
     const first = estimateBackground(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
     const residual = residualOf(exposure, first, unusable);
     const found = detectPeaks(residual, w, h, first.sigma, cfg.peaks);
-    const excluded = unusable;
+    const excluded = unusable.slice();
     for (let i = 0; i < excluded.length; i++) excluded[i] |= found.sourceMask[i];
     const bg = estimateBackground(exposure.image, excluded, cfg.background);
-    residualOf(exposure, bg, unusableMask(exposure), residual);
+    residualOf(exposure, bg, unusable, residual);
     return { background: bg, sky: residual, detection: found, exclude: excluded };
   });
 
@@ -246,7 +246,10 @@ function subtract(exposure: Exposure, bg: BackgroundResult): void {
 function countCrGroups(exposure: Exposure): number {
   const { width: w, height: h, mask } = exposure;
   const isCr = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) isCr[y * w + x] = mask.get(x, y) & MaskPlane.CR ? 1 : 0;
+  for (let y = 0; y < h; y++) {
+    const m = mask.row(y);
+    for (let x = 0; x < w; x++) isCr[y * w + x] = m[x] & MaskPlane.CR ? 1 : 0;
+  }
   return forEachComponent8(isCr, w, h, () => {});
 }
 

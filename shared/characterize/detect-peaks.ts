@@ -75,9 +75,14 @@ export function detectPeaks(residual: Float32Array, w: number, h: number, sigma:
   dilateSquare(coarseMask, bw, bh, Math.ceil(cfg.maskGrowPx / bin));
   const sourceMask = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
-    const crow = Math.floor(y / bin) * bw;
     const row = y * w;
-    for (let x = 0; x < w; x++) sourceMask[row + x] = coarseMask[crow + Math.floor(x / bin)];
+    // Rows of one block are copies of its first.
+    if (y % bin) {
+      sourceMask.copyWithin(row, row - w, row);
+      continue;
+    }
+    const crow = (y / bin) * bw;
+    for (let bx = 0; bx < bw; bx++) if (coarseMask[crow + bx]) sourceMask.fill(1, row + bx * bin, row + Math.min(w, (bx + 1) * bin));
   }
   return { peaks, sourceMask };
 }
@@ -85,17 +90,23 @@ export function detectPeaks(residual: Float32Array, w: number, h: number, sigma:
 /** Sums of bin x bin blocks; partial blocks at the far edges are scaled to a full block. */
 function blockSum(src: Float32Array, w: number, h: number, bin: number, bw: number, bh: number): Float32Array {
   const out = new Float32Array(bw * bh);
-  const count = new Uint16Array(bw * bh);
   for (let y = 0; y < h; y++) {
     const orow = Math.floor(y / bin) * bw;
     const row = y * w;
-    for (let x = 0; x < w; x++) {
-      const o = orow + Math.floor(x / bin);
-      out[o] += src[row + x];
-      count[o]++;
+    for (let bx = 0, x = 0; bx < bw; bx++) {
+      let s = 0;
+      for (const end = Math.min(w, x + bin); x < end; x++) s += src[row + x];
+      out[orow + bx] += s;
     }
   }
+  // Partial blocks lie in the last column and the last row only.
   const full = bin * bin;
-  for (let i = 0; i < out.length; i++) if (count[i] < full) out[i] *= full / count[i];
+  for (let by = 0; by < bh; by++) {
+    const rows = Math.min(h, (by + 1) * bin) - by * bin;
+    for (let bx = 0; bx < bw; bx++) {
+      const count = rows * (Math.min(w, (bx + 1) * bin) - bx * bin);
+      if (count < full) out[by * bw + bx] *= full / count;
+    }
+  }
   return out;
 }

@@ -12,65 +12,74 @@ export function gaussianTaps(sigma: number): Float32Array {
   return taps;
 }
 
-/** Convolves with a symmetric 1-D kernel along rows then columns (zero outside the image). */
+/** Convolves with a symmetric 1-D kernel along rows then columns (zero outside the image); mirrored taps are summed first. */
 export function convolveSeparable(src: Float32Array, w: number, h: number, taps: Float32Array, out: Float32Array): void {
   const half = (taps.length - 1) >> 1;
   const tmp = new Float32Array(h * w);
-  const n = taps.length;
+  const t0 = taps[half];
   for (let y = 0; y < h; y++) {
     const row = y * w;
     for (let x = 0; x < w; x++) {
-      let s = 0;
+      const c = row + x;
+      let s = t0 * src[c];
       if (x >= half && x < w - half) {
         // Interior: no bounds to check.
-        const base = row + x - half;
-        for (let k = 0; k < n; k++) s += taps[k] * src[base + k];
+        for (let k = 1; k <= half; k++) s += taps[half + k] * (src[c - k] + src[c + k]);
       } else {
-        const k0 = Math.max(-half, -x);
-        const k1 = Math.min(half, w - 1 - x);
-        for (let k = k0; k <= k1; k++) s += taps[k + half] * src[row + x + k];
+        for (let k = 1; k <= half; k++) {
+          if (x - k >= 0) s += taps[half - k] * src[c - k];
+          if (x + k < w) s += taps[half + k] * src[c + k];
+        }
       }
-      tmp[row + x] = s;
+      tmp[c] = s;
     }
   }
-  const acc = new Float32Array(w);
   for (let y = 0; y < h; y++) {
-    acc.fill(0);
-    const k0 = Math.max(-half, -y);
-    const k1 = Math.min(half, h - 1 - y);
-    for (let k = k0; k <= k1; k++) {
-      const t = taps[k + half];
-      const trow = (y + k) * w;
-      for (let x = 0; x < w; x++) acc[x] += t * tmp[trow + x];
+    const row = y * w;
+    for (let x = 0; x < w; x++) out[row + x] = t0 * tmp[row + x];
+    for (let k = 1; k <= half; k++) {
+      const t = taps[half + k];
+      const below = y - k >= 0 ? (y - k) * w : -1;
+      const above = y + k < h ? (y + k) * w : -1;
+      if (below >= 0 && above >= 0) for (let x = 0; x < w; x++) out[row + x] += t * (tmp[below + x] + tmp[above + x]);
+      else if (below >= 0) for (let x = 0; x < w; x++) out[row + x] += t * tmp[below + x];
+      else if (above >= 0) for (let x = 0; x < w; x++) out[row + x] += t * tmp[above + x];
     }
-    out.set(acc, y * w);
   }
 }
 
-/** Square dilation of a 0/1 mask by `radius` px (Chebyshev distance), in place, O(N). */
+/** Square dilation of a 0/1 mask by `radius` px (Chebyshev distance), in place, O(N): nearest set pixel before and after, along rows then columns. */
 export function dilateSquare(mask: Uint8Array, w: number, h: number, radius: number): void {
   if (radius <= 0) return;
-  const line = new Uint8Array(Math.max(w, h));
-  const pass = (len: number, get: (i: number) => number, set: (i: number) => void): void => {
-    let last = -Infinity;
-    for (let i = 0; i < len; i++) {
-      if (get(i)) last = i;
-      line[i] = i - last <= radius ? 1 : 0;
-    }
-    last = Infinity;
-    for (let i = len - 1; i >= 0; i--) {
-      if (get(i)) last = i;
-      if (line[i] || last - i <= radius) set(i);
-    }
-  };
+  const line = new Uint8Array(w);
   for (let y = 0; y < h; y++) {
-    const row = y * w;
-    const copy = mask.slice(row, row + w);
-    pass(w, (i) => copy[i], (i) => (mask[row + i] = 1));
+    const o = y * w;
+    line.set(mask.subarray(o, o + w));
+    for (let x = 0, last = -radius - 1; x < w; x++) {
+      if (line[x]) last = x;
+      if (x - last <= radius) mask[o + x] = 1;
+    }
+    for (let x = w - 1, next = w + radius + 1; x >= 0; x--) {
+      if (line[x]) next = x;
+      if (next - x <= radius) mask[o + x] = 1;
+    }
   }
-  const col = new Uint8Array(h);
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; y++) col[y] = mask[y * w + x];
-    pass(h, (i) => col[i], (i) => (mask[i * w + x] = 1));
+  // Columns, swept row by row (cache-friendly): per column, the last set row above and the next below.
+  const rows = mask.slice();
+  const nearest = new Int32Array(w).fill(-radius - 1);
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    for (let x = 0; x < w; x++) {
+      if (rows[o + x]) nearest[x] = y;
+      if (y - nearest[x] <= radius) mask[o + x] = 1;
+    }
+  }
+  nearest.fill(h + radius + 1);
+  for (let y = h - 1; y >= 0; y--) {
+    const o = y * w;
+    for (let x = 0; x < w; x++) {
+      if (rows[o + x]) nearest[x] = y;
+      if (nearest[x] - y <= radius) mask[o + x] = 1;
+    }
   }
 }

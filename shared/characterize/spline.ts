@@ -4,29 +4,54 @@
  * bicubic background map does (Bertin & Arnouts 1996, A&AS 117, 393, sect. 3.1).
  */
 export function splineOnGrid(nodes: Float64Array, values: Float64Array, count: number, out: Float32Array | Float64Array, outStride = 1, outOffset = 0): void {
+  splineSampler(nodes, count)(values, out, outStride, outOffset);
+}
+
+/**
+ * The spline through `nodes` sampled at 0..count-1, for any values at the nodes: each sample is a
+ * fixed weighting of two node values and their two second derivatives, so the weights are computed
+ * once and reused (e.g. for every row of an image).
+ */
+export function splineSampler(nodes: Float64Array, count: number): (values: Float64Array | Float32Array, out: Float32Array | Float64Array, outStride?: number, outOffset?: number) => void {
   const n = nodes.length;
-  if (n === 1) {
-    for (let x = 0; x < count; x++) out[outOffset + x * outStride] = values[0];
-    return;
-  }
-  const m = secondDerivatives(nodes, values);
-  let seg = 0;
-  for (let x = 0; x < count; x++) {
-    while (seg < n - 2 && x > nodes[seg + 1]) seg++;
-    const t0 = nodes[seg];
-    const h = nodes[seg + 1] - t0;
-    const a = (nodes[seg + 1] - x) / h;
+  // Samples [ends[s - 1], ends[s]) lie in segment s; per sample, the weights of values[s], values[s + 1], m[s], m[s + 1].
+  const ends = new Int32Array(Math.max(1, n - 1));
+  const wts = new Float64Array(4 * count);
+  let s = 0;
+  for (let x = 0; x < count && n > 1; x++) {
+    while (s < n - 2 && x > nodes[s + 1]) ends[s++] = x;
+    const h = nodes[s + 1] - nodes[s];
+    const a = (nodes[s + 1] - x) / h;
     const b = 1 - a;
-    let v = a * values[seg] + b * values[seg + 1];
-    if (b >= 0 && a >= 0) v += ((a * a * a - a) * m[seg] + (b * b * b - b) * m[seg + 1]) * (h * h) / 6;
-    else if (a > 1) v += -(h * h / 6) * m[seg + 1] * b; // left of the first node: slope of the spline there
-    else v += -(h * h / 6) * m[seg] * a; // right of the last node
-    out[outOffset + x * outStride] = v;
+    const h6 = (h * h) / 6;
+    wts[4 * x] = a;
+    wts[4 * x + 1] = b;
+    if (b >= 0 && a >= 0) {
+      wts[4 * x + 2] = (a * a * a - a) * h6;
+      wts[4 * x + 3] = (b * b * b - b) * h6;
+    } else if (a > 1) wts[4 * x + 3] = -h6 * b; // left of the first node: slope of the spline there
+    else wts[4 * x + 2] = -h6 * a; // right of the last node
   }
+  for (; s < ends.length; s++) ends[s] = count;
+  return (values, out, outStride = 1, outOffset = 0) => {
+    if (n === 1) {
+      for (let x = 0; x < count; x++) out[outOffset + x * outStride] = values[0];
+      return;
+    }
+    const m = secondDerivatives(nodes, values);
+    let x = 0;
+    for (let k = 0; k < n - 1; k++) {
+      const v0 = values[k];
+      const v1 = values[k + 1];
+      const m0 = m[k];
+      const m1 = m[k + 1];
+      for (let end = ends[k], o = outOffset + x * outStride; x < end; x++, o += outStride) out[o] = wts[4 * x] * v0 + wts[4 * x + 1] * v1 + wts[4 * x + 2] * m0 + wts[4 * x + 3] * m1;
+    }
+  };
 }
 
 /** Second derivatives of the natural spline (tridiagonal solve). */
-function secondDerivatives(t: Float64Array, v: Float64Array): Float64Array {
+function secondDerivatives(t: Float64Array, v: Float64Array | Float32Array): Float64Array {
   const n = t.length;
   const m = new Float64Array(n);
   if (n < 3) return m;

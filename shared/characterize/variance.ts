@@ -6,6 +6,7 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import { sigmaClip } from './stats.js';
+import { selectInPlace } from '../util/stats.js';
 import type { BackgroundResult } from './background.js';
 
 export interface VarianceConfig {
@@ -69,22 +70,25 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
   const derive = varianceIsEmpty(exposure);
   const ccd = Number.isFinite(gain) && gain > 0;
   const origin = derive ? (ccd ? 'ccd' : 'measured-sky') : 'file';
-  // Predicted sky variance per pixel (before scaling).
-  const skyTerm = (i: number, y: number, x: number): number =>
-    origin === 'file' ? variance.get(x, y) : origin === 'ccd' ? Math.max(bg[i], 0) / gain + (rn / gain) ** 2 : background.sigma ** 2;
+  const bgVar = background.sigma ** 2;
+  const readVar0 = (rn / gain) ** 2;
 
   let nBlank = 0;
-  for (let i = 0; i < exclude.length; i++) if (!exclude[i]) nBlank++;
+  for (let i = 0; i < exclude.length; i++) nBlank += exclude[i] ? 0 : 1;
   const step = Math.max(1, Math.floor(nBlank / cfg.maxCheckPixels));
   const ratios = new Float32Array(Math.ceil(nBlank / step) + 1);
   let n = 0;
-  let k = 0;
+  // Every step-th blank pixel: (pixel - sky) / sqrt(predicted sky variance, before scaling).
+  let skip = 0;
   for (let y = 0; y < h; y++) {
     const row = image.row(y);
+    const given = variance.row(y);
+    const r = y * w;
     for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      if (exclude[i] || k++ % step !== 0) continue;
-      const p = skyTerm(i, y, x);
+      const i = r + x;
+      if (exclude[i] || skip-- > 0) continue;
+      skip = step - 1;
+      const p = origin === 'file' ? given[x] : origin === 'ccd' ? Math.max(bg[i], 0) / gain + readVar0 : bgVar;
       if (p > 0) ratios[n++] = (row[x] - bg[i]) / Math.sqrt(p);
     }
   }
@@ -117,14 +121,15 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
   let skyVariance = 0;
   if (origin === 'ccd') skyVariance = scale * (Math.max(background.level, 0) / gain + (rn / gain) ** 2);
   else if (origin === 'measured-sky') skyVariance = background.sigma ** 2;
-  else skyVariance = scale * medianBlankVariance(exposure, exclude, step);
+  else skyVariance = medianBlankVariance(exposure, exclude, step);
   return { origin, measuredToPredicted: measured, scale, skyVariance, nCheckPixels: n };
 }
 
+/** Median of the plane's variance over every step-th pixel that is blank sky (already scaled). */
 function medianBlankVariance(exposure: Exposure, exclude: Uint8Array, step: number): number {
-  const values: number[] = [];
   const w = exposure.width;
-  for (let i = 0; i < exclude.length; i += step) if (!exclude[i]) values.push(exposure.variance.get(i % w, Math.floor(i / w)));
-  values.sort((a, b) => a - b);
-  return values.length ? values[values.length >> 1] : Number.NaN;
+  const values = new Float64Array(Math.ceil(exclude.length / step));
+  let n = 0;
+  for (let i = 0; i < exclude.length; i += step) if (!exclude[i]) values[n++] = exposure.variance.get(i % w, (i / w) | 0);
+  return n ? selectInPlace(values, n >> 1, n) : Number.NaN;
 }
