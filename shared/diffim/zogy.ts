@@ -17,7 +17,9 @@ import type { Psf, PsfStamp } from '../psf/types.js';
 import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
 import { runTileShares } from '../util/parallel-tiles.js';
 import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
-import { accumulate, planTiles, runTiles, type Tile, type TilePlan } from '../util/tiles.js';
+import { accumulate, planTiles, type TilePlan } from '../util/tiles.js';
+import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
+import { loadTile, outputRows } from '../util/real-tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { GridPsf } from './psf-grid.js';
 import type { NoiseAt } from './decorrelate.js';
@@ -49,11 +51,16 @@ export interface ZogyTerms {
   floor: number;
 }
 
-function terms(fft: Fft2, pn: PsfStamp, pr: PsfStamp, kappa: number, varN: number, varR: number, regularization: number): ZogyTerms {
+/** The scalars of eq. 13-15 for one position: F_r, F_D, the noise levels and the denominator floor. */
+function scalars(kappa: number, varN: number, varR: number, regularization: number): Omit<ZogyTerms, 'pn' | 'pr'> {
   const fr = 1 / kappa;
   const fd = fr / Math.sqrt(varN * fr * fr + varR);
   const floor = regularization * (varN * fr * fr + varR);
-  return { pn: kernelSpectrum(fft, pn.data, pn.size), pr: kernelSpectrum(fft, pr.data, pr.size), fr, fd, varN, varR, floor };
+  return { fr, fd, varN, varR, floor };
+}
+
+function terms(fft: Fft2, pn: PsfStamp, pr: PsfStamp, kappa: number, varN: number, varR: number, regularization: number): ZogyTerms {
+  return { pn: kernelSpectrum(fft, pn.data, pn.size), pr: kernelSpectrum(fft, pr.data, pr.size), ...scalars(kappa, varN, varR, regularization) };
 }
 
 /** Denominator^2 of eq. 13 at frequency index i. */
@@ -114,72 +121,69 @@ function zogyPlan(width: number, height: number, reach: number, opt: ZogyOptions
 export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, reach: number, opt: ZogyOptions, indices: number[]): void {
   const plan = zogyPlan(p.science.width, p.science.height, reach, opt);
   const n = plan.fftSize;
-  const fft = new Fft2(n);
-  const index = new Map(plan.tiles.map((t, i) => [t, i]));
-  const tileSums = new Map<Tile, [number, number]>();
-  // runTiles transforms two tiles before it consumes their outputs: alternate two buffer sets.
-  const buffers = [0, 1].map(() => [fft.alloc(), fft.alloc(), fft.alloc()]);
-  let turn = 0;
-  const s = new Float64Array(n * n);
-  runTiles(
-    plan,
-    {
-      inputs: [p.science, p.template],
-      transform: (tile, [sn, sr]) => {
-        const k = index.get(tile) ?? 0;
-        const t = terms(fft, tiles.science[k], tiles.template[k], kappa, tiles.noise[2 * k], tiles.noise[2 * k + 1], opt.regularization);
-        turn ^= 1;
-        const [d, kn, kr] = buffers[turn];
-        d.fill(0);
-        kn.fill(0);
-        kr.fill(0);
-        let sumKn2 = 0, sumKr2 = 0;
-        for (let i = 0; i < sn.length / 2; i++) {
-          const q = den2(t, i);
-          if (!(q > 1e-300)) continue;
-          const den = Math.sqrt(q);
-          const [pnr, pni, prr, pri] = [t.pn[2 * i], t.pn[2 * i + 1], t.pr[2 * i], t.pr[2 * i + 1]];
-          const [nr, ni, rr, ri] = [sn[2 * i], sn[2 * i + 1], sr[2 * i], sr[2 * i + 1]];
-          // D / F_D = (F_r P_r N - P_n R) / (den F_D)
-          const a = t.fr / (den * t.fd), b = 1 / (den * t.fd);
-          d[2 * i] = a * (prr * nr - pri * ni) - b * (pnr * rr - pni * ri);
-          d[2 * i + 1] = a * (prr * ni + pri * nr) - b * (pnr * ri + pni * rr);
-          // K_n = F_r^2 conj(P_n) |P_r|^2 / den^2, K_r = F_r conj(P_r) |P_n|^2 / den^2
-          const pr2 = prr * prr + pri * pri, pn2 = pnr * pnr + pni * pni;
-          const cn = (t.fr * t.fr * pr2) / q, cr = (t.fr * pn2) / q;
-          const knr = cn * pnr, kni = -cn * pni, krr = cr * prr, kri = -cr * pri;
-          sumKn2 += knr * knr + kni * kni;
-          sumKr2 += krr * krr + kri * kri;
-          kn[2 * i] = knr * nr - kni * ni;
-          kn[2 * i + 1] = knr * ni + kni * nr;
-          kr[2 * i] = krr * rr - kri * ri;
-          kr[2 * i + 1] = krr * ri + kri * rr;
-        }
-        tileSums.set(tile, [sumKn2 / (n * n), sumKr2 / (n * n)]);
-        return [d, kn, kr];
-      },
-      emit: (tile, [d, sN, sR]) => {
-        accumulate(tile, n, d, p.difference);
-        const [kn2, kr2] = tileSums.get(tile) ?? [0, 0];
-        const ax2 = opt.astrometricSigmaPx ** 2, e2 = opt.psfErrorFraction ** 2;
-        for (let j = 0; j < tile.oh; j++) {
-          const y = tile.oy + j;
-          const vn = p.varScience.row(y), vr = p.varTemplate.row(y);
-          const base = (y - tile.wy) * n - tile.wx;
-          for (let i = 0; i < tile.ow; i++) {
-            const x = tile.ox + i;
-            const k = base + x;
-            const dxn = 0.5 * (sN[k + 1] - sN[k - 1]), dyn = 0.5 * (sN[k + n] - sN[k - n]);
-            const dxr = 0.5 * (sR[k + 1] - sR[k - 1]), dyr = 0.5 * (sR[k + n] - sR[k - n]);
-            const v = vn[x] * kn2 + vr[x] * kr2 + ax2 * (dxn * dxn + dyn * dyn + dxr * dxr + dyr * dyr) + (e2 * (sN[k] * sN[k] + sR[k] * sR[k])) / 2;
-            s[k] = v > 0 ? (sN[k] - sR[k]) / Math.sqrt(v) : 0;
-          }
-        }
-        accumulate(tile, n, s, p.score);
-      },
-    },
-    indices,
-  );
+  const fft = new RealFft2(n);
+  const window = new Float64Array(n * n);
+  const [sn, sr, pn, pr, d, kn, kr] = Array.from({ length: 7 }, () => fft.allocSpectrum());
+  const [outD, outN, outR, s] = Array.from({ length: 4 }, () => new Float64Array(n * n));
+  const ax2 = opt.astrometricSigmaPx ** 2, e2 = opt.psfErrorFraction ** 2;
+  const col = 2 * n, last = 2 * n * (n / 2);
+  for (const k of indices) {
+    const tile = plan.tiles[k];
+    fft.forward(window, sn, ...loadTile(p.science, tile, n, window));
+    fft.forward(window, sr, ...loadTile(p.template, tile, n, window));
+    const t = scalars(kappa, tiles.noise[2 * k], tiles.noise[2 * k + 1], opt.regularization);
+    realKernelSpectrum(fft, tiles.science[k].data, tiles.science[k].size, pn);
+    realKernelSpectrum(fft, tiles.template[k].data, tiles.template[k].size, pr);
+    d.fill(0);
+    kn.fill(0);
+    kr.fill(0);
+    let sumKn2 = 0, sumKr2 = 0;
+    for (let i = 0; i < sn.length; i += 2) {
+      const [pnr, pni, prr, pri] = [pn[i], pn[i + 1], pr[i], pr[i + 1]];
+      const pr2 = prr * prr + pri * pri, pn2 = pnr * pnr + pni * pni;
+      const q = t.varN * t.fr * t.fr * pr2 + t.varR * pn2 + t.floor;
+      if (!(q > 1e-300)) continue;
+      const den = Math.sqrt(q);
+      const [nr, ni, rr, ri] = [sn[i], sn[i + 1], sr[i], sr[i + 1]];
+      // D / F_D = (F_r P_r N - P_n R) / (den F_D)
+      const a = t.fr / (den * t.fd), b = 1 / (den * t.fd);
+      d[i] = a * (prr * nr - pri * ni) - b * (pnr * rr - pni * ri);
+      d[i + 1] = a * (prr * ni + pri * nr) - b * (pnr * ri + pni * rr);
+      // K_n = F_r^2 conj(P_n) |P_r|^2 / den^2, K_r = F_r conj(P_r) |P_n|^2 / den^2
+      const cn = (t.fr * t.fr * pr2) / q, cr = (t.fr * pn2) / q;
+      const knr = cn * pnr, kni = -cn * pni, krr = cr * prr, kri = -cr * pri;
+      // Sums over the whole spectrum: columns 1 .. n/2 - 1 stand for their mirror images too.
+      const w = i < col || i >= last ? 1 : 2;
+      sumKn2 += w * (knr * knr + kni * kni);
+      sumKr2 += w * (krr * krr + kri * kri);
+      kn[i] = knr * nr - kni * ni;
+      kn[i + 1] = knr * ni + kni * nr;
+      kr[i] = krr * rr - kri * ri;
+      kr[i + 1] = krr * ri + kri * rr;
+    }
+    const kn2 = sumKn2 / (n * n), kr2 = sumKr2 / (n * n);
+    const [r0, r1] = outputRows(tile);
+    fft.inverse(d, outD, r0, r1);
+    // S_corr needs the rows either side of the output for its derivatives.
+    fft.inverse(kn, outN, r0 - 1, r1 + 1);
+    fft.inverse(kr, outR, r0 - 1, r1 + 1);
+    accumulate(tile, n, outD, p.difference);
+    for (let j = 0; j < tile.oh; j++) {
+      const y = tile.oy + j;
+      const vn = p.varScience.row(y), vr = p.varTemplate.row(y);
+      const base = (y - tile.wy) * n - tile.wx;
+      for (let i = 0; i < tile.ow; i++) {
+        const x = tile.ox + i;
+        const o = base + x;
+        const sN = outN, sR = outR;
+        const dxn = 0.5 * (sN[o + 1] - sN[o - 1]), dyn = 0.5 * (sN[o + n] - sN[o - n]);
+        const dxr = 0.5 * (sR[o + 1] - sR[o - 1]), dyr = 0.5 * (sR[o + n] - sR[o - n]);
+        const v = vn[x] * kn2 + vr[x] * kr2 + ax2 * (dxn * dxn + dyn * dyn + dxr * dxr + dyr * dyr) + (e2 * (sN[o] * sN[o] + sR[o] * sR[o])) / 2;
+        s[o] = v > 0 ? (sN[o] - sR[o]) / Math.sqrt(v) : 0;
+      }
+    }
+    accumulate(tile, n, s, p.score);
+  }
 }
 
 export interface ZogyArgs {
