@@ -2,7 +2,7 @@
  * characterizeImageAsync: characterizeImage run in a WorkerPool thread, so that the calling thread
  * is free meanwhile (e.g. to characterize the other image of a pair, or to warp). The exposure's
  * planes are copied to SharedArrayBuffers, characterized there in place, and copied back; the
- * result is the one characterizeImage returns (its PSF models rebuilt from their plain data).
+ * result is the one characterizeImage returns (its PSF model crosses in its stored form, psf/persist.ts).
  * Without pool workers (AP_THREADS=1) it runs on the calling thread.
  * @example
  *   const science = characterizeImageAsync(sci);           // in the pool's worker
@@ -14,7 +14,7 @@ import { Plane, type PixelArray } from '../image/plane.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import type { BackgroundResult } from './background.js';
 import { attachPsf, characterizeImage, mergeConfig, type CharacterizeOverrides, type CharacterizeResult, type PsfModelResult } from './characterize.js';
-import { psfFromTransfer, psfToTransfer, type PsfTransfer } from './transfer.js';
+import { psfFromHdu, psfToHdu, type PsfHdu } from '../psf/persist.js';
 import { copyPixels, sharedCopy } from '../util/shared-plane.js';
 import { WorkerPool } from '../util/worker-pool.js';
 
@@ -39,7 +39,7 @@ export interface CharacterizeJob {
 
 export type CharacterizeJobResult = Omit<CharacterizeResult, 'background' | 'psf'> & {
   background: Omit<BackgroundResult, 'map'>;
-  psf: Omit<PsfModelResult, 'psf'> & { psf: PsfTransfer };
+  psf: Omit<PsfModelResult, 'psf'> & { psf: PsfHdu };
 };
 
 const planeOf = <T extends PixelArray>(p: PlaneData<T>): Plane<T> => new Plane(p.data, p.width, p.height, p.width, 0, p.x0, p.y0);
@@ -51,7 +51,7 @@ export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult 
   const { background, psf, ...rest } = characterizeImage(exposure, { ...job.overrides, setPsf: false });
   const { map, ...grid } = background;
   job.map.set(map.data);
-  return { ...rest, background: grid, psf: { ...psf, psf: psfToTransfer(psf.psf) } };
+  return { ...rest, background: grid, psf: { ...psf, psf: psfToHdu(psf.psf) } };
 }
 
 /** characterizeImage(exposure, overrides) on a worker of `pool`; the same result and the same changes to `exposure`. */
@@ -67,7 +67,9 @@ export async function characterizeImageAsync(exposure: Exposure, overrides: Char
   copyPixels(image, exposure.image);
   copyPixels(mask, exposure.mask);
   copyPixels(variance, exposure.variance);
-  const psf = psfFromTransfer(out.psf.psf);
+  const stored = out.psf.psf;
+  const cards = new Map(stored.cards);
+  const psf = psfFromHdu((k) => cards.get(k), stored.data, stored.width, stored.height);
   if (mergeConfig(overrides).setPsf) attachPsf(exposure, psf);
   return { ...out, background: { ...out.background, map: new Plane(map, width, height) }, psf: { ...out.psf, psf } };
 }
