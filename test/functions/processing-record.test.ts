@@ -17,10 +17,10 @@ test('a record moves started -> stored -> published, and replays become no-ops',
   const first = await records.begin('APSIM_g1_0', 3);
   assert.equal(first.action, 'process');
   assert.equal(first.record.attempts, 1);
-  await records.markStored('APSIM_g1_0', 'results/APSIM_g1_0.json.gz', 12);
+  await records.markStored('APSIM_g1_0', 'results/APSIM_g1_0.bin', 12);
   const retry = await records.begin('APSIM_g1_0', 3);
   assert.equal(retry.action, 'republish');
-  assert.equal(retry.record.resultKey, 'results/APSIM_g1_0.json.gz');
+  assert.equal(retry.record.resultKey, 'results/APSIM_g1_0.bin');
   assert.equal(retry.record.attempts, 1, 'a re-send is not a processing attempt');
   await records.markChunkPublished('APSIM_g1_0', 1);
   await records.markChunkPublished('APSIM_g1_0', 0);
