@@ -56,9 +56,11 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
     log('INFO', 'alert batch already published', { key: batch.key });
     return;
   }
+  const started = performance.now();
   const bytes = await s.work.get(batch.resultKey);
   if (!bytes) return deadLetter(s.pubsub, TOPICS.alertBatches, message, `stored result ${batch.resultKey} not found`);
   const result = decodeResult(bytes);
+  const readMs = performance.now() - started;
   await registerSchemas(s, result.alerts.map((a) => a.frame));
   const published = new Set(record?.chunksDone ?? []);
   const archived = new Set(record?.chunksArchived ?? []);
@@ -75,6 +77,7 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
     for (let i = 0; i < part.length; i++) latencies.push((now - readout) / 1000);
   }
   await topic.flush();
+  const publishMs = performance.now() - started - readMs;
   for (const [index, part] of chunks.entries()) {
     if (archived.has(index)) continue;
     await Promise.all(part.map((a) => s.archive.putAlert(a.diaSourceId, a.frame)));
@@ -88,5 +91,6 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
     publishedNow: latencies.length,
     readoutToAlertSecondsMedian: latencies[Math.floor(latencies.length / 2)] ?? null,
     readoutToAlertSecondsMax: latencies.at(-1) ?? null,
+    stagesMs: { readResult: Math.round(readMs), publish: Math.round(publishMs), archive: Math.round(performance.now() - started - readMs - publishMs) },
   });
 }
