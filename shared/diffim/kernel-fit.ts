@@ -12,7 +12,6 @@ import { type KernelBasis } from './basis.js';
 import type { CandidateStamp } from './candidates.js';
 import { KernelSolution } from './kernel-solution.js';
 import { polyCount, SpatialFrame } from './spatial.js';
-import { convolveSeparableValid } from '../util/convolve.js';
 import { solveSymmetric } from '../util/linalg.js';
 import { median, madSigma } from '../util/stats.js';
 import { NoKernelCandidatesError } from './errors.js';
@@ -57,25 +56,63 @@ interface Prepared {
   rhs: Float64Array;
 }
 
+/**
+ * Every basis function's "valid" convolution of a square source stamp. Terms whose horizontal
+ * factors are equal (same Gaussian and power of u) share one horizontal pass.
+ */
+function convolveBasis(source: Float64Array, side: number, basis: KernelBasis): Float64Array[] {
+  const size = basis.size, w = side - size + 1;
+  const horizontal = new Map<Float64Array, Float64Array>();
+  const passes = basis.terms.map((t) => {
+    for (const [fx, pass] of horizontal) if (fx.every((v, i) => v === t.fx[i])) return pass;
+    const pass = new Float64Array(w * side);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < w; x++) {
+        let acc = 0;
+        const o = y * side + x + size - 1;
+        for (let u = 0; u < size; u++) acc += t.fx[u] * source[o - u];
+        pass[y * w + x] = acc;
+      }
+    }
+    horizontal.set(t.fx, pass);
+    return pass;
+  });
+  return basis.terms.map((t, j) => {
+    const tmp = passes[j], ky = t.fy;
+    const out = new Float64Array(w * w);
+    for (let y = 0; y < w; y++) {
+      for (let x = 0; x < w; x++) {
+        let acc = 0;
+        for (let v = 0, o = (y + size - 1) * w + x; v < size; v++, o -= w) acc += ky[v] * tmp[o];
+        out[y * w + x] = acc;
+      }
+    }
+    return out;
+  });
+}
+
 function prepare(stamp: CandidateStamp, basis: KernelBasis): Prepared {
   const side = Math.round(Math.sqrt(stamp.source.length));
-  const src = { data: stamp.source, width: side, height: side };
-  const raw = basis.terms.map((t) => convolveSeparableValid(src, t.fx, t.fy).data);
+  const raw = convolveBasis(stamp.source, side, basis);
   const columns = raw.map((c, j) => (j === 0 ? c : c.map((v, i) => v - basis.subtract[j] * raw[0][i])));
   columns.push(new Float64Array(stamp.target.length).fill(1));
   const nc = columns.length;
   const normal = new Float64Array(nc * nc);
   const rhs = new Float64Array(nc);
-  const w = stamp.weight;
+  const w = stamp.weight, target = stamp.target;
+  const weighted = new Float64Array(w.length);
   for (let a = 0; a < nc; a++) {
     const ca = columns[a];
     let r = 0;
-    for (let i = 0; i < w.length; i++) r += w[i] * ca[i] * stamp.target[i];
+    for (let i = 0; i < w.length; i++) {
+      weighted[i] = w[i] * ca[i];
+      r += weighted[i] * target[i];
+    }
     rhs[a] = r;
     for (let b = 0; b <= a; b++) {
       const cb = columns[b];
       let s = 0;
-      for (let i = 0; i < w.length; i++) s += w[i] * ca[i] * cb[i];
+      for (let i = 0; i < w.length; i++) s += weighted[i] * cb[i];
       normal[a * nc + b] = s;
       normal[b * nc + a] = s;
     }
@@ -116,14 +153,17 @@ function localFromGlobal(theta: Float64Array, nb: number, pk: Float64Array, pb: 
   return local;
 }
 
-/** Design map A_c (local = A_c theta) as a list of (local index, global index, factor). */
-function designMap(nb: number, pk: Float64Array, pb: Float64Array): Array<[number, number, number]> {
+/** Design map A_c (local = A_c theta) as parallel lists of (local index, global index, factor). */
+function designMap(nb: number, pk: Float64Array, pb: Float64Array): { local: Int32Array; global: Int32Array; factor: Float64Array } {
   const m = pk.length;
-  const map: Array<[number, number, number]> = [[0, 0, 1]];
-  for (let j = 1; j < nb; j++) for (let t = 0; t < m; t++) map.push([j, 1 + (j - 1) * m + t, pk[t]]);
+  const count = 1 + (nb - 1) * m + pb.length;
+  const local = new Int32Array(count), global = new Int32Array(count), factor = new Float64Array(count);
+  factor[0] = 1;
+  let p = 1;
+  for (let j = 1; j < nb; j++) for (let t = 0; t < m; t++, p++) [local[p], global[p], factor[p]] = [j, 1 + (j - 1) * m + t, pk[t]];
   const off = 1 + (nb - 1) * m;
-  for (let t = 0; t < pb.length; t++) map.push([nb, off + t, pb[t]]);
-  return map;
+  for (let t = 0; t < pb.length; t++, p++) [local[p], global[p], factor[p]] = [nb, off + t, pb[t]];
+  return { local, global, factor };
 }
 
 function spatialFit(items: Prepared[], nb: number, frame: SpatialFrame, ko: number, bo: number): Float64Array {
@@ -132,10 +172,11 @@ function spatialFit(items: Prepared[], nb: number, frame: SpatialFrame, ko: numb
   const b = new Float64Array(np);
   const nc = nb + 1;
   for (const it of items) {
-    const map = designMap(nb, frame.terms(ko, it.stamp.x, it.stamp.y), frame.terms(bo, it.stamp.x, it.stamp.y));
-    for (const [li, gi, fi] of map) {
-      b[gi] += fi * it.rhs[li];
-      for (const [lj, gj, fj] of map) a[gi * np + gj] += fi * fj * it.normal[li * nc + lj];
+    const { local, global, factor } = designMap(nb, frame.terms(ko, it.stamp.x, it.stamp.y), frame.terms(bo, it.stamp.x, it.stamp.y));
+    for (let p = 0; p < local.length; p++) {
+      const fi = factor[p], rowA = global[p] * np, rowN = local[p] * nc;
+      b[global[p]] += fi * it.rhs[local[p]];
+      for (let q = 0; q < local.length; q++) a[rowA + global[q]] += fi * factor[q] * it.normal[rowN + local[q]];
     }
   }
   return solveSymmetric(a, b);
