@@ -13,6 +13,7 @@ import type { Apdb } from '../shared/apdb/types.js';
 import { predictDetectorFootprint, type SkyCircle } from '../shared/prompt/camera.js';
 import type { NextVisit } from '../shared/prompt/next-visit.js';
 import { templateKey, tileOf, tilesInCircle } from '../shared/prompt/template-tiles.js';
+import { TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
 import type { Services } from './context.js';
 import { log } from './log.js';
 
@@ -48,7 +49,7 @@ export async function findTemplate(s: Services, band: string, region: SkyCircle)
   const keys = found.filter((k): k is string => k !== null);
   if (keys.length === 0) return null;
   const [key] = keys;
-  const [bytes] = await s.buckets.templates.file(key).download();
+  const [bytes] = await s.buckets.templates.file(key).download({ validation: TRANSFER_VALIDATION });
   return { key, bytes };
 }
 

@@ -20,6 +20,7 @@ import { loadRealBogus } from '../shared/pipeline/load-realbogus.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
 import { detectorFootprint } from '../shared/association/associate.js';
+import { TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
 import { services, type Services } from './context.js';
 import { deadLetter } from './dead-letter.js';
 import { pubsubMessage, storageNotification, type PubsubDelivery } from './events.js';
@@ -89,7 +90,7 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
   }
   try {
     const started = Date.now();
-    const [[bytes], preload] = await Promise.all([s.buckets.raw.file(object.name).download(), loadPreload(s, raw.groupId, raw.detector)]);
+    const [[bytes], preload] = await Promise.all([s.buckets.raw.file(object.name).download({ validation: TRANSFER_VALIDATION }), loadPreload(s, raw.groupId, raw.detector)]);
     const { exposure: science, header } = readRawImage(bytes, object.name);
     const template = await templateFor(s, raw, science, preload);
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
