@@ -169,7 +169,7 @@ export const STAGES = [
 export const STAGE_LABELS: Record<(typeof STAGES)[number], string> = {
   wait: 'finalize -> function start (delivery, queue)',
   download: 'raw download',
-  preloadRead: 'preload read (template, APDB rows)',
+  preloadRead: 'preload read (template, APDB rows), beyond the download',
   read: 'FITS decode and the rest',
   characterizeScience: 'characterize science',
   characterizeTemplate: 'characterize template',
@@ -203,13 +203,15 @@ export function imageStages(
   const c = call.calls;
   const handOffAt = image.finalizedAt + Number(processed.readoutToHandOffSeconds) * 1000;
   const computeMs = Number(processed.downloadToHandOffSeconds) * 1000;
-  // Calls made one after another before the hand-off; the APDB write runs alongside the hand-off and fan-out.
-  const io = ['download', 'preloadRead', 'store', 'handOff'].reduce((s, k) => s + (c[k] ?? 0), 0);
+  // Calls made one after another before the hand-off (the preload is read alongside the raw
+  // download, so only its excess counts); the APDB write runs alongside the hand-off and fan-out.
+  const preloadBeyondDownload = Math.max(0, (c.preloadRead ?? 0) - (c.download ?? 0));
+  const io = (c.download ?? 0) + preloadBeyondDownload + (c.store ?? 0) + (c.handOff ?? 0);
   const last = received.reduce((m, a) => Math.max(m, a.receivedAt), -Infinity);
   const stages: Record<string, number> = {
     wait: (handOffAt - computeMs - image.finalizedAt) / 1000,
     download: (c.download ?? 0) / 1000,
-    preloadRead: (c.preloadRead ?? 0) / 1000,
+    preloadRead: preloadBeyondDownload / 1000,
     read: (computeMs - io - ms.total) / 1000,
     store: (c.store ?? 0) / 1000,
     apdbWrite: (c.apdbWrite ?? 0) / 1000,

@@ -149,7 +149,8 @@ describe('night metrics', () => {
     }));
     const s = imageStages(image, logs, [{ fn: 'processImage', ms: 10_000, calls }], received)!;
     assert.equal(s.stages.wait, 2);
-    assert.equal(s.stages.read, 1);
+    assert.equal(s.stages.read, 1.5, 'the preload is read alongside the download: 0.2 s of it counts');
+    assert.equal(s.stages.preloadRead, 0.2);
     assert.equal(s.stages.subtract, 4);
     assert.equal(s.stages.fanOut, 4);
     assert.equal(s.stages.total, 16);
