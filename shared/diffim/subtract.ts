@@ -15,6 +15,7 @@ import { dilateBits } from '../util/convolve.js';
 import { clippedStats } from '../util/stats.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { alDifferencePsf } from './al-psf.js';
+import { apertureCorrection, STEADY_CLIP_SIGMA, steadyCandidates } from './aperture-correction.js';
 import { alardLuptonBasis, basisSigmas } from './basis.js';
 import { selectCandidates } from './candidates.js';
 import { DEFAULT_SUBTRACT_CONFIG, type DiffMethod, type SubtractConfig } from './config.js';
@@ -50,7 +51,7 @@ export interface SubtractResult {
   /** Difference, science frame and WCS, science flux units. */
   difference: Exposure;
   method: DiffMethod;
-  /** Photometric scale: science flux per template flux (the template-convolving kernel sum). */
+  /** Photometric scale: science flux per template flux of total fluxes (the kernel sum, aperture-corrected). */
   kernelSum: number;
   /** FWHM of the difference PSF at the image centre, pixels. */
   psfFwhmPx: number;
@@ -195,10 +196,12 @@ export async function subtractImages(science: Exposure, template: Exposure, over
     kernelHalf: kHalf,
     fwhm: wide,
   });
+  // Variable stars would pull the kernel sum: dropped by their flux ratio within one FWHM.
+  const steady = steadyCandidates(stamps, target, source, wide, STEADY_CLIP_SIGMA);
   lap('selectCandidates');
 
   // (5) Kernel fit.
-  const fit = fitKernel(stamps, basis, width, height, {
+  const fit = fitKernel(steady, basis, width, height, {
     spatialOrder: method === 'ZOGY' ? 0 : cfg.spatialKernelOrder,
     backgroundOrder: cfg.spatialBackgroundOrder,
     residualMeanMax: cfg.candidateResidualMeanMax,
@@ -209,6 +212,9 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   const solution = fit.solution;
   const kappa = solution.kernelSum;
   const scale = convolveScience ? 1 / kappa : kappa;
+  // Photometric scale of total fluxes: the kernel sum times the aperture corrections of its stamp.
+  const apCorr = apertureCorrection(targetPsf, cx, cy, stampHalf) / apertureCorrection(sourcePsf, cx, cy, stampHalf);
+  const photometricScale = convolveScience ? 1 / (kappa * apCorr) : kappa * apCorr;
   lap('fitKernel');
 
   const noiseS = NoiseMap.of(science), noiseT = NoiseMap.of(template);
@@ -322,7 +328,7 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   return {
     difference,
     method,
-    kernelSum: scale,
+    kernelSum: photometricScale,
     psfFwhmPx: stampFwhm(centre.data, centre.size),
     differencePsf,
     score,
