@@ -59,16 +59,20 @@ export function findCosmicRays(residual: Float32Array, variance: Float32Array, m
   const h = mask.height;
   const m = mask.contiguous ? mask.data : mask.clone().data;
   const flagged = new Uint8Array(w * h);
-  const ratioCache = new Map<number, number[]>();
+  // P(d)/P(0) for the four directions, then their maximum, per cell of 64 px (the PSF varies slowly).
   const cell = 64;
-  const ratiosAt = (x: number, y: number): number[] => {
-    const key = Math.floor(y / cell) * 65536 + Math.floor(x / cell);
-    let r = ratioCache.get(key);
+  const cellsX = Math.ceil(w / cell);
+  const ratioCache: Array<Float64Array | undefined> = new Array(cellsX * Math.ceil(h / cell));
+  const ratiosAt = (x: number, y: number): Float64Array => {
+    const cx = Math.floor(x / cell);
+    const cy = Math.floor(y / cell);
+    let r = ratioCache[cy * cellsX + cx];
     if (!r) {
-      const [ixx, iyy, ixy] = psfCov((Math.floor(x / cell) + 0.5) * cell, (Math.floor(y / cell) + 0.5) * cell);
+      const [ixx, iyy, ixy] = psfCov((cx + 0.5) * cell, (cy + 0.5) * cell);
       const det = ixx * iyy - ixy * ixy;
-      r = DIRS.map(([dx, dy]) => Math.exp((-0.5 * (iyy * dx * dx - 2 * ixy * dx * dy + ixx * dy * dy)) / det));
-      ratioCache.set(key, r);
+      const each = DIRS.map(([dx, dy]) => Math.exp((-0.5 * (iyy * dx * dx - 2 * ixy * dx * dy + ixx * dy * dy)) / det));
+      r = Float64Array.of(...each, Math.max(...each));
+      ratioCache[cy * cellsX + cx] = r;
     }
     return r;
   };
@@ -110,7 +114,7 @@ export function findCosmicRays(residual: Float32Array, variance: Float32Array, m
           if (flagged[j] || m[j] & SKIP) continue;
           const v = residual[j];
           const level = localLevel(residual, flagged, m, w, h, xx, yy);
-          const rMax = Math.max(...ratiosAt(xx, yy));
+          const rMax = ratiosAt(xx, yy)[4];
           if (!(v - level > cfg.growSigma * Math.sqrt(variance[j])) || !((v * rMax) / cfg.growFac > level)) continue;
           flagged[j] = 1;
           next.push(j);
@@ -124,21 +128,29 @@ export function findCosmicRays(residual: Float32Array, variance: Float32Array, m
 
 /** Median of the unflagged, usable 8-neighbours of (x, y); +Infinity if none. */
 function localLevel(residual: Float32Array, flagged: Uint8Array, m: Int32Array, w: number, h: number, x: number, y: number): number {
-  const values: number[] = [];
+  const values = NEIGHBOURS;
+  let n = 0;
   for (let dy = -1; dy <= 1; dy++) {
     for (let dx = -1; dx <= 1; dx++) {
       const xx = x + dx;
       const yy = y + dy;
       if ((dx === 0 && dy === 0) || xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
       const j = yy * w + xx;
-      if (!flagged[j] && !(m[j] & SKIP)) values.push(residual[j]);
+      if (flagged[j] || m[j] & SKIP) continue;
+      // Insertion sort as they come (at most 8).
+      const v = residual[j];
+      let k = n++;
+      for (; k > 0 && values[k - 1] > v; k--) values[k] = values[k - 1];
+      values[k] = v;
     }
   }
-  if (values.length === 0) return Infinity;
-  values.sort((a, b) => a - b);
-  const k = values.length >> 1;
-  return values.length % 2 ? values[k] : 0.5 * (values[k - 1] + values[k]);
+  if (n === 0) return Infinity;
+  const k = n >> 1;
+  return n % 2 ? values[k] : 0.5 * (values[k - 1] + values[k]);
 }
+
+/** Scratch for localLevel's neighbours. */
+const NEIGHBOURS = new Float64Array(8);
 
 /** Sets CR on the flagged pixels; counts their 8-connected groups and the pixels newly flagged. */
 function markAndCount(flagged: Uint8Array, mask: MaskI, w: number, h: number): CosmicRayResult {

@@ -98,7 +98,8 @@ export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[]
   const finalCoeffs = coeffs;
   const clustered = candidates.filter((_, i) => keep[i]);
   const sizeAt = (x: number, y: number): number => (clustered.length ? Math.exp(dot(finalCoeffs, polyValues(finalTerms, ...norm(x, y)))) : Number.NaN);
-  const stars = clustered.filter((c) => isolated(c, ordered, sizeAt, cfg));
+  const near = peakGrid(ordered, ISOLATION_CELL_PX);
+  const stars = clustered.filter((c) => isolated(c, near, sizeAt, cfg));
   const e1 = stars.length ? median(stars.map((s) => (s.ixx - s.iyy) / (s.ixx + s.iyy))) : 0;
   const e2 = stars.length ? median(stars.map((s) => (2 * s.ixy) / (s.ixx + s.iyy))) : 0;
   return { candidates, stars, sizeAt, e1, e2 };
@@ -114,13 +115,53 @@ function touchesCore(bad: Uint8Array, w: number, h: number, m: Moments): boolean
   return touches(bad, w, h, m.x, m.y, Math.max(2, 2 * Math.sqrt((m.ixx + m.iyy) / 2)));
 }
 
-/** Another detected peak beyond 2.5 px (the star's own binned peak lies closer) and brighter than the ratio, within the radius, spoils isolation. */
-function isolated(c: Candidate, peaks: Peak[], sizeAt: (x: number, y: number) => number, cfg: StarSelectConfig): boolean {
-  const fwhm = 2.3548 * Math.sqrt(sizeAt(c.x, c.y) / 2);
-  const r2 = (cfg.isolationFwhm * fwhm) ** 2;
+/** Side of the cells peaks are binned in for the isolation test, px. */
+const ISOLATION_CELL_PX = 32;
+
+/** The peaks within `radius` px of a point (and maybe a few more), from cells of side `cell`. */
+type PeakQuery = (x: number, y: number, radius: number) => Peak[][];
+
+function peakGrid(peaks: Peak[], cell: number): PeakQuery {
+  const cells = new Map<number, Peak[]>();
+  const key = (cx: number, cy: number): number => cy * 65536 + cx;
+  let maxX = 0;
+  let maxY = 0;
   for (const p of peaks) {
-    const d2 = (p.x - c.x) ** 2 + (p.y - c.y) ** 2;
-    if (d2 > 6.25 && d2 < r2 && p.significance > cfg.neighborFluxRatio * c.significance) return false;
+    const [cx, cy] = [Math.floor(p.x / cell), Math.floor(p.y / cell)];
+    maxX = Math.max(maxX, cx);
+    maxY = Math.max(maxY, cy);
+    const list = cells.get(key(cx, cy));
+    if (list) list.push(p);
+    else cells.set(key(cx, cy), [p]);
+  }
+  // Cells range over the peaks' own (pixel positions are >= 0), so that any radius stays bounded.
+  const span = (v: number, radius: number, max: number): [number, number] => [Math.max(0, Math.floor((v - radius) / cell)), Math.min(max, Math.floor((v + radius) / cell))];
+  return (x, y, radius) => {
+    const out: Peak[][] = [];
+    const [x0, x1] = span(x, radius, maxX);
+    const [y0, y1] = span(y, radius, maxY);
+    for (let cy = y0; cy <= y1; cy++) {
+      for (let cx = x0; cx <= x1; cx++) {
+        const list = cells.get(key(cx, cy));
+        if (list) out.push(list);
+      }
+    }
+    return out;
+  };
+}
+
+/** Another detected peak beyond 2.5 px (the star's own binned peak lies closer) and brighter than the ratio, within the radius, spoils isolation. */
+function isolated(c: Candidate, near: PeakQuery, sizeAt: (x: number, y: number) => number, cfg: StarSelectConfig): boolean {
+  const fwhm = 2.3548 * Math.sqrt(sizeAt(c.x, c.y) / 2);
+  const r = cfg.isolationFwhm * fwhm;
+  const r2 = r * r;
+  // A NaN radius isolates every star, as the comparison d2 < NaN does.
+  if (!(r2 > 6.25)) return true;
+  for (const list of near(c.x, c.y, r)) {
+    for (const p of list) {
+      const d2 = (p.x - c.x) ** 2 + (p.y - c.y) ** 2;
+      if (d2 > 6.25 && d2 < r2 && p.significance > cfg.neighborFluxRatio * c.significance) return false;
+    }
   }
   return true;
 }

@@ -106,6 +106,8 @@ interface StarData {
   variance: Float64Array;
   bad: Uint8Array;
   fit: PsfStarFit;
+  /** The last model drawn at this star, and of which PSF (refitStar draws the one the next fitBasis starts from). */
+  model: { psf: PixelPsf; values: Float64Array } | null;
 }
 
 /**
@@ -167,17 +169,20 @@ function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, others
     variance,
     bad,
     fit: { x: s.x, y: s.y, flux: s.flux, fluxErr: Number.NaN, chi2: Number.NaN, dof: 0, used: true },
+    model: null,
   };
 }
 
 /** The model at a star, shifted to its phase, normalised, on the padded stamp. */
 function modelAtStar(psf: PixelPsf, star: StarData, padded: number): Float64Array {
+  if (star.model?.psf === psf) return star.model.values;
   const stamp = psf.stampAt(star.input.x, star.input.y);
   const out = new Float64Array(padded * padded);
   const off = (padded - psf.stampSize) / 2;
   for (let j = 0; j < psf.stampSize; j++) {
     for (let i = 0; i < psf.stampSize; i++) out[(j + off) * padded + i + off] = stamp.data[j * psf.stampSize + i];
   }
+  star.model = { psf, values: out };
   return out;
 }
 

@@ -28,27 +28,39 @@ export function lanczosTaps(shift: number): Float64Array {
  */
 export function shiftImage(src: Float32Array | Float64Array, size: number, dx: number, dy: number): Float64Array {
   const tx = lanczosTaps(dx);
+  const [a0, a1, a2, a3, a4, a5, a6] = tx;
   const ty = lanczosTaps(dy);
   const tmp = new Float64Array(size * size);
+  // Along rows; terms outside the image are skipped, the others summed in tap order.
   for (let y = 0; y < size; y++) {
+    const r = y * size;
     for (let x = 0; x < size; x++) {
+      const i = r + x;
       let s = 0;
-      for (let k = -LANCZOS_A; k <= LANCZOS_A; k++) {
-        const xx = x + k;
-        if (xx >= 0 && xx < size) s += tx[k + LANCZOS_A] * src[y * size + xx];
+      if (x >= LANCZOS_A && x < size - LANCZOS_A) {
+        s += a0 * src[i - 3];
+        s += a1 * src[i - 2];
+        s += a2 * src[i - 1];
+        s += a3 * src[i];
+        s += a4 * src[i + 1];
+        s += a5 * src[i + 2];
+        s += a6 * src[i + 3];
+      } else {
+        for (let k = -LANCZOS_A; k <= LANCZOS_A; k++) if (x + k >= 0 && x + k < size) s += tx[k + LANCZOS_A] * src[i + k];
       }
-      tmp[y * size + x] = s;
+      tmp[i] = s;
     }
   }
+  // Along columns, a whole row at a time, each output row summing its source rows in tap order.
   const out = new Float64Array(size * size);
   for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      let s = 0;
-      for (let k = -LANCZOS_A; k <= LANCZOS_A; k++) {
-        const yy = y + k;
-        if (yy >= 0 && yy < size) s += ty[k + LANCZOS_A] * tmp[yy * size + x];
-      }
-      out[y * size + x] = s;
+    const r = y * size;
+    for (let k = -LANCZOS_A; k <= LANCZOS_A; k++) {
+      const yy = y + k;
+      if (yy < 0 || yy >= size) continue;
+      const t = ty[k + LANCZOS_A];
+      const rr = yy * size;
+      for (let x = 0; x < size; x++) out[r + x] += t * tmp[rr + x];
     }
   }
   return out;
