@@ -36,6 +36,19 @@ export function cutoutSize(bboxSize: number, config: CutoutConfig = DEFAULT_CUTO
 /** Metadata cards written to the primary header. */
 export type CutoutCards = Record<string, string | number | boolean>;
 
+/** A cutout's pixels and cards before FITS encoding: plain data, so it can go to a worker thread. */
+export interface CutoutParts {
+  size: number;
+  image: Float32Array;
+  variance: Float32Array;
+  mask: Int16Array | Int32Array;
+  /** Primary header cards in order: keyword, value, comment. */
+  primaryCards: Array<[string, string | number | boolean, string | undefined]>;
+  unit: string;
+  /** PSF stamp at the source, centred, and its FWHM in pixels (NaN when the model does not know it). */
+  psf: { size: number; data: Float32Array; fwhm: number } | null;
+}
+
 /**
  * A `size` x `size` cutout centred on pixel (round(x), round(y)) of the exposure, as FITS bytes.
  * @param psf PSF to include (default: the exposure's; none when both are missing)
@@ -48,6 +61,18 @@ export function makeCutout(
   psf: Psf | null = exposure.psf,
   cards: CutoutCards = {},
 ): Buffer {
+  return cutoutFits(cutoutParts(exposure, x, y, size, psf, cards));
+}
+
+/** The pixels and cards of makeCutout's cutout (cheap); cutoutFits encodes them (most of the cost). */
+export function cutoutParts(
+  exposure: Exposure,
+  x: number,
+  y: number,
+  size: number,
+  psf: Psf | null = exposure.psf,
+  cards: CutoutCards = {},
+): CutoutParts {
   const x0 = Math.round(x) - Math.floor(size / 2);
   const y0 = Math.round(y) - Math.floor(size / 2);
   const zp = exposure.info.zeroPoint;
@@ -70,60 +95,41 @@ export function makeCutout(
   }
   for (const m of mask) maskOr |= m;
 
-  const unit = Number.isFinite(zp) ? 'nJy' : 'adu';
-  const primary = new FitsHeader();
-  for (const [key, value] of exposure.wcs?.toHeaderCards() ?? []) primary.set(key, value);
-  if (exposure.wcs) {
-    primary.set(
-      'CRPIX1',
-      (primary.getNumber('CRPIX1') as number) - x0,
-      'reference pixel, shifted to the cutout',
-    );
-    primary.set(
-      'CRPIX2',
-      (primary.getNumber('CRPIX2') as number) - y0,
-      'reference pixel, shifted to the cutout',
-    );
+  const primaryCards: CutoutParts['primaryCards'] = [];
+  for (const [key, value] of exposure.wcs?.toHeaderCards() ?? []) {
+    const shift = key === 'CRPIX1' ? x0 : key === 'CRPIX2' ? y0 : 0;
+    primaryCards.push(shift === 0 ? [key, value, undefined] : [key, (value as number) - shift, 'reference pixel, shifted to the cutout']);
   }
-  primary.set('LTV1', -x0, 'cutout pixel = parent pixel + LTV1');
-  primary.set('LTV2', -y0, 'cutout pixel = parent pixel + LTV2');
-  primary.set('BUNIT', unit, 'pixel unit');
-  for (const [key, value] of Object.entries(cards)) primary.set(key, value);
+  primaryCards.push(['LTV1', -x0, 'cutout pixel = parent pixel + LTV1'], ['LTV2', -y0, 'cutout pixel = parent pixel + LTV2']);
+  const unit = Number.isFinite(zp) ? 'nJy' : 'adu';
+  primaryCards.push(['BUNIT', unit, 'pixel unit']);
+  for (const [key, value] of Object.entries(cards)) primaryCards.push([key, value, undefined]);
+  let psfPart: CutoutParts['psf'] = null;
+  if (psf) {
+    const stamp = psf.stampAt(x, y, true);
+    psfPart = { size: stamp.size, data: stamp.data, fwhm: psf.fwhmAt(x, y) };
+  }
+  return { size, image, variance, mask: maskOr < 1 << 15 ? Int16Array.from(mask) : mask, primaryCards, unit, psf: psfPart };
+}
 
-  const varianceHeader = new FitsHeader().set('BUNIT', `${unit}**2`, 'variance of the image');
+/** The FITS file of a cutout (layout in the module comment). */
+export function cutoutFits(parts: CutoutParts): Buffer {
+  const { size } = parts;
+  const primary = new FitsHeader();
+  for (const [key, value, comment] of parts.primaryCards) primary.set(key, value, comment);
+  const varianceHeader = new FitsHeader().set('BUNIT', `${parts.unit}**2`, 'variance of the image');
   const maskHeader = new FitsHeader();
   MASK_PLANE_NAMES.forEach((name, bit) => maskHeader.set(`MP_${name}`, bit, `mask bit of ${name}`));
   const hdus: FitsHduInput[] = [
-    { data: image, width: size, height: size, header: primary },
-    {
-      name: 'VARIANCE',
-      data: variance,
-      width: size,
-      height: size,
-      header: varianceHeader,
-      compress: 'RICE_1',
-    },
-    {
-      name: 'MASK',
-      data: maskOr < 1 << 15 ? Int16Array.from(mask) : mask,
-      width: size,
-      height: size,
-      header: maskHeader,
-    },
+    { data: parts.image, width: size, height: size, header: primary },
+    { name: 'VARIANCE', data: parts.variance, width: size, height: size, header: varianceHeader, compress: 'RICE_1' },
+    { name: 'MASK', data: parts.mask, width: size, height: size, header: maskHeader },
   ];
-  if (psf) {
-    const stamp = psf.stampAt(x, y, true);
-    const fwhm = psf.fwhmAt(x, y);
+  if (parts.psf) {
     // A PSF model may not know its FWHM at a point (NaN): the card is left out, as FITS has no NaN.
     const psfHeader = new FitsHeader();
-    if (Number.isFinite(fwhm)) psfHeader.set('PSFFWHM', fwhm, 'PSF FWHM at the source, pixels');
-    hdus.push({
-      name: 'PSF',
-      data: stamp.data,
-      width: stamp.size,
-      height: stamp.size,
-      header: psfHeader,
-    });
+    if (Number.isFinite(parts.psf.fwhm)) psfHeader.set('PSFFWHM', parts.psf.fwhm, 'PSF FWHM at the source, pixels');
+    hdus.push({ name: 'PSF', data: parts.psf.data, width: parts.psf.size, height: parts.psf.size, header: psfHeader });
   }
   const bytes = writeFits(hdus);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

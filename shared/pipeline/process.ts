@@ -16,7 +16,7 @@
  *   r.alerts.length; r.frames[0]; r.timingsMs.subtract;
  */
 import { associateVisit, detectorFootprint, type AssociationResult, type DetectorFootprint, type ForcedMeasurement } from '../association/associate.js';
-import { buildAlerts, type CutoutSources } from '../alerts/build.js';
+import { buildAlertsParallel, type CutoutSources } from '../alerts/build.js';
 import type { Alert } from '../alerts/types.js';
 import { encodeAlert } from '../alerts/wire.js';
 import { DETECTOR_BITS, VISIT_BITS } from '../apdb/ids.js';
@@ -32,6 +32,7 @@ import type { FitsHeader } from '../fits/header.js';
 import { Exposure } from '../image/exposure.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import { initTf } from '../tf/backend.js';
+import { WorkerPool } from '../util/worker-pool.js';
 import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
 import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
 import { PipelineInputError } from './errors.js';
@@ -263,13 +264,16 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   done('associate', { alreadyStored: association.alreadyStored, newDiaObjects: created, associated: placed - created, forcedSources: association.batch.forcedSources.length });
 
   // (7) Alerts with cutouts, and their wire frames.
-  const alerts = buildAlerts({
-    association,
-    cutouts: config.alerts.cutouts ? cutoutImages(science, warpedTemplate, difference, config.alerts.psfCellSize) : null,
-    observationReason: config.alerts.observationReason,
-    targetName: config.alerts.targetName,
-    cutoutConfig: config.alerts.cutout,
-  });
+  const alerts = await buildAlertsParallel(
+    {
+      association,
+      cutouts: config.alerts.cutouts ? cutoutImages(science, warpedTemplate, difference, config.alerts.psfCellSize) : null,
+      observationReason: config.alerts.observationReason,
+      targetName: config.alerts.targetName,
+      cutoutConfig: config.alerts.cutout,
+    },
+    WorkerPool.shared(),
+  );
   const frames = alerts.map((a) => encodeAlert(a));
   done('alerts', { alerts: alerts.length, bytes: frames.reduce((n, f) => n + f.length, 0) });
   timingsMs.total = performance.now() - start;
