@@ -81,17 +81,18 @@ export function cutoutParts(
   const variance = new Float32Array(size * size).fill(Number.NaN);
   const mask = new Int32Array(size * size).fill(MaskPlane.NO_DATA);
   let maskOr = 0;
+  const iStart = Math.max(0, -x0);
+  const iEnd = Math.min(size, exposure.width - x0);
   for (let j = 0; j < size; j++) {
     const py = y0 + j;
-    if (py < 0 || py >= exposure.height) continue;
-    for (let i = 0; i < size; i++) {
-      const px = x0 + i;
-      if (px < 0 || px >= exposure.width) continue;
-      const k = j * size + i;
-      image[k] = exposure.image.get(px, py) * scale;
-      variance[k] = exposure.variance.get(px, py) * scale * scale;
-      mask[k] = exposure.mask.get(px, py);
+    if (py < 0 || py >= exposure.height || iEnd <= iStart) continue;
+    const imageRow = exposure.image.row(py);
+    const varianceRow = exposure.variance.row(py);
+    for (let i = iStart; i < iEnd; i++) {
+      image[j * size + i] = imageRow[x0 + i] * scale;
+      variance[j * size + i] = varianceRow[x0 + i] * scale * scale;
     }
+    mask.set(exposure.mask.row(py).subarray(x0 + iStart, x0 + iEnd), j * size + iStart);
   }
   for (const m of mask) maskOr |= m;
 
