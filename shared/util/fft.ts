@@ -101,22 +101,3 @@ export function kernelSpectrum(fft: Fft2, kernel: ArrayLike<number>, size: numbe
   fft.forward(out);
   return out;
 }
-
-/**
- * Splits the spectrum Z of a packed pair (a + i b, a and b real) into the spectra of a
- * and b: A(k) = (Z(k) + conj Z(-k)) / 2, B(k) = (Z(k) - conj Z(-k)) / 2i.
- */
-export function splitPackedSpectrum(n: number, z: Float64Array, a: Float64Array, b: Float64Array): void {
-  for (let y = 0; y < n; y++) {
-    const yn = (n - y) % n;
-    for (let x = 0; x < n; x++) {
-      const i = 2 * (y * n + x);
-      const j = 2 * (yn * n + ((n - x) % n));
-      const zr = z[i], zi = z[i + 1], wr = z[j], wi = -z[j + 1];
-      a[i] = 0.5 * (zr + wr);
-      a[i + 1] = 0.5 * (zi + wi);
-      b[i] = 0.5 * (zi - wi);
-      b[i + 1] = -0.5 * (zr - wr);
-    }
-  }
-}

@@ -8,12 +8,16 @@
  * 2*blend pixels shared with a neighbour, so the weights of all tiles sum to 1 at every
  * pixel. The FFT window adds `halo` pixels beyond that, which the filter's circular
  * wrap-around may spoil: halo must be at least the filter's reach (kernel half-width).
- * Two real tiles go through one complex FFT (a + i b), halving the FFT work.
+ * Each tile goes through a half-spectrum real FFT (fft-real.ts, real-tiles.ts).
  * @example
  *   const plan = planTiles(4096, 4096, { fftSize: 512, halo: 16, blend: 0 });
- *   runTiles(plan, { inputs: [image], transform: (_t, [s]) => [mul(s, k)], emit: (t, [o]) => accumulate(plan, t, o, out) });
+ *   for (const t of plan.tiles) {
+ *     fft.forward(window, spectrum, ...loadTile(image, t, 512, window));
+ *     multiplySpectra(spectrum, k, spectrum);
+ *     fft.inverse(spectrum, window, ...outputRows(t));
+ *     accumulate(t, 512, window, out);
+ *   }
  */
-import { Fft2, splitPackedSpectrum } from './fft.js';
 import type { ImageF } from '../image/plane.js';
 
 export interface TileOptions {
@@ -95,78 +99,6 @@ export function planTiles(width: number, height: number, options: TileOptions): 
     }
   }
   return { ...options, width, height, tiles };
-}
-
-export interface TileFilter {
-  /** Real planes read into each window (0 outside the image and at non-finite pixels). */
-  inputs: ReadonlyArray<ImageF>;
-  /**
-   * A tile's output spectra from its inputs' spectra; each must be the spectrum of a real image.
-   * Both tiles of a pair are transformed before either's outputs are used, so the two calls must
-   * return distinct arrays (the input spectra, distinct per tile, may be overwritten and returned).
-   */
-  transform(tile: Tile, spectra: Float64Array[]): Float64Array[];
-  /** A tile's real outputs (n*n each; index y*n+x is image pixel (wx+x, wy+y)). */
-  emit(tile: Tile, outputs: Float64Array[]): void;
-}
-
-function load(plane: ImageF, tile: Tile, n: number, dst: Float64Array, part: 0 | 1): void {
-  const y0 = Math.max(0, tile.wy), y1 = Math.min(plane.height, tile.wy + n);
-  const x0 = Math.max(0, tile.wx), x1 = Math.min(plane.width, tile.wx + n);
-  for (let y = y0; y < y1; y++) {
-    const row = plane.row(y);
-    let o = 2 * ((y - tile.wy) * n + (x0 - tile.wx)) + part;
-    for (let x = x0; x < x1; x++, o += 2) {
-      const v = row[x];
-      dst[o] = Number.isFinite(v) ? v : 0;
-    }
-  }
-}
-
-/**
- * Runs `filter` over every tile of `plan` (or the listed tile indices), two tiles per complex
- * FFT. Spectra and outputs live in buffers reused from pair to pair: a filter must not keep
- * references to them past its call.
- */
-export function runTiles(plan: TilePlan, filter: TileFilter, indices: readonly number[] = plan.tiles.map((_t, i) => i)): void {
-  const n = plan.fftSize;
-  const fft = new Fft2(n);
-  const z = fft.alloc();
-  const specA = filter.inputs.map(() => fft.alloc());
-  const specB = filter.inputs.map(() => fft.alloc());
-  const realA: Float64Array[] = [];
-  const realB: Float64Array[] = [];
-  for (let t = 0; t < indices.length; t += 2) {
-    const first = plan.tiles[indices[t]];
-    const second = t + 1 < indices.length ? plan.tiles[indices[t + 1]] : undefined;
-    filter.inputs.forEach((plane, p) => {
-      z.fill(0);
-      load(plane, first, n, z, 0);
-      if (second) load(plane, second, n, z, 1);
-      fft.forward(z);
-      splitPackedSpectrum(n, z, specA[p], specB[p]);
-    });
-    const outA = filter.transform(first, specA);
-    const outB = second ? filter.transform(second, specB) : [];
-    for (let q = 0; q < outA.length; q++) {
-      const o1 = outA[q];
-      const o2 = outB[q] as Float64Array | undefined;
-      for (let i = 0; i < z.length; i += 2) {
-        z[i] = o1[i] - (o2 ? o2[i + 1] : 0);
-        z[i + 1] = o1[i + 1] + (o2 ? o2[i] : 0);
-      }
-      fft.inverse(z);
-      realA[q] ??= new Float64Array(n * n);
-      realB[q] ??= new Float64Array(n * n);
-      const ra = realA[q], rb = realB[q];
-      for (let i = 0; i < n * n; i++) {
-        ra[i] = z[2 * i];
-        rb[i] = z[2 * i + 1];
-      }
-    }
-    filter.emit(first, realA.slice(0, outA.length));
-    if (second) filter.emit(second, realB.slice(0, outA.length));
-  }
 }
 
 /** Adds a tile output, weighted by the tile's blend weights, into `out` (same grid as the plan). */
