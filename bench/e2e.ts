@@ -19,7 +19,7 @@ const SIZE = 4096;
 const BORESIGHT: [number, number] = [150.1, 2.2];
 
 function print(name: string, value: string): void {
-  process.stdout.write(`${name.padEnd(52)} ${value}\n`);
+  process.stdout.write(`${name.padEnd(56)} ${value}\n`);
 }
 
 export async function run(): Promise<void> {

@@ -169,7 +169,7 @@ export const STAGES = [
 export const STAGE_LABELS: Record<(typeof STAGES)[number], string> = {
   wait: 'finalize -> function start (delivery, queue)',
   download: 'raw download',
-  preloadRead: 'preload read (template, APDB rows), beyond the download',
+  preloadRead: 'preload read, beyond the raw download',
   read: 'FITS decode and the rest',
   characterizeScience: 'characterize science',
   characterizeTemplate: 'characterize template',
