@@ -33,6 +33,8 @@ export interface ReceivedAlert {
   history: number;
   /** Broker receipt, ms since 1970. */
   receivedAt: number;
+  /** Size of the message (the framed alert), bytes. */
+  bytes: number;
   publishedAt: number;
 }
 
@@ -110,6 +112,7 @@ export async function startBroker(pubsub: PubSub, name = 'broker'): Promise<Brok
         reliability: s.reliability,
         history: alert.prvDiaSources?.length ?? 0,
         receivedAt,
+        bytes: m.data.length,
         publishedAt: m.publishTime.getTime(),
       });
     } catch {

@@ -56,6 +56,7 @@ const alertAt = (
   reliability: null,
   history: 0,
   receivedAt: 0,
+  bytes: 80_000,
   publishedAt: 0,
 });
 
