@@ -23,6 +23,7 @@ import { loadTile, outputRows } from '../util/real-tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { GridPsf } from './psf-grid.js';
 import type { NoiseAt } from './decorrelate.js';
+import { smoothPsfStamp } from './smooth-psf-spectrum.js';
 
 export interface ZogyOptions {
   fftSize: number;
@@ -219,8 +220,8 @@ export async function zogy(science: ImageF, template: ImageF, varScience: ImageF
   const reach = Math.max(sciencePsf.stampSize, templatePsf.stampSize);
   const plan = zogyPlan(width, height, reach, opt);
   const tiles: ZogyTileInputs = {
-    science: plan.tiles.map((t) => sciencePsf.stampAt(t.cx, t.cy, true)),
-    template: plan.tiles.map((t) => templatePsf.stampAt(t.cx, t.cy, true)),
+    science: plan.tiles.map((t) => smoothPsfStamp(sciencePsf.stampAt(t.cx, t.cy, true))),
+    template: plan.tiles.map((t) => smoothPsfStamp(templatePsf.stampAt(t.cx, t.cy, true))),
     noise: new Float64Array(2 * plan.tiles.length),
   };
   plan.tiles.forEach((t, i) => tiles.noise.set(noiseAt(t.cx, t.cy), 2 * i));
@@ -259,7 +260,7 @@ export function zogyDifferencePsf(sciencePsf: Psf, templatePsf: Psf, kappa: numb
   for (const y of ys) {
     for (const x of xs) {
       const [vn, vr] = noiseAt(x, y);
-      const t = terms(fft, sciencePsf.stampAt(x, y, true), templatePsf.stampAt(x, y, true), kappa, vn, vr, regularization);
+      const t = terms(fft, smoothPsfStamp(sciencePsf.stampAt(x, y, true)), smoothPsfStamp(templatePsf.stampAt(x, y, true)), kappa, vn, vr, regularization);
       const spec = zogyPsfSpectrum(t);
       fft.inverse(spec);
       stamps.push(cropCentred(spec, fft.n, size));
