@@ -11,6 +11,7 @@ import { Exposure } from '../../shared/image/exposure.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { simulateNight, type TemplateSeeing } from '../../shared/sim/index.js';
 import { clippedStats } from '../../shared/util/stats.js';
+import { Fft2 } from '../../shared/util/fft.js';
 
 const copy = (e: Exposure): Exposure => new Exposure(e.image.clone(), e.mask.clone(), e.variance.clone(), e.wcs, e.psf, e.info);
 
@@ -39,3 +40,31 @@ for (const seeing of ['better', 'worse'] as TemplateSeeing[]) {
     }
   });
 }
+
+test('simulated pair without changes, template sharper: ZOGY noise power flat to 10 %', async () => {
+  const night = simulateNight({ size: 1024, seed: 11, visits: 1, templateSeeing: 'better', streakProbability: 0, transientsPerMegapixel: 0, variablesPerMegapixel: 0, movingPerMegapixel: 0 });
+  const r = await runDiff(copy(night.visits[0].exposure), copy(night.template.exposure), { subtract: { method: 'zogy' } });
+  const d = r.difference, n = 512, x0 = 256, y0 = 256;
+  const bad = MaskPlane.EDGE | MaskPlane.NO_DATA | MaskPlane.SAT | MaskPlane.CR | MaskPlane.BAD;
+  const fft = new Fft2(n), a = fft.alloc();
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const i = (y + y0) * d.width + x + x0;
+      a[2 * (y * n + x)] = d.mask.data[i] & bad ? 0 : d.image.data[i] / Math.sqrt(d.variance.data[i]);
+    }
+  }
+  fft.forward(a);
+  const bins = 8, sum = new Float64Array(bins), count = new Float64Array(bins);
+  for (let v = 0; v < n; v++) {
+    for (let u = 0; u < n; u++) {
+      const k = Math.hypot(Math.min(u, n - u), Math.min(v, n - v)) / n;
+      if (k < 2 / n || k >= 0.5) continue;
+      const b = Math.floor((k / 0.5) * bins);
+      sum[b] += a[2 * (v * n + u)] ** 2 + a[2 * (v * n + u) + 1] ** 2;
+      count[b]++;
+    }
+  }
+  const p = Array.from(sum, (s, i) => s / count[i]);
+  const mean = p.reduce((s, v) => s + v, 0) / bins;
+  assert.ok(p.every((v) => Math.abs(v / mean - 1) < 0.1), `ZOGY noise power ${p.map((v) => (v / mean).toFixed(3))}`);
+});
