@@ -42,6 +42,9 @@ export function adaptiveMoments(src: PixelSource, x: number, y: number, sigma0: 
   let mxy = 0;
   const failed: Moments = { x, y, ixx: Number.NaN, iyy: Number.NaN, ixy: Number.NaN, flux: Number.NaN, snr: Number.NaN, ok: false };
   let last = { flux: 0, snr: 0 };
+  const { data, bad, width } = src;
+  const varPlane = typeof src.variance === 'number' ? null : src.variance;
+  const varConst = typeof src.variance === 'number' ? src.variance : 0;
   for (let it = 0; it < maxIterations; it++) {
     const det = mxx * myy - mxy * mxy;
     if (!(det > 0) || mxx > 400 || myy > 400) return failed;
@@ -63,20 +66,20 @@ export function adaptiveMoments(src: PixelSource, x: number, y: number, sigma0: 
     for (let yy = y0; yy <= y1; yy++) {
       const dy = yy - cy;
       for (let xx = x0; xx <= x1; xx++) {
-        const i = yy * src.width + xx;
-        if (src.bad && src.bad[i]) continue;
+        const i = yy * width + xx;
+        if (bad && bad[i]) continue;
         const dx = xx - cx;
         const q = axx * dx * dx + 2 * axy * dx * dy + ayy * dy * dy;
         if (q > 16) continue;
         const wgt = Math.exp(-0.5 * q);
-        const v = wgt * src.data[i];
+        const v = wgt * data[i];
         s0 += v;
         sx += v * dx;
         sy += v * dy;
         sxx += v * dx * dx;
         syy += v * dy * dy;
         sxy += v * dx * dy;
-        sv += wgt * wgt * (typeof src.variance === 'number' ? src.variance : src.variance[i]);
+        sv += wgt * wgt * (varPlane ? varPlane[i] : varConst);
       }
     }
     if (!(s0 > 0)) return failed;

@@ -118,7 +118,8 @@ export function fitPixelPsf(image: PsfFitImage, stars: PsfStarInput[], others: A
   const cfg = { ...DEFAULT_PSF_FIT_CONFIG, ...config };
   const size = cfg.stampSize > 0 ? cfg.stampSize | 1 : stampSizeFor(fwhm);
   const padded = size + 2 * LANCZOS_A;
-  const data = stars.map((s) => extractStar(image, s, padded, others, cfg.neighborMaskFwhm * fwhm)).filter((s): s is StarData => s !== null);
+  const near = pointGrid(others, NEIGHBOUR_CELL_PX);
+  const data = stars.map((s) => extractStar(image, s, padded, near, cfg.neighborMaskFwhm * fwhm)).filter((s): s is StarData => s !== null);
   const terms = polyTerms(cfg.degree);
   const affine = data.length < cfg.freeVariationMinStars;
   let psf: PixelPsf | null = null;
@@ -131,7 +132,30 @@ export function fitPixelPsf(image: PsfFitImage, stars: PsfStarInput[], others: A
   return { psf: final, stars: data.map((s) => s.fit), affineVariation: affine && terms.length > 1 };
 }
 
-function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, others: Array<{ x: number; y: number }>, maskRadius: number): StarData | null {
+/** Side of the cells detected sources are binned in to find a star's neighbours, px. */
+const NEIGHBOUR_CELL_PX = 64;
+
+/** The points in the cells that meet a box [x0, x1] x [y0, y1]: a superset of those inside it. */
+type PointQuery = (x0: number, x1: number, y0: number, y1: number) => Array<{ x: number; y: number }>;
+
+function pointGrid(points: Array<{ x: number; y: number }>, cell: number): PointQuery {
+  const cells = new Map<string, Array<{ x: number; y: number }>>();
+  for (const p of points) {
+    const key = `${Math.floor(p.x / cell)},${Math.floor(p.y / cell)}`;
+    const list = cells.get(key);
+    if (list) list.push(p);
+    else cells.set(key, [p]);
+  }
+  return (x0, x1, y0, y1) => {
+    const out: Array<{ x: number; y: number }> = [];
+    for (let cy = Math.floor(y0 / cell); cy <= Math.floor(y1 / cell); cy++) {
+      for (let cx = Math.floor(x0 / cell); cx <= Math.floor(x1 / cell); cx++) out.push(...(cells.get(`${cx},${cy}`) ?? []));
+    }
+    return out;
+  };
+}
+
+function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, near: PointQuery, maskRadius: number): StarData | null {
   const cx = Math.round(s.x);
   const cy = Math.round(s.y);
   const half = (padded - 1) / 2;
@@ -151,7 +175,7 @@ function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, others
     }
   }
   const r2 = maskRadius * maskRadius;
-  for (const o of others) {
+  for (const o of near(x0 - maskRadius, x0 + padded + maskRadius, y0 - maskRadius, y0 + padded + maskRadius)) {
     // The star's own detection peak (binned detection places it up to ~1.5 px from the centroid).
     if ((o.x - s.x) ** 2 + (o.y - s.y) ** 2 < SELF_RADIUS_PX ** 2) continue;
     if (o.x < x0 - maskRadius || o.x > x0 + padded + maskRadius || o.y < y0 - maskRadius || o.y > y0 + padded + maskRadius) continue;
