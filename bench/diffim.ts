@@ -4,6 +4,7 @@
  * time (all threads) and the resident memory at the end of each stage, and the TF.js backend.
  * On a shared machine the CPU time is the steadier figure.
  */
+import { loadavg } from 'node:os';
 import { initTf, tf, tfBackendName } from '../shared/tf/backend.js';
 import { simulateNight } from '../shared/sim/night.js';
 import { Exposure } from '../shared/image/exposure.js';
@@ -55,8 +56,10 @@ export async function run(): Promise<void> {
       rows.push([stage, process.memoryUsage().rss, (used.user + used.system) / 1e6]);
     });
     const wall = performance.now() - start;
-    console.log(`  method ${method} -> ${r.method}: ${(wall / 1000).toFixed(2)} s, kernel sum ${r.kernelSum.toFixed(4)}, PSF FWHM ${r.psfFwhmPx.toFixed(2)} px, noise ratio ${r.stats.noiseRatio.toFixed(3)}, candidates ${r.stats.candidatesUsed}/${r.stats.candidates.length}`);
-    // CPU seconds of this process (main thread; pool workers' CPU counts too, as they share the process).
+    console.log(`  method ${method} -> ${r.method}: ${(wall / 1000).toFixed(2)} s (load average ${loadavg()[0].toFixed(2)}), kernel sum ${r.kernelSum.toFixed(4)}, PSF FWHM ${r.psfFwhmPx.toFixed(2)} px, noise ratio ${r.stats.noiseRatio.toFixed(3)}, candidates ${r.stats.candidatesUsed}/${r.stats.candidates.length}`);
+    // CPU seconds of this process: the main thread's and the worker threads' (the science is characterized on a pool
+    // worker while the template is characterized and warped here, so the first three stages overlap; each one's wall is
+    // the time from the previous stage's end to its own).
     for (const [stage, rss, cpuS] of rows) console.log(`    ${stage.padEnd(22)} wall ${(r.timingsMs[stage] / 1000).toFixed(2).padStart(6)} s   cpu ${cpuS.toFixed(2).padStart(6)} s   rss ${mb(rss)}`);
     console.log(`    peak rss so far ${mb(process.resourceUsage().maxRSS * 1024)}`);
   }

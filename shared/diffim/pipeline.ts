@@ -41,6 +41,11 @@ export interface DiffResult extends SubtractResult {
   coverageFraction: number;
   /** Warp's variance correlation factor (1: no resampling). */
   covarianceFactor: number;
+  /**
+   * Wall time of each stage, ms, adding up to `total`: the stages overlap (characterizeScience runs on a worker from the
+   * start), so each one counts from the previous stage's end to its own: characterizeTemplate, then the rest of
+   * characterizeScience, then the rest of the warp, then the subtraction's stages.
+   */
   timingsMs: Record<DiffStage, number>;
 }
 
