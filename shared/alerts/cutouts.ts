@@ -50,18 +50,11 @@ export interface CutoutParts {
 }
 
 /**
- * A `size` x `size` cutout centred on pixel (round(x), round(y)) of the exposure, as FITS bytes.
- * @param psf PSF to include (default: the exposure's; none when both are missing)
+ * A `size` x `size` cutout centred on pixel (round(x), round(y)) of the exposure, as FITS bytes;
+ * arguments as cutoutParts (psf: PSF to include, default the exposure's; none when both are missing).
  */
-export function makeCutout(
-  exposure: Exposure,
-  x: number,
-  y: number,
-  size: number,
-  psf: Psf | null = exposure.psf,
-  cards: CutoutCards = {},
-): Buffer {
-  return cutoutFits(cutoutParts(exposure, x, y, size, psf, cards));
+export function makeCutout(...args: Parameters<typeof cutoutParts>): Buffer {
+  return cutoutFits(cutoutParts(...args));
 }
 
 /** The pixels and cards of makeCutout's cutout (cheap); cutoutFits encodes them (most of the cost). */

@@ -60,7 +60,8 @@ export function readExposureWithHeader(
   return readExposureFromHdus(readFitsNamed(bytes, source), source);
 }
 
-function readFitsNamed(bytes: Uint8Array, source: string): FitsHdu[] {
+/** readFits with errors prefixed by the file's name: FitsError('<source>: <problem>'). */
+export function readFitsNamed(bytes: Uint8Array, source: string): FitsHdu[] {
   try {
     return readFits(bytes);
   } catch (e) {

@@ -19,6 +19,7 @@ export {
   readExposure,
   readExposureWithHeader,
   readExposureFromHdus,
+  readFitsNamed,
   writeExposure,
   bandOf,
   visitInfoCards,

@@ -8,7 +8,7 @@
  *   await bucket.put('preload/g1/5/template.fits', writePreparedImage(prepareTemplate(cut)));
  *   const template = readPreparedImage(bytes, 'preload/g1/5/template.fits');
  */
-import { FitsError, FitsHeader, readExposureFromHdus, readFits, writeExposure, type FitsHdu, type ReadExposureResult } from '../fits/index.js';
+import { FitsError, FitsHeader, readExposureFromHdus, readFitsNamed, writeExposure, type FitsHdu, type ReadExposureResult } from '../fits/index.js';
 import type { Exposure } from '../image/exposure.js';
 import { psfFromHdu, psfToHdu } from '../psf/persist.js';
 import { isPrepared, type PreparedImage } from './preprocess.js';
@@ -27,15 +27,6 @@ export function writePreparedImage(prepared: PreparedImage): Uint8Array {
     ],
     extraHdus: [{ name: 'PSF', data: psf.data, width: psf.width, height: psf.height, header }],
   });
-}
-
-function readHdus(bytes: Uint8Array, source: string): FitsHdu[] {
-  try {
-    return readFits(bytes);
-  } catch (e) {
-    if (e instanceof FitsError) throw new FitsError(`${source}: ${e.message}`);
-    throw e;
-  }
 }
 
 function preparedFrom(hdus: FitsHdu[], read: ReadExposureResult, source: string): PreparedImage {
@@ -61,7 +52,7 @@ export function readPreparedImage(bytes: Uint8Array, source = 'prepared image'):
 
 /** A prepared image when the file says so (APPREP = T), else the exposure as read, to be characterized. */
 export function readExposureOrPrepared(bytes: Uint8Array, source = 'FITS file'): Exposure | PreparedImage {
-  const hdus = readHdus(bytes, source);
+  const hdus = readFitsNamed(bytes, source);
   const read = readExposureFromHdus(hdus, source);
   return read.header.get('APPREP') === true ? preparedFrom(hdus, read, source) : read.exposure;
 }
