@@ -39,9 +39,13 @@ export const DEFAULT_BACKGROUND_CONFIG: BackgroundConfig = {
   sampleStep: 1,
 };
 
-export interface BackgroundResult {
+export interface BackgroundResult extends BackgroundMesh {
   /** Smooth background, ADU, on the image grid. */
   map: ImageF;
+}
+
+/** The background's mesh: what is measured, before the surface through it is drawn. */
+export interface BackgroundMesh {
   /** Mesh cell side actually used, px. */
   meshSize: number;
   /** Cells along x and y. */
@@ -63,6 +67,15 @@ export interface BackgroundResult {
  * @example const bg = estimateBackground(exposure.image, exclude); const sky = bg.map.get(x, y);
  */
 export function estimateBackground(image: ImageF, exclude: Uint8Array | null, config: Partial<BackgroundConfig> = {}): BackgroundResult {
+  const mesh = measureMesh(image, exclude, config);
+  const map = Plane.zeros(Float32Array, image.width, image.height);
+  const row = meshSurface(mesh, image.width, image.height);
+  for (let y = 0; y < image.height; y++) row(y, map.data, y * image.width);
+  return { ...mesh, map };
+}
+
+/** estimateBackground's mesh alone (the surface can then be drawn row by row with meshSurface). */
+export function measureMesh(image: ImageF, exclude: Uint8Array | null, config: Partial<BackgroundConfig> = {}): BackgroundMesh {
   const cfg = { ...DEFAULT_BACKGROUND_CONFIG, ...config };
   const w = image.width;
   const h = image.height;
@@ -97,8 +110,7 @@ export function estimateBackground(image: ImageF, exclude: Uint8Array | null, co
   fillMissing(sky, nx, ny);
   fillMissing(sig, nx, ny);
   const filtered = medianFilterGrid(sky, nx, ny, cfg.filterSize);
-  const map = interpolateMesh(filtered, nx, ny, w, h);
-  return { map, meshSize: mesh, nx, ny, meshSky: filtered, meshSigma: sig, level: median(filtered), sigma: median(sig) };
+  return { meshSize: mesh, nx, ny, meshSky: filtered, meshSigma: sig, level: median(filtered), sigma: median(sig) };
 }
 
 /** Cells without a value take the mean of their valued neighbours, growing outwards. */
@@ -158,8 +170,12 @@ function medianFilterGrid(grid: Float64Array, nx: number, ny: number, size: numb
   return out;
 }
 
-/** Bicubic spline surface through the cell centres: splines along y per cell column, then along x per image row. */
-function interpolateMesh(grid: Float64Array, nx: number, ny: number, w: number, h: number): ImageF {
+/**
+ * The bicubic spline surface through the cell centres, one image row at a time: splines along y
+ * per cell column (computed once), then along x for the requested row, written at out[offset..].
+ */
+export function meshSurface(mesh: BackgroundMesh, w: number, h: number): (y: number, out: Float32Array, offset: number) => void {
+  const { nx, ny, meshSky: grid } = mesh;
   const xs = Float64Array.from({ length: nx }, (_, i) => ((i + 0.5) * w) / nx - 0.5);
   const ys = Float64Array.from({ length: ny }, (_, i) => ((i + 0.5) * h) / ny - 0.5);
   // columns[y * nx + cx]: the cell column cx's spline at row y (small: h x nx; Float32 as the map, so that one sampler code serves both passes).
@@ -170,8 +186,6 @@ function interpolateMesh(grid: Float64Array, nx: number, ny: number, w: number, 
     for (let cy = 0; cy < ny; cy++) nodes[cy] = grid[cy * nx + cx];
     alongY(nodes, columns, nx, cx);
   }
-  const map = Plane.zeros(Float32Array, w, h);
   const alongX = splineSampler(xs, w);
-  for (let y = 0; y < h; y++) alongX(columns.subarray(y * nx, (y + 1) * nx), map.data, 1, y * w);
-  return map;
+  return (y, out, offset) => alongX(columns.subarray(y * nx, (y + 1) * nx), out, 1, offset);
 }

@@ -17,7 +17,7 @@ import type { Psf } from '../psf/types.js';
 import { GaussianPsf } from '../psf/gaussian-psf.js';
 import { DEFAULT_PSF_FIT_CONFIG, fitPixelPsf, type PsfFitConfig, type PsfStarFit } from '../psf/fit-psf.js';
 import { polyTerms } from '../psf/pixel-psf.js';
-import { DEFAULT_BACKGROUND_CONFIG, estimateBackground, type BackgroundConfig, type BackgroundResult } from './background.js';
+import { DEFAULT_BACKGROUND_CONFIG, estimateBackground, measureMesh, meshSurface, type BackgroundConfig, type BackgroundResult } from './background.js';
 import { DEFAULT_COSMIC_RAY_CONFIG, findCosmicRays, type CosmicRayConfig } from './cosmic-rays.js';
 import { DEFAULT_DEFECT_CONFIG, flagDefects, type DefectConfig, type DefectResult } from './defects.js';
 import { DEFAULT_PEAK_CONFIG, detectPeaks, type PeakConfig } from './detect-peaks.js';
@@ -141,13 +141,13 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
   const { background, sky, detection, exclude } = timed('background', () => {
     const unusable = unusableMask(exposure);
     // A first, coarsely sampled pass only serves to find the sources to mask in the second.
-    const first = estimateBackground(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
-    const residual = residualOf(exposure, first, unusable);
+    const first = measureMesh(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
+    const residual = residualOf(exposure, meshSurface(first, w, h), unusable);
     const found = detectPeaks(residual, w, h, first.sigma, cfg.peaks);
     const excluded = unusable.slice();
     for (let i = 0; i < excluded.length; i++) excluded[i] |= found.sourceMask[i];
     const bg = estimateBackground(exposure.image, excluded, cfg.background);
-    residualOf(exposure, bg, unusable, residual);
+    residualOf(exposure, (y, out, offset) => out.set(bg.map.row(y), offset), unusable, residual);
     return { background: bg, sky: residual, detection: found, exclude: excluded };
   });
 
@@ -221,14 +221,16 @@ function unusableMask(exposure: Exposure): Uint8Array {
   return out;
 }
 
-/** Image minus background, contiguous, 0 on unusable pixels (into `out` when given). */
-function residualOf(exposure: Exposure, bg: BackgroundResult, unusable: Uint8Array, out: Float32Array = new Float32Array(exposure.width * exposure.height)): Float32Array {
+/** Image minus background (drawn row by row by `background`), contiguous, 0 on unusable pixels (into `out` when given). */
+function residualOf(exposure: Exposure, background: (y: number, out: Float32Array, offset: number) => void, unusable: Uint8Array, out: Float32Array = new Float32Array(exposure.width * exposure.height)): Float32Array {
   const w = exposure.width;
+  const sky = new Float32Array(w);
   for (let y = 0; y < exposure.height; y++) {
     const row = exposure.image.row(y);
+    background(y, sky, 0);
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
-      out[i] = unusable[i] ? 0 : row[x] - bg.map.data[i];
+      out[i] = unusable[i] ? 0 : row[x] - sky[x];
     }
   }
   return out;

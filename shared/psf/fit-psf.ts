@@ -218,13 +218,15 @@ function fitBasis(stars: StarData[], size: number, padded: number, terms: Array<
   const frame = { width: image.width, height: image.height };
   const norm = new PixelPsf(size, 0, new Float64Array(n), frame);
   const off = LANCZOS_A;
+  const filled = new Float64Array(padded * padded);
+  const guard = new Uint8Array(padded * padded);
   for (const star of stars) {
     if (!star.fit.used || !(star.fit.flux > 0)) continue;
     const f = star.fit.flux;
     // Unusable pixels take the current model's value before the shift (zero on the first pass, with a 1-px guard).
     const model = previous ? modelAtStar(previous, star, padded) : null;
-    const filled = star.data.slice();
-    const guard = new Uint8Array(star.bad);
+    filled.set(star.data);
+    guard.set(star.bad);
     for (let k = 0; k < filled.length; k++) if (star.bad[k]) filled[k] = model ? f * model[k] : 0;
     if (!model) growBad(guard, padded);
     const centered = shiftImage(filled, padded, -star.dx, -star.dy);

@@ -30,7 +30,8 @@ export function shiftImage(src: Float32Array | Float64Array, size: number, dx: n
   const tx = lanczosTaps(dx);
   const [a0, a1, a2, a3, a4, a5, a6] = tx;
   const ty = lanczosTaps(dy);
-  const tmp = new Float64Array(size * size);
+  if (rowPass.length < size * size) rowPass = new Float64Array(size * size);
+  const tmp = rowPass;
   // Along rows; terms outside the image are skipped, the others summed in tap order.
   for (let y = 0; y < size; y++) {
     const r = y * size;
@@ -65,6 +66,9 @@ export function shiftImage(src: Float32Array | Float64Array, size: number, dx: n
   }
   return out;
 }
+
+/** shiftImage's row-pass scratch (every pixel is written before it is read): many small stamps are shifted. */
+let rowPass = new Float64Array(0);
 
 /**
  * Resamples a size x size image centred on its central pixel under a linear map about the centre:
