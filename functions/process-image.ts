@@ -3,10 +3,11 @@
  * the per-detector pipeline on a raw image and hands its alerts to alertFanout.
  *
  * Write-once order, so that any retry is safe: compute -> store the result in the work bucket
- * (create-only) -> write the APDB (idempotent per visit and detector) and, at the same time, hand
- * off -> mark the record stored. The hand-off does not wait for the APDB write (brokers get the
- * alerts ~1 s sooner): a retry after a failed write finds the stored result, so it writes the same
- * rows and re-sends the same alerts, which alertFanout's chunk records then skip. Bad input (malformed event, corrupt FITS, no WCS, no template, no overlap) is
+ * (create-only) -> hand off -> write the APDB (idempotent per visit and detector) -> mark the
+ * record stored. The hand-off does not wait for the APDB write, which runs while alertFanout
+ * publishes (brokers get the alerts ~1 s sooner): a retry after a failed write finds the stored
+ * result, so it writes the same rows and re-sends the same alerts, which alertFanout's chunk
+ * records then skip. Bad input (malformed event, corrupt FITS, no WCS, no template, no overlap) is
  * dead-lettered with its reason at once; other errors are retried up to the attempt limit.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
@@ -102,9 +103,9 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
       alerts: r.alerts.map((alert, i) => ({ diaSourceId: alert.diaSourceId, frame: r.frames[i], attributes: { ...alertAttributes(alert) } })),
       readoutTime: object.timeCreated.toISOString(),
     });
-    let handedOffAt = 0;
-    const handedOff = handOff(s, key, stored.alerts.length, stored.readoutTime).then(() => (handedOffAt = Date.now()));
-    await Promise.all([s.apdb.storeVisit(stored.batch), handedOff]);
+    await handOff(s, key, stored.alerts.length, stored.readoutTime);
+    const handedOffAt = Date.now();
+    await s.apdb.storeVisit(stored.batch);
     await s.records.markStored(key, resultKey(key), stored.alerts.length);
     log('INFO', 'detector processed', {
       key,

@@ -16,6 +16,8 @@ export interface ProcessingRecord {
   /** Work-bucket object holding the stored result (VisitBatch and alert frames). */
   resultKey: string | null;
   alertCount: number;
+  /** The visit's rows are in the APDB (the hand-off comes first, so alerts may be published before). */
+  apdbStored: boolean;
   /** Alert chunks already published by alertFanout, and already archived. */
   chunksDone: number[];
   chunksArchived: number[];
@@ -40,7 +42,7 @@ function withChunk(chunks: number[], chunk: number): number[] {
 }
 
 function fresh(key: string): ProcessingRecord {
-  return { key, state: 'started', attempts: 0, resultKey: null, alertCount: 0, chunksDone: [], chunksArchived: [], error: null, generation: '', updatedAt: '' };
+  return { key, state: 'started', attempts: 0, resultKey: null, alertCount: 0, apdbStored: false, chunksDone: [], chunksArchived: [], error: null, generation: '', updatedAt: '' };
 }
 
 export class ProcessingRecords {
@@ -79,7 +81,8 @@ export class ProcessingRecords {
       const snap = await tx.get(this.doc(key));
       const stored = snap.exists ? ({ ...fresh(key), ...(snap.data() as ProcessingRecord) }) : fresh(key);
       const current = stored.state === 'failed' && generation !== '' && stored.generation !== generation ? fresh(key) : stored;
-      if (current.state === 'published' || current.state === 'failed') return { action: 'duplicate', record: current };
+      // Published before its APDB write finished (that write failed): process again, which writes the stored rows.
+      if (current.state === 'failed' || (current.state === 'published' && current.apdbStored)) return { action: 'duplicate', record: current };
       if (current.state === 'stored') return { action: 'republish', record: current };
       if (current.attempts >= maxAttempts) return { action: 'exhausted', record: current };
       const record = await this.update(key, () => ({ ...current, attempts: current.attempts + 1, generation: generation || current.generation }), tx);
@@ -89,7 +92,7 @@ export class ProcessingRecords {
 
   /** The result is in the work bucket and the APDB: from now on retries only re-send. */
   markStored(key: string, resultKey: string, alertCount: number): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, state: r.state === 'published' ? r.state : 'stored', resultKey, alertCount, error: null }));
+    return this.update(key, (r) => ({ ...r, state: r.state === 'published' ? r.state : 'stored', resultKey, alertCount, apdbStored: true, error: null }));
   }
 
   markChunkPublished(key: string, chunk: number): Promise<ProcessingRecord> {

@@ -31,6 +31,19 @@ test('a record moves started -> stored -> published, and replays become no-ops',
   assert.deepEqual(replay.record.chunksDone, [0, 1]);
 });
 
+test('alerts published before a failed APDB write: the next delivery processes again, then replays are no-ops', async () => {
+  assert.equal((await records.begin('APSIM_g5_3', 3)).action, 'process');
+  await records.markChunkPublished('APSIM_g5_3', 0);
+  await records.markPublished('APSIM_g5_3');
+  const retry = await records.begin('APSIM_g5_3', 3);
+  assert.equal(retry.action, 'process', 'the APDB rows were never written');
+  assert.equal(retry.record.attempts, 2);
+  await records.markStored('APSIM_g5_3', 'results/APSIM_g5_3.bin', 4);
+  const after = await records.begin('APSIM_g5_3', 3);
+  assert.equal(after.action, 'duplicate');
+  assert.equal(after.record.state, 'published', 'markStored keeps a published record published');
+});
+
 test('deliveries that keep failing are exhausted after maxAttempts', async () => {
   for (let i = 1; i <= 2; i++) {
     const b = await records.begin('APSIM_g2_5', 2);
