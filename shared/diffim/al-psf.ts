@@ -5,8 +5,9 @@
  */
 import type { Psf } from '../psf/types.js';
 import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
-import { decorrelationFilter } from './decorrelate.js';
+import { decorrelationFilter, type NoiseModels } from './decorrelate.js';
 import type { KernelSolution } from './kernel-solution.js';
+import { noiseLagsIn } from './noise.js';
 import { GridPsf } from './psf-grid.js';
 import { cropCentred } from './zogy.js';
 
@@ -15,6 +16,8 @@ export interface AlPsfOptions {
   decorrelated: boolean;
   /** Per-pixel variances [unconvolved, convolved image] near a position. */
   noiseAt: (x: number, y: number) => [number, number];
+  /** Noise correlation of the [unconvolved, convolved] image (difference's frame); default white. */
+  models?: NoiseModels;
 }
 
 /** Stamps of side `size` (odd) at the grid positions xs x ys. */
@@ -35,7 +38,8 @@ export function alDifferencePsf(sciencePsf: Psf, solution: KernelSolution, xs: n
       }
       if (opt.decorrelated) {
         const [vu, vc] = opt.noiseAt(x, y);
-        const phi = decorrelationFilter(k, solution.kernelSum, vu, vc);
+        const [mu, mc] = opt.models ?? [null, null];
+        const phi = decorrelationFilter(k, solution.kernelSum, vu, vc, [noiseLagsIn(mu, x, y, x + 1, y + 1), noiseLagsIn(mc, x, y, x + 1, y + 1)]);
         for (let i = 0; i < phi.length; i++) {
           spec[2 * i] *= phi[i];
           spec[2 * i + 1] *= phi[i];

@@ -1,10 +1,11 @@
 /**
  * Decorrelation afterburner (Reiss & Lupton 2016, DMTN-021): the difference
- * D = T - K*C (T the unconvolved image with white noise sigma_t^2, C the convolved one
- * with sigma_c^2) has noise power sigma_t^2 + sigma_c^2 |K(k)|^2. Filtering it with
- * phi(k) = sqrt((sigma_t^2 + kappa^2 sigma_c^2) / (sigma_t^2 + sigma_c^2 |K(k)|^2)),
- * kappa = K(0) the kernel sum, makes the noise white at sigma_t^2 + kappa^2 sigma_c^2
- * while keeping fluxes (phi(0) = 1). The difference's PSF becomes phi * P_T.
+ * D = T - K*C (T the unconvolved image, C the convolved one, per-pixel variance planes sigma_t^2,
+ * sigma_c^2 and noise spectra shapes N_t, N_c: 1 for white noise, the resampling's for a warped
+ * template) has noise power sigma_t^2 N_t(k) + sigma_c^2 N_c(k) |K(k)|^2. Filtering it with
+ * phi(k) = sqrt((sigma_t^2 N_t(0) + kappa^2 sigma_c^2 N_c(0)) / (sigma_t^2 N_t(k) + sigma_c^2 N_c(k) |K(k)|^2)),
+ * kappa = K(0) the kernel sum, makes the noise white at sigma_t^2 N_t(0) + kappa^2 sigma_c^2 N_c(0),
+ * its per-pixel variance, while keeping fluxes (phi(0) = 1). The difference's PSF becomes phi * P_T.
  * The kernel varies over the image, so phi is recomputed per FFT tile at the tile
  * centre and neighbouring tiles are blended.
  */
@@ -15,19 +16,26 @@ import { runTileShares } from '../util/parallel-tiles.js';
 import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
 import { accumulate, planTiles, type TilePlan } from '../util/tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
+import type { NoiseCorrelation, NoiseLags } from '../image/exposure.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
+import { noiseLagsIn, NoiseShape } from './noise.js';
 
 /** Noise levels (per-pixel variances) near a tile: [unconvolved, convolved]. */
 export type NoiseAt = (x: number, y: number) => [number, number];
 
-/** phi(k) on an n*n grid (real, even), from the kernel's spectrum at one position. */
-export function decorrelationFilter(kernelSpec: Float64Array, kappa: number, varUnconvolved: number, varConvolved: number): Float64Array {
-  const n2 = kernelSpec.length / 2;
+/** Noise correlation of [unconvolved, convolved] image, in the difference's pixel frame (null: white). */
+export type NoiseModels = [NoiseCorrelation | null, NoiseCorrelation | null];
+
+/** phi(k) on an n*n grid (row-major, real, even), from the kernel's full spectrum and the inputs' local noise lags at one position. */
+export function decorrelationFilter(kernelSpec: Float64Array, kappa: number, varUnconvolved: number, varConvolved: number, lags: [NoiseLags | null, NoiseLags | null] = [null, null]): Float64Array {
+  const n2 = kernelSpec.length / 2, n = Math.round(Math.sqrt(n2));
+  const [su, sc] = lags.map((l) => new NoiseShape(l, n));
   const phi = new Float64Array(n2);
-  const top = varUnconvolved + kappa * kappa * varConvolved;
+  const top = varUnconvolved * su.atZero + kappa * kappa * varConvolved * sc.atZero;
   for (let i = 0; i < n2; i++) {
+    const u = i % n, v = (i - u) / n;
     const k2 = kernelSpec[2 * i] ** 2 + kernelSpec[2 * i + 1] ** 2;
-    phi[i] = Math.sqrt(top / (varUnconvolved + varConvolved * k2));
+    phi[i] = Math.sqrt(top / (varUnconvolved * su.x[u] * su.y[v] + varConvolved * sc.x[u] * sc.y[v] * k2));
   }
   return phi;
 }
@@ -36,6 +44,8 @@ export interface DecorrelateOptions {
   fftSize: number;
   /** Blend half-width between tiles, pixels. */
   blend: number;
+  /** Noise correlation of the [unconvolved, convolved] image; default white. */
+  models?: NoiseModels;
 }
 
 function decorrelatePlan(width: number, height: number, solution: KernelSolution, opt: DecorrelateOptions): TilePlan {
@@ -55,19 +65,24 @@ export function decorrelateShare(difference: ImageF, out: ImageF, solution: Kern
   const window = new Float64Array(n * n);
   const spectrum = fft.allocSpectrum();
   const kappa2 = solution.kernelSum ** 2;
+  const models = opt.models ?? [null, null];
   for (const t of indices) {
     const tile = plan.tiles[t];
+    // The inputs' noise over the pixels this tile writes.
+    const [su, sc] = models.map((m) => new NoiseShape(noiseLagsIn(m, tile.ox, tile.oy, tile.ox + tile.ow, tile.oy + tile.oh), n));
     fft.forward(window, spectrum, ...loadTile(difference, tile, n, window));
     solution.frame.terms(solution.spatialOrder, tile.cx, tile.cy, weights);
     const vu = noise[2 * t], vc = noise[2 * t + 1];
-    const top = vu + kappa2 * vc;
+    const top = vu * su.atZero + kappa2 * vc * sc.atZero;
+    // Half spectrum by columns: element (kx, ky) at 2 (kx n + ky).
     for (let i = 0; i < spectrum.length; i += 2) {
+      const ky = (i >> 1) % n, kx = ((i >> 1) - ky) / n;
       let kr = 0, ki = 0;
       for (let m = 0; m < termSpectra.length; m++) {
         kr += weights[m] * termSpectra[m][i];
         ki += weights[m] * termSpectra[m][i + 1];
       }
-      const phi = Math.sqrt(top / (vu + vc * (kr * kr + ki * ki)));
+      const phi = Math.sqrt(top / (vu * su.x[kx] * su.y[ky] + vc * sc.x[kx] * sc.y[ky] * (kr * kr + ki * ki)));
       spectrum[i] *= phi;
       spectrum[i + 1] *= phi;
     }

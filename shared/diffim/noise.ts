@@ -1,9 +1,9 @@
 /**
  * Local noise levels: the median of a variance plane's usable pixels in each cell of a
  * coarse grid, looked up by position. Filters built per FFT tile (decorrelation, ZOGY)
- * take their white-noise levels from here.
+ * take their noise levels from here, and the shape of each input's noise spectrum from NoiseShape.
  */
-import type { Exposure } from '../image/exposure.js';
+import type { Exposure, NoiseCorrelation, NoiseLags } from '../image/exposure.js';
 import { UNUSABLE } from '../image/mask.js';
 import { median } from '../util/stats.js';
 
@@ -51,4 +51,80 @@ export class NoiseMap {
   get typical(): number {
     return median(this.cells);
   }
+}
+
+/**
+ * An input's noise power spectrum relative to its variance plane, N(u, v) = X(u) Y(v) (NoiseLags;
+ * 1 everywhere for white noise), sampled at the frequencies i / n of an n-point FFT.
+ */
+export class NoiseShape {
+  /** X(i / n) and Y(j / n), i, j = 0 .. n-1. */
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+
+  constructor(lags: NoiseLags | null, n: number) {
+    this.x = axisSpectrum(lags?.x ?? [1], n);
+    this.y = axisSpectrum(lags?.y ?? [1], n);
+  }
+
+  /** N(0): the noise level on large scales over the variance plane. */
+  get atZero(): number {
+    return this.x[0] * this.y[0];
+  }
+}
+
+/** X(i / n) = c[0] + 2 sum_d c[d] cos(2 pi i d / n), i = 0 .. n-1. */
+function axisSpectrum(c: readonly number[], n: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = c[0];
+    for (let d = 1; d < c.length; d++) s += 2 * c[d] * Math.cos((2 * Math.PI * i * d) / n);
+    out[i] = s;
+  }
+  return out;
+}
+
+/**
+ * The noise lags of the region [x0, x1) x [y0, y1) (the model's frame): the cells' lags averaged by
+ * their overlap with it (covariances of a region average over it; edge cells reach to infinity).
+ * Null model: null (white).
+ */
+export function noiseLagsIn(model: NoiseCorrelation | null, x0: number, y0: number, x1: number, y1: number): NoiseLags | null {
+  if (!model) return null;
+  const overlap = (a: number, b: number, c: number, origin: number, count: number) => {
+    const lo = c === 0 ? a : Math.max(a, origin + c * model.cellSize);
+    const hi = c === count - 1 ? b : Math.min(b, origin + (c + 1) * model.cellSize);
+    return Math.max(0, hi - lo);
+  };
+  const length = Math.max(...model.cells.map((l) => Math.max(l.x.length, l.y.length)));
+  const x = new Array<number>(length).fill(0), y = new Array<number>(length).fill(0);
+  let total = 0;
+  for (let j = 0; j < model.ny; j++) {
+    const wy = overlap(y0, y1, j, model.y0, model.ny);
+    for (let i = 0; wy > 0 && i < model.nx; i++) {
+      const w = wy * overlap(x0, x1, i, model.x0, model.nx);
+      if (!(w > 0)) continue;
+      const l = model.cells[j * model.nx + i];
+      l.x.forEach((v, d) => (x[d] += w * v));
+      l.y.forEach((v, d) => (y[d] += w * v));
+      total += w;
+    }
+  }
+  return total > 0 ? { x: x.map((v) => v / total), y: y.map((v) => v / total) } : null;
+}
+
+/** The model in the frame of an image whose pixel (0, 0) is (x0, y0) of the model's frame. */
+export function inLocalFrame(model: NoiseCorrelation | null, x0: number, y0: number): NoiseCorrelation | null {
+  return model && { ...model, x0: model.x0 - x0, y0: model.y0 - y0 };
+}
+
+/** N(0) at each pixel (the model's frame) as a lookup: the large-scale noise over the variance plane (1 if white). */
+export function largeScaleFactorAt(model: NoiseCorrelation | null): (x: number, y: number) => number {
+  if (!model) return () => 1;
+  const gains = model.cells.map((l) => new NoiseShape(l, 1).atZero);
+  return (x, y) => {
+    const i = Math.min(model.nx - 1, Math.max(0, Math.floor((x - model.x0) / model.cellSize)));
+    const j = Math.min(model.ny - 1, Math.max(0, Math.floor((y - model.y0) / model.cellSize)));
+    return gains[j * model.nx + i];
+  };
 }

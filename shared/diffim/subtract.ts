@@ -20,10 +20,10 @@ import { alardLuptonBasis, basisSigmas } from './basis.js';
 import { selectCandidates } from './candidates.js';
 import { DEFAULT_SUBTRACT_CONFIG, type DiffMethod, type SubtractConfig } from './config.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
-import { decorrelate } from './decorrelate.js';
+import { decorrelate, type NoiseModels } from './decorrelate.js';
 import { fitKernel, type CandidateReport } from './kernel-fit.js';
 import type { KernelSolution } from './kernel-solution.js';
-import { NoiseMap } from './noise.js';
+import { inLocalFrame, largeScaleFactorAt, NoiseMap } from './noise.js';
 import { GridPsf, stampFwhm, stampSigma } from './psf-grid.js';
 import { zogy, zogyDifferencePsf } from './zogy.js';
 
@@ -218,6 +218,11 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   lap('fitKernel');
 
   const noiseS = NoiseMap.of(science), noiseT = NoiseMap.of(template);
+  // Correlated input noise (a warped template's): the filters take its spectrum, and the whitened
+  // difference's per-pixel variance is each plane times its large-scale factor N(0).
+  const modelS = inLocalFrame(science.noiseCorrelation, science.image.x0, science.image.y0);
+  const modelT = inLocalFrame(template.noiseCorrelation, template.image.x0, template.image.y0);
+  const gainS = largeScaleFactorAt(modelS), gainT = largeScaleFactorAt(modelT);
   const image = Plane.zeros(Float32Array, width, height);
   const variance = Plane.zeros(Float32Array, width, height);
   const mask = Plane.zeros(Int32Array, width, height);
@@ -227,10 +232,17 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   // The difference PSF is as wide as the wider input PSF: stamps as large as the larger input stamp.
   const psfSize = Math.max(sciPsf.stampSize, tmplPsf.stampSize) | 1;
 
-  // Mask: the science's bits, the template's spread over the kernel's reach, EDGE where the filters see past the border.
+  // Mask: the science's bits, the template's spread over the kernel's reach (AL-CONVSCI: the convolved
+  // science's too), EDGE where the filters see past the border.
   const reach = method === 'ZOGY' ? (Math.max(sciPsf.stampSize, tmplPsf.stampSize) - 1) / 2 : kHalf;
   const grown = new Int32Array(width * height);
-  for (let y = 0; y < height; y++) grown.set(template.mask.row(y), y * width);
+  for (let y = 0; y < height; y++) {
+    grown.set(template.mask.row(y), y * width);
+    if (method === 'AL-CONVSCI') {
+      const ms = science.mask.row(y);
+      for (let x = 0; x < width; x++) grown[y * width + x] |= ms[x];
+    }
+  }
   const spread = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
   for (let i = 0; i < grown.length; i++) grown[i] &= spread;
   dilateBits(grown, width, height, spread, reach);
@@ -262,21 +274,24 @@ export async function subtractImages(science: Exposure, template: Exposure, over
       astrometricSigmaPx: cfg.zogyAstrometricSigmaPx,
       psfErrorFraction: cfg.zogyPsfErrorFraction,
       regularization: cfg.zogyRegularization,
-    }, pool);
+    }, pool, [modelS, modelT]);
     score = z.score;
     for (let y = 0; y < height; y++) {
       const src = z.difference.row(y), vs = science.variance.row(y), vt = template.variance.row(y);
       const io = image.row(y), vo = variance.row(y);
       for (let x = 0; x < width; x++) {
         io[x] = src[x];
-        vo[x] = vs[x] + scale * scale * vt[x];
+        vo[x] = gainS(x, y) * vs[x] + scale * scale * gainT(x, y) * vt[x];
       }
     }
     lap('decorrelate');
-    differencePsf = zogyDifferencePsf(sciPsf, tmplPsf, scale, noiseAt, xs, ys, psfSize, cfg.zogyRegularization);
+    differencePsf = zogyDifferencePsf(sciPsf, tmplPsf, scale, noiseAt, xs, ys, psfSize, cfg.zogyRegularization, [modelS, modelT]);
   } else {
     // (6) Convolve the source image by the kernel field and subtract.
-    const matched = await convolveKernelField(source.image, solution, cfg.fftSize, pool);
+    // Masked garbage (a hot column, a cosmic ray) is zeroed first, so the kernel does not spread it past its grown mask.
+    const clean = source.image.clone();
+    zeroMasked(clean, source.mask, GARBAGE);
+    const matched = await convolveKernelField(clean, solution, cfg.fftSize, pool);
     const k2 = kernelSquaredSum(solution, cx, cy);
     for (let y = 0; y < height; y++) {
       const m = matched.row(y), t = target.image.row(y), vt = target.variance.row(y), vs = source.variance.row(y);
@@ -288,7 +303,9 @@ export async function subtractImages(science: Exposure, template: Exposure, over
       }
     }
     lap('convolveSubtract');
-    // (7) Decorrelation: white noise at var_target + kappa^2 var_source (over kappa^2 when convolving the science).
+    // (7) Decorrelation: white noise at var_target N_t(0) + kappa^2 var_source N_s(0) (over kappa^2 when convolving the science).
+    const models: NoiseModels = convolveScience ? [modelT, modelS] : [modelS, modelT];
+    const [gainU, gainC] = convolveScience ? [gainT, gainS] : [gainS, gainT];
     const noiseAt = (x: number, y: number): [number, number] => {
       const [u, c] = convolveScience ? [noiseT.at(x, y), noiseS.at(x, y)] : [noiseS.at(x, y), noiseT.at(x, y)];
       return [u, c];
@@ -296,17 +313,18 @@ export async function subtractImages(science: Exposure, template: Exposure, over
     if (cfg.decorrelate) {
       // Masked garbage (cosmic rays, saturated cores) would ring through phi's sidelobes: zero it first.
       zeroMasked(image, mask, GARBAGE);
-      const white = await decorrelate(image, solution, noiseAt, { fftSize: cfg.fftSize, blend: cfg.tileBlendPx }, pool);
+      const white = await decorrelate(image, solution, noiseAt, { fftSize: cfg.fftSize, blend: cfg.tileBlendPx, models }, pool);
       for (let y = 0; y < height; y++) {
         image.row(y).set(white.row(y));
         const vo = variance.row(y), vt = target.variance.row(y), vs = source.variance.row(y);
         for (let x = 0; x < width; x++) {
-          vo[x] = convolveScience ? (vt[x] + kappa * kappa * vs[x]) / (kappa * kappa) : vt[x] + kappa * kappa * vs[x];
+          const v = gainU(x, y) * vt[x] + kappa * kappa * gainC(x, y) * vs[x];
+          vo[x] = convolveScience ? v / (kappa * kappa) : v;
         }
       }
     }
     lap('decorrelate');
-    differencePsf = alDifferencePsf(sciPsf, solution, xs, ys, psfSize, { convolveScience, decorrelated: cfg.decorrelate, noiseAt });
+    differencePsf = alDifferencePsf(sciPsf, solution, xs, ys, psfSize, { convolveScience, decorrelated: cfg.decorrelate, noiseAt, models });
   }
 
   // (8) Output: no-data pixels zeroed, the difference PSF, noise figures.

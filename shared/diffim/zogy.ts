@@ -2,17 +2,20 @@
  * ZOGY image subtraction (Zackay, Ofek & Gal-Yam 2016, ApJ 830, 27), in blended FFT tiles
  * so that spatially varying PSFs are followed. With N the science ("new") and R the
  * template ("reference"), both background-subtracted, flux scales F_n = 1 and
- * F_r = 1 / kappa (kappa: science flux per template flux) and white noise sigma_n, sigma_r:
- *   D = (F_r P_r N - F_n P_n R) / sqrt(sigma_n^2 F_r^2 |P_r|^2 + sigma_r^2 F_n^2 |P_n|^2)   (eq. 13)
- *   F_D = F_r F_n / sqrt(sigma_n^2 F_r^2 + sigma_r^2 F_n^2),  P_D = F_r F_n P_r P_n / (F_D den)  (14, 15)
+ * F_r = 1 / kappa (kappa: science flux per template flux) and noise of per-pixel variance planes
+ * sigma_n^2, sigma_r^2 and spectral shapes N_n(k), N_r(k) (the paper's white noise has N = 1; a warped
+ * template has the resampling's, see noise.ts), sigma^2 -> sigma^2 N(k) throughout:
+ *   D = (F_r P_r N - F_n P_n R) / sqrt(sigma_n^2 N_n F_r^2 |P_r|^2 + sigma_r^2 N_r F_n^2 |P_n|^2)   (eq. 13)
+ *   F_D = F_r F_n / sqrt(sigma_n^2 N_n(0) F_r^2 + sigma_r^2 N_r(0) F_n^2),  P_D = F_r F_n P_r P_n / (F_D den)  (14, 15)
  *   S = F_D D (x) P_D-bar = S_N - S_R;  S_corr = S / sqrt(V(S_N) + V(S_R) + V_ast)            (17, 25-33)
- * The image written is D / F_D, in science flux units with white noise of variance
- * sigma_n^2 + kappa^2 sigma_r^2. V_ast (eq. 30-31) adds sigma_x^2 (dS/dx)^2 + sigma_y^2 (dS/dy)^2
+ * D has unit white noise, so the image written, D / F_D in science flux units, has white noise of
+ * variance sigma_n^2 N_n(0) + kappa^2 sigma_r^2 N_r(0); V(S_N) = sigma_n^2 sum_k |K_n|^2 N_n / n^2. V_ast (eq. 30-31) adds sigma_x^2 (dS/dx)^2 + sigma_y^2 (dS/dy)^2
  * for both parts; in the same spirit a fractional PSF / flux-scale error eps adds
  * eps^2 (S_N^2 + S_R^2) / 2, so that a few-percent PSF mismatch on a bright star does not
  * make a significant S_corr.
  */
 import { Plane, type ImageF } from '../image/plane.js';
+import type { NoiseLags } from '../image/exposure.js';
 import type { Psf, PsfStamp } from '../psf/types.js';
 import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
 import { runTileShares } from '../util/parallel-tiles.js';
@@ -22,7 +25,8 @@ import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
 import { loadTile, outputRows } from '../util/real-tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { GridPsf } from './psf-grid.js';
-import type { NoiseAt } from './decorrelate.js';
+import type { NoiseAt, NoiseModels } from './decorrelate.js';
+import { noiseLagsIn, NoiseShape } from './noise.js';
 import { smoothPsfStamp } from './smooth-psf-spectrum.js';
 
 export interface ZogyOptions {
@@ -48,27 +52,31 @@ export interface ZogyTerms {
   fd: number;
   varN: number;
   varR: number;
+  /** Noise spectra shapes N_n, N_r at the FFT's frequencies. */
+  shapeN: NoiseShape;
+  shapeR: NoiseShape;
   /** Added to den^2: `regularization` times den^2 at k = 0. */
   floor: number;
 }
 
 /** The scalars of eq. 13-15 for one position: F_r, F_D, the noise levels and the denominator floor. */
-function scalars(kappa: number, varN: number, varR: number, regularization: number): Omit<ZogyTerms, 'pn' | 'pr'> {
+function scalars(kappa: number, varN: number, varR: number, shapeN: NoiseShape, shapeR: NoiseShape, regularization: number): Omit<ZogyTerms, 'pn' | 'pr'> {
   const fr = 1 / kappa;
-  const fd = fr / Math.sqrt(varN * fr * fr + varR);
-  const floor = regularization * (varN * fr * fr + varR);
-  return { fr, fd, varN, varR, floor };
+  const den0 = varN * shapeN.atZero * fr * fr + varR * shapeR.atZero;
+  return { fr, fd: fr / Math.sqrt(den0), varN, varR, shapeN, shapeR, floor: regularization * den0 };
 }
 
-function terms(fft: Fft2, pn: PsfStamp, pr: PsfStamp, kappa: number, varN: number, varR: number, regularization: number): ZogyTerms {
-  return { pn: kernelSpectrum(fft, pn.data, pn.size), pr: kernelSpectrum(fft, pr.data, pr.size), ...scalars(kappa, varN, varR, regularization) };
+function terms(fft: Fft2, pn: PsfStamp, pr: PsfStamp, kappa: number, varN: number, varR: number, lags: [NoiseLags | null, NoiseLags | null], regularization: number): ZogyTerms {
+  const [shapeN, shapeR] = lags.map((l) => new NoiseShape(l, fft.n));
+  return { pn: kernelSpectrum(fft, pn.data, pn.size), pr: kernelSpectrum(fft, pr.data, pr.size), ...scalars(kappa, varN, varR, shapeN, shapeR, regularization) };
 }
 
-/** Denominator^2 of eq. 13 at frequency index i. */
+/** Denominator^2 of eq. 13 at frequency index i of an n*n row-major spectrum. */
 function den2(t: ZogyTerms, i: number): number {
+  const n = t.shapeN.x.length, u = i % n, v = (i - u) / n;
   const pr2 = t.pr[2 * i] ** 2 + t.pr[2 * i + 1] ** 2;
   const pn2 = t.pn[2 * i] ** 2 + t.pn[2 * i + 1] ** 2;
-  return t.varN * t.fr * t.fr * pr2 + t.varR * pn2 + t.floor;
+  return t.varN * t.shapeN.x[u] * t.shapeN.y[v] * t.fr * t.fr * pr2 + t.varR * t.shapeR.x[u] * t.shapeR.y[v] * pn2 + t.floor;
 }
 
 /** P_D spectrum (eq. 15). */
@@ -98,8 +106,10 @@ export interface ZogyTileInputs {
   /** Centred PSF stamps at each tile's centre. */
   science: PsfStamp[];
   template: PsfStamp[];
-  /** [science, template] per-pixel variance per tile, flattened. */
+  /** [science, template] variance-plane level per tile, flattened. */
   noise: Float64Array;
+  /** Noise correlation of [science, template], in the images' pixel frame. */
+  models: NoiseModels;
 }
 
 export interface ZogyPlanes {
@@ -130,9 +140,11 @@ export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, r
   const col = 2 * n, last = 2 * n * (n / 2);
   for (const k of indices) {
     const tile = plan.tiles[k];
+    // The inputs' noise over the pixels this tile writes.
+    const [shapeN, shapeR] = tiles.models.map((m) => new NoiseShape(noiseLagsIn(m, tile.ox, tile.oy, tile.ox + tile.ow, tile.oy + tile.oh), n));
     fft.forward(window, sn, ...loadTile(p.science, tile, n, window));
     fft.forward(window, sr, ...loadTile(p.template, tile, n, window));
-    const t = scalars(kappa, tiles.noise[2 * k], tiles.noise[2 * k + 1], opt.regularization);
+    const t = scalars(kappa, tiles.noise[2 * k], tiles.noise[2 * k + 1], shapeN, shapeR, opt.regularization);
     realKernelSpectrum(fft, tiles.science[k].data, tiles.science[k].size, pn);
     realKernelSpectrum(fft, tiles.template[k].data, tiles.template[k].size, pr);
     d.fill(0);
@@ -140,9 +152,12 @@ export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, r
     kr.fill(0);
     let sumKn2 = 0, sumKr2 = 0;
     for (let i = 0; i < sn.length; i += 2) {
+      // Half spectrum by columns: element (kx, ky) at 2 (kx n + ky).
+      const ky = (i >> 1) % n, kx = ((i >> 1) - ky) / n;
+      const nN = shapeN.x[kx] * shapeN.y[ky], nR = shapeR.x[kx] * shapeR.y[ky];
       const [pnr, pni, prr, pri] = [pn[i], pn[i + 1], pr[i], pr[i + 1]];
       const pr2 = prr * prr + pri * pri, pn2 = pnr * pnr + pni * pni;
-      const q = t.varN * t.fr * t.fr * pr2 + t.varR * pn2 + t.floor;
+      const q = t.varN * nN * t.fr * t.fr * pr2 + t.varR * nR * pn2 + t.floor;
       if (!(q > 1e-300)) continue;
       const den = Math.sqrt(q);
       const [nr, ni, rr, ri] = [sn[i], sn[i + 1], sr[i], sr[i + 1]];
@@ -155,8 +170,8 @@ export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, r
       const knr = cn * pnr, kni = -cn * pni, krr = cr * prr, kri = -cr * pri;
       // Sums over the whole spectrum: columns 1 .. n/2 - 1 stand for their mirror images too.
       const w = i < col || i >= last ? 1 : 2;
-      sumKn2 += w * (knr * knr + kni * kni);
-      sumKr2 += w * (krr * krr + kri * kri);
+      sumKn2 += w * (knr * knr + kni * kni) * nN;
+      sumKr2 += w * (krr * krr + kri * kri) * nR;
       kn[i] = knr * nr - kni * ni;
       kn[i + 1] = knr * ni + kni * nr;
       kr[i] = krr * rr - kri * ri;
@@ -212,10 +227,10 @@ export function zogyWorker(a: ZogyArgs): void {
 
 /**
  * ZOGY difference and S_corr of background-subtracted, aligned images.
- * noiseAt gives the per-pixel variances [science, template] near a position;
+ * noiseAt gives the variance-plane levels [science, template] near a position, models their noise correlation;
  * varScience / varTemplate are the variance planes (for S_corr's per-pixel noise).
  */
-export async function zogy(science: ImageF, template: ImageF, varScience: ImageF, varTemplate: ImageF, sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, opt: ZogyOptions, pool: WorkerPool | null = null): Promise<ZogyResult> {
+export async function zogy(science: ImageF, template: ImageF, varScience: ImageF, varTemplate: ImageF, sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, opt: ZogyOptions, pool: WorkerPool | null = null, models: NoiseModels = [null, null]): Promise<ZogyResult> {
   const { width, height } = science;
   const reach = Math.max(sciencePsf.stampSize, templatePsf.stampSize);
   const plan = zogyPlan(width, height, reach, opt);
@@ -223,6 +238,7 @@ export async function zogy(science: ImageF, template: ImageF, varScience: ImageF
     science: plan.tiles.map((t) => smoothPsfStamp(sciencePsf.stampAt(t.cx, t.cy, true))),
     template: plan.tiles.map((t) => smoothPsfStamp(templatePsf.stampAt(t.cx, t.cy, true))),
     noise: new Float64Array(2 * plan.tiles.length),
+    models,
   };
   plan.tiles.forEach((t, i) => tiles.noise.set(noiseAt(t.cx, t.cy), 2 * i));
   const all = plan.tiles.map((_t, i) => i);
@@ -254,13 +270,14 @@ export async function zogy(science: ImageF, template: ImageF, varScience: ImageF
 }
 
 /** P_D on a grid of positions, each stamp `size` pixels, unit sum. */
-export function zogyDifferencePsf(sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, xs: number[], ys: number[], size: number, regularization: number): GridPsf {
+export function zogyDifferencePsf(sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, xs: number[], ys: number[], size: number, regularization: number, models: NoiseModels = [null, null]): GridPsf {
   const fft = new Fft2(nextPow2(2 * Math.max(sciencePsf.stampSize, templatePsf.stampSize, size)));
   const stamps: Float32Array[] = [];
   for (const y of ys) {
     for (const x of xs) {
       const [vn, vr] = noiseAt(x, y);
-      const t = terms(fft, smoothPsfStamp(sciencePsf.stampAt(x, y, true)), smoothPsfStamp(templatePsf.stampAt(x, y, true)), kappa, vn, vr, regularization);
+      const lags = models.map((m) => noiseLagsIn(m, x, y, x + 1, y + 1)) as [NoiseLags | null, NoiseLags | null];
+      const t = terms(fft, smoothPsfStamp(sciencePsf.stampAt(x, y, true)), smoothPsfStamp(templatePsf.stampAt(x, y, true)), kappa, vn, vr, lags, regularization);
       const spec = zogyPsfSpectrum(t);
       fft.inverse(spec);
       stamps.push(cropCentred(spec, fft.n, size));

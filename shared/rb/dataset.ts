@@ -21,7 +21,7 @@ import type { SimConfig } from '../sim/config.js';
 import { planNight, renderImage, truthForVisit } from '../sim/night.js';
 import { rngStream } from '../sim/random.js';
 import type { TruthRow } from '../sim/truth.js';
-import { warpExposure } from '../warp/index.js';
+import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
 import {
   DEFAULT_ARTIFACT_CONFIG,
   injectArtifacts,
@@ -121,9 +121,7 @@ async function labelVisit(
   idPrefix: string,
 ): Promise<LabelledSet> {
   const warped = await warpExposure(template, science, {});
-  const factor = warped.covarianceFactor > 0 ? warped.covarianceFactor : 1;
-  const variance = warped.exposure.variance.data;
-  for (let i = 0; i < variance.length; i++) variance[i] /= factor;
+  rescaleVarianceToPsfScales(warped);
   const diff = await subtractImages(science, warped.exposure, {});
   const { sources } = detectDiaSources(diff.difference, diff.differencePsf, {
     ...DEFAULT_DETECT_CONFIG,

@@ -1,6 +1,7 @@
 import { MaskPlane } from '../image/mask.js';
 import { LanczosTable, type KernelName } from './lanczos.js';
 import type { PixelMapping } from './mapping.js';
+import { CELL_SIZE, PHASE_BINS, phaseBin } from './noise-correlation.js';
 
 /**
  * Everything one band of output rows needs; every array is contiguous (row-major), and may live in
@@ -27,6 +28,12 @@ export interface BandStats {
   covered: number;
   /** Sum over those pixels of the sum of squared normalised kernel weights. */
   sumSquaredWeights: number;
+  /**
+   * Histograms of those pixels' sub-pixel phases along x and y, per cell of CELL_SIZE output pixels
+   * (row-major, ceil(outWidth / CELL_SIZE) x ceil(outHeight / CELL_SIZE) cells of PHASE_BINS bins over [0, 1)).
+   */
+  phasesX: Float64Array;
+  phasesY: Float64Array;
 }
 
 /**
@@ -58,9 +65,14 @@ export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): Ba
   const fast3 = taps === 6;
   let covered = 0;
   let sumSquaredWeights = 0;
+  const cellsX = Math.ceil(outWidth / CELL_SIZE);
+  const cells = cellsX * Math.ceil(outImage.length / outWidth / CELL_SIZE);
+  const phasesX = new Float64Array(cells * PHASE_BINS);
+  const phasesY = new Float64Array(cells * PHASE_BINS);
   for (let y = yStart; y < yEnd; y++) {
     interpolateRow(job.mapping, y, posX, posY, scales);
     const outRow = y * outWidth;
+    const cellRow = Math.floor(y / CELL_SIZE) * cellsX;
     for (let x = 0; x < outWidth; x++) {
       const sx = posX[x];
       const sy = posY[x];
@@ -169,10 +181,13 @@ export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): Ba
       if (!(bits & MaskPlane.NO_DATA)) {
         covered++;
         sumSquaredWeights += squares;
+        const cell = (cellRow + Math.floor(x / CELL_SIZE)) * PHASE_BINS;
+        phasesX[cell + phaseBin((sx - ix) * phases, phases)]++;
+        phasesY[cell + phaseBin((sy - iy) * phases, phases)]++;
       }
     }
   }
-  return { covered, sumSquaredWeights };
+  return { covered, sumSquaredWeights, phasesX, phasesY };
 }
 
 /** Template position and area ratio along output row y, bilinear between the mapping's nodes. */

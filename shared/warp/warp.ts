@@ -6,7 +6,9 @@ import { Plane } from '../image/plane.js';
 import type { Wcs } from '../wcs/types.js';
 import { DEFAULT_WARP_CONFIG, type WarpConfig } from './config.js';
 import { InsufficientCoverageError } from './errors.js';
+import { LanczosTable } from './lanczos.js';
 import { buildMapping, type GridFrame } from './mapping.js';
+import { CELL_SIZE, resampledNoiseCorrelation } from './noise-correlation.js';
 import { WarpedPsf } from './psf.js';
 import { dilateMask, resampleRows, type BandStats, type ResampleJob } from './resample.js';
 
@@ -145,6 +147,7 @@ function identityWarp(
     template.wcs,
     template.psf,
     template.info,
+    template.noiseCorrelation,
   );
   let covered = 0;
   for (const bits of exposure.mask.data) if (!(bits & MaskPlane.NO_DATA)) covered++;
@@ -237,6 +240,13 @@ export async function warpExposure(
   const stats = [resampleRows(job, bands[0][0], bands[0][1]), ...(await Promise.all(pending))];
   const covered = stats.reduce((s, b) => s + b.covered, 0);
   const squares = stats.reduce((s, b) => s + b.sumSquaredWeights, 0);
+  // Each band counted the phases of its own rows; the cells' histograms add up.
+  const histogram = (axis: 'phasesX' | 'phasesY') => {
+    const h = new Float64Array(stats[0][axis].length);
+    for (const b of stats) for (let i = 0; i < h.length; i++) h[i] += b[axis][i];
+    return h;
+  };
+  const grid = { x0: out.x0, y0: out.y0, nx: Math.ceil(out.width / CELL_SIZE), ny: Math.ceil(out.height / CELL_SIZE) };
   const coverageFraction = n > 0 ? covered / n : 0;
   checkCoverage(coverageFraction, cfg.minCoverageFraction);
 
@@ -249,6 +259,7 @@ export async function warpExposure(
     out.wcs,
     template.psf ? new WarpedPsf(template.psf, out.wcs, template.wcs) : null,
     template.info,
+    resampledNoiseCorrelation(new LanczosTable(cfg.kernel), grid, histogram('phasesX'), histogram('phasesY')),
   );
   const done = performance.now();
   return {

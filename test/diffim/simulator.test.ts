@@ -2,10 +2,13 @@
  * `ap simulate` pairs (Moffat PSFs, variable stars, transients, a warped template) through
  * runDiff, template seeing better and worse than the science's: the photometric scale (KERNSUM)
  * agrees with the zero-point ratio of the two images to 0.5 % for every method, and where nothing
- * changed ZOGY's IMAGE/sqrt(VARIANCE) has unit std with the template sharper.
+ * changed IMAGE/sqrt(VARIANCE) has unit std and (on a changeless pair) a flat noise power spectrum
+ * for both methods: the decorrelation (DMTN-021) and ZOGY whiten the difference given each input's
+ * noise spectrum, the warped template's being the one Lanczos resampling left (shared/warp).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { characterizeImage } from '../../shared/characterize/characterize.js';
 import { runDiff } from '../../shared/diffim/pipeline.js';
 import { Exposure } from '../../shared/image/exposure.js';
 import { MaskPlane } from '../../shared/image/mask.js';
@@ -14,43 +17,60 @@ import { clippedStats } from '../../shared/util/stats.js';
 import { Fft2 } from '../../shared/util/fft.js';
 
 const copy = (e: Exposure): Exposure => new Exposure(e.image.clone(), e.mask.clone(), e.variance.clone(), e.wcs, e.psf, e.info);
+const BAD = MaskPlane.EDGE | MaskPlane.NO_DATA | MaskPlane.SAT | MaskPlane.CR | MaskPlane.BAD;
 
 for (const seeing of ['better', 'worse'] as TemplateSeeing[]) {
-  test(`simulated pair, template seeing ${seeing}: KERNSUM is the zero-point ratio to 0.5 % for AL and ZOGY`, async () => {
+  test(`simulated pair, template seeing ${seeing}: KERNSUM is the zero-point ratio to 0.5 %, IMAGE/sqrt(VARIANCE) std 1.00 +- 0.05 for AL and ZOGY`, async () => {
     const night = simulateNight({ size: 1024, seed: 11, visits: 1, templateSeeing: seeing });
     const science = night.visits[0], template = night.template;
     const truth = Math.pow(10, 0.4 * (science.exposure.info.zeroPoint - template.exposure.info.zeroPoint));
     for (const method of ['auto', 'zogy'] as const) {
       const r = await runDiff(copy(science.exposure), copy(template.exposure), { subtract: { method } });
       assert.ok(Math.abs(r.kernelSum / truth - 1) < 0.005, `${r.method}: KERNSUM ${r.kernelSum} vs zero-point ratio ${truth}`);
-      // Template seeing worse: ZOGY's output is dominated at high frequency by the warped template's
-      // noise, which resampling correlated (docs/diffim/README.md); not yet modelled.
-      if (method !== 'zogy' || seeing === 'worse') continue;
       // Source-free pixels: the science's light above the sky (changes included) is below 0.05 sigma.
       const d = r.difference;
-      const bad = MaskPlane.EDGE | MaskPlane.NO_DATA | MaskPlane.SAT | MaskPlane.CR | MaskPlane.BAD;
       const vals: number[] = [];
       for (let i = 0; i < d.image.data.length; i++) {
         const light = science.noiseless.data[i] - science.background.data[i];
-        if (light > 0.05 * Math.sqrt(science.exposure.variance.data[i]) || d.mask.data[i] & bad || !(d.variance.data[i] > 0)) continue;
+        if (light > 0.05 * Math.sqrt(science.exposure.variance.data[i]) || d.mask.data[i] & BAD || !(d.variance.data[i] > 0)) continue;
         vals.push(d.image.data[i] / Math.sqrt(d.variance.data[i]));
       }
       const std = clippedStats(vals, 5).std;
-      assert.ok(Math.abs(std - 1) < 0.05, `ZOGY: IMAGE/sqrt(VARIANCE) std ${std} on source-free pixels`);
+      assert.ok(Math.abs(std - 1) < 0.05, `${r.method}: IMAGE/sqrt(VARIANCE) std ${std} on source-free pixels`);
+    }
+  });
+
+  test(`simulated pair without changes, template seeing ${seeing}: noise power of AL and ZOGY flat to 10 %`, async () => {
+    const night = simulateNight({ size: 1024, seed: 11, visits: 1, templateSeeing: seeing, streakProbability: 0, transientsPerMegapixel: 0, variablesPerMegapixel: 0, movingPerMegapixel: 0 });
+    for (const method of ['auto', 'zogy'] as const) {
+      // ZOGY with the template blurrier divides by the template's PSF spectrum where it is ~1e-4: the
+      // characterized model's error there leaves star residuals (+10 % at 0.4 cycles/px, docs/diffim), not
+      // noise; the noise is checked with the simulator's PSFs (characterized by hand, so runDiff keeps them).
+      const truePsfs = method === 'zogy' && seeing === 'worse';
+      const [science, template] = [copy(night.visits[0].exposure), copy(night.template.exposure)];
+      if (truePsfs) {
+        for (const e of [science, template]) {
+          const psf = e.psf;
+          characterizeImage(e, {});
+          e.psf = psf;
+        }
+      }
+      const r = await runDiff(science, template, { characterize: !truePsfs, subtract: { method } });
+      const p = noisePower(r.difference);
+      const mean = p.reduce((s, v) => s + v, 0) / p.length;
+      assert.ok(p.every((v) => Math.abs(v / mean - 1) < 0.1), `${r.method} noise power ${p.map((v) => (v / mean).toFixed(3))}`);
     }
   });
 }
 
-test('simulated pair without changes, template sharper: ZOGY noise power flat to 10 %', async () => {
-  const night = simulateNight({ size: 1024, seed: 11, visits: 1, templateSeeing: 'better', streakProbability: 0, transientsPerMegapixel: 0, variablesPerMegapixel: 0, movingPerMegapixel: 0 });
-  const r = await runDiff(copy(night.visits[0].exposure), copy(night.template.exposure), { subtract: { method: 'zogy' } });
-  const d = r.difference, n = 512, x0 = 256, y0 = 256;
-  const bad = MaskPlane.EDGE | MaskPlane.NO_DATA | MaskPlane.SAT | MaskPlane.CR | MaskPlane.BAD;
+/** Power of IMAGE/sqrt(VARIANCE) over the central 512^2 in 8 radial bins up to Nyquist (white noise: flat). */
+function noisePower(d: Exposure): number[] {
+  const n = 512, x0 = 256, y0 = 256;
   const fft = new Fft2(n), a = fft.alloc();
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
       const i = (y + y0) * d.width + x + x0;
-      a[2 * (y * n + x)] = d.mask.data[i] & bad ? 0 : d.image.data[i] / Math.sqrt(d.variance.data[i]);
+      a[2 * (y * n + x)] = d.mask.data[i] & BAD ? 0 : d.image.data[i] / Math.sqrt(d.variance.data[i]);
     }
   }
   fft.forward(a);
@@ -64,7 +84,5 @@ test('simulated pair without changes, template sharper: ZOGY noise power flat to
       count[b]++;
     }
   }
-  const p = Array.from(sum, (s, i) => s / count[i]);
-  const mean = p.reduce((s, v) => s + v, 0) / bins;
-  assert.ok(p.every((v) => Math.abs(v / mean - 1) < 0.1), `ZOGY noise power ${p.map((v) => (v / mean).toFixed(3))}`);
-});
+  return Array.from(sum, (s, i) => s / count[i]);
+}
