@@ -52,8 +52,10 @@ export function sigmaClip(values: Float32Array | Float64Array, n: number, clip =
   const perBin = 1 / width;
   for (let i = 0; i < n; i++) {
     const d = values[i] - med0;
-    const b = Math.floor((values[i] - lo) * perBin);
-    if (b < 0 || b >= nb) continue;
+    const t = (values[i] - lo) * perBin;
+    // Truncation is the floor on [0, nb); outside (or NaN) the value is not histogrammed.
+    if (!(t >= 0 && t < nb)) continue;
+    const b = t | 0;
     count[b]++;
     sum[b] += d;
     sum2[b] += d * d;
