@@ -5,7 +5,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
+import type {
+  Http2Server,
+  IncomingHttpHeaders,
+  ServerHttp2Session,
+  ServerHttp2Stream,
+} from 'node:http2';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -96,7 +101,7 @@ export function serverStream<Req, Res>(
  * 'error' event; destroy() would drop the status and leave the client waiting.
  */
 export function endWithError(
-  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  call: { readonly writableEnded: boolean; emit(event: 'error', err: Error): boolean },
   err: unknown,
 ): void {
   if (call.writableEnded) return;
@@ -106,17 +111,38 @@ export function endWithError(
 /** HTTP/2 receive window: Node's default 64 KiB stalls 80 KB messages on window updates. */
 const RECEIVE_WINDOW_BYTES = 32 * 1024 * 1024;
 
-/** Binds an insecure server on host:port (0 = any free port) and returns the port. */
-export async function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+/** Serves the HTTP/2 stream of one gRPC method itself, instead of grpc-js. */
+export type StreamRoute = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
+
+/**
+ * Binds an insecure server on host:port (0 = any free port) and returns the port. Calls to a path
+ * in `routes` (`/package.Service/Method`) without compression go to that route, the rest to grpc-js.
+ */
+export async function bindServer(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  routes: Record<string, StreamRoute> = {},
+): Promise<number> {
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
     );
   });
-  // grpc-js has no server option for the window, so widen it on each HTTP/2 session it accepts.
   const http2Servers = (server as unknown as { http2Servers?: Map<Http2Server, unknown> })
     .http2Servers;
   for (const http2Server of http2Servers?.keys() ?? []) {
+    // grpc-js takes every stream of its HTTP/2 servers: put the routes in front of it.
+    const grpcHandlers = http2Server.listeners('stream');
+    http2Server.removeAllListeners('stream');
+    http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      const route = routes[headers[':path'] ?? ''];
+      const grpc = String(headers['content-type']).startsWith('application/grpc');
+      const identity = (headers['grpc-encoding'] ?? 'identity') === 'identity';
+      if (route && grpc && identity) route(stream, headers);
+      else for (const handler of grpcHandlers) handler.call(http2Server, stream, headers);
+    });
+    // grpc-js has no server option for the window, so widen it on each HTTP/2 session it accepts.
     http2Server.on('session', (session: ServerHttp2Session) => {
       session.settings({ initialWindowSize: RECEIVE_WINDOW_BYTES });
       session.setLocalWindowSize(RECEIVE_WINDOW_BYTES);

@@ -19,12 +19,12 @@ import {
 } from '../grpc.js';
 import { paginate, pubsubName } from '../names.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
+import { Http2StreamingPull } from './http2-call.js';
 import { PushConsumer } from './push.js';
 import { pull, streamingPull } from './pulls.js';
-import type { StreamingPullCall } from './stream.js';
+import type { StreamingPullCall, StreamingPullRequest } from './stream.js';
 import { SubscriptionState } from './subscription.js';
 import { applyMask, checkDeadline, validateSubscription } from './validate.js';
-import { encodeStreamingPullResponse } from './wire.js';
 import type { PubsubMessage, StoredMessage, Subscription, Topic } from './types.js';
 
 const DELETED_TOPIC = '_deleted-topic_';
@@ -68,15 +68,11 @@ export class PubSubEmulator {
       this.counted(this.publisherHandlers()),
     );
     const subscriber = loadService(protos, file, 'google.pubsub.v1.Subscriber');
-    const streamingPull = {
-      ...subscriber.StreamingPull,
-      responseSerialize: encodeStreamingPullResponse,
-    };
-    this.server.addService(
-      { ...subscriber, StreamingPull: streamingPull },
-      this.counted(this.subscriberHandlers()),
-    );
+    this.server.addService(subscriber, this.counted(this.subscriberHandlers()));
+    this.decodeStreamingPull = subscriber.StreamingPull.requestDeserialize;
   }
+
+  private readonly decodeStreamingPull: (bytes: Buffer) => StreamingPullRequest;
 
   /** Wraps handlers so that each call bumps `revision`. */
   private counted(handlers: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
@@ -93,7 +89,13 @@ export class PubSubEmulator {
 
   /** Binds host:port (0 = a free port) and returns the bound port. */
   async start(port: number, host = 'localhost'): Promise<number> {
-    const bound = await bindServer(this.server, host, port);
+    // StreamingPull bypasses grpc-js, whose framing would copy every payload once more.
+    const bound = await bindServer(this.server, host, port, {
+      '/google.pubsub.v1.Subscriber/StreamingPull': (stream) => {
+        this.revision++;
+        this.serveStreamingPull(new Http2StreamingPull(stream, this.decodeStreamingPull));
+      },
+    });
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
     return bound;
@@ -373,13 +375,7 @@ export class PubSubEmulator {
           return pull(state, req.maxMessages, req.returnImmediately);
         },
       ),
-      streamingPull: (call: StreamingPullCall) =>
-        streamingPull(
-          call,
-          (name) => this.subscription(name),
-          this.streams,
-          () => this.revision++,
-        ),
+      streamingPull: (call: StreamingPullCall) => this.serveStreamingPull(call),
       modifyPushConfig: unary(
         (req: { subscription: string; pushConfig: Subscription['pushConfig'] }) => {
           const state = this.subscription(req.subscription);
@@ -449,6 +445,15 @@ export class PubSubEmulator {
         },
       ),
     };
+  }
+
+  private serveStreamingPull(call: StreamingPullCall): void {
+    streamingPull(
+      call,
+      (name) => this.subscription(name),
+      this.streams,
+      () => this.revision++,
+    );
   }
 
   private snapshot(name: string): SnapshotRecord {

@@ -1,5 +1,5 @@
 /** A StreamingPull call as a consumer: server-side flow control and write back-pressure. */
-import type * as grpc from '@grpc/grpc-js';
+import type { EventEmitter } from 'node:events';
 import type { Consumer } from './subscription.js';
 import type { ReceivedMessage, Subscription } from './types.js';
 
@@ -19,10 +19,17 @@ export interface StreamingPullResponse {
   subscriptionProperties: { exactlyOnceDeliveryEnabled: boolean; messageOrderingEnabled: boolean };
 }
 
-export type StreamingPullCall = grpc.ServerDuplexStream<
-  StreamingPullRequest,
-  StreamingPullResponse
->;
+/**
+ * What the emulator uses of a StreamingPull call: grpc-js's duplex call, or `Http2StreamingPull`.
+ * Events: 'data' (a request), 'end', 'drain', 'cancelled', 'close'; an emitted 'error' ends the
+ * call with that error's status.
+ */
+export interface StreamingPullCall extends EventEmitter {
+  readonly cancelled: boolean;
+  readonly writableEnded: boolean;
+  write(response: StreamingPullResponse): boolean;
+  end(): void;
+}
 
 export class StreamConsumer implements Consumer {
   private outstanding = 0;

@@ -1,8 +1,10 @@
 /**
- * A hand-written protobuf encoder for StreamingPullResponse, the emulator's hot path: it writes
- * into one reusable scratch buffer (grpc-js copies the result into its frame at once), instead of
- * protobufjs allocating a fresh multi-megabyte buffer per response. Those allocations, not the
- * encoding, drove the garbage collector (https://protobuf.dev/programming-guides/encoding/).
+ * A hand-written protobuf encoder for StreamingPullResponse, the emulator's hot path: it returns
+ * the gRPC-framed response as pieces, small buffers of tags and lengths between the messages' own
+ * data buffers, which are written to the HTTP/2 stream as they are. protobufjs (and grpc-js's
+ * framing) copied every payload into a fresh multi-megabyte buffer per response; those copies and
+ * allocations, not the encoding, drove the garbage collector
+ * (https://protobuf.dev/programming-guides/encoding/, https://grpc.github.io/grpc/core/md_doc__p_r_o_t_o_c_o_l-_h_t_t_p2.html).
  */
 import type { StreamingPullResponse } from './stream.js';
 import type { PubsubMessage, ReceivedMessage } from './types.js';
@@ -39,14 +41,18 @@ function messageSize(m: PubsubMessage): number {
   return size;
 }
 
-class Writer {
-  private static scratch = Buffer.allocUnsafe(4 * 1024 * 1024);
-  private buf: Buffer;
-  pos = 0;
+/** Data at least this long is written by reference instead of copied among the tags. */
+const BY_REFERENCE_BYTES = 1024;
 
+class Writer {
+  private readonly buf: Buffer;
+  private pos = 0;
+  private start = 0;
+  private readonly pieces: Buffer[] = [];
+
+  /** `size`: the bytes written other than data written by reference. */
   constructor(size: number) {
-    if (Writer.scratch.length < size) Writer.scratch = Buffer.allocUnsafe(size);
-    this.buf = Writer.scratch;
+    this.buf = Buffer.allocUnsafe(size);
   }
 
   varint(n: number): void {
@@ -61,11 +67,28 @@ class Writer {
     this.varint((field << 3) | wire);
   }
 
-  bytes(field: number, data: Uint8Array): void {
+  bytes(field: number, data: Buffer): void {
     this.tag(field, LEN);
     this.varint(data.length);
-    this.buf.set(data, this.pos);
-    this.pos += data.length;
+    if (data.length < BY_REFERENCE_BYTES) {
+      this.buf.set(data, this.pos);
+      this.pos += data.length;
+      return;
+    }
+    this.cut();
+    this.pieces.push(data);
+  }
+
+  /** The gRPC length-prefixed message header: not compressed, then the length. */
+  frame(length: number): void {
+    this.buf[this.pos++] = 0;
+    this.buf.writeUInt32BE(length, this.pos);
+    this.pos += 4;
+  }
+
+  private cut(): void {
+    if (this.pos > this.start) this.pieces.push(this.buf.subarray(this.start, this.pos));
+    this.start = this.pos;
   }
 
   string(field: number, text: string): void {
@@ -81,8 +104,9 @@ class Writer {
     this.varint(length);
   }
 
-  result(): Buffer {
-    return this.buf.subarray(0, this.pos);
+  result(): Buffer[] {
+    this.cut();
+    return this.pieces;
   }
 }
 
@@ -110,8 +134,12 @@ function writeMessage(w: Writer, m: PubsubMessage): void {
   if (m.orderingKey) w.string(5, m.orderingKey);
 }
 
-/** Serializes a StreamingPullResponse; the returned bytes are valid until the next call. */
-export function encodeStreamingPullResponse(response: StreamingPullResponse): Buffer {
+function referencedBytes(m: PubsubMessage): number {
+  return m.data.length >= BY_REFERENCE_BYTES ? m.data.length : 0;
+}
+
+/** A StreamingPullResponse as a gRPC message: the pieces to write in order. */
+export function encodeStreamingPullResponse(response: StreamingPullResponse): Buffer[] {
   const messageSizes = response.receivedMessages.map((r) => messageSize(r.message));
   const receivedSizes = response.receivedMessages.map(
     (r: ReceivedMessage, i) =>
@@ -124,7 +152,9 @@ export function encodeStreamingPullResponse(response: StreamingPullResponse): Bu
     (props.exactlyOnceDeliveryEnabled ? 2 : 0) + (props.messageOrderingEnabled ? 2 : 0);
   const total =
     receivedSizes.reduce((sum, size) => sum + lenFieldSize(size), 0) + lenFieldSize(propsSize);
-  const w = new Writer(total);
+  const referenced = response.receivedMessages.reduce((sum, r) => sum + referencedBytes(r.message), 0);
+  const w = new Writer(5 + total - referenced);
+  w.frame(total);
   response.receivedMessages.forEach((r, i) => {
     w.header(1, receivedSizes[i]);
     w.string(1, r.ackId);
