@@ -152,7 +152,10 @@ export function encodeStreamingPullResponse(response: StreamingPullResponse): Bu
     (props.exactlyOnceDeliveryEnabled ? 2 : 0) + (props.messageOrderingEnabled ? 2 : 0);
   const total =
     receivedSizes.reduce((sum, size) => sum + lenFieldSize(size), 0) + lenFieldSize(propsSize);
-  const referenced = response.receivedMessages.reduce((sum, r) => sum + referencedBytes(r.message), 0);
+  const referenced = response.receivedMessages.reduce(
+    (sum, r) => sum + referencedBytes(r.message),
+    0,
+  );
   const w = new Writer(5 + total - referenced);
   w.frame(total);
   response.receivedMessages.forEach((r, i) => {
