@@ -118,13 +118,23 @@ export function inLocalFrame(model: NoiseCorrelation | null, x0: number, y0: num
   return model && { ...model, x0: model.x0 - x0, y0: model.y0 - y0 };
 }
 
-/** N(0) at each pixel (the model's frame) as a lookup: the large-scale noise over the variance plane (1 if white). */
-export function largeScaleFactorAt(model: NoiseCorrelation | null): (x: number, y: number) => number {
-  if (!model) return () => 1;
-  const gains = model.cells.map((l) => new NoiseShape(l, 1).atZero);
-  return (x, y) => {
-    const i = Math.min(model.nx - 1, Math.max(0, Math.floor((x - model.x0) / model.cellSize)));
-    const j = Math.min(model.ny - 1, Math.max(0, Math.floor((y - model.y0) / model.cellSize)));
-    return gains[j * model.nx + i];
-  };
+/** N(0), the large-scale noise over the variance plane (1 if white), row by row (the model's frame). */
+export class LargeScaleFactors {
+  private readonly gains: number[];
+
+  constructor(private readonly model: NoiseCorrelation | null) {
+    this.gains = model ? model.cells.map((l) => new NoiseShape(l, 1).atZero) : [];
+  }
+
+  /** Fills `out` with N(0) along row y, pixels 0 .. out.length - 1. */
+  row(y: number, out: Float64Array): Float64Array {
+    const m = this.model;
+    if (!m) return out.fill(1);
+    const j = Math.min(m.ny - 1, Math.max(0, Math.floor((y - m.y0) / m.cellSize)));
+    for (let i = 0; i < m.nx; i++) {
+      const from = i === 0 ? 0 : Math.max(0, m.x0 + i * m.cellSize), to = i === m.nx - 1 ? out.length : Math.min(out.length, m.x0 + (i + 1) * m.cellSize);
+      if (to > from) out.fill(this.gains[j * m.nx + i], from, to);
+    }
+    return out;
+  }
 }

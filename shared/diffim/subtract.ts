@@ -23,7 +23,7 @@ import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
 import { fitKernel, type CandidateReport } from './kernel-fit.js';
 import type { KernelSolution } from './kernel-solution.js';
-import { inLocalFrame, largeScaleFactorAt, NoiseMap } from './noise.js';
+import { inLocalFrame, LargeScaleFactors, NoiseMap } from './noise.js';
 import { GridPsf, stampFwhm, stampSigma } from './psf-grid.js';
 import { zogy, zogyDifferencePsf } from './zogy.js';
 
@@ -222,7 +222,8 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   // difference's per-pixel variance is each plane times its large-scale factor N(0).
   const modelS = inLocalFrame(science.noiseCorrelation, science.image.x0, science.image.y0);
   const modelT = inLocalFrame(template.noiseCorrelation, template.image.x0, template.image.y0);
-  const gainS = largeScaleFactorAt(modelS), gainT = largeScaleFactorAt(modelT);
+  const gainS = new LargeScaleFactors(modelS), gainT = new LargeScaleFactors(modelT);
+  const gs = new Float64Array(width), gt = new Float64Array(width);
   const image = Plane.zeros(Float32Array, width, height);
   const variance = Plane.zeros(Float32Array, width, height);
   const mask = Plane.zeros(Int32Array, width, height);
@@ -232,17 +233,10 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   // The difference PSF is as wide as the wider input PSF: stamps as large as the larger input stamp.
   const psfSize = Math.max(sciPsf.stampSize, tmplPsf.stampSize) | 1;
 
-  // Mask: the science's bits, the template's spread over the kernel's reach (AL-CONVSCI: the convolved
-  // science's too), EDGE where the filters see past the border.
+  // Mask: the science's bits, the template's spread over the kernel's reach, EDGE where the filters see past the border.
   const reach = method === 'ZOGY' ? (Math.max(sciPsf.stampSize, tmplPsf.stampSize) - 1) / 2 : kHalf;
   const grown = new Int32Array(width * height);
-  for (let y = 0; y < height; y++) {
-    grown.set(template.mask.row(y), y * width);
-    if (method === 'AL-CONVSCI') {
-      const ms = science.mask.row(y);
-      for (let x = 0; x < width; x++) grown[y * width + x] |= ms[x];
-    }
-  }
+  for (let y = 0; y < height; y++) grown.set(template.mask.row(y), y * width);
   const spread = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
   for (let i = 0; i < grown.length; i++) grown[i] &= spread;
   dilateBits(grown, width, height, spread, reach);
@@ -279,16 +273,18 @@ export async function subtractImages(science: Exposure, template: Exposure, over
     for (let y = 0; y < height; y++) {
       const src = z.difference.row(y), vs = science.variance.row(y), vt = template.variance.row(y);
       const io = image.row(y), vo = variance.row(y);
+      gainS.row(y, gs);
+      gainT.row(y, gt);
       for (let x = 0; x < width; x++) {
         io[x] = src[x];
-        vo[x] = gainS(x, y) * vs[x] + scale * scale * gainT(x, y) * vt[x];
+        vo[x] = gs[x] * vs[x] + scale * scale * gt[x] * vt[x];
       }
     }
     lap('decorrelate');
     differencePsf = zogyDifferencePsf(sciPsf, tmplPsf, scale, noiseAt, xs, ys, psfSize, cfg.zogyRegularization, [modelS, modelT]);
   } else {
     // (6) Convolve the source image by the kernel field and subtract.
-    // Masked garbage (a hot column, a cosmic ray) is zeroed first, so the kernel does not spread it past its grown mask.
+    // Masked garbage (a hot column, a cosmic ray) is zeroed first, so the kernel does not spread it (as ZOGY does).
     const clean = source.image.clone();
     zeroMasked(clean, source.mask, GARBAGE);
     const matched = await convolveKernelField(clean, solution, cfg.fftSize, pool);
@@ -305,7 +301,7 @@ export async function subtractImages(science: Exposure, template: Exposure, over
     lap('convolveSubtract');
     // (7) Decorrelation: white noise at var_target N_t(0) + kappa^2 var_source N_s(0) (over kappa^2 when convolving the science).
     const models: NoiseModels = convolveScience ? [modelT, modelS] : [modelS, modelT];
-    const [gainU, gainC] = convolveScience ? [gainT, gainS] : [gainS, gainT];
+    const [gainU, gainC, gu, gc] = convolveScience ? [gainT, gainS, gt, gs] : [gainS, gainT, gs, gt];
     const noiseAt = (x: number, y: number): [number, number] => {
       const [u, c] = convolveScience ? [noiseT.at(x, y), noiseS.at(x, y)] : [noiseS.at(x, y), noiseT.at(x, y)];
       return [u, c];
@@ -317,8 +313,10 @@ export async function subtractImages(science: Exposure, template: Exposure, over
       for (let y = 0; y < height; y++) {
         image.row(y).set(white.row(y));
         const vo = variance.row(y), vt = target.variance.row(y), vs = source.variance.row(y);
+        gainU.row(y, gu);
+        gainC.row(y, gc);
         for (let x = 0; x < width; x++) {
-          const v = gainU(x, y) * vt[x] + kappa * kappa * gainC(x, y) * vs[x];
+          const v = gu[x] * vt[x] + kappa * kappa * gc[x] * vs[x];
           vo[x] = convolveScience ? v / (kappa * kappa) : v;
         }
       }

@@ -25,12 +25,14 @@ export function rescaleVarianceToPsfScales(warped: WarpResult): void {
     return;
   }
   const gains = model.cells.map((l) => atZero(l.x) * atZero(l.y));
+  // Cell i spans columns [from(i), from(i + 1)) of the plane, the edge cells reaching to its borders.
+  const from = (i: number) => (i <= 0 ? 0 : i >= model.nx ? v.width : Math.min(v.width, Math.max(0, model.x0 + i * model.cellSize - v.x0)));
   for (let y = 0; y < v.height; y++) {
     const row = v.row(y);
     const j = Math.min(model.ny - 1, Math.max(0, Math.floor((y + v.y0 - model.y0) / model.cellSize)));
-    for (let x = 0; x < v.width; x++) {
-      const i = Math.min(model.nx - 1, Math.max(0, Math.floor((x + v.x0 - model.x0) / model.cellSize)));
-      row[x] *= gains[j * model.nx + i];
+    for (let i = 0; i < model.nx; i++) {
+      const g = gains[j * model.nx + i];
+      for (let x = from(i); x < from(i + 1); x++) row[x] *= g;
     }
   }
   const unit = (l: NoiseLags): NoiseLags => {
