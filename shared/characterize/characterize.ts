@@ -138,7 +138,7 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
 
   const defects = timed('defects', () => flagDefects(exposure, cfg.defects));
 
-  const { background, sky, detection, exclude } = timed('background', () => {
+  const { background, sky, detection, exclude, unusable } = timed('background', () => {
     const unusable = unusableMask(exposure);
     // A first, coarsely sampled pass only serves to find the sources to mask in the second.
     const first = measureMesh(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
@@ -148,7 +148,7 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
     for (let i = 0; i < excluded.length; i++) excluded[i] |= found.sourceMask[i];
     const bg = estimateBackground(exposure.image, excluded, cfg.background);
     residualOf(exposure, (y, out, offset) => out.set(bg.map.row(y), offset), unusable, residual);
-    return { background: bg, sky: residual, detection: found, exclude: excluded };
+    return { background: bg, sky: residual, detection: found, exclude: excluded, unusable };
   });
 
   const variance = timed('variance', () => computeVariance(exposure, background, exclude, detection.sourceMask, cfg.variance));
@@ -157,7 +157,8 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
   // Conservative CR pass with the narrowest plausible PSF, so that star sizes are measured on clean data.
   const sMin = cfg.minPsfFwhmPx / 2.3548;
   const crFirst = timed('cosmicRays', () => findCosmicRays(sky, varianceData, exposure.mask, () => [sMin * sMin, sMin * sMin, 0], cfg.cosmicRays));
-  const src = { data: sky, width: w, height: h, bad: unusableMask(exposure), variance: varianceData };
+  // The mask only gains CR bits from here on: its unusable pixels are recomputed into the same buffer.
+  const src = { data: sky, width: w, height: h, bad: unusableMask(exposure, unusable), variance: varianceData };
   const firstSelection = timed('starSelect', () => selectStars(src, src.bad, detection.peaks, cfg.peaks.smoothingSigmaPx, cfg.starSelect));
   const crSecond = timed('cosmicRays', () =>
     findCosmicRays(sky, varianceData, exposure.mask, (x, y) => {
@@ -168,8 +169,7 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
   );
   const selection = timed('starSelect', () => {
     if (crSecond.nPixels === 0) return firstSelection;
-    src.bad = unusableMask(exposure);
-    return dropTouching(firstSelection, src.bad, w, h);
+    return dropTouching(firstSelection, unusableMask(exposure, src.bad), w, h);
   });
 
   const psf = timed('psf', () => fitPsf(selection.stars, detection.peaks, src, selection.sizeAt, cfg));
@@ -210,10 +210,9 @@ export function mergeConfig(o: CharacterizeOverrides): CharacterizeConfig {
   };
 }
 
-/** 1 where the mask makes a pixel unusable for sky and star measurements. */
-function unusableMask(exposure: Exposure): Uint8Array {
+/** 1 where the mask makes a pixel unusable for sky and star measurements (into `out` when given). */
+function unusableMask(exposure: Exposure, out: Uint8Array = new Uint8Array(exposure.width * exposure.height)): Uint8Array {
   const w = exposure.width;
-  const out = new Uint8Array(w * exposure.height);
   for (let y = 0; y < exposure.height; y++) {
     const m = exposure.mask.row(y);
     for (let x = 0; x < w; x++) out[y * w + x] = m[x] & UNUSABLE_HERE ? 1 : 0;
