@@ -75,16 +75,18 @@ export function decorrelateShare(difference: ImageF, out: ImageF, solution: Kern
     const vu = noise[2 * t], vc = noise[2 * t + 1];
     const top = vu * su.atZero + kappa2 * vc * sc.atZero;
     // Half spectrum by columns: element (kx, ky) at 2 (kx n + ky).
-    for (let i = 0; i < spectrum.length; i += 2) {
-      const ky = (i >> 1) % n, kx = ((i >> 1) - ky) / n;
-      let kr = 0, ki = 0;
-      for (let m = 0; m < termSpectra.length; m++) {
-        kr += weights[m] * termSpectra[m][i];
-        ki += weights[m] * termSpectra[m][i + 1];
+    for (let kx = 0; kx <= n / 2; kx++) {
+      const u = vu * su.x[kx], c = vc * sc.x[kx];
+      for (let ky = 0, i = 2 * kx * n; ky < n; ky++, i += 2) {
+        let kr = 0, ki = 0;
+        for (let m = 0; m < termSpectra.length; m++) {
+          kr += weights[m] * termSpectra[m][i];
+          ki += weights[m] * termSpectra[m][i + 1];
+        }
+        const phi = Math.sqrt(top / (u * su.y[ky] + c * sc.y[ky] * (kr * kr + ki * ki)));
+        spectrum[i] *= phi;
+        spectrum[i + 1] *= phi;
       }
-      const phi = Math.sqrt(top / (vu * su.x[kx] * su.y[ky] + vc * sc.x[kx] * sc.y[ky] * (kr * kr + ki * ki)));
-      spectrum[i] *= phi;
-      spectrum[i + 1] *= phi;
     }
     fft.inverse(spectrum, window, ...outputRows(tile));
     accumulate(tile, n, window, out);

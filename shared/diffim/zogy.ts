@@ -151,9 +151,8 @@ export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, r
     kn.fill(0);
     kr.fill(0);
     let sumKn2 = 0, sumKr2 = 0;
-    for (let i = 0; i < sn.length; i += 2) {
-      // Half spectrum by columns: element (kx, ky) at 2 (kx n + ky).
-      const ky = (i >> 1) % n, kx = ((i >> 1) - ky) / n;
+    // Half spectrum by columns: element (kx, ky) at 2 (kx n + ky).
+    for (let i = 0, kx = 0, ky = 0; i < sn.length; i += 2, ky = ky + 1 === n ? 0 : ky + 1, kx = ky === 0 ? kx + 1 : kx) {
       const nN = shapeN.x[kx] * shapeN.y[ky], nR = shapeR.x[kx] * shapeR.y[ky];
       const [pnr, pni, prr, pri] = [pn[i], pn[i + 1], pr[i], pr[i + 1]];
       const pr2 = prr * prr + pri * pri, pn2 = pnr * pnr + pni * pni;
