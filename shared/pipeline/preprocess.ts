@@ -11,7 +11,9 @@
  *   await processDetector({ science, template, apdb }, config);
  */
 import { characterizeImage, type CharacterizeOverrides, type CharacterizeResult } from '../characterize/characterize.js';
+import { characterizeImageAsync } from '../characterize/characterize-async.js';
 import type { Exposure } from '../image/exposure.js';
+import { WorkerPool } from '../util/worker-pool.js';
 import { DEFAULT_PIPELINE_CONFIG } from './config.js';
 import { PipelineInputError, type InputRole } from './errors.js';
 
@@ -47,14 +49,28 @@ export function checkImageData(exposure: Exposure, role: InputRole): void {
   throw new PipelineInputError(role, `${role} image has no finite pixel (all NaN or infinite)`);
 }
 
-function prepare(exposure: Exposure, role: InputRole, overrides: CharacterizeOverrides): CharacterizedImage {
-  checkImageData(exposure, role);
-  const start = performance.now();
-  const characterization = characterizeImage(exposure, overrides);
+function prepared(exposure: Exposure, role: InputRole, characterization: CharacterizeResult, start: number): CharacterizedImage {
   if (characterization.psf.nStars === 0) {
     throw new PipelineInputError(role, `${role} image has no star to measure its PSF on (blank, clouded or unfocused?)`);
   }
   return { kind: 'prepared', exposure, psfFwhmPx: characterization.psf.fwhmPx, characterization, timingMs: performance.now() - start };
+}
+
+function prepare(exposure: Exposure, role: InputRole, overrides: CharacterizeOverrides): CharacterizedImage {
+  checkImageData(exposure, role);
+  const start = performance.now();
+  return prepared(exposure, role, characterizeImage(exposure, overrides), start);
+}
+
+/** As prepareScience, on a worker of `pool` (characterizeImageAsync), leaving this thread free meanwhile. */
+export async function prepareScienceAsync(
+  exposure: Exposure,
+  overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize,
+  pool: WorkerPool | null = WorkerPool.shared(),
+): Promise<CharacterizedImage> {
+  checkImageData(exposure, 'science');
+  const start = performance.now();
+  return prepared(exposure, 'science', await characterizeImageAsync(exposure, overrides, pool), start);
 }
 
 /** Checks and characterizes a science image (in place); an image without a single PSF star is an input error. */

@@ -37,7 +37,7 @@ import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
 import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
 import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
-import { checkImageData, isPrepared, prepareScience, prepareTemplate, type PreparedImage } from './preprocess.js';
+import { checkImageData, isPrepared, prepareScienceAsync, prepareTemplate, type PreparedImage } from './preprocess.js';
 import type { RealBogusScorer } from './realbogus.js';
 import { storedProcessingTime } from './replay.js';
 import { resolveZeroPoint, type ZeroPointSource } from './zero-point.js';
@@ -194,19 +194,21 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     deps.onStage?.(stage, timingsMs[stage]);
   };
 
-  // (1) The template unless prepared; (2) the warp, which needs only the science's grid and WCS, is
-  // started before the science is characterized: its worker threads resample on the other core
-  // while the main thread characterizes. Stage times add up to the wall time.
+  // (1) The science is characterized on a pool worker while this thread prepares the template
+  // (unless preloaded) and (2) warps it (one band here, the others on the warp's own worker): the
+  // warp needs only the science's grid and WCS. Stage times are laps and add up to the wall time.
   checkImageData(science, 'science');
+  const sciStart = performance.now();
+  const sciPreparing = prepareScienceAsync(science, config.characterize);
+  sciPreparing.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
   const tmpl = isPrepared(inputs.template) ? inputs.template : prepareTemplate(templateIn, config.characterize);
   done('characterizeTemplate', { preloaded: isPrepared(inputs.template), fwhmPx: round(tmpl.psfFwhmPx, 3) }, isPrepared(inputs.template) ? 0 : undefined);
   const warpStart = performance.now();
   const warping = warpExposure(tmpl.exposure, science, config.warp);
-  warping.catch(() => {}); // awaited below; an error of the science first must not leave it unhandled
+  warping.catch(() => {}); // awaited below, after the science
   const warpStartMs = performance.now() - warpStart;
-  const sciStart = performance.now();
-  const sci = prepareScience(science, config.characterize);
-  done('characterizeScience', { fwhmPx: round(sci.characterization.psf.fwhmPx, 3), psfStars: sci.characterization.psf.nStars, crCount: sci.characterization.crCount }, performance.now() - sciStart);
+  const sci = await sciPreparing;
+  done('characterizeScience', { fwhmPx: round(sci.characterization.psf.fwhmPx, 3), psfStars: sci.characterization.psf.nStars, crCount: sci.characterization.crCount }, performance.now() - sciStart - warpStartMs - timingsMs.characterizeTemplate);
 
   const warpWait = performance.now();
   const warped = await warping;
