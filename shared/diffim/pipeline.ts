@@ -12,6 +12,7 @@
 import type { Exposure } from '../image/exposure.js';
 import { characterizeImage, type CharacterizeOverrides } from '../characterize/characterize.js';
 import { characterizeImageAsync } from '../characterize/characterize-async.js';
+import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
 import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
@@ -66,12 +67,18 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   // and then starts the warp, which needs only the science's grid and WCS.
   const scienceDone = cfg.characterize ? characterizeImageAsync(science, cfg.characterizeOverrides, pool) : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
+  // Inputs resampled before us (e.g. by their provider) have correlated noise: measured on blank sky.
+  const measureNoise = (e: Exposure): void => {
+    if (cfg.characterize && e.psf) characterizeNoiseCorrelation(e, e.psf.fwhmAt(e.width / 2, e.height / 2));
+  };
   if (cfg.characterize) characterizeImage(template, cfg.characterizeOverrides);
+  measureNoise(template);
   const characterizeTemplate = lap();
   onStage?.('characterizeTemplate');
   const warping = warpExposure(template, science, cfg.warp);
   warping.catch(() => {});
   await scienceDone;
+  measureNoise(science);
   const characterizeScience = lap();
   onStage?.('characterizeScience');
   const warped = await warping;

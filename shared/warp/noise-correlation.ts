@@ -4,7 +4,8 @@
  * R_f(d) = sigma^2 sum_k w_k w_{k+d}, i.e. the power spectrum sigma^2 |W_f(u)|^2 of the kernel's transfer
  * function W_f (separable: x and y taps are independent). A warp's phases drift across the image, so
  * the noise of a region has the average of R_f over the phases used there: the resampler keeps a
- * histogram of phases per cell of CELL_SIZE pixels.
+ * histogram of phases per cell of CELL_SIZE pixels. Input noise that was already correlated (covariance
+ * sigma^2 c(d)) leaves sum_k sum_l w_k w_l c(d + l - k) = (R_f * c)(d): the lags convolve.
  */
 import type { NoiseCorrelation, NoiseLags } from '../image/exposure.js';
 import type { LanczosTable } from './lanczos.js';
@@ -43,18 +44,49 @@ export function meanTapAutocorrelation(table: LanczosTable, histogram: ArrayLike
  * cells row-major over nx x ny): its variance plane holds each pixel's variance, so each cell's lags
  * are scaled to 1 at lag 0. Cells without covered pixels take the whole image's phases.
  */
-export function resampledNoiseCorrelation(table: LanczosTable, grid: { x0: number; y0: number; nx: number; ny: number }, phasesX: Float64Array, phasesY: Float64Array): NoiseCorrelation {
+export function resampledNoiseCorrelation(
+  table: LanczosTable,
+  grid: { x0: number; y0: number; nx: number; ny: number },
+  phasesX: Float64Array,
+  phasesY: Float64Array,
+  input: NoiseCorrelation | null = null,
+): NoiseCorrelation {
   const total = (h: Float64Array) => {
     const t = new Float64Array(PHASE_BINS);
     for (let i = 0; i < h.length; i++) t[i % PHASE_BINS] += h[i];
     return t;
   };
-  const unit = (r: number[]) => r.map((v) => v / r[0]);
-  const allX = unit(meanTapAutocorrelation(table, total(phasesX))), allY = unit(meanTapAutocorrelation(table, total(phasesY)));
+  // The input's correlation (averaged over its cells) convolves each cell's; white input leaves the taps' alone.
+  const inputLags = input && meanLags(input);
+  const unit = (r: number[], axis: 'x' | 'y') => {
+    const lags = r.map((v) => v / r[0]);
+    return inputLags ? convolveLags(lags, inputLags[axis]) : lags;
+  };
+  const allX = unit(meanTapAutocorrelation(table, total(phasesX)), 'x'), allY = unit(meanTapAutocorrelation(table, total(phasesY)), 'y');
   const cells: NoiseLags[] = [];
   for (let c = 0; c < grid.nx * grid.ny; c++) {
     const rx = meanTapAutocorrelation(table, phasesX, c * PHASE_BINS), ry = meanTapAutocorrelation(table, phasesY, c * PHASE_BINS);
-    cells.push({ x: rx.length ? unit(rx) : allX, y: ry.length ? unit(ry) : allY });
+    cells.push({ x: rx.length ? unit(rx, 'x') : allX, y: ry.length ? unit(ry, 'y') : allY });
   }
   return { ...grid, cellSize: CELL_SIZE, cells };
+}
+
+/** Lags of the convolution of two symmetric lag sequences: (r * c)(d) = sum_m r[|m|] c[|d - m|], d = 0 .. r.length + c.length - 2. */
+export function convolveLags(r: readonly number[], c: readonly number[]): number[] {
+  const at = (a: readonly number[], k: number) => a[Math.abs(k)] ?? 0;
+  return Array.from({ length: r.length + c.length - 1 }, (_, d) => {
+    let s = 0;
+    for (let m = 1 - r.length; m < r.length; m++) s += at(r, m) * at(c, d - m);
+    return s;
+  });
+}
+
+/** A model's lags averaged over its cells. */
+function meanLags(model: NoiseCorrelation): NoiseLags {
+  const mean = (axis: 'x' | 'y') => {
+    const out = new Array<number>(Math.max(...model.cells.map((l) => l[axis].length))).fill(0);
+    for (const l of model.cells) l[axis].forEach((v, d) => (out[d] += v / model.cells.length));
+    return out;
+  };
+  return { x: mean('x'), y: mean('y') };
 }

@@ -259,7 +259,7 @@ export async function warpExposure(
     out.wcs,
     template.psf ? new WarpedPsf(template.psf, out.wcs, template.wcs) : null,
     template.info,
-    resampledNoiseCorrelation(new LanczosTable(cfg.kernel), grid, histogram('phasesX'), histogram('phasesY')),
+    resampledNoiseCorrelation(new LanczosTable(cfg.kernel), grid, histogram('phasesX'), histogram('phasesY'), template.noiseCorrelation),
   );
   const done = performance.now();
   return {

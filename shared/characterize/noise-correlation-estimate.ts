@@ -1,0 +1,145 @@
+/**
+ * The noise correlation of an image that was resampled before it reached us (e.g. by its data provider),
+ * measured on its blank sky: the autocovariance of IMAGE / sqrt(VARIANCE) at lags 0 .. L along x and y over
+ * pairs of unmasked, source-free pixels (the autocorrelation estimator of Bartlett 1946, with his variance of
+ * it), stored as the separable model of `Exposure.noiseCorrelation` (covariance = VARIANCE x x[|dx|] x y[|dy|]).
+ * White noise has no lag; resampling kernels leave positive and negative lags, source light only positive ones.
+ */
+import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
+import { UNUSABLE, MaskPlane } from '../image/mask.js';
+import { convolveSeparable, dilateSquare, gaussianTaps } from './filters.js';
+import { madSigma } from '../util/stats.js';
+
+export interface NoiseCorrelationEstimateConfig {
+  /** Largest lag measured, px. */
+  maxLag: number;
+  /** Sources: the image smoothed by the PSF above this many sigma of the smoothed image... */
+  sourceThresholdSigma: number;
+  /** ... grown by this many FWHM. */
+  growFwhm: number;
+  /** A model is set only when some lag-1 correlation is this many of its errors from zero. */
+  minSignificance: number;
+}
+
+export const DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG: NoiseCorrelationEstimateConfig = {
+  maxLag: 4,
+  sourceThresholdSigma: 3,
+  growFwhm: 2,
+  minSignificance: 5,
+};
+
+export interface NoiseCorrelationEstimate {
+  /** Autocovariance of IMAGE / sqrt(VARIANCE) at lags 0 .. maxLag along x (rows) and y (columns). */
+  covX: number[];
+  covY: number[];
+  /** One-sigma errors of the lag correlations cov[d] / cov[0], d >= 1 (Bartlett's formula). */
+  errX: number[];
+  errY: number[];
+  /** Blank-sky pixels used, and their fraction of the image. */
+  pixels: number;
+  blankFraction: number;
+  /** max(|rho_x[1]| / err, |rho_y[1]| / err). */
+  significance: number;
+  /** The model to set (lags x[d] = covX[d] / sqrt(cov0), likewise y), or null: white within the errors. */
+  model: NoiseCorrelation | null;
+}
+
+/**
+ * 1 where a pixel is not blank sky: masked (UNUSABLE, DETECTED), no usable variance, or within `growFwhm`
+ * FWHM of where the PSF-smoothed normalised image exceeds (sources are positive) `sourceThresholdSigma` of its own scatter.
+ */
+export function blankSkyExclusion(exposure: Exposure, fwhmPx: number, cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG): Uint8Array {
+  const w = exposure.width, h = exposure.height;
+  const z = normalised(exposure);
+  const excluded = new Uint8Array(w * h);
+  for (let i = 0; i < z.length; i++) {
+    if (Number.isNaN(z[i])) {
+      excluded[i] = 1;
+      z[i] = 0;
+    }
+  }
+  const smooth = new Float32Array(w * h);
+  convolveSeparable(z, w, h, gaussianTaps(Math.max(0.5, fwhmPx / 2.3548)), smooth);
+  // The smoothed image's scatter from a regular subsample of at most ~1e6 pixels.
+  const step = Math.max(1, Math.floor(Math.sqrt((w * h) / 1e6)));
+  const sample: number[] = [];
+  for (let y = 0; y < h; y += step) for (let x = 0; x < w; x += step) if (!excluded[y * w + x]) sample.push(smooth[y * w + x]);
+  const sigma = madSigma(sample);
+  const sources = new Uint8Array(w * h);
+  for (let i = 0; i < smooth.length; i++) if (!excluded[i] && smooth[i] > cfg.sourceThresholdSigma * sigma) sources[i] = 1;
+  dilateSquare(sources, w, h, Math.ceil(cfg.growFwhm * fwhmPx));
+  for (let i = 0; i < sources.length; i++) excluded[i] |= sources[i];
+  return excluded;
+}
+
+/** The noise correlation measured on the pixels where `excluded` is 0 (row-major over the exposure). */
+export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Array, cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG): NoiseCorrelationEstimate {
+  const w = exposure.width, h = exposure.height, L = cfg.maxLag;
+  const z = normalised(exposure);
+  // Masked pixels and pixels without a usable variance are never blank sky, whatever `excluded` says.
+  const skip = excluded.map((v, i) => (v || Number.isNaN(z[i]) ? 1 : 0));
+  let sum = 0, n = 0;
+  for (let i = 0; i < z.length; i++) {
+    if (skip[i]) continue;
+    sum += z[i];
+    n++;
+  }
+  const mean = n ? sum / n : 0;
+  const covAlong = (dx: number, dy: number): number => {
+    let s = 0, pairs = 0;
+    for (let y = 0; y + dy < h; y++) {
+      for (let x = 0; x + dx < w; x++) {
+        const i = y * w + x, j = i + dy * w + dx;
+        if (skip[i] || skip[j]) continue;
+        s += (z[i] - mean) * (z[j] - mean);
+        pairs++;
+      }
+    }
+    return pairs ? s / pairs : 0;
+  };
+  const covX = [covAlong(0, 0)], covY = [covX[0]];
+  for (let d = 1; d <= L; d++) {
+    covX.push(covAlong(d, 0));
+    covY.push(covAlong(0, d));
+  }
+  // Bartlett: var(rho_d) = (1 + 2 sum_{k<d} rho_k^2) / N for a series correlated up to lag d - 1.
+  const errors = (cov: number[]) => {
+    const rho = cov.map((c) => c / cov[0]);
+    return rho.map((_, d) => Math.sqrt((1 + 2 * rho.slice(1, d).reduce((s, r) => s + r * r, 0)) / Math.max(1, n)));
+  };
+  const errX = errors(covX), errY = errors(covY);
+  const significance = n > 0 ? Math.max(Math.abs(covX[1] / covX[0]) / errX[1], Math.abs(covY[1] / covY[0]) / errY[1]) : 0;
+  const model: NoiseCorrelation | null =
+    significance >= cfg.minSignificance && covX[0] > 0
+      ? {
+          x0: exposure.image.x0,
+          y0: exposure.image.y0,
+          cellSize: Math.max(w, h),
+          nx: 1,
+          ny: 1,
+          cells: [{ x: covX.map((c) => c / Math.sqrt(covX[0])), y: covY.map((c) => c / Math.sqrt(covY[0])) }],
+        }
+      : null;
+  return { covX, covY, errX, errY, pixels: n, blankFraction: n / (w * h), significance, model };
+}
+
+/**
+ * Measures an input's noise correlation on its blank sky and sets `exposure.noiseCorrelation` when it is
+ * significant; a model already set (by our own warp) is kept. Needs the background subtracted.
+ */
+export function characterizeNoiseCorrelation(exposure: Exposure, fwhmPx: number, cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG): NoiseCorrelationEstimate {
+  const estimate = estimateNoiseCorrelation(exposure, blankSkyExclusion(exposure, fwhmPx, cfg), cfg);
+  if (!exposure.noiseCorrelation && estimate.model) exposure.noiseCorrelation = estimate.model;
+  return estimate;
+}
+
+/** IMAGE / sqrt(VARIANCE), NaN where the pixel is masked or has no usable variance. */
+function normalised(exposure: Exposure): Float32Array {
+  const w = exposure.width, h = exposure.height, out = new Float32Array(w * h);
+  const skip = UNUSABLE | MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE;
+  for (let y = 0; y < h; y++) {
+    const im = exposure.image.row(y), m = exposure.mask.row(y), v = exposure.variance.row(y);
+    for (let x = 0; x < w; x++) out[y * w + x] = m[x] & skip || !(v[x] > 0) || !Number.isFinite(im[x]) ? Number.NaN : im[x] / Math.sqrt(v[x]);
+  }
+  return out;
+}
