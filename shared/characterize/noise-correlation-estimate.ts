@@ -3,7 +3,10 @@
  * measured on its blank sky: the autocovariance of IMAGE / sqrt(VARIANCE) at lags 0 .. L along x and y over
  * pairs of unmasked, source-free pixels (the autocorrelation estimator of Bartlett 1946, with his variance of
  * it), stored as the separable model of `Exposure.noiseCorrelation` (covariance = VARIANCE x x[|dx|] x y[|dy|]).
- * White noise has no lag; resampling kernels leave positive and negative lags, source light only positive ones.
+ * White noise has no lag; resampling kernels leave positive and negative lags, source light only positive ones:
+ * faint sources below the mask correlate blank sky by a few thousandths at every lag within the PSF, which a
+ * large image measures as significant, so a significant lag 1 also needs a negative lag (Lanczos, sinc) or a
+ * lag 1 too large for faint light (bilinear, smoothing) before a model is set.
  */
 import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
 import { UNUSABLE, MaskPlane } from '../image/mask.js';
@@ -17,8 +20,12 @@ export interface NoiseCorrelationEstimateConfig {
   sourceThresholdSigma: number;
   /** ... grown by this many FWHM. */
   growFwhm: number;
-  /** A model is set only when some lag-1 correlation is this many of its errors from zero. */
+  /** A model is set only when some lag-1 correlation is this many of its errors from zero... */
   minSignificance: number;
+  /** ... and some lag along x or y is negative by this many errors... */
+  negativeSignificance: number;
+  /** ... or some lag 1 exceeds this (faint light below the mask: <= 0.006 on the simulator's crowded 1024^2 frames). */
+  maxLightLag1: number;
 }
 
 export const DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG: NoiseCorrelationEstimateConfig = {
@@ -26,6 +33,8 @@ export const DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG: NoiseCorrelationEstimate
   sourceThresholdSigma: 3,
   growFwhm: 2,
   minSignificance: 5,
+  negativeSignificance: 3,
+  maxLightLag1: 0.05,
 };
 
 export interface NoiseCorrelationEstimate {
@@ -40,6 +49,8 @@ export interface NoiseCorrelationEstimate {
   blankFraction: number;
   /** max(|rho_x[1]| / err, |rho_y[1]| / err). */
   significance: number;
+  /** The lags look like resampling, not light: a negative one (`negativeSignificance`) or a large lag 1 (`maxLightLag1`). */
+  resampled: boolean;
   /** The model to set (lags x[d] = covX[d] / sqrt(cov0), likewise y), or null: white within the errors. */
   model: NoiseCorrelation | null;
 }
@@ -109,8 +120,10 @@ export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Arra
   };
   const errX = errors(covX), errY = errors(covY);
   const significance = n > 0 ? Math.max(Math.abs(covX[1] / covX[0]) / errX[1], Math.abs(covY[1] / covY[0]) / errY[1]) : 0;
+  const notLight = (cov: number[], err: number[]) => cov[1] / cov[0] > cfg.maxLightLag1 || cov.some((c, d) => d > 0 && c / cov[0] < -cfg.negativeSignificance * err[d]);
+  const resampled = n > 0 && (notLight(covX, errX) || notLight(covY, errY));
   const model: NoiseCorrelation | null =
-    significance >= cfg.minSignificance && covX[0] > 0
+    significance >= cfg.minSignificance && resampled && covX[0] > 0
       ? {
           x0: exposure.image.x0,
           y0: exposure.image.y0,
@@ -120,7 +133,7 @@ export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Arra
           cells: [{ x: covX.map((c) => c / Math.sqrt(covX[0])), y: covY.map((c) => c / Math.sqrt(covY[0])) }],
         }
       : null;
-  return { covX, covY, errX, errY, pixels: n, blankFraction: n / (w * h), significance, model };
+  return { covX, covY, errX, errY, pixels: n, blankFraction: n / (w * h), significance, resampled, model };
 }
 
 /**

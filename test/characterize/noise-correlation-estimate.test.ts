@@ -15,15 +15,15 @@ function gaussian(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
-/** Unit white noise plus 300 Gaussian stars of 10 .. 30000 (log-uniform) on a (SIZE + 2 MARGIN)^2 grid. */
-function noiseAndStars(seed: number): Float64Array {
+/** Unit white noise plus `count` Gaussian stars of `min` .. `max` (log-uniform) on a (SIZE + 2 MARGIN)^2 grid. */
+function noiseAndStars(seed: number, count = 300, min = 10, max = 30000): Float64Array {
   const n = SIZE + 2 * MARGIN, out = new Float64Array(n * n), g = gaussian(seed);
   for (let i = 0; i < out.length; i++) out[i] = g();
   const s = FWHM / 2.3548;
   let u = seed * 7 + 1;
   const uniform = () => ((u = (u * 1103515245 + 12345) >>> 0) + 0.5) / 2 ** 32;
-  for (let k = 0; k < 300; k++) {
-    const cx = uniform() * n, cy = uniform() * n, flux = 10 * 3000 ** uniform();
+  for (let k = 0; k < count; k++) {
+    const cx = uniform() * n, cy = uniform() * n, flux = min * (max / min) ** uniform();
     for (let y = Math.max(0, Math.floor(cy - 5 * s)); y < Math.min(n, cy + 5 * s); y++) {
       for (let x = Math.max(0, Math.floor(cx - 5 * s)); x < Math.min(n, cx + 5 * s); x++) {
         out[y * n + x] += (flux / (2 * Math.PI * s * s)) * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s * s));
@@ -86,4 +86,14 @@ test('white noise with stars: no significant correlation, no model', () => {
     // Without the source mask the stars' light alone would pass for correlated noise.
     assert.ok(estimateNoiseCorrelation(e, new Uint8Array(SIZE * SIZE)).significance > 5);
   }
+});
+
+test('white noise with many stars too faint to mask: the light correlates blank sky significantly, but only positively: no model', () => {
+  // 4000 stars of 12 units: each ~2.3 sigma in the PSF-smoothed image, below the 3-sigma source mask.
+  const e = filtered(noiseAndStars(4, 4000, 12, 12), [1], [1]);
+  const est = characterizeNoiseCorrelation(e, FWHM);
+  assert.ok(est.significance > 5, `lag-1 significance ${est.significance.toFixed(2)}`);
+  assert.ok([1, 2, 3, 4].every((d) => est.covX[d] > 0 && est.covY[d] > 0), `lags x ${est.covX} y ${est.covY}`);
+  assert.equal(est.resampled, false);
+  assert.equal(e.noiseCorrelation, null);
 });
