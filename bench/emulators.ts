@@ -4,6 +4,8 @@
  * >= 5,000/s), Cloud Storage 16 MB uploads/s, Firestore commits/s. Besides wall-clock rates (which
  * on a shared, loaded machine mostly measure the scheduler) it prints work per CPU-second of the
  * emulator process (from /proc) and of the client process: the rates each would reach on an idle core.
+ * Pub/Sub runs with publisher and subscriber in one process, then with the subscriber in its own,
+ * then (the floor) against `pubsub-null-server.ts`, which does no Pub/Sub work.
  */
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
