@@ -3,10 +3,11 @@
  * measured on its blank sky: the autocovariance of IMAGE / sqrt(VARIANCE) at lags 0 .. L along x and y over
  * pairs of unmasked, source-free pixels (the autocorrelation estimator of Bartlett 1946, with his variance of
  * it), stored as the separable model of `Exposure.noiseCorrelation` (covariance = VARIANCE x x[|dx|] x y[|dy|]).
- * White noise has no lag; resampling kernels leave positive and negative lags, source light only positive ones:
- * faint sources below the mask correlate blank sky by a few thousandths at every lag within the PSF, which a
- * large image measures as significant, so a significant lag 1 also needs a negative lag (Lanczos, sinc) or a
- * lag 1 too large for faint light (bilinear, smoothing) before a model is set.
+ * White noise has no lag. Faint sources below the mask correlate blank sky too, by a few thousandths to a few
+ * hundredths, which a large image measures as significant; but their light's lags are the PSF's autocorrelation
+ * (at least as wide: a(d) = exp(-d^2 / 4 sigma^2) for a Gaussian PSF), positive and slowly falling. So a
+ * significant lag 1 also needs the resampling's signature before a model is set: a negative lag (Lanczos, sinc)
+ * or a lag 2 below a(2) / a(1) times lag 1 (bilinear, smoothing kernels narrower than the PSF).
  */
 import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
 import { UNUSABLE, MaskPlane } from '../image/mask.js';
@@ -16,25 +17,26 @@ import { madSigma } from '../util/stats.js';
 export interface NoiseCorrelationEstimateConfig {
   /** Largest lag measured, px. */
   maxLag: number;
-  /** Sources: the image smoothed by the PSF above this many sigma of the smoothed image... */
+  /**
+   * Sources: the image smoothed by the PSF above this many sigma of the smoothed image... High enough that noise
+   * alone almost never reaches it: masking the noise's own upward fluctuations biases every lag negative
+   * (at 3 sigma: lag 1 -0.004, 7 sigma on white 2048^2 noise), which would pass for resampling.
+   */
   sourceThresholdSigma: number;
   /** ... grown by this many FWHM. */
   growFwhm: number;
   /** A model is set only when some lag-1 correlation is this many of its errors from zero... */
   minSignificance: number;
-  /** ... and some lag along x or y is negative by this many errors... */
-  negativeSignificance: number;
-  /** ... or some lag 1 exceeds this (faint light below the mask: <= 0.006 on the simulator's crowded 1024^2 frames). */
-  maxLightLag1: number;
+  /** ... and, along x or y, a lag negative by this many errors or lag 2 this many errors below the light's a(2) / a(1) x lag 1. */
+  signatureSignificance: number;
 }
 
 export const DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG: NoiseCorrelationEstimateConfig = {
   maxLag: 4,
-  sourceThresholdSigma: 3,
+  sourceThresholdSigma: 5,
   growFwhm: 2,
   minSignificance: 5,
-  negativeSignificance: 3,
-  maxLightLag1: 0.05,
+  signatureSignificance: 3,
 };
 
 export interface NoiseCorrelationEstimate {
@@ -49,7 +51,7 @@ export interface NoiseCorrelationEstimate {
   blankFraction: number;
   /** max(|rho_x[1]| / err, |rho_y[1]| / err). */
   significance: number;
-  /** The lags look like resampling, not light: a negative one (`negativeSignificance`) or a large lag 1 (`maxLightLag1`). */
+  /** The lags look like resampling, not light (`signatureSignificance`). */
   resampled: boolean;
   /** The model to set (lags x[d] = covX[d] / sqrt(cov0), likewise y), or null: white within the errors. */
   model: NoiseCorrelation | null;
@@ -84,7 +86,7 @@ export function blankSkyExclusion(exposure: Exposure, fwhmPx: number, cfg: Noise
 }
 
 /** The noise correlation measured on the pixels where `excluded` is 0 (row-major over the exposure). */
-export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Array, cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG): NoiseCorrelationEstimate {
+export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Array, fwhmPx: number, cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG): NoiseCorrelationEstimate {
   const w = exposure.width, h = exposure.height, L = cfg.maxLag;
   const z = normalised(exposure);
   // Masked pixels and pixels without a usable variance are never blank sky, whatever `excluded` says.
@@ -120,7 +122,10 @@ export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Arra
   };
   const errX = errors(covX), errY = errors(covY);
   const significance = n > 0 ? Math.max(Math.abs(covX[1] / covX[0]) / errX[1], Math.abs(covY[1] / covY[0]) / errY[1]) : 0;
-  const notLight = (cov: number[], err: number[]) => cov[1] / cov[0] > cfg.maxLightLag1 || cov.some((c, d) => d > 0 && c / cov[0] < -cfg.negativeSignificance * err[d]);
+  // Light's lag 2 over lag 1: at least a(2) / a(1) of a Gaussian PSF of this FWHM.
+  const s = fwhmPx / 2.3548, lightFall = Math.exp(-3 / (4 * s * s)), k = cfg.signatureSignificance;
+  const notLight = (cov: number[], err: number[]) =>
+    cov.some((c, d) => d > 0 && c / cov[0] < -k * err[d]) || (L >= 2 && (cov[2] - lightFall * cov[1]) / cov[0] < -k * Math.hypot(err[2], lightFall * err[1]));
   const resampled = n > 0 && (notLight(covX, errX) || notLight(covY, errY));
   const model: NoiseCorrelation | null =
     significance >= cfg.minSignificance && resampled && covX[0] > 0
@@ -141,7 +146,7 @@ export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Arra
  * significant; a model already set (by our own warp) is kept. Needs the background subtracted.
  */
 export function characterizeNoiseCorrelation(exposure: Exposure, fwhmPx: number, cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG): NoiseCorrelationEstimate {
-  const estimate = estimateNoiseCorrelation(exposure, blankSkyExclusion(exposure, fwhmPx, cfg), cfg);
+  const estimate = estimateNoiseCorrelation(exposure, blankSkyExclusion(exposure, fwhmPx, cfg), fwhmPx, cfg);
   if (!exposure.noiseCorrelation && estimate.model) exposure.noiseCorrelation = estimate.model;
   return estimate;
 }

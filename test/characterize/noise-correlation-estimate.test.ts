@@ -84,11 +84,22 @@ test('white noise with stars: no significant correlation, no model', () => {
     assert.ok(est.significance < 5, `seed ${seed}: lag-1 significance ${est.significance.toFixed(2)}`);
     assert.equal(e.noiseCorrelation, null);
     // Without the source mask the stars' light alone would pass for correlated noise.
-    assert.ok(estimateNoiseCorrelation(e, new Uint8Array(SIZE * SIZE)).significance > 5);
+    assert.ok(estimateNoiseCorrelation(e, new Uint8Array(SIZE * SIZE), FWHM).significance > 5);
   }
 });
 
-test('white noise with many stars too faint to mask: the light correlates blank sky significantly, but only positively: no model', () => {
+test('white noise alone on a large image: the source mask does not bias the lags into a model', () => {
+  const n = 2048, e = Exposure.blank(n, n), g = gaussian(9);
+  for (let i = 0; i < n * n; i++) e.image.data[i] = g();
+  e.variance.fill(1);
+  const est = characterizeNoiseCorrelation(e, FWHM);
+  for (const [cov, err] of [[est.covX, est.errX], [est.covY, est.errY]]) {
+    for (let d = 1; d <= 4; d++) assert.ok(Math.abs(cov[d] / cov[0]) < 4 * err[d], `lag ${d}: ${cov[d] / cov[0]} +- ${err[d]}`);
+  }
+  assert.equal(e.noiseCorrelation, null);
+});
+
+test('white noise with many stars too faint to mask: the light correlates blank sky significantly, but as wide as the PSF: no model', () => {
   // 4000 stars of 12 units: each ~2.3 sigma in the PSF-smoothed image, below the 3-sigma source mask.
   const e = filtered(noiseAndStars(4, 4000, 12, 12), [1], [1]);
   const est = characterizeNoiseCorrelation(e, FWHM);

@@ -33,7 +33,7 @@ for (const method of ['auto', 'al-convsci', 'zogy'] as const) {
     const p = noisePower(r.difference, blank);
     const mean = p.reduce((s, v) => s + v, 0) / p.length;
     assert.ok(p.every((v) => Math.abs(v / mean - 1) < 0.1), `${r.method} noise power ${p.map((v) => (v / mean).toFixed(3))}`);
-    const lags = estimateNoiseCorrelation(r.difference, blank);
+    const lags = estimateNoiseCorrelation(r.difference, blank, r.psfFwhmPx);
     for (const [axis, cov, err] of [['x', lags.covX, lags.errX], ['y', lags.covY, lags.errY]] as const) {
       for (const d of [1, 2]) assert.ok(Math.abs(cov[d] / cov[0]) < 3 * err[d], `${r.method} lag ${d} along ${axis}: ${(cov[d] / cov[0]).toFixed(4)} +- ${err[d].toFixed(4)}`);
     }

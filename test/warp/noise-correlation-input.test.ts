@@ -49,7 +49,7 @@ test('half-pixel warp of correlated noise: the model is the taps lags convolved 
   // The model samples phases at bin centres (1/128 from 0.5 here).
   for (let d = 0; d < want.length; d++) assert.ok(Math.abs(model.x[d] - want[d]) < 3e-3, `x lag ${d}: ${model.x[d]} vs ${want[d]}`);
   // The measured covariance of IMAGE / sqrt(VARIANCE) is the model's x[d] y[0].
-  const measured = estimateNoiseCorrelation(exposure, new Uint8Array(SIZE * SIZE));
+  const measured = estimateNoiseCorrelation(exposure, new Uint8Array(SIZE * SIZE), 3);
   for (let d = 0; d <= 4; d++) {
     const err = measured.covX[0] * measured.errX[Math.max(1, d)];
     assert.ok(Math.abs(measured.covX[d] - model.x[d] * model.y[0]) < 4 * err, `measured x lag ${d}: ${measured.covX[d]} vs ${model.x[d] * model.y[0]} +- ${err}`);
