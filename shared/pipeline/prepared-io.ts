@@ -1,15 +1,17 @@
 /**
  * A prepared (characterized) image as a FITS file and back: IMAGE, MASK and VARIANCE as
  * writeExposure writes them (background already subtracted), then a PSF extension with the
- * characterized PSF model (shared/psf/persist.ts); the primary header carries APPREP = T and
- * PSFFWHM. A preload step prepares a template once and stores it; each science image then
+ * characterized PSF model (shared/psf/persist.ts) and, when its noise is correlated, a NOISECOR
+ * extension with the noise model (shared/image/exposure.ts NoiseCorrelation: one row per cell,
+ * the x lags then the y lags, NCLAGS each, zero-padded; cards NCX0, NCY0, NCCELL, NCNX, NCNY);
+ * the primary header carries APPREP = T and PSFFWHM. A preload step prepares a template once and stores it; each science image then
  * starts from it without characterizing the template again.
  * @example
  *   await bucket.put('preload/g1/5/template.fits', writePreparedImage(prepareTemplate(cut)));
  *   const template = readPreparedImage(bytes, 'preload/g1/5/template.fits');
  */
-import { FitsError, FitsHeader, readExposureFromHdus, readFitsNamed, writeExposure, type FitsHdu, type ReadExposureResult } from '../fits/index.js';
-import type { Exposure } from '../image/exposure.js';
+import { FitsError, FitsHeader, readExposureFromHdus, readFitsNamed, writeExposure, type FitsHdu, type FitsHduInput, type ReadExposureResult } from '../fits/index.js';
+import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
 import { psfFromHdu, psfToHdu } from '../psf/persist.js';
 import { isPrepared, type PreparedImage } from './preprocess.js';
 
@@ -20,13 +22,44 @@ export function writePreparedImage(prepared: PreparedImage): Uint8Array {
   const psf = psfToHdu(exposure.psf);
   const header = new FitsHeader();
   for (const [k, v] of psf.cards) header.set(k, v);
+  const noise = exposure.noiseCorrelation ? [noiseCorrelationHdu(exposure.noiseCorrelation)] : [];
   return writeExposure(exposure, {
     extraHeader: [
       ['APPREP', true],
       ['PSFFWHM', prepared.psfFwhmPx],
     ],
-    extraHdus: [{ name: 'PSF', data: psf.data, width: psf.width, height: psf.height, header }],
+    extraHdus: [{ name: 'PSF', data: psf.data, width: psf.width, height: psf.height, header }, ...noise],
   });
+}
+
+function noiseCorrelationHdu(model: NoiseCorrelation): FitsHduInput {
+  const lags = Math.max(...model.cells.flatMap((c) => [c.x.length, c.y.length]));
+  const data = new Float64Array(model.cells.length * 2 * lags);
+  model.cells.forEach((c, i) => {
+    data.set(c.x, i * 2 * lags);
+    data.set(c.y, i * 2 * lags + lags);
+  });
+  const header = new FitsHeader();
+  for (const [k, v] of [['NCX0', model.x0], ['NCY0', model.y0], ['NCCELL', model.cellSize], ['NCNX', model.nx], ['NCNY', model.ny], ['NCLAGS', lags]] as const) header.set(k, v);
+  return { name: 'NOISECOR', data, width: 2 * lags, height: model.cells.length, header };
+}
+
+function noiseCorrelationOf(hdu: FitsHdu, source: string): NoiseCorrelation {
+  const num = (k: string): number => {
+    const v = hdu.header.getNumber(k);
+    if (v === undefined) throw new FitsError(`${source}: NOISECOR extension lacks ${k}`);
+    return v;
+  };
+  const lags = num('NCLAGS');
+  const nx = num('NCNX');
+  const ny = num('NCNY');
+  const data = hdu.data;
+  if (!data || data instanceof BigInt64Array || hdu.width !== 2 * lags || hdu.height !== nx * ny) {
+    throw new FitsError(`${source}: NOISECOR extension is ${hdu.width}x${hdu.height}, expected ${2 * lags}x${nx * ny}`);
+  }
+  const row = (i: number, from: number) => Array.from(data.subarray(i * 2 * lags + from, i * 2 * lags + from + lags) as ArrayLike<number>);
+  const cells = Array.from({ length: nx * ny }, (_v, i) => ({ x: row(i, 0), y: row(i, lags) }));
+  return { x0: num('NCX0'), y0: num('NCY0'), cellSize: num('NCCELL'), nx, ny, cells };
 }
 
 function preparedFrom(hdus: FitsHdu[], read: ReadExposureResult, source: string): PreparedImage {
@@ -40,6 +73,8 @@ function preparedFrom(hdus: FitsHdu[], read: ReadExposureResult, source: string)
   } catch (e) {
     throw new FitsError(`${source}: ${(e as Error).message}`);
   }
+  const noise = hdus.find((h) => h.name === 'NOISECOR');
+  if (noise) exposure.noiseCorrelation = noiseCorrelationOf(noise, source);
   return { kind: 'prepared', exposure, psfFwhmPx: fwhm, timingMs: 0 };
 }
 

@@ -63,6 +63,26 @@ test('the pipeline gives the same difference from the stored template as from th
   }
 });
 
+test('a noise correlation model round-trips; white templates carry none', () => {
+  assert.equal(prepared.exposure.noiseCorrelation, null, 'the simulator renders white noise');
+  const withNoise = { ...prepared, exposure: prepared.exposure.view({ x: 0, y: 0, width: cut.width, height: cut.height }) };
+  const model = {
+    x0: cut.x,
+    y0: cut.y,
+    cellSize: 128,
+    nx: 2,
+    ny: 1,
+    cells: [
+      { x: [1, 0.21, -0.03], y: [1, 0.18] },
+      { x: [1, 0.12], y: [1, 0.3, 0.05, -0.01] },
+    ],
+  };
+  withNoise.exposure.noiseCorrelation = model;
+  const back = readPreparedImage(writePreparedImage(withNoise), 'noisy.fits').exposure.noiseCorrelation;
+  const padded = (a: number[]) => [...a, 0, 0, 0, 0].slice(0, 4);
+  assert.deepEqual(back, { ...model, cells: model.cells.map((c) => ({ x: padded(c.x), y: padded(c.y) })) });
+});
+
 test('analytic and offset PSFs round-trip; unknown models and malformed extensions are refused', () => {
   const cards = (c: Array<[string, string | number]>) => (k: string) => new Map(c).get(k);
   const gauss = new OffsetPsf(new GaussianPsf(4, 5, 0.5, 21), 10, -3);
