@@ -29,6 +29,11 @@ export interface NoiseCorrelationEstimateConfig {
   minSignificance: number;
   /** ... and, along x or y, a lag negative by this many errors or lag 2 this many errors below the light's a(2) / a(1) x lag 1. */
   signatureSignificance: number;
+  /**
+   * Largest region measured, px: a larger image is measured on its central crop of this size (the lags'
+   * errors, ~1/sqrt(pixels), are then ~1e-3, ample for the test above; a whole 4096^2 image took 1.5 CPU-s).
+   */
+  maxPixels: number;
 }
 
 export const DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG: NoiseCorrelationEstimateConfig = {
@@ -37,6 +42,7 @@ export const DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG: NoiseCorrelationEstimate
   growFwhm: 2,
   minSignificance: 5,
   signatureSignificance: 3,
+  maxPixels: 2 ** 21,
 };
 
 export interface NoiseCorrelationEstimate {
@@ -146,9 +152,15 @@ export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Arra
  * significant; a model already set (by our own warp) is kept. Needs the background subtracted.
  */
 export function characterizeNoiseCorrelation(exposure: Exposure, fwhmPx: number, cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG): NoiseCorrelationEstimate {
-  const estimate = estimateNoiseCorrelation(exposure, blankSkyExclusion(exposure, fwhmPx, cfg), fwhmPx, cfg);
-  if (!exposure.noiseCorrelation && estimate.model) exposure.noiseCorrelation = estimate.model;
-  return estimate;
+  const { width: w, height: h } = exposure;
+  const scale = Math.min(1, Math.sqrt(cfg.maxPixels / (w * h)));
+  const cw = Math.round(w * scale), ch = Math.round(h * scale);
+  const region = scale < 1 ? exposure.view({ x: (w - cw) >> 1, y: (h - ch) >> 1, width: cw, height: ch }) : exposure;
+  const estimate = estimateNoiseCorrelation(region, blankSkyExclusion(region, fwhmPx, cfg), fwhmPx, cfg);
+  // One model for the whole image, whatever region it was measured on.
+  const model = estimate.model && { ...estimate.model, x0: exposure.image.x0, y0: exposure.image.y0, cellSize: Math.max(w, h) };
+  if (!exposure.noiseCorrelation && model) exposure.noiseCorrelation = model;
+  return { ...estimate, model };
 }
 
 /** IMAGE / sqrt(VARIANCE), NaN where the pixel is masked or has no usable variance. */
