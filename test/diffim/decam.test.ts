@@ -14,6 +14,7 @@ import { normalisedNoise } from '../../shared/diffim/subtract.js';
 import { blankSkyExclusion, estimateNoiseCorrelation } from '../../shared/characterize/noise-correlation-estimate.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import type { Exposure } from '../../shared/image/exposure.js';
+import { radialPowerBins } from './radial-power.js';
 import { Fft2 } from '../../shared/util/fft.js';
 
 const DIR = new URL('../../../shared/data/decam-mini/', import.meta.url);
@@ -61,15 +62,5 @@ function noisePower(d: Exposure, excluded: Uint8Array): number[] {
   }
   for (let i = 0; i < n * n; i++) a[2 * i] = use(i) ? d.image.data[i] / Math.sqrt(d.variance.data[i]) - sum / used : 0;
   fft.forward(a);
-  const bins = 8, power = new Float64Array(bins), count = new Float64Array(bins);
-  for (let v = 0; v < n; v++) {
-    for (let u = 0; u < n; u++) {
-      const k = Math.hypot(Math.min(u, n - u), Math.min(v, n - v)) / n;
-      if (k < 2 / n || k >= 0.5) continue;
-      const b = Math.floor((k / 0.5) * bins);
-      power[b] += a[2 * (v * n + u)] ** 2 + a[2 * (v * n + u) + 1] ** 2;
-      count[b]++;
-    }
-  }
-  return Array.from(power, (s, i) => s / count[i]);
+  return radialPowerBins(a, n);
 }

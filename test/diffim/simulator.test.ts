@@ -14,6 +14,7 @@ import { Exposure } from '../../shared/image/exposure.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { simulateNight, type TemplateSeeing } from '../../shared/sim/index.js';
 import { clippedStats } from '../../shared/util/stats.js';
+import { radialPowerBins } from './radial-power.js';
 import { Fft2 } from '../../shared/util/fft.js';
 
 const copy = (e: Exposure): Exposure => new Exposure(e.image.clone(), e.mask.clone(), e.variance.clone(), e.wcs, e.psf, e.info);
@@ -74,15 +75,5 @@ function noisePower(d: Exposure): number[] {
     }
   }
   fft.forward(a);
-  const bins = 8, sum = new Float64Array(bins), count = new Float64Array(bins);
-  for (let v = 0; v < n; v++) {
-    for (let u = 0; u < n; u++) {
-      const k = Math.hypot(Math.min(u, n - u), Math.min(v, n - v)) / n;
-      if (k < 2 / n || k >= 0.5) continue;
-      const b = Math.floor((k / 0.5) * bins);
-      sum[b] += a[2 * (v * n + u)] ** 2 + a[2 * (v * n + u) + 1] ** 2;
-      count[b]++;
-    }
-  }
-  return Array.from(sum, (s, i) => s / count[i]);
+  return radialPowerBins(a, n);
 }
