@@ -2,6 +2,7 @@
  * The night's figures: alerts received, latency per stage from readout to the broker, and
  * completeness and purity of the alerts against the simulator's truth.
  */
+import { PIPELINE_STAGES } from '../../shared/pipeline/process.js';
 import type { TruthRow } from '../../shared/sim/index.js';
 import type { ReceivedAlert } from './broker.js';
 import type { LogEntry } from './log-bus.js';
@@ -151,14 +152,7 @@ export const STAGES = [
   'download',
   'preloadRead',
   'read',
-  'characterizeScience',
-  'characterizeTemplate',
-  'warp',
-  'subtract',
-  'detect',
-  'score',
-  'associate',
-  'alerts',
+  ...PIPELINE_STAGES,
   'store',
   'handOff',
   'fanOut',
