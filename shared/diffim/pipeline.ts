@@ -75,7 +75,7 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   measureNoise(template);
   const characterizeTemplate = lap();
   onStage?.('characterizeTemplate');
-  const warping = warpExposure(template, science, cfg.warp);
+  const warping = warpExposure(template, science, cfg.warp, pool);
   warping.catch(() => {});
   await scienceDone;
   measureNoise(science);

@@ -6,8 +6,10 @@
  * in proportion to its signal-to-noise and otherwise takes a Moffat (Moffat 1969) fitted to the
  * model: P = W P_model + (1 - W) P_moffat, W = |P_moffat|^2 / (|P_moffat|^2 + e^2), where e^2 is
  * the mean power of P_model - P_moffat above HIGH_K (cycles per pixel), the model's error floor.
+ * The Moffat's alpha and beta vary slowly over an image: fitted on a coarse grid (moffatPriorField)
+ * and interpolated, they save a profile fit per stamp.
  */
-import type { PsfStamp } from '../psf/types.js';
+import type { Psf, PsfStamp } from '../psf/types.js';
 import { fitProfile } from '../psf/profile-fit.js';
 import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
 
@@ -15,6 +17,49 @@ import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
 const HIGH_K = 0.35;
 /** Sub-samples per pixel side when drawing the Moffat. */
 const SUB = 5;
+
+/** A circular Moffat's alpha (px) and beta. */
+export interface MoffatPrior {
+  alpha: number;
+  beta: number;
+}
+
+/** The Moffat fitted to a centred, unit-sum stamp, or null where the fit fails. */
+function fitMoffat(stamp: PsfStamp): MoffatPrior | null {
+  const c = (stamp.size - 1) / 2;
+  const peak = stamp.data[c * stamp.size + c];
+  const fwhmGuess = Math.max(1, 2 * Math.sqrt(1 / (Math.PI * Math.max(peak, 1e-6)) * Math.LN2));
+  const fit = fitProfile(stamp.data, stamp.size, fwhmGuess, 'moffat');
+  return Number.isFinite(fit.alpha) && Number.isFinite(fit.beta) ? { alpha: fit.alpha, beta: fit.beta } : null;
+}
+
+/**
+ * The Moffat fitted to `psf` on a grid x grid of positions over a width x height image,
+ * bilinearly interpolated in between (null where any grid fit failed).
+ * @example
+ *   const prior = moffatPriorField(psf, 4096, 4096);
+ *   const smoothed = smoothPsfStamp(psf.stampAt(812, 1020, true), prior(812, 1020));
+ */
+export function moffatPriorField(psf: Psf, width: number, height: number, grid = 3): (x: number, y: number) => MoffatPrior | null {
+  if (grid < 2) throw new RangeError(`grid ${grid}: at least 2 positions per side`);
+  const at = (i: number, extent: number): number => (i * (extent - 1)) / (grid - 1);
+  const fits: Array<MoffatPrior | null> = [];
+  for (let j = 0; j < grid; j++) for (let i = 0; i < grid; i++) fits.push(fitMoffat(psf.stampAt(at(i, width), at(j, height), true)));
+  if (fits.some((f) => f === null)) return () => null;
+  const known = fits as MoffatPrior[];
+  // Grid cell and fraction within it along one axis.
+  const locate = (v: number, extent: number): [number, number] => {
+    const f = Math.min(grid - 1, Math.max(0, (v / (extent - 1)) * (grid - 1)));
+    const i = Math.min(grid - 2, Math.floor(f));
+    return [i, f - i];
+  };
+  return (x, y) => {
+    const [i, fx] = locate(x, width), [j, fy] = locate(y, height);
+    const c00 = known[j * grid + i], c10 = known[j * grid + i + 1], c01 = known[(j + 1) * grid + i], c11 = known[(j + 1) * grid + i + 1];
+    const mix = (k: keyof MoffatPrior): number => (1 - fy) * ((1 - fx) * c00[k] + fx * c10[k]) + fy * ((1 - fx) * c01[k] + fx * c11[k]);
+    return { alpha: mix('alpha'), beta: mix('beta') };
+  };
+}
 
 /** A circular Moffat of the given alpha and beta, pixel-integrated on a size x size stamp, unit sum. */
 function moffatStamp(alpha: number, beta: number, size: number): Float64Array {
@@ -38,15 +83,11 @@ function moffatStamp(alpha: number, beta: number, size: number): Float64Array {
   return out;
 }
 
-/** The smoothed spectrum of `stamp` (centred, unit sum) on fft's n x n grid. */
-export function smoothPsfSpectrum(fft: Fft2, stamp: PsfStamp): Float64Array {
+/** The smoothed spectrum of `stamp` (centred, unit sum) on fft's n x n grid; the Moffat fitted to it unless given. */
+export function smoothPsfSpectrum(fft: Fft2, stamp: PsfStamp, prior: MoffatPrior | null = fitMoffat(stamp)): Float64Array {
   const model = kernelSpectrum(fft, stamp.data, stamp.size);
-  const c = (stamp.size - 1) / 2;
-  const peak = stamp.data[c * stamp.size + c];
-  const fwhmGuess = Math.max(1, 2 * Math.sqrt(1 / (Math.PI * Math.max(peak, 1e-6)) * Math.LN2));
-  const fit = fitProfile(stamp.data, stamp.size, fwhmGuess, 'moffat');
-  if (!Number.isFinite(fit.alpha) || !Number.isFinite(fit.beta)) return model;
-  const smooth = kernelSpectrum(fft, moffatStamp(fit.alpha, fit.beta, stamp.size), stamp.size);
+  if (!prior) return model;
+  const smooth = kernelSpectrum(fft, moffatStamp(prior.alpha, prior.beta, stamp.size), stamp.size);
   const n = fft.n;
   const k2 = (i: number): number => {
     const u = i % n, v = (i - u) / n;
@@ -70,9 +111,9 @@ export function smoothPsfSpectrum(fft: Fft2, stamp: PsfStamp): Float64Array {
 }
 
 /** The PSF stamp with its spectrum smoothed (smoothPsfSpectrum), same size, unit sum. */
-export function smoothPsfStamp(stamp: PsfStamp): PsfStamp {
+export function smoothPsfStamp(stamp: PsfStamp, prior: MoffatPrior | null = fitMoffat(stamp)): PsfStamp {
   const fft = new Fft2(nextPow2(2 * stamp.size));
-  const spec = smoothPsfSpectrum(fft, stamp);
+  const spec = smoothPsfSpectrum(fft, stamp, prior);
   fft.inverse(spec);
   const n = fft.n, half = (stamp.size - 1) / 2;
   const data = new Float32Array(stamp.size * stamp.size);

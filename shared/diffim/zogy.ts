@@ -27,7 +27,7 @@ import type { WorkerPool } from '../util/worker-pool.js';
 import { GridPsf } from './psf-grid.js';
 import type { NoiseAt, NoiseModels } from './decorrelate.js';
 import { noiseLagsIn, NoiseShape } from './noise.js';
-import { smoothPsfStamp } from './smooth-psf-spectrum.js';
+import { moffatPriorField, smoothPsfStamp, type MoffatPrior } from './smooth-psf-spectrum.js';
 
 export interface ZogyOptions {
   fftSize: number;
@@ -103,9 +103,11 @@ export interface ZogyResult {
 
 /** What each tile needs, computed where the PSF models live (the main thread). */
 export interface ZogyTileInputs {
-  /** Centred PSF stamps at each tile's centre. */
+  /** Centred PSF model stamps at each tile's centre, smoothed by the thread that filters the tile. */
   science: PsfStamp[];
   template: PsfStamp[];
+  /** The Moffat priors of that smoothing (smooth-psf-spectrum.ts) per tile, [science, template]. */
+  priors: Array<[MoffatPrior | null, MoffatPrior | null]>;
   /** [science, template] variance-plane level per tile, flattened. */
   noise: Float64Array;
   /** Noise correlation of [science, template], in the images' pixel frame. */
@@ -135,7 +137,7 @@ export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, r
   const fft = new RealFft2(n);
   const window = new Float64Array(n * n);
   const [sn, sr, pn, pr, d, kn, kr] = Array.from({ length: 7 }, () => fft.allocSpectrum());
-  const [outD, outN, outR, s] = Array.from({ length: 4 }, () => new Float64Array(n * n));
+  const [outD, sN, sR] = Array.from({ length: 3 }, () => new Float64Array(n * n));
   const ax2 = opt.astrometricSigmaPx ** 2, e2 = opt.psfErrorFraction ** 2;
   const col = 2 * n, last = 2 * n * (n / 2);
   for (const k of indices) {
@@ -145,27 +147,31 @@ export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, r
     fft.forward(window, sn, ...loadTile(p.science, tile, n, window));
     fft.forward(window, sr, ...loadTile(p.template, tile, n, window));
     const t = scalars(kappa, tiles.noise[2 * k], tiles.noise[2 * k + 1], shapeN, shapeR, opt.regularization);
-    realKernelSpectrum(fft, tiles.science[k].data, tiles.science[k].size, pn);
-    realKernelSpectrum(fft, tiles.template[k].data, tiles.template[k].size, pr);
+    const [priorN, priorR] = tiles.priors[k];
+    const stampN = smoothPsfStamp(tiles.science[k], priorN), stampR = smoothPsfStamp(tiles.template[k], priorR);
+    realKernelSpectrum(fft, stampN.data, stampN.size, pn);
+    realKernelSpectrum(fft, stampR.data, stampR.size, pr);
     d.fill(0);
     kn.fill(0);
     kr.fill(0);
     let sumKn2 = 0, sumKr2 = 0;
     // Half spectrum by columns: element (kx, ky) at 2 (kx n + ky).
+    const sx = shapeN.x, sy = shapeN.y, rx = shapeR.x, ry = shapeR.y;
+    const a0 = t.fr / t.fd, b0 = 1 / t.fd, fr2 = t.fr * t.fr;
     for (let i = 0, kx = 0, ky = 0; i < sn.length; i += 2, ky = ky + 1 === n ? 0 : ky + 1, kx = ky === 0 ? kx + 1 : kx) {
-      const nN = shapeN.x[kx] * shapeN.y[ky], nR = shapeR.x[kx] * shapeR.y[ky];
-      const [pnr, pni, prr, pri] = [pn[i], pn[i + 1], pr[i], pr[i + 1]];
+      const nN = sx[kx] * sy[ky], nR = rx[kx] * ry[ky];
+      const pnr = pn[i], pni = pn[i + 1], prr = pr[i], pri = pr[i + 1];
       const pr2 = prr * prr + pri * pri, pn2 = pnr * pnr + pni * pni;
-      const q = t.varN * nN * t.fr * t.fr * pr2 + t.varR * nR * pn2 + t.floor;
+      const q = t.varN * nN * fr2 * pr2 + t.varR * nR * pn2 + t.floor;
       if (!(q > 1e-300)) continue;
-      const den = Math.sqrt(q);
-      const [nr, ni, rr, ri] = [sn[i], sn[i + 1], sr[i], sr[i + 1]];
+      const inv = 1 / Math.sqrt(q);
+      const nr = sn[i], ni = sn[i + 1], rr = sr[i], ri = sr[i + 1];
       // D / F_D = (F_r P_r N - P_n R) / (den F_D)
-      const a = t.fr / (den * t.fd), b = 1 / (den * t.fd);
+      const a = a0 * inv, b = b0 * inv;
       d[i] = a * (prr * nr - pri * ni) - b * (pnr * rr - pni * ri);
       d[i + 1] = a * (prr * ni + pri * nr) - b * (pnr * ri + pni * rr);
       // K_n = F_r^2 conj(P_n) |P_r|^2 / den^2, K_r = F_r conj(P_r) |P_n|^2 / den^2
-      const cn = (t.fr * t.fr * pr2) / q, cr = (t.fr * pn2) / q;
+      const cn = (fr2 * pr2) / q, cr = (t.fr * pn2) / q;
       const knr = cn * pnr, kni = -cn * pni, krr = cr * prr, kri = -cr * pri;
       // Sums over the whole spectrum: columns 1 .. n/2 - 1 stand for their mirror images too.
       const w = i < col || i >= last ? 1 : 2;
@@ -180,24 +186,24 @@ export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, r
     const [r0, r1] = outputRows(tile);
     fft.inverse(d, outD, r0, r1);
     // S_corr needs the rows either side of the output for its derivatives.
-    fft.inverse(kn, outN, r0 - 1, r1 + 1);
-    fft.inverse(kr, outR, r0 - 1, r1 + 1);
+    fft.inverse(kn, sN, r0 - 1, r1 + 1);
+    fft.inverse(kr, sR, r0 - 1, r1 + 1);
     accumulate(tile, n, outD, p.difference);
+    // S_corr, added into the output with the tile's blend weights (as accumulate does).
     for (let j = 0; j < tile.oh; j++) {
       const y = tile.oy + j;
-      const vn = p.varScience.row(y), vr = p.varTemplate.row(y);
+      const vn = p.varScience.row(y), vr = p.varTemplate.row(y), out = p.score.row(y);
+      const wy = tile.weightY[j];
       const base = (y - tile.wy) * n - tile.wx;
       for (let i = 0; i < tile.ow; i++) {
         const x = tile.ox + i;
         const o = base + x;
-        const sN = outN, sR = outR;
         const dxn = 0.5 * (sN[o + 1] - sN[o - 1]), dyn = 0.5 * (sN[o + n] - sN[o - n]);
         const dxr = 0.5 * (sR[o + 1] - sR[o - 1]), dyr = 0.5 * (sR[o + n] - sR[o - n]);
         const v = vn[x] * kn2 + vr[x] * kr2 + ax2 * (dxn * dxn + dyn * dyn + dxr * dxr + dyr * dyr) + (e2 * (sN[o] * sN[o] + sR[o] * sR[o])) / 2;
-        s[o] = v > 0 ? (sN[o] - sR[o]) / Math.sqrt(v) : 0;
+        if (v > 0) out[x] += (wy * tile.weightX[i] * (sN[o] - sR[o])) / Math.sqrt(v);
       }
     }
-    accumulate(tile, n, s, p.score);
   }
 }
 
@@ -233,9 +239,11 @@ export async function zogy(science: ImageF, template: ImageF, varScience: ImageF
   const { width, height } = science;
   const reach = Math.max(sciencePsf.stampSize, templatePsf.stampSize);
   const plan = zogyPlan(width, height, reach, opt);
+  const [priorN, priorR] = [sciencePsf, templatePsf].map((psf) => moffatPriorField(psf, width, height));
   const tiles: ZogyTileInputs = {
-    science: plan.tiles.map((t) => smoothPsfStamp(sciencePsf.stampAt(t.cx, t.cy, true))),
-    template: plan.tiles.map((t) => smoothPsfStamp(templatePsf.stampAt(t.cx, t.cy, true))),
+    science: plan.tiles.map((t) => sciencePsf.stampAt(t.cx, t.cy, true)),
+    template: plan.tiles.map((t) => templatePsf.stampAt(t.cx, t.cy, true)),
+    priors: plan.tiles.map((t) => [priorN(t.cx, t.cy), priorR(t.cx, t.cy)]),
     noise: new Float64Array(2 * plan.tiles.length),
     models,
   };

@@ -11,6 +11,7 @@ import { buildMapping, type GridFrame } from './mapping.js';
 import { CELL_SIZE, resampledNoiseCorrelation } from './noise-correlation.js';
 import { WarpedPsf } from './psf.js';
 import { dilateMask, resampleRows, type BandStats, type ResampleJob } from './resample.js';
+import type { WorkerPool } from '../util/worker-pool.js';
 
 /** The pixel grid to warp onto: a science Exposure, or just its size and WCS. */
 export type WarpTarget =
@@ -129,6 +130,11 @@ async function runInWorker(job: ResampleJob, yStart: number, yEnd: number): Prom
   });
 }
 
+/** Pool side of a band: the same as a band's own worker (resample-worker.ts). */
+export function resampleBand(a: { job: ResampleJob; yStart: number; yEnd: number }): BandStats {
+  return resampleRows(a.job, a.yStart, a.yEnd);
+}
+
 function identityWarp(
   template: Exposure,
   width: number,
@@ -172,6 +178,8 @@ function identityWarp(
  * over the kernel footprint (config.growMaskRadius), pixels the template does not cover are
  * NO_DATA, those whose kernel was cut by the template edge EDGE. When either image has no WCS,
  * they must have the same shape and the template is copied as it is.
+ * Bands beyond the main thread's run on `pool` when given (its threads already started, e.g.
+ * idle after characterizing the science), else each on a worker started for it.
  * @throws InsufficientCoverageError when less than config.minCoverageFraction is covered.
  * @example
  *   const { exposure, coverageFraction } = await warpExposure(template, science);
@@ -180,6 +188,7 @@ export async function warpExposure(
   template: Exposure,
   science: WarpTarget,
   config: Partial<WarpConfig> = {},
+  pool: WorkerPool | null = null,
 ): Promise<WarpResult> {
   const cfg: WarpConfig = { ...DEFAULT_WARP_CONFIG, ...config };
   const started = performance.now();
@@ -229,8 +238,10 @@ export async function warpExposure(
   ]);
   // The main thread takes the first band while workers take the others; a band whose worker
   // cannot start or dies is redone on the main thread (each band writes only its own rows).
+  const runBand = (yStart: number, yEnd: number): Promise<BandStats> =>
+    pool && pool.size > 0 ? pool.run<BandStats>({ module: import.meta.url, fn: 'resampleBand', args: { job, yStart, yEnd } }) : runInWorker(job, yStart, yEnd);
   const pending = bands.slice(1).map(([y0, y1]) =>
-    runInWorker(job, y0, y1).catch((error: unknown) => {
+    runBand(y0, y1).catch((error: unknown) => {
       process.stderr.write(
         `${JSON.stringify({ severity: 'WARNING', message: `warp worker failed, rows ${y0}-${y1} resampled on the main thread: ${String(error)}` })}\n`,
       );

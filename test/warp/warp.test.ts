@@ -14,6 +14,7 @@ import {
 } from '../../shared/wcs/index.js';
 import { InsufficientCoverageError, warpExposure } from '../../shared/warp/index.js';
 import { measure, renderStars, starField } from './stars.js';
+import { WorkerPool } from '../../shared/util/worker-pool.js';
 
 const SIZE = 512;
 const SIGMA = 1.6;
@@ -230,17 +231,20 @@ test('without a WCS the images must have the same shape and are copied', async (
   await assert.rejects(warpExposure(tpl, Exposure.blank(10, 20)), /same shape/);
 });
 
-test('worker threads give the same pixels as one thread', async () => {
+test('worker threads (its own or a pool\'s) give the same pixels as one thread', async () => {
   const stars = starField(tanTemplate, SIZE, 40);
   const tpl = renderStars(tanTemplate, SIZE, stars, SIGMA);
   tpl.mask.set(100, 100, MaskPlane.CR);
   const science = { width: SIZE, height: SIZE, wcs: scienceNear(tanTemplate, 3.3, 1.1, 0.05) };
   const one = await warpExposure(tpl, science, { threads: 1 });
-  const two = await warpExposure(tpl, science, { threads: 2 });
-  assert.equal(two.threads, 2);
-  assert.deepEqual(two.exposure.image.data, one.exposure.image.data);
-  assert.deepEqual(two.exposure.mask.data, one.exposure.mask.data);
-  assert.ok(Math.abs(two.covarianceFactor - one.covarianceFactor) < 1e-12);
+  const pool = new WorkerPool(1);
+  for (const two of [await warpExposure(tpl, science, { threads: 2 }), await warpExposure(tpl, science, { threads: 2 }, pool)]) {
+    assert.equal(two.threads, 2);
+    assert.deepEqual(two.exposure.image.data, one.exposure.image.data);
+    assert.deepEqual(two.exposure.mask.data, one.exposure.mask.data);
+    assert.ok(Math.abs(two.covarianceFactor - one.covarianceFactor) < 1e-12);
+  }
+  await pool.close();
 });
 
 test('sub-image views warp like the same region of the whole images', async () => {
