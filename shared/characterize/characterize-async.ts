@@ -3,17 +3,19 @@
  * is free meanwhile (e.g. to characterize the other image of a pair, or to warp). The exposure's
  * planes are copied to SharedArrayBuffers, characterized there in place, and copied back; the
  * result is the one characterizeImage returns (its PSF model crosses in its stored form, psf/persist.ts).
- * Without pool workers (AP_THREADS=1) it runs on the calling thread.
+ * With `noiseCorrelation`, the blank-sky noise-correlation estimate (noise-correlation-estimate.ts)
+ * follows on the same thread. Without pool workers (AP_THREADS=1) it runs on the calling thread.
  * @example
  *   const science = characterizeImageAsync(sci);           // in the pool's worker
  *   const template = characterizeImage(tmpl);              // meanwhile, here
  *   (await science).psf.fwhmPx;
  */
-import { Exposure } from '../image/exposure.js';
+import { Exposure, type NoiseCorrelation } from '../image/exposure.js';
 import { Plane, type PixelArray } from '../image/plane.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import type { BackgroundResult } from './background.js';
 import { attachPsf, characterizeImage, mergeConfig, type CharacterizeOverrides, type CharacterizeResult, type PsfModelResult } from './characterize.js';
+import { characterizeNoiseCorrelation } from './noise-correlation-estimate.js';
 import { psfFromHdu, psfToHdu, type PsfHdu } from '../psf/persist.js';
 import { copyPixels, sharedCopy } from '../util/shared-plane.js';
 import { WorkerPool } from '../util/worker-pool.js';
@@ -35,12 +37,26 @@ export interface CharacterizeJob {
   overrides: CharacterizeOverrides;
   /** Receives the background map (shared, width*height). */
   map: Float32Array;
+  /** Also estimate the noise correlation on blank sky. */
+  noiseCorrelation: boolean;
 }
 
 export type CharacterizeJobResult = Omit<CharacterizeResult, 'background' | 'psf'> & {
   background: Omit<BackgroundResult, 'map'>;
   psf: Omit<PsfModelResult, 'psf'> & { psf: PsfHdu };
+  /** The estimated noise correlation when asked for and significant. */
+  noiseCorrelation: NoiseCorrelation | null;
 };
+
+export interface CharacterizeAsyncOptions {
+  /** Estimate the noise correlation on blank sky after characterizing (sets exposure.noiseCorrelation unless set). */
+  noiseCorrelation?: boolean;
+}
+
+/** The blank-sky noise-correlation model of a characterized exposure whose PSF model is `psf`. */
+function estimateNoise(exposure: Exposure, psf: PsfModelResult['psf']): NoiseCorrelation | null {
+  return characterizeNoiseCorrelation(exposure, psf.fwhmAt(exposure.width / 2, exposure.height / 2)).model;
+}
 
 const planeOf = <T extends PixelArray>(p: PlaneData<T>): Plane<T> => new Plane(p.data, p.width, p.height, p.width, 0, p.x0, p.y0);
 const dataOf = <T extends PixelArray>(p: Plane<T>): PlaneData<T> => ({ data: p.data, width: p.width, height: p.height, x0: p.x0, y0: p.y0 });
@@ -51,18 +67,23 @@ export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult 
   const { background, psf, ...rest } = characterizeImage(exposure, { ...job.overrides, setPsf: false });
   const { map, ...grid } = background;
   job.map.set(map.data);
-  return { ...rest, background: grid, psf: { ...psf, psf: psfToHdu(psf.psf) } };
+  const noiseCorrelation = job.noiseCorrelation ? estimateNoise(exposure, psf.psf) : null;
+  return { ...rest, background: grid, psf: { ...psf, psf: psfToHdu(psf.psf) }, noiseCorrelation };
 }
 
 /** characterizeImage(exposure, overrides) on a worker of `pool`; the same result and the same changes to `exposure`. */
-export async function characterizeImageAsync(exposure: Exposure, overrides: CharacterizeOverrides = {}, pool: WorkerPool | null = WorkerPool.shared()): Promise<CharacterizeResult> {
-  if (!pool || pool.size === 0) return characterizeImage(exposure, overrides);
+export async function characterizeImageAsync(exposure: Exposure, overrides: CharacterizeOverrides = {}, pool: WorkerPool | null = WorkerPool.shared(), options: CharacterizeAsyncOptions = {}): Promise<CharacterizeResult> {
+  if (!pool || pool.size === 0) {
+    const result = characterizeImage(exposure, overrides);
+    if (options.noiseCorrelation) estimateNoise(exposure, result.psf.psf);
+    return result;
+  }
   const { width, height } = exposure;
   const image = sharedCopy(exposure.image);
   const mask = sharedCopy(exposure.mask);
   const variance = sharedCopy(exposure.variance);
   const map = new Float32Array(new SharedArrayBuffer(4 * width * height));
-  const job: CharacterizeJob = { image: dataOf(image), mask: dataOf(mask), variance: dataOf(variance), info: exposure.info, overrides, map };
+  const job: CharacterizeJob = { image: dataOf(image), mask: dataOf(mask), variance: dataOf(variance), info: exposure.info, overrides, map, noiseCorrelation: !!options.noiseCorrelation && !exposure.noiseCorrelation };
   const out = await pool.run<CharacterizeJobResult>({ module: import.meta.url, fn: 'characterizeShared', args: job });
   copyPixels(image, exposure.image);
   copyPixels(mask, exposure.mask);
@@ -71,5 +92,7 @@ export async function characterizeImageAsync(exposure: Exposure, overrides: Char
   const cards = new Map(stored.cards);
   const psf = psfFromHdu((k) => cards.get(k), stored.data, stored.width, stored.height);
   if (mergeConfig(overrides).setPsf) attachPsf(exposure, psf);
-  return { ...out, background: { ...out.background, map: new Plane(map, width, height) }, psf: { ...out.psf, psf } };
+  const { noiseCorrelation, ...result } = out;
+  if (noiseCorrelation) exposure.noiseCorrelation = noiseCorrelation;
+  return { ...result, background: { ...result.background, map: new Plane(map, width, height) }, psf: { ...result.psf, psf } };
 }

@@ -65,20 +65,18 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   };
   // The science is characterized on a pool worker while this thread characterizes the template
   // and then starts the warp, which needs only the science's grid and WCS.
-  const scienceDone = cfg.characterize ? characterizeImageAsync(science, cfg.characterizeOverrides, pool) : null;
-  scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
   // Inputs resampled before us (e.g. by their provider) have correlated noise: measured on blank sky.
-  const measureNoise = (e: Exposure): void => {
-    if (cfg.characterize && e.psf) characterizeNoiseCorrelation(e, e.psf.fwhmAt(e.width / 2, e.height / 2));
-  };
-  if (cfg.characterize) characterizeImage(template, cfg.characterizeOverrides);
-  measureNoise(template);
+  const scienceDone = cfg.characterize ? characterizeImageAsync(science, cfg.characterizeOverrides, pool, { noiseCorrelation: true }) : null;
+  scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
+  if (cfg.characterize) {
+    characterizeImage(template, cfg.characterizeOverrides);
+    if (template.psf) characterizeNoiseCorrelation(template, template.psf.fwhmAt(template.width / 2, template.height / 2));
+  }
   const characterizeTemplate = lap();
   onStage?.('characterizeTemplate');
   const warping = warpExposure(template, science, cfg.warp, pool);
   warping.catch(() => {});
   await scienceDone;
-  measureNoise(science);
   const characterizeScience = lap();
   onStage?.('characterizeScience');
   const warped = await warping;
