@@ -6,6 +6,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
 import { characterizeImageAsync } from '../../shared/characterize/characterize-async.js';
+import { characterizeNoiseCorrelation } from '../../shared/characterize/noise-correlation-estimate.js';
+import { LanczosTable } from '../../shared/warp/index.js';
 import { Exposure } from '../../shared/image/exposure.js';
 import { OffsetPsf } from '../../shared/psf/offset-psf.js';
 import { PixelPsf } from '../../shared/psf/pixel-psf.js';
@@ -49,4 +51,26 @@ test('without pool workers it characterizes on the calling thread', async () => 
   assert.ok(result.psf.nStars > 0);
   assert.equal(sim.exposure.psf, simulatedPsf, 'setPsf false leaves the PSF');
   assert.ok(Math.abs(sim.exposure.image.get(10, 10) - (before - result.background.map.get(10, 10))) < 1e-3, 'background subtracted in place');
+});
+
+test('with noiseCorrelation, the worker also sets the blank-sky noise-correlation model the calling thread would find', async () => {
+  // The visit shifted by half a pixel in x with Lanczos-3: a resampling signature in its noise.
+  const sim = simulatedVisit({ size: 512, seed: 7 });
+  const taps = new Float64Array(6);
+  new LanczosTable('lanczos3').weights(0.5, taps);
+  const img = sim.exposure.image;
+  for (let y = 0; y < img.height; y++) {
+    const row = img.row(y), src = Float64Array.from(row);
+    for (let x = 0; x < img.width; x++) {
+      let s = 0;
+      for (let k = 0; k < 6; k++) s += taps[k] * src[Math.min(img.width - 1, Math.max(0, x + k - 2))];
+      row[x] = s;
+    }
+  }
+  const here = copy(sim.exposure), there = copy(sim.exposure);
+  characterizeImage(here);
+  const expected = characterizeNoiseCorrelation(here, here.psf!.fwhmAt(256, 256)).model;
+  await characterizeImageAsync(there, {}, pool, { noiseCorrelation: true });
+  assert.ok(expected, 'the shift leaves a model to find');
+  assert.deepEqual(there.noiseCorrelation, here.noiseCorrelation);
 });
