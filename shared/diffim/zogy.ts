@@ -20,7 +20,7 @@ import type { Psf, PsfStamp } from '../psf/types.js';
 import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
 import { runTileShares } from '../util/parallel-tiles.js';
 import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
-import { accumulate, planTiles, type TilePlan } from '../util/tiles.js';
+import { accumulate, planTiles, tileShares, type TilePlan } from '../util/tiles.js';
 import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
 import { loadTile, outputRows } from '../util/real-tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
@@ -270,13 +270,17 @@ export async function zogy(science: ImageF, template: ImageF, varScience: ImageF
     (thread) => ({ planes: { ...inputs, ...outs[thread] }, tiles, kappa, reach, opt }),
   );
   const difference = fromShared(outs[0].difference), score = fromShared(outs[0].score);
-  for (const o of outs.slice(1)) {
-    const d = new Float32Array(o.difference.buffer), sc = new Float32Array(o.score.buffer);
-    for (let i = 0; i < d.length; i++) {
+  // Each other thread's planes are zero outside the rows its share of tiles wrote.
+  tileShares(plan, outs.length).forEach((indices, thread) => {
+    if (thread === 0 || indices.length === 0) return;
+    const rows = indices.map((k) => plan.tiles[k]);
+    const start = width * Math.min(...rows.map((t) => t.oy)), end = width * Math.max(...rows.map((t) => t.oy + t.oh));
+    const d = new Float32Array(outs[thread].difference.buffer), sc = new Float32Array(outs[thread].score.buffer);
+    for (let i = start; i < end; i++) {
       difference.data[i] += d[i];
       score.data[i] += sc[i];
     }
-  }
+  });
   return { difference, score };
 }
 
