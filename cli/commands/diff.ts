@@ -72,6 +72,7 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
         candidatesUsed: result.stats.candidatesUsed,
         coverageFraction: result.coverageFraction,
         timingsMs: Object.fromEntries(Object.entries(result.timingsMs).map(([k, v]) => [k, Math.round(v)])),
+        peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       })}\n`,
     );
   },
