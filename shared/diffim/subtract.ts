@@ -11,14 +11,15 @@ import { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
 import { Plane, type ImageF } from '../image/plane.js';
 import type { Psf } from '../psf/types.js';
-import { dilateBits } from '../util/convolve.js';
 import { clippedStats } from '../util/stats.js';
+import { sharedCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { alDifferencePsf } from './al-psf.js';
 import { apertureCorrection, STEADY_CLIP_SIGMA, steadyCandidates } from './aperture-correction.js';
 import { alardLuptonBasis, basisSigmas } from './basis.js';
 import { selectCandidates } from './candidates.js';
 import { DEFAULT_SUBTRACT_CONFIG, type DiffMethod, type SubtractConfig } from './config.js';
+import { differenceMaskAsync } from './difference-mask.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
 import { fitKernel, type CandidateReport } from './kernel-fit.js';
@@ -188,6 +189,10 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   const sigmas = basisSigmas(psfSigma(sourcePsf, cx, cy), psfSigma(targetPsf, cx, cy), cfg.basisBeta, cfg.basisMinSigma);
   const basis = alardLuptonBasis({ size: kSize, sigmas, degrees: cfg.basisDegrees });
   const stampHalf = Math.max(kHalf, Math.ceil(cfg.stampFwhmScaling * wide));
+  // The difference's mask, on a worker meanwhile: the template's bits spread over the filters' reach.
+  const reach = method === 'ZOGY' ? (Math.max(sciPsf.stampSize, tmplPsf.stampSize) - 1) / 2 : kHalf;
+  const masking = differenceMaskAsync(science.mask, template.mask, reach, pool);
+  masking.catch(() => {}); // awaited after the kernel fit, which may throw first
   const stamps = selectCandidates(target, source, {
     grid: cfg.candidateGrid,
     perCell: cfg.candidatesPerCell,
@@ -226,39 +231,26 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   const gs = new Float64Array(width), gt = new Float64Array(width);
   const image = Plane.zeros(Float32Array, width, height);
   const variance = Plane.zeros(Float32Array, width, height);
-  const mask = Plane.zeros(Int32Array, width, height);
   let score: ImageF | null = null;
   let differencePsf: GridPsf;
   const xs = gridPositions(width, cfg.psfGrid), ys = gridPositions(height, cfg.psfGrid);
   // The difference PSF is as wide as the wider input PSF: stamps as large as the larger input stamp.
   const psfSize = Math.max(sciPsf.stampSize, tmplPsf.stampSize) | 1;
 
-  // Mask: the science's bits, the template's spread over the kernel's reach, EDGE where the filters see past the border.
-  const reach = method === 'ZOGY' ? (Math.max(sciPsf.stampSize, tmplPsf.stampSize) - 1) / 2 : kHalf;
-  const grown = new Int32Array(width * height);
-  for (let y = 0; y < height; y++) grown.set(template.mask.row(y), y * width);
-  const spread = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
-  for (let i = 0; i < grown.length; i++) grown[i] &= spread;
-  dilateBits(grown, width, height, spread, reach);
-  for (let y = 0; y < height; y++) {
-    const ms = science.mask.row(y), mo = mask.row(y);
-    for (let x = 0; x < width; x++) {
-      const edge = x < reach || y < reach || x >= width - reach || y >= height - reach ? MaskPlane.EDGE : 0;
-      mo[x] = (ms[x] & spread) | grown[y * width + x] | edge;
-    }
-  }
+  const mask = await masking;
 
   if (method === 'ZOGY') {
     // (6) ZOGY on background-matched images: the AL fit's differential background is removed from the target.
     lap('convolveSubtract');
+    // Copies on shared memory, which the filters' worker reads in place.
     const corrected = (e: Exposure): ImageF => {
-      const out = e.image.clone();
+      const out = sharedCopy(e.image);
       solution.addBackground(out, -1);
       return out;
     };
     // ZOGY's filters are not compact: masked garbage is zeroed so it does not ring over the tile.
-    const n = convolveScience ? science.image.clone() : corrected(science);
-    const r = convolveScience ? corrected(template) : template.image.clone();
+    const n = convolveScience ? sharedCopy(science.image) : corrected(science);
+    const r = convolveScience ? corrected(template) : sharedCopy(template.image);
     zeroMasked(n, science.mask, GARBAGE);
     zeroMasked(r, template.mask, GARBAGE);
     const noiseAt = (x: number, y: number): [number, number] => [noiseS.at(x, y), noiseT.at(x, y)];

@@ -19,7 +19,7 @@ import type { NoiseLags } from '../image/exposure.js';
 import type { Psf, PsfStamp } from '../psf/types.js';
 import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
 import { runTileShares } from '../util/parallel-tiles.js';
-import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
+import { asShared, fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
 import { accumulate, planTiles, tileShares, type TilePlan } from '../util/tiles.js';
 import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
 import { loadTile, outputRows } from '../util/real-tiles.js';
@@ -260,7 +260,7 @@ export async function zogy(science: ImageF, template: ImageF, varScience: ImageF
     return { difference, score };
   }
   // Blended tiles overlap: each thread adds into its own output planes, summed at the end.
-  const inputs = { science: toShared(science), template: toShared(template), varScience: toShared(varScience), varTemplate: toShared(varTemplate) };
+  const inputs = { science: asShared(science), template: asShared(template), varScience: asShared(varScience), varTemplate: asShared(varTemplate) };
   const outs = Array.from({ length: 1 + pool.size }, () => ({ difference: toShared({ width, height }), score: toShared({ width, height }) }));
   await runTileShares(
     plan,

@@ -1,0 +1,63 @@
+/**
+ * The difference image's mask: the science's bits, the template's spread over the filters' reach
+ * (the kernel or ZOGY filter carries a template defect that far), and EDGE where the filters see
+ * past the border. Detection bits of the inputs are not carried. Pure pixel work on whole planes,
+ * so subtractImages runs it on a pool worker while it selects candidates and fits the kernel.
+ * @example
+ *   const mask = await differenceMaskAsync(science.mask, warped.mask, kernelHalfWidth, pool);
+ */
+import { MaskPlane } from '../image/mask.js';
+import { Plane } from '../image/plane.js';
+import { dilateBits } from '../util/convolve.js';
+import { sharedOrCopy } from '../util/shared-plane.js';
+import type { WorkerPool } from '../util/worker-pool.js';
+
+type MaskI = Plane<Int32Array>;
+
+/** Bits a template pixel spreads to its neighbours: all but detections. */
+const SPREAD = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
+
+/** Fills `out` (contiguous, the inputs' size) with the difference's mask; reach in pixels. */
+export function differenceMask(scienceMask: MaskI, templateMask: MaskI, reach: number, out: MaskI): void {
+  const { width, height } = scienceMask;
+  const grown = new Int32Array(width * height);
+  for (let y = 0; y < height; y++) grown.set(templateMask.row(y), y * width);
+  for (let i = 0; i < grown.length; i++) grown[i] &= SPREAD;
+  dilateBits(grown, width, height, SPREAD, reach);
+  for (let y = 0; y < height; y++) {
+    const ms = scienceMask.row(y), mo = out.row(y);
+    for (let x = 0; x < width; x++) {
+      const edge = x < reach || y < reach || x >= width - reach || y >= height - reach ? MaskPlane.EDGE : 0;
+      mo[x] = (ms[x] & SPREAD) | grown[y * width + x] | edge;
+    }
+  }
+}
+
+interface MaskJob {
+  science: Int32Array;
+  template: Int32Array;
+  out: Int32Array;
+  width: number;
+  height: number;
+  reach: number;
+}
+
+/** Worker side: the planes arrive contiguous on SharedArrayBuffers. */
+export function differenceMaskShared(job: MaskJob): void {
+  const plane = (data: Int32Array): MaskI => new Plane(data, job.width, job.height);
+  differenceMask(plane(job.science), plane(job.template), job.reach, plane(job.out));
+}
+
+/** differenceMask on a worker of `pool` (here when the pool has none); a new contiguous plane. */
+export async function differenceMaskAsync(scienceMask: MaskI, templateMask: MaskI, reach: number, pool: WorkerPool | null): Promise<MaskI> {
+  const { width, height } = scienceMask;
+  if (!pool || pool.size === 0) {
+    const out = Plane.zeros(Int32Array, width, height);
+    differenceMask(scienceMask, templateMask, reach, out);
+    return out;
+  }
+  const out = new Int32Array(new SharedArrayBuffer(4 * width * height));
+  const job: MaskJob = { science: sharedOrCopy(scienceMask).data, template: sharedOrCopy(templateMask).data, out, width, height, reach };
+  await pool.run({ module: import.meta.url, fn: 'differenceMaskShared', args: job });
+  return new Plane(out, width, height);
+}
