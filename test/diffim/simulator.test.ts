@@ -13,7 +13,8 @@ import { runDiff } from '../../shared/diffim/pipeline.js';
 import { Exposure } from '../../shared/image/exposure.js';
 import type { ImageF } from '../../shared/image/plane.js';
 import { MaskPlane } from '../../shared/image/mask.js';
-import { simulateNight, type TemplateSeeing } from '../../shared/sim/index.js';
+import { simulateNight, type TemplateSeeing, type TruthRow } from '../../shared/sim/index.js';
+import { psfFlux } from './render.js';
 import { clippedStats } from '../../shared/util/stats.js';
 import { radialPowerBins } from './radial-power.js';
 import { Fft2 } from '../../shared/util/fft.js';
@@ -39,6 +40,42 @@ for (const seeing of ['better', 'worse'] as TemplateSeeing[]) {
       }
       const std = clippedStats(vals, 5).std;
       assert.ok(Math.abs(std - 1) < 0.05, `${r.method}: IMAGE/sqrt(VARIANCE) std ${std} on source-free pixels`);
+    }
+  });
+
+  test(`simulated pair, template seeing ${seeing}: isolated transients keep their science flux on the difference to 1 %, no non-varying star reaches |SNR| 6`, async () => {
+    const night = simulateNight({ size: 1024, seed: 11, visits: 1, templateSeeing: seeing, streakProbability: 0, movingPerMegapixel: 0, transientsPerMegapixel: 150, transientMagSpan: [5, 0] });
+    const sim = night.visits[0];
+    const pixels = sim.exposure.wcs!.skyToPixel({ ra: night.field.stars.ra, dec: night.field.stars.dec });
+    for (const method of ['auto', 'zogy'] as const) {
+      const science = copy(sim.exposure);
+      const r = await runDiff(science, copy(night.template.exposure), { subtract: { method } });
+      const d = r.difference, reach = 2 * r.psfFwhmPx;
+      const clean = (x: number, y: number): boolean => !masked(d, x, y, reach);
+      const nearChange = (x: number, y: number, radius: number, self?: TruthRow): boolean => night.truth.some((o) => o !== self && Math.hypot(o.x - x, o.y - y) < radius);
+      // Transients well above the noise, away from masks, other changes and any star brighter than 5 % of them:
+      // measured with each image's own PSF model, the difference must hold the flux the science holds.
+      let weight = 0, sumRatio = 0, sumTruth = 0;
+      for (const t of night.truth) {
+        if (t.kind !== 'transient' || t.host || !(t.expectedSnr >= 30) || !clean(t.x, t.y) || nearChange(t.x, t.y, 2 * reach, t)) continue;
+        if (night.field.stars.mag.some((m, i) => Math.hypot(pixels.x[i] - t.x, pixels.y[i] - t.y) < 2 * reach && Math.pow(10, -0.4 * (m - sim.exposure.info.zeroPoint)) > 0.05 * t.deltaFluxAdu)) continue;
+        const onDiff = psfFlux(d, t.x, t.y), onScience = psfFlux(science, t.x, t.y);
+        const w = (t.deltaFluxAdu / onDiff.err) ** 2;
+        weight += w;
+        sumRatio += (w * onDiff.flux) / onScience.flux;
+        sumTruth += (w * onDiff.flux) / t.deltaFluxAdu;
+      }
+      assert.ok(weight > 0 && Math.abs(sumRatio / weight - 1) < 0.01, `${r.method}: difference / science flux of isolated transients ${sumRatio / weight} (against truth ${sumTruth / weight})`);
+      // Non-varying stars below saturation (masks mark the saturated ones and their bleeds).
+      let stars = 0, worst = 0;
+      for (let i = 0; i < pixels.x.length; i++) {
+        const x = pixels.x[i], y = pixels.y[i];
+        if (x < 0 || y < 0 || x >= d.width || y >= d.height || !clean(x, y) || nearChange(x, y, 1.5 * reach)) continue;
+        const m = psfFlux(d, x, y);
+        worst = Math.max(worst, Math.abs(m.flux / m.err));
+        stars++;
+      }
+      assert.ok(stars > 500 && worst < 6, `${r.method}: worst star residual |SNR| ${worst} of ${stars} stars`);
     }
   });
 
@@ -69,6 +106,15 @@ for (const seeing of ['better', 'worse'] as TemplateSeeing[]) {
       assert.ok(p.every((v) => Math.abs(v / mean - 1) < 0.1), `${a.method} noise power ${p.map((v) => (v / mean).toFixed(3))}`);
     }
   });
+}
+
+/** True when a pixel within `radius` of (x, y) is masked as unusable or lies off the image. */
+function masked(d: Exposure, x: number, y: number, radius: number): boolean {
+  const r = Math.ceil(radius), cx = Math.round(x), cy = Math.round(y);
+  for (let py = cy - r; py <= cy + r; py++) {
+    for (let px = cx - r; px <= cx + r; px++) if (px < 0 || py < 0 || px >= d.width || py >= d.height || d.mask.get(px, py) & BAD) return true;
+  }
+  return false;
 }
 
 /** Power of image/sqrt(VARIANCE) over the central 512^2 in 8 radial bins up to Nyquist (white noise: flat). */
