@@ -61,6 +61,30 @@ export function moffatPriorField(psf: Psf, width: number, height: number, grid =
   };
 }
 
+/**
+ * A PSF model with the Moffat prior field of its smoothing over a width x height image: what ZOGY
+ * takes for each input, so that its tiles and its difference PSF are smoothed alike.
+ * @example
+ *   const science = new SmoothedPsf(sciencePsf, 4096, 4096);
+ *   const stamp = science.stampAt(812, 1020); // centred, spectrum smoothed, unit sum
+ */
+export class SmoothedPsf {
+  readonly prior: (x: number, y: number) => MoffatPrior | null;
+
+  constructor(readonly psf: Psf, width: number, height: number) {
+    this.prior = moffatPriorField(psf, width, height);
+  }
+
+  get stampSize(): number {
+    return this.psf.stampSize;
+  }
+
+  /** The centred model stamp at (x, y) with its spectrum smoothed. */
+  stampAt(x: number, y: number): PsfStamp {
+    return smoothPsfStamp(this.psf.stampAt(x, y, true), this.prior(x, y));
+  }
+}
+
 /** A circular Moffat of the given alpha and beta, pixel-integrated on a size x size stamp, unit sum. */
 function moffatStamp(alpha: number, beta: number, size: number): Float64Array {
   const out = new Float64Array(size * size);

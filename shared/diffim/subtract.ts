@@ -26,6 +26,7 @@ import { fitKernel, type CandidateReport } from './kernel-fit.js';
 import type { KernelSolution } from './kernel-solution.js';
 import { inLocalFrame, LargeScaleFactors, NoiseMap } from './noise.js';
 import { GridPsf, stampFwhm, stampSigma } from './psf-grid.js';
+import { SmoothedPsf } from './smooth-psf-spectrum.js';
 import { zogy, zogyDifferencePsf } from './zogy.js';
 
 export type SubtractStage = 'chooseMethod' | 'selectCandidates' | 'fitKernel' | 'convolveSubtract' | 'decorrelate' | 'output' | 'total';
@@ -254,7 +255,8 @@ export async function subtractImages(science: Exposure, template: Exposure, over
     zeroMasked(n, science.mask, GARBAGE);
     zeroMasked(r, template.mask, GARBAGE);
     const noiseAt = (x: number, y: number): [number, number] => [noiseS.at(x, y), noiseT.at(x, y)];
-    const z = await zogy(n, r, science.variance, template.variance, sciPsf, tmplPsf, scale, noiseAt, {
+    const [smoothS, smoothT] = [new SmoothedPsf(sciPsf, width, height), new SmoothedPsf(tmplPsf, width, height)];
+    const z = await zogy(n, r, science.variance, template.variance, smoothS, smoothT, scale, noiseAt, {
       fftSize: cfg.fftSize,
       blend: cfg.tileBlendPx,
       astrometricSigmaPx: cfg.zogyAstrometricSigmaPx,
@@ -262,18 +264,15 @@ export async function subtractImages(science: Exposure, template: Exposure, over
       regularization: cfg.zogyRegularization,
     }, pool, [modelS, modelT]);
     score = z.score;
+    image.data.set(z.difference.data);
     for (let y = 0; y < height; y++) {
-      const src = z.difference.row(y), vs = science.variance.row(y), vt = template.variance.row(y);
-      const io = image.row(y), vo = variance.row(y);
+      const vs = science.variance.row(y), vt = template.variance.row(y), vo = variance.row(y);
       gainS.row(y, gs);
       gainT.row(y, gt);
-      for (let x = 0; x < width; x++) {
-        io[x] = src[x];
-        vo[x] = gs[x] * vs[x] + scale * scale * gt[x] * vt[x];
-      }
+      for (let x = 0; x < width; x++) vo[x] = gs[x] * vs[x] + scale * scale * gt[x] * vt[x];
     }
     lap('decorrelate');
-    differencePsf = zogyDifferencePsf(sciPsf, tmplPsf, scale, noiseAt, xs, ys, psfSize, cfg.zogyRegularization, [modelS, modelT]);
+    differencePsf = zogyDifferencePsf(smoothS, smoothT, scale, noiseAt, xs, ys, psfSize, cfg.zogyRegularization, [modelS, modelT]);
   } else {
     // (6) Convolve the source image by the kernel field and subtract.
     // Masked garbage (a hot column, a cosmic ray) is zeroed first, so the kernel does not spread it (as ZOGY does).

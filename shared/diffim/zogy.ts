@@ -16,7 +16,7 @@
  */
 import { Plane, type ImageF } from '../image/plane.js';
 import type { NoiseLags } from '../image/exposure.js';
-import type { Psf, PsfStamp } from '../psf/types.js';
+import type { PsfStamp } from '../psf/types.js';
 import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
 import { runTileShares } from '../util/parallel-tiles.js';
 import { asShared, fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
@@ -27,7 +27,7 @@ import type { WorkerPool } from '../util/worker-pool.js';
 import { GridPsf } from './psf-grid.js';
 import type { NoiseAt, NoiseModels } from './decorrelate.js';
 import { noiseLagsIn, NoiseShape } from './noise.js';
-import { moffatPriorField, smoothPsfStamp, type MoffatPrior } from './smooth-psf-spectrum.js';
+import { smoothPsfStamp, type MoffatPrior, type SmoothedPsf } from './smooth-psf-spectrum.js';
 
 export interface ZogyOptions {
   fftSize: number;
@@ -239,15 +239,14 @@ export function zogyWorker(a: ZogyArgs): void {
  * noiseAt gives the variance-plane levels [science, template] near a position, models their noise correlation;
  * varScience / varTemplate are the variance planes (for S_corr's per-pixel noise).
  */
-export async function zogy(science: ImageF, template: ImageF, varScience: ImageF, varTemplate: ImageF, sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, opt: ZogyOptions, pool: WorkerPool | null = null, models: NoiseModels = [null, null]): Promise<ZogyResult> {
+export async function zogy(science: ImageF, template: ImageF, varScience: ImageF, varTemplate: ImageF, sciencePsf: SmoothedPsf, templatePsf: SmoothedPsf, kappa: number, noiseAt: NoiseAt, opt: ZogyOptions, pool: WorkerPool | null = null, models: NoiseModels = [null, null]): Promise<ZogyResult> {
   const { width, height } = science;
   const reach = Math.max(sciencePsf.stampSize, templatePsf.stampSize);
   const plan = zogyPlan(width, height, reach, opt);
-  const [priorN, priorR] = [sciencePsf, templatePsf].map((psf) => moffatPriorField(psf, width, height));
   const tiles: ZogyTileInputs = {
-    science: plan.tiles.map((t) => sciencePsf.stampAt(t.cx, t.cy, true)),
-    template: plan.tiles.map((t) => templatePsf.stampAt(t.cx, t.cy, true)),
-    priors: plan.tiles.map((t) => [priorN(t.cx, t.cy), priorR(t.cx, t.cy)]),
+    science: plan.tiles.map((t) => sciencePsf.psf.stampAt(t.cx, t.cy, true)),
+    template: plan.tiles.map((t) => templatePsf.psf.stampAt(t.cx, t.cy, true)),
+    priors: plan.tiles.map((t) => [sciencePsf.prior(t.cx, t.cy), templatePsf.prior(t.cx, t.cy)]),
     noise: new Float64Array(2 * plan.tiles.length),
     models,
   };
@@ -285,14 +284,14 @@ export async function zogy(science: ImageF, template: ImageF, varScience: ImageF
 }
 
 /** P_D on a grid of positions, each stamp `size` pixels, unit sum. */
-export function zogyDifferencePsf(sciencePsf: Psf, templatePsf: Psf, kappa: number, noiseAt: NoiseAt, xs: number[], ys: number[], size: number, regularization: number, models: NoiseModels = [null, null]): GridPsf {
+export function zogyDifferencePsf(sciencePsf: SmoothedPsf, templatePsf: SmoothedPsf, kappa: number, noiseAt: NoiseAt, xs: number[], ys: number[], size: number, regularization: number, models: NoiseModels = [null, null]): GridPsf {
   const fft = new Fft2(nextPow2(2 * Math.max(sciencePsf.stampSize, templatePsf.stampSize, size)));
   const stamps: Float32Array[] = [];
   for (const y of ys) {
     for (const x of xs) {
       const [vn, vr] = noiseAt(x, y);
       const lags = models.map((m) => noiseLagsIn(m, x, y, x + 1, y + 1)) as [NoiseLags | null, NoiseLags | null];
-      const t = terms(fft, smoothPsfStamp(sciencePsf.stampAt(x, y, true)), smoothPsfStamp(templatePsf.stampAt(x, y, true)), kappa, vn, vr, lags, regularization);
+      const t = terms(fft, sciencePsf.stampAt(x, y), templatePsf.stampAt(x, y), kappa, vn, vr, lags, regularization);
       const spec = zogyPsfSpectrum(t);
       fft.inverse(spec);
       stamps.push(cropCentred(spec, fft.n, size));

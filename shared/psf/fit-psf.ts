@@ -120,6 +120,8 @@ export function fitPixelPsf(image: PsfFitImage, stars: PsfStarInput[], others: A
   const padded = size + 2 * LANCZOS_A;
   const near = pointGrid(others, NEIGHBOUR_CELL_PX);
   const data = stars.map((s) => extractStar(image, s, padded, near, cfg.neighborMaskFwhm * fwhm)).filter((s): s is StarData => s !== null);
+  const skyIn = Number(process.env.SKYIN ?? 0), skyW = Number(process.env.SKYW ?? 6);
+  if (skyIn > 0) for (const st of data) { const sky = localSky(image, st.input, (size - 1) / 2 + skyIn, (size - 1) / 2 + skyIn + skyW, near, cfg.neighborMaskFwhm * fwhm); if (Number.isFinite(sky)) for (let k = 0; k < st.data.length; k++) st.data[k] -= sky; }
   const terms = polyTerms(cfg.degree);
   const affine = data.length < cfg.freeVariationMinStars;
   let psf: PixelPsf | null = null;
@@ -153,6 +155,31 @@ function pointGrid(points: Array<{ x: number; y: number }>, cell: number): Point
     }
     return out;
   };
+}
+
+function localSky(image: PsfFitImage, s: PsfStarInput, r1: number, r2: number, near: PointQuery, maskRadius: number): number {
+  const cx = Math.round(s.x);
+  const cy = Math.round(s.y);
+  const R = Math.ceil(r2);
+  const others = near(cx - R - maskRadius, cx + R + maskRadius, cy - R - maskRadius, cy + R + maskRadius).filter((o) => (o.x - s.x) ** 2 + (o.y - s.y) ** 2 >= SELF_RADIUS_PX ** 2);
+  const vals: number[] = [];
+  for (let y = cy - R; y <= cy + R; y++) {
+    if (y < 0 || y >= image.height) continue;
+    for (let x = cx - R; x <= cx + R; x++) {
+      if (x < 0 || x >= image.width) continue;
+      const d2 = (x - s.x) ** 2 + (y - s.y) ** 2;
+      if (d2 < r1 * r1 || d2 > r2 * r2) continue;
+      const k = y * image.width + x;
+      if (image.bad[k] || !(image.variance[k] > 0)) continue;
+      if (process.env.SKYMASK !== '0' && others.some((o) => (x - o.x) ** 2 + (y - o.y) ** 2 < maskRadius * maskRadius)) continue;
+      vals.push(image.residual[k]);
+    }
+  }
+  if (vals.length < 20) return Number.NaN;
+  vals.sort((a, b) => a - b);
+  const med = vals[vals.length >> 1];
+  if (process.env.SKYMODE === '1') { const mean = vals.reduce((a, b) => a + b, 0) / vals.length; return 3 * med - 2 * mean; }
+  return med;
 }
 
 function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, near: PointQuery, maskRadius: number): StarData | null {
