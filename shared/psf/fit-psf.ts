@@ -128,6 +128,7 @@ export function fitPixelPsf(image: PsfFitImage, stars: PsfStarInput[], others: A
   for (let it = 0; it < cfg.iterations; it++) {
     psf = fitBasis(data, size, padded, terms, cfg.degree, image, psf, cfg.accuracy, affine);
     for (const star of data) refitStar(star, psf, size, padded, it === 0 ? Infinity : cfg.pixelClipSigma, cfg.minFitSnr);
+    if (CT > 0 && it < cfg.iterations - 1) for (const star of data) maskForeignLight(star, psf, size, padded, fwhm);
     rejectStars(data, cfg.starClipSigma);
   }
   const final = psf ?? fitBasis(data, size, padded, terms, cfg.degree, image, null, cfg.accuracy, affine);
@@ -255,7 +256,7 @@ function fitBasis(stars: StarData[], size: number, padded: number, terms: Array<
     filled.set(star.data);
     guard.set(star.bad);
     for (let k = 0; k < filled.length; k++) if (star.bad[k]) filled[k] = model ? f * model[k] : 0;
-    if (!model) growBad(guard, padded);
+    if (!model || process.env.GUARD === "1") growBad(guard, padded);
     const centered = shiftImage(filled, padded, -star.dx, -star.dy);
     const [u, v] = norm.normalize(star.input.x, star.input.y);
     const p = polyValues(terms, u, v);
@@ -420,6 +421,44 @@ function refitStar(star: StarData, psf: PixelPsf, size: number, padded: number, 
   star.fit.chi2 = chi2;
   star.fit.dof = Math.max(1, ngood - 1);
   if (!(flux * Math.sqrt(smm) >= minSnr)) star.fit.used = false;
+}
+
+const CT = Number(process.env.CT ?? 0);
+const CB = Number(process.env.CB ?? 0.5);
+const CCORE = Number(process.env.CCORE ?? 1);
+const CACC = Number(process.env.CACC ?? 0.05);
+
+/** Masks coherent positive residual light (undetected or unmasked neighbours). */
+function maskForeignLight(star: StarData, psf: PixelPsf, size: number, padded: number, fwhm: number): void {
+  if (!star.fit.used) return;
+  const model = modelAtStar(psf, star, padded);
+  const f = star.fit.flux;
+  const n = padded + 1;
+  const sr = new Float64Array(n * n);
+  const sv = new Float64Array(n * n);
+  for (let j = 0; j < padded; j++) {
+    for (let i = 0; i < padded; i++) {
+      const k = j * padded + i;
+      const good = !star.bad[k];
+      const r = good ? star.data[k] - f * model[k] : 0;
+      const v = good ? star.variance[k] + (CACC * f * model[k]) ** 2 : 0;
+      sr[(j + 1) * n + i + 1] = r + sr[j * n + i + 1] + sr[(j + 1) * n + i] - sr[j * n + i];
+      sv[(j + 1) * n + i + 1] = v + sv[j * n + i + 1] + sv[(j + 1) * n + i] - sv[j * n + i];
+    }
+  }
+  const hb = Math.max(1, Math.round(CB * fwhm));
+  const c = (padded - 1) / 2;
+  const core2 = (CCORE * fwhm) ** 2;
+  const flag = new Uint8Array(padded * padded);
+  for (let j = 0; j < padded; j++) {
+    for (let i = 0; i < padded; i++) {
+      const j0 = Math.max(0, j - hb), j1 = Math.min(padded, j + hb + 1), i0 = Math.max(0, i - hb), i1 = Math.min(padded, i + hb + 1);
+      const R = sr[j1 * n + i1] - sr[j0 * n + i1] - sr[j1 * n + i0] + sr[j0 * n + i0];
+      const V = sv[j1 * n + i1] - sv[j0 * n + i1] - sv[j1 * n + i0] + sv[j0 * n + i0];
+      if (V > 0 && (process.env.CSYM === "1" ? Math.abs(R) : R) > CT * Math.sqrt(V)) for (let jj = j0; jj < j1; jj++) for (let ii = i0; ii < i1; ii++) flag[jj * padded + ii] = 1;
+    }
+  }
+  for (let j = 0; j < padded; j++) for (let i = 0; i < padded; i++) if (flag[j * padded + i] && (i - c - star.dx) ** 2 + (j - c - star.dy) ** 2 >= core2) star.bad[j * padded + i] = 1;
 }
 
 function rejectStars(stars: StarData[], clip: number): void {
