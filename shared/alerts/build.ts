@@ -95,7 +95,6 @@ export function buildAlerts(input: BuildAlertsInput): Alert[] {
   );
 }
 
-
 /**
  * As buildAlerts (same alerts, byte for byte), with the cutouts' FITS encoding (RICE compression,
  * headers: two thirds of the time) on `pool`'s worker threads while this thread cuts the pixels

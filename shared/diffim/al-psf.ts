@@ -4,12 +4,11 @@
  * After decorrelation (DMTN-021) it is further filtered by phi(k) of that position.
  */
 import type { Psf } from '../psf/types.js';
-import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
+import { cropCentred, Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
 import { decorrelationFilter, type NoiseModels } from './decorrelate.js';
 import type { KernelSolution } from './kernel-solution.js';
 import { noiseLagsIn } from './noise.js';
 import { GridPsf } from './psf-grid.js';
-import { cropCentred } from './zogy.js';
 
 export interface AlPsfOptions {
   convolveScience: boolean;

@@ -3,6 +3,7 @@
  * interpolated in between: the form `ap diff` stores (extension PSF, see README.md) and
  * detection reads back with `readDiffPsf`.
  */
+import { psfCardNumber, type PsfHeaderLookup } from '../psf/persist.js';
 import type { Psf, PsfStamp } from '../psf/types.js';
 
 const FWHM_PER_SIGMA = 2 * Math.sqrt(2 * Math.LN2);
@@ -159,9 +160,6 @@ export function diffPsfToHdu(psf: GridPsf): DiffPsfHdu {
   return { width, height, data, cards };
 }
 
-/** Header values by keyword, as any FITS reader can provide them. */
-export type HeaderLookup = (keyword: string) => string | number | boolean | undefined;
-
 /**
  * The difference PSF from the `PSF` extension written by `ap diff`: its header cards
  * (through `get`) and its pixels (row-major, width x height).
@@ -169,13 +167,8 @@ export type HeaderLookup = (keyword: string) => string | number | boolean | unde
  *   const psf = readDiffPsf((k) => hdu.header.get(k), hdu.data, hdu.width, hdu.height);
  *   const stamp = psf.stampAt(812.3, 1020.7); // interpolated between grid positions
  */
-export function readDiffPsf(get: HeaderLookup, data: ArrayLike<number>, width: number, height: number): GridPsf {
-  const num = (k: string): number => {
-    const v = get(k);
-    const n = typeof v === 'number' ? v : Number(v);
-    if (v === undefined || !Number.isFinite(n)) throw new Error(`PSF extension: missing or bad ${k}`);
-    return n;
-  };
+export function readDiffPsf(get: PsfHeaderLookup, data: ArrayLike<number>, width: number, height: number): GridPsf {
+  const num = (k: string): number => psfCardNumber(get, k);
   const size = num('PSFSIZE'), nx = num('PSFNX'), ny = num('PSFNY');
   if (width !== nx * size || height !== ny * size) throw new Error(`PSF extension: ${width}x${height} pixels for ${nx}x${ny} stamps of ${size}`);
   const xs = Array.from({ length: nx }, (_v, i) => num(`PSFX${i}`));

@@ -11,7 +11,7 @@
  */
 import type { Psf, PsfStamp } from '../psf/types.js';
 import { fitProfile } from '../psf/profile-fit.js';
-import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
+import { cropCentred, Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
 
 /** Frequencies above this (cycles per pixel) measure the model's error floor. */
 const HIGH_K = 0.35;
@@ -139,16 +139,5 @@ export function smoothPsfStamp(stamp: PsfStamp, prior: MoffatPrior | null = fitM
   const fft = new Fft2(nextPow2(2 * stamp.size));
   const spec = smoothPsfSpectrum(fft, stamp, prior);
   fft.inverse(spec);
-  const n = fft.n, half = (stamp.size - 1) / 2;
-  const data = new Float32Array(stamp.size * stamp.size);
-  let total = 0;
-  for (let v = -half; v <= half; v++) {
-    for (let u = -half; u <= half; u++) {
-      const val = spec[2 * (((v + n) % n) * n + ((u + n) % n))];
-      data[(v + half) * stamp.size + u + half] = val;
-      total += val;
-    }
-  }
-  for (let i = 0; i < data.length; i++) data[i] /= total;
-  return { size: stamp.size, data };
+  return { size: stamp.size, data: cropCentred(spec, fft.n, stamp.size) };
 }

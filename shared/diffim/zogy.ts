@@ -17,7 +17,7 @@
 import { Plane, type ImageF } from '../image/plane.js';
 import type { NoiseLags } from '../image/exposure.js';
 import type { PsfStamp } from '../psf/types.js';
-import { Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
+import { cropCentred, Fft2, kernelSpectrum, nextPow2 } from '../util/fft.js';
 import { runTileShares } from '../util/parallel-tiles.js';
 import { asShared, fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
 import { accumulate, planTiles, tileShares, type TilePlan } from '../util/tiles.js';
@@ -298,20 +298,4 @@ export function zogyDifferencePsf(sciencePsf: SmoothedPsf, templatePsf: Smoothed
     }
   }
   return new GridPsf(xs, ys, stamps, size);
-}
-
-/** The central size*size of a wrap-around n*n complex array's real part, normalised to unit sum. */
-export function cropCentred(wrapped: Float64Array, n: number, size: number): Float32Array {
-  const half = (size - 1) / 2;
-  const out = new Float32Array(size * size);
-  let total = 0;
-  for (let v = -half; v <= half; v++) {
-    for (let u = -half; u <= half; u++) {
-      const val = wrapped[2 * (((v + n) % n) * n + ((u + n) % n))];
-      out[(v + half) * size + u + half] = val;
-      total += val;
-    }
-  }
-  if (total !== 0) for (let i = 0; i < out.length; i++) out[i] /= total;
-  return out;
 }

@@ -54,14 +54,17 @@ export function psfToHdu(psf: Psf): PsfHdu {
   throw new TypeError(`psfToHdu: no stored form for a ${model.constructor.name}`);
 }
 
+/** The number a PSF extension's card holds; throws Error('PSF extension: missing or bad <keyword>'). */
+export function psfCardNumber(get: PsfHeaderLookup, keyword: string): number {
+  const v = get(keyword);
+  const n = typeof v === 'number' ? v : Number(v);
+  if (v === undefined || !Number.isFinite(n)) throw new Error(`PSF extension: missing or bad ${keyword}`);
+  return n;
+}
+
 /** The PSF of an extension written by psfToHdu; throws Error('PSF extension: ...') when it is malformed. */
 export function psfFromHdu(get: PsfHeaderLookup, data: ArrayLike<number> | null, width: number, height: number): Psf {
-  const num = (k: string): number => {
-    const v = get(k);
-    const n = typeof v === 'number' ? v : Number(v);
-    if (v === undefined || !Number.isFinite(n)) throw new Error(`PSF extension: missing or bad ${k}`);
-    return n;
-  };
+  const num = (k: string): number => psfCardNumber(get, k);
   const kind = get('PSFMODEL');
   const size = num('PSFSIZE');
   let model: Psf;

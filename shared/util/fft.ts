@@ -101,3 +101,19 @@ export function kernelSpectrum(fft: Fft2, kernel: ArrayLike<number>, size: numbe
   fft.forward(out);
   return out;
 }
+
+/** The central size*size of a wrap-around n*n complex array's real part (kernelSpectrum's layout, transformed back), normalised to unit sum. */
+export function cropCentred(wrapped: Float64Array, n: number, size: number): Float32Array {
+  const half = (size - 1) / 2;
+  const out = new Float32Array(size * size);
+  let total = 0;
+  for (let v = -half; v <= half; v++) {
+    for (let u = -half; u <= half; u++) {
+      const val = wrapped[2 * (((v + n) % n) * n + ((u + n) % n))];
+      out[(v + half) * size + u + half] = val;
+      total += val;
+    }
+  }
+  if (total !== 0) for (let i = 0; i < out.length; i++) out[i] /= total;
+  return out;
+}
