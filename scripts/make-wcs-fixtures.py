@@ -18,7 +18,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'wcs')
-DECAM = '/work/shared/data/decam-mini/DEC-OBS04a.mini.fits'
+DECAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'data', 'decam-mini', 'DEC-OBS04a.mini.fits')
 ARCSEC = 1 / 3600
 
 

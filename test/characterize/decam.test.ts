@@ -6,11 +6,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
 import { runPython, skipWithout } from '../helpers/python.js';
-import { DECAM_DIR, DECAM_FWHM, decamAvailable, readDecam } from './decam.js';
+import { DECAM_DIR } from '../helpers/data.js';
+import { DECAM_FWHM, readDecam } from './decam.js';
 
-const skip = decamAvailable() ? false : 'DECam frames not found under /work/shared/data/decam-mini';
 
-describe('characterizeImage on real DECam frames', { skip }, () => {
+describe('characterizeImage on real DECam frames', () => {
   for (const [name, fwhm] of Object.entries(DECAM_FWHM)) {
     test(`${name}: Gaussian-core FWHM within 5% of ${fwhm} px`, () => {
       const exposure = readDecam(name);
@@ -39,7 +39,7 @@ describe('characterizeImage on real DECam frames', { skip }, () => {
   });
 });
 
-describe('DECam PSF width against an independent fit', { skip: skip || skipWithout('scipy') }, () => {
+describe('DECam PSF width against an independent fit', { skip: skipWithout('scipy') }, () => {
   test('Gaussian-core FWHM agrees with scipy Gaussian fits to the PSF stars, within 3%', () => {
     for (const name of Object.keys(DECAM_FWHM)) {
       const result = characterizeImage(readDecam(name));
@@ -58,7 +58,7 @@ for x, y in json.loads(sys.argv[2]):
     f = lambda p: (p[3]*np.exp(-((xx-p[1])**2+(yy-p[2])**2)/(2*p[0]**2)) + p[4] - sub).ravel()
     out.append(2.3548*abs(least_squares(f, [2, x, y, sub.max(), 0]).x[0]))
 print(json.dumps(out))`;
-      const fits = JSON.parse(runPython('scipy', script, [`${DECAM_DIR}/${name}.mini.fits`, JSON.stringify(stars)])) as number[];
+      const fits = JSON.parse(runPython('scipy', script, [`${DECAM_DIR}${name}.mini.fits`, JSON.stringify(stars)])) as number[];
       const reference = fits.sort((a, b) => a - b)[fits.length >> 1];
       assert.ok(Math.abs(result.psf.fwhmGaussPx / reference - 1) < 0.03, `${name}: ${result.psf.fwhmGaussPx.toFixed(3)} vs scipy median ${reference.toFixed(3)}`);
     }

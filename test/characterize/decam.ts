@@ -1,20 +1,15 @@
-/** The real DECam frames of /work/shared/data/decam-mini as Exposures (primary HDU, GAIN, RDNOISE, SATURATE). */
-import { existsSync, readFileSync } from 'node:fs';
+/** The real DECam frames of test/data/decam-mini as Exposures (primary HDU, GAIN, RDNOISE, SATURATE). */
+import { readFileSync } from 'node:fs';
+import { DECAM_DIR } from '../helpers/data.js';
 import { readFits } from '../../shared/fits/index.js';
 import { Exposure } from '../../shared/image/exposure.js';
 import { Plane } from '../../shared/image/plane.js';
 
-export const DECAM_DIR = '/work/shared/data/decam-mini';
-
 /** Published median FWHM (header FWHM), px, of each frame. */
 export const DECAM_FWHM: Record<string, number> = { 'DEC-OBS04a': 5.23, 'DEC-OBS18a': 3.85 };
 
-export function decamAvailable(): boolean {
-  return existsSync(`${DECAM_DIR}/DEC-OBS04a.mini.fits`);
-}
-
 export function readDecam(name: string): Exposure {
-  const [hdu] = readFits(readFileSync(`${DECAM_DIR}/${name}.mini.fits`));
+  const [hdu] = readFits(readFileSync(`${DECAM_DIR}${name}.mini.fits`));
   if (!hdu.data) throw new Error(`${name}: no pixels`);
   const pixels = Float32Array.from(hdu.data as Float64Array);
   const w = hdu.width;

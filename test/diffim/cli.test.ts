@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFits } from '../../shared/fits/read.js';
+import { DECAM_DIR } from '../helpers/data.js';
 
 const AP = fileURLToPath(new URL('../../bin/ap.js', import.meta.url));
-const DIR = fileURLToPath(new URL('../../../shared/data/decam-mini/', import.meta.url));
-const present = existsSync(join(DIR, 'DEC-OBS04a.mini.fits'));
+const DIR = DECAM_DIR;
 
-test('ap diff writes the difference file; bad input is one line and exit 2', { skip: present ? false : 'shared/data/decam-mini not found' }, () => {
+test('ap diff writes the difference file; bad input is one line and exit 2', () => {
   const out = mkdtempSync(join(tmpdir(), 'ap-diff-'));
   try {
     const file = join(out, 'd.fits');

@@ -1,20 +1,16 @@
-// The real DECam frames of ../shared/data/decam-mini (256 x 256 float64, TPV WCS) read correctly.
+// The real DECam frames of test/data/decam-mini (256 x 256 float64, TPV WCS) read correctly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readExposureWithHeader, readFits } from '../../shared/fits/index.js';
 import { runPython, skipWithout } from '../helpers/python.js';
 import { pixelDigest, PYTHON_DIGEST } from './digest.js';
 
-const DATA = new URL('../../../shared/data/decam-mini/', import.meta.url);
+const DATA = new URL('../data/decam-mini/', import.meta.url);
 const FILES = ['DEC-OBS04a.mini.fits', 'DEC-OBS18a.mini.fits', 'FinalDifference.DeCorr.fits'];
-const missing = existsSync(fileURLToPath(new URL(FILES[0], DATA)))
-  ? false
-  : 'decam-mini data folder not found';
-if (missing) process.stdout.write(`# SKIP ${missing}\n`);
 
-test('DECam frames: 256x256 float64 primary images with their cards', { skip: missing }, () => {
+test('DECam frames: 256x256 float64 primary images with their cards', () => {
   for (const file of FILES) {
     const [hdu, ...rest] = readFits(readFileSync(new URL(file, DATA)));
     assert.equal(rest.length, 0);
@@ -43,7 +39,7 @@ test('DECam frames: 256x256 float64 primary images with their cards', { skip: mi
 
 test(
   'DECam frames: every pixel, header values and WCS agree with astropy',
-  { skip: missing || skipWithout('astropy') },
+  { skip: skipWithout('astropy') },
   () => {
     const paths = FILES.map((f) => fileURLToPath(new URL(f, DATA)));
     const script = `${PYTHON_DIGEST}

@@ -15,6 +15,7 @@ import {
 import { InsufficientCoverageError, warpExposure } from '../../shared/warp/index.js';
 import { measure, renderStars, starField } from './stars.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
+import { DECAM_DIR } from '../helpers/data.js';
 
 const SIZE = 512;
 const SIGMA = 1.6;
@@ -301,7 +302,7 @@ test('non-finite template pixels become NO_DATA over their footprint; an unknown
 });
 
 test('the real DECam pair (same pointing, TPV): the template warps onto the science grid unchanged', async () => {
-  const data = '/work/shared/data/decam-mini/';
+  const data = DECAM_DIR;
   const science = readExposure(
     new Uint8Array(readFileSync(data + 'DEC-OBS04a.mini.fits')),
     'science',

@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { readFits } from '../../shared/fits/index.js';
 import { wcsFromHeader } from '../../shared/wcs/index.js';
 import { runPython, skipWithout } from '../helpers/python.js';
+import { DECAM_DIR } from '../helpers/data.js';
 
-const DATA = '/work/shared/data/decam-mini/';
+const DATA = DECAM_DIR;
 
 function primaryHeader(path: string) {
   return readFits(new Uint8Array(readFileSync(path)))[0].header;
