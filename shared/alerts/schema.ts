@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 
 /** The schema version this code writes. */
-export const CURRENT_SCHEMA = { major: 1, minor: 0 } as const;
+export const CURRENT_SCHEMA = { major: 1, minor: 1 } as const;
 
 /** Records in dependency order; the last is the alert. */
 const RECORDS = [

@@ -24,9 +24,9 @@ async function lastAlerts(): Promise<Alert[]> {
   return visits[visits.length - 1].alerts;
 }
 
-test("schema 1.0 has id 100 and the contract's required and nullable fields", () => {
+test("the current schema (1.1, id 101) has the contract's required and nullable fields", () => {
   const schema = loadAlertSchema();
-  assert.equal(schema.id, 100);
+  assert.equal(schema.id, 101);
   const record = JSON.parse(schema.text) as {
     fields: Array<{ name: string; type: unknown; default?: unknown }>;
   };
@@ -110,7 +110,7 @@ test('alerts round-trip through the Confluent frame', async () => {
   for (const alert of await lastAlerts()) {
     const frame = encodeAlert(alert);
     assert.equal(frame[0], 0);
-    assert.equal(frameSchemaId(frame), 100);
+    assert.equal(frameSchemaId(frame), 101);
     const back = decodeAlert(frame);
     assert.equal(back.diaSourceId, alert.diaSourceId);
     assert.equal(back.diaSource.ra, alert.diaSource.ra);
@@ -166,7 +166,7 @@ test('attributes follow the contract', async () => {
     ].sort(),
   );
   for (const v of Object.values(attrs)) assert.equal(typeof v, 'string');
-  assert.equal(attrs.schemaId, '100');
+  assert.equal(attrs.schemaId, '101');
   assert.equal(attrs.healpix9, String(healpixNest(alert.diaSource.ra, alert.diaSource.dec, 9)));
   const snr = alert.diaSource.snr as number;
   assert.ok(Number(attrs.snrBin) <= snr);
@@ -231,7 +231,7 @@ print(json.dumps({'rows': rows, 'magic': magic, 'schemaId': sid, 'id': one['diaS
       ]);
     });
     assert.equal(parsed.magic, 0);
-    assert.equal(parsed.schemaId, 100);
+    assert.equal(parsed.schemaId, 101);
     assert.equal(parsed.id, alerts[0].diaSourceId);
     assert.equal(parsed.ra, alerts[0].diaSource.ra);
   },

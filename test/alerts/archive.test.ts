@@ -83,7 +83,7 @@ test('publishing then replaying visits leaves the APDB files and the archive unc
     const frame = await archive.getAlert(id);
     assert.ok(frame);
     assert.equal(decodeAlert(frame).diaSourceId, id);
-    assert.deepEqual(await archive.store.list('v1/schemas/'), ['v1/schemas/100.json']);
+    assert.deepEqual(await archive.store.list('v1/schemas/'), ['v1/schemas/101.json']);
     assert.equal(
       (await archive.store.list('v1/alerts/')).length,
       first.reduce((n, r) => n + r.created, 0),
@@ -117,7 +117,7 @@ test('the archive HTTP handler serves alerts and schemas', async () => {
       frame,
       'fetch decodes Content-Encoding: gzip',
     );
-    const schema = await get('/v1/schemas/100');
+    const schema = await get('/v1/schemas/101');
     assert.equal(schema.status, 200);
     assert.equal(await schema.text(), loadAlertSchema().text);
     assert.equal((await get('/v1/alerts/43')).status, 404);

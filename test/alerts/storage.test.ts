@@ -44,10 +44,10 @@ test(
       assert.deepEqual(await archive.getAlert(7), frame, 'the first write survives');
       assert.equal(await archive.getAlert(8), null);
       assert.equal(await archive.putSchema(loadAlertSchema()), true);
-      assert.equal(await archive.getSchemaText(100), loadAlertSchema().text);
+      assert.equal(await archive.getSchemaText(101), loadAlertSchema().text);
       assert.deepEqual(await archive.store.list('v1/'), [
         'v1/alerts/7.avro.gz',
-        'v1/schemas/100.json',
+        'v1/schemas/101.json',
       ]);
     } finally {
       await running.stop();
