@@ -19,7 +19,12 @@ test('schema 1.1 is 1.0 plus nullable diaSource fields: a 1.0 reader reads a 1.1
 
   const newer = {
     ...alert,
-    diaSource: { ...alert.diaSource, templateVersion: 'g-hpx8-1234-v1', configHash: 'abc123', codeVersion: '0.1.0' },
+    diaSource: {
+      ...alert.diaSource,
+      templateVersion: 'g-hpx8-1234-v1',
+      configHash: 'abc123',
+      codeVersion: '0.1.0',
+    },
   };
   const frame11 = encodeAlert(newer, v11);
   const read10 = decodeAlert(frame11, v10.type, byId);
@@ -36,7 +41,9 @@ test('schema 1.1 is 1.0 plus nullable diaSource fields: a 1.0 reader reads a 1.1
     assert.equal(read11.diaSource[field], null, `the 1.1 reader takes ${field}'s default`);
   assert.equal(read11.diaSource.diaSourceId, alert.diaSourceId);
 
-  const own = decodeAlert(frame11, v11.type, byId) as unknown as { diaSource: Record<string, unknown> };
+  const own = decodeAlert(frame11, v11.type, byId) as unknown as {
+    diaSource: Record<string, unknown>;
+  };
   assert.equal(own.diaSource.templateVersion, 'g-hpx8-1234-v1');
   assert.equal(own.diaSource.configHash, 'abc123');
 });
