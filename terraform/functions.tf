@@ -1,6 +1,10 @@
 # Cloud Functions gen2, one per entry point of functions/index.ts, all from one source archive.
 
 locals {
+  # The Node.js runtime of every function: the GA runtime Google supports longest (see
+  # terraform/RUNTIMES.md for the schedule; test/terraform checks it is accepted today).
+  runtime = "nodejs24"
+
   # Entry point (exported name in functions/index.ts) -> Cloud Functions name.
   function_names = {
     nextVisit     = "ap-next-visit"
@@ -61,7 +65,7 @@ resource "google_cloudfunctions2_function" "fn" {
   location = var.region
 
   build_config {
-    runtime     = "nodejs20"
+    runtime     = local.runtime
     entry_point = each.key
     source {
       storage_source {
