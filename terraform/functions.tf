@@ -32,8 +32,6 @@ locals {
   }
 
   function_env = {
-    # The functions run their TypeScript through tsx (package.json "main" is functions/index.ts).
-    NODE_OPTIONS         = "--import tsx"
     GOOGLE_CLOUD_PROJECT = var.project
     AP_BUCKET_PREFIX     = var.prefix
     AP_RAW_BUCKET        = google_storage_bucket.raw.name
@@ -43,14 +41,13 @@ locals {
   }
 }
 
+# The source archive is .deploy/source/, staged by `npm run build` from the explicit list of
+# scripts/deploy-files.js: compiled JavaScript (dist/), model weights (models/), alert schemas
+# (schema/), package.json and package-lock.json. Nothing else of the checkout is uploaded.
 data "archive_file" "source" {
   type        = "zip"
-  source_dir  = "${path.module}/.."
+  source_dir  = "${path.module}/../.deploy/source"
   output_path = "${path.module}/.terraform/source.zip"
-  excludes = [
-    ".git", "node_modules", "dist", "terraform", "test", "bench", "docs", "emulators",
-    "night-report", ".ci",
-  ]
 }
 
 resource "google_storage_bucket_object" "source" {

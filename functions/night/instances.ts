@@ -6,7 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { CallTimings } from './call-timings.js';
 import type { InstanceMessage, InvocationRequest } from './instance-worker.js';
-import { startTsWorker } from './ts-worker.js';
+import { siblingModule, startWorker } from '../../shared/util/worker.js';
 
 export interface InvocationResult {
   fn: string;
@@ -33,7 +33,7 @@ interface Instance {
   busy: boolean;
 }
 
-const WORKER_URL = new URL('./instance-worker.ts', import.meta.url);
+const WORKER_URL = siblingModule('./instance-worker', import.meta.url);
 
 /** Starts the instances; their environment is this process's at the time of the call. */
 export async function startInstances(options: InstancePoolOptions): Promise<InstancePool> {
@@ -43,7 +43,7 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
   const queues = new Map<string, Array<() => void>>();
   const spawn = () =>
     new Promise<Worker>((resolve, reject) => {
-      const worker = startTsWorker(WORKER_URL, { env: { ...process.env } });
+      const worker = startWorker(WORKER_URL, { env: { ...process.env } });
       worker.on('message', (m: InstanceMessage) => {
         if (m.type === 'log') options.onLog(m.line);
         else if (m.type === 'done') waiting.get(m.id)?.resolve(m);

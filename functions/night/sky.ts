@@ -12,7 +12,7 @@ import type { NextVisit } from '../../shared/prompt/next-visit.js';
 import { tileOf } from '../../shared/prompt/template-tiles.js';
 import type { TruthRow } from '../../shared/sim/index.js';
 import type { RenderedDetector, RenderTask } from './render-worker.js';
-import { startTsWorker } from './ts-worker.js';
+import { siblingModule, startWorker } from '../../shared/util/worker.js';
 
 export interface SkyPlan {
   /** Detectors observed, with the sky centre the camera predicts and the template tile. */
@@ -82,7 +82,7 @@ export interface RenderOptions {
 
 function renderInWorker(task: RenderTask): Promise<RenderedDetector> {
   return new Promise((resolve, reject) => {
-    const worker = startTsWorker(new URL('./render-worker.ts', import.meta.url), {
+    const worker = startWorker(siblingModule('./render-worker', import.meta.url), {
       workerData: task,
     });
     worker.once('message', (m: { result?: RenderedDetector; error?: string }) => {

@@ -14,10 +14,11 @@ import type { Exposure } from '../image/exposure.js';
 import type { Psf } from '../psf/types.js';
 import type { AssociationResult } from '../association/associate.js';
 import { WorkerPool } from '../util/worker-pool.js';
+import { siblingModule } from '../util/worker.js';
 import { cutoutFits, cutoutParts, cutoutSize, DEFAULT_CUTOUT_CONFIG, type CutoutConfig, type CutoutParts } from './cutouts.js';
 import type { Alert } from './types.js';
 
-const CUTOUT_WORKER = new URL(import.meta.url.endsWith('.ts') ? './cutout-worker.ts' : './cutout-worker.js', import.meta.url).href;
+const CUTOUT_WORKER = siblingModule('./cutout-worker', import.meta.url).href;
 
 /** Images the cutouts are cut from, all on the science image's pixel grid. */
 export interface CutoutSources {

@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
+import { findUpwards } from '../util/assets.js';
 
 /** The schema version this code writes. */
 export const CURRENT_SCHEMA = { major: 1, minor: 1 } as const;
@@ -38,15 +38,7 @@ export interface AlertSchema {
 
 /** The repository's schema/ folder, found from this file upwards (works from source and from a build). */
 function schemaRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'schema');
-    if (existsSync(join(candidate, '1', '0'))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir)
-      throw new Error('alert schema folder schema/1/0 not found above shared/alerts');
-    dir = parent;
-  }
+  return dirname(dirname(findUpwards(import.meta.url, join('schema', '1', '0'))));
 }
 
 /** Parses an alert schema from its record files (JSON texts by record name). */

@@ -9,7 +9,7 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import type { Psf } from '../psf/types.js';
-import { Worker } from 'node:worker_threads';
+import { siblingModule, startWorker } from '../util/worker.js';
 import type { CorrelationJob } from './likelihood-worker.js';
 import { correlateSeparable, kernelOf, separableTerms, symmetrizeTerms, type SeparableTerm } from './separable.js';
 
@@ -67,21 +67,11 @@ export function grownMask(exposure: Exposure, bits: number, radius: number): Uin
   return out;
 }
 
-/**
- * Runs one correlation in a worker thread (inputs and output in shared memory). Under tsx the
- * worker registers tsx itself, since Node 20 does not pass --import hooks on to workers.
- */
+/** Runs one correlation in a worker thread (inputs and output in shared memory). */
 function correlateInWorker(input: Float32Array, width: number, height: number, terms: SeparableTerm[]): Promise<Float32Array> {
-  const typescript = import.meta.url.endsWith('.ts');
-  const url = new URL(typescript ? './likelihood-worker.ts' : './likelihood-worker.js', import.meta.url);
   const output = new SharedArrayBuffer(width * height * 4);
   const job: CorrelationJob = { input: input.buffer as SharedArrayBuffer, output, width, height, terms };
-  const worker = typescript
-    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, {
-        eval: true,
-        workerData: job,
-      })
-    : new Worker(url, { workerData: job });
+  const worker = startWorker(siblingModule('./likelihood-worker', import.meta.url), { workerData: job });
   return new Promise((resolve, reject) => {
     worker.once('message', () => resolve(new Float32Array(output)));
     worker.once('error', reject);

@@ -5,22 +5,16 @@
  * little-endian, back to back in manifest order). Read with fs: no download, no URL handler.
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { initTf, tf } from '../tf/backend.js';
+import { findUpwards } from '../util/assets.js';
 import { CHANNELS, CUTOUT_SIZE } from './cutouts.js';
 import { LAYER_SHAPES, type NetworkWeights } from './network.js';
 
 export const WEIGHTS_FORMAT = 'ap-rb-weights/1';
 
 /** Where shipped models live: models/rb/v<N>/ at the repository root. */
-export const SHIPPED_MODELS_DIR = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'models',
-  'rb',
-);
+export const SHIPPED_MODELS_DIR = findUpwards(import.meta.url, join('models', 'rb'));
 
 export interface RbModel {
   /** Model version, e.g. 'rb-v1': written to every alert's diaSource.reliabilityModel. */

@@ -3,20 +3,14 @@
  * each image (see sky-worker.ts). If the worker cannot run, the caller draws that half itself,
  * with the same pixels.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingModule, startWorker } from '../util/worker.js';
 import type { SimConfig } from './config.js';
 import type { SkyJob } from './sky-worker.js';
 
-/** Starts the worker; under tsx (TypeScript sources) it registers tsx itself, as Node 20 does not pass --import hooks to workers. */
-function startWorker(config: SimConfig): Worker {
-  const typescript = import.meta.url.endsWith('.ts');
-  const url = new URL(typescript ? './sky-worker.ts' : './sky-worker.js', import.meta.url);
-  if (!typescript) return new Worker(url, { workerData: { config } });
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  return new Worker(
-    `import(${tsx}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
-    { eval: true, workerData: { config } },
-  );
+/** Starts the sky worker on the simulation's config. */
+function startSkyWorker(config: SimConfig): Worker {
+  return startWorker(siblingModule('./sky-worker', import.meta.url), { workerData: { config } });
 }
 
 export class SkyWorker {
@@ -25,7 +19,7 @@ export class SkyWorker {
   private failure: Error | null = null;
 
   constructor(config: SimConfig) {
-    this.worker = startWorker(config);
+    this.worker = startSkyWorker(config);
     this.worker.on('message', (visit: number) => {
       this.waiting.get(visit)?.resolve();
       this.waiting.delete(visit);

@@ -1,14 +1,15 @@
 /**
  * A small pool of worker threads that run exported functions of modules, by module URL, with
- * structured-cloneable arguments (SharedArrayBuffers are shared, not copied). Under tsx each
- * worker registers tsx itself, since Node 20 does not pass --import hooks on to workers.
+ * structured-cloneable arguments (SharedArrayBuffers are shared, not copied). Each worker is
+ * started by shared/util/worker.ts (tsx sources or compiled code alike).
  * Idle workers do not keep the process alive.
  * @example
  *   const pool = WorkerPool.shared();
  *   await pool.run({ module: new URL('./job.js', import.meta.url).href, fn: 'work', args: { buffer } });
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingModule, startWorker } from './worker.js';
 
 export interface PoolTask {
   /** Module URL (import.meta.url-relative, e.g. new URL('./x.js', import.meta.url).href). */
@@ -37,15 +38,9 @@ export class WorkerPool {
 
   /** `size` worker threads (0 is allowed: run() then fails, callers check `size`). */
   constructor(readonly size: number) {
-    const typescript = import.meta.url.endsWith('.ts');
-    const url = new URL(typescript ? './pool-worker.ts' : './pool-worker.js', import.meta.url);
+    const url = siblingModule('./pool-worker', import.meta.url);
     for (let i = 0; i < size; i++) {
-      const worker = typescript
-        ? new Worker(
-            `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
-            { eval: true },
-          )
-        : new Worker(url);
+      const worker = startWorker(url);
       const slot: Slot = { worker, busy: 0 };
       worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
         const p = this.pending.get(m.id);

@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
 import { Plane } from '../image/plane.js';
@@ -12,6 +11,7 @@ import { CELL_SIZE, resampledNoiseCorrelation } from './noise-correlation.js';
 import { WarpedPsf } from './psf.js';
 import { dilateMask, resampleRows, type BandStats, type ResampleJob } from './resample.js';
 import type { WorkerPool } from '../util/worker-pool.js';
+import { siblingModule, startWorker } from '../util/worker.js';
 
 /** The pixel grid to warp onto: a science Exposure, or just its size and WCS. */
 export type WarpTarget =
@@ -105,22 +105,11 @@ function prepareTemplate(template: Exposure, growMaskRadius: number) {
   return { width, height, image, variance, mask: dilated };
 }
 
-/**
- * Runs a band in a worker thread. Under tsx (TypeScript sources) the worker registers tsx itself,
- * since Node 20 does not pass --import hooks on to workers.
- */
+/** Runs a band in a worker thread. */
 async function runInWorker(job: ResampleJob, yStart: number, yEnd: number): Promise<BandStats> {
-  const typescript = import.meta.url.endsWith('.ts');
-  const url = new URL(
-    typescript ? './resample-worker.ts' : './resample-worker.js',
-    import.meta.url,
-  );
-  const worker = typescript
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
-        { eval: true, workerData: { job, yStart, yEnd } },
-      )
-    : new Worker(url, { workerData: { job, yStart, yEnd } });
+  const worker = startWorker(siblingModule('./resample-worker', import.meta.url), {
+    workerData: { job, yStart, yEnd },
+  });
   return new Promise((resolve, reject) => {
     worker.once('message', (stats: BandStats) => resolve(stats));
     worker.once('error', reject);
