@@ -6,7 +6,7 @@
 import { cpus, totalmem } from 'node:os';
 import { initTf } from '../shared/tf/backend.js';
 
-const AREAS = ['fits', 'simulate', 'characterize', 'warp', 'diffim', 'detect', 'rb', 'alerts', 'pipeline', 'emulators', 'e2e'] as const;
+const AREAS = ['cold-start', 'fits', 'simulate', 'characterize', 'warp', 'diffim', 'detect', 'rb', 'alerts', 'pipeline', 'emulators', 'e2e'] as const;
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((a) => !(AREAS as readonly string[]).includes(a));
