@@ -5,6 +5,7 @@
 // answered 400). Prints the milestones in ms since process start as one JSON line.
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { URL } from 'node:url';
 
 const [root, ext] = process.argv.slice(2);
 const at = {};
