@@ -1,10 +1,16 @@
 # The APDB: Firestore in native mode, with the composite indexes of its history queries.
 
+# The APDB is the survey's history: `terraform destroy` must never delete it. ABANDON removes it
+# from the state only, and delete protection refuses a delete from anywhere else too. Its location
+# is fixed at creation (changing var.firestore_location would force a replacement, which the
+# protection refuses). An existing (default) database is imported, not created: terraform/README.md.
 resource "google_firestore_database" "apdb" {
-  name        = "(default)"
-  location_id = var.firestore_location
-  type        = "FIRESTORE_NATIVE"
-  depends_on  = [google_project_service.apis]
+  name                    = "(default)"
+  location_id             = var.firestore_location
+  type                    = "FIRESTORE_NATIVE"
+  deletion_policy         = "ABANDON"
+  delete_protection_state = "DELETE_PROTECTION_ENABLED"
+  depends_on              = [google_project_service.apis]
 }
 
 locals {

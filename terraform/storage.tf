@@ -28,12 +28,14 @@ resource "google_storage_bucket" "templates" {
   depends_on                  = [google_project_service.apis]
 }
 
+# The alert archive is what brokers fetch alerts back from: `terraform destroy` deletes it with its
+# contents only when var.destroy_alert_archive says so (else destroy stops at a non-empty archive).
 resource "google_storage_bucket" "alerts" {
   name                        = "${var.prefix}-alerts"
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = true
+  force_destroy               = var.destroy_alert_archive
   depends_on                  = [google_project_service.apis]
 }
 

@@ -21,7 +21,7 @@ variable "broker_principals" {
 }
 
 variable "broker_filters" {
-  description = "Optional server-side Pub/Sub filter per broker name, on the alert attributes (e.g. \"attributes.snrBin >= \\\"10\\\"\" is not allowed: filters compare strings with = != hasPrefix)."
+  description = "Optional server-side Pub/Sub filter per broker name, on the alert attributes; filters compare strings only (=, !=, hasPrefix, AND, OR, NOT), e.g. \"attributes.snrBin = \\\"10\\\" OR attributes.snrBin = \\\"20\\\"\". Changing one replaces that broker's subscription (and drops its backlog)."
   type        = map(string)
   default     = {}
 }
@@ -90,4 +90,10 @@ variable "camera_writers" {
   description = "Principals that write raw images into the raw bucket (the camera's transfer service)."
   type        = list(string)
   default     = []
+}
+
+variable "destroy_alert_archive" {
+  description = "Whether `terraform destroy` may delete the alert archive bucket with all its alerts (false: destroy fails while it holds objects)."
+  type        = bool
+  default     = false
 }

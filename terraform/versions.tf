@@ -1,9 +1,10 @@
 terraform {
   required_version = ">= 1.5"
   required_providers {
+    # 7.x is the current major; 6.x is admitted for deployments not yet upgraded.
     google = {
       source  = "hashicorp/google"
-      version = ">= 5.30, < 7.0"
+      version = ">= 6.0, < 8.0"
     }
     archive = {
       source  = "hashicorp/archive"

@@ -125,3 +125,38 @@ test("each function's service account holds exactly the roles its code needs", (
   for (const fn of Object.keys(needed)) assert.deepEqual([...granted[fn]].sort(), [...needed[fn]].sort(), fn);
   assert.deepEqual(Object.keys(granted).sort(), Object.keys(needed).sort());
 });
+
+test('the google provider constraint admits the current 7.x major', () => {
+  const versions = parsed.find(({ file }) => file === 'versions.tf')?.json.terraform as Array<{ required_providers: Array<Record<string, { version: string }>> }>;
+  const constraint = versions[0].required_providers[0].google.version;
+  const admits = (v: number[]) =>
+    constraint.split(',').every((c) => {
+      const [, op, text] = /^\s*(>=|<=|<|>|=|~>)?\s*([\d.]+)\s*$/.exec(c) ?? [];
+      const want = text.split('.').map(Number);
+      const cmp = v.map((x, i) => x - (want[i] ?? 0)).find((d) => d !== 0) ?? 0;
+      return op === '>=' ? cmp >= 0 : op === '<' ? cmp < 0 : op === '<=' ? cmp <= 0 : op === '>' ? cmp > 0 : cmp === 0;
+    });
+  assert.ok(admits([7, 0, 0]) && admits([7, 12, 0]), `${constraint} admits 7.x`);
+  assert.ok(!admits([8, 0, 0]), `${constraint} stops before the next major`);
+});
+
+test('the APDB survives terraform destroy; the alert archive only by choice', () => {
+  const db = blocks('resource').find(([t]) => t === 'google_firestore_database')?.[2];
+  assert.equal(db?.deletion_policy, 'ABANDON');
+  assert.equal(db?.delete_protection_state, 'DELETE_PROTECTION_ENABLED');
+  const archive = blocks('resource').find(([t, n]) => t === 'google_storage_bucket' && n === 'alerts')?.[2];
+  assert.equal(archive?.force_destroy, '${var.destroy_alert_archive}');
+  const variable = parsed.flatMap(({ json }) => Object.entries((json.variable as Record<string, Json[]> | undefined) ?? {})).find(([n]) => n === 'destroy_alert_archive')?.[1][0];
+  assert.equal(variable?.default, false);
+});
+
+test('functions deploy the staged build, not the working tree, on compiled JavaScript', () => {
+  const source = blocks('data').find(([t, n]) => t === 'archive_file' && n === 'source')?.[2];
+  assert.equal(source?.source_dir, '${path.module}/../.deploy/source');
+  assert.equal(source?.excludes, undefined, 'the staged folder needs no exclusions');
+  const env = locals.function_env as Record<string, string>;
+  assert.ok(!('NODE_OPTIONS' in env), 'no tsx at run time');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { main: string; scripts: Record<string, string> };
+  assert.equal(pkg.main, 'dist/functions/index.js');
+  assert.equal(pkg.scripts['gcp-build'], '', 'the cloud build installs, it does not rebuild');
+});
