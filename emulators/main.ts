@@ -4,11 +4,13 @@
  *   npm run emulators -- [--host localhost] [--pubsub-port 8085] [--storage-port 9023]
  *                        [--firestore-port 8080] [--data DIR]
  *
- * prints the `export ..._EMULATOR_HOST=...` lines for the official client libraries. Tests use
+ * prints the `export ..._EMULATOR_HOST=...` lines for the official client libraries. The default
+ * ports and host are firebase.json's `emulators` section (emulators/config.ts). Tests use
  * `startEmulators({ pubsubPort: 0, storagePort: 0, firestorePort: 0 })` in process.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { emulatorConfig } from './config.js';
 import { FirestoreEmulator } from './firestore/server.js';
 import { RpcError } from './grpc.js';
 import { Persister } from './persist.js';
@@ -45,7 +47,12 @@ export interface RunningEmulators {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_PORTS = { pubsub: 8085, storage: 9023, firestore: 8080 } as const;
+/** The contract's ports, from firebase.json (emulators/config.ts). */
+export const DEFAULT_PORTS = {
+  pubsub: emulatorConfig().pubsub.port,
+  storage: emulatorConfig().storage.port,
+  firestore: emulatorConfig().firestore.port,
+} as const;
 
 function log(severity: string, message: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ severity, message, ...fields })}\n`);
@@ -53,7 +60,7 @@ function log(severity: string, message: string, fields: Record<string, unknown> 
 
 /** Starts all three emulators; Storage notifications go straight to the in-process Pub/Sub. */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<RunningEmulators> {
-  const host = options.host ?? 'localhost';
+  const host = options.host ?? emulatorConfig().pubsub.host;
   const pubsub = new PubSubEmulator();
   const storage = new StorageEmulator((topic, data, attributes) => {
     try {

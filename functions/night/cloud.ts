@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { emulatorConfig } from '../../emulators/config.js';
 import { startEmulators, DEFAULT_PORTS, type RunningEmulators } from '../../emulators/main.js';
 import {
   startTriggerRunner,
@@ -128,7 +129,7 @@ function keyOfEvent(event: PubsubCloudEvent): string | null {
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const host = 'localhost';
-  const projectId = options.projectId ?? 'ap-local';
+  const projectId = options.projectId ?? emulatorConfig().projectId;
   const prefix = options.bucketPrefix ?? 'ap';
   const camera = { ...DEFAULT_CAMERA, ...options.camera };
   const concurrency = { ...DEFAULT_CONCURRENCY, ...options.concurrency };
@@ -255,7 +256,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   let runner: TriggerRunner = await startRunner();
 
   const archiveServer = getTestServer('alertArchive');
-  await new Promise<void>((resolve) => archiveServer.listen(0, host, resolve));
+  const archivePort = contract ? await portOrFree(emulatorConfig().functions.port, host) : 0;
+  await new Promise<void>((resolve) => archiveServer.listen(archivePort, host, resolve));
   const archiveUrl = `http://${host}:${(archiveServer.address() as AddressInfo).port}`;
 
   return {
