@@ -1,5 +1,5 @@
 /**
- * `ap`: the Alert Production command line (see ../shared/CONTRACTS.md).
+ * `ap`: the Alert Production command line (docs/contracts.md).
  * Each subcommand lives in cli/commands/<name>.ts and exports `command`.
  */
 import { parseArgs } from 'node:util';

@@ -16,7 +16,7 @@ export interface StoredAlert {
   diaSourceId: number;
   /** Confluent-framed Avro alert. */
   frame: Buffer;
-  /** Pub/Sub attributes (CONTRACTS.md). */
+  /** Pub/Sub attributes (docs/contracts.md). */
   attributes: Record<string, string>;
 }
 

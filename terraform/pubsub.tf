@@ -1,4 +1,4 @@
-# Topics of ../shared/CONTRACTS.md (next-visit, raw-arrived, alerts), the internal alert-batches
+# Topics of docs/contracts.md (next-visit, raw-arrived, alerts), the internal alert-batches
 # topic between processImage and alertFanout, and a dead-letter topic per function subscription.
 
 locals {

@@ -1,4 +1,4 @@
-# Buckets of ../shared/CONTRACTS.md: raw images, templates, the alert archive; plus the
+# Buckets of docs/contracts.md: raw images, templates, the alert archive; plus the
 # pipeline's working bucket (preload cache, alert batches) and the functions' source archives.
 
 resource "google_storage_bucket" "raw" {

@@ -62,7 +62,7 @@ export interface Concurrency {
 }
 
 export interface LocalCloudOptions {
-  /** 'contract': the CONTRACTS.md ports 8085/9023/8080 where free, else free ports; 'free': free ports. Default 'free'. */
+  /** 'contract': firebase.json's ports (8085/9023/8080, docs/contracts.md) where free, else free ports; 'free': free ports. Default 'free'. */
   ports?: 'contract' | 'free';
   projectId?: string;
   bucketPrefix?: string;

@@ -4,7 +4,7 @@
  *   npm start -- [--visits 6] [--detectors 4] [--size 2048] [--seed 1] [--out night-report]
  *                [--cadence 30] [--instances 2] [--timeout 30]
  *
- * Starts the emulators in process (on the CONTRACTS.md ports where free) and prints their
+ * Starts the emulators in process (on firebase.json's ports where free) and prints their
  * variables on stdout; creates the buckets, topics, the raw bucket's notification, dead-letter
  * topics and the triggers; renders the sky (a template and the visits of each detector); then
  * plays the night: templates uploaded, and per visit a next_visit notice, the preload, and every

@@ -1,5 +1,5 @@
 /**
- * Names of the cloud resources the code uses; ../shared/CONTRACTS.md fixes the public ones and
+ * Names of the cloud resources the code uses; docs/contracts.md documents the public ones and
  * terraform/ declares them all (test/terraform checks both directions).
  */
 export const TOPICS = {

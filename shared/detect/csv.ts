@@ -1,5 +1,5 @@
 /**
- * The DIASource table `ap detect` writes (see CONTRACTS.md): CSV with a header row, one source
+ * The DIASource table `ap detect` writes (see docs/contracts.md): CSV with a header row, one source
  * a line. Empty cells are NaN (unmeasured, e.g. reliability before scoring); booleans are
  * `true`/`false`; `flags` is the '|'-joined names of the set DiaSourceFlags (empty when none),
  * e.g. `saturated|saturatedCenter`.

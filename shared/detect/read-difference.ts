@@ -1,5 +1,5 @@
 /**
- * Reads a difference image as `ap diff` writes it (CONTRACTS.md): IMAGE, MASK, VARIANCE
+ * Reads a difference image as `ap diff` writes it (docs/contracts.md): IMAGE, MASK, VARIANCE
  * extensions with the science WCS, cards DIFFMETH / KERNSUM / PSFFWHM, and the difference PSF
  * in extension `PSF` (shared/diffim `readDiffPsf`); without that extension a circular
  * Gaussian of FWHM PSFFWHM stands in.

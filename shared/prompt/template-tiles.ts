@@ -1,5 +1,5 @@
 /**
- * Templates by sky tile and band (CONTRACTS.md): a template covering HEALPix (nested) tile N of
+ * Templates by sky tile and band (docs/contracts.md): a template covering HEALPix (nested) tile N of
  * order TILE_ORDER lives in the templates bucket at `{band}/hpx{order}-{N}.fits`.
  */
 import { conePixels, healpixNest } from '../healpix/index.js';
