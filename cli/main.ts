@@ -3,6 +3,7 @@
  * Each subcommand lives in cli/commands/<name>.ts and exports `command`.
  */
 import { parseArgs } from 'node:util';
+import { codeVersion } from '../shared/util/version.js';
 import { InputError, type Command } from './command.js';
 
 const COMMANDS: Record<string, string> = {
@@ -17,7 +18,7 @@ const COMMANDS: Record<string, string> = {
 function mainHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
   const lines = Object.entries(COMMANDS).map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`);
-  return `usage: ap <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'ap <command> --help' for a command's options.\n`;
+  return `usage: ap <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'ap <command> --help' for a command's options; 'ap --version' prints the version.\n`;
 }
 
 async function loadCommand(name: string): Promise<Command> {
@@ -28,6 +29,10 @@ async function loadCommand(name: string): Promise<Command> {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const verbose = rest.includes('--verbose');
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`ap ${codeVersion()}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(mainHelp());
     return name === undefined ? 2 : 0;

@@ -10,6 +10,7 @@ import { FirestoreApdb } from '../shared/adapters/firestore.js';
 import { GcsObjectStore } from '../shared/adapters/storage.js';
 import { AlertArchive } from '../shared/alerts/archive.js';
 import { BUCKET_ROLES, bucketName, type BucketRole } from '../shared/cloud/names.js';
+import { configHash, pipelineConfigFromJson, type PipelineConfig } from '../shared/pipeline/config.js';
 import { gridCamera, type CameraGeometry } from '../shared/prompt/camera.js';
 import { ProcessingRecords } from './processing-record.js';
 
@@ -22,7 +23,14 @@ export interface FunctionConfig {
   /** Alerts published and archived per chunk by alertFanout (and recorded as done). */
   fanoutChunkSize: number;
   camera: CameraGeometry;
+  /** The pipeline configuration: the defaults with the deploy-time override AP_PIPELINE_CONFIG (JSON), validated. */
+  pipeline: PipelineConfig;
+  /** Its hash (APCONFIG), recorded in processing records and alerts. */
+  configHash: string;
 }
+
+/** The environment variable of the deploy-time pipeline configuration override (terraform var.pipeline_config). */
+export const PIPELINE_CONFIG_ENV = 'AP_PIPELINE_CONFIG';
 
 /** Reads the configuration from the environment (documented defaults for local runs). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): FunctionConfig {
@@ -31,7 +39,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): FunctionCon
     if (!Number.isFinite(value)) throw new Error(`environment ${name}='${env[name]}' is not a number`);
     return value;
   };
+  const pipeline = pipelineConfigFromJson(env[PIPELINE_CONFIG_ENV] ?? '', `environment ${PIPELINE_CONFIG_ENV}`);
   return {
+    pipeline,
+    configHash: configHash(pipeline),
     projectId: env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT || 'ap-local',
     bucketPrefix: env.AP_BUCKET_PREFIX || 'ap',
     maxAttempts: number('AP_MAX_ATTEMPTS', 5),

@@ -11,10 +11,15 @@
  * | alertArchive  | HTTP GET                        | `/v1/alerts/{id}`, `/v1/schemas/{id}`         |
  */
 import * as functions from '@google-cloud/functions-framework';
+import { configFromEnv } from './context.js';
 import { alertArchive } from './alert-archive.js';
 import { alertFanout } from './alert-fanout.js';
 import { nextVisit, nextVisitHttp } from './next-visit.js';
 import { processImage } from './process-image.js';
+
+// Cold start: a bad deploy-time configuration (AP_PIPELINE_CONFIG) stops the instance here, with
+// one line naming the setting, before it takes any event (so a bad deploy fails its health check).
+configFromEnv();
 
 functions.cloudEvent('nextVisit', nextVisit);
 functions.http('nextVisitHttp', nextVisitHttp);

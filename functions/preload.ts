@@ -7,13 +7,14 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { readExposureWithHeader } from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
-import { PipelineInputError, pipelineConfig, prepareTemplate, readExposureOrPrepared, writePreparedImage, type PreparedImage } from '../shared/pipeline/index.js';
+import { PipelineInputError, prepareTemplate, readExposureOrPrepared, writePreparedImage, type PreparedImage } from '../shared/pipeline/index.js';
 import type { DiaForcedSource, DiaObject, DiaSource } from '../shared/apdb/types.js';
 import type { Apdb } from '../shared/apdb/types.js';
 import { predictDetectorFootprint, type SkyCircle } from '../shared/prompt/camera.js';
 import type { NextVisit } from '../shared/prompt/next-visit.js';
 import { templateKey, tileOf, tilesInCircle } from '../shared/prompt/template-tiles.js';
 import { TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
+import type { CharacterizeOverrides } from '../shared/characterize/characterize.js';
 import type { Services } from './context.js';
 import { log } from './log.js';
 
@@ -100,7 +101,7 @@ export async function preloadDetector(s: Services, visit: NextVisit, detector: n
   let prepared: PreparedImage | null = null;
   if (template) {
     const cut = cutOut(readExposureWithHeader(template.bytes, template.key).exposure, region);
-    prepared = cut ? prepareCut(cut, `${template.key} for detector ${detector}`) : null;
+    prepared = cut ? prepareCut(cut, `${template.key} for detector ${detector}`, s.config.pipeline.characterize) : null;
     if (prepared) await s.work.putIfAbsent(`${prefix}template.fits`, Buffer.from(writePreparedImage(prepared)), 'application/fits');
   }
   await s.work.putIfAbsent(`${prefix}apdb.json.gz`, gzipSync(JSON.stringify(snapshot)), 'application/gzip');
@@ -111,9 +112,9 @@ export async function preloadDetector(s: Services, visit: NextVisit, detector: n
  * The cut-out characterized as the pipeline would; null when it cannot be (no star, no data):
  * processImage then looks for the template itself and dead-letters the image with the reason.
  */
-function prepareCut(cut: Exposure, what: string): PreparedImage | null {
+function prepareCut(cut: Exposure, what: string, config: CharacterizeOverrides): PreparedImage | null {
   try {
-    return prepareTemplate(cut, pipelineConfig().characterize);
+    return prepareTemplate(cut, config);
   } catch (err) {
     if (!(err instanceof PipelineInputError)) throw err;
     log('WARNING', 'template not preloaded', { template: what, reason: err.message });

@@ -16,7 +16,7 @@ import { TOPICS } from '../shared/cloud/names.js';
 import { FitsError } from '../shared/fits/errors.js';
 import { readExposureWithHeader } from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
-import { InsufficientCoverageError, PipelineInputError, pipelineConfig, processDetector, stderrJsonLogger, type PreparedImage, type RealBogusScorer } from '../shared/pipeline/index.js';
+import { InsufficientCoverageError, PipelineInputError, processDetector, stderrJsonLogger, type PreparedImage, type RealBogusScorer } from '../shared/pipeline/index.js';
 import { loadRealBogus } from '../shared/pipeline/load-realbogus.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
@@ -96,7 +96,7 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
     const template = await templateFor(s, raw, science, preload);
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
     realBogus ??= loadRealBogus(stderrJsonLogger);
-    const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb, realBogus: await realBogus }, pipelineConfig(), { log: stderrJsonLogger });
+    const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb, realBogus: await realBogus }, s.config.pipeline, { log: stderrJsonLogger });
     const stored = await storeResultOnce(s.work, {
       key,
       batch: r.association.batch,
@@ -106,7 +106,7 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
     await handOff(s, key, stored.alerts.length, stored.readoutTime);
     const handedOffAt = Date.now();
     await s.apdb.storeVisit(stored.batch);
-    await s.records.markStored(key, resultKey(key), stored.alerts.length);
+    await s.records.markStored(key, resultKey(key), stored.alerts.length, { configHash: r.stats.configHash, codeVersion: r.stats.codeVersion });
     log('INFO', 'detector processed', {
       key,
       alerts: stored.alerts.length,

@@ -25,6 +25,9 @@ export interface ProcessingRecord {
   error: string | null;
   /** Generation of the raw object the record's attempts read (a new upload starts afresh after a failure). */
   generation: string;
+  /** Hash of the effective pipeline configuration (APCONFIG) and the code version (APVERSION) of the stored result. */
+  configHash: string | null;
+  codeVersion: string | null;
   updatedAt: string;
 }
 
@@ -42,7 +45,7 @@ function withChunk(chunks: number[], chunk: number): number[] {
 }
 
 function fresh(key: string): ProcessingRecord {
-  return { key, state: 'started', attempts: 0, resultKey: null, alertCount: 0, apdbStored: false, chunksDone: [], chunksArchived: [], error: null, generation: '', updatedAt: '' };
+  return { key, state: 'started', attempts: 0, resultKey: null, alertCount: 0, apdbStored: false, chunksDone: [], chunksArchived: [], error: null, generation: '', configHash: null, codeVersion: null, updatedAt: '' };
 }
 
 export class ProcessingRecords {
@@ -91,8 +94,8 @@ export class ProcessingRecords {
   }
 
   /** The result is in the work bucket and the APDB: from now on retries only re-send. */
-  markStored(key: string, resultKey: string, alertCount: number): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, state: r.state === 'published' ? r.state : 'stored', resultKey, alertCount, apdbStored: true, error: null }));
+  markStored(key: string, resultKey: string, alertCount: number, provenance: { configHash: string; codeVersion: string } | null = null): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, state: r.state === 'published' ? r.state : 'stored', resultKey, alertCount, apdbStored: true, error: null, configHash: provenance?.configHash ?? r.configHash ?? null, codeVersion: provenance?.codeVersion ?? r.codeVersion ?? null }));
   }
 
   markChunkPublished(key: string, chunk: number): Promise<ProcessingRecord> {

@@ -2,7 +2,7 @@
 // Functions source in .deploy/source/ from the explicit list of scripts/deploy-files.js, which is
 // what terraform/ zips and uploads.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deployFiles } from './deploy-files.js';
@@ -15,6 +15,12 @@ const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript'
   stdio: 'inherit',
 });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+
+// The code version the compiled build reports (shared/util/version.ts): package version and commit.
+const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' });
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const commit = git.status === 0 ? git.stdout.trim() : null;
+writeFileSync(join(root, 'dist', 'build-info.json'), `${JSON.stringify({ version, commit })}\n`);
 
 rmSync(staged, { recursive: true, force: true });
 const files = deployFiles(root);

@@ -16,6 +16,9 @@ export const DEPLOY_FOLDERS = [
 /** Single files at the package root. */
 export const DEPLOY_PACKAGE_FILES = ['package.json', 'package-lock.json'];
 
+/** Written by the build: the code version and commit (shared/util/version.ts). */
+export const DEPLOY_BUILD_FILES = ['dist/build-info.json'];
+
 function walk(root, dir) {
   const full = join(root, dir);
   if (!existsSync(full)) throw new Error(`${dir}/ is missing: run npm run build first`);
@@ -28,5 +31,5 @@ function walk(root, dir) {
 /** The archive's paths, relative to the package root, sorted. */
 export function deployFiles(root) {
   const files = DEPLOY_FOLDERS.flatMap(({ dir, keep }) => walk(root, dir).filter(keep));
-  return [...files, ...DEPLOY_PACKAGE_FILES].sort();
+  return [...files, ...DEPLOY_BUILD_FILES, ...DEPLOY_PACKAGE_FILES].sort();
 }

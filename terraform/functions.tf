@@ -38,6 +38,7 @@ locals {
     AP_TEMPLATES_BUCKET  = google_storage_bucket.templates.name
     AP_ALERTS_BUCKET     = google_storage_bucket.alerts.name
     AP_WORK_BUCKET       = google_storage_bucket.work.name
+    AP_PIPELINE_CONFIG   = var.pipeline_config
   }
 }
 

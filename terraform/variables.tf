@@ -97,3 +97,13 @@ variable "destroy_alert_archive" {
   type        = bool
   default     = false
 }
+
+variable "pipeline_config" {
+  description = "Pipeline configuration override, JSON (docs/contracts.md), e.g. \"{\\\"detect\\\": {\\\"threshold\\\": 5.5}}\"; empty for the defaults. Set into AP_PIPELINE_CONFIG and validated at each instance's start: an invalid setting fails the deploy with one line naming it."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.pipeline_config == "" || can(jsondecode(var.pipeline_config))
+    error_message = "pipeline_config must be empty or a JSON object."
+  }
+}

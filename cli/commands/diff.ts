@@ -9,6 +9,9 @@ import { readExposure } from '../../shared/fits/exposure.js';
 import type { Exposure } from '../../shared/image/exposure.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffToFits, runDiff } from '../../shared/diffim/pipeline.js';
+import { configHash } from '../../shared/pipeline/config.js';
+import { codeVersion } from '../../shared/util/version.js';
+import { configOption } from '../config.js';
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
 
@@ -27,6 +30,7 @@ export const command = defineCommand({
   name: 'diff',
   summary: 'warp, PSF-match and subtract a template from a science image',
   help: `usage: ap diff --science S.fits --template T.fits --out D.fits [--method al|al-convsci|zogy|auto]
+               [--config FILE]
 
   --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
   --template T.fits  template image; warped onto the science grid with Lanczos-3
@@ -37,6 +41,9 @@ export const command = defineCommand({
   --method M         al: Alard-Lupton convolving the template; al-convsci: convolving the science;
                      auto (default): AL convolving whichever image has the narrower PSF (Rubin's rule);
                      zogy: Zackay, Ofek & Gal-Yam (2016) with S_corr
+  --config FILE      pipeline configuration override, JSON (docs/contracts.md; its characterize,
+                     warp and subtract blocks apply here), validated; --method applies on top.
+                     Header cards APCONFIG (its hash) and APVERSION (code version) record it
 
 Stage timings and noise figures are logged as JSON lines on stderr.`,
   options: {
@@ -44,22 +51,24 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     template: { type: 'string' },
     out: { type: 'string' },
     method: { type: 'string' },
+    config: { type: 'string' },
   },
   async run(values) {
     const sciencePath = required(values, 'science');
     const templatePath = required(values, 'template');
     const out = required(values, 'out');
-    const method = (values.method ?? 'auto') as SubtractMethodChoice;
-    if (!METHODS.includes(method)) throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
+    const method = values.method as SubtractMethodChoice | undefined;
+    if (method !== undefined && !METHODS.includes(method)) throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
+    const config = await configOption(values.config, { subtract: { method } });
     progress('reading images');
     const [science, template] = await Promise.all([load(sciencePath), load(templatePath)]);
     if ((!science.wcs || !template.wcs) && (science.width !== template.width || science.height !== template.height)) {
       throw new InputError(`${templatePath}: without a celestial WCS on both images they must have the same shape (${template.width}x${template.height} vs ${science.width}x${science.height})`);
     }
     progress('characterizing, warping and subtracting');
-    const result = await runDiff(science, template, { subtract: { method } });
+    const result = await runDiff(science, template, { characterizeOverrides: config.characterize, warp: config.warp, subtract: config.subtract });
     progress('writing');
-    await writeFile(out, diffToFits(result));
+    await writeFile(out, diffToFits(result, { configHash: configHash(config), codeVersion: codeVersion() }));
     progressDone();
     process.stderr.write(
       `${JSON.stringify({

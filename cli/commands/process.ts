@@ -14,7 +14,8 @@ import type { DiaSourceRecord } from '../../shared/detect/types.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffToFits } from '../../shared/diffim/pipeline.js';
 import { readExposureWithHeader, type ReadExposureResult } from '../../shared/fits/exposure.js';
-import { InsufficientCoverageError, PipelineInputError, pipelineConfig, processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
+import { configOption } from '../config.js';
+import { InsufficientCoverageError, PipelineInputError, processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
@@ -42,7 +43,7 @@ export const command = defineCommand({
   name: 'process',
   summary: 'the whole per-detector pipeline offline, to alerts.avro',
   help: `usage: ap process --science S.fits --template T.fits --out DIR [--method al|al-convsci|zogy|auto]
-                  [--visit V] [--detector D] [--threshold 5]
+                  [--visit V] [--detector D] [--threshold 5] [--config FILE]
 
   --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
   --template T.fits  template image (warped onto the science grid)
@@ -57,6 +58,9 @@ export const command = defineCommand({
   --visit V          visit id (default: the science header's VISIT or EXPNUM)
   --detector D       detector id (default: the science header's DETECTOR or CCDNUM)
   --threshold SIGMA  detection threshold (default 5)
+  --config FILE      pipeline configuration override, JSON (docs/contracts.md), validated; --method
+                     and --threshold apply on top of it. Its hash and the code version are written
+                     to the difference (APCONFIG, APVERSION), summary.json and every alert
 
 Stages: characterize, warp, subtract, detect and measure, real/bogus score (skipped with a logged
 reason when no model is available), associate (with forced photometry of known DIAObjects not
@@ -72,15 +76,17 @@ same alerts.`,
     visit: { type: 'string' },
     detector: { type: 'string' },
     threshold: { type: 'string' },
+    config: { type: 'string' },
   },
   async run(values, verbose) {
     const sciencePath = required(values, 'science');
     const templatePath = required(values, 'template');
     const out = required(values, 'out');
-    const method = (values.method ?? 'auto') as SubtractMethodChoice;
-    if (!METHODS.includes(method)) throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
-    const threshold = numberOption(values, 'threshold', 5);
-    if (!(threshold > 0)) throw new InputError(`--threshold must be positive, got ${threshold}`);
+    const method = values.method as SubtractMethodChoice | undefined;
+    if (method !== undefined && !METHODS.includes(method)) throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
+    const threshold = values.threshold === undefined ? undefined : numberOption(values, 'threshold', 5);
+    if (threshold !== undefined && !(threshold > 0)) throw new InputError(`--threshold must be positive, got ${threshold}`);
+    const config = await configOption(values.config, { subtract: { method }, detect: { threshold } });
     const id = (name: 'visit' | 'detector'): number | undefined => (values[name] === undefined ? undefined : numberOption(values, name, 0));
 
     progress('reading images');
@@ -105,7 +111,7 @@ same alerts.`,
       const realBogus = await loadRealBogus(log);
       result = await processDetector(
         { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus },
-        pipelineConfig({ subtract: { method }, detect: { threshold } }),
+        config,
         { log },
       );
     } catch (err) {
@@ -125,7 +131,7 @@ same alerts.`,
     const { visit, detector } = result.stats;
     await writeAlertContainer(join(out, 'alerts.avro'), result.alerts);
     await writeFile(join(out, 'diaSources.csv'), diaSourceCsv(result.diaSources, visit, detector));
-    await writeFile(join(out, 'difference.fits'), diffToFits(result.subtraction));
+    await writeFile(join(out, 'difference.fits'), diffToFits(result.subtraction, result.stats));
     const summary = {
       science: sciencePath,
       template: templatePath,

@@ -112,6 +112,10 @@ export interface DiaSource extends Partial<Record<PixelFlagName, boolean | null>
   ixy: number | null;
   reliability: number | null;
   reliabilityModel: string | null;
+  /** Hash of the effective pipeline configuration (APCONFIG); schema 1.1. Null in rows made before it was recorded. */
+  configHash?: string | null;
+  /** Code version that made the row (APVERSION); schema 1.1. */
+  codeVersion?: string | null;
   band: string | null;
   isDipole: boolean | null;
   dipoleFitAttempted: boolean | null;

@@ -114,6 +114,9 @@ export interface AssociationInput {
   timeProcessedMjdTai: number;
   /** Name and version of the real/bogus model behind `reliability`. */
   reliabilityModel?: string | null;
+  /** Effective configuration hash and code version (recorded in each DiaSource). */
+  configHash?: string | null;
+  codeVersion?: string | null;
   /** Science pixel scale, arcsec/pixel (NaN if unknown). */
   pixelScaleArcsec?: number;
 }
@@ -155,6 +158,8 @@ export async function associateVisit(
   const diaSources = toDiaSources(input.records, visit, {
     timeProcessedMjdTai: input.timeProcessedMjdTai,
     reliabilityModel: input.reliabilityModel ?? null,
+    configHash: input.configHash ?? null,
+    codeVersion: input.codeVersion ?? null,
     pixelScaleArcsec: input.pixelScaleArcsec ?? Number.NaN,
   });
   const cone = {

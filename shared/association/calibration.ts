@@ -29,6 +29,9 @@ export interface CalibrationOptions {
   timeProcessedMjdTai: number;
   /** Name and version of the real/bogus model that set `reliability`, or null. */
   reliabilityModel: string | null;
+  /** Effective configuration hash and code version that made these rows (null: not recorded). */
+  configHash?: string | null;
+  codeVersion?: string | null;
   /** Science-image pixel scale, arcsec/pixel (converts moments and dipole lengths); NaN if unknown. */
   pixelScaleArcsec: number;
 }
@@ -86,6 +89,8 @@ export function toDiaSources(
     ixy: finiteOrNull(r.ixy * px2),
     reliability: finiteOrNull(r.reliability),
     reliabilityModel: options.reliabilityModel,
+    configHash: options.configHash ?? null,
+    codeVersion: options.codeVersion ?? null,
     band: visit.band || null,
     isDipole: r.isDipole,
     dipoleFitAttempted: r.isDipole,

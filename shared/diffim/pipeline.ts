@@ -92,8 +92,25 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   };
 }
 
-/** The difference as `ap diff` writes it: IMAGE, MASK, VARIANCE, PSF (and SCORR for ZOGY); see README.md. */
-export function diffToFits(result: SubtractResult): Uint8Array {
+/** What made a difference image: the effective configuration's hash and the code version. */
+export interface DiffProvenance {
+  configHash: string;
+  codeVersion: string;
+}
+
+/** Header cards APCONFIG (configuration hash) and APVERSION (code version). */
+export function provenanceCards(p: DiffProvenance): Array<[string, string]> {
+  return [
+    ['APCONFIG', p.configHash],
+    ['APVERSION', p.codeVersion],
+  ];
+}
+
+/**
+ * The difference as `ap diff` writes it: IMAGE, MASK, VARIANCE, PSF (and SCORR for ZOGY); see
+ * README.md. `provenance` adds the cards APCONFIG and APVERSION.
+ */
+export function diffToFits(result: SubtractResult, provenance?: DiffProvenance): Uint8Array {
   const psf = diffPsfToHdu(result.differencePsf);
   const psfHeader = new FitsHeader();
   for (const [k, v] of psf.cards) if (k !== 'EXTNAME') psfHeader.set(k, v);
@@ -107,6 +124,7 @@ export function diffToFits(result: SubtractResult): Uint8Array {
       ['DIFFMETH', result.method],
       ['KERNSUM', result.kernelSum],
       ['PSFFWHM', result.psfFwhmPx],
+      ...(provenance ? provenanceCards(provenance) : []),
     ],
     extraHdus,
   });

@@ -3,7 +3,7 @@
  * @example
  *   import { processDetector, prepareTemplate, pipelineConfig } from '../pipeline/index.js';
  */
-export { DEFAULT_PIPELINE_CONFIG, pipelineConfig, type AlertConfig, type PipelineConfig, type PipelineOverrides } from './config.js';
+export { ConfigError, DEFAULT_PIPELINE_CONFIG, configHash, pipelineConfig, pipelineConfigFromJson, type AlertConfig, type PipelineConfig, type PipelineOverrides } from './config.js';
 export { PipelineInputError, type InputRole } from './errors.js';
 export { silentLogger, stderrJsonLogger, type LogEntry, type PipelineLogger, type Severity } from './log.js';
 export { checkImageData, isPrepared, prepareScience, prepareTemplate, type CharacterizedImage, type PreparedImage } from './preprocess.js';

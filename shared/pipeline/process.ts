@@ -35,7 +35,8 @@ import type { VisitInfo } from '../image/visit-info.js';
 import { initTf } from '../tf/backend.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
-import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
+import { codeVersion } from '../util/version.js';
+import { configHash, DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
 import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
 import { checkImageData, isPrepared, prepareScienceAsync, prepareTemplate, type PreparedImage } from './preprocess.js';
@@ -114,6 +115,9 @@ export interface PipelineStats {
   /** True when the APDB already holds this (visit, detector): a replay. */
   alreadyStored: boolean;
   timeProcessedMjdTai: number;
+  /** Hash of the effective configuration (APCONFIG) and the code version (APVERSION) that made this result. */
+  configHash: string;
+  codeVersion: string;
 }
 
 export interface DetectorResult {
@@ -176,6 +180,7 @@ function checkPair(science: Exposure, template: Exposure): void {
 export async function processDetector(inputs: DetectorInputs, config: PipelineConfig = DEFAULT_PIPELINE_CONFIG, deps: PipelineDeps = {}): Promise<DetectorResult> {
   const log = deps.log ?? silentLogger;
   const now = deps.now ?? Date.now;
+  const provenance = { configHash: configHash(config), codeVersion: codeVersion() };
   const { science, apdb } = inputs;
   const templateIn = isPrepared(inputs.template) ? inputs.template.exposure : inputs.template;
   const ids = resolveIds(inputs, log);
@@ -260,6 +265,8 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
       forcedPhotometry: (positions) => forcedAt(science, difference, positions),
       timeProcessedMjdTai,
       reliabilityModel: inputs.realBogus?.version ?? null,
+      configHash: provenance.configHash,
+      codeVersion: provenance.codeVersion,
       pixelScaleArcsec: science.wcs ? science.wcs.jacobian((science.width - 1) / 2, (science.height - 1) / 2).pixelScaleArcsec : Number.NaN,
     },
     config.association,
@@ -308,6 +315,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     reliabilityModel: inputs.realBogus?.version ?? null,
     alreadyStored: association.alreadyStored,
     timeProcessedMjdTai,
+    ...provenance,
   };
   log({ severity: 'INFO', message: 'detector processed', ...ids, method: subtraction.method, diaSources: records.length, alerts: alerts.length, totalMs: Math.round(timingsMs.total) });
   return { difference, subtraction, warpedTemplate, diaSources: records, association, alerts, frames, method: subtraction.method, stats, timingsMs, tfBackend };

@@ -17,7 +17,9 @@ import { readPreparedImage } from '../../shared/pipeline/prepared-io.js';
 import { TOPICS } from '../../shared/cloud/names.js';
 import { gridCamera } from '../../shared/prompt/camera.js';
 import { processingKey, rawPath } from '../../shared/prompt/raw-path.js';
-import { mjdTaiOf } from '../../shared/pipeline/index.js';
+import { configHash, mjdTaiOf, pipelineConfig } from '../../shared/pipeline/index.js';
+import { codeVersion } from '../../shared/util/version.js';
+import { services } from '../../functions/context.js';
 import { startBroker, type Broker } from '../../functions/night/broker.js';
 import { startLocalCloud, type LocalCloud } from '../../functions/night/cloud.js';
 import { scienceFigures } from '../../functions/night/metrics.js';
@@ -121,6 +123,10 @@ describe('the night end to end on the emulators', { timeout: 600_000 }, () => {
     assert.equal(broker.duplicates, 0);
     for (const a of alerts)
       assert.deepEqual([a.visit, a.detector], [played[0].visit, played[0].detector]);
+    // The processing record says which configuration and code made the result.
+    const record = await services().records.get(played[0].key);
+    assert.equal(record?.configHash, configHash(pipelineConfig()));
+    assert.equal(record?.codeVersion, codeVersion());
     const figures = scienceFigures(alerts, truthOf(rendered));
     assert.ok(
       figures.completeness.found > 0 && figures.purity.real > 0,

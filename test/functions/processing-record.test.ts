@@ -73,3 +73,12 @@ test('a failed image is retried when a new generation is uploaded, not when the 
   assert.equal(fixed.record.generation, '1002');
   assert.equal(fixed.record.error, null);
 });
+
+test('the stored result records the configuration hash and code version that made it', async () => {
+  const begun = await records.begin('APSIM_g9_1', 3);
+  assert.equal(begun.record.configHash, null);
+  const stored = await records.markStored('APSIM_g9_1', 'results/APSIM_g9_1.bin', 2, { configHash: '0123456789abcdef', codeVersion: '0.1.0+abc' });
+  assert.equal(stored.configHash, '0123456789abcdef');
+  assert.equal(stored.codeVersion, '0.1.0+abc');
+  assert.equal((await records.get('APSIM_g9_1'))?.codeVersion, '0.1.0+abc');
+});

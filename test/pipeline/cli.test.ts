@@ -1,6 +1,8 @@
 /**
  * `ap process` end to end on the files of `ap simulate --size 512`, read back by `ap alerts`;
- * a second run changes nothing; bad input exits 2 with one line naming the file.
+ * a second run changes nothing; bad input exits 2 with one line naming the file. The run takes a
+ * --config override, whose hash and the code version reach the summary, the difference header
+ * (APCONFIG, APVERSION) and every alert.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +11,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDiaSourceCsv } from '../../shared/detect/csv.js';
-import { FitsHeader, writeFits } from '../../shared/fits/index.js';
+import { FitsHeader, readFits, writeFits } from '../../shared/fits/index.js';
 import { readDifference } from '../../shared/detect/read-difference.js';
 import { runPython, skipWithout } from '../helpers/python.js';
+import { configHash, pipelineConfig } from '../../shared/pipeline/index.js';
+import { codeVersion } from '../../shared/util/version.js';
 
 const AP = join(import.meta.dirname, '../../bin/ap.js');
 const root = mkdtempSync(join(tmpdir(), 'ap-process-'));
@@ -24,13 +28,16 @@ function ap(...args: string[]) {
 
 const science = join(sim, 'science-1.fits');
 const template = join(sim, 'template.fits');
-const process1 = ['process', '--science', science, '--template', template, '--out', out];
+const configFile = join(root, 'config.json');
+const OVERRIDE = { association: { historyDays: 300 } };
+const process1 = ['process', '--science', science, '--template', template, '--out', out, '--config', configFile];
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
 test('ap simulate then ap process writes alerts, DIASources, the difference, a summary and the APDB', () => {
   const simulated = ap('simulate', '--out', sim, '--size', '512', '--visits', '1', '--seed', '4');
   assert.equal(simulated.status, 0, simulated.stderr);
+  writeFileSync(configFile, JSON.stringify(OVERRIDE));
   const run = ap(...process1);
   assert.equal(run.status, 0, run.stderr);
   for (const line of run.stderr.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `JSON log line: ${line}`);
@@ -51,7 +58,13 @@ test('ap simulate then ap process writes alerts, DIASources, the difference, a s
   assert.equal(alerts.length, summary.alerts);
   assert.match(alerts[0].cutoutDifference, /^<\d+ bytes FITS elided>$/);
 
+  const hash = configHash(pipelineConfig(OVERRIDE));
+  assert.notEqual(hash, configHash(pipelineConfig()), 'the override changes the hash');
+  assert.equal(summary.configHash, hash);
+  assert.equal(summary.codeVersion, codeVersion());
   for (const a of alerts) {
+    assert.equal(a.diaSource.configHash, hash);
+    assert.equal(a.diaSource.codeVersion, summary.codeVersion);
     assert.equal(a.diaSource.reliabilityModel, summary.reliabilityModel);
     if (summary.reliabilityModel !== null) assert.ok(a.diaSource.reliability >= 0 && a.diaSource.reliability <= 1);
   }
@@ -64,6 +77,9 @@ test('ap simulate then ap process writes alerts, DIASources, the difference, a s
   assert.equal(diff.method, summary.method);
   assert.equal(diff.exposure.width, 512);
   assert.equal(diff.psfSource, 'PSF extension');
+  const header = readFits(readFileSync(join(out, 'difference.fits')))[0].header;
+  assert.equal(header.get('APCONFIG'), hash);
+  assert.equal(header.get('APVERSION'), summary.codeVersion);
 });
 
 test('alerts.avro is an Avro container any Avro library reads', { skip: skipWithout('avro') }, () => {
@@ -105,4 +121,10 @@ test('bad input: corrupt FITS, missing file, image without WCS of another shape:
   assertInputError(['process', '--science', science, '--template', flat, '--out', join(root, 'o3')], flat, /no celestial WCS.*same shape/);
 
   assertInputError(['process', '--science', science, '--template', template], '--out', /missing required option --out/);
+
+  const bad = join(root, 'bad-config.json');
+  writeFileSync(bad, '{"subtract": {"kernelSizeMin": 41, "kernelSizeMax": 35}}');
+  assertInputError(['process', '--science', science, '--template', template, '--out', join(root, 'o4'), '--config', bad], bad, /subtract\.kernelSizeMax must be >= subtract\.kernelSizeMin \(41\), got 35$/);
+  assertInputError(['diff', '--science', science, '--template', template, '--out', join(root, 'd.fits'), '--config', bad], bad, /subtract\.kernelSizeMax must be >= /);
+  assertInputError(['diff', '--science', science, '--template', template, '--out', join(root, 'd.fits'), '--config', join(root, 'none.json')], 'none.json', /no such file/);
 });

@@ -160,3 +160,12 @@ test('functions deploy the staged build, not the working tree, on compiled JavaS
   assert.equal(pkg.main, 'dist/functions/index.js');
   assert.equal(pkg.scripts['gcp-build'], '', 'the cloud build installs, it does not rebuild');
 });
+
+test('the deploy-time pipeline configuration reaches every function and is checked as JSON', () => {
+  const env = locals.function_env as Record<string, string>;
+  assert.equal(env.AP_PIPELINE_CONFIG, '${var.pipeline_config}');
+  const variable = parsed.flatMap(({ json }) => Object.entries((json.variable as Record<string, Json[]> | undefined) ?? {})).find(([n]) => n === 'pipeline_config')?.[1][0];
+  assert.equal(variable?.default, '');
+  const validation = (variable?.validation as Json[] | undefined)?.[0];
+  assert.match(String(validation?.condition), /jsondecode\(var\.pipeline_config\)/);
+});
