@@ -20,13 +20,13 @@ export interface EmulatorConfig {
   projectId: string;
 }
 
-const SERVICES = ['pubsub', 'firestore', 'storage', 'functions'] as const;
+type Service = 'pubsub' | 'firestore' | 'storage' | 'functions';
 
 /** Parses firebase.json and .firebaserc texts; throws one line naming the file and the field. */
 export function parseEmulatorConfig(firebaseJson: string, firebaserc: string): EmulatorConfig {
   const emulators = (JSON.parse(firebaseJson) as { emulators?: Record<string, Partial<EmulatorEndpoint>> }).emulators;
   if (!emulators) throw new Error('firebase.json: no "emulators" section');
-  const endpoint = (name: (typeof SERVICES)[number]): EmulatorEndpoint => {
+  const endpoint = (name: Service): EmulatorEndpoint => {
     const e = emulators[name];
     if (!e || !Number.isInteger(e.port) || e.port! <= 0 || e.port! > 65535)
       throw new Error(`firebase.json: emulators.${name}.port must be an integer port, got ${JSON.stringify(e?.port)}`);

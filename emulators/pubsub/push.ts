@@ -58,6 +58,10 @@ export class PushConsumer implements Consumer {
             ? this.state.acknowledge([received.ackId])
             : this.state.modifyAckDeadline([received.ackId], 0),
         )
+        // Acknowledging can fail when the subscription went away meanwhile: say so, never reject unhandled.
+        .catch((err: Error) =>
+          process.stderr.write(`${JSON.stringify({ severity: 'WARNING', message: `push delivery not settled: ${err.message}`, subscription: this.state.config.name })}\n`),
+        )
         .finally(() => {
           this.inFlight--;
           this.state.schedule();

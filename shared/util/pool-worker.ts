@@ -1,7 +1,14 @@
 // Worker thread body of WorkerPool: imports the task's module and calls its exported function.
 import { parentPort } from 'node:worker_threads';
 
-parentPort?.on('message', async (task: { id: number; module: string; fn: string; args: unknown }) => {
+interface Task {
+  id: number;
+  module: string;
+  fn: string;
+  args: unknown;
+}
+
+async function run(task: Task): Promise<void> {
   try {
     const mod = (await import(task.module)) as Record<string, (args: unknown) => unknown>;
     const result = await mod[task.fn](task.args);
@@ -9,4 +16,6 @@ parentPort?.on('message', async (task: { id: number; module: string; fn: string;
   } catch (err) {
     parentPort?.postMessage({ id: task.id, error: (err as Error).stack ?? String(err) });
   }
-});
+}
+
+parentPort?.on('message', (task: Task) => void run(task));
