@@ -12,21 +12,34 @@ const at = {};
 const ff = await import('@google-cloud/functions-framework/testing');
 await import(new URL(`${root}/functions/index.${ext}`, import.meta.url).href);
 at.entryPointsLoaded = performance.now();
-const { loadRealBogus } = await import(new URL(`${root}/shared/pipeline/load-realbogus.${ext}`, import.meta.url).href);
+const { loadRealBogus } = await import(
+  new URL(`${root}/shared/pipeline/load-realbogus.${ext}`, import.meta.url).href
+);
 const scorer = await loadRealBogus(() => {});
 if (!scorer) throw new Error('no shipped model');
 at.modelLoaded = performance.now();
 const server = ff.getTestServer('nextVisitHttp').listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 const status = await new Promise((resolve, reject) => {
-  const req = request({ host: '127.0.0.1', port: server.address().port, method: 'POST', path: '/', headers: { 'content-type': 'application/json' } }, (res) => {
-    res.resume();
-    res.on('end', () => resolve(res.statusCode));
-  });
+  const req = request(
+    {
+      host: '127.0.0.1',
+      port: server.address().port,
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'application/json' },
+    },
+    (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    },
+  );
   req.on('error', reject);
   req.end('{"instrument": 1}');
 });
 at.firstEventHandled = performance.now();
 server.close();
-const { tfBackendName } = await import(new URL(`${root}/shared/tf/backend.${ext}`, import.meta.url).href);
+const { tfBackendName } = await import(
+  new URL(`${root}/shared/tf/backend.${ext}`, import.meta.url).href
+);
 console.log(JSON.stringify({ ...at, status, backend: tfBackendName(), model: scorer.version }));

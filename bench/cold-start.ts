@@ -40,7 +40,8 @@ export async function run(): Promise<void> {
   }
   for (const [label, args] of modes) {
     const runs = Array.from({ length: RUNS }, () => once(args));
-    const m = (k: 'entryPointsLoaded' | 'modelLoaded' | 'firstEventHandled') => `${median(runs.map((r) => r[k])).toFixed(0)} ms`;
+    const m = (k: 'entryPointsLoaded' | 'modelLoaded' | 'firstEventHandled') =>
+      `${median(runs.map((r) => r[k])).toFixed(0)} ms`;
     process.stdout.write(
       `${label.padEnd(30)} entry points ${m('entryPointsLoaded')}, TF.js (${runs[0].backend}) and model ${m('modelLoaded')}, first event answered (${runs[0].status}) ${m('firstEventHandled')}  (median of ${RUNS})\n`,
     );

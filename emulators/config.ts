@@ -24,17 +24,29 @@ type Service = 'pubsub' | 'firestore' | 'storage' | 'functions';
 
 /** Parses firebase.json and .firebaserc texts; throws one line naming the file and the field. */
 export function parseEmulatorConfig(firebaseJson: string, firebaserc: string): EmulatorConfig {
-  const emulators = (JSON.parse(firebaseJson) as { emulators?: Record<string, Partial<EmulatorEndpoint>> }).emulators;
+  const emulators = (
+    JSON.parse(firebaseJson) as { emulators?: Record<string, Partial<EmulatorEndpoint>> }
+  ).emulators;
   if (!emulators) throw new Error('firebase.json: no "emulators" section');
   const endpoint = (name: Service): EmulatorEndpoint => {
     const e = emulators[name];
     if (!e || !Number.isInteger(e.port) || e.port! <= 0 || e.port! > 65535)
-      throw new Error(`firebase.json: emulators.${name}.port must be an integer port, got ${JSON.stringify(e?.port)}`);
+      throw new Error(
+        `firebase.json: emulators.${name}.port must be an integer port, got ${JSON.stringify(e?.port)}`,
+      );
     return { host: e.host ?? 'localhost', port: e.port! };
   };
-  const projectId = (JSON.parse(firebaserc) as { projects?: { default?: unknown } }).projects?.default;
-  if (typeof projectId !== 'string' || !projectId) throw new Error('.firebaserc: projects.default must name the project');
-  return { pubsub: endpoint('pubsub'), firestore: endpoint('firestore'), storage: endpoint('storage'), functions: endpoint('functions'), projectId };
+  const projectId = (JSON.parse(firebaserc) as { projects?: { default?: unknown } }).projects
+    ?.default;
+  if (typeof projectId !== 'string' || !projectId)
+    throw new Error('.firebaserc: projects.default must name the project');
+  return {
+    pubsub: endpoint('pubsub'),
+    firestore: endpoint('firestore'),
+    storage: endpoint('storage'),
+    functions: endpoint('functions'),
+    projectId,
+  };
 }
 
 let cached: EmulatorConfig | null = null;

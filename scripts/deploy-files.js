@@ -7,7 +7,10 @@ import { join, relative, sep } from 'node:path';
 
 /** Folders walked, each with the files it contributes (a test on the path relative to the root). */
 export const DEPLOY_FOLDERS = [
-  { dir: 'dist/functions', keep: (p) => p.endsWith('.js') && !p.startsWith('dist/functions/night/') },
+  {
+    dir: 'dist/functions',
+    keep: (p) => p.endsWith('.js') && !p.startsWith('dist/functions/night/'),
+  },
   { dir: 'dist/shared', keep: (p) => p.endsWith('.js') },
   { dir: 'models', keep: (p) => p.endsWith('/manifest.json') || p.endsWith('/weights.bin') },
   { dir: 'schema', keep: (p) => p.endsWith('.avsc') },

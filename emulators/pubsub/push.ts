@@ -60,7 +60,9 @@ export class PushConsumer implements Consumer {
         )
         // Acknowledging can fail when the subscription went away meanwhile: say so, never reject unhandled.
         .catch((err: Error) =>
-          process.stderr.write(`${JSON.stringify({ severity: 'WARNING', message: `push delivery not settled: ${err.message}`, subscription: this.state.config.name })}\n`),
+          process.stderr.write(
+            `${JSON.stringify({ severity: 'WARNING', message: `push delivery not settled: ${err.message}`, subscription: this.state.config.name })}\n`,
+          ),
         )
         .finally(() => {
           this.inFlight--;

@@ -13,9 +13,18 @@ export interface ConfigRule {
 const isInt = (v: unknown): v is number => Number.isInteger(v);
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 
-const positive = (path: string): ConfigRule => ({ path, problem: (v) => (num(v) > 0 ? null : 'must be > 0') });
-const nonNegative = (path: string): ConfigRule => ({ path, problem: (v) => (num(v) >= 0 ? null : 'must be >= 0') });
-const fraction = (path: string): ConfigRule => ({ path, problem: (v) => (num(v) >= 0 && num(v) <= 1 ? null : 'must be in [0, 1]') });
+const positive = (path: string): ConfigRule => ({
+  path,
+  problem: (v) => (num(v) > 0 ? null : 'must be > 0'),
+});
+const nonNegative = (path: string): ConfigRule => ({
+  path,
+  problem: (v) => (num(v) >= 0 ? null : 'must be >= 0'),
+});
+const fraction = (path: string): ConfigRule => ({
+  path,
+  problem: (v) => (num(v) >= 0 && num(v) <= 1 ? null : 'must be in [0, 1]'),
+});
 const intAtLeast = (path: string, lo: number): ConfigRule => ({
   path,
   problem: (v) => (isInt(v) && v >= lo ? null : `must be an integer >= ${lo}`),
@@ -26,11 +35,13 @@ const intIn = (path: string, lo: number, hi: number): ConfigRule => ({
 });
 const oneOf = (path: string, values: readonly string[]): ConfigRule => ({
   path,
-  problem: (v) => (typeof v === 'string' && values.includes(v) ? null : `must be one of ${values.join(', ')}`),
+  problem: (v) =>
+    typeof v === 'string' && values.includes(v) ? null : `must be one of ${values.join(', ')}`,
 });
 const atLeast = (path: string, other: string): ConfigRule => ({
   path,
-  problem: (v, at) => (num(v) >= num(at(other)) ? null : `must be >= ${other} (${String(at(other))})`),
+  problem: (v, at) =>
+    num(v) >= num(at(other)) ? null : `must be >= ${other} (${String(at(other))})`,
 });
 
 export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
@@ -53,7 +64,10 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   atLeast('subtract.kernelSizeMax', 'subtract.kernelSizeMin'),
   {
     path: 'subtract.basisDegrees',
-    problem: (v) => (Array.isArray(v) && v.length > 0 && v.every((d) => isInt(d) && d >= 0) ? null : 'must be a non-empty list of integers >= 0'),
+    problem: (v) =>
+      Array.isArray(v) && v.length > 0 && v.every((d) => isInt(d) && d >= 0)
+        ? null
+        : 'must be a non-empty list of integers >= 0',
   },
   positive('subtract.basisBeta'),
   positive('subtract.basisMinSigma'),
@@ -69,12 +83,16 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   intAtLeast('subtract.maxIterations', 1),
   {
     path: 'subtract.fftSize',
-    problem: (v) => (isInt(v) && v >= 64 && (v & (v - 1)) === 0 ? null : 'must be a power of two >= 64'),
+    problem: (v) =>
+      isInt(v) && v >= 64 && (v & (v - 1)) === 0 ? null : 'must be a power of two >= 64',
   },
   intAtLeast('subtract.tileBlendPx', 0),
   {
     path: 'subtract.tileBlendPx',
-    problem: (v, at) => (num(v) * 2 < num(at('subtract.fftSize')) ? null : `must be less than half of subtract.fftSize (${String(at('subtract.fftSize'))})`),
+    problem: (v, at) =>
+      num(v) * 2 < num(at('subtract.fftSize'))
+        ? null
+        : `must be less than half of subtract.fftSize (${String(at('subtract.fftSize'))})`,
   },
   intAtLeast('subtract.psfGrid', 1),
   nonNegative('subtract.zogyAstrometricSigmaPx'),

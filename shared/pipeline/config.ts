@@ -4,7 +4,10 @@
  * subtask configs).
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_CHARACTERIZE_CONFIG, type CharacterizeOverrides } from '../characterize/characterize.js';
+import {
+  DEFAULT_CHARACTERIZE_CONFIG,
+  type CharacterizeOverrides,
+} from '../characterize/characterize.js';
 import { DEFAULT_WARP_CONFIG, type WarpConfig } from '../warp/index.js';
 import { DEFAULT_SUBTRACT_CONFIG, type SubtractConfig } from '../diffim/config.js';
 import { DEFAULT_DETECT_CONFIG, type DetectConfig } from '../detect/detect.js';
@@ -50,7 +53,13 @@ export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = deepFreeze({
   subtract: DEFAULT_SUBTRACT_CONFIG,
   detect: DEFAULT_DETECT_CONFIG,
   association: DEFAULT_ASSOCIATION_CONFIG,
-  alerts: { cutouts: true, cutout: DEFAULT_CUTOUT_CONFIG, psfCellSize: 512, observationReason: null, targetName: null },
+  alerts: {
+    cutouts: true,
+    cutout: DEFAULT_CUTOUT_CONFIG,
+    psfCellSize: 512,
+    observationReason: null,
+    targetName: null,
+  },
 });
 
 /** Per-block partial overrides of the pipeline config. */
@@ -66,7 +75,10 @@ const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null &&
 
 /** `defaults` with `override` merged in at every level; unknown settings and wrong types throw. */
 function merge(defaults: Tree, override: unknown, path: string, source: string): Tree {
-  if (!isTree(override)) throw new ConfigError(`${source}: ${path || 'the configuration'} must be an object, got ${JSON.stringify(override)}`);
+  if (!isTree(override))
+    throw new ConfigError(
+      `${source}: ${path || 'the configuration'} must be an object, got ${JSON.stringify(override)}`,
+    );
   const out: Tree = { ...defaults };
   for (const [key, value] of Object.entries(override)) {
     const at = path ? `${path}.${key}` : key;
@@ -75,12 +87,17 @@ function merge(defaults: Tree, override: unknown, path: string, source: string):
     if (value === undefined) continue;
     if (isTree(d)) out[key] = merge(d, value, at, source);
     else {
-      const ok = d === null
-        ? value === null || typeof value === 'string'
-        : Array.isArray(d)
-          ? Array.isArray(value) && value.every((x) => typeof x === typeof d[0])
-          : typeof value === typeof d && (typeof value !== 'number' || Number.isFinite(value) || Number.isNaN(d));
-      if (!ok) throw new ConfigError(`${source}: ${at} must be ${d === null ? 'a string or null' : Array.isArray(d) ? `a list of ${typeof d[0]}s` : typeof d === 'number' ? 'a finite number' : `a ${typeof d}`}, got ${JSON.stringify(value)}`);
+      const ok =
+        d === null
+          ? value === null || typeof value === 'string'
+          : Array.isArray(d)
+            ? Array.isArray(value) && value.every((x) => typeof x === typeof d[0])
+            : typeof value === typeof d &&
+              (typeof value !== 'number' || Number.isFinite(value) || Number.isNaN(d));
+      if (!ok)
+        throw new ConfigError(
+          `${source}: ${at} must be ${d === null ? 'a string or null' : Array.isArray(d) ? `a list of ${typeof d[0]}s` : typeof d === 'number' ? 'a finite number' : `a ${typeof d}`}, got ${JSON.stringify(value)}`,
+        );
       out[key] = value;
     }
   }
@@ -89,11 +106,13 @@ function merge(defaults: Tree, override: unknown, path: string, source: string):
 
 /** Checks the ranges and relations of PIPELINE_CONFIG_RULES; the first problem throws. */
 function checkRules(config: PipelineConfig, source: string): void {
-  const at = (path: string): unknown => path.split('.').reduce<unknown>((v, k) => (isTree(v) ? v[k] : undefined), config);
+  const at = (path: string): unknown =>
+    path.split('.').reduce<unknown>((v, k) => (isTree(v) ? v[k] : undefined), config);
   for (const rule of PIPELINE_CONFIG_RULES) {
     const value = at(rule.path);
     const problem = rule.problem(value, at);
-    if (problem) throw new ConfigError(`${source}: ${rule.path} ${problem}, got ${JSON.stringify(value)}`);
+    if (problem)
+      throw new ConfigError(`${source}: ${rule.path} ${problem}, got ${JSON.stringify(value)}`);
   }
 }
 
@@ -103,8 +122,17 @@ function checkRules(config: PipelineConfig, source: string): void {
  * @example
  *   const config = pipelineConfig({ subtract: { method: 'zogy' }, detect: { threshold: 5.5 } });
  */
-export function pipelineConfig(overrides: PipelineOverrides = {}, source = 'pipeline configuration', base: PipelineConfig = DEFAULT_PIPELINE_CONFIG): PipelineConfig {
-  const config = merge(structuredClone(base) as unknown as Tree, overrides, '', source) as unknown as PipelineConfig;
+export function pipelineConfig(
+  overrides: PipelineOverrides = {},
+  source = 'pipeline configuration',
+  base: PipelineConfig = DEFAULT_PIPELINE_CONFIG,
+): PipelineConfig {
+  const config = merge(
+    structuredClone(base) as unknown as Tree,
+    overrides,
+    '',
+    source,
+  ) as unknown as PipelineConfig;
   checkRules(config, source);
   return deepFreeze(config);
 }
@@ -126,5 +154,8 @@ export const CONFIG_HASH_DIGITS = 16;
 
 /** The hash of an effective configuration: SHA-256 of its canonical JSON, first 16 hex digits (APCONFIG, diaSource.configHash). */
 export function configHash(config: PipelineConfig): string {
-  return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, CONFIG_HASH_DIGITS);
+  return createHash('sha256')
+    .update(canonicalJson(config))
+    .digest('hex')
+    .slice(0, CONFIG_HASH_DIGITS);
 }

@@ -17,7 +17,11 @@ export interface BuildInfo {
 
 /** The short commit of the checkout holding `dir`, or null (no git, not a checkout). */
 export function gitCommit(dir: string): string | null {
-  const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   return git.status === 0 && git.stdout.trim() ? git.stdout.trim() : null;
 }
 
@@ -39,7 +43,10 @@ export function codeVersion(): string {
   if (built) info = JSON.parse(readFileSync(built, 'utf8')) as BuildInfo;
   else {
     const pkg = find('package.json')!;
-    info = { version: (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version, commit: gitCommit(dirname(pkg)) };
+    info = {
+      version: (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version,
+      commit: gitCommit(dirname(pkg)),
+    };
   }
   cached = info.commit ? `${info.version}+${info.commit}` : info.version;
   return cached;

@@ -22,7 +22,10 @@ interface NightReport {
   night: { complete: boolean };
   alerts: { received: number; duplicates: number; undecodable: number };
   deadLetters: unknown[];
-  science: { completeness: { found: number; expected: number }; purity: { alerts: number; real: number } };
+  science: {
+    completeness: { found: number; expected: number };
+    purity: { alerts: number; real: number };
+  };
 }
 
 /** The smallest night (one visit of one 512-pixel detector) run by `node ...args`. */
@@ -30,7 +33,23 @@ function night(scratch: string, name: string, args: string[]): NightReport {
   const out = join(scratch, name);
   const run = spawnSync(
     process.execPath,
-    [...args, '--visits', '1', '--detectors', '1', '--size', '512', '--cadence', '0', '--instances', '1', '--timeout', '5', '--out', out],
+    [
+      ...args,
+      '--visits',
+      '1',
+      '--detectors',
+      '1',
+      '--size',
+      '512',
+      '--cadence',
+      '0',
+      '--instances',
+      '1',
+      '--timeout',
+      '5',
+      '--out',
+      out,
+    ],
     { cwd: root, encoding: 'utf8', timeout: 300_000 },
   );
   assert.equal(run.status, 0, `${name} night failed: ${run.stderr.slice(-2000)}`);
@@ -41,7 +60,10 @@ describe('the compiled build', { timeout: 900_000 }, () => {
   let scratch: string;
   before(() => {
     scratch = mkdtempSync(join(tmpdir(), 'ap-build-'));
-    const build = spawnSync(process.execPath, ['scripts/build.js'], { cwd: root, encoding: 'utf8' });
+    const build = spawnSync(process.execPath, ['scripts/build.js'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     assert.equal(build.status, 0, `npm run build failed: ${build.stdout}${build.stderr}`);
   });
   after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -52,10 +74,15 @@ describe('the compiled build', { timeout: 900_000 }, () => {
     assert.ok(files.some((f) => f.startsWith('models/rb/') && f.endsWith('weights.bin')));
     assert.ok(files.some((f) => f.startsWith('schema/1/0/') && f.endsWith('.avsc')));
     const outside = files.filter(
-      (f) => !/^(dist|models|schema)\//.test(f) && !['package.json', 'package-lock.json'].includes(f),
+      (f) =>
+        !/^(dist|models|schema)\//.test(f) && !['package.json', 'package-lock.json'].includes(f),
     );
     assert.deepEqual(outside, []);
-    assert.deepEqual(files.filter((f) => f.endsWith('.ts')), [], 'no TypeScript source');
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.ts')),
+      [],
+      'no TypeScript source',
+    );
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main: string };
     assert.ok(files.includes(pkg.main), `package.json main ${pkg.main} is in the archive`);
   });
@@ -73,9 +100,17 @@ describe('the compiled build', { timeout: 900_000 }, () => {
       const model = await loadModel(latestShippedDir());
       const schema = loadAlertSchema(CURRENT_SCHEMA.major, CURRENT_SCHEMA.minor);
       console.log(JSON.stringify({ names, model: model.version, schema: schema.id, dir: latestShippedDir() }));`;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: copy, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+      cwd: copy,
+      encoding: 'utf8',
+    });
     assert.equal(run.status, 0, run.stderr);
-    const seen = JSON.parse(run.stdout.trim().split('\n').pop()!) as { names: string[]; model: string; schema: number; dir: string };
+    const seen = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+      names: string[];
+      model: string;
+      schema: number;
+      dir: string;
+    };
     assert.deepEqual(seen.names.sort(), Object.keys(ENTRY_POINTS).sort());
     assert.match(seen.model, /^rb-v\d+$/);
     assert.ok(seen.dir.startsWith(copy), 'the model is read from the archive');

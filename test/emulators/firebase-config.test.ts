@@ -38,12 +38,25 @@ test('firebase.json has only keys the Firebase emulator suite knows, and its fil
     assert.ok(existsSync(new URL(rules, root)), `${rules} exists`);
   assert.equal(firebase.functions[0].source, '.deploy/source', 'the staged build of npm run build');
   const tf = readFileSync(new URL('terraform/functions.tf', root), 'utf8');
-  assert.ok(tf.includes(`runtime = "${firebase.functions[0].runtime}"`), 'the same runtime as terraform');
+  assert.ok(
+    tf.includes(`runtime = "${firebase.functions[0].runtime}"`),
+    'the same runtime as terraform',
+  );
 });
 
 test('a bad emulator configuration fails with one line naming the file and the field', () => {
-  assert.throws(() => parseEmulatorConfig('{"emulators": {"pubsub": {"port": "x"}}}', '{"projects": {"default": "p"}}'), /^Error: firebase\.json: emulators\.pubsub\.port must be an integer port, got "x"$/);
-  assert.throws(() => parseEmulatorConfig('{}', '{"projects": {"default": "p"}}'), /firebase\.json: no "emulators" section/);
+  assert.throws(
+    () =>
+      parseEmulatorConfig(
+        '{"emulators": {"pubsub": {"port": "x"}}}',
+        '{"projects": {"default": "p"}}',
+      ),
+    /^Error: firebase\.json: emulators\.pubsub\.port must be an integer port, got "x"$/,
+  );
+  assert.throws(
+    () => parseEmulatorConfig('{}', '{"projects": {"default": "p"}}'),
+    /firebase\.json: no "emulators" section/,
+  );
   const ok = readFileSync(new URL('firebase.json', root), 'utf8');
   assert.throws(() => parseEmulatorConfig(ok, '{}'), /\.firebaserc: projects\.default/);
 });

@@ -23,16 +23,29 @@ test('AP_PIPELINE_CONFIG overrides the defaults and sets the hash', () => {
 
 test('an invalid AP_PIPELINE_CONFIG stops the instance at start with one line', () => {
   const start = (value: string) =>
-    spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "await import('./functions/index.ts'); console.log('started');"], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { ...process.env, [PIPELINE_CONFIG_ENV]: value },
-    });
+    spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        "await import('./functions/index.ts'); console.log('started');",
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, [PIPELINE_CONFIG_ENV]: value },
+      },
+    );
   const good = start('{"association": {"radiusArcsec": 0.8}}');
   assert.equal(good.status, 0, good.stderr);
   assert.match(good.stdout, /started/);
   const bad = start('{"association": {"radiusArcsec": -1}}');
   assert.notEqual(bad.status, 0);
   assert.doesNotMatch(bad.stdout, /started/);
-  assert.match(bad.stderr, /ConfigError: environment AP_PIPELINE_CONFIG: association\.radiusArcsec must be > 0, got -1/);
+  assert.match(
+    bad.stderr,
+    /ConfigError: environment AP_PIPELINE_CONFIG: association\.radiusArcsec must be > 0, got -1/,
+  );
 });

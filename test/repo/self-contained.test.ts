@@ -10,7 +10,17 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Generated or installed, never committed (.gitignore). */
-const SKIP = new Set(['node_modules', '.git', 'dist', '.deploy', 'night-report', 'tmp', 'out', '.bench-out', '.cache']);
+const SKIP = new Set([
+  'node_modules',
+  '.git',
+  'dist',
+  '.deploy',
+  'night-report',
+  'tmp',
+  'out',
+  '.bench-out',
+  '.cache',
+]);
 const TEXT = /\.(ts|js|mjs|json|md|tf|hcl|py|sh|txt|yml|yaml|csv|html|rules)$|^run$|^\.[a-z]+rc$/;
 
 function files(dir: string): string[] {
@@ -23,7 +33,10 @@ function files(dir: string): string[] {
 }
 
 // Built from parts so that this file does not match itself.
-const OUTSIDE = [new RegExp(['\\.\\./', 'shared/', '[A-Z]+\\.md'].join('')), new RegExp(['(^|[\\s\'"`(])/', '(work|home|root|Users)/'].join(''))];
+const OUTSIDE = [
+  new RegExp(['\\.\\./', 'shared/', '[A-Z]+\\.md'].join('')),
+  new RegExp(['(^|[\\s\'"`(])/', '(work|home|root|Users)/'].join('')),
+];
 
 test('no committed text file names a path outside the repository', () => {
   const offenders: string[] = [];
@@ -31,7 +44,10 @@ test('no committed text file names a path outside the repository', () => {
     const text = readFileSync(file, 'utf8');
     for (const pattern of OUTSIDE) {
       const m = pattern.exec(text);
-      if (m) offenders.push(`${relative(root, file)}: ${text.slice(Math.max(0, m.index - 20), m.index + 40).replace(/\n/g, ' ')}`);
+      if (m)
+        offenders.push(
+          `${relative(root, file)}: ${text.slice(Math.max(0, m.index - 20), m.index + 40).replace(/\n/g, ' ')}`,
+        );
     }
   }
   assert.deepEqual(offenders, []);

@@ -19,7 +19,10 @@ interface Schedule {
 function schedule(): Map<string, Schedule> {
   const rows = new Map<string, Schedule>();
   for (const line of readFileSync(new URL('RUNTIMES.md', dir), 'utf8').split('\n')) {
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells.length !== 4 || !/^nodejs\d+$/.test(cells[0])) continue;
     rows.set(cells[0], { stage: cells[1], deprecation: cells[2], decommission: cells[3] });
   }
@@ -33,11 +36,15 @@ async function functionRuntimes(): Promise<string[]> {
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf'))) {
     const json = (await parse(file, readFileSync(new URL(file, dir), 'utf8'))) as {
       locals?: Array<Record<string, unknown>>;
-      resource?: Record<string, Record<string, Array<{ build_config?: Array<{ runtime?: string }> }>>>;
+      resource?: Record<
+        string,
+        Record<string, Array<{ build_config?: Array<{ runtime?: string }> }>>
+      >;
     };
     for (const block of json.locals ?? []) Object.assign(locals, block);
     for (const bodies of Object.values(json.resource?.google_cloudfunctions2_function ?? {}))
-      for (const body of bodies) for (const build of body.build_config ?? []) runtimes.push(build.runtime ?? '');
+      for (const body of bodies)
+        for (const build of body.build_config ?? []) runtimes.push(build.runtime ?? '');
   }
   return runtimes.map((r) => {
     const ref = /^\$\{local\.([a-z_]+)\}$/.exec(r);
