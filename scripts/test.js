@@ -45,6 +45,7 @@ const FORMATTED = [
   'test/build',
   'test/repo',
   'test/terraform',
+  'test/util',
   'test/emulators/firebase-config.test.ts',
   'test/functions/config-env.test.ts',
   'test/pipeline/config.test.ts',

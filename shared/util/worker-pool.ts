@@ -24,39 +24,65 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** One worker and the tasks it holds; a crashed worker is replaced in its slot. */
 interface Slot {
   worker: Worker;
-  busy: number;
+  pending: Map<number, Pending>;
 }
 
 let sharedPool: WorkerPool | null = null;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly pending = new Map<number, Pending>();
+  private readonly url = siblingModule('./pool-worker', import.meta.url);
   private nextId = 0;
+  private closing = false;
+  /** Workers replaced after a crash, since the pool started. */
+  replaced = 0;
 
   /** `size` worker threads (0 is allowed: run() then fails, callers check `size`). */
   constructor(readonly size: number) {
-    const url = siblingModule('./pool-worker', import.meta.url);
     for (let i = 0; i < size; i++) {
-      const worker = startWorker(url);
-      const slot: Slot = { worker, busy: 0 };
-      worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
-        const p = this.pending.get(m.id);
-        this.pending.delete(m.id);
-        if (--slot.busy === 0) worker.unref();
-        if (!p) return;
-        if (m.error !== undefined) p.reject(new Error(`worker task failed: ${m.error}`));
-        else p.resolve(m.result);
-      });
-      worker.on('error', (err) => {
-        for (const p of this.pending.values()) p.reject(err);
-        this.pending.clear();
-      });
-      worker.unref();
+      const slot: Slot = { worker: this.spawn(), pending: new Map() };
+      this.watch(slot);
       this.slots.push(slot);
     }
+  }
+
+  private spawn(): Worker {
+    const worker = startWorker(this.url);
+    worker.unref();
+    return worker;
+  }
+
+  /**
+   * Settles the slot's tasks from its worker's replies. If the worker dies (an uncaught error, a
+   * native crash, process.exit or a kill), only the tasks it held fail, and a fresh worker takes
+   * its place, so the pool keeps its size.
+   */
+  private watch(slot: Slot): void {
+    const { worker } = slot;
+    let failure: Error | null = null;
+    worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+      const p = slot.pending.get(m.id);
+      slot.pending.delete(m.id);
+      if (slot.pending.size === 0) worker.unref();
+      if (!p) return;
+      if (m.error !== undefined) p.reject(new Error(`worker task failed: ${m.error}`));
+      else p.resolve(m.result);
+    });
+    worker.on('error', (err) => (failure = err));
+    worker.once('exit', (code) => {
+      if (slot.worker !== worker) return;
+      const reason = failure ? `crashed: ${failure.message}` : `exited with code ${code}`;
+      for (const p of slot.pending.values())
+        p.reject(new Error(`worker thread ${reason}; its task was lost`));
+      slot.pending.clear();
+      if (this.closing) return;
+      slot.worker = this.spawn();
+      this.replaced++;
+      this.watch(slot);
+    });
   }
 
   /** One pool per process: one worker per core beyond the main thread's (AP_THREADS overrides the total). */
@@ -68,16 +94,22 @@ export class WorkerPool {
 
   run<T>(task: PoolTask): Promise<T> {
     if (this.slots.length === 0) return Promise.reject(new Error('WorkerPool has no workers'));
-    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
-    if (slot.busy++ === 0) slot.worker.ref();
+    if (slot.pending.size === 0) slot.worker.ref();
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       slot.worker.postMessage({ id, ...task });
     });
   }
 
+  /** The worker threads' ids, one per slot (a replaced worker has a new id). */
+  threadIds(): number[] {
+    return this.slots.map((s) => s.worker.threadId);
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
     if (sharedPool === this) sharedPool = null;

@@ -1,0 +1,25 @@
+// Tasks for test/util/worker-pool.test.ts, run inside pool workers.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { threadId } from 'node:worker_threads';
+
+/** Resolves to `value` after `ms`, with the worker's thread id. */
+export async function slow(args: {
+  ms: number;
+  value: number;
+}): Promise<{ value: number; thread: number }> {
+  await sleep(args.ms);
+  return { value: args.value, thread: threadId };
+}
+
+/** Ends the worker thread, as a kill would. */
+export function die(args: { code: number }): never {
+  process.exit(args.code);
+}
+
+/** Throws outside the task's promise: an uncaught error that crashes the worker. */
+export function crash(): Promise<never> {
+  setTimeout(() => {
+    throw new Error('boom in the worker');
+  }, 10);
+  return new Promise<never>(() => {});
+}

@@ -1,0 +1,63 @@
+/**
+ * The worker pool survives a crashed worker: only the tasks that worker held fail (with the
+ * reason), the other worker's tasks complete, and a fresh worker takes the dead one's place, so
+ * the pool keeps its size and later tasks run on both threads.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { WorkerPool } from '../../shared/util/worker-pool.js';
+
+const TASKS = new URL('./pool-tasks.ts', import.meta.url).href;
+type Slow = { value: number; thread: number };
+const slow = (pool: WorkerPool, value: number, ms = 50) =>
+  pool.run<Slow>({ module: TASKS, fn: 'slow', args: { ms, value } });
+
+test('a killed worker fails only its own tasks and is replaced', async () => {
+  const pool = new WorkerPool(2);
+  try {
+    const before = pool.threadIds();
+    // Tasks go to the least busy worker, the first on ties: A to thread 0, B to thread 1, the
+    // killing task to thread 0, which then dies holding A as well.
+    const a = slow(pool, 1, 800);
+    const b = slow(pool, 2, 800);
+    const kill = pool.run({ module: TASKS, fn: 'die', args: { code: 3 } });
+    const [ra, rb, rkill] = await Promise.allSettled([a, b, kill]);
+    for (const r of [ra, rkill]) {
+      assert.equal(r.status, 'rejected');
+      assert.match(
+        String((r as PromiseRejectedResult).reason),
+        /worker thread exited with code 3; its task was lost/,
+      );
+    }
+    assert.equal(rb.status, 'fulfilled');
+    assert.deepEqual((rb as PromiseFulfilledResult<Slow>).value, { value: 2, thread: before[1] });
+    assert.equal(pool.replaced, 1);
+    const after = pool.threadIds();
+    assert.equal(after.length, 2);
+    assert.equal(after[1], before[1]);
+    assert.ok(!before.includes(after[0]), "a new thread in the dead one's slot");
+    // The pool works at full size afterwards.
+    const later = await Promise.all([1, 2, 3, 4].map((v) => slow(pool, v)));
+    assert.deepEqual(
+      later.map((r) => r.value),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(new Set(later.map((r) => r.thread)), new Set(after));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('an uncaught error in a worker fails its task with the error and the pool goes on', async () => {
+  const pool = new WorkerPool(1);
+  try {
+    await assert.rejects(
+      pool.run({ module: TASKS, fn: 'crash', args: null }),
+      /worker thread crashed: boom in the worker/,
+    );
+    assert.equal(pool.replaced, 1);
+    assert.equal((await slow(pool, 7)).value, 7);
+  } finally {
+    await pool.close();
+  }
+});
