@@ -501,12 +501,12 @@ export function compileNode(root: Node, context: FilterContext = {}): CompiledFi
   const compiled = compiler.compile(root);
   if (compiled.kind !== 'boolean' && compiled.kind !== 'null')
     throw new FilterError(
-      root.pos,
+      0,
       `the expression is ${kindName(compiled.kind)}; a filter must be true or false, e.g. diaSource.snr > 10`,
     );
   if (compiled.cost > MAX_COST)
     throw new FilterError(
-      root.pos,
+      0,
       `expression costs ${compiled.cost} units, more than the limit of ${MAX_COST}`,
     );
   const fn = compiled.fn as (a: Alert) => boolean | null;
