@@ -9,6 +9,7 @@ import type { Alert } from '../alerts/types.js';
 import { separationDeg } from '../healpix/index.js';
 import { show, type Literal, type Node } from './ast.js';
 import { FilterError, quote } from './errors.js';
+import { MAX_COST } from './limits.js';
 import { alertFields, type FieldType, type ScalarKind } from './fields.js';
 
 /** A sky region a filter can test the DIASource's position against (a watchlist, a watchmap). */
@@ -23,8 +24,6 @@ export interface FilterContext {
   fields?: FieldType;
 }
 
-/** The highest cost an expression may have; one unit is about one field comparison. */
-export const MAX_COST = 1000;
 /** Cost of the calls that do more than a comparison: a pass over the history, an index lookup. */
 const COST = { aggregate: 20, watchlist: 10, watchmap: 5, cone: 3, math: 2 } as const;
 const ARCSEC_PER_DEG = 3600;

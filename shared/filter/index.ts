@@ -7,8 +7,8 @@ import { compileNode, type CompiledFilter, type FilterContext } from './compile.
 import { parse } from './parser.js';
 
 export { FilterError } from './errors.js';
-export { MAX_COST, type CompiledFilter, type FilterContext, type SkyRegion } from './compile.js';
-export { MAX_DEPTH, MAX_EXPRESSION_BYTES } from './parser.js';
+export { type CompiledFilter, type FilterContext, type SkyRegion } from './compile.js';
+export { MAX_COST, MAX_DEPTH, MAX_EXPRESSION_BYTES } from './limits.js';
 
 export function compileFilter(text: string, context: FilterContext = {}): CompiledFilter {
   return compileNode(parse(text), context);

@@ -5,12 +5,8 @@
  */
 import type { ArithOp, CompareOp, Node } from './ast.js';
 import { FilterError, quote } from './errors.js';
+import { MAX_COST, MAX_DEPTH, MAX_EXPRESSION_BYTES } from './limits.js';
 import { tokenize, type Keyword, type Symbol_, type Token } from './lexer.js';
-
-/** The longest expression accepted, in UTF-8 bytes. */
-export const MAX_EXPRESSION_BYTES = 4096;
-/** The deepest nesting of parentheses, NOT, unary minus and function calls. */
-export const MAX_DEPTH = 64;
 
 const COMPARE: Partial<Record<Symbol_, CompareOp>> = {
   '=': '=',
@@ -29,6 +25,8 @@ function describe(token: Token): string {
 class Parser {
   private index = 0;
   private depth = 0;
+  /** Values read (literals, fields, calls): each costs at least one unit, so this bounds the cost early. */
+  private leaves = 0;
 
   constructor(private readonly tokens: Token[]) {}
 
@@ -197,6 +195,8 @@ class Parser {
 
   private primary(): Node {
     const token = this.next();
+    if (++this.leaves > MAX_COST)
+      throw new FilterError(token.pos, `expression costs more than the limit of ${MAX_COST} units`);
     switch (token.kind) {
       case 'number':
       case 'string':
