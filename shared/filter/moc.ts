@@ -30,6 +30,11 @@ export class Moc implements SkyRegion {
     this.hi = Float64Array.from(merged, (r) => r[1]);
   }
 
+  /** Number of merged index ranges. */
+  get rangeCount(): number {
+    return this.lo.length;
+  }
+
   /** Fraction of the sky covered. */
   get skyFraction(): number {
     let n = 0;

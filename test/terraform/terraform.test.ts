@@ -15,7 +15,10 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.tf'));
 type Json = Record<string, unknown>;
 const parsed: Array<{ file: string; json: Json }> = [];
 for (const file of files) {
-  parsed.push({ file, json: (await parse(file, readFileSync(new URL(file, dir), 'utf8'))) as Json });
+  parsed.push({
+    file,
+    json: (await parse(file, readFileSync(new URL(file, dir), 'utf8'))) as Json,
+  });
 }
 
 function blocks(kind: string): Array<[type: string, name: string, body: Json]> {
@@ -29,8 +32,13 @@ function blocks(kind: string): Array<[type: string, name: string, body: Json]> {
   return out;
 }
 
-const locals: Json = Object.assign({}, ...parsed.flatMap(({ json }) => (json.locals as Json[] | undefined) ?? []));
-const variables = new Set(parsed.flatMap(({ json }) => Object.keys((json.variable as Json | undefined) ?? {})));
+const locals: Json = Object.assign(
+  {},
+  ...parsed.flatMap(({ json }) => (json.locals as Json[] | undefined) ?? []),
+);
+const variables = new Set(
+  parsed.flatMap(({ json }) => Object.keys((json.variable as Json | undefined) ?? {})),
+);
 const resources = new Set(blocks('resource').map(([t, n]) => `${t}.${n}`));
 const dataSources = new Set(blocks('data').map(([t, n]) => `data.${t}.${n}`));
 
@@ -47,7 +55,10 @@ test('terraform fmt -check is clean where terraform is installed', (t) => {
     t.skip('terraform not installed; formatting check skipped');
     return;
   }
-  const fmt = spawnSync('terraform', ['fmt', '-check', '-recursive', '.'], { cwd: dir, encoding: 'utf8' });
+  const fmt = spawnSync('terraform', ['fmt', '-check', '-recursive', '.'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
   assert.equal(fmt.status, 0, `terraform fmt would change: ${fmt.stdout}`);
 });
 
@@ -56,7 +67,9 @@ test('every resource, data, variable and local reference resolves', () => {
   for (const { file, json } of parsed) {
     for (const s of strings(json)) {
       for (const expr of s.match(/\$\{[^}]*\}/g) ?? []) {
-        for (const ref of expr.match(/\b(data\.[a-z0-9_]+\.[a-z0-9_]+|google_[a-z0-9_]+\.[a-z0-9_]+|var\.[a-z0-9_]+|local\.[a-z0-9_]+)/g) ?? []) {
+        for (const ref of expr.match(
+          /\b(data\.[a-z0-9_]+\.[a-z0-9_]+|google_[a-z0-9_]+\.[a-z0-9_]+|var\.[a-z0-9_]+|local\.[a-z0-9_]+)/g,
+        ) ?? []) {
           const ok = ref.startsWith('data.')
             ? dataSources.has(ref)
             : ref.startsWith('var.')
@@ -80,22 +93,37 @@ test('function entry points in terraform and in functions/ are the same set', ()
     .filter((f) => f.endsWith('.ts'))
     .map((f) => readFileSync(new URL(`../../functions/${f}`, import.meta.url), 'utf8'))
     .join('\n');
-  const registered = [...sources.matchAll(/functions\.(?:http|cloudEvent)\(\s*'([A-Za-z]+)'/g)].map((m) => m[1]).sort();
+  const registered = [...sources.matchAll(/functions\.(?:http|cloudEvent)\(\s*'([A-Za-z]+)'/g)]
+    .map((m) => m[1])
+    .sort();
   assert.deepEqual(registered, inTerraform);
   const pubsub = locals.pubsub_functions as Record<string, { topic: string }>;
   for (const [name, spec] of Object.entries(ENTRY_POINTS)) {
-    if (spec.trigger === 'pubsub') assert.equal(pubsub[name]?.topic, spec.topic, `${name} reads ${spec.topic}`);
+    if (spec.trigger === 'pubsub')
+      assert.equal(pubsub[name]?.topic, spec.topic, `${name} reads ${spec.topic}`);
     else assert.ok(!(name in pubsub), `${name} is HTTP`);
   }
 });
 
 test('every topic and bucket the code uses is declared', () => {
-  const topicNames = new Set(blocks('resource').filter(([t]) => t === 'google_pubsub_topic').flatMap(([, , b]) => strings(b.name)));
-  for (const topic of Object.values(TOPICS)) assert.ok(topicNames.has(topic), `topic ${topic} declared`);
-  const deadLetterName = blocks('resource').find(([t, n]) => t === 'google_pubsub_topic' && n === 'dead_letter')?.[2].name;
+  const topicNames = new Set(
+    blocks('resource')
+      .filter(([t]) => t === 'google_pubsub_topic')
+      .flatMap(([, , b]) => strings(b.name)),
+  );
+  for (const topic of Object.values(TOPICS))
+    assert.ok(topicNames.has(topic), `topic ${topic} declared`);
+  const deadLetterName = blocks('resource').find(
+    ([t, n]) => t === 'google_pubsub_topic' && n === 'dead_letter',
+  )?.[2].name;
   assert.equal(deadLetterName, deadLetterTopic('${each.value.topic}'));
-  const bucketNames = new Set(blocks('resource').filter(([t]) => t === 'google_storage_bucket').flatMap(([, , b]) => strings(b.name)));
-  for (const role of BUCKET_ROLES) assert.ok(bucketNames.has(`\${var.prefix}-${role}`), `bucket <prefix>-${role} declared`);
+  const bucketNames = new Set(
+    blocks('resource')
+      .filter(([t]) => t === 'google_storage_bucket')
+      .flatMap(([, , b]) => strings(b.name)),
+  );
+  for (const role of BUCKET_ROLES)
+    assert.ok(bucketNames.has(`\${var.prefix}-${role}`), `bucket <prefix>-${role} declared`);
   const notification = blocks('resource').find(([t]) => t === 'google_storage_notification')?.[2];
   assert.equal(notification?.payload_format, 'JSON_API_V1');
   assert.deepEqual(notification?.event_types, ['OBJECT_FINALIZE']);
@@ -103,25 +131,71 @@ test('every topic and bucket the code uses is declared', () => {
 
 test('no primitive roles; every function subscription has a dead-letter policy and backoff', () => {
   const roles = parsed.flatMap(({ json }) => strings(json)).filter((s) => s.startsWith('roles/'));
-  for (const primitive of ['roles/owner', 'roles/editor', 'roles/viewer']) assert.ok(!roles.includes(primitive), primitive);
-  const sub = blocks('resource').find(([t, n]) => t === 'google_pubsub_subscription' && n === 'function')?.[2];
+  for (const primitive of ['roles/owner', 'roles/editor', 'roles/viewer'])
+    assert.ok(!roles.includes(primitive), primitive);
+  const sub = blocks('resource').find(
+    ([t, n]) => t === 'google_pubsub_subscription' && n === 'function',
+  )?.[2];
   assert.ok(sub?.dead_letter_policy && sub.retry_policy && sub.push_config);
 });
 
 test("each function's service account holds exactly the roles its code needs", () => {
   // What each handler touches (functions/*.ts): the review gate for any change of grants.
   const needed: Record<string, string[]> = {
-    nextVisit: ['bucket templates roles/storage.objectViewer', 'bucket work roles/storage.objectUser', 'topic next-visit-dead-letter roles/pubsub.publisher', 'project roles/datastore.viewer', 'project roles/logging.logWriter'],
-    nextVisitHttp: ['bucket templates roles/storage.objectViewer', 'bucket work roles/storage.objectUser', 'project roles/datastore.viewer', 'project roles/logging.logWriter'],
-    processImage: ['bucket raw roles/storage.objectViewer', 'bucket templates roles/storage.objectViewer', 'bucket work roles/storage.objectUser', 'topic alert-batches roles/pubsub.publisher', 'topic raw-arrived-dead-letter roles/pubsub.publisher', 'project roles/datastore.user', 'project roles/logging.logWriter'],
-    alertFanout: ['bucket work roles/storage.objectViewer', 'bucket alerts roles/storage.objectCreator', 'bucket alerts roles/storage.objectViewer', 'topic alerts roles/pubsub.publisher', 'topic alert-batches-dead-letter roles/pubsub.publisher', 'project roles/datastore.user', 'project roles/logging.logWriter'],
+    nextVisit: [
+      'bucket templates roles/storage.objectViewer',
+      'bucket work roles/storage.objectUser',
+      'topic next-visit-dead-letter roles/pubsub.publisher',
+      'project roles/datastore.viewer',
+      'project roles/logging.logWriter',
+    ],
+    nextVisitHttp: [
+      'bucket templates roles/storage.objectViewer',
+      'bucket work roles/storage.objectUser',
+      'project roles/datastore.viewer',
+      'project roles/logging.logWriter',
+    ],
+    processImage: [
+      'bucket raw roles/storage.objectViewer',
+      'bucket templates roles/storage.objectViewer',
+      'bucket work roles/storage.objectUser',
+      'topic alert-batches roles/pubsub.publisher',
+      'topic raw-arrived-dead-letter roles/pubsub.publisher',
+      'project roles/datastore.user',
+      'project roles/logging.logWriter',
+    ],
+    alertFanout: [
+      'bucket work roles/storage.objectViewer',
+      'bucket alerts roles/storage.objectCreator',
+      'bucket alerts roles/storage.objectViewer',
+      'topic alerts roles/pubsub.publisher',
+      'topic alert-batches-dead-letter roles/pubsub.publisher',
+      'project roles/datastore.user',
+      'project roles/logging.logWriter',
+    ],
     alertArchive: ['bucket alerts roles/storage.objectViewer', 'project roles/logging.logWriter'],
+    filterAlerts: [
+      'topic filtered-alerts roles/pubsub.publisher',
+      'topic alerts-dead-letter roles/pubsub.publisher',
+      'project roles/datastore.viewer',
+      'project roles/logging.logWriter',
+    ],
+    filterApi: [
+      'bucket alerts roles/storage.objectViewer',
+      'topic filtered-alerts roles/pubsub.publisher',
+      'project roles/datastore.user',
+      'project roles/logging.logWriter',
+      'project ${google_project_iam_custom_role.filter_streams.id}',
+    ],
   };
   const granted: Record<string, string[]> = {};
   const add = (fn: string, grant: string) => (granted[fn] ??= []).push(grant);
-  for (const [fn, bucket, role] of locals.bucket_grants as string[][]) add(fn, `bucket ${bucket} ${role}`);
-  for (const [fn, topic, role] of locals.topic_grants as string[][]) add(fn, `topic ${topic} ${role}`);
+  for (const [fn, bucket, role] of locals.bucket_grants as string[][])
+    add(fn, `bucket ${bucket} ${role}`);
+  for (const [fn, topic, role] of locals.topic_grants as string[][])
+    add(fn, `topic ${topic} ${role}`);
   for (const [fn, role] of locals.project_grants as string[][]) add(fn, `project ${role}`);
-  for (const fn of Object.keys(needed)) assert.deepEqual([...granted[fn]].sort(), [...needed[fn]].sort(), fn);
+  for (const fn of Object.keys(needed))
+    assert.deepEqual([...granted[fn]].sort(), [...needed[fn]].sort(), fn);
   assert.deepEqual(Object.keys(granted).sort(), Object.keys(needed).sort());
 });
