@@ -10,7 +10,6 @@ import { FilterMatcher } from '../shared/filter/service.js';
 import { deadLetter } from './dead-letter.js';
 import { pubsubMessage } from './events.js';
 import { filterServices } from './filter-context.js';
-import { log } from './log.js';
 import { services } from './context.js';
 
 export async function filterAlerts(event: CloudEvent<unknown>): Promise<void> {
@@ -28,6 +27,4 @@ export async function filterAlerts(event: CloudEvent<unknown>): Promise<void> {
   await Promise.all(
     ids.map((filterId) => f.streams.publish(message.data, { ...message.attributes, filterId })),
   );
-  if (ids.length)
-    log('INFO', 'alert matched filters', { diaSourceId: alert.diaSourceId, filters: ids.length });
 }
