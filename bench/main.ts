@@ -6,17 +6,35 @@
 import { cpus, totalmem } from 'node:os';
 import { initTf } from '../shared/tf/backend.js';
 
-const AREAS = ['cold-start', 'fits', 'simulate', 'characterize', 'warp', 'diffim', 'detect', 'rb', 'alerts', 'pipeline', 'emulators', 'e2e'] as const;
+const AREAS = [
+  'cold-start',
+  'fits',
+  'simulate',
+  'characterize',
+  'warp',
+  'diffim',
+  'detect',
+  'rb',
+  'alerts',
+  'filter',
+  'pipeline',
+  'emulators',
+  'e2e',
+] as const;
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((a) => !(AREAS as readonly string[]).includes(a));
 if (unknown.length) {
-  process.stderr.write(`bench: unknown area(s) ${unknown.join(', ')}; choose from ${AREAS.join(', ')}\n`);
+  process.stderr.write(
+    `bench: unknown area(s) ${unknown.join(', ')}; choose from ${AREAS.join(', ')}\n`,
+  );
   process.exit(2);
 }
 const areas = requested.length ? requested : AREAS;
 const backend = await initTf(undefined, () => {});
-console.log(`# machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; tfjs backend: ${backend}`);
+console.log(
+  `# machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; tfjs backend: ${backend}`,
+);
 for (const area of areas) {
   console.log(`\n## ${area}`);
   const started = Date.now();

@@ -13,11 +13,14 @@ const COMMANDS: Record<string, string> = {
   process: 'the whole per-detector pipeline offline, to alerts.avro',
   alerts: 'print the alerts in an Avro file or Pub/Sub dump as JSON lines',
   fakes: 'inject fake sources and measure completeness and purity',
+  filter: 'print the diaSourceId of each alert a filter expression matches',
 };
 
 function mainHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
-  const lines = Object.entries(COMMANDS).map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`);
+  const lines = Object.entries(COMMANDS).map(
+    ([name, summary]) => `  ${name.padEnd(width)}  ${summary}`,
+  );
   return `usage: ap <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'ap <command> --help' for a command's options; 'ap --version' prints the version.\n`;
 }
 
@@ -54,7 +57,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const e = err as Error & { code?: string };
-    const known = e instanceof InputError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ENOENT';
+    const known =
+      e instanceof InputError ||
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
+      e.code === 'ENOENT';
     process.stderr.write(`ap ${name}: ${known ? '' : 'error: '}${e.message}\n`);
     if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
     return known ? 2 : 1;

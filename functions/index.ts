@@ -9,11 +9,15 @@
  * | processImage  | Pub/Sub `raw-arrived`           | image arrival: differencing to alerts         |
  * | alertFanout   | Pub/Sub `alert-batches`         | publishes alerts to `alerts`, archives them   |
  * | alertArchive  | HTTP GET                        | `/v1/alerts/{id}`, `/v1/schemas/{id}`         |
+ * | filterAlerts  | Pub/Sub `alerts`                | users' filters; matches to `filtered-alerts`  |
+ * | filterApi     | HTTP                            | `/v1/filters`, `/v1/watchlists`, `/v1/watchmaps` |
  */
 import * as functions from '@google-cloud/functions-framework';
 import { configFromEnv } from './context.js';
 import { alertArchive } from './alert-archive.js';
 import { alertFanout } from './alert-fanout.js';
+import { filterAlerts } from './filter-alerts.js';
+import { filterApi } from './filter-api.js';
 import { nextVisit, nextVisitHttp } from './next-visit.js';
 import { processImage } from './process-image.js';
 
@@ -26,3 +30,5 @@ functions.http('nextVisitHttp', nextVisitHttp);
 functions.cloudEvent('processImage', processImage);
 functions.cloudEvent('alertFanout', alertFanout);
 functions.http('alertArchive', alertArchive);
+functions.cloudEvent('filterAlerts', filterAlerts);
+functions.http('filterApi', filterApi);

@@ -12,6 +12,8 @@ locals {
     processImage  = "ap-process-image"
     alertFanout   = "ap-alert-fanout"
     alertArchive  = "ap-alert-archive"
+    filterAlerts  = "ap-filter-alerts"
+    filterApi     = "ap-filter-api"
   }
 
   # Pub/Sub-driven entry points and the topic each one's push subscription reads.
@@ -19,6 +21,7 @@ locals {
     nextVisit    = { topic = "next-visit", topic_id = google_pubsub_topic.next_visit.id }
     processImage = { topic = "raw-arrived", topic_id = google_pubsub_topic.raw_arrived.id }
     alertFanout  = { topic = "alert-batches", topic_id = google_pubsub_topic.alert_batches.id }
+    filterAlerts = { topic = "alerts", topic_id = google_pubsub_topic.alerts.id }
   }
 
   # Sizes: processImage holds a 4k x 4k science image, its template and the difference (about
@@ -29,6 +32,8 @@ locals {
     processImage  = { memory = var.process_image_memory, cpu = var.process_image_cpu, max_instances = var.process_image_max_instances, min_instances = var.process_image_min_instances, concurrency = 1, timeout = var.function_timeout_seconds }
     alertFanout   = { memory = "1Gi", cpu = "1", max_instances = 50, min_instances = 0, concurrency = 8, timeout = var.function_timeout_seconds }
     alertArchive  = { memory = "512Mi", cpu = "1", max_instances = 20, min_instances = 0, concurrency = 80, timeout = 30 }
+    filterAlerts  = { memory = "1Gi", cpu = "1", max_instances = 50, min_instances = 0, concurrency = 16, timeout = 60 }
+    filterApi     = { memory = "1Gi", cpu = "1", max_instances = 10, min_instances = 0, concurrency = 8, timeout = 540 }
   }
 
   function_env = {
@@ -39,6 +44,8 @@ locals {
     AP_ALERTS_BUCKET     = google_storage_bucket.alerts.name
     AP_WORK_BUCKET       = google_storage_bucket.work.name
     AP_PIPELINE_CONFIG   = var.pipeline_config
+    # filterApi verifies Google ID tokens issued for its own URL.
+    AP_FILTER_AUDIENCE = "https://${var.region}-${var.project}.cloudfunctions.net/ap-filter-api"
   }
 }
 

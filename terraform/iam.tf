@@ -15,6 +15,7 @@ locals {
     ["alertFanout", "alerts", "roles/storage.objectCreator"],
     ["alertFanout", "alerts", "roles/storage.objectViewer"],
     ["alertArchive", "alerts", "roles/storage.objectViewer"],
+    ["filterApi", "alerts", "roles/storage.objectViewer"],
   ]
 
   # [function, topic name, role]
@@ -24,6 +25,9 @@ locals {
     ["processImage", "raw-arrived-dead-letter", "roles/pubsub.publisher"],
     ["alertFanout", "alerts", "roles/pubsub.publisher"],
     ["alertFanout", "alert-batches-dead-letter", "roles/pubsub.publisher"],
+    ["filterAlerts", "filtered-alerts", "roles/pubsub.publisher"],
+    ["filterAlerts", "alerts-dead-letter", "roles/pubsub.publisher"],
+    ["filterApi", "filtered-alerts", "roles/pubsub.publisher"],
   ]
 
   # [function, project role]: Firestore (the APDB) has no finer-grained resource to grant on.
@@ -37,6 +41,12 @@ locals {
     ["processImage", "roles/logging.logWriter"],
     ["alertFanout", "roles/logging.logWriter"],
     ["alertArchive", "roles/logging.logWriter"],
+    ["filterAlerts", "roles/datastore.viewer"],
+    ["filterApi", "roles/datastore.user"],
+    ["filterAlerts", "roles/logging.logWriter"],
+    ["filterApi", "roles/logging.logWriter"],
+    # Creates and deletes each filter's subscription on filtered-alerts and grants its owner (filtering.tf).
+    ["filterApi", google_project_iam_custom_role.filter_streams.id],
   ]
 
   buckets = {
@@ -48,10 +58,11 @@ locals {
 
   topics = merge(
     {
-      "next-visit"    = google_pubsub_topic.next_visit.id
-      "raw-arrived"   = google_pubsub_topic.raw_arrived.id
-      "alert-batches" = google_pubsub_topic.alert_batches.id
-      "alerts"        = google_pubsub_topic.alerts.id
+      "next-visit"      = google_pubsub_topic.next_visit.id
+      "raw-arrived"     = google_pubsub_topic.raw_arrived.id
+      "alert-batches"   = google_pubsub_topic.alert_batches.id
+      "alerts"          = google_pubsub_topic.alerts.id
+      "filtered-alerts" = google_pubsub_topic.filtered_alerts.id
     },
     { for k, v in local.pubsub_functions : "${v.topic}-dead-letter" => google_pubsub_topic.dead_letter[k].id },
   )

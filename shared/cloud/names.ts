@@ -11,6 +11,8 @@ export const TOPICS = {
   alertBatches: 'alert-batches',
   /** One alert a message, Confluent-framed Avro, for brokers. */
   alerts: 'alerts',
+  /** Users' filter matches: the alert's frame and attributes plus `filterId` (shared/filter). */
+  filteredAlerts: 'filtered-alerts',
 } as const;
 
 /** The dead-letter topic of a function's input topic. */
@@ -34,6 +36,8 @@ export const ENTRY_POINTS = {
   processImage: { trigger: 'pubsub', topic: TOPICS.rawArrived },
   alertFanout: { trigger: 'pubsub', topic: TOPICS.alertBatches },
   alertArchive: { trigger: 'http' },
+  filterAlerts: { trigger: 'pubsub', topic: TOPICS.alerts },
+  filterApi: { trigger: 'http' },
 } as const;
 
 export type EntryPoint = keyof typeof ENTRY_POINTS;

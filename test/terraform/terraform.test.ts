@@ -174,6 +174,19 @@ test("each function's service account holds exactly the roles its code needs", (
       'project roles/logging.logWriter',
     ],
     alertArchive: ['bucket alerts roles/storage.objectViewer', 'project roles/logging.logWriter'],
+    filterAlerts: [
+      'topic filtered-alerts roles/pubsub.publisher',
+      'topic alerts-dead-letter roles/pubsub.publisher',
+      'project roles/datastore.viewer',
+      'project roles/logging.logWriter',
+    ],
+    filterApi: [
+      'bucket alerts roles/storage.objectViewer',
+      'topic filtered-alerts roles/pubsub.publisher',
+      'project roles/datastore.user',
+      'project roles/logging.logWriter',
+      'project ${google_project_iam_custom_role.filter_streams.id}',
+    ],
   };
   const granted: Record<string, string[]> = {};
   const add = (fn: string, grant: string) => (granted[fn] ??= []).push(grant);

@@ -1,0 +1,54 @@
+/**
+ * The filtering service's parts of a function instance: the filter store (Firestore), the
+ * streams (Pub/Sub `filtered-alerts`), who is calling (Google ID tokens, or a local token file
+ * named by AP_FILTER_TOKENS on the emulators) and the quotas, built once per instance.
+ */
+import { FirestoreFilterStore } from '../shared/adapters/filter-store.js';
+import { PubSubFilterStreams } from '../shared/adapters/filter-streams.js';
+import { googleIdentity, tokenFileIdentity, type Identify } from '../shared/adapters/identity.js';
+import { DEFAULT_QUOTAS, FilterMatcher, type Quotas } from '../shared/filter/service.js';
+import { services } from './context.js';
+
+export interface FilterServices {
+  store: FirestoreFilterStore;
+  streams: PubSubFilterStreams;
+  identify: Identify;
+  quotas: Quotas;
+  /** Created on the first alert. */
+  matcher: FilterMatcher | null;
+}
+
+let instance: FilterServices | null = null;
+
+function identityFromEnv(env: NodeJS.ProcessEnv): Identify {
+  if (env.AP_FILTER_TOKENS) return tokenFileIdentity(env.AP_FILTER_TOKENS);
+  if (env.AP_FILTER_AUDIENCE) return googleIdentity(env.AP_FILTER_AUDIENCE);
+  throw new Error(
+    'filterApi needs AP_FILTER_AUDIENCE (its URL, for Google ID tokens) or AP_FILTER_TOKENS (a local token file)',
+  );
+}
+
+export function filterServices(env: NodeJS.ProcessEnv = process.env): FilterServices {
+  if (!instance) {
+    let identify: Identify | null = null;
+    const s = services();
+    const quota = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+    instance = {
+      store: new FirestoreFilterStore(s.firestore),
+      streams: new PubSubFilterStreams(s.pubsub, Boolean(env.AP_FILTER_AUDIENCE)),
+      identify: (authorization) => (identify ??= identityFromEnv(env))(authorization),
+      quotas: {
+        ...DEFAULT_QUOTAS,
+        matchesPerVisit: quota('AP_FILTER_MATCHES_PER_VISIT', DEFAULT_QUOTAS.matchesPerVisit),
+        filtersPerUser: quota('AP_FILTER_FILTERS_PER_USER', DEFAULT_QUOTAS.filtersPerUser),
+      },
+      matcher: null,
+    };
+  }
+  return instance;
+}
+
+/** Replaces the instance's filtering services (tests and the local runner). */
+export function setFilterServices(next: FilterServices | null): void {
+  instance = next;
+}

@@ -1,0 +1,110 @@
+/**
+ * The filtering service's storage on Firestore (FilterStore of shared/filter/store.ts).
+ *
+ * Collections (names prefixed by `prefix`, default none):
+ *   FilterDef/{filterId}                      a user's filter
+ *   FilterRegion/{owner}|{kind}|{name}        a watchlist or watchmap, without its text
+ *   FilterRegionChunk/{regionId}|{k}          the text in chunks of CHUNK_CHARS (a document is at
+ *                                              most 1 MiB; a 100,000-entry watchlist is ~4 MB)
+ * A region's chunks and summary are written in one batch, so a reader sees all of a version or none.
+ */
+import type { Firestore } from '@google-cloud/firestore';
+import type { FilterDoc, FilterStore, RegionDoc, RegionKind } from '../filter/store.js';
+
+/** Characters of region text per chunk document (ASCII CSV: ~512 KB). */
+const CHUNK_CHARS = 512 * 1024;
+
+type RegionSummary = Omit<RegionDoc, 'text'> & { chunks: number };
+
+export class FirestoreFilterStore implements FilterStore {
+  private readonly names: { filters: string; regions: string; chunks: string };
+
+  constructor(
+    private readonly db: Firestore,
+    prefix = '',
+  ) {
+    this.names = {
+      filters: `${prefix}FilterDef`,
+      regions: `${prefix}FilterRegion`,
+      chunks: `${prefix}FilterRegionChunk`,
+    };
+  }
+
+  private regionId(owner: string, kind: RegionKind, name: string): string {
+    return `${encodeURIComponent(owner)}|${kind}|${name}`;
+  }
+
+  async listFilters(owner?: string): Promise<FilterDoc[]> {
+    const col = this.db.collection(this.names.filters);
+    const snap = await (owner === undefined ? col.get() : col.where('owner', '==', owner).get());
+    return snap.docs
+      .map((d) => d.data() as FilterDoc)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async getFilter(id: string): Promise<FilterDoc | null> {
+    if (id.includes('/')) return null;
+    const snap = await this.db.collection(this.names.filters).doc(id).get();
+    return snap.exists ? (snap.data() as FilterDoc) : null;
+  }
+
+  async putFilter(doc: FilterDoc): Promise<void> {
+    await this.db.collection(this.names.filters).doc(doc.id).set(doc);
+  }
+
+  async deleteFilter(id: string): Promise<void> {
+    await this.db.collection(this.names.filters).doc(id).delete();
+  }
+
+  async listRegions(owner: string, kind?: RegionKind): Promise<Array<Omit<RegionDoc, 'text'>>> {
+    const snap = await this.db.collection(this.names.regions).where('owner', '==', owner).get();
+    return snap.docs
+      .map((d) => {
+        const summary: Partial<RegionSummary> = { ...(d.data() as RegionSummary) };
+        delete summary.chunks;
+        return summary as Omit<RegionDoc, 'text'>;
+      })
+      .filter((r) => kind === undefined || r.kind === kind)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async getRegion(owner: string, kind: RegionKind, name: string): Promise<RegionDoc | null> {
+    const id = this.regionId(owner, kind, name);
+    const snap = await this.db.collection(this.names.regions).doc(id).get();
+    if (!snap.exists) return null;
+    const { chunks, ...summary } = snap.data() as RegionSummary;
+    const refs = Array.from({ length: chunks }, (_, k) =>
+      this.db.collection(this.names.chunks).doc(`${id}|${k}`),
+    );
+    const parts = refs.length ? await this.db.getAll(...refs) : [];
+    return { ...summary, text: parts.map((p) => (p.data() as { text: string }).text).join('') };
+  }
+
+  async putRegion(doc: RegionDoc): Promise<void> {
+    const id = this.regionId(doc.owner, doc.kind, doc.name);
+    const { text, ...summary } = doc;
+    const chunks = Math.ceil(text.length / CHUNK_CHARS);
+    const old = await this.db.collection(this.names.regions).doc(id).get();
+    const oldChunks = old.exists ? (old.data() as RegionSummary).chunks : 0;
+    const batch = this.db.batch();
+    for (let k = 0; k < chunks; k++)
+      batch.set(this.db.collection(this.names.chunks).doc(`${id}|${k}`), {
+        text: text.slice(k * CHUNK_CHARS, (k + 1) * CHUNK_CHARS),
+      });
+    for (let k = chunks; k < oldChunks; k++)
+      batch.delete(this.db.collection(this.names.chunks).doc(`${id}|${k}`));
+    batch.set(this.db.collection(this.names.regions).doc(id), { ...summary, chunks });
+    await batch.commit();
+  }
+
+  async deleteRegion(owner: string, kind: RegionKind, name: string): Promise<void> {
+    const id = this.regionId(owner, kind, name);
+    const snap = await this.db.collection(this.names.regions).doc(id).get();
+    if (!snap.exists) return;
+    const batch = this.db.batch();
+    for (let k = 0; k < (snap.data() as RegionSummary).chunks; k++)
+      batch.delete(this.db.collection(this.names.chunks).doc(`${id}|${k}`));
+    batch.delete(snap.ref);
+    await batch.commit();
+  }
+}

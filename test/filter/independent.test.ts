@@ -1,0 +1,157 @@
+/**
+ * The filter language against an independent evaluation: every expression of ./cases.ts is run
+ * by compileFilter over alerts read back from an Avro container file, and by ./independent.py
+ * (python3-avro, astropy, astropy-healpix; written separately, by hand) over the same file. The
+ * matched diaSourceIds must be equal, on alerts of the association scene (with nulls knocked in)
+ * and on alerts of `ap process` (two visits of an `ap simulate` pair, so with history).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readAlertFile, writeAlertContainer } from '../../shared/alerts/container.js';
+import type { Alert } from '../../shared/alerts/types.js';
+import { compileFilter } from '../../shared/filter/index.js';
+import { parseMoc } from '../../shared/filter/moc.js';
+import { parseWatchlistCsv } from '../../shared/filter/watchlist.js';
+import { runPython, skipWithout } from '../helpers/python.js';
+import { runScene } from '../alerts/scene.js';
+import { EXPRESSIONS, watchlistCsv, watchmapMoc, withNulls } from './cases.js';
+
+const script = readFileSync(new URL('./independent.py', import.meta.url), 'utf8');
+const cli = new URL('../../cli/main.ts', import.meta.url).pathname;
+const skip = skipWithout('astropy_healpix') || skipWithout('avro');
+
+async function readAll(file: string): Promise<Alert[]> {
+  const alerts: Alert[] = [];
+  for await (const a of readAlertFile(file)) alerts.push(a);
+  return alerts;
+}
+
+/** Both evaluations over one Avro file; returns the JS matches by expression. */
+async function crossCheck(
+  dir: string,
+  avroFile: string,
+  regionsFrom: Alert[],
+): Promise<Map<string, number[]>> {
+  const csv = join(dir, 'targets.csv');
+  const moc = join(dir, 'field.moc');
+  writeFileSync(csv, watchlistCsv(regionsFrom));
+  writeFileSync(moc, watchmapMoc(regionsFrom));
+  const context = {
+    watchlists: new Map([['targets', parseWatchlistCsv(readFileSync(csv, 'utf8'))]]),
+    watchmaps: new Map([['field', parseMoc(readFileSync(moc, 'utf8'))]]),
+  };
+  const alerts = await readAll(avroFile);
+  const expected = JSON.parse(runPython('astropy_healpix', script, [avroFile, csv, moc])) as Record<
+    string,
+    number[]
+  >;
+  assert.deepEqual(
+    Object.keys(expected).sort(),
+    [...EXPRESSIONS].sort(),
+    'independent.py covers exactly the expressions of cases.ts',
+  );
+  const found = new Map<string, number[]>();
+  for (const text of EXPRESSIONS) {
+    const filter = compileFilter(text, context);
+    const ids = alerts.filter((a) => filter.matches(a)).map((a) => a.diaSourceId);
+    assert.deepEqual(ids, expected[text], text);
+    found.set(text, ids);
+  }
+  return found;
+}
+
+test(
+  'every operator and function matches the independent Python evaluation (association scene, with nulls)',
+  { skip },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ap-filter-'));
+    try {
+      const { visits } = await runScene(6, undefined, false);
+      const file = join(dir, 'alerts.avro');
+      await writeAlertContainer(file, withNulls(visits.flatMap((v) => v.alerts)));
+      const alerts = await readAll(file);
+      const found = await crossCheck(dir, file, alerts);
+      // The cases discriminate: none matches nothing and none matches everything, except where the
+      // data cannot (no cone/snr/division result depends on it being so).
+      const trivial = [...found]
+        .filter(([, ids]) => ids.length === 0 || ids.length === alerts.length)
+        .map(([t]) => t);
+      assert.deepEqual(
+        trivial,
+        ['diaSource.snr / 0 IS NULL'],
+        'only x / 0 IS NULL is true of every alert',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'ap process alerts: the same expressions, and ap filter prints exactly the matches',
+  { skip },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ap-filter-process-'));
+    const ap = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
+    try {
+      const sim = join(dir, 'sim');
+      const out = join(dir, 'run');
+      for (const args of [
+        ['simulate', '--out', sim, '--size', '512', '--visits', '2', '--seed', '3'],
+        [
+          'process',
+          '--science',
+          join(sim, 'science-1.fits'),
+          '--template',
+          join(sim, 'template.fits'),
+          '--out',
+          out,
+        ],
+        [
+          'process',
+          '--science',
+          join(sim, 'science-2.fits'),
+          '--template',
+          join(sim, 'template.fits'),
+          '--out',
+          out,
+        ],
+      ]) {
+        const run = ap(...args);
+        assert.equal(run.status, 0, run.stderr);
+      }
+      const file = join(out, 'alerts.avro');
+      const alerts = await readAll(file);
+      assert.ok(alerts.length >= 5, `ap process made ${alerts.length} alerts`);
+      const found = await crossCheck(dir, file, alerts);
+      for (const text of [
+        'diaSource.snr > 10',
+        "watchlist('targets')",
+        'count(prvDiaSources) >= 1 AND mag(diaSource.psfFlux) < 24',
+      ]) {
+        const args = [
+          'filter',
+          '--in',
+          file,
+          '--where',
+          text,
+          '--watchlist',
+          `targets=${join(dir, 'targets.csv')}`,
+        ];
+        const run = ap(...args);
+        assert.equal(run.status, 0, run.stderr);
+        const expected =
+          found.get(text) ??
+          alerts.filter((a) => compileFilter(text).matches(a)).map((a) => a.diaSourceId);
+        assert.deepEqual(run.stdout.split('\n').filter(Boolean).map(Number), expected, text);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

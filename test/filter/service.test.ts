@@ -1,0 +1,241 @@
+/**
+ * The filtering service end to end on the project's emulators: filterApi over HTTP (token file
+ * authentication, per-user isolation and quotas, filters, watchlists and watchmaps in Firestore),
+ * filterAlerts triggered by the `alerts` topic through the local Eventarc, and each filter's
+ * subscription on `filtered-alerts` receiving exactly its filter's matches (after de-duplication
+ * by diaSourceId), frames unchanged; pause stops a stream, replay publishes from the archive's
+ * last N days only, delete removes the stream.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as functions from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import type { Message } from '@google-cloud/pubsub';
+import { startEmulators } from '../../emulators/main.js';
+import { startTriggerRunner } from '../../emulators/triggers.js';
+import { alertAttributes } from '../../shared/alerts/attributes.js';
+import type { Alert } from '../../shared/alerts/types.js';
+import { decodeAlert, encodeAlert } from '../../shared/alerts/wire.js';
+import { compileFilter } from '../../shared/filter/index.js';
+import { parseMoc } from '../../shared/filter/moc.js';
+import { mjdNow } from '../../shared/filter/replay.js';
+import { parseWatchlistCsv } from '../../shared/filter/watchlist.js';
+import { runScene } from '../alerts/scene.js';
+import { watchlistCsv, watchmapMoc } from './cases.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ap-filter-service-'));
+const emulators = await startEmulators({ pubsubPort: 0, storagePort: 0, firestorePort: 0 });
+Object.assign(process.env, emulators.env, {
+  GOOGLE_CLOUD_PROJECT: 'filter-test',
+  AP_BUCKET_PREFIX: 'ft',
+  AP_FILTER_TOKENS: join(dir, 'tokens.json'),
+  AP_FILTER_FILTERS_PER_USER: '6',
+});
+writeFileSync(
+  join(dir, 'tokens.json'),
+  JSON.stringify({ 'alice-token-0001': 'alice@example.org', 'bob-token-00002': 'bob@example.org' }),
+);
+const { services } = await import('../../functions/context.js');
+const { filterAlerts } = await import('../../functions/filter-alerts.js');
+const { filterApi } = await import('../../functions/filter-api.js');
+functions.http('filterApi', filterApi);
+const s = services();
+for (const topic of ['alerts', 'filtered-alerts', 'alerts-dead-letter'])
+  await s.pubsub.createTopic(topic);
+await s.storage.createBucket('ft-alerts');
+const server = getTestServer('filterApi').listen(0, 'localhost');
+await new Promise((resolve) => server.once('listening', resolve));
+const base = `http://localhost:${(server.address() as AddressInfo).port}`;
+const runner = await startTriggerRunner({
+  pubsubHost: emulators.pubsubHost,
+  projectId: 'filter-test',
+  triggers: [
+    {
+      topic: 'alerts',
+      handler: (event) => filterAlerts(event as unknown as CloudEvent<unknown>),
+      minBackoffSeconds: 1,
+    },
+  ],
+});
+
+after(async () => {
+  await runner.stop();
+  server.close();
+  await s.pubsub.close();
+  await s.firestore.terminate();
+  await emulators.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function call(
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+const alice = (method: string, path: string, body?: unknown) =>
+  call(method, path, 'alice-token-0001', body);
+
+/** Messages on a subscription until none arrives for `quietMs`; acked. */
+async function drain(subscription: string, quietMs = 1500): Promise<Message[]> {
+  const sub = s.pubsub.subscription(subscription);
+  const got: Message[] = [];
+  let last = Date.now();
+  sub.on('message', (m: Message) => {
+    got.push(m);
+    last = Date.now();
+    m.ack();
+  });
+  while (Date.now() - last < quietMs) await new Promise((r) => setTimeout(r, 200));
+  await sub.close();
+  return got;
+}
+
+async function publishAlerts(alerts: Alert[]): Promise<void> {
+  const topic = s.pubsub.topic('alerts');
+  await Promise.all(
+    alerts.map((a) =>
+      topic.publishMessage({ data: encodeAlert(a), attributes: alertAttributes(a) }),
+    ),
+  );
+}
+
+const { visits } = await runScene(5, undefined, false);
+const now = mjdNow();
+// Recent alerts (one day old) and old ones (40 days), so a 30-day replay must tell them apart.
+const alerts = visits
+  .flatMap((v) => v.alerts)
+  .map((a, k) => ({
+    ...a,
+    diaSource: { ...a.diaSource, midpointMjdTai: now - (k % 4 === 0 ? 40 : 1) },
+  }));
+const csv = watchlistCsv(alerts);
+const moc = watchmapMoc(alerts);
+const EXAMPLES: Record<string, string> = {
+  bright: "diaSource.snr > 10 AND diaSource.band IN ('g', 'r')",
+  faint: 'mag(diaSource.psfFlux) BETWEEN 21 AND 23 AND NOT diaSource.isDipole',
+  cone: 'cone(150.1, 2.2, 60)',
+  targets: "watchlist('targets')",
+  field: "watchmap('field') AND abs(diaSource.snr) >= 6",
+  history: 'count(prvDiaSources) >= 3 AND max(prvDiaSources.snr) > 15',
+};
+const expected = (where: string) => {
+  const filter = compileFilter(where, {
+    watchlists: new Map([['targets', parseWatchlistCsv(csv)]]),
+    watchmaps: new Map([['field', parseMoc(moc)]]),
+  });
+  return alerts
+    .filter((a) => filter.matches(a))
+    .map((a) => a.diaSourceId)
+    .sort((x, y) => x - y);
+};
+
+test('the API authenticates, isolates users, validates and enforces quotas', async () => {
+  assert.equal((await call('GET', '/v1/filters', null)).status, 401);
+  assert.equal((await call('GET', '/v1/filters', 'not-a-token-at-all')).status, 401);
+  assert.equal((await alice('POST', '/v1/watchlists', { name: 'targets', csv })).status, 201);
+  assert.equal((await alice('POST', '/v1/watchmaps', { name: 'field', moc })).status, 201);
+  const badList = await alice('POST', '/v1/watchlists', { name: 'bad', csv: 'ra,dec\n1,2\n' });
+  assert.equal(badList.status, 400);
+  assert.match(String(badList.body.error), /header lacks column 'radius'/);
+  const bad = await alice('POST', '/v1/filters', { name: 'bad', where: 'diaSource.snr >> 5' });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error, `where: at column 16: expected a value, field or '(', found ">"`);
+  const bobs = await call('POST', '/v1/filters', 'bob-token-00002', {
+    name: 'x',
+    where: "watchlist('targets')",
+  });
+  assert.equal(bobs.status, 400, "bob cannot use alice's watchlist");
+  assert.match(String(bobs.body.error), /unknown watchlist "targets"/);
+  const lists = await alice('GET', '/v1/watchlists');
+  assert.deepEqual(
+    (lists.body.watchlists as Array<{ name: string; size: number }>).map((w) => [w.name, w.size]),
+    [['targets', csv.trim().split('\n').length - 1]],
+  );
+});
+
+test("each filter's stream receives exactly its matches; pause, replay and delete", async () => {
+  const ids: Record<string, { id: string; subscription: string }> = {};
+  for (const [name, where] of Object.entries(EXAMPLES)) {
+    const created = await alice('POST', '/v1/filters', { name, where });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    ids[name] = { id: String(created.body.id), subscription: String(created.body.subscription) };
+  }
+  const over = await alice('POST', '/v1/filters', { name: 'seventh', where: 'TRUE' });
+  assert.equal(over.status, 429, 'quota of 6 filters');
+  assert.equal(
+    (await call('GET', `/v1/filters/${ids.bright.id}`, 'bob-token-00002')).status,
+    404,
+    "bob cannot see alice's filter",
+  );
+  assert.equal(
+    (await alice('DELETE', '/v1/watchlists/targets')).status,
+    409,
+    'a watchlist in use is kept',
+  );
+
+  await publishAlerts(alerts);
+  await publishAlerts(alerts.slice(0, 10)); // a redelivery: streams de-duplicate by diaSourceId
+  for (const [name, where] of Object.entries(EXAMPLES)) {
+    const messages = await drain(ids[name].subscription, name === 'bright' ? 4000 : 1500);
+    const got = [...new Set(messages.map((m) => Number(m.attributes.diaSourceId)))].sort(
+      (x, y) => x - y,
+    );
+    assert.deepEqual(got, expected(where), name);
+    for (const m of messages) {
+      assert.equal(m.attributes.filterId, ids[name].id);
+      assert.equal(
+        decodeAlert(m.data).diaSourceId,
+        Number(m.attributes.diaSourceId),
+        'the frame is the alert, unchanged',
+      );
+    }
+    assert.ok(got.length > 0, `${name} matched something`);
+  }
+
+  assert.equal((await alice('POST', `/v1/filters/${ids.cone.id}/pause`)).status, 200);
+  const { filterServices } = await import('../../functions/filter-context.js');
+  await filterServices().matcher?.refresh();
+  await publishAlerts(alerts);
+  assert.deepEqual(await drain(ids.cone.subscription), [], 'a paused filter delivers nothing');
+  await drain(ids.bright.subscription);
+
+  for (const a of alerts) await s.archive.putAlert(a.diaSourceId, encodeAlert(a));
+  const replay = await alice('POST', `/v1/filters/${ids.bright.id}/replay`, { days: 30 });
+  assert.equal(replay.status, 200, JSON.stringify(replay.body));
+  const replayed = (await drain(ids.bright.subscription)).filter(
+    (m) => m.attributes.replay === 'true',
+  );
+  const recent = alerts
+    .filter((a) => a.diaSource.midpointMjdTai > now - 30)
+    .map((a) => a.diaSourceId);
+  assert.deepEqual(
+    replayed.map((m) => Number(m.attributes.diaSourceId)).sort((x, y) => x - y),
+    expected(EXAMPLES.bright).filter((id) => recent.includes(id)),
+  );
+  assert.equal(replay.body.published, replayed.length);
+
+  assert.equal((await alice('DELETE', `/v1/filters/${ids.faint.id}`)).status, 200);
+  const [exists] = await s.pubsub.subscription(ids.faint.subscription).exists();
+  assert.equal(exists, false, 'the stream is deleted with its filter');
+  assert.equal(
+    (await alice('GET', '/v1/filters')).body.filters &&
+      ((await alice('GET', '/v1/filters')).body.filters as unknown[]).length,
+    5,
+  );
+});
