@@ -28,6 +28,7 @@ import {
 import { SkyWorker } from '../../shared/sim/parallel.js';
 import type { ImageSpec } from '../../shared/sim/plan.js';
 import { truthToCsv, type TruthRow } from '../../shared/sim/truth.js';
+import { formatOrbitsCsv } from '../../shared/solar/orbit.js';
 import { simulatedImageFits } from '../../shared/sim/write.js';
 
 const DEFAULT_SIZE = 2048;
@@ -67,8 +68,10 @@ export const command = defineCommand({
 
   --out DIR            output folder (created if missing): template.fits, science-1.fits ...
                        science-K.fits (float32 ADU in the primary HDU, GAIN, RDNOISE, SATURATE,
-                       MJD-OBS, EXPTIME, FILTER, PHOTZP, VISIT, DETECTOR, INSTRUME='APSIM' and a
-                       TAN-SIP WCS) and truth.csv (one row per injected change per visit)
+                       MJD-OBS, EXPTIME, FILTER, PHOTZP, VISIT, DETECTOR, INSTRUME='APSIM',
+                       OBSGEO-B/L/H and a TAN-SIP WCS), truth.csv (one row per injected change
+                       per visit) and orbits.csv (the asteroids' two-body elements, the known-object
+                       catalogue of 'ap process --orbits')
   --size N             side of the square detector, pixels (default ${DEFAULT_SIZE})
   --seed S             seed of every random draw (default ${DEFAULT_SIM_CONFIG.seed})
   --visits K           science visits (default ${DEFAULT_SIM_CONFIG.visits})
@@ -135,13 +138,16 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
     }
     const truthFile = join(out, 'truth.csv');
     await writeFile(truthFile, truthToCsv(truth));
+    // The asteroids' elements: the known-object catalogue `ap process --orbits` reads.
+    const orbitsFile = join(out, 'orbits.csv');
+    await writeFile(orbitsFile, formatOrbitsCsv(plan.field.moving.map((m) => m.orbit)));
     progressDone();
     log('simulated night written', {
       out,
       size: plan.config.size,
       seed: plan.config.seed,
       visits: plan.visits.length,
-      files: [...files, truthFile],
+      files: [...files, truthFile, orbitsFile],
       truthRows: truth.length,
       limitMag: Number(plan.limitMag.toFixed(2)),
       seconds: Number(((performance.now() - started) / 1000).toFixed(2)),

@@ -6,6 +6,8 @@
 import { TangentPlane } from '../wcs/sphere.js';
 import { megapixels, type SimConfig } from './config.js';
 import { rngStream, type Rng } from './random.js';
+import type { MpcOrbit } from '../solar/orbit.js';
+import { drawOrbitThrough, simPrediction } from './asteroids.js';
 
 /** Stars as parallel arrays (tens of thousands of them on a large detector). */
 export interface StarList {
@@ -54,16 +56,11 @@ export interface VariableStar {
   phase: number;
 }
 
-/** An asteroid on a straight track: tangent-plane position (arcsec) xi0 + rateXi (t - mjd0), likewise eta. */
+/** An asteroid on a two-body orbit (./asteroids.ts): `mag` is its apparent magnitude at the night's mid-time. */
 export interface MovingObject {
   id: number;
   mag: number;
-  mjd0: number;
-  xi0: number;
-  eta0: number;
-  /** Apparent rate, arcsec per day, east and north. */
-  rateXi: number;
-  rateEta: number;
+  orbit: MpcOrbit;
 }
 
 export interface SkyField {
@@ -161,7 +158,7 @@ export function drawField(config: SimConfig, limitMag: number): SkyField {
 
   const transients = drawTransients(config, plane, galaxies, inner, limitMag);
   const variables = drawVariables(config, plane, inner);
-  const moving = drawMoving(config, inner, limitMag);
+  const moving = drawMoving(config, plane, inner, limitMag);
   return { ra: config.ra, dec: config.dec, stars, galaxies, transients, variables, moving };
 }
 
@@ -229,34 +226,37 @@ function drawVariables(config: SimConfig, plane: TangentPlane, inner: number): V
   });
 }
 
-function drawMoving(config: SimConfig, inner: number, limitMag: number): MovingObject[] {
+/** Tries per asteroid to draw an orbit whose apparent rate lies in config.movingRateDegPerDay. */
+const RATE_TRIES = 20;
+
+function drawMoving(
+  config: SimConfig,
+  plane: TangentPlane,
+  inner: number,
+  limitMag: number,
+): MovingObject[] {
   const rng = rngStream(config.seed, 'moving');
   // At least one asteroid whenever any are asked for, however small the detector.
   const count =
     config.movingPerMegapixel > 0
       ? Math.max(1, Math.round(config.movingPerMegapixel * megapixels(config)))
       : 0;
-  // Track midpoint at the middle of the science visits, inside the common footprint.
+  // Placed at the middle of the science visits, inside the common footprint.
   const midMjd = config.startMjd + ((config.visits - 1) * config.visitSpacingMinutes) / 2880;
+  const sky = new Float64Array(2);
+  const [lo, hi] = config.movingRateDegPerDay;
   return Array.from({ length: count }, (_, id) => {
-    const rate =
-      3600 *
-      Math.exp(
-        rng.between(
-          Math.log(config.movingRateDegPerDay[0]),
-          Math.log(config.movingRateDegPerDay[1]),
-        ),
-      );
-    const angle = rng.between(0, 2 * Math.PI);
-    return {
-      id,
-      mag: rng.between(limitMag - 3, limitMag - 0.5),
-      mjd0: midMjd,
-      xi0: rng.between(-inner, inner),
-      eta0: rng.between(-inner, inner),
-      rateXi: rate * Math.cos(angle),
-      rateEta: rate * Math.sin(angle),
-    };
+    const mag = rng.between(limitMag - 3, limitMag - 0.5);
+    plane.toSky(rng.between(-inner, inner) / 3600, rng.between(-inner, inner) / 3600, sky);
+    const designation = `SIM${config.seed}D${config.detector}A${id}`;
+    let orbit = drawOrbitThrough(rng, designation, sky[0], sky[1], midMjd, mag);
+    for (let k = 1; k < RATE_TRIES; k++) {
+      const p = simPrediction(orbit, midMjd);
+      const rate = Math.hypot(p.raRate, p.decRate);
+      if (rate >= lo && rate <= hi) break;
+      orbit = drawOrbitThrough(rng, designation, sky[0], sky[1], midMjd, mag);
+    }
+    return { id, mag, orbit };
   });
 }
 

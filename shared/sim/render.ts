@@ -4,7 +4,7 @@
  * Each source is drawn only within its own stamp; sky positions are mapped to pixels once per
  * source through the image's WCS.
  */
-import { TangentPlane } from '../wcs/sphere.js';
+import { simPrediction } from './asteroids.js';
 import { variableMag, transientMag, type SkyField } from './field.js';
 import { addMoffat, moffatRadius, type MoffatShape } from './moffat.js';
 import type { ImageSpec, Streak } from './plan.js';
@@ -162,18 +162,12 @@ export function renderLightExceptOddHalf(
     addPoint(light, size, spec, s.x, s.y, s.flux, stampHalf);
   }
 
-  const plane = new TangentPlane(field.ra, field.dec);
-  const sky = new Float64Array(2);
   for (const m of field.moving) {
-    const flux = magToAdu(m.mag, zp);
-    // Trail: positions over the exposure, each step carrying an equal share of the flux.
+    const flux = magToAdu(simPrediction(m.orbit, spec.mjd).vMag, zp);
+    // Trail: positions over the exposure (from the orbit), each step carrying an equal share of the flux.
     const track = (dtDays: number): [number, number] => {
-      plane.toSky(
-        (m.xi0 + m.rateXi * (spec.mjd + dtDays - m.mjd0)) / 3600,
-        (m.eta0 + m.rateEta * (spec.mjd + dtDays - m.mjd0)) / 3600,
-        sky,
-      );
-      return [sky[0], sky[1]];
+      const p = simPrediction(m.orbit, spec.mjd + dtDays);
+      return [p.ra, p.dec];
     };
     const [ra, dec] = track(0);
     const mid = place('moving', m.id, ra, dec, flux, -1);

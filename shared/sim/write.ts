@@ -1,9 +1,10 @@
 /**
  * Simulated images as camera-like FITS files: one primary HDU of float32 pixels (ADU) whose header
  * carries the visit cards (GAIN, RDNOISE, SATURATE, MJD-OBS, EXPTIME, FILTER, PHOTZP, VISIT,
- * DETECTOR, INSTRUME) and the TAN-SIP WCS. No mask or variance: the pipeline derives them.
+ * DETECTOR, INSTRUME, OBSGEO-B/L/H) and the TAN-SIP WCS. No mask or variance: the pipeline derives them.
  */
 import { FitsHeader, visitInfoCards, writeFits } from '../fits/index.js';
+import { SIM_SITE } from './asteroids.js';
 import type { SimulatedImage } from './night.js';
 
 /** Header cards describing the simulation itself (informational; readers need none of them). */
@@ -33,6 +34,9 @@ export function simulatedImageFits(image: SimulatedImage, sim: SimulationCards):
     'exposure start',
   );
   header.set('BUNIT', 'adu', 'pixel unit');
+  header.set('OBSGEO-B', SIM_SITE.latitudeDeg, '[deg] observatory geodetic latitude');
+  header.set('OBSGEO-L', SIM_SITE.longitudeDeg, '[deg] observatory east longitude');
+  header.set('OBSGEO-H', SIM_SITE.heightM, '[m] observatory height (WGS84)');
   for (const [key, value] of exposure.wcs?.toHeaderCards() ?? []) header.set(key, value);
   header.set('SIMSEED', sim.seed, 'ap simulate seed');
   header.set('SIMFWHM', Number(sim.fwhmPx.toFixed(4)), '[pixel] true PSF FWHM at the image centre');

@@ -175,3 +175,68 @@ export function stateAt(
     out[k + 3] = o.p[k] * vx + o.qv[k] * vy;
   }
 }
+
+/**
+ * Osculating elements (MPC form, J2000 ecliptic, degrees) of a heliocentric J2000 equatorial state
+ * (au, au/day) at mjdTt: the inverse of stateAt for elliptic orbits (Danby 1988, 6.8).
+ */
+export function elementsFromState(
+  designation: string,
+  state: ArrayLike<number>,
+  mjdTt: number,
+  h: number,
+  g: number,
+): MpcOrbit {
+  const eps = OBLIQUITY_J2000_DEG * DEG;
+  const [ce, se] = [Math.cos(eps), Math.sin(eps)];
+  const ecl = (x: number, y: number, z: number): [number, number, number] => [
+    x,
+    y * ce + z * se,
+    -y * se + z * ce,
+  ];
+  const r = ecl(state[0], state[1], state[2]);
+  const v = ecl(state[3], state[4], state[5]);
+  const cross = (a: number[], b: number[]): [number, number, number] => [
+    a[1] * b[2] - a[2] * b[1],
+    a[2] * b[0] - a[0] * b[2],
+    a[0] * b[1] - a[1] * b[0],
+  ];
+  const dot = (a: number[], b: number[]): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  const rn = Math.sqrt(dot(r, r));
+  const hv = cross(r, v);
+  const hn = Math.sqrt(dot(hv, hv));
+  const vxh = cross(v, hv);
+  const ev = [
+    vxh[0] / MU_SUN - r[0] / rn,
+    vxh[1] / MU_SUN - r[1] / rn,
+    vxh[2] / MU_SUN - r[2] / rn,
+  ];
+  const e = Math.sqrt(dot(ev, ev));
+  const a = 1 / (2 / rn - dot(v, v) / MU_SUN);
+  const inc = Math.acos(hv[2] / hn);
+  const node = Math.atan2(hv[0], -hv[1]);
+  const nv = [Math.cos(node), Math.sin(node), 0];
+  // Argument of perihelion and true anomaly measured in the orbit plane (w = h x n, in-plane, 90 deg ahead of the node).
+  const wv = cross(hv, nv).map((c) => c / hn);
+  const argperi = Math.atan2(dot(ev, wv), dot(ev, nv));
+  const u = Math.atan2(dot(r, wv), dot(r, nv));
+  const nu = u - argperi;
+  const E = 2 * Math.atan(Math.sqrt((1 - e) / (1 + e)) * Math.tan(nu / 2));
+  const M = E - e * Math.sin(E);
+  const n = GAUSS_K / Math.pow(a, 1.5);
+  const wrap = (rad: number): number => (((rad / DEG) % 360) + 360) % 360;
+  return {
+    designation,
+    epoch_mjd: mjdTt,
+    a,
+    q: a * (1 - e),
+    e,
+    i: inc / DEG,
+    node: wrap(node),
+    argperi: wrap(argperi),
+    mean_anomaly: wrap(M),
+    peri_time: mjdTt - M / n,
+    h,
+    g,
+  };
+}
