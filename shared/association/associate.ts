@@ -1,7 +1,8 @@
 /**
  * Association of one (visit, detector): DiaSources -> DiaObjects, as Rubin's ap_association.
  *
- * 1. calibrate the DiaSourceRecords to nJy rows with deterministic ids;
+ * 1. calibrate the DiaSourceRecords to nJy rows with deterministic ids; match known solar-system
+ *    objects first (./known-objects.ts): those sources take an ssObjectId and stay out of 2-6;
  * 2. read the DiaObjects in the detector's footprint from the APDB;
  * 3. match one-to-one by global nearest-pair greedy within `radiusArcsec` (./match.ts);
  *    an unmatched source starts a new DiaObject whose id is its diaSourceId;
@@ -29,12 +30,21 @@ import { separationDeg } from '../healpix/index.js';
 import { finiteOrNull, nanojanskyPerAdu, toDiaSources } from './calibration.js';
 import { matchNearest } from './match.js';
 import { summarizeDiaObject } from './diaobject.js';
+import {
+  associateKnownObjects,
+  DEFAULT_KNOWN_OBJECT_CONFIG,
+  type KnownObjectConfig,
+  type KnownObjectMatch,
+  type KnownObjectsInField,
+} from './known-objects.js';
 
 export interface AssociationConfig {
   /** Largest DiaSource-DiaObject separation for a match, arcsec. Default 1. */
   radiusArcsec: number;
   /** History carried in alerts and used for features, days. Default 365 (12 months). */
   historyDays: number;
+  /** Matching to known solar-system objects (default DEFAULT_KNOWN_OBJECT_CONFIG). */
+  knownObjects?: KnownObjectConfig;
 }
 
 export const DEFAULT_ASSOCIATION_CONFIG: AssociationConfig = { radiusArcsec: 1, historyDays: 365 };
@@ -119,6 +129,8 @@ export interface AssociationInput {
   codeVersion?: string | null;
   /** Science pixel scale, arcsec/pixel (NaN if unknown). */
   pixelScaleArcsec?: number;
+  /** Known solar-system objects predicted in the field: matched first, never made DiaObjects. */
+  knownObjects?: KnownObjectsInField | null;
 }
 
 export interface AssociationResult {
@@ -132,6 +144,8 @@ export interface AssociationResult {
   prvDiaForcedSources: Map<number, DiaForcedSource[]>;
   /** Updated DiaObject row by id. */
   diaObjects: Map<number, DiaObject>;
+  /** ssSource and mpc_orbits records of the sources matched to known objects, by diaSourceId. */
+  knownObjectMatches: Map<number, KnownObjectMatch>;
 }
 
 function groupByObject<T extends { diaObjectId: number | null; midpointMjdTai: number }>(
@@ -162,6 +176,13 @@ export async function associateVisit(
     codeVersion: input.codeVersion ?? null,
     pixelScaleArcsec: input.pixelScaleArcsec ?? Number.NaN,
   });
+  const knownObjectMatches = input.knownObjects
+    ? associateKnownObjects(
+        diaSources,
+        input.knownObjects,
+        config.knownObjects ?? DEFAULT_KNOWN_OBJECT_CONFIG,
+      )
+    : new Map<number, KnownObjectMatch>();
   const cone = {
     ...input.footprint.cone,
     radiusDeg: input.footprint.cone.radiusDeg + config.radiusArcsec / 3600,
@@ -173,7 +194,12 @@ export async function associateVisit(
     .filter((o) => !createdHere.has(o.diaObjectId))
     .sort((a, b) => a.diaObjectId - b.diaObjectId);
   const objectSide = candidates.map((o) => ({ id: o.diaObjectId, ra: o.ra, dec: o.dec }));
-  const sourceSide = diaSources.map((s) => ({ id: s.diaSourceId, ra: s.ra, dec: s.dec }));
+  // A known object's source is hidden from DiaObject matching (NaN position: never matched).
+  const sourceSide = diaSources.map((s) =>
+    s.ssObjectId === null
+      ? { id: s.diaSourceId, ra: s.ra, dec: s.dec }
+      : { id: s.diaSourceId, ra: Number.NaN, dec: Number.NaN },
+  );
   const { objectIndex } = matchNearest(sourceSide, objectSide, config.radiusArcsec);
 
   // A source without a sky position (no WCS) cannot be associated: it keeps diaObjectId null.
@@ -181,7 +207,7 @@ export async function associateVisit(
   diaSources.forEach((s, i) => {
     const j = objectIndex[i];
     if (j >= 0) previous.set(candidates[j].diaObjectId, candidates[j]);
-    const placed = Number.isFinite(s.ra) && Number.isFinite(s.dec);
+    const placed = Number.isFinite(s.ra) && Number.isFinite(s.dec) && s.ssObjectId === null;
     s.diaObjectId = j >= 0 ? candidates[j].diaObjectId : placed ? s.diaSourceId : null;
   });
 
@@ -227,6 +253,7 @@ export async function associateVisit(
     prvDiaSources,
     prvDiaForcedSources,
     diaObjects,
+    knownObjectMatches,
   };
 }
 
