@@ -13,7 +13,7 @@ import { equatorialToEcliptic, equatorialToGalactic } from '../solar/coords.js';
 import { separationDeg } from '../healpix/index.js';
 
 export interface KnownObjectConfig {
-  /** Match radius in one-sigma prediction uncertainties. Default 5. */
+  /** Match radius in one-sigma prediction uncertainties. Default 3. */
   nSigma: number;
   /** Smallest match radius, arcsec: the DiaSource centroid's own error. Default 1. */
   minRadiusArcsec: number;
@@ -22,7 +22,7 @@ export interface KnownObjectConfig {
 }
 
 export const DEFAULT_KNOWN_OBJECT_CONFIG: KnownObjectConfig = {
-  nSigma: 5,
+  nSigma: 3,
   minRadiusArcsec: 1,
   maxRadiusArcsec: 30,
 };

@@ -44,14 +44,14 @@ export interface Prediction {
 
 /** What the uncertainty of a prediction is made of (see predictionSigmaArcsec). */
 export interface EphemerisErrorModel {
-  /** Position error of the observer (Earth theory, site, time scales), au. Default 5e-6 (750 km: the VSOP87 truncation, measured against Meeus example 25.b). */
+  /** Position error of the observer (Earth theory, site, time scales), au. Default 2e-6 (300 km: Astronomy Engine's truncated VSOP87; Meeus example 33.b is met within 2 arcsec, the book's rounding). */
   observerErrorAu: number;
   /** Floor in arcsec: the elements' own rounding and the astrometric frame. Default 0.05. */
   floorArcsec: number;
 }
 
 export const DEFAULT_ERROR_MODEL: EphemerisErrorModel = {
-  observerErrorAu: 5e-6,
+  observerErrorAu: 2e-6,
   floorArcsec: 0.05,
 };
 

@@ -1,3 +1,5 @@
+import { NEAR_PARABOLIC_E } from './kepler.js';
+
 /**
  * Osculating orbital elements of known solar-system objects, in MPCORB's form with the field
  * names of Rubin's `mpc_orbits` table (lsst/sdm_schemas): heliocentric, J2000 ecliptic and
@@ -44,8 +46,8 @@ export const ORBIT_COLUMNS = [
   'g',
 ] as const;
 
-/** Columns that must be present and finite in every row (a and mean_anomaly follow from q, e and peri_time). */
-const REQUIRED = ['epoch_mjd', 'q', 'e', 'i', 'node', 'argperi', 'peri_time', 'h', 'g'] as const;
+/** Columns that must be present and finite in every row (a follows from q and e; g defaults to 0.15). */
+const REQUIRED = ['epoch_mjd', 'q', 'e', 'i', 'node', 'argperi', 'h'] as const;
 
 /** Default slope parameter when a row leaves g empty (the MPC's convention). */
 export const DEFAULT_SLOPE_G = 0.15;
@@ -65,7 +67,7 @@ export function parseOrbitsCsv(text: string, file: string): MpcOrbit[] {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('#'));
   if (lines.length === 0) throw new OrbitFileError(file, 'empty orbit file (no header row)');
   const header = lines[0].split(',').map((c) => c.trim());
-  const missing = ['designation', ...REQUIRED].filter((c) => !header.includes(c));
+  const missing = ['designation', ...REQUIRED, 'peri_time'].filter((c) => !header.includes(c));
   if (missing.length > 0)
     throw new OrbitFileError(file, `orbit file lacks column(s) ${missing.join(', ')}`);
   const index = new Map(header.map((c, k) => [c, k]));
