@@ -108,6 +108,16 @@ export function parseOrbitsCsv(text: string, file: string): MpcOrbit[] {
       throw new OrbitFileError(file, `line ${lineNo}: q must be > 0 au (got ${row.q})`);
     if (!(row.e >= 0))
       throw new OrbitFileError(file, `line ${lineNo}: e must be >= 0 (got ${row.e})`);
+    // Where the object is on its orbit: mean_anomaly at epoch (elliptic), else the time of perihelion.
+    if (
+      !Number.isFinite(row.peri_time) &&
+      !(Number.isFinite(row.mean_anomaly) && row.e < NEAR_PARABOLIC_E)
+    ) {
+      throw new OrbitFileError(
+        file,
+        `line ${lineNo}: peri_time is not a number (needed when mean_anomaly is empty or e >= ${NEAR_PARABOLIC_E})`,
+      );
+    }
     return row;
   });
 }

@@ -176,11 +176,6 @@ test('the pipeline on a simulated night: every detected asteroid above SNR 6 get
     );
     await apdb.storeVisit(r.association.batch);
     const visit = r.stats.visit;
-    const bySsId = new Map(
-      r.alerts
-        .filter((a) => a.diaSource.ssObjectId !== null)
-        .map((a) => [a.diaSource.ssObjectId, a]),
-    );
     const sep = (a: { ra: number; dec: number }, b: { ra: number; dec: number }): number =>
       Math.hypot((a.ra - b.ra) * Math.cos((b.dec * Math.PI) / 180), a.dec - b.dec) * 3600;
     for (const row of files.night.truth.filter(

@@ -1,0 +1,74 @@
+// Known-object preload: 100,000 main-belt orbits, parsed and prepared once per instance, then
+// predicted for one visit's field (Rubin's 1.75 deg radius focal plane) with light time and parallax.
+// Target (issue 22): preload of 100,000 orbits for a visit <= 2 s.
+import { OrbitCatalog } from '../shared/solar/catalog.js';
+import { formatOrbitsCsv, parseOrbitsCsv, type MpcOrbit } from '../shared/solar/orbit.js';
+import { RUBIN_SITE } from '../shared/solar/site.js';
+
+const N = 100_000;
+const MJD_TAI = 61000.2;
+/** Field radius of Rubin's focal plane, degrees. */
+const FIELD_RADIUS_DEG = 1.75;
+
+function mainBelt(n: number): MpcOrbit[] {
+  let seed = 2026;
+  const u = (): number => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 4294967296;
+  };
+  return Array.from({ length: n }, (_, k) => {
+    const a = 2.1 + 1.2 * u();
+    const e = 0.25 * u();
+    return {
+      designation: `B${k}`,
+      epoch_mjd: MJD_TAI - 100 + 200 * u(),
+      a,
+      q: a * (1 - e),
+      e,
+      i: 20 * u(),
+      node: 360 * u(),
+      argperi: 360 * u(),
+      mean_anomaly: 360 * u(),
+      peri_time: Number.NaN,
+      h: 14 + 8 * u(),
+      g: 0.15,
+    };
+  });
+}
+
+function time<T>(label: string, run: () => T): T {
+  const t0 = performance.now();
+  const out = run();
+  console.log(`${label.padEnd(52)} ${((performance.now() - t0) / 1000).toFixed(3).padStart(7)} s`);
+  return out;
+}
+
+export async function run(): Promise<void> {
+  const csv = formatOrbitsCsv(mainBelt(N)).replaceAll(',NaN,', ',,');
+  console.log(
+    `${N} main-belt orbits (${(csv.length / 2 ** 20).toFixed(1)} MiB of CSV); timings measured on a shared machine`,
+  );
+  const catalog = time(
+    'parse + prepare (once per instance)',
+    () => new OrbitCatalog(parseOrbitsCsv(csv, 'bench.csv')),
+  );
+  // A field on the ecliptic at opposition-like longitudes holds many; the figure is per visit.
+  for (const [ra, dec] of [
+    [150, 12],
+    [20, 8],
+  ]) {
+    const found = time(`predict a visit at (${ra}, ${dec}), r ${FIELD_RADIUS_DEG} deg`, () =>
+      catalog.predictInCone({ ra, dec, radiusDeg: FIELD_RADIUS_DEG }, MJD_TAI, RUBIN_SITE),
+    );
+    console.log(
+      `  objects in the field: ${found.length}; median sigma ${
+        found
+          .map((p) => p.sigmaArcsec)
+          .sort((x, y) => x - y)
+          [found.length >> 1]?.toFixed(2) ?? '-'
+      } arcsec`,
+    );
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
