@@ -60,14 +60,9 @@ export async function run(): Promise<void> {
     const found = time(`predict a visit at (${ra}, ${dec}), r ${FIELD_RADIUS_DEG} deg`, () =>
       catalog.predictInCone({ ra, dec, radiusDeg: FIELD_RADIUS_DEG }, MJD_TAI, RUBIN_SITE),
     );
-    console.log(
-      `  objects in the field: ${found.length}; median sigma ${
-        found
-          .map((p) => p.sigmaArcsec)
-          .sort((x, y) => x - y)
-          [found.length >> 1]?.toFixed(2) ?? '-'
-      } arcsec`,
-    );
+    const sigmas = found.map((p) => p.sigmaArcsec).sort((x, y) => x - y);
+    const median = sigmas.length > 0 ? sigmas[sigmas.length >> 1].toFixed(2) : '-';
+    console.log(`  objects in the field: ${found.length}; median sigma ${median} arcsec`);
   }
 }
 
