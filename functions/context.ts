@@ -16,7 +16,7 @@ import { ProcessingRecords } from './processing-record.js';
 
 export interface FunctionConfig {
   projectId: string;
-  /** Buckets are `<prefix>-raw`, `<prefix>-templates`, `<prefix>-alerts`, `<prefix>-work`. */
+  /** Buckets are `<prefix>-raw`, `<prefix>-templates`, `<prefix>-alerts`, `<prefix>-work`, `<prefix>-orbits`. */
   bucketPrefix: string;
   /** Deliveries of one image before it is dead-lettered. */
   maxAttempts: number;

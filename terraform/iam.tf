@@ -6,11 +6,14 @@ locals {
   bucket_grants = [
     ["nextVisit", "templates", "roles/storage.objectViewer"],
     ["nextVisit", "work", "roles/storage.objectUser"],
+    ["nextVisit", "orbits", "roles/storage.objectViewer"],
     ["nextVisitHttp", "templates", "roles/storage.objectViewer"],
     ["nextVisitHttp", "work", "roles/storage.objectUser"],
+    ["nextVisitHttp", "orbits", "roles/storage.objectViewer"],
     ["processImage", "raw", "roles/storage.objectViewer"],
     ["processImage", "templates", "roles/storage.objectViewer"],
     ["processImage", "work", "roles/storage.objectUser"],
+    ["processImage", "orbits", "roles/storage.objectViewer"],
     ["alertFanout", "work", "roles/storage.objectViewer"],
     ["alertFanout", "alerts", "roles/storage.objectCreator"],
     ["alertFanout", "alerts", "roles/storage.objectViewer"],
@@ -54,6 +57,7 @@ locals {
     templates = google_storage_bucket.templates.name
     alerts    = google_storage_bucket.alerts.name
     work      = google_storage_bucket.work.name
+    orbits    = google_storage_bucket.orbits.name
   }
 
   topics = merge(

@@ -39,6 +39,16 @@ resource "google_storage_bucket" "alerts" {
   depends_on                  = [google_project_service.apis]
 }
 
+# Orbital elements of known solar-system objects (CSV, shared/solar/README.md), read at preload.
+resource "google_storage_bucket" "orbits" {
+  name                        = "${var.prefix}-orbits"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+  depends_on                  = [google_project_service.apis]
+}
+
 resource "google_storage_bucket" "work" {
   name                        = "${var.prefix}-work"
   location                    = var.region

@@ -20,6 +20,9 @@ export const BRIGHT_FILTER = SNR_BIN_EDGES.filter((e) => e >= BRIGHT_SNR)
 export interface ReceivedAlert {
   diaSourceId: string;
   diaObjectId: string;
+  /** Known solar-system object the source was associated with ('null' when none), and the offset from its prediction, arcsec. */
+  ssObjectId: string;
+  ephOffset: number | null;
   visit: number;
   detector: number;
   x: number;
@@ -101,6 +104,8 @@ export async function startBroker(pubsub: PubSub, name = 'broker'): Promise<Brok
       broker.alerts.set(String(alert.diaSourceId), {
         diaSourceId: String(alert.diaSourceId),
         diaObjectId: String(s.diaObjectId),
+        ssObjectId: String(s.ssObjectId),
+        ephOffset: typeof alert.ssSource?.ephOffset === 'number' ? alert.ssSource.ephOffset : null,
         visit: s.visit,
         detector: s.detector,
         x: s.x,

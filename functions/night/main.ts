@@ -11,6 +11,7 @@
  * detector's image written to the raw bucket at once. A sample broker consumes the alerts. At the
  * end `night-report/` holds report.json, index.html and functions.log.jsonl. Progress on stderr.
  */
+import { formatOrbitsCsv } from '../../shared/solar/orbit.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -132,6 +133,13 @@ async function main(): Promise<number> {
     const broker = await startBroker(cloud.pubsub);
     await uploadTemplates(cloud, plan, rendered, BAND);
     progress(`templates: ${plan.detectors.length} uploaded to ${cloud.buckets.templates.name}`);
+    // The simulated asteroids' orbits are the known-object catalogue the preload predicts from.
+    const orbitsByDetector = new Map([...rendered.values()].map((r) => [r.detector, r.orbits]));
+    const orbits = [...rendered.values()].flatMap((r) => r.orbits);
+    await cloud.buckets.orbits
+      .file('orbits.csv')
+      .save(formatOrbitsCsv(orbits), { contentType: 'text/csv' });
+    progress(`orbits: ${orbits.length} known objects uploaded to ${cloud.buckets.orbits.name}`);
 
     const observeStart = Date.now();
     const monitor = new NightMonitor(cloud, broker, progress);
@@ -185,10 +193,12 @@ async function main(): Promise<number> {
       broker,
       images,
       truth,
+      orbitsByDetector,
     );
     await writeReport(out, report, broker, images, truth, cloud.archiveUrl);
     await broker.close();
     const s = report.science;
+    const k = report.knownObjects;
     const l = report.latency.readoutToBroker;
     process.stdout.write(
       [
@@ -196,6 +206,7 @@ async function main(): Promise<number> {
         `alerts: ${report.alerts.received} received, ${report.alerts.duplicates} duplicates, ${report.alerts.bright.received} through the filter; dead letters ${report.deadLetters.length}`,
         `latency readout -> broker: p50 ${l.p50?.toFixed(1)} s, p90 ${l.p90?.toFixed(1)} s, max ${l.max?.toFixed(1)} s`,
         `completeness ${s.completeness.found}/${s.completeness.expected} = ${s.completeness.value?.toFixed(3)} at |SNR| >= ${s.snrCut}; purity ${s.purity.real}/${s.purity.alerts} = ${s.purity.value?.toFixed(3)}`,
+        `known objects: ${k.associated}/${k.detected} detected asteroids at |SNR| >= ${k.snrCut} carry their ssObjectId (${k.completeness?.toFixed(3)}); ${k.wrongObject} alerts with a wrong object; ${k.inDiaObjects} asteroid detections in DIAObjects; residual p50 ${k.residualArcsec.p50?.toFixed(3)}", max ${k.residualArcsec.max?.toFixed(3)}"`,
         `report: ${join(out, 'index.html')}`,
       ].join('\n') + '\n',
     );

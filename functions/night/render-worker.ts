@@ -15,6 +15,7 @@ import {
 } from '../../shared/sim/index.js';
 import type { ImageSpec } from '../../shared/sim/index.js';
 import { simulatedImageFits } from '../../shared/sim/index.js';
+import type { MpcOrbit } from '../../shared/solar/orbit.js';
 
 export interface RenderTask {
   config: Partial<SimConfig>;
@@ -28,6 +29,8 @@ export interface RenderedDetector {
   /** Science visits in order: VISIT card, file, midpoint MJD (TAI). */
   visits: Array<{ visit: number; file: string; mjd: number }>;
   truth: TruthRow[];
+  /** The asteroids' orbits (the known-object catalogue), indexed by their truth id. */
+  orbits: MpcOrbit[];
   seconds: number;
 }
 
@@ -72,6 +75,7 @@ async function render(task: RenderTask): Promise<RenderedDetector> {
     templateFile,
     visits,
     truth,
+    orbits: plan.field.moving.map((m) => m.orbit),
     seconds: (performance.now() - started) / 1000,
   };
 }

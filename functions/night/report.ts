@@ -2,6 +2,8 @@
  * `night-report/`: report.json (the figures) and index.html (the page), from what the broker
  * received, the functions' logs and timed calls, and the simulator's truth.
  */
+import type { MpcOrbit } from '../../shared/solar/orbit.js';
+import { knownObjectFigures, type KnownObjectFigures } from './known-objects.js';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -54,6 +56,8 @@ export interface NightReport {
   latency: { readoutToBroker: Percentiles; stages: Record<string, Percentiles> };
   images: ImageStages[];
   science: ScienceFigures;
+  /** Known solar-system objects: association completeness, wrong associations, residuals. */
+  knownObjects: KnownObjectFigures;
 }
 
 /** Seconds from each alert's raw image finalize to its receipt at the broker. */
@@ -70,6 +74,7 @@ export function buildReport(
   broker: Broker,
   images: PlayedImage[],
   truth: TruthWithDetector[],
+  orbitsByDetector: Map<number, MpcOrbit[]> = new Map(),
 ): NightReport {
   const alerts = [...broker.alerts.values()];
   const readoutToBroker = alertLatencies(broker, images);
@@ -124,13 +129,16 @@ export function buildReport(
     },
     images: stages,
     science: scienceFigures(alerts, truth, reliabilityCut()),
+    knownObjects: knownObjectFigures(alerts, truth, orbitsByDetector),
   };
 }
 
 /** The shipped real/bogus model's cut (models/rb/<latest>/manifest.json), or null when none is shipped. */
 function reliabilityCut(): number | null {
   try {
-    const manifest = JSON.parse(readFileSync(join(latestShippedDir(), 'manifest.json'), 'utf8')) as { threshold?: number };
+    const manifest = JSON.parse(
+      readFileSync(join(latestShippedDir(), 'manifest.json'), 'utf8'),
+    ) as { threshold?: number };
     return typeof manifest.threshold === 'number' ? manifest.threshold : null;
   } catch {
     return null;

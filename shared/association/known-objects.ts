@@ -86,7 +86,7 @@ export function associateKnownObjects(
     const rank = 1 + (perPrediction.get(k) ?? []).filter((d) => d < sep).length;
     out.set(s.diaSourceId, {
       ssSource: ssSourceRecord(s, p, known.orbitOf(p.index), s.ssObjectId, rank),
-      mpc_orbits: mpcOrbitsRecord(known.orbitOf(p.index), p.index),
+      mpc_orbits: mpcOrbitsRecord(known.orbitOf(p.index), s.ssObjectId),
     });
   }
   return out;
@@ -153,10 +153,11 @@ function ssSourceRecord(
   };
 }
 
-function mpcOrbitsRecord(o: MpcOrbit, index: number): Record<string, unknown> {
+/** The mpc_orbits record; its int `id` is the ssObjectId's low 31 bits (stable across catalogues). */
+function mpcOrbitsRecord(o: MpcOrbit, ssObjectId: number): Record<string, unknown> {
   const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
   return {
-    id: index,
+    id: ssObjectId % 2 ** 31,
     designation: o.designation,
     packed_primary_provisional_designation: o.designation,
     unpacked_primary_provisional_designation: o.designation,

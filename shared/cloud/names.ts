@@ -20,14 +20,14 @@ export function deadLetterTopic(topic: string): string {
   return `${topic}-dead-letter`;
 }
 
-export type BucketRole = 'raw' | 'templates' | 'alerts' | 'work';
+export type BucketRole = 'raw' | 'templates' | 'alerts' | 'work' | 'orbits';
 
-/** Bucket `<prefix>-<role>`: raw images, templates, the alert archive, the pipeline's work area. */
+/** Bucket `<prefix>-<role>`: raw images, templates, the alert archive, the pipeline's work area, known objects' orbits. */
 export function bucketName(prefix: string, role: BucketRole): string {
   return `${prefix}-${role}`;
 }
 
-export const BUCKET_ROLES: readonly BucketRole[] = ['raw', 'templates', 'alerts', 'work'];
+export const BUCKET_ROLES: readonly BucketRole[] = ['raw', 'templates', 'alerts', 'work', 'orbits'];
 
 /** Function entry points (exported from functions/index.ts) and what drives each. */
 export const ENTRY_POINTS = {
