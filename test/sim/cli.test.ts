@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { readExposureWithHeader } from '../../shared/fits/index.js';
 import { simulateNight } from '../../shared/sim/night.js';
 import { truthFromCsv, truthToCsv } from '../../shared/sim/truth.js';
+import { simPrediction } from '../../shared/sim/asteroids.js';
+import { parseOrbitsCsv } from '../../shared/solar/orbit.js';
 import { runPython, skipWithout } from '../helpers/python.js';
 
 const AP = join(import.meta.dirname, '../../bin/ap.js');
@@ -26,9 +28,10 @@ const run = ap('--out', out, '--size', '256', '--seed', '9', '--visits', '2');
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('writes template.fits, science-1..K.fits and truth.csv, and logs a JSON line', () => {
+test('writes template.fits, science-1..K.fits, truth.csv and orbits.csv, and logs a JSON line', () => {
   assert.equal(run.status, 0, run.stderr);
   assert.deepEqual(readdirSync(out).sort(), [
+    'orbits.csv',
     'science-1.fits',
     'science-2.fits',
     'template.fits',
@@ -63,6 +66,9 @@ test('the files hold the in-memory night: same pixels, header cards, WCS and tru
       'VISIT',
       'DETECTOR',
       'INSTRUME',
+      'OBSGEO-B',
+      'OBSGEO-L',
+      'OBSGEO-H',
     ]) {
       assert.ok(header.has(key), `${name} lacks ${key}`);
     }
@@ -137,5 +143,20 @@ test('bad options exit 2 with one clear line', () => {
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
+
+test("orbits.csv holds each asteroid's orbit, and the orbit puts it where the truth does (to 5 mas)", () => {
+  const orbits = parseOrbitsCsv(readFileSync(join(out, 'orbits.csv'), 'utf8'), 'orbits.csv');
+  const moving = truthFromCsv(readFileSync(join(out, 'truth.csv'), 'utf8')).filter(
+    (r) => r.kind === 'moving',
+  );
+  assert.ok(moving.length > 0 && orbits.length > 0);
+  for (const r of moving) {
+    // truth.csv rounds the time to 0.09 s: a few milliarcsec of motion at most.
+    const p = simPrediction(orbits[r.id], r.mjd);
+    const sepArcsec =
+      Math.hypot((p.ra - r.ra) * Math.cos((r.dec * Math.PI) / 180), p.dec - r.dec) * 3600;
+    assert.ok(sepArcsec < 5e-3, `asteroid ${r.id}: ${sepArcsec} arcsec`);
   }
 });
