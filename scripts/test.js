@@ -46,6 +46,7 @@ const FORMATTED = [
   'test/repo',
   'test/terraform',
   'test/util',
+  'test/helpers/eval-module.ts',
   'test/emulators/firebase-config.test.ts',
   'test/functions/config-env.test.ts',
   'test/pipeline/config.test.ts',

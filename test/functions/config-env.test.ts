@@ -5,13 +5,10 @@
  * the variable and the setting, before any event is taken.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { configFromEnv, PIPELINE_CONFIG_ENV } from '../../functions/context.js';
 import { configHash, pipelineConfig } from '../../shared/pipeline/index.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
+import { evalModule } from '../helpers/eval-module.js';
 
 test('AP_PIPELINE_CONFIG overrides the defaults and sets the hash', () => {
   assert.equal(configFromEnv({}).configHash, configHash(pipelineConfig()));
@@ -23,21 +20,9 @@ test('AP_PIPELINE_CONFIG overrides the defaults and sets the hash', () => {
 
 test('an invalid AP_PIPELINE_CONFIG stops the instance at start with one line', () => {
   const start = (value: string) =>
-    spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--input-type=module',
-        '-e',
-        "await import('./functions/index.ts'); console.log('started');",
-      ],
-      {
-        cwd: root,
-        encoding: 'utf8',
-        env: { ...process.env, [PIPELINE_CONFIG_ENV]: value },
-      },
-    );
+    evalModule("await import('./functions/index.ts'); console.log('started');", {
+      [PIPELINE_CONFIG_ENV]: value,
+    });
   const good = start('{"association": {"radiusArcsec": 0.8}}');
   assert.equal(good.status, 0, good.stderr);
   assert.match(good.stdout, /started/);

@@ -7,22 +7,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
+import { evalModule, REPO_ROOT as root } from '../helpers/eval-module.js';
 
 test('a missing oracle skips locally but not where oracles are required', () => {
   const probe = (env: Record<string, string>) =>
-    spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--input-type=module',
-        '-e',
-        "const { skipWithout } = await import('./test/helpers/python.ts'); console.log(JSON.stringify(skipWithout('no_such_oracle_module')));",
-      ],
-      { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } },
+    evalModule(
+      "const { skipWithout } = await import('./test/helpers/python.ts'); console.log(JSON.stringify(skipWithout('no_such_oracle_module')));",
+      env,
     );
   const local = probe({ AP_REQUIRE_ORACLES: '' });
   assert.match(local.stdout, /not found .* skipped/);
