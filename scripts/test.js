@@ -38,6 +38,7 @@ const FORMATTED = [
   'shared/pipeline/config-rules.ts',
   'shared/util/assets.ts',
   'shared/util/freeze.ts',
+  'shared/util/numeric.ts',
   'shared/util/version.ts',
   'shared/util/worker.ts',
   'shared/util/worker-pool.ts',

@@ -9,6 +9,7 @@ import { adaptiveMoments, type Moments, type PixelSource } from './moments.js';
 import { polyTerms, polyValues } from '../psf/pixel-psf.js';
 import { median } from '../util/stats.js';
 import type { Peak } from './detect-peaks.js';
+import { MAD_TO_SIGMA } from '../util/numeric.js';
 
 export interface StarSelectConfig {
   /** Candidates need at least this signal-to-noise in their adaptive moments (default 30). */
@@ -89,7 +90,7 @@ export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[]
       terms,
     );
     const resid = candidates.map((c, i) => logT[i] - dot(coeffs, polyValues(terms, ...norm(c.x, c.y))));
-    const width = Math.max(cfg.minWidth, 1.4826 * median(idx.map((i) => Math.abs(resid[i]))));
+    const width = Math.max(cfg.minWidth, MAD_TO_SIGMA * median(idx.map((i) => Math.abs(resid[i]))));
     const next = resid.map((r) => Math.abs(r) < cfg.clipSigma * width);
     if (next.every((k, i) => k === keep[i])) break;
     keep = next;

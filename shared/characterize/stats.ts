@@ -4,6 +4,7 @@
  */
 
 import { medianInPlace } from '../util/stats.js';
+import { erf, MAD_TO_SIGMA } from '../util/numeric.js';
 
 export interface ClippedStats {
   /** Clipped mean. */
@@ -41,7 +42,7 @@ export function sigmaClip(values: Float32Array | Float64Array, n: number, clip =
   for (let i = 0; i < n; i += stride) sample[m++] = values[i];
   const med0 = medianInPlace(sample, m);
   for (let i = 0; i < m; i++) sample[i] = Math.abs(sample[i] - med0);
-  const sigma0 = 1.4826 * medianInPlace(sample, m);
+  const sigma0 = MAD_TO_SIGMA * medianInPlace(sample, m);
   if (!(sigma0 > 0)) return { mean: med0, median: med0, std: 0, sky: med0, n };
   const width = sigma0 / BINS_PER_SIGMA;
   const nb = 2 * HIST_SIGMA * BINS_PER_SIGMA;
@@ -107,11 +108,3 @@ function truncationFactor(k: number): number {
   return Math.sqrt(1 - (2 * k * phi) / mass);
 }
 
-/** Abramowitz & Stegun 7.1.26 error function (|error| < 1.5e-7). */
-export function erf(x: number): number {
-  const s = Math.sign(x);
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
-  return s * y;
-}

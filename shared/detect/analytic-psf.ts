@@ -4,17 +4,8 @@
  * when a difference image carries only its FWHM (header PSFFWHM).
  */
 import type { Psf, PsfStamp } from '../psf/types.js';
+import { erf, FWHM_PER_SIGMA } from '../util/numeric.js';
 
-const FWHM_PER_SIGMA = 2 * Math.sqrt(2 * Math.LN2);
-
-/** erf(x) to 1.5e-7 (Abramowitz & Stegun 7.1.26). */
-export function erf(x: number): number {
-  const sign = x < 0 ? -1 : 1;
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * a);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return sign * (1 - poly * Math.exp(-a * a));
-}
 
 /** Odd stamp side covering +-`radius` pixels. */
 function oddSize(radius: number): number {

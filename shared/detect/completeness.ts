@@ -4,7 +4,7 @@
  * detector with Gaussian noise predicts (Phi the normal CDF; for a threshold t the theory gives
  * snr50 = t and width = 1).
  */
-import { erf } from './analytic-psf.js';
+import { erf } from '../util/numeric.js';
 
 export interface CompletenessBin {
   /** Bin limits in injected SNR. */

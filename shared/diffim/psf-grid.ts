@@ -5,8 +5,8 @@
  */
 import { psfCardNumber, type PsfHeaderLookup } from '../psf/persist.js';
 import type { Psf, PsfStamp } from '../psf/types.js';
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
 
-const FWHM_PER_SIGMA = 2 * Math.sqrt(2 * Math.LN2);
 
 /** Gaussian-equivalent sigma of a stamp from adaptive (Gaussian-weighted) second moments. */
 export function stampSigma(data: ArrayLike<number>, size: number): number {

@@ -28,6 +28,7 @@ import { inLocalFrame, LargeScaleFactors, NoiseMap } from './noise.js';
 import { GridPsf, stampFwhm, stampSigma } from './psf-grid.js';
 import { SmoothedPsf } from './smooth-psf-spectrum.js';
 import { zogy, zogyDifferencePsf } from './zogy.js';
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
 
 export type SubtractStage = 'chooseMethod' | 'selectCandidates' | 'fitKernel' | 'convolveSubtract' | 'decorrelate' | 'output' | 'total';
 
@@ -170,7 +171,6 @@ export async function subtractImages(science: Exposure, template: Exposure, over
 
   // (3) Method.
   const cx = (width - 1) / 2, cy = (height - 1) / 2;
-  const FWHM_PER_SIGMA = 2 * Math.sqrt(2 * Math.LN2);
   const fwhmS = FWHM_PER_SIGMA * psfSigma(sciPsf, cx, cy), fwhmT = FWHM_PER_SIGMA * psfSigma(tmplPsf, cx, cy);
   const narrowTemplate = templateIsNarrower(sciPsf, tmplPsf, width, height);
   const method: DiffMethod =

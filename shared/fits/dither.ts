@@ -5,6 +5,7 @@
  * sect. 10.2): value = (I - R + 0.5) * ZSCALE + ZZERO, with R from a fixed pseudo-random sequence.
  */
 import { FitsError } from './errors.js';
+import { MAD_TO_SIGMA } from '../util/numeric.js';
 
 export const N_RANDOM = 10000;
 /** Integer reserved for undefined (NaN) pixels in quantized tiles. */
@@ -125,7 +126,7 @@ export function quantizeTile(
     previous = v;
   }
   if (nDiffs < 1) return null;
-  const noise = (1.4826 * select(diffs.subarray(0, nDiffs), nDiffs >> 1)) / Math.SQRT2;
+  const noise = (MAD_TO_SIGMA * select(diffs.subarray(0, nDiffs), nDiffs >> 1)) / Math.SQRT2;
   const scale = noise / level;
   if (!(scale > 0) || (max - min) / scale > 2 ** 31 - 10) return null;
   // zero point on a multiple of the step, near the minimum, so all integers are small and positive

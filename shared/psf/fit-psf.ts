@@ -15,6 +15,7 @@
 import { LANCZOS_A, resampleLinear, shiftImage } from './lanczos.js';
 import { PixelPsf, polyTerms, polyValues } from './pixel-psf.js';
 import { median } from '../util/stats.js';
+import { MAD_TO_SIGMA } from '../util/numeric.js';
 
 export interface PsfFitConfig {
   /** Odd model stamp side, px (default 0: 2 * ceil(2.5 FWHM) + 1, clamped to [15, 45]). */
@@ -446,7 +447,7 @@ function rejectStars(stars: StarData[], clip: number): void {
   if (used.length < 4) return;
   const q = used.map((s) => s.fit.chi2 / s.fit.dof);
   const med = median(q);
-  const mad = 1.4826 * median(q.map((v) => Math.abs(v - med)));
+  const mad = MAD_TO_SIGMA * median(q.map((v) => Math.abs(v - med)));
   const limit = med + clip * Math.max(mad, 0.05 * med);
   for (const s of used) if (s.fit.chi2 / s.fit.dof > limit) s.fit.used = false;
 }

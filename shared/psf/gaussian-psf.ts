@@ -3,8 +3,8 @@
  * stars are found for an empirical one.
  */
 import type { Psf, PsfStamp } from './types.js';
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
 
-const FWHM_PER_SIGMA = 2 * Math.sqrt(2 * Math.LN2);
 
 export class GaussianPsf implements Psf {
   readonly stampSize: number;

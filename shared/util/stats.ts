@@ -1,6 +1,7 @@
 /**
  * Robust statistics over plain numeric arrays.
  */
+import { MAD_TO_SIGMA } from './numeric.js';
 
 /** k-th smallest (0-based) of the first n values, reordering them in place (Hoare's quickselect, O(n)). */
 export function selectInPlace(values: Float32Array | Float64Array, k: number, n = values.length): number {
@@ -45,7 +46,7 @@ export function median(values: ArrayLike<number>): number {
 export function madSigma(values: ArrayLike<number>, center = median(values)): number {
   const dev = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) dev[i] = Math.abs(values[i] - center);
-  return 1.4826 * median(dev);
+  return MAD_TO_SIGMA * median(dev);
 }
 
 export interface ClippedStats {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { erf, sigmaClip } from '../../shared/characterize/stats.js';
+import { sigmaClip } from '../../shared/characterize/stats.js';
+import { erf } from '../../shared/util/numeric.js';
 import { median, selectInPlace } from '../../shared/util/stats.js';
 
 /** Deterministic unit normal deviates (Box-Muller on a linear congruential generator). */

@@ -1,0 +1,23 @@
+/**
+ * Named constants and small numerical helpers used across the stages, defined once.
+ */
+
+/** FWHM of a Gaussian per unit sigma: 2 sqrt(2 ln 2) = 2.35482. */
+export const FWHM_PER_SIGMA = 2 * Math.sqrt(2 * Math.LN2);
+
+/**
+ * Gaussian sigma per median absolute deviation: 1 / Phi^-1(3/4) = 1.4826 (the MAD of a normal
+ * distribution is 0.6745 sigma), the robust scatter estimator's scale.
+ */
+export const MAD_TO_SIGMA = 1.4826;
+
+/** The error function to 1.5e-7 (Abramowitz & Stegun 7.1.26). */
+export function erf(x: number): number {
+  const sign = x < 0 ? -1 : 1;
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly =
+    t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return sign * (1 - poly * Math.exp(-a * a));
+}
