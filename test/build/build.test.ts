@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ENTRY_POINTS } from '../../shared/cloud/names.js';
+import { codeVersion } from '../../shared/util/version.js';
 // @ts-expect-error: a plain JavaScript build script without type declarations.
 import { deployFiles } from '../../scripts/deploy-files.js';
 
@@ -99,7 +100,8 @@ describe('the compiled build', { timeout: 900_000 }, () => {
       const names = ${JSON.stringify(Object.keys(ENTRY_POINTS))}.filter((n) => typeof ff.getFunction(n) === 'function');
       const model = await loadModel(latestShippedDir());
       const schema = loadAlertSchema(CURRENT_SCHEMA.major, CURRENT_SCHEMA.minor);
-      console.log(JSON.stringify({ names, model: model.version, schema: schema.id, dir: latestShippedDir() }));`;
+      const { codeVersion } = await import('./dist/shared/util/version.js');
+      console.log(JSON.stringify({ names, model: model.version, schema: schema.id, dir: latestShippedDir(), version: codeVersion() }));`;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
       cwd: copy,
       encoding: 'utf8',
@@ -110,7 +112,10 @@ describe('the compiled build', { timeout: 900_000 }, () => {
       model: string;
       schema: number;
       dir: string;
+      version: string;
     };
+    // The code version comes from the build's dist/build-info.json: the archive has no .git.
+    assert.equal(seen.version, codeVersion());
     assert.deepEqual(seen.names.sort(), Object.keys(ENTRY_POINTS).sort());
     assert.match(seen.model, /^rb-v\d+$/);
     assert.ok(seen.dir.startsWith(copy), 'the model is read from the archive');
