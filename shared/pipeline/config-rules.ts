@@ -114,6 +114,9 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
 
   positive('association.radiusArcsec'),
   nonNegative('association.historyDays'),
+  positive('association.knownObjects.nSigma'),
+  positive('association.knownObjects.minRadiusArcsec'),
+  atLeast('association.knownObjects.maxRadiusArcsec', 'association.knownObjects.minRadiusArcsec'),
 
   intAtLeast('alerts.cutout.minSize', 1),
   intAtLeast('alerts.cutout.maxSize', 1),

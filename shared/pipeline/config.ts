@@ -12,6 +12,7 @@ import { DEFAULT_WARP_CONFIG, type WarpConfig } from '../warp/index.js';
 import { DEFAULT_SUBTRACT_CONFIG, type SubtractConfig } from '../diffim/config.js';
 import { DEFAULT_DETECT_CONFIG, type DetectConfig } from '../detect/detect.js';
 import { DEFAULT_ASSOCIATION_CONFIG, type AssociationConfig } from '../association/associate.js';
+import { DEFAULT_KNOWN_OBJECT_CONFIG } from '../association/known-objects.js';
 import { DEFAULT_CUTOUT_CONFIG, type CutoutConfig } from '../alerts/cutouts.js';
 import { canonicalJson, deepFreeze } from '../util/freeze.js';
 import { PIPELINE_CONFIG_RULES } from './config-rules.js';
@@ -52,7 +53,8 @@ export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = deepFreeze({
   warp: DEFAULT_WARP_CONFIG,
   subtract: DEFAULT_SUBTRACT_CONFIG,
   detect: DEFAULT_DETECT_CONFIG,
-  association: DEFAULT_ASSOCIATION_CONFIG,
+  // Known-object matching spelled out, so that overrides of it are validated and hashed.
+  association: { ...DEFAULT_ASSOCIATION_CONFIG, knownObjects: DEFAULT_KNOWN_OBJECT_CONFIG },
   alerts: {
     cutouts: true,
     cutout: DEFAULT_CUTOUT_CONFIG,
