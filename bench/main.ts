@@ -18,6 +18,7 @@ const AREAS = [
   'alerts',
   'filter',
   'pipeline',
+  'solar',
   'emulators',
   'e2e',
 ] as const;

@@ -1,7 +1,8 @@
 /**
  * The per-visit preload cache (DMTN-260): before the exposure, for each detector, the template
  * cut out around the predicted footprint, already characterized (prepared: background, masks,
- * PSF model), and the APDB rows of that region are written to the work bucket at
+ * PSF model), the APDB rows of that region and the orbits of the known solar-system objects
+ * predicted there (from the `<prefix>-orbits` bucket) are written to the work bucket at
  * `preload/{groupId}/{detector}/`, so that processImage starts computing at once.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -15,7 +16,13 @@ import type { NextVisit } from '../shared/prompt/next-visit.js';
 import { templateKey, tileOf, tilesInCircle } from '../shared/prompt/template-tiles.js';
 import { TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
 import type { CharacterizeOverrides } from '../shared/characterize/characterize.js';
+import { DEFAULT_KNOWN_OBJECT_CONFIG } from '../shared/association/known-objects.js';
+import { OrbitCatalog } from '../shared/solar/catalog.js';
+import { formatOrbitsCsv, parseOrbitsCsv, type MpcOrbit } from '../shared/solar/orbit.js';
+import { RUBIN_SITE } from '../shared/solar/site.js';
+import { taiFromUtc } from '../shared/solar/time.js';
 import type { Services } from './context.js';
+import { orbitCatalog } from './known-objects.js';
 import { log } from './log.js';
 
 /** History kept in alerts: 12 months. */
@@ -85,19 +92,36 @@ export async function snapshotApdb(apdb: Apdb, region: SkyCircle): Promise<ApdbS
   return { snapshotMjd, region, diaObjects, diaSources, forcedSources };
 }
 
+/**
+ * Sky margin of the known-object preload, degrees: the motion between the preload and the exposure
+ * (2 deg/day, faster than all but the closest near-Earth objects, for 2.4 hours) plus the largest
+ * match radius.
+ */
+export const KNOWN_OBJECT_MARGIN_DEG = 0.2 + DEFAULT_KNOWN_OBJECT_CONFIG.maxRadiusArcsec / 3600;
+
+/** The orbits of the objects predicted within the footprint (grown by KNOWN_OBJECT_MARGIN_DEG) now. */
+async function knownObjectsNear(s: Services, region: SkyCircle): Promise<MpcOrbit[]> {
+  const catalog = await orbitCatalog(s);
+  if (!catalog) return [];
+  const cone = { ra: region.center[0], dec: region.center[1], radiusDeg: region.radiusDeg + KNOWN_OBJECT_MARGIN_DEG };
+  return catalog.predictInCone(cone, taiFromUtc(mjdNow()), RUBIN_SITE).map((p) => catalog.orbits[p.index]);
+}
+
 export interface PreloadSummary {
   detector: number;
   template: string | null;
   /** FWHM of the prepared template's PSF, px. */
   templateFwhmPx: number | null;
   diaObjects: number;
+  /** Known solar-system objects predicted on the detector. */
+  knownObjects: number;
 }
 
 /** Preloads one detector of a visit; idempotent (objects are created once). */
 export async function preloadDetector(s: Services, visit: NextVisit, detector: number): Promise<PreloadSummary> {
   const region = predictDetectorFootprint(visit, s.config.camera, detector);
   const prefix = preloadPrefix(visit.groupId, detector);
-  const [template, snapshot] = await Promise.all([findTemplate(s, visit.filters, region), snapshotApdb(s.apdb, region)]);
+  const [template, snapshot, known] = await Promise.all([findTemplate(s, visit.filters, region), snapshotApdb(s.apdb, region), knownObjectsNear(s, region)]);
   let prepared: PreparedImage | null = null;
   if (template) {
     const cut = cutOut(readExposureWithHeader(template.bytes, template.key).exposure, region);
@@ -105,7 +129,8 @@ export async function preloadDetector(s: Services, visit: NextVisit, detector: n
     if (prepared) await s.work.putIfAbsent(`${prefix}template.fits`, Buffer.from(writePreparedImage(prepared)), 'application/fits');
   }
   await s.work.putIfAbsent(`${prefix}apdb.json.gz`, gzipSync(JSON.stringify(snapshot)), 'application/gzip');
-  return { detector, template: prepared && template ? template.key : null, templateFwhmPx: prepared?.psfFwhmPx ?? null, diaObjects: snapshot.diaObjects.length };
+  await s.work.putIfAbsent(`${prefix}orbits.csv`, Buffer.from(formatOrbitsCsv(known)), 'text/csv');
+  return { detector, template: prepared && template ? template.key : null, templateFwhmPx: prepared?.psfFwhmPx ?? null, diaObjects: snapshot.diaObjects.length, knownObjects: known.length };
 }
 
 /**
@@ -126,13 +151,16 @@ export interface Preload {
   /** Prepared at preload (older preloads may hold the cut-out as read). */
   template: Exposure | PreparedImage | null;
   snapshot: ApdbSnapshot | null;
+  /** The known objects preloaded for the detector (null: not preloaded). */
+  knownObjects: OrbitCatalog | null;
 }
 
 /** The preload of a detector, or nulls for what was not preloaded. */
 export async function loadPreload(s: Services, groupId: string, detector: number): Promise<Preload> {
   const prefix = preloadPrefix(groupId, detector);
-  const [templateBytes, apdbBytes] = await Promise.all([s.work.get(`${prefix}template.fits`), s.work.get(`${prefix}apdb.json.gz`)]);
+  const [templateBytes, apdbBytes, orbitBytes] = await Promise.all([s.work.get(`${prefix}template.fits`), s.work.get(`${prefix}apdb.json.gz`), s.work.get(`${prefix}orbits.csv`)]);
   return {
+    knownObjects: orbitBytes ? new OrbitCatalog(parseOrbitsCsv(orbitBytes.toString('utf8'), `${prefix}orbits.csv`)) : null,
     template: templateBytes ? readExposureOrPrepared(templateBytes, `${prefix}template.fits`) : null,
     snapshot: apdbBytes ? (JSON.parse(gunzipSync(apdbBytes).toString('utf8')) as ApdbSnapshot) : null,
   };

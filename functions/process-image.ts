@@ -26,6 +26,7 @@ import { services, type Services } from './context.js';
 import { deadLetter } from './dead-letter.js';
 import { pubsubMessage, storageNotification, type PubsubDelivery } from './events.js';
 import { log } from './log.js';
+import { orbitCatalog } from './known-objects.js';
 import { cutOut, findTemplate, loadPreload, PreloadedApdb, type Preload } from './preload.js';
 import { resultKey, storeResultOnce, type AlertBatchMessage } from './stored-result.js';
 
@@ -96,7 +97,7 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
     const template = await templateFor(s, raw, science, preload);
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
     realBogus ??= loadRealBogus(stderrJsonLogger);
-    const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb, realBogus: await realBogus }, s.config.pipeline, { log: stderrJsonLogger });
+    const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb, realBogus: await realBogus, knownObjects: preload.knownObjects ?? (await orbitCatalog(s)) }, s.config.pipeline, { log: stderrJsonLogger });
     const stored = await storeResultOnce(s.work, {
       key,
       batch: r.association.batch,

@@ -17,6 +17,8 @@ import { readExposureWithHeader, type ReadExposureResult } from '../../shared/fi
 import { configOption } from '../config.js';
 import { InsufficientCoverageError, PipelineInputError, processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
+import { OrbitCatalog } from '../../shared/solar/catalog.js';
+import { parseOrbitsCsv } from '../../shared/solar/orbit.js';
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
 
@@ -26,6 +28,19 @@ async function load(path: string): Promise<ReadExposureResult> {
   });
   try {
     return readExposureWithHeader(bytes, path);
+  } catch (err) {
+    const message = (err as Error).message;
+    throw new InputError(message.startsWith(path) ? message : `${path}: ${message}`);
+  }
+}
+
+/** The orbit catalogue of --orbits; a bad file is one line naming it. */
+async function loadOrbits(path: string): Promise<OrbitCatalog> {
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(`${path}: cannot read (${err.code === 'ENOENT' ? 'no such file' : err.message})`);
+  });
+  try {
+    return new OrbitCatalog(parseOrbitsCsv(text, path));
   } catch (err) {
     const message = (err as Error).message;
     throw new InputError(message.startsWith(path) ? message : `${path}: ${message}`);
@@ -43,7 +58,7 @@ export const command = defineCommand({
   name: 'process',
   summary: 'the whole per-detector pipeline offline, to alerts.avro',
   help: `usage: ap process --science S.fits --template T.fits --out DIR [--method al|al-convsci|zogy|auto]
-                  [--visit V] [--detector D] [--threshold 5] [--config FILE]
+                  [--visit V] [--detector D] [--threshold 5] [--config FILE] [--orbits FILE]
 
   --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
   --template T.fits  template image (warped onto the science grid)
@@ -61,6 +76,11 @@ export const command = defineCommand({
   --config FILE      pipeline configuration override, JSON (docs/contracts.md), validated; --method
                      and --threshold apply on top of it. Its hash and the code version are written
                      to the difference (APCONFIG, APVERSION), summary.json and every alert
+  --orbits FILE      known solar-system objects: a CSV with Rubin's mpc_orbits columns designation,
+                     epoch_mjd (TT), a, q (au), e, i, node, argperi (deg, J2000 ecliptic), mean_anomaly,
+                     peri_time (MJD TT), h, g (as 'ap simulate' writes orbits.csv). DIASources at an
+                     object's predicted place get ssObjectId, ssSource and mpc_orbits and no DIAObject.
+                     The observatory is the science header's OBSGEO-B/L/H or OBSGEO-X/Y/Z, else Rubin's.
 
 Stages: characterize, warp, subtract, detect and measure, real/bogus score (skipped with a logged
 reason when no model is available), associate (with forced photometry of known DIAObjects not
@@ -77,6 +97,7 @@ same alerts.`,
     detector: { type: 'string' },
     threshold: { type: 'string' },
     config: { type: 'string' },
+    orbits: { type: 'string' },
   },
   async run(values, verbose) {
     const sciencePath = required(values, 'science');
@@ -89,6 +110,7 @@ same alerts.`,
     const config = await configOption(values.config, { subtract: { method }, detect: { threshold } });
     const id = (name: 'visit' | 'detector'): number | undefined => (values[name] === undefined ? undefined : numberOption(values, name, 0));
 
+    const knownObjects = values.orbits === undefined ? null : await loadOrbits(values.orbits);
     progress('reading images');
     const [science, template] = await Promise.all([load(sciencePath), load(templatePath)]);
     await mkdir(out, { recursive: true }).catch((err: Error) => {
@@ -110,7 +132,7 @@ same alerts.`,
     try {
       const realBogus = await loadRealBogus(log);
       result = await processDetector(
-        { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus },
+        { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus, knownObjects },
         config,
         { log },
       );

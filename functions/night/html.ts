@@ -128,10 +128,10 @@ figcaption { font-size: 12px; } .big { font-size: 20px; }
 <p class="big">${r.night.visits} visits x ${r.night.detectors.length} detectors of ${r.night.size} x ${r.night.size} px: <b>${r.alerts.received}</b> alerts at the broker
 (${r.alerts.duplicates} duplicates), readout to broker median <b>${fmt(r.latency.readoutToBroker.p50, 1)} s</b>, p90 ${fmt(r.latency.readoutToBroker.p90, 1)} s;
 completeness <b>${fmt(s.completeness.value, 3)}</b> at |SNR| &ge; ${s.snrCut}, purity <b>${fmt(s.purity.value, 3)}</b>${
-    s.afterRealBogus
-      ? `; after the real/bogus cut (reliability &ge; ${s.afterRealBogus.cut}) completeness <b>${fmt(s.afterRealBogus.completeness, 3)}</b>, purity <b>${fmt(s.afterRealBogus.purity, 3)}</b>`
-      : ''
-  }.</p>
+  s.afterRealBogus
+    ? `; after the real/bogus cut (reliability &ge; ${s.afterRealBogus.cut}) completeness <b>${fmt(s.afterRealBogus.completeness, 3)}</b>, purity <b>${fmt(s.afterRealBogus.purity, 3)}</b>`
+    : ''
+}.</p>
 <p>Night wall time ${fmt(r.night.wallSeconds, 0)} s (sky rendering ${fmt(r.night.renderSeconds, 0)} s, observing and processing ${fmt(r.night.observeSeconds, 0)} s),
 ${r.night.cores} cores, processImage instances ${r.night.concurrency.processImage}, TF.js backend ${esc(r.night.tfBackend ?? '-')}, longest main-thread stall ${fmt(r.night.mainThreadMaxStallSeconds, 2)} s, seed ${r.night.seed}, detectors ${r.night.detectors.join(', ')}${r.night.complete ? '' : ' &mdash; <b>incomplete: timed out</b>'}.</p>
 <div class="plots"><img src="${png(plots.latency)}" alt="latency histogram"><img src="${png(plots.completeness)}" alt="completeness against SNR"></div>
@@ -148,10 +148,8 @@ Dead letters: ${r.deadLetters.length}.</p>
 <p>An alert matches a real change (transient, variable star, asteroid) of its visit and detector within ${s.matchRadiusPx} px (0.3 arcsec).
 Completeness: ${s.completeness.found} of ${s.completeness.expected} real changes with |expected SNR| &ge; ${s.snrCut} have an alert.
 Purity: ${s.purity.real} of ${s.purity.alerts} alerts with |SNR| &ge; ${s.snrCut} match a real change.${
-    s.afterRealBogus
-      ? ` Brokers that keep only alerts with reliability &ge; ${s.afterRealBogus.cut} (the shipped model's cut) get completeness ${fmt(s.afterRealBogus.completeness, 3)} and purity ${fmt(s.afterRealBogus.purity, 3)}.`
-      : ''
-  }</p>
+  s.afterRealBogus ? ` Brokers that keep only alerts with reliability &ge; ${s.afterRealBogus.cut} (the shipped model's cut) get completeness ${fmt(s.afterRealBogus.completeness, 3)} and purity ${fmt(s.afterRealBogus.purity, 3)}.` : ''
+}</p>
 <table><tr><th>kind</th><th>found / expected</th><th>completeness</th></tr>${kindRows.join('')}</table>
 <h2>Known solar-system objects</h2>
 <p>The asteroids' orbits are the known-object catalogue (<code>orbits.csv</code> in the orbits bucket).

@@ -34,7 +34,8 @@ export interface BuildAlertsInput {
   association: Pick<
     AssociationResult,
     'batch' | 'diaObjects' | 'prvDiaSources' | 'prvDiaForcedSources'
-  >;
+  > &
+    Partial<Pick<AssociationResult, 'knownObjectMatches'>>;
   /** Omit for alerts without cutouts. */
   cutouts?: CutoutSources | null;
   /** Scheduler reason and target of the visit (RTN-097), when known. */
@@ -75,8 +76,8 @@ function alertOf(input: BuildAlertsInput, diaSource: DiaSourceRow, cutouts: Cuto
     prvDiaSources: objectId === null ? null : (association.prvDiaSources.get(objectId) ?? []),
     prvDiaForcedSources: objectId === null ? null : (association.prvDiaForcedSources.get(objectId) ?? []),
     diaObject: objectId === null ? null : (association.diaObjects.get(objectId) ?? null),
-    ssSource: null,
-    mpc_orbits: null,
+    ssSource: association.knownObjectMatches?.get(diaSource.diaSourceId)?.ssSource ?? null,
+    mpc_orbits: association.knownObjectMatches?.get(diaSource.diaSourceId)?.mpc_orbits ?? null,
     cutoutScience: cutouts?.[0] ?? null,
     cutoutTemplate: cutouts?.[1] ?? null,
     cutoutDifference: cutouts?.[2] ?? null,

@@ -15,6 +15,9 @@
  *   await apdb.storeVisit(r.association.batch);
  *   r.alerts.length; r.frames[0]; r.timingsMs.subtract;
  */
+import { DEFAULT_KNOWN_OBJECT_CONFIG, type KnownObjectsInField } from '../association/known-objects.js';
+import type { OrbitCatalog } from '../solar/catalog.js';
+import { siteFromHeader, type Site } from '../solar/site.js';
 import { associateVisit, detectorFootprint, type AssociationResult, type DetectorFootprint, type ForcedMeasurement } from '../association/associate.js';
 import { buildAlertsParallel, type CutoutSources } from '../alerts/build.js';
 import type { Alert } from '../alerts/types.js';
@@ -70,6 +73,10 @@ export interface DetectorInputs {
   apdb: Apdb;
   /** Real/bogus model; null or absent skips scoring (logged). */
   realBogus?: RealBogusScorer | null;
+  /** Known solar-system objects (`--orbits`, the orbits bucket); null or absent: none. */
+  knownObjects?: OrbitCatalog | null;
+  /** The observatory; default the science header's OBSGEO-B/L/H or OBSGEO-X/Y/Z, else RUBIN_SITE. */
+  site?: Site;
 }
 
 export interface PipelineDeps {
@@ -256,6 +263,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     : { cone: { ra: 0, dec: 0, radiusDeg: 0 }, contains: () => false };
   const stored = (await apdb.hasVisit(info.visit, info.detector)) ? await storedProcessingTime(apdb, footprint.cone, info) : null;
   const timeProcessedMjdTai = stored ?? mjdTaiOf(now());
+  const knownObjects = inputs.knownObjects ? knownObjectsInField(inputs.knownObjects, footprint, info.mjd, inputs.site ?? siteOf(inputs.scienceHeader), config) : null;
   const association = await associateVisit(
     apdb,
     {
@@ -268,12 +276,13 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
       configHash: provenance.configHash,
       codeVersion: provenance.codeVersion,
       pixelScaleArcsec: science.wcs ? science.wcs.jacobian((science.width - 1) / 2, (science.height - 1) / 2).pixelScaleArcsec : Number.NaN,
+      knownObjects,
     },
     config.association,
   );
   const created = association.batch.diaSources.filter((s) => s.diaObjectId === s.diaSourceId).length;
   const placed = association.batch.diaSources.filter((s) => s.diaObjectId !== null).length;
-  done('associate', { alreadyStored: association.alreadyStored, newDiaObjects: created, associated: placed - created, forcedSources: association.batch.forcedSources.length });
+  done('associate', { knownObjectsPredicted: knownObjects?.predictions.length ?? 0, knownObjectsMatched: association.knownObjectMatches.size, alreadyStored: association.alreadyStored, newDiaObjects: created, associated: placed - created, forcedSources: association.batch.forcedSources.length });
 
   // (7) Alerts with cutouts, and their wire frames.
   const alerts = await buildAlertsParallel(
@@ -319,6 +328,22 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   };
   log({ severity: 'INFO', message: 'detector processed', ...ids, method: subtraction.method, diaSources: records.length, alerts: alerts.length, totalMs: Math.round(timingsMs.total) });
   return { difference, subtraction, warpedTemplate, diaSources: records, association, alerts, frames, method: subtraction.method, stats, timingsMs, tfBackend };
+}
+
+/** The known objects whose predicted place falls on the detector (grown by the largest match radius). */
+function knownObjectsInField(catalog: OrbitCatalog, footprint: DetectorFootprint, mjdTai: number, site: Site, config: PipelineConfig): KnownObjectsInField {
+  const margin = (config.association.knownObjects ?? DEFAULT_KNOWN_OBJECT_CONFIG).maxRadiusArcsec / 3600;
+  const predictions = catalog.predictInCone({ ...footprint.cone, radiusDeg: footprint.cone.radiusDeg + margin }, mjdTai, site);
+  return { predictions, orbitOf: (k) => catalog.orbits[k], ssObjectIdOf: (k) => catalog.ssObjectIds[k] };
+}
+
+/** The observatory of the science header; impossible OBSGEO cards are an input error. */
+function siteOf(header: FitsHeader | null | undefined): Site {
+  try {
+    return siteFromHeader(header);
+  } catch (err) {
+    throw new PipelineInputError('science', (err as Error).message);
+  }
 }
 
 /** subtractImages; no kernel candidates or a meaningless match (no stars to match the PSFs on: a blank or clouded image) are input errors. */

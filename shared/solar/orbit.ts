@@ -125,7 +125,9 @@ export function parseOrbitsCsv(text: string, file: string): MpcOrbit[] {
 /** The orbit CSV of a list of orbits (full double precision). */
 export function formatOrbitsCsv(orbits: readonly MpcOrbit[]): string {
   const rows = orbits.map((o) =>
-    ORBIT_COLUMNS.map((c) => (c === 'designation' ? o.designation : Number.isFinite(o[c]) ? String(o[c]) : '')).join(','),
+    ORBIT_COLUMNS.map((c) =>
+      c === 'designation' ? o.designation : Number.isFinite(o[c]) ? String(o[c]) : '',
+    ).join(','),
   );
   return [ORBIT_COLUMNS.join(','), ...rows].join('\n') + '\n';
 }

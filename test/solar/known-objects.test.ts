@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedApdb } from '../../shared/apdb/embedded.js';
@@ -232,4 +233,39 @@ test('the pipeline on a simulated night: every detected asteroid above SNR 6 get
   }
   assert.ok(expected >= 4, `only ${expected} asteroids above SNR 6 detected`);
   assert.equal(found, expected, `${found} of ${expected} asteroids above SNR 6 associated`);
+});
+
+test('ap process --orbits with a bad orbit file: exit 2 and one line naming the file and the cause', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ap-orbits-'));
+  try {
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, 'designation,q\nX,1\n');
+    const ap = join(import.meta.dirname, '../../bin/ap.js');
+    const r = spawnSync(
+      process.execPath,
+      [
+        ap,
+        'process',
+        '--science',
+        join(dir, 's.fits'),
+        '--template',
+        join(dir, 't.fits'),
+        '--out',
+        join(dir, 'out'),
+        '--orbits',
+        bad,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: orbit file lacks column\\(s\\) epoch_mjd`,
+      ),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

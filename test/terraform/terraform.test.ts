@@ -144,6 +144,7 @@ test("each function's service account holds exactly the roles its code needs", (
   const needed: Record<string, string[]> = {
     nextVisit: [
       'bucket templates roles/storage.objectViewer',
+      'bucket orbits roles/storage.objectViewer',
       'bucket work roles/storage.objectUser',
       'topic next-visit-dead-letter roles/pubsub.publisher',
       'project roles/datastore.viewer',
@@ -151,6 +152,7 @@ test("each function's service account holds exactly the roles its code needs", (
     ],
     nextVisitHttp: [
       'bucket templates roles/storage.objectViewer',
+      'bucket orbits roles/storage.objectViewer',
       'bucket work roles/storage.objectUser',
       'project roles/datastore.viewer',
       'project roles/logging.logWriter',
@@ -158,6 +160,7 @@ test("each function's service account holds exactly the roles its code needs", (
     processImage: [
       'bucket raw roles/storage.objectViewer',
       'bucket templates roles/storage.objectViewer',
+      'bucket orbits roles/storage.objectViewer',
       'bucket work roles/storage.objectUser',
       'topic alert-batches roles/pubsub.publisher',
       'topic raw-arrived-dead-letter roles/pubsub.publisher',
