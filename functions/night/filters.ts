@@ -80,8 +80,7 @@ export async function startNightFilters(
     cone: `cone(${boresight[0]}, ${boresight[1]}, 120)`,
     watchlist: "watchlist('transients')",
     watchmap: "watchmap('centre') AND abs(diaSource.snr) >= 6",
-    history:
-      'count(prvDiaSources) >= 2 AND max(prvDiaSources.psfFlux) - min(prvDiaSources.psfFlux) > 2000',
+    history: 'count(prvDiaSources) >= 2 AND mean(prvDiaSources.snr) > 10',
     object: 'diaObject.nDiaSources >= 3 AND diaObject.r_psfFluxMean IS NOT NULL',
   };
   const filters: Array<{
