@@ -12,7 +12,7 @@
  * end `night-report/` holds report.json, index.html and functions.log.jsonl. Progress on stderr.
  */
 import { formatOrbitsCsv } from '../../shared/solar/orbit.js';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -21,6 +21,7 @@ import { gridCamera } from '../../shared/prompt/camera.js';
 import { mjdTaiOf } from '../../shared/pipeline/index.js';
 import { startBroker } from './broker.js';
 import { DEFAULT_CAMERA, startLocalCloud } from './cloud.js';
+import { startNightFilters } from './filters.js';
 import { groupIdOf, NightMonitor, playVisit, uploadTemplates, type PlayedImage } from './play.js';
 import { buildReport, writeReport } from './report.js';
 import { planSky, renderSky, truthOf } from './sky.js';
@@ -131,6 +132,10 @@ async function main(): Promise<number> {
     const truth = truthOf(rendered);
 
     const broker = await startBroker(cloud.pubsub);
+    const transients = [
+      ...new Map(truth.filter((t) => t.kind === 'transient').map((t) => [t.id, t])).values(),
+    ];
+    const nightFilters = await startNightFilters(cloud, BORESIGHT, transients);
     await uploadTemplates(cloud, plan, rendered, BAND);
     progress(`templates: ${plan.detectors.length} uploaded to ${cloud.buckets.templates.name}`);
     // The simulated asteroids' orbits are the known-object catalogue the preload predicts from.
@@ -196,6 +201,8 @@ async function main(): Promise<number> {
       orbitsByDetector,
     );
     await writeReport(out, report, broker, images, truth, cloud.archiveUrl);
+    const filters = await nightFilters.finish(broker.alerts.size);
+    await writeFile(join(out, 'filters.json'), `${JSON.stringify(filters, null, 2)}\n`);
     await broker.close();
     const s = report.science;
     const k = report.knownObjects;
@@ -207,7 +214,11 @@ async function main(): Promise<number> {
         `latency readout -> broker: p50 ${l.p50?.toFixed(1)} s, p90 ${l.p90?.toFixed(1)} s, max ${l.max?.toFixed(1)} s`,
         `completeness ${s.completeness.found}/${s.completeness.expected} = ${s.completeness.value?.toFixed(3)} at |SNR| >= ${s.snrCut}; purity ${s.purity.real}/${s.purity.alerts} = ${s.purity.value?.toFixed(3)}`,
         `known objects: ${k.associated}/${k.detected} detected asteroids at |SNR| >= ${k.snrCut} carry their ssObjectId (${k.completeness?.toFixed(3)}); ${k.wrongObject} alerts with a wrong object; ${k.inDiaObjects} asteroid detections in DIAObjects; residual p50 ${k.residualArcsec.p50?.toFixed(3)}", max ${k.residualArcsec.max?.toFixed(3)}"`,
-        `report: ${join(out, 'index.html')}`,
+        ...filters.map(
+          (x) =>
+            `filter ${x.name} (${x.where}): ${x.matched} matched, its stream received ${x.received} (${x.duplicates} duplicates)${x.exact ? ', exactly those' : ', NOT the same set'}`,
+        ),
+        `report: ${join(out, 'index.html')}, filters: ${join(out, 'filters.json')}`,
       ].join('\n') + '\n',
     );
     return complete ? 0 : 1;

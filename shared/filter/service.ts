@@ -88,22 +88,33 @@ export function parseRegion(kind: RegionKind, text: string): { region: SkyRegion
   return { region: moc, size: moc.rangeCount };
 }
 
-/** Compiles a filter with its owner's regions, loading only the ones it names. */
+/** Parsed regions by owner, kind and name, kept while their upload time is unchanged. */
+export type RegionCache = Map<string, { createdAt: string; region: SkyRegion }>;
+
+/**
+ * Compiles a filter with its owner's regions, loading only the ones it names; with a cache, a
+ * region is read and parsed again only when it was uploaded again (a 100,000-entry watchlist
+ * takes seconds to index).
+ */
 export async function compileForOwner(
   store: FilterStore,
   owner: string,
   where: string,
+  cache: RegionCache = new Map(),
 ): Promise<CompiledFilter> {
   const watchlists = new Map<string, SkyRegion>();
   const watchmaps = new Map<string, SkyRegion>();
   for (const summary of await store.listRegions(owner)) {
     if (!where.includes(summary.name)) continue;
-    const doc = await store.getRegion(owner, summary.kind, summary.name);
-    if (!doc) continue;
-    (summary.kind === 'watchlist' ? watchlists : watchmaps).set(
-      summary.name,
-      parseRegion(summary.kind, doc.text).region,
-    );
+    const key = `${owner}|${summary.kind}|${summary.name}`;
+    let cached = cache.get(key);
+    if (cached?.createdAt !== summary.createdAt) {
+      const doc = await store.getRegion(owner, summary.kind, summary.name);
+      if (!doc) continue;
+      cached = { createdAt: doc.createdAt, region: parseRegion(summary.kind, doc.text).region };
+      cache.set(key, cached);
+    }
+    (summary.kind === 'watchlist' ? watchlists : watchmaps).set(summary.name, cached.region);
   }
   return compileFilter(where, { watchlists, watchmaps });
 }
@@ -263,6 +274,7 @@ export class FilterMatcher {
   private filters: Array<{ doc: FilterDoc; compiled: CompiledFilter }> = [];
   private loadedAt = -Infinity;
   private readonly perVisit = new Map<string, number>();
+  private readonly regions: RegionCache = new Map();
   /** Matches dropped by the per-visit quota, by filter id. */
   readonly dropped = new Map<string, number>();
   /** Filters that no longer compile (a region deleted or changed), with the error. */
@@ -280,7 +292,10 @@ export class FilterMatcher {
     const next: typeof this.filters = [];
     for (const doc of docs) {
       try {
-        next.push({ doc, compiled: await compileForOwner(this.store, doc.owner, doc.where) });
+        next.push({
+          doc,
+          compiled: await compileForOwner(this.store, doc.owner, doc.where, this.regions),
+        });
         this.broken.delete(doc.id);
       } catch (err) {
         this.broken.set(doc.id, (err as Error).message);

@@ -1,7 +1,7 @@
 /**
  * The filter language against an independent evaluation: every expression of ./cases.ts is run
  * by compileFilter over alerts read back from an Avro container file, and by ./independent.py
- * (python3-avro, astropy, astropy-healpix; written separately, by hand) over the same file. The
+ * (python3-avro and astropy; written separately, by hand) over the same file. The
  * matched diaSourceIds must be equal, on alerts of the association scene (with nulls knocked in)
  * and on alerts of `ap process` (two visits of an `ap simulate` pair, so with history).
  */
@@ -22,7 +22,7 @@ import { EXPRESSIONS, watchlistCsv, watchmapMoc, withNulls } from './cases.js';
 
 const script = readFileSync(new URL('./independent.py', import.meta.url), 'utf8');
 const cli = new URL('../../cli/main.ts', import.meta.url).pathname;
-const skip = skipWithout('astropy_healpix') || skipWithout('avro');
+const skip = skipWithout('astropy') || skipWithout('avro');
 
 async function readAll(file: string): Promise<Alert[]> {
   const alerts: Alert[] = [];
@@ -45,7 +45,7 @@ async function crossCheck(
     watchmaps: new Map([['field', parseMoc(readFileSync(moc, 'utf8'))]]),
   };
   const alerts = await readAll(avroFile);
-  const expected = JSON.parse(runPython('astropy_healpix', script, [avroFile, csv, moc])) as Record<
+  const expected = JSON.parse(runPython('astropy', script, [avroFile, csv, moc])) as Record<
     string,
     number[]
   >;

@@ -91,17 +91,25 @@ async function call(
 const alice = (method: string, path: string, body?: unknown) =>
   call(method, path, 'alice-token-0001', body);
 
-/** Messages on a subscription until none arrives for `quietMs`; acked. */
-async function drain(subscription: string, quietMs = 1500): Promise<Message[]> {
+/**
+ * Messages on a subscription (acked): until `expected` distinct diaSourceIds have come (or a
+ * minute passes), then until none arrives for `quietMs`, so that extras would be seen too.
+ */
+async function drain(subscription: string, expected = 0, quietMs = 1500): Promise<Message[]> {
   const sub = s.pubsub.subscription(subscription);
   const got: Message[] = [];
+  const ids = new Set<string>();
   let last = Date.now();
   sub.on('message', (m: Message) => {
     got.push(m);
+    ids.add(m.attributes.diaSourceId);
     last = Date.now();
     m.ack();
   });
-  while (Date.now() - last < quietMs) await new Promise((r) => setTimeout(r, 200));
+  const started = Date.now();
+  while (ids.size < expected && Date.now() - started < 60_000)
+    await new Promise((r) => setTimeout(r, 100));
+  while (Date.now() - last < quietMs) await new Promise((r) => setTimeout(r, 100));
   await sub.close();
   return got;
 }
@@ -192,7 +200,7 @@ test("each filter's stream receives exactly its matches; pause, replay and delet
   await publishAlerts(alerts);
   await publishAlerts(alerts.slice(0, 10)); // a redelivery: streams de-duplicate by diaSourceId
   for (const [name, where] of Object.entries(EXAMPLES)) {
-    const messages = await drain(ids[name].subscription, name === 'bright' ? 4000 : 1500);
+    const messages = await drain(ids[name].subscription, expected(where).length);
     const got = [...new Set(messages.map((m) => Number(m.attributes.diaSourceId)))].sort(
       (x, y) => x - y,
     );
@@ -212,8 +220,9 @@ test("each filter's stream receives exactly its matches; pause, replay and delet
   const { filterServices } = await import('../../functions/filter-context.js');
   await filterServices().matcher?.refresh();
   await publishAlerts(alerts);
+  for (const name of ['bright', 'targets', 'field', 'history', 'faint'])
+    await drain(ids[name].subscription, expected(EXAMPLES[name]).length);
   assert.deepEqual(await drain(ids.cone.subscription), [], 'a paused filter delivers nothing');
-  await drain(ids.bright.subscription);
 
   for (const a of alerts) await s.archive.putAlert(a.diaSourceId, encodeAlert(a));
   const replay = await alice('POST', `/v1/filters/${ids.bright.id}/replay`, { days: 30 });
