@@ -119,13 +119,15 @@ export function diffToFits(result: SubtractResult, provenance?: DiffProvenance):
     const s = result.score;
     extraHdus.push({ name: 'SCORR', data: s.contiguous ? s.data : s.clone().data, width: s.width, height: s.height, header: new FitsHeader() });
   }
+  const extraHeader: Array<[string, string | number | boolean]> = [
+    ['DIFFMETH', result.method],
+    ['KERNSUM', result.kernelSum],
+    ['PSFFWHM', result.psfFwhmPx],
+    ['APCORR', result.stats.apertureCorrection],
+  ];
+  if (result.stats.kernelFallback) extraHeader.push(['KERNFALL', result.stats.kernelFallback]);
   return writeExposure(result.difference, {
-    extraHeader: [
-      ['DIFFMETH', result.method],
-      ['KERNSUM', result.kernelSum],
-      ['PSFFWHM', result.psfFwhmPx],
-      ...(provenance ? provenanceCards(provenance) : []),
-    ],
+    extraHeader: [...extraHeader, ...(provenance ? provenanceCards(provenance) : [])],
     extraHdus,
   });
 }
