@@ -3,7 +3,7 @@
  * offline (shared/pipeline processDetector) with a local APDB in DIR/apdb, writing
  * DIR/alerts.avro, DIR/diaSources.csv, DIR/difference.fits and DIR/summary.json.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
 import { writeAlertContainer } from '../../shared/alerts/container.js';
@@ -13,24 +13,13 @@ import { formatDiaSourceCsv } from '../../shared/detect/csv.js';
 import type { DiaSourceRecord } from '../../shared/detect/types.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffToFits } from '../../shared/diffim/pipeline.js';
-import { readExposureWithHeader, type ReadExposureResult } from '../../shared/fits/exposure.js';
 import { configOption } from '../config.js';
 import { InsufficientCoverageError, PipelineInputError, processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
+import { KernelFitError } from '../../shared/diffim/errors.js';
+import { applyScienceOverrides, IMAGE_OPTIONS, IMAGE_OPTIONS_HELP, loadImage } from '../image-inputs.js';
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
-
-async function load(path: string): Promise<ReadExposureResult> {
-  const bytes = await readFile(path).catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`${path}: cannot read (${err.code === 'ENOENT' ? 'no such file' : err.message})`);
-  });
-  try {
-    return readExposureWithHeader(bytes, path);
-  } catch (err) {
-    const message = (err as Error).message;
-    throw new InputError(message.startsWith(path) ? message : `${path}: ${message}`);
-  }
-}
 
 /** The DIASource table of `ap detect`, with the ids the APDB and the alerts use. */
 function diaSourceCsv(records: readonly DiaSourceRecord[], visit: number, detector: number): string {
@@ -44,6 +33,7 @@ export const command = defineCommand({
   summary: 'the whole per-detector pipeline offline, to alerts.avro',
   help: `usage: ap process --science S.fits --template T.fits --out DIR [--method al|al-convsci|zogy|auto]
                   [--visit V] [--detector D] [--threshold 5] [--config FILE]
+                  [--science-variance N.fits] [--template-variance N.fits] [--mjd MJD] [--band B] [--zero-point MAG]
 
   --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
   --template T.fits  template image (warped onto the science grid)
@@ -61,11 +51,13 @@ export const command = defineCommand({
   --config FILE      pipeline configuration override, JSON (docs/contracts.md), validated; --method
                      and --threshold apply on top of it. Its hash and the code version are written
                      to the difference (APCONFIG, APVERSION), summary.json and every alert
+${IMAGE_OPTIONS_HELP}
 
 Stages: characterize, warp, subtract, detect and measure, real/bogus score (skipped with a logged
 reason when no model is available), associate (with forced photometry of known DIAObjects not
-detected), alerts with cutouts. Fluxes are calibrated with the science header's PHOTZP/MAGZERO,
-else the template's zero point plus 2.5 log10 of the matching kernel's sum. One JSON log line
+detected), alerts with cutouts. Fluxes are calibrated with --zero-point, else the science header's
+PHOTZP/MAGZERO/MAGZP (or BUNIT MJy/sr with PIXAR_SR), else the template's zero point plus
+2.5 log10 of the matching kernel's sum; summary.json's zeroPointSource says which. One JSON log line
 per stage on stderr. Running again on the same inputs leaves the APDB unchanged and writes the
 same alerts.`,
   options: {
@@ -77,6 +69,7 @@ same alerts.`,
     detector: { type: 'string' },
     threshold: { type: 'string' },
     config: { type: 'string' },
+    ...IMAGE_OPTIONS,
   },
   async run(values, verbose) {
     const sciencePath = required(values, 'science');
@@ -90,7 +83,8 @@ same alerts.`,
     const id = (name: 'visit' | 'detector'): number | undefined => (values[name] === undefined ? undefined : numberOption(values, name, 0));
 
     progress('reading images');
-    const [science, template] = await Promise.all([load(sciencePath), load(templatePath)]);
+    const [science, template] = await Promise.all([loadImage(sciencePath, values['science-variance']), loadImage(templatePath, values['template-variance'])]);
+    applyScienceOverrides(science, values);
     await mkdir(out, { recursive: true }).catch((err: Error) => {
       throw new InputError(`${out}: cannot create the output folder (${err.message})`);
     });
@@ -121,6 +115,7 @@ same alerts.`,
         throw new InputError(`${file}: ${err.message}${err.role === 'pair' ? ` (template ${templatePath})` : ''}`);
       }
       if (err instanceof InsufficientCoverageError) throw new InputError(`${templatePath}: ${err.message} (${sciencePath})`);
+      if (err instanceof KernelFitError) throw new InputError(`${sciencePath}: ${err.message} (template ${templatePath})`);
       throw err;
     }
     flush();

@@ -1,8 +1,10 @@
 /**
  * A kernel fit that cannot fail silently (issue 15 item 4). The configured Alard-Lupton fit is
  * checked for a degenerate solution (non-finite terms, a kernel sum that is not positive or far
- * from what the candidates measured one by one, a kernel that blows up towards the corners, too
- * few stamps for the basis); each failure falls back to a simpler fit, in this order:
+ * from what the candidates measured one by one, a kernel that blows up towards the corners, no
+ * stamp left; fitKernel itself lowers the spatial orders to what the stamp count supports, and
+ * one stamp's hundreds of pixels constrain the full basis); each failure falls back to a simpler
+ * fit, in this order:
  *   1. the configured basis and spatial orders;
  *   2. the same basis, spatially constant kernel and background (order 0);
  *   3. the bare Gaussians (every polynomial degree 0), order 0.
@@ -19,8 +21,6 @@ import { KernelFitError } from './errors.js';
 export const MAX_KERNEL_SUM_DEVIATION = 0.5;
 /** The kernel's squared sum at a corner may exceed the centre's by this factor at most (a polynomial running away). */
 export const MAX_CORNER_POWER_RATIO = 100;
-/** Fewer stamps than this in the fit cannot constrain a basis with polynomial terms. */
-export const MIN_STAMPS_FULL_BASIS = 3;
 
 export interface KernelFallbackResult extends KernelFitResult {
   /** '' when the configured fit was sound, else what was wrong and what was used instead. */
@@ -34,7 +34,7 @@ function squaredSum(k: Float64Array): number {
 }
 
 /** Why a fitted kernel cannot be used, or '' when it is sound. */
-export function kernelProblem(fit: KernelFitResult, width: number, height: number, fullBasis: boolean): string {
+export function kernelProblem(fit: KernelFitResult, width: number, height: number): string {
   const { solution } = fit;
   const ks = solution.kernelSum;
   if (![ks, ...solution.background, ...solution.coefficients.flatMap((c) => Array.from(c))].every(Number.isFinite)) return 'non-finite kernel solution';
@@ -44,7 +44,7 @@ export function kernelProblem(fit: KernelFitResult, width: number, height: numbe
   if (Number.isFinite(typical) && Math.abs(ks / typical - 1) > MAX_KERNEL_SUM_DEVIATION) {
     return `kernel sum ${ks.toPrecision(4)} is far from the candidates' median ${typical.toPrecision(4)}`;
   }
-  if (fullBasis && fit.used < MIN_STAMPS_FULL_BASIS) return `${fit.used} stamps cannot constrain the full basis`;
+  if (fit.used === 0) return 'no stamp left in the fit';
   const centre = squaredSum(solution.kernelAt((width - 1) / 2, (height - 1) / 2));
   for (const [x, y] of [[0, 0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]]) {
     const corner = squaredSum(solution.kernelAt(x, y));
@@ -71,7 +71,7 @@ export function fitKernelWithFallback(stamps: CandidateStamp[], makeBasis: (degr
     if (tried.has(key)) continue;
     tried.add(key);
     const fit = fitKernel(stamps, makeBasis(a.degrees), width, height, { ...opt, spatialOrder: a.spatialOrder, backgroundOrder: a.backgroundOrder });
-    const problem = kernelProblem(fit, width, height, a.degrees.some((d) => d > 0));
+    const problem = kernelProblem(fit, width, height);
     if (!problem) return { ...fit, fallback: problems.length ? `${problems.join('; ')}: ${a.label}` : '' };
     problems.push(`${a.label}: ${problem}`);
   }

@@ -91,8 +91,9 @@ export function readExposureFromHdus(hdus: FitsHdu[], source = 'FITS file'): Rea
 function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
   const withData = hdus.filter((h) => h.data !== null && h.width > 0 && h.height > 0);
   const image =
-    withData.find((h) => ['IMAGE', 'SCI'].includes(h.name.toUpperCase())) ??
+    withData.find((h) => h.name.toUpperCase() === 'IMAGE') ??
     withData.find((h) => h === hdus[0]) ??
+    withData.find((h) => h.name.toUpperCase() === 'SCI') ??
     withData.find((h) => !AUXILIARY.includes(h.name.toUpperCase()));
   if (!image || image.data === null) throw new FitsError('no image HDU with pixels');
   const { width, height } = image;
@@ -116,7 +117,11 @@ function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
     varianceOrigin = 'VARIANCE extension';
   } else {
     // A noise extension of another kind (JWST's ERR, VAR_*, WHT) is converted to a variance.
-    const map = varianceFromExtensions(hdus.filter((h) => h !== image), width, height);
+    const map = varianceFromExtensions(
+      hdus.filter((h) => h !== image),
+      width,
+      height,
+    );
     variance = map?.variance ?? new Float32Array(width * height).fill(Number.NaN);
     varianceOrigin = map?.origin ?? '';
   }
@@ -225,10 +230,10 @@ function readMask(hdu: FitsHdu, width: number, height: number, out: Int32Array):
   }
 }
 
-/** Band letter u g r i z y when FILTER starts with one ('i', 'i DECam SDSS c0003 ...', 'Y'), else FILTER itself. */
+/** Band letter u g r i z y when FILTER starts with one ('i', 'i DECam SDSS c0003 ...', 'Y', SDSS's "r'"), else FILTER itself. */
 export function bandOf(filter: string): string {
   const text = filter.trim();
-  const m = /^([ugrizyY])(?=$|[\s._\-:])/.exec(text);
+  const m = /^([ugrizyY])(?=$|[\s._\-:'])/.exec(text);
   return m ? m[1].toLowerCase() : text;
 }
 
@@ -338,7 +343,9 @@ export function writeExposure(exposure: Exposure, options: WriteExposureOptions 
   // Units as read (MJy/sr stays MJy/sr); counts when the input named none.
   const units = exposure.info.units || 'adu';
   const imageHeader = frame.clone().set('BUNIT', units);
-  const varianceHeader = frame.clone().set('BUNIT', /^[\w]+$/.test(units) ? `${units}2` : `(${units})**2`);
+  const varianceHeader = frame
+    .clone()
+    .set('BUNIT', /^[\w]+$/.test(units) ? `${units}2` : `(${units})**2`);
   return writeFits(
     [
       { data: null, header: primary },

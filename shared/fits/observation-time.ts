@@ -24,7 +24,8 @@ export function mjdOfIso(date: string, time = ''): number {
   const full = /T\d/.test(text) || !time.trim() ? text : `${text}T${time.trim()}`;
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?)?Z?$/.exec(full);
   if (!m) return Number.NaN;
-  const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] ?? 0), +(m[5] ?? 0)) + Number(m[6] ?? 0) * 1000;
+  const ms =
+    Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] ?? 0), +(m[5] ?? 0)) + Number(m[6] ?? 0) * 1000;
   return Number.isFinite(ms) ? MJD_OF_UNIX_EPOCH + ms / 1000 / SECONDS_PER_DAY : Number.NaN;
 }
 
@@ -44,7 +45,8 @@ export function observationTime(header: FitsHeader): ObservationTime {
   ];
   const start = starts.find(([, v]) => Number.isFinite(v));
   const withHalf = (key: string): string => (half ? `${key} + EXPTIME/2` : key);
-  if (Number.isFinite(avg) && (!start || Math.abs(avg - start[1] - half) <= Math.max(half, 1 / 24))) return { mjd: avg, origin: 'MJD-AVG' };
+  if (Number.isFinite(avg) && (!start || Math.abs(avg - start[1] - half) <= Math.max(half, 1 / 24)))
+    return { mjd: avg, origin: 'MJD-AVG' };
   if (start) return { mjd: start[1] + half, origin: withHalf(start[0]) };
   return { mjd: Number.NaN, origin: '' };
 }

@@ -30,7 +30,12 @@ function units(header: FitsHeader | null): string {
 }
 
 /** What a noise map holds, or null when nothing says. `imageUnits` is the image's BUNIT. */
-export function noiseMapKind(extname: string, header: FitsHeader | null, imageUnits: string, fileName: string): NoiseMapKind | null {
+export function noiseMapKind(
+  extname: string,
+  header: FitsHeader | null,
+  imageUnits: string,
+  fileName: string,
+): NoiseMapKind | null {
   for (const [re, kind] of EXTNAMES) if (re.test(extname.trim().toUpperCase())) return kind;
   const u = units(header);
   const base = imageUnits.trim().toLowerCase().replace(/\s+/g, '');
@@ -63,30 +68,65 @@ export interface VarianceMap {
 }
 
 /** Extensions that carry noise rather than pixels, in order of preference; JWST's VAR_* parts are summed. */
-export const NOISE_EXTENSIONS = ['VARIANCE', 'ERR', 'VAR_POISSON', 'VAR_RNOISE', 'VAR_FLAT', 'WHT', 'WEIGHT', 'IVAR'];
+export const NOISE_EXTENSIONS = [
+  'VARIANCE',
+  'ERR',
+  'VAR_POISSON',
+  'VAR_RNOISE',
+  'VAR_FLAT',
+  'WHT',
+  'WEIGHT',
+  'IVAR',
+];
 
 /** A variance from a file's own noise extension (VARIANCE, ERR, JWST's VAR_POISSON + VAR_RNOISE + VAR_FLAT, WHT), or null. */
-export function varianceFromExtensions(hdus: FitsHdu[], width: number, height: number): VarianceMap | null {
-  const named = (name: string): FitsHdu | undefined => hdus.find((h) => h.name.toUpperCase() === name && h.data !== null && h.width === width && h.height === height);
+export function varianceFromExtensions(
+  hdus: FitsHdu[],
+  width: number,
+  height: number,
+): VarianceMap | null {
+  const named = (name: string): FitsHdu | undefined =>
+    hdus.find(
+      (h) =>
+        h.name.toUpperCase() === name &&
+        h.data !== null &&
+        h.width === width &&
+        h.height === height,
+    );
   for (const name of ['VARIANCE', 'ERR']) {
     const hdu = named(name);
     if (hdu) {
       const kind = noiseMapKind(name, hdu.header, '', '') as NoiseMapKind;
-      return { variance: toVariance(hdu.data as FitsData, kind), kind, origin: `${name} extension` };
+      return {
+        variance: toVariance(hdu.data as FitsData, kind),
+        kind,
+        origin: `${name} extension`,
+      };
     }
   }
-  const parts = ['VAR_POISSON', 'VAR_RNOISE', 'VAR_FLAT'].map(named).filter((h): h is FitsHdu => h !== undefined);
+  const parts = ['VAR_POISSON', 'VAR_RNOISE', 'VAR_FLAT']
+    .map(named)
+    .filter((h): h is FitsHdu => h !== undefined);
   if (parts.length) {
     const sum = new Float32Array(width * height);
     for (const p of parts) {
       const v = toVariance(p.data as FitsData, 'variance');
       for (let i = 0; i < sum.length; i++) sum[i] += v[i];
     }
-    return { variance: sum, kind: 'variance', origin: `${parts.map((p) => p.name).join(' + ')} extensions` };
+    return {
+      variance: sum,
+      kind: 'variance',
+      origin: `${parts.map((p) => p.name).join(' + ')} extensions`,
+    };
   }
   for (const name of ['WHT', 'WEIGHT', 'IVAR']) {
     const hdu = named(name);
-    if (hdu) return { variance: toVariance(hdu.data as FitsData, 'inverse-variance'), kind: 'inverse-variance', origin: `${name} extension` };
+    if (hdu)
+      return {
+        variance: toVariance(hdu.data as FitsData, 'inverse-variance'),
+        kind: 'inverse-variance',
+        origin: `${name} extension`,
+      };
   }
   return null;
 }
@@ -95,19 +135,35 @@ export function varianceFromExtensions(hdus: FitsHdu[], width: number, height: n
  * The variance of a separate noise-map file (`--science-variance`), which must match the image's
  * shape: its pixel HDU (first with data), its kind as noiseMapKind reads it. Throws FitsError.
  */
-export function varianceFromMapFile(hdus: FitsHdu[], fileName: string, imageUnits: string, width: number, height: number): VarianceMap {
+export function varianceFromMapFile(
+  hdus: FitsHdu[],
+  fileName: string,
+  imageUnits: string,
+  width: number,
+  height: number,
+): VarianceMap {
   const fromExt = varianceFromExtensions(hdus, width, height);
   if (fromExt && hdus.filter((h) => h.data !== null).length > 1) return fromExt;
   const hdu = hdus.find((h) => h.data !== null && h.width > 0 && h.height > 0);
   if (!hdu) throw new FitsError('no image HDU with pixels');
-  if (hdu.width !== width || hdu.height !== height) throw new FitsError(`noise map is ${hdu.width}x${hdu.height}, the image ${width}x${height}`);
-  const kind = noiseMapKind(hdu.name === 'PRIMARY' ? '' : hdu.name, inherited(hdu, hdus[0]), imageUnits, fileName);
+  if (hdu.width !== width || hdu.height !== height)
+    throw new FitsError(`noise map is ${hdu.width}x${hdu.height}, the image ${width}x${height}`);
+  const kind = noiseMapKind(
+    hdu.name === 'PRIMARY' ? '' : hdu.name,
+    inherited(hdu, hdus[0]),
+    imageUnits,
+    fileName,
+  );
   if (!kind) {
     throw new FitsError(
       'cannot tell whether the noise map holds sigma, variance or inverse variance: give it an EXTNAME (ERR, VARIANCE, WHT), a BUNIT, or a name with noise/rms/err, var or weight/ivar in it',
     );
   }
-  return { variance: toVariance(hdu.data as FitsData, kind), kind, origin: `${fileName.replace(/^.*[\\/]/, '')} (${kind})` };
+  return {
+    variance: toVariance(hdu.data as FitsData, kind),
+    kind,
+    origin: `${fileName.replace(/^.*[\\/]/, '')} (${kind})`,
+  };
 }
 
 /** The HDU's header, or the primary's when the HDU has no BUNIT of its own. */

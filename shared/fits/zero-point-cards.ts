@@ -35,8 +35,10 @@ export function zeroPointFromHeader(header: FitsHeader): HeaderZeroPoint | null 
   const pixar = header.getNumber('PIXAR_SR');
   const photmjsr = header.getNumber('PHOTMJSR');
   if (pixar !== undefined && pixar > 0) {
-    if (unit === 'mjy/sr' || unit === 'mjy.sr-1' || unit === 'mjy/steradian') return { zeroPoint: abMag(1e6 * pixar), origin: 'BUNIT MJy/sr, PIXAR_SR' };
-    if ((unit === 'dn/s' || unit === 'dn.s-1') && photmjsr !== undefined && photmjsr > 0) return { zeroPoint: abMag(1e6 * pixar * photmjsr), origin: 'BUNIT DN/s, PHOTMJSR, PIXAR_SR' };
+    if (unit === 'mjy/sr' || unit === 'mjy.sr-1' || unit === 'mjy/steradian')
+      return { zeroPoint: abMag(1e6 * pixar), origin: 'BUNIT MJy/sr, PIXAR_SR' };
+    if ((unit === 'dn/s' || unit === 'dn.s-1') && photmjsr !== undefined && photmjsr > 0)
+      return { zeroPoint: abMag(1e6 * pixar * photmjsr), origin: 'BUNIT DN/s, PHOTMJSR, PIXAR_SR' };
   }
   // BUNIT 'MJy' is mega; per-pixel flux densities are lower-case jy after stripping: match the original case.
   const raw = (header.getString('BUNIT') ?? '').trim();
