@@ -267,8 +267,8 @@ function visitInfoOf(header: FitsHeader): VisitInfo {
 }
 
 /** Header cards of a VisitInfo (unknown values left out). */
-export function visitInfoCards(info: VisitInfo): Array<[string, string | number, string]> {
-  const cards: Array<[string, string | number, string]> = [];
+export function visitInfoCards(info: VisitInfo): Array<[string, string | number | boolean, string]> {
+  const cards: Array<[string, string | number | boolean, string]> = [];
   const put = (key: string, value: string | number, comment: string): void => {
     if (typeof value === 'string' ? value !== '' : Number.isFinite(value))
       cards.push([key, value, comment]);
@@ -283,7 +283,8 @@ export function visitInfoCards(info: VisitInfo): Array<[string, string | number,
   put('EXPTIME', info.exposureTime, '[s] exposure time');
   put('GAIN', info.gain, '[e-/ADU] gain');
   put('RDNOISE', info.readNoise, '[e-] read noise');
-  put('SATURATE', info.saturation, '[ADU] saturation level');
+  put('SATURATE', info.saturation, info.saturationOrigin === 'estimated' ? '[ADU] saturation level, estimated from the pixels' : '[ADU] saturation level');
+  if (info.saturationOrigin === 'estimated' && Number.isFinite(info.saturation)) cards.push(['SATEST', true, 'SATURATE estimated (no card in the input)']);
   put('PHOTZP', info.zeroPoint, '[mag] AB magnitude of 1 ADU');
   return cards;
 }
