@@ -28,6 +28,8 @@ export interface VisitInfo {
   zeroPointOrigin?: string;
   /** How the saturation level was known: 'SATURATE' (header), 'estimated' (from the pixels), or absent. */
   saturationOrigin?: string;
+  /** How the gain was known: absent (header GAIN) or 'estimated' (sky level over sky variance). */
+  gainOrigin?: string;
 }
 
 export function emptyVisitInfo(): VisitInfo {
