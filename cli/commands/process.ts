@@ -3,7 +3,7 @@
  * offline (shared/pipeline processDetector) with a local APDB in DIR/apdb, writing
  * DIR/alerts.avro, DIR/diaSources.csv, DIR/difference.fits and DIR/summary.json.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
 import { writeAlertContainer } from '../../shared/alerts/container.js';
@@ -18,6 +18,19 @@ import { InsufficientCoverageError, PipelineInputError, processDetector, stderrJ
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
 import { KernelFitError } from '../../shared/diffim/errors.js';
 import { applyScienceOverrides, IMAGE_OPTIONS, IMAGE_OPTIONS_HELP, loadImage } from '../image-inputs.js';
+import { readRefcatCsv, type ReferenceStar } from '../../shared/pipeline/refcat.js';
+
+/** The reference stars of a --refcat CSV in the science band; InputError names the file. */
+async function loadRefcat(path: string, band: string): Promise<ReferenceStar[]> {
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(`${path}: cannot read (${err.code === 'ENOENT' ? 'no such file' : err.message})`);
+  });
+  try {
+    return readRefcatCsv(text, band);
+  } catch (err) {
+    throw new InputError(`${path}: ${(err as Error).message}`);
+  }
+}
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
 
@@ -34,6 +47,7 @@ export const command = defineCommand({
   help: `usage: ap process --science S.fits --template T.fits --out DIR [--method al|al-convsci|zogy|auto]
                   [--visit V] [--detector D] [--threshold 5] [--config FILE]
                   [--science-variance N.fits] [--template-variance N.fits] [--mjd MJD] [--band B] [--zero-point MAG]
+                  [--refcat STARS.csv]
 
   --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
   --template T.fits  template image (warped onto the science grid)
@@ -52,11 +66,14 @@ export const command = defineCommand({
                      and --threshold apply on top of it. Its hash and the code version are written
                      to the difference (APCONFIG, APVERSION), summary.json and every alert
 ${IMAGE_OPTIONS_HELP}
+  --refcat STARS.csv reference catalog of the footprint (CSV: ra, dec in degrees and an AB magnitude column
+                     <band>_mag, mag_<band>, <band> or mag): calibrates the science image by PSF photometry
+                     at its stars when the header has no zero point (before the template's calibration)
 
 Stages: characterize, warp, subtract, detect and measure, real/bogus score (skipped with a logged
 reason when no model is available), associate (with forced photometry of known DIAObjects not
 detected), alerts with cutouts. Fluxes are calibrated with --zero-point, else the science header's
-PHOTZP/MAGZERO/MAGZP (or BUNIT MJy/sr with PIXAR_SR), else the template's zero point plus
+PHOTZP/MAGZERO/MAGZP (or BUNIT MJy/sr with PIXAR_SR), else --refcat's stars, else the template's zero point plus
 2.5 log10 of the matching kernel's sum; summary.json's zeroPointSource says which. One JSON log line
 per stage on stderr. Running again on the same inputs leaves the APDB unchanged and writes the
 same alerts.`,
@@ -70,6 +87,7 @@ same alerts.`,
     threshold: { type: 'string' },
     config: { type: 'string' },
     ...IMAGE_OPTIONS,
+    refcat: { type: 'string' },
   },
   async run(values, verbose) {
     const sciencePath = required(values, 'science');
@@ -85,6 +103,7 @@ same alerts.`,
     progress('reading images');
     const [science, template] = await Promise.all([loadImage(sciencePath, values['science-variance']), loadImage(templatePath, values['template-variance'])]);
     applyScienceOverrides(science, values);
+    const refcat = values.refcat === undefined ? null : await loadRefcat(values.refcat, science.exposure.info.band);
     await mkdir(out, { recursive: true }).catch((err: Error) => {
       throw new InputError(`${out}: cannot create the output folder (${err.message})`);
     });
@@ -104,7 +123,7 @@ same alerts.`,
     try {
       const realBogus = await loadRealBogus(log);
       result = await processDetector(
-        { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus },
+        { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus, refcat },
         config,
         { log },
       );

@@ -267,7 +267,9 @@ function visitInfoOf(header: FitsHeader): VisitInfo {
 }
 
 /** Header cards of a VisitInfo (unknown values left out). */
-export function visitInfoCards(info: VisitInfo): Array<[string, string | number | boolean, string]> {
+export function visitInfoCards(
+  info: VisitInfo,
+): Array<[string, string | number | boolean, string]> {
   const cards: Array<[string, string | number | boolean, string]> = [];
   const put = (key: string, value: string | number, comment: string): void => {
     if (typeof value === 'string' ? value !== '' : Number.isFinite(value))
@@ -281,10 +283,23 @@ export function visitInfoCards(info: VisitInfo): Array<[string, string | number 
   put('MJD-OBS', info.mjd - half, '[d] exposure start, MJD');
   put('MJD-AVG', info.mjd, '[d] exposure midpoint, MJD');
   put('EXPTIME', info.exposureTime, '[s] exposure time');
-  put('GAIN', info.gain, info.gainOrigin === 'estimated' ? '[e-/ADU] gain, estimated: sky level / sky variance' : '[e-/ADU] gain');
+  put(
+    'GAIN',
+    info.gain,
+    info.gainOrigin === 'estimated'
+      ? '[e-/ADU] gain, estimated: sky level / sky variance'
+      : '[e-/ADU] gain',
+  );
   put('RDNOISE', info.readNoise, '[e-] read noise');
-  put('SATURATE', info.saturation, info.saturationOrigin === 'estimated' ? '[ADU] saturation level, estimated from the pixels' : '[ADU] saturation level');
-  if (info.saturationOrigin === 'estimated' && Number.isFinite(info.saturation)) cards.push(['SATEST', true, 'SATURATE estimated (no card in the input)']);
+  put(
+    'SATURATE',
+    info.saturation,
+    info.saturationOrigin === 'estimated'
+      ? '[ADU] saturation level, estimated from the pixels'
+      : '[ADU] saturation level',
+  );
+  if (info.saturationOrigin === 'estimated' && Number.isFinite(info.saturation))
+    cards.push(['SATEST', true, 'SATURATE estimated (no card in the input)']);
   put('PHOTZP', info.zeroPoint, '[mag] AB magnitude of 1 ADU');
   return cards;
 }

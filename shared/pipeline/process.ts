@@ -43,6 +43,7 @@ import { checkImageData, isPrepared, prepareScienceAsync, prepareTemplate, type 
 import type { RealBogusScorer } from './realbogus.js';
 import { storedProcessingTime } from './replay.js';
 import { resolveZeroPoint, type ZeroPointSource } from './zero-point.js';
+import { refcatZeroPoint, type ReferenceStar } from './refcat.js';
 
 export const PIPELINE_STAGES = [
   'characterizeTemplate',
@@ -70,6 +71,8 @@ export interface DetectorInputs {
   apdb: Apdb;
   /** Real/bogus model; null or absent skips scoring (logged). */
   realBogus?: RealBogusScorer | null;
+  /** Reference stars of the footprint in the science band (refcat.ts): calibrate when the header has no zero point. */
+  refcat?: ReferenceStar[] | null;
 }
 
 export interface PipelineDeps {
@@ -228,12 +231,15 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   const warpedTemplate = warped.exposure;
   done('warp', { coverageFraction: round(warped.coverageFraction, 4), covarianceFactor: round(warped.covarianceFactor, 4) }, warpStartMs + performance.now() - warpWait);
 
-  // (3) Subtract; then the science zero point (the header's, else the template's through the kernel sum).
+  // (3) Subtract; then the science zero point (the header's, else the reference catalog's, else the template's through the kernel sum).
+  // The catalog is measured on the characterized science before the subtraction's masks change it.
+  const refZp = inputs.refcat && !Number.isFinite(science.info.zeroPoint) ? refcatZeroPoint(science, inputs.refcat) : null;
   const subtraction = await subtractOrExplain(science, warpedTemplate, config);
   const zp = resolveZeroPoint(
     { zeroPoint: science.info.zeroPoint, origin: science.info.zeroPointOrigin },
     { zeroPoint: tmpl.exposure.info.zeroPoint, origin: tmpl.exposure.info.zeroPointOrigin },
     subtraction.kernelSum,
+    { reference: refZp && { zeroPoint: refZp.zeroPoint, origin: `reference catalog, ${refZp.nStars} stars, scatter ${refZp.scatter.toFixed(3)} mag` } },
   );
   const info: VisitInfo = { ...science.info, ...ids, zeroPoint: zp.zeroPoint, zeroPointOrigin: zp.origin };
   science.info = info;

@@ -6,6 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyScienceOverrides, loadImage } from '../../cli/image-inputs.js';
 import {
   FitsHeader,
   readExposureWithHeader,
@@ -170,4 +174,46 @@ test('a JWST-like file: pixels from SCI, variance from ERR (squared), or from VA
   );
   assert.equal(parts?.variance[0], 0.75);
   assert.equal(parts?.origin, 'VAR_POISSON + VAR_RNOISE extensions');
+});
+
+test('--mjd, --band and --zero-point override the header; a noise map of the wrong shape is one error naming it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ap-meta-'));
+  try {
+    const image = join(dir, 'image.fits');
+    writeFileSync(
+      image,
+      writeFits([
+        {
+          data: new Float32Array(4).fill(1),
+          width: 2,
+          height: 2,
+          header: header({ 'MJD-OBS': 60000, FILTER: 'g', PHOTZP: 30 }),
+        },
+      ]),
+    );
+    const read = await loadImage(image);
+    applyScienceOverrides(read, { mjd: '60001.25', band: "r'", 'zero-point': '27.5' });
+    const info = read.exposure.info;
+    assert.deepEqual(
+      [info.mjd, info.mjdOrigin, info.band, info.zeroPoint, info.zeroPointOrigin],
+      [60001.25, '--mjd', 'r', 27.5, '--zero-point'],
+    );
+    assert.throws(
+      () => applyScienceOverrides(read, { mjd: 'soon' }),
+      /--mjd must be a number, got 'soon'/,
+    );
+    const noise = join(dir, 'image.noise.fits');
+    writeFileSync(noise, writeFits([{ data: new Float32Array(6).fill(2), width: 3, height: 2 }]));
+    await assert.rejects(
+      loadImage(image, noise),
+      (err: Error) =>
+        err.message.startsWith(noise) && /noise map is 3x2, the image 2x2/.test(err.message),
+    );
+    writeFileSync(noise, writeFits([{ data: new Float32Array(4).fill(2), width: 2, height: 2 }]));
+    const withMap = await loadImage(image, noise);
+    assert.equal(withMap.exposure.variance.data[0], 4);
+    assert.equal(withMap.varianceOrigin, 'image.noise.fits (sigma)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
