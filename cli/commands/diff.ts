@@ -3,34 +3,23 @@
  * characterize both images, warp the template onto the science grid, PSF-match and subtract
  * (shared/diffim/pipeline.ts), and write the difference (IMAGE, MASK, VARIANCE, PSF).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { defineCommand, InputError, progress, progressDone, required } from '../command.js';
-import { readExposure } from '../../shared/fits/exposure.js';
-import type { Exposure } from '../../shared/image/exposure.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
+import { KernelFitError } from '../../shared/diffim/errors.js';
 import { diffToFits, runDiff } from '../../shared/diffim/pipeline.js';
 import { configHash } from '../../shared/pipeline/config.js';
 import { codeVersion } from '../../shared/util/version.js';
 import { configOption } from '../config.js';
+import { applyScienceOverrides, IMAGE_OPTIONS, IMAGE_OPTIONS_HELP, loadImage } from '../image-inputs.js';
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
-
-async function load(path: string): Promise<Exposure> {
-  const bytes = await readFile(path).catch((err: Error) => {
-    throw new InputError(`${path}: cannot read (${err.message})`);
-  });
-  try {
-    return readExposure(bytes, path);
-  } catch (err) {
-    throw new InputError((err as Error).message.startsWith(path) ? (err as Error).message : `${path}: ${(err as Error).message}`);
-  }
-}
 
 export const command = defineCommand({
   name: 'diff',
   summary: 'warp, PSF-match and subtract a template from a science image',
   help: `usage: ap diff --science S.fits --template T.fits --out D.fits [--method al|al-convsci|zogy|auto]
-               [--config FILE]
+               [--config FILE] [--science-variance N.fits] [--template-variance N.fits] [--mjd MJD] [--band B] [--zero-point MAG]
 
   --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
   --template T.fits  template image; warped onto the science grid with Lanczos-3
@@ -44,6 +33,7 @@ export const command = defineCommand({
   --config FILE      pipeline configuration override, JSON (docs/contracts.md; its characterize,
                      warp and subtract blocks apply here), validated; --method applies on top.
                      Header cards APCONFIG (its hash) and APVERSION (code version) record it
+${IMAGE_OPTIONS_HELP}
 
 Stage timings and noise figures are logged as JSON lines on stderr.`,
   options: {
@@ -52,6 +42,7 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     out: { type: 'string' },
     method: { type: 'string' },
     config: { type: 'string' },
+    ...IMAGE_OPTIONS,
   },
   async run(values) {
     const sciencePath = required(values, 'science');
@@ -61,12 +52,17 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     if (method !== undefined && !METHODS.includes(method)) throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
     const config = await configOption(values.config, { subtract: { method } });
     progress('reading images');
-    const [science, template] = await Promise.all([load(sciencePath), load(templatePath)]);
+    const [scienceRead, templateRead] = await Promise.all([loadImage(sciencePath, values['science-variance']), loadImage(templatePath, values['template-variance'])]);
+    applyScienceOverrides(scienceRead, values);
+    const [science, template] = [scienceRead.exposure, templateRead.exposure];
     if ((!science.wcs || !template.wcs) && (science.width !== template.width || science.height !== template.height)) {
       throw new InputError(`${templatePath}: without a celestial WCS on both images they must have the same shape (${template.width}x${template.height} vs ${science.width}x${science.height})`);
     }
     progress('characterizing, warping and subtracting');
-    const result = await runDiff(science, template, { characterizeOverrides: config.characterize, warp: config.warp, subtract: config.subtract });
+    const result = await runDiff(science, template, { characterizeOverrides: config.characterize, warp: config.warp, subtract: config.subtract }).catch((err: Error) => {
+      // Every kernel fit, down to the simplest, was degenerate: the pair's fault, named by the science file.
+      throw err instanceof KernelFitError ? new InputError(`${sciencePath}: ${err.message} (template ${templatePath})`) : err;
+    });
     progress('writing');
     await writeFile(out, diffToFits(result, { configHash: configHash(config), codeVersion: codeVersion() }));
     progressDone();
@@ -79,6 +75,9 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
         psfFwhmPx: result.psfFwhmPx,
         noiseRatio: result.stats.noiseRatio,
         candidatesUsed: result.stats.candidatesUsed,
+        kernelFallback: result.stats.kernelFallback || undefined,
+        apertureCorrected: result.stats.apertureCorrected,
+        variance: { science: scienceRead.varianceOrigin || 'derived', template: templateRead.varianceOrigin || 'derived' },
         coverageFraction: result.coverageFraction,
         timingsMs: Object.fromEntries(Object.entries(result.timingsMs).map(([k, v]) => [k, Math.round(v)])),
         peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),

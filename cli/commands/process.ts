@@ -13,24 +13,24 @@ import { formatDiaSourceCsv } from '../../shared/detect/csv.js';
 import type { DiaSourceRecord } from '../../shared/detect/types.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffToFits } from '../../shared/diffim/pipeline.js';
-import { readExposureWithHeader, type ReadExposureResult } from '../../shared/fits/exposure.js';
 import { configOption } from '../config.js';
 import { InsufficientCoverageError, PipelineInputError, processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
 import { OrbitCatalog } from '../../shared/solar/catalog.js';
 import { parseOrbitsCsv } from '../../shared/solar/orbit.js';
+import { KernelFitError } from '../../shared/diffim/errors.js';
+import { applyScienceOverrides, IMAGE_OPTIONS, IMAGE_OPTIONS_HELP, loadImage } from '../image-inputs.js';
+import { readRefcatCsv, type ReferenceStar } from '../../shared/pipeline/refcat.js';
 
-const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
-
-async function load(path: string): Promise<ReadExposureResult> {
-  const bytes = await readFile(path).catch((err: NodeJS.ErrnoException) => {
+/** The reference stars of a --refcat CSV in the science band; InputError names the file. */
+async function loadRefcat(path: string, band: string): Promise<ReferenceStar[]> {
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new InputError(`${path}: cannot read (${err.code === 'ENOENT' ? 'no such file' : err.message})`);
   });
   try {
-    return readExposureWithHeader(bytes, path);
+    return readRefcatCsv(text, band);
   } catch (err) {
-    const message = (err as Error).message;
-    throw new InputError(message.startsWith(path) ? message : `${path}: ${message}`);
+    throw new InputError(`${path}: ${(err as Error).message}`);
   }
 }
 
@@ -46,6 +46,7 @@ async function loadOrbits(path: string): Promise<OrbitCatalog> {
     throw new InputError(message.startsWith(path) ? message : `${path}: ${message}`);
   }
 }
+const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
 
 /** The DIASource table of `ap detect`, with the ids the APDB and the alerts use. */
 function diaSourceCsv(records: readonly DiaSourceRecord[], visit: number, detector: number): string {
@@ -58,7 +59,9 @@ export const command = defineCommand({
   name: 'process',
   summary: 'the whole per-detector pipeline offline, to alerts.avro',
   help: `usage: ap process --science S.fits --template T.fits --out DIR [--method al|al-convsci|zogy|auto]
-                  [--visit V] [--detector D] [--threshold 5] [--config FILE] [--orbits FILE]
+                  [--visit V] [--detector D] [--threshold 5] [--config FILE]
+                  [--science-variance N.fits] [--template-variance N.fits] [--mjd MJD] [--band B] [--zero-point MAG]
+                  [--refcat STARS.csv] [--orbits FILE]
 
   --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
   --template T.fits  template image (warped onto the science grid)
@@ -76,6 +79,10 @@ export const command = defineCommand({
   --config FILE      pipeline configuration override, JSON (docs/contracts.md), validated; --method
                      and --threshold apply on top of it. Its hash and the code version are written
                      to the difference (APCONFIG, APVERSION), summary.json and every alert
+${IMAGE_OPTIONS_HELP}
+  --refcat STARS.csv reference catalog of the footprint (CSV: ra, dec in degrees and an AB magnitude column
+                     <band>_mag, mag_<band>, <band> or mag): calibrates the science image by PSF photometry
+                     at its stars when the header has no zero point (before the template's calibration)
   --orbits FILE      known solar-system objects: a CSV with Rubin's mpc_orbits columns designation,
                      epoch_mjd (TT), a, q (au), e, i, node, argperi (deg, J2000 ecliptic), mean_anomaly,
                      peri_time (MJD TT), h, g (as 'ap simulate' writes orbits.csv). DIASources at an
@@ -84,8 +91,9 @@ export const command = defineCommand({
 
 Stages: characterize, warp, subtract, detect and measure, real/bogus score (skipped with a logged
 reason when no model is available), associate (with forced photometry of known DIAObjects not
-detected), alerts with cutouts. Fluxes are calibrated with the science header's PHOTZP/MAGZERO,
-else the template's zero point plus 2.5 log10 of the matching kernel's sum. One JSON log line
+detected), alerts with cutouts. Fluxes are calibrated with --zero-point, else the science header's
+PHOTZP/MAGZERO/MAGZP (or BUNIT MJy/sr with PIXAR_SR), else --refcat's stars, else the template's zero point plus
+2.5 log10 of the matching kernel's sum; summary.json's zeroPointSource says which. One JSON log line
 per stage on stderr. Running again on the same inputs leaves the APDB unchanged and writes the
 same alerts.`,
   options: {
@@ -98,6 +106,8 @@ same alerts.`,
     threshold: { type: 'string' },
     config: { type: 'string' },
     orbits: { type: 'string' },
+    ...IMAGE_OPTIONS,
+    refcat: { type: 'string' },
   },
   async run(values, verbose) {
     const sciencePath = required(values, 'science');
@@ -112,7 +122,9 @@ same alerts.`,
 
     const knownObjects = values.orbits === undefined ? null : await loadOrbits(values.orbits);
     progress('reading images');
-    const [science, template] = await Promise.all([load(sciencePath), load(templatePath)]);
+    const [science, template] = await Promise.all([loadImage(sciencePath, values['science-variance']), loadImage(templatePath, values['template-variance'])]);
+    applyScienceOverrides(science, values);
+    const refcat = values.refcat === undefined ? null : await loadRefcat(values.refcat, science.exposure.info.band);
     await mkdir(out, { recursive: true }).catch((err: Error) => {
       throw new InputError(`${out}: cannot create the output folder (${err.message})`);
     });
@@ -132,7 +144,7 @@ same alerts.`,
     try {
       const realBogus = await loadRealBogus(log);
       result = await processDetector(
-        { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus, knownObjects },
+        { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus, knownObjects, refcat },
         config,
         { log },
       );
@@ -143,6 +155,7 @@ same alerts.`,
         throw new InputError(`${file}: ${err.message}${err.role === 'pair' ? ` (template ${templatePath})` : ''}`);
       }
       if (err instanceof InsufficientCoverageError) throw new InputError(`${templatePath}: ${err.message} (${sciencePath})`);
+      if (err instanceof KernelFitError) throw new InputError(`${sciencePath}: ${err.message} (template ${templatePath})`);
       throw err;
     }
     flush();

@@ -93,6 +93,9 @@ export async function characterizeImageAsync(exposure: Exposure, overrides: Char
   const psf = psfFromHdu((k) => cards.get(k), stored.data, stored.width, stored.height);
   if (mergeConfig(overrides).setPsf) attachPsf(exposure, psf);
   const { noiseCorrelation, ...result } = out;
+  // The worker's copy of the visit info learnt the estimated saturation level: so does this one.
+  if (result.defects.saturationEstimated) Object.assign(exposure.info, { saturation: result.defects.saturation, saturationOrigin: 'estimated' });
+  if (result.variance.gainEstimated) Object.assign(exposure.info, { gain: result.variance.gain, gainOrigin: 'estimated' });
   if (noiseCorrelation) exposure.noiseCorrelation = noiseCorrelation;
   return { ...result, background: { ...result.background, map: new Plane(map, width, height) }, psf: { ...result.psf, psf } };
 }

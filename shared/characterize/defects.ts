@@ -4,10 +4,17 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
+import { estimateSaturation } from './saturation-estimate.js';
 
 export interface DefectConfig {
-  /** Saturation level, ADU; NaN (default) takes the exposure's info.saturation, and none is flagged if that is NaN too. */
+  /**
+   * Saturation level, ADU; NaN (default) takes the exposure's info.saturation, else one estimated
+   * from the pixel histogram's pile-up (saturation-estimate.ts; recorded in info.saturationOrigin),
+   * else none is flagged.
+   */
   saturation: number;
+  /** Estimate the level when neither the config nor the header gives one (default true). */
+  estimateSaturation: boolean;
   /**
    * Bleed trails: each saturated run grows along its column while pixels stay above this
    * fraction of the saturation level (default 0.5), since charge spills along the readout columns.
@@ -17,11 +24,13 @@ export interface DefectConfig {
   growPx: number;
 }
 
-export const DEFAULT_DEFECT_CONFIG: DefectConfig = { saturation: Number.NaN, bleedFraction: 0.5, growPx: 1 };
+export const DEFAULT_DEFECT_CONFIG: DefectConfig = { saturation: Number.NaN, estimateSaturation: true, bleedFraction: 0.5, growPx: 1 };
 
 export interface DefectResult {
   /** Saturation level used, ADU (NaN when unknown). */
   saturation: number;
+  /** True when the level was estimated from the pixels (no SATURATE card). */
+  saturationEstimated: boolean;
   /** Pixels flagged SAT (after growth). */
   nSaturated: number;
   /** Non-finite pixels flagged NO_DATA. */
@@ -34,7 +43,16 @@ export function flagDefects(exposure: Exposure, config: Partial<DefectConfig> = 
   const { image, mask } = exposure;
   const w = image.width;
   const h = image.height;
-  const saturation = Number.isFinite(cfg.saturation) ? cfg.saturation : exposure.info.saturation;
+  let saturation = Number.isFinite(cfg.saturation) ? cfg.saturation : exposure.info.saturation;
+  let saturationEstimated = false;
+  if (!Number.isFinite(saturation) && cfg.estimateSaturation) {
+    saturation = estimateSaturation(image.contiguous ? image.data : image.clone().data).level;
+    saturationEstimated = Number.isFinite(saturation);
+    if (saturationEstimated) {
+      exposure.info.saturation = saturation;
+      exposure.info.saturationOrigin = 'estimated';
+    }
+  }
   let nNoData = 0;
   const sat = new Uint8Array(w * h);
   const saturated: number[] = [];
@@ -52,7 +70,7 @@ export function flagDefects(exposure: Exposure, config: Partial<DefectConfig> = 
       }
     }
   }
-  if (!Number.isFinite(saturation)) return { saturation: Number.NaN, nSaturated: 0, nNoData };
+  if (!Number.isFinite(saturation)) return { saturation: Number.NaN, saturationEstimated, nSaturated: 0, nNoData };
   const bleed = cfg.bleedFraction * saturation;
   const flagged = saturated.slice();
   for (const i of saturated) {
@@ -80,5 +98,5 @@ export function flagDefects(exposure: Exposure, config: Partial<DefectConfig> = 
       }
     }
   }
-  return { saturation, nSaturated, nNoData };
+  return { saturation, saturationEstimated, nSaturated, nNoData };
 }

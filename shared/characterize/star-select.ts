@@ -75,7 +75,7 @@ export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[]
   }
   const norm = (x: number, y: number): [number, number] => [(2 * x) / Math.max(1, src.width - 1) - 1, (2 * y) / Math.max(1, src.height - 1) - 1];
   const logT = candidates.map((c) => Math.log(c.ixx + c.iyy));
-  const mode = histogramMode(logT, 0.02);
+  const mode = smallestLocus(logT, cfg.modeWindow) ?? histogramMode(logT, 0.02);
   let keep = candidates.map((_, i) => Math.abs(logT[i] - mode) < cfg.modeWindow);
   let coeffs: Float64Array = new Float64Array([mode]);
   let terms = polyTerms(0);
@@ -178,6 +178,40 @@ function touches(bad: Uint8Array, w: number, h: number, x: number, y: number, r:
 }
 
 /** Mode of values from a histogram of bin `bin` smoothed by a 5-bin triangle. */
+/** A size cluster needs this many members, and this fraction of the most populated one's, to be the stellar locus. */
+const MIN_LOCUS_MEMBERS = 5;
+const MIN_LOCUS_FRACTION = 0.2;
+
+/**
+ * Centre of the smallest well-populated size cluster (Rubin's objectSize selector: point sources
+ * are the smallest objects): windows of +-window in log T about each value; the smallest window
+ * holding a local maximum of members, at least MIN_LOCUS_MEMBERS and MIN_LOCUS_FRACTION of the
+ * fullest window. In a star field that is the mode; in a galaxy cluster (JWST's Abell 2744, where
+ * galaxies outnumber stars ten to one) it is the stars, not the galaxies' mode. Null when too few.
+ */
+function smallestLocus(values: number[], window: number): number | null {
+  const v = [...values].sort((a, b) => a - b);
+  const n = v.length;
+  if (n < MIN_LOCUS_MEMBERS) return null;
+  // counts[i]: members within [v[i], v[i] + 2 window] (two pointers over the sorted values).
+  const counts = new Int32Array(n);
+  for (let i = 0, j = 0; i < n; i++) {
+    while (j < n && v[j] <= v[i] + 2 * window) j++;
+    counts[i] = j - i;
+  }
+  const need = Math.max(MIN_LOCUS_MEMBERS, MIN_LOCUS_FRACTION * Math.max(...counts));
+  for (let i = 0; i < n; i++) {
+    if (counts[i] < need) continue;
+    // Slide on while the window keeps gaining members: its fullest position in this cluster.
+    let best = i;
+    while (best + 1 < n && counts[best + 1] >= counts[best] && v[best + 1] <= v[i] + window) best++;
+    let s = 0, m = 0;
+    for (let k = best; k < n && v[k] <= v[best] + 2 * window; k++, m++) s += v[k];
+    return s / m;
+  }
+  return null;
+}
+
 function histogramMode(values: number[], bin: number): number {
   if (values.length === 0) return 0;
   const lo = Math.min(...values);

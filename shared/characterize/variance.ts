@@ -20,6 +20,12 @@ export interface VarianceConfig {
   rescaleGiven: boolean;
   /** At most this many blank-sky pixels enter the check (default 1e6; a regular subsample beyond). */
   maxCheckPixels: number;
+  /**
+   * Without a gain, estimate one for count data (BUNIT absent, adu, counts, DN, electron) from the
+   * sky's Poisson noise: gain = sky level / sky variance (read noise neglected: a lower bound, so
+   * the source term is conservative). Never for calibrated units (MJy/sr, nJy, ...). Default true.
+   */
+  estimateGain: boolean;
 }
 
 export const DEFAULT_VARIANCE_CONFIG: VarianceConfig = {
@@ -28,7 +34,13 @@ export const DEFAULT_VARIANCE_CONFIG: VarianceConfig = {
   rescaleDerived: true,
   rescaleGiven: false,
   maxCheckPixels: 1_000_000,
+  estimateGain: true,
 };
+
+/** Units whose pixel values count detected photons times a gain (a Poisson estimate of the gain holds). */
+const COUNT_UNITS = /^(|adu|counts?|dn|electrons?|e-?|photons?)$/i;
+/** A sky this many times its own variance would need a gain beyond any detector's (e-/ADU): not raw counts. */
+const MAX_ESTIMATED_GAIN = 100;
 
 export interface VarianceResult {
   /** 'file' (kept), 'ccd' (gain, read noise, sky and source), or 'measured-sky' (no gain: the measured sky noise only). */
@@ -41,6 +53,9 @@ export interface VarianceResult {
   skyVariance: number;
   /** Blank-sky pixels used in the check. */
   nCheckPixels: number;
+  /** Gain used (e-/ADU; NaN for none) and whether it was estimated from the sky (estimateGain). */
+  gain: number;
+  gainEstimated: boolean;
 }
 
 /** True when the plane carries no information: every pixel NaN or zero ("derive it"). */
@@ -65,7 +80,17 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
   const bg = background.map.data;
   const w = image.width;
   const h = image.height;
-  const gain = Number.isFinite(cfg.gain) ? cfg.gain : exposure.info.gain;
+  let gain = Number.isFinite(cfg.gain) ? cfg.gain : exposure.info.gain;
+  let gainEstimated = false;
+  if (!(gain > 0) && cfg.estimateGain && COUNT_UNITS.test((exposure.info.units ?? '').trim()) && varianceIsEmpty(exposure)) {
+    const estimate = background.level / background.sigma ** 2;
+    if (estimate > 0 && estimate < MAX_ESTIMATED_GAIN) {
+      gain = estimate;
+      gainEstimated = true;
+      exposure.info.gain = gain;
+      exposure.info.gainOrigin = 'estimated';
+    }
+  }
   const rn = Number.isFinite(cfg.readNoise) ? cfg.readNoise : Number.isFinite(exposure.info.readNoise) ? exposure.info.readNoise : 0;
   const derive = varianceIsEmpty(exposure);
   const ccd = Number.isFinite(gain) && gain > 0;
@@ -122,7 +147,7 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
   if (origin === 'ccd') skyVariance = scale * (Math.max(background.level, 0) / gain + (rn / gain) ** 2);
   else if (origin === 'measured-sky') skyVariance = background.sigma ** 2;
   else skyVariance = medianBlankVariance(exposure, exclude, step);
-  return { origin, measuredToPredicted: measured, scale, skyVariance, nCheckPixels: n };
+  return { origin, measuredToPredicted: measured, scale, skyVariance, nCheckPixels: n, gain: ccd ? gain : Number.NaN, gainEstimated };
 }
 
 /** Median of the plane's variance over every step-th pixel that is blank sky (already scaled). */

@@ -11,6 +11,10 @@
  *   light outside the stamp is extrapolated from a Moffat fitted to each image's PSF model (a
  *   model stamp is shorter than the stamp and unit-sum within itself, so it cannot be summed):
  *   scale = kernelSum * c_target / c_source with c = 1 / (1 - light outside).
+ *   A Moffat fitted to a diffraction-limited core (JWST: the first Airy ring inside the fit
+ *   radius) has beta -> 1, whose wings hold almost all the light: 1 / (1 - 1) = Infinity. Wings
+ *   that the stamp does not show are not extrapolated: beyond MAX_EXTRAPOLATED_LIGHT the
+ *   correction is unknown (NaN) and the pair is left uncorrected (`pairApertureCorrection`).
  */
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
@@ -115,11 +119,29 @@ export function moffatLightOutsideBox(alpha: number, beta: number, half: number)
 }
 
 /**
+ * Most light a fitted Moffat may put outside the stamp for its extrapolation to be believed: a
+ * quarter (ground-based seeing puts 0.5-11 % outside a 2.5-FWHM stamp; a fit claiming more is
+ * extrapolating wings it never saw).
+ */
+export const MAX_EXTRAPOLATED_LIGHT = 0.25;
+
+/**
  * Aperture correction of the box |dx|, |dy| <= half at (x, y): total flux over flux in the box,
- * from a Moffat fitted to the PSF model's stamp there.
+ * from a Moffat fitted to the PSF model's stamp there; NaN when the fit puts more than
+ * MAX_EXTRAPOLATED_LIGHT outside (or fails).
  */
 export function apertureCorrection(psf: Psf, x: number, y: number, half: number): number {
   const stamp = psf.stampAt(x, y, true);
   const fit = fitProfile(stamp.data, stamp.size, psf.fwhmAt(x, y), 'moffat');
-  return 1 / (1 - moffatLightOutsideBox(fit.alpha, fit.beta, half));
+  const outside = moffatLightOutsideBox(fit.alpha, fit.beta, half);
+  return outside >= 0 && outside <= MAX_EXTRAPOLATED_LIGHT ? 1 / (1 - outside) : Number.NaN;
+}
+
+/**
+ * c_target / c_source for the photometric scale, or 1 (`applied` false) when either correction is
+ * unknown: correcting one side only would bias the scale by the other's missing wings.
+ */
+export function pairApertureCorrection(target: Psf, source: Psf, x: number, y: number, half: number): { ratio: number; applied: boolean } {
+  const ratio = apertureCorrection(target, x, y, half) / apertureCorrection(source, x, y, half);
+  return Number.isFinite(ratio) && ratio > 0 ? { ratio, applied: true } : { ratio: 1, applied: false };
 }

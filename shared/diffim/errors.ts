@@ -5,3 +5,11 @@ export class NoKernelCandidatesError extends Error {
     this.name = 'NoKernelCandidatesError';
   }
 }
+
+/** Every kernel fit, down to the simplest, was degenerate: the image cannot be PSF-matched. */
+export class KernelFitError extends Error {
+  constructor(readonly causes: string) {
+    super(`PSF-matching kernel fit failed (${causes})`);
+    this.name = 'KernelFitError';
+  }
+}

@@ -42,6 +42,8 @@ export interface DiffResult extends SubtractResult {
   coverageFraction: number;
   /** Warp's variance correlation factor (1: no resampling). */
   covarianceFactor: number;
+  /** The characterized template on the science grid, as subtracted (for previews and cutouts). */
+  warpedTemplate: Exposure;
   /**
    * Wall time of each stage, ms, adding up to `total`: the stages overlap (characterizeScience runs on a worker from the
    * start), so each one counts from the previous stage's end to its own: characterizeTemplate, then the rest of
@@ -88,6 +90,7 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
     ...result,
     coverageFraction: warped.coverageFraction,
     covarianceFactor: warped.covarianceFactor,
+    warpedTemplate: warped.exposure,
     timingsMs: { characterizeScience, characterizeTemplate, warp, ...result.timingsMs, total: performance.now() - start },
   };
 }
@@ -119,13 +122,15 @@ export function diffToFits(result: SubtractResult, provenance?: DiffProvenance):
     const s = result.score;
     extraHdus.push({ name: 'SCORR', data: s.contiguous ? s.data : s.clone().data, width: s.width, height: s.height, header: new FitsHeader() });
   }
+  const extraHeader: Array<[string, string | number | boolean]> = [
+    ['DIFFMETH', result.method],
+    ['KERNSUM', result.kernelSum],
+    ['PSFFWHM', result.psfFwhmPx],
+    ['APCORR', result.stats.apertureCorrection],
+  ];
+  if (result.stats.kernelFallback) extraHeader.push(['KERNFALL', result.stats.kernelFallback]);
   return writeExposure(result.difference, {
-    extraHeader: [
-      ['DIFFMETH', result.method],
-      ['KERNSUM', result.kernelSum],
-      ['PSFFWHM', result.psfFwhmPx],
-      ...(provenance ? provenanceCards(provenance) : []),
-    ],
+    extraHeader: [...extraHeader, ...(provenance ? provenanceCards(provenance) : [])],
     extraHdus,
   });
 }

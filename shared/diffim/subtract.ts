@@ -15,14 +15,15 @@ import { clippedStats } from '../util/stats.js';
 import { sharedCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { alDifferencePsf } from './al-psf.js';
-import { apertureCorrection, STEADY_CLIP_SIGMA, steadyCandidates } from './aperture-correction.js';
-import { alardLuptonBasis, basisSigmas } from './basis.js';
+import { pairApertureCorrection, STEADY_CLIP_SIGMA, steadyCandidates } from './aperture-correction.js';
+import { alardLuptonBasis, basisSigmas, type KernelBasis } from './basis.js';
 import { selectCandidates } from './candidates.js';
 import { DEFAULT_SUBTRACT_CONFIG, type DiffMethod, type SubtractConfig } from './config.js';
 import { differenceMaskAsync } from './difference-mask.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
-import { fitKernel, type CandidateReport } from './kernel-fit.js';
+import type { CandidateReport } from './kernel-fit.js';
+import { fitKernelWithFallback } from './kernel-fallback.js';
 import type { KernelSolution } from './kernel-solution.js';
 import { inLocalFrame, LargeScaleFactors, NoiseMap } from './noise.js';
 import { GridPsf, stampFwhm, stampSigma } from './psf-grid.js';
@@ -48,6 +49,11 @@ export interface SubtractStats {
   noiseRatio: number;
   /** Fraction of the image's pixels that are usable (no UNUSABLE bit). */
   usableFraction: number;
+  /** '' when the configured kernel fit was sound, else what was degenerate and the simpler fit used (KERNFALL). */
+  kernelFallback: string;
+  /** Aperture-correction ratio applied to the kernel sum (1 when a PSF's wings could not be extrapolated). */
+  apertureCorrection: number;
+  apertureCorrected: boolean;
 }
 
 export interface SubtractResult {
@@ -188,7 +194,7 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   if (kSize % 2 === 0) kSize += 1;
   const kHalf = (kSize - 1) / 2;
   const sigmas = basisSigmas(psfSigma(sourcePsf, cx, cy), psfSigma(targetPsf, cx, cy), cfg.basisBeta, cfg.basisMinSigma);
-  const basis = alardLuptonBasis({ size: kSize, sigmas, degrees: cfg.basisDegrees });
+  const makeBasis = (degrees: number[]): KernelBasis => alardLuptonBasis({ size: kSize, sigmas, degrees });
   const stampHalf = Math.max(kHalf, Math.ceil(cfg.stampFwhmScaling * wide));
   // The difference's mask, on a worker meanwhile: the template's bits spread over the filters' reach.
   const reach = method === 'ZOGY' ? (Math.max(sciPsf.stampSize, tmplPsf.stampSize) - 1) / 2 : kHalf;
@@ -207,7 +213,7 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   lap('selectCandidates');
 
   // (5) Kernel fit.
-  const fit = fitKernel(steady, basis, width, height, {
+  const fit = fitKernelWithFallback(steady, makeBasis, cfg.basisDegrees, width, height, {
     spatialOrder: method === 'ZOGY' ? 0 : cfg.spatialKernelOrder,
     backgroundOrder: cfg.spatialBackgroundOrder,
     residualMeanMax: cfg.candidateResidualMeanMax,
@@ -219,8 +225,8 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   const kappa = solution.kernelSum;
   const scale = convolveScience ? 1 / kappa : kappa;
   // Photometric scale of total fluxes: the kernel sum times the aperture corrections of its stamp.
-  const apCorr = apertureCorrection(targetPsf, cx, cy, stampHalf) / apertureCorrection(sourcePsf, cx, cy, stampHalf);
-  const photometricScale = convolveScience ? 1 / (kappa * apCorr) : kappa * apCorr;
+  const apCorr = pairApertureCorrection(targetPsf, sourcePsf, cx, cy, stampHalf);
+  const photometricScale = convolveScience ? 1 / (kappa * apCorr.ratio) : kappa * apCorr.ratio;
   lap('fitKernel');
 
   const noiseS = NoiseMap.of(science), noiseT = NoiseMap.of(template);
@@ -351,6 +357,9 @@ export async function subtractImages(science: Exposure, template: Exposure, over
       templateFwhmPx: fwhmT,
       noiseRatio: noise.ratio,
       usableFraction: noise.usable,
+      kernelFallback: fit.fallback,
+      apertureCorrection: apCorr.ratio,
+      apertureCorrected: apCorr.applied,
     },
     timingsMs: timings,
   };

@@ -27,6 +27,9 @@ import { FitsHeader, type FitsValue } from './header.js';
 import type { FitsData } from './pixels.js';
 import { readFits, type FitsHdu } from './read.js';
 import { writeFits, type FitsHduInput } from './write.js';
+import { NOISE_EXTENSIONS, varianceFromExtensions } from './variance-map.js';
+import { zeroPointFromHeader } from './zero-point-cards.js';
+import { filterName, observationTime } from './observation-time.js';
 
 export interface ReadExposureResult {
   exposure: Exposure;
@@ -41,7 +44,12 @@ export interface ReadExposureResult {
   maskFromFile: boolean;
   /** True when a VARIANCE extension was read (else the variance plane is NaN, to be derived). */
   varianceFromFile: boolean;
+  /** Where the variance came from ('VARIANCE extension', 'ERR extension', ...), '' when it is to be derived. */
+  varianceOrigin: string;
 }
+
+/** Extensions that never hold the pixels: the mask, JWST's data quality, and the noise maps. */
+const AUXILIARY = ['MASK', 'DQ', ...NOISE_EXTENSIONS];
 
 /** Keywords of the primary header not inherited by extensions. */
 const NOT_INHERITED =
@@ -85,7 +93,8 @@ function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
   const image =
     withData.find((h) => h.name.toUpperCase() === 'IMAGE') ??
     withData.find((h) => h === hdus[0]) ??
-    withData.find((h) => !['MASK', 'VARIANCE'].includes(h.name.toUpperCase()));
+    withData.find((h) => h.name.toUpperCase() === 'SCI') ??
+    withData.find((h) => !AUXILIARY.includes(h.name.toUpperCase()));
   if (!image || image.data === null) throw new FitsError('no image HDU with pixels');
   const { width, height } = image;
   const header = inheritedHeader(image.header, hdus[0] !== image ? hdus[0].header : null);
@@ -101,10 +110,21 @@ function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
 
   const varianceHdu = withData.find((h) => h.name.toUpperCase() === 'VARIANCE' && h !== image);
   let variance: Float32Array;
+  let varianceOrigin = '';
   if (varianceHdu) {
     checkShape(varianceHdu, width, height);
     variance = toFloat32(varianceHdu.data as FitsData);
-  } else variance = new Float32Array(width * height).fill(Number.NaN);
+    varianceOrigin = 'VARIANCE extension';
+  } else {
+    // A noise extension of another kind (JWST's ERR, VAR_*, WHT) is converted to a variance.
+    const map = varianceFromExtensions(
+      hdus.filter((h) => h !== image),
+      width,
+      height,
+    );
+    variance = map?.variance ?? new Float32Array(width * height).fill(Number.NaN);
+    varianceOrigin = map?.origin ?? '';
+  }
 
   const plane = <T extends Float32Array | Int32Array>(data: T): Plane<T> =>
     new Plane(data, width, height, width, 0, x0, y0);
@@ -121,7 +141,8 @@ function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
     header,
     imageHdu: image.name,
     maskFromFile: maskHdu !== undefined,
-    varianceFromFile: varianceHdu !== undefined,
+    varianceFromFile: varianceOrigin !== '',
+    varianceOrigin,
   };
 }
 
@@ -209,10 +230,10 @@ function readMask(hdu: FitsHdu, width: number, height: number, out: Int32Array):
   }
 }
 
-/** Band letter u g r i z y when FILTER starts with one ('i', 'i DECam SDSS c0003 ...', 'Y'), else FILTER itself. */
+/** Band letter u g r i z y when FILTER starts with one ('i', 'i DECam SDSS c0003 ...', 'Y', SDSS's "r'"), else FILTER itself. */
 export function bandOf(filter: string): string {
   const text = filter.trim();
-  const m = /^([ugrizyY])(?=$|[\s._\-:])/.exec(text);
+  const m = /^([ugrizyY])(?=$|[\s._\-:'])/.exec(text);
   return m ? m[1].toLowerCase() : text;
 }
 
@@ -229,24 +250,27 @@ function visitInfoOf(header: FitsHeader): VisitInfo {
   info.detector = num('DETECTOR', 'CCDNUM');
   if (Number.isNaN(info.visit)) info.visit = 0;
   if (Number.isNaN(info.detector)) info.detector = 0;
-  info.band = bandOf(header.getString('FILTER') ?? header.getString('BAND') ?? '');
+  info.band = bandOf(filterName(header));
   info.exposureTime = num('EXPTIME');
-  const start = num('MJD-OBS');
-  const mid = num('MJD-AVG');
-  info.mjd = Number.isFinite(mid)
-    ? mid
-    : start + (Number.isFinite(info.exposureTime) ? info.exposureTime / 2 / 86400 : 0);
+  const time = observationTime(header);
+  info.mjd = time.mjd;
+  info.mjdOrigin = time.origin;
   info.gain = num('GAIN');
   info.readNoise = num('RDNOISE');
   info.saturation = num('SATURATE');
-  info.zeroPoint = num('PHOTZP', 'MAGZERO');
+  const zp = zeroPointFromHeader(header);
+  info.zeroPoint = zp?.zeroPoint ?? Number.NaN;
+  info.zeroPointOrigin = zp?.origin ?? '';
+  info.units = (header.getString('BUNIT') ?? '').trim();
   info.instrument = (header.getString('INSTRUME') ?? '').trim();
   return info;
 }
 
 /** Header cards of a VisitInfo (unknown values left out). */
-export function visitInfoCards(info: VisitInfo): Array<[string, string | number, string]> {
-  const cards: Array<[string, string | number, string]> = [];
+export function visitInfoCards(
+  info: VisitInfo,
+): Array<[string, string | number | boolean, string]> {
+  const cards: Array<[string, string | number | boolean, string]> = [];
   const put = (key: string, value: string | number, comment: string): void => {
     if (typeof value === 'string' ? value !== '' : Number.isFinite(value))
       cards.push([key, value, comment]);
@@ -259,9 +283,23 @@ export function visitInfoCards(info: VisitInfo): Array<[string, string | number,
   put('MJD-OBS', info.mjd - half, '[d] exposure start, MJD');
   put('MJD-AVG', info.mjd, '[d] exposure midpoint, MJD');
   put('EXPTIME', info.exposureTime, '[s] exposure time');
-  put('GAIN', info.gain, '[e-/ADU] gain');
+  put(
+    'GAIN',
+    info.gain,
+    info.gainOrigin === 'estimated'
+      ? '[e-/ADU] gain, estimated: sky level / sky variance'
+      : '[e-/ADU] gain',
+  );
   put('RDNOISE', info.readNoise, '[e-] read noise');
-  put('SATURATE', info.saturation, '[ADU] saturation level');
+  put(
+    'SATURATE',
+    info.saturation,
+    info.saturationOrigin === 'estimated'
+      ? '[ADU] saturation level, estimated from the pixels'
+      : '[ADU] saturation level',
+  );
+  if (info.saturationOrigin === 'estimated' && Number.isFinite(info.saturation))
+    cards.push(['SATEST', true, 'SATURATE estimated (no card in the input)']);
   put('PHOTZP', info.zeroPoint, '[mag] AB magnitude of 1 ADU');
   return cards;
 }
@@ -318,8 +356,12 @@ export function writeExposure(exposure: Exposure, options: WriteExposureOptions 
   MASK_PLANE_NAMES.forEach((name) =>
     maskHeader.set(`MP_${name}`, Math.log2(MaskPlane[name]), `mask plane bit of ${name}`),
   );
-  const imageHeader = frame.clone().set('BUNIT', 'adu');
-  const varianceHeader = frame.clone().set('BUNIT', 'adu2');
+  // Units as read (MJy/sr stays MJy/sr); counts when the input named none.
+  const units = exposure.info.units || 'adu';
+  const imageHeader = frame.clone().set('BUNIT', units);
+  const varianceHeader = frame
+    .clone()
+    .set('BUNIT', /^[\w]+$/.test(units) ? `${units}2` : `(${units})**2`);
   return writeFits(
     [
       { data: null, header: primary },

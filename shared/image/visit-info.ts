@@ -20,6 +20,16 @@ export interface VisitInfo {
   zeroPoint: number;
   /** Instrument name. */
   instrument: string;
+  /** Pixel units as read (BUNIT: 'adu', 'MJy/sr', 'electron/s'); '' or absent: counts (ADU). */
+  units?: string;
+  /** Cards the exposure midpoint was read from ('MJD-OBS + EXPTIME/2', 'DATE-OBS', '--mjd'). */
+  mjdOrigin?: string;
+  /** Where the zero point came from ('PHOTZP', 'BUNIT MJy/sr, PIXAR_SR', '--zero-point', ...). */
+  zeroPointOrigin?: string;
+  /** How the saturation level was known: 'SATURATE' (header), 'estimated' (from the pixels), or absent. */
+  saturationOrigin?: string;
+  /** How the gain was known: absent (header GAIN) or 'estimated' (sky level over sky variance). */
+  gainOrigin?: string;
 }
 
 export function emptyVisitInfo(): VisitInfo {

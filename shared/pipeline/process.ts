@@ -30,7 +30,7 @@ import { detectDiaSourcesParallel } from '../detect/detect.js';
 import { forcedPhotometryAtSky, measureScienceTemplateFluxes } from '../detect/forced.js';
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { DiffMethod } from '../diffim/config.js';
-import { NoKernelCandidatesError } from '../diffim/errors.js';
+import { KernelFitError, NoKernelCandidatesError } from '../diffim/errors.js';
 import { subtractImages, type SubtractResult } from '../diffim/subtract.js';
 import type { FitsHeader } from '../fits/header.js';
 import { Exposure } from '../image/exposure.js';
@@ -46,6 +46,7 @@ import { checkImageData, isPrepared, prepareScienceAsync, prepareTemplate, type 
 import type { RealBogusScorer } from './realbogus.js';
 import { storedProcessingTime } from './replay.js';
 import { resolveZeroPoint, type ZeroPointSource } from './zero-point.js';
+import { refcatZeroPoint, type ReferenceStar } from './refcat.js';
 
 export const PIPELINE_STAGES = [
   'characterizeTemplate',
@@ -77,6 +78,8 @@ export interface DetectorInputs {
   knownObjects?: OrbitCatalog | null;
   /** The observatory; default the science header's OBSGEO-B/L/H or OBSGEO-X/Y/Z, else RUBIN_SITE. */
   site?: Site;
+  /** Reference stars of the footprint in the science band (refcat.ts): calibrate when the header has no zero point. */
+  refcat?: ReferenceStar[] | null;
 }
 
 export interface PipelineDeps {
@@ -108,6 +111,12 @@ export interface PipelineStats {
   /** AB magnitude of 1 science ADU, and where it came from. */
   zeroPoint: number;
   zeroPointSource: ZeroPointSource;
+  /** The cards or option the zero point came from. */
+  zeroPointOrigin: string;
+  /** Where the exposure midpoint came from ('MJD-OBS + EXPTIME/2', 'DATE-OBS', '--mjd'). */
+  mjdOrigin: string;
+  /** '' when the configured kernel fit was sound, else the fallback used (as the KERNFALL card). */
+  kernelFallback: string;
   diaSources: number;
   positive: number;
   negative: number;
@@ -192,7 +201,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   const templateIn = isPrepared(inputs.template) ? inputs.template.exposure : inputs.template;
   const ids = resolveIds(inputs, log);
   checkPair(science, templateIn);
-  if (!Number.isFinite(science.info.mjd)) throw new PipelineInputError('science', 'no observation time (MJD-OBS or MJD-AVG)');
+  if (!Number.isFinite(science.info.mjd)) throw new PipelineInputError('science', 'no observation time: give --mjd MJD, or a MJD-OBS, MJD-AVG, MJD, DATE-OBS or JD card');
   // Aligned pixel for pixel (checked above): the science image takes the template's sky mapping.
   if (!science.wcs && templateIn.wcs) science.wcs = templateIn.wcs;
 
@@ -229,14 +238,21 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   const warpedTemplate = warped.exposure;
   done('warp', { coverageFraction: round(warped.coverageFraction, 4), covarianceFactor: round(warped.covarianceFactor, 4) }, warpStartMs + performance.now() - warpWait);
 
-  // (3) Subtract; then the science zero point (the header's, else the template's through the kernel sum).
+  // (3) Subtract; then the science zero point (the header's, else the reference catalog's, else the template's through the kernel sum).
+  // The catalog is measured on the characterized science before the subtraction's masks change it.
+  const refZp = inputs.refcat && !Number.isFinite(science.info.zeroPoint) ? refcatZeroPoint(science, inputs.refcat) : null;
   const subtraction = await subtractOrExplain(science, warpedTemplate, config);
-  const zp = resolveZeroPoint(science.info.zeroPoint, tmpl.exposure.info.zeroPoint, subtraction.kernelSum);
-  const info: VisitInfo = { ...science.info, ...ids, zeroPoint: zp.zeroPoint };
+  const zp = resolveZeroPoint(
+    { zeroPoint: science.info.zeroPoint, origin: science.info.zeroPointOrigin },
+    { zeroPoint: tmpl.exposure.info.zeroPoint, origin: tmpl.exposure.info.zeroPointOrigin },
+    subtraction.kernelSum,
+    { reference: refZp && { zeroPoint: refZp.zeroPoint, origin: `reference catalog, ${refZp.nStars} stars, scatter ${refZp.scatter.toFixed(3)} mag` } },
+  );
+  const info: VisitInfo = { ...science.info, ...ids, zeroPoint: zp.zeroPoint, zeroPointOrigin: zp.origin };
   science.info = info;
   const difference = subtraction.difference;
   difference.info = info;
-  done('subtract', { method: subtraction.method, kernelSum: round(subtraction.kernelSum, 5), noiseRatio: round(subtraction.stats.noiseRatio, 4), zeroPoint: round(zp.zeroPoint, 4), zeroPointSource: zp.source });
+  done('subtract', { method: subtraction.method, kernelSum: round(subtraction.kernelSum, 5), noiseRatio: round(subtraction.stats.noiseRatio, 4), zeroPoint: round(zp.zeroPoint, 4), zeroPointSource: zp.source, zeroPointOrigin: zp.origin, kernelFallback: subtraction.stats.kernelFallback || undefined });
 
   // (4) Detect and measure, with forced fluxes on the science and the template (in science units).
   const detection = await detectDiaSourcesParallel(difference, subtraction.differencePsf, config.detect);
@@ -313,6 +329,9 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     skySourceNoiseRatio: detection.skySources.noiseRatio,
     zeroPoint: zp.zeroPoint,
     zeroPointSource: zp.source,
+    zeroPointOrigin: zp.origin,
+    mjdOrigin: info.mjdOrigin ?? '',
+    kernelFallback: subtraction.stats.kernelFallback,
     diaSources: records.length,
     positive: records.filter((r) => !r.isNegative && !r.isDipole).length,
     negative: records.filter((r) => r.isNegative).length,
@@ -352,6 +371,7 @@ async function subtractOrExplain(science: Exposure, template: Exposure, config: 
   try {
     result = await subtractImages(science, template, config.subtract);
   } catch (err) {
+    if (err instanceof KernelFitError) throw err; // the caller names the file
     if (err instanceof NoKernelCandidatesError) {
       throw new PipelineInputError('pair', `cannot PSF-match: no star usable as a kernel candidate (SNR >= ${config.subtract.candidateMinSnr}, unmasked) in the overlap of the two images`);
     }

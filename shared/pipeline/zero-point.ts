@@ -8,18 +8,48 @@
  */
 import { PipelineInputError } from './errors.js';
 
-export type ZeroPointSource = 'science header' | 'template calibration';
+/** 'science header' (its cards), 'override' (--zero-point, or a deploy-time setting), or the template's through the kernel. */
+export type ZeroPointSource = 'science header' | 'override' | 'reference catalog' | 'template calibration';
 
 export interface ZeroPoint {
   zeroPoint: number;
   source: ZeroPointSource;
+  /** The cards or option it came from ('PHOTZP', 'BUNIT MJy/sr, PIXAR_SR', '--zero-point', 'template PHOTZP + 2.5 log10 KERNSUM'). */
+  origin: string;
 }
 
-/** Throws PipelineInputError when neither image is calibrated (association needs nJy). */
-export function resolveZeroPoint(scienceZeroPoint: number, templateZeroPoint: number, kernelSum: number): ZeroPoint {
-  if (Number.isFinite(scienceZeroPoint)) return { zeroPoint: scienceZeroPoint, source: 'science header' };
-  if (Number.isFinite(templateZeroPoint) && kernelSum > 0) {
-    return { zeroPoint: templateZeroPoint + 2.5 * Math.log10(kernelSum), source: 'template calibration' };
+/** What is known of an image's zero point: its value (NaN when unknown) and where it came from. */
+export interface ImageZeroPoint {
+  zeroPoint: number;
+  origin?: string;
+}
+
+export interface ZeroPointFallbacks {
+  /** The science image calibrated against a reference catalog (refcat.ts). */
+  reference?: ImageZeroPoint | null;
+  /** A deploy-time setting; NaN or absent: none. */
+  configured?: number;
+}
+
+/**
+ * The science zero point: the science's own (an override such as --zero-point, or its header),
+ * else a reference catalog's, else the template's through the kernel sum, else a configured one.
+ * Throws PipelineInputError naming every way to give one when none is known (association needs nJy).
+ */
+export function resolveZeroPoint(science: ImageZeroPoint, template: ImageZeroPoint, kernelSum: number, fallbacks: ZeroPointFallbacks = {}): ZeroPoint {
+  if (Number.isFinite(science.zeroPoint)) {
+    const origin = science.origin || 'science header';
+    return { zeroPoint: science.zeroPoint, source: origin.startsWith('--') ? 'override' : 'science header', origin };
   }
-  throw new PipelineInputError('pair', 'no photometric zero point: neither the science nor the template header has PHOTZP or MAGZERO');
+  const reference = fallbacks.reference;
+  if (reference && Number.isFinite(reference.zeroPoint)) return { zeroPoint: reference.zeroPoint, source: 'reference catalog', origin: reference.origin || 'reference catalog' };
+  const fallback = fallbacks.configured ?? Number.NaN;
+  if (Number.isFinite(template.zeroPoint) && kernelSum > 0) {
+    return { zeroPoint: template.zeroPoint + 2.5 * Math.log10(kernelSum), source: 'template calibration', origin: `template ${template.origin || 'zero point'} + 2.5 log10 KERNSUM` };
+  }
+  if (Number.isFinite(fallback)) return { zeroPoint: fallback, source: 'override', origin: 'configured zero point' };
+  throw new PipelineInputError(
+    'pair',
+    'no photometric zero point: give --zero-point MAG (AB magnitude of 1 image unit), a reference catalog (--refcat FILE), or a PHOTZP/MAGZERO/MAGZP card (or BUNIT MJy/sr with PIXAR_SR) in the science or the template header',
+  );
 }

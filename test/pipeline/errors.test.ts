@@ -68,7 +68,11 @@ test('no observation time, or no zero point on either image', async () => {
   const undated = here.visit(0).exposure;
   undated.info = { ...undated.info, mjd: Number.NaN };
   await assert.rejects(run(undated, here.template().exposure), inputError('science', /observation time/));
-  assert.throws(() => resolveZeroPoint(Number.NaN, Number.NaN, 1), inputError('pair', /zero point/));
+  // The message names every way out: the option and the header cards.
+  assert.throws(() => resolveZeroPoint({ zeroPoint: Number.NaN }, { zeroPoint: Number.NaN }, 1), inputError('pair', /zero point: give --zero-point MAG.*--refcat FILE.*PHOTZP\/MAGZERO\/MAGZP/));
+  // A deploy-time setting is the last resort, recorded as such.
+  const configured = resolveZeroPoint({ zeroPoint: Number.NaN }, { zeroPoint: Number.NaN }, 1, { configured: 27.5 });
+  assert.deepEqual(configured, { zeroPoint: 27.5, source: 'override', origin: 'configured zero point' });
 });
 
 test('visit ids that do not fit the APDB ids', async () => {

@@ -108,7 +108,7 @@ test('visit 1: an alert for each injected transient of expected SNR >= 8, few fa
 
 test('the template calibration gives the header zero point back: ZP_t + 2.5 log10(kernel sum)', (t) => {
   const [result] = visits;
-  const derived = resolveZeroPoint(Number.NaN, night.template.exposure.info.zeroPoint, result.stats.kernelSum);
+  const derived = resolveZeroPoint({ zeroPoint: Number.NaN }, { zeroPoint: night.template.exposure.info.zeroPoint }, result.stats.kernelSum);
   assert.equal(derived.source, 'template calibration');
   t.diagnostic(`derived ${derived.zeroPoint.toFixed(4)} vs header ${result.stats.zeroPoint.toFixed(4)}`);
   assert.ok(Math.abs(derived.zeroPoint - result.stats.zeroPoint) < 0.03, `derived ${derived.zeroPoint} vs header ${result.stats.zeroPoint}`);
