@@ -18,11 +18,14 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message } from '@google-cloud/pubsub';
 import { startEmulators } from '../../emulators/main.js';
 import { startTriggerRunner } from '../../emulators/triggers.js';
+import { FirestoreFilterStore } from '../../shared/adapters/filter-store.js';
 import { alertAttributes } from '../../shared/alerts/attributes.js';
 import type { Alert } from '../../shared/alerts/types.js';
 import { decodeAlert, encodeAlert } from '../../shared/alerts/wire.js';
 import { compileFilter } from '../../shared/filter/index.js';
 import { parseMoc } from '../../shared/filter/moc.js';
+import { FilterMatcher } from '../../shared/filter/service.js';
+import type { RegionKind } from '../../shared/filter/store.js';
 import { mjdNow } from '../../shared/filter/replay.js';
 import { parseWatchlistCsv } from '../../shared/filter/watchlist.js';
 import { runScene } from '../alerts/scene.js';
@@ -247,4 +250,25 @@ test("each filter's stream receives exactly its matches; pause, replay and delet
       ((await alice('GET', '/v1/filters')).body.filters as unknown[]).length,
     5,
   );
+});
+
+test('the matcher re-reads a watchlist only when it was uploaded again', async () => {
+  let reads = 0;
+  class CountingStore extends FirestoreFilterStore {
+    override async getRegion(owner: string, kind: RegionKind, name: string) {
+      reads++;
+      return super.getRegion(owner, kind, name);
+    }
+  }
+  const store = new CountingStore(s.firestore);
+  const matcher = new FilterMatcher(store);
+  await matcher.refresh();
+  const first = reads;
+  assert.ok(first >= 2, 'the watchlist and the watchmap in use are read');
+  await matcher.refresh();
+  assert.equal(reads, first, 'unchanged regions are not read again');
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal((await alice('POST', '/v1/watchlists', { name: 'targets', csv })).status, 201);
+  await matcher.refresh();
+  assert.equal(reads, first + 1, 'the uploaded watchlist is read once more');
 });
