@@ -24,7 +24,7 @@ import type { Alert } from '../../shared/alerts/types.js';
 import { decodeAlert, encodeAlert } from '../../shared/alerts/wire.js';
 import { compileFilter } from '../../shared/filter/index.js';
 import { parseMoc } from '../../shared/filter/moc.js';
-import { FilterMatcher } from '../../shared/filter/service.js';
+import { DEFAULT_QUOTAS, FilterMatcher } from '../../shared/filter/service.js';
 import type { RegionKind } from '../../shared/filter/store.js';
 import { mjdNow } from '../../shared/filter/replay.js';
 import { parseWatchlistCsv } from '../../shared/filter/watchlist.js';
@@ -271,4 +271,26 @@ test('the matcher re-reads a watchlist only when it was uploaded again', async (
   assert.equal((await alice('POST', '/v1/watchlists', { name: 'targets', csv })).status, 201);
   await matcher.refresh();
   assert.equal(reads, first + 1, 'the uploaded watchlist is read once more');
+});
+
+test('matches beyond the per-visit quota are counted and not delivered', async () => {
+  const matcher = new FilterMatcher(new FirestoreFilterStore(s.firestore), {
+    ...DEFAULT_QUOTAS,
+    matchesPerVisit: 2,
+  });
+  const delivered = new Map<string, number>();
+  for (const a of alerts)
+    for (const id of await matcher.match(a))
+      delivered.set(
+        `${id}/${a.diaSource.visit}`,
+        (delivered.get(`${id}/${a.diaSource.visit}`) ?? 0) + 1,
+      );
+  assert.ok(delivered.size > 0);
+  assert.ok(
+    [...delivered.values()].every((n) => n <= 2),
+    'at most 2 matches per filter and visit',
+  );
+  const dropped = [...matcher.dropped.values()].reduce((x, y) => x + y, 0);
+  const total = [...delivered.values()].reduce((x, y) => x + y, 0);
+  assert.ok(dropped > 0, `${dropped} dropped, ${total} delivered`);
 });
