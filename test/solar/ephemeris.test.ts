@@ -132,7 +132,7 @@ test('comet Encke: Meeus example 33.b (1990 Oct 6.0 TT, geocentric, light time: 
   assert.ok(Math.abs(arcsec(q.ra - p.ra)) < 1e-6);
 });
 
-test('topocentric parallax: a near-Earth object moves by up to R_earth / Delta between geocentre and site, a main-belt one by ~R_earth / Delta too', () => {
+test('topocentric parallax: a near-Earth object moves between geocentre and site by a sizeable fraction of R_earth / Delta, never more', () => {
   const mjd = 61000.3;
   // An orbit crossing near the Earth's position at mjd: the Earth's own elements shifted outward.
   const orbit: MpcOrbit = {
