@@ -1,0 +1,241 @@
+/**
+ * The per-pixel work of coadding, on planes in shared memory so that a WorkerPool can split it
+ * (by input or by row band): PSF-matching blur, median reference, outlier maps, the weighted mean.
+ * Every function is pure over its arguments and writes only its own output rows or planes.
+ */
+import { MaskPlane } from '../image/mask.js';
+
+/** Bits that keep an input pixel out of the weighted mean (while another input can replace it). */
+export const STACK_UNUSABLE = MaskPlane.NO_DATA | MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.EDGE;
+/** Bits a fallback pixel (every covering input masked) carries into the coadd's mask. */
+const CARRIED = MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.EDGE | MaskPlane.SUSPECT | MaskPlane.INTRP;
+
+/** One warped, scaled input on the output grid. */
+export interface StackPlane {
+  image: Float32Array;
+  variance: Float32Array;
+  mask: Int32Array;
+  /** Non-zero where rejection (compareWarp or clipping) removed the pixel. */
+  rejected: Uint8Array;
+  /** Inverse-variance weight of the whole input. */
+  weight: number;
+}
+
+export interface StackJob {
+  width: number;
+  height: number;
+  inputs: StackPlane[];
+  /** Outputs. */
+  image: Float32Array;
+  variance: Float32Array;
+  mask: Int32Array;
+  /** Inputs used at each pixel. */
+  count: Uint8Array;
+}
+
+/** Normalised Gaussian taps of standard deviation sigma (px), radius ceil(3.5 sigma). */
+export function gaussianTaps(sigma: number): Float64Array {
+  const r = Math.max(1, Math.ceil(3.5 * sigma));
+  const taps = new Float64Array(2 * r + 1);
+  let sum = 0;
+  for (let k = -r; k <= r; k++) sum += taps[k + r] = Math.exp((-0.5 * k * k) / (sigma * sigma));
+  for (let k = 0; k < taps.length; k++) taps[k] /= sum;
+  return taps;
+}
+
+/**
+ * out = (G * (x m)) / (G * m) for the usable pixels m of one input (NaN where under half the kernel's
+ * weight is usable): the input convolved with a Gaussian of `sigma` px, ignoring masked pixels.
+ * sigma <= 0 copies the usable pixels.
+ */
+export function blurUsable(a: { width: number; height: number; image: Float32Array; mask: Int32Array; sigma: number; out: Float32Array }): void {
+  const { width, height, image, mask, out } = a;
+  const n = width * height;
+  if (!(a.sigma > 0.05)) {
+    for (let i = 0; i < n; i++) out[i] = mask[i] & STACK_UNUSABLE ? Number.NaN : image[i];
+    return;
+  }
+  const taps = gaussianTaps(a.sigma);
+  const r = (taps.length - 1) >> 1;
+  const tx = new Float32Array(n);
+  const tm = new Float32Array(n);
+  const rowX = new Float32Array(width);
+  const rowM = new Float32Array(width);
+  for (let y = 0; y < height; y++) {
+    const o = y * width;
+    for (let x = 0; x < width; x++) {
+      const ok = !(mask[o + x] & STACK_UNUSABLE);
+      rowX[x] = ok ? image[o + x] : 0;
+      rowM[x] = ok ? 1 : 0;
+    }
+    for (let x = 0; x < width; x++) {
+      let sx = 0;
+      let sm = 0;
+      const k0 = Math.max(-r, -x);
+      const k1 = Math.min(r, width - 1 - x);
+      for (let k = k0; k <= k1; k++) {
+        const t = taps[k + r];
+        sx += t * rowX[x + k];
+        sm += t * rowM[x + k];
+      }
+      tx[o + x] = sx;
+      tm[o + x] = sm;
+    }
+  }
+  const accX = new Float64Array(width);
+  const accM = new Float64Array(width);
+  for (let y = 0; y < height; y++) {
+    accX.fill(0);
+    accM.fill(0);
+    const k0 = Math.max(-r, -y);
+    const k1 = Math.min(r, height - 1 - y);
+    for (let k = k0; k <= k1; k++) {
+      const t = taps[k + r];
+      const o = (y + k) * width;
+      for (let x = 0; x < width; x++) {
+        accX[x] += t * tx[o + x];
+        accM[x] += t * tm[o + x];
+      }
+    }
+    const o = y * width;
+    for (let x = 0; x < width; x++) out[o + x] = accM[x] >= 0.5 ? accX[x] / accM[x] : Number.NaN;
+  }
+}
+
+/** Median of the first n values (sorted in place). */
+function medianOf(values: Float64Array, n: number): number {
+  const v = values.subarray(0, n).sort();
+  return n % 2 ? v[n >> 1] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/** reference[p] = median over inputs of blurred[i][p] (NaNs left out; NaN when none), rows y0..y1. */
+export function medianRows(a: { width: number; blurred: Float32Array[]; reference: Float32Array; y0: number; y1: number }): void {
+  const values = new Float64Array(a.blurred.length);
+  for (let p = a.y0 * a.width; p < a.y1 * a.width; p++) {
+    let n = 0;
+    for (const b of a.blurred) if (b[p] === b[p]) values[n++] = b[p];
+    a.reference[p] = n > 0 ? medianOf(values, n) : Number.NaN;
+  }
+}
+
+/**
+ * Pixels where a PSF-matched input exceeds the reference by `threshold` (its noise times
+ * rejectSigma) and by `relative` times the reference itself, grown by `grow` px (a square), into `out`.
+ * Only excesses: what is in one input and not in the others is positive in that input.
+ */
+export function outlierMap(a: { width: number; height: number; blurred: Float32Array; reference: Float32Array; threshold: number; relative: number; grow: number; out: Uint8Array }): number {
+  const { width, height, blurred, reference, out } = a;
+  const n = width * height;
+  const seed = new Uint8Array(n);
+  let seeds = 0;
+  for (let p = 0; p < n; p++) {
+    const d = blurred[p] - reference[p];
+    if (d > a.threshold && d > a.relative * Math.abs(reference[p])) {
+      seed[p] = 1;
+      seeds++;
+    }
+  }
+  if (seeds === 0) return 0;
+  const g = Math.max(0, Math.round(a.grow));
+  // Separable square dilation with running counts.
+  const rows = new Uint8Array(n);
+  for (let y = 0; y < height; y++) {
+    const o = y * width;
+    let count = 0;
+    for (let x = 0; x < Math.min(g, width); x++) count += seed[o + x];
+    for (let x = 0; x < width; x++) {
+      if (x + g < width) count += seed[o + x + g];
+      if (x - g - 1 >= 0) count -= seed[o + x - g - 1];
+      rows[o + x] = count > 0 ? 1 : 0;
+    }
+  }
+  let flagged = 0;
+  for (let x = 0; x < width; x++) {
+    let count = 0;
+    for (let y = 0; y < Math.min(g, height); y++) count += rows[y * width + x];
+    for (let y = 0; y < height; y++) {
+      if (y + g < height) count += rows[(y + g) * width + x];
+      if (y - g - 1 >= 0) count -= rows[(y - g - 1) * width + x];
+      if (count > 0) {
+        out[y * width + x] = 1;
+        flagged++;
+      }
+    }
+  }
+  return flagged;
+}
+
+/** Per-pixel clipping: inputs farther than nSigma of their own noise from the median of the usable values are rejected, rows y0..y1. */
+export function clipRows(a: { width: number; inputs: StackPlane[]; nSigma: number; y0: number; y1: number }): void {
+  const values = new Float64Array(a.inputs.length);
+  for (let p = a.y0 * a.width; p < a.y1 * a.width; p++) {
+    let n = 0;
+    for (const s of a.inputs) if (!(s.mask[p] & STACK_UNUSABLE)) values[n++] = s.image[p];
+    if (n < 3) continue;
+    const med = medianOf(values, n);
+    for (const s of a.inputs) {
+      if (s.mask[p] & STACK_UNUSABLE) continue;
+      const d = s.image[p] - med;
+      if (d * d > a.nSigma * a.nSigma * s.variance[p]) s.rejected[p] = 1;
+    }
+  }
+}
+
+/**
+ * The inverse-variance weighted mean of the usable, unrejected inputs, rows y0..y1: image, variance
+ * sum(w^2 var) / sum(w)^2, count. Where every covering input is masked, their mean with their bits;
+ * where none covers (or all were rejected), NO_DATA and NaN.
+ */
+export function stackRows(job: StackJob, y0: number, y1: number): void {
+  const { inputs } = job;
+  for (let p = y0 * job.width; p < y1 * job.width; p++) {
+    let num = 0;
+    let den = 0;
+    let vs = 0;
+    let count = 0;
+    for (const s of inputs) {
+      if (s.mask[p] & STACK_UNUSABLE || s.rejected[p]) continue;
+      num += s.weight * s.image[p];
+      den += s.weight;
+      vs += s.weight * s.weight * s.variance[p];
+      count++;
+    }
+    let bits = 0;
+    if (count === 0) {
+      for (const s of inputs) {
+        if (s.mask[p] & MaskPlane.NO_DATA || s.rejected[p]) continue;
+        num += s.weight * s.image[p];
+        den += s.weight;
+        vs += s.weight * s.weight * s.variance[p];
+        bits |= s.mask[p] & CARRIED;
+      }
+    }
+    if (den > 0) {
+      job.image[p] = num / den;
+      job.variance[p] = vs / (den * den);
+      job.mask[p] = bits;
+    } else {
+      job.image[p] = Number.NaN;
+      job.variance[p] = Number.NaN;
+      job.mask[p] = MaskPlane.NO_DATA;
+    }
+    job.count[p] = count;
+  }
+}
+
+/** Pool entry points (WorkerPool calls fn(args)). */
+export function blurTask(a: Parameters<typeof blurUsable>[0]): void {
+  blurUsable(a);
+}
+export function medianTask(a: Parameters<typeof medianRows>[0]): void {
+  medianRows(a);
+}
+export function outlierTask(a: Parameters<typeof outlierMap>[0]): number {
+  return outlierMap(a);
+}
+export function clipTask(a: Parameters<typeof clipRows>[0]): void {
+  clipRows(a);
+}
+export function stackTask(a: { job: StackJob; y0: number; y1: number }): void {
+  stackRows(a.job, a.y0, a.y1);
+}
