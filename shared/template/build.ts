@@ -266,10 +266,13 @@ export async function buildTemplate(inputs: TemplateInput[], options: BuildOptio
         variance[p] *= s * s;
       }
       c.row.coverage = warped.coverageFraction;
-      // Inverse variance at PSF scales (the per-pixel plane over the resampling's covarianceFactor).
-      const weight = warped.covarianceFactor / coveredMedian(variance, e.mask.data);
+      // 'depth': the inverse variance of a point source's flux in the input; 'variance': the inverse
+      // variance at PSF scales (the per-pixel plane over the resampling's covarianceFactor).
+      const fluxSigma = (c.quality!.depthAdu / 5) * s;
+      const pixelVariance = coveredMedian(variance, e.mask.data);
+      const weight = cfg.weighting === 'depth' ? 1 / (fluxSigma * fluxSigma) : warped.covarianceFactor / pixelVariance;
       const gridScale = grid.wcs.jacobian(grid.width / 2, grid.height / 2).pixelScaleArcsec;
-      stack.push({ image, variance, mask: e.mask.data, weight, fwhmPx: c.quality!.fwhmArcsec / gridScale, noiseCorrelation: e.noiseCorrelation, cand: c, psf: e.psf, scale: s });
+      stack.push({ image, variance, mask: e.mask.data, weight, pixelVariance, fwhmPx: c.quality!.fwhmArcsec / gridScale, noiseCorrelation: e.noiseCorrelation, cand: c, psf: e.psf, scale: s });
     } catch (err) {
       if (!(err instanceof InsufficientCoverageError)) throw err;
       c.row.reason = `no overlap with the output grid ${grid.name} after warping`;

@@ -7,6 +7,9 @@
 /** How what appears in only some inputs (streaks, transients, cosmic rays) is kept out of the coadd. */
 export type RejectionMethod = 'compareWarp' | 'clip' | 'none';
 
+/** How inputs are weighted in the coadd. */
+export type WeightingMethod = 'depth' | 'variance';
+
 export interface TemplateConfig {
   /** Fewer usable inputs than this make no template ("not enough inputs"). Default 3 (Rubin's minimum). */
   minInputs: number;
@@ -37,6 +40,12 @@ export interface TemplateConfig {
   /** Inputs without a zero point are scaled to one that has by at least this many stars matched within matchRadiusArcsec. Default 5. */
   minMatchedStars: number;
   matchRadiusArcsec: number;
+  /**
+   * Input weights: 'depth' (default) w = sum(psf^2) / variance, the inverse variance of a point
+   * source's flux, which maximises a point source's SNR in the coadd when seeing differs; 'variance'
+   * w = 1 / variance per pixel (Rubin's coadd weights).
+   */
+  weighting: WeightingMethod;
   /** Default 'compareWarp' (DMTN-080), measured better than 'clip' (shared/template/README.md). */
   rejection: RejectionMethod;
   /** compareWarp: outlier threshold of a PSF-matched warp minus the median of all, in its noise sigma. Default 5. */
@@ -72,6 +81,7 @@ export const DEFAULT_TEMPLATE_CONFIG: Readonly<TemplateConfig> = Object.freeze({
   zeroPoint: Number.NaN,
   minMatchedStars: 5,
   matchRadiusArcsec: 0.5,
+  weighting: 'depth',
   rejection: 'compareWarp',
   rejectSigma: 5,
   rejectRelative: 0.5,
@@ -106,6 +116,7 @@ export function resolveTemplateConfig(partial: Partial<TemplateConfig> = {}): Te
     ['minMatchedStars', Number.isInteger(c.minMatchedStars) && c.minMatchedStars >= 1, 'an integer >= 1'],
     ['matchRadiusArcsec', positive(c.matchRadiusArcsec), 'positive'],
     ['rejection', REJECTIONS.includes(c.rejection), REJECTIONS.join(', ')],
+    ['weighting', c.weighting === 'depth' || c.weighting === 'variance', "'depth' or 'variance'"],
     ['rejectSigma', positive(c.rejectSigma), 'positive'],
     ['rejectRelative', c.rejectRelative >= 0, 'non-negative'],
     ['rejectGrowFwhm', c.rejectGrowFwhm >= 0, 'non-negative'],

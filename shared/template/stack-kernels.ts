@@ -102,9 +102,14 @@ export function blurUsable(a: { width: number; height: number; image: Float32Arr
   }
 }
 
-/** Median of the first n values (sorted in place). */
-function medianOf(values: Float64Array, n: number): number {
-  const v = values.subarray(0, n).sort();
+/** Median of the first n values (insertion-sorted in place: n is the number of inputs, small). */
+function medianOf(v: Float64Array, n: number): number {
+  for (let i = 1; i < n; i++) {
+    const x = v[i];
+    let j = i - 1;
+    for (; j >= 0 && v[j] > x; j--) v[j + 1] = v[j];
+    v[j + 1] = x;
+  }
   return n % 2 ? v[n >> 1] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 

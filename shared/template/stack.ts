@@ -26,6 +26,8 @@ export interface StackInput {
   variance: Float32Array;
   mask: Int32Array;
   weight: number;
+  /** Median per-pixel variance of the covered pixels (for the noise model's mix). */
+  pixelVariance: number;
   /** PSF FWHM on the output grid, px (for PSF matching). */
   fwhmPx: number;
   noiseCorrelation: NoiseCorrelation | null;
@@ -128,8 +130,7 @@ export async function stackInputs(width: number, height: number, inputs: readonl
     }
     return covered > 0 ? rejected / covered : 0;
   });
-  const totalWeight = inputs.reduce((s, x) => s + x.weight, 0);
-  // Each input adds w^2 var to the coadd's variance; with w = 1/var that is proportional to w.
-  const contribution = inputs.map((s) => s.weight / totalWeight);
+  // Each input adds w^2 var to the coadd's variance.
+  const contribution = inputs.map((s) => s.weight * s.weight * s.pixelVariance);
   return { image: job.image, variance: job.variance, mask: job.mask, count: job.count, rejectedFraction, noiseCorrelation: coaddNoise(inputs, contribution), timingsMs: { rejection: t1 - t0, stack: t2 - t1 } };
 }
