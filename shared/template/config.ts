@@ -52,10 +52,18 @@ export interface TemplateConfig {
   rejectSigma: number;
   /** compareWarp: an outlier must also exceed this fraction of the reference's own value (keeps PSF-mismatch residuals at stars). Default 0.5. */
   rejectRelative: number;
+  /** compareWarp: the PSF-matched warps are compared binned rejectBin x rejectBin. Default 2. */
+  rejectBin: number;
   /** compareWarp: outlier footprints are grown by this many PSF FWHM of the matched warps. Default 1. */
   rejectGrowFwhm: number;
   /** clip: per-pixel rejection above/below the median by this many sigma of the input's noise. Default 4. */
   clipSigma: number;
+  /**
+   * SAT and BAD of the inputs are set in the coadd where the inputs carrying them hold at least this
+   * fraction of the weight there (Rubin's maskPropagationThresholds, SAT 0.1): a star saturated in
+   * the sharp inputs has a core made of the others, whose shape differs from CoaddPsf. Default 0.1.
+   */
+  maskPropagationFraction: number;
   /** Polynomial degree in position of the coadd PSF model fitted to CoaddPsf stamps. Default 2. */
   coaddPsfDegree: number;
   /** Nodes per side of the lattice on which CoaddPsf is evaluated for that fit. Default 6. */
@@ -85,8 +93,10 @@ export const DEFAULT_TEMPLATE_CONFIG: Readonly<TemplateConfig> = Object.freeze({
   rejection: 'compareWarp',
   rejectSigma: 5,
   rejectRelative: 0.5,
+  rejectBin: 2,
   rejectGrowFwhm: 1,
   clipSigma: 4,
+  maskPropagationFraction: 0.1,
   coaddPsfDegree: 2,
   coaddPsfGrid: 6,
   tilePixelScaleArcsec: Number.NaN,
@@ -119,8 +129,10 @@ export function resolveTemplateConfig(partial: Partial<TemplateConfig> = {}): Te
     ['weighting', c.weighting === 'depth' || c.weighting === 'variance', "'depth' or 'variance'"],
     ['rejectSigma', positive(c.rejectSigma), 'positive'],
     ['rejectRelative', c.rejectRelative >= 0, 'non-negative'],
+    ['rejectBin', Number.isInteger(c.rejectBin) && c.rejectBin >= 1 && c.rejectBin <= 8, 'an integer in [1, 8]'],
     ['rejectGrowFwhm', c.rejectGrowFwhm >= 0, 'non-negative'],
     ['clipSigma', positive(c.clipSigma), 'positive'],
+    ['maskPropagationFraction', c.maskPropagationFraction > 0 && c.maskPropagationFraction <= 1, 'in (0, 1]'],
     ['coaddPsfDegree', Number.isInteger(c.coaddPsfDegree) && c.coaddPsfDegree >= 0 && c.coaddPsfDegree <= 4, 'an integer in [0, 4]'],
     ['coaddPsfGrid', Number.isInteger(c.coaddPsfGrid) && c.coaddPsfGrid >= c.coaddPsfDegree + 1, 'an integer > coaddPsfDegree'],
     ['tilePixelScaleArcsec', nanOrPositive(c.tilePixelScaleArcsec), 'NaN or positive'],

@@ -7,6 +7,8 @@ import { MaskPlane } from '../image/mask.js';
 
 /** Bits that keep an input pixel out of the weighted mean (while another input can replace it). */
 export const STACK_UNUSABLE = MaskPlane.NO_DATA | MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.EDGE;
+/** Bits passed on to the coadd where inputs holding enough of the weight carry them (see StackJob.propagateFraction). */
+const PROPAGATED = MaskPlane.SAT | MaskPlane.BAD;
 /** Bits a fallback pixel (every covering input masked) carries into the coadd's mask. */
 const CARRIED = MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.EDGE | MaskPlane.SUSPECT | MaskPlane.INTRP;
 
@@ -31,6 +33,8 @@ export interface StackJob {
   mask: Int32Array;
   /** Inputs used at each pixel. */
   count: Uint8Array;
+  /** A SAT/BAD bit of the inputs is set in the coadd where the inputs carrying it hold at least this fraction of the weight (Rubin's maskPropagationThresholds). */
+  propagateFraction: number;
 }
 
 /** Normalised Gaussian taps of standard deviation sigma (px), radius ceil(3.5 sigma). */
@@ -44,18 +48,39 @@ export function gaussianTaps(sigma: number): Float64Array {
 }
 
 /**
- * out = (G * (x m)) / (G * m) for the usable pixels m of one input (NaN where under half the kernel's
- * weight is usable): the input convolved with a Gaussian of `sigma` px, ignoring masked pixels.
- * sigma <= 0 copies the usable pixels.
+ * out = (G * (x m)) / (G * m) for the usable pixels m of one input, binned bin x bin (the mean of
+ * the usable pixels of each block; out is ceil(width / bin) x ceil(height / bin)), NaN where under
+ * half the kernel's weight is usable: the input convolved with a Gaussian of `sigma` (input) px,
+ * ignoring masked pixels. sigma <= 0 only bins.
  */
-export function blurUsable(a: { width: number; height: number; image: Float32Array; mask: Int32Array; sigma: number; out: Float32Array }): void {
-  const { width, height, image, mask, out } = a;
+export function blurUsable(a: { width: number; height: number; image: Float32Array; mask: Int32Array; sigma: number; bin: number; out: Float32Array }): void {
+  const { bin, out } = a;
+  const width = Math.ceil(a.width / bin);
+  const height = Math.ceil(a.height / bin);
   const n = width * height;
-  if (!(a.sigma > 0.05)) {
-    for (let i = 0; i < n; i++) out[i] = mask[i] & STACK_UNUSABLE ? Number.NaN : image[i];
+  const image = new Float32Array(n);
+  const weight = new Float32Array(n);
+  for (let y = 0; y < a.height; y++) {
+    const o = y * a.width;
+    const bo = Math.floor(y / bin) * width;
+    for (let x = 0; x < a.width; x++) {
+      if (a.mask[o + x] & STACK_UNUSABLE) continue;
+      const b = bo + Math.floor(x / bin);
+      image[b] += a.image[o + x];
+      weight[b]++;
+    }
+  }
+  const mask = new Int32Array(n);
+  for (let b = 0; b < n; b++) {
+    if (weight[b] > 0) image[b] /= weight[b];
+    else mask[b] = MaskPlane.NO_DATA;
+  }
+  const sigma = a.sigma / bin;
+  if (!(sigma > 0.05)) {
+    for (let i = 0; i < n; i++) out[i] = mask[i] ? Number.NaN : image[i];
     return;
   }
-  const taps = gaussianTaps(a.sigma);
+  const taps = gaussianTaps(sigma);
   const r = (taps.length - 1) >> 1;
   const tx = new Float32Array(n);
   const tm = new Float32Array(n);
@@ -125,11 +150,12 @@ export function medianRows(a: { width: number; blurred: Float32Array[]; referenc
 
 /**
  * Pixels where a PSF-matched input exceeds the reference by `threshold` (its noise times
- * rejectSigma) and by `relative` times the reference itself, grown by `grow` px (a square), into `out`.
+ * rejectSigma) and by `relative` times the reference itself, grown by `grow` (binned) px (a square),
+ * on the bin x bin binned grid; written block by block into `out` (fullWidth x fullHeight).
  * Only excesses: what is in one input and not in the others is positive in that input.
  */
-export function outlierMap(a: { width: number; height: number; blurred: Float32Array; reference: Float32Array; threshold: number; relative: number; grow: number; out: Uint8Array }): number {
-  const { width, height, blurred, reference, out } = a;
+export function outlierMap(a: { width: number; height: number; blurred: Float32Array; reference: Float32Array; threshold: number; relative: number; grow: number; bin: number; fullWidth: number; fullHeight: number; out: Uint8Array }): number {
+  const { width, height, blurred, reference, out, bin } = a;
   const n = width * height;
   const seed = new Uint8Array(n);
   let seeds = 0;
@@ -162,7 +188,9 @@ export function outlierMap(a: { width: number; height: number; blurred: Float32A
       if (y + g < height) count += rows[(y + g) * width + x];
       if (y - g - 1 >= 0) count -= rows[(y - g - 1) * width + x];
       if (count > 0) {
-        out[y * width + x] = 1;
+        for (let fy = y * bin; fy < Math.min(a.fullHeight, (y + 1) * bin); fy++) {
+          for (let fx = x * bin; fx < Math.min(a.fullWidth, (x + 1) * bin); fx++) out[fy * a.fullWidth + fx] = 1;
+        }
         flagged++;
       }
     }
@@ -198,14 +226,25 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
     let den = 0;
     let vs = 0;
     let count = 0;
+    let covering = 0;
+    let flagged = 0;
+    let flaggedBits = 0;
     for (const s of inputs) {
-      if (s.mask[p] & STACK_UNUSABLE || s.rejected[p]) continue;
+      const m = s.mask[p];
+      if (!(m & MaskPlane.NO_DATA)) {
+        covering += s.weight;
+        if (m & PROPAGATED) {
+          flagged += s.weight;
+          flaggedBits |= m & PROPAGATED;
+        }
+      }
+      if (m & STACK_UNUSABLE || s.rejected[p]) continue;
       num += s.weight * s.image[p];
       den += s.weight;
       vs += s.weight * s.weight * s.variance[p];
       count++;
     }
-    let bits = 0;
+    let bits = flagged > 0 && flagged >= job.propagateFraction * covering ? flaggedBits : 0;
     if (count === 0) {
       for (const s of inputs) {
         if (s.mask[p] & MaskPlane.NO_DATA || s.rejected[p]) continue;
