@@ -10,6 +10,7 @@ import { readExposure } from '../shared/fits/exposure.js';
 import type { Exposure } from '../shared/image/exposure.js';
 import { MaskPlane } from '../shared/image/mask.js';
 import { renderImage, truthForVisit } from '../shared/sim/night.js';
+import type { SimConfig } from '../shared/sim/config.js';
 import type { ImageSpec } from '../shared/sim/plan.js';
 import { planTemplateInputs } from '../shared/sim/template-inputs.js';
 import { simulatedImageFits } from '../shared/sim/write.js';
@@ -22,6 +23,8 @@ export interface EvalOptions {
   seed: number;
   inputs: number;
   config?: Partial<TemplateConfig>;
+  /** Simulator overrides of the template-input set. */
+  sim?: Partial<SimConfig>;
 }
 
 export interface TemplateFigures {
@@ -77,7 +80,7 @@ function streakPoints(spec: ImageSpec, size: number, science: ImageSpec): { x: F
 }
 
 export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures> {
-  const set = planTemplateInputs({ size: o.size, seed: o.seed }, { inputs: o.inputs, later: 1 });
+  const set = planTemplateInputs({ ...o.sim, size: o.size, seed: o.seed }, { inputs: o.inputs, later: 1 });
   const cards = (spec: ImageSpec) => ({ seed: o.seed, fwhmPx: spec.psf.fwhmAt(o.size / 2, o.size / 2), skyAdu: spec.skyAdu });
   const inputs = set.inputs.map((spec, k) => {
     const bytes = simulatedImageFits(renderImage(set.inputPlan(k), spec).image, cards(spec));

@@ -79,7 +79,7 @@ export class NotEnoughInputsError extends Error {
     readonly minimum: number,
     readonly inputs: InputRow[],
   ) {
-    const reasons = inputs.filter((r) => !r.used).map((r) => `${r.file}: ${r.reason}`);
+    const reasons = inputs.filter((r) => !r.used && r.reason !== '').map((r) => `${r.file}: ${r.reason}`);
     super(`not enough inputs: ${used} usable of ${inputs.length}, at least ${minimum} needed${reasons.length ? ` (${reasons.join('; ')})` : ''}`);
     this.name = 'NotEnoughInputsError';
   }
@@ -130,7 +130,7 @@ function ownOverlap(box: PixelBox, grid: OutputGrid): number {
   return area > 0 ? (w * h) / area : 0;
 }
 
-/** Checks that need no characterization; the reason an input cannot be used, or null. */
+/** Checks that need no characterization (an input of another band, or far away, does not choose the grid); the reason an input cannot be used, or null. */
 function basicReason(input: TemplateInput, band: string, grid: OutputGrid, cfg: TemplateConfig): { reason: string | null; box: PixelBox } {
   const e = input.exposure;
   const none = { x0: 0, y0: 0, x1: 0, y1: 0 };

@@ -49,17 +49,16 @@ export function tileGrid(tile: number, scaleArcsec: number, marginDeg: number): 
   return { name: `hpx${TILE_ORDER}-${tile}`, width: size, height: size, wcs: makeTanWcs({ crpix: [half, half], crval: centre, cd: cdMatrix(scaleArcsec, 0) }) };
 }
 
-/** The tile holding the mean direction of the given sky positions. */
+/** The tile holding the most of the given sky positions (ties: the lower tile number), so that a stray input far away does not move it. */
 export function tileOfCentre(positions: Array<[number, number]>): number {
-  let sx = 0;
-  let sy = 0;
-  let sz = 0;
+  const counts = new Map<number, number>();
   for (const [ra, dec] of positions) {
-    sx += Math.cos(dec / DEG) * Math.cos(ra / DEG);
-    sy += Math.cos(dec / DEG) * Math.sin(ra / DEG);
-    sz += Math.sin(dec / DEG);
+    const tile = tileOf(ra, dec);
+    counts.set(tile, (counts.get(tile) ?? 0) + 1);
   }
-  return tileOf(Math.atan2(sy, sx) * DEG, Math.atan2(sz, Math.hypot(sx, sy)) * DEG);
+  const best = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0];
+  if (!best) throw new RangeError('tileOfCentre: no positions');
+  return best[0];
 }
 
 /** The part `box` of `grid` (clipped to it), the same lattice: the WCS's reference pixel shifted. */
