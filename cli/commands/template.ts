@@ -119,6 +119,7 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
         coaddPsfMaxResidual: build.coaddPsfMaxResidual,
         timingsMs: Object.fromEntries(Object.entries(build.timingsMs).map(([k, v]) => [k, Math.round(v)])),
         peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+        cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1)),
       })}\n`,
     );
   },

@@ -1,6 +1,6 @@
 /**
  * Input selection: quality cuts (PSF FWHM and shape, PSF-model quality, astrometric rms, depth,
- * sky), then Rubin's DP1 rule (Rubin Observatory 2025, DP1 paper sect. on template generation): the
+ * sky), PSF homogeneity (FWHM within maxFwhmRatio of the sharpest), then Rubin's DP1 rule (Rubin Observatory 2025, DP1 paper sect. on template generation): the
  * best-seeing third of what passes, or the best `minBest` (12) when that third is smaller.
  */
 import type { TemplateConfig } from './config.js';
@@ -48,8 +48,13 @@ export function selectInputs(candidates: readonly SelectionCandidate[], cfg: Tem
   const skies = candidates.map(skyFlux).filter(Number.isFinite).sort((a, b) => a - b);
   const medianSky = skies[Math.floor(skies.length / 2)];
   const reasons = candidates.map((c) => cutReason(c, cfg, bestDepth, medianSky));
-  const passing = candidates.map((c, i) => ({ c, i })).filter(({ i }) => reasons[i] === null);
+  let passing = candidates.map((c, i) => ({ c, i })).filter(({ i }) => reasons[i] === null);
   passing.sort((a, b) => a.c.quality.fwhmArcsec - b.c.quality.fwhmArcsec);
+  const sharpest = passing[0]?.c.quality.fwhmArcsec ?? Number.NaN;
+  for (const { c, i } of passing) {
+    if (c.quality.fwhmArcsec > cfg.maxFwhmRatio * sharpest) reasons[i] = `seeing ${f2(c.quality.fwhmArcsec)}" > maxFwhmRatio ${cfg.maxFwhmRatio} x the best ${f2(sharpest)}"`;
+  }
+  passing = passing.filter(({ i }) => reasons[i] === null);
   const keep = Math.max(Math.ceil(cfg.bestFraction * passing.length), Math.min(cfg.minBest, passing.length));
   for (const { c, i } of passing.slice(keep)) {
     reasons[i] = `seeing ${f2(c.quality.fwhmArcsec)}" not among the best ${keep} (DP1 rule: best ${f2(cfg.bestFraction)}, at least ${cfg.minBest})`;

@@ -33,7 +33,7 @@ const good = (fwhmArcsec: number, over: Partial<SelectionCandidate['quality']> =
 });
 
 test('selection: the DP1 rule keeps the best-seeing third, or the best 12 below 36 inputs', () => {
-  const cfg = resolveTemplateConfig();
+  const cfg = resolveTemplateConfig({ maxFwhmRatio: 10 });
   for (const [n, kept] of [[5, 5], [20, 12], [36, 12], [45, 15]] as const) {
     const cands = Array.from({ length: n }, (_, i) => good(0.5 + ((i * 7) % n) * 0.01));
     const reasons = selectInputs(cands, cfg);
@@ -56,10 +56,11 @@ test('selection: every quality cut rejects with its own reason', () => {
     good(0.8, { wcsRmsArcsec: 0.3 }),
     good(0.8, { depthAdu: 500 * 10 ** (0.4 * 2) }),
     good(0.8, { skyAdu: 500 * 10 }),
+    good(1.4),
   ];
   const reasons = selectInputs(cands, cfg);
   assert.deepEqual(reasons.slice(0, 2), [null, null]);
-  const expected = [/PSF FWHM/, /ellipticity/, /chi2/, /PSF stars/, /astrometric rms/, /depth/, /sky/];
+  const expected = [/PSF FWHM/, /ellipticity/, /chi2/, /PSF stars/, /astrometric rms/, /depth/, /sky/, /maxFwhmRatio 1.6 x the best 0.80/];
   expected.forEach((re, k) => assert.match(reasons[k + 2] ?? '', re));
 });
 
