@@ -8,6 +8,7 @@ import { defineCommand, InputError, numberOption, progress, progressDone, requir
 import { readExposureWithHeader } from '../../shared/fits/exposure.js';
 import { buildTemplate, NotEnoughInputsError, templateToFits, WCS_RMS_CARDS, type BuildOptions, type OutputGrid, type RejectionMethod, type TemplateInput } from '../../shared/template/index.js';
 import { DEFAULT_TEMPLATE_CONFIG } from '../../shared/template/config.js';
+import { vettingHtml } from '../../shared/template/vetting.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
 
 const REJECTIONS: RejectionMethod[] = ['compareWarp', 'clip', 'none'];
@@ -63,6 +64,9 @@ export const command = defineCommand({
   --rejection M      compareWarp (default; Rubin DMTN-080), clip (per-pixel clipped mean) or none
   --min-inputs K     fewest usable inputs (default ${DEFAULT_TEMPLATE_CONFIG.minInputs}); fewer: "not enough inputs", exit 2
   --tmpl-version V   version number in TMPLID (default 1)
+  --vet PAGE.html    the vetting page (default: T-vetting.html next to T.fits): previews of the coadd
+                     and its coverage, inputs used and rejected with reasons, seeing and depth
+                     histograms, the half-split noise check, depth against the ideal
 
 Selection: quality cuts (PSF FWHM <= ${DEFAULT_TEMPLATE_CONFIG.maxFwhmArcsec}", ellipticity <= ${DEFAULT_TEMPLATE_CONFIG.maxEllipticity}, PSF chi2/dof <= ${DEFAULT_TEMPLATE_CONFIG.maxPsfChi2},
 depth within ${DEFAULT_TEMPLATE_CONFIG.maxDepthDeficitMag} mag of the deepest, sky <= ${DEFAULT_TEMPLATE_CONFIG.maxSkyRatio}x the median, astrometric rms <= ${DEFAULT_TEMPLATE_CONFIG.maxWcsRmsArcsec}"), then
@@ -76,6 +80,7 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
     rejection: { type: 'string' },
     'min-inputs': { type: 'string' },
     'tmpl-version': { type: 'string' },
+    vet: { type: 'string' },
   },
   async run(values, _verbose, positionals) {
     const out = required(values, 'out');
@@ -104,6 +109,8 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
     }
     progress('writing');
     await writeFile(out, templateToFits(build));
+    const vet = values.vet ?? `${out.replace(/\.fits(\.fz)?$/i, '')}-vetting.html`;
+    await writeFile(vet, vettingHtml(build));
     progressDone();
     const rejected = build.inputs.length - build.nUsed;
     process.stdout.write(
@@ -117,6 +124,8 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
         used: build.nUsed,
         rejected: build.inputs.filter((r) => !r.used).map((r) => ({ file: r.file, reason: r.reason })),
         coaddPsfMaxResidual: build.coaddPsfMaxResidual,
+        halfSplitSigma: build.halfSplitSigma,
+        vetting: vet,
         timingsMs: Object.fromEntries(Object.entries(build.timingsMs).map(([k, v]) => [k, Math.round(v)])),
         peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
         cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1)),

@@ -11,7 +11,7 @@ import { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
 import { Plane } from '../image/plane.js';
 import { emptyVisitInfo } from '../image/visit-info.js';
-import { median } from '../util/stats.js';
+import { madSigma, median } from '../util/stats.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { InsufficientCoverageError, warpExposure } from '../warp/index.js';
 import { resolveTemplateConfig, type TemplateConfig } from './config.js';
@@ -67,6 +67,11 @@ export interface TemplateBuild {
   /** Fraction of the grid with data. */
   coverage: number;
   coaddPsfMaxResidual: number;
+  /**
+   * Robust sigma of (half coadd A - half coadd B) / its sigma from the inputs' VARIANCE, per pixel (A:
+   * the even-numbered used inputs, B: the odd): 1 when the variance is right and nothing differs.
+   */
+  halfSplitSigma: number;
   /** Hash of the resolved configuration (TMPLCFG). */
   configHash: string;
   timingsMs: Record<'characterize' | 'warp' | 'rejection' | 'stack' | 'psf' | 'total', number>;
@@ -207,6 +212,14 @@ function hashOf(value: unknown): string {
   return createHash('sha256')
     .update(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)))
     .digest('hex');
+}
+
+/** MAD sigma of the finite values of a plane (subsampled). */
+function robustSigma(values: Float32Array): number {
+  const step = Math.max(1, Math.floor(values.length / 200000));
+  const sample: number[] = [];
+  for (let p = 0; p < values.length; p += step) if (values[p] === values[p]) sample.push(values[p]);
+  return sample.length > 10 ? madSigma(sample) : Number.NaN;
 }
 
 /** Median of the finite, covered values of a plane (subsampled). */
@@ -359,6 +372,7 @@ export async function buildTemplate(inputs: TemplateInput[], options: BuildOptio
     idealDepthMag: magnitude(5 / Math.sqrt(idealInverse), zeroPoint),
     coverage: covered / (width * height),
     coaddPsfMaxResidual: coadd.maxResidual,
+    halfSplitSigma: robustSigma(out.halfZ),
     configHash,
     timingsMs: { characterize: characterizeMs, warp: warpMs, rejection: out.timingsMs.rejection, stack: out.timingsMs.stack, psf: psfMs, total: performance.now() - start },
   };

@@ -33,6 +33,8 @@ export interface StackJob {
   mask: Int32Array;
   /** Inputs used at each pixel. */
   count: Uint8Array;
+  /** (mean of the even-numbered inputs - mean of the odd) / its sigma from VARIANCE: a noise check of the two half coadds (NaN where either half is empty). */
+  halfZ: Float32Array;
   /** A SAT/BAD bit of the inputs is set in the coadd where the inputs carrying it hold at least this fraction of the weight (Rubin's maskPropagationThresholds). */
   propagateFraction: number;
 }
@@ -229,7 +231,9 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
     let covering = 0;
     let flagged = 0;
     let flaggedBits = 0;
-    for (const s of inputs) {
+    const half = [0, 0, 0, 0, 0, 0];
+    for (let k = 0; k < inputs.length; k++) {
+      const s = inputs[k];
       const m = s.mask[p];
       if (!(m & MaskPlane.NO_DATA)) {
         covering += s.weight;
@@ -243,7 +247,12 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
       den += s.weight;
       vs += s.weight * s.weight * s.variance[p];
       count++;
+      const h = 3 * (k & 1);
+      half[h] += s.weight * s.image[p];
+      half[h + 1] += s.weight;
+      half[h + 2] += s.weight * s.weight * s.variance[p];
     }
+    job.halfZ[p] = half[1] > 0 && half[4] > 0 ? (half[0] / half[1] - half[3] / half[4]) / Math.sqrt(half[2] / half[1] ** 2 + half[5] / half[4] ** 2) : Number.NaN;
     let bits = flagged > 0 && flagged >= job.propagateFraction * covering ? flaggedBits : 0;
     if (count === 0) {
       for (const s of inputs) {

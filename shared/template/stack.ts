@@ -40,6 +40,8 @@ export interface StackOutput {
   mask: Int32Array;
   /** Inputs used at each pixel. */
   count: Uint8Array;
+  /** Difference of the two half coadds (even- and odd-numbered inputs) over its expected sigma, per pixel. */
+  halfZ: Float32Array;
   /** Per input, the fraction of its covered pixels rejection removed. */
   rejectedFraction: number[];
   noiseCorrelation: NoiseCorrelation | null;
@@ -120,7 +122,7 @@ export async function stackInputs(width: number, height: number, inputs: readonl
   if (cfg.rejection === 'compareWarp' && inputs.length >= 3) await compareWarp(width, height, planes, inputs, cfg, pool);
   if (cfg.rejection === 'clip') await fanOut(pool, 'clipTask', clipRows, bands(height, lanes).map(([y0, y1]) => ({ width, inputs: planes, nSigma: cfg.clipSigma, y0, y1 })));
   const t1 = performance.now();
-  const job: StackJob = { width, height, inputs: planes, image: shared(Float32Array, n), variance: shared(Float32Array, n), mask: shared(Int32Array, n), count: shared(Uint8Array, n), propagateFraction: cfg.maskPropagationFraction };
+  const job: StackJob = { width, height, inputs: planes, image: shared(Float32Array, n), variance: shared(Float32Array, n), mask: shared(Int32Array, n), count: shared(Uint8Array, n), propagateFraction: cfg.maskPropagationFraction, halfZ: shared(Float32Array, n) };
   await fanOut(pool, 'stackTask', (a: { job: StackJob; y0: number; y1: number }) => stackRows(a.job, a.y0, a.y1), bands(height, lanes).map(([y0, y1]) => ({ job, y0, y1 })));
   const t2 = performance.now();
   const rejectedFraction = planes.map((p) => {
@@ -135,5 +137,5 @@ export async function stackInputs(width: number, height: number, inputs: readonl
   });
   // Each input adds w^2 var to the coadd's variance.
   const contribution = inputs.map((s) => s.weight * s.weight * s.pixelVariance);
-  return { image: job.image, variance: job.variance, mask: job.mask, count: job.count, rejectedFraction, noiseCorrelation: coaddNoise(inputs, contribution), timingsMs: { rejection: t1 - t0, stack: t2 - t1 } };
+  return { image: job.image, variance: job.variance, mask: job.mask, count: job.count, halfZ: job.halfZ, rejectedFraction, noiseCorrelation: coaddNoise(inputs, contribution), timingsMs: { rejection: t1 - t0, stack: t2 - t1 } };
 }

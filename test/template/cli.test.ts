@@ -69,6 +69,13 @@ test('ap template: coadds, rejects bad inputs with a reason each, scales a zero-
   const names = readFits(readFileSync(out)).map((h) => h.name);
   assert.deepEqual(names.slice(1), ['IMAGE', 'MASK', 'VARIANCE', 'PSF', 'NOISECOR']);
 
+  const page = readFileSync(join(root, 'T-vetting.html'), 'utf8');
+  assert.match(page, /<h1>Template r-hpx8-/);
+  assert.match(page, /data:image\/png;base64,/);
+  assert.match(page, /no celestial WCS/);
+  const halfSplit = Number(/"halfSplitSigma":([0-9.]+)/.exec(run.stderr)?.[1]);
+  assert.ok(Math.abs(halfSplit - 1) < 0.1, `half-split noise ${halfSplit}`);
+
   const diff = ap('diff', '--science', join(root, 'science-6.fits'), '--template', out, '--out', join(root, 'D.fits'));
   assert.equal(diff.status, 0, diff.stderr);
 });
