@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
 import { readExposureWithHeader } from '../../shared/fits/exposure.js';
 import { buildTemplate, NotEnoughInputsError, templateToFits, WCS_RMS_CARDS, type BuildOptions, type OutputGrid, type RejectionMethod, type TemplateInput } from '../../shared/template/index.js';
-import { DEFAULT_TEMPLATE_CONFIG } from '../../shared/template/config.js';
+import { DEFAULT_TEMPLATE_CONFIG, resolveTemplateConfig, type TemplateConfig } from '../../shared/template/config.js';
 import { vettingHtml } from '../../shared/template/vetting.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
 
@@ -44,11 +44,27 @@ async function readGrid(path: string): Promise<OutputGrid> {
   return { name: path.split('/').pop() ?? path, width: grid.width, height: grid.height, wcs: grid.wcs };
 }
 
+async function readKnobs(path: string): Promise<Partial<TemplateConfig>> {
+  const text = await readFile(path, 'utf8').catch((err: Error) => {
+    throw new InputError(`${path}: cannot read (${err.message})`);
+  });
+  let knobs: unknown;
+  try {
+    knobs = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`${path}: not JSON (${(err as Error).message})`);
+  }
+  if (typeof knobs !== 'object' || knobs === null || Array.isArray(knobs)) throw new InputError(`${path}: must hold a JSON object of template knobs`);
+  const unknown = Object.keys(knobs).filter((k) => !(k in DEFAULT_TEMPLATE_CONFIG));
+  if (unknown.length) throw new InputError(`${path}: unknown template knob(s) ${unknown.join(', ')}`);
+  return knobs as Partial<TemplateConfig>;
+}
+
 export const command = defineCommand({
   name: 'template',
   summary: 'coadd calibrated single visits into a template',
   positionals: true,
-  help: `usage: ap template --out T.fits [--grid G.fits | --tile N] [--band B] [--rejection M] [--min-inputs K] [--tmpl-version V] INPUT.fits...
+  help: `usage: ap template --out T.fits [--grid G.fits | --tile N] [--band B] [--rejection M] [--min-inputs K] [--tmpl-version V] [--config FILE] [--vet PAGE] INPUT.fits...
 
   INPUT.fits...      calibrated single visits, as ap diff reads them (WCS, PHOTZP/MAGZERO, FILTER;
                      MASK/VARIANCE extensions used when present; WCSRMS/ASTRRMS astrometric rms, arcsec)
@@ -64,6 +80,7 @@ export const command = defineCommand({
   --rejection M      compareWarp (default; Rubin DMTN-080), clip (per-pixel clipped mean) or none
   --min-inputs K     fewest usable inputs (default ${DEFAULT_TEMPLATE_CONFIG.minInputs}); fewer: "not enough inputs", exit 2
   --tmpl-version V   version number in TMPLID (default 1)
+  --config FILE      JSON object of template knobs (shared/template/README.md), e.g. {"maxFwhmRatio": 3}
   --vet PAGE.html    the vetting page (default: T-vetting.html next to T.fits): previews of the coadd
                      and its coverage, inputs used and rejected with reasons, seeing and depth
                      histograms, the half-split noise check, depth against the ideal
@@ -81,6 +98,7 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
     'min-inputs': { type: 'string' },
     'tmpl-version': { type: 'string' },
     vet: { type: 'string' },
+    config: { type: 'string' },
   },
   async run(values, _verbose, positionals) {
     const out = required(values, 'out');
@@ -94,12 +112,20 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
     if (!(Number.isInteger(minInputs) && minInputs >= 1)) throw new InputError(`--min-inputs must be an integer >= 1, got '${values['min-inputs']}'`);
     const version = numberOption(values, 'tmpl-version', 1);
     if (!(Number.isInteger(version) && version >= 1)) throw new InputError(`--tmpl-version must be an integer >= 1, got '${values['tmpl-version']}'`);
+    const knobs = values.config ? await readKnobs(values.config) : {};
+    // Options given on the command line override the file's knobs; defaults do not.
+    const given: Partial<TemplateConfig> = { ...(values.rejection ? { rejection } : {}), ...(values['min-inputs'] ? { minInputs } : {}) };
+    try {
+      resolveTemplateConfig({ ...knobs, ...given });
+    } catch (err) {
+      throw new InputError(`${values.config ?? 'options'}: ${(err as Error).message}`);
+    }
     const grid = values.grid ? await readGrid(values.grid) : undefined;
     progress('reading inputs');
     const read = await Promise.all(positionals.map(readInput));
     const inputs = read.filter((r): r is TemplateInput => 'exposure' in r);
     const unreadable = read.filter((r): r is { name: string; reason: string } => !('exposure' in r));
-    const options: BuildOptions = { grid, tile, band: values.band, config: { rejection, minInputs }, version, unreadable, pool: WorkerPool.shared(), onProgress: progress };
+    const options: BuildOptions = { grid, tile, band: values.band, config: { ...knobs, ...given }, version, unreadable, pool: WorkerPool.shared(), onProgress: progress };
     let build;
     try {
       build = await buildTemplate(inputs, options);

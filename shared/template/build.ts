@@ -115,9 +115,11 @@ function mostCommon(values: string[]): string {
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? '';
 }
 
-function chooseGrid(inputs: TemplateInput[], options: BuildOptions, cfg: TemplateConfig): OutputGrid {
+/** The output grid; null when none is given and no input has a WCS to choose a tile by. */
+function chooseGrid(inputs: TemplateInput[], options: BuildOptions, cfg: TemplateConfig): OutputGrid | null {
   if (options.grid) return options.grid;
   const withWcs = inputs.filter((i) => i.exposure.wcs);
+  if (withWcs.length === 0 && options.tile === undefined) return null;
   const scales = withWcs.map((i) => i.exposure.wcs!.jacobian(i.exposure.width / 2, i.exposure.height / 2).pixelScaleArcsec);
   const scale = Number.isNaN(cfg.tilePixelScaleArcsec) ? (scales.length ? median(scales) : 0.2) : cfg.tilePixelScaleArcsec;
   const tile = options.tile ?? tileOfCentre(withWcs.map((i) => centreOf(i.exposure.wcs!, i.exposure.width, i.exposure.height)));
@@ -248,10 +250,15 @@ export async function buildTemplate(inputs: TemplateInput[], options: BuildOptio
     const row = emptyRow(input.name, '');
     Object.assign(row, { visit: input.exposure.info.visit, detector: input.exposure.info.detector, mjd: input.exposure.info.mjd });
     rows.push(row);
+    if (!grid) {
+      row.reason = input.exposure.info.band !== band ? `band '${input.exposure.info.band || 'unknown'}', not '${band}'` : 'no celestial WCS';
+      continue;
+    }
     const { reason, box } = basicReason(input, band, grid, cfg);
     if (reason) row.reason = reason;
     else cands.push({ input, row, box, zeroPoint: Number.NaN, instrument: input.exposure.info.instrument });
   }
+  if (!grid) throw new NotEnoughInputsError(0, cfg.minInputs, rows);
   const tChar = performance.now();
   await characterizeAll(cands, pool, progress);
   resolveZeroPoints(cands, cfg);

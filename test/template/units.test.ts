@@ -56,11 +56,11 @@ test('selection: every quality cut rejects with its own reason', () => {
     good(0.8, { wcsRmsArcsec: 0.3 }),
     good(0.8, { depthAdu: 500 * 10 ** (0.4 * 2) }),
     good(0.8, { skyAdu: 500 * 10 }),
-    good(1.4),
+    good(1.7),
   ];
   const reasons = selectInputs(cands, cfg);
   assert.deepEqual(reasons.slice(0, 2), [null, null]);
-  const expected = [/PSF FWHM/, /ellipticity/, /chi2/, /PSF stars/, /astrometric rms/, /depth/, /sky/, /maxFwhmRatio 1.6 x the best 0.80/];
+  const expected = [/PSF FWHM/, /ellipticity/, /chi2/, /PSF stars/, /astrometric rms/, /depth/, /sky/, /maxFwhmRatio 2 x the best 0.80/];
   expected.forEach((re, k) => assert.match(reasons[k + 2] ?? '', re));
 });
 
