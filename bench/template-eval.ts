@@ -14,7 +14,12 @@ import type { SimConfig } from '../shared/sim/config.js';
 import type { ImageSpec } from '../shared/sim/plan.js';
 import { planTemplateInputs } from '../shared/sim/template-inputs.js';
 import { simulatedImageFits } from '../shared/sim/write.js';
-import { buildTemplate, templateToFits, type TemplateBuild, type TemplateConfig } from '../shared/template/index.js';
+import {
+  buildTemplate,
+  templateToFits,
+  type TemplateBuild,
+  type TemplateConfig,
+} from '../shared/template/index.js';
 import { clippedStats, median } from '../shared/util/stats.js';
 import { WorkerPool } from '../shared/util/worker-pool.js';
 
@@ -57,14 +62,27 @@ const REAL = new Set(['transient', 'moving']);
 const UNUSABLE = MaskPlane.SAT | MaskPlane.NO_DATA | MaskPlane.EDGE | MaskPlane.CR | MaskPlane.BAD;
 
 function masked(e: Exposure, x: number, y: number, bits: number, r: number): boolean {
-  for (let py = Math.max(0, Math.round(y) - r); py <= Math.min(e.height - 1, Math.round(y) + r); py++) {
-    for (let px = Math.max(0, Math.round(x) - r); px <= Math.min(e.width - 1, Math.round(x) + r); px++) if (e.mask.get(px, py) & bits) return true;
+  for (
+    let py = Math.max(0, Math.round(y) - r);
+    py <= Math.min(e.height - 1, Math.round(y) + r);
+    py++
+  ) {
+    for (
+      let px = Math.max(0, Math.round(x) - r);
+      px <= Math.min(e.width - 1, Math.round(x) + r);
+      px++
+    )
+      if (e.mask.get(px, py) & bits) return true;
   }
   return false;
 }
 
 /** Points along a streak of an input, mapped into the science image's pixels. */
-function streakPoints(spec: ImageSpec, size: number, science: ImageSpec): { x: Float64Array; y: Float64Array } {
+function streakPoints(
+  spec: ImageSpec,
+  size: number,
+  science: ImageSpec,
+): { x: Float64Array; y: Float64Array } {
   const s = spec.streak!;
   const xs: number[] = [];
   const ys: number[] = [];
@@ -76,15 +94,27 @@ function streakPoints(spec: ImageSpec, size: number, science: ImageSpec): { x: F
       ys.push(y);
     }
   }
-  return science.wcs.skyToPixel(spec.wcs.pixelToSky({ x: Float64Array.from(xs), y: Float64Array.from(ys) }));
+  return science.wcs.skyToPixel(
+    spec.wcs.pixelToSky({ x: Float64Array.from(xs), y: Float64Array.from(ys) }),
+  );
 }
 
 export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures> {
-  const set = planTemplateInputs({ ...o.sim, size: o.size, seed: o.seed }, { inputs: o.inputs, later: 1 });
-  const cards = (spec: ImageSpec) => ({ seed: o.seed, fwhmPx: spec.psf.fwhmAt(o.size / 2, o.size / 2), skyAdu: spec.skyAdu });
+  const set = planTemplateInputs(
+    { ...o.sim, size: o.size, seed: o.seed },
+    { inputs: o.inputs, later: 1 },
+  );
+  const cards = (spec: ImageSpec) => ({
+    seed: o.seed,
+    fwhmPx: spec.psf.fwhmAt(o.size / 2, o.size / 2),
+    skyAdu: spec.skyAdu,
+  });
   const inputs = set.inputs.map((spec, k) => {
     const bytes = simulatedImageFits(renderImage(set.inputPlan(k), spec).image, cards(spec));
-    return { name: `input-${spec.visit}.fits`, exposure: readExposure(bytes, `input-${spec.visit}.fits`) };
+    return {
+      name: `input-${spec.visit}.fits`,
+      exposure: readExposure(bytes, `input-${spec.visit}.fits`),
+    };
   });
   const t0 = performance.now();
   const build = await buildTemplate(inputs, { pool: WorkerPool.shared(), config: o.config });
@@ -95,17 +125,25 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
   const truth = truthForVisit(set.laterPlan, laterSpec, later, build.exposure);
   const science = readExposure(simulatedImageFits(later.image, cards(laterSpec)), 'science.fits');
   const diff = await runDiff(science, coadd);
-  const { sources, skySources } = detectDiaSources(diff.difference, diff.differencePsf, DEFAULT_DETECT_CONFIG);
+  const { sources, skySources } = detectDiaSources(
+    diff.difference,
+    diff.differencePsf,
+    DEFAULT_DETECT_CONFIG,
+  );
   const fwhm = diff.psfFwhmPx;
   const real = truth.filter((r) => REAL.has(r.kind));
-  const near = (a: { x: number; y: number }, b: { x: number; y: number }, r: number) => Math.hypot(a.x - b.x, a.y - b.y) < r;
+  const near = (a: { x: number; y: number }, b: { x: number; y: number }, r: number) =>
+    Math.hypot(a.x - b.x, a.y - b.y) < r;
   const isReal = (s: { x: number; y: number }) => real.some((r) => near(r, s, fwhm));
   // The later visit's own satellite streak is the science image's artifact, not the template's: counted apart.
   const ownStreak = laterSpec.streak ? streakPoints(laterSpec, o.size, laterSpec) : null;
-  const onOwnStreak = (s: { x: number; y: number }) => !!ownStreak && ownStreak.x.some((x, k) => near(s, { x, y: ownStreak.y[k] }, 2 * fwhm));
+  const onOwnStreak = (s: { x: number; y: number }) =>
+    !!ownStreak && ownStreak.x.some((x, k) => near(s, { x, y: ownStreak.y[k] }, 2 * fwhm));
   const falsePositives = sources.filter((s) => !isReal(s) && !onOwnStreak(s));
   const scienceStreak = sources.filter((s) => !isReal(s) && onOwnStreak(s)).length;
-  const visible = real.filter((r) => Math.abs(r.expectedSnr) >= 6 && !masked(diff.difference, r.x, r.y, UNUSABLE, 2));
+  const visible = real.filter(
+    (r) => Math.abs(r.expectedSnr) >= 6 && !masked(diff.difference, r.x, r.y, UNUSABLE, 2),
+  );
   const found = visible.filter((r) => sources.some((s) => near(r, s, fwhm)));
 
   const d = diff.difference;
@@ -118,11 +156,21 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
 
   const t = set.oneVisit.transient;
   const tp = laterSpec.wcs.skyToPixel({ ra: Float64Array.of(t.ra), dec: Float64Array.of(t.dec) });
-  const atOneVisitTransient = sources.filter((s) => near(s, { x: tp.x[0], y: tp.y[0] }, 2 * fwhm)).length;
+  const atOneVisitTransient = sources.filter((s) =>
+    near(s, { x: tp.x[0], y: tp.y[0] }, 2 * fwhm),
+  ).length;
   const streaks = set.inputs.filter((s) => s.streak).map((s) => streakPoints(s, o.size, laterSpec));
-  const alongStreaks = falsePositives.filter((s) => streaks.some((p) => p.x.some((x, k) => near(s, { x, y: p.y[k] }, 2 * fwhm)))).length;
+  const alongStreaks = falsePositives.filter((s) =>
+    streaks.some((p) => p.x.some((x, k) => near(s, { x, y: p.y[k] }, 2 * fwhm))),
+  ).length;
 
-  const bright = truth.filter((r) => r.kind === 'transient' && r.host === 0 && r.expectedSnr >= 20 && !masked(d, r.x, r.y, UNUSABLE, 3));
+  const bright = truth.filter(
+    (r) =>
+      r.kind === 'transient' &&
+      r.host === 0 &&
+      r.expectedSnr >= 20 &&
+      !masked(d, r.x, r.y, UNUSABLE, 3),
+  );
   const fluxRatios = bright.flatMap((r) => {
     const s = sources.find((q) => near(q, r, fwhm));
     return s ? [s.psfFlux / r.deltaFluxAdu] : [];
@@ -145,7 +193,9 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
     depthRatio: 10 ** (0.4 * (build.idealDepthMag - build.depthMag)),
     buildSeconds,
     falsePositiveSources: falsePositives.map((s) => {
-      const g = build.grid.wcs.skyToPixel(laterSpec.wcs.pixelToSky({ x: Float64Array.of(s.x), y: Float64Array.of(s.y) }));
+      const g = build.grid.wcs.skyToPixel(
+        laterSpec.wcs.pixelToSky({ x: Float64Array.of(s.x), y: Float64Array.of(s.y) }),
+      );
       const p = Math.round(g.y[0]) * build.grid.width + Math.round(g.x[0]);
       return { x: s.x, y: s.y, snr: s.snr, inputs: build.count[p] ?? 0 };
     }),

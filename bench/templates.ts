@@ -17,20 +17,54 @@ const AP = join(import.meta.dirname, '../bin/ap.js');
 
 export async function run(): Promise<void> {
   for (const rejection of ['compareWarp', 'clip', 'none'] as const) {
-    const f = await evaluateTemplates({ size: SIZE, seed: SEED, inputs: 12, config: { rejection } });
+    const f = await evaluateTemplates({
+      size: SIZE,
+      seed: SEED,
+      inputs: 12,
+      config: { rejection },
+    });
     console.log(`${SIZE}^2, 12 inputs, seed ${SEED}, rejection ${rejection}: ${describe(f)}`);
   }
   if (BIG <= 0) return;
   const dir = mkdtempSync(join(tmpdir(), 'bench-templates-'));
   try {
-    const sim = spawnSync(process.execPath, [AP, 'simulate', '--out', dir, '--size', String(BIG), '--seed', String(SEED), '--visits', '1', '--template-inputs', '12'], { encoding: 'utf8' });
+    const sim = spawnSync(
+      process.execPath,
+      [
+        AP,
+        'simulate',
+        '--out',
+        dir,
+        '--size',
+        String(BIG),
+        '--seed',
+        String(SEED),
+        '--visits',
+        '1',
+        '--template-inputs',
+        '12',
+      ],
+      { encoding: 'utf8' },
+    );
     if (sim.status !== 0) throw new Error(sim.stderr);
-    const inputs = readdirSync(dir).filter((f) => f.startsWith('input-')).map((f) => join(dir, f));
+    const inputs = readdirSync(dir)
+      .filter((f) => f.startsWith('input-'))
+      .map((f) => join(dir, f));
     const started = Date.now();
-    const run = spawnSync(process.execPath, [AP, 'template', '--out', join(dir, 'T.fits'), ...inputs], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const run = spawnSync(
+      process.execPath,
+      [AP, 'template', '--out', join(dir, 'T.fits'), ...inputs],
+      { encoding: 'utf8', maxBuffer: 1 << 26 },
+    );
     if (run.status !== 0) throw new Error(run.stderr);
-    const log = JSON.parse(run.stderr.trim().split('\n').pop() ?? '{}') as { peakRssMb: number; cpuSeconds: number; timingsMs: Record<string, number> };
-    console.log(`ap template, 12 inputs of ${BIG}^2: wall ${((Date.now() - started) / 1000).toFixed(1)} s (CPU ${log.cpuSeconds.toFixed(1)} s), peak RSS ${(log.peakRssMb / 1024).toFixed(2)} GB, stages ${JSON.stringify(log.timingsMs)} (load average ${loadavg()[0].toFixed(1)})`);
+    const log = JSON.parse(run.stderr.trim().split('\n').pop() ?? '{}') as {
+      peakRssMb: number;
+      cpuSeconds: number;
+      timingsMs: Record<string, number>;
+    };
+    console.log(
+      `ap template, 12 inputs of ${BIG}^2: wall ${((Date.now() - started) / 1000).toFixed(1)} s (CPU ${log.cpuSeconds.toFixed(1)} s), peak RSS ${(log.peakRssMb / 1024).toFixed(2)} GB, stages ${JSON.stringify(log.timingsMs)} (load average ${loadavg()[0].toFixed(1)})`,
+    );
     console.log(run.stdout.trim());
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -18,11 +18,20 @@ import { truthToCsv, type TruthRow } from '../../shared/sim/truth.js';
 import { simulatedImageFits } from '../../shared/sim/write.js';
 
 /** Writes the set into `out`; returns the files written. */
-export async function writeTemplateInputSet(out: string, config: Partial<SimConfig>, inputs: number, later: number): Promise<string[]> {
+export async function writeTemplateInputSet(
+  out: string,
+  config: Partial<SimConfig>,
+  inputs: number,
+  later: number,
+): Promise<string[]> {
   const set = planTemplateInputs(config, { inputs, later });
   const { plan } = set;
   const size = plan.config.size;
-  const cards = (spec: ImageSpec) => ({ seed: plan.config.seed, fwhmPx: spec.psf.fwhmAt((size - 1) / 2, (size - 1) / 2), skyAdu: spec.skyAdu });
+  const cards = (spec: ImageSpec) => ({
+    seed: plan.config.seed,
+    fwhmPx: spec.psf.fwhmAt((size - 1) / 2, (size - 1) / 2),
+    skyAdu: spec.skyAdu,
+  });
   const worker = new SkyWorker(plan.config);
   const files: string[] = [];
   const inputTruth: TruthRow[] = [];
@@ -36,9 +45,28 @@ export async function writeTemplateInputSet(out: string, config: Partial<SimConf
       files.push(file);
       const { variance, wcs, info } = rendered.image.exposure;
       const rows = truthForVisit(set.inputPlan(k), spec, rendered, { variance, wcs, info });
-      inputTruth.push(...rows.filter((r) => r.kind === 'transient' || r.kind === 'streak').map((r) => ({ ...r, expectedSnr: Number.NaN })));
+      inputTruth.push(
+        ...rows
+          .filter((r) => r.kind === 'transient' || r.kind === 'streak')
+          .map((r) => ({ ...r, expectedSnr: Number.NaN })),
+      );
     }
-    const noiseless = { variance: Plane.zeros(Float32Array, size, size), wcs: null, info: { visit: 0, detector: plan.config.detector, band: plan.config.band, mjd: set.inputs[0].mjd, exposureTime: Number.NaN, gain: Number.NaN, readNoise: Number.NaN, saturation: Number.NaN, zeroPoint: set.inputs[0].zeroPoint, instrument: '' } };
+    const noiseless = {
+      variance: Plane.zeros(Float32Array, size, size),
+      wcs: null,
+      info: {
+        visit: 0,
+        detector: plan.config.detector,
+        band: plan.config.band,
+        mjd: set.inputs[0].mjd,
+        exposureTime: Number.NaN,
+        gain: Number.NaN,
+        readNoise: Number.NaN,
+        saturation: Number.NaN,
+        zeroPoint: set.inputs[0].zeroPoint,
+        instrument: '',
+      },
+    };
     for (const spec of set.later) {
       progress(`ap simulate: later visit ${spec.visit}`);
       const rendered = await renderImageAsync(set.laterPlan, spec, worker);
@@ -50,7 +78,10 @@ export async function writeTemplateInputSet(out: string, config: Partial<SimConf
   } finally {
     await worker.close();
   }
-  for (const [name, rows] of [['truth.csv', truth], ['inputs-truth.csv', inputTruth]] as const) {
+  for (const [name, rows] of [
+    ['truth.csv', truth],
+    ['inputs-truth.csv', inputTruth],
+  ] as const) {
     const file = join(out, name);
     await writeFile(file, truthToCsv(rows));
     files.push(file);

@@ -4,10 +4,30 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
+import {
+  defineCommand,
+  InputError,
+  numberOption,
+  progress,
+  progressDone,
+  required,
+} from '../command.js';
 import { readExposureWithHeader } from '../../shared/fits/exposure.js';
-import { buildTemplate, NotEnoughInputsError, templateToFits, WCS_RMS_CARDS, type BuildOptions, type OutputGrid, type RejectionMethod, type TemplateInput } from '../../shared/template/index.js';
-import { DEFAULT_TEMPLATE_CONFIG, resolveTemplateConfig, type TemplateConfig } from '../../shared/template/config.js';
+import {
+  buildTemplate,
+  NotEnoughInputsError,
+  templateToFits,
+  WCS_RMS_CARDS,
+  type BuildOptions,
+  type OutputGrid,
+  type RejectionMethod,
+  type TemplateInput,
+} from '../../shared/template/index.js';
+import {
+  DEFAULT_TEMPLATE_CONFIG,
+  resolveTemplateConfig,
+  type TemplateConfig,
+} from '../../shared/template/config.js';
 import { vettingHtml } from '../../shared/template/vetting.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
 
@@ -18,15 +38,26 @@ async function readInput(path: string): Promise<TemplateInput | { name: string; 
   try {
     bytes = await readFile(path);
   } catch (err) {
-    return { name: path, reason: `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+    return {
+      name: path,
+      reason: `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    };
   }
   try {
     const { exposure, header } = readExposureWithHeader(bytes, path);
     const rms = WCS_RMS_CARDS.map((k) => header.getNumber(k)).find((v) => v !== undefined);
-    return { name: path, exposure, wcsRmsArcsec: rms ?? Number.NaN, id: createHash('sha256').update(bytes).digest('hex') };
+    return {
+      name: path,
+      exposure,
+      wcsRmsArcsec: rms ?? Number.NaN,
+      id: createHash('sha256').update(bytes).digest('hex'),
+    };
   } catch (err) {
     const message = (err as Error).message;
-    return { name: path, reason: `unreadable: ${message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message}` };
+    return {
+      name: path,
+      reason: `unreadable: ${message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message}`,
+    };
   }
 }
 
@@ -38,10 +69,19 @@ async function readGrid(path: string): Promise<OutputGrid> {
   try {
     grid = readExposureWithHeader(bytes, path).exposure;
   } catch (err) {
-    throw new InputError((err as Error).message.startsWith(path) ? (err as Error).message : `${path}: ${(err as Error).message}`);
+    throw new InputError(
+      (err as Error).message.startsWith(path)
+        ? (err as Error).message
+        : `${path}: ${(err as Error).message}`,
+    );
   }
   if (!grid.wcs) throw new InputError(`${path}: --grid needs an image with a celestial WCS`);
-  return { name: path.split('/').pop() ?? path, width: grid.width, height: grid.height, wcs: grid.wcs };
+  return {
+    name: path.split('/').pop() ?? path,
+    width: grid.width,
+    height: grid.height,
+    wcs: grid.wcs,
+  };
 }
 
 async function readKnobs(path: string): Promise<Partial<TemplateConfig>> {
@@ -54,9 +94,11 @@ async function readKnobs(path: string): Promise<Partial<TemplateConfig>> {
   } catch (err) {
     throw new InputError(`${path}: not JSON (${(err as Error).message})`);
   }
-  if (typeof knobs !== 'object' || knobs === null || Array.isArray(knobs)) throw new InputError(`${path}: must hold a JSON object of template knobs`);
+  if (typeof knobs !== 'object' || knobs === null || Array.isArray(knobs))
+    throw new InputError(`${path}: must hold a JSON object of template knobs`);
   const unknown = Object.keys(knobs).filter((k) => !(k in DEFAULT_TEMPLATE_CONFIG));
-  if (unknown.length) throw new InputError(`${path}: unknown template knob(s) ${unknown.join(', ')}`);
+  if (unknown.length)
+    throw new InputError(`${path}: unknown template knob(s) ${unknown.join(', ')}`);
   return knobs as Partial<TemplateConfig>;
 }
 
@@ -103,18 +145,30 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
   async run(values, _verbose, positionals) {
     const out = required(values, 'out');
     if (positionals.length === 0) throw new InputError('no INPUT.fits given');
-    if (values.grid && values.tile !== undefined) throw new InputError('give --grid or --tile, not both');
+    if (values.grid && values.tile !== undefined)
+      throw new InputError('give --grid or --tile, not both');
     const tile = values.tile === undefined ? undefined : numberOption(values, 'tile', 0);
-    if (tile !== undefined && !(Number.isInteger(tile) && tile >= 0)) throw new InputError(`--tile must be a non-negative integer, got '${values.tile}'`);
+    if (tile !== undefined && !(Number.isInteger(tile) && tile >= 0))
+      throw new InputError(`--tile must be a non-negative integer, got '${values.tile}'`);
     const rejection = (values.rejection ?? DEFAULT_TEMPLATE_CONFIG.rejection) as RejectionMethod;
-    if (!REJECTIONS.includes(rejection)) throw new InputError(`--rejection must be one of ${REJECTIONS.join(', ')}, got '${rejection}'`);
+    if (!REJECTIONS.includes(rejection))
+      throw new InputError(
+        `--rejection must be one of ${REJECTIONS.join(', ')}, got '${rejection}'`,
+      );
     const minInputs = numberOption(values, 'min-inputs', DEFAULT_TEMPLATE_CONFIG.minInputs);
-    if (!(Number.isInteger(minInputs) && minInputs >= 1)) throw new InputError(`--min-inputs must be an integer >= 1, got '${values['min-inputs']}'`);
+    if (!(Number.isInteger(minInputs) && minInputs >= 1))
+      throw new InputError(`--min-inputs must be an integer >= 1, got '${values['min-inputs']}'`);
     const version = numberOption(values, 'tmpl-version', 1);
-    if (!(Number.isInteger(version) && version >= 1)) throw new InputError(`--tmpl-version must be an integer >= 1, got '${values['tmpl-version']}'`);
+    if (!(Number.isInteger(version) && version >= 1))
+      throw new InputError(
+        `--tmpl-version must be an integer >= 1, got '${values['tmpl-version']}'`,
+      );
     const knobs = values.config ? await readKnobs(values.config) : {};
     // Options given on the command line override the file's knobs; defaults do not.
-    const given: Partial<TemplateConfig> = { ...(values.rejection ? { rejection } : {}), ...(values['min-inputs'] ? { minInputs } : {}) };
+    const given: Partial<TemplateConfig> = {
+      ...(values.rejection ? { rejection } : {}),
+      ...(values['min-inputs'] ? { minInputs } : {}),
+    };
     try {
       resolveTemplateConfig({ ...knobs, ...given });
     } catch (err) {
@@ -124,8 +178,19 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
     progress('reading inputs');
     const read = await Promise.all(positionals.map(readInput));
     const inputs = read.filter((r): r is TemplateInput => 'exposure' in r);
-    const unreadable = read.filter((r): r is { name: string; reason: string } => !('exposure' in r));
-    const options: BuildOptions = { grid, tile, band: values.band, config: { ...knobs, ...given }, version, unreadable, pool: WorkerPool.shared(), onProgress: progress };
+    const unreadable = read.filter(
+      (r): r is { name: string; reason: string } => !('exposure' in r),
+    );
+    const options: BuildOptions = {
+      grid,
+      tile,
+      band: values.band,
+      config: { ...knobs, ...given },
+      version,
+      unreadable,
+      pool: WorkerPool.shared(),
+      onProgress: progress,
+    };
     let build;
     try {
       build = await buildTemplate(inputs, options);
@@ -148,13 +213,19 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
         message: 'ap template done',
         tmplId: build.tmplId,
         used: build.nUsed,
-        rejected: build.inputs.filter((r) => !r.used).map((r) => ({ file: r.file, reason: r.reason })),
+        rejected: build.inputs
+          .filter((r) => !r.used)
+          .map((r) => ({ file: r.file, reason: r.reason })),
         coaddPsfMaxResidual: build.coaddPsfMaxResidual,
         halfSplitSigma: build.halfSplitSigma,
         vetting: vet,
-        timingsMs: Object.fromEntries(Object.entries(build.timingsMs).map(([k, v]) => [k, Math.round(v)])),
+        timingsMs: Object.fromEntries(
+          Object.entries(build.timingsMs).map(([k, v]) => [k, Math.round(v)]),
+        ),
         peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-        cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1)),
+        cpuSeconds: Number(
+          ((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1),
+        ),
       })}\n`,
     );
   },

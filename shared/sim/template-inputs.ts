@@ -50,9 +50,15 @@ export interface TemplateInputSet {
 /** An id the field's own transients never take. */
 const ONE_VISIT_TRANSIENT_ID = 1_000_000;
 
-export function planTemplateInputs(partial: Partial<SimConfig> = {}, options: Partial<TemplateInputOptions> = {}): TemplateInputSet {
+export function planTemplateInputs(
+  partial: Partial<SimConfig> = {},
+  options: Partial<TemplateInputOptions> = {},
+): TemplateInputSet {
   const o: TemplateInputOptions = { inputs: 12, later: 1, transientBrighterMag: 2, ...options };
-  if (!Number.isInteger(o.inputs) || o.inputs < 1 || !Number.isInteger(o.later) || o.later < 0) throw new RangeError(`template inputs must be a positive integer and later visits a non-negative one, got ${o.inputs}, ${o.later}`);
+  if (!Number.isInteger(o.inputs) || o.inputs < 1 || !Number.isInteger(o.later) || o.later < 0)
+    throw new RangeError(
+      `template inputs must be a positive integer and later visits a non-negative one, got ${o.inputs}, ${o.later}`,
+    );
   const plan = planNight({ ...TEMPLATE_INPUT_SIM, ...partial, visits: o.inputs + o.later });
   const inputs = plan.visits.slice(0, o.inputs);
   const later = plan.visits.slice(o.inputs);
@@ -60,8 +66,19 @@ export function planTemplateInputs(partial: Partial<SimConfig> = {}, options: Pa
   const index = rng.int(o.inputs);
   const spec = inputs[index];
   const c = (plan.config.size - 1) / 2;
-  const sky = spec.wcs.pixelToSky({ x: Float64Array.of(c + rng.between(-0.3, 0.3) * plan.config.size), y: Float64Array.of(c + rng.between(-0.3, 0.3) * plan.config.size) });
-  const transient: Transient = { id: ONE_VISIT_TRANSIENT_ID, ra: sky.ra[0], dec: sky.dec[0], mag: limitingMag(spec, plan.config) - o.transientBrighterMag, mjd0: spec.mjd, slopeMagPerDay: 0, hostId: -1 };
+  const sky = spec.wcs.pixelToSky({
+    x: Float64Array.of(c + rng.between(-0.3, 0.3) * plan.config.size),
+    y: Float64Array.of(c + rng.between(-0.3, 0.3) * plan.config.size),
+  });
+  const transient: Transient = {
+    id: ONE_VISIT_TRANSIENT_ID,
+    ra: sky.ra[0],
+    dec: sky.dec[0],
+    mag: limitingMag(spec, plan.config) - o.transientBrighterMag,
+    mjd0: spec.mjd,
+    slopeMagPerDay: 0,
+    hostId: -1,
+  };
   const quiet = { ...plan.field, transients: [], variables: [] };
   const withOne = { ...quiet, transients: [transient] };
   return {

@@ -16,7 +16,15 @@ import type { WorkerPool } from '../util/worker-pool.js';
 import { InsufficientCoverageError, warpExposure } from '../warp/index.js';
 import { resolveTemplateConfig, type TemplateConfig } from './config.js';
 import { fitCoaddPsf } from './coadd-psf.js';
-import { centreOf, cropGrid, footprintBox, tileGrid, tileOfCentre, type OutputGrid, type PixelBox } from './grid.js';
+import {
+  centreOf,
+  cropGrid,
+  footprintBox,
+  tileGrid,
+  tileOfCentre,
+  type OutputGrid,
+  type PixelBox,
+} from './grid.js';
 import type { InputRow } from './inputs-table.js';
 import { magnitude, measureQuality, psfFluxVariance, type InputQuality } from './measure.js';
 import { relativeZeroPoint } from './scale.js';
@@ -84,8 +92,12 @@ export class NotEnoughInputsError extends Error {
     readonly minimum: number,
     readonly inputs: InputRow[],
   ) {
-    const reasons = inputs.filter((r) => !r.used && r.reason !== '').map((r) => `${r.file}: ${r.reason}`);
-    super(`not enough inputs: ${used} usable of ${inputs.length}, at least ${minimum} needed${reasons.length ? ` (${reasons.join('; ')})` : ''}`);
+    const reasons = inputs
+      .filter((r) => !r.used && r.reason !== '')
+      .map((r) => `${r.file}: ${r.reason}`);
+    super(
+      `not enough inputs: ${used} usable of ${inputs.length}, at least ${minimum} needed${reasons.length ? ` (${reasons.join('; ')})` : ''}`,
+    );
     this.name = 'NotEnoughInputsError';
   }
 }
@@ -101,32 +113,81 @@ interface Candidate {
 }
 
 function emptyRow(name: string, reason: string): InputRow {
-  return { file: name, visit: 0, detector: 0, mjd: Number.NaN, used: false, reason, weight: 0, fwhmArcsec: Number.NaN, ellipticity: Number.NaN, depthMag: Number.NaN, skyAdu: Number.NaN, zeroPoint: Number.NaN, zeroPointSource: 'none', wcsRmsArcsec: Number.NaN, psfChi2: Number.NaN, psfStars: 0, coverage: 0, rejectedFraction: 0 };
+  return {
+    file: name,
+    visit: 0,
+    detector: 0,
+    mjd: Number.NaN,
+    used: false,
+    reason,
+    weight: 0,
+    fwhmArcsec: Number.NaN,
+    ellipticity: Number.NaN,
+    depthMag: Number.NaN,
+    skyAdu: Number.NaN,
+    zeroPoint: Number.NaN,
+    zeroPointSource: 'none',
+    wcsRmsArcsec: Number.NaN,
+    psfChi2: Number.NaN,
+    psfStars: 0,
+    coverage: 0,
+    rejectedFraction: 0,
+  };
 }
 
 function hasFinitePixel(e: Exposure): boolean {
-  for (let y = 0; y < e.height; y++) for (const v of e.image.row(y)) if (Number.isFinite(v)) return true;
+  for (let y = 0; y < e.height; y++)
+    for (const v of e.image.row(y)) if (Number.isFinite(v)) return true;
   return false;
 }
 
 function mostCommon(values: string[]): string {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? '';
+  return (
+    [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? ''
+  );
 }
 
 /** The output grid; null when none is given and no input has a WCS to choose a tile by. */
-function chooseGrid(inputs: TemplateInput[], options: BuildOptions, cfg: TemplateConfig): OutputGrid | null {
+function chooseGrid(
+  inputs: TemplateInput[],
+  options: BuildOptions,
+  cfg: TemplateConfig,
+): OutputGrid | null {
   if (options.grid) return options.grid;
   const withWcs = inputs.filter((i) => i.exposure.wcs);
   if (withWcs.length === 0 && options.tile === undefined) return null;
-  const scales = withWcs.map((i) => i.exposure.wcs!.jacobian(i.exposure.width / 2, i.exposure.height / 2).pixelScaleArcsec);
-  const scale = Number.isNaN(cfg.tilePixelScaleArcsec) ? (scales.length ? median(scales) : 0.2) : cfg.tilePixelScaleArcsec;
-  const tile = options.tile ?? tileOfCentre(withWcs.map((i) => centreOf(i.exposure.wcs!, i.exposure.width, i.exposure.height)));
+  const scales = withWcs.map(
+    (i) => i.exposure.wcs!.jacobian(i.exposure.width / 2, i.exposure.height / 2).pixelScaleArcsec,
+  );
+  const scale = Number.isNaN(cfg.tilePixelScaleArcsec)
+    ? scales.length
+      ? median(scales)
+      : 0.2
+    : cfg.tilePixelScaleArcsec;
+  const tile =
+    options.tile ??
+    tileOfCentre(
+      withWcs.map((i) => centreOf(i.exposure.wcs!, i.exposure.width, i.exposure.height)),
+    );
   const full = tileGrid(tile, scale, cfg.tileMarginDeg);
-  const boxes = withWcs.map((i) => footprintBox(i.exposure.wcs!, i.exposure.width, i.exposure.height, full)).filter((b) => b.x1 > Math.max(0, b.x0) && b.y1 > Math.max(0, b.y0) && b.x0 < full.width && b.y0 < full.height);
+  const boxes = withWcs
+    .map((i) => footprintBox(i.exposure.wcs!, i.exposure.width, i.exposure.height, full))
+    .filter(
+      (b) =>
+        b.x1 > Math.max(0, b.x0) &&
+        b.y1 > Math.max(0, b.y0) &&
+        b.x0 < full.width &&
+        b.y0 < full.height,
+    );
   if (boxes.length === 0) return full;
-  return cropGrid(full, { x0: Math.min(...boxes.map((b) => b.x0)), y0: Math.min(...boxes.map((b) => b.y0)), x1: Math.max(...boxes.map((b) => b.x1)), y1: Math.max(...boxes.map((b) => b.y1)) });
+  return cropGrid(full, {
+    x0: Math.min(...boxes.map((b) => b.x0)),
+    y0: Math.min(...boxes.map((b) => b.y0)),
+    x1: Math.max(...boxes.map((b) => b.x1)),
+    y1: Math.max(...boxes.map((b) => b.y1)),
+  });
 }
 
 /** Fraction of the input's own footprint box that falls on the grid. */
@@ -138,21 +199,36 @@ function ownOverlap(box: PixelBox, grid: OutputGrid): number {
 }
 
 /** Checks that need no characterization (an input of another band, or far away, does not choose the grid); the reason an input cannot be used, or null. */
-function basicReason(input: TemplateInput, band: string, grid: OutputGrid, cfg: TemplateConfig): { reason: string | null; box: PixelBox } {
+function basicReason(
+  input: TemplateInput,
+  band: string,
+  grid: OutputGrid,
+  cfg: TemplateConfig,
+): { reason: string | null; box: PixelBox } {
   const e = input.exposure;
   const none = { x0: 0, y0: 0, x1: 0, y1: 0 };
-  if (e.info.band !== band) return { reason: `band '${e.info.band || 'unknown'}', not '${band}'`, box: none };
+  if (e.info.band !== band)
+    return { reason: `band '${e.info.band || 'unknown'}', not '${band}'`, box: none };
   if (!e.wcs) return { reason: 'no celestial WCS', box: none };
-  if (e.width === 0 || e.height === 0 || !hasFinitePixel(e)) return { reason: 'no finite pixel', box: none };
+  if (e.width === 0 || e.height === 0 || !hasFinitePixel(e))
+    return { reason: 'no finite pixel', box: none };
   const box = footprintBox(e.wcs, e.width, e.height, grid);
   const overlap = ownOverlap(box, grid);
-  if (!(overlap >= cfg.minOverlapFraction) || overlap === 0) return { reason: `no overlap with the output grid ${grid.name} (${(100 * overlap).toFixed(1)} % of the input on it)`, box };
+  if (!(overlap >= cfg.minOverlapFraction) || overlap === 0)
+    return {
+      reason: `no overlap with the output grid ${grid.name} (${(100 * overlap).toFixed(1)} % of the input on it)`,
+      box,
+    };
   return { reason: null, box };
 }
 
 const CHARACTERIZE_LANES = 2;
 
-async function characterizeAll(cands: Candidate[], pool: WorkerPool | null, progress: (m: string) => void): Promise<void> {
+async function characterizeAll(
+  cands: Candidate[],
+  pool: WorkerPool | null,
+  progress: (m: string) => void,
+): Promise<void> {
   let next = 0;
   let done = 0;
   const lane = async (useWorker: boolean) => {
@@ -160,7 +236,8 @@ async function characterizeAll(cands: Candidate[], pool: WorkerPool | null, prog
       const c = cands[k];
       try {
         const ch = await characterizeImageAsync(c.input.exposure, {}, useWorker ? pool : null);
-        if (ch.psf.nStars === 0) throw new Error('no star to measure its PSF on (blank, clouded or unfocused?)');
+        if (ch.psf.nStars === 0)
+          throw new Error('no star to measure its PSF on (blank, clouded or unfocused?)');
         c.characterization = ch;
         c.quality = measureQuality(c.input.exposure, ch, c.input.wcsRmsArcsec ?? Number.NaN);
       } catch (err) {
@@ -171,18 +248,25 @@ async function characterizeAll(cands: Candidate[], pool: WorkerPool | null, prog
       await new Promise((r) => setImmediate(r));
     }
   };
-  const lanes = pool && pool.size > 0 ? [lane(true), ...Array.from({ length: CHARACTERIZE_LANES - 1 }, () => lane(false))] : [lane(false)];
+  const lanes =
+    pool && pool.size > 0
+      ? [lane(true), ...Array.from({ length: CHARACTERIZE_LANES - 1 }, () => lane(false))]
+      : [lane(false)];
   await Promise.all(lanes);
 }
 
 /** Zero points: the header's, else matched stars against the input with a zero point and the most PSF stars. */
 function resolveZeroPoints(cands: Candidate[], cfg: TemplateConfig): void {
-  const withZp = cands.filter((c) => c.characterization && Number.isFinite(c.input.exposure.info.zeroPoint));
+  const withZp = cands.filter(
+    (c) => c.characterization && Number.isFinite(c.input.exposure.info.zeroPoint),
+  );
   for (const c of withZp) {
     c.zeroPoint = c.input.exposure.info.zeroPoint;
     c.row.zeroPointSource = 'header';
   }
-  const reference = withZp.sort((a, b) => (b.quality?.psfStars ?? 0) - (a.quality?.psfStars ?? 0))[0];
+  const reference = withZp.sort(
+    (a, b) => (b.quality?.psfStars ?? 0) - (a.quality?.psfStars ?? 0),
+  )[0];
   for (const c of cands) {
     if (!c.characterization || c.row.zeroPointSource === 'header') continue;
     if (!reference?.characterization) {
@@ -207,12 +291,25 @@ function resolveZeroPoints(cands: Candidate[], cfg: TemplateConfig): void {
 function fillQualityRow(c: Candidate): void {
   const q = c.quality;
   if (!q) return;
-  Object.assign(c.row, { fwhmArcsec: q.fwhmArcsec, ellipticity: q.ellipticity, skyAdu: q.skyAdu, wcsRmsArcsec: q.wcsRmsArcsec, psfChi2: q.psfChi2, psfStars: q.psfStars, zeroPoint: c.zeroPoint, depthMag: Number.isFinite(c.zeroPoint) ? magnitude(q.depthAdu, c.zeroPoint) : Number.NaN });
+  Object.assign(c.row, {
+    fwhmArcsec: q.fwhmArcsec,
+    ellipticity: q.ellipticity,
+    skyAdu: q.skyAdu,
+    wcsRmsArcsec: q.wcsRmsArcsec,
+    psfChi2: q.psfChi2,
+    psfStars: q.psfStars,
+    zeroPoint: c.zeroPoint,
+    depthMag: Number.isFinite(c.zeroPoint) ? magnitude(q.depthAdu, c.zeroPoint) : Number.NaN,
+  });
 }
 
 function hashOf(value: unknown): string {
   return createHash('sha256')
-    .update(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)))
+    .update(
+      JSON.stringify(value, (_k, v: unknown) =>
+        typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
+      ),
+    )
     .digest('hex');
 }
 
@@ -228,7 +325,8 @@ function robustSigma(values: Float32Array): number {
 function coveredMedian(values: Float32Array, mask: Int32Array): number {
   const step = Math.max(1, Math.floor(values.length / 100000));
   const sample: number[] = [];
-  for (let p = 0; p < values.length; p += step) if (!(mask[p] & MaskPlane.NO_DATA) && values[p] > 0) sample.push(values[p]);
+  for (let p = 0; p < values.length; p += step)
+    if (!(mask[p] & MaskPlane.NO_DATA) && values[p] > 0) sample.push(values[p]);
   return sample.length ? median(sample) : Number.NaN;
 }
 
@@ -237,26 +335,48 @@ function coveredMedian(values: Float32Array, mask: Int32Array): number {
  * warped, to bound memory); throws NotEnoughInputsError when fewer than minInputs are usable,
  * RangeError for a bad config.
  */
-export async function buildTemplate(inputs: TemplateInput[], options: BuildOptions = {}): Promise<TemplateBuild> {
+export async function buildTemplate(
+  inputs: TemplateInput[],
+  options: BuildOptions = {},
+): Promise<TemplateBuild> {
   const cfg = resolveTemplateConfig(options.config);
   const pool = options.pool ?? null;
   const progress = options.onProgress ?? (() => {});
   const start = performance.now();
-  const band = options.band ?? mostCommon(inputs.map((i) => i.exposure.info.band).filter((b) => b !== ''));
-  const grid = chooseGrid(inputs.filter((i) => i.exposure.info.band === band), options, cfg);
+  const band =
+    options.band ?? mostCommon(inputs.map((i) => i.exposure.info.band).filter((b) => b !== ''));
+  const grid = chooseGrid(
+    inputs.filter((i) => i.exposure.info.band === band),
+    options,
+    cfg,
+  );
   const rows: InputRow[] = (options.unreadable ?? []).map((u) => emptyRow(u.name, u.reason));
   const cands: Candidate[] = [];
   for (const input of inputs) {
     const row = emptyRow(input.name, '');
-    Object.assign(row, { visit: input.exposure.info.visit, detector: input.exposure.info.detector, mjd: input.exposure.info.mjd });
+    Object.assign(row, {
+      visit: input.exposure.info.visit,
+      detector: input.exposure.info.detector,
+      mjd: input.exposure.info.mjd,
+    });
     rows.push(row);
     if (!grid) {
-      row.reason = input.exposure.info.band !== band ? `band '${input.exposure.info.band || 'unknown'}', not '${band}'` : 'no celestial WCS';
+      row.reason =
+        input.exposure.info.band !== band
+          ? `band '${input.exposure.info.band || 'unknown'}', not '${band}'`
+          : 'no celestial WCS';
       continue;
     }
     const { reason, box } = basicReason(input, band, grid, cfg);
     if (reason) row.reason = reason;
-    else cands.push({ input, row, box, zeroPoint: Number.NaN, instrument: input.exposure.info.instrument });
+    else
+      cands.push({
+        input,
+        row,
+        box,
+        zeroPoint: Number.NaN,
+        instrument: input.exposure.info.instrument,
+      });
   }
   if (!grid) throw new NotEnoughInputsError(0, cfg.minInputs, rows);
   const tChar = performance.now();
@@ -264,19 +384,30 @@ export async function buildTemplate(inputs: TemplateInput[], options: BuildOptio
   resolveZeroPoints(cands, cfg);
   const usable = cands.filter((c) => c.quality && c.row.reason === '');
   usable.forEach(fillQualityRow);
-  const verdicts = selectInputs(usable.map((c) => ({ quality: c.quality!, zeroPoint: c.zeroPoint })), cfg);
+  const verdicts = selectInputs(
+    usable.map((c) => ({ quality: c.quality!, zeroPoint: c.zeroPoint })),
+    cfg,
+  );
   usable.forEach((c, i) => (c.row.reason = verdicts[i] ?? ''));
   let selected = usable.filter((c) => c.row.reason === '');
   const characterizeMs = performance.now() - tChar;
-  if (selected.length < cfg.minInputs) throw new NotEnoughInputsError(selected.length, cfg.minInputs, rows);
+  if (selected.length < cfg.minInputs)
+    throw new NotEnoughInputsError(selected.length, cfg.minInputs, rows);
 
-  const zeroPoint = Number.isNaN(cfg.zeroPoint) ? median(selected.map((c) => c.zeroPoint)) : cfg.zeroPoint;
+  const zeroPoint = Number.isNaN(cfg.zeroPoint)
+    ? median(selected.map((c) => c.zeroPoint))
+    : cfg.zeroPoint;
   const tWarp = performance.now();
   const stack: Array<StackInput & { cand: Candidate; psf: Exposure['psf']; scale: number }> = [];
   for (const c of selected) {
     progress(`warping ${stack.length + 1}/${selected.length}`);
     try {
-      const warped = await warpExposure(c.input.exposure, { width: grid.width, height: grid.height, wcs: grid.wcs }, { minCoverageFraction: 1e-9 }, pool);
+      const warped = await warpExposure(
+        c.input.exposure,
+        { width: grid.width, height: grid.height, wcs: grid.wcs },
+        { minCoverageFraction: 1e-9 },
+        pool,
+      );
       const e = warped.exposure;
       const s = 10 ** (0.4 * (zeroPoint - c.zeroPoint));
       const image = e.image.data;
@@ -290,9 +421,23 @@ export async function buildTemplate(inputs: TemplateInput[], options: BuildOptio
       // variance at PSF scales (the per-pixel plane over the resampling's covarianceFactor).
       const fluxSigma = (c.quality!.depthAdu / 5) * s;
       const pixelVariance = coveredMedian(variance, e.mask.data);
-      const weight = cfg.weighting === 'depth' ? 1 / (fluxSigma * fluxSigma) : warped.covarianceFactor / pixelVariance;
+      const weight =
+        cfg.weighting === 'depth'
+          ? 1 / (fluxSigma * fluxSigma)
+          : warped.covarianceFactor / pixelVariance;
       const gridScale = grid.wcs.jacobian(grid.width / 2, grid.height / 2).pixelScaleArcsec;
-      stack.push({ image, variance, mask: e.mask.data, weight, pixelVariance, fwhmPx: c.quality!.fwhmArcsec / gridScale, noiseCorrelation: e.noiseCorrelation, cand: c, psf: e.psf, scale: s });
+      stack.push({
+        image,
+        variance,
+        mask: e.mask.data,
+        weight,
+        pixelVariance,
+        fwhmPx: c.quality!.fwhmArcsec / gridScale,
+        noiseCorrelation: e.noiseCorrelation,
+        cand: c,
+        psf: e.psf,
+        scale: s,
+      });
     } catch (err) {
       if (!(err instanceof InsufficientCoverageError)) throw err;
       c.row.reason = `no overlap with the output grid ${grid.name} after warping`;
@@ -301,7 +446,8 @@ export async function buildTemplate(inputs: TemplateInput[], options: BuildOptio
     c.input.exposure = Exposure.blank(0, 0);
   }
   selected = selected.filter((c) => c.row.reason === '');
-  if (selected.length < cfg.minInputs) throw new NotEnoughInputsError(selected.length, cfg.minInputs, rows);
+  if (selected.length < cfg.minInputs)
+    throw new NotEnoughInputsError(selected.length, cfg.minInputs, rows);
   const warpMs = performance.now() - tWarp;
 
   progress('rejecting and stacking');
@@ -338,7 +484,15 @@ export async function buildTemplate(inputs: TemplateInput[], options: BuildOptio
   info.mjd = stack.reduce((s, x) => s + (x.weight / totalWeight) * x.cand.row.mjd, 0);
   info.instrument = mostCommon(used.map((c) => c.instrument));
   const planes = <T extends Float32Array | Int32Array>(d: T) => new Plane(d, width, height);
-  const exposure = new Exposure(planes(out.image), planes(out.mask), planes(out.variance), grid.wcs, coadd.psf, info, out.noiseCorrelation);
+  const exposure = new Exposure(
+    planes(out.image),
+    planes(out.mask),
+    planes(out.variance),
+    grid.wcs,
+    coadd.psf,
+    info,
+    out.noiseCorrelation,
+  );
 
   // Depth at the centre of the covered area: the coadd's (its variance and noise correlation with CoaddPsf) and the ideal inverse-variance sum.
   let cx = 0;
@@ -355,15 +509,31 @@ export async function buildTemplate(inputs: TemplateInput[], options: BuildOptio
   cx = nCovered ? cx / nCovered : width / 2;
   cy = nCovered ? cy / nCovered : height / 2;
   const stampAtCentre = coadd.psf.stampAt(cx, cy, true);
-  const cell = out.noiseCorrelation ? out.noiseCorrelation.cells[Math.min(out.noiseCorrelation.ny - 1, Math.floor(cy / out.noiseCorrelation.cellSize)) * out.noiseCorrelation.nx + Math.min(out.noiseCorrelation.nx - 1, Math.floor(cx / out.noiseCorrelation.cellSize))] : null;
-  const coaddSigma = Math.sqrt(psfFluxVariance(coveredMedian(out.variance, out.mask), stampAtCentre, cell));
+  const cell = out.noiseCorrelation
+    ? out.noiseCorrelation.cells[
+        Math.min(out.noiseCorrelation.ny - 1, Math.floor(cy / out.noiseCorrelation.cellSize)) *
+          out.noiseCorrelation.nx +
+          Math.min(out.noiseCorrelation.nx - 1, Math.floor(cx / out.noiseCorrelation.cellSize))
+      ]
+    : null;
+  const coaddSigma = Math.sqrt(
+    psfFluxVariance(coveredMedian(out.variance, out.mask), stampAtCentre, cell),
+  );
   const idealInverse = used.reduce((s, c) => {
     const sigma = (c.quality!.depthAdu / 5) * 10 ** (0.4 * (zeroPoint - c.zeroPoint));
     return s + 1 / (sigma * sigma);
   }, 0);
   const configHash = hashOf(cfg).slice(0, 12);
   const version = options.version ?? 1;
-  const identity = hashOf({ grid: grid.name, width, height, wcs: grid.wcs.toHeaderCards(), band, configHash, inputs: used.map((c) => c.input.id ?? c.input.name).sort() });
+  const identity = hashOf({
+    grid: grid.name,
+    width,
+    height,
+    wcs: grid.wcs.toHeaderCards(),
+    band,
+    configHash,
+    inputs: used.map((c) => c.input.id ?? c.input.name).sort(),
+  });
   const tmplId = `${band}-${grid.name}-v${version}-${identity.slice(0, 10)}`;
   return {
     exposure,
@@ -381,6 +551,13 @@ export async function buildTemplate(inputs: TemplateInput[], options: BuildOptio
     coaddPsfMaxResidual: coadd.maxResidual,
     halfSplitSigma: robustSigma(out.halfZ),
     configHash,
-    timingsMs: { characterize: characterizeMs, warp: warpMs, rejection: out.timingsMs.rejection, stack: out.timingsMs.stack, psf: psfMs, total: performance.now() - start },
+    timingsMs: {
+      characterize: characterizeMs,
+      warp: warpMs,
+      rejection: out.timingsMs.rejection,
+      stack: out.timingsMs.stack,
+      psf: psfMs,
+      total: performance.now() - start,
+    },
   };
 }

@@ -24,7 +24,12 @@ export interface CoaddPsfFit {
 }
 
 /** CoaddPsf at (x, y), centred on a size x size stamp, or null where no input covers. */
-export function coaddPsfStamp(inputs: readonly CoaddPsfInput[], x: number, y: number, size: number): Float64Array | null {
+export function coaddPsfStamp(
+  inputs: readonly CoaddPsfInput[],
+  x: number,
+  y: number,
+  size: number,
+): Float64Array | null {
   const out = new Float64Array(size * size);
   let total = 0;
   for (const input of inputs) {
@@ -35,7 +40,8 @@ export function coaddPsfStamp(inputs: readonly CoaddPsfInput[], x: number, y: nu
       for (let i = 0; i < stamp.size; i++) {
         const tx = i + off;
         const ty = j + off;
-        if (tx >= 0 && ty >= 0 && tx < size && ty < size) out[ty * size + tx] += input.weight * stamp.data[j * stamp.size + i];
+        if (tx >= 0 && ty >= 0 && tx < size && ty < size)
+          out[ty * size + tx] += input.weight * stamp.data[j * stamp.size + i];
       }
     }
     total += input.weight;
@@ -48,7 +54,13 @@ export function coaddPsfStamp(inputs: readonly CoaddPsfInput[], x: number, y: nu
 }
 
 /** Fits a PixelPsf of `degree` (lowered when too few nodes are covered) to CoaddPsf on a grid x grid lattice of a width x height frame. */
-export function fitCoaddPsf(inputs: readonly CoaddPsfInput[], width: number, height: number, degree: number, grid: number): CoaddPsfFit {
+export function fitCoaddPsf(
+  inputs: readonly CoaddPsfInput[],
+  width: number,
+  height: number,
+  degree: number,
+  grid: number,
+): CoaddPsfFit {
   const size = Math.max(...inputs.map((i) => i.psf.stampSize)) | 1;
   const frame = { width, height };
   const nodes: Array<{ x: number; y: number; stamp: Float64Array }> = [];
@@ -88,7 +100,8 @@ export function fitCoaddPsf(inputs: readonly CoaddPsfInput[], width: number, hei
   for (const n of nodes) {
     const model = psf.centeredModel(n.x, n.y);
     const peak = Math.max(...n.stamp);
-    for (let q = 0; q < model.length; q++) maxResidual = Math.max(maxResidual, Math.abs(model[q] - n.stamp[q]) / peak);
+    for (let q = 0; q < model.length; q++)
+      maxResidual = Math.max(maxResidual, Math.abs(model[q] - n.stamp[q]) / peak);
   }
   return { psf, nodes: nodes.length, maxResidual };
 }

@@ -131,23 +131,46 @@ export function resolveTemplateConfig(partial: Partial<TemplateConfig> = {}): Te
     ['minPsfStars', Number.isInteger(c.minPsfStars) && c.minPsfStars >= 1, 'an integer >= 1'],
     ['minOverlapFraction', c.minOverlapFraction >= 0 && c.minOverlapFraction <= 1, 'in [0, 1]'],
     ['zeroPoint', Number.isNaN(c.zeroPoint) || Number.isFinite(c.zeroPoint), 'NaN or finite'],
-    ['minMatchedStars', Number.isInteger(c.minMatchedStars) && c.minMatchedStars >= 1, 'an integer >= 1'],
+    [
+      'minMatchedStars',
+      Number.isInteger(c.minMatchedStars) && c.minMatchedStars >= 1,
+      'an integer >= 1',
+    ],
     ['matchRadiusArcsec', positive(c.matchRadiusArcsec), 'positive'],
     ['rejection', REJECTIONS.includes(c.rejection), REJECTIONS.join(', ')],
     ['weighting', c.weighting === 'depth' || c.weighting === 'variance', "'depth' or 'variance'"],
     ['rejectSigma', positive(c.rejectSigma), 'positive'],
     ['rejectRelative', c.rejectRelative >= 0, 'non-negative'],
-    ['rejectBin', Number.isInteger(c.rejectBin) && c.rejectBin >= 1 && c.rejectBin <= 8, 'an integer in [1, 8]'],
+    [
+      'rejectBin',
+      Number.isInteger(c.rejectBin) && c.rejectBin >= 1 && c.rejectBin <= 8,
+      'an integer in [1, 8]',
+    ],
     ['rejectGrowFwhm', c.rejectGrowFwhm >= 0, 'non-negative'],
     ['clipSigma', positive(c.clipSigma), 'positive'],
-    ['maskPropagationFraction', c.maskPropagationFraction > 0 && c.maskPropagationFraction <= 1, 'in (0, 1]'],
-    ['coaddPsfDegree', Number.isInteger(c.coaddPsfDegree) && c.coaddPsfDegree >= 0 && c.coaddPsfDegree <= 4, 'an integer in [0, 4]'],
-    ['coaddPsfGrid', Number.isInteger(c.coaddPsfGrid) && c.coaddPsfGrid >= c.coaddPsfDegree + 1, 'an integer > coaddPsfDegree'],
+    [
+      'maskPropagationFraction',
+      c.maskPropagationFraction > 0 && c.maskPropagationFraction <= 1,
+      'in (0, 1]',
+    ],
+    [
+      'coaddPsfDegree',
+      Number.isInteger(c.coaddPsfDegree) && c.coaddPsfDegree >= 0 && c.coaddPsfDegree <= 4,
+      'an integer in [0, 4]',
+    ],
+    [
+      'coaddPsfGrid',
+      Number.isInteger(c.coaddPsfGrid) && c.coaddPsfGrid >= c.coaddPsfDegree + 1,
+      'an integer > coaddPsfDegree',
+    ],
     ['tilePixelScaleArcsec', nanOrPositive(c.tilePixelScaleArcsec), 'NaN or positive'],
     ['tileMarginDeg', c.tileMarginDeg >= 0 && c.tileMarginDeg < 1, 'in [0, 1)'],
   ];
   for (const [name, ok, what] of checks) {
-    if (!ok) throw new RangeError(`template config ${name} must be ${what}, got ${JSON.stringify(c[name])}`);
+    if (!ok)
+      throw new RangeError(
+        `template config ${name} must be ${what}, got ${JSON.stringify(c[name])}`,
+      );
   }
   return c;
 }

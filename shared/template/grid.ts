@@ -35,7 +35,8 @@ export function tileCentre(tile: number): [number, number] {
 /** The whole grid of tile `tile` at `scaleArcsec` per pixel with `marginDeg` around its corners. */
 export function tileGrid(tile: number, scaleArcsec: number, marginDeg: number): OutputGrid {
   const nside = order2nside(TILE_ORDER);
-  if (!Number.isInteger(tile) || tile < 0 || tile >= 12 * nside * nside) throw new RangeError(`tile must be an integer in [0, ${12 * nside * nside}), got ${tile}`);
+  if (!Number.isInteger(tile) || tile < 0 || tile >= 12 * nside * nside)
+    throw new RangeError(`tile must be an integer in [0, ${12 * nside * nside}), got ${tile}`);
   const centre = tileCentre(tile);
   const probe = makeTanWcs({ crpix: [0, 0], crval: centre, cd: cdMatrix(scaleArcsec, 0) });
   const corners = corners_nest(nside, tile).map((v) => vec2ang(v));
@@ -46,7 +47,12 @@ export function tileGrid(tile: number, scaleArcsec: number, marginDeg: number): 
   const margin = (marginDeg * 3600) / scaleArcsec;
   const half = Math.ceil(Math.max(...Array.from(x, Math.abs), ...Array.from(y, Math.abs)) + margin);
   const size = 2 * half + 1;
-  return { name: `hpx${TILE_ORDER}-${tile}`, width: size, height: size, wcs: makeTanWcs({ crpix: [half, half], crval: centre, cd: cdMatrix(scaleArcsec, 0) }) };
+  return {
+    name: `hpx${TILE_ORDER}-${tile}`,
+    width: size,
+    height: size,
+    wcs: makeTanWcs({ crpix: [half, half], crval: centre, cd: cdMatrix(scaleArcsec, 0) }),
+  };
 }
 
 /** The tile holding the most of the given sky positions (ties: the lower tile number), so that a stray input far away does not move it. */
@@ -67,8 +73,12 @@ export function cropGrid(grid: OutputGrid, box: PixelBox): OutputGrid {
   const y0 = Math.max(0, box.y0);
   const x1 = Math.min(grid.width, box.x1);
   const y1 = Math.min(grid.height, box.y1);
-  if (x1 <= x0 || y1 <= y0) throw new RangeError(`crop box ${JSON.stringify(box)} misses the ${grid.width}x${grid.height} grid ${grid.name}`);
-  if (!(grid.wcs instanceof TanWcs)) throw new TypeError(`cropGrid: grid ${grid.name} is not a plain TAN grid`);
+  if (x1 <= x0 || y1 <= y0)
+    throw new RangeError(
+      `crop box ${JSON.stringify(box)} misses the ${grid.width}x${grid.height} grid ${grid.name}`,
+    );
+  if (!(grid.wcs instanceof TanWcs))
+    throw new TypeError(`cropGrid: grid ${grid.name} is not a plain TAN grid`);
   const { crpix, crval, cd } = grid.wcs;
   const wcs = makeTanWcs({ crpix: [crpix[0] - x0, crpix[1] - y0], crval, cd });
   return { name: grid.name, width: x1 - x0, height: y1 - y0, wcs };
@@ -94,7 +104,12 @@ export function footprintBox(wcs: Wcs, width: number, height: number, grid: Outp
   const fx = Array.from(x).filter(Number.isFinite);
   const fy = Array.from(y).filter(Number.isFinite);
   if (fx.length === 0 || fy.length === 0) return { x0: 0, y0: 0, x1: 0, y1: 0 };
-  return { x0: Math.floor(Math.min(...fx)), y0: Math.floor(Math.min(...fy)), x1: Math.ceil(Math.max(...fx)) + 1, y1: Math.ceil(Math.max(...fy)) + 1 };
+  return {
+    x0: Math.floor(Math.min(...fx)),
+    y0: Math.floor(Math.min(...fy)),
+    x1: Math.ceil(Math.max(...fx)) + 1,
+    y1: Math.ceil(Math.max(...fy)) + 1,
+  };
 }
 
 /** Fraction of `grid` inside `box`. */
@@ -106,6 +121,9 @@ export function overlapFraction(box: PixelBox, grid: OutputGrid): number {
 
 /** Sky position of an image's centre pixel, [ra, dec] degrees. */
 export function centreOf(wcs: Wcs, width: number, height: number): [number, number] {
-  const s = wcs.pixelToSky({ x: Float64Array.of((width - 1) / 2), y: Float64Array.of((height - 1) / 2) });
+  const s = wcs.pixelToSky({
+    x: Float64Array.of((width - 1) / 2),
+    y: Float64Array.of((height - 1) / 2),
+  });
   return [s.ra[0], s.dec[0]];
 }

@@ -65,7 +65,8 @@ const COLUMNS: readonly Column[] = [
   { name: 'REJFRAC', key: 'rejectedFraction', kind: 'D' },
 ];
 
-const bytesOf = (c: Column): number => (c.kind === 'A' ? (c.width ?? 1) : c.kind === 'D' ? 8 : c.kind === 'J' ? 4 : 1);
+const bytesOf = (c: Column): number =>
+  c.kind === 'A' ? (c.width ?? 1) : c.kind === 'D' ? 8 : c.kind === 'J' ? 4 : 1;
 const ROW_BYTES = COLUMNS.reduce((s, c) => s + bytesOf(c), 0);
 
 /** The INPUTS extension (header and padded data), to append to a FITS file. */
@@ -95,8 +96,11 @@ export function inputsTableHdu(rows: readonly InputRow[]): Uint8Array {
     for (const c of COLUMNS) {
       const v = row[c.key];
       if (c.kind === 'A') {
-        const text = String(v).replace(/[^\x20-\x7e]/g, '?').slice(0, c.width);
-        for (let k = 0; k < (c.width ?? 0); k++) view.setUint8(pos + k, k < text.length ? text.charCodeAt(k) : 0x20);
+        const text = String(v)
+          .replace(/[^\x20-\x7e]/g, '?')
+          .slice(0, c.width);
+        for (let k = 0; k < (c.width ?? 0); k++)
+          view.setUint8(pos + k, k < text.length ? text.charCodeAt(k) : 0x20);
       } else if (c.kind === 'D') view.setFloat64(pos, Number(v));
       else if (c.kind === 'J') view.setInt32(pos, Number(v));
       else view.setUint8(pos, v ? 0x54 : 0x46);
@@ -111,9 +115,16 @@ export function readInputsTable(bytes: Uint8Array, source = 'template'): InputRo
   let offset = 0;
   while (offset < bytes.length) {
     const { header, dataOffset } = parseHeader(bytes, offset);
-    const axes = Array.from({ length: header.getNumber('NAXIS') ?? 0 }, (_, i) => header.getNumber(`NAXIS${i + 1}`) ?? 0);
-    const size = (Math.abs(header.getNumber('BITPIX') ?? 8) / 8) * (header.getNumber('GCOUNT') ?? 1) * ((header.getNumber('PCOUNT') ?? 0) + (axes.length ? axes.reduce((a, b) => a * b, 1) : 0));
-    if (header.getString('EXTNAME')?.trim() === 'INPUTS') return decodeRows(header, bytes.subarray(dataOffset, dataOffset + size));
+    const axes = Array.from(
+      { length: header.getNumber('NAXIS') ?? 0 },
+      (_, i) => header.getNumber(`NAXIS${i + 1}`) ?? 0,
+    );
+    const size =
+      (Math.abs(header.getNumber('BITPIX') ?? 8) / 8) *
+      (header.getNumber('GCOUNT') ?? 1) *
+      ((header.getNumber('PCOUNT') ?? 0) + (axes.length ? axes.reduce((a, b) => a * b, 1) : 0));
+    if (header.getString('EXTNAME')?.trim() === 'INPUTS')
+      return decodeRows(header, bytes.subarray(dataOffset, dataOffset + size));
     offset = dataOffset + Math.ceil(size / BLOCK_LENGTH) * BLOCK_LENGTH;
   }
   throw new FitsError(`${source}: no INPUTS extension`);
@@ -128,7 +139,8 @@ function decodeRows(header: FitsHeader, data: Uint8Array): InputRow[] {
     let pos = r * rowBytes;
     const row: Record<string, unknown> = {};
     for (const c of COLUMNS) {
-      if (c.kind === 'A') row[c.key] = String.fromCharCode(...data.subarray(pos, pos + (c.width ?? 0))).trimEnd();
+      if (c.kind === 'A')
+        row[c.key] = String.fromCharCode(...data.subarray(pos, pos + (c.width ?? 0))).trimEnd();
       else if (c.kind === 'D') row[c.key] = view.getFloat64(pos);
       else if (c.kind === 'J') row[c.key] = view.getInt32(pos);
       else row[c.key] = view.getUint8(pos) === 0x54;

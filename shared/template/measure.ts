@@ -32,10 +32,16 @@ export interface InputQuality {
 }
 
 /** The quality of an input just characterized; `wcsRmsArcsec` from its header (NaN when absent). */
-export function measureQuality(exposure: Exposure, ch: CharacterizeResult, wcsRmsArcsec: number): InputQuality {
+export function measureQuality(
+  exposure: Exposure,
+  ch: CharacterizeResult,
+  wcsRmsArcsec: number,
+): InputQuality {
   const cx = (exposure.width - 1) / 2;
   const cy = (exposure.height - 1) / 2;
-  const pixelScaleArcsec = exposure.wcs ? exposure.wcs.jacobian(cx, cy).pixelScaleArcsec : Number.NaN;
+  const pixelScaleArcsec = exposure.wcs
+    ? exposure.wcs.jacobian(cx, cy).pixelScaleArcsec
+    : Number.NaN;
   const { variance, mask } = exposure;
   const sample: number[] = [];
   const step = Math.max(1, Math.floor(Math.sqrt((exposure.width * exposure.height) / 40000)));
@@ -72,7 +78,11 @@ export function magnitude(adu: number, zp: number): number {
  * per-pixel variance `variance` whose correlation is `lags` (covariance(dx, dy) = variance x[|dx|] y[|dy|];
  * null: white): variance * sum_{d} A(d) x[|dx|] y[|dy|] / (sum p^2)^2, A the PSF's autocorrelation.
  */
-export function psfFluxVariance(variance: number, stamp: { size: number; data: ArrayLike<number> }, lags: { x: readonly number[]; y: readonly number[] } | null): number {
+export function psfFluxVariance(
+  variance: number,
+  stamp: { size: number; data: ArrayLike<number> },
+  lags: { x: readonly number[]; y: readonly number[] } | null,
+): number {
   const { size, data } = stamp;
   let sumSq = 0;
   for (let k = 0; k < data.length; k++) sumSq += data[k] * data[k];
@@ -84,7 +94,8 @@ export function psfFluxVariance(variance: number, stamp: { size: number; data: A
       if (rho === 0) continue;
       let a = 0;
       for (let y = Math.max(0, -dy); y < Math.min(size, size - dy); y++) {
-        for (let x = Math.max(0, -dx); x < Math.min(size, size - dx); x++) a += data[y * size + x] * data[(y + dy) * size + x + dx];
+        for (let x = Math.max(0, -dx); x < Math.min(size, size - dx); x++)
+          a += data[y * size + x] * data[(y + dy) * size + x + dx];
       }
       total += a * rho;
     }

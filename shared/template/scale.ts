@@ -17,11 +17,21 @@ export interface RelativeZeroPoint {
 }
 
 /** The zero point of `input` from `reference` (whose zero point is `referenceZp`), matching within radiusPx of the reference's pixels. */
-export function relativeZeroPoint(input: StarCatalog, reference: StarCatalog, referenceZp: number, radiusPx: number): RelativeZeroPoint {
+export function relativeZeroPoint(
+  input: StarCatalog,
+  reference: StarCatalog,
+  referenceZp: number,
+  radiusPx: number,
+): RelativeZeroPoint {
   const own = input.stars.filter((s) => s.used && s.flux > 0);
   const ref = reference.stars.filter((s) => s.used && s.flux > 0);
   if (own.length === 0 || ref.length === 0) return { zeroPoint: Number.NaN, matched: 0 };
-  const mapped = reference.wcs.skyToPixel(input.wcs.pixelToSky({ x: Float64Array.from(own, (s) => s.x), y: Float64Array.from(own, (s) => s.y) }));
+  const mapped = reference.wcs.skyToPixel(
+    input.wcs.pixelToSky({
+      x: Float64Array.from(own, (s) => s.x),
+      y: Float64Array.from(own, (s) => s.y),
+    }),
+  );
   const ratios: number[] = [];
   own.forEach((s, k) => {
     let best: PsfStarFit | null = null;
@@ -35,5 +45,8 @@ export function relativeZeroPoint(input: StarCatalog, reference: StarCatalog, re
     }
     if (best) ratios.push(s.flux / best.flux);
   });
-  return { zeroPoint: ratios.length > 0 ? referenceZp + 2.5 * Math.log10(median(ratios)) : Number.NaN, matched: ratios.length };
+  return {
+    zeroPoint: ratios.length > 0 ? referenceZp + 2.5 * Math.log10(median(ratios)) : Number.NaN,
+    matched: ratios.length,
+  };
 }

@@ -6,11 +6,18 @@
 import { MaskPlane } from '../image/mask.js';
 
 /** Bits that keep an input pixel out of the weighted mean (while another input can replace it). */
-export const STACK_UNUSABLE = MaskPlane.NO_DATA | MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.EDGE;
+export const STACK_UNUSABLE =
+  MaskPlane.NO_DATA | MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.EDGE;
 /** Bits passed on to the coadd where inputs holding enough of the weight carry them (see StackJob.propagateFraction). */
 const PROPAGATED = MaskPlane.SAT | MaskPlane.BAD;
 /** Bits a fallback pixel (every covering input masked) carries into the coadd's mask. */
-const CARRIED = MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.EDGE | MaskPlane.SUSPECT | MaskPlane.INTRP;
+const CARRIED =
+  MaskPlane.BAD |
+  MaskPlane.SAT |
+  MaskPlane.CR |
+  MaskPlane.EDGE |
+  MaskPlane.SUSPECT |
+  MaskPlane.INTRP;
 
 /** One warped, scaled input on the output grid. */
 export interface StackPlane {
@@ -55,7 +62,15 @@ export function gaussianTaps(sigma: number): Float64Array {
  * half the kernel's weight is usable: the input convolved with a Gaussian of `sigma` (input) px,
  * ignoring masked pixels. sigma <= 0 only bins.
  */
-export function blurUsable(a: { width: number; height: number; image: Float32Array; mask: Int32Array; sigma: number; bin: number; out: Float32Array }): void {
+export function blurUsable(a: {
+  width: number;
+  height: number;
+  image: Float32Array;
+  mask: Int32Array;
+  sigma: number;
+  bin: number;
+  out: Float32Array;
+}): void {
   const { bin, out } = a;
   const width = Math.ceil(a.width / bin);
   const height = Math.ceil(a.height / bin);
@@ -141,7 +156,13 @@ function medianOf(v: Float64Array, n: number): number {
 }
 
 /** reference[p] = median over inputs of blurred[i][p] (NaNs left out; NaN when none), rows y0..y1. */
-export function medianRows(a: { width: number; blurred: Float32Array[]; reference: Float32Array; y0: number; y1: number }): void {
+export function medianRows(a: {
+  width: number;
+  blurred: Float32Array[];
+  reference: Float32Array;
+  y0: number;
+  y1: number;
+}): void {
   const values = new Float64Array(a.blurred.length);
   for (let p = a.y0 * a.width; p < a.y1 * a.width; p++) {
     let n = 0;
@@ -156,7 +177,19 @@ export function medianRows(a: { width: number; blurred: Float32Array[]; referenc
  * on the bin x bin binned grid; written block by block into `out` (fullWidth x fullHeight).
  * Only excesses: what is in one input and not in the others is positive in that input.
  */
-export function outlierMap(a: { width: number; height: number; blurred: Float32Array; reference: Float32Array; threshold: number; relative: number; grow: number; bin: number; fullWidth: number; fullHeight: number; out: Uint8Array }): number {
+export function outlierMap(a: {
+  width: number;
+  height: number;
+  blurred: Float32Array;
+  reference: Float32Array;
+  threshold: number;
+  relative: number;
+  grow: number;
+  bin: number;
+  fullWidth: number;
+  fullHeight: number;
+  out: Uint8Array;
+}): number {
   const { width, height, blurred, reference, out, bin } = a;
   const n = width * height;
   const seed = new Uint8Array(n);
@@ -191,7 +224,8 @@ export function outlierMap(a: { width: number; height: number; blurred: Float32A
       if (y - g - 1 >= 0) count -= rows[(y - g - 1) * width + x];
       if (count > 0) {
         for (let fy = y * bin; fy < Math.min(a.fullHeight, (y + 1) * bin); fy++) {
-          for (let fx = x * bin; fx < Math.min(a.fullWidth, (x + 1) * bin); fx++) out[fy * a.fullWidth + fx] = 1;
+          for (let fx = x * bin; fx < Math.min(a.fullWidth, (x + 1) * bin); fx++)
+            out[fy * a.fullWidth + fx] = 1;
         }
         flagged++;
       }
@@ -201,7 +235,13 @@ export function outlierMap(a: { width: number; height: number; blurred: Float32A
 }
 
 /** Per-pixel clipping: inputs farther than nSigma of their own noise from the median of the usable values are rejected, rows y0..y1. */
-export function clipRows(a: { width: number; inputs: StackPlane[]; nSigma: number; y0: number; y1: number }): void {
+export function clipRows(a: {
+  width: number;
+  inputs: StackPlane[];
+  nSigma: number;
+  y0: number;
+  y1: number;
+}): void {
   const values = new Float64Array(a.inputs.length);
   for (let p = a.y0 * a.width; p < a.y1 * a.width; p++) {
     let n = 0;
@@ -252,7 +292,11 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
       half[h + 1] += s.weight;
       half[h + 2] += s.weight * s.weight * s.variance[p];
     }
-    job.halfZ[p] = half[1] > 0 && half[4] > 0 ? (half[0] / half[1] - half[3] / half[4]) / Math.sqrt(half[2] / half[1] ** 2 + half[5] / half[4] ** 2) : Number.NaN;
+    job.halfZ[p] =
+      half[1] > 0 && half[4] > 0
+        ? (half[0] / half[1] - half[3] / half[4]) /
+          Math.sqrt(half[2] / half[1] ** 2 + half[5] / half[4] ** 2)
+        : Number.NaN;
     let bits = flagged > 0 && flagged >= job.propagateFraction * covering ? flaggedBits : 0;
     if (count === 0) {
       for (const s of inputs) {

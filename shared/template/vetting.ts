@@ -35,7 +35,8 @@ function binned(width: number, height: number, value: (x: number, y: number) => 
   return out;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 
 /** A histogram as inline SVG bars: used inputs dark, rejected light. */
@@ -48,7 +49,8 @@ function histogram(title: string, unit: string, used: number[], rejected: number
   const width = (hi - lo) / bins || 1;
   const count = (vs: number[]) => {
     const c = new Array<number>(bins).fill(0);
-    for (const v of vs) if (Number.isFinite(v)) c[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
+    for (const v of vs)
+      if (Number.isFinite(v)) c[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
     return c;
   };
   const u = count(used);
@@ -74,7 +76,10 @@ export function vettingHtml(build: TemplateBuild): string {
   const used = build.inputs.filter((r) => r.used);
   const rejected = build.inputs.filter((r) => !r.used);
   const rows = build.inputs
-    .map((r) => `<tr class="${r.used ? 'used' : 'rejected'}"><td>${esc(r.file)}</td><td>${r.visit}</td><td>${r.used ? 'used' : 'rejected'}</td><td>${esc(r.reason)}</td><td>${fmt(r.weight, 3)}</td><td>${fmt(r.fwhmArcsec)}</td><td>${fmt(r.ellipticity)}</td><td>${fmt(r.depthMag)}</td><td>${fmt(r.zeroPoint, 3)} (${esc(r.zeroPointSource)})</td><td>${fmt(r.wcsRmsArcsec, 3)}</td><td>${fmt(r.psfChi2)}</td><td>${fmt(r.coverage, 3)}</td><td>${fmt(100 * r.rejectedFraction)} %</td></tr>`)
+    .map(
+      (r) =>
+        `<tr class="${r.used ? 'used' : 'rejected'}"><td>${esc(r.file)}</td><td>${r.visit}</td><td>${r.used ? 'used' : 'rejected'}</td><td>${esc(r.reason)}</td><td>${fmt(r.weight, 3)}</td><td>${fmt(r.fwhmArcsec)}</td><td>${fmt(r.ellipticity)}</td><td>${fmt(r.depthMag)}</td><td>${fmt(r.zeroPoint, 3)} (${esc(r.zeroPointSource)})</td><td>${fmt(r.wcsRmsArcsec, 3)}</td><td>${fmt(r.psfChi2)}</td><td>${fmt(r.coverage, 3)}</td><td>${fmt(100 * r.rejectedFraction)} %</td></tr>`,
+    )
     .join('\n');
   const depthRatio = 10 ** (0.4 * (build.idealDepthMag - build.depthMag));
   return `<!doctype html>
@@ -89,13 +94,25 @@ ${used.length} inputs used, ${rejected.length} rejected. Zero point ${fmt(build.
 <li>Depth (5 sigma point source at the centre): ${fmt(build.depthMag)} mag; ideal inverse-variance sum of the used inputs ${fmt(build.idealDepthMag)} mag; flux noise ratio ${fmt(depthRatio, 3)} (1 is ideal).</li>
 <li>Half-split noise: robust sigma of (even-numbered half - odd-numbered half) / expected sigma = ${fmt(build.halfSplitSigma, 3)} (1 when VARIANCE is right and the halves agree).</li>
 <li>CoaddPsf fit: largest residual ${fmt(100 * build.coaddPsfMaxResidual, 1)} % of the peak over the lattice nodes (large values: coverage edges, where the inputs covering change).</li>
-<li>Build time ${fmt(build.timingsMs.total / 1000, 1)} s (${Object.entries(build.timingsMs).map(([k, v]) => `${k} ${fmt(v / 1000, 1)} s`).join(', ')}).</li>
+<li>Build time ${fmt(build.timingsMs.total / 1000, 1)} s (${Object.entries(build.timingsMs)
+    .map(([k, v]) => `${k} ${fmt(v / 1000, 1)} s`)
+    .join(', ')}).</li>
 </ul>
 <h2>Coadd and coverage</h2>
 <figure><img alt="the coadd (zscale, asinh) and the number of inputs used per pixel" src="data:image/png;base64,${png}"><figcaption>Left: the coadd (zscale, asinh). Right: inputs used per pixel (white: all ${used.length}).</figcaption></figure>
 <h2>Inputs</h2>
-${histogram('Seeing, PSF FWHM', 'arcsec', used.map((r) => r.fwhmArcsec), rejected.map((r) => r.fwhmArcsec))}
-${histogram('Depth, 5 sigma point source', 'AB mag', used.map((r) => r.depthMag), rejected.map((r) => r.depthMag))}
+${histogram(
+  'Seeing, PSF FWHM',
+  'arcsec',
+  used.map((r) => r.fwhmArcsec),
+  rejected.map((r) => r.fwhmArcsec),
+)}
+${histogram(
+  'Depth, 5 sigma point source',
+  'AB mag',
+  used.map((r) => r.depthMag),
+  rejected.map((r) => r.depthMag),
+)}
 <table><thead><tr><th>file</th><th>visit</th><th>status</th><th>reason</th><th>weight</th><th>FWHM ["]</th><th>ellipticity</th><th>depth [mag]</th><th>zero point</th><th>astrometric rms ["]</th><th>PSF chi2/dof</th><th>coverage</th><th>rejected pixels</th></tr></thead>
 <tbody>
 ${rows}

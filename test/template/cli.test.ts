@@ -14,29 +14,54 @@ import { readInputsTable } from '../../shared/template/index.js';
 
 const AP = join(import.meta.dirname, '../../bin/ap.js');
 const root = mkdtempSync(join(tmpdir(), 'ap-template-'));
-const ap = (...args: string[]) => spawnSync(process.execPath, [AP, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+const ap = (...args: string[]) =>
+  spawnSync(process.execPath, [AP, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
 /** A copy of a simulated input with its header changed. */
-function variant(from: string, to: string, edit: (h: ReturnType<typeof readFits>[0]['header']) => void): string {
+function variant(
+  from: string,
+  to: string,
+  edit: (h: ReturnType<typeof readFits>[0]['header']) => void,
+): string {
   const [hdu] = readFits(readFileSync(from));
   edit(hdu.header);
-  writeFileSync(to, writeFits([{ data: hdu.data as Float32Array, width: hdu.width, height: hdu.height, header: hdu.header }]));
+  writeFileSync(
+    to,
+    writeFits([
+      { data: hdu.data as Float32Array, width: hdu.width, height: hdu.height, header: hdu.header },
+    ]),
+  );
   return to;
 }
 
 test('ap template: coadds, rejects bad inputs with a reason each, scales a zero-point-less input by stars; ap diff reads the result', () => {
-  const sim = ap('simulate', '--out', root, '--size', '512', '--seed', '11', '--visits', '1', '--template-inputs', '5');
+  const sim = ap(
+    'simulate',
+    '--out',
+    root,
+    '--size',
+    '512',
+    '--seed',
+    '11',
+    '--visits',
+    '1',
+    '--template-inputs',
+    '5',
+  );
   assert.equal(sim.status, 0, sim.stderr);
   const input = (k: number) => join(root, `input-${k}.fits`);
   const noZp = variant(input(2), join(root, 'nozp.fits'), (h) => h.delete('PHOTZP'));
   const trueZp = readExposureWithHeader(readFileSync(input(2))).exposure.info.zeroPoint;
   const bad = {
     'nowcs.fits': variant(input(3), join(root, 'nowcs.fits'), (h) => {
-      for (const c of [...h]) if (/^(CTYPE|CRVAL|CRPIX|CD\d|A_|B_|AP_|BP_)/.test(c.keyword)) h.delete(c.keyword);
+      for (const c of [...h])
+        if (/^(CTYPE|CRVAL|CRPIX|CD\d|A_|B_|AP_|BP_)/.test(c.keyword)) h.delete(c.keyword);
     }),
     'gband.fits': variant(input(3), join(root, 'gband.fits'), (h) => h.set('FILTER', 'g')),
-    'far.fits': variant(input(3), join(root, 'far.fits'), (h) => h.set('CRVAL2', Number(h.get('CRVAL2')) + 2)),
+    'far.fits': variant(input(3), join(root, 'far.fits'), (h) =>
+      h.set('CRVAL2', Number(h.get('CRVAL2')) + 2),
+    ),
     'nozp-shifted.fits': variant(input(4), join(root, 'nozp-shifted.fits'), (h) => {
       h.delete('PHOTZP');
       h.set('CRVAL1', Number(h.get('CRVAL1')) + 20 / 3600);
@@ -48,9 +73,25 @@ test('ap template: coadds, rejects bad inputs with a reason each, scales a zero-
   // This set's seeing spans 0.53-1.25": the PSF-homogeneity cut is relaxed so that all good inputs are used.
   const knobs = join(root, 'knobs.json');
   writeFileSync(knobs, JSON.stringify({ maxFwhmRatio: 3 }));
-  const run = ap('template', '--out', out, '--config', knobs, input(1), noZp, input(3), input(4), input(5), ...Object.values(bad), corrupt, join(root, 'missing.fits'));
+  const run = ap(
+    'template',
+    '--out',
+    out,
+    '--config',
+    knobs,
+    input(1),
+    noZp,
+    input(3),
+    input(4),
+    input(5),
+    ...Object.values(bad),
+    corrupt,
+    join(root, 'missing.fits'),
+  );
   assert.equal(run.status, 0, run.stderr);
-  const usedCount = Number(/T\.fits: r-hpx8-\d+-v1-[0-9a-f]{10}, (\d+) of 11 inputs used/.exec(run.stdout)?.[1]);
+  const usedCount = Number(
+    /T\.fits: r-hpx8-\d+-v1-[0-9a-f]{10}, (\d+) of 11 inputs used/.exec(run.stdout)?.[1],
+  );
   assert.equal(usedCount, 5, run.stdout);
   const rows = readInputsTable(readFileSync(out));
   const reason = (name: string) => rows.find((r) => r.file.endsWith(name))?.reason ?? 'absent';
@@ -63,8 +104,15 @@ test('ap template: coadds, rejects bad inputs with a reason each, scales a zero-
   const scaled = rows.find((r) => r.file.endsWith('nozp.fits'))!;
   assert.equal(scaled.used, true, scaled.reason);
   assert.equal(scaled.zeroPointSource, 'stars');
-  assert.ok(Math.abs(scaled.zeroPoint - trueZp) < 0.02, `star-scaled zero point ${scaled.zeroPoint} vs ${trueZp}`);
-  assert.ok(rows.filter((r) => r.used).every((r) => r.weight > 0 && r.fwhmArcsec > 0 && Number.isFinite(r.depthMag)));
+  assert.ok(
+    Math.abs(scaled.zeroPoint - trueZp) < 0.02,
+    `star-scaled zero point ${scaled.zeroPoint} vs ${trueZp}`,
+  );
+  assert.ok(
+    rows
+      .filter((r) => r.used)
+      .every((r) => r.weight > 0 && r.fwhmArcsec > 0 && Number.isFinite(r.depthMag)),
+  );
 
   const { header, exposure } = readExposureWithHeader(readFileSync(out));
   assert.equal(header.getNumber('NINPUTS'), usedCount);
@@ -80,14 +128,34 @@ test('ap template: coadds, rejects bad inputs with a reason each, scales a zero-
   const halfSplit = Number(/"halfSplitSigma":([0-9.]+)/.exec(run.stderr)?.[1]);
   assert.ok(Math.abs(halfSplit - 1) < 0.1, `half-split noise ${halfSplit}`);
 
-  const diff = ap('diff', '--science', join(root, 'science-6.fits'), '--template', out, '--out', join(root, 'D.fits'));
+  const diff = ap(
+    'diff',
+    '--science',
+    join(root, 'science-6.fits'),
+    '--template',
+    out,
+    '--out',
+    join(root, 'D.fits'),
+  );
   assert.equal(diff.status, 0, diff.stderr);
 });
 
 test('ap template: too few usable inputs is "not enough inputs", exit 2, one line', () => {
-  const run = ap('template', '--out', join(root, 'T2.fits'), '--min-inputs', '9', join(root, 'input-1.fits'), join(root, 'input-2.fits'), join(root, 'input-3.fits'));
+  const run = ap(
+    'template',
+    '--out',
+    join(root, 'T2.fits'),
+    '--min-inputs',
+    '9',
+    join(root, 'input-1.fits'),
+    join(root, 'input-2.fits'),
+    join(root, 'input-3.fits'),
+  );
   assert.equal(run.status, 2);
-  assert.match(run.stderr, /^ap template: not enough inputs: [0-3] usable of 3, at least 9 needed( \([^\n]*\))?\n$/);
+  assert.match(
+    run.stderr,
+    /^ap template: not enough inputs: [0-3] usable of 3, at least 9 needed( \([^\n]*\))?\n$/,
+  );
 });
 
 test('ap template: --help, and bad options in one line', () => {
@@ -95,7 +163,14 @@ test('ap template: --help, and bad options in one line', () => {
   const help = ap('template', '--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /usage: ap template --out T\.fits/);
-  for (const args of [['--out', 'x.fits'], ['--out', 'x.fits', '--rejection', 'mean', 'a.fits'], ['--out', 'x.fits', '--tile=-3', 'a.fits'], ['--out', 'x.fits', '--tile', '1.5', 'a.fits'], ['--out', 'x.fits', '--grid', 'g.fits', '--tile', '3', 'a.fits'], ['--out', 'x.fits', '--config', join(root, 'bad-knobs.json'), 'a.fits']]) {
+  for (const args of [
+    ['--out', 'x.fits'],
+    ['--out', 'x.fits', '--rejection', 'mean', 'a.fits'],
+    ['--out', 'x.fits', '--tile=-3', 'a.fits'],
+    ['--out', 'x.fits', '--tile', '1.5', 'a.fits'],
+    ['--out', 'x.fits', '--grid', 'g.fits', '--tile', '3', 'a.fits'],
+    ['--out', 'x.fits', '--config', join(root, 'bad-knobs.json'), 'a.fits'],
+  ]) {
     const run = ap('template', ...args);
     assert.equal(run.status, 2, args.join(' '));
     assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);

@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveTemplateConfig, DEFAULT_TEMPLATE_CONFIG } from '../../shared/template/config.js';
 import { selectInputs, type SelectionCandidate } from '../../shared/template/select.js';
-import { inputsTableHdu, readInputsTable, type InputRow } from '../../shared/template/inputs-table.js';
+import {
+  inputsTableHdu,
+  readInputsTable,
+  type InputRow,
+} from '../../shared/template/inputs-table.js';
 import { cropGrid, tileCentre, tileGrid } from '../../shared/template/grid.js';
 import { coaddPsfStamp, fitCoaddPsf } from '../../shared/template/coadd-psf.js';
 import { stackInputs, type StackInput } from '../../shared/template/stack.js';
@@ -23,23 +27,51 @@ test('config: defaults validate; each bad knob is named', () => {
   assert.throws(() => resolveTemplateConfig({ minInputs: 0 }), /minInputs/);
   assert.throws(() => resolveTemplateConfig({ rejection: 'median' as 'clip' }), /rejection/);
   assert.throws(() => resolveTemplateConfig({ bestFraction: 1.5 }), /bestFraction/);
-  assert.throws(() => resolveTemplateConfig({ coaddPsfGrid: 2, coaddPsfDegree: 2 }), /coaddPsfGrid/);
+  assert.throws(
+    () => resolveTemplateConfig({ coaddPsfGrid: 2, coaddPsfDegree: 2 }),
+    /coaddPsfGrid/,
+  );
   assert.throws(() => resolveTemplateConfig({ maxFwhmArcsec: Number.NaN }), /maxFwhmArcsec/);
 });
 
-const good = (fwhmArcsec: number, over: Partial<SelectionCandidate['quality']> = {}, zeroPoint = 30): SelectionCandidate => ({
+const good = (
+  fwhmArcsec: number,
+  over: Partial<SelectionCandidate['quality']> = {},
+  zeroPoint = 30,
+): SelectionCandidate => ({
   zeroPoint,
-  quality: { fwhmPx: fwhmArcsec / 0.2, fwhmArcsec, ellipticity: 0.05, psfChi2: 1, psfStars: 50, pixelScaleArcsec: 0.2, skyAdu: 500, medianVariance: 400, depthAdu: 500, wcsRmsArcsec: Number.NaN, ...over },
+  quality: {
+    fwhmPx: fwhmArcsec / 0.2,
+    fwhmArcsec,
+    ellipticity: 0.05,
+    psfChi2: 1,
+    psfStars: 50,
+    pixelScaleArcsec: 0.2,
+    skyAdu: 500,
+    medianVariance: 400,
+    depthAdu: 500,
+    wcsRmsArcsec: Number.NaN,
+    ...over,
+  },
 });
 
 test('selection: the DP1 rule keeps the best-seeing third, or the best 12 below 36 inputs', () => {
   const cfg = resolveTemplateConfig({ maxFwhmRatio: 10 });
-  for (const [n, kept] of [[5, 5], [20, 12], [36, 12], [45, 15]] as const) {
+  for (const [n, kept] of [
+    [5, 5],
+    [20, 12],
+    [36, 12],
+    [45, 15],
+  ] as const) {
     const cands = Array.from({ length: n }, (_, i) => good(0.5 + ((i * 7) % n) * 0.01));
     const reasons = selectInputs(cands, cfg);
     assert.equal(reasons.filter((r) => r === null).length, kept, `${n} inputs`);
-    const worstKept = Math.max(...cands.filter((_, i) => reasons[i] === null).map((c) => c.quality.fwhmArcsec));
-    const bestDropped = Math.min(...cands.filter((_, i) => reasons[i] !== null).map((c) => c.quality.fwhmArcsec));
+    const worstKept = Math.max(
+      ...cands.filter((_, i) => reasons[i] === null).map((c) => c.quality.fwhmArcsec),
+    );
+    const bestDropped = Math.min(
+      ...cands.filter((_, i) => reasons[i] !== null).map((c) => c.quality.fwhmArcsec),
+    );
     if (kept < n) assert.ok(worstKept < bestDropped, 'the kept ones are the best-seeing');
   }
 });
@@ -60,15 +92,46 @@ test('selection: every quality cut rejects with its own reason', () => {
   ];
   const reasons = selectInputs(cands, cfg);
   assert.deepEqual(reasons.slice(0, 2), [null, null]);
-  const expected = [/PSF FWHM/, /ellipticity/, /chi2/, /PSF stars/, /astrometric rms/, /depth/, /sky/, /maxFwhmRatio 2 x the best 0.80/];
+  const expected = [
+    /PSF FWHM/,
+    /ellipticity/,
+    /chi2/,
+    /PSF stars/,
+    /astrometric rms/,
+    /depth/,
+    /sky/,
+    /maxFwhmRatio 2 x the best 0.80/,
+  ];
   expected.forEach((re, k) => assert.match(reasons[k + 2] ?? '', re));
 });
 
-const row = (i: number): InputRow => ({ file: `input-${i}.fits`, visit: 100 + i, detector: 42, mjd: 61000.5 + i, used: i % 2 === 0, reason: i % 2 ? 'seeing 1.20" not among the best 12' : '', weight: 0.25, fwhmArcsec: 0.7 + i / 10, ellipticity: 0.03, depthMag: 24.5, skyAdu: 812.5, zeroPoint: 30.1, zeroPointSource: 'header', wcsRmsArcsec: Number.NaN, psfChi2: 1.1, psfStars: 77, coverage: 0.9, rejectedFraction: 0.01 });
+const row = (i: number): InputRow => ({
+  file: `input-${i}.fits`,
+  visit: 100 + i,
+  detector: 42,
+  mjd: 61000.5 + i,
+  used: i % 2 === 0,
+  reason: i % 2 ? 'seeing 1.20" not among the best 12' : '',
+  weight: 0.25,
+  fwhmArcsec: 0.7 + i / 10,
+  ellipticity: 0.03,
+  depthMag: 24.5,
+  skyAdu: 812.5,
+  zeroPoint: 30.1,
+  zeroPointSource: 'header',
+  wcsRmsArcsec: Number.NaN,
+  psfChi2: 1.1,
+  psfStars: 77,
+  coverage: 0.9,
+  rejectedFraction: 0.01,
+});
 
 test('INPUTS table: written after the images and read back; readers of the images are unaffected', () => {
   const rows = [0, 1, 2].map(row);
-  const images = writeFits([{ data: null }, { name: 'IMAGE', data: new Float32Array(4), width: 2, height: 2 }]);
+  const images = writeFits([
+    { data: null },
+    { name: 'IMAGE', data: new Float32Array(4), width: 2, height: 2 },
+  ]);
   const bytes = new Uint8Array([...images, ...inputsTableHdu(rows)]);
   const back = readInputsTable(bytes);
   assert.equal(back.length, 3);
@@ -80,9 +143,17 @@ test('INPUTS table: written after the images and read back; readers of the image
 });
 
 test('INPUTS table read by astropy', { skip: skipWithout('astropy') }, () => {
-  const images = writeFits([{ data: null }, { name: 'IMAGE', data: new Float32Array(4), width: 2, height: 2 }]);
+  const images = writeFits([
+    { data: null },
+    { name: 'IMAGE', data: new Float32Array(4), width: 2, height: 2 },
+  ]);
   const bytes = Buffer.from([...images, ...inputsTableHdu([0, 1].map(row))]);
-  const out = runPython('astropy', 'import sys, io\nfrom astropy.io import fits\nh = fits.open(io.BytesIO(sys.stdin.buffer.read()))\nt = h["INPUTS"].data\nprint(len(t), t["FILE"][1], bool(t["USED"][0]), t["VISIT"][1], t["REASON"][1])', [], bytes);
+  const out = runPython(
+    'astropy',
+    'import sys, io\nfrom astropy.io import fits\nh = fits.open(io.BytesIO(sys.stdin.buffer.read()))\nt = h["INPUTS"].data\nprint(len(t), t["FILE"][1], bool(t["USED"][0]), t["VISIT"][1], t["REASON"][1])',
+    [],
+    bytes,
+  );
   assert.equal(out.trim(), '2 input-1.fits True 101.0 seeing 1.20" not among the best 12');
 });
 
@@ -94,8 +165,15 @@ test('tile grid: covers its tile; a crop keeps the lattice', () => {
   // Order-8 tiles are diamonds of ~0.23 deg sides (~0.33 deg corner to corner): ~5900 px at 0.2"/px, plus 2 x 900 px margins.
   assert.ok(grid.width > 5900 && grid.width < 8500, `${grid.width}`);
   const corners = corners_nest(order2nside(8), tile).map((v) => vec2ang(v));
-  const c = grid.wcs.skyToPixel({ ra: Float64Array.from(corners, (a) => (a.phi * 180) / Math.PI), dec: Float64Array.from(corners, (a) => 90 - (a.theta * 180) / Math.PI) });
-  for (let k = 0; k < 4; k++) assert.ok(c.x[k] > 800 && c.x[k] < grid.width - 800 && c.y[k] > 800 && c.y[k] < grid.height - 800, `corner ${k} inside with its margin`);
+  const c = grid.wcs.skyToPixel({
+    ra: Float64Array.from(corners, (a) => (a.phi * 180) / Math.PI),
+    dec: Float64Array.from(corners, (a) => 90 - (a.theta * 180) / Math.PI),
+  });
+  for (let k = 0; k < 4; k++)
+    assert.ok(
+      c.x[k] > 800 && c.x[k] < grid.width - 800 && c.y[k] > 800 && c.y[k] < grid.height - 800,
+      `corner ${k} inside with its margin`,
+    );
   const crop = cropGrid(grid, { x0: 1000, y0: 1200, x1: 1500, y1: 1600 });
   assert.equal(crop.width, 500);
   const sky = grid.wcs.pixelToSky({ x: Float64Array.of(1100.25), y: Float64Array.of(1300.5) });
@@ -128,7 +206,10 @@ test('psfFluxVariance: white noise gives variance / sum(p^2); positive correlati
   for (const v of stamp.data) sumSq += v * v;
   assert.ok(Math.abs(psfFluxVariance(10, stamp, null) - 10 / sumSq) < 1e-9);
   assert.ok(Math.abs(psfFluxVariance(10, stamp, { x: [1], y: [1] }) - 10 / sumSq) < 1e-9);
-  assert.ok(psfFluxVariance(10, stamp, { x: [1, 0.3], y: [1, 0.3] }) > 1.5 * psfFluxVariance(10, stamp, null));
+  assert.ok(
+    psfFluxVariance(10, stamp, { x: [1, 0.3], y: [1, 0.3] }) >
+      1.5 * psfFluxVariance(10, stamp, null),
+  );
 });
 
 /** N noisy flat inputs (sigma 1) on a 200x200 grid; input 0 carries a bright blob at (100, 100). */
@@ -144,8 +225,19 @@ function inputs(n: number, seed = 1): StackInput[] {
     const variance = new Float32Array(new SharedArrayBuffer(4 * 40000)).fill(1);
     const mask = new Int32Array(new SharedArrayBuffer(4 * 40000));
     for (let p = 0; p < 40000; p++) image[p] = 10 + gauss();
-    if (i === 0) for (let y = 95; y <= 105; y++) for (let x = 95; x <= 105; x++) image[y * 200 + x] += 40 * Math.exp(-((x - 100) ** 2 + (y - 100) ** 2) / 8);
-    return { image, variance, mask, weight: i === 1 ? 2 : 1, pixelVariance: 1, fwhmPx: 3 + i * 0.2, noiseCorrelation: null };
+    if (i === 0)
+      for (let y = 95; y <= 105; y++)
+        for (let x = 95; x <= 105; x++)
+          image[y * 200 + x] += 40 * Math.exp(-((x - 100) ** 2 + (y - 100) ** 2) / 8);
+    return {
+      image,
+      variance,
+      mask,
+      weight: i === 1 ? 2 : 1,
+      pixelVariance: 1,
+      fwhmPx: 3 + i * 0.2,
+      noiseCorrelation: null,
+    };
   });
 }
 
@@ -155,7 +247,10 @@ for (const rejection of ['compareWarp', 'clip'] as const) {
     const ins = inputs(6);
     const expected = (p: number) => ins.reduce((s, x) => s + x.weight * x.image[p], 0) / 7;
     const out = await stackInputs(200, 200, ins, cfg, null);
-    assert.ok(Math.abs(out.image[100 * 200 + 100] - 10) < 1.5, `blob rejected: ${out.image[100 * 200 + 100]}`);
+    assert.ok(
+      Math.abs(out.image[100 * 200 + 100] - 10) < 1.5,
+      `blob rejected: ${out.image[100 * 200 + 100]}`,
+    );
     assert.ok(out.rejectedFraction[0] > 0 && out.rejectedFraction[0] < 0.05);
     const far = 20 * 200 + 20;
     if (out.count[far] === 6) {
@@ -168,7 +263,13 @@ for (const rejection of ['compareWarp', 'clip'] as const) {
 }
 
 test('stacking without rejection keeps the blob (the rejection tests can fail)', async () => {
-  const out = await stackInputs(200, 200, inputs(6), resolveTemplateConfig({ rejection: 'none' }), null);
+  const out = await stackInputs(
+    200,
+    200,
+    inputs(6),
+    resolveTemplateConfig({ rejection: 'none' }),
+    null,
+  );
   assert.ok(out.image[100 * 200 + 100] > 14);
 });
 
