@@ -3,6 +3,7 @@
  * (by input or by row band): PSF-matching blur, median reference, outlier maps, the weighted mean.
  * Every function is pure over its arguments and writes only its own output rows or planes.
  */
+import { convolveSeparable, gaussianTaps } from '../characterize/filters.js';
 import { MaskPlane } from '../image/mask.js';
 
 /** Bits that keep an input pixel out of the weighted mean (while another input can replace it). */
@@ -44,16 +45,6 @@ export interface StackJob {
   halfZ: Float32Array;
   /** A SAT/BAD bit of the inputs is set in the coadd where the inputs carrying it hold at least this fraction of the weight (Rubin's maskPropagationThresholds). */
   propagateFraction: number;
-}
-
-/** Normalised Gaussian taps of standard deviation sigma (px), radius ceil(3.5 sigma). */
-export function gaussianTaps(sigma: number): Float64Array {
-  const r = Math.max(1, Math.ceil(3.5 * sigma));
-  const taps = new Float64Array(2 * r + 1);
-  let sum = 0;
-  for (let k = -r; k <= r; k++) sum += taps[k + r] = Math.exp((-0.5 * k * k) / (sigma * sigma));
-  for (let k = 0; k < taps.length; k++) taps[k] /= sum;
-  return taps;
 }
 
 /**
@@ -98,50 +89,14 @@ export function blurUsable(a: {
     return;
   }
   const taps = gaussianTaps(sigma);
-  const r = (taps.length - 1) >> 1;
-  const tx = new Float32Array(n);
-  const tm = new Float32Array(n);
-  const rowX = new Float32Array(width);
-  const rowM = new Float32Array(width);
-  for (let y = 0; y < height; y++) {
-    const o = y * width;
-    for (let x = 0; x < width; x++) {
-      const ok = !(mask[o + x] & STACK_UNUSABLE);
-      rowX[x] = ok ? image[o + x] : 0;
-      rowM[x] = ok ? 1 : 0;
-    }
-    for (let x = 0; x < width; x++) {
-      let sx = 0;
-      let sm = 0;
-      const k0 = Math.max(-r, -x);
-      const k1 = Math.min(r, width - 1 - x);
-      for (let k = k0; k <= k1; k++) {
-        const t = taps[k + r];
-        sx += t * rowX[x + k];
-        sm += t * rowM[x + k];
-      }
-      tx[o + x] = sx;
-      tm[o + x] = sm;
-    }
-  }
-  const accX = new Float64Array(width);
-  const accM = new Float64Array(width);
-  for (let y = 0; y < height; y++) {
-    accX.fill(0);
-    accM.fill(0);
-    const k0 = Math.max(-r, -y);
-    const k1 = Math.min(r, height - 1 - y);
-    for (let k = k0; k <= k1; k++) {
-      const t = taps[k + r];
-      const o = (y + k) * width;
-      for (let x = 0; x < width; x++) {
-        accX[x] += t * tx[o + x];
-        accM[x] += t * tm[o + x];
-      }
-    }
-    const o = y * width;
-    for (let x = 0; x < width; x++) out[o + x] = accM[x] >= 0.5 ? accX[x] / accM[x] : Number.NaN;
-  }
+  const weight01 = new Float32Array(n);
+  for (let i = 0; i < n; i++) weight01[i] = mask[i] ? 0 : 1;
+  const blurredImage = new Float32Array(n);
+  const blurredWeight = new Float32Array(n);
+  convolveSeparable(image, width, height, taps, blurredImage);
+  convolveSeparable(weight01, width, height, taps, blurredWeight);
+  for (let i = 0; i < n; i++)
+    out[i] = blurredWeight[i] >= 0.5 ? blurredImage[i] / blurredWeight[i] : Number.NaN;
 }
 
 /** Median of the first n values (insertion-sorted in place: n is the number of inputs, small). */
