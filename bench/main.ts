@@ -21,6 +21,7 @@ const AREAS = [
   'solar',
   'emulators',
   'e2e',
+  'templates',
 ] as const;
 
 const requested = process.argv.slice(2);

@@ -17,7 +17,9 @@ export interface Command<O extends Options = Options> {
   /** Usage lines and option docs, printed by --help. */
   help: string;
   options: O;
-  run(values: ParsedValues<O>, verbose: boolean): Promise<void>;
+  /** True when the command takes positional arguments (e.g. input files); they are passed to run. */
+  positionals?: boolean;
+  run(values: ParsedValues<O>, verbose: boolean, positionals: string[]): Promise<void>;
 }
 
 export type ParsedValues<O extends Options> = ReturnType<typeof parseArgs<{ options: O; strict: true }>>['values'];

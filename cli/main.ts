@@ -14,6 +14,7 @@ const COMMANDS: Record<string, string> = {
   alerts: 'print the alerts in an Avro file or Pub/Sub dump as JSON lines',
   fakes: 'inject fake sources and measure completeness and purity',
   filter: 'print the diaSourceId of each alert a filter expression matches',
+  template: 'coadd calibrated single visits into a template',
 };
 
 function mainHelp(): string {
@@ -47,13 +48,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`ap ${command.name}: ${command.summary}\n\n${command.help.trimEnd()}\n`);
       return 0;
     }
-    const { values } = parseArgs({
+    const { values, positionals } = parseArgs({
       args: rest.filter((a) => a !== '--verbose'),
       options: command.options,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: command.positionals ?? false,
     });
-    await command.run(values, verbose);
+    await command.run(values, verbose, positionals);
     return 0;
   } catch (err) {
     const e = err as Error & { code?: string };

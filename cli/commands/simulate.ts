@@ -30,6 +30,7 @@ import type { ImageSpec } from '../../shared/sim/plan.js';
 import { truthToCsv, type TruthRow } from '../../shared/sim/truth.js';
 import { formatOrbitsCsv } from '../../shared/solar/orbit.js';
 import { simulatedImageFits } from '../../shared/sim/write.js';
+import { writeTemplateInputSet } from './simulate-template-inputs.js';
 
 const DEFAULT_SIZE = 2048;
 
@@ -76,6 +77,9 @@ export const command = defineCommand({
   --seed S             seed of every random draw (default ${DEFAULT_SIM_CONFIG.seed})
   --visits K           science visits (default ${DEFAULT_SIM_CONFIG.visits})
   --template-seeing    the template's seeing against the visits' (default random, from the seed)
+  --template-inputs N  instead: N template-input visits input-1.fits ... (seeing 2.5-7 px, dithers,
+                       rotations, transparency, streaks, one transient in one input only; see
+                       inputs-truth.csv) and K later visits science-(N+1).fits ... to difference
 
 The template is ${DEFAULT_SIM_CONFIG.templateDepth}x deeper than a ${DEFAULT_SIM_CONFIG.exposureTime} s visit; visits differ in pointing, rotation,
 PSF, sky, transparency; they carry transients, variable stars, asteroids, cosmic rays, hot
@@ -86,6 +90,7 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
     seed: { type: 'string' },
     visits: { type: 'string' },
     'template-seeing': { type: 'string' },
+    'template-inputs': { type: 'string' },
   },
   async run(values) {
     const out = required(values, 'out');
@@ -101,6 +106,12 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
     };
     await prepareDirectory(out);
     const started = performance.now();
+    if (values['template-inputs'] !== undefined) {
+      const files = await writeTemplateInputSet(out, config, integerOption(values, 'template-inputs', 12, 1, 100), config.visits ?? 1);
+      progressDone();
+      log('template-input set written', { out, files, seconds: Number(((performance.now() - started) / 1000).toFixed(2)) });
+      return;
+    }
     const plan = planNight(config);
     const write = async (spec: ImageSpec, bytes: Uint8Array): Promise<string> => {
       const file = join(out, `${spec.name}.fits`);

@@ -32,7 +32,8 @@ export function writePreparedImage(prepared: PreparedImage): Uint8Array {
   });
 }
 
-function noiseCorrelationHdu(model: NoiseCorrelation): FitsHduInput {
+/** The NOISECOR extension of a noise model (layout in this file's header). */
+export function noiseCorrelationHdu(model: NoiseCorrelation): FitsHduInput {
   const lags = Math.max(...model.cells.flatMap((c) => [c.x.length, c.y.length]));
   const data = new Float64Array(model.cells.length * 2 * lags);
   model.cells.forEach((c, i) => {

@@ -1,0 +1,289 @@
+/**
+ * shared/template units: config validation, the DP1 rule and each quality cut, the INPUTS table
+ * (round trip and astropy), tile grids, CoaddPsf, and stacking with rejection on synthetic planes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveTemplateConfig, DEFAULT_TEMPLATE_CONFIG } from '../../shared/template/config.js';
+import { selectInputs, type SelectionCandidate } from '../../shared/template/select.js';
+import {
+  inputsTableHdu,
+  readInputsTable,
+  type InputRow,
+} from '../../shared/template/inputs-table.js';
+import { cropGrid, tileCentre, tileGrid } from '../../shared/template/grid.js';
+import { coaddPsfStamp, fitCoaddPsf } from '../../shared/template/coadd-psf.js';
+import { stackInputs, type StackInput } from '../../shared/template/stack.js';
+import { psfFluxVariance } from '../../shared/template/measure.js';
+import { GaussianPsf } from '../../shared/psf/gaussian-psf.js';
+import { MaskPlane } from '../../shared/image/mask.js';
+import { writeFits } from '../../shared/fits/index.js';
+import { tileOf } from '../../shared/prompt/template-tiles.js';
+import { runPython, skipWithout } from '../helpers/python.js';
+import { corners_nest, order2nside, vec2ang } from '@hscmap/healpix';
+
+test('config: defaults validate; each bad knob is named', () => {
+  assert.equal(resolveTemplateConfig().minInputs, 3);
+  assert.throws(() => resolveTemplateConfig({ minInputs: 0 }), /minInputs/);
+  assert.throws(() => resolveTemplateConfig({ rejection: 'median' as 'clip' }), /rejection/);
+  assert.throws(() => resolveTemplateConfig({ bestFraction: 1.5 }), /bestFraction/);
+  assert.throws(
+    () => resolveTemplateConfig({ coaddPsfGrid: 2, coaddPsfDegree: 2 }),
+    /coaddPsfGrid/,
+  );
+  assert.throws(() => resolveTemplateConfig({ maxFwhmArcsec: Number.NaN }), /maxFwhmArcsec/);
+});
+
+const good = (
+  fwhmArcsec: number,
+  over: Partial<SelectionCandidate['quality']> = {},
+  zeroPoint = 30,
+): SelectionCandidate => ({
+  zeroPoint,
+  quality: {
+    fwhmPx: fwhmArcsec / 0.2,
+    fwhmArcsec,
+    ellipticity: 0.05,
+    psfChi2: 1,
+    psfStars: 50,
+    pixelScaleArcsec: 0.2,
+    skyAdu: 500,
+    medianVariance: 400,
+    depthAdu: 500,
+    wcsRmsArcsec: Number.NaN,
+    ...over,
+  },
+});
+
+test('selection: the DP1 rule keeps the best-seeing third, or the best 12 below 36 inputs', () => {
+  const cfg = resolveTemplateConfig({ maxFwhmRatio: 10 });
+  for (const [n, kept] of [
+    [5, 5],
+    [20, 12],
+    [36, 12],
+    [45, 15],
+  ] as const) {
+    const cands = Array.from({ length: n }, (_, i) => good(0.5 + ((i * 7) % n) * 0.01));
+    const reasons = selectInputs(cands, cfg);
+    assert.equal(reasons.filter((r) => r === null).length, kept, `${n} inputs`);
+    const worstKept = Math.max(
+      ...cands.filter((_, i) => reasons[i] === null).map((c) => c.quality.fwhmArcsec),
+    );
+    const bestDropped = Math.min(
+      ...cands.filter((_, i) => reasons[i] !== null).map((c) => c.quality.fwhmArcsec),
+    );
+    if (kept < n) assert.ok(worstKept < bestDropped, 'the kept ones are the best-seeing');
+  }
+});
+
+test('selection: every quality cut rejects with its own reason', () => {
+  const cfg = resolveTemplateConfig();
+  const cands = [
+    good(0.8),
+    good(0.8),
+    good(2.5),
+    good(0.8, { ellipticity: 0.4 }),
+    good(0.8, { psfChi2: 9 }),
+    good(0.8, { psfStars: 2 }),
+    good(0.8, { wcsRmsArcsec: 0.3 }),
+    good(0.8, { depthAdu: 500 * 10 ** (0.4 * 2) }),
+    good(0.8, { skyAdu: 500 * 10 }),
+    good(1.7),
+  ];
+  const reasons = selectInputs(cands, cfg);
+  assert.deepEqual(reasons.slice(0, 2), [null, null]);
+  const expected = [
+    /PSF FWHM/,
+    /ellipticity/,
+    /chi2/,
+    /PSF stars/,
+    /astrometric rms/,
+    /depth/,
+    /sky/,
+    /maxFwhmRatio 2 x the best 0.80/,
+  ];
+  expected.forEach((re, k) => assert.match(reasons[k + 2] ?? '', re));
+});
+
+const row = (i: number): InputRow => ({
+  file: `input-${i}.fits`,
+  visit: 100 + i,
+  detector: 42,
+  mjd: 61000.5 + i,
+  used: i % 2 === 0,
+  reason: i % 2 ? 'seeing 1.20" not among the best 12' : '',
+  weight: 0.25,
+  fwhmArcsec: 0.7 + i / 10,
+  ellipticity: 0.03,
+  depthMag: 24.5,
+  skyAdu: 812.5,
+  zeroPoint: 30.1,
+  zeroPointSource: 'header',
+  wcsRmsArcsec: Number.NaN,
+  psfChi2: 1.1,
+  psfStars: 77,
+  coverage: 0.9,
+  rejectedFraction: 0.01,
+});
+
+test('INPUTS table: written after the images and read back; readers of the images are unaffected', () => {
+  const rows = [0, 1, 2].map(row);
+  const images = writeFits([
+    { data: null },
+    { name: 'IMAGE', data: new Float32Array(4), width: 2, height: 2 },
+  ]);
+  const bytes = new Uint8Array([...images, ...inputsTableHdu(rows)]);
+  const back = readInputsTable(bytes);
+  assert.equal(back.length, 3);
+  assert.equal(back[1].reason, rows[1].reason);
+  assert.equal(back[2].visit, 102);
+  assert.equal(back[0].used, true);
+  assert.ok(Number.isNaN(back[0].wcsRmsArcsec));
+  assert.equal(back[1].fwhmArcsec, rows[1].fwhmArcsec);
+});
+
+test('INPUTS table read by astropy', { skip: skipWithout('astropy') }, () => {
+  const images = writeFits([
+    { data: null },
+    { name: 'IMAGE', data: new Float32Array(4), width: 2, height: 2 },
+  ]);
+  const bytes = Buffer.from([...images, ...inputsTableHdu([0, 1].map(row))]);
+  const out = runPython(
+    'astropy',
+    'import sys, io\nfrom astropy.io import fits\nh = fits.open(io.BytesIO(sys.stdin.buffer.read()))\nt = h["INPUTS"].data\nprint(len(t), t["FILE"][1], bool(t["USED"][0]), t["VISIT"][1], t["REASON"][1])',
+    [],
+    bytes,
+  );
+  assert.equal(out.trim(), '2 input-1.fits True 101.0 seeing 1.20" not among the best 12');
+});
+
+test('tile grid: covers its tile; a crop keeps the lattice', () => {
+  const tile = tileOf(150.1, 2.2);
+  const grid = tileGrid(tile, 0.2, 0.05);
+  const [ra, dec] = tileCentre(tile);
+  assert.equal(tileOf(ra, dec), tile);
+  // Order-8 tiles are diamonds of ~0.23 deg sides (~0.33 deg corner to corner): ~5900 px at 0.2"/px, plus 2 x 900 px margins.
+  assert.ok(grid.width > 5900 && grid.width < 8500, `${grid.width}`);
+  const corners = corners_nest(order2nside(8), tile).map((v) => vec2ang(v));
+  const c = grid.wcs.skyToPixel({
+    ra: Float64Array.from(corners, (a) => (a.phi * 180) / Math.PI),
+    dec: Float64Array.from(corners, (a) => 90 - (a.theta * 180) / Math.PI),
+  });
+  for (let k = 0; k < 4; k++)
+    assert.ok(
+      c.x[k] > 800 && c.x[k] < grid.width - 800 && c.y[k] > 800 && c.y[k] < grid.height - 800,
+      `corner ${k} inside with its margin`,
+    );
+  const crop = cropGrid(grid, { x0: 1000, y0: 1200, x1: 1500, y1: 1600 });
+  assert.equal(crop.width, 500);
+  const sky = grid.wcs.pixelToSky({ x: Float64Array.of(1100.25), y: Float64Array.of(1300.5) });
+  const p = crop.wcs.skyToPixel(sky);
+  assert.ok(Math.abs(p.x[0] - 100.25) < 1e-6 && Math.abs(p.y[0] - 100.5) < 1e-6);
+});
+
+test('CoaddPsf: the weighted sum of the inputs covering each position, fitted within 1e-3 of the peak', () => {
+  const narrow = new GaussianPsf(2, 2, 0, 25);
+  const wide = new GaussianPsf(6, 5, 0.5, 25);
+  const inputs = [
+    { psf: narrow, weight: 3, covers: () => true },
+    { psf: wide, weight: 1, covers: (x: number) => x < 500 },
+  ];
+  const left = coaddPsfStamp(inputs, 100, 100, 25)!;
+  const right = coaddPsfStamp(inputs, 900, 100, 25)!;
+  const n = narrow.stampAt(0, 0, true).data;
+  const w = wide.stampAt(0, 0, true).data;
+  for (const k of [312, 300, 200]) {
+    assert.ok(Math.abs(left[k] - (3 * n[k] + w[k]) / 4) < 1e-6);
+    assert.ok(Math.abs(right[k] - n[k]) < 1e-6);
+  }
+  const same = fitCoaddPsf([{ psf: wide, weight: 1, covers: () => true }], 1000, 1000, 2, 6);
+  assert.ok(same.maxResidual < 1e-3, `${same.maxResidual}`);
+});
+
+test('psfFluxVariance: white noise gives variance / sum(p^2); positive correlation raises it', () => {
+  const stamp = new GaussianPsf(4, 4, 0, 21).stampAt(0, 0, true);
+  let sumSq = 0;
+  for (const v of stamp.data) sumSq += v * v;
+  assert.ok(Math.abs(psfFluxVariance(10, stamp, null) - 10 / sumSq) < 1e-9);
+  assert.ok(Math.abs(psfFluxVariance(10, stamp, { x: [1], y: [1] }) - 10 / sumSq) < 1e-9);
+  assert.ok(
+    psfFluxVariance(10, stamp, { x: [1, 0.3], y: [1, 0.3] }) >
+      1.5 * psfFluxVariance(10, stamp, null),
+  );
+});
+
+/** N noisy flat inputs (sigma 1) on a 200x200 grid; input 0 carries a bright blob at (100, 100). */
+function inputs(n: number, seed = 1): StackInput[] {
+  let s = seed;
+  const gauss = () => {
+    let u = 0;
+    for (let k = 0; k < 12; k++) u += (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+    return u - 6;
+  };
+  return Array.from({ length: n }, (_, i) => {
+    const image = new Float32Array(new SharedArrayBuffer(4 * 40000));
+    const variance = new Float32Array(new SharedArrayBuffer(4 * 40000)).fill(1);
+    const mask = new Int32Array(new SharedArrayBuffer(4 * 40000));
+    for (let p = 0; p < 40000; p++) image[p] = 10 + gauss();
+    if (i === 0)
+      for (let y = 95; y <= 105; y++)
+        for (let x = 95; x <= 105; x++)
+          image[y * 200 + x] += 40 * Math.exp(-((x - 100) ** 2 + (y - 100) ** 2) / 8);
+    return {
+      image,
+      variance,
+      mask,
+      weight: i === 1 ? 2 : 1,
+      pixelVariance: 1,
+      fwhmPx: 3 + i * 0.2,
+      noiseCorrelation: null,
+    };
+  });
+}
+
+for (const rejection of ['compareWarp', 'clip'] as const) {
+  test(`stacking with ${rejection}: what is in one input only is rejected; elsewhere the weighted mean and its variance`, async () => {
+    const cfg = resolveTemplateConfig({ rejection });
+    const ins = inputs(6);
+    const expected = (p: number) => ins.reduce((s, x) => s + x.weight * x.image[p], 0) / 7;
+    const out = await stackInputs(200, 200, ins, cfg, null);
+    assert.ok(
+      Math.abs(out.image[100 * 200 + 100] - 10) < 1.5,
+      `blob rejected: ${out.image[100 * 200 + 100]}`,
+    );
+    assert.ok(out.rejectedFraction[0] > 0 && out.rejectedFraction[0] < 0.05);
+    const far = 20 * 200 + 20;
+    if (out.count[far] === 6) {
+      assert.ok(Math.abs(out.image[far] - expected(far)) < 1e-4);
+      assert.ok(Math.abs(out.variance[far] - (4 + 5) / 49) < 1e-6);
+    }
+    const kept = Array.from(out.count).filter((c) => c === 6).length / 40000;
+    assert.ok(kept > 0.97, `fraction of pixels with every input: ${kept}`);
+  });
+}
+
+test('stacking without rejection keeps the blob (the rejection tests can fail)', async () => {
+  const out = await stackInputs(
+    200,
+    200,
+    inputs(6),
+    resolveTemplateConfig({ rejection: 'none' }),
+    null,
+  );
+  assert.ok(out.image[100 * 200 + 100] > 14);
+});
+
+test('stacking: masked inputs are replaced by the others; SAT in enough of the weight is propagated; nothing covering is NO_DATA', async () => {
+  const ins = inputs(4);
+  ins[0].mask[500] = MaskPlane.SAT;
+  for (const s of ins) s.mask[700] = MaskPlane.NO_DATA;
+  ins[2].mask[900] = MaskPlane.CR;
+  const out = await stackInputs(200, 200, ins, resolveTemplateConfig({ rejection: 'none' }), null);
+  assert.equal(out.count[500], 3);
+  assert.ok(out.mask[500] & MaskPlane.SAT, 'SAT in 1 of 5 weight units >= 0.1');
+  assert.equal(out.count[900], 3);
+  assert.equal(out.mask[900], 0, 'a CR in one input is replaced, not propagated');
+  assert.equal(out.mask[700], MaskPlane.NO_DATA);
+  assert.ok(Number.isNaN(out.image[700]));
+  assert.equal(DEFAULT_TEMPLATE_CONFIG.maskPropagationFraction, 0.1);
+});
