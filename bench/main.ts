@@ -24,7 +24,33 @@ const AREAS = [
   'templates',
 ] as const;
 
+/** What each area measures, printed by --help. */
+const SUMMARIES: Record<(typeof AREAS)[number], string> = {
+  fits: 'FITS read/write of a 4096 x 4096 detector: plain float32, RICE_1 int32 and quantized float32',
+  simulate: "'ap simulate --size 4096' (template + 2 visits): wall, CPU time, peak memory",
+  characterize: 'characterization of a 4096 x 4096 visit: time and memory per stage',
+  warp: 'Lanczos-3 warp of a 4096 x 4096 template onto a distorted science grid',
+  diffim: "'ap diff' per method on a 4096 x 4096 pair (AP_BENCH_DIFFIM_SIZE): time and memory per stage",
+  detect: 'detection and measurement of 1,000 sources on a 4096 x 4096 difference, 1 and 2 threads',
+  rb: 'real/bogus inference throughput per TF.js backend, training step time, the model figures',
+  alerts: 'alert size with cutouts, Avro throughput, association against 1,000,000 DIAObjects',
+  pipeline: 'the per-detector pipeline on a 4096 x 4096 detector (AP_BENCH_PIPELINE_SIZE): time per stage',
+  emulators: 'emulator throughput through the official clients: Pub/Sub, Storage, Firestore',
+  e2e: 'one 4096 x 4096 detector on the emulators, raw finalize to the last alert at a broker',
+  filter: '100 filters over a 10,000-alert visit, a 100,000-entry watchlist, the safety fuzz per expression',
+  templates: 'template quality per rejection method, and ap template on 12 inputs of 4096 x 4096: wall time, peak memory',
+  solar: 'known-object preload: 100,000 main-belt orbits predicted for one visit (target <= 2 s)',
+  'cold-start': 'process start to the first event handled, compiled build and tsx sources (npm run build first)',
+};
+
 const requested = process.argv.slice(2);
+if (requested.includes('--help') || requested.includes('-h')) {
+  const width = Math.max(...AREAS.map((a) => a.length));
+  process.stdout.write(
+    `usage: npm run bench [-- AREA ...]\n\nRuns the benchmarks of each AREA (all of them, in pipeline order, with none) and prints their figures.\n\nareas:\n${AREAS.map((a) => `  ${a.padEnd(width)}  ${SUMMARIES[a]}`).join('\n')}\n`,
+  );
+  process.exit(0);
+}
 const unknown = requested.filter((a) => !(AREAS as readonly string[]).includes(a));
 if (unknown.length) {
   process.stderr.write(

@@ -1,4 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { InsufficientCoverageError } from '../shared/warp/index.js';
+import { KernelFitError } from '../shared/diffim/errors.js';
+import { PipelineInputError } from '../shared/pipeline/errors.js';
 
 /** An error the user can fix: printed as one line on stderr, exit code 2. */
 export class InputError extends Error {
@@ -6,6 +10,69 @@ export class InputError extends Error {
     super(message);
     this.name = 'InputError';
   }
+}
+
+/** The cause of a failed file operation in a few words (ENOENT -> 'no such file'). */
+const SYSTEM_CAUSES: Record<string, string> = {
+  ENOENT: 'no such file',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+  EMFILE: 'too many open files',
+};
+
+/**
+ * Any error as the one line the user sees, naming the file once: `FILE: cause`. A Node file
+ * error (code and path) is worded from its code; another error is prefixed with `file` unless
+ * its message already starts with it.
+ */
+export function fileError(file: string, err: unknown): InputError {
+  if (err instanceof InputError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e.code === 'string' && e.code in SYSTEM_CAUSES) return new InputError(`${e.path ?? file}: ${SYSTEM_CAUSES[e.code]}`);
+  const message = e instanceof Error ? e.message : String(err);
+  return new InputError(message.startsWith(file) ? message : `${file}: ${message}`);
+}
+
+/** A Node file error (it carries a code and a path) as an InputError, or null for any other error. */
+export function systemFileError(err: unknown): InputError | null {
+  const e = err as NodeJS.ErrnoException;
+  return typeof e?.path === 'string' && typeof e.code === 'string' ? fileError(e.path, err) : null;
+}
+
+/** The bytes of an input file, or an InputError naming it and the cause. */
+export async function readInput(path: string): Promise<Buffer> {
+  return readFile(path).catch((err: unknown) => {
+    throw fileError(path, err);
+  });
+}
+
+/** Parses an input file's contents; an error of the parser becomes one line naming the file. */
+export async function parseInput<T>(path: string, parse: (bytes: Buffer) => T): Promise<T> {
+  const bytes = await readInput(path);
+  try {
+    return parse(bytes);
+  } catch (err) {
+    throw fileError(path, err);
+  }
+}
+
+/**
+ * The pipeline's input errors (one image unusable, or the pair: shapes, PSF matching, too little
+ * overlap) as one line naming the file at fault and, for the pair, the other one; null otherwise.
+ */
+export function pairError(err: unknown, sciencePath: string, templatePath: string): InputError | null {
+  if (err instanceof PipelineInputError) {
+    const file = err.role === 'template' ? templatePath : sciencePath;
+    return new InputError(`${file}: ${err.message}${err.role === 'pair' ? ` (template ${templatePath})` : ''}`);
+  }
+  if (err instanceof InsufficientCoverageError) return new InputError(`${templatePath}: ${err.message} (science ${sciencePath})`);
+  // Every kernel fit, down to the simplest, was degenerate: the pair's fault, named by the science file.
+  if (err instanceof KernelFitError) return new InputError(`${sciencePath}: ${err.message} (template ${templatePath})`);
+  return null;
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

@@ -3,8 +3,7 @@
  * given beside them) and the options that supply what a header lacks (--mjd, --band,
  * --zero-point, --science-variance, --template-variance).
  */
-import { readFile } from 'node:fs/promises';
-import { InputError, numberOption } from './command.js';
+import { fileError, InputError, numberOption, readInput } from './command.js';
 import { readExposureFromHdus, readFitsNamed, type ReadExposureResult } from '../shared/fits/exposure.js';
 import { varianceFromMapFile } from '../shared/fits/variance-map.js';
 import { bandOf } from '../shared/fits/exposure.js';
@@ -29,32 +28,22 @@ export const IMAGE_OPTIONS_HELP = `  --science-variance N.fits, --template-varia
   --zero-point MAG   AB magnitude of 1 science image unit (default: PHOTZP, MAGZERO or MAGZP, or BUNIT
                      MJy/sr with PIXAR_SR, else the template's through the kernel sum)`;
 
-async function bytesOf(path: string): Promise<Uint8Array> {
-  return readFile(path).catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`${path}: cannot read (${err.code === 'ENOENT' ? 'no such file' : err.message})`);
-  });
-}
-
 /** Reads `path` (and its noise map `variancePath`, which replaces any variance it carries); InputError names the file at fault. */
 export async function loadImage(path: string, variancePath?: string): Promise<ReadExposureResult> {
-  const named = (file: string, err: unknown): InputError => {
-    const message = (err as Error).message;
-    return new InputError(message.startsWith(file) ? message : `${file}: ${message}`);
-  };
   let result: ReadExposureResult;
   try {
-    result = readExposureFromHdus(readFitsNamed(await bytesOf(path), path), path);
+    result = readExposureFromHdus(readFitsNamed(await readInput(path), path), path);
   } catch (err) {
-    throw err instanceof InputError ? err : named(path, err);
+    throw fileError(path, err);
   }
   if (variancePath === undefined) return result;
   try {
     const { exposure } = result;
-    const map = varianceFromMapFile(readFitsNamed(await bytesOf(variancePath), variancePath), variancePath, exposure.info.units ?? '', exposure.width, exposure.height);
+    const map = varianceFromMapFile(readFitsNamed(await readInput(variancePath), variancePath), variancePath, exposure.info.units ?? '', exposure.width, exposure.height);
     exposure.variance.data.set(map.variance);
     return { ...result, varianceFromFile: true, varianceOrigin: map.origin };
   } catch (err) {
-    throw err instanceof InputError ? err : named(variancePath, err);
+    throw fileError(variancePath, err);
   }
 }
 

@@ -3,8 +3,8 @@
  * a Pub/Sub message dump (JSON lines of {"data": base64 Confluent frame, "attributes": {...}})
  * as JSON lines on stdout, cutouts elided.
  */
-import { access } from 'node:fs/promises';
-import { defineCommand, InputError, required } from '../command.js';
+import { once } from 'node:events';
+import { defineCommand, fileError, required } from '../command.js';
 import { alertForDisplay, readAlertFile } from '../../shared/alerts/container.js';
 
 export const command = defineCommand({
@@ -21,21 +21,15 @@ Prints one alert a line as JSON; cutouts are replaced by '<N bytes FITS elided>'
   options: { in: { type: 'string' } },
   async run(values) {
     const file = required(values, 'in');
-    try {
-      await access(file);
-    } catch {
-      throw new InputError(`${file}: no such file`);
-    }
     let count = 0;
     try {
       for await (const alert of readAlertFile(file)) {
-        process.stdout.write(`${JSON.stringify(alertForDisplay(alert))}\n`);
+        // Waits while the reader is behind: memory stays flat, and a reader that stops (EPIPE) stops us.
+        if (!process.stdout.write(`${JSON.stringify(alertForDisplay(alert))}\n`)) await once(process.stdout, 'drain');
         count++;
       }
     } catch (err) {
-      if (err instanceof InputError) throw err;
-      const message = (err as Error).message;
-      throw new InputError(message.startsWith(file) ? message : `${file}: ${message}`);
+      throw fileError(file, err);
     }
     process.stderr.write(
       `${JSON.stringify({ severity: 'INFO', message: 'alerts printed', file, count })}\n`,

@@ -2,8 +2,8 @@
  * `ap detect --diff D.fits --out SOURCES.csv [--threshold 5]`: DIASources on a difference image
  * written by `ap diff` (see shared/detect/csv.ts for the table's columns).
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
+import { writeFile } from 'node:fs/promises';
+import { defineCommand, fileError, InputError, numberOption, parseInput, progress, progressDone, required } from '../command.js';
 import { formatDiaSourceCsv } from '../../shared/detect/csv.js';
 import { detectDiaSourcesParallel, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
 import { readDifference } from '../../shared/detect/read-difference.js';
@@ -35,14 +35,7 @@ Sky sources' noise ratio (measured / predicted PSF-flux scatter) is logged on st
     const threshold = numberOption(values, 'threshold', DEFAULT_DETECT_CONFIG.threshold);
     if (!(threshold > 0)) throw new InputError(`--threshold must be positive, got ${threshold}`);
     progress(`reading ${diffPath}`);
-    const bytes = await readFile(diffPath);
-    let diff;
-    try {
-      diff = readDifference(bytes, diffPath);
-    } catch (e) {
-      const message = (e as Error).message;
-      throw new InputError(message.startsWith(diffPath) ? message : `${diffPath}: ${message}`);
-    }
+    const diff = await parseInput(diffPath, (bytes) => readDifference(bytes, diffPath));
     progress('detecting');
     const start = performance.now();
     const { sources, skySources } = await detectDiaSourcesParallel(diff.exposure, diff.psf, { ...DEFAULT_DETECT_CONFIG, threshold });
@@ -52,7 +45,7 @@ Sky sources' noise ratio (measured / predicted PSF-flux scatter) is logged on st
     try {
       table = formatDiaSourceCsv(sources, visit, detector);
     } catch (e) {
-      throw new InputError(`${diffPath}: VISIT ${visit} / DETECTOR ${detector} do not fit the DIASource id (${(e as Error).message})`);
+      throw fileError(diffPath, new Error(`VISIT ${visit} / DETECTOR ${detector} do not fit the DIASource id (${(e as Error).message})`));
     }
     await writeFile(out, table);
     progressDone();

@@ -4,9 +4,8 @@
  * (shared/diffim/pipeline.ts), and write the difference (IMAGE, MASK, VARIANCE, PSF).
  */
 import { writeFile } from 'node:fs/promises';
-import { defineCommand, InputError, progress, progressDone, required } from '../command.js';
+import { defineCommand, InputError, pairError, progress, progressDone, required } from '../command.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
-import { KernelFitError } from '../../shared/diffim/errors.js';
 import { diffToFits, runDiff } from '../../shared/diffim/pipeline.js';
 import { configHash } from '../../shared/pipeline/config.js';
 import { codeVersion } from '../../shared/util/version.js';
@@ -59,9 +58,8 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
       throw new InputError(`${templatePath}: without a celestial WCS on both images they must have the same shape (${template.width}x${template.height} vs ${science.width}x${science.height})`);
     }
     progress('characterizing, warping and subtracting');
-    const result = await runDiff(science, template, { characterizeOverrides: config.characterize, warp: config.warp, subtract: config.subtract }).catch((err: Error) => {
-      // Every kernel fit, down to the simplest, was degenerate: the pair's fault, named by the science file.
-      throw err instanceof KernelFitError ? new InputError(`${sciencePath}: ${err.message} (template ${templatePath})`) : err;
+    const result = await runDiff(science, template, { characterizeOverrides: config.characterize, warp: config.warp, subtract: config.subtract }).catch((err: unknown) => {
+      throw pairError(err, sciencePath, templatePath) ?? err;
     });
     progress('writing');
     await writeFile(out, diffToFits(result, { configHash: configHash(config), codeVersion: codeVersion() }));

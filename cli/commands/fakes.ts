@@ -4,9 +4,9 @@
  * detects, and reports completeness against SNR, flux bias and purity
  * (DIR/fakes.json, DIR/fakes-completeness.png).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
+import { defineCommand, InputError, numberOption, pairError, parseInput, progress, progressDone, required } from '../command.js';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
 import { DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
 import { completenessBins, type CompletenessBin } from '../../shared/detect/completeness.js';
@@ -22,29 +22,13 @@ import { initTf } from '../../shared/tf/backend.js';
 import { warpExposure } from '../../shared/warp/index.js';
 import type { DiaSourceRecord } from '../../shared/detect/types.js';
 
-async function readImage(path: string): Promise<Exposure> {
-  const bytes = await readFile(path).catch(() => {
-    throw new InputError(`${path}: cannot read file`);
-  });
-  try {
-    return readExposure(bytes, path);
-  } catch (e) {
-    const message = (e as Error).message;
-    throw new InputError(message.startsWith(path) ? message : `${path}: ${message}`);
-  }
+function readImage(path: string): Promise<Exposure> {
+  return parseInput(path, (bytes) => readExposure(bytes, path));
 }
 
 /** Genuine changes of the science visit from a simulation's truth.csv (artifacts excluded). */
 async function realChanges(path: string, visit: number): Promise<Array<{ x: number; y: number }>> {
-  const text = await readFile(path, 'utf8').catch(() => {
-    throw new InputError(`${path}: cannot read file`);
-  });
-  let rows;
-  try {
-    rows = truthFromCsv(text);
-  } catch (e) {
-    throw new InputError(`${path}: ${(e as Error).message}`);
-  }
+  const rows = await parseInput(path, (bytes) => truthFromCsv(bytes.toString('utf8')));
   return rows.filter((r) => r.visit === visit && (r.kind === 'transient' || r.kind === 'variable' || r.kind === 'moving'));
 }
 
@@ -98,6 +82,27 @@ function completenessPlot(report: FakesReport, fakes: FakeSource[], threshold: n
   );
 }
 
+/** The report as a plain-text table for stdout: counts, completeness by SNR bin, headline figures. */
+export function summaryTable(report: FakesReport): string {
+  const f = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+  const purity = (p: FakesReport['purityRaw']) => `${f(p.purity)} (${p.real} of ${p.detections})`;
+  const rows = report.bins.map((b) => `  ${`${f(b.lo, 1)}-${f(Math.min(b.hi, 50), 1)}`.padEnd(10)} ${String(b.injected).padStart(8)} ${String(b.detected).padStart(8)} ${f(b.completeness).padStart(12)}`);
+  return [
+    `fakes injected: ${report.injected} (${report.onHost} on host galaxies, ${report.injected - report.onHost} in empty sky)`,
+    '',
+    '  SNR bin    injected detected completeness',
+    ...rows,
+    '',
+    `completeness at SNR >= ${report.snrCut}: ${f(report.completenessAboveCut)} (hosts ${f(report.completenessAboveCutHost)}, empty sky ${f(report.completenessAboveCutEmpty)})`,
+    `SNR of 50% completeness: ${f(report.snr50, 2)} (hosts ${f(report.snr50Host, 2)}, empty sky ${f(report.snr50Empty, 2)})`,
+    `flux bias at SNR >= ${report.snrCut} (median psfFlux / injected - 1): ${f(report.fluxBias, 4)}; less the pre-injection flux: ${f(report.fluxBiasCorrected, 4)}`,
+    `purity of |SNR| >= ${report.snrCut} detections: ${purity(report.purityRaw)} before the real/bogus cut` +
+      (report.purityAfterRb ? `, ${purity(report.purityAfterRb)} after it` : ', no real/bogus cut (no model)') +
+      (report.truthUsed ? '' : ' (lower bounds: no --truth)'),
+    '',
+  ].join('\n');
+}
+
 export const command = defineCommand({
   name: 'fakes',
   summary: 'inject fake sources and measure completeness and purity',
@@ -106,8 +111,11 @@ export const command = defineCommand({
 
   --science S.fits   science image (as for 'ap diff')
   --template T.fits  template image
-  --n N              fakes to inject (default ${DEFAULT_FAKES_CONFIG.count}); half on host galaxies, half in empty sky,
-                     difference-image SNR log-uniform in [3, 50]
+  --n N              fakes to inject (default ${DEFAULT_FAKES_CONFIG.count}), difference-image SNR log-uniform in [3, 50];
+                     up to half on host galaxies (resolved sources above 10 sigma), the rest in
+                     empty sky. A host takes at most one fake: fakes sit within ${DEFAULT_FAKES_CONFIG.hostOffsetFwhm} FWHM of their host's
+                     centre and ${DEFAULT_FAKES_CONFIG.minSeparationFwhm} FWHM from each other, so an image with fewer hosts than N/2
+                     gets one fake per usable host (the table says how many landed on hosts)
   --out DIR          where to write fakes.json and fakes-completeness.png (default .)
   --truth FILE       truth.csv of 'ap simulate': its transients, variables and asteroids count as
                      real detections for purity (without it purity is a lower bound)
@@ -119,7 +127,8 @@ Both images are characterized (background, variance, PSF) once; the pair is diff
 maximum-likelihood 50% point (all, empty sky, hosts), completeness and flux bias at SNR >= 6
 (also less the pre-injection difference's flux at each position, which removes host-subtraction
 residuals), and the purity of |SNR| >= 6 detections (raw, and after the real/bogus cut when
-sources carry a reliability). fakes.json lists every fake with its outcome.`,
+sources carry a reliability). fakes.json lists every fake with its outcome; the summary is
+printed as a table on stdout, the JSON log line on stderr.`,
   options: {
     science: { type: 'string' },
     template: { type: 'string' },
@@ -152,7 +161,9 @@ sources carry a reliability). fakes.json lists every fake with its outcome.`,
     // The images are characterized once; each difference warps and subtracts as 'ap diff' does.
     const differencer = async (s: Exposure) => {
       progress('differencing');
-      const result = await runDiff(s, template, { characterize: false });
+      const result = await runDiff(s, template, { characterize: false }).catch((err: unknown) => {
+        throw pairError(err, sciencePath, templatePath) ?? err;
+      });
       progress('detecting');
       return result;
     };
@@ -193,6 +204,7 @@ sources carry a reliability). fakes.json lists every fake with its outcome.`,
       truthUsed: report.truthUsed,
       elapsedMs: Math.round(performance.now() - start),
     };
+    process.stdout.write(summaryTable(report));
     process.stderr.write(`${JSON.stringify(log, replacer)}\n`);
   },
 });

@@ -3,9 +3,9 @@
  * offline (shared/pipeline processDetector) with a local APDB in DIR/apdb, writing
  * DIR/alerts.avro, DIR/diaSources.csv, DIR/difference.fits and DIR/summary.json.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineCommand, InputError, numberOption, progress, progressDone, required } from '../command.js';
+import { defineCommand, InputError, numberOption, pairError, parseInput, progress, progressDone, required } from '../command.js';
 import { writeAlertContainer } from '../../shared/alerts/container.js';
 import { sourceId } from '../../shared/apdb/ids.js';
 import { EmbeddedApdb } from '../../shared/apdb/embedded.js';
@@ -14,39 +14,24 @@ import type { DiaSourceRecord } from '../../shared/detect/types.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffToFits } from '../../shared/diffim/pipeline.js';
 import { configOption } from '../config.js';
-import { InsufficientCoverageError, PipelineInputError, processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
+import { processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
 import { OrbitCatalog } from '../../shared/solar/catalog.js';
 import { parseOrbitsCsv } from '../../shared/solar/orbit.js';
-import { KernelFitError } from '../../shared/diffim/errors.js';
 import { applyScienceOverrides, IMAGE_OPTIONS, IMAGE_OPTIONS_HELP, loadImage } from '../image-inputs.js';
 import { readRefcatCsv, type ReferenceStar } from '../../shared/pipeline/refcat.js';
 
+const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
+
 /** The reference stars of a --refcat CSV in the science band; InputError names the file. */
-async function loadRefcat(path: string, band: string): Promise<ReferenceStar[]> {
-  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`${path}: cannot read (${err.code === 'ENOENT' ? 'no such file' : err.message})`);
-  });
-  try {
-    return readRefcatCsv(text, band);
-  } catch (err) {
-    throw new InputError(`${path}: ${(err as Error).message}`);
-  }
+function loadRefcat(path: string, band: string): Promise<ReferenceStar[]> {
+  return parseInput(path, (bytes) => readRefcatCsv(bytes.toString('utf8'), band));
 }
 
 /** The orbit catalogue of --orbits; a bad file is one line naming it. */
-async function loadOrbits(path: string): Promise<OrbitCatalog> {
-  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`${path}: cannot read (${err.code === 'ENOENT' ? 'no such file' : err.message})`);
-  });
-  try {
-    return new OrbitCatalog(parseOrbitsCsv(text, path));
-  } catch (err) {
-    const message = (err as Error).message;
-    throw new InputError(message.startsWith(path) ? message : `${path}: ${message}`);
-  }
+function loadOrbits(path: string): Promise<OrbitCatalog> {
+  return parseInput(path, (bytes) => new OrbitCatalog(parseOrbitsCsv(bytes.toString('utf8'), path)));
 }
-const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
 
 /** The DIASource table of `ap detect`, with the ids the APDB and the alerts use. */
 function diaSourceCsv(records: readonly DiaSourceRecord[], visit: number, detector: number): string {
@@ -149,14 +134,9 @@ same alerts.`,
         { log },
       );
     } catch (err) {
-      if (verbose || !(err instanceof PipelineInputError || err instanceof InsufficientCoverageError)) flush();
-      if (err instanceof PipelineInputError) {
-        const file = err.role === 'template' ? templatePath : sciencePath;
-        throw new InputError(`${file}: ${err.message}${err.role === 'pair' ? ` (template ${templatePath})` : ''}`);
-      }
-      if (err instanceof InsufficientCoverageError) throw new InputError(`${templatePath}: ${err.message} (${sciencePath})`);
-      if (err instanceof KernelFitError) throw new InputError(`${sciencePath}: ${err.message} (template ${templatePath})`);
-      throw err;
+      const input = pairError(err, sciencePath, templatePath);
+      if (verbose || !input) flush();
+      throw input ?? err;
     }
     flush();
 

@@ -100,7 +100,11 @@ export interface PipelineStats {
   coverageFraction: number;
   /** Science flux per template flux (the matching kernel's sum). */
   kernelSum: number;
-  /** FWHM of the science, template and difference PSFs at the centre, pixels. */
+  /**
+   * FWHM of the science, template and difference PSFs at the centre, pixels (each in its own
+   * image's pixels): the FWHM of the profile fitted to the PSF model (Psf.fwhmAt), the one
+   * definition the stage logs and summary.json report.
+   */
   scienceFwhmPx: number;
   templateFwhmPx: number;
   differenceFwhmPx: number;
@@ -322,8 +326,9 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     height: science.height,
     coverageFraction: warped.coverageFraction,
     kernelSum: subtraction.kernelSum,
-    scienceFwhmPx: subtraction.stats.scienceFwhmPx,
-    templateFwhmPx: subtraction.stats.templateFwhmPx,
+    // The characterization's FWHM, as the stage logs give it (not the kernel sizing's moment width).
+    scienceFwhmPx: sci.characterization.psf.fwhmPx,
+    templateFwhmPx: tmpl.psfFwhmPx,
     differenceFwhmPx: subtraction.differencePsf.fwhmAt(...centre),
     noiseRatio: subtraction.stats.noiseRatio,
     skySourceNoiseRatio: detection.skySources.noiseRatio,

@@ -26,6 +26,12 @@ test('ap fakes on a simulated pair writes fakes.json and the completeness plot',
   for (const key of ['completenessAboveCut', 'snr50', 'fluxBias', 'fluxBiasCorrected', 'purityRaw', 'bins']) assert.ok(key in report, key);
   assert.ok(report.completenessAboveCut >= 0.9, `completeness ${report.completenessAboveCut}`);
   assert.ok(report.fakes.every((f: { snr: number; detected: boolean }) => f.snr >= 3 && f.snr <= 50 && typeof f.detected === 'boolean'));
+  // The summary is a table on stdout, and says how many fakes landed on hosts (at most one a host).
+  assert.match(run.stdout, new RegExp(`^fakes injected: 60 \\(${report.onHost} on host galaxies, ${60 - report.onHost} in empty sky\\)`));
+  assert.match(run.stdout, /completeness at SNR >= 6: \d\.\d{3}/);
+  assert.match(run.stdout, /purity of \|SNR\| >= 6 detections: /);
+  const hosted = report.fakes.filter((f: { onHost: boolean }) => f.onHost);
+  assert.equal(hosted.length, report.onHost);
   const png = PNG.sync.read(readFileSync(join(out, 'fakes-completeness.png')));
   assert.ok(png.width > 100 && png.height > 100);
 });

@@ -45,6 +45,10 @@ test('ap simulate then ap process writes alerts, DIASources, the difference, a s
 
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.ok(summary.alerts > 0);
+  // One FWHM definition: summary.json gives the FWHM pairs the stage logs give.
+  const stageLog = (stage: string) => run.stderr.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.stage === stage);
+  assert.equal(Number(summary.scienceFwhmPx.toFixed(3)), stageLog('characterizeScience').fwhmPx);
+  assert.equal(Number(summary.templateFwhmPx.toFixed(3)), stageLog('characterizeTemplate').fwhmPx);
   assert.equal(summary.storedInApdb, true);
   assert.ok(['AL', 'AL-CONVSCI', 'ZOGY'].includes(summary.method));
   assert.ok(['tensorflow', 'wasm', 'cpu'].includes(summary.tfBackend));
