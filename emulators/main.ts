@@ -2,16 +2,22 @@
  * Local emulators for Pub/Sub (gRPC), Cloud Storage (JSON API) and Firestore (gRPC) in one process.
  *
  *   npm run emulators -- [--host localhost] [--pubsub-port 8085] [--storage-port 9023]
- *                        [--firestore-port 8080] [--data DIR]
+ *                        [--firestore-port 8080] [--data DIR] [--bare]
  *
- * prints the `export ..._EMULATOR_HOST=...` lines for the official client libraries. The default
- * ports and host are firebase.json's `emulators` section (emulators/config.ts). Tests use
+ * creates the system's buckets, topics, notification and schema (emulators/provision.ts; not with
+ * --bare), so that a broker can subscribe to `alerts` before `npm start` plays a night on these
+ * emulators, and prints the `export ..._EMULATOR_HOST=...` lines for the official client
+ * libraries and GOOGLE_CLOUD_PROJECT. The default ports and host are firebase.json's `emulators`
+ * section (emulators/config.ts). Tests use
  * `startEmulators({ pubsubPort: 0, storagePort: 0, firestorePort: 0 })` in process.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { emulatorConfig } from './config.js';
+import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
 import { FirestoreEmulator } from './firestore/server.js';
+import { emulatorConfig } from './config.js';
+import { LOCAL_PROJECT_ID, provisionSystem } from './provision.js';
 import { RpcError } from './grpc.js';
 import { Persister } from './persist.js';
 import { PubSubEmulator } from './pubsub/server.js';
@@ -105,11 +111,23 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Run
   };
 }
 
-function portFrom(flag: string | undefined, envHost: string | undefined, fallback: number): number {
+/** A port from a flag, else from an `..._EMULATOR_HOST` variable, else the fallback. */
+export function portFrom(flag: string | undefined, envHost: string | undefined, fallback: number): number {
   const text = flag ?? envHost?.replace(/^https?:\/\//, '').split(':')[1];
   const port = text === undefined ? fallback : Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${text}`);
   return port;
+}
+
+/** The system's resources, created through the official clients as a deployment would. */
+async function provision(env: RunningEmulators['env']): Promise<void> {
+  Object.assign(process.env, env, { METADATA_SERVER_DETECTION: 'none' });
+  const pubsub = new PubSub({ projectId: LOCAL_PROJECT_ID });
+  try {
+    await provisionSystem(pubsub, new Storage({ projectId: LOCAL_PROJECT_ID }));
+  } finally {
+    await pubsub.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -120,12 +138,15 @@ async function main(): Promise<void> {
       'storage-port': { type: 'string' },
       'firestore-port': { type: 'string' },
       data: { type: 'string' },
+      bare: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run emulators -- [--host H] [--pubsub-port 8085] [--storage-port 9023] [--firestore-port 8080] [--data DIR]\n',
+      'usage: npm run emulators -- [--host H] [--pubsub-port 8085] [--storage-port 9023] [--firestore-port 8080] [--data DIR] [--bare]\n\n' +
+        `Creates the system's buckets, topics (alerts among them), the raw bucket's notification and the alert schema in project ${LOCAL_PROJECT_ID}\n` +
+        "(not with --bare), so a broker can subscribe before 'npm start', which reuses emulators running on these ports.\n",
     );
     return;
   }
@@ -161,7 +182,8 @@ async function main(): Promise<void> {
   // Handlers first: whoever reads the env lines may signal at once.
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
-  for (const [name, value] of Object.entries(running.env))
+  if (!values.bare) await provision(running.env);
+  for (const [name, value] of Object.entries({ ...running.env, GOOGLE_CLOUD_PROJECT: LOCAL_PROJECT_ID }))
     process.stdout.write(`export ${name}=${value}\n`);
   log('INFO', 'emulators running', { ...running.env, data: values.data ?? null });
 }

@@ -5,7 +5,7 @@
  * decoded from its Confluent frame; duplicates are counted by diaSourceId.
  */
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
-import { listen as subscribe, type Listener } from './listen.js';
+import { freshSubscription, listen as subscribe, type Listener } from './listen.js';
 import { SNR_BIN_EDGES } from '../../shared/alerts/attributes.js';
 import { decodeAlert } from '../../shared/alerts/wire.js';
 import { TOPICS } from '../../shared/cloud/names.js';
@@ -57,10 +57,9 @@ export interface Broker {
 }
 
 export async function startBroker(pubsub: PubSub, name = 'broker'): Promise<Broker> {
-  const topic = pubsub.topic(TOPICS.alerts);
   // A minute to ack: bursts of a few hundred alerts a detector must not outlive the lease.
-  const [all] = await topic.createSubscription(`${name}-all`, { ackDeadlineSeconds: 60 });
-  const [filtered] = await topic.createSubscription(`${name}-bright`, {
+  const all = await freshSubscription(pubsub, TOPICS.alerts, `${name}-all`, { ackDeadlineSeconds: 60 });
+  const filtered = await freshSubscription(pubsub, TOPICS.alerts, `${name}-bright`, {
     filter: BRIGHT_FILTER,
     ackDeadlineSeconds: 60,
   });

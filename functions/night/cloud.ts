@@ -23,20 +23,12 @@ import {
   type PubsubCloudEvent,
   type TriggerRunner,
 } from '../../emulators/triggers.js';
-import { GcsObjectStore } from '../../shared/adapters/storage.js';
-import { AlertArchive } from '../../shared/alerts/archive.js';
-import { loadAlertSchema } from '../../shared/alerts/schema.js';
-import {
-  BUCKET_ROLES,
-  bucketName,
-  deadLetterTopic,
-  TOPICS,
-  type BucketRole,
-} from '../../shared/cloud/names.js';
+import { FUNCTION_TOPICS, LOCAL_BUCKET_PREFIX, LOCAL_PROJECT_ID, provisionSystem } from '../../emulators/provision.js';
+import { deadLetterTopic, TOPICS, type BucketRole } from '../../shared/cloud/names.js';
 import { parseRawPath, processingKey } from '../../shared/prompt/raw-path.js';
 import '../index.js';
 import { createServices, setServices } from '../context.js';
-import { listen, type Listener } from './listen.js';
+import { freshSubscription, listen, type Listener } from './listen.js';
 import { LogBus } from './log-bus.js';
 import { startInstances, type InstancePool, type InvocationResult } from './instances.js';
 
@@ -62,8 +54,13 @@ export interface Concurrency {
 }
 
 export interface LocalCloudOptions {
-  /** 'contract': firebase.json's ports (8085/9023/8080, docs/contracts.md) where free, else free ports; 'free': free ports. Default 'free'. */
-  ports?: 'contract' | 'free';
+  /**
+   * 'contract': the emulators on firebase.json's ports (emulators/main.ts DEFAULT_PORTS), or
+   * the emulators already running there (`npm run emulators`), reused; the archive on
+   * ARCHIVE_PORT. Ports held by anything else are an error, never a silent move. 'free': free
+   * ports (tests). Default 'free'.
+   */
+  ports?: 'contract' | 'free' | FixedPorts;
   projectId?: string;
   bucketPrefix?: string;
   camera?: Partial<CameraOptions>;
@@ -77,6 +74,9 @@ export interface LocalCloudOptions {
   logFile?: string;
 }
 
+/** The alert archive's port with the contract's ports: firebase.json's functions emulator port. */
+export const ARCHIVE_PORT = emulatorConfig().functions.port;
+
 export const DEFAULT_CONCURRENCY: Concurrency = { nextVisit: 1, processImage: 2, alertFanout: 1 };
 
 /** A message that reached a dead-letter topic. */
@@ -86,10 +86,24 @@ export interface DeadLetter {
   attributes: Record<string, string>;
 }
 
+/** Fixed ports of the emulators and the archive ('contract': DEFAULT_PORTS and ARCHIVE_PORT). */
+export interface FixedPorts {
+  pubsub: number;
+  storage: number;
+  firestore: number;
+  archive: number;
+}
+
+/** The emulators the system runs on: started here, or found running on the contract's ports. */
+export type EmulatorEndpoints = Pick<RunningEmulators, 'pubsubHost' | 'storageHost' | 'firestoreHost' | 'env' | 'stop'> & {
+  /** True when they were already running (`npm run emulators`) and are left running at stop. */
+  reused: boolean;
+};
+
 export interface LocalCloud {
   projectId: string;
   env: Record<string, string>;
-  emulators: RunningEmulators;
+  emulators: EmulatorEndpoints;
   storage: Storage;
   pubsub: PubSub;
   buckets: Record<BucketRole, Bucket>;
@@ -104,19 +118,46 @@ export interface LocalCloud {
   stop(): Promise<void>;
 }
 
-/** `preferred` when it can be bound on `host`, else 0 (a free port). */
-async function portOrFree(preferred: number, host: string): Promise<number> {
+/** Whether `port` can be bound on `host`. */
+async function portIsFree(port: number, host: string): Promise<boolean> {
   const server: Server = createServer();
   return new Promise((resolve) => {
-    server.once('error', () => resolve(0));
-    server.listen(preferred, host, () => server.close(() => resolve(preferred)));
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
 
-async function ignoreExisting(p: Promise<unknown>): Promise<void> {
-  await p.catch((err: { code?: number }) => {
-    if (err.code !== 6 && err.code !== 409) throw err;
-  });
+/** Whether the project's Storage emulator answers at `url` (its bucket list, in GCS's JSON). */
+async function storageEmulatorAt(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/storage/v1/b?project=probe`, { signal: AbortSignal.timeout(2000) });
+    return res.ok && ((await res.json()) as { kind?: string }).kind === 'storage#buckets';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The emulators on the contract's ports: started here when the three ports are free, reused
+ * when `npm run emulators` (or another `npm start -- --keep`) holds them, an error otherwise.
+ */
+async function fixedPortEmulators(host: string, fixed: FixedPorts): Promise<EmulatorEndpoints> {
+  const ports = [fixed.pubsub, fixed.storage, fixed.firestore];
+  const free = await Promise.all(ports.map((p) => portIsFree(p, host)));
+  if (free.every(Boolean)) {
+    const started = await startEmulators({ host, pubsubPort: ports[0], storagePort: ports[1], firestorePort: ports[2] });
+    return { ...started, stop: () => started.stop(), reused: false };
+  }
+  const env = {
+    PUBSUB_EMULATOR_HOST: `${host}:${ports[0]}`,
+    STORAGE_EMULATOR_HOST: `http://${host}:${ports[1]}`,
+    FIRESTORE_EMULATOR_HOST: `${host}:${ports[2]}`,
+  };
+  if (free.some(Boolean) || !(await storageEmulatorAt(env.STORAGE_EMULATOR_HOST))) {
+    const busy = ports.filter((_, i) => !free[i]);
+    throw new Error(`port(s) ${busy.join(', ')} on ${host} are held by something other than the project's emulators; stop it, or run 'npm run emulators' there to have npm start reuse them`);
+  }
+  return { pubsubHost: env.PUBSUB_EMULATOR_HOST, storageHost: env.STORAGE_EMULATOR_HOST, firestoreHost: env.FIRESTORE_EMULATOR_HOST, env, stop: async () => {}, reused: true };
 }
 
 function keyOfEvent(event: PubsubCloudEvent): string | null {
@@ -129,17 +170,15 @@ function keyOfEvent(event: PubsubCloudEvent): string | null {
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const host = 'localhost';
-  const projectId = options.projectId ?? emulatorConfig().projectId;
-  const prefix = options.bucketPrefix ?? 'ap';
+  const projectId = options.projectId ?? LOCAL_PROJECT_ID;
+  const prefix = options.bucketPrefix ?? LOCAL_BUCKET_PREFIX;
   const camera = { ...DEFAULT_CAMERA, ...options.camera };
   const concurrency = { ...DEFAULT_CONCURRENCY, ...options.concurrency };
-  const contract = options.ports === 'contract';
-  const emulators = await startEmulators({
-    host,
-    pubsubPort: contract ? await portOrFree(DEFAULT_PORTS.pubsub, host) : 0,
-    storagePort: contract ? await portOrFree(DEFAULT_PORTS.storage, host) : 0,
-    firestorePort: contract ? await portOrFree(DEFAULT_PORTS.firestore, host) : 0,
-  });
+  const fixed = options.ports === 'contract' ? { ...DEFAULT_PORTS, archive: ARCHIVE_PORT } : options.ports === 'free' || options.ports === undefined ? null : options.ports;
+  if (fixed && !(await portIsFree(fixed.archive, host))) throw new Error(`port ${fixed.archive} on ${host} (the alert archive) is in use: is another 'npm start -- --keep' running?`);
+  const emulators: EmulatorEndpoints = fixed
+    ? await fixedPortEmulators(host, fixed)
+    : { ...(await startEmulators({ host, pubsubPort: 0, storagePort: 0, firestorePort: 0 })), reused: false };
   const env: Record<string, string> = {
     ...emulators.env,
     GOOGLE_CLOUD_PROJECT: projectId,
@@ -160,27 +199,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const logs = new LogBus((line) => logFile?.write(`${line}\n`));
   const storage = new Storage({ projectId });
   const pubsub = new PubSub({ projectId });
-  const buckets = Object.fromEntries(
-    BUCKET_ROLES.map((role) => [role, storage.bucket(bucketName(prefix, role))]),
-  ) as Record<BucketRole, Bucket>;
-  for (const bucket of Object.values(buckets))
-    await ignoreExisting(storage.createBucket(bucket.name));
-  const functionTopics = [TOPICS.nextVisit, TOPICS.rawArrived, TOPICS.alertBatches];
-  for (const topic of [...Object.values(TOPICS), ...functionTopics.map(deadLetterTopic)])
-    await ignoreExisting(pubsub.createTopic(topic));
-  await buckets.raw.createNotification(TOPICS.rawArrived, {
-    eventTypes: ['OBJECT_FINALIZE'],
-    payloadFormat: 'JSON_API_V1',
-  });
-  // Deployment registers the alert schema in the archive, so brokers can resolve schema ids.
-  await new AlertArchive(new GcsObjectStore(buckets.alerts)).putSchema(loadAlertSchema());
+  const buckets = await provisionSystem(pubsub, storage, prefix);
 
   const deadLetters: DeadLetter[] = [];
   const deadSubscriptions: Listener[] = [];
-  for (const topic of functionTopics) {
-    const [sub] = await pubsub
-      .topic(deadLetterTopic(topic))
-      .createSubscription(`watch-${deadLetterTopic(topic)}`);
+  for (const topic of FUNCTION_TOPICS) {
+    const sub = await freshSubscription(pubsub, deadLetterTopic(topic), `watch-${deadLetterTopic(topic)}`);
     const onMessage = (m: Message) => {
       deadLetters.push({ topic, data: m.data, attributes: { ...m.attributes } });
       logs.add({
@@ -256,8 +280,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   let runner: TriggerRunner = await startRunner();
 
   const archiveServer = getTestServer('alertArchive');
-  const archivePort = contract ? await portOrFree(emulatorConfig().functions.port, host) : 0;
-  await new Promise<void>((resolve) => archiveServer.listen(archivePort, host, resolve));
+  await new Promise<void>((resolve) => archiveServer.listen(fixed?.archive ?? 0, host, resolve));
   const archiveUrl = `http://${host}:${(archiveServer.address() as AddressInfo).port}`;
 
   return {

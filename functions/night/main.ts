@@ -20,14 +20,16 @@ import { parseArgs } from 'node:util';
 import { gridCamera } from '../../shared/prompt/camera.js';
 import { mjdTaiOf } from '../../shared/pipeline/index.js';
 import { startBroker } from './broker.js';
-import { DEFAULT_CAMERA, startLocalCloud } from './cloud.js';
+import { DEFAULT_PORTS, portFrom } from '../../emulators/main.js';
+import { ARCHIVE_PORT, DEFAULT_CAMERA, startLocalCloud, type LocalCloud } from './cloud.js';
 import { startNightFilters } from './filters.js';
+import { scienceSummaryLines } from './metrics.js';
 import { groupIdOf, NightMonitor, playVisit, uploadTemplates, type PlayedImage } from './play.js';
 import { buildReport, writeReport } from './report.js';
 import { planSky, renderSky, truthOf } from './sky.js';
 
 const USAGE = `usage: npm start -- [--visits 6] [--detectors 4] [--size 2048] [--seed 1] [--out night-report]
-                    [--cadence 30] [--instances 2] [--timeout 30]
+                    [--cadence 30] [--instances 2] [--timeout 30] [--keep] [--archive-port ${ARCHIVE_PORT}]
 
   --visits N      science visits of the night (default 6)
   --detectors N   detectors per visit (default 4)
@@ -36,7 +38,15 @@ const USAGE = `usage: npm start -- [--visits 6] [--detectors 4] [--size 2048] [-
   --out DIR       report folder (default night-report)
   --cadence S     seconds from one visit to the next, as the camera exposes (default 30)
   --instances N   processImage instances (default 2: one a core)
-  --timeout M     minutes to wait for the last alerts before reporting what arrived (default 30)`;
+  --timeout M     minutes to wait for the last alerts before reporting what arrived (default 30)
+  --keep          after the report, keep the emulators and the alert archive up (ports ${DEFAULT_PORTS.pubsub}, ${DEFAULT_PORTS.storage},
+                  ${DEFAULT_PORTS.firestore} and ${ARCHIVE_PORT}) until interrupted (Ctrl-C), for brokers to read the night
+
+  --archive-port P  the alert archive's port (default ${ARCHIVE_PORT})
+
+The emulators run on the fixed ports above (or those PUBSUB_EMULATOR_HOST, STORAGE_EMULATOR_HOST and
+FIRESTORE_EMULATOR_HOST name, as for 'npm run emulators'); when 'npm run emulators' already runs
+there, the night uses those (a broker may subscribe before it starts) and leaves them running.`;
 
 const BORESIGHT: [number, number] = [150.1, 2.2];
 const BAND = 'r';
@@ -57,6 +67,16 @@ function integer(
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
+/** `--keep`: the emulators and the archive stay up, on the ports printed above, until SIGINT or SIGTERM. */
+async function keepUntilInterrupted(cloud: LocalCloud): Promise<void> {
+  process.stdout.write(`kept up until interrupted (Ctrl-C): emulators ${Object.values(cloud.emulators.env).join(', ')}; archive ${cloud.archiveUrl}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  progress('interrupted: stopping the emulators and the archive');
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -68,6 +88,8 @@ async function main(): Promise<number> {
       cadence: { type: 'string' },
       instances: { type: 'string' },
       timeout: { type: 'string' },
+      keep: { type: 'boolean' },
+      'archive-port': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -89,7 +111,12 @@ async function main(): Promise<number> {
   await mkdir(out, { recursive: true });
 
   const cloud = await startLocalCloud({
-    ports: 'contract',
+    ports: {
+      pubsub: portFrom(undefined, process.env.PUBSUB_EMULATOR_HOST, DEFAULT_PORTS.pubsub),
+      storage: portFrom(undefined, process.env.STORAGE_EMULATOR_HOST, DEFAULT_PORTS.storage),
+      firestore: portFrom(undefined, process.env.FIRESTORE_EMULATOR_HOST, DEFAULT_PORTS.firestore),
+      archive: integer(values, 'archive-port', ARCHIVE_PORT, 1, 65535),
+    },
     camera: { detectorSize: size },
     concurrency: { processImage: instances },
     logFile: join(out, 'functions.log.jsonl'),
@@ -98,7 +125,9 @@ async function main(): Promise<number> {
   try {
     for (const [name, value] of Object.entries(cloud.emulators.env))
       process.stdout.write(`export ${name}=${value}\n`);
+    process.stdout.write(`export AP_ARCHIVE_URL=${cloud.archiveUrl}\n`);
     process.stdout.write(`# alert archive: ${cloud.archiveUrl}/v1/alerts/{diaSourceId}\n`);
+    if (cloud.emulators.reused) progress(`emulators: reusing those running on ${Object.values(cloud.emulators.env).join(', ')}`);
     const camera = gridCamera(
       DEFAULT_CAMERA.instrument,
       size,
@@ -212,7 +241,7 @@ async function main(): Promise<number> {
         `night: ${wallSeconds.toFixed(0)} s wall (sky ${renderSeconds.toFixed(0)} s, observing ${observeSeconds.toFixed(0)} s)`,
         `alerts: ${report.alerts.received} received, ${report.alerts.duplicates} duplicates, ${report.alerts.bright.received} through the filter; dead letters ${report.deadLetters.length}`,
         `latency readout -> broker: p50 ${l.p50?.toFixed(1)} s, p90 ${l.p90?.toFixed(1)} s, max ${l.max?.toFixed(1)} s`,
-        `completeness ${s.completeness.found}/${s.completeness.expected} = ${s.completeness.value?.toFixed(3)} at |SNR| >= ${s.snrCut}; purity ${s.purity.real}/${s.purity.alerts} = ${s.purity.value?.toFixed(3)}`,
+        ...scienceSummaryLines(s),
         `known objects: ${k.associated}/${k.detected} detected asteroids at |SNR| >= ${k.snrCut} carry their ssObjectId (${k.completeness?.toFixed(3)}); ${k.wrongObject} alerts with a wrong object; ${k.inDiaObjects} asteroid detections in DIAObjects; residual p50 ${k.residualArcsec.p50?.toFixed(3)}", max ${k.residualArcsec.max?.toFixed(3)}"`,
         ...filters.map(
           (x) =>
@@ -221,6 +250,7 @@ async function main(): Promise<number> {
         `report: ${join(out, 'index.html')}, filters: ${join(out, 'filters.json')}`,
       ].join('\n') + '\n',
     );
+    if (values.keep) await keepUntilInterrupted(cloud);
     return complete ? 0 : 1;
   } finally {
     await cloud.stop();

@@ -91,6 +91,21 @@ export function scienceFigures(
   };
 }
 
+/** The night's completeness and purity, before the real/bogus cut and after it (when a model scored the alerts). */
+export function scienceSummaryLines(s: ScienceFigures): string[] {
+  const f = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
+  const lines = [
+    `before the real/bogus cut: completeness ${s.completeness.found}/${s.completeness.expected} = ${f(s.completeness.value)} at |SNR| >= ${s.snrCut}; purity ${s.purity.real}/${s.purity.alerts} = ${f(s.purity.value)} (alerts with |SNR| >= ${s.snrCut})`,
+  ];
+  const after = s.afterRealBogus;
+  lines.push(
+    after
+      ? `after the real/bogus cut (reliability >= ${after.cut}): completeness ${f(after.completeness)}; purity ${f(after.purity)}`
+      : 'no real/bogus cut: the alerts were not scored',
+  );
+  return lines;
+}
+
 function basicFigures(alerts: ReceivedAlert[], truth: TruthWithDetector[]): Omit<ScienceFigures, 'afterRealBogus'> {
   const byImage = new Map<string, ReceivedAlert[]>();
   for (const a of alerts)
