@@ -12,7 +12,13 @@ import { GcsObjectStore } from '../shared/adapters/storage.js';
 import { AlertArchive } from '../shared/alerts/archive.js';
 import { loadAlertSchema } from '../shared/alerts/schema.js';
 import { emulatorConfig } from './config.js';
-import { BUCKET_ROLES, bucketName, deadLetterTopic, TOPICS, type BucketRole } from '../shared/cloud/names.js';
+import {
+  BUCKET_ROLES,
+  bucketName,
+  deadLetterTopic,
+  TOPICS,
+  type BucketRole,
+} from '../shared/cloud/names.js';
 
 /** The project id of the local system (.firebaserc's default project). */
 export const LOCAL_PROJECT_ID = emulatorConfig().projectId;
@@ -31,14 +37,29 @@ async function ignoreExisting(p: Promise<unknown>): Promise<void> {
 }
 
 /** Creates what is missing of the system's buckets, topics, notification and schema; returns the buckets. */
-export async function provisionSystem(pubsub: PubSub, storage: Storage, prefix = LOCAL_BUCKET_PREFIX): Promise<Record<BucketRole, Bucket>> {
-  const buckets = Object.fromEntries(BUCKET_ROLES.map((role) => [role, storage.bucket(bucketName(prefix, role))])) as Record<BucketRole, Bucket>;
-  for (const bucket of Object.values(buckets)) await ignoreExisting(storage.createBucket(bucket.name));
-  for (const topic of [...Object.values(TOPICS), ...FUNCTION_TOPICS.map(deadLetterTopic)]) await ignoreExisting(pubsub.createTopic(topic));
+export async function provisionSystem(
+  pubsub: PubSub,
+  storage: Storage,
+  prefix = LOCAL_BUCKET_PREFIX,
+): Promise<Record<BucketRole, Bucket>> {
+  const buckets = Object.fromEntries(
+    BUCKET_ROLES.map((role) => [role, storage.bucket(bucketName(prefix, role))]),
+  ) as Record<BucketRole, Bucket>;
+  for (const bucket of Object.values(buckets))
+    await ignoreExisting(storage.createBucket(bucket.name));
+  for (const topic of [...Object.values(TOPICS), ...FUNCTION_TOPICS.map(deadLetterTopic)])
+    await ignoreExisting(pubsub.createTopic(topic));
   // One notification only: a second would announce every raw image twice.
   const [notifications] = await buckets.raw.getNotifications();
-  if (!notifications.some((n) => String(n.metadata.topic ?? '').endsWith(`/topics/${TOPICS.rawArrived}`))) {
-    await buckets.raw.createNotification(TOPICS.rawArrived, { eventTypes: ['OBJECT_FINALIZE'], payloadFormat: 'JSON_API_V1' });
+  if (
+    !notifications.some((n) =>
+      String(n.metadata.topic ?? '').endsWith(`/topics/${TOPICS.rawArrived}`),
+    )
+  ) {
+    await buckets.raw.createNotification(TOPICS.rawArrived, {
+      eventTypes: ['OBJECT_FINALIZE'],
+      payloadFormat: 'JSON_API_V1',
+    });
   }
   // Deployment registers the alert schema in the archive, so brokers can resolve schema ids.
   await new AlertArchive(new GcsObjectStore(buckets.alerts)).putSchema(loadAlertSchema());
