@@ -100,6 +100,10 @@ resource "google_pubsub_subscription" "broker" {
   ack_deadline_seconds       = 60
   message_retention_duration = "${var.alert_retention_days * 86400}s"
   filter                     = lookup(var.broker_filters, each.key, "")
+
+  # Optional (broker_exactly_once); the 60 s ack deadline above is exactly-once delivery's minimum.
+  enable_exactly_once_delivery = var.broker_exactly_once
+
   expiration_policy {
     ttl = ""
   }

@@ -20,6 +20,12 @@ variable "broker_principals" {
   default     = {}
 }
 
+variable "broker_exactly_once" {
+  description = "Exactly-once delivery on the broker subscriptions: an acknowledged alert is not delivered again within the subscription (brokers' clients must then ack with response; acks take longer). Alerts republished after a retried fan-out keep their diaSourceId, so brokers still de-duplicate by it."
+  type        = bool
+  default     = false
+}
+
 variable "broker_filters" {
   description = "Optional server-side Pub/Sub filter per broker name, on the alert attributes; filters compare strings only (=, !=, hasPrefix, AND, OR, NOT), e.g. \"attributes.snrBin = \\\"10\\\" OR attributes.snrBin = \\\"20\\\"\". Changing one replaces that broker's subscription (and drops its backlog)."
   type        = map(string)
