@@ -58,12 +58,18 @@ export class Http2StreamingPull extends EventEmitter implements StreamingPullCal
     return this.statusSent || this.closed;
   }
 
-  /** Writes one response; false when the stream's buffer is full (wait for 'drain'). */
-  write(response: StreamingPullResponse): boolean {
+  /**
+   * Writes one response; false when the stream's buffer is full (wait for 'drain'). `flushed`
+   * runs when its last piece has left the stream's buffer (the peer's flow-control window let it).
+   */
+  write(response: StreamingPullResponse, flushed?: () => void): boolean {
     if (this.writableEnded) return false;
     this.stream.cork();
     let ok = true;
-    for (const piece of encodeStreamingPullResponse(response)) ok = this.stream.write(piece);
+    const pieces = encodeStreamingPullResponse(response);
+    pieces.forEach((piece, i) => {
+      ok = this.stream.write(piece, i === pieces.length - 1 && flushed ? () => flushed() : undefined);
+    });
     this.stream.uncork();
     return ok;
   }

@@ -27,7 +27,8 @@ export interface StreamingPullResponse {
 export interface StreamingPullCall extends EventEmitter {
   readonly cancelled: boolean;
   readonly writableEnded: boolean;
-  write(response: StreamingPullResponse): boolean;
+  /** Writes a response; `flushed` runs once it has been handed to the connection. */
+  write(response: StreamingPullResponse, flushed?: () => void): boolean;
   end(): void;
 }
 
@@ -63,16 +64,19 @@ export class StreamConsumer implements Consumer {
     return this.deadlineSeconds * 1000;
   }
 
-  deliver(messages: ReceivedMessage[]): void {
+  deliver(messages: ReceivedMessage[], sent?: () => void): void {
     this.outstanding += messages.length;
     for (const m of messages) this.outstandingBytes += m.message.data.length;
-    const ok = this.call.write({
-      receivedMessages: messages,
-      subscriptionProperties: {
-        exactlyOnceDeliveryEnabled: this.config.enableExactlyOnceDelivery,
-        messageOrderingEnabled: this.config.enableMessageOrdering,
+    const ok = this.call.write(
+      {
+        receivedMessages: messages,
+        subscriptionProperties: {
+          exactlyOnceDeliveryEnabled: this.config.enableExactlyOnceDelivery,
+          messageOrderingEnabled: this.config.enableMessageOrdering,
+        },
       },
-    });
+      sent,
+    );
     if (!ok) {
       this.blocked = true;
       this.call.once('drain', () => {

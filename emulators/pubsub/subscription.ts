@@ -30,13 +30,16 @@ interface Lease {
   entry: Entry;
   consumer: Consumer;
   deadline: number;
+  /** Dealt to a stream but still in its buffer: the deadline starts once it is sent. */
+  unsent?: boolean;
 }
 
 /** Anything messages can be dealt to: it says how many it can take and receives them. */
 export interface Consumer {
   capacity(): number;
   ackDeadlineMs(): number;
-  deliver(messages: ReceivedMessage[]): void;
+  /** Sends a batch; `sent` is called once it has left for the client (not while it waits in a buffer). */
+  deliver(messages: ReceivedMessage[], sent?: () => void): void;
   /** Called when a lease of this consumer ends (ack, nack or expiry). */
   released?(bytes: number): void;
 }
@@ -165,7 +168,8 @@ export class SubscriptionState {
         const batch = this.take(consumer, consumer.capacity());
         if (batch.length > 0) {
           progress = true;
-          consumer.deliver(batch);
+          this.holdLeases(batch);
+          consumer.deliver(batch, () => this.startLeases(batch, consumer));
         }
         if (this.ready.length === 0) break;
       }
@@ -214,6 +218,31 @@ export class SubscriptionState {
       }
     }
     return batch;
+  }
+
+  /**
+   * A batch has left for the client: its ack deadlines run from now. A batch held in the
+   * stream's buffer behind a slow reader (HTTP/2 flow control on a loaded machine) must not
+   * expire before the client has even seen it: that redelivered messages the client then held
+   * twice, under lease and renewed, and showed the broker duplicates.
+   */
+  private startLeases(batch: ReceivedMessage[], consumer: Consumer): void {
+    const deadline = Date.now() + consumer.ackDeadlineMs();
+    for (const { ackId } of batch) {
+      const lease = this.leases.get(ackId);
+      if (lease?.unsent) {
+        lease.unsent = false;
+        lease.deadline = Math.max(lease.deadline, deadline);
+      }
+    }
+  }
+
+  /** Until it is sent, a batch's leases do not expire (unless its stream goes away). */
+  private holdLeases(batch: ReceivedMessage[]): void {
+    for (const { ackId } of batch) {
+      const lease = this.leases.get(ackId);
+      if (lease) lease.unsent = true;
+    }
   }
 
   private expired(entry: Entry, now: number): boolean {
@@ -312,6 +341,7 @@ export class SubscriptionState {
   /** Periodic work: expire leases, release backed-off messages, drop what outlived retention. */
   sweep(now: number): void {
     for (const [ackId, lease] of this.leases) {
+      if (lease.unsent && this.consumers.includes(lease.consumer)) continue;
       if (lease.deadline <= now) {
         this.endLease(ackId);
         this.fail(lease.entry, now);
