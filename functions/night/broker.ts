@@ -32,6 +32,13 @@ export interface ReceivedAlert {
   snr: number | null;
   psfFlux: number | null;
   reliability: number | null;
+  band: string | null;
+  /** Midpoint of the exposure, MJD TAI. */
+  mjd: number;
+  psfFluxErr: number | null;
+  isDipole: boolean;
+  /** The DIASource's set pixel flags, without the `pixelFlags_` prefix (e.g. 'saturatedCenter'). */
+  flags: string[];
   /** Previous DIASources of the object in the alert. */
   history: number;
   /** Broker receipt, ms since 1970. */
@@ -114,6 +121,13 @@ export async function startBroker(pubsub: PubSub, name = 'broker'): Promise<Brok
         snr: s.snr,
         psfFlux: s.psfFlux,
         reliability: s.reliability,
+        band: s.band,
+        mjd: s.midpointMjdTai,
+        psfFluxErr: s.psfFluxErr,
+        isDipole: s.isDipole === true,
+        flags: Object.entries(s)
+          .filter(([k, v]) => k.startsWith('pixelFlags_') && v === true)
+          .map(([k]) => k.slice('pixelFlags_'.length)),
         history: alert.prvDiaSources?.length ?? 0,
         receivedAt,
         bytes: m.data.length,

@@ -11,9 +11,9 @@ import { cpus } from 'node:os';
 import { decodeAlert } from '../../shared/alerts/wire.js';
 import { latestShippedDir } from '../../shared/rb/model.js';
 import type { Alert } from '../../shared/alerts/types.js';
-import { BRIGHT_FILTER, BRIGHT_SNR, type Broker, type ReceivedAlert } from './broker.js';
+import { BRIGHT_FILTER, BRIGHT_SNR, type Broker } from './broker.js';
 import type { Concurrency, DeadLetter, LocalCloud } from './cloud.js';
-import { completenessPlot, latencyHistogram, reportHtml, type CutoutCard } from './html.js';
+import { cutoutGeometry, nightPage, pageAlerts, type PageCutout } from './page.js';
 import {
   imageStages,
   matchAlert,
@@ -171,9 +171,12 @@ export function alertsCsv(
       m?.kind ?? '',
       m?.id ?? '',
       m ? num(m.expectedSnr, 2) : '',
+      num(a.reliability, 4),
+      a.band ?? '',
+      a.flags.join('|'),
     ].join(',');
   });
-  return `diaSourceId,diaObjectId,visit,detector,x,y,ra,dec,snr,psfFlux_nJy,history,latency_s,truth_kind,truth_id,truth_expected_snr\n${rows.join('\n')}\n`;
+  return `diaSourceId,diaObjectId,visit,detector,x,y,ra,dec,snr,psfFlux_nJy,history,latency_s,truth_kind,truth_id,truth_expected_snr,reliability,band,flags\n${rows.join('\n')}\n`;
 }
 
 /** One row per real change of the simulator: its expected SNR and the nearest alert of its image. */
@@ -210,18 +213,8 @@ export async function fetchArchived(
   return res.ok ? decodeAlert(new Uint8Array(await res.arrayBuffer())) : null;
 }
 
-async function cardsFor(
-  picks: Array<{ alert: ReceivedAlert; truth: string }>,
-  title: string,
-  archiveUrl: string,
-): Promise<CutoutCard[]> {
-  const out: CutoutCard[] = [];
-  for (const p of picks) {
-    const alert = await fetchArchived(archiveUrl, p.alert.diaSourceId);
-    if (alert) out.push({ title, alert, truth: p.truth });
-  }
-  return out;
-}
+/** Alerts whose cutouts the page carries: the best and worst three, and those of objects seen more than once. */
+const CUTOUTS_CARRIED = 60;
 
 export async function writeReport(
   dir: string,
@@ -235,31 +228,23 @@ export async function writeReport(
   await writeFile(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(dir, 'alerts.csv'), alertsCsv(broker, images, truth));
   await writeFile(join(dir, 'truth.csv'), truthCsv(broker, truth));
-  const bySnr = [...broker.alerts.values()]
-    .filter((a) => a.snr !== null)
-    .sort((a, b) => Math.abs(b.snr!) - Math.abs(a.snr!));
-  const matched = bySnr.map((alert) => ({ alert, match: matchAlert(alert, truth) }));
-  const best = matched
-    .filter((m) => m.match)
-    .slice(0, 3)
-    .map((m) => ({
-      alert: m.alert,
-      truth: `${m.match!.kind} ${m.match!.id}, expected SNR ${m.match!.expectedSnr.toFixed(1)}`,
-    }));
-  const worst = matched
-    .filter((m) => !m.match)
-    .slice(0, 3)
-    .map((m) => ({ alert: m.alert, truth: 'no real change within 1.5 px' }));
-  const html = reportHtml(
-    report,
-    {
-      latency: latencyHistogram(alertLatencies(broker, images)),
-      completeness: completenessPlot(report.science),
-    },
-    {
-      best: await cardsFor(best, 'best', archiveUrl),
-      worst: await cardsFor(worst, 'worst', archiveUrl),
-    },
-  );
-  await writeFile(join(dir, 'index.html'), html);
+  const received = [...broker.alerts.values()];
+  const alerts = pageAlerts(received, alertLatencies(broker, images), truth);
+  const bySnr = [...alerts].sort((a, b) => Math.abs(b.snr ?? 0) - Math.abs(a.snr ?? 0));
+  const detections = new Map<string, number>();
+  for (const a of alerts) detections.set(a.obj, (detections.get(a.obj) ?? 0) + 1);
+  const carried = [
+    ...bySnr.filter((a) => a.truth).slice(0, 3),
+    ...bySnr.filter((a) => !a.truth).slice(0, 3),
+    ...bySnr.filter((a) => (detections.get(a.obj) ?? 0) > 1),
+  ];
+  const cutouts: Record<string, PageCutout> = {};
+  for (const a of carried) {
+    if (Object.keys(cutouts).length >= CUTOUTS_CARRIED) break;
+    if (cutouts[a.id]) continue;
+    const alert = await fetchArchived(archiveUrl, a.id);
+    const geometry = alert && cutoutGeometry(alert);
+    if (geometry) cutouts[a.id] = geometry;
+  }
+  await writeFile(join(dir, 'index.html'), nightPage(report, received, alerts, cutouts, truth));
 }

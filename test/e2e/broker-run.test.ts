@@ -1,11 +1,18 @@
 /**
- * A broker's night, scripted as docs/broker-quickstart.md tells it: `npm run emulators` up (it
+ * A broker's night, scripted as docs/broker-quickstart.md tells it, and its report in a browser.
+ *
+ * The night: `npm run emulators` up (it
  * creates the topics and buckets), the quickstart consumer (verbatim from the doc) creates its
  * subscription before the night, `npm start -- --keep` plays one small visit on those emulators and
  * keeps the archive up, and the consumer then receives every filtered alert of the night exactly
  * once after de-duplication and fetches one back from the archive. Free ports stand in for the
  * fixed ones (through the *_EMULATOR_HOST variables and --archive-port), so that the test does
  * not collide with a night running on the machine.
+ *
+ * The report: Debian's chromium, driven by playwright-core (no browser download), opens the
+ * night's index.html from disk, which draws its plots, and a click on an alert whose object was
+ * detected twice renders that alert's light curve and cutouts. AP_REPORT_SCREENSHOT=FILE saves a
+ * screenshot of the page (docs/night-report/interactive.png was made so).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +21,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DOC = join(ROOT, 'docs/broker-quickstart.md');
@@ -50,6 +58,51 @@ function run(args: string[], env: Record<string, string>) {
       check();
     });
   return { child, io, exited, waitFor };
+}
+
+/** Debian's chromium, headless, without network or updates. */
+const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] };
+
+async function checkReportInBrowser(page: string): Promise<void> {
+  const browser = await chromium.launch(CHROMIUM);
+  try {
+    const tab = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors: string[] = [];
+    tab.on('pageerror', (e) => errors.push(e.message));
+    await tab.goto(`file://${page}`);
+    // Completeness, reliability, sky map and latency: each an SVG plot with its ticks.
+    assert.equal(await tab.locator('.grid .plot svg').count(), 4);
+    assert.ok((await tab.locator('#sky circle').count()) > 0, 'the sky map has the alerts');
+    assert.match((await tab.locator('#detectors').textContent()) ?? '', /completeness/);
+    // An alert of an object detected in both visits (the table lists those first): its light curve has both points.
+    const row = tab.locator('#alerts tr[data-id]').first();
+    assert.equal(await row.locator('td').nth(1).textContent(), '2', 'the first row is an object seen twice');
+    const id = await row.getAttribute('data-id');
+    await row.click();
+    assert.equal(await tab.locator('#d-id').textContent(), id);
+    assert.equal(await tab.locator('#lightcurve circle').count(), 2, 'two detections on the light curve');
+    assert.equal(await tab.locator('#d-cutout img').count(), 1, 'its cutouts');
+    assert.match((await tab.locator('#d-cutout svg').textContent()) ?? '', /N.*E/);
+    // Zoom: a dragged box re-ticks the axes; a double click restores them.
+    const sky = tab.locator('#sky svg');
+    await sky.scrollIntoViewIfNeeded();
+    const ticksBefore = await sky.locator('text').allTextContents();
+    const box = (await sky.boundingBox())!;
+    await tab.mouse.move(box.x + 150, box.y + 80);
+    await tab.mouse.down();
+    await tab.mouse.move(box.x + 400, box.y + 250, { steps: 5 });
+    await tab.mouse.up();
+    assert.notDeepEqual(await sky.locator('text').allTextContents(), ticksBefore, 'zoomed axes');
+    await sky.dblclick({ position: { x: 300, y: 150 } });
+    assert.deepEqual(await sky.locator('text').allTextContents(), ticksBefore, 'reset');
+    assert.deepEqual(errors, []);
+    if (process.env.AP_REPORT_SCREENSHOT) {
+      await tab.evaluate(() => window.scrollTo(0, 0));
+      await tab.screenshot({ path: process.env.AP_REPORT_SCREENSHOT, fullPage: true });
+    }
+  } finally {
+    await browser.close();
+  }
 }
 
 const children: ChildProcess[] = [];
@@ -99,7 +152,7 @@ describe('a broker on npm start', { timeout: 600_000 }, () => {
           'tsx',
           'functions/night/main.ts',
           '--visits',
-          '1',
+          '2',
           '--detectors',
           '1',
           '--size',
@@ -157,6 +210,8 @@ describe('a broker on npm start', { timeout: 600_000 }, () => {
       process.stdout.write(
         `# broker run: ${received.length} filtered alerts, ${skipped} repeated deliveries skipped\n`,
       );
+
+      await checkReportInBrowser(join(out, 'index.html'));
 
       night.child.kill('SIGINT');
       assert.equal(await night.exited, 0, night.io.err.slice(-2000));
