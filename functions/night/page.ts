@@ -260,9 +260,9 @@ function plot(host, spec) {
       svg.append(el('rect', { x: lx, y: ly, width: 14, height: 14, fill: s.color }), el('text', { x: lx + 20, y: ly + 12 }, s.label));
     });
   }
-  let start = null; const box = el('rect', { fill: 'rgba(31,119,180,0.15)', stroke: '#1f77b4' });
+  let start = null; const box = el('rect', { fill: 'rgba(31,119,180,0.15)', stroke: '#1f77b4', 'pointer-events': 'none' });
   const at = (e) => { const r = svg.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
-  svg.addEventListener('mousedown', (e) => { if (e.target.tagName === 'circle') return; start = at(e); svg.append(box); });
+  svg.addEventListener('mousedown', (e) => { if (e.target.tagName === 'circle') return; start = at(e); for (const k of ['width', 'height']) box.setAttribute(k, 0); svg.append(box); });
   svg.addEventListener('mousemove', (e) => { if (!start) return; const [x, y] = at(e); box.setAttribute('x', Math.min(x, start[0])); box.setAttribute('y', Math.min(y, start[1])); box.setAttribute('width', Math.abs(x - start[0])); box.setAttribute('height', Math.abs(y - start[1])); });
   svg.addEventListener('mouseup', (e) => {
     if (!start) return; const [x, y] = at(e); const s0 = start; start = null; box.remove();
