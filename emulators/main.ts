@@ -112,7 +112,11 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Run
 }
 
 /** A port from a flag, else from an `..._EMULATOR_HOST` variable, else the fallback. */
-export function portFrom(flag: string | undefined, envHost: string | undefined, fallback: number): number {
+export function portFrom(
+  flag: string | undefined,
+  envHost: string | undefined,
+  fallback: number,
+): number {
   const text = flag ?? envHost?.replace(/^https?:\/\//, '').split(':')[1];
   const port = text === undefined ? fallback : Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${text}`);
@@ -183,7 +187,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
   if (!values.bare) await provision(running.env);
-  for (const [name, value] of Object.entries({ ...running.env, GOOGLE_CLOUD_PROJECT: LOCAL_PROJECT_ID }))
+  for (const [name, value] of Object.entries({
+    ...running.env,
+    GOOGLE_CLOUD_PROJECT: LOCAL_PROJECT_ID,
+  }))
     process.stdout.write(`export ${name}=${value}\n`);
   log('INFO', 'emulators running', { ...running.env, data: values.data ?? null });
 }

@@ -68,7 +68,10 @@ export class Http2StreamingPull extends EventEmitter implements StreamingPullCal
     let ok = true;
     const pieces = encodeStreamingPullResponse(response);
     pieces.forEach((piece, i) => {
-      ok = this.stream.write(piece, i === pieces.length - 1 && flushed ? () => flushed() : undefined);
+      ok = this.stream.write(
+        piece,
+        i === pieces.length - 1 && flushed ? () => flushed() : undefined,
+      );
     });
     this.stream.uncork();
     return ok;

@@ -11,7 +11,13 @@ import { readFits } from '../../shared/fits/index.js';
 import type { Alert } from '../../shared/alerts/types.js';
 import type { ReceivedAlert } from './broker.js';
 import { TRIPLET_GAP_PX, triplet } from './html.js';
-import { matchAlert, scienceFigures, STAGE_LABELS, STAGES, type TruthWithDetector } from './metrics.js';
+import {
+  matchAlert,
+  scienceFigures,
+  STAGE_LABELS,
+  STAGES,
+  type TruthWithDetector,
+} from './metrics.js';
 import type { NightReport } from './report.js';
 
 /** |SNR| above which the page looks at what the missed real changes have in common. */
@@ -58,7 +64,14 @@ export function residualCause(a: ReceivedAlert): string {
   if (has('crCenter') || has('cr')) return 'cosmic ray';
   if (has('edge') || has('offimage') || has('nodata')) return 'image edge';
   if (a.isDipole) return 'dipole (misalignment or PSF mismatch)';
-  if (has('interpolated') || has('interpolatedCenter') || has('bad') || has('suspect') || has('suspectCenter')) return 'bad or interpolated pixels';
+  if (
+    has('interpolated') ||
+    has('interpolatedCenter') ||
+    has('bad') ||
+    has('suspect') ||
+    has('suspectCenter')
+  )
+    return 'bad or interpolated pixels';
   if (a.snr !== null && a.snr < 0) return 'negative residual';
   return 'no flag: subtraction residual or faint real change';
 }
@@ -69,7 +82,12 @@ export function cutoutGeometry(alert: Alert): PageCutout | null {
   if (!png || !alert.cutoutScience) return null;
   const [primary] = readFits(alert.cutoutScience);
   const h = primary.header;
-  const cd = [h.getNumber('CD1_1'), h.getNumber('CD1_2'), h.getNumber('CD2_1'), h.getNumber('CD2_2')];
+  const cd = [
+    h.getNumber('CD1_1'),
+    h.getNumber('CD1_2'),
+    h.getNumber('CD2_1'),
+    h.getNumber('CD2_2'),
+  ];
   if (cd.some((v) => v === undefined)) return null;
   const [a, b, c, d] = cd as number[];
   const det = a * d - b * c;
@@ -87,7 +105,11 @@ export function cutoutGeometry(alert: Alert): PageCutout | null {
   };
 }
 
-export function pageAlerts(alerts: ReceivedAlert[], latencies: number[], truth: TruthWithDetector[]): PageAlert[] {
+export function pageAlerts(
+  alerts: ReceivedAlert[],
+  latencies: number[],
+  truth: TruthWithDetector[],
+): PageAlert[] {
   return alerts.map((a, i) => {
     const m = matchAlert(a, truth);
     return {
@@ -117,8 +139,12 @@ export function brightMissNote(report: NightReport, alerts: PageAlert[]): string
   const expected = bright.reduce((n, b) => n + b.expected, 0);
   const found = bright.reduce((n, b) => n + b.found, 0);
   if (expected === 0) return `No real change above |SNR| ${BRIGHT_MISS_SNR} this night.`;
-  const brightAlerts = alerts.filter((a) => a.truth && a.snr !== null && Math.abs(a.snr) >= BRIGHT_MISS_SNR);
-  const saturated = brightAlerts.filter((a) => a.flags.some((f) => f.startsWith('saturated'))).length;
+  const brightAlerts = alerts.filter(
+    (a) => a.truth && a.snr !== null && Math.abs(a.snr) >= BRIGHT_MISS_SNR,
+  );
+  const saturated = brightAlerts.filter((a) =>
+    a.flags.some((f) => f.startsWith('saturated')),
+  ).length;
   return (
     `Above |SNR| ${BRIGHT_MISS_SNR}: ${found} of ${expected} real changes have an alert. Such sources reach the detector's ` +
     `saturation level in the science image: their saturated cores are masked (SATURATED), and detection and PSF photometry ` +
@@ -128,11 +154,18 @@ export function brightMissNote(report: NightReport, alerts: PageAlert[]): string
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-const fmt = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+const fmt = (v: number | null | undefined, digits = 2) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
 /** JSON for a <script> element: no '</script>' can close it early. */
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
-export function nightPage(r: NightReport, received: ReceivedAlert[], alerts: PageAlert[], cutouts: Record<string, PageCutout>, truth: TruthWithDetector[]): string {
+export function nightPage(
+  r: NightReport,
+  received: ReceivedAlert[],
+  alerts: PageAlert[],
+  cutouts: Record<string, PageCutout>,
+  truth: TruthWithDetector[],
+): string {
   const s = r.science;
   const stageRows = STAGES.filter((k) => r.latency.stages[k]).map((k) => {
     const p = r.latency.stages[k];
@@ -144,11 +177,25 @@ export function nightPage(r: NightReport, received: ReceivedAlert[], alerts: Pag
     bySnr: s.bySnr,
     byKind: s.completeness.byKind,
     // Completeness against SNR for each class of real change, as for all of them.
-    bySnrKind: Object.fromEntries(Object.keys(s.completeness.byKind).map((kind) => [kind, scienceFigures(received, truth.filter((t) => t.kind === kind)).bySnr])),
+    bySnrKind: Object.fromEntries(
+      Object.keys(s.completeness.byKind).map((kind) => [
+        kind,
+        scienceFigures(
+          received,
+          truth.filter((t) => t.kind === kind),
+        ).bySnr,
+      ]),
+    ),
     snrCut: s.snrCut,
     rbCut: s.afterRealBogus?.cut ?? null,
     completenessPerDetector: Object.fromEntries(
-      r.night.detectors.map((d) => [d, scienceFigures(received.filter((a) => a.detector === d), truth.filter((t) => t.detector === d)).completeness]),
+      r.night.detectors.map((d) => [
+        d,
+        scienceFigures(
+          received.filter((a) => a.detector === d),
+          truth.filter((t) => t.detector === d),
+        ).completeness,
+      ]),
     ),
     tripletGap: TRIPLET_GAP_PX,
     scaleBarArcsec: SCALE_BAR_ARCSEC,

@@ -96,10 +96,10 @@ test('ap diff with a template that does not overlap the science image names the 
 test('ap --version prints the package version', () => {
   const run = ap('--version');
   assert.equal(run.status, 0);
-  assert.equal(
-    run.stdout,
-    `${JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')).version}\n`,
+  const { version } = JSON.parse(
+    readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'),
   );
+  assert.match(run.stdout, new RegExp(`^ap ${version.replace(/\./g, '\\.')}(\\+[0-9a-f]+)?\n$`));
   assert.match(ap('--help').stdout, /ap --version/);
 });
 

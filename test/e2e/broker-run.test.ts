@@ -61,7 +61,16 @@ function run(args: string[], env: Record<string, string>) {
 }
 
 /** Debian's chromium, headless, without network or updates. */
-const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] };
+const CHROMIUM = {
+  executablePath: '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+  ],
+};
 
 async function checkReportInBrowser(page: string): Promise<void> {
   const browser = await chromium.launch(CHROMIUM);
@@ -76,11 +85,19 @@ async function checkReportInBrowser(page: string): Promise<void> {
     assert.match((await tab.locator('#detectors').textContent()) ?? '', /completeness/);
     // An alert of an object detected in both visits (the table lists those first): its light curve has both points.
     const row = tab.locator('#alerts tr[data-id]').first();
-    assert.equal(await row.locator('td').nth(1).textContent(), '2', 'the first row is an object seen twice');
+    assert.equal(
+      await row.locator('td').nth(1).textContent(),
+      '2',
+      'the first row is an object seen twice',
+    );
     const id = await row.getAttribute('data-id');
     await row.click();
     assert.equal(await tab.locator('#d-id').textContent(), id);
-    assert.equal(await tab.locator('#lightcurve circle').count(), 2, 'two detections on the light curve');
+    assert.equal(
+      await tab.locator('#lightcurve circle').count(),
+      2,
+      'two detections on the light curve',
+    );
     assert.equal(await tab.locator('#d-cutout img').count(), 1, 'its cutouts');
     assert.match((await tab.locator('#d-cutout svg').textContent()) ?? '', /N.*E/);
     // Zoom: a dragged box re-ticks the axes; a double click restores them.

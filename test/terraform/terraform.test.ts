@@ -268,6 +268,7 @@ test('the deploy-time pipeline configuration reaches every function and is check
   assert.equal(variable?.default, '');
   const validation = (variable?.validation as Json[] | undefined)?.[0];
   assert.match(String(validation?.condition), /jsondecode\(var\.pipeline_config\)/);
+});
 
 test('broker subscriptions offer exactly-once delivery as an option, off by default', () => {
   const broker = blocks('resource').find(([t, n]) => t === 'google_pubsub_subscription' && n === 'broker')?.[2];
