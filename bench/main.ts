@@ -13,6 +13,7 @@ const AREAS = [
   'characterize',
   'warp',
   'diffim',
+  'realworld',
   'detect',
   'rb',
   'alerts',

@@ -42,7 +42,15 @@ export function exponents(order: number): Array<[number, number]> {
 }
 
 /** Weighted least squares of xi and eta on the monomials of (u, v) / scale. */
-export function solvePlane(u: Float64Array, v: Float64Array, xi: Float64Array, eta: Float64Array, w: Float64Array, terms: Array<[number, number]>, scale: number) {
+export function solvePlane(
+  u: Float64Array,
+  v: Float64Array,
+  xi: Float64Array,
+  eta: Float64Array,
+  w: Float64Array,
+  terms: Array<[number, number]>,
+  scale: number,
+) {
   const k = terms.length;
   const ata = new Float64Array(k * k);
   const bx = new Float64Array(k);
@@ -61,7 +69,12 @@ export function solvePlane(u: Float64Array, v: Float64Array, xi: Float64Array, e
   return { cx: solveSymmetric(ata, bx), cy: solveSymmetric(ata.slice(), by) };
 }
 
-export function evaluate(c: Float64Array, terms: Array<[number, number]>, un: number, vn: number): number {
+export function evaluate(
+  c: Float64Array,
+  terms: Array<[number, number]>,
+  un: number,
+  vn: number,
+): number {
   let s = 0;
   for (let t = 0; t < terms.length; t++) s += c[t] * un ** terms[t][0] * vn ** terms[t][1];
   return s;
@@ -72,7 +85,13 @@ export function evaluate(c: Float64Array, terms: Array<[number, number]>, un: nu
  * tangent point at `crval0` (e.g. the header's sky position of CRPIX). `scale` normalises pixel
  * offsets for conditioning (e.g. half the image size).
  */
-export function fitTanSip(pairs: readonly StarPair[], crpix: [number, number], crval0: [number, number], order: number, scale: number): WcsFit {
+export function fitTanSip(
+  pairs: readonly StarPair[],
+  crpix: [number, number],
+  crval0: [number, number],
+  order: number,
+  scale: number,
+): WcsFit {
   const n = pairs.length;
   const terms = exponents(order);
   const u = Float64Array.from(pairs, (p) => p.x - crpix[0]);
@@ -82,7 +101,10 @@ export function fitTanSip(pairs: readonly StarPair[], crpix: [number, number], c
   const eta = new Float64Array(n);
   const out = new Float64Array(2);
   let crval: [number, number] = crval0;
-  let sol: { cx: Float64Array; cy: Float64Array } = { cx: new Float64Array(terms.length), cy: new Float64Array(terms.length) };
+  let sol: { cx: Float64Array; cy: Float64Array } = {
+    cx: new Float64Array(terms.length),
+    cy: new Float64Array(terms.length),
+  };
   for (let it = 0; it < 3; it++) {
     const plane = new TangentPlane(crval[0], crval[1]);
     for (let i = 0; i < n; i++) {
@@ -111,7 +133,9 @@ export function fitTanSip(pairs: readonly StarPair[], crpix: [number, number], c
   for (let i = 0; i < n; i++) {
     const un = u[i] / scale;
     const vn = v[i] / scale;
-    const r = Math.hypot(xi[i] - evaluate(cx, terms, un, vn), eta[i] - evaluate(cy, terms, un, vn)) / pixelScale;
+    const r =
+      Math.hypot(xi[i] - evaluate(cx, terms, un, vn), eta[i] - evaluate(cy, terms, un, vn)) /
+      pixelScale;
     residualsPx[i] = r;
     chi2 += w[i] * r * r;
     wsum += w[i];
@@ -130,5 +154,12 @@ export function fitTanSip(pairs: readonly StarPair[], crpix: [number, number], c
     });
     wcs = makeSipWcs({ ...base, a, b, order });
   }
-  return { wcs, order, rmsPx: Math.sqrt(chi2 / Math.max(wsum, 1e-300)), residualsPx, chi2, parameters: 2 * terms.length };
+  return {
+    wcs,
+    order,
+    rmsPx: Math.sqrt(chi2 / Math.max(wsum, 1e-300)),
+    residualsPx,
+    chi2,
+    parameters: 2 * terms.length,
+  };
 }

@@ -79,7 +79,8 @@ function triangles(points: readonly Point[], k: number): Triangle[] {
 }
 
 function describe(points: readonly Point[], ids: [number, number, number]): Triangle | null {
-  const d = (m: number, n: number): number => Math.hypot(points[m].x - points[n].x, points[m].y - points[n].y);
+  const d = (m: number, n: number): number =>
+    Math.hypot(points[m].x - points[n].x, points[m].y - points[n].y);
   // Side opposite vertex k.
   const sides = [
     { s: d(ids[1], ids[2]), v: ids[0] },
@@ -87,7 +88,10 @@ function describe(points: readonly Point[], ids: [number, number, number]): Tria
     { s: d(ids[0], ids[1]), v: ids[2] },
   ].sort((p, q) => p.s - q.s);
   if (!(sides[0].s > 1)) return null;
-  return { v: [sides[0].v, sides[1].v, sides[2].v], inv: [sides[2].s / sides[1].s, sides[1].s / sides[0].s] };
+  return {
+    v: [sides[0].v, sides[1].v, sides[2].v],
+    inv: [sides[2].s / sides[1].s, sides[1].s / sides[0].s],
+  };
 }
 
 /** Least-squares similarity taking `from[i]` to `to[i]`. */
@@ -121,7 +125,12 @@ export function fitSimilarity(from: readonly Point[], to: readonly Point[]): Sim
 }
 
 /** Pairs (i into `from`, j into `to`) of the nearest target within `radius` of each transformed point, each target used once. */
-export function matchPoints(from: readonly Point[], to: readonly Point[], s: Similarity, radius: number): Array<[number, number]> {
+export function matchPoints(
+  from: readonly Point[],
+  to: readonly Point[],
+  s: Similarity,
+  radius: number,
+): Array<[number, number]> {
   const cell = Math.max(radius, 1);
   const grid = new Map<string, number[]>();
   to.forEach((p, j) => {
@@ -165,7 +174,11 @@ export function matchPoints(from: readonly Point[], to: readonly Point[], s: Sim
  * a few dozen each), with the number of stars that agree; null when no triangle match gathers
  * config.minInliers agreeing stars.
  */
-export function matchPatterns(from: readonly Point[], to: readonly Point[], config: Partial<PatternConfig> = {}): { transform: Similarity; inliers: number } | null {
+export function matchPatterns(
+  from: readonly Point[],
+  to: readonly Point[],
+  config: Partial<PatternConfig> = {},
+): { transform: Similarity; inliers: number } | null {
   const cfg = { ...DEFAULT_PATTERN_CONFIG, ...config };
   if (from.length < 3 || to.length < 3) return null;
   const tf = triangles(from, cfg.neighbours);

@@ -84,7 +84,14 @@ export interface AstrometryResult {
 
 /** A 1 arcsec/px TAN standing in for the sky of a WCS-less pair. */
 function standInWcs(width: number, height: number): Wcs {
-  return makeTanWcs({ crpix: [(width - 1) / 2, (height - 1) / 2], crval: [180, 0], cd: [[-1 / 3600, 0], [0, 1 / 3600]] });
+  return makeTanWcs({
+    crpix: [(width - 1) / 2, (height - 1) / 2],
+    crval: [180, 0],
+    cd: [
+      [-1 / 3600, 0],
+      [0, 1 / 3600],
+    ],
+  });
 }
 
 function brightest<T extends { flux: number }>(list: readonly T[], n: number): T[] {
@@ -121,12 +128,24 @@ interface Frame {
   scale: number;
 }
 
-function fitMap(pairs: readonly PixelPair[], order: number, f: Frame): MapFit & { residualsPx: Float64Array } {
+function fitMap(
+  pairs: readonly PixelPair[],
+  order: number,
+  f: Frame,
+): MapFit & { residualsPx: Float64Array } {
   const terms = exponents(order);
   const u = Float64Array.from(pairs, (p) => p.x - f.cx);
   const v = Float64Array.from(pairs, (p) => p.y - f.cy);
   const w = Float64Array.from(pairs, (p) => p.weight);
-  const { cx, cy } = solvePlane(u, v, Float64Array.from(pairs, (p) => p.X), Float64Array.from(pairs, (p) => p.Y), w, terms, f.scale);
+  const { cx, cy } = solvePlane(
+    u,
+    v,
+    Float64Array.from(pairs, (p) => p.X),
+    Float64Array.from(pairs, (p) => p.Y),
+    w,
+    terms,
+    f.scale,
+  );
   const residualsPx = new Float64Array(pairs.length);
   let chi2 = 0;
   let wsum = 0;
@@ -138,7 +157,17 @@ function fitMap(pairs: readonly PixelPair[], order: number, f: Frame): MapFit & 
     chi2 += w[i] * r * r;
     wsum += w[i];
   });
-  return { order, cx, cy, terms, used: [...pairs], chi2, rmsPx: Math.sqrt(chi2 / wsum), parameters: 2 * terms.length, residualsPx };
+  return {
+    order,
+    cx,
+    cy,
+    terms,
+    used: [...pairs],
+    chi2,
+    rmsPx: Math.sqrt(chi2 / wsum),
+    parameters: 2 * terms.length,
+    residualsPx,
+  };
 }
 
 /**
@@ -156,7 +185,11 @@ function bestMap(pairs: PixelPair[], f: Frame, cfg: AstrometryConfig): MapFit | 
     const z = Array.from(fit.residualsPx, (r, i) => r * Math.sqrt(fit.used[i].weight));
     const sigma = [...z].sort((a, b) => a - b)[Math.floor(0.68 * (z.length - 1))];
     const keep = fit.used.filter((_, i) => z[i] <= cfg.clipSigma * sigma);
-    if (keep.length === fit.used.length || keep.length < cfg.starsPerParameter * (top + 1) * (top + 2)) break;
+    if (
+      keep.length === fit.used.length ||
+      keep.length < cfg.starsPerParameter * (top + 1) * (top + 2)
+    )
+      break;
     fit = fitMap(keep, top, f);
   }
   const used = fit.used;
@@ -191,11 +224,18 @@ function correctedWcs(guess: Wcs, map: MapFit, f: Frame, width: number, height: 
     mapped.y[k] = evaluate(map.cy, map.terms, un, vn);
   });
   const sky = guess.pixelToSky(mapped);
-  const grid: StarPair[] = xs.map((x, k) => ({ x, y: ys[k], ra: sky.ra[k], dec: sky.dec[k], weight: 1 }));
+  const grid: StarPair[] = xs.map((x, k) => ({
+    x,
+    y: ys[k],
+    ra: sky.ra[k],
+    dec: sky.dec[k],
+    weight: 1,
+  }));
   const crpix: [number, number] = [f.cx, f.cy];
   const centre = guess.pixelToSky({ x: Float64Array.of(f.cx), y: Float64Array.of(f.cy) });
   let fit = fitTanSip(grid, crpix, [centre.ra[0], centre.dec[0]], 1, f.scale);
-  for (let order = 2; order <= 5 && Math.max(...fit.residualsPx) > REPRESENT_TOLERANCE_PX; order++) fit = fitTanSip(grid, crpix, [centre.ra[0], centre.dec[0]], order, f.scale);
+  for (let order = 2; order <= 5 && Math.max(...fit.residualsPx) > REPRESENT_TOLERANCE_PX; order++)
+    fit = fitTanSip(grid, crpix, [centre.ra[0], centre.dec[0]], order, f.scale);
   return fit.wcs;
 }
 
@@ -203,14 +243,16 @@ function correctedWcs(guess: Wcs, map: MapFit, f: Frame, width: number, height: 
 function largestShift(science: Wcs, template: Wcs, width: number, height: number): number {
   const xs: number[] = [];
   const ys: number[] = [];
-  for (let j = 0; j <= 8; j++) for (let i = 0; i <= 8; i++) {
-    xs.push((i * (width - 1)) / 8);
-    ys.push((j * (height - 1)) / 8);
-  }
+  for (let j = 0; j <= 8; j++)
+    for (let i = 0; i <= 8; i++) {
+      xs.push((i * (width - 1)) / 8);
+      ys.push((j * (height - 1)) / 8);
+    }
   const sky = science.pixelToSky({ x: Float64Array.from(xs), y: Float64Array.from(ys) });
   const t = template.skyToPixel(sky);
   let worst = 0;
-  for (let k = 0; k < xs.length; k++) worst = Math.max(worst, Math.hypot(t.x[k] - xs[k], t.y[k] - ys[k]));
+  for (let k = 0; k < xs.length; k++)
+    worst = Math.max(worst, Math.hypot(t.x[k] - xs[k], t.y[k] - ys[k]));
   return worst;
 }
 
@@ -243,13 +285,29 @@ export function registerPair(
   const templateWcs = template.wcs ?? science.wcs ?? standInWcs(template.width, template.height);
   const guess = science.wcs ?? templateWcs;
 
-  const sky = templateWcs.pixelToSky({ x: Float64Array.from(templateStars, (s) => s.x), y: Float64Array.from(templateStars, (s) => s.y) });
+  const sky = templateWcs.pixelToSky({
+    x: Float64Array.from(templateStars, (s) => s.x),
+    y: Float64Array.from(templateStars, (s) => s.y),
+  });
   const predicted = guess.skyToPixel(sky);
   const margin = 2 * cfg.matchRadiusPx;
   const inside = templateStars
-    .map((s, k) => ({ ...s, px: predicted.x[k], py: predicted.y[k], ra: sky.ra[k], dec: sky.dec[k] }))
-    .filter((s) => s.px > -margin && s.py > -margin && s.px < width - 1 + margin && s.py < height - 1 + margin);
-  const fromPattern = brightest(inside, cfg.patternStars).map((s) => ({ x: s.px, y: s.py, flux: s.flux }));
+    .map((s, k) => ({
+      ...s,
+      px: predicted.x[k],
+      py: predicted.y[k],
+      ra: sky.ra[k],
+      dec: sky.dec[k],
+    }))
+    .filter(
+      (s) =>
+        s.px > -margin && s.py > -margin && s.px < width - 1 + margin && s.py < height - 1 + margin,
+    );
+  const fromPattern = brightest(inside, cfg.patternStars).map((s) => ({
+    x: s.px,
+    y: s.py,
+    flux: s.flux,
+  }));
   const toPattern = brightest(scienceStars, cfg.patternStars);
   const pattern = matchPatterns(fromPattern, toPattern);
   const first = pattern?.transform ?? IDENTITY;
@@ -257,14 +315,25 @@ export function registerPair(
   // Pairs: every template star near a science star once the pattern's correction is applied.
   const from: Point[] = inside.map((s) => ({ x: s.px, y: s.py }));
   let matches = matchPoints(from, scienceStars, first, cfg.matchRadiusPx);
-  if (matches.length < cfg.starsPerParameter * 6) return asGiven(`only ${matches.length} stars matched between the images`);
+  if (matches.length < cfg.starsPerParameter * 6)
+    return asGiven(`only ${matches.length} stars matched between the images`);
   const toPairs = (m: Array<[number, number]>): PixelPair[] =>
     m.map(([i, j]) => {
       const sc = scienceStars[j];
       const t = inside[i];
-      return { x: sc.x, y: sc.y, X: t.px, Y: t.py, weight: 1 / (sc.sigmaPx ** 2 + t.sigmaPx ** 2 + cfg.positionErrorFloorPx ** 2) };
+      return {
+        x: sc.x,
+        y: sc.y,
+        X: t.px,
+        Y: t.py,
+        weight: 1 / (sc.sigmaPx ** 2 + t.sigmaPx ** 2 + cfg.positionErrorFloorPx ** 2),
+      };
     });
-  const frame: Frame = { cx: (width - 1) / 2, cy: (height - 1) / 2, scale: Math.max(width, height) / 2 };
+  const frame: Frame = {
+    cx: (width - 1) / 2,
+    cy: (height - 1) / 2,
+    scale: Math.max(width, height) / 2,
+  };
   const firstMap = bestMap(toPairs(matches), frame, cfg);
   if (!firstMap) return asGiven('too few stars for an affine fit');
   // Pair again through the fitted map's inverse direction (template twins moved onto the science), within 1 px.
@@ -277,7 +346,10 @@ export function registerPair(
     const moved = inside.map((t) => {
       const un = (t.px - frame.cx) / frame.scale;
       const vn = (t.py - frame.cy) / frame.scale;
-      return { x: evaluate(inverse.cx, inverse.terms, un, vn), y: evaluate(inverse.cy, inverse.terms, un, vn) };
+      return {
+        x: evaluate(inverse.cx, inverse.terms, un, vn),
+        y: evaluate(inverse.cy, inverse.terms, un, vn),
+      };
     });
     matches = matchPoints(moved, scienceStars, IDENTITY, 1);
   }
@@ -290,13 +362,31 @@ export function registerPair(
     let identity = 0;
     for (const p of map.used) identity += p.weight * ((p.X - p.x) ** 2 + (p.Y - p.y) ** 2);
     if (identity / unit <= map.chi2 / unit + 2 * map.parameters)
-      return { mode: 'header', ...stats, warpScienceWcs: science.wcs, warpTemplateWcs: template.wcs, outputWcs: science.wcs };
+      return {
+        mode: 'header',
+        ...stats,
+        warpScienceWcs: science.wcs,
+        warpTemplateWcs: template.wcs,
+        outputWcs: science.wcs,
+      };
     const wcs = correctedWcs(science.wcs, map, frame, width, height);
-    return { mode: 'refit', ...stats, warpScienceWcs: wcs, warpTemplateWcs: template.wcs, outputWcs: wcs };
+    return {
+      mode: 'refit',
+      ...stats,
+      warpScienceWcs: wcs,
+      warpTemplateWcs: template.wcs,
+      outputWcs: wcs,
+    };
   }
   const fit = { wcs: correctedWcs(guess, map, frame, width, height) };
   if (largestShift(fit.wcs, templateWcs, width, height) <= cfg.identityTolerancePx)
-    return { mode: 'aligned', ...stats, warpScienceWcs: null, warpTemplateWcs: null, outputWcs: science.wcs ?? template.wcs };
+    return {
+      mode: 'aligned',
+      ...stats,
+      warpScienceWcs: null,
+      warpTemplateWcs: null,
+      outputWcs: science.wcs ?? template.wcs,
+    };
   return {
     mode: 'pattern',
     ...stats,

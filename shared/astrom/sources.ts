@@ -18,7 +18,12 @@ const UNUSABLE = MaskPlane.NO_DATA | MaskPlane.SAT | MaskPlane.BAD | MaskPlane.C
 
 /** A centroid's error from adaptive moments: about sqrt(ixx + iyy) / SNR pixels. */
 export function fromCandidates(candidates: readonly Candidate[]): AstromSource[] {
-  return candidates.map((c) => ({ x: c.x, y: c.y, flux: c.flux, sigmaPx: Math.sqrt(c.ixx + c.iyy) / c.snr }));
+  return candidates.map((c) => ({
+    x: c.x,
+    y: c.y,
+    flux: c.flux,
+    sigmaPx: Math.sqrt(c.ixx + c.iyy) / c.snr,
+  }));
 }
 
 /** Bright sources of a background-subtracted exposure with a variance plane, measured by adaptive moments. */
@@ -41,7 +46,8 @@ export function findSources(exposure: Exposure): AstromSource[] {
   }
   const step = Math.max(1, Math.floor((w * h) / 100000));
   const sample: number[] = [];
-  for (let i = 0; i < variance.length; i += step) if (!bad[i] && variance[i] > 0) sample.push(variance[i]);
+  for (let i = 0; i < variance.length; i += step)
+    if (!bad[i] && variance[i] > 0) sample.push(variance[i]);
   const sigma = Math.sqrt(median(sample));
   if (!(sigma > 0)) return [];
   const { peaks } = detectPeaks(data, w, h, sigma);
@@ -49,7 +55,8 @@ export function findSources(exposure: Exposure): AstromSource[] {
   const out: AstromSource[] = [];
   for (const p of [...peaks].sort((a, b) => b.significance - a.significance).slice(0, MAX_PEAKS)) {
     const m = adaptiveMoments(src, p.x, p.y, 2);
-    if (m.ok && m.snr >= MIN_SNR && m.flux > 0) out.push({ x: m.x, y: m.y, flux: m.flux, sigmaPx: Math.sqrt(m.ixx + m.iyy) / m.snr });
+    if (m.ok && m.snr >= MIN_SNR && m.flux > 0)
+      out.push({ x: m.x, y: m.y, flux: m.flux, sigmaPx: Math.sqrt(m.ixx + m.iyy) / m.snr });
   }
   return out;
 }

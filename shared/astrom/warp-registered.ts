@@ -9,7 +9,13 @@ import type { WarpConfig } from '../warp/config.js';
 import { warpExposure, type WarpResult } from '../warp/warp.js';
 import type { AstrometryResult } from './register.js';
 
-export async function warpRegistered(template: Exposure, science: Exposure, registration: AstrometryResult, config: Partial<WarpConfig>, pool: WorkerPool | null = null): Promise<WarpResult> {
+export async function warpRegistered(
+  template: Exposure,
+  science: Exposure,
+  registration: AstrometryResult,
+  config: Partial<WarpConfig>,
+  pool: WorkerPool | null = null,
+): Promise<WarpResult> {
   const [scienceWcs, templateWcs] = [science.wcs, template.wcs];
   science.wcs = registration.warpScienceWcs;
   template.wcs = registration.warpTemplateWcs;

@@ -17,6 +17,7 @@ import { rescaleVarianceToPsfScales } from '../warp/index.js';
 import { registerPair, DEFAULT_ASTROMETRY_CONFIG, type AstrometryConfig, type AstrometryResult } from '../astrom/register.js';
 import { findSources, fromCandidates } from '../astrom/sources.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
+import { DEFAULT_ILLUMINATION_CONFIG, fineSky, mapOntoScience, maskResponseMismatch } from './illumination.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
 import { FitsHeader } from '../fits/header.js';
@@ -51,6 +52,8 @@ export interface DiffResult extends SubtractResult {
   warpedTemplate: Exposure;
   /** How the pair was registered (the ASTR* header cards). */
   astrometry: AstrometryResult;
+  /** Fraction of the science masked NO_DATA because the two images' responses differ there (illumination.ts). */
+  responseMaskedFraction: number;
   /**
    * Wall time of each stage, ms, adding up to `total`: the stages overlap (characterizeScience runs on a worker from the
    * start), so each one counts from the previous stage's end to its own: characterizeTemplate, then the rest of
@@ -78,8 +81,11 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   const scienceDone = cfg.characterize ? characterizeImageAsync(science, cfg.characterizeOverrides, pool, { noiseCorrelation: true }) : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
   let templateStars = null;
+  let templateBackground = null;
   if (cfg.characterize) {
-    templateStars = fromCandidates(characterizeImage(template, cfg.characterizeOverrides).sources);
+    const characterized = characterizeImage(template, cfg.characterizeOverrides);
+    templateStars = fromCandidates(characterized.sources);
+    templateBackground = characterized.background.map;
     if (template.psf) characterizeNoiseCorrelation(template, template.psf.fwhmAt(template.width / 2, template.height / 2));
   }
   const characterizeTemplate = lap();
@@ -96,6 +102,17 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
     cfg.astrometry,
   );
   const warped = await warpRegistered(template, science, astrometry, cfg.warp, pool);
+  // Where the two images' responses differ (vignetting seen at different pointings) stars cannot be matched.
+  const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
+  const responseMaskedFraction =
+    scienceCharacterized && templateBackground
+      ? maskResponseMismatch(
+          science,
+          fineSky(science, scienceCharacterized.background.map, illumination.responseMeshPx),
+          mapOntoScience(fineSky(template, templateBackground, illumination.responseMeshPx), science.width, science.height, astrometry.warpScienceWcs, astrometry.warpTemplateWcs),
+          illumination,
+        )
+      : 0;
   rescaleVarianceToPsfScales(warped);
   const warp = lap();
   onStage?.('warp');
@@ -106,6 +123,7 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
     covarianceFactor: warped.covarianceFactor,
     warpedTemplate: warped.exposure,
     astrometry,
+    responseMaskedFraction,
     timingsMs: { characterizeScience, characterizeTemplate, warp, ...result.timingsMs, total: performance.now() - start },
   };
 }

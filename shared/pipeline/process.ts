@@ -41,6 +41,7 @@ import { rescaleVarianceToPsfScales } from '../warp/index.js';
 import { registerPair } from '../astrom/register.js';
 import { findSources, fromCandidates } from '../astrom/sources.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
+import { fineSky, mapOntoScience, maskResponseMismatch } from '../diffim/illumination.js';
 import { codeVersion } from '../util/version.js';
 import { configHash, DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
 import { PipelineInputError } from './errors.js';
@@ -233,6 +234,16 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   const templateStars = 'characterization' in tmpl ? fromCandidates((tmpl as CharacterizedImage).characterization.sources) : findSources(tmpl.exposure);
   const astrometry = registerPair(science, tmpl.exposure, fromCandidates(sci.characterization.sources), templateStars, config.astrometry);
   const warped = await warpRegistered(tmpl.exposure, science, astrometry, config.warp);
+  // Where the two images' responses differ (vignetting at different pointings) stars cannot be matched: masked.
+  const templateBackground = 'characterization' in tmpl ? (tmpl as CharacterizedImage).characterization.background.map : null;
+  const responseMaskedFraction = templateBackground
+    ? maskResponseMismatch(
+        science,
+        fineSky(science, sci.characterization.background.map, config.subtract.illumination.responseMeshPx),
+        mapOntoScience(fineSky(tmpl.exposure, templateBackground, config.subtract.illumination.responseMeshPx), science.width, science.height, astrometry.warpScienceWcs, astrometry.warpTemplateWcs),
+        config.subtract.illumination,
+      )
+    : 0;
   rescaleVarianceToPsfScales(warped);
   const warpedTemplate = warped.exposure;
   done('warp', {
@@ -241,6 +252,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     astrometry: astrometry.mode,
     astrometryStars: astrometry.nStars,
     astrometryRmsPx: round(astrometry.rmsPx, 4),
+    responseMaskedFraction: round(responseMaskedFraction, 4),
     ...(astrometry.reason ? { astrometryNote: astrometry.reason } : {}),
   });
 

@@ -55,7 +55,10 @@ interface DiffuseBlob {
 function diffuseBlobs(config: SimConfig): DiffuseBlob[] {
   if (!(config.diffuseLightFraction > 0)) return [];
   const rng = rngStream(config.seed, 'diffuse');
-  const count = Math.max(1, Math.round((config.diffuseLightPerMegapixel * config.size * config.size) / 1e6));
+  const count = Math.max(
+    1,
+    Math.round((config.diffuseLightPerMegapixel * config.size * config.size) / 1e6),
+  );
   const halfDeg = ((config.size / 2) * config.pixelScaleArcsec) / 3600;
   return Array.from({ length: count }, () => ({
     xi: rng.between(-0.8, 0.8) * halfDeg,
@@ -97,7 +100,8 @@ export function addDiffuseLight(light: Float32Array, config: SimConfig, spec: Im
     const y1 = Math.min(size - 1, Math.ceil(cy + reach));
     for (let y = y0; y <= y1; y++) {
       const dy2 = (y - cy) * (y - cy);
-      for (let x = x0; x <= x1; x++) light[y * size + x] += amp * Math.exp(-((x - cx) * (x - cx) + dy2) * inv);
+      for (let x = x0; x <= x1; x++)
+        light[y * size + x] += amp * Math.exp(-((x - cx) * (x - cx) + dy2) * inv);
     }
   }
 }
@@ -121,7 +125,8 @@ export interface WcsError {
  */
 export function wcsErrorFor(config: SimConfig, visit: number): WcsError | null {
   const { wcsErrorArcsec, wcsErrorRotationDeg, wcsErrorScale } = config;
-  if (visit === 0 || (wcsErrorArcsec === 0 && wcsErrorRotationDeg === 0 && wcsErrorScale === 0)) return null;
+  if (visit === 0 || (wcsErrorArcsec === 0 && wcsErrorRotationDeg === 0 && wcsErrorScale === 0))
+    return null;
   const rng = rngStream(config.seed, `wcs-error-${visit}`);
   const angle = rng.between(0, 2 * Math.PI);
   const sign = (): number => (rng.uniform() < 0.5 ? -1 : 1);
@@ -160,3 +165,15 @@ export function headerWcs(config: SimConfig, spec: ImageSpec): Wcs | null {
   const error = wcsErrorFor(config, spec.visit);
   return error && spec.wcs instanceof SipWcs ? perturbWcs(spec.wcs, error) : spec.wcs;
 }
+
+/** One preset per real-world effect at the strength the acceptance figures are stated for (bench and tests). */
+export const REAL_WORLD_PRESETS: Record<string, Partial<SimConfig>> = {
+  vignetting: { vignetteRadius: 0.8 },
+  'diffuse light': { diffuseLightFraction: 0.5 },
+  'no SATURATE': { writeSaturate: false },
+  'WCS errors': { wcsErrorArcsec: 5, wcsErrorRotationDeg: 0.1, wcsErrorScale: 0.005 },
+  'no WCS, dithered': { writeWcs: false },
+  'no WCS, aligned': { writeWcs: false, ditherPx: 0, rotationDeg: [0, 0] },
+  'non-count units': { unitScale: 0.01, unit: 'uJy' },
+  'no GAIN': { writeGain: false },
+};

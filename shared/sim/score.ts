@@ -26,17 +26,36 @@ export interface PairScore {
 }
 
 function masked(exposure: Exposure, x: number, y: number, radius: number): boolean {
-  for (let py = Math.max(0, Math.round(y) - radius); py <= Math.min(exposure.height - 1, Math.round(y) + radius); py++)
-    for (let px = Math.max(0, Math.round(x) - radius); px <= Math.min(exposure.width - 1, Math.round(x) + radius); px++) if (exposure.mask.get(px, py) & UNUSABLE) return true;
+  for (
+    let py = Math.max(0, Math.round(y) - radius);
+    py <= Math.min(exposure.height - 1, Math.round(y) + radius);
+    py++
+  )
+    for (
+      let px = Math.max(0, Math.round(x) - radius);
+      px <= Math.min(exposure.width - 1, Math.round(x) + radius);
+      px++
+    )
+      if (exposure.mask.get(px, py) & UNUSABLE) return true;
   return false;
 }
 
 /** Scores `sources` (x, y, snr in the science frame) found on `difference` against one visit's truth rows. */
-export function scoreAgainstTruth(difference: Exposure, sources: ReadonlyArray<{ x: number; y: number; snr: number }>, truth: readonly TruthRow[], fwhmPx: number): PairScore {
+export function scoreAgainstTruth(
+  difference: Exposure,
+  sources: ReadonlyArray<{ x: number; y: number; snr: number }>,
+  truth: readonly TruthRow[],
+  fwhmPx: number,
+): PairScore {
   const real = truth.filter((r) => REAL_KINDS.has(r.kind));
-  const near = (a: { x: number; y: number }, b: { x: number; y: number }): boolean => Math.hypot(a.x - b.x, a.y - b.y) < fwhmPx;
-  const falseAt = sources.filter((s) => !real.some((r) => near(r, s))).map((s) => ({ x: s.x, y: s.y, snr: s.snr }));
-  const visible = real.filter((r) => Math.abs(r.expectedSnr) >= COMPLETENESS_SNR && !masked(difference, r.x, r.y, 2));
+  const near = (a: { x: number; y: number }, b: { x: number; y: number }): boolean =>
+    Math.hypot(a.x - b.x, a.y - b.y) < fwhmPx;
+  const falseAt = sources
+    .filter((s) => !real.some((r) => near(r, s)))
+    .map((s) => ({ x: s.x, y: s.y, snr: s.snr }));
+  const visible = real.filter(
+    (r) => Math.abs(r.expectedSnr) >= COMPLETENESS_SNR && !masked(difference, r.x, r.y, 2),
+  );
   const found = visible.filter((r) => sources.some((s) => near(r, s))).length;
   const scale = AREA_4MPIX / (difference.width * difference.height);
   return {
