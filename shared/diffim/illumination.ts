@@ -16,17 +16,26 @@
  * residualSigma of its own noise, so that a clean difference is left untouched (ip_diffim's
  * post-subtraction background, made conditional).
  */
-import { estimateBackground } from '../characterize/background.js';
+import { estimateBackground, measureMesh } from '../characterize/background.js';
+import type { CharacterizeOverrides } from '../characterize/characterize.js';
 import { detectPeaks } from '../characterize/detect-peaks.js';
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
 import { Plane, type ImageF, type MaskI } from '../image/plane.js';
 import { median } from '../util/stats.js';
+import { solveSymmetric } from '../util/linalg.js';
 import type { Wcs } from '../wcs/types.js';
+import { dilateMask } from '../warp/resample.js';
 
 export interface IlluminationConfig {
   /** Mesh of the response maps, pixels (default 16: fine enough to follow a vignetting edge; a cell's median of 256 sky pixels is good to ~0.2 %). */
   responseMeshPx: number;
+  /** An image whose sky varies by more than this fraction of its median (10th to 90th percentile of 64 px cells) is structured (default 0.2)... */
+  structuredSky: number;
+  /** ...and is characterized with this background mesh, pixels (default 32), to follow vignetting edges and diffuse light. */
+  structuredMeshPx: number;
+  /** The response mask is grown by this many pixels (default 16), past the reach of the matching kernel and the decorrelation filter. */
+  responseMaskGrowPx: number;
   /** A pixel whose relative response (its background over the median) is below this is dimmed (default 0.9). */
   lowResponse: number;
   /** Mask dimmed pixels where the two images' relative responses differ by more than this fraction (default 0.03). */
@@ -41,6 +50,9 @@ export interface IlluminationConfig {
 
 export const DEFAULT_ILLUMINATION_CONFIG: IlluminationConfig = {
   responseMeshPx: 16,
+  structuredSky: 0.2,
+  structuredMeshPx: 16,
+  responseMaskGrowPx: 16,
   lowResponse: 0.9,
   responseMismatch: 0.03,
   residualMeshFwhm: 8,
@@ -101,6 +113,33 @@ export function mapOntoScience(
   return out;
 }
 
+/**
+ * Characterization overrides for an image (raw, before characterization): a finer background
+ * mesh when its sky is structured (see structuredSky), else the overrides as given.
+ */
+export function characterizeOverridesFor(
+  exposure: Exposure,
+  overrides: CharacterizeOverrides,
+  config: Partial<IlluminationConfig> = {},
+): CharacterizeOverrides {
+  const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
+  const mesh = measureMesh(exposure.image, null, { meshSize: 64, sampleStep: 4, filterSize: 1 });
+  const cells = Array.from(mesh.meshSky)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  if (cells.length < 4) return overrides;
+  const at = (q: number): number => cells[Math.floor(q * (cells.length - 1))];
+  const level = at(0.5);
+  if (!(level > 0) || (at(0.9) - at(0.1)) / level <= cfg.structuredSky) return overrides;
+  return {
+    ...overrides,
+    background: {
+      ...overrides.background,
+      meshSize: Math.min(cfg.structuredMeshPx, overrides.background?.meshSize ?? Infinity),
+    },
+  };
+}
+
 /** A background map over its median where usable (the relative response); null if the median is not positive. */
 function relativeResponse(background: ImageF, mask: MaskI): ImageF | null {
   const sample: number[] = [];
@@ -140,6 +179,30 @@ export function fineSky(exposure: Exposure, background: ImageF, meshPx: number):
   return estimateBackground(sky, exclude, { meshSize: meshPx, filterSize: 1 }).map;
 }
 
+/** Least-squares plane a + b x + c y of the response ratio rs / rt over pixels clear in both (sampled every 8 px); [1, 0, 0] without any. */
+function clearRatioPlane(rs: ImageF, rt: ImageF, clear: number): [number, number, number] {
+  const ata = new Float64Array(9);
+  const atb = new Float64Array(3);
+  let n = 0;
+  for (let y = 0; y < rs.height; y += SAMPLE_STEP) {
+    const s = rs.row(y);
+    const t = rt.row(y);
+    for (let x = 0; x < rs.width; x += SAMPLE_STEP) {
+      if (!(s[x] >= clear && t[x] >= clear)) continue;
+      const row = [1, x, y];
+      const r = s[x] / t[x];
+      for (let i = 0; i < 3; i++) {
+        atb[i] += row[i] * r;
+        for (let j = 0; j < 3; j++) ata[i * 3 + j] += row[i] * row[j];
+      }
+      n++;
+    }
+  }
+  if (n < 10) return [1, 0, 0];
+  const c = solveSymmetric(ata, atb);
+  return [c[0], c[1], c[2]];
+}
+
 /**
  * Masks NO_DATA (in the science mask) the dimmed pixels where the science's and the warped
  * template's relative responses differ (see the module comment); returns the fraction masked.
@@ -155,20 +218,39 @@ export function maskResponseMismatch(
   const rs = relativeResponse(scienceBackground, science.mask);
   const rt = relativeResponse(templateBackground, science.mask);
   if (!rs || !rt) return 0;
-  let masked = 0;
-  for (let y = 0; y < science.height; y++) {
+  const { width: w, height: h } = science;
+  // The two skies' own gradients differ: the ratio is taken relative to a plane fitted where both are clear.
+  const plane = clearRatioPlane(rs, rt, cfg.lowResponse);
+  const flags = new Int32Array(w * h);
+  let any = false;
+  for (let y = 0; y < h; y++) {
     const s = rs.row(y);
     const t = rt.row(y);
-    const m = science.mask.row(y);
-    for (let x = 0; x < science.width; x++) {
+    for (let x = 0; x < w; x++) {
       const dimmed = Math.min(s[x], t[x]) < cfg.lowResponse;
-      if (dimmed && Math.abs(s[x] / t[x] - 1) > cfg.responseMismatch) {
-        m[x] |= MaskPlane.NO_DATA;
-        masked++;
+      if (
+        dimmed &&
+        Math.abs(s[x] / t[x] / (plane[0] + plane[1] * x + plane[2] * y) - 1) > cfg.responseMismatch
+      ) {
+        flags[y * w + x] = MaskPlane.NO_DATA;
+        any = true;
       }
     }
   }
-  return masked / (science.width * science.height);
+  if (!any) return 0;
+  const grown =
+    cfg.responseMaskGrowPx > 0
+      ? dilateMask(flags, w, h, Math.round(cfg.responseMaskGrowPx), new Int32Array(w * h))
+      : flags;
+  let masked = 0;
+  for (let y = 0; y < h; y++) {
+    const m = science.mask.row(y);
+    for (let x = 0; x < w; x++) {
+      if (grown[y * w + x]) masked++;
+      m[x] |= grown[y * w + x];
+    }
+  }
+  return masked / (w * h);
 }
 
 export interface ResidualBackground {

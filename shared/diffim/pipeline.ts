@@ -17,7 +17,7 @@ import { rescaleVarianceToPsfScales } from '../warp/index.js';
 import { registerPair, DEFAULT_ASTROMETRY_CONFIG, type AstrometryConfig, type AstrometryResult } from '../astrom/register.js';
 import { findSources, fromCandidates } from '../astrom/sources.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
-import { DEFAULT_ILLUMINATION_CONFIG, fineSky, mapOntoScience, maskResponseMismatch } from './illumination.js';
+import { characterizeOverridesFor, DEFAULT_ILLUMINATION_CONFIG, fineSky, mapOntoScience, maskResponseMismatch } from './illumination.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
 import { FitsHeader } from '../fits/header.js';
@@ -78,12 +78,15 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   // The science is characterized on a pool worker while this thread characterizes the template
   // and then starts the warp, which needs only the science's grid and WCS.
   // Inputs resampled before us (e.g. by their provider) have correlated noise: measured on blank sky.
-  const scienceDone = cfg.characterize ? characterizeImageAsync(science, cfg.characterizeOverrides, pool, { noiseCorrelation: true }) : null;
+  // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh (illumination.ts).
+  const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
+  const overridesFor = (e: Exposure) => characterizeOverridesFor(e, cfg.characterizeOverrides, illumination);
+  const scienceDone = cfg.characterize ? characterizeImageAsync(science, overridesFor(science), pool, { noiseCorrelation: true }) : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
   let templateStars = null;
   let templateBackground = null;
   if (cfg.characterize) {
-    const characterized = characterizeImage(template, cfg.characterizeOverrides);
+    const characterized = characterizeImage(template, overridesFor(template));
     templateStars = fromCandidates(characterized.sources);
     templateBackground = characterized.background.map;
     if (template.psf) characterizeNoiseCorrelation(template, template.psf.fwhmAt(template.width / 2, template.height / 2));
@@ -103,7 +106,6 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   );
   const warped = await warpRegistered(template, science, astrometry, cfg.warp, pool);
   // Where the two images' responses differ (vignetting seen at different pointings) stars cannot be matched.
-  const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
   const responseMaskedFraction =
     scienceCharacterized && templateBackground
       ? maskResponseMismatch(

@@ -41,7 +41,7 @@ import { rescaleVarianceToPsfScales } from '../warp/index.js';
 import { registerPair } from '../astrom/register.js';
 import { findSources, fromCandidates } from '../astrom/sources.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
-import { fineSky, mapOntoScience, maskResponseMismatch } from '../diffim/illumination.js';
+import { characterizeOverridesFor, fineSky, mapOntoScience, maskResponseMismatch } from '../diffim/illumination.js';
 import { codeVersion } from '../util/version.js';
 import { configHash, DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
 import { PipelineInputError } from './errors.js';
@@ -224,9 +224,10 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   // Stage times are laps and add up to the wall time.
   checkImageData(science, 'science');
   const sciStart = performance.now();
-  const sciPreparing = prepareScienceAsync(science, config.characterize);
+  // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh.
+  const sciPreparing = prepareScienceAsync(science, characterizeOverridesFor(science, config.characterize, config.subtract.illumination));
   sciPreparing.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
-  const tmpl = isPrepared(inputs.template) ? inputs.template : prepareTemplate(templateIn, config.characterize);
+  const tmpl = isPrepared(inputs.template) ? inputs.template : prepareTemplate(templateIn, characterizeOverridesFor(templateIn, config.characterize, config.subtract.illumination));
   done('characterizeTemplate', { preloaded: isPrepared(inputs.template), fwhmPx: round(tmpl.psfFwhmPx, 3) }, isPrepared(inputs.template) ? 0 : undefined);
   const sci = await sciPreparing;
   done('characterizeScience', { fwhmPx: round(sci.characterization.psf.fwhmPx, 3), psfStars: sci.characterization.psf.nStars, crCount: sci.characterization.crCount }, performance.now() - sciStart - timingsMs.characterizeTemplate);
