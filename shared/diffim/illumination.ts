@@ -36,7 +36,7 @@ export interface IlluminationConfig {
   structuredMeshPx: number;
   /** The response mask is grown by this many pixels (default 16), past the reach of the matching kernel and the decorrelation filter. */
   responseMaskGrowPx: number;
-  /** A pixel whose relative response (its background over the median) is below this is dimmed (default 0.9). */
+  /** A pixel whose relative response (its background over the median) is below this is dimmed (default 0.8). */
   lowResponse: number;
   /** Mask dimmed pixels where the two images' relative responses differ by more than this fraction (default 0.03). */
   responseMismatch: number;
@@ -53,7 +53,7 @@ export const DEFAULT_ILLUMINATION_CONFIG: IlluminationConfig = {
   structuredSky: 0.2,
   structuredMeshPx: 16,
   responseMaskGrowPx: 16,
-  lowResponse: 0.9,
+  lowResponse: 0.8,
   responseMismatch: 0.03,
   residualMeshFwhm: 8,
   residualMeshMinPx: 32,
