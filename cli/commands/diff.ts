@@ -63,7 +63,7 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
       throw new InputError(`${templatePath}: without a celestial WCS on both images they must have the same shape (${template.width}x${template.height} vs ${science.width}x${science.height})`);
     }
     progress('characterizing, warping and subtracting');
-    const result = await runDiff(science, template, { characterizeOverrides: config.characterize, warp: config.warp, subtract: config.subtract }).catch((err: Error) => {
+    const result = await runDiff(science, template, { characterizeOverrides: config.characterize, astrometry: config.astrometry, warp: config.warp, subtract: config.subtract }).catch((err: Error) => {
       // Every kernel fit, down to the simplest, was degenerate: the pair's fault, named by the science file.
       throw err instanceof KernelFitError ? new InputError(`${sciencePath}: ${err.message} (template ${templatePath})`) : err;
     });
