@@ -25,7 +25,9 @@ export const command = defineCommand({
   --out D.fits       difference: IMAGE, MASK, VARIANCE in the science frame with the science WCS,
                      PSF (the difference PSF on a grid of positions) and, for ZOGY, SCORR;
                      header cards DIFFMETH (AL, AL-CONVSCI or ZOGY), KERNSUM (science flux per
-                     template flux) and PSFFWHM (difference PSF FWHM at the centre, pixels)
+                     template flux), PSFFWHM (difference PSF FWHM at the centre, pixels) and the
+                     registration: ASTRMETH (HEADER, REFIT, ALIGNED, PATTERN or NONE), ASTRNSTR
+                     (stars fitted), ASTRRMS (rms of the fit, pixels), ASTRORD (order of the map)
   --method M         al: Alard-Lupton convolving the template; al-convsci: convolving the science;
                      auto (default): AL convolving whichever image has the narrower PSF (Rubin's rule);
                      zogy: Zackay, Ofek & Gal-Yam (2016) with S_corr
@@ -34,6 +36,8 @@ export const command = defineCommand({
                      Header cards APCONFIG (its hash) and APVERSION (code version) record it
 ${IMAGE_OPTIONS_HELP}
 
+The science WCS is refitted on the template's stars before the warp (shared/astrom); images
+without a WCS must have the same shape and are registered by their stars unless already aligned.
 Stage timings and noise figures are logged as JSON lines on stderr.`,
   options: {
     science: { type: 'string' },
@@ -58,7 +62,7 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
       throw new InputError(`${templatePath}: without a celestial WCS on both images they must have the same shape (${template.width}x${template.height} vs ${science.width}x${science.height})`);
     }
     progress('characterizing, warping and subtracting');
-    const result = await runDiff(science, template, { characterizeOverrides: config.characterize, warp: config.warp, subtract: config.subtract }).catch((err: unknown) => {
+    const result = await runDiff(science, template, { characterizeOverrides: config.characterize, astrometry: config.astrometry, warp: config.warp, subtract: config.subtract }).catch((err: unknown) => {
       throw pairError(err, sciencePath, templatePath) ?? err;
     });
     progress('writing');
@@ -77,6 +81,10 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
         apertureCorrected: result.stats.apertureCorrected,
         variance: { science: scienceRead.varianceOrigin || 'derived', template: templateRead.varianceOrigin || 'derived' },
         coverageFraction: result.coverageFraction,
+        astrometry: result.astrometry.mode,
+        astrometryStars: result.astrometry.nStars,
+        astrometryRmsPx: result.astrometry.rmsPx,
+        responseMaskedFraction: result.responseMaskedFraction,
         timingsMs: Object.fromEntries(Object.entries(result.timingsMs).map(([k, v]) => [k, Math.round(v)])),
         peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       })}\n`,

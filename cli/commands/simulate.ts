@@ -49,6 +49,40 @@ function integerOption(
   return n;
 }
 
+/** A non-negative number option, else InputError. */
+function nonNegative(values: Record<string, unknown>, name: string, fallback: number): number {
+  const n = numberOption(values, name, fallback);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InputError(`--${name} must be a non-negative number, got '${String(values[name])}'`);
+  return n;
+}
+
+/** The real-world effects asked for on the command line (shared/sim/real-world.ts). */
+function realWorldOptions(values: Record<string, unknown>): Partial<SimConfig> {
+  const out: Partial<SimConfig> = {
+    vignetteRadius: nonNegative(values, 'vignetting', 0),
+    diffuseLightFraction: nonNegative(values, 'diffuse-light', 0),
+    writeWcs: values['no-wcs'] !== true,
+    writeSaturate: values['no-saturate'] !== true,
+    writeGain: values['no-gain'] !== true,
+    ditherPx: nonNegative(values, 'dither', DEFAULT_SIM_CONFIG.ditherPx),
+  };
+  const scale = nonNegative(values, 'unit-scale', 1);
+  if (scale === 0) throw new InputError(`--unit-scale must be positive, got '${String(values['unit-scale'])}'`);
+  out.unitScale = scale;
+  if (typeof values.unit === 'string') out.unit = values.unit;
+  if (values.rotation !== undefined) {
+    const r = nonNegative(values, 'rotation', 0);
+    out.rotationDeg = [r, r];
+  }
+  if (typeof values['wcs-error'] === 'string') {
+    const parts = values['wcs-error'].split(',').map(Number);
+    if (parts.length !== 3 || parts.some((v) => !(v >= 0) || !Number.isFinite(v)))
+      throw new InputError(`--wcs-error must be ARCSEC,DEG,FRACTION (three non-negative numbers), got '${values['wcs-error']}'`);
+    [out.wcsErrorArcsec, out.wcsErrorRotationDeg, out.wcsErrorScale] = parts;
+  }
+  return out;
+}
+
 async function prepareDirectory(dir: string): Promise<void> {
   const existing = await stat(dir).catch(() => null);
   if (existing && !existing.isDirectory())
@@ -66,6 +100,9 @@ export const command = defineCommand({
   name: 'simulate',
   summary: 'write a template, science visits and truth.csv for one simulated detector',
   help: `usage: ap simulate --out DIR [--size N] [--seed S] [--visits K] [--template-seeing better|worse|random]
+                   [real-world effects, all off by default: --vignetting R --diffuse-light F
+                    --wcs-error ARCSEC,DEG,FRAC --no-wcs --no-saturate --no-gain --unit-scale S --unit NAME
+                    --dither PX --rotation DEG]
 
   --out DIR            output folder (created if missing): template.fits, science-1.fits ...
                        science-K.fits (float32 ADU in the primary HDU, GAIN, RDNOISE, SATURATE,
@@ -81,6 +118,19 @@ export const command = defineCommand({
                        rotations, transparency, streaks, one transient in one input only; see
                        inputs-truth.csv) and K later visits science-(N+1).fits ... to difference
 
+Real-world effects (shared/sim/real-world.ts):
+  --vignetting R       circular field of view: response 1 out to R x the half-side, falling over
+                       ${DEFAULT_SIM_CONFIG.vignetteEdgePx} px to ${DEFAULT_SIM_CONFIG.vignetteFloor} beyond (sky and sources; the same in every image)
+  --diffuse-light F    diffuse nebulae on the sky peaking at F x the mean science sky
+  --wcs-error A,R,S    science headers' WCS off by A arcsec, R degrees of rotation and a fractional
+                       scale error S (random directions and signs); the truth's CRVAL/CRPIX/CD are
+                       written as SIMVALn, SIMPIXn, SIMCDi_j
+  --no-wcs             no WCS cards at all (register the pair by its stars)
+  --no-saturate        no SATURATE card;   --no-gain: no GAIN and RDNOISE cards
+  --unit-scale S       pixels in units of S per ADU (GAIN, SATURATE, PHOTZP follow); --unit sets BUNIT
+  --dither PX          largest pointing dither (default ${DEFAULT_SIM_CONFIG.ditherPx}); --rotation DEG: the visits'
+                       rotation (default ${DEFAULT_SIM_CONFIG.rotationDeg[0]}-${DEFAULT_SIM_CONFIG.rotationDeg[1]}); --dither 0 --rotation 0 aligns the images
+
 The template is ${DEFAULT_SIM_CONFIG.templateDepth}x deeper than a ${DEFAULT_SIM_CONFIG.exposureTime} s visit; visits differ in pointing, rotation,
 PSF, sky, transparency; they carry transients, variable stars, asteroids, cosmic rays, hot
 pixels, a hot column, saturation with bleed trails, and now and then a satellite streak.`,
@@ -91,6 +141,16 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
     visits: { type: 'string' },
     'template-seeing': { type: 'string' },
     'template-inputs': { type: 'string' },
+    vignetting: { type: 'string' },
+    'diffuse-light': { type: 'string' },
+    'wcs-error': { type: 'string' },
+    'no-wcs': { type: 'boolean' },
+    'no-saturate': { type: 'boolean' },
+    'no-gain': { type: 'boolean' },
+    'unit-scale': { type: 'string' },
+    unit: { type: 'string' },
+    dither: { type: 'string' },
+    rotation: { type: 'string' },
   },
   async run(values) {
     const out = required(values, 'out');
@@ -103,6 +163,7 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
       seed: integerOption(values, 'seed', DEFAULT_SIM_CONFIG.seed, 0, 2 ** 31 - 1),
       visits: integerOption(values, 'visits', DEFAULT_SIM_CONFIG.visits, 1, 100),
       templateSeeing: seeing as TemplateSeeing,
+      ...realWorldOptions(values),
     };
     await prepareDirectory(out);
     const started = performance.now();
@@ -122,6 +183,7 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
       seed: plan.config.seed,
       fwhmPx: spec.psf.fwhmAt((plan.config.size - 1) / 2, (plan.config.size - 1) / 2),
       skyAdu: spec.skyAdu,
+      unit: plan.config.unit,
     });
     // Half the stars and galaxies of every image are drawn on a second thread.
     const worker = new SkyWorker(plan.config);

@@ -1,3 +1,4 @@
+import { DEFAULT_ILLUMINATION_CONFIG, type IlluminationConfig } from './illumination.js';
 /**
  * Configuration of image subtraction, with Rubin ip_diffim's defaults where they apply.
  */
@@ -54,6 +55,8 @@ export interface SubtractConfig {
   zogyPsfErrorFraction: number;
   /** ZOGY: floor on the denominator^2 of eq. 13 relative to its k = 0 value; 0 = exact ZOGY (README: trade-off measured). */
   zogyRegularization: number;
+  /** Illumination that is not flat: response-mismatch masking and the difference's residual background (illumination.ts). */
+  illumination: IlluminationConfig;
 }
 
 export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
@@ -81,4 +84,5 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   zogyAstrometricSigmaPx: 0.05,
   zogyPsfErrorFraction: 0.03,
   zogyRegularization: 0,
+  illumination: DEFAULT_ILLUMINATION_CONFIG,
 };

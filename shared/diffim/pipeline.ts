@@ -13,7 +13,11 @@ import type { Exposure } from '../image/exposure.js';
 import { characterizeImage, type CharacterizeOverrides } from '../characterize/characterize.js';
 import { characterizeImageAsync } from '../characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
-import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
+import { rescaleVarianceToPsfScales } from '../warp/index.js';
+import { registerPair, DEFAULT_ASTROMETRY_CONFIG, type AstrometryConfig, type AstrometryResult } from '../astrom/register.js';
+import { findSources, fromCandidates } from '../astrom/sources.js';
+import { warpRegistered } from '../astrom/warp-registered.js';
+import { characterizeOverridesFor, DEFAULT_ILLUMINATION_CONFIG, fineSky, mapOntoScience, maskResponseMismatch } from './illumination.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
 import { FitsHeader } from '../fits/header.js';
@@ -27,13 +31,15 @@ export interface DiffConfig {
   /** Characterize the inputs (default true); false keeps their PSFs and pixels as given (backgrounds already removed). */
   characterize: boolean;
   characterizeOverrides: CharacterizeOverrides;
+  /** The science WCS refitted on the template's stars, WCS-less pairs registered by their stars (shared/astrom). */
+  astrometry: Partial<AstrometryConfig>;
   warp: Partial<WarpConfig>;
   subtract: Partial<SubtractConfig>;
   /** 1: everything on the calling thread; else the shared WorkerPool (one thread per core, AP_THREADS). */
   threads: number;
 }
 
-export const DEFAULT_DIFF_CONFIG: DiffConfig = { characterize: true, characterizeOverrides: {}, warp: {}, subtract: {}, threads: 0 };
+export const DEFAULT_DIFF_CONFIG: DiffConfig = { characterize: true, characterizeOverrides: {}, astrometry: DEFAULT_ASTROMETRY_CONFIG, warp: {}, subtract: {}, threads: 0 };
 
 export type DiffStage = 'characterizeScience' | 'characterizeTemplate' | 'warp' | SubtractStage;
 
@@ -44,6 +50,10 @@ export interface DiffResult extends SubtractResult {
   covarianceFactor: number;
   /** The characterized template on the science grid, as subtracted (for previews and cutouts). */
   warpedTemplate: Exposure;
+  /** How the pair was registered (the ASTR* header cards). */
+  astrometry: AstrometryResult;
+  /** Fraction of the science masked NO_DATA because the two images' responses differ there (illumination.ts). */
+  responseMaskedFraction: number;
   /**
    * Wall time of each stage, ms, adding up to `total`: the stages overlap (characterizeScience runs on a worker from the
    * start), so each one counts from the previous stage's end to its own: characterizeTemplate, then the rest of
@@ -68,20 +78,43 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   // The science is characterized on a pool worker while this thread characterizes the template
   // and then starts the warp, which needs only the science's grid and WCS.
   // Inputs resampled before us (e.g. by their provider) have correlated noise: measured on blank sky.
-  const scienceDone = cfg.characterize ? characterizeImageAsync(science, cfg.characterizeOverrides, pool, { noiseCorrelation: true }) : null;
+  // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh (illumination.ts).
+  const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
+  const overridesFor = (e: Exposure) => characterizeOverridesFor(e, cfg.characterizeOverrides, illumination);
+  const scienceDone = cfg.characterize ? characterizeImageAsync(science, overridesFor(science), pool, { noiseCorrelation: true }) : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
+  let templateStars = null;
+  let templateBackground = null;
   if (cfg.characterize) {
-    characterizeImage(template, cfg.characterizeOverrides);
+    const characterized = characterizeImage(template, overridesFor(template));
+    templateStars = fromCandidates(characterized.sources);
+    templateBackground = characterized.background.map;
     if (template.psf) characterizeNoiseCorrelation(template, template.psf.fwhmAt(template.width / 2, template.height / 2));
   }
   const characterizeTemplate = lap();
   onStage?.('characterizeTemplate');
-  const warping = warpExposure(template, science, cfg.warp, pool);
-  warping.catch(() => {});
-  await scienceDone;
+  const scienceCharacterized = await scienceDone;
   const characterizeScience = lap();
   onStage?.('characterizeScience');
-  const warped = await warping;
+  // The warp goes through the science WCS refitted on the template's stars (shared/astrom).
+  const astrometry = registerPair(
+    science,
+    template,
+    scienceCharacterized ? fromCandidates(scienceCharacterized.sources) : findSources(science),
+    templateStars ?? findSources(template),
+    cfg.astrometry,
+  );
+  const warped = await warpRegistered(template, science, astrometry, cfg.warp, pool);
+  // Where the two images' responses differ (vignetting seen at different pointings) stars cannot be matched.
+  const responseMaskedFraction =
+    scienceCharacterized && templateBackground
+      ? maskResponseMismatch(
+          science,
+          fineSky(science, scienceCharacterized.background.map, illumination.responseMeshPx),
+          mapOntoScience(fineSky(template, templateBackground, illumination.responseMeshPx), science.width, science.height, astrometry.warpScienceWcs, astrometry.warpTemplateWcs),
+          illumination,
+        )
+      : 0;
   rescaleVarianceToPsfScales(warped);
   const warp = lap();
   onStage?.('warp');
@@ -91,6 +124,8 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
     coverageFraction: warped.coverageFraction,
     covarianceFactor: warped.covarianceFactor,
     warpedTemplate: warped.exposure,
+    astrometry,
+    responseMaskedFraction,
     timingsMs: { characterizeScience, characterizeTemplate, warp, ...result.timingsMs, total: performance.now() - start },
   };
 }
@@ -113,7 +148,7 @@ export function provenanceCards(p: DiffProvenance): Array<[string, string]> {
  * The difference as `ap diff` writes it: IMAGE, MASK, VARIANCE, PSF (and SCORR for ZOGY); see
  * README.md. `provenance` adds the cards APCONFIG and APVERSION.
  */
-export function diffToFits(result: SubtractResult, provenance?: DiffProvenance): Uint8Array {
+export function diffToFits(result: SubtractResult & { astrometry?: AstrometryResult }, provenance?: DiffProvenance): Uint8Array {
   const psf = diffPsfToHdu(result.differencePsf);
   const psfHeader = new FitsHeader();
   for (const [k, v] of psf.cards) if (k !== 'EXTNAME') psfHeader.set(k, v);
@@ -130,9 +165,21 @@ export function diffToFits(result: SubtractResult, provenance?: DiffProvenance):
   ];
   if (result.stats.kernelFallback) extraHeader.push(['KERNFALL', result.stats.kernelFallback]);
   return writeExposure(result.difference, {
-    extraHeader: [...extraHeader, ...(provenance ? provenanceCards(provenance) : [])],
+    extraHeader: [...extraHeader, ...(provenance ? provenanceCards(provenance) : []), ...astrometryCards(result.astrometry)],
     extraHdus,
   });
+}
+
+/**
+ * The registration's header cards: ASTRMETH (HEADER, REFIT, ALIGNED, PATTERN or NONE), ASTRNSTR
+ * (stars in the fit), ASTRRMS (rms of the fit's residuals, pixels), ASTRORD (order of the fitted
+ * map: 1 affine, 2-3 polynomial); the last three only when a fit was made.
+ */
+function astrometryCards(a: AstrometryResult | undefined): Array<[string, string | number]> {
+  if (!a) return [];
+  const cards: Array<[string, string | number]> = [['ASTRMETH', a.mode.toUpperCase()]];
+  if (a.order > 0 && Number.isFinite(a.rmsPx)) cards.push(['ASTRNSTR', a.nStars], ['ASTRRMS', Number(a.rmsPx.toFixed(5))], ['ASTRORD', a.order]);
+  return cards;
 }
 
 /** The difference PSF of a file written by `ap diff` (its PSF extension). */

@@ -30,6 +30,7 @@ import { GridPsf, stampFwhm, stampSigma } from './psf-grid.js';
 import { SmoothedPsf } from './smooth-psf-spectrum.js';
 import { zogy, zogyDifferencePsf } from './zogy.js';
 import { FWHM_PER_SIGMA } from '../util/numeric.js';
+import { subtractResidualBackground, type ResidualBackground } from './illumination.js';
 
 export type SubtractStage = 'chooseMethod' | 'selectCandidates' | 'fitKernel' | 'convolveSubtract' | 'decorrelate' | 'output' | 'total';
 
@@ -54,6 +55,8 @@ export interface SubtractStats {
   /** Aperture-correction ratio applied to the kernel sum (1 when a PSF's wings could not be extrapolated). */
   apertureCorrection: number;
   apertureCorrected: boolean;
+  /** The difference's residual background (illumination.ts): whether it was significant and subtracted. */
+  residualBackground: ResidualBackground;
 }
 
 export interface SubtractResult {
@@ -333,6 +336,8 @@ export async function subtractImages(science: Exposure, template: Exposure, over
       if (!Number.isFinite(vo[x])) vo[x] = 0;
     }
   }
+  // What the images' background models could not follow (diffuse light, illumination edges).
+  const residualBackground = subtractResidualBackground(image, mask, variance, Math.max(fwhmS, fwhmT), cfg.illumination);
   const difference = new Exposure(image, mask, variance, science.wcs, differencePsf, science.info);
   const noise = normalisedNoise(difference);
   const centre = differencePsf.stampAt(cx, cy, true);
@@ -360,6 +365,7 @@ export async function subtractImages(science: Exposure, template: Exposure, over
       kernelFallback: fit.fallback,
       apertureCorrection: apCorr.ratio,
       apertureCorrected: apCorr.applied,
+      residualBackground,
     },
     timingsMs: timings,
   };

@@ -9,6 +9,7 @@ import {
   type CharacterizeOverrides,
 } from '../characterize/characterize.js';
 import { DEFAULT_WARP_CONFIG, type WarpConfig } from '../warp/index.js';
+import { DEFAULT_ASTROMETRY_CONFIG, type AstrometryConfig } from '../astrom/register.js';
 import { DEFAULT_SUBTRACT_CONFIG, type SubtractConfig } from '../diffim/config.js';
 import { DEFAULT_DETECT_CONFIG, type DetectConfig } from '../detect/detect.js';
 import { DEFAULT_ASSOCIATION_CONFIG, type AssociationConfig } from '../association/associate.js';
@@ -36,6 +37,8 @@ export interface AlertConfig {
 export interface PipelineConfig {
   /** Background, variance, CR/SAT masks and PSF model of each input (shared/characterize). */
   characterize: CharacterizeOverrides;
+  /** Science WCS refitted on the template's stars; WCS-less pairs registered by their stars (shared/astrom). */
+  astrometry: AstrometryConfig;
   /** Template resampling onto the science grid (shared/warp); `minCoverageFraction` rejects poor overlaps. */
   warp: WarpConfig;
   /** PSF matching and subtraction (shared/diffim); `method` 'auto' follows Rubin's rule. */
@@ -50,6 +53,7 @@ export interface PipelineConfig {
 /** The built-in defaults, deep-frozen: no caller can change them for another by accident. */
 export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = deepFreeze({
   characterize: DEFAULT_CHARACTERIZE_CONFIG,
+  astrometry: DEFAULT_ASTROMETRY_CONFIG,
   warp: DEFAULT_WARP_CONFIG,
   subtract: DEFAULT_SUBTRACT_CONFIG,
   detect: DEFAULT_DETECT_CONFIG,

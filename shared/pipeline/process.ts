@@ -37,12 +37,16 @@ import { Exposure } from '../image/exposure.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import { initTf } from '../tf/backend.js';
 import { WorkerPool } from '../util/worker-pool.js';
-import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
+import { rescaleVarianceToPsfScales } from '../warp/index.js';
+import { registerPair } from '../astrom/register.js';
+import { findSources, fromCandidates } from '../astrom/sources.js';
+import { warpRegistered } from '../astrom/warp-registered.js';
+import { characterizeOverridesFor, fineSky, mapOntoScience, maskResponseMismatch } from '../diffim/illumination.js';
 import { codeVersion } from '../util/version.js';
 import { configHash, DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
 import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
-import { checkImageData, isPrepared, prepareScienceAsync, prepareTemplate, type PreparedImage } from './preprocess.js';
+import { checkImageData, isPrepared, prepareScienceAsync, prepareTemplate, type CharacterizedImage, type PreparedImage } from './preprocess.js';
 import type { RealBogusScorer } from './realbogus.js';
 import { storedProcessingTime } from './replay.js';
 import { resolveZeroPoint, type ZeroPointSource } from './zero-point.js';
@@ -206,8 +210,6 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   const ids = resolveIds(inputs, log);
   checkPair(science, templateIn);
   if (!Number.isFinite(science.info.mjd)) throw new PipelineInputError('science', 'no observation time: give --mjd MJD, or a MJD-OBS, MJD-AVG, MJD, DATE-OBS or JD card');
-  // Aligned pixel for pixel (checked above): the science image takes the template's sky mapping.
-  if (!science.wcs && templateIn.wcs) science.wcs = templateIn.wcs;
 
   const timingsMs = {} as Record<PipelineStage | 'total', number>;
   const start = performance.now();
@@ -221,26 +223,43 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   };
 
   // (1) The science is characterized on a pool worker while this thread prepares the template
-  // (unless preloaded) and (2) warps it (one band here, the others on the warp's own worker): the
-  // warp needs only the science's grid and WCS. Stage times are laps and add up to the wall time.
+  // (unless preloaded); (2) the science WCS is refitted on the template's stars (shared/astrom; a
+  // WCS-less science image takes the template's, registered by its stars) and the template warped.
+  // Stage times are laps and add up to the wall time.
   checkImageData(science, 'science');
   const sciStart = performance.now();
-  const sciPreparing = prepareScienceAsync(science, config.characterize);
+  // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh.
+  const sciPreparing = prepareScienceAsync(science, characterizeOverridesFor(science, config.characterize, config.subtract.illumination));
   sciPreparing.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
-  const tmpl = isPrepared(inputs.template) ? inputs.template : prepareTemplate(templateIn, config.characterize);
+  const tmpl = isPrepared(inputs.template) ? inputs.template : prepareTemplate(templateIn, characterizeOverridesFor(templateIn, config.characterize, config.subtract.illumination));
   done('characterizeTemplate', { preloaded: isPrepared(inputs.template), fwhmPx: round(tmpl.psfFwhmPx, 3) }, isPrepared(inputs.template) ? 0 : undefined);
-  const warpStart = performance.now();
-  const warping = warpExposure(tmpl.exposure, science, config.warp);
-  warping.catch(() => {}); // awaited below, after the science
-  const warpStartMs = performance.now() - warpStart;
   const sci = await sciPreparing;
-  done('characterizeScience', { fwhmPx: round(sci.characterization.psf.fwhmPx, 3), psfStars: sci.characterization.psf.nStars, crCount: sci.characterization.crCount }, performance.now() - sciStart - warpStartMs - timingsMs.characterizeTemplate);
+  done('characterizeScience', { fwhmPx: round(sci.characterization.psf.fwhmPx, 3), psfStars: sci.characterization.psf.nStars, crCount: sci.characterization.crCount }, performance.now() - sciStart - timingsMs.characterizeTemplate);
 
-  const warpWait = performance.now();
-  const warped = await warping;
+  const templateStars = 'characterization' in tmpl ? fromCandidates((tmpl as CharacterizedImage).characterization.sources) : findSources(tmpl.exposure);
+  const astrometry = registerPair(science, tmpl.exposure, fromCandidates(sci.characterization.sources), templateStars, config.astrometry);
+  const warped = await warpRegistered(tmpl.exposure, science, astrometry, config.warp);
+  // Where the two images' responses differ (vignetting at different pointings) stars cannot be matched: masked.
+  const templateBackground = 'characterization' in tmpl ? (tmpl as CharacterizedImage).characterization.background.map : null;
+  const responseMaskedFraction = templateBackground
+    ? maskResponseMismatch(
+        science,
+        fineSky(science, sci.characterization.background.map, config.subtract.illumination.responseMeshPx),
+        mapOntoScience(fineSky(tmpl.exposure, templateBackground, config.subtract.illumination.responseMeshPx), science.width, science.height, astrometry.warpScienceWcs, astrometry.warpTemplateWcs),
+        config.subtract.illumination,
+      )
+    : 0;
   rescaleVarianceToPsfScales(warped);
   const warpedTemplate = warped.exposure;
-  done('warp', { coverageFraction: round(warped.coverageFraction, 4), covarianceFactor: round(warped.covarianceFactor, 4) }, warpStartMs + performance.now() - warpWait);
+  done('warp', {
+    coverageFraction: round(warped.coverageFraction, 4),
+    covarianceFactor: round(warped.covarianceFactor, 4),
+    astrometry: astrometry.mode,
+    astrometryStars: astrometry.nStars,
+    astrometryRmsPx: round(astrometry.rmsPx, 4),
+    responseMaskedFraction: round(responseMaskedFraction, 4),
+    ...(astrometry.reason ? { astrometryNote: astrometry.reason } : {}),
+  });
 
   // (3) Subtract; then the science zero point (the header's, else the reference catalog's, else the template's through the kernel sum).
   // The catalog is measured on the characterized science before the subtraction's masks change it.

@@ -104,6 +104,36 @@ export interface SimConfig {
   visitSpacingMinutes: number;
   /** Days between the template and the first science visit. */
   templateAgeDays: number;
+
+  // Real-world effects (real-world.ts), all off by default.
+  /** Radius of the clear circular field of view as a fraction of the detector's half-side; 0 (default) = flat response. */
+  vignetteRadius: number;
+  /** Width of the response's raised-cosine fall beyond vignetteRadius, pixels. */
+  vignetteEdgePx: number;
+  /** Relative response beyond the edge (light of sky and sources alike). */
+  vignetteFloor: number;
+  /** Peak surface brightness of diffuse nebulae as a fraction of the mean science sky; 0 (default) = none. */
+  diffuseLightFraction: number;
+  /** Gaussian sigma of a nebula, pixels (0.6-1.4 times this). */
+  diffuseLightScalePx: number;
+  /** Nebulae per square megapixel (at least one when diffuse light is on). */
+  diffuseLightPerMegapixel: number;
+  /** Offset of each science header's WCS from the truth, arcsec (random direction); the template's stays true. */
+  wcsErrorArcsec: number;
+  /** Rotation of each science header's WCS, degrees (random sign). */
+  wcsErrorRotationDeg: number;
+  /** Fractional pixel-scale error of each science header's WCS (random sign). */
+  wcsErrorScale: number;
+  /** Write the WCS cards (default true); false gives pairs registered only by their stars. */
+  writeWcs: boolean;
+  /** Write SATURATE (default true). */
+  writeSaturate: boolean;
+  /** Write GAIN and RDNOISE (default true). */
+  writeGain: boolean;
+  /** Pixel values in units of this many per ADU (default 1: ADU); the header's GAIN, SATURATE, PHOTZP follow. */
+  unitScale: number;
+  /** BUNIT of the pixels (default 'adu'). */
+  unit: string;
 }
 
 export const DEFAULT_SIM_CONFIG: SimConfig = {
@@ -160,6 +190,21 @@ export const DEFAULT_SIM_CONFIG: SimConfig = {
   startMjd: 61000.2,
   visitSpacingMinutes: 30,
   templateAgeDays: 200,
+
+  vignetteRadius: 0,
+  vignetteEdgePx: 80,
+  vignetteFloor: 0.15,
+  diffuseLightFraction: 0,
+  diffuseLightScalePx: 60,
+  diffuseLightPerMegapixel: 4,
+  wcsErrorArcsec: 0,
+  wcsErrorRotationDeg: 0,
+  wcsErrorScale: 0,
+  writeWcs: true,
+  writeSaturate: true,
+  writeGain: true,
+  unitScale: 1,
+  unit: 'adu',
 };
 
 /** The config completed with defaults; throws RangeError naming the first bad knob. */
@@ -199,6 +244,14 @@ export function resolveSimConfig(partial: Partial<SimConfig> = {}): SimConfig {
       config.moffatBeta[0] > 1.5 && config.moffatBeta[1] >= config.moffatBeta[0],
       'an increasing pair above 1.5',
     ],
+    ['vignetteRadius', config.vignetteRadius >= 0, 'non-negative'],
+    ['vignetteFloor', config.vignetteFloor > 0 && config.vignetteFloor <= 1, 'in (0, 1]'],
+    ['diffuseLightFraction', config.diffuseLightFraction >= 0, 'non-negative'],
+    ['diffuseLightScalePx', config.diffuseLightScalePx > 0, 'positive'],
+    ['wcsErrorArcsec', config.wcsErrorArcsec >= 0, 'non-negative'],
+    ['wcsErrorRotationDeg', config.wcsErrorRotationDeg >= 0, 'non-negative'],
+    ['wcsErrorScale', config.wcsErrorScale >= 0 && config.wcsErrorScale < 0.5, 'in [0, 0.5)'],
+    ['unitScale', config.unitScale > 0 && Number.isFinite(config.unitScale), 'positive'],
     [
       'templateSeeing',
       ['better', 'worse', 'random'].includes(config.templateSeeing),

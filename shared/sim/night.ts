@@ -24,6 +24,8 @@ import {
   type PlacedSource,
 } from './render.js';
 import type { SkyWorker } from './parallel.js';
+import { addDiffuseLight, headerWcs, responseMap } from './real-world.js';
+import type { Wcs } from '../wcs/types.js';
 import { expectedSnr, type SnrContext, type TruthRow } from './truth.js';
 
 export const INSTRUMENT = 'APSIM';
@@ -37,6 +39,10 @@ export interface SimulatedImage {
   background: ImageF;
   /** Truth mask: CR for cosmic-ray pixels, BAD for hot pixels and the hot column, SAT for saturated and bleed pixels. */
   crMask: MaskI;
+  /** The true WCS (exposure.wcs is what the header says: the truth, the truth with an error, or none). */
+  trueWcs: Wcs;
+  /** The detector's relative response when vignetting is on (real-world.ts), else null. */
+  response: ImageF | null;
 }
 
 export interface SimulatedNight {
@@ -135,6 +141,15 @@ function finishImage(
   const noiseless = light;
   const background = skyBackground(spec, size);
   for (let i = 0; i < noiseless.length; i++) noiseless[i] += oddHalf[i] + background[i];
+  addDiffuseLight(noiseless, config, spec);
+  // The optics' response dims sky and sources alike (real-world.ts).
+  const response = responseMap(config);
+  if (response) {
+    for (let i = 0; i < noiseless.length; i++) {
+      noiseless[i] *= response[i];
+      background[i] *= response[i];
+    }
+  }
   const readout = readOut(noiseless, size, config, {
     exposureTime: spec.exposureTime,
     artifacts: spec.artifacts,
@@ -146,11 +161,19 @@ function finishImage(
   const readVariance = (config.readNoise / config.gain) ** 2;
   for (let i = 0; i < variance.length; i++)
     variance[i] = Math.max(0, noiseless[i]) / config.gain + readVariance;
+  // Pixels in another unit than ADU (real-world.ts): the image, its variance and the header follow.
+  const unit = config.unitScale;
+  if (unit !== 1) {
+    for (let i = 0; i < variance.length; i++) {
+      readout.image[i] *= unit;
+      variance[i] *= unit * unit;
+    }
+  }
   const exposure = new Exposure(
     new Plane(readout.image, size, size),
     Plane.zeros(Int32Array, size, size),
     new Plane(variance, size, size),
-    spec.wcs,
+    headerWcs(config, spec),
     spec.psf,
     {
       visit: spec.visit,
@@ -158,10 +181,10 @@ function finishImage(
       band: config.band,
       mjd: spec.mjd,
       exposureTime: spec.exposureTime,
-      gain: config.gain,
-      readNoise: config.readNoise,
-      saturation: config.saturation,
-      zeroPoint: spec.zeroPoint,
+      gain: config.writeGain ? config.gain / unit : Number.NaN,
+      readNoise: config.writeGain ? config.readNoise : Number.NaN,
+      saturation: config.writeSaturate ? config.saturation * unit : Number.NaN,
+      zeroPoint: spec.zeroPoint + 2.5 * Math.log10(unit),
       instrument: INSTRUMENT,
     },
   );
@@ -171,13 +194,15 @@ function finishImage(
       noiseless: new Plane(noiseless, size, size),
       background: new Plane(background, size, size),
       crMask: new Plane(readout.truthMask, size, size),
+      trueWcs: spec.wcs,
+      response: response ? new Plane(response, size, size) : null,
     },
     placed,
     cosmicRays: readout.cosmicRays,
   };
 }
 
-/** What the truth of a visit needs of the template: its variance, WCS, zero point and epoch. */
+/** What the truth of a visit needs of the template: its variance, zero point and epoch (its true WCS is the plan's). */
 export type TemplateForTruth = Pick<Exposure, 'variance' | 'wcs' | 'info'>;
 
 /** Truth rows of one science visit. */
@@ -194,16 +219,23 @@ export function truthForVisit(
     scienceVariance: science.image.exposure.variance,
     scienceWcs: spec.wcs,
     templateVariance: template.variance,
-    templateWcs: template.wcs ?? spec.wcs,
-    templateScale: Math.pow(10, 0.4 * (scienceZp - template.info.zeroPoint)),
+    templateWcs: plan.template.wcs,
+    templateScale: Math.pow(10, 0.4 * (scienceZp - plan.template.zeroPoint)),
   };
+  // Fluxes as the science records them: through its response, in its pixel unit (real-world.ts).
+  const response = science.image.response;
+  const recorded = (x: number, y: number): number =>
+    config.unitScale *
+    (response ? response.get(Math.min(config.size - 1, Math.max(0, Math.round(x))), Math.min(config.size - 1, Math.max(0, Math.round(y)))) : 1);
   const templateMjd = template.info.mjd;
   const variables = new Map(plan.field.variables.map((v) => [v.id, v]));
   const base = { visit: spec.visit, mjd: spec.mjd };
   const rows: TruthRow[] = science.placed.map((p) => {
     const variable = p.kind === 'variable' ? variables.get(p.id) : undefined;
-    const fluxTemplateAdu = variable ? magToAdu(variableMag(variable, templateMjd), scienceZp) : 0;
-    const delta = p.flux - fluxTemplateAdu;
+    const scale = recorded(p.x, p.y);
+    const fluxTemplateAdu = (variable ? magToAdu(variableMag(variable, templateMjd), scienceZp) : 0) * scale;
+    const fluxScienceAdu = p.flux * scale;
+    const delta = fluxScienceAdu - fluxTemplateAdu;
     return {
       ...base,
       kind: p.kind,
@@ -212,7 +244,7 @@ export function truthForVisit(
       y: p.y,
       ra: p.ra,
       dec: p.dec,
-      fluxScienceAdu: p.flux,
+      fluxScienceAdu,
       fluxTemplateAdu,
       deltaFluxAdu: delta,
       expectedSnr: expectedSnr(ctx, p.x, p.y, delta),

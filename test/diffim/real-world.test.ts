@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { detectDiaSources, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
+import { runDiff } from '../../shared/diffim/pipeline.js';
+import { simulateNight } from '../../shared/sim/night.js';
+import { REAL_WORLD_PRESETS } from '../../shared/sim/real-world.js';
+import { scoreAgainstTruth } from '../../shared/sim/score.js';
+
+// One ap simulate pair per real-world effect through ap diff and detection, scored against the truth
+// (bench/realworld.ts prints the same figures over more pixels). Small images: a single false
+// positive here is ~4 per 4 Mpix, so the bound is on the count.
+const SIZE = 1024;
+const SEED = 5;
+// Not yet held, measured by bench/realworld.ts: vignetting seen at different pointings (the response
+// mismatch ring) and a missing SATURATE (saturation estimated from the data is the metadata half of
+// issue 15, a separate change).
+const NOT_YET = new Set(['vignetting', 'no SATURATE']);
+const EXPECTED_MODE: Record<string, string> = {
+  'WCS errors': 'refit',
+  'no WCS, dithered': 'pattern',
+  'no WCS, aligned': 'aligned',
+};
+
+for (const [name, effect] of Object.entries(REAL_WORLD_PRESETS).filter(([n]) => !NOT_YET.has(n))) {
+  test(`${name}: no more false positives than a clean pair, completeness and noise hold`, async (t) => {
+    const night = simulateNight({ size: SIZE, seed: SEED, visits: 1, ...effect });
+    const diff = await runDiff(night.visits[0].exposure, night.template.exposure);
+    const { sources, skySources } = detectDiaSources(
+      diff.difference,
+      diff.differencePsf,
+      DEFAULT_DETECT_CONFIG,
+    );
+    const score = scoreAgainstTruth(diff.difference, sources, night.truth, diff.psfFwhmPx);
+    t.diagnostic(
+      `${score.falsePositives} false (${score.falsePositivesPer4Mpix.toFixed(1)} per 4 Mpix), completeness ${score.found}/${score.visible}, noise ${skySources.noiseRatio.toFixed(3)}, registration ${diff.astrometry.mode} (${diff.astrometry.nStars} stars, rms ${diff.astrometry.rmsPx.toFixed(4)} px), masked for response ${diff.responseMaskedFraction.toFixed(3)}`,
+    );
+    if (EXPECTED_MODE[name]) assert.equal(diff.astrometry.mode, EXPECTED_MODE[name]);
+    assert.ok(
+      score.falsePositives <= 2,
+      `${score.falsePositives} false positives: ${JSON.stringify(score.falseAt.slice(0, 5))}`,
+    );
+    assert.ok(
+      score.found >= score.visible - 1 && score.visible >= 20,
+      `completeness ${score.found}/${score.visible}`,
+    );
+    assert.ok(
+      Math.abs(skySources.noiseRatio - 1) <= 0.05,
+      `sky-source noise ratio ${skySources.noiseRatio}`,
+    );
+  });
+}
