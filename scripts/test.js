@@ -25,7 +25,9 @@ function run(cmd, args) {
 // would rewrite some 200 files that are being edited in parallel; a folder joins once formatted.
 const FORMATTED = [
   'emulators',
-  'scripts',
+  'scripts/build.js',
+  'scripts/deploy-files.js',
+  'scripts/test.js',
   'terraform',
   'firebase.json',
   'tsconfig.build.json',
