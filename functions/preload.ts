@@ -219,6 +219,10 @@ export class PreloadedApdb implements Apdb {
     return this.live.hasVisit(visit, detector);
   }
 
+  visitDigest(visit: number, detector: number): Promise<string | null | undefined> {
+    return this.live.visitDigest(visit, detector);
+  }
+
   storeVisit(batch: Parameters<Apdb['storeVisit']>[0]): Promise<boolean> {
     return this.live.storeVisit(batch);
   }

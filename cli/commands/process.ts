@@ -14,7 +14,7 @@ import type { DiaSourceRecord } from '../../shared/detect/types.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffToFits } from '../../shared/diffim/pipeline.js';
 import { configOption } from '../config.js';
-import { processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
+import { imageDigest, processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
 import { OrbitCatalog } from '../../shared/solar/catalog.js';
 import { parseOrbitsCsv } from '../../shared/solar/orbit.js';
@@ -58,8 +58,10 @@ export const command = defineCommand({
                        DIR/difference.fits the difference image, as 'ap diff' writes it
                        DIR/summary.json    counts, stage timings, subtraction method, zero point, TF.js backend
   --method M         subtraction method (default auto; see 'ap diff --help')
-  --visit V          visit id (default: the science header's VISIT or EXPNUM)
-  --detector D       detector id (default: the science header's DETECTOR or CCDNUM)
+  --visit V          visit id (default: the science header's VISIT, EXPNUM or EXPID, else the exposure
+                     start in minutes since MJD 51544, with a logged warning)
+  --detector D       detector id (default: the science header's DETECTOR, CCDNUM or CCDNAME's number,
+                     else 0 with a logged warning)
   --threshold SIGMA  detection threshold (default 5)
   --config FILE      pipeline configuration override, JSON (docs/contracts.md), validated; --method
                      and --threshold apply on top of it. Its hash and the code version are written
@@ -80,7 +82,7 @@ detected), alerts with cutouts. Fluxes are calibrated with --zero-point, else th
 PHOTZP/MAGZERO/MAGZP (or BUNIT MJy/sr with PIXAR_SR), else --refcat's stars, else the template's zero point plus
 2.5 log10 of the matching kernel's sum; summary.json's zeroPointSource says which. One JSON log line
 per stage on stderr. Running again on the same inputs leaves the APDB unchanged and writes the
-same alerts.`,
+same alerts; a different image under a (visit, detector) already in DIR/apdb is refused (exit 2).`,
   options: {
     science: { type: 'string' },
     template: { type: 'string' },
@@ -129,7 +131,7 @@ same alerts.`,
     try {
       const realBogus = await loadRealBogus(log);
       result = await processDetector(
-        { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus, knownObjects, refcat },
+        { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus, knownObjects, refcat, imageDigest: imageDigest(await readFile(sciencePath)) },
         config,
         { log },
       );

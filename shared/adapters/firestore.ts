@@ -112,6 +112,11 @@ export class FirestoreApdb implements Apdb {
     return (await this.visitDoc(visit, detector).get()).exists;
   }
 
+  async visitDigest(visit: number, detector: number): Promise<string | null | undefined> {
+    const snap = await this.visitDoc(visit, detector).get();
+    return snap.exists ? ((snap.get('imageDigest') as string | undefined) ?? null) : undefined;
+  }
+
   /**
    * Writes sources, forced sources and objects (each document set whole, deterministic content)
    * in batches of <= 500, then creates the visit marker: a run interrupted midway rewrites the
@@ -147,6 +152,7 @@ export class FirestoreApdb implements Apdb {
         visit: batch.visit,
         detector: batch.detector,
         nDiaSources: batch.diaSources.length,
+        imageDigest: batch.imageDigest ?? null,
       });
     } catch (err) {
       if ((err as { code?: number }).code === ALREADY_EXISTS) return false;

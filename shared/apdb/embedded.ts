@@ -5,7 +5,7 @@
  *     DIR/DiaObject.jsonl        one DiaObject row a line; a later line for an id replaces the earlier
  *     DIR/DiaSource.jsonl        one DiaSource row a line
  *     DIR/DiaForcedSource.jsonl  one DiaForcedSource row a line
- *     DIR/visits.jsonl           {"visit":V,"detector":D} a line, written last, once a visit is stored
+ *     DIR/visits.jsonl           {"visit":V,"detector":D,"imageDigest":H} a line, written last, once a visit is stored
  *
  * Rows are the alert schema's records (see ./types.ts); unknown values are null. A HEALPix grid
  * (nested, order 10, ~3.4 arcmin cells) indexes DiaObjects for cone reads.
@@ -30,7 +30,8 @@ export class EmbeddedApdb implements Apdb {
   private readonly sources = new Map<number, DiaSource[]>();
   private readonly forced = new Map<number, DiaForcedSource[]>();
   private readonly rowIds = new Set<string>();
-  private readonly visits = new Set<string>();
+  /** Stored (visit, detector) keys, with the digest of their image (null when not given). */
+  private readonly visits = new Map<string, string | null>();
 
   /** An APDB in memory only, or persisted under `dir` when given (see `open`). */
   constructor(private readonly dir: string | null = null) {}
@@ -62,8 +63,8 @@ export class EmbeddedApdb implements Apdb {
       diaSources: (await lines(FILES.sources)) as DiaSource[],
       forcedSources: (await lines(FILES.forced)) as DiaForcedSource[],
     });
-    for (const v of (await lines(FILES.visits)) as Array<{ visit: number; detector: number }>) {
-      apdb.visits.add(visitKey(v.visit, v.detector));
+    for (const v of (await lines(FILES.visits)) as Array<{ visit: number; detector: number; imageDigest?: string | null }>) {
+      apdb.visits.set(visitKey(v.visit, v.detector), v.imageDigest ?? null);
     }
     return apdb;
   }
@@ -130,6 +131,10 @@ export class EmbeddedApdb implements Apdb {
     return this.visits.has(visitKey(visit, detector));
   }
 
+  async visitDigest(visit: number, detector: number): Promise<string | null | undefined> {
+    return this.visits.get(visitKey(visit, detector));
+  }
+
   async storeVisit(batch: VisitBatch): Promise<boolean> {
     const key = visitKey(batch.visit, batch.detector);
     if (this.visits.has(key)) return false;
@@ -141,11 +146,11 @@ export class EmbeddedApdb implements Apdb {
       await appendFile(join(this.dir, FILES.objects), jsonl(batch.diaObjects));
       await appendFile(
         join(this.dir, FILES.visits),
-        jsonl([{ visit: batch.visit, detector: batch.detector }]),
+        jsonl([{ visit: batch.visit, detector: batch.detector, imageDigest: batch.imageDigest ?? null }]),
       );
     }
     this.load(batch);
-    this.visits.add(key);
+    this.visits.set(key, batch.imageDigest ?? null);
     return true;
   }
 

@@ -150,6 +150,8 @@ export interface SkyCone {
 export interface VisitBatch {
   visit: number;
   detector: number;
+  /** Content digest of the image the rows came from (sha256 hex), kept with the visit marker. */
+  imageDigest?: string | null;
   /** New and updated DiaObjects (whole rows; the newest row of an id replaces the older). */
   diaObjects: DiaObject[];
   diaSources: DiaSource[];
@@ -169,6 +171,8 @@ export interface Apdb {
   getForcedSourcesForObjects(ids: readonly number[], sinceMjd: number): Promise<DiaForcedSource[]>;
   /** True when this (visit, detector) has been stored already. */
   hasVisit(visit: number, detector: number): Promise<boolean>;
+  /** The digest stored with this (visit, detector) (null when stored without one), or undefined when not stored. */
+  visitDigest(visit: number, detector: number): Promise<string | null | undefined>;
   /**
    * Stores a visit's rows. Idempotent per (visit, detector): a second call for a stored pair
    * changes nothing and returns false.

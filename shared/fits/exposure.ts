@@ -19,6 +19,7 @@
 import { Exposure } from '../image/exposure.js';
 import { MASK_PLANE_NAMES, MaskPlane, type MaskPlaneName } from '../image/mask.js';
 import { Plane } from '../image/plane.js';
+import { imageIdentity } from '../image/identity.js';
 import { emptyVisitInfo, type VisitInfo } from '../image/visit-info.js';
 import type { Wcs } from '../wcs/types.js';
 import { wcsFromHeader } from '../wcs/index.js';
@@ -134,7 +135,7 @@ function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
     plane(variance),
     wcsOf(header, x0, y0),
     null,
-    visitInfoOf(header),
+    visitInfoOf(header, () => new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength)),
   );
   return {
     exposure,
@@ -237,7 +238,8 @@ export function bandOf(filter: string): string {
   return m ? m[1].toLowerCase() : text;
 }
 
-function visitInfoOf(header: FitsHeader): VisitInfo {
+/** The visit metadata of a header; `pixels` (the raw pixel bytes) is hashed for a visit id only when the header has neither id nor time. */
+function visitInfoOf(header: FitsHeader, pixels: () => Uint8Array): VisitInfo {
   const info = emptyVisitInfo();
   const num = (...keys: string[]): number => {
     for (const key of keys) {
@@ -246,10 +248,6 @@ function visitInfoOf(header: FitsHeader): VisitInfo {
     }
     return Number.NaN;
   };
-  info.visit = num('VISIT', 'EXPNUM');
-  info.detector = num('DETECTOR', 'CCDNUM');
-  if (Number.isNaN(info.visit)) info.visit = 0;
-  if (Number.isNaN(info.detector)) info.detector = 0;
   info.band = bandOf(filterName(header));
   info.exposureTime = num('EXPTIME');
   const time = observationTime(header);
@@ -263,6 +261,8 @@ function visitInfoOf(header: FitsHeader): VisitInfo {
   info.zeroPointOrigin = zp?.origin ?? '';
   info.units = (header.getString('BUNIT') ?? '').trim();
   info.instrument = (header.getString('INSTRUME') ?? '').trim();
+  const startMjd = info.mjd - (Number.isFinite(info.exposureTime) ? info.exposureTime / 2 / 86400 : 0);
+  Object.assign(info, imageIdentity(header, startMjd, pixels));
   return info;
 }
 

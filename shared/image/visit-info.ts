@@ -1,3 +1,5 @@
+import type { DetectorSource, VisitSource } from './identity.js';
+
 /** What is known of the visit an image came from; all optional values may be NaN when unknown. */
 export interface VisitInfo {
   /** Visit (exposure) id. */
@@ -30,6 +32,9 @@ export interface VisitInfo {
   saturationOrigin?: string;
   /** How the gain was known: absent (header GAIN) or 'estimated' (sky level over sky variance). */
   gainOrigin?: string;
+  /** Where visit and detector came from (shared/image/identity.ts); absent when set by code. */
+  visitSource?: VisitSource;
+  detectorSource?: DetectorSource;
 }
 
 export function emptyVisitInfo(): VisitInfo {

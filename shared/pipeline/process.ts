@@ -34,6 +34,7 @@ import { KernelFitError, NoKernelCandidatesError } from '../diffim/errors.js';
 import { subtractImages, type SubtractResult } from '../diffim/subtract.js';
 import type { FitsHeader } from '../fits/header.js';
 import { Exposure } from '../image/exposure.js';
+import { DETECTOR_KEYS, VISIT_KEYS } from '../image/identity.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import { initTf } from '../tf/backend.js';
 import { WorkerPool } from '../util/worker-pool.js';
@@ -48,6 +49,7 @@ import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
 import { checkImageData, isPrepared, prepareScienceAsync, prepareTemplate, type CharacterizedImage, type PreparedImage } from './preprocess.js';
 import type { RealBogusScorer } from './realbogus.js';
+import { refuseCollision } from './identity.js';
 import { storedProcessingTime } from './replay.js';
 import { resolveZeroPoint, type ZeroPointSource } from './zero-point.js';
 import { refcatZeroPoint, type ReferenceStar } from './refcat.js';
@@ -76,6 +78,12 @@ export interface DetectorInputs {
   detector?: number;
   /** Read for association; never written here. */
   apdb: Apdb;
+  /**
+   * Content digest of the science image (imageDigest of shared/pipeline/identity.ts): a
+   * (visit, detector) stored from a different image is refused (IdentityCollisionError) before any
+   * work, and the digest goes into the batch so that the APDB keeps it with the visit.
+   */
+  imageDigest?: string;
   /** Real/bogus model; null or absent skips scoring (logged). */
   realBogus?: RealBogusScorer | null;
   /** Known solar-system objects (`--orbits`, the orbits bucket); null or absent: none. */
@@ -174,15 +182,17 @@ export function mjdTaiOf(unixMs: number): number {
   return MJD_OF_UNIX_EPOCH + (unixMs / 1000 + TAI_MINUS_UTC_S) / 86400;
 }
 
-/** Visit and detector ids from the inputs, else the header (0 with a warning when absent). */
+/** Visit and detector ids from the inputs, else the image's identity (shared/image/identity.ts), with a warning when derived. */
 function resolveIds(inputs: DetectorInputs, log: PipelineLogger): { visit: number; detector: number } {
   const info = inputs.science.info;
   const header = inputs.scienceHeader;
-  const fromHeader = (keys: string[]): boolean => header == null || keys.some((k) => header.has(k));
+  const fromHeader = (keys: readonly string[]): boolean => header == null || keys.some((k) => header.has(k));
   const visit = inputs.visit ?? info.visit;
   const detector = inputs.detector ?? info.detector;
-  if (inputs.visit === undefined && !fromHeader(['VISIT', 'EXPNUM'])) log({ severity: 'WARNING', message: 'science header has no VISIT or EXPNUM: visit id 0' });
-  if (inputs.detector === undefined && !fromHeader(['DETECTOR', 'CCDNUM'])) log({ severity: 'WARNING', message: 'science header has no DETECTOR or CCDNUM: detector id 0' });
+  const visitSource = info.visitSource ?? (fromHeader(VISIT_KEYS) ? 'header' : 'default');
+  const detectorSource = info.detectorSource ?? (fromHeader(DETECTOR_KEYS) ? 'header' : 'default');
+  if (inputs.visit === undefined && visitSource !== 'header') log({ severity: 'WARNING', message: `science header has no ${VISIT_KEYS.join('/')}: visit id ${visit} derived from the ${visitSource === 'time' ? 'exposure start (minutes since MJD 51544)' : visitSource === 'digest' ? 'pixel data' : 'default'}` });
+  if (inputs.detector === undefined && detectorSource !== 'header') log({ severity: 'WARNING', message: `science header has no ${DETECTOR_KEYS.join('/')}: detector id ${detector}${detectorSource === 'name' ? ' from CCDNAME' : ''}` });
   const fits = (v: number, bits: number): boolean => Number.isInteger(v) && v >= 0 && v < 2 ** bits;
   if (!fits(visit, VISIT_BITS)) throw new PipelineInputError('science', `visit id ${visit} is not an integer in [0, 2^${VISIT_BITS})`);
   if (!fits(detector, DETECTOR_BITS)) throw new PipelineInputError('science', `detector id ${detector} is not an integer in [0, 2^${DETECTOR_BITS})`);
@@ -208,6 +218,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   const { science, apdb } = inputs;
   const templateIn = isPrepared(inputs.template) ? inputs.template.exposure : inputs.template;
   const ids = resolveIds(inputs, log);
+  await refuseCollision(apdb, ids, inputs.imageDigest);
   checkPair(science, templateIn);
   if (!Number.isFinite(science.info.mjd)) throw new PipelineInputError('science', 'no observation time: give --mjd MJD, or a MJD-OBS, MJD-AVG, MJD, DATE-OBS or JD card');
 
@@ -319,6 +330,7 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     },
     config.association,
   );
+  association.batch.imageDigest = inputs.imageDigest ?? null;
   const created = association.batch.diaSources.filter((s) => s.diaObjectId === s.diaSourceId).length;
   const placed = association.batch.diaSources.filter((s) => s.diaObjectId !== null).length;
   done('associate', { knownObjectsPredicted: knownObjects?.predictions.length ?? 0, knownObjectsMatched: association.knownObjectMatches.size, alreadyStored: association.alreadyStored, newDiaObjects: created, associated: placed - created, forcedSources: association.batch.forcedSources.length });

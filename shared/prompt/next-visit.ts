@@ -57,6 +57,23 @@ function field<T>(record: Record<string, unknown>, name: string, check: (v: unkn
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
+/** Longest instrument name and groupId accepted, characters (Rubin's are < 20 and ~30). */
+export const MAX_INSTRUMENT_CHARS = 64;
+export const MAX_GROUP_ID_CHARS = 128;
+const INSTRUMENT_NAME = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_INSTRUMENT_CHARS}}$`);
+const GROUP_ID = new RegExp(`^[A-Za-z0-9._:+-]{1,${MAX_GROUP_ID_CHARS}}$`);
+/** Components made only of dots ('.', '..') navigate paths; they are not names. */
+const DOTS_ONLY = /^\.+$/;
+
+/**
+ * Checks the instrument and groupId that become object-name components (raw images, preloads,
+ * processing keys): allowed characters, bounded lengths, no '.' or '..'; throws MessageError.
+ */
+export function checkObjectNames(what: string, instrument: string, groupId: string): void {
+  if (!INSTRUMENT_NAME.test(instrument)) throw new MessageError(`${what}: instrument '${instrument.slice(0, 80)}' is not 1-${MAX_INSTRUMENT_CHARS} of [A-Za-z0-9_-]`);
+  if (!GROUP_ID.test(groupId) || DOTS_ONLY.test(groupId)) throw new MessageError(`${what}: groupId '${groupId.slice(0, 160)}' is not 1-${MAX_GROUP_ID_CHARS} of [A-Za-z0-9._:+-] (and not only dots)`);
+}
+
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000;
 
@@ -85,9 +102,10 @@ export function parseNextVisit(body: string | Uint8Array): NextVisit {
     throw new MessageError('next_visit: detectors must be a non-empty list of detector numbers');
   }
   const groupId = field(r, 'groupId', isString, 'a non-empty string');
-  if (!/^[A-Za-z0-9._:+-]+$/.test(groupId)) throw new MessageError(`next_visit: groupId '${groupId}' has characters not allowed in object names`);
+  const instrument = field(r, 'instrument', isString, 'a non-empty string');
+  checkObjectNames('next_visit', instrument, groupId);
   return {
-    instrument: field(r, 'instrument', isString, 'a non-empty string'),
+    instrument,
     groupId,
     nimages: field(r, 'nimages', isCount, 'a positive integer'),
     filters: field(r, 'filters', isString, 'a non-empty string'),

@@ -1,4 +1,4 @@
-import { MessageError } from './next-visit.js';
+import { checkObjectNames, MessageError } from './next-visit.js';
 
 /** Where a raw image sits in the raw bucket: `{instrument}/{groupId}/{snap}/{detector}.fits`. */
 export interface RawImageKey {
@@ -8,12 +8,16 @@ export interface RawImageKey {
   detector: number;
 }
 
-const RAW_PATH = /^([A-Za-z0-9_-]+)\/([A-Za-z0-9._:+-]+)\/(\d{1,4})\/(\d{1,4})\.fits(\.fz)?$/;
+const RAW_PATH = /^([^/]+)\/([^/]+)\/(\d{1,4})\/(\d{1,4})\.fits(\.fz)?$/;
 
-/** Parses a raw object name; throws MessageError for names that do not follow the layout. */
+/**
+ * Parses a raw object name; throws MessageError for names that do not follow the layout: allowed
+ * characters only, bounded lengths, and no component that is only dots.
+ */
 export function parseRawPath(name: string): RawImageKey {
   const m = RAW_PATH.exec(name);
   if (!m) throw new MessageError(`raw object '${name.slice(0, 200)}' is not {instrument}/{groupId}/{snap}/{detector}.fits`);
+  checkObjectNames(`raw object '${name.slice(0, 200)}'`, m[1], m[2]);
   return { instrument: m[1], groupId: m[2], snap: Number(m[3]), detector: Number(m[4]) };
 }
 

@@ -132,3 +132,16 @@ test('bad input: corrupt FITS, missing file, image without WCS of another shape:
   assertInputError(['diff', '--science', science, '--template', template, '--out', join(root, 'd.fits'), '--config', bad], bad, /subtract\.kernelSizeMax must be >= /);
   assertInputError(['diff', '--science', science, '--template', template, '--out', join(root, 'd.fits'), '--config', join(root, 'none.json')], 'none.json', /no such file/);
 });
+
+test('a different image under a stored (visit, detector) into the same --out: exit 2, one line, nothing stored or reused', () => {
+  const apdb = join(out, 'apdb');
+  const before = readdirSync(apdb).map((f) => readFileSync(join(apdb, f), 'utf8'));
+  const alertsBefore = readFileSync(join(out, 'alerts.avro'));
+  const changed = join(root, 'changed.fits');
+  const bytes = Buffer.from(readFileSync(science));
+  bytes.writeFloatBE(123456, bytes.length - 4 * 600); // one pixel of the last rows: same header, other content
+  writeFileSync(changed, bytes);
+  assertInputError(['process', '--science', changed, '--template', template, '--out', out], changed, /visit \d+ detector \d+ is already stored from a different image/);
+  assert.deepEqual(readdirSync(apdb).map((f) => readFileSync(join(apdb, f), 'utf8')), before);
+  assert.deepEqual(readFileSync(join(out, 'alerts.avro')), alertsBefore);
+});

@@ -50,6 +50,16 @@ test('raw object names follow {instrument}/{groupId}/{snap}/{detector}.fits', ()
   for (const bad of ['APSIM/g/0/17.png', 'APSIM/0/17.fits', '../x/0/1.fits', 'A/g/x/1.fits']) assert.throws(() => parseRawPath(bad), MessageError);
 });
 
+test('raw path components: no dots-only groupId, bounded lengths, allowed characters only', () => {
+  const long = 'I'.repeat(900);
+  for (const bad of ['APSIM/../0/61.fits', 'APSIM/./0/61.fits', `${long}/g/0/1.fits`, `APSIM/${'g'.repeat(129)}/0/1.fits`, 'AP SIM/g/0/1.fits', 'APSIM/g h/0/1.fits']) {
+    assert.throws(() => parseRawPath(bad), MessageError, bad.slice(0, 40));
+  }
+  assert.equal(parseRawPath(`${'I'.repeat(64)}/${'g'.repeat(128)}/0/1.fits`).groupId.length, 128);
+  assert.throws(() => parseNextVisit(JSON.stringify({ ...good, groupId: '..' })), /groupId '\.\.'/);
+  assert.throws(() => parseNextVisit(JSON.stringify({ ...good, instrument: long })), /instrument/);
+});
+
 test('predicted detector footprints sit at the rotated focal-plane offsets', () => {
   const camera = gridCamera('APSIM', 2048, 2, 0.2);
   const visit = parseNextVisit(JSON.stringify({ ...good, position: [150, 0], cameraAngle: 0 }));
