@@ -17,6 +17,7 @@ import { DEFAULT_KNOWN_OBJECT_CONFIG } from '../association/known-objects.js';
 import { DEFAULT_CUTOUT_CONFIG, type CutoutConfig } from '../alerts/cutouts.js';
 import { canonicalJson, deepFreeze } from '../util/freeze.js';
 import { PIPELINE_CONFIG_RULES } from './config-rules.js';
+import { DEFAULT_LIMITS_CONFIG, type LimitsConfig } from './limits.js';
 
 export interface AlertConfig {
   /** Attach science, template and difference cutouts (FITS) to each alert. Default true. */
@@ -35,6 +36,8 @@ export interface AlertConfig {
 }
 
 export interface PipelineConfig {
+  /** Bounds on sizes implied by the headers (pixel scale, footprint, pixels), checked first (./limits.ts). */
+  limits: LimitsConfig;
   /** Background, variance, CR/SAT masks and PSF model of each input (shared/characterize). */
   characterize: CharacterizeOverrides;
   /** Science WCS refitted on the template's stars; WCS-less pairs registered by their stars (shared/astrom). */
@@ -52,6 +55,7 @@ export interface PipelineConfig {
 
 /** The built-in defaults, deep-frozen: no caller can change them for another by accident. */
 export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = deepFreeze({
+  limits: DEFAULT_LIMITS_CONFIG,
   characterize: DEFAULT_CHARACTERIZE_CONFIG,
   astrometry: DEFAULT_ASTROMETRY_CONFIG,
   warp: DEFAULT_WARP_CONFIG,

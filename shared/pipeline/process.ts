@@ -38,7 +38,7 @@ import { DETECTOR_KEYS, VISIT_KEYS } from '../image/identity.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import { initTf } from '../tf/backend.js';
 import { WorkerPool } from '../util/worker-pool.js';
-import { rescaleVarianceToPsfScales } from '../warp/index.js';
+import { rescaleVarianceToPsfScales, WarpGeometryError } from '../warp/index.js';
 import { registerPair } from '../astrom/register.js';
 import { findSources, fromCandidates } from '../astrom/sources.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
@@ -50,6 +50,7 @@ import { silentLogger, type PipelineLogger } from './log.js';
 import { checkImageData, isPrepared, prepareScienceAsync, prepareTemplate, type CharacterizedImage, type PreparedImage } from './preprocess.js';
 import type { RealBogusScorer } from './realbogus.js';
 import { refuseCollision } from './identity.js';
+import { checkLimits } from './limits.js';
 import { storedProcessingTime } from './replay.js';
 import { resolveZeroPoint, type ZeroPointSource } from './zero-point.js';
 import { refcatZeroPoint, type ReferenceStar } from './refcat.js';
@@ -219,6 +220,8 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   const templateIn = isPrepared(inputs.template) ? inputs.template.exposure : inputs.template;
   const ids = resolveIds(inputs, log);
   await refuseCollision(apdb, ids, inputs.imageDigest);
+  checkLimits(science, 'science', config.limits);
+  checkLimits(templateIn, 'template', config.limits);
   checkPair(science, templateIn);
   if (!Number.isFinite(science.info.mjd)) throw new PipelineInputError('science', 'no observation time: give --mjd MJD, or a MJD-OBS, MJD-AVG, MJD, DATE-OBS or JD card');
 
@@ -249,7 +252,9 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
 
   const templateStars = 'characterization' in tmpl ? fromCandidates((tmpl as CharacterizedImage).characterization.sources) : findSources(tmpl.exposure);
   const astrometry = registerPair(science, tmpl.exposure, fromCandidates(sci.characterization.sources), templateStars, config.astrometry);
-  const warped = await warpRegistered(tmpl.exposure, science, astrometry, config.warp);
+  const warped = await warpRegistered(tmpl.exposure, science, astrometry, config.warp).catch((err: unknown) => {
+    throw err instanceof WarpGeometryError ? new PipelineInputError('pair', err.message) : err;
+  });
   // Where the two images' responses differ (vignetting at different pointings) stars cannot be matched: masked.
   const templateBackground = 'characterization' in tmpl ? (tmpl as CharacterizedImage).characterization.background.map : null;
   const responseMaskedFraction = templateBackground

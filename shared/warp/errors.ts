@@ -12,3 +12,11 @@ export class InsufficientCoverageError extends Error {
     this.name = 'InsufficientCoverageError';
   }
 }
+
+/** The science/template pixel map is degenerate (zero, non-finite or absurd scale): input no retry can fix. */
+export class WarpGeometryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WarpGeometryError';
+  }
+}

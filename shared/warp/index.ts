@@ -6,7 +6,7 @@
  *   const { exposure, coverageFraction, covarianceFactor } = await warpExposure(template, science, { interpLength: 32 });
  */
 export { DEFAULT_WARP_CONFIG, type WarpConfig } from './config.js';
-export { InsufficientCoverageError } from './errors.js';
+export { InsufficientCoverageError, WarpGeometryError } from './errors.js';
 export { LanczosTable, lanczos, type KernelName } from './lanczos.js';
 export { buildMapping, exactMapping, type GridFrame, type PixelMapping } from './mapping.js';
 export { WarpedPsf } from './psf.js';

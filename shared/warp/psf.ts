@@ -1,6 +1,10 @@
 import type { Psf, PsfStamp } from '../psf/types.js';
 import type { Wcs } from '../wcs/types.js';
+import { WarpGeometryError } from './errors.js';
 import { LanczosTable } from './lanczos.js';
+
+/** Largest side of a warped PSF stamp, pixels (a 4" FWHM at 0.04"/px fits in ~250). */
+export const MAX_WARPED_PSF_STAMP = 255;
 
 /** Step of the central differences for the local pixel-to-pixel Jacobian, pixels. */
 const JACOBIAN_STEP = 1;
@@ -25,7 +29,12 @@ export class WarpedPsf implements Psf {
   ) {
     const { jacobian: j } = this.localMap(0, 0);
     const stretch = 1 / Math.sqrt(Math.abs(j[0][0] * j[1][1] - j[0][1] * j[1][0]));
-    const grown = Number.isFinite(stretch) ? Math.ceil(templatePsf.stampSize * stretch) : 0;
+    // A degenerate map (zero, non-finite or absurd stretch) would allocate an unbounded stamp.
+    // (NaN: the map is unknown at (0, 0), off the template; the coverage check reports that.)
+    const grown = Number.isNaN(stretch) ? 0 : Math.ceil(templatePsf.stampSize * stretch);
+    if (grown > MAX_WARPED_PSF_STAMP) {
+      throw new WarpGeometryError(`template PSF stretched ${stretch.toPrecision(3)}x by the science/template pixel map: its stamp would exceed ${MAX_WARPED_PSF_STAMP} px (degenerate WCS?)`);
+    }
     this.stampSize = Math.max(templatePsf.stampSize, grown % 2 === 1 ? grown : grown + 1);
   }
 

@@ -20,7 +20,8 @@ test('visit and detector from VISIT/EXPNUM/EXPID and DETECTOR/CCDNUM, in that or
 });
 
 test('a VISIT or DETECTOR card that is not a non-negative integer is an error, never 0', () => {
-  for (const cards of [{ VISIT: 'abc' }, { VISIT: 1.5 }, { EXPNUM: -3 }, { DETECTOR: 'x' }]) {
+  const cases: Array<Record<string, string | number>> = [{ VISIT: 'abc' }, { VISIT: 1.5 }, { EXPNUM: -3 }, { DETECTOR: 'x' }];
+  for (const cards of cases) {
     assert.throws(() => readExposure(fileWith(cards), 'bad.fits'), (e: Error) => e instanceof FitsError && /^bad\.fits: (VISIT|EXPNUM|DETECTOR) = .* is not a non-negative integer id$/.test(e.message), JSON.stringify(cards));
   }
 });

@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddedApdb } from '../../shared/apdb/embedded.js';
 import { Exposure } from '../../shared/image/exposure.js';
-import { InsufficientCoverageError, PipelineInputError, prepareScience, processDetector, resolveZeroPoint, type InputRole } from '../../shared/pipeline/index.js';
+import { InsufficientCoverageError, PipelineInputError, pipelineConfig, prepareScience, processDetector, resolveZeroPoint, type InputRole } from '../../shared/pipeline/index.js';
+import { makeTanWcs } from '../../shared/wcs/index.js';
+import type { Matrix2 } from '../../shared/wcs/index.js';
 import { nightFiles } from './night.js';
 
 const here = nightFiles({ size: 256, seed: 5, visits: 1 });
@@ -102,4 +104,24 @@ test('a science image without any star to match the PSFs on', async () => {
   };
   for (let i = 0; i < science.image.data.length; i++) science.image.data[i] = background.data[i] + Math.sqrt(background.data[i] / 1.5) * normal();
   await assert.rejects(run(science, here.template().exposure), inputError('science', /no star to measure its PSF on/));
+});
+
+/** The science image with its WCS's CD matrix changed by `cd` (same reference point). */
+function withCd(cd: (m: Matrix2) => Matrix2): Exposure {
+  const science = here.visit(0).exposure;
+  const wcs = science.wcs!;
+  const centre = wcs.pixelToSky({ x: Float64Array.of(127.5), y: Float64Array.of(127.5) });
+  science.wcs = makeTanWcs({ crpix: [128.5, 128.5], crval: [centre.ra[0], centre.dec[0]], cd: cd(wcs.jacobian(127.5, 127.5).matrix) });
+  return science;
+}
+
+test('degenerate or absurd WCS (CD1_1 = CD2_2 = 0, CD x 1e-9, 200"/px): an input error at once, no hang or RangeError', async () => {
+  const template = () => here.template().exposure;
+  await assert.rejects(run(withCd(([[, b], [c]]) => [[0, b], [c, 0]]), template()), inputError('science', /pixel scale .* below 0.005"\/px/));
+  await assert.rejects(run(withCd((m) => [[m[0][0] * 1e-9, m[0][1] * 1e-9], [m[1][0] * 1e-9, m[1][1] * 1e-9]]), template()), inputError('science', /below/));
+  await assert.rejects(run(withCd(([[a, b], [c, d]]) => [[a * 1000, b * 1000], [c * 1000, d * 1000]]), template()), inputError('science', /above 30"\/px/));
+  // With the header limits switched off, the warped PSF's own bound still stops the unbounded stamp.
+  const off = pipelineConfig({ limits: { minPixelScaleArcsec: 0, maxAxisRatio: Infinity, maxFootprintRadiusDeg: 1e3 } });
+  const unbounded = processDetector({ science: withCd(([[, b], [c]]) => [[0, b], [c, 0]]), template: template(), apdb: new EmbeddedApdb() }, off);
+  await assert.rejects(unbounded, inputError('pair', /stamp would exceed 255 px/));
 });
