@@ -62,6 +62,24 @@ export interface Trigger {
   maxBackoffSeconds?: number;
   /** Handler invocations in flight at once (like max instances x concurrency); default 10. */
   maxConcurrency?: number;
+  /**
+   * The function's timeout, seconds (Cloud Functions' default 300): an invocation still running
+   * then fails and its message is nacked for redelivery, as the platform does. A handler in this
+   * process cannot be killed; run functions in instances (functions/night/instances.ts) for that.
+   */
+  deadlineSeconds?: number;
+}
+
+/** Cloud Functions' default timeout, seconds. */
+const DEFAULT_DEADLINE_SECONDS = 300;
+
+/** The handler's promise, rejected once `seconds` pass. */
+function withTimeout(work: Promise<unknown>, seconds: number, what: string): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} overran its ${seconds} s deadline`)), seconds * 1000);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
 export interface TriggerRunnerOptions {
@@ -191,8 +209,8 @@ export async function startTriggerRunner(options: TriggerRunnerOptions): Promise
     });
     live.on('message', (message: Message) => {
       const event = toCloudEvent(message, topicName, subscription.name);
-      Promise.resolve()
-        .then(() => handler(event))
+      const what = trigger.functionName ?? `handler of ${trigger.topic}`;
+      withTimeout(Promise.resolve().then(() => handler(event)), trigger.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS, what)
         .then(
           () => message.ack(),
           (err: unknown) => {

@@ -4,6 +4,11 @@
  * a redelivered batch re-sends at most the chunk a crash interrupted, and a finished batch nothing.
  * Every chunk is published before any is archived, so the last alert reaches brokers without
  * waiting for the archive, and an archived alert has certainly been published.
+ *
+ * Crash window: progress is recorded after each chunk of `fanoutChunkSize` alerts (default 100),
+ * so a crash between a chunk's publish and its record re-sends at most that one chunk: the worst
+ * case is fanoutChunkSize duplicate messages (same ids, same bytes) per crash. An archived alert
+ * with other content than the one being archived is an error, dead-lettered with the reason.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { alertSchemaById } from '../shared/alerts/schema.js';
@@ -13,13 +18,14 @@ import { MessageError } from '../shared/prompt/next-visit.js';
 import { deadLetter } from './dead-letter.js';
 import { pubsubMessage } from './events.js';
 import { log } from './log.js';
-import { services } from './context.js';
+import { services, type Services } from './context.js';
+import { isTransient, withDeadline } from './errors.js';
 import { decodeResult, type AlertBatchMessage } from './stored-result.js';
 
 /** Schema ids this instance has registered in the archive (v1/schemas/{id}.json), create-only. */
 const registeredSchemas = new Set<number>();
 
-async function registerSchemas(s: ReturnType<typeof services>, frames: Buffer[]): Promise<void> {
+async function registerSchemas(s: Services, frames: Buffer[]): Promise<void> {
   for (const id of new Set(frames.map(frameSchemaId))) {
     if (registeredSchemas.has(id)) continue;
     const schema = alertSchemaById(id);
@@ -48,9 +54,19 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
   try {
     batch = parseBatchMessage(message.data);
   } catch (err) {
-    if (err instanceof MessageError) return deadLetter(s.pubsub, TOPICS.alertBatches, message, err.message);
+    if (err instanceof MessageError) return deadLetter(s.pubsub, TOPICS.alertBatches, message, err.message, { stage: 'decode', attempts: 0 });
     throw err;
   }
+  const progress = { stage: 'read' };
+  try {
+    await withDeadline(fanOut(s, batch, progress), Date.now() + s.config.deadlineSeconds * 1000, s.config.deadlineSeconds, () => progress.stage);
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    await deadLetter(s.pubsub, TOPICS.alertBatches, message, `${(err as Error).name}: ${(err as Error).message}`, { stage: progress.stage, attempts: 0 });
+  }
+}
+
+async function fanOut(s: Services, batch: AlertBatchMessage, progress: { stage: string }): Promise<void> {
   const record = await s.records.get(batch.key);
   if (record?.state === 'published') {
     log('INFO', 'alert batch already published', { key: batch.key });
@@ -58,7 +74,7 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
   }
   const started = performance.now();
   const bytes = await s.work.get(batch.resultKey);
-  if (!bytes) return deadLetter(s.pubsub, TOPICS.alertBatches, message, `stored result ${batch.resultKey} not found`);
+  if (!bytes) throw new Error(`stored result ${batch.resultKey} not found`);
   const result = decodeResult(bytes);
   const readMs = performance.now() - started;
   await registerSchemas(s, result.alerts.map((a) => a.frame));
@@ -69,6 +85,7 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
   const topic = s.pubsub.topic(TOPICS.alerts, { batching: { maxMessages: 1000, maxMilliseconds: 5, maxBytes: 9 * 1024 * 1024 } });
   const readout = Date.parse(batch.readoutTime);
   const latencies: number[] = [];
+  progress.stage = 'publish';
   for (const [index, part] of chunks.entries()) {
     if (published.has(index)) continue;
     await Promise.all(part.map((a) => topic.publishMessage({ data: a.frame, attributes: a.attributes })));
@@ -78,9 +95,10 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
   }
   await topic.flush();
   const publishMs = performance.now() - started - readMs;
+  progress.stage = 'archive';
   for (const [index, part] of chunks.entries()) {
     if (archived.has(index)) continue;
-    await Promise.all(part.map((a) => s.archive.putAlert(a.diaSourceId, a.frame)));
+    await Promise.all(part.map((a) => s.archive.putAlertChecked(a.diaSourceId, a.frame)));
     await s.records.markChunkArchived(batch.key, index);
   }
   await s.records.markPublished(batch.key);

@@ -18,8 +18,14 @@ export interface FunctionConfig {
   projectId: string;
   /** Buckets are `<prefix>-raw`, `<prefix>-templates`, `<prefix>-alerts`, `<prefix>-work`, `<prefix>-orbits`. */
   bucketPrefix: string;
-  /** Deliveries of one image before it is dead-lettered. */
+  /**
+   * Deliveries of one image that may fail transiently before this function dead-letters it with
+   * the reason; must stay below the subscription's maxDeliveryAttempts (default 5) so that the
+   * function's give-up path, not the subscription's reason-less policy, ends the image.
+   */
   maxAttempts: number;
+  /** Deadline of one invocation, seconds: below the trigger's timeout (300 s by default). */
+  deadlineSeconds: number;
   /** Alerts published and archived per chunk by alertFanout (and recorded as done). */
   fanoutChunkSize: number;
   camera: CameraGeometry;
@@ -45,8 +51,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): FunctionCon
     configHash: configHash(pipeline),
     projectId: env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT || 'ap-local',
     bucketPrefix: env.AP_BUCKET_PREFIX || 'ap',
-    maxAttempts: number('AP_MAX_ATTEMPTS', 5),
-    fanoutChunkSize: number('AP_FANOUT_CHUNK', 500),
+    maxAttempts: number('AP_MAX_ATTEMPTS', 4),
+    deadlineSeconds: number('AP_DEADLINE_SECONDS', 240),
+    fanoutChunkSize: number('AP_FANOUT_CHUNK', 100),
     camera: gridCamera(env.AP_INSTRUMENT || 'APSIM', number('AP_DETECTOR_SIZE', 4096), number('AP_DETECTORS_PER_SIDE', 14), number('AP_PIXEL_SCALE', 0.2)),
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Dead-lettering with a reason: a message that cannot be processed (malformed, bad image, or
  * failing on every attempt) is published to `<topic>-dead-letter` with its original data and
- * attributes plus `reason`, `sourceTopic`, `sourceMessageId`, and then acknowledged, so it never
- * loops and an operator can inspect or replay it.
+ * attributes plus `reason`, `stage` (where it failed), `attempts` (deliveries that processed it),
+ * `sourceTopic`, `sourceMessageId`, and then acknowledged, so it never loops and an operator can
+ * inspect or replay it.
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import { deadLetterTopic } from '../shared/cloud/names.js';
@@ -12,13 +13,21 @@ import { log } from './log.js';
 /** Longest reason kept, characters (attribute values are limited to 1024 bytes). */
 const MAX_REASON = 900;
 
-export async function deadLetter(pubsub: PubSub, sourceTopic: string, message: PubsubDelivery, reason: string): Promise<void> {
+/** Where the message failed and after how many processing attempts. */
+export interface FailurePlace {
+  stage: string;
+  attempts: number;
+}
+
+export async function deadLetter(pubsub: PubSub, sourceTopic: string, message: PubsubDelivery, reason: string, place: FailurePlace = { stage: 'unknown', attempts: 0 }): Promise<void> {
   const attributes = {
     ...message.attributes,
     reason: reason.slice(0, MAX_REASON),
+    stage: place.stage,
+    attempts: String(place.attempts),
     sourceTopic,
     sourceMessageId: message.messageId,
   };
   await pubsub.topic(deadLetterTopic(sourceTopic)).publishMessage({ data: message.data, attributes });
-  log('WARNING', 'dead-lettered', { sourceTopic, messageId: message.messageId, reason });
+  log('WARNING', 'dead-lettered', { sourceTopic, messageId: message.messageId, reason, ...place });
 }

@@ -46,7 +46,7 @@ export async function nextVisit(event: CloudEvent<unknown>): Promise<void> {
   try {
     visit = parseNextVisit(message.data);
   } catch (err) {
-    if (err instanceof MessageError) return deadLetter(services().pubsub, TOPICS.nextVisit, message, err.message);
+    if (err instanceof MessageError) return deadLetter(services().pubsub, TOPICS.nextVisit, message, err.message, { stage: 'parse', attempts: 0 });
     throw err;
   }
   await preloadVisit(visit);

@@ -43,20 +43,24 @@ export function mjdNow(): number {
   return Date.now() / 86_400_000 + 40587;
 }
 
-/** Finds a template for the footprint: its centre's tile first, then the other tiles it touches. */
+/** Most template tiles a footprint may touch (a 4k detector at 0.2"/px touches ~4; 1.5 deg radius ~600). */
+export const MAX_TEMPLATE_TILES = 1024;
+/** Existence checks in flight at once: a bounded burst of storage calls, never one per tile at once. */
+export const TEMPLATE_LOOKUP_CONCURRENCY = 8;
+
+/** Finds a template for the footprint: its centre's tile first, then the other tiles it touches, a few at a time. */
 export async function findTemplate(s: Services, band: string, region: SkyCircle): Promise<{ key: string; bytes: Buffer } | null> {
   const centre = tileOf(region.center[0], region.center[1]);
   const tiles = [centre, ...tilesInCircle(region).filter((t) => t !== centre)];
+  if (tiles.length > MAX_TEMPLATE_TILES) throw new PipelineInputError('science', `footprint of radius ${region.radiusDeg.toFixed(2)} deg touches ${tiles.length} template tiles, above ${MAX_TEMPLATE_TILES}`);
   const candidates = tiles.map((tile) => templateKey(band, tile));
-  const found = await Promise.all(
-    candidates.map(async (key) => {
-      const [exists] = await s.buckets.templates.file(key).exists();
-      return exists ? key : null;
-    }),
-  );
-  const keys = found.filter((k): k is string => k !== null);
-  if (keys.length === 0) return null;
-  const [key] = keys;
+  let key: string | undefined;
+  for (let k = 0; k < candidates.length && key === undefined; k += TEMPLATE_LOOKUP_CONCURRENCY) {
+    const batch = candidates.slice(k, k + TEMPLATE_LOOKUP_CONCURRENCY);
+    const exists = await Promise.all(batch.map(async (name) => (await s.buckets.templates.file(name).exists())[0]));
+    key = batch.find((_, i) => exists[i]);
+  }
+  if (key === undefined) return null;
   const [bytes] = await s.buckets.templates.file(key).download({ validation: TRANSFER_VALIDATION });
   return { key, bytes };
 }

@@ -7,8 +7,12 @@
  * record stored. The hand-off does not wait for the APDB write, which runs while alertFanout
  * publishes (brokers get the alerts ~1 s sooner): a retry after a failed write finds the stored
  * result, so it writes the same rows and re-sends the same alerts, which alertFanout's chunk
- * records then skip. Bad input (malformed event, corrupt FITS, no WCS, no template, no overlap) is
- * dead-lettered with its reason at once; other errors are retried up to the attempt limit.
+ * records then skip. Errors are classified (./errors.ts): transient ones (network, quota, 5xx, a
+ * deadline) are retried up to `maxAttempts`, which is below the subscription's maxDeliveryAttempts
+ * so that this function's own give-up path runs first; everything else (bad input of every kind)
+ * is dead-lettered at once. Every dead letter carries `reason`, `stage` and `attempts`, and the
+ * processing record ends `failed`. The whole invocation runs against a deadline below the trigger's.
+ * Before any alert can exist the image claims its (visit, detector) (./identity-claim.ts).
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { alertAttributes } from '../shared/alerts/attributes.js';
@@ -16,7 +20,7 @@ import { TOPICS } from '../shared/cloud/names.js';
 import { FitsError } from '../shared/fits/errors.js';
 import { readExposureWithHeader } from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
-import { InsufficientCoverageError, PipelineInputError, processDetector, stderrJsonLogger, type PreparedImage, type RealBogusScorer } from '../shared/pipeline/index.js';
+import { checkLimits, IdentityCollisionError, imageDigest, processDetector, stderrJsonLogger, type PreparedImage, type RealBogusScorer } from '../shared/pipeline/index.js';
 import { loadRealBogus } from '../shared/pipeline/load-realbogus.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
@@ -24,6 +28,9 @@ import { detectorFootprint } from '../shared/association/associate.js';
 import { TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
 import { services, type Services } from './context.js';
 import { deadLetter } from './dead-letter.js';
+import { isTransient, withDeadline } from './errors.js';
+import { claimIdentity } from './identity-claim.js';
+import type { ProcessingRecord } from './processing-record.js';
 import { pubsubMessage, storageNotification, type PubsubDelivery } from './events.js';
 import { log } from './log.js';
 import { orbitCatalog } from './known-objects.js';
@@ -51,9 +58,6 @@ function readRawImage(bytes: Buffer, name: string): ReturnType<typeof readExposu
   }
 }
 
-function isPermanent(err: unknown): boolean {
-  return err instanceof BadInput || err instanceof MessageError || err instanceof PipelineInputError || err instanceof InsufficientCoverageError;
-}
 
 async function templateFor(s: Services, key: RawImageKey, science: Exposure, preload: Preload): Promise<Exposure | PreparedImage> {
   if (preload.template) return preload.template;
@@ -72,41 +76,81 @@ async function handOff(s: Services, key: string, alertCount: number, readoutTime
   await s.pubsub.topic(TOPICS.alertBatches).publishMessage({ json: message, attributes: { key } });
 }
 
-async function process(s: Services, message: PubsubDelivery): Promise<void> {
+/** Where an invocation stands, for dead letters and deadline errors. */
+interface Progress {
+  stage: string;
+}
+
+/** Claims the image's (visit, detector); false when it is a copy of the image that holds them (nothing to do). */
+async function claim(s: Services, key: string, science: Exposure, bytes: Buffer, raw: RawImageKey, record: ProcessingRecord): Promise<boolean> {
+  const { visit, detectorSource, detector: headerDetector } = science.info;
+  if (detectorSource === 'header' && headerDetector !== raw.detector) throw new BadInput(`${key}: header detector ${headerDetector} differs from the raw path's detector ${raw.detector}`);
+  const mayChange = record.state === 'started' && record.chunksDone.length === 0;
+  const c = await claimIdentity(s.firestore, { visit, detector: raw.detector, digest: imageDigest(bytes), key }, mayChange);
+  if (c.outcome === 'conflict') throw new BadInput(`visit ${visit} detector ${raw.detector} already holds a different image (${c.holder.key}, sha256 ${c.holder.digest.slice(0, 12)}); alert ids would repeat`, new IdentityCollisionError(visit, raw.detector, c.holder.digest, imageDigest(bytes)));
+  if (c.outcome === 'copy') {
+    log('INFO', 'copy of an image already processed ignored', { key, holder: c.holder.key, visit, detector: raw.detector });
+    await s.records.markFailed(key, `copy of ${c.holder.key} (same bytes, visit ${visit} detector ${raw.detector})`);
+    return false;
+  }
+  return true;
+}
+
+async function process(s: Services, message: PubsubDelivery, progress: Progress): Promise<void> {
   const object = storageNotification(message);
   if (object.eventType !== 'OBJECT_FINALIZE') return;
   const raw = parseRawPath(object.name);
   const key = processingKey(raw);
+  progress.stage = 'begin';
   const begin = await s.records.begin(key, s.config.maxAttempts, object.generation);
   if (begin.action === 'duplicate') {
     log('INFO', 'replayed image ignored', { key, state: begin.record.state });
     return;
   }
   if (begin.action === 'exhausted') {
-    await s.records.markFailed(key, begin.record.error ?? 'too many attempts');
-    return deadLetter(s.pubsub, TOPICS.rawArrived, message, `gave up after ${begin.record.attempts} attempts: ${begin.record.error ?? 'unknown error'}`);
+    const error = begin.record.error ?? `no attempt finished or reported an error within the ${s.config.deadlineSeconds} s deadline (instance killed?)`;
+    await s.records.markFailed(key, error);
+    return deadLetter(s.pubsub, TOPICS.rawArrived, message, `gave up after ${begin.record.attempts} attempts: ${error}`, { stage: begin.record.stage ?? 'unknown', attempts: begin.record.attempts });
   }
   if (begin.action === 'republish') {
     log('INFO', 'result already stored; re-sending its alerts', { key });
+    progress.stage = 'handOff';
     return handOff(s, key, begin.record.alertCount, object.timeCreated.toISOString());
   }
   try {
     const started = Date.now();
+    progress.stage = 'download';
     const [[bytes], preload] = await Promise.all([s.buckets.raw.file(object.name).download({ validation: TRANSFER_VALIDATION }), loadPreload(s, raw.groupId, raw.detector)]);
+    progress.stage = 'read';
     const { exposure: science, header } = readRawImage(bytes, object.name);
+    const config = s.config.pipeline;
+    checkLimits(science, 'science', config.limits);
+    progress.stage = 'identity';
+    if (!(await claim(s, key, science, bytes, raw, begin.record))) return;
+    progress.stage = 'template';
     const template = await templateFor(s, raw, science, preload);
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
+    progress.stage = 'pipeline';
     realBogus ??= loadRealBogus(stderrJsonLogger);
-    const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb, realBogus: await realBogus, knownObjects: preload.knownObjects ?? (await orbitCatalog(s)) }, s.config.pipeline, { log: stderrJsonLogger });
+    const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb, realBogus: await realBogus, knownObjects: preload.knownObjects ?? (await orbitCatalog(s)), imageDigest: imageDigest(bytes) }, config, {
+      log: (entry) => {
+        if (typeof entry.stage === 'string') progress.stage = `pipeline:${entry.stage}`;
+        stderrJsonLogger(entry);
+      },
+    });
+    progress.stage = 'store';
     const stored = await storeResultOnce(s.work, {
       key,
       batch: r.association.batch,
       alerts: r.alerts.map((alert, i) => ({ diaSourceId: alert.diaSourceId, frame: r.frames[i], attributes: { ...alertAttributes(alert) } })),
       readoutTime: object.timeCreated.toISOString(),
     });
+    progress.stage = 'handOff';
     await handOff(s, key, stored.alerts.length, stored.readoutTime);
     const handedOffAt = Date.now();
+    progress.stage = 'apdbWrite';
     await s.apdb.storeVisit(stored.batch);
+    progress.stage = 'record';
     await s.records.markStored(key, resultKey(key), stored.alerts.length, { configHash: r.stats.configHash, codeVersion: r.stats.codeVersion });
     log('INFO', 'detector processed', {
       key,
@@ -119,11 +163,11 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
     });
   } catch (err) {
     const reason = `${(err as Error).name}: ${(err as Error).message}`;
-    if (isPermanent(err)) {
-      await s.records.markFailed(key, reason);
-      return deadLetter(s.pubsub, TOPICS.rawArrived, message, reason);
+    if (!isTransient(err)) {
+      await s.records.markFailed(key, reason, progress.stage);
+      return deadLetter(s.pubsub, TOPICS.rawArrived, message, reason, { stage: progress.stage, attempts: begin.record.attempts });
     }
-    await s.records.noteError(key, reason);
+    await s.records.noteError(key, reason, progress.stage);
     throw err;
   }
 }
@@ -131,10 +175,12 @@ async function process(s: Services, message: PubsubDelivery): Promise<void> {
 export async function processImage(event: CloudEvent<unknown>): Promise<void> {
   const s = services();
   const message = pubsubMessage(event);
+  const progress: Progress = { stage: 'decode' };
+  const seconds = s.config.deadlineSeconds;
   try {
-    await process(s, message);
+    await withDeadline(process(s, message, progress), Date.now() + seconds * 1000, seconds, () => progress.stage);
   } catch (err) {
-    if (err instanceof MessageError) return deadLetter(s.pubsub, TOPICS.rawArrived, message, err.message);
+    if (err instanceof MessageError) return deadLetter(s.pubsub, TOPICS.rawArrived, message, err.message, { stage: progress.stage, attempts: 0 });
     throw err;
   }
 }

@@ -21,8 +21,9 @@ export interface ProcessingRecord {
   /** Alert chunks already published by alertFanout, and already archived. */
   chunksDone: number[];
   chunksArchived: number[];
-  /** Why the record failed, or the last transient error. */
+  /** Why the record failed, or the last transient error, and the stage it happened in. */
   error: string | null;
+  stage?: string | null;
   /** Generation of the raw object the record's attempts read (a new upload starts afresh after a failure). */
   generation: string;
   /** Hash of the effective pipeline configuration (APCONFIG) and the code version (APVERSION) of the stored result. */
@@ -111,12 +112,12 @@ export class ProcessingRecords {
   }
 
   /** Gives up on the record for good (bad input, or too many attempts). */
-  markFailed(key: string, reason: string): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, state: r.state === 'started' ? 'failed' : r.state, error: reason }));
+  markFailed(key: string, reason: string, stage?: string): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, state: r.state === 'started' ? 'failed' : r.state, error: reason, stage: stage ?? r.stage ?? null }));
   }
 
   /** Notes a transient error; the delivery will be retried. */
-  noteError(key: string, reason: string): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, error: reason }));
+  noteError(key: string, reason: string, stage?: string): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, error: reason, stage: stage ?? null }));
   }
 }

@@ -26,12 +26,21 @@ export interface InstancePoolOptions {
   instances: Record<string, number>;
   /** Each JSON log line of every instance. */
   onLog: (line: string) => void;
+  /**
+   * Wall time an invocation may take, seconds, as the platform's function timeout: an instance
+   * that overruns it is killed (a hung pipeline cannot stop itself) and replaced by a fresh one,
+   * and the invocation fails so that the message is redelivered. Default 300.
+   */
+  deadlineSeconds?: number;
 }
 
 interface Instance {
   worker: Worker;
   busy: boolean;
 }
+
+/** The platform's default function timeout, seconds. */
+const DEFAULT_DEADLINE_SECONDS = 300;
 
 const WORKER_URL = siblingModule('./instance-worker', import.meta.url);
 
@@ -86,17 +95,34 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
       const instance = await acquire(fn);
       const id = nextId++;
       const started = performance.now();
+      const deadline = options.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+      let timer: NodeJS.Timeout | undefined;
+      let killed = false;
       try {
-        const done = await new Promise<InstanceMessage & { type: 'done' }>((resolve) => {
+        const done = await new Promise<InstanceMessage & { type: 'done' }>((resolve, reject) => {
           waiting.set(id, { resolve });
+          timer = setTimeout(() => {
+            killed = true;
+            void instance.worker.terminate();
+            // The replacement takes the hung instance's place and is released once it is ready.
+            spawn().then(
+              (fresh) => {
+                instance.worker = fresh;
+                release(fn, instance);
+              },
+              (err: unknown) => options.onLog(JSON.stringify({ severity: 'ERROR', message: `replacement instance of ${fn} failed to start: ${String(err)}` })),
+            );
+            reject(new Error(`${fn} overran its ${deadline} s deadline: instance killed and replaced`));
+          }, deadline * 1000);
           instance.worker.postMessage({ id, fn, event } satisfies InvocationRequest);
         });
         const result = { fn, ms: performance.now() - started, calls: done.calls };
         if (done.error) throw new Error(done.error);
         return result;
       } finally {
+        clearTimeout(timer);
         waiting.delete(id);
-        release(fn, instance);
+        if (!killed) release(fn, instance);
       }
     },
     async close() {

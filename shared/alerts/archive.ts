@@ -68,12 +68,32 @@ export const alertKey = (diaSourceId: number | string): string =>
   `v1/alerts/${diaSourceId}.avro.gz`;
 export const schemaKey = (schemaId: number | string): string => `v1/schemas/${schemaId}.json`;
 
+/** The archive already holds a different alert under this id. */
+export class ArchiveConflictError extends Error {
+  constructor(readonly diaSourceId: number) {
+    super(`the archive holds a different alert under diaSourceId ${diaSourceId}`);
+    this.name = 'ArchiveConflictError';
+  }
+}
+
 export class AlertArchive {
   constructor(readonly store: ObjectStore) {}
 
   /** Archives a published frame; false when an alert with this id is archived already. */
   async putAlert(diaSourceId: number, frame: Buffer): Promise<boolean> {
     return this.store.putIfAbsent(alertKey(diaSourceId), gzipSync(frame), 'application/gzip');
+  }
+
+  /**
+   * Archives a published frame create-only: 'created', or 'same' when the identical alert is
+   * archived already (a retry); an archived alert with other content is an ArchiveConflictError,
+   * never ignored (it means two payloads were published under one id).
+   */
+  async putAlertChecked(diaSourceId: number, frame: Buffer): Promise<'created' | 'same'> {
+    if (await this.putAlert(diaSourceId, frame)) return 'created';
+    const existing = await this.getAlert(diaSourceId);
+    if (existing && existing.equals(frame)) return 'same';
+    throw new ArchiveConflictError(diaSourceId);
   }
 
   /** Registers a schema (id -> JSON text); false when it is registered already. */

@@ -1,0 +1,149 @@
+/**
+ * processImage on the emulators, called as the trigger calls it: bad input of several kinds is
+ * dead-lettered at once with `reason`, `stage` and `attempts` and the record ends `failed`;
+ * transient failures are retried and then given up by the function itself (before the
+ * subscription's maxDeliveryAttempts) with the reason; a different image under a claimed
+ * (visit, detector) is refused, and a byte-identical copy under another raw path is a no-op.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import type { Message, Subscription } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
+import { startEmulators, type RunningEmulators } from '../../emulators/main.js';
+import { createServices, setServices, type Services } from '../../functions/context.js';
+import { processImage } from '../../functions/process-image.js';
+import { deadLetterTopic, TOPICS } from '../../shared/cloud/names.js';
+import { FitsHeader, writeFits } from '../../shared/fits/index.js';
+
+let emulators: RunningEmulators;
+let s: Services;
+let dead: Subscription;
+const letters: Message[] = [];
+
+before(async () => {
+  emulators = await startEmulators({ pubsubPort: 0, storagePort: 0, firestorePort: 0 });
+  process.env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
+  process.env.STORAGE_EMULATOR_HOST = emulators.storageHost;
+  process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
+  s = createServices({ ...createServices().config, projectId: 'test-process-image', bucketPrefix: 'pi' });
+  setServices(s);
+  for (const bucket of Object.values(s.buckets)) await bucket.create();
+  for (const topic of [TOPICS.alertBatches, deadLetterTopic(TOPICS.rawArrived)]) await s.pubsub.createTopic(topic);
+  [dead] = await s.pubsub.topic(deadLetterTopic(TOPICS.rawArrived)).createSubscription('watch-dead');
+  dead.on('message', (m: Message) => {
+    letters.push(m);
+    m.ack();
+  });
+});
+
+after(async () => {
+  await dead?.close();
+  setServices(null);
+  await s?.pubsub.close();
+  await s?.firestore.terminate();
+  await emulators?.stop();
+});
+
+/** A 64 x 64 image with a TAN WCS of `scale` arcsec/px and the given cards. */
+function image(cards: Record<string, string | number>, scale = 0.2, fill = 100): Buffer {
+  const header = new FitsHeader()
+    .set('CTYPE1', 'RA---TAN')
+    .set('CTYPE2', 'DEC--TAN')
+    .set('CRPIX1', 32.5)
+    .set('CRPIX2', 32.5)
+    .set('CRVAL1', 150)
+    .set('CRVAL2', 2)
+    .set('CD1_1', -scale / 3600)
+    .set('CD1_2', 0)
+    .set('CD2_1', 0)
+    .set('CD2_2', scale / 3600)
+    .set('MJD-OBS', 61000.1)
+    .set('FILTER', 'r');
+  for (const [k, v] of Object.entries(cards)) header.set(k, v);
+  return Buffer.from(writeFits([{ data: new Float32Array(64 * 64).fill(fill), width: 64, height: 64, header }]));
+}
+
+let eventId = 0;
+/** Uploads bytes as a raw image and returns the finalize event the trigger would deliver. */
+async function upload(name: string, bytes: Buffer): Promise<CloudEvent<unknown>> {
+  const file = s.buckets.raw.file(name);
+  await file.save(bytes);
+  const [meta] = await file.getMetadata();
+  const payload = { bucket: s.buckets.raw.name, name, generation: String(meta.generation), timeCreated: new Date().toISOString(), size: bytes.length };
+  const id = String(++eventId);
+  return {
+    specversion: '1.0',
+    id,
+    source: 'test',
+    type: 'google.cloud.pubsub.topic.v1.messagePublished',
+    data: { message: { data: Buffer.from(JSON.stringify(payload)).toString('base64'), attributes: { eventType: 'OBJECT_FINALIZE', objectId: name, bucketId: s.buckets.raw.name }, messageId: id } },
+  } as CloudEvent<unknown>;
+}
+
+async function letterFor(name: string): Promise<Record<string, string>> {
+  for (let i = 0; i < 100; i++) {
+    const m = letters.find((l) => l.attributes.objectId === name);
+    if (m) return m.attributes;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no dead letter for ${name}`);
+}
+
+const keyOf = (name: string) => name.replace(/\.fits$/, '').split('/').filter((_, i) => i !== 2).join('_');
+
+test('bad input of several kinds: one dead letter each, with reason, stage and attempts; the record ends failed', async () => {
+  const cases: Array<[string, Buffer, string, RegExp]> = [
+    ['APSIM/g-trunc/0/1.fits', image({ VISIT: 1, DETECTOR: 1 }).subarray(0, 4000), 'read', /FitsError/],
+    ['APSIM/g-abc/0/2.fits', image({ VISIT: 'abc', DETECTOR: 2 }), 'read', /VISIT = "abc" is not a non-negative integer/],
+    ['APSIM/g-cd0/0/3.fits', image({ VISIT: 3, DETECTOR: 3, 'CD1_1': 0, 'CD2_2': 0, 'CD1_2': 1e-12, 'CD2_1': 1e-12 }), 'read', /pixel scale .* below/],
+    ['APSIM/g-200/0/4.fits', image({ VISIT: 4, DETECTOR: 4 }, 200), 'read', /pixel scale 200"\/px .* above 30/],
+    ['APSIM/g-det/0/5.fits', image({ VISIT: 5, DETECTOR: 9 }), 'identity', /header detector 9 differs from the raw path's detector 5/],
+    ['APSIM/g-notmpl/0/6.fits', image({ VISIT: 6, DETECTOR: 6 }), 'template', /no template/],
+  ];
+  for (const [name, bytes, stage, reason] of cases) {
+    await processImage(await upload(name, bytes));
+    const a = await letterFor(name);
+    assert.equal(a.stage, stage, name);
+    assert.match(a.reason, reason, name);
+    assert.equal(a.attempts, '1', name);
+    assert.equal((await s.records.get(keyOf(name)))?.state, 'failed', name);
+  }
+});
+
+test('a different image under a claimed (visit, detector) is refused; a copy of the same bytes is a no-op', async () => {
+  const first = image({ VISIT: 70, DETECTOR: 7 });
+  await processImage(await upload('APSIM/g-a/0/7.fits', first)); // claims (70, 7), then finds no template
+  await letterFor('APSIM/g-a/0/7.fits');
+  await processImage(await upload('APSIM/g-b/0/7.fits', image({ VISIT: 70, DETECTOR: 7 }, 0.2, 101)));
+  const refused = await letterFor('APSIM/g-b/0/7.fits');
+  assert.equal(refused.stage, 'identity');
+  assert.match(refused.reason, /visit 70 detector 7 already holds a different image \(APSIM_g-a_7/);
+  const before = letters.length;
+  await processImage(await upload('APSIM/g-c/0/7.fits', first));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(letters.length, before, 'a copy is not dead-lettered');
+  assert.match((await s.records.get('APSIM_g-c_7'))?.error ?? '', /copy of APSIM_g-a_7/);
+});
+
+test('transient failures are retried, then given up by the function before the subscription would, with the reason', async () => {
+  const name = 'APSIM/g-net/0/8.fits';
+  const event = await upload(name, image({ VISIT: 80, DETECTOR: 8 }));
+  // The raw bucket behind a closed port: every download is a connection refused.
+  const emulatorHost = process.env.STORAGE_EMULATOR_HOST;
+  process.env.STORAGE_EMULATOR_HOST = 'http://127.0.0.1:9';
+  const down = new Storage({ projectId: s.config.projectId, retryOptions: { autoRetry: false } });
+  process.env.STORAGE_EMULATOR_HOST = emulatorHost;
+  setServices({ ...s, buckets: { ...s.buckets, raw: down.bucket(s.buckets.raw.name) } });
+  try {
+    for (let attempt = 1; attempt <= s.config.maxAttempts; attempt++) await assert.rejects(processImage(event), /ECONNREFUSED|connect/);
+    await processImage(event);
+  } finally {
+    setServices(s);
+  }
+  assert.ok(s.config.maxAttempts < 5, 'below the subscription maxDeliveryAttempts (5)');
+  const a = await letterFor(name);
+  assert.match(a.reason, new RegExp(`^gave up after ${s.config.maxAttempts} attempts: .*(ECONNREFUSED|connect)`));
+  assert.equal(a.stage, 'download');
+  assert.equal((await s.records.get('APSIM_g-net_8'))?.state, 'failed');
+});
