@@ -47,6 +47,10 @@ locals {
     AP_PIPELINE_CONFIG   = var.pipeline_config
     # filterApi verifies Google ID tokens issued for its own URL.
     AP_FILTER_AUDIENCE = "https://${var.region}-${var.project}.cloudfunctions.net/ap-filter-api"
+    # The function gives up (dead letter with reason) before the subscription's own policy, and
+    # stops before the platform's timeout kills it.
+    AP_MAX_ATTEMPTS     = var.max_delivery_attempts - 1
+    AP_DEADLINE_SECONDS = floor(var.function_timeout_seconds * 0.8)
   }
 }
 

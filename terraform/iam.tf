@@ -4,18 +4,21 @@
 locals {
   # [function, bucket key, role]
   bucket_grants = [
+    # Writes are create-only (ifGenerationMatch: 0): objectCreator, never objectUser (delete, overwrite).
     ["nextVisit", "templates", "roles/storage.objectViewer"],
-    ["nextVisit", "work", "roles/storage.objectUser"],
+    ["nextVisit", "work", "roles/storage.objectCreator"],
     ["nextVisit", "orbits", "roles/storage.objectViewer"],
     ["nextVisitHttp", "templates", "roles/storage.objectViewer"],
-    ["nextVisitHttp", "work", "roles/storage.objectUser"],
+    ["nextVisitHttp", "work", "roles/storage.objectCreator"],
     ["nextVisitHttp", "orbits", "roles/storage.objectViewer"],
     ["processImage", "raw", "roles/storage.objectViewer"],
     ["processImage", "templates", "roles/storage.objectViewer"],
-    ["processImage", "work", "roles/storage.objectUser"],
+    ["processImage", "work", "roles/storage.objectCreator"],
+    ["processImage", "work", "roles/storage.objectViewer"],
     ["processImage", "orbits", "roles/storage.objectViewer"],
     ["alertFanout", "work", "roles/storage.objectViewer"],
     ["alertFanout", "alerts", "roles/storage.objectCreator"],
+    # Read only when a create-only write finds the id taken: a different alert there is an error.
     ["alertFanout", "alerts", "roles/storage.objectViewer"],
     ["alertArchive", "alerts", "roles/storage.objectViewer"],
     ["filterApi", "alerts", "roles/storage.objectViewer"],

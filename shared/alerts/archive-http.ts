@@ -6,7 +6,9 @@
  *                                    sent gzip-encoded when the client accepts gzip
  *     GET /v1/schemas/{schemaId}     the schema's JSON
  *
- * 404 for an unknown id, 400 for a malformed one, 405 for other methods.
+ * 404 for an unknown id, 400 for a malformed one, 405 for other methods, 500 when the store
+ * fails. Error bodies are short fixed texts (never the request's id or an internal message), and
+ * every answer carries `X-Content-Type-Options: nosniff`; the cause of a 500 goes to the log.
  */
 import { gunzipSync } from 'node:zlib';
 import { alertKey, schemaKey, type ObjectStore } from './archive.js';
@@ -25,8 +27,14 @@ export interface ArchiveResponse {
 
 const ROUTE = /^\/v1\/(alerts|schemas)\/([^/?#]+?)(?:\.avro\.gz|\.json)?(?:[?#].*)?$/;
 
+/** Where the cause of a 500 goes; default a JSON log line on stderr. */
+function logError(err: unknown): void {
+  process.stderr.write(`${JSON.stringify({ severity: 'ERROR', message: 'archive read failed', error: err instanceof Error ? err.message : String(err) })}\n`);
+}
+
 export function createArchiveHandler(
   store: ObjectStore,
+  onError: (err: unknown) => void = logError,
 ): (req: ArchiveRequest, res: ArchiveResponse) => Promise<void> {
   return async (req, res) => {
     const reply = (
@@ -37,6 +45,7 @@ export function createArchiveHandler(
       res.statusCode = status;
       for (const [name, value] of Object.entries({
         'Content-Type': 'text/plain; charset=utf-8',
+        'X-Content-Type-Options': 'nosniff',
         ...headers,
       }))
         res.setHeader(name, value);
@@ -47,18 +56,18 @@ export function createArchiveHandler(
     const match = ROUTE.exec(req.url ?? '');
     if (!match) return reply(404, 'use /v1/alerts/{diaSourceId} or /v1/schemas/{schemaId}\n');
     const [, kind, id] = match;
-    if (!/^\d{1,19}$/.test(id)) return reply(400, `'${id}' is not a numeric id\n`);
+    if (!/^\d{1,19}$/.test(id)) return reply(400, 'the id is not a number of 1 to 19 digits\n');
     try {
       if (kind === 'schemas') {
         const data = await store.get(schemaKey(id));
-        if (!data) return reply(404, `no schema ${id}\n`);
+        if (!data) return reply(404, 'no such schema\n');
         return reply(200, req.method === 'HEAD' ? '' : data, {
           'Content-Type': 'application/json',
           'Cache-Control': 'public, max-age=86400',
         });
       }
       const gz = await store.get(alertKey(id));
-      if (!gz) return reply(404, `no alert ${id}\n`);
+      if (!gz) return reply(404, 'no such alert\n');
       const accept = String(req.headers['accept-encoding'] ?? '');
       const headers = {
         'Content-Type': 'application/vnd.apache.avro+confluent',
@@ -71,7 +80,8 @@ export function createArchiveHandler(
         });
       return reply(200, req.method === 'HEAD' ? '' : gunzipSync(gz), headers);
     } catch (err) {
-      return reply(500, `archive read failed: ${(err as Error).message}\n`);
+      onError(err);
+      return reply(500, 'archive read failed\n');
     }
   };
 }

@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { parse } from '@cdktf/hcl2json';
 import { BUCKET_ROLES, ENTRY_POINTS, TOPICS, deadLetterTopic } from '../../shared/cloud/names.js';
+import { configFromEnv } from '../../functions/context.js';
 
 const dir = new URL('../../terraform/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.tf'));
@@ -145,7 +146,7 @@ test("each function's service account holds exactly the roles its code needs", (
     nextVisit: [
       'bucket templates roles/storage.objectViewer',
       'bucket orbits roles/storage.objectViewer',
-      'bucket work roles/storage.objectUser',
+      'bucket work roles/storage.objectCreator',
       'topic next-visit-dead-letter roles/pubsub.publisher',
       'project roles/datastore.viewer',
       'project roles/logging.logWriter',
@@ -153,7 +154,7 @@ test("each function's service account holds exactly the roles its code needs", (
     nextVisitHttp: [
       'bucket templates roles/storage.objectViewer',
       'bucket orbits roles/storage.objectViewer',
-      'bucket work roles/storage.objectUser',
+      'bucket work roles/storage.objectCreator',
       'project roles/datastore.viewer',
       'project roles/logging.logWriter',
     ],
@@ -161,7 +162,8 @@ test("each function's service account holds exactly the roles its code needs", (
       'bucket raw roles/storage.objectViewer',
       'bucket templates roles/storage.objectViewer',
       'bucket orbits roles/storage.objectViewer',
-      'bucket work roles/storage.objectUser',
+      'bucket work roles/storage.objectCreator',
+      'bucket work roles/storage.objectViewer',
       'topic alert-batches roles/pubsub.publisher',
       'topic raw-arrived-dead-letter roles/pubsub.publisher',
       'project roles/datastore.user',
