@@ -18,7 +18,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import { alertAttributes } from '../shared/alerts/attributes.js';
 import { TOPICS } from '../shared/cloud/names.js';
 import { FitsError } from '../shared/fits/errors.js';
-import { readExposureWithHeader } from '../shared/fits/index.js';
+import { readExposureFromHdus, readExposureWithHeader, readFitsNamed } from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
 import { checkLimits, IdentityCollisionError, imageDigest, processDetector, stderrJsonLogger, type PreparedImage, type RealBogusScorer } from '../shared/pipeline/index.js';
 import { loadRealBogus } from '../shared/pipeline/load-realbogus.js';
@@ -48,10 +48,13 @@ class BadInput extends Error {
   }
 }
 
-/** Reads the raw image; a FITS error here is the file's fault (later ones, e.g. writing cutouts, are ours). */
+/**
+ * Reads the raw image, verifying its CHECKSUM/DATASUM when present; a FITS error here is the
+ * file's fault (later ones, e.g. writing cutouts, are ours).
+ */
 function readRawImage(bytes: Buffer, name: string): ReturnType<typeof readExposureWithHeader> {
   try {
-    return readExposureWithHeader(bytes, name);
+    return readExposureFromHdus(readFitsNamed(bytes, name, { verifyChecksums: true }), name);
   } catch (err) {
     if (err instanceof FitsError) throw new BadInput(err.message, err);
     throw err;

@@ -26,7 +26,7 @@ import { wcsFromHeader } from '../wcs/index.js';
 import { FitsError } from './errors.js';
 import { FitsHeader, type FitsValue } from './header.js';
 import type { FitsData } from './pixels.js';
-import { readFits, type FitsHdu } from './read.js';
+import { readFits, type FitsHdu, type ReadFitsOptions } from './read.js';
 import { writeFits, type FitsHduInput } from './write.js';
 import { NOISE_EXTENSIONS, varianceFromExtensions } from './variance-map.js';
 import { zeroPointFromHeader } from './zero-point-cards.js';
@@ -70,9 +70,9 @@ export function readExposureWithHeader(
 }
 
 /** readFits with errors prefixed by the file's name: FitsError('<source>: <problem>'). */
-export function readFitsNamed(bytes: Uint8Array, source: string): FitsHdu[] {
+export function readFitsNamed(bytes: Uint8Array, source: string, options: ReadFitsOptions = {}): FitsHdu[] {
   try {
-    return readFits(bytes);
+    return readFits(bytes, options);
   } catch (e) {
     if (e instanceof FitsError) throw new FitsError(`${source}: ${e.message}`);
     throw e;

@@ -5,6 +5,7 @@
  *   const [primary, ...extensions] = readFits(readFileSync('image.fits'));
  *   const sci = extensions.find((h) => h.name === 'IMAGE');
  */
+import { verifyChecksums } from './checksum.js';
 import { FitsError } from './errors.js';
 import { BLOCK_LENGTH, parseHeader, type FitsHeader } from './header.js';
 import { applyScaling, checkBitpix, fromBigEndian, type FitsData } from './pixels.js';
@@ -73,7 +74,16 @@ function isPadding(bytes: Uint8Array, offset: number): boolean {
 }
 
 /** Parses every HDU of a FITS file; tables that are not compressed images are skipped. */
-export function readFits(bytes: Uint8Array): FitsHdu[] {
+export interface ReadFitsOptions {
+  /**
+   * Verify CHECKSUM/DATASUM cards where present (./checksum.ts) and fail on a mismatch. Default
+   * false: cut-outs often carry their parent's stale sums (the DECam files in test/data do);
+   * processImage verifies raw images, where a mismatch means corruption on the way.
+   */
+  verifyChecksums?: boolean;
+}
+
+export function readFits(bytes: Uint8Array, options: ReadFitsOptions = {}): FitsHdu[] {
   if (!startsWith(bytes, 0, 'SIMPLE  ='))
     throw new FitsError('not a FITS file: it does not start with a SIMPLE card');
   const hdus: FitsHdu[] = [];
@@ -92,6 +102,7 @@ export function readFits(bytes: Uint8Array): FitsHdu[] {
         `truncated file: HDU ${index} needs ${layout.size} data bytes at byte ${dataOffset}, file has ${bytes.length} bytes`,
       );
     }
+    if (options.verifyChecksums) verifyChecksums(header, bytes, offset, dataOffset, dataOffset + Math.ceil(layout.size / BLOCK_LENGTH) * BLOCK_LENGTH, index);
     const hdu = decodeHdu(
       header,
       layout,

@@ -8,8 +8,9 @@
  *   25 bits until 2063; two different images of one detector starting in the same minute then
  *   collide, and the collision is refused downstream (never stored under shared ids). With no
  *   time either, a 25-bit FNV-1a hash of the pixel bytes.
- * - detector: DETECTOR, else CCDNUM, else the number in CCDNAME ('S29' -> 29, 'ccd07' -> 7), else
- *   a hash of CCDNAME below 256; without any of them 0, and the source says so (callers warn).
+ * - detector: a numeric DETECTOR, else CCDNUM, else the number ending CCDNAME (or a textual
+ *   DETECTOR): 'S29' -> 29, 'ccd07' -> 7, else a hash of the name below 256; without any of them
+ *   0, and the source says so (callers warn).
  */
 import { FitsError } from '../fits/errors.js';
 import type { FitsHeader } from '../fits/header.js';
@@ -72,10 +73,16 @@ export function imageIdentity(header: FitsHeader, startMjd: number, pixels: () =
     visitSource = 'digest';
   }
 
+  // DECam's DETECTOR is the CCD's serial ('S3-177_107419-14-1'): a name, not a number.
+  const names: string[] = [];
   let detector: number | undefined;
-  for (const key of DETECTOR_KEYS) detector ??= idCard(header, key);
+  for (const key of DETECTOR_KEYS) {
+    const text = header.getNumber(key) === undefined ? header.getString(key)?.trim() : undefined;
+    if (text) names.push(text);
+    else detector ??= idCard(header, key);
+  }
   let detectorSource: DetectorSource = 'header';
-  const name = detector === undefined ? header.getString('CCDNAME')?.trim() : undefined;
+  const name = detector === undefined ? [header.getString('CCDNAME')?.trim(), ...names].find((n) => n) : undefined;
   if (detector === undefined && name) {
     const digits = /(\d+)\D*$/.exec(name);
     detector = digits && Number(digits[1]) < DETECTOR_HASH_RANGE ? Number(digits[1]) : fnv1a(new TextEncoder().encode(name)) % DETECTOR_HASH_RANGE;

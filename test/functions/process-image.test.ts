@@ -64,6 +64,16 @@ function image(cards: Record<string, string | number>, scale = 0.2, fill = 100):
   return Buffer.from(writeFits([{ data: new Float32Array(64 * 64).fill(fill), width: 64, height: 64, header }]));
 }
 
+/** The file with one more card before END (our writer drops DATASUM, as it cannot know it). */
+function withCard(bytes: Buffer, card: string): Buffer {
+  let end = 0;
+  while (bytes.subarray(end, end + 8).toString('latin1') !== 'END     ') end += 80;
+  const out = Buffer.from(bytes);
+  out.write(card.padEnd(80), end, 'latin1');
+  out.write('END'.padEnd(80), end + 80, 'latin1');
+  return out;
+}
+
 let eventId = 0;
 /** Uploads bytes as a raw image and returns the finalize event the trigger would deliver. */
 async function upload(name: string, bytes: Buffer): Promise<CloudEvent<unknown>> {
@@ -99,6 +109,7 @@ test('bad input of several kinds: one dead letter each, with reason, stage and a
     ['APSIM/g-cd0/0/3.fits', image({ VISIT: 3, DETECTOR: 3, 'CD1_1': 0, 'CD2_2': 0, 'CD1_2': 1e-12, 'CD2_1': 1e-12 }), 'read', /pixel scale .* below/],
     ['APSIM/g-200/0/4.fits', image({ VISIT: 4, DETECTOR: 4 }, 200), 'read', /pixel scale 200"\/px .* above 30/],
     ['APSIM/g-det/0/5.fits', image({ VISIT: 5, DETECTOR: 9 }), 'identity', /header detector 9 differs from the raw path's detector 5/],
+    ['APSIM/g-sum/0/9.fits', withCard(image({ VISIT: 9, DETECTOR: 9 }), "DATASUM = '12345'"), 'read', /DATASUM "12345" does not match the data/],
     ['APSIM/g-notmpl/0/6.fits', image({ VISIT: 6, DETECTOR: 6 }), 'template', /no template/],
   ];
   for (const [name, bytes, stage, reason] of cases) {

@@ -17,10 +17,12 @@ test('visit and detector from VISIT/EXPNUM/EXPID and DETECTOR/CCDNUM, in that or
   assert.deepEqual(pick(readExposure(fileWith({ VISIT: 12, EXPNUM: 99, DETECTOR: 3, CCDNUM: 9 })).info), [12, 3, 'header', 'header']);
   assert.deepEqual(pick(readExposure(fileWith({ EXPNUM: 99, CCDNUM: 9 })).info), [99, 9, 'header', 'header']);
   assert.deepEqual(pick(readExposure(fileWith({ EXPID: 7, CCDNAME: 'S29' })).info), [7, 29, 'header', 'name']);
+  // DECam: DETECTOR is the CCD's serial, CCDNUM the number.
+  assert.deepEqual(pick(readExposure(fileWith({ EXPNUM: 8, DETECTOR: 'S3-177_107419-14-1', CCDNUM: 28 })).info), [8, 28, 'header', 'header']);
 });
 
 test('a VISIT or DETECTOR card that is not a non-negative integer is an error, never 0', () => {
-  const cases: Array<Record<string, string | number>> = [{ VISIT: 'abc' }, { VISIT: 1.5 }, { EXPNUM: -3 }, { DETECTOR: 'x' }];
+  const cases: Array<Record<string, string | number>> = [{ VISIT: 'abc' }, { VISIT: 1.5 }, { EXPNUM: -3 }, { DETECTOR: 2.5 }];
   for (const cards of cases) {
     assert.throws(() => readExposure(fileWith(cards), 'bad.fits'), (e: Error) => e instanceof FitsError && /^bad\.fits: (VISIT|EXPNUM|DETECTOR) = .* is not a non-negative integer id$/.test(e.message), JSON.stringify(cards));
   }
