@@ -20,7 +20,7 @@ import { TOPICS } from '../shared/cloud/names.js';
 import { FitsError } from '../shared/fits/errors.js';
 import { readExposureFromHdus, readExposureWithHeader, readFitsNamed } from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
-import { checkLimits, IdentityCollisionError, imageDigest, processDetector, stderrJsonLogger, type PreparedImage, type RealBogusScorer } from '../shared/pipeline/index.js';
+import { checkLimits, IdentityCollisionError, imageDigest, qualityProblem, processDetector, stderrJsonLogger, type PreparedImage, type RealBogusScorer } from '../shared/pipeline/index.js';
 import { loadRealBogus } from '../shared/pipeline/load-realbogus.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
@@ -35,7 +35,10 @@ import { pubsubMessage, storageNotification, type PubsubDelivery } from './event
 import { log } from './log.js';
 import { orbitCatalog } from './known-objects.js';
 import { cutOut, findTemplate, loadPreload, PreloadedApdb, type Preload } from './preload.js';
-import { resultKey, storeResultOnce, type AlertBatchMessage } from './stored-result.js';
+import { encodeResult, resultKey, storeResultOnce, type AlertBatchMessage, type StoredResult } from './stored-result.js';
+
+/** Work-bucket folder of quarantined results: `quarantine/{key}/{generation}.bin`. */
+export const QUARANTINE_PREFIX = 'quarantine/';
 
 /** The real/bogus model, loaded once per instance and kept warm between images. */
 let realBogus: Promise<RealBogusScorer | null> | null = null;
@@ -77,6 +80,18 @@ async function templateFor(s: Services, key: RawImageKey, science: Exposure, pre
 async function handOff(s: Services, key: string, alertCount: number, readoutTime: string): Promise<void> {
   const message: AlertBatchMessage = { key, resultKey: resultKey(key), alertCount, readoutTime };
   await s.pubsub.topic(TOPICS.alertBatches).publishMessage({ json: message, attributes: { key } });
+}
+
+/**
+ * Withholds an image's alerts (a flood): its result is kept in the work bucket for inspection,
+ * apart from the results that are published, the record ends failed and a dead letter says why.
+ */
+async function quarantine(s: Services, message: PubsubDelivery, key: string, generation: string, result: StoredResult, problem: string, attempts: number): Promise<void> {
+  const kept = `${QUARANTINE_PREFIX}${key}/${generation || 'unknown'}.bin`;
+  await s.work.putIfAbsent(kept, encodeResult(result), 'application/octet-stream');
+  const reason = `quarantined: ${problem}; ${result.alerts.length} alerts withheld, kept at ${kept}`;
+  await s.records.markFailed(key, reason, 'quality');
+  await deadLetter(s.pubsub, TOPICS.rawArrived, message, reason, { stage: 'quality', attempts });
 }
 
 /** Where an invocation stands, for dead letters and deadline errors. */
@@ -141,13 +156,17 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
         stderrJsonLogger(entry);
       },
     });
-    progress.stage = 'store';
-    const stored = await storeResultOnce(s.work, {
+    const result: StoredResult = {
       key,
       batch: r.association.batch,
       alerts: r.alerts.map((alert, i) => ({ diaSourceId: alert.diaSourceId, frame: r.frames[i], attributes: { ...alertAttributes(alert) } })),
       readoutTime: object.timeCreated.toISOString(),
-    });
+    };
+    progress.stage = 'quality';
+    const problem = qualityProblem(r.stats, config.quality);
+    if (problem) return await quarantine(s, message, key, object.generation, result, problem, begin.record.attempts);
+    progress.stage = 'store';
+    const stored = await storeResultOnce(s.work, result);
     progress.stage = 'handOff';
     await handOff(s, key, stored.alerts.length, stored.readoutTime);
     const handedOffAt = Date.now();

@@ -18,6 +18,7 @@ import { DEFAULT_CUTOUT_CONFIG, type CutoutConfig } from '../alerts/cutouts.js';
 import { canonicalJson, deepFreeze } from '../util/freeze.js';
 import { PIPELINE_CONFIG_RULES } from './config-rules.js';
 import { DEFAULT_LIMITS_CONFIG, type LimitsConfig } from './limits.js';
+import { DEFAULT_QUALITY_CONFIG, type QualityConfig } from './quality.js';
 
 export interface AlertConfig {
   /** Attach science, template and difference cutouts (FITS) to each alert. Default true. */
@@ -51,6 +52,8 @@ export interface PipelineConfig {
   /** DIASource -> DIAObject matching radius and history window (shared/association). */
   association: AssociationConfig;
   alerts: AlertConfig;
+  /** When an image's DIASources are too many or too negative to publish (./quality.ts): the Cloud Function quarantines it. */
+  quality: QualityConfig;
 }
 
 /** The built-in defaults, deep-frozen: no caller can change them for another by accident. */
@@ -70,6 +73,7 @@ export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = deepFreeze({
     observationReason: null,
     targetName: null,
   },
+  quality: DEFAULT_QUALITY_CONFIG,
 });
 
 /** Per-block partial overrides of the pipeline config. */

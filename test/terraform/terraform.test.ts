@@ -282,3 +282,23 @@ test('broker subscriptions offer exactly-once delivery as an option, off by defa
   assert.ok(variable, 'variable broker_exactly_once');
   assert.equal(variable.default, false);
 });
+
+test("the functions give up before the subscription's dead-letter policy, and finish before their timeout", () => {
+  const defaults = Object.assign(
+    {},
+    ...parsed.flatMap(({ json }) =>
+      Object.entries((json.variable as Record<string, Json[]> | undefined) ?? {}).map(
+        ([name, [body]]) => ({ [name]: body.default }),
+      ),
+    ),
+  );
+  const config = configFromEnv({});
+  assert.ok(
+    config.maxAttempts < Number(defaults.max_delivery_attempts),
+    `AP_MAX_ATTEMPTS ${config.maxAttempts} < max_delivery_attempts ${String(defaults.max_delivery_attempts)}`,
+  );
+  assert.ok(
+    config.deadlineSeconds < Number(defaults.function_timeout_seconds),
+    `AP_DEADLINE_SECONDS ${config.deadlineSeconds} < function_timeout_seconds ${String(defaults.function_timeout_seconds)}`,
+  );
+});
