@@ -23,6 +23,7 @@ const AREAS = [
   'emulators',
   'e2e',
   'templates',
+  'faults',
 ] as const;
 
 /** What each area measures, printed by --help. */

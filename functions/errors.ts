@@ -23,8 +23,16 @@ export class DeadlineError extends Error {
   }
 }
 
+/** Another delivery holds the image's record: this one is retried later (the message is nacked). */
+export class BusyError extends Error {
+  constructor(key: string, until: string) {
+    super(`${key} is being processed by another delivery (lease until ${until}); retry later`);
+    this.name = 'BusyError';
+  }
+}
+
 export function isTransient(err: unknown): boolean {
-  if (err instanceof DeadlineError) return true;
+  if (err instanceof DeadlineError || err instanceof BusyError) return true;
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; status?: unknown; response?: { status?: unknown }; name?: unknown; message?: unknown; cause?: unknown };
   const http = [e.status, e.response?.status, typeof e.code === 'number' && e.code >= 100 ? e.code : undefined].find((v) => typeof v === 'number') as number | undefined;

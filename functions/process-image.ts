@@ -28,7 +28,7 @@ import { detectorFootprint } from '../shared/association/associate.js';
 import { TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
 import { services, type Services } from './context.js';
 import { deadLetter } from './dead-letter.js';
-import { isTransient, withDeadline } from './errors.js';
+import { BusyError, isTransient, withDeadline } from './errors.js';
 import { claimIdentity } from './identity-claim.js';
 import type { ProcessingRecord } from './processing-record.js';
 import { pubsubMessage, storageNotification, type PubsubDelivery } from './events.js';
@@ -39,6 +39,9 @@ import { encodeResult, resultKey, storeResultOnce, type AlertBatchMessage, type 
 
 /** Work-bucket folder of quarantined results: `quarantine/{key}/{generation}.bin`. */
 export const QUARANTINE_PREFIX = 'quarantine/';
+
+/** Bytes of a message-less event kept in its dead letter. */
+const MAX_EVENT_KEPT = 64 * 1024;
 
 /** The real/bogus model, loaded once per instance and kept warm between images. */
 let realBogus: Promise<RealBogusScorer | null> | null = null;
@@ -120,7 +123,8 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
   const raw = parseRawPath(object.name);
   const key = processingKey(raw);
   progress.stage = 'begin';
-  const begin = await s.records.begin(key, s.config.maxAttempts, object.generation);
+  const begin = await s.records.begin(key, s.config.maxAttempts, object.generation, s.config.deadlineSeconds);
+  if (begin.action === 'busy') throw new BusyError(key, begin.record.leaseUntil ?? '');
   if (begin.action === 'duplicate') {
     log('INFO', 'replayed image ignored', { key, state: begin.record.state });
     return;
@@ -194,9 +198,22 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
   }
 }
 
+/** The event's Pub/Sub message; an event without one is dead-lettered with the event itself as data. */
+async function messageOf(s: Services, event: CloudEvent<unknown>): Promise<PubsubDelivery | null> {
+  try {
+    return pubsubMessage(event);
+  } catch (err) {
+    if (!(err instanceof MessageError)) throw err;
+    const delivery = { data: Buffer.from(JSON.stringify(event).slice(0, MAX_EVENT_KEPT)), attributes: {}, messageId: String(event.id), publishTime: new Date() };
+    await deadLetter(s.pubsub, TOPICS.rawArrived, delivery, err.message, { stage: 'decode', attempts: 0 });
+    return null;
+  }
+}
+
 export async function processImage(event: CloudEvent<unknown>): Promise<void> {
   const s = services();
-  const message = pubsubMessage(event);
+  const message = await messageOf(s, event);
+  if (!message) return;
   const progress: Progress = { stage: 'decode' };
   const seconds = s.config.deadlineSeconds;
   try {

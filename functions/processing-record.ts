@@ -29,6 +29,8 @@ export interface ProcessingRecord {
   /** Hash of the effective pipeline configuration (APCONFIG) and the code version (APVERSION) of the stored result. */
   configHash: string | null;
   codeVersion: string | null;
+  /** Until when the running attempt holds the record (ISO time; null when none runs): a concurrent delivery waits. */
+  leaseUntil?: string | null;
   updatedAt: string;
 }
 
@@ -37,7 +39,9 @@ export type BeginAction =
   | { action: 'process'; record: ProcessingRecord }
   | { action: 'republish'; record: ProcessingRecord }
   | { action: 'duplicate'; record: ProcessingRecord }
-  | { action: 'exhausted'; record: ProcessingRecord };
+  | { action: 'exhausted'; record: ProcessingRecord }
+  /** Another delivery is processing the image now (its lease holds): try again later. */
+  | { action: 'busy'; record: ProcessingRecord };
 
 export const PROCESSING_COLLECTION = 'ProcessingRecord';
 
@@ -78,9 +82,11 @@ export class ProcessingRecords {
    * Starts a delivery of raw object `generation`: counts the attempt unless the work is already
    * done or given up. `maxAttempts` bounds deliveries that keep failing (they go to the dead-letter
    * topic); a failed record starts afresh when a new generation of the image is uploaded (fixed
-   * input), while a replay of the same generation stays dropped.
+   * input), while a replay of the same generation stays dropped. With `leaseSeconds` > 0 the
+   * attempt holds the record that long (the invocation deadline), so that a concurrent delivery
+   * of the same image gets 'busy' instead of processing it a second time.
    */
-  async begin(key: string, maxAttempts: number, generation = ''): Promise<BeginAction> {
+  async begin(key: string, maxAttempts: number, generation = '', leaseSeconds = 0): Promise<BeginAction> {
     return this.db.runTransaction(async (tx) => {
       const snap = await tx.get(this.doc(key));
       const stored = snap.exists ? ({ ...fresh(key), ...(snap.data() as ProcessingRecord) }) : fresh(key);
@@ -88,15 +94,17 @@ export class ProcessingRecords {
       // Published before its APDB write finished (that write failed): process again, which writes the stored rows.
       if (current.state === 'failed' || (current.state === 'published' && current.apdbStored)) return { action: 'duplicate', record: current };
       if (current.state === 'stored') return { action: 'republish', record: current };
+      if (current.state === 'started' && current.leaseUntil && Date.parse(current.leaseUntil) > Date.now()) return { action: 'busy', record: current };
       if (current.attempts >= maxAttempts) return { action: 'exhausted', record: current };
-      const record = await this.update(key, () => ({ ...current, attempts: current.attempts + 1, generation: generation || current.generation }), tx);
+      const leaseUntil = leaseSeconds > 0 ? new Date(Date.now() + leaseSeconds * 1000).toISOString() : null;
+      const record = await this.update(key, () => ({ ...current, attempts: current.attempts + 1, generation: generation || current.generation, leaseUntil }), tx);
       return { action: 'process', record };
     });
   }
 
   /** The result is in the work bucket and the APDB: from now on retries only re-send. */
   markStored(key: string, resultKey: string, alertCount: number, provenance: { configHash: string; codeVersion: string } | null = null): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, state: r.state === 'published' ? r.state : 'stored', resultKey, alertCount, apdbStored: true, error: null, configHash: provenance?.configHash ?? r.configHash ?? null, codeVersion: provenance?.codeVersion ?? r.codeVersion ?? null }));
+    return this.update(key, (r) => ({ ...r, state: r.state === 'published' ? r.state : 'stored', resultKey, alertCount, apdbStored: true, error: null, configHash: provenance?.configHash ?? r.configHash ?? null, codeVersion: provenance?.codeVersion ?? r.codeVersion ?? null, leaseUntil: null }));
   }
 
   markChunkPublished(key: string, chunk: number): Promise<ProcessingRecord> {
@@ -113,11 +121,11 @@ export class ProcessingRecords {
 
   /** Gives up on the record for good (bad input, or too many attempts). */
   markFailed(key: string, reason: string, stage?: string): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, state: r.state === 'started' ? 'failed' : r.state, error: reason, stage: stage ?? r.stage ?? null }));
+    return this.update(key, (r) => ({ ...r, state: r.state === 'started' ? 'failed' : r.state, error: reason, stage: stage ?? r.stage ?? null, leaseUntil: null }));
   }
 
   /** Notes a transient error; the delivery will be retried. */
   noteError(key: string, reason: string, stage?: string): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, error: reason, stage: stage ?? null }));
+    return this.update(key, (r) => ({ ...r, error: reason, stage: stage ?? null, leaseUntil: null }));
   }
 }

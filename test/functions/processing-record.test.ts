@@ -82,3 +82,15 @@ test('the stored result records the configuration hash and code version that mad
   assert.equal(stored.codeVersion, '0.1.0+abc');
   assert.equal((await records.get('APSIM_g9_1'))?.codeVersion, '0.1.0+abc');
 });
+
+test('a concurrent delivery while an attempt holds its lease is busy, and processes once the attempt ends', async () => {
+  const first = await records.begin('APSIM_lease_1', 3, 'g1', 60);
+  assert.equal(first.action, 'process');
+  const second = await records.begin('APSIM_lease_1', 3, 'g1', 60);
+  assert.equal(second.action, 'busy', 'the first attempt holds the record');
+  assert.equal(second.record.attempts, 1, 'a busy delivery is not an attempt');
+  await records.noteError('APSIM_lease_1', 'transient');
+  const retry = await records.begin('APSIM_lease_1', 3, 'g1', 60);
+  assert.equal(retry.action, 'process', 'the lease ends with the attempt');
+  assert.equal(retry.record.attempts, 2);
+});
