@@ -77,7 +77,10 @@ const DEFAULT_DEADLINE_SECONDS = 300;
 function withTimeout(work: Promise<unknown>, seconds: number, what: string): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} overran its ${seconds} s deadline`)), seconds * 1000);
+    timer = setTimeout(
+      () => reject(new Error(`${what} overran its ${seconds} s deadline`)),
+      seconds * 1000,
+    );
   });
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
@@ -210,14 +213,17 @@ export async function startTriggerRunner(options: TriggerRunnerOptions): Promise
     live.on('message', (message: Message) => {
       const event = toCloudEvent(message, topicName, subscription.name);
       const what = trigger.functionName ?? `handler of ${trigger.topic}`;
-      withTimeout(Promise.resolve().then(() => handler(event)), trigger.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS, what)
-        .then(
-          () => message.ack(),
-          (err: unknown) => {
-            onError(err, trigger, event);
-            message.nack();
-          },
-        );
+      withTimeout(
+        Promise.resolve().then(() => handler(event)),
+        trigger.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS,
+        what,
+      ).then(
+        () => message.ack(),
+        (err: unknown) => {
+          onError(err, trigger, event);
+          message.nack();
+        },
+      );
     });
     live.on('error', (err: unknown) => onError(err, trigger));
     open.push(live);

@@ -19,13 +19,19 @@ export interface IdentityClaim {
 }
 
 /** 'claimed' (first, or a retry of the holder), 'copy' (the same bytes under another raw path) or 'conflict'. */
-export type ClaimOutcome = { outcome: 'claimed' } | { outcome: 'copy' | 'conflict'; holder: IdentityClaim };
+export type ClaimOutcome =
+  { outcome: 'claimed' } | { outcome: 'copy' | 'conflict'; holder: IdentityClaim };
 
 /**
  * Claims (visit, detector) for an image. `holderMayChange`: the same raw path may take the pair
  * over with new bytes (a fixed upload) because none of its alerts were handed off yet.
  */
-export async function claimIdentity(db: Firestore, claim: IdentityClaim, holderMayChange: boolean, collection = IDENTITY_COLLECTION): Promise<ClaimOutcome> {
+export async function claimIdentity(
+  db: Firestore,
+  claim: IdentityClaim,
+  holderMayChange: boolean,
+  collection = IDENTITY_COLLECTION,
+): Promise<ClaimOutcome> {
   const doc = db.collection(collection).doc(`${claim.visit}_${claim.detector}`);
   return db.runTransaction(async (tx) => {
     const snap = await tx.get(doc);
@@ -35,7 +41,8 @@ export async function claimIdentity(db: Firestore, claim: IdentityClaim, holderM
     }
     const holder = snap.data() as IdentityClaim;
     if (holder.key === claim.key && (holder.digest === claim.digest || holderMayChange)) {
-      if (holder.digest !== claim.digest) tx.set(doc, { ...claim, claimedAt: new Date().toISOString() });
+      if (holder.digest !== claim.digest)
+        tx.set(doc, { ...claim, claimedAt: new Date().toISOString() });
       return { outcome: 'claimed' } as const;
     }
     return { outcome: holder.digest === claim.digest ? 'copy' : 'conflict', holder } as const;

@@ -110,9 +110,17 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
                 instance.worker = fresh;
                 release(fn, instance);
               },
-              (err: unknown) => options.onLog(JSON.stringify({ severity: 'ERROR', message: `replacement instance of ${fn} failed to start: ${String(err)}` })),
+              (err: unknown) =>
+                options.onLog(
+                  JSON.stringify({
+                    severity: 'ERROR',
+                    message: `replacement instance of ${fn} failed to start: ${String(err)}`,
+                  }),
+                ),
             );
-            reject(new Error(`${fn} overran its ${deadline} s deadline: instance killed and replaced`));
+            reject(
+              new Error(`${fn} overran its ${deadline} s deadline: instance killed and replaced`),
+            );
           }, deadline * 1000);
           instance.worker.postMessage({ id, fn, event } satisfies InvocationRequest);
         });

@@ -29,7 +29,9 @@ const ROUTE = /^\/v1\/(alerts|schemas)\/([^/?#]+?)(?:\.avro\.gz|\.json)?(?:[?#].
 
 /** Where the cause of a 500 goes; default a JSON log line on stderr. */
 function logError(err: unknown): void {
-  process.stderr.write(`${JSON.stringify({ severity: 'ERROR', message: 'archive read failed', error: err instanceof Error ? err.message : String(err) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ severity: 'ERROR', message: 'archive read failed', error: err instanceof Error ? err.message : String(err) })}\n`,
+  );
 }
 
 export function createArchiveHandler(

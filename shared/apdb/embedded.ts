@@ -63,7 +63,11 @@ export class EmbeddedApdb implements Apdb {
       diaSources: (await lines(FILES.sources)) as DiaSource[],
       forcedSources: (await lines(FILES.forced)) as DiaForcedSource[],
     });
-    for (const v of (await lines(FILES.visits)) as Array<{ visit: number; detector: number; imageDigest?: string | null }>) {
+    for (const v of (await lines(FILES.visits)) as Array<{
+      visit: number;
+      detector: number;
+      imageDigest?: string | null;
+    }>) {
       apdb.visits.set(visitKey(v.visit, v.detector), v.imageDigest ?? null);
     }
     return apdb;
@@ -146,7 +150,9 @@ export class EmbeddedApdb implements Apdb {
       await appendFile(join(this.dir, FILES.objects), jsonl(batch.diaObjects));
       await appendFile(
         join(this.dir, FILES.visits),
-        jsonl([{ visit: batch.visit, detector: batch.detector, imageDigest: batch.imageDigest ?? null }]),
+        jsonl([
+          { visit: batch.visit, detector: batch.detector, imageDigest: batch.imageDigest ?? null },
+        ]),
       );
     }
     this.load(batch);

@@ -34,17 +34,30 @@ export function onesComplementSum(bytes: Uint8Array, start: number, end: number,
 }
 
 /** Throws FitsError when the HDU's DATASUM or CHECKSUM card is present and does not match its bytes. */
-export function verifyChecksums(header: FitsHeader, bytes: Uint8Array, headerStart: number, dataStart: number, dataEnd: number, index: number): void {
+export function verifyChecksums(
+  header: FitsHeader,
+  bytes: Uint8Array,
+  headerStart: number,
+  dataStart: number,
+  dataEnd: number,
+  index: number,
+): void {
   const datasumCard = header.get('DATASUM');
   const checksumCard = header.getString('CHECKSUM');
   if (datasumCard === undefined && checksumCard === undefined) return;
   const dataSum = onesComplementSum(bytes, dataStart, dataEnd);
   if (datasumCard !== undefined) {
     const expected = Number(String(datasumCard).trim());
-    if (!Number.isFinite(expected) || expected !== dataSum) throw new FitsError(`HDU ${index}: DATASUM ${JSON.stringify(datasumCard)} does not match the data (sum ${dataSum}): corrupt or altered data`);
+    if (!Number.isFinite(expected) || expected !== dataSum)
+      throw new FitsError(
+        `HDU ${index}: DATASUM ${JSON.stringify(datasumCard)} does not match the data (sum ${dataSum}): corrupt or altered data`,
+      );
   }
   if (checksumCard !== undefined && !/^0+$/.test(checksumCard.trim())) {
     const total = onesComplementSum(bytes, headerStart, dataStart, dataSum);
-    if (total !== 0xffffffff) throw new FitsError(`HDU ${index}: CHECKSUM does not match the header and data: corrupt or altered HDU`);
+    if (total !== 0xffffffff)
+      throw new FitsError(
+        `HDU ${index}: CHECKSUM does not match the header and data: corrupt or altered HDU`,
+      );
   }
 }

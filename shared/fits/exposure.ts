@@ -70,7 +70,11 @@ export function readExposureWithHeader(
 }
 
 /** readFits with errors prefixed by the file's name: FitsError('<source>: <problem>'). */
-export function readFitsNamed(bytes: Uint8Array, source: string, options: ReadFitsOptions = {}): FitsHdu[] {
+export function readFitsNamed(
+  bytes: Uint8Array,
+  source: string,
+  options: ReadFitsOptions = {},
+): FitsHdu[] {
   try {
     return readFits(bytes, options);
   } catch (e) {
@@ -261,7 +265,8 @@ function visitInfoOf(header: FitsHeader, pixels: () => Uint8Array): VisitInfo {
   info.zeroPointOrigin = zp?.origin ?? '';
   info.units = (header.getString('BUNIT') ?? '').trim();
   info.instrument = (header.getString('INSTRUME') ?? '').trim();
-  const startMjd = info.mjd - (Number.isFinite(info.exposureTime) ? info.exposureTime / 2 / 86400 : 0);
+  const startMjd =
+    info.mjd - (Number.isFinite(info.exposureTime) ? info.exposureTime / 2 / 86400 : 0);
   Object.assign(info, imageIdentity(header, startMjd, pixels));
   return info;
 }

@@ -102,7 +102,15 @@ export function readFits(bytes: Uint8Array, options: ReadFitsOptions = {}): Fits
         `truncated file: HDU ${index} needs ${layout.size} data bytes at byte ${dataOffset}, file has ${bytes.length} bytes`,
       );
     }
-    if (options.verifyChecksums) verifyChecksums(header, bytes, offset, dataOffset, dataOffset + Math.ceil(layout.size / BLOCK_LENGTH) * BLOCK_LENGTH, index);
+    if (options.verifyChecksums)
+      verifyChecksums(
+        header,
+        bytes,
+        offset,
+        dataOffset,
+        dataOffset + Math.ceil(layout.size / BLOCK_LENGTH) * BLOCK_LENGTH,
+        index,
+      );
     const hdu = decodeHdu(
       header,
       layout,

@@ -59,14 +59,21 @@ export function fnv1a(bytes: Uint8Array, seed = 0x811c9dc5): number {
  * The identity of an image from its header; `startMjd` is the exposure start (NaN when unknown)
  * and `pixels` the pixel bytes, hashed only when neither an id card nor a time is given.
  */
-export function imageIdentity(header: FitsHeader, startMjd: number, pixels: () => Uint8Array): ImageIdentity {
+export function imageIdentity(
+  header: FitsHeader,
+  startMjd: number,
+  pixels: () => Uint8Array,
+): ImageIdentity {
   let visit: number | undefined;
   for (const key of VISIT_KEYS) visit ??= idCard(header, key);
   let visitSource: VisitSource = 'header';
   if (visit === undefined && Number.isFinite(startMjd)) {
     visit = Math.floor((startMjd - DERIVED_VISIT_EPOCH_MJD) * MINUTES_PER_DAY + 1e-6);
     visitSource = 'time';
-    if (visit < 0) throw new FitsError(`observation time MJD ${startMjd} is before ${DERIVED_VISIT_EPOCH_MJD}, so no visit id can be derived from it; give a VISIT card`);
+    if (visit < 0)
+      throw new FitsError(
+        `observation time MJD ${startMjd} is before ${DERIVED_VISIT_EPOCH_MJD}, so no visit id can be derived from it; give a VISIT card`,
+      );
   }
   if (visit === undefined) {
     visit = fnv1a(pixels()) >>> (32 - VISIT_HASH_BITS);
@@ -82,10 +89,16 @@ export function imageIdentity(header: FitsHeader, startMjd: number, pixels: () =
     else detector ??= idCard(header, key);
   }
   let detectorSource: DetectorSource = 'header';
-  const name = detector === undefined ? [header.getString('CCDNAME')?.trim(), ...names].find((n) => n) : undefined;
+  const name =
+    detector === undefined
+      ? [header.getString('CCDNAME')?.trim(), ...names].find((n) => n)
+      : undefined;
   if (detector === undefined && name) {
     const digits = /(\d+)\D*$/.exec(name);
-    detector = digits && Number(digits[1]) < DETECTOR_HASH_RANGE ? Number(digits[1]) : fnv1a(new TextEncoder().encode(name)) % DETECTOR_HASH_RANGE;
+    detector =
+      digits && Number(digits[1]) < DETECTOR_HASH_RANGE
+        ? Number(digits[1])
+        : fnv1a(new TextEncoder().encode(name)) % DETECTOR_HASH_RANGE;
     detectorSource = 'name';
   }
   if (detector === undefined) {

@@ -29,8 +29,13 @@ export class IdentityCollisionError extends PipelineInputError {
 }
 
 /** Throws IdentityCollisionError when the APDB holds (visit, detector) from an image with another digest. */
-export async function refuseCollision(apdb: Apdb, ids: { visit: number; detector: number }, digest: string | undefined): Promise<void> {
+export async function refuseCollision(
+  apdb: Apdb,
+  ids: { visit: number; detector: number },
+  digest: string | undefined,
+): Promise<void> {
   if (digest === undefined) return;
   const stored = await apdb.visitDigest(ids.visit, ids.detector);
-  if (typeof stored === 'string' && stored !== digest) throw new IdentityCollisionError(ids.visit, ids.detector, stored, digest);
+  if (typeof stored === 'string' && stored !== digest)
+    throw new IdentityCollisionError(ids.visit, ids.detector, stored, digest);
 }

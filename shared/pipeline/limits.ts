@@ -30,7 +30,10 @@ export const DEFAULT_LIMITS_CONFIG: LimitsConfig = {
 };
 
 /** Singular values of a 2x2 matrix, arcsec/px from deg/px. */
-function axisScalesArcsec([[a, b], [c, d]]: [[number, number], [number, number]]): [number, number] {
+function axisScalesArcsec([[a, b], [c, d]]: [[number, number], [number, number]]): [
+  number,
+  number,
+] {
   const s1 = a * a + b * b + c * c + d * d;
   const det = a * d - b * c;
   const root = Math.sqrt(Math.max(s1 * s1 - 4 * det * det, 0));
@@ -38,7 +41,12 @@ function axisScalesArcsec([[a, b], [c, d]]: [[number, number], [number, number]]
 }
 
 /** Why the WCS over a width x height grid is unusable, or null when it is within the limits. */
-export function wcsProblem(wcs: Wcs, width: number, height: number, limits: LimitsConfig): string | null {
+export function wcsProblem(
+  wcs: Wcs,
+  width: number,
+  height: number,
+  limits: LimitsConfig,
+): string | null {
   const points: Array<[number, number]> = [
     [(width - 1) / 2, (height - 1) / 2],
     [0, 0],
@@ -55,25 +63,46 @@ export function wcsProblem(wcs: Wcs, width: number, height: number, limits: Limi
     }
     const [small, large] = scales;
     const where = `at pixel (${x}, ${y})`;
-    if (!Number.isFinite(small) || !Number.isFinite(large)) return `WCS has a non-finite pixel scale ${where}`;
-    if (small < limits.minPixelScaleArcsec) return `WCS pixel scale ${small.toPrecision(3)}"/px ${where} is below ${limits.minPixelScaleArcsec}"/px (degenerate CD matrix?)`;
-    if (large > limits.maxPixelScaleArcsec) return `WCS pixel scale ${large.toPrecision(3)}"/px ${where} is above ${limits.maxPixelScaleArcsec}"/px`;
-    if (large > limits.maxAxisRatio * small) return `WCS axes differ in scale by ${(large / small).toPrecision(3)}x ${where}, above ${limits.maxAxisRatio}x (sheared or nearly singular CD matrix)`;
+    if (!Number.isFinite(small) || !Number.isFinite(large))
+      return `WCS has a non-finite pixel scale ${where}`;
+    if (small < limits.minPixelScaleArcsec)
+      return `WCS pixel scale ${small.toPrecision(3)}"/px ${where} is below ${limits.minPixelScaleArcsec}"/px (degenerate CD matrix?)`;
+    if (large > limits.maxPixelScaleArcsec)
+      return `WCS pixel scale ${large.toPrecision(3)}"/px ${where} is above ${limits.maxPixelScaleArcsec}"/px`;
+    if (large > limits.maxAxisRatio * small)
+      return `WCS axes differ in scale by ${(large / small).toPrecision(3)}x ${where}, above ${limits.maxAxisRatio}x (sheared or nearly singular CD matrix)`;
   }
-  const corners = wcs.pixelToSky({ x: Float64Array.of(0, width - 1, 0, width - 1), y: Float64Array.of(0, 0, height - 1, height - 1) });
-  const centre = wcs.pixelToSky({ x: Float64Array.of((width - 1) / 2), y: Float64Array.of((height - 1) / 2) });
+  const corners = wcs.pixelToSky({
+    x: Float64Array.of(0, width - 1, 0, width - 1),
+    y: Float64Array.of(0, 0, height - 1, height - 1),
+  });
+  const centre = wcs.pixelToSky({
+    x: Float64Array.of((width - 1) / 2),
+    y: Float64Array.of((height - 1) / 2),
+  });
   for (let i = 0; i < 4; i++) {
     const radius = separationDeg(centre.ra[0], centre.dec[0], corners.ra[i], corners.dec[i]);
     if (!Number.isFinite(radius)) return 'WCS maps an image corner to no sky position';
-    if (radius > limits.maxFootprintRadiusDeg) return `footprint radius ${radius.toFixed(2)} deg is above ${limits.maxFootprintRadiusDeg} deg`;
+    if (radius > limits.maxFootprintRadiusDeg)
+      return `footprint radius ${radius.toFixed(2)} deg is above ${limits.maxFootprintRadiusDeg} deg`;
   }
   return null;
 }
 
 /** Throws PipelineInputError(role) when the image's size or WCS is beyond the limits. */
-export function checkLimits(exposure: Exposure, role: InputRole, limits: LimitsConfig = DEFAULT_LIMITS_CONFIG): void {
+export function checkLimits(
+  exposure: Exposure,
+  role: InputRole,
+  limits: LimitsConfig = DEFAULT_LIMITS_CONFIG,
+): void {
   const pixels = exposure.width * exposure.height;
-  if (pixels > limits.maxPixels) throw new PipelineInputError(role, `${exposure.width}x${exposure.height} pixels is above the limit of ${limits.maxPixels}`);
-  const problem = exposure.wcs ? wcsProblem(exposure.wcs, exposure.width, exposure.height, limits) : null;
+  if (pixels > limits.maxPixels)
+    throw new PipelineInputError(
+      role,
+      `${exposure.width}x${exposure.height} pixels is above the limit of ${limits.maxPixels}`,
+    );
+  const problem = exposure.wcs
+    ? wcsProblem(exposure.wcs, exposure.width, exposure.height, limits)
+    : null;
   if (problem) throw new PipelineInputError(role, problem);
 }

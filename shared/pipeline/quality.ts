@@ -24,7 +24,10 @@ export const DEFAULT_QUALITY_CONFIG: QualityConfig = {
 };
 
 /** Why the image should be quarantined, or null when its DIASources look normal. */
-export function qualityProblem(stats: Pick<PipelineStats, 'diaSources' | 'negative' | 'width' | 'height'>, config: QualityConfig = DEFAULT_QUALITY_CONFIG): string | null {
+export function qualityProblem(
+  stats: Pick<PipelineStats, 'diaSources' | 'negative' | 'width' | 'height'>,
+  config: QualityConfig = DEFAULT_QUALITY_CONFIG,
+): string | null {
   const mpix = (stats.width * stats.height) / 1e6;
   const density = stats.diaSources / mpix;
   if (density > config.maxDiaSourcesPerMpix) {

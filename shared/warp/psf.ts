@@ -33,7 +33,9 @@ export class WarpedPsf implements Psf {
     // (NaN: the map is unknown at (0, 0), off the template; the coverage check reports that.)
     const grown = Number.isNaN(stretch) ? 0 : Math.ceil(templatePsf.stampSize * stretch);
     if (grown > MAX_WARPED_PSF_STAMP) {
-      throw new WarpGeometryError(`template PSF stretched ${stretch.toPrecision(3)}x by the science/template pixel map: its stamp would exceed ${MAX_WARPED_PSF_STAMP} px (degenerate WCS?)`);
+      throw new WarpGeometryError(
+        `template PSF stretched ${stretch.toPrecision(3)}x by the science/template pixel map: its stamp would exceed ${MAX_WARPED_PSF_STAMP} px (degenerate WCS?)`,
+      );
     }
     this.stampSize = Math.max(templatePsf.stampSize, grown % 2 === 1 ? grown : grown + 1);
   }

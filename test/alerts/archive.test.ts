@@ -5,7 +5,11 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { AlertArchive, ArchiveConflictError, LocalFolderStore } from '../../shared/alerts/archive.js';
+import {
+  AlertArchive,
+  ArchiveConflictError,
+  LocalFolderStore,
+} from '../../shared/alerts/archive.js';
 import { createArchiveHandler } from '../../shared/alerts/archive-http.js';
 import { loadAlertSchema } from '../../shared/alerts/schema.js';
 import { encodeAlert, decodeAlert } from '../../shared/alerts/wire.js';
@@ -100,7 +104,10 @@ test('a create-only archive write that finds a different alert under the id is a
     const frame = Buffer.from([0, 0, 0, 0, 100, 1, 2, 3]);
     assert.equal(await archive.putAlertChecked(7, frame), 'created');
     assert.equal(await archive.putAlertChecked(7, frame), 'same');
-    await assert.rejects(archive.putAlertChecked(7, Buffer.from([0, 0, 0, 0, 100, 9])), (e: Error) => e instanceof ArchiveConflictError && /diaSourceId 7/.test(e.message));
+    await assert.rejects(
+      archive.putAlertChecked(7, Buffer.from([0, 0, 0, 0, 100, 9])),
+      (e: Error) => e instanceof ArchiveConflictError && /diaSourceId 7/.test(e.message),
+    );
     assert.deepEqual(await archive.getAlert(7), frame, 'the archived alert is untouched');
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -109,11 +116,19 @@ test('a create-only archive write that finds a different alert under the id is a
 
 test('the archive HTTP handler answers a failing store with a fixed 500 body and logs the cause', async () => {
   const causes: unknown[] = [];
-  const failing = { putIfAbsent: async () => false, list: async () => [], get: async () => Promise.reject(new Error('secret internal detail /srv/x')) };
+  const failing = {
+    putIfAbsent: async () => false,
+    list: async () => [],
+    get: async () => Promise.reject(new Error('secret internal detail /srv/x')),
+  };
   const handler = createArchiveHandler(failing, (err) => causes.push(err));
   const headers: Record<string, string | number> = {};
   let body = '';
-  const res = { statusCode: 0, setHeader: (n: string, v: string | number) => (headers[n] = v), end: (b?: string | Buffer) => (body = String(b)) };
+  const res = {
+    statusCode: 0,
+    setHeader: (n: string, v: string | number) => (headers[n] = v),
+    end: (b?: string | Buffer) => (body = String(b)),
+  };
   await handler({ method: 'GET', url: '/v1/alerts/42', headers: {} }, res);
   assert.equal(res.statusCode, 500);
   assert.equal(body, 'archive read failed\n');
@@ -153,7 +168,10 @@ test('the archive HTTP handler serves alerts and schemas', async () => {
     const bad = await get(`/v1/alerts/${long}`);
     assert.equal(bad.status, 400);
     const badBody = await bad.text();
-    assert.ok(badBody.length < 80 && !badBody.includes('script'), `short fixed body, no echo: ${badBody.slice(0, 100)}`);
+    assert.ok(
+      badBody.length < 80 && !badBody.includes('script'),
+      `short fixed body, no echo: ${badBody.slice(0, 100)}`,
+    );
     assert.equal(bad.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(plain.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(

@@ -25,19 +25,29 @@ test('the ones\u2019 complement sum folds carries end-around', () => {
   assert.equal(onesComplementSum(Uint8Array.of(0x80, 0, 0, 0, 0x80, 0, 0, 0), 0, 8), 1);
 });
 
-test('CHECKSUM and DATASUM written by astropy verify, and a flipped byte is caught', { skip: skipWithout('astropy') }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'checksum-'));
-  const path = join(dir, 'astropy.fits');
-  runPython('astropy', WRITE, [path]);
-  const bytes = readFileSync(path);
-  rmSync(dir, { recursive: true, force: true });
-  assert.equal(readFits(bytes, { verifyChecksums: true }).length, 3);
-  const dataFlip = Buffer.from(bytes);
-  dataFlip[2880 * 2 + 100] ^= 0x10; // in the IMAGE extension's data (primary header, image header, data)
-  assert.throws(() => readFits(dataFlip, { verifyChecksums: true }), (e: Error) => e instanceof FitsError && /HDU 1: DATASUM .* does not match/.test(e.message));
-  const headerFlip = Buffer.from(bytes);
-  const at = headerFlip.indexOf('VISIT');
-  headerFlip[at + 29] = headerFlip[at + 29] === 0x36 ? 0x37 : 0x36; // VISIT = 5 -> 6
-  assert.throws(() => readFits(headerFlip, { verifyChecksums: true }), (e: Error) => e instanceof FitsError && /HDU 0: CHECKSUM does not match/.test(e.message));
-  assert.equal(readFits(dataFlip).length, 3, 'not verified unless asked');
-});
+test(
+  'CHECKSUM and DATASUM written by astropy verify, and a flipped byte is caught',
+  { skip: skipWithout('astropy') },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'checksum-'));
+    const path = join(dir, 'astropy.fits');
+    runPython('astropy', WRITE, [path]);
+    const bytes = readFileSync(path);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(readFits(bytes, { verifyChecksums: true }).length, 3);
+    const dataFlip = Buffer.from(bytes);
+    dataFlip[2880 * 2 + 100] ^= 0x10; // in the IMAGE extension's data (primary header, image header, data)
+    assert.throws(
+      () => readFits(dataFlip, { verifyChecksums: true }),
+      (e: Error) => e instanceof FitsError && /HDU 1: DATASUM .* does not match/.test(e.message),
+    );
+    const headerFlip = Buffer.from(bytes);
+    const at = headerFlip.indexOf('VISIT');
+    headerFlip[at + 29] = headerFlip[at + 29] === 0x36 ? 0x37 : 0x36; // VISIT = 5 -> 6
+    assert.throws(
+      () => readFits(headerFlip, { verifyChecksums: true }),
+      (e: Error) => e instanceof FitsError && /HDU 0: CHECKSUM does not match/.test(e.message),
+    );
+    assert.equal(readFits(dataFlip).length, 3, 'not verified unless asked');
+  },
+);

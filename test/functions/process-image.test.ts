@@ -26,11 +26,18 @@ before(async () => {
   process.env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
   process.env.STORAGE_EMULATOR_HOST = emulators.storageHost;
   process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
-  s = createServices({ ...createServices().config, projectId: 'test-process-image', bucketPrefix: 'pi' });
+  s = createServices({
+    ...createServices().config,
+    projectId: 'test-process-image',
+    bucketPrefix: 'pi',
+  });
   setServices(s);
   for (const bucket of Object.values(s.buckets)) await bucket.create();
-  for (const topic of [TOPICS.alertBatches, deadLetterTopic(TOPICS.rawArrived)]) await s.pubsub.createTopic(topic);
-  [dead] = await s.pubsub.topic(deadLetterTopic(TOPICS.rawArrived)).createSubscription('watch-dead');
+  for (const topic of [TOPICS.alertBatches, deadLetterTopic(TOPICS.rawArrived)])
+    await s.pubsub.createTopic(topic);
+  [dead] = await s.pubsub
+    .topic(deadLetterTopic(TOPICS.rawArrived))
+    .createSubscription('watch-dead');
   dead.on('message', (m: Message) => {
     letters.push(m);
     m.ack();
@@ -61,7 +68,9 @@ function image(cards: Record<string, string | number>, scale = 0.2, fill = 100):
     .set('MJD-OBS', 61000.1)
     .set('FILTER', 'r');
   for (const [k, v] of Object.entries(cards)) header.set(k, v);
-  return Buffer.from(writeFits([{ data: new Float32Array(64 * 64).fill(fill), width: 64, height: 64, header }]));
+  return Buffer.from(
+    writeFits([{ data: new Float32Array(64 * 64).fill(fill), width: 64, height: 64, header }]),
+  );
 }
 
 /** The file with one more card before END (our writer drops DATASUM, as it cannot know it). */
@@ -80,14 +89,26 @@ async function upload(name: string, bytes: Buffer): Promise<CloudEvent<unknown>>
   const file = s.buckets.raw.file(name);
   await file.save(bytes);
   const [meta] = await file.getMetadata();
-  const payload = { bucket: s.buckets.raw.name, name, generation: String(meta.generation), timeCreated: new Date().toISOString(), size: bytes.length };
+  const payload = {
+    bucket: s.buckets.raw.name,
+    name,
+    generation: String(meta.generation),
+    timeCreated: new Date().toISOString(),
+    size: bytes.length,
+  };
   const id = String(++eventId);
   return {
     specversion: '1.0',
     id,
     source: 'test',
     type: 'google.cloud.pubsub.topic.v1.messagePublished',
-    data: { message: { data: Buffer.from(JSON.stringify(payload)).toString('base64'), attributes: { eventType: 'OBJECT_FINALIZE', objectId: name, bucketId: s.buckets.raw.name }, messageId: id } },
+    data: {
+      message: {
+        data: Buffer.from(JSON.stringify(payload)).toString('base64'),
+        attributes: { eventType: 'OBJECT_FINALIZE', objectId: name, bucketId: s.buckets.raw.name },
+        messageId: id,
+      },
+    },
   } as CloudEvent<unknown>;
 }
 
@@ -100,16 +121,51 @@ async function letterFor(name: string): Promise<Record<string, string>> {
   throw new Error(`no dead letter for ${name}`);
 }
 
-const keyOf = (name: string) => name.replace(/\.fits$/, '').split('/').filter((_, i) => i !== 2).join('_');
+const keyOf = (name: string) =>
+  name
+    .replace(/\.fits$/, '')
+    .split('/')
+    .filter((_, i) => i !== 2)
+    .join('_');
 
 test('bad input of several kinds: one dead letter each, with reason, stage and attempts; the record ends failed', async () => {
   const cases: Array<[string, Buffer, string, RegExp]> = [
-    ['APSIM/g-trunc/0/1.fits', image({ VISIT: 1, DETECTOR: 1 }).subarray(0, 4000), 'read', /FitsError/],
-    ['APSIM/g-abc/0/2.fits', image({ VISIT: 'abc', DETECTOR: 2 }), 'read', /VISIT = "abc" is not a non-negative integer/],
-    ['APSIM/g-cd0/0/3.fits', image({ VISIT: 3, DETECTOR: 3, 'CD1_1': 0, 'CD2_2': 0, 'CD1_2': 1e-12, 'CD2_1': 1e-12 }), 'read', /pixel scale .* below/],
-    ['APSIM/g-200/0/4.fits', image({ VISIT: 4, DETECTOR: 4 }, 200), 'read', /pixel scale 200"\/px .* above 30/],
-    ['APSIM/g-det/0/5.fits', image({ VISIT: 5, DETECTOR: 9 }), 'identity', /header detector 9 differs from the raw path's detector 5/],
-    ['APSIM/g-sum/0/9.fits', withCard(image({ VISIT: 9, DETECTOR: 9 }), "DATASUM = '12345'"), 'read', /DATASUM "12345" does not match the data/],
+    [
+      'APSIM/g-trunc/0/1.fits',
+      image({ VISIT: 1, DETECTOR: 1 }).subarray(0, 4000),
+      'read',
+      /FitsError/,
+    ],
+    [
+      'APSIM/g-abc/0/2.fits',
+      image({ VISIT: 'abc', DETECTOR: 2 }),
+      'read',
+      /VISIT = "abc" is not a non-negative integer/,
+    ],
+    [
+      'APSIM/g-cd0/0/3.fits',
+      image({ VISIT: 3, DETECTOR: 3, CD1_1: 0, CD2_2: 0, CD1_2: 1e-12, CD2_1: 1e-12 }),
+      'read',
+      /pixel scale .* below/,
+    ],
+    [
+      'APSIM/g-200/0/4.fits',
+      image({ VISIT: 4, DETECTOR: 4 }, 200),
+      'read',
+      /pixel scale 200"\/px .* above 30/,
+    ],
+    [
+      'APSIM/g-det/0/5.fits',
+      image({ VISIT: 5, DETECTOR: 9 }),
+      'identity',
+      /header detector 9 differs from the raw path's detector 5/,
+    ],
+    [
+      'APSIM/g-sum/0/9.fits',
+      withCard(image({ VISIT: 9, DETECTOR: 9 }), "DATASUM = '12345'"),
+      'read',
+      /DATASUM "12345" does not match the data/,
+    ],
     ['APSIM/g-notmpl/0/6.fits', image({ VISIT: 6, DETECTOR: 6 }), 'template', /no template/],
   ];
   for (const [name, bytes, stage, reason] of cases) {
@@ -126,7 +182,9 @@ test('a different image under a claimed (visit, detector) is refused; a copy of 
   const first = image({ VISIT: 70, DETECTOR: 7 });
   await processImage(await upload('APSIM/g-a/0/7.fits', first)); // claims (70, 7), then finds no template
   await letterFor('APSIM/g-a/0/7.fits');
-  await processImage(await upload('APSIM/g-b/0/7.fits', image({ VISIT: 70, DETECTOR: 7 }, 0.2, 101)));
+  await processImage(
+    await upload('APSIM/g-b/0/7.fits', image({ VISIT: 70, DETECTOR: 7 }, 0.2, 101)),
+  );
   const refused = await letterFor('APSIM/g-b/0/7.fits');
   assert.equal(refused.stage, 'identity');
   assert.match(refused.reason, /visit 70 detector 7 already holds a different image \(APSIM_g-a_7/);
@@ -147,14 +205,18 @@ test('transient failures are retried, then given up by the function before the s
   process.env.STORAGE_EMULATOR_HOST = emulatorHost;
   setServices({ ...s, buckets: { ...s.buckets, raw: down.bucket(s.buckets.raw.name) } });
   try {
-    for (let attempt = 1; attempt <= s.config.maxAttempts; attempt++) await assert.rejects(processImage(event), /ECONNREFUSED|connect/);
+    for (let attempt = 1; attempt <= s.config.maxAttempts; attempt++)
+      await assert.rejects(processImage(event), /ECONNREFUSED|connect/);
     await processImage(event);
   } finally {
     setServices(s);
   }
   assert.ok(s.config.maxAttempts < 5, 'below the subscription maxDeliveryAttempts (5)');
   const a = await letterFor(name);
-  assert.match(a.reason, new RegExp(`^gave up after ${s.config.maxAttempts} attempts: .*(ECONNREFUSED|connect)`));
+  assert.match(
+    a.reason,
+    new RegExp(`^gave up after ${s.config.maxAttempts} attempts: .*(ECONNREFUSED|connect)`),
+  );
   assert.equal(a.stage, 'download');
   assert.equal((await s.records.get('APSIM_g-net_8'))?.state, 'failed');
 });

@@ -14,24 +14,58 @@ function fileWith(cards: Record<string, string | number>, fill = 1): Uint8Array 
 }
 
 test('visit and detector from VISIT/EXPNUM/EXPID and DETECTOR/CCDNUM, in that order', () => {
-  assert.deepEqual(pick(readExposure(fileWith({ VISIT: 12, EXPNUM: 99, DETECTOR: 3, CCDNUM: 9 })).info), [12, 3, 'header', 'header']);
-  assert.deepEqual(pick(readExposure(fileWith({ EXPNUM: 99, CCDNUM: 9 })).info), [99, 9, 'header', 'header']);
-  assert.deepEqual(pick(readExposure(fileWith({ EXPID: 7, CCDNAME: 'S29' })).info), [7, 29, 'header', 'name']);
+  assert.deepEqual(
+    pick(readExposure(fileWith({ VISIT: 12, EXPNUM: 99, DETECTOR: 3, CCDNUM: 9 })).info),
+    [12, 3, 'header', 'header'],
+  );
+  assert.deepEqual(pick(readExposure(fileWith({ EXPNUM: 99, CCDNUM: 9 })).info), [
+    99,
+    9,
+    'header',
+    'header',
+  ]);
+  assert.deepEqual(pick(readExposure(fileWith({ EXPID: 7, CCDNAME: 'S29' })).info), [
+    7,
+    29,
+    'header',
+    'name',
+  ]);
   // DECam: DETECTOR is the CCD's serial, CCDNUM the number.
-  assert.deepEqual(pick(readExposure(fileWith({ EXPNUM: 8, DETECTOR: 'S3-177_107419-14-1', CCDNUM: 28 })).info), [8, 28, 'header', 'header']);
+  assert.deepEqual(
+    pick(readExposure(fileWith({ EXPNUM: 8, DETECTOR: 'S3-177_107419-14-1', CCDNUM: 28 })).info),
+    [8, 28, 'header', 'header'],
+  );
 });
 
 test('a VISIT or DETECTOR card that is not a non-negative integer is an error, never 0', () => {
-  const cases: Array<Record<string, string | number>> = [{ VISIT: 'abc' }, { VISIT: 1.5 }, { EXPNUM: -3 }, { DETECTOR: 2.5 }];
+  const cases: Array<Record<string, string | number>> = [
+    { VISIT: 'abc' },
+    { VISIT: 1.5 },
+    { EXPNUM: -3 },
+    { DETECTOR: 2.5 },
+  ];
   for (const cards of cases) {
-    assert.throws(() => readExposure(fileWith(cards), 'bad.fits'), (e: Error) => e instanceof FitsError && /^bad\.fits: (VISIT|EXPNUM|DETECTOR) = .* is not a non-negative integer id$/.test(e.message), JSON.stringify(cards));
+    assert.throws(
+      () => readExposure(fileWith(cards), 'bad.fits'),
+      (e: Error) =>
+        e instanceof FitsError &&
+        /^bad\.fits: (VISIT|EXPNUM|DETECTOR) = .* is not a non-negative integer id$/.test(
+          e.message,
+        ),
+      JSON.stringify(cards),
+    );
   }
 });
 
 test('without an id card the visit is the exposure start in minutes since MJD 51544; without a time, a digest of the pixels', () => {
   const start = 61012.5 + 17 / 1440; // 12:17 UTC
   const timed = readExposure(fileWith({ 'MJD-OBS': start, EXPTIME: 30 })).info;
-  assert.deepEqual(pick(timed), [Math.floor((start - DERIVED_VISIT_EPOCH_MJD) * 1440 + 1e-6), 0, 'time', 'default']);
+  assert.deepEqual(pick(timed), [
+    Math.floor((start - DERIVED_VISIT_EPOCH_MJD) * 1440 + 1e-6),
+    0,
+    'time',
+    'default',
+  ]);
   const a = readExposure(fileWith({}, 1)).info;
   const b = readExposure(fileWith({}, 2)).info;
   assert.equal(a.visitSource, 'digest');
@@ -40,6 +74,11 @@ test('without an id card the visit is the exposure start in minutes since MJD 51
   assert.ok(a.visit >= 0 && a.visit < 2 ** 25);
 });
 
-function pick(info: { visit: number; detector: number; visitSource?: string; detectorSource?: string }) {
+function pick(info: {
+  visit: number;
+  detector: number;
+  visitSource?: string;
+  detectorSource?: string;
+}) {
   return [info.visit, info.detector, info.visitSource, info.detectorSource];
 }
