@@ -17,6 +17,7 @@
  * there are no counters or other shared documents.
  */
 import type { Firestore } from '@google-cloud/firestore';
+import { summarizeDiaObject } from '../association/diaobject.js';
 import { coneRanges, healpixNest, separationDeg } from '../healpix/index.js';
 import type {
   Apdb,
@@ -32,6 +33,8 @@ export const MAX_BATCH_WRITES = 500;
 /** Firestore's limit of values in an `in` filter. */
 const MAX_IN_VALUES = 30;
 const ALREADY_EXISTS = 6;
+/** DiaObject transactions in flight at once per stored visit. */
+const MAX_CONCURRENT_UPDATES = 16;
 
 export interface FirestoreApdbOptions {
   /** Prefix of the collection names (e.g. 'test_'); default ''. */
@@ -124,6 +127,13 @@ export class FirestoreApdb implements Apdb {
    */
   async storeVisit(batch: VisitBatch): Promise<boolean> {
     if (await this.hasVisit(batch.visit, batch.detector)) return false;
+    // Objects this visit created are its own; the others may be updated by a concurrent visit.
+    const created = new Set(batch.diaSources.map((s) => s.diaSourceId));
+    const shared =
+      batch.historySinceMjd === undefined
+        ? []
+        : batch.diaObjects.filter((o) => !created.has(o.diaObjectId));
+    const own = batch.diaObjects.filter((o) => !shared.includes(o));
     const writes: Array<{ collection: string; id: number; data: object }> = [
       ...batch.diaSources.map((s) => ({
         collection: this.names.sources,
@@ -135,7 +145,7 @@ export class FirestoreApdb implements Apdb {
         id: f.diaForcedSourceId,
         data: withPixel(f),
       })),
-      ...batch.diaObjects.map((o) => ({
+      ...own.map((o) => ({
         collection: this.names.objects,
         id: o.diaObjectId,
         data: withPixel(o),
@@ -146,6 +156,13 @@ export class FirestoreApdb implements Apdb {
       for (const w of writes.slice(k, k + MAX_BATCH_WRITES))
         wb.set(this.db.collection(w.collection).doc(String(w.id)), w.data);
       await wb.commit();
+    }
+    for (let k = 0; k < shared.length; k += MAX_CONCURRENT_UPDATES) {
+      await Promise.all(
+        shared
+          .slice(k, k + MAX_CONCURRENT_UPDATES)
+          .map((o) => this.updateObject(o, batch.historySinceMjd as number)),
+      );
     }
     try {
       await this.visitDoc(batch.visit, batch.detector).create({
@@ -159,6 +176,41 @@ export class FirestoreApdb implements Apdb {
       throw err;
     }
     return true;
+  }
+
+  /**
+   * Rewrites a DiaObject that other visits may update at the same time from everything stored
+   * for it, in a transaction: the row is a function of its DiaSources and DiaForcedSources in the
+   * history window, so whichever visit writes last (after its own sources) includes every
+   * visit's, and no update is lost (the transaction locks the row; Firestore retries on contention).
+   */
+  private async updateObject(row: DiaObject, sinceMjd: number): Promise<void> {
+    const doc = this.db.collection(this.names.objects).doc(String(row.diaObjectId));
+    await this.db.runTransaction(async (tx) => {
+      const stored = await tx.get(doc);
+      const previous = stored.exists
+        ? withoutPixel<DiaObject>(stored.data() as Record<string, unknown>)
+        : null;
+      const history = (collection: string) =>
+        this.db
+          .collection(collection)
+          .where('diaObjectId', '==', row.diaObjectId)
+          .where('midpointMjdTai', '>=', sinceMjd);
+      const [sources, forced] = await Promise.all([
+        tx.get(history(this.names.sources)),
+        tx.get(history(this.names.forced)),
+      ]);
+      const byTime = <T extends { midpointMjdTai: number }>(rows: T[]) =>
+        rows.sort((a, b) => a.midpointMjdTai - b.midpointMjdTai);
+      const merged = summarizeDiaObject(
+        row.diaObjectId,
+        byTime(sources.docs.map((d) => withoutPixel<DiaSource>(d.data()))),
+        byTime(forced.docs.map((d) => withoutPixel<DiaForcedSource>(d.data()))),
+        previous,
+        Math.max(row.validityStartMjdTai, previous?.validityStartMjdTai ?? -Infinity),
+      );
+      tx.set(doc, withPixel(merged));
+    });
   }
 
   async close(): Promise<void> {

@@ -152,6 +152,11 @@ export interface VisitBatch {
   detector: number;
   /** Content digest of the image the rows came from (sha256 hex), kept with the visit marker. */
   imageDigest?: string | null;
+  /**
+   * Start of the history window the DiaObjects were summarized over (MJD TAI): lets a store
+   * recompute a DiaObject from its stored history when other visits update it concurrently.
+   */
+  historySinceMjd?: number;
   /** New and updated DiaObjects (whole rows; the newest row of an id replaces the older). */
   diaObjects: DiaObject[];
   diaSources: DiaSource[];

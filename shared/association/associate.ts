@@ -246,6 +246,7 @@ export async function associateVisit(
     batch: {
       visit: visit.visit,
       detector: visit.detector,
+      historySinceMjd: sinceMjd,
       diaObjects: [...diaObjects.values()],
       diaSources,
       forcedSources,
