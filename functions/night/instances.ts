@@ -32,6 +32,8 @@ export interface InstancePoolOptions {
    * and the invocation fails so that the message is redelivered. Default 300.
    */
   deadlineSeconds?: number;
+  /** The instance's module (default ./instance-worker.ts; tests give a worker of their own). */
+  workerUrl?: URL;
 }
 
 interface Instance {
@@ -50,9 +52,15 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
   const waiting = new Map<number, { resolve: (r: InstanceMessage & { type: 'done' }) => void }>();
   const pools = new Map<string, Instance[]>();
   const queues = new Map<string, Array<() => void>>();
+  // Every worker alive, replacements still starting included, so that close() ends them all.
+  const alive = new Set<Worker>();
+  let closed = false;
   const spawn = () =>
     new Promise<Worker>((resolve, reject) => {
-      const worker = startWorker(WORKER_URL, { env: { ...process.env } });
+      const worker = startWorker(options.workerUrl ?? WORKER_URL, { env: { ...process.env } });
+      alive.add(worker);
+      worker.once('exit', () => alive.delete(worker));
+      if (closed) void worker.terminate();
       worker.on('message', (m: InstanceMessage) => {
         if (m.type === 'log') options.onLog(m.line);
         else if (m.type === 'done') waiting.get(m.id)?.resolve(m);
@@ -134,7 +142,8 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
       }
     },
     async close() {
-      await Promise.all([...pools.values()].flat().map((i) => i.worker.terminate()));
+      closed = true;
+      await Promise.all([...alive].map((w) => w.terminate()));
     },
   };
 }
