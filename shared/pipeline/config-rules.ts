@@ -138,4 +138,14 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   intAtLeast('alerts.cutout.maxSize', 1),
   atLeast('alerts.cutout.maxSize', 'alerts.cutout.minSize'),
   intAtLeast('alerts.psfCellSize', 0),
+
+  nonNegative('limits.minPixelScaleArcsec'),
+  atLeast('limits.maxPixelScaleArcsec', 'limits.minPixelScaleArcsec'),
+  positive('limits.maxAxisRatio'),
+  positive('limits.maxFootprintRadiusDeg'),
+  intAtLeast('limits.maxPixels', 1),
+
+  positive('quality.maxDiaSourcesPerMpix'),
+  fraction('quality.maxNegativeFraction'),
+  intAtLeast('quality.minSourcesForFraction', 1),
 ];
