@@ -44,6 +44,7 @@ const SUMMARIES: Record<(typeof AREAS)[number], string> = {
   templates: 'template quality per rejection method, and ap template on 12 inputs of 4096 x 4096: wall time, peak memory',
   solar: 'known-object preload: 100,000 main-belt orbits predicted for one visit (target <= 2 s)',
   'cold-start': 'process start to the first event handled, compiled build and tsx sources (npm run build first)',
+  faults: 'fault campaign: 528 malformed raw images and events of 44 kinds through processImage on the emulators; dead letters with reason, hangs, crashes',
 };
 
 const requested = process.argv.slice(2);

@@ -3,7 +3,7 @@
  * offline (shared/pipeline processDetector) with a local APDB in DIR/apdb, writing
  * DIR/alerts.avro, DIR/diaSources.csv, DIR/difference.fits and DIR/summary.json.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCommand, InputError, numberOption, pairError, parseInput, progress, progressDone, required } from '../command.js';
 import { writeAlertContainer } from '../../shared/alerts/container.js';
