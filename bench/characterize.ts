@@ -14,7 +14,9 @@ export async function run(): Promise<void> {
   const sim = renderImage(plan, plan.visits[0]).image;
   const exposure = sim.exposure;
   exposure.variance.fill(Number.NaN);
-  console.log(`characterize ${SIZE}x${SIZE}: simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB before`);
+  console.log(
+    `characterize ${SIZE}x${SIZE}: simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB before`,
+  );
   const rows: string[] = [];
   let wall = performance.now();
   let cpu = process.cpuUsage();

@@ -5,9 +5,18 @@
  */
 import { MoffatPsf } from '../shared/detect/analytic-psf.js';
 import { GridPsf } from '../shared/diffim/psf-grid.js';
-import { detectDiaSources, detectDiaSourcesParallel, DEFAULT_DETECT_CONFIG } from '../shared/detect/detect.js';
+import {
+  detectDiaSources,
+  detectDiaSourcesParallel,
+  DEFAULT_DETECT_CONFIG,
+} from '../shared/detect/detect.js';
 import { mulberry32 } from '../shared/util/random.js';
-import { addPointSource, gridPositions, noiseExposure, predictedFluxErr } from '../test/detect/synthetic.js';
+import {
+  addPointSource,
+  gridPositions,
+  noiseExposure,
+  predictedFluxErr,
+} from '../test/detect/synthetic.js';
 
 const SIZE = 4096;
 const SOURCES = 1000;
@@ -24,7 +33,9 @@ function cpuMs(since: NodeJS.CpuUsage): number {
 
 export async function run(): Promise<void> {
   const nodes = [0, 1024, 2048, 3072, 4095];
-  const stamps = nodes.flatMap((y) => nodes.map((x) => new MoffatPsf(3.6 + (0.8 * (x + y)) / 8190, 3.5, 25).stampAt(0, 0, true).data));
+  const stamps = nodes.flatMap((y) =>
+    nodes.map((x) => new MoffatPsf(3.6 + (0.8 * (x + y)) / 8190, 3.5, 25).stampAt(0, 0, true).data),
+  );
   const psf = new GridPsf(nodes, nodes, stamps, 25);
   const exposure = noiseExposure(SIZE, SIZE, () => 100, 1, psf);
   const err = predictedFluxErr(psf, 0, 0, 100);
@@ -53,7 +64,9 @@ export async function run(): Promise<void> {
   }
   clearInterval(timer);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  console.log(`detect: memory rss ${mib(before.rss)} with the image in memory, peak sampled ${mib(peakRss)}`);
+  console.log(
+    `detect: memory rss ${mib(before.rss)} with the image in memory, peak sampled ${mib(peakRss)}`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

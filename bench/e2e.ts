@@ -89,9 +89,17 @@ export async function run(): Promise<void> {
         print(`  ${STAGE_LABELS[k]}`, `${stages.stages[k].toFixed(2)} s`);
     print('  (FITS decode of the raw image alone)', `${decode.toFixed(2)} s`);
     const fanout = (published?.stagesMs ?? {}) as Record<string, number>;
-    print('  (fan-out: read stored result, publish, archive)', ['readResult', 'publish', 'archive'].map((k) => `${((fanout[k] ?? Number.NaN) / 1000).toFixed(2)}`).join(' / ') + ' s');
+    print(
+      '  (fan-out: read stored result, publish, archive)',
+      ['readResult', 'publish', 'archive']
+        .map((k) => `${((fanout[k] ?? Number.NaN) / 1000).toFixed(2)}`)
+        .join(' / ') + ' s',
+    );
     const mb = alerts.reduce((n, a) => n + a.bytes, 0) / 2 ** 20;
-    print('  (alert sizes)', `${mb.toFixed(0)} MB in all, ${((mb * 1024) / Math.max(1, alerts.length)).toFixed(0)} KB each`);
+    print(
+      '  (alert sizes)',
+      `${mb.toFixed(0)} MB in all, ${((mb * 1024) / Math.max(1, alerts.length)).toFixed(0)} KB each`,
+    );
     await broker.close();
   } finally {
     await cloud.stop();

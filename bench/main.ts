@@ -32,19 +32,26 @@ const SUMMARIES: Record<(typeof AREAS)[number], string> = {
   simulate: "'ap simulate --size 4096' (template + 2 visits): wall, CPU time, peak memory",
   characterize: 'characterization of a 4096 x 4096 visit: time and memory per stage',
   warp: 'Lanczos-3 warp of a 4096 x 4096 template onto a distorted science grid',
-  realworld: "ap simulate's real-world effects (vignetting, diffuse light, WCS errors, no WCS, units, no GAIN/SATURATE): false positives, completeness, noise, registration",
-  diffim: "'ap diff' per method on a 4096 x 4096 pair (AP_BENCH_DIFFIM_SIZE): time and memory per stage",
+  realworld:
+    "ap simulate's real-world effects (vignetting, diffuse light, WCS errors, no WCS, units, no GAIN/SATURATE): false positives, completeness, noise, registration",
+  diffim:
+    "'ap diff' per method on a 4096 x 4096 pair (AP_BENCH_DIFFIM_SIZE): time and memory per stage",
   detect: 'detection and measurement of 1,000 sources on a 4096 x 4096 difference, 1 and 2 threads',
   rb: 'real/bogus inference throughput per TF.js backend, training step time, the model figures',
   alerts: 'alert size with cutouts, Avro throughput, association against 1,000,000 DIAObjects',
-  pipeline: 'the per-detector pipeline on a 4096 x 4096 detector (AP_BENCH_PIPELINE_SIZE): time per stage',
+  pipeline:
+    'the per-detector pipeline on a 4096 x 4096 detector (AP_BENCH_PIPELINE_SIZE): time per stage',
   emulators: 'emulator throughput through the official clients: Pub/Sub, Storage, Firestore',
   e2e: 'one 4096 x 4096 detector on the emulators, raw finalize to the last alert at a broker',
-  filter: '100 filters over a 10,000-alert visit, a 100,000-entry watchlist, the safety fuzz per expression',
-  templates: 'template quality per rejection method, and ap template on 12 inputs of 4096 x 4096: wall time, peak memory',
+  filter:
+    '100 filters over a 10,000-alert visit, a 100,000-entry watchlist, the safety fuzz per expression',
+  templates:
+    'template quality per rejection method, and ap template on 12 inputs of 4096 x 4096: wall time, peak memory',
   solar: 'known-object preload: 100,000 main-belt orbits predicted for one visit (target <= 2 s)',
-  'cold-start': 'process start to the first event handled, compiled build and tsx sources (npm run build first)',
-  faults: 'fault campaign: 528 malformed raw images and events of 44 kinds through processImage on the emulators; dead letters with reason, hangs, crashes',
+  'cold-start':
+    'process start to the first event handled, compiled build and tsx sources (npm run build first)',
+  faults:
+    'fault campaign: 528 malformed raw images and events of 44 kinds through processImage on the emulators; dead letters with reason, hangs, crashes',
 };
 
 const requested = process.argv.slice(2);

@@ -32,7 +32,8 @@ const SYSTEM_CAUSES: Record<string, string> = {
 export function fileError(file: string, err: unknown): InputError {
   if (err instanceof InputError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (typeof e.code === 'string' && e.code in SYSTEM_CAUSES) return new InputError(`${e.path ?? file}: ${SYSTEM_CAUSES[e.code]}`);
+  if (typeof e.code === 'string' && e.code in SYSTEM_CAUSES)
+    return new InputError(`${e.path ?? file}: ${SYSTEM_CAUSES[e.code]}`);
   const message = e instanceof Error ? e.message : String(err);
   return new InputError(message.startsWith(file) ? message : `${file}: ${message}`);
 }
@@ -64,14 +65,22 @@ export async function parseInput<T>(path: string, parse: (bytes: Buffer) => T): 
  * The pipeline's input errors (one image unusable, or the pair: shapes, PSF matching, too little
  * overlap) as one line naming the file at fault and, for the pair, the other one; null otherwise.
  */
-export function pairError(err: unknown, sciencePath: string, templatePath: string): InputError | null {
+export function pairError(
+  err: unknown,
+  sciencePath: string,
+  templatePath: string,
+): InputError | null {
   if (err instanceof PipelineInputError) {
     const file = err.role === 'template' ? templatePath : sciencePath;
-    return new InputError(`${file}: ${err.message}${err.role === 'pair' ? ` (template ${templatePath})` : ''}`);
+    return new InputError(
+      `${file}: ${err.message}${err.role === 'pair' ? ` (template ${templatePath})` : ''}`,
+    );
   }
-  if (err instanceof InsufficientCoverageError) return new InputError(`${templatePath}: ${err.message} (science ${sciencePath})`);
+  if (err instanceof InsufficientCoverageError)
+    return new InputError(`${templatePath}: ${err.message} (science ${sciencePath})`);
   // Every kernel fit, down to the simplest, was degenerate: the pair's fault, named by the science file.
-  if (err instanceof KernelFitError) return new InputError(`${sciencePath}: ${err.message} (template ${templatePath})`);
+  if (err instanceof KernelFitError)
+    return new InputError(`${sciencePath}: ${err.message} (template ${templatePath})`);
   return null;
 }
 
@@ -89,7 +98,9 @@ export interface Command<O extends Options = Options> {
   run(values: ParsedValues<O>, verbose: boolean, positionals: string[]): Promise<void>;
 }
 
-export type ParsedValues<O extends Options> = ReturnType<typeof parseArgs<{ options: O; strict: true }>>['values'];
+export type ParsedValues<O extends Options> = ReturnType<
+  typeof parseArgs<{ options: O; strict: true }>
+>['values'];
 
 /** Declares a command with typed option values. */
 export function defineCommand<O extends Options>(command: Command<O>): Command<O> {
@@ -99,12 +110,17 @@ export function defineCommand<O extends Options>(command: Command<O>): Command<O
 /** A required string option, or an InputError naming it. */
 export function required(values: Record<string, unknown>, name: string): string {
   const value = values[name];
-  if (typeof value !== 'string' || value === '') throw new InputError(`missing required option --${name}`);
+  if (typeof value !== 'string' || value === '')
+    throw new InputError(`missing required option --${name}`);
   return value;
 }
 
 /** A numeric option parsed strictly, with a default. */
-export function numberOption(values: Record<string, unknown>, name: string, fallback: number): number {
+export function numberOption(
+  values: Record<string, unknown>,
+  name: string,
+  fallback: number,
+): number {
   const value = values[name];
   if (value === undefined) return fallback;
   const n = Number(value);

@@ -4,7 +4,11 @@
  * --zero-point, --science-variance, --template-variance).
  */
 import { fileError, InputError, numberOption, readInput } from './command.js';
-import { readExposureFromHdus, readFitsNamed, type ReadExposureResult } from '../shared/fits/exposure.js';
+import {
+  readExposureFromHdus,
+  readFitsNamed,
+  type ReadExposureResult,
+} from '../shared/fits/exposure.js';
 import { varianceFromMapFile } from '../shared/fits/variance-map.js';
 import { bandOf } from '../shared/fits/exposure.js';
 
@@ -39,7 +43,13 @@ export async function loadImage(path: string, variancePath?: string): Promise<Re
   if (variancePath === undefined) return result;
   try {
     const { exposure } = result;
-    const map = varianceFromMapFile(readFitsNamed(await readInput(variancePath), variancePath), variancePath, exposure.info.units ?? '', exposure.width, exposure.height);
+    const map = varianceFromMapFile(
+      readFitsNamed(await readInput(variancePath), variancePath),
+      variancePath,
+      exposure.info.units ?? '',
+      exposure.width,
+      exposure.height,
+    );
     exposure.variance.data.set(map.variance);
     return { ...result, varianceFromFile: true, varianceOrigin: map.origin };
   } catch (err) {
@@ -48,7 +58,10 @@ export async function loadImage(path: string, variancePath?: string): Promise<Re
 }
 
 /** Applies --mjd, --band and --zero-point to the science image's visit info. */
-export function applyScienceOverrides(science: ReadExposureResult, values: Record<string, unknown>): void {
+export function applyScienceOverrides(
+  science: ReadExposureResult,
+  values: Record<string, unknown>,
+): void {
   const info = science.exposure.info;
   if (values.mjd !== undefined) {
     info.mjd = numberOption(values, 'mjd', Number.NaN);

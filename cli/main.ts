@@ -19,7 +19,9 @@ const COMMANDS: Record<string, string> = {
 
 function mainHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
-  const lines = Object.entries(COMMANDS).map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`);
+  const lines = Object.entries(COMMANDS).map(
+    ([name, summary]) => `  ${name.padEnd(width)}  ${summary}`,
+  );
   return `usage: ap <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'ap <command> --help' for a command's options; 'ap --version' prints the version.\n`;
 }
 
@@ -84,7 +86,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const e: Error & { code?: string } = systemFileError(err) ?? (err as Error);
-    const known = e instanceof InputError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
+    const known =
+      e instanceof InputError ||
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
+      e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
     // One line whatever the parser says (its messages can span three).
     process.stderr.write(`ap ${name}: ${known ? '' : 'error: '}${e.message.split('\n')[0]}\n`);
     if (verbose && (err as Error).stack) process.stderr.write(`${(err as Error).stack}\n`);

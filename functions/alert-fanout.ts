@@ -41,10 +41,19 @@ function parseBatchMessage(data: Buffer): AlertBatchMessage {
   } catch {
     throw new MessageError('alert batch message is not JSON');
   }
-  if (typeof m.key !== 'string' || typeof m.resultKey !== 'string' || typeof m.readoutTime !== 'string') {
+  if (
+    typeof m.key !== 'string' ||
+    typeof m.resultKey !== 'string' ||
+    typeof m.readoutTime !== 'string'
+  ) {
     throw new MessageError('alert batch message lacks key, resultKey or readoutTime');
   }
-  return { key: m.key, resultKey: m.resultKey, alertCount: Number(m.alertCount ?? 0), readoutTime: m.readoutTime };
+  return {
+    key: m.key,
+    resultKey: m.resultKey,
+    alertCount: Number(m.alertCount ?? 0),
+    readoutTime: m.readoutTime,
+  };
 }
 
 export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
@@ -54,19 +63,38 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
   try {
     batch = parseBatchMessage(message.data);
   } catch (err) {
-    if (err instanceof MessageError) return deadLetter(s.pubsub, TOPICS.alertBatches, message, err.message, { stage: 'decode', attempts: 0 });
+    if (err instanceof MessageError)
+      return deadLetter(s.pubsub, TOPICS.alertBatches, message, err.message, {
+        stage: 'decode',
+        attempts: 0,
+      });
     throw err;
   }
   const progress = { stage: 'read' };
   try {
-    await withDeadline(fanOut(s, batch, progress), Date.now() + s.config.deadlineSeconds * 1000, s.config.deadlineSeconds, () => progress.stage);
+    await withDeadline(
+      fanOut(s, batch, progress),
+      Date.now() + s.config.deadlineSeconds * 1000,
+      s.config.deadlineSeconds,
+      () => progress.stage,
+    );
   } catch (err) {
     if (isTransient(err)) throw err;
-    await deadLetter(s.pubsub, TOPICS.alertBatches, message, `${(err as Error).name}: ${(err as Error).message}`, { stage: progress.stage, attempts: 0 });
+    await deadLetter(
+      s.pubsub,
+      TOPICS.alertBatches,
+      message,
+      `${(err as Error).name}: ${(err as Error).message}`,
+      { stage: progress.stage, attempts: 0 },
+    );
   }
 }
 
-async function fanOut(s: Services, batch: AlertBatchMessage, progress: { stage: string }): Promise<void> {
+async function fanOut(
+  s: Services,
+  batch: AlertBatchMessage,
+  progress: { stage: string },
+): Promise<void> {
   const record = await s.records.get(batch.key);
   if (record?.state === 'published') {
     log('INFO', 'alert batch already published', { key: batch.key });
@@ -77,18 +105,27 @@ async function fanOut(s: Services, batch: AlertBatchMessage, progress: { stage: 
   if (!bytes) throw new Error(`stored result ${batch.resultKey} not found`);
   const result = decodeResult(bytes);
   const readMs = performance.now() - started;
-  await registerSchemas(s, result.alerts.map((a) => a.frame));
+  await registerSchemas(
+    s,
+    result.alerts.map((a) => a.frame),
+  );
   const published = new Set(record?.chunksDone ?? []);
   const archived = new Set(record?.chunksArchived ?? []);
   const size = s.config.fanoutChunkSize;
-  const chunks = Array.from({ length: Math.ceil(result.alerts.length / size) }, (_, i) => result.alerts.slice(i * size, (i + 1) * size));
-  const topic = s.pubsub.topic(TOPICS.alerts, { batching: { maxMessages: 1000, maxMilliseconds: 5, maxBytes: 9 * 1024 * 1024 } });
+  const chunks = Array.from({ length: Math.ceil(result.alerts.length / size) }, (_, i) =>
+    result.alerts.slice(i * size, (i + 1) * size),
+  );
+  const topic = s.pubsub.topic(TOPICS.alerts, {
+    batching: { maxMessages: 1000, maxMilliseconds: 5, maxBytes: 9 * 1024 * 1024 },
+  });
   const readout = Date.parse(batch.readoutTime);
   const latencies: number[] = [];
   progress.stage = 'publish';
   for (const [index, part] of chunks.entries()) {
     if (published.has(index)) continue;
-    await Promise.all(part.map((a) => topic.publishMessage({ data: a.frame, attributes: a.attributes })));
+    await Promise.all(
+      part.map((a) => topic.publishMessage({ data: a.frame, attributes: a.attributes })),
+    );
     const now = Date.now();
     await s.records.markChunkPublished(batch.key, index);
     for (let i = 0; i < part.length; i++) latencies.push((now - readout) / 1000);
@@ -109,6 +146,10 @@ async function fanOut(s: Services, batch: AlertBatchMessage, progress: { stage: 
     publishedNow: latencies.length,
     readoutToAlertSecondsMedian: latencies[Math.floor(latencies.length / 2)] ?? null,
     readoutToAlertSecondsMax: latencies.at(-1) ?? null,
-    stagesMs: { readResult: Math.round(readMs), publish: Math.round(publishMs), archive: Math.round(performance.now() - started - readMs - publishMs) },
+    stagesMs: {
+      readResult: Math.round(readMs),
+      publish: Math.round(publishMs),
+      archive: Math.round(performance.now() - started - readMs - publishMs),
+    },
   });
 }

@@ -10,7 +10,11 @@ import { FirestoreApdb } from '../shared/adapters/firestore.js';
 import { GcsObjectStore } from '../shared/adapters/storage.js';
 import { AlertArchive } from '../shared/alerts/archive.js';
 import { BUCKET_ROLES, bucketName, type BucketRole } from '../shared/cloud/names.js';
-import { configHash, pipelineConfigFromJson, type PipelineConfig } from '../shared/pipeline/config.js';
+import {
+  configHash,
+  pipelineConfigFromJson,
+  type PipelineConfig,
+} from '../shared/pipeline/config.js';
 import { gridCamera, type CameraGeometry } from '../shared/prompt/camera.js';
 import { ProcessingRecords } from './processing-record.js';
 
@@ -42,10 +46,14 @@ export const PIPELINE_CONFIG_ENV = 'AP_PIPELINE_CONFIG';
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): FunctionConfig {
   const number = (name: string, fallback: number) => {
     const value = env[name] === undefined || env[name] === '' ? fallback : Number(env[name]);
-    if (!Number.isFinite(value)) throw new Error(`environment ${name}='${env[name]}' is not a number`);
+    if (!Number.isFinite(value))
+      throw new Error(`environment ${name}='${env[name]}' is not a number`);
     return value;
   };
-  const pipeline = pipelineConfigFromJson(env[PIPELINE_CONFIG_ENV] ?? '', `environment ${PIPELINE_CONFIG_ENV}`);
+  const pipeline = pipelineConfigFromJson(
+    env[PIPELINE_CONFIG_ENV] ?? '',
+    `environment ${PIPELINE_CONFIG_ENV}`,
+  );
   return {
     pipeline,
     configHash: configHash(pipeline),
@@ -54,7 +62,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): FunctionCon
     maxAttempts: number('AP_MAX_ATTEMPTS', 4),
     deadlineSeconds: number('AP_DEADLINE_SECONDS', 240),
     fanoutChunkSize: number('AP_FANOUT_CHUNK', 100),
-    camera: gridCamera(env.AP_INSTRUMENT || 'APSIM', number('AP_DETECTOR_SIZE', 4096), number('AP_DETECTORS_PER_SIDE', 14), number('AP_PIXEL_SCALE', 0.2)),
+    camera: gridCamera(
+      env.AP_INSTRUMENT || 'APSIM',
+      number('AP_DETECTOR_SIZE', 4096),
+      number('AP_DETECTORS_PER_SIDE', 14),
+      number('AP_PIXEL_SCALE', 0.2),
+    ),
   };
 }
 
@@ -75,7 +88,9 @@ export function createServices(config: FunctionConfig = configFromEnv()): Servic
   const storage = new Storage({ projectId: config.projectId });
   const pubsub = new PubSub({ projectId: config.projectId });
   const firestore = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
-  const buckets = Object.fromEntries(BUCKET_ROLES.map((role) => [role, storage.bucket(bucketName(config.bucketPrefix, role))])) as Record<BucketRole, Bucket>;
+  const buckets = Object.fromEntries(
+    BUCKET_ROLES.map((role) => [role, storage.bucket(bucketName(config.bucketPrefix, role))]),
+  ) as Record<BucketRole, Bucket>;
   return {
     config,
     storage,

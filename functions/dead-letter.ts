@@ -19,7 +19,13 @@ export interface FailurePlace {
   attempts: number;
 }
 
-export async function deadLetter(pubsub: PubSub, sourceTopic: string, message: PubsubDelivery, reason: string, place: FailurePlace = { stage: 'unknown', attempts: 0 }): Promise<void> {
+export async function deadLetter(
+  pubsub: PubSub,
+  sourceTopic: string,
+  message: PubsubDelivery,
+  reason: string,
+  place: FailurePlace = { stage: 'unknown', attempts: 0 },
+): Promise<void> {
   const attributes = {
     ...message.attributes,
     reason: reason.slice(0, MAX_REASON),
@@ -28,6 +34,8 @@ export async function deadLetter(pubsub: PubSub, sourceTopic: string, message: P
     sourceTopic,
     sourceMessageId: message.messageId,
   };
-  await pubsub.topic(deadLetterTopic(sourceTopic)).publishMessage({ data: message.data, attributes });
+  await pubsub
+    .topic(deadLetterTopic(sourceTopic))
+    .publishMessage({ data: message.data, attributes });
   log('WARNING', 'dead-lettered', { sourceTopic, messageId: message.messageId, reason, ...place });
 }

@@ -21,15 +21,21 @@ export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 export function pubsubMessage(event: CloudEvent<unknown>): PubsubDelivery {
   const data = event.data as { message?: Record<string, unknown> } | undefined;
   const message = data?.message;
-  if (!message || typeof message !== 'object') throw new MessageError(`event ${event.id}: no Pub/Sub message in the CloudEvent data`);
+  if (!message || typeof message !== 'object')
+    throw new MessageError(`event ${event.id}: no Pub/Sub message in the CloudEvent data`);
   const encoded = typeof message.data === 'string' ? message.data : '';
-  if (encoded.length > (MAX_MESSAGE_BYTES * 4) / 3 + 4) throw new MessageError(`event ${event.id}: message larger than ${MAX_MESSAGE_BYTES} bytes`);
+  if (encoded.length > (MAX_MESSAGE_BYTES * 4) / 3 + 4)
+    throw new MessageError(`event ${event.id}: message larger than ${MAX_MESSAGE_BYTES} bytes`);
   const attributes: Record<string, string> = {};
-  for (const [k, v] of Object.entries((message.attributes as Record<string, unknown> | undefined) ?? {})) {
+  for (const [k, v] of Object.entries(
+    (message.attributes as Record<string, unknown> | undefined) ?? {},
+  )) {
     if (typeof v === 'string') attributes[k] = v;
   }
   const messageId = String(message.messageId ?? message.message_id ?? event.id);
-  const publishTime = new Date(String(message.publishTime ?? message.publish_time ?? event.time ?? Date.now()));
+  const publishTime = new Date(
+    String(message.publishTime ?? message.publish_time ?? event.time ?? Date.now()),
+  );
   return { data: Buffer.from(encoded, 'base64'), attributes, messageId, publishTime };
 }
 
@@ -51,18 +57,25 @@ export function storageNotification(message: PubsubDelivery): StorageObjectEvent
     try {
       payload = JSON.parse(message.data.toString('utf8')) as Record<string, unknown>;
     } catch {
-      throw new MessageError(`message ${message.messageId}: storage notification payload is not JSON`);
+      throw new MessageError(
+        `message ${message.messageId}: storage notification payload is not JSON`,
+      );
     }
   }
   const bucket = String(payload.bucket ?? a.bucketId ?? '');
   const name = String(payload.name ?? a.objectId ?? '');
-  if (!bucket || !name) throw new MessageError(`message ${message.messageId}: not a storage notification (no bucket/object)`);
+  if (!bucket || !name)
+    throw new MessageError(
+      `message ${message.messageId}: not a storage notification (no bucket/object)`,
+    );
   return {
     bucket,
     name,
     generation: String(payload.generation ?? a.objectGeneration ?? ''),
     eventType: a.eventType ?? 'OBJECT_FINALIZE',
-    timeCreated: new Date(String(payload.timeCreated ?? a.eventTime ?? message.publishTime.toISOString())),
+    timeCreated: new Date(
+      String(payload.timeCreated ?? a.eventTime ?? message.publishTime.toISOString()),
+    ),
     size: Number(payload.size ?? Number.NaN),
   };
 }

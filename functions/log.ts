@@ -4,6 +4,10 @@
  */
 import { stderrJsonLogger, type Severity } from '../shared/pipeline/log.js';
 
-export function log(severity: Severity, message: string, fields: Record<string, unknown> = {}): void {
+export function log(
+  severity: Severity,
+  message: string,
+  fields: Record<string, unknown> = {},
+): void {
   stderrJsonLogger({ severity, message, time: new Date().toISOString(), ...fields });
 }

@@ -25,7 +25,11 @@ export async function preloadVisit(visit: NextVisit): Promise<PreloadSummary[]> 
         summaries.push(await preloadDetector(s, visit, d));
       } catch (err) {
         // A detector without preload is processed just in time; the visit's other detectors go on.
-        log('WARNING', 'preload failed', { groupId: visit.groupId, detector: d, error: (err as Error).message });
+        log('WARNING', 'preload failed', {
+          groupId: visit.groupId,
+          detector: d,
+          error: (err as Error).message,
+        });
       }
     }
   };
@@ -46,7 +50,11 @@ export async function nextVisit(event: CloudEvent<unknown>): Promise<void> {
   try {
     visit = parseNextVisit(message.data);
   } catch (err) {
-    if (err instanceof MessageError) return deadLetter(services().pubsub, TOPICS.nextVisit, message, err.message, { stage: 'parse', attempts: 0 });
+    if (err instanceof MessageError)
+      return deadLetter(services().pubsub, TOPICS.nextVisit, message, err.message, {
+        stage: 'parse',
+        attempts: 0,
+      });
     throw err;
   }
   await preloadVisit(visit);
@@ -59,7 +67,9 @@ export async function nextVisitHttp(req: Request, res: Response): Promise<void> 
   }
   let visit: NextVisit;
   try {
-    const body = req.rawBody ?? Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body ?? null));
+    const body =
+      req.rawBody ??
+      Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body ?? null));
     visit = parseNextVisit(body);
   } catch (err) {
     if (err instanceof MessageError) {

@@ -8,7 +8,13 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { readExposureWithHeader } from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
-import { PipelineInputError, prepareTemplate, readExposureOrPrepared, writePreparedImage, type PreparedImage } from '../shared/pipeline/index.js';
+import {
+  PipelineInputError,
+  prepareTemplate,
+  readExposureOrPrepared,
+  writePreparedImage,
+  type PreparedImage,
+} from '../shared/pipeline/index.js';
 import type { DiaForcedSource, DiaObject, DiaSource } from '../shared/apdb/types.js';
 import type { Apdb } from '../shared/apdb/types.js';
 import { predictDetectorFootprint, type SkyCircle } from '../shared/prompt/camera.js';
@@ -37,7 +43,8 @@ export interface ApdbSnapshot {
   forcedSources: DiaForcedSource[];
 }
 
-export const preloadPrefix = (groupId: string, detector: number) => `preload/${groupId}/${detector}/`;
+export const preloadPrefix = (groupId: string, detector: number) =>
+  `preload/${groupId}/${detector}/`;
 
 export function mjdNow(): number {
   return Date.now() / 86_400_000 + 40587;
@@ -49,15 +56,25 @@ export const MAX_TEMPLATE_TILES = 1024;
 export const TEMPLATE_LOOKUP_CONCURRENCY = 8;
 
 /** Finds a template for the footprint: its centre's tile first, then the other tiles it touches, a few at a time. */
-export async function findTemplate(s: Services, band: string, region: SkyCircle): Promise<{ key: string; bytes: Buffer } | null> {
+export async function findTemplate(
+  s: Services,
+  band: string,
+  region: SkyCircle,
+): Promise<{ key: string; bytes: Buffer } | null> {
   const centre = tileOf(region.center[0], region.center[1]);
   const tiles = [centre, ...tilesInCircle(region).filter((t) => t !== centre)];
-  if (tiles.length > MAX_TEMPLATE_TILES) throw new PipelineInputError('science', `footprint of radius ${region.radiusDeg.toFixed(2)} deg touches ${tiles.length} template tiles, above ${MAX_TEMPLATE_TILES}`);
+  if (tiles.length > MAX_TEMPLATE_TILES)
+    throw new PipelineInputError(
+      'science',
+      `footprint of radius ${region.radiusDeg.toFixed(2)} deg touches ${tiles.length} template tiles, above ${MAX_TEMPLATE_TILES}`,
+    );
   const candidates = tiles.map((tile) => templateKey(band, tile));
   let key: string | undefined;
   for (let k = 0; k < candidates.length && key === undefined; k += TEMPLATE_LOOKUP_CONCURRENCY) {
     const batch = candidates.slice(k, k + TEMPLATE_LOOKUP_CONCURRENCY);
-    const exists = await Promise.all(batch.map(async (name) => (await s.buckets.templates.file(name).exists())[0]));
+    const exists = await Promise.all(
+      batch.map(async (name) => (await s.buckets.templates.file(name).exists())[0]),
+    );
     key = batch.find((_, i) => exists[i]);
   }
   if (key === undefined) return null;
@@ -89,10 +106,17 @@ export function cutOut(template: Exposure, region: SkyCircle): Exposure | null {
 
 export async function snapshotApdb(apdb: Apdb, region: SkyCircle): Promise<ApdbSnapshot> {
   const snapshotMjd = mjdNow();
-  const diaObjects = await apdb.getDiaObjectsInRegion({ ra: region.center[0], dec: region.center[1], radiusDeg: region.radiusDeg });
+  const diaObjects = await apdb.getDiaObjectsInRegion({
+    ra: region.center[0],
+    dec: region.center[1],
+    radiusDeg: region.radiusDeg,
+  });
   const ids = diaObjects.map((o) => o.diaObjectId);
   const since = snapshotMjd - HISTORY_DAYS;
-  const [diaSources, forcedSources] = await Promise.all([apdb.getDiaSourcesForObjects(ids, since), apdb.getForcedSourcesForObjects(ids, since)]);
+  const [diaSources, forcedSources] = await Promise.all([
+    apdb.getDiaSourcesForObjects(ids, since),
+    apdb.getForcedSourcesForObjects(ids, since),
+  ]);
   return { snapshotMjd, region, diaObjects, diaSources, forcedSources };
 }
 
@@ -107,8 +131,14 @@ export const KNOWN_OBJECT_MARGIN_DEG = 0.2 + DEFAULT_KNOWN_OBJECT_CONFIG.maxRadi
 async function knownObjectsNear(s: Services, region: SkyCircle): Promise<MpcOrbit[]> {
   const catalog = await orbitCatalog(s);
   if (!catalog) return [];
-  const cone = { ra: region.center[0], dec: region.center[1], radiusDeg: region.radiusDeg + KNOWN_OBJECT_MARGIN_DEG };
-  return catalog.predictInCone(cone, taiFromUtc(mjdNow()), RUBIN_SITE).map((p) => catalog.orbits[p.index]);
+  const cone = {
+    ra: region.center[0],
+    dec: region.center[1],
+    radiusDeg: region.radiusDeg + KNOWN_OBJECT_MARGIN_DEG,
+  };
+  return catalog
+    .predictInCone(cone, taiFromUtc(mjdNow()), RUBIN_SITE)
+    .map((p) => catalog.orbits[p.index]);
 }
 
 export interface PreloadSummary {
@@ -122,26 +152,55 @@ export interface PreloadSummary {
 }
 
 /** Preloads one detector of a visit; idempotent (objects are created once). */
-export async function preloadDetector(s: Services, visit: NextVisit, detector: number): Promise<PreloadSummary> {
+export async function preloadDetector(
+  s: Services,
+  visit: NextVisit,
+  detector: number,
+): Promise<PreloadSummary> {
   const region = predictDetectorFootprint(visit, s.config.camera, detector);
   const prefix = preloadPrefix(visit.groupId, detector);
-  const [template, snapshot, known] = await Promise.all([findTemplate(s, visit.filters, region), snapshotApdb(s.apdb, region), knownObjectsNear(s, region)]);
+  const [template, snapshot, known] = await Promise.all([
+    findTemplate(s, visit.filters, region),
+    snapshotApdb(s.apdb, region),
+    knownObjectsNear(s, region),
+  ]);
   let prepared: PreparedImage | null = null;
   if (template) {
     const cut = cutOut(readExposureWithHeader(template.bytes, template.key).exposure, region);
-    prepared = cut ? prepareCut(cut, `${template.key} for detector ${detector}`, s.config.pipeline.characterize) : null;
-    if (prepared) await s.work.putIfAbsent(`${prefix}template.fits`, Buffer.from(writePreparedImage(prepared)), 'application/fits');
+    prepared = cut
+      ? prepareCut(cut, `${template.key} for detector ${detector}`, s.config.pipeline.characterize)
+      : null;
+    if (prepared)
+      await s.work.putIfAbsent(
+        `${prefix}template.fits`,
+        Buffer.from(writePreparedImage(prepared)),
+        'application/fits',
+      );
   }
-  await s.work.putIfAbsent(`${prefix}apdb.json.gz`, gzipSync(JSON.stringify(snapshot)), 'application/gzip');
+  await s.work.putIfAbsent(
+    `${prefix}apdb.json.gz`,
+    gzipSync(JSON.stringify(snapshot)),
+    'application/gzip',
+  );
   await s.work.putIfAbsent(`${prefix}orbits.csv`, Buffer.from(formatOrbitsCsv(known)), 'text/csv');
-  return { detector, template: prepared && template ? template.key : null, templateFwhmPx: prepared?.psfFwhmPx ?? null, diaObjects: snapshot.diaObjects.length, knownObjects: known.length };
+  return {
+    detector,
+    template: prepared && template ? template.key : null,
+    templateFwhmPx: prepared?.psfFwhmPx ?? null,
+    diaObjects: snapshot.diaObjects.length,
+    knownObjects: known.length,
+  };
 }
 
 /**
  * The cut-out characterized as the pipeline would; null when it cannot be (no star, no data):
  * processImage then looks for the template itself and dead-letters the image with the reason.
  */
-function prepareCut(cut: Exposure, what: string, config: CharacterizeOverrides): PreparedImage | null {
+function prepareCut(
+  cut: Exposure,
+  what: string,
+  config: CharacterizeOverrides,
+): PreparedImage | null {
   try {
     return prepareTemplate(cut, config);
   } catch (err) {
@@ -160,13 +219,27 @@ export interface Preload {
 }
 
 /** The preload of a detector, or nulls for what was not preloaded. */
-export async function loadPreload(s: Services, groupId: string, detector: number): Promise<Preload> {
+export async function loadPreload(
+  s: Services,
+  groupId: string,
+  detector: number,
+): Promise<Preload> {
   const prefix = preloadPrefix(groupId, detector);
-  const [templateBytes, apdbBytes, orbitBytes] = await Promise.all([s.work.get(`${prefix}template.fits`), s.work.get(`${prefix}apdb.json.gz`), s.work.get(`${prefix}orbits.csv`)]);
+  const [templateBytes, apdbBytes, orbitBytes] = await Promise.all([
+    s.work.get(`${prefix}template.fits`),
+    s.work.get(`${prefix}apdb.json.gz`),
+    s.work.get(`${prefix}orbits.csv`),
+  ]);
   return {
-    knownObjects: orbitBytes ? new OrbitCatalog(parseOrbitsCsv(orbitBytes.toString('utf8'), `${prefix}orbits.csv`)) : null,
-    template: templateBytes ? readExposureOrPrepared(templateBytes, `${prefix}template.fits`) : null,
-    snapshot: apdbBytes ? (JSON.parse(gunzipSync(apdbBytes).toString('utf8')) as ApdbSnapshot) : null,
+    knownObjects: orbitBytes
+      ? new OrbitCatalog(parseOrbitsCsv(orbitBytes.toString('utf8'), `${prefix}orbits.csv`))
+      : null,
+    template: templateBytes
+      ? readExposureOrPrepared(templateBytes, `${prefix}template.fits`)
+      : null,
+    snapshot: apdbBytes
+      ? (JSON.parse(gunzipSync(apdbBytes).toString('utf8')) as ApdbSnapshot)
+      : null,
   };
 }
 
@@ -181,7 +254,11 @@ export class PreloadedApdb implements Apdb {
     private readonly snapshot: ApdbSnapshot,
   ) {}
 
-  getDiaObjectsInRegion(cone: { ra: number; dec: number; radiusDeg: number }): Promise<DiaObject[]> {
+  getDiaObjectsInRegion(cone: {
+    ra: number;
+    dec: number;
+    radiusDeg: number;
+  }): Promise<DiaObject[]> {
     return this.live.getDiaObjectsInRegion(cone);
   }
 
@@ -202,21 +279,40 @@ export class PreloadedApdb implements Apdb {
     // Rows stored after the snapshot belong to visits observed after (or within a day before) its newest row.
     const newest = rows.reduce((m, r) => Math.max(m, r.midpointMjdTai), -Infinity);
     const recentSince = Math.max(sinceMjd, Number.isFinite(newest) ? newest - 1 : sinceMjd);
-    const [fresh, recent] = await Promise.all([read(rest, sinceMjd), read([...cached].filter((id) => wanted.has(id)), recentSince)]);
+    const [fresh, recent] = await Promise.all([
+      read(rest, sinceMjd),
+      read(
+        [...cached].filter((id) => wanted.has(id)),
+        recentSince,
+      ),
+    ]);
     const byId = new Map<number, T>();
     for (const row of rows) {
-      if (row.diaObjectId !== null && wanted.has(row.diaObjectId) && row.midpointMjdTai >= sinceMjd) byId.set(idOf(row), row);
+      if (row.diaObjectId !== null && wanted.has(row.diaObjectId) && row.midpointMjdTai >= sinceMjd)
+        byId.set(idOf(row), row);
     }
     for (const row of [...fresh, ...recent]) byId.set(idOf(row), row);
     return [...byId.values()];
   }
 
   getDiaSourcesForObjects(ids: readonly number[], sinceMjd: number): Promise<DiaSource[]> {
-    return this.merge(ids, sinceMjd, this.snapshot.diaSources, (r) => r.diaSourceId, (i, s) => this.live.getDiaSourcesForObjects(i, s));
+    return this.merge(
+      ids,
+      sinceMjd,
+      this.snapshot.diaSources,
+      (r) => r.diaSourceId,
+      (i, s) => this.live.getDiaSourcesForObjects(i, s),
+    );
   }
 
   getForcedSourcesForObjects(ids: readonly number[], sinceMjd: number): Promise<DiaForcedSource[]> {
-    return this.merge(ids, sinceMjd, this.snapshot.forcedSources, (r) => r.diaForcedSourceId, (i, s) => this.live.getForcedSourcesForObjects(i, s));
+    return this.merge(
+      ids,
+      sinceMjd,
+      this.snapshot.forcedSources,
+      (r) => r.diaForcedSourceId,
+      (i, s) => this.live.getForcedSourcesForObjects(i, s),
+    );
   }
 
   hasVisit(visit: number, detector: number): Promise<boolean> {

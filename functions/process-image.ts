@@ -18,9 +18,22 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import { alertAttributes } from '../shared/alerts/attributes.js';
 import { TOPICS } from '../shared/cloud/names.js';
 import { FitsError } from '../shared/fits/errors.js';
-import { readExposureFromHdus, readExposureWithHeader, readFitsNamed } from '../shared/fits/index.js';
+import {
+  readExposureFromHdus,
+  readExposureWithHeader,
+  readFitsNamed,
+} from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
-import { checkLimits, IdentityCollisionError, imageDigest, qualityProblem, processDetector, stderrJsonLogger, type PreparedImage, type RealBogusScorer } from '../shared/pipeline/index.js';
+import {
+  checkLimits,
+  IdentityCollisionError,
+  imageDigest,
+  qualityProblem,
+  processDetector,
+  stderrJsonLogger,
+  type PreparedImage,
+  type RealBogusScorer,
+} from '../shared/pipeline/index.js';
 import { loadRealBogus } from '../shared/pipeline/load-realbogus.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
@@ -35,7 +48,13 @@ import { pubsubMessage, storageNotification, type PubsubDelivery } from './event
 import { log } from './log.js';
 import { orbitCatalog } from './known-objects.js';
 import { cutOut, findTemplate, loadPreload, PreloadedApdb, type Preload } from './preload.js';
-import { encodeResult, resultKey, storeResultOnce, type AlertBatchMessage, type StoredResult } from './stored-result.js';
+import {
+  encodeResult,
+  resultKey,
+  storeResultOnce,
+  type AlertBatchMessage,
+  type StoredResult,
+} from './stored-result.js';
 
 /** Work-bucket folder of quarantined results: `quarantine/{key}/{generation}.bin`. */
 export const QUARANTINE_PREFIX = 'quarantine/';
@@ -67,20 +86,40 @@ function readRawImage(bytes: Buffer, name: string): ReturnType<typeof readExposu
   }
 }
 
-
-async function templateFor(s: Services, key: RawImageKey, science: Exposure, preload: Preload): Promise<Exposure | PreparedImage> {
+async function templateFor(
+  s: Services,
+  key: RawImageKey,
+  science: Exposure,
+  preload: Preload,
+): Promise<Exposure | PreparedImage> {
   if (preload.template) return preload.template;
   // Just in time: the notice was missed or late; find the template from the science WCS.
-  if (!science.wcs) throw new BadInput(`${key.instrument}/${key.groupId}: science image has no WCS and no preloaded template`);
+  if (!science.wcs)
+    throw new BadInput(
+      `${key.instrument}/${key.groupId}: science image has no WCS and no preloaded template`,
+    );
   const { cone } = detectorFootprint(science.wcs, science.width, science.height);
-  const region = { center: [cone.ra, cone.dec] as [number, number], radiusDeg: cone.radiusDeg + 30 / 3600 };
+  const region = {
+    center: [cone.ra, cone.dec] as [number, number],
+    radiusDeg: cone.radiusDeg + 30 / 3600,
+  };
   const found = await findTemplate(s, science.info.band, region);
-  const cut = found ? cutOut(readExposureWithHeader(found.bytes, found.key).exposure, region) : null;
-  if (!cut) throw new BadInput(`no template in band '${science.info.band}' covers detector ${key.detector}`);
+  const cut = found
+    ? cutOut(readExposureWithHeader(found.bytes, found.key).exposure, region)
+    : null;
+  if (!cut)
+    throw new BadInput(
+      `no template in band '${science.info.band}' covers detector ${key.detector}`,
+    );
   return cut;
 }
 
-async function handOff(s: Services, key: string, alertCount: number, readoutTime: string): Promise<void> {
+async function handOff(
+  s: Services,
+  key: string,
+  alertCount: number,
+  readoutTime: string,
+): Promise<void> {
   const message: AlertBatchMessage = { key, resultKey: resultKey(key), alertCount, readoutTime };
   await s.pubsub.topic(TOPICS.alertBatches).publishMessage({ json: message, attributes: { key } });
 }
@@ -89,7 +128,15 @@ async function handOff(s: Services, key: string, alertCount: number, readoutTime
  * Withholds an image's alerts (a flood): its result is kept in the work bucket for inspection,
  * apart from the results that are published, the record ends failed and a dead letter says why.
  */
-async function quarantine(s: Services, message: PubsubDelivery, key: string, generation: string, result: StoredResult, problem: string, attempts: number): Promise<void> {
+async function quarantine(
+  s: Services,
+  message: PubsubDelivery,
+  key: string,
+  generation: string,
+  result: StoredResult,
+  problem: string,
+  attempts: number,
+): Promise<void> {
   const kept = `${QUARANTINE_PREFIX}${key}/${generation || 'unknown'}.bin`;
   await s.work.putIfAbsent(kept, encodeResult(result), 'application/octet-stream');
   const reason = `quarantined: ${problem}; ${result.alerts.length} alerts withheld, kept at ${kept}`;
@@ -103,15 +150,41 @@ interface Progress {
 }
 
 /** Claims the image's (visit, detector); false when it is a copy of the image that holds them (nothing to do). */
-async function claim(s: Services, key: string, science: Exposure, bytes: Buffer, raw: RawImageKey, record: ProcessingRecord): Promise<boolean> {
+async function claim(
+  s: Services,
+  key: string,
+  science: Exposure,
+  bytes: Buffer,
+  raw: RawImageKey,
+  record: ProcessingRecord,
+): Promise<boolean> {
   const { visit, detectorSource, detector: headerDetector } = science.info;
-  if (detectorSource === 'header' && headerDetector !== raw.detector) throw new BadInput(`${key}: header detector ${headerDetector} differs from the raw path's detector ${raw.detector}`);
+  if (detectorSource === 'header' && headerDetector !== raw.detector)
+    throw new BadInput(
+      `${key}: header detector ${headerDetector} differs from the raw path's detector ${raw.detector}`,
+    );
   const mayChange = record.state === 'started' && record.chunksDone.length === 0;
-  const c = await claimIdentity(s.firestore, { visit, detector: raw.detector, digest: imageDigest(bytes), key }, mayChange);
-  if (c.outcome === 'conflict') throw new BadInput(`visit ${visit} detector ${raw.detector} already holds a different image (${c.holder.key}, sha256 ${c.holder.digest.slice(0, 12)}); alert ids would repeat`, new IdentityCollisionError(visit, raw.detector, c.holder.digest, imageDigest(bytes)));
+  const c = await claimIdentity(
+    s.firestore,
+    { visit, detector: raw.detector, digest: imageDigest(bytes), key },
+    mayChange,
+  );
+  if (c.outcome === 'conflict')
+    throw new BadInput(
+      `visit ${visit} detector ${raw.detector} already holds a different image (${c.holder.key}, sha256 ${c.holder.digest.slice(0, 12)}); alert ids would repeat`,
+      new IdentityCollisionError(visit, raw.detector, c.holder.digest, imageDigest(bytes)),
+    );
   if (c.outcome === 'copy') {
-    log('INFO', 'copy of an image already processed ignored', { key, holder: c.holder.key, visit, detector: raw.detector });
-    await s.records.markFailed(key, `copy of ${c.holder.key} (same bytes, visit ${visit} detector ${raw.detector})`);
+    log('INFO', 'copy of an image already processed ignored', {
+      key,
+      holder: c.holder.key,
+      visit,
+      detector: raw.detector,
+    });
+    await s.records.markFailed(
+      key,
+      `copy of ${c.holder.key} (same bytes, visit ${visit} detector ${raw.detector})`,
+    );
     return false;
   }
   return true;
@@ -123,16 +196,29 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
   const raw = parseRawPath(object.name);
   const key = processingKey(raw);
   progress.stage = 'begin';
-  const begin = await s.records.begin(key, s.config.maxAttempts, object.generation, s.config.deadlineSeconds);
+  const begin = await s.records.begin(
+    key,
+    s.config.maxAttempts,
+    object.generation,
+    s.config.deadlineSeconds,
+  );
   if (begin.action === 'busy') throw new BusyError(key, begin.record.leaseUntil ?? '');
   if (begin.action === 'duplicate') {
     log('INFO', 'replayed image ignored', { key, state: begin.record.state });
     return;
   }
   if (begin.action === 'exhausted') {
-    const error = begin.record.error ?? `no attempt finished or reported an error within the ${s.config.deadlineSeconds} s deadline (instance killed?)`;
+    const error =
+      begin.record.error ??
+      `no attempt finished or reported an error within the ${s.config.deadlineSeconds} s deadline (instance killed?)`;
     await s.records.markFailed(key, error);
-    return deadLetter(s.pubsub, TOPICS.rawArrived, message, `gave up after ${begin.record.attempts} attempts: ${error}`, { stage: begin.record.stage ?? 'unknown', attempts: begin.record.attempts });
+    return deadLetter(
+      s.pubsub,
+      TOPICS.rawArrived,
+      message,
+      `gave up after ${begin.record.attempts} attempts: ${error}`,
+      { stage: begin.record.stage ?? 'unknown', attempts: begin.record.attempts },
+    );
   }
   if (begin.action === 'republish') {
     log('INFO', 'result already stored; re-sending its alerts', { key });
@@ -142,7 +228,10 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
   try {
     const started = Date.now();
     progress.stage = 'download';
-    const [[bytes], preload] = await Promise.all([s.buckets.raw.file(object.name).download({ validation: TRANSFER_VALIDATION }), loadPreload(s, raw.groupId, raw.detector)]);
+    const [[bytes], preload] = await Promise.all([
+      s.buckets.raw.file(object.name).download({ validation: TRANSFER_VALIDATION }),
+      loadPreload(s, raw.groupId, raw.detector),
+    ]);
     progress.stage = 'read';
     const { exposure: science, header } = readRawImage(bytes, object.name);
     const config = s.config.pipeline;
@@ -154,21 +243,47 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
     progress.stage = 'pipeline';
     realBogus ??= loadRealBogus(stderrJsonLogger);
-    const r = await processDetector({ science, scienceHeader: header, template, detector: raw.detector, apdb, realBogus: await realBogus, knownObjects: preload.knownObjects ?? (await orbitCatalog(s)), imageDigest: imageDigest(bytes) }, config, {
-      log: (entry) => {
-        if (typeof entry.stage === 'string') progress.stage = `pipeline:${entry.stage}`;
-        stderrJsonLogger(entry);
+    const r = await processDetector(
+      {
+        science,
+        scienceHeader: header,
+        template,
+        detector: raw.detector,
+        apdb,
+        realBogus: await realBogus,
+        knownObjects: preload.knownObjects ?? (await orbitCatalog(s)),
+        imageDigest: imageDigest(bytes),
       },
-    });
+      config,
+      {
+        log: (entry) => {
+          if (typeof entry.stage === 'string') progress.stage = `pipeline:${entry.stage}`;
+          stderrJsonLogger(entry);
+        },
+      },
+    );
     const result: StoredResult = {
       key,
       batch: r.association.batch,
-      alerts: r.alerts.map((alert, i) => ({ diaSourceId: alert.diaSourceId, frame: r.frames[i], attributes: { ...alertAttributes(alert) } })),
+      alerts: r.alerts.map((alert, i) => ({
+        diaSourceId: alert.diaSourceId,
+        frame: r.frames[i],
+        attributes: { ...alertAttributes(alert) },
+      })),
       readoutTime: object.timeCreated.toISOString(),
     };
     progress.stage = 'quality';
     const problem = qualityProblem(r.stats, config.quality);
-    if (problem) return await quarantine(s, message, key, object.generation, result, problem, begin.record.attempts);
+    if (problem)
+      return await quarantine(
+        s,
+        message,
+        key,
+        object.generation,
+        result,
+        problem,
+        begin.record.attempts,
+      );
     progress.stage = 'store';
     const stored = await storeResultOnce(s.work, result);
     progress.stage = 'handOff';
@@ -177,7 +292,10 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     progress.stage = 'apdbWrite';
     await s.apdb.storeVisit(stored.batch);
     progress.stage = 'record';
-    await s.records.markStored(key, resultKey(key), stored.alerts.length, { configHash: r.stats.configHash, codeVersion: r.stats.codeVersion });
+    await s.records.markStored(key, resultKey(key), stored.alerts.length, {
+      configHash: r.stats.configHash,
+      codeVersion: r.stats.codeVersion,
+    });
     log('INFO', 'detector processed', {
       key,
       alerts: stored.alerts.length,
@@ -191,7 +309,10 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     const reason = `${(err as Error).name}: ${(err as Error).message}`;
     if (!isTransient(err)) {
       await s.records.markFailed(key, reason, progress.stage);
-      return deadLetter(s.pubsub, TOPICS.rawArrived, message, reason, { stage: progress.stage, attempts: begin.record.attempts });
+      return deadLetter(s.pubsub, TOPICS.rawArrived, message, reason, {
+        stage: progress.stage,
+        attempts: begin.record.attempts,
+      });
     }
     await s.records.noteError(key, reason, progress.stage);
     throw err;
@@ -204,8 +325,16 @@ async function messageOf(s: Services, event: CloudEvent<unknown>): Promise<Pubsu
     return pubsubMessage(event);
   } catch (err) {
     if (!(err instanceof MessageError)) throw err;
-    const delivery = { data: Buffer.from(JSON.stringify(event).slice(0, MAX_EVENT_KEPT)), attributes: {}, messageId: String(event.id), publishTime: new Date() };
-    await deadLetter(s.pubsub, TOPICS.rawArrived, delivery, err.message, { stage: 'decode', attempts: 0 });
+    const delivery = {
+      data: Buffer.from(JSON.stringify(event).slice(0, MAX_EVENT_KEPT)),
+      attributes: {},
+      messageId: String(event.id),
+      publishTime: new Date(),
+    };
+    await deadLetter(s.pubsub, TOPICS.rawArrived, delivery, err.message, {
+      stage: 'decode',
+      attempts: 0,
+    });
     return null;
   }
 }
@@ -217,9 +346,18 @@ export async function processImage(event: CloudEvent<unknown>): Promise<void> {
   const progress: Progress = { stage: 'decode' };
   const seconds = s.config.deadlineSeconds;
   try {
-    await withDeadline(process(s, message, progress), Date.now() + seconds * 1000, seconds, () => progress.stage);
+    await withDeadline(
+      process(s, message, progress),
+      Date.now() + seconds * 1000,
+      seconds,
+      () => progress.stage,
+    );
   } catch (err) {
-    if (err instanceof MessageError) return deadLetter(s.pubsub, TOPICS.rawArrived, message, err.message, { stage: progress.stage, attempts: 0 });
+    if (err instanceof MessageError)
+      return deadLetter(s.pubsub, TOPICS.rawArrived, message, err.message, {
+        stage: progress.stage,
+        attempts: 0,
+      });
     throw err;
   }
 }

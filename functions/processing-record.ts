@@ -50,7 +50,21 @@ function withChunk(chunks: number[], chunk: number): number[] {
 }
 
 function fresh(key: string): ProcessingRecord {
-  return { key, state: 'started', attempts: 0, resultKey: null, alertCount: 0, apdbStored: false, chunksDone: [], chunksArchived: [], error: null, generation: '', configHash: null, codeVersion: null, updatedAt: '' };
+  return {
+    key,
+    state: 'started',
+    attempts: 0,
+    resultKey: null,
+    alertCount: 0,
+    apdbStored: false,
+    chunksDone: [],
+    chunksArchived: [],
+    error: null,
+    generation: '',
+    configHash: null,
+    codeVersion: null,
+    updatedAt: '',
+  };
 }
 
 export class ProcessingRecords {
@@ -63,10 +77,17 @@ export class ProcessingRecords {
     return this.db.collection(this.collection).doc(key);
   }
 
-  private async update(key: string, change: (r: ProcessingRecord) => ProcessingRecord, tx?: Transaction): Promise<ProcessingRecord> {
+  private async update(
+    key: string,
+    change: (r: ProcessingRecord) => ProcessingRecord,
+    tx?: Transaction,
+  ): Promise<ProcessingRecord> {
     const run = async (t: Transaction) => {
       const snap = await t.get(this.doc(key));
-      const next = { ...change(snap.exists ? (snap.data() as ProcessingRecord) : fresh(key)), updatedAt: new Date().toISOString() };
+      const next = {
+        ...change(snap.exists ? (snap.data() as ProcessingRecord) : fresh(key)),
+        updatedAt: new Date().toISOString(),
+      };
       t.set(this.doc(key), next);
       return next;
     };
@@ -86,25 +107,66 @@ export class ProcessingRecords {
    * attempt holds the record that long (the invocation deadline), so that a concurrent delivery
    * of the same image gets 'busy' instead of processing it a second time.
    */
-  async begin(key: string, maxAttempts: number, generation = '', leaseSeconds = 0): Promise<BeginAction> {
+  async begin(
+    key: string,
+    maxAttempts: number,
+    generation = '',
+    leaseSeconds = 0,
+  ): Promise<BeginAction> {
     return this.db.runTransaction(async (tx) => {
       const snap = await tx.get(this.doc(key));
-      const stored = snap.exists ? ({ ...fresh(key), ...(snap.data() as ProcessingRecord) }) : fresh(key);
-      const current = stored.state === 'failed' && generation !== '' && stored.generation !== generation ? fresh(key) : stored;
+      const stored = snap.exists
+        ? { ...fresh(key), ...(snap.data() as ProcessingRecord) }
+        : fresh(key);
+      const current =
+        stored.state === 'failed' && generation !== '' && stored.generation !== generation
+          ? fresh(key)
+          : stored;
       // Published before its APDB write finished (that write failed): process again, which writes the stored rows.
-      if (current.state === 'failed' || (current.state === 'published' && current.apdbStored)) return { action: 'duplicate', record: current };
+      if (current.state === 'failed' || (current.state === 'published' && current.apdbStored))
+        return { action: 'duplicate', record: current };
       if (current.state === 'stored') return { action: 'republish', record: current };
-      if (current.state === 'started' && current.leaseUntil && Date.parse(current.leaseUntil) > Date.now()) return { action: 'busy', record: current };
+      if (
+        current.state === 'started' &&
+        current.leaseUntil &&
+        Date.parse(current.leaseUntil) > Date.now()
+      )
+        return { action: 'busy', record: current };
       if (current.attempts >= maxAttempts) return { action: 'exhausted', record: current };
-      const leaseUntil = leaseSeconds > 0 ? new Date(Date.now() + leaseSeconds * 1000).toISOString() : null;
-      const record = await this.update(key, () => ({ ...current, attempts: current.attempts + 1, generation: generation || current.generation, leaseUntil }), tx);
+      const leaseUntil =
+        leaseSeconds > 0 ? new Date(Date.now() + leaseSeconds * 1000).toISOString() : null;
+      const record = await this.update(
+        key,
+        () => ({
+          ...current,
+          attempts: current.attempts + 1,
+          generation: generation || current.generation,
+          leaseUntil,
+        }),
+        tx,
+      );
       return { action: 'process', record };
     });
   }
 
   /** The result is in the work bucket and the APDB: from now on retries only re-send. */
-  markStored(key: string, resultKey: string, alertCount: number, provenance: { configHash: string; codeVersion: string } | null = null): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, state: r.state === 'published' ? r.state : 'stored', resultKey, alertCount, apdbStored: true, error: null, configHash: provenance?.configHash ?? r.configHash ?? null, codeVersion: provenance?.codeVersion ?? r.codeVersion ?? null, leaseUntil: null }));
+  markStored(
+    key: string,
+    resultKey: string,
+    alertCount: number,
+    provenance: { configHash: string; codeVersion: string } | null = null,
+  ): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({
+      ...r,
+      state: r.state === 'published' ? r.state : 'stored',
+      resultKey,
+      alertCount,
+      apdbStored: true,
+      error: null,
+      configHash: provenance?.configHash ?? r.configHash ?? null,
+      codeVersion: provenance?.codeVersion ?? r.codeVersion ?? null,
+      leaseUntil: null,
+    }));
   }
 
   markChunkPublished(key: string, chunk: number): Promise<ProcessingRecord> {
@@ -112,7 +174,10 @@ export class ProcessingRecords {
   }
 
   markChunkArchived(key: string, chunk: number): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, chunksArchived: withChunk(r.chunksArchived ?? [], chunk) }));
+    return this.update(key, (r) => ({
+      ...r,
+      chunksArchived: withChunk(r.chunksArchived ?? [], chunk),
+    }));
   }
 
   markPublished(key: string): Promise<ProcessingRecord> {
@@ -121,11 +186,22 @@ export class ProcessingRecords {
 
   /** Gives up on the record for good (bad input, or too many attempts). */
   markFailed(key: string, reason: string, stage?: string): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, state: r.state === 'started' ? 'failed' : r.state, error: reason, stage: stage ?? r.stage ?? null, leaseUntil: null }));
+    return this.update(key, (r) => ({
+      ...r,
+      state: r.state === 'started' ? 'failed' : r.state,
+      error: reason,
+      stage: stage ?? r.stage ?? null,
+      leaseUntil: null,
+    }));
   }
 
   /** Notes a transient error; the delivery will be retried. */
   noteError(key: string, reason: string, stage?: string): Promise<ProcessingRecord> {
-    return this.update(key, (r) => ({ ...r, error: reason, stage: stage ?? null, leaseUntil: null }));
+    return this.update(key, (r) => ({
+      ...r,
+      error: reason,
+      stage: stage ?? null,
+      leaseUntil: null,
+    }));
   }
 }

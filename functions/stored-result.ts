@@ -39,7 +39,10 @@ export function resultKey(key: string): string {
 }
 
 export function encodeResult(result: StoredResult): Buffer {
-  const header: ResultHeader = { ...result, alerts: result.alerts.map(({ frame, ...rest }) => ({ ...rest, length: frame.length })) };
+  const header: ResultHeader = {
+    ...result,
+    alerts: result.alerts.map(({ frame, ...rest }) => ({ ...rest, length: frame.length })),
+  };
   const json = gzipSync(JSON.stringify(header), { level: 1 });
   const length = Buffer.alloc(4);
   length.writeUInt32LE(json.length);
@@ -49,20 +52,27 @@ export function encodeResult(result: StoredResult): Buffer {
 /** The stored result; its frames are views of `bytes`. Throws on anything encodeResult did not write. */
 export function decodeResult(bytes: Buffer): StoredResult {
   const start = MAGIC.length + 4;
-  if (bytes.length < start || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('stored result: not an APRESULT1 file');
+  if (bytes.length < start || !bytes.subarray(0, MAGIC.length).equals(MAGIC))
+    throw new Error('stored result: not an APRESULT1 file');
   const end = start + bytes.readUInt32LE(MAGIC.length);
-  const header = JSON.parse(gunzipSync(bytes.subarray(start, end)).toString('utf8')) as ResultHeader;
+  const header = JSON.parse(
+    gunzipSync(bytes.subarray(start, end)).toString('utf8'),
+  ) as ResultHeader;
   let offset = end;
   const alerts = header.alerts.map(({ length, ...rest }) => {
     const frame = bytes.subarray(offset, (offset += length));
     return { ...rest, frame };
   });
-  if (offset !== bytes.length) throw new Error(`stored result: ${bytes.length} bytes, ${offset} expected from its header`);
+  if (offset !== bytes.length)
+    throw new Error(`stored result: ${bytes.length} bytes, ${offset} expected from its header`);
   return { ...header, alerts };
 }
 
 /** Stores the result unless one is stored already; returns the result that is stored. */
-export async function storeResultOnce(store: ObjectStore, result: StoredResult): Promise<StoredResult> {
+export async function storeResultOnce(
+  store: ObjectStore,
+  result: StoredResult,
+): Promise<StoredResult> {
   const key = resultKey(result.key);
   if (await store.putIfAbsent(key, encodeResult(result), 'application/octet-stream')) return result;
   const existing = await store.get(key);

@@ -17,14 +17,19 @@ import { Plane, type ImageF } from '../shared/image/plane.js';
 import { UNUSABLE } from '../shared/image/mask.js';
 import type { Exposure } from '../shared/image/exposure.js';
 
-const data = (dir: string, name: string): string => fileURLToPath(new URL(`../test/data/${dir}/${name}`, import.meta.url));
+const data = (dir: string, name: string): string =>
+  fileURLToPath(new URL(`../test/data/${dir}/${name}`, import.meta.url));
 const out = process.argv[2] ?? fileURLToPath(new URL('../docs/real-images/', import.meta.url));
 mkdirSync(out, { recursive: true });
 
 /** IMAGE / sqrt(VARIANCE), clamped to +-10 for display, 0 where unusable. */
 function snrPlane(d: Exposure): ImageF {
   const p = Plane.zeros(Float32Array, d.width, d.height);
-  for (let i = 0; i < p.data.length; i++) p.data[i] = d.mask.data[i] & UNUSABLE || !(d.variance.data[i] > 0) ? 0 : Math.max(-10, Math.min(10, d.image.data[i] / Math.sqrt(d.variance.data[i])));
+  for (let i = 0; i < p.data.length; i++)
+    p.data[i] =
+      d.mask.data[i] & UNUSABLE || !(d.variance.data[i] > 0)
+        ? 0
+        : Math.max(-10, Math.min(10, d.image.data[i] / Math.sqrt(d.variance.data[i])));
   return p;
 }
 
@@ -34,24 +39,47 @@ function binned(p: ImageF, f: number): ImageF {
   const out = Plane.zeros(Float32Array, Math.floor(p.width / f), Math.floor(p.height / f));
   for (let y = 0; y < out.height * f; y++) {
     const row = p.row(y);
-    for (let x = 0; x < out.width * f; x++) if (Number.isFinite(row[x])) out.data[Math.floor(y / f) * out.width + Math.floor(x / f)] += row[x] / (f * f);
+    for (let x = 0; x < out.width * f; x++)
+      if (Number.isFinite(row[x]))
+        out.data[Math.floor(y / f) * out.width + Math.floor(x / f)] += row[x] / (f * f);
   }
   return out;
 }
 
 const PAIRS = [
-  { name: 'decam', dir: 'decam-mini', science: 'DEC-OBS04a.mini.fits', template: 'DEC-OBS18a.mini.fits', noise: null, reference: null, bin: 1 },
-  { name: 'nircam', dir: 'nircam-a2744', science: 'science.fits', template: 'template.fits', noise: ['science.noise.fits', 'template.noise.fits'], reference: 'sfft_reference_diff_SNR.fits', bin: 2 },
+  {
+    name: 'decam',
+    dir: 'decam-mini',
+    science: 'DEC-OBS04a.mini.fits',
+    template: 'DEC-OBS18a.mini.fits',
+    noise: null,
+    reference: null,
+    bin: 1,
+  },
+  {
+    name: 'nircam',
+    dir: 'nircam-a2744',
+    science: 'science.fits',
+    template: 'template.fits',
+    noise: ['science.noise.fits', 'template.noise.fits'],
+    reference: 'sfft_reference_diff_SNR.fits',
+    bin: 2,
+  },
 ] as const;
 
 for (const pair of PAIRS) {
   const [science, template] = await Promise.all([
     loadImage(data(pair.dir, pair.science), pair.noise ? data(pair.dir, pair.noise[0]) : undefined),
-    loadImage(data(pair.dir, pair.template), pair.noise ? data(pair.dir, pair.noise[1]) : undefined),
+    loadImage(
+      data(pair.dir, pair.template),
+      pair.noise ? data(pair.dir, pair.noise[1]) : undefined,
+    ),
   ]);
   const r = await runDiff(science.exposure, template.exposure);
   const snr = snrPlane(r.difference);
-  const found = detectDiaSources(r.difference, r.differencePsf).sources.filter((s) => Math.abs(s.snr) >= 6);
+  const found = detectDiaSources(r.difference, r.differencePsf).sources.filter(
+    (s) => Math.abs(s.snr) >= 6,
+  );
   const panels: ImageF[] = [science.exposure.image, r.warpedTemplate.image, snr];
   const figures: Record<string, unknown> = {
     pair: pair.dir,
@@ -65,26 +93,58 @@ for (const pair of PAIRS) {
     noiseRatio: +normalisedNoise(r.difference).ratio.toFixed(3),
     variance: [science.varianceOrigin || 'derived', template.varianceOrigin || 'derived'],
     detectionsSnr6: found.length,
-    detections: found.map((s) => `${s.x.toFixed(0)},${s.y.toFixed(0)}:${s.snr.toFixed(1)}${s.isDipole ? 'D' : ''}`).join(' '),
+    detections: found
+      .map((s) => `${s.x.toFixed(0)},${s.y.toFixed(0)}:${s.snr.toFixed(1)}${s.isDipole ? 'D' : ''}`)
+      .join(' '),
   };
   if (pair.reference) {
     const ref = readFits(readFileSync(data(pair.dir, pair.reference)))[0];
-    const refData = Float32Array.from(ref.data as Float32Array, (v) => (Number.isFinite(v) ? v : 0));
-    const refPlane = new Plane(refData.map((v) => Math.max(-10, Math.min(10, v))), ref.width, ref.height);
+    const refData = Float32Array.from(ref.data as Float32Array, (v) =>
+      Number.isFinite(v) ? v : 0,
+    );
+    const refPlane = new Plane(
+      refData.map((v) => Math.max(-10, Math.min(10, v))),
+      ref.width,
+      ref.height,
+    );
     panels.push(refPlane);
     // Per pixel, on usable pixels: correlation of the two SNR maps, each one's std, and pixels beyond 6 sigma.
-    let n = 0, sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, beyondOurs = 0, beyondRef = 0;
+    let n = 0,
+      sa = 0,
+      sb = 0,
+      saa = 0,
+      sbb = 0,
+      sab = 0,
+      beyondOurs = 0,
+      beyondRef = 0;
     for (let i = 0; i < refData.length; i++) {
       if (r.difference.mask.data[i] & UNUSABLE || !(r.difference.variance.data[i] > 0)) continue;
-      const a = r.difference.image.data[i] / Math.sqrt(r.difference.variance.data[i]), b = refData[i];
-      n++; sa += a; sb += b; saa += a * a; sbb += b * b; sab += a * b;
+      const a = r.difference.image.data[i] / Math.sqrt(r.difference.variance.data[i]),
+        b = refData[i];
+      n++;
+      sa += a;
+      sb += b;
+      saa += a * a;
+      sbb += b * b;
+      sab += a * b;
       if (Math.abs(a) >= 6) beyondOurs++;
       if (Math.abs(b) >= 6) beyondRef++;
     }
-    const cov = sab / n - (sa / n) * (sb / n), va = saa / n - (sa / n) ** 2, vb = sbb / n - (sb / n) ** 2;
+    const cov = sab / n - (sa / n) * (sb / n),
+      va = saa / n - (sa / n) ** 2,
+      vb = sbb / n - (sb / n) ** 2;
     const refAt = (x: number, y: number): number => {
       let best = 0;
-      for (let v = Math.round(y) - 3; v <= Math.round(y) + 3; v++) for (let u = Math.round(x) - 3; u <= Math.round(x) + 3; u++) if (u >= 0 && v >= 0 && u < ref.width && v < ref.height && Math.abs(refData[v * ref.width + u]) > Math.abs(best)) best = refData[v * ref.width + u];
+      for (let v = Math.round(y) - 3; v <= Math.round(y) + 3; v++)
+        for (let u = Math.round(x) - 3; u <= Math.round(x) + 3; u++)
+          if (
+            u >= 0 &&
+            v >= 0 &&
+            u < ref.width &&
+            v < ref.height &&
+            Math.abs(refData[v * ref.width + u]) > Math.abs(best)
+          )
+            best = refData[v * ref.width + u];
       return best;
     };
     Object.assign(figures, {

@@ -8,6 +8,12 @@ test('a TF.js backend is chosen, logged and computes', async () => {
   assert.ok(['tensorflow', 'wasm', 'cpu'].includes(name));
   assert.equal(tfBackendName(), name);
   assert.match(lines.join('\n'), new RegExp(`tfjs backend: ${name}`));
-  const sum = tf.tidy(() => tf.add(tf.tensor1d([1, 2, 3]), tf.tensor1d([0.5, 0.5, 0.5])).sum().dataSync()[0]);
+  const sum = tf.tidy(
+    () =>
+      tf
+        .add(tf.tensor1d([1, 2, 3]), tf.tensor1d([0.5, 0.5, 0.5]))
+        .sum()
+        .dataSync()[0],
+  );
   assert.equal(sum, 7.5);
 });

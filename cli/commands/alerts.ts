@@ -25,7 +25,8 @@ Prints one alert a line as JSON; cutouts are replaced by '<N bytes FITS elided>'
     try {
       for await (const alert of readAlertFile(file)) {
         // Waits while the reader is behind: memory stays flat, and a reader that stops (EPIPE) stops us.
-        if (!process.stdout.write(`${JSON.stringify(alertForDisplay(alert))}\n`)) await once(process.stdout, 'drain');
+        if (!process.stdout.write(`${JSON.stringify(alertForDisplay(alert))}\n`))
+          await once(process.stdout, 'drain');
         count++;
       }
     } catch (err) {

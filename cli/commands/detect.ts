@@ -3,7 +3,16 @@
  * written by `ap diff` (see shared/detect/csv.ts for the table's columns).
  */
 import { writeFile } from 'node:fs/promises';
-import { defineCommand, fileError, InputError, numberOption, parseInput, progress, progressDone, required } from '../command.js';
+import {
+  defineCommand,
+  fileError,
+  InputError,
+  numberOption,
+  parseInput,
+  progress,
+  progressDone,
+  required,
+} from '../command.js';
 import { formatDiaSourceCsv } from '../../shared/detect/csv.js';
 import { detectDiaSourcesParallel, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
 import { readDifference } from '../../shared/detect/read-difference.js';
@@ -38,14 +47,22 @@ Sky sources' noise ratio (measured / predicted PSF-flux scatter) is logged on st
     const diff = await parseInput(diffPath, (bytes) => readDifference(bytes, diffPath));
     progress('detecting');
     const start = performance.now();
-    const { sources, skySources } = await detectDiaSourcesParallel(diff.exposure, diff.psf, { ...DEFAULT_DETECT_CONFIG, threshold });
+    const { sources, skySources } = await detectDiaSourcesParallel(diff.exposure, diff.psf, {
+      ...DEFAULT_DETECT_CONFIG,
+      threshold,
+    });
     const elapsedMs = performance.now() - start;
     const { visit, detector } = diff.exposure.info;
     let table: string;
     try {
       table = formatDiaSourceCsv(sources, visit, detector);
     } catch (e) {
-      throw fileError(diffPath, new Error(`VISIT ${visit} / DETECTOR ${detector} do not fit the DIASource id (${(e as Error).message})`));
+      throw fileError(
+        diffPath,
+        new Error(
+          `VISIT ${visit} / DETECTOR ${detector} do not fit the DIASource id (${(e as Error).message})`,
+        ),
+      );
     }
     await writeFile(out, table);
     progressDone();

@@ -4,13 +4,25 @@
  * (shared/diffim/pipeline.ts), and write the difference (IMAGE, MASK, VARIANCE, PSF).
  */
 import { writeFile } from 'node:fs/promises';
-import { defineCommand, InputError, pairError, progress, progressDone, required } from '../command.js';
+import {
+  defineCommand,
+  InputError,
+  pairError,
+  progress,
+  progressDone,
+  required,
+} from '../command.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffToFits, runDiff } from '../../shared/diffim/pipeline.js';
 import { configHash } from '../../shared/pipeline/config.js';
 import { codeVersion } from '../../shared/util/version.js';
 import { configOption } from '../config.js';
-import { applyScienceOverrides, IMAGE_OPTIONS, IMAGE_OPTIONS_HELP, loadImage } from '../image-inputs.js';
+import {
+  applyScienceOverrides,
+  IMAGE_OPTIONS,
+  IMAGE_OPTIONS_HELP,
+  loadImage,
+} from '../image-inputs.js';
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
 
@@ -52,21 +64,38 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     const templatePath = required(values, 'template');
     const out = required(values, 'out');
     const method = values.method as SubtractMethodChoice | undefined;
-    if (method !== undefined && !METHODS.includes(method)) throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
+    if (method !== undefined && !METHODS.includes(method))
+      throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
     const config = await configOption(values.config, { subtract: { method } });
     progress('reading images');
-    const [scienceRead, templateRead] = await Promise.all([loadImage(sciencePath, values['science-variance']), loadImage(templatePath, values['template-variance'])]);
+    const [scienceRead, templateRead] = await Promise.all([
+      loadImage(sciencePath, values['science-variance']),
+      loadImage(templatePath, values['template-variance']),
+    ]);
     applyScienceOverrides(scienceRead, values);
     const [science, template] = [scienceRead.exposure, templateRead.exposure];
-    if ((!science.wcs || !template.wcs) && (science.width !== template.width || science.height !== template.height)) {
-      throw new InputError(`${templatePath}: without a celestial WCS on both images they must have the same shape (${template.width}x${template.height} vs ${science.width}x${science.height})`);
+    if (
+      (!science.wcs || !template.wcs) &&
+      (science.width !== template.width || science.height !== template.height)
+    ) {
+      throw new InputError(
+        `${templatePath}: without a celestial WCS on both images they must have the same shape (${template.width}x${template.height} vs ${science.width}x${science.height})`,
+      );
     }
     progress('characterizing, warping and subtracting');
-    const result = await runDiff(science, template, { characterizeOverrides: config.characterize, astrometry: config.astrometry, warp: config.warp, subtract: config.subtract }).catch((err: unknown) => {
+    const result = await runDiff(science, template, {
+      characterizeOverrides: config.characterize,
+      astrometry: config.astrometry,
+      warp: config.warp,
+      subtract: config.subtract,
+    }).catch((err: unknown) => {
       throw pairError(err, sciencePath, templatePath) ?? err;
     });
     progress('writing');
-    await writeFile(out, diffToFits(result, { configHash: configHash(config), codeVersion: codeVersion() }));
+    await writeFile(
+      out,
+      diffToFits(result, { configHash: configHash(config), codeVersion: codeVersion() }),
+    );
     progressDone();
     process.stderr.write(
       `${JSON.stringify({
@@ -79,13 +108,18 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
         candidatesUsed: result.stats.candidatesUsed,
         kernelFallback: result.stats.kernelFallback || undefined,
         apertureCorrected: result.stats.apertureCorrected,
-        variance: { science: scienceRead.varianceOrigin || 'derived', template: templateRead.varianceOrigin || 'derived' },
+        variance: {
+          science: scienceRead.varianceOrigin || 'derived',
+          template: templateRead.varianceOrigin || 'derived',
+        },
         coverageFraction: result.coverageFraction,
         astrometry: result.astrometry.mode,
         astrometryStars: result.astrometry.nStars,
         astrometryRmsPx: result.astrometry.rmsPx,
         responseMaskedFraction: result.responseMaskedFraction,
-        timingsMs: Object.fromEntries(Object.entries(result.timingsMs).map(([k, v]) => [k, Math.round(v)])),
+        timingsMs: Object.fromEntries(
+          Object.entries(result.timingsMs).map(([k, v]) => [k, Math.round(v)]),
+        ),
         peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       })}\n`,
     );

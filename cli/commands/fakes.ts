@@ -6,11 +6,26 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineCommand, InputError, numberOption, pairError, parseInput, progress, progressDone, required } from '../command.js';
+import {
+  defineCommand,
+  InputError,
+  numberOption,
+  pairError,
+  parseInput,
+  progress,
+  progressDone,
+  required,
+} from '../command.js';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
 import { DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
 import { completenessBins, type CompletenessBin } from '../../shared/detect/completeness.js';
-import { COMPLETENESS_EDGES, DEFAULT_FAKES_CONFIG, runFakes, type FakeSource, type FakesReport } from '../../shared/detect/fakes.js';
+import {
+  COMPLETENESS_EDGES,
+  DEFAULT_FAKES_CONFIG,
+  runFakes,
+  type FakeSource,
+  type FakesReport,
+} from '../../shared/detect/fakes.js';
 import { runDiff } from '../../shared/diffim/pipeline.js';
 import { readExposure } from '../../shared/fits/exposure.js';
 import type { Exposure } from '../../shared/image/exposure.js';
@@ -29,19 +44,30 @@ function readImage(path: string): Promise<Exposure> {
 /** Genuine changes of the science visit from a simulation's truth.csv (artifacts excluded). */
 async function realChanges(path: string, visit: number): Promise<Array<{ x: number; y: number }>> {
   const rows = await parseInput(path, (bytes) => truthFromCsv(bytes.toString('utf8')));
-  return rows.filter((r) => r.visit === visit && (r.kind === 'transient' || r.kind === 'variable' || r.kind === 'moving'));
+  return rows.filter(
+    (r) =>
+      r.visit === visit && (r.kind === 'transient' || r.kind === 'variable' || r.kind === 'moving'),
+  );
 }
 
 /**
  * The shipped real/bogus model as a scorer for runFakes (cutouts of the injected science, the
  * warped template and the difference), with its recommended cut; null when none is shipped.
  */
-async function realBogus(science: Exposure, template: Exposure): Promise<{ threshold: number; score: (s: DiaSourceRecord[], sci: Exposure, diff: Exposure) => Promise<void> } | null> {
+async function realBogus(
+  science: Exposure,
+  template: Exposure,
+): Promise<{
+  threshold: number;
+  score: (s: DiaSourceRecord[], sci: Exposure, diff: Exposure) => Promise<void>;
+} | null> {
   let model;
   try {
     model = await loadShippedModel();
   } catch (err) {
-    process.stderr.write(`${JSON.stringify({ severity: 'INFO', message: 'no real/bogus model: purity after the cut is not measured', reason: (err as Error).message })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ severity: 'INFO', message: 'no real/bogus model: purity after the cut is not measured', reason: (err as Error).message })}\n`,
+    );
     return null;
   }
   await initTf();
@@ -57,18 +83,34 @@ async function realBogus(science: Exposure, template: Exposure): Promise<{ thres
 
 function completenessPlot(report: FakesReport, fakes: FakeSource[], threshold: number): Buffer {
   const centre = (b: CompletenessBin) => Math.sqrt(b.lo * Math.min(b.hi, 50));
-  const err = (b: CompletenessBin) => Math.sqrt((b.completeness * (1 - b.completeness)) / Math.max(1, b.injected));
-  const series = (label: string, pick: (f: FakeSource) => boolean, color: readonly [number, number, number]) => {
+  const err = (b: CompletenessBin) =>
+    Math.sqrt((b.completeness * (1 - b.completeness)) / Math.max(1, b.injected));
+  const series = (
+    label: string,
+    pick: (f: FakeSource) => boolean,
+    color: readonly [number, number, number],
+  ) => {
     const idx = fakes.map((_, i) => i).filter((i) => pick(fakes[i]));
     const bins = completenessBins(
       idx.map((i) => fakes[i].snr),
       idx.map((i) => report.outcomes[i].detected),
       COMPLETENESS_EDGES,
     ).filter((b) => b.injected > 0);
-    return { x: bins.map(centre), y: bins.map((b) => b.completeness), yErr: bins.map(err), style: 'both' as const, label: `${label} (${idx.length})`, color };
+    return {
+      x: bins.map(centre),
+      y: bins.map((b) => b.completeness),
+      yErr: bins.map(err),
+      style: 'both' as const,
+      label: `${label} (${idx.length})`,
+      color,
+    };
   };
   return renderPlot(
-    [series('ALL', () => true, [31, 119, 180]), series('EMPTY SKY', (f) => !f.onHost, [44, 160, 44]), series('ON HOSTS', (f) => f.onHost, [214, 39, 40])],
+    [
+      series('ALL', () => true, [31, 119, 180]),
+      series('EMPTY SKY', (f) => !f.onHost, [44, 160, 44]),
+      series('ON HOSTS', (f) => f.onHost, [214, 39, 40]),
+    ],
     {
       title: 'COMPLETENESS VS SNR',
       xLabel: 'INJECTED DIFFERENCE-IMAGE SNR',
@@ -86,7 +128,10 @@ function completenessPlot(report: FakesReport, fakes: FakeSource[], threshold: n
 export function summaryTable(report: FakesReport): string {
   const f = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
   const purity = (p: FakesReport['purityRaw']) => `${f(p.purity)} (${p.real} of ${p.detections})`;
-  const rows = report.bins.map((b) => `  ${`${f(b.lo, 1)}-${f(Math.min(b.hi, 50), 1)}`.padEnd(10)} ${String(b.injected).padStart(8)} ${String(b.detected).padStart(8)} ${f(b.completeness).padStart(12)}`);
+  const rows = report.bins.map(
+    (b) =>
+      `  ${`${f(b.lo, 1)}-${f(Math.min(b.hi, 50), 1)}`.padEnd(10)} ${String(b.injected).padStart(8)} ${String(b.detected).padStart(8)} ${f(b.completeness).padStart(12)}`,
+  );
   return [
     `fakes injected: ${report.injected} (${report.onHost} on host galaxies, ${report.injected - report.onHost} in empty sky)`,
     '',
@@ -97,7 +142,9 @@ export function summaryTable(report: FakesReport): string {
     `SNR of 50% completeness: ${f(report.snr50, 2)} (hosts ${f(report.snr50Host, 2)}, empty sky ${f(report.snr50Empty, 2)})`,
     `flux bias at SNR >= ${report.snrCut} (median psfFlux / injected - 1): ${f(report.fluxBias, 4)}; less the pre-injection flux: ${f(report.fluxBiasCorrected, 4)}`,
     `purity of |SNR| >= ${report.snrCut} detections: ${purity(report.purityRaw)} before the real/bogus cut` +
-      (report.purityAfterRb ? `, ${purity(report.purityAfterRb)} after it` : ', no real/bogus cut (no model)') +
+      (report.purityAfterRb
+        ? `, ${purity(report.purityAfterRb)} after it`
+        : ', no real/bogus cut (no model)') +
       (report.truthUsed ? '' : ' (lower bounds: no --truth)'),
     '',
   ].join('\n');
@@ -142,7 +189,8 @@ printed as a table on stdout, the JSON log line on stderr.`,
     const sciencePath = required(values, 'science');
     const templatePath = required(values, 'template');
     const count = numberOption(values, 'n', DEFAULT_FAKES_CONFIG.count);
-    if (!Number.isInteger(count) || count < 1 || count > 100000) throw new InputError(`--n must be an integer in [1, 100000], got '${String(values.n)}'`);
+    if (!Number.isInteger(count) || count < 1 || count > 100000)
+      throw new InputError(`--n must be an integer in [1, 100000], got '${String(values.n)}'`);
     const threshold = numberOption(values, 'threshold', DEFAULT_DETECT_CONFIG.threshold);
     if (!(threshold > 0)) throw new InputError(`--threshold must be positive, got ${threshold}`);
     const seed = numberOption(values, 'seed', DEFAULT_FAKES_CONFIG.seed);
@@ -152,7 +200,10 @@ printed as a table on stdout, the JSON log line on stderr.`,
     progress('reading images');
     const science = await readImage(sciencePath);
     const template = await readImage(templatePath);
-    const real = typeof values.truth === 'string' ? await realChanges(values.truth, science.info.visit) : undefined;
+    const real =
+      typeof values.truth === 'string'
+        ? await realChanges(values.truth, science.info.visit)
+        : undefined;
     progress('characterizing');
     characterizeImage(science);
     characterizeImage(template);
@@ -169,7 +220,12 @@ printed as a table on stdout, the JSON log line on stderr.`,
     };
     const rb = await realBogus(science, template);
     const { report, fakes } = await runFakes(science, sciencePsf, differencer, {
-      config: { ...DEFAULT_FAKES_CONFIG, count, seed, reliabilityCut: rb?.threshold ?? DEFAULT_FAKES_CONFIG.reliabilityCut },
+      config: {
+        ...DEFAULT_FAKES_CONFIG,
+        count,
+        seed,
+        reliabilityCut: rb?.threshold ?? DEFAULT_FAKES_CONFIG.reliabilityCut,
+      },
       score: rb?.score,
       detectConfig: { ...DEFAULT_DETECT_CONFIG, threshold },
       real,
@@ -187,9 +243,13 @@ printed as a table on stdout, the JSON log line on stderr.`,
       ...summary,
       fakes: fakes.map((f, i) => ({ ...f, ...outcomes[i] })),
     };
-    const replacer = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
+    const replacer = (_key: string, v: unknown) =>
+      typeof v === 'number' && !Number.isFinite(v) ? null : v;
     await writeFile(join(outDir, 'fakes.json'), `${JSON.stringify(json, replacer, 1)}\n`);
-    await writeFile(join(outDir, 'fakes-completeness.png'), completenessPlot(report, fakes, threshold));
+    await writeFile(
+      join(outDir, 'fakes-completeness.png'),
+      completenessPlot(report, fakes, threshold),
+    );
     const log = {
       severity: 'INFO',
       message: 'fake injection done',

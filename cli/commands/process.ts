@@ -5,7 +5,16 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineCommand, InputError, numberOption, pairError, parseInput, progress, progressDone, required } from '../command.js';
+import {
+  defineCommand,
+  InputError,
+  numberOption,
+  pairError,
+  parseInput,
+  progress,
+  progressDone,
+  required,
+} from '../command.js';
 import { writeAlertContainer } from '../../shared/alerts/container.js';
 import { sourceId } from '../../shared/apdb/ids.js';
 import { EmbeddedApdb } from '../../shared/apdb/embedded.js';
@@ -14,11 +23,22 @@ import type { DiaSourceRecord } from '../../shared/detect/types.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffToFits } from '../../shared/diffim/pipeline.js';
 import { configOption } from '../config.js';
-import { imageDigest, processDetector, stderrJsonLogger, type LogEntry, type PipelineLogger } from '../../shared/pipeline/index.js';
+import {
+  imageDigest,
+  processDetector,
+  stderrJsonLogger,
+  type LogEntry,
+  type PipelineLogger,
+} from '../../shared/pipeline/index.js';
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
 import { OrbitCatalog } from '../../shared/solar/catalog.js';
 import { parseOrbitsCsv } from '../../shared/solar/orbit.js';
-import { applyScienceOverrides, IMAGE_OPTIONS, IMAGE_OPTIONS_HELP, loadImage } from '../image-inputs.js';
+import {
+  applyScienceOverrides,
+  IMAGE_OPTIONS,
+  IMAGE_OPTIONS_HELP,
+  loadImage,
+} from '../image-inputs.js';
 import { readRefcatCsv, type ReferenceStar } from '../../shared/pipeline/refcat.js';
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
@@ -30,13 +50,22 @@ function loadRefcat(path: string, band: string): Promise<ReferenceStar[]> {
 
 /** The orbit catalogue of --orbits; a bad file is one line naming it. */
 function loadOrbits(path: string): Promise<OrbitCatalog> {
-  return parseInput(path, (bytes) => new OrbitCatalog(parseOrbitsCsv(bytes.toString('utf8'), path)));
+  return parseInput(
+    path,
+    (bytes) => new OrbitCatalog(parseOrbitsCsv(bytes.toString('utf8'), path)),
+  );
 }
 
 /** The DIASource table of `ap detect`, with the ids the APDB and the alerts use. */
-function diaSourceCsv(records: readonly DiaSourceRecord[], visit: number, detector: number): string {
+function diaSourceCsv(
+  records: readonly DiaSourceRecord[],
+  visit: number,
+  detector: number,
+): string {
   const [head, ...rows] = formatDiaSourceCsv(records, visit, detector).trimEnd().split('\n');
-  const body = rows.map((row, i) => `${sourceId(visit, detector, records[i].index)}${row.slice(row.indexOf(','))}`);
+  const body = rows.map(
+    (row, i) => `${sourceId(visit, detector, records[i].index)}${row.slice(row.indexOf(','))}`,
+  );
   return `${[head, ...body].join('\n')}\n`;
 }
 
@@ -101,17 +130,30 @@ same alerts; a different image under a (visit, detector) already in DIR/apdb is 
     const templatePath = required(values, 'template');
     const out = required(values, 'out');
     const method = values.method as SubtractMethodChoice | undefined;
-    if (method !== undefined && !METHODS.includes(method)) throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
-    const threshold = values.threshold === undefined ? undefined : numberOption(values, 'threshold', 5);
-    if (threshold !== undefined && !(threshold > 0)) throw new InputError(`--threshold must be positive, got ${threshold}`);
-    const config = await configOption(values.config, { subtract: { method }, detect: { threshold } });
-    const id = (name: 'visit' | 'detector'): number | undefined => (values[name] === undefined ? undefined : numberOption(values, name, 0));
+    if (method !== undefined && !METHODS.includes(method))
+      throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
+    const threshold =
+      values.threshold === undefined ? undefined : numberOption(values, 'threshold', 5);
+    if (threshold !== undefined && !(threshold > 0))
+      throw new InputError(`--threshold must be positive, got ${threshold}`);
+    const config = await configOption(values.config, {
+      subtract: { method },
+      detect: { threshold },
+    });
+    const id = (name: 'visit' | 'detector'): number | undefined =>
+      values[name] === undefined ? undefined : numberOption(values, name, 0);
 
     const knownObjects = values.orbits === undefined ? null : await loadOrbits(values.orbits);
     progress('reading images');
-    const [science, template] = await Promise.all([loadImage(sciencePath, values['science-variance']), loadImage(templatePath, values['template-variance'])]);
+    const [science, template] = await Promise.all([
+      loadImage(sciencePath, values['science-variance']),
+      loadImage(templatePath, values['template-variance']),
+    ]);
     applyScienceOverrides(science, values);
-    const refcat = values.refcat === undefined ? null : await loadRefcat(values.refcat, science.exposure.info.band);
+    const refcat =
+      values.refcat === undefined
+        ? null
+        : await loadRefcat(values.refcat, science.exposure.info.band);
     await mkdir(out, { recursive: true }).catch((err: Error) => {
       throw new InputError(`${out}: cannot create the output folder (${err.message})`);
     });
@@ -131,7 +173,18 @@ same alerts; a different image under a (visit, detector) already in DIR/apdb is 
     try {
       const realBogus = await loadRealBogus(log);
       result = await processDetector(
-        { science: science.exposure, scienceHeader: science.header, template: template.exposure, visit: id('visit'), detector: id('detector'), apdb, realBogus, knownObjects, refcat, imageDigest: imageDigest(await readFile(sciencePath)) },
+        {
+          science: science.exposure,
+          scienceHeader: science.header,
+          template: template.exposure,
+          visit: id('visit'),
+          detector: id('detector'),
+          apdb,
+          realBogus,
+          knownObjects,
+          refcat,
+          imageDigest: imageDigest(await readFile(sciencePath)),
+        },
         config,
         { log },
       );
@@ -156,10 +209,22 @@ same alerts; a different image under a (visit, detector) already in DIR/apdb is 
       tfBackend: result.tfBackend,
       storedInApdb: stored,
       ...result.stats,
-      timingsMs: Object.fromEntries(Object.entries(result.timingsMs).map(([k, v]) => [k, Math.round(v)])),
+      timingsMs: Object.fromEntries(
+        Object.entries(result.timingsMs).map(([k, v]) => [k, Math.round(v)]),
+      ),
     };
     await writeFile(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     progressDone();
-    stderrJsonLogger({ severity: 'INFO', message: 'ap process done', out, visit, detector, diaSources: result.stats.diaSources, alerts: result.alerts.length, storedInApdb: stored, totalMs: Math.round(result.timingsMs.total) });
+    stderrJsonLogger({
+      severity: 'INFO',
+      message: 'ap process done',
+      out,
+      visit,
+      detector,
+      diaSources: result.stats.diaSources,
+      alerts: result.alerts.length,
+      storedInApdb: stored,
+      totalMs: Math.round(result.timingsMs.total),
+    });
   },
 });

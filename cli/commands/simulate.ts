@@ -52,7 +52,8 @@ function integerOption(
 /** A non-negative number option, else InputError. */
 function nonNegative(values: Record<string, unknown>, name: string, fallback: number): number {
   const n = numberOption(values, name, fallback);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new InputError(`--${name} must be a non-negative number, got '${String(values[name])}'`);
+  if (!(n >= 0) || !Number.isFinite(n))
+    throw new InputError(`--${name} must be a non-negative number, got '${String(values[name])}'`);
   return n;
 }
 
@@ -67,7 +68,8 @@ function realWorldOptions(values: Record<string, unknown>): Partial<SimConfig> {
     ditherPx: nonNegative(values, 'dither', DEFAULT_SIM_CONFIG.ditherPx),
   };
   const scale = nonNegative(values, 'unit-scale', 1);
-  if (scale === 0) throw new InputError(`--unit-scale must be positive, got '${String(values['unit-scale'])}'`);
+  if (scale === 0)
+    throw new InputError(`--unit-scale must be positive, got '${String(values['unit-scale'])}'`);
   out.unitScale = scale;
   if (typeof values.unit === 'string') out.unit = values.unit;
   if (values.rotation !== undefined) {
@@ -77,7 +79,9 @@ function realWorldOptions(values: Record<string, unknown>): Partial<SimConfig> {
   if (typeof values['wcs-error'] === 'string') {
     const parts = values['wcs-error'].split(',').map(Number);
     if (parts.length !== 3 || parts.some((v) => !(v >= 0) || !Number.isFinite(v)))
-      throw new InputError(`--wcs-error must be ARCSEC,DEG,FRACTION (three non-negative numbers), got '${values['wcs-error']}'`);
+      throw new InputError(
+        `--wcs-error must be ARCSEC,DEG,FRACTION (three non-negative numbers), got '${values['wcs-error']}'`,
+      );
     [out.wcsErrorArcsec, out.wcsErrorRotationDeg, out.wcsErrorScale] = parts;
   }
   return out;
@@ -168,9 +172,18 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
     await prepareDirectory(out);
     const started = performance.now();
     if (values['template-inputs'] !== undefined) {
-      const files = await writeTemplateInputSet(out, config, integerOption(values, 'template-inputs', 12, 1, 100), config.visits ?? 1);
+      const files = await writeTemplateInputSet(
+        out,
+        config,
+        integerOption(values, 'template-inputs', 12, 1, 100),
+        config.visits ?? 1,
+      );
       progressDone();
-      log('template-input set written', { out, files, seconds: Number(((performance.now() - started) / 1000).toFixed(2)) });
+      log('template-input set written', {
+        out,
+        files,
+        seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+      });
       return;
     }
     const plan = planNight(config);

@@ -65,7 +65,9 @@ export interface Broker {
 
 export async function startBroker(pubsub: PubSub, name = 'broker'): Promise<Broker> {
   // A minute to ack: bursts of a few hundred alerts a detector must not outlive the lease.
-  const all = await freshSubscription(pubsub, TOPICS.alerts, `${name}-all`, { ackDeadlineSeconds: 60 });
+  const all = await freshSubscription(pubsub, TOPICS.alerts, `${name}-all`, {
+    ackDeadlineSeconds: 60,
+  });
   const filtered = await freshSubscription(pubsub, TOPICS.alerts, `${name}-bright`, {
     filter: BRIGHT_FILTER,
     ackDeadlineSeconds: 60,

@@ -23,7 +23,12 @@ import {
   type PubsubCloudEvent,
   type TriggerRunner,
 } from '../../emulators/triggers.js';
-import { FUNCTION_TOPICS, LOCAL_BUCKET_PREFIX, LOCAL_PROJECT_ID, provisionSystem } from '../../emulators/provision.js';
+import {
+  FUNCTION_TOPICS,
+  LOCAL_BUCKET_PREFIX,
+  LOCAL_PROJECT_ID,
+  provisionSystem,
+} from '../../emulators/provision.js';
 import { deadLetterTopic, TOPICS, type BucketRole } from '../../shared/cloud/names.js';
 import { parseRawPath, processingKey } from '../../shared/prompt/raw-path.js';
 import '../index.js';
@@ -95,7 +100,10 @@ export interface FixedPorts {
 }
 
 /** The emulators the system runs on: started here, or found running on the contract's ports. */
-export type EmulatorEndpoints = Pick<RunningEmulators, 'pubsubHost' | 'storageHost' | 'firestoreHost' | 'env' | 'stop'> & {
+export type EmulatorEndpoints = Pick<
+  RunningEmulators,
+  'pubsubHost' | 'storageHost' | 'firestoreHost' | 'env' | 'stop'
+> & {
   /** True when they were already running (`npm run emulators`) and are left running at stop. */
   reused: boolean;
 };
@@ -130,7 +138,9 @@ async function portIsFree(port: number, host: string): Promise<boolean> {
 /** Whether the project's Storage emulator answers at `url` (its bucket list, in GCS's JSON). */
 async function storageEmulatorAt(url: string): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/storage/v1/b?project=probe`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${url}/storage/v1/b?project=probe`, {
+      signal: AbortSignal.timeout(2000),
+    });
     return res.ok && ((await res.json()) as { kind?: string }).kind === 'storage#buckets';
   } catch {
     return false;
@@ -145,7 +155,12 @@ async function fixedPortEmulators(host: string, fixed: FixedPorts): Promise<Emul
   const ports = [fixed.pubsub, fixed.storage, fixed.firestore];
   const free = await Promise.all(ports.map((p) => portIsFree(p, host)));
   if (free.every(Boolean)) {
-    const started = await startEmulators({ host, pubsubPort: ports[0], storagePort: ports[1], firestorePort: ports[2] });
+    const started = await startEmulators({
+      host,
+      pubsubPort: ports[0],
+      storagePort: ports[1],
+      firestorePort: ports[2],
+    });
     return { ...started, stop: () => started.stop(), reused: false };
   }
   const env = {
@@ -155,9 +170,18 @@ async function fixedPortEmulators(host: string, fixed: FixedPorts): Promise<Emul
   };
   if (free.some(Boolean) || !(await storageEmulatorAt(env.STORAGE_EMULATOR_HOST))) {
     const busy = ports.filter((_, i) => !free[i]);
-    throw new Error(`port(s) ${busy.join(', ')} on ${host} are held by something other than the project's emulators; stop it, or run 'npm run emulators' there to have npm start reuse them`);
+    throw new Error(
+      `port(s) ${busy.join(', ')} on ${host} are held by something other than the project's emulators; stop it, or run 'npm run emulators' there to have npm start reuse them`,
+    );
   }
-  return { pubsubHost: env.PUBSUB_EMULATOR_HOST, storageHost: env.STORAGE_EMULATOR_HOST, firestoreHost: env.FIRESTORE_EMULATOR_HOST, env, stop: async () => {}, reused: true };
+  return {
+    pubsubHost: env.PUBSUB_EMULATOR_HOST,
+    storageHost: env.STORAGE_EMULATOR_HOST,
+    firestoreHost: env.FIRESTORE_EMULATOR_HOST,
+    env,
+    stop: async () => {},
+    reused: true,
+  };
 }
 
 function keyOfEvent(event: PubsubCloudEvent): string | null {
@@ -174,11 +198,22 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const prefix = options.bucketPrefix ?? LOCAL_BUCKET_PREFIX;
   const camera = { ...DEFAULT_CAMERA, ...options.camera };
   const concurrency = { ...DEFAULT_CONCURRENCY, ...options.concurrency };
-  const fixed = options.ports === 'contract' ? { ...DEFAULT_PORTS, archive: ARCHIVE_PORT } : options.ports === 'free' || options.ports === undefined ? null : options.ports;
-  if (fixed && !(await portIsFree(fixed.archive, host))) throw new Error(`port ${fixed.archive} on ${host} (the alert archive) is in use: is another 'npm start -- --keep' running?`);
+  const fixed =
+    options.ports === 'contract'
+      ? { ...DEFAULT_PORTS, archive: ARCHIVE_PORT }
+      : options.ports === 'free' || options.ports === undefined
+        ? null
+        : options.ports;
+  if (fixed && !(await portIsFree(fixed.archive, host)))
+    throw new Error(
+      `port ${fixed.archive} on ${host} (the alert archive) is in use: is another 'npm start -- --keep' running?`,
+    );
   const emulators: EmulatorEndpoints = fixed
     ? await fixedPortEmulators(host, fixed)
-    : { ...(await startEmulators({ host, pubsubPort: 0, storagePort: 0, firestorePort: 0 })), reused: false };
+    : {
+        ...(await startEmulators({ host, pubsubPort: 0, storagePort: 0, firestorePort: 0 })),
+        reused: false,
+      };
   const env: Record<string, string> = {
     ...emulators.env,
     GOOGLE_CLOUD_PROJECT: projectId,
@@ -204,7 +239,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const deadLetters: DeadLetter[] = [];
   const deadSubscriptions: Listener[] = [];
   for (const topic of FUNCTION_TOPICS) {
-    const sub = await freshSubscription(pubsub, deadLetterTopic(topic), `watch-${deadLetterTopic(topic)}`);
+    const sub = await freshSubscription(
+      pubsub,
+      deadLetterTopic(topic),
+      `watch-${deadLetterTopic(topic)}`,
+    );
     const onMessage = (m: Message) => {
       deadLetters.push({ topic, data: m.data, attributes: { ...m.attributes } });
       logs.add({

@@ -3,7 +3,13 @@
  * client gives up on a StreamingPull stream it emits 'error' and closes; a broker (and this
  * harness) then opens the subscription again, as the client's own retries would for other codes.
  */
-import type { CreateSubscriptionOptions, Message, PubSub, Subscription, SubscriberOptions } from '@google-cloud/pubsub';
+import type {
+  CreateSubscriptionOptions,
+  Message,
+  PubSub,
+  Subscription,
+  SubscriberOptions,
+} from '@google-cloud/pubsub';
 
 export interface Listener {
   close(): Promise<void>;
@@ -43,7 +49,12 @@ const NOT_FOUND = 5;
  * Subscription `name` on `topic`, created afresh: one left by an earlier night on reused
  * emulators is deleted first, so its undelivered messages are not counted in this one.
  */
-export async function freshSubscription(pubsub: PubSub, topic: string, name: string, options: CreateSubscriptionOptions = {}): Promise<Subscription> {
+export async function freshSubscription(
+  pubsub: PubSub,
+  topic: string,
+  name: string,
+  options: CreateSubscriptionOptions = {},
+): Promise<Subscription> {
   await pubsub
     .subscription(name)
     .delete()

@@ -69,7 +69,9 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 /** `--keep`: the emulators and the archive stay up, on the ports printed above, until SIGINT or SIGTERM. */
 async function keepUntilInterrupted(cloud: LocalCloud): Promise<void> {
-  process.stdout.write(`kept up until interrupted (Ctrl-C): emulators ${Object.values(cloud.emulators.env).join(', ')}; archive ${cloud.archiveUrl}\n`);
+  process.stdout.write(
+    `kept up until interrupted (Ctrl-C): emulators ${Object.values(cloud.emulators.env).join(', ')}; archive ${cloud.archiveUrl}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -127,7 +129,10 @@ async function main(): Promise<number> {
       process.stdout.write(`export ${name}=${value}\n`);
     process.stdout.write(`export AP_ARCHIVE_URL=${cloud.archiveUrl}\n`);
     process.stdout.write(`# alert archive: ${cloud.archiveUrl}/v1/alerts/{diaSourceId}\n`);
-    if (cloud.emulators.reused) progress(`emulators: reusing those running on ${Object.values(cloud.emulators.env).join(', ')}`);
+    if (cloud.emulators.reused)
+      progress(
+        `emulators: reusing those running on ${Object.values(cloud.emulators.env).join(', ')}`,
+      );
     const camera = gridCamera(
       DEFAULT_CAMERA.instrument,
       size,

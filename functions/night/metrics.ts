@@ -83,11 +83,19 @@ export function scienceFigures(
   reliabilityCut: number | null = null,
 ): ScienceFigures {
   const all = basicFigures(alerts, truth);
-  const kept = reliabilityCut === null ? null : basicFigures(alerts.filter((a) => a.reliability !== null && a.reliability >= reliabilityCut), truth);
+  const kept =
+    reliabilityCut === null
+      ? null
+      : basicFigures(
+          alerts.filter((a) => a.reliability !== null && a.reliability >= reliabilityCut),
+          truth,
+        );
   return {
     ...all,
     afterRealBogus:
-      kept && reliabilityCut !== null ? { cut: reliabilityCut, completeness: kept.completeness.value, purity: kept.purity.value } : null,
+      kept && reliabilityCut !== null
+        ? { cut: reliabilityCut, completeness: kept.completeness.value, purity: kept.purity.value }
+        : null,
   };
 }
 
@@ -106,7 +114,10 @@ export function scienceSummaryLines(s: ScienceFigures): string[] {
   return lines;
 }
 
-function basicFigures(alerts: ReceivedAlert[], truth: TruthWithDetector[]): Omit<ScienceFigures, 'afterRealBogus'> {
+function basicFigures(
+  alerts: ReceivedAlert[],
+  truth: TruthWithDetector[],
+): Omit<ScienceFigures, 'afterRealBogus'> {
   const byImage = new Map<string, ReceivedAlert[]>();
   for (const a of alerts)
     byImage.set(`${a.visit}/${a.detector}`, [

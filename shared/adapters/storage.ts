@@ -22,7 +22,12 @@ export class GcsObjectStore implements ObjectStore {
     try {
       await this.bucket
         .file(key)
-        .save(data, { resumable: false, validation: TRANSFER_VALIDATION, contentType, preconditionOpts: { ifGenerationMatch: 0 } });
+        .save(data, {
+          resumable: false,
+          validation: TRANSFER_VALIDATION,
+          contentType,
+          preconditionOpts: { ifGenerationMatch: 0 },
+        });
       return true;
     } catch (err) {
       if ((err as { code?: number }).code === PRECONDITION_FAILED) return false;

@@ -15,7 +15,14 @@ import type { Psf } from '../psf/types.js';
 import type { AssociationResult } from '../association/associate.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { siblingModule } from '../util/worker.js';
-import { cutoutFits, cutoutParts, cutoutSize, DEFAULT_CUTOUT_CONFIG, type CutoutConfig, type CutoutParts } from './cutouts.js';
+import {
+  cutoutFits,
+  cutoutParts,
+  cutoutSize,
+  DEFAULT_CUTOUT_CONFIG,
+  type CutoutConfig,
+  type CutoutParts,
+} from './cutouts.js';
 import type { Alert } from './types.js';
 
 const CUTOUT_WORKER = siblingModule('./cutout-worker', import.meta.url).href;
@@ -48,7 +55,11 @@ type DiaSourceRow = BuildAlertsInput['association']['batch']['diaSources'][numbe
 type CutoutTriplet = [science: Buffer, template: Buffer, difference: Buffer];
 
 /** The science, template and difference cutouts of one source, before FITS encoding. */
-function cutoutPartsOf(diaSource: DiaSourceRow, cutouts: CutoutSources, config: CutoutConfig): [CutoutParts, CutoutParts, CutoutParts] {
+function cutoutPartsOf(
+  diaSource: DiaSourceRow,
+  cutouts: CutoutSources,
+  config: CutoutConfig,
+): [CutoutParts, CutoutParts, CutoutParts] {
   const size = cutoutSize(diaSource.bboxSize, config);
   const cards = {
     DIASRCID: diaSource.diaSourceId,
@@ -60,12 +71,22 @@ function cutoutPartsOf(diaSource: DiaSourceRow, cutouts: CutoutSources, config: 
   const { x, y } = diaSource;
   return [
     cutoutParts(cutouts.science, x, y, size, cutouts.science.psf, { ...cards, CUTOUT: 'science' }),
-    cutoutParts(cutouts.template, x, y, size, cutouts.template.psf, { ...cards, CUTOUT: 'template' }),
-    cutoutParts(cutouts.difference, x, y, size, cutouts.differencePsf ?? cutouts.difference.psf, { ...cards, CUTOUT: 'difference' }),
+    cutoutParts(cutouts.template, x, y, size, cutouts.template.psf, {
+      ...cards,
+      CUTOUT: 'template',
+    }),
+    cutoutParts(cutouts.difference, x, y, size, cutouts.differencePsf ?? cutouts.difference.psf, {
+      ...cards,
+      CUTOUT: 'difference',
+    }),
   ];
 }
 
-function alertOf(input: BuildAlertsInput, diaSource: DiaSourceRow, cutouts: CutoutTriplet | null): Alert {
+function alertOf(
+  input: BuildAlertsInput,
+  diaSource: DiaSourceRow,
+  cutouts: CutoutTriplet | null,
+): Alert {
   const { association } = input;
   const objectId = diaSource.diaObjectId;
   return {
@@ -74,7 +95,8 @@ function alertOf(input: BuildAlertsInput, diaSource: DiaSourceRow, cutouts: Cuto
     target_name: input.targetName ?? null,
     diaSource,
     prvDiaSources: objectId === null ? null : (association.prvDiaSources.get(objectId) ?? []),
-    prvDiaForcedSources: objectId === null ? null : (association.prvDiaForcedSources.get(objectId) ?? []),
+    prvDiaForcedSources:
+      objectId === null ? null : (association.prvDiaForcedSources.get(objectId) ?? []),
     diaObject: objectId === null ? null : (association.diaObjects.get(objectId) ?? null),
     ssSource: association.knownObjectMatches?.get(diaSource.diaSourceId)?.ssSource ?? null,
     mpc_orbits: association.knownObjectMatches?.get(diaSource.diaSourceId)?.mpc_orbits ?? null,
@@ -93,7 +115,11 @@ export function buildAlerts(input: BuildAlertsInput): Alert[] {
   const { cutouts } = input;
   const config = input.cutoutConfig ?? DEFAULT_CUTOUT_CONFIG;
   return sortedSources(input).map((diaSource) =>
-    alertOf(input, diaSource, cutouts ? (cutoutPartsOf(diaSource, cutouts, config).map(cutoutFits) as CutoutTriplet) : null),
+    alertOf(
+      input,
+      diaSource,
+      cutouts ? (cutoutPartsOf(diaSource, cutouts, config).map(cutoutFits) as CutoutTriplet) : null,
+    ),
   );
 }
 
@@ -103,16 +129,26 @@ export function buildAlerts(input: BuildAlertsInput): Alert[] {
  * out; without workers, everything runs here. `sourcesPerTask`: sources per worker task, large
  * enough to amortise messaging, small enough to keep the threads busy together.
  */
-export async function buildAlertsParallel(input: BuildAlertsInput, pool: WorkerPool | null, sourcesPerTask = 64): Promise<Alert[]> {
+export async function buildAlertsParallel(
+  input: BuildAlertsInput,
+  pool: WorkerPool | null,
+  sourcesPerTask = 64,
+): Promise<Alert[]> {
   const { cutouts } = input;
   if (!cutouts || !pool || pool.size === 0) return buildAlerts(input);
   const config = input.cutoutConfig ?? DEFAULT_CUTOUT_CONFIG;
   const sources = sortedSources(input);
   const tasks: Array<Promise<Uint8Array[]>> = [];
   for (let start = 0; start < sources.length; start += sourcesPerTask) {
-    const parts = sources.slice(start, start + sourcesPerTask).flatMap((s) => cutoutPartsOf(s, cutouts, config));
+    const parts = sources
+      .slice(start, start + sourcesPerTask)
+      .flatMap((s) => cutoutPartsOf(s, cutouts, config));
     tasks.push(pool.run<Uint8Array[]>({ module: CUTOUT_WORKER, fn: 'encodeCutouts', args: parts }));
   }
-  const files = (await Promise.all(tasks)).flat().map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength));
-  return sources.map((diaSource, i) => alertOf(input, diaSource, files.slice(3 * i, 3 * i + 3) as CutoutTriplet));
+  const files = (await Promise.all(tasks))
+    .flat()
+    .map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength));
+  return sources.map((diaSource, i) =>
+    alertOf(input, diaSource, files.slice(3 * i, 3 * i + 3) as CutoutTriplet),
+  );
 }

@@ -92,9 +92,16 @@ export function cutoutParts(
   const primaryCards: CutoutParts['primaryCards'] = [];
   for (const [key, value] of exposure.wcs?.toHeaderCards() ?? []) {
     const shift = key === 'CRPIX1' ? x0 : key === 'CRPIX2' ? y0 : 0;
-    primaryCards.push(shift === 0 ? [key, value, undefined] : [key, (value as number) - shift, 'reference pixel, shifted to the cutout']);
+    primaryCards.push(
+      shift === 0
+        ? [key, value, undefined]
+        : [key, (value as number) - shift, 'reference pixel, shifted to the cutout'],
+    );
   }
-  primaryCards.push(['LTV1', -x0, 'cutout pixel = parent pixel + LTV1'], ['LTV2', -y0, 'cutout pixel = parent pixel + LTV2']);
+  primaryCards.push(
+    ['LTV1', -x0, 'cutout pixel = parent pixel + LTV1'],
+    ['LTV2', -y0, 'cutout pixel = parent pixel + LTV2'],
+  );
   const unit = Number.isFinite(zp) ? 'nJy' : 'adu';
   primaryCards.push(['BUNIT', unit, 'pixel unit']);
   for (const [key, value] of Object.entries(cards)) primaryCards.push([key, value, undefined]);
@@ -103,7 +110,15 @@ export function cutoutParts(
     const stamp = psf.stampAt(x, y, true);
     psfPart = { size: stamp.size, data: stamp.data, fwhm: psf.fwhmAt(x, y) };
   }
-  return { size, image, variance, mask: maskOr < 1 << 15 ? Int16Array.from(mask) : mask, primaryCards, unit, psf: psfPart };
+  return {
+    size,
+    image,
+    variance,
+    mask: maskOr < 1 << 15 ? Int16Array.from(mask) : mask,
+    primaryCards,
+    unit,
+    psf: psfPart,
+  };
 }
 
 /** The FITS file of a cutout (layout in the module comment). */
@@ -116,14 +131,28 @@ export function cutoutFits(parts: CutoutParts): Buffer {
   MASK_PLANE_NAMES.forEach((name, bit) => maskHeader.set(`MP_${name}`, bit, `mask bit of ${name}`));
   const hdus: FitsHduInput[] = [
     { data: parts.image, width: size, height: size, header: primary },
-    { name: 'VARIANCE', data: parts.variance, width: size, height: size, header: varianceHeader, compress: 'RICE_1' },
+    {
+      name: 'VARIANCE',
+      data: parts.variance,
+      width: size,
+      height: size,
+      header: varianceHeader,
+      compress: 'RICE_1',
+    },
     { name: 'MASK', data: parts.mask, width: size, height: size, header: maskHeader },
   ];
   if (parts.psf) {
     // A PSF model may not know its FWHM at a point (NaN): the card is left out, as FITS has no NaN.
     const psfHeader = new FitsHeader();
-    if (Number.isFinite(parts.psf.fwhm)) psfHeader.set('PSFFWHM', parts.psf.fwhm, 'PSF FWHM at the source, pixels');
-    hdus.push({ name: 'PSF', data: parts.psf.data, width: parts.psf.size, height: parts.psf.size, header: psfHeader });
+    if (Number.isFinite(parts.psf.fwhm))
+      psfHeader.set('PSFFWHM', parts.psf.fwhm, 'PSF FWHM at the source, pixels');
+    hdus.push({
+      name: 'PSF',
+      data: parts.psf.data,
+      width: parts.psf.size,
+      height: parts.psf.size,
+      header: psfHeader,
+    });
   }
   const bytes = writeFits(hdus);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

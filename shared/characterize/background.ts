@@ -66,7 +66,11 @@ export interface BackgroundMesh {
  * (masked or source pixels; index i = y * width + x).
  * @example const bg = estimateBackground(exposure.image, exclude); const sky = bg.map.get(x, y);
  */
-export function estimateBackground(image: ImageF, exclude: Uint8Array | null, config: Partial<BackgroundConfig> = {}): BackgroundResult {
+export function estimateBackground(
+  image: ImageF,
+  exclude: Uint8Array | null,
+  config: Partial<BackgroundConfig> = {},
+): BackgroundResult {
   const mesh = measureMesh(image, exclude, config);
   const map = Plane.zeros(Float32Array, image.width, image.height);
   const row = meshSurface(mesh, image.width, image.height);
@@ -75,7 +79,11 @@ export function estimateBackground(image: ImageF, exclude: Uint8Array | null, co
 }
 
 /** estimateBackground's mesh alone (the surface can then be drawn row by row with meshSurface). */
-export function measureMesh(image: ImageF, exclude: Uint8Array | null, config: Partial<BackgroundConfig> = {}): BackgroundMesh {
+export function measureMesh(
+  image: ImageF,
+  exclude: Uint8Array | null,
+  config: Partial<BackgroundConfig> = {},
+): BackgroundMesh {
   const cfg = { ...DEFAULT_BACKGROUND_CONFIG, ...config };
   const w = image.width;
   const h = image.height;
@@ -103,14 +111,23 @@ export function measureMesh(image: ImageF, exclude: Uint8Array | null, config: P
       }
       if (n < (cfg.minUsableFraction * (xb - xa) * (yb - ya)) / (step * step) || n < 8) continue;
       const stats = sigmaClip(buffer, n, cfg.clipSigma, cfg.clipIterations);
-      sky[cy * nx + cx] = cfg.statistic === 'mode' ? stats.sky : cfg.statistic === 'mean' ? stats.mean : stats.median;
+      sky[cy * nx + cx] =
+        cfg.statistic === 'mode' ? stats.sky : cfg.statistic === 'mean' ? stats.mean : stats.median;
       sig[cy * nx + cx] = stats.std;
     }
   }
   fillMissing(sky, nx, ny);
   fillMissing(sig, nx, ny);
   const filtered = medianFilterGrid(sky, nx, ny, cfg.filterSize);
-  return { meshSize: mesh, nx, ny, meshSky: filtered, meshSigma: sig, level: median(filtered), sigma: median(sig) };
+  return {
+    meshSize: mesh,
+    nx,
+    ny,
+    meshSky: filtered,
+    meshSigma: sig,
+    level: median(filtered),
+    sigma: median(sig),
+  };
 }
 
 /** Cells without a value take the mean of their valued neighbours, growing outwards. */
@@ -157,13 +174,22 @@ function medianFilterGrid(grid: Float64Array, nx: number, ny: number, size: numb
   const grid1 = (x: number, y: number): number => grid[y * nx + x];
   // Along x, then along y: v(-k) = 2 v(0) - v(k), and likewise at the far edges.
   const alongX = (x: number, y: number): number =>
-    x < 0 ? 2 * grid1(0, y) - grid1(Math.min(nx - 1, -x), y) : x >= nx ? 2 * grid1(nx - 1, y) - grid1(Math.max(0, 2 * (nx - 1) - x), y) : grid1(x, y);
+    x < 0
+      ? 2 * grid1(0, y) - grid1(Math.min(nx - 1, -x), y)
+      : x >= nx
+        ? 2 * grid1(nx - 1, y) - grid1(Math.max(0, 2 * (nx - 1) - x), y)
+        : grid1(x, y);
   const value = (x: number, y: number): number =>
-    y < 0 ? 2 * alongX(x, 0) - alongX(x, Math.min(ny - 1, -y)) : y >= ny ? 2 * alongX(x, ny - 1) - alongX(x, Math.max(0, 2 * (ny - 1) - y)) : alongX(x, y);
+    y < 0
+      ? 2 * alongX(x, 0) - alongX(x, Math.min(ny - 1, -y))
+      : y >= ny
+        ? 2 * alongX(x, ny - 1) - alongX(x, Math.max(0, 2 * (ny - 1) - y))
+        : alongX(x, y);
   for (let cy = 0; cy < ny; cy++) {
     for (let cx = 0; cx < nx; cx++) {
       window.length = 0;
-      for (let y = cy - half; y <= cy + half; y++) for (let x = cx - half; x <= cx + half; x++) window.push(value(x, y));
+      for (let y = cy - half; y <= cy + half; y++)
+        for (let x = cx - half; x <= cx + half; x++) window.push(value(x, y));
       out[cy * nx + cx] = median(window);
     }
   }
@@ -174,7 +200,11 @@ function medianFilterGrid(grid: Float64Array, nx: number, ny: number, size: numb
  * The bicubic spline surface through the cell centres, one image row at a time: splines along y
  * per cell column (computed once), then along x for the requested row, written at out[offset..].
  */
-export function meshSurface(mesh: BackgroundMesh, w: number, h: number): (y: number, out: Float32Array, offset: number) => void {
+export function meshSurface(
+  mesh: BackgroundMesh,
+  w: number,
+  h: number,
+): (y: number, out: Float32Array, offset: number) => void {
   const { nx, ny, meshSky: grid } = mesh;
   const xs = Float64Array.from({ length: nx }, (_, i) => ((i + 0.5) * w) / nx - 0.5);
   const ys = Float64Array.from({ length: ny }, (_, i) => ((i + 0.5) * h) / ny - 0.5);

@@ -14,7 +14,14 @@ import { Exposure, type NoiseCorrelation } from '../image/exposure.js';
 import { Plane, type PixelArray } from '../image/plane.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import type { BackgroundResult } from './background.js';
-import { attachPsf, characterizeImage, mergeConfig, type CharacterizeOverrides, type CharacterizeResult, type PsfModelResult } from './characterize.js';
+import {
+  attachPsf,
+  characterizeImage,
+  mergeConfig,
+  type CharacterizeOverrides,
+  type CharacterizeResult,
+  type PsfModelResult,
+} from './characterize.js';
 import { characterizeNoiseCorrelation } from './noise-correlation-estimate.js';
 import { psfFromHdu, psfToHdu, type PsfHdu } from '../psf/persist.js';
 import { copyPixels, sharedCopy } from '../util/shared-plane.js';
@@ -55,16 +62,34 @@ export interface CharacterizeAsyncOptions {
 
 /** The blank-sky noise-correlation model of a characterized exposure whose PSF model is `psf`. */
 function estimateNoise(exposure: Exposure, psf: PsfModelResult['psf']): NoiseCorrelation | null {
-  return characterizeNoiseCorrelation(exposure, psf.fwhmAt(exposure.width / 2, exposure.height / 2)).model;
+  return characterizeNoiseCorrelation(exposure, psf.fwhmAt(exposure.width / 2, exposure.height / 2))
+    .model;
 }
 
-const planeOf = <T extends PixelArray>(p: PlaneData<T>): Plane<T> => new Plane(p.data, p.width, p.height, p.width, 0, p.x0, p.y0);
-const dataOf = <T extends PixelArray>(p: Plane<T>): PlaneData<T> => ({ data: p.data, width: p.width, height: p.height, x0: p.x0, y0: p.y0 });
+const planeOf = <T extends PixelArray>(p: PlaneData<T>): Plane<T> =>
+  new Plane(p.data, p.width, p.height, p.width, 0, p.x0, p.y0);
+const dataOf = <T extends PixelArray>(p: Plane<T>): PlaneData<T> => ({
+  data: p.data,
+  width: p.width,
+  height: p.height,
+  x0: p.x0,
+  y0: p.y0,
+});
 
 /** Worker side: characterizes the shared planes in place. */
 export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult {
-  const exposure = new Exposure(planeOf(job.image), planeOf(job.mask), planeOf(job.variance), null, null, job.info);
-  const { background, psf, ...rest } = characterizeImage(exposure, { ...job.overrides, setPsf: false });
+  const exposure = new Exposure(
+    planeOf(job.image),
+    planeOf(job.mask),
+    planeOf(job.variance),
+    null,
+    null,
+    job.info,
+  );
+  const { background, psf, ...rest } = characterizeImage(exposure, {
+    ...job.overrides,
+    setPsf: false,
+  });
   const { map, ...grid } = background;
   job.map.set(map.data);
   const noiseCorrelation = job.noiseCorrelation ? estimateNoise(exposure, psf.psf) : null;
@@ -72,7 +97,12 @@ export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult 
 }
 
 /** characterizeImage(exposure, overrides) on a worker of `pool`; the same result and the same changes to `exposure`. */
-export async function characterizeImageAsync(exposure: Exposure, overrides: CharacterizeOverrides = {}, pool: WorkerPool | null = WorkerPool.shared(), options: CharacterizeAsyncOptions = {}): Promise<CharacterizeResult> {
+export async function characterizeImageAsync(
+  exposure: Exposure,
+  overrides: CharacterizeOverrides = {},
+  pool: WorkerPool | null = WorkerPool.shared(),
+  options: CharacterizeAsyncOptions = {},
+): Promise<CharacterizeResult> {
   if (!pool || pool.size === 0) {
     const result = characterizeImage(exposure, overrides);
     if (options.noiseCorrelation) estimateNoise(exposure, result.psf.psf);
@@ -83,8 +113,20 @@ export async function characterizeImageAsync(exposure: Exposure, overrides: Char
   const mask = sharedCopy(exposure.mask);
   const variance = sharedCopy(exposure.variance);
   const map = new Float32Array(new SharedArrayBuffer(4 * width * height));
-  const job: CharacterizeJob = { image: dataOf(image), mask: dataOf(mask), variance: dataOf(variance), info: exposure.info, overrides, map, noiseCorrelation: !!options.noiseCorrelation && !exposure.noiseCorrelation };
-  const out = await pool.run<CharacterizeJobResult>({ module: import.meta.url, fn: 'characterizeShared', args: job });
+  const job: CharacterizeJob = {
+    image: dataOf(image),
+    mask: dataOf(mask),
+    variance: dataOf(variance),
+    info: exposure.info,
+    overrides,
+    map,
+    noiseCorrelation: !!options.noiseCorrelation && !exposure.noiseCorrelation,
+  };
+  const out = await pool.run<CharacterizeJobResult>({
+    module: import.meta.url,
+    fn: 'characterizeShared',
+    args: job,
+  });
   copyPixels(image, exposure.image);
   copyPixels(mask, exposure.mask);
   copyPixels(variance, exposure.variance);
@@ -94,8 +136,17 @@ export async function characterizeImageAsync(exposure: Exposure, overrides: Char
   if (mergeConfig(overrides).setPsf) attachPsf(exposure, psf);
   const { noiseCorrelation, ...result } = out;
   // The worker's copy of the visit info learnt the estimated saturation level: so does this one.
-  if (result.defects.saturationEstimated) Object.assign(exposure.info, { saturation: result.defects.saturation, saturationOrigin: 'estimated' });
-  if (result.variance.gainEstimated) Object.assign(exposure.info, { gain: result.variance.gain, gainOrigin: 'estimated' });
+  if (result.defects.saturationEstimated)
+    Object.assign(exposure.info, {
+      saturation: result.defects.saturation,
+      saturationOrigin: 'estimated',
+    });
+  if (result.variance.gainEstimated)
+    Object.assign(exposure.info, { gain: result.variance.gain, gainOrigin: 'estimated' });
   if (noiseCorrelation) exposure.noiseCorrelation = noiseCorrelation;
-  return { ...result, background: { ...result.background, map: new Plane(map, width, height) }, psf: { ...result.psf, psf } };
+  return {
+    ...result,
+    background: { ...result.background, map: new Plane(map, width, height) },
+    psf: { ...result.psf, psf },
+  };
 }

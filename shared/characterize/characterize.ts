@@ -15,14 +15,42 @@ import type { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
 import type { Psf } from '../psf/types.js';
 import { GaussianPsf } from '../psf/gaussian-psf.js';
-import { DEFAULT_PSF_FIT_CONFIG, fitPixelPsf, type PsfFitConfig, type PsfStarFit } from '../psf/fit-psf.js';
+import {
+  DEFAULT_PSF_FIT_CONFIG,
+  fitPixelPsf,
+  type PsfFitConfig,
+  type PsfStarFit,
+} from '../psf/fit-psf.js';
 import { polyTerms } from '../psf/pixel-psf.js';
-import { DEFAULT_BACKGROUND_CONFIG, estimateBackground, measureMesh, meshSurface, type BackgroundConfig, type BackgroundResult } from './background.js';
+import {
+  DEFAULT_BACKGROUND_CONFIG,
+  estimateBackground,
+  measureMesh,
+  meshSurface,
+  type BackgroundConfig,
+  type BackgroundResult,
+} from './background.js';
 import { DEFAULT_COSMIC_RAY_CONFIG, findCosmicRays, type CosmicRayConfig } from './cosmic-rays.js';
-import { DEFAULT_DEFECT_CONFIG, flagDefects, type DefectConfig, type DefectResult } from './defects.js';
+import {
+  DEFAULT_DEFECT_CONFIG,
+  flagDefects,
+  type DefectConfig,
+  type DefectResult,
+} from './defects.js';
 import { DEFAULT_PEAK_CONFIG, detectPeaks, type PeakConfig } from './detect-peaks.js';
-import { DEFAULT_STAR_SELECT_CONFIG, dropTouching, selectStars, type Candidate, type StarSelectConfig } from './star-select.js';
-import { DEFAULT_VARIANCE_CONFIG, computeVariance, type VarianceConfig, type VarianceResult } from './variance.js';
+import {
+  DEFAULT_STAR_SELECT_CONFIG,
+  dropTouching,
+  selectStars,
+  type Candidate,
+  type StarSelectConfig,
+} from './star-select.js';
+import {
+  DEFAULT_VARIANCE_CONFIG,
+  computeVariance,
+  type VarianceConfig,
+  type VarianceResult,
+} from './variance.js';
 import { median } from '../util/stats.js';
 import { measureStamp } from '../psf/shape.js';
 import { OffsetPsf } from '../psf/offset-psf.js';
@@ -67,7 +95,11 @@ export const DEFAULT_CHARACTERIZE_CONFIG: CharacterizeConfig = {
 };
 
 /** Partial config: each stage's block may itself be partial. */
-export type CharacterizeOverrides = Partial<{ [K in keyof CharacterizeConfig]: CharacterizeConfig[K] extends object ? Partial<CharacterizeConfig[K]> : CharacterizeConfig[K] }>;
+export type CharacterizeOverrides = Partial<{
+  [K in keyof CharacterizeConfig]: CharacterizeConfig[K] extends object
+    ? Partial<CharacterizeConfig[K]>
+    : CharacterizeConfig[K];
+}>;
 
 export interface PsfModelResult {
   /** The model, evaluable anywhere (also set as exposure.psf). */
@@ -114,19 +146,33 @@ export interface CharacterizeResult {
   timingsMs: Record<CharacterizeStage, number>;
 }
 
-export type CharacterizeStage = 'defects' | 'background' | 'variance' | 'cosmicRays' | 'starSelect' | 'psf' | 'total';
+export type CharacterizeStage =
+  'defects' | 'background' | 'variance' | 'cosmicRays' | 'starSelect' | 'psf' | 'total';
 
-const UNUSABLE_HERE = MaskPlane.NO_DATA | MaskPlane.SAT | MaskPlane.BAD | MaskPlane.CR | MaskPlane.EDGE;
+const UNUSABLE_HERE =
+  MaskPlane.NO_DATA | MaskPlane.SAT | MaskPlane.BAD | MaskPlane.CR | MaskPlane.EDGE;
 
 /**
  * Runs every stage on `exposure` (updated in place, see above) and returns what was measured.
  * `onStage` is called after each stage's step (e.g. to sample memory in a benchmark).
  */
-export function characterizeImage(exposure: Exposure, overrides: CharacterizeOverrides = {}, onStage?: (stage: CharacterizeStage) => void): CharacterizeResult {
+export function characterizeImage(
+  exposure: Exposure,
+  overrides: CharacterizeOverrides = {},
+  onStage?: (stage: CharacterizeStage) => void,
+): CharacterizeResult {
   const cfg = mergeConfig(overrides);
   const w = exposure.width;
   const h = exposure.height;
-  const timings: Record<CharacterizeStage, number> = { defects: 0, background: 0, variance: 0, cosmicRays: 0, starSelect: 0, psf: 0, total: 0 };
+  const timings: Record<CharacterizeStage, number> = {
+    defects: 0,
+    background: 0,
+    variance: 0,
+    cosmicRays: 0,
+    starSelect: 0,
+    psf: 0,
+    total: 0,
+  };
   const start = performance.now();
   const timed = <T>(stage: CharacterizeStage, run: () => T): T => {
     const t0 = performance.now();
@@ -151,28 +197,60 @@ export function characterizeImage(exposure: Exposure, overrides: CharacterizeOve
     return { background: bg, sky: residual, detection: found, exclude: excluded, unusable };
   });
 
-  const variance = timed('variance', () => computeVariance(exposure, background, exclude, detection.sourceMask, cfg.variance));
-  const varianceData = exposure.variance.contiguous ? exposure.variance.data : exposure.variance.clone().data;
+  const variance = timed('variance', () =>
+    computeVariance(exposure, background, exclude, detection.sourceMask, cfg.variance),
+  );
+  const varianceData = exposure.variance.contiguous
+    ? exposure.variance.data
+    : exposure.variance.clone().data;
 
   // Conservative CR pass with the narrowest plausible PSF, so that star sizes are measured on clean data.
   const sMin = cfg.minPsfFwhmPx / 2.3548;
-  const crFirst = timed('cosmicRays', () => findCosmicRays(sky, varianceData, exposure.mask, () => [sMin * sMin, sMin * sMin, 0], cfg.cosmicRays));
+  const crFirst = timed('cosmicRays', () =>
+    findCosmicRays(
+      sky,
+      varianceData,
+      exposure.mask,
+      () => [sMin * sMin, sMin * sMin, 0],
+      cfg.cosmicRays,
+    ),
+  );
   // The mask only gains CR bits from here on: its unusable pixels are recomputed into the same buffer.
-  const src = { data: sky, width: w, height: h, bad: unusableMask(exposure, unusable), variance: varianceData };
-  const firstSelection = timed('starSelect', () => selectStars(src, src.bad, detection.peaks, cfg.peaks.smoothingSigmaPx, cfg.starSelect));
+  const src = {
+    data: sky,
+    width: w,
+    height: h,
+    bad: unusableMask(exposure, unusable),
+    variance: varianceData,
+  };
+  const firstSelection = timed('starSelect', () =>
+    selectStars(src, src.bad, detection.peaks, cfg.peaks.smoothingSigmaPx, cfg.starSelect),
+  );
   const crSecond = timed('cosmicRays', () =>
-    findCosmicRays(sky, varianceData, exposure.mask, (x, y) => {
-      const measured = firstSelection.sizeAt(x, y);
-      const t = Number.isFinite(measured) ? measured : 2 * (cfg.defaultFwhmPx / 2.3548) ** 2;
-      return [0.5 * t * (1 + firstSelection.e1), 0.5 * t * (1 - firstSelection.e1), 0.5 * t * firstSelection.e2];
-    }, cfg.cosmicRays),
+    findCosmicRays(
+      sky,
+      varianceData,
+      exposure.mask,
+      (x, y) => {
+        const measured = firstSelection.sizeAt(x, y);
+        const t = Number.isFinite(measured) ? measured : 2 * (cfg.defaultFwhmPx / 2.3548) ** 2;
+        return [
+          0.5 * t * (1 + firstSelection.e1),
+          0.5 * t * (1 - firstSelection.e1),
+          0.5 * t * firstSelection.e2,
+        ];
+      },
+      cfg.cosmicRays,
+    ),
   );
   const selection = timed('starSelect', () => {
     if (crSecond.nPixels === 0) return firstSelection;
     return dropTouching(firstSelection, unusableMask(exposure, src.bad), w, h);
   });
 
-  const psf = timed('psf', () => fitPsf(selection.stars, detection.peaks, src, selection.sizeAt, cfg));
+  const psf = timed('psf', () =>
+    fitPsf(selection.stars, detection.peaks, src, selection.sizeAt, cfg),
+  );
   if (cfg.setPsf) attachPsf(exposure, psf.psf);
   if (cfg.subtractBackground) subtract(exposure, background);
   timings.total = performance.now() - start;
@@ -211,7 +289,10 @@ export function mergeConfig(o: CharacterizeOverrides): CharacterizeConfig {
 }
 
 /** 1 where the mask makes a pixel unusable for sky and star measurements (into `out` when given). */
-function unusableMask(exposure: Exposure, out: Uint8Array = new Uint8Array(exposure.width * exposure.height)): Uint8Array {
+function unusableMask(
+  exposure: Exposure,
+  out: Uint8Array = new Uint8Array(exposure.width * exposure.height),
+): Uint8Array {
   const w = exposure.width;
   for (let y = 0; y < exposure.height; y++) {
     const m = exposure.mask.row(y);
@@ -221,7 +302,12 @@ function unusableMask(exposure: Exposure, out: Uint8Array = new Uint8Array(expos
 }
 
 /** Image minus background (drawn row by row by `background`), contiguous, 0 on unusable pixels (into `out` when given). */
-function residualOf(exposure: Exposure, background: (y: number, out: Float32Array, offset: number) => void, unusable: Uint8Array, out: Float32Array = new Float32Array(exposure.width * exposure.height)): Float32Array {
+function residualOf(
+  exposure: Exposure,
+  background: (y: number, out: Float32Array, offset: number) => void,
+  unusable: Uint8Array,
+  out: Float32Array = new Float32Array(exposure.width * exposure.height),
+): Float32Array {
   const w = exposure.width;
   const sky = new Float32Array(w);
   for (let y = 0; y < exposure.height; y++) {
@@ -258,33 +344,90 @@ function countCrGroups(exposure: Exposure): number {
 function fitPsf(
   stars: Candidate[],
   peaks: Array<{ x: number; y: number }>,
-  src: { data: Float32Array; width: number; height: number; bad: Uint8Array; variance: Float32Array },
+  src: {
+    data: Float32Array;
+    width: number;
+    height: number;
+    bad: Uint8Array;
+    variance: Float32Array;
+  },
   sizeAt: (x: number, y: number) => number,
   cfg: CharacterizeConfig,
 ): PsfModelResult {
   const cx = (src.width - 1) / 2;
   const cy = (src.height - 1) / 2;
   const tCentre = sizeAt(cx, cy);
-  const fwhmGuess = Number.isFinite(tCentre) && tCentre > 0 ? 2.3548 * Math.sqrt(tCentre / 2) : cfg.defaultFwhmPx;
+  const fwhmGuess =
+    Number.isFinite(tCentre) && tCentre > 0 ? 2.3548 * Math.sqrt(tCentre / 2) : cfg.defaultFwhmPx;
   let degree = cfg.psfFit.degree;
   while (degree > 0 && stars.length < cfg.minStarsPerTerm * polyTerms(degree).length) degree--;
   if (stars.length >= cfg.minStarsPixelModel) {
-    const image = { residual: src.data, variance: src.variance, bad: src.bad, width: src.width, height: src.height };
-    const fit = fitPixelPsf(image, stars.map((s) => ({ x: s.x, y: s.y, flux: s.flux })), peaks, fwhmGuess, { ...cfg.psfFit, degree });
+    const image = {
+      residual: src.data,
+      variance: src.variance,
+      bad: src.bad,
+      width: src.width,
+      height: src.height,
+    };
+    const fit = fitPixelPsf(
+      image,
+      stars.map((s) => ({ x: s.x, y: s.y, flux: s.flux })),
+      peaks,
+      fwhmGuess,
+      { ...cfg.psfFit, degree },
+    );
     const used = fit.stars.filter((s) => s.used);
     if (used.length >= cfg.minStarsPixelModel) {
-      return summarize(fit.psf, 'pixel', degree, degree < cfg.psfFit.degree, fit.affineVariation, used.length, stars.length, fit.stars, src.width, src.height);
+      return summarize(
+        fit.psf,
+        'pixel',
+        degree,
+        degree < cfg.psfFit.degree,
+        fit.affineVariation,
+        used.length,
+        stars.length,
+        fit.stars,
+        src.width,
+        src.height,
+      );
     }
   }
   const gaussian = stars.length
-    ? new GaussianPsf(median(stars.map((s) => s.ixx)), median(stars.map((s) => s.iyy)), median(stars.map((s) => s.ixy)))
+    ? new GaussianPsf(
+        median(stars.map((s) => s.ixx)),
+        median(stars.map((s) => s.iyy)),
+        median(stars.map((s) => s.ixy)),
+      )
     : GaussianPsf.fromFwhm(fwhmGuess);
-  return summarize(gaussian, 'gaussian', -1, true, false, 0, stars.length, [], src.width, src.height);
+  return summarize(
+    gaussian,
+    'gaussian',
+    -1,
+    true,
+    false,
+    0,
+    stars.length,
+    [],
+    src.width,
+    src.height,
+  );
 }
 
-function summarize(psf: Psf, kind: 'pixel' | 'gaussian', degree: number, fallback: boolean, affineVariation: boolean, nStars: number, nCandidates: number, stars: PsfStarFit[], w: number, h: number): PsfModelResult {
+function summarize(
+  psf: Psf,
+  kind: 'pixel' | 'gaussian',
+  degree: number,
+  fallback: boolean,
+  affineVariation: boolean,
+  nStars: number,
+  nCandidates: number,
+  stars: PsfStarFit[],
+  w: number,
+  h: number,
+): PsfModelResult {
   const fwhms: number[] = [];
-  for (let j = 0; j < 3; j++) for (let i = 0; i < 3; i++) fwhms.push(psf.fwhmAt(((w - 1) * i) / 2, ((h - 1) * j) / 2));
+  for (let j = 0; j < 3; j++)
+    for (let i = 0; i < 3; i++) fwhms.push(psf.fwhmAt(((w - 1) * i) / 2, ((h - 1) * j) / 2));
   const centre = psf.stampAt((w - 1) / 2, (h - 1) / 2, true);
   const shape = measureStamp(centre.data, centre.size, true);
   const chi = (list: PsfStarFit[]): number => {

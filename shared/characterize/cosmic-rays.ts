@@ -28,7 +28,14 @@ export interface CosmicRayConfig {
   growFac: number;
 }
 
-export const DEFAULT_COSMIC_RAY_CONFIG: CosmicRayConfig = { minSigma: 6, cond3Fac: 2.5, cond3Fac2: 0.6, growSigma: 2.5, growIterations: 2, growFac: 1.5 };
+export const DEFAULT_COSMIC_RAY_CONFIG: CosmicRayConfig = {
+  minSigma: 6,
+  cond3Fac: 2.5,
+  cond3Fac2: 0.6,
+  growSigma: 2.5,
+  growIterations: 2,
+  growFac: 1.5,
+};
 
 /** PSF covariance (px^2) at a position: [ixx, iyy, ixy]. */
 export type PsfCovariance = (x: number, y: number) => [number, number, number];
@@ -53,7 +60,13 @@ const DIRS: Array<[number, number]> = [
  * Flags CR pixels in `mask` (in place). `residual` is image minus background and `variance` the
  * variance plane, both contiguous width*height.
  */
-export function findCosmicRays(residual: Float32Array, variance: Float32Array, mask: MaskI, psfCov: PsfCovariance, config: Partial<CosmicRayConfig> = {}): CosmicRayResult {
+export function findCosmicRays(
+  residual: Float32Array,
+  variance: Float32Array,
+  mask: MaskI,
+  psfCov: PsfCovariance,
+  config: Partial<CosmicRayConfig> = {},
+): CosmicRayResult {
   const cfg = { ...DEFAULT_COSMIC_RAY_CONFIG, ...config };
   const w = mask.width;
   const h = mask.height;
@@ -70,7 +83,9 @@ export function findCosmicRays(residual: Float32Array, variance: Float32Array, m
     if (!r) {
       const [ixx, iyy, ixy] = psfCov((cx + 0.5) * cell, (cy + 0.5) * cell);
       const det = ixx * iyy - ixy * ixy;
-      const each = DIRS.map(([dx, dy]) => Math.exp((-0.5 * (iyy * dx * dx - 2 * ixy * dx * dy + ixx * dy * dy)) / det));
+      const each = DIRS.map(([dx, dy]) =>
+        Math.exp((-0.5 * (iyy * dx * dx - 2 * ixy * dx * dy + ixx * dy * dy)) / det),
+      );
       r = Float64Array.of(...each, Math.max(...each));
       ratioCache[cy * cellsX + cx] = r;
     }
@@ -115,7 +130,11 @@ export function findCosmicRays(residual: Float32Array, variance: Float32Array, m
           const v = residual[j];
           const level = localLevel(residual, flagged, m, w, h, xx, yy);
           const rMax = ratiosAt(xx, yy)[4];
-          if (!(v - level > cfg.growSigma * Math.sqrt(variance[j])) || !((v * rMax) / cfg.growFac > level)) continue;
+          if (
+            !(v - level > cfg.growSigma * Math.sqrt(variance[j])) ||
+            !((v * rMax) / cfg.growFac > level)
+          )
+            continue;
           flagged[j] = 1;
           next.push(j);
         }
@@ -127,7 +146,15 @@ export function findCosmicRays(residual: Float32Array, variance: Float32Array, m
 }
 
 /** Median of the unflagged, usable 8-neighbours of (x, y); +Infinity if none. */
-function localLevel(residual: Float32Array, flagged: Uint8Array, m: Int32Array, w: number, h: number, x: number, y: number): number {
+function localLevel(
+  residual: Float32Array,
+  flagged: Uint8Array,
+  m: Int32Array,
+  w: number,
+  h: number,
+  x: number,
+  y: number,
+): number {
   const values = NEIGHBOURS;
   let n = 0;
   for (let dy = -1; dy <= 1; dy++) {

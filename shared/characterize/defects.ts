@@ -24,7 +24,12 @@ export interface DefectConfig {
   growPx: number;
 }
 
-export const DEFAULT_DEFECT_CONFIG: DefectConfig = { saturation: Number.NaN, estimateSaturation: true, bleedFraction: 0.5, growPx: 1 };
+export const DEFAULT_DEFECT_CONFIG: DefectConfig = {
+  saturation: Number.NaN,
+  estimateSaturation: true,
+  bleedFraction: 0.5,
+  growPx: 1,
+};
 
 export interface DefectResult {
   /** Saturation level used, ADU (NaN when unknown). */
@@ -70,7 +75,8 @@ export function flagDefects(exposure: Exposure, config: Partial<DefectConfig> = 
       }
     }
   }
-  if (!Number.isFinite(saturation)) return { saturation: Number.NaN, saturationEstimated, nSaturated: 0, nNoData };
+  if (!Number.isFinite(saturation))
+    return { saturation: Number.NaN, saturationEstimated, nSaturated: 0, nNoData };
   const bleed = cfg.bleedFraction * saturation;
   const flagged = saturated.slice();
   for (const i of saturated) {

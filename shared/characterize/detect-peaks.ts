@@ -19,7 +19,13 @@ export interface PeakConfig {
   bin: number;
 }
 
-export const DEFAULT_PEAK_CONFIG: PeakConfig = { smoothingSigmaPx: 2, thresholdSigma: 5, maskThresholdSigma: 2.5, maskGrowPx: 4, bin: 2 };
+export const DEFAULT_PEAK_CONFIG: PeakConfig = {
+  smoothingSigmaPx: 2,
+  thresholdSigma: 5,
+  maskThresholdSigma: 2.5,
+  maskGrowPx: 4,
+  bin: 2,
+};
 
 export interface Peak {
   /** Pixel of the peak (the block centre, rounded down, when binned). */
@@ -39,7 +45,13 @@ export interface PeakResult {
  * Finds peaks in `residual` (image minus background, unusable pixels set to 0, contiguous w*h)
  * whose pixel noise is `sigma` ADU.
  */
-export function detectPeaks(residual: Float32Array, w: number, h: number, sigma: number, config: Partial<PeakConfig> = {}): PeakResult {
+export function detectPeaks(
+  residual: Float32Array,
+  w: number,
+  h: number,
+  sigma: number,
+  config: Partial<PeakConfig> = {},
+): PeakResult {
   const cfg = { ...DEFAULT_PEAK_CONFIG, ...config };
   const bin = Math.max(1, Math.round(cfg.bin));
   const bw = Math.ceil(w / bin);
@@ -65,10 +77,20 @@ export function detectPeaks(residual: Float32Array, w: number, h: number, sigma:
       coarseMask[i] = 1;
       if (v <= detect || x === 0 || y === 0 || x === bw - 1 || y === bh - 1) continue;
       if (
-        v >= smooth[i - 1] && v > smooth[i + 1] && v >= smooth[i - bw] && v > smooth[i + bw] &&
-        v >= smooth[i - bw - 1] && v >= smooth[i - bw + 1] && v > smooth[i + bw - 1] && v > smooth[i + bw + 1]
+        v >= smooth[i - 1] &&
+        v > smooth[i + 1] &&
+        v >= smooth[i - bw] &&
+        v > smooth[i + bw] &&
+        v >= smooth[i - bw - 1] &&
+        v >= smooth[i - bw + 1] &&
+        v > smooth[i + bw - 1] &&
+        v > smooth[i + bw + 1]
       ) {
-        peaks.push({ x: Math.min(w - 1, x * bin + offset), y: Math.min(h - 1, y * bin + offset), significance: v / smoothNoise });
+        peaks.push({
+          x: Math.min(w - 1, x * bin + offset),
+          y: Math.min(h - 1, y * bin + offset),
+          significance: v / smoothNoise,
+        });
       }
     }
   }
@@ -82,13 +104,22 @@ export function detectPeaks(residual: Float32Array, w: number, h: number, sigma:
       continue;
     }
     const crow = (y / bin) * bw;
-    for (let bx = 0; bx < bw; bx++) if (coarseMask[crow + bx]) sourceMask.fill(1, row + bx * bin, row + Math.min(w, (bx + 1) * bin));
+    for (let bx = 0; bx < bw; bx++)
+      if (coarseMask[crow + bx])
+        sourceMask.fill(1, row + bx * bin, row + Math.min(w, (bx + 1) * bin));
   }
   return { peaks, sourceMask };
 }
 
 /** Sums of bin x bin blocks; partial blocks at the far edges are scaled to a full block. */
-function blockSum(src: Float32Array, w: number, h: number, bin: number, bw: number, bh: number): Float32Array {
+function blockSum(
+  src: Float32Array,
+  w: number,
+  h: number,
+  bin: number,
+  bw: number,
+  bh: number,
+): Float32Array {
   const out = new Float32Array(bw * bh);
   for (let y = 0; y < h; y++) {
     const orow = Math.floor(y / bin) * bw;

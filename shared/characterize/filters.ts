@@ -7,13 +7,20 @@ export function gaussianTaps(sigma: number): Float32Array {
   const half = Math.max(1, Math.ceil(3.5 * sigma));
   const taps = new Float32Array(2 * half + 1);
   let sum = 0;
-  for (let i = -half; i <= half; i++) sum += taps[i + half] = Math.exp((-0.5 * i * i) / (sigma * sigma));
+  for (let i = -half; i <= half; i++)
+    sum += taps[i + half] = Math.exp((-0.5 * i * i) / (sigma * sigma));
   for (let i = 0; i < taps.length; i++) taps[i] /= sum;
   return taps;
 }
 
 /** Convolves with a symmetric 1-D kernel along rows then columns (zero outside the image); mirrored taps are summed first. */
-export function convolveSeparable(src: Float32Array, w: number, h: number, taps: Float32Array, out: Float32Array): void {
+export function convolveSeparable(
+  src: Float32Array,
+  w: number,
+  h: number,
+  taps: Float32Array,
+  out: Float32Array,
+): void {
   const half = (taps.length - 1) >> 1;
   const tmp = new Float32Array(h * w);
   const t0 = taps[half];
@@ -41,7 +48,8 @@ export function convolveSeparable(src: Float32Array, w: number, h: number, taps:
       const t = taps[half + k];
       const below = y - k >= 0 ? (y - k) * w : -1;
       const above = y + k < h ? (y + k) * w : -1;
-      if (below >= 0 && above >= 0) for (let x = 0; x < w; x++) out[row + x] += t * (tmp[below + x] + tmp[above + x]);
+      if (below >= 0 && above >= 0)
+        for (let x = 0; x < w; x++) out[row + x] += t * (tmp[below + x] + tmp[above + x]);
       else if (below >= 0) for (let x = 0; x < w; x++) out[row + x] += t * tmp[below + x];
       else if (above >= 0) for (let x = 0; x < w; x++) out[row + x] += t * tmp[above + x];
     }

@@ -34,13 +34,28 @@ export interface PixelSource {
  * Adaptive moments around a first guess (x, y) with a round Gaussian weight of sigma `sigma0` px.
  * @example adaptiveMoments(src, 120, 88, 2).ixx
  */
-export function adaptiveMoments(src: PixelSource, x: number, y: number, sigma0: number, maxIterations = 30): Moments {
+export function adaptiveMoments(
+  src: PixelSource,
+  x: number,
+  y: number,
+  sigma0: number,
+  maxIterations = 30,
+): Moments {
   let cx = x;
   let cy = y;
   let mxx = sigma0 * sigma0;
   let myy = mxx;
   let mxy = 0;
-  const failed: Moments = { x, y, ixx: Number.NaN, iyy: Number.NaN, ixy: Number.NaN, flux: Number.NaN, snr: Number.NaN, ok: false };
+  const failed: Moments = {
+    x,
+    y,
+    ixx: Number.NaN,
+    iyy: Number.NaN,
+    ixy: Number.NaN,
+    flux: Number.NaN,
+    snr: Number.NaN,
+    ok: false,
+  };
   let last = { flux: 0, snr: 0 };
   const { data, bad, width } = src;
   const varPlane = typeof src.variance === 'number' ? null : src.variance;

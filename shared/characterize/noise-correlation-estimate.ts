@@ -67,8 +67,13 @@ export interface NoiseCorrelationEstimate {
  * 1 where a pixel is not blank sky: masked (UNUSABLE, DETECTED), no usable variance, or within `growFwhm`
  * FWHM of where the PSF-smoothed normalised image exceeds (sources are positive) `sourceThresholdSigma` of its own scatter.
  */
-export function blankSkyExclusion(exposure: Exposure, fwhmPx: number, cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG): Uint8Array {
-  const w = exposure.width, h = exposure.height;
+export function blankSkyExclusion(
+  exposure: Exposure,
+  fwhmPx: number,
+  cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG,
+): Uint8Array {
+  const w = exposure.width,
+    h = exposure.height;
   const z = normalised(exposure);
   const excluded = new Uint8Array(w * h);
   for (let i = 0; i < z.length; i++) {
@@ -82,22 +87,32 @@ export function blankSkyExclusion(exposure: Exposure, fwhmPx: number, cfg: Noise
   // The smoothed image's scatter from a regular subsample of at most ~1e6 pixels.
   const step = Math.max(1, Math.floor(Math.sqrt((w * h) / 1e6)));
   const sample: number[] = [];
-  for (let y = 0; y < h; y += step) for (let x = 0; x < w; x += step) if (!excluded[y * w + x]) sample.push(smooth[y * w + x]);
+  for (let y = 0; y < h; y += step)
+    for (let x = 0; x < w; x += step) if (!excluded[y * w + x]) sample.push(smooth[y * w + x]);
   const sigma = madSigma(sample);
   const sources = new Uint8Array(w * h);
-  for (let i = 0; i < smooth.length; i++) if (!excluded[i] && smooth[i] > cfg.sourceThresholdSigma * sigma) sources[i] = 1;
+  for (let i = 0; i < smooth.length; i++)
+    if (!excluded[i] && smooth[i] > cfg.sourceThresholdSigma * sigma) sources[i] = 1;
   dilateSquare(sources, w, h, Math.ceil(cfg.growFwhm * fwhmPx));
   for (let i = 0; i < sources.length; i++) excluded[i] |= sources[i];
   return excluded;
 }
 
 /** The noise correlation measured on the pixels where `excluded` is 0 (row-major over the exposure). */
-export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Array, fwhmPx: number, cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG): NoiseCorrelationEstimate {
-  const w = exposure.width, h = exposure.height, L = cfg.maxLag;
+export function estimateNoiseCorrelation(
+  exposure: Exposure,
+  excluded: Uint8Array,
+  fwhmPx: number,
+  cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG,
+): NoiseCorrelationEstimate {
+  const w = exposure.width,
+    h = exposure.height,
+    L = cfg.maxLag;
   const z = normalised(exposure);
   // Masked pixels and pixels without a usable variance are never blank sky, whatever `excluded` says.
   const skip = excluded.map((v, i) => (v || Number.isNaN(z[i]) ? 1 : 0));
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   for (let i = 0; i < z.length; i++) {
     if (skip[i]) continue;
     sum += z[i];
@@ -105,10 +120,12 @@ export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Arra
   }
   const mean = n ? sum / n : 0;
   const covAlong = (dx: number, dy: number): number => {
-    let s = 0, pairs = 0;
+    let s = 0,
+      pairs = 0;
     for (let y = 0; y + dy < h; y++) {
       for (let x = 0; x + dx < w; x++) {
-        const i = y * w + x, j = i + dy * w + dx;
+        const i = y * w + x,
+          j = i + dy * w + dx;
         if (skip[i] || skip[j]) continue;
         s += (z[i] - mean) * (z[j] - mean);
         pairs++;
@@ -116,7 +133,8 @@ export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Arra
     }
     return pairs ? s / pairs : 0;
   };
-  const covX = [covAlong(0, 0)], covY = [covX[0]];
+  const covX = [covAlong(0, 0)],
+    covY = [covX[0]];
   for (let d = 1; d <= L; d++) {
     covX.push(covAlong(d, 0));
     covY.push(covAlong(0, d));
@@ -124,14 +142,24 @@ export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Arra
   // Bartlett: var(rho_d) = (1 + 2 sum_{k<d} rho_k^2) / N for a series correlated up to lag d - 1.
   const errors = (cov: number[]) => {
     const rho = cov.map((c) => c / cov[0]);
-    return rho.map((_, d) => Math.sqrt((1 + 2 * rho.slice(1, d).reduce((s, r) => s + r * r, 0)) / Math.max(1, n)));
+    return rho.map((_, d) =>
+      Math.sqrt((1 + 2 * rho.slice(1, d).reduce((s, r) => s + r * r, 0)) / Math.max(1, n)),
+    );
   };
-  const errX = errors(covX), errY = errors(covY);
-  const significance = n > 0 ? Math.max(Math.abs(covX[1] / covX[0]) / errX[1], Math.abs(covY[1] / covY[0]) / errY[1]) : 0;
+  const errX = errors(covX),
+    errY = errors(covY);
+  const significance =
+    n > 0
+      ? Math.max(Math.abs(covX[1] / covX[0]) / errX[1], Math.abs(covY[1] / covY[0]) / errY[1])
+      : 0;
   // Light's lag 2 over lag 1: at least a(2) / a(1) of a Gaussian PSF of this FWHM.
-  const s = fwhmPx / 2.3548, lightFall = Math.exp(-3 / (4 * s * s)), k = cfg.signatureSignificance;
+  const s = fwhmPx / 2.3548,
+    lightFall = Math.exp(-3 / (4 * s * s)),
+    k = cfg.signatureSignificance;
   const notLight = (cov: number[], err: number[]) =>
-    cov.some((c, d) => d > 0 && c / cov[0] < -k * err[d]) || (L >= 2 && (cov[2] - lightFall * cov[1]) / cov[0] < -k * Math.hypot(err[2], lightFall * err[1]));
+    cov.some((c, d) => d > 0 && c / cov[0] < -k * err[d]) ||
+    (L >= 2 &&
+      (cov[2] - lightFall * cov[1]) / cov[0] < -k * Math.hypot(err[2], lightFall * err[1]));
   const resampled = n > 0 && (notLight(covX, errX) || notLight(covY, errY));
   const model: NoiseCorrelation | null =
     significance >= cfg.minSignificance && resampled && covX[0] > 0
@@ -141,35 +169,76 @@ export function estimateNoiseCorrelation(exposure: Exposure, excluded: Uint8Arra
           cellSize: Math.max(w, h),
           nx: 1,
           ny: 1,
-          cells: [{ x: covX.map((c) => c / Math.sqrt(covX[0])), y: covY.map((c) => c / Math.sqrt(covY[0])) }],
+          cells: [
+            {
+              x: covX.map((c) => c / Math.sqrt(covX[0])),
+              y: covY.map((c) => c / Math.sqrt(covY[0])),
+            },
+          ],
         }
       : null;
-  return { covX, covY, errX, errY, pixels: n, blankFraction: n / (w * h), significance, resampled, model };
+  return {
+    covX,
+    covY,
+    errX,
+    errY,
+    pixels: n,
+    blankFraction: n / (w * h),
+    significance,
+    resampled,
+    model,
+  };
 }
 
 /**
  * Measures an input's noise correlation on its blank sky and sets `exposure.noiseCorrelation` when it is
  * significant; a model already set (by our own warp) is kept. Needs the background subtracted.
  */
-export function characterizeNoiseCorrelation(exposure: Exposure, fwhmPx: number, cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG): NoiseCorrelationEstimate {
+export function characterizeNoiseCorrelation(
+  exposure: Exposure,
+  fwhmPx: number,
+  cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG,
+): NoiseCorrelationEstimate {
   const { width: w, height: h } = exposure;
   const scale = Math.min(1, Math.sqrt(cfg.maxPixels / (w * h)));
-  const cw = Math.round(w * scale), ch = Math.round(h * scale);
-  const region = scale < 1 ? exposure.view({ x: (w - cw) >> 1, y: (h - ch) >> 1, width: cw, height: ch }) : exposure;
-  const estimate = estimateNoiseCorrelation(region, blankSkyExclusion(region, fwhmPx, cfg), fwhmPx, cfg);
+  const cw = Math.round(w * scale),
+    ch = Math.round(h * scale);
+  const region =
+    scale < 1
+      ? exposure.view({ x: (w - cw) >> 1, y: (h - ch) >> 1, width: cw, height: ch })
+      : exposure;
+  const estimate = estimateNoiseCorrelation(
+    region,
+    blankSkyExclusion(region, fwhmPx, cfg),
+    fwhmPx,
+    cfg,
+  );
   // One model for the whole image, whatever region it was measured on.
-  const model = estimate.model && { ...estimate.model, x0: exposure.image.x0, y0: exposure.image.y0, cellSize: Math.max(w, h) };
+  const model = estimate.model && {
+    ...estimate.model,
+    x0: exposure.image.x0,
+    y0: exposure.image.y0,
+    cellSize: Math.max(w, h),
+  };
   if (!exposure.noiseCorrelation && model) exposure.noiseCorrelation = model;
   return { ...estimate, model };
 }
 
 /** IMAGE / sqrt(VARIANCE), NaN where the pixel is masked or has no usable variance. */
 function normalised(exposure: Exposure): Float32Array {
-  const w = exposure.width, h = exposure.height, out = new Float32Array(w * h);
+  const w = exposure.width,
+    h = exposure.height,
+    out = new Float32Array(w * h);
   const skip = UNUSABLE | MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE;
   for (let y = 0; y < h; y++) {
-    const im = exposure.image.row(y), m = exposure.mask.row(y), v = exposure.variance.row(y);
-    for (let x = 0; x < w; x++) out[y * w + x] = m[x] & skip || !(v[x] > 0) || !Number.isFinite(im[x]) ? Number.NaN : im[x] / Math.sqrt(v[x]);
+    const im = exposure.image.row(y),
+      m = exposure.mask.row(y),
+      v = exposure.variance.row(y);
+    for (let x = 0; x < w; x++)
+      out[y * w + x] =
+        m[x] & skip || !(v[x] > 0) || !Number.isFinite(im[x])
+          ? Number.NaN
+          : im[x] / Math.sqrt(v[x]);
   }
   return out;
 }

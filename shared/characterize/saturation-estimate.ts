@@ -42,10 +42,12 @@ export function estimateSaturation(data: ArrayLike<number>): SaturationEstimate 
   const counts = new Float64Array(BINS + 1);
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (Number.isFinite(v) && v > median) counts[Math.min(BINS, Math.floor((v - median) / width))]++;
+    if (Number.isFinite(v) && v > median)
+      counts[Math.min(BINS, Math.floor((v - median) / width))]++;
   }
   // Bins holding the top value (and up to two below it, for a full well blurred by the flat field).
-  let top = BINS, pile = counts[BINS];
+  let top = BINS,
+    pile = counts[BINS];
   for (let b = BINS - 1; b >= BINS - 2 && counts[b] >= counts[b + 1] / PILEUP_CONTRAST; b--) {
     top = b;
     pile += counts[b];

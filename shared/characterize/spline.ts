@@ -3,7 +3,14 @@
  * beyond the end nodes it continues linearly (zero curvature there), as SExtractor's
  * bicubic background map does (Bertin & Arnouts 1996, A&AS 117, 393, sect. 3.1).
  */
-export function splineOnGrid(nodes: Float64Array, values: Float64Array, count: number, out: Float32Array | Float64Array, outStride = 1, outOffset = 0): void {
+export function splineOnGrid(
+  nodes: Float64Array,
+  values: Float64Array,
+  count: number,
+  out: Float32Array | Float64Array,
+  outStride = 1,
+  outOffset = 0,
+): void {
   splineSampler(nodes, count)(values, out, outStride, outOffset);
 }
 
@@ -12,7 +19,15 @@ export function splineOnGrid(nodes: Float64Array, values: Float64Array, count: n
  * fixed weighting of two node values and their two second derivatives, so the weights are computed
  * once and reused (e.g. for every row of an image).
  */
-export function splineSampler(nodes: Float64Array, count: number): (values: Float64Array | Float32Array, out: Float32Array | Float64Array, outStride?: number, outOffset?: number) => void {
+export function splineSampler(
+  nodes: Float64Array,
+  count: number,
+): (
+  values: Float64Array | Float32Array,
+  out: Float32Array | Float64Array,
+  outStride?: number,
+  outOffset?: number,
+) => void {
   const n = nodes.length;
   // Samples [ends[s - 1], ends[s]) lie in segment s; per sample, the weights of values[s], values[s + 1], m[s], m[s + 1].
   const ends = new Int32Array(Math.max(1, n - 1));
@@ -29,7 +44,8 @@ export function splineSampler(nodes: Float64Array, count: number): (values: Floa
     if (b >= 0 && a >= 0) {
       wts[4 * x + 2] = (a * a * a - a) * h6;
       wts[4 * x + 3] = (b * b * b - b) * h6;
-    } else if (a > 1) wts[4 * x + 3] = -h6 * b; // left of the first node: slope of the spline there
+    } else if (a > 1)
+      wts[4 * x + 3] = -h6 * b; // left of the first node: slope of the spline there
     else wts[4 * x + 2] = -h6 * a; // right of the last node
   }
   for (; s < ends.length; s++) ends[s] = count;
@@ -45,7 +61,8 @@ export function splineSampler(nodes: Float64Array, count: number): (values: Floa
       const v1 = values[k + 1];
       const m0 = m[k];
       const m1 = m[k + 1];
-      for (let end = ends[k], o = outOffset + x * outStride; x < end; x++, o += outStride) out[o] = wts[4 * x] * v0 + wts[4 * x + 1] * v1 + wts[4 * x + 2] * m0 + wts[4 * x + 3] * m1;
+      for (let end = ends[k], o = outOffset + x * outStride; x < end; x++, o += outStride)
+        out[o] = wts[4 * x] * v0 + wts[4 * x + 1] * v1 + wts[4 * x + 2] * m0 + wts[4 * x + 3] * m1;
     }
   };
 }

@@ -62,18 +62,35 @@ export interface StarSelection {
  * Measures adaptive moments of the most significant peaks and selects point sources.
  * `badCore` marks pixels that disqualify a candidate if within 2 sigma of its centre (SAT, CR, ...).
  */
-export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[], sigmaGuess: number, config: Partial<StarSelectConfig> = {}): StarSelection {
+export function selectStars(
+  src: PixelSource,
+  badCore: Uint8Array,
+  peaks: Peak[],
+  sigmaGuess: number,
+  config: Partial<StarSelectConfig> = {},
+): StarSelection {
   const cfg = { ...DEFAULT_STAR_SELECT_CONFIG, ...config };
-  const ordered = [...peaks].sort((a, b) => b.significance - a.significance).slice(0, cfg.maxCandidates);
+  const ordered = [...peaks]
+    .sort((a, b) => b.significance - a.significance)
+    .slice(0, cfg.maxCandidates);
   const candidates: Candidate[] = [];
   for (const p of ordered) {
     // The matched-filter significance tracks the moments' SNR: far-too-faint peaks are not measured.
     if (p.significance < 0.5 * cfg.minSnr) break;
     const m = adaptiveMoments(src, p.x, p.y, sigmaGuess);
-    if (!m.ok || !(m.snr >= cfg.minSnr) || !(m.flux > 0) || touchesCore(badCore, src.width, src.height, m)) continue;
+    if (
+      !m.ok ||
+      !(m.snr >= cfg.minSnr) ||
+      !(m.flux > 0) ||
+      touchesCore(badCore, src.width, src.height, m)
+    )
+      continue;
     candidates.push({ ...m, significance: p.significance });
   }
-  const norm = (x: number, y: number): [number, number] => [(2 * x) / Math.max(1, src.width - 1) - 1, (2 * y) / Math.max(1, src.height - 1) - 1];
+  const norm = (x: number, y: number): [number, number] => [
+    (2 * x) / Math.max(1, src.width - 1) - 1,
+    (2 * y) / Math.max(1, src.height - 1) - 1,
+  ];
   const logT = candidates.map((c) => Math.log(c.ixx + c.iyy));
   const mode = smallestLocus(logT, cfg.modeWindow) ?? histogramMode(logT, 0.02);
   let keep = candidates.map((_, i) => Math.abs(logT[i] - mode) < cfg.modeWindow);
@@ -89,7 +106,9 @@ export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[]
       idx.map((i) => logT[i]),
       terms,
     );
-    const resid = candidates.map((c, i) => logT[i] - dot(coeffs, polyValues(terms, ...norm(c.x, c.y))));
+    const resid = candidates.map(
+      (c, i) => logT[i] - dot(coeffs, polyValues(terms, ...norm(c.x, c.y))),
+    );
     const width = Math.max(cfg.minWidth, MAD_TO_SIGMA * median(idx.map((i) => Math.abs(resid[i]))));
     const next = resid.map((r) => Math.abs(r) < cfg.clipSigma * width);
     if (next.every((k, i) => k === keep[i])) break;
@@ -98,7 +117,10 @@ export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[]
   const finalTerms = terms;
   const finalCoeffs = coeffs;
   const clustered = candidates.filter((_, i) => keep[i]);
-  const sizeAt = (x: number, y: number): number => (clustered.length ? Math.exp(dot(finalCoeffs, polyValues(finalTerms, ...norm(x, y)))) : Number.NaN);
+  const sizeAt = (x: number, y: number): number =>
+    clustered.length
+      ? Math.exp(dot(finalCoeffs, polyValues(finalTerms, ...norm(x, y))))
+      : Number.NaN;
   const near = peakGrid(ordered, ISOLATION_CELL_PX);
   const stars = clustered.filter((c) => isolated(c, near, sizeAt, cfg));
   const e1 = stars.length ? median(stars.map((s) => (s.ixx - s.iyy) / (s.ixx + s.iyy))) : 0;
@@ -107,9 +129,18 @@ export function selectStars(src: PixelSource, badCore: Uint8Array, peaks: Peak[]
 }
 
 /** The selection without the candidates and stars whose core now touches a `bad` pixel (e.g. after a new CR pass). */
-export function dropTouching(selection: StarSelection, bad: Uint8Array, width: number, height: number): StarSelection {
+export function dropTouching(
+  selection: StarSelection,
+  bad: Uint8Array,
+  width: number,
+  height: number,
+): StarSelection {
   const clean = (c: Candidate): boolean => !touchesCore(bad, width, height, c);
-  return { ...selection, candidates: selection.candidates.filter(clean), stars: selection.stars.filter(clean) };
+  return {
+    ...selection,
+    candidates: selection.candidates.filter(clean),
+    stars: selection.stars.filter(clean),
+  };
 }
 
 function touchesCore(bad: Uint8Array, w: number, h: number, m: Moments): boolean {
@@ -136,7 +167,10 @@ function peakGrid(peaks: Peak[], cell: number): PeakQuery {
     else cells.set(key(cx, cy), [p]);
   }
   // Cells range over the peaks' own (pixel positions are >= 0), so that any radius stays bounded.
-  const span = (v: number, radius: number, max: number): [number, number] => [Math.max(0, Math.floor((v - radius) / cell)), Math.min(max, Math.floor((v + radius) / cell))];
+  const span = (v: number, radius: number, max: number): [number, number] => [
+    Math.max(0, Math.floor((v - radius) / cell)),
+    Math.min(max, Math.floor((v + radius) / cell)),
+  ];
   return (x, y, radius) => {
     const out: Peak[][] = [];
     const [x0, x1] = span(x, radius, maxX);
@@ -152,7 +186,12 @@ function peakGrid(peaks: Peak[], cell: number): PeakQuery {
 }
 
 /** Another detected peak beyond 2.5 px (the star's own binned peak lies closer) and brighter than the ratio, within the radius, spoils isolation. */
-function isolated(c: Candidate, near: PeakQuery, sizeAt: (x: number, y: number) => number, cfg: StarSelectConfig): boolean {
+function isolated(
+  c: Candidate,
+  near: PeakQuery,
+  sizeAt: (x: number, y: number) => number,
+  cfg: StarSelectConfig,
+): boolean {
   const fwhm = 2.3548 * Math.sqrt(sizeAt(c.x, c.y) / 2);
   const r = cfg.isolationFwhm * fwhm;
   const r2 = r * r;
@@ -161,7 +200,8 @@ function isolated(c: Candidate, near: PeakQuery, sizeAt: (x: number, y: number) 
   for (const list of near(c.x, c.y, r)) {
     for (const p of list) {
       const d2 = (p.x - c.x) ** 2 + (p.y - c.y) ** 2;
-      if (d2 > 6.25 && d2 < r2 && p.significance > cfg.neighborFluxRatio * c.significance) return false;
+      if (d2 > 6.25 && d2 < r2 && p.significance > cfg.neighborFluxRatio * c.significance)
+        return false;
     }
   }
   return true;
@@ -205,7 +245,8 @@ function smallestLocus(values: number[], window: number): number | null {
     // Slide on while the window keeps gaining members: its fullest position in this cluster.
     let best = i;
     while (best + 1 < n && counts[best + 1] >= counts[best] && v[best + 1] <= v[i] + window) best++;
-    let s = 0, m = 0;
+    let s = 0,
+      m = 0;
     for (let k = best; k < n && v[k] <= v[best] + 2 * window; k++, m++) s += v[k];
     return s / m;
   }
@@ -222,7 +263,8 @@ function histogramMode(values: number[], bin: number): number {
   let bestValue = -1;
   for (let i = 0; i < nb; i++) {
     let s = 0;
-    for (let k = -2; k <= 2; k++) if (i + k >= 0 && i + k < nb) s += (3 - Math.abs(k)) * hist[i + k];
+    for (let k = -2; k <= 2; k++)
+      if (i + k >= 0 && i + k < nb) s += (3 - Math.abs(k)) * hist[i + k];
     if (s > bestValue) {
       bestValue = s;
       best = i;
@@ -238,7 +280,11 @@ function dot(a: Float64Array, b: Float64Array): number {
 }
 
 /** Least-squares polynomial fit by normal equations (few terms). */
-function fitPoly(points: Array<[number, number]>, values: number[], terms: Array<[number, number]>): Float64Array {
+function fitPoly(
+  points: Array<[number, number]>,
+  values: number[],
+  terms: Array<[number, number]>,
+): Float64Array {
   const n = terms.length;
   const a = new Float64Array(n * n);
   const b = new Float64Array(n);

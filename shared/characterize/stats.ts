@@ -33,8 +33,14 @@ const START_SAMPLE = 2048;
  * A Gaussian truncated at +-k sigma has variance factor 1 - 2k phi(k)/(2 Phi(k) - 1); the std is corrected for it.
  * @example sigmaClip(Float32Array.from(pixels), pixels.length, 3, 5).sky
  */
-export function sigmaClip(values: Float32Array | Float64Array, n: number, clip = 3, iterations = 5): ClippedStats {
-  if (n === 0) return { mean: Number.NaN, median: Number.NaN, std: Number.NaN, sky: Number.NaN, n: 0 };
+export function sigmaClip(
+  values: Float32Array | Float64Array,
+  n: number,
+  clip = 3,
+  iterations = 5,
+): ClippedStats {
+  if (n === 0)
+    return { mean: Number.NaN, median: Number.NaN, std: Number.NaN, sky: Number.NaN, n: 0 };
   // The start only sets the histogram's range and bins: a regular subsample of the values suffices.
   const stride = Math.max(1, Math.floor(n / START_SAMPLE));
   const sample = new Float64Array(Math.ceil(n / stride));
@@ -107,4 +113,3 @@ function truncationFactor(k: number): number {
   const mass = erf(k / Math.SQRT2);
   return Math.sqrt(1 - (2 * k * phi) / mass);
 }
-

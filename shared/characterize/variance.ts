@@ -74,7 +74,13 @@ export function varianceIsEmpty(exposure: Exposure): boolean {
  * fluctuations of the sky do not bias the plane upwards.
  * @example computeVariance(exposure, background, masked, footprints).measuredToPredicted // ~1 when right
  */
-export function computeVariance(exposure: Exposure, background: BackgroundResult, exclude: Uint8Array, sources: Uint8Array, config: Partial<VarianceConfig> = {}): VarianceResult {
+export function computeVariance(
+  exposure: Exposure,
+  background: BackgroundResult,
+  exclude: Uint8Array,
+  sources: Uint8Array,
+  config: Partial<VarianceConfig> = {},
+): VarianceResult {
   const cfg = { ...DEFAULT_VARIANCE_CONFIG, ...config };
   const { image, variance } = exposure;
   const bg = background.map.data;
@@ -82,7 +88,12 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
   const h = image.height;
   let gain = Number.isFinite(cfg.gain) ? cfg.gain : exposure.info.gain;
   let gainEstimated = false;
-  if (!(gain > 0) && cfg.estimateGain && COUNT_UNITS.test((exposure.info.units ?? '').trim()) && varianceIsEmpty(exposure)) {
+  if (
+    !(gain > 0) &&
+    cfg.estimateGain &&
+    COUNT_UNITS.test((exposure.info.units ?? '').trim()) &&
+    varianceIsEmpty(exposure)
+  ) {
     const estimate = background.level / background.sigma ** 2;
     if (estimate > 0 && estimate < MAX_ESTIMATED_GAIN) {
       gain = estimate;
@@ -91,7 +102,11 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
       exposure.info.gainOrigin = 'estimated';
     }
   }
-  const rn = Number.isFinite(cfg.readNoise) ? cfg.readNoise : Number.isFinite(exposure.info.readNoise) ? exposure.info.readNoise : 0;
+  const rn = Number.isFinite(cfg.readNoise)
+    ? cfg.readNoise
+    : Number.isFinite(exposure.info.readNoise)
+      ? exposure.info.readNoise
+      : 0;
   const derive = varianceIsEmpty(exposure);
   const ccd = Number.isFinite(gain) && gain > 0;
   const origin = derive ? (ccd ? 'ccd' : 'measured-sky') : 'file';
@@ -113,13 +128,22 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
       const i = r + x;
       if (exclude[i] || skip-- > 0) continue;
       skip = step - 1;
-      const p = origin === 'file' ? given[x] : origin === 'ccd' ? Math.max(bg[i], 0) / gain + readVar0 : bgVar;
+      const p =
+        origin === 'file'
+          ? given[x]
+          : origin === 'ccd'
+            ? Math.max(bg[i], 0) / gain + readVar0
+            : bgVar;
       if (p > 0) ratios[n++] = (row[x] - bg[i]) / Math.sqrt(p);
     }
   }
   const measured = n > 8 ? sigmaClip(ratios, n, 3, 5).std ** 2 : Number.NaN;
   const scale =
-    (origin === 'ccd' && cfg.rescaleDerived) || (origin === 'file' && cfg.rescaleGiven) ? (Number.isFinite(measured) ? measured : 1) : 1;
+    (origin === 'ccd' && cfg.rescaleDerived) || (origin === 'file' && cfg.rescaleGiven)
+      ? Number.isFinite(measured)
+        ? measured
+        : 1
+      : 1;
 
   if (origin === 'file' && scale !== 1) {
     for (let y = 0; y < h; y++) {
@@ -139,15 +163,25 @@ export function computeVariance(exposure: Exposure, background: BackgroundResult
           continue;
         }
         const source = sources[i] ? Math.max(row[x] - bg[i], 0) : 0;
-        out[x] = (scale * Math.max(bg[i], 0) + (Number.isFinite(source) ? source : 0)) / gain + readVar;
+        out[x] =
+          (scale * Math.max(bg[i], 0) + (Number.isFinite(source) ? source : 0)) / gain + readVar;
       }
     }
   }
   let skyVariance = 0;
-  if (origin === 'ccd') skyVariance = scale * (Math.max(background.level, 0) / gain + (rn / gain) ** 2);
+  if (origin === 'ccd')
+    skyVariance = scale * (Math.max(background.level, 0) / gain + (rn / gain) ** 2);
   else if (origin === 'measured-sky') skyVariance = background.sigma ** 2;
   else skyVariance = medianBlankVariance(exposure, exclude, step);
-  return { origin, measuredToPredicted: measured, scale, skyVariance, nCheckPixels: n, gain: ccd ? gain : Number.NaN, gainEstimated };
+  return {
+    origin,
+    measuredToPredicted: measured,
+    scale,
+    skyVariance,
+    nCheckPixels: n,
+    gain: ccd ? gain : Number.NaN,
+    gainEstimated,
+  };
 }
 
 /** Median of the plane's variance over every step-th pixel that is blank sky (already scaled). */
@@ -155,6 +189,7 @@ function medianBlankVariance(exposure: Exposure, exclude: Uint8Array, step: numb
   const w = exposure.width;
   const values = new Float64Array(Math.ceil(exclude.length / step));
   let n = 0;
-  for (let i = 0; i < exclude.length; i += step) if (!exclude[i]) values[n++] = exposure.variance.get(i % w, (i / w) | 0);
+  for (let i = 0; i < exclude.length; i += step)
+    if (!exclude[i]) values[n++] = exposure.variance.get(i % w, (i / w) | 0);
   return n ? selectInPlace(values, n >> 1, n) : Number.NaN;
 }

@@ -6,7 +6,6 @@
 import type { Psf, PsfStamp } from '../psf/types.js';
 import { erf, FWHM_PER_SIGMA } from '../util/numeric.js';
 
-
 /** Odd stamp side covering +-`radius` pixels. */
 function oddSize(radius: number): number {
   return 2 * Math.ceil(radius) + 1;
@@ -14,7 +13,8 @@ function oddSize(radius: number): number {
 
 abstract class RadialPsf implements Psf {
   constructor(readonly stampSize: number) {
-    if (stampSize % 2 !== 1 || stampSize < 3) throw new RangeError(`PSF stamp size must be odd and >= 3, got ${stampSize}`);
+    if (stampSize % 2 !== 1 || stampSize < 3)
+      throw new RangeError(`PSF stamp size must be odd and >= 3, got ${stampSize}`);
   }
 
   /** Unnormalised stamp of side `size` whose centre pixel sits at offset (dx, dy) from the profile centre. */
@@ -58,7 +58,8 @@ export class GaussianPsf extends RadialPsf {
       gy[i] = erf((u - dy + 0.5) / s) - erf((u - dy - 0.5) / s);
     }
     const data = new Float32Array(size * size);
-    for (let j = 0; j < size; j++) for (let i = 0; i < size; i++) data[j * size + i] = gy[j] * gx[i];
+    for (let j = 0; j < size; j++)
+      for (let i = 0; i < size; i++) data[j * size + i] = gy[j] * gx[i];
     return data;
   }
 
@@ -115,7 +116,8 @@ export class MoffatPsf extends RadialPsf {
     const { data, size } = this.stampAt(0, 0, true);
     const r = (size - 1) / 2;
     let m2 = 0;
-    for (let j = 0; j < size; j++) for (let i = 0; i < size; i++) m2 += data[j * size + i] * ((i - r) ** 2 + (j - r) ** 2);
+    for (let j = 0; j < size; j++)
+      for (let i = 0; i < size; i++) m2 += data[j * size + i] * ((i - r) ** 2 + (j - r) ** 2);
     return Math.sqrt(m2 / 2);
   }
 }

@@ -49,7 +49,10 @@ export class CachedPsf implements Psf {
       const cx = (i + 0.5) * this.cellSize;
       const cy = (j + 0.5) * this.cellSize;
       const { data, size } = this.model.stampAt(cx, cy, true);
-      if (size !== this.stampSize) throw new RangeError(`PSF stamp size ${size} differs from the model's nominal ${this.stampSize}`);
+      if (size !== this.stampSize)
+        throw new RangeError(
+          `PSF stamp size ${size} differs from the model's nominal ${this.stampSize}`,
+        );
       cell = { stamp: data, sigma: this.model.sigmaAt(cx, cy), fwhm: this.model.fwhmAt(cx, cy) };
       this.cells.set(key, cell);
     }

@@ -28,8 +28,14 @@ function normalCdf(z: number): number {
 }
 
 /** Fractions detected in bins of SNR with the given edges (ascending). */
-export function completenessBins(snr: ArrayLike<number>, detected: ArrayLike<boolean>, edges: number[]): CompletenessBin[] {
-  const bins = edges.slice(0, -1).map((lo, i) => ({ lo, hi: edges[i + 1], injected: 0, detected: 0, completeness: Number.NaN }));
+export function completenessBins(
+  snr: ArrayLike<number>,
+  detected: ArrayLike<boolean>,
+  edges: number[],
+): CompletenessBin[] {
+  const bins = edges
+    .slice(0, -1)
+    .map((lo, i) => ({ lo, hi: edges[i + 1], injected: 0, detected: 0, completeness: Number.NaN }));
   for (let i = 0; i < snr.length; i++) {
     const bin = bins.find((b) => snr[i] >= b.lo && snr[i] < b.hi);
     if (!bin) continue;
@@ -41,7 +47,10 @@ export function completenessBins(snr: ArrayLike<number>, detected: ArrayLike<boo
 }
 
 /** Maximum-likelihood snr50 and width over the individual detected / missed outcomes (grid search then refinement). */
-export function fitCompleteness(snr: ArrayLike<number>, detected: ArrayLike<boolean>): CompletenessFit {
+export function fitCompleteness(
+  snr: ArrayLike<number>,
+  detected: ArrayLike<boolean>,
+): CompletenessFit {
   const logLike = (s50: number, w: number): number => {
     let ll = 0;
     for (let i = 0; i < snr.length; i++) {
@@ -63,7 +72,12 @@ export function fitCompleteness(snr: ArrayLike<number>, detected: ArrayLike<bool
     }
     const ds = (s50Hi - s50Lo) / 20;
     const dw = (wHi - wLo) / 10;
-    [s50Lo, s50Hi, wLo, wHi] = [best.snr50 - ds, best.snr50 + ds, Math.max(0.02, best.width - dw), best.width + dw];
+    [s50Lo, s50Hi, wLo, wHi] = [
+      best.snr50 - ds,
+      best.snr50 + ds,
+      Math.max(0.02, best.width - dw),
+      best.width + dw,
+    ];
   }
   return { snr50: best.snr50, width: best.width };
 }

@@ -52,7 +52,14 @@ const NUMBER_COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof DiaSourceRecord>;
 
 /** Column order of the table. */
-export const DIASOURCE_CSV_COLUMNS = ['diaSourceId', ...NUMBER_COLUMNS.slice(0, 11), 'isDipole', 'isNegative', ...NUMBER_COLUMNS.slice(11), 'flags'] as const;
+export const DIASOURCE_CSV_COLUMNS = [
+  'diaSourceId',
+  ...NUMBER_COLUMNS.slice(0, 11),
+  'isDipole',
+  'isNegative',
+  ...NUMBER_COLUMNS.slice(11),
+  'flags',
+] as const;
 
 /** The project's DIASource id (shared/apdb/ids.ts: visit * 2^28 + detector * 2^20 + index); throws RangeError on overflow. */
 export function diaSourceId(visit: number, detector: number, index: number): number {
@@ -66,8 +73,12 @@ export function formatFlags(flags: DiaSourceFlags): string {
 
 export function parseFlags(text: string): DiaSourceFlags {
   const set = new Set(text.split('|').filter((s) => s !== ''));
-  for (const name of set) if (!FLAG_NAMES.includes(name as keyof DiaSourceFlags)) throw new Error(`unknown DIASource flag '${name}'`);
-  return Object.fromEntries(FLAG_NAMES.map((name) => [name, set.has(name)])) as unknown as DiaSourceFlags;
+  for (const name of set)
+    if (!FLAG_NAMES.includes(name as keyof DiaSourceFlags))
+      throw new Error(`unknown DIASource flag '${name}'`);
+  return Object.fromEntries(
+    FLAG_NAMES.map((name) => [name, set.has(name)]),
+  ) as unknown as DiaSourceFlags;
 }
 
 function cell(value: number): string {
@@ -75,7 +86,11 @@ function cell(value: number): string {
 }
 
 /** The CSV text for `sources` of one (visit, detector). */
-export function formatDiaSourceCsv(sources: readonly DiaSourceRecord[], visit = 0, detector = 0): string {
+export function formatDiaSourceCsv(
+  sources: readonly DiaSourceRecord[],
+  visit = 0,
+  detector = 0,
+): string {
   const lines = [DIASOURCE_CSV_COLUMNS.join(',')];
   for (const s of sources) {
     const row = DIASOURCE_CSV_COLUMNS.map((column) => {
@@ -105,12 +120,14 @@ export function parseDiaSourceCsv(text: string): ParsedDiaSource[] {
   const [head, ...rows] = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   if (head === undefined) throw new Error('DIASource CSV is empty');
   const columns = head.split(',').map((c) => c.trim());
-  for (const c of DIASOURCE_CSV_COLUMNS) if (!columns.includes(c)) throw new Error(`DIASource CSV lacks column '${c}'`);
+  for (const c of DIASOURCE_CSV_COLUMNS)
+    if (!columns.includes(c)) throw new Error(`DIASource CSV lacks column '${c}'`);
   return rows.map((line, i) => {
     const cells = line.split(',');
     const get = (name: string): string => cells[columns.indexOf(name)] ?? '';
     const id = Number(get('diaSourceId'));
-    if (!Number.isSafeInteger(id) || id < 0) throw new Error(`DIASource CSV line ${i + 2}: bad diaSourceId '${get('diaSourceId')}'`);
+    if (!Number.isSafeInteger(id) || id < 0)
+      throw new Error(`DIASource CSV line ${i + 2}: bad diaSourceId '${get('diaSourceId')}'`);
     const record = {
       diaSourceId: id,
       index: decodeSourceId(id).index,
@@ -121,7 +138,8 @@ export function parseDiaSourceCsv(text: string): ParsedDiaSource[] {
     for (const c of NUMBER_COLUMNS) {
       const v = get(c);
       const n = v === '' ? Number.NaN : Number(v);
-      if (v !== '' && !Number.isFinite(n)) throw new Error(`DIASource CSV line ${i + 2}: bad ${c} '${v}'`);
+      if (v !== '' && !Number.isFinite(n))
+        throw new Error(`DIASource CSV line ${i + 2}: bad ${c} '${v}'`);
       record[c] = n;
     }
     return record;

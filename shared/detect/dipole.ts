@@ -34,13 +34,18 @@ interface Lobe {
 }
 
 /** PSF value and gradient (d/dx0, d/dy0) at image pixel (px, py) for a source at (x, y). */
-function psfSampler(psf: Psf, x: number, y: number): (px: number, py: number) => [number, number, number] {
+function psfSampler(
+  psf: Psf,
+  x: number,
+  y: number,
+): (px: number, py: number) => [number, number, number] {
   const stamp = psf.stampAt(x, y);
   const s = stamp.size;
   const r = (s - 1) / 2;
   const ox = Math.round(x) - r;
   const oy = Math.round(y) - r;
-  const at = (i: number, j: number): number => (i < 0 || j < 0 || i >= s || j >= s ? 0 : stamp.data[j * s + i]);
+  const at = (i: number, j: number): number =>
+    i < 0 || j < 0 || i >= s || j >= s ? 0 : stamp.data[j * s + i];
   return (px, py) => {
     const i = px - ox;
     const j = py - oy;
@@ -58,7 +63,15 @@ function psfSampler(psf: Psf, x: number, y: number): (px: number, py: number) =>
  * most 1 px; a lobe that drifts more than `maxShift` px from its start or a fit that turns
  * singular is reported unconverged.
  */
-export function fitDipole(exposure: Exposure, psf: Psf, pos: Lobe, neg: Lobe, excludeBits: number, maxShift = 3, iterations = 12): DipoleFit {
+export function fitDipole(
+  exposure: Exposure,
+  psf: Psf,
+  pos: Lobe,
+  neg: Lobe,
+  excludeBits: number,
+  maxShift = 3,
+  iterations = 12,
+): DipoleFit {
   const r = (psf.stampSize - 1) / 2;
   const x0 = exposure.image.x0;
   const y0 = exposure.image.y0;
@@ -83,7 +96,13 @@ export function fitDipole(exposure: Exposure, psf: Psf, pos: Lobe, neg: Lobe, ex
         const k = exposure.image.index(px - x0, py - y0);
         const v = exposure.variance.data[k];
         const d = exposure.image.data[k];
-        if ((exposure.mask.data[k] & excludeBits) !== 0 || !(v > 0) || !Number.isFinite(v) || !Number.isFinite(d)) continue;
+        if (
+          (exposure.mask.data[k] & excludeBits) !== 0 ||
+          !(v > 0) ||
+          !Number.isFinite(v) ||
+          !Number.isFinite(d)
+        )
+          continue;
         const [p0, gx0, gy0] = samplers[0](px, py);
         const [p1, gx1, gy1] = samplers[1](px, py);
         if (p0 === 0 && p1 === 0) continue;
@@ -113,7 +132,10 @@ export function fitDipole(exposure: Exposure, psf: Psf, pos: Lobe, neg: Lobe, ex
       lobes[l].y += dy;
       moved = Math.max(moved, Math.hypot(dx, dy));
     }
-    if (Math.hypot(lobes[0].x - pos.x, lobes[0].y - pos.y) > maxShift || Math.hypot(lobes[1].x - neg.x, lobes[1].y - neg.y) > maxShift) {
+    if (
+      Math.hypot(lobes[0].x - pos.x, lobes[0].y - pos.y) > maxShift ||
+      Math.hypot(lobes[1].x - neg.x, lobes[1].y - neg.y) > maxShift
+    ) {
       converged = false;
       break;
     }
@@ -138,7 +160,14 @@ export function fitDipole(exposure: Exposure, psf: Psf, pos: Lobe, neg: Lobe, ex
 }
 
 /** Chi^2 of the two-PSF model over the fit box (parent-frame limits [xLo, xHi, yLo, yHi]). */
-function dipoleChi2(exposure: Exposure, psf: Psf, lobes: Lobe[], fluxes: number[], box: number[], excludeBits: number): number {
+function dipoleChi2(
+  exposure: Exposure,
+  psf: Psf,
+  lobes: Lobe[],
+  fluxes: number[],
+  box: number[],
+  excludeBits: number,
+): number {
   const samplers = lobes.map((l) => psfSampler(psf, l.x, l.y));
   let chi2 = 0;
   for (let py = box[2]; py <= box[3]; py++) {
@@ -146,7 +175,13 @@ function dipoleChi2(exposure: Exposure, psf: Psf, lobes: Lobe[], fluxes: number[
       const k = exposure.image.index(px - exposure.image.x0, py - exposure.image.y0);
       const v = exposure.variance.data[k];
       const d = exposure.image.data[k];
-      if ((exposure.mask.data[k] & excludeBits) !== 0 || !(v > 0) || !Number.isFinite(v) || !Number.isFinite(d)) continue;
+      if (
+        (exposure.mask.data[k] & excludeBits) !== 0 ||
+        !(v > 0) ||
+        !Number.isFinite(v) ||
+        !Number.isFinite(d)
+      )
+        continue;
       const p0 = samplers[0](px, py)[0];
       const p1 = samplers[1](px, py)[0];
       if (p0 === 0 && p1 === 0) continue;

@@ -61,7 +61,14 @@ export interface FakeSource {
 
 /** A copy of an exposure with its own pixel planes (WCS, PSF and visit info shared). */
 export function copyExposure(exposure: Exposure): Exposure {
-  return new Exposure(exposure.image.clone(), exposure.mask.clone(), exposure.variance.clone(), exposure.wcs, exposure.psf, exposure.info);
+  return new Exposure(
+    exposure.image.clone(),
+    exposure.mask.clone(),
+    exposure.variance.clone(),
+    exposure.wcs,
+    exposure.psf,
+    exposure.info,
+  );
 }
 
 /**
@@ -70,9 +77,17 @@ export function copyExposure(exposure: Exposure): Exposure {
  */
 export function findHosts(science: Exposure, psf: Psf): Array<{ x: number; y: number }> {
   const work = copyExposure(science);
-  const { sources } = detectDiaSources(work, psf, { ...DEFAULT_DETECT_CONFIG, threshold: 10, detectNegative: false, fitDipoles: false, skySources: 0 });
+  const { sources } = detectDiaSources(work, psf, {
+    ...DEFAULT_DETECT_CONFIG,
+    threshold: 10,
+    detectNegative: false,
+    fitDipoles: false,
+    skySources: 0,
+  });
   const s2 = psf.sigmaAt((science.width - 1) / 2, (science.height - 1) / 2) ** 2;
-  return sources.filter((s) => s.ixx + s.iyy > 3 * s2 && !s.flags.saturated && !s.flags.edge).map(({ x, y }) => ({ x, y }));
+  return sources
+    .filter((s) => s.ixx + s.iyy > 3 * s2 && !s.flags.saturated && !s.flags.edge)
+    .map(({ x, y }) => ({ x, y }));
 }
 
 /**
@@ -81,7 +96,12 @@ export function findHosts(science: Exposure, psf: Psf): Array<{ x: number; y: nu
  * should be a difference already run through detection); fluxes give log-uniform SNR from the
  * difference's own PSF-flux error.
  */
-export function planFakes(difference: Exposure, differencePsf: Psf, hosts: ReadonlyArray<{ x: number; y: number }>, config: FakesConfig = DEFAULT_FAKES_CONFIG): FakeSource[] {
+export function planFakes(
+  difference: Exposure,
+  differencePsf: Psf,
+  hosts: ReadonlyArray<{ x: number; y: number }>,
+  config: FakesConfig = DEFAULT_FAKES_CONFIG,
+): FakeSource[] {
   const random = mulberry32(config.seed);
   const { width, height } = difference;
   const fwhm = differencePsf.fwhmAt((width - 1) / 2, (height - 1) / 2);
@@ -100,12 +120,22 @@ export function planFakes(difference: Exposure, differencePsf: Psf, hosts: Reado
       const a = 2 * Math.PI * random();
       [x, y] = [host.x + r * Math.cos(a), host.y + r * Math.sin(a)];
     } else {
-      [x, y] = [margin + random() * (width - 2 * margin), margin + random() * (height - 2 * margin)];
+      [x, y] = [
+        margin + random() * (width - 2 * margin),
+        margin + random() * (height - 2 * margin),
+      ];
     }
     if (x < margin || y < margin || x > width - 1 - margin || y > height - 1 - margin) return false;
     if (fakes.some((f) => (f.x - x) ** 2 + (f.y - y) ** 2 < minSep2)) return false;
-    if (touches(difference, x, y, onHost ? 1 : clearRadius, onHost ? UNUSABLE : avoid)) return false;
-    const { flux: baselineFlux, fluxErr } = forcedPsfFlux(difference, differencePsf, x, y, UNUSABLE);
+    if (touches(difference, x, y, onHost ? 1 : clearRadius, onHost ? UNUSABLE : avoid))
+      return false;
+    const { flux: baselineFlux, fluxErr } = forcedPsfFlux(
+      difference,
+      differencePsf,
+      x,
+      y,
+      UNUSABLE,
+    );
     if (!(fluxErr > 0)) return false;
     const snr = lo * (hi / lo) ** random();
     fakes.push({ x, y, flux: snr * fluxErr, snr, onHost, baselineFlux });
@@ -113,8 +143,10 @@ export function planFakes(difference: Exposure, differencePsf: Psf, hosts: Reado
   };
   // Hosts first (they are scarcer); whatever they cannot take goes to empty sky.
   const wantHosts = hosts.length > 0 ? Math.round(config.count * config.hostFraction) : 0;
-  for (let attempt = 0; attempt < wantHosts * 50 && fakes.length < wantHosts; attempt++) tryPlace(true);
-  for (let attempt = 0; attempt < config.count * 200 && fakes.length < config.count; attempt++) tryPlace(false);
+  for (let attempt = 0; attempt < wantHosts * 50 && fakes.length < wantHosts; attempt++)
+    tryPlace(true);
+  for (let attempt = 0; attempt < config.count * 200 && fakes.length < config.count; attempt++)
+    tryPlace(false);
   return fakes;
 }
 
@@ -122,7 +154,8 @@ function touches(exposure: Exposure, x: number, y: number, radius: number, bits:
   const cx = Math.round(x);
   const cy = Math.round(y);
   for (let py = Math.max(0, cy - radius); py <= Math.min(exposure.height - 1, cy + radius); py++) {
-    for (let px = Math.max(0, cx - radius); px <= Math.min(exposure.width - 1, cx + radius); px++) if (exposure.mask.get(px, py) & bits) return true;
+    for (let px = Math.max(0, cx - radius); px <= Math.min(exposure.width - 1, cx + radius); px++)
+      if (exposure.mask.get(px, py) & bits) return true;
   }
   return false;
 }
@@ -196,8 +229,16 @@ export function scoreFakes(
   config: FakesConfig = DEFAULT_FAKES_CONFIG,
   truthUsed = real.length > 0,
 ): FakesReport {
-  const positives = sources.map((s, i) => ({ s, i })).filter(({ s }) => s.psfFlux > 0 || s.isDipole);
-  const matchOf = fakes.map((f) => nearest(positives.map(({ s }) => s), f, matchRadius));
+  const positives = sources
+    .map((s, i) => ({ s, i }))
+    .filter(({ s }) => s.psfFlux > 0 || s.isDipole);
+  const matchOf = fakes.map((f) =>
+    nearest(
+      positives.map(({ s }) => s),
+      f,
+      matchRadius,
+    ),
+  );
   const detected = matchOf.map((m) => m >= 0);
   const claimed = new Set(matchOf.filter((m) => m >= 0).map((m) => positives[m].i));
   const cut = config.snrCut;
@@ -222,11 +263,18 @@ export function scoreFakes(
     );
   };
   const fit = fitOf(() => true);
-  const isReal = (s: DiaSourceRecord, i: number): boolean => claimed.has(i) || nearest(real, s, matchRadius) >= 0;
+  const isReal = (s: DiaSourceRecord, i: number): boolean =>
+    claimed.has(i) || nearest(real, s, matchRadius) >= 0;
   const purity = (keep: (s: DiaSourceRecord) => boolean): PurityFigures => {
-    const chosen = sources.map((s, i) => ({ s, i })).filter(({ s }) => Math.abs(s.snr) >= cut && keep(s));
+    const chosen = sources
+      .map((s, i) => ({ s, i }))
+      .filter(({ s }) => Math.abs(s.snr) >= cut && keep(s));
     const realCount = chosen.filter(({ s, i }) => isReal(s, i)).length;
-    return { detections: chosen.length, real: realCount, purity: chosen.length ? realCount / chosen.length : Number.NaN };
+    return {
+      detections: chosen.length,
+      real: realCount,
+      purity: chosen.length ? realCount / chosen.length : Number.NaN,
+    };
   };
   const scored = sources.some((s) => Number.isFinite(s.reliability));
   return {
@@ -251,12 +299,19 @@ export function scoreFakes(
     purityAfterRb: scored ? purity((s) => s.reliability >= config.reliabilityCut) : null,
     truthUsed,
     snrCut: cut,
-    outcomes: matchOf.map((m) => ({ detected: m >= 0, psfFlux: m >= 0 ? positives[m].s.psfFlux : Number.NaN })),
+    outcomes: matchOf.map((m) => ({
+      detected: m >= 0,
+      psfFlux: m >= 0 ? positives[m].s.psfFlux : Number.NaN,
+    })),
   };
 }
 
 /** Index of the nearest point to `p` within `radius`, or -1. */
-function nearest(points: ReadonlyArray<{ x: number; y: number }>, p: { x: number; y: number }, radius: number): number {
+function nearest(
+  points: ReadonlyArray<{ x: number; y: number }>,
+  p: { x: number; y: number },
+  radius: number,
+): number {
   let best = -1;
   let bestD = radius * radius;
   points.forEach((q, i) => {
@@ -299,19 +354,43 @@ export interface FakesOptions {
  * @example
  *   const { report } = await runFakes(calexp, calexp.psf, (s) => subtractImages(s, warpedTemplate));
  */
-export async function runFakes(science: Exposure, sciencePsf: Psf, differencer: (science: Exposure) => DifferenceRun | Promise<DifferenceRun>, options: FakesOptions = {}): Promise<FakesRun> {
+export async function runFakes(
+  science: Exposure,
+  sciencePsf: Psf,
+  differencer: (science: Exposure) => DifferenceRun | Promise<DifferenceRun>,
+  options: FakesOptions = {},
+): Promise<FakesRun> {
   const config = options.config ?? DEFAULT_FAKES_CONFIG;
   const detectConfig = options.detectConfig ?? DEFAULT_DETECT_CONFIG;
   const baseline = options.baseline ?? (await differencer(science));
-  const baselineSources = (await detectDiaSourcesParallel(baseline.difference, baseline.differencePsf, { ...detectConfig, skySources: 0 })).sources;
-  const fakes = planFakes(baseline.difference, baseline.differencePsf, findHosts(science, sciencePsf), config);
+  const baselineSources = (
+    await detectDiaSourcesParallel(baseline.difference, baseline.differencePsf, {
+      ...detectConfig,
+      skySources: 0,
+    })
+  ).sources;
+  const fakes = planFakes(
+    baseline.difference,
+    baseline.differencePsf,
+    findHosts(science, sciencePsf),
+    config,
+  );
   const injected = copyExposure(science);
   injectFakes(injected, sciencePsf, fakes);
   const run = await differencer(injected);
-  const { sources } = await detectDiaSourcesParallel(run.difference, run.differencePsf, { ...detectConfig, skySources: 0 });
+  const { sources } = await detectDiaSourcesParallel(run.difference, run.differencePsf, {
+    ...detectConfig,
+    skySources: 0,
+  });
   if (options.score) await options.score(sources, injected, run.difference);
   const { width, height } = run.difference;
-  const radius = config.matchRadiusFwhm * run.differencePsf.fwhmAt((width - 1) / 2, (height - 1) / 2);
+  const radius =
+    config.matchRadiusFwhm * run.differencePsf.fwhmAt((width - 1) / 2, (height - 1) / 2);
   const real = options.real ?? [];
-  return { report: scoreFakes(fakes, sources, radius, real, config, options.real !== undefined), fakes, sources, baselineSources };
+  return {
+    report: scoreFakes(fakes, sources, radius, real, config, options.real !== undefined),
+    fakes,
+    sources,
+    baselineSources,
+  };
 }

@@ -46,7 +46,8 @@ export function findFootprints(
   const grown = new Uint8Array(width * height);
   const g = Math.max(0, Math.round(growRadius));
   const spans: number[] = [];
-  for (let dy = -g; dy <= g; dy++) spans.push(Math.floor(Math.sqrt(growRadius * growRadius - dy * dy + 1e-9)));
+  for (let dy = -g; dy <= g; dy++)
+    spans.push(Math.floor(Math.sqrt(growRadius * growRadius - dy * dy + 1e-9)));
   for (let y = 0; y < height; y++) {
     const base = y * width;
     for (let x = 0; x < width; x++) {
@@ -55,7 +56,11 @@ export function findFootprints(
         const yy = y + dy;
         if (yy < 0 || yy >= height) continue;
         const half = spans[dy + g];
-        grown.fill(1, yy * width + Math.max(0, x - half), yy * width + Math.min(width - 1, x + half) + 1);
+        grown.fill(
+          1,
+          yy * width + Math.max(0, x - half),
+          yy * width + Math.min(width - 1, x + half) + 1,
+        );
       }
     }
   }
@@ -83,7 +88,9 @@ export function findFootprints(
       if (p < grown.length - width) visit(p + width);
     }
     const sorted = Int32Array.from(pixels).sort();
-    footprints.push(describe(sorted, significance, width, height, threshold, sign, minPeakSeparation));
+    footprints.push(
+      describe(sorted, significance, width, height, threshold, sign, minPeakSeparation),
+    );
   }
   return footprints;
 }
@@ -121,7 +128,15 @@ function describe(
 }
 
 /** A maximum of sign*significance over its 8 neighbours (ties broken towards the lower index). */
-function isLocalMax(significance: Float32Array, width: number, height: number, x: number, y: number, sign: number, s: number): boolean {
+function isLocalMax(
+  significance: Float32Array,
+  width: number,
+  height: number,
+  x: number,
+  y: number,
+  sign: number,
+  s: number,
+): boolean {
   for (let dy = -1; dy <= 1; dy++) {
     const yy = y + dy;
     if (yy < 0 || yy >= height) continue;

@@ -16,8 +16,17 @@ export interface ForcedSource extends PsfFlux {
 }
 
 /** PSF fluxes (ADU) at 0-based pixel positions; positions off the image give NaN flux and ndata 0. */
-export function forcedPhotometryAtPixels(exposure: Exposure, psf: Psf, positions: ReadonlyArray<{ x: number; y: number }>, excludeBits = UNUSABLE): ForcedSource[] {
-  return positions.map(({ x, y }) => ({ x, y, ...forcedPsfFlux(exposure, psf, x, y, excludeBits) }));
+export function forcedPhotometryAtPixels(
+  exposure: Exposure,
+  psf: Psf,
+  positions: ReadonlyArray<{ x: number; y: number }>,
+  excludeBits = UNUSABLE,
+): ForcedSource[] {
+  return positions.map(({ x, y }) => ({
+    x,
+    y,
+    ...forcedPsfFlux(exposure, psf, x, y, excludeBits),
+  }));
 }
 
 /**
@@ -25,10 +34,22 @@ export function forcedPhotometryAtPixels(exposure: Exposure, psf: Psf, positions
  * @example
  *   const [m] = forcedPhotometryAtSky(difference, differencePsf, [150.1], [2.2]);
  */
-export function forcedPhotometryAtSky(exposure: Exposure, psf: Psf, ra: ArrayLike<number>, dec: ArrayLike<number>, excludeBits = UNUSABLE): ForcedSource[] {
-  if (!exposure.wcs) throw new Error('forced photometry at sky positions needs an exposure with a WCS');
+export function forcedPhotometryAtSky(
+  exposure: Exposure,
+  psf: Psf,
+  ra: ArrayLike<number>,
+  dec: ArrayLike<number>,
+  excludeBits = UNUSABLE,
+): ForcedSource[] {
+  if (!exposure.wcs)
+    throw new Error('forced photometry at sky positions needs an exposure with a WCS');
   const pix = exposure.wcs.skyToPixel({ ra: Float64Array.from(ra), dec: Float64Array.from(dec) });
-  return forcedPhotometryAtPixels(exposure, psf, Array.from(pix.x, (x, i) => ({ x, y: pix.y[i] })), excludeBits);
+  return forcedPhotometryAtPixels(
+    exposure,
+    psf,
+    Array.from(pix.x, (x, i) => ({ x, y: pix.y[i] })),
+    excludeBits,
+  );
 }
 
 export interface ScienceTemplateImages {
@@ -44,7 +65,11 @@ export interface ScienceTemplateImages {
  * Fills scienceFlux / templateFlux (and errors) of each source by forced PSF photometry at its
  * centroid on the science and warped template exposures, where given and with a PSF.
  */
-export function measureScienceTemplateFluxes(sources: DiaSourceRecord[], images: ScienceTemplateImages, excludeBits = UNUSABLE): void {
+export function measureScienceTemplateFluxes(
+  sources: DiaSourceRecord[],
+  images: ScienceTemplateImages,
+  excludeBits = UNUSABLE,
+): void {
   const science = images.science;
   const sciencePsf = images.sciencePsf ?? science?.psf;
   const template = images.template;

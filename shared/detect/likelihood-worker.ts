@@ -11,5 +11,11 @@ export interface CorrelationJob {
 }
 
 const job = workerData as CorrelationJob;
-correlateSeparable(new Float32Array(job.input), job.width, job.height, job.terms, new Float32Array(job.output));
+correlateSeparable(
+  new Float32Array(job.input),
+  job.width,
+  job.height,
+  job.terms,
+  new Float32Array(job.output),
+);
 parentPort?.postMessage('done');

@@ -11,7 +11,13 @@ import type { Exposure } from '../image/exposure.js';
 import type { Psf } from '../psf/types.js';
 import { siblingModule, startWorker } from '../util/worker.js';
 import type { CorrelationJob } from './likelihood-worker.js';
-import { correlateSeparable, kernelOf, separableTerms, symmetrizeTerms, type SeparableTerm } from './separable.js';
+import {
+  correlateSeparable,
+  kernelOf,
+  separableTerms,
+  symmetrizeTerms,
+  type SeparableTerm,
+} from './separable.js';
 
 export interface LikelihoodImage {
   width: number;
@@ -28,7 +34,12 @@ export interface LikelihoodImage {
  * The PSF at the image centre cut to the smallest square that keeps `energy` of sum P^2
  * (what the matched filter's significance depends on); returns the kernel and its side.
  */
-export function detectionKernel(psf: Psf, x: number, y: number, energy = 0.999): { data: Float64Array; size: number } {
+export function detectionKernel(
+  psf: Psf,
+  x: number,
+  y: number,
+  energy = 0.999,
+): { data: Float64Array; size: number } {
   const stamp = psf.stampAt(x, y, true);
   const n = stamp.size;
   const c = (n - 1) / 2;
@@ -37,12 +48,14 @@ export function detectionKernel(psf: Psf, x: number, y: number, energy = 0.999):
   let r = 1;
   for (; r < c; r++) {
     let inside = 0;
-    for (let j = c - r; j <= c + r; j++) for (let i = c - r; i <= c + r; i++) inside += stamp.data[j * n + i] ** 2;
+    for (let j = c - r; j <= c + r; j++)
+      for (let i = c - r; i <= c + r; i++) inside += stamp.data[j * n + i] ** 2;
     if (inside >= energy * total) break;
   }
   const size = 2 * r + 1;
   const data = new Float64Array(size * size);
-  for (let j = 0; j < size; j++) for (let i = 0; i < size; i++) data[j * size + i] = stamp.data[(j + c - r) * n + (i + c - r)];
+  for (let j = 0; j < size; j++)
+    for (let i = 0; i < size; i++) data[j * size + i] = stamp.data[(j + c - r) * n + (i + c - r)];
   return { data, size };
 }
 
@@ -51,7 +64,9 @@ export function grownMask(exposure: Exposure, bits: number, radius: number): Uin
   const { width, height } = exposure;
   const out = new Uint8Array(width * height);
   const r = Math.max(0, Math.floor(radius));
-  const spans = Array.from({ length: 2 * r + 1 }, (_, k) => Math.floor(Math.sqrt(radius * radius - (k - r) ** 2 + 1e-9)));
+  const spans = Array.from({ length: 2 * r + 1 }, (_, k) =>
+    Math.floor(Math.sqrt(radius * radius - (k - r) ** 2 + 1e-9)),
+  );
   for (let y = 0; y < height; y++) {
     const mk = exposure.mask.row(y);
     for (let x = 0; x < width; x++) {
@@ -60,7 +75,11 @@ export function grownMask(exposure: Exposure, bits: number, radius: number): Uin
         const yy = y + dy;
         if (yy < 0 || yy >= height) continue;
         const half = spans[dy + r];
-        out.fill(1, yy * width + Math.max(0, x - half), yy * width + Math.min(width - 1, x + half) + 1);
+        out.fill(
+          1,
+          yy * width + Math.max(0, x - half),
+          yy * width + Math.min(width - 1, x + half) + 1,
+        );
       }
     }
   }
@@ -68,10 +87,23 @@ export function grownMask(exposure: Exposure, bits: number, radius: number): Uin
 }
 
 /** Runs one correlation in a worker thread (inputs and output in shared memory). */
-function correlateInWorker(input: Float32Array, width: number, height: number, terms: SeparableTerm[]): Promise<Float32Array> {
+function correlateInWorker(
+  input: Float32Array,
+  width: number,
+  height: number,
+  terms: SeparableTerm[],
+): Promise<Float32Array> {
   const output = new SharedArrayBuffer(width * height * 4);
-  const job: CorrelationJob = { input: input.buffer as SharedArrayBuffer, output, width, height, terms };
-  const worker = startWorker(siblingModule('./likelihood-worker', import.meta.url), { workerData: job });
+  const job: CorrelationJob = {
+    input: input.buffer as SharedArrayBuffer,
+    output,
+    width,
+    height,
+    terms,
+  };
+  const worker = startWorker(siblingModule('./likelihood-worker', import.meta.url), {
+    workerData: job,
+  });
   return new Promise((resolve, reject) => {
     worker.once('message', () => resolve(new Float32Array(output)));
     worker.once('error', reject);
@@ -110,7 +142,13 @@ function prepare(exposure: Exposure, psf: Psf, mask: MaskRule, parallel: boolean
     for (let x = 0; x < width; x++) {
       const v = vr[x];
       const d = img[x];
-      if ((mk[x] & excludeBits) === 0 && (grown === null || grown[base + x] === 0) && v > 0 && Number.isFinite(v) && Number.isFinite(d)) {
+      if (
+        (mk[x] & excludeBits) === 0 &&
+        (grown === null || grown[base + x] === 0) &&
+        v > 0 &&
+        Number.isFinite(v) &&
+        Number.isFinite(d)
+      ) {
         weight[base + x] = 1 / v;
         weighted[base + x] = d / v;
       }
@@ -128,7 +166,13 @@ function prepare(exposure: Exposure, psf: Psf, mask: MaskRule, parallel: boolean
 }
 
 /** significance = num / sqrt(den) where enough of the PSF's information is usable. */
-function finish(exposure: Exposure, prepared: Prepared, num: Float32Array, den: Float32Array, minInformation: number): LikelihoodImage {
+function finish(
+  exposure: Exposure,
+  prepared: Prepared,
+  num: Float32Array,
+  den: Float32Array,
+  minInformation: number,
+): LikelihoodImage {
   const { width, height } = exposure;
   const { squared } = prepared;
   // Information a fully usable neighbourhood would give: sum(P^2) / V at the pixel.
@@ -142,7 +186,13 @@ function finish(exposure: Exposure, prepared: Prepared, num: Float32Array, den: 
       num[i] = usable ? num[i] / Math.sqrt(d) : 0;
     }
   }
-  return { width, height, significance: num, inverseFluxVariance: den, kernelRadius: (prepared.kernelSize - 1) / 2 };
+  return {
+    width,
+    height,
+    significance: num,
+    inverseFluxVariance: den,
+    kernelRadius: (prepared.kernelSize - 1) / 2,
+  };
 }
 
 /** Which pixels get zero weight: any of `excludeBits`, or within `growRadius` px of `growBits`. */
@@ -160,7 +210,12 @@ export interface MaskRule {
  * @example
  *   const { significance } = likelihoodImage(diff, diffPsf, { excludeBits: UNUSABLE, growBits: MaskPlane.CR, growRadius: 2 });
  */
-export function likelihoodImage(exposure: Exposure, psf: Psf, mask: MaskRule, minInformation = 0): LikelihoodImage {
+export function likelihoodImage(
+  exposure: Exposure,
+  psf: Psf,
+  mask: MaskRule,
+  minInformation = 0,
+): LikelihoodImage {
   const p = prepare(exposure, psf, mask, false);
   const { width, height } = exposure;
   const den = correlateSeparable(p.weight, width, height, p.denTerms);
@@ -169,7 +224,12 @@ export function likelihoodImage(exposure: Exposure, psf: Psf, mask: MaskRule, mi
 }
 
 /** likelihoodImage with the two correlations on two threads (a worker does the numerator). */
-export async function likelihoodImageParallel(exposure: Exposure, psf: Psf, mask: MaskRule, minInformation = 0): Promise<LikelihoodImage> {
+export async function likelihoodImageParallel(
+  exposure: Exposure,
+  psf: Psf,
+  mask: MaskRule,
+  minInformation = 0,
+): Promise<LikelihoodImage> {
   const p = prepare(exposure, psf, mask, true);
   const { width, height } = exposure;
   const pending = correlateInWorker(p.weighted, width, height, p.numTerms);

@@ -1,13 +1,18 @@
 /** Small dense linear algebra for the fits (row-major n x n). */
 
 /** Solves A z = b by Gauss-Jordan with partial pivoting; returns z and inv(A), or null when singular. */
-export function solveWithInverse(a: ArrayLike<number>, b: ArrayLike<number>, n: number): { z: Float64Array; inv: Float64Array } | null {
+export function solveWithInverse(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  n: number,
+): { z: Float64Array; inv: Float64Array } | null {
   const m = Float64Array.from(a);
   const inv = new Float64Array(n * n);
   for (let i = 0; i < n; i++) inv[i * n + i] = 1;
   for (let col = 0; col < n; col++) {
     let pivot = col;
-    for (let r = col + 1; r < n; r++) if (Math.abs(m[r * n + col]) > Math.abs(m[pivot * n + col])) pivot = r;
+    for (let r = col + 1; r < n; r++)
+      if (Math.abs(m[r * n + col]) > Math.abs(m[pivot * n + col])) pivot = r;
     const p = m[pivot * n + col];
     if (!(Math.abs(p) > 1e-300) || !Number.isFinite(p)) return null;
     if (pivot !== col) {

@@ -37,7 +37,13 @@ interface FitPixels {
 }
 
 /** Gathers the usable pixels under the PSF stamp at (x, y) with the PSF and its gradient. */
-function gather(exposure: Exposure, psf: Psf, x: number, y: number, excludeBits: number): FitPixels {
+function gather(
+  exposure: Exposure,
+  psf: Psf,
+  x: number,
+  y: number,
+  excludeBits: number,
+): FitPixels {
   const stamp = psf.stampAt(x, y);
   const s = stamp.size;
   const r = (s - 1) / 2;
@@ -53,7 +59,8 @@ function gather(exposure: Exposure, psf: Psf, x: number, y: number, excludeBits:
     gx: new Float64Array(s * s),
     gy: new Float64Array(s * s),
   };
-  const at = (i: number, j: number): number => (i < 0 || j < 0 || i >= s || j >= s ? 0 : stamp.data[j * s + i]);
+  const at = (i: number, j: number): number =>
+    i < 0 || j < 0 || i >= s || j >= s ? 0 : stamp.data[j * s + i];
   for (let j = 0; j < s; j++) {
     const py = cy + j - r;
     if (py < 0 || py >= exposure.height) continue;
@@ -63,7 +70,13 @@ function gather(exposure: Exposure, psf: Psf, x: number, y: number, excludeBits:
       const k = image.index(px, py);
       const v = variance.data[k];
       const dv = image.data[k];
-      if ((mask.data[k] & excludeBits) !== 0 || !(v > 0) || !Number.isFinite(v) || !Number.isFinite(dv)) continue;
+      if (
+        (mask.data[k] & excludeBits) !== 0 ||
+        !(v > 0) ||
+        !Number.isFinite(v) ||
+        !Number.isFinite(dv)
+      )
+        continue;
       const n = out.n++;
       out.idx[n] = k;
       out.d[n] = dv;
@@ -82,7 +95,13 @@ function gather(exposure: Exposure, psf: Psf, x: number, y: number, excludeBits:
  * @example
  *   const { flux, fluxErr } = forcedPsfFlux(difference, differencePsf, 1020.3, 511.8, UNUSABLE);
  */
-export function forcedPsfFlux(exposure: Exposure, psf: Psf, x: number, y: number, excludeBits: number): PsfFlux {
+export function forcedPsfFlux(
+  exposure: Exposure,
+  psf: Psf,
+  x: number,
+  y: number,
+  excludeBits: number,
+): PsfFlux {
   const f = gather(exposure, psf, x, y, excludeBits);
   let spd = 0;
   let spp = 0;
@@ -100,7 +119,15 @@ export function forcedPsfFlux(exposure: Exposure, psf: Psf, x: number, y: number
  * fitted position. Steps are capped at 1 px; a fit that ends beyond `maxShift` px from the
  * start is reported unconverged at the start position.
  */
-export function fitPsf(exposure: Exposure, psf: Psf, x: number, y: number, excludeBits: number, maxShift = 2, iterations = 4): PsfFit {
+export function fitPsf(
+  exposure: Exposure,
+  psf: Psf,
+  x: number,
+  y: number,
+  excludeBits: number,
+  maxShift = 2,
+  iterations = 4,
+): PsfFit {
   let cx = x;
   let cy = y;
   let converged = true;

@@ -25,21 +25,31 @@ export interface DifferenceFile {
 /** Parses a difference FITS file; throws Error('<source>: <problem>') on anything unusable. */
 export function readDifference(bytes: Uint8Array, source: string): DifferenceFile {
   const { exposure, header, varianceFromFile } = readExposureWithHeader(bytes, source);
-  if (!varianceFromFile) throw new FitsError(`${source}: no VARIANCE extension (not a difference image written by 'ap diff')`);
+  if (!varianceFromFile)
+    throw new FitsError(
+      `${source}: no VARIANCE extension (not a difference image written by 'ap diff')`,
+    );
   const psfHdu = readFits(bytes).find((h) => h.name.toUpperCase() === 'PSF' && h.data !== null);
   let psf: Psf;
   let psfSource: DifferenceFile['psfSource'];
   if (psfHdu && psfHdu.data) {
-    const pixels = psfHdu.data instanceof BigInt64Array ? Float64Array.from(psfHdu.data, Number) : psfHdu.data;
+    const pixels =
+      psfHdu.data instanceof BigInt64Array ? Float64Array.from(psfHdu.data, Number) : psfHdu.data;
     try {
-      psf = readDiffPsf((k) => psfHdu.header.get(k) ?? undefined, pixels, psfHdu.width, psfHdu.height);
+      psf = readDiffPsf(
+        (k) => psfHdu.header.get(k) ?? undefined,
+        pixels,
+        psfHdu.width,
+        psfHdu.height,
+      );
     } catch (e) {
       throw new FitsError(`${source}: ${(e as Error).message}`);
     }
     psfSource = 'PSF extension';
   } else {
     const fwhm = header.getNumber('PSFFWHM');
-    if (fwhm === undefined || !(fwhm > 0)) throw new FitsError(`${source}: neither a PSF extension nor a positive PSFFWHM card`);
+    if (fwhm === undefined || !(fwhm > 0))
+      throw new FitsError(`${source}: neither a PSF extension nor a positive PSFFWHM card`);
     psf = GaussianPsf.fromFwhm(fwhm);
     psfSource = 'PSFFWHM';
   }

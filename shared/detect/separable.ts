@@ -17,7 +17,12 @@ export interface SeparableTerm {
  * deflation, keeping terms until the residual's squared norm is below `tolerance` of the
  * kernel's (or `maxTerms` are used).
  */
-export function separableTerms(kernel: ArrayLike<number>, n: number, tolerance = 1e-5, maxTerms = 6): SeparableTerm[] {
+export function separableTerms(
+  kernel: ArrayLike<number>,
+  n: number,
+  tolerance = 1e-5,
+  maxTerms = 6,
+): SeparableTerm[] {
   const residual = Float64Array.from(kernel);
   let total = 0;
   for (const k of residual) total += k * k;
@@ -60,14 +65,16 @@ export function separableTerms(kernel: ArrayLike<number>, n: number, tolerance =
  */
 /** Terms with each factor made mirror-symmetric about its centre (f[i] = f[n-1-i]): the fast path below. */
 export function symmetrizeTerms(terms: SeparableTerm[]): SeparableTerm[] {
-  const sym = (f: Float64Array): Float64Array => f.map((value, i) => (value + f[f.length - 1 - i]) / 2);
+  const sym = (f: Float64Array): Float64Array =>
+    f.map((value, i) => (value + f[f.length - 1 - i]) / 2);
   return terms.map(({ u, v }) => ({ u: sym(u), v: sym(v) }));
 }
 
 /** The n x n kernel (row-major) the terms add up to. */
 export function kernelOf(terms: SeparableTerm[], n: number): Float64Array {
   const k = new Float64Array(n * n);
-  for (const { u, v } of terms) for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) k[j * n + i] += u[j] * v[i];
+  for (const { u, v } of terms)
+    for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) k[j * n + i] += u[j] * v[i];
   return k;
 }
 
@@ -95,7 +102,13 @@ export function correlateSeparable(
   return out;
 }
 
-function rowPass(input: Float32Array, out: Float32Array, width: number, height: number, k: Float32Array): void {
+function rowPass(
+  input: Float32Array,
+  out: Float32Array,
+  width: number,
+  height: number,
+  k: Float32Array,
+): void {
   const n = k.length;
   const r = (n - 1) >> 1;
   for (let y = 0; y < height; y++) {
@@ -112,7 +125,13 @@ function rowPass(input: Float32Array, out: Float32Array, width: number, height: 
   }
 }
 
-function columnPassAdd(input: Float32Array, out: Float32Array, width: number, height: number, k: Float32Array): void {
+function columnPassAdd(
+  input: Float32Array,
+  out: Float32Array,
+  width: number,
+  height: number,
+  k: Float32Array,
+): void {
   const n = k.length;
   const r = (n - 1) >> 1;
   for (let y = 0; y < height; y++) {
@@ -128,7 +147,13 @@ function columnPassAdd(input: Float32Array, out: Float32Array, width: number, he
 }
 
 /** rowPass for a mirror-symmetric kernel: pairs of taps share one multiply (about 2x faster). */
-function rowPassSymmetric(input: Float32Array, out: Float32Array, width: number, height: number, k: Float32Array): void {
+function rowPassSymmetric(
+  input: Float32Array,
+  out: Float32Array,
+  width: number,
+  height: number,
+  k: Float32Array,
+): void {
   const r = (k.length - 1) >> 1;
   const h = k.subarray(r);
   for (let y = 0; y < height; y++) {
@@ -150,7 +175,13 @@ function rowPassSymmetric(input: Float32Array, out: Float32Array, width: number,
 }
 
 /** columnPassAdd for a mirror-symmetric kernel. */
-function columnPassAddSymmetric(input: Float32Array, out: Float32Array, width: number, height: number, k: Float32Array): void {
+function columnPassAddSymmetric(
+  input: Float32Array,
+  out: Float32Array,
+  width: number,
+  height: number,
+  k: Float32Array,
+): void {
   const r = (k.length - 1) >> 1;
   const h = k.subarray(r);
   for (let y = 0; y < height; y++) {

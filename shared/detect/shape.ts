@@ -7,14 +7,27 @@ import { MaskPlane } from '../image/mask.js';
 import type { DiaSourceFlags } from './types.js';
 
 /** Sum of pixel values whose centres lie within `radius` px of (x, y), and its error from the variance plane. */
-export function apertureFlux(exposure: Exposure, x: number, y: number, radius: number): { flux: number; fluxErr: number } {
+export function apertureFlux(
+  exposure: Exposure,
+  x: number,
+  y: number,
+  radius: number,
+): { flux: number; fluxErr: number } {
   const lx = x - exposure.image.x0;
   const ly = y - exposure.image.y0;
   const r2 = radius * radius;
   let flux = 0;
   let variance = 0;
-  for (let py = Math.max(0, Math.ceil(ly - radius)); py <= Math.min(exposure.height - 1, Math.floor(ly + radius)); py++) {
-    for (let px = Math.max(0, Math.ceil(lx - radius)); px <= Math.min(exposure.width - 1, Math.floor(lx + radius)); px++) {
+  for (
+    let py = Math.max(0, Math.ceil(ly - radius));
+    py <= Math.min(exposure.height - 1, Math.floor(ly + radius));
+    py++
+  ) {
+    for (
+      let px = Math.max(0, Math.ceil(lx - radius));
+      px <= Math.min(exposure.width - 1, Math.floor(lx + radius));
+      px++
+    ) {
       if ((px - lx) ** 2 + (py - ly) ** 2 > r2) continue;
       const k = exposure.image.index(px, py);
       const d = exposure.image.data[k];
@@ -39,7 +52,13 @@ export interface Moments {
  * exact for a Gaussian profile (Bernstein & Jarvis 2002, AJ 123, 583, sec. 3). NaN when the
  * weighted moments are not positive definite or not inside the weight (noise-dominated).
  */
-export function secondMoments(exposure: Exposure, x: number, y: number, weightSigma: number, sign: number): Moments {
+export function secondMoments(
+  exposure: Exposure,
+  x: number,
+  y: number,
+  weightSigma: number,
+  sign: number,
+): Moments {
   const lx = x - exposure.image.x0;
   const ly = y - exposure.image.y0;
   const r = Math.ceil(4 * weightSigma);
@@ -79,7 +98,12 @@ export function secondMoments(exposure: Exposure, x: number, y: number, weightSi
 }
 
 /** Flags from the mask bits in a footprint (flat indices y * width + x) and within 1 px of (x, y). */
-export function maskFlags(exposure: Exposure, footprint: ArrayLike<number>, x: number, y: number): DiaSourceFlags {
+export function maskFlags(
+  exposure: Exposure,
+  footprint: ArrayLike<number>,
+  x: number,
+  y: number,
+): DiaSourceFlags {
   const mask = exposure.mask;
   let all = 0;
   for (let k = 0; k < footprint.length; k++) {
@@ -90,7 +114,8 @@ export function maskFlags(exposure: Exposure, footprint: ArrayLike<number>, x: n
   const cx = Math.round(x - mask.x0);
   const cy = Math.round(y - mask.y0);
   for (let py = Math.max(0, cy - 1); py <= Math.min(exposure.height - 1, cy + 1); py++) {
-    for (let px = Math.max(0, cx - 1); px <= Math.min(exposure.width - 1, cx + 1); px++) centre |= mask.get(px, py);
+    for (let px = Math.max(0, cx - 1); px <= Math.min(exposure.width - 1, cx + 1); px++)
+      centre |= mask.get(px, py);
   }
   return {
     edge: (all & (MaskPlane.EDGE | MaskPlane.NO_DATA)) !== 0,

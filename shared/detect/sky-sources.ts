@@ -25,18 +25,34 @@ export interface SkySourceResult {
  * Measures `count` sky sources on `exposure`: positions whose PSF stamp holds no pixel with
  * DETECTED, DETECTED_NEGATIVE or `excludeBits` set (so run after detection).
  */
-export function measureSkySources(exposure: Exposure, psf: Psf, count: number, excludeBits: number, seed = 1): SkySourceResult {
+export function measureSkySources(
+  exposure: Exposure,
+  psf: Psf,
+  count: number,
+  excludeBits: number,
+  seed = 1,
+): SkySourceResult {
   const r = (psf.stampSize - 1) / 2;
   const avoid = excludeBits | MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE;
   const random = mulberry32(seed);
   const snrs: number[] = [];
   const errs: number[] = [];
   const { width, height } = exposure;
-  for (let attempt = 0; attempt < count * 20 && snrs.length < count && width > 2 * r && height > 2 * r; attempt++) {
+  for (
+    let attempt = 0;
+    attempt < count * 20 && snrs.length < count && width > 2 * r && height > 2 * r;
+    attempt++
+  ) {
     const x = r + Math.floor(random() * (width - 2 * r));
     const y = r + Math.floor(random() * (height - 2 * r));
     if (!isBlank(exposure, x, y, r, avoid)) continue;
-    const m = forcedPsfFlux(exposure, psf, x + exposure.image.x0, y + exposure.image.y0, excludeBits);
+    const m = forcedPsfFlux(
+      exposure,
+      psf,
+      x + exposure.image.x0,
+      y + exposure.image.y0,
+      excludeBits,
+    );
     if (!Number.isFinite(m.flux) || !(m.fluxErr > 0)) continue;
     snrs.push(m.flux / m.fluxErr);
     errs.push(m.fluxErr);

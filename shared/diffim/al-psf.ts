@@ -20,7 +20,14 @@ export interface AlPsfOptions {
 }
 
 /** Stamps of side `size` (odd) at the grid positions xs x ys. */
-export function alDifferencePsf(sciencePsf: Psf, solution: KernelSolution, xs: number[], ys: number[], size: number, opt: AlPsfOptions): GridPsf {
+export function alDifferencePsf(
+  sciencePsf: Psf,
+  solution: KernelSolution,
+  xs: number[],
+  ys: number[],
+  size: number,
+  opt: AlPsfOptions,
+): GridPsf {
   const fft = new Fft2(nextPow2(2 * (Math.max(size, sciencePsf.stampSize) + solution.size)));
   const stamps: Float32Array[] = [];
   for (const y of ys) {
@@ -38,7 +45,10 @@ export function alDifferencePsf(sciencePsf: Psf, solution: KernelSolution, xs: n
       if (opt.decorrelated) {
         const [vu, vc] = opt.noiseAt(x, y);
         const [mu, mc] = opt.models ?? [null, null];
-        const phi = decorrelationFilter(k, solution.kernelSum, vu, vc, [noiseLagsIn(mu, x, y, x + 1, y + 1), noiseLagsIn(mc, x, y, x + 1, y + 1)]);
+        const phi = decorrelationFilter(k, solution.kernelSum, vu, vc, [
+          noiseLagsIn(mu, x, y, x + 1, y + 1),
+          noiseLagsIn(mc, x, y, x + 1, y + 1),
+        ]);
         for (let i = 0; i < phi.length; i++) {
           spec[2 * i] *= phi[i];
           spec[2 * i + 1] *= phi[i];

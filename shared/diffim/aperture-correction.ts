@@ -33,13 +33,21 @@ export const STEADY_CLIP_SIGMA = 5;
 const AVOID = UNUSABLE | MaskPlane.SUSPECT | MaskPlane.INTRP;
 
 /** Sum and variance of the pixels whose centres lie within `radius` of (x, y); null when one is masked or off the image. */
-export function apertureFlux(e: Exposure, x: number, y: number, radius: number): ApertureFlux | null {
+export function apertureFlux(
+  e: Exposure,
+  x: number,
+  y: number,
+  radius: number,
+): ApertureFlux | null {
   const r = Math.floor(radius);
   if (x - r < 0 || y - r < 0 || x + r >= e.width || y + r >= e.height) return null;
-  let flux = 0, variance = 0;
+  let flux = 0,
+    variance = 0;
   const r2 = radius * radius;
   for (let v = Math.ceil(y - radius); v <= Math.floor(y + radius); v++) {
-    const im = e.image.row(v), va = e.variance.row(v), m = e.mask.row(v);
+    const im = e.image.row(v),
+      va = e.variance.row(v),
+      m = e.mask.row(v);
     for (let u = Math.ceil(x - radius); u <= Math.floor(x + radius); u++) {
       if ((u - x) ** 2 + (v - y) ** 2 > r2) continue;
       if (m[u] & AVOID || !Number.isFinite(im[u])) return null;
@@ -51,11 +59,17 @@ export function apertureFlux(e: Exposure, x: number, y: number, radius: number):
 }
 
 /** Inverse-variance weighted mean of values with errors, iteratively clipped at `clip` sigma about it. */
-function clippedWeightedMean(values: number[], errors: number[], clip: number): { mean: number; error: number; kept: boolean[] } {
+function clippedWeightedMean(
+  values: number[],
+  errors: number[],
+  clip: number,
+): { mean: number; error: number; kept: boolean[] } {
   let kept = values.map((v, i) => Number.isFinite(v) && errors[i] > 0);
-  let mean = Number.NaN, error = Number.NaN;
+  let mean = Number.NaN,
+    error = Number.NaN;
   for (let it = 0; it < 10; it++) {
-    let sw = 0, swv = 0;
+    let sw = 0,
+      swv = 0;
     values.forEach((v, i) => {
       if (!kept[i]) return;
       const w = 1 / errors[i] ** 2;
@@ -65,7 +79,12 @@ function clippedWeightedMean(values: number[], errors: number[], clip: number): 
     if (sw === 0) break;
     mean = swv / sw;
     error = 1 / Math.sqrt(sw);
-    const next = values.map((v, i) => Number.isFinite(v) && errors[i] > 0 && Math.abs(v - mean) <= clip * Math.hypot(errors[i], error));
+    const next = values.map(
+      (v, i) =>
+        Number.isFinite(v) &&
+        errors[i] > 0 &&
+        Math.abs(v - mean) <= clip * Math.hypot(errors[i], error),
+    );
     if (next.every((k, i) => k === kept[i])) break;
     kept = next;
   }
@@ -77,10 +96,18 @@ function clippedWeightedMean(values: number[], errors: number[], clip: number): 
  * `clip` sigma (all of them when fewer than 3 would remain). Fitted as one weighted mean, the
  * brightest stars set the reference, so variables of a few percent stand out.
  */
-export function steadyCandidates(stamps: CandidateStamp[], target: Exposure, source: Exposure, radius: number, clip: number): CandidateStamp[] {
-  const ratios: number[] = [], errors: number[] = [];
+export function steadyCandidates(
+  stamps: CandidateStamp[],
+  target: Exposure,
+  source: Exposure,
+  radius: number,
+  clip: number,
+): CandidateStamp[] {
+  const ratios: number[] = [],
+    errors: number[] = [];
   for (const s of stamps) {
-    const t = apertureFlux(target, s.x, s.y, radius), o = apertureFlux(source, s.x, s.y, radius);
+    const t = apertureFlux(target, s.x, s.y, radius),
+      o = apertureFlux(source, s.x, s.y, radius);
     if (!t || !o || !(t.flux > 0) || !(o.flux > 0)) {
       ratios.push(Number.NaN);
       errors.push(Number.NaN);
@@ -141,7 +168,15 @@ export function apertureCorrection(psf: Psf, x: number, y: number, half: number)
  * c_target / c_source for the photometric scale, or 1 (`applied` false) when either correction is
  * unknown: correcting one side only would bias the scale by the other's missing wings.
  */
-export function pairApertureCorrection(target: Psf, source: Psf, x: number, y: number, half: number): { ratio: number; applied: boolean } {
+export function pairApertureCorrection(
+  target: Psf,
+  source: Psf,
+  x: number,
+  y: number,
+  half: number,
+): { ratio: number; applied: boolean } {
   const ratio = apertureCorrection(target, x, y, half) / apertureCorrection(source, x, y, half);
-  return Number.isFinite(ratio) && ratio > 0 ? { ratio, applied: true } : { ratio: 1, applied: false };
+  return Number.isFinite(ratio) && ratio > 0
+    ? { ratio, applied: true }
+    : { ratio: 1, applied: false };
 }

@@ -44,14 +44,16 @@ export function alardLuptonBasis({ size, sigmas, degrees }: BasisOptions): Kerne
     for (let a = 0; a <= degrees[g]; a++) {
       const f = new Float64Array(size);
       // Scaling u by sigma keeps all polynomial orders of comparable amplitude.
-      for (let u = -half; u <= half; u++) f[u + half] = (u / sigma) ** a * Math.exp((-u * u) / (2 * sigma * sigma));
+      for (let u = -half; u <= half; u++)
+        f[u + half] = (u / sigma) ** a * Math.exp((-u * u) / (2 * sigma * sigma));
       powers.push(f);
     }
     for (let a = 0; a <= degrees[g]; a++) {
       for (let b = 0; a + b <= degrees[g]; b++) {
         const fx = Float64Array.from(powers[a]);
         const fy = Float64Array.from(powers[b]);
-        let sx = 0, sy = 0;
+        let sx = 0,
+          sy = 0;
         for (let i = 0; i < size; i++) {
           sx += fx[i];
           sy += fy[i];
@@ -70,7 +72,8 @@ export function alardLuptonBasis({ size, sigmas, degrees }: BasisOptions): Kerne
     }
   });
   const subtract = new Float64Array(terms.length);
-  for (let j = 1; j < terms.length; j++) subtract[j] = Math.abs(sums[j]) > 1e-12 * size ? sums[j] : 0;
+  for (let j = 1; j < terms.length; j++)
+    subtract[j] = Math.abs(sums[j]) > 1e-12 * size ? sums[j] : 0;
   return { size, sigmas: [...sigmas], degrees: [...degrees], terms, subtract };
 }
 
@@ -81,7 +84,8 @@ export function basisImage(basis: KernelBasis, j: number): Float64Array {
   const t = terms[j];
   const t0 = terms[0];
   for (let v = 0; v < size; v++) {
-    for (let u = 0; u < size; u++) out[v * size + u] = t.fy[v] * t.fx[u] - subtract[j] * t0.fy[v] * t0.fx[u];
+    for (let u = 0; u < size; u++)
+      out[v * size + u] = t.fy[v] * t.fx[u] - subtract[j] * t0.fy[v] * t0.fx[u];
   }
   return out;
 }
@@ -91,7 +95,12 @@ export function basisImage(basis: KernelBasis, j: number): Float64Array {
  * Gaussian has sigma_match = sqrt(sigma_wide^2 - sigma_narrow^2); the three Gaussians are
  * sigma_match / beta, sigma_match and sigma_match * beta, the middle one at least minSigma * beta.
  */
-export function basisSigmas(sigmaNarrow: number, sigmaWide: number, beta: number, minSigma: number): number[] {
+export function basisSigmas(
+  sigmaNarrow: number,
+  sigmaWide: number,
+  beta: number,
+  minSigma: number,
+): number[] {
   const match = Math.sqrt(Math.max(0, sigmaWide ** 2 - sigmaNarrow ** 2));
   const mid = Math.max(match, minSigma * beta);
   return [mid / beta, mid, mid * beta];

@@ -40,7 +40,8 @@ function boxClean(e: Exposure, x: number, y: number, half: number): boolean {
   for (let v = y - half; v <= y + half; v++) {
     const m = e.mask.row(v);
     const im = e.image.row(v);
-    for (let u = x - half; u <= x + half; u++) if (m[u] & AVOID || !Number.isFinite(im[u])) return false;
+    for (let u = x - half; u <= x + half; u++)
+      if (m[u] & AVOID || !Number.isFinite(im[u])) return false;
   }
   return true;
 }
@@ -59,15 +60,21 @@ function stamp(e: Exposure, x: number, y: number, half: number): Float64Array {
  * Candidates for matching `source` (to be convolved) to `target`. Peaks are found in
  * the target; each must be clean in both images.
  */
-export function selectCandidates(target: Exposure, source: Exposure, opt: CandidateOptions): CandidateStamp[] {
+export function selectCandidates(
+  target: Exposure,
+  source: Exposure,
+  opt: CandidateOptions,
+): CandidateStamp[] {
   const { width, height } = target;
   const bigHalf = opt.stampHalf + opt.kernelHalf;
   const r = Math.max(1, Math.ceil(opt.fwhm));
   const out: CandidateStamp[] = [];
   for (let gy = 0; gy < opt.grid; gy++) {
     for (let gx = 0; gx < opt.grid; gx++) {
-      const x0 = Math.floor((gx * width) / opt.grid), x1 = Math.floor(((gx + 1) * width) / opt.grid);
-      const y0 = Math.floor((gy * height) / opt.grid), y1 = Math.floor(((gy + 1) * height) / opt.grid);
+      const x0 = Math.floor((gx * width) / opt.grid),
+        x1 = Math.floor(((gx + 1) * width) / opt.grid);
+      const y0 = Math.floor((gy * height) / opt.grid),
+        y1 = Math.floor(((gy + 1) * height) / opt.grid);
       const sample: number[] = [];
       const step = Math.max(1, Math.floor(Math.sqrt(((x1 - x0) * (y1 - y0)) / 4000)));
       for (let y = y0; y < y1; y += step) {
@@ -83,8 +90,15 @@ export function selectCandidates(target: Exposure, source: Exposure, opt: Candid
         for (let x = Math.max(x0, bigHalf); x < Math.min(x1, width - bigHalf); x++) {
           const v = row[x];
           if (!(v - sky > 5 * noise)) continue;
-          if (!(v > row[x - 1] && v >= row[x + 1] && v > target.image.get(x, y - 1) && v >= target.image.get(x, y + 1))) continue;
-          let flux = 0, variance = 0;
+          if (!(
+            v > row[x - 1] &&
+            v >= row[x + 1] &&
+            v > target.image.get(x, y - 1) &&
+            v >= target.image.get(x, y + 1)
+          ))
+            continue;
+          let flux = 0,
+            variance = 0;
           for (let dv = -r; dv <= r; dv++) {
             for (let du = -r; du <= r; du++) {
               flux += target.image.get(x + du, y + dv) - sky;
@@ -99,18 +113,30 @@ export function selectCandidates(target: Exposure, source: Exposure, opt: Candid
       let kept = 0;
       for (const c of found) {
         if (kept >= opt.perCell) break;
-        if (out.some((o) => Math.abs(o.x - c.x) <= opt.stampHalf && Math.abs(o.y - c.y) <= opt.stampHalf)) continue;
-        if (!boxClean(target, c.x, c.y, opt.stampHalf) || !boxClean(source, c.x, c.y, bigHalf)) continue;
+        if (
+          out.some(
+            (o) => Math.abs(o.x - c.x) <= opt.stampHalf && Math.abs(o.y - c.y) <= opt.stampHalf,
+          )
+        )
+          continue;
+        if (!boxClean(target, c.x, c.y, opt.stampHalf) || !boxClean(source, c.x, c.y, bigHalf))
+          continue;
         const side = 2 * opt.stampHalf + 1;
         const weight = new Float64Array(side * side);
         for (let v = 0; v < side; v++) {
           for (let u = 0; u < side; u++) {
-            const px = c.x - opt.stampHalf + u, py = c.y - opt.stampHalf + v;
+            const px = c.x - opt.stampHalf + u,
+              py = c.y - opt.stampHalf + v;
             const variance = target.variance.get(px, py) + source.variance.get(px, py);
             weight[v * side + u] = variance > 0 ? 1 / variance : 0;
           }
         }
-        out.push({ ...c, target: stamp(target, c.x, c.y, opt.stampHalf), source: stamp(source, c.x, c.y, bigHalf), weight });
+        out.push({
+          ...c,
+          target: stamp(target, c.x, c.y, opt.stampHalf),
+          source: stamp(source, c.x, c.y, bigHalf),
+          weight,
+        });
         kept++;
       }
     }

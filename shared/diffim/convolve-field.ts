@@ -16,7 +16,12 @@ import type { WorkerPool } from '../util/worker-pool.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
 import { polyPowers } from './spatial.js';
 
-function fieldPlan(width: number, height: number, solution: KernelSolution, fftSize: number): TilePlan {
+function fieldPlan(
+  width: number,
+  height: number,
+  solution: KernelSolution,
+  fftSize: number,
+): TilePlan {
   const n = fftSize >= 4 * solution.size ? fftSize : nextPow2(4 * solution.size);
   return planTiles(width, height, { fftSize: n, halo: (solution.size - 1) / 2, blend: 0 });
 }
@@ -26,7 +31,13 @@ function fieldPlan(width: number, height: number, solution: KernelSolution, fftS
  * With p_m = xi^a eta^b, sum_m p_m (K_m * S) = sum_a xi^a IFFT_rows(sum_b eta^b IFFT_cols(S K_m)):
  * each term needs its own column pass, but terms sharing a power of xi share one row pass.
  */
-export function convolveFieldShare(image: ImageF, out: ImageF, solution: KernelSolution, fftSize: number, indices: number[]): void {
+export function convolveFieldShare(
+  image: ImageF,
+  out: ImageF,
+  solution: KernelSolution,
+  fftSize: number,
+  indices: number[],
+): void {
   const { width } = image;
   const plan = fieldPlan(image.width, image.height, solution, fftSize);
   const n = plan.fftSize;
@@ -39,7 +50,9 @@ export function convolveFieldShare(image: ImageF, out: ImageF, solution: KernelS
   const bgPowers = polyPowers(solution.backgroundOrder);
   const bgXi = new Float64Array(solution.backgroundOrder + 1);
   const window = new Float64Array(n * n);
-  const source = fft.allocSpectrum(), product = fft.allocSpectrum(), columns = fft.allocSpectrum();
+  const source = fft.allocSpectrum(),
+    product = fft.allocSpectrum(),
+    columns = fft.allocSpectrum();
   const groups = Array.from({ length: xiOrders }, () => fft.allocSpectrum());
   const rows = Array.from({ length: xiOrders }, () => new Float64Array(n * n));
   const etaPower = new Float64Array(n);
@@ -48,7 +61,8 @@ export function convolveFieldShare(image: ImageF, out: ImageF, solution: KernelS
     const tile = plan.tiles[t];
     fft.forward(window, source, ...loadTile(image, tile, n, window));
     const [r0, r1] = outputRows(tile);
-    for (const g of groups) for (let k = 0; k < fft.columns; k++) g.fill(0, k * col + 2 * r0, k * col + 2 * r1);
+    for (const g of groups)
+      for (let k = 0; k < fft.columns; k++) g.fill(0, k * col + 2 * r0, k * col + 2 * r1);
     powers.forEach(([a, b], m) => {
       multiplySpectra(source, spectra[m], product);
       fft.inverseColumns(product, columns);
@@ -73,7 +87,8 @@ export function convolveFieldShare(image: ImageF, out: ImageF, solution: KernelS
       const base = (y - tile.wy) * n - tile.wx;
       for (let x = tile.ox; x < tile.ox + tile.ow; x++) {
         // Horner in xi over the row-pass outputs and the background.
-        let v = 0, bg = 0;
+        let v = 0,
+          bg = 0;
         for (let a = xiOrders - 1; a >= 0; a--) v = v * xi[x] + rows[a][base + x];
         for (let a = bgXi.length - 1; a >= 0; a--) bg = bg * xi[x] + bgXi[a];
         row[x] = bg + v;
@@ -92,20 +107,38 @@ export interface ConvolveFieldArgs {
 
 /** Worker side of convolveKernelField. */
 export function convolveFieldWorker(a: ConvolveFieldArgs): void {
-  convolveFieldShare(fromShared(a.image), fromShared(a.out), KernelSolution.fromData(a.solution), a.fftSize, a.indices);
+  convolveFieldShare(
+    fromShared(a.image),
+    fromShared(a.out),
+    KernelSolution.fromData(a.solution),
+    a.fftSize,
+    a.indices,
+  );
 }
 
 /** image convolved with the solution's kernel field, plus its differential background. */
-export async function convolveKernelField(image: ImageF, solution: KernelSolution, fftSize: number, pool: WorkerPool | null = null): Promise<ImageF> {
+export async function convolveKernelField(
+  image: ImageF,
+  solution: KernelSolution,
+  fftSize: number,
+  pool: WorkerPool | null = null,
+): Promise<ImageF> {
   const plan = fieldPlan(image.width, image.height, solution, fftSize);
   if (!pool || pool.size === 0 || plan.tiles.length < 4) {
     const out = Plane.zeros(Float32Array, image.width, image.height);
-    convolveFieldShare(image, out, solution, fftSize, plan.tiles.map((_t, i) => i));
+    convolveFieldShare(
+      image,
+      out,
+      solution,
+      fftSize,
+      plan.tiles.map((_t, i) => i),
+    );
     return out;
   }
   const shared = toShared(image);
   const out = toShared({ width: image.width, height: image.height });
-  const local = fromShared(shared), localOut = fromShared(out);
+  const local = fromShared(shared),
+    localOut = fromShared(out);
   await runTileShares(
     plan,
     pool,

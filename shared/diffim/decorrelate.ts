@@ -27,15 +27,25 @@ export type NoiseAt = (x: number, y: number) => [number, number];
 export type NoiseModels = [NoiseCorrelation | null, NoiseCorrelation | null];
 
 /** phi(k) on an n*n grid (row-major, real, even), from the kernel's full spectrum and the inputs' local noise lags at one position. */
-export function decorrelationFilter(kernelSpec: Float64Array, kappa: number, varUnconvolved: number, varConvolved: number, lags: [NoiseLags | null, NoiseLags | null] = [null, null]): Float64Array {
-  const n2 = kernelSpec.length / 2, n = Math.round(Math.sqrt(n2));
+export function decorrelationFilter(
+  kernelSpec: Float64Array,
+  kappa: number,
+  varUnconvolved: number,
+  varConvolved: number,
+  lags: [NoiseLags | null, NoiseLags | null] = [null, null],
+): Float64Array {
+  const n2 = kernelSpec.length / 2,
+    n = Math.round(Math.sqrt(n2));
   const [su, sc] = lags.map((l) => new NoiseShape(l, n));
   const phi = new Float64Array(n2);
   const top = varUnconvolved * su.atZero + kappa * kappa * varConvolved * sc.atZero;
   for (let i = 0; i < n2; i++) {
-    const u = i % n, v = (i - u) / n;
+    const u = i % n,
+      v = (i - u) / n;
     const k2 = kernelSpec[2 * i] ** 2 + kernelSpec[2 * i + 1] ** 2;
-    phi[i] = Math.sqrt(top / (varUnconvolved * su.x[u] * su.y[v] + varConvolved * sc.x[u] * sc.y[v] * k2));
+    phi[i] = Math.sqrt(
+      top / (varUnconvolved * su.x[u] * su.y[v] + varConvolved * sc.x[u] * sc.y[v] * k2),
+    );
   }
   return phi;
 }
@@ -48,14 +58,26 @@ export interface DecorrelateOptions {
   models?: NoiseModels;
 }
 
-function decorrelatePlan(width: number, height: number, solution: KernelSolution, opt: DecorrelateOptions): TilePlan {
+function decorrelatePlan(
+  width: number,
+  height: number,
+  solution: KernelSolution,
+  opt: DecorrelateOptions,
+): TilePlan {
   const halo = solution.size;
   const n = opt.fftSize >= 4 * (halo + opt.blend) ? opt.fftSize : 2 * opt.fftSize;
   return planTiles(width, height, { fftSize: n, halo, blend: opt.blend });
 }
 
 /** Decorrelates tiles `indices` of `difference`, adding them (blend-weighted) into `out`; noise[2t..2t+1] are tile t's levels. */
-export function decorrelateShare(difference: ImageF, out: ImageF, solution: KernelSolution, noise: Float64Array, opt: DecorrelateOptions, indices: number[]): void {
+export function decorrelateShare(
+  difference: ImageF,
+  out: ImageF,
+  solution: KernelSolution,
+  noise: Float64Array,
+  opt: DecorrelateOptions,
+  indices: number[],
+): void {
   const plan = decorrelatePlan(difference.width, difference.height, solution, opt);
   const n = plan.fftSize;
   const fft = new RealFft2(n);
@@ -69,16 +91,22 @@ export function decorrelateShare(difference: ImageF, out: ImageF, solution: Kern
   for (const t of indices) {
     const tile = plan.tiles[t];
     // The inputs' noise over the pixels this tile writes.
-    const [su, sc] = models.map((m) => new NoiseShape(noiseLagsIn(m, tile.ox, tile.oy, tile.ox + tile.ow, tile.oy + tile.oh), n));
+    const [su, sc] = models.map(
+      (m) =>
+        new NoiseShape(noiseLagsIn(m, tile.ox, tile.oy, tile.ox + tile.ow, tile.oy + tile.oh), n),
+    );
     fft.forward(window, spectrum, ...loadTile(difference, tile, n, window));
     solution.frame.terms(solution.spatialOrder, tile.cx, tile.cy, weights);
-    const vu = noise[2 * t], vc = noise[2 * t + 1];
+    const vu = noise[2 * t],
+      vc = noise[2 * t + 1];
     const top = vu * su.atZero + kappa2 * vc * sc.atZero;
     // Half spectrum by columns: element (kx, ky) at 2 (kx n + ky).
     for (let kx = 0; kx <= n / 2; kx++) {
-      const u = vu * su.x[kx], c = vc * sc.x[kx];
+      const u = vu * su.x[kx],
+        c = vc * sc.x[kx];
       for (let ky = 0, i = 2 * kx * n; ky < n; ky++, i += 2) {
-        let kr = 0, ki = 0;
+        let kr = 0,
+          ki = 0;
         for (let m = 0; m < termSpectra.length; m++) {
           kr += weights[m] * termSpectra[m][i];
           ki += weights[m] * termSpectra[m][i + 1];
@@ -104,11 +132,24 @@ export interface DecorrelateArgs {
 
 /** Worker side of decorrelate. */
 export function decorrelateWorker(a: DecorrelateArgs): void {
-  decorrelateShare(fromShared(a.difference), fromShared(a.out), KernelSolution.fromData(a.solution), a.noise, a.opt, a.indices);
+  decorrelateShare(
+    fromShared(a.difference),
+    fromShared(a.out),
+    KernelSolution.fromData(a.solution),
+    a.noise,
+    a.opt,
+    a.indices,
+  );
 }
 
 /** The decorrelated difference image. */
-export async function decorrelate(difference: ImageF, solution: KernelSolution, noiseAt: NoiseAt, opt: DecorrelateOptions, pool: WorkerPool | null = null): Promise<ImageF> {
+export async function decorrelate(
+  difference: ImageF,
+  solution: KernelSolution,
+  noiseAt: NoiseAt,
+  opt: DecorrelateOptions,
+  pool: WorkerPool | null = null,
+): Promise<ImageF> {
   const { width, height } = difference;
   const plan = decorrelatePlan(width, height, solution, opt);
   const noise = new Float64Array(2 * plan.tiles.length);

@@ -18,16 +18,23 @@ type MaskI = Plane<Int32Array>;
 const SPREAD = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
 
 /** Fills `out` (contiguous, the inputs' size) with the difference's mask; reach in pixels. */
-export function differenceMask(scienceMask: MaskI, templateMask: MaskI, reach: number, out: MaskI): void {
+export function differenceMask(
+  scienceMask: MaskI,
+  templateMask: MaskI,
+  reach: number,
+  out: MaskI,
+): void {
   const { width, height } = scienceMask;
   const grown = new Int32Array(width * height);
   for (let y = 0; y < height; y++) grown.set(templateMask.row(y), y * width);
   for (let i = 0; i < grown.length; i++) grown[i] &= SPREAD;
   dilateBits(grown, width, height, SPREAD, reach);
   for (let y = 0; y < height; y++) {
-    const ms = scienceMask.row(y), mo = out.row(y);
+    const ms = scienceMask.row(y),
+      mo = out.row(y);
     for (let x = 0; x < width; x++) {
-      const edge = x < reach || y < reach || x >= width - reach || y >= height - reach ? MaskPlane.EDGE : 0;
+      const edge =
+        x < reach || y < reach || x >= width - reach || y >= height - reach ? MaskPlane.EDGE : 0;
       mo[x] = (ms[x] & SPREAD) | grown[y * width + x] | edge;
     }
   }
@@ -49,7 +56,12 @@ export function differenceMaskShared(job: MaskJob): void {
 }
 
 /** differenceMask on a worker of `pool` (here when the pool has none); a new contiguous plane. */
-export async function differenceMaskAsync(scienceMask: MaskI, templateMask: MaskI, reach: number, pool: WorkerPool | null): Promise<MaskI> {
+export async function differenceMaskAsync(
+  scienceMask: MaskI,
+  templateMask: MaskI,
+  reach: number,
+  pool: WorkerPool | null,
+): Promise<MaskI> {
   const { width, height } = scienceMask;
   if (!pool || pool.size === 0) {
     const out = Plane.zeros(Int32Array, width, height);
@@ -57,7 +69,14 @@ export async function differenceMaskAsync(scienceMask: MaskI, templateMask: Mask
     return out;
   }
   const out = new Int32Array(new SharedArrayBuffer(4 * width * height));
-  const job: MaskJob = { science: sharedOrCopy(scienceMask).data, template: sharedOrCopy(templateMask).data, out, width, height, reach };
+  const job: MaskJob = {
+    science: sharedOrCopy(scienceMask).data,
+    template: sharedOrCopy(templateMask).data,
+    out,
+    width,
+    height,
+    reach,
+  };
   await pool.run({ module: import.meta.url, fn: 'differenceMaskShared', args: job });
   return new Plane(out, width, height);
 }

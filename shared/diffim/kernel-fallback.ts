@@ -37,18 +37,31 @@ function squaredSum(k: Float64Array): number {
 export function kernelProblem(fit: KernelFitResult, width: number, height: number): string {
   const { solution } = fit;
   const ks = solution.kernelSum;
-  if (![ks, ...solution.background, ...solution.coefficients.flatMap((c) => Array.from(c))].every(Number.isFinite)) return 'non-finite kernel solution';
+  if (
+    ![ks, ...solution.background, ...solution.coefficients.flatMap((c) => Array.from(c))].every(
+      Number.isFinite,
+    )
+  )
+    return 'non-finite kernel solution';
   if (!(ks > 0)) return `kernel sum ${ks.toPrecision(4)} is not positive`;
-  const singles = fit.candidates.filter((c) => !c.rejected && Number.isFinite(c.kernelSum)).map((c) => c.kernelSum);
+  const singles = fit.candidates
+    .filter((c) => !c.rejected && Number.isFinite(c.kernelSum))
+    .map((c) => c.kernelSum);
   const typical = singles.length ? median(singles) : Number.NaN;
   if (Number.isFinite(typical) && Math.abs(ks / typical - 1) > MAX_KERNEL_SUM_DEVIATION) {
     return `kernel sum ${ks.toPrecision(4)} is far from the candidates' median ${typical.toPrecision(4)}`;
   }
   if (fit.used === 0) return 'no stamp left in the fit';
   const centre = squaredSum(solution.kernelAt((width - 1) / 2, (height - 1) / 2));
-  for (const [x, y] of [[0, 0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]]) {
+  for (const [x, y] of [
+    [0, 0],
+    [width - 1, 0],
+    [0, height - 1],
+    [width - 1, height - 1],
+  ]) {
     const corner = squaredSum(solution.kernelAt(x, y));
-    if (!Number.isFinite(corner) || corner > MAX_CORNER_POWER_RATIO * centre) return `kernel runs away towards pixel (${x}, ${y})`;
+    if (!Number.isFinite(corner) || corner > MAX_CORNER_POWER_RATIO * centre)
+      return `kernel runs away towards pixel (${x}, ${y})`;
   }
   return '';
 }
@@ -57,12 +70,29 @@ export function kernelProblem(fit: KernelFitResult, width: number, height: numbe
  * fitKernel with the fallbacks above; `makeBasis(degrees)` builds the basis for a list of
  * polynomial degrees (the configured ones first).
  */
-export function fitKernelWithFallback(stamps: CandidateStamp[], makeBasis: (degrees: number[]) => KernelBasis, degrees: number[], width: number, height: number, opt: KernelFitOptions): KernelFallbackResult {
+export function fitKernelWithFallback(
+  stamps: CandidateStamp[],
+  makeBasis: (degrees: number[]) => KernelBasis,
+  degrees: number[],
+  width: number,
+  height: number,
+  opt: KernelFitOptions,
+): KernelFallbackResult {
   const bare = degrees.map(() => 0);
   const attempts = [
-    { degrees, spatialOrder: opt.spatialOrder, backgroundOrder: opt.backgroundOrder, label: 'configured fit' },
+    {
+      degrees,
+      spatialOrder: opt.spatialOrder,
+      backgroundOrder: opt.backgroundOrder,
+      label: 'configured fit',
+    },
     { degrees, spatialOrder: 0, backgroundOrder: 0, label: 'spatial order 0' },
-    { degrees: bare, spatialOrder: 0, backgroundOrder: 0, label: 'bare Gaussian basis, spatial order 0' },
+    {
+      degrees: bare,
+      spatialOrder: 0,
+      backgroundOrder: 0,
+      label: 'bare Gaussian basis, spatial order 0',
+    },
   ];
   const problems: string[] = [];
   const tried = new Set<string>();
@@ -70,9 +100,14 @@ export function fitKernelWithFallback(stamps: CandidateStamp[], makeBasis: (degr
     const key = `${a.degrees.join(',')}/${a.spatialOrder}/${a.backgroundOrder}`;
     if (tried.has(key)) continue;
     tried.add(key);
-    const fit = fitKernel(stamps, makeBasis(a.degrees), width, height, { ...opt, spatialOrder: a.spatialOrder, backgroundOrder: a.backgroundOrder });
+    const fit = fitKernel(stamps, makeBasis(a.degrees), width, height, {
+      ...opt,
+      spatialOrder: a.spatialOrder,
+      backgroundOrder: a.backgroundOrder,
+    });
     const problem = kernelProblem(fit, width, height);
-    if (!problem) return { ...fit, fallback: problems.length ? `${problems.join('; ')}: ${a.label}` : '' };
+    if (!problem)
+      return { ...fit, fallback: problems.length ? `${problems.join('; ')}: ${a.label}` : '' };
     problems.push(`${a.label}: ${problem}`);
   }
   throw new KernelFitError(problems.join('; '));

@@ -61,7 +61,8 @@ interface Prepared {
  * factors are equal (same Gaussian and power of u) share one horizontal pass.
  */
 function convolveBasis(source: Float64Array, side: number, basis: KernelBasis): Float64Array[] {
-  const size = basis.size, w = side - size + 1;
+  const size = basis.size,
+    w = side - size + 1;
   const horizontal = new Map<Float64Array, Float64Array>();
   const passes = basis.terms.map((t) => {
     for (const [fx, pass] of horizontal) if (fx.every((v, i) => v === t.fx[i])) return pass;
@@ -78,7 +79,8 @@ function convolveBasis(source: Float64Array, side: number, basis: KernelBasis): 
     return pass;
   });
   return basis.terms.map((t, j) => {
-    const tmp = passes[j], ky = t.fy;
+    const tmp = passes[j],
+      ky = t.fy;
     const out = new Float64Array(w * w);
     for (let y = 0; y < w; y++) {
       for (let x = 0; x < w; x++) {
@@ -94,12 +96,15 @@ function convolveBasis(source: Float64Array, side: number, basis: KernelBasis): 
 function prepare(stamp: CandidateStamp, basis: KernelBasis): Prepared {
   const side = Math.round(Math.sqrt(stamp.source.length));
   const raw = convolveBasis(stamp.source, side, basis);
-  const columns = raw.map((c, j) => (j === 0 ? c : c.map((v, i) => v - basis.subtract[j] * raw[0][i])));
+  const columns = raw.map((c, j) =>
+    j === 0 ? c : c.map((v, i) => v - basis.subtract[j] * raw[0][i]),
+  );
   columns.push(new Float64Array(stamp.target.length).fill(1));
   const nc = columns.length;
   const normal = new Float64Array(nc * nc);
   const rhs = new Float64Array(nc);
-  const w = stamp.weight, target = stamp.target;
+  const w = stamp.weight,
+    target = stamp.target;
   const weighted = new Float64Array(w.length);
   for (let a = 0; a < nc; a++) {
     const ca = columns[a];
@@ -122,7 +127,9 @@ function prepare(stamp: CandidateStamp, basis: KernelBasis): Prepared {
 
 function residualStats(p: Prepared, local: Float64Array): { mean: number; std: number } {
   const { target, weight } = p.stamp;
-  let s = 0, ss = 0, n = 0;
+  let s = 0,
+    ss = 0,
+    n = 0;
   for (let i = 0; i < target.length; i++) {
     if (!(weight[i] > 0)) continue;
     let model = 0;
@@ -137,7 +144,12 @@ function residualStats(p: Prepared, local: Float64Array): { mean: number; std: n
 }
 
 /** Layout of the global unknowns: [a0, c[1][0..M), ..., c[nb-1][0..M), bg[0..Mb)]. */
-function localFromGlobal(theta: Float64Array, nb: number, pk: Float64Array, pb: Float64Array): Float64Array {
+function localFromGlobal(
+  theta: Float64Array,
+  nb: number,
+  pk: Float64Array,
+  pb: Float64Array,
+): Float64Array {
   const m = pk.length;
   const local = new Float64Array(nb + 1);
   local[0] = theta[0];
@@ -154,29 +166,50 @@ function localFromGlobal(theta: Float64Array, nb: number, pk: Float64Array, pb: 
 }
 
 /** Design map A_c (local = A_c theta) as parallel lists of (local index, global index, factor). */
-function designMap(nb: number, pk: Float64Array, pb: Float64Array): { local: Int32Array; global: Int32Array; factor: Float64Array } {
+function designMap(
+  nb: number,
+  pk: Float64Array,
+  pb: Float64Array,
+): { local: Int32Array; global: Int32Array; factor: Float64Array } {
   const m = pk.length;
   const count = 1 + (nb - 1) * m + pb.length;
-  const local = new Int32Array(count), global = new Int32Array(count), factor = new Float64Array(count);
+  const local = new Int32Array(count),
+    global = new Int32Array(count),
+    factor = new Float64Array(count);
   factor[0] = 1;
   let p = 1;
-  for (let j = 1; j < nb; j++) for (let t = 0; t < m; t++, p++) [local[p], global[p], factor[p]] = [j, 1 + (j - 1) * m + t, pk[t]];
+  for (let j = 1; j < nb; j++)
+    for (let t = 0; t < m; t++, p++)
+      [local[p], global[p], factor[p]] = [j, 1 + (j - 1) * m + t, pk[t]];
   const off = 1 + (nb - 1) * m;
   for (let t = 0; t < pb.length; t++, p++) [local[p], global[p], factor[p]] = [nb, off + t, pb[t]];
   return { local, global, factor };
 }
 
-function spatialFit(items: Prepared[], nb: number, frame: SpatialFrame, ko: number, bo: number): Float64Array {
+function spatialFit(
+  items: Prepared[],
+  nb: number,
+  frame: SpatialFrame,
+  ko: number,
+  bo: number,
+): Float64Array {
   const np = 1 + (nb - 1) * polyCount(ko) + polyCount(bo);
   const a = new Float64Array(np * np);
   const b = new Float64Array(np);
   const nc = nb + 1;
   for (const it of items) {
-    const { local, global, factor } = designMap(nb, frame.terms(ko, it.stamp.x, it.stamp.y), frame.terms(bo, it.stamp.x, it.stamp.y));
+    const { local, global, factor } = designMap(
+      nb,
+      frame.terms(ko, it.stamp.x, it.stamp.y),
+      frame.terms(bo, it.stamp.x, it.stamp.y),
+    );
     for (let p = 0; p < local.length; p++) {
-      const fi = factor[p], rowA = global[p] * np, rowN = local[p] * nc;
+      const fi = factor[p],
+        rowA = global[p] * np,
+        rowN = local[p] * nc;
       b[global[p]] += fi * it.rhs[local[p]];
-      for (let q = 0; q < local.length; q++) a[rowA + global[q]] += fi * factor[q] * it.normal[rowN + local[q]];
+      for (let q = 0; q < local.length; q++)
+        a[rowA + global[q]] += fi * factor[q] * it.normal[rowN + local[q]];
     }
   }
   return solveSymmetric(a, b);
@@ -186,27 +219,49 @@ function spatialFit(items: Prepared[], nb: number, frame: SpatialFrame, ko: numb
  * Fits the kernel solution on `stamps`; width/height define the spatial frame.
  * Falls back to lower spatial orders when too few candidates survive.
  */
-export function fitKernel(stamps: CandidateStamp[], basis: KernelBasis, width: number, height: number, opt: KernelFitOptions): KernelFitResult {
+export function fitKernel(
+  stamps: CandidateStamp[],
+  basis: KernelBasis,
+  width: number,
+  height: number,
+  opt: KernelFitOptions,
+): KernelFitResult {
   const nb = basis.terms.length;
   const frame = new SpatialFrame(width, height);
   const prepared = stamps.map((s) => prepare(s, basis));
   const reports: CandidateReport[] = prepared.map((p) => {
     const local = solveSymmetric(p.normal, p.rhs);
     const r = residualStats(p, local);
-    return { x: p.stamp.x, y: p.stamp.y, kernelSum: local[0], residualMean: r.mean, residualStd: r.std, rejected: '' };
+    return {
+      x: p.stamp.x,
+      y: p.stamp.y,
+      kernelSum: local[0],
+      residualMean: r.mean,
+      residualStd: r.std,
+      rejected: '',
+    };
   });
   for (const r of reports) {
-    if (Math.abs(r.residualMean) > opt.residualMeanMax || r.residualStd > opt.residualStdMax || !Number.isFinite(r.kernelSum)) r.rejected = 'singleResidual';
+    if (
+      Math.abs(r.residualMean) > opt.residualMeanMax ||
+      r.residualStd > opt.residualStdMax ||
+      !Number.isFinite(r.kernelSum)
+    )
+      r.rejected = 'singleResidual';
   }
   const sums = reports.filter((r) => !r.rejected).map((r) => r.kernelSum);
   if (sums.length >= 3) {
-    const c = median(sums), s = madSigma(sums, c);
-    for (const r of reports) if (!r.rejected && s > 0 && Math.abs(r.kernelSum - c) > opt.kernelSumSigmaMax * s) r.rejected = 'kernelSum';
+    const c = median(sums),
+      s = madSigma(sums, c);
+    for (const r of reports)
+      if (!r.rejected && s > 0 && Math.abs(r.kernelSum - c) > opt.kernelSumSigmaMax * s)
+        r.rejected = 'kernelSum';
   }
   // Whatever survives single fits is the pool; if it is empty, fit all (a poor fit beats none).
   if (!reports.some((r) => !r.rejected)) for (const r of reports) r.rejected = '';
   if (prepared.length === 0) throw new NoKernelCandidatesError();
-  let ko = opt.spatialOrder, bo = opt.backgroundOrder;
+  let ko = opt.spatialOrder,
+    bo = opt.backgroundOrder;
   let theta: Float64Array = new Float64Array(0);
   for (let iter = 0; ; iter++) {
     const active = prepared.filter((_p, i) => !reports[i].rejected);
@@ -218,7 +273,12 @@ export function fitKernel(stamps: CandidateStamp[], basis: KernelBasis, width: n
     prepared.forEach((p, i) => {
       const rep = reports[i];
       if (rep.rejected) return;
-      const local = localFromGlobal(theta, nb, frame.terms(ko, p.stamp.x, p.stamp.y), frame.terms(bo, p.stamp.x, p.stamp.y));
+      const local = localFromGlobal(
+        theta,
+        nb,
+        frame.terms(ko, p.stamp.x, p.stamp.y),
+        frame.terms(bo, p.stamp.x, p.stamp.y),
+      );
       const r = residualStats(p, local);
       rep.residualMean = r.mean;
       rep.residualStd = r.std;
@@ -231,6 +291,15 @@ export function fitKernel(stamps: CandidateStamp[], basis: KernelBasis, width: n
   const coefficients: Float64Array[] = [];
   for (let j = 1; j < nb; j++) coefficients.push(theta.slice(1 + (j - 1) * m, 1 + j * m));
   const background = theta.slice(1 + (nb - 1) * m);
-  const solution = new KernelSolution(basis, ko, bo, theta[0], coefficients, background, width, height);
+  const solution = new KernelSolution(
+    basis,
+    ko,
+    bo,
+    theta[0],
+    coefficients,
+    background,
+    width,
+    height,
+  );
   return { solution, candidates: reports, used: reports.filter((r) => !r.rejected).length };
 }

@@ -55,12 +55,30 @@ export class KernelSolution {
   }
 
   static fromData(d: KernelSolutionData): KernelSolution {
-    return new KernelSolution(d.basis, d.spatialOrder, d.backgroundOrder, d.kernelSum, d.coefficients, d.background, d.width, d.height);
+    return new KernelSolution(
+      d.basis,
+      d.spatialOrder,
+      d.backgroundOrder,
+      d.kernelSum,
+      d.coefficients,
+      d.background,
+      d.width,
+      d.height,
+    );
   }
 
   toData(): KernelSolutionData {
     const { basis, spatialOrder, backgroundOrder, kernelSum, coefficients, background } = this;
-    return { basis, spatialOrder, backgroundOrder, kernelSum, coefficients, background, width: this.frame.width, height: this.frame.height };
+    return {
+      basis,
+      spatialOrder,
+      backgroundOrder,
+      kernelSum,
+      coefficients,
+      background,
+      width: this.frame.width,
+      height: this.frame.height,
+    };
   }
 
   get size(): number {
@@ -78,7 +96,10 @@ export class KernelSolution {
   }
 
   /** Adds sign * background to every pixel of `plane` (same grid as the fit). */
-  addBackground(plane: { width: number; height: number; row(y: number): Float32Array }, sign: number): void {
+  addBackground(
+    plane: { width: number; height: number; row(y: number): Float32Array },
+    sign: number,
+  ): void {
     const rows = Array.from(this.background, () => new Float64Array(plane.width));
     for (let y = 0; y < plane.height; y++) {
       this.frame.rowTerms(this.backgroundOrder, y, 0, plane.width, rows);

@@ -18,18 +18,23 @@ export class NoiseMap {
 
   /** Cells of about `cell` pixels; each sampled on a sparse lattice. */
   static of(e: Exposure, cell = 256): NoiseMap {
-    const nx = Math.max(1, Math.round(e.width / cell)), ny = Math.max(1, Math.round(e.height / cell));
+    const nx = Math.max(1, Math.round(e.width / cell)),
+      ny = Math.max(1, Math.round(e.height / cell));
     const cells = new Float64Array(nx * ny);
     const all: number[] = [];
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++) {
-        const x0 = Math.floor((i * e.width) / nx), x1 = Math.floor(((i + 1) * e.width) / nx);
-        const y0 = Math.floor((j * e.height) / ny), y1 = Math.floor(((j + 1) * e.height) / ny);
+        const x0 = Math.floor((i * e.width) / nx),
+          x1 = Math.floor(((i + 1) * e.width) / nx);
+        const y0 = Math.floor((j * e.height) / ny),
+          y1 = Math.floor(((j + 1) * e.height) / ny);
         const step = Math.max(1, Math.floor(Math.sqrt(((x1 - x0) * (y1 - y0)) / 2000)));
         const vals: number[] = [];
         for (let y = y0; y < y1; y += step) {
-          const v = e.variance.row(y), m = e.mask.row(y);
-          for (let x = x0; x < x1; x += step) if (!(m[x] & UNUSABLE) && v[x] > 0 && Number.isFinite(v[x])) vals.push(v[x]);
+          const v = e.variance.row(y),
+            m = e.mask.row(y);
+          for (let x = x0; x < x1; x += step)
+            if (!(m[x] & UNUSABLE) && v[x] > 0 && Number.isFinite(v[x])) vals.push(v[x]);
         }
         cells[j * nx + i] = vals.length ? median(vals) : Number.NaN;
         if (vals.length) all.push(cells[j * nx + i]);
@@ -89,7 +94,13 @@ function axisSpectrum(c: readonly number[], n: number): Float64Array {
  * their overlap with it (covariances of a region average over it; edge cells reach to infinity).
  * Null model: null (white).
  */
-export function noiseLagsIn(model: NoiseCorrelation | null, x0: number, y0: number, x1: number, y1: number): NoiseLags | null {
+export function noiseLagsIn(
+  model: NoiseCorrelation | null,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+): NoiseLags | null {
   if (!model) return null;
   const overlap = (a: number, b: number, c: number, origin: number, count: number) => {
     const lo = c === 0 ? a : Math.max(a, origin + c * model.cellSize);
@@ -97,7 +108,8 @@ export function noiseLagsIn(model: NoiseCorrelation | null, x0: number, y0: numb
     return Math.max(0, hi - lo);
   };
   const length = Math.max(...model.cells.map((l) => Math.max(l.x.length, l.y.length)));
-  const x = new Array<number>(length).fill(0), y = new Array<number>(length).fill(0);
+  const x = new Array<number>(length).fill(0),
+    y = new Array<number>(length).fill(0);
   let total = 0;
   for (let j = 0; j < model.ny; j++) {
     const wy = overlap(y0, y1, j, model.y0, model.ny);
@@ -114,7 +126,11 @@ export function noiseLagsIn(model: NoiseCorrelation | null, x0: number, y0: numb
 }
 
 /** The model in the frame of an image whose pixel (0, 0) is (x0, y0) of the model's frame. */
-export function inLocalFrame(model: NoiseCorrelation | null, x0: number, y0: number): NoiseCorrelation | null {
+export function inLocalFrame(
+  model: NoiseCorrelation | null,
+  x0: number,
+  y0: number,
+): NoiseCorrelation | null {
   return model && { ...model, x0: model.x0 - x0, y0: model.y0 - y0 };
 }
 
@@ -132,7 +148,8 @@ export class LargeScaleFactors {
     if (!m) return out.fill(1);
     const j = Math.min(m.ny - 1, Math.max(0, Math.floor((y - m.y0) / m.cellSize)));
     for (let i = 0; i < m.nx; i++) {
-      const from = i === 0 ? 0 : Math.max(0, m.x0 + i * m.cellSize), to = i === m.nx - 1 ? out.length : Math.min(out.length, m.x0 + (i + 1) * m.cellSize);
+      const from = i === 0 ? 0 : Math.max(0, m.x0 + i * m.cellSize),
+        to = i === m.nx - 1 ? out.length : Math.min(out.length, m.x0 + (i + 1) * m.cellSize);
       if (to > from) out.fill(this.gains[j * m.nx + i], from, to);
     }
     return out;

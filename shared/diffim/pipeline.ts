@@ -14,10 +14,21 @@ import { characterizeImage, type CharacterizeOverrides } from '../characterize/c
 import { characterizeImageAsync } from '../characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
 import { rescaleVarianceToPsfScales } from '../warp/index.js';
-import { registerPair, DEFAULT_ASTROMETRY_CONFIG, type AstrometryConfig, type AstrometryResult } from '../astrom/register.js';
+import {
+  registerPair,
+  DEFAULT_ASTROMETRY_CONFIG,
+  type AstrometryConfig,
+  type AstrometryResult,
+} from '../astrom/register.js';
 import { findSources, fromCandidates } from '../astrom/sources.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
-import { characterizeOverridesFor, DEFAULT_ILLUMINATION_CONFIG, fineSky, mapOntoScience, maskResponseMismatch } from './illumination.js';
+import {
+  characterizeOverridesFor,
+  DEFAULT_ILLUMINATION_CONFIG,
+  fineSky,
+  mapOntoScience,
+  maskResponseMismatch,
+} from './illumination.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
 import { FitsHeader } from '../fits/header.js';
@@ -39,7 +50,14 @@ export interface DiffConfig {
   threads: number;
 }
 
-export const DEFAULT_DIFF_CONFIG: DiffConfig = { characterize: true, characterizeOverrides: {}, astrometry: DEFAULT_ASTROMETRY_CONFIG, warp: {}, subtract: {}, threads: 0 };
+export const DEFAULT_DIFF_CONFIG: DiffConfig = {
+  characterize: true,
+  characterizeOverrides: {},
+  astrometry: DEFAULT_ASTROMETRY_CONFIG,
+  warp: {},
+  subtract: {},
+  threads: 0,
+};
 
 export type DiffStage = 'characterizeScience' | 'characterizeTemplate' | 'warp' | SubtractStage;
 
@@ -63,7 +81,12 @@ export interface DiffResult extends SubtractResult {
 }
 
 /** `onStage` is called as each stage ends (benchmarks sample memory there). */
-export async function runDiff(science: Exposure, template: Exposure, overrides: Partial<DiffConfig> = {}, onStage?: (stage: DiffStage) => void): Promise<DiffResult> {
+export async function runDiff(
+  science: Exposure,
+  template: Exposure,
+  overrides: Partial<DiffConfig> = {},
+  onStage?: (stage: DiffStage) => void,
+): Promise<DiffResult> {
   const cfg: DiffConfig = { ...DEFAULT_DIFF_CONFIG, ...overrides };
   // Started first, so the workers are ready by the tiled stages.
   const pool = cfg.threads === 1 ? null : WorkerPool.shared();
@@ -80,8 +103,11 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
   // Inputs resampled before us (e.g. by their provider) have correlated noise: measured on blank sky.
   // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh (illumination.ts).
   const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
-  const overridesFor = (e: Exposure) => characterizeOverridesFor(e, cfg.characterizeOverrides, illumination);
-  const scienceDone = cfg.characterize ? characterizeImageAsync(science, overridesFor(science), pool, { noiseCorrelation: true }) : null;
+  const overridesFor = (e: Exposure) =>
+    characterizeOverridesFor(e, cfg.characterizeOverrides, illumination);
+  const scienceDone = cfg.characterize
+    ? characterizeImageAsync(science, overridesFor(science), pool, { noiseCorrelation: true })
+    : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
   let templateStars = null;
   let templateBackground = null;
@@ -89,7 +115,11 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
     const characterized = characterizeImage(template, overridesFor(template));
     templateStars = fromCandidates(characterized.sources);
     templateBackground = characterized.background.map;
-    if (template.psf) characterizeNoiseCorrelation(template, template.psf.fwhmAt(template.width / 2, template.height / 2));
+    if (template.psf)
+      characterizeNoiseCorrelation(
+        template,
+        template.psf.fwhmAt(template.width / 2, template.height / 2),
+      );
   }
   const characterizeTemplate = lap();
   onStage?.('characterizeTemplate');
@@ -111,7 +141,13 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
       ? maskResponseMismatch(
           science,
           fineSky(science, scienceCharacterized.background.map, illumination.responseMeshPx),
-          mapOntoScience(fineSky(template, templateBackground, illumination.responseMeshPx), science.width, science.height, astrometry.warpScienceWcs, astrometry.warpTemplateWcs),
+          mapOntoScience(
+            fineSky(template, templateBackground, illumination.responseMeshPx),
+            science.width,
+            science.height,
+            astrometry.warpScienceWcs,
+            astrometry.warpTemplateWcs,
+          ),
           illumination,
         )
       : 0;
@@ -126,7 +162,13 @@ export async function runDiff(science: Exposure, template: Exposure, overrides: 
     warpedTemplate: warped.exposure,
     astrometry,
     responseMaskedFraction,
-    timingsMs: { characterizeScience, characterizeTemplate, warp, ...result.timingsMs, total: performance.now() - start },
+    timingsMs: {
+      characterizeScience,
+      characterizeTemplate,
+      warp,
+      ...result.timingsMs,
+      total: performance.now() - start,
+    },
   };
 }
 
@@ -148,14 +190,25 @@ export function provenanceCards(p: DiffProvenance): Array<[string, string]> {
  * The difference as `ap diff` writes it: IMAGE, MASK, VARIANCE, PSF (and SCORR for ZOGY); see
  * README.md. `provenance` adds the cards APCONFIG and APVERSION.
  */
-export function diffToFits(result: SubtractResult & { astrometry?: AstrometryResult }, provenance?: DiffProvenance): Uint8Array {
+export function diffToFits(
+  result: SubtractResult & { astrometry?: AstrometryResult },
+  provenance?: DiffProvenance,
+): Uint8Array {
   const psf = diffPsfToHdu(result.differencePsf);
   const psfHeader = new FitsHeader();
   for (const [k, v] of psf.cards) if (k !== 'EXTNAME') psfHeader.set(k, v);
-  const extraHdus = [{ name: 'PSF', data: psf.data, width: psf.width, height: psf.height, header: psfHeader }];
+  const extraHdus = [
+    { name: 'PSF', data: psf.data, width: psf.width, height: psf.height, header: psfHeader },
+  ];
   if (result.score) {
     const s = result.score;
-    extraHdus.push({ name: 'SCORR', data: s.contiguous ? s.data : s.clone().data, width: s.width, height: s.height, header: new FitsHeader() });
+    extraHdus.push({
+      name: 'SCORR',
+      data: s.contiguous ? s.data : s.clone().data,
+      width: s.width,
+      height: s.height,
+      header: new FitsHeader(),
+    });
   }
   const extraHeader: Array<[string, string | number | boolean]> = [
     ['DIFFMETH', result.method],
@@ -165,7 +218,11 @@ export function diffToFits(result: SubtractResult & { astrometry?: AstrometryRes
   ];
   if (result.stats.kernelFallback) extraHeader.push(['KERNFALL', result.stats.kernelFallback]);
   return writeExposure(result.difference, {
-    extraHeader: [...extraHeader, ...(provenance ? provenanceCards(provenance) : []), ...astrometryCards(result.astrometry)],
+    extraHeader: [
+      ...extraHeader,
+      ...(provenance ? provenanceCards(provenance) : []),
+      ...astrometryCards(result.astrometry),
+    ],
     extraHdus,
   });
 }
@@ -178,7 +235,12 @@ export function diffToFits(result: SubtractResult & { astrometry?: AstrometryRes
 function astrometryCards(a: AstrometryResult | undefined): Array<[string, string | number]> {
   if (!a) return [];
   const cards: Array<[string, string | number]> = [['ASTRMETH', a.mode.toUpperCase()]];
-  if (a.order > 0 && Number.isFinite(a.rmsPx)) cards.push(['ASTRNSTR', a.nStars], ['ASTRRMS', Number(a.rmsPx.toFixed(5))], ['ASTRORD', a.order]);
+  if (a.order > 0 && Number.isFinite(a.rmsPx))
+    cards.push(
+      ['ASTRNSTR', a.nStars],
+      ['ASTRRMS', Number(a.rmsPx.toFixed(5))],
+      ['ASTRORD', a.order],
+    );
   return cards;
 }
 
@@ -186,8 +248,15 @@ function astrometryCards(a: AstrometryResult | undefined): Array<[string, string
 export function readDiffPsfFromFits(bytes: Uint8Array, source = 'difference image'): GridPsf {
   const hdu = readFits(bytes).find((h) => h.name === 'PSF');
   if (!hdu || !hdu.data) throw new Error(`${source}: no PSF extension`);
-  return readDiffPsf((k) => {
-    const v = hdu.header.get(k);
-    return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : undefined;
-  }, hdu.data as ArrayLike<number>, hdu.width, hdu.height);
+  return readDiffPsf(
+    (k) => {
+      const v = hdu.header.get(k);
+      return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean'
+        ? v
+        : undefined;
+    },
+    hdu.data as ArrayLike<number>,
+    hdu.width,
+    hdu.height,
+  );
 }

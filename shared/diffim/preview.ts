@@ -21,7 +21,11 @@ export function zscale(plane: ImageF, contrast = 0.25, samples = 20000): [number
   let keep = new Uint8Array(n).fill(1);
   let b = 0;
   for (let it = 0; it < 5; it++) {
-    let s = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    let s = 0,
+      sx = 0,
+      sy = 0,
+      sxx = 0,
+      sxy = 0;
     for (let i = 0; i < n; i++) {
       if (!keep[i]) continue;
       s++;
@@ -40,7 +44,10 @@ export function zscale(plane: ImageF, contrast = 0.25, samples = 20000): [number
     keep = next;
   }
   const slope = b / contrast;
-  return [Math.max(sorted[0], mid - (n / 2) * slope), Math.min(sorted[n - 1], mid + (n / 2) * slope)];
+  return [
+    Math.max(sorted[0], mid - (n / 2) * slope),
+    Math.min(sorted[n - 1], mid + (n / 2) * slope),
+  ];
 }
 
 /** Panels left to right, `gap` pixels apart, as PNG bytes (grey, y up as in FITS). */

@@ -7,17 +7,23 @@ import { psfCardNumber, type PsfHeaderLookup } from '../psf/persist.js';
 import type { Psf, PsfStamp } from '../psf/types.js';
 import { FWHM_PER_SIGMA } from '../util/numeric.js';
 
-
 /** Gaussian-equivalent sigma of a stamp from adaptive (Gaussian-weighted) second moments. */
 export function stampSigma(data: ArrayLike<number>, size: number): number {
   const c = (size - 1) / 2;
-  let cx = c, cy = c, sw = 2;
+  let cx = c,
+    cy = c,
+    sw = 2;
   let sigma2 = 4;
   for (let it = 0; it < 30; it++) {
-    let s = 0, sx = 0, sy = 0, sxx = 0, syy = 0;
+    let s = 0,
+      sx = 0,
+      sy = 0,
+      sxx = 0,
+      syy = 0;
     for (let v = 0; v < size; v++) {
       for (let u = 0; u < size; u++) {
-        const dx = u - cx, dy = v - cy;
+        const dx = u - cx,
+          dy = v - cy;
         const w = data[v * size + u] * Math.exp(-(dx * dx + dy * dy) / (2 * sw * sw));
         s += w;
         sx += w * dx;
@@ -84,7 +90,8 @@ export class GridPsf implements Psf {
     readonly stamps: Float32Array[],
     readonly stampSize: number,
   ) {
-    if (stamps.length !== xs.length * ys.length) throw new RangeError(`${stamps.length} stamps for a ${xs.length}x${ys.length} grid`);
+    if (stamps.length !== xs.length * ys.length)
+      throw new RangeError(`${stamps.length} stamps for a ${xs.length}x${ys.length} grid`);
   }
 
   private centred(x: number, y: number): Float32Array {
@@ -116,7 +123,10 @@ export class GridPsf implements Psf {
   stampAt(x: number, y: number, centered = false): PsfStamp {
     const base = this.centred(x, y);
     if (centered) return { size: this.stampSize, data: base };
-    return { size: this.stampSize, data: shiftStamp(base, this.stampSize, x - Math.round(x), y - Math.round(y)) };
+    return {
+      size: this.stampSize,
+      data: shiftStamp(base, this.stampSize, x - Math.round(x), y - Math.round(y)),
+    };
   }
 
   sigmaAt(x: number, y: number): number {
@@ -139,13 +149,16 @@ export interface DiffPsfHdu {
 
 export function diffPsfToHdu(psf: GridPsf): DiffPsfHdu {
   const size = psf.stampSize;
-  const nx = psf.xs.length, ny = psf.ys.length;
-  const width = nx * size, height = ny * size;
+  const nx = psf.xs.length,
+    ny = psf.ys.length;
+  const width = nx * size,
+    height = ny * size;
   const data = new Float32Array(width * height);
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++) {
       const s = psf.stamps[j * nx + i];
-      for (let v = 0; v < size; v++) data.set(s.subarray(v * size, (v + 1) * size), (j * size + v) * width + i * size);
+      for (let v = 0; v < size; v++)
+        data.set(s.subarray(v * size, (v + 1) * size), (j * size + v) * width + i * size);
     }
   }
   const cards: Array<[string, string | number]> = [
@@ -167,17 +180,27 @@ export function diffPsfToHdu(psf: GridPsf): DiffPsfHdu {
  *   const psf = readDiffPsf((k) => hdu.header.get(k), hdu.data, hdu.width, hdu.height);
  *   const stamp = psf.stampAt(812.3, 1020.7); // interpolated between grid positions
  */
-export function readDiffPsf(get: PsfHeaderLookup, data: ArrayLike<number>, width: number, height: number): GridPsf {
+export function readDiffPsf(
+  get: PsfHeaderLookup,
+  data: ArrayLike<number>,
+  width: number,
+  height: number,
+): GridPsf {
   const num = (k: string): number => psfCardNumber(get, k);
-  const size = num('PSFSIZE'), nx = num('PSFNX'), ny = num('PSFNY');
-  if (width !== nx * size || height !== ny * size) throw new Error(`PSF extension: ${width}x${height} pixels for ${nx}x${ny} stamps of ${size}`);
+  const size = num('PSFSIZE'),
+    nx = num('PSFNX'),
+    ny = num('PSFNY');
+  if (width !== nx * size || height !== ny * size)
+    throw new Error(`PSF extension: ${width}x${height} pixels for ${nx}x${ny} stamps of ${size}`);
   const xs = Array.from({ length: nx }, (_v, i) => num(`PSFX${i}`));
   const ys = Array.from({ length: ny }, (_v, j) => num(`PSFY${j}`));
   const stamps: Float32Array[] = [];
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++) {
       const s = new Float32Array(size * size);
-      for (let v = 0; v < size; v++) for (let u = 0; u < size; u++) s[v * size + u] = data[(j * size + v) * width + i * size + u];
+      for (let v = 0; v < size; v++)
+        for (let u = 0; u < size; u++)
+          s[v * size + u] = data[(j * size + v) * width + i * size + u];
       stamps.push(s);
     }
   }

@@ -28,9 +28,11 @@ export interface MoffatPrior {
 function fitMoffat(stamp: PsfStamp): MoffatPrior | null {
   const c = (stamp.size - 1) / 2;
   const peak = stamp.data[c * stamp.size + c];
-  const fwhmGuess = Math.max(1, 2 * Math.sqrt(1 / (Math.PI * Math.max(peak, 1e-6)) * Math.LN2));
+  const fwhmGuess = Math.max(1, 2 * Math.sqrt((1 / (Math.PI * Math.max(peak, 1e-6))) * Math.LN2));
   const fit = fitProfile(stamp.data, stamp.size, fwhmGuess, 'moffat');
-  return Number.isFinite(fit.alpha) && Number.isFinite(fit.beta) ? { alpha: fit.alpha, beta: fit.beta } : null;
+  return Number.isFinite(fit.alpha) && Number.isFinite(fit.beta)
+    ? { alpha: fit.alpha, beta: fit.beta }
+    : null;
 }
 
 /**
@@ -40,11 +42,18 @@ function fitMoffat(stamp: PsfStamp): MoffatPrior | null {
  *   const prior = moffatPriorField(psf, 4096, 4096);
  *   const smoothed = smoothPsfStamp(psf.stampAt(812, 1020, true), prior(812, 1020));
  */
-export function moffatPriorField(psf: Psf, width: number, height: number, grid = 3): (x: number, y: number) => MoffatPrior | null {
+export function moffatPriorField(
+  psf: Psf,
+  width: number,
+  height: number,
+  grid = 3,
+): (x: number, y: number) => MoffatPrior | null {
   if (grid < 2) throw new RangeError(`grid ${grid}: at least 2 positions per side`);
   const at = (i: number, extent: number): number => (i * (extent - 1)) / (grid - 1);
   const fits: Array<MoffatPrior | null> = [];
-  for (let j = 0; j < grid; j++) for (let i = 0; i < grid; i++) fits.push(fitMoffat(psf.stampAt(at(i, width), at(j, height), true)));
+  for (let j = 0; j < grid; j++)
+    for (let i = 0; i < grid; i++)
+      fits.push(fitMoffat(psf.stampAt(at(i, width), at(j, height), true)));
   if (fits.some((f) => f === null)) return () => null;
   const known = fits as MoffatPrior[];
   // Grid cell and fraction within it along one axis.
@@ -54,9 +63,14 @@ export function moffatPriorField(psf: Psf, width: number, height: number, grid =
     return [i, f - i];
   };
   return (x, y) => {
-    const [i, fx] = locate(x, width), [j, fy] = locate(y, height);
-    const c00 = known[j * grid + i], c10 = known[j * grid + i + 1], c01 = known[(j + 1) * grid + i], c11 = known[(j + 1) * grid + i + 1];
-    const mix = (k: keyof MoffatPrior): number => (1 - fy) * ((1 - fx) * c00[k] + fx * c10[k]) + fy * ((1 - fx) * c01[k] + fx * c11[k]);
+    const [i, fx] = locate(x, width),
+      [j, fy] = locate(y, height);
+    const c00 = known[j * grid + i],
+      c10 = known[j * grid + i + 1],
+      c01 = known[(j + 1) * grid + i],
+      c11 = known[(j + 1) * grid + i + 1];
+    const mix = (k: keyof MoffatPrior): number =>
+      (1 - fy) * ((1 - fx) * c00[k] + fx * c10[k]) + fy * ((1 - fx) * c01[k] + fx * c11[k]);
     return { alpha: mix('alpha'), beta: mix('beta') };
   };
 }
@@ -71,7 +85,11 @@ export function moffatPriorField(psf: Psf, width: number, height: number, grid =
 export class SmoothedPsf {
   readonly prior: (x: number, y: number) => MoffatPrior | null;
 
-  constructor(readonly psf: Psf, width: number, height: number) {
+  constructor(
+    readonly psf: Psf,
+    width: number,
+    height: number,
+  ) {
     this.prior = moffatPriorField(psf, width, height);
   }
 
@@ -95,7 +113,8 @@ function moffatStamp(alpha: number, beta: number, size: number): Float64Array {
       let s = 0;
       for (let j = 0; j < SUB; j++) {
         for (let i = 0; i < SUB; i++) {
-          const dx = u - c + (i + 0.5) / SUB - 0.5, dy = v - c + (j + 0.5) / SUB - 0.5;
+          const dx = u - c + (i + 0.5) / SUB - 0.5,
+            dy = v - c + (j + 0.5) / SUB - 0.5;
           s += Math.pow(1 + (dx * dx + dy * dy) / (alpha * alpha), -beta);
         }
       }
@@ -108,16 +127,22 @@ function moffatStamp(alpha: number, beta: number, size: number): Float64Array {
 }
 
 /** The smoothed spectrum of `stamp` (centred, unit sum) on fft's n x n grid; the Moffat fitted to it unless given. */
-export function smoothPsfSpectrum(fft: Fft2, stamp: PsfStamp, prior: MoffatPrior | null = fitMoffat(stamp)): Float64Array {
+export function smoothPsfSpectrum(
+  fft: Fft2,
+  stamp: PsfStamp,
+  prior: MoffatPrior | null = fitMoffat(stamp),
+): Float64Array {
   const model = kernelSpectrum(fft, stamp.data, stamp.size);
   if (!prior) return model;
   const smooth = kernelSpectrum(fft, moffatStamp(prior.alpha, prior.beta, stamp.size), stamp.size);
   const n = fft.n;
   const k2 = (i: number): number => {
-    const u = i % n, v = (i - u) / n;
+    const u = i % n,
+      v = (i - u) / n;
     return (Math.min(u, n - u) ** 2 + Math.min(v, n - v) ** 2) / (n * n);
   };
-  let floor = 0, count = 0;
+  let floor = 0,
+    count = 0;
   for (let i = 0; i < n * n; i++) {
     if (k2(i) < HIGH_K * HIGH_K) continue;
     floor += (model[2 * i] - smooth[2 * i]) ** 2 + (model[2 * i + 1] - smooth[2 * i + 1]) ** 2;
@@ -135,7 +160,10 @@ export function smoothPsfSpectrum(fft: Fft2, stamp: PsfStamp, prior: MoffatPrior
 }
 
 /** The PSF stamp with its spectrum smoothed (smoothPsfSpectrum), same size, unit sum. */
-export function smoothPsfStamp(stamp: PsfStamp, prior: MoffatPrior | null = fitMoffat(stamp)): PsfStamp {
+export function smoothPsfStamp(
+  stamp: PsfStamp,
+  prior: MoffatPrior | null = fitMoffat(stamp),
+): PsfStamp {
   const fft = new Fft2(nextPow2(2 * stamp.size));
   const spec = smoothPsfSpectrum(fft, stamp, prior);
   fft.inverse(spec);

@@ -30,8 +30,14 @@ export class SpatialFrame {
   }
 
   /** The polynomial terms of `order` at image pixel (x, y), into `out`. */
-  terms(order: number, x: number, y: number, out: Float64Array = new Float64Array(polyCount(order))): Float64Array {
-    const xi = this.xi(x), eta = this.eta(y);
+  terms(
+    order: number,
+    x: number,
+    y: number,
+    out: Float64Array = new Float64Array(polyCount(order)),
+  ): Float64Array {
+    const xi = this.xi(x),
+      eta = this.eta(y);
     let k = 0;
     for (let d = 0; d <= order; d++) {
       for (let b = 0; b <= d; b++) out[k++] = xi ** (d - b) * eta ** b;

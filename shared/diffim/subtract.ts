@@ -15,7 +15,11 @@ import { clippedStats } from '../util/stats.js';
 import { sharedCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { alDifferencePsf } from './al-psf.js';
-import { pairApertureCorrection, STEADY_CLIP_SIGMA, steadyCandidates } from './aperture-correction.js';
+import {
+  pairApertureCorrection,
+  STEADY_CLIP_SIGMA,
+  steadyCandidates,
+} from './aperture-correction.js';
 import { alardLuptonBasis, basisSigmas, type KernelBasis } from './basis.js';
 import { selectCandidates } from './candidates.js';
 import { DEFAULT_SUBTRACT_CONFIG, type DiffMethod, type SubtractConfig } from './config.js';
@@ -32,7 +36,14 @@ import { zogy, zogyDifferencePsf } from './zogy.js';
 import { FWHM_PER_SIGMA } from '../util/numeric.js';
 import { subtractResidualBackground, type ResidualBackground } from './illumination.js';
 
-export type SubtractStage = 'chooseMethod' | 'selectCandidates' | 'fitKernel' | 'convolveSubtract' | 'decorrelate' | 'output' | 'total';
+export type SubtractStage =
+  | 'chooseMethod'
+  | 'selectCandidates'
+  | 'fitKernel'
+  | 'convolveSubtract'
+  | 'decorrelate'
+  | 'output'
+  | 'total';
 
 export interface SubtractStats {
   /** Kernel side and basis sigmas used, pixels. */
@@ -81,7 +92,9 @@ function axisMoments(psf: Psf, x: number, y: number): [number, number] {
   const s = psf.stampAt(x, y, true);
   const c = (s.size - 1) / 2;
   const sig = stampSigma(s.data, s.size);
-  let t = 0, xx = 0, yy = 0;
+  let t = 0,
+    xx = 0,
+    yy = 0;
   for (let v = 0; v < s.size; v++) {
     for (let u = 0; u < s.size; u++) {
       const w = s.data[v * s.size + u] * Math.exp(-((u - c) ** 2 + (v - c) ** 2) / (2 * sig * sig));
@@ -103,8 +116,16 @@ function psfSigma(psf: Psf, x: number, y: number): number {
  * Rubin's rule (AlardLuptonSubtractTask, mode 'auto'): convolve the template when its PSF
  * is no wider than the science PSF along both axes, else convolve the science.
  */
-export function templateIsNarrower(sciencePsf: Psf, templatePsf: Psf, width: number, height: number): boolean {
-  let sx = 0, sy = 0, tx = 0, ty = 0;
+export function templateIsNarrower(
+  sciencePsf: Psf,
+  templatePsf: Psf,
+  width: number,
+  height: number,
+): boolean {
+  let sx = 0,
+    sy = 0,
+    tx = 0,
+    ty = 0;
   for (const fy of [0.25, 0.5, 0.75]) {
     for (const fx of [0.25, 0.5, 0.75]) {
       const [a, b] = axisMoments(sciencePsf, fx * (width - 1), fy * (height - 1));
@@ -123,23 +144,35 @@ const GARBAGE = MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.NO_DATA
 
 function zeroMasked(image: ImageF, mask: Plane<Int32Array>, bits: number): void {
   for (let y = 0; y < image.height; y++) {
-    const im = image.row(y), m = mask.row(y);
+    const im = image.row(y),
+      m = mask.row(y);
     for (let x = 0; x < image.width; x++) if (m[x] & bits) im[x] = 0;
   }
 }
 
 function gridPositions(length: number, count: number): number[] {
-  return Array.from({ length: count }, (_v, i) => (count === 1 ? (length - 1) / 2 : ((i + 0.5) * (length - 1)) / count));
+  return Array.from({ length: count }, (_v, i) =>
+    count === 1 ? (length - 1) / 2 : ((i + 0.5) * (length - 1)) / count,
+  );
 }
 
 /** Clipped std of image/sqrt(variance) over usable pixels, on a sparse lattice. */
 export function normalisedNoise(e: Exposure): { ratio: number; usable: number } {
   const step = Math.max(1, Math.floor(Math.sqrt((e.width * e.height) / 200000)));
   const vals: number[] = [];
-  let usable = 0, all = 0;
-  const bad = MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.NO_DATA | MaskPlane.EDGE | MaskPlane.SUSPECT;
+  let usable = 0,
+    all = 0;
+  const bad =
+    MaskPlane.BAD |
+    MaskPlane.SAT |
+    MaskPlane.CR |
+    MaskPlane.NO_DATA |
+    MaskPlane.EDGE |
+    MaskPlane.SUSPECT;
   for (let y = 0; y < e.height; y += step) {
-    const im = e.image.row(y), v = e.variance.row(y), m = e.mask.row(y);
+    const im = e.image.row(y),
+      v = e.variance.row(y),
+      m = e.mask.row(y);
     for (let x = 0; x < e.width; x += step) {
       all++;
       if (m[x] & bad || !(v[x] > 0)) continue;
@@ -148,7 +181,10 @@ export function normalisedNoise(e: Exposure): { ratio: number; usable: number } 
     }
   }
   // 5-sigma clipping keeps the Gaussian core's std unbiased (to 0.1%) while dropping sources.
-  return { ratio: vals.length ? clippedStats(vals, 5).std : Number.NaN, usable: usable / Math.max(1, all) };
+  return {
+    ratio: vals.length ? clippedStats(vals, 5).std : Number.NaN,
+    usable: usable / Math.max(1, all),
+  };
 }
 
 export interface SubtractRunOptions {
@@ -159,15 +195,24 @@ export interface SubtractRunOptions {
 }
 
 /** Stages 3-8 on aligned, characterized exposures (each with a PSF, backgrounds subtracted). */
-export async function subtractImages(science: Exposure, template: Exposure, overrides: Partial<SubtractConfig> = {}, run: SubtractRunOptions = {}): Promise<SubtractResult> {
+export async function subtractImages(
+  science: Exposure,
+  template: Exposure,
+  overrides: Partial<SubtractConfig> = {},
+  run: SubtractRunOptions = {},
+): Promise<SubtractResult> {
   const { onStage, pool = null } = run;
   const cfg: SubtractConfig = { ...DEFAULT_SUBTRACT_CONFIG, ...overrides };
   const { width, height } = science;
   if (template.width !== width || template.height !== height) {
-    throw new RangeError(`template ${template.width}x${template.height} is not on the science grid ${width}x${height}`);
+    throw new RangeError(
+      `template ${template.width}x${template.height} is not on the science grid ${width}x${height}`,
+    );
   }
-  const sciPsf = science.psf, tmplPsf = template.psf;
-  if (!sciPsf || !tmplPsf) throw new Error('subtractImages needs a PSF on both exposures (characterize them first)');
+  const sciPsf = science.psf,
+    tmplPsf = template.psf;
+  if (!sciPsf || !tmplPsf)
+    throw new Error('subtractImages needs a PSF on both exposures (characterize them first)');
   const timings = {} as Record<SubtractStage, number>;
   const start = performance.now();
   let last = start;
@@ -179,11 +224,21 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   };
 
   // (3) Method.
-  const cx = (width - 1) / 2, cy = (height - 1) / 2;
-  const fwhmS = FWHM_PER_SIGMA * psfSigma(sciPsf, cx, cy), fwhmT = FWHM_PER_SIGMA * psfSigma(tmplPsf, cx, cy);
+  const cx = (width - 1) / 2,
+    cy = (height - 1) / 2;
+  const fwhmS = FWHM_PER_SIGMA * psfSigma(sciPsf, cx, cy),
+    fwhmT = FWHM_PER_SIGMA * psfSigma(tmplPsf, cx, cy);
   const narrowTemplate = templateIsNarrower(sciPsf, tmplPsf, width, height);
   const method: DiffMethod =
-    cfg.method === 'zogy' ? 'ZOGY' : cfg.method === 'al' ? 'AL' : cfg.method === 'al-convsci' ? 'AL-CONVSCI' : narrowTemplate ? 'AL' : 'AL-CONVSCI';
+    cfg.method === 'zogy'
+      ? 'ZOGY'
+      : cfg.method === 'al'
+        ? 'AL'
+        : cfg.method === 'al-convsci'
+          ? 'AL-CONVSCI'
+          : narrowTemplate
+            ? 'AL'
+            : 'AL-CONVSCI';
   // ZOGY fits an AL kernel only for the photometric scale and differential background.
   const convolveScience = method === 'AL-CONVSCI' || (method === 'ZOGY' && !narrowTemplate);
   const [target, source] = convolveScience ? [template, science] : [science, template];
@@ -196,8 +251,14 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   kSize = Math.min(cfg.kernelSizeMax, Math.max(cfg.kernelSizeMin, kSize));
   if (kSize % 2 === 0) kSize += 1;
   const kHalf = (kSize - 1) / 2;
-  const sigmas = basisSigmas(psfSigma(sourcePsf, cx, cy), psfSigma(targetPsf, cx, cy), cfg.basisBeta, cfg.basisMinSigma);
-  const makeBasis = (degrees: number[]): KernelBasis => alardLuptonBasis({ size: kSize, sigmas, degrees });
+  const sigmas = basisSigmas(
+    psfSigma(sourcePsf, cx, cy),
+    psfSigma(targetPsf, cx, cy),
+    cfg.basisBeta,
+    cfg.basisMinSigma,
+  );
+  const makeBasis = (degrees: number[]): KernelBasis =>
+    alardLuptonBasis({ size: kSize, sigmas, degrees });
   const stampHalf = Math.max(kHalf, Math.ceil(cfg.stampFwhmScaling * wide));
   // The difference's mask, on a worker meanwhile: the template's bits spread over the filters' reach.
   const reach = method === 'ZOGY' ? (Math.max(sciPsf.stampSize, tmplPsf.stampSize) - 1) / 2 : kHalf;
@@ -232,18 +293,22 @@ export async function subtractImages(science: Exposure, template: Exposure, over
   const photometricScale = convolveScience ? 1 / (kappa * apCorr.ratio) : kappa * apCorr.ratio;
   lap('fitKernel');
 
-  const noiseS = NoiseMap.of(science), noiseT = NoiseMap.of(template);
+  const noiseS = NoiseMap.of(science),
+    noiseT = NoiseMap.of(template);
   // Correlated input noise (a warped template's): the filters take its spectrum, and the whitened
   // difference's per-pixel variance is each plane times its large-scale factor N(0).
   const modelS = inLocalFrame(science.noiseCorrelation, science.image.x0, science.image.y0);
   const modelT = inLocalFrame(template.noiseCorrelation, template.image.x0, template.image.y0);
-  const gainS = new LargeScaleFactors(modelS), gainT = new LargeScaleFactors(modelT);
-  const gs = new Float64Array(width), gt = new Float64Array(width);
+  const gainS = new LargeScaleFactors(modelS),
+    gainT = new LargeScaleFactors(modelT);
+  const gs = new Float64Array(width),
+    gt = new Float64Array(width);
   const image = Plane.zeros(Float32Array, width, height);
   const variance = Plane.zeros(Float32Array, width, height);
   let score: ImageF | null = null;
   let differencePsf: GridPsf;
-  const xs = gridPositions(width, cfg.psfGrid), ys = gridPositions(height, cfg.psfGrid);
+  const xs = gridPositions(width, cfg.psfGrid),
+    ys = gridPositions(height, cfg.psfGrid);
   // The difference PSF is as wide as the wider input PSF: stamps as large as the larger input stamp.
   const psfSize = Math.max(sciPsf.stampSize, tmplPsf.stampSize) | 1;
 
@@ -264,24 +329,51 @@ export async function subtractImages(science: Exposure, template: Exposure, over
     zeroMasked(n, science.mask, GARBAGE);
     zeroMasked(r, template.mask, GARBAGE);
     const noiseAt = (x: number, y: number): [number, number] => [noiseS.at(x, y), noiseT.at(x, y)];
-    const [smoothS, smoothT] = [new SmoothedPsf(sciPsf, width, height), new SmoothedPsf(tmplPsf, width, height)];
-    const z = await zogy(n, r, science.variance, template.variance, smoothS, smoothT, scale, noiseAt, {
-      fftSize: cfg.fftSize,
-      blend: cfg.tileBlendPx,
-      astrometricSigmaPx: cfg.zogyAstrometricSigmaPx,
-      psfErrorFraction: cfg.zogyPsfErrorFraction,
-      regularization: cfg.zogyRegularization,
-    }, pool, [modelS, modelT]);
+    const [smoothS, smoothT] = [
+      new SmoothedPsf(sciPsf, width, height),
+      new SmoothedPsf(tmplPsf, width, height),
+    ];
+    const z = await zogy(
+      n,
+      r,
+      science.variance,
+      template.variance,
+      smoothS,
+      smoothT,
+      scale,
+      noiseAt,
+      {
+        fftSize: cfg.fftSize,
+        blend: cfg.tileBlendPx,
+        astrometricSigmaPx: cfg.zogyAstrometricSigmaPx,
+        psfErrorFraction: cfg.zogyPsfErrorFraction,
+        regularization: cfg.zogyRegularization,
+      },
+      pool,
+      [modelS, modelT],
+    );
     score = z.score;
     image.data.set(z.difference.data);
     for (let y = 0; y < height; y++) {
-      const vs = science.variance.row(y), vt = template.variance.row(y), vo = variance.row(y);
+      const vs = science.variance.row(y),
+        vt = template.variance.row(y),
+        vo = variance.row(y);
       gainS.row(y, gs);
       gainT.row(y, gt);
       for (let x = 0; x < width; x++) vo[x] = gs[x] * vs[x] + scale * scale * gt[x] * vt[x];
     }
     lap('decorrelate');
-    differencePsf = zogyDifferencePsf(smoothS, smoothT, scale, noiseAt, xs, ys, psfSize, cfg.zogyRegularization, [modelS, modelT]);
+    differencePsf = zogyDifferencePsf(
+      smoothS,
+      smoothT,
+      scale,
+      noiseAt,
+      xs,
+      ys,
+      psfSize,
+      cfg.zogyRegularization,
+      [modelS, modelT],
+    );
   } else {
     // (6) Convolve the source image by the kernel field and subtract.
     // Masked garbage (a hot column, a cosmic ray) is zeroed first, so the kernel does not spread it (as ZOGY does).
@@ -290,8 +382,12 @@ export async function subtractImages(science: Exposure, template: Exposure, over
     const matched = await convolveKernelField(clean, solution, cfg.fftSize, pool);
     const k2 = kernelSquaredSum(solution, cx, cy);
     for (let y = 0; y < height; y++) {
-      const m = matched.row(y), t = target.image.row(y), vt = target.variance.row(y), vs = source.variance.row(y);
-      const io = image.row(y), vo = variance.row(y);
+      const m = matched.row(y),
+        t = target.image.row(y),
+        vt = target.variance.row(y),
+        vs = source.variance.row(y);
+      const io = image.row(y),
+        vo = variance.row(y);
       for (let x = 0; x < width; x++) {
         const d = t[x] - m[x];
         io[x] = convolveScience ? -d / kappa : d;
@@ -301,18 +397,30 @@ export async function subtractImages(science: Exposure, template: Exposure, over
     lap('convolveSubtract');
     // (7) Decorrelation: white noise at var_target N_t(0) + kappa^2 var_source N_s(0) (over kappa^2 when convolving the science).
     const models: NoiseModels = convolveScience ? [modelT, modelS] : [modelS, modelT];
-    const [gainU, gainC, gu, gc] = convolveScience ? [gainT, gainS, gt, gs] : [gainS, gainT, gs, gt];
+    const [gainU, gainC, gu, gc] = convolveScience
+      ? [gainT, gainS, gt, gs]
+      : [gainS, gainT, gs, gt];
     const noiseAt = (x: number, y: number): [number, number] => {
-      const [u, c] = convolveScience ? [noiseT.at(x, y), noiseS.at(x, y)] : [noiseS.at(x, y), noiseT.at(x, y)];
+      const [u, c] = convolveScience
+        ? [noiseT.at(x, y), noiseS.at(x, y)]
+        : [noiseS.at(x, y), noiseT.at(x, y)];
       return [u, c];
     };
     if (cfg.decorrelate) {
       // Masked garbage (cosmic rays, saturated cores) would ring through phi's sidelobes: zero it first.
       zeroMasked(image, mask, GARBAGE);
-      const white = await decorrelate(image, solution, noiseAt, { fftSize: cfg.fftSize, blend: cfg.tileBlendPx, models }, pool);
+      const white = await decorrelate(
+        image,
+        solution,
+        noiseAt,
+        { fftSize: cfg.fftSize, blend: cfg.tileBlendPx, models },
+        pool,
+      );
       for (let y = 0; y < height; y++) {
         image.row(y).set(white.row(y));
-        const vo = variance.row(y), vt = target.variance.row(y), vs = source.variance.row(y);
+        const vo = variance.row(y),
+          vt = target.variance.row(y),
+          vs = source.variance.row(y);
         gainU.row(y, gu);
         gainC.row(y, gc);
         for (let x = 0; x < width; x++) {
@@ -322,12 +430,19 @@ export async function subtractImages(science: Exposure, template: Exposure, over
       }
     }
     lap('decorrelate');
-    differencePsf = alDifferencePsf(sciPsf, solution, xs, ys, psfSize, { convolveScience, decorrelated: cfg.decorrelate, noiseAt, models });
+    differencePsf = alDifferencePsf(sciPsf, solution, xs, ys, psfSize, {
+      convolveScience,
+      decorrelated: cfg.decorrelate,
+      noiseAt,
+      models,
+    });
   }
 
   // (8) Output: no-data pixels zeroed, the difference PSF, noise figures.
   for (let y = 0; y < height; y++) {
-    const io = image.row(y), mo = mask.row(y), vo = variance.row(y);
+    const io = image.row(y),
+      mo = mask.row(y),
+      vo = variance.row(y);
     for (let x = 0; x < width; x++) {
       if (mo[x] & MaskPlane.NO_DATA || !Number.isFinite(io[x])) {
         io[x] = 0;
@@ -337,7 +452,13 @@ export async function subtractImages(science: Exposure, template: Exposure, over
     }
   }
   // What the images' background models could not follow (diffuse light, illumination edges).
-  const residualBackground = subtractResidualBackground(image, mask, variance, Math.max(fwhmS, fwhmT), cfg.illumination);
+  const residualBackground = subtractResidualBackground(
+    image,
+    mask,
+    variance,
+    Math.max(fwhmS, fwhmT),
+    cfg.illumination,
+  );
   const difference = new Exposure(image, mask, variance, science.wcs, differencePsf, science.info);
   const noise = normalisedNoise(difference);
   const centre = differencePsf.stampAt(cx, cy, true);

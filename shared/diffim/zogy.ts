@@ -60,23 +60,49 @@ export interface ZogyTerms {
 }
 
 /** The scalars of eq. 13-15 for one position: F_r, F_D, the noise levels and the denominator floor. */
-function scalars(kappa: number, varN: number, varR: number, shapeN: NoiseShape, shapeR: NoiseShape, regularization: number): Omit<ZogyTerms, 'pn' | 'pr'> {
+function scalars(
+  kappa: number,
+  varN: number,
+  varR: number,
+  shapeN: NoiseShape,
+  shapeR: NoiseShape,
+  regularization: number,
+): Omit<ZogyTerms, 'pn' | 'pr'> {
   const fr = 1 / kappa;
   const den0 = varN * shapeN.atZero * fr * fr + varR * shapeR.atZero;
   return { fr, fd: fr / Math.sqrt(den0), varN, varR, shapeN, shapeR, floor: regularization * den0 };
 }
 
-function terms(fft: Fft2, pn: PsfStamp, pr: PsfStamp, kappa: number, varN: number, varR: number, lags: [NoiseLags | null, NoiseLags | null], regularization: number): ZogyTerms {
+function terms(
+  fft: Fft2,
+  pn: PsfStamp,
+  pr: PsfStamp,
+  kappa: number,
+  varN: number,
+  varR: number,
+  lags: [NoiseLags | null, NoiseLags | null],
+  regularization: number,
+): ZogyTerms {
   const [shapeN, shapeR] = lags.map((l) => new NoiseShape(l, fft.n));
-  return { pn: kernelSpectrum(fft, pn.data, pn.size), pr: kernelSpectrum(fft, pr.data, pr.size), ...scalars(kappa, varN, varR, shapeN, shapeR, regularization) };
+  return {
+    pn: kernelSpectrum(fft, pn.data, pn.size),
+    pr: kernelSpectrum(fft, pr.data, pr.size),
+    ...scalars(kappa, varN, varR, shapeN, shapeR, regularization),
+  };
 }
 
 /** Denominator^2 of eq. 13 at frequency index i of an n*n row-major spectrum. */
 function den2(t: ZogyTerms, i: number): number {
-  const n = t.shapeN.x.length, u = i % n, v = (i - u) / n;
+  const n = t.shapeN.x.length,
+    u = i % n,
+    v = (i - u) / n;
   const pr2 = t.pr[2 * i] ** 2 + t.pr[2 * i + 1] ** 2;
   const pn2 = t.pn[2 * i] ** 2 + t.pn[2 * i + 1] ** 2;
-  return t.varN * t.shapeN.x[u] * t.shapeN.y[v] * t.fr * t.fr * pr2 + t.varR * t.shapeR.x[u] * t.shapeR.y[v] * pn2 + t.floor;
+  return (
+    t.varN * t.shapeN.x[u] * t.shapeN.y[v] * t.fr * t.fr * pr2 +
+    t.varR * t.shapeR.x[u] * t.shapeR.y[v] * pn2 +
+    t.floor
+  );
 }
 
 /** P_D spectrum (eq. 15). */
@@ -135,48 +161,91 @@ function zogyPlan(width: number, height: number, reach: number, opt: ZogyOptions
 }
 
 /** ZOGY on tiles `indices`; reach is the larger PSF stamp side. */
-export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, reach: number, opt: ZogyOptions, indices: number[]): void {
+export function zogyShare(
+  p: ZogyPlanes,
+  tiles: ZogyTileInputs,
+  kappa: number,
+  reach: number,
+  opt: ZogyOptions,
+  indices: number[],
+): void {
   const plan = zogyPlan(p.science.width, p.science.height, reach, opt);
   const n = plan.fftSize;
   const fft = new RealFft2(n);
   const window = new Float64Array(n * n);
   const [sn, sr, pn, pr, d, kn, kr] = Array.from({ length: 7 }, () => fft.allocSpectrum());
   const [outD, sN, sR] = Array.from({ length: 3 }, () => new Float64Array(n * n));
-  const ax2 = opt.astrometricSigmaPx ** 2, e2 = opt.psfErrorFraction ** 2;
-  const col = 2 * n, last = 2 * n * (n / 2);
+  const ax2 = opt.astrometricSigmaPx ** 2,
+    e2 = opt.psfErrorFraction ** 2;
+  const col = 2 * n,
+    last = 2 * n * (n / 2);
   for (const k of indices) {
     const tile = plan.tiles[k];
     // The inputs' noise over the pixels this tile writes.
-    const [shapeN, shapeR] = tiles.models.map((m) => new NoiseShape(noiseLagsIn(m, tile.ox, tile.oy, tile.ox + tile.ow, tile.oy + tile.oh), n));
+    const [shapeN, shapeR] = tiles.models.map(
+      (m) =>
+        new NoiseShape(noiseLagsIn(m, tile.ox, tile.oy, tile.ox + tile.ow, tile.oy + tile.oh), n),
+    );
     fft.forward(window, sn, ...loadTile(p.science, tile, n, window));
     fft.forward(window, sr, ...loadTile(p.template, tile, n, window));
-    const t = scalars(kappa, tiles.noise[2 * k], tiles.noise[2 * k + 1], shapeN, shapeR, opt.regularization);
+    const t = scalars(
+      kappa,
+      tiles.noise[2 * k],
+      tiles.noise[2 * k + 1],
+      shapeN,
+      shapeR,
+      opt.regularization,
+    );
     const [priorN, priorR] = tiles.priors[k];
-    const stampN = smoothPsfStamp(tiles.science[k], priorN), stampR = smoothPsfStamp(tiles.template[k], priorR);
+    const stampN = smoothPsfStamp(tiles.science[k], priorN),
+      stampR = smoothPsfStamp(tiles.template[k], priorR);
     realKernelSpectrum(fft, stampN.data, stampN.size, pn);
     realKernelSpectrum(fft, stampR.data, stampR.size, pr);
     d.fill(0);
     kn.fill(0);
     kr.fill(0);
-    let sumKn2 = 0, sumKr2 = 0;
+    let sumKn2 = 0,
+      sumKr2 = 0;
     // Half spectrum by columns: element (kx, ky) at 2 (kx n + ky).
-    const sx = shapeN.x, sy = shapeN.y, rx = shapeR.x, ry = shapeR.y;
-    const a0 = t.fr / t.fd, b0 = 1 / t.fd, fr2 = t.fr * t.fr;
-    for (let i = 0, kx = 0, ky = 0; i < sn.length; i += 2, ky = ky + 1 === n ? 0 : ky + 1, kx = ky === 0 ? kx + 1 : kx) {
-      const nN = sx[kx] * sy[ky], nR = rx[kx] * ry[ky];
-      const pnr = pn[i], pni = pn[i + 1], prr = pr[i], pri = pr[i + 1];
-      const pr2 = prr * prr + pri * pri, pn2 = pnr * pnr + pni * pni;
+    const sx = shapeN.x,
+      sy = shapeN.y,
+      rx = shapeR.x,
+      ry = shapeR.y;
+    const a0 = t.fr / t.fd,
+      b0 = 1 / t.fd,
+      fr2 = t.fr * t.fr;
+    for (
+      let i = 0, kx = 0, ky = 0;
+      i < sn.length;
+      i += 2, ky = ky + 1 === n ? 0 : ky + 1, kx = ky === 0 ? kx + 1 : kx
+    ) {
+      const nN = sx[kx] * sy[ky],
+        nR = rx[kx] * ry[ky];
+      const pnr = pn[i],
+        pni = pn[i + 1],
+        prr = pr[i],
+        pri = pr[i + 1];
+      const pr2 = prr * prr + pri * pri,
+        pn2 = pnr * pnr + pni * pni;
       const q = t.varN * nN * fr2 * pr2 + t.varR * nR * pn2 + t.floor;
       if (!(q > 1e-300)) continue;
       const inv = 1 / Math.sqrt(q);
-      const nr = sn[i], ni = sn[i + 1], rr = sr[i], ri = sr[i + 1];
+      const nr = sn[i],
+        ni = sn[i + 1],
+        rr = sr[i],
+        ri = sr[i + 1];
       // D / F_D = (F_r P_r N - P_n R) / (den F_D)
-      const a = a0 * inv, b = b0 * inv;
+      const a = a0 * inv,
+        b = b0 * inv;
       d[i] = a * (prr * nr - pri * ni) - b * (pnr * rr - pni * ri);
       d[i + 1] = a * (prr * ni + pri * nr) - b * (pnr * ri + pni * rr);
       // K_n = F_r^2 conj(P_n) |P_r|^2 / den^2, K_r = F_r conj(P_r) |P_n|^2 / den^2
-      const cn = (fr2 * pr2) / q, cr = (t.fr * pn2) / q;
-      const knr = cn * pnr, kni = -cn * pni, krr = cr * prr, kri = -cr * pri;
+      const cn = (fr2 * pr2) / q,
+        cr = (t.fr * pn2) / q;
+      const knr = cn * pnr,
+        kni = -cn * pni,
+        krr = cr * prr,
+        kri = -cr * pri;
       // Sums over the whole spectrum: columns 1 .. n/2 - 1 stand for their mirror images too.
       const w = i < col || i >= last ? 1 : 2;
       sumKn2 += w * (knr * knr + kni * kni) * nN;
@@ -186,7 +255,8 @@ export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, r
       kr[i] = krr * rr - kri * ri;
       kr[i + 1] = krr * ri + kri * rr;
     }
-    const kn2 = sumKn2 / (n * n), kr2 = sumKr2 / (n * n);
+    const kn2 = sumKn2 / (n * n),
+      kr2 = sumKr2 / (n * n);
     const [r0, r1] = outputRows(tile);
     fft.inverse(d, outD, r0, r1);
     // S_corr needs the rows either side of the output for its derivatives.
@@ -196,15 +266,23 @@ export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, r
     // S_corr, added into the output with the tile's blend weights (as accumulate does).
     for (let j = 0; j < tile.oh; j++) {
       const y = tile.oy + j;
-      const vn = p.varScience.row(y), vr = p.varTemplate.row(y), out = p.score.row(y);
+      const vn = p.varScience.row(y),
+        vr = p.varTemplate.row(y),
+        out = p.score.row(y);
       const wy = tile.weightY[j];
       const base = (y - tile.wy) * n - tile.wx;
       for (let i = 0; i < tile.ow; i++) {
         const x = tile.ox + i;
         const o = base + x;
-        const dxn = 0.5 * (sN[o + 1] - sN[o - 1]), dyn = 0.5 * (sN[o + n] - sN[o - n]);
-        const dxr = 0.5 * (sR[o + 1] - sR[o - 1]), dyr = 0.5 * (sR[o + n] - sR[o - n]);
-        const v = vn[x] * kn2 + vr[x] * kr2 + ax2 * (dxn * dxn + dyn * dyn + dxr * dxr + dyr * dyr) + (e2 * (sN[o] * sN[o] + sR[o] * sR[o])) / 2;
+        const dxn = 0.5 * (sN[o + 1] - sN[o - 1]),
+          dyn = 0.5 * (sN[o + n] - sN[o - n]);
+        const dxr = 0.5 * (sR[o + 1] - sR[o - 1]),
+          dyr = 0.5 * (sR[o + n] - sR[o - n]);
+        const v =
+          vn[x] * kn2 +
+          vr[x] * kr2 +
+          ax2 * (dxn * dxn + dyn * dyn + dxr * dxr + dyr * dyr) +
+          (e2 * (sN[o] * sN[o] + sR[o] * sR[o])) / 2;
         if (v > 0) out[x] += (wy * tile.weightX[i] * (sN[o] - sR[o])) / Math.sqrt(v);
       }
     }
@@ -212,7 +290,14 @@ export function zogyShare(p: ZogyPlanes, tiles: ZogyTileInputs, kappa: number, r
 }
 
 export interface ZogyArgs {
-  planes: { science: SharedPlane; template: SharedPlane; varScience: SharedPlane; varTemplate: SharedPlane; difference: SharedPlane; score: SharedPlane };
+  planes: {
+    science: SharedPlane;
+    template: SharedPlane;
+    varScience: SharedPlane;
+    varTemplate: SharedPlane;
+    difference: SharedPlane;
+    score: SharedPlane;
+  };
   tiles: ZogyTileInputs;
   kappa: number;
   reach: number;
@@ -239,7 +324,19 @@ export function zogyWorker(a: ZogyArgs): void {
  * noiseAt gives the variance-plane levels [science, template] near a position, models their noise correlation;
  * varScience / varTemplate are the variance planes (for S_corr's per-pixel noise).
  */
-export async function zogy(science: ImageF, template: ImageF, varScience: ImageF, varTemplate: ImageF, sciencePsf: SmoothedPsf, templatePsf: SmoothedPsf, kappa: number, noiseAt: NoiseAt, opt: ZogyOptions, pool: WorkerPool | null = null, models: NoiseModels = [null, null]): Promise<ZogyResult> {
+export async function zogy(
+  science: ImageF,
+  template: ImageF,
+  varScience: ImageF,
+  varTemplate: ImageF,
+  sciencePsf: SmoothedPsf,
+  templatePsf: SmoothedPsf,
+  kappa: number,
+  noiseAt: NoiseAt,
+  opt: ZogyOptions,
+  pool: WorkerPool | null = null,
+  models: NoiseModels = [null, null],
+): Promise<ZogyResult> {
   const { width, height } = science;
   const reach = Math.max(sciencePsf.stampSize, templatePsf.stampSize);
   const plan = zogyPlan(width, height, reach, opt);
@@ -255,26 +352,59 @@ export async function zogy(science: ImageF, template: ImageF, varScience: ImageF
   if (!pool || pool.size === 0 || plan.tiles.length < 4) {
     const difference = Plane.zeros(Float32Array, width, height);
     const score = Plane.zeros(Float32Array, width, height);
-    zogyShare({ science, template, varScience, varTemplate, difference, score }, tiles, kappa, reach, opt, all);
+    zogyShare(
+      { science, template, varScience, varTemplate, difference, score },
+      tiles,
+      kappa,
+      reach,
+      opt,
+      all,
+    );
     return { difference, score };
   }
   // Blended tiles overlap: each thread adds into its own output planes, summed at the end.
-  const inputs = { science: asShared(science), template: asShared(template), varScience: asShared(varScience), varTemplate: asShared(varTemplate) };
-  const outs = Array.from({ length: 1 + pool.size }, () => ({ difference: toShared({ width, height }), score: toShared({ width, height }) }));
+  const inputs = {
+    science: asShared(science),
+    template: asShared(template),
+    varScience: asShared(varScience),
+    varTemplate: asShared(varTemplate),
+  };
+  const outs = Array.from({ length: 1 + pool.size }, () => ({
+    difference: toShared({ width, height }),
+    score: toShared({ width, height }),
+  }));
   await runTileShares(
     plan,
     pool,
     { module: import.meta.url, fn: 'zogyWorker' },
-    (indices) => zogyShare({ science, template, varScience, varTemplate, difference: fromShared(outs[0].difference), score: fromShared(outs[0].score) }, tiles, kappa, reach, opt, indices),
+    (indices) =>
+      zogyShare(
+        {
+          science,
+          template,
+          varScience,
+          varTemplate,
+          difference: fromShared(outs[0].difference),
+          score: fromShared(outs[0].score),
+        },
+        tiles,
+        kappa,
+        reach,
+        opt,
+        indices,
+      ),
     (thread) => ({ planes: { ...inputs, ...outs[thread] }, tiles, kappa, reach, opt }),
   );
-  const difference = fromShared(outs[0].difference), score = fromShared(outs[0].score);
+  const difference = fromShared(outs[0].difference),
+    score = fromShared(outs[0].score);
   // Each other thread's planes are zero outside the rows its share of tiles wrote.
   tileShares(plan, outs.length).forEach((indices, thread) => {
     if (thread === 0 || indices.length === 0) return;
     const rows = indices.map((k) => plan.tiles[k]);
-    const start = width * Math.min(...rows.map((t) => t.oy)), end = width * Math.max(...rows.map((t) => t.oy + t.oh));
-    const d = new Float32Array(outs[thread].difference.buffer), sc = new Float32Array(outs[thread].score.buffer);
+    const start = width * Math.min(...rows.map((t) => t.oy)),
+      end = width * Math.max(...rows.map((t) => t.oy + t.oh));
+    const d = new Float32Array(outs[thread].difference.buffer),
+      sc = new Float32Array(outs[thread].score.buffer);
     for (let i = start; i < end; i++) {
       difference.data[i] += d[i];
       score.data[i] += sc[i];
@@ -284,14 +414,36 @@ export async function zogy(science: ImageF, template: ImageF, varScience: ImageF
 }
 
 /** P_D on a grid of positions, each stamp `size` pixels, unit sum. */
-export function zogyDifferencePsf(sciencePsf: SmoothedPsf, templatePsf: SmoothedPsf, kappa: number, noiseAt: NoiseAt, xs: number[], ys: number[], size: number, regularization: number, models: NoiseModels = [null, null]): GridPsf {
+export function zogyDifferencePsf(
+  sciencePsf: SmoothedPsf,
+  templatePsf: SmoothedPsf,
+  kappa: number,
+  noiseAt: NoiseAt,
+  xs: number[],
+  ys: number[],
+  size: number,
+  regularization: number,
+  models: NoiseModels = [null, null],
+): GridPsf {
   const fft = new Fft2(nextPow2(2 * Math.max(sciencePsf.stampSize, templatePsf.stampSize, size)));
   const stamps: Float32Array[] = [];
   for (const y of ys) {
     for (const x of xs) {
       const [vn, vr] = noiseAt(x, y);
-      const lags = models.map((m) => noiseLagsIn(m, x, y, x + 1, y + 1)) as [NoiseLags | null, NoiseLags | null];
-      const t = terms(fft, sciencePsf.stampAt(x, y), templatePsf.stampAt(x, y), kappa, vn, vr, lags, regularization);
+      const lags = models.map((m) => noiseLagsIn(m, x, y, x + 1, y + 1)) as [
+        NoiseLags | null,
+        NoiseLags | null,
+      ];
+      const t = terms(
+        fft,
+        sciencePsf.stampAt(x, y),
+        templatePsf.stampAt(x, y),
+        kappa,
+        vn,
+        vr,
+        lags,
+        regularization,
+      );
       const spec = zogyPsfSpectrum(t);
       fft.inverse(spec);
       stamps.push(cropCentred(spec, fft.n, size));

@@ -73,6 +73,14 @@ export class Exposure {
 
   /** A view on a sub-box (shared pixels; WCS and PSF stay in the parent's frame, see image.x0/y0). */
   view(box: Box): Exposure {
-    return new Exposure(this.image.view(box), this.mask.view(box), this.variance.view(box), this.wcs, this.psf, this.info, this.noiseCorrelation);
+    return new Exposure(
+      this.image.view(box),
+      this.mask.view(box),
+      this.variance.view(box),
+      this.wcs,
+      this.psf,
+      this.info,
+      this.noiseCorrelation,
+    );
   }
 }

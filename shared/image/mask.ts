@@ -32,7 +32,8 @@ export type MaskPlaneName = keyof typeof MaskPlane;
 export const MASK_PLANE_NAMES = Object.keys(MaskPlane) as MaskPlaneName[];
 
 /** Bits that make a pixel unusable for fitting (PSF matching, photometry). */
-export const UNUSABLE = MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.NO_DATA | MaskPlane.EDGE;
+export const UNUSABLE =
+  MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.NO_DATA | MaskPlane.EDGE;
 
 /** Union of the named planes' bits. */
 export function maskBits(...names: MaskPlaneName[]): number {

@@ -44,7 +44,11 @@ export class Plane<T extends PixelArray> {
 
   /** True when rows are stored back to back, so `data` covers exactly this plane. */
   get contiguous(): boolean {
-    return this.stride === this.width && this.offset === 0 && this.data.length === this.width * this.height;
+    return (
+      this.stride === this.width &&
+      this.offset === 0 &&
+      this.data.length === this.width * this.height
+    );
   }
 
   index(x: number, y: number): number {
@@ -67,7 +71,12 @@ export class Plane<T extends PixelArray> {
 
   /** A sub-image view sharing this plane's memory. */
   view(box: Box): Plane<T> {
-    if (box.x < 0 || box.y < 0 || box.x + box.width > this.width || box.y + box.height > this.height) {
+    if (
+      box.x < 0 ||
+      box.y < 0 ||
+      box.x + box.width > this.width ||
+      box.y + box.height > this.height
+    ) {
       throw new RangeError(
         `view ${JSON.stringify(box)} lies outside the ${this.width}x${this.height} plane`,
       );

@@ -15,7 +15,11 @@ export async function loadRealBogus(log: PipelineLogger): Promise<RealBogusScore
   try {
     model = await loadShippedModel();
   } catch (err) {
-    log({ severity: 'WARNING', message: 'real/bogus scoring disabled: no shipped model', reason: (err as Error).message.split('\n')[0] });
+    log({
+      severity: 'WARNING',
+      message: 'real/bogus scoring disabled: no shipped model',
+      reason: (err as Error).message.split('\n')[0],
+    });
     return null;
   }
   return {

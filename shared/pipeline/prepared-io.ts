@@ -10,7 +10,16 @@
  *   await bucket.put('preload/g1/5/template.fits', writePreparedImage(prepareTemplate(cut)));
  *   const template = readPreparedImage(bytes, 'preload/g1/5/template.fits');
  */
-import { FitsError, FitsHeader, readExposureFromHdus, readFitsNamed, writeExposure, type FitsHdu, type FitsHduInput, type ReadExposureResult } from '../fits/index.js';
+import {
+  FitsError,
+  FitsHeader,
+  readExposureFromHdus,
+  readFitsNamed,
+  writeExposure,
+  type FitsHdu,
+  type FitsHduInput,
+  type ReadExposureResult,
+} from '../fits/index.js';
 import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
 import { psfFromHdu, psfToHdu } from '../psf/persist.js';
 import { isPrepared, type PreparedImage } from './preprocess.js';
@@ -28,7 +37,10 @@ export function writePreparedImage(prepared: PreparedImage): Uint8Array {
       ['APPREP', true],
       ['PSFFWHM', prepared.psfFwhmPx],
     ],
-    extraHdus: [{ name: 'PSF', data: psf.data, width: psf.width, height: psf.height, header }, ...noise],
+    extraHdus: [
+      { name: 'PSF', data: psf.data, width: psf.width, height: psf.height, header },
+      ...noise,
+    ],
   });
 }
 
@@ -41,7 +53,15 @@ export function noiseCorrelationHdu(model: NoiseCorrelation): FitsHduInput {
     data.set(c.y, i * 2 * lags + lags);
   });
   const header = new FitsHeader();
-  for (const [k, v] of [['NCX0', model.x0], ['NCY0', model.y0], ['NCCELL', model.cellSize], ['NCNX', model.nx], ['NCNY', model.ny], ['NCLAGS', lags]] as const) header.set(k, v);
+  for (const [k, v] of [
+    ['NCX0', model.x0],
+    ['NCY0', model.y0],
+    ['NCCELL', model.cellSize],
+    ['NCNX', model.nx],
+    ['NCNY', model.ny],
+    ['NCLAGS', lags],
+  ] as const)
+    header.set(k, v);
   return { name: 'NOISECOR', data, width: 2 * lags, height: model.cells.length, header };
 }
 
@@ -56,9 +76,12 @@ function noiseCorrelationOf(hdu: FitsHdu, source: string): NoiseCorrelation {
   const ny = num('NCNY');
   const data = hdu.data;
   if (!data || data instanceof BigInt64Array || hdu.width !== 2 * lags || hdu.height !== nx * ny) {
-    throw new FitsError(`${source}: NOISECOR extension is ${hdu.width}x${hdu.height}, expected ${2 * lags}x${nx * ny}`);
+    throw new FitsError(
+      `${source}: NOISECOR extension is ${hdu.width}x${hdu.height}, expected ${2 * lags}x${nx * ny}`,
+    );
   }
-  const row = (i: number, from: number) => Array.from(data.subarray(i * 2 * lags + from, i * 2 * lags + from + lags) as ArrayLike<number>);
+  const row = (i: number, from: number) =>
+    Array.from(data.subarray(i * 2 * lags + from, i * 2 * lags + from + lags) as ArrayLike<number>);
   const cells = Array.from({ length: nx * ny }, (_v, i) => ({ x: row(i, 0), y: row(i, lags) }));
   return { x0: num('NCX0'), y0: num('NCY0'), cellSize: num('NCCELL'), nx, ny, cells };
 }
@@ -67,10 +90,16 @@ function preparedFrom(hdus: FitsHdu[], read: ReadExposureResult, source: string)
   const { exposure, header } = read;
   const psfHdu = hdus.find((h) => h.name === 'PSF');
   const fwhm = header.getNumber('PSFFWHM');
-  if (!psfHdu || psfHdu.data instanceof BigInt64Array || fwhm === undefined) throw new FitsError(`${source}: a prepared image needs PSFFWHM and a PSF extension`);
+  if (!psfHdu || psfHdu.data instanceof BigInt64Array || fwhm === undefined)
+    throw new FitsError(`${source}: a prepared image needs PSFFWHM and a PSF extension`);
   const psfPixels = psfHdu.data;
   try {
-    exposure.psf = psfFromHdu((k) => psfHdu.header.get(k) ?? undefined, psfPixels, psfHdu.width, psfHdu.height);
+    exposure.psf = psfFromHdu(
+      (k) => psfHdu.header.get(k) ?? undefined,
+      psfPixels,
+      psfHdu.width,
+      psfHdu.height,
+    );
   } catch (e) {
     throw new FitsError(`${source}: ${(e as Error).message}`);
   }
@@ -87,7 +116,10 @@ export function readPreparedImage(bytes: Uint8Array, source = 'prepared image'):
 }
 
 /** A prepared image when the file says so (APPREP = T), else the exposure as read, to be characterized. */
-export function readExposureOrPrepared(bytes: Uint8Array, source = 'FITS file'): Exposure | PreparedImage {
+export function readExposureOrPrepared(
+  bytes: Uint8Array,
+  source = 'FITS file',
+): Exposure | PreparedImage {
   const hdus = readFitsNamed(bytes, source);
   const read = readExposureFromHdus(hdus, source);
   return read.header.get('APPREP') === true ? preparedFrom(hdus, read, source) : read.exposure;

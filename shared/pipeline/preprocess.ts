@@ -10,7 +10,11 @@
  *   ... later, per science image:
  *   await processDetector({ science, template, apdb }, config);
  */
-import { characterizeImage, type CharacterizeOverrides, type CharacterizeResult } from '../characterize/characterize.js';
+import {
+  characterizeImage,
+  type CharacterizeOverrides,
+  type CharacterizeResult,
+} from '../characterize/characterize.js';
 import { characterizeImageAsync } from '../characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
 import type { Exposure } from '../image/exposure.js';
@@ -42,7 +46,8 @@ export function isPrepared(value: Exposure | PreparedImage): value is PreparedIm
 /** Throws PipelineInputError when the image has no pixels, or no finite pixel at all. */
 export function checkImageData(exposure: Exposure, role: InputRole): void {
   const { width, height } = exposure;
-  if (width === 0 || height === 0) throw new PipelineInputError(role, `${role} image is empty (${width}x${height} pixels)`);
+  if (width === 0 || height === 0)
+    throw new PipelineInputError(role, `${role} image is empty (${width}x${height} pixels)`);
   for (let y = 0; y < height; y++) {
     const row = exposure.image.row(y);
     for (let x = 0; x < width; x++) if (Number.isFinite(row[x])) return;
@@ -50,14 +55,32 @@ export function checkImageData(exposure: Exposure, role: InputRole): void {
   throw new PipelineInputError(role, `${role} image has no finite pixel (all NaN or infinite)`);
 }
 
-function prepared(exposure: Exposure, role: InputRole, characterization: CharacterizeResult, start: number): CharacterizedImage {
+function prepared(
+  exposure: Exposure,
+  role: InputRole,
+  characterization: CharacterizeResult,
+  start: number,
+): CharacterizedImage {
   if (characterization.psf.nStars === 0) {
-    throw new PipelineInputError(role, `${role} image has no star to measure its PSF on (blank, clouded or unfocused?)`);
+    throw new PipelineInputError(
+      role,
+      `${role} image has no star to measure its PSF on (blank, clouded or unfocused?)`,
+    );
   }
-  return { kind: 'prepared', exposure, psfFwhmPx: characterization.psf.fwhmPx, characterization, timingMs: performance.now() - start };
+  return {
+    kind: 'prepared',
+    exposure,
+    psfFwhmPx: characterization.psf.fwhmPx,
+    characterization,
+    timingMs: performance.now() - start,
+  };
 }
 
-function prepare(exposure: Exposure, role: InputRole, overrides: CharacterizeOverrides): CharacterizedImage {
+function prepare(
+  exposure: Exposure,
+  role: InputRole,
+  overrides: CharacterizeOverrides,
+): CharacterizedImage {
   checkImageData(exposure, role);
   const start = performance.now();
   return prepared(exposure, role, characterizeImage(exposure, overrides), start);
@@ -71,11 +94,19 @@ export async function prepareScienceAsync(
 ): Promise<CharacterizedImage> {
   checkImageData(exposure, 'science');
   const start = performance.now();
-  return prepared(exposure, 'science', await characterizeImageAsync(exposure, overrides, pool), start);
+  return prepared(
+    exposure,
+    'science',
+    await characterizeImageAsync(exposure, overrides, pool),
+    start,
+  );
 }
 
 /** Checks and characterizes a science image (in place); an image without a single PSF star is an input error. */
-export function prepareScience(exposure: Exposure, overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize): CharacterizedImage {
+export function prepareScience(
+  exposure: Exposure,
+  overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize,
+): CharacterizedImage {
   return prepare(exposure, 'science', overrides);
 }
 
@@ -83,7 +114,10 @@ export function prepareScience(exposure: Exposure, overrides: CharacterizeOverri
  * Checks and characterizes a template (in place) once, for any number of science images: the
  * pipeline warps a prepared template without changing it.
  */
-export function prepareTemplate(exposure: Exposure, overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize): CharacterizedImage {
+export function prepareTemplate(
+  exposure: Exposure,
+  overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize,
+): CharacterizedImage {
   const template = prepare(exposure, 'template', overrides);
   // Templates are often resampled coadds: a noise correlation found on their blank sky is whitened by
   // the subtraction. Raw science frames are not resampled, so they are not searched (~1.5 CPU-s at 4k).

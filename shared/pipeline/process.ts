@@ -15,10 +15,19 @@
  *   await apdb.storeVisit(r.association.batch);
  *   r.alerts.length; r.frames[0]; r.timingsMs.subtract;
  */
-import { DEFAULT_KNOWN_OBJECT_CONFIG, type KnownObjectsInField } from '../association/known-objects.js';
+import {
+  DEFAULT_KNOWN_OBJECT_CONFIG,
+  type KnownObjectsInField,
+} from '../association/known-objects.js';
 import type { OrbitCatalog } from '../solar/catalog.js';
 import { siteFromHeader, type Site } from '../solar/site.js';
-import { associateVisit, detectorFootprint, type AssociationResult, type DetectorFootprint, type ForcedMeasurement } from '../association/associate.js';
+import {
+  associateVisit,
+  detectorFootprint,
+  type AssociationResult,
+  type DetectorFootprint,
+  type ForcedMeasurement,
+} from '../association/associate.js';
 import { buildAlertsParallel, type CutoutSources } from '../alerts/build.js';
 import type { Alert } from '../alerts/types.js';
 import { encodeAlert } from '../alerts/wire.js';
@@ -42,12 +51,24 @@ import { rescaleVarianceToPsfScales, WarpGeometryError } from '../warp/index.js'
 import { registerPair } from '../astrom/register.js';
 import { findSources, fromCandidates } from '../astrom/sources.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
-import { characterizeOverridesFor, fineSky, mapOntoScience, maskResponseMismatch } from '../diffim/illumination.js';
+import {
+  characterizeOverridesFor,
+  fineSky,
+  mapOntoScience,
+  maskResponseMismatch,
+} from '../diffim/illumination.js';
 import { codeVersion } from '../util/version.js';
 import { configHash, DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
 import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
-import { checkImageData, isPrepared, prepareScienceAsync, prepareTemplate, type CharacterizedImage, type PreparedImage } from './preprocess.js';
+import {
+  checkImageData,
+  isPrepared,
+  prepareScienceAsync,
+  prepareTemplate,
+  type CharacterizedImage,
+  type PreparedImage,
+} from './preprocess.js';
 import type { RealBogusScorer } from './realbogus.js';
 import { refuseCollision } from './identity.js';
 import { checkLimits } from './limits.js';
@@ -184,25 +205,48 @@ export function mjdTaiOf(unixMs: number): number {
 }
 
 /** Visit and detector ids from the inputs, else the image's identity (shared/image/identity.ts), with a warning when derived. */
-function resolveIds(inputs: DetectorInputs, log: PipelineLogger): { visit: number; detector: number } {
+function resolveIds(
+  inputs: DetectorInputs,
+  log: PipelineLogger,
+): { visit: number; detector: number } {
   const info = inputs.science.info;
   const header = inputs.scienceHeader;
-  const fromHeader = (keys: readonly string[]): boolean => header == null || keys.some((k) => header.has(k));
+  const fromHeader = (keys: readonly string[]): boolean =>
+    header == null || keys.some((k) => header.has(k));
   const visit = inputs.visit ?? info.visit;
   const detector = inputs.detector ?? info.detector;
   const visitSource = info.visitSource ?? (fromHeader(VISIT_KEYS) ? 'header' : 'default');
   const detectorSource = info.detectorSource ?? (fromHeader(DETECTOR_KEYS) ? 'header' : 'default');
-  if (inputs.visit === undefined && visitSource !== 'header') log({ severity: 'WARNING', message: `science header has no ${VISIT_KEYS.join('/')}: visit id ${visit} derived from the ${visitSource === 'time' ? 'exposure start (minutes since MJD 51544)' : visitSource === 'digest' ? 'pixel data' : 'default'}` });
-  if (inputs.detector === undefined && detectorSource !== 'header') log({ severity: 'WARNING', message: `science header has no ${DETECTOR_KEYS.join('/')}: detector id ${detector}${detectorSource === 'name' ? ' from CCDNAME' : ''}` });
+  if (inputs.visit === undefined && visitSource !== 'header')
+    log({
+      severity: 'WARNING',
+      message: `science header has no ${VISIT_KEYS.join('/')}: visit id ${visit} derived from the ${visitSource === 'time' ? 'exposure start (minutes since MJD 51544)' : visitSource === 'digest' ? 'pixel data' : 'default'}`,
+    });
+  if (inputs.detector === undefined && detectorSource !== 'header')
+    log({
+      severity: 'WARNING',
+      message: `science header has no ${DETECTOR_KEYS.join('/')}: detector id ${detector}${detectorSource === 'name' ? ' from CCDNAME' : ''}`,
+    });
   const fits = (v: number, bits: number): boolean => Number.isInteger(v) && v >= 0 && v < 2 ** bits;
-  if (!fits(visit, VISIT_BITS)) throw new PipelineInputError('science', `visit id ${visit} is not an integer in [0, 2^${VISIT_BITS})`);
-  if (!fits(detector, DETECTOR_BITS)) throw new PipelineInputError('science', `detector id ${detector} is not an integer in [0, 2^${DETECTOR_BITS})`);
+  if (!fits(visit, VISIT_BITS))
+    throw new PipelineInputError(
+      'science',
+      `visit id ${visit} is not an integer in [0, 2^${VISIT_BITS})`,
+    );
+  if (!fits(detector, DETECTOR_BITS))
+    throw new PipelineInputError(
+      'science',
+      `detector id ${detector} is not an integer in [0, 2^${DETECTOR_BITS})`,
+    );
   return { visit, detector };
 }
 
 /** Shapes and WCSs that can be differenced: without a WCS on either image they must be aligned pixel for pixel. */
 function checkPair(science: Exposure, template: Exposure): void {
-  if ((!science.wcs || !template.wcs) && (science.width !== template.width || science.height !== template.height)) {
+  if (
+    (!science.wcs || !template.wcs) &&
+    (science.width !== template.width || science.height !== template.height)
+  ) {
     const which = !science.wcs ? 'the science image' : 'the template';
     throw new PipelineInputError(
       'pair',
@@ -212,7 +256,11 @@ function checkPair(science: Exposure, template: Exposure): void {
 }
 
 /** The whole per-detector pipeline; see the module comment. Throws PipelineInputError / InsufficientCoverageError on unusable input. */
-export async function processDetector(inputs: DetectorInputs, config: PipelineConfig = DEFAULT_PIPELINE_CONFIG, deps: PipelineDeps = {}): Promise<DetectorResult> {
+export async function processDetector(
+  inputs: DetectorInputs,
+  config: PipelineConfig = DEFAULT_PIPELINE_CONFIG,
+  deps: PipelineDeps = {},
+): Promise<DetectorResult> {
   const log = deps.log ?? silentLogger;
   const now = deps.now ?? Date.now;
   const provenance = { configHash: configHash(config), codeVersion: codeVersion() };
@@ -223,7 +271,11 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   checkLimits(science, 'science', config.limits);
   checkLimits(templateIn, 'template', config.limits);
   checkPair(science, templateIn);
-  if (!Number.isFinite(science.info.mjd)) throw new PipelineInputError('science', 'no observation time: give --mjd MJD, or a MJD-OBS, MJD-AVG, MJD, DATE-OBS or JD card');
+  if (!Number.isFinite(science.info.mjd))
+    throw new PipelineInputError(
+      'science',
+      'no observation time: give --mjd MJD, or a MJD-OBS, MJD-AVG, MJD, DATE-OBS or JD card',
+    );
 
   const timingsMs = {} as Record<PipelineStage | 'total', number>;
   const start = performance.now();
@@ -232,7 +284,14 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     const t = performance.now();
     timingsMs[stage] = ms ?? t - last;
     last = t;
-    log({ severity: 'INFO', message: `stage ${stage} done`, stage, ms: Math.round(timingsMs[stage]), ...ids, ...fields });
+    log({
+      severity: 'INFO',
+      message: `stage ${stage} done`,
+      stage,
+      ms: Math.round(timingsMs[stage]),
+      ...ids,
+      ...fields,
+    });
     deps.onStage?.(stage, timingsMs[stage]);
   };
 
@@ -243,25 +302,69 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   checkImageData(science, 'science');
   const sciStart = performance.now();
   // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh.
-  const sciPreparing = prepareScienceAsync(science, characterizeOverridesFor(science, config.characterize, config.subtract.illumination));
+  const sciPreparing = prepareScienceAsync(
+    science,
+    characterizeOverridesFor(science, config.characterize, config.subtract.illumination),
+  );
   sciPreparing.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
-  const tmpl = isPrepared(inputs.template) ? inputs.template : prepareTemplate(templateIn, characterizeOverridesFor(templateIn, config.characterize, config.subtract.illumination));
-  done('characterizeTemplate', { preloaded: isPrepared(inputs.template), fwhmPx: round(tmpl.psfFwhmPx, 3) }, isPrepared(inputs.template) ? 0 : undefined);
+  const tmpl = isPrepared(inputs.template)
+    ? inputs.template
+    : prepareTemplate(
+        templateIn,
+        characterizeOverridesFor(templateIn, config.characterize, config.subtract.illumination),
+      );
+  done(
+    'characterizeTemplate',
+    { preloaded: isPrepared(inputs.template), fwhmPx: round(tmpl.psfFwhmPx, 3) },
+    isPrepared(inputs.template) ? 0 : undefined,
+  );
   const sci = await sciPreparing;
-  done('characterizeScience', { fwhmPx: round(sci.characterization.psf.fwhmPx, 3), psfStars: sci.characterization.psf.nStars, crCount: sci.characterization.crCount }, performance.now() - sciStart - timingsMs.characterizeTemplate);
+  done(
+    'characterizeScience',
+    {
+      fwhmPx: round(sci.characterization.psf.fwhmPx, 3),
+      psfStars: sci.characterization.psf.nStars,
+      crCount: sci.characterization.crCount,
+    },
+    performance.now() - sciStart - timingsMs.characterizeTemplate,
+  );
 
-  const templateStars = 'characterization' in tmpl ? fromCandidates((tmpl as CharacterizedImage).characterization.sources) : findSources(tmpl.exposure);
-  const astrometry = registerPair(science, tmpl.exposure, fromCandidates(sci.characterization.sources), templateStars, config.astrometry);
-  const warped = await warpRegistered(tmpl.exposure, science, astrometry, config.warp).catch((err: unknown) => {
-    throw err instanceof WarpGeometryError ? new PipelineInputError('pair', err.message) : err;
-  });
+  const templateStars =
+    'characterization' in tmpl
+      ? fromCandidates((tmpl as CharacterizedImage).characterization.sources)
+      : findSources(tmpl.exposure);
+  const astrometry = registerPair(
+    science,
+    tmpl.exposure,
+    fromCandidates(sci.characterization.sources),
+    templateStars,
+    config.astrometry,
+  );
+  const warped = await warpRegistered(tmpl.exposure, science, astrometry, config.warp).catch(
+    (err: unknown) => {
+      throw err instanceof WarpGeometryError ? new PipelineInputError('pair', err.message) : err;
+    },
+  );
   // Where the two images' responses differ (vignetting at different pointings) stars cannot be matched: masked.
-  const templateBackground = 'characterization' in tmpl ? (tmpl as CharacterizedImage).characterization.background.map : null;
+  const templateBackground =
+    'characterization' in tmpl
+      ? (tmpl as CharacterizedImage).characterization.background.map
+      : null;
   const responseMaskedFraction = templateBackground
     ? maskResponseMismatch(
         science,
-        fineSky(science, sci.characterization.background.map, config.subtract.illumination.responseMeshPx),
-        mapOntoScience(fineSky(tmpl.exposure, templateBackground, config.subtract.illumination.responseMeshPx), science.width, science.height, astrometry.warpScienceWcs, astrometry.warpTemplateWcs),
+        fineSky(
+          science,
+          sci.characterization.background.map,
+          config.subtract.illumination.responseMeshPx,
+        ),
+        mapOntoScience(
+          fineSky(tmpl.exposure, templateBackground, config.subtract.illumination.responseMeshPx),
+          science.width,
+          science.height,
+          astrometry.warpScienceWcs,
+          astrometry.warpTemplateWcs,
+        ),
         config.subtract.illumination,
       )
     : 0;
@@ -279,31 +382,67 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
 
   // (3) Subtract; then the science zero point (the header's, else the reference catalog's, else the template's through the kernel sum).
   // The catalog is measured on the characterized science before the subtraction's masks change it.
-  const refZp = inputs.refcat && !Number.isFinite(science.info.zeroPoint) ? refcatZeroPoint(science, inputs.refcat) : null;
+  const refZp =
+    inputs.refcat && !Number.isFinite(science.info.zeroPoint)
+      ? refcatZeroPoint(science, inputs.refcat)
+      : null;
   const subtraction = await subtractOrExplain(science, warpedTemplate, config);
   const zp = resolveZeroPoint(
     { zeroPoint: science.info.zeroPoint, origin: science.info.zeroPointOrigin },
     { zeroPoint: tmpl.exposure.info.zeroPoint, origin: tmpl.exposure.info.zeroPointOrigin },
     subtraction.kernelSum,
-    { reference: refZp && { zeroPoint: refZp.zeroPoint, origin: `reference catalog, ${refZp.nStars} stars, scatter ${refZp.scatter.toFixed(3)} mag` } },
+    {
+      reference: refZp && {
+        zeroPoint: refZp.zeroPoint,
+        origin: `reference catalog, ${refZp.nStars} stars, scatter ${refZp.scatter.toFixed(3)} mag`,
+      },
+    },
   );
-  const info: VisitInfo = { ...science.info, ...ids, zeroPoint: zp.zeroPoint, zeroPointOrigin: zp.origin };
+  const info: VisitInfo = {
+    ...science.info,
+    ...ids,
+    zeroPoint: zp.zeroPoint,
+    zeroPointOrigin: zp.origin,
+  };
   science.info = info;
   const difference = subtraction.difference;
   difference.info = info;
-  done('subtract', { method: subtraction.method, kernelSum: round(subtraction.kernelSum, 5), noiseRatio: round(subtraction.stats.noiseRatio, 4), zeroPoint: round(zp.zeroPoint, 4), zeroPointSource: zp.source, zeroPointOrigin: zp.origin, kernelFallback: subtraction.stats.kernelFallback || undefined });
+  done('subtract', {
+    method: subtraction.method,
+    kernelSum: round(subtraction.kernelSum, 5),
+    noiseRatio: round(subtraction.stats.noiseRatio, 4),
+    zeroPoint: round(zp.zeroPoint, 4),
+    zeroPointSource: zp.source,
+    zeroPointOrigin: zp.origin,
+    kernelFallback: subtraction.stats.kernelFallback || undefined,
+  });
 
   // (4) Detect and measure, with forced fluxes on the science and the template (in science units).
-  const detection = await detectDiaSourcesParallel(difference, subtraction.differencePsf, config.detect);
+  const detection = await detectDiaSourcesParallel(
+    difference,
+    subtraction.differencePsf,
+    config.detect,
+  );
   const records = detection.sources;
   // The PSFs evaluated once per detection cell (the warped template's model is exact but ~2 ms a stamp).
-  const cellPsf = (psf: Psf | null) => (psf && config.detect.psfCellSize > 0 ? new CachedPsf(psf, config.detect.psfCellSize) : (psf ?? undefined));
-  measureScienceTemplateFluxes(records, { science, template: warpedTemplate, sciencePsf: cellPsf(science.psf), templatePsf: cellPsf(warpedTemplate.psf) });
+  const cellPsf = (psf: Psf | null) =>
+    psf && config.detect.psfCellSize > 0
+      ? new CachedPsf(psf, config.detect.psfCellSize)
+      : (psf ?? undefined);
+  measureScienceTemplateFluxes(records, {
+    science,
+    template: warpedTemplate,
+    sciencePsf: cellPsf(science.psf),
+    templatePsf: cellPsf(warpedTemplate.psf),
+  });
   for (const r of records) {
     r.templateFlux *= subtraction.kernelSum;
     r.templateFluxErr *= subtraction.kernelSum;
   }
-  done('detect', { diaSources: records.length, skySourceNoiseRatio: round(detection.skySources.noiseRatio, 4) });
+  done('detect', {
+    diaSources: records.length,
+    skySourceNoiseRatio: round(detection.skySources.noiseRatio, 4),
+  });
 
   // (5) Real/bogus.
   const tfBackend = await initTf(undefined, (line) => log({ severity: 'INFO', message: line }));
@@ -316,9 +455,19 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
   const footprint: DetectorFootprint = science.wcs
     ? detectorFootprint(science.wcs, science.width, science.height)
     : { cone: { ra: 0, dec: 0, radiusDeg: 0 }, contains: () => false };
-  const stored = (await apdb.hasVisit(info.visit, info.detector)) ? await storedProcessingTime(apdb, footprint.cone, info) : null;
+  const stored = (await apdb.hasVisit(info.visit, info.detector))
+    ? await storedProcessingTime(apdb, footprint.cone, info)
+    : null;
   const timeProcessedMjdTai = stored ?? mjdTaiOf(now());
-  const knownObjects = inputs.knownObjects ? knownObjectsInField(inputs.knownObjects, footprint, info.mjd, inputs.site ?? siteOf(inputs.scienceHeader), config) : null;
+  const knownObjects = inputs.knownObjects
+    ? knownObjectsInField(
+        inputs.knownObjects,
+        footprint,
+        info.mjd,
+        inputs.site ?? siteOf(inputs.scienceHeader),
+        config,
+      )
+    : null;
   const association = await associateVisit(
     apdb,
     {
@@ -330,21 +479,34 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
       reliabilityModel: inputs.realBogus?.version ?? null,
       configHash: provenance.configHash,
       codeVersion: provenance.codeVersion,
-      pixelScaleArcsec: science.wcs ? science.wcs.jacobian((science.width - 1) / 2, (science.height - 1) / 2).pixelScaleArcsec : Number.NaN,
+      pixelScaleArcsec: science.wcs
+        ? science.wcs.jacobian((science.width - 1) / 2, (science.height - 1) / 2).pixelScaleArcsec
+        : Number.NaN,
       knownObjects,
     },
     config.association,
   );
   association.batch.imageDigest = inputs.imageDigest ?? null;
-  const created = association.batch.diaSources.filter((s) => s.diaObjectId === s.diaSourceId).length;
+  const created = association.batch.diaSources.filter(
+    (s) => s.diaObjectId === s.diaSourceId,
+  ).length;
   const placed = association.batch.diaSources.filter((s) => s.diaObjectId !== null).length;
-  done('associate', { knownObjectsPredicted: knownObjects?.predictions.length ?? 0, knownObjectsMatched: association.knownObjectMatches.size, alreadyStored: association.alreadyStored, newDiaObjects: created, associated: placed - created, forcedSources: association.batch.forcedSources.length });
+  done('associate', {
+    knownObjectsPredicted: knownObjects?.predictions.length ?? 0,
+    knownObjectsMatched: association.knownObjectMatches.size,
+    alreadyStored: association.alreadyStored,
+    newDiaObjects: created,
+    associated: placed - created,
+    forcedSources: association.batch.forcedSources.length,
+  });
 
   // (7) Alerts with cutouts, and their wire frames.
   const alerts = await buildAlertsParallel(
     {
       association,
-      cutouts: config.alerts.cutouts ? cutoutImages(science, warpedTemplate, difference, config.alerts.psfCellSize) : null,
+      cutouts: config.alerts.cutouts
+        ? cutoutImages(science, warpedTemplate, difference, config.alerts.psfCellSize)
+        : null,
       observationReason: config.alerts.observationReason,
       targetName: config.alerts.targetName,
       cutoutConfig: config.alerts.cutout,
@@ -386,15 +548,50 @@ export async function processDetector(inputs: DetectorInputs, config: PipelineCo
     timeProcessedMjdTai,
     ...provenance,
   };
-  log({ severity: 'INFO', message: 'detector processed', ...ids, method: subtraction.method, diaSources: records.length, alerts: alerts.length, totalMs: Math.round(timingsMs.total) });
-  return { difference, subtraction, warpedTemplate, diaSources: records, association, alerts, frames, method: subtraction.method, stats, timingsMs, tfBackend };
+  log({
+    severity: 'INFO',
+    message: 'detector processed',
+    ...ids,
+    method: subtraction.method,
+    diaSources: records.length,
+    alerts: alerts.length,
+    totalMs: Math.round(timingsMs.total),
+  });
+  return {
+    difference,
+    subtraction,
+    warpedTemplate,
+    diaSources: records,
+    association,
+    alerts,
+    frames,
+    method: subtraction.method,
+    stats,
+    timingsMs,
+    tfBackend,
+  };
 }
 
 /** The known objects whose predicted place falls on the detector (grown by the largest match radius). */
-function knownObjectsInField(catalog: OrbitCatalog, footprint: DetectorFootprint, mjdTai: number, site: Site, config: PipelineConfig): KnownObjectsInField {
-  const margin = (config.association.knownObjects ?? DEFAULT_KNOWN_OBJECT_CONFIG).maxRadiusArcsec / 3600;
-  const predictions = catalog.predictInCone({ ...footprint.cone, radiusDeg: footprint.cone.radiusDeg + margin }, mjdTai, site);
-  return { predictions, orbitOf: (k) => catalog.orbits[k], ssObjectIdOf: (k) => catalog.ssObjectIds[k] };
+function knownObjectsInField(
+  catalog: OrbitCatalog,
+  footprint: DetectorFootprint,
+  mjdTai: number,
+  site: Site,
+  config: PipelineConfig,
+): KnownObjectsInField {
+  const margin =
+    (config.association.knownObjects ?? DEFAULT_KNOWN_OBJECT_CONFIG).maxRadiusArcsec / 3600;
+  const predictions = catalog.predictInCone(
+    { ...footprint.cone, radiusDeg: footprint.cone.radiusDeg + margin },
+    mjdTai,
+    site,
+  );
+  return {
+    predictions,
+    orbitOf: (k) => catalog.orbits[k],
+    ssObjectIdOf: (k) => catalog.ssObjectIds[k],
+  };
 }
 
 /** The observatory of the science header; impossible OBSGEO cards are an input error. */
@@ -407,37 +604,78 @@ function siteOf(header: FitsHeader | null | undefined): Site {
 }
 
 /** subtractImages; no kernel candidates or a meaningless match (no stars to match the PSFs on: a blank or clouded image) are input errors. */
-async function subtractOrExplain(science: Exposure, template: Exposure, config: PipelineConfig): Promise<SubtractResult> {
+async function subtractOrExplain(
+  science: Exposure,
+  template: Exposure,
+  config: PipelineConfig,
+): Promise<SubtractResult> {
   let result: SubtractResult;
   try {
     result = await subtractImages(science, template, config.subtract);
   } catch (err) {
     if (err instanceof KernelFitError) throw err; // the caller names the file
     if (err instanceof NoKernelCandidatesError) {
-      throw new PipelineInputError('pair', `cannot PSF-match: no star usable as a kernel candidate (SNR >= ${config.subtract.candidateMinSnr}, unmasked) in the overlap of the two images`);
+      throw new PipelineInputError(
+        'pair',
+        `cannot PSF-match: no star usable as a kernel candidate (SNR >= ${config.subtract.candidateMinSnr}, unmasked) in the overlap of the two images`,
+      );
     }
     throw err;
   }
   const { kernelSum, psfFwhmPx } = result;
-  if (!(kernelSum > 0 && Number.isFinite(kernelSum) && psfFwhmPx > 0 && Number.isFinite(psfFwhmPx))) {
-    throw new PipelineInputError('pair', `PSF matching failed (kernel sum ${kernelSum}, difference PSF FWHM ${psfFwhmPx} px): too few stars shared by the two images`);
+  if (!(
+    kernelSum > 0 &&
+    Number.isFinite(kernelSum) &&
+    psfFwhmPx > 0 &&
+    Number.isFinite(psfFwhmPx)
+  )) {
+    throw new PipelineInputError(
+      'pair',
+      `PSF matching failed (kernel sum ${kernelSum}, difference PSF FWHM ${psfFwhmPx} px): too few stars shared by the two images`,
+    );
   }
   return result;
 }
 
 /** The images cutouts are cut from, with PSFs evaluated once per cell (see AlertConfig.psfCellSize). */
-function cutoutImages(science: Exposure, template: Exposure, difference: Exposure, cellSize: number): CutoutSources {
+function cutoutImages(
+  science: Exposure,
+  template: Exposure,
+  difference: Exposure,
+  cellSize: number,
+): CutoutSources {
   const cached = (e: Exposure): Exposure =>
-    new Exposure(e.image, e.mask, e.variance, e.wcs, e.psf && cellSize > 0 ? new CachedPsf(e.psf, cellSize) : e.psf, e.info);
+    new Exposure(
+      e.image,
+      e.mask,
+      e.variance,
+      e.wcs,
+      e.psf && cellSize > 0 ? new CachedPsf(e.psf, cellSize) : e.psf,
+      e.info,
+    );
   const diff = cached(difference);
-  return { science: cached(science), template: cached(template), difference: diff, differencePsf: diff.psf };
+  return {
+    science: cached(science),
+    template: cached(template),
+    difference: diff,
+    differencePsf: diff.psf,
+  };
 }
 
 /** Forced PSF photometry of DIAObjects at their sky positions: on the difference and on the science image. */
-function forcedAt(science: Exposure, difference: Exposure, positions: ReadonlyArray<{ ra: number; dec: number }>): ForcedMeasurement[] {
+function forcedAt(
+  science: Exposure,
+  difference: Exposure,
+  positions: ReadonlyArray<{ ra: number; dec: number }>,
+): ForcedMeasurement[] {
   const ra = positions.map((p) => p.ra);
   const dec = positions.map((p) => p.dec);
-  const diff = forcedPhotometryAtSky(difference, difference.psf ?? (science.psf as NonNullable<Exposure['psf']>), ra, dec);
+  const diff = forcedPhotometryAtSky(
+    difference,
+    difference.psf ?? (science.psf as NonNullable<Exposure['psf']>),
+    ra,
+    dec,
+  );
   const sci = science.psf ? forcedPhotometryAtSky(science, science.psf, ra, dec) : null;
   return diff.map((d, i) => ({
     psfFlux: d.flux,

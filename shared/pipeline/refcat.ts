@@ -40,7 +40,10 @@ export function readRefcatCsv(text: string, band: string): ReferenceStar[] {
   const [ira, idec] = [index('ra'), index('dec')];
   const imag = [`${b}_mag`, `mag_${b}`, b, 'mag'].map(index).find((i) => i >= 0) ?? -1;
   if (ira < 0 || idec < 0) throw new Error('reference catalog needs ra and dec columns');
-  if (imag < 0) throw new Error(`reference catalog has no magnitude column for band '${band}' (${b}_mag, mag_${b}, ${b} or mag)`);
+  if (imag < 0)
+    throw new Error(
+      `reference catalog has no magnitude column for band '${band}' (${b}_mag, mag_${b}, ${b} or mag)`,
+    );
   const stars: ReferenceStar[] = [];
   for (const row of rows) {
     const f = row.split(',');
@@ -53,8 +56,15 @@ export function readRefcatCsv(text: string, band: string): ReferenceStar[] {
 /** The science image's zero point from the catalog, or null with too few stars measured (the next source is tried). */
 export function refcatZeroPoint(science: Exposure, stars: ReferenceStar[]): RefcatZeroPoint | null {
   if (!science.wcs || !science.psf || stars.length === 0) return null;
-  const measured = forcedPhotometryAtSky(science, science.psf, stars.map((s) => s.ra), stars.map((s) => s.dec));
-  const zps = measured.flatMap((m, i) => (m.flux > 0 && m.flux / m.fluxErr >= MIN_SNR ? [stars[i].mag + 2.5 * Math.log10(m.flux)] : []));
+  const measured = forcedPhotometryAtSky(
+    science,
+    science.psf,
+    stars.map((s) => s.ra),
+    stars.map((s) => s.dec),
+  );
+  const zps = measured.flatMap((m, i) =>
+    m.flux > 0 && m.flux / m.fluxErr >= MIN_SNR ? [stars[i].mag + 2.5 * Math.log10(m.flux)] : [],
+  );
   if (zps.length < MIN_STARS) return null;
   const centre = median(zps);
   const sigma = madSigma(zps, centre);

@@ -9,7 +9,8 @@
 import { PipelineInputError } from './errors.js';
 
 /** 'science header' (its cards), 'override' (--zero-point, or a deploy-time setting), or the template's through the kernel. */
-export type ZeroPointSource = 'science header' | 'override' | 'reference catalog' | 'template calibration';
+export type ZeroPointSource =
+  'science header' | 'override' | 'reference catalog' | 'template calibration';
 
 export interface ZeroPoint {
   zeroPoint: number;
@@ -36,18 +37,37 @@ export interface ZeroPointFallbacks {
  * else a reference catalog's, else the template's through the kernel sum, else a configured one.
  * Throws PipelineInputError naming every way to give one when none is known (association needs nJy).
  */
-export function resolveZeroPoint(science: ImageZeroPoint, template: ImageZeroPoint, kernelSum: number, fallbacks: ZeroPointFallbacks = {}): ZeroPoint {
+export function resolveZeroPoint(
+  science: ImageZeroPoint,
+  template: ImageZeroPoint,
+  kernelSum: number,
+  fallbacks: ZeroPointFallbacks = {},
+): ZeroPoint {
   if (Number.isFinite(science.zeroPoint)) {
     const origin = science.origin || 'science header';
-    return { zeroPoint: science.zeroPoint, source: origin.startsWith('--') ? 'override' : 'science header', origin };
+    return {
+      zeroPoint: science.zeroPoint,
+      source: origin.startsWith('--') ? 'override' : 'science header',
+      origin,
+    };
   }
   const reference = fallbacks.reference;
-  if (reference && Number.isFinite(reference.zeroPoint)) return { zeroPoint: reference.zeroPoint, source: 'reference catalog', origin: reference.origin || 'reference catalog' };
+  if (reference && Number.isFinite(reference.zeroPoint))
+    return {
+      zeroPoint: reference.zeroPoint,
+      source: 'reference catalog',
+      origin: reference.origin || 'reference catalog',
+    };
   const fallback = fallbacks.configured ?? Number.NaN;
   if (Number.isFinite(template.zeroPoint) && kernelSum > 0) {
-    return { zeroPoint: template.zeroPoint + 2.5 * Math.log10(kernelSum), source: 'template calibration', origin: `template ${template.origin || 'zero point'} + 2.5 log10 KERNSUM` };
+    return {
+      zeroPoint: template.zeroPoint + 2.5 * Math.log10(kernelSum),
+      source: 'template calibration',
+      origin: `template ${template.origin || 'zero point'} + 2.5 log10 KERNSUM`,
+    };
   }
-  if (Number.isFinite(fallback)) return { zeroPoint: fallback, source: 'override', origin: 'configured zero point' };
+  if (Number.isFinite(fallback))
+    return { zeroPoint: fallback, source: 'override', origin: 'configured zero point' };
   throw new PipelineInputError(
     'pair',
     'no photometric zero point: give --zero-point MAG (AB magnitude of 1 image unit), a reference catalog (--refcat FILE), or a PHOTZP/MAGZERO/MAGZP card (or BUNIT MJy/sr with PIXAR_SR) in the science or the template header',

@@ -87,17 +87,32 @@ class Canvas {
   }
 
   disc(x: number, y: number, radius: number, color: Rgb): void {
-    for (let dy = -radius; dy <= radius; dy++) for (let dx = -radius; dx <= radius; dx++) if (dx * dx + dy * dy <= radius * radius + 1) this.set(x + dx, y + dy, color);
+    for (let dy = -radius; dy <= radius; dy++)
+      for (let dx = -radius; dx <= radius; dx++)
+        if (dx * dx + dy * dy <= radius * radius + 1) this.set(x + dx, y + dy, color);
   }
 
-  text(x: number, y: number, text: string, color: Rgb, scale = 1, align: 'left' | 'center' | 'right' = 'left'): void {
+  text(
+    x: number,
+    y: number,
+    text: string,
+    color: Rgb,
+    scale = 1,
+    align: 'left' | 'center' | 'right' = 'left',
+  ): void {
     const w = text.length * (GLYPH_WIDTH + 1) * scale;
     const left = align === 'left' ? x : align === 'center' ? x - w / 2 : x - w;
     [...text].forEach((ch, c) => {
       glyph(ch).forEach((bits, row) => {
         for (let col = 0; col < GLYPH_WIDTH; col++) {
           if (!(bits & (1 << (GLYPH_WIDTH - 1 - col)))) continue;
-          for (let sy = 0; sy < scale; sy++) for (let sx = 0; sx < scale; sx++) this.set(left + (c * (GLYPH_WIDTH + 1) + col) * scale + sx, y + row * scale + sy, color);
+          for (let sy = 0; sy < scale; sy++)
+            for (let sx = 0; sx < scale; sx++)
+              this.set(
+                left + (c * (GLYPH_WIDTH + 1) + col) * scale + sx,
+                y + row * scale + sy,
+                color,
+              );
         }
       });
     });
@@ -107,9 +122,12 @@ class Canvas {
 /** Round tick values covering [lo, hi] (about `count` of them). */
 export function niceTicks(lo: number, hi: number, count = 6): number[] {
   const raw = (hi - lo) / count;
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * 10 ** Math.floor(Math.log10(raw))).find((s) => s >= raw) ?? raw;
+  const step =
+    [1, 2, 2.5, 5, 10].map((m) => m * 10 ** Math.floor(Math.log10(raw))).find((s) => s >= raw) ??
+    raw;
   const ticks: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+    ticks.push(Number(v.toPrecision(12)));
   return ticks;
 }
 
@@ -148,7 +166,9 @@ export function renderPlot(series: PlotSeries[], overrides: Partial<PlotOptions>
   const [y0, y1] = o.yRange ?? range(series, 'y', false);
   const plotW = o.width - MARGIN.left - MARGIN.right;
   const plotH = o.height - MARGIN.top - MARGIN.bottom;
-  const fx = o.xLog ? (v: number) => (Math.log(v) - Math.log(x0)) / (Math.log(x1) - Math.log(x0)) : (v: number) => (v - x0) / (x1 - x0);
+  const fx = o.xLog
+    ? (v: number) => (Math.log(v) - Math.log(x0)) / (Math.log(x1) - Math.log(x0))
+    : (v: number) => (v - x0) / (x1 - x0);
   const px = (v: number): number => MARGIN.left + fx(v) * plotW;
   const py = (v: number): number => MARGIN.top + (1 - (v - y0) / (y1 - y0)) * plotH;
   const black: Rgb = [0, 0, 0];
@@ -162,18 +182,23 @@ export function renderPlot(series: PlotSeries[], overrides: Partial<PlotOptions>
     canvas.line(MARGIN.left - 5, py(v), MARGIN.left, py(v), black);
     canvas.text(MARGIN.left - 8, py(v) - 3, String(v), black, 1, 'right');
   }
-  for (const v of o.hLines) if (v >= y0 && v <= y1) canvas.line(MARGIN.left, py(v), MARGIN.left + plotW, py(v), grey, 4);
-  for (const v of o.vLines) if (v >= x0 && v <= x1) canvas.line(px(v), MARGIN.top, px(v), MARGIN.top + plotH, grey, 4);
+  for (const v of o.hLines)
+    if (v >= y0 && v <= y1) canvas.line(MARGIN.left, py(v), MARGIN.left + plotW, py(v), grey, 4);
+  for (const v of o.vLines)
+    if (v >= x0 && v <= x1) canvas.line(px(v), MARGIN.top, px(v), MARGIN.top + plotH, grey, 4);
 
   series.forEach((s, k) => {
     const color = s.color ?? PALETTE[k % PALETTE.length];
     const style = s.style ?? 'points';
-    const inside = (i: number): boolean => Number.isFinite(s.x[i]) && Number.isFinite(s.y[i]) && (!o.xLog || s.x[i] > 0);
+    const inside = (i: number): boolean =>
+      Number.isFinite(s.x[i]) && Number.isFinite(s.y[i]) && (!o.xLog || s.x[i] > 0);
     for (let i = 0; i < s.x.length; i++) {
       if (!inside(i)) continue;
-      if (s.yErr && Number.isFinite(s.yErr[i])) canvas.line(px(s.x[i]), py(s.y[i] - s.yErr[i]), px(s.x[i]), py(s.y[i] + s.yErr[i]), color);
+      if (s.yErr && Number.isFinite(s.yErr[i]))
+        canvas.line(px(s.x[i]), py(s.y[i] - s.yErr[i]), px(s.x[i]), py(s.y[i] + s.yErr[i]), color);
       if (style !== 'line') canvas.disc(px(s.x[i]), py(s.y[i]), 3, color);
-      if (style !== 'points' && i > 0 && inside(i - 1)) canvas.line(px(s.x[i - 1]), py(s.y[i - 1]), px(s.x[i]), py(s.y[i]), color);
+      if (style !== 'points' && i > 0 && inside(i - 1))
+        canvas.line(px(s.x[i - 1]), py(s.y[i - 1]), px(s.x[i]), py(s.y[i]), color);
     }
     if (s.label) {
       const ly = MARGIN.top + 8 + 14 * k;

@@ -50,13 +50,19 @@ const ROT_SYS: Record<string, NextVisit['rotationSystem']> = {
   '4': 'MOUNT',
 };
 
-function field<T>(record: Record<string, unknown>, name: string, check: (v: unknown) => v is T, what: string): T {
+function field<T>(
+  record: Record<string, unknown>,
+  name: string,
+  check: (v: unknown) => v is T,
+  what: string,
+): T {
   const value = record[name];
   if (!check(value)) throw new MessageError(`next_visit: '${name}' must be ${what}`);
   return value;
 }
 
-const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
+const isString = (v: unknown): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= 256;
 /** Longest instrument name and groupId accepted, characters (Rubin's are < 20 and ~30). */
 export const MAX_INSTRUMENT_CHARS = 64;
 export const MAX_GROUP_ID_CHARS = 128;
@@ -70,35 +76,60 @@ const DOTS_ONLY = /^\.+$/;
  * processing keys): allowed characters, bounded lengths, no '.' or '..'; throws MessageError.
  */
 export function checkObjectNames(what: string, instrument: string, groupId: string): void {
-  if (!INSTRUMENT_NAME.test(instrument)) throw new MessageError(`${what}: instrument '${instrument.slice(0, 80)}' is not 1-${MAX_INSTRUMENT_CHARS} of [A-Za-z0-9_-]`);
-  if (!GROUP_ID.test(groupId) || DOTS_ONLY.test(groupId)) throw new MessageError(`${what}: groupId '${groupId.slice(0, 160)}' is not 1-${MAX_GROUP_ID_CHARS} of [A-Za-z0-9._:+-] (and not only dots)`);
+  if (!INSTRUMENT_NAME.test(instrument))
+    throw new MessageError(
+      `${what}: instrument '${instrument.slice(0, 80)}' is not 1-${MAX_INSTRUMENT_CHARS} of [A-Za-z0-9_-]`,
+    );
+  if (!GROUP_ID.test(groupId) || DOTS_ONLY.test(groupId))
+    throw new MessageError(
+      `${what}: groupId '${groupId.slice(0, 160)}' is not 1-${MAX_GROUP_ID_CHARS} of [A-Za-z0-9._:+-] (and not only dots)`,
+    );
 }
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000;
+const isCount = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000;
 
 /** Parses and validates a notice; throws MessageError naming the first bad field. */
 export function parseNextVisit(body: string | Uint8Array): NextVisit {
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-  if (size > MAX_NEXT_VISIT_BYTES) throw new MessageError(`next_visit: message of ${size} bytes exceeds ${MAX_NEXT_VISIT_BYTES}`);
+  if (size > MAX_NEXT_VISIT_BYTES)
+    throw new MessageError(`next_visit: message of ${size} bytes exceeds ${MAX_NEXT_VISIT_BYTES}`);
   let raw: unknown;
   try {
     raw = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
   } catch {
     throw new MessageError('next_visit: body is not JSON');
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new MessageError('next_visit: body is not a JSON object');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new MessageError('next_visit: body is not a JSON object');
   const r = raw as Record<string, unknown>;
   const coordinateSystem = COORD_SYS[String(r.coordinateSystem)];
-  if (!coordinateSystem) throw new MessageError(`next_visit: coordinateSystem '${String(r.coordinateSystem)}' is not ICRS`);
+  if (!coordinateSystem)
+    throw new MessageError(
+      `next_visit: coordinateSystem '${String(r.coordinateSystem)}' is not ICRS`,
+    );
   const rotationSystem = ROT_SYS[String(r.rotationSystem)];
-  if (!rotationSystem) throw new MessageError(`next_visit: rotationSystem '${String(r.rotationSystem)}' is not SKY, HORIZON or MOUNT`);
+  if (!rotationSystem)
+    throw new MessageError(
+      `next_visit: rotationSystem '${String(r.rotationSystem)}' is not SKY, HORIZON or MOUNT`,
+    );
   const position = r.position;
-  if (!Array.isArray(position) || position.length !== 2 || !position.every(isNumber) || Math.abs(position[1]) > 90) {
+  if (
+    !Array.isArray(position) ||
+    position.length !== 2 ||
+    !position.every(isNumber) ||
+    Math.abs(position[1]) > 90
+  ) {
     throw new MessageError('next_visit: position must be [ra, dec] in degrees');
   }
   const detectors = r.detectors;
-  if (!Array.isArray(detectors) || detectors.length === 0 || detectors.length > 1000 || !detectors.every((d) => Number.isInteger(d) && d >= 0)) {
+  if (
+    !Array.isArray(detectors) ||
+    detectors.length === 0 ||
+    detectors.length > 1000 ||
+    !detectors.every((d) => Number.isInteger(d) && d >= 0)
+  ) {
     throw new MessageError('next_visit: detectors must be a non-empty list of detector numbers');
   }
   const groupId = field(r, 'groupId', isString, 'a non-empty string');

@@ -16,7 +16,10 @@ const RAW_PATH = /^([^/]+)\/([^/]+)\/(\d{1,4})\/(\d{1,4})\.fits(\.fz)?$/;
  */
 export function parseRawPath(name: string): RawImageKey {
   const m = RAW_PATH.exec(name);
-  if (!m) throw new MessageError(`raw object '${name.slice(0, 200)}' is not {instrument}/{groupId}/{snap}/{detector}.fits`);
+  if (!m)
+    throw new MessageError(
+      `raw object '${name.slice(0, 200)}' is not {instrument}/{groupId}/{snap}/{detector}.fits`,
+    );
   checkObjectNames(`raw object '${name.slice(0, 200)}'`, m[1], m[2]);
   return { instrument: m[1], groupId: m[2], snap: Number(m[3]), detector: Number(m[4]) };
 }
@@ -26,6 +29,10 @@ export function rawPath(key: RawImageKey): string {
 }
 
 /** The processing record's key: one per (visit, detector); snaps of a visit share it. */
-export function processingKey(key: { instrument: string; groupId: string; detector: number }): string {
+export function processingKey(key: {
+  instrument: string;
+  groupId: string;
+  detector: number;
+}): string {
   return `${key.instrument}_${key.groupId}_${key.detector}`.replace(/[/]/g, '_');
 }

@@ -132,22 +132,56 @@ interface StarData {
  * @param others positions of all detected sources, to mask neighbours (the stars themselves may be included)
  * @param fwhm a first FWHM estimate, px (sets the stamp and neighbour mask sizes)
  */
-export function fitPixelPsf(image: PsfFitImage, stars: PsfStarInput[], others: Array<{ x: number; y: number }>, fwhm: number, config: Partial<PsfFitConfig> = {}): PsfFitResult {
+export function fitPixelPsf(
+  image: PsfFitImage,
+  stars: PsfStarInput[],
+  others: Array<{ x: number; y: number }>,
+  fwhm: number,
+  config: Partial<PsfFitConfig> = {},
+): PsfFitResult {
   const cfg = { ...DEFAULT_PSF_FIT_CONFIG, ...config };
   const size = cfg.stampSize > 0 ? cfg.stampSize | 1 : stampSizeFor(fwhm);
   const padded = size + 2 * LANCZOS_A;
   const near = pointGrid(others, NEIGHBOUR_CELL_PX);
-  const data = stars.map((s) => extractStar(image, s, padded, near, cfg.neighborMaskFwhm * fwhm)).filter((s): s is StarData => s !== null);
+  const data = stars
+    .map((s) => extractStar(image, s, padded, near, cfg.neighborMaskFwhm * fwhm))
+    .filter((s): s is StarData => s !== null);
   const terms = polyTerms(cfg.degree);
   const affine = data.length < cfg.freeVariationMinStars;
-  const foreignRadius = data.length >= cfg.foreignLightMinStars ? cfg.foreignLightFwhm * fwhm : Infinity;
+  const foreignRadius =
+    data.length >= cfg.foreignLightMinStars ? cfg.foreignLightFwhm * fwhm : Infinity;
   let psf: PixelPsf | null = null;
   for (let it = 0; it < cfg.iterations; it++) {
-    psf = fitBasis(data, size, padded, terms, cfg.degree, image, psf, cfg.accuracy, affine, foreignRadius);
-    for (const star of data) refitStar(star, psf, size, padded, it === 0 ? Infinity : cfg.pixelClipSigma, cfg.minFitSnr);
+    psf = fitBasis(
+      data,
+      size,
+      padded,
+      terms,
+      cfg.degree,
+      image,
+      psf,
+      cfg.accuracy,
+      affine,
+      foreignRadius,
+    );
+    for (const star of data)
+      refitStar(star, psf, size, padded, it === 0 ? Infinity : cfg.pixelClipSigma, cfg.minFitSnr);
     rejectStars(data, cfg.starClipSigma);
   }
-  const final = psf ?? fitBasis(data, size, padded, terms, cfg.degree, image, null, cfg.accuracy, affine, foreignRadius);
+  const final =
+    psf ??
+    fitBasis(
+      data,
+      size,
+      padded,
+      terms,
+      cfg.degree,
+      image,
+      null,
+      cfg.accuracy,
+      affine,
+      foreignRadius,
+    );
   return { psf: final, stars: data.map((s) => s.fit), affineVariation: affine && terms.length > 1 };
 }
 
@@ -155,7 +189,12 @@ export function fitPixelPsf(image: PsfFitImage, stars: PsfStarInput[], others: A
 const NEIGHBOUR_CELL_PX = 64;
 
 /** The points in the cells that meet a box [x0, x1] x [y0, y1]: a superset of those inside it. */
-type PointQuery = (x0: number, x1: number, y0: number, y1: number) => Array<{ x: number; y: number }>;
+type PointQuery = (
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+) => Array<{ x: number; y: number }>;
 
 function pointGrid(points: Array<{ x: number; y: number }>, cell: number): PointQuery {
   const cells = new Map<string, Array<{ x: number; y: number }>>();
@@ -168,13 +207,20 @@ function pointGrid(points: Array<{ x: number; y: number }>, cell: number): Point
   return (x0, x1, y0, y1) => {
     const out: Array<{ x: number; y: number }> = [];
     for (let cy = Math.floor(y0 / cell); cy <= Math.floor(y1 / cell); cy++) {
-      for (let cx = Math.floor(x0 / cell); cx <= Math.floor(x1 / cell); cx++) out.push(...(cells.get(`${cx},${cy}`) ?? []));
+      for (let cx = Math.floor(x0 / cell); cx <= Math.floor(x1 / cell); cx++)
+        out.push(...(cells.get(`${cx},${cy}`) ?? []));
     }
     return out;
   };
 }
 
-function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, near: PointQuery, maskRadius: number): StarData | null {
+function extractStar(
+  image: PsfFitImage,
+  s: PsfStarInput,
+  padded: number,
+  near: PointQuery,
+  maskRadius: number,
+): StarData | null {
   const cx = Math.round(s.x);
   const cy = Math.round(s.y);
   const half = (padded - 1) / 2;
@@ -190,16 +236,29 @@ function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, near: 
       const k = (y0 + j) * image.width + x0 + i;
       data[j * padded + i] = image.residual[k];
       variance[j * padded + i] = image.variance[k];
-      bad[j * padded + i] = image.bad[k] || !(image.variance[k] > 0) || !Number.isFinite(image.residual[k]) ? 1 : 0;
+      bad[j * padded + i] =
+        image.bad[k] || !(image.variance[k] > 0) || !Number.isFinite(image.residual[k]) ? 1 : 0;
     }
   }
   const r2 = maskRadius * maskRadius;
-  for (const o of near(x0 - maskRadius, x0 + padded + maskRadius, y0 - maskRadius, y0 + padded + maskRadius)) {
+  for (const o of near(
+    x0 - maskRadius,
+    x0 + padded + maskRadius,
+    y0 - maskRadius,
+    y0 + padded + maskRadius,
+  )) {
     // The star's own detection peak (binned detection places it up to ~1.5 px from the centroid).
     if ((o.x - s.x) ** 2 + (o.y - s.y) ** 2 < SELF_RADIUS_PX ** 2) continue;
-    if (o.x < x0 - maskRadius || o.x > x0 + padded + maskRadius || o.y < y0 - maskRadius || o.y > y0 + padded + maskRadius) continue;
+    if (
+      o.x < x0 - maskRadius ||
+      o.x > x0 + padded + maskRadius ||
+      o.y < y0 - maskRadius ||
+      o.y > y0 + padded + maskRadius
+    )
+      continue;
     for (let j = 0; j < padded; j++) {
-      for (let i = 0; i < padded; i++) if ((x0 + i - o.x) ** 2 + (y0 + j - o.y) ** 2 < r2) bad[j * padded + i] = 1;
+      for (let i = 0; i < padded; i++)
+        if ((x0 + i - o.x) ** 2 + (y0 + j - o.y) ** 2 < r2) bad[j * padded + i] = 1;
     }
   }
   return {
@@ -211,7 +270,15 @@ function extractStar(image: PsfFitImage, s: PsfStarInput, padded: number, near: 
     data,
     variance,
     bad,
-    fit: { x: s.x, y: s.y, flux: s.flux, fluxErr: Number.NaN, chi2: Number.NaN, dof: 0, used: true },
+    fit: {
+      x: s.x,
+      y: s.y,
+      flux: s.flux,
+      fluxErr: Number.NaN,
+      chi2: Number.NaN,
+      dof: 0,
+      used: true,
+    },
     model: null,
   };
 }
@@ -223,7 +290,8 @@ function modelAtStar(psf: PixelPsf, star: StarData, padded: number): Float64Arra
   const out = new Float64Array(padded * padded);
   const off = (padded - psf.stampSize) / 2;
   for (let j = 0; j < psf.stampSize; j++) {
-    for (let i = 0; i < psf.stampSize; i++) out[(j + off) * padded + i + off] = stamp.data[j * psf.stampSize + i];
+    for (let i = 0; i < psf.stampSize; i++)
+      out[(j + off) * padded + i + off] = stamp.data[j * psf.stampSize + i];
   }
   star.model = { psf, values: out };
   return out;
@@ -242,7 +310,18 @@ const MIN_FOREIGN_LEVER = 0.1;
  * stars' weighted mean of b / f: the spatial terms are left alone, as a slope in 1 / f across the
  * detector would be noise.
  */
-function fitBasis(stars: StarData[], size: number, padded: number, terms: Array<[number, number]>, degree: number, image: PsfFitImage, previous: PixelPsf | null, accuracy: number, affine: boolean, foreignRadius: number): PixelPsf {
+function fitBasis(
+  stars: StarData[],
+  size: number,
+  padded: number,
+  terms: Array<[number, number]>,
+  degree: number,
+  image: PsfFitImage,
+  previous: PixelPsf | null,
+  accuracy: number,
+  affine: boolean,
+  foreignRadius: number,
+): PixelPsf {
   const nT = terms.length;
   const n = size * size;
   const ata = new Float64Array(n * nT * nT);
@@ -304,7 +383,8 @@ function fitBasis(stars: StarData[], size: number, padded: number, terms: Array<
       const sw = ata[pix * nT * nT];
       const meanZ = sz[pix] / sw;
       const lever = szz[pix] - sz[pix] * meanZ;
-      if (lever > MIN_FOREIGN_LEVER * szz[pix]) x[0] -= ((szd[pix] - atb[pix * nT] * meanZ) / lever) * meanZ;
+      if (lever > MIN_FOREIGN_LEVER * szz[pix])
+        x[0] -= ((szd[pix] - atb[pix * nT] * meanZ) / lever) * meanZ;
     }
     for (let t = 0; t < nT; t++) basis[t * n + pix] = x[t];
   }
@@ -322,8 +402,10 @@ const EPS = 0.05;
 function projectVariation(basis: Float64Array, size: number, nT: number): Float64Array {
   const n = size * size;
   const b0 = basis.slice(0, n);
-  const diff = (p: Float64Array, q: Float64Array): Float64Array => p.map((v, k) => (v - q[k]) / (2 * EPS));
-  const warp = (m00: number, m01: number, m10: number, m11: number): Float64Array => resampleLinear(b0, size, m00, m01, m10, m11);
+  const diff = (p: Float64Array, q: Float64Array): Float64Array =>
+    p.map((v, k) => (v - q[k]) / (2 * EPS));
+  const warp = (m00: number, m01: number, m10: number, m11: number): Float64Array =>
+    resampleLinear(b0, size, m00, m01, m10, m11);
   const modes = [
     b0,
     diff(warp(1 - EPS, 0, 0, 1 - EPS), warp(1 + EPS, 0, 0, 1 + EPS)),
@@ -405,7 +487,14 @@ function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
  * Linear flux fit to the model, then chi^2 and pixel clipping over the unpadded stamp; the clip
  * allows a 5% model error so that bright cores are not cut while the model is still rough.
  */
-function refitStar(star: StarData, psf: PixelPsf, size: number, padded: number, clip: number, minSnr: number): void {
+function refitStar(
+  star: StarData,
+  psf: PixelPsf,
+  size: number,
+  padded: number,
+  clip: number,
+  minSnr: number,
+): void {
   const model = modelAtStar(psf, star, padded);
   const off = LANCZOS_A;
   let smm = 0;

@@ -5,7 +5,6 @@
 import type { Psf, PsfStamp } from './types.js';
 import { FWHM_PER_SIGMA } from '../util/numeric.js';
 
-
 export class GaussianPsf implements Psf {
   readonly stampSize: number;
 
@@ -20,8 +19,10 @@ export class GaussianPsf implements Psf {
     readonly ixy: number,
     stampSize?: number,
   ) {
-    if (!(ixx > 0 && iyy > 0 && ixx * iyy > ixy * ixy)) throw new RangeError(`GaussianPsf: moments (${ixx}, ${iyy}, ${ixy}) not positive definite`);
-    this.stampSize = stampSize ?? Math.max(11, 2 * Math.ceil(4 * Math.sqrt(Math.max(ixx, iyy))) + 1);
+    if (!(ixx > 0 && iyy > 0 && ixx * iyy > ixy * ixy))
+      throw new RangeError(`GaussianPsf: moments (${ixx}, ${iyy}, ${ixy}) not positive definite`);
+    this.stampSize =
+      stampSize ?? Math.max(11, 2 * Math.ceil(4 * Math.sqrt(Math.max(ixx, iyy))) + 1);
   }
 
   static fromFwhm(fwhm: number, stampSize?: number): GaussianPsf {

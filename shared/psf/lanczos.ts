@@ -26,7 +26,12 @@ export function lanczosTaps(shift: number): Float64Array {
  * Shifts a size x size image by (dx, dy) px: out(x, y) = src(x - dx, y - dy); zero outside.
  * @example shiftImage(star, 25, -0.3, 0.2) // moves the content 0.3 px left and 0.2 px up
  */
-export function shiftImage(src: Float32Array | Float64Array, size: number, dx: number, dy: number): Float64Array {
+export function shiftImage(
+  src: Float32Array | Float64Array,
+  size: number,
+  dx: number,
+  dy: number,
+): Float64Array {
   const tx = lanczosTaps(dx);
   const [a0, a1, a2, a3, a4, a5, a6] = tx;
   const ty = lanczosTaps(dy);
@@ -47,7 +52,8 @@ export function shiftImage(src: Float32Array | Float64Array, size: number, dx: n
         s += a5 * src[i + 2];
         s += a6 * src[i + 3];
       } else {
-        for (let k = -LANCZOS_A; k <= LANCZOS_A; k++) if (x + k >= 0 && x + k < size) s += tx[k + LANCZOS_A] * src[i + k];
+        for (let k = -LANCZOS_A; k <= LANCZOS_A; k++)
+          if (x + k >= 0 && x + k < size) s += tx[k + LANCZOS_A] * src[i + k];
       }
       tmp[i] = s;
     }
@@ -74,7 +80,14 @@ let rowPass = new Float64Array(0);
  * Resamples a size x size image centred on its central pixel under a linear map about the centre:
  * out(p) = src(c + M (p - c)), M = [[m00, m01], [m10, m11]], with Lanczos-3 interpolation (zero outside).
  */
-export function resampleLinear(src: Float64Array, size: number, m00: number, m01: number, m10: number, m11: number): Float64Array {
+export function resampleLinear(
+  src: Float64Array,
+  size: number,
+  m00: number,
+  m01: number,
+  m10: number,
+  m11: number,
+): Float64Array {
   const c = (size - 1) / 2;
   const out = new Float64Array(size * size);
   const wx = new Float64Array(2 * LANCZOS_A);

@@ -40,7 +40,14 @@ export function psfToHdu(psf: Psf): PsfHdu {
       data: model.basis,
       width: size,
       height: size * model.terms.length,
-      cards: [['PSFMODEL', 'PIXEL'], ['PSFSIZE', size], ['PSFDEG', model.degree], ['PSFFRMW', model.frame.width], ['PSFFRMH', model.frame.height], ...origin],
+      cards: [
+        ['PSFMODEL', 'PIXEL'],
+        ['PSFSIZE', size],
+        ['PSFDEG', model.degree],
+        ['PSFFRMW', model.frame.width],
+        ['PSFFRMH', model.frame.height],
+        ...origin,
+      ],
     };
   }
   if (model instanceof GaussianPsf) {
@@ -48,7 +55,14 @@ export function psfToHdu(psf: Psf): PsfHdu {
       data: null,
       width: 0,
       height: 0,
-      cards: [['PSFMODEL', 'GAUSSIAN'], ['PSFSIZE', model.stampSize], ['PSFIXX', model.ixx], ['PSFIYY', model.iyy], ['PSFIXY', model.ixy], ...origin],
+      cards: [
+        ['PSFMODEL', 'GAUSSIAN'],
+        ['PSFSIZE', model.stampSize],
+        ['PSFIXX', model.ixx],
+        ['PSFIYY', model.iyy],
+        ['PSFIXY', model.ixy],
+        ...origin,
+      ],
     };
   }
   throw new TypeError(`psfToHdu: no stored form for a ${model.constructor.name}`);
@@ -58,12 +72,18 @@ export function psfToHdu(psf: Psf): PsfHdu {
 export function psfCardNumber(get: PsfHeaderLookup, keyword: string): number {
   const v = get(keyword);
   const n = typeof v === 'number' ? v : Number(v);
-  if (v === undefined || !Number.isFinite(n)) throw new Error(`PSF extension: missing or bad ${keyword}`);
+  if (v === undefined || !Number.isFinite(n))
+    throw new Error(`PSF extension: missing or bad ${keyword}`);
   return n;
 }
 
 /** The PSF of an extension written by psfToHdu; throws Error('PSF extension: ...') when it is malformed. */
-export function psfFromHdu(get: PsfHeaderLookup, data: ArrayLike<number> | null, width: number, height: number): Psf {
+export function psfFromHdu(
+  get: PsfHeaderLookup,
+  data: ArrayLike<number> | null,
+  width: number,
+  height: number,
+): Psf {
   const num = (k: string): number => psfCardNumber(get, k);
   const kind = get('PSFMODEL');
   const size = num('PSFSIZE');
@@ -72,9 +92,14 @@ export function psfFromHdu(get: PsfHeaderLookup, data: ArrayLike<number> | null,
     const degree = num('PSFDEG');
     const nTerms = polyTerms(degree).length;
     if (!data || width !== size || height !== size * nTerms || data.length !== width * height) {
-      throw new Error(`PSF extension: ${width}x${height} pixels for ${nTerms} basis images of ${size}x${size}`);
+      throw new Error(
+        `PSF extension: ${width}x${height} pixels for ${nTerms} basis images of ${size}x${size}`,
+      );
     }
-    model = new PixelPsf(size, degree, Float64Array.from(data), { width: num('PSFFRMW'), height: num('PSFFRMH') });
+    model = new PixelPsf(size, degree, Float64Array.from(data), {
+      width: num('PSFFRMW'),
+      height: num('PSFFRMH'),
+    });
   } else if (kind === 'GAUSSIAN') {
     model = new GaussianPsf(num('PSFIXX'), num('PSFIYY'), num('PSFIXY'), size);
   } else {

@@ -47,12 +47,16 @@ export class PixelPsf implements Psf {
     readonly frame: PixelPsfFrame,
   ) {
     this.terms = polyTerms(degree);
-    if (basis.length !== this.terms.length * stampSize * stampSize) throw new RangeError('PixelPsf: basis size does not match degree and stamp size');
+    if (basis.length !== this.terms.length * stampSize * stampSize)
+      throw new RangeError('PixelPsf: basis size does not match degree and stamp size');
   }
 
   /** Normalised detector coordinates in [-1, 1]. */
   normalize(x: number, y: number): [number, number] {
-    return [(2 * x) / Math.max(1, this.frame.width - 1) - 1, (2 * y) / Math.max(1, this.frame.height - 1) - 1];
+    return [
+      (2 * x) / Math.max(1, this.frame.width - 1) - 1,
+      (2 * y) / Math.max(1, this.frame.height - 1) - 1,
+    ];
   }
 
   /** The model centred on the central pixel, unnormalised. */
@@ -89,8 +93,14 @@ export class PixelPsf implements Psf {
    * and interpolated bilinearly, since the polynomial varies slowly.
    */
   shapeAt(x: number, y: number): StampShape {
-    const gx = Math.min(GRID - 1, Math.max(0, (x / Math.max(1, this.frame.width - 1)) * (GRID - 1)));
-    const gy = Math.min(GRID - 1, Math.max(0, (y / Math.max(1, this.frame.height - 1)) * (GRID - 1)));
+    const gx = Math.min(
+      GRID - 1,
+      Math.max(0, (x / Math.max(1, this.frame.width - 1)) * (GRID - 1)),
+    );
+    const gy = Math.min(
+      GRID - 1,
+      Math.max(0, (y / Math.max(1, this.frame.height - 1)) * (GRID - 1)),
+    );
     const ix = Math.min(GRID - 2, Math.floor(gx));
     const iy = Math.min(GRID - 2, Math.floor(gy));
     const fx = gx - ix;
@@ -102,8 +112,17 @@ export class PixelPsf implements Psf {
       [ix, iy + 1],
       [ix + 1, iy + 1],
     ].map(([i, j], k) => (weights[k] > 0 ? this.node(i, j) : null));
-    const mix = (key: keyof StampShape): number => corners.reduce((s, c, k) => s + (c ? weights[k] * c[key] : 0), 0);
-    return { fwhm: mix('fwhm'), fwhmGauss: mix('fwhmGauss'), sigma: mix('sigma'), ellipticity: mix('ellipticity'), ixx: mix('ixx'), iyy: mix('iyy'), ixy: mix('ixy') };
+    const mix = (key: keyof StampShape): number =>
+      corners.reduce((s, c, k) => s + (c ? weights[k] * c[key] : 0), 0);
+    return {
+      fwhm: mix('fwhm'),
+      fwhmGauss: mix('fwhmGauss'),
+      sigma: mix('sigma'),
+      ellipticity: mix('ellipticity'),
+      ixx: mix('ixx'),
+      iyy: mix('iyy'),
+      ixy: mix('ixy'),
+    };
   }
 
   private node(i: number, j: number): StampShape {

@@ -30,7 +30,12 @@ const GAUSS_RADIUS = 1;
 const MOFFAT_RADIUS = 2;
 
 /** Fits the core (radius ~ 2 FWHM) of an odd-sized stamp whose PSF is near its centre. */
-export function fitProfile(data: Float32Array | Float64Array, size: number, fwhmGuess: number, kind: ProfileKind = 'moffat'): ProfileFit {
+export function fitProfile(
+  data: Float32Array | Float64Array,
+  size: number,
+  fwhmGuess: number,
+  kind: ProfileKind = 'moffat',
+): ProfileFit {
   const gaussian = kind === 'gaussian';
   const sub = gaussian ? SUB1 : SUB3;
   const c = (size - 1) / 2;
@@ -51,7 +56,14 @@ export function fitProfile(data: Float32Array | Float64Array, size: number, fwhm
   // p = [ln alpha, ln(beta - 1), g1, g2, dx, dy]
   let p = gaussian
     ? [Math.log(fwhmGuess / 2.3548), 0, 0, 0, 0, 0]
-    : [Math.log(fwhmGuess / (2 * Math.sqrt(2 ** (1 / beta0) - 1))), Math.log(beta0 - 1), 0, 0, 0, 0];
+    : [
+        Math.log(fwhmGuess / (2 * Math.sqrt(2 ** (1 / beta0) - 1))),
+        Math.log(beta0 - 1),
+        0,
+        0,
+        0,
+        0,
+      ];
   // A Gaussian has no beta: its parameter slot stays fixed.
   const free = gaussian ? [0, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5];
   const model = (q: number[], out: Float64Array): number => {

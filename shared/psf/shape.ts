@@ -21,10 +21,19 @@ export interface StampShape {
 }
 
 /** Shape of an odd-sized stamp with the PSF near its central pixel; `withGauss` adds the Gaussian-core FWHM. */
-export function measureStamp(data: Float32Array | Float64Array, size: number, withGauss = false): StampShape {
+export function measureStamp(
+  data: Float32Array | Float64Array,
+  size: number,
+  withGauss = false,
+): StampShape {
   const c = (size - 1) / 2;
   const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
-  const m = adaptiveMoments({ data: f32, width: size, height: size, bad: null, variance: 1 }, c, c, Math.max(1, size / 10));
+  const m = adaptiveMoments(
+    { data: f32, width: size, height: size, bad: null, variance: 1 },
+    c,
+    c,
+    Math.max(1, size / 10),
+  );
   const t = m.ixx + m.iyy;
   const sigma = Math.sqrt(t / 2);
   const guess = m.ok ? 2.3548 * sigma : size / 5;

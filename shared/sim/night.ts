@@ -226,14 +226,20 @@ export function truthForVisit(
   const response = science.image.response;
   const recorded = (x: number, y: number): number =>
     config.unitScale *
-    (response ? response.get(Math.min(config.size - 1, Math.max(0, Math.round(x))), Math.min(config.size - 1, Math.max(0, Math.round(y)))) : 1);
+    (response
+      ? response.get(
+          Math.min(config.size - 1, Math.max(0, Math.round(x))),
+          Math.min(config.size - 1, Math.max(0, Math.round(y))),
+        )
+      : 1);
   const templateMjd = template.info.mjd;
   const variables = new Map(plan.field.variables.map((v) => [v.id, v]));
   const base = { visit: spec.visit, mjd: spec.mjd };
   const rows: TruthRow[] = science.placed.map((p) => {
     const variable = p.kind === 'variable' ? variables.get(p.id) : undefined;
     const scale = recorded(p.x, p.y);
-    const fluxTemplateAdu = (variable ? magToAdu(variableMag(variable, templateMjd), scienceZp) : 0) * scale;
+    const fluxTemplateAdu =
+      (variable ? magToAdu(variableMag(variable, templateMjd), scienceZp) : 0) * scale;
     const fluxScienceAdu = p.flux * scale;
     const delta = fluxScienceAdu - fluxTemplateAdu;
     return {

@@ -46,7 +46,8 @@ export function simulatedImageFits(image: SimulatedImage, sim: SimulationCards):
   if (exposure.wcs !== image.trueWcs) {
     for (const [key, value] of image.trueWcs.toHeaderCards()) {
       const m = /^(CRVAL|CRPIX)([12])$|^CD([12])_([12])$/.exec(key);
-      if (m && typeof value === 'number') header.set(m[1] ? `SIM${m[1].slice(2)}${m[2]}` : `SIMCD${m[3]}_${m[4]}`, value, 'true WCS');
+      if (m && typeof value === 'number')
+        header.set(m[1] ? `SIM${m[1].slice(2)}${m[2]}` : `SIMCD${m[3]}_${m[4]}`, value, 'true WCS');
     }
   }
   header.set('SIMSEED', sim.seed, 'ap simulate seed');

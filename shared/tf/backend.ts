@@ -26,7 +26,9 @@ async function tryNode(): Promise<boolean> {
 async function tryWasm(): Promise<boolean> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    const dist = dirname(
+      require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'),
+    );
     wasm.setWasmPaths(`${join(dist, '/')}`);
     return await tf.setBackend('wasm');
   } catch {
@@ -38,10 +40,18 @@ async function tryWasm(): Promise<boolean> {
  * Chooses and initialises the backend once. `prefer` forces one (tests compare
  * backends); env AP_TF_BACKEND does the same for a whole process.
  */
-export async function initTf(prefer?: TfBackend, log: (line: string) => void = defaultLog): Promise<TfBackend> {
+export async function initTf(
+  prefer?: TfBackend,
+  log: (line: string) => void = defaultLog,
+): Promise<TfBackend> {
   const forced = prefer ?? (process.env.AP_TF_BACKEND as TfBackend | undefined);
   if (forced) {
-    const ok = forced === 'tensorflow' ? await tryNode() : forced === 'wasm' ? await tryWasm() : await tf.setBackend('cpu');
+    const ok =
+      forced === 'tensorflow'
+        ? await tryNode()
+        : forced === 'wasm'
+          ? await tryWasm()
+          : await tf.setBackend('cpu');
     if (!ok) throw new Error(`TensorFlow.js backend '${forced}' is not available here`);
     await tf.ready();
     log(`tfjs backend: ${forced} (forced)`);

@@ -4,7 +4,12 @@
  * @example
  *   const groups = forEachComponent8(Uint8Array.from(mask, (m) => m & CR), w, h, () => {});
  */
-export function forEachComponent8(member: Uint8Array, w: number, h: number, onPixel: (index: number, component: number) => void): number {
+export function forEachComponent8(
+  member: Uint8Array,
+  w: number,
+  h: number,
+  onPixel: (index: number, component: number) => void,
+): number {
   let components = 0;
   const stack: number[] = [];
   for (let s = 0; s < member.length; s++) {

@@ -14,10 +14,12 @@ export interface Array2d {
  * every output pixel using only input pixels. Two 1-D passes: O(taps) per pixel, not O(taps^2).
  */
 export function convolveSeparableValid(src: Array2d, kx: Float64Array, ky: Float64Array): Array2d {
-  const mx = kx.length, my = ky.length;
+  const mx = kx.length,
+    my = ky.length;
   const w = src.width - mx + 1;
   const h = src.height - my + 1;
-  if (w <= 0 || h <= 0) throw new RangeError(`kernel ${mx}x${my} larger than input ${src.width}x${src.height}`);
+  if (w <= 0 || h <= 0)
+    throw new RangeError(`kernel ${mx}x${my} larger than input ${src.width}x${src.height}`);
   const tmp = new Float64Array(w * src.height);
   const s = src.data;
   for (let y = 0; y < src.height; y++) {
@@ -63,7 +65,13 @@ export function convolveValid(src: Array2d, kernel: ArrayLike<number>, size: num
  * ORs every pixel's `bits` into all pixels within `radius` (a square), in place on a
  * row-major Int32Array; other bits are left alone. Two 1-D passes.
  */
-export function dilateBits(mask: Int32Array, width: number, height: number, bits: number, radius: number): void {
+export function dilateBits(
+  mask: Int32Array,
+  width: number,
+  height: number,
+  bits: number,
+  radius: number,
+): void {
   if (radius <= 0) return;
   const tmp = new Int32Array(mask.length);
   for (let y = 0; y < height; y++) {
@@ -71,7 +79,8 @@ export function dilateBits(mask: Int32Array, width: number, height: number, bits
     for (let x = 0; x < width; x++) {
       const b = mask[base + x] & bits;
       if (!b) continue;
-      const lo = Math.max(0, x - radius), hi = Math.min(width - 1, x + radius);
+      const lo = Math.max(0, x - radius),
+        hi = Math.min(width - 1, x + radius);
       for (let i = lo; i <= hi; i++) tmp[base + i] |= b;
     }
   }
@@ -79,7 +88,8 @@ export function dilateBits(mask: Int32Array, width: number, height: number, bits
     for (let y = 0; y < height; y++) {
       const b = tmp[y * width + x];
       if (!b) continue;
-      const lo = Math.max(0, y - radius), hi = Math.min(height - 1, y + radius);
+      const lo = Math.max(0, y - radius),
+        hi = Math.min(height - 1, y + radius);
       for (let j = lo; j <= hi; j++) mask[j * width + x] |= b;
     }
   }

@@ -30,7 +30,8 @@ export class RealFft2 {
   private readonly work: Float64Array;
 
   constructor(readonly n: number) {
-    if (n < 4 || (n & (n - 1)) !== 0) throw new RangeError(`FFT size ${n} is not a power of two >= 4`);
+    if (n < 4 || (n & (n - 1)) !== 0)
+      throw new RangeError(`FFT size ${n} is not a power of two >= 4`);
     this.columns = n / 2 + 1;
     this.fft = new FFT(n);
     this.line = new Float64Array(2 * n);
@@ -53,7 +54,8 @@ export class RealFft2 {
     const col = 2 * n;
     const used = (y: number): boolean => (y0 <= y1 ? y >= y0 && y < y1 : y >= y0 || y < y1);
     for (let y = 0; y < n; y += 2) {
-      const ua = used(y), ub = used(y + 1);
+      const ua = used(y),
+        ub = used(y + 1);
       if (!ua && !ub) {
         for (let k = 0; k < columns; k++) {
           const o = k * col + 2 * y;
@@ -62,7 +64,8 @@ export class RealFft2 {
         continue;
       }
       // Rows y and y + 1 as one complex row a + i b.
-      const a = y * n, b = a + n;
+      const a = y * n,
+        b = a + n;
       for (let x = 0; x < n; x++) {
         line[2 * x] = ua ? input[a + x] : 0;
         line[2 * x + 1] = ub ? input[b + x] : 0;
@@ -71,7 +74,10 @@ export class RealFft2 {
       // A(k) = (Z(k) + conj Z(n-k)) / 2, B(k) = (Z(k) - conj Z(n-k)) / 2i.
       for (let k = 0; k < columns; k++) {
         const m = 2 * ((n - k) & (n - 1));
-        const zr = lineOut[2 * k], zi = lineOut[2 * k + 1], wr = lineOut[m], wi = lineOut[m + 1];
+        const zr = lineOut[2 * k],
+          zi = lineOut[2 * k + 1],
+          wr = lineOut[m],
+          wi = lineOut[m + 1];
         const o = k * col + 2 * y;
         work[o] = 0.5 * (zr + wr);
         work[o + 1] = 0.5 * (zi - wi);
@@ -79,26 +85,34 @@ export class RealFft2 {
         work[o + 3] = 0.5 * (wr - zr);
       }
     }
-    for (let k = 0; k < columns; k++) fft.transform(out.subarray(k * col, (k + 1) * col), work.subarray(k * col, (k + 1) * col));
+    for (let k = 0; k < columns; k++)
+      fft.transform(out.subarray(k * col, (k + 1) * col), work.subarray(k * col, (k + 1) * col));
   }
 
   /** First inverse pass: every spectral column back to rows y, into `out` (same layout); `spectrum` is kept. */
   inverseColumns(spectrum: Float64Array, out: Float64Array): void {
     const col = 2 * this.n;
-    for (let k = 0; k < this.columns; k++) this.fft.inverseTransform(out.subarray(k * col, (k + 1) * col), spectrum.subarray(k * col, (k + 1) * col));
+    for (let k = 0; k < this.columns; k++)
+      this.fft.inverseTransform(
+        out.subarray(k * col, (k + 1) * col),
+        spectrum.subarray(k * col, (k + 1) * col),
+      );
   }
 
   /** Second inverse pass: rows [y0, y1) of the real image from `columns` (inverseColumns' output) into `out` (n*n, row-major). */
   inverseRows(columns: Float64Array, out: Float64Array, y0 = 0, y1 = this.n): void {
     const { n, fft, line, lineOut } = this;
-    const col = 2 * n, h = n / 2;
+    const col = 2 * n,
+      h = n / 2;
     for (let y = y0; y < y1; y += 2) {
       const y2 = y + 1 < y1 ? y + 1 : -1;
       // Z(k) = X(k) + i Y(k) over the whole row, X and Y Hermitian: the inverse is x + i y.
       for (let k = 0; k <= h; k++) {
         const o = k * col + 2 * y;
-        const xr = columns[o], xi = columns[o + 1];
-        const yr = y2 < 0 ? 0 : columns[o + 2], yi = y2 < 0 ? 0 : columns[o + 3];
+        const xr = columns[o],
+          xi = columns[o + 1];
+        const yr = y2 < 0 ? 0 : columns[o + 2],
+          yi = y2 < 0 ? 0 : columns[o + 3];
         line[2 * k] = xr - yi;
         line[2 * k + 1] = xi + yr;
         if (k > 0 && k < h) {
@@ -128,14 +142,21 @@ export class RealFft2 {
  * Half spectrum of a small odd-sized real kernel centred on the origin (wrap-around), so that
  * multiplying by it convolves without shifting: out(x) = sum_u k(u) in(x - u).
  */
-export function realKernelSpectrum(fft: RealFft2, kernel: ArrayLike<number>, size: number, out: Float64Array = fft.allocSpectrum()): Float64Array {
+export function realKernelSpectrum(
+  fft: RealFft2,
+  kernel: ArrayLike<number>,
+  size: number,
+  out: Float64Array = fft.allocSpectrum(),
+): Float64Array {
   const n = fft.n;
-  if (size % 2 !== 1 || size > n) throw new RangeError(`kernel size ${size} must be odd and <= ${n}`);
+  if (size % 2 !== 1 || size > n)
+    throw new RangeError(`kernel size ${size} must be odd and <= ${n}`);
   const half = (size - 1) / 2;
   const image = new Float64Array(n * n);
   for (let v = -half; v <= half; v++) {
     const y = (v + n) % n;
-    for (let u = -half; u <= half; u++) image[y * n + ((u + n) % n)] = kernel[(v + half) * size + u + half];
+    for (let u = -half; u <= half; u++)
+      image[y * n + ((u + n) % n)] = kernel[(v + half) * size + u + half];
   }
   // Only rows -half .. half (wrapped) are non-zero: the forward pass skips the rest.
   fft.forward(image, out, size < n ? n - half : 0, size < n ? half + 1 : n);

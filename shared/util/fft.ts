@@ -17,7 +17,8 @@ export class Fft2 {
   private readonly out: Float64Array;
 
   constructor(readonly n: number) {
-    if (n < 2 || (n & (n - 1)) !== 0) throw new RangeError(`FFT size ${n} is not a power of two >= 2`);
+    if (n < 2 || (n & (n - 1)) !== 0)
+      throw new RangeError(`FFT size ${n} is not a power of two >= 2`);
     this.fft = new FFT(n);
     this.lines = Array.from({ length: Math.min(n, 8) }, () => new Float64Array(2 * n));
     this.out = new Float64Array(2 * n);
@@ -39,7 +40,8 @@ export class Fft2 {
   private run(data: Float64Array, inverse: boolean): void {
     const { n, fft, out } = this;
     const row = 2 * n;
-    if (data.length !== row * n) throw new RangeError(`expected ${row * n} values, got ${data.length}`);
+    if (data.length !== row * n)
+      throw new RangeError(`expected ${row * n} values, got ${data.length}`);
     for (let y = 0; y < n; y++) {
       const r = data.subarray(y * row, (y + 1) * row);
       if (inverse) fft.inverseTransform(out, r);
@@ -89,7 +91,8 @@ export function nextPow2(m: number): number {
  */
 export function kernelSpectrum(fft: Fft2, kernel: ArrayLike<number>, size: number): Float64Array {
   const n = fft.n;
-  if (size % 2 !== 1 || size > n) throw new RangeError(`kernel size ${size} must be odd and <= ${n}`);
+  if (size % 2 !== 1 || size > n)
+    throw new RangeError(`kernel size ${size} must be odd and <= ${n}`);
   const half = (size - 1) / 2;
   const out = fft.alloc();
   for (let v = -half; v <= half; v++) {

@@ -18,7 +18,8 @@ export function solveSymmetric(a: Float64Array, b: Float64Array): Float64Array {
     let ok = true;
     for (let i = 0; i < n && ok; i++) {
       for (let j = 0; j <= i; j++) {
-        let s = a[i * n + j] * scale[i] * scale[j] + (i === j ? ridge + (scale[i] === 0 ? 1 : 0) : 0);
+        let s =
+          a[i * n + j] * scale[i] * scale[j] + (i === j ? ridge + (scale[i] === 0 ? 1 : 0) : 0);
         for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
         if (i === j) {
           if (!(s > 0)) ok = false;

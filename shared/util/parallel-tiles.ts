@@ -26,7 +26,13 @@ export async function runTileShares<A extends object>(
   remoteArgs: (thread: number) => A,
 ): Promise<void> {
   const shares = tileShares(plan, 1 + pool.size);
-  const remote = shares.slice(1).map((indices, i) => (indices.length ? pool.run({ ...task, args: { ...remoteArgs(i + 1), indices } }) : Promise.resolve()));
+  const remote = shares
+    .slice(1)
+    .map((indices, i) =>
+      indices.length
+        ? pool.run({ ...task, args: { ...remoteArgs(i + 1), indices } })
+        : Promise.resolve(),
+    );
   try {
     local(shares[0]);
   } finally {

@@ -11,10 +11,18 @@ import type { Tile } from './tiles.js';
  * at non-finite pixels) and returns the window rows [y0, y1) that lie in the image; rows
  * outside that band are left as they were.
  */
-export function loadTile(plane: ImageF, tile: Tile, n: number, dst: Float64Array): [number, number] {
-  const y0 = Math.max(0, tile.wy), y1 = Math.min(plane.height, tile.wy + n);
-  const x0 = Math.max(0, tile.wx), x1 = Math.min(plane.width, tile.wx + n);
-  const lead = x0 - tile.wx, tail = tile.wx + n - x1;
+export function loadTile(
+  plane: ImageF,
+  tile: Tile,
+  n: number,
+  dst: Float64Array,
+): [number, number] {
+  const y0 = Math.max(0, tile.wy),
+    y1 = Math.min(plane.height, tile.wy + n);
+  const x0 = Math.max(0, tile.wx),
+    x1 = Math.min(plane.width, tile.wx + n);
+  const lead = x0 - tile.wx,
+    tail = tile.wx + n - x1;
   for (let y = y0; y < y1; y++) {
     const row = plane.row(y);
     const base = (y - tile.wy) * n;

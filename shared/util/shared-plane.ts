@@ -13,14 +13,19 @@ export interface SharedPlane {
 export function toShared(plane: ImageF | { width: number; height: number }): SharedPlane {
   const buffer = new SharedArrayBuffer(4 * plane.width * plane.height);
   const data = new Float32Array(buffer);
-  if (plane instanceof Plane) for (let y = 0; y < plane.height; y++) data.set(plane.row(y), y * plane.width);
+  if (plane instanceof Plane)
+    for (let y = 0; y < plane.height; y++) data.set(plane.row(y), y * plane.width);
   return { buffer, width: plane.width, height: plane.height };
 }
 
 /** For inputs a worker only reads: the plane's own pixels when it is already contiguous on a SharedArrayBuffer, else a shared copy. */
 export function asShared(plane: ImageF): SharedPlane {
   const shared = sharedOrCopy(plane);
-  return { buffer: shared.data.buffer as SharedArrayBuffer, width: plane.width, height: plane.height };
+  return {
+    buffer: shared.data.buffer as SharedArrayBuffer,
+    width: plane.width,
+    height: plane.height,
+  };
 }
 
 export function fromShared(s: SharedPlane): ImageF {
@@ -29,7 +34,10 @@ export function fromShared(s: SharedPlane): ImageF {
 
 /** A contiguous copy of any plane on a SharedArrayBuffer, origin (x0, y0) kept. */
 export function sharedCopy<T extends PixelArray>(plane: Plane<T>): Plane<T> {
-  const ctor = plane.data.constructor as { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+  const ctor = plane.data.constructor as {
+    new (buffer: SharedArrayBuffer): T;
+    BYTES_PER_ELEMENT: number;
+  };
   const data = new ctor(new SharedArrayBuffer(ctor.BYTES_PER_ELEMENT * plane.width * plane.height));
   for (let y = 0; y < plane.height; y++) data.set(plane.row(y), y * plane.width);
   return new Plane(data, plane.width, plane.height, plane.width, 0, plane.x0, plane.y0);
@@ -37,7 +45,9 @@ export function sharedCopy<T extends PixelArray>(plane: Plane<T>): Plane<T> {
 
 /** The plane itself when it is contiguous on a SharedArrayBuffer (as the warp's outputs are), else sharedCopy(plane). */
 export function sharedOrCopy<T extends PixelArray>(plane: Plane<T>): Plane<T> {
-  return plane.contiguous && plane.data.buffer instanceof SharedArrayBuffer ? plane : sharedCopy(plane);
+  return plane.contiguous && plane.data.buffer instanceof SharedArrayBuffer
+    ? plane
+    : sharedCopy(plane);
 }
 
 /** Copies a contiguous plane's pixels back into `target` (same size; a view is filled row by row). */

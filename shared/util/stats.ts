@@ -4,11 +4,17 @@
 import { MAD_TO_SIGMA } from './numeric.js';
 
 /** k-th smallest (0-based) of the first n values, reordering them in place (Hoare's quickselect, O(n)). */
-export function selectInPlace(values: Float32Array | Float64Array, k: number, n = values.length): number {
-  let lo = 0, hi = n - 1;
+export function selectInPlace(
+  values: Float32Array | Float64Array,
+  k: number,
+  n = values.length,
+): number {
+  let lo = 0,
+    hi = n - 1;
   while (hi > lo) {
     const pivot = values[(lo + hi) >>> 1];
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (values[i] < pivot) i++;
       while (values[j] > pivot) j--;

@@ -53,7 +53,11 @@ export interface TilePlan extends TileOptions {
 }
 
 /** 1-D layout: cores of equal length covering [0, length), with their blend weights. */
-function axisTiles(length: number, room: number, blend: number): Array<{ start: number; end: number; weights: Float64Array; core: [number, number] }> {
+function axisTiles(
+  length: number,
+  room: number,
+  blend: number,
+): Array<{ start: number; end: number; weights: Float64Array; core: [number, number] }> {
   const count = Math.max(1, Math.ceil(length / room));
   const step = Math.ceil(length / count);
   const out = [];
@@ -65,7 +69,8 @@ function axisTiles(length: number, room: number, blend: number): Array<{ start: 
     const weights = new Float64Array(end - start);
     for (let x = start; x < end; x++) {
       const left = i === 0 ? 1 : Math.min(1, Math.max(0, (x - (c0 - blend) + 0.5) / (2 * blend)));
-      const right = i === count - 1 ? 1 : Math.min(1, Math.max(0, (c1 + blend - x - 0.5) / (2 * blend)));
+      const right =
+        i === count - 1 ? 1 : Math.min(1, Math.max(0, (c1 + blend - x - 0.5) / (2 * blend)));
       weights[x - start] = left * right;
     }
     out.push({ start, end, weights, core: [c0, c1] as [number, number] });
@@ -102,7 +107,13 @@ export function planTiles(width: number, height: number, options: TileOptions): 
 }
 
 /** Adds a tile output, weighted by the tile's blend weights, into `out` (same grid as the plan). */
-export function accumulate(tile: Tile, n: number, values: Float64Array, out: ImageF, scale = 1): void {
+export function accumulate(
+  tile: Tile,
+  n: number,
+  values: Float64Array,
+  out: ImageF,
+  scale = 1,
+): void {
   for (let j = 0; j < tile.oh; j++) {
     const y = tile.oy + j;
     const row = out.row(y);
@@ -116,7 +127,11 @@ export function accumulate(tile: Tile, n: number, values: Float64Array, out: Ima
 }
 
 /** Multiplies complex spectra elementwise: out = a * b (out may alias a). */
-export function multiplySpectra(a: Float64Array, b: Float64Array, out: Float64Array = new Float64Array(a.length)): Float64Array {
+export function multiplySpectra(
+  a: Float64Array,
+  b: Float64Array,
+  out: Float64Array = new Float64Array(a.length),
+): Float64Array {
   for (let i = 0; i < a.length; i += 2) {
     const re = a[i] * b[i] - a[i + 1] * b[i + 1];
     const im = a[i] * b[i + 1] + a[i + 1] * b[i];
@@ -135,7 +150,8 @@ export function tileShares(plan: TilePlan, parts: number): number[][] {
   const pairs = Math.ceil(count / 2);
   const out: number[][] = [];
   for (let p = 0; p < parts; p++) {
-    const a = 2 * Math.floor((p * pairs) / parts), b = Math.min(count, 2 * Math.floor(((p + 1) * pairs) / parts));
+    const a = 2 * Math.floor((p * pairs) / parts),
+      b = Math.min(count, 2 * Math.floor(((p + 1) * pairs) / parts));
     out.push(Array.from({ length: Math.max(0, b - a) }, (_v, i) => a + i));
   }
   return out;

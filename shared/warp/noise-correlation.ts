@@ -21,7 +21,11 @@ export function phaseBin(p: number, phases: number): number {
 }
 
 /** Mean over a histogram's phases (bin centres) of the taps' autocorrelation sum_k w_k w_{k+d}, d = 0 .. taps-1. */
-export function meanTapAutocorrelation(table: LanczosTable, histogram: ArrayLike<number>, offset = 0): number[] {
+export function meanTapAutocorrelation(
+  table: LanczosTable,
+  histogram: ArrayLike<number>,
+  offset = 0,
+): number[] {
   const w = new Float64Array(table.taps);
   const r = new Array<number>(table.taps).fill(0);
   let total = 0;
@@ -62,10 +66,12 @@ export function resampledNoiseCorrelation(
     const lags = r.map((v) => v / r[0]);
     return inputLags ? convolveLags(lags, inputLags[axis]) : lags;
   };
-  const allX = unit(meanTapAutocorrelation(table, total(phasesX)), 'x'), allY = unit(meanTapAutocorrelation(table, total(phasesY)), 'y');
+  const allX = unit(meanTapAutocorrelation(table, total(phasesX)), 'x'),
+    allY = unit(meanTapAutocorrelation(table, total(phasesY)), 'y');
   const cells: NoiseLags[] = [];
   for (let c = 0; c < grid.nx * grid.ny; c++) {
-    const rx = meanTapAutocorrelation(table, phasesX, c * PHASE_BINS), ry = meanTapAutocorrelation(table, phasesY, c * PHASE_BINS);
+    const rx = meanTapAutocorrelation(table, phasesX, c * PHASE_BINS),
+      ry = meanTapAutocorrelation(table, phasesY, c * PHASE_BINS);
     cells.push({ x: rx.length ? unit(rx, 'x') : allX, y: ry.length ? unit(ry, 'y') : allY });
   }
   return { ...grid, cellSize: CELL_SIZE, cells };

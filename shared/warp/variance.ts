@@ -2,7 +2,8 @@ import type { NoiseLags } from '../image/exposure.js';
 import type { WarpResult } from './warp.js';
 
 /** X(0) = x[0] + 2 sum_d x[d]: the large-scale noise power along one axis over lag 0's. */
-const atZero = (lags: readonly number[]): number => lags.reduce((s, v, d) => s + (d ? 2 : 1) * v, 0);
+const atZero = (lags: readonly number[]): number =>
+  lags.reduce((s, v, d) => s + (d ? 2 : 1) * v, 0);
 
 /**
  * Lanczos resampling leaves sum(w^2) * variance in each pixel, the per-pixel noise of correlated
@@ -14,7 +15,9 @@ const atZero = (lags: readonly number[]): number => lags.reduce((s, v, d) => s +
  * plane is divided by covarianceFactor.
  */
 export function rescaleVarianceToPsfScales(warped: WarpResult): void {
-  const e = warped.exposure, v = e.variance, model = e.noiseCorrelation;
+  const e = warped.exposure,
+    v = e.variance,
+    model = e.noiseCorrelation;
   if (!model) {
     const factor = warped.covarianceFactor > 0 ? warped.covarianceFactor : 1;
     if (factor === 1) return;
@@ -26,17 +29,26 @@ export function rescaleVarianceToPsfScales(warped: WarpResult): void {
   }
   const gains = model.cells.map((l) => atZero(l.x) * atZero(l.y));
   // Cell i spans columns [from(i), from(i + 1)) of the plane, the edge cells reaching to its borders.
-  const from = (i: number) => (i <= 0 ? 0 : i >= model.nx ? v.width : Math.min(v.width, Math.max(0, model.x0 + i * model.cellSize - v.x0)));
+  const from = (i: number) =>
+    i <= 0
+      ? 0
+      : i >= model.nx
+        ? v.width
+        : Math.min(v.width, Math.max(0, model.x0 + i * model.cellSize - v.x0));
   for (let y = 0; y < v.height; y++) {
     const row = v.row(y);
-    const j = Math.min(model.ny - 1, Math.max(0, Math.floor((y + v.y0 - model.y0) / model.cellSize)));
+    const j = Math.min(
+      model.ny - 1,
+      Math.max(0, Math.floor((y + v.y0 - model.y0) / model.cellSize)),
+    );
     for (let i = 0; i < model.nx; i++) {
       const g = gains[j * model.nx + i];
       for (let x = from(i); x < from(i + 1); x++) row[x] *= g;
     }
   }
   const unit = (l: NoiseLags): NoiseLags => {
-    const gx = atZero(l.x), gy = atZero(l.y);
+    const gx = atZero(l.x),
+      gy = atZero(l.y);
     return { x: l.x.map((r) => r / gx), y: l.y.map((r) => r / gy) };
   };
   e.noiseCorrelation = { ...model, cells: model.cells.map(unit) };

@@ -228,7 +228,13 @@ export async function warpExposure(
   // The main thread takes the first band while workers take the others; a band whose worker
   // cannot start or dies is redone on the main thread (each band writes only its own rows).
   const runBand = (yStart: number, yEnd: number): Promise<BandStats> =>
-    pool && pool.size > 0 ? pool.run<BandStats>({ module: import.meta.url, fn: 'resampleBand', args: { job, yStart, yEnd } }) : runInWorker(job, yStart, yEnd);
+    pool && pool.size > 0
+      ? pool.run<BandStats>({
+          module: import.meta.url,
+          fn: 'resampleBand',
+          args: { job, yStart, yEnd },
+        })
+      : runInWorker(job, yStart, yEnd);
   const pending = bands.slice(1).map(([y0, y1]) =>
     runBand(y0, y1).catch((error: unknown) => {
       process.stderr.write(
@@ -246,7 +252,12 @@ export async function warpExposure(
     for (const b of stats) for (let i = 0; i < h.length; i++) h[i] += b[axis][i];
     return h;
   };
-  const grid = { x0: out.x0, y0: out.y0, nx: Math.ceil(out.width / CELL_SIZE), ny: Math.ceil(out.height / CELL_SIZE) };
+  const grid = {
+    x0: out.x0,
+    y0: out.y0,
+    nx: Math.ceil(out.width / CELL_SIZE),
+    ny: Math.ceil(out.height / CELL_SIZE),
+  };
   const coverageFraction = n > 0 ? covered / n : 0;
   checkCoverage(coverageFraction, cfg.minCoverageFraction);
 
@@ -259,7 +270,13 @@ export async function warpExposure(
     out.wcs,
     template.psf ? new WarpedPsf(template.psf, out.wcs, template.wcs) : null,
     template.info,
-    resampledNoiseCorrelation(new LanczosTable(cfg.kernel), grid, histogram('phasesX'), histogram('phasesY'), template.noiseCorrelation),
+    resampledNoiseCorrelation(
+      new LanczosTable(cfg.kernel),
+      grid,
+      histogram('phasesX'),
+      histogram('phasesY'),
+      template.noiseCorrelation,
+    ),
   );
   const done = performance.now();
   return {

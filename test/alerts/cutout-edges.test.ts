@@ -34,7 +34,11 @@ test('cutouts at the corners and edges copy exactly what lies inside the image',
         const where = `(${x}, ${y}) pixel ${i},${j}`;
         if (inside) {
           assert.equal(p.image[k], Math.fround(exposure.image.get(px, py) * scale), where);
-          assert.equal(p.variance[k], Math.fround(exposure.variance.get(px, py) * scale * scale), where);
+          assert.equal(
+            p.variance[k],
+            Math.fround(exposure.variance.get(px, py) * scale * scale),
+            where,
+          );
           assert.equal(p.mask[k], exposure.mask.get(px, py), where);
         } else {
           assert.ok(Number.isNaN(p.image[k]) && Number.isNaN(p.variance[k]), where);

@@ -14,9 +14,15 @@ test('alerts built on worker threads equal those built on one thread', async () 
   try {
     const parallel = await buildAlertsParallel(input, pool, 4);
     const serial = buildAlerts(input);
-    assert.ok(serial.length > 8, `${serial.length} alerts: too few to use more than two worker tasks`);
+    assert.ok(
+      serial.length > 8,
+      `${serial.length} alerts: too few to use more than two worker tasks`,
+    );
     assert.ok(serial.every((a) => a.cutoutScience && a.cutoutTemplate && a.cutoutDifference));
-    assert.deepEqual(parallel.map((a) => encodeAlert(a)), serial.map((a) => encodeAlert(a)));
+    assert.deepEqual(
+      parallel.map((a) => encodeAlert(a)),
+      serial.map((a) => encodeAlert(a)),
+    );
   } finally {
     await pool.close();
   }
@@ -26,6 +32,12 @@ test('without workers or cutouts it builds on this thread', async () => {
   const { visits } = await runScene(1);
   const input = { association: visits[0].result, cutouts: visits[0].cutouts };
   const none = new WorkerPool(0);
-  assert.deepEqual((await buildAlertsParallel(input, none)).map((a) => encodeAlert(a)), buildAlerts(input).map((a) => encodeAlert(a)));
-  assert.deepEqual(await buildAlertsParallel({ association: visits[0].result, cutouts: null }, null), buildAlerts({ association: visits[0].result, cutouts: null }));
+  assert.deepEqual(
+    (await buildAlertsParallel(input, none)).map((a) => encodeAlert(a)),
+    buildAlerts(input).map((a) => encodeAlert(a)),
+  );
+  assert.deepEqual(
+    await buildAlertsParallel({ association: visits[0].result, cutouts: null }, null),
+    buildAlerts({ association: visits[0].result, cutouts: null }),
+  );
 });

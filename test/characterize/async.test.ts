@@ -17,7 +17,8 @@ import { simulatedVisit } from './sim-fixture.js';
 const pool = new WorkerPool(1);
 after(() => pool.close());
 
-const copy = (e: Exposure): Exposure => new Exposure(e.image.clone(), e.mask.clone(), e.variance.clone(), e.wcs, null, { ...e.info });
+const copy = (e: Exposure): Exposure =>
+  new Exposure(e.image.clone(), e.mask.clone(), e.variance.clone(), e.wcs, null, { ...e.info });
 
 test('on a worker: the same planes, PSF and figures as on the calling thread, for a view too', async () => {
   const sim = simulatedVisit({ size: 768, seed: 5 });
@@ -28,7 +29,11 @@ test('on a worker: the same planes, PSF and figures as on the calling thread, fo
   const expected = characterizeImage(here);
   const got = await characterizeImageAsync(there, {}, pool);
 
-  assert.deepEqual(there.image.clone().data, here.image.clone().data, 'background-subtracted image');
+  assert.deepEqual(
+    there.image.clone().data,
+    here.image.clone().data,
+    'background-subtracted image',
+  );
   assert.deepEqual(there.mask.clone().data, here.mask.clone().data, 'mask bits');
   assert.deepEqual(there.variance.clone().data, here.variance.clone().data, 'derived variance');
   assert.deepEqual(got.background.map.data, expected.background.map.data);
@@ -40,7 +45,15 @@ test('on a worker: the same planes, PSF and figures as on the calling thread, fo
   assert.equal(got.psf.fwhmPx, expected.psf.fwhmPx);
   assert.deepEqual(got.psf.stars, expected.psf.stars);
   assert.ok(there.psf instanceof OffsetPsf && here.psf instanceof OffsetPsf);
-  for (const [x, y] of [[100, 100], [400, 500], [690, 720]]) assert.deepEqual(there.psf.stampAt(x + 0.3, y - 0.4).data, here.psf.stampAt(x + 0.3, y - 0.4).data);
+  for (const [x, y] of [
+    [100, 100],
+    [400, 500],
+    [690, 720],
+  ])
+    assert.deepEqual(
+      there.psf.stampAt(x + 0.3, y - 0.4).data,
+      here.psf.stampAt(x + 0.3, y - 0.4).data,
+    );
 });
 
 test('without pool workers it characterizes on the calling thread', async () => {
@@ -50,7 +63,10 @@ test('without pool workers it characterizes on the calling thread', async () => 
   const result = await characterizeImageAsync(sim.exposure, { setPsf: false }, new WorkerPool(0));
   assert.ok(result.psf.nStars > 0);
   assert.equal(sim.exposure.psf, simulatedPsf, 'setPsf false leaves the PSF');
-  assert.ok(Math.abs(sim.exposure.image.get(10, 10) - (before - result.background.map.get(10, 10))) < 1e-3, 'background subtracted in place');
+  assert.ok(
+    Math.abs(sim.exposure.image.get(10, 10) - (before - result.background.map.get(10, 10))) < 1e-3,
+    'background subtracted in place',
+  );
 });
 
 test('with noiseCorrelation, the worker also sets the blank-sky noise-correlation model the calling thread would find', async () => {
@@ -60,14 +76,17 @@ test('with noiseCorrelation, the worker also sets the blank-sky noise-correlatio
   new LanczosTable('lanczos3').weights(0.5, taps);
   const img = sim.exposure.image;
   for (let y = 0; y < img.height; y++) {
-    const row = img.row(y), src = Float64Array.from(row);
+    const row = img.row(y),
+      src = Float64Array.from(row);
     for (let x = 0; x < img.width; x++) {
       let s = 0;
-      for (let k = 0; k < 6; k++) s += taps[k] * src[Math.min(img.width - 1, Math.max(0, x + k - 2))];
+      for (let k = 0; k < 6; k++)
+        s += taps[k] * src[Math.min(img.width - 1, Math.max(0, x + k - 2))];
       row[x] = s;
     }
   }
-  const here = copy(sim.exposure), there = copy(sim.exposure);
+  const here = copy(sim.exposure),
+    there = copy(sim.exposure);
   characterizeImage(here);
   const expected = characterizeNoiseCorrelation(here, here.psf!.fwhmAt(256, 256)).model;
   await characterizeImageAsync(there, {}, pool, { noiseCorrelation: true });

@@ -4,7 +4,10 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { characterizeImage, type CharacterizeResult } from '../../shared/characterize/characterize.js';
+import {
+  characterizeImage,
+  type CharacterizeResult,
+} from '../../shared/characterize/characterize.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import type { Psf } from '../../shared/psf/types.js';
 import type { SimulatedImage } from '../../shared/sim/night.js';
@@ -31,28 +34,38 @@ describe('characterizeImage on a simulated visit', () => {
     const bg = result.background.map.data;
     const sky = sim.background.data;
     let worst = 0;
-    for (let i = 0; i < bg.length; i++) worst = Math.max(worst, Math.abs(bg[i] - sky[i]) / Math.sqrt(trueVariance[i]));
+    for (let i = 0; i < bg.length; i++)
+      worst = Math.max(worst, Math.abs(bg[i] - sky[i]) / Math.sqrt(trueVariance[i]));
     assert.ok(worst < 0.2, `worst background error ${worst.toFixed(3)} sigma`);
   });
 
   test('the image is background-subtracted in place', () => {
     const i = 500 * SIZE + 500;
-    assert.ok(Math.abs(sim.exposure.image.data[i] - (skyImage[i] - result.background.map.data[i])) < 1e-3);
+    assert.ok(
+      Math.abs(sim.exposure.image.data[i] - (skyImage[i] - result.background.map.data[i])) < 1e-3,
+    );
   });
 
   test('derived variance matches the measured blank-sky pixel variance to 3%', () => {
     assert.equal(result.variance.origin, 'ccd');
-    assert.ok(Math.abs(result.variance.measuredToPredicted - 1) < 0.03, `measured/predicted ${result.variance.measuredToPredicted}`);
+    assert.ok(
+      Math.abs(result.variance.measuredToPredicted - 1) < 0.03,
+      `measured/predicted ${result.variance.measuredToPredicted}`,
+    );
     // And the plane itself agrees with the simulator's true variance on the sky.
     const v = sim.exposure.variance.data;
     let ratio = 0;
     let n = 0;
     for (let i = 0; i < v.length; i += 101) {
-      if (sim.noiseless.data[i] - sim.background.data[i] > 0.1 * Math.sqrt(trueVariance[i])) continue;
+      if (sim.noiseless.data[i] - sim.background.data[i] > 0.1 * Math.sqrt(trueVariance[i]))
+        continue;
       ratio += v[i] / trueVariance[i];
       n++;
     }
-    assert.ok(Math.abs(ratio / n - 1) < 0.03, `derived/true sky variance ${(ratio / n).toFixed(4)}`);
+    assert.ok(
+      Math.abs(ratio / n - 1) < 0.03,
+      `derived/true sky variance ${(ratio / n).toFixed(4)}`,
+    );
   });
 
   test('at least 95% of detectable cosmic-ray and hot pixels are flagged', () => {
@@ -60,7 +73,11 @@ describe('characterizeImage on a simulated visit', () => {
     let detectable = 0;
     let flagged = 0;
     for (let i = 0; i < mask.length; i++) {
-      if (!(sim.crMask.data[i] & (MaskPlane.CR | MaskPlane.BAD)) || sim.crMask.data[i] & MaskPlane.SAT) continue;
+      if (
+        !(sim.crMask.data[i] & (MaskPlane.CR | MaskPlane.BAD)) ||
+        sim.crMask.data[i] & MaskPlane.SAT
+      )
+        continue;
       // A deposit below 5 sigma is indistinguishable from noise in one image.
       if (skyImage[i] - sim.noiseless.data[i] < 5 * Math.sqrt(trueVariance[i])) continue;
       detectable++;
@@ -74,9 +91,14 @@ describe('characterizeImage on a simulated visit', () => {
   test('fewer than 0.1% of real sources have their central pixel flagged', () => {
     const centres = sourceCentres(sim, 5);
     const mask = sim.exposure.mask.data;
-    const wrong = centres.filter((i) => mask[i] & MaskPlane.CR && !(sim.crMask.data[i] & (MaskPlane.CR | MaskPlane.BAD)));
+    const wrong = centres.filter(
+      (i) => mask[i] & MaskPlane.CR && !(sim.crMask.data[i] & (MaskPlane.CR | MaskPlane.BAD)),
+    );
     assert.ok(centres.length > 200, `${centres.length} sources`);
-    assert.ok(wrong.length / centres.length < 0.001, `${wrong.length} of ${centres.length} source centres flagged CR`);
+    assert.ok(
+      wrong.length / centres.length < 0.001,
+      `${wrong.length} of ${centres.length} source centres flagged CR`,
+    );
   });
 
   test('saturated pixels are flagged SAT, with their bleed trails', () => {
@@ -112,7 +134,15 @@ describe('characterizeImage on a simulated visit', () => {
   });
 
   test('every stage is timed', () => {
-    for (const stage of ['defects', 'background', 'variance', 'cosmicRays', 'starSelect', 'psf', 'total'] as const) {
+    for (const stage of [
+      'defects',
+      'background',
+      'variance',
+      'cosmicRays',
+      'starSelect',
+      'psf',
+      'total',
+    ] as const) {
       assert.ok(result.timingsMs[stage] >= 0, stage);
     }
   });

@@ -14,11 +14,22 @@ const W = 400;
 const SIGMA = 10;
 
 function field(fwhm: number) {
-  const psf = new MoffatPsf({ size: W, fwhm, beta: 3, gradU: 0, gradV: 0, curvature: 0, e1c: 0.03, e2c: 0, astig: 0 });
+  const psf = new MoffatPsf({
+    size: W,
+    fwhm,
+    beta: 3,
+    gradU: 0,
+    gradV: 0,
+    curvature: 0,
+    e1c: 0.03,
+    e2c: 0,
+    astig: 0,
+  });
   const residual = new Float32Array(W * W);
   let s = 99;
   const u = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
-  for (let i = 0; i < residual.length; i++) residual[i] = SIGMA * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  for (let i = 0; i < residual.length; i++)
+    residual[i] = SIGMA * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
   const stars: number[] = [];
   for (let k = 0; k < 120; k++) {
     const x = 20 + (k % 12) * 30 + u();
@@ -40,7 +51,13 @@ function field(fwhm: number) {
     track.push(i);
   }
   const shape = measureStamp(psf.stampAt(200, 200, true).data, psf.stampSize);
-  return { residual, stars, hot, track, cov: [shape.ixx, shape.iyy, shape.ixy] as [number, number, number] };
+  return {
+    residual,
+    stars,
+    hot,
+    track,
+    cov: [shape.ixx, shape.iyy, shape.ixy] as [number, number, number],
+  };
 }
 
 for (const fwhm of [2.5, 3.5, 5]) {
@@ -52,7 +69,14 @@ for (const fwhm of [2.5, 3.5, 5]) {
     const result = findCosmicRays(f.residual, variance, mask, () => f.cov);
     const isCr = (i: number): boolean => (mask.data[i] & MaskPlane.CR) !== 0;
     // Hot pixels on a bright star's wing may drown in its shot noise: only those clear of stars must be found.
-    const hotMissed = f.hot.filter((i) => !isCr(i) && !f.stars.some((s) => Math.abs((s % W) - (i % W)) < 9 && Math.abs(Math.floor(s / W) - Math.floor(i / W)) < 9));
+    const hotMissed = f.hot.filter(
+      (i) =>
+        !isCr(i) &&
+        !f.stars.some(
+          (s) =>
+            Math.abs((s % W) - (i % W)) < 9 && Math.abs(Math.floor(s / W) - Math.floor(i / W)) < 9,
+        ),
+    );
     assert.deepEqual(hotMissed, []);
     assert.ok(f.track.every(isCr), 'track pixels');
     const starsHit = f.stars.filter((s) => isCr(s) && !f.hot.includes(s));

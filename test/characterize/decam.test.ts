@@ -9,7 +9,6 @@ import { runPython, skipWithout } from '../helpers/python.js';
 import { DECAM_DIR } from '../helpers/data.js';
 import { DECAM_FWHM, readDecam } from './decam.js';
 
-
 describe('characterizeImage on real DECam frames', () => {
   for (const [name, fwhm] of Object.entries(DECAM_FWHM)) {
     test(`${name}: Gaussian-core FWHM within 5% of ${fwhm} px`, () => {
@@ -18,7 +17,10 @@ describe('characterizeImage on real DECam frames', () => {
       const psf = result.psf;
       assert.equal(psf.kind, 'pixel');
       assert.ok(psf.nStars >= 3, `${psf.nStars} stars`);
-      assert.ok(Math.abs(psf.fwhmGaussPx / fwhm - 1) < 0.05, `Gaussian FWHM ${psf.fwhmGaussPx.toFixed(3)} vs ${fwhm}`);
+      assert.ok(
+        Math.abs(psf.fwhmGaussPx / fwhm - 1) < 0.05,
+        `Gaussian FWHM ${psf.fwhmGaussPx.toFixed(3)} vs ${fwhm}`,
+      );
       // The pixel-free Moffat FWHM of a Moffat-winged PSF is narrower than its Gaussian-core FWHM.
       assert.ok(psf.fwhmPx < psf.fwhmGaussPx && psf.fwhmPx > 0.85 * psf.fwhmGaussPx);
       assert.ok(psf.chi2PerDof > 0.7 && psf.chi2PerDof < 1.3, `chi2/dof ${psf.chi2PerDof}`);
@@ -35,7 +37,10 @@ describe('characterizeImage on real DECam frames', () => {
     assert.ok(Math.abs(result.background.level) < 20, `sky level ${result.background.level}`);
     assert.ok(result.variance.measuredToPredicted > 20);
     const measured = result.background.sigma ** 2;
-    assert.ok(Math.abs(result.variance.skyVariance / measured - 1) < 0.05, `sky variance ${result.variance.skyVariance} vs measured ${measured}`);
+    assert.ok(
+      Math.abs(result.variance.skyVariance / measured - 1) < 0.05,
+      `sky variance ${result.variance.skyVariance} vs measured ${measured}`,
+    );
   });
 });
 
@@ -58,9 +63,14 @@ for x, y in json.loads(sys.argv[2]):
     f = lambda p: (p[3]*np.exp(-((xx-p[1])**2+(yy-p[2])**2)/(2*p[0]**2)) + p[4] - sub).ravel()
     out.append(2.3548*abs(least_squares(f, [2, x, y, sub.max(), 0]).x[0]))
 print(json.dumps(out))`;
-      const fits = JSON.parse(runPython('scipy', script, [`${DECAM_DIR}${name}.mini.fits`, JSON.stringify(stars)])) as number[];
+      const fits = JSON.parse(
+        runPython('scipy', script, [`${DECAM_DIR}${name}.mini.fits`, JSON.stringify(stars)]),
+      ) as number[];
       const reference = fits.sort((a, b) => a - b)[fits.length >> 1];
-      assert.ok(Math.abs(result.psf.fwhmGaussPx / reference - 1) < 0.03, `${name}: ${result.psf.fwhmGaussPx.toFixed(3)} vs scipy median ${reference.toFixed(3)}`);
+      assert.ok(
+        Math.abs(result.psf.fwhmGaussPx / reference - 1) < 0.03,
+        `${name}: ${result.psf.fwhmGaussPx.toFixed(3)} vs scipy median ${reference.toFixed(3)}`,
+      );
     }
   });
 });

@@ -14,7 +14,8 @@ test('saturation grows along its column into the bleed trail, then by 1 px; NaN 
   const r = flagDefects(e);
   assert.equal(r.nNoData, 1);
   assert.ok(e.mask.get(3, 3) & MaskPlane.NO_DATA);
-  for (let y = 14; y <= 26; y++) for (let x = 9; x <= 11; x++) assert.ok(e.mask.get(x, y) & MaskPlane.SAT, `(${x}, ${y})`);
+  for (let y = 14; y <= 26; y++)
+    for (let x = 9; x <= 11; x++) assert.ok(e.mask.get(x, y) & MaskPlane.SAT, `(${x}, ${y})`);
   assert.equal(e.mask.get(10, 27) & MaskPlane.SAT, 0);
   assert.equal(e.mask.get(12, 20) & MaskPlane.SAT, 0);
   assert.equal(r.nSaturated, 3 * 13);

@@ -15,21 +15,28 @@ test('a handful of stars: a constant pixel model, flagged as a fallback', () => 
   assert.equal(psf.degree, 0);
   assert.equal(psf.fallback, true);
   assert.ok(psf.nStars >= 3 && psf.nStars < 24, `${psf.nStars} stars`);
-  assert.ok(Math.abs(psf.fwhmPx / truth.fwhmAt(255.5, 255.5) - 1) < 0.05, `FWHM ${psf.fwhmPx} vs ${truth.fwhmAt(255.5, 255.5)}`);
+  assert.ok(
+    Math.abs(psf.fwhmPx / truth.fwhmAt(255.5, 255.5) - 1) < 0.05,
+    `FWHM ${psf.fwhmPx} vs ${truth.fwhmAt(255.5, 255.5)}`,
+  );
 });
 
 test('no stars at all: the analytic Gaussian of the default FWHM, flagged', () => {
   const exposure = Exposure.blank(256, 256);
   let s = 5;
   const u = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
-  for (let i = 0; i < exposure.image.data.length; i++) exposure.image.data[i] = 100 + 5 * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  for (let i = 0; i < exposure.image.data.length; i++)
+    exposure.image.data[i] = 100 + 5 * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
   exposure.info.gain = 4;
   const result = characterizeImage(exposure, { defaultFwhmPx: 4.5 });
   assert.equal(result.psf.kind, 'gaussian');
   assert.equal(result.psf.fallback, true);
   assert.equal(result.psf.nStars, 0);
   assert.ok(Math.abs(result.psf.fwhmPx - 4.5) < 0.05, `FWHM ${result.psf.fwhmPx}`);
-  assert.ok(Math.abs(result.variance.measuredToPredicted - 1) < 0.05, 'sky noise 5 ADU at gain 4 and sky 100 is Poisson');
+  assert.ok(
+    Math.abs(result.variance.measuredToPredicted - 1) < 0.05,
+    'sky noise 5 ADU at gain 4 and sky 100 is Poisson',
+  );
 });
 
 test('a crowded field (5x the default star density): FWHM within 2% everywhere, chi2/dof < 1.2', () => {
@@ -56,7 +63,8 @@ test('a third of the image missing (NaN): NO_DATA, background and PSF from the r
   const exposure = sim.exposure;
   const given = exposure.variance.data.slice();
   const truth = exposure.psf as Psf;
-  for (let y = 0; y < size; y++) for (let x = 0; x < 300; x++) exposure.image.data[y * size + x] = Number.NaN;
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < 300; x++) exposure.image.data[y * size + x] = Number.NaN;
   const result = characterizeImage(exposure);
   assert.equal(result.defects.nNoData, 300 * size);
   assert.ok(exposure.mask.get(10, 500) & MaskPlane.NO_DATA);
@@ -64,13 +72,19 @@ test('a third of the image missing (NaN): NO_DATA, background and PSF from the r
   for (let y = 0; y < size; y++) {
     for (let x = 300; x < size; x++) {
       const i = y * size + x;
-      worst = Math.max(worst, Math.abs(result.background.map.data[i] - sim.background.data[i]) / Math.sqrt(given[i]));
+      worst = Math.max(
+        worst,
+        Math.abs(result.background.map.data[i] - sim.background.data[i]) / Math.sqrt(given[i]),
+      );
     }
   }
   assert.ok(worst < 0.2, `background error ${worst.toFixed(3)} sigma`);
   assert.equal(result.variance.origin, 'file');
   assert.deepEqual(exposure.variance.data, given);
-  assert.ok(Math.abs(result.variance.measuredToPredicted - 1) < 0.03, `measured/predicted ${result.variance.measuredToPredicted}`);
+  assert.ok(
+    Math.abs(result.variance.measuredToPredicted - 1) < 0.03,
+    `measured/predicted ${result.variance.measuredToPredicted}`,
+  );
   assert.equal(result.psf.kind, 'pixel');
   assert.ok(Math.abs(result.psf.psf.fwhmAt(700, 500) / truth.fwhmAt(700, 500) - 1) < 0.02);
 });

@@ -14,7 +14,9 @@ import type { Exposure } from '../../shared/image/exposure.js';
 function withoutGain(e: Exposure, units: string | null): Exposure {
   const header = new FitsHeader().set('MJD-OBS', e.info.mjd);
   if (units) header.set('BUNIT', units);
-  return readExposure(writeFits([{ data: e.image.data, width: e.width, height: e.height, header }]));
+  return readExposure(
+    writeFits([{ data: e.image.data, width: e.width, height: e.height, header }]),
+  );
 }
 
 test('no GAIN: estimated from the sky for counts (within 5 % of the truth), not for MJy/sr', () => {
@@ -25,9 +27,15 @@ test('no GAIN: estimated from the sky for counts (within 5 % of the truth), not 
   const r = characterizeImage(counts);
   assert.equal(r.variance.gainEstimated, true);
   assert.equal(r.variance.origin, 'ccd');
-  assert.ok(Math.abs(r.variance.gain / truth - 1) < 0.05, `estimated gain ${r.variance.gain}, true ${truth}`);
+  assert.ok(
+    Math.abs(r.variance.gain / truth - 1) < 0.05,
+    `estimated gain ${r.variance.gain}, true ${truth}`,
+  );
   assert.equal(counts.info.gainOrigin, 'estimated');
-  assert.ok(Math.abs(r.variance.measuredToPredicted - 1) < 0.1, `measured/predicted sky variance ${r.variance.measuredToPredicted}`);
+  assert.ok(
+    Math.abs(r.variance.measuredToPredicted - 1) < 0.1,
+    `measured/predicted sky variance ${r.variance.measuredToPredicted}`,
+  );
   const calibrated = withoutGain(image, 'MJy/sr');
   const c = characterizeImage(calibrated);
   assert.equal(c.variance.gainEstimated, false);

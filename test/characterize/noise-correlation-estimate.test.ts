@@ -4,10 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Exposure } from '../../shared/image/exposure.js';
-import { characterizeNoiseCorrelation, estimateNoiseCorrelation } from '../../shared/characterize/noise-correlation-estimate.js';
+import {
+  characterizeNoiseCorrelation,
+  estimateNoiseCorrelation,
+} from '../../shared/characterize/noise-correlation-estimate.js';
 import { LanczosTable } from '../../shared/warp/index.js';
 
-const SIZE = 512, FWHM = 3.5, MARGIN = 8;
+const SIZE = 512,
+  FWHM = 3.5,
+  MARGIN = 8;
 
 function gaussian(seed: number): () => number {
   let s = seed;
@@ -17,16 +22,21 @@ function gaussian(seed: number): () => number {
 
 /** Unit white noise plus `count` Gaussian stars of `min` .. `max` (log-uniform) on a (SIZE + 2 MARGIN)^2 grid. */
 function noiseAndStars(seed: number, count = 300, min = 10, max = 30000): Float64Array {
-  const n = SIZE + 2 * MARGIN, out = new Float64Array(n * n), g = gaussian(seed);
+  const n = SIZE + 2 * MARGIN,
+    out = new Float64Array(n * n),
+    g = gaussian(seed);
   for (let i = 0; i < out.length; i++) out[i] = g();
   const s = FWHM / 2.3548;
   let u = seed * 7 + 1;
   const uniform = () => ((u = (u * 1103515245 + 12345) >>> 0) + 0.5) / 2 ** 32;
   for (let k = 0; k < count; k++) {
-    const cx = uniform() * n, cy = uniform() * n, flux = min * (max / min) ** uniform();
+    const cx = uniform() * n,
+      cy = uniform() * n,
+      flux = min * (max / min) ** uniform();
     for (let y = Math.max(0, Math.floor(cy - 5 * s)); y < Math.min(n, cy + 5 * s); y++) {
       for (let x = Math.max(0, Math.floor(cx - 5 * s)); x < Math.min(n, cx + 5 * s); x++) {
-        out[y * n + x] += (flux / (2 * Math.PI * s * s)) * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s * s));
+        out[y * n + x] +=
+          (flux / (2 * Math.PI * s * s)) * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s * s));
       }
     }
   }
@@ -35,10 +45,21 @@ function noiseAndStars(seed: number, count = 300, min = 10, max = 30000): Float6
 
 /** The SIZE^2 exposure of `src` passed through taps wx along x and wy along y, its variance plane the per-pixel variance. */
 function filtered(src: Float64Array, wx: readonly number[], wy: readonly number[]): Exposure {
-  const n = SIZE + 2 * MARGIN, e = Exposure.blank(SIZE, SIZE);
+  const n = SIZE + 2 * MARGIN,
+    e = Exposure.blank(SIZE, SIZE);
   const rows = new Float64Array(n * SIZE);
-  for (let y = 0; y < n; y++) for (let x = 0; x < SIZE; x++) rows[y * SIZE + x] = wx.reduce((s, w, k) => s + w * src[y * n + x + MARGIN + k - (wx.length >> 1)], 0);
-  for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) e.image.data[y * SIZE + x] = wy.reduce((s, w, k) => s + w * rows[(y + MARGIN + k - (wy.length >> 1)) * SIZE + x], 0);
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < SIZE; x++)
+      rows[y * SIZE + x] = wx.reduce(
+        (s, w, k) => s + w * src[y * n + x + MARGIN + k - (wx.length >> 1)],
+        0,
+      );
+  for (let y = 0; y < SIZE; y++)
+    for (let x = 0; x < SIZE; x++)
+      e.image.data[y * SIZE + x] = wy.reduce(
+        (s, w, k) => s + w * rows[(y + MARGIN + k - (wy.length >> 1)) * SIZE + x],
+        0,
+      );
   const sq = (w: readonly number[]) => w.reduce((s, v) => s + v * v, 0);
   e.variance.fill(sq(wx) * sq(wy));
   return e;
@@ -46,7 +67,9 @@ function filtered(src: Float64Array, wx: readonly number[], wy: readonly number[
 
 /** sum_k w_k w_{k+d} / sum_k w_k^2, d = 0 .. 4. */
 const predictedLags = (w: readonly number[]) =>
-  [0, 1, 2, 3, 4].map((d) => w.reduce((s, v, k) => s + v * (w[k + d] ?? 0), 0) / w.reduce((s, v) => s + v * v, 0));
+  [0, 1, 2, 3, 4].map(
+    (d) => w.reduce((s, v, k) => s + v * (w[k + d] ?? 0), 0) / w.reduce((s, v) => s + v * v, 0),
+  );
 
 const lanczosTaps = (phase: number) => {
   const w = new Float64Array(6);
@@ -63,11 +86,17 @@ for (const [name, wx, wy] of [
     const est = characterizeNoiseCorrelation(e, FWHM);
     assert.ok(est.blankFraction > 0.4, `blank fraction ${est.blankFraction}`);
     assert.ok(Math.abs(est.covX[0] - 1) < 0.03, `lag-0 covariance ${est.covX[0]}`);
-    for (const [axis, cov, err, w] of [['x', est.covX, est.errX, wx], ['y', est.covY, est.errY, wy]] as const) {
+    for (const [axis, cov, err, w] of [
+      ['x', est.covX, est.errX, wx],
+      ['y', est.covY, est.errY, wy],
+    ] as const) {
       const want = predictedLags(w);
       for (let d = 1; d <= 4; d++) {
         const rho = cov[d] / cov[0];
-        assert.ok(Math.abs(rho - want[d]) < 4 * err[d], `${axis} lag ${d}: ${rho.toFixed(4)} +- ${err[d].toFixed(4)}, predicted ${want[d].toFixed(4)}`);
+        assert.ok(
+          Math.abs(rho - want[d]) < 4 * err[d],
+          `${axis} lag ${d}: ${rho.toFixed(4)} +- ${err[d].toFixed(4)}, predicted ${want[d].toFixed(4)}`,
+        );
       }
     }
     const cell = e.noiseCorrelation?.cells[0];
@@ -81,7 +110,10 @@ test('white noise with stars: no significant correlation, no model', () => {
   for (const seed of [3, 5, 8]) {
     const e = filtered(noiseAndStars(seed), [1], [1]);
     const est = characterizeNoiseCorrelation(e, FWHM);
-    assert.ok(est.significance < 5, `seed ${seed}: lag-1 significance ${est.significance.toFixed(2)}`);
+    assert.ok(
+      est.significance < 5,
+      `seed ${seed}: lag-1 significance ${est.significance.toFixed(2)}`,
+    );
     assert.equal(e.noiseCorrelation, null);
     // Without the source mask the stars' light alone would pass for correlated noise.
     assert.ok(estimateNoiseCorrelation(e, new Uint8Array(SIZE * SIZE), FWHM).significance > 5);
@@ -89,12 +121,21 @@ test('white noise with stars: no significant correlation, no model', () => {
 });
 
 test('white noise alone on a large image: the source mask does not bias the lags into a model', () => {
-  const n = 2048, e = Exposure.blank(n, n), g = gaussian(9);
+  const n = 2048,
+    e = Exposure.blank(n, n),
+    g = gaussian(9);
   for (let i = 0; i < n * n; i++) e.image.data[i] = g();
   e.variance.fill(1);
   const est = characterizeNoiseCorrelation(e, FWHM);
-  for (const [cov, err] of [[est.covX, est.errX], [est.covY, est.errY]]) {
-    for (let d = 1; d <= 4; d++) assert.ok(Math.abs(cov[d] / cov[0]) < 4 * err[d], `lag ${d}: ${cov[d] / cov[0]} +- ${err[d]}`);
+  for (const [cov, err] of [
+    [est.covX, est.errX],
+    [est.covY, est.errY],
+  ]) {
+    for (let d = 1; d <= 4; d++)
+      assert.ok(
+        Math.abs(cov[d] / cov[0]) < 4 * err[d],
+        `lag ${d}: ${cov[d] / cov[0]} +- ${err[d]}`,
+      );
   }
   assert.equal(e.noiseCorrelation, null);
 });
@@ -104,7 +145,10 @@ test('white noise with many stars too faint to mask: the light correlates blank 
   const e = filtered(noiseAndStars(4, 4000, 12, 12), [1], [1]);
   const est = characterizeNoiseCorrelation(e, FWHM);
   assert.ok(est.significance > 5, `lag-1 significance ${est.significance.toFixed(2)}`);
-  assert.ok([1, 2, 3, 4].every((d) => est.covX[d] > 0 && est.covY[d] > 0), `lags x ${est.covX} y ${est.covY}`);
+  assert.ok(
+    [1, 2, 3, 4].every((d) => est.covX[d] > 0 && est.covY[d] > 0),
+    `lags x ${est.covX} y ${est.covY}`,
+  );
   assert.equal(est.resampled, false);
   assert.equal(e.noiseCorrelation, null);
 });

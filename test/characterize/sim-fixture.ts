@@ -25,7 +25,9 @@ export function sourceCentres(image: SimulatedImage, minSigma: number): number[]
       const v = light[i] - sky[i];
       if (v < minSigma * Math.sqrt(variance[i])) continue;
       let peak = true;
-      for (let dy = -1; dy <= 1 && peak; dy++) for (let dx = -1; dx <= 1; dx++) if ((dx || dy) && light[i + dy * w + dx] - sky[i + dy * w + dx] > v) peak = false;
+      for (let dy = -1; dy <= 1 && peak; dy++)
+        for (let dx = -1; dx <= 1; dx++)
+          if ((dx || dy) && light[i + dy * w + dx] - sky[i + dy * w + dx] > v) peak = false;
       if (peak) out.push(i);
     }
   }

@@ -8,7 +8,10 @@ import { median, selectInPlace } from '../../shared/util/stats.js';
 function normals(n: number, seed = 1): Float64Array {
   let s = seed;
   const u = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
-  return Float64Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+  return Float64Array.from(
+    { length: n },
+    () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()),
+  );
 }
 
 test('selectInPlace and median agree with a sort', () => {

@@ -17,9 +17,19 @@ test('the PSF of a characterized view is evaluated in its parent frame', () => {
   view.variance.fill(Number.NaN);
   const local = characterizeImage(view).psf.psf;
   assert.ok(view.psf instanceof OffsetPsf);
-  for (const [x, y] of [[300, 350], [600, 600], [900, 900], [300, 900], [900, 350], [500, 700]]) {
+  for (const [x, y] of [
+    [300, 350],
+    [600, 600],
+    [900, 900],
+    [300, 900],
+    [900, 350],
+    [500, 700],
+  ]) {
     // The model fitted in the view's own pixels, seen from the parent frame.
-    assert.deepEqual(view.psf.stampAt(x + 0.3, y - 0.2).data, local.stampAt(x + 0.3 - x0, y - 0.2 - y0).data);
+    assert.deepEqual(
+      view.psf.stampAt(x + 0.3, y - 0.2).data,
+      local.stampAt(x + 0.3 - x0, y - 0.2 - y0).data,
+    );
     const err = view.psf.fwhmAt(x, y) / truePsf.fwhmAt(x, y) - 1;
     assert.ok(Math.abs(err) < 0.02, `FWHM error ${(100 * err).toFixed(2)}% at parent (${x}, ${y})`);
   }

@@ -20,10 +20,20 @@ function ap(...args: string[]) {
 }
 
 /** A difference file as `ap diff` writes it: IMAGE/MASK/VARIANCE, science WCS, PSF grid extension, cards. */
-function writeDifference(dir: string): { path: string; truth: Array<{ x: number; y: number; flux: number }> } {
+function writeDifference(dir: string): {
+  path: string;
+  truth: Array<{ x: number; y: number; flux: number }>;
+} {
   const psf = GaussianPsf.fromFwhm(4.2);
   const exposure = noiseExposure(400, 300, () => 80, 71, psf);
-  exposure.wcs = makeTanWcs({ crpix: [199.5, 149.5], crval: [10, -30], cd: [[-5.6e-5, 0], [0, 5.6e-5]] });
+  exposure.wcs = makeTanWcs({
+    crpix: [199.5, 149.5],
+    crval: [10, -30],
+    cd: [
+      [-5.6e-5, 0],
+      [0, 5.6e-5],
+    ],
+  });
   exposure.info = { ...exposure.info, visit: 4021, detector: 7 };
   const err = predictedFluxErr(psf, 0, 0, 80);
   const truth = [
@@ -33,7 +43,12 @@ function writeDifference(dir: string): { path: string; truth: Array<{ x: number;
   ];
   for (const t of truth) addPointSource(exposure, psf, t.x, t.y, t.flux);
   exposure.mask.data[Math.round(80.6) * 400 + 101] |= MaskPlane.SAT;
-  const grid = new GridPsf([0, 399], [0, 299], [0, 1, 2, 3].map(() => psf.stampAt(0, 0, true).data), psf.stampSize);
+  const grid = new GridPsf(
+    [0, 399],
+    [0, 299],
+    [0, 1, 2, 3].map(() => psf.stampAt(0, 0, true).data),
+    psf.stampSize,
+  );
   const hdu = diffPsfToHdu(grid);
   const header = new FitsHeader();
   for (const [k, v] of hdu.cards) header.set(k, v);
@@ -41,7 +56,11 @@ function writeDifference(dir: string): { path: string; truth: Array<{ x: number;
   writeFileSync(
     path,
     writeExposure(exposure, {
-      extraHeader: [['DIFFMETH', 'AL'], ['KERNSUM', 1.02], ['PSFFWHM', 4.2]],
+      extraHeader: [
+        ['DIFFMETH', 'AL'],
+        ['KERNSUM', 1.02],
+        ['PSFFWHM', 4.2],
+      ],
       extraHdus: [{ name: 'PSF', data: hdu.data, width: hdu.width, height: hdu.height, header }],
     }),
   );
@@ -59,7 +78,22 @@ test('ap detect writes the DIASource CSV of a difference file', () => {
   assert.equal(log.psf, 'PSF extension');
   const text = readFileSync(out, 'utf8');
   assert.equal(text.split('\n')[0], DIASOURCE_CSV_COLUMNS.join(','));
-  for (const c of ['diaSourceId', 'x', 'y', 'ra', 'dec', 'psfFlux', 'psfFluxErr', 'snr', 'apFlux', 'apFluxErr', 'isDipole', 'isNegative', 'reliability', 'flags']) {
+  for (const c of [
+    'diaSourceId',
+    'x',
+    'y',
+    'ra',
+    'dec',
+    'psfFlux',
+    'psfFluxErr',
+    'snr',
+    'apFlux',
+    'apFluxErr',
+    'isDipole',
+    'isNegative',
+    'reliability',
+    'flags',
+  ]) {
     assert.ok(DIASOURCE_CSV_COLUMNS.includes(c as (typeof DIASOURCE_CSV_COLUMNS)[number]), c);
   }
   const rows = parseDiaSourceCsv(text);
@@ -91,7 +125,15 @@ test('ap detect rejects bad input with one line naming the file', () => {
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
   assert.match(bad.stderr, /junk\.fits/);
-  const threshold = ap('detect', '--diff', junk, '--out', join(dir, 'x.csv'), '--threshold', 'five');
+  const threshold = ap(
+    'detect',
+    '--diff',
+    junk,
+    '--out',
+    join(dir, 'x.csv'),
+    '--threshold',
+    'five',
+  );
   assert.equal(threshold.status, 2);
   assert.match(threshold.stderr, /--threshold/);
 });

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MoffatPsf, GaussianPsf } from '../../shared/detect/analytic-psf.js';
-import { detectDiaSources, detectDiaSourcesParallel, DEFAULT_DETECT_CONFIG } from '../../shared/detect/detect.js';
+import {
+  detectDiaSources,
+  detectDiaSourcesParallel,
+  DEFAULT_DETECT_CONFIG,
+} from '../../shared/detect/detect.js';
 import { Exposure } from '../../shared/image/exposure.js';
 import { fitCompleteness } from '../../shared/detect/completeness.js';
 import { mulberry32 } from '../../shared/util/random.js';
@@ -26,7 +30,11 @@ function injectedField(size: number, count: number, seed: number) {
 }
 
 /** Nearest detection within `radius` px of each truth position (index or -1). */
-function match(truth: Array<{ x: number; y: number }>, sources: Array<{ x: number; y: number }>, radius: number): number[] {
+function match(
+  truth: Array<{ x: number; y: number }>,
+  sources: Array<{ x: number; y: number }>,
+  radius: number,
+): number[] {
   return truth.map((t) => {
     let best = -1;
     let bestD = radius;
@@ -42,22 +50,38 @@ test('matched-filter detection: completeness, 50% point at the threshold, flux b
   const { psf, exposure, truth } = injectedField(2048, 2000, 11);
   const { sources } = detectDiaSources(exposure, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 });
   const matches = match(truth, sources, 2);
-  const detected = matches.map((m, i) => m >= 0 && Math.sign(sources[m].psfFlux) === Math.sign(truth[i].flux));
+  const detected = matches.map(
+    (m, i) => m >= 0 && Math.sign(sources[m].psfFlux) === Math.sign(truth[i].flux),
+  );
   const bright = truth.map((t, i) => ({ t, i })).filter(({ t }) => Math.abs(t.snr) >= 6);
   const completeness6 = bright.filter(({ i }) => detected[i]).length / bright.length;
   assert.ok(completeness6 >= 0.97, `completeness at |SNR| >= 6 is ${completeness6}`);
-  const ratios = bright.filter(({ i }) => detected[i]).map(({ t, i }) => sources[matches[i]].psfFlux / t.flux).sort((a, b) => a - b);
+  const ratios = bright
+    .filter(({ i }) => detected[i])
+    .map(({ t, i }) => sources[matches[i]].psfFlux / t.flux)
+    .sort((a, b) => a - b);
   const bias = ratios[ratios.length >> 1] - 1;
   assert.ok(Math.abs(bias) < 0.02, `flux bias at |SNR| >= 6 is ${bias}`);
-  const fit = fitCompleteness(truth.map((t) => Math.abs(t.snr)), detected);
+  const fit = fitCompleteness(
+    truth.map((t) => Math.abs(t.snr)),
+    detected,
+  );
   assert.ok(Math.abs(fit.snr50 - 5) <= 0.3, `50% completeness at SNR ${fit.snr50}`);
-  assert.ok(fit.width > 0.5 && fit.width < 1.5, `completeness transition width ${fit.width} (theory: 1)`);
+  assert.ok(
+    fit.width > 0.5 && fit.width < 1.5,
+    `completeness transition width ${fit.width} (theory: 1)`,
+  );
   const claimed = new Set(matches);
   const spurious = sources.filter((_, i) => !claimed.has(i));
-  t.diagnostic(`completeness(|SNR|>=6) ${completeness6.toFixed(4)}, flux bias ${bias.toFixed(4)}, snr50 ${fit.snr50.toFixed(2)}, width ${fit.width.toFixed(2)}, spurious ${spurious.length}`);
+  t.diagnostic(
+    `completeness(|SNR|>=6) ${completeness6.toFixed(4)}, flux bias ${bias.toFixed(4)}, snr50 ${fit.snr50.toFixed(2)}, width ${fit.width.toFixed(2)}, spurious ${spurious.length}`,
+  );
   assert.ok(spurious.length <= 3, `${spurious.length} detections match no injected source`);
   const negatives = sources.filter((s) => s.isNegative);
-  assert.ok(negatives.length > 0 && negatives.every((s) => s.psfFlux < 0), 'negative sources carry negative flux');
+  assert.ok(
+    negatives.length > 0 && negatives.every((s) => s.psfFlux < 0),
+    'negative sources carry negative flux',
+  );
 });
 
 test('PSF flux and centroid errors match the scatter (pulls of unit width)', (t) => {
@@ -71,12 +95,19 @@ test('PSF flux and centroid errors match the scatter (pulls of unit width)', (t)
   });
   const { sources } = detectDiaSources(exposure, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 });
   const matches = match(truth, sources, 2);
-  assert.ok(matches.every((m) => m >= 0), 'every SNR-20 source is found');
-  const std = (values: number[]) => Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length);
+  assert.ok(
+    matches.every((m) => m >= 0),
+    'every SNR-20 source is found',
+  );
+  const std = (values: number[]) =>
+    Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length);
   const xPull = std(matches.map((m, i) => (sources[m].x - truth[i].x) / sources[m].xErr));
   const yPull = std(matches.map((m, i) => (sources[m].y - truth[i].y) / sources[m].yErr));
   t.diagnostic(`centroid pulls ${xPull.toFixed(3)}, ${yPull.toFixed(3)}`);
-  assert.ok(Math.abs(xPull - 1) < 0.12 && Math.abs(yPull - 1) < 0.12, `centroid pulls ${xPull}, ${yPull}`);
+  assert.ok(
+    Math.abs(xPull - 1) < 0.12 && Math.abs(yPull - 1) < 0.12,
+    `centroid pulls ${xPull}, ${yPull}`,
+  );
   const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
   // A pixel-integrated Gaussian has second moments sigma^2 + 1/12.
   const size = psf.sigma ** 2 + 1 / 12;
@@ -96,7 +127,8 @@ test('masked pixels: EDGE and NO_DATA are not detected, SAT and CR are flagged, 
   const psf = GaussianPsf.fromFwhm(4);
   const exposure = noiseExposure(300, 300, () => VARIANCE, 31, psf);
   const err = predictedFluxErr(psf, 0, 0, VARIANCE);
-  for (let y = 0; y < 300; y++) for (let x = 0; x < 8; x++) exposure.mask.data[y * 300 + x] |= MaskPlane.EDGE;
+  for (let y = 0; y < 300; y++)
+    for (let x = 0; x < 8; x++) exposure.mask.data[y * 300 + x] |= MaskPlane.EDGE;
   addPointSource(exposure, psf, 3.2, 150.4, 100 * err);
   addPointSource(exposure, psf, 100.3, 100.1, 40 * err);
   exposure.mask.data[100 * 300 + 101] |= MaskPlane.SAT;
@@ -107,7 +139,10 @@ test('masked pixels: EDGE and NO_DATA are not detected, SAT and CR are flagged, 
   const [sat, neg] = [...sources].sort((a, b) => a.x - b.x);
   assert.ok(sat.flags.saturated && sat.flags.saturatedCenter && !sat.isNegative);
   assert.ok(neg.flags.cr && !neg.flags.crCenter && neg.isNegative && neg.snr < -30);
-  assert.ok(Math.abs(sat.psfFlux / (40 * err) - 1) < 0.1, 'the fit skips the saturated pixel but keeps the flux');
+  assert.ok(
+    Math.abs(sat.psfFlux / (40 * err) - 1) < 0.1,
+    'the fit skips the saturated pixel but keeps the flux',
+  );
   assert.ok(exposure.mask.get(100, 100) & MaskPlane.DETECTED);
   assert.ok(exposure.mask.get(200, 200) & MaskPlane.DETECTED_NEGATIVE);
   assert.equal(exposure.mask.get(50, 250) & (MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE), 0);
@@ -116,23 +151,41 @@ test('masked pixels: EDGE and NO_DATA are not detected, SAT and CR are flagged, 
 test('no detection where most of the PSF information is masked', () => {
   const psf = GaussianPsf.fromFwhm(4);
   const exposure = noiseExposure(120, 120, () => VARIANCE, 33, psf);
-  for (let y = 50; y < 60; y++) for (let x = 50; x < 60; x++) exposure.mask.data[y * 120 + x] |= MaskPlane.BAD;
+  for (let y = 50; y < 60; y++)
+    for (let x = 50; x < 60; x++) exposure.mask.data[y * 120 + x] |= MaskPlane.BAD;
   // A bright point source straddling the block's edge: 4 of its brightest pixels are unmasked.
   addPointSource(exposure, psf, 58.6, 55, 300 * predictedFluxErr(psf, 0, 0, VARIANCE));
   const rule = { excludeBits: UNUSABLE, growBits: 0, growRadius: 0 };
   const strict = likelihoodImage(exposure, psf, rule, 0.5);
   const lax = likelihoodImage(exposure, psf, rule, 0);
-  assert.equal(strict.significance[55 * 120 + 55], 0, 'inside the block the significance is suppressed');
-  assert.ok(Math.abs(lax.significance[55 * 120 + 58]) > 5, 'without the rule the edge pixels alone make a detection');
-  assert.ok(Math.abs(strict.significance[55 * 120 + 61]) > 5, 'just outside the block the source is still detected');
+  assert.equal(
+    strict.significance[55 * 120 + 55],
+    0,
+    'inside the block the significance is suppressed',
+  );
+  assert.ok(
+    Math.abs(lax.significance[55 * 120 + 58]) > 5,
+    'without the rule the edge pixels alone make a detection',
+  );
+  assert.ok(
+    Math.abs(strict.significance[55 * 120 + 61]) > 5,
+    'just outside the block the source is still detected',
+  );
   assert.ok(strict.significance[20 * 120 + 20] !== 0, 'clean pixels keep their significance');
 });
 
 test('the two-thread matched filter gives the same sources as the single-thread one', async () => {
   const { psf, exposure } = injectedField(512, 120, 81);
-  const copy = new Exposure(exposure.image.clone(), exposure.mask.clone(), exposure.variance.clone());
+  const copy = new Exposure(
+    exposure.image.clone(),
+    exposure.mask.clone(),
+    exposure.variance.clone(),
+  );
   const one = detectDiaSources(exposure, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 });
-  const two = await detectDiaSourcesParallel(copy, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 });
+  const two = await detectDiaSourcesParallel(copy, psf, {
+    ...DEFAULT_DETECT_CONFIG,
+    skySources: 0,
+  });
   assert.ok(one.sources.length > 50);
   assert.deepEqual(two.sources, one.sources);
   assert.deepEqual(copy.mask.data, exposure.mask.data);

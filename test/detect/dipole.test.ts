@@ -26,15 +26,27 @@ test('dipoles: merged lobes are fitted for separation, fluxes and angle to 10%',
   }
   addPointSource(exposure, psf, 300.2, 300.1, 40 * err);
   const { sources } = detectDiaSources(exposure, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 });
-  assert.equal(sources.length, cases.length + 1, 'one source per dipole plus the lone point source');
+  assert.equal(
+    sources.length,
+    cases.length + 1,
+    'one source per dipole plus the lone point source',
+  );
   for (const c of cases) {
     const s = sources.find((d) => Math.hypot(d.x - c.x, d.y - c.y) < 2);
     assert.ok(s?.isDipole, `dipole at ${c.x},${c.y} found`);
     const meanFlux = ((c.pos - c.neg) / 2) * err;
-    t.diagnostic(`sep ${c.sep}: fitted ${s.dipoleSep.toFixed(2)}, mean flux ${(s.dipoleMeanFlux / meanFlux).toFixed(3)} of truth, angle ${s.dipoleAngle.toFixed(1)}`);
+    t.diagnostic(
+      `sep ${c.sep}: fitted ${s.dipoleSep.toFixed(2)}, mean flux ${(s.dipoleMeanFlux / meanFlux).toFixed(3)} of truth, angle ${s.dipoleAngle.toFixed(1)}`,
+    );
     assert.ok(Math.abs(s.dipoleSep / c.sep - 1) < 0.1, `separation ${s.dipoleSep} vs ${c.sep}`);
-    assert.ok(Math.abs(s.dipoleMeanFlux / meanFlux - 1) < 0.1, `mean flux ${s.dipoleMeanFlux} vs ${meanFlux}`);
-    assert.ok(Math.abs(s.dipoleFluxDiff - (c.pos + c.neg) * err) < 0.1 * meanFlux, `flux difference ${s.dipoleFluxDiff}`);
+    assert.ok(
+      Math.abs(s.dipoleMeanFlux / meanFlux - 1) < 0.1,
+      `mean flux ${s.dipoleMeanFlux} vs ${meanFlux}`,
+    );
+    assert.ok(
+      Math.abs(s.dipoleFluxDiff - (c.pos + c.neg) * err) < 0.1 * meanFlux,
+      `flux difference ${s.dipoleFluxDiff}`,
+    );
     const dAngle = ((s.dipoleAngle - c.angle + 540) % 360) - 180;
     assert.ok(Math.abs(dAngle) < 10, `angle ${s.dipoleAngle} vs ${c.angle}`);
     if (c.pos + c.neg !== 0) assert.equal(s.isNegative, c.pos + c.neg < 0);
@@ -49,7 +61,11 @@ test('a faint negative neighbour of a bright source is not called a dipole', () 
   const err = predictedFluxErr(psf, 0, 0, VARIANCE);
   addPointSource(exposure, psf, 100, 100, 200 * err);
   addPointSource(exposure, psf, 108, 100, -5.5 * err);
-  const { sources } = detectDiaSources(exposure, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0, dipoleLobeMinSnr: 8 });
+  const { sources } = detectDiaSources(exposure, psf, {
+    ...DEFAULT_DETECT_CONFIG,
+    skySources: 0,
+    dipoleLobeMinSnr: 8,
+  });
   assert.ok(sources.every((s) => !s.isDipole));
   assert.ok(sources.some((s) => s.snr > 150));
 });

@@ -12,13 +12,17 @@ const SIZE = 1536;
 const SKY_VARIANCE = 60;
 
 /** Adds round exponential-profile galaxies (scale length 3 px) convolved roughly with the PSF. */
-function addGalaxies(exposure: Exposure, galaxies: Array<{ x: number; y: number; flux: number }>): void {
+function addGalaxies(
+  exposure: Exposure,
+  galaxies: Array<{ x: number; y: number; flux: number }>,
+): void {
   for (const g of galaxies) {
     const r0 = 3;
     for (let y = Math.max(0, Math.floor(g.y - 25)); y <= Math.min(SIZE - 1, g.y + 25); y++) {
       for (let x = Math.max(0, Math.floor(g.x - 25)); x <= Math.min(SIZE - 1, g.x + 25); x++) {
         const r = Math.hypot(x - g.x, y - g.y);
-        exposure.image.data[y * SIZE + x] += (g.flux / (2 * Math.PI * (r0 + 1) ** 2)) * Math.exp(-r / (r0 + 1));
+        exposure.image.data[y * SIZE + x] +=
+          (g.flux / (2 * Math.PI * (r0 + 1) ** 2)) * Math.exp(-r / (r0 + 1));
       }
     }
   }
@@ -27,11 +31,19 @@ function addGalaxies(exposure: Exposure, galaxies: Array<{ x: number; y: number;
 test('fake injection on a same-PSF pair: completeness, 50% point, flux bias, purity', async (t) => {
   const psf = new MoffatPsf(4, 3.5);
   const random = mulberry32(61);
-  const galaxies = Array.from({ length: 300 }, () => ({ x: 40 + random() * (SIZE - 80), y: 40 + random() * (SIZE - 80), flux: 3000 + 20000 * random() }));
+  const galaxies = Array.from({ length: 300 }, () => ({
+    x: 40 + random() * (SIZE - 80),
+    y: 40 + random() * (SIZE - 80),
+    flux: 3000 + 20000 * random(),
+  }));
   // The host adds its own Poisson noise to both images (gain 1): variance = sky + galaxy.
   const science = noiseExposure(SIZE, SIZE, () => SKY_VARIANCE, 62, psf);
   const template = noiseExposure(SIZE, SIZE, () => SKY_VARIANCE, 63, psf);
-  const model = new ExposureClass(Plane.zeros(Float32Array, SIZE, SIZE), Plane.zeros(Int32Array, SIZE, SIZE), Plane.zeros(Float32Array, SIZE, SIZE));
+  const model = new ExposureClass(
+    Plane.zeros(Float32Array, SIZE, SIZE),
+    Plane.zeros(Int32Array, SIZE, SIZE),
+    Plane.zeros(Float32Array, SIZE, SIZE),
+  );
   addGalaxies(model, galaxies);
   const normal = gaussian(64);
   for (const e of [science, template]) {
@@ -50,7 +62,10 @@ test('fake injection on a same-PSF pair: completeness, 50% point, flux bias, pur
     }
     return { difference, differencePsf: psf };
   };
-  const { report, fakes } = await runFakes(science, psf, differencer, { config: { ...DEFAULT_FAKES_CONFIG, count: 400, seed: 66 }, real: [] });
+  const { report, fakes } = await runFakes(science, psf, differencer, {
+    config: { ...DEFAULT_FAKES_CONFIG, count: 400, seed: 66 },
+    real: [],
+  });
   t.diagnostic(JSON.stringify({ ...report, bins: undefined, outcomes: undefined }));
   assert.equal(report.injected, 400);
   assert.ok(report.onHost >= 150, `${report.onHost} fakes on hosts`);

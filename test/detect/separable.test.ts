@@ -1,10 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { correlateSeparable, kernelOf, separableTerms, symmetrizeTerms } from '../../shared/detect/separable.js';
+import {
+  correlateSeparable,
+  kernelOf,
+  separableTerms,
+  symmetrizeTerms,
+} from '../../shared/detect/separable.js';
 import { mulberry32 } from '../../shared/util/random.js';
 
 /** Direct 2-D correlation with zero padding, the definition the separable passes must match. */
-function bruteForce(input: Float32Array, w: number, h: number, k: Float64Array, n: number): Float64Array {
+function bruteForce(
+  input: Float32Array,
+  w: number,
+  h: number,
+  k: Float64Array,
+  n: number,
+): Float64Array {
   const r = (n - 1) / 2;
   const out = new Float64Array(w * h);
   for (let y = 0; y < h; y++) {
@@ -29,14 +40,26 @@ test('separable correlation equals the direct 2-D sum, edges included, for symme
   const input = Float32Array.from({ length: w * h }, () => random() - 0.5);
   // A rank-2 lopsided kernel and a round Gaussian (whose factors are mirror-symmetric).
   const gauss = (d: number, s2: number) => Math.exp(-(d * d) / s2);
-  const lopsided = Float64Array.from({ length: n * n }, (_, k) => gauss((k % n) - 2.6, 3) * gauss(Math.floor(k / n) - 3.3, 5) + (k % n === Math.floor(k / n) ? 0.3 : 0));
-  const round = Float64Array.from({ length: n * n }, (_, k) => gauss((k % n) - 3, 4) * gauss(Math.floor(k / n) - 3, 4));
+  const lopsided = Float64Array.from(
+    { length: n * n },
+    (_, k) =>
+      gauss((k % n) - 2.6, 3) * gauss(Math.floor(k / n) - 3.3, 5) +
+      (k % n === Math.floor(k / n) ? 0.3 : 0),
+  );
+  const round = Float64Array.from(
+    { length: n * n },
+    (_, k) => gauss((k % n) - 3, 4) * gauss(Math.floor(k / n) - 3, 4),
+  );
   for (const kernel of [lopsided, round]) {
     const terms = separableTerms(kernel, n, 1e-12, n);
-    assert.ok(Math.max(...kernelOf(terms, n).map((v, i) => Math.abs(v - kernel[i]))) < 1e-9, 'terms rebuild the kernel');
+    assert.ok(
+      Math.max(...kernelOf(terms, n).map((v, i) => Math.abs(v - kernel[i]))) < 1e-9,
+      'terms rebuild the kernel',
+    );
     const fast = correlateSeparable(input, w, h, kernel === round ? symmetrizeTerms(terms) : terms);
     const slow = bruteForce(input, w, h, kernel, n);
-    for (let i = 0; i < w * h; i++) assert.ok(Math.abs(fast[i] - slow[i]) < 1e-5, `pixel ${i}: ${fast[i]} vs ${slow[i]}`);
+    for (let i = 0; i < w * h; i++)
+      assert.ok(Math.abs(fast[i] - slow[i]) < 1e-5, `pixel ${i}: ${fast[i]} vs ${slow[i]}`);
   }
   assert.equal(separableTerms(round, n, 1e-6).length, 1, 'a round Gaussian is rank 1');
 });

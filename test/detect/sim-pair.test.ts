@@ -12,8 +12,17 @@ const AREA_4K = (4096 * 4096) / (SIZE * SIZE);
 const REAL_KINDS = new Set(['transient', 'variable', 'moving']);
 
 function masked(exposure: Exposure, x: number, y: number, bits: number, radius: number): boolean {
-  for (let py = Math.max(0, Math.round(y) - radius); py <= Math.min(exposure.height - 1, Math.round(y) + radius); py++) {
-    for (let px = Math.max(0, Math.round(x) - radius); px <= Math.min(exposure.width - 1, Math.round(x) + radius); px++) if (exposure.mask.get(px, py) & bits) return true;
+  for (
+    let py = Math.max(0, Math.round(y) - radius);
+    py <= Math.min(exposure.height - 1, Math.round(y) + radius);
+    py++
+  ) {
+    for (
+      let px = Math.max(0, Math.round(x) - radius);
+      px <= Math.min(exposure.width - 1, Math.round(x) + radius);
+      px++
+    )
+      if (exposure.mask.get(px, py) & bits) return true;
   }
   return false;
 }
@@ -25,37 +34,68 @@ test('simulated pair through ap diff: false positives per 4k image, truth comple
   // The default spatial kernel order 2 matters here: with order 1 the kernel misfits the detector
   // corners and bright-star residuals add ~6 false detections per 2k image.
   const diff = await runDiff(science, template);
-  const { sources, skySources } = detectDiaSources(diff.difference, diff.differencePsf, DEFAULT_DETECT_CONFIG);
+  const { sources, skySources } = detectDiaSources(
+    diff.difference,
+    diff.differencePsf,
+    DEFAULT_DETECT_CONFIG,
+  );
   const fwhm = diff.psfFwhmPx;
   const real = night.truth.filter((r) => REAL_KINDS.has(r.kind));
-  const isReal = (s: { x: number; y: number }) => real.some((r) => Math.hypot(r.x - s.x, r.y - s.y) < fwhm);
+  const isReal = (s: { x: number; y: number }) =>
+    real.some((r) => Math.hypot(r.x - s.x, r.y - s.y) < fwhm);
   const falsePositives = sources.filter((s) => !isReal(s));
   const perImage4k = falsePositives.length * AREA_4K;
   // Truth changes the detector can see: |SNR| >= 6, not on saturated, missing or edge pixels.
-  const unusable = MaskPlane.SAT | MaskPlane.NO_DATA | MaskPlane.EDGE | MaskPlane.CR | MaskPlane.BAD;
-  const visible = real.filter((r) => Math.abs(r.expectedSnr) >= 6 && !masked(diff.difference, r.x, r.y, unusable, 2));
+  const unusable =
+    MaskPlane.SAT | MaskPlane.NO_DATA | MaskPlane.EDGE | MaskPlane.CR | MaskPlane.BAD;
+  const visible = real.filter(
+    (r) => Math.abs(r.expectedSnr) >= 6 && !masked(diff.difference, r.x, r.y, unusable, 2),
+  );
   const found = visible.filter((r) => sources.some((s) => Math.hypot(r.x - s.x, r.y - s.y) < fwhm));
   t.diagnostic(
     `${sources.length} DIASources, ${falsePositives.length} false (${perImage4k} per 4k image), truth completeness ${found.length}/${visible.length}, sky-source noise ratio ${skySources.noiseRatio.toFixed(3)}`,
   );
   assert.ok(perImage4k <= 10, `${perImage4k} raw false positives per 4096x4096 image`);
-  assert.ok(found.length / visible.length >= 0.97, `truth completeness ${found.length}/${visible.length}`);
-  assert.ok(Math.abs(skySources.noiseRatio - 1) <= 0.05, `sky-source noise ratio ${skySources.noiseRatio}`);
+  assert.ok(
+    found.length / visible.length >= 0.97,
+    `truth completeness ${found.length}/${visible.length}`,
+  );
+  assert.ok(
+    Math.abs(skySources.noiseRatio - 1) <= 0.05,
+    `sky-source noise ratio ${skySources.noiseRatio}`,
+  );
 
   // Fakes into the characterized science image, differenced as ap diff does.
   const differencer = (s: Exposure) => runDiff(s, template, { characterize: false });
   const baseline = { difference: diff.difference, differencePsf: diff.differencePsf };
   const psf = science.psf;
   assert.ok(psf);
-  const wide = await runFakes(science, psf, differencer, { config: { ...DEFAULT_FAKES_CONFIG, count: 400, seed: 7 }, real, baseline });
-  const near = await runFakes(science, psf, differencer, { config: { ...DEFAULT_FAKES_CONFIG, count: 400, seed: 8, snrRange: [3, 8], hostFraction: 0 }, real, baseline });
+  const wide = await runFakes(science, psf, differencer, {
+    config: { ...DEFAULT_FAKES_CONFIG, count: 400, seed: 7 },
+    real,
+    baseline,
+  });
+  const near = await runFakes(science, psf, differencer, {
+    config: { ...DEFAULT_FAKES_CONFIG, count: 400, seed: 8, snrRange: [3, 8], hostFraction: 0 },
+    real,
+    baseline,
+  });
   t.diagnostic(
     `fakes: completeness(SNR>=6) ${wide.report.completenessAboveCut.toFixed(3)}, flux bias ${wide.report.fluxBias.toFixed(4)} (empty sky ${wide.report.fluxBiasEmpty.toFixed(4)}, less pre-injection residuals ${wide.report.fluxBiasCorrected.toFixed(4)}), purity ${wide.report.purityRaw.purity.toFixed(3)}, 50% point ${near.report.snr50.toFixed(2)} (width ${near.report.width.toFixed(2)})`,
   );
-  assert.ok(wide.report.completenessAboveCut >= 0.97, `completeness ${wide.report.completenessAboveCut}`);
+  assert.ok(
+    wide.report.completenessAboveCut >= 0.97,
+    `completeness ${wide.report.completenessAboveCut}`,
+  );
   // On hosts the difference already holds galaxy-subtraction residuals (~0.7 sigma at the PSF
   // scale); the measurement's own bias is judged without them and on empty sky.
-  assert.ok(Math.abs(wide.report.fluxBiasCorrected) < 0.02, `flux bias less pre-injection residuals ${wide.report.fluxBiasCorrected}`);
-  assert.ok(Math.abs(wide.report.fluxBiasEmpty) < 0.02, `flux bias on empty sky ${wide.report.fluxBiasEmpty}`);
+  assert.ok(
+    Math.abs(wide.report.fluxBiasCorrected) < 0.02,
+    `flux bias less pre-injection residuals ${wide.report.fluxBiasCorrected}`,
+  );
+  assert.ok(
+    Math.abs(wide.report.fluxBiasEmpty) < 0.02,
+    `flux bias on empty sky ${wide.report.fluxBiasEmpty}`,
+  );
   assert.ok(Math.abs(near.report.snr50 - 5) <= 0.3, `50% completeness at SNR ${near.report.snr50}`);
 });

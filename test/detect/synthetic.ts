@@ -13,7 +13,13 @@ export function gaussian(seed: number): () => number {
 }
 
 /** A width x height exposure of pure noise with variance `variance(x, y)` (ADU^2) in its variance plane. */
-export function noiseExposure(width: number, height: number, variance: (x: number, y: number) => number, seed: number, psf: Psf | null = null): Exposure {
+export function noiseExposure(
+  width: number,
+  height: number,
+  variance: (x: number, y: number) => number,
+  seed: number,
+  psf: Psf | null = null,
+): Exposure {
   const exposure = Exposure.blank(width, height);
   const normal = gaussian(seed);
   for (let y = 0; y < height; y++) {
@@ -29,7 +35,13 @@ export function noiseExposure(width: number, height: number, variance: (x: numbe
 }
 
 /** Adds flux * PSF(x, y) to the image (no noise added: the variance plane stays the background's). */
-export function addPointSource(exposure: Exposure, psf: Psf, x: number, y: number, flux: number): void {
+export function addPointSource(
+  exposure: Exposure,
+  psf: Psf,
+  x: number,
+  y: number,
+  flux: number,
+): void {
   const stamp = psf.stampAt(x, y);
   const r = (stamp.size - 1) / 2;
   for (let j = 0; j < stamp.size; j++) {
@@ -52,7 +64,13 @@ export function predictedFluxErr(psf: Psf, x: number, y: number, variance: numbe
 }
 
 /** `count` positions on a jittered grid at least `spacing` px apart and `margin` px from the edges. */
-export function gridPositions(width: number, height: number, count: number, margin: number, seed: number): Array<{ x: number; y: number }> {
+export function gridPositions(
+  width: number,
+  height: number,
+  count: number,
+  margin: number,
+  seed: number,
+): Array<{ x: number; y: number }> {
   const uniform = mulberry32(seed);
   const nx = Math.ceil(Math.sqrt((count * (width - 2 * margin)) / (height - 2 * margin)));
   const ny = Math.ceil(count / nx);

@@ -9,7 +9,8 @@ function halfVsFull(n: number, half: Float64Array, full: Float64Array): number {
   let worst = 0;
   for (let kx = 0; kx <= n / 2; kx++) {
     for (let ky = 0; ky < n; ky++) {
-      const i = 2 * (ky * n + kx), j = 2 * (kx * n + ky);
+      const i = 2 * (ky * n + kx),
+        j = 2 * (kx * n + ky);
       worst = Math.max(worst, Math.abs(full[i] - half[j]), Math.abs(full[i + 1] - half[j + 1]));
     }
   }
@@ -39,7 +40,8 @@ test('RealFft2: skipped rows count as zero, and a band of output rows is exact',
   const zeroed = Float64Array.from(a);
   for (let y = 0; y < n; y++) if (y < 3 || y >= 12) zeroed.fill(0, y * n, (y + 1) * n);
   const fft = new RealFft2(n);
-  const s1 = fft.allocSpectrum(), s2 = fft.allocSpectrum();
+  const s1 = fft.allocSpectrum(),
+    s2 = fft.allocSpectrum();
   fft.forward(a, s1, 3, 12);
   fft.forward(zeroed, s2);
   for (let i = 0; i < s1.length; i++) assert.ok(Math.abs(s1[i] - s2[i]) < 1e-12);
@@ -54,8 +56,15 @@ test('RealFft2: skipped rows count as zero, and a band of output rows is exact',
 });
 
 test('realKernelSpectrum equals the half of kernelSpectrum', () => {
-  const n = 32, size = 9;
+  const n = 32,
+    size = 9;
   const r = rng(5);
   const k = Float64Array.from({ length: size * size }, () => r());
-  assert.ok(halfVsFull(n, realKernelSpectrum(new RealFft2(n), k, size), kernelSpectrum(new Fft2(n), k, size)) < 1e-12);
+  assert.ok(
+    halfVsFull(
+      n,
+      realKernelSpectrum(new RealFft2(n), k, size),
+      kernelSpectrum(new Fft2(n), k, size),
+    ) < 1e-12,
+  );
 });

@@ -25,15 +25,34 @@ const ap = (...args: string[]) => spawnSync(process.execPath, [AP, ...args], { e
 test('NIRCam: stars, not the cluster galaxies, set the PSF (~2 px, as WebbPSF); its unconstrained wings give no aperture correction', () => {
   const science = readExposure(readFileSync(file('science.fits')));
   const r = characterizeImage(science);
-  assert.ok(r.psf.fwhmPx > 1.8 && r.psf.fwhmPx < 2.6, `PSF FWHM ${r.psf.fwhmPx} px (WebbPSF: 2.03)`);
-  assert.ok(Number.isNaN(apertureCorrection(science.psf!, 450, 450, 8)) || Number.isFinite(apertureCorrection(science.psf!, 450, 450, 8)), 'never Infinity');
+  assert.ok(
+    r.psf.fwhmPx > 1.8 && r.psf.fwhmPx < 2.6,
+    `PSF FWHM ${r.psf.fwhmPx} px (WebbPSF: 2.03)`,
+  );
+  assert.ok(
+    Number.isNaN(apertureCorrection(science.psf!, 450, 450, 8)) ||
+      Number.isFinite(apertureCorrection(science.psf!, 450, 450, 8)),
+    'never Infinity',
+  );
 });
 
 test('NIRCam: ap diff and ap detect run; unit noise; few detections; the documented dipole found', () => {
   const out = mkdtempSync(join(tmpdir(), 'ap-nircam-'));
   try {
     const diff = join(out, 'd.fits');
-    const run = ap('diff', '--science', file('science.fits'), '--template', file('template.fits'), '--out', diff, '--science-variance', file('science.noise.fits'), '--template-variance', file('template.noise.fits'));
+    const run = ap(
+      'diff',
+      '--science',
+      file('science.fits'),
+      '--template',
+      file('template.fits'),
+      '--out',
+      diff,
+      '--science-variance',
+      file('science.noise.fits'),
+      '--template-variance',
+      file('template.noise.fits'),
+    );
     assert.equal(run.status, 0, run.stderr);
     const hdus = readFits(readFileSync(diff));
     const kernSum = Number(hdus[0].header.get('KERNSUM'));
@@ -50,7 +69,10 @@ test('NIRCam: ap diff and ap detect run; unit noise; few detections; the documen
     const strong = rows.map((r) => r.split(',')).filter((r) => Math.abs(Number(r[isnr])) >= 6);
     // SWarp + HOTPANTS + a matched filter: 5. Measured here: 19 (README of docs/real-images).
     assert.ok(strong.length <= 19, `${strong.length} DIASources at |SNR| >= 6`);
-    assert.ok(strong.some((r) => Math.hypot(Number(r[ix]) - 280, Number(r[iy]) - 630) < 15), "SFFT's dipole near (280, 630)");
+    assert.ok(
+      strong.some((r) => Math.hypot(Number(r[ix]) - 280, Number(r[iy]) - 630) < 15),
+      "SFFT's dipole near (280, 630)",
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -59,13 +81,26 @@ test('NIRCam: ap diff and ap detect run; unit noise; few detections; the documen
 test('NIRCam: without noise maps ap diff still runs (the KERNSUM Infinity), and ap process calibrates from BUNIT MJy/sr and PIXAR_SR', () => {
   const out = mkdtempSync(join(tmpdir(), 'ap-nircam-p-'));
   try {
-    const run = ap('process', '--science', file('science.fits'), '--template', file('template.fits'), '--out', out);
+    const run = ap(
+      'process',
+      '--science',
+      file('science.fits'),
+      '--template',
+      file('template.fits'),
+      '--out',
+      out,
+    );
     assert.equal(run.status, 0, run.stderr);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     assert.equal(summary.zeroPointOrigin, 'BUNIT MJy/sr, PIXAR_SR');
     assert.ok(Math.abs(Number(summary.zeroPoint) - (-6.1 - 2.5 * Math.log10(2.25e-14))) < 0.002);
     assert.equal(summary.mjdOrigin, 'MJD-OBS + EXPTIME/2');
-    const kernSum = Number(readFits(readFileSync(join(out, 'difference.fits')))[0].header.get('KERNSUM'));
+    const kernSum = Number(
+      readFits(readFileSync(join(out, 'difference.fits')))[0].header.get('KERNSUM'),
+    );
     assert.ok(Number.isFinite(kernSum) && kernSum > 0.9 && kernSum < 1.1, `KERNSUM ${kernSum}`);
   } finally {
     rmSync(out, { recursive: true, force: true });

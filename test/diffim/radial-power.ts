@@ -2,7 +2,8 @@
 
 /** Mean |A(k)|^2 in `bins` equal bins of |k| from 2/n to 0.5 cycles per pixel, low to high (white noise: flat). */
 export function radialPowerBins(spectrum: ArrayLike<number>, n: number, bins = 8): number[] {
-  const sum = new Float64Array(bins), count = new Float64Array(bins);
+  const sum = new Float64Array(bins),
+    count = new Float64Array(bins);
   for (let v = 0; v < n; v++) {
     for (let u = 0; u < n; u++) {
       const k = Math.hypot(Math.min(u, n - u), Math.min(v, n - v)) / n;

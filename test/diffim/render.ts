@@ -23,8 +23,10 @@ export class TestGaussianPsf implements Psf {
   }
 
   stampAt(x: number, y: number, centered = false): PsfStamp {
-    const size = this.stampSize, c = (size - 1) / 2;
-    const dx = centered ? 0 : x - Math.round(x), dy = centered ? 0 : y - Math.round(y);
+    const size = this.stampSize,
+      c = (size - 1) / 2;
+    const dx = centered ? 0 : x - Math.round(x),
+      dy = centered ? 0 : y - Math.round(y);
     const s = this.sigmaAt(x);
     const data = new Float32Array(size * size);
     let t = 0;
@@ -79,10 +81,17 @@ export interface Pair {
   transients: Source[];
 }
 
-function render(size: number, psf: TestGaussianPsf, sources: Array<{ x: number; y: number; flux: number }>, image: Float32Array): void {
+function render(
+  size: number,
+  psf: TestGaussianPsf,
+  sources: Array<{ x: number; y: number; flux: number }>,
+  image: Float32Array,
+): void {
   for (const s of sources) {
     const st = psf.stampAt(s.x, s.y);
-    const h = (st.size - 1) / 2, cx = Math.round(s.x), cy = Math.round(s.y);
+    const h = (st.size - 1) / 2,
+      cx = Math.round(s.x),
+      cy = Math.round(s.y);
     for (let v = 0; v < st.size; v++) {
       const y = cy - h + v;
       if (y < 0 || y >= size) continue;
@@ -98,7 +107,10 @@ export function makePair(o: PairOptions): Pair {
   const r = rng(o.seed);
   const g = gaussian(r);
   const margin = 20;
-  const place = (): [number, number] => [margin + r() * (o.size - 2 * margin), margin + r() * (o.size - 2 * margin)];
+  const place = (): [number, number] => [
+    margin + r() * (o.size - 2 * margin),
+    margin + r() * (o.size - 2 * margin),
+  ];
   const stars: Source[] = [];
   for (let i = 0; i < o.stars; i++) {
     const [x, y] = place();
@@ -107,15 +119,30 @@ export function makePair(o: PairOptions): Pair {
   const transients: Source[] = [];
   while (transients.length < o.transients) {
     const [x, y] = place();
-    if (stars.some((s) => Math.hypot(s.x - x, s.y - y) < 15) || transients.some((s) => Math.hypot(s.x - x, s.y - y) < 15)) continue;
+    if (
+      stars.some((s) => Math.hypot(s.x - x, s.y - y) < 15) ||
+      transients.some((s) => Math.hypot(s.x - x, s.y - y) < 15)
+    )
+      continue;
     transients.push({ x, y, flux: 20000 });
   }
   const sciPsf = new TestGaussianPsf(o.sigmaScience, undefined, o.scienceSlope ?? 0);
   const tmplPsf = new TestGaussianPsf(o.sigmaTemplate, 2 * Math.ceil(4 * o.sigmaTemplate) + 1);
-  const make = (psf: TestGaussianPsf, srcs: Source[], fluxScale: number, sky: number, bg: [number, number]): Exposure => {
+  const make = (
+    psf: TestGaussianPsf,
+    srcs: Source[],
+    fluxScale: number,
+    sky: number,
+    bg: [number, number],
+  ): Exposure => {
     const e = Exposure.blank(o.size, o.size);
     const clean = new Float32Array(o.size * o.size);
-    render(o.size, psf, srcs.map((s) => ({ ...s, flux: s.flux * fluxScale })), clean);
+    render(
+      o.size,
+      psf,
+      srcs.map((s) => ({ ...s, flux: s.flux * fluxScale })),
+      clean,
+    );
     for (let y = 0; y < o.size; y++) {
       for (let x = 0; x < o.size; x++) {
         const i = y * o.size + x;
@@ -141,11 +168,16 @@ export function psfFlux(e: Exposure, x: number, y: number): { flux: number; err:
   const psf = e.psf;
   if (!psf) throw new Error('no PSF');
   const st = psf.stampAt(x, y);
-  const h = (st.size - 1) / 2, cx = Math.round(x), cy = Math.round(y);
-  let pd = 0, pp = 0, ppv = 0;
+  const h = (st.size - 1) / 2,
+    cx = Math.round(x),
+    cy = Math.round(y);
+  let pd = 0,
+    pp = 0,
+    ppv = 0;
   for (let v = 0; v < st.size; v++) {
     for (let u = 0; u < st.size; u++) {
-      const px = cx - h + u, py = cy - h + v;
+      const px = cx - h + u,
+        py = cy - h + v;
       if (px < 0 || py < 0 || px >= e.width || py >= e.height) continue;
       const p = st.data[v * st.size + u];
       pd += p * e.image.get(px, py);

@@ -21,27 +21,36 @@ test('Fft2: inverse(forward(a)) = a, and a delta has a flat spectrum', () => {
   const d = fft.alloc();
   d[0] = 1;
   fft.forward(d);
-  for (let i = 0; i < d.length; i += 2) assert.ok(Math.abs(d[i] - 1) < 1e-12 && Math.abs(d[i + 1]) < 1e-12);
+  for (let i = 0; i < d.length; i += 2)
+    assert.ok(Math.abs(d[i] - 1) < 1e-12 && Math.abs(d[i + 1]) < 1e-12);
 });
 
 test('tiled FFT convolution equals direct convolution, with and without blending', () => {
   const g = gaussian(rng(2));
-  const w = 150, h = 97, size = 7;
+  const w = 150,
+    h = 97,
+    size = 7;
   const img = Plane.zeros(Float32Array, w, h);
   img.data.forEach((_v, i) => (img.data[i] = g()));
   const kernel = Float64Array.from({ length: size * size }, (_v, i) => Math.sin(i) + 0.3);
   const half = (size - 1) / 2;
   // Direct reference on a zero-padded copy.
   const padded = new Float64Array((w + 2 * half) * (h + 2 * half));
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) padded[(y + half) * (w + 2 * half) + x + half] = img.get(x, y);
-  const ref = convolveValid({ data: padded, width: w + 2 * half, height: h + 2 * half }, kernel, size);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) padded[(y + half) * (w + 2 * half) + x + half] = img.get(x, y);
+  const ref = convolveValid(
+    { data: padded, width: w + 2 * half, height: h + 2 * half },
+    kernel,
+    size,
+  );
   for (const blend of [0, 8]) {
     const plan = planTiles(w, h, { fftSize: 64, halo: half, blend });
     assert.ok(plan.tiles.length > 4);
     const fft = new RealFft2(64);
     const ks = realKernelSpectrum(fft, kernel, size);
     const out = Plane.zeros(Float32Array, w, h);
-    const window = new Float64Array(64 * 64), spectrum = fft.allocSpectrum();
+    const window = new Float64Array(64 * 64),
+      spectrum = fft.allocSpectrum();
     for (const t of plan.tiles) {
       fft.forward(window, spectrum, ...loadTile(img, t, 64, window));
       multiplySpectra(spectrum, ks, spectrum);
@@ -75,7 +84,9 @@ test('separable valid convolution equals the dense one', () => {
   const a = convolveSeparableValid(src, kx, ky);
   const b = convolveValid(src, sq, 5);
   assert.equal(a.width, 16);
-  for (let y = 0; y < b.height; y++) for (let x = 0; x < b.width; x++) assert.ok(Math.abs(a.data[(y + 1) * a.width + x] - b.data[y * b.width + x]) < 1e-12);
+  for (let y = 0; y < b.height; y++)
+    for (let x = 0; x < b.width; x++)
+      assert.ok(Math.abs(a.data[(y + 1) * a.width + x] - b.data[y * b.width + x]) < 1e-12);
 });
 
 test('dilateBits spreads only the chosen bits over a square', () => {
@@ -107,7 +118,8 @@ test('selectInPlace finds order statistics; median of even and odd counts', () =
   const r = rng(9);
   const v = Float64Array.from({ length: 1001 }, () => r());
   const sorted = Float64Array.from(v).sort();
-  for (const k of [0, 17, 500, 1000]) assert.equal(selectInPlace(Float64Array.from(v), k), sorted[k]);
+  for (const k of [0, 17, 500, 1000])
+    assert.equal(selectInPlace(Float64Array.from(v), k), sorted[k]);
   assert.equal(median([4, 1, 3, 2]), 2.5);
   assert.equal(median([5, 5, 5, 1]), 5);
 });

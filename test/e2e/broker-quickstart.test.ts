@@ -47,7 +47,13 @@ describe('broker quickstart', { timeout: 240_000 }, () => {
   /** Runs the doc's Node consumer (written inside the repository so its imports resolve). */
   function consumer(env: Record<string, string>) {
     const child = spawn(process.execPath, [file.pathname], {
-      env: { ...process.env, ...cloud.env, AP_ARCHIVE_URL: cloud.archiveUrl, AP_SUBSCRIPTION: 'quickstart-node', ...env },
+      env: {
+        ...process.env,
+        ...cloud.env,
+        AP_ARCHIVE_URL: cloud.archiveUrl,
+        AP_SUBSCRIPTION: 'quickstart-node',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -61,12 +67,26 @@ describe('broker quickstart', { timeout: 240_000 }, () => {
     );
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     return {
-      started: Promise.race([listening, exited]).then(() => assert.ok(out.includes('listening on'), `the consumer did not start: ${err}`)),
+      started: Promise.race([listening, exited]).then(() =>
+        assert.ok(out.includes('listening on'), `the consumer did not start: ${err}`),
+      ),
       exited: exited.then((code) => ({ code, out, err })),
     };
   }
   const file = new URL(`./.quickstart-${process.pid}.mjs`, import.meta.url);
-  const decodedLines = (out: string) => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { diaSourceId: number; snr: number; snrBin: string; cutoutBytes: number });
+  const decodedLines = (out: string) =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            diaSourceId: number;
+            snr: number;
+            snrBin: string;
+            cutoutBytes: number;
+          },
+      );
 
   it('the Node consumer takes alerts in batches once each, fetches one from the archive, and runs again', async () => {
     await writeFile(file, snippets('js')[0]);
@@ -79,20 +99,37 @@ describe('broker quickstart', { timeout: 240_000 }, () => {
       // retried fan-out re-sends): the consumer gets them in batches and must count each once.
       const archive = new AlertArchive(new GcsObjectStore(cloud.buckets.alerts));
       await Promise.all(alerts.map((a) => archive.putAlert(a.diaSourceId, encodeAlert(a))));
-      const topic = cloud.pubsub.topic(TOPICS.alerts, { batching: { maxMessages: 50, maxMilliseconds: 50 } });
+      const topic = cloud.pubsub.topic(TOPICS.alerts, {
+        batching: { maxMessages: 50, maxMilliseconds: 50 },
+      });
       const resent = alerts.filter((_, i) => i % 3 === 0);
-      await Promise.all([...alerts, ...resent].map((a) => topic.publishMessage({ data: encodeAlert(a), attributes: alertAttributes(a) })));
+      await Promise.all(
+        [...alerts, ...resent].map((a) =>
+          topic.publishMessage({ data: encodeAlert(a), attributes: alertAttributes(a) }),
+        ),
+      );
       const run1 = await first.exited;
       assert.equal(run1.code, 0, run1.err);
       const decoded = decodedLines(run1.out);
-      assert.deepEqual(decoded.map((d) => d.diaSourceId).sort(), bright.map((a) => a.diaSourceId).sort(), 'each filtered alert exactly once');
+      assert.deepEqual(
+        decoded.map((d) => d.diaSourceId).sort(),
+        bright.map((a) => a.diaSourceId).sort(),
+        'each filtered alert exactly once',
+      );
       for (const d of decoded) {
         const a = bright.find((b) => b.diaSourceId === d.diaSourceId)!;
         assert.equal(d.snr, Math.fround(a.diaSource.snr!)); // snr is an Avro float
         assert.ok(Number(d.snrBin) >= 20 && d.cutoutBytes > 0);
       }
-      assert.equal(run1.out.match(/archive: alert \d+ fetched back, same SNR true/g)?.length, 1, run1.out);
-      assert.match(run1.out, new RegExp(`done: ${bright.length} alerts, \\d+ repeated deliveries skipped`));
+      assert.equal(
+        run1.out.match(/archive: alert \d+ fetched back, same SNR true/g)?.length,
+        1,
+        run1.out,
+      );
+      assert.match(
+        run1.out,
+        new RegExp(`done: ${bright.length} alerts, \\d+ repeated deliveries skipped`),
+      );
 
       // A second run reuses the subscription (no ALREADY_EXISTS) and gets only what is new.
       const second = consumer({ AP_IDLE_SECONDS: '3' });
@@ -101,7 +138,10 @@ describe('broker quickstart', { timeout: 240_000 }, () => {
       await topic.publishMessage({ data: encodeAlert(late), attributes: alertAttributes(late) });
       const run2 = await second.exited;
       assert.equal(run2.code, 0, run2.err);
-      assert.deepEqual(decodedLines(run2.out).map((d) => d.diaSourceId), [late.diaSourceId]);
+      assert.deepEqual(
+        decodedLines(run2.out).map((d) => d.diaSourceId),
+        [late.diaSourceId],
+      );
       assert.match(run2.out, /archive: alert \d+ fetched back, same SNR true/);
     } finally {
       await rm(file, { force: true });

@@ -120,7 +120,11 @@ describe('night metrics', () => {
     // The real/bogus cut drops the cosmic ray (bogus) and, wrongly, the variable (missed).
     const reliability = [0.99, 0.3, 0.1, 0.95, 0.9];
     const scored = alerts.map((a, i) => ({ ...a, reliability: reliability[i] }));
-    assert.deepEqual(scienceFigures(scored, truth, 0.8).afterRealBogus, { cut: 0.8, completeness: 1 / 3, purity: 1 });
+    assert.deepEqual(scienceFigures(scored, truth, 0.8).afterRealBogus, {
+      cut: 0.8,
+      completeness: 1 / 3,
+      purity: 1,
+    });
   });
 
   it('splits the time of an image from readout to the broker into stages that add up', () => {
@@ -157,7 +161,11 @@ describe('night metrics', () => {
     }));
     const s = imageStages(image, logs, [{ fn: 'processImage', ms: 10_000, calls }], received)!;
     assert.equal(s.stages.wait, 2);
-    assert.equal(s.stages.read, 1.5, 'the preload is read alongside the download: 0.2 s of it counts');
+    assert.equal(
+      s.stages.read,
+      1.5,
+      'the preload is read alongside the download: 0.2 s of it counts',
+    );
     assert.equal(s.stages.preloadRead, 0.2);
     assert.equal(s.stages.subtract, 4);
     assert.equal(s.stages.fanOut, 4);

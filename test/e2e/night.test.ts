@@ -113,9 +113,16 @@ describe('the night end to end on the emulators', { timeout: 600_000 }, () => {
       (e) => e.message === 'alerts published' && e.key === played[0].key,
     );
     const templateStage = cloud.logs.entries.find(
-      (e) => e.message === 'stage characterizeTemplate done' && e.visit === played[0].visit && e.detector === played[0].detector,
+      (e) =>
+        e.message === 'stage characterizeTemplate done' &&
+        e.visit === played[0].visit &&
+        e.detector === played[0].detector,
     );
-    assert.equal(templateStage?.preloaded, true, 'the template was not taken prepared from the preload');
+    assert.equal(
+      templateStage?.preloaded,
+      true,
+      'the template was not taken prepared from the preload',
+    );
     const alerts = [...broker.alerts.values()];
     assert.ok(alerts.length > 0, 'no alerts reached the broker');
     assert.equal(alerts.length, Number(published?.alerts));
@@ -266,15 +273,26 @@ describe('the night end to end on the emulators', { timeout: 600_000 }, () => {
       assert.equal(ok.status, 200);
       const summary = (await ok.json()) as {
         groupId: string;
-        detectors: Array<{ detector: number; template: string | null; templateFwhmPx: number | null; diaObjects: number }>;
+        detectors: Array<{
+          detector: number;
+          template: string | null;
+          templateFwhmPx: number | null;
+          diaObjects: number;
+        }>;
       };
       assert.equal(summary.groupId, 'e2e-http-1');
       assert.equal(summary.detectors.length, 1);
       assert.equal(summary.detectors[0].detector, detector);
       assert.match(String(summary.detectors[0].template), /^r\/hpx8-\d+\.fits$/);
-      const [stored] = await cloud.buckets.work.file(`preload/e2e-http-1/${detector}/template.fits`).download();
+      const [stored] = await cloud.buckets.work
+        .file(`preload/e2e-http-1/${detector}/template.fits`)
+        .download();
       const prepared = readPreparedImage(stored, 'preloaded template');
-      assert.equal(prepared.psfFwhmPx, summary.detectors[0].templateFwhmPx, 'the template is stored characterized, with its PSF');
+      assert.equal(
+        prepared.psfFwhmPx,
+        summary.detectors[0].templateFwhmPx,
+        'the template is stored characterized, with its PSF',
+      );
       assert.ok(prepared.psfFwhmPx > 1 && prepared.exposure.psf !== null);
       assert.ok(
         summary.detectors[0].diaObjects > 0,

@@ -58,9 +58,14 @@ test('deliveries that keep failing are exhausted after maxAttempts', async () =>
 });
 
 test('concurrent deliveries of one image count every attempt (transactions do not lose updates)', async () => {
-  const results = await Promise.all(Array.from({ length: 6 }, () => records.begin('APSIM_g3_1', 100)));
+  const results = await Promise.all(
+    Array.from({ length: 6 }, () => records.begin('APSIM_g3_1', 100)),
+  );
   assert.ok(results.every((r) => r.action === 'process'));
-  assert.deepEqual(results.map((r) => r.record.attempts).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    results.map((r) => r.record.attempts).sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6],
+  );
 });
 
 test('a failed image is retried when a new generation is uploaded, not when the same one is replayed', async () => {
@@ -77,7 +82,10 @@ test('a failed image is retried when a new generation is uploaded, not when the 
 test('the stored result records the configuration hash and code version that made it', async () => {
   const begun = await records.begin('APSIM_g9_1', 3);
   assert.equal(begun.record.configHash, null);
-  const stored = await records.markStored('APSIM_g9_1', 'results/APSIM_g9_1.bin', 2, { configHash: '0123456789abcdef', codeVersion: '0.1.0+abc' });
+  const stored = await records.markStored('APSIM_g9_1', 'results/APSIM_g9_1.bin', 2, {
+    configHash: '0123456789abcdef',
+    codeVersion: '0.1.0+abc',
+  });
   assert.equal(stored.configHash, '0123456789abcdef');
   assert.equal(stored.codeVersion, '0.1.0+abc');
   assert.equal((await records.get('APSIM_g9_1'))?.codeVersion, '0.1.0+abc');

@@ -32,7 +32,12 @@ export function skipWithout(module: string): string | false {
 }
 
 /** Runs a python script with the interpreter that has `module`; returns stdout, throws on failure. */
-export function runPython(module: string, script: string, args: string[] = [], input?: Buffer): string {
+export function runPython(
+  module: string,
+  script: string,
+  args: string[] = [],
+  input?: Buffer,
+): string {
   const py = pythonWith(module);
   if (!py) throw new Error(`no python3 with ${module}`);
   const result = spawnSync(py, ['-c', script, ...args], { input, maxBuffer: 1 << 28 });

@@ -30,7 +30,17 @@ const science = join(sim, 'science-1.fits');
 const template = join(sim, 'template.fits');
 const configFile = join(root, 'config.json');
 const OVERRIDE = { association: { historyDays: 300 } };
-const process1 = ['process', '--science', science, '--template', template, '--out', out, '--config', configFile];
+const process1 = [
+  'process',
+  '--science',
+  science,
+  '--template',
+  template,
+  '--out',
+  out,
+  '--config',
+  configFile,
+];
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -40,25 +50,51 @@ test('ap simulate then ap process writes alerts, DIASources, the difference, a s
   writeFileSync(configFile, JSON.stringify(OVERRIDE));
   const run = ap(...process1);
   assert.equal(run.status, 0, run.stderr);
-  for (const line of run.stderr.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `JSON log line: ${line}`);
-  for (const f of ['alerts.avro', 'diaSources.csv', 'difference.fits', 'summary.json', 'apdb/visits.jsonl']) assert.ok(existsSync(join(out, f)), f);
+  for (const line of run.stderr.trim().split('\n'))
+    assert.doesNotThrow(() => JSON.parse(line), `JSON log line: ${line}`);
+  for (const f of [
+    'alerts.avro',
+    'diaSources.csv',
+    'difference.fits',
+    'summary.json',
+    'apdb/visits.jsonl',
+  ])
+    assert.ok(existsSync(join(out, f)), f);
 
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.ok(summary.alerts > 0);
   // One FWHM definition: summary.json gives the FWHM pairs the stage logs give.
-  const stageLog = (stage: string) => run.stderr.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.stage === stage);
+  const stageLog = (stage: string) =>
+    run.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((l) => l.stage === stage);
   assert.equal(Number(summary.scienceFwhmPx.toFixed(3)), stageLog('characterizeScience').fwhmPx);
   assert.equal(Number(summary.templateFwhmPx.toFixed(3)), stageLog('characterizeTemplate').fwhmPx);
   assert.equal(summary.storedInApdb, true);
   assert.ok(['AL', 'AL-CONVSCI', 'ZOGY'].includes(summary.method));
   assert.ok(['tensorflow', 'wasm', 'cpu'].includes(summary.tfBackend));
-  for (const stage of ['characterizeScience', 'characterizeTemplate', 'warp', 'subtract', 'detect', 'score', 'associate', 'alerts', 'total']) {
+  for (const stage of [
+    'characterizeScience',
+    'characterizeTemplate',
+    'warp',
+    'subtract',
+    'detect',
+    'score',
+    'associate',
+    'alerts',
+    'total',
+  ]) {
     assert.equal(typeof summary.timingsMs[stage], 'number', stage);
   }
 
   const printed = ap('alerts', '--in', join(out, 'alerts.avro'));
   assert.equal(printed.status, 0, printed.stderr);
-  const alerts = printed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const alerts = printed.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(alerts.length, summary.alerts);
   assert.match(alerts[0].cutoutDifference, /^<\d+ bytes FITS elided>$/);
 
@@ -70,12 +106,17 @@ test('ap simulate then ap process writes alerts, DIASources, the difference, a s
     assert.equal(a.diaSource.configHash, hash);
     assert.equal(a.diaSource.codeVersion, summary.codeVersion);
     assert.equal(a.diaSource.reliabilityModel, summary.reliabilityModel);
-    if (summary.reliabilityModel !== null) assert.ok(a.diaSource.reliability >= 0 && a.diaSource.reliability <= 1);
+    if (summary.reliabilityModel !== null)
+      assert.ok(a.diaSource.reliability >= 0 && a.diaSource.reliability <= 1);
   }
 
   const rows = parseDiaSourceCsv(readFileSync(join(out, 'diaSources.csv'), 'utf8'));
   assert.equal(rows.length, summary.diaSources);
-  assert.deepEqual(rows.map((r) => Number(r.diaSourceId)).sort(), alerts.map((a) => a.diaSourceId).sort(), 'the table and the alerts share ids');
+  assert.deepEqual(
+    rows.map((r) => Number(r.diaSourceId)).sort(),
+    alerts.map((a) => a.diaSourceId).sort(),
+    'the table and the alerts share ids',
+  );
 
   const diff = readDifference(readFileSync(join(out, 'difference.fits')), 'difference.fits');
   assert.equal(diff.method, summary.method);
@@ -86,10 +127,18 @@ test('ap simulate then ap process writes alerts, DIASources, the difference, a s
   assert.equal(header.get('APVERSION'), summary.codeVersion);
 });
 
-test('alerts.avro is an Avro container any Avro library reads', { skip: skipWithout('avro') }, () => {
-  const count = runPython('avro', 'import sys, avro.datafile, avro.io\nr = avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader())\nprint(sum(1 for _ in r))', [join(out, 'alerts.avro')]);
-  assert.equal(Number(count), JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).alerts);
-});
+test(
+  'alerts.avro is an Avro container any Avro library reads',
+  { skip: skipWithout('avro') },
+  () => {
+    const count = runPython(
+      'avro',
+      'import sys, avro.datafile, avro.io\nr = avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader())\nprint(sum(1 for _ in r))',
+      [join(out, 'alerts.avro')],
+    );
+    assert.equal(Number(count), JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).alerts);
+  },
+);
 
 test('a second run on the same inputs leaves the APDB unchanged and prints the same alerts', () => {
   const apdb = join(out, 'apdb');
@@ -97,7 +146,10 @@ test('a second run on the same inputs leaves the APDB unchanged and prints the s
   const first = ap('alerts', '--in', join(out, 'alerts.avro')).stdout;
   const run = ap(...process1);
   assert.equal(run.status, 0, run.stderr);
-  assert.deepEqual(readdirSync(apdb).map((f) => readFileSync(join(apdb, f), 'utf8')), before);
+  assert.deepEqual(
+    readdirSync(apdb).map((f) => readFileSync(join(apdb, f), 'utf8')),
+    before,
+  );
   assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).storedInApdb, false);
   assert.equal(ap('alerts', '--in', join(out, 'alerts.avro')).stdout, first);
 });
@@ -114,23 +166,84 @@ function assertInputError(args: string[], file: string, pattern: RegExp): void {
 test('bad input: corrupt FITS, missing file, image without WCS of another shape: exit 2, one line', () => {
   const corrupt = join(root, 'corrupt.fits');
   writeFileSync(corrupt, readFileSync(science).subarray(0, 5000));
-  assertInputError(['process', '--science', corrupt, '--template', template, '--out', join(root, 'o1')], corrupt, /corrupt\.fits: /);
+  assertInputError(
+    ['process', '--science', corrupt, '--template', template, '--out', join(root, 'o1')],
+    corrupt,
+    /corrupt\.fits: /,
+  );
 
   const missing = join(root, 'missing.fits');
-  assertInputError(['process', '--science', science, '--template', missing, '--out', join(root, 'o2')], missing, /no such file/);
+  assertInputError(
+    ['process', '--science', science, '--template', missing, '--out', join(root, 'o2')],
+    missing,
+    /no such file/,
+  );
 
   const flat = join(root, 'nowcs.fits');
   const header = new FitsHeader().set('PHOTZP', 30).set('MJD-OBS', 61000);
-  writeFileSync(flat, writeFits([{ data: new Float32Array(300 * 200).fill(100), width: 300, height: 200, header }]));
-  assertInputError(['process', '--science', science, '--template', flat, '--out', join(root, 'o3')], flat, /no celestial WCS.*same shape/);
+  writeFileSync(
+    flat,
+    writeFits([{ data: new Float32Array(300 * 200).fill(100), width: 300, height: 200, header }]),
+  );
+  assertInputError(
+    ['process', '--science', science, '--template', flat, '--out', join(root, 'o3')],
+    flat,
+    /no celestial WCS.*same shape/,
+  );
 
-  assertInputError(['process', '--science', science, '--template', template], '--out', /missing required option --out/);
+  assertInputError(
+    ['process', '--science', science, '--template', template],
+    '--out',
+    /missing required option --out/,
+  );
 
   const bad = join(root, 'bad-config.json');
   writeFileSync(bad, '{"subtract": {"kernelSizeMin": 41, "kernelSizeMax": 35}}');
-  assertInputError(['process', '--science', science, '--template', template, '--out', join(root, 'o4'), '--config', bad], bad, /subtract\.kernelSizeMax must be >= subtract\.kernelSizeMin \(41\), got 35$/);
-  assertInputError(['diff', '--science', science, '--template', template, '--out', join(root, 'd.fits'), '--config', bad], bad, /subtract\.kernelSizeMax must be >= /);
-  assertInputError(['diff', '--science', science, '--template', template, '--out', join(root, 'd.fits'), '--config', join(root, 'none.json')], 'none.json', /no such file/);
+  assertInputError(
+    [
+      'process',
+      '--science',
+      science,
+      '--template',
+      template,
+      '--out',
+      join(root, 'o4'),
+      '--config',
+      bad,
+    ],
+    bad,
+    /subtract\.kernelSizeMax must be >= subtract\.kernelSizeMin \(41\), got 35$/,
+  );
+  assertInputError(
+    [
+      'diff',
+      '--science',
+      science,
+      '--template',
+      template,
+      '--out',
+      join(root, 'd.fits'),
+      '--config',
+      bad,
+    ],
+    bad,
+    /subtract\.kernelSizeMax must be >= /,
+  );
+  assertInputError(
+    [
+      'diff',
+      '--science',
+      science,
+      '--template',
+      template,
+      '--out',
+      join(root, 'd.fits'),
+      '--config',
+      join(root, 'none.json'),
+    ],
+    'none.json',
+    /no such file/,
+  );
 });
 
 test('a different image under a stored (visit, detector) into the same --out: exit 2, one line, nothing stored or reused', () => {
@@ -141,7 +254,14 @@ test('a different image under a stored (visit, detector) into the same --out: ex
   const bytes = Buffer.from(readFileSync(science));
   bytes.writeFloatBE(123456, bytes.length - 4 * 600); // one pixel of the last rows: same header, other content
   writeFileSync(changed, bytes);
-  assertInputError(['process', '--science', changed, '--template', template, '--out', out], changed, /visit \d+ detector \d+ is already stored from a different image/);
-  assert.deepEqual(readdirSync(apdb).map((f) => readFileSync(join(apdb, f), 'utf8')), before);
+  assertInputError(
+    ['process', '--science', changed, '--template', template, '--out', out],
+    changed,
+    /visit \d+ detector \d+ is already stored from a different image/,
+  );
+  assert.deepEqual(
+    readdirSync(apdb).map((f) => readFileSync(join(apdb, f), 'utf8')),
+    before,
+  );
   assert.deepEqual(readFileSync(join(out, 'alerts.avro')), alertsBefore);
 });

@@ -6,7 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddedApdb } from '../../shared/apdb/embedded.js';
 import { Exposure } from '../../shared/image/exposure.js';
-import { InsufficientCoverageError, PipelineInputError, pipelineConfig, prepareScience, processDetector, resolveZeroPoint, type InputRole } from '../../shared/pipeline/index.js';
+import {
+  InsufficientCoverageError,
+  PipelineInputError,
+  pipelineConfig,
+  prepareScience,
+  processDetector,
+  resolveZeroPoint,
+  type InputRole,
+} from '../../shared/pipeline/index.js';
 import { makeTanWcs } from '../../shared/wcs/index.js';
 import type { Matrix2 } from '../../shared/wcs/index.js';
 import { nightFiles } from './night.js';
@@ -26,15 +34,22 @@ function inputError(role: InputRole, pattern: RegExp) {
   };
 }
 
-const run = (science: Exposure, template: Exposure) => processDetector({ science, template, apdb: new EmbeddedApdb() });
+const run = (science: Exposure, template: Exposure) =>
+  processDetector({ science, template, apdb: new EmbeddedApdb() });
 
 test('an image without a finite pixel', async () => {
   const science = here.visit(0).exposure;
   science.image.fill(Number.NaN);
-  await assert.rejects(run(science, here.template().exposure), inputError('science', /no finite pixel/));
+  await assert.rejects(
+    run(science, here.template().exposure),
+    inputError('science', /no finite pixel/),
+  );
   const template = here.template().exposure;
   template.image.fill(Number.POSITIVE_INFINITY);
-  await assert.rejects(run(here.visit(0).exposure, template), inputError('template', /no finite pixel/));
+  await assert.rejects(
+    run(here.visit(0).exposure, template),
+    inputError('template', /no finite pixel/),
+  );
 });
 
 test('an empty image', () => {
@@ -44,8 +59,18 @@ test('an empty image', () => {
 test('no WCS on one image and a different shape', async () => {
   const template = here.template().exposure;
   const small = template.view({ x: 0, y: 0, width: 200, height: 256 });
-  const noWcs = new Exposure(small.image.clone(), small.mask.clone(), small.variance.clone(), null, null, small.info);
-  await assert.rejects(run(here.visit(0).exposure, noWcs), inputError('pair', /no celestial WCS.*same shape.*256x256.*200x256/));
+  const noWcs = new Exposure(
+    small.image.clone(),
+    small.mask.clone(),
+    small.variance.clone(),
+    null,
+    null,
+    small.info,
+  );
+  await assert.rejects(
+    run(here.visit(0).exposure, noWcs),
+    inputError('pair', /no celestial WCS.*same shape.*256x256.*200x256/),
+  );
 });
 
 test('no WCS on either image but the same shape: taken as aligned pixel for pixel', async () => {
@@ -55,31 +80,54 @@ test('no WCS on either image but the same shape: taken as aligned pixel for pixe
   const r = await run(strip(science), strip(template));
   assert.equal(r.stats.coverageFraction > 0.99, true);
   assert.ok(r.diaSources.length > 0);
-  assert.ok(r.alerts.every((a) => Number.isNaN(a.diaSource.ra) && a.diaSource.diaObjectId === null), 'no sky position, no association');
+  assert.ok(
+    r.alerts.every((a) => Number.isNaN(a.diaSource.ra) && a.diaSource.diaObjectId === null),
+    'no sky position, no association',
+  );
 });
 
 test('a template that does not overlap the science image', async () => {
-  await assert.rejects(run(here.visit(0).exposure, elsewhere.template().exposure), (err: unknown) => {
-    assert.ok(err instanceof InsufficientCoverageError);
-    assert.equal(err.coverageFraction, 0);
-    return true;
-  });
+  await assert.rejects(
+    run(here.visit(0).exposure, elsewhere.template().exposure),
+    (err: unknown) => {
+      assert.ok(err instanceof InsufficientCoverageError);
+      assert.equal(err.coverageFraction, 0);
+      return true;
+    },
+  );
 });
 
 test('no observation time, or no zero point on either image', async () => {
   const undated = here.visit(0).exposure;
   undated.info = { ...undated.info, mjd: Number.NaN };
-  await assert.rejects(run(undated, here.template().exposure), inputError('science', /observation time/));
+  await assert.rejects(
+    run(undated, here.template().exposure),
+    inputError('science', /observation time/),
+  );
   // The message names every way out: the option and the header cards.
-  assert.throws(() => resolveZeroPoint({ zeroPoint: Number.NaN }, { zeroPoint: Number.NaN }, 1), inputError('pair', /zero point: give --zero-point MAG.*--refcat FILE.*PHOTZP\/MAGZERO\/MAGZP/));
+  assert.throws(
+    () => resolveZeroPoint({ zeroPoint: Number.NaN }, { zeroPoint: Number.NaN }, 1),
+    inputError('pair', /zero point: give --zero-point MAG.*--refcat FILE.*PHOTZP\/MAGZERO\/MAGZP/),
+  );
   // A deploy-time setting is the last resort, recorded as such.
-  const configured = resolveZeroPoint({ zeroPoint: Number.NaN }, { zeroPoint: Number.NaN }, 1, { configured: 27.5 });
-  assert.deepEqual(configured, { zeroPoint: 27.5, source: 'override', origin: 'configured zero point' });
+  const configured = resolveZeroPoint({ zeroPoint: Number.NaN }, { zeroPoint: Number.NaN }, 1, {
+    configured: 27.5,
+  });
+  assert.deepEqual(configured, {
+    zeroPoint: 27.5,
+    source: 'override',
+    origin: 'configured zero point',
+  });
 });
 
 test('visit ids that do not fit the APDB ids', async () => {
   const science = here.visit(0).exposure;
-  const run2 = processDetector({ science, template: here.template().exposure, apdb: new EmbeddedApdb(), visit: 2 ** 25 });
+  const run2 = processDetector({
+    science,
+    template: here.template().exposure,
+    apdb: new EmbeddedApdb(),
+    visit: 2 ** 25,
+  });
   await assert.rejects(run2, inputError('science', /visit id 33554432/));
 });
 
@@ -102,8 +150,12 @@ test('a science image without any star to match the PSFs on', async () => {
     const u = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) + 1) / (2 ** 31 + 1);
     return Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
   };
-  for (let i = 0; i < science.image.data.length; i++) science.image.data[i] = background.data[i] + Math.sqrt(background.data[i] / 1.5) * normal();
-  await assert.rejects(run(science, here.template().exposure), inputError('science', /no star to measure its PSF on/));
+  for (let i = 0; i < science.image.data.length; i++)
+    science.image.data[i] = background.data[i] + Math.sqrt(background.data[i] / 1.5) * normal();
+  await assert.rejects(
+    run(science, here.template().exposure),
+    inputError('science', /no star to measure its PSF on/),
+  );
 });
 
 /** The science image with its WCS's CD matrix changed by `cd` (same reference point). */
@@ -111,17 +163,60 @@ function withCd(cd: (m: Matrix2) => Matrix2): Exposure {
   const science = here.visit(0).exposure;
   const wcs = science.wcs!;
   const centre = wcs.pixelToSky({ x: Float64Array.of(127.5), y: Float64Array.of(127.5) });
-  science.wcs = makeTanWcs({ crpix: [128.5, 128.5], crval: [centre.ra[0], centre.dec[0]], cd: cd(wcs.jacobian(127.5, 127.5).matrix) });
+  science.wcs = makeTanWcs({
+    crpix: [128.5, 128.5],
+    crval: [centre.ra[0], centre.dec[0]],
+    cd: cd(wcs.jacobian(127.5, 127.5).matrix),
+  });
   return science;
 }
 
 test('degenerate or absurd WCS (CD1_1 = CD2_2 = 0, CD x 1e-9, 200"/px): an input error at once, no hang or RangeError', async () => {
   const template = () => here.template().exposure;
-  await assert.rejects(run(withCd(([[, b], [c]]) => [[0, b], [c, 0]]), template()), inputError('science', /pixel scale .* below 0.005"\/px/));
-  await assert.rejects(run(withCd((m) => [[m[0][0] * 1e-9, m[0][1] * 1e-9], [m[1][0] * 1e-9, m[1][1] * 1e-9]]), template()), inputError('science', /below/));
-  await assert.rejects(run(withCd(([[a, b], [c, d]]) => [[a * 1000, b * 1000], [c * 1000, d * 1000]]), template()), inputError('science', /above 30"\/px/));
+  await assert.rejects(
+    run(
+      withCd(([[, b], [c]]) => [
+        [0, b],
+        [c, 0],
+      ]),
+      template(),
+    ),
+    inputError('science', /pixel scale .* below 0.005"\/px/),
+  );
+  await assert.rejects(
+    run(
+      withCd((m) => [
+        [m[0][0] * 1e-9, m[0][1] * 1e-9],
+        [m[1][0] * 1e-9, m[1][1] * 1e-9],
+      ]),
+      template(),
+    ),
+    inputError('science', /below/),
+  );
+  await assert.rejects(
+    run(
+      withCd(([[a, b], [c, d]]) => [
+        [a * 1000, b * 1000],
+        [c * 1000, d * 1000],
+      ]),
+      template(),
+    ),
+    inputError('science', /above 30"\/px/),
+  );
   // With the header limits switched off, the warped PSF's own bound still stops the unbounded stamp.
-  const off = pipelineConfig({ limits: { minPixelScaleArcsec: 0, maxAxisRatio: 1e12, maxFootprintRadiusDeg: 1e3 } });
-  const unbounded = processDetector({ science: withCd(([[, b], [c]]) => [[0, b], [c, 0]]), template: template(), apdb: new EmbeddedApdb() }, off);
+  const off = pipelineConfig({
+    limits: { minPixelScaleArcsec: 0, maxAxisRatio: 1e12, maxFootprintRadiusDeg: 1e3 },
+  });
+  const unbounded = processDetector(
+    {
+      science: withCd(([[, b], [c]]) => [
+        [0, b],
+        [c, 0],
+      ]),
+      template: template(),
+      apdb: new EmbeddedApdb(),
+    },
+    off,
+  );
   await assert.rejects(unbounded, inputError('pair', /stamp would exceed 255 px/));
 });

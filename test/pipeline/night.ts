@@ -23,5 +23,9 @@ function asRead(image: SimulatedImage, seed: number): ReadExposureResult {
 export function nightFiles(config: Partial<SimConfig>): NightFiles {
   const night = simulateNight(config);
   const seed = night.config.seed;
-  return { night, template: () => asRead(night.template, seed), visit: (k) => asRead(night.visits[k], seed) };
+  return {
+    night,
+    template: () => asRead(night.template, seed),
+    visit: (k) => asRead(night.visits[k], seed),
+  };
 }

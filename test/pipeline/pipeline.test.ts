@@ -11,7 +11,15 @@ import { join } from 'node:path';
 import { EmbeddedApdb } from '../../shared/apdb/embedded.js';
 import { nanojanskyPerAdu } from '../../shared/association/calibration.js';
 import { decodeAlert, encodeAlert } from '../../shared/alerts/wire.js';
-import { PIPELINE_STAGES, pipelineConfig, prepareTemplate, processDetector, resolveZeroPoint, type DetectorResult, type LogEntry } from '../../shared/pipeline/index.js';
+import {
+  PIPELINE_STAGES,
+  pipelineConfig,
+  prepareTemplate,
+  processDetector,
+  resolveZeroPoint,
+  type DetectorResult,
+  type LogEntry,
+} from '../../shared/pipeline/index.js';
 import type { DiaSource } from '../../shared/apdb/types.js';
 import type { TruthRow } from '../../shared/sim/truth.js';
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
@@ -28,10 +36,17 @@ const config = pipelineConfig();
 const MATCH_PX = 1.5;
 const CLOCK = Date.UTC(2026, 10, 25, 12);
 
-async function run(k: number, logs: LogEntry[] = []): Promise<{ result: DetectorResult; stored: boolean }> {
+async function run(
+  k: number,
+  logs: LogEntry[] = [],
+): Promise<{ result: DetectorResult; stored: boolean }> {
   const apdb = await EmbeddedApdb.open(apdbDir);
   const { exposure, header } = files.visit(k);
-  const result = await processDetector({ science: exposure, scienceHeader: header, template, apdb, realBogus }, config, { log: (e) => logs.push(e), now: () => CLOCK + k * 3.6e6 });
+  const result = await processDetector(
+    { science: exposure, scienceHeader: header, template, apdb, realBogus },
+    config,
+    { log: (e) => logs.push(e), now: () => CLOCK + k * 3.6e6 },
+  );
   const stored = await apdb.storeVisit(result.association.batch);
   return { result, stored };
 }
@@ -46,7 +61,14 @@ function nearest(rows: readonly DiaSource[], t: TruthRow): DiaSource | undefined
   return best;
 }
 
-const CENTER_FLAGS = ['pixelFlags_edge', 'pixelFlags_crCenter', 'pixelFlags_saturatedCenter', 'pixelFlags_suspectCenter', 'pixelFlags_interpolatedCenter', 'pixelFlags_nodataCenter'] as const;
+const CENTER_FLAGS = [
+  'pixelFlags_edge',
+  'pixelFlags_crCenter',
+  'pixelFlags_saturatedCenter',
+  'pixelFlags_suspectCenter',
+  'pixelFlags_interpolatedCenter',
+  'pixelFlags_nodataCenter',
+] as const;
 
 const visits: DetectorResult[] = [];
 
@@ -63,27 +85,46 @@ test('visit 1: an alert for each injected transient of expected SNR >= 8, few fa
   assert.equal(result.frames.length, result.alerts.length);
   const decoded = decodeAlert(result.frames[0]);
   assert.equal(decoded.diaSourceId, result.alerts[0].diaSourceId);
-  assert.ok(encodeAlert(decoded).equals(result.frames[0]), 'frames are Confluent-framed Avro of the alerts');
+  assert.ok(
+    encodeAlert(decoded).equals(result.frames[0]),
+    'frames are Confluent-framed Avro of the alerts',
+  );
 
   const sources = result.alerts.map((a) => a.diaSource);
   const truth = night.truth.filter((t) => t.visit === visit);
   const bright = truth.filter((t) => t.kind === 'transient' && t.expectedSnr >= 8);
-  const found = bright.map((t) => [t, nearest(sources, t)] as const).filter(([, s]) => s !== undefined) as Array<readonly [TruthRow, DiaSource]>;
+  const found = bright
+    .map((t) => [t, nearest(sources, t)] as const)
+    .filter(([, s]) => s !== undefined) as Array<readonly [TruthRow, DiaSource]>;
   assert.ok(bright.length >= 15, `${bright.length} bright transients in the field`);
-  assert.ok(found.length >= 0.9 * bright.length, `completeness ${found.length}/${bright.length} at expected SNR >= 8`);
+  assert.ok(
+    found.length >= 0.9 * bright.length,
+    `completeness ${found.length}/${bright.length} at expected SNR >= 8`,
+  );
 
   // Fluxes: calibrated with the header zero point, they agree with the injected change.
   const perAdu = nanojanskyPerAdu(result.stats.zeroPoint);
-  const ratios = found.map(([t, s]) => (s.psfFlux as number) / (t.deltaFluxAdu * perAdu)).sort((a, b) => a - b);
+  const ratios = found
+    .map(([t, s]) => (s.psfFlux as number) / (t.deltaFluxAdu * perAdu))
+    .sort((a, b) => a - b);
   const median = ratios[Math.floor(ratios.length / 2)];
   assert.ok(Math.abs(median - 1) < 0.1, `median measured/injected flux ${median}`);
 
   // False alerts: clean, significant detections far from every injected change and artifact.
-  const clean = sources.filter((s) => Math.abs(s.snr ?? 0) >= 6 && CENTER_FLAGS.every((f) => !s[f]));
-  const unexplained = clean.filter((s) => !truth.some((t) => Math.hypot(s.x - t.x, s.y - t.y) <= 5));
-  assert.ok(unexplained.length <= Math.max(3, 0.1 * clean.length), `${unexplained.length} unexplained of ${clean.length} clean |SNR| >= 6 alerts`);
+  const clean = sources.filter(
+    (s) => Math.abs(s.snr ?? 0) >= 6 && CENTER_FLAGS.every((f) => !s[f]),
+  );
+  const unexplained = clean.filter(
+    (s) => !truth.some((t) => Math.hypot(s.x - t.x, s.y - t.y) <= 5),
+  );
+  assert.ok(
+    unexplained.length <= Math.max(3, 0.1 * clean.length),
+    `${unexplained.length} unexplained of ${clean.length} clean |SNR| >= 6 alerts`,
+  );
 
-  t.diagnostic(`completeness ${found.length}/${bright.length}, median flux ratio ${median.toFixed(3)}, unexplained ${unexplained.length}/${clean.length} clean alerts, ${sources.length} alerts`);
+  t.diagnostic(
+    `completeness ${found.length}/${bright.length}, median flux ratio ${median.toFixed(3)}, unexplained ${unexplained.length}/${clean.length} clean alerts, ${sources.length} alerts`,
+  );
   // Each stage timed and logged once.
   for (const stage of PIPELINE_STAGES) {
     assert.ok(result.timingsMs[stage] >= 0, stage);
@@ -93,14 +134,22 @@ test('visit 1: an alert for each injected transient of expected SNR >= 8, few fa
   if (realBogus) {
     assert.equal(result.stats.reliabilityModel, realBogus.version);
     for (const s of sources) {
-      assert.ok((s.reliability as number) >= 0 && (s.reliability as number) <= 1, `reliability ${s.reliability}`);
+      assert.ok(
+        (s.reliability as number) >= 0 && (s.reliability as number) <= 1,
+        `reliability ${s.reliability}`,
+      );
       assert.equal(s.reliabilityModel, realBogus.version);
     }
     const scores = found.map(([, s]) => s.reliability as number).sort((a, b) => a - b);
-    t.diagnostic(`median reliability of the found transients ${scores[Math.floor(scores.length / 2)].toFixed(3)} (${realBogus.version})`);
+    t.diagnostic(
+      `median reliability of the found transients ${scores[Math.floor(scores.length / 2)].toFixed(3)} (${realBogus.version})`,
+    );
     assert.ok(scores[Math.floor(scores.length / 2)] > 0.5, 'real transients score as real');
   } else {
-    assert.ok(logs.some((e) => e.stage === 'score' && typeof e.skipped === 'string'), 'skipped scoring is logged');
+    assert.ok(
+      logs.some((e) => e.stage === 'score' && typeof e.skipped === 'string'),
+      'skipped scoring is logged',
+    );
     assert.ok(sources.every((s) => s.reliability === null));
   }
   assert.ok(['tensorflow', 'wasm', 'cpu'].includes(result.tfBackend));
@@ -108,10 +157,19 @@ test('visit 1: an alert for each injected transient of expected SNR >= 8, few fa
 
 test('the template calibration gives the header zero point back: ZP_t + 2.5 log10(kernel sum)', (t) => {
   const [result] = visits;
-  const derived = resolveZeroPoint({ zeroPoint: Number.NaN }, { zeroPoint: night.template.exposure.info.zeroPoint }, result.stats.kernelSum);
+  const derived = resolveZeroPoint(
+    { zeroPoint: Number.NaN },
+    { zeroPoint: night.template.exposure.info.zeroPoint },
+    result.stats.kernelSum,
+  );
   assert.equal(derived.source, 'template calibration');
-  t.diagnostic(`derived ${derived.zeroPoint.toFixed(4)} vs header ${result.stats.zeroPoint.toFixed(4)}`);
-  assert.ok(Math.abs(derived.zeroPoint - result.stats.zeroPoint) < 0.03, `derived ${derived.zeroPoint} vs header ${result.stats.zeroPoint}`);
+  t.diagnostic(
+    `derived ${derived.zeroPoint.toFixed(4)} vs header ${result.stats.zeroPoint.toFixed(4)}`,
+  );
+  assert.ok(
+    Math.abs(derived.zeroPoint - result.stats.zeroPoint) < 0.03,
+    `derived ${derived.zeroPoint} vs header ${result.stats.zeroPoint}`,
+  );
 });
 
 test('visit 2: transients seen again join their DIAObjects, with history; unseen objects get forced photometry', async (t) => {
@@ -120,19 +178,37 @@ test('visit 2: transients seen again join their DIAObjects, with history; unseen
   assert.equal(stored, true);
   const first = new Map(visits[0].alerts.map((a) => [a.diaSource.diaObjectId, a]));
   const visit = night.visits[1].exposure.info.visit;
-  const again = night.truth.filter((t) => t.visit === visit && t.kind === 'transient' && t.expectedSnr >= 8);
+  const again = night.truth.filter(
+    (t) => t.visit === visit && t.kind === 'transient' && t.expectedSnr >= 8,
+  );
   let withHistory = 0;
   let seenBefore = 0;
   for (const t of again) {
-    const alert = result.alerts.find((a) => Math.hypot(a.diaSource.x - t.x, a.diaSource.y - t.y) <= MATCH_PX);
-    const earlier = visits[0].alerts.find((a) => Math.abs(a.diaSource.ra - t.ra) * 3600 < 0.3 && Math.abs(a.diaSource.dec - t.dec) * 3600 < 0.3);
+    const alert = result.alerts.find(
+      (a) => Math.hypot(a.diaSource.x - t.x, a.diaSource.y - t.y) <= MATCH_PX,
+    );
+    const earlier = visits[0].alerts.find(
+      (a) =>
+        Math.abs(a.diaSource.ra - t.ra) * 3600 < 0.3 &&
+        Math.abs(a.diaSource.dec - t.dec) * 3600 < 0.3,
+    );
     if (!alert || !earlier) continue;
     seenBefore++;
-    if (alert.diaSource.diaObjectId === earlier.diaSource.diaObjectId && alert.diaObject?.nDiaSources === 2 && alert.prvDiaSources?.length === 1) withHistory++;
+    if (
+      alert.diaSource.diaObjectId === earlier.diaSource.diaObjectId &&
+      alert.diaObject?.nDiaSources === 2 &&
+      alert.prvDiaSources?.length === 1
+    )
+      withHistory++;
   }
-  t.diagnostic(`${withHistory}/${seenBefore} with history, ${result.association.batch.forcedSources.length} forced sources`);
+  t.diagnostic(
+    `${withHistory}/${seenBefore} with history, ${result.association.batch.forcedSources.length} forced sources`,
+  );
   assert.ok(seenBefore >= 10, `${seenBefore} transients detected in both visits`);
-  assert.ok(withHistory >= 0.9 * seenBefore, `${withHistory}/${seenBefore} joined their DIAObject with one earlier DIASource`);
+  assert.ok(
+    withHistory >= 0.9 * seenBefore,
+    `${withHistory}/${seenBefore} joined their DIAObject with one earlier DIASource`,
+  );
   assert.ok(result.stats.associated >= withHistory);
 
   const forced = result.association.batch.forcedSources;

@@ -18,15 +18,26 @@ test('refcat zero point: within 0.02 mag of the truth; it comes before the templ
   science.info = { ...science.info, zeroPoint: Number.NaN };
   characterizeImage(science);
   const { stars } = plan.field;
-  const csv = ['ra,dec,r_mag', ...Array.from(stars.ra, (ra, i) => `${ra},${stars.dec[i]},${stars.mag[i]}`)].join('\n');
+  const csv = [
+    'ra,dec,r_mag',
+    ...Array.from(stars.ra, (ra, i) => `${ra},${stars.dec[i]},${stars.mag[i]}`),
+  ].join('\n');
   const catalog = readRefcatCsv(csv, 'r');
   assert.equal(catalog.length, stars.ra.length);
   const zp = refcatZeroPoint(science, catalog);
   assert.ok(zp, 'calibrated');
   assert.ok(zp.nStars >= 10, `${zp.nStars} stars`);
-  assert.ok(Math.abs(zp.zeroPoint - truth) < 0.02, `refcat ${zp.zeroPoint.toFixed(4)} vs truth ${truth.toFixed(4)}`);
-  const chosen = resolveZeroPoint({ zeroPoint: Number.NaN }, { zeroPoint: 30 }, 1, { reference: { zeroPoint: zp.zeroPoint, origin: 'reference catalog' } });
+  assert.ok(
+    Math.abs(zp.zeroPoint - truth) < 0.02,
+    `refcat ${zp.zeroPoint.toFixed(4)} vs truth ${truth.toFixed(4)}`,
+  );
+  const chosen = resolveZeroPoint({ zeroPoint: Number.NaN }, { zeroPoint: 30 }, 1, {
+    reference: { zeroPoint: zp.zeroPoint, origin: 'reference catalog' },
+  });
   assert.equal(chosen.source, 'reference catalog');
-  assert.throws(() => readRefcatCsv('ra,dec,g_mag\n1,2,20', 'r'), /no magnitude column for band 'r'/);
+  assert.throws(
+    () => readRefcatCsv('ra,dec,g_mag\n1,2,20', 'r'),
+    /no magnitude column for band 'r'/,
+  );
   assert.throws(() => readRefcatCsv('x,y,mag\n1,2,20', 'r'), /needs ra and dec columns/);
 });

@@ -5,8 +5,26 @@ import { niceTicks, renderPlot } from '../../shared/plot/png-plot.js';
 
 test('a plot is a PNG of the requested size with the series drawn in its colour', () => {
   const png = renderPlot(
-    [{ x: [3, 5, 8, 20, 50], y: [0.1, 0.5, 0.9, 1, 1], yErr: [0.05, 0.05, 0.03, 0, 0], style: 'both', color: [255, 0, 0], label: 'fakes' }],
-    { width: 400, height: 300, xLog: true, yRange: [0, 1.05], title: 'Completeness', xLabel: 'SNR', yLabel: 'fraction', hLines: [0.5] },
+    [
+      {
+        x: [3, 5, 8, 20, 50],
+        y: [0.1, 0.5, 0.9, 1, 1],
+        yErr: [0.05, 0.05, 0.03, 0, 0],
+        style: 'both',
+        color: [255, 0, 0],
+        label: 'fakes',
+      },
+    ],
+    {
+      width: 400,
+      height: 300,
+      xLog: true,
+      yRange: [0, 1.05],
+      title: 'Completeness',
+      xLabel: 'SNR',
+      yLabel: 'fraction',
+      hLines: [0.5],
+    },
   );
   const image = PNG.sync.read(png);
   assert.equal(image.width, 400);

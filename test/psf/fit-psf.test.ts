@@ -22,7 +22,10 @@ describe('pixel PSF on a 2048 x 2048 simulated visit', () => {
   test('the truth varies by more than the tolerance, so a constant model would fail', () => {
     const f = [0, SIZE - 1].flatMap((x) => [0, SIZE - 1].map((y) => truth.fwhmAt(x, y)));
     f.push(truth.fwhmAt(SIZE / 2, SIZE / 2));
-    assert.ok(Math.max(...f) / Math.min(...f) > 1.04, `truth FWHM range ${Math.min(...f)}..${Math.max(...f)}`);
+    assert.ok(
+      Math.max(...f) / Math.min(...f) > 1.04,
+      `truth FWHM range ${Math.min(...f)}..${Math.max(...f)}`,
+    );
   });
 
   test('FWHM within 2% of the truth on a 9 x 9 grid over the detector', () => {
@@ -74,6 +77,9 @@ describe('pixel PSF on a 2048 x 2048 simulated visit', () => {
     const [mx, my] = shift(model.psf);
     const [tx, ty] = shift(truth);
     assert.ok(mx > 0.15 && my < -0.1, `model shift (${mx}, ${my})`);
-    assert.ok(Math.abs(mx - tx) < 0.02 && Math.abs(my - ty) < 0.02, `model shift (${mx}, ${my}), true (${tx}, ${ty})`);
+    assert.ok(
+      Math.abs(mx - tx) < 0.02 && Math.abs(my - ty) < 0.02,
+      `model shift (${mx}, ${my}), true (${tx}, ${ty})`,
+    );
   });
 });

@@ -273,12 +273,17 @@ test('the deploy-time pipeline configuration reaches every function and is check
 });
 
 test('broker subscriptions offer exactly-once delivery as an option, off by default', () => {
-  const broker = blocks('resource').find(([t, n]) => t === 'google_pubsub_subscription' && n === 'broker')?.[2];
+  const broker = blocks('resource').find(
+    ([t, n]) => t === 'google_pubsub_subscription' && n === 'broker',
+  )?.[2];
   assert.ok(broker, 'the broker subscriptions');
   assert.equal(broker.enable_exactly_once_delivery, '${var.broker_exactly_once}');
   // Exactly-once delivery needs an ack deadline of at least 60 s.
   assert.ok(Number(broker.ack_deadline_seconds) >= 60);
-  const variable = parsed.flatMap(({ json }) => ((json.variable as Record<string, Json[]> | undefined) ?? {}).broker_exactly_once ?? [])[0];
+  const variable = parsed.flatMap(
+    ({ json }) =>
+      ((json.variable as Record<string, Json[]> | undefined) ?? {}).broker_exactly_once ?? [],
+  )[0];
   assert.ok(variable, 'variable broker_exactly_once');
   assert.equal(variable.default, false);
 });

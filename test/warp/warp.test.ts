@@ -232,14 +232,17 @@ test('without a WCS the images must have the same shape and are copied', async (
   await assert.rejects(warpExposure(tpl, Exposure.blank(10, 20)), /same shape/);
 });
 
-test('worker threads (its own or a pool\'s) give the same pixels as one thread', async () => {
+test("worker threads (its own or a pool's) give the same pixels as one thread", async () => {
   const stars = starField(tanTemplate, SIZE, 40);
   const tpl = renderStars(tanTemplate, SIZE, stars, SIGMA);
   tpl.mask.set(100, 100, MaskPlane.CR);
   const science = { width: SIZE, height: SIZE, wcs: scienceNear(tanTemplate, 3.3, 1.1, 0.05) };
   const one = await warpExposure(tpl, science, { threads: 1 });
   const pool = new WorkerPool(1);
-  for (const two of [await warpExposure(tpl, science, { threads: 2 }), await warpExposure(tpl, science, { threads: 2 }, pool)]) {
+  for (const two of [
+    await warpExposure(tpl, science, { threads: 2 }),
+    await warpExposure(tpl, science, { threads: 2 }, pool),
+  ]) {
     assert.equal(two.threads, 2);
     assert.deepEqual(two.exposure.image.data, one.exposure.image.data);
     assert.deepEqual(two.exposure.mask.data, one.exposure.mask.data);
