@@ -21,7 +21,6 @@ function run(cmd, args) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-
 const targets = process.argv.slice(2);
 if (targets.length === 0) {
   run('npx', ['tsc', '--noEmit', '-p', '.']);

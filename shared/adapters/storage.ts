@@ -20,14 +20,12 @@ export class GcsObjectStore implements ObjectStore {
 
   async putIfAbsent(key: string, data: Buffer, contentType: string): Promise<boolean> {
     try {
-      await this.bucket
-        .file(key)
-        .save(data, {
-          resumable: false,
-          validation: TRANSFER_VALIDATION,
-          contentType,
-          preconditionOpts: { ifGenerationMatch: 0 },
-        });
+      await this.bucket.file(key).save(data, {
+        resumable: false,
+        validation: TRANSFER_VALIDATION,
+        contentType,
+        preconditionOpts: { ifGenerationMatch: 0 },
+      });
       return true;
     } catch (err) {
       if ((err as { code?: number }).code === PRECONDITION_FAILED) return false;
