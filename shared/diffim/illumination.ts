@@ -15,6 +15,10 @@
  * and negative sources excluded, and subtracted only when some cell deviates by more than
  * residualSigma of its own noise, so that a clean difference is left untouched (ip_diffim's
  * post-subtraction background, made conditional).
+ *
+ * Both (1) and the finer mesh for structured skies read the illumination from the sky pedestal, so
+ * they apply only where there is one: a sky-subtracted image (a calibrated mosaic in MJy/sr, sky
+ * ~0) carries no response in its sky, and its "relative response" would be noise over noise.
  */
 import { estimateBackground, measureMesh } from '../characterize/background.js';
 import type { CharacterizeOverrides } from '../characterize/characterize.js';
@@ -28,6 +32,8 @@ import type { Wcs } from '../wcs/types.js';
 import { dilateMask } from '../warp/resample.js';
 
 export interface IlluminationConfig {
+  /** The sky pedestal (median sky) must exceed this many pixel noise sigmas for the illumination to be read from it (default 3; see hasSkyPedestal). */
+  minSkySigmas: number;
   /** Mesh of the response maps, pixels (default 16: fine enough to follow a vignetting edge; a cell's median of 256 sky pixels is good to ~0.2 %). */
   responseMeshPx: number;
   /** An image whose sky varies by more than this fraction of its median (10th to 90th percentile of 64 px cells) is structured (default 0.2)... */
@@ -49,6 +55,7 @@ export interface IlluminationConfig {
 }
 
 export const DEFAULT_ILLUMINATION_CONFIG: IlluminationConfig = {
+  minSkySigmas: 3,
   responseMeshPx: 16,
   structuredSky: 0.2,
   structuredMeshPx: 16,
@@ -59,6 +66,19 @@ export const DEFAULT_ILLUMINATION_CONFIG: IlluminationConfig = {
   residualMeshMinPx: 32,
   residualSigma: 5,
 };
+
+/**
+ * True when an image's median sky stands `minSkySigmas` pixel noise sigmas above zero: an
+ * unsubtracted, photon-limited sky of S electrons does so from S >= minSkySigmas^2.
+ */
+export function hasSkyPedestal(
+  skyLevel: number,
+  pixelSigma: number,
+  config: Partial<IlluminationConfig> = {},
+): boolean {
+  const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
+  return skyLevel > cfg.minSkySigmas * pixelSigma;
+}
 
 /** Science pixels between samples of the warped template background (it is smooth on the mesh scale). */
 const SAMPLE_STEP = 8;
@@ -130,7 +150,9 @@ export function characterizeOverridesFor(
   if (cells.length < 4) return overrides;
   const at = (q: number): number => cells[Math.floor(q * (cells.length - 1))];
   const level = at(0.5);
-  if (!(level > 0) || (at(0.9) - at(0.1)) / level <= cfg.structuredSky) return overrides;
+  const pixelSigma = median(Array.from(mesh.meshSigma).filter(Number.isFinite));
+  if (!hasSkyPedestal(level, pixelSigma, cfg) || (at(0.9) - at(0.1)) / level <= cfg.structuredSky)
+    return overrides;
   return {
     ...overrides,
     background: {

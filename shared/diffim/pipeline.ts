@@ -26,6 +26,7 @@ import {
   characterizeOverridesFor,
   DEFAULT_ILLUMINATION_CONFIG,
   fineSky,
+  hasSkyPedestal,
   mapOntoScience,
   maskResponseMismatch,
 } from './illumination.js';
@@ -111,10 +112,16 @@ export async function runDiff(
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
   let templateStars = null;
   let templateBackground = null;
+  let templateHasSky = false;
   if (cfg.characterize) {
     const characterized = characterizeImage(template, overridesFor(template));
     templateStars = fromCandidates(characterized.sources);
     templateBackground = characterized.background.map;
+    templateHasSky = hasSkyPedestal(
+      characterized.background.level,
+      characterized.background.sigma,
+      illumination,
+    );
     if (template.psf)
       characterizeNoiseCorrelation(
         template,
@@ -137,7 +144,14 @@ export async function runDiff(
   const warped = await warpRegistered(template, science, astrometry, cfg.warp, pool);
   // Where the two images' responses differ (vignetting seen at different pointings) stars cannot be matched.
   const responseMaskedFraction =
-    scienceCharacterized && templateBackground
+    scienceCharacterized &&
+    templateBackground &&
+    templateHasSky &&
+    hasSkyPedestal(
+      scienceCharacterized.background.level,
+      scienceCharacterized.background.sigma,
+      illumination,
+    )
       ? maskResponseMismatch(
           science,
           fineSky(science, scienceCharacterized.background.map, illumination.responseMeshPx),

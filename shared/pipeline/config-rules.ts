@@ -57,6 +57,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   positive('astrometry.clipSigma'),
   positive('astrometry.positionErrorFloorPx'),
   nonNegative('astrometry.identityTolerancePx'),
+  nonNegative('subtract.illumination.minSkySigmas'),
   fraction('subtract.illumination.lowResponse'),
   nonNegative('subtract.illumination.responseMismatch'),
   intAtLeast('subtract.illumination.responseMeshPx', 4),
