@@ -65,9 +65,18 @@ const INEQUALITIES = new Set([
   'NOT_IN',
 ]);
 
+/** Parsed field paths: a query evaluates the same few paths on every document. */
+const parsedPaths = new Map<string, string[]>();
+const MAX_PARSED_PATHS = 1000;
+
 function fieldValue(doc: Doc, path: string): Value | undefined {
   if (path === NAME) return { referenceValue: doc.name };
-  return getField(doc.fields, parseFieldPath(path));
+  let segments = parsedPaths.get(path);
+  if (!segments) {
+    if (parsedPaths.size >= MAX_PARSED_PATHS) parsedPaths.clear();
+    parsedPaths.set(path, (segments = parseFieldPath(path)));
+  }
+  return getField(doc.fields, segments);
 }
 
 function arrayValues(v: Value | undefined): Value[] | undefined {
@@ -237,6 +246,28 @@ function project(doc: Doc, select: StructuredQuery['select']): Doc {
   return { ...doc, fields };
 }
 
+/** A top-level field that the query requires to equal one of some values, from `field == v`, `field in [..]` or such a term of an AND. */
+function equalityTerm(
+  filter: Filter | null | undefined,
+): { field: string; values: Value[] } | null {
+  if (filter?.compositeFilter?.op === 'AND') {
+    for (const part of filter.compositeFilter.filters ?? []) {
+      const term = equalityTerm(part);
+      if (term) return term;
+    }
+    return null;
+  }
+  const f = filter?.fieldFilter;
+  const field = f?.field?.fieldPath ?? '';
+  if (!f || !/^[A-Za-z_][A-Za-z_0-9]*$/.test(field) || field === NAME) return null;
+  if (f.op === 'EQUAL' && f.value) return { field, values: [f.value] };
+  if (f.op === 'IN') {
+    const list = arrayValues(f.value);
+    return list?.length ? { field, values: list } : null;
+  }
+  return null;
+}
+
 /** Runs a query under `parent` (the documents root or a document). */
 export function runQuery(store: DocumentStore, parent: string, query: StructuredQuery): Doc[] {
   const { root } = splitName(parent);
@@ -245,7 +276,11 @@ export function runQuery(store: DocumentStore, parent: string, query: Structured
   const { collectionId, allDescendants } = query.from[0];
   const where = query.where ? compileFilter(query.where) : () => true;
   const orders = normalizedOrder(query);
-  const candidates = [...store.scan(parent, collectionId, allDescendants)];
+  const term = allDescendants ? null : equalityTerm(query.where);
+  const candidates = (term &&
+    store.lookup(`${parent}/${collectionId}`, term.field, term.values)) ?? [
+    ...store.scan(parent, collectionId, allDescendants),
+  ];
   let docs = candidates.filter(
     (d) => where(d) && orders.every((o) => fieldValue(d, o.field.fieldPath) !== undefined),
   );

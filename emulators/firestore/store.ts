@@ -1,9 +1,11 @@
 /**
  * Firestore documents in memory, indexed by collection (`.../documents/a/x/b` -> its documents),
- * with a commit clock that never repeats a timestamp.
+ * with a commit clock that never repeats a timestamp, and equality indexes on top-level fields
+ * (built on a collection's first equality query, kept up to date by every write) so that a query
+ * on `field == v` or `field in [...]` looks its candidates up instead of scanning the collection.
  */
 import { fail, Status, type Timestamp } from '../grpc.js';
-import { compareReferences, type Value } from './values.js';
+import { compareReferences, kindOf, type Value } from './values.js';
 
 export interface Doc {
   name: string;
@@ -39,9 +41,56 @@ export function parentOf(name: string): string {
   return name.slice(0, name.lastIndexOf('/'));
 }
 
+/** Value key -> names of the documents whose field has a value with that key. */
+type EqualityIndex = Map<string, Set<string>>;
+
+/**
+ * A key that every value equal to `v` (values.ts valuesEqual) shares: integers and doubles by
+ * numeric value (int64s beyond 2^53 may share a key, which only widens the candidates); undefined
+ * for kinds that are not indexed (timestamps, bytes, geo points, arrays, maps).
+ */
+export function equalityKey(v: Value): string | undefined {
+  switch (kindOf(v)) {
+    case 'integerValue':
+      return `n:${Number(v.integerValue)}`;
+    case 'doubleValue':
+      return `n:${Number(v.doubleValue)}`;
+    case 'stringValue':
+      return `s:${v.stringValue}`;
+    case 'booleanValue':
+      return `b:${String(v.booleanValue)}`;
+    case 'nullValue':
+      return 'z';
+    case 'referenceValue':
+      return `r:${v.referenceValue}`;
+    default:
+      return undefined;
+  }
+}
+
+function indexAdd(index: EqualityIndex, field: string, doc: Doc): void {
+  const v = doc.fields[field];
+  const key = v === undefined ? undefined : equalityKey(v);
+  if (key === undefined) return;
+  let names = index.get(key);
+  if (!names) index.set(key, (names = new Set()));
+  names.add(doc.name);
+}
+
+function indexRemove(index: EqualityIndex, field: string, doc: Doc | undefined): void {
+  const v = doc?.fields[field];
+  const key = v === undefined ? undefined : equalityKey(v);
+  if (key === undefined) return;
+  const names = index.get(key);
+  names?.delete(doc!.name);
+  if (names?.size === 0) index.delete(key);
+}
+
 export class DocumentStore {
   /** Collection path -> document name -> document. */
   readonly collections = new Map<string, Map<string, Doc>>();
+  /** Collection path -> top-level field -> its equality index. */
+  private readonly indexes = new Map<string, Map<string, EqualityIndex>>();
   private lastMicros = 0;
 
   /** A fresh commit/read time, strictly after every earlier one. */
@@ -64,6 +113,11 @@ export class DocumentStore {
       collection = new Map();
       this.collections.set(parent, collection);
     }
+    const previous = collection.get(doc.name);
+    for (const [field, index] of this.indexes.get(parent) ?? []) {
+      indexRemove(index, field, previous);
+      indexAdd(index, field, doc);
+    }
     collection.set(doc.name, doc);
   }
 
@@ -71,8 +125,36 @@ export class DocumentStore {
     const parent = parentOf(name);
     const collection = this.collections.get(parent);
     if (!collection) return;
+    const previous = collection.get(name);
+    for (const [field, index] of this.indexes.get(parent) ?? [])
+      indexRemove(index, field, previous);
     collection.delete(name);
-    if (collection.size === 0) this.collections.delete(parent);
+    if (collection.size === 0) {
+      this.collections.delete(parent);
+      this.indexes.delete(parent);
+    }
+  }
+
+  /**
+   * Documents of collection `collection` whose top-level `field` may equal one of `values` (every
+   * one that does, perhaps more: the caller still applies its filter), or undefined when a value
+   * is of a kind that is not indexed.
+   */
+  lookup(collection: string, field: string, values: Value[]): Doc[] | undefined {
+    const keys = values.map(equalityKey);
+    if (keys.some((k) => k === undefined)) return undefined;
+    const docs = this.collections.get(collection);
+    if (!docs) return [];
+    let fields = this.indexes.get(collection);
+    if (!fields) this.indexes.set(collection, (fields = new Map()));
+    let index = fields.get(field);
+    if (!index) {
+      fields.set(field, (index = new Map()));
+      for (const doc of docs.values()) indexAdd(index, field, doc);
+    }
+    const names = new Set<string>();
+    for (const key of keys) for (const name of index.get(key as string) ?? []) names.add(name);
+    return [...names].map((name) => docs.get(name) as Doc);
   }
 
   /** Documents of the collection `collectionId` directly under `parent`, or anywhere below it. */

@@ -33,8 +33,8 @@ export const MAX_BATCH_WRITES = 500;
 /** Firestore's limit of values in an `in` filter. */
 const MAX_IN_VALUES = 30;
 const ALREADY_EXISTS = 6;
-/** DiaObject transactions in flight at once per stored visit. */
-const MAX_CONCURRENT_UPDATES = 16;
+/** DiaObject transactions (of <= MAX_IN_VALUES objects each) in flight at once per stored visit. */
+const MAX_CONCURRENT_UPDATES = 4;
 
 export interface FirestoreApdbOptions {
   /** Prefix of the collection names (e.g. 'test_'); default ''. */
@@ -133,7 +133,8 @@ export class FirestoreApdb implements Apdb {
       batch.historySinceMjd === undefined
         ? []
         : batch.diaObjects.filter((o) => !created.has(o.diaObjectId));
-    const own = batch.diaObjects.filter((o) => !shared.includes(o));
+    const sharedSet = new Set(shared);
+    const own = batch.diaObjects.filter((o) => !sharedSet.has(o));
     const writes: Array<{ collection: string; id: number; data: object }> = [
       ...batch.diaSources.map((s) => ({
         collection: this.names.sources,
@@ -157,11 +158,20 @@ export class FirestoreApdb implements Apdb {
         wb.set(this.db.collection(w.collection).doc(String(w.id)), w.data);
       await wb.commit();
     }
-    for (let k = 0; k < shared.length; k += MAX_CONCURRENT_UPDATES) {
+    // In id order, so that concurrent visits lock the DiaObjects they share in one order.
+    const ids = shared.map((o) => o.diaObjectId).sort((a, b) => a - b);
+    const chunks: number[][] = [];
+    for (let k = 0; k < ids.length; k += MAX_IN_VALUES)
+      chunks.push(ids.slice(k, k + MAX_IN_VALUES));
+    const rows = new Map(shared.map((o) => [o.diaObjectId, o]));
+    for (let k = 0; k < chunks.length; k += MAX_CONCURRENT_UPDATES) {
       await Promise.all(
-        shared
-          .slice(k, k + MAX_CONCURRENT_UPDATES)
-          .map((o) => this.updateObject(o, batch.historySinceMjd as number)),
+        chunks.slice(k, k + MAX_CONCURRENT_UPDATES).map((chunk) =>
+          this.updateObjects(
+            chunk.map((id) => rows.get(id) as DiaObject),
+            batch.historySinceMjd as number,
+          ),
+        ),
       );
     }
     try {
@@ -179,37 +189,53 @@ export class FirestoreApdb implements Apdb {
   }
 
   /**
-   * Rewrites a DiaObject that other visits may update at the same time from everything stored
-   * for it, in a transaction: the row is a function of its DiaSources and DiaForcedSources in the
-   * history window, so whichever visit writes last (after its own sources) includes every
-   * visit's, and no update is lost (the transaction locks the row; Firestore retries on contention).
+   * Rewrites DiaObjects that other visits may update at the same time from everything stored
+   * for them, in one transaction per chunk of <= 30 (one `in` query per history table): a row is
+   * a function of its DiaSources and DiaForcedSources in the history window, so whichever visit
+   * writes last (after its own sources) includes every visit's, and no update is lost (the
+   * transaction locks the rows before it reads their history; Firestore retries on contention).
    */
-  private async updateObject(row: DiaObject, sinceMjd: number): Promise<void> {
-    const doc = this.db.collection(this.names.objects).doc(String(row.diaObjectId));
+  private async updateObjects(rows: DiaObject[], sinceMjd: number): Promise<void> {
+    const col = this.db.collection(this.names.objects);
+    const docs = rows.map((row) => col.doc(String(row.diaObjectId)));
+    const ids = rows.map((row) => row.diaObjectId);
     await this.db.runTransaction(async (tx) => {
-      const stored = await tx.get(doc);
-      const previous = stored.exists
-        ? withoutPixel<DiaObject>(stored.data() as Record<string, unknown>)
-        : null;
+      const stored = await tx.getAll(...docs);
       const history = (collection: string) =>
         this.db
           .collection(collection)
-          .where('diaObjectId', '==', row.diaObjectId)
+          .where('diaObjectId', 'in', ids)
           .where('midpointMjdTai', '>=', sinceMjd);
       const [sources, forced] = await Promise.all([
         tx.get(history(this.names.sources)),
         tx.get(history(this.names.forced)),
       ]);
-      const byTime = <T extends { midpointMjdTai: number }>(rows: T[]) =>
-        rows.sort((a, b) => a.midpointMjdTai - b.midpointMjdTai);
-      const merged = summarizeDiaObject(
-        row.diaObjectId,
-        byTime(sources.docs.map((d) => withoutPixel<DiaSource>(d.data()))),
-        byTime(forced.docs.map((d) => withoutPixel<DiaForcedSource>(d.data()))),
-        previous,
-        Math.max(row.validityStartMjdTai, previous?.validityStartMjdTai ?? -Infinity),
-      );
-      tx.set(doc, withPixel(merged));
+      const byObject = <T extends { diaObjectId: number | null; midpointMjdTai: number }>(
+        snap: typeof sources,
+      ) => {
+        const out = new Map<number, T[]>(ids.map((id) => [id, []]));
+        for (const d of snap.docs) {
+          const row = withoutPixel<T>(d.data());
+          if (row.diaObjectId !== null) out.get(row.diaObjectId)?.push(row);
+        }
+        for (const list of out.values()) list.sort((a, b) => a.midpointMjdTai - b.midpointMjdTai);
+        return out;
+      };
+      const sourcesOf = byObject<DiaSource>(sources);
+      const forcedOf = byObject<DiaForcedSource>(forced);
+      rows.forEach((row, i) => {
+        const previous = stored[i].exists
+          ? withoutPixel<DiaObject>(stored[i].data() as Record<string, unknown>)
+          : null;
+        const merged = summarizeDiaObject(
+          row.diaObjectId,
+          sourcesOf.get(row.diaObjectId) ?? [],
+          forcedOf.get(row.diaObjectId) ?? [],
+          previous,
+          Math.max(row.validityStartMjdTai, previous?.validityStartMjdTai ?? -Infinity),
+        );
+        tx.set(docs[i], withPixel(merged));
+      });
     });
   }
 
