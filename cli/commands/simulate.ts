@@ -15,6 +15,7 @@ import {
   required,
 } from '../command.js';
 import {
+  CROWDED_SIM_CONFIG,
   DEFAULT_SIM_CONFIG,
   type SimConfig,
   type TemplateSeeing,
@@ -104,6 +105,7 @@ export const command = defineCommand({
   name: 'simulate',
   summary: 'write a template, science visits and truth.csv for one simulated detector',
   help: `usage: ap simulate --out DIR [--size N] [--seed S] [--visits K] [--template-seeing better|worse|random]
+                   [--crowded]
                    [real-world effects, all off by default: --vignetting R --diffuse-light F
                     --wcs-error ARCSEC,DEG,FRAC --no-wcs --no-saturate --no-gain --unit-scale S --unit NAME
                     --dither PX --rotation DEG]
@@ -118,6 +120,10 @@ export const command = defineCommand({
   --seed S             seed of every random draw (default ${DEFAULT_SIM_CONFIG.seed})
   --visits K           science visits (default ${DEFAULT_SIM_CONFIG.visits})
   --template-seeing    the template's seeing against the visits' (default random, from the seed)
+  --crowded            a crowded field: ${CROWDED_SIM_CONFIG.starsPerMegapixel} stars per square megapixel (~10,000 above the
+                       visits' 5-sigma limit at --size 4096), a ${CROWDED_SIM_CONFIG.templateDepth}x deep template at ${CROWDED_SIM_CONFIG.templateFwhmPx} px FWHM
+                       against visits at ${CROWDED_SIM_CONFIG.fwhmRangePx?.[0]} px, ${CROWDED_SIM_CONFIG.transientsPerMegapixel} transients per square megapixel (~400 at
+                       4096), a plain TAN WCS (no distortion) with the usual small dither and rotation
   --template-inputs N  instead: N template-input visits input-1.fits ... (seeing 2.5-7 px, dithers,
                        rotations, transparency, streaks, one transient in one input only; see
                        inputs-truth.csv) and K later visits science-(N+1).fits ... to difference
@@ -144,6 +150,7 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
     seed: { type: 'string' },
     visits: { type: 'string' },
     'template-seeing': { type: 'string' },
+    crowded: { type: 'boolean' },
     'template-inputs': { type: 'string' },
     vignetting: { type: 'string' },
     'diffuse-light': { type: 'string' },
@@ -158,11 +165,13 @@ pixels, a hot column, saturation with bleed trails, and now and then a satellite
   },
   async run(values) {
     const out = required(values, 'out');
-    const seeing = values['template-seeing'] ?? 'random';
+    const crowded = values.crowded === true ? CROWDED_SIM_CONFIG : {};
+    const seeing = values['template-seeing'] ?? crowded.templateSeeing ?? 'random';
     if (!['better', 'worse', 'random'].includes(seeing)) {
       throw new InputError(`--template-seeing must be better, worse or random, got '${seeing}'`);
     }
     const config: Partial<SimConfig> = {
+      ...crowded,
       size: integerOption(values, 'size', DEFAULT_SIZE, 64, 16384),
       seed: integerOption(values, 'seed', DEFAULT_SIM_CONFIG.seed, 0, 2 ** 31 - 1),
       visits: integerOption(values, 'visits', DEFAULT_SIM_CONFIG.visits, 1, 100),

@@ -154,9 +154,10 @@ export function planImages(config: SimConfig): { template: ImageSpec; visits: Im
     config.templateSeeing === 'random'
       ? seeing.uniform() < 0.5
       : config.templateSeeing === 'better';
-  const templateFwhm = better
+  const drawn = better
     ? Math.max(1.5, Math.min(...fwhms) * seeing.between(0.7, 0.88))
     : Math.max(...fwhms) * seeing.between(1.12, 1.3);
+  const templateFwhm = config.templateFwhmPx > 0 ? config.templateFwhmPx : drawn;
   const visits = fwhms.map((fwhm, k) =>
     imageSpec(config, k + 1, fwhm, rngStream(config.seed, `visit-${k + 1}`)),
   );
