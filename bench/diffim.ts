@@ -1,10 +1,12 @@
 /**
- * Image subtraction benchmark: a simulated 4096 x 4096 pair (AP_BENCH_DIFFIM_SIZE to change),
- * the whole `ap diff` task per method (characterize, warp, subtract) with the wall time, the CPU
- * time (all threads) and the resident memory at the end of each stage, and the TF.js backend.
- * On a shared machine the CPU time is the steadier figure. First the real command, `ap diff` per method
- * on a pair written by `ap simulate` (process start to file written, as a user runs it), with its
- * peak resident memory: the in-process runs share a heap with the simulation, whose collection slows them.
+ * Image subtraction benchmark on simulated 4096 x 4096 pairs (AP_BENCH_DIFFIM_SIZE to change): the
+ * real command, `ap diff` on the default pair (AL/auto and ZOGY) and on the crowded one (`ap
+ * simulate --crowded`), as a user runs it: wall time, CPU time of all threads and utilisation, peak
+ * memory and the time of each stage from ap diff's log. The figures are appended with the commit
+ * to bench/records/diffim.jsonl (diffim-SIZE.jsonl at other sizes); `npm run bench -- diffim
+ * compare` also prints their change against the last recorded run. With AP_BENCH_DIFFIM_INPROCESS=1,
+ * then the whole `ap diff` task in this process per method with CPU time and resident memory at the
+ * end of each stage, and the TF.js-against-fft.js convolution measurement.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,6 +20,7 @@ import type { SubtractMethodChoice } from '../shared/diffim/config.js';
 import { alardLuptonBasis } from '../shared/diffim/basis.js';
 import { convolveKernelField } from '../shared/diffim/convolve-field.js';
 import { KernelSolution } from '../shared/diffim/kernel-solution.js';
+import { loadNow, recordRun, type Figures } from './records.js';
 
 /** The measurement behind the design choice: one 33-tap separable pass on TF.js vs a whole dense 33x33 kernel by FFT tiles. */
 async function compareConvolutions(image: Exposure): Promise<void> {
@@ -59,14 +62,22 @@ function copy(e: Exposure): Exposure {
 
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
-export async function run(): Promise<void> {
+export async function run(options: { compare?: boolean } = {}): Promise<void> {
   await initTf(undefined, () => {});
   const size = Number(process.env.AP_BENCH_DIFFIM_SIZE ?? 4096);
   console.log(
-    `diffim: ${size}x${size} pair, TF.js backend ${tfBackendName()} (subtraction itself runs on fft.js tiles and typed arrays)`,
+    `diffim: ${size}x${size} pairs, TF.js backend ${tfBackendName()} (subtraction itself runs on fft.js tiles and typed arrays)`,
   );
   // First, while this process is small: beside the simulation's 5 GB heap the command runs ~25 % slower.
-  await runCommand(size);
+  const load = loadNow();
+  const figures = await runCommand(size);
+  recordRun(
+    size === 4096 ? 'diffim' : `diffim-${size}`,
+    figures,
+    Math.max(load, loadNow()),
+    options.compare ?? false,
+  );
+  if (process.env.AP_BENCH_DIFFIM_INPROCESS !== '1') return;
   const t0 = performance.now();
   const night = simulateNight({ size, seed: 11, visits: 1 });
   console.log(
@@ -102,55 +113,108 @@ export async function run(): Promise<void> {
   }
 }
 
-/** Runs `ap <args>`; resolves with its wall time and its stderr's last JSON line. */
-function ap(args: string[]): Promise<{ wallS: number; log: Record<string, unknown> }> {
+interface CommandRun {
+  wallS: number;
+  /** The last JSON log line of the command (ap diff's 'ap diff done' with timingsMs, peakRssMb). */
+  log: Record<string, unknown>;
+  /** CPU seconds of the process, all threads (bench/rusage-on-exit.mjs). */
+  cpuS: number;
+  maxRssMb: number;
+}
+
+/** Runs `ap <args>`; resolves with its wall time, CPU time, peak memory and its last JSON log line. */
+function ap(args: string[]): Promise<CommandRun> {
   const bin = new URL('../bin/ap.js', import.meta.url).pathname;
+  const rusage = new URL('./rusage-on-exit.mjs', import.meta.url).pathname;
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', rusage, bin, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0)
         return reject(new Error(`ap ${args[0]} exited with ${code}: ${stderr.slice(-500)}`));
-      const line = stderr
+      const lines = stderr
         .trim()
         .split('\n')
-        .reverse()
-        .find((l) => l.startsWith('{'));
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const usage = (lines.find((l) => l.rusage)?.rusage ?? {}) as Record<string, number>;
       resolve({
         wallS: (performance.now() - start) / 1000,
-        log: line ? (JSON.parse(line) as Record<string, unknown>) : {},
+        log: lines.filter((l) => !l.rusage).pop() ?? {},
+        cpuS: (usage.userS ?? NaN) + (usage.systemS ?? NaN),
+        maxRssMb: usage.maxRssMb ?? NaN,
       });
     });
   });
 }
 
-/** `ap diff` per method, as a user runs it, on an `ap simulate` pair of `size` pixels. */
-async function runCommand(size: number): Promise<void> {
+const round = (v: number, digits = 2): number => Number(v.toFixed(digits));
+
+/**
+ * `ap diff` as a user runs it on the default and the crowded (`ap simulate --crowded`) pair of
+ * `size` pixels, `--method auto` on both and ZOGY on the default: wall time from process start to
+ * file written, CPU time of all threads and its ratio to the wall (utilisation, 2.0 = both cores of
+ * this machine), peak resident memory and each stage's wall time from ap diff's own log.
+ */
+async function runCommand(size: number): Promise<Figures> {
   const dir = await mkdtemp(join(tmpdir(), 'ap-bench-diffim-'));
+  const figures: Figures = {};
   try {
-    await ap(['simulate', '--out', dir, '--size', String(size), '--seed', '21', '--visits', '1']);
-    for (const method of ['auto', 'zogy']) {
-      const { wallS, log } = await ap([
-        'diff',
-        '--science',
-        join(dir, 'science-1.fits'),
-        '--template',
-        join(dir, 'template.fits'),
+    const pairs: Array<[string, string[], string[]]> = [
+      ['default', [], ['auto', 'zogy']],
+      ['crowded', ['--crowded'], ['auto']],
+    ];
+    for (const [pair, flags, methods] of pairs) {
+      const out = join(dir, pair);
+      const sim = await ap([
+        'simulate',
         '--out',
-        join(dir, 'diff.fits'),
-        '--method',
-        method,
+        out,
+        '--size',
+        String(size),
+        '--seed',
+        '21',
+        '--visits',
+        '1',
+        ...flags,
       ]);
       console.log(
-        `  ap diff --method ${method} -> ${String(log.method)}: ${wallS.toFixed(2)} s wall from process start to file written (load average ${loadavg()[0].toFixed(2)}), peak rss ${String(log.peakRssMb)} MB`,
+        `  ap simulate ${flags.join(' ')}: ${sim.wallS.toFixed(1)} s (not part of ap diff)`,
       );
+      for (const method of methods) {
+        const r = await ap([
+          'diff',
+          '--science',
+          join(out, 'science-1.fits'),
+          '--template',
+          join(out, 'template.fits'),
+          '--out',
+          join(out, 'diff.fits'),
+          '--method',
+          method,
+        ]);
+        const key = `${pair}.${method}`;
+        figures[`${key}.wallS`] = round(r.wallS);
+        figures[`${key}.cpuS`] = round(r.cpuS);
+        figures[`${key}.cpuUtil`] = round(r.cpuS / r.wallS);
+        figures[`${key}.peakRssMb`] = r.maxRssMb;
+        const stages = (r.log.timingsMs ?? {}) as Record<string, number>;
+        for (const [stage, ms] of Object.entries(stages))
+          figures[`${key}.stage.${stage}S`] = round(ms / 1000);
+        console.log(
+          `  ${pair} pair, ap diff --method ${method} -> ${String(r.log.method)}: ${r.wallS.toFixed(2)} s wall from process start to file written, cpu ${r.cpuS.toFixed(2)} s (${Math.round((100 * r.cpuS) / r.wallS)} %), peak rss ${r.maxRssMb} MB (load average ${loadavg()[0].toFixed(2)})`,
+        );
+        for (const [stage, ms] of Object.entries(stages))
+          console.log(`    ${stage.padEnd(24)} ${(ms / 1000).toFixed(2).padStart(6)} s`);
+      }
     }
+    return figures;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) await run();

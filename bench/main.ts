@@ -54,11 +54,14 @@ const SUMMARIES: Record<(typeof AREAS)[number], string> = {
     'fault campaign: 528 malformed raw images and events of 44 kinds through processImage on the emulators; dead letters with reason, hangs, crashes',
 };
 
-const requested = process.argv.slice(2);
+const args = process.argv.slice(2);
+/** `compare`: areas that record their figures (bench/records.ts) print the change against the last run. */
+const compare = args.includes('compare');
+const requested = args.filter((a) => a !== 'compare');
 if (requested.includes('--help') || requested.includes('-h')) {
   const width = Math.max(...AREAS.map((a) => a.length));
   process.stdout.write(
-    `usage: npm run bench [-- AREA ...]\n\nRuns the benchmarks of each AREA (all of them, in pipeline order, with none) and prints their figures.\n\nareas:\n${AREAS.map((a) => `  ${a.padEnd(width)}  ${SUMMARIES[a]}`).join('\n')}\n`,
+    `usage: npm run bench [-- AREA ...] [compare]\n\nRuns the benchmarks of each AREA (all of them, in pipeline order, with none) and prints their figures.\ndiffim and e2e append theirs, with the commit, to bench/records/AREA.jsonl; with 'compare' they also\nprint the change against the last recorded run.\n\nareas:\n${AREAS.map((a) => `  ${a.padEnd(width)}  ${SUMMARIES[a]}`).join('\n')}\n`,
   );
   process.exit(0);
 }
@@ -77,7 +80,9 @@ console.log(
 for (const area of areas) {
   console.log(`\n## ${area}`);
   const started = Date.now();
-  const module = (await import(`./${area}.js`)) as { run: () => Promise<void> };
-  await module.run();
+  const module = (await import(`./${area}.js`)) as {
+    run: (options: { compare: boolean }) => Promise<void>;
+  };
+  await module.run({ compare });
   console.log(`(${area}: ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
