@@ -3,8 +3,11 @@
  * cut out around the predicted footprint, already characterized (prepared: background, masks,
  * PSF model), the APDB rows of that region and the orbits of the known solar-system objects
  * predicted there (from the `<prefix>-orbits` bucket) are written to the work bucket at
- * `preload/{groupId}/{detector}/`, so that processImage starts computing at once.
+ * `preload/{groupId}/{detector}/`, so that processImage starts computing at once. The prepared
+ * template is also kept at `prepared/{template}/{generation}/{digest}.fits` (preparedTemplateKey),
+ * from which the next visit of the same footprint copies it instead of preparing it again.
  */
+import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { readExposureWithHeader } from '../shared/fits/index.js';
 import type { Exposure } from '../shared/image/exposure.js';
@@ -31,6 +34,9 @@ import type { Services } from './context.js';
 import { orbitCatalog } from './known-objects.js';
 import { log } from './log.js';
 
+const NOT_FOUND = 404;
+const PRECONDITION_FAILED = 412;
+
 /** History kept in alerts: 12 months. */
 export const HISTORY_DAYS = 365;
 
@@ -55,12 +61,12 @@ export const MAX_TEMPLATE_TILES = 1024;
 /** Existence checks in flight at once: a bounded burst of storage calls, never one per tile at once. */
 export const TEMPLATE_LOOKUP_CONCURRENCY = 8;
 
-/** Finds a template for the footprint: its centre's tile first, then the other tiles it touches, a few at a time. */
-export async function findTemplate(
+/** The key of a template for the footprint: its centre's tile first, then the other tiles it touches, a few at a time. */
+export async function findTemplateKey(
   s: Services,
   band: string,
   region: SkyCircle,
-): Promise<{ key: string; bytes: Buffer } | null> {
+): Promise<string | null> {
   const centre = tileOf(region.center[0], region.center[1]);
   const tiles = [centre, ...tilesInCircle(region).filter((t) => t !== centre)];
   if (tiles.length > MAX_TEMPLATE_TILES)
@@ -69,15 +75,25 @@ export async function findTemplate(
       `footprint of radius ${region.radiusDeg.toFixed(2)} deg touches ${tiles.length} template tiles, above ${MAX_TEMPLATE_TILES}`,
     );
   const candidates = tiles.map((tile) => templateKey(band, tile));
-  let key: string | undefined;
-  for (let k = 0; k < candidates.length && key === undefined; k += TEMPLATE_LOOKUP_CONCURRENCY) {
+  for (let k = 0; k < candidates.length; k += TEMPLATE_LOOKUP_CONCURRENCY) {
     const batch = candidates.slice(k, k + TEMPLATE_LOOKUP_CONCURRENCY);
     const exists = await Promise.all(
       batch.map(async (name) => (await s.buckets.templates.file(name).exists())[0]),
     );
-    key = batch.find((_, i) => exists[i]);
+    const key = batch.find((_, i) => exists[i]);
+    if (key !== undefined) return key;
   }
-  if (key === undefined) return null;
+  return null;
+}
+
+/** Finds a template for the footprint (findTemplateKey) and downloads it. */
+export async function findTemplate(
+  s: Services,
+  band: string,
+  region: SkyCircle,
+): Promise<{ key: string; bytes: Buffer } | null> {
+  const key = await findTemplateKey(s, band, region);
+  if (key === null) return null;
   const [bytes] = await s.buckets.templates.file(key).download({ validation: TRANSFER_VALIDATION });
   return { key, bytes };
 }
@@ -146,9 +162,80 @@ export interface PreloadSummary {
   template: string | null;
   /** FWHM of the prepared template's PSF, px. */
   templateFwhmPx: number | null;
+  /** The prepared template was copied from an earlier visit's preload of the same footprint. */
+  templateCached: boolean;
   diaObjects: number;
   /** Known solar-system objects predicted on the detector. */
   knownObjects: number;
+}
+
+/**
+ * Where the work bucket keeps the template prepared for a footprint, for the next visit of the
+ * same pointing: named by the template object (key and generation), the footprint and the
+ * characterization settings, so that a new template, another footprint or other settings miss.
+ */
+export function preparedTemplateKey(
+  template: string,
+  generation: string,
+  region: SkyCircle,
+  config: CharacterizeOverrides,
+): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify({ region, config }))
+    .digest('hex')
+    .slice(0, 32);
+  return `prepared/${template}/${generation}/${digest}.fits`;
+}
+
+/**
+ * The detector's prepared template at `${prefix}template.fits`: copied within the work bucket when
+ * an earlier visit of the same footprint prepared it (Rubin observes each field twice a night),
+ * else cut out, characterized and stored both there and under preparedTemplateKey.
+ */
+async function preloadTemplate(
+  s: Services,
+  band: string,
+  region: SkyCircle,
+  detector: number,
+  target: string,
+): Promise<{ template: string; psfFwhmPx: number; cached: boolean } | null> {
+  const key = await findTemplateKey(s, band, region);
+  if (key === null) return null;
+  const [meta] = await s.buckets.templates.file(key).getMetadata();
+  const config = s.config.pipeline.characterize;
+  const cache = s.buckets.work.file(
+    preparedTemplateKey(key, String(meta.generation), region, config),
+  );
+  const cached = await cache.getMetadata().then(
+    ([m]) => m,
+    (err: { code?: number }) => (err.code === NOT_FOUND ? null : Promise.reject(err)),
+  );
+  const fwhm = Number(cached?.metadata?.psfFwhmPx);
+  if (cached && Number.isFinite(fwhm)) {
+    const [exists] = await s.buckets.work.file(target).exists();
+    if (!exists) await cache.copy(s.buckets.work.file(target));
+    return { template: key, psfFwhmPx: fwhm, cached: true };
+  }
+  const [bytes] = await s.buckets.templates.file(key).download({ validation: TRANSFER_VALIDATION });
+  const cut = cutOut(readExposureWithHeader(bytes, key).exposure, region);
+  const prepared = cut ? prepareCut(cut, `${key} for detector ${detector}`, config) : null;
+  if (!prepared) return null;
+  const fits = Buffer.from(writePreparedImage(prepared));
+  await Promise.all([
+    s.work.putIfAbsent(target, fits, 'application/fits'),
+    cache
+      .save(fits, {
+        resumable: false,
+        validation: TRANSFER_VALIDATION,
+        contentType: 'application/fits',
+        metadata: { metadata: { psfFwhmPx: String(prepared.psfFwhmPx) } },
+        preconditionOpts: { ifGenerationMatch: 0 },
+      })
+      .catch((err: { code?: number }) =>
+        err.code === PRECONDITION_FAILED ? undefined : Promise.reject(err),
+      ),
+  ]);
+  return { template: key, psfFwhmPx: prepared.psfFwhmPx, cached: false };
 }
 
 /** Preloads one detector of a visit; idempotent (objects are created once). */
@@ -160,23 +247,10 @@ export async function preloadDetector(
   const region = predictDetectorFootprint(visit, s.config.camera, detector);
   const prefix = preloadPrefix(visit.groupId, detector);
   const [template, snapshot, known] = await Promise.all([
-    findTemplate(s, visit.filters, region),
+    preloadTemplate(s, visit.filters, region, detector, `${prefix}template.fits`),
     snapshotApdb(s.apdb, region),
     knownObjectsNear(s, region),
   ]);
-  let prepared: PreparedImage | null = null;
-  if (template) {
-    const cut = cutOut(readExposureWithHeader(template.bytes, template.key).exposure, region);
-    prepared = cut
-      ? prepareCut(cut, `${template.key} for detector ${detector}`, s.config.pipeline.characterize)
-      : null;
-    if (prepared)
-      await s.work.putIfAbsent(
-        `${prefix}template.fits`,
-        Buffer.from(writePreparedImage(prepared)),
-        'application/fits',
-      );
-  }
   await s.work.putIfAbsent(
     `${prefix}apdb.json.gz`,
     gzipSync(JSON.stringify(snapshot)),
@@ -185,8 +259,9 @@ export async function preloadDetector(
   await s.work.putIfAbsent(`${prefix}orbits.csv`, Buffer.from(formatOrbitsCsv(known)), 'text/csv');
   return {
     detector,
-    template: prepared && template ? template.key : null,
-    templateFwhmPx: prepared?.psfFwhmPx ?? null,
+    template: template?.template ?? null,
+    templateFwhmPx: template?.psfFwhmPx ?? null,
+    templateCached: template?.cached ?? false,
     diaObjects: snapshot.diaObjects.length,
     knownObjects: known.length,
   };
