@@ -7,9 +7,12 @@ locals {
     # Writes are create-only (ifGenerationMatch: 0): objectCreator, never objectUser (delete, overwrite).
     ["nextVisit", "templates", "roles/storage.objectViewer"],
     ["nextVisit", "work", "roles/storage.objectCreator"],
+    # Reads the prepared template an earlier visit of the footprint kept (functions/preload.ts).
+    ["nextVisit", "work", "roles/storage.objectViewer"],
     ["nextVisit", "orbits", "roles/storage.objectViewer"],
     ["nextVisitHttp", "templates", "roles/storage.objectViewer"],
     ["nextVisitHttp", "work", "roles/storage.objectCreator"],
+    ["nextVisitHttp", "work", "roles/storage.objectViewer"],
     ["nextVisitHttp", "orbits", "roles/storage.objectViewer"],
     ["processImage", "raw", "roles/storage.objectViewer"],
     ["processImage", "templates", "roles/storage.objectViewer"],
