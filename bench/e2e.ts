@@ -1,8 +1,14 @@
 /**
- * End to end on the emulators for one 4096 x 4096 detector: from the raw image's finalize in the
- * raw bucket to its last alert published and received by a broker, with the time of every stage
- * (target: <= 20 s on 2 cores). The functions run in worker-thread instances as in `npm start`.
+ * End to end on the emulators for one 4096 x 4096 detector, the default field and then the crowded
+ * one (`ap simulate --crowded`): from the raw image's finalize in the raw bucket to its last alert
+ * published and received by a broker, with the time of every stage (target: <= 10 s on 2 idle
+ * cores, issue 19). The functions run in worker-thread instances as in `npm start`. CPU seconds per
+ * detector: the CPU time of every thread but the main one (the function instances, their pools,
+ * V8's and libuv's helpers) from the next_visit notice to the last alert at the broker, preload
+ * included; the main thread (emulators, broker, harness) is reported apart. The figures are
+ * appended with the commit to bench/records/e2e.jsonl (`compare`: and their change printed).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +20,8 @@ import { startLocalCloud } from '../functions/night/cloud.js';
 import { imageStages, STAGE_LABELS, STAGES } from '../functions/night/metrics.js';
 import { NightMonitor, playVisit, uploadTemplates } from '../functions/night/play.js';
 import { planSky, renderSky } from '../functions/night/sky.js';
+import { CROWDED_SIM_CONFIG, type SimConfig } from '../shared/sim/config.js';
+import { loadNow, recordRun, type Figures } from './records.js';
 
 const SIZE = 4096;
 const BORESIGHT: [number, number] = [150.1, 2.2];
@@ -22,7 +30,35 @@ function print(name: string, value: string): void {
   process.stdout.write(`${name.padEnd(56)} ${value}\n`);
 }
 
-export async function run(): Promise<void> {
+/** Linux's USER_HZ: /proc's CPU times are in these ticks. */
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU seconds of this process's main thread (user + system, from /proc). */
+function mainThreadCpuS(): number {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    .split(') ')[1]
+    .split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+/** CPU seconds of the whole process, all threads. */
+function processCpuS(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+export async function run(options: { compare?: boolean } = {}): Promise<void> {
+  const load = loadNow();
+  const figures: Figures = {};
+  for (const [field, sim] of [
+    ['default', {}],
+    ['crowded', CROWDED_SIM_CONFIG],
+  ] as Array<[string, Partial<SimConfig>]>)
+    Object.assign(figures, await measure(field, sim));
+  recordRun('e2e', figures, Math.max(load, loadNow()), options.compare ?? false);
+}
+
+async function measure(field: string, sim: Partial<SimConfig>): Promise<Figures> {
   const cloud = await startLocalCloud({
     camera: { detectorSize: SIZE },
     concurrency: { processImage: 1 },
@@ -39,10 +75,12 @@ export async function run(): Promise<void> {
       cadenceSeconds: 30,
       dir: scratch,
       parallel: 1,
+      sim,
     });
     const broker = await startBroker(cloud.pubsub, 'bench-broker');
     await uploadTemplates(cloud, plan, rendered, 'r');
     const quiet = () => {};
+    const cpu0 = { process: processCpuS(), main: mainThreadCpuS() };
     const [image] = await playVisit(cloud, plan, rendered, 0, 'bench-e2e-1', {
       instrument: 'APSIM',
       band: 'r',
@@ -55,6 +93,8 @@ export async function run(): Promise<void> {
     monitor.track([image]);
     if (!(await monitor.drain(20 * 60_000)))
       throw new Error('the image was not processed within 20 minutes');
+    const mainCpuS = mainThreadCpuS() - cpu0.main;
+    const functionsCpuS = processCpuS() - cpu0.process - mainCpuS;
     const alerts = [...broker.alerts.values()];
     const published = cloud.logs.entries.find(
       (e) => e.message === 'alerts published' && e.key === image.key,
@@ -76,7 +116,7 @@ export async function run(): Promise<void> {
     const last = Math.max(...alerts.map((a) => a.receivedAt));
     const lastPublished = published ? Number(published.readoutToAlertSecondsMax) : Number.NaN;
     process.stdout.write(
-      `e2e: one ${SIZE} x ${SIZE} detector through the emulators (${String(cloud.logs.entries.find((e) => typeof e.tfBackend === 'string')?.tfBackend ?? '?')} TF.js backend)\n`,
+      `e2e, ${field} field: one ${SIZE} x ${SIZE} detector through the emulators (${String(cloud.logs.entries.find((e) => typeof e.tfBackend === 'string')?.tfBackend ?? '?')} TF.js backend)\n`,
     );
     print('alerts', String(alerts.length));
     print('finalize -> last alert published (target <= 20 s)', `${lastPublished.toFixed(2)} s`);
@@ -100,11 +140,27 @@ export async function run(): Promise<void> {
       '  (alert sizes)',
       `${mb.toFixed(0)} MB in all, ${((mb * 1024) / Math.max(1, alerts.length)).toFixed(0)} KB each`,
     );
+    print(
+      'CPU seconds of the functions (preload to last alert)',
+      `${functionsCpuS.toFixed(1)} s (main thread: emulators, broker ${mainCpuS.toFixed(1)} s)`,
+    );
     await broker.close();
+    const atBroker = (last - image.finalizedAt) / 1000;
+    const out: Figures = {
+      [`${field}.alerts`]: alerts.length,
+      [`${field}.finalizeToLastAlertAtBrokerS`]: Number(atBroker.toFixed(2)),
+      [`${field}.functionsCpuS`]: Number(functionsCpuS.toFixed(2)),
+      [`${field}.mainThreadCpuS`]: Number(mainCpuS.toFixed(2)),
+    };
+    for (const k of STAGES)
+      if (k !== 'total' && Number.isFinite(stages.stages[k]))
+        out[`${field}.stage.${k}S`] = Number(stages.stages[k].toFixed(2));
+    return out;
   } finally {
     await cloud.stop();
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+if (import.meta.url === `file://${process.argv[1]}`)
+  await run({ compare: process.argv.includes('compare') });

@@ -35,14 +35,14 @@ const SUMMARIES: Record<(typeof AREAS)[number], string> = {
   realworld:
     "ap simulate's real-world effects (vignetting, diffuse light, WCS errors, no WCS, units, no GAIN/SATURATE): false positives, completeness, noise, registration",
   diffim:
-    "'ap diff' per method on a 4096 x 4096 pair (AP_BENCH_DIFFIM_SIZE): time and memory per stage",
+    "'ap diff' on the default and the crowded 4096 x 4096 pair (AP_BENCH_DIFFIM_SIZE): time per stage, CPU use, peak memory; recorded",
   detect: 'detection and measurement of 1,000 sources on a 4096 x 4096 difference, 1 and 2 threads',
   rb: 'real/bogus inference throughput per TF.js backend, training step time, the model figures',
   alerts: 'alert size with cutouts, Avro throughput, association against 1,000,000 DIAObjects',
   pipeline:
     'the per-detector pipeline on a 4096 x 4096 detector (AP_BENCH_PIPELINE_SIZE): time per stage',
   emulators: 'emulator throughput through the official clients: Pub/Sub, Storage, Firestore',
-  e2e: 'one 4096 x 4096 detector on the emulators, raw finalize to the last alert at a broker',
+  e2e: 'one 4096 x 4096 detector on the emulators (default, then crowded field), raw finalize to the last alert at a broker; CPU seconds per detector; recorded',
   filter:
     '100 filters over a 10,000-alert visit, a 100,000-entry watchlist, the safety fuzz per expression',
   templates:

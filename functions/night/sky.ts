@@ -10,7 +10,7 @@
 import { predictDetectorFootprint, type CameraGeometry } from '../../shared/prompt/camera.js';
 import type { NextVisit } from '../../shared/prompt/next-visit.js';
 import { tileOf } from '../../shared/prompt/template-tiles.js';
-import type { TruthRow } from '../../shared/sim/index.js';
+import type { SimConfig, TruthRow } from '../../shared/sim/index.js';
 import type { RenderedDetector, RenderTask } from './render-worker.js';
 import { siblingModule, startWorker } from '../../shared/util/worker.js';
 
@@ -78,6 +78,8 @@ export interface RenderOptions {
   dir: string;
   /** Detectors rendered at once (worker threads). */
   parallel: number;
+  /** Simulator settings beneath the night's own (e.g. CROWDED_SIM_CONFIG); default none. */
+  sim?: Partial<SimConfig>;
 }
 
 function renderInWorker(task: RenderTask): Promise<RenderedDetector> {
@@ -108,6 +110,7 @@ export async function renderSky(
       const rendered = await renderInWorker({
         dir: o.dir,
         config: {
+          ...o.sim,
           size: o.size,
           visits: o.visits,
           seed: o.seed * 1000 + next.detector,
