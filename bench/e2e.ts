@@ -93,6 +93,9 @@ async function measure(field: string, sim: Partial<SimConfig>): Promise<Figures>
     monitor.track([image]);
     if (!(await monitor.drain(20 * 60_000)))
       throw new Error('the image was not processed within 20 minutes');
+    // The invocation returns after the APDB write, which may end after the last alert.
+    for (let waited = 0; !cloud.invocations.get(image.key)?.length && waited < 300; waited++)
+      await new Promise((r) => setTimeout(r, 1000));
     const mainCpuS = mainThreadCpuS() - cpu0.main;
     const functionsCpuS = processCpuS() - cpu0.process - mainCpuS;
     const alerts = [...broker.alerts.values()];
