@@ -21,6 +21,7 @@ const AREAS = [
   'pipeline',
   'solar',
   'emulators',
+  'apdb',
   'e2e',
   'templates',
   'faults',
@@ -41,6 +42,7 @@ const SUMMARIES: Record<(typeof AREAS)[number], string> = {
   alerts: 'alert size with cutouts, Avro throughput, association against 1,000,000 DIAObjects',
   pipeline:
     'the per-detector pipeline on a 4096 x 4096 detector (AP_BENCH_PIPELINE_SIZE): time per stage',
+  apdb: 'APDB storeVisit on the Firestore emulator, 5 visits of ~700 DiaObjects in turn: wall and CPU per visit',
   emulators: 'emulator throughput through the official clients: Pub/Sub, Storage, Firestore',
   e2e: 'one 4096 x 4096 detector on the emulators (default, then crowded field), raw finalize to the last alert at a broker; CPU seconds per detector; recorded',
   filter:
