@@ -234,8 +234,9 @@ async function main(): Promise<number> {
       truth,
       orbitsByDetector,
     );
-    await writeReport(out, report, broker, images, truth, cloud.archiveUrl);
     const filters = await nightFilters.finish(broker.alerts.size);
+    report.filters = filters;
+    await writeReport(out, report, broker, images, truth, cloud.archiveUrl);
     await writeFile(join(out, 'filters.json'), `${JSON.stringify(filters, null, 2)}\n`);
     await broker.close();
     const s = report.science;
