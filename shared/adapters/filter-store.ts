@@ -6,13 +6,16 @@
  *   FilterRegion/{owner}|{kind}|{name}        a watchlist or watchmap, without its text
  *   FilterRegionChunk/{regionId}|{k}          the text in chunks of CHUNK_CHARS (a document is at
  *                                              most 1 MiB; a 100,000-entry watchlist is ~4 MB)
+ *   FilterOwner/{owner}                       touched by every transaction that adds to an owner's
+ *                                              filters or regions, so they serialize (a query locks
+ *                                              only the documents it returns, not a new one)
  *   FilterMatchCount/{filterId}|{visit}       matches a filter delivered in a visit, all instances
  *                                              together (FirestoreMatchLedger); `expireAt` for a
  *                                              Firestore TTL policy (terraform/filtering.tf)
  * A region's chunks and summary are written in one transaction with the owner's count, so a
  * reader sees all of a version or none and the quota holds across instances.
  */
-import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import { Timestamp, type Firestore, type Transaction } from '@google-cloud/firestore';
 import type {
   FilterDoc,
   FilterStore,
@@ -27,7 +30,7 @@ const CHUNK_CHARS = 512 * 1024;
 type RegionSummary = Omit<RegionDoc, 'text'> & { chunks: number };
 
 export class FirestoreFilterStore implements FilterStore {
-  private readonly names: { filters: string; regions: string; chunks: string };
+  private readonly names: { filters: string; regions: string; chunks: string; owners: string };
 
   constructor(
     private readonly db: Firestore,
@@ -37,6 +40,7 @@ export class FirestoreFilterStore implements FilterStore {
       filters: `${prefix}FilterDef`,
       regions: `${prefix}FilterRegion`,
       chunks: `${prefix}FilterRegionChunk`,
+      owners: `${prefix}FilterOwner`,
     };
   }
 
@@ -62,9 +66,27 @@ export class FirestoreFilterStore implements FilterStore {
     await this.db.collection(this.names.filters).doc(doc.id).set(doc);
   }
 
+  /**
+   * Runs `body` in a transaction that first reads and at the end writes the owner's lock
+   * document: two transactions adding to one owner's count cannot both commit on what they
+   * counted.
+   */
+  private withOwnerLock(
+    owner: string,
+    body: (tx: Transaction) => Promise<boolean>,
+  ): Promise<boolean> {
+    const lock = this.db.collection(this.names.owners).doc(encodeURIComponent(owner));
+    return this.db.runTransaction(async (tx) => {
+      await tx.get(lock);
+      const done = await body(tx);
+      if (done) tx.set(lock, { owner, changedAt: new Date().toISOString() });
+      return done;
+    });
+  }
+
   async createFilter(doc: FilterDoc, maxPerUser: number): Promise<boolean> {
     const col = this.db.collection(this.names.filters);
-    return this.db.runTransaction(async (tx) => {
+    return this.withOwnerLock(doc.owner, async (tx) => {
       const owned = await tx.get(col.where('owner', '==', doc.owner));
       if (owned.size >= maxPerUser) return false;
       tx.create(col.doc(doc.id), doc);
@@ -105,7 +127,7 @@ export class FirestoreFilterStore implements FilterStore {
     const { text, ...summary } = doc;
     const chunks = Math.ceil(text.length / CHUNK_CHARS);
     const regions = this.db.collection(this.names.regions);
-    return this.db.runTransaction(async (tx) => {
+    return this.withOwnerLock(doc.owner, async (tx) => {
       const owned = await tx.get(regions.where('owner', '==', doc.owner));
       const old = owned.docs.find((d) => d.id === id);
       if (!old && owned.size >= maxPerUser) return false;

@@ -326,6 +326,24 @@ test('the per-visit quota holds across instances: two matchers share the Firesto
   assert.ok(dropped > 0, 'the matches beyond the quota are counted as dropped');
 });
 
+test('the store adds at most the quota of filters, however many transactions race', async () => {
+  const store = new FirestoreFilterStore(s.firestore, 'race-');
+  const doc = (k: number) => ({
+    id: `race-${k}`,
+    owner: 'dave@example.org',
+    name: `r${k}`,
+    where: 'TRUE',
+    paused: false,
+    createdAt: new Date().toISOString(),
+    subscription: `filter-race-${k}`,
+  });
+  const added = await Promise.all(
+    Array.from({ length: 8 }, (_, k) => store.createFilter(doc(k), 3)),
+  );
+  assert.equal(added.filter(Boolean).length, 3);
+  assert.equal((await store.listFilters('dave@example.org')).length, 3);
+});
+
 test('filter and region quotas hold against concurrent creation', async () => {
   const bob = (method: string, path: string, body?: unknown) =>
     call(method, path, 'bob-token-00002', body);
