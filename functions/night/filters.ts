@@ -5,8 +5,10 @@
  * is light); each filter's stream (its subscription on `filtered-alerts`) read back; and, as the
  * check, every alert also decoded from a subscription of its own and run through each filter
  * in process. The report says, per filter, what it matched and whether its stream received
- * exactly that, once each after de-duplication by diaSourceId.
+ * exactly that, once each after de-duplication by diaSourceId, each message the alert's bytes
+ * as published on `alerts` (compared by SHA-256).
  */
+import { createHash } from 'node:crypto';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message } from '@google-cloud/pubsub';
 import { startTriggerRunner, type TriggerRunner } from '../../emulators/triggers.js';
@@ -31,7 +33,9 @@ export interface FilterOutcome {
   /** Distinct diaSourceIds its stream received, and repeated deliveries. */
   received: number;
   duplicates: number;
-  /** Whether the stream's set equals the matched set. */
+  /** Messages whose bytes differ from the alert's as published on `alerts`. */
+  altered: number;
+  /** Whether the stream's set equals the matched set, every message unaltered. */
   exact: boolean;
   /** Up to 5 matched diaSourceIds, for the report. */
   examples: string[];
@@ -94,6 +98,7 @@ export async function startNightFilters(
     id: string;
     compiled: CompiledFilter;
     received: Map<string, number>;
+    digests: Array<[string, string]>;
   }> = [];
   for (const [name, where] of Object.entries(examples)) {
     const created = await call('/v1/filters', { name, where });
@@ -103,6 +108,7 @@ export async function startNightFilters(
       id: created.id,
       compiled: await compileForOwner(f.store, USER, where),
       received: new Map(),
+      digests: [],
     });
   }
 
@@ -115,10 +121,13 @@ export async function startNightFilters(
     .createSubscription('night-filter-check', { ackDeadlineSeconds: 60 });
   let last = Date.now();
   const seen = new Set<string>();
+  const published = new Map<string, string>();
+  const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex');
   const listeners: Listener[] = [
     listen(cloud.pubsub, check.name, { flowControl: { maxMessages: 2000 } }, (m: Message) => {
       const alert = decodeAlert(m.data);
       seen.add(String(alert.diaSourceId));
+      published.set(String(alert.diaSourceId), digest(m.data));
       last = Date.now();
       for (const x of filters)
         if (x.compiled.matches(alert)) matched.get(x.name)?.add(String(alert.diaSourceId));
@@ -128,6 +137,7 @@ export async function startNightFilters(
       listen(cloud.pubsub, `filter-${x.id}`, {}, (m: Message) => {
         const id = m.attributes.diaSourceId;
         x.received.set(id, (x.received.get(id) ?? 0) + 1);
+        x.digests.push([id, digest(m.data)]);
         last = Date.now();
         m.ack();
       }),
@@ -160,13 +170,15 @@ export async function startNightFilters(
       return filters.map((x) => {
         const want = matched.get(x.name) ?? new Set<string>();
         const got = [...x.received.keys()];
+        const altered = x.digests.filter(([id, d]) => published.get(id) !== d).length;
         return {
           name: x.name,
           where: x.where,
           matched: want.size,
           received: got.length,
           duplicates: [...x.received.values()].reduce((s, n) => s + n - 1, 0),
-          exact: got.length === want.size && got.every((id) => want.has(id)),
+          altered,
+          exact: altered === 0 && got.length === want.size && got.every((id) => want.has(id)),
           examples: [...want].slice(0, 5),
         };
       });

@@ -164,11 +164,11 @@ export function filterSection(r: Pick<NightReport, 'filters'>): string {
   if (!r.filters?.length) return '';
   const rows = r.filters.map(
     (f) =>
-      `<tr><td>${esc(f.name)}</td><td><code>${esc(f.where)}</code></td><td>${f.matched}</td><td>${f.received}</td><td>${f.duplicates}</td><td>${f.exact ? 'yes' : '<b>NO</b>'}</td><td>${f.examples.map(esc).join(' ')}</td></tr>`,
+      `<tr><td>${esc(f.name)}</td><td><code>${esc(f.where)}</code></td><td>${f.matched}</td><td>${f.received}</td><td>${f.duplicates}</td><td>${f.altered}</td><td>${f.exact ? 'yes' : '<b>NO</b>'}</td><td>${f.examples.map(esc).join(' ')}</td></tr>`,
   );
   return `<h2>User filters</h2>
-<p>Example filters of one user, one per capability of the filter language, run by the filtering service (filterAlerts) over the night's alerts; each filter's stream is its subscription on <code>filtered-alerts</code>. Matched: alerts the filter matches, evaluated in process over every alert of the night; received: distinct diaSourceIds its stream delivered, and repeated deliveries.</p>
-<table><tr><th>filter</th><th>expression</th><th>matched</th><th>received</th><th>repeats</th><th>exactly its matches</th><th>examples (diaSourceId)</th></tr>${rows.join('')}</table>`;
+<p>Example filters of one user, one per capability of the filter language, run by the filtering service (filterAlerts) over the night's alerts; each filter's stream is its subscription on <code>filtered-alerts</code>. Matched: alerts the filter matches, evaluated in process over every alert of the night; received: distinct diaSourceIds its stream delivered, repeated deliveries, and messages whose bytes differ from the alert as published on <code>alerts</code>.</p>
+<table><tr><th>filter</th><th>expression</th><th>matched</th><th>received</th><th>repeats</th><th>altered</th><th>exactly its matches</th><th>examples (diaSourceId)</th></tr>${rows.join('')}</table>`;
 }
 
 export function nightPage(

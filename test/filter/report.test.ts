@@ -16,6 +16,7 @@ test('the report shows what each example filter matched and what its stream rece
         matched: 12,
         received: 12,
         duplicates: 1,
+        altered: 0,
         exact: true,
         examples: ['101', '102'],
       },
@@ -25,6 +26,7 @@ test('the report shows what each example filter matched and what its stream rece
         matched: 3,
         received: 2,
         duplicates: 0,
+        altered: 1,
         exact: false,
         examples: ['7'],
       },
@@ -34,8 +36,8 @@ test('the report shows what each example filter matched and what its stream rece
   assert.equal(rows.length, 2);
   assert.equal(
     rows[0],
-    '<tr><td>negative</td><td><code>diaSource.snr &#60; -8 OR diaSource.isNegative</code></td><td>12</td><td>12</td><td>1</td><td>yes</td><td>101 102</td></tr>',
+    '<tr><td>negative</td><td><code>diaSource.snr &#60; -8 OR diaSource.isNegative</code></td><td>12</td><td>12</td><td>1</td><td>0</td><td>yes</td><td>101 102</td></tr>',
   );
-  assert.match(rows[1], /<td>3<\/td><td>2<\/td><td>0<\/td><td><b>NO<\/b><\/td>/);
+  assert.match(rows[1], /<td>3<\/td><td>2<\/td><td>0<\/td><td>1<\/td><td><b>NO<\/b><\/td>/);
   assert.equal(filterSection({}), '');
 });
