@@ -20,7 +20,7 @@ const PRIMITIVE = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 
 export class AlertDecodeError extends Error {}
 
 type Json = string | Json[] | { [key: string]: unknown };
-type Record_ = {
+type RecordJson = {
   type: 'record';
   name: string;
   namespace?: string;
@@ -46,17 +46,17 @@ function needsOf(paths: Iterable<readonly string[]>): Needs {
 const unqualified = (name: string): string => name.slice(name.lastIndexOf('.') + 1);
 
 /** Every named record of a schema by full and by short name (a name is defined once, then referenced). */
-function namedRecords(schema: Json, named: Map<string, Record_>, namespace = ''): void {
+function namedRecords(schema: Json, named: Map<string, RecordJson>, namespace = ''): void {
   if (Array.isArray(schema)) {
     for (const branch of schema) namedRecords(branch, named, namespace);
   } else if (typeof schema === 'object') {
     if (schema.type === 'record') {
-      const record = schema as Record_;
+      const record = schema as RecordJson;
       const full = record.name.includes('.')
         ? record.name
         : [record.namespace ?? namespace, record.name].filter(Boolean).join('.');
       named.set(full, record).set(unqualified(full), record);
-      const inner = full.slice(0, full.lastIndexOf('.') + 1).replace(/\.$/, '');
+      const inner = full.includes('.') ? full.slice(0, full.lastIndexOf('.')) : '';
       for (const f of record.fields) namedRecords(f.type, named, inner);
     } else if (schema.type === 'array') {
       namedRecords(schema.items as Json, named, namespace);
@@ -71,7 +71,7 @@ function namedRecords(schema: Json, named: Map<string, Record_>, namespace = '')
  * (`projection.prvDiaSources.diaSource`), so the same writer record read in two places can keep
  * different fields; resolution matches them by unqualified name.
  */
-function project(schema: Json, needs: Needs, path: string[], named: Map<string, Record_>): Json {
+function project(schema: Json, needs: Needs, path: string[], named: Map<string, RecordJson>): Json {
   if (typeof schema === 'string') {
     if (PRIMITIVE.has(schema)) return schema;
     const record = named.get(schema);
@@ -80,7 +80,7 @@ function project(schema: Json, needs: Needs, path: string[], named: Map<string, 
   }
   if (Array.isArray(schema)) return schema.map((branch) => project(branch, needs, path, named));
   if (schema.type === 'record') {
-    const record = schema as Record_;
+    const record = schema as RecordJson;
     return {
       type: 'record',
       name: unqualified(record.name),
@@ -121,7 +121,7 @@ export class AlertProjection {
       const writer = this.writerById(id);
       if (!writer) throw new AlertDecodeError(`unknown alert schema id ${id}`);
       const schema = JSON.parse(writer.text) as Json;
-      const named = new Map<string, Record_>();
+      const named = new Map<string, RecordJson>();
       namedRecords(schema, named);
       const type = avro.Type.forSchema(project(schema, this.needs, [], named) as avro.Schema);
       reader = { type, resolver: type.createResolver(writer.type, { ignoreNamespaces: true }) };
