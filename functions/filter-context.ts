@@ -1,9 +1,10 @@
 /**
- * The filtering service's parts of a function instance: the filter store (Firestore), the
+ * The filtering service's parts of a function instance: the filter store and the per-visit
+ * match ledger (Firestore), the
  * streams (Pub/Sub `filtered-alerts`), who is calling (Google ID tokens, or a local token file
  * named by AP_FILTER_TOKENS on the emulators) and the quotas, built once per instance.
  */
-import { FirestoreFilterStore } from '../shared/adapters/filter-store.js';
+import { FirestoreFilterStore, FirestoreMatchLedger } from '../shared/adapters/filter-store.js';
 import { PubSubFilterStreams } from '../shared/adapters/filter-streams.js';
 import { googleIdentity, tokenFileIdentity, type Identify } from '../shared/adapters/identity.js';
 import { DEFAULT_QUOTAS, FilterMatcher, type Quotas } from '../shared/filter/service.js';
@@ -11,6 +12,8 @@ import { services } from './context.js';
 
 export interface FilterServices {
   store: FirestoreFilterStore;
+  /** Matches per filter and visit, counted across instances. */
+  ledger: FirestoreMatchLedger;
   streams: PubSubFilterStreams;
   identify: Identify;
   quotas: Quotas;
@@ -35,6 +38,7 @@ export function filterServices(env: NodeJS.ProcessEnv = process.env): FilterServ
     const quota = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
     instance = {
       store: new FirestoreFilterStore(s.firestore),
+      ledger: new FirestoreMatchLedger(s.firestore),
       streams: new PubSubFilterStreams(s.pubsub, Boolean(env.AP_FILTER_AUDIENCE)),
       identify: (authorization) => (identify ??= identityFromEnv(env))(authorization),
       quotas: {

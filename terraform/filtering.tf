@@ -39,3 +39,12 @@ resource "google_cloud_run_service_iam_member" "users_invoke_filter_api" {
   role     = "roles/run.invoker"
   member   = each.value
 }
+
+# Each filter's matches per visit, counted by all filterAlerts instances together for the quota
+# (FilterMatchCount, shared/adapters/filter-store.ts), are deleted by Firestore two days on.
+resource "google_firestore_field" "filter_match_count_ttl" {
+  database   = google_firestore_database.apdb.name
+  collection = "FilterMatchCount"
+  field      = "expireAt"
+  ttl_config {}
+}

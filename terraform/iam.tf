@@ -50,7 +50,8 @@ locals {
     ["processImage", "roles/logging.logWriter"],
     ["alertFanout", "roles/logging.logWriter"],
     ["alertArchive", "roles/logging.logWriter"],
-    ["filterAlerts", "roles/datastore.viewer"],
+    # Reads the filters; counts each filter's matches per visit (FilterMatchCount, transactions).
+    ["filterAlerts", "roles/datastore.user"],
     ["filterApi", "roles/datastore.user"],
     ["filterAlerts", "roles/logging.logWriter"],
     ["filterApi", "roles/logging.logWriter"],

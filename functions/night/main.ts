@@ -234,8 +234,9 @@ async function main(): Promise<number> {
       truth,
       orbitsByDetector,
     );
-    await writeReport(out, report, broker, images, truth, cloud.archiveUrl);
     const filters = await nightFilters.finish(broker.alerts.size);
+    report.filters = filters;
+    await writeReport(out, report, broker, images, truth, cloud.archiveUrl);
     await writeFile(join(out, 'filters.json'), `${JSON.stringify(filters, null, 2)}\n`);
     await broker.close();
     const s = report.science;
@@ -250,7 +251,7 @@ async function main(): Promise<number> {
         `known objects: ${k.associated}/${k.detected} detected asteroids at |SNR| >= ${k.snrCut} carry their ssObjectId (${k.completeness?.toFixed(3)}); ${k.wrongObject} alerts with a wrong object; ${k.inDiaObjects} asteroid detections in DIAObjects; residual p50 ${k.residualArcsec.p50?.toFixed(3)}", max ${k.residualArcsec.max?.toFixed(3)}"`,
         ...filters.map(
           (x) =>
-            `filter ${x.name} (${x.where}): ${x.matched} matched, its stream received ${x.received} (${x.duplicates} duplicates)${x.exact ? ', exactly those' : ', NOT the same set'}`,
+            `filter ${x.name} (${x.where}): ${x.matched} matched, its stream received ${x.received} (${x.duplicates} duplicates, ${x.altered} altered)${x.exact ? ', exactly those' : ', NOT the same set'}`,
         ),
         `report: ${join(out, 'index.html')}, filters: ${join(out, 'filters.json')}`,
       ].join('\n') + '\n',

@@ -159,6 +159,18 @@ const fmt = (v: number | null | undefined, digits = 2) =>
 /** JSON for a <script> element: no '</script>' can close it early. */
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
+/** The example user filters: each one's expression, its matches and whether its stream received exactly them. */
+export function filterSection(r: Pick<NightReport, 'filters'>): string {
+  if (!r.filters?.length) return '';
+  const rows = r.filters.map(
+    (f) =>
+      `<tr><td>${esc(f.name)}</td><td><code>${esc(f.where)}</code></td><td>${f.matched}</td><td>${f.received}</td><td>${f.duplicates}</td><td>${f.altered}</td><td>${f.exact ? 'yes' : '<b>NO</b>'}</td><td>${f.examples.map(esc).join(' ')}</td></tr>`,
+  );
+  return `<h2>User filters</h2>
+<p>Example filters of one user, one per capability of the filter language, run by the filtering service (filterAlerts) over the night's alerts; each filter's stream is its subscription on <code>filtered-alerts</code>. Matched: alerts the filter matches, evaluated in process over every alert of the night; received: distinct diaSourceIds its stream delivered, repeated deliveries, and messages whose bytes differ from the alert as published on <code>alerts</code>.</p>
+<table><tr><th>filter</th><th>expression</th><th>matched</th><th>received</th><th>repeats</th><th>altered</th><th>exactly its matches</th><th>examples (diaSourceId)</th></tr>${rows.join('')}</table>`;
+}
+
 export function nightPage(
   r: NightReport,
   received: ReceivedAlert[],
@@ -226,6 +238,7 @@ Of ${r.knownObjects.detected} asteroid detections with |expected SNR| &ge; ${r.k
 ${r.knownObjects.wrongObject} of ${r.knownObjects.withSsObject} alerts with an ssObjectId name a wrong object (${fmt(r.knownObjects.wrongFraction, 5)} of all alerts);
 ${r.knownObjects.inDiaObjects} asteroid detections went into DIAObjects.
 Prediction residuals (observed - predicted): p50 ${fmt(r.knownObjects.residualArcsec.p50, 3)}, p90 ${fmt(r.knownObjects.residualArcsec.p90, 3)}, max ${fmt(r.knownObjects.residualArcsec.max, 3)} arcsec.</p>
+${filterSection(r)}
 <h2>Latency per stage (seconds, per image)</h2>
 <table><tr><th>stage</th><th>n</th><th>p50</th><th>p90</th><th>max</th></tr>${stageRows.join('')}</table>
 <p>Night wall time ${fmt(r.night.wallSeconds, 0)} s, ${r.night.cores} cores, processImage instances ${r.night.concurrency.processImage}, TF.js backend ${esc(r.night.tfBackend ?? '-')}, seed ${r.night.seed}. Dead letters: ${r.deadLetters.length}.</p>

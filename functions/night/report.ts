@@ -25,6 +25,7 @@ import {
   type ScienceFigures,
   type TruthWithDetector,
 } from './metrics.js';
+import type { FilterOutcome } from './filters.js';
 import type { PlayedImage } from './play.js';
 
 export interface NightFacts {
@@ -58,6 +59,8 @@ export interface NightReport {
   science: ScienceFigures;
   /** Known solar-system objects: association completeness, wrong associations, residuals. */
   knownObjects: KnownObjectFigures;
+  /** The example user filters (./filters.ts): what each matched and what its stream received. */
+  filters?: FilterOutcome[];
 }
 
 /** Seconds from each alert's raw image finalize to its receipt at the broker. */

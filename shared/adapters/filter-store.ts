@@ -6,10 +6,23 @@
  *   FilterRegion/{owner}|{kind}|{name}        a watchlist or watchmap, without its text
  *   FilterRegionChunk/{regionId}|{k}          the text in chunks of CHUNK_CHARS (a document is at
  *                                              most 1 MiB; a 100,000-entry watchlist is ~4 MB)
- * A region's chunks and summary are written in one batch, so a reader sees all of a version or none.
+ *   FilterOwner/{owner}                       touched by every transaction that adds to an owner's
+ *                                              filters or regions, so they serialize (a query locks
+ *                                              only the documents it returns, not a new one)
+ *   FilterMatchCount/{filterId}|{visit}       matches a filter delivered in a visit, all instances
+ *                                              together (FirestoreMatchLedger); `expireAt` for a
+ *                                              Firestore TTL policy (terraform/filtering.tf)
+ * A region's chunks and summary are written in one transaction with the owner's count, so a
+ * reader sees all of a version or none and the quota holds across instances.
  */
-import type { Firestore } from '@google-cloud/firestore';
-import type { FilterDoc, FilterStore, RegionDoc, RegionKind } from '../filter/store.js';
+import { Timestamp, type Firestore, type Transaction } from '@google-cloud/firestore';
+import type {
+  FilterDoc,
+  FilterStore,
+  MatchLedger,
+  RegionDoc,
+  RegionKind,
+} from '../filter/store.js';
 
 /** Characters of region text per chunk document (ASCII CSV: ~512 KB). */
 const CHUNK_CHARS = 512 * 1024;
@@ -17,7 +30,7 @@ const CHUNK_CHARS = 512 * 1024;
 type RegionSummary = Omit<RegionDoc, 'text'> & { chunks: number };
 
 export class FirestoreFilterStore implements FilterStore {
-  private readonly names: { filters: string; regions: string; chunks: string };
+  private readonly names: { filters: string; regions: string; chunks: string; owners: string };
 
   constructor(
     private readonly db: Firestore,
@@ -27,6 +40,7 @@ export class FirestoreFilterStore implements FilterStore {
       filters: `${prefix}FilterDef`,
       regions: `${prefix}FilterRegion`,
       chunks: `${prefix}FilterRegionChunk`,
+      owners: `${prefix}FilterOwner`,
     };
   }
 
@@ -50,6 +64,34 @@ export class FirestoreFilterStore implements FilterStore {
 
   async putFilter(doc: FilterDoc): Promise<void> {
     await this.db.collection(this.names.filters).doc(doc.id).set(doc);
+  }
+
+  /**
+   * Runs `body` in a transaction that first reads and at the end writes the owner's lock
+   * document: two transactions adding to one owner's count cannot both commit on what they
+   * counted.
+   */
+  private withOwnerLock(
+    owner: string,
+    body: (tx: Transaction) => Promise<boolean>,
+  ): Promise<boolean> {
+    const lock = this.db.collection(this.names.owners).doc(encodeURIComponent(owner));
+    return this.db.runTransaction(async (tx) => {
+      await tx.get(lock);
+      const done = await body(tx);
+      if (done) tx.set(lock, { owner, changedAt: new Date().toISOString() });
+      return done;
+    });
+  }
+
+  async createFilter(doc: FilterDoc, maxPerUser: number): Promise<boolean> {
+    const col = this.db.collection(this.names.filters);
+    return this.withOwnerLock(doc.owner, async (tx) => {
+      const owned = await tx.get(col.where('owner', '==', doc.owner));
+      if (owned.size >= maxPerUser) return false;
+      tx.create(col.doc(doc.id), doc);
+      return true;
+    });
   }
 
   async deleteFilter(id: string): Promise<void> {
@@ -80,21 +122,25 @@ export class FirestoreFilterStore implements FilterStore {
     return { ...summary, text: parts.map((p) => (p.data() as { text: string }).text).join('') };
   }
 
-  async putRegion(doc: RegionDoc): Promise<void> {
+  async putRegion(doc: RegionDoc, maxPerUser: number): Promise<boolean> {
     const id = this.regionId(doc.owner, doc.kind, doc.name);
     const { text, ...summary } = doc;
     const chunks = Math.ceil(text.length / CHUNK_CHARS);
-    const old = await this.db.collection(this.names.regions).doc(id).get();
-    const oldChunks = old.exists ? (old.data() as RegionSummary).chunks : 0;
-    const batch = this.db.batch();
-    for (let k = 0; k < chunks; k++)
-      batch.set(this.db.collection(this.names.chunks).doc(`${id}|${k}`), {
-        text: text.slice(k * CHUNK_CHARS, (k + 1) * CHUNK_CHARS),
-      });
-    for (let k = chunks; k < oldChunks; k++)
-      batch.delete(this.db.collection(this.names.chunks).doc(`${id}|${k}`));
-    batch.set(this.db.collection(this.names.regions).doc(id), { ...summary, chunks });
-    await batch.commit();
+    const regions = this.db.collection(this.names.regions);
+    return this.withOwnerLock(doc.owner, async (tx) => {
+      const owned = await tx.get(regions.where('owner', '==', doc.owner));
+      const old = owned.docs.find((d) => d.id === id);
+      if (!old && owned.size >= maxPerUser) return false;
+      const oldChunks = old ? (old.data() as RegionSummary).chunks : 0;
+      for (let k = 0; k < chunks; k++)
+        tx.set(this.db.collection(this.names.chunks).doc(`${id}|${k}`), {
+          text: text.slice(k * CHUNK_CHARS, (k + 1) * CHUNK_CHARS),
+        });
+      for (let k = chunks; k < oldChunks; k++)
+        tx.delete(this.db.collection(this.names.chunks).doc(`${id}|${k}`));
+      tx.set(regions.doc(id), { ...summary, chunks });
+      return true;
+    });
   }
 
   async deleteRegion(owner: string, kind: RegionKind, name: string): Promise<void> {
@@ -106,5 +152,37 @@ export class FirestoreFilterStore implements FilterStore {
       batch.delete(this.db.collection(this.names.chunks).doc(`${id}|${k}`));
     batch.delete(snap.ref);
     await batch.commit();
+  }
+}
+
+/** How long a visit's match counts are kept (a TTL policy deletes them after): a visit is minutes. */
+const MATCH_COUNT_TTL_MS = 2 * 86_400_000;
+
+/** The per-visit match counts in Firestore, one document per filter and visit. */
+export class FirestoreMatchLedger implements MatchLedger {
+  private readonly collection: string;
+
+  constructor(
+    private readonly db: Firestore,
+    prefix = '',
+  ) {
+    this.collection = `${prefix}FilterMatchCount`;
+  }
+
+  async claim(filterId: string, visit: number, want: number, limit: number): Promise<number> {
+    const ref = this.db.collection(this.collection).doc(`${filterId}|${visit}`);
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(ref);
+      const count = snap.exists ? (snap.data() as { count: number }).count : 0;
+      const granted = Math.max(0, Math.min(want, limit - count));
+      if (granted > 0)
+        tx.set(ref, {
+          filterId,
+          visit,
+          count: count + granted,
+          expireAt: Timestamp.fromMillis(Date.now() + MATCH_COUNT_TTL_MS),
+        });
+      return granted;
+    });
   }
 }

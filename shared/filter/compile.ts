@@ -50,6 +50,8 @@ export interface CompiledFilter {
   evaluate(alert: Alert): boolean | null;
   /** Whether the expression is true for this alert. */
   matches(alert: Alert): boolean;
+  /** The dotted paths it reads (a list alone: its length), for decoding only those (./projection.ts). */
+  reads: ReadonlyArray<readonly string[]>;
 }
 
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
@@ -66,7 +68,16 @@ function constant(value: Literal, cost = 1): Compiled {
   return { kind: kindOfLiteral(value), fn: () => value, cost, constant: value };
 }
 
+/** Where the DIASource is: what cone(), watchlist() and watchmap() read. */
+const POSITION = [
+  ['diaSource', 'ra'],
+  ['diaSource', 'dec'],
+] as const;
+
 class Compiler {
+  /** The paths the compiled closures read. */
+  readonly reads: Array<readonly string[]> = [];
+
   constructor(
     private readonly fields: FieldType,
     private readonly context: FilterContext,
@@ -150,7 +161,7 @@ class Compiler {
     if (node.kind === 'field') {
       const { type, arrayAt } = this.resolve(node.path, node.pos);
       if (type.kind === 'record' && arrayAt < 0)
-        return { kind: 'boolean', cost: 1, fn: getter(node.path) };
+        return { kind: 'boolean', cost: 1, fn: this.read(node.path) };
     }
     return this.compile(node);
   }
@@ -196,6 +207,12 @@ class Compiler {
     };
   }
 
+  /** A reader of a field, noted among the paths the filter reads. */
+  private read(path: readonly string[]): (root: unknown) => Value {
+    this.reads.push(path);
+    return getter(path);
+  }
+
   private resolve(path: string[], pos: number): { type: FieldType; arrayAt: number } {
     let type = this.fields;
     let arrayAt = -1;
@@ -236,7 +253,7 @@ class Compiler {
       );
     if (type.kind === 'bytes')
       throw new FilterError(pos, `${quote(name)} holds bytes, which filters cannot compare`);
-    return { kind: type.kind, cost: 1, fn: getter(path) };
+    return { kind: type.kind, cost: 1, fn: this.read(path) };
   }
 
   private arith(node: Extract<Node, { kind: 'arith' }>): Compiled {
@@ -367,6 +384,7 @@ class Compiler {
             `unknown ${name} ${quote(label)}${known.length ? ` (known: ${known.slice(0, 5).join(', ')})` : ''}`,
           );
         }
+        this.reads.push(...POSITION);
         return {
           kind: 'boolean',
           cost: COST[name],
@@ -409,6 +427,7 @@ class Compiler {
     if (!(radius > 0) || radius > 180 * ARCSEC_PER_DEG)
       throw new FilterError(args[2].pos, `cone() radius ${radius} arcsec is outside (0, 648000]`);
     const radiusDeg = radius / ARCSEC_PER_DEG;
+    this.reads.push(...POSITION);
     return {
       kind: 'boolean',
       cost: COST.cone,
@@ -436,6 +455,7 @@ class Compiler {
         arg.pos,
         `${name}() takes a numeric history field such as prvDiaSources.psfFlux, found ${quote(arg.path.join('.'))}`,
       );
+    this.reads.push(arg.path);
     const list = getter(listPath) as (a: Alert) => unknown[] | null;
     if (whole) return { kind: 'number', cost: COST.aggregate, fn: (a) => list(a)?.length ?? 0 };
     const item = getter(itemPath) as (row: unknown) => Value;
@@ -509,5 +529,11 @@ export function compileNode(root: Node, context: FilterContext = {}): CompiledFi
       `expression costs ${compiled.cost} units, more than the limit of ${MAX_COST}`,
     );
   const fn = compiled.fn as (a: Alert) => boolean | null;
-  return { explain: show(root), cost: compiled.cost, evaluate: fn, matches: (a) => fn(a) === true };
+  return {
+    explain: show(root),
+    cost: compiled.cost,
+    evaluate: fn,
+    matches: (a) => fn(a) === true,
+    reads: compiler.reads,
+  };
 }

@@ -8,7 +8,15 @@ import { randomUUID } from 'node:crypto';
 import type { Alert } from '../alerts/types.js';
 import { compileFilter, FilterError, type CompiledFilter, type SkyRegion } from './index.js';
 import { parseMoc } from './moc.js';
-import type { FilterDoc, FilterStore, FilterStreams, RegionDoc, RegionKind } from './store.js';
+import { FilterSet } from './filter-set.js';
+import type {
+  FilterDoc,
+  FilterStore,
+  FilterStreams,
+  MatchLedger,
+  RegionDoc,
+  RegionKind,
+} from './store.js';
 import { parseWatchlistCsv, MAX_WATCHLIST_ENTRIES } from './watchlist.js';
 
 export interface Quotas {
@@ -20,8 +28,15 @@ export interface Quotas {
   watchlistEntries: number;
   /** Bytes of one uploaded watchlist CSV or MOC. */
   regionBytes: number;
-  /** Matches one filter may deliver per visit; beyond it they are counted and dropped. */
+  /** Matches one filter may deliver per visit, all instances together; beyond it they are counted and dropped. */
   matchesPerVisit: number;
+  /**
+   * Matches an instance takes at once from a filter's shared per-visit count (one Firestore
+   * transaction each). Larger means fewer transactions; an instance may hold up to this many
+   * minus one unused when the visit ends, so with N instances up to (N - 1) x (this - 1) fewer
+   * than matchesPerVisit can be delivered, never more.
+   */
+  matchesClaimedAtOnce: number;
   /** Days a replay may reach back. */
   replayDays: number;
 }
@@ -33,6 +48,7 @@ export const DEFAULT_QUOTAS: Quotas = {
   watchlistEntries: MAX_WATCHLIST_ENTRIES,
   regionBytes: 8 * 1024 * 1024,
   matchesPerVisit: 200,
+  matchesClaimedAtOnce: 10,
   replayDays: 30,
 };
 
@@ -60,7 +76,7 @@ export class ApiError extends Error {
   }
 }
 
-/** Per-visit counters kept before the oldest are forgotten (a night has ~1,000 visits). */
+/** Per-visit grants kept before they are forgotten (a night has ~1,000 visits). */
 const MAX_COUNTED_VISITS = 100_000;
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -215,7 +231,10 @@ export class FilterApi {
       createdAt: new Date().toISOString(),
       subscription,
     };
-    await this.store.putFilter(doc);
+    if (!(await this.store.createFilter(doc, this.quotas.filtersPerUser))) {
+      await this.streams.deleteStream(id);
+      throw new ApiError(429, `quota: at most ${this.quotas.filtersPerUser} filters per user`);
+    }
     return { status: 201, body: { ...doc, explain: compiled.explain, cost: compiled.cost } };
   }
 
@@ -249,7 +268,11 @@ export class FilterApi {
       size,
       createdAt: new Date().toISOString(),
     };
-    await this.store.putRegion(doc);
+    if (!(await this.store.putRegion(doc, this.quotas.regionsPerUser)))
+      throw new ApiError(
+        429,
+        `quota: at most ${this.quotas.regionsPerUser} watchlists and watchmaps per user`,
+      );
     return { status: 201, body: { owner: doc.owner, kind, name, size, createdAt: doc.createdAt } };
   }
 
@@ -266,14 +289,26 @@ export class FilterApi {
   }
 }
 
+/** What the matcher reads beside the filters: the visit, which its quota is counted by. */
+const SERVICE_READS = [['diaSource', 'visit']] as const;
+
+/** An instance's share of a filter's per-visit matches, taken from the shared ledger. */
+interface Grant {
+  left: number;
+  /** The ledger had none left: the visit's quota is spent. */
+  spent: boolean;
+  claiming: Promise<void> | null;
+}
+
 /**
  * The active filters of all users, compiled, refreshed from the store at most every `ttlMs`.
- * Matches are capped per filter and visit; what the cap drops is counted.
+ * Matches are capped per filter and visit across all instances: each instance takes blocks of
+ * the count from the ledger (`matchesClaimedAtOnce`); what the cap drops is counted.
  */
 export class FilterMatcher {
-  private filters: Array<{ doc: FilterDoc; compiled: CompiledFilter }> = [];
+  private set = new FilterSet(SERVICE_READS);
   private loadedAt = -Infinity;
-  private readonly perVisit = new Map<string, number>();
+  private readonly grants = new Map<string, Grant>();
   private readonly regions: RegionCache = new Map();
   /** Matches dropped by the per-visit quota, by filter id. */
   readonly dropped = new Map<string, number>();
@@ -282,6 +317,7 @@ export class FilterMatcher {
 
   constructor(
     private readonly store: FilterStore,
+    private readonly ledger: MatchLedger,
     private readonly quotas: Quotas = DEFAULT_QUOTAS,
     private readonly ttlMs = 30_000,
     private readonly now: () => number = Date.now,
@@ -289,38 +325,68 @@ export class FilterMatcher {
 
   async refresh(): Promise<void> {
     const docs = (await this.store.listFilters()).filter((d) => !d.paused);
-    const next: typeof this.filters = [];
+    const set = new FilterSet(SERVICE_READS);
     for (const doc of docs) {
       try {
-        next.push({
-          doc,
-          compiled: await compileForOwner(this.store, doc.owner, doc.where, this.regions),
-        });
+        set.set(doc.id, await compileForOwner(this.store, doc.owner, doc.where, this.regions));
         this.broken.delete(doc.id);
       } catch (err) {
         this.broken.set(doc.id, (err as Error).message);
       }
     }
-    this.filters = next;
+    this.set = set;
     this.loadedAt = this.now();
   }
 
-  /** Ids of the active filters that match the alert and are within their per-visit quota. */
+  /**
+   * Ids of the active filters that match the alert of a frame and are within their per-visit
+   * quota. The frame is decoded once, to the fields the filters read; a frame that is not an
+   * alert throws AlertDecodeError (./projection.ts).
+   */
+  async matchFrame(frame: Uint8Array): Promise<string[]> {
+    if (this.now() - this.loadedAt > this.ttlMs) await this.refresh();
+    const set = this.set;
+    const alert = set.decode(frame);
+    return this.withinQuota(set.match(alert), alert.diaSource.visit);
+  }
+
+  /** The same for an alert already decoded in full. */
   async match(alert: Alert): Promise<string[]> {
     if (this.now() - this.loadedAt > this.ttlMs) await this.refresh();
-    const ids: string[] = [];
-    for (const { doc, compiled } of this.filters) {
-      if (!compiled.matches(alert)) continue;
-      if (this.perVisit.size > MAX_COUNTED_VISITS) this.perVisit.clear();
-      const key = `${doc.id}/${alert.diaSource.visit}`;
-      const n = (this.perVisit.get(key) ?? 0) + 1;
-      this.perVisit.set(key, n);
-      if (n > this.quotas.matchesPerVisit) {
-        this.dropped.set(doc.id, (this.dropped.get(doc.id) ?? 0) + 1);
-        continue;
+    return this.withinQuota(this.set.match(alert), alert.diaSource.visit);
+  }
+
+  private async withinQuota(matched: string[], visit: number): Promise<string[]> {
+    const taken = await Promise.all(matched.map((id) => this.take(id, visit)));
+    return matched.filter((id, k) => {
+      if (!taken[k]) this.dropped.set(id, (this.dropped.get(id) ?? 0) + 1);
+      return taken[k];
+    });
+  }
+
+  /** Takes one of a filter's matches in a visit: from this instance's grant, else from the ledger. */
+  private async take(filterId: string, visit: number): Promise<boolean> {
+    const key = `${filterId}/${visit}`;
+    if (this.grants.size > MAX_COUNTED_VISITS) this.grants.clear();
+    let grant = this.grants.get(key);
+    if (!grant) this.grants.set(key, (grant = { left: 0, spent: false, claiming: null }));
+    for (;;) {
+      if (grant.left > 0) {
+        grant.left--;
+        return true;
       }
-      ids.push(doc.id);
+      if (grant.spent) return false;
+      const g = grant;
+      g.claiming ??= this.ledger
+        .claim(filterId, visit, this.quotas.matchesClaimedAtOnce, this.quotas.matchesPerVisit)
+        .then((n) => {
+          g.left += n;
+          g.spent = n === 0;
+        })
+        .finally(() => {
+          g.claiming = null;
+        });
+      await g.claiming;
     }
-    return ids;
   }
 }

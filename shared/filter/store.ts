@@ -34,11 +34,21 @@ export interface RegionDoc {
 export interface FilterStore {
   listFilters(owner?: string): Promise<FilterDoc[]>;
   getFilter(id: string): Promise<FilterDoc | null>;
+  /** Replaces a filter (pause, resume). */
   putFilter(doc: FilterDoc): Promise<void>;
+  /**
+   * Adds a new filter unless its owner already holds `maxPerUser`, atomically (a transaction),
+   * so that two instances creating at once cannot both pass; returns whether it was added.
+   */
+  createFilter(doc: FilterDoc, maxPerUser: number): Promise<boolean>;
   deleteFilter(id: string): Promise<void>;
   listRegions(owner: string, kind?: RegionKind): Promise<Array<Omit<RegionDoc, 'text'>>>;
   getRegion(owner: string, kind: RegionKind, name: string): Promise<RegionDoc | null>;
-  putRegion(doc: RegionDoc): Promise<void>;
+  /**
+   * Writes (or replaces) a region unless it is new and its owner already holds `maxPerUser`,
+   * atomically; returns whether it was written.
+   */
+  putRegion(doc: RegionDoc, maxPerUser: number): Promise<boolean>;
   deleteRegion(owner: string, kind: RegionKind, name: string): Promise<void>;
 }
 
@@ -49,4 +59,13 @@ export interface FilterStreams {
   deleteStream(filterId: string): Promise<void>;
   /** Publishes an alert frame, unchanged, with its attributes plus `filterId`. */
   publish(frame: Buffer, attributes: Record<string, string>): Promise<void>;
+}
+
+/** How many matches each filter delivered in each visit, shared by all instances of the service. */
+export interface MatchLedger {
+  /**
+   * Takes up to `want` more of a filter's `limit` matches in a visit, atomically (a Firestore
+   * transaction on the cloud); returns how many it took: 0 once the visit's quota is spent.
+   */
+  claim(filterId: string, visit: number, want: number, limit: number): Promise<number>;
 }

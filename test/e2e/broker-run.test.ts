@@ -228,6 +228,20 @@ describe('a broker on npm start', { timeout: 600_000 }, () => {
         `# broker run: ${received.length} filtered alerts, ${skipped} repeated deliveries skipped\n`,
       );
 
+      // The night's user filters (functions/night/filters.ts): each stream got exactly its
+      // filter's matches, unaltered, and the report shows them.
+      const filterLines = night.io.out.split('\n').filter((l) => l.startsWith('filter '));
+      assert.equal(filterLines.length, 8, night.io.out.slice(-3000));
+      for (const line of filterLines) assert.match(line, /, 0 altered\), exactly those$/);
+      const outcomes = JSON.parse(readFileSync(join(out, 'filters.json'), 'utf8')) as Array<{
+        matched: number;
+      }>;
+      assert.ok(
+        outcomes.some((f) => f.matched > 0),
+        'some example filter matches the visit',
+      );
+      assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /<h2>User filters<\/h2>/);
+
       await checkReportInBrowser(join(out, 'index.html'));
 
       night.child.kill('SIGINT');

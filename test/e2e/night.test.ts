@@ -3,16 +3,20 @@
  * the raw bucket, alerts out of topic `alerts`, decoded and counted against the simulator's truth;
  * a replayed image and a redelivered notification add no duplicate alert and leave the archive
  * unchanged; a corrupt image and a malformed next_visit are dead-lettered with their reason while
- * the night goes on; and nextVisitHttp answers 400 / 200.
+ * the night goes on; nextVisitHttp answers 400 / 200; and the user-filter expressions of
+ * test/filter/cases.ts match on the night's archived alerts as test/filter/independent.py says.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { writeAlertContainer } from '../../shared/alerts/container.js';
+import { decodeAlert } from '../../shared/alerts/wire.js';
 import { readPreparedImage } from '../../shared/pipeline/prepared-io.js';
 import { TOPICS } from '../../shared/cloud/names.js';
 import { gridCamera } from '../../shared/prompt/camera.js';
@@ -33,6 +37,7 @@ import {
 } from '../../functions/night/play.js';
 import { fetchArchived } from '../../functions/night/report.js';
 import type { RenderedDetector } from '../../functions/night/render-worker.js';
+import { crossCheck, skipWithoutOracle } from '../filter/cross-check.js';
 import { planSky, pointing, renderSky, truthOf, type SkyPlan } from '../../functions/night/sky.js';
 
 const SIZE = 512;
@@ -302,4 +307,30 @@ describe('the night end to end on the emulators', { timeout: 600_000 }, () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+
+  it(
+    "user filters over the night's alerts agree with an independent Python evaluation",
+    { ...STEP, skip: skipWithoutOracle() },
+    async () => {
+      // The archive's alerts of both visits: the pipeline's measurements, history, cutouts.
+      const [files] = await cloud.buckets.alerts.getFiles({ prefix: 'v1/alerts/' });
+      const alerts = await Promise.all(
+        files.map(async (f) => decodeAlert(gunzipSync((await f.download())[0]))),
+      );
+      assert.ok(
+        alerts.some((a) => (a.prvDiaSources?.length ?? 0) > 0),
+        'alerts with history',
+      );
+      const dir = await mkdtemp(join(tmpdir(), 'ap-e2e-filter-'));
+      try {
+        const file = join(dir, 'night.avro');
+        await writeAlertContainer(file, alerts);
+        const found = await crossCheck(dir, file, alerts);
+        const matching = [...found.values()].filter((ids) => ids.length > 0).length;
+        assert.ok(matching >= found.size / 2, `${matching} of ${found.size} expressions match`);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -8,61 +8,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAlertFile, writeAlertContainer } from '../../shared/alerts/container.js';
-import type { Alert } from '../../shared/alerts/types.js';
+import { writeAlertContainer } from '../../shared/alerts/container.js';
 import { compileFilter } from '../../shared/filter/index.js';
-import { parseMoc } from '../../shared/filter/moc.js';
-import { parseWatchlistCsv } from '../../shared/filter/watchlist.js';
-import { runPython, skipWithout } from '../helpers/python.js';
 import { runScene } from '../alerts/scene.js';
-import { EXPRESSIONS, watchlistCsv, watchmapMoc, withNulls } from './cases.js';
+import { withNulls } from './cases.js';
+import { crossCheck, readAll, skipWithoutOracle } from './cross-check.js';
 
-const script = readFileSync(new URL('./independent.py', import.meta.url), 'utf8');
 const cli = new URL('../../cli/main.ts', import.meta.url).pathname;
-const skip = skipWithout('astropy') || skipWithout('avro');
-
-async function readAll(file: string): Promise<Alert[]> {
-  const alerts: Alert[] = [];
-  for await (const a of readAlertFile(file)) alerts.push(a);
-  return alerts;
-}
-
-/** Both evaluations over one Avro file; returns the JS matches by expression. */
-async function crossCheck(
-  dir: string,
-  avroFile: string,
-  regionsFrom: Alert[],
-): Promise<Map<string, number[]>> {
-  const csv = join(dir, 'targets.csv');
-  const moc = join(dir, 'field.moc');
-  writeFileSync(csv, watchlistCsv(regionsFrom));
-  writeFileSync(moc, watchmapMoc(regionsFrom));
-  const context = {
-    watchlists: new Map([['targets', parseWatchlistCsv(readFileSync(csv, 'utf8'))]]),
-    watchmaps: new Map([['field', parseMoc(readFileSync(moc, 'utf8'))]]),
-  };
-  const alerts = await readAll(avroFile);
-  const expected = JSON.parse(runPython('astropy', script, [avroFile, csv, moc])) as Record<
-    string,
-    number[]
-  >;
-  assert.deepEqual(
-    Object.keys(expected).sort(),
-    [...EXPRESSIONS].sort(),
-    'independent.py covers exactly the expressions of cases.ts',
-  );
-  const found = new Map<string, number[]>();
-  for (const text of EXPRESSIONS) {
-    const filter = compileFilter(text, context);
-    const ids = alerts.filter((a) => filter.matches(a)).map((a) => a.diaSourceId);
-    assert.deepEqual(ids, expected[text], text);
-    found.set(text, ids);
-  }
-  return found;
-}
+const skip = skipWithoutOracle();
 
 test(
   'every operator and function matches the independent Python evaluation (association scene, with nulls)',

@@ -18,13 +18,19 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message } from '@google-cloud/pubsub';
 import { startEmulators } from '../../emulators/main.js';
 import { startTriggerRunner } from '../../emulators/triggers.js';
-import { FirestoreFilterStore } from '../../shared/adapters/filter-store.js';
+import { FirestoreFilterStore, FirestoreMatchLedger } from '../../shared/adapters/filter-store.js';
 import { alertAttributes } from '../../shared/alerts/attributes.js';
 import type { Alert } from '../../shared/alerts/types.js';
 import { decodeAlert, encodeAlert } from '../../shared/alerts/wire.js';
 import { compileFilter } from '../../shared/filter/index.js';
 import { parseMoc } from '../../shared/filter/moc.js';
-import { DEFAULT_QUOTAS, FilterMatcher } from '../../shared/filter/service.js';
+import { PubSubFilterStreams } from '../../shared/adapters/filter-streams.js';
+import {
+  compileForOwner,
+  DEFAULT_QUOTAS,
+  FilterApi,
+  FilterMatcher,
+} from '../../shared/filter/service.js';
 import type { RegionKind } from '../../shared/filter/store.js';
 import { mjdNow } from '../../shared/filter/replay.js';
 import { parseWatchlistCsv } from '../../shared/filter/watchlist.js';
@@ -261,7 +267,7 @@ test('the matcher re-reads a watchlist only when it was uploaded again', async (
     }
   }
   const store = new CountingStore(s.firestore);
-  const matcher = new FilterMatcher(store);
+  const matcher = new FilterMatcher(store, new FirestoreMatchLedger(s.firestore));
   await matcher.refresh();
   const first = reads;
   assert.ok(first >= 2, 'the watchlist and the watchmap in use are read');
@@ -273,24 +279,130 @@ test('the matcher re-reads a watchlist only when it was uploaded again', async (
   assert.equal(reads, first + 1, 'the uploaded watchlist is read once more');
 });
 
-test('matches beyond the per-visit quota are counted and not delivered', async () => {
-  const matcher = new FilterMatcher(new FirestoreFilterStore(s.firestore), {
-    ...DEFAULT_QUOTAS,
-    matchesPerVisit: 2,
-  });
+test('the per-visit quota holds across instances: two matchers share the Firestore count', async () => {
+  const quotas = { ...DEFAULT_QUOTAS, matchesPerVisit: 3, matchesClaimedAtOnce: 2 };
+  const ledger = new FirestoreMatchLedger(s.firestore, 'quota-test-');
+  const store = new FirestoreFilterStore(s.firestore);
+  // Two instances of filterAlerts, each receiving every alert (as on redelivery or scale-out).
+  const instances = [0, 1].map(() => new FilterMatcher(store, ledger, quotas));
+  const frames = alerts.map((a) => encodeAlert(a));
   const delivered = new Map<string, number>();
-  for (const a of alerts)
-    for (const id of await matcher.match(a))
-      delivered.set(
-        `${id}/${a.diaSource.visit}`,
-        (delivered.get(`${id}/${a.diaSource.visit}`) ?? 0) + 1,
-      );
-  assert.ok(delivered.size > 0);
-  assert.ok(
-    [...delivered.values()].every((n) => n <= 2),
-    'at most 2 matches per filter and visit',
+  const matched = new Map<string, number>();
+  await Promise.all(
+    instances.map(async (matcher) => {
+      for (const [k, frame] of frames.entries()) {
+        const visit = alerts[k].diaSource.visit;
+        for (const id of await matcher.matchFrame(frame)) {
+          const key = `${id}/${visit}`;
+          delivered.set(key, (delivered.get(key) ?? 0) + 1);
+        }
+      }
+    }),
   );
-  const dropped = [...matcher.dropped.values()].reduce((x, y) => x + y, 0);
-  const total = [...delivered.values()].reduce((x, y) => x + y, 0);
-  assert.ok(dropped > 0, `${dropped} dropped, ${total} delivered`);
+  const active = (await store.listFilters()).filter((d) => !d.paused);
+  const compiled = await Promise.all(
+    active.map(async (d) => [d.id, await compileForOwner(store, d.owner, d.where)] as const),
+  );
+  for (const a of alerts)
+    for (const [id, filter] of compiled)
+      if (filter.matches(a)) {
+        const key = `${id}/${a.diaSource.visit}`;
+        matched.set(key, (matched.get(key) ?? 0) + 2);
+      }
+  assert.ok(
+    [...matched.values()].some((n) => n > 3),
+    'some filter matches more than the quota',
+  );
+  for (const [key, want] of matched) {
+    const got = delivered.get(key) ?? 0;
+    assert.ok(got <= 3, `${key}: ${got} delivered, more than the quota of 3`);
+    // Each instance may be left holding one unused match of its last block of 2.
+    assert.ok(got >= Math.min(3, want) - 2, `${key}: ${got} delivered of ${want} matched`);
+  }
+  const dropped = instances.reduce(
+    (n, m) => n + [...m.dropped.values()].reduce((x, y) => x + y, 0),
+    0,
+  );
+  assert.ok(dropped > 0, 'the matches beyond the quota are counted as dropped');
+});
+
+test('the store adds at most the quota of filters, however many transactions race', async () => {
+  const store = new FirestoreFilterStore(s.firestore, 'race-');
+  const doc = (k: number) => ({
+    id: `race-${k}`,
+    owner: 'dave@example.org',
+    name: `r${k}`,
+    where: 'TRUE',
+    paused: false,
+    createdAt: new Date().toISOString(),
+    subscription: `filter-race-${k}`,
+  });
+  const added = await Promise.all(
+    Array.from({ length: 8 }, (_, k) => store.createFilter(doc(k), 3)),
+  );
+  assert.equal(added.filter(Boolean).length, 3);
+  assert.equal((await store.listFilters('dave@example.org')).length, 3);
+});
+
+test('filter and region quotas hold against concurrent creation', async () => {
+  const bob = (method: string, path: string, body?: unknown) =>
+    call(method, path, 'bob-token-00002', body);
+  const streamsBefore = (await s.pubsub.getSubscriptions())[0].length;
+  const created = await Promise.all(
+    Array.from({ length: 9 }, (_, k) =>
+      bob('POST', '/v1/filters', { name: `b${k}`, where: 'diaSource.snr > 1e9' }),
+    ),
+  );
+  assert.deepEqual(
+    created.map((r) => r.status).sort(),
+    [...Array<number>(6).fill(201), ...Array<number>(3).fill(429)],
+    'exactly the quota of 6 filters is created',
+  );
+  for (const r of created.filter((r) => r.status === 429))
+    assert.match(String(r.body.error), /quota: at most 6 filters per user/);
+  const filters = (await bob('GET', '/v1/filters')).body.filters as Array<{ id: string }>;
+  assert.equal(filters.length, 6);
+  assert.equal(
+    (await s.pubsub.getSubscriptions())[0].length - streamsBefore,
+    6,
+    'a refused filter leaves no stream',
+  );
+  for (const f of filters) assert.equal((await bob('DELETE', `/v1/filters/${f.id}`)).status, 200);
+
+  const n = DEFAULT_QUOTAS.regionsPerUser + 3;
+  const regions = await Promise.all(
+    Array.from({ length: n }, (_, k) =>
+      bob('POST', '/v1/watchmaps', { name: `m${k}`, moc: '3/3 10' }),
+    ),
+  );
+  assert.equal(
+    regions.filter((r) => r.status === 201).length,
+    DEFAULT_QUOTAS.regionsPerUser,
+    'exactly the quota of regions is stored',
+  );
+  assert.equal(
+    ((await bob('GET', '/v1/watchmaps')).body.watchmaps as unknown[]).length,
+    DEFAULT_QUOTAS.regionsPerUser,
+  );
+  for (let k = 0; k < n; k++) await bob('DELETE', `/v1/watchmaps/m${k}`);
+
+  const api = new FilterApi(
+    new FirestoreFilterStore(s.firestore),
+    new PubSubFilterStreams(s.pubsub),
+    {
+      ...DEFAULT_QUOTAS,
+      watchlistEntries: 3,
+    },
+  );
+  const upload = (rows: number) =>
+    api.handle({
+      method: 'POST',
+      path: '/v1/watchlists',
+      user: 'carol@example.org',
+      body: { name: 'few', csv: `ra,dec,radius\n${'10,20,1\n'.repeat(rows)}` },
+    });
+  assert.equal((await upload(3)).status, 201);
+  const over = await upload(4);
+  assert.equal(over.status, 429, 'a watchlist over the entry quota is refused at creation');
+  assert.match(String((over.body as { error: string }).error), /at most 3 watchlist entries/);
 });

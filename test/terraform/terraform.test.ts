@@ -184,7 +184,7 @@ test("each function's service account holds exactly the roles its code needs", (
     filterAlerts: [
       'topic filtered-alerts roles/pubsub.publisher',
       'topic alerts-dead-letter roles/pubsub.publisher',
-      'project roles/datastore.viewer',
+      'project roles/datastore.user',
       'project roles/logging.logWriter',
     ],
     filterApi: [
