@@ -6,6 +6,12 @@ import { MoffatPsf } from '../../shared/sim/moffat.js';
 import { rngStream } from '../../shared/sim/random.js';
 import { addTrail } from '../../shared/sim/render.js';
 import { fitTrail } from '../../shared/solar/trail.js';
+import { measureKnownObjectTrails } from '../../shared/solar/trail-measure.js';
+import { TanWcs } from '../../shared/wcs/tangent-wcs.js';
+import { Exposure } from '../../shared/image/exposure.js';
+import { emptyVisitInfo } from '../../shared/image/visit-info.js';
+import { AB_MAG_OF_1_NJY } from '../../shared/association/calibration.js';
+import type { DiaSource } from '../../shared/apdb/types.js';
 
 const SIZE = 101;
 const SKY = 400;
@@ -117,4 +123,72 @@ test('trailed-PSF fit: masked pixels are left out and flag the trail; no usable 
   assert.equal(hit?.ndata, (clean?.ndata ?? 0) - 1);
   mask.data.fill(MaskPlane.NO_DATA);
   assert.equal(fitTrail(image, variance, mask, psf, start), null);
+});
+
+test('trail fields on the sky: a known object fitted from its predicted motion gets trailLength (arcsec), trailAngle (bearing east of north), trailRa/Dec and trailFlux (nJy) of the truth through a rotated WCS', () => {
+  const scale = 0.2 / 3600;
+  const rot = (35 * Math.PI) / 180;
+  const wcs = new TanWcs({
+    crpix: [50, 50],
+    crval: [150, 20],
+    cd: [
+      [-scale * Math.cos(rot), scale * Math.sin(rot)],
+      [scale * Math.sin(rot), scale * Math.cos(rot)],
+    ],
+  });
+  // Motion over a 30 s exposure: 2.4" on the sky at bearing 60 deg (east of north).
+  const exposureTime = 30;
+  const bearing = 60;
+  const lengthArcsec = 2.4;
+  const rate = (lengthArcsec / 3600) * (86400 / exposureTime);
+  const ephRateRa = rate * Math.sin((bearing * Math.PI) / 180);
+  const ephRateDec = rate * Math.cos((bearing * Math.PI) / 180);
+  const half = (s: number) => ({
+    ra: Float64Array.of(
+      150 + (s * ephRateRa * exposureTime) / 86400 / 2 / Math.cos((20 * Math.PI) / 180),
+    ),
+    dec: Float64Array.of(20 + (s * ephRateDec * exposureTime) / 86400 / 2),
+  });
+  const [a, b] = [wcs.skyToPixel(half(-1)), wcs.skyToPixel(half(1))];
+  const flux = 20000;
+  const light = new Float32Array(SIZE * SIZE);
+  addTrail(
+    light,
+    SIZE,
+    { psf, skyAdu: SKY },
+    [a.x[0], a.y[0]],
+    [b.x[0], b.y[0]],
+    flux,
+    (psf.stampSize - 1) / 2,
+  );
+  const rng = rngStream(5, 'trail-sky');
+  const image = new Plane(
+    light.map((v) => v + Math.sqrt(SKY) * rng.normal()),
+    SIZE,
+    SIZE,
+  );
+  const exposure = new Exposure(
+    image,
+    Plane.zeros(Int32Array, SIZE, SIZE),
+    new Plane(new Float32Array(SIZE * SIZE).fill(SKY), SIZE, SIZE),
+    wcs,
+    psf,
+    { ...emptyVisitInfo(), exposureTime, zeroPoint: AB_MAG_OF_1_NJY },
+  );
+  const source = { diaSourceId: 1, x: 50.3, y: 49.8, trailNdata: 0 } as DiaSource;
+  const other = { diaSourceId: 2, x: 20, y: 20, trailNdata: 0 } as DiaSource;
+  const matches = new Map([[1, { ssSource: { ephRateRa, ephRateDec }, mpc_orbits: {} }]]);
+  assert.equal(measureKnownObjectTrails([source, other], matches, exposure, psf), 1);
+  assert.equal(other.trailLength, undefined);
+  const where = JSON.stringify(source);
+  assert.ok(Math.abs(Number(source.trailLength) - lengthArcsec) < 0.1, where);
+  assert.ok(Math.abs(Number(source.trailAngle) - bearing) < 1.5, where);
+  assert.ok(Math.abs(Number(source.trailFlux) - flux) < 3 * Number(source.trailFluxErr), where);
+  assert.ok(
+    Math.abs(Number(source.trailRa) - 150) * Math.cos((20 * Math.PI) / 180) * 3600 < 0.05,
+    where,
+  );
+  assert.ok(Math.abs(Number(source.trailDec) - 20) * 3600 < 0.05, where);
+  assert.ok(Number(source.trailDecErr) > 0 && Number(source.trailAngleErr) > 0);
+  assert.equal(source.trail_flag_edge, false);
 });
