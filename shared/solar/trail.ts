@@ -216,15 +216,7 @@ export function fitTrail(
   };
   for (let iter = 0; iter < MAX_ITERATIONS; iter++) {
     // Jacobian of the flux-profiled residuals by central differences (variable projection).
-    const cols = [0, 1, 2, 3].map((j) => {
-      const hi = Float64Array.from(p);
-      const lo = Float64Array.from(p);
-      hi[j] += DIFF_STEP;
-      lo[j] -= DIFF_STEP;
-      const rh = residuals(hi, steps);
-      const rl = residuals(lo, steps);
-      return rh.map((v, i) => (v - rl[i]) / (2 * DIFF_STEP));
-    });
+    const cols = [0, 1, 2, 3].map((j) => centralDifference(p, j, (q) => residuals(q, steps)));
     const r0 = residuals(p, steps);
     const jtj = new Float64Array(16);
     const jtr = new Float64Array(4);
@@ -269,16 +261,11 @@ export function fitTrail(
   model.draw(p, steps, m);
   const { flux, chi2 } = profile(box, m);
   const mAt = Float64Array.from(m);
-  const grads = [0, 1, 2, 3].map((j) => {
-    const hi = Float64Array.from(p);
-    const lo = Float64Array.from(p);
-    hi[j] += DIFF_STEP;
-    lo[j] -= DIFF_STEP;
-    model.draw(hi, steps, m);
-    const mh = Float64Array.from(m);
-    model.draw(lo, steps, m);
-    return mh.map((v, i) => (flux * (v - m[i])) / (2 * DIFF_STEP));
-  });
+  const scaled = (q: Float64Array): Float64Array => {
+    model.draw(q, steps, m);
+    return m.map((v) => flux * v);
+  };
+  const grads = [0, 1, 2, 3].map((j) => centralDifference(p, j, scaled));
   grads.push(mAt);
   const fisher = new Float64Array(25);
   for (let a = 0; a < 5; a++)
@@ -314,6 +301,21 @@ export function fitTrail(
     edge,
     shapeCov,
   };
+}
+
+/** d f / d p_j by a central difference of step DIFF_STEP (f returns a fresh array). */
+function centralDifference(
+  p: Float64Array,
+  j: number,
+  f: (q: Float64Array) => Float64Array,
+): Float64Array {
+  const hi = Float64Array.from(p);
+  const lo = Float64Array.from(p);
+  hi[j] += DIFF_STEP;
+  lo[j] -= DIFF_STEP;
+  const fh = f(hi);
+  const fl = f(lo);
+  return fh.map((v, i) => (v - fl[i]) / (2 * DIFF_STEP));
 }
 
 /**
