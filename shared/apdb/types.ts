@@ -98,6 +98,19 @@ export interface DiaSource extends Partial<Record<PixelFlagName, boolean | null>
   psfNdata: number;
   psfFlux_flag: boolean | null;
   trailNdata: number;
+  /** Trailed-source fit (known solar-system objects; shared/solar/trail-measure.ts): nJy, deg, arcsec, deg east of north. */
+  trailFlux?: number | null;
+  trailFluxErr?: number | null;
+  trailRa?: number | null;
+  trailRaErr?: number | null;
+  trailDec?: number | null;
+  trailDecErr?: number | null;
+  trailLength?: number | null;
+  trailLengthErr?: number | null;
+  trailAngle?: number | null;
+  trailAngleErr?: number | null;
+  trailChi2?: number | null;
+  trail_flag_edge?: boolean | null;
   dipoleMeanFlux: number | null;
   dipoleFluxDiff: number | null;
   dipoleLength: number | null;

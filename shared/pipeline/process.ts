@@ -19,6 +19,7 @@ import {
   DEFAULT_KNOWN_OBJECT_CONFIG,
   type KnownObjectsInField,
 } from '../association/known-objects.js';
+import { measureKnownObjectTrails } from '../solar/trail-measure.js';
 import type { OrbitCatalog } from '../solar/catalog.js';
 import { siteFromHeader, type Site } from '../solar/site.js';
 import {
@@ -487,6 +488,12 @@ export async function processDetector(
     config.association,
   );
   association.batch.imageDigest = inputs.imageDigest ?? null;
+  const trailsFitted = measureKnownObjectTrails(
+    association.batch.diaSources,
+    association.knownObjectMatches,
+    difference,
+    cellPsf(subtraction.differencePsf) ?? subtraction.differencePsf,
+  );
   const created = association.batch.diaSources.filter(
     (s) => s.diaObjectId === s.diaSourceId,
   ).length;
@@ -494,6 +501,7 @@ export async function processDetector(
   done('associate', {
     knownObjectsPredicted: knownObjects?.predictions.length ?? 0,
     knownObjectsMatched: association.knownObjectMatches.size,
+    trailsFitted,
     alreadyStored: association.alreadyStored,
     newDiaObjects: created,
     associated: placed - created,

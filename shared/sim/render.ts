@@ -57,7 +57,7 @@ export function skyBackground(spec: ImageSpec, size: number): Float32Array {
 function addPoint(
   light: Float32Array,
   size: number,
-  spec: ImageSpec,
+  spec: Pick<ImageSpec, 'psf' | 'skyAdu'>,
   x: number,
   y: number,
   flux: number,
@@ -164,7 +164,6 @@ export function renderLightExceptOddHalf(
 
   for (const m of field.moving) {
     const flux = magToAdu(simPrediction(m.orbit, spec.mjd).vMag, zp);
-    // Trail: positions over the exposure (from the orbit), each step carrying an equal share of the flux.
     const track = (dtDays: number): [number, number] => {
       const p = simPrediction(m.orbit, spec.mjd + dtDays);
       return [p.ra, p.dec];
@@ -177,18 +176,47 @@ export function renderLightExceptOddHalf(
       ra: Float64Array.from(ends, (e) => e[0]),
       dec: Float64Array.from(ends, (e) => e[1]),
     });
-    const length = Math.hypot(endPix.x[1] - endPix.x[0], endPix.y[1] - endPix.y[0]);
-    const steps = Math.max(1, Math.ceil(length * TRAIL_STEPS_PER_PIXEL));
-    for (let k = 0; k < steps; k++) {
-      const f = steps === 1 ? 0.5 : k / (steps - 1);
-      const x = steps === 1 ? mid.x : endPix.x[0] + f * (endPix.x[1] - endPix.x[0]);
-      const y = steps === 1 ? mid.y : endPix.y[0] + f * (endPix.y[1] - endPix.y[0]);
-      addPoint(light, size, spec, x, y, flux / steps, stampHalf);
-    }
+    // The ends straddle the midpoint: centre the segment on it (the orbit is straight over 30 s).
+    const hx = (endPix.x[1] - endPix.x[0]) / 2;
+    const hy = (endPix.y[1] - endPix.y[0]) / 2;
+    addTrail(
+      light,
+      size,
+      spec,
+      [mid.x - hx, mid.y - hy],
+      [mid.x + hx, mid.y + hy],
+      flux,
+      stampHalf,
+    );
   }
 
   if (spec.streak) addStreak(light, size, spec, spec.streak);
   return { light, placed };
+}
+
+/**
+ * A moving object's trail: its PSF convolved with the segment it crosses during the exposure
+ * (the trailed-source model of Veres et al. 2012, PASP 124, 1197), drawn as PSFs at the midpoints
+ * of TRAIL_STEPS_PER_PIXEL equal sub-segments per pixel, each with an equal share of the flux (a
+ * point source when the segment is shorter than a step).
+ */
+export function addTrail(
+  light: Float32Array,
+  size: number,
+  spec: Pick<ImageSpec, 'psf' | 'skyAdu'>,
+  from: readonly [number, number],
+  to: readonly [number, number],
+  flux: number,
+  minRadius: number,
+): void {
+  const length = Math.hypot(to[0] - from[0], to[1] - from[1]);
+  const steps = Math.max(1, Math.ceil(length * TRAIL_STEPS_PER_PIXEL));
+  for (let k = 0; k < steps; k++) {
+    const f = (k + 0.5) / steps;
+    const x = from[0] + f * (to[0] - from[0]);
+    const y = from[1] + f * (to[1] - from[1]);
+    addPoint(light, size, spec, x, y, flux / steps, minRadius);
+  }
 }
 
 /**

@@ -60,23 +60,44 @@ const MU_JUPITER = MU_SUN / 1047.3486;
 const A_JUPITER = 5.2026;
 const ARCSEC_PER_RAD = 3600 * RAD_TO_DEG;
 
+/** MPC's U scale: RUNOFF < exp(U CONS) arcsec per decade, CONS = ln(648000) / 9 (MPC, "Uncertainty Parameter U"). */
+const U_CONS = Math.log(648000) / 9;
+const DECADE_DAYS = 3652.5;
+/** Time from the last observation to the elements' epoch assumed for U's runoff (MPCORB epochs are refreshed within a year). */
+const U_BASELINE_DAYS = 365.25;
+
+/**
+ * One-sigma in-orbit longitude error of an orbit of uncertainty parameter U at dtDays from its
+ * epoch, arcsec: U's upper bound on the runoff per decade, exp(U CONS), grown linearly from the
+ * last observation (U_BASELINE_DAYS before the epoch); 0 when U is not given.
+ */
+export function runoffArcsec(uParam: number | undefined, dtDays: number): number {
+  if (uParam === undefined || !Number.isFinite(uParam)) return 0;
+  const perDecade = Math.min(648000, Math.exp(Math.min(9, Math.max(0, uParam)) * U_CONS));
+  return (perDecade * (U_BASELINE_DAYS + Math.abs(dtDays))) / DECADE_DAYS;
+}
+
 /**
  * One-sigma position error of a two-body prediction, arcsec: the observer error seen at the
- * object's distance, the floor, and the neglected planetary perturbations over |t - epoch|, bounded
+ * object's distance, the floor, the neglected planetary perturbations over |t - epoch|, bounded
  * by Jupiter's tidal acceleration at conjunction, |mu_J (1/(a_J - r)^2 - 1/a_J^2)|, integrated
- * twice (1/2 a dt^2; the minimum distance to Jupiter taken as 0.5 au).
+ * twice (1/2 a dt^2; the minimum distance to Jupiter taken as 0.5 au), and the orbit's own
+ * uncertainty from MPC's U (runoffArcsec: a heliocentric along-track angle, seen from the
+ * observer magnified by at most r / Delta).
  */
 export function predictionSigmaArcsec(
   helioRange: number,
   topoRange: number,
   dtDays: number,
   model: EphemerisErrorModel,
+  uParam?: number,
 ): number {
   const d = Math.max(0.5, Math.abs(A_JUPITER - helioRange));
   const accel = MU_JUPITER * Math.abs(1 / (d * d) - 1 / (A_JUPITER * A_JUPITER));
   const drift = 0.5 * accel * dtDays * dtDays;
   const err = Math.hypot(model.observerErrorAu, drift) / topoRange;
-  return Math.hypot(model.floorArcsec, err * ARCSEC_PER_RAD);
+  const orbit = (runoffArcsec(uParam, dtDays) * helioRange) / topoRange;
+  return Math.hypot(model.floorArcsec, err * ARCSEC_PER_RAD, orbit);
 }
 
 /** Working memory of one predictor (reused across orbits: no allocation per prediction). */
@@ -144,6 +165,7 @@ export class Predictor {
         range,
         this.observer.mjdTt - o.orbit.epoch_mjd,
         this.errorModel,
+        o.orbit.u_param,
       ),
     };
   }

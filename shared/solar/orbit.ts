@@ -28,6 +28,11 @@ export interface MpcOrbit {
   /** Absolute magnitude and slope parameter of the H, G system (Bowell et al. 1989). */
   h: number;
   g: number;
+  /**
+   * MPC's uncertainty parameter U, 0-9 (the letter codes D, E, F read as 9); NaN or absent when the
+   * catalogue gives none (the orbit taken as exact: the simulator's). Sets the prediction's sigma.
+   */
+  u_param?: number;
 }
 
 /** Columns of the orbit CSV, as the contract names them. */
@@ -44,6 +49,7 @@ export const ORBIT_COLUMNS = [
   'peri_time',
   'h',
   'g',
+  'u_param',
 ] as const;
 
 /** Columns that must be present and finite in every row (a follows from q and e; g defaults to 0.15). */
@@ -86,6 +92,10 @@ export function parseOrbitsCsv(text: string, file: string): MpcOrbit[] {
       throw new OrbitFileError(file, `line ${lineNo}: designation ${designation} appears twice`);
     seen.add(designation);
     const g = num('g');
+    const uRaw = (cells[index.get('u_param') ?? -1] ?? '').trim();
+    const u = uParamOf(uRaw);
+    if (Number.isNaN(u) && uRaw !== '')
+      throw new OrbitFileError(file, `line ${lineNo}: u_param must be 0-9 or D, E, F`);
     const row: MpcOrbit = {
       designation,
       epoch_mjd: num('epoch_mjd'),
@@ -99,6 +109,7 @@ export function parseOrbitsCsv(text: string, file: string): MpcOrbit[] {
       peri_time: num('peri_time'),
       h: num('h'),
       g: Number.isFinite(g) ? g : DEFAULT_SLOPE_G,
+      u_param: u,
     };
     for (const c of REQUIRED) {
       if (!Number.isFinite(row[c]))
@@ -122,11 +133,17 @@ export function parseOrbitsCsv(text: string, file: string): MpcOrbit[] {
   });
 }
 
+/** U from its MPCORB text: a digit, or 9 for the letter codes (D, E, F: orbit not determined); '' -> NaN. */
+function uParamOf(raw: string): number {
+  if (/^[0-9]$/.test(raw)) return Number(raw);
+  return /^[DEF]$/i.test(raw) ? 9 : Number.NaN;
+}
+
 /** The orbit CSV of a list of orbits (full double precision). */
 export function formatOrbitsCsv(orbits: readonly MpcOrbit[]): string {
   const rows = orbits.map((o) =>
     ORBIT_COLUMNS.map((c) =>
-      c === 'designation' ? o.designation : Number.isFinite(o[c]) ? String(o[c]) : '',
+      c === 'designation' ? o.designation : Number.isFinite(o[c] ?? NaN) ? String(o[c]) : '',
     ).join(','),
   );
   return [ORBIT_COLUMNS.join(','), ...rows].join('\n') + '\n';

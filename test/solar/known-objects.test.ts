@@ -13,7 +13,12 @@ import {
 import { writeAlertContainer } from '../../shared/alerts/container.js';
 import { processDetector, pipelineConfig } from '../../shared/pipeline/index.js';
 import { OrbitCatalog } from '../../shared/solar/catalog.js';
-import type { Prediction } from '../../shared/solar/ephemeris.js';
+import {
+  DEFAULT_ERROR_MODEL,
+  predictionSigmaArcsec,
+  runoffArcsec,
+  type Prediction,
+} from '../../shared/solar/ephemeris.js';
 import { elementsFromState, prepareOrbit, stateAt } from '../../shared/solar/kepler.js';
 import {
   formatOrbitsCsv,
@@ -154,7 +159,7 @@ test('known-object matching: one source per object, within its own radius, the n
   assert.equal(matches.get(3)?.ssSource.designation, '2026 AB1');
 });
 
-test('the pipeline on a simulated night: every detected asteroid above SNR 6 gets its ssObjectId, no source a wrong one, ssSource within 0.5 arcsec, mpc_orbits, no DIAObject; python3-avro reads them', async (t) => {
+test('the pipeline on a simulated night: every detected asteroid above SNR 6 gets its ssObjectId, no source a wrong one, ssSource within 0.5 arcsec, mpc_orbits, no DIAObject, trails fitted; python3-avro reads them by Rubin field names', async (t) => {
   const files = nightFiles({ size: 512, seed: 21, visits: 2, movingPerMegapixel: 16 });
   const orbits = files.night.field.moving.map((m) => m.orbit);
   const catalog = new OrbitCatalog(orbits);
@@ -208,6 +213,18 @@ test('the pipeline on a simulated night: every detected asteroid above SNR 6 get
         `offset ${String(a.ssSource?.ephOffset)} arcsec`,
       );
       assert.equal(a.mpc_orbits?.designation, a.ssSource?.designation);
+      // Trail fit started from the prediction: finite flux, and the length near the motion over the exposure.
+      const d = a.diaSource;
+      const predicted = (Number(a.ssSource?.ephRate) * sci.exposure.info.exposureTime) / 24;
+      assert.ok(
+        Number(d.trailNdata) > 0 && Number.isFinite(d.trailFlux),
+        `trail of ${a.diaSourceId}`,
+      );
+      const lengthErr = Number.isFinite(d.trailLengthErr) ? Number(d.trailLengthErr) : 1;
+      assert.ok(
+        Math.abs(Number(d.trailLength) - predicted) < 4 * lengthErr + 0.5,
+        `trailLength ${String(d.trailLength)} +- ${lengthErr} vs ${predicted} arcsec`,
+      );
     }
     assert.ok(
       !r.association.batch.diaObjects.some((o) =>
@@ -221,14 +238,27 @@ test('the pipeline on a simulated night: every detected asteroid above SNR 6 get
       await writeAlertContainer(file, r.alerts);
       const out = runPython(
         'avro',
-        "import sys,avro.datafile,avro.io\nr=avro.datafile.DataFileReader(open(sys.argv[1],'rb'),avro.io.DatumReader())\nprint(sorted(a['ssSource']['designation'] for a in r if a['ssSource']))",
+        [
+          'import sys,avro.datafile,avro.io',
+          "r=avro.datafile.DataFileReader(open(sys.argv[1],'rb'),avro.io.DatumReader())",
+          'for a in r:',
+          "  s,o,d=a['ssSource'],a['mpc_orbits'],a['diaSource']",
+          '  if s is None: continue',
+          "  print(s['designation'],s['ssObjectId']==d['ssObjectId'],o['designation']==s['designation'],a['diaObject'] is None,'%.4f'%s['ephOffset'],'%.3f'%s['topoRange'],'%.3f'%d['trailLength'],d['trailNdata']>0)",
+        ].join('\n'),
         [file],
       );
-      const names = r.alerts
+      // Avro floats are single precision: round the same value.
+      const f32 = (v: unknown, digits: number): string => Math.fround(Number(v)).toFixed(digits);
+      // Read by Rubin's field names, as a broker would: ssSource, mpc_orbits, diaSource's trail fields.
+      const lines = r.alerts
         .filter((a) => a.ssSource)
-        .map((a) => a.ssSource?.designation as string)
-        .sort();
-      assert.equal(out.trim(), `[${names.map((n) => `'${n}'`).join(', ')}]`);
+        .map(
+          (a) =>
+            `${String(a.ssSource?.designation)} True True True ${f32(a.ssSource?.ephOffset, 4)} ${f32(a.ssSource?.topoRange, 3)} ${f32(a.diaSource.trailLength, 3)} True`,
+        );
+      assert.ok(lines.length > 0);
+      assert.deepEqual(out.trim().split('\n').sort(), lines.sort());
     }
   }
   assert.ok(expected >= 4, `only ${expected} asteroids above SNR 6 detected`);
@@ -268,4 +298,23 @@ test('ap process --orbits with a bad orbit file: exit 2 and one line naming the 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("MPC's U parameter (0-9, D/E/F) widens a prediction's sigma by U's runoff bound; none given, none added; bad values refused", () => {
+  const text = formatOrbitsCsv([orbitA]).replace(/,\n/, ',x\n');
+  const withU = (u: string): MpcOrbit =>
+    parseOrbitsCsv(text.replace(/,x\n/, `,${u}\n`), 'u.csv')[0];
+  assert.equal(withU('3').u_param, 3);
+  assert.equal(withU('E').u_param, 9);
+  assert.ok(Number.isNaN(withU('').u_param));
+  assert.throws(() => withU('12'), /u\.csv: line 2: u_param must be 0-9 or D, E, F/);
+  // MPC: U 3 means a runoff below 86.5"/decade: exp(3 ln(648000) / 9) = 86.5.
+  assert.ok(Math.abs(runoffArcsec(3, 0) * (3652.5 / 365.25) - 86.5) < 0.1);
+  assert.equal(runoffArcsec(undefined, 100), 0);
+  const model = DEFAULT_ERROR_MODEL;
+  const exact = predictionSigmaArcsec(2.5, 1.5, 30, model);
+  assert.equal(predictionSigmaArcsec(2.5, 1.5, 30, model, Number.NaN), exact);
+  const u5 = predictionSigmaArcsec(2.5, 1.5, 30, model, 5);
+  const expected = (runoffArcsec(5, 30) * 2.5) / 1.5;
+  assert.ok(Math.abs(u5 - Math.hypot(exact, expected)) < 1e-9 && u5 > 100, `sigma ${u5}`);
 });
