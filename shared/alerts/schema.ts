@@ -88,11 +88,10 @@ export function loadAlertSchema(
 export function alertSchemaById(id: number): AlertSchema | null {
   const major = Math.floor(id / 100);
   const minor = id % 100;
-  if (
-    !Number.isInteger(id) ||
-    id < 100 ||
-    !existsSync(join(schemaRoot(), String(major), String(minor)))
-  )
-    return null;
+  if (!Number.isInteger(id) || id < 100) return null;
+  // Decoding asks for every alert: a schema already read costs no file-system lookup.
+  const known = cache.get(id);
+  if (known) return known;
+  if (!existsSync(join(schemaRoot(), String(major), String(minor)))) return null;
   return loadAlertSchema(major, minor);
 }
