@@ -2,7 +2,6 @@
  * `ap template --out T.fits [--grid G.fits | --tile N] [--band B] INPUT.fits...`: coadds calibrated
  * single visits into a template (shared/template) that `ap diff --template` and nextVisit read.
  */
-import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import {
   defineCommand,
@@ -17,7 +16,6 @@ import {
   buildTemplate,
   NotEnoughInputsError,
   templateToFits,
-  WCS_RMS_CARDS,
   type BuildOptions,
   type OutputGrid,
   type RejectionMethod,
@@ -28,6 +26,7 @@ import {
   resolveTemplateConfig,
   type TemplateConfig,
 } from '../../shared/template/config.js';
+import { templateInputFromBytes } from '../../shared/template/read-input.js';
 import { vettingHtml } from '../../shared/template/vetting.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
 
@@ -43,22 +42,7 @@ async function readInput(path: string): Promise<TemplateInput | { name: string; 
       reason: `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     };
   }
-  try {
-    const { exposure, header } = readExposureWithHeader(bytes, path);
-    const rms = WCS_RMS_CARDS.map((k) => header.getNumber(k)).find((v) => v !== undefined);
-    return {
-      name: path,
-      exposure,
-      wcsRmsArcsec: rms ?? Number.NaN,
-      id: createHash('sha256').update(bytes).digest('hex'),
-    };
-  } catch (err) {
-    const message = (err as Error).message;
-    return {
-      name: path,
-      reason: `unreadable: ${message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message}`,
-    };
-  }
+  return templateInputFromBytes(bytes, path);
 }
 
 async function readGrid(path: string): Promise<OutputGrid> {

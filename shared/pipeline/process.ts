@@ -479,6 +479,7 @@ export async function processDetector(
       reliabilityModel: inputs.realBogus?.version ?? null,
       configHash: provenance.configHash,
       codeVersion: provenance.codeVersion,
+      templateVersion: templateIn.info.templateVersion ?? null,
       pixelScaleArcsec: science.wcs
         ? science.wcs.jacobian((science.width - 1) / 2, (science.height - 1) / 2).pixelScaleArcsec
         : Number.NaN,
