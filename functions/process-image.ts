@@ -126,7 +126,9 @@ async function templateFor(
     ? cutOut(readExposureWithHeader(found.bytes, found.key).exposure, region)
     : null;
   if (!cut)
-    throw new NoTemplate(`no template in band '${science.info.band}' covers detector ${key.detector}`);
+    throw new NoTemplate(
+      `no template in band '${science.info.band}' covers detector ${key.detector}`,
+    );
   return cut;
 }
 

@@ -180,7 +180,9 @@ export async function buildTile(
       version,
       tmplId: build.tmplId,
       nUsed: build.nUsed,
-      rejected: build.inputs.filter((r) => !r.used).map((r) => ({ file: r.file, reason: r.reason })),
+      rejected: build.inputs
+        .filter((r) => !r.used)
+        .map((r) => ({ file: r.file, reason: r.reason })),
       fillFactor: tileFillFactor(build.exposure, tile),
       buildSeconds: (Date.now() - started) / 1000,
     });

@@ -131,7 +131,8 @@ export class TemplateTiles {
     return this.db.runTransaction(async (tx) => {
       const snap = await tx.get(this.doc(band, tile));
       const r = snap.exists ? (snap.data() as TileRecord) : fresh(band, tile);
-      if (r.leaseUntil && Date.parse(r.leaseUntil) > Date.now()) return { record: null, busy: true };
+      if (r.leaseUntil && Date.parse(r.leaseUntil) > Date.now())
+        return { record: null, busy: true };
       const due =
         release ||
         (r.state === 'collecting' && r.candidates >= minInputs && r.candidates > r.triedAt);
