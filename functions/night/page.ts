@@ -159,6 +159,25 @@ const fmt = (v: number | null | undefined, digits = 2) =>
 /** JSON for a <script> element: no '</script>' can close it early. */
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
+/** The templates section: per tile its template's TMPLID, inputs and fill factor; per band the fill factor. */
+function templatesSection(r: NightReport): string {
+  const t = r.templates;
+  if (!t) return '';
+  const rows = t.tiles.map(
+    (x) =>
+      `<tr><td>${esc(x.band)}</td><td>${x.tile}</td><td>${esc(x.state)}</td><td>${esc(x.tmplId ?? '-')}</td><td>${x.inputs ?? '-'}</td><td>${x.rejected.length}</td><td>${fmt(x.fillFactor, 3)}</td><td>${fmt(x.buildSeconds, 1)}</td></tr>`,
+  );
+  const bands = t.bands
+    .map(
+      (b) =>
+        `band ${esc(b.band)}: ${b.frozen} of ${b.tiles} tiles, fill factor ${fmt(b.fillFactor, 3)}`,
+    )
+    .join('; ');
+  return `<h2>Templates</h2>
+<p>Fill factor: the fraction of each tile (HEALPix order 8) its template covers. ${bands}. Images without a template (no alerts, offered as template candidates): ${t.noTemplateImages}.</p>
+<table><tr><th>band</th><th>tile</th><th>state</th><th>TMPLID</th><th>inputs</th><th>rejected</th><th>fill factor</th><th>build s</th></tr>${rows.join('')}</table>`;
+}
+
 export function nightPage(
   r: NightReport,
   received: ReceivedAlert[],
@@ -226,6 +245,7 @@ Of ${r.knownObjects.detected} asteroid detections with |expected SNR| &ge; ${r.k
 ${r.knownObjects.wrongObject} of ${r.knownObjects.withSsObject} alerts with an ssObjectId name a wrong object (${fmt(r.knownObjects.wrongFraction, 5)} of all alerts);
 ${r.knownObjects.inDiaObjects} asteroid detections went into DIAObjects.
 Prediction residuals (observed - predicted): p50 ${fmt(r.knownObjects.residualArcsec.p50, 3)}, p90 ${fmt(r.knownObjects.residualArcsec.p90, 3)}, max ${fmt(r.knownObjects.residualArcsec.max, 3)} arcsec.</p>
+${templatesSection(r)}
 <h2>Latency per stage (seconds, per image)</h2>
 <table><tr><th>stage</th><th>n</th><th>p50</th><th>p90</th><th>max</th></tr>${stageRows.join('')}</table>
 <p>Night wall time ${fmt(r.night.wallSeconds, 0)} s, ${r.night.cores} cores, processImage instances ${r.night.concurrency.processImage}, TF.js backend ${esc(r.night.tfBackend ?? '-')}, seed ${r.night.seed}. Dead letters: ${r.deadLetters.length}.</p>

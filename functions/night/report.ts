@@ -26,6 +26,7 @@ import {
   type TruthWithDetector,
 } from './metrics.js';
 import type { PlayedImage } from './play.js';
+import type { TemplateFigures } from './templates.js';
 
 export interface NightFacts {
   visits: number;
@@ -58,6 +59,8 @@ export interface NightReport {
   science: ScienceFigures;
   /** Known solar-system objects: association completeness, wrong associations, residuals. */
   knownObjects: KnownObjectFigures;
+  /** The night's templates: TMPLID, fill factor per tile and band, images without one (./templates.ts). */
+  templates?: TemplateFigures;
 }
 
 /** Seconds from each alert's raw image finalize to its receipt at the broker. */

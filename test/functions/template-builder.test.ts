@@ -34,6 +34,8 @@ import { renderImage } from '../../shared/sim/night.js';
 import { planTemplateInputs } from '../../shared/sim/template-inputs.js';
 import { simulatedImageFits } from '../../shared/sim/write.js';
 import type { TemplateCandidate } from '../../shared/template/candidates.js';
+import type { LocalCloud } from '../../functions/night/cloud.js';
+import { templateFigures } from '../../functions/night/templates.js';
 
 const SIZE = 512;
 let emulators: RunningEmulators;
@@ -271,4 +273,28 @@ test('a release makes the next version with a new TMPLID, and alerts say which t
   for (const a of stored.alerts)
     assert.equal(decodeAlert(a.frame).diaSource.templateVersion, r.body.tmplId);
   for (const d of stored.batch.diaSources) assert.equal(d.templateVersion, r.body.tmplId);
+
+  // The night report's templates section reads the same records (and a template uploaded directly).
+  await s.buckets.templates.file(templateKey(BAND, TILE + 1)).save(v1);
+  const figures = await templateFigures({ buckets: s.buckets } as LocalCloud, BAND, [
+    TILE,
+    TILE + 1,
+    TILE + 2,
+  ]);
+  assert.deepEqual(
+    figures.tiles.map((t) => [t.state, t.tmplId]),
+    [
+      ['frozen', r.body.tmplId],
+      ['uploaded', before?.tmplId],
+      ['none', null],
+    ],
+  );
+  assert.equal(figures.tiles[0].fillFactor, r.body.fillFactor);
+  // Tile TILE's template filed under the next tile covers at most the margin it spills over.
+  assert.ok(
+    figures.tiles[1].fillFactor < Number(r.body.fillFactor),
+    `${figures.tiles[1].fillFactor}`,
+  );
+  assert.equal(figures.bands[0].tiles, 3);
+  assert.equal(figures.bands[0].frozen, 2);
 });
