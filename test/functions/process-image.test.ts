@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
-import { startEmulators, type RunningEmulators } from '../../emulators/main.js';
-import { createServices, setServices, type Services } from '../../functions/context.js';
+import type { RunningEmulators } from '../../emulators/main.js';
+import { collect, startFunctionCloud } from '../helpers/function-cloud.js';
+import { setServices, type Services } from '../../functions/context.js';
 import { processImage } from '../../functions/process-image.js';
 import { deadLetterTopic, TOPICS } from '../../shared/cloud/names.js';
 import { FitsHeader, writeFits } from '../../shared/fits/index.js';
@@ -23,38 +24,18 @@ let s: Services;
 let dead: Subscription;
 const letters: Message[] = [];
 let offered: Subscription;
-const candidates: TemplateCandidate[] = [];
+const offers: Message[] = [];
+const candidates = () =>
+  offers.map((m) => JSON.parse(m.data.toString('utf8')) as TemplateCandidate);
 
 before(async () => {
-  emulators = await startEmulators({ pubsubPort: 0, storagePort: 0, firestorePort: 0 });
-  process.env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
-  process.env.STORAGE_EMULATOR_HOST = emulators.storageHost;
-  process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
-  s = createServices({
-    ...createServices().config,
-    projectId: 'test-process-image',
-    bucketPrefix: 'pi',
-  });
-  setServices(s);
-  for (const bucket of Object.values(s.buckets)) await bucket.create();
-  for (const topic of [
+  ({ emulators, s } = await startFunctionCloud('test-process-image', 'pi', [
     TOPICS.alertBatches,
     TOPICS.templateCandidates,
     deadLetterTopic(TOPICS.rawArrived),
-  ])
-    await s.pubsub.createTopic(topic);
-  [offered] = await s.pubsub.topic(TOPICS.templateCandidates).createSubscription('watch-offered');
-  offered.on('message', (m: Message) => {
-    candidates.push(JSON.parse(m.data.toString('utf8')) as TemplateCandidate);
-    m.ack();
-  });
-  [dead] = await s.pubsub
-    .topic(deadLetterTopic(TOPICS.rawArrived))
-    .createSubscription('watch-dead');
-  dead.on('message', (m: Message) => {
-    letters.push(m);
-    m.ack();
-  });
+  ]));
+  offered = await collect(s, TOPICS.templateCandidates, 'watch-offered', offers);
+  dead = await collect(s, deadLetterTopic(TOPICS.rawArrived), 'watch-dead', letters);
 });
 
 after(async () => {
@@ -199,7 +180,7 @@ test('a visit over a tile with no template makes no alerts and no dead letter: i
   assert.match(record?.error ?? '', /no template in band 'r' covers detector 6/);
   let offer: TemplateCandidate | undefined;
   for (let i = 0; i < 100 && !offer; i++) {
-    offer = candidates.find((c) => c.name === name);
+    offer = candidates().find((c) => c.name === name);
     if (!offer) await new Promise((r) => setTimeout(r, 50));
   }
   assert.equal(offer?.outcome, 'no template');

@@ -14,8 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CloudEvent, Request, Response } from '@google-cloud/functions-framework';
 import type { Message, Subscription } from '@google-cloud/pubsub';
-import { startEmulators, type RunningEmulators } from '../../emulators/main.js';
-import { createServices, setServices, type Services } from '../../functions/context.js';
+import type { RunningEmulators } from '../../emulators/main.js';
+import { collect, startFunctionCloud } from '../helpers/function-cloud.js';
+import { setServices, type Services } from '../../functions/context.js';
 import { processImage } from '../../functions/process-image.js';
 import { resultKey } from '../../functions/stored-result.js';
 import { resetTemplateApi, templateApi } from '../../functions/template-api.js';
@@ -56,36 +57,18 @@ const BAND = set.plan.config.band;
 const TOKEN = 'operator-token-0123456789';
 
 before(async () => {
-  emulators = await startEmulators({ pubsubPort: 0, storagePort: 0, firestorePort: 0 });
-  process.env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
-  process.env.STORAGE_EMULATOR_HOST = emulators.storageHost;
-  process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
   const tokens = join(mkdtempSync(join(tmpdir(), 'tmpl-')), 'tokens.json');
   writeFileSync(tokens, JSON.stringify({ [TOKEN]: 'ops@example.org' }));
   process.env.AP_TEMPLATE_TOKENS = tokens;
   process.env.AP_TEMPLATE_OPERATORS = 'ops@example.org';
   resetTemplateApi();
-  s = createServices({
-    ...createServices().config,
-    projectId: 'test-template-builder',
-    bucketPrefix: 'tb',
-  });
-  setServices(s);
-  for (const bucket of Object.values(s.buckets)) await bucket.create();
-  for (const topic of [
+  ({ emulators, s } = await startFunctionCloud('test-template-builder', 'tb', [
     TOPICS.alertBatches,
     TOPICS.templateCandidates,
     deadLetterTopic(TOPICS.templateCandidates),
     deadLetterTopic(TOPICS.rawArrived),
-  ])
-    await s.pubsub.createTopic(topic);
-  [dead] = await s.pubsub
-    .topic(deadLetterTopic(TOPICS.templateCandidates))
-    .createSubscription('watch-dead');
-  dead.on('message', (m: Message) => {
-    letters.push(m);
-    m.ack();
-  });
+  ]));
+  dead = await collect(s, deadLetterTopic(TOPICS.templateCandidates), 'watch-dead', letters);
   // Inputs 1-4 and the later visit in the raw bucket, as the camera wrote them.
   for (const [k, spec] of [...set.inputs, ...set.later].entries()) {
     const plan = k < set.inputs.length ? set.inputPlan(k) : set.laterPlan;
