@@ -25,7 +25,12 @@ export const LOCAL_PROJECT_ID = emulatorConfig().projectId;
 /** The bucket prefix of the local system. */
 export const LOCAL_BUCKET_PREFIX = 'ap';
 /** Topics whose messages drive a function (each has a dead-letter topic). */
-export const FUNCTION_TOPICS = [TOPICS.nextVisit, TOPICS.rawArrived, TOPICS.alertBatches] as const;
+export const FUNCTION_TOPICS = [
+  TOPICS.nextVisit,
+  TOPICS.rawArrived,
+  TOPICS.alertBatches,
+  TOPICS.templateCandidates,
+] as const;
 
 const ALREADY_EXISTS = 6;
 const CONFLICT = 409;

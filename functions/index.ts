@@ -11,6 +11,8 @@
  * | alertArchive  | HTTP GET                        | `/v1/alerts/{id}`, `/v1/schemas/{id}`         |
  * | filterAlerts  | Pub/Sub `alerts`                | users' filters; matches to `filtered-alerts`  |
  * | filterApi     | HTTP                            | `/v1/filters`, `/v1/watchlists`, `/v1/watchmaps` |
+ * | templateBuilder | Pub/Sub `template-candidates` | records template candidates; builds, freezes tiles |
+ * | templateApi   | HTTP                            | `/v1/templates`: tiles, fill factor, release   |
  */
 import * as functions from '@google-cloud/functions-framework';
 import { configFromEnv } from './context.js';
@@ -20,10 +22,13 @@ import { filterAlerts } from './filter-alerts.js';
 import { filterApi } from './filter-api.js';
 import { nextVisit, nextVisitHttp } from './next-visit.js';
 import { processImage } from './process-image.js';
+import { templateApi } from './template-api.js';
+import { templateBuilder, templateConfigFromEnv } from './template-builder.js';
 
 // Cold start: a bad deploy-time configuration (AP_PIPELINE_CONFIG) stops the instance here, with
 // one line naming the setting, before it takes any event (so a bad deploy fails its health check).
 configFromEnv();
+templateConfigFromEnv();
 
 functions.cloudEvent('nextVisit', nextVisit);
 functions.http('nextVisitHttp', nextVisitHttp);
@@ -32,3 +37,5 @@ functions.cloudEvent('alertFanout', alertFanout);
 functions.http('alertArchive', alertArchive);
 functions.cloudEvent('filterAlerts', filterAlerts);
 functions.http('filterApi', filterApi);
+functions.cloudEvent('templateBuilder', templateBuilder);
+functions.http('templateApi', templateApi);

@@ -39,12 +39,22 @@ import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
 import { detectorFootprint } from '../shared/association/associate.js';
 import { TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
+import {
+  candidateTiles,
+  type CandidateOutcome,
+  type TemplateCandidate,
+} from '../shared/template/candidates.js';
 import { services, type Services } from './context.js';
 import { deadLetter } from './dead-letter.js';
 import { BusyError, isTransient, withDeadline } from './errors.js';
 import { claimIdentity } from './identity-claim.js';
 import type { ProcessingRecord } from './processing-record.js';
-import { pubsubMessage, storageNotification, type PubsubDelivery } from './events.js';
+import {
+  pubsubMessage,
+  storageNotification,
+  type PubsubDelivery,
+  type StorageObjectEvent,
+} from './events.js';
 import { log } from './log.js';
 import { orbitCatalog } from './known-objects.js';
 import { cutOut, findTemplate, loadPreload, PreloadedApdb, type Preload } from './preload.js';
@@ -64,6 +74,14 @@ const MAX_EVENT_KEPT = 64 * 1024;
 
 /** The real/bogus model, loaded once per instance and kept warm between images. */
 let realBogus: Promise<RealBogusScorer | null> | null = null;
+
+/** No template covers the image yet: not an error of the input (see markNoTemplate). */
+class NoTemplate extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoTemplate';
+  }
+}
 
 /** Input that no retry can fix; named after the error that showed it (e.g. FitsError) when there is one. */
 class BadInput extends Error {
@@ -108,7 +126,7 @@ async function templateFor(
     ? cutOut(readExposureWithHeader(found.bytes, found.key).exposure, region)
     : null;
   if (!cut)
-    throw new BadInput(
+    throw new NoTemplate(
       `no template in band '${science.info.band}' covers detector ${key.detector}`,
     );
   return cut;
@@ -122,6 +140,33 @@ async function handOff(
 ): Promise<void> {
   const message: AlertBatchMessage = { key, resultKey: resultKey(key), alertCount, readoutTime };
   await s.pubsub.topic(TOPICS.alertBatches).publishMessage({ json: message, attributes: { key } });
+}
+
+/** Offers the image to templateBuilder as a candidate for the tiles it covers (shared/template/candidates.ts). */
+async function offerCandidate(
+  s: Services,
+  object: StorageObjectEvent,
+  key: string,
+  science: Exposure,
+  outcome: CandidateOutcome,
+): Promise<void> {
+  const tiles = candidateTiles(science);
+  if (tiles.length === 0) return;
+  const { visit, detector, band, mjd } = science.info;
+  const candidate: TemplateCandidate = {
+    name: object.name,
+    generation: object.generation || 'unknown',
+    key,
+    visit,
+    detector,
+    band,
+    mjd,
+    tiles,
+    outcome,
+  };
+  await s.pubsub
+    .topic(TOPICS.templateCandidates)
+    .publishMessage({ json: candidate, attributes: { band, key, outcome } });
 }
 
 /**
@@ -239,7 +284,16 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     progress.stage = 'identity';
     if (!(await claim(s, key, science, bytes, raw, begin.record))) return;
     progress.stage = 'template';
-    const template = await templateFor(s, raw, science, preload);
+    let template;
+    try {
+      template = await templateFor(s, raw, science, preload);
+    } catch (err) {
+      if (!(err instanceof NoTemplate)) throw err;
+      await offerCandidate(s, object, key, science, 'no template');
+      await s.records.markNoTemplate(key, err.message);
+      log('INFO', 'no template yet: no alerts; offered as a template candidate', { key });
+      return;
+    }
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
     progress.stage = 'pipeline';
     realBogus ??= loadRealBogus(stderrJsonLogger);
@@ -291,6 +345,8 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     const handedOffAt = Date.now();
     progress.stage = 'apdbWrite';
     await s.apdb.storeVisit(stored.batch);
+    progress.stage = 'candidate';
+    await offerCandidate(s, object, key, science, 'processed');
     progress.stage = 'record';
     await s.records.markStored(key, resultKey(key), stored.alerts.length, {
       configHash: r.stats.configHash,

@@ -6,7 +6,8 @@
  */
 import type { Firestore, Transaction } from '@google-cloud/firestore';
 
-export type ProcessingState = 'started' | 'stored' | 'published' | 'failed';
+/** `noTemplate`: no template covers the image yet; it made no alerts and was offered as a template candidate. */
+export type ProcessingState = 'started' | 'stored' | 'published' | 'failed' | 'noTemplate';
 
 export interface ProcessingRecord {
   key: string;
@@ -118,12 +119,15 @@ export class ProcessingRecords {
       const stored = snap.exists
         ? { ...fresh(key), ...(snap.data() as ProcessingRecord) }
         : fresh(key);
+      const ended = stored.state === 'failed' || stored.state === 'noTemplate';
       const current =
-        stored.state === 'failed' && generation !== '' && stored.generation !== generation
-          ? fresh(key)
-          : stored;
+        ended && generation !== '' && stored.generation !== generation ? fresh(key) : stored;
       // Published before its APDB write finished (that write failed): process again, which writes the stored rows.
-      if (current.state === 'failed' || (current.state === 'published' && current.apdbStored))
+      if (
+        current.state === 'failed' ||
+        current.state === 'noTemplate' ||
+        (current.state === 'published' && current.apdbStored)
+      )
         return { action: 'duplicate', record: current };
       if (current.state === 'stored') return { action: 'republish', record: current };
       if (
@@ -191,6 +195,17 @@ export class ProcessingRecords {
       state: r.state === 'started' ? 'failed' : r.state,
       error: reason,
       stage: stage ?? r.stage ?? null,
+      leaseUntil: null,
+    }));
+  }
+
+  /** No template covers the image yet: it ends without alerts and without a dead letter, saying why. */
+  markNoTemplate(key: string, reason: string): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({
+      ...r,
+      state: 'noTemplate',
+      error: reason,
+      stage: 'template',
       leaseUntil: null,
     }));
   }

@@ -14,14 +14,18 @@ locals {
     alertArchive  = "ap-alert-archive"
     filterAlerts  = "ap-filter-alerts"
     filterApi     = "ap-filter-api"
+    # Template tiles: built from candidates, frozen; the operators' release.
+    templateBuilder = "ap-template-builder"
+    templateApi     = "ap-template-api"
   }
 
   # Pub/Sub-driven entry points and the topic each one's push subscription reads.
   pubsub_functions = {
-    nextVisit    = { topic = "next-visit", topic_id = google_pubsub_topic.next_visit.id }
-    processImage = { topic = "raw-arrived", topic_id = google_pubsub_topic.raw_arrived.id }
-    alertFanout  = { topic = "alert-batches", topic_id = google_pubsub_topic.alert_batches.id }
-    filterAlerts = { topic = "alerts", topic_id = google_pubsub_topic.alerts.id }
+    nextVisit       = { topic = "next-visit", topic_id = google_pubsub_topic.next_visit.id }
+    processImage    = { topic = "raw-arrived", topic_id = google_pubsub_topic.raw_arrived.id }
+    alertFanout     = { topic = "alert-batches", topic_id = google_pubsub_topic.alert_batches.id }
+    filterAlerts    = { topic = "alerts", topic_id = google_pubsub_topic.alerts.id }
+    templateBuilder = { topic = "template-candidates", topic_id = google_pubsub_topic.template_candidates.id }
   }
 
   # Sizes: processImage holds a 4k x 4k science image, its template and the difference (about
@@ -34,6 +38,9 @@ locals {
     alertArchive  = { memory = "512Mi", cpu = "1", max_instances = 20, min_instances = 0, concurrency = 80, timeout = 30 }
     filterAlerts  = { memory = "1Gi", cpu = "1", max_instances = 50, min_instances = 0, concurrency = 16, timeout = 60 }
     filterApi     = { memory = "1Gi", cpu = "1", max_instances = 10, min_instances = 0, concurrency = 8, timeout = 540 }
+    # A build holds its inputs, then their warps: 12 inputs of 4k x 4k peak at ~4.8 GB (shared/template/README.md).
+    templateBuilder = { memory = "8Gi", cpu = "2", max_instances = 20, min_instances = 0, concurrency = 1, timeout = var.function_timeout_seconds }
+    templateApi     = { memory = "8Gi", cpu = "2", max_instances = 2, min_instances = 0, concurrency = 1, timeout = var.function_timeout_seconds }
   }
 
   function_env = {
@@ -47,6 +54,10 @@ locals {
     AP_PIPELINE_CONFIG   = var.pipeline_config
     # filterApi verifies Google ID tokens issued for its own URL.
     AP_FILTER_AUDIENCE = "https://${var.region}-${var.project}.cloudfunctions.net/ap-filter-api"
+    # templateApi verifies Google ID tokens for its URL and admits the operators only.
+    AP_TEMPLATE_AUDIENCE  = "https://${var.region}-${var.project}.cloudfunctions.net/ap-template-api"
+    AP_TEMPLATE_OPERATORS = join(",", [for p in var.template_operators : element(split(":", p), 1)])
+    AP_TEMPLATE_CONFIG    = var.template_config
     # The function gives up (dead letter with reason) before the subscription's own policy, and
     # stops before the platform's timeout kills it.
     AP_MAX_ATTEMPTS     = var.max_delivery_attempts - 1
@@ -123,6 +134,14 @@ resource "google_cloud_run_service_iam_member" "brokers_invoke_archive" {
   for_each = var.broker_principals
   location = var.region
   service  = google_cloudfunctions2_function.fn["alertArchive"].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = each.value
+}
+
+resource "google_cloud_run_service_iam_member" "operators_invoke_template_api" {
+  for_each = toset(var.template_operators)
+  location = var.region
+  service  = google_cloudfunctions2_function.fn["templateApi"].service_config[0].service
   role     = "roles/run.invoker"
   member   = each.value
 }

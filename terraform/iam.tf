@@ -25,6 +25,13 @@ locals {
     ["alertFanout", "alerts", "roles/storage.objectViewer"],
     ["alertArchive", "alerts", "roles/storage.objectViewer"],
     ["filterApi", "alerts", "roles/storage.objectViewer"],
+    ["templateBuilder", "raw", "roles/storage.objectViewer"],
+    # Create-only: a frozen template cannot be overwritten by the builder, by construction.
+    ["templateBuilder", "templates", "roles/storage.objectCreator"],
+    ["templateBuilder", "templates", "roles/storage.objectViewer"],
+    ["templateApi", "raw", "roles/storage.objectViewer"],
+    # A release replaces the frozen template: the one grant that may overwrite it.
+    ["templateApi", "templates", "roles/storage.objectUser"],
   ]
 
   # [function, topic name, role]
@@ -37,6 +44,8 @@ locals {
     ["filterAlerts", "filtered-alerts", "roles/pubsub.publisher"],
     ["filterAlerts", "alerts-dead-letter", "roles/pubsub.publisher"],
     ["filterApi", "filtered-alerts", "roles/pubsub.publisher"],
+    ["processImage", "template-candidates", "roles/pubsub.publisher"],
+    ["templateBuilder", "template-candidates-dead-letter", "roles/pubsub.publisher"],
   ]
 
   # [function, project role]: Firestore (the APDB) has no finer-grained resource to grant on.
@@ -57,6 +66,10 @@ locals {
     ["filterApi", "roles/logging.logWriter"],
     # Creates and deletes each filter's subscription on filtered-alerts and grants its owner (filtering.tf).
     ["filterApi", google_project_iam_custom_role.filter_streams.id],
+    ["templateBuilder", "roles/datastore.user"],
+    ["templateBuilder", "roles/logging.logWriter"],
+    ["templateApi", "roles/datastore.user"],
+    ["templateApi", "roles/logging.logWriter"],
   ]
 
   buckets = {
@@ -69,11 +82,12 @@ locals {
 
   topics = merge(
     {
-      "next-visit"      = google_pubsub_topic.next_visit.id
-      "raw-arrived"     = google_pubsub_topic.raw_arrived.id
-      "alert-batches"   = google_pubsub_topic.alert_batches.id
-      "alerts"          = google_pubsub_topic.alerts.id
-      "filtered-alerts" = google_pubsub_topic.filtered_alerts.id
+      "next-visit"          = google_pubsub_topic.next_visit.id
+      "raw-arrived"         = google_pubsub_topic.raw_arrived.id
+      "alert-batches"       = google_pubsub_topic.alert_batches.id
+      "alerts"              = google_pubsub_topic.alerts.id
+      "filtered-alerts"     = google_pubsub_topic.filtered_alerts.id
+      "template-candidates" = google_pubsub_topic.template_candidates.id
     },
     { for k, v in local.pubsub_functions : "${v.topic}-dead-letter" => google_pubsub_topic.dead_letter[k].id },
   )

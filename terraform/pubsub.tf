@@ -29,6 +29,13 @@ resource "google_pubsub_topic" "alerts" {
   depends_on                 = [google_project_service.apis]
 }
 
+# processImage offers each processed (or template-less) image to templateBuilder.
+resource "google_pubsub_topic" "template_candidates" {
+  name                       = "template-candidates"
+  message_retention_duration = "86400s"
+  depends_on                 = [google_project_service.apis]
+}
+
 resource "google_pubsub_topic" "dead_letter" {
   for_each   = local.pubsub_functions
   name       = "${each.value.topic}-dead-letter"

@@ -113,3 +113,19 @@ variable "pipeline_config" {
     error_message = "pipeline_config must be empty or a JSON object."
   }
 }
+
+variable "template_config" {
+  description = "Template knobs, JSON (shared/template/config.ts, docs/contracts.md), e.g. \"{\\\"minInputs\\\": 5}\"; empty for the defaults. Set into AP_TEMPLATE_CONFIG and validated at each instance's start."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.template_config == "" || can(jsondecode(var.template_config))
+    error_message = "template_config must be empty or a JSON object."
+  }
+}
+
+variable "template_operators" {
+  description = "Principals (\"user:ops@example.org\") allowed to call templateApi: list tiles and release a new template version."
+  type        = list(string)
+  default     = []
+}

@@ -2,7 +2,6 @@
  * `ap template --out T.fits [--grid G.fits | --tile N] [--band B] INPUT.fits...`: coadds calibrated
  * single visits into a template (shared/template) that `ap diff --template` and nextVisit read.
  */
-import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import {
   defineCommand,
@@ -12,12 +11,11 @@ import {
   progressDone,
   required,
 } from '../command.js';
-import { readExposureWithHeader } from '../../shared/fits/exposure.js';
+import { bandOf, readExposureWithHeader } from '../../shared/fits/exposure.js';
 import {
   buildTemplate,
   NotEnoughInputsError,
   templateToFits,
-  WCS_RMS_CARDS,
   type BuildOptions,
   type OutputGrid,
   type RejectionMethod,
@@ -28,6 +26,7 @@ import {
   resolveTemplateConfig,
   type TemplateConfig,
 } from '../../shared/template/config.js';
+import { templateInputFromBytes } from '../../shared/template/read-input.js';
 import { vettingHtml } from '../../shared/template/vetting.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
 
@@ -43,31 +42,20 @@ async function readInput(path: string): Promise<TemplateInput | { name: string; 
       reason: `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     };
   }
-  try {
-    const { exposure, header } = readExposureWithHeader(bytes, path);
-    const rms = WCS_RMS_CARDS.map((k) => header.getNumber(k)).find((v) => v !== undefined);
-    return {
-      name: path,
-      exposure,
-      wcsRmsArcsec: rms ?? Number.NaN,
-      id: createHash('sha256').update(bytes).digest('hex'),
-    };
-  } catch (err) {
-    const message = (err as Error).message;
-    return {
-      name: path,
-      reason: `unreadable: ${message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message}`,
-    };
-  }
+  return templateInputFromBytes(bytes, path);
 }
 
-async function readGrid(path: string): Promise<OutputGrid> {
+/** The grid of an image, and its header (a template's TMPLVER, FILTER). */
+async function readGridAndHeader(
+  path: string,
+): Promise<{ grid: OutputGrid; header: ReturnType<typeof readExposureWithHeader>['header'] }> {
   const bytes = await readFile(path).catch((err: Error) => {
     throw new InputError(`${path}: cannot read (${err.message})`);
   });
   let grid;
+  let header;
   try {
-    grid = readExposureWithHeader(bytes, path).exposure;
+    ({ exposure: grid, header } = readExposureWithHeader(bytes, path));
   } catch (err) {
     throw new InputError(
       (err as Error).message.startsWith(path)
@@ -77,10 +65,36 @@ async function readGrid(path: string): Promise<OutputGrid> {
   }
   if (!grid.wcs) throw new InputError(`${path}: --grid needs an image with a celestial WCS`);
   return {
-    name: path.split('/').pop() ?? path,
-    width: grid.width,
-    height: grid.height,
-    wcs: grid.wcs,
+    grid: {
+      name: path.split('/').pop() ?? path,
+      width: grid.width,
+      height: grid.height,
+      wcs: grid.wcs,
+    },
+    header,
+  };
+}
+
+async function readGrid(path: string): Promise<OutputGrid> {
+  return (await readGridAndHeader(path)).grid;
+}
+
+/**
+ * `ap template release --from OLD.fits`: the next version of a frozen template: OLD's grid (named
+ * as OLD was, so TMPLID keeps its grid), band, and TMPLVER + 1.
+ */
+async function readRelease(
+  path: string,
+): Promise<{ grid: OutputGrid; band: string; version: number }> {
+  const { grid, header } = await readGridAndHeader(path);
+  const version = header.getNumber('TMPLVER');
+  const name = header.getString('TMPLGRID');
+  if (version === undefined || !name)
+    throw new InputError(`${path}: not a template of ap template (no TMPLVER/TMPLGRID card)`);
+  return {
+    grid: { ...grid, name },
+    band: bandOf(header.getString('FILTER') ?? ''),
+    version: version + 1,
   };
 }
 
@@ -107,6 +121,11 @@ export const command = defineCommand({
   summary: 'coadd calibrated single visits into a template',
   positionals: true,
   help: `usage: ap template --out T.fits [--grid G.fits | --tile N] [--band B] [--rejection M] [--min-inputs K] [--tmpl-version V] [--config FILE] [--vet PAGE] INPUT.fits...
+       ap template release --from OLD.fits --out NEW.fits [options] INPUT.fits...
+
+  release            the next version of the frozen template OLD.fits (its grid and band, TMPLVER + 1,
+                     hence a new TMPLID) from INPUT.fits...; templateApi's POST .../release does the
+                     same for a tile of the templates bucket (docs/contracts.md)
 
   INPUT.fits...      calibrated single visits, as ap diff reads them (WCS, PHOTZP/MAGZERO, FILTER;
                      MASK/VARIANCE extensions used when present; WCSRMS/ASTRRMS astrometric rms, arcsec)
@@ -141,9 +160,19 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
     'tmpl-version': { type: 'string' },
     vet: { type: 'string' },
     config: { type: 'string' },
+    from: { type: 'string' },
   },
-  async run(values, _verbose, positionals) {
+  async run(values, _verbose, args) {
     const out = required(values, 'out');
+    const releasing = args[0] === 'release';
+    const positionals = releasing ? args.slice(1) : args;
+    if (releasing && !values.from)
+      throw new InputError('ap template release needs --from OLD.fits');
+    if (!releasing && values.from) throw new InputError('--from is for ap template release');
+    if (releasing && (values.grid || values.tile !== undefined || values['tmpl-version']))
+      throw new InputError(
+        'a release takes its grid and version from --from, not --grid/--tile/--tmpl-version',
+      );
     if (positionals.length === 0) throw new InputError('no INPUT.fits given');
     if (values.grid && values.tile !== undefined)
       throw new InputError('give --grid or --tile, not both');
@@ -174,7 +203,8 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
     } catch (err) {
       throw new InputError(`${values.config ?? 'options'}: ${(err as Error).message}`);
     }
-    const grid = values.grid ? await readGrid(values.grid) : undefined;
+    const release = values.from ? await readRelease(values.from) : null;
+    const grid = release?.grid ?? (values.grid ? await readGrid(values.grid) : undefined);
     progress('reading inputs');
     const read = await Promise.all(positionals.map(readInput));
     const inputs = read.filter((r): r is TemplateInput => 'exposure' in r);
@@ -184,9 +214,9 @@ Prints one summary line; stage timings go to stderr as a JSON line.`,
     const options: BuildOptions = {
       grid,
       tile,
-      band: values.band,
+      band: values.band ?? release?.band,
       config: { ...knobs, ...given },
-      version,
+      version: release?.version ?? version,
       unreadable,
       pool: WorkerPool.shared(),
       onProgress: progress,

@@ -26,6 +26,7 @@ import { startNightFilters } from './filters.js';
 import { scienceSummaryLines } from './metrics.js';
 import { groupIdOf, NightMonitor, playVisit, uploadTemplates, type PlayedImage } from './play.js';
 import { buildReport, writeReport } from './report.js';
+import { templateFigures, templateSummaryLine } from './templates.js';
 import { planSky, renderSky, truthOf } from './sky.js';
 
 const USAGE = `usage: npm start -- [--visits 6] [--detectors 4] [--size 2048] [--seed 1] [--out night-report]
@@ -234,6 +235,11 @@ async function main(): Promise<number> {
       truth,
       orbitsByDetector,
     );
+    report.templates = await templateFigures(
+      cloud,
+      BAND,
+      plan.detectors.map((d) => d.tile),
+    );
     const filters = await nightFilters.finish(broker.alerts.size);
     report.filters = filters;
     await writeReport(out, report, broker, images, truth, cloud.archiveUrl);
@@ -248,6 +254,7 @@ async function main(): Promise<number> {
         `alerts: ${report.alerts.received} received, ${report.alerts.duplicates} duplicates, ${report.alerts.bright.received} through the filter; dead letters ${report.deadLetters.length}`,
         `latency readout -> broker: p50 ${l.p50?.toFixed(1)} s, p90 ${l.p90?.toFixed(1)} s, max ${l.max?.toFixed(1)} s`,
         ...scienceSummaryLines(s),
+        templateSummaryLine(report.templates),
         `known objects: ${k.associated}/${k.detected} detected asteroids at |SNR| >= ${k.snrCut} carry their ssObjectId (${k.completeness?.toFixed(3)}); ${k.wrongObject} alerts with a wrong object; ${k.inDiaObjects} asteroid detections in DIAObjects; residual p50 ${k.residualArcsec.p50?.toFixed(3)}", max ${k.residualArcsec.max?.toFixed(3)}"`,
         ...filters.map(
           (x) =>

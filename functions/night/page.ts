@@ -169,6 +169,23 @@ export function filterSection(r: Pick<NightReport, 'filters'>): string {
   return `<h2>User filters</h2>
 <p>Example filters of one user, one per capability of the filter language, run by the filtering service (filterAlerts) over the night's alerts; each filter's stream is its subscription on <code>filtered-alerts</code>. Matched: alerts the filter matches, evaluated in process over every alert of the night; received: distinct diaSourceIds its stream delivered, repeated deliveries, and messages whose bytes differ from the alert as published on <code>alerts</code>.</p>
 <table><tr><th>filter</th><th>expression</th><th>matched</th><th>received</th><th>repeats</th><th>altered</th><th>exactly its matches</th><th>examples (diaSourceId)</th></tr>${rows.join('')}</table>`;
+/** The templates section: per tile its template's TMPLID, inputs and fill factor; per band the fill factor. */
+function templatesSection(r: NightReport): string {
+  const t = r.templates;
+  if (!t) return '';
+  const rows = t.tiles.map(
+    (x) =>
+      `<tr><td>${esc(x.band)}</td><td>${x.tile}</td><td>${esc(x.state)}</td><td>${esc(x.tmplId ?? '-')}</td><td>${x.inputs ?? '-'}</td><td>${x.rejected.length}</td><td>${fmt(x.fillFactor, 3)}</td><td>${fmt(x.buildSeconds, 1)}</td></tr>`,
+  );
+  const bands = t.bands
+    .map(
+      (b) =>
+        `band ${esc(b.band)}: ${b.frozen} of ${b.tiles} tiles, fill factor ${fmt(b.fillFactor, 3)}`,
+    )
+    .join('; ');
+  return `<h2>Templates</h2>
+<p>Fill factor: the fraction of each tile (HEALPix order 8) its template covers. ${bands}. Images without a template (no alerts, offered as template candidates): ${t.noTemplateImages}.</p>
+<table><tr><th>band</th><th>tile</th><th>state</th><th>TMPLID</th><th>inputs</th><th>rejected</th><th>fill factor</th><th>build s</th></tr>${rows.join('')}</table>`;
 }
 
 export function nightPage(
@@ -239,6 +256,7 @@ ${r.knownObjects.wrongObject} of ${r.knownObjects.withSsObject} alerts with an s
 ${r.knownObjects.inDiaObjects} asteroid detections went into DIAObjects.
 Prediction residuals (observed - predicted): p50 ${fmt(r.knownObjects.residualArcsec.p50, 3)}, p90 ${fmt(r.knownObjects.residualArcsec.p90, 3)}, max ${fmt(r.knownObjects.residualArcsec.max, 3)} arcsec.</p>
 ${filterSection(r)}
+${templatesSection(r)}
 <h2>Latency per stage (seconds, per image)</h2>
 <table><tr><th>stage</th><th>n</th><th>p50</th><th>p90</th><th>max</th></tr>${stageRows.join('')}</table>
 <p>Night wall time ${fmt(r.night.wallSeconds, 0)} s, ${r.night.cores} cores, processImage instances ${r.night.concurrency.processImage}, TF.js backend ${esc(r.night.tfBackend ?? '-')}, seed ${r.night.seed}. Dead letters: ${r.deadLetters.length}.</p>

@@ -27,6 +27,7 @@ import {
 } from './metrics.js';
 import type { FilterOutcome } from './filters.js';
 import type { PlayedImage } from './play.js';
+import type { TemplateFigures } from './templates.js';
 
 export interface NightFacts {
   visits: number;
@@ -61,6 +62,8 @@ export interface NightReport {
   knownObjects: KnownObjectFigures;
   /** The example user filters (./filters.ts): what each matched and what its stream received. */
   filters?: FilterOutcome[];
+  /** The night's templates: TMPLID, fill factor per tile and band, images without one (./templates.ts). */
+  templates?: TemplateFigures;
 }
 
 /** Seconds from each alert's raw image finalize to its receipt at the broker. */

@@ -129,6 +129,8 @@ export interface DiaSource extends Partial<Record<PixelFlagName, boolean | null>
   configHash?: string | null;
   /** Code version that made the row (APVERSION); schema 1.1. */
   codeVersion?: string | null;
+  /** Version id (TMPLID) of the template the row was differenced against; schema 1.1. Null: a template without one. */
+  templateVersion?: string | null;
   band: string | null;
   isDipole: boolean | null;
   dipoleFitAttempted: boolean | null;

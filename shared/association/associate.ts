@@ -127,6 +127,8 @@ export interface AssociationInput {
   /** Effective configuration hash and code version (recorded in each DiaSource). */
   configHash?: string | null;
   codeVersion?: string | null;
+  /** The template's version id (its TMPLID card), recorded in each DiaSource; null when it has none. */
+  templateVersion?: string | null;
   /** Science pixel scale, arcsec/pixel (NaN if unknown). */
   pixelScaleArcsec?: number;
   /** Known solar-system objects predicted in the field: matched first, never made DiaObjects. */
@@ -174,6 +176,7 @@ export async function associateVisit(
     reliabilityModel: input.reliabilityModel ?? null,
     configHash: input.configHash ?? null,
     codeVersion: input.codeVersion ?? null,
+    templateVersion: input.templateVersion ?? null,
     pixelScaleArcsec: input.pixelScaleArcsec ?? Number.NaN,
   });
   const knownObjectMatches = input.knownObjects

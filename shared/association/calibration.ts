@@ -32,6 +32,8 @@ export interface CalibrationOptions {
   /** Effective configuration hash and code version that made these rows (null: not recorded). */
   configHash?: string | null;
   codeVersion?: string | null;
+  /** Version id (TMPLID) of the template differenced against (null: the template has none). */
+  templateVersion?: string | null;
   /** Science-image pixel scale, arcsec/pixel (converts moments and dipole lengths); NaN if unknown. */
   pixelScaleArcsec: number;
 }
@@ -91,6 +93,7 @@ export function toDiaSources(
     reliabilityModel: options.reliabilityModel,
     configHash: options.configHash ?? null,
     codeVersion: options.codeVersion ?? null,
+    templateVersion: options.templateVersion ?? null,
     band: visit.band || null,
     isDipole: r.isDipole,
     dipoleFitAttempted: r.isDipole,

@@ -13,6 +13,8 @@ export const TOPICS = {
   alerts: 'alerts',
   /** Users' filter matches: the alert's frame and attributes plus `filterId` (shared/filter). */
   filteredAlerts: 'filtered-alerts',
+  /** Internal: processImage offers each processed (or template-less) image to templateBuilder (shared/template/candidates.ts). */
+  templateCandidates: 'template-candidates',
 } as const;
 
 /** The dead-letter topic of a function's input topic. */
@@ -38,6 +40,8 @@ export const ENTRY_POINTS = {
   alertArchive: { trigger: 'http' },
   filterAlerts: { trigger: 'pubsub', topic: TOPICS.alerts },
   filterApi: { trigger: 'http' },
+  templateBuilder: { trigger: 'pubsub', topic: TOPICS.templateCandidates },
+  templateApi: { trigger: 'http' },
 } as const;
 
 export type EntryPoint = keyof typeof ENTRY_POINTS;

@@ -265,6 +265,8 @@ function visitInfoOf(header: FitsHeader, pixels: () => Uint8Array): VisitInfo {
   info.zeroPointOrigin = zp?.origin ?? '';
   info.units = (header.getString('BUNIT') ?? '').trim();
   info.instrument = (header.getString('INSTRUME') ?? '').trim();
+  const tmplId = (header.getString('TMPLID') ?? '').trim();
+  if (tmplId) info.templateVersion = tmplId;
   const startMjd =
     info.mjd - (Number.isFinite(info.exposureTime) ? info.exposureTime / 2 / 86400 : 0);
   Object.assign(info, imageIdentity(header, startMjd, pixels));
@@ -306,6 +308,7 @@ export function visitInfoCards(
   if (info.saturationOrigin === 'estimated' && Number.isFinite(info.saturation))
     cards.push(['SATEST', true, 'SATURATE estimated (no card in the input)']);
   put('PHOTZP', info.zeroPoint, '[mag] AB magnitude of 1 ADU');
+  put('TMPLID', info.templateVersion ?? '', 'template version id');
   return cards;
 }
 

@@ -35,6 +35,8 @@ export interface VisitInfo {
   /** Where visit and detector came from (shared/image/identity.ts); absent when set by code. */
   visitSource?: VisitSource;
   detectorSource?: DetectorSource;
+  /** Of a template (shared/template): its version id, the TMPLID card; absent for other images. */
+  templateVersion?: string;
 }
 
 export function emptyVisitInfo(): VisitInfo {

@@ -54,7 +54,9 @@ import { findSources, fromCandidates } from '../astrom/sources.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
 import {
   characterizeOverridesFor,
+  DEFAULT_ILLUMINATION_CONFIG,
   fineSky,
+  hasSkyPedestal,
   mapOntoScience,
   maskResponseMismatch,
 } from '../diffim/illumination.js';
@@ -346,29 +348,43 @@ export async function processDetector(
       throw err instanceof WarpGeometryError ? new PipelineInputError('pair', err.message) : err;
     },
   );
-  // Where the two images' responses differ (vignetting at different pointings) stars cannot be matched: masked.
+  // Where the two images' responses differ (vignetting at different pointings) stars cannot be matched:
+  // masked, as `ap diff` does it (shared/diffim/pipeline.ts), only when both skies have a pedestal to
+  // read a response from (a coadd template's sky is subtracted: its ratio would be noise over noise).
   const templateBackground =
-    'characterization' in tmpl
-      ? (tmpl as CharacterizedImage).characterization.background.map
-      : null;
-  const responseMaskedFraction = templateBackground
-    ? maskResponseMismatch(
-        science,
-        fineSky(
+    'characterization' in tmpl ? (tmpl as CharacterizedImage).characterization.background : null;
+  const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...config.subtract.illumination };
+  const bothHaveSky =
+    templateBackground !== null &&
+    hasSkyPedestal(templateBackground.level, templateBackground.sigma, illumination) &&
+    hasSkyPedestal(
+      sci.characterization.background.level,
+      sci.characterization.background.sigma,
+      illumination,
+    );
+  const responseMaskedFraction =
+    templateBackground && bothHaveSky
+      ? maskResponseMismatch(
           science,
-          sci.characterization.background.map,
-          config.subtract.illumination.responseMeshPx,
-        ),
-        mapOntoScience(
-          fineSky(tmpl.exposure, templateBackground, config.subtract.illumination.responseMeshPx),
-          science.width,
-          science.height,
-          astrometry.warpScienceWcs,
-          astrometry.warpTemplateWcs,
-        ),
-        config.subtract.illumination,
-      )
-    : 0;
+          fineSky(
+            science,
+            sci.characterization.background.map,
+            config.subtract.illumination.responseMeshPx,
+          ),
+          mapOntoScience(
+            fineSky(
+              tmpl.exposure,
+              templateBackground.map,
+              config.subtract.illumination.responseMeshPx,
+            ),
+            science.width,
+            science.height,
+            astrometry.warpScienceWcs,
+            astrometry.warpTemplateWcs,
+          ),
+          config.subtract.illumination,
+        )
+      : 0;
   rescaleVarianceToPsfScales(warped);
   const warpedTemplate = warped.exposure;
   done('warp', {
@@ -480,6 +496,7 @@ export async function processDetector(
       reliabilityModel: inputs.realBogus?.version ?? null,
       configHash: provenance.configHash,
       codeVersion: provenance.codeVersion,
+      templateVersion: templateIn.info.templateVersion ?? null,
       pixelScaleArcsec: science.wcs
         ? science.wcs.jacobian((science.width - 1) / 2, (science.height - 1) / 2).pixelScaleArcsec
         : Number.NaN,

@@ -30,3 +30,15 @@ export {
 export { readInputsTable, type InputRow } from './inputs-table.js';
 export { WCS_RMS_CARDS } from './measure.js';
 export { templateToFits } from './write.js';
+export { templateInputFromBytes, type UnreadableInput } from './read-input.js';
+export {
+  candidateId,
+  candidateTiles,
+  CandidateError,
+  fillByBand,
+  type BandFill,
+  parseCandidate,
+  tileFillFactor,
+  type CandidateOutcome,
+  type TemplateCandidate,
+} from './candidates.js';

@@ -10,42 +10,37 @@ import assert from 'node:assert/strict';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
-import { startEmulators, type RunningEmulators } from '../../emulators/main.js';
-import { createServices, setServices, type Services } from '../../functions/context.js';
+import type { RunningEmulators } from '../../emulators/main.js';
+import { collect, startFunctionCloud } from '../helpers/function-cloud.js';
+import { setServices, type Services } from '../../functions/context.js';
 import { processImage } from '../../functions/process-image.js';
 import { deadLetterTopic, TOPICS } from '../../shared/cloud/names.js';
 import { FitsHeader, writeFits } from '../../shared/fits/index.js';
+import { tileOf } from '../../shared/prompt/template-tiles.js';
+import type { TemplateCandidate } from '../../shared/template/candidates.js';
 
 let emulators: RunningEmulators;
 let s: Services;
 let dead: Subscription;
 const letters: Message[] = [];
+let offered: Subscription;
+const offers: Message[] = [];
+const candidates = () =>
+  offers.map((m) => JSON.parse(m.data.toString('utf8')) as TemplateCandidate);
 
 before(async () => {
-  emulators = await startEmulators({ pubsubPort: 0, storagePort: 0, firestorePort: 0 });
-  process.env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
-  process.env.STORAGE_EMULATOR_HOST = emulators.storageHost;
-  process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
-  s = createServices({
-    ...createServices().config,
-    projectId: 'test-process-image',
-    bucketPrefix: 'pi',
-  });
-  setServices(s);
-  for (const bucket of Object.values(s.buckets)) await bucket.create();
-  for (const topic of [TOPICS.alertBatches, deadLetterTopic(TOPICS.rawArrived)])
-    await s.pubsub.createTopic(topic);
-  [dead] = await s.pubsub
-    .topic(deadLetterTopic(TOPICS.rawArrived))
-    .createSubscription('watch-dead');
-  dead.on('message', (m: Message) => {
-    letters.push(m);
-    m.ack();
-  });
+  ({ emulators, s } = await startFunctionCloud('test-process-image', 'pi', [
+    TOPICS.alertBatches,
+    TOPICS.templateCandidates,
+    deadLetterTopic(TOPICS.rawArrived),
+  ]));
+  offered = await collect(s, TOPICS.templateCandidates, 'watch-offered', offers);
+  dead = await collect(s, deadLetterTopic(TOPICS.rawArrived), 'watch-dead', letters);
 });
 
 after(async () => {
   await dead?.close();
+  await offered?.close();
   setServices(null);
   await s?.pubsub.close();
   await s?.firestore.terminate();
@@ -166,7 +161,6 @@ test('bad input of several kinds: one dead letter each, with reason, stage and a
       'read',
       /DATASUM "12345" does not match the data/,
     ],
-    ['APSIM/g-notmpl/0/6.fits', image({ VISIT: 6, DETECTOR: 6 }), 'template', /no template/],
   ];
   for (const [name, bytes, stage, reason] of cases) {
     await processImage(await upload(name, bytes));
@@ -178,10 +172,29 @@ test('bad input of several kinds: one dead letter each, with reason, stage and a
   }
 });
 
+test('a visit over a tile with no template makes no alerts and no dead letter: its record says no template and it is offered as a template candidate', async () => {
+  const name = 'APSIM/g-notmpl/0/6.fits';
+  await processImage(await upload(name, image({ VISIT: 6, DETECTOR: 6 })));
+  const record = await s.records.get(keyOf(name));
+  assert.equal(record?.state, 'noTemplate');
+  assert.match(record?.error ?? '', /no template in band 'r' covers detector 6/);
+  let offer: TemplateCandidate | undefined;
+  for (let i = 0; i < 100 && !offer; i++) {
+    offer = candidates().find((c) => c.name === name);
+    if (!offer) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(offer?.outcome, 'no template');
+  assert.equal(offer?.visit, 6);
+  assert.equal(offer?.band, 'r');
+  assert.ok(offer?.tiles.includes(tileOf(150, 2)), 'the tile under the image');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(!letters.some((l) => l.attributes.objectId === name), 'no dead letter');
+});
+
 test('a different image under a claimed (visit, detector) is refused; a copy of the same bytes is a no-op', async () => {
   const first = image({ VISIT: 70, DETECTOR: 7 });
   await processImage(await upload('APSIM/g-a/0/7.fits', first)); // claims (70, 7), then finds no template
-  await letterFor('APSIM/g-a/0/7.fits');
+  assert.equal((await s.records.get('APSIM_g-a_7'))?.state, 'noTemplate');
   await processImage(
     await upload('APSIM/g-b/0/7.fits', image({ VISIT: 70, DETECTOR: 7 }, 0.2, 101)),
   );

@@ -140,6 +140,45 @@ test('ap template: coadds, rejects bad inputs with a reason each, scales a zero-
   assert.equal(diff.status, 0, diff.stderr);
 });
 
+test('ap template release: the next version of a frozen template on its grid, with a new TMPLID', () => {
+  const old = readExposureWithHeader(readFileSync(join(root, 'T.fits')));
+  const out = join(root, 'T-v2.fits');
+  const inputs = [1, 3, 4, 5].map((k) => join(root, `input-${k}.fits`));
+  const knobs = join(root, 'knobs.json');
+  const run = ap(
+    'template',
+    'release',
+    '--from',
+    join(root, 'T.fits'),
+    '--out',
+    out,
+    '--config',
+    knobs,
+    ...inputs,
+  );
+  assert.equal(run.status, 0, run.stderr);
+  const next = readExposureWithHeader(readFileSync(out));
+  assert.equal(next.header.getNumber('TMPLVER'), 2);
+  assert.equal(next.header.getString('TMPLGRID'), old.header.getString('TMPLGRID'));
+  assert.match(next.exposure.info.templateVersion ?? '', /^r-hpx8-\d+-v2-[0-9a-f]{10}$/);
+  assert.notEqual(next.exposure.info.templateVersion, old.exposure.info.templateVersion);
+  const probe = { x: Float64Array.of(0), y: Float64Array.of(0) };
+  assert.deepEqual(next.exposure.wcs?.pixelToSky(probe), old.exposure.wcs?.pixelToSky(probe));
+  for (const args of [
+    ['release', '--out', out, ...inputs],
+    ['release', '--from', inputs[0], '--out', out, ...inputs],
+    ['release', '--from', join(root, 'T.fits'), '--tile', '3', '--out', out, ...inputs],
+  ]) {
+    const bad = ap('template', ...args);
+    assert.equal(bad.status, 2, args.join(' '));
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  }
+  assert.match(
+    ap('template', 'release', '--from', inputs[0], '--out', out, ...inputs).stderr,
+    /not a template/,
+  );
+});
+
 test('ap template: too few usable inputs is "not enough inputs", exit 2, one line', () => {
   const run = ap(
     'template',

@@ -167,6 +167,7 @@ test("each function's service account holds exactly the roles its code needs", (
       'bucket work roles/storage.objectCreator',
       'bucket work roles/storage.objectViewer',
       'topic alert-batches roles/pubsub.publisher',
+      'topic template-candidates roles/pubsub.publisher',
       'topic raw-arrived-dead-letter roles/pubsub.publisher',
       'project roles/datastore.user',
       'project roles/logging.logWriter',
@@ -193,6 +194,20 @@ test("each function's service account holds exactly the roles its code needs", (
       'project roles/datastore.user',
       'project roles/logging.logWriter',
       'project ${google_project_iam_custom_role.filter_streams.id}',
+    ],
+    templateBuilder: [
+      'bucket raw roles/storage.objectViewer',
+      'bucket templates roles/storage.objectCreator',
+      'bucket templates roles/storage.objectViewer',
+      'topic template-candidates-dead-letter roles/pubsub.publisher',
+      'project roles/datastore.user',
+      'project roles/logging.logWriter',
+    ],
+    templateApi: [
+      'bucket raw roles/storage.objectViewer',
+      'bucket templates roles/storage.objectUser',
+      'project roles/datastore.user',
+      'project roles/logging.logWriter',
     ],
   };
   const granted: Record<string, string[]> = {};

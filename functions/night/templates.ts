@@ -1,0 +1,95 @@
+/**
+ * The night report's templates section: for each tile the night observed, its template as
+ * nextVisit reads it (`{band}/hpx8-{tile}.fits`): TMPLID, inputs, and the fraction of the tile it
+ * covers (shared/template tileFillFactor); where templateBuilder built it, its record (state,
+ * candidates, rejected inputs with the reason, build time); the fill factor per band; and the
+ * images that found no template (processing record `noTemplate`).
+ */
+import { readExposureWithHeader } from '../../shared/fits/index.js';
+import { templateKey } from '../../shared/prompt/template-tiles.js';
+import { fillByBand, tileFillFactor, type BandFill } from '../../shared/template/candidates.js';
+import { services } from '../context.js';
+import { PROCESSING_COLLECTION } from '../processing-record.js';
+import { templateTiles } from '../template-builder.js';
+import type { LocalCloud } from './cloud.js';
+
+export interface TemplateTileFigures {
+  band: string;
+  tile: number;
+  /** `frozen`/`collecting`: templateBuilder's record; `uploaded`: a template put in the bucket directly; `none`. */
+  state: 'frozen' | 'collecting' | 'uploaded' | 'none';
+  tmplId: string | null;
+  /** NINPUTS of the template (null: not a coadd). */
+  inputs: number | null;
+  candidates: number;
+  rejected: Array<{ file: string; reason: string }>;
+  fillFactor: number;
+  buildSeconds: number | null;
+}
+
+export interface TemplateFigures {
+  tiles: TemplateTileFigures[];
+  bands: BandFill[];
+  /** Images that made no alerts for want of a template. */
+  noTemplateImages: number;
+}
+
+export async function templateFigures(
+  cloud: LocalCloud,
+  band: string,
+  tiles: number[],
+): Promise<TemplateFigures> {
+  const s = services();
+  const rows = await Promise.all(
+    tiles.map(async (tile): Promise<TemplateTileFigures> => {
+      const record = await templateTiles(s).get(band, tile);
+      const base = {
+        band,
+        tile,
+        candidates: record?.candidates ?? 0,
+        rejected: record?.rejected ?? [],
+        buildSeconds: record?.buildSeconds ?? null,
+      };
+      if (record)
+        return {
+          ...base,
+          state: record.state,
+          tmplId: record.tmplId,
+          inputs: record.nUsed || null,
+          fillFactor: record.fillFactor,
+        };
+      const file = cloud.buckets.templates.file(templateKey(band, tile));
+      if (!(await file.exists())[0])
+        return { ...base, state: 'none', tmplId: null, inputs: null, fillFactor: 0 };
+      const [bytes] = await file.download();
+      const { exposure, header } = readExposureWithHeader(bytes, templateKey(band, tile));
+      return {
+        ...base,
+        state: 'uploaded',
+        tmplId: exposure.info.templateVersion ?? null,
+        inputs: header.getNumber('NINPUTS') ?? null,
+        fillFactor: tileFillFactor(exposure, tile),
+      };
+    }),
+  );
+  const noTemplate = await s.firestore
+    .collection(PROCESSING_COLLECTION)
+    .where('state', '==', 'noTemplate')
+    .get();
+  return {
+    tiles: rows,
+    bands: fillByBand(rows.map((r) => ({ ...r, state: r.state === 'none' ? 'none' : 'frozen' }))),
+    noTemplateImages: noTemplate.size,
+  };
+}
+
+/** One line for stdout. */
+export function templateSummaryLine(t: TemplateFigures): string {
+  const bands = t.bands
+    .map(
+      (b) =>
+        `band ${b.band}: ${b.frozen}/${b.tiles} tiles with a template, fill factor ${b.fillFactor.toFixed(3)}`,
+    )
+    .join('; ');
+  return `templates: ${bands || 'none'}; ${t.noTemplateImages} images without a template`;
+}

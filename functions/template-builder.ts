@@ -1,0 +1,250 @@
+/**
+ * templateBuilder (topic template-candidates, fed by processImage): records each candidate image for
+ * the tiles it covers (./template-tiles.ts), and builds a tile's template (shared/template) once
+ * `minInputs` candidates are recorded. The first successful build is written create-only to
+ * `{band}/hpx8-{tile}.fits` in the templates bucket (what nextVisit reads) and the tile is frozen:
+ * later candidates are recorded and never change it; a new version comes only from a release
+ * (`releaseTile`, called by templateApi). A build with too few usable inputs records why and waits
+ * for more candidates. Malformed candidates are dead-lettered with the reason; transient errors
+ * are retried (recording is idempotent, builds hold the tile's lease).
+ */
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import { GcsObjectStore, TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
+import { TOPICS } from '../shared/cloud/names.js';
+import { readExposureWithHeader } from '../shared/fits/exposure.js';
+import { MessageError } from '../shared/prompt/next-visit.js';
+import { TILE_ORDER, templateKey } from '../shared/prompt/template-tiles.js';
+import {
+  buildTemplate,
+  CandidateError,
+  NotEnoughInputsError,
+  parseCandidate,
+  resolveTemplateConfig,
+  templateInputFromBytes,
+  templateToFits,
+  tileFillFactor,
+  type TemplateConfig,
+  type TemplateInput,
+  type UnreadableInput,
+} from '../shared/template/index.js';
+import { vettingHtml } from '../shared/template/vetting.js';
+import { WorkerPool } from '../shared/util/worker-pool.js';
+import { services, type Services } from './context.js';
+import { deadLetter } from './dead-letter.js';
+import { isTransient, withDeadline } from './errors.js';
+import { pubsubMessage, type PubsubDelivery } from './events.js';
+import { log } from './log.js';
+import { TemplateTiles, type TileRecord } from './template-tiles.js';
+
+/** The environment variable of the template knobs (shared/template/config.ts), JSON; empty: the defaults. */
+export const TEMPLATE_CONFIG_ENV = 'AP_TEMPLATE_CONFIG';
+
+/** Bytes of a message-less event kept in its dead letter. */
+const MAX_EVENT_KEPT = 64 * 1024;
+
+/** Raw images downloaded at once for a build. */
+const DOWNLOAD_CONCURRENCY = 4;
+
+/** Templates bucket: every version as built, and its vetting page (create-only). */
+export const versionKey = (band: string, tile: number, version: number) =>
+  `versions/${band}/hpx${TILE_ORDER}-${tile}-v${version}.fits`;
+export const vettingKey = (band: string, tile: number, version: number) =>
+  `vetting/${band}/hpx${TILE_ORDER}-${tile}-v${version}.html`;
+
+export function templateConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TemplateConfig {
+  const text = env[TEMPLATE_CONFIG_ENV] ?? '';
+  try {
+    return resolveTemplateConfig(text ? (JSON.parse(text) as Partial<TemplateConfig>) : {});
+  } catch (err) {
+    throw new Error(`environment ${TEMPLATE_CONFIG_ENV}: ${(err as Error).message}`);
+  }
+}
+
+/** What a build attempt came to. */
+export type BuildOutcome =
+  | { status: 'frozen'; record: TileRecord }
+  | { status: 'waiting'; reason: string }
+  | { status: 'busy' }
+  | { status: 'not due' };
+
+let tilesStore: TemplateTiles | null = null;
+export function templateTiles(s: Services): TemplateTiles {
+  tilesStore ??= new TemplateTiles(s.firestore);
+  return tilesStore;
+}
+
+async function readInputs(
+  s: Services,
+  names: string[],
+): Promise<{ inputs: TemplateInput[]; unreadable: UnreadableInput[] }> {
+  const inputs: TemplateInput[] = [];
+  const unreadable: UnreadableInput[] = [];
+  for (let k = 0; k < names.length; k += DOWNLOAD_CONCURRENCY) {
+    const read = await Promise.all(
+      names.slice(k, k + DOWNLOAD_CONCURRENCY).map(async (name) => {
+        const file = s.buckets.raw.file(name);
+        if (!(await file.exists())[0])
+          return { name, reason: 'raw image no longer in the raw bucket' };
+        const [bytes] = await file.download({ validation: TRANSFER_VALIDATION });
+        return templateInputFromBytes(bytes, name);
+      }),
+    );
+    for (const r of read) {
+      if ('exposure' in r) inputs.push(r);
+      else unreadable.push(r);
+    }
+  }
+  return { inputs, unreadable };
+}
+
+/** A template already at the tile's key (put there before this tile had a record): adopted, never overwritten. */
+async function adopt(s: Services, band: string, tile: number, bytes: Buffer): Promise<TileRecord> {
+  const key = templateKey(band, tile);
+  const { exposure, header } = readExposureWithHeader(bytes, key);
+  return templateTiles(s).markFrozen(band, tile, {
+    version: header.getNumber('TMPLVER') ?? 1,
+    tmplId: exposure.info.templateVersion ?? null,
+    nUsed: header.getNumber('NINPUTS') ?? 0,
+    rejected: [],
+    fillFactor: tileFillFactor(exposure, tile),
+    buildSeconds: null,
+  });
+}
+
+/**
+ * Builds the tile's template when due (or, with `release`, its next version) under the tile's
+ * lease; see the module comment. Transient errors give the lease back and are rethrown.
+ */
+export async function buildTile(
+  s: Services,
+  band: string,
+  tile: number,
+  release = false,
+): Promise<BuildOutcome> {
+  const config = templateConfigFromEnv();
+  const tiles = templateTiles(s);
+  const claim = await tiles.claimBuild(
+    band,
+    tile,
+    config.minInputs,
+    s.config.deadlineSeconds,
+    release,
+  );
+  if (claim.busy) return { status: 'busy' };
+  if (!claim.record) return { status: 'not due' };
+  const store = new GcsObjectStore(s.buckets.templates);
+  const key = templateKey(band, tile);
+  const started = Date.now();
+  try {
+    if (!release && claim.record.version === 0) {
+      const existing = await store.get(key);
+      if (existing) return { status: 'frozen', record: await adopt(s, band, tile, existing) };
+    }
+    const candidates = await tiles.candidates(band, tile);
+    const { inputs, unreadable } = await readInputs(
+      s,
+      candidates.map((c) => c.name),
+    );
+    const version = claim.record.version + 1;
+    let build;
+    try {
+      build = await buildTemplate(inputs, {
+        tile,
+        band,
+        config,
+        version,
+        unreadable,
+        pool: WorkerPool.shared(),
+      });
+    } catch (err) {
+      if (!(err instanceof NotEnoughInputsError)) throw err;
+      const rejected = err.inputs.map((r) => ({ file: r.file, reason: r.reason }));
+      if (release) await tiles.release(band, tile, err.message);
+      else await tiles.markWaiting(band, tile, candidates.length, err.message, rejected);
+      log('INFO', 'template not built', { band, tile, release, reason: err.message });
+      return { status: 'waiting', reason: err.message };
+    }
+    const bytes = Buffer.from(templateToFits(build));
+    await store.putIfAbsent(versionKey(band, tile, version), bytes, 'application/fits');
+    await store.putIfAbsent(
+      vettingKey(band, tile, version),
+      Buffer.from(vettingHtml(build)),
+      'text/html',
+    );
+    // The first version is created only where nothing is (a template that got there first is adopted); a release replaces.
+    if (release)
+      await s.buckets.templates.file(key).save(bytes, { contentType: 'application/fits' });
+    else if (!(await store.putIfAbsent(key, bytes, 'application/fits')))
+      return { status: 'frozen', record: await adopt(s, band, tile, (await store.get(key))!) };
+    const record = await tiles.markFrozen(band, tile, {
+      version,
+      tmplId: build.tmplId,
+      nUsed: build.nUsed,
+      rejected: build.inputs
+        .filter((r) => !r.used)
+        .map((r) => ({ file: r.file, reason: r.reason })),
+      fillFactor: tileFillFactor(build.exposure, tile),
+      buildSeconds: (Date.now() - started) / 1000,
+    });
+    log('INFO', release ? 'template released' : 'template built and frozen', {
+      band,
+      tile,
+      tmplId: build.tmplId,
+      used: build.nUsed,
+      of: build.inputs.length,
+      fillFactor: record.fillFactor,
+      buildSeconds: record.buildSeconds,
+    });
+    return { status: 'frozen', record };
+  } catch (err) {
+    await tiles.release(band, tile, `${(err as Error).name}: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+async function handle(s: Services, message: PubsubDelivery, progress: { stage: string }) {
+  const candidate = parseCandidate(message.data, message.messageId);
+  progress.stage = 'record';
+  const tiles = templateTiles(s);
+  for (const tile of candidate.tiles) await tiles.record(candidate, tile);
+  progress.stage = 'build';
+  // Candidates recorded while a build found too few inputs (their own deliveries saw the lease) are tried at once.
+  for (const tile of candidate.tiles)
+    while ((await buildTile(s, candidate.band, tile)).status === 'waiting');
+}
+
+export async function templateBuilder(event: CloudEvent<unknown>): Promise<void> {
+  const s = services();
+  let message: PubsubDelivery;
+  try {
+    message = pubsubMessage(event);
+  } catch (err) {
+    if (!(err instanceof MessageError)) throw err;
+    const data = Buffer.from(JSON.stringify(event).slice(0, MAX_EVENT_KEPT));
+    const delivery = { data, attributes: {}, messageId: String(event.id), publishTime: new Date() };
+    return deadLetter(s.pubsub, TOPICS.templateCandidates, delivery, err.message, {
+      stage: 'decode',
+      attempts: 0,
+    });
+  }
+  const progress = { stage: 'decode' };
+  const seconds = s.config.deadlineSeconds;
+  try {
+    await withDeadline(
+      handle(s, message, progress),
+      Date.now() + seconds * 1000,
+      seconds,
+      () => progress.stage,
+    );
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    const reason =
+      err instanceof CandidateError
+        ? err.message
+        : `${(err as Error).name}: ${(err as Error).message}`;
+    return deadLetter(s.pubsub, TOPICS.templateCandidates, message, reason, {
+      stage: progress.stage,
+      attempts: 0,
+    });
+  }
+}
