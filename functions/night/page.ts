@@ -169,6 +169,8 @@ export function filterSection(r: Pick<NightReport, 'filters'>): string {
   return `<h2>User filters</h2>
 <p>Example filters of one user, one per capability of the filter language, run by the filtering service (filterAlerts) over the night's alerts; each filter's stream is its subscription on <code>filtered-alerts</code>. Matched: alerts the filter matches, evaluated in process over every alert of the night; received: distinct diaSourceIds its stream delivered, repeated deliveries, and messages whose bytes differ from the alert as published on <code>alerts</code>.</p>
 <table><tr><th>filter</th><th>expression</th><th>matched</th><th>received</th><th>repeats</th><th>altered</th><th>exactly its matches</th><th>examples (diaSourceId)</th></tr>${rows.join('')}</table>`;
+}
+
 /** The templates section: per tile its template's TMPLID, inputs and fill factor; per band the fill factor. */
 function templatesSection(r: NightReport): string {
   const t = r.templates;
