@@ -30,6 +30,7 @@ import { taiFromUtc } from '../shared/solar/time.js';
 import type { Services } from './context.js';
 import { orbitCatalog } from './known-objects.js';
 import { log } from './log.js';
+import { ARCSEC_PER_DEG } from '../shared/util/numeric.js';
 
 /** History kept in alerts: 12 months. */
 export const HISTORY_DAYS = 365;
@@ -125,7 +126,8 @@ export async function snapshotApdb(apdb: Apdb, region: SkyCircle): Promise<ApdbS
  * (2 deg/day, faster than all but the closest near-Earth objects, for 2.4 hours) plus the largest
  * match radius.
  */
-export const KNOWN_OBJECT_MARGIN_DEG = 0.2 + DEFAULT_KNOWN_OBJECT_CONFIG.maxRadiusArcsec / 3600;
+export const KNOWN_OBJECT_MARGIN_DEG =
+  0.2 + DEFAULT_KNOWN_OBJECT_CONFIG.maxRadiusArcsec / ARCSEC_PER_DEG;
 
 /** The orbits of the objects predicted within the footprint (grown by KNOWN_OBJECT_MARGIN_DEG) now. */
 async function knownObjectsNear(s: Services, region: SkyCircle): Promise<MpcOrbit[]> {

@@ -55,6 +55,7 @@ import {
   type AlertBatchMessage,
   type StoredResult,
 } from './stored-result.js';
+import { ARCSEC_PER_DEG } from '../shared/util/numeric.js';
 
 /** Work-bucket folder of quarantined results: `quarantine/{key}/{generation}.bin`. */
 export const QUARANTINE_PREFIX = 'quarantine/';
@@ -101,7 +102,7 @@ async function templateFor(
   const { cone } = detectorFootprint(science.wcs, science.width, science.height);
   const region = {
     center: [cone.ra, cone.dec] as [number, number],
-    radiusDeg: cone.radiusDeg + 30 / 3600,
+    radiusDeg: cone.radiusDeg + 30 / ARCSEC_PER_DEG,
   };
   const found = await findTemplate(s, science.info.band, region);
   const cut = found

@@ -9,7 +9,7 @@ import { adaptiveMoments, type Moments, type PixelSource } from './moments.js';
 import { polyTerms, polyValues } from '../psf/pixel-psf.js';
 import { median } from '../util/stats.js';
 import type { Peak } from './detect-peaks.js';
-import { MAD_TO_SIGMA } from '../util/numeric.js';
+import { FWHM_PER_SIGMA, MAD_TO_SIGMA } from '../util/numeric.js';
 
 export interface StarSelectConfig {
   /** Candidates need at least this signal-to-noise in their adaptive moments (default 30). */
@@ -192,7 +192,7 @@ function isolated(
   sizeAt: (x: number, y: number) => number,
   cfg: StarSelectConfig,
 ): boolean {
-  const fwhm = 2.3548 * Math.sqrt(sizeAt(c.x, c.y) / 2);
+  const fwhm = FWHM_PER_SIGMA * Math.sqrt(sizeAt(c.x, c.y) / 2);
   const r = cfg.isolationFwhm * fwhm;
   const r2 = r * r;
   // A NaN radius isolates every star, as the comparison d2 < NaN does.

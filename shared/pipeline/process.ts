@@ -75,6 +75,7 @@ import { checkLimits } from './limits.js';
 import { storedProcessingTime } from './replay.js';
 import { resolveZeroPoint, type ZeroPointSource } from './zero-point.js';
 import { refcatZeroPoint, type ReferenceStar } from './refcat.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 export const PIPELINE_STAGES = [
   'characterizeTemplate',
@@ -581,7 +582,8 @@ function knownObjectsInField(
   config: PipelineConfig,
 ): KnownObjectsInField {
   const margin =
-    (config.association.knownObjects ?? DEFAULT_KNOWN_OBJECT_CONFIG).maxRadiusArcsec / 3600;
+    (config.association.knownObjects ?? DEFAULT_KNOWN_OBJECT_CONFIG).maxRadiusArcsec /
+    ARCSEC_PER_DEG;
   const predictions = catalog.predictInCone(
     { ...footprint.cone, radiusDeg: footprint.cone.radiusDeg + margin },
     mjdTai,

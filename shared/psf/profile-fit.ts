@@ -6,6 +6,7 @@
  * - 'gaussian': an elliptical Gaussian through the pixel values, the Gaussian-core FWHM that
  *   survey pipelines (SExtractor's FWHM_IMAGE, DECam's FWHM card) quote.
  */
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
 
 export type ProfileKind = 'moffat' | 'gaussian';
 
@@ -55,7 +56,7 @@ export function fitProfile(
   const beta0 = 3.5;
   // p = [ln alpha, ln(beta - 1), g1, g2, dx, dy]
   let p = gaussian
-    ? [Math.log(fwhmGuess / 2.3548), 0, 0, 0, 0, 0]
+    ? [Math.log(fwhmGuess / FWHM_PER_SIGMA), 0, 0, 0, 0, 0]
     : [
         Math.log(fwhmGuess / (2 * Math.sqrt(2 ** (1 / beta0) - 1))),
         Math.log(beta0 - 1),
@@ -152,7 +153,9 @@ export function fitProfile(
 
 function fwhmOf(p: number[], gaussian: boolean): number {
   const alpha = Math.exp(p[0]);
-  return gaussian ? 2.3548 * alpha : 2 * alpha * Math.sqrt(2 ** (1 / (1 + Math.exp(p[1]))) - 1);
+  return gaussian
+    ? FWHM_PER_SIGMA * alpha
+    : 2 * alpha * Math.sqrt(2 ** (1 / (1 + Math.exp(p[1]))) - 1);
 }
 
 function solve(a: Float64Array, b: Float64Array, n: number): Float64Array {
