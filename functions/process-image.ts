@@ -296,6 +296,11 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     await s.records.markStored(key, resultKey(key), stored.alerts.length, {
       configHash: r.stats.configHash,
       codeVersion: r.stats.codeVersion,
+      zeroPoint: {
+        value: r.stats.zeroPoint,
+        source: r.stats.zeroPointSource,
+        origin: r.stats.zeroPointOrigin,
+      },
     });
     log('INFO', 'detector processed', {
       key,

@@ -397,6 +397,7 @@ export async function processDetector(
         zeroPoint: refZp.zeroPoint,
         origin: `reference catalog, ${refZp.nStars} stars, scatter ${refZp.scatter.toFixed(3)} mag`,
       },
+      configured: config.calibration.zeroPoint,
     },
   );
   const info: VisitInfo = {
