@@ -47,7 +47,8 @@ import type { ProcessingRecord } from './processing-record.js';
 import { pubsubMessage, storageNotification, type PubsubDelivery } from './events.js';
 import { log } from './log.js';
 import { orbitCatalog } from './known-objects.js';
-import { cutOut, findTemplate, loadPreload, PreloadedApdb, type Preload } from './preload.js';
+import { findTemplate, loadPreload, type Preload } from './preload.js';
+import { cutOut, PreloadedApdb } from '../shared/prompt/preload.js';
 import {
   encodeResult,
   resultKey,
@@ -253,6 +254,7 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
         apdb,
         realBogus: await realBogus,
         knownObjects: preload.knownObjects ?? (await orbitCatalog(s)),
+        refcat: preload.refcat?.band === science.info.band ? preload.refcat.stars : null,
         imageDigest: imageDigest(bytes),
       },
       config,

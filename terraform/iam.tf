@@ -8,9 +8,11 @@ locals {
     ["nextVisit", "templates", "roles/storage.objectViewer"],
     ["nextVisit", "work", "roles/storage.objectCreator"],
     ["nextVisit", "orbits", "roles/storage.objectViewer"],
+    ["nextVisit", "refcats", "roles/storage.objectViewer"],
     ["nextVisitHttp", "templates", "roles/storage.objectViewer"],
     ["nextVisitHttp", "work", "roles/storage.objectCreator"],
     ["nextVisitHttp", "orbits", "roles/storage.objectViewer"],
+    ["nextVisitHttp", "refcats", "roles/storage.objectViewer"],
     ["processImage", "raw", "roles/storage.objectViewer"],
     ["processImage", "templates", "roles/storage.objectViewer"],
     ["processImage", "work", "roles/storage.objectCreator"],
@@ -61,6 +63,7 @@ locals {
     alerts    = google_storage_bucket.alerts.name
     work      = google_storage_bucket.work.name
     orbits    = google_storage_bucket.orbits.name
+    refcats   = google_storage_bucket.refcats.name
   }
 
   topics = merge(

@@ -146,6 +146,7 @@ test("each function's service account holds exactly the roles its code needs", (
     nextVisit: [
       'bucket templates roles/storage.objectViewer',
       'bucket orbits roles/storage.objectViewer',
+      'bucket refcats roles/storage.objectViewer',
       'bucket work roles/storage.objectCreator',
       'topic next-visit-dead-letter roles/pubsub.publisher',
       'project roles/datastore.viewer',
@@ -154,6 +155,7 @@ test("each function's service account holds exactly the roles its code needs", (
     nextVisitHttp: [
       'bucket templates roles/storage.objectViewer',
       'bucket orbits roles/storage.objectViewer',
+      'bucket refcats roles/storage.objectViewer',
       'bucket work roles/storage.objectCreator',
       'project roles/datastore.viewer',
       'project roles/logging.logWriter',
