@@ -7,24 +7,8 @@
  * @example const t = readTableColumns(bytes); t.column('ra'); // Float64Array
  */
 import { FitsError } from './errors.js';
+import { cellNumber, TYPE_BYTES } from './compressed.js';
 import { BLOCK_LENGTH, FitsHeader, parseHeader } from './header.js';
-
-/** Bytes per element of each TFORM type code. */
-const TYPE_BYTES: Record<string, number> = {
-  L: 1,
-  X: 1 / 8,
-  B: 1,
-  I: 2,
-  J: 4,
-  K: 8,
-  A: 1,
-  E: 4,
-  D: 8,
-  C: 8,
-  M: 16,
-  P: 8,
-  Q: 16,
-};
 
 export interface FitsTable {
   rows: number;
@@ -72,22 +56,10 @@ function readColumn(
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     const at = r * rowBytes + f.offset;
-    let raw: number;
-    if (f.type === 'E') raw = data.getFloat32(at);
-    else if (f.type === 'D') raw = data.getFloat64(at);
-    else {
-      raw =
-        f.type === 'B'
-          ? data.getUint8(at)
-          : f.type === 'I'
-            ? data.getInt16(at)
-            : f.type === 'J'
-              ? data.getInt32(at)
-              : Number(data.getBigInt64(at));
-      if (raw === nullValue) {
-        out[r] = Number.NaN;
-        continue;
-      }
+    const raw = cellNumber(data, at, f.type);
+    if (raw === nullValue && 'BIJK'.includes(f.type)) {
+      out[r] = Number.NaN;
+      continue;
     }
     out[r] = zero + scale * raw;
   }
