@@ -84,6 +84,6 @@ export function resolveZeroPoint(
     return { zeroPoint: fallback, source: 'configuration', origin: CONFIGURED_ZERO_POINT };
   throw new PipelineInputError(
     'pair',
-    `no photometric zero point: give a PHOTZP/MAGZERO/MAGZP card (or BUNIT MJy/sr with PIXAR_SR) in the science or the template header, a reference catalog of the footprint (--refcat FILE, CSV or FITS table; in the cloud the <prefix>-refcats bucket), --zero-point MAG (AB magnitude of 1 image unit), or the configuration's ${CONFIGURED_ZERO_POINT} (--config FILE; in the cloud AP_PIPELINE_CONFIG)`,
+    `no photometric zero point: give --zero-point MAG (AB magnitude of 1 image unit), a reference catalog of the footprint (--refcat FILE, CSV or FITS table; in the cloud the <prefix>-refcats bucket), a PHOTZP/MAGZERO/MAGZP card (or BUNIT MJy/sr with PIXAR_SR) in the science or the template header, or the configuration's ${CONFIGURED_ZERO_POINT} (--config FILE; in the cloud AP_PIPELINE_CONFIG)`,
   );
 }
