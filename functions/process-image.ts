@@ -57,7 +57,8 @@ import {
 } from './events.js';
 import { log } from './log.js';
 import { orbitCatalog } from './known-objects.js';
-import { cutOut, findTemplate, loadPreload, PreloadedApdb, type Preload } from './preload.js';
+import { findTemplate, loadPreload, type Preload } from './preload.js';
+import { cutOut, PreloadedApdb } from '../shared/prompt/preload.js';
 import {
   encodeResult,
   resultKey,
@@ -65,6 +66,7 @@ import {
   type AlertBatchMessage,
   type StoredResult,
 } from './stored-result.js';
+import { ARCSEC_PER_DEG } from '../shared/util/numeric.js';
 
 /** Work-bucket folder of quarantined results: `quarantine/{key}/{generation}.bin`. */
 export const QUARANTINE_PREFIX = 'quarantine/';
@@ -119,7 +121,7 @@ async function templateFor(
   const { cone } = detectorFootprint(science.wcs, science.width, science.height);
   const region = {
     center: [cone.ra, cone.dec] as [number, number],
-    radiusDeg: cone.radiusDeg + 30 / 3600,
+    radiusDeg: cone.radiusDeg + 30 / ARCSEC_PER_DEG,
   };
   const found = await findTemplate(s, science.info.band, region);
   const cut = found
@@ -306,6 +308,7 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
         apdb,
         realBogus: await realBogus,
         knownObjects: preload.knownObjects ?? (await orbitCatalog(s)),
+        refcat: preload.refcat?.band === science.info.band ? preload.refcat.stars : null,
         imageDigest: imageDigest(bytes),
       },
       config,
@@ -351,6 +354,11 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     await s.records.markStored(key, resultKey(key), stored.alerts.length, {
       configHash: r.stats.configHash,
       codeVersion: r.stats.codeVersion,
+      zeroPoint: {
+        value: r.stats.zeroPoint,
+        source: r.stats.zeroPointSource,
+        origin: r.stats.zeroPointOrigin,
+      },
     });
     log('INFO', 'detector processed', {
       key,

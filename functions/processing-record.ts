@@ -30,6 +30,8 @@ export interface ProcessingRecord {
   /** Hash of the effective pipeline configuration (APCONFIG) and the code version (APVERSION) of the stored result. */
   configHash: string | null;
   codeVersion: string | null;
+  /** The science zero point of the stored result and where it came from (PipelineStats.zeroPointSource, zeroPointOrigin). */
+  zeroPoint?: { value: number; source: string; origin: string } | null;
   /** Until when the running attempt holds the record (ISO time; null when none runs): a concurrent delivery waits. */
   leaseUntil?: string | null;
   updatedAt: string;
@@ -158,7 +160,11 @@ export class ProcessingRecords {
     key: string,
     resultKey: string,
     alertCount: number,
-    provenance: { configHash: string; codeVersion: string } | null = null,
+    provenance: {
+      configHash: string;
+      codeVersion: string;
+      zeroPoint?: { value: number; source: string; origin: string };
+    } | null = null,
   ): Promise<ProcessingRecord> {
     return this.update(key, (r) => ({
       ...r,
@@ -169,6 +175,7 @@ export class ProcessingRecords {
       error: null,
       configHash: provenance?.configHash ?? r.configHash ?? null,
       codeVersion: provenance?.codeVersion ?? r.codeVersion ?? null,
+      zeroPoint: provenance?.zeroPoint ?? r.zeroPoint ?? null,
       leaseUntil: null,
     }));
   }

@@ -51,6 +51,7 @@ locals {
     AP_ALERTS_BUCKET     = google_storage_bucket.alerts.name
     AP_WORK_BUCKET       = google_storage_bucket.work.name
     AP_ORBITS_BUCKET     = google_storage_bucket.orbits.name
+    AP_REFCATS_BUCKET    = google_storage_bucket.refcats.name
     AP_PIPELINE_CONFIG   = var.pipeline_config
     # filterApi verifies Google ID tokens issued for its own URL.
     AP_FILTER_AUDIENCE = "https://${var.region}-${var.project}.cloudfunctions.net/ap-filter-api"

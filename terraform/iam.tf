@@ -10,10 +10,12 @@ locals {
     # Reads the prepared template an earlier visit of the footprint kept (functions/preload.ts).
     ["nextVisit", "work", "roles/storage.objectViewer"],
     ["nextVisit", "orbits", "roles/storage.objectViewer"],
+    ["nextVisit", "refcats", "roles/storage.objectViewer"],
     ["nextVisitHttp", "templates", "roles/storage.objectViewer"],
     ["nextVisitHttp", "work", "roles/storage.objectCreator"],
     ["nextVisitHttp", "work", "roles/storage.objectViewer"],
     ["nextVisitHttp", "orbits", "roles/storage.objectViewer"],
+    ["nextVisitHttp", "refcats", "roles/storage.objectViewer"],
     ["processImage", "raw", "roles/storage.objectViewer"],
     ["processImage", "templates", "roles/storage.objectViewer"],
     ["processImage", "work", "roles/storage.objectCreator"],
@@ -78,6 +80,7 @@ locals {
     alerts    = google_storage_bucket.alerts.name
     work      = google_storage_bucket.work.name
     orbits    = google_storage_bucket.orbits.name
+    refcats   = google_storage_bucket.refcats.name
   }
 
   topics = merge(

@@ -49,6 +49,17 @@ resource "google_storage_bucket" "orbits" {
   depends_on                  = [google_project_service.apis]
 }
 
+# Reference catalogs for photometric zero points: one FITS binary table (or CSV) of ra, dec and
+# <band>_mag per HEALPix nested order-8 tile, `hpx8-{tile}.fits` (docs/contracts.md); read at preload.
+resource "google_storage_bucket" "refcats" {
+  name                        = "${var.prefix}-refcats"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+  depends_on                  = [google_project_service.apis]
+}
+
 resource "google_storage_bucket" "work" {
   name                        = "${var.prefix}-work"
   location                    = var.region

@@ -10,7 +10,7 @@ variable "region" {
 }
 
 variable "prefix" {
-  description = "Name prefix of the buckets (<prefix>-raw, <prefix>-templates, <prefix>-alerts, <prefix>-work, <prefix>-orbits); globally unique."
+  description = "Name prefix of the buckets (<prefix>-raw, <prefix>-templates, <prefix>-alerts, <prefix>-work, <prefix>-orbits, <prefix>-refcats); globally unique."
   type        = string
 }
 

@@ -39,13 +39,13 @@ import {
   IMAGE_OPTIONS_HELP,
   loadImage,
 } from '../image-inputs.js';
-import { readRefcatCsv, type ReferenceStar } from '../../shared/pipeline/refcat.js';
+import { readRefcat, type ReferenceStar } from '../../shared/pipeline/refcat.js';
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
 
-/** The reference stars of a --refcat CSV in the science band; InputError names the file. */
+/** The reference stars of a --refcat file (CSV or FITS table) in the science band; InputError names the file. */
 function loadRefcat(path: string, band: string): Promise<ReferenceStar[]> {
-  return parseInput(path, (bytes) => readRefcatCsv(bytes.toString('utf8'), band));
+  return parseInput(path, (bytes) => readRefcat(bytes, band));
 }
 
 /** The orbit catalogue of --orbits; a bad file is one line naming it. */
@@ -75,7 +75,7 @@ export const command = defineCommand({
   help: `usage: ap process --science S.fits --template T.fits --out DIR [--method al|al-convsci|zogy|auto]
                   [--visit V] [--detector D] [--threshold 5] [--config FILE]
                   [--science-variance N.fits] [--template-variance N.fits] [--mjd MJD] [--band B] [--zero-point MAG]
-                  [--refcat STARS.csv] [--orbits FILE]
+                  [--refcat STARS.csv|STARS.fits] [--orbits FILE]
 
   --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
   --template T.fits  template image (warped onto the science grid)
@@ -96,8 +96,8 @@ export const command = defineCommand({
                      and --threshold apply on top of it. Its hash and the code version are written
                      to the difference (APCONFIG, APVERSION), summary.json and every alert
 ${IMAGE_OPTIONS_HELP}
-  --refcat STARS.csv reference catalog of the footprint (CSV: ra, dec in degrees and an AB magnitude column
-                     <band>_mag, mag_<band>, <band> or mag): calibrates the science image by PSF photometry
+  --refcat STARS.csv reference catalog of the footprint (CSV, or a FITS binary table: ra, dec in degrees and
+                     an AB magnitude column <band>_mag, mag_<band>, <band> or mag): calibrates the science image by PSF photometry
                      at its stars when the header has no zero point (before the template's calibration)
   --orbits FILE      known solar-system objects: a CSV with Rubin's mpc_orbits columns designation,
                      epoch_mjd (TT), a, q (au), e, i, node, argperi (deg, J2000 ecliptic), mean_anomaly,
@@ -109,7 +109,8 @@ Stages: characterize, warp, subtract, detect and measure, real/bogus score (skip
 reason when no model is available), associate (with forced photometry of known DIAObjects not
 detected), alerts with cutouts. Fluxes are calibrated with --zero-point, else the science header's
 PHOTZP/MAGZERO/MAGZP (or BUNIT MJy/sr with PIXAR_SR), else --refcat's stars, else the template's zero point plus
-2.5 log10 of the matching kernel's sum; summary.json's zeroPointSource says which. One JSON log line
+2.5 log10 of the matching kernel's sum, else the configuration's calibration.zeroPoint (--config);
+summary.json's zeroPointSource and the difference's PHOTZSRC card say which. One JSON log line
 per stage on stderr. Running again on the same inputs leaves the APDB unchanged and writes the
 same alerts; a different image under a (visit, detector) already in DIR/apdb is refused (exit 2).`,
   options: {

@@ -19,6 +19,7 @@ import {
   type TruthWithDetector,
 } from './metrics.js';
 import type { NightReport } from './report.js';
+import { ARCSEC_PER_DEG } from '../../shared/util/numeric.js';
 
 /** |SNR| above which the page looks at what the missed real changes have in common. */
 export const BRIGHT_MISS_SNR = 100;
@@ -101,7 +102,7 @@ export function cutoutGeometry(alert: Alert): PageCutout | null {
     panel: [primary.width, primary.height],
     east: unit(d / det, -c / det),
     north: unit(-b / det, a / det),
-    arcsecPerPx: Math.sqrt(Math.abs(det)) * 3600,
+    arcsecPerPx: Math.sqrt(Math.abs(det)) * ARCSEC_PER_DEG,
   };
 }
 

@@ -24,8 +24,11 @@ import {
   type CutoutParts,
 } from './cutouts.js';
 import type { Alert } from './types.js';
+import { tasksOf } from '../util/pool-task.js';
 
-const CUTOUT_WORKER = siblingModule('./cutout-worker', import.meta.url).href;
+const ENCODE_CUTOUTS = tasksOf<typeof import('./cutout-worker.js')>(
+  siblingModule('./cutout-worker', import.meta.url).href,
+)('encodeCutouts');
 
 /** Images the cutouts are cut from, all on the science image's pixel grid. */
 export interface CutoutSources {
@@ -143,7 +146,7 @@ export async function buildAlertsParallel(
     const parts = sources
       .slice(start, start + sourcesPerTask)
       .flatMap((s) => cutoutPartsOf(s, cutouts, config));
-    tasks.push(pool.run<Uint8Array[]>({ module: CUTOUT_WORKER, fn: 'encodeCutouts', args: parts }));
+    tasks.push(pool.runTask(ENCODE_CUTOUTS, parts));
   }
   const files = (await Promise.all(tasks))
     .flat()

@@ -37,6 +37,7 @@ import {
   type KnownObjectMatch,
   type KnownObjectsInField,
 } from './known-objects.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 export interface AssociationConfig {
   /** Largest DiaSource-DiaObject separation for a match, arcsec. Default 1. */
@@ -188,7 +189,7 @@ export async function associateVisit(
     : new Map<number, KnownObjectMatch>();
   const cone = {
     ...input.footprint.cone,
-    radiusDeg: input.footprint.cone.radiusDeg + config.radiusArcsec / 3600,
+    radiusDeg: input.footprint.cone.radiusDeg + config.radiusArcsec / ARCSEC_PER_DEG,
   };
   const thisVisit = (row: { visit: number; detector: number }): boolean =>
     row.visit === visit.visit && row.detector === visit.detector;

@@ -11,8 +11,7 @@ import {
   type DiaSource,
 } from '../apdb/types.js';
 import { bandFeatures, type FluxPoint } from './features.js';
-
-const DEG = Math.PI / 180;
+import { RAD_PER_DEG } from '../util/numeric.js';
 
 /** Mean sky position of points, degrees; ra in [0, 360). */
 export function meanPosition(points: ReadonlyArray<{ ra: number; dec: number }>): {
@@ -23,13 +22,13 @@ export function meanPosition(points: ReadonlyArray<{ ra: number; dec: number }>)
   let y = 0;
   let z = 0;
   for (const p of points) {
-    const c = Math.cos(p.dec * DEG);
-    x += c * Math.cos(p.ra * DEG);
-    y += c * Math.sin(p.ra * DEG);
-    z += Math.sin(p.dec * DEG);
+    const c = Math.cos(p.dec * RAD_PER_DEG);
+    x += c * Math.cos(p.ra * RAD_PER_DEG);
+    y += c * Math.sin(p.ra * RAD_PER_DEG);
+    z += Math.sin(p.dec * RAD_PER_DEG);
   }
-  const ra = Math.atan2(y, x) / DEG;
-  return { ra: ra < 0 ? ra + 360 : ra, dec: Math.atan2(z, Math.hypot(x, y)) / DEG };
+  const ra = Math.atan2(y, x) / RAD_PER_DEG;
+  return { ra: ra < 0 ? ra + 360 : ra, dec: Math.atan2(z, Math.hypot(x, y)) / RAD_PER_DEG };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Prediction } from '../solar/ephemeris.js';
 import type { MpcOrbit } from '../solar/orbit.js';
 import { equatorialToEcliptic, equatorialToGalactic } from '../solar/coords.js';
 import { separationDeg } from '../healpix/index.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 export interface KnownObjectConfig {
   /** Match radius in one-sigma prediction uncertainties. Default 3. */
@@ -63,8 +64,8 @@ export function associateKnownObjects(
     const radius = matchRadiusArcsec(p, config);
     sources.forEach((s, i) => {
       if (!Number.isFinite(s.ra) || !Number.isFinite(s.dec)) return;
-      if (Math.abs(s.dec - p.dec) * 3600 > radius) return;
-      const sep = separationDeg(s.ra, s.dec, p.ra, p.dec) * 3600;
+      if (Math.abs(s.dec - p.dec) * ARCSEC_PER_DEG > radius) return;
+      const sep = separationDeg(s.ra, s.dec, p.ra, p.dec) * ARCSEC_PER_DEG;
       if (sep > radius) return;
       pairs.push({ score: sep / radius, sep, i, k });
       const list = perPrediction.get(k) ?? [];
@@ -105,8 +106,8 @@ function ssSourceRecord(
   let dRa = (s.ra - p.ra) * Math.cos((p.dec * Math.PI) / 180);
   if (dRa > 180) dRa -= 360;
   if (dRa < -180) dRa += 360;
-  const offRa = dRa * 3600;
-  const offDec = (s.dec - p.dec) * 3600;
+  const offRa = dRa * ARCSEC_PER_DEG;
+  const offDec = (s.dec - p.dec) * ARCSEC_PER_DEG;
   const rate = Math.hypot(p.raRate, p.decRate);
   const [ux, uy] = rate > 0 ? [p.raRate / rate, p.decRate / rate] : [1, 0];
   const [h, t] = [p.helio, p.topo];

@@ -8,6 +8,7 @@
  * in Rubin's ap_association nearest-neighbour step; candidate pairs come from a HEALPix grid.
  */
 import { conePixels, coverOrder, healpixNest, separationDeg } from '../healpix/index.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 export interface Positioned {
   id: number;
@@ -28,7 +29,7 @@ export function matchNearest(
   objects: readonly Positioned[],
   radiusArcsec: number,
 ): MatchResult {
-  const radiusDeg = radiusArcsec / 3600;
+  const radiusDeg = radiusArcsec / ARCSEC_PER_DEG;
   const order = coverOrder(radiusDeg);
   const grid = new Map<number, number[]>();
   objects.forEach((o, j) => {
@@ -60,7 +61,7 @@ export function matchNearest(
     if (objectIndex[i] >= 0 || objectTaken[j]) continue;
     objectIndex[i] = j;
     objectTaken[j] = 1;
-    separationArcsec[i] = sep * 3600;
+    separationArcsec[i] = sep * ARCSEC_PER_DEG;
   }
   return { objectIndex, separationArcsec };
 }

@@ -18,6 +18,7 @@ import type { Exposure } from '../image/exposure.js';
 import { makeTanWcs, type Wcs } from '../wcs/index.js';
 import { evaluate, exponents, fitTanSip, solvePlane, type StarPair } from './fit-wcs.js';
 import { IDENTITY, matchPatterns, matchPoints, type Point } from './pattern.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 export interface AstrometryConfig {
   /** Refit the science WCS and register WCS-less pairs (default true); false keeps the headers as given. */
@@ -88,8 +89,8 @@ function standInWcs(width: number, height: number): Wcs {
     crpix: [(width - 1) / 2, (height - 1) / 2],
     crval: [180, 0],
     cd: [
-      [-1 / 3600, 0],
-      [0, 1 / 3600],
+      [-1 / ARCSEC_PER_DEG, 0],
+      [0, 1 / ARCSEC_PER_DEG],
     ],
   });
 }

@@ -26,6 +26,7 @@ import { characterizeNoiseCorrelation } from './noise-correlation-estimate.js';
 import { psfFromHdu, psfToHdu, type PsfHdu } from '../psf/persist.js';
 import { copyPixels, sharedCopy } from '../util/shared-plane.js';
 import { WorkerPool } from '../util/worker-pool.js';
+import { poolTask } from '../util/pool-task.js';
 
 /** A plane as it crosses to a worker: its pixels on a SharedArrayBuffer, contiguous. */
 interface PlaneData<T extends PixelArray> {
@@ -122,11 +123,7 @@ export async function characterizeImageAsync(
     map,
     noiseCorrelation: !!options.noiseCorrelation && !exposure.noiseCorrelation,
   };
-  const out = await pool.run<CharacterizeJobResult>({
-    module: import.meta.url,
-    fn: 'characterizeShared',
-    args: job,
-  });
+  const out = await pool.runTask(poolTask(import.meta.url, { characterizeShared }), job);
   copyPixels(image, exposure.image);
   copyPixels(mask, exposure.mask);
   copyPixels(variance, exposure.variance);

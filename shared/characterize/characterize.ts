@@ -55,6 +55,7 @@ import { median } from '../util/stats.js';
 import { measureStamp } from '../psf/shape.js';
 import { OffsetPsf } from '../psf/offset-psf.js';
 import { forEachComponent8 } from '../util/components.js';
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
 
 export interface CharacterizeConfig {
   defects: DefectConfig;
@@ -205,7 +206,7 @@ export function characterizeImage(
     : exposure.variance.clone().data;
 
   // Conservative CR pass with the narrowest plausible PSF, so that star sizes are measured on clean data.
-  const sMin = cfg.minPsfFwhmPx / 2.3548;
+  const sMin = cfg.minPsfFwhmPx / FWHM_PER_SIGMA;
   const crFirst = timed('cosmicRays', () =>
     findCosmicRays(
       sky,
@@ -233,7 +234,9 @@ export function characterizeImage(
       exposure.mask,
       (x, y) => {
         const measured = firstSelection.sizeAt(x, y);
-        const t = Number.isFinite(measured) ? measured : 2 * (cfg.defaultFwhmPx / 2.3548) ** 2;
+        const t = Number.isFinite(measured)
+          ? measured
+          : 2 * (cfg.defaultFwhmPx / FWHM_PER_SIGMA) ** 2;
         return [
           0.5 * t * (1 + firstSelection.e1),
           0.5 * t * (1 - firstSelection.e1),
@@ -358,7 +361,9 @@ function fitPsf(
   const cy = (src.height - 1) / 2;
   const tCentre = sizeAt(cx, cy);
   const fwhmGuess =
-    Number.isFinite(tCentre) && tCentre > 0 ? 2.3548 * Math.sqrt(tCentre / 2) : cfg.defaultFwhmPx;
+    Number.isFinite(tCentre) && tCentre > 0
+      ? FWHM_PER_SIGMA * Math.sqrt(tCentre / 2)
+      : cfg.defaultFwhmPx;
   let degree = cfg.psfFit.degree;
   while (degree > 0 && stars.length < cfg.minStarsPerTerm * polyTerms(degree).length) degree--;
   if (stars.length >= cfg.minStarsPixelModel) {

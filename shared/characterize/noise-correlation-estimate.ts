@@ -13,6 +13,7 @@ import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
 import { UNUSABLE, MaskPlane } from '../image/mask.js';
 import { convolveSeparable, dilateSquare, gaussianTaps } from './filters.js';
 import { madSigma } from '../util/stats.js';
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
 
 export interface NoiseCorrelationEstimateConfig {
   /** Largest lag measured, px. */
@@ -83,7 +84,7 @@ export function blankSkyExclusion(
     }
   }
   const smooth = new Float32Array(w * h);
-  convolveSeparable(z, w, h, gaussianTaps(Math.max(0.5, fwhmPx / 2.3548)), smooth);
+  convolveSeparable(z, w, h, gaussianTaps(Math.max(0.5, fwhmPx / FWHM_PER_SIGMA)), smooth);
   // The smoothed image's scatter from a regular subsample of at most ~1e6 pixels.
   const step = Math.max(1, Math.floor(Math.sqrt((w * h) / 1e6)));
   const sample: number[] = [];
@@ -153,7 +154,7 @@ export function estimateNoiseCorrelation(
       ? Math.max(Math.abs(covX[1] / covX[0]) / errX[1], Math.abs(covY[1] / covY[0]) / errY[1])
       : 0;
   // Light's lag 2 over lag 1: at least a(2) / a(1) of a Gaussian PSF of this FWHM.
-  const s = fwhmPx / 2.3548,
+  const s = fwhmPx / FWHM_PER_SIGMA,
     lightFall = Math.exp(-3 / (4 * s * s)),
     k = cfg.signatureSignificance;
   const notLight = (cov: number[], err: number[]) =>

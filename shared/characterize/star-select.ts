@@ -9,7 +9,8 @@ import { adaptiveMoments, type Moments, type PixelSource } from './moments.js';
 import { polyTerms, polyValues } from '../psf/pixel-psf.js';
 import { median } from '../util/stats.js';
 import type { Peak } from './detect-peaks.js';
-import { MAD_TO_SIGMA } from '../util/numeric.js';
+import { FWHM_PER_SIGMA, MAD_TO_SIGMA } from '../util/numeric.js';
+import { SingularMatrixError, solveGeneral } from '../util/linalg.js';
 
 export interface StarSelectConfig {
   /** Candidates need at least this signal-to-noise in their adaptive moments (default 30). */
@@ -192,7 +193,7 @@ function isolated(
   sizeAt: (x: number, y: number) => number,
   cfg: StarSelectConfig,
 ): boolean {
-  const fwhm = 2.3548 * Math.sqrt(sizeAt(c.x, c.y) / 2);
+  const fwhm = FWHM_PER_SIGMA * Math.sqrt(sizeAt(c.x, c.y) / 2);
   const r = cfg.isolationFwhm * fwhm;
   const r2 = r * r;
   // A NaN radius isolates every star, as the comparison d2 < NaN does.
@@ -295,24 +296,13 @@ function fitPoly(
       for (let j = 0; j < n; j++) a[i * n + j] += p[i] * p[j];
     }
   });
-  // Gaussian elimination with partial pivoting.
-  for (let c = 0; c < n; c++) {
-    let piv = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c]) > Math.abs(a[piv * n + c])) piv = r;
-    for (let k = 0; k < n; k++) [a[c * n + k], a[piv * n + k]] = [a[piv * n + k], a[c * n + k]];
-    [b[c], b[piv]] = [b[piv], b[c]];
-    const d = a[c * n + c] || 1e-30;
-    for (let r = c + 1; r < n; r++) {
-      const f = a[r * n + c] / d;
-      for (let k = c; k < n; k++) a[r * n + k] -= f * a[c * n + k];
-      b[r] -= f * b[c];
-    }
+  try {
+    return solveGeneral(a, b);
+  } catch (err) {
+    if (!(err instanceof SingularMatrixError)) throw err;
+    // Points on a line fix no plane: the constant term alone (terms[0] is the constant).
+    const constant = new Float64Array(n);
+    constant[0] = values.reduce((s, v) => s + v, 0) / values.length;
+    return constant;
   }
-  const x = new Float64Array(n);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = b[r];
-    for (let k = r + 1; k < n; k++) s -= a[r * n + k] * x[k];
-    x[r] = s / (a[r * n + r] || 1e-30);
-  }
-  return x;
 }

@@ -22,14 +22,21 @@ export function deadLetterTopic(topic: string): string {
   return `${topic}-dead-letter`;
 }
 
-export type BucketRole = 'raw' | 'templates' | 'alerts' | 'work' | 'orbits';
+export type BucketRole = 'raw' | 'templates' | 'alerts' | 'work' | 'orbits' | 'refcats';
 
-/** Bucket `<prefix>-<role>`: raw images, templates, the alert archive, the pipeline's work area, known objects' orbits. */
+/** Bucket `<prefix>-<role>`: raw images, templates, the alert archive, the pipeline's work area, known objects' orbits, reference catalogs. */
 export function bucketName(prefix: string, role: BucketRole): string {
   return `${prefix}-${role}`;
 }
 
-export const BUCKET_ROLES: readonly BucketRole[] = ['raw', 'templates', 'alerts', 'work', 'orbits'];
+export const BUCKET_ROLES: readonly BucketRole[] = [
+  'raw',
+  'templates',
+  'alerts',
+  'work',
+  'orbits',
+  'refcats',
+];
 
 /** Function entry points (exported from functions/index.ts) and what drives each. */
 export const ENTRY_POINTS = {

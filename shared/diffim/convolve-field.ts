@@ -15,6 +15,7 @@ import { multiplySpectra, planTiles, type TilePlan } from '../util/tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
 import { polyPowers } from './spatial.js';
+import { poolTask } from '../util/pool-task.js';
 
 function fieldPlan(
   width: number,
@@ -142,7 +143,7 @@ export async function convolveKernelField(
   await runTileShares(
     plan,
     pool,
-    { module: import.meta.url, fn: 'convolveFieldWorker' },
+    poolTask(import.meta.url, { convolveFieldWorker }),
     (indices) => convolveFieldShare(local, localOut, solution, fftSize, indices),
     () => ({ image: shared, out, solution: solution.toData(), fftSize }),
   );

@@ -19,6 +19,7 @@ import type { WorkerPool } from '../util/worker-pool.js';
 import type { NoiseCorrelation, NoiseLags } from '../image/exposure.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
 import { noiseLagsIn, NoiseShape } from './noise.js';
+import { poolTask } from '../util/pool-task.js';
 
 /** Noise levels (per-pixel variances) near a tile: [unconvolved, convolved]. */
 export type NoiseAt = (x: number, y: number) => [number, number];
@@ -167,7 +168,7 @@ export async function decorrelate(
   await runTileShares(
     plan,
     pool,
-    { module: import.meta.url, fn: 'decorrelateWorker' },
+    poolTask(import.meta.url, { decorrelateWorker }),
     (indices) => decorrelateShare(difference, fromShared(outs[0]), solution, noise, opt, indices),
     (thread) => ({ difference: input, out: outs[thread], solution: data, noise, opt }),
   );

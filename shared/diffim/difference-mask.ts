@@ -11,6 +11,7 @@ import { Plane } from '../image/plane.js';
 import { dilateBits } from '../util/convolve.js';
 import { sharedOrCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
+import { poolTask } from '../util/pool-task.js';
 
 type MaskI = Plane<Int32Array>;
 
@@ -77,6 +78,6 @@ export async function differenceMaskAsync(
     height,
     reach,
   };
-  await pool.run({ module: import.meta.url, fn: 'differenceMaskShared', args: job });
+  await pool.runTask(poolTask(import.meta.url, { differenceMaskShared }), job);
   return new Plane(out, width, height);
 }

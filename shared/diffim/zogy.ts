@@ -28,6 +28,7 @@ import { GridPsf } from './psf-grid.js';
 import type { NoiseAt, NoiseModels } from './decorrelate.js';
 import { noiseLagsIn, NoiseShape } from './noise.js';
 import { smoothPsfStamp, type MoffatPrior, type SmoothedPsf } from './smooth-psf-spectrum.js';
+import { poolTask } from '../util/pool-task.js';
 
 export interface ZogyOptions {
   fftSize: number;
@@ -376,7 +377,7 @@ export async function zogy(
   await runTileShares(
     plan,
     pool,
-    { module: import.meta.url, fn: 'zogyWorker' },
+    poolTask(import.meta.url, { zogyWorker }),
     (indices) =>
       zogyShare(
         {

@@ -11,6 +11,7 @@ import { show, type Literal, type Node } from './ast.js';
 import { FilterError, quote } from './errors.js';
 import { MAX_COST } from './limits.js';
 import { alertFields, type FieldType, type ScalarKind } from './fields.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 /** A sky region a filter can test the DIASource's position against (a watchlist, a watchmap). */
 export interface SkyRegion {
@@ -26,7 +27,6 @@ export interface FilterContext {
 
 /** Cost of the calls that do more than a comparison: a pass over the history, an index lookup. */
 const COST = { aggregate: 20, watchlist: 10, watchmap: 5, cone: 3, math: 2 } as const;
-const ARCSEC_PER_DEG = 3600;
 /** mag(f) = -2.5 log10(f / 3631 Jy): the AB zero point for a flux in nJy (Oke & Gunn 1983). */
 const AB_ZERO_POINT_NJY = 2.5 * Math.log10(3631e9);
 

@@ -11,14 +11,14 @@
 import { conePixels, coverOrder, healpixNest, separationDeg } from '../healpix/index.js';
 import type { SkyRegion } from './compile.js';
 import { csvCells } from './csv.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 /** The most entries a watchlist may hold. */
 export const MAX_WATCHLIST_ENTRIES = 100_000;
 /** The largest radius of an entry, arcsec (1 degree). */
-export const MAX_WATCHLIST_RADIUS_ARCSEC = 3600;
+export const MAX_WATCHLIST_RADIUS_ARCSEC = ARCSEC_PER_DEG;
 /** Finest order entries are filed at (pixels ~6.4 arcsec): smaller circles share pixels. */
 const FINEST_ORDER = 15;
-const ARCSEC_PER_DEG = 3600;
 
 export interface WatchlistEntry {
   ra: number;

@@ -34,7 +34,8 @@ interface Column {
   repeat: number;
 }
 
-const TYPE_BYTES: Record<string, number> = {
+/** Bytes per element of each binary-table TFORM type letter (X, bits, is counted apart). */
+export const TYPE_BYTES: Record<string, number> = {
   L: 1,
   B: 1,
   A: 1,
@@ -73,7 +74,7 @@ function parseColumns(header: FitsHeader): Column[] {
 }
 
 /** Reads one cell value (first element) of a scalar numeric column. */
-function cellNumber(view: DataView, pos: number, type: string): number {
+export function cellNumber(view: DataView, pos: number, type: string): number {
   switch (type) {
     case 'B':
       return view.getUint8(pos);

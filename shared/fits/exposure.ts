@@ -273,6 +273,9 @@ function visitInfoOf(header: FitsHeader, pixels: () => Uint8Array): VisitInfo {
   return info;
 }
 
+/** Longest string value of a card (80 columns less key, '= ' and quotes). */
+const MAX_STRING_CARD = 68;
+
 /** Header cards of a VisitInfo (unknown values left out). */
 export function visitInfoCards(
   info: VisitInfo,
@@ -308,6 +311,12 @@ export function visitInfoCards(
   if (info.saturationOrigin === 'estimated' && Number.isFinite(info.saturation))
     cards.push(['SATEST', true, 'SATURATE estimated (no card in the input)']);
   put('PHOTZP', info.zeroPoint, '[mag] AB magnitude of 1 ADU');
+  if (Number.isFinite(info.zeroPoint))
+    put(
+      'PHOTZSRC',
+      (info.zeroPointOrigin ?? '').slice(0, MAX_STRING_CARD),
+      'where PHOTZP came from',
+    );
   put('TMPLID', info.templateVersion ?? '', 'template version id');
   return cards;
 }

@@ -7,10 +7,10 @@
  * is a contiguous run of order-16 indices in the nested scheme.
  */
 import { order2nside, query_disc_inclusive_nest, tu2fxy, za2tu, type V3 } from '@hscmap/healpix';
+import { RAD_PER_DEG } from '../util/numeric.js';
 
 export const STORED_ORDER = 16;
 const MAX_LIBRARY_ORDER = 15;
-const DEG = Math.PI / 180;
 
 /** A half-open range [lo, hi) of nested pixel indices. */
 export type PixelRange = [lo: number, hi: number];
@@ -31,8 +31,8 @@ function interleave(x: number, y: number): number {
 /** Nested pixel index of (ra, dec) in degrees at `order` (0..26). */
 export function healpixNest(raDeg: number, decDeg: number, order = STORED_ORDER): number {
   const nside = 2 ** order;
-  const phi = (((raDeg % 360) + 360) % 360) * DEG;
-  const z = Math.sin(decDeg * DEG);
+  const phi = (((raDeg % 360) + 360) % 360) * RAD_PER_DEG;
+  const z = Math.sin(decDeg * RAD_PER_DEG);
   const { t, u } = za2tu(z, phi);
   const { f, x, y } = tu2fxy(nside, t, u);
   return f * nside * nside + interleave(x, y);
@@ -58,8 +58,8 @@ export function mergeRanges(ranges: PixelRange[]): PixelRange[] {
 
 /** Unit vector of (ra, dec) in degrees. */
 export function unitVector(raDeg: number, decDeg: number): V3 {
-  const ra = raDeg * DEG;
-  const dec = decDeg * DEG;
+  const ra = raDeg * RAD_PER_DEG;
+  const dec = decDeg * RAD_PER_DEG;
   const c = Math.cos(dec);
   return [c * Math.cos(ra), c * Math.sin(ra), Math.sin(dec)];
 }
@@ -83,8 +83,11 @@ export function conePixels(
   if (order > MAX_LIBRARY_ORDER)
     throw new RangeError(`cone queries support orders <= ${MAX_LIBRARY_ORDER}`);
   const pixels: number[] = [];
-  query_disc_inclusive_nest(order2nside(order), unitVector(raDeg, decDeg), radiusDeg * DEG, (p) =>
-    pixels.push(p),
+  query_disc_inclusive_nest(
+    order2nside(order),
+    unitVector(raDeg, decDeg),
+    radiusDeg * RAD_PER_DEG,
+    (p) => pixels.push(p),
   );
   return pixels;
 }
@@ -104,8 +107,8 @@ export function coneRanges(
 
 /** Angular separation of two positions, degrees (haversine, accurate at all separations). */
 export function separationDeg(ra1: number, dec1: number, ra2: number, dec2: number): number {
-  const sdd = Math.sin(((dec2 - dec1) * DEG) / 2);
-  const sdr = Math.sin(((ra2 - ra1) * DEG) / 2);
-  const h = sdd * sdd + Math.cos(dec1 * DEG) * Math.cos(dec2 * DEG) * sdr * sdr;
-  return (2 * Math.asin(Math.min(1, Math.sqrt(h)))) / DEG;
+  const sdd = Math.sin(((dec2 - dec1) * RAD_PER_DEG) / 2);
+  const sdr = Math.sin(((ra2 - ra1) * RAD_PER_DEG) / 2);
+  const h = sdd * sdd + Math.cos(dec1 * RAD_PER_DEG) * Math.cos(dec2 * RAD_PER_DEG) * sdr * sdr;
+  return (2 * Math.asin(Math.min(1, Math.sqrt(h)))) / RAD_PER_DEG;
 }

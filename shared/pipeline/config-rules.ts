@@ -149,4 +149,12 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   positive('quality.maxDiaSourcesPerMpix'),
   fraction('quality.maxNegativeFraction'),
   intAtLeast('quality.minSourcesForFraction', 1),
+
+  {
+    path: 'calibration.zeroPoint',
+    problem: (v) =>
+      Number.isNaN(v) || (num(v) >= -10 && num(v) <= 50)
+        ? null
+        : 'must be an AB magnitude of 1 image unit in [-10, 50] (or absent)',
+  },
 ];

@@ -19,6 +19,7 @@ import { canonicalJson, deepFreeze } from '../util/freeze.js';
 import { PIPELINE_CONFIG_RULES } from './config-rules.js';
 import { DEFAULT_LIMITS_CONFIG, type LimitsConfig } from './limits.js';
 import { DEFAULT_QUALITY_CONFIG, type QualityConfig } from './quality.js';
+import { DEFAULT_CALIBRATION_CONFIG, type CalibrationConfig } from './zero-point.js';
 
 export interface AlertConfig {
   /** Attach science, template and difference cutouts (FITS) to each alert. Default true. */
@@ -54,6 +55,8 @@ export interface PipelineConfig {
   alerts: AlertConfig;
   /** When an image's DIASources are too many or too negative to publish (./quality.ts): the Cloud Function quarantines it. */
   quality: QualityConfig;
+  /** Photometric calibration (./zero-point.ts). */
+  calibration: CalibrationConfig;
 }
 
 /** The built-in defaults, deep-frozen: no caller can change them for another by accident. */
@@ -74,6 +77,7 @@ export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = deepFreeze({
     targetName: null,
   },
   quality: DEFAULT_QUALITY_CONFIG,
+  calibration: DEFAULT_CALIBRATION_CONFIG,
 });
 
 /** Per-block partial overrides of the pipeline config. */

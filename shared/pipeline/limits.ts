@@ -8,6 +8,7 @@ import { separationDeg } from '../healpix/index.js';
 import type { Exposure } from '../image/exposure.js';
 import type { Wcs } from '../wcs/types.js';
 import { PipelineInputError, type InputRole } from './errors.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 export interface LimitsConfig {
   /** Smallest and largest pixel scale accepted along either axis, arcsec/px (HST ~0.04, Rubin 0.2, ATLAS 1.86). Default 0.005 and 30. */
@@ -37,7 +38,10 @@ function axisScalesArcsec([[a, b], [c, d]]: [[number, number], [number, number]]
   const s1 = a * a + b * b + c * c + d * d;
   const det = a * d - b * c;
   const root = Math.sqrt(Math.max(s1 * s1 - 4 * det * det, 0));
-  return [Math.sqrt(Math.max((s1 - root) / 2, 0)) * 3600, Math.sqrt((s1 + root) / 2) * 3600];
+  return [
+    Math.sqrt(Math.max((s1 - root) / 2, 0)) * ARCSEC_PER_DEG,
+    Math.sqrt((s1 + root) / 2) * ARCSEC_PER_DEG,
+  ];
 }
 
 /** Why the WCS over a width x height grid is unusable, or null when it is within the limits. */

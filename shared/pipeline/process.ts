@@ -78,6 +78,7 @@ import { checkLimits } from './limits.js';
 import { storedProcessingTime } from './replay.js';
 import { resolveZeroPoint, type ZeroPointSource } from './zero-point.js';
 import { refcatZeroPoint, type ReferenceStar } from './refcat.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 export const PIPELINE_STAGES = [
   'characterizeTemplate',
@@ -413,6 +414,7 @@ export async function processDetector(
         zeroPoint: refZp.zeroPoint,
         origin: `reference catalog, ${refZp.nStars} stars, scatter ${refZp.scatter.toFixed(3)} mag`,
       },
+      configured: config.calibration.zeroPoint,
     },
   );
   const info: VisitInfo = {
@@ -606,7 +608,8 @@ function knownObjectsInField(
   config: PipelineConfig,
 ): KnownObjectsInField {
   const margin =
-    (config.association.knownObjects ?? DEFAULT_KNOWN_OBJECT_CONFIG).maxRadiusArcsec / 3600;
+    (config.association.knownObjects ?? DEFAULT_KNOWN_OBJECT_CONFIG).maxRadiusArcsec /
+    ARCSEC_PER_DEG;
   const predictions = catalog.predictInCone(
     { ...footprint.cone, radiusDeg: footprint.cone.radiusDeg + margin },
     mjdTai,

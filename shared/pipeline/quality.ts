@@ -4,7 +4,14 @@
  * up to 1,599) is quarantined by the caller: its alerts are withheld from brokers and the APDB,
  * the result is kept for inspection, and the reason goes with a dead letter. One knob per test.
  */
-import type { PipelineStats } from './process.js';
+
+/** The counts of a processed image the gate judges (a subset of PipelineStats). */
+export interface QualityCounts {
+  diaSources: number;
+  negative: number;
+  width: number;
+  height: number;
+}
 
 export interface QualityConfig {
   /**
@@ -25,7 +32,7 @@ export const DEFAULT_QUALITY_CONFIG: QualityConfig = {
 
 /** Why the image should be quarantined, or null when its DIASources look normal. */
 export function qualityProblem(
-  stats: Pick<PipelineStats, 'diaSources' | 'negative' | 'width' | 'height'>,
+  stats: QualityCounts,
   config: QualityConfig = DEFAULT_QUALITY_CONFIG,
 ): string | null {
   const mpix = (stats.width * stats.height) / 1e6;

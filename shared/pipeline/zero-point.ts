@@ -8,9 +8,9 @@
  */
 import { PipelineInputError } from './errors.js';
 
-/** 'science header' (its cards), 'override' (--zero-point, or a deploy-time setting), or the template's through the kernel. */
+/** 'science header' (its cards), 'override' (--zero-point), a reference catalog, the template's through the kernel, or the configuration's calibration.zeroPoint. */
 export type ZeroPointSource =
-  'science header' | 'override' | 'reference catalog' | 'template calibration';
+  'science header' | 'override' | 'reference catalog' | 'template calibration' | 'configuration';
 
 export interface ZeroPoint {
   zeroPoint: number;
@@ -25,10 +25,24 @@ export interface ImageZeroPoint {
   origin?: string;
 }
 
+export interface CalibrationConfig {
+  /**
+   * The zero point (AB magnitude of 1 image unit) used when the science header, the reference
+   * catalog and the template give none: a deploy-time setting for a camera whose frames carry no
+   * calibration. Default NaN: none (the image then fails, naming the options).
+   */
+  zeroPoint: number;
+}
+
+export const DEFAULT_CALIBRATION_CONFIG: CalibrationConfig = { zeroPoint: Number.NaN };
+
+/** Where the configured zero point is set, as the error message and the record name it. */
+export const CONFIGURED_ZERO_POINT = 'calibration.zeroPoint';
+
 export interface ZeroPointFallbacks {
   /** The science image calibrated against a reference catalog (refcat.ts). */
   reference?: ImageZeroPoint | null;
-  /** A deploy-time setting; NaN or absent: none. */
+  /** The configured zero point (calibration.zeroPoint); NaN or absent: none. */
   configured?: number;
 }
 
@@ -67,9 +81,9 @@ export function resolveZeroPoint(
     };
   }
   if (Number.isFinite(fallback))
-    return { zeroPoint: fallback, source: 'override', origin: 'configured zero point' };
+    return { zeroPoint: fallback, source: 'configuration', origin: CONFIGURED_ZERO_POINT };
   throw new PipelineInputError(
     'pair',
-    'no photometric zero point: give --zero-point MAG (AB magnitude of 1 image unit), a reference catalog (--refcat FILE), or a PHOTZP/MAGZERO/MAGZP card (or BUNIT MJy/sr with PIXAR_SR) in the science or the template header',
+    `no photometric zero point: give --zero-point MAG (AB magnitude of 1 image unit), a reference catalog of the footprint (--refcat FILE, CSV or FITS table; in the cloud the <prefix>-refcats bucket), a PHOTZP/MAGZERO/MAGZP card (or BUNIT MJy/sr with PIXAR_SR) in the science or the template header, or the configuration's ${CONFIGURED_ZERO_POINT} (--config FILE; in the cloud AP_PIPELINE_CONFIG)`,
   );
 }

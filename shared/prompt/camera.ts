@@ -3,6 +3,7 @@
  * before the exposure (for preloading templates and APDB rows).
  */
 import type { NextVisit } from './next-visit.js';
+import { ARCSEC_PER_DEG, RAD_PER_DEG } from '../util/numeric.js';
 
 export interface CameraGeometry {
   instrument: string;
@@ -60,13 +61,14 @@ export function predictDetectorFootprint(
   const offset = camera.offsetsArcsec.get(detector);
   if (!offset) throw new Error(`detector ${detector} is not part of ${camera.instrument}`);
   const angle = (visit.cameraAngle * Math.PI) / 180;
-  const xi = ((offset[0] * Math.cos(angle) - offset[1] * Math.sin(angle)) / 3600) * (Math.PI / 180);
+  const xi =
+    ((offset[0] * Math.cos(angle) - offset[1] * Math.sin(angle)) / ARCSEC_PER_DEG) * RAD_PER_DEG;
   const eta =
-    ((offset[0] * Math.sin(angle) + offset[1] * Math.cos(angle)) / 3600) * (Math.PI / 180);
+    ((offset[0] * Math.sin(angle) + offset[1] * Math.cos(angle)) / ARCSEC_PER_DEG) * RAD_PER_DEG;
   const center = tangentToSky(visit.position[0], visit.position[1], xi, eta);
   const halfDiagonalArcsec =
     (Math.hypot(camera.detectorWidth, camera.detectorHeight) / 2) * camera.pixelScaleArcsec;
-  return { center, radiusDeg: (halfDiagonalArcsec + padArcsec) / 3600 };
+  return { center, radiusDeg: (halfDiagonalArcsec + padArcsec) / ARCSEC_PER_DEG };
 }
 
 /** Inverse gnomonic projection of standard coordinates (xi east, eta north; radians) about (ra0, dec0) in degrees. */
@@ -86,7 +88,7 @@ export function tangentToSky(
 
 /** Great-circle separation, degrees. */
 export function angularSeparationDeg(ra1: number, dec1: number, ra2: number, dec2: number): number {
-  const d = Math.PI / 180;
+  const d = RAD_PER_DEG;
   const s =
     Math.sin(((dec2 - dec1) * d) / 2) ** 2 +
     Math.cos(dec1 * d) * Math.cos(dec2 * d) * Math.sin(((ra2 - ra1) * d) / 2) ** 2;

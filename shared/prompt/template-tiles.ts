@@ -1,6 +1,7 @@
 /**
  * Templates by sky tile and band (docs/contracts.md): a template covering HEALPix (nested) tile N of
- * order TILE_ORDER lives in the templates bucket at `{band}/hpx{order}-{N}.fits`.
+ * order TILE_ORDER lives in the templates bucket at `{band}/hpx{order}-{N}.fits`; the reference
+ * stars of that tile, in the refcats bucket at `hpx{order}-{N}.fits`.
  */
 import { conePixels, healpixNest } from '../healpix/index.js';
 import type { SkyCircle } from './camera.js';
@@ -14,6 +15,11 @@ export function tileOf(raDeg: number, decDeg: number): number {
 
 export function templateKey(band: string, tile: number): string {
   return `${band}/hpx${TILE_ORDER}-${tile}.fits`;
+}
+
+/** Reference stars of tile N (all bands) in the refcats bucket: `hpx{order}-{N}.fits` (refcat.ts). */
+export function refcatKey(tile: number): string {
+  return `hpx${TILE_ORDER}-${tile}.fits`;
 }
 
 /** Tiles that may overlap a circle on the sky. */

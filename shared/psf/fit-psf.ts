@@ -16,6 +16,7 @@ import { LANCZOS_A, resampleLinear, shiftImage } from './lanczos.js';
 import { PixelPsf, polyTerms, polyValues } from './pixel-psf.js';
 import { median } from '../util/stats.js';
 import { MAD_TO_SIGMA } from '../util/numeric.js';
+import { solveSymmetric } from '../util/linalg.js';
 
 export interface PsfFitConfig {
   /** Odd model stamp side, px (default 0: 2 * ceil(2.5 FWHM) + 1, clamped to [15, 45]). */
@@ -377,7 +378,7 @@ function fitBasis(
       for (let c = r; c < nT; c++) a[r * nT + c] = a[c * nT + r] = ata[pix * nT * nT + r * nT + c];
       b[r] = atb[pix * nT + r];
     }
-    const x = solveSpd(a, b, nT);
+    const x = solveSymmetric(a, b);
     if (Math.hypot((pix % size) - half, Math.floor(pix / size) - half) >= foreignRadius) {
       // d / f = psf + b / f over the stars: b's least-squares slope, then the stack loses its weighted mean of b / f.
       const sw = ata[pix * nT * nT];
@@ -421,7 +422,7 @@ function projectVariation(basis: Float64Array, size: number, nT: number): Float6
   for (let t = 1; t < nT; t++) {
     const term = basis.subarray(t * n, (t + 1) * n);
     const rhs = Float64Array.from(modes, (mode) => dot(mode, term));
-    const c = solveSpd(gram, rhs, m);
+    const c = solveSymmetric(gram, rhs);
     for (let k = 0; k < n; k++) {
       let v = 0;
       for (let a = 0; a < m; a++) v += c[a] * modes[a][k];
@@ -451,36 +452,6 @@ function growBad(bad: Uint8Array, size: number): void {
       }
     }
   }
-}
-
-/** Cholesky solve of a symmetric positive (semi-)definite system, with a tiny ridge; zeros if empty. */
-function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
-  const l = new Float64Array(n * n);
-  let trace = 0;
-  for (let i = 0; i < n; i++) trace += a[i * n + i];
-  const x = new Float64Array(n);
-  if (!(trace > 0)) return x;
-  const ridge = 1e-10 * (trace / n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * n + j] + (i === j ? ridge : 0);
-      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
-      if (i === j) l[i * n + i] = Math.sqrt(Math.max(s, ridge));
-      else l[i * n + j] = s / l[j * n + j];
-    }
-  }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
-    y[i] = s / l[i * n + i];
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
-    x[i] = s / l[i * n + i];
-  }
-  return x;
 }
 
 /**

@@ -6,6 +6,8 @@
  * - 'gaussian': an elliptical Gaussian through the pixel values, the Gaussian-core FWHM that
  *   survey pipelines (SExtractor's FWHM_IMAGE, DECam's FWHM card) quote.
  */
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
+import { levenbergMarquardt } from '../util/linalg.js';
 
 export type ProfileKind = 'moffat' | 'gaussian';
 
@@ -55,7 +57,7 @@ export function fitProfile(
   const beta0 = 3.5;
   // p = [ln alpha, ln(beta - 1), g1, g2, dx, dy]
   let p = gaussian
-    ? [Math.log(fwhmGuess / 2.3548), 0, 0, 0, 0, 0]
+    ? [Math.log(fwhmGuess / FWHM_PER_SIGMA), 0, 0, 0, 0, 0]
     : [
         Math.log(fwhmGuess / (2 * Math.sqrt(2 ** (1 / beta0) - 1))),
         Math.log(beta0 - 1),
@@ -66,7 +68,7 @@ export function fitProfile(
       ];
   // A Gaussian has no beta: its parameter slot stays fixed.
   const free = gaussian ? [0, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5];
-  const model = (q: number[], out: Float64Array): number => {
+  const model = (q: readonly number[], out: Float64Array): number => {
     const alpha = Math.exp(q[0]);
     const beta = 1 + Math.exp(q[1]);
     const g1 = q[2];
@@ -99,84 +101,20 @@ export function fitProfile(
     }
     return chi;
   };
-  const np = free.length;
-  const r = new Float64Array(n);
-  const rt = new Float64Array(n);
-  const jac = Array.from({ length: np }, () => new Float64Array(n));
-  let chi = model(p, r);
-  let lambda = 1e-3;
-  for (let it = 0; it < 40; it++) {
-    for (let t = 0; t < np; t++) {
-      const step = 1e-4;
-      const q = p.slice();
-      q[free[t]] += step;
-      model(q, rt);
-      for (let k = 0; k < n; k++) jac[t][k] = (r[k] - rt[k]) / step; // d(model)/dp
-    }
-    const jtj = new Float64Array(np * np);
-    const jtr = new Float64Array(np);
-    for (let a = 0; a < np; a++) {
-      for (let k = 0; k < n; k++) jtr[a] += jac[a][k] * r[k];
-      for (let b = a; b < np; b++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += jac[a][k] * jac[b][k];
-        jtj[a * np + b] = jtj[b * np + a] = s;
-      }
-    }
-    let improved = false;
-    for (let tries = 0; tries < 8 && !improved; tries++) {
-      const m = jtj.slice();
-      for (let a = 0; a < np; a++) m[a * np + a] *= 1 + lambda;
-      const delta = solve(m, jtr, np);
-      const q = p.slice();
-      for (let t = 0; t < np; t++) q[free[t]] += delta[t];
-      const trial = model(q, rt);
-      if (trial < chi) {
-        const gain = (chi - trial) / chi;
-        const widthChange = Math.abs(fwhmOf(q, gaussian) / fwhmOf(p, gaussian) - 1);
-        p = q;
-        chi = trial;
-        r.set(rt);
-        lambda = Math.max(1e-7, lambda / 5);
-        improved = true;
-        // Converged once the width, the figure wanted, stops moving (alpha and beta trade off slowly).
-        if (gain < 1e-9 || widthChange < 1e-5) it = 40;
-      } else lambda *= 10;
-    }
-    if (!improved) break;
-  }
+  // Converged once the width, the figure wanted, stops moving (alpha and beta trade off slowly).
+  p = levenbergMarquardt(p, n, model, {
+    free,
+    converged: (from, to, gain) =>
+      gain < 1e-9 || Math.abs(fwhmOf(to, gaussian) / fwhmOf(from, gaussian) - 1) < 1e-5,
+  }).p;
   const alpha = Math.exp(p[0]);
   const beta = gaussian ? Infinity : 1 + Math.exp(p[1]);
   return { fwhm: fwhmOf(p, gaussian), alpha, beta, g1: p[2], g2: p[3], dx: p[4], dy: p[5] };
 }
 
-function fwhmOf(p: number[], gaussian: boolean): number {
+function fwhmOf(p: readonly number[], gaussian: boolean): number {
   const alpha = Math.exp(p[0]);
-  return gaussian ? 2.3548 * alpha : 2 * alpha * Math.sqrt(2 ** (1 / (1 + Math.exp(p[1]))) - 1);
-}
-
-function solve(a: Float64Array, b: Float64Array, n: number): Float64Array {
-  const m = a.slice();
-  const x = b.slice();
-  for (let c = 0; c < n; c++) {
-    let piv = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]) > Math.abs(m[piv * n + c])) piv = r;
-    if (piv !== c) {
-      for (let k = 0; k < n; k++) [m[c * n + k], m[piv * n + k]] = [m[piv * n + k], m[c * n + k]];
-      [x[c], x[piv]] = [x[piv], x[c]];
-    }
-    const d = m[c * n + c] || 1e-300;
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r * n + c] / d;
-      if (f === 0) continue;
-      for (let k = c; k < n; k++) m[r * n + k] -= f * m[c * n + k];
-      x[r] -= f * x[c];
-    }
-  }
-  for (let r = n - 1; r >= 0; r--) {
-    let s = x[r];
-    for (let k = r + 1; k < n; k++) s -= m[r * n + k] * x[k];
-    x[r] = s / (m[r * n + r] || 1e-300);
-  }
-  return x;
+  return gaussian
+    ? FWHM_PER_SIGMA * alpha
+    : 2 * alpha * Math.sqrt(2 ** (1 / (1 + Math.exp(p[1]))) - 1);
 }

@@ -5,6 +5,7 @@
  */
 import { adaptiveMoments } from '../characterize/moments.js';
 import { fitProfile } from './profile-fit.js';
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
 
 export interface StampShape {
   /** FWHM of the PSF before pixelisation (pixel-integrated Moffat fit), px. */
@@ -36,7 +37,7 @@ export function measureStamp(
   );
   const t = m.ixx + m.iyy;
   const sigma = Math.sqrt(t / 2);
-  const guess = m.ok ? 2.3548 * sigma : size / 5;
+  const guess = m.ok ? FWHM_PER_SIGMA * sigma : size / 5;
   return {
     fwhm: fitProfile(data, size, guess, 'moffat').fwhm,
     fwhmGauss: withGauss ? fitProfile(data, size, guess, 'gaussian').fwhm : Number.NaN,

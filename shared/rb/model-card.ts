@@ -2,7 +2,36 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Evaluation } from './evaluate.js';
-import type { TrainingSummary } from './release.js';
+import type { NightSetConfig } from './dataset.js';
+import type { EpochReport, TrainConfig } from './train.js';
+
+/** The seeds of a release's nights (RELEASE_SEEDS). */
+export interface ReleaseSeeds {
+  train: number[];
+  validation: number[];
+  evaluation: number;
+}
+
+/** What a release's training did, as the model card and training.json report it. */
+export interface TrainingSummary {
+  version: string;
+  backend: string;
+  parameters: number;
+  trainConfig: TrainConfig;
+  trainCutouts: { total: number; real: number; bogus: number; byKind: Record<string, number> };
+  validationCutouts: number;
+  generateMs: number;
+  trainMs: number;
+  history: EpochReport[];
+  threshold: number;
+  seeds: ReleaseSeeds;
+  nights: {
+    training: NightSetConfig;
+    validation: NightSetConfig;
+    evaluation: NightSetConfig;
+    reproduction: NightSetConfig & { seed: number };
+  };
+}
 
 const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
 

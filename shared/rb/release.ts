@@ -21,8 +21,10 @@ import { concatSets, type LabelledSet } from './labelled-set.js';
 import { chooseThreshold } from './metrics.js';
 import { saveModel, type RbModel } from './model.js';
 import { parameterCount } from './network.js';
-import { DEFAULT_TRAIN_CONFIG, trainNetwork, type EpochReport, type TrainConfig } from './train.js';
-import { writeModelCard } from './model-card.js';
+import { DEFAULT_TRAIN_CONFIG, trainNetwork, type TrainConfig } from './train.js';
+import { writeModelCard, type ReleaseSeeds, type TrainingSummary } from './model-card.js';
+
+export type { TrainingSummary };
 
 export interface ReleaseConfig {
   /** Model version string, carried by every alert (diaSource.reliabilityModel). */
@@ -33,7 +35,7 @@ export interface ReleaseConfig {
   minSnr: number;
 }
 
-export const RELEASE_SEEDS = {
+export const RELEASE_SEEDS: ReleaseSeeds = {
   train: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
   validation: [17, 18],
   evaluation: 9002,
@@ -45,26 +47,6 @@ export const REPRODUCTION_NIGHT: NightSetConfig = {
   sim: { ...TRAINING_NIGHT.sim, size: 512, visits: 2 },
 };
 export const REPRODUCTION_SEED = 4242;
-
-export interface TrainingSummary {
-  version: string;
-  backend: string;
-  parameters: number;
-  trainConfig: TrainConfig;
-  trainCutouts: { total: number; real: number; bogus: number; byKind: Record<string, number> };
-  validationCutouts: number;
-  generateMs: number;
-  trainMs: number;
-  history: EpochReport[];
-  threshold: number;
-  seeds: typeof RELEASE_SEEDS;
-  nights: {
-    training: NightSetConfig;
-    validation: NightSetConfig;
-    evaluation: NightSetConfig;
-    reproduction: NightSetConfig & { seed: number };
-  };
-}
 
 export interface ReleaseResult {
   model: RbModel;

@@ -19,6 +19,7 @@ import { absoluteMagnitude } from '../solar/photometry.js';
 import { RUBIN_SITE, type Site } from '../solar/site.js';
 import { ttFromTai } from '../solar/time.js';
 import type { Rng } from './random.js';
+import { RAD_PER_DEG } from '../util/numeric.js';
 
 /** The simulated observatory (written as OBSGEO-B/L/H). */
 export const SIM_SITE: Site = RUBIN_SITE;
@@ -26,7 +27,6 @@ const SEMI_MAJOR_AU: [number, number] = [2.1, 3.3];
 const MAX_E = 0.25;
 const MAX_TILT_DEG = 20;
 const SLOPE_G = 0.15;
-const DEG = Math.PI / 180;
 
 /** A main-belt-like orbit through the direction (ra, dec) seen from SIM_SITE at mjdTai, with apparent V `mag` there. */
 export function drawOrbitThrough(
@@ -39,9 +39,9 @@ export function drawOrbitThrough(
 ): MpcOrbit {
   const obs = observerAt(ttFromTai(mjdTai), SIM_SITE);
   const u = [
-    Math.cos(dec * DEG) * Math.cos(ra * DEG),
-    Math.cos(dec * DEG) * Math.sin(ra * DEG),
-    Math.sin(dec * DEG),
+    Math.cos(dec * RAD_PER_DEG) * Math.cos(ra * RAD_PER_DEG),
+    Math.cos(dec * RAD_PER_DEG) * Math.sin(ra * RAD_PER_DEG),
+    Math.sin(dec * RAD_PER_DEG),
   ];
   const o = obs.position;
   const a = rng.between(...SEMI_MAJOR_AU);
@@ -56,11 +56,15 @@ export function drawOrbitThrough(
   const p = [o[0] + delta * u[0], o[1] + delta * u[1], o[2] + delta * u[2]];
   const ph = p.map((c) => c / r);
   // Orbit normal: the ecliptic pole made perpendicular to the position, then turned about it.
-  const pole = [0, -Math.sin(OBLIQUITY_J2000_DEG * DEG), Math.cos(OBLIQUITY_J2000_DEG * DEG)];
+  const pole = [
+    0,
+    -Math.sin(OBLIQUITY_J2000_DEG * RAD_PER_DEG),
+    Math.cos(OBLIQUITY_J2000_DEG * RAD_PER_DEG),
+  ];
   const along = pole[0] * ph[0] + pole[1] * ph[1] + pole[2] * ph[2];
   const n0 = pole.map((c, k) => c - along * ph[k]);
   const n0n = Math.hypot(n0[0], n0[1], n0[2]);
-  const tilt = rng.between(-MAX_TILT_DEG, MAX_TILT_DEG) * DEG;
+  const tilt = rng.between(-MAX_TILT_DEG, MAX_TILT_DEG) * RAD_PER_DEG;
   const t0 = [
     ph[1] * n0[2] - ph[2] * n0[1],
     ph[2] * n0[0] - ph[0] * n0[2],

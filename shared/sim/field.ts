@@ -8,6 +8,7 @@ import { megapixels, type SimConfig } from './config.js';
 import { rngStream, type Rng } from './random.js';
 import type { MpcOrbit } from '../solar/orbit.js';
 import { drawOrbitThrough, simPrediction } from './asteroids.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 /** Stars as parallel arrays (tens of thousands of them on a large detector). */
 export interface StarList {
@@ -102,7 +103,7 @@ function countIn(rng: Rng, config: SimConfig, perMegapixel: number, halfArcsec: 
 /** Sky position (degrees) of a tangent-plane offset (arcsec) from the field centre. */
 export function offsetToSky(plane: TangentPlane, xi: number, eta: number): [number, number] {
   const out = new Float64Array(2);
-  plane.toSky(xi / 3600, eta / 3600, out);
+  plane.toSky(xi / ARCSEC_PER_DEG, eta / ARCSEC_PER_DEG, out);
   return [out[0], out[1]];
 }
 
@@ -247,7 +248,11 @@ function drawMoving(
   const [lo, hi] = config.movingRateDegPerDay;
   return Array.from({ length: count }, (_, id) => {
     const mag = rng.between(limitMag - 3, limitMag - 0.5);
-    plane.toSky(rng.between(-inner, inner) / 3600, rng.between(-inner, inner) / 3600, sky);
+    plane.toSky(
+      rng.between(-inner, inner) / ARCSEC_PER_DEG,
+      rng.between(-inner, inner) / ARCSEC_PER_DEG,
+      sky,
+    );
     const designation = `SIM${config.seed}D${config.detector}A${id}`;
     let orbit = drawOrbitThrough(rng, designation, sky[0], sky[1], midMjd, mag);
     for (let k = 1; k < RATE_TRIES; k++) {

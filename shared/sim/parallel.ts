@@ -6,7 +6,12 @@
 import type { Worker } from 'node:worker_threads';
 import { siblingModule, startWorker } from '../util/worker.js';
 import type { SimConfig } from './config.js';
-import type { SkyJob } from './sky-worker.js';
+
+/** One image's odd half of the static sky, drawn by the worker into `buffer`. */
+export interface SkyJob {
+  visit: number;
+  buffer: SharedArrayBuffer;
+}
 
 /** Starts the sky worker on the simulation's config. */
 function startSkyWorker(config: SimConfig): Worker {

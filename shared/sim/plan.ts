@@ -7,6 +7,7 @@ import { TangentPlane } from '../wcs/sphere.js';
 import type { SimConfig } from './config.js';
 import { MoffatPsf } from './moffat.js';
 import { rngStream, type Rng } from './random.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 /** A satellite trail crossing the image: through (x, y) at angle (radians from +x). */
 export interface Streak {
@@ -70,7 +71,7 @@ function cameraDistortion(config: SimConfig): {
 function visitWcs(config: SimConfig, rng: Rng): Wcs {
   const plane = new TangentPlane(config.ra, config.dec);
   const pointing = new Float64Array(2);
-  const scaleDeg = config.pixelScaleArcsec / 3600;
+  const scaleDeg = config.pixelScaleArcsec / ARCSEC_PER_DEG;
   plane.toSky(
     rng.between(-1, 1) * config.ditherPx * scaleDeg,
     rng.between(-1, 1) * config.ditherPx * scaleDeg,

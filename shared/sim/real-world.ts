@@ -11,6 +11,7 @@ import { TangentPlane } from '../wcs/sphere.js';
 import type { SimConfig } from './config.js';
 import type { ImageSpec } from './plan.js';
 import { rngStream } from './random.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 /** True when any pixel-level effect (response or diffuse light) is switched on. */
 export function hasPixelEffects(config: SimConfig): boolean {
@@ -59,7 +60,7 @@ function diffuseBlobs(config: SimConfig): DiffuseBlob[] {
     1,
     Math.round((config.diffuseLightPerMegapixel * config.size * config.size) / 1e6),
   );
-  const halfDeg = ((config.size / 2) * config.pixelScaleArcsec) / 3600;
+  const halfDeg = ((config.size / 2) * config.pixelScaleArcsec) / ARCSEC_PER_DEG;
   return Array.from({ length: count }, () => ({
     xi: rng.between(-0.8, 0.8) * halfDeg,
     eta: rng.between(-0.8, 0.8) * halfDeg,
@@ -141,7 +142,11 @@ export function wcsErrorFor(config: SimConfig, visit: number): WcsError | null {
 export function perturbWcs(truth: SipWcs, error: WcsError): SipWcs {
   const plane = new TangentPlane(truth.crval[0], truth.crval[1]);
   const crval = new Float64Array(2);
-  plane.toSky(error.offsetArcsec[0] / 3600, error.offsetArcsec[1] / 3600, crval);
+  plane.toSky(
+    error.offsetArcsec[0] / ARCSEC_PER_DEG,
+    error.offsetArcsec[1] / ARCSEC_PER_DEG,
+    crval,
+  );
   const t = (error.rotationDeg * Math.PI) / 180;
   const c = Math.cos(t) * (1 + error.scale);
   const s = Math.sin(t) * (1 + error.scale);

@@ -4,6 +4,7 @@
  */
 import { convolveCircular, nextPow2 } from './convolve.js';
 import type { MoffatShape } from './moffat.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 /** b_n by Ciotti & Bertin's asymptotic series, 1999 (A&A 352, 447) eq. 18 (within 2e-4 for n >= 1, 1.4e-3 at n = 0.5). */
 export function sersicBSeries(n: number): number {
@@ -74,7 +75,7 @@ export function galaxyForm(
   // Unit vectors in (east, north): along the major axis and across it.
   const major = [Math.sin(pa), Math.cos(pa)];
   const minor = [-Math.cos(pa), Math.sin(pa)];
-  const s = 3600 / reArcsec;
+  const s = ARCSEC_PER_DEG / reArcsec;
   // Pixel offset -> (along, across) in units of r_e.
   const along = [0, 1].map((k) => s * (major[0] * jacobian[0][k] + major[1] * jacobian[1][k]));
   const across = [0, 1].map((k) => s * (minor[0] * jacobian[0][k] + minor[1] * jacobian[1][k]));

@@ -7,12 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SimConfig } from './config.js';
 import { planNight } from './night.js';
+import type { SkyJob } from './parallel.js';
 import { renderStaticHalf } from './render.js';
-
-export interface SkyJob {
-  visit: number;
-  buffer: SharedArrayBuffer;
-}
 
 const { config } = workerData as { config: SimConfig };
 const plan = planNight(config);

@@ -18,14 +18,13 @@ import {
 } from './ephemeris.js';
 import type { Site } from './site.js';
 import { ttFromTai } from './time.js';
+import { RAD_PER_DEG } from '../util/numeric.js';
 
 export interface Cone {
   ra: number;
   dec: number;
   radiusDeg: number;
 }
-
-const DEG = Math.PI / 180;
 
 export class OrbitCatalog {
   readonly prepared: PreparedOrbit[];
@@ -56,18 +55,18 @@ export class OrbitCatalog {
   /** Full predictions at mjdTai (TAI) from `site` of the objects whose position lies within `cone`. */
   predictInCone(cone: Cone, mjdTai: number, site: Site | null): Prediction[] {
     const predictor = new Predictor(observerAt(ttFromTai(mjdTai), site), this.errorModel);
-    const cosRadius = Math.cos(cone.radiusDeg * DEG);
+    const cosRadius = Math.cos(cone.radiusDeg * RAD_PER_DEG);
     const [ca, sa, cd, sd] = [
-      Math.cos(cone.ra * DEG),
-      Math.sin(cone.ra * DEG),
-      Math.cos(cone.dec * DEG),
-      Math.sin(cone.dec * DEG),
+      Math.cos(cone.ra * RAD_PER_DEG),
+      Math.sin(cone.ra * RAD_PER_DEG),
+      Math.cos(cone.dec * RAD_PER_DEG),
+      Math.sin(cone.dec * RAD_PER_DEG),
     ];
     const radec = new Float64Array(2);
     const out: Prediction[] = [];
     this.prepared.forEach((o, k) => {
       predictor.radec(o, radec);
-      const [ra, dec] = [radec[0] * DEG, radec[1] * DEG];
+      const [ra, dec] = [radec[0] * RAD_PER_DEG, radec[1] * RAD_PER_DEG];
       const cosSep =
         sd * Math.sin(dec) + cd * Math.cos(dec) * (ca * Math.cos(ra) + sa * Math.sin(ra));
       if (cosSep >= cosRadius) out.push(predictor.predict(o, k));

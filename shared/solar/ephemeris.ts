@@ -10,11 +10,11 @@
 import { hgMagnitude } from './photometry.js';
 import { stateAt, MU_SUN, type PreparedOrbit } from './kepler.js';
 import type { ObserverAt } from './observer.js';
+import { ARCSEC_PER_DEG, DEG_PER_RAD } from '../util/numeric.js';
 
 /** Speed of light, au/day (IAU 2012: c = 299792458 m/s, au = 149597870700 m). */
 export const C_AU_PER_DAY = (299792458 * 86400) / 149597870700;
 const LIGHT_TIME_PASSES = 3;
-const RAD_TO_DEG = 180 / Math.PI;
 
 export interface Prediction {
   /** Index of the orbit in the list predicted. */
@@ -58,7 +58,7 @@ export const DEFAULT_ERROR_MODEL: EphemerisErrorModel = {
 /** GM of Jupiter (au^3/day^2; mass ratio 1/1047.3486, IAU 2009) and its mean distance (au). */
 const MU_JUPITER = MU_SUN / 1047.3486;
 const A_JUPITER = 5.2026;
-const ARCSEC_PER_RAD = 3600 * RAD_TO_DEG;
+const ARCSEC_PER_RAD = ARCSEC_PER_DEG * DEG_PER_RAD;
 
 /** MPC's U scale: RUNOFF < exp(U CONS) arcsec per decade, CONS = ln(648000) / 9 (MPC, "Uncertainty Parameter U"). */
 const U_CONS = Math.log(648000) / 9;
@@ -114,8 +114,8 @@ export class Predictor {
   /** Astrometric RA, Dec (degrees) only, light-time corrected: the fast path of a field search. */
   radec(o: PreparedOrbit, out: Float64Array): void {
     const rho = this.lightTimeState(o);
-    out[0] = wrap360(Math.atan2(rho[1], rho[0]) * RAD_TO_DEG);
-    out[1] = Math.asin(rho[2] / Math.hypot(rho[0], rho[1], rho[2])) * RAD_TO_DEG;
+    out[0] = wrap360(Math.atan2(rho[1], rho[0]) * DEG_PER_RAD);
+    out[1] = Math.asin(rho[2] / Math.hypot(rho[0], rho[1], rho[2])) * DEG_PER_RAD;
   }
 
   /** The full prediction of one orbit. */
@@ -144,19 +144,19 @@ export class Predictor {
       -(topo[0] * obs[0] + topo[1] * obs[1] + topo[2] * obs[2]) /
       (range * Math.hypot(obs[0], obs[1], obs[2]));
     const phaseCos = (helio[0] * topo[0] + helio[1] * topo[1] + helio[2] * topo[2]) / (r * range);
-    const phaseAngle = Math.acos(Math.min(1, Math.max(-1, phaseCos))) * RAD_TO_DEG;
+    const phaseAngle = Math.acos(Math.min(1, Math.max(-1, phaseCos))) * DEG_PER_RAD;
     return {
       index,
-      ra: wrap360(ra * RAD_TO_DEG),
-      dec: dec * RAD_TO_DEG,
-      raRate: (east / range) * RAD_TO_DEG,
-      decRate: (north / range) * RAD_TO_DEG,
+      ra: wrap360(ra * DEG_PER_RAD),
+      dec: dec * DEG_PER_RAD,
+      raRate: (east / range) * DEG_PER_RAD,
+      decRate: (north / range) * DEG_PER_RAD,
       topoRange: range,
       topoRangeRate: (topo[0] * topo[3] + topo[1] * topo[4] + topo[2] * topo[5]) / range,
       helioRange: r,
       helioRangeRate: (helio[0] * helio[3] + helio[1] * helio[4] + helio[2] * helio[5]) / r,
       phaseAngle,
-      elongation: Math.acos(Math.min(1, Math.max(-1, elongCos))) * RAD_TO_DEG,
+      elongation: Math.acos(Math.min(1, Math.max(-1, elongCos))) * DEG_PER_RAD,
       vMag: hgMagnitude(o.orbit.h, o.orbit.g, r, range, phaseAngle),
       helio,
       topo,

@@ -9,16 +9,14 @@
  * White 1971, 4.3), solved by the Laguerre-Conway iteration (Conway 1986, Celest. Mech. 39, 199),
  * which stays well conditioned as e crosses 1 where the elliptic and hyperbolic forms lose digits.
  */
-import type { MpcOrbit } from './orbit.js';
+import { NEAR_PARABOLIC_E, type MpcOrbit } from './orbit.js';
+import { ARCSEC_PER_DEG, RAD_PER_DEG } from '../util/numeric.js';
 
 /** Gaussian gravitational constant k (au^1.5 / day), IAU 1976: mu_sun = k^2 (the object's mass neglected). */
 export const GAUSS_K = 0.01720209895;
 export const MU_SUN = GAUSS_K * GAUSS_K;
 /** Mean obliquity of the ecliptic at J2000.0, IAU 1976: 84381.448 arcsec (the frame of MPC elements). */
-export const OBLIQUITY_J2000_DEG = 84381.448 / 3600;
-/** Above this eccentricity the universal-variable solver is used. */
-export const NEAR_PARABOLIC_E = 0.98;
-const DEG = Math.PI / 180;
+export const OBLIQUITY_J2000_DEG = 84381.448 / ARCSEC_PER_DEG;
 const TWO_PI = 2 * Math.PI;
 const KEPLER_TOL = 1e-14;
 const MAX_ITER = 60;
@@ -112,10 +110,10 @@ export interface PreparedOrbit {
 }
 
 export function prepareOrbit(orbit: MpcOrbit): PreparedOrbit {
-  const om = orbit.argperi * DEG;
-  const node = orbit.node * DEG;
-  const inc = orbit.i * DEG;
-  const eps = OBLIQUITY_J2000_DEG * DEG;
+  const om = orbit.argperi * RAD_PER_DEG;
+  const node = orbit.node * RAD_PER_DEG;
+  const inc = orbit.i * RAD_PER_DEG;
+  const eps = OBLIQUITY_J2000_DEG * RAD_PER_DEG;
   const [co, so, cn, sn, ci, si, ce, se] = [
     Math.cos(om),
     Math.sin(om),
@@ -137,7 +135,7 @@ export function prepareOrbit(orbit: MpcOrbit): PreparedOrbit {
   // The mean anomaly at epoch where given, else from the time of perihelion.
   const useM = Number.isFinite(orbit.mean_anomaly) && Number.isFinite(orbit.epoch_mjd);
   const epochMjd = useM ? orbit.epoch_mjd : orbit.peri_time;
-  const meanAnomalyEpoch = useM ? orbit.mean_anomaly * DEG : 0;
+  const meanAnomalyEpoch = useM ? orbit.mean_anomaly * RAD_PER_DEG : 0;
   return { orbit, p, qv, a, meanMotion, meanAnomalyEpoch, epochMjd, elliptic };
 }
 
@@ -187,7 +185,7 @@ export function elementsFromState(
   h: number,
   g: number,
 ): MpcOrbit {
-  const eps = OBLIQUITY_J2000_DEG * DEG;
+  const eps = OBLIQUITY_J2000_DEG * RAD_PER_DEG;
   const [ce, se] = [Math.cos(eps), Math.sin(eps)];
   const ecl = (x: number, y: number, z: number): [number, number, number] => [
     x,
@@ -224,14 +222,14 @@ export function elementsFromState(
   const E = 2 * Math.atan(Math.sqrt((1 - e) / (1 + e)) * Math.tan(nu / 2));
   const M = E - e * Math.sin(E);
   const n = GAUSS_K / Math.pow(a, 1.5);
-  const wrap = (rad: number): number => (((rad / DEG) % 360) + 360) % 360;
+  const wrap = (rad: number): number => (((rad / RAD_PER_DEG) % 360) + 360) % 360;
   return {
     designation,
     epoch_mjd: mjdTt,
     a,
     q: a * (1 - e),
     e,
-    i: inc / DEG,
+    i: inc / RAD_PER_DEG,
     node: wrap(node),
     argperi: wrap(argperi),
     mean_anomaly: wrap(M),

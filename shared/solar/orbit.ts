@@ -1,11 +1,12 @@
-import { NEAR_PARABOLIC_E } from './kepler.js';
-
 /**
  * Osculating orbital elements of known solar-system objects, in MPCORB's form with the field
  * names of Rubin's `mpc_orbits` table (lsst/sdm_schemas): heliocentric, J2000 ecliptic and
  * equinox, angles in degrees, times MJD TT. The orbit catalogue is a CSV whose header names these
  * columns (any order; extra columns ignored).
  */
+
+/** Above this eccentricity the universal-variable solver is used (and peri_time is required). */
+export const NEAR_PARABOLIC_E = 0.98;
 
 export interface MpcOrbit {
   /** Unpacked primary provisional designation (or number/name). */

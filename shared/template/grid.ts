@@ -7,6 +7,7 @@
 import { corners_nest, order2nside, pix2ang_nest, vec2ang } from '@hscmap/healpix';
 import { TILE_ORDER, tileOf } from '../prompt/template-tiles.js';
 import { cdMatrix, makeTanWcs, TanWcs, type Wcs } from '../wcs/index.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 /** A pixel grid with its WCS; `name` identifies it in TMPLID ('hpx8-1234', or a file name). */
 export interface OutputGrid {
@@ -44,7 +45,7 @@ export function tileGrid(tile: number, scaleArcsec: number, marginDeg: number): 
     ra: Float64Array.from(corners, (c) => c.phi * DEG),
     dec: Float64Array.from(corners, (c) => 90 - c.theta * DEG),
   });
-  const margin = (marginDeg * 3600) / scaleArcsec;
+  const margin = (marginDeg * ARCSEC_PER_DEG) / scaleArcsec;
   const half = Math.ceil(Math.max(...Array.from(x, Math.abs), ...Array.from(y, Math.abs)) + margin);
   const size = 2 * half + 1;
   return {

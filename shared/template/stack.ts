@@ -14,6 +14,7 @@ import type { NoiseCorrelation, NoiseLags } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
 import { madSigma } from '../util/stats.js';
 import type { WorkerPool } from '../util/worker-pool.js';
+import { siblingModule } from '../util/worker.js';
 import type { TemplateConfig } from './config.js';
 import {
   blurUsable,
@@ -24,14 +25,14 @@ import {
   type StackJob,
   type StackPlane,
 } from './stack-kernels.js';
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
+import { tasksOf, type Task } from '../util/pool-task.js';
 
-const FWHM_PER_SIGMA = 2 * Math.sqrt(2 * Math.log(2));
 /** The matched Gaussian is this much wider than the widest input PSF, so every input is blurred a little (no deconvolution). */
 const MATCH_MARGIN = 1.05;
-const KERNELS = new URL(
-  import.meta.url.endsWith('.ts') ? './stack-kernels.ts' : './stack-kernels.js',
-  import.meta.url,
-).href;
+const kernel = tasksOf<typeof import('./stack-kernels.js')>(
+  siblingModule('./stack-kernels', import.meta.url).href,
+);
 
 export interface StackInput {
   image: Float32Array;
@@ -67,16 +68,14 @@ const shared = <T extends Float32Array | Int32Array | Uint8Array>(
 /** Runs fn over each argument set: the pool's workers take some, this thread the rest (in lanes). */
 async function fanOut<A>(
   pool: WorkerPool | null,
-  fn: string,
+  task: Task<A, unknown>,
   local: (a: A) => unknown,
   args: A[],
 ): Promise<unknown[]> {
   const lanes = (pool?.size ?? 0) + 1;
   const results: unknown[] = new Array(args.length);
   const remote = args.map((a, i) =>
-    i % lanes !== 0 && pool
-      ? pool.run({ module: KERNELS, fn, args: a }).then((r) => (results[i] = r))
-      : null,
+    i % lanes !== 0 && pool ? pool.runTask(task, a).then((r) => (results[i] = r)) : null,
   );
   args.forEach((a, i) => {
     if (!remote[i]) results[i] = local(a);
@@ -156,7 +155,7 @@ async function compareWarp(
   const blurred = inputs.map(() => shared(Float32Array, bw * bh));
   await fanOut(
     pool,
-    'blurTask',
+    kernel('blurTask'),
     blurUsable,
     inputs.map((s, i) => ({
       width,
@@ -172,14 +171,14 @@ async function compareWarp(
   const lanes = (pool?.size ?? 0) + 1;
   await fanOut(
     pool,
-    'medianTask',
+    kernel('medianTask'),
     medianRows,
     bands(bh, lanes).map(([y0, y1]) => ({ width: bw, blurred, reference, y0, y1 })),
   );
   const grow = (cfg.rejectGrowFwhm * target * FWHM_PER_SIGMA) / bin;
   await fanOut(
     pool,
-    'outlierTask',
+    kernel('outlierTask'),
     outlierMap,
     planes.map((p, i) => ({
       width: bw,
@@ -220,7 +219,7 @@ export async function stackInputs(
   if (cfg.rejection === 'clip')
     await fanOut(
       pool,
-      'clipTask',
+      kernel('clipTask'),
       clipRows,
       bands(height, lanes).map(([y0, y1]) => ({
         width,
@@ -244,7 +243,7 @@ export async function stackInputs(
   };
   await fanOut(
     pool,
-    'stackTask',
+    kernel('stackTask'),
     (a: { job: StackJob; y0: number; y1: number }) => stackRows(a.job, a.y0, a.y1),
     bands(height, lanes).map(([y0, y1]) => ({ job, y0, y1 })),
   );

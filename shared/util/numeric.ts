@@ -11,6 +11,15 @@ export const FWHM_PER_SIGMA = 2 * Math.sqrt(2 * Math.LN2);
  */
 export const MAD_TO_SIGMA = 1.4826;
 
+/** Arcseconds per degree. */
+export const ARCSEC_PER_DEG = 3600;
+
+/** Radians per degree (pi / 180). */
+export const RAD_PER_DEG = Math.PI / 180;
+
+/** Degrees per radian (180 / pi). */
+export const DEG_PER_RAD = 180 / Math.PI;
+
 /** The error function to 1.5e-7 (Abramowitz & Stegun 7.1.26). */
 export function erf(x: number): number {
   const sign = x < 0 ? -1 : 1;

@@ -4,15 +4,12 @@
  * function that runs its filter on `args.indices`; the main thread calls it directly and the
  * workers by module URL, with planes on SharedArrayBuffers.
  */
+import type { Task } from './pool-task.js';
 import type { WorkerPool } from './worker-pool.js';
 import { tileShares, type TilePlan } from './tiles.js';
 
-export interface ShareTask {
-  /** URL of the module exporting the worker-side function. */
-  module: string;
-  /** Worker-side function: takes args (with shared planes) plus `indices`. */
-  fn: string;
-}
+/** The worker-side function: takes args (with shared planes) plus `indices`. */
+export type ShareTask<A> = Task<A & { indices: number[] }, unknown>;
 
 /**
  * Runs `local(args(0) + indices)` here and `task(args(t) + indices)` on the pool's workers.
@@ -21,7 +18,7 @@ export interface ShareTask {
 export async function runTileShares<A extends object>(
   plan: TilePlan,
   pool: WorkerPool,
-  task: ShareTask,
+  task: ShareTask<A>,
   local: (indices: number[]) => void,
   remoteArgs: (thread: number) => A,
 ): Promise<void> {
@@ -29,9 +26,7 @@ export async function runTileShares<A extends object>(
   const remote = shares
     .slice(1)
     .map((indices, i) =>
-      indices.length
-        ? pool.run({ ...task, args: { ...remoteArgs(i + 1), indices } })
-        : Promise.resolve(),
+      indices.length ? pool.runTask(task, { ...remoteArgs(i + 1), indices }) : Promise.resolve(),
     );
   try {
     local(shares[0]);

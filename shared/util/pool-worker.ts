@@ -10,8 +10,11 @@ interface Task {
 
 async function run(task: Task): Promise<void> {
   try {
-    const mod = (await import(task.module)) as Record<string, (args: unknown) => unknown>;
-    const result = await mod[task.fn](task.args);
+    const mod = (await import(task.module)) as Record<string, unknown>;
+    const fn = mod[task.fn];
+    if (typeof fn !== 'function')
+      throw new TypeError(`${task.module} exports no function ${task.fn}`);
+    const result: unknown = await (fn as (args: unknown) => unknown)(task.args);
     parentPort?.postMessage({ id: task.id, result });
   } catch (err) {
     parentPort?.postMessage({ id: task.id, error: (err as Error).stack ?? String(err) });

@@ -2,13 +2,15 @@
  * A small pool of worker threads that run exported functions of modules, by module URL, with
  * structured-cloneable arguments (SharedArrayBuffers are shared, not copied). Each worker is
  * started by shared/util/worker.ts (tsx sources or compiled code alike).
- * Idle workers do not keep the process alive.
+ * Idle workers do not keep the process alive. Callers name tasks through the typed handles of
+ * pool-task.ts (runTask), so a misspelt task fails at compile time.
  * @example
  *   const pool = WorkerPool.shared();
- *   await pool.run({ module: new URL('./job.js', import.meta.url).href, fn: 'work', args: { buffer } });
+ *   await pool.runTask(poolTask(import.meta.url, { work }), { buffer });
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import type { Task } from './pool-task.js';
 import { siblingModule, startWorker } from './worker.js';
 
 export interface PoolTask {
@@ -101,6 +103,11 @@ export class WorkerPool {
       slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       slot.worker.postMessage({ id, ...task });
     });
+  }
+
+  /** Runs a typed task (pool-task.ts) with its arguments. */
+  runTask<A, R>(task: Task<A, R>, args: A): Promise<R> {
+    return this.run<R>({ module: task.module, fn: task.fn, args });
   }
 
   /** The worker threads' ids, one per slot (a replaced worker has a new id). */

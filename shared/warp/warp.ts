@@ -12,6 +12,7 @@ import { WarpedPsf } from './psf.js';
 import { dilateMask, resampleRows, type BandStats, type ResampleJob } from './resample.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { siblingModule, startWorker } from '../util/worker.js';
+import { poolTask } from '../util/pool-task.js';
 
 /** The pixel grid to warp onto: a science Exposure, or just its size and WCS. */
 export type WarpTarget =
@@ -229,11 +230,7 @@ export async function warpExposure(
   // cannot start or dies is redone on the main thread (each band writes only its own rows).
   const runBand = (yStart: number, yEnd: number): Promise<BandStats> =>
     pool && pool.size > 0
-      ? pool.run<BandStats>({
-          module: import.meta.url,
-          fn: 'resampleBand',
-          args: { job, yStart, yEnd },
-        })
+      ? pool.runTask(poolTask(import.meta.url, { resampleBand }), { job, yStart, yEnd })
       : runInWorker(job, yStart, yEnd);
   const pending = bands.slice(1).map(([y0, y1]) =>
     runBand(y0, y1).catch((error: unknown) => {

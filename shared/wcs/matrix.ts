@@ -1,4 +1,5 @@
 /** A 2x2 matrix [[m00, m01], [m10, m11]] (row, column). */
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 export type Matrix2 = readonly [readonly [number, number], readonly [number, number]];
 
 export function det2(m: Matrix2): number {
@@ -30,7 +31,7 @@ export function invert2(m: Matrix2, what = 'matrix'): Matrix2 {
  * @example cdMatrix(0.2, 0) // [[-0.2/3600, 0], [0, 0.2/3600]]
  */
 export function cdMatrix(scaleArcsec: number, rotationDeg: number, eastLeft = true): Matrix2 {
-  const s = scaleArcsec / 3600;
+  const s = scaleArcsec / ARCSEC_PER_DEG;
   const c = Math.cos((rotationDeg * Math.PI) / 180);
   const n = Math.sin((rotationDeg * Math.PI) / 180);
   const flip = eastLeft ? -1 : 1;

@@ -3,7 +3,7 @@
  * (A&A 395, 1077: eqs. 2 and 5 for the rotation, sect. 5.1.3 for TAN), written with unit
  * vectors instead of asin/acos so that it keeps full precision next to the reference point.
  */
-const D2R = Math.PI / 180;
+import { RAD_PER_DEG } from '../util/numeric.js';
 const R2D = 180 / Math.PI;
 
 /** sin and cos of an angle in degrees, exact at multiples of 90 (LONPOLE is usually 180). */
@@ -18,7 +18,7 @@ function sinCosDeg(deg: number): [number, number] {
     ];
     return table[((quarter % 4) + 4) % 4];
   }
-  return [Math.sin(deg * D2R), Math.cos(deg * D2R)];
+  return [Math.sin(deg * RAD_PER_DEG), Math.cos(deg * RAD_PER_DEG)];
 }
 
 /** RA folded into [0, 360). */
@@ -50,8 +50,8 @@ export class TangentPlane {
 
   /** Plane (x, y) in degrees -> out[0] = ra in [0, 360), out[1] = dec, degrees. */
   toSky(x: number, y: number, out: Float64Array): void {
-    const xr = x * D2R;
-    const yr = y * D2R;
+    const xr = x * RAD_PER_DEG;
+    const yr = y * RAD_PER_DEG;
     const s = Math.sqrt(1 + xr * xr + yr * yr);
     // Native unit vector: cos(theta) sin(phi), cos(theta) cos(phi), sin(theta).
     const cSin = xr / s;

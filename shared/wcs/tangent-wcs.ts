@@ -1,6 +1,7 @@
 import type { LocalJacobian, PixelCoords, SkyCoords, Wcs } from './types.js';
 import { invert2, type Matrix2 } from './matrix.js';
 import { TangentPlane } from './sphere.js';
+import { ARCSEC_PER_DEG } from '../util/numeric.js';
 
 /** What every TAN-based WCS is built from. Pixel positions are 0-based (FITS CRPIX minus 1). */
 export interface TanWcsParams {
@@ -111,7 +112,7 @@ export abstract class TangentWcs implements Wcs {
     const det = matrix[0][0] * matrix[1][1] - matrix[0][1] * matrix[1][0];
     return {
       matrix,
-      pixelScaleArcsec: Math.sqrt(Math.abs(det)) * 3600,
+      pixelScaleArcsec: Math.sqrt(Math.abs(det)) * ARCSEC_PER_DEG,
       rotationDeg: (Math.atan2(matrix[0][1], matrix[1][1]) * 180) / Math.PI,
     };
   }

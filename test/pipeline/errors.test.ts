@@ -115,8 +115,8 @@ test('no observation time, or no zero point on either image', async () => {
   });
   assert.deepEqual(configured, {
     zeroPoint: 27.5,
-    source: 'override',
-    origin: 'configured zero point',
+    source: 'configuration',
+    origin: 'calibration.zeroPoint',
   });
 });
 

@@ -146,6 +146,7 @@ test("each function's service account holds exactly the roles its code needs", (
     nextVisit: [
       'bucket templates roles/storage.objectViewer',
       'bucket orbits roles/storage.objectViewer',
+      'bucket refcats roles/storage.objectViewer',
       'bucket work roles/storage.objectCreator',
       'bucket work roles/storage.objectViewer',
       'topic next-visit-dead-letter roles/pubsub.publisher',
@@ -155,6 +156,7 @@ test("each function's service account holds exactly the roles its code needs", (
     nextVisitHttp: [
       'bucket templates roles/storage.objectViewer',
       'bucket orbits roles/storage.objectViewer',
+      'bucket refcats roles/storage.objectViewer',
       'bucket work roles/storage.objectCreator',
       'bucket work roles/storage.objectViewer',
       'project roles/datastore.viewer',

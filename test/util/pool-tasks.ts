@@ -23,3 +23,11 @@ export function crash(): Promise<never> {
   }, 10);
   return new Promise<never>(() => {});
 }
+
+/** Adds two numbers (the typed-handle test's task). */
+export function add(args: { a: number; b: number }): number {
+  return args.a + args.b;
+}
+
+/** Not a function: a task handle must not name it. */
+export const notATask = 42;

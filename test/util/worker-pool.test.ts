@@ -5,12 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { tasksOf } from '../../shared/util/pool-task.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
 
-const TASKS = new URL('./pool-tasks.ts', import.meta.url).href;
+const task = tasksOf<typeof import('./pool-tasks.js')>(
+  new URL('./pool-tasks.ts', import.meta.url).href,
+);
 type Slow = { value: number; thread: number };
 const slow = (pool: WorkerPool, value: number, ms = 50) =>
-  pool.run<Slow>({ module: TASKS, fn: 'slow', args: { ms, value } });
+  pool.runTask(task('slow'), { ms, value });
 
 test('a killed worker fails only its own tasks and is replaced', async () => {
   const pool = new WorkerPool(2);
@@ -20,7 +23,7 @@ test('a killed worker fails only its own tasks and is replaced', async () => {
     // killing task to thread 0, which then dies holding A as well.
     const a = slow(pool, 1, 800);
     const b = slow(pool, 2, 800);
-    const kill = pool.run({ module: TASKS, fn: 'die', args: { code: 3 } });
+    const kill = pool.runTask(task('die'), { code: 3 });
     const [ra, rb, rkill] = await Promise.allSettled([a, b, kill]);
     for (const r of [ra, rkill]) {
       assert.equal(r.status, 'rejected');
@@ -52,7 +55,7 @@ test('an uncaught error in a worker fails its task with the error and the pool g
   const pool = new WorkerPool(1);
   try {
     await assert.rejects(
-      pool.run({ module: TASKS, fn: 'crash', args: null }),
+      pool.runTask(task('crash'), null),
       /worker thread crashed: boom in the worker/,
     );
     assert.equal(pool.replaced, 1);
