@@ -73,8 +73,12 @@ test('NIRCam: ap diff and ap detect run; unit noise; few detections; the documen
     const col = head.split(',');
     const [ix, iy, isnr] = ['x', 'y', 'snr'].map((c) => col.indexOf(c));
     const strong = rows.map((r) => r.split(',')).filter((r) => Math.abs(Number(r[isnr])) >= 6);
-    // SWarp + HOTPANTS + a matched filter: 5. Measured here: 15 (README of docs/real-images).
-    assert.ok(strong.length <= 15, `${strong.length} DIASources at |SNR| >= 6`);
+    // SWarp + HOTPANTS + a matched filter: 5. Measured here: 6, all where SFFT's own map is beyond 6 sigma
+    // too; 15 before the model-error variance (MODERRF/MODERRA, shared/diffim/model-error.ts), whose
+    // measured terms are far from 0 on these mismatched cores (docs/real-images).
+    assert.ok(strong.length <= 6, `${strong.length} DIASources at |SNR| >= 6`);
+    const [f, a] = ['MODERRF', 'MODERRA'].map((k) => Number(hdus[0].header.get(k)));
+    assert.ok(f > 0.02 && a > 0.1, `model error f ${f}, sigma_a ${a} px`);
     assert.ok(
       strong.some((r) => Math.hypot(Number(r[ix]) - 280, Number(r[iy]) - 630) < 15),
       "SFFT's dipole near (280, 630)",
