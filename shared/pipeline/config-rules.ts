@@ -70,6 +70,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   nonNegative('subtract.modelError.fluxFraction'),
   nonNegative('subtract.modelError.astrometricSigmaPx'),
   positive('subtract.modelError.minModelSigmas'),
+  positive('subtract.modelError.compactBoxFwhm'),
   intAtLeast('subtract.modelError.minPixels', 1),
   oneOf('warp.kernel', ['lanczos3', 'lanczos2']),
   intAtLeast('warp.interpLength', 1),

@@ -61,7 +61,7 @@ function coreChi2(e: Exposure, template: Plane<Float32Array>): number {
 test('model error: a registration error of 0.1 px and a flux-scale error of 3 % are measured, and the cores come to chi^2 ~ 1', () => {
   const { difference, template } = pair(0.1, 0.03, 10);
   const before = coreChi2(difference, template);
-  const e = measureModelError(difference, template, 1);
+  const e = measureModelError(difference, template, 1, 2.355 * SIGMA, { measure: true });
   addModelErrorVariance(difference, template, 1, e);
   assert.ok(Math.abs(e.astrometricSigmaPx - 0.1) < 0.03, `sigma_a ${e.astrometricSigmaPx}`);
   // f comes out ~0.045 on every seed: what the linear terms leave of the exact residual goes into it.
@@ -73,7 +73,7 @@ test('model error: a registration error of 0.1 px and a flux-scale error of 3 % 
 
 test('model error: a perfectly matched pair measures ~0 and its variance stays as it was', () => {
   const { difference, template } = pair(0, 0, 8);
-  const e = measureModelError(difference, template, 1);
+  const e = measureModelError(difference, template, 1, 2.355 * SIGMA, { measure: true });
   addModelErrorVariance(difference, template, 1, e);
   assert.ok(e.astrometricSigmaPx < 0.02 && e.fluxFraction < 0.005, JSON.stringify(e));
   let grown = 0;
