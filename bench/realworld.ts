@@ -10,33 +10,10 @@ import { runDiff } from '../shared/diffim/pipeline.js';
 import { simulateNight } from '../shared/sim/night.js';
 import { REAL_WORLD_PRESETS } from '../shared/sim/real-world.js';
 import { scoreAgainstTruth } from '../shared/sim/score.js';
-import type { Wcs } from '../shared/wcs/types.js';
+import { pixelMapError } from '../shared/astrom/map-error.js';
 
 const SIZE = 1024;
 const SEEDS = [5, 6];
-
-/** rms over a 17 x 17 grid of the science -> template pixel map against the truth's, pixels. */
-function refitError(
-  science: Wcs | null,
-  template: Wcs | null,
-  trueScience: Wcs,
-  trueTemplate: Wcs,
-): number {
-  if (!science || !template) return Number.NaN;
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (let j = 0; j <= 16; j++)
-    for (let i = 0; i <= 16; i++) {
-      xs.push((i * (SIZE - 1)) / 16);
-      ys.push((j * (SIZE - 1)) / 16);
-    }
-  const p = { x: Float64Array.from(xs), y: Float64Array.from(ys) };
-  const a = template.skyToPixel(science.pixelToSky(p));
-  const b = trueTemplate.skyToPixel(trueScience.pixelToSky(p));
-  let sum = 0;
-  for (let k = 0; k < xs.length; k++) sum += (a.x[k] - b.x[k]) ** 2 + (a.y[k] - b.y[k]) ** 2;
-  return Math.sqrt(sum / xs.length);
-}
 
 export async function run(): Promise<void> {
   console.log(
@@ -70,11 +47,13 @@ export async function run(): Promise<void> {
       noise.push(skySources.noiseRatio.toFixed(3));
       modes.push(diff.astrometry.mode);
       rms.push(
-        refitError(
+        pixelMapError(
           diff.astrometry.warpScienceWcs,
           diff.astrometry.warpTemplateWcs,
           science.trueWcs,
           night.template.trueWcs,
+          SIZE,
+          SIZE,
         ).toFixed(4),
       );
       masked.push(diff.responseMaskedFraction.toFixed(3));

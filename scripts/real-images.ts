@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadImage } from '../cli/image-inputs.js';
 import { runDiff } from '../shared/diffim/pipeline.js';
+import { DEFAULT_MODEL_ERROR_CONFIG } from '../shared/diffim/model-error.js';
 import { normalisedNoise } from '../shared/diffim/subtract.js';
 import { detectDiaSources } from '../shared/detect/detect.js';
 import { previewPng } from '../shared/diffim/preview.js';
@@ -157,6 +158,27 @@ for (const pair of PAIRS) {
         sfftPeakAtOurDetections: found.map((s) => refAt(s.x, s.y).toFixed(1)).join(' '),
       },
     });
+  }
+  if (pair.reference) {
+    // The same pair with the model-error variance measured (opt-in; shared/diffim/model-error.ts).
+    const m = await runDiff(science.exposure, template.exposure, {
+      subtract: { modelError: { ...DEFAULT_MODEL_ERROR_CONFIG, measure: true } },
+    });
+    const strong = detectDiaSources(m.difference, m.differencePsf).sources.filter(
+      (s) => Math.abs(s.snr) >= 6,
+    );
+    figures.withModelError = {
+      fluxFraction: +m.modelError.fluxFraction.toFixed(4),
+      astrometricSigmaPx: +m.modelError.astrometricSigmaPx.toFixed(4),
+      pixels: m.modelError.pixels,
+      noiseRatio: +normalisedNoise(m.difference).ratio.toFixed(3),
+      detectionsSnr6: strong.length,
+      detections: strong
+        .map(
+          (s) => `${s.x.toFixed(0)},${s.y.toFixed(0)}:${s.snr.toFixed(1)}${s.isDipole ? 'D' : ''}`,
+        )
+        .join(' '),
+    };
   }
   writeFileSync(join(out, `${pair.name}.png`), previewPng(panels.map((p) => binned(p, pair.bin))));
   console.log(JSON.stringify(figures, null, 1));

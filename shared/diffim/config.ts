@@ -1,4 +1,5 @@
 import { DEFAULT_ILLUMINATION_CONFIG, type IlluminationConfig } from './illumination.js';
+import { DEFAULT_MODEL_ERROR_CONFIG, type ModelErrorConfig } from './model-error.js';
 /**
  * Configuration of image subtraction, with Rubin ip_diffim's defaults where they apply.
  */
@@ -57,6 +58,8 @@ export interface SubtractConfig {
   zogyRegularization: number;
   /** Illumination that is not flat: response-mismatch masking and the difference's residual background (illumination.ts). */
   illumination: IlluminationConfig;
+  /** Variance of the kernel's model error on static sources, measured on each difference after it is made (model-error.ts). */
+  modelError: ModelErrorConfig;
 }
 
 export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
@@ -85,4 +88,5 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   zogyPsfErrorFraction: 0.03,
   zogyRegularization: 0,
   illumination: DEFAULT_ILLUMINATION_CONFIG,
+  modelError: DEFAULT_MODEL_ERROR_CONFIG,
 };

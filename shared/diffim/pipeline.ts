@@ -30,14 +30,20 @@ import {
   mapOntoScience,
   maskResponseMismatch,
 } from './illumination.js';
+import { applyModelError, type ModelError } from './model-error.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
 import { FitsHeader } from '../fits/header.js';
-import type { SubtractConfig } from './config.js';
+import { DEFAULT_SUBTRACT_CONFIG, type SubtractConfig } from './config.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { readFits } from '../fits/read.js';
 import { diffPsfToHdu, readDiffPsf, type GridPsf } from './psf-grid.js';
-import { subtractImages, type SubtractResult, type SubtractStage } from './subtract.js';
+import {
+  normalisedNoise,
+  subtractImages,
+  type SubtractResult,
+  type SubtractStage,
+} from './subtract.js';
 
 export interface DiffConfig {
   /** Characterize the inputs (default true); false keeps their PSFs and pixels as given (backgrounds already removed). */
@@ -73,6 +79,8 @@ export interface DiffResult extends SubtractResult {
   astrometry: AstrometryResult;
   /** Fraction of the science masked NO_DATA because the two images' responses differ there (illumination.ts). */
   responseMaskedFraction: number;
+  /** The model error whose variance was added to the difference's (the MODERRF and MODERRA cards). */
+  modelError: ModelError;
   /**
    * Wall time of each stage, ms, adding up to `total`: the stages overlap (characterizeScience runs on a worker from the
    * start), so each one counts from the previous stage's end to its own: characterizeTemplate, then the rest of
@@ -169,6 +177,11 @@ export async function runDiff(
   const warp = lap();
   onStage?.('warp');
   const result = await subtractImages(science, warped.exposure, cfg.subtract, { onStage, pool });
+  const modelError = applyModelError(result, warped.exposure, {
+    ...DEFAULT_SUBTRACT_CONFIG.modelError,
+    ...cfg.subtract.modelError,
+  });
+  result.stats.noiseRatio = normalisedNoise(result.difference).ratio; // as written
   return {
     ...result,
     coverageFraction: warped.coverageFraction,
@@ -176,6 +189,7 @@ export async function runDiff(
     warpedTemplate: warped.exposure,
     astrometry,
     responseMaskedFraction,
+    modelError,
     timingsMs: {
       characterizeScience,
       characterizeTemplate,
@@ -205,7 +219,7 @@ export function provenanceCards(p: DiffProvenance): Array<[string, string]> {
  * README.md. `provenance` adds the cards APCONFIG and APVERSION.
  */
 export function diffToFits(
-  result: SubtractResult & { astrometry?: AstrometryResult },
+  result: SubtractResult & { astrometry?: AstrometryResult; modelError?: ModelError },
   provenance?: DiffProvenance,
 ): Uint8Array {
   const psf = diffPsfToHdu(result.differencePsf);
@@ -236,6 +250,7 @@ export function diffToFits(
       ...extraHeader,
       ...(provenance ? provenanceCards(provenance) : []),
       ...astrometryCards(result.astrometry),
+      ...modelErrorCards(result.modelError),
     ],
     extraHdus,
   });
@@ -256,6 +271,18 @@ function astrometryCards(a: AstrometryResult | undefined): Array<[string, string
       ['ASTRORD', a.order],
     );
   return cards;
+}
+
+/**
+ * MODERRF (fractional flux-scale error) and MODERRA (registration error, px) of the model-error
+ * variance added to the difference (model-error.ts).
+ */
+function modelErrorCards(e: ModelError | undefined): Array<[string, number]> {
+  if (!e) return [];
+  return [
+    ['MODERRF', Number(e.fluxFraction.toFixed(5))],
+    ['MODERRA', Number(e.astrometricSigmaPx.toFixed(5))],
+  ];
 }
 
 /** The difference PSF of a file written by `ap diff` (its PSF extension). */

@@ -41,7 +41,8 @@ import { forcedPhotometryAtSky, measureScienceTemplateFluxes } from '../detect/f
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { DiffMethod } from '../diffim/config.js';
 import { KernelFitError, NoKernelCandidatesError } from '../diffim/errors.js';
-import { subtractImages, type SubtractResult } from '../diffim/subtract.js';
+import { normalisedNoise, subtractImages, type SubtractResult } from '../diffim/subtract.js';
+import { applyModelError } from '../diffim/model-error.js';
 import type { FitsHeader } from '../fits/header.js';
 import { Exposure } from '../image/exposure.js';
 import { DETECTOR_KEYS, VISIT_KEYS } from '../image/identity.js';
@@ -405,6 +406,8 @@ export async function processDetector(
       ? refcatZeroPoint(science, inputs.refcat)
       : null;
   const subtraction = await subtractOrExplain(science, warpedTemplate, config);
+  const modelError = applyModelError(subtraction, warpedTemplate, config.subtract.modelError);
+  subtraction.stats.noiseRatio = normalisedNoise(subtraction.difference).ratio; // as written
   const zp = resolveZeroPoint(
     { zeroPoint: science.info.zeroPoint, origin: science.info.zeroPointOrigin },
     { zeroPoint: tmpl.exposure.info.zeroPoint, origin: tmpl.exposure.info.zeroPointOrigin },
@@ -434,6 +437,8 @@ export async function processDetector(
     zeroPointSource: zp.source,
     zeroPointOrigin: zp.origin,
     kernelFallback: subtraction.stats.kernelFallback || undefined,
+    modelErrorFlux: round(modelError.fluxFraction, 4),
+    modelErrorAstrometricPx: round(modelError.astrometricSigmaPx, 4),
   });
 
   // (4) Detect and measure, with forced fluxes on the science and the template (in science units).

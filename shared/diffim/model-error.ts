@@ -1,0 +1,256 @@
+/**
+ * The subtraction's model error on static sources, added to the difference's variance. A smooth
+ * kernel never matches a bright source's core exactly, and what it leaves scales with the source,
+ * not with the noise. Write the kernel's error as dK; its residual on the static scene M (the
+ * warped template on the difference's scale) is dK * M, whose first two moments give
+ * f M + dx . grad M (flux scale, registration). Taking each as an independent error of zero mean,
+ * the residual's variance at a pixel is f^2 M^2 + sigma_a^2 |grad M|^2: ZOGY's flux-scale and
+ * astrometric-noise terms (Zackay, Ofek & Gal-Yam 2016, ApJ 830, 27, sec. 3.3, eqs. 30-33).
+ * On blank sky M ~ 0 and the variance is untouched; a transient, absent from the template, gets
+ * no extra variance. Both coefficients are measured on each difference (measureModelError: the
+ * excess of the squared residual over the variance, regressed on the two terms over the
+ * template's bright pixels), so an image whose kernel matches its cores gets ~0 and one that does
+ * not gets what it shows. The price: a variable star's change looks like a flux-scale error and
+ * is weighed down with it, so the measurement is opt-in (`measure`; shared/diffim/README.md has
+ * the figures both ways). (A third, PSF-width term in lap M was tried: the template's noise in its
+ * Laplacian outweighs it on this scale.)
+ */
+import type { Exposure } from '../image/exposure.js';
+import { UNUSABLE } from '../image/mask.js';
+import { Plane, type ImageF } from '../image/plane.js';
+import { solveSymmetric } from '../util/linalg.js';
+import type { SubtractResult } from './subtract.js';
+
+export interface ModelErrorConfig {
+  /**
+   * Measure both terms on each difference (default false: on ap simulate pairs the measured terms,
+   * 0.02-0.13 and 0.2-0.3 px, cost 3 of 44 real changes, variable stars among them, which a
+   * flux-scale error cannot be told from; README); false uses the floors below as given.
+   */
+  measure: boolean;
+  /** Flux-scale error f, a fraction: floor under the measured value (default 0). */
+  fluxFraction: number;
+  /** Registration error sigma_a per axis, px: floor under the measured value (default 0). */
+  astrometricSigmaPx: number;
+  /**
+   * Pixels whose static model, less its mean over a box of compactBoxFwhm PSF FWHMs, exceeds this
+   * many noise sigmas enter the measurement (default 10): compact sources' cores, not diffuse
+   * light, whose leftover background in the difference is no kernel error.
+   */
+  minModelSigmas: number;
+  /** Side of that box, PSF FWHMs (default 4). */
+  compactBoxFwhm: number;
+  /** Fewer such pixels than this and nothing is measured: the floors apply (default 100). */
+  minPixels: number;
+}
+
+export const DEFAULT_MODEL_ERROR_CONFIG: ModelErrorConfig = {
+  measure: false,
+  fluxFraction: 0,
+  astrometricSigmaPx: 0,
+  minModelSigmas: 10,
+  compactBoxFwhm: 4,
+  minPixels: 100,
+};
+
+/** The model error used on one difference (the MODERRF and MODERRA header cards). */
+export interface ModelError {
+  fluxFraction: number;
+  astrometricSigmaPx: number;
+  /** Pixels the measurement used (0: the floors as given). */
+  pixels: number;
+}
+
+/** Residuals beyond this many predicted sigmas (a transient on a static source) leave the regression. */
+const OUTLIER_SIGMAS = 5;
+const REGRESSION_ROUNDS = 5;
+const TERMS = 2;
+
+/** M^2 and |grad M|^2 of `m` at (x, y): central differences, clamped at the edges. */
+function terms(m: ImageF, x: number, y: number, out: Float64Array): Float64Array {
+  const xl = Math.max(0, x - 1),
+    xr = Math.min(m.width - 1, x + 1),
+    yl = Math.max(0, y - 1),
+    yr = Math.min(m.height - 1, y + 1);
+  const c = m.get(x, y);
+  const gx = (m.get(xr, y) - m.get(xl, y)) / (xr - xl || 1),
+    gy = (m.get(x, yr) - m.get(x, yl)) / (yr - yl || 1);
+  out[0] = c * c;
+  out[1] = gx * gx + gy * gy;
+  return out;
+}
+
+/** The coefficients' squares as ModelError fields, each at least its floor. */
+function toModelError(c: ArrayLike<number>, cfg: ModelErrorConfig, pixels: number): ModelError {
+  return {
+    fluxFraction: Math.max(cfg.fluxFraction, Math.sqrt(c[0])),
+    astrometricSigmaPx: Math.max(cfg.astrometricSigmaPx, Math.sqrt(c[1])),
+    pixels,
+  };
+}
+
+/**
+ * The model error of `difference`, the static scene being `scale * template` (the warped template
+ * on the difference's grid times its photometric scale to the difference's units): weighted
+ * non-negative least squares of d^2 - var on the two terms over usable pixels of compact sources
+ * (M less its local mean > minModelSigmas sqrt(var)), weights 1 / (predicted variance)^2, outliers
+ * clipped. `fwhmPx`: the PSF FWHM, px.
+ */
+export function measureModelError(
+  difference: Exposure,
+  template: ImageF,
+  scale: number,
+  fwhmPx: number,
+  config: Partial<ModelErrorConfig> = {},
+): ModelError {
+  const cfg = { ...DEFAULT_MODEL_ERROR_CONFIG, ...config };
+  if (!cfg.measure || !Number.isFinite(scale)) return toModelError([0, 0], cfg, 0);
+  const { width, height } = difference;
+  const rows: number[] = []; // per pixel: d^2 - var, var, then the three terms
+  const t = new Float64Array(TERMS);
+  const local = boxMean(template, Math.max(3, Math.round(cfg.compactBoxFwhm * fwhmPx)));
+  for (let y = 0; y < height; y++) {
+    const tr = template.row(y),
+      lr = local.row(y),
+      d = difference.image.row(y),
+      v = difference.variance.row(y),
+      mk = difference.mask.row(y);
+    for (let x = 0; x < width; x++) {
+      const compact = scale * (tr[x] - lr[x]);
+      if (mk[x] & UNUSABLE || !(v[x] > 0) || !(compact > cfg.minModelSigmas * Math.sqrt(v[x])))
+        continue;
+      terms(template, x, y, t);
+      if (!t.every(Number.isFinite) || !Number.isFinite(d[x])) continue;
+      rows.push(d[x] * d[x] - v[x], v[x], ...t.map((q) => q * scale * scale));
+    }
+  }
+  const n = rows.length / (TERMS + 2);
+  if (n < cfg.minPixels) return toModelError([0, 0], cfg, 0);
+  let c: ArrayLike<number> = new Float64Array(TERMS);
+  for (let round = 0; round < REGRESSION_ROUNDS; round++) {
+    const a = new Float64Array(TERMS * TERMS),
+      b = new Float64Array(TERMS);
+    for (let i = 0; i < rows.length; i += TERMS + 2) {
+      const r = rows[i],
+        v = rows[i + 1];
+      let predicted = v;
+      for (let k = 0; k < TERMS; k++) predicted += c[k] * rows[i + 2 + k];
+      if (round > 0 && r + v > OUTLIER_SIGMAS ** 2 * predicted) continue;
+      const w = 1 / (predicted * predicted);
+      for (let k = 0; k < TERMS; k++) {
+        b[k] += w * rows[i + 2 + k] * r;
+        for (let j = 0; j < TERMS; j++) a[k * TERMS + j] += w * rows[i + 2 + k] * rows[i + 2 + j];
+      }
+    }
+    c = nonNegative(a, b);
+  }
+  return toModelError(c, cfg, n);
+}
+
+/** Mean of `p` over a box of side `side` about each pixel (clipped at the edges; non-finite pixels count as 0). */
+function boxMean(p: ImageF, side: number): ImageF {
+  const { width: w, height: h } = p;
+  const sum = new Float64Array((w + 1) * (h + 1));
+  for (let y = 0; y < h; y++) {
+    const r = p.row(y);
+    let run = 0;
+    for (let x = 0; x < w; x++) {
+      run += Number.isFinite(r[x]) ? r[x] : 0;
+      sum[(y + 1) * (w + 1) + x + 1] = sum[y * (w + 1) + x + 1] + run;
+    }
+  }
+  const out = Plane.zeros(Float32Array, w, h);
+  const half = Math.floor(side / 2);
+  for (let y = 0; y < h; y++) {
+    const y0 = Math.max(0, y - half),
+      y1 = Math.min(h, y + half + 1),
+      o = out.row(y);
+    for (let x = 0; x < w; x++) {
+      const x0 = Math.max(0, x - half),
+        x1 = Math.min(w, x + half + 1);
+      const s =
+        sum[y1 * (w + 1) + x1] -
+        sum[y0 * (w + 1) + x1] -
+        sum[y1 * (w + 1) + x0] +
+        sum[y0 * (w + 1) + x0];
+      o[x] = s / ((x1 - x0) * (y1 - y0));
+    }
+  }
+  return out;
+}
+
+/** Non-negative solution of a x = b (a symmetric): the most negative coefficient is dropped until none is. */
+function nonNegative(a: Float64Array, b: Float64Array): Float64Array {
+  const n = b.length;
+  const active = Array.from({ length: n }, (_, i) => i);
+  for (;;) {
+    const sub = new Float64Array(active.length ** 2);
+    active.forEach((i, p) => active.forEach((j, q) => (sub[p * active.length + q] = a[i * n + j])));
+    const x = active.length
+      ? solveSymmetric(
+          sub,
+          Float64Array.from(active, (i) => b[i]),
+        )
+      : [];
+    let worst = -1;
+    for (let p = 0; p < active.length; p++)
+      if (!(x[p] >= 0) && (worst < 0 || x[p] < x[worst])) worst = p;
+    if (worst < 0) {
+      const out = new Float64Array(n);
+      active.forEach((i, p) => (out[i] = x[p]));
+      return out;
+    }
+    active.splice(worst, 1);
+  }
+}
+
+/**
+ * Adds the model-error variance of the static scene `scale * template` to `difference.variance`.
+ * Returns the fraction of pixels whose variance more than doubled.
+ */
+export function addModelErrorVariance(
+  difference: Exposure,
+  template: ImageF,
+  scale: number,
+  error: ModelError,
+): number {
+  const { width, height } = difference;
+  const c = [error.fluxFraction, error.astrometricSigmaPx].map((q) => q * q * scale * scale);
+  if (!c.some((q) => q > 0) || !Number.isFinite(scale)) return 0;
+  const t = new Float64Array(TERMS);
+  let grown = 0;
+  for (let y = 0; y < height; y++) {
+    const v = difference.variance.row(y);
+    for (let x = 0; x < width; x++) {
+      terms(template, x, y, t);
+      const extra = c[0] * t[0] + c[1] * t[1];
+      if (!Number.isFinite(extra)) continue;
+      if (extra > v[x]) grown++;
+      v[x] += extra;
+    }
+  }
+  return grown / (width * height);
+}
+
+/**
+ * Measures the model error of a subtraction's difference against the warped template it was made
+ * from and adds its variance, AL and AL-CONVSCI (the step after subtractImages in runDiff and in ap process; the
+ * caller then re-measures stats.noiseRatio, as subtract.ts is not imported here: it imports us).
+ */
+export function applyModelError(
+  result: SubtractResult,
+  warpedTemplate: Exposure,
+  config: Partial<ModelErrorConfig> = {},
+): ModelError {
+  // ZOGY's S_corr carries these terms itself (zogyAstrometricSigmaPx, zogyPsfErrorFraction), and its D has its own PSF.
+  if (result.method === 'ZOGY') return { fluxFraction: 0, astrometricSigmaPx: 0, pixels: 0 };
+  const error = measureModelError(
+    result.difference,
+    warpedTemplate.image,
+    result.kernelSum,
+    result.psfFwhmPx,
+    config,
+  );
+  addModelErrorVariance(result.difference, warpedTemplate.image, result.kernelSum, error);
+  return error;
+}
