@@ -21,6 +21,7 @@ const AREAS = [
   'pipeline',
   'solar',
   'emulators',
+  'journal',
   'e2e',
   'templates',
   'faults',
@@ -42,6 +43,8 @@ const SUMMARIES: Record<(typeof AREAS)[number], string> = {
   pipeline:
     'the per-detector pipeline on a 4096 x 4096 detector (AP_BENCH_PIPELINE_SIZE): time per stage',
   emulators: 'emulator throughput through the official clients: Pub/Sub, Storage, Firestore',
+  journal:
+    "what the emulators' --data journal costs: Pub/Sub messages/s and Firestore documents/s, in memory, journal, journal + fsync",
   e2e: 'one 4096 x 4096 detector on the emulators, raw finalize to the last alert at a broker',
   filter:
     '100 filters over a 10,000-alert visit, a 100,000-entry watchlist, the safety fuzz per expression',
