@@ -9,6 +9,10 @@
  * so a crash between a chunk's publish and its record re-sends at most that one chunk: the worst
  * case is fanoutChunkSize duplicate messages (same ids, same bytes) per crash. An archived alert
  * with other content than the one being archived is an error, dead-lettered with the reason.
+ *
+ * Deliveries are counted in the record: after `maxAttempts` (below the subscription's
+ * maxDeliveryAttempts) that failed transiently or were killed, the function gives up itself, so
+ * the dead letter carries the last error as `reason`, the `stage` and the attempt count.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { alertSchemaById } from '../shared/alerts/schema.js';
@@ -20,6 +24,7 @@ import { pubsubMessage } from './events.js';
 import { log } from './log.js';
 import { services, type Services } from './context.js';
 import { isTransient, withDeadline } from './errors.js';
+import type { ProcessingRecord } from './processing-record.js';
 import { decodeResult, type AlertBatchMessage } from './stored-result.js';
 
 /** Schema ids this instance has registered in the archive (v1/schemas/{id}.json), create-only. */
@@ -70,33 +75,50 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
       });
     throw err;
   }
-  const progress = { stage: 'read' };
+  const progress = { stage: 'begin' };
+  const record = await s.records.beginFanout(batch.key);
+  const attempts = record.fanoutAttempts ?? 0;
+  if (record.state !== 'published' && attempts > s.config.maxAttempts) {
+    const last =
+      record.fanoutError ??
+      `no attempt finished or reported an error within the ${s.config.deadlineSeconds} s deadline (instance killed?)`;
+    return deadLetter(
+      s.pubsub,
+      TOPICS.alertBatches,
+      message,
+      `gave up after ${attempts - 1} attempts: ${last}`,
+      { stage: record.fanoutStage ?? 'unknown', attempts: attempts - 1 },
+    );
+  }
+  progress.stage = 'read';
   try {
     await withDeadline(
-      fanOut(s, batch, progress),
+      fanOut(s, batch, record, progress),
       Date.now() + s.config.deadlineSeconds * 1000,
       s.config.deadlineSeconds,
       () => progress.stage,
     );
   } catch (err) {
-    if (isTransient(err)) throw err;
-    await deadLetter(
-      s.pubsub,
-      TOPICS.alertBatches,
-      message,
-      `${(err as Error).name}: ${(err as Error).message}`,
-      { stage: progress.stage, attempts: 0 },
-    );
+    const reason = `${(err as Error).name}: ${(err as Error).message}`;
+    if (isTransient(err)) {
+      // Best effort: with Firestore itself down the give-up says the deadline instead.
+      await s.records.noteFanoutError(batch.key, reason, progress.stage).catch(() => undefined);
+      throw err;
+    }
+    await deadLetter(s.pubsub, TOPICS.alertBatches, message, reason, {
+      stage: progress.stage,
+      attempts,
+    });
   }
 }
 
 async function fanOut(
   s: Services,
   batch: AlertBatchMessage,
+  record: ProcessingRecord,
   progress: { stage: string },
 ): Promise<void> {
-  const record = await s.records.get(batch.key);
-  if (record?.state === 'published') {
+  if (record.state === 'published') {
     log('INFO', 'alert batch already published', { key: batch.key });
     return;
   }
@@ -109,8 +131,8 @@ async function fanOut(
     s,
     result.alerts.map((a) => a.frame),
   );
-  const published = new Set(record?.chunksDone ?? []);
-  const archived = new Set(record?.chunksArchived ?? []);
+  const published = new Set(record.chunksDone ?? []);
+  const archived = new Set(record.chunksArchived ?? []);
   const size = s.config.fanoutChunkSize;
   const chunks = Array.from({ length: Math.ceil(result.alerts.length / size) }, (_, i) =>
     result.alerts.slice(i * size, (i + 1) * size),
