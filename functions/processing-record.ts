@@ -21,7 +21,10 @@ export interface ProcessingRecord {
   /** Alert chunks already published by alertFanout, and already archived. */
   chunksDone: number[];
   chunksArchived: number[];
-  /** alertFanout deliveries that started on this record's alerts, its last transient error and stage. */
+  /**
+   * alertFanout deliveries that started on this record's alerts since the last one that made
+   * progress, its last transient error and stage.
+   */
   fanoutAttempts?: number;
   fanoutError?: string | null;
   fanoutStage?: string | null;
@@ -176,6 +179,11 @@ export class ProcessingRecords {
   /** Counts an alertFanout delivery of the record's alerts (a killed one counts too). */
   beginFanout(key: string): Promise<ProcessingRecord> {
     return this.update(key, (r) => ({ ...r, fanoutAttempts: (r.fanoutAttempts ?? 0) + 1 }));
+  }
+
+  /** alertFanout made progress and hands the rest on: its attempts count again from zero. */
+  continueFanout(key: string): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, fanoutAttempts: 0, fanoutError: null }));
   }
 
   /** Notes alertFanout's transient error, the reason of a later give-up. */

@@ -1,7 +1,8 @@
 /**
  * alertFanout on the emulators, called as the trigger calls it: deliveries that fail transiently
  * (or are killed) are counted in the processing record and given up by the function itself,
- * before the subscription's maxDeliveryAttempts, with `reason`, `stage` and `attempts`.
+ * before the subscription's maxDeliveryAttempts, with `reason`, `stage` and `attempts`; a flood
+ * of alerts from one image delays another image's alerts by at most one slice.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +10,12 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import { startEmulators, type RunningEmulators } from '../../emulators/main.js';
+import { startTriggerRunner } from '../../emulators/triggers.js';
 import { alertFanout } from '../../functions/alert-fanout.js';
 import { createServices, setServices, type Services } from '../../functions/context.js';
+import { encodeResult, resultKey } from '../../functions/stored-result.js';
 import { GcsObjectStore } from '../../shared/adapters/storage.js';
+import type { VisitBatch } from '../../shared/apdb/types.js';
 import { deadLetterTopic, TOPICS } from '../../shared/cloud/names.js';
 
 let emulators: RunningEmulators;
@@ -117,4 +121,79 @@ test('deliveries killed before they could report are counted and given up with a
   const a = await letterFor(key);
   assert.match(a.reason, /gave up after \d+ attempts: no attempt finished .*deadline/);
   assert.equal(a.attempts, String(s.config.maxAttempts));
+});
+
+/** A stored result of `count` alerts of image `key` (opaque Confluent frames: fan-out never decodes them). */
+async function storeResult(key: string, count: number, firstId: number): Promise<void> {
+  const alerts = Array.from({ length: count }, (_, i) => {
+    const frame = Buffer.alloc(64, i % 251);
+    frame[0] = 0;
+    frame.writeUInt32BE(0xffff, 1);
+    return { diaSourceId: firstId + i, frame, attributes: { image: key } };
+  });
+  const batch = { diaSources: [], diaObjects: [] } as unknown as VisitBatch;
+  await s.work.putIfAbsent(
+    resultKey(key),
+    encodeResult({ key, batch, alerts, readoutTime: '2026-12-06T20:00:00Z' }),
+    'application/octet-stream',
+  );
+}
+
+test('fan-out fairness: a flood from one image delays the next image by at most one slice', async () => {
+  const config = { ...s.config, fanoutChunkSize: 50, fanoutSliceSize: 100 };
+  setServices({ ...s, config });
+  const flood = 'APSIM_g-flood_3';
+  const small = 'APSIM_g-small_4';
+  await storeResult(flood, 400, 1_000_000);
+  await storeResult(small, 3, 2_000_000);
+  const [watch] = await s.pubsub.topic(TOPICS.alerts).createSubscription('watch-fairness');
+  const order: string[] = [];
+  const ids = new Set<string>();
+  watch.on('message', (m: Message) => {
+    order.push(m.attributes.image);
+    ids.add(m.id);
+    m.ack();
+  });
+  const runner = await startTriggerRunner({
+    pubsubHost: emulators.pubsubHost,
+    projectId: s.config.projectId,
+    triggers: [
+      {
+        topic: TOPICS.alertBatches,
+        handler: (event) => alertFanout(event as CloudEvent<unknown>),
+        maxConcurrency: 1,
+      },
+    ],
+  });
+  try {
+    const batches = s.pubsub.topic(TOPICS.alertBatches);
+    for (const [key, count] of [
+      [flood, 400],
+      [small, 3],
+    ] as const)
+      await batches.publishMessage({
+        json: {
+          key,
+          resultKey: resultKey(key),
+          alertCount: count,
+          readoutTime: '2026-12-06T20:00:00Z',
+        },
+      });
+    const done = async () =>
+      order.length >= 403 && (await s.records.get(flood))?.state === 'published';
+    for (let i = 0; i < 300 && !(await done()); i++) await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    await runner.stop();
+    await watch.close();
+    setServices(s);
+  }
+  assert.equal(order.length, 403, 'every alert once');
+  assert.equal(ids.size, 403);
+  const floodBefore = order.indexOf(small);
+  assert.ok(
+    floodBefore <= config.fanoutSliceSize,
+    `${floodBefore} flood alerts went out before the small image's first (slice ${config.fanoutSliceSize})`,
+  );
+  assert.equal((await s.records.get(flood))?.state, 'published');
+  assert.deepEqual((await s.records.get(flood))?.chunksArchived, [0, 1, 2, 3, 4, 5, 6, 7]);
 });
