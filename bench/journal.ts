@@ -6,13 +6,11 @@
  */
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub, type Message } from '@google-cloud/pubsub';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sigkill, startEmulatorProcess } from '../emulators/process.js';
 
-const MAIN = fileURLToPath(new URL('../emulators/main.ts', import.meta.url));
 const MESSAGES = 4000;
 const DOCUMENTS = 3000;
 const IN_FLIGHT = 100;
@@ -21,32 +19,6 @@ const IN_FLIGHT = 100;
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-async function startEmulators(
-  args: string[],
-): Promise<{ env: Record<string, string>; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', MAIN, '--bare', '--pubsub-port', '0', '--storage-port', '0'].concat([
-      '--firestore-port',
-      '0',
-      ...args,
-    ]),
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  let text = '';
-  await new Promise<void>((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`emulators exited with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('GOOGLE_CLOUD_PROJECT')) resolve();
-    });
-  });
-  const env = Object.fromEntries(
-    [...text.matchAll(/^export (\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]),
-  );
-  return { env, child };
 }
 
 interface Rate {
@@ -127,14 +99,18 @@ export async function run(): Promise<void> {
   console.log('| --- | --- | --- | --- |');
   for (const [name, args] of modes) {
     const dir = mkdtempSync(join(tmpdir(), 'journal-bench-'));
-    const { env, child } = await startEmulators(args(dir));
+    const { env, child } = await startEmulatorProcess(
+      ['--bare', '--pubsub-port', '0', '--storage-port', '0', '--firestore-port', '0'].concat(
+        args(dir),
+      ),
+    );
     try {
       const big = await pubsubRate(env.PUBSUB_EMULATOR_HOST, child.pid!, 80 * 1024);
       const small = await pubsubRate(env.PUBSUB_EMULATOR_HOST, child.pid!, 1024);
       const docs = await firestoreRate(env.FIRESTORE_EMULATOR_HOST, child.pid!);
       console.log(`| ${name} | ${show(big)} | ${show(small)} | ${show(docs)} |`);
     } finally {
-      child.kill('SIGKILL');
+      await sigkill(child);
       rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -54,7 +54,7 @@ const SUMMARIES: Record<(typeof AREAS)[number], string> = {
   'cold-start':
     'process start to the first event handled, compiled build and tsx sources (npm run build first)',
   faults:
-    'fault campaign: 528 malformed raw images and events of 44 kinds through processImage on the emulators; dead letters with reason, hangs, crashes',
+    'fault campaign: 528 malformed raw images and events of 44 kinds through processImage on the emulators (dead letters with reason, hangs, crashes); SIGKILLs of the emulator process at each stage of a small visit (alerts lost, duplicates, ids with two payloads)',
 };
 
 const requested = process.argv.slice(2);

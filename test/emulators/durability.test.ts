@@ -8,55 +8,31 @@ import { PubSub, v1 } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { sigkill, startEmulatorProcess, type EmulatorProcess } from '../../emulators/process.js';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
-const MAIN = fileURLToPath(new URL('../../emulators/main.ts', import.meta.url));
 const PROJECT = 'durable';
 
-interface Child {
-  process: ChildProcess;
-  env: Record<string, string>;
-}
-
 /** `npm run emulators -- --bare --data DIR` on free ports, as a process of its own. */
-async function startChild(dir: string): Promise<Child> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', MAIN, '--bare', '--data', dir].concat([
-      '--pubsub-port',
-      '0',
-      '--storage-port',
-      '0',
-      '--firestore-port',
-      '0',
-    ]),
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  let text = '';
-  await new Promise<void>((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`emulators exited with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('GOOGLE_CLOUD_PROJECT')) resolve();
-    });
-  });
-  const env = Object.fromEntries(
-    [...text.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]),
-  );
-  return { process: child, env };
+function startChild(dir: string): Promise<EmulatorProcess> {
+  return startEmulatorProcess([
+    '--bare',
+    '--data',
+    dir,
+    '--pubsub-port',
+    '0',
+    '--storage-port',
+    '0',
+    '--firestore-port',
+    '0',
+  ]);
 }
 
-async function kill(child: Child): Promise<void> {
-  const exited = new Promise((resolve) => child.process.once('exit', resolve));
-  child.process.kill('SIGKILL');
-  await exited;
-}
+const kill = (p: EmulatorProcess) => sigkill(p.child);
 
 function clients(env: Record<string, string>) {
   const pubsub = new PubSub({ projectId: PROJECT, apiEndpoint: env.PUBSUB_EMULATOR_HOST });
