@@ -3,14 +3,15 @@
  * 512 x 512 detectors of `ap simulate`'s sky) through the whole local system, the emulators in a
  * process of their own with `--data` (the journal), the functions in their worker instances. Each
  * experiment SIGKILLs the emulator process at one stage, restarts it on the same ports and data,
- * and counts, against a run without a kill: alerts lost, raw objects lost, duplicate deliveries
+ * or cuts the network to Firestore (a loopback proxy in front of it drops and refuses every
+ * connection for CUT_MS: transient errors, retries), and counts, against a run without either: alerts lost, raw objects lost, duplicate deliveries
  * and diaSourceIds that came with two different payloads. Bounded: each run waits at most
  * RUN_TIMEOUT_MS; loopback only.
  */
 import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from '@google-cloud/pubsub';
@@ -29,7 +30,10 @@ const DETECTORS = 2;
 const BORESIGHT: [number, number] = [150.1, 2.2];
 const RUN_TIMEOUT_MS = 6 * 60_000;
 
-type Stage = 'none' | 'raw written' | 'first alert at the broker';
+type Stage = 'none' | 'raw written' | 'first alert at the broker' | 'Firestore cut';
+
+/** How long the network cut to Firestore lasts. */
+const CUT_MS = 8000;
 
 interface RunResult {
   stage: Stage;
@@ -38,6 +42,8 @@ interface RunResult {
   conflicts: number;
   rawPresent: number;
   deadLetters: number;
+  /** Invocations that failed (transient errors) and whose message was retried. */
+  retried: number;
   finished: boolean;
   seconds: number;
 }
@@ -57,6 +63,38 @@ async function startEmulators(dir: string, ports: number[]): Promise<ChildProces
   return (await startEmulatorProcess(flags)).child;
 }
 
+/**
+ * A TCP proxy in front of the Firestore emulator (loopback); `cut()` drops every connection and
+ * refuses new ones for `ms`, as a network partition would.
+ */
+async function firestoreProxy(port: number, target: number) {
+  const sockets = new Set<Socket>();
+  let cutUntil = 0;
+  const server = createServer((client) => {
+    if (Date.now() < cutUntil) return client.destroy();
+    const upstream = connect(target, 'localhost');
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ]) {
+      a.pipe(b);
+      a.on('error', () => b.destroy());
+      a.on('close', () => b.destroy());
+      sockets.add(a);
+      a.on('close', () => sockets.delete(a));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(port, 'localhost', resolve));
+  return {
+    port,
+    cut(ms: number) {
+      cutUntil = Date.now() + ms;
+      for (const socket of sockets) socket.destroy();
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
 async function runOnce(
   stage: Stage,
   plan: ReturnType<typeof planSky>,
@@ -65,8 +103,9 @@ async function runOnce(
   const dir = await mkdtemp(join(tmpdir(), 'ap-fault-kill-'));
   const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
   let emulators = await startEmulators(dir, ports);
+  const proxy = await firestoreProxy(await freePort(), ports[2]);
   const cloud = await startLocalCloud({
-    ports: { pubsub: ports[0], storage: ports[1], firestore: ports[2], archive: ports[3] },
+    ports: { pubsub: ports[0], storage: ports[1], firestore: proxy.port, archive: ports[3] },
     camera: { detectorSize: SIZE },
     backoffSeconds: [1, 10],
   });
@@ -97,7 +136,9 @@ async function runOnce(
     if (stage === 'first alert at the broker')
       for (let i = 0; i < RUN_TIMEOUT_MS / 100 && deliveries === 0; i++)
         await new Promise((r) => setTimeout(r, 100));
-    if (stage !== 'none') {
+    if (stage === 'Firestore cut') {
+      proxy.cut(CUT_MS);
+    } else if (stage !== 'none') {
       await sigkill(emulators);
       emulators = await startEmulators(dir, ports);
     }
@@ -117,11 +158,15 @@ async function runOnce(
       conflicts: [...payloads.values()].filter((h) => h.size > 1).length,
       rawPresent,
       deadLetters: cloud.deadLetters.length,
+      retried: cloud.logs.entries.filter(
+        (e) => e.message === 'function failed; the message will be retried',
+      ).length,
       finished,
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
     await cloud.stop();
+    await proxy.close();
     await sigkill(emulators);
     await rm(dir, { recursive: true, force: true });
   }
@@ -142,21 +187,21 @@ export async function killExperiments(): Promise<void> {
       dir: scratch,
       parallel: 1,
     });
-    const stages: Stage[] = ['none', 'raw written', 'first alert at the broker'];
+    const stages: Stage[] = ['none', 'raw written', 'first alert at the broker', 'Firestore cut'];
     const results: RunResult[] = [];
     for (const stage of stages) results.push(await runOnce(stage, plan, rendered));
     const baseline = results[0].ids;
     console.log(
-      `\nSIGKILL of the emulator process (--data journal), ${DETECTORS} detectors of ${SIZE} x ${SIZE}, restart on the same ports:`,
+      `\nSIGKILL of the emulator process (--data journal) at a stage, restarted on the same ports, or every connection to Firestore dropped and refused for ${CUT_MS / 1000} s once the raw images are written; ${DETECTORS} detectors of ${SIZE} x ${SIZE}:`,
     );
     console.log(
-      '| killed at | alerts (baseline) | lost | duplicate deliveries | ids with two payloads | raw objects kept | dead letters | finished | s |',
+      '| killed at | alerts (baseline) | lost | duplicate deliveries | ids with two payloads | raw objects kept | invocations retried | dead letters | finished | s |',
     );
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const r of results) {
       const lost = [...baseline].filter((id) => !r.ids.has(id)).length;
       console.log(
-        `| ${r.stage} | ${r.ids.size} (${baseline.size}) | ${lost} | ${r.deliveries - r.ids.size} | ${r.conflicts} | ${r.rawPresent}/${DETECTORS} | ${r.deadLetters} | ${r.finished ? 'yes' : 'NO'} | ${r.seconds.toFixed(0)} |`,
+        `| ${r.stage} | ${r.ids.size} (${baseline.size}) | ${lost} | ${r.deliveries - r.ids.size} | ${r.conflicts} | ${r.rawPresent}/${DETECTORS} | ${r.retried} | ${r.deadLetters} | ${r.finished ? 'yes' : 'NO'} | ${r.seconds.toFixed(0)} |`,
       );
     }
   } finally {
