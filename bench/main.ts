@@ -22,6 +22,7 @@ const AREAS = [
   'solar',
   'emulators',
   'apdb',
+  'journal',
   'e2e',
   'templates',
   'faults',
@@ -44,6 +45,8 @@ const SUMMARIES: Record<(typeof AREAS)[number], string> = {
     'the per-detector pipeline on a 4096 x 4096 detector (AP_BENCH_PIPELINE_SIZE): time per stage',
   apdb: 'APDB storeVisit on the Firestore emulator, 5 visits of ~700 DiaObjects in turn: wall and CPU per visit',
   emulators: 'emulator throughput through the official clients: Pub/Sub, Storage, Firestore',
+  journal:
+    "what the emulators' --data journal costs: Pub/Sub messages/s and Firestore documents/s, in memory, journal, journal + fsync",
   e2e: 'one 4096 x 4096 detector on the emulators (default, then crowded field), raw finalize to the last alert at a broker; CPU seconds per detector; recorded',
   filter:
     '100 filters over a 10,000-alert visit, a 100,000-entry watchlist, the safety fuzz per expression',
@@ -53,7 +56,7 @@ const SUMMARIES: Record<(typeof AREAS)[number], string> = {
   'cold-start':
     'process start to the first event handled, compiled build and tsx sources (npm run build first)',
   faults:
-    'fault campaign: 528 malformed raw images and events of 44 kinds through processImage on the emulators; dead letters with reason, hangs, crashes',
+    'fault campaign: 528 malformed raw images and events of 44 kinds through processImage on the emulators (dead letters with reason, hangs, crashes); SIGKILLs of the emulator process at each stage of a small visit (alerts lost, duplicates, ids with two payloads)',
 };
 
 const args = process.argv.slice(2);

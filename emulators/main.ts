@@ -2,7 +2,7 @@
  * Local emulators for Pub/Sub (gRPC), Cloud Storage (JSON API) and Firestore (gRPC) in one process.
  *
  *   npm run emulators -- [--host localhost] [--pubsub-port 8085] [--storage-port 9023]
- *                        [--firestore-port 8080] [--data DIR] [--bare]
+ *                        [--firestore-port 8080] [--data DIR [--fsync]] [--bare]
  *
  * creates the system's buckets, topics, notification and schema (emulators/provision.ts; not with
  * --bare), so that a broker can subscribe to `alerts` before `npm start` plays a night on these
@@ -30,8 +30,10 @@ export interface EmulatorOptions {
   pubsubPort?: number;
   storagePort?: number;
   firestorePort?: number;
-  /** Directory for on-disk persistence; in memory only when absent. */
+  /** Directory for on-disk persistence (a journal written before each reply); in memory only when absent. */
   dataDir?: string;
+  /** With dataDir: fsync each journal record too (survives a machine crash; slower). */
+  fsync?: boolean;
 }
 
 export interface RunningEmulators {
@@ -81,7 +83,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Run
   });
   const firestore = new FirestoreEmulator();
   const persister = options.dataDir
-    ? new Persister(options.dataDir, { pubsub, storage, firestore })
+    ? new Persister(options.dataDir, { pubsub, storage, firestore }, { fsync: options.fsync })
     : undefined;
   persister?.load();
   const pubsubPort = await pubsub.start(options.pubsubPort ?? DEFAULT_PORTS.pubsub, host);
@@ -142,13 +144,14 @@ async function main(): Promise<void> {
       'storage-port': { type: 'string' },
       'firestore-port': { type: 'string' },
       data: { type: 'string' },
+      fsync: { type: 'boolean' },
       bare: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run emulators -- [--host H] [--pubsub-port 8085] [--storage-port 9023] [--firestore-port 8080] [--data DIR] [--bare]\n\n' +
+      'usage: npm run emulators -- [--host H] [--pubsub-port 8085] [--storage-port 9023] [--firestore-port 8080] [--data DIR [--fsync]] [--bare]\n\n' +
         `Creates the system's buckets, topics (alerts among them), the raw bucket's notification and the alert schema in project ${LOCAL_PROJECT_ID}\n` +
         "(not with --bare), so a broker can subscribe before 'npm start', which reuses emulators running on these ports.\n",
     );
@@ -172,6 +175,7 @@ async function main(): Promise<void> {
       DEFAULT_PORTS.firestore,
     ),
     dataDir: values.data,
+    fsync: values.fsync,
   });
   const shutdown = () => {
     running.stop().then(

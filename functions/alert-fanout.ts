@@ -9,6 +9,15 @@
  * so a crash between a chunk's publish and its record re-sends at most that one chunk: the worst
  * case is fanoutChunkSize duplicate messages (same ids, same bytes) per crash. An archived alert
  * with other content than the one being archived is an error, dead-lettered with the reason.
+ *
+ * Fairness: one delivery publishes or archives at most `fanoutSliceSize` alerts (whole chunks),
+ * then records its progress and publishes the batch message again, behind the batches already
+ * queued, so a flood of alerts from one image delays another image's first alert by at most one
+ * slice of each batch ahead of it in the queue, not by the whole flood.
+ *
+ * Deliveries are counted in the record: after `maxAttempts` (below the subscription's
+ * maxDeliveryAttempts) that failed transiently or were killed, the function gives up itself, so
+ * the dead letter carries the last error as `reason`, the `stage` and the attempt count.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { alertSchemaById } from '../shared/alerts/schema.js';
@@ -16,11 +25,12 @@ import { frameSchemaId } from '../shared/alerts/wire.js';
 import { TOPICS } from '../shared/cloud/names.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { deadLetter } from './dead-letter.js';
-import { pubsubMessage } from './events.js';
+import { pubsubMessage, type PubsubDelivery } from './events.js';
 import { log } from './log.js';
 import { services, type Services } from './context.js';
 import { isTransient, withDeadline } from './errors.js';
-import { decodeResult, type AlertBatchMessage } from './stored-result.js';
+import type { ProcessingRecord } from './processing-record.js';
+import { decodeResult, type AlertBatchMessage, type StoredAlert } from './stored-result.js';
 
 /** Schema ids this instance has registered in the archive (v1/schemas/{id}.json), create-only. */
 const registeredSchemas = new Set<number>();
@@ -70,35 +80,63 @@ export async function alertFanout(event: CloudEvent<unknown>): Promise<void> {
       });
     throw err;
   }
-  const progress = { stage: 'read' };
+  const progress = { stage: 'begin' };
+  const record = await s.records.beginFanout(batch.key);
+  const attempts = record.fanoutAttempts ?? 0;
+  if (record.state !== 'published' && attempts > s.config.maxAttempts) {
+    const last =
+      record.fanoutError ??
+      `no attempt finished or reported an error within the ${s.config.deadlineSeconds} s deadline (instance killed?)`;
+    return deadLetter(
+      s.pubsub,
+      TOPICS.alertBatches,
+      message,
+      `gave up after ${attempts - 1} attempts: ${last}`,
+      { stage: record.fanoutStage ?? 'unknown', attempts: attempts - 1 },
+    );
+  }
+  progress.stage = 'read';
   try {
-    await withDeadline(
-      fanOut(s, batch, progress),
+    const finished = await withDeadline(
+      fanOut(s, batch, record, progress),
       Date.now() + s.config.deadlineSeconds * 1000,
       s.config.deadlineSeconds,
       () => progress.stage,
     );
+    if (!finished) await handBack(s, batch.key, message);
   } catch (err) {
-    if (isTransient(err)) throw err;
-    await deadLetter(
-      s.pubsub,
-      TOPICS.alertBatches,
-      message,
-      `${(err as Error).name}: ${(err as Error).message}`,
-      { stage: progress.stage, attempts: 0 },
-    );
+    const reason = `${(err as Error).name}: ${(err as Error).message}`;
+    if (isTransient(err)) {
+      // Best effort: with Firestore itself down the give-up says the deadline instead.
+      await s.records.noteFanoutError(batch.key, reason, progress.stage).catch(() => undefined);
+      throw err;
+    }
+    await deadLetter(s.pubsub, TOPICS.alertBatches, message, reason, {
+      stage: progress.stage,
+      attempts,
+    });
   }
 }
 
+/** Queues the rest of a batch behind the waiting ones (the record says what is done). */
+async function handBack(s: Services, key: string, message: PubsubDelivery): Promise<void> {
+  await s.records.continueFanout(key);
+  await s.pubsub
+    .topic(TOPICS.alertBatches)
+    .publishMessage({ data: message.data, attributes: message.attributes });
+  log('INFO', 'alert batch sliced: the rest queued behind the waiting batches', { key });
+}
+
+/** Publishes, then archives, the batch's alerts not yet done; false when its slice ran out first. */
 async function fanOut(
   s: Services,
   batch: AlertBatchMessage,
+  record: ProcessingRecord,
   progress: { stage: string },
-): Promise<void> {
-  const record = await s.records.get(batch.key);
-  if (record?.state === 'published') {
+): Promise<boolean> {
+  if (record.state === 'published') {
     log('INFO', 'alert batch already published', { key: batch.key });
-    return;
+    return true;
   }
   const started = performance.now();
   const bytes = await s.work.get(batch.resultKey);
@@ -109,8 +147,8 @@ async function fanOut(
     s,
     result.alerts.map((a) => a.frame),
   );
-  const published = new Set(record?.chunksDone ?? []);
-  const archived = new Set(record?.chunksArchived ?? []);
+  const published = new Set(record.chunksDone ?? []);
+  const archived = new Set(record.chunksArchived ?? []);
   const size = s.config.fanoutChunkSize;
   const chunks = Array.from({ length: Math.ceil(result.alerts.length / size) }, (_, i) =>
     result.alerts.slice(i * size, (i + 1) * size),
@@ -120,21 +158,32 @@ async function fanOut(
   });
   const readout = Date.parse(batch.readoutTime);
   const latencies: number[] = [];
+  let slice = Math.max(1, s.config.fanoutSliceSize);
+  // Whole chunks, at least one per delivery, so every delivery makes progress.
+  const sliceLeft = (part: StoredAlert[]) => {
+    if (slice <= 0) return false;
+    slice -= part.length;
+    return true;
+  };
   progress.stage = 'publish';
   for (const [index, part] of chunks.entries()) {
     if (published.has(index)) continue;
+    if (!sliceLeft(part)) break;
     await Promise.all(
       part.map((a) => topic.publishMessage({ data: a.frame, attributes: a.attributes })),
     );
     const now = Date.now();
     await s.records.markChunkPublished(batch.key, index);
+    published.add(index);
     for (let i = 0; i < part.length; i++) latencies.push((now - readout) / 1000);
   }
   await topic.flush();
+  if (published.size < chunks.length) return false;
   const publishMs = performance.now() - started - readMs;
   progress.stage = 'archive';
   for (const [index, part] of chunks.entries()) {
     if (archived.has(index)) continue;
+    if (!sliceLeft(part)) return false;
     await Promise.all(part.map((a) => s.archive.putAlertChecked(a.diaSourceId, a.frame)));
     await s.records.markChunkArchived(batch.key, index);
   }
@@ -152,4 +201,5 @@ async function fanOut(
       archive: Math.round(performance.now() - started - readMs - publishMs),
     },
   });
+  return true;
 }

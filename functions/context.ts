@@ -32,6 +32,11 @@ export interface FunctionConfig {
   deadlineSeconds: number;
   /** Alerts published and archived per chunk by alertFanout (and recorded as done). */
   fanoutChunkSize: number;
+  /**
+   * Fairness: alerts one alertFanout delivery publishes or archives (whole chunks, at least one)
+   * before it hands the rest of its batch back to the queue, behind the batches waiting there.
+   */
+  fanoutSliceSize: number;
   camera: CameraGeometry;
   /** The pipeline configuration: the defaults with the deploy-time override AP_PIPELINE_CONFIG (JSON), validated. */
   pipeline: PipelineConfig;
@@ -62,6 +67,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): FunctionCon
     maxAttempts: number('AP_MAX_ATTEMPTS', 4),
     deadlineSeconds: number('AP_DEADLINE_SECONDS', 240),
     fanoutChunkSize: number('AP_FANOUT_CHUNK', 100),
+    fanoutSliceSize: number('AP_FANOUT_SLICE', 300),
     camera: gridCamera(
       env.AP_INSTRUMENT || 'APSIM',
       number('AP_DETECTOR_SIZE', 4096),

@@ -22,6 +22,13 @@ export interface ProcessingRecord {
   /** Alert chunks already published by alertFanout, and already archived. */
   chunksDone: number[];
   chunksArchived: number[];
+  /**
+   * alertFanout deliveries that started on this record's alerts since the last one that made
+   * progress, its last transient error and stage.
+   */
+  fanoutAttempts?: number;
+  fanoutError?: string | null;
+  fanoutStage?: string | null;
   /** Why the record failed, or the last transient error, and the stage it happened in. */
   error: string | null;
   stage?: string | null;
@@ -178,6 +185,21 @@ export class ProcessingRecords {
       zeroPoint: provenance?.zeroPoint ?? r.zeroPoint ?? null,
       leaseUntil: null,
     }));
+  }
+
+  /** Counts an alertFanout delivery of the record's alerts (a killed one counts too). */
+  beginFanout(key: string): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, fanoutAttempts: (r.fanoutAttempts ?? 0) + 1 }));
+  }
+
+  /** alertFanout made progress and hands the rest on: its attempts count again from zero. */
+  continueFanout(key: string): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, fanoutAttempts: 0, fanoutError: null }));
+  }
+
+  /** Notes alertFanout's transient error, the reason of a later give-up. */
+  noteFanoutError(key: string, reason: string, stage: string): Promise<ProcessingRecord> {
+    return this.update(key, (r) => ({ ...r, fanoutError: reason, fanoutStage: stage }));
   }
 
   markChunkPublished(key: string, chunk: number): Promise<ProcessingRecord> {

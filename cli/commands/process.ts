@@ -3,7 +3,7 @@
  * offline (shared/pipeline processDetector) with a local APDB in DIR/apdb, writing
  * DIR/alerts.avro, DIR/diaSources.csv, DIR/difference.fits and DIR/summary.json.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   defineCommand,
@@ -26,6 +26,7 @@ import { configOption } from '../config.js';
 import {
   imageDigest,
   processDetector,
+  qualityProblem,
   stderrJsonLogger,
   type LogEntry,
   type PipelineLogger,
@@ -112,7 +113,13 @@ PHOTZP/MAGZERO/MAGZP (or BUNIT MJy/sr with PIXAR_SR), else --refcat's stars, els
 2.5 log10 of the matching kernel's sum, else the configuration's calibration.zeroPoint (--config);
 summary.json's zeroPointSource and the difference's PHOTZSRC card say which. One JSON log line
 per stage on stderr. Running again on the same inputs leaves the APDB unchanged and writes the
-same alerts; a different image under a (visit, detector) already in DIR/apdb is refused (exit 2).`,
+same alerts; a different image under a (visit, detector) already in DIR/apdb is refused (exit 2).
+
+Quality gate (the cloud's quarantine): an image whose DIASources are far beyond normal (more than
+the config's quality.maxDiaSourcesPerMpix, default 500 per Mpix, or a negative fraction above
+quality.maxNegativeFraction, default 0.8) is quarantined: its alerts are withheld (no alerts.avro,
+nothing stored in DIR/apdb), diaSources.csv, difference.fits and summary.json (with the reason)
+are written for inspection, and one line says why (exit 2). Raise the limits with --config.`,
   options: {
     science: { type: 'string' },
     template: { type: 'string' },
@@ -194,13 +201,20 @@ same alerts; a different image under a (visit, detector) already in DIR/apdb is 
       if (verbose || !input) flush();
       throw input ?? err;
     }
-    flush();
+    const quarantined = qualityProblem(result.stats, config.quality);
+    // A quarantine is told like bad input: one line (and the stage logs with --verbose).
+    if (quarantined && !verbose) {
+      progressDone();
+      held.length = 0;
+    } else flush();
 
     progress('writing');
-    const stored = await apdb.storeVisit(result.association.batch);
+    // A quarantined image's alerts are withheld: neither published (alerts.avro) nor in the APDB.
+    const stored = quarantined ? false : await apdb.storeVisit(result.association.batch);
     await apdb.close();
     const { visit, detector } = result.stats;
-    await writeAlertContainer(join(out, 'alerts.avro'), result.alerts);
+    if (quarantined) await rm(join(out, 'alerts.avro'), { force: true });
+    else await writeAlertContainer(join(out, 'alerts.avro'), result.alerts);
     await writeFile(join(out, 'diaSources.csv'), diaSourceCsv(result.diaSources, visit, detector));
     await writeFile(join(out, 'difference.fits'), diffToFits(result.subtraction, result.stats));
     const summary = {
@@ -209,6 +223,7 @@ same alerts; a different image under a (visit, detector) already in DIR/apdb is 
       method: result.method,
       tfBackend: result.tfBackend,
       storedInApdb: stored,
+      quarantined,
       ...result.stats,
       timingsMs: Object.fromEntries(
         Object.entries(result.timingsMs).map(([k, v]) => [k, Math.round(v)]),
@@ -216,6 +231,10 @@ same alerts; a different image under a (visit, detector) already in DIR/apdb is 
     };
     await writeFile(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     progressDone();
+    if (quarantined)
+      throw new InputError(
+        `${sciencePath}: quarantined: ${quarantined}; ${result.alerts.length} alerts withheld (limits: the config's quality section)`,
+      );
     stderrJsonLogger({
       severity: 'INFO',
       message: 'ap process done',

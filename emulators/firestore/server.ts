@@ -46,6 +46,11 @@ export interface FirestoreDump {
   documents: Doc[];
 }
 
+/** A journal record: one commit's documents, each written (the document) or deleted (null). */
+export interface FirestoreRecord {
+  writes: Array<[string, Doc | null]>;
+}
+
 const EXPIRY_SWEEP_MS = 1000;
 
 export class FirestoreEmulator {
@@ -56,8 +61,8 @@ export class FirestoreEmulator {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
   private sweepTimer?: NodeJS.Timeout;
-  /** Bumped by every commit, for persistence. */
-  revision = 0;
+  /** Set by `--data` persistence: records a commit before it is acknowledged. */
+  journal?: (record: FirestoreRecord) => void;
 
   constructor() {
     const service = loadService(
@@ -87,6 +92,16 @@ export class FirestoreEmulator {
 
   restore(dump: FirestoreDump): void {
     for (const doc of dump.documents) this.store.put(doc);
+  }
+
+  replay(dump: FirestoreDump | undefined, records: FirestoreRecord[]): FirestoreDump {
+    const documents = new Map((dump?.documents ?? []).map((doc) => [doc.name, doc]));
+    for (const { writes } of records)
+      for (const [name, doc] of writes) {
+        if (doc) documents.set(name, doc);
+        else documents.delete(name);
+      }
+    return { documents: [...documents.values()] };
   }
 
   /** Resolves the transaction a read runs in: an existing one, a new one, or none. */
@@ -140,8 +155,8 @@ export class FirestoreEmulator {
       if (txn) this.txns.validate(txn, (name) => this.store.get(name));
       const commitTime = this.store.now();
       const { results, staged } = stageWrites(this.store, writes, commitTime);
+      this.journal?.({ writes: [...staged] });
       applyStaged(this.store, staged);
-      this.revision++;
       this.listeners.changed();
       return { writeResults: results, commitTime };
     } finally {

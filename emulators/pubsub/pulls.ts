@@ -45,7 +45,6 @@ export function streamingPull(
   call: StreamingPullCall,
   lookup: (name: string) => SubscriptionState,
   open: Map<string, Set<StreamingPullCall>>,
-  onRequest: () => void,
 ): void {
   let consumer: StreamConsumer | undefined;
   let state: SubscriptionState | undefined;
@@ -56,7 +55,6 @@ export function streamingPull(
     consumer = undefined;
   };
   call.on('data', (req: StreamingPullRequest) => {
-    onRequest();
     try {
       if (!state) {
         state = lookup(req.subscription);

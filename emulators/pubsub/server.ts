@@ -25,11 +25,14 @@ import { pull, streamingPull } from './pulls.js';
 import type { StreamingPullCall, StreamingPullRequest } from './stream.js';
 import { SubscriptionState } from './subscription.js';
 import { applyMask, checkDeadline, validateSubscription } from './validate.js';
-import type { PubsubMessage, StoredMessage, Subscription, Topic } from './types.js';
+import type { PubsubMessage, PubSubRecord, StoredMessage, Subscription, Topic } from './types.js';
 
 const DELETED_TOPIC = '_deleted-topic_';
 const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 const SWEEP_MS = 100;
+/** Calls that write journal records themselves, or change nothing. */
+const JOURNALED_OR_READ_ONLY =
+  /^(publish|acknowledge|modifyAckDeadline|pull|streamingPull|get|list)/;
 
 interface SnapshotRecord {
   snapshot: { name: string; topic: string; expireTime: Timestamp; labels: Record<string, string> };
@@ -40,7 +43,8 @@ interface SnapshotRecord {
 export interface PubSubDump {
   nextMessageId: number;
   topics: Topic[];
-  subscriptions: Array<{ config: Subscription; messages: StoredMessage[] }>;
+  /** `attempts[i]`: delivery attempts of `messages[i]` so far (absent in older saves: 0). */
+  subscriptions: Array<{ config: Subscription; messages: StoredMessage[]; attempts?: number[] }>;
   snapshots: Array<{ snapshot: SnapshotRecord['snapshot']; messages: StoredMessage[] }>;
 }
 
@@ -57,32 +61,45 @@ export class PubSubEmulator {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
   private sweepTimer?: NodeJS.Timeout;
-  /** Bumped by every call, for persistence. */
-  revision = 0;
+  /** Set by `--data` persistence: records publishes, deliveries and acks before the reply. */
+  journal?: (record: PubSubRecord) => void;
+  /** Set by `--data` persistence: a snapshot after any other change (topics, subscriptions...). */
+  checkpoint?: () => void;
 
   constructor() {
     const protos = clientProtoDirs('@google-cloud/pubsub');
     const file = 'google/pubsub/v1/pubsub.proto';
     this.server.addService(
       loadService(protos, file, 'google.pubsub.v1.Publisher'),
-      this.counted(this.publisherHandlers()),
+      this.checkpointed(this.publisherHandlers()),
     );
     const subscriber = loadService(protos, file, 'google.pubsub.v1.Subscriber');
-    this.server.addService(subscriber, this.counted(this.subscriberHandlers()));
+    this.server.addService(subscriber, this.checkpointed(this.subscriberHandlers()));
     this.decodeStreamingPull = subscriber.StreamingPull.requestDeserialize;
   }
 
   private readonly decodeStreamingPull: (bytes: Buffer) => StreamingPullRequest;
 
-  /** Wraps handlers so that each call bumps `revision`. */
-  private counted(handlers: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
+  /**
+   * Wraps the handlers of rare changes (topics, subscriptions, snapshots, seek) so that a success
+   * is saved before its reply; the frequent ones (publish, pulls, acks) write journal records.
+   */
+  private checkpointed(
+    handlers: grpc.UntypedServiceImplementation,
+  ): grpc.UntypedServiceImplementation {
     return Object.fromEntries(
       Object.entries(handlers).map(([name, handler]) => [
         name,
-        (...args: unknown[]) => {
-          this.revision++;
-          return (handler as (...a: unknown[]) => unknown)(...args);
-        },
+        JOURNALED_OR_READ_ONLY.test(name)
+          ? handler
+          : (call: unknown, callback: (err: unknown, value?: unknown) => void) =>
+              (handler as (call: unknown, callback: unknown) => void)(
+                call,
+                (err: unknown, value?: unknown) => {
+                  if (!err) this.checkpoint?.();
+                  callback(err, value);
+                },
+              ),
       ]),
     ) as grpc.UntypedServiceImplementation;
   }
@@ -92,7 +109,6 @@ export class PubSubEmulator {
     // StreamingPull bypasses grpc-js, whose framing would copy every payload once more.
     const bound = await bindServer(this.server, host, port, {
       '/google.pubsub.v1.Subscriber/StreamingPull': (stream) => {
-        this.revision++;
         this.serveStreamingPull(new Http2StreamingPull(stream, this.decodeStreamingPull));
       },
     });
@@ -113,7 +129,6 @@ export class PubSubEmulator {
 
   /** Publishes to a topic in process (GCS notifications, dead letters); returns message ids. */
   publish(topic: string, messages: Message[]): string[] {
-    this.revision++;
     if (!this.topics.has(topic)) fail(Status.NOT_FOUND, `Topic not found`);
     const now = Date.now();
     const ids: string[] = [];
@@ -129,6 +144,7 @@ export class PubSubEmulator {
         publishMs: now,
       };
     });
+    this.journal?.({ topic, messages: stored });
     for (const state of this.subscriptions.values()) {
       if (state.config.topic !== topic) continue;
       for (const m of stored) state.enqueue(m);
@@ -144,10 +160,14 @@ export class PubSubEmulator {
     return {
       nextMessageId: this.nextMessageId,
       topics: [...this.topics.values()],
-      subscriptions: [...this.subscriptions.values()].map((s) => ({
-        config: s.config,
-        messages: s.unacked(),
-      })),
+      subscriptions: [...this.subscriptions.values()].map((s) => {
+        const backlog = s.backlog();
+        return {
+          config: s.config,
+          messages: backlog.map((e) => e.message),
+          attempts: backlog.map((e) => e.attempts),
+        };
+      }),
       snapshots: [...this.snapshots.values()].map((r) => ({
         snapshot: r.snapshot,
         messages: [...r.messages.values()],
@@ -158,9 +178,9 @@ export class PubSubEmulator {
   restore(dump: PubSubDump): void {
     this.nextMessageId = dump.nextMessageId;
     for (const topic of dump.topics) this.topics.set(topic.name, topic);
-    for (const { config, messages } of dump.subscriptions) {
+    for (const { config, messages, attempts } of dump.subscriptions) {
       const state = this.addSubscription(config);
-      state.resetTo(messages);
+      state.resetTo(messages, attempts);
     }
     for (const { snapshot, messages } of dump.snapshots) {
       this.snapshots.set(snapshot.name, {
@@ -168,6 +188,48 @@ export class PubSubEmulator {
         messages: new Map(messages.map((m) => [m.messageId, m])),
       });
     }
+  }
+
+  replay(dump: PubSubDump | undefined, records: PubSubRecord[]): PubSubDump {
+    const subscriptions = (dump?.subscriptions ?? []).map(({ config, messages, attempts }) => ({
+      config,
+      filter: parseFilter(config.filter ?? ''),
+      backlog: new Map(messages.map((m, i) => [m.messageId, { m, attempts: attempts?.[i] ?? 0 }])),
+    }));
+    const byName = new Map(subscriptions.map((s) => [s.config.name, s]));
+    const snapshots = dump?.snapshots ?? [];
+    let nextMessageId = dump?.nextMessageId ?? 1;
+    for (const record of records) {
+      if ('topic' in record) {
+        for (const m of record.messages) {
+          nextMessageId = Math.max(nextMessageId, Number(m.messageId) + 1);
+          for (const s of subscriptions)
+            if (s.config.topic === record.topic && s.filter(m.attributes))
+              s.backlog.set(m.messageId, { m, attempts: 0 });
+          for (const snap of snapshots)
+            if (snap.snapshot.topic === record.topic) snap.messages.push(m);
+        }
+      } else if ('delivered' in record) {
+        const backlog = byName.get(record.delivered)?.backlog;
+        for (const id of record.ids) {
+          const entry = backlog?.get(id);
+          if (entry) entry.attempts++;
+        }
+      } else {
+        const backlog = byName.get(record.done)?.backlog;
+        for (const id of record.ids) backlog?.delete(id);
+      }
+    }
+    return {
+      nextMessageId,
+      topics: dump?.topics ?? [],
+      subscriptions: subscriptions.map(({ config, backlog }) => ({
+        config,
+        messages: [...backlog.values()].map((e) => e.m),
+        attempts: [...backlog.values()].map((e) => e.attempts),
+      })),
+      snapshots,
+    };
   }
 
   private sweep(): void {
@@ -199,8 +261,11 @@ export class PubSubEmulator {
         fail(Status.INVALID_ARGUMENT, `Invalid filter: ${err.message}`);
       throw err;
     }
-    const state = new SubscriptionState(config, filter, (topic, messages) =>
-      this.publish(topic, messages),
+    const state = new SubscriptionState(
+      config,
+      filter,
+      (topic, messages) => this.publish(topic, messages),
+      (record) => this.journal?.(record),
     );
     this.subscriptions.set(config.name, state);
     this.updatePush(state);
@@ -448,12 +513,7 @@ export class PubSubEmulator {
   }
 
   private serveStreamingPull(call: StreamingPullCall): void {
-    streamingPull(
-      call,
-      (name) => this.subscription(name),
-      this.streams,
-      () => this.revision++,
-    );
+    streamingPull(call, (name) => this.subscription(name), this.streams);
   }
 
   private snapshot(name: string): SnapshotRecord {

@@ -6,7 +6,13 @@
  */
 import { durationSeconds } from '../grpc.js';
 import type { AttributeFilter } from './filter.js';
-import type { ReceivedMessage, Republish, StoredMessage, Subscription } from './types.js';
+import type {
+  PubSubRecord,
+  ReceivedMessage,
+  Republish,
+  StoredMessage,
+  Subscription,
+} from './types.js';
 
 interface Entry {
   message: StoredMessage;
@@ -99,6 +105,8 @@ export class SubscriptionState {
     public config: Subscription,
     public filter: AttributeFilter,
     private readonly republish: Republish,
+    /** Records deliveries and acks before they are acknowledged (`--data`). */
+    private readonly journal: (record: PubSubRecord) => void = () => {},
   ) {}
 
   /** Accepts a message published to the topic (ignored when the filter rejects it). */
@@ -185,8 +193,10 @@ export class SubscriptionState {
     const fits = (entry: Entry) =>
       batch.length < limit &&
       (batch.length === 0 || bytes + entry.message.data.length <= MAX_BATCH_BYTES);
+    const delivered: string[] = [];
     const lease = (entry: Entry) => {
       entry.attempts++;
+      delivered.push(entry.message.messageId);
       bytes += entry.message.data.length;
       entry.ackId = `${this.nextAck++}`;
       this.leases.set(entry.ackId, { entry, consumer, deadline: now + consumer.ackDeadlineMs() });
@@ -217,6 +227,7 @@ export class SubscriptionState {
         state.out.push(next);
       }
     }
+    if (delivered.length > 0) this.journal({ delivered: this.config.name, ids: delivered });
     return batch;
   }
 
@@ -251,12 +262,15 @@ export class SubscriptionState {
   }
 
   acknowledge(ackIds: string[]): void {
+    const done: string[] = [];
     for (const ackId of ackIds) {
       const lease = this.endLease(ackId);
       if (!lease) continue;
+      done.push(lease.entry.message.messageId);
       if (this.config.retainAckedMessages) this.retained.push(lease.entry.message);
       this.finish(lease.entry);
     }
+    if (done.length > 0) this.journal({ done: this.config.name, ids: done });
     this.schedule();
   }
 
@@ -311,6 +325,7 @@ export class SubscriptionState {
           },
         },
       ]);
+      this.journal({ done: this.config.name, ids: [m.messageId] });
       this.finish(entry);
       return;
     }
@@ -359,15 +374,22 @@ export class SubscriptionState {
     if (this.ready.length > 0) this.schedule();
   }
 
-  /** Every message not yet acked, in publish order (for persistence and snapshots). */
-  unacked(): StoredMessage[] {
+  /** Every message not yet acked with its delivery attempts, in publish order (persistence). */
+  backlog(): Array<{ message: StoredMessage; attempts: number }> {
     const entries = [
       ...this.ready.toArray(),
       ...this.delayed,
       ...[...this.leases.values()].map((l) => l.entry),
       ...[...this.keys.values()].flatMap((k) => k.backlog),
     ];
-    return entries.map((e) => e.message).sort(byPublishOrder);
+    return entries
+      .map(({ message, attempts }) => ({ message, attempts }))
+      .sort((a, b) => byPublishOrder(a.message, b.message));
+  }
+
+  /** Every message not yet acked, in publish order (snapshots and seek). */
+  unacked(): StoredMessage[] {
+    return this.backlog().map((e) => e.message);
   }
 
   /** Seek to a time: retained and unacked messages published at or after `ms` become unacked. */
@@ -379,15 +401,20 @@ export class SubscriptionState {
     this.resetTo(messages.filter((m) => m.publishMs >= ms));
   }
 
-  /** Replaces the backlog with exactly `messages` (Seek to a snapshot, restore from disk). */
-  resetTo(messages: StoredMessage[]): void {
+  /**
+   * Replaces the backlog with exactly `messages` (Seek to a snapshot, restore from disk, with
+   * their delivery attempts so far).
+   */
+  resetTo(messages: StoredMessage[], attempts: number[] = []): void {
     for (const lease of this.leases.values())
       lease.consumer.released?.(lease.entry.message.data.length);
     this.ready.drain();
     this.delayed = [];
     this.leases.clear();
     this.keys.clear();
-    for (const message of messages) this.admit({ message, attempts: 0, readyAt: 0 });
+    messages.forEach((message, i) =>
+      this.admit({ message, attempts: attempts[i] ?? 0, readyAt: 0 }),
+    );
   }
 }
 

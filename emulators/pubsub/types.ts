@@ -70,3 +70,12 @@ export type Republish = (
   topic: string,
   messages: Array<Pick<PubsubMessage, 'data' | 'attributes' | 'orderingKey'>>,
 ) => string[];
+
+/**
+ * A journal record (`--data`): messages published to a topic, delivered once more (their delivery
+ * attempt counts go up) or done (acked or dead-lettered) on a subscription.
+ */
+export type PubSubRecord =
+  | { topic: string; messages: StoredMessage[] }
+  | { delivered: string; ids: string[] }
+  | { done: string; ids: string[] };

@@ -10,6 +10,7 @@ import { listObjects } from './listing.js';
 import { createNotificationConfig, notify, type NotificationPublisher } from './notifications.js';
 import {
   HttpError,
+  type BucketRecord,
   StorageStore,
   WRITABLE_FIELDS,
   type ObjectMetadata,
@@ -47,15 +48,21 @@ export interface StorageDump {
   }>;
 }
 
+/** A journal record: a bucket's metadata and notifications, or one object, as now (null: gone). */
+export type StorageRecord =
+  | { bucket: string; state: { meta: BucketRecord['meta']; notifications: unknown[] } | null }
+  | { bucket: string; object: string; state: { meta: ObjectMetadata; data: Buffer } | null };
+
 export class StorageEmulator {
   readonly store = new StorageStore();
   private readonly sessions = new Map<string, ResumableSession>();
   private readonly server: http.Server;
   private nextNotification = 1;
-  /** Bumped by every request that may change state, for persistence. */
-  revision = 0;
+  /** Set by `--data` persistence: records a change before it is acknowledged. */
+  journal?: (record: StorageRecord) => void;
 
   constructor(private readonly publish?: NotificationPublisher) {
+    this.store.onChange = (bucket, object) => this.journal?.(this.record(bucket, object));
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
@@ -104,6 +111,46 @@ export class StorageEmulator {
     }
   }
 
+  replay(dump: StorageDump | undefined, records: StorageRecord[]): StorageDump {
+    const buckets = new Map(
+      (dump?.buckets ?? []).map((b) => [
+        b.meta.name,
+        { ...b, objects: new Map(b.objects.map((o) => [o.meta.name, o])) },
+      ]),
+    );
+    for (const record of records) {
+      if ('object' in record) {
+        const objects = buckets.get(record.bucket)?.objects;
+        if (record.state) objects?.set(record.object, record.state);
+        else objects?.delete(record.object);
+      } else if (record.state) {
+        const objects = buckets.get(record.bucket)?.objects ?? new Map();
+        buckets.set(record.bucket, { ...record.state, objects });
+      } else buckets.delete(record.bucket);
+    }
+    return {
+      buckets: [...buckets.values()].map((b) => ({ ...b, objects: [...b.objects.values()] })),
+    };
+  }
+
+  /** The journal record of a bucket's or an object's present state. */
+  private record(bucketName: string, object?: string): StorageRecord {
+    const bucket = this.store.buckets.get(bucketName);
+    if (object === undefined)
+      return {
+        bucket: bucketName,
+        state: bucket
+          ? { meta: bucket.meta, notifications: [...bucket.notifications.values()] }
+          : null,
+      };
+    const stored = bucket?.objects.get(object);
+    return {
+      bucket: bucketName,
+      object,
+      state: stored ? { meta: stored.meta, data: stored.data } : null,
+    };
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const base = `http://${req.headers.host ?? 'localhost'}`;
@@ -121,7 +168,6 @@ export class StorageEmulator {
       }
     }
     const body = await readBody(req);
-    if (req.method !== 'GET') this.revision++;
     try {
       const reply = this.route(req.method ?? 'GET', path, mode, url.searchParams, req, body, base);
       send(res, reply);
@@ -204,6 +250,7 @@ export class StorageEmulator {
         updated: new Date().toISOString(),
         metageneration: String(Number(bucket.meta.metageneration) + 1),
       });
+      this.store.onChange?.(name);
       return { status: 200, body: bucket.meta };
     }
     throw new HttpError(405, `Method ${method} not allowed`);
@@ -425,6 +472,7 @@ export class StorageEmulator {
     if (!id && method === 'POST') {
       const config = createNotificationConfig(bucket, json(body), String(this.nextNotification++));
       bucket.notifications.set(config.id, config);
+      this.store.onChange?.(bucketName);
       return { status: 200, body: config };
     }
     if (!id && method === 'GET')
@@ -442,6 +490,7 @@ export class StorageEmulator {
     if (method === 'GET') return { status: 200, body: config };
     if (method === 'DELETE') {
       bucket.notifications.delete(config.id);
+      this.store.onChange?.(bucketName);
       return { status: 204 };
     }
     throw new HttpError(405, `Method ${method} not allowed`);

@@ -86,6 +86,8 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 
 export class StorageStore {
   readonly buckets = new Map<string, BucketRecord>();
+  /** Called after every change of a bucket (its metadata or notifications) or of one object. */
+  onChange?: (bucket: string, object?: string) => void;
   private generationClock = 0;
 
   nextGeneration(): string {
@@ -123,6 +125,7 @@ export class StorageStore {
       notifications: new Map(),
     };
     this.buckets.set(name, record);
+    this.onChange?.(name);
     return record;
   }
 
@@ -136,6 +139,7 @@ export class StorageStore {
     if (this.bucket(name).objects.size > 0)
       throw new HttpError(409, 'The bucket you tried to delete is not empty.', 'conflict');
     this.buckets.delete(name);
+    this.onChange?.(name);
   }
 
   /** The live object, after checking preconditions; 404 if absent. */
@@ -206,6 +210,7 @@ export class StorageStore {
         Object.assign(meta, { [field]: fields[field] });
     const object = { meta, data };
     record.objects.set(name, object);
+    this.onChange?.(bucket, name);
     return { object, replaced: existing };
   }
 
@@ -234,12 +239,14 @@ export class StorageStore {
     }
     object.meta.metageneration = String(Number(object.meta.metageneration) + 1);
     object.meta.updated = new Date().toISOString();
+    this.onChange?.(bucket, name);
     return object;
   }
 
   deleteObject(bucket: string, name: string, pre: Preconditions): StoredObject {
     const object = this.getObject(bucket, name, pre, false);
     this.bucket(bucket).objects.delete(name);
+    this.onChange?.(bucket, name);
     return object;
   }
 }

@@ -53,7 +53,7 @@ export interface PipelineConfig {
   /** DIASource -> DIAObject matching radius and history window (shared/association). */
   association: AssociationConfig;
   alerts: AlertConfig;
-  /** When an image's DIASources are too many or too negative to publish (./quality.ts): the Cloud Function quarantines it. */
+  /** When an image's DIASources are too many or too negative to publish (./quality.ts): the Cloud Function and `ap process` quarantine it. */
   quality: QualityConfig;
   /** Photometric calibration (./zero-point.ts). */
   calibration: CalibrationConfig;

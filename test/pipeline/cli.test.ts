@@ -265,3 +265,22 @@ test('a different image under a stored (visit, detector) into the same --out: ex
   );
   assert.deepEqual(readFileSync(join(out, 'alerts.avro')), alertsBefore);
 });
+
+test('the quality gate: an image beyond the config quality limits is quarantined, its alerts withheld, exit 2, one line', () => {
+  const gated = join(root, 'gated');
+  const strict = join(root, 'strict.json');
+  // The same clean image judged by a limit below its density: the gate's knob, not a flood, decides.
+  writeFileSync(strict, JSON.stringify({ quality: { maxDiaSourcesPerMpix: 1 } }));
+  const args = ['process', '--science', science, '--template', template, '--out', gated];
+  assertInputError(
+    [...args, '--config', strict],
+    science,
+    /quarantined: \d+ DIASources on 0\.26 Mpix \(\d+\/Mpix\) is above the normal maximum 1\/Mpix; \d+ alerts withheld/,
+  );
+  assert.ok(!existsSync(join(gated, 'alerts.avro')), 'no alerts');
+  assert.ok(!existsSync(join(gated, 'apdb/visits.jsonl')), 'nothing in the APDB');
+  const summary = JSON.parse(readFileSync(join(gated, 'summary.json'), 'utf8'));
+  assert.match(summary.quarantined, /above the normal maximum 1\/Mpix/);
+  assert.equal(summary.storedInApdb, false);
+  assert.ok(existsSync(join(gated, 'diaSources.csv')), 'DIASources kept for inspection');
+});
