@@ -188,8 +188,8 @@ export function normalisedNoise(e: Exposure): { ratio: number; usable: number } 
 }
 
 export interface SubtractRunOptions {
-  /** Called as each stage ends (benchmarks sample memory there). */
-  onStage?: (stage: SubtractStage) => void;
+  /** Called as each stage ends with its wall time, ms (benchmarks sample memory there). */
+  onStage?: (stage: SubtractStage, ms: number) => void;
   /** Worker threads for the tiled stages (convolve, decorrelate, ZOGY); none: all on this thread. */
   pool?: WorkerPool | null;
 }
@@ -220,7 +220,7 @@ export async function subtractImages(
     const now = performance.now();
     timings[stage] = now - last;
     last = now;
-    onStage?.(stage);
+    onStage?.(stage, timings[stage]);
   };
 
   // (3) Method.
@@ -452,12 +452,13 @@ export async function subtractImages(
     }
   }
   // What the images' background models could not follow (diffuse light, illumination edges).
-  const residualBackground = subtractResidualBackground(
+  const residualBackground = await subtractResidualBackground(
     image,
     mask,
     variance,
     Math.max(fwhmS, fwhmT),
     cfg.illumination,
+    pool,
   );
   const difference = new Exposure(image, mask, variance, science.wcs, differencePsf, science.info);
   const noise = normalisedNoise(difference);
