@@ -12,6 +12,7 @@
  *   writeFileSync('diff.fits', diffToFits(r));
  */
 import type { Exposure } from '../image/exposure.js';
+import type { ImageF } from '../image/plane.js';
 import {
   characterizeImage,
   type CharacterizeOverrides,
@@ -128,6 +129,9 @@ export interface DiffResult extends SubtractResult {
   timingsMs: Record<DiffStage, number>;
 }
 
+/** Resolves null after the events already queued (a worker's finished task) have been handled. */
+const nextTurn = (): Promise<null> => new Promise((resolve) => setImmediate(() => resolve(null)));
+
 export function isPreparedTemplate(t: Exposure | PreparedTemplate): t is PreparedTemplate {
   return (t as PreparedTemplate).kind === 'prepared';
 }
@@ -190,31 +194,35 @@ export async function runDiff(
     onCharacterized?.('template', templateCharacterization);
   }
   const characterizeTemplateMs = lap('characterizeTemplate');
-  // The template's response map, while the science may still be characterized (wasted only when the science has no sky).
+  // Where the two images' responses differ (vignetting seen at different pointings) stars cannot
+  // be matched: each image's response map (its sky on a fine mesh) is read on the thread that is
+  // free, the science's on the worker and the template's here, whichever image was done first.
+  const templateHasSky = cfg.characterize && hasSky(templateCharacterization);
+  const scienceSkyOf = (c: CharacterizeResult | null): Promise<ImageF> | null => {
+    if (!c || !templateHasSky || !hasSky(c)) return null;
+    const sky = fineSkyAsync(science, c.background.map, illumination.responseMeshPx, pool);
+    sky.catch(() => {}); // awaited after the warp, which may throw first
+    return sky;
+  };
+  let scienceCharacterization = scienceDone && (await Promise.race([scienceDone, nextTurn()]));
+  let scienceSky = scienceSkyOf(scienceCharacterization);
   const templateSky =
-    cfg.characterize && templateCharacterization && hasSky(templateCharacterization)
+    templateHasSky && templateCharacterization
       ? fineSky(tmpl, templateCharacterization.background.map, illumination.responseMeshPx)
       : null;
-  const scienceCharacterization = await scienceDone;
+  if (scienceDone && !scienceCharacterization) {
+    scienceCharacterization = await scienceDone;
+    scienceSky = scienceSkyOf(scienceCharacterization);
+  }
   if (scienceCharacterization) onCharacterized?.('science', scienceCharacterization);
   const characterizeScienceMs = lap('characterizeScience');
-  // Where the two images' responses differ (vignetting seen at different pointings) stars cannot be
-  // matched: the science's response map is read on the worker meanwhile.
-  const scienceSky =
-    templateSky && scienceCharacterization && hasSky(scienceCharacterization)
-      ? fineSkyAsync(
-          science,
-          scienceCharacterization.background.map,
-          illumination.responseMeshPx,
-          pool,
-        )
-      : null;
-  scienceSky?.catch(() => {}); // awaited after the warp, which may throw first
   // The warp goes through the science WCS refitted on the two images' stars (shared/astrom).
   const astrometry = registerPair(
     science,
     tmpl,
-    scienceCharacterization ? fromCandidates(scienceCharacterization.sources) : findSources(science),
+    scienceCharacterization
+      ? fromCandidates(scienceCharacterization.sources)
+      : findSources(science),
     templateCharacterization ? fromCandidates(templateCharacterization.sources) : findSources(tmpl),
     cfg.astrometry,
   );

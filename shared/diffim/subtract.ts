@@ -12,7 +12,7 @@ import { MaskPlane } from '../image/mask.js';
 import { Plane, type ImageF } from '../image/plane.js';
 import type { Psf } from '../psf/types.js';
 import { clippedStats } from '../util/stats.js';
-import { sharedCopy } from '../util/shared-plane.js';
+import { fromShared, sharedCopy, toShared } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { alDifferencePsf } from './al-psf.js';
 import {
@@ -303,7 +303,8 @@ export async function subtractImages(
     gainT = new LargeScaleFactors(modelT);
   const gs = new Float64Array(width),
     gt = new Float64Array(width);
-  const image = Plane.zeros(Float32Array, width, height);
+  // On shared memory: the residual background's workers read it in place (illumination.ts).
+  const image = fromShared(toShared({ width, height }));
   const variance = Plane.zeros(Float32Array, width, height);
   let score: ImageF | null = null;
   let differencePsf: GridPsf;
