@@ -6,15 +6,18 @@
 import { writeFile } from 'node:fs/promises';
 import {
   defineCommand,
+  fileError,
   InputError,
   pairError,
   progress,
   progressDone,
+  readInput,
   required,
 } from '../command.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
-import { diffToFits, runDiff } from '../../shared/diffim/pipeline.js';
+import { diffToFits, runDiff, type PreparedTemplate } from '../../shared/diffim/pipeline.js';
 import { configHash } from '../../shared/pipeline/config.js';
+import { readPreparedImage, writePreparedImage } from '../../shared/pipeline/prepared-io.js';
 import { codeVersion } from '../../shared/util/version.js';
 import { configOption } from '../config.js';
 import {
@@ -31,9 +34,12 @@ export const command = defineCommand({
   summary: 'warp, PSF-match and subtract a template from a science image',
   help: `usage: ap diff --science S.fits --template T.fits --out D.fits [--method al|al-convsci|zogy|auto]
                [--config FILE] [--science-variance N.fits] [--template-variance N.fits] [--mjd MJD] [--band B] [--zero-point MAG]
+               [--prepared-template-out P.fits]
 
   --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
-  --template T.fits  template image; warped onto the science grid with Lanczos-3
+  --template T.fits  template image; warped onto the science grid with Lanczos-3. A prepared template
+                     (APPREP = T: written by --prepared-template-out or the cloud's preload) is not
+                     characterized again: its stars are found afresh and the response masking is skipped
   --out D.fits       difference: IMAGE, MASK, VARIANCE in the science frame with the science WCS,
                      PSF (the difference PSF on a grid of positions) and, for ZOGY, SCORR;
                      header cards DIFFMETH (AL, AL-CONVSCI or ZOGY), KERNSUM (science flux per
@@ -46,6 +52,10 @@ export const command = defineCommand({
   --config FILE      pipeline configuration override, JSON (docs/contracts.md; its characterize,
                      warp and subtract blocks apply here), validated; --method applies on top.
                      Header cards APCONFIG (its hash) and APVERSION (code version) record it
+  --prepared-template-out P.fits
+                     also write the template as characterized here (background subtracted, MASK,
+                     VARIANCE, PSF model, noise correlation; APPREP = T), to be given as --template
+                     for the next science image of the field
 ${IMAGE_OPTIONS_HELP}
 
 The science WCS is refitted on the template's stars before the warp (shared/astrom); images
@@ -57,6 +67,7 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     out: { type: 'string' },
     method: { type: 'string' },
     config: { type: 'string' },
+    'prepared-template-out': { type: 'string' },
     ...IMAGE_OPTIONS,
   },
   async run(values) {
@@ -73,13 +84,24 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
       loadImage(templatePath, values['template-variance']),
     ]);
     applyScienceOverrides(scienceRead, values);
-    const [science, template] = [scienceRead.exposure, templateRead.exposure];
+    const preparedIn = templateRead.header.get('APPREP') === true;
+    if (preparedIn && values['template-variance'] !== undefined)
+      throw new InputError(
+        `${templatePath}: a prepared template carries its own variance; --template-variance does not apply`,
+      );
+    if (preparedIn && values['prepared-template-out'] !== undefined)
+      throw new InputError(`${templatePath}: the template is already prepared`);
+    const template: PreparedTemplate | typeof templateRead.exposure = preparedIn
+      ? await readPreparedTemplate(templatePath)
+      : templateRead.exposure;
+    const science = scienceRead.exposure;
+    const tmpl = preparedIn ? (template as PreparedTemplate).exposure : templateRead.exposure;
     if (
-      (!science.wcs || !template.wcs) &&
-      (science.width !== template.width || science.height !== template.height)
+      (!science.wcs || !tmpl.wcs) &&
+      (science.width !== tmpl.width || science.height !== tmpl.height)
     ) {
       throw new InputError(
-        `${templatePath}: without a celestial WCS on both images they must have the same shape (${template.width}x${template.height} vs ${science.width}x${science.height})`,
+        `${templatePath}: without a celestial WCS on both images they must have the same shape (${tmpl.width}x${tmpl.height} vs ${science.width}x${science.height})`,
       );
     }
     progress('characterizing, warping and subtracting');
@@ -96,6 +118,17 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
       out,
       diffToFits(result, { configHash: configHash(config), codeVersion: codeVersion() }),
     );
+    const preparedOut = values['prepared-template-out'];
+    if (preparedOut !== undefined && result.templateCharacterization)
+      await writeFile(
+        preparedOut,
+        writePreparedImage({
+          kind: 'prepared',
+          exposure: tmpl,
+          psfFwhmPx: result.templateCharacterization.psf.fwhmPx,
+          timingMs: result.timingsMs.characterizeTemplate,
+        }),
+      );
     progressDone();
     process.stderr.write(
       `${JSON.stringify({
@@ -125,3 +158,12 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     );
   },
 });
+
+/** A prepared template file (APPREP = T) as runDiff takes it. */
+async function readPreparedTemplate(path: string): Promise<PreparedTemplate> {
+  try {
+    return readPreparedImage(await readInput(path), path);
+  } catch (err) {
+    throw fileError(path, err);
+  }
+}

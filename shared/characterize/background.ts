@@ -71,10 +71,14 @@ export function estimateBackground(
   exclude: Uint8Array | null,
   config: Partial<BackgroundConfig> = {},
 ): BackgroundResult {
-  const mesh = measureMesh(image, exclude, config);
-  const map = Plane.zeros(Float32Array, image.width, image.height);
-  const row = meshSurface(mesh, image.width, image.height);
-  for (let y = 0; y < image.height; y++) row(y, map.data, y * image.width);
+  return withMap(measureMesh(image, exclude, config), image.width, image.height);
+}
+
+/** A mesh with its surface drawn on a width x height grid. */
+export function withMap(mesh: BackgroundMesh, width: number, height: number): BackgroundResult {
+  const map = Plane.zeros(Float32Array, width, height);
+  const row = meshSurface(mesh, width, height);
+  for (let y = 0; y < height; y++) row(y, map.data, y * width);
   return { ...mesh, map };
 }
 
@@ -84,16 +88,46 @@ export function measureMesh(
   exclude: Uint8Array | null,
   config: Partial<BackgroundConfig> = {},
 ): BackgroundMesh {
+  const cells = meshCells(image, config);
+  measureCellRows(image, exclude, cells, 0, cells.ny);
+  return finishMesh(cells);
+}
+
+/** A mesh's geometry and its per-cell sky and sigma, NaN until measured. */
+export interface MeshCells {
+  cfg: BackgroundConfig;
+  mesh: number;
+  nx: number;
+  ny: number;
+  sky: Float64Array;
+  sig: Float64Array;
+}
+
+/** The mesh of `image` under `config`, not yet measured. */
+export function meshCells(image: ImageF, config: Partial<BackgroundConfig> = {}): MeshCells {
   const cfg = { ...DEFAULT_BACKGROUND_CONFIG, ...config };
-  const w = image.width;
-  const h = image.height;
+  const { width: w, height: h } = image;
   const mesh = Math.min(cfg.meshSize, Math.max(32, Math.floor(Math.min(w, h) / 4)));
   const nx = Math.max(1, Math.round(w / mesh));
   const ny = Math.max(1, Math.round(h / mesh));
   const sky = new Float64Array(nx * ny).fill(Number.NaN);
   const sig = new Float64Array(nx * ny).fill(Number.NaN);
+  return { cfg, mesh, nx, ny, sky, sig };
+}
+
+/** Measures the cells of rows [cy0, cy1) (each cell on its own: rows can be shared between threads). */
+export function measureCellRows(
+  image: ImageF,
+  exclude: Uint8Array | null,
+  cells: Pick<MeshCells, 'cfg' | 'nx' | 'ny' | 'sky' | 'sig'>,
+  cy0: number,
+  cy1: number,
+): void {
+  const { cfg, nx, ny, sky, sig } = cells;
+  const w = image.width;
+  const h = image.height;
   const buffer = new Float32Array(Math.ceil(w / nx + 1) * Math.ceil(h / ny + 1));
-  for (let cy = 0; cy < ny; cy++) {
+  for (let cy = cy0; cy < cy1; cy++) {
     const ya = Math.floor((cy * h) / ny);
     const yb = Math.floor(((cy + 1) * h) / ny);
     for (let cx = 0; cx < nx; cx++) {
@@ -116,6 +150,11 @@ export function measureMesh(
       sig[cy * nx + cx] = stats.std;
     }
   }
+}
+
+/** The measured cells as a mesh: empty cells filled from their neighbours, the sky median-filtered. */
+export function finishMesh(cells: MeshCells): BackgroundMesh {
+  const { cfg, mesh, nx, ny, sky, sig } = cells;
   fillMissing(sky, nx, ny);
   fillMissing(sig, nx, ny);
   const filtered = medianFilterGrid(sky, nx, ny, cfg.filterSize);

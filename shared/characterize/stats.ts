@@ -25,6 +25,15 @@ const BINS_PER_SIGMA = 50;
 const HIST_SIGMA = 6;
 /** Values drawn (regularly) for the starting median and MAD. */
 const START_SAMPLE = 2048;
+/** Histogram bins: +-HIST_SIGMA sigma at BINS_PER_SIGMA. */
+const N_BINS = 2 * HIST_SIGMA * BINS_PER_SIGMA;
+// Scratch reused by every call (this module's thread only; sigmaClip is synchronous): a 16 px mesh
+// cell has 256 values, so allocating these per call cost more than the clipping itself.
+// ceil(n / floor(n / START_SAMPLE)) < 2 START_SAMPLE values are drawn.
+const scratchSample = new Float64Array(2 * START_SAMPLE);
+const scratchCount = new Float64Array(N_BINS);
+const scratchSum = new Float64Array(N_BINS);
+const scratchSum2 = new Float64Array(N_BINS);
 
 /**
  * Iterative sigma clipping about the median, as SExtractor iterates on a histogram of the
@@ -43,7 +52,7 @@ export function sigmaClip(
     return { mean: Number.NaN, median: Number.NaN, std: Number.NaN, sky: Number.NaN, n: 0 };
   // The start only sets the histogram's range and bins: a regular subsample of the values suffices.
   const stride = Math.max(1, Math.floor(n / START_SAMPLE));
-  const sample = new Float64Array(Math.ceil(n / stride));
+  const sample = scratchSample;
   let m = 0;
   for (let i = 0; i < n; i += stride) sample[m++] = values[i];
   const med0 = medianInPlace(sample, m);
@@ -51,11 +60,11 @@ export function sigmaClip(
   const sigma0 = MAD_TO_SIGMA * medianInPlace(sample, m);
   if (!(sigma0 > 0)) return { mean: med0, median: med0, std: 0, sky: med0, n };
   const width = sigma0 / BINS_PER_SIGMA;
-  const nb = 2 * HIST_SIGMA * BINS_PER_SIGMA;
+  const nb = N_BINS;
   const lo = med0 - HIST_SIGMA * sigma0;
-  const count = new Float64Array(nb);
-  const sum = new Float64Array(nb);
-  const sum2 = new Float64Array(nb);
+  const count = scratchCount.fill(0);
+  const sum = scratchSum.fill(0);
+  const sum2 = scratchSum2.fill(0);
   const perBin = 1 / width;
   for (let i = 0; i < n; i++) {
     const d = values[i] - med0;

@@ -9,7 +9,7 @@ import { Plane, type ImageF } from '../image/plane.js';
 import { nextPow2 } from '../util/fft.js';
 import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
 import { loadTile, outputRows } from '../util/real-tiles.js';
-import { runTileShares } from '../util/parallel-tiles.js';
+import { claimTiles, runClaimedTiles } from '../util/parallel-tiles.js';
 import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
 import { multiplySpectra, planTiles, type TilePlan } from '../util/tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
@@ -37,7 +37,7 @@ export function convolveFieldShare(
   out: ImageF,
   solution: KernelSolution,
   fftSize: number,
-  indices: number[],
+  indices: Iterable<number>,
 ): void {
   const { width } = image;
   const plan = fieldPlan(image.width, image.height, solution, fftSize);
@@ -103,7 +103,9 @@ export interface ConvolveFieldArgs {
   out: SharedPlane;
   solution: KernelSolutionData;
   fftSize: number;
-  indices: number[];
+  /** The shared tile counter and the tile count (parallel-tiles.ts runClaimedTiles). */
+  claim: Int32Array;
+  count: number;
 }
 
 /** Worker side of convolveKernelField. */
@@ -113,7 +115,7 @@ export function convolveFieldWorker(a: ConvolveFieldArgs): void {
     fromShared(a.out),
     KernelSolution.fromData(a.solution),
     a.fftSize,
-    a.indices,
+    claimTiles(a.claim, a.count),
   );
 }
 
@@ -140,7 +142,7 @@ export async function convolveKernelField(
   const out = toShared({ width: image.width, height: image.height });
   const local = fromShared(shared),
     localOut = fromShared(out);
-  await runTileShares(
+  await runClaimedTiles(
     plan,
     pool,
     poolTask(import.meta.url, { convolveFieldWorker }),

@@ -22,6 +22,7 @@
  */
 import { estimateBackground, measureMesh } from '../characterize/background.js';
 import type { CharacterizeOverrides } from '../characterize/characterize.js';
+import { estimateBackgroundAsync, sourceMaskAsync } from '../characterize/background-async.js';
 import { detectPeaks } from '../characterize/detect-peaks.js';
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
@@ -30,6 +31,7 @@ import { median } from '../util/stats.js';
 import { solveSymmetric } from '../util/linalg.js';
 import type { Wcs } from '../wcs/types.js';
 import { dilateMask } from '../warp/resample.js';
+import type { WorkerPool } from '../util/worker-pool.js';
 
 export interface IlluminationConfig {
   /** The sky pedestal (median sky) must exceed this many pixel noise sigmas for the illumination to be read from it (default 3; see hasSkyPedestal). */
@@ -122,13 +124,15 @@ export function mapOntoScience(
     scienceWcs && templateWcs
       ? templateWcs.skyToPixel(scienceWcs.pixelToSky({ x: xs, y: ys }))
       : { x: xs, y: ys };
+  // Each sample's value is read once and spread over its block.
+  const value = new Float32Array(nx * ny);
+  for (let k = 0; k < value.length; k++)
+    value[k] = Number.isFinite(t.x[k]) ? bilinear(map, t.x[k], t.y[k]) : Number.NaN;
   for (let y = 0; y < height; y++) {
     const row = out.row(y);
     const j = Math.min(ny - 1, Math.floor(y / SAMPLE_STEP));
-    for (let x = 0; x < width; x++) {
-      const k = j * nx + Math.min(nx - 1, Math.floor(x / SAMPLE_STEP));
-      row[x] = Number.isFinite(t.x[k]) ? bilinear(map, t.x[k], t.y[k]) : Number.NaN;
-    }
+    for (let x = 0; x < width; x++)
+      row[x] = value[j * nx + Math.min(nx - 1, Math.floor(x / SAMPLE_STEP))];
   }
   return out;
 }
@@ -184,7 +188,11 @@ function relativeResponse(background: ImageF, mask: MaskI): ImageF | null {
 }
 
 /** The sky of a characterized exposure (its image plus the background it had subtracted) on a fine mesh: what the response map is read from. */
-export function fineSky(exposure: Exposure, background: ImageF, meshPx: number): ImageF {
+export function fineSky(
+  exposure: Pick<Exposure, 'width' | 'height' | 'image' | 'mask'>,
+  background: ImageF,
+  meshPx: number,
+): ImageF {
   const { width: w, height: h } = exposure;
   const sky = Plane.zeros(Float32Array, w, h);
   const exclude = new Uint8Array(w * h);
@@ -287,21 +295,23 @@ export interface ResidualBackground {
 /**
  * Measures the difference's smooth residual background and subtracts it from `image` when
  * significant (see the module comment). Sources of either sign and unusable pixels are excluded.
+ * With `pool`, its workers share the mesh and find the negative sources.
  */
-export function subtractResidualBackground(
+export async function subtractResidualBackground(
   image: ImageF,
   mask: MaskI,
   variance: ImageF,
   fwhmPx: number,
   config: Partial<IlluminationConfig> = {},
-): ResidualBackground {
+  pool: WorkerPool | null = null,
+): Promise<ResidualBackground> {
   const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
   const meshPx = Math.max(cfg.residualMeshMinPx, Math.round(cfg.residualMeshFwhm * fwhmPx));
   if (!(cfg.residualMeshFwhm > 0)) return { applied: false, meshPx: 0, maxCellSigma: 0 };
   const { width: w, height: h } = image;
-  const exclude = new Uint8Array(w * h);
+  const exclude = new Uint8Array(new SharedArrayBuffer(w * h));
   const plus = new Float32Array(w * h);
-  const minus = new Float32Array(w * h);
+  const minus = new Float32Array(new SharedArrayBuffer(4 * w * h));
   const sigmas: number[] = [];
   for (let y = 0; y < h; y++) {
     const io = image.row(y);
@@ -318,19 +328,21 @@ export function subtractResidualBackground(
   }
   const sigma = median(sigmas);
   if (!(sigma > 0)) return { applied: false, meshPx, maxCellSigma: 0 };
+  const mesh = { meshSize: meshPx, filterSize: 3 };
   // Sources are found on what a first, unmasked pass leaves (the smooth residual itself is no source).
-  const first = estimateBackground(image, exclude, { meshSize: meshPx, filterSize: 3 });
+  const first = await estimateBackgroundAsync(image, exclude, mesh, pool);
   for (let i = 0; i < plus.length; i++) {
     plus[i] = exclude[i] ? 0 : plus[i] - first.map.data[i];
     minus[i] = -plus[i];
   }
-  for (const data of [plus, minus]) {
-    const { sourceMask } = detectPeaks(data, w, h, sigma);
+  const negative = sourceMaskAsync(minus, w, h, sigma, {}, pool);
+  negative.catch(() => {}); // awaited after the positive sources
+  const positive = detectPeaks(plus, w, h, sigma).sourceMask;
+  for (const sourceMask of [positive, await negative])
     for (let i = 0; i < exclude.length; i++) exclude[i] |= sourceMask[i];
-  }
   let usable = 0;
   for (let i = 0; i < exclude.length; i++) usable += exclude[i] ? 0 : 1;
-  const bg = estimateBackground(image, exclude, { meshSize: meshPx, filterSize: 3 });
+  const bg = await estimateBackgroundAsync(image, exclude, mesh, pool);
   // A cell's median over n usable pixels has noise 1.2533 sigma / sqrt(n); the 3x3 median filter is ignored (conservative).
   const perCell = Math.max(1, (usable / (w * h)) * bg.meshSize * bg.meshSize);
   let maxCellSigma = 0;

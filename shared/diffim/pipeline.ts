@@ -1,16 +1,23 @@
 /**
- * runDiff: the whole `ap diff` task as timed stages: (1) characterize both images at once, the
+ * runDiff: the pair's one orchestration, shared by `ap diff` and the per-detector pipeline
+ * (shared/pipeline processDetector), as timed stages: (1) characterize both images at once, the
  * science on a pool worker and the template here (shared/characterize: background subtracted,
- * variance, CR masks, PSF model), (2) warp the template onto the science grid (shared/warp,
- * Lanczos-3) as soon as the template is done, then subtractImages' stages
- * (3) choose the method, (4) select kernel candidates, (5) fit the kernel, (6) convolve and
- * subtract, (7) decorrelate, (8) build the output.
+ * variance, CR masks, PSF model; a prepared template is not characterized again), (2) refit the
+ * science WCS on the two images' stars (shared/astrom), warp the template onto the science grid
+ * (shared/warp, Lanczos-3) and mask where the two responses differ (illumination.ts), then
+ * subtractImages' stages (3) choose the method, (4) select kernel candidates, (5) fit the kernel,
+ * (6) convolve and subtract, (7) decorrelate, (8) build the output.
  * @example
  *   const r = await runDiff(readExposure(sciBytes), readExposure(tmplBytes), { subtract: { method: 'auto' } });
  *   writeFileSync('diff.fits', diffToFits(r));
  */
 import type { Exposure } from '../image/exposure.js';
-import { characterizeImage, type CharacterizeOverrides } from '../characterize/characterize.js';
+import type { ImageF } from '../image/plane.js';
+import {
+  characterizeImage,
+  type CharacterizeOverrides,
+  type CharacterizeResult,
+} from '../characterize/characterize.js';
 import { characterizeImageAsync } from '../characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
 import { rescaleVarianceToPsfScales } from '../warp/index.js';
@@ -31,6 +38,7 @@ import {
   maskResponseMismatch,
 } from './illumination.js';
 import { applyModelError, type ModelError } from './model-error.js';
+import { fineSkyAsync } from './fine-sky-async.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
 import { FitsHeader } from '../fits/header.js';
@@ -49,6 +57,11 @@ export interface DiffConfig {
   /** Characterize the inputs (default true); false keeps their PSFs and pixels as given (backgrounds already removed). */
   characterize: boolean;
   characterizeOverrides: CharacterizeOverrides;
+  /**
+   * Estimate the science's noise correlation on blank sky (default true: `ap diff` takes images
+   * resampled by their provider; false for raw frames, ~1.5 CPU-s at 4k saved).
+   */
+  scienceNoiseCorrelation: boolean;
   /** The science WCS refitted on the template's stars, WCS-less pairs registered by their stars (shared/astrom). */
   astrometry: Partial<AstrometryConfig>;
   warp: Partial<WarpConfig>;
@@ -60,13 +73,44 @@ export interface DiffConfig {
 export const DEFAULT_DIFF_CONFIG: DiffConfig = {
   characterize: true,
   characterizeOverrides: {},
+  scienceNoiseCorrelation: true,
   astrometry: DEFAULT_ASTROMETRY_CONFIG,
   warp: {},
   subtract: {},
   threads: 0,
 };
 
+/**
+ * A template characterized beforehand (shared/pipeline prepareTemplate, or read back from a
+ * prepared file): its exposure is background-subtracted with its PSF set; `characterization`,
+ * when at hand, gives its stars and background (else its stars are found afresh and the
+ * response masking, which needs its sky, is skipped).
+ */
+export interface PreparedTemplate {
+  readonly kind: 'prepared';
+  exposure: Exposure;
+  characterization?: CharacterizeResult;
+}
+
 export type DiffStage = 'characterizeScience' | 'characterizeTemplate' | 'warp' | SubtractStage;
+
+/** What the registration and the warp gave, as they end (before the subtraction). */
+export interface WarpOutcome {
+  astrometry: AstrometryResult;
+  coverageFraction: number;
+  covarianceFactor: number;
+  responseMaskedFraction: number;
+  warpedTemplate: Exposure;
+}
+
+export interface DiffHooks {
+  /** Called as each stage ends with its lap, ms (benchmarks sample memory there, pipelines log). */
+  onStage?: (stage: DiffStage, ms: number) => void;
+  /** Each characterization made here, as it ends (before its stage's onStage); may throw to stop the run. */
+  onCharacterized?: (role: 'science' | 'template', result: CharacterizeResult) => void;
+  /** After the warp (before its onStage), while the science is as characterized and registered. */
+  onWarped?: (outcome: WarpOutcome) => void;
+}
 
 export interface DiffResult extends SubtractResult {
   /** Fraction of the science grid the warped template covers. */
@@ -81,6 +125,10 @@ export interface DiffResult extends SubtractResult {
   responseMaskedFraction: number;
   /** The model error whose variance was added to the difference's (the MODERRF and MODERRA cards). */
   modelError: ModelError;
+  /** The science's characterization (null when not characterized). */
+  scienceCharacterization: CharacterizeResult | null;
+  /** The template's characterization made here or given with it (null otherwise). */
+  templateCharacterization: CharacterizeResult | null;
   /**
    * Wall time of each stage, ms, adding up to `total`: the stages overlap (characterizeScience runs on a worker from the
    * start), so each one counts from the previous stage's end to its own: characterizeTemplate, then the rest of
@@ -89,82 +137,111 @@ export interface DiffResult extends SubtractResult {
   timingsMs: Record<DiffStage, number>;
 }
 
-/** `onStage` is called as each stage ends (benchmarks sample memory there). */
+/** Resolves null after the events already queued (a worker's finished task) have been handled. */
+const nextTurn = (): Promise<null> => new Promise((resolve) => setImmediate(() => resolve(null)));
+
+export function isPreparedTemplate(t: Exposure | PreparedTemplate): t is PreparedTemplate {
+  return (t as PreparedTemplate).kind === 'prepared';
+}
+
+/**
+ * A template's characterization: characterizeImage, then the noise correlation of its blank sky
+ * (templates are often resampled coadds, whose correlated noise the subtraction whitens).
+ */
+export function characterizeTemplate(
+  template: Exposure,
+  overrides: CharacterizeOverrides,
+): CharacterizeResult {
+  const result = characterizeImage(template, overrides);
+  if (template.psf) characterizeNoiseCorrelation(template, result.psf.fwhmPx);
+  return result;
+}
+
+/**
+ * The whole pair (see the module comment). `hooks` (or an onStage function) follow the stages;
+ * the pool's worker characterizes the science and reads its response map while this thread does
+ * the template's, and the tiled stages run on both.
+ */
 export async function runDiff(
   science: Exposure,
-  template: Exposure,
+  template: Exposure | PreparedTemplate,
   overrides: Partial<DiffConfig> = {},
-  onStage?: (stage: DiffStage) => void,
+  hooks: DiffHooks | ((stage: DiffStage) => void) = {},
 ): Promise<DiffResult> {
   const cfg: DiffConfig = { ...DEFAULT_DIFF_CONFIG, ...overrides };
+  const { onStage, onCharacterized, onWarped }: DiffHooks =
+    typeof hooks === 'function' ? { onStage: hooks } : hooks;
   // Started first, so the workers are ready by the tiled stages.
   const pool = cfg.threads === 1 ? null : WorkerPool.shared();
   const start = performance.now();
   let t = start;
-  const lap = (): number => {
+  const lap = (stage: DiffStage): number => {
     const now = performance.now();
     const dt = now - t;
     t = now;
+    onStage?.(stage, dt);
     return dt;
   };
-  // The science is characterized on a pool worker while this thread characterizes the template
-  // and then starts the warp, which needs only the science's grid and WCS.
-  // Inputs resampled before us (e.g. by their provider) have correlated noise: measured on blank sky.
+  const prepared = isPreparedTemplate(template) ? template : null;
+  const tmpl = prepared ? prepared.exposure : (template as Exposure);
   // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh (illumination.ts).
   const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
   const overridesFor = (e: Exposure) =>
     characterizeOverridesFor(e, cfg.characterizeOverrides, illumination);
+  const hasSky = (c: CharacterizeResult | null): boolean =>
+    !!c && hasSkyPedestal(c.background.level, c.background.sigma, illumination);
   const scienceDone = cfg.characterize
-    ? characterizeImageAsync(science, overridesFor(science), pool, { noiseCorrelation: true })
+    ? characterizeImageAsync(science, overridesFor(science), pool, {
+        noiseCorrelation: cfg.scienceNoiseCorrelation,
+      })
     : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
-  let templateStars = null;
-  let templateBackground = null;
-  let templateHasSky = false;
-  if (cfg.characterize) {
-    const characterized = characterizeImage(template, overridesFor(template));
-    templateStars = fromCandidates(characterized.sources);
-    templateBackground = characterized.background.map;
-    templateHasSky = hasSkyPedestal(
-      characterized.background.level,
-      characterized.background.sigma,
-      illumination,
-    );
-    if (template.psf)
-      characterizeNoiseCorrelation(
-        template,
-        template.psf.fwhmAt(template.width / 2, template.height / 2),
-      );
+  let templateCharacterization: CharacterizeResult | null = prepared?.characterization ?? null;
+  if (cfg.characterize && !prepared) {
+    templateCharacterization = characterizeTemplate(tmpl, overridesFor(tmpl));
+    onCharacterized?.('template', templateCharacterization);
   }
-  const characterizeTemplate = lap();
-  onStage?.('characterizeTemplate');
-  const scienceCharacterized = await scienceDone;
-  const characterizeScience = lap();
-  onStage?.('characterizeScience');
-  // The warp goes through the science WCS refitted on the template's stars (shared/astrom).
+  const characterizeTemplateMs = lap('characterizeTemplate');
+  // Where the two images' responses differ (vignetting seen at different pointings) stars cannot
+  // be matched: each image's response map (its sky on a fine mesh) is read on the thread that is
+  // free, the science's on the worker and the template's here, whichever image was done first.
+  const templateHasSky = cfg.characterize && hasSky(templateCharacterization);
+  const scienceSkyOf = (c: CharacterizeResult | null): Promise<ImageF> | null => {
+    if (!c || !templateHasSky || !hasSky(c)) return null;
+    const sky = fineSkyAsync(science, c.background.map, illumination.responseMeshPx, pool);
+    sky.catch(() => {}); // awaited after the warp, which may throw first
+    return sky;
+  };
+  let scienceCharacterization = scienceDone && (await Promise.race([scienceDone, nextTurn()]));
+  let scienceSky = scienceSkyOf(scienceCharacterization);
+  const templateSky =
+    templateHasSky && templateCharacterization
+      ? fineSky(tmpl, templateCharacterization.background.map, illumination.responseMeshPx)
+      : null;
+  if (scienceDone && !scienceCharacterization) {
+    scienceCharacterization = await scienceDone;
+    scienceSky = scienceSkyOf(scienceCharacterization);
+  }
+  if (scienceCharacterization) onCharacterized?.('science', scienceCharacterization);
+  const characterizeScienceMs = lap('characterizeScience');
+  // The warp goes through the science WCS refitted on the two images' stars (shared/astrom).
   const astrometry = registerPair(
     science,
-    template,
-    scienceCharacterized ? fromCandidates(scienceCharacterized.sources) : findSources(science),
-    templateStars ?? findSources(template),
+    tmpl,
+    scienceCharacterization
+      ? fromCandidates(scienceCharacterization.sources)
+      : findSources(science),
+    templateCharacterization ? fromCandidates(templateCharacterization.sources) : findSources(tmpl),
     cfg.astrometry,
   );
-  const warped = await warpRegistered(template, science, astrometry, cfg.warp, pool);
-  // Where the two images' responses differ (vignetting seen at different pointings) stars cannot be matched.
+  const warped = await warpRegistered(tmpl, science, astrometry, cfg.warp, pool);
   const responseMaskedFraction =
-    scienceCharacterized &&
-    templateBackground &&
-    templateHasSky &&
-    hasSkyPedestal(
-      scienceCharacterized.background.level,
-      scienceCharacterized.background.sigma,
-      illumination,
-    )
+    templateSky && scienceSky
       ? maskResponseMismatch(
           science,
-          fineSky(science, scienceCharacterized.background.map, illumination.responseMeshPx),
+          await scienceSky,
           mapOntoScience(
-            fineSky(template, templateBackground, illumination.responseMeshPx),
+            templateSky,
             science.width,
             science.height,
             astrometry.warpScienceWcs,
@@ -174,8 +251,15 @@ export async function runDiff(
         )
       : 0;
   rescaleVarianceToPsfScales(warped);
-  const warp = lap();
-  onStage?.('warp');
+  const outcome: WarpOutcome = {
+    astrometry,
+    coverageFraction: warped.coverageFraction,
+    covarianceFactor: warped.covarianceFactor,
+    responseMaskedFraction,
+    warpedTemplate: warped.exposure,
+  };
+  onWarped?.(outcome);
+  const warpMs = lap('warp');
   const result = await subtractImages(science, warped.exposure, cfg.subtract, { onStage, pool });
   const modelError = applyModelError(result, warped.exposure, {
     ...DEFAULT_SUBTRACT_CONFIG.modelError,
@@ -184,16 +268,14 @@ export async function runDiff(
   result.stats.noiseRatio = normalisedNoise(result.difference).ratio; // as written
   return {
     ...result,
-    coverageFraction: warped.coverageFraction,
-    covarianceFactor: warped.covarianceFactor,
-    warpedTemplate: warped.exposure,
-    astrometry,
-    responseMaskedFraction,
+    ...outcome,
     modelError,
+    scienceCharacterization,
+    templateCharacterization,
     timingsMs: {
-      characterizeScience,
-      characterizeTemplate,
-      warp,
+      characterizeScience: characterizeScienceMs,
+      characterizeTemplate: characterizeTemplateMs,
+      warp: warpMs,
       ...result.timingsMs,
       total: performance.now() - start,
     },

@@ -12,7 +12,7 @@ import { MaskPlane } from '../image/mask.js';
 import { Plane, type ImageF } from '../image/plane.js';
 import type { Psf } from '../psf/types.js';
 import { clippedStats } from '../util/stats.js';
-import { sharedCopy } from '../util/shared-plane.js';
+import { fromShared, sharedCopy, toShared } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { alDifferencePsf } from './al-psf.js';
 import {
@@ -188,8 +188,8 @@ export function normalisedNoise(e: Exposure): { ratio: number; usable: number } 
 }
 
 export interface SubtractRunOptions {
-  /** Called as each stage ends (benchmarks sample memory there). */
-  onStage?: (stage: SubtractStage) => void;
+  /** Called as each stage ends with its wall time, ms (benchmarks sample memory there). */
+  onStage?: (stage: SubtractStage, ms: number) => void;
   /** Worker threads for the tiled stages (convolve, decorrelate, ZOGY); none: all on this thread. */
   pool?: WorkerPool | null;
 }
@@ -220,7 +220,7 @@ export async function subtractImages(
     const now = performance.now();
     timings[stage] = now - last;
     last = now;
-    onStage?.(stage);
+    onStage?.(stage, timings[stage]);
   };
 
   // (3) Method.
@@ -303,7 +303,8 @@ export async function subtractImages(
     gainT = new LargeScaleFactors(modelT);
   const gs = new Float64Array(width),
     gt = new Float64Array(width);
-  const image = Plane.zeros(Float32Array, width, height);
+  // On shared memory: the residual background's workers read it in place (illumination.ts).
+  const image = fromShared(toShared({ width, height }));
   const variance = Plane.zeros(Float32Array, width, height);
   let score: ImageF | null = null;
   let differencePsf: GridPsf;
@@ -452,12 +453,13 @@ export async function subtractImages(
     }
   }
   // What the images' background models could not follow (diffuse light, illumination edges).
-  const residualBackground = subtractResidualBackground(
+  const residualBackground = await subtractResidualBackground(
     image,
     mask,
     variance,
     Math.max(fwhmS, fwhmT),
     cfg.illumination,
+    pool,
   );
   const difference = new Exposure(image, mask, variance, science.wcs, differencePsf, science.info);
   const noise = normalisedNoise(difference);

@@ -15,10 +15,8 @@ import {
   type CharacterizeOverrides,
   type CharacterizeResult,
 } from '../characterize/characterize.js';
-import { characterizeImageAsync } from '../characterize/characterize-async.js';
-import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
+import { characterizeTemplate } from '../diffim/pipeline.js';
 import type { Exposure } from '../image/exposure.js';
-import { WorkerPool } from '../util/worker-pool.js';
 import { DEFAULT_PIPELINE_CONFIG } from './config.js';
 import { PipelineInputError, type InputRole } from './errors.js';
 
@@ -86,22 +84,6 @@ function prepare(
   return prepared(exposure, role, characterizeImage(exposure, overrides), start);
 }
 
-/** As prepareScience, on a worker of `pool` (characterizeImageAsync), leaving this thread free meanwhile. */
-export async function prepareScienceAsync(
-  exposure: Exposure,
-  overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize,
-  pool: WorkerPool | null = WorkerPool.shared(),
-): Promise<CharacterizedImage> {
-  checkImageData(exposure, 'science');
-  const start = performance.now();
-  return prepared(
-    exposure,
-    'science',
-    await characterizeImageAsync(exposure, overrides, pool),
-    start,
-  );
-}
-
 /** Checks and characterizes a science image (in place); an image without a single PSF star is an input error. */
 export function prepareScience(
   exposure: Exposure,
@@ -112,15 +94,15 @@ export function prepareScience(
 
 /**
  * Checks and characterizes a template (in place) once, for any number of science images: the
- * pipeline warps a prepared template without changing it.
+ * pipeline warps a prepared template without changing it. Its characterization is the one the
+ * pair's orchestration makes (diffim/pipeline.ts characterizeTemplate: with its blank-sky noise
+ * correlation, templates being often resampled coadds).
  */
 export function prepareTemplate(
   exposure: Exposure,
   overrides: CharacterizeOverrides = DEFAULT_PIPELINE_CONFIG.characterize,
 ): CharacterizedImage {
-  const template = prepare(exposure, 'template', overrides);
-  // Templates are often resampled coadds: a noise correlation found on their blank sky is whitened by
-  // the subtraction. Raw science frames are not resampled, so they are not searched (~1.5 CPU-s at 4k).
-  characterizeNoiseCorrelation(exposure, template.psfFwhmPx);
-  return template;
+  checkImageData(exposure, 'template');
+  const start = performance.now();
+  return prepared(exposure, 'template', characterizeTemplate(exposure, overrides), start);
 }

@@ -3,8 +3,9 @@
  * Alert Production (ap_pipe): characterize the science image (and the template unless it comes
  * prepared), warp the template onto the science grid, PSF-match and subtract, detect and measure
  * DIASources, score them real/bogus, associate them with DIAObjects (APDB reads, forced
- * photometry of the objects not detected) and build the alerts with cutouts. The warp runs on
- * worker threads while the main thread characterizes the science image.
+ * photometry of the objects not detected) and build the alerts with cutouts. Characterize ->
+ * register/warp -> subtract is `ap diff`'s own orchestration (diffim/pipeline.ts runDiff), on both
+ * threads of the shared WorkerPool.
  *
  * It reads the APDB but never writes it: the caller stores `result.association.batch` with
  * `apdb.storeVisit` (the offline CLI directly; the Cloud Function with write-once semantics).
@@ -41,38 +42,21 @@ import { forcedPhotometryAtSky, measureScienceTemplateFluxes } from '../detect/f
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { DiffMethod } from '../diffim/config.js';
 import { KernelFitError, NoKernelCandidatesError } from '../diffim/errors.js';
-import { normalisedNoise, subtractImages, type SubtractResult } from '../diffim/subtract.js';
-import { applyModelError } from '../diffim/model-error.js';
+import type { SubtractResult } from '../diffim/subtract.js';
 import type { FitsHeader } from '../fits/header.js';
 import { Exposure } from '../image/exposure.js';
 import { DETECTOR_KEYS, VISIT_KEYS } from '../image/identity.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import { initTf } from '../tf/backend.js';
 import { WorkerPool } from '../util/worker-pool.js';
-import { rescaleVarianceToPsfScales, WarpGeometryError } from '../warp/index.js';
-import { registerPair } from '../astrom/register.js';
-import { findSources, fromCandidates } from '../astrom/sources.js';
-import { warpRegistered } from '../astrom/warp-registered.js';
-import {
-  characterizeOverridesFor,
-  DEFAULT_ILLUMINATION_CONFIG,
-  fineSky,
-  hasSkyPedestal,
-  mapOntoScience,
-  maskResponseMismatch,
-} from '../diffim/illumination.js';
+import { WarpGeometryError } from '../warp/index.js';
+import type { CharacterizeResult } from '../characterize/characterize.js';
+import { runDiff, type DiffHooks, type DiffResult, type WarpOutcome } from '../diffim/pipeline.js';
 import { codeVersion } from '../util/version.js';
 import { configHash, DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './config.js';
 import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
-import {
-  checkImageData,
-  isPrepared,
-  prepareScienceAsync,
-  prepareTemplate,
-  type CharacterizedImage,
-  type PreparedImage,
-} from './preprocess.js';
+import { checkImageData, isPrepared, type PreparedImage } from './preprocess.js';
 import type { RealBogusScorer } from './realbogus.js';
 import { refuseCollision } from './identity.js';
 import { checkLimits } from './limits.js';
@@ -300,122 +284,76 @@ export async function processDetector(
     deps.onStage?.(stage, timingsMs[stage]);
   };
 
-  // (1) The science is characterized on a pool worker while this thread prepares the template
-  // (unless preloaded); (2) the science WCS is refitted on the template's stars (shared/astrom; a
-  // WCS-less science image takes the template's, registered by its stars) and the template warped.
-  // Stage times are laps and add up to the wall time.
+  // (1)-(3) The pair's one orchestration, shared with `ap diff` (diffim/pipeline.ts runDiff): the
+  // science characterized on a pool worker while this thread characterizes the template (unless
+  // preloaded), the science WCS refitted on both images' stars (shared/astrom), the template
+  // warped, the responses compared, then the subtraction, tiled over both threads. Raw science
+  // frames are not resampled: their noise correlation is not searched. Stage times are laps and
+  // add up to the wall time.
   checkImageData(science, 'science');
-  const sciStart = performance.now();
-  // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh.
-  const sciPreparing = prepareScienceAsync(
-    science,
-    characterizeOverridesFor(science, config.characterize, config.subtract.illumination),
-  );
-  sciPreparing.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
-  const tmpl = isPrepared(inputs.template)
-    ? inputs.template
-    : prepareTemplate(
-        templateIn,
-        characterizeOverridesFor(templateIn, config.characterize, config.subtract.illumination),
-      );
-  done(
-    'characterizeTemplate',
-    { preloaded: isPrepared(inputs.template), fwhmPx: round(tmpl.psfFwhmPx, 3) },
-    isPrepared(inputs.template) ? 0 : undefined,
-  );
-  const sci = await sciPreparing;
-  done(
-    'characterizeScience',
-    {
-      fwhmPx: round(sci.characterization.psf.fwhmPx, 3),
-      psfStars: sci.characterization.psf.nStars,
-      crCount: sci.characterization.crCount,
+  const preloaded = isPrepared(inputs.template);
+  if (!preloaded) checkImageData(templateIn, 'template');
+  let templateFwhmPx = preloaded ? (inputs.template as PreparedImage).psfFwhmPx : Number.NaN;
+  let scienceCharacterization: CharacterizeResult | null = null;
+  let warpOutcome: WarpOutcome | null = null;
+  // The catalog is measured on the characterized, registered science before the subtraction's masks change it.
+  const reference: { zp: ReturnType<typeof refcatZeroPoint> | null } = { zp: null };
+  const hooks: DiffHooks = {
+    onCharacterized: (role, c) => {
+      if (c.psf.nStars === 0)
+        throw new PipelineInputError(
+          role,
+          `${role} image has no star to measure its PSF on (blank, clouded or unfocused?)`,
+        );
+      if (role === 'template') templateFwhmPx = c.psf.fwhmPx;
+      else scienceCharacterization = c;
     },
-    performance.now() - sciStart - timingsMs.characterizeTemplate,
-  );
-
-  const templateStars =
-    'characterization' in tmpl
-      ? fromCandidates((tmpl as CharacterizedImage).characterization.sources)
-      : findSources(tmpl.exposure);
-  const astrometry = registerPair(
-    science,
-    tmpl.exposure,
-    fromCandidates(sci.characterization.sources),
-    templateStars,
-    config.astrometry,
-  );
-  const warped = await warpRegistered(tmpl.exposure, science, astrometry, config.warp).catch(
-    (err: unknown) => {
-      throw err instanceof WarpGeometryError ? new PipelineInputError('pair', err.message) : err;
+    onWarped: (outcome) => {
+      warpOutcome = outcome;
+      if (inputs.refcat && !Number.isFinite(science.info.zeroPoint))
+        reference.zp = refcatZeroPoint(science, inputs.refcat);
     },
-  );
-  // Where the two images' responses differ (vignetting at different pointings) stars cannot be matched:
-  // masked, as `ap diff` does it (shared/diffim/pipeline.ts), only when both skies have a pedestal to
-  // read a response from (a coadd template's sky is subtracted: its ratio would be noise over noise).
-  const templateBackground =
-    'characterization' in tmpl ? (tmpl as CharacterizedImage).characterization.background : null;
-  const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...config.subtract.illumination };
-  const bothHaveSky =
-    templateBackground !== null &&
-    hasSkyPedestal(templateBackground.level, templateBackground.sigma, illumination) &&
-    hasSkyPedestal(
-      sci.characterization.background.level,
-      sci.characterization.background.sigma,
-      illumination,
-    );
-  const responseMaskedFraction =
-    templateBackground && bothHaveSky
-      ? maskResponseMismatch(
-          science,
-          fineSky(
-            science,
-            sci.characterization.background.map,
-            config.subtract.illumination.responseMeshPx,
-          ),
-          mapOntoScience(
-            fineSky(
-              tmpl.exposure,
-              templateBackground.map,
-              config.subtract.illumination.responseMeshPx,
-            ),
-            science.width,
-            science.height,
-            astrometry.warpScienceWcs,
-            astrometry.warpTemplateWcs,
-          ),
-          config.subtract.illumination,
-        )
-      : 0;
-  rescaleVarianceToPsfScales(warped);
-  const warpedTemplate = warped.exposure;
-  done('warp', {
-    coverageFraction: round(warped.coverageFraction, 4),
-    covarianceFactor: round(warped.covarianceFactor, 4),
-    astrometry: astrometry.mode,
-    astrometryStars: astrometry.nStars,
-    astrometryRmsPx: round(astrometry.rmsPx, 4),
-    responseMaskedFraction: round(responseMaskedFraction, 4),
-    ...(astrometry.reason ? { astrometryNote: astrometry.reason } : {}),
-  });
-
-  // (3) Subtract; then the science zero point (the header's, else the reference catalog's, else the template's through the kernel sum).
-  // The catalog is measured on the characterized science before the subtraction's masks change it.
-  const refZp =
-    inputs.refcat && !Number.isFinite(science.info.zeroPoint)
-      ? refcatZeroPoint(science, inputs.refcat)
-      : null;
-  const subtraction = await subtractOrExplain(science, warpedTemplate, config);
-  const modelError = applyModelError(subtraction, warpedTemplate, config.subtract.modelError);
-  subtraction.stats.noiseRatio = normalisedNoise(subtraction.difference).ratio; // as written
+    onStage: (stage, ms) => {
+      if (stage === 'characterizeTemplate')
+        done(
+          'characterizeTemplate',
+          { preloaded, fwhmPx: round(templateFwhmPx, 3) },
+          preloaded ? 0 : ms,
+        );
+      else if (stage === 'characterizeScience' && scienceCharacterization)
+        done(
+          'characterizeScience',
+          {
+            fwhmPx: round(scienceCharacterization.psf.fwhmPx, 3),
+            psfStars: scienceCharacterization.psf.nStars,
+            crCount: scienceCharacterization.crCount,
+          },
+          ms,
+        );
+      else if (stage === 'warp' && warpOutcome) {
+        const { astrometry } = warpOutcome;
+        done('warp', {
+          coverageFraction: round(warpOutcome.coverageFraction, 4),
+          covarianceFactor: round(warpOutcome.covarianceFactor, 4),
+          astrometry: astrometry.mode,
+          astrometryStars: astrometry.nStars,
+          astrometryRmsPx: round(astrometry.rmsPx, 4),
+          responseMaskedFraction: round(warpOutcome.responseMaskedFraction, 4),
+          ...(astrometry.reason ? { astrometryNote: astrometry.reason } : {}),
+        });
+      }
+    },
+  };
+  const subtraction = await diffOrExplain(science, inputs.template, config, hooks);
+  const warpedTemplate = subtraction.warpedTemplate;
   const zp = resolveZeroPoint(
     { zeroPoint: science.info.zeroPoint, origin: science.info.zeroPointOrigin },
-    { zeroPoint: tmpl.exposure.info.zeroPoint, origin: tmpl.exposure.info.zeroPointOrigin },
+    { zeroPoint: templateIn.info.zeroPoint, origin: templateIn.info.zeroPointOrigin },
     subtraction.kernelSum,
     {
-      reference: refZp && {
-        zeroPoint: refZp.zeroPoint,
-        origin: `reference catalog, ${refZp.nStars} stars, scatter ${refZp.scatter.toFixed(3)} mag`,
+      reference: reference.zp && {
+        zeroPoint: reference.zp.zeroPoint,
+        origin: `reference catalog, ${reference.zp.nStars} stars, scatter ${reference.zp.scatter.toFixed(3)} mag`,
       },
       configured: config.calibration.zeroPoint,
     },
@@ -437,8 +375,8 @@ export async function processDetector(
     zeroPointSource: zp.source,
     zeroPointOrigin: zp.origin,
     kernelFallback: subtraction.stats.kernelFallback || undefined,
-    modelErrorFlux: round(modelError.fluxFraction, 4),
-    modelErrorAstrometricPx: round(modelError.astrometricSigmaPx, 4),
+    modelErrorFlux: round(subtraction.modelError.fluxFraction, 4),
+    modelErrorAstrometricPx: round(subtraction.modelError.astrometricSigmaPx, 4),
   });
 
   // (4) Detect and measure, with forced fluxes on the science and the template (in science units).
@@ -554,11 +492,11 @@ export async function processDetector(
     ...ids,
     width: science.width,
     height: science.height,
-    coverageFraction: warped.coverageFraction,
+    coverageFraction: subtraction.coverageFraction,
     kernelSum: subtraction.kernelSum,
     // The characterization's FWHM, as the stage logs give it (not the kernel sizing's moment width).
-    scienceFwhmPx: sci.characterization.psf.fwhmPx,
-    templateFwhmPx: tmpl.psfFwhmPx,
+    scienceFwhmPx: subtraction.scienceCharacterization?.psf.fwhmPx ?? Number.NaN,
+    templateFwhmPx,
     differenceFwhmPx: subtraction.differencePsf.fwhmAt(...centre),
     noiseRatio: subtraction.stats.noiseRatio,
     skySourceNoiseRatio: detection.skySources.noiseRatio,
@@ -636,16 +574,32 @@ function siteOf(header: FitsHeader | null | undefined): Site {
   }
 }
 
-/** subtractImages; no kernel candidates or a meaningless match (no stars to match the PSFs on: a blank or clouded image) are input errors. */
-async function subtractOrExplain(
+/**
+ * runDiff with the pipeline's configuration; a warp the geometry forbids, no kernel candidates or a
+ * meaningless match (no stars to match the PSFs on: a blank or clouded image) are input errors.
+ */
+async function diffOrExplain(
   science: Exposure,
-  template: Exposure,
+  template: Exposure | PreparedImage,
   config: PipelineConfig,
-): Promise<SubtractResult> {
-  let result: SubtractResult;
+  hooks: DiffHooks,
+): Promise<DiffResult> {
+  let result: DiffResult;
   try {
-    result = await subtractImages(science, template, config.subtract);
+    result = await runDiff(
+      science,
+      template,
+      {
+        characterizeOverrides: config.characterize,
+        scienceNoiseCorrelation: false,
+        astrometry: config.astrometry,
+        warp: config.warp,
+        subtract: config.subtract,
+      },
+      hooks,
+    );
   } catch (err) {
+    if (err instanceof WarpGeometryError) throw new PipelineInputError('pair', err.message);
     if (err instanceof KernelFitError) throw err; // the caller names the file
     if (err instanceof NoKernelCandidatesError) {
       throw new PipelineInputError(

@@ -59,3 +59,46 @@ test('ap diff writes the difference file; bad input is one line and exit 2', () 
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('ap diff --prepared-template-out writes a prepared template that a next run takes without characterizing it', () => {
+  const out = mkdtempSync(join(tmpdir(), 'ap-diff-prep-'));
+  const run = (template: string, extra: string[]) =>
+    spawnSync(
+      process.execPath,
+      [
+        AP,
+        'diff',
+        '--science',
+        join(DIR, 'DEC-OBS04a.mini.fits'),
+        '--template',
+        template,
+        '--out',
+        join(out, 'd.fits'),
+        ...extra,
+      ],
+      { encoding: 'utf8' },
+    );
+  const done = (stderr: string) =>
+    JSON.parse(stderr.split('\n').find((l) => l.includes('"ap diff done"')) ?? '{}') as {
+      kernelSum: number;
+      timingsMs: { characterizeTemplate: number };
+    };
+  try {
+    const prepared = join(out, 'template.prepared.fits');
+    const first = run(join(DIR, 'DEC-OBS18a.mini.fits'), ['--prepared-template-out', prepared]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(readFits(readFileSync(prepared))[0].header.get('APPREP'), true);
+    const second = run(prepared, []);
+    assert.equal(second.status, 0, second.stderr);
+    const [a, b] = [done(first.stderr), done(second.stderr)];
+    // Nothing left to characterize: the stage is the time to see that (well under the first run's).
+    assert.ok(b.timingsMs.characterizeTemplate < a.timingsMs.characterizeTemplate / 5);
+    // The same template model: the photometric scale agrees (stars are found afresh: not bit for bit).
+    assert.ok(Math.abs(b.kernelSum / a.kernelSum - 1) < 0.01, `${b.kernelSum} vs ${a.kernelSum}`);
+    const again = run(prepared, ['--prepared-template-out', join(out, 'x.fits')]);
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /already prepared/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

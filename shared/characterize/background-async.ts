@@ -1,0 +1,138 @@
+/**
+ * The background mesh and the peak detection of background.ts / detect-peaks.ts shared with a
+ * WorkerPool: the mesh's cell rows are split between this thread and the workers (each cell is
+ * measured on its own, so the mesh is the one measureMesh gives), and a source mask can be found
+ * on a worker while this thread finds another. Planes cross on SharedArrayBuffers.
+ * @example
+ *   const bg = await estimateBackgroundAsync(image, exclude, { meshSize: 32 }, WorkerPool.shared());
+ */
+import { Plane, type ImageF } from '../image/plane.js';
+import { sharedOrCopy } from '../util/shared-plane.js';
+import { poolTask } from '../util/pool-task.js';
+import type { WorkerPool } from '../util/worker-pool.js';
+import {
+  finishMesh,
+  measureCellRows,
+  measureMesh,
+  meshCells,
+  withMap,
+  type BackgroundConfig,
+  type BackgroundMesh,
+  type BackgroundResult,
+  type MeshCells,
+} from './background.js';
+import { detectPeaks, type PeakConfig } from './detect-peaks.js';
+
+export interface CellRowsJob {
+  /** Contiguous image on a SharedArrayBuffer. */
+  image: Float32Array;
+  width: number;
+  height: number;
+  exclude: Uint8Array | null;
+  cells: Pick<MeshCells, 'cfg' | 'nx' | 'ny' | 'sky' | 'sig'>;
+  cy0: number;
+  cy1: number;
+}
+
+/** Worker side: measures cell rows [cy0, cy1) into the shared sky and sigma arrays. */
+export function measureCellRowsShared(job: CellRowsJob): void {
+  const image = new Plane(job.image, job.width, job.height);
+  measureCellRows(image, job.exclude, job.cells, job.cy0, job.cy1);
+}
+
+/** A copy of `values` on a SharedArrayBuffer (or the array itself when it is on one). */
+export function sharedArray<T extends Uint8Array | Float32Array | Float64Array>(values: T): T {
+  if (values.buffer instanceof SharedArrayBuffer) return values;
+  const ctor = values.constructor as { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+  const out = new ctor(new SharedArrayBuffer(values.length * ctor.BYTES_PER_ELEMENT));
+  out.set(values);
+  return out;
+}
+
+/** measureMesh(image, exclude, config), its cell rows shared with `pool`'s workers. */
+export async function measureMeshAsync(
+  image: ImageF,
+  exclude: Uint8Array | null,
+  config: Partial<BackgroundConfig>,
+  pool: WorkerPool | null,
+): Promise<BackgroundMesh> {
+  const cells = meshCells(image, config);
+  if (!pool || pool.size === 0 || cells.ny < 2) return measureMesh(image, exclude, config);
+  cells.sky = sharedArray(cells.sky);
+  cells.sig = sharedArray(cells.sig);
+  const shared = sharedOrCopy(image);
+  const excludeShared = exclude && sharedArray(exclude);
+  const parts = 1 + pool.size;
+  const rowsOf = (p: number): [number, number] => [
+    Math.floor((p * cells.ny) / parts),
+    Math.floor(((p + 1) * cells.ny) / parts),
+  ];
+  const { cfg, nx, ny, sky, sig } = cells;
+  const remote = Array.from({ length: pool.size }, (_v, i) => {
+    const [cy0, cy1] = rowsOf(i + 1);
+    const job: CellRowsJob = {
+      image: shared.data,
+      width: image.width,
+      height: image.height,
+      exclude: excludeShared,
+      cells: { cfg, nx, ny, sky, sig },
+      cy0,
+      cy1,
+    };
+    return pool.runTask(poolTask(import.meta.url, { measureCellRowsShared }), job);
+  });
+  try {
+    measureCellRows(image, exclude, cells, ...rowsOf(0));
+  } finally {
+    await Promise.all(remote);
+  }
+  return finishMesh(cells);
+}
+
+/** estimateBackground(image, exclude, config) with the mesh measured by measureMeshAsync. */
+export async function estimateBackgroundAsync(
+  image: ImageF,
+  exclude: Uint8Array | null,
+  config: Partial<BackgroundConfig>,
+  pool: WorkerPool | null,
+): Promise<BackgroundResult> {
+  return withMap(await measureMeshAsync(image, exclude, config, pool), image.width, image.height);
+}
+
+export interface SourceMaskJob {
+  residual: Float32Array;
+  width: number;
+  height: number;
+  sigma: number;
+  config: Partial<PeakConfig>;
+  /** Receives the source mask (shared, width*height). */
+  out: Uint8Array;
+}
+
+/** Worker side: detectPeaks' source mask into job.out. */
+export function sourceMaskShared(job: SourceMaskJob): void {
+  job.out.set(detectPeaks(job.residual, job.width, job.height, job.sigma, job.config).sourceMask);
+}
+
+/** detectPeaks(residual, w, h, sigma, config).sourceMask, found on a worker of `pool` (here without one). */
+export async function sourceMaskAsync(
+  residual: Float32Array,
+  w: number,
+  h: number,
+  sigma: number,
+  config: Partial<PeakConfig>,
+  pool: WorkerPool | null,
+): Promise<Uint8Array> {
+  if (!pool || pool.size === 0) return detectPeaks(residual, w, h, sigma, config).sourceMask;
+  const out = new Uint8Array(new SharedArrayBuffer(w * h));
+  const job: SourceMaskJob = {
+    residual: sharedArray(residual),
+    width: w,
+    height: h,
+    sigma,
+    config,
+    out,
+  };
+  await pool.runTask(poolTask(import.meta.url, { sourceMaskShared }), job);
+  return out;
+}
