@@ -18,7 +18,7 @@ import {
   STAGES,
   type TruthWithDetector,
 } from './metrics.js';
-import type { NightReport } from './report.js';
+import type { NightReport } from './report-types.js';
 import { ARCSEC_PER_DEG } from '../../shared/util/numeric.js';
 
 /** |SNR| above which the page looks at what the missed real changes have in common. */

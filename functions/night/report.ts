@@ -3,7 +3,7 @@
  * received, the functions' logs and timed calls, and the simulator's truth.
  */
 import type { MpcOrbit } from '../../shared/solar/orbit.js';
-import { knownObjectFigures, type KnownObjectFigures } from './known-objects.js';
+import { knownObjectFigures } from './known-objects.js';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { decodeAlert } from '../../shared/alerts/wire.js';
 import { latestShippedDir } from '../../shared/rb/model.js';
 import type { Alert } from '../../shared/alerts/types.js';
 import { BRIGHT_FILTER, BRIGHT_SNR, type Broker } from './broker.js';
-import type { Concurrency, DeadLetter, LocalCloud } from './cloud.js';
+import type { DeadLetter, LocalCloud } from './cloud.js';
 import { cutoutGeometry, nightPage, pageAlerts, type PageCutout } from './page.js';
 import {
   imageStages,
@@ -22,49 +22,10 @@ import {
   STAGES,
   type ImageStages,
   type Percentiles,
-  type ScienceFigures,
   type TruthWithDetector,
 } from './metrics.js';
-import type { FilterOutcome } from './filters.js';
 import type { PlayedImage } from './play.js';
-import type { TemplateFigures } from './templates.js';
-
-export interface NightFacts {
-  visits: number;
-  detectors: number[];
-  size: number;
-  seed: number;
-  cores: number;
-  concurrency: Concurrency;
-  tfBackend: string | null;
-  wallSeconds: number;
-  renderSeconds: number;
-  observeSeconds: number;
-  complete: boolean;
-  /** Longest stall of the main thread (emulators, broker), seconds: latencies are only as good as it is small. */
-  mainThreadMaxStallSeconds: number;
-}
-
-export interface NightReport {
-  night: NightFacts;
-  alerts: {
-    received: number;
-    duplicates: number;
-    undecodable: number;
-    bright: { filter: string; received: number; expected: number; duplicates: number };
-    perVisit: Array<{ visit: number; groupId: string; alerts: number; deadLettered: number }>;
-  };
-  deadLetters: Array<{ topic: string; reason: string | null; objectId: string | null }>;
-  latency: { readoutToBroker: Percentiles; stages: Record<string, Percentiles> };
-  images: ImageStages[];
-  science: ScienceFigures;
-  /** Known solar-system objects: association completeness, wrong associations, residuals. */
-  knownObjects: KnownObjectFigures;
-  /** The example user filters (./filters.ts): what each matched and what its stream received. */
-  filters?: FilterOutcome[];
-  /** The night's templates: TMPLID, fill factor per tile and band, images without one (./templates.ts). */
-  templates?: TemplateFigures;
-}
+import type { NightFacts, NightReport } from './report-types.js';
 
 /** Seconds from each alert's raw image finalize to its receipt at the broker. */
 export function alertLatencies(broker: Broker, images: PlayedImage[]): number[] {

@@ -7,7 +7,8 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import type { Psf } from '../psf/types.js';
-import { derivative, solveWithInverse } from './linalg.js';
+import { invertOrNull, matVec } from '../util/linalg.js';
+import { derivative } from '../util/numeric.js';
 
 export interface DipoleFit {
   /** Lobe fluxes (positive >= 0 expected, negative <= 0), ADU, and 1-sigma errors. */
@@ -116,18 +117,19 @@ export function fitDipole(
       }
     }
     for (let i = 0; i < 6; i++) for (let j = 0; j < i; j++) a[6 * i + j] = a[6 * j + i];
-    const sol = solveWithInverse(a, b, 6);
-    if (!sol || sol.z[0] === 0 || sol.z[3] === 0) {
+    const next = invertOrNull(a);
+    const z = next && matVec(next, b);
+    if (!next || !z || z[0] === 0 || z[3] === 0) {
       converged = false;
       break;
     }
-    inv = sol.inv;
-    fluxes = [sol.z[0], sol.z[3]];
+    inv = next;
+    fluxes = [z[0], z[3]];
     let moved = 0;
     for (let l = 0; l < 2; l++) {
       const f = fluxes[l];
-      const dx = Math.max(-1, Math.min(1, sol.z[3 * l + 1] / f));
-      const dy = Math.max(-1, Math.min(1, sol.z[3 * l + 2] / f));
+      const dx = Math.max(-1, Math.min(1, z[3 * l + 1] / f));
+      const dy = Math.max(-1, Math.min(1, z[3 * l + 2] / f));
       lobes[l].x += dx;
       lobes[l].y += dy;
       moved = Math.max(moved, Math.hypot(dx, dy));

@@ -6,7 +6,8 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import type { Psf } from '../psf/types.js';
-import { derivative, solveWithInverse } from './linalg.js';
+import { invertOrNull, matVec } from '../util/linalg.js';
+import { derivative } from '../util/numeric.js';
 
 export interface PsfFlux {
   /** ADU; NaN when no usable pixel. */
@@ -148,16 +149,17 @@ export function fitPsf(
     a[3] = a[1];
     a[6] = a[2];
     a[7] = a[5];
-    const sol = solveWithInverse(a, b, 3);
-    if (!sol || sol.z[0] === 0) {
+    const inv = invertOrNull(a);
+    const z = inv && matVec(inv, b);
+    if (!inv || !z || z[0] === 0) {
       converged = false;
       break;
     }
-    flux = sol.z[0];
-    const step = [sol.z[1] / flux, sol.z[2] / flux].map((s) => Math.max(-1, Math.min(1, s)));
+    flux = z[0];
+    const step = [z[1] / flux, z[2] / flux].map((s) => Math.max(-1, Math.min(1, s)));
     cx += step[0];
     cy += step[1];
-    cov = sol.inv;
+    cov = inv;
     if (Math.hypot(cx - x, cy - y) > maxShift) {
       converged = false;
       break;

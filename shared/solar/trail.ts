@@ -13,7 +13,7 @@
 import type { ImageF, MaskI } from '../image/plane.js';
 import { UNUSABLE } from '../image/mask.js';
 import type { Psf } from '../psf/types.js';
-import { solveWithInverse } from '../detect/linalg.js';
+import { invertOrNull, SingularMatrixError, solveGeneral } from '../util/linalg.js';
 
 /** Samples of the PSF per pixel of trail length. */
 const TRAIL_STEPS_PER_PIXEL = 4;
@@ -232,12 +232,15 @@ export function fitTrail(
     for (let tries = 0; tries < 8 && !improved; tries++) {
       const damped = Float64Array.from(jtj);
       for (let a = 0; a < 4; a++) damped[a * 5] *= 1 + lambda;
-      const sol = solveWithInverse(damped, jtr, 4);
-      if (!sol) {
+      let delta: Float64Array;
+      try {
+        delta = solveGeneral(damped, jtr);
+      } catch (err) {
+        if (!(err instanceof SingularMatrixError)) throw err;
         lambda *= 10;
         continue;
       }
-      const next = p.map((v, j) => v + sol.z[j]);
+      const next = p.map((v, j) => v + delta[j]);
       if (Math.hypot(next[2], next[3]) > options.maxLengthPx) {
         lambda *= 10;
         continue;
@@ -325,15 +328,15 @@ function centralDifference(
  * block alone.
  */
 function covarianceOf(fisher: Float64Array): Float64Array {
-  const full = solveWithInverse(fisher, new Float64Array(5), 5)?.inv;
+  const full = invertOrNull(fisher);
   // Each variance is at least 1 / its Fisher diagonal; MAX_VARIANCE_INFLATION times that means degenerate.
   const sound = (k: number): boolean =>
-    full !== undefined && full[k] > 0 && full[k] * fisher[k] < MAX_VARIANCE_INFLATION;
+    full !== null && full[k] > 0 && full[k] * fisher[k] < MAX_VARIANCE_INFLATION;
   if (full && [0, 6, 12, 18, 24].every(sound)) return full;
   const keep = [0, 1, 4];
   const sub = new Float64Array(9);
   keep.forEach((a, i) => keep.forEach((b, j) => (sub[i * 3 + j] = fisher[a * 5 + b])));
-  const inv = solveWithInverse(sub, new Float64Array(3), 3)?.inv;
+  const inv = invertOrNull(sub);
   const out = new Float64Array(25).fill(Number.NaN);
   if (inv) keep.forEach((a, i) => keep.forEach((b, j) => (out[a * 5 + b] = inv[i * 3 + j])));
   return out;

@@ -5,6 +5,8 @@
  *   a ridge that keeps degenerate directions at zero;
  * - solveGeneral: any square system, Gaussian elimination with partial pivoting; a singular
  *   matrix is a SingularMatrixError, never NaN or Infinity;
+ * - invert, invertOrNull, matVec: the inverse (a fit's covariance, the inverse of its normal matrix) by
+ *   Gauss-Jordan elimination with partial pivoting, and its product with a vector;
  * - levenbergMarquardt: nonlinear least squares with forward-difference derivatives.
  */
 
@@ -97,6 +99,66 @@ export function solveGeneral(a: ArrayLike<number>, b: ArrayLike<number>): Float6
   if (!x.every(Number.isFinite))
     throw new SingularMatrixError(`ill-conditioned ${n} x ${n} system: the solution is not finite`);
   return x;
+}
+
+/**
+ * The inverse of the square matrix A (row-major n*n) by Gauss-Jordan elimination with partial
+ * pivoting. Throws SingularMatrixError when a pivot is zero or the inverse is not finite.
+ * @example invert([4, 7, 2, 6]) // [0.6, -0.7, -0.2, 0.4]
+ */
+export function invert(a: ArrayLike<number>): Float64Array {
+  const n = Math.round(Math.sqrt(a.length));
+  if (a.length !== n * n) throw new RangeError(`matrix has ${a.length} entries, not a square`);
+  const m = Float64Array.from(a);
+  const inv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]) > Math.abs(m[piv * n + c])) piv = r;
+    const d = m[piv * n + c];
+    if (d === 0 || !Number.isFinite(d))
+      throw new SingularMatrixError(`singular ${n} x ${n} matrix: pivot ${d} in column ${c}`);
+    if (piv !== c) {
+      for (let k = 0; k < n; k++) {
+        [m[c * n + k], m[piv * n + k]] = [m[piv * n + k], m[c * n + k]];
+        [inv[c * n + k], inv[piv * n + k]] = [inv[piv * n + k], inv[c * n + k]];
+      }
+    }
+    for (let k = 0; k < n; k++) {
+      m[c * n + k] /= d;
+      inv[c * n + k] /= d;
+    }
+    for (let r = 0; r < n; r++) {
+      const f = m[r * n + c];
+      if (r === c || f === 0) continue;
+      for (let k = 0; k < n; k++) {
+        m[r * n + k] -= f * m[c * n + k];
+        inv[r * n + k] -= f * inv[c * n + k];
+      }
+    }
+  }
+  if (!inv.every(Number.isFinite))
+    throw new SingularMatrixError(`ill-conditioned ${n} x ${n} matrix: the inverse is not finite`);
+  return inv;
+}
+
+/** invert(a), or null when A is singular (a fit whose parameters are not all constrained). */
+export function invertOrNull(a: ArrayLike<number>): Float64Array | null {
+  try {
+    return invert(a);
+  } catch (err) {
+    if (err instanceof SingularMatrixError) return null;
+    throw err;
+  }
+}
+
+/** The product A x of the row-major n*n matrix A and the vector x (n = x.length). */
+export function matVec(a: ArrayLike<number>, x: ArrayLike<number>): Float64Array {
+  const n = x.length;
+  if (a.length !== n * n) throw new RangeError(`matrix has ${a.length} entries, expected ${n * n}`);
+  const y = new Float64Array(n);
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) y[r] += a[r * n + c] * x[c];
+  return y;
 }
 
 export interface LevenbergMarquardtOptions {

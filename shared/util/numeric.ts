@@ -30,3 +30,8 @@ export function erf(x: number): number {
     (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   return sign * (1 - poly * Math.exp(-a * a));
 }
+
+/** Fourth-order central difference f'(0) from samples at -2, -1, +1, +2 (unit spacing). */
+export function derivative(m2: number, m1: number, p1: number, p2: number): number {
+  return (m2 - 8 * m1 + 8 * p1 - p2) / 12;
+}

@@ -1,5 +1,6 @@
 /**
- * shared/util/linalg.ts against known solutions: Gaussian elimination with pivoting, Cholesky on
+ * shared/util/linalg.ts against known solutions: Gaussian elimination with pivoting, Gauss-Jordan
+ * inversion (a matrix whose inverse is known exactly), Cholesky on
  * normal equations (Hilbert matrices, whose inverses are known in closed form), and the
  * Levenberg-Marquardt loop recovering the parameters of exact data; singular or non-finite input
  * is a clear error (or a rejected step), never NaN.
@@ -7,7 +8,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  invert,
+  invertOrNull,
   levenbergMarquardt,
+  matVec,
   SingularMatrixError,
   solveGeneral,
   solveSymmetric,
@@ -36,6 +40,26 @@ test('solveGeneral: singular and non-finite systems are SingularMatrixError, siz
   assert.throws(() => solveGeneral([Number.NaN, 0, 0, 1], [1, 1]), SingularMatrixError);
   assert.throws(() => solveGeneral([1e-300, 0, 0, 1], [1e300, 1]), /not finite/);
   assert.throws(() => solveGeneral([1, 2, 3], [1, 2]), RangeError);
+});
+
+test('invert gives the known inverse of a matrix that needs pivoting, matVec multiplies by it', () => {
+  // A zero first pivot; A^-1 = [[-4.5, 7, -1.5], [-2, 4, -1], [1.5, -2, 0.5]] (det A = -2).
+  const a = [0, 1, 2, 1, 0, 3, 4, -3, 8];
+  const inv = invert(a);
+  close(inv, [-4.5, 7, -1.5, -2, 4, -1, 1.5, -2, 0.5], 1e-14);
+  close(matVec(inv, [2, 3, 4]), [6, 4, -1], 1e-13);
+  close(matVec(a, matVec(inv, [2, 3, 4])), [2, 3, 4], 1e-13);
+  close(invert([4, 7, 2, 6]), [0.6, -0.7, -0.2, 0.4], 1e-15);
+});
+
+test('invert: a singular or non-finite matrix is SingularMatrixError (null from invertOrNull), a non-square one a RangeError', () => {
+  assert.throws(() => invert([1, 2, 2, 4]), /singular 2 x 2 matrix: pivot 0 in column 1/);
+  assert.throws(() => invert([Number.NaN, 0, 0, 1]), SingularMatrixError);
+  assert.throws(() => invert([1e-310, 0, 0, 1]), /inverse is not finite/);
+  assert.equal(invertOrNull([1, 2, 2, 4]), null);
+  close(invertOrNull([2, 0, 0, 4])!, [0.5, 0, 0, 0.25], 0);
+  assert.throws(() => invert([1, 2, 3]), RangeError);
+  assert.throws(() => matVec([1, 2, 3], [1, 2]), RangeError);
 });
 
 test('solveSymmetric inverts Hilbert matrices to their known inverses', () => {
