@@ -19,7 +19,6 @@ import type { Exposure } from '../image/exposure.js';
 import { UNUSABLE } from '../image/mask.js';
 import { Plane, type ImageF } from '../image/plane.js';
 import { solveSymmetric } from '../util/linalg.js';
-import type { SubtractResult } from './subtract.js';
 
 export interface ModelErrorConfig {
   /**
@@ -234,11 +233,17 @@ export function addModelErrorVariance(
 
 /**
  * Measures the model error of a subtraction's difference against the warped template it was made
- * from and adds its variance, AL and AL-CONVSCI (the step after subtractImages in runDiff and in ap process; the
- * caller then re-measures stats.noiseRatio, as subtract.ts is not imported here: it imports us).
+ * from and adds its variance, AL and AL-CONVSCI (the step after subtractImages in runDiff; the
+ * caller then re-measures stats.noiseRatio). It takes only the fields of subtract.ts's
+ * SubtractResult it reads: subtract.ts imports this module's config, so no import back.
  */
 export function applyModelError(
-  result: SubtractResult,
+  result: {
+    method: string;
+    difference: Exposure;
+    kernelSum: number;
+    psfFwhmPx: number;
+  },
   warpedTemplate: Exposure,
   config: Partial<ModelErrorConfig> = {},
 ): ModelError {

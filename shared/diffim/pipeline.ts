@@ -265,7 +265,9 @@ export async function runDiff(
     ...DEFAULT_SUBTRACT_CONFIG.modelError,
     ...cfg.subtract.modelError,
   });
-  result.stats.noiseRatio = normalisedNoise(result.difference).ratio; // as written
+  // The noise ratio as written: re-measured only when variance was added (a full-image pass).
+  if (modelError.fluxFraction > 0 || modelError.astrometricSigmaPx > 0)
+    result.stats.noiseRatio = normalisedNoise(result.difference).ratio;
   return {
     ...result,
     ...outcome,
