@@ -41,8 +41,11 @@ export interface FilterOutcome {
   examples: string[];
 }
 
+/** How long a stream may deliver nothing while it still lacks matches before the night stops waiting for it. */
+const STREAM_STALL_MS = 30_000;
+
 export interface NightFilters {
-  /** Waits for `alerts` distinct alerts (at most a minute) and quiet streams, stops, and reports each filter. */
+  /** Waits for `alerts` distinct alerts (at most a minute), for each stream's matches (while it makes progress) and quiet streams, stops, and reports each filter. */
   finish(alerts: number, quietMs?: number): Promise<FilterOutcome[]>;
 }
 
@@ -163,6 +166,13 @@ export async function startNightFilters(
     async finish(alerts, quietMs = 3000) {
       const started = Date.now();
       while (seen.size < alerts && Date.now() - started < 60_000)
+        await new Promise((r) => setTimeout(r, 200));
+      // Streams lag the alerts (filterAlerts works through its backlog): wait while any stream
+      // lacks some of its filter's matches and still makes progress (a stall of STREAM_STALL_MS
+      // ends the wait, and a real loss then shows as not exact), then for quiet streams.
+      const complete = () =>
+        filters.every((x) => [...(matched.get(x.name) ?? [])].every((id) => x.received.has(id)));
+      while (!complete() && Date.now() - last < STREAM_STALL_MS)
         await new Promise((r) => setTimeout(r, 200));
       while (Date.now() - last < quietMs) await new Promise((r) => setTimeout(r, 200));
       await runner.stop();
