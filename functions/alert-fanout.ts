@@ -178,7 +178,15 @@ async function fanOut(
     for (let i = 0; i < part.length; i++) latencies.push((now - readout) / 1000);
   }
   await topic.flush();
-  if (published.size < chunks.length) return false;
+  if (published.size < chunks.length) {
+    // A slice's alerts are out: their latency is logged now, as the batch's last line will not see them.
+    log('INFO', 'alerts published, batch sliced', {
+      key: batch.key,
+      publishedNow: latencies.length,
+      readoutToAlertSecondsMax: latencies.at(-1) ?? null,
+    });
+    return false;
+  }
   const publishMs = performance.now() - started - readMs;
   progress.stage = 'archive';
   for (const [index, part] of chunks.entries()) {
