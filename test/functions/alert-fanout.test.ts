@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message, Subscription } from '@google-cloud/pubsub';
-import { Storage } from '@google-cloud/storage';
+import { unreachableStorage, waitForLetter } from '../helpers/function-cloud.js';
 import { startEmulators, type RunningEmulators } from '../../emulators/main.js';
 import { startTriggerRunner } from '../../emulators/triggers.js';
 import { alertFanout } from '../../functions/alert-fanout.js';
@@ -77,23 +77,13 @@ function batchEvent(key: string): CloudEvent<unknown> {
   } as CloudEvent<unknown>;
 }
 
-async function letterFor(key: string): Promise<Record<string, string>> {
-  for (let i = 0; i < 100; i++) {
-    const m = letters.find((l) => l.attributes.key === key);
-    if (m) return m.attributes;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no dead letter for ${key}`);
-}
+const letterFor = (key: string) => waitForLetter(letters, (a) => a.key === key, key);
 
 test('transient failures are retried, then given up by alertFanout before the subscription would, with the reason', async () => {
   const key = 'APSIM_g-net_1';
   const event = batchEvent(key);
   // The work bucket behind a closed port: every read of the stored result is a connection refused.
-  const emulatorHost = process.env.STORAGE_EMULATOR_HOST;
-  process.env.STORAGE_EMULATOR_HOST = 'http://127.0.0.1:9';
-  const down = new Storage({ projectId: s.config.projectId, retryOptions: { autoRetry: false } });
-  process.env.STORAGE_EMULATOR_HOST = emulatorHost;
+  const down = unreachableStorage(s.config.projectId);
   setServices({ ...s, work: new GcsObjectStore(down.bucket(s.buckets.work.name)) });
   try {
     for (let attempt = 1; attempt <= s.config.maxAttempts; attempt++)

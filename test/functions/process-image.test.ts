@@ -9,9 +9,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message, Subscription } from '@google-cloud/pubsub';
-import { Storage } from '@google-cloud/storage';
 import type { RunningEmulators } from '../../emulators/main.js';
-import { collect, startFunctionCloud } from '../helpers/function-cloud.js';
+import {
+  collect,
+  startFunctionCloud,
+  unreachableStorage,
+  waitForLetter,
+} from '../helpers/function-cloud.js';
 import { setServices, type Services } from '../../functions/context.js';
 import { processImage } from '../../functions/process-image.js';
 import { deadLetterTopic, TOPICS } from '../../shared/cloud/names.js';
@@ -107,14 +111,7 @@ async function upload(name: string, bytes: Buffer): Promise<CloudEvent<unknown>>
   } as CloudEvent<unknown>;
 }
 
-async function letterFor(name: string): Promise<Record<string, string>> {
-  for (let i = 0; i < 100; i++) {
-    const m = letters.find((l) => l.attributes.objectId === name);
-    if (m) return m.attributes;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no dead letter for ${name}`);
-}
+const letterFor = (name: string) => waitForLetter(letters, (a) => a.objectId === name, name);
 
 const keyOf = (name: string) =>
   name
@@ -212,10 +209,7 @@ test('transient failures are retried, then given up by the function before the s
   const name = 'APSIM/g-net/0/8.fits';
   const event = await upload(name, image({ VISIT: 80, DETECTOR: 8 }));
   // The raw bucket behind a closed port: every download is a connection refused.
-  const emulatorHost = process.env.STORAGE_EMULATOR_HOST;
-  process.env.STORAGE_EMULATOR_HOST = 'http://127.0.0.1:9';
-  const down = new Storage({ projectId: s.config.projectId, retryOptions: { autoRetry: false } });
-  process.env.STORAGE_EMULATOR_HOST = emulatorHost;
+  const down = unreachableStorage(s.config.projectId);
   setServices({ ...s, buckets: { ...s.buckets, raw: down.bucket(s.buckets.raw.name) } });
   try {
     for (let attempt = 1; attempt <= s.config.maxAttempts; attempt++)

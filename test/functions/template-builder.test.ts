@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { CloudEvent, Request, Response } from '@google-cloud/functions-framework';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import type { RunningEmulators } from '../../emulators/main.js';
-import { collect, startFunctionCloud } from '../helpers/function-cloud.js';
+import { collect, startFunctionCloud, waitForLetter } from '../helpers/function-cloud.js';
 import { setServices, type Services } from '../../functions/context.js';
 import { processImage } from '../../functions/process-image.js';
 import { resultKey } from '../../functions/stored-result.js';
@@ -120,14 +120,8 @@ function event(data: Buffer | object): CloudEvent<unknown> {
   } as CloudEvent<unknown>;
 }
 
-async function letter(messageId: string): Promise<Record<string, string>> {
-  for (let i = 0; i < 100; i++) {
-    const m = letters.find((l) => l.attributes.sourceMessageId === messageId);
-    if (m) return m.attributes;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no dead letter for message ${messageId}`);
-}
+const letter = (messageId: string) =>
+  waitForLetter(letters, (a) => a.sourceMessageId === messageId, `message ${messageId}`);
 
 async function call(
   method: string,

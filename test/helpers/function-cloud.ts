@@ -4,6 +4,7 @@
  * the topics it publishes to created, and subscriptions that collect what reaches a topic.
  */
 import type { Message, Subscription } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
 import { startEmulators, type RunningEmulators } from '../../emulators/main.js';
 import { createServices, setServices, type Services } from '../../functions/context.js';
 
@@ -36,4 +37,29 @@ export async function collect(
     m.ack();
   });
   return subscription;
+}
+
+/** The attributes of the first message in `letters` that `match` accepts, waiting up to 5 s for it. */
+export async function waitForLetter(
+  letters: Message[],
+  match: (attributes: Record<string, string>) => boolean,
+  what: string,
+): Promise<Record<string, string>> {
+  for (let i = 0; i < 100; i++) {
+    const m = letters.find((l) => match(l.attributes));
+    if (m) return m.attributes;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no dead letter for ${what}`);
+}
+
+/** A Storage client behind a closed port, without retries: every call is a connection refused. */
+export function unreachableStorage(projectId: string): Storage {
+  const emulatorHost = process.env.STORAGE_EMULATOR_HOST;
+  process.env.STORAGE_EMULATOR_HOST = 'http://127.0.0.1:9';
+  try {
+    return new Storage({ projectId, retryOptions: { autoRetry: false } });
+  } finally {
+    process.env.STORAGE_EMULATOR_HOST = emulatorHost;
+  }
 }
