@@ -7,9 +7,8 @@
 import { detectDiaSources, DEFAULT_DETECT_CONFIG } from '../shared/detect/detect.js';
 import { runDiff } from '../shared/diffim/pipeline.js';
 import { readExposure } from '../shared/fits/exposure.js';
-import type { Exposure } from '../shared/image/exposure.js';
-import { MaskPlane } from '../shared/image/mask.js';
 import { renderImage, truthForVisit } from '../shared/sim/night.js';
+import { maskedNear } from '../shared/sim/score.js';
 import type { SimConfig } from '../shared/sim/config.js';
 import type { ImageSpec } from '../shared/sim/plan.js';
 import { planTemplateInputs } from '../shared/sim/template-inputs.js';
@@ -59,24 +58,6 @@ export interface TemplateFigures {
 }
 
 const REAL = new Set(['transient', 'moving']);
-const UNUSABLE = MaskPlane.SAT | MaskPlane.NO_DATA | MaskPlane.EDGE | MaskPlane.CR | MaskPlane.BAD;
-
-function masked(e: Exposure, x: number, y: number, bits: number, r: number): boolean {
-  for (
-    let py = Math.max(0, Math.round(y) - r);
-    py <= Math.min(e.height - 1, Math.round(y) + r);
-    py++
-  ) {
-    for (
-      let px = Math.max(0, Math.round(x) - r);
-      px <= Math.min(e.width - 1, Math.round(x) + r);
-      px++
-    )
-      if (e.mask.get(px, py) & bits) return true;
-  }
-  return false;
-}
-
 /** Points along a streak of an input, mapped into the science image's pixels. */
 function streakPoints(
   spec: ImageSpec,
@@ -142,7 +123,7 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
   const falsePositives = sources.filter((s) => !isReal(s) && !onOwnStreak(s));
   const scienceStreak = sources.filter((s) => !isReal(s) && onOwnStreak(s)).length;
   const visible = real.filter(
-    (r) => Math.abs(r.expectedSnr) >= 6 && !masked(diff.difference, r.x, r.y, UNUSABLE, 2),
+    (r) => Math.abs(r.expectedSnr) >= 6 && !maskedNear(diff.difference, r.x, r.y, 2),
   );
   const found = visible.filter((r) => sources.some((s) => near(r, s, fwhm)));
 
@@ -166,10 +147,7 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
 
   const bright = truth.filter(
     (r) =>
-      r.kind === 'transient' &&
-      r.host === 0 &&
-      r.expectedSnr >= 20 &&
-      !masked(d, r.x, r.y, UNUSABLE, 3),
+      r.kind === 'transient' && r.host === 0 && r.expectedSnr >= 20 && !maskedNear(d, r.x, r.y, 3),
   );
   const fluxRatios = bright.flatMap((r) => {
     const s = sources.find((q) => near(q, r, fwhm));

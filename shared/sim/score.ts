@@ -8,8 +8,11 @@ import type { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
 import type { TruthRow } from './truth.js';
 
-const REAL_KINDS = new Set(['transient', 'variable', 'moving']);
-const UNUSABLE = MaskPlane.SAT | MaskPlane.NO_DATA | MaskPlane.EDGE | MaskPlane.CR | MaskPlane.BAD;
+/** Truth kinds that are real changes on the difference. */
+export const REAL_KINDS: ReadonlySet<string> = new Set(['transient', 'variable', 'moving']);
+/** Pixels on which a change cannot be seen. */
+export const UNUSABLE =
+  MaskPlane.SAT | MaskPlane.NO_DATA | MaskPlane.EDGE | MaskPlane.CR | MaskPlane.BAD;
 const AREA_4MPIX = 2048 * 2048;
 /** Completeness counts changes at least this significant. */
 export const COMPLETENESS_SNR = 6;
@@ -25,7 +28,8 @@ export interface PairScore {
   falseAt: Array<{ x: number; y: number; snr: number }>;
 }
 
-function masked(exposure: Exposure, x: number, y: number, radius: number): boolean {
+/** Whether any pixel within `radius` (a square) of (x, y) has an UNUSABLE mask bit. */
+export function maskedNear(exposure: Exposure, x: number, y: number, radius: number): boolean {
   for (
     let py = Math.max(0, Math.round(y) - radius);
     py <= Math.min(exposure.height - 1, Math.round(y) + radius);
@@ -54,7 +58,7 @@ export function scoreAgainstTruth(
     .filter((s) => !real.some((r) => near(r, s)))
     .map((s) => ({ x: s.x, y: s.y, snr: s.snr }));
   const visible = real.filter(
-    (r) => Math.abs(r.expectedSnr) >= COMPLETENESS_SNR && !masked(difference, r.x, r.y, 2),
+    (r) => Math.abs(r.expectedSnr) >= COMPLETENESS_SNR && !maskedNear(difference, r.x, r.y, 2),
   );
   const found = visible.filter((r) => sources.some((s) => near(r, s))).length;
   const scale = AREA_4MPIX / (difference.width * difference.height);
