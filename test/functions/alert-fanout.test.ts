@@ -8,7 +8,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message, Subscription } from '@google-cloud/pubsub';
-import { unreachableStorage, waitForLetter } from '../helpers/function-cloud.js';
+import {
+  givenUpOnRefusedConnections,
+  unreachableStorage,
+  waitForLetter,
+} from '../helpers/function-cloud.js';
 import { startEmulators, type RunningEmulators } from '../../emulators/main.js';
 import { startTriggerRunner } from '../../emulators/triggers.js';
 import { alertFanout } from '../../functions/alert-fanout.js';
@@ -84,19 +88,12 @@ test('transient failures are retried, then given up by alertFanout before the su
   const event = batchEvent(key);
   // The work bucket behind a closed port: every read of the stored result is a connection refused.
   const down = unreachableStorage(s.config.projectId);
-  setServices({ ...s, work: new GcsObjectStore(down.bucket(s.buckets.work.name)) });
-  try {
-    for (let attempt = 1; attempt <= s.config.maxAttempts; attempt++)
-      await assert.rejects(alertFanout(event), /ECONNREFUSED|connect/);
-    await alertFanout(event);
-  } finally {
-    setServices(s);
-  }
-  assert.ok(s.config.maxAttempts < 5, 'below the subscription maxDeliveryAttempts (5)');
-  const a = await letterFor(key);
-  assert.match(
-    a.reason,
-    new RegExp(`^gave up after ${s.config.maxAttempts} attempts: .*(ECONNREFUSED|connect)`),
+  const a = await givenUpOnRefusedConnections(
+    s,
+    { ...s, work: new GcsObjectStore(down.bucket(s.buckets.work.name)) },
+    alertFanout,
+    event,
+    () => letterFor(key),
   );
   assert.equal(a.stage, 'read');
   assert.equal(a.attempts, String(s.config.maxAttempts));

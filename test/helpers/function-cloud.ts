@@ -3,7 +3,9 @@
  * them, the instance's services for a project and bucket prefix of the test's own, its buckets and
  * the topics it publishes to created, and subscriptions that collect what reaches a topic.
  */
+import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message, Subscription } from '@google-cloud/pubsub';
+import assert from 'node:assert/strict';
 import { Storage } from '@google-cloud/storage';
 import { startEmulators, type RunningEmulators } from '../../emulators/main.js';
 import { createServices, setServices, type Services } from '../../functions/context.js';
@@ -62,4 +64,33 @@ export function unreachableStorage(projectId: string): Storage {
   } finally {
     process.env.STORAGE_EMULATOR_HOST = emulatorHost;
   }
+}
+
+/**
+ * Runs `handler(event)` on `broken` services (a dependency refusing connections): every one of the
+ * function's `maxAttempts` attempts must fail, then the next delivery gives up itself, before the
+ * subscription's policy (5); returns the attributes of its dead letter, whose reason says so.
+ */
+export async function givenUpOnRefusedConnections(
+  s: Services,
+  broken: Services,
+  handler: (event: CloudEvent<unknown>) => Promise<unknown>,
+  event: CloudEvent<unknown>,
+  letter: () => Promise<Record<string, string>>,
+): Promise<Record<string, string>> {
+  setServices(broken);
+  try {
+    for (let attempt = 1; attempt <= s.config.maxAttempts; attempt++)
+      await assert.rejects(handler(event), /ECONNREFUSED|connect/);
+    await handler(event);
+  } finally {
+    setServices(s);
+  }
+  assert.ok(s.config.maxAttempts < 5, 'below the subscription maxDeliveryAttempts (5)');
+  const a = await letter();
+  assert.match(
+    a.reason,
+    new RegExp(`^gave up after ${s.config.maxAttempts} attempts: .*(ECONNREFUSED|connect)`),
+  );
+  return a;
 }
