@@ -56,6 +56,7 @@ import { measureStamp } from '../psf/shape.js';
 import { OffsetPsf } from '../psf/offset-psf.js';
 import { forEachComponent8 } from '../util/components.js';
 import { FWHM_PER_SIGMA } from '../util/numeric.js';
+import { samplePsfStars } from './psf-sample.js';
 
 export interface CharacterizeConfig {
   defects: DefectConfig;
@@ -77,6 +78,8 @@ export interface CharacterizeConfig {
   minStarsPerTerm: number;
   /** Fewer usable stars than this: analytic Gaussian fallback instead of a pixel model (default 3). */
   minStarsPixelModel: number;
+  /** At most this many selected stars are fitted, spread over the detector and their brightness (psf-sample.ts; default 300, 0: all). */
+  maxPsfStars: number;
 }
 
 export const DEFAULT_CHARACTERIZE_CONFIG: CharacterizeConfig = {
@@ -93,6 +96,7 @@ export const DEFAULT_CHARACTERIZE_CONFIG: CharacterizeConfig = {
   defaultFwhmPx: 4,
   minStarsPerTerm: 4,
   minStarsPixelModel: 3,
+  maxPsfStars: 300,
 };
 
 /** Partial config: each stage's block may itself be partial. */
@@ -366,7 +370,8 @@ function fitPsf(
       : cfg.defaultFwhmPx;
   let degree = cfg.psfFit.degree;
   while (degree > 0 && stars.length < cfg.minStarsPerTerm * polyTerms(degree).length) degree--;
-  if (stars.length >= cfg.minStarsPixelModel) {
+  const sample = samplePsfStars(stars, cfg.maxPsfStars, src.width, src.height);
+  if (sample.length >= cfg.minStarsPixelModel) {
     const image = {
       residual: src.data,
       variance: src.variance,
@@ -376,7 +381,7 @@ function fitPsf(
     };
     const fit = fitPixelPsf(
       image,
-      stars.map((s) => ({ x: s.x, y: s.y, flux: s.flux })),
+      sample.map((s) => ({ x: s.x, y: s.y, flux: s.flux })),
       peaks,
       fwhmGuess,
       { ...cfg.psfFit, degree },

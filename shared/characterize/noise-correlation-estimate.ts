@@ -64,6 +64,9 @@ export interface NoiseCorrelationEstimate {
   model: NoiseCorrelation | null;
 }
 
+/** Pixels the smoothed image's scatter is measured on, at most (its MAD then to ~0.2 %). */
+const SCATTER_SAMPLE = 2 ** 18;
+
 /**
  * 1 where a pixel is not blank sky: masked (UNUSABLE, DETECTED), no usable variance, or within `growFwhm`
  * FWHM of where the PSF-smoothed normalised image exceeds (sources are positive) `sourceThresholdSigma` of its own scatter.
@@ -85,12 +88,13 @@ export function blankSkyExclusion(
   }
   const smooth = new Float32Array(w * h);
   convolveSeparable(z, w, h, gaussianTaps(Math.max(0.5, fwhmPx / FWHM_PER_SIGMA)), smooth);
-  // The smoothed image's scatter from a regular subsample of at most ~1e6 pixels.
-  const step = Math.max(1, Math.floor(Math.sqrt((w * h) / 1e6)));
-  const sample: number[] = [];
+  // The smoothed image's scatter from a regular subsample of at most ~SCATTER_SAMPLE pixels.
+  const step = Math.max(1, Math.ceil(Math.sqrt((w * h) / SCATTER_SAMPLE)));
+  const sample = new Float32Array(Math.ceil(w / step) * Math.ceil(h / step));
+  let n = 0;
   for (let y = 0; y < h; y += step)
-    for (let x = 0; x < w; x += step) if (!excluded[y * w + x]) sample.push(smooth[y * w + x]);
-  const sigma = madSigma(sample);
+    for (let x = 0; x < w; x += step) if (!excluded[y * w + x]) sample[n++] = smooth[y * w + x];
+  const sigma = madSigma(sample.subarray(0, n));
   const sources = new Uint8Array(w * h);
   for (let i = 0; i < smooth.length; i++)
     if (!excluded[i] && smooth[i] > cfg.sourceThresholdSigma * sigma) sources[i] = 1;

@@ -137,33 +137,68 @@ export function mapOntoScience(
   return out;
 }
 
+/** How an image's sky looks on COARSE_MESH_PX cells: the overrides to characterize it with, and whether its response may be dimmed anywhere. */
+export interface SkyLook {
+  /** A finer background mesh when its sky is structured (see structuredSky), else the overrides as given. */
+  overrides: CharacterizeOverrides;
+  /**
+   * Some cell's sky is below lowResponse + DIMMED_MARGIN of the median (with a sky pedestal):
+   * only then can the response masking mask anything, so only then are the fine response maps read.
+   */
+  dimmed: boolean;
+}
+
+/** Cells of the first look at an image's sky, px (sampled every COARSE_STEP px: 256 samples a cell). */
+const COARSE_MESH_PX = 64;
+const COARSE_STEP = 4;
 /**
- * Characterization overrides for an image (raw, before characterization): a finer background
- * mesh when its sky is structured (see structuredSky), else the overrides as given.
+ * A cell this far above lowResponse still counts as possibly dimmed: a cell's median is its
+ * majority's sky, so a dimmed patch wider than half a cell pulls some cell below lowResponse, and
+ * a vignetting edge's slope the cells beside it below lowResponse + 0.1.
  */
-export function characterizeOverridesFor(
-  exposure: Exposure,
+const DIMMED_MARGIN = 0.1;
+
+/**
+ * The first look at an image's sky, raw before characterization (`background` null) or as
+ * characterized (its image plus the background it had subtracted): a 64 px mesh every 4th pixel.
+ */
+export function lookAtSky(
+  image: ImageF,
+  background: ImageF | null,
   overrides: CharacterizeOverrides,
   config: Partial<IlluminationConfig> = {},
-): CharacterizeOverrides {
+): SkyLook {
   const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
-  const mesh = measureMesh(exposure.image, null, { meshSize: 64, sampleStep: 4, filterSize: 1 });
+  const sky = background ? skyPlane(image, background) : image;
+  const mesh = measureMesh(sky, null, {
+    meshSize: COARSE_MESH_PX,
+    sampleStep: COARSE_STEP,
+    filterSize: 1,
+  });
   const cells = Array.from(mesh.meshSky)
     .filter(Number.isFinite)
     .sort((a, b) => a - b);
-  if (cells.length < 4) return overrides;
+  if (cells.length < 4) return { overrides, dimmed: false };
   const at = (q: number): number => cells[Math.floor(q * (cells.length - 1))];
   const level = at(0.5);
   const pixelSigma = median(Array.from(mesh.meshSigma).filter(Number.isFinite));
-  if (!hasSkyPedestal(level, pixelSigma, cfg) || (at(0.9) - at(0.1)) / level <= cfg.structuredSky)
-    return overrides;
-  return {
-    ...overrides,
-    background: {
-      ...overrides.background,
-      meshSize: Math.min(cfg.structuredMeshPx, overrides.background?.meshSize ?? Infinity),
-    },
-  };
+  if (!hasSkyPedestal(level, pixelSigma, cfg)) return { overrides, dimmed: false };
+  const dimmed = cells[0] / level < cfg.lowResponse + DIMMED_MARGIN;
+  if ((at(0.9) - at(0.1)) / level <= cfg.structuredSky) return { overrides, dimmed };
+  const meshSize = Math.min(cfg.structuredMeshPx, overrides.background?.meshSize ?? Infinity);
+  return { overrides: { ...overrides, background: { ...overrides.background, meshSize } }, dimmed };
+}
+
+/** image + background. */
+function skyPlane(image: ImageF, background: ImageF): ImageF {
+  const out = Plane.zeros(Float32Array, image.width, image.height);
+  for (let y = 0; y < image.height; y++) {
+    const io = image.row(y);
+    const b = background.row(y);
+    const o = out.row(y);
+    for (let x = 0; x < image.width; x++) o[x] = io[x] + b[x];
+  }
+  return out;
 }
 
 /** A background map over its median where usable (the relative response); null if the median is not positive. */

@@ -30,10 +30,10 @@ import {
 import { findSources, fromCandidates } from '../astrom/sources.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
 import {
-  characterizeOverridesFor,
   DEFAULT_ILLUMINATION_CONFIG,
   fineSky,
   hasSkyPedestal,
+  lookAtSky,
   mapOntoScience,
   maskResponseMismatch,
 } from './illumination.js';
@@ -186,26 +186,34 @@ export async function runDiff(
   const tmpl = prepared ? prepared.exposure : (template as Exposure);
   // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh (illumination.ts).
   const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
-  const overridesFor = (e: Exposure) =>
-    characterizeOverridesFor(e, cfg.characterizeOverrides, illumination);
+  const look = (e: Exposure) => lookAtSky(e.image, null, cfg.characterizeOverrides, illumination);
   const hasSky = (c: CharacterizeResult | null): boolean =>
     !!c && hasSkyPedestal(c.background.level, c.background.sigma, illumination);
-  const scienceDone = cfg.characterize
-    ? characterizeImageAsync(science, overridesFor(science), pool, {
+  const scienceLook = cfg.characterize ? look(science) : null;
+  const scienceDone = scienceLook
+    ? characterizeImageAsync(science, scienceLook.overrides, pool, {
         noiseCorrelation: cfg.scienceNoiseCorrelation,
       })
     : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
   let templateCharacterization: CharacterizeResult | null = prepared?.characterization ?? null;
-  if (cfg.characterize && !prepared) {
-    templateCharacterization = characterizeTemplate(tmpl, overridesFor(tmpl));
+  const templateLook = cfg.characterize && !prepared ? look(tmpl) : null;
+  if (templateLook) {
+    templateCharacterization = characterizeTemplate(tmpl, templateLook.overrides);
     onCharacterized?.('template', templateCharacterization);
   }
   const characterizeTemplateMs = lap('characterizeTemplate');
   // Where the two images' responses differ (vignetting seen at different pointings) stars cannot
   // be matched: each image's response map (its sky on a fine mesh) is read on the thread that is
-  // free, the science's on the worker and the template's here, whichever image was done first.
-  const templateHasSky = cfg.characterize && hasSky(templateCharacterization);
+  // free, the science's on the worker and the template's here, whichever image was done first;
+  // only when either image's sky is dimmed somewhere (lookAtSky), else nothing could be masked.
+  const templateDimmed = (c: CharacterizeResult): boolean =>
+    (templateLook ?? lookAtSky(tmpl.image, c.background.map, {}, illumination)).dimmed;
+  const templateHasSky =
+    cfg.characterize &&
+    !!templateCharacterization &&
+    hasSky(templateCharacterization) &&
+    (!!scienceLook?.dimmed || templateDimmed(templateCharacterization));
   const scienceSkyOf = (c: CharacterizeResult | null): Promise<ImageF> | null => {
     if (!c || !templateHasSky || !hasSky(c)) return null;
     const sky = fineSkyAsync(science, c.background.map, illumination.responseMeshPx, pool);
