@@ -12,6 +12,8 @@
 
 /** Cells per side of the spatial stratification. */
 const SAMPLE_GRID = 8;
+/** A stride coprime with the cell count: j -> j * SCATTER mod 64 visits every cell, far apart in turn. */
+const SCATTER = 37;
 
 /** At most `max` of `stars` (all of them when there are no more; 0 = no cap), evenly over position and significance. */
 export function samplePsfStars<T extends { x: number; y: number; significance: number }>(
@@ -32,7 +34,9 @@ export function samplePsfStars<T extends { x: number; y: number; significance: n
   while (left > 0 && open > 0) {
     const share = Math.max(1, Math.floor(left / open));
     open = 0;
-    for (let k = 0; k < cells.length && left > 0; k++) {
+    for (let j = 0; j < cells.length && left > 0; j++) {
+      // Cells in a scattered order, so that a last round's remainder is spread over the detector.
+      const k = (j * SCATTER) % cells.length;
       const take = Math.min(share, cells[k].length - quota[k], left);
       quota[k] += take;
       left -= take;

@@ -153,8 +153,8 @@ const COARSE_MESH_PX = 64;
 const COARSE_STEP = 4;
 /**
  * A cell this far above lowResponse still counts as possibly dimmed: a cell's median is its
- * majority's sky, so a dimmed patch wider than half a cell pulls some cell below lowResponse, and
- * a vignetting edge's slope the cells beside it below lowResponse + 0.1.
+ * majority's sky, so a dimmed patch wider than a cell pulls some cell below lowResponse, and a
+ * vignetting edge's slope the cells beside it below lowResponse + 0.1.
  */
 const DIMMED_MARGIN = 0.1;
 

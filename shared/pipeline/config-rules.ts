@@ -49,6 +49,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   positive('characterize.defaultFwhmPx'),
   intAtLeast('characterize.minStarsPerTerm', 1),
   intAtLeast('characterize.minStarsPixelModel', 1),
+  intAtLeast('characterize.maxPsfStars', 0),
 
   intAtLeast('astrometry.patternStars', 3),
   positive('astrometry.matchRadiusPx'),
