@@ -31,7 +31,7 @@ export interface TemplateConfig {
   maxEllipticity: number;
   /** Largest deficit of an input's 5-sigma point-source depth below the deepest input's, mag. Default 1.5. */
   maxDepthDeficitMag: number;
-  /** Largest sky background over the median input's (both in calibrated flux per arcsec^2). Default 4. */
+  /** Largest sky background over the median input's (both in calibrated flux per arcsec^2; a sky-subtracted input, level below its pixel noise, is not cut). Default 4. */
   maxSkyRatio: number;
   /** Largest astrometric fit rms (header WCSRMS / ASTRRMS, arcsec; inputs without one pass). Default 0.1. */
   maxWcsRmsArcsec: number;

@@ -105,6 +105,16 @@ test('selection: every quality cut rejects with its own reason', () => {
   expected.forEach((re, k) => assert.match(reasons[k + 2] ?? '', re));
 });
 
+test('selection: sky-subtracted inputs (skies near 0, some negative) are not cut by maxSkyRatio', () => {
+  // Their median sky is negative: a ratio against it was read backwards ("sky 3.00x the median > maxSkyRatio 4").
+  const cands = [-3, -2, -1, 1, 2].map((skyAdu) => good(0.8, { skyAdu }));
+  assert.deepEqual(selectInputs(cands, resolveTemplateConfig()), [null, null, null, null, null]);
+  // ... and one of them among inputs with a sky does not move the median of those.
+  const mixed = [good(0.8), good(0.8), good(0.8, { skyAdu: -5 }), good(0.8, { skyAdu: 500 * 5 })];
+  assert.deepEqual(selectInputs(mixed, resolveTemplateConfig()).slice(0, 3), [null, null, null]);
+  assert.match(selectInputs(mixed, resolveTemplateConfig())[3] ?? '', /sky 5.00x the median/);
+});
+
 const row = (i: number): InputRow => ({
   file: `input-${i}.fits`,
   visit: 100 + i,
