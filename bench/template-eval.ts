@@ -185,3 +185,67 @@ export function describe(f: TemplateFigures): string {
   const rejected = f.build.inputs.filter((r) => !r.used).length;
   return `${f.build.tmplId}: ${f.build.nUsed} used, ${rejected} rejected; completeness(|SNR|>=6) ${f.found}/${f.visible} = ${f.completeness.toFixed(3)}; raw false positives ${f.falsePositives} (${f.falsePositivesPer4Mpix.toFixed(1)} per 4 Mpix; ${f.scienceStreak} more on the later visit's own streak); std(IMAGE/sqrt(VARIANCE)) ${f.noiseStd.toFixed(3)} (sky sources ${f.skyNoiseRatio.toFixed(3)}); at the one-visit transient ${f.atOneVisitTransient}, along streaks ${f.alongStreaks}; flux bias ${(100 * f.fluxBias).toFixed(2)} % (${f.fluxCount} hostless transients at SNR >= 20); coadd flux noise / ideal ${f.depthRatio.toFixed(3)}; build ${f.buildSeconds.toFixed(1)} s`;
 }
+
+/** One acceptance bar of issue 16: the figure, the bar as text, and whether it is met. */
+export interface Bar {
+  name: string;
+  value: string;
+  bar: string;
+  met: boolean;
+}
+
+/** Issue 16's differencing and depth bars, each against its threshold. */
+export function bars(f: TemplateFigures): Bar[] {
+  const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+  return [
+    {
+      name: 'completeness at |SNR| >= 6',
+      value: `${f.found}/${f.visible} = ${f.completeness.toFixed(3)}`,
+      bar: '>= 0.97',
+      met: f.completeness >= 0.97,
+    },
+    {
+      name: 'raw false positives per 4 Mpix',
+      value: f.falsePositivesPer4Mpix.toFixed(1),
+      bar: '<= 5',
+      met: f.falsePositivesPer4Mpix <= 5,
+    },
+    {
+      name: 'std(IMAGE/sqrt(VARIANCE))',
+      value: f.noiseStd.toFixed(3),
+      bar: '1.00 +- 0.05',
+      met: Math.abs(f.noiseStd - 1) <= 0.05,
+    },
+    {
+      name: 'detections at the one-visit transient',
+      value: String(f.atOneVisitTransient),
+      bar: '0',
+      met: f.atOneVisitTransient === 0,
+    },
+    {
+      name: "detections along the inputs' streaks",
+      value: String(f.alongStreaks),
+      bar: '0',
+      met: f.alongStreaks === 0,
+    },
+    {
+      name: `isolated transient flux bias (${f.fluxCount} at SNR >= 20)`,
+      value: pct(f.fluxBias),
+      bar: 'within 1 %',
+      met: Math.abs(f.fluxBias) <= 0.01,
+    },
+    {
+      name: 'coadd flux noise / ideal inverse-variance sum',
+      value: f.depthRatio.toFixed(3),
+      bar: '<= 1.10',
+      met: f.depthRatio <= 1.1,
+    },
+  ];
+}
+
+/** The bars as lines: MET or NOT MET, the figure, the bar. */
+export function describeBars(rows: readonly Bar[]): string {
+  return rows
+    .map((b) => `  ${b.met ? 'MET    ' : 'NOT MET'} ${b.name}: ${b.value} (bar ${b.bar})`)
+    .join('\n');
+}

@@ -62,6 +62,12 @@ export interface TemplateConfig {
   rejectBin: number;
   /** compareWarp: outlier footprints are grown by this many PSF FWHM of the matched warps. Default 1. */
   rejectGrowFwhm: number;
+  /**
+   * Where only some inputs are usable (their edges, rejected pixels), tilt their weights so that the
+   * coadd's PSF keeps the width it has where all are (psf-weights.ts): no PSF jump for the
+   * difference kernel to miss. Default true.
+   */
+  psfContinuousWeights: boolean;
   /** clip: per-pixel rejection above/below the median by this many sigma of the input's noise. Default 4. */
   clipSigma: number;
   /**
@@ -102,6 +108,7 @@ export const DEFAULT_TEMPLATE_CONFIG: Readonly<TemplateConfig> = Object.freeze({
   rejectRelative: 0.5,
   rejectBin: 2,
   rejectGrowFwhm: 1,
+  psfContinuousWeights: true,
   clipSigma: 4,
   maskPropagationFraction: 0.1,
   coaddPsfDegree: 2,
@@ -147,6 +154,7 @@ export function resolveTemplateConfig(partial: Partial<TemplateConfig> = {}): Te
       'an integer in [1, 8]',
     ],
     ['rejectGrowFwhm', c.rejectGrowFwhm >= 0, 'non-negative'],
+    ['psfContinuousWeights', typeof c.psfContinuousWeights === 'boolean', 'true or false'],
     ['clipSigma', positive(c.clipSigma), 'positive'],
     [
       'maskPropagationFraction',
