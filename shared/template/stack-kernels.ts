@@ -229,18 +229,23 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
   const tilt = Number.isFinite(job.targetMoment) && n <= MAX_TILTED_INPUTS;
   // Tilted weights per set of usable inputs (keyed by the sum of 2^k), computed once per set.
   const bySet = new Map<number, Float64Array>();
-  const present = new Array<boolean>(n);
+  const bit = Float64Array.from(inputs, (_s, k) => 2 ** k);
   const full = 2 ** n - 1;
+  const masks = inputs.map((s) => s.mask);
+  const rejected = inputs.map((s) => s.rejected);
   for (let p = y0 * job.width; p < y1 * job.width; p++) {
     let key = 0;
-    for (let k = 0; k < n; k++) {
-      present[k] = !(inputs[k].mask[p] & STACK_UNUSABLE || inputs[k].rejected[p]);
-      if (present[k]) key += 2 ** k;
-    }
+    for (let k = 0; k < n; k++)
+      if (!(masks[k][p] & STACK_UNUSABLE) && !rejected[k][p]) key += bit[k];
     let w: Float64Array = base;
     if (tilt && key !== full && key !== 0) {
-      w = bySet.get(key) ?? tiltedWeights(base, moments, present, job.targetMoment);
-      bySet.set(key, w);
+      let tilted = bySet.get(key);
+      if (!tilted) {
+        const present = Array.from(bit, (b) => Math.floor(key / b) % 2 === 1);
+        tilted = tiltedWeights(base, moments, present, job.targetMoment);
+        bySet.set(key, tilted);
+      }
+      w = tilted;
     }
     let num = 0;
     let den = 0;
@@ -260,7 +265,7 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
           flaggedBits |= m & PROPAGATED;
         }
       }
-      if (!present[k]) continue;
+      if (m & STACK_UNUSABLE || s.rejected[p]) continue;
       const wk = w[k];
       num += wk * s.image[p];
       den += wk;
