@@ -24,7 +24,7 @@ export interface TemplateConfig {
   /**
    * Largest PSF FWHM over the best passing input's (PSF homogeneity): a coadd of 2.5 px and 7 px
    * inputs has a core of the sharp ones and wings of the broad ones, which Alard-Lupton matching
-   * does not reproduce (measured: star residuals and a 4 % flux bias, see README.md). Default 2.
+   * does not reproduce exactly (README.md, Measured). Default 2.
    */
   maxFwhmRatio: number;
   /** Largest PSF ellipticity |(ixx - iyy, 2 ixy)| / (ixx + iyy) at the input's centre. Default 0.25. */
