@@ -19,7 +19,7 @@ import {
   type TemplateBuild,
   type TemplateConfig,
 } from '../shared/template/index.js';
-import { clippedStats, median } from '../shared/util/stats.js';
+import { clippedStats, madSigma, median } from '../shared/util/stats.js';
 import { WorkerPool } from '../shared/util/worker-pool.js';
 
 export interface EvalOptions {
@@ -47,8 +47,9 @@ export interface TemplateFigures {
   /** Detections within 2 FWHM of the one-visit transient, and along the inputs' streaks. */
   atOneVisitTransient: number;
   alongStreaks: number;
-  /** Median psfFlux / truth - 1 of hostless transients at SNR >= 20, and how many. */
+  /** Median psfFlux / truth - 1 of hostless transients at SNR >= 20, its standard error (1.2533 sigma / sqrt(n)), and how many. */
   fluxBias: number;
+  fluxBiasError: number;
   fluxCount: number;
   /** Coadd point-source flux noise over the ideal inverse-variance sum of the used inputs'. */
   depthRatio: number;
@@ -58,6 +59,8 @@ export interface TemplateFigures {
 }
 
 const REAL = new Set(['transient', 'moving']);
+/** Standard error of a median over that of a mean, sqrt(pi / 2), for Gaussian scatter. */
+const MEDIAN_EFFICIENCY = Math.sqrt(Math.PI / 2);
 /** Points along a streak of an input, mapped into the science image's pixels. */
 function streakPoints(
   spec: ImageSpec,
@@ -167,6 +170,10 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
     atOneVisitTransient,
     alongStreaks,
     fluxBias: fluxRatios.length ? median(fluxRatios) - 1 : Number.NaN,
+    fluxBiasError:
+      fluxRatios.length > 2
+        ? (MEDIAN_EFFICIENCY * madSigma(fluxRatios)) / Math.sqrt(fluxRatios.length)
+        : Number.NaN,
     fluxCount: fluxRatios.length,
     depthRatio: 10 ** (0.4 * (build.idealDepthMag - build.depthMag)),
     buildSeconds,
@@ -184,4 +191,68 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
 export function describe(f: TemplateFigures): string {
   const rejected = f.build.inputs.filter((r) => !r.used).length;
   return `${f.build.tmplId}: ${f.build.nUsed} used, ${rejected} rejected; completeness(|SNR|>=6) ${f.found}/${f.visible} = ${f.completeness.toFixed(3)}; raw false positives ${f.falsePositives} (${f.falsePositivesPer4Mpix.toFixed(1)} per 4 Mpix; ${f.scienceStreak} more on the later visit's own streak); std(IMAGE/sqrt(VARIANCE)) ${f.noiseStd.toFixed(3)} (sky sources ${f.skyNoiseRatio.toFixed(3)}); at the one-visit transient ${f.atOneVisitTransient}, along streaks ${f.alongStreaks}; flux bias ${(100 * f.fluxBias).toFixed(2)} % (${f.fluxCount} hostless transients at SNR >= 20); coadd flux noise / ideal ${f.depthRatio.toFixed(3)}; build ${f.buildSeconds.toFixed(1)} s`;
+}
+
+/** One acceptance bar of issue 16: the figure, the bar as text, and whether it is met. */
+export interface Bar {
+  name: string;
+  value: string;
+  bar: string;
+  met: boolean;
+}
+
+/** Issue 16's differencing and depth bars, each against its threshold. */
+export function bars(f: TemplateFigures): Bar[] {
+  const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+  return [
+    {
+      name: 'completeness at |SNR| >= 6',
+      value: `${f.found}/${f.visible} = ${f.completeness.toFixed(3)}`,
+      bar: '>= 0.97',
+      met: f.completeness >= 0.97,
+    },
+    {
+      name: 'raw false positives per 4 Mpix',
+      value: f.falsePositivesPer4Mpix.toFixed(1),
+      bar: '<= 5',
+      met: f.falsePositivesPer4Mpix <= 5,
+    },
+    {
+      name: 'std(IMAGE/sqrt(VARIANCE))',
+      value: f.noiseStd.toFixed(3),
+      bar: '1.00 +- 0.05',
+      met: Math.abs(f.noiseStd - 1) <= 0.05,
+    },
+    {
+      name: 'detections at the one-visit transient',
+      value: String(f.atOneVisitTransient),
+      bar: '0',
+      met: f.atOneVisitTransient === 0,
+    },
+    {
+      name: "detections along the inputs' streaks",
+      value: String(f.alongStreaks),
+      bar: '0',
+      met: f.alongStreaks === 0,
+    },
+    {
+      name: `isolated transient flux bias (${f.fluxCount} at SNR >= 20)`,
+      value: `${pct(f.fluxBias)} +- ${pct(f.fluxBiasError)}`,
+      bar: 'within 1 %',
+      met: Math.abs(f.fluxBias) <= 0.01,
+    },
+    {
+      name: 'coadd flux noise / ideal inverse-variance sum',
+      value: f.depthRatio.toFixed(3),
+      bar: '<= 1.10',
+      met: f.depthRatio <= 1.1,
+    },
+  ];
+}
+
+/** The bars as lines: MET or NOT MET, the figure, the bar. */
+export function describeBars(rows: readonly Bar[]): string {
+  return rows
+    .map((b) => `  ${b.met ? 'MET    ' : 'NOT MET'} ${b.name}: ${b.value} (bar ${b.bar})`)
+    .join('\n');
 }

@@ -6,9 +6,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, evaluateTemplates } from './template-eval.js';
+import { bars, describe, describeBars, evaluateTemplates } from './template-eval.js';
 
 const SIZE = Number(process.env.AP_BENCH_TEMPLATE_SIZE ?? 2048);
 const BIG = Number(process.env.AP_BENCH_TEMPLATE_BIG ?? 4096);
@@ -24,6 +24,7 @@ export async function run(): Promise<void> {
       config: { rejection },
     });
     console.log(`${SIZE}^2, 12 inputs, seed ${SEED}, rejection ${rejection}: ${describe(f)}`);
+    console.log(describeBars(bars(f)));
   }
   if (BIG <= 0) return;
   const dir = mkdtempSync(join(tmpdir(), 'bench-templates-'));
@@ -62,8 +63,26 @@ export async function run(): Promise<void> {
       cpuSeconds: number;
       timingsMs: Record<string, number>;
     };
+    const wallS = (Date.now() - started) / 1000;
+    const load = loadavg()[0];
     console.log(
-      `ap template, 12 inputs of ${BIG}^2: wall ${((Date.now() - started) / 1000).toFixed(1)} s (CPU ${log.cpuSeconds.toFixed(1)} s), peak RSS ${(log.peakRssMb / 1024).toFixed(2)} GB, stages ${JSON.stringify(log.timingsMs)} (load average ${loadavg()[0].toFixed(1)})`,
+      `ap template, 12 inputs of ${BIG}^2: wall ${wallS.toFixed(1)} s (CPU ${log.cpuSeconds.toFixed(1)} s), peak RSS ${(log.peakRssMb / 1024).toFixed(2)} GB, stages ${JSON.stringify(log.timingsMs)} (load average ${load.toFixed(1)})`,
+    );
+    console.log(
+      describeBars([
+        {
+          name: `wall time (load average ${load.toFixed(1)} on ${availableParallelism()} cores${load > availableParallelism() ? ': inflated, see CPU / cores' : ''})`,
+          value: `${wallS.toFixed(1)} s (CPU / cores ${(log.cpuSeconds / availableParallelism()).toFixed(1)} s)`,
+          bar: '<= 60 s',
+          met: wallS <= 60,
+        },
+        {
+          name: 'peak RSS',
+          value: `${(log.peakRssMb / 1024).toFixed(2)} GB`,
+          bar: '<= 6 GB',
+          met: log.peakRssMb <= 6 * 1024,
+        },
+      ]),
     );
     console.log(run.stdout.trim());
   } finally {

@@ -11,6 +11,7 @@ import { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
 import { Plane } from '../image/plane.js';
 import { emptyVisitInfo } from '../image/visit-info.js';
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
 import { madSigma, median } from '../util/stats.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { InsufficientCoverageError, warpExposure } from '../warp/index.js';
@@ -321,12 +322,18 @@ function robustSigma(values: Float32Array): number {
   return sample.length > 10 ? madSigma(sample) : Number.NaN;
 }
 
-/** Median of the finite, covered values of a plane (subsampled). */
-function coveredMedian(values: Float32Array, mask: Int32Array): number {
+/** Median of the finite, covered values of a plane (subsampled); with `count` and `all`, of the pixels where all inputs were used. */
+function coveredMedian(
+  values: Float32Array,
+  mask: Int32Array,
+  count?: Uint8Array,
+  all?: number,
+): number {
   const step = Math.max(1, Math.floor(values.length / 100000));
   const sample: number[] = [];
   for (let p = 0; p < values.length; p += step)
-    if (!(mask[p] & MaskPlane.NO_DATA) && values[p] > 0) sample.push(values[p]);
+    if (!(mask[p] & MaskPlane.NO_DATA) && values[p] > 0 && (!count || count[p] === all))
+      sample.push(values[p]);
   return sample.length ? median(sample) : Number.NaN;
 }
 
@@ -405,7 +412,8 @@ export async function buildTemplate(
       const warped = await warpExposure(
         c.input.exposure,
         { width: grid.width, height: grid.height, wcs: grid.wcs },
-        { minCoverageFraction: 1e-9 },
+        // This thread also prepares each input (shared copies, mask growth): it resamples one band, each worker two.
+        { minCoverageFraction: 1e-9, threads: pool && pool.size > 0 ? 2 * pool.size + 1 : 0 },
         pool,
       );
       const e = warped.exposure;
@@ -465,6 +473,7 @@ export async function buildTemplate(
     stack.map((s) => ({
       psf: s.psf!,
       weight: s.weight,
+      moment: (s.fwhmPx / FWHM_PER_SIGMA) ** 2,
       covers: (x: number, y: number) => {
         const p = Math.round(y) * width + Math.round(x);
         return p >= 0 && p < s.mask.length && !(s.mask[p] & MaskPlane.NO_DATA);
@@ -474,6 +483,7 @@ export async function buildTemplate(
     height,
     cfg.coaddPsfDegree,
     cfg.coaddPsfGrid,
+    out.targetMoment,
   );
   const psfMs = performance.now() - tPsf;
 
@@ -516,9 +526,11 @@ export async function buildTemplate(
           Math.min(out.noiseCorrelation.nx - 1, Math.floor(cx / out.noiseCorrelation.cellSize))
       ]
     : null;
-  const coaddSigma = Math.sqrt(
-    psfFluxVariance(coveredMedian(out.variance, out.mask), stampAtCentre, cell),
-  );
+  // Where every used input is (as the ideal sum assumes): elsewhere fewer inputs make it shallower.
+  const fullVariance =
+    coveredMedian(out.variance, out.mask, out.count, stack.length) ||
+    coveredMedian(out.variance, out.mask);
+  const coaddSigma = Math.sqrt(psfFluxVariance(fullVariance, stampAtCentre, cell));
   const idealInverse = used.reduce((s, c) => {
     const sigma = (c.quality!.depthAdu / 5) * 10 ** (0.4 * (zeroPoint - c.zeroPoint));
     return s + 1 / (sigma * sigma);

@@ -7,11 +7,14 @@
 import { PixelPsf, polyTerms, polyValues } from '../psf/pixel-psf.js';
 import type { Psf } from '../psf/types.js';
 import { solveSymmetric } from '../util/linalg.js';
+import { tiltedWeights } from './psf-weights.js';
 
 export interface CoaddPsfInput {
   /** The input's PSF on the output grid (a WarpedPsf). */
   psf: Psf;
   weight: number;
+  /** Second moment of the PSF, px^2 (for the weights' tilt, psf-weights.ts). */
+  moment: number;
   /** True where the input contributes to the coadd at (x, y) (pixel of the output grid). */
   covers(x: number, y: number): boolean;
 }
@@ -23,17 +26,30 @@ export interface CoaddPsfFit {
   maxResidual: number;
 }
 
-/** CoaddPsf at (x, y), centred on a size x size stamp, or null where no input covers. */
+/**
+ * CoaddPsf at (x, y), centred on a size x size stamp, or null where no input covers; with a finite
+ * `target`, the weights of the covering inputs are tilted to it as the stack's are (psf-weights.ts).
+ */
 export function coaddPsfStamp(
   inputs: readonly CoaddPsfInput[],
   x: number,
   y: number,
   size: number,
+  target = Number.NaN,
 ): Float64Array | null {
   const out = new Float64Array(size * size);
+  const present = inputs.map((i) => i.covers(x, y));
+  const weights = Number.isFinite(target)
+    ? tiltedWeights(
+        inputs.map((i) => i.weight),
+        inputs.map((i) => i.moment),
+        present,
+        target,
+      )
+    : inputs.map((i) => i.weight);
   let total = 0;
-  for (const input of inputs) {
-    if (!input.covers(x, y)) continue;
+  for (const [k, input] of inputs.entries()) {
+    if (!present[k]) continue;
     const stamp = input.psf.stampAt(x, y, true);
     const off = (size - stamp.size) >> 1;
     for (let j = 0; j < stamp.size; j++) {
@@ -41,10 +57,10 @@ export function coaddPsfStamp(
         const tx = i + off;
         const ty = j + off;
         if (tx >= 0 && ty >= 0 && tx < size && ty < size)
-          out[ty * size + tx] += input.weight * stamp.data[j * stamp.size + i];
+          out[ty * size + tx] += weights[k] * stamp.data[j * stamp.size + i];
       }
     }
-    total += input.weight;
+    total += weights[k];
   }
   if (total === 0) return null;
   let sum = 0;
@@ -60,6 +76,7 @@ export function fitCoaddPsf(
   height: number,
   degree: number,
   grid: number,
+  target = Number.NaN,
 ): CoaddPsfFit {
   const size = Math.max(...inputs.map((i) => i.psf.stampSize)) | 1;
   const frame = { width, height };
@@ -68,7 +85,7 @@ export function fitCoaddPsf(
     for (let i = 0; i < grid; i++) {
       const x = ((i + 0.5) / grid) * (width - 1);
       const y = ((j + 0.5) / grid) * (height - 1);
-      const stamp = coaddPsfStamp(inputs, x, y, size);
+      const stamp = coaddPsfStamp(inputs, x, y, size, target);
       if (stamp) nodes.push({ x, y, stamp });
     }
   }

@@ -24,14 +24,14 @@ export interface TemplateConfig {
   /**
    * Largest PSF FWHM over the best passing input's (PSF homogeneity): a coadd of 2.5 px and 7 px
    * inputs has a core of the sharp ones and wings of the broad ones, which Alard-Lupton matching
-   * does not reproduce (measured: star residuals and a 4 % flux bias, see README.md). Default 2.
+   * does not reproduce exactly (README.md, Measured). Default 2.
    */
   maxFwhmRatio: number;
   /** Largest PSF ellipticity |(ixx - iyy, 2 ixy)| / (ixx + iyy) at the input's centre. Default 0.25. */
   maxEllipticity: number;
   /** Largest deficit of an input's 5-sigma point-source depth below the deepest input's, mag. Default 1.5. */
   maxDepthDeficitMag: number;
-  /** Largest sky background over the median input's (both in calibrated flux per arcsec^2). Default 4. */
+  /** Largest sky background over the median input's (both in calibrated flux per arcsec^2; a sky-subtracted input, level below its pixel noise, is not cut). Default 4. */
   maxSkyRatio: number;
   /** Largest astrometric fit rms (header WCSRMS / ASTRRMS, arcsec; inputs without one pass). Default 0.1. */
   maxWcsRmsArcsec: number;
@@ -62,6 +62,12 @@ export interface TemplateConfig {
   rejectBin: number;
   /** compareWarp: outlier footprints are grown by this many PSF FWHM of the matched warps. Default 1. */
   rejectGrowFwhm: number;
+  /**
+   * Where only some inputs are usable (their edges, rejected pixels), tilt their weights so that the
+   * coadd's PSF keeps the width it has where all are (psf-weights.ts): no PSF jump for the
+   * difference kernel to miss. Default true.
+   */
+  psfContinuousWeights: boolean;
   /** clip: per-pixel rejection above/below the median by this many sigma of the input's noise. Default 4. */
   clipSigma: number;
   /**
@@ -102,6 +108,7 @@ export const DEFAULT_TEMPLATE_CONFIG: Readonly<TemplateConfig> = Object.freeze({
   rejectRelative: 0.5,
   rejectBin: 2,
   rejectGrowFwhm: 1,
+  psfContinuousWeights: true,
   clipSigma: 4,
   maskPropagationFraction: 0.1,
   coaddPsfDegree: 2,
@@ -147,6 +154,7 @@ export function resolveTemplateConfig(partial: Partial<TemplateConfig> = {}): Te
       'an integer in [1, 8]',
     ],
     ['rejectGrowFwhm', c.rejectGrowFwhm >= 0, 'non-negative'],
+    ['psfContinuousWeights', typeof c.psfContinuousWeights === 'boolean', 'true or false'],
     ['clipSigma', positive(c.clipSigma), 'positive'],
     [
       'maskPropagationFraction',

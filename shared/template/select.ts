@@ -12,9 +12,14 @@ export interface SelectionCandidate {
   zeroPoint: number;
 }
 
-/** Calibrated sky surface brightness, relative units (flux per arcsec^2 at zero point 0). */
+/**
+ * Calibrated sky surface brightness, relative units (flux per arcsec^2 at zero point 0); NaN for a
+ * sky-subtracted input (a level below its own pixel noise), whose sky is not known.
+ */
 function skyFlux(c: SelectionCandidate): number {
-  return (c.quality.skyAdu * 10 ** (-0.4 * c.zeroPoint)) / c.quality.pixelScaleArcsec ** 2;
+  const q = c.quality;
+  if (!(q.skyAdu > Math.sqrt(q.medianVariance))) return Number.NaN;
+  return (q.skyAdu * 10 ** (-0.4 * c.zeroPoint)) / q.pixelScaleArcsec ** 2;
 }
 
 export function depthMag(c: SelectionCandidate): number {
@@ -44,7 +49,8 @@ function cutReason(
   const depth = depthMag(c);
   if (!(depth >= bestDepth - cfg.maxDepthDeficitMag))
     return `depth ${f2(depth)} mag is more than maxDepthDeficitMag ${cfg.maxDepthDeficitMag} above the deepest ${f2(bestDepth)}`;
-  if (!(skyFlux(c) <= cfg.maxSkyRatio * medianSky))
+  // Sky-subtracted inputs (NaN) are judged by their depth only.
+  if (skyFlux(c) > cfg.maxSkyRatio * medianSky)
     return `sky ${f2(skyFlux(c) / medianSky)}x the median > maxSkyRatio ${cfg.maxSkyRatio}`;
   return null;
 }

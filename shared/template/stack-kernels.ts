@@ -5,6 +5,7 @@
  */
 import { convolveSeparable, gaussianTaps } from '../characterize/filters.js';
 import { MaskPlane } from '../image/mask.js';
+import { MAX_TILTED_INPUTS, tiltedWeights } from './psf-weights.js';
 
 /** Bits that keep an input pixel out of the weighted mean (while another input can replace it). */
 export const STACK_UNUSABLE =
@@ -29,6 +30,8 @@ export interface StackPlane {
   rejected: Uint8Array;
   /** Inverse-variance weight of the whole input. */
   weight: number;
+  /** Second moment of the input's PSF on the output grid, px^2 (psf-weights.ts). */
+  psfMoment: number;
 }
 
 export interface StackJob {
@@ -45,6 +48,8 @@ export interface StackJob {
   halfZ: Float32Array;
   /** A SAT/BAD bit of the inputs is set in the coadd where the inputs carrying it hold at least this fraction of the weight (Rubin's maskPropagationThresholds). */
   propagateFraction: number;
+  /** Where only some inputs are usable, their weights are tilted to this PSF second moment (psf-weights.ts); NaN: weights kept. */
+  targetMoment: number;
 }
 
 /**
@@ -218,7 +223,30 @@ export function clipRows(a: {
  */
 export function stackRows(job: StackJob, y0: number, y1: number): void {
   const { inputs } = job;
+  const n = inputs.length;
+  const base = Float64Array.from(inputs, (s) => s.weight);
+  const moments = Float64Array.from(inputs, (s) => s.psfMoment);
+  const tilt = Number.isFinite(job.targetMoment) && n <= MAX_TILTED_INPUTS;
+  // Tilted weights per set of usable inputs (keyed by the sum of 2^k), computed once per set.
+  const bySet = new Map<number, Float64Array>();
+  const bit = Float64Array.from(inputs, (_s, k) => 2 ** k);
+  const full = 2 ** n - 1;
+  const masks = inputs.map((s) => s.mask);
+  const rejected = inputs.map((s) => s.rejected);
   for (let p = y0 * job.width; p < y1 * job.width; p++) {
+    let key = 0;
+    for (let k = 0; k < n; k++)
+      if (!(masks[k][p] & STACK_UNUSABLE) && !rejected[k][p]) key += bit[k];
+    let w: Float64Array = base;
+    if (tilt && key !== full && key !== 0) {
+      let tilted = bySet.get(key);
+      if (!tilted) {
+        const present = Array.from(bit, (b) => Math.floor(key / b) % 2 === 1);
+        tilted = tiltedWeights(base, moments, present, job.targetMoment);
+        bySet.set(key, tilted);
+      }
+      w = tilted;
+    }
     let num = 0;
     let den = 0;
     let vs = 0;
@@ -227,7 +255,7 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
     let flagged = 0;
     let flaggedBits = 0;
     const half = [0, 0, 0, 0, 0, 0];
-    for (let k = 0; k < inputs.length; k++) {
+    for (let k = 0; k < n; k++) {
       const s = inputs[k];
       const m = s.mask[p];
       if (!(m & MaskPlane.NO_DATA)) {
@@ -238,14 +266,15 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
         }
       }
       if (m & STACK_UNUSABLE || s.rejected[p]) continue;
-      num += s.weight * s.image[p];
-      den += s.weight;
-      vs += s.weight * s.weight * s.variance[p];
+      const wk = w[k];
+      num += wk * s.image[p];
+      den += wk;
+      vs += wk * wk * s.variance[p];
       count++;
       const h = 3 * (k & 1);
-      half[h] += s.weight * s.image[p];
-      half[h + 1] += s.weight;
-      half[h + 2] += s.weight * s.weight * s.variance[p];
+      half[h] += wk * s.image[p];
+      half[h + 1] += wk;
+      half[h + 2] += wk * wk * s.variance[p];
     }
     job.halfZ[p] =
       half[1] > 0 && half[4] > 0

@@ -26,6 +26,7 @@ import {
   type StackPlane,
 } from './stack-kernels.js';
 import { FWHM_PER_SIGMA } from '../util/numeric.js';
+import { targetMoment } from './psf-weights.js';
 import { tasksOf, type Task } from '../util/pool-task.js';
 
 /** The matched Gaussian is this much wider than the widest input PSF, so every input is blurred a little (no deconvolution). */
@@ -54,6 +55,8 @@ export interface StackOutput {
   count: Uint8Array;
   /** Difference of the two half coadds (even- and odd-numbered inputs) over its expected sigma, per pixel. */
   halfZ: Float32Array;
+  /** The PSF second moment the weights were tilted to where only some inputs are usable (NaN: not tilted). */
+  targetMoment: number;
   /** Per input, the fraction of its covered pixels rejection removed. */
   rejectedFraction: number[];
   noiseCorrelation: NoiseCorrelation | null;
@@ -211,6 +214,7 @@ export async function stackInputs(
     variance: s.variance,
     mask: s.mask,
     weight: s.weight,
+    psfMoment: (s.fwhmPx / FWHM_PER_SIGMA) ** 2,
     rejected: shared(Uint8Array, n),
   }));
   const lanes = (pool?.size ?? 0) + 1;
@@ -239,6 +243,12 @@ export async function stackInputs(
     mask: shared(Int32Array, n),
     count: shared(Uint8Array, n),
     propagateFraction: cfg.maskPropagationFraction,
+    targetMoment: cfg.psfContinuousWeights
+      ? targetMoment(
+          planes.map((p) => p.weight),
+          planes.map((p) => p.psfMoment),
+        )
+      : Number.NaN,
     halfZ: shared(Float32Array, n),
   };
   await fanOut(
@@ -266,6 +276,7 @@ export async function stackInputs(
     mask: job.mask,
     count: job.count,
     halfZ: job.halfZ,
+    targetMoment: job.targetMoment,
     rejectedFraction,
     noiseCorrelation: coaddNoise(inputs, contribution),
     timingsMs: { rejection: t1 - t0, stack: t2 - t1 },

@@ -17,10 +17,8 @@ test('a later visit against a coadd of 10 simulated visits', async (t) => {
   assert.equal(f.atOneVisitTransient, 0, 'detections at the transient of one input');
   assert.equal(f.alongStreaks, 0, 'detections along the inputs streaks');
   assert.ok(Math.abs(f.noiseStd - 1) <= 0.05, `std(IMAGE/sqrt(VARIANCE)) ${f.noiseStd}`);
-  // Issue 16 asks for 1.10: met for inputs of similar seeing (1.07 at 3-3.3 px) and on the 1024^2 bench
-  // (1.096), not for this mix (1.22: a direct coadd of PSFs this different is not an optimal point-source
-  // filter; README.md). The bound guards against regressions.
-  assert.ok(f.depthRatio <= 1.25, `coadd flux noise / ideal ${f.depthRatio}`);
+  // Issue 16's bar, where every input is (1.015 here; README.md).
+  assert.ok(f.depthRatio <= 1.1, `coadd flux noise / ideal ${f.depthRatio}`);
   assert.ok(
     Math.abs(f.build.halfSplitSigma - 1) < 0.1,
     `half-split noise ${f.build.halfSplitSigma}`,

@@ -15,6 +15,7 @@ import { cropGrid, tileCentre, tileGrid } from '../../shared/template/grid.js';
 import { coaddPsfStamp, fitCoaddPsf } from '../../shared/template/coadd-psf.js';
 import { stackInputs, type StackInput } from '../../shared/template/stack.js';
 import { psfFluxVariance } from '../../shared/template/measure.js';
+import { MAX_TILT_RATIO, targetMoment, tiltedWeights } from '../../shared/template/psf-weights.js';
 import { GaussianPsf } from '../../shared/psf/gaussian-psf.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { writeFits } from '../../shared/fits/index.js';
@@ -105,6 +106,16 @@ test('selection: every quality cut rejects with its own reason', () => {
   expected.forEach((re, k) => assert.match(reasons[k + 2] ?? '', re));
 });
 
+test('selection: sky-subtracted inputs (skies near 0, some negative) are not cut by maxSkyRatio', () => {
+  // Their median sky is negative: a ratio against it was read backwards ("sky 3.00x the median > maxSkyRatio 4").
+  const cands = [-3, -2, -1, 1, 2].map((skyAdu) => good(0.8, { skyAdu }));
+  assert.deepEqual(selectInputs(cands, resolveTemplateConfig()), [null, null, null, null, null]);
+  // ... and one of them among inputs with a sky does not move the median of those.
+  const mixed = [good(0.8), good(0.8), good(0.8, { skyAdu: -5 }), good(0.8, { skyAdu: 500 * 5 })];
+  assert.deepEqual(selectInputs(mixed, resolveTemplateConfig()).slice(0, 3), [null, null, null]);
+  assert.match(selectInputs(mixed, resolveTemplateConfig())[3] ?? '', /sky 5.00x the median/);
+});
+
 const row = (i: number): InputRow => ({
   file: `input-${i}.fits`,
   visit: 100 + i,
@@ -185,8 +196,8 @@ test('CoaddPsf: the weighted sum of the inputs covering each position, fitted wi
   const narrow = new GaussianPsf(2, 2, 0, 25);
   const wide = new GaussianPsf(6, 5, 0.5, 25);
   const inputs = [
-    { psf: narrow, weight: 3, covers: () => true },
-    { psf: wide, weight: 1, covers: (x: number) => x < 500 },
+    { psf: narrow, weight: 3, moment: 4, covers: () => true },
+    { psf: wide, weight: 1, moment: 30, covers: (x: number) => x < 500 },
   ];
   const left = coaddPsfStamp(inputs, 100, 100, 25)!;
   const right = coaddPsfStamp(inputs, 900, 100, 25)!;
@@ -196,7 +207,13 @@ test('CoaddPsf: the weighted sum of the inputs covering each position, fitted wi
     assert.ok(Math.abs(left[k] - (3 * n[k] + w[k]) / 4) < 1e-6);
     assert.ok(Math.abs(right[k] - n[k]) < 1e-6);
   }
-  const same = fitCoaddPsf([{ psf: wide, weight: 1, covers: () => true }], 1000, 1000, 2, 6);
+  const same = fitCoaddPsf(
+    [{ psf: wide, weight: 1, moment: 30, covers: () => true }],
+    1000,
+    1000,
+    2,
+    6,
+  );
   assert.ok(same.maxResidual < 1e-3, `${same.maxResidual}`);
 });
 
@@ -286,4 +303,72 @@ test('stacking: masked inputs are replaced by the others; SAT in enough of the w
   assert.equal(out.mask[700], MaskPlane.NO_DATA);
   assert.ok(Number.isNaN(out.image[700]));
   assert.equal(DEFAULT_TEMPLATE_CONFIG.maskPropagationFraction, 0.1);
+});
+
+test('tiltedWeights: the present inputs weighted to the target PSF moment, within MAX_TILT_RATIO', () => {
+  const w = [1, 1, 1];
+  const m = [4, 9, 16];
+  const target = targetMoment(w, m);
+  const mean = (t: Float64Array) =>
+    t.reduce((s, v, k) => s + v * m[k], 0) / t.reduce((s, v) => s + v);
+  const right = tiltedWeights(w, m, [false, true, true], target);
+  assert.equal(right[0], 0);
+  assert.ok(Math.abs(mean(right) - target) < 1e-9, `${mean(right)} vs ${target}`);
+  // 9.67 is beyond the moments of 4 and 9: the nearest reachable, at the tilt's limit.
+  const left = tiltedWeights(w, m, [true, true, false], target);
+  assert.ok(Math.abs(left[1] / left[0] - MAX_TILT_RATIO) < 1e-6 && mean(left) < 9);
+});
+
+/** Three noiseless inputs of unit-flux Gaussian stars of sigma 1.5, 2.5 and 3.5 px; the sharpest covers the left half only. */
+function starInputs(): StackInput[] {
+  return [1.5, 2.5, 3.5].map((sigma, i) => {
+    const image = new Float32Array(new SharedArrayBuffer(4 * 40000));
+    const variance = new Float32Array(new SharedArrayBuffer(4 * 40000)).fill(1);
+    const mask = new Int32Array(new SharedArrayBuffer(4 * 40000));
+    for (let y = 0; y < 200; y++) {
+      for (let x = 0; x < 200; x++) {
+        const p = y * 200 + x;
+        for (const cx of [50, 150])
+          image[p] +=
+            Math.exp(-((x - cx) ** 2 + (y - 100) ** 2) / (2 * sigma * sigma)) /
+            (2 * Math.PI * sigma * sigma);
+        if (i === 0 && x >= 100) mask[p] = MaskPlane.NO_DATA;
+      }
+    }
+    return {
+      image,
+      variance,
+      mask,
+      weight: 1,
+      pixelVariance: 1,
+      fwhmPx: sigma * 2.3548,
+      noiseCorrelation: null,
+    };
+  });
+}
+
+/** Second moment (x^2 + y^2) / 2 of the coadd's star at (cx, 100). */
+function starMoment(image: Float32Array, cx: number): number {
+  let s = 0;
+  let s2 = 0;
+  for (let y = 80; y <= 120; y++) {
+    for (let x = cx - 20; x <= cx + 20; x++) {
+      const v = image[y * 200 + x];
+      s += v;
+      s2 += (v * ((x - cx) ** 2 + (y - 100) ** 2)) / 2;
+    }
+  }
+  return s2 / s;
+}
+
+test('stacking: where the sharpest input ends, the coadd PSF keeps its width (psfContinuousWeights)', async () => {
+  const run = async (psfContinuousWeights: boolean) => {
+    const cfg = resolveTemplateConfig({ rejection: 'none', psfContinuousWeights });
+    const out = await stackInputs(200, 200, starInputs(), cfg, null);
+    return starMoment(out.image, 150) / starMoment(out.image, 50);
+  };
+  const tilted = await run(true);
+  assert.ok(Math.abs(tilted - 1) < 0.02, `width ratio right / left ${tilted}`);
+  const plain = await run(false);
+  assert.ok(plain > 1.15, `without the tilt the PSF jumps: ${plain}`);
 });
