@@ -1,12 +1,17 @@
 /**
- * The SIGKILL experiments of the fault campaign (`npm run bench -- faults`): a small visit (two
- * 512 x 512 detectors of `ap simulate`'s sky) through the whole local system, the emulators in a
- * process of their own with `--data` (the journal), the functions in their worker instances. Each
- * experiment SIGKILLs the emulator process at one stage, restarts it on the same ports and data,
- * or cuts the network to Firestore (a loopback proxy in front of it drops and refuses every
- * connection for CUT_MS: transient errors, retries), and counts, against a run without either: alerts lost, raw objects lost, duplicate deliveries
- * and diaSourceIds that came with two different payloads. Bounded: each run waits at most
- * RUN_TIMEOUT_MS; loopback only.
+ * The kill experiments of the fault campaign (`npm run bench -- fault-kills`, part of `faults`):
+ * a small visit (two 512 x 512 detectors of `ap simulate`'s sky) through the whole local system,
+ * the emulators in a process of their own with `--data` (the journal), the functions in their
+ * worker instances. Each experiment SIGKILLs the emulator process at one stage and restarts it
+ * on the same ports and data; or cuts the network to Firestore (a loopback proxy in front of it
+ * drops and refuses every connection) for CUT_MS, within the client's retry budget, or for
+ * LONG_CUT_MS, beyond it; or kills a function instance at one point of its invocation
+ * (instances.ts crashAt: Cloud Run's crashed instance, replaced, its message redelivered). It
+ * counts, against a run without any: alerts lost, duplicate deliveries (and the window the
+ * design allows), diaSourceIds that came with two different payloads, raw objects kept, dead
+ * letters (and those without a reason) and the images' processing records at the end.
+ * Bounded: each run waits at most RUN_TIMEOUT_MS; loopback only. AP_FAULT_KILLS=TEXT runs only
+ * the experiments whose name contains TEXT (after the baseline).
  */
 import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
@@ -303,7 +308,7 @@ export async function killExperiments(): Promise<void> {
         results.push(await runOnce(e, plan, rendered));
     const baseline = results[0].ids;
     console.log(
-      `\nSIGKILL of the emulator process (--data journal) at a stage, restarted on the same ports, or every connection to Firestore dropped and refused for ${CUT_MS / 1000} s once the raw images are written; ${DETECTORS} detectors of ${SIZE} x ${SIZE}:`,
+      `\nSIGKILL of the emulator process (--data journal) at a stage, restarted on the same ports; every connection to Firestore dropped and refused for a while once the raw images are written; a function instance killed at a point and replaced. ${DETECTORS} detectors of ${SIZE} x ${SIZE}, fan-out chunk ${FANOUT_CHUNK} and slice ${FANOUT_SLICE}:`,
     );
     console.log(
       `| fault | instance killed | alerts (baseline) | lost | duplicate deliveries (window) | ids with two payloads | raw objects kept | invocations retried | dead letters (without reason) | records | finished | s |`,
@@ -319,5 +324,8 @@ export async function killExperiments(): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
   }
 }
+
+/** `npm run bench -- fault-kills`. */
+export const run = killExperiments;
 
 if (import.meta.url === `file://${process.argv[1]}`) await killExperiments();

@@ -248,4 +248,7 @@ export async function mixExperiment(): Promise<void> {
   }
 }
 
+/** `npm run bench -- fault-mix`. */
+export const run = mixExperiment;
+
 if (import.meta.url === `file://${process.argv[1]}`) await mixExperiment();

@@ -7,15 +7,17 @@
  * answer within HANG_SECONDS) and crashes (a throw out of the handler, i.e. a retry loop).
  * Bounded: every input has its own time limit and the campaign stops after its fixed list.
  *
- * Then (`fault-kills.ts`) SIGKILLs of the emulator process at each stage of a small visit through
- * the whole local system, restarted on its `--data` journal. Not covered yet (see the issue):
- * kills of function instances at each stage, a network cut to Firestore, and good images
- * interleaved with the bad ones (their latency against a run without bad inputs).
+ * Then its parts, each also run alone by name: `fault-mix.ts` (good images interleaved with all
+ * these inputs through the whole local system: the good ones' latency against a run without bad
+ * inputs, the time to each dead letter) and `fault-kills.ts` (SIGKILLs of the emulator process,
+ * Firestore cuts within and beyond the client's retry budget, function instances killed at each
+ * stage of a small visit).
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message } from '@google-cloud/pubsub';
 import { startEmulators } from '../emulators/main.js';
 import { killExperiments } from './fault-kills.js';
+import { mixExperiment } from './fault-mix.js';
 import { createServices, setServices, type Services } from '../functions/context.js';
 import { processImage } from '../functions/process-image.js';
 import { deadLetterTopic, TOPICS } from '../shared/cloud/names.js';
@@ -188,5 +190,6 @@ export async function run(): Promise<void> {
     await s.firestore.terminate();
     await emulators.stop();
   }
+  await mixExperiment();
   await killExperiments();
 }
