@@ -302,11 +302,6 @@ export async function killExperiments(): Promise<void> {
       ...INSTANCE_KILLS,
     ];
     const only = process.env.AP_FAULT_KILLS;
-    const results: RunResult[] = [];
-    for (const [i, e] of experiments.entries())
-      if (i === 0 || !only || nameOf(e).includes(only))
-        results.push(await runOnce(e, plan, rendered));
-    const baseline = results[0].ids;
     console.log(
       `\nSIGKILL of the emulator process (--data journal) at a stage, restarted on the same ports; every connection to Firestore dropped and refused for a while once the raw images are written; a function instance killed at a point and replaced. ${DETECTORS} detectors of ${SIZE} x ${SIZE}, fan-out chunk ${FANOUT_CHUNK} and slice ${FANOUT_SLICE}:`,
     );
@@ -314,7 +309,12 @@ export async function killExperiments(): Promise<void> {
       `| fault | instance killed | alerts (baseline) | lost | duplicate deliveries (window) | ids with two payloads | raw objects kept | invocations retried | dead letters (without reason) | records | finished | s |`,
     );
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-    for (const r of results) {
+    // Each row as soon as its run ends, against the first run's alerts.
+    let baseline: Set<string> | null = null;
+    for (const [i, e] of experiments.entries()) {
+      if (i > 0 && only && !nameOf(e).includes(only)) continue;
+      const r = await runOnce(e, plan, rendered);
+      baseline ??= r.ids;
       const lost = [...baseline].filter((id) => !r.ids.has(id)).length;
       console.log(
         `| ${nameOf(r.experiment)} | ${r.experiment.kind === 'instance' ? (r.killed ? 'yes' : 'NOT REACHED') : '-'} | ${r.ids.size} (${baseline.size}) | ${lost} | ${r.deliveries - r.ids.size} (${windowOf(r.experiment)}) | ${r.conflicts} | ${r.rawPresent}/${DETECTORS} | ${r.retried} | ${r.deadLetters} (${r.reasonless}) | ${r.states} | ${r.finished ? 'yes' : 'NO'} | ${r.seconds.toFixed(0)} |`,
