@@ -182,9 +182,14 @@ async function firestoreProxy(port: number, target: number) {
   };
 }
 
-/** Duplicates a fault may cause: one chunk per interrupted fan-out delivery (alert-fanout.ts), one delivery at a time. */
+/**
+ * Duplicates a fault may cause: one chunk re-sent per interrupted fan-out delivery
+ * (alert-fanout.ts), one delivery at a time; an emulator SIGKILL also redelivers to the broker
+ * the alerts whose acks it had not yet recorded (Pub/Sub's own at-least-once).
+ */
 function windowOf(e: Experiment): string {
-  return e.kind === 'none' ? '0' : `<= ${FANOUT_CHUNK}`;
+  if (e.kind === 'none') return '0';
+  return e.kind === 'emulators' ? `<= ${FANOUT_CHUNK} + acks in flight` : `<= ${FANOUT_CHUNK}`;
 }
 
 async function runOnce(
