@@ -1,12 +1,17 @@
 /**
- * The SIGKILL experiments of the fault campaign (`npm run bench -- faults`): a small visit (two
- * 512 x 512 detectors of `ap simulate`'s sky) through the whole local system, the emulators in a
- * process of their own with `--data` (the journal), the functions in their worker instances. Each
- * experiment SIGKILLs the emulator process at one stage, restarts it on the same ports and data,
- * or cuts the network to Firestore (a loopback proxy in front of it drops and refuses every
- * connection for CUT_MS: transient errors, retries), and counts, against a run without either: alerts lost, raw objects lost, duplicate deliveries
- * and diaSourceIds that came with two different payloads. Bounded: each run waits at most
- * RUN_TIMEOUT_MS; loopback only.
+ * The kill experiments of the fault campaign (`npm run bench -- fault-kills`, part of `faults`):
+ * a small visit (two 512 x 512 detectors of `ap simulate`'s sky) through the whole local system,
+ * the emulators in a process of their own with `--data` (the journal), the functions in their
+ * worker instances. Each experiment SIGKILLs the emulator process at one stage and restarts it
+ * on the same ports and data; or cuts the network to Firestore (a loopback proxy in front of it
+ * drops and refuses every connection) for CUT_MS, within the client's retry budget, or for
+ * LONG_CUT_MS, beyond it; or kills a function instance at one point of its invocation
+ * (instances.ts crashAt: Cloud Run's crashed instance, replaced, its message redelivered). It
+ * counts, against a run without any: alerts lost, duplicate deliveries (and the window the
+ * design allows), diaSourceIds that came with two different payloads, raw objects kept, dead
+ * letters (and those without a reason) and the images' processing records at the end.
+ * Bounded: each run waits at most RUN_TIMEOUT_MS; loopback only. AP_FAULT_KILLS=TEXT runs only
+ * the experiments whose name contains TEXT (after the baseline).
  */
 import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
@@ -18,6 +23,7 @@ import type { Message } from '@google-cloud/pubsub';
 import { sigkill, startEmulatorProcess } from '../emulators/process.js';
 import { startBroker } from '../functions/night/broker.js';
 import { startLocalCloud } from '../functions/night/cloud.js';
+import { services } from '../functions/context.js';
 import { NightMonitor, playVisit, uploadTemplates } from '../functions/night/play.js';
 import type { RenderedDetector } from '../functions/night/render-worker.js';
 import { planSky, renderSky } from '../functions/night/sky.js';
@@ -30,18 +36,99 @@ const DETECTORS = 2;
 const BORESIGHT: [number, number] = [150.1, 2.2];
 const RUN_TIMEOUT_MS = 6 * 60_000;
 
-type Stage = 'none' | 'raw written' | 'first alert at the broker' | 'Firestore cut';
+/** One experiment: nothing, an emulator SIGKILL at a stage, a Firestore cut, or a function instance killed at a point. */
+type Experiment =
+  | { kind: 'none' }
+  | { kind: 'emulators'; stage: 'raw written' | 'first alert at the broker' }
+  | { kind: 'cut'; ms: number }
+  | { kind: 'instance'; fn: string; point: string; occurrence: number; what: string };
 
-/** How long the network cut to Firestore lasts. */
+function nameOf(e: Experiment): string {
+  if (e.kind === 'none') return 'none';
+  if (e.kind === 'emulators') return `emulators at ${e.stage}`;
+  if (e.kind === 'cut') return `Firestore cut ${e.ms / 1000} s`;
+  return `${e.fn} ${e.what}`;
+}
+
+/** How long the network cut to Firestore lasts: within the client's retry budget, and beyond it. */
 const CUT_MS = 8000;
+const LONG_CUT_MS = 90_000;
+/**
+ * Fan-out chunk and slice (AP_FANOUT_CHUNK, AP_FANOUT_SLICE) in these runs: small, so that a
+ * detector's few dozen alerts span several chunks and slices, as a 4k detector's hundreds do.
+ */
+const FANOUT_CHUNK = 4;
+const FANOUT_SLICE = 8;
+
+/**
+ * Function instances killed at each stage (instances.ts crashAt: the instance stops at the point
+ * and is terminated, then replaced). Points are the timed calls of call-timings.ts and log lines.
+ */
+const INSTANCE_KILLS: Experiment[] = [
+  {
+    kind: 'instance',
+    fn: 'processImage',
+    point: 'preloadRead',
+    occurrence: 1,
+    what: 'after the preload read',
+  },
+  {
+    kind: 'instance',
+    fn: 'processImage',
+    point: 'stage subtract done',
+    occurrence: 1,
+    what: 'after the difference',
+  },
+  {
+    kind: 'instance',
+    fn: 'processImage',
+    point: 'handOff',
+    occurrence: 1,
+    what: 'after the hand-off to alert-batches',
+  },
+  {
+    kind: 'instance',
+    fn: 'processImage',
+    point: 'apdbWrite',
+    occurrence: 1,
+    what: 'after the APDB write',
+  },
+  {
+    kind: 'instance',
+    fn: 'alertFanout',
+    point: 'alertPublish',
+    occurrence: FANOUT_CHUNK + 2,
+    what: 'after publishing alerts of chunk 2, before recording it',
+  },
+  {
+    kind: 'instance',
+    fn: 'alertFanout',
+    point: 'record.markChunkPublished',
+    occurrence: 1,
+    what: 'mid-slice, after chunk 1 recorded',
+  },
+  {
+    kind: 'instance',
+    fn: 'alertFanout',
+    point: 'record.markChunkArchived',
+    occurrence: 1,
+    what: 'while archiving, after chunk 1',
+  },
+];
 
 interface RunResult {
-  stage: Stage;
+  experiment: Experiment;
+  /** An instance kill: whether the instance reached its point and was killed. */
+  killed: boolean;
   ids: Set<string>;
   deliveries: number;
   conflicts: number;
   rawPresent: number;
   deadLetters: number;
+  /** Dead letters without a `reason` (the subscription's own policy, not the function's give-up). */
+  reasonless: number;
+  /** The images' processing records at the end: state counts. */
+  states: string;
   /** Invocations that failed (transient errors) and whose message was retried. */
   retried: number;
   finished: boolean;
@@ -95,8 +182,18 @@ async function firestoreProxy(port: number, target: number) {
   };
 }
 
+/**
+ * Duplicates a fault may cause: one chunk re-sent per interrupted fan-out delivery
+ * (alert-fanout.ts), one delivery at a time; an emulator SIGKILL also redelivers to the broker
+ * the alerts whose acks it had not yet recorded (Pub/Sub's own at-least-once).
+ */
+function windowOf(e: Experiment): string {
+  if (e.kind === 'none') return '0';
+  return e.kind === 'emulators' ? `<= ${FANOUT_CHUNK} + acks in flight` : `<= ${FANOUT_CHUNK}`;
+}
+
 async function runOnce(
-  stage: Stage,
+  experiment: Experiment,
   plan: ReturnType<typeof planSky>,
   rendered: Map<number, RenderedDetector>,
 ): Promise<RunResult> {
@@ -104,6 +201,8 @@ async function runOnce(
   const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
   let emulators = await startEmulators(dir, ports);
   const proxy = await firestoreProxy(await freePort(), ports[2]);
+  process.env.AP_FANOUT_CHUNK = String(FANOUT_CHUNK);
+  process.env.AP_FANOUT_SLICE = String(FANOUT_SLICE);
   const cloud = await startLocalCloud({
     ports: { pubsub: ports[0], storage: ports[1], firestore: proxy.port, archive: ports[3] },
     camera: { detectorSize: SIZE },
@@ -112,6 +211,11 @@ async function runOnce(
   const started = Date.now();
   const payloads = new Map<string, Set<string>>();
   let deliveries = 0;
+  let killed = false;
+  if (experiment.kind === 'instance')
+    void cloud.instances
+      .crashAt(experiment.fn, experiment.point, experiment.occurrence)
+      .then(() => (killed = true));
   try {
     const [tap] = await cloud.pubsub.topic(TOPICS.alerts).createSubscription('fault-tap');
     tap.on('message', (m: Message) => {
@@ -133,12 +237,11 @@ async function runOnce(
       preloadWaitSeconds: 120,
       progress: quiet,
     });
-    if (stage === 'first alert at the broker')
+    if (experiment.kind === 'emulators' && experiment.stage === 'first alert at the broker')
       for (let i = 0; i < RUN_TIMEOUT_MS / 100 && deliveries === 0; i++)
         await new Promise((r) => setTimeout(r, 100));
-    if (stage === 'Firestore cut') {
-      proxy.cut(CUT_MS);
-    } else if (stage !== 'none') {
+    if (experiment.kind === 'cut') proxy.cut(experiment.ms);
+    if (experiment.kind === 'emulators') {
       await sigkill(emulators);
       emulators = await startEmulators(dir, ports);
     }
@@ -149,15 +252,23 @@ async function runOnce(
     let rawPresent = 0;
     for (const image of images)
       if ((await cloud.buckets.raw.file(image.objectName).exists())[0]) rawPresent++;
+    const states = new Map<string, number>();
+    for (const image of images) {
+      const state = (await services().records.get(image.key))?.state ?? 'none';
+      states.set(state, (states.get(state) ?? 0) + 1);
+    }
     await tap.close();
     await broker.close();
     return {
-      stage,
+      experiment,
+      killed,
       ids: new Set(payloads.keys()),
       deliveries,
       conflicts: [...payloads.values()].filter((h) => h.size > 1).length,
       rawPresent,
       deadLetters: cloud.deadLetters.length,
+      reasonless: cloud.deadLetters.filter((d) => !d.attributes.reason).length,
+      states: [...states].map(([state, n]) => `${n} ${state}`).join(', '),
       retried: cloud.logs.entries.filter(
         (e) => e.message === 'function failed; the message will be retried',
       ).length,
@@ -187,26 +298,39 @@ export async function killExperiments(): Promise<void> {
       dir: scratch,
       parallel: 1,
     });
-    const stages: Stage[] = ['none', 'raw written', 'first alert at the broker', 'Firestore cut'];
-    const results: RunResult[] = [];
-    for (const stage of stages) results.push(await runOnce(stage, plan, rendered));
-    const baseline = results[0].ids;
+    const experiments: Experiment[] = [
+      { kind: 'none' },
+      { kind: 'emulators', stage: 'raw written' },
+      { kind: 'emulators', stage: 'first alert at the broker' },
+      { kind: 'cut', ms: CUT_MS },
+      { kind: 'cut', ms: LONG_CUT_MS },
+      ...INSTANCE_KILLS,
+    ];
+    const only = process.env.AP_FAULT_KILLS;
     console.log(
-      `\nSIGKILL of the emulator process (--data journal) at a stage, restarted on the same ports, or every connection to Firestore dropped and refused for ${CUT_MS / 1000} s once the raw images are written; ${DETECTORS} detectors of ${SIZE} x ${SIZE}:`,
+      `\nSIGKILL of the emulator process (--data journal) at a stage, restarted on the same ports; every connection to Firestore dropped and refused for a while once the raw images are written; a function instance killed at a point and replaced. ${DETECTORS} detectors of ${SIZE} x ${SIZE}, fan-out chunk ${FANOUT_CHUNK} and slice ${FANOUT_SLICE}:`,
     );
     console.log(
-      '| killed at | alerts (baseline) | lost | duplicate deliveries | ids with two payloads | raw objects kept | invocations retried | dead letters | finished | s |',
+      `| fault | instance killed | alerts (baseline) | lost | duplicate deliveries (window) | ids with two payloads | raw objects kept | invocations retried | dead letters (without reason) | records | finished | s |`,
     );
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-    for (const r of results) {
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    // Each row as soon as its run ends, against the first run's alerts.
+    let baseline: Set<string> | null = null;
+    for (const [i, e] of experiments.entries()) {
+      if (i > 0 && only && !nameOf(e).includes(only)) continue;
+      const r = await runOnce(e, plan, rendered);
+      baseline ??= r.ids;
       const lost = [...baseline].filter((id) => !r.ids.has(id)).length;
       console.log(
-        `| ${r.stage} | ${r.ids.size} (${baseline.size}) | ${lost} | ${r.deliveries - r.ids.size} | ${r.conflicts} | ${r.rawPresent}/${DETECTORS} | ${r.retried} | ${r.deadLetters} | ${r.finished ? 'yes' : 'NO'} | ${r.seconds.toFixed(0)} |`,
+        `| ${nameOf(r.experiment)} | ${r.experiment.kind === 'instance' ? (r.killed ? 'yes' : 'NOT REACHED') : '-'} | ${r.ids.size} (${baseline.size}) | ${lost} | ${r.deliveries - r.ids.size} (${windowOf(r.experiment)}) | ${r.conflicts} | ${r.rawPresent}/${DETECTORS} | ${r.retried} | ${r.deadLetters} (${r.reasonless}) | ${r.states} | ${r.finished ? 'yes' : 'NO'} | ${r.seconds.toFixed(0)} |`,
       );
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
+
+/** `npm run bench -- fault-kills`. */
+export const run = killExperiments;
 
 if (import.meta.url === `file://${process.argv[1]}`) await killExperiments();

@@ -27,9 +27,12 @@ const AREAS = [
   'templates',
   'faults',
 ] as const;
+/** Parts of an area, run alone by name (not again when all areas run). */
+const PARTS = ['fault-mix', 'fault-kills'] as const;
+const NAMES = [...AREAS, ...PARTS];
 
 /** What each area measures, printed by --help. */
-const SUMMARIES: Record<(typeof AREAS)[number], string> = {
+const SUMMARIES: Record<(typeof NAMES)[number], string> = {
   fits: 'FITS read/write of a 4096 x 4096 detector: plain float32, RICE_1 int32 and quantized float32',
   simulate: "'ap simulate --size 4096' (template + 2 visits): wall, CPU time, peak memory",
   characterize: 'characterization of a 4096 x 4096 visit: time and memory per stage',
@@ -56,7 +59,11 @@ const SUMMARIES: Record<(typeof AREAS)[number], string> = {
   'cold-start':
     'process start to the first event handled, compiled build and tsx sources (npm run build first)',
   faults:
-    'fault campaign: 528 malformed raw images and events of 44 kinds through processImage on the emulators (dead letters with reason, hangs, crashes); SIGKILLs of the emulator process at each stage of a small visit (alerts lost, duplicates, ids with two payloads)',
+    'fault campaign: 528 malformed raw images and events of 44 kinds through processImage on the emulators (dead letters with reason, hangs, crashes), then its parts fault-mix and fault-kills',
+  'fault-mix':
+    'good images alone, then interleaved with the 528 malformed inputs through the whole local system: readout -> broker p50/p90 of the good ones, per kind the time to the dead letter',
+  'fault-kills':
+    'SIGKILL of the emulator process at each stage, Firestore cut 8 s and 90 s, function instances killed at each stage (AP_FAULT_KILLS=TEXT: only the rows naming it): alerts lost, duplicates, ids with two payloads, records',
 };
 
 const args = process.argv.slice(2);
@@ -64,16 +71,16 @@ const args = process.argv.slice(2);
 const compare = args.includes('compare');
 const requested = args.filter((a) => a !== 'compare');
 if (requested.includes('--help') || requested.includes('-h')) {
-  const width = Math.max(...AREAS.map((a) => a.length));
+  const width = Math.max(...NAMES.map((a) => a.length));
   process.stdout.write(
-    `usage: npm run bench [-- AREA ...] [compare]\n\nRuns the benchmarks of each AREA (all of them, in pipeline order, with none) and prints their figures.\ndiffim and e2e append theirs, with the commit, to bench/records/AREA.jsonl; with 'compare' they also\nprint the change against the last recorded run.\n\nareas:\n${AREAS.map((a) => `  ${a.padEnd(width)}  ${SUMMARIES[a]}`).join('\n')}\n`,
+    `usage: npm run bench [-- AREA ...] [compare]\n\nRuns the benchmarks of each AREA (all of them, in pipeline order, with none) and prints their figures.\ndiffim and e2e append theirs, with the commit, to bench/records/AREA.jsonl; with 'compare' they also\nprint the change against the last recorded run.\n\nareas (and parts of one, run alone by name):\n${NAMES.map((a) => `  ${a.padEnd(width)}  ${SUMMARIES[a]}`).join('\n')}\n`,
   );
   process.exit(0);
 }
-const unknown = requested.filter((a) => !(AREAS as readonly string[]).includes(a));
+const unknown = requested.filter((a) => !(NAMES as readonly string[]).includes(a));
 if (unknown.length) {
   process.stderr.write(
-    `bench: unknown area(s) ${unknown.join(', ')}; choose from ${AREAS.join(', ')}\n`,
+    `bench: unknown area(s) ${unknown.join(', ')}; choose from ${NAMES.join(', ')}\n`,
   );
   process.exit(2);
 }

@@ -30,6 +30,13 @@ export interface FunctionConfig {
   maxAttempts: number;
   /** Deadline of one invocation, seconds: below the trigger's timeout (300 s by default). */
   deadlineSeconds: number;
+  /**
+   * How long processImage's running attempt holds its image's record without renewing it,
+   * seconds; it renews it every third of that. A killed instance's lease lapses within it, and a
+   * redelivery that finds the record held waits up to this long for the lease to lapse (then
+   * takes the image over) before it gives the message back as busy.
+   */
+  leaseSeconds: number;
   /** Alerts published and archived per chunk by alertFanout (and recorded as done). */
   fanoutChunkSize: number;
   /**
@@ -66,6 +73,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): FunctionCon
     bucketPrefix: env.AP_BUCKET_PREFIX || 'ap',
     maxAttempts: number('AP_MAX_ATTEMPTS', 4),
     deadlineSeconds: number('AP_DEADLINE_SECONDS', 240),
+    leaseSeconds: number('AP_LEASE_SECONDS', 30),
     fanoutChunkSize: number('AP_FANOUT_CHUNK', 100),
     fanoutSliceSize: number('AP_FANOUT_SLICE', 300),
     camera: gridCamera(

@@ -48,7 +48,7 @@ import { services, type Services } from './context.js';
 import { deadLetter } from './dead-letter.js';
 import { BusyError, isTransient, withDeadline } from './errors.js';
 import { claimIdentity } from './identity-claim.js';
-import type { ProcessingRecord } from './processing-record.js';
+import type { BeginAction, ProcessingRecord } from './processing-record.js';
 import {
   pubsubMessage,
   storageNotification,
@@ -243,12 +243,7 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
   const raw = parseRawPath(object.name);
   const key = processingKey(raw);
   progress.stage = 'begin';
-  const begin = await s.records.begin(
-    key,
-    s.config.maxAttempts,
-    object.generation,
-    s.config.deadlineSeconds,
-  );
+  const begin = await beginOrWait(s, key, object.generation);
   if (begin.action === 'busy') throw new BusyError(key, begin.record.leaseUntil ?? '');
   if (begin.action === 'duplicate') {
     log('INFO', 'replayed image ignored', { key, state: begin.record.state });
@@ -272,6 +267,12 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     progress.stage = 'handOff';
     return handOff(s, key, begin.record.alertCount, object.timeCreated.toISOString());
   }
+  // The heartbeat: while this attempt runs its lease is renewed; a killed instance's lapses.
+  const lease = s.config.leaseSeconds;
+  const heartbeat = setInterval(
+    () => void s.records.renewLease(key, begin.record.attempts, lease).catch(() => undefined),
+    (lease * 1000) / 3,
+  );
   try {
     const started = Date.now();
     progress.stage = 'download';
@@ -380,6 +381,26 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     }
     await s.records.noteError(key, reason, progress.stage);
     throw err;
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+/**
+ * Begins a delivery; when another attempt holds the record, waits up to one lease for it to end
+ * or lapse (a killed instance stops renewing it), so that a crash is taken over instead of
+ * burning the subscription's delivery attempts on 'busy' until a reason-less dead letter.
+ */
+async function beginOrWait(s: Services, key: string, generation: string): Promise<BeginAction> {
+  const lease = s.config.leaseSeconds;
+  const until = Date.now() + lease * 1000;
+  for (;;) {
+    const begin = await s.records.begin(key, s.config.maxAttempts, generation, lease);
+    if (begin.action !== 'busy' || Date.now() >= until) return begin;
+    const lapse = Date.parse(begin.record.leaseUntil ?? '') - Date.now();
+    await new Promise((r) =>
+      setTimeout(r, Math.min(Math.max(lapse, 0) + 100, until - Date.now(), (lease * 1000) / 3)),
+    );
   }
 }
 

@@ -162,6 +162,18 @@ export class ProcessingRecords {
     });
   }
 
+  /**
+   * Extends attempt `attempt`'s lease (the running attempt's heartbeat); a no-op once the
+   * attempt ended (stored, failed, an error noted) or another attempt took the record over.
+   */
+  renewLease(key: string, attempt: number, leaseSeconds: number): Promise<ProcessingRecord> {
+    return this.update(key, (r) =>
+      r.state === 'started' && r.attempts === attempt && r.leaseUntil
+        ? { ...r, leaseUntil: new Date(Date.now() + leaseSeconds * 1000).toISOString() }
+        : r,
+    );
+  }
+
   /** The result is in the work bucket and the APDB: from now on retries only re-send. */
   markStored(
     key: string,

@@ -12,11 +12,15 @@ export type CallTimings = Record<string, number>;
 
 type Method = (...args: unknown[]) => unknown;
 
+/** Called with a timed call's category once the call succeeded. */
+export type AfterCall = (category: string) => void;
+
 /** A proxy of `target` whose methods named in `categories` add their time to `into`. */
 function timedMethods<T extends object>(
   target: T,
   into: CallTimings,
   categories: (method: string, args: unknown[]) => string | null,
+  afterCall: AfterCall,
 ): T {
   return new Proxy(target, {
     get(obj, prop, receiver) {
@@ -28,42 +32,68 @@ function timedMethods<T extends object>(
         if (!category || !(result instanceof Promise)) return result;
         const started = performance.now();
         const add = () => (into[category] = (into[category] ?? 0) + performance.now() - started);
-        return result.finally(add);
+        return result.finally(add).then((value: unknown) => {
+          afterCall(category);
+          return value;
+        });
       };
     },
   });
 }
 
-/** The services with the calls of interest timed into `into`. */
-export function instrumentServices(s: Services, into: CallTimings): Services {
+/**
+ * The services with the calls of interest timed into `into`; `afterCall` sees each one succeed
+ * (the crash rehearsal's checkpoints). Alerts published to topic `alerts` are `alertPublish`.
+ */
+export function instrumentServices(
+  s: Services,
+  into: CallTimings,
+  afterCall: AfterCall = () => {},
+): Services {
   const rawBucket = new Proxy(s.buckets.raw, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver) as unknown;
       if (prop !== 'file' || typeof value !== 'function') return value;
       return (...args: unknown[]) =>
-        timedMethods((value as Method).apply(obj, args) as object, into, (m) =>
-          m === 'download' ? 'download' : null,
+        timedMethods(
+          (value as Method).apply(obj, args) as object,
+          into,
+          (m) => (m === 'download' ? 'download' : null),
+          afterCall,
         );
     },
   });
-  const work = timedMethods(s.work, into, (method, args) => {
-    const key = String(args[0]);
-    if (method === 'get' && key.startsWith('preload/')) return 'preloadRead';
-    if (method === 'putIfAbsent' && key.startsWith('results/')) return 'store';
-    return null;
-  });
-  const apdb = timedMethods(s.apdb, into, (method) =>
-    method === 'storeVisit' ? 'apdbWrite' : null,
+  const work = timedMethods(
+    s.work,
+    into,
+    (method, args) => {
+      const key = String(args[0]);
+      if (method === 'get' && key.startsWith('preload/')) return 'preloadRead';
+      if (method === 'putIfAbsent' && key.startsWith('results/')) return 'store';
+      return null;
+    },
+    afterCall,
   );
-  const records = timedMethods(s.records, into, (method) => `record.${method}`);
+  const apdb = timedMethods(
+    s.apdb,
+    into,
+    (method) => (method === 'storeVisit' ? 'apdbWrite' : null),
+    afterCall,
+  );
+  const records = timedMethods(s.records, into, (method) => `record.${method}`, afterCall);
+  const published: Record<string, string> = {
+    [TOPICS.alertBatches]: 'handOff',
+    [TOPICS.alerts]: 'alertPublish',
+  };
   const pubsub = new Proxy(s.pubsub, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver) as unknown;
       if (prop !== 'topic' || typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         const topic = (value as Method).apply(obj, args) as object;
-        return args[0] === TOPICS.alertBatches
-          ? timedMethods(topic, into, (m) => (m === 'publishMessage' ? 'handOff' : null))
+        const category = published[String(args[0])];
+        return category
+          ? timedMethods(topic, into, (m) => (m === 'publishMessage' ? category : null), afterCall)
           : topic;
       };
     },

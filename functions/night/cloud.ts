@@ -123,6 +123,8 @@ export interface LocalCloud {
   deadLetters: DeadLetter[];
   /** processImage invocations by processing key: wall time and timed cloud calls. */
   invocations: Map<string, InvocationResult[]>;
+  /** The function instances (the fault campaign's crash rehearsals: `instances.crashAt`). */
+  instances: InstancePool;
   stop(): Promise<void>;
 }
 
@@ -333,6 +335,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     logs,
     deadLetters,
     invocations,
+    instances: pool,
     async stop() {
       stopped = true;
       await restarting;

@@ -6,6 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { CallTimings } from './call-timings.js';
 import type { InstanceMessage, InvocationRequest } from './instance-worker.js';
+import type { CrashPlan } from './crash-point.js';
 import { siblingModule, startWorker } from '../../shared/util/worker.js';
 
 export interface InvocationResult {
@@ -18,6 +19,13 @@ export interface InvocationResult {
 export interface InstancePool {
   /** Runs entry point `fn` on `event` in a free instance; rejects when the function throws. */
   invoke(fn: string, event: unknown): Promise<InvocationResult>;
+  /**
+   * Crash rehearsal (crash-point.ts): the next instance of `fn` that reaches the `occurrence`-th
+   * checkpoint `point` of an invocation (a timed call's category, call-timings.ts, that succeeded,
+   * or a log line's message) is killed right there and replaced; its invocation fails, so the
+   * message is redelivered. Resolves once that happened; one instance is killed per call.
+   */
+  crashAt(fn: string, point: string, occurrence?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,7 +57,12 @@ const WORKER_URL = siblingModule('./instance-worker', import.meta.url);
 /** Starts the instances; their environment is this process's at the time of the call. */
 export async function startInstances(options: InstancePoolOptions): Promise<InstancePool> {
   let nextId = 1;
-  const waiting = new Map<number, { resolve: (r: InstanceMessage & { type: 'done' }) => void }>();
+  const waiting = new Map<
+    number,
+    { resolve: (r: InstanceMessage & { type: 'done' }) => void; crashing: (point: string) => void }
+  >();
+  // Armed crash rehearsals by entry point, each taken by the first instance that reaches it.
+  const armed = new Map<string, { point: string; occurrence: number; taken: () => void }>();
   const pools = new Map<string, Instance[]>();
   const queues = new Map<string, Array<() => void>>();
   // Every worker alive, replacements still starting included, so that close() ends them all.
@@ -64,6 +77,7 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
       worker.on('message', (m: InstanceMessage) => {
         if (m.type === 'log') options.onLog(m.line);
         else if (m.type === 'done') waiting.get(m.id)?.resolve(m);
+        else if (m.type === 'crashing') waiting.get(m.id)?.crashing(m.point);
       });
       worker.once('error', reject);
       worker.once('exit', (code) =>
@@ -98,6 +112,23 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
     instance.busy = false;
     queues.get(fn)!.shift()?.();
   };
+  /** Kills the instance; the replacement takes its place and is released once it is ready. */
+  const replace = (fn: string, instance: Instance) => {
+    void instance.worker.terminate();
+    spawn().then(
+      (fresh) => {
+        instance.worker = fresh;
+        release(fn, instance);
+      },
+      (err: unknown) =>
+        options.onLog(
+          JSON.stringify({
+            severity: 'ERROR',
+            message: `replacement instance of ${fn} failed to start: ${String(err)}`,
+          }),
+        ),
+    );
+  };
   return {
     async invoke(fn, event) {
       const instance = await acquire(fn);
@@ -106,31 +137,38 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
       const deadline = options.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
       let timer: NodeJS.Timeout | undefined;
       let killed = false;
+      const plan = armed.get(fn);
+      const crashAfter: CrashPlan | undefined = plan && {
+        point: plan.point,
+        occurrence: plan.occurrence,
+        verdict: new SharedArrayBuffer(4),
+      };
       try {
         const done = await new Promise<InstanceMessage & { type: 'done' }>((resolve, reject) => {
-          waiting.set(id, { resolve });
-          timer = setTimeout(() => {
+          const kill = (why: string) => {
             killed = true;
-            void instance.worker.terminate();
-            // The replacement takes the hung instance's place and is released once it is ready.
-            spawn().then(
-              (fresh) => {
-                instance.worker = fresh;
-                release(fn, instance);
-              },
-              (err: unknown) =>
-                options.onLog(
-                  JSON.stringify({
-                    severity: 'ERROR',
-                    message: `replacement instance of ${fn} failed to start: ${String(err)}`,
-                  }),
-                ),
-            );
-            reject(
-              new Error(`${fn} overran its ${deadline} s deadline: instance killed and replaced`),
-            );
-          }, deadline * 1000);
-          instance.worker.postMessage({ id, fn, event } satisfies InvocationRequest);
+            replace(fn, instance);
+            reject(new Error(why));
+          };
+          const crashing = (point: string) => {
+            const taken = armed.get(fn);
+            if (taken && taken.point === point) {
+              armed.delete(fn);
+              kill(`${fn} instance crashed after ${point}: killed and replaced`);
+              taken.taken();
+              return;
+            }
+            // Another instance took the rehearsal: this one goes on.
+            const verdict = new Int32Array(crashAfter!.verdict);
+            Atomics.store(verdict, 0, 1);
+            Atomics.notify(verdict, 0);
+          };
+          waiting.set(id, { resolve, crashing });
+          timer = setTimeout(
+            () => kill(`${fn} overran its ${deadline} s deadline: instance killed and replaced`),
+            deadline * 1000,
+          );
+          instance.worker.postMessage({ id, fn, event, crashAfter } satisfies InvocationRequest);
         });
         const result = { fn, ms: performance.now() - started, calls: done.calls };
         if (done.error) throw new Error(done.error);
@@ -140,6 +178,10 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
         waiting.delete(id);
         if (!killed) release(fn, instance);
       }
+    },
+    crashAt(fn, point, occurrence = 1) {
+      if (!pools.has(fn)) return Promise.reject(new Error(`no instances of '${fn}'`));
+      return new Promise<void>((taken) => armed.set(fn, { point, occurrence, taken }));
     },
     async close() {
       closed = true;

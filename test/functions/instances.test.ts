@@ -30,3 +30,35 @@ test(
     }
   },
 );
+
+test(
+  'a crash rehearsal kills one instance at its point, the message fails, the replacement serves the next',
+  { timeout: 60_000 },
+  async () => {
+    const pool = await startInstances({
+      instances: { ok: 2 },
+      onLog: () => {},
+      workerUrl: new URL('./hanging-worker.ts', import.meta.url),
+    });
+    try {
+      const crashed = pool.crashAt('ok', 'stored');
+      // Two invocations at once on the two instances: exactly one is killed, the other goes on.
+      const outcomes = await Promise.allSettled([pool.invoke('ok', {}), pool.invoke('ok', {})]);
+      await crashed;
+      const failed = outcomes.filter((o) => o.status === 'rejected');
+      assert.equal(failed.length, 1);
+      assert.match(
+        String(failed[0].reason),
+        /ok instance crashed after stored: killed and replaced/,
+      );
+      // Taken once: both instances (one a replacement) serve again.
+      const again = await Promise.all([pool.invoke('ok', {}), pool.invoke('ok', {})]);
+      assert.deepEqual(
+        again.map((r) => r.fn),
+        ['ok', 'ok'],
+      );
+    } finally {
+      await pool.close();
+    }
+  },
+);

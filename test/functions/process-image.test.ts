@@ -221,3 +221,28 @@ test('transient failures are retried, then given up by the function before the s
   assert.equal(a.stage, 'download');
   assert.equal((await s.records.get('APSIM_g-net_8'))?.state, 'failed');
 });
+
+test("a redelivery after an instance was killed mid-attempt waits for the attempt's lease to lapse and takes the image over", async () => {
+  const name = 'APSIM/g-killed/0/9.fits';
+  const event = await upload(name, image({ VISIT: 9, DETECTOR: 9 }));
+  const [meta] = await s.buckets.raw.file(name).getMetadata();
+  // The killed attempt took the record with a short lease and, dead, never renewed it.
+  const killed = await s.records.begin(
+    keyOf(name),
+    s.config.maxAttempts,
+    String(meta.generation),
+    1,
+  );
+  assert.equal(killed.action, 'process');
+  const lease = s.config.leaseSeconds;
+  s.config.leaseSeconds = 3;
+  try {
+    // Before: 'busy' until the lease ran out, every redelivery, until the subscription gave up without a reason.
+    await processImage(event);
+  } finally {
+    s.config.leaseSeconds = lease;
+  }
+  const record = await s.records.get(keyOf(name));
+  assert.equal(record?.state, 'noTemplate', 'processed by the redelivery');
+  assert.equal(record?.attempts, 2);
+});

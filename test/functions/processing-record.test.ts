@@ -102,3 +102,24 @@ test('a concurrent delivery while an attempt holds its lease is busy, and proces
   assert.equal(retry.action, 'process', 'the lease ends with the attempt');
   assert.equal(retry.record.attempts, 2);
 });
+
+test("a killed attempt's lease lapses unless renewed, and a renewal never revives an ended attempt", async () => {
+  const key = 'APSIM_lease_2';
+  const first = await records.begin(key, 3, 'g1', 1);
+  assert.equal(first.action, 'process');
+  // The running attempt's heartbeat keeps the record held past its first lease.
+  await new Promise((r) => setTimeout(r, 600));
+  await records.renewLease(key, first.record.attempts, 1);
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal((await records.begin(key, 3, 'g1', 1)).action, 'busy');
+  // Killed: no more renewals; the lease lapses and a redelivery takes the image over.
+  await new Promise((r) => setTimeout(r, 1100));
+  const takeover = await records.begin(key, 3, 'g1', 1);
+  assert.equal(takeover.action, 'process');
+  assert.equal(takeover.record.attempts, 2);
+  // The killed attempt's late heartbeat does not hold the record against the new attempt's end.
+  await records.noteError(key, 'transient');
+  await records.renewLease(key, takeover.record.attempts, 60);
+  await records.renewLease(key, first.record.attempts, 60);
+  assert.equal((await records.get(key))?.leaseUntil, null);
+});
