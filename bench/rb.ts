@@ -1,14 +1,15 @@
 // Real/bogus benchmark: inference throughput on each TF.js backend, training time per step and
-// per epoch, and the shipped model's figures on the held-out simulated night (regenerated or
-// read from .cache/rb/).
+// per epoch, and the shipped model's figures on the held-out simulated night and on the
+// independent held-out pairs (shared/rb/independent-pair.ts; regenerated or read from .cache/rb/).
 import { initTf, tfBackendName, type TfBackend } from '../shared/tf/backend.js';
 import { cachedNight, EVALUATION_NIGHT } from '../shared/rb/dataset.js';
 import { evaluateModel } from '../shared/rb/evaluate.js';
-import { subset } from '../shared/rb/labelled-set.js';
+import { cachedIndependentPair } from '../shared/rb/independent-pair.js';
+import { concatSets, subset } from '../shared/rb/labelled-set.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { latestShippedDir, loadShippedModel } from '../shared/rb/model.js';
-import { RELEASE_SEEDS, type TrainingSummary } from '../shared/rb/release.js';
+import { RELEASE_SEEDS, WIDER_SEEDS, type TrainingSummary } from '../shared/rb/release.js';
 import { scoreCutouts } from '../shared/rb/score.js';
 import { trainNetwork } from '../shared/rb/train.js';
 
@@ -50,12 +51,19 @@ export async function run(): Promise<void> {
   console.log(
     `  shipped model's training (npm run train-rb): ${(shipped.trainMs / 1000).toFixed(0)} s for ${shipped.trainConfig.epochs} epochs of ${shipped.trainCutouts.total} cutouts on ${shipped.backend}; simulated nights generated or read from .cache/rb in ${(shipped.generateMs / 1000).toFixed(0)} s`,
   );
-  const e = evaluateModel(model, night, 6).evaluation;
-  const c = e.atCut;
-  console.log(
-    `  held-out night, |S/N| >= 6, cut ${model.threshold}: purity ${(100 * c.purity).toFixed(2)}% completeness ${(100 * c.completeness).toFixed(2)}% ` +
-      `(FPR ${(100 * c.falsePositiveRate).toFixed(2)}%, FNR ${(100 * c.falseNegativeRate).toFixed(2)}%, ${c.real} real, ${c.bogus} bogus), ROC AUC ${e.aucAtMinSnr.toFixed(4)}`,
-  );
+  const pairs: (typeof night)[] = [];
+  for (const seed of WIDER_SEEDS.independent) pairs.push(await cachedIndependentPair(seed));
+  for (const [name, set] of [
+    [`held-out night ${RELEASE_SEEDS.evaluation}`, night],
+    [`independent held-out pairs ${WIDER_SEEDS.independent.join(',')}`, concatSets(pairs)],
+  ] as const) {
+    const e = evaluateModel(model, set, 6).evaluation;
+    const c = e.atCut;
+    console.log(
+      `  ${name}, |S/N| >= 6, cut ${model.threshold}: purity ${(100 * c.purity).toFixed(2)}% completeness ${(100 * c.completeness).toFixed(2)}% ` +
+        `(FPR ${(100 * c.falsePositiveRate).toFixed(2)}%, FNR ${(100 * c.falseNegativeRate).toFixed(2)}%, ${c.real} real, ${c.bogus} bogus), ROC AUC ${e.aucAtMinSnr.toFixed(4)}`,
+    );
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -15,11 +15,15 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { characterizeImage } from '../characterize/characterize.js';
 import { DEFAULT_DETECT_CONFIG, detectDiaSources } from '../detect/detect.js';
+import type { SubtractMethodChoice } from '../diffim/config.js';
+import { runDiff } from '../diffim/pipeline.js';
 import { subtractImages } from '../diffim/subtract.js';
 import type { Exposure } from '../image/exposure.js';
+import type { Psf } from '../psf/types.js';
 import type { SimConfig } from '../sim/config.js';
 import { planNight, renderImage, truthForVisit } from '../sim/night.js';
 import { rngStream } from '../sim/random.js';
+import { REAL_WORLD_PRESETS } from '../sim/real-world.js';
 import type { TruthRow } from '../sim/truth.js';
 import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
 import {
@@ -44,6 +48,13 @@ export interface NightSetConfig {
   realMatchPx: number;
   ambiguousPx: number;
   minRealExpectedSnr: number;
+  /**
+   * 'pipeline': each visit goes through `ap diff`'s runDiff (astrometric refit, response
+   * masking, model-error variance; artifacts injected once the science is characterized) with
+   * `method`; absent: characterize, warp and subtract called stage by stage (the nights of rb-v1-v4).
+   */
+  chain?: 'pipeline';
+  method?: SubtractMethodChoice;
 }
 
 /** Training nights: 1024 px, 3 visits, more changes and defects than a default night. */
@@ -77,6 +88,41 @@ export const VALIDATION_NIGHT: NightSetConfig = {
   sim: { size: 1024, visits: 3 },
 };
 
+/**
+ * A night of the wider world (rb-v5 on): the training rates on 1024 px, 2 visits, with the
+ * optics, camera and sky drawn from the seed far beyond the simulator's defaults (FWHM 1.8-8 px,
+ * Moffat beta 1.8-5 so from strong wings to near-Gaussian, ellipticity up to 0.25, 0.15-0.45"/px,
+ * sky gradients up to 30 %, more variable stars of smaller amplitudes), one of
+ * `ap simulate`'s real-world effects in two nights of three, and the difference method
+ * (AL, AL convolving the science, ZOGY, auto) in turn, all through runDiff.
+ */
+export function widerNight(seed: number): NightSetConfig {
+  const rng = rngStream(seed, 'rb-wider-world');
+  const fwhm = [rng.between(1.8, 8), rng.between(1.8, 8)].sort((a, b) => a - b);
+  const beta = rng.between(1.8, 4);
+  const effects = Object.values(REAL_WORLD_PRESETS);
+  const effect = rng.uniform() < 2 / 3 ? effects[rng.int(effects.length)] : {};
+  const methods: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
+  return {
+    ...TRAINING_NIGHT,
+    sim: {
+      ...TRAINING_NIGHT.sim,
+      visits: 2,
+      fwhmRangePx: [fwhm[0], Math.max(fwhm[1], fwhm[0] + 0.3)],
+      moffatBeta: [beta, beta + rng.between(0, 1)],
+      psfEllipticity: rng.between(0, 0.25),
+      pixelScaleArcsec: rng.between(0.15, 0.45),
+      skyAdu: [rng.between(100, 1500), rng.between(1500, 4000)],
+      skyGradient: rng.between(0, 0.3),
+      variablesPerMegapixel: 60,
+      variableAmplitudeMag: [0.05, 0.8],
+      ...effect,
+    },
+    chain: 'pipeline',
+    method: methods[seed % methods.length],
+  };
+}
+
 const REAL_KINDS = new Set(['transient', 'variable', 'moving']);
 
 /** Labelled cutouts of every DIASource of one simulated night. */
@@ -88,6 +134,7 @@ export async function generateNight(seed: number, config: NightSetConfig): Promi
     wcs: template.wcs,
     info: template.info,
   };
+  if (config.chain === 'pipeline') return pipelineNight(seed, config, plan, truthTemplate);
   characterizeImage(template);
   const sets: LabelledSet[] = [];
   for (const spec of plan.visits) {
@@ -112,6 +159,53 @@ export async function generateNight(seed: number, config: NightSetConfig): Promi
   return concatSets(sets);
 }
 
+/** generateNight through runDiff, as `ap diff` and `ap process` run a pair (a fresh template per visit: runDiff characterizes it in place). */
+async function pipelineNight(
+  seed: number,
+  config: NightSetConfig,
+  plan: ReturnType<typeof planNight>,
+  truthTemplate: Parameters<typeof truthForVisit>[3],
+): Promise<LabelledSet> {
+  const sets: LabelledSet[] = [];
+  for (const spec of plan.visits) {
+    const rendered = renderImage(plan, spec);
+    const truth = truthForVisit(plan, spec, rendered, truthTemplate);
+    const science = rendered.image.exposure;
+    const real = truth.filter((t) => REAL_KINDS.has(t.kind));
+    let injected: InjectedArtifact[] = [];
+    const r = await runDiff(
+      science,
+      renderImage(plan, plan.template).image.exposure,
+      { subtract: config.method ? { method: config.method } : {} },
+      {
+        onCharacterized: (role, c) => {
+          if (role !== 'science' || !config.artifacts) return;
+          injected = injectArtifacts(
+            science,
+            c.sources.filter((s) => s.snr > 50),
+            real,
+            rngStream(seed, `rb-artifacts-${spec.visit}`),
+            config.artifacts,
+          );
+        },
+      },
+    );
+    sets.push(
+      labelDetections(
+        science,
+        r.warpedTemplate,
+        r.difference,
+        r.differencePsf,
+        truth,
+        injected,
+        config,
+        `${seed}-${spec.visit}`,
+      ),
+    );
+  }
+  return concatSets(sets);
+}
+
 async function labelVisit(
   science: Exposure,
   template: Exposure,
@@ -123,7 +217,33 @@ async function labelVisit(
   const warped = await warpExposure(template, science, {});
   rescaleVarianceToPsfScales(warped);
   const diff = await subtractImages(science, warped.exposure, {});
-  const { sources } = detectDiaSources(diff.difference, diff.differencePsf, {
+  return labelDetections(
+    science,
+    warped.exposure,
+    diff.difference,
+    diff.differencePsf,
+    truth,
+    injected,
+    config,
+    idPrefix,
+  );
+}
+
+/** Every DIASource of a difference, cut and labelled against the truth. */
+export function labelDetections(
+  science: Exposure,
+  warpedTemplate: Exposure,
+  difference: Exposure,
+  differencePsf: Psf,
+  truth: readonly ChangeTruth[],
+  injected: InjectedArtifact[],
+  config: Pick<
+    NightSetConfig,
+    'detectThreshold' | 'realMatchPx' | 'ambiguousPx' | 'minRealExpectedSnr'
+  >,
+  idPrefix: string,
+): LabelledSet {
+  const { sources } = detectDiaSources(difference, differencePsf, {
     ...DEFAULT_DETECT_CONFIG,
     threshold: config.detectThreshold,
     skySources: 0,
@@ -140,7 +260,7 @@ async function labelVisit(
   });
   const kept = keep.map((i) => sources[i]);
   return {
-    raw: cutTriplets(kept, { science, template: warped.exposure, difference: diff.difference }),
+    raw: cutTriplets(kept, { science, template: warpedTemplate, difference }),
     label: Int8Array.from(label),
     snr: Float32Array.from(kept, (s) => s.snr),
     kind,
@@ -148,13 +268,17 @@ async function labelVisit(
   };
 }
 
-function labelOf(
+/** What labelling needs of a truth row (a simulator's TruthRow or another generator's). */
+export type ChangeTruth = Pick<TruthRow, 'x' | 'y' | 'expectedSnr'> & { kind: string };
+
+/** The label and kind of a DIASource at (x, y), or null when neither label is sure (see the module comment). */
+export function labelOf(
   s: { x: number; y: number },
-  truth: TruthRow[],
+  truth: readonly ChangeTruth[],
   injected: InjectedArtifact[],
-  config: NightSetConfig,
+  config: Pick<NightSetConfig, 'realMatchPx' | 'ambiguousPx' | 'minRealExpectedSnr'>,
 ): { label: number; kind: string } | null {
-  let nearest: TruthRow | null = null;
+  let nearest: ChangeTruth | null = null;
   let best = Infinity;
   for (const t of truth) {
     if (!REAL_KINDS.has(t.kind)) continue;
@@ -178,19 +302,29 @@ function labelOf(
 /** The cache folder of generated nights (gitignored). */
 export const CACHE_DIR = join(process.cwd(), '.cache', 'rb');
 
-/** generateNight through the cache: `<CACHE_DIR>/<hash>.{csv,bin}`. */
-export async function cachedNight(
+/** generateNight through the cache: `<CACHE_DIR>/night-<seed>-<hash>.{csv,bin}`. */
+export function cachedNight(
   seed: number,
   config: NightSetConfig,
   cacheDir = CACHE_DIR,
 ): Promise<LabelledSet> {
-  const key = createHash('sha256')
-    .update(JSON.stringify({ GENERATOR_VERSION, seed, config }))
+  return cachedSet(`night-${seed}`, { seed, config }, () => generateNight(seed, config), cacheDir);
+}
+
+/** A labelled set made by `make`, cached as `<cacheDir>/<name>-<hash of key and GENERATOR_VERSION>.{csv,bin}`. */
+export async function cachedSet(
+  name: string,
+  key: unknown,
+  make: () => Promise<LabelledSet>,
+  cacheDir = CACHE_DIR,
+): Promise<LabelledSet> {
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ GENERATOR_VERSION, ...(key as object) }))
     .digest('hex')
     .slice(0, 16);
-  const prefix = join(cacheDir, `night-${seed}-${key}`);
+  const prefix = join(cacheDir, `${name}-${hash}`);
   if (existsSync(`${prefix}.csv`) && existsSync(`${prefix}.bin`)) return readSet(prefix);
-  const set = await generateNight(seed, config);
+  const set = await make();
   mkdirSync(cacheDir, { recursive: true });
   writeSet(prefix, set);
   return set;

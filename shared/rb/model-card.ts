@@ -58,11 +58,45 @@ function kindsTable(e: Evaluation): string {
   ].join('\n');
 }
 
+/** A wider-world release's base model and its figures on the independent held-out pairs. */
+export interface WiderFigures {
+  base: string;
+  independent: Evaluation;
+  independentBase: Evaluation;
+}
+
+function widerSection(s: TrainingSummary, w: WiderFigures): string {
+  return `## Wider world (fine-tuning of ${w.base})
+${w.base}'s weights fine-tuned on the wider-world nights (seeds ${s.seeds.train.join(', ')}; \`widerNight\` in
+\`shared/rb/dataset.ts\`: FWHM 1.8-8 px, Moffat beta 1.8-5, ellipticity up to 0.25, 0.15-0.45"/px, sky
+gradients, \`ap simulate\`'s real-world effects, AL / AL-CONVSCI / ZOGY / auto, all through runDiff).
+The training data above are those nights.
+
+## Independent held-out pairs
+Never seen in training or in choosing the cut, drawn by \`shared/rb/independent-pair.ts\` (not \`ap
+simulate\`: Moffat beta 1.8-2.8 with a 4-15 % halo, 0.3-0.45"/px, curved sky
+gradients, faint transients near S/N 6, dimming and brightening variables) through \`ap diff\`'s runDiff
+and \`ap detect\`'s detection. ${w.independent.cutouts} DIASources.
+
+${s.version}:
+
+${figuresTable(w.independent)}
+
+${kindsTable(w.independent)}
+
+${w.base} (cut ${w.independentBase.atCut.threshold}) on the same cutouts:
+
+${figuresTable(w.independentBase)}
+
+`;
+}
+
 export function writeModelCard(
   dir: string,
   s: TrainingSummary,
   heldOut: Evaluation,
   reproduction: Evaluation,
+  wider?: WiderFigures,
 ): void {
   const kinds = Object.entries(s.trainCutouts.byKind)
     .sort((a, b) => b[1] - a[1])
@@ -114,7 +148,7 @@ Seed ${s.nights.reproduction.seed}, ${s.nights.reproduction.sim.size} px, ${s.ni
 
 ${figuresTable(reproduction)}
 
-## Limitations
+${wider ? widerSection(s, wider) : ''}## Limitations
 Trained on simulated images only: real cameras have artifacts the simulator lacks (ghosts,
 crosstalk, fringing, diffraction spikes). Scores are not calibrated probabilities.
 `;

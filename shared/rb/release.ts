@@ -14,8 +14,10 @@ import {
   EVALUATION_NIGHT,
   TRAINING_NIGHT,
   VALIDATION_NIGHT,
+  widerNight,
   type NightSetConfig,
 } from './dataset.js';
+import { cachedIndependentPair } from './independent-pair.js';
 import { evaluateModel, writeEvaluation, type Evaluation } from './evaluate.js';
 import { concatSets, type LabelledSet } from './labelled-set.js';
 import { chooseThreshold } from './metrics.js';
@@ -48,6 +50,46 @@ export const REPRODUCTION_NIGHT: NightSetConfig = {
 };
 export const REPRODUCTION_SEED = 4242;
 
+/** The cut chosen on the validation set, the held-out and reproduction figures, and the summary. */
+function chooseCutAndEvaluate(
+  config: ReleaseConfig,
+  sets: Record<'train' | 'validation' | 'heldOut' | 'reproduction', LabelledSet>,
+  trainConfig: TrainConfig,
+  trained: { weights: RbModel['weights']; trainMs: number; history: TrainingSummary['history'] },
+  generateMs: number,
+): { model: RbModel; heldOut: Evaluation; reproduction: Evaluation; summary: TrainingSummary } {
+  const model = withChosenCut(config.version, trained.weights, sets.validation, config.minSnr);
+  return {
+    model,
+    heldOut: evaluateModel(model, sets.heldOut, config.minSnr).evaluation,
+    reproduction: evaluateModel(model, sets.reproduction, config.minSnr).evaluation,
+    summary: summarise(
+      config.version,
+      model,
+      sets.train,
+      sets.validation,
+      trainConfig,
+      trained,
+      generateMs,
+    ),
+  };
+}
+
+/** The model with the cut that maximises min(purity - 98 %, completeness - 97 %) on `validation` (metrics.ts chooseThreshold). */
+function withChosenCut(
+  version: string,
+  weights: RbModel['weights'],
+  validation: LabelledSet,
+  minSnr: number,
+): RbModel {
+  const provisional: RbModel = { version, threshold: 0.5, weights };
+  const scores = evaluateModel(provisional, validation, minSnr).scores;
+  return {
+    ...provisional,
+    threshold: chooseThreshold(scores, validation.label, validation.snr, minSnr),
+  };
+}
+
 export interface ReleaseResult {
   model: RbModel;
   summary: TrainingSummary;
@@ -57,14 +99,14 @@ export interface ReleaseResult {
 
 function nights(
   seeds: number[],
-  config: NightSetConfig,
+  config: NightSetConfig | ((seed: number) => NightSetConfig),
   log: (m: string) => void,
 ): Promise<LabelledSet> {
   return seeds
     .reduce(
       async (acc, seed) => {
         const sets = await acc;
-        const set = await cachedNight(seed, config);
+        const set = await cachedNight(seed, typeof config === 'function' ? config(seed) : config);
         log(`night ${seed}: ${set.raw.count} cutouts`);
         return [...sets, set];
       },
@@ -90,26 +132,116 @@ export async function trainRelease(
   const heldOutSet = await cachedNight(RELEASE_SEEDS.evaluation, EVALUATION_NIGHT);
   const reproductionSet = await generateNight(REPRODUCTION_SEED, REPRODUCTION_NIGHT);
   generateMs += performance.now() - t1;
-  const provisional: RbModel = {
-    version: config.version,
-    threshold: 0.5,
-    weights: trained.weights,
+  const { model, heldOut, reproduction, summary } = chooseCutAndEvaluate(
+    config,
+    { train, validation, heldOut: heldOutSet, reproduction: reproductionSet },
+    trainConfig,
+    trained,
+    generateMs,
+  );
+  saveModel(config.outDir, model);
+  writeFileSync(join(config.outDir, 'training.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeEvaluation(config.outDir, 'heldout', heldOut);
+  writeEvaluation(config.outDir, 'reproduction', reproduction);
+  writeModelCard(config.outDir, summary, heldOut, reproduction);
+  return { model, summary, heldOut, reproduction };
+}
+
+/** Seeds of the wider-world fine-tuning (widerNight) and of the independent held-out pairs (independent-pair.ts). */
+export const WIDER_SEEDS = {
+  train: [101, 102, 103, 104, 105, 106, 107, 108, 109],
+  validation: [110],
+  independent: [1, 2, 3, 4, 5, 6],
+};
+
+/**
+ * The wider-world release (rb-v5 on): `base` fine-tuned on the wider nights (widerNight, through
+ * runDiff), the cut chosen on the default validation nights and the wider validation night
+ * together, then evaluated as trainRelease does plus on the independent held-out pairs, whose
+ * figures the base model's are written beside (independent.json, independent-base.json).
+ */
+export async function widenRelease(
+  config: ReleaseConfig & { base: RbModel },
+  log: (m: string) => void,
+): Promise<ReleaseResult & { independent: Evaluation; independentBase: Evaluation }> {
+  const t0 = performance.now();
+  const train = await nights(WIDER_SEEDS.train, widerNight, log);
+  let generateMs = performance.now() - t0;
+  const trainConfig: TrainConfig = {
+    ...DEFAULT_TRAIN_CONFIG,
+    ...WIDER_TRAIN_CONFIG,
+    ...config.train,
   };
-  const validationScores = evaluateModel(provisional, validation, config.minSnr).scores;
-  const model: RbModel = {
-    ...provisional,
-    threshold: chooseThreshold(validationScores, validation.label, validation.snr, config.minSnr),
+  log(`fine-tuning ${config.base.version} on ${train.raw.count} cutouts (${tfBackendName()})`);
+  const trained = trainNetwork(train, trainConfig, config.base.weights, (e) =>
+    log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${(e.ms / 1000).toFixed(0)} s)`),
+  );
+  const t1 = performance.now();
+  const validation = concatSets([
+    await nights(RELEASE_SEEDS.validation, VALIDATION_NIGHT, log),
+    await nights(WIDER_SEEDS.validation, widerNight, log),
+  ]);
+  const heldOutSet = await cachedNight(RELEASE_SEEDS.evaluation, EVALUATION_NIGHT);
+  const reproductionSet = await generateNight(REPRODUCTION_SEED, REPRODUCTION_NIGHT);
+  const independentSet = concatSets(
+    await WIDER_SEEDS.independent.reduce(
+      async (acc, seed) => [...(await acc), await cachedIndependentPair(seed)],
+      Promise.resolve([] as LabelledSet[]),
+    ),
+  );
+  generateMs += performance.now() - t1;
+  const { model, heldOut, reproduction, summary } = chooseCutAndEvaluate(
+    config,
+    { train, validation, heldOut: heldOutSet, reproduction: reproductionSet },
+    trainConfig,
+    trained,
+    generateMs,
+  );
+  const independent = evaluateModel(model, independentSet, config.minSnr).evaluation;
+  const independentBase = evaluateModel(config.base, independentSet, config.minSnr).evaluation;
+  summary.nights.training = widerNight(WIDER_SEEDS.train[0]);
+  summary.seeds = {
+    ...RELEASE_SEEDS,
+    train: WIDER_SEEDS.train,
+    validation: [...RELEASE_SEEDS.validation, ...WIDER_SEEDS.validation],
   };
-  const heldOut = evaluateModel(model, heldOutSet, config.minSnr).evaluation;
-  const reproduction = evaluateModel(model, reproductionSet, config.minSnr).evaluation;
+  saveModel(config.outDir, model);
+  writeFileSync(
+    join(config.outDir, 'training.json'),
+    `${JSON.stringify({ ...summary, base: config.base.version, widerSeeds: WIDER_SEEDS, widerNights: WIDER_SEEDS.train.map(widerNight) }, null, 2)}\n`,
+  );
+  writeEvaluation(config.outDir, 'heldout', heldOut);
+  writeEvaluation(config.outDir, 'reproduction', reproduction);
+  writeEvaluation(config.outDir, 'independent', independent);
+  writeEvaluation(config.outDir, 'independent-base', independentBase);
+  writeModelCard(config.outDir, summary, heldOut, reproduction, {
+    base: config.base.version,
+    independent,
+    independentBase,
+  });
+  return { model, summary, heldOut, reproduction, independent, independentBase };
+}
+
+/** Fine-tuning from the base weights: a lower rate, fewer epochs. */
+export const WIDER_TRAIN_CONFIG: Partial<TrainConfig> = { epochs: 6, learningRate: 5e-4 };
+
+function summarise(
+  version: string,
+  model: RbModel,
+  train: LabelledSet,
+  validation: LabelledSet,
+  trainConfig: TrainConfig,
+  trained: { trainMs: number; history: TrainingSummary['history'] },
+  generateMs: number,
+): TrainingSummary {
   const byKind: Record<string, number> = {};
   train.kind.forEach((k, i) => {
     const key = `${train.label[i] === 1 ? 'real' : 'bogus'}:${k}`;
     byKind[key] = (byKind[key] ?? 0) + 1;
   });
   const real = train.label.filter((l) => l === 1).length;
-  const summary: TrainingSummary = {
-    version: config.version,
+  return {
+    version,
     backend: tfBackendName(),
     parameters: parameterCount(),
     trainConfig,
@@ -127,10 +259,4 @@ export async function trainRelease(
       reproduction: { ...REPRODUCTION_NIGHT, seed: REPRODUCTION_SEED },
     },
   };
-  saveModel(config.outDir, model);
-  writeFileSync(join(config.outDir, 'training.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  writeEvaluation(config.outDir, 'heldout', heldOut);
-  writeEvaluation(config.outDir, 'reproduction', reproduction);
-  writeModelCard(config.outDir, summary, heldOut, reproduction);
-  return { model, summary, heldOut, reproduction };
 }

@@ -4,6 +4,9 @@
  *   npm run train-rb [-- --out DIR --version NAME --epochs N]
  *       generate/cached simulated nights, train, pick the cut, evaluate on a held-out night,
  *       write weights + model card to models/rb/v<next>/ (or DIR)
+ *   npm run train-rb -- widen [--base DIR --out DIR --version NAME --epochs N]
+ *       fine-tune the latest shipped model (or DIR) on the wider-world nights, pick the cut, evaluate
+ *       on the held-out night and the independent held-out pairs, write models/rb/v<next>/
  *   npm run train-rb -- retrain --cutouts PREFIX [--labels CSV] [--base DIR] --out DIR [--version NAME] [--epochs N]
  *       fine-tune on labelled cutouts (PREFIX.csv + PREFIX.bin, docs/rb/README.md)
  *   npm run train-rb -- uncertain --cutouts PREFIX [--model DIR] --out PREFIX [--count 200]
@@ -17,7 +20,7 @@ import { DEFAULT_RETRAIN_CONFIG, retrainModel, uncertainSubset } from './adapt.j
 import { writeEvaluation } from './evaluate.js';
 import { readSet, writeSet } from './labelled-set.js';
 import { SHIPPED_MODELS_DIR, latestShippedDir, loadModel, saveModel } from './model.js';
-import { trainRelease } from './release.js';
+import { trainRelease, widenRelease } from './release.js';
 
 const log = (message: string): void =>
   void process.stderr.write(`${JSON.stringify({ severity: 'INFO', message })}\n`);
@@ -97,6 +100,25 @@ async function main(argv: string[]): Promise<void> {
     log(
       `${r.model.version} -> ${outDir}: held-out |S/N| >= 6 purity ${(100 * c.purity).toFixed(2)}%, completeness ${(100 * c.completeness).toFixed(2)}%, AUC ${r.heldOut.aucAtMinSnr.toFixed(4)}, cut ${r.model.threshold}, training ${(r.summary.trainMs / 1000).toFixed(0)} s`,
     );
+  } else if (mode === 'widen') {
+    await initTf(undefined, log);
+    const next = nextVersionDir();
+    const outDir = values.out ?? next.dir;
+    const base = await loadModel(values.base ?? latestShippedDir());
+    const r = await widenRelease(
+      {
+        version: values.version ?? next.version,
+        outDir,
+        train: epochs ? { epochs } : {},
+        minSnr: 6,
+        base,
+      },
+      log,
+    );
+    const [c, i, b] = [r.heldOut.atCut, r.independent.atCut, r.independentBase.atCut];
+    log(
+      `${r.model.version} -> ${outDir}: cut ${r.model.threshold}; held-out night |S/N| >= 6 purity ${(100 * c.purity).toFixed(2)}%, completeness ${(100 * c.completeness).toFixed(2)}%; independent pairs purity ${(100 * i.purity).toFixed(2)}%, completeness ${(100 * i.completeness).toFixed(2)}% (${base.version}: ${(100 * b.purity).toFixed(2)}%, ${(100 * b.completeness).toFixed(2)}%); training ${(r.summary.trainMs / 1000).toFixed(0)} s`,
+    );
   } else if (mode === 'retrain') {
     const outDir = required(values.out, 'out');
     const set = input(() => readSet(required(values.cutouts, 'cutouts'), values.labels));
@@ -127,12 +149,13 @@ async function main(argv: string[]): Promise<void> {
       `${picked.set.raw.count} least certain cutouts (reliability ${Math.min(...picked.scores).toFixed(3)}-${Math.max(...picked.scores).toFixed(3)}) -> ${out}.csv/.bin: fill in the label column`,
     );
   } else {
-    throw new UsageError(`unknown mode '${mode}' (train, retrain or uncertain)`);
+    throw new UsageError(`unknown mode '${mode}' (train, widen, retrain or uncertain)`);
   }
 }
 
 const readmeUsage = `usage:
   npm run train-rb [-- --out DIR --version NAME --epochs N]
+  npm run train-rb -- widen [--base DIR] [--out DIR] [--version NAME] [--epochs N]
   npm run train-rb -- retrain --cutouts PREFIX [--labels CSV] [--base DIR] --out DIR [--version NAME] [--epochs N]
   npm run train-rb -- uncertain --cutouts PREFIX [--model DIR] --out PREFIX [--count 200]
 (cutout sets: PREFIX.csv with id,label,snr,kind and PREFIX.bin; see docs/rb/README.md)`;
