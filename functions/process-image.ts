@@ -35,6 +35,7 @@ import {
   type RealBogusScorer,
 } from '../shared/pipeline/index.js';
 import { loadRealBogus } from '../shared/pipeline/load-realbogus.js';
+import { screenScienceAlone } from '../shared/pipeline/science-check.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
 import { detectorFootprint } from '../shared/association/associate.js';
@@ -292,6 +293,14 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
       template = await templateFor(s, raw, science, preload);
     } catch (err) {
       if (!(err instanceof NoTemplate)) throw err;
+      // Without a template nothing downstream would judge the pixels: screen them here.
+      progress.stage = 'screen';
+      screenScienceAlone(
+        { science, scienceHeader: header, detector: raw.detector },
+        config.limits,
+        config.characterize,
+        stderrJsonLogger,
+      );
       await offerCandidate(s, object, key, science, 'no template');
       await s.records.markNoTemplate(key, err.message);
       log('INFO', 'no template yet: no alerts; offered as a template candidate', { key });

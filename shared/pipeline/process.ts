@@ -33,7 +33,6 @@ import {
 import { buildAlertsParallel, type CutoutSources } from '../alerts/build.js';
 import type { Alert } from '../alerts/types.js';
 import { encodeAlert } from '../alerts/wire.js';
-import { DETECTOR_BITS, VISIT_BITS } from '../apdb/ids.js';
 import type { Apdb } from '../apdb/types.js';
 import { CachedPsf } from '../detect/cached-psf.js';
 import type { Psf } from '../psf/types.js';
@@ -45,7 +44,6 @@ import { KernelFitError, NoKernelCandidatesError } from '../diffim/errors.js';
 import type { SubtractResult } from '../diffim/subtract.js';
 import type { FitsHeader } from '../fits/header.js';
 import { Exposure } from '../image/exposure.js';
-import { DETECTOR_KEYS, VISIT_KEYS } from '../image/identity.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import { initTf } from '../tf/backend.js';
 import { WorkerPool } from '../util/worker-pool.js';
@@ -57,6 +55,7 @@ import { configHash, DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from './conf
 import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
 import { checkImageData, isPrepared, type PreparedImage } from './preprocess.js';
+import { checkScience } from './science-check.js';
 import type { RealBogusScorer } from './realbogus.js';
 import { refuseCollision } from './identity.js';
 import { checkLimits } from './limits.js';
@@ -193,43 +192,6 @@ export function mjdTaiOf(unixMs: number): number {
   return MJD_OF_UNIX_EPOCH + (unixMs / 1000 + TAI_MINUS_UTC_S) / 86400;
 }
 
-/** Visit and detector ids from the inputs, else the image's identity (shared/image/identity.ts), with a warning when derived. */
-function resolveIds(
-  inputs: DetectorInputs,
-  log: PipelineLogger,
-): { visit: number; detector: number } {
-  const info = inputs.science.info;
-  const header = inputs.scienceHeader;
-  const fromHeader = (keys: readonly string[]): boolean =>
-    header == null || keys.some((k) => header.has(k));
-  const visit = inputs.visit ?? info.visit;
-  const detector = inputs.detector ?? info.detector;
-  const visitSource = info.visitSource ?? (fromHeader(VISIT_KEYS) ? 'header' : 'default');
-  const detectorSource = info.detectorSource ?? (fromHeader(DETECTOR_KEYS) ? 'header' : 'default');
-  if (inputs.visit === undefined && visitSource !== 'header')
-    log({
-      severity: 'WARNING',
-      message: `science header has no ${VISIT_KEYS.join('/')}: visit id ${visit} derived from the ${visitSource === 'time' ? 'exposure start (minutes since MJD 51544)' : visitSource === 'digest' ? 'pixel data' : 'default'}`,
-    });
-  if (inputs.detector === undefined && detectorSource !== 'header')
-    log({
-      severity: 'WARNING',
-      message: `science header has no ${DETECTOR_KEYS.join('/')}: detector id ${detector}${detectorSource === 'name' ? ' from CCDNAME' : ''}`,
-    });
-  const fits = (v: number, bits: number): boolean => Number.isInteger(v) && v >= 0 && v < 2 ** bits;
-  if (!fits(visit, VISIT_BITS))
-    throw new PipelineInputError(
-      'science',
-      `visit id ${visit} is not an integer in [0, 2^${VISIT_BITS})`,
-    );
-  if (!fits(detector, DETECTOR_BITS))
-    throw new PipelineInputError(
-      'science',
-      `detector id ${detector} is not an integer in [0, 2^${DETECTOR_BITS})`,
-    );
-  return { visit, detector };
-}
-
 /** Shapes and WCSs that can be differenced: without a WCS on either image they must be aligned pixel for pixel. */
 function checkPair(science: Exposure, template: Exposure): void {
   if (
@@ -255,16 +217,10 @@ export async function processDetector(
   const provenance = { configHash: configHash(config), codeVersion: codeVersion() };
   const { science, apdb } = inputs;
   const templateIn = isPrepared(inputs.template) ? inputs.template.exposure : inputs.template;
-  const ids = resolveIds(inputs, log);
+  const ids = checkScience(inputs, config.limits, log);
   await refuseCollision(apdb, ids, inputs.imageDigest);
-  checkLimits(science, 'science', config.limits);
   checkLimits(templateIn, 'template', config.limits);
   checkPair(science, templateIn);
-  if (!Number.isFinite(science.info.mjd))
-    throw new PipelineInputError(
-      'science',
-      'no observation time: give --mjd MJD, or a MJD-OBS, MJD-AVG, MJD, DATE-OBS or JD card',
-    );
 
   const timingsMs = {} as Record<PipelineStage | 'total', number>;
   const start = performance.now();
@@ -290,7 +246,6 @@ export async function processDetector(
   // warped, the responses compared, then the subtraction, tiled over both threads. Raw science
   // frames are not resampled: their noise correlation is not searched. Stage times are laps and
   // add up to the wall time.
-  checkImageData(science, 'science');
   const preloaded = isPrepared(inputs.template);
   if (!preloaded) checkImageData(templateIn, 'template');
   let templateFwhmPx = preloaded ? (inputs.template as PreparedImage).psfFwhmPx : Number.NaN;

@@ -52,13 +52,38 @@ after(async () => {
   await emulators?.stop();
 });
 
-/** A 64 x 64 image with a TAN WCS of `scale` arcsec/px and the given cards. */
-function image(cards: Record<string, string | number>, scale = 0.2, fill = 100): Buffer {
+const SIDE = 128;
+
+/** Sky `fill` with deterministic noise (sigma 10) and nine Gaussian stars (sigma 1.5 px): enough to measure a PSF on. */
+function starField(fill: number): Float32Array {
+  const data = new Float32Array(SIDE * SIDE);
+  let seed = 7;
+  const uniform = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let i = 0; i < data.length; i++)
+    data[i] =
+      fill + 10 * Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
+  for (let k = 0; k < 9; k++) {
+    const cx = 24 + (k % 3) * 40 + 0.3 * k;
+    const cy = 24 + Math.floor(k / 3) * 40 + 0.2 * k;
+    for (let y = 0; y < SIDE; y++)
+      for (let x = 0; x < SIDE; x++)
+        data[y * SIDE + x] += 3000 * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 4.5);
+  }
+  return data;
+}
+
+/** A 128 x 128 star field with a TAN WCS of `scale` arcsec/px and the given cards. */
+function image(
+  cards: Record<string, string | number>,
+  scale = 0.2,
+  fill = 100,
+  pixels = starField(fill),
+): Buffer {
   const header = new FitsHeader()
     .set('CTYPE1', 'RA---TAN')
     .set('CTYPE2', 'DEC--TAN')
-    .set('CRPIX1', 32.5)
-    .set('CRPIX2', 32.5)
+    .set('CRPIX1', SIDE / 2 + 0.5)
+    .set('CRPIX2', SIDE / 2 + 0.5)
     .set('CRVAL1', 150)
     .set('CRVAL2', 2)
     .set('CD1_1', -scale / 3600)
@@ -68,9 +93,7 @@ function image(cards: Record<string, string | number>, scale = 0.2, fill = 100):
     .set('MJD-OBS', 61000.1)
     .set('FILTER', 'r');
   for (const [k, v] of Object.entries(cards)) header.set(k, v);
-  return Buffer.from(
-    writeFits([{ data: new Float32Array(64 * 64).fill(fill), width: 64, height: 64, header }]),
-  );
+  return Buffer.from(writeFits([{ data: pixels, width: SIDE, height: SIDE, header }]));
 }
 
 /** The file with one more card before END (our writer drops DATASUM, as it cannot know it). */
@@ -187,6 +210,24 @@ test('a visit over a tile with no template makes no alerts and no dead letter: i
   assert.ok(offer?.tiles.includes(tileOf(150, 2)), 'the tile under the image');
   await new Promise((r) => setTimeout(r, 200));
   assert.ok(!letters.some((l) => l.attributes.objectId === name), 'no dead letter');
+});
+
+test('an image that no template covers is still screened: blank pixels or no band are dead-lettered, not parked as no template', async () => {
+  const cases: Array<[string, Buffer, RegExp]> = [
+    [
+      'APSIM/g-blank/0/11.fits',
+      image({ VISIT: 11, DETECTOR: 11 }, 0.2, 0, new Float32Array(SIDE * SIDE)),
+      /no star to measure its PSF on/,
+    ],
+    ['APSIM/g-noband/0/12.fits', image({ VISIT: 12, DETECTOR: 12, FILTER: '' }), /band unknown/],
+  ];
+  for (const [name, bytes, reason] of cases) {
+    await processImage(await upload(name, bytes));
+    const a = await letterFor(name);
+    assert.equal(a.stage, 'screen', name);
+    assert.match(a.reason, reason, name);
+    assert.equal((await s.records.get(keyOf(name)))?.state, 'failed', name);
+  }
 });
 
 test('a different image under a claimed (visit, detector) is refused; a copy of the same bytes is a no-op', async () => {
