@@ -12,7 +12,6 @@
  *   writeFileSync('diff.fits', diffToFits(r));
  */
 import type { Exposure } from '../image/exposure.js';
-import type { ImageF } from '../image/plane.js';
 import {
   characterizeImage,
   type CharacterizeOverrides,
@@ -36,6 +35,7 @@ import {
   hasSkyPedestal,
   mapOntoScience,
   maskResponseMismatch,
+  type SkySurface,
 } from './illumination.js';
 import { applyModelError, type ModelError } from './model-error.js';
 import { fineSkyAsync } from './fine-sky-async.js';
@@ -206,7 +206,7 @@ export async function runDiff(
   // be matched: each image's response map (its sky on a fine mesh) is read on the thread that is
   // free, the science's on the worker and the template's here, whichever image was done first.
   const templateHasSky = cfg.characterize && hasSky(templateCharacterization);
-  const scienceSkyOf = (c: CharacterizeResult | null): Promise<ImageF> | null => {
+  const scienceSkyOf = (c: CharacterizeResult | null): Promise<SkySurface> | null => {
     if (!c || !templateHasSky || !hasSky(c)) return null;
     const sky = fineSkyAsync(science, c.background.map, illumination.responseMeshPx, pool);
     sky.catch(() => {}); // awaited after the warp, which may throw first
