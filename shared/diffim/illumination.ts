@@ -22,7 +22,7 @@
  */
 import { measureMesh, meshSurface, type BackgroundMesh } from '../characterize/background.js';
 import type { CharacterizeOverrides } from '../characterize/characterize.js';
-import { estimateBackgroundAsync, sourceMaskAsync } from '../characterize/background-async.js';
+import { measureMeshAsync, sourceMaskAsync } from '../characterize/background-async.js';
 import { detectPeaks } from '../characterize/detect-peaks.js';
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
@@ -358,7 +358,6 @@ export async function subtractResidualBackground(
       const bad = (mo[x] & UNUSABLE) !== 0 || !Number.isFinite(io[x]) || !(vo[x] > 0);
       exclude[i] = bad ? 1 : 0;
       plus[i] = bad ? 0 : io[x];
-      minus[i] = -plus[i];
       if (!bad && (i & 63) === 0) sigmas.push(Math.sqrt(vo[x]));
     }
   }
@@ -366,10 +365,15 @@ export async function subtractResidualBackground(
   if (!(sigma > 0)) return { applied: false, meshPx, maxCellSigma: 0 };
   const mesh = { meshSize: meshPx, filterSize: 3 };
   // Sources are found on what a first, unmasked pass leaves (the smooth residual itself is no source).
-  const first = await estimateBackgroundAsync(image, exclude, mesh, pool);
-  for (let i = 0; i < plus.length; i++) {
-    plus[i] = exclude[i] ? 0 : plus[i] - first.map.data[i];
-    minus[i] = -plus[i];
+  // The passes' surfaces are drawn a row at a time (background.ts meshSurface), the second only if subtracted.
+  const surfaceRow = new Float32Array(w);
+  const firstRow = meshSurface(await measureMeshAsync(image, exclude, mesh, pool), w, h);
+  for (let y = 0; y < h; y++) {
+    firstRow(y, surfaceRow, 0);
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      plus[i] = exclude[i] ? 0 : plus[i] - surfaceRow[x];
+      minus[i] = -plus[i];
+    }
   }
   const negative = sourceMaskAsync(minus, w, h, sigma, {}, pool);
   negative.catch(() => {}); // awaited after the positive sources
@@ -378,7 +382,7 @@ export async function subtractResidualBackground(
     for (let i = 0; i < exclude.length; i++) exclude[i] |= sourceMask[i];
   let usable = 0;
   for (let i = 0; i < exclude.length; i++) usable += exclude[i] ? 0 : 1;
-  const bg = await estimateBackgroundAsync(image, exclude, mesh, pool);
+  const bg = await measureMeshAsync(image, exclude, mesh, pool);
   // A cell's median over n usable pixels has noise 1.2533 sigma / sqrt(n); the 3x3 median filter is ignored (conservative).
   const perCell = Math.max(1, (usable / (w * h)) * bg.meshSize * bg.meshSize);
   let maxCellSigma = 0;
@@ -388,11 +392,12 @@ export async function subtractResidualBackground(
   }
   if (!(maxCellSigma > cfg.residualSigma))
     return { applied: false, meshPx: bg.meshSize, maxCellSigma };
+  const bgRow = meshSurface(bg, w, h);
   for (let y = 0; y < h; y++) {
     const io = image.row(y);
-    const b = bg.map.row(y);
     const mo = mask.row(y);
-    for (let x = 0; x < w; x++) if (!(mo[x] & MaskPlane.NO_DATA)) io[x] -= b[x];
+    bgRow(y, surfaceRow, 0);
+    for (let x = 0; x < w; x++) if (!(mo[x] & MaskPlane.NO_DATA)) io[x] -= surfaceRow[x];
   }
   return { applied: true, meshPx: bg.meshSize, maxCellSigma };
 }
