@@ -357,7 +357,6 @@ export async function subtractResidualBackground(
       const i = y * w + x;
       const bad = (mo[x] & UNUSABLE) !== 0 || !Number.isFinite(io[x]) || !(vo[x] > 0);
       exclude[i] = bad ? 1 : 0;
-      plus[i] = bad ? 0 : io[x];
       if (!bad && (i & 63) === 0) sigmas.push(Math.sqrt(vo[x]));
     }
   }
@@ -369,19 +368,22 @@ export async function subtractResidualBackground(
   const surfaceRow = new Float32Array(w);
   const firstRow = meshSurface(await measureMeshAsync(image, exclude, mesh, pool), w, h);
   for (let y = 0; y < h; y++) {
+    const io = image.row(y);
     firstRow(y, surfaceRow, 0);
     for (let x = 0, i = y * w; x < w; x++, i++) {
-      plus[i] = exclude[i] ? 0 : plus[i] - surfaceRow[x];
+      plus[i] = exclude[i] ? 0 : io[x] - surfaceRow[x];
       minus[i] = -plus[i];
     }
   }
   const negative = sourceMaskAsync(minus, w, h, sigma, {}, pool);
   negative.catch(() => {}); // awaited after the positive sources
   const positive = detectPeaks(plus, w, h, sigma).sourceMask;
-  for (const sourceMask of [positive, await negative])
-    for (let i = 0; i < exclude.length; i++) exclude[i] |= sourceMask[i];
+  const negativeMask = await negative;
   let usable = 0;
-  for (let i = 0; i < exclude.length; i++) usable += exclude[i] ? 0 : 1;
+  for (let i = 0; i < exclude.length; i++) {
+    exclude[i] |= positive[i] | negativeMask[i];
+    usable += exclude[i] ? 0 : 1;
+  }
   const bg = await measureMeshAsync(image, exclude, mesh, pool);
   // A cell's median over n usable pixels has noise 1.2533 sigma / sqrt(n); the 3x3 median filter is ignored (conservative).
   const perCell = Math.max(1, (usable / (w * h)) * bg.meshSize * bg.meshSize);
