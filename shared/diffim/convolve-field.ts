@@ -10,7 +10,7 @@ import { nextPow2 } from '../util/fft.js';
 import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
 import { loadTile, outputRows } from '../util/real-tiles.js';
 import { claimTiles, runClaimedTiles } from '../util/parallel-tiles.js';
-import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
+import { asShared, fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
 import { multiplySpectra, planTiles, type TilePlan } from '../util/tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
@@ -138,7 +138,7 @@ export async function convolveKernelField(
     );
     return out;
   }
-  const shared = toShared(image);
+  const shared = asShared(image);
   const out = toShared({ width: image.width, height: image.height });
   const local = fromShared(shared),
     localOut = fromShared(out);

@@ -13,7 +13,7 @@ import { Plane, type ImageF } from '../image/plane.js';
 import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
 import { loadTile, outputRows } from '../util/real-tiles.js';
 import { runTileShares } from '../util/parallel-tiles.js';
-import { fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
+import { asShared, fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
 import { accumulate, planTiles, type TilePlan } from '../util/tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import type { NoiseCorrelation, NoiseLags } from '../image/exposure.js';
@@ -143,7 +143,7 @@ export function decorrelateWorker(a: DecorrelateArgs): void {
   );
 }
 
-/** The decorrelated difference image. */
+/** The decorrelated difference image (a new plane, on shared memory with a pool; `difference` is only read). */
 export async function decorrelate(
   difference: ImageF,
   solution: KernelSolution,
@@ -162,7 +162,7 @@ export async function decorrelate(
     return out;
   }
   // Blended tiles overlap: each thread adds into its own plane, summed at the end.
-  const input = toShared(difference);
+  const input = asShared(difference);
   const outs = Array.from({ length: 1 + pool.size }, () => toShared({ width, height }));
   const data = solution.toData();
   await runTileShares(

@@ -20,9 +20,9 @@
  * they apply only where there is one: a sky-subtracted image (a calibrated mosaic in MJy/sr, sky
  * ~0) carries no response in its sky, and its "relative response" would be noise over noise.
  */
-import { estimateBackground, measureMesh } from '../characterize/background.js';
+import { measureMesh, meshSurface, type BackgroundMesh } from '../characterize/background.js';
 import type { CharacterizeOverrides } from '../characterize/characterize.js';
-import { estimateBackgroundAsync, sourceMaskAsync } from '../characterize/background-async.js';
+import { measureMeshAsync, sourceMaskAsync } from '../characterize/background-async.js';
 import { detectPeaks } from '../characterize/detect-peaks.js';
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
@@ -85,32 +85,77 @@ export function hasSkyPedestal(
 /** Science pixels between samples of the warped template background (it is smooth on the mesh scale). */
 const SAMPLE_STEP = 8;
 
-/** Bilinear value of a plane at a fractional position (clamped to the plane). */
-function bilinear(p: ImageF, x: number, y: number): number {
-  const cx = Math.min(p.width - 1.000001, Math.max(0, x));
-  const cy = Math.min(p.height - 1.000001, Math.max(0, y));
-  const x0 = Math.floor(cx);
-  const y0 = Math.floor(cy);
-  const fx = cx - x0;
-  const fy = cy - y0;
-  const r0 = p.row(y0);
-  const r1 = p.row(Math.min(p.height - 1, y0 + 1));
-  const x1 = Math.min(p.width - 1, x0 + 1);
-  return (1 - fy) * ((1 - fx) * r0[x0] + fx * r0[x1]) + fy * ((1 - fx) * r1[x0] + fx * r1[x1]);
+/**
+ * A sky measured on a fine mesh (fineSky): its surface, a bicubic spline through the cells
+ * (background.ts meshSurface), is drawn a row at a time where it is read, never as a whole plane.
+ */
+export interface SkySurface {
+  mesh: BackgroundMesh;
+  width: number;
+  height: number;
+}
+
+/** A smooth map on the science grid, constant over blocks of SAMPLE_STEP pixels: block (i, j) is values[j * nx + i]. */
+export interface BlockMap {
+  values: Float32Array;
+  nx: number;
+  ny: number;
 }
 
 /**
- * A smooth template-frame map (e.g. its background) on the science grid: sampled every SAMPLE_STEP
- * pixels through the two WCSs (or pixel for pixel without them) and held constant between samples.
+ * Bilinear values of a sky surface at fractional positions (clamped to it; NaN where a position is
+ * not finite): the points are taken in order of their row, so each row of the surface is drawn once.
+ */
+function surfaceAt(sky: SkySurface, xs: Float64Array, ys: Float64Array): Float32Array {
+  const { width: w, height: h } = sky;
+  const out = new Float32Array(xs.length);
+  const rowOf = new Int32Array(xs.length);
+  const counts = new Int32Array(h + 1);
+  for (let k = 0; k < xs.length; k++) {
+    if (!Number.isFinite(xs[k]) || !Number.isFinite(ys[k])) {
+      out[k] = Number.NaN;
+      rowOf[k] = -1;
+      continue;
+    }
+    rowOf[k] = Math.floor(Math.min(h - 1.000001, Math.max(0, ys[k])));
+    counts[rowOf[k] + 1]++;
+  }
+  for (let y = 0; y < h; y++) counts[y + 1] += counts[y];
+  const order = new Int32Array(counts[h]);
+  for (let k = 0; k < xs.length; k++) if (rowOf[k] >= 0) order[counts[rowOf[k]]++] = k;
+  const draw = meshSurface(sky.mesh, w, h);
+  const r0 = new Float32Array(w);
+  const r1 = new Float32Array(w);
+  let drawn = -1;
+  for (const k of order) {
+    const y0 = rowOf[k];
+    if (y0 !== drawn) {
+      draw(y0, r0, 0);
+      draw(Math.min(h - 1, y0 + 1), r1, 0);
+      drawn = y0;
+    }
+    const cx = Math.min(w - 1.000001, Math.max(0, xs[k]));
+    const cy = Math.min(h - 1.000001, Math.max(0, ys[k]));
+    const x0 = Math.floor(cx);
+    const fx = cx - x0;
+    const fy = cy - y0;
+    const x1 = Math.min(w - 1, x0 + 1);
+    out[k] = (1 - fy) * ((1 - fx) * r0[x0] + fx * r0[x1]) + fy * ((1 - fx) * r1[x0] + fx * r1[x1]);
+  }
+  return out;
+}
+
+/**
+ * A template-frame sky surface on the science grid: sampled every SAMPLE_STEP pixels through the
+ * two WCSs (or pixel for pixel without them), bilinearly, and held constant between samples.
  */
 export function mapOntoScience(
-  map: ImageF,
+  sky: SkySurface,
   width: number,
   height: number,
   scienceWcs: Wcs | null,
   templateWcs: Wcs | null,
-): ImageF {
-  const out = Plane.zeros(Float32Array, width, height);
+): BlockMap {
   const nx = Math.ceil(width / SAMPLE_STEP);
   const ny = Math.ceil(height / SAMPLE_STEP);
   const xs = new Float64Array(nx * ny);
@@ -124,17 +169,7 @@ export function mapOntoScience(
     scienceWcs && templateWcs
       ? templateWcs.skyToPixel(scienceWcs.pixelToSky({ x: xs, y: ys }))
       : { x: xs, y: ys };
-  // Each sample's value is read once and spread over its block.
-  const value = new Float32Array(nx * ny);
-  for (let k = 0; k < value.length; k++)
-    value[k] = Number.isFinite(t.x[k]) ? bilinear(map, t.x[k], t.y[k]) : Number.NaN;
-  for (let y = 0; y < height; y++) {
-    const row = out.row(y);
-    const j = Math.min(ny - 1, Math.floor(y / SAMPLE_STEP));
-    for (let x = 0; x < width; x++)
-      row[x] = value[j * nx + Math.min(nx - 1, Math.floor(x / SAMPLE_STEP))];
-  }
-  return out;
+  return { values: surfaceAt(sky, t.x, t.y), nx, ny };
 }
 
 /** How an image's sky looks on COARSE_MESH_PX cells: the overrides to characterize it with, and whether its response may be dimmed anywhere. */
@@ -201,33 +236,15 @@ function skyPlane(image: ImageF, background: ImageF): ImageF {
   return out;
 }
 
-/** A background map over its median where usable (the relative response); null if the median is not positive. */
-function relativeResponse(background: ImageF, mask: MaskI): ImageF | null {
-  const sample: number[] = [];
-  const step = Math.max(1, Math.floor(Math.sqrt((background.width * background.height) / 40000)));
-  for (let y = 0; y < background.height; y += step) {
-    const b = background.row(y);
-    const m = mask.row(y);
-    for (let x = 0; x < background.width; x += step)
-      if (!(m[x] & UNUSABLE) && Number.isFinite(b[x])) sample.push(b[x]);
-  }
-  const level = median(sample);
-  if (!(level > 0)) return null;
-  const out = Plane.zeros(Float32Array, background.width, background.height);
-  for (let y = 0; y < background.height; y++) {
-    const b = background.row(y);
-    const o = out.row(y);
-    for (let x = 0; x < background.width; x++) o[x] = b[x] / level;
-  }
-  return out;
-}
-
-/** The sky of a characterized exposure (its image plus the background it had subtracted) on a fine mesh: what the response map is read from. */
+/**
+ * The sky of a characterized exposure (its image plus the background it had subtracted) measured
+ * on a fine mesh: what the response map is read from.
+ */
 export function fineSky(
   exposure: Pick<Exposure, 'width' | 'height' | 'image' | 'mask'>,
   background: ImageF,
   meshPx: number,
-): ImageF {
+): SkySurface {
   const { width: w, height: h } = exposure;
   const sky = Plane.zeros(Float32Array, w, h);
   const exclude = new Uint8Array(w * h);
@@ -241,68 +258,87 @@ export function fineSky(
       exclude[y * w + x] = m[x] & UNUSABLE || !Number.isFinite(o[x]) ? 1 : 0;
     }
   }
-  return estimateBackground(sky, exclude, { meshSize: meshPx, filterSize: 1 }).map;
-}
-
-/** Least-squares plane a + b x + c y of the response ratio rs / rt over pixels clear in both (sampled every 8 px); [1, 0, 0] without any. */
-function clearRatioPlane(rs: ImageF, rt: ImageF, clear: number): [number, number, number] {
-  const ata = new Float64Array(9);
-  const atb = new Float64Array(3);
-  let n = 0;
-  for (let y = 0; y < rs.height; y += SAMPLE_STEP) {
-    const s = rs.row(y);
-    const t = rt.row(y);
-    for (let x = 0; x < rs.width; x += SAMPLE_STEP) {
-      if (!(s[x] >= clear && t[x] >= clear)) continue;
-      const row = [1, x, y];
-      const r = s[x] / t[x];
-      for (let i = 0; i < 3; i++) {
-        atb[i] += row[i] * r;
-        for (let j = 0; j < 3; j++) ata[i * 3 + j] += row[i] * row[j];
-      }
-      n++;
-    }
-  }
-  if (n < 10) return [1, 0, 0];
-  const c = solveSymmetric(ata, atb);
-  return [c[0], c[1], c[2]];
+  return {
+    mesh: measureMesh(sky, exclude, { meshSize: meshPx, filterSize: 1 }),
+    width: w,
+    height: h,
+  };
 }
 
 /**
  * Masks NO_DATA (in the science mask) the dimmed pixels where the science's and the warped
  * template's relative responses differ (see the module comment); returns the fraction masked.
- * `scienceBackground` is on the science grid, `templateBackground` the template's mapped onto it.
+ * A relative response is a sky over its median on a sparse lattice of usable science pixels;
+ * `scienceSky` is on the science grid, `templateSky` the template's mapped onto it. The science's
+ * surface is drawn one row at a time: no image-sized plane is made unless pixels are masked.
  */
 export function maskResponseMismatch(
   science: Exposure,
-  scienceBackground: ImageF,
-  templateBackground: ImageF,
+  scienceSky: SkySurface,
+  templateSky: BlockMap,
   config: Partial<IlluminationConfig> = {},
 ): number {
   const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
-  const rs = relativeResponse(scienceBackground, science.mask);
-  const rt = relativeResponse(templateBackground, science.mask);
-  if (!rs || !rt) return 0;
   const { width: w, height: h } = science;
-  // The two skies' own gradients differ: the ratio is taken relative to a plane fitted where both are clear.
-  const plane = clearRatioPlane(rs, rt, cfg.lowResponse);
-  const flags = new Int32Array(w * h);
-  let any = false;
+  const draw = meshSurface(scienceSky.mesh, w, h);
+  const row = new Float32Array(w);
+  const blockRow = (y: number): number =>
+    Math.min(templateSky.ny - 1, Math.floor(y / SAMPLE_STEP)) * templateSky.nx;
+  const templateAt = (y: number, x: number): number =>
+    templateSky.values[blockRow(y) + Math.min(templateSky.nx - 1, Math.floor(x / SAMPLE_STEP))];
+  const step = Math.max(1, Math.floor(Math.sqrt((w * h) / 40000)));
+  const sampleS: number[] = [];
+  const sampleT: number[] = [];
+  for (let y = 0; y < h; y += step) {
+    draw(y, row, 0);
+    const m = science.mask.row(y);
+    for (let x = 0; x < w; x += step) {
+      if (m[x] & UNUSABLE) continue;
+      if (Number.isFinite(row[x])) sampleS.push(row[x]);
+      if (Number.isFinite(templateAt(y, x))) sampleT.push(templateAt(y, x));
+    }
+  }
+  const levelS = median(sampleS);
+  const levelT = median(sampleT);
+  if (!(levelS > 0) || !(levelT > 0)) return 0;
+  // The relative responses as Float32, as a response plane would hold them.
+  const rs = (x: number): number => Math.fround(row[x] / levelS);
+  const rt = (y: number, x: number): number => Math.fround(templateAt(y, x) / levelT);
+  // The two skies' own gradients differ: the ratio is taken relative to a plane a + b x + c y
+  // fitted by least squares where both are clear (sampled every SAMPLE_STEP px).
+  const ata = new Float64Array(9);
+  const atb = new Float64Array(3);
+  let n = 0;
+  for (let y = 0; y < h; y += SAMPLE_STEP) {
+    draw(y, row, 0);
+    for (let x = 0; x < w; x += SAMPLE_STEP) {
+      const [s, t] = [rs(x), rt(y, x)];
+      if (!(s >= cfg.lowResponse && t >= cfg.lowResponse)) continue;
+      const terms = [1, x, y];
+      for (let i = 0; i < 3; i++) {
+        atb[i] += terms[i] * (s / t);
+        for (let j = 0; j < 3; j++) ata[i * 3 + j] += terms[i] * terms[j];
+      }
+      n++;
+    }
+  }
+  const plane = n < 10 ? [1, 0, 0] : solveSymmetric(ata, atb);
+  let flags: Int32Array | null = null;
   for (let y = 0; y < h; y++) {
-    const s = rs.row(y);
-    const t = rt.row(y);
-    for (let x = 0; x < w; x++) {
-      const dimmed = Math.min(s[x], t[x]) < cfg.lowResponse;
-      if (
-        dimmed &&
-        Math.abs(s[x] / t[x] / (plane[0] + plane[1] * x + plane[2] * y) - 1) > cfg.responseMismatch
-      ) {
-        flags[y * w + x] = MaskPlane.NO_DATA;
-        any = true;
+    draw(y, row, 0);
+    for (let i = 0; i < templateSky.nx; i++) {
+      const t = rt(y, i * SAMPLE_STEP);
+      for (let x = i * SAMPLE_STEP; x < Math.min(w, (i + 1) * SAMPLE_STEP); x++) {
+        const s = rs(x);
+        if (
+          Math.min(s, t) < cfg.lowResponse &&
+          Math.abs(s / t / (plane[0] + plane[1] * x + plane[2] * y) - 1) > cfg.responseMismatch
+        )
+          (flags ??= new Int32Array(w * h))[y * w + x] = MaskPlane.NO_DATA;
       }
     }
   }
-  if (!any) return 0;
+  if (!flags) return 0;
   const grown =
     cfg.responseMaskGrowPx > 0
       ? dilateMask(flags, w, h, Math.round(cfg.responseMaskGrowPx), new Int32Array(w * h))
@@ -356,8 +392,6 @@ export async function subtractResidualBackground(
       const i = y * w + x;
       const bad = (mo[x] & UNUSABLE) !== 0 || !Number.isFinite(io[x]) || !(vo[x] > 0);
       exclude[i] = bad ? 1 : 0;
-      plus[i] = bad ? 0 : io[x];
-      minus[i] = -plus[i];
       if (!bad && (i & 63) === 0) sigmas.push(Math.sqrt(vo[x]));
     }
   }
@@ -365,19 +399,27 @@ export async function subtractResidualBackground(
   if (!(sigma > 0)) return { applied: false, meshPx, maxCellSigma: 0 };
   const mesh = { meshSize: meshPx, filterSize: 3 };
   // Sources are found on what a first, unmasked pass leaves (the smooth residual itself is no source).
-  const first = await estimateBackgroundAsync(image, exclude, mesh, pool);
-  for (let i = 0; i < plus.length; i++) {
-    plus[i] = exclude[i] ? 0 : plus[i] - first.map.data[i];
-    minus[i] = -plus[i];
+  // The passes' surfaces are drawn a row at a time (background.ts meshSurface), the second only if subtracted.
+  const surfaceRow = new Float32Array(w);
+  const firstRow = meshSurface(await measureMeshAsync(image, exclude, mesh, pool), w, h);
+  for (let y = 0; y < h; y++) {
+    const io = image.row(y);
+    firstRow(y, surfaceRow, 0);
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      plus[i] = exclude[i] ? 0 : io[x] - surfaceRow[x];
+      minus[i] = -plus[i];
+    }
   }
   const negative = sourceMaskAsync(minus, w, h, sigma, {}, pool);
   negative.catch(() => {}); // awaited after the positive sources
   const positive = detectPeaks(plus, w, h, sigma).sourceMask;
-  for (const sourceMask of [positive, await negative])
-    for (let i = 0; i < exclude.length; i++) exclude[i] |= sourceMask[i];
+  const negativeMask = await negative;
   let usable = 0;
-  for (let i = 0; i < exclude.length; i++) usable += exclude[i] ? 0 : 1;
-  const bg = await estimateBackgroundAsync(image, exclude, mesh, pool);
+  for (let i = 0; i < exclude.length; i++) {
+    exclude[i] |= positive[i] | negativeMask[i];
+    usable += exclude[i] ? 0 : 1;
+  }
+  const bg = await measureMeshAsync(image, exclude, mesh, pool);
   // A cell's median over n usable pixels has noise 1.2533 sigma / sqrt(n); the 3x3 median filter is ignored (conservative).
   const perCell = Math.max(1, (usable / (w * h)) * bg.meshSize * bg.meshSize);
   let maxCellSigma = 0;
@@ -387,11 +429,12 @@ export async function subtractResidualBackground(
   }
   if (!(maxCellSigma > cfg.residualSigma))
     return { applied: false, meshPx: bg.meshSize, maxCellSigma };
+  const bgRow = meshSurface(bg, w, h);
   for (let y = 0; y < h; y++) {
     const io = image.row(y);
-    const b = bg.map.row(y);
     const mo = mask.row(y);
-    for (let x = 0; x < w; x++) if (!(mo[x] & MaskPlane.NO_DATA)) io[x] -= b[x];
+    bgRow(y, surfaceRow, 0);
+    for (let x = 0; x < w; x++) if (!(mo[x] & MaskPlane.NO_DATA)) io[x] -= surfaceRow[x];
   }
   return { applied: true, meshPx: bg.meshSize, maxCellSigma };
 }

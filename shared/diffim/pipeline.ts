@@ -12,7 +12,6 @@
  *   writeFileSync('diff.fits', diffToFits(r));
  */
 import type { Exposure } from '../image/exposure.js';
-import type { ImageF } from '../image/plane.js';
 import {
   characterizeImage,
   type CharacterizeOverrides,
@@ -36,6 +35,7 @@ import {
   lookAtSky,
   mapOntoScience,
   maskResponseMismatch,
+  type SkySurface,
 } from './illumination.js';
 import { applyModelError, type ModelError } from './model-error.js';
 import { fineSkyAsync } from './fine-sky-async.js';
@@ -214,7 +214,7 @@ export async function runDiff(
     !!templateCharacterization &&
     hasSky(templateCharacterization) &&
     (!!scienceLook?.dimmed || templateDimmed(templateCharacterization));
-  const scienceSkyOf = (c: CharacterizeResult | null): Promise<ImageF> | null => {
+  const scienceSkyOf = (c: CharacterizeResult | null): Promise<SkySurface> | null => {
     if (!c || !templateHasSky || !hasSky(c)) return null;
     const sky = fineSkyAsync(science, c.background.map, illumination.responseMeshPx, pool);
     sky.catch(() => {}); // awaited after the warp, which may throw first

@@ -304,7 +304,7 @@ export async function subtractImages(
   const gs = new Float64Array(width),
     gt = new Float64Array(width);
   // On shared memory: the residual background's workers read it in place (illumination.ts).
-  const image = fromShared(toShared({ width, height }));
+  let image = fromShared(toShared({ width, height }));
   const variance = Plane.zeros(Float32Array, width, height);
   let score: ImageF | null = null;
   let differencePsf: GridPsf;
@@ -377,23 +377,28 @@ export async function subtractImages(
     );
   } else {
     // (6) Convolve the source image by the kernel field and subtract.
-    // Masked garbage (a hot column, a cosmic ray) is zeroed first, so the kernel does not spread it (as ZOGY does).
-    const clean = source.image.clone();
+    // Masked garbage (a hot column, a cosmic ray) is zeroed first, so the kernel does not spread it (as ZOGY does);
+    // the copy is on shared memory, which the convolution's workers read in place.
+    const clean = sharedCopy(source.image);
     zeroMasked(clean, source.mask, GARBAGE);
     const matched = await convolveKernelField(clean, solution, cfg.fftSize, pool);
-    const k2 = kernelSquaredSum(solution, cx, cy);
     for (let y = 0; y < height; y++) {
       const m = matched.row(y),
         t = target.image.row(y),
-        vt = target.variance.row(y),
-        vs = source.variance.row(y);
-      const io = image.row(y),
-        vo = variance.row(y);
+        io = image.row(y);
       for (let x = 0; x < width; x++) {
         const d = t[x] - m[x];
         io[x] = convolveScience ? -d / kappa : d;
-        vo[x] = convolveScience ? (vt[x] + k2 * vs[x]) / (kappa * kappa) : vt[x] + k2 * vs[x];
       }
+    }
+    // The convolved difference's variance; the decorrelated one's is set below.
+    const k2 = kernelSquaredSum(solution, cx, cy);
+    for (let y = 0; y < height && !cfg.decorrelate; y++) {
+      const vt = target.variance.row(y),
+        vs = source.variance.row(y),
+        vo = variance.row(y);
+      for (let x = 0; x < width; x++)
+        vo[x] = convolveScience ? (vt[x] + k2 * vs[x]) / (kappa * kappa) : vt[x] + k2 * vs[x];
     }
     lap('convolveSubtract');
     // (7) Decorrelation: white noise at var_target N_t(0) + kappa^2 var_source N_s(0) (over kappa^2 when convolving the science).
@@ -410,7 +415,7 @@ export async function subtractImages(
     if (cfg.decorrelate) {
       // Masked garbage (cosmic rays, saturated cores) would ring through phi's sidelobes: zero it first.
       zeroMasked(image, mask, GARBAGE);
-      const white = await decorrelate(
+      image = await decorrelate(
         image,
         solution,
         noiseAt,
@@ -418,7 +423,6 @@ export async function subtractImages(
         pool,
       );
       for (let y = 0; y < height; y++) {
-        image.row(y).set(white.row(y));
         const vo = variance.row(y),
           vt = target.variance.row(y),
           vs = source.variance.row(y);

@@ -13,6 +13,9 @@ export type KernelName = 'lanczos3' | 'lanczos2';
 
 const PHASES = 2048;
 
+/** One table per kernel and thread (resampling builds its table per chunk of rows). */
+const TABLES = new Map<KernelName, LanczosTable>();
+
 export class LanczosTable {
   /** Kernel half-width a; taps per axis = 2a. */
   readonly a: number;
@@ -42,6 +45,13 @@ export class LanczosTable {
       for (let k = 0; k < this.taps; k++)
         this.table[p * this.taps + k] = w[k] + (c0 + c1 * t[k]) * g[k];
     }
+  }
+
+  /** The table of kernel `name`, built once. */
+  static of(name: KernelName): LanczosTable {
+    let table = TABLES.get(name);
+    if (!table) TABLES.set(name, (table = new LanczosTable(name)));
+    return table;
   }
 
   /** Writes the 2a weights for phase f in [0, 1] into out; returns the sum of their squares. */

@@ -1,6 +1,7 @@
-// Worker thread body: resamples its band of output rows into the shared output planes.
+// Worker thread body: claims chunks of output rows and resamples them into the shared output planes.
 import { parentPort, workerData } from 'node:worker_threads';
-import { resampleRows, type ResampleJob } from './resample.js';
+import { resampleClaimed } from './resample.js';
+import type { ClaimedRowsTask } from './warp.js';
 
-const { job, yStart, yEnd } = workerData as { job: ResampleJob; yStart: number; yEnd: number };
-parentPort?.postMessage(resampleRows(job, yStart, yEnd));
+const { job, claims, thread } = workerData as ClaimedRowsTask;
+parentPort?.postMessage(resampleClaimed(job, claims, thread));

@@ -42,8 +42,13 @@ export interface BandStats {
  * Kernels that hang over the template's edge are truncated and renormalised, and flagged EDGE;
  * points outside the template are NO_DATA.
  */
-export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): BandStats {
-  const lanczos = new LanczosTable(job.kernel);
+export function resampleRows(
+  job: ResampleJob,
+  yStart: number,
+  yEnd: number,
+  histograms: Pick<BandStats, 'phasesX' | 'phasesY'> = phaseHistograms(job),
+): BandStats {
+  const lanczos = LanczosTable.of(job.kernel);
   const { a, taps, table, phases } = lanczos;
   const {
     srcWidth: W,
@@ -66,9 +71,7 @@ export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): Ba
   let covered = 0;
   let sumSquaredWeights = 0;
   const cellsX = Math.ceil(outWidth / CELL_SIZE);
-  const cells = cellsX * Math.ceil(outImage.length / outWidth / CELL_SIZE);
-  const phasesX = new Float64Array(cells * PHASE_BINS);
-  const phasesY = new Float64Array(cells * PHASE_BINS);
+  const { phasesX, phasesY } = histograms;
   for (let y = yStart; y < yEnd; y++) {
     interpolateRow(job.mapping, y, posX, posY, scales);
     const outRow = y * outWidth;
@@ -190,6 +193,72 @@ export function resampleRows(job: ResampleJob, yStart: number, yEnd: number): Ba
   return { covered, sumSquaredWeights, phasesX, phasesY };
 }
 
+/** Empty phase histograms for the cells of a job's output (see BandStats). */
+export function phaseHistograms(job: Pick<ResampleJob, 'outWidth' | 'outImage'>): {
+  phasesX: Float64Array;
+  phasesY: Float64Array;
+} {
+  const cells =
+    Math.ceil(job.outWidth / CELL_SIZE) * Math.ceil(job.outImage.length / job.outWidth / CELL_SIZE);
+  return {
+    phasesX: new Float64Array(cells * PHASE_BINS),
+    phasesY: new Float64Array(cells * PHASE_BINS),
+  };
+}
+
+/**
+ * How the output rows are shared between threads: chunks of `chunkRows` rows claimed one at a
+ * time from the shared counter `claim`, so a thread that starts late (a pool worker still busy) or
+ * runs slower takes fewer. Per chunk, on shared memory: the claiming thread (`owner`, so a failed
+ * thread's chunks can be redone elsewhere), its covered pixels and its sum of squared weights,
+ * added up in chunk order at the end (the same sum whichever threads took the chunks).
+ */
+export interface RowClaims {
+  claim: Int32Array;
+  chunkRows: number;
+  owner: Int32Array;
+  covered: Int32Array;
+  squares: Float64Array;
+}
+
+export function rowClaims(outHeight: number, chunkRows: number): RowClaims {
+  const chunks = Math.ceil(outHeight / chunkRows);
+  return {
+    claim: new Int32Array(new SharedArrayBuffer(4)),
+    chunkRows,
+    owner: new Int32Array(new SharedArrayBuffer(4 * chunks)).fill(-1),
+    covered: new Int32Array(new SharedArrayBuffer(4 * chunks)),
+    squares: new Float64Array(new SharedArrayBuffer(8 * chunks)),
+  };
+}
+
+/**
+ * Resamples chunks of rows claimed from `claims` (or the given chunks) as thread `thread`; returns
+ * this thread's phase histograms (its chunks' covered pixels and squares are in `claims`).
+ */
+export function resampleClaimed(
+  job: ResampleJob,
+  claims: RowClaims,
+  thread: number,
+  chunks?: Iterable<number>,
+): Pick<BandStats, 'phasesX' | 'phasesY'> {
+  const height = job.outImage.length / job.outWidth;
+  const count = claims.owner.length;
+  const phases = phaseHistograms(job);
+  const run = (c: number) => {
+    claims.owner[c] = thread;
+    const y0 = c * claims.chunkRows;
+    const stats = resampleRows(job, y0, Math.min(height, y0 + claims.chunkRows), phases);
+    claims.covered[c] = stats.covered;
+    claims.squares[c] = stats.sumSquaredWeights;
+  };
+  if (chunks) for (const c of chunks) run(c);
+  else
+    for (let c = Atomics.add(claims.claim, 0, 1); c < count; c = Atomics.add(claims.claim, 0, 1))
+      run(c);
+  return phases;
+}
+
 /** Template position and area ratio along output row y, bilinear between the mapping's nodes. */
 function interpolateRow(
   mapping: ResampleJob['mapping'],
@@ -235,6 +304,8 @@ function interpolateRow(
 /**
  * The template mask ORed over the window [x-(r-1), x+r] x [y-(r-1), y+r] (clipped at the
  * edges), so that one lookup at (floor(sx), floor(sy)) gives the OR over the footprint.
+ * Along x by doubling (the OR of p = 2^k pixels from two of p/2, then the 2r-wide window as two
+ * overlapping p-wide ones), along y as the OR of the window's rows.
  */
 export function dilateMask(
   mask: Int32Array,
@@ -245,25 +316,27 @@ export function dilateMask(
 ): Int32Array {
   const lo = radius - 1;
   const hi = radius;
+  const span = lo + hi + 1;
+  let p = 1;
+  while (2 * p <= span) p *= 2;
+  // A row padded with lo zeros before and hi after: window [x-lo, x+hi] is padded[x .. x+span-1].
+  const padded = new Int32Array(width + span);
   const horizontal = new Int32Array(mask.length);
   for (let y = 0; y < height; y++) {
     const row = y * width;
-    for (let x = 0; x < width; x++) {
-      let bits = 0;
-      const from = Math.max(0, x - lo);
-      const to = Math.min(width - 1, x + hi);
-      for (let k = from; k <= to; k++) bits |= mask[row + k];
-      horizontal[row + x] = bits;
-    }
+    padded.fill(0);
+    padded.set(mask.subarray(row, row + width), lo);
+    // padded[i] becomes the OR of the p pixels from i (zeros past the end).
+    for (let q = 1; q < p; q *= 2)
+      for (let i = 0; i + q < padded.length; i++) padded[i] |= padded[i + q];
+    for (let x = 0; x < width; x++) horizontal[row + x] = padded[x] | padded[x + span - p];
   }
   for (let y = 0; y < height; y++) {
-    const from = Math.max(0, y - lo);
-    const to = Math.min(height - 1, y + hi);
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      let bits = 0;
-      for (let k = from; k <= to; k++) bits |= horizontal[k * width + x];
-      out[row + x] = bits;
+    const o = out.subarray(y * width, (y + 1) * width);
+    o.fill(0);
+    for (let k = Math.max(0, y - lo); k <= Math.min(height - 1, y + hi); k++) {
+      const h = k * width;
+      for (let x = 0; x < width; x++) o[x] |= horizontal[h + x];
     }
   }
   return out;

@@ -9,7 +9,14 @@ import { LanczosTable } from './lanczos.js';
 import { buildMapping, type GridFrame } from './mapping.js';
 import { CELL_SIZE, resampledNoiseCorrelation } from './noise-correlation.js';
 import { WarpedPsf } from './psf.js';
-import { dilateMask, resampleRows, type BandStats, type ResampleJob } from './resample.js';
+import {
+  dilateMask,
+  resampleClaimed,
+  rowClaims,
+  type BandStats,
+  type ResampleJob,
+  type RowClaims,
+} from './resample.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { siblingModule, startWorker } from '../util/worker.js';
 import { poolTask } from '../util/pool-task.js';
@@ -106,13 +113,25 @@ function prepareTemplate(template: Exposure, growMaskRadius: number) {
   return { width, height, image, variance, mask: dilated };
 }
 
-/** Runs a band in a worker thread. */
-async function runInWorker(job: ResampleJob, yStart: number, yEnd: number): Promise<BandStats> {
+/** Output rows per claimed chunk: small against a thread's share, large against a claim's cost. */
+const CHUNK_ROWS = 32;
+
+type Phases = Pick<BandStats, 'phasesX' | 'phasesY'>;
+
+/** What a thread resampling claimed rows is given (resample-worker.ts, resampleTask). */
+export interface ClaimedRowsTask {
+  job: ResampleJob;
+  claims: RowClaims;
+  thread: number;
+}
+
+/** Claims and resamples rows in a worker thread started for it. */
+async function runInWorker(task: ClaimedRowsTask): Promise<Phases> {
   const worker = startWorker(siblingModule('./resample-worker', import.meta.url), {
-    workerData: { job, yStart, yEnd },
+    workerData: task,
   });
   return new Promise((resolve, reject) => {
-    worker.once('message', (stats: BandStats) => resolve(stats));
+    worker.once('message', (phases: Phases) => resolve(phases));
     worker.once('error', reject);
     worker.once('exit', (code) => {
       if (code !== 0) reject(new Error(`warp worker exited with code ${code}`));
@@ -120,9 +139,9 @@ async function runInWorker(job: ResampleJob, yStart: number, yEnd: number): Prom
   });
 }
 
-/** Pool side of a band: the same as a band's own worker (resample-worker.ts). */
-export function resampleBand(a: { job: ResampleJob; yStart: number; yEnd: number }): BandStats {
-  return resampleRows(a.job, a.yStart, a.yEnd);
+/** Pool side: claims and resamples rows as a worker started for it does (resample-worker.ts). */
+export function resampleTask(task: ClaimedRowsTask): Phases {
+  return resampleClaimed(task.job, task.claims, task.thread);
 }
 
 function identityWarp(
@@ -222,31 +241,36 @@ export async function warpExposure(
       cfg.threads > 0 ? cfg.threads : n >= THREADING_MIN_PIXELS ? availableParallelism() : 1,
     ),
   );
-  const bands = Array.from({ length: threads }, (_, t) => [
-    Math.floor((t * out.height) / threads),
-    Math.floor(((t + 1) * out.height) / threads),
-  ]);
-  // The main thread takes the first band while workers take the others; a band whose worker
-  // cannot start or dies is redone on the main thread (each band writes only its own rows).
-  const runBand = (yStart: number, yEnd: number): Promise<BandStats> =>
+  // Every thread claims chunks of rows from one counter, the main thread too, so a worker still
+  // busy with an earlier task leaves its share to the others. The chunks of a worker that cannot
+  // start or dies are redone on the main thread (each chunk writes only its own rows).
+  const claims = rowClaims(out.height, CHUNK_ROWS);
+  const runThread = (thread: number): Promise<Phases> =>
     pool && pool.size > 0
-      ? pool.runTask(poolTask(import.meta.url, { resampleBand }), { job, yStart, yEnd })
-      : runInWorker(job, yStart, yEnd);
-  const pending = bands.slice(1).map(([y0, y1]) =>
-    runBand(y0, y1).catch((error: unknown) => {
+      ? pool.runTask(poolTask(import.meta.url, { resampleTask }), { job, claims, thread })
+      : runInWorker({ job, claims, thread });
+  const pending = Array.from({ length: threads - 1 }, (_v, i) =>
+    runThread(i + 1).catch((error: unknown) => {
+      const chunks = [...claims.owner.keys()].filter((c) => claims.owner[c] === i + 1);
       process.stderr.write(
-        `${JSON.stringify({ severity: 'WARNING', message: `warp worker failed, rows ${y0}-${y1} resampled on the main thread: ${String(error)}` })}\n`,
+        `${JSON.stringify({ severity: 'WARNING', message: `warp worker failed, its ${chunks.length} chunks of rows resampled on the main thread: ${String(error)}` })}\n`,
       );
-      return resampleRows(job, y0, y1);
+      return chunks;
     }),
   );
-  const stats = [resampleRows(job, bands[0][0], bands[0][1]), ...(await Promise.all(pending))];
-  const covered = stats.reduce((s, b) => s + b.covered, 0);
-  const squares = stats.reduce((s, b) => s + b.sumSquaredWeights, 0);
-  // Each band counted the phases of its own rows; the cells' histograms add up.
+  const phases = [resampleClaimed(job, claims, 0)];
+  for (const done of await Promise.all(pending))
+    phases.push(Array.isArray(done) ? resampleClaimed(job, claims, 0, done) : done);
+  let covered = 0;
+  let squares = 0;
+  for (let c = 0; c < claims.owner.length; c++) {
+    covered += claims.covered[c];
+    squares += claims.squares[c];
+  }
+  // Each thread counted the phases of its own rows; the cells' histograms add up.
   const histogram = (axis: 'phasesX' | 'phasesY') => {
-    const h = new Float64Array(stats[0][axis].length);
-    for (const b of stats) for (let i = 0; i < h.length; i++) h[i] += b[axis][i];
+    const h = new Float64Array(phases[0][axis].length);
+    for (const b of phases) for (let i = 0; i < h.length; i++) h[i] += b[axis][i];
     return h;
   };
   const grid = {

@@ -15,6 +15,7 @@ import {
 import { InsufficientCoverageError, warpExposure } from '../../shared/warp/index.js';
 import { measure, renderStars, starField } from './stars.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
+import { dilateMask } from '../../shared/warp/resample.js';
 import { DECAM_DIR } from '../helpers/data.js';
 
 const SIZE = 512;
@@ -325,4 +326,21 @@ test('the real DECam pair (same pointing, TPV): the template warps onto the scie
   }
   // The two TPV solutions agree to 1e-10 px, so the warp is the identity up to float32 rounding.
   assert.ok(worst < 1e-2, `changed by ${worst} ADU (sky ~4000)`);
+});
+
+test('dilateMask: every pixel holds the OR over its window [x-(r-1), x+r] x [y-(r-1), y+r], clipped', () => {
+  const [w, h] = [37, 23];
+  const mask = new Int32Array(w * h);
+  for (let i = 0; i < mask.length; i += 7) mask[i] = 1 << (i % 5);
+  for (const r of [1, 2, 3, 4]) {
+    const out = dilateMask(mask, w, h, r);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        let bits = 0;
+        for (let v = Math.max(0, y - r + 1); v <= Math.min(h - 1, y + r); v++)
+          for (let u = Math.max(0, x - r + 1); u <= Math.min(w - 1, x + r); u++)
+            bits |= mask[v * w + u];
+        assert.equal(out[y * w + x], bits, `r ${r} at (${x}, ${y})`);
+      }
+  }
 });
