@@ -20,7 +20,7 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import { UNUSABLE } from '../image/mask.js';
-import { Plane, type ImageF } from '../image/plane.js';
+import type { ImageF } from '../image/plane.js';
 import { solveSymmetric } from '../util/linalg.js';
 
 export interface ModelErrorConfig {
@@ -177,24 +177,23 @@ export function measureModelError(
   const { width, height } = difference;
   const rows: number[] = []; // per pixel: d^2 - var, var, then the three terms
   const t = new Float64Array(TERMS);
-  const local = boxMean(template, Math.max(3, Math.round(cfg.compactBoxFwhm * fwhmPx)));
   const selected = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
+  const minSq = cfg.minModelSigmas ** 2;
+  forEachBoxMeanRow(template, Math.max(3, Math.round(cfg.compactBoxFwhm * fwhmPx)), (y, lr) => {
     const tr = template.row(y),
-      lr = local.row(y),
       d = difference.image.row(y),
       v = difference.variance.row(y),
       mk = difference.mask.row(y);
     for (let x = 0; x < width; x++) {
       const compact = scale * (tr[x] - lr[x]);
-      if (mk[x] & UNUSABLE || !(v[x] > 0) || !(compact > cfg.minModelSigmas * Math.sqrt(v[x])))
+      if (mk[x] & UNUSABLE || !(compact > 0 && v[x] > 0 && compact * compact > minSq * v[x]))
         continue;
       terms(template, x, y, t);
       if (!t.every(Number.isFinite) || !Number.isFinite(d[x])) continue;
       rows.push(d[x] * d[x] - v[x], v[x], ...t.map((q) => q * scale * scale));
       selected[y * width + x] = 1;
     }
-  }
+  });
   const n = rows.length / (TERMS + 2);
   const gate = coresBeyondNoise(difference, selected);
   if (
@@ -224,36 +223,39 @@ export function measureModelError(
   return toModelError(c, cfg, n, gate);
 }
 
-/** Mean of `p` over a box of side `side` about each pixel (clipped at the edges; non-finite pixels count as 0). */
-function boxMean(p: ImageF, side: number): ImageF {
+/**
+ * Calls `each(y, mean)` for each row y in order, `mean` holding the mean of `p` over a box of side
+ * `side` about each pixel of that row (clipped at the edges; non-finite pixels count as 0): sums
+ * of columns over a sliding band of rows, so only O(width) memory (a 4k image's summed-area table
+ * was 134 MB).
+ */
+function forEachBoxMeanRow(
+  p: ImageF,
+  side: number,
+  each: (y: number, mean: Float64Array) => void,
+): void {
   const { width: w, height: h } = p;
-  const sum = new Float64Array((w + 1) * (h + 1));
-  for (let y = 0; y < h; y++) {
-    const r = p.row(y);
-    let run = 0;
-    for (let x = 0; x < w; x++) {
-      run += Number.isFinite(r[x]) ? r[x] : 0;
-      sum[(y + 1) * (w + 1) + x + 1] = sum[y * (w + 1) + x + 1] + run;
-    }
-  }
-  const out = Plane.zeros(Float32Array, w, h);
   const half = Math.floor(side / 2);
+  const column = new Float64Array(w),
+    prefix = new Float64Array(w + 1),
+    mean = new Float64Array(w);
+  const add = (y: number, sign: number): void => {
+    const r = p.row(y);
+    for (let x = 0; x < w; x++) if (Number.isFinite(r[x])) column[x] += sign * r[x];
+  };
+  for (let y = 0; y < Math.min(h, half); y++) add(y, 1);
   for (let y = 0; y < h; y++) {
-    const y0 = Math.max(0, y - half),
-      y1 = Math.min(h, y + half + 1),
-      o = out.row(y);
+    if (y + half < h) add(y + half, 1);
+    if (y - half - 1 >= 0) add(y - half - 1, -1);
+    const rows = Math.min(h, y + half + 1) - Math.max(0, y - half);
+    for (let x = 0; x < w; x++) prefix[x + 1] = prefix[x] + column[x];
     for (let x = 0; x < w; x++) {
       const x0 = Math.max(0, x - half),
         x1 = Math.min(w, x + half + 1);
-      const s =
-        sum[y1 * (w + 1) + x1] -
-        sum[y0 * (w + 1) + x1] -
-        sum[y1 * (w + 1) + x0] +
-        sum[y0 * (w + 1) + x0];
-      o[x] = s / ((x1 - x0) * (y1 - y0));
+      mean[x] = (prefix[x1] - prefix[x0]) / ((x1 - x0) * rows);
     }
+    each(y, mean);
   }
-  return out;
 }
 
 /** Non-negative solution of a x = b (a symmetric): the most negative coefficient is dropped until none is. */
