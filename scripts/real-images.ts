@@ -160,17 +160,28 @@ for (const pair of PAIRS) {
     });
   }
   if (pair.reference) {
-    // The same pair with the model-error variance measured (opt-in; shared/diffim/model-error.ts).
-    const m = await runDiff(science.exposure, template.exposure, {
-      subtract: { modelError: { ...DEFAULT_MODEL_ERROR_CONFIG, measure: true } },
+    // The gate's figures, and the same pair without the model-error variance (shared/diffim/model-error.ts).
+    Object.assign(figures, {
+      modelError: {
+        cores: r.modelError.cores,
+        coresBeyondNoise: +r.modelError.coresBeyondNoise.toFixed(3),
+        fluxFraction: +r.modelError.fluxFraction.toFixed(4),
+        astrometricSigmaPx: +r.modelError.astrometricSigmaPx.toFixed(4),
+        pixels: r.modelError.pixels,
+      },
+    });
+    // Read afresh: runDiff characterizes (background-subtracts) its inputs in place.
+    const [s, t] = await Promise.all([
+      loadImage(data(pair.dir, pair.science), data(pair.dir, pair.noise[0])),
+      loadImage(data(pair.dir, pair.template), data(pair.dir, pair.noise[1])),
+    ]);
+    const m = await runDiff(s.exposure, t.exposure, {
+      subtract: { modelError: { ...DEFAULT_MODEL_ERROR_CONFIG, measure: false } },
     });
     const strong = detectDiaSources(m.difference, m.differencePsf).sources.filter(
       (s) => Math.abs(s.snr) >= 6,
     );
-    figures.withModelError = {
-      fluxFraction: +m.modelError.fluxFraction.toFixed(4),
-      astrometricSigmaPx: +m.modelError.astrometricSigmaPx.toFixed(4),
-      pixels: m.modelError.pixels,
+    figures.withoutModelError = {
       noiseRatio: +normalisedNoise(m.difference).ratio.toFixed(3),
       detectionsSnr6: strong.length,
       detections: strong

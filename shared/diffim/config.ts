@@ -58,7 +58,7 @@ export interface SubtractConfig {
   zogyRegularization: number;
   /** Illumination that is not flat: response-mismatch masking and the difference's residual background (illumination.ts). */
   illumination: IlluminationConfig;
-  /** Variance of the kernel's model error on static sources, measured on each difference after it is made (model-error.ts). */
+  /** Variance of the kernel's model error on static sources, measured on each difference where most compact cores are beyond the noise (model-error.ts). */
   modelError: ModelErrorConfig;
 }
 

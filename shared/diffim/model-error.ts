@@ -9,24 +9,36 @@
  * On blank sky M ~ 0 and the variance is untouched; a transient, absent from the template, gets
  * no extra variance. Both coefficients are measured on each difference (measureModelError: the
  * excess of the squared residual over the variance, regressed on the two terms over the
- * template's bright pixels), so an image whose kernel matches its cores gets ~0 and one that does
- * not gets what it shows. The price: a variable star's change looks like a flux-scale error and
- * is weighed down with it, so the measurement is opt-in (`measure`; shared/diffim/README.md has
- * the figures both ways). (A third, PSF-width term in lap M was tried: the template's noise in its
- * Laplacian outweighs it on this scale.)
+ * template's bright pixels). A variable star's change looks like a flux-scale error and would be
+ * weighed down with it, and a least-squares fit of noise alone gives positive terms half the time,
+ * so the terms are measured only where the kernel's failure is plain: when most compact cores
+ * (connected groups of those pixels) hold a residual chi^2 beyond its 99.9 % point under noise
+ * alone (the gate, `minCoresBeyondNoise`; a median test, so a minority of variables cannot open
+ * it). Clean ap simulate pairs have 2-36 % of such cores (variables among them) and stay at 0; the
+ * JWST NIRCam pair has 79 % (shared/diffim/README.md). (A third, PSF-width term in lap M was
+ * tried: the template's noise in its Laplacian outweighs it on this scale.)
  */
 import type { Exposure } from '../image/exposure.js';
 import { UNUSABLE } from '../image/mask.js';
-import { Plane, type ImageF } from '../image/plane.js';
+import type { ImageF } from '../image/plane.js';
 import { solveSymmetric } from '../util/linalg.js';
 
 export interface ModelErrorConfig {
-  /**
-   * Measure both terms on each difference (default false: on ap simulate pairs the measured terms,
-   * 0.02-0.13 and 0.2-0.3 px, cost 3 of 44 real changes, variable stars among them, which a
-   * flux-scale error cannot be told from; README); false uses the floors below as given.
-   */
+  /** Measure both terms on each difference where the gate opens (default true); false uses the floors below as given. */
   measure: boolean;
+  /**
+   * The gate: the terms are measured only when at least this share of the compact cores has a
+   * residual chi^2 beyond its 99.9 % point under the variance alone (default 0.5, a majority:
+   * variables and transients on static sources are a minority of the cores, a kernel that misses
+   * the cores misses most of them); 0 measures on every difference.
+   */
+  minCoresBeyondNoise: number;
+  /**
+   * Fewer compact cores than this and the gate stays shut (default 10): a majority of a handful
+   * of stars may be two or three variables (DECam mini: 3 of 4 cores beyond, and the variance
+   * would unbalance a bright star's residual into one more detection).
+   */
+  minCores: number;
   /** Flux-scale error f, a fraction: floor under the measured value (default 0). */
   fluxFraction: number;
   /** Registration error sigma_a per axis, px: floor under the measured value (default 0). */
@@ -44,7 +56,9 @@ export interface ModelErrorConfig {
 }
 
 export const DEFAULT_MODEL_ERROR_CONFIG: ModelErrorConfig = {
-  measure: false,
+  measure: true,
+  minCoresBeyondNoise: 0.5,
+  minCores: 10,
   fluxFraction: 0,
   astrometricSigmaPx: 0,
   minModelSigmas: 10,
@@ -58,12 +72,23 @@ export interface ModelError {
   astrometricSigmaPx: number;
   /** Pixels the measurement used (0: the floors as given). */
   pixels: number;
+  /** Compact cores (connected groups of the candidate pixels) and the share beyond the noise: the gate's figures (MODERRX). */
+  cores: number;
+  coresBeyondNoise: number;
 }
 
 /** Residuals beyond this many predicted sigmas (a transient on a static source) leave the regression. */
 const OUTLIER_SIGMAS = 5;
 const REGRESSION_ROUNDS = 5;
 const TERMS = 2;
+/** Standard-normal point of the gate's one-sided 99.9 % (a core's chi^2 beyond the noise). */
+const BEYOND_NOISE_Z = 3.0902;
+
+/** The upper point of chi^2 with k degrees of freedom at standard-normal z (Wilson & Hilferty 1931). */
+function chiSquarePoint(k: number, z: number): number {
+  const a = 2 / (9 * k);
+  return k * Math.max(0, 1 - a + z * Math.sqrt(a)) ** 3;
+}
 
 /** M^2 and |grad M|^2 of `m` at (x, y): central differences, clamped at the edges. */
 function terms(m: ImageF, x: number, y: number, out: Float64Array): Float64Array {
@@ -80,20 +105,65 @@ function terms(m: ImageF, x: number, y: number, out: Float64Array): Float64Array
 }
 
 /** The coefficients' squares as ModelError fields, each at least its floor. */
-function toModelError(c: ArrayLike<number>, cfg: ModelErrorConfig, pixels: number): ModelError {
+function toModelError(
+  c: ArrayLike<number>,
+  cfg: ModelErrorConfig,
+  pixels: number,
+  gate: { cores: number; coresBeyondNoise: number } = { cores: 0, coresBeyondNoise: 0 },
+): ModelError {
   return {
     fluxFraction: Math.max(cfg.fluxFraction, Math.sqrt(c[0])),
     astrometricSigmaPx: Math.max(cfg.astrometricSigmaPx, Math.sqrt(c[1])),
     pixels,
+    ...gate,
   };
 }
 
 /**
+ * The gate's figures: `selected` (flat indices of the candidate pixels, 1) grouped into
+ * 4-connected cores, and the share of cores whose sum of d^2 / var is beyond the noise's
+ * 99.9 % point for as many pixels. Clears `selected` as it goes.
+ */
+function coresBeyondNoise(
+  difference: Exposure,
+  selected: Uint8Array,
+): { cores: number; coresBeyondNoise: number } {
+  const { width, height } = difference;
+  const d = difference.image,
+    v = difference.variance;
+  let cores = 0,
+    beyond = 0;
+  const stack: number[] = [];
+  for (let start = 0; start < selected.length; start++) {
+    if (!selected[start]) continue;
+    selected[start] = 0;
+    stack.push(start);
+    let k = 0,
+      chi2 = 0;
+    while (stack.length) {
+      const i = stack.pop()!;
+      const x = i % width,
+        y = (i - x) / width;
+      k++;
+      chi2 += d.get(x, y) ** 2 / v.get(x, y);
+      for (const j of [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, i - width, i + width])
+        if (j >= 0 && j < width * height && selected[j]) {
+          selected[j] = 0;
+          stack.push(j);
+        }
+    }
+    cores++;
+    if (chi2 > chiSquarePoint(k, BEYOND_NOISE_Z)) beyond++;
+  }
+  return { cores, coresBeyondNoise: cores ? beyond / cores : 0 };
+}
+
+/**
  * The model error of `difference`, the static scene being `scale * template` (the warped template
- * on the difference's grid times its photometric scale to the difference's units): weighted
- * non-negative least squares of d^2 - var on the two terms over usable pixels of compact sources
- * (M less its local mean > minModelSigmas sqrt(var)), weights 1 / (predicted variance)^2, outliers
- * clipped. `fwhmPx`: the PSF FWHM, px.
+ * on the difference's grid times its photometric scale to the difference's units): over usable
+ * pixels of compact sources (M less its local mean > minModelSigmas sqrt(var)), when the gate
+ * opens (most of their cores beyond the noise), weighted non-negative least squares of d^2 - var
+ * on the two terms, weights 1 / (predicted variance)^2, outliers clipped. `fwhmPx`: the PSF FWHM, px.
  */
 export function measureModelError(
   difference: Exposure,
@@ -107,24 +177,31 @@ export function measureModelError(
   const { width, height } = difference;
   const rows: number[] = []; // per pixel: d^2 - var, var, then the three terms
   const t = new Float64Array(TERMS);
-  const local = boxMean(template, Math.max(3, Math.round(cfg.compactBoxFwhm * fwhmPx)));
-  for (let y = 0; y < height; y++) {
+  const selected = new Uint8Array(width * height);
+  const minSq = cfg.minModelSigmas ** 2;
+  forEachBoxMeanRow(template, Math.max(3, Math.round(cfg.compactBoxFwhm * fwhmPx)), (y, lr) => {
     const tr = template.row(y),
-      lr = local.row(y),
       d = difference.image.row(y),
       v = difference.variance.row(y),
       mk = difference.mask.row(y);
     for (let x = 0; x < width; x++) {
       const compact = scale * (tr[x] - lr[x]);
-      if (mk[x] & UNUSABLE || !(v[x] > 0) || !(compact > cfg.minModelSigmas * Math.sqrt(v[x])))
+      if (mk[x] & UNUSABLE || !(compact > 0 && v[x] > 0 && compact * compact > minSq * v[x]))
         continue;
       terms(template, x, y, t);
       if (!t.every(Number.isFinite) || !Number.isFinite(d[x])) continue;
       rows.push(d[x] * d[x] - v[x], v[x], ...t.map((q) => q * scale * scale));
+      selected[y * width + x] = 1;
     }
-  }
+  });
   const n = rows.length / (TERMS + 2);
-  if (n < cfg.minPixels) return toModelError([0, 0], cfg, 0);
+  const gate = coresBeyondNoise(difference, selected);
+  if (
+    n < cfg.minPixels ||
+    gate.cores < cfg.minCores ||
+    gate.coresBeyondNoise < cfg.minCoresBeyondNoise
+  )
+    return toModelError([0, 0], cfg, 0, gate);
   let c: ArrayLike<number> = new Float64Array(TERMS);
   for (let round = 0; round < REGRESSION_ROUNDS; round++) {
     const a = new Float64Array(TERMS * TERMS),
@@ -143,39 +220,42 @@ export function measureModelError(
     }
     c = nonNegative(a, b);
   }
-  return toModelError(c, cfg, n);
+  return toModelError(c, cfg, n, gate);
 }
 
-/** Mean of `p` over a box of side `side` about each pixel (clipped at the edges; non-finite pixels count as 0). */
-function boxMean(p: ImageF, side: number): ImageF {
+/**
+ * Calls `each(y, mean)` for each row y in order, `mean` holding the mean of `p` over a box of side
+ * `side` about each pixel of that row (clipped at the edges; non-finite pixels count as 0): sums
+ * of columns over a sliding band of rows, so only O(width) memory (a 4k image's summed-area table
+ * was 134 MB).
+ */
+function forEachBoxMeanRow(
+  p: ImageF,
+  side: number,
+  each: (y: number, mean: Float64Array) => void,
+): void {
   const { width: w, height: h } = p;
-  const sum = new Float64Array((w + 1) * (h + 1));
-  for (let y = 0; y < h; y++) {
-    const r = p.row(y);
-    let run = 0;
-    for (let x = 0; x < w; x++) {
-      run += Number.isFinite(r[x]) ? r[x] : 0;
-      sum[(y + 1) * (w + 1) + x + 1] = sum[y * (w + 1) + x + 1] + run;
-    }
-  }
-  const out = Plane.zeros(Float32Array, w, h);
   const half = Math.floor(side / 2);
+  const column = new Float64Array(w),
+    prefix = new Float64Array(w + 1),
+    mean = new Float64Array(w);
+  const add = (y: number, sign: number): void => {
+    const r = p.row(y);
+    for (let x = 0; x < w; x++) if (Number.isFinite(r[x])) column[x] += sign * r[x];
+  };
+  for (let y = 0; y < Math.min(h, half); y++) add(y, 1);
   for (let y = 0; y < h; y++) {
-    const y0 = Math.max(0, y - half),
-      y1 = Math.min(h, y + half + 1),
-      o = out.row(y);
+    if (y + half < h) add(y + half, 1);
+    if (y - half - 1 >= 0) add(y - half - 1, -1);
+    const rows = Math.min(h, y + half + 1) - Math.max(0, y - half);
+    for (let x = 0; x < w; x++) prefix[x + 1] = prefix[x] + column[x];
     for (let x = 0; x < w; x++) {
       const x0 = Math.max(0, x - half),
         x1 = Math.min(w, x + half + 1);
-      const s =
-        sum[y1 * (w + 1) + x1] -
-        sum[y0 * (w + 1) + x1] -
-        sum[y1 * (w + 1) + x0] +
-        sum[y0 * (w + 1) + x0];
-      o[x] = s / ((x1 - x0) * (y1 - y0));
+      mean[x] = (prefix[x1] - prefix[x0]) / ((x1 - x0) * rows);
     }
+    each(y, mean);
   }
-  return out;
 }
 
 /** Non-negative solution of a x = b (a symmetric): the most negative coefficient is dropped until none is. */
@@ -248,7 +328,8 @@ export function applyModelError(
   config: Partial<ModelErrorConfig> = {},
 ): ModelError {
   // ZOGY's S_corr carries these terms itself (zogyAstrometricSigmaPx, zogyPsfErrorFraction), and its D has its own PSF.
-  if (result.method === 'ZOGY') return { fluxFraction: 0, astrometricSigmaPx: 0, pixels: 0 };
+  if (result.method === 'ZOGY')
+    return { fluxFraction: 0, astrometricSigmaPx: 0, pixels: 0, cores: 0, coresBeyondNoise: 0 };
   const error = measureModelError(
     result.difference,
     warpedTemplate.image,

@@ -367,13 +367,15 @@ function astrometryCards(a: AstrometryResult | undefined): Array<[string, string
 
 /**
  * MODERRF (fractional flux-scale error) and MODERRA (registration error, px) of the model-error
- * variance added to the difference (model-error.ts).
+ * variance added to the difference, and MODERRX, the share of compact cores beyond the noise
+ * that gates its measurement (model-error.ts).
  */
 function modelErrorCards(e: ModelError | undefined): Array<[string, number]> {
   if (!e) return [];
   return [
     ['MODERRF', Number(e.fluxFraction.toFixed(5))],
     ['MODERRA', Number(e.astrometricSigmaPx.toFixed(5))],
+    ['MODERRX', Number(e.coresBeyondNoise.toFixed(4))],
   ];
 }
 

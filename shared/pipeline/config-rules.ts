@@ -70,6 +70,8 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   positive('subtract.illumination.residualSigma'),
   nonNegative('subtract.modelError.fluxFraction'),
   nonNegative('subtract.modelError.astrometricSigmaPx'),
+  fraction('subtract.modelError.minCoresBeyondNoise'),
+  intAtLeast('subtract.modelError.minCores', 1),
   positive('subtract.modelError.minModelSigmas'),
   positive('subtract.modelError.compactBoxFwhm'),
   intAtLeast('subtract.modelError.minPixels', 1),

@@ -332,6 +332,7 @@ export async function processDetector(
     kernelFallback: subtraction.stats.kernelFallback || undefined,
     modelErrorFlux: round(subtraction.modelError.fluxFraction, 4),
     modelErrorAstrometricPx: round(subtraction.modelError.astrometricSigmaPx, 4),
+    modelErrorCoresBeyondNoise: round(subtraction.modelError.coresBeyondNoise, 3),
   });
 
   // (4) Detect and measure, with forced fluxes on the science and the template (in science units).

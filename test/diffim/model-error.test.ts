@@ -3,7 +3,8 @@
  * terms, Zackay, Ofek & Gal-Yam 2016, eqs. 30-33): on a difference whose static stars were
  * matched with a known registration error and flux-scale error, the measurement recovers both,
  * and the residuals' chi^2 on the cores becomes ~1; on a difference with no model error it
- * measures ~0 and leaves the variance as it was.
+ * measures ~0 and leaves the variance as it was. The gate (most compact cores beyond the noise)
+ * opens on the first, stays shut on the second, and a minority of variable stars cannot open it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,8 +17,11 @@ const SIZE = 384;
 const SIGMA = 1.5; // PSF sigma, px
 const NOISE = 1;
 
-/** Static stars (template) and a difference: noise + what a shift (dx, 0) and flux error f leave. */
-function pair(dx: number, f: number, seed: number) {
+/**
+ * Static stars (template) and a difference: noise + what a shift (dx, 0) and flux error f leave;
+ * the first `variables` stars change by +50 % (real changes, not model error).
+ */
+function pair(dx: number, f: number, seed: number, variables = 0) {
   const rand = mulberry32(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const template = Plane.zeros(Float32Array, SIZE, SIZE);
@@ -29,7 +33,7 @@ function pair(dx: number, f: number, seed: number) {
       flux = 2000 + 20000 * rand();
     const sx = dx * gauss(),
       sy = dx * gauss(),
-      sf = f * gauss();
+      sf = f * gauss() + (k < variables ? 0.5 : 0);
     for (let y = Math.floor(y0 - 8); y <= y0 + 8; y++)
       for (let x = Math.floor(x0 - 8); x <= x0 + 8; x++) {
         const p = (xc: number, yc: number) =>
@@ -61,7 +65,8 @@ function coreChi2(e: Exposure, template: Plane<Float32Array>): number {
 test('model error: a registration error of 0.1 px and a flux-scale error of 3 % are measured, and the cores come to chi^2 ~ 1', () => {
   const { difference, template } = pair(0.1, 0.03, 10);
   const before = coreChi2(difference, template);
-  const e = measureModelError(difference, template, 1, 2.355 * SIGMA, { measure: true });
+  const e = measureModelError(difference, template, 1, 2.355 * SIGMA);
+  assert.ok(e.cores > 100 && e.coresBeyondNoise > 0.9, `gate: ${JSON.stringify(e)}`);
   addModelErrorVariance(difference, template, 1, e);
   assert.ok(Math.abs(e.astrometricSigmaPx - 0.1) < 0.03, `sigma_a ${e.astrometricSigmaPx}`);
   // f comes out ~0.045 on every seed: what the linear terms leave of the exact residual goes into it.
@@ -71,12 +76,28 @@ test('model error: a registration error of 0.1 px and a flux-scale error of 3 % 
   assert.equal(difference.variance.get(0, 0), 1, 'blank sky untouched');
 });
 
-test('model error: a perfectly matched pair measures ~0 and its variance stays as it was', () => {
+test('model error: a perfectly matched pair measures ~0 with the gate forced open, and its variance stays as it was', () => {
   const { difference, template } = pair(0, 0, 8);
-  const e = measureModelError(difference, template, 1, 2.355 * SIGMA, { measure: true });
+  const e = measureModelError(difference, template, 1, 2.355 * SIGMA, { minCoresBeyondNoise: 0 });
   addModelErrorVariance(difference, template, 1, e);
   assert.ok(e.astrometricSigmaPx < 0.02 && e.fluxFraction < 0.005, JSON.stringify(e));
   let grown = 0;
   for (const v of difference.variance.data) if (v > 1.1) grown++;
   assert.ok(grown < 0.002 * SIZE * SIZE, `${grown} pixels with variance > 1.1`);
+});
+
+test('model error gate: a matched pair with 45 of its 150 stars variable (+50 %) stays at 0 (the noise alone puts no core beyond)', () => {
+  const clean = pair(0, 0, 9);
+  const gateClean = measureModelError(clean.difference, clean.template, 1, 2.355 * SIGMA);
+  assert.ok(gateClean.cores > 100 && gateClean.coresBeyondNoise < 0.02, JSON.stringify(gateClean));
+  const { difference, template } = pair(0, 0, 9, 45);
+  const e = measureModelError(difference, template, 1, 2.355 * SIGMA);
+  assert.ok(e.coresBeyondNoise > 0.2 && e.coresBeyondNoise < 0.5, JSON.stringify(e));
+  assert.equal(e.fluxFraction, 0);
+  assert.equal(e.astrometricSigmaPx, 0);
+  // Forced open, the same measurement takes the variables for a flux-scale error.
+  const forced = measureModelError(difference, template, 1, 2.355 * SIGMA, {
+    minCoresBeyondNoise: 0,
+  });
+  assert.ok(forced.fluxFraction > 0.05, JSON.stringify(forced));
 });

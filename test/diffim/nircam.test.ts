@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,12 +37,10 @@ test('NIRCam: stars, not the cluster galaxies, set the PSF (~2 px, as WebbPSF); 
   );
 });
 
-test('NIRCam: ap diff (model-error variance measured) and ap detect run; unit noise; no more detections than the peer; the documented dipole found', () => {
+test('NIRCam: ap diff (default settings) and ap detect run; unit noise; no more detections than the peer; the model error measured; the documented dipole found', () => {
   const out = mkdtempSync(join(tmpdir(), 'ap-nircam-'));
   try {
     const diff = join(out, 'd.fits');
-    const config = join(out, 'config.json');
-    writeFileSync(config, JSON.stringify({ subtract: { modelError: { measure: true } } }));
     const run = ap(
       'diff',
       '--science',
@@ -55,8 +53,6 @@ test('NIRCam: ap diff (model-error variance measured) and ap detect run; unit no
       file('science.noise.fits'),
       '--template-variance',
       file('template.noise.fits'),
-      '--config',
-      config,
     );
     assert.equal(run.status, 0, run.stderr);
     const hdus = readFits(readFileSync(diff));
@@ -77,11 +73,11 @@ test('NIRCam: ap diff (model-error variance measured) and ap detect run; unit no
     const col = head.split(',');
     const [ix, iy, isnr] = ['x', 'y', 'snr'].map((c) => col.indexOf(c));
     const strong = rows.map((r) => r.split(',')).filter((r) => Math.abs(Number(r[isnr])) >= 6);
-    // SWarp + HOTPANTS + a matched filter: 5. Measured here: 3; 15 without the model-error variance
-    // (the default; MODERRF/MODERRA, shared/diffim/model-error.ts), whose measured terms are far from 0
-    // on these mismatched cores (docs/real-images).
+    // SWarp + HOTPANTS + a matched filter: 5. Measured here: 3; 15 before the model-error variance
+    // was on by default (its gate, shared/diffim/model-error.ts: most compact cores beyond the noise).
     assert.ok(strong.length <= 5, `${strong.length} DIASources at |SNR| >= 6`);
-    const [f, a] = ['MODERRF', 'MODERRA'].map((k) => Number(hdus[0].header.get(k)));
+    const [f, a, x] = ['MODERRF', 'MODERRA', 'MODERRX'].map((k) => Number(hdus[0].header.get(k)));
+    assert.ok(x >= 0.5, `share of compact cores beyond the noise ${x}: the gate must open`);
     assert.ok(f > 0.02 && a > 0.1, `model error f ${f}, sigma_a ${a} px`);
     assert.ok(
       strong.some((r) => Math.hypot(Number(r[ix]) - 280, Number(r[iy]) - 630) < 15),
