@@ -10,6 +10,8 @@
  * everywhere, also along a fall-off edge seen at two pointings, and one smooth kernel matches it
  * (flat-fielding as ISR does, here relative to the science so the difference keeps its units).
  * Only where either response is too low to use (below minResponse) are pixels masked NO_DATA.
+ * A vignetted field of view is read as a radial response instead (readIllumination,
+ * radial-response.ts), which also becomes the image's background.
  *
  * (2) subtractResidualBackground: what the images' own background models could not follow
  * (diffuse light, an illumination edge sharper than their mesh) is left in the difference as

@@ -87,7 +87,7 @@ export const DEFAULT_DIFF_CONFIG: DiffConfig = {
  * A template characterized beforehand (shared/pipeline prepareTemplate, or read back from a
  * prepared file): its exposure is background-subtracted with its PSF set; `characterization`,
  * when at hand, gives its stars and background (else its stars are found afresh and the
- * response masking, which needs its sky, is skipped).
+ * response matching, which needs its sky, is skipped).
  */
 export interface PreparedTemplate {
   readonly kind: 'prepared';
