@@ -292,10 +292,13 @@ function fitPlane(
 
 /** Refits of the clear-field plane, each keeping the samples within the clear band of the last. */
 const CLEAR_PLANE_ITERATIONS = 3;
+/** Quantile of the sky samples the first clear band is centred on. */
+const CLEAR_START_QUANTILE = 0.8;
 
 /**
  * The clear-field sky plane a + b x + c y of a fine sky map: fitted to the samples within
- * 1 +- (1 - lowResponse) of the last fit, refitted from the median; null without a positive level.
+ * 1 +- (1 - lowResponse) of the last fit, refitted from the samples' 80th percentile; null without
+ * a positive level.
  */
 export function clearPlane(
   sky: ImageF,
@@ -304,7 +307,9 @@ export function clearPlane(
 ): [number, number, number] | null {
   const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
   const samples = skySamples(sky, mask);
-  const level = median(samples.v);
+  // Started from a high quantile: the clear field is the brightest sky, and need not be most of the frame.
+  const sorted = Float64Array.from(samples.v).sort();
+  const level = sorted[Math.floor(CLEAR_START_QUANTILE * (sorted.length - 1))];
   if (!(level > 0)) return null;
   const band = 1 - cfg.lowResponse;
   let plane: [number, number, number] = [level, 0, 0];
