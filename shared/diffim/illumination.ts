@@ -1,13 +1,17 @@
 /**
  * Illumination that is not flat (issue 15 item 2): vignetting, unflattened response, diffuse light.
  *
- * (1) maskResponseMismatch: each image's relative response is read from its own background map
- * (the sky over its median: sky and sources are dimmed alike where the optics vignette). Where
- * either image is clearly dimmed (below lowResponse) and the two responses at the same sky point
- * differ by more than responseMismatch, stars cannot be matched by a smooth kernel (their flux
- * ratio jumps there), so those pixels are masked NO_DATA, as Rubin's ISR masks vignetted pixels.
- * Regions dimmed alike in both images (the same pointing) are kept: nothing is masked needlessly,
- * and brighter-than-median sky (diffuse light, gradients) is never masked.
+ * (1) matchResponse: the response is modelled, not thresholded. Each image's relative response is
+ * read from its own sky on a fine mesh (relativeResponse: sky and sources are dimmed alike where
+ * the optics vignette), relative to a plane fitted over its clear field (so a sky gradient is not
+ * taken for response) and capped at 1 (brighter-than-plane sky is diffuse light, not response).
+ * With the template's mapped onto the science grid, the warped template is multiplied by the
+ * ratio rs / rt (its variance by the square): a star then has the same flux ratio to the science
+ * everywhere, also along a fall-off edge seen at two pointings, and one smooth kernel matches it
+ * (flat-fielding as ISR does, here relative to the science so the difference keeps its units).
+ * Only where either response is too low to use (below minResponse) are pixels masked NO_DATA.
+ * A vignetted field of view is read as a radial response instead (readIllumination,
+ * radial-response.ts), which also becomes the image's background.
  *
  * (2) subtractResidualBackground: what the images' own background models could not follow
  * (diffuse light, an illumination edge sharper than their mesh) is left in the difference as
@@ -20,10 +24,11 @@
  * they apply only where there is one: a sky-subtracted image (a calibrated mosaic in MJy/sr, sky
  * ~0) carries no response in its sky, and its "relative response" would be noise over noise.
  */
-import { measureMesh, meshSurface, type BackgroundMesh } from '../characterize/background.js';
+import { estimateBackground, measureMesh } from '../characterize/background.js';
 import type { CharacterizeOverrides } from '../characterize/characterize.js';
-import { measureMeshAsync, sourceMaskAsync } from '../characterize/background-async.js';
+import { estimateBackgroundAsync, sourceMaskAsync } from '../characterize/background-async.js';
 import { detectPeaks } from '../characterize/detect-peaks.js';
+import { fitRadialSky, radialMaps, type RadialSky } from './radial-response.js';
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
 import { Plane, type ImageF, type MaskI } from '../image/plane.js';
@@ -44,10 +49,12 @@ export interface IlluminationConfig {
   structuredMeshPx: number;
   /** The response mask is grown by this many pixels (default 16), past the reach of the matching kernel and the decorrelation filter. */
   responseMaskGrowPx: number;
-  /** A pixel whose relative response (its background over the median) is below this is dimmed (default 0.8). */
+  /** The clear field, over which each image's sky plane is fitted, is the sky within 1 +- (1 - lowResponse) of that plane (default 0.8). */
   lowResponse: number;
-  /** Mask dimmed pixels where the two images' relative responses differ by more than this fraction (default 0.03). */
-  responseMismatch: number;
+  /** Pixels where either image's relative response is below this are too dim to use and masked NO_DATA (default 0.1). */
+  minResponse: number;
+  /** A vignetted frame is modelled as a radial response when it fits the fine sky to this rms fraction (default 0.05; 0: never, always the mesh). */
+  radialTolerance: number;
   /** Mesh of the difference's residual background, PSF FWHMs (default 8; 0 turns the step off). */
   residualMeshFwhm: number;
   /** Smallest residual-background mesh, pixels (default 32). */
@@ -63,7 +70,8 @@ export const DEFAULT_ILLUMINATION_CONFIG: IlluminationConfig = {
   structuredMeshPx: 16,
   responseMaskGrowPx: 16,
   lowResponse: 0.8,
-  responseMismatch: 0.03,
+  minResponse: 0.1,
+  radialTolerance: 0.05,
   residualMeshFwhm: 8,
   residualMeshMinPx: 32,
   residualSigma: 5,
@@ -85,166 +93,149 @@ export function hasSkyPedestal(
 /** Science pixels between samples of the warped template background (it is smooth on the mesh scale). */
 const SAMPLE_STEP = 8;
 
-/**
- * A sky measured on a fine mesh (fineSky): its surface, a bicubic spline through the cells
- * (background.ts meshSurface), is drawn a row at a time where it is read, never as a whole plane.
- */
-export interface SkySurface {
-  mesh: BackgroundMesh;
-  width: number;
-  height: number;
-}
-
-/** A smooth map on the science grid, constant over blocks of SAMPLE_STEP pixels: block (i, j) is values[j * nx + i]. */
-export interface BlockMap {
-  values: Float32Array;
-  nx: number;
-  ny: number;
+/** Bilinear value of a plane at a fractional position (clamped to the plane). */
+function bilinear(p: ImageF, x: number, y: number): number {
+  const cx = Math.min(p.width - 1.000001, Math.max(0, x));
+  const cy = Math.min(p.height - 1.000001, Math.max(0, y));
+  const x0 = Math.floor(cx);
+  const y0 = Math.floor(cy);
+  const fx = cx - x0;
+  const fy = cy - y0;
+  const r0 = p.row(y0);
+  const r1 = p.row(Math.min(p.height - 1, y0 + 1));
+  const x1 = Math.min(p.width - 1, x0 + 1);
+  return (1 - fy) * ((1 - fx) * r0[x0] + fx * r0[x1]) + fy * ((1 - fx) * r1[x0] + fx * r1[x1]);
 }
 
 /**
- * Bilinear values of a sky surface at fractional positions (clamped to it; NaN where a position is
- * not finite): the points are taken in order of their row, so each row of the surface is drawn once.
- */
-function surfaceAt(sky: SkySurface, xs: Float64Array, ys: Float64Array): Float32Array {
-  const { width: w, height: h } = sky;
-  const out = new Float32Array(xs.length);
-  const rowOf = new Int32Array(xs.length);
-  const counts = new Int32Array(h + 1);
-  for (let k = 0; k < xs.length; k++) {
-    if (!Number.isFinite(xs[k]) || !Number.isFinite(ys[k])) {
-      out[k] = Number.NaN;
-      rowOf[k] = -1;
-      continue;
-    }
-    rowOf[k] = Math.floor(Math.min(h - 1.000001, Math.max(0, ys[k])));
-    counts[rowOf[k] + 1]++;
-  }
-  for (let y = 0; y < h; y++) counts[y + 1] += counts[y];
-  const order = new Int32Array(counts[h]);
-  for (let k = 0; k < xs.length; k++) if (rowOf[k] >= 0) order[counts[rowOf[k]]++] = k;
-  const draw = meshSurface(sky.mesh, w, h);
-  const r0 = new Float32Array(w);
-  const r1 = new Float32Array(w);
-  let drawn = -1;
-  for (const k of order) {
-    const y0 = rowOf[k];
-    if (y0 !== drawn) {
-      draw(y0, r0, 0);
-      draw(Math.min(h - 1, y0 + 1), r1, 0);
-      drawn = y0;
-    }
-    const cx = Math.min(w - 1.000001, Math.max(0, xs[k]));
-    const cy = Math.min(h - 1.000001, Math.max(0, ys[k]));
-    const x0 = Math.floor(cx);
-    const fx = cx - x0;
-    const fy = cy - y0;
-    const x1 = Math.min(w - 1, x0 + 1);
-    out[k] = (1 - fy) * ((1 - fx) * r0[x0] + fx * r0[x1]) + fy * ((1 - fx) * r1[x0] + fx * r1[x1]);
-  }
-  return out;
-}
-
-/**
- * A template-frame sky surface on the science grid: sampled every SAMPLE_STEP pixels through the
- * two WCSs (or pixel for pixel without them), bilinearly, and held constant between samples.
+ * A smooth template-frame map (e.g. its response) on the science grid: sampled every SAMPLE_STEP
+ * pixels through the two WCSs (or pixel for pixel without them) and interpolated bilinearly
+ * between samples (a block held constant would step by ~7 % across a steep fall-off edge); next
+ * to a sample off the template (NaN) the nearest sample is taken.
  */
 export function mapOntoScience(
-  sky: SkySurface,
+  map: ImageF,
   width: number,
   height: number,
   scienceWcs: Wcs | null,
   templateWcs: Wcs | null,
-): BlockMap {
+): ImageF {
+  const out = Plane.zeros(Float32Array, width, height);
   const nx = Math.ceil(width / SAMPLE_STEP);
   const ny = Math.ceil(height / SAMPLE_STEP);
+  const at = (i: number): number => i * SAMPLE_STEP + SAMPLE_STEP / 2;
   const xs = new Float64Array(nx * ny);
   const ys = new Float64Array(nx * ny);
   for (let j = 0; j < ny; j++)
     for (let i = 0; i < nx; i++) {
-      xs[j * nx + i] = Math.min(width - 1, i * SAMPLE_STEP + SAMPLE_STEP / 2);
-      ys[j * nx + i] = Math.min(height - 1, j * SAMPLE_STEP + SAMPLE_STEP / 2);
+      xs[j * nx + i] = at(i);
+      ys[j * nx + i] = at(j);
     }
   const t =
     scienceWcs && templateWcs
       ? templateWcs.skyToPixel(scienceWcs.pixelToSky({ x: xs, y: ys }))
       : { x: xs, y: ys };
-  return { values: surfaceAt(sky, t.x, t.y), nx, ny };
-}
-
-/** How an image's sky looks on COARSE_MESH_PX cells: the overrides to characterize it with, and whether its response may be dimmed anywhere. */
-export interface SkyLook {
-  /** A finer background mesh when its sky is structured (see structuredSky), else the overrides as given. */
-  overrides: CharacterizeOverrides;
-  /**
-   * Some cell's sky is below lowResponse + DIMMED_MARGIN of the median (with a sky pedestal):
-   * only then can the response masking mask anything, so only then are the fine response maps read.
-   */
-  dimmed: boolean;
-}
-
-/** Cells of the first look at an image's sky, px (sampled every COARSE_STEP px: 256 samples a cell). */
-const COARSE_MESH_PX = 64;
-const COARSE_STEP = 4;
-/**
- * A cell this far above lowResponse still counts as possibly dimmed: a cell's median is its
- * majority's sky, so a dimmed patch wider than a cell pulls some cell below lowResponse, and a
- * vignetting edge's slope the cells beside it below lowResponse + 0.1.
- */
-const DIMMED_MARGIN = 0.1;
-
-/**
- * The first look at an image's sky, raw before characterization (`background` null) or as
- * characterized (its image plus the background it had subtracted): a 64 px mesh every 4th pixel.
- */
-export function lookAtSky(
-  image: ImageF,
-  background: ImageF | null,
-  overrides: CharacterizeOverrides,
-  config: Partial<IlluminationConfig> = {},
-): SkyLook {
-  const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
-  const sky = background ? skyPlane(image, background) : image;
-  const mesh = measureMesh(sky, null, {
-    meshSize: COARSE_MESH_PX,
-    sampleStep: COARSE_STEP,
-    filterSize: 1,
-  });
-  const cells = Array.from(mesh.meshSky)
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
-  if (cells.length < 4) return { overrides, dimmed: false };
-  const at = (q: number): number => cells[Math.floor(q * (cells.length - 1))];
-  const level = at(0.5);
-  const pixelSigma = median(Array.from(mesh.meshSigma).filter(Number.isFinite));
-  if (!hasSkyPedestal(level, pixelSigma, cfg)) return { overrides, dimmed: false };
-  const dimmed = cells[0] / level < cfg.lowResponse + DIMMED_MARGIN;
-  if ((at(0.9) - at(0.1)) / level <= cfg.structuredSky) return { overrides, dimmed };
-  const meshSize = Math.min(cfg.structuredMeshPx, overrides.background?.meshSize ?? Infinity);
-  return { overrides: { ...overrides, background: { ...overrides.background, meshSize } }, dimmed };
-}
-
-/** image + background. */
-function skyPlane(image: ImageF, background: ImageF): ImageF {
-  const out = Plane.zeros(Float32Array, image.width, image.height);
-  for (let y = 0; y < image.height; y++) {
-    const io = image.row(y);
-    const b = background.row(y);
-    const o = out.row(y);
-    for (let x = 0; x < image.width; x++) o[x] = io[x] + b[x];
+  const value = new Float32Array(nx * ny);
+  for (let k = 0; k < value.length; k++)
+    value[k] = Number.isFinite(t.x[k]) ? bilinear(map, t.x[k], t.y[k]) : Number.NaN;
+  // Column weights once: sample index below each x and the fraction towards the next.
+  const i0 = new Int32Array(width);
+  const fx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const u = Math.min(nx - 1, Math.max(0, (x - SAMPLE_STEP / 2) / SAMPLE_STEP));
+    i0[x] = Math.min(nx - 2, Math.floor(u));
+    fx[x] = nx > 1 ? u - i0[x] : 0;
+  }
+  for (let y = 0; y < height; y++) {
+    const v = Math.min(ny - 1, Math.max(0, (y - SAMPLE_STEP / 2) / SAMPLE_STEP));
+    const j0 = Math.max(0, Math.min(ny - 2, Math.floor(v)));
+    const fy = ny > 1 ? v - j0 : 0;
+    const j1 = Math.min(ny - 1, j0 + 1);
+    const row = out.row(y);
+    for (let x = 0; x < width; x++) {
+      const a = Math.max(0, i0[x]);
+      const b = Math.min(nx - 1, a + 1);
+      const v00 = value[j0 * nx + a];
+      const v01 = value[j0 * nx + b];
+      const v10 = value[j1 * nx + a];
+      const v11 = value[j1 * nx + b];
+      const r =
+        (1 - fy) * ((1 - fx[x]) * v00 + fx[x] * v01) + fy * ((1 - fx[x]) * v10 + fx[x] * v11);
+      row[x] = Number.isFinite(r) ? r : value[(fy < 0.5 ? j0 : j1) * nx + (fx[x] < 0.5 ? a : b)];
+    }
   }
   return out;
 }
 
 /**
- * The sky of a characterized exposure (its image plus the background it had subtracted) measured
- * on a fine mesh: what the response map is read from.
+ * Whether an image's sky (raw, before characterization) is structured: its sky pedestal is read
+ * (hasSkyPedestal) and its 64 px cells spread (10th to 90th percentile) by more than structuredSky
+ * of their median, as vignetting or diffuse light make it; a default sky gradient does not.
  */
+export function isStructuredSky(
+  exposure: Pick<Exposure, 'image'>,
+  config: Partial<IlluminationConfig> = {},
+): boolean {
+  const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
+  const mesh = measureMesh(exposure.image, null, { meshSize: 64, sampleStep: 4, filterSize: 1 });
+  const cells = Array.from(mesh.meshSky)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  if (cells.length < 4) return false;
+  const at = (q: number): number => cells[Math.floor(q * (cells.length - 1))];
+  const level = at(0.5);
+  const pixelSigma = median(Array.from(mesh.meshSigma).filter(Number.isFinite));
+  return hasSkyPedestal(level, pixelSigma, cfg) && (at(0.9) - at(0.1)) / level > cfg.structuredSky;
+}
+
+/**
+ * Characterization overrides of a structured sky: a structuredMeshPx background mesh; else as given.
+ */
+export function characterizeOverridesFor(
+  structured: boolean,
+  overrides: CharacterizeOverrides,
+  config: Partial<IlluminationConfig> = {},
+): CharacterizeOverrides {
+  if (!structured) return overrides;
+  const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
+  return {
+    ...overrides,
+    background: {
+      ...overrides.background,
+      meshSize: Math.min(cfg.structuredMeshPx, overrides.background?.meshSize ?? Infinity),
+    },
+  };
+}
+
+/**
+ * Replaces a characterized exposure's subtracted background by its fine sky (fineSky): on a
+ * structured sky the characterization's source mask, found on a first coarse pass, can swallow a
+ * whole fall-off edge and leave its cells filled from their neighbours (a step of hundreds of ADU
+ * along the edge), where the fine sky, clipped cell by cell, follows the edge. `background` is
+ * updated to the sky, so image plus background stays the raw image.
+ */
+export function resubtractFineSky(
+  exposure: Pick<Exposure, 'width' | 'height' | 'image'>,
+  background: ImageF,
+  sky: ImageF,
+): void {
+  for (let y = 0; y < exposure.height; y++) {
+    const io = exposure.image.row(y);
+    const b = background.row(y);
+    const s = sky.row(y);
+    for (let x = 0; x < exposure.width; x++) {
+      io[x] += b[x] - s[x];
+      b[x] = s[x];
+    }
+  }
+}
+
+/** The sky of a characterized exposure (its image plus the background it had subtracted) on a fine mesh: what the response map is read from. */
 export function fineSky(
   exposure: Pick<Exposure, 'width' | 'height' | 'image' | 'mask'>,
   background: ImageF,
   meshPx: number,
-): SkySurface {
+): ImageF {
   const { width: w, height: h } = exposure;
   const sky = Plane.zeros(Float32Array, w, h);
   const exclude = new Uint8Array(w * h);
@@ -258,87 +249,198 @@ export function fineSky(
       exclude[y * w + x] = m[x] & UNUSABLE || !Number.isFinite(o[x]) ? 1 : 0;
     }
   }
-  return {
-    mesh: measureMesh(sky, exclude, { meshSize: meshPx, filterSize: 1 }),
-    width: w,
-    height: h,
-  };
+  return estimateBackground(sky, exclude, { meshSize: meshPx, filterSize: 1 }).map;
 }
 
-/**
- * Masks NO_DATA (in the science mask) the dimmed pixels where the science's and the warped
- * template's relative responses differ (see the module comment); returns the fraction masked.
- * A relative response is a sky over its median on a sparse lattice of usable science pixels;
- * `scienceSky` is on the science grid, `templateSky` the template's mapped onto it. The science's
- * surface is drawn one row at a time: no image-sized plane is made unless pixels are masked.
- */
-export function maskResponseMismatch(
-  science: Exposure,
-  scienceSky: SkySurface,
-  templateSky: BlockMap,
-  config: Partial<IlluminationConfig> = {},
-): number {
-  const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
-  const { width: w, height: h } = science;
-  const draw = meshSurface(scienceSky.mesh, w, h);
-  const row = new Float32Array(w);
-  const blockRow = (y: number): number =>
-    Math.min(templateSky.ny - 1, Math.floor(y / SAMPLE_STEP)) * templateSky.nx;
-  const templateAt = (y: number, x: number): number =>
-    templateSky.values[blockRow(y) + Math.min(templateSky.nx - 1, Math.floor(x / SAMPLE_STEP))];
-  const step = Math.max(1, Math.floor(Math.sqrt((w * h) / 40000)));
-  const sampleS: number[] = [];
-  const sampleT: number[] = [];
-  for (let y = 0; y < h; y += step) {
-    draw(y, row, 0);
-    const m = science.mask.row(y);
-    for (let x = 0; x < w; x += step) {
-      if (m[x] & UNUSABLE) continue;
-      if (Number.isFinite(row[x])) sampleS.push(row[x]);
-      if (Number.isFinite(templateAt(y, x))) sampleT.push(templateAt(y, x));
-    }
+/** Sky samples (every SAMPLE_STEP px, usable and finite) as x, y, value. */
+function skySamples(sky: ImageF, mask: MaskI | null): { x: number[]; y: number[]; v: number[] } {
+  const out = { x: [] as number[], y: [] as number[], v: [] as number[] };
+  for (let y = SAMPLE_STEP / 2; y < sky.height; y += SAMPLE_STEP) {
+    const s = sky.row(y);
+    const m = mask?.row(y);
+    for (let x = SAMPLE_STEP / 2; x < sky.width; x += SAMPLE_STEP)
+      if (!(m && m[x] & UNUSABLE) && Number.isFinite(s[x])) {
+        out.x.push(x);
+        out.y.push(y);
+        out.v.push(s[x]);
+      }
   }
-  const levelS = median(sampleS);
-  const levelT = median(sampleT);
-  if (!(levelS > 0) || !(levelT > 0)) return 0;
-  // The relative responses as Float32, as a response plane would hold them.
-  const rs = (x: number): number => Math.fround(row[x] / levelS);
-  const rt = (y: number, x: number): number => Math.fround(templateAt(y, x) / levelT);
-  // The two skies' own gradients differ: the ratio is taken relative to a plane a + b x + c y
-  // fitted by least squares where both are clear (sampled every SAMPLE_STEP px).
+  return out;
+}
+
+/** Least-squares plane a + b x + c y through the samples `use` selects; null with fewer than 10. */
+function fitPlane(
+  samples: { x: number[]; y: number[]; v: number[] },
+  use: (k: number) => boolean,
+): [number, number, number] | null {
   const ata = new Float64Array(9);
   const atb = new Float64Array(3);
   let n = 0;
-  for (let y = 0; y < h; y += SAMPLE_STEP) {
-    draw(y, row, 0);
-    for (let x = 0; x < w; x += SAMPLE_STEP) {
-      const [s, t] = [rs(x), rt(y, x)];
-      if (!(s >= cfg.lowResponse && t >= cfg.lowResponse)) continue;
-      const terms = [1, x, y];
-      for (let i = 0; i < 3; i++) {
-        atb[i] += terms[i] * (s / t);
-        for (let j = 0; j < 3; j++) ata[i * 3 + j] += terms[i] * terms[j];
-      }
-      n++;
+  for (let k = 0; k < samples.v.length; k++) {
+    if (!use(k)) continue;
+    const row = [1, samples.x[k], samples.y[k]];
+    for (let i = 0; i < 3; i++) {
+      atb[i] += row[i] * samples.v[k];
+      for (let j = 0; j < 3; j++) ata[i * 3 + j] += row[i] * row[j];
+    }
+    n++;
+  }
+  if (n < 10) return null;
+  const c = solveSymmetric(ata, atb);
+  return c.every(Number.isFinite) ? [c[0], c[1], c[2]] : null;
+}
+
+/** Refits of the clear-field plane, each keeping the samples within the clear band of the last. */
+const CLEAR_PLANE_ITERATIONS = 3;
+/** Quantile of the sky samples the first clear band is centred on. */
+const CLEAR_START_QUANTILE = 0.8;
+
+/**
+ * The clear-field sky plane a + b x + c y of a fine sky map: fitted to the samples within
+ * 1 +- (1 - lowResponse) of the last fit, refitted from the samples' 80th percentile; null without
+ * a positive level.
+ */
+export function clearPlane(
+  sky: ImageF,
+  mask: MaskI | null,
+  config: Partial<IlluminationConfig> = {},
+): [number, number, number] | null {
+  const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
+  const samples = skySamples(sky, mask);
+  // Started from a high quantile: the clear field is the brightest sky, and need not be most of the frame.
+  const sorted = Float64Array.from(samples.v).sort();
+  const level = sorted[Math.floor(CLEAR_START_QUANTILE * (sorted.length - 1))];
+  if (!(level > 0)) return null;
+  const band = 1 - cfg.lowResponse;
+  let plane: [number, number, number] = [level, 0, 0];
+  for (let it = 0; it < CLEAR_PLANE_ITERATIONS; it++) {
+    const [a, b, c] = plane;
+    const next = fitPlane(
+      samples,
+      (k) => Math.abs(samples.v[k] / (a + b * samples.x[k] + c * samples.y[k]) - 1) < band,
+    );
+    if (!next) break;
+    plane = next;
+  }
+  return plane;
+}
+
+/**
+ * An image's relative response from its fine sky map (see the module comment): the sky over its
+ * clear-field plane, capped at 1, since vignetting only dims and light above the plane is diffuse
+ * light on the sky, not response. Null when the clear field has no positive level.
+ */
+export function relativeResponse(
+  sky: ImageF,
+  mask: MaskI | null,
+  config: Partial<IlluminationConfig> = {},
+): ImageF | null {
+  const plane = clearPlane(sky, mask, config);
+  if (!plane) return null;
+  const [a, b, c] = plane;
+  const out = Plane.zeros(Float32Array, sky.width, sky.height);
+  for (let y = 0; y < sky.height; y++) {
+    const s = sky.row(y);
+    const o = out.row(y);
+    for (let x = 0; x < sky.width; x++) {
+      const p = a + b * x + c * y;
+      o[x] = p > 0 ? Math.min(1, s[x] / p) : Number.NaN;
     }
   }
-  const plane = n < 10 ? [1, 0, 0] : solveSymmetric(ata, atb);
-  let flags: Int32Array | null = null;
+  return out;
+}
+
+export interface ImageIllumination {
+  /** Relative response on the image's grid (1 in the clear field). */
+  response: ImageF;
+  /** The radial model of a vignetted field (radial-response.ts), or null: the response read from the fine mesh. */
+  radial: RadialSky | null;
+  /** The model's sky R(r) P(x, y) when radial (what the image's background becomes), else null. */
+  sky: ImageF | null;
+}
+
+/**
+ * An image's illumination from its characterization: the radial model of a vignetted field of
+ * view when it holds (radial-response.ts), else the response read from the fine sky mesh. `fine`
+ * is its fineSky; null when its sky has no positive level.
+ */
+export function readIllumination(
+  exposure: Pick<Exposure, 'width' | 'height' | 'image' | 'mask'>,
+  background: ImageF,
+  fine: ImageF,
+  config: Partial<IlluminationConfig> = {},
+): ImageIllumination | null {
+  const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
+  const plane = clearPlane(fine, exposure.mask, cfg);
+  if (!plane) return null;
+  const { width: w, height: h } = exposure;
+  const raw = Plane.zeros(Float32Array, w, h);
   for (let y = 0; y < h; y++) {
-    draw(y, row, 0);
-    for (let i = 0; i < templateSky.nx; i++) {
-      const t = rt(y, i * SAMPLE_STEP);
-      for (let x = i * SAMPLE_STEP; x < Math.min(w, (i + 1) * SAMPLE_STEP); x++) {
-        const s = rs(x);
-        if (
-          Math.min(s, t) < cfg.lowResponse &&
-          Math.abs(s / t / (plane[0] + plane[1] * x + plane[2] * y) - 1) > cfg.responseMismatch
-        )
-          (flags ??= new Int32Array(w * h))[y * w + x] = MaskPlane.NO_DATA;
+    const io = exposure.image.row(y);
+    const b = background.row(y);
+    const o = raw.row(y);
+    for (let x = 0; x < w; x++) o[x] = io[x] + b[x];
+  }
+  const radial =
+    cfg.radialTolerance > 0
+      ? fitRadialSky(raw, exposure.mask, fine, plane, cfg.lowResponse, cfg.radialTolerance)
+      : null;
+  if (radial) return { ...radialMaps(radial, w, h, plane), radial };
+  const response = relativeResponse(fine, exposure.mask, cfg);
+  return response && { response, radial: null, sky: null };
+}
+
+export interface ResponseMatch {
+  /** Fraction of the science masked NO_DATA because either response is below minResponse. */
+  maskedFraction: number;
+  /** Extreme factors the warped template was scaled by (science response over the template's). */
+  minFactor: number;
+  maxFactor: number;
+}
+
+/**
+ * Brings the warped template onto the science's illumination (see the module comment): its image
+ * is multiplied by rs / rt and its variance by the square, so that every star has the same flux
+ * ratio to the science and a smooth kernel matches it; where either response is below
+ * minResponse (too dim to use) the science is masked NO_DATA, grown by responseMaskGrowPx.
+ * `scienceResponse` and `templateResponse` are relative responses (relativeResponse) on the
+ * science grid, the template's mapped onto it.
+ */
+export function matchResponse(
+  science: Exposure,
+  warpedTemplate: Exposure,
+  scienceResponse: ImageF,
+  templateResponse: ImageF,
+  config: Partial<IlluminationConfig> = {},
+): ResponseMatch {
+  const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
+  const { width: w, height: h } = science;
+  const flags = new Int32Array(w * h);
+  let any = false;
+  let minFactor = 1;
+  let maxFactor = 1;
+  for (let y = 0; y < h; y++) {
+    const s = scienceResponse.row(y);
+    const t = templateResponse.row(y);
+    const io = warpedTemplate.image.row(y);
+    const vo = warpedTemplate.variance.row(y);
+    for (let x = 0; x < w; x++) {
+      if (!(Math.min(s[x], t[x]) >= cfg.minResponse)) {
+        // Too dim to use (or unread: off the template): masked, left as it is.
+        if (Number.isFinite(s[x]) && Number.isFinite(t[x])) {
+          flags[y * w + x] = MaskPlane.NO_DATA;
+          any = true;
+        }
+        continue;
       }
+      const f = s[x] / t[x];
+      io[x] *= f;
+      vo[x] *= f * f;
+      minFactor = Math.min(minFactor, f);
+      maxFactor = Math.max(maxFactor, f);
     }
   }
-  if (!flags) return 0;
+  if (!any) return { maskedFraction: 0, minFactor, maxFactor };
   const grown =
     cfg.responseMaskGrowPx > 0
       ? dilateMask(flags, w, h, Math.round(cfg.responseMaskGrowPx), new Int32Array(w * h))
@@ -351,7 +453,7 @@ export function maskResponseMismatch(
       m[x] |= grown[y * w + x];
     }
   }
-  return masked / (w * h);
+  return { maskedFraction: masked / (w * h), minFactor, maxFactor };
 }
 
 export interface ResidualBackground {
@@ -392,6 +494,8 @@ export async function subtractResidualBackground(
       const i = y * w + x;
       const bad = (mo[x] & UNUSABLE) !== 0 || !Number.isFinite(io[x]) || !(vo[x] > 0);
       exclude[i] = bad ? 1 : 0;
+      plus[i] = bad ? 0 : io[x];
+      minus[i] = -plus[i];
       if (!bad && (i & 63) === 0) sigmas.push(Math.sqrt(vo[x]));
     }
   }
@@ -399,27 +503,19 @@ export async function subtractResidualBackground(
   if (!(sigma > 0)) return { applied: false, meshPx, maxCellSigma: 0 };
   const mesh = { meshSize: meshPx, filterSize: 3 };
   // Sources are found on what a first, unmasked pass leaves (the smooth residual itself is no source).
-  // The passes' surfaces are drawn a row at a time (background.ts meshSurface), the second only if subtracted.
-  const surfaceRow = new Float32Array(w);
-  const firstRow = meshSurface(await measureMeshAsync(image, exclude, mesh, pool), w, h);
-  for (let y = 0; y < h; y++) {
-    const io = image.row(y);
-    firstRow(y, surfaceRow, 0);
-    for (let x = 0, i = y * w; x < w; x++, i++) {
-      plus[i] = exclude[i] ? 0 : io[x] - surfaceRow[x];
-      minus[i] = -plus[i];
-    }
+  const first = await estimateBackgroundAsync(image, exclude, mesh, pool);
+  for (let i = 0; i < plus.length; i++) {
+    plus[i] = exclude[i] ? 0 : plus[i] - first.map.data[i];
+    minus[i] = -plus[i];
   }
   const negative = sourceMaskAsync(minus, w, h, sigma, {}, pool);
   negative.catch(() => {}); // awaited after the positive sources
   const positive = detectPeaks(plus, w, h, sigma).sourceMask;
-  const negativeMask = await negative;
+  for (const sourceMask of [positive, await negative])
+    for (let i = 0; i < exclude.length; i++) exclude[i] |= sourceMask[i];
   let usable = 0;
-  for (let i = 0; i < exclude.length; i++) {
-    exclude[i] |= positive[i] | negativeMask[i];
-    usable += exclude[i] ? 0 : 1;
-  }
-  const bg = await measureMeshAsync(image, exclude, mesh, pool);
+  for (let i = 0; i < exclude.length; i++) usable += exclude[i] ? 0 : 1;
+  const bg = await estimateBackgroundAsync(image, exclude, mesh, pool);
   // A cell's median over n usable pixels has noise 1.2533 sigma / sqrt(n); the 3x3 median filter is ignored (conservative).
   const perCell = Math.max(1, (usable / (w * h)) * bg.meshSize * bg.meshSize);
   let maxCellSigma = 0;
@@ -429,12 +525,11 @@ export async function subtractResidualBackground(
   }
   if (!(maxCellSigma > cfg.residualSigma))
     return { applied: false, meshPx: bg.meshSize, maxCellSigma };
-  const bgRow = meshSurface(bg, w, h);
   for (let y = 0; y < h; y++) {
     const io = image.row(y);
+    const b = bg.map.row(y);
     const mo = mask.row(y);
-    bgRow(y, surfaceRow, 0);
-    for (let x = 0; x < w; x++) if (!(mo[x] & MaskPlane.NO_DATA)) io[x] -= surfaceRow[x];
+    for (let x = 0; x < w; x++) if (!(mo[x] & MaskPlane.NO_DATA)) io[x] -= b[x];
   }
   return { applied: true, meshPx: bg.meshSize, maxCellSigma };
 }

@@ -4,7 +4,7 @@
  * science on a pool worker and the template here (shared/characterize: background subtracted,
  * variance, CR masks, PSF model; a prepared template is not characterized again), (2) refit the
  * science WCS on the two images' stars (shared/astrom), warp the template onto the science grid
- * (shared/warp, Lanczos-3) and mask where the two responses differ (illumination.ts), then
+ * (shared/warp, Lanczos-3) and bring it onto the science's illumination (illumination.ts), then
  * subtractImages' stages (3) choose the method, (4) select kernel candidates, (5) fit the kernel,
  * (6) convolve and subtract, (7) decorrelate, (8) build the output.
  * @example
@@ -29,15 +29,18 @@ import {
 import { findSources, fromCandidates } from '../astrom/sources.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
 import {
+  characterizeOverridesFor,
   DEFAULT_ILLUMINATION_CONFIG,
   fineSky,
   hasSkyPedestal,
-  lookAtSky,
+  isStructuredSky,
+  resubtractFineSky,
   mapOntoScience,
-  maskResponseMismatch,
-  type SkySurface,
+  matchResponse,
+  readIllumination,
 } from './illumination.js';
 import { applyModelError, type ModelError } from './model-error.js';
+import type { ImageF } from '../image/plane.js';
 import { fineSkyAsync } from './fine-sky-async.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure } from '../fits/exposure.js';
@@ -84,7 +87,7 @@ export const DEFAULT_DIFF_CONFIG: DiffConfig = {
  * A template characterized beforehand (shared/pipeline prepareTemplate, or read back from a
  * prepared file): its exposure is background-subtracted with its PSF set; `characterization`,
  * when at hand, gives its stars and background (else its stars are found afresh and the
- * response masking, which needs its sky, is skipped).
+ * response matching, which needs its sky, is skipped).
  */
 export interface PreparedTemplate {
   readonly kind: 'prepared';
@@ -121,7 +124,7 @@ export interface DiffResult extends SubtractResult {
   warpedTemplate: Exposure;
   /** How the pair was registered (the ASTR* header cards). */
   astrometry: AstrometryResult;
-  /** Fraction of the science masked NO_DATA because the two images' responses differ there (illumination.ts). */
+  /** Fraction of the science masked NO_DATA because either image's response is too low to use there (illumination.ts). */
   responseMaskedFraction: number;
   /** The model error whose variance was added to the difference's (the MODERRF and MODERRA cards). */
   modelError: ModelError;
@@ -184,52 +187,72 @@ export async function runDiff(
   };
   const prepared = isPreparedTemplate(template) ? template : null;
   const tmpl = prepared ? prepared.exposure : (template as Exposure);
-  // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh (illumination.ts).
+  // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh,
+  // and their illumination is modelled (illumination.ts).
   const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
-  const look = (e: Exposure) => lookAtSky(e.image, null, cfg.characterizeOverrides, illumination);
+  const scienceStructured = cfg.characterize && isStructuredSky(science, illumination);
+  const templateStructured = cfg.characterize && !prepared && isStructuredSky(tmpl, illumination);
   const hasSky = (c: CharacterizeResult | null): boolean =>
     !!c && hasSkyPedestal(c.background.level, c.background.sigma, illumination);
-  const scienceLook = cfg.characterize ? look(science) : null;
-  const scienceDone = scienceLook
-    ? characterizeImageAsync(science, scienceLook.overrides, pool, {
-        noiseCorrelation: cfg.scienceNoiseCorrelation,
-      })
+  const scienceDone = cfg.characterize
+    ? characterizeImageAsync(
+        science,
+        characterizeOverridesFor(scienceStructured, cfg.characterizeOverrides, illumination),
+        pool,
+        { noiseCorrelation: cfg.scienceNoiseCorrelation },
+      )
     : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
   let templateCharacterization: CharacterizeResult | null = prepared?.characterization ?? null;
-  const templateLook = cfg.characterize && !prepared ? look(tmpl) : null;
-  if (templateLook) {
-    templateCharacterization = characterizeTemplate(tmpl, templateLook.overrides);
+  if (cfg.characterize && !prepared) {
+    templateCharacterization = characterizeTemplate(
+      tmpl,
+      characterizeOverridesFor(templateStructured, cfg.characterizeOverrides, illumination),
+    );
     onCharacterized?.('template', templateCharacterization);
   }
   const characterizeTemplateMs = lap('characterizeTemplate');
-  // Where the two images' responses differ (vignetting seen at different pointings) stars cannot
-  // be matched: each image's response map (its sky on a fine mesh) is read on the thread that is
-  // free, the science's on the worker and the template's here, whichever image was done first;
-  // only when either image's sky is dimmed somewhere (lookAtSky), else nothing could be masked.
-  const templateDimmed = (c: CharacterizeResult): boolean =>
-    (templateLook ?? lookAtSky(tmpl.image, c.background.map, {}, illumination)).dimmed;
-  const templateHasSky =
-    cfg.characterize &&
-    !!templateCharacterization &&
-    hasSky(templateCharacterization) &&
-    (!!scienceLook?.dimmed || templateDimmed(templateCharacterization));
-  const scienceSkyOf = (c: CharacterizeResult | null): Promise<SkySurface> | null => {
-    if (!c || !templateHasSky || !hasSky(c)) return null;
+  // The two images' responses differ (vignetting seen at different pointings): each image's
+  // response is read from its sky on a fine mesh on the thread that is free, the science's on the
+  // worker and the template's here, whichever image was done first.
+  const readResponse =
+    (scienceStructured || templateStructured) && hasSky(templateCharacterization);
+  const scienceSkyOf = (c: CharacterizeResult | null): Promise<ImageF> | null => {
+    if (!c || !readResponse || !hasSky(c)) return null;
     const sky = fineSkyAsync(science, c.background.map, illumination.responseMeshPx, pool);
-    sky.catch(() => {}); // awaited after the warp, which may throw first
+    sky.catch(() => {}); // awaited below, after the template's, which may throw first
     return sky;
   };
   let scienceCharacterization = scienceDone && (await Promise.race([scienceDone, nextTurn()]));
   let scienceSky = scienceSkyOf(scienceCharacterization);
   const templateSky =
-    templateHasSky && templateCharacterization
+    readResponse && templateCharacterization
       ? fineSky(tmpl, templateCharacterization.background.map, illumination.responseMeshPx)
       : null;
   if (scienceDone && !scienceCharacterization) {
     scienceCharacterization = await scienceDone;
     scienceSky = scienceSkyOf(scienceCharacterization);
   }
+  const scienceFineSky = scienceSky && (await scienceSky);
+  const templateIllumination =
+    templateSky && templateCharacterization
+      ? readIllumination(tmpl, templateCharacterization.background.map, templateSky, illumination)
+      : null;
+  const scienceIllumination =
+    scienceFineSky && scienceCharacterization
+      ? readIllumination(
+          science,
+          scienceCharacterization.background.map,
+          scienceFineSky,
+          illumination,
+        )
+      : null;
+  // A vignetted field's sky is subtracted as its radial model (the characterization's mesh, its
+  // source mask swallowing the fall-off edge, can step by hundreds of ADU there).
+  if (templateStructured && templateIllumination?.sky && templateCharacterization)
+    resubtractFineSky(tmpl, templateCharacterization.background.map, templateIllumination.sky);
+  if (scienceStructured && scienceIllumination?.sky && scienceCharacterization)
+    resubtractFineSky(science, scienceCharacterization.background.map, scienceIllumination.sky);
   if (scienceCharacterization) onCharacterized?.('science', scienceCharacterization);
   const characterizeScienceMs = lap('characterizeScience');
   // The warp goes through the science WCS refitted on the two images' stars (shared/astrom).
@@ -244,19 +267,20 @@ export async function runDiff(
   );
   const warped = await warpRegistered(tmpl, science, astrometry, cfg.warp, pool);
   const responseMaskedFraction =
-    templateSky && scienceSky
-      ? maskResponseMismatch(
+    scienceIllumination && templateIllumination
+      ? matchResponse(
           science,
-          await scienceSky,
+          warped.exposure,
+          scienceIllumination.response,
           mapOntoScience(
-            templateSky,
+            templateIllumination.response,
             science.width,
             science.height,
             astrometry.warpScienceWcs,
             astrometry.warpTemplateWcs,
           ),
           illumination,
-        )
+        ).maskedFraction
       : 0;
   rescaleVarianceToPsfScales(warped);
   const outcome: WarpOutcome = {
