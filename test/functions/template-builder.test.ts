@@ -253,11 +253,12 @@ test('a release makes the next version with a new TMPLID, and alerts say which t
 
   // The night report's templates section reads the same records (and a template uploaded directly).
   await s.buckets.templates.file(templateKey(BAND, TILE + 1)).save(v1);
-  const figures = await templateFigures({ buckets: s.buckets } as LocalCloud, BAND, [
-    TILE,
-    TILE + 1,
-    TILE + 2,
-  ]);
+  const figures = await templateFigures(
+    { buckets: s.buckets } as LocalCloud,
+    BAND,
+    [TILE, TILE + 1, TILE + 2],
+    null,
+  );
   assert.deepEqual(
     figures.tiles.map((t) => [t.state, t.tmplId]),
     [
