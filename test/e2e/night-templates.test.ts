@@ -23,7 +23,8 @@ import { gridCamera } from '../../shared/prompt/camera.js';
 import { templateKey } from '../../shared/prompt/template-tiles.js';
 
 const SIZE = 512;
-const INPUTS = 3;
+/** One more than minInputs: the tile waits for all of them (AP_TEMPLATE_MIN_CANDIDATES). */
+const INPUTS = 4;
 const BAND = 'r';
 
 let cloud: LocalCloud;

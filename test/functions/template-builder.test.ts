@@ -21,6 +21,7 @@ import { processImage } from '../../functions/process-image.js';
 import { resultKey } from '../../functions/stored-result.js';
 import { resetTemplateApi, templateApi } from '../../functions/template-api.js';
 import {
+  minCandidatesFromEnv,
   templateBuilder,
   templateTiles,
   versionKey,
@@ -153,6 +154,18 @@ async function call(
 
 const liveTemplate = async () =>
   (await s.buckets.templates.file(templateKey(BAND, TILE)).download())[0];
+
+test('AP_TEMPLATE_MIN_CANDIDATES: a build waits for that many candidates, never fewer than minInputs; a bad value names the variable', () => {
+  const env = (value: string) => ({ AP_TEMPLATE_MIN_CANDIDATES: value });
+  assert.equal(minCandidatesFromEnv(3, {}), 3);
+  assert.equal(minCandidatesFromEnv(3, env('8')), 8);
+  assert.equal(minCandidatesFromEnv(3, env('1')), 3);
+  for (const bad of ['x', '-1', '2.5'])
+    assert.throws(
+      () => minCandidatesFromEnv(3, env(bad)),
+      new RegExp(`AP_TEMPLATE_MIN_CANDIDATES: '${bad}' is not a non-negative integer`),
+    );
+});
 
 test('malformed candidates are dead-lettered with the reason; nothing is recorded', async () => {
   const cases: Array<[Buffer | object, RegExp]> = [
