@@ -88,7 +88,10 @@ export async function templateFigures(
     .get();
   return {
     tiles: rows,
-    bands: fillByBand(rows.map((r) => ({ ...r, state: r.state === 'none' ? 'none' : 'frozen' }))),
+    // A template put in the bucket directly is as fixed as a frozen one; a collecting tile has none.
+    bands: fillByBand(
+      rows.map((r) => ({ ...r, state: r.state === 'uploaded' ? 'frozen' : r.state })),
+    ),
     noTemplateImages: noTemplate.size,
     stage,
   };

@@ -200,6 +200,9 @@ test('a tile waits with the reason while too few inputs are usable; a redelivere
     [{ file: rawName(99), reason: 'raw image no longer in the raw bucket' }],
   );
   assert.equal((await s.buckets.templates.file(templateKey(BAND, TILE)).exists())[0], false);
+  // The night report counts a collecting tile as a tile without a template.
+  const waiting = await templateFigures({ buckets: s.buckets } as LocalCloud, BAND, [TILE], null);
+  assert.deepEqual([waiting.tiles[0].state, waiting.bands[0].frozen], ['collecting', 0]);
 });
 
 test('the third usable candidate builds the tile and freezes it; later visits do not change it', async () => {
