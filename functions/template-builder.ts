@@ -1,13 +1,13 @@
 /**
  * templateBuilder (topic template-candidates, fed by processImage): records each candidate image for
  * the tiles it covers (./template-tiles.ts), and builds a tile's template (shared/template) once
- * `minInputs` candidates are recorded. The first successful build is written create-only to
+ * `minInputs` candidates are recorded, or AP_TEMPLATE_MIN_CANDIDATES when that is more (earliest
+ * templates against cleaner ones). The first successful build is written create-only to
  * `{band}/hpx8-{tile}.fits` in the templates bucket (what nextVisit reads) and the tile is frozen:
  * later candidates are recorded and never change it; a new version comes only from a release
  * (`releaseTile`, called by templateApi). A build with too few usable inputs records why and waits
  * for more candidates. Malformed candidates are dead-lettered with the reason; transient errors
- * are retried (recording is idempotent, builds hold the tile's lease).
- */
+ * are retried (recording is idempotent, builds hold the tile's lease). */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { GcsObjectStore, TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
 import { TOPICS } from '../shared/cloud/names.js';
@@ -39,6 +39,12 @@ import { TemplateTiles, type TileRecord } from './template-tiles.js';
 /** The environment variable of the template knobs (shared/template/config.ts), JSON; empty: the defaults. */
 export const TEMPLATE_CONFIG_ENV = 'AP_TEMPLATE_CONFIG';
 
+/**
+ * The environment variable of the candidates a tile collects before its first build (earliest
+ * templates against cleaner ones): a non-negative integer; empty or below `minInputs`: `minInputs`.
+ */
+export const TEMPLATE_MIN_CANDIDATES_ENV = 'AP_TEMPLATE_MIN_CANDIDATES';
+
 /** Bytes of a message-less event kept in its dead letter. */
 const MAX_EVENT_KEPT = 64 * 1024;
 
@@ -58,6 +64,20 @@ export function templateConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Tem
   } catch (err) {
     throw new Error(`environment ${TEMPLATE_CONFIG_ENV}: ${(err as Error).message}`);
   }
+}
+
+/** Candidates a tile needs before a build is tried: TEMPLATE_MIN_CANDIDATES_ENV, at least `minInputs`. */
+export function minCandidatesFromEnv(
+  minInputs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
+  const text = env[TEMPLATE_MIN_CANDIDATES_ENV] ?? '';
+  const n = text === '' ? 0 : Number(text);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(
+      `environment ${TEMPLATE_MIN_CANDIDATES_ENV}: '${text}' is not a non-negative integer`,
+    );
+  return Math.max(minInputs, n);
 }
 
 /** What a build attempt came to. */
@@ -126,7 +146,7 @@ export async function buildTile(
   const claim = await tiles.claimBuild(
     band,
     tile,
-    config.minInputs,
+    minCandidatesFromEnv(config.minInputs),
     s.config.deadlineSeconds,
     release,
   );

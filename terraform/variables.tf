@@ -124,6 +124,16 @@ variable "template_config" {
   }
 }
 
+variable "template_min_candidates" {
+  description = "Candidates a template tile collects before its first build (earliest templates against cleaner ones); 0: the template knob minInputs. Set into AP_TEMPLATE_MIN_CANDIDATES."
+  type        = number
+  default     = 0
+  validation {
+    condition     = var.template_min_candidates >= 0 && floor(var.template_min_candidates) == var.template_min_candidates
+    error_message = "template_min_candidates must be a non-negative integer."
+  }
+}
+
 variable "template_operators" {
   description = "Principals (\"user:ops@example.org\") allowed to call templateApi: list tiles and release a new template version."
   type        = list(string)

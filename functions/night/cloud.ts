@@ -56,6 +56,8 @@ export interface Concurrency {
   nextVisit: number;
   processImage: number;
   alertFanout: number;
+  /** 0: no trigger on `template-candidates` (the candidates wait there); `npm start`'s template stage runs 1. */
+  templateBuilder: number;
 }
 
 export interface LocalCloudOptions {
@@ -69,7 +71,7 @@ export interface LocalCloudOptions {
   projectId?: string;
   bucketPrefix?: string;
   camera?: Partial<CameraOptions>;
-  /** Default: 1 nextVisit, 2 processImage (one a core), 1 alertFanout. */
+  /** Default: 1 nextVisit, 2 processImage (one a core), 1 alertFanout, no templateBuilder. */
   concurrency?: Partial<Concurrency>;
   /** Retry backoff of the triggers, seconds (Eventarc's defaults are 10 and 600). */
   backoffSeconds?: [number, number];
@@ -82,7 +84,12 @@ export interface LocalCloudOptions {
 /** The alert archive's port with the contract's ports: firebase.json's functions emulator port. */
 export const ARCHIVE_PORT = emulatorConfig().functions.port;
 
-export const DEFAULT_CONCURRENCY: Concurrency = { nextVisit: 1, processImage: 2, alertFanout: 1 };
+export const DEFAULT_CONCURRENCY: Concurrency = {
+  nextVisit: 1,
+  processImage: 2,
+  alertFanout: 1,
+  templateBuilder: 0,
+};
 
 /** A message that reached a dead-letter topic. */
 export interface DeadLetter {
@@ -125,6 +132,8 @@ export interface LocalCloud {
   invocations: Map<string, InvocationResult[]>;
   /** The function instances (the fault campaign's crash rehearsals: `instances.crashAt`). */
   instances: InstancePool;
+  /** Stops templateBuilder's trigger (when it has instances): later candidates wait on `template-candidates`. */
+  stopTemplateBuilder(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -281,44 +290,65 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     maxConcurrency: concurrency[fn],
   });
   let stopped = false;
-  let restarting: Promise<void> | null = null;
-  const startRunner = (): Promise<TriggerRunner> =>
-    startTriggerRunner({
-      pubsubHost: emulators.pubsubHost,
-      projectId,
-      triggers: [
-        trigger(TOPICS.nextVisit, 'nextVisit'),
-        trigger(TOPICS.rawArrived, 'processImage'),
-        trigger(TOPICS.alertBatches, 'alertFanout'),
-      ],
-      onError: (error, t, event) => {
-        const text = error instanceof Error ? error.message : String(error);
-        if (event) {
+  /**
+   * A trigger runner for `triggers` that restarts itself when a subscription's stream fails and
+   * the client closes it: deliveries resume on fresh subscribers.
+   */
+  const startTriggers = async (triggers: Array<ReturnType<typeof trigger>>) => {
+    let restarting: Promise<void> | null = null;
+    let runner: TriggerRunner;
+    const start = (): Promise<TriggerRunner> =>
+      startTriggerRunner({
+        pubsubHost: emulators.pubsubHost,
+        projectId,
+        triggers,
+        onError: (error, t, event) => {
+          const text = error instanceof Error ? error.message : String(error);
+          if (event) {
+            logs.add({
+              severity: 'ERROR',
+              message: 'function failed; the message will be retried',
+              topic: t.topic,
+              messageId: event.id,
+              error: text,
+            });
+            return;
+          }
           logs.add({
-            severity: 'ERROR',
-            message: 'function failed; the message will be retried',
+            severity: 'WARNING',
+            message: 'trigger subscription stream ended; restarting the triggers',
             topic: t.topic,
-            messageId: event.id,
             error: text,
           });
-          return;
-        }
-        // A subscription's stream failed and the client closed it: deliveries resume on fresh subscribers.
-        logs.add({
-          severity: 'WARNING',
-          message: 'trigger subscription stream ended; restarting the triggers',
-          topic: t.topic,
-          error: text,
-        });
-        restarting ??= (async () => {
-          const old = runner;
-          await old.stop().catch(() => {});
-          if (!stopped) runner = await startRunner();
-          restarting = null;
-        })();
+          restarting ??= (async () => {
+            await runner.stop().catch(() => {});
+            if (!stopped) runner = await start();
+            restarting = null;
+          })();
+        },
+      });
+    runner = await start();
+    return {
+      async stop() {
+        await restarting;
+        await runner.stop();
       },
-    });
-  let runner: TriggerRunner = await startRunner();
+    };
+  };
+  const system = await startTriggers([
+    trigger(TOPICS.nextVisit, 'nextVisit'),
+    trigger(TOPICS.rawArrived, 'processImage'),
+    trigger(TOPICS.alertBatches, 'alertFanout'),
+  ]);
+  let builder =
+    concurrency.templateBuilder > 0
+      ? await startTriggers([trigger(TOPICS.templateCandidates, 'templateBuilder')])
+      : null;
+  const stopTemplateBuilder = async () => {
+    const b = builder;
+    builder = null;
+    await b?.stop();
+  };
 
   const archiveServer = getTestServer('alertArchive');
   await new Promise<void>((resolve) => archiveServer.listen(fixed?.archive ?? 0, host, resolve));
@@ -336,10 +366,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     deadLetters,
     invocations,
     instances: pool,
+    stopTemplateBuilder,
     async stop() {
       stopped = true;
-      await restarting;
-      await runner.stop();
+      await stopTemplateBuilder();
+      await system.stop();
       await pool.close();
       await Promise.all(deadSubscriptions.map((s) => s.close()));
       await new Promise<void>((resolve) => archiveServer.close(() => resolve()));

@@ -2,14 +2,18 @@
  * `npm start`: a simulated observing night, end to end, on the local emulators.
  *
  *   npm start -- [--visits 6] [--detectors 4] [--size 2048] [--seed 1] [--out night-report]
- *                [--cadence 30] [--instances 2] [--timeout 30]
+ *                [--cadence 30] [--instances 2] [--timeout 30] [--template-inputs 6]
+ *                [--direct-templates]
  *
  * Starts the emulators in process (on firebase.json's ports where free) and prints their
  * variables on stdout; creates the buckets, topics, the raw bucket's notification, dead-letter
- * topics and the triggers; renders the sky (a template and the visits of each detector); then
- * plays the night: templates uploaded, and per visit a next_visit notice, the preload, and every
- * detector's image written to the raw bucket at once. A sample broker consumes the alerts. At the
- * end `night-report/` holds report.json, index.html and functions.log.jsonl. Progress on stderr.
+ * topics and the triggers; makes the templates: each detector's template-input visits rendered and
+ * sent through processImage and templateBuilder, which builds and freezes each tile's coadd
+ * (./template-stage.ts; `--direct-templates`: a simulated template per detector put in the bucket);
+ * renders the night's visits; then plays the night: per visit a next_visit notice, the preload,
+ * and every detector's image written to the raw bucket at once. A sample broker consumes the
+ * alerts. At the end `night-report/` holds report.json, index.html and functions.log.jsonl.
+ * Progress on stderr.
  */
 import { formatOrbitsCsv } from '../../shared/solar/orbit.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -28,9 +32,13 @@ import { groupIdOf, NightMonitor, playVisit, uploadTemplates, type PlayedImage }
 import { buildReport, writeReport } from './report.js';
 import { templateFigures, templateSummaryLine } from './templates.js';
 import { planSky, renderSky, truthOf } from './sky.js';
+import { runTemplateStage, type TemplateStageFacts } from './template-stage.js';
+import { TEMPLATE_CONFIG_ENV, TEMPLATE_MIN_CANDIDATES_ENV } from '../template-builder.js';
+import { templateKey } from '../../shared/prompt/template-tiles.js';
 
 const USAGE = `usage: npm start -- [--visits 6] [--detectors 4] [--size 2048] [--seed 1] [--out night-report]
-                    [--cadence 30] [--instances 2] [--timeout 30] [--keep] [--archive-port ${ARCHIVE_PORT}]
+                    [--cadence 30] [--instances 2] [--timeout 30] [--template-inputs 6] [--direct-templates]
+                    [--keep] [--archive-port ${ARCHIVE_PORT}]
 
   --visits N      science visits of the night (default 6)
   --detectors N   detectors per visit (default 4)
@@ -40,6 +48,9 @@ const USAGE = `usage: npm start -- [--visits 6] [--detectors 4] [--size 2048] [-
   --cadence S     seconds from one visit to the next, as the camera exposes (default 30)
   --instances N   processImage instances (default 2: one a core)
   --timeout M     minutes to wait for the last alerts before reporting what arrived (default 30)
+  --template-inputs N  template-input visits per detector, sent through processImage and templateBuilder
+                  before the night, which builds and freezes each tile's coadd from them (default 6)
+  --direct-templates   instead, a simulated deep template per detector put in the templates bucket
   --keep          after the report, keep the emulators and the alert archive up (ports ${DEFAULT_PORTS.pubsub}, ${DEFAULT_PORTS.storage},
                   ${DEFAULT_PORTS.firestore} and ${ARCHIVE_PORT}) until interrupted (Ctrl-C), for brokers to read the night
 
@@ -51,6 +62,13 @@ there, the night uses those (a broker may subscribe before it starts) and leaves
 
 const BORESIGHT: [number, number] = [150.1, 2.2];
 const BAND = 'r';
+
+/**
+ * The template knobs of the night's builds (shared/template/config.ts), unless AP_TEMPLATE_CONFIG is
+ * set: an input at least 3/4 on a tile's grid, so that the tiles a detector only touches are left
+ * waiting (with that reason) instead of built from its edges.
+ */
+const NIGHT_TEMPLATE_CONFIG = { minOverlapFraction: 0.75 };
 
 function integer(
   values: Record<string, string | boolean | undefined>,
@@ -92,6 +110,8 @@ async function main(): Promise<number> {
       instances: { type: 'string' },
       timeout: { type: 'string' },
       keep: { type: 'boolean' },
+      'template-inputs': { type: 'string' },
+      'direct-templates': { type: 'boolean' },
       'archive-port': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -107,6 +127,14 @@ async function main(): Promise<number> {
   const cadence = integer(values, 'cadence', 30, 0, 3600);
   const instances = integer(values, 'instances', 2, 1, 16);
   const timeoutMinutes = integer(values, 'timeout', 30, 1, 24 * 60);
+  const templateInputs = values['direct-templates']
+    ? 0
+    : integer(values, 'template-inputs', 6, 3, 36);
+  if (templateInputs) {
+    // Each tile is built once it holds every input of its detector; the instances read these at start.
+    process.env[TEMPLATE_CONFIG_ENV] ||= JSON.stringify(NIGHT_TEMPLATE_CONFIG);
+    process.env[TEMPLATE_MIN_CANDIDATES_ENV] = String(templateInputs);
+  }
   const out = resolve(values.out ?? 'night-report');
   const started = Date.now();
   const stalls = monitorEventLoopDelay({ resolution: 20 });
@@ -121,7 +149,7 @@ async function main(): Promise<number> {
       archive: integer(values, 'archive-port', ARCHIVE_PORT, 1, 65535),
     },
     camera: { detectorSize: size },
-    concurrency: { processImage: instances },
+    concurrency: { processImage: instances, templateBuilder: templateInputs ? 1 : 0 },
     logFile: join(out, 'functions.log.jsonl'),
   });
   const scratch = await mkdtemp(join(tmpdir(), 'ap-night-'));
@@ -140,30 +168,55 @@ async function main(): Promise<number> {
       DEFAULT_CAMERA.detectorsPerSide,
       DEFAULT_CAMERA.pixelScaleArcsec,
     );
-    const plan = planSky(camera, BORESIGHT, BAND, detectorCount);
+    const plan = planSky(camera, BORESIGHT, BAND, detectorCount, templateInputs > 0);
     progress(
       `night: ${visits} visits x ${plan.detectors.length} detectors (${plan.detectors.map((d) => d.detector).join(', ')}) of ${size} x ${size} px, seed ${seed}`,
     );
 
-    const renderStart = Date.now();
-    const rendered = await renderSky(
-      plan,
-      {
-        size,
-        visits,
-        seed,
-        band: BAND,
-        startMjd: mjdTaiOf(Date.now()),
-        cadenceSeconds: cadence,
-        dir: scratch,
-        parallel: 2,
-      },
-      (r) =>
+    const sky = {
+      size,
+      visits,
+      seed,
+      band: BAND,
+      startMjd: mjdTaiOf(Date.now()),
+      cadenceSeconds: cadence,
+      dir: scratch,
+      parallel: 2,
+    };
+    let renderSeconds = 0;
+    let stage: TemplateStageFacts | null = null;
+    const templateFiles = new Map<number, string>();
+    if (templateInputs) {
+      const inputStart = Date.now();
+      const inputs = await renderSky(plan, { ...sky, inputs: templateInputs }, (r) =>
         progress(
-          `sky: detector ${r.detector} rendered (template and ${r.visits.length} visits, ${r.seconds.toFixed(1)} s)`,
+          `sky: detector ${r.detector}: ${r.visits.length} template inputs rendered (${r.seconds.toFixed(1)} s)`,
         ),
+      );
+      renderSeconds += (Date.now() - inputStart) / 1000;
+      stage = await runTemplateStage(cloud, plan, inputs, {
+        instrument: DEFAULT_CAMERA.instrument,
+        band: BAND,
+        timeoutMs: timeoutMinutes * 60_000,
+        progress,
+      });
+      // The night's own candidates wait on template-candidates: the tiles are frozen, and on two cores the builder would only take processImage's.
+      await cloud.stopTemplateBuilder();
+      for (const d of plan.detectors) {
+        const file = cloud.buckets.templates.file(templateKey(BAND, d.tile));
+        if (!(await file.exists())[0]) continue;
+        const path = join(scratch, `template-${d.tile}.fits`);
+        await file.download({ destination: path });
+        templateFiles.set(d.detector, path);
+      }
+    }
+    const renderStart = Date.now();
+    const rendered = await renderSky(plan, { ...sky, templateFiles }, (r) =>
+      progress(
+        `sky: detector ${r.detector} rendered (${r.templateFile ? 'template and ' : ''}${r.visits.length} visits, ${r.seconds.toFixed(1)} s)`,
+      ),
     );
-    const renderSeconds = (Date.now() - renderStart) / 1000;
+    renderSeconds += (Date.now() - renderStart) / 1000;
     const truth = truthOf(rendered);
 
     const broker = await startBroker(cloud.pubsub);
@@ -171,8 +224,10 @@ async function main(): Promise<number> {
       ...new Map(truth.filter((t) => t.kind === 'transient').map((t) => [t.id, t])).values(),
     ];
     const nightFilters = await startNightFilters(cloud, BORESIGHT, transients);
-    await uploadTemplates(cloud, plan, rendered, BAND);
-    progress(`templates: ${plan.detectors.length} uploaded to ${cloud.buckets.templates.name}`);
+    if (!templateInputs) {
+      await uploadTemplates(cloud, plan, rendered, BAND);
+      progress(`templates: ${plan.detectors.length} uploaded to ${cloud.buckets.templates.name}`);
+    }
     // The simulated asteroids' orbits are the known-object catalogue the preload predicts from.
     const orbitsByDetector = new Map([...rendered.values()].map((r) => [r.detector, r.orbits]));
     const orbits = [...rendered.values()].flatMap((r) => r.orbits);
@@ -222,7 +277,12 @@ async function main(): Promise<number> {
         detectors: plan.detectors.map((d) => d.detector),
         size,
         seed,
-        concurrency: { nextVisit: 1, processImage: instances, alertFanout: 1 },
+        concurrency: {
+          nextVisit: 1,
+          processImage: instances,
+          alertFanout: 1,
+          templateBuilder: templateInputs ? 1 : 0,
+        },
         wallSeconds,
         mainThreadMaxStallSeconds: stalls.max / 1e9,
         renderSeconds,
@@ -239,6 +299,7 @@ async function main(): Promise<number> {
       cloud,
       BAND,
       plan.detectors.map((d) => d.tile),
+      stage,
     );
     const filters = await nightFilters.finish(broker.alerts.size);
     report.filters = filters;
@@ -250,7 +311,7 @@ async function main(): Promise<number> {
     const l = report.latency.readoutToBroker;
     process.stdout.write(
       [
-        `night: ${wallSeconds.toFixed(0)} s wall (sky ${renderSeconds.toFixed(0)} s, observing ${observeSeconds.toFixed(0)} s)`,
+        `night: ${wallSeconds.toFixed(0)} s wall (sky ${renderSeconds.toFixed(0)} s, ${stage ? `templates ${stage.seconds.toFixed(0)} s, ` : ''}observing ${observeSeconds.toFixed(0)} s)`,
         `alerts: ${report.alerts.received} received, ${report.alerts.duplicates} duplicates, ${report.alerts.bright.received} through the filter; dead letters ${report.deadLetters.length}`,
         `latency readout -> broker: p50 ${l.p50?.toFixed(1)} s, p90 ${l.p90?.toFixed(1)} s, max ${l.max?.toFixed(1)} s`,
         ...scienceSummaryLines(s),

@@ -172,23 +172,33 @@ export function filterSection(r: Pick<NightReport, 'filters'>): string {
 <table><tr><th>filter</th><th>expression</th><th>matched</th><th>received</th><th>repeats</th><th>altered</th><th>exactly its matches</th><th>examples (diaSourceId)</th></tr>${rows.join('')}</table>`;
 }
 
-/** The templates section: per tile its template's TMPLID, inputs and fill factor; per band the fill factor. */
+/** Rejected inputs of a tile grouped by reason (numbers in reasons kept: they say by how much). */
+function rejectedReasons(rejected: Array<{ file: string; reason: string }>): string {
+  const counts = new Map<string, number>();
+  for (const r of rejected) counts.set(r.reason, (counts.get(r.reason) ?? 0) + 1);
+  return [...counts.entries()].map(([reason, n]) => `${n} x ${esc(reason)}`).join('<br>');
+}
+
+/** The templates section: how the templates were made; per tile its state, TMPLID, inputs used and rejected (why), fill factor and build time; per band the fill factor. */
 function templatesSection(r: NightReport): string {
   const t = r.templates;
   if (!t) return '';
-  const rows = t.tiles.map(
-    (x) =>
-      `<tr><td>${esc(x.band)}</td><td>${x.tile}</td><td>${esc(x.state)}</td><td>${esc(x.tmplId ?? '-')}</td><td>${x.inputs ?? '-'}</td><td>${x.rejected.length}</td><td>${fmt(x.fillFactor, 3)}</td><td>${fmt(x.buildSeconds, 1)}</td></tr>`,
-  );
+  const rows = t.tiles.map((x) => {
+    const rejected = x.rejected.filter((j) => j.reason !== '');
+    return `<tr><td>${esc(x.band)}</td><td>${x.tile}${x.observed ? ' (observed)' : ''}</td><td>${esc(x.state)}</td><td>${esc(x.tmplId ?? '-')}</td><td>${x.candidates}</td><td>${x.inputs ?? '-'}</td><td>${rejected.length}</td><td>${rejectedReasons(rejected)}</td><td>${fmt(x.fillFactor, 3)}</td><td>${fmt(x.buildSeconds, 1)}</td></tr>`;
+  });
   const bands = t.bands
     .map(
       (b) =>
         `band ${esc(b.band)}: ${b.frozen} of ${b.tiles} tiles, fill factor ${fmt(b.fillFactor, 3)}`,
     )
     .join('; ');
+  const made = t.stage
+    ? `Made before the night the way a survey makes them: ${t.stage.images} template-input images (${t.stage.inputs} earlier visits of each detector's field, dithered and rotated, with streaks and a transient in one of them) written to the raw bucket, offered by processImage (no template yet) to templateBuilder, which built and froze each tile's coadd; ${t.stage.frozen} of ${t.stage.tiles} observed tiles frozen in ${fmt(t.stage.seconds, 0)} s.`
+    : 'Simulated deep templates put in the templates bucket directly (<code>--direct-templates</code>).';
   return `<h2>Templates</h2>
-<p>Fill factor: the fraction of each tile (HEALPix order 8) its template covers. ${bands}. Images without a template (no alerts, offered as template candidates): ${t.noTemplateImages}.</p>
-<table><tr><th>band</th><th>tile</th><th>state</th><th>TMPLID</th><th>inputs</th><th>rejected</th><th>fill factor</th><th>build s</th></tr>${rows.join('')}</table>`;
+<p>${made} Fill factor: the fraction of each tile (HEALPix order 8) its template covers. ${bands}. Images without a template (no alerts, offered as template candidates): ${t.noTemplateImages}.</p>
+<table><tr><th>band</th><th>tile</th><th>state</th><th>TMPLID</th><th>candidates</th><th>inputs used</th><th>rejected</th><th>why rejected</th><th>fill factor</th><th>build s</th></tr>${rows.join('')}</table>`;
 }
 
 export function nightPage(

@@ -9,7 +9,7 @@
  */
 import { predictDetectorFootprint, type CameraGeometry } from '../../shared/prompt/camera.js';
 import type { NextVisit } from '../../shared/prompt/next-visit.js';
-import { tileOf } from '../../shared/prompt/template-tiles.js';
+import { tileOf, tilesInCircle } from '../../shared/prompt/template-tiles.js';
 import type { SimConfig, TruthRow } from '../../shared/sim/index.js';
 import type { RenderedDetector, RenderTask } from './render-worker.js';
 import { siblingModule, startWorker } from '../../shared/util/worker.js';
@@ -42,27 +42,45 @@ export function pointing(
   };
 }
 
-/** The `count` detectors nearest the boresight whose centres lie in distinct template tiles. */
+/**
+ * Sky margin, degrees, around a detector's predicted footprint within which its template inputs
+ * fall: their dithers and rotations (shared/sim TEMPLATE_INPUT_SIM, 100 px and 2 deg at 0.2"/px).
+ */
+const INPUT_MARGIN_DEG = 0.02;
+
+/**
+ * The `count` detectors nearest the boresight whose centres lie in distinct template tiles. With
+ * `ownTiles`, also no template tile is touched by two of them (their footprints grown by the
+ * template inputs' dithers): each detector's sky is simulated on its own, so a coadd of two
+ * detectors' inputs would mix two skies where they meet.
+ */
 export function planSky(
   camera: CameraGeometry,
   boresight: [number, number],
   band: string,
   count: number,
+  ownTiles = false,
 ): SkyPlan {
   const visit = pointing(boresight, band, [0], 'plan', 30);
   const byDistance = [...camera.offsetsArcsec.entries()].sort(
     (a, b) => Math.hypot(...a[1]) - Math.hypot(...b[1]) || a[0] - b[0],
   );
   const chosen: SkyPlan['detectors'] = [];
+  const touched = new Set<number>();
   for (const [detector] of byDistance) {
     if (chosen.length === count) break;
-    const { center } = predictDetectorFootprint(visit, camera, detector);
+    const { center, radiusDeg } = predictDetectorFootprint(visit, camera, detector);
     const tile = tileOf(center[0], center[1]);
-    if (!chosen.some((c) => c.tile === tile)) chosen.push({ detector, centre: center, tile });
+    const tiles = ownTiles
+      ? tilesInCircle({ center, radiusDeg: radiusDeg + INPUT_MARGIN_DEG })
+      : [tile];
+    if (chosen.some((c) => c.tile === tile) || tiles.some((t) => touched.has(t))) continue;
+    chosen.push({ detector, centre: center, tile });
+    if (ownTiles) for (const t of tiles) touched.add(t);
   }
   if (chosen.length < count)
     throw new Error(
-      `only ${chosen.length} of the camera's detectors lie in distinct template tiles`,
+      `only ${chosen.length} of the camera's detectors lie in distinct template tiles${ownTiles ? ' touched by no other' : ''}`,
     );
   return { detectors: chosen.sort((a, b) => a.detector - b.detector) };
 }
@@ -80,6 +98,10 @@ export interface RenderOptions {
   parallel: number;
   /** Simulator settings beneath the night's own (e.g. CROWDED_SIM_CONFIG); default none. */
   sim?: Partial<SimConfig>;
+  /** Template-input visits of each detector instead of its science visits (render-worker.ts). */
+  inputs?: number;
+  /** Per detector, the template (FITS file) its science visits' truth is computed against; default the simulated one. */
+  templateFiles?: Map<number, string>;
 }
 
 function renderInWorker(task: RenderTask): Promise<RenderedDetector> {
@@ -97,7 +119,7 @@ function renderInWorker(task: RenderTask): Promise<RenderedDetector> {
   });
 }
 
-/** Renders every detector of the plan (template and visits), `parallel` at a time. */
+/** Renders every detector of the plan (template and visits, or template inputs), `parallel` at a time. */
 export async function renderSky(
   plan: SkyPlan,
   o: RenderOptions,
@@ -121,6 +143,8 @@ export async function renderSky(
           startMjd: o.startMjd,
           visitSpacingMinutes: o.cadenceSeconds / 60,
         },
+        inputs: o.inputs,
+        templateFile: o.templateFiles?.get(next.detector),
       });
       out.set(next.detector, rendered);
       onDone(rendered);

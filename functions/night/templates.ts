@@ -1,9 +1,10 @@
 /**
- * The night report's templates section: for each tile the night observed, its template as
- * nextVisit reads it (`{band}/hpx8-{tile}.fits`): TMPLID, inputs, and the fraction of the tile it
- * covers (shared/template tileFillFactor); where templateBuilder built it, its record (state,
- * candidates, rejected inputs with the reason, build time); the fill factor per band; and the
- * images that found no template (processing record `noTemplate`).
+ * The night report's templates section: for each tile the night observed, and each other tile
+ * templateBuilder holds candidates of, its template as nextVisit reads it
+ * (`{band}/hpx8-{tile}.fits`): TMPLID, inputs, and the fraction of the tile it covers (shared/template
+ * tileFillFactor); where templateBuilder built it, its record (state, candidates, rejected inputs
+ * with the reason, build time); the fill factor per band; the images that found no template
+ * (processing record `noTemplate`); and the template stage's facts (./template-stage.ts).
  */
 import { readExposureWithHeader } from '../../shared/fits/index.js';
 import { templateKey } from '../../shared/prompt/template-tiles.js';
@@ -12,10 +13,13 @@ import { services } from '../context.js';
 import { PROCESSING_COLLECTION } from '../processing-record.js';
 import { templateTiles } from '../template-builder.js';
 import type { LocalCloud } from './cloud.js';
+import type { TemplateStageFacts } from './template-stage.js';
 
 export interface TemplateTileFigures {
   band: string;
   tile: number;
+  /** A tile the night's detectors are differenced in (the tile of a detector's centre). */
+  observed: boolean;
   /** `frozen`/`collecting`: templateBuilder's record; `uploaded`: a template put in the bucket directly; `none`. */
   state: 'frozen' | 'collecting' | 'uploaded' | 'none';
   tmplId: string | null;
@@ -30,22 +34,28 @@ export interface TemplateTileFigures {
 export interface TemplateFigures {
   tiles: TemplateTileFigures[];
   bands: BandFill[];
-  /** Images that made no alerts for want of a template. */
+  /** Images that made no alerts for want of a template (the template stage's inputs among them). */
   noTemplateImages: number;
+  /** The template stage, or null when the templates were put in the bucket directly (`--direct-templates`). */
+  stage: TemplateStageFacts | null;
 }
 
 export async function templateFigures(
   cloud: LocalCloud,
   band: string,
-  tiles: number[],
+  observed: number[],
+  stage: TemplateStageFacts | null,
 ): Promise<TemplateFigures> {
   const s = services();
+  const recorded = (await templateTiles(s).list(band)).map((r) => r.tile).sort((a, b) => a - b);
+  const tiles = [...new Set([...observed, ...recorded])];
   const rows = await Promise.all(
     tiles.map(async (tile): Promise<TemplateTileFigures> => {
       const record = await templateTiles(s).get(band, tile);
       const base = {
         band,
         tile,
+        observed: observed.includes(tile),
         candidates: record?.candidates ?? 0,
         rejected: record?.rejected ?? [],
         buildSeconds: record?.buildSeconds ?? null,
@@ -78,8 +88,12 @@ export async function templateFigures(
     .get();
   return {
     tiles: rows,
-    bands: fillByBand(rows.map((r) => ({ ...r, state: r.state === 'none' ? 'none' : 'frozen' }))),
+    // A template put in the bucket directly is as fixed as a frozen one; a collecting tile has none.
+    bands: fillByBand(
+      rows.map((r) => ({ ...r, state: r.state === 'uploaded' ? 'frozen' : r.state })),
+    ),
     noTemplateImages: noTemplate.size,
+    stage,
   };
 }
 
@@ -91,5 +105,8 @@ export function templateSummaryLine(t: TemplateFigures): string {
         `band ${b.band}: ${b.frozen}/${b.tiles} tiles with a template, fill factor ${b.fillFactor.toFixed(3)}`,
     )
     .join('; ');
-  return `templates: ${bands || 'none'}; ${t.noTemplateImages} images without a template`;
+  const made = t.stage
+    ? `made from ${t.stage.images} template-input images by templateBuilder in ${t.stage.seconds.toFixed(0)} s`
+    : 'put in the bucket directly';
+  return `templates: ${made}; ${bands || 'none'}; ${t.noTemplateImages} images without a template`;
 }

@@ -24,6 +24,7 @@ export {
   type SimulatedImage,
   type SimulatedNight,
   type TemplateForTruth,
+  type TemplateGrid,
 } from './night.js';
 export { MoffatPsf, type MoffatField, type MoffatShape } from './moffat.js';
 export type { ImageSpec, Streak, Defects } from './plan.js';

@@ -205,12 +205,20 @@ function finishImage(
 /** What the truth of a visit needs of the template: its variance, zero point and epoch (its true WCS is the plan's). */
 export type TemplateForTruth = Pick<Exposure, 'variance' | 'wcs' | 'info'>;
 
-/** Truth rows of one science visit. */
+/** Where a template other than the plan's own lies and what 1 ADU of it is: a coadd on its own grid. */
+export interface TemplateGrid {
+  wcs: Wcs;
+  /** AB magnitude of 1 template ADU. */
+  zeroPoint: number;
+}
+
+/** Truth rows of one science visit; `grid`: the template's, when it is not the plan's template (default). */
 export function truthForVisit(
   plan: NightPlan,
   spec: ImageSpec,
   science: RenderedImage,
   template: TemplateForTruth,
+  grid: TemplateGrid = plan.template,
 ): TruthRow[] {
   const { config } = plan;
   const scienceZp = spec.zeroPoint;
@@ -219,8 +227,8 @@ export function truthForVisit(
     scienceVariance: science.image.exposure.variance,
     scienceWcs: spec.wcs,
     templateVariance: template.variance,
-    templateWcs: plan.template.wcs,
-    templateScale: Math.pow(10, 0.4 * (scienceZp - plan.template.zeroPoint)),
+    templateWcs: grid.wcs,
+    templateScale: Math.pow(10, 0.4 * (scienceZp - grid.zeroPoint)),
   };
   // Fluxes as the science records them: through its response, in its pixel unit (real-world.ts).
   const response = science.image.response;

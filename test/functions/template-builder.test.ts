@@ -21,6 +21,7 @@ import { processImage } from '../../functions/process-image.js';
 import { resultKey } from '../../functions/stored-result.js';
 import { resetTemplateApi, templateApi } from '../../functions/template-api.js';
 import {
+  minCandidatesFromEnv,
   templateBuilder,
   templateTiles,
   versionKey,
@@ -154,6 +155,18 @@ async function call(
 const liveTemplate = async () =>
   (await s.buckets.templates.file(templateKey(BAND, TILE)).download())[0];
 
+test('AP_TEMPLATE_MIN_CANDIDATES: a build waits for that many candidates, never fewer than minInputs; a bad value names the variable', () => {
+  const env = (value: string) => ({ AP_TEMPLATE_MIN_CANDIDATES: value });
+  assert.equal(minCandidatesFromEnv(3, {}), 3);
+  assert.equal(minCandidatesFromEnv(3, env('8')), 8);
+  assert.equal(minCandidatesFromEnv(3, env('1')), 3);
+  for (const bad of ['x', '-1', '2.5'])
+    assert.throws(
+      () => minCandidatesFromEnv(3, env(bad)),
+      new RegExp(`AP_TEMPLATE_MIN_CANDIDATES: '${bad}' is not a non-negative integer`),
+    );
+});
+
 test('malformed candidates are dead-lettered with the reason; nothing is recorded', async () => {
   const cases: Array<[Buffer | object, RegExp]> = [
     [Buffer.from('{not json'), /payload is not JSON/],
@@ -187,6 +200,9 @@ test('a tile waits with the reason while too few inputs are usable; a redelivere
     [{ file: rawName(99), reason: 'raw image no longer in the raw bucket' }],
   );
   assert.equal((await s.buckets.templates.file(templateKey(BAND, TILE)).exists())[0], false);
+  // The night report counts a collecting tile as a tile without a template.
+  const waiting = await templateFigures({ buckets: s.buckets } as LocalCloud, BAND, [TILE], null);
+  assert.deepEqual([waiting.tiles[0].state, waiting.bands[0].frozen], ['collecting', 0]);
 });
 
 test('the third usable candidate builds the tile and freezes it; later visits do not change it', async () => {
@@ -253,11 +269,12 @@ test('a release makes the next version with a new TMPLID, and alerts say which t
 
   // The night report's templates section reads the same records (and a template uploaded directly).
   await s.buckets.templates.file(templateKey(BAND, TILE + 1)).save(v1);
-  const figures = await templateFigures({ buckets: s.buckets } as LocalCloud, BAND, [
-    TILE,
-    TILE + 1,
-    TILE + 2,
-  ]);
+  const figures = await templateFigures(
+    { buckets: s.buckets } as LocalCloud,
+    BAND,
+    [TILE, TILE + 1, TILE + 2],
+    null,
+  );
   assert.deepEqual(
     figures.tiles.map((t) => [t.state, t.tmplId]),
     [
