@@ -8,6 +8,8 @@
  * (at least as wide: a(d) = exp(-d^2 / 4 sigma^2) for a Gaussian PSF), positive and slowly falling. So a
  * significant lag 1 also needs the resampling's signature before a model is set: a negative lag (Lanczos, sinc)
  * or a lag 2 below a(2) / a(1) times lag 1 (bilinear, smoothing kernels narrower than the PSF).
+ * The lags are taken about each pixel's local blank-sky mean (a sky the background left adds a plateau), and the
+ * model's lags have the light's share A a(d) + C, fitted beyond the resampling's reach, taken out.
  */
 import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
 import { UNUSABLE, MaskPlane } from '../image/mask.js';
