@@ -8,8 +8,8 @@
  * (at least as wide: a(d) = exp(-d^2 / 4 sigma^2) for a Gaussian PSF), positive and slowly falling. So a
  * significant lag 1 also needs the resampling's signature before a model is set: a negative lag (Lanczos, sinc)
  * or a lag 2 below a(2) / a(1) times lag 1 (bilinear, smoothing kernels narrower than the PSF).
- * The lags are taken about each pixel's local blank-sky mean (a sky the background left adds a plateau), and the
- * model's lags have the light's share A a(d) + C, fitted beyond the resampling's reach, taken out.
+ * The model's lags have the light's share A a(d) + C (C: a plateau, e.g. a sky the background left), fitted beyond
+ * the resampling's reach, taken out.
  */
 import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
 import { UNUSABLE, MaskPlane } from '../image/mask.js';
@@ -21,19 +21,12 @@ export interface NoiseCorrelationEstimateConfig {
   /** Largest lag measured, px. */
   maxLag: number;
   /**
-   * Half-width, px, of the box whose blank-sky mean is taken from each pixel before the lags are measured: a sky
-   * the background model did not follow (a gradient, a mesh's residual) otherwise adds its own variance to every
-   * lag alike (0.3 of the noise's at lag 4 on a deep template), a plateau no resampling leaves whose spectrum goes
-   * negative. The box costs every lag about X(0) Y(0) / (2 w + 1)^2 of the noise's variance (< 0.01).
-   */
-  localMeanHalfWidth: number;
-  /**
    * Lags, px, beyond a Lanczos-3 resampling's reach (5 px), where what correlates blank sky is faint light below
    * the source mask: its covariance there, fitted as A a(d) + C (a(d) = exp(-d^2 / 4 sigma^2), the PSF's
-   * autocorrelation; C the local mean's offset), is taken from every lag of the model when A is
+   * autocorrelation; C a plateau), is taken from every lag of the model when A is
    * `lightSignificance` errors above zero.
-   * On a deep template (FWHM 6 px, 1 b 1 taps) the light was 0.27 of lag 0, lags 3-4 at 0.2: a spectrum
-   * too low at high frequency, the difference over-whitened at 1.24 times its VARIANCE.
+   * On a deep template (FWHM 6 px, 1 b 1 taps) the light was 0.27 of lag 0, lags 3-4 at 0.3: a spectrum
+   * below zero near 0.4 cycles/px (the NaN difference), and too little power at high frequency once floored.
    */
   lightFitLags: [number, number];
   lightSignificance: number;
@@ -58,7 +51,6 @@ export interface NoiseCorrelationEstimateConfig {
 
 export const DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG: NoiseCorrelationEstimateConfig = {
   maxLag: 4,
-  localMeanHalfWidth: 16,
   lightFitLags: [6, 9],
   lightSignificance: 3,
   sourceThresholdSigma: 5,
@@ -134,8 +126,14 @@ export function estimateNoiseCorrelation(
   const z = normalised(exposure);
   // Masked pixels and pixels without a usable variance are never blank sky, whatever `excluded` says.
   const skip = excluded.map((v, i) => (v || Number.isNaN(z[i]) ? 1 : 0));
-  const n = skip.reduce((c, v) => c + (v ? 0 : 1), 0);
-  const local = localMean(z, skip, w, h, cfg.localMeanHalfWidth);
+  let sum = 0,
+    n = 0;
+  for (let i = 0; i < z.length; i++) {
+    if (skip[i]) continue;
+    sum += z[i];
+    n++;
+  }
+  const mean = n ? sum / n : 0;
   const covAlong = (dx: number, dy: number): number => {
     let s = 0,
       pairs = 0;
@@ -144,7 +142,7 @@ export function estimateNoiseCorrelation(
         const i = y * w + x,
           j = i + dy * w + dx;
         if (skip[i] || skip[j]) continue;
-        s += (z[i] - local[i]) * (z[j] - local[j]);
+        s += (z[i] - mean) * (z[j] - mean);
         pairs++;
       }
     }
@@ -178,8 +176,7 @@ export function estimateNoiseCorrelation(
     (L >= 2 &&
       (cov[2] - lightFall * cov[1]) / cov[0] < -k * Math.hypot(err[2], lightFall * err[1]));
   const resampled = n > 0 && (notLight(covX, errX) || notLight(covY, errY));
-  // The model's lags: each minus faint light's share A a(d) and the local mean's offset C (the box's mean
-  // holds a share of every correlated component, about its summed covariance / box area off every lag),
+  // The model's lags: each minus faint light's share A a(d) and a plateau C (a sky the background left),
   // both fitted by least squares where resampling leaves no lag (lightFitLags).
   const a = (d: number) => Math.exp(-(d * d) / (4 * s * s));
   const noiseLags = (cov: number[], err: number[], dx: number, dy: number): number[] => {
@@ -282,40 +279,6 @@ function normalised(exposure: Exposure): Float32Array {
         m[x] & skip || !(v[x] > 0) || !Number.isFinite(im[x])
           ? Number.NaN
           : im[x] / Math.sqrt(v[x]);
-  }
-  return out;
-}
-
-/** The mean of z over the pixels not skipped in the (2 r + 1)^2 box about each pixel (summed-area tables). */
-function localMean(
-  z: Float32Array,
-  skip: Uint8Array,
-  w: number,
-  h: number,
-  r: number,
-): Float64Array {
-  const W = w + 1;
-  const sum = new Float64Array(W * (h + 1)),
-    count = new Float64Array(W * (h + 1));
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x,
-        k = (y + 1) * W + x + 1;
-      sum[k] = (skip[i] ? 0 : z[i]) + sum[k - 1] + sum[k - W] - sum[k - W - 1];
-      count[k] = (skip[i] ? 0 : 1) + count[k - 1] + count[k - W] - count[k - W - 1];
-    }
-  const box = (t: Float64Array, x0: number, y0: number, x1: number, y1: number): number =>
-    t[y1 * W + x1] - t[y0 * W + x1] - t[y1 * W + x0] + t[y0 * W + x0];
-  const out = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const y0 = Math.max(0, y - r),
-      y1 = Math.min(h, y + r + 1);
-    for (let x = 0; x < w; x++) {
-      const x0 = Math.max(0, x - r),
-        x1 = Math.min(w, x + r + 1);
-      const c = box(count, x0, y0, x1, y1);
-      out[y * w + x] = c > 0 ? box(sum, x0, y0, x1, y1) / c : 0;
-    }
   }
   return out;
 }
