@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InsufficientCoverageError } from '../shared/warp/index.js';
-import { KernelFitError } from '../shared/diffim/errors.js';
+import { DifferenceFailedError, KernelFitError } from '../shared/diffim/errors.js';
 import { PipelineInputError } from '../shared/pipeline/errors.js';
 
 /** An error the user can fix: printed as one line on stderr, exit code 2. */
@@ -78,8 +78,8 @@ export function pairError(
   }
   if (err instanceof InsufficientCoverageError)
     return new InputError(`${templatePath}: ${err.message} (science ${sciencePath})`);
-  // Every kernel fit, down to the simplest, was degenerate: the pair's fault, named by the science file.
-  if (err instanceof KernelFitError)
+  // Every kernel fit was degenerate, or the difference unusable: the pair's fault, named by the science file.
+  if (err instanceof KernelFitError || err instanceof DifferenceFailedError)
     return new InputError(`${sciencePath}: ${err.message} (template ${templatePath})`);
   return null;
 }

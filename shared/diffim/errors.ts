@@ -13,3 +13,11 @@ export class KernelFitError extends Error {
     this.name = 'KernelFitError';
   }
 }
+
+/** The difference came out unusable (no usable pixel, a non-finite PSF or noise figure): never written. */
+export class DifferenceFailedError extends Error {
+  constructor(readonly causes: string) {
+    super(`difference unusable (${causes})`);
+    this.name = 'DifferenceFailedError';
+  }
+}

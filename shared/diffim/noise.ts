@@ -78,7 +78,14 @@ export class NoiseShape {
   }
 }
 
-/** X(i / n) = c[0] + 2 sum_d c[d] cos(2 pi i d / n), i = 0 .. n-1. */
+/**
+ * Least noise power at any frequency, a fraction of the axis's peak. Measured lags (faint light below the source
+ * mask, a short series) need not be a valid autocovariance: their spectrum can dip below zero, and the filters'
+ * sqrt(1 / N(k)) would then be NaN over the whole difference (a 0.12-0.3 neighbour-weight correlated pair did).
+ */
+export const MIN_NOISE_POWER_FRACTION = 1e-3;
+
+/** X(i / n) = c[0] + 2 sum_d c[d] cos(2 pi i d / n), i = 0 .. n-1, floored at MIN_NOISE_POWER_FRACTION of its peak. */
 function axisSpectrum(c: readonly number[], n: number): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -86,6 +93,8 @@ function axisSpectrum(c: readonly number[], n: number): Float64Array {
     for (let d = 1; d < c.length; d++) s += 2 * c[d] * Math.cos((2 * Math.PI * i * d) / n);
     out[i] = s;
   }
+  const floor = MIN_NOISE_POWER_FRACTION * Math.max(...out);
+  for (let i = 0; i < n; i++) if (!(out[i] >= floor)) out[i] = floor;
   return out;
 }
 

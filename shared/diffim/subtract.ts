@@ -24,6 +24,7 @@ import { alardLuptonBasis, basisSigmas, type KernelBasis } from './basis.js';
 import { selectCandidates } from './candidates.js';
 import { DEFAULT_SUBTRACT_CONFIG, type DiffMethod, type SubtractConfig } from './config.js';
 import { differenceMaskAsync } from './difference-mask.js';
+import { DifferenceFailedError } from './errors.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
 import type { CandidateReport } from './kernel-fit.js';
@@ -185,6 +186,23 @@ export function normalisedNoise(e: Exposure): { ratio: number; usable: number } 
     ratio: vals.length ? clippedStats(vals, 5).std : Number.NaN,
     usable: usable / Math.max(1, all),
   };
+}
+
+/** No all-masked or non-finite difference goes out silently: DifferenceFailedError names what failed. */
+function assertUsable(
+  noise: { ratio: number; usable: number },
+  psfFwhmPx: number,
+  nonFiniteFraction: number,
+): void {
+  const causes = [
+    nonFiniteFraction > 0 &&
+      `${(100 * nonFiniteFraction).toFixed(1)} % of the pixels came out non-finite and were masked NO_DATA`,
+    !(noise.usable > 0) && 'no usable pixel left',
+    !Number.isFinite(noise.ratio) && 'noise ratio not finite',
+    !Number.isFinite(psfFwhmPx) && 'difference PSF not finite',
+  ];
+  if (!(noise.usable > 0) || !Number.isFinite(noise.ratio) || !Number.isFinite(psfFwhmPx))
+    throw new DifferenceFailedError(causes.filter(Boolean).join('; '));
 }
 
 export interface SubtractRunOptions {
@@ -444,12 +462,14 @@ export async function subtractImages(
   }
 
   // (8) Output: no-data pixels zeroed, the difference PSF, noise figures.
+  let nonFinite = 0;
   for (let y = 0; y < height; y++) {
     const io = image.row(y),
       mo = mask.row(y),
       vo = variance.row(y);
     for (let x = 0; x < width; x++) {
       if (mo[x] & MaskPlane.NO_DATA || !Number.isFinite(io[x])) {
+        if (!Number.isFinite(io[x])) nonFinite++;
         io[x] = 0;
         mo[x] |= MaskPlane.NO_DATA;
       }
@@ -468,13 +488,15 @@ export async function subtractImages(
   const difference = new Exposure(image, mask, variance, science.wcs, differencePsf, science.info);
   const noise = normalisedNoise(difference);
   const centre = differencePsf.stampAt(cx, cy, true);
+  const psfFwhmPx = stampFwhm(centre.data, centre.size);
+  assertUsable(noise, psfFwhmPx, nonFinite / (width * height));
   lap('output');
   timings.total = performance.now() - start;
   return {
     difference,
     method,
     kernelSum: photometricScale,
-    psfFwhmPx: stampFwhm(centre.data, centre.size),
+    psfFwhmPx,
     differencePsf,
     score,
     kernel: solution,

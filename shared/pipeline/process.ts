@@ -40,7 +40,11 @@ import { detectDiaSourcesParallel } from '../detect/detect.js';
 import { forcedPhotometryAtSky, measureScienceTemplateFluxes } from '../detect/forced.js';
 import type { DiaSourceRecord } from '../detect/types.js';
 import type { DiffMethod } from '../diffim/config.js';
-import { KernelFitError, NoKernelCandidatesError } from '../diffim/errors.js';
+import {
+  DifferenceFailedError,
+  KernelFitError,
+  NoKernelCandidatesError,
+} from '../diffim/errors.js';
 import type { SubtractResult } from '../diffim/subtract.js';
 import type { FitsHeader } from '../fits/header.js';
 import { Exposure } from '../image/exposure.js';
@@ -556,7 +560,7 @@ async function diffOrExplain(
     );
   } catch (err) {
     if (err instanceof WarpGeometryError) throw new PipelineInputError('pair', err.message);
-    if (err instanceof KernelFitError) throw err; // the caller names the file
+    if (err instanceof KernelFitError || err instanceof DifferenceFailedError) throw err; // the caller names the file
     if (err instanceof NoKernelCandidatesError) {
       throw new PipelineInputError(
         'pair',
