@@ -17,6 +17,12 @@ export interface PubsubDelivery {
 /** Largest message payload accepted, bytes (Pub/Sub itself allows 10 MB). */
 export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
+/** The time a field states, or `fallback()` when it is absent or not a time (never an Invalid Date). */
+function dateOr(value: unknown, fallback: () => Date): Date {
+  const t = typeof value === 'string' ? new Date(value) : null;
+  return t && Number.isFinite(t.getTime()) ? t : fallback();
+}
+
 /** Extracts the Pub/Sub message from a `google.cloud.pubsub.topic.v1.messagePublished` event. */
 export function pubsubMessage(event: CloudEvent<unknown>): PubsubDelivery {
   const data = event.data as { message?: Record<string, unknown> } | undefined;
@@ -33,8 +39,9 @@ export function pubsubMessage(event: CloudEvent<unknown>): PubsubDelivery {
     if (typeof v === 'string') attributes[k] = v;
   }
   const messageId = String(message.messageId ?? message.message_id ?? event.id);
-  const publishTime = new Date(
-    String(message.publishTime ?? message.publish_time ?? event.time ?? Date.now()),
+  const publishTime = dateOr(
+    message.publishTime ?? message.publish_time ?? event.time,
+    () => new Date(),
   );
   return { data: Buffer.from(encoded, 'base64'), attributes, messageId, publishTime };
 }
@@ -73,9 +80,7 @@ export function storageNotification(message: PubsubDelivery): StorageObjectEvent
     name,
     generation: String(payload.generation ?? a.objectGeneration ?? ''),
     eventType: a.eventType ?? 'OBJECT_FINALIZE',
-    timeCreated: new Date(
-      String(payload.timeCreated ?? a.eventTime ?? message.publishTime.toISOString()),
-    ),
+    timeCreated: dateOr(payload.timeCreated ?? a.eventTime, () => message.publishTime),
     size: Number(payload.size ?? Number.NaN),
   };
 }

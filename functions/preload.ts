@@ -35,7 +35,7 @@ import {
   type PreloadedRefcat,
 } from '../shared/prompt/preload.js';
 import { refcatKey, templateKey, tileOf, tilesInCircle } from '../shared/prompt/template-tiles.js';
-import { TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
+import { NOT_FOUND, PRECONDITION_FAILED, TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
 import type { CharacterizeOverrides } from '../shared/characterize/characterize.js';
 import { DEFAULT_KNOWN_OBJECT_CONFIG } from '../shared/association/known-objects.js';
 import { OrbitCatalog } from '../shared/solar/catalog.js';
@@ -46,9 +46,6 @@ import type { Services } from './context.js';
 import { orbitCatalog } from './known-objects.js';
 import { log } from './log.js';
 import { ARCSEC_PER_DEG } from '../shared/util/numeric.js';
-
-const NOT_FOUND = 404;
-const PRECONDITION_FAILED = 412;
 
 /** Most template tiles a footprint may touch (a 4k detector at 0.2"/px touches ~4; 1.5 deg radius ~600). */
 export const MAX_TEMPLATE_TILES = 1024;

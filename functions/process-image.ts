@@ -39,7 +39,7 @@ import { screenScienceAlone } from '../shared/pipeline/science-check.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
 import { detectorFootprint } from '../shared/association/associate.js';
-import { TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
+import { GcsObjectStore } from '../shared/adapters/storage.js';
 import {
   candidateTiles,
   type CandidateOutcome,
@@ -105,6 +105,15 @@ function readRawImage(bytes: Buffer, name: string): ReturnType<typeof readExposu
     if (err instanceof FitsError) throw new BadInput(err.message, err);
     throw err;
   }
+}
+
+/** The raw object's bytes; an object gone from the bucket (deleted, or named by a stray notification) is bad input. */
+async function downloadRaw(s: Services, name: string): Promise<Buffer> {
+  const bytes = await new GcsObjectStore(s.buckets.raw).get(name);
+  if (bytes) return bytes;
+  throw new BadInput(
+    `gs://${s.buckets.raw.name}/${name}: no such object in the raw bucket (deleted, or named by a stray notification)`,
+  );
 }
 
 async function templateFor(
@@ -241,6 +250,10 @@ async function claim(
 async function process(s: Services, message: PubsubDelivery, progress: Progress): Promise<void> {
   const object = storageNotification(message);
   if (object.eventType !== 'OBJECT_FINALIZE') return;
+  if (object.bucket !== s.buckets.raw.name)
+    throw new MessageError(
+      `message ${message.messageId}: notification for bucket '${object.bucket}', not the raw bucket '${s.buckets.raw.name}'`,
+    );
   const raw = parseRawPath(object.name);
   const key = processingKey(raw);
   progress.stage = 'begin';
@@ -277,8 +290,8 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
   try {
     const started = Date.now();
     progress.stage = 'download';
-    const [[bytes], preload] = await Promise.all([
-      s.buckets.raw.file(object.name).download({ validation: TRANSFER_VALIDATION }),
+    const [bytes, preload] = await Promise.all([
+      downloadRaw(s, object.name),
       loadPreload(s, raw.groupId, raw.detector),
     ]);
     progress.stage = 'read';

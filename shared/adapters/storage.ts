@@ -12,8 +12,9 @@ import type { Bucket } from '@google-cloud/storage';
 export const TRANSFER_VALIDATION = 'md5';
 import type { ObjectStore } from '../alerts/archive.js';
 
-const PRECONDITION_FAILED = 412;
-const NOT_FOUND = 404;
+/** Cloud Storage's HTTP answers: a create-only write found the object; no such object. */
+export const PRECONDITION_FAILED = 412;
+export const NOT_FOUND = 404;
 
 export class GcsObjectStore implements ObjectStore {
   constructor(readonly bucket: Bucket) {}

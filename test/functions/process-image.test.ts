@@ -193,6 +193,31 @@ test('bad input of several kinds: one dead letter each, with reason, stage and a
   }
 });
 
+test('a notification for an object no longer in the bucket is dead-lettered with one clean line naming it', async () => {
+  const name = 'APSIM/g-gone/0/10.fits';
+  const event = await upload(name, image({ VISIT: 10, DETECTOR: 10 }));
+  await s.buckets.raw.file(name).delete();
+  await processImage(event);
+  const a = await letterFor(name);
+  assert.equal(a.stage, 'download');
+  assert.match(
+    a.reason,
+    /gs:\/\/[^ ]+\/APSIM\/g-gone\/0\/10\.fits: no such object in the raw bucket/,
+  );
+  assert.doesNotMatch(a.reason, /[{}\n]/, 'one line, not an HTTP body');
+  assert.equal((await s.records.get(keyOf(name)))?.state, 'failed');
+  // A notification that names another bucket (e.g. a misrouted one) is refused before any read.
+  const stray = await upload('APSIM/g-stray/0/10.fits', image({ VISIT: 10, DETECTOR: 10 }));
+  const m = (stray.data as { message: { data: string } }).message;
+  m.data = Buffer.from(
+    JSON.stringify({ bucket: 'other', name: 'APSIM/g-stray/0/10.fits' }),
+  ).toString('base64');
+  await processImage(stray);
+  const b = await letterFor('APSIM/g-stray/0/10.fits');
+  assert.equal(b.stage, 'decode');
+  assert.match(b.reason, /notification for bucket 'other', not the raw bucket/);
+});
+
 test('a visit over a tile with no template makes no alerts and no dead letter: its record says no template and it is offered as a template candidate', async () => {
   const name = 'APSIM/g-notmpl/0/6.fits';
   await processImage(await upload(name, image({ VISIT: 6, DETECTOR: 6 })));
