@@ -10,7 +10,7 @@ import {
   pipelineConfigFromJson,
   type PipelineConfig,
   type PipelineOverrides,
-} from '../shared/pipeline/index.js';
+} from '../shared/pipeline/config.js';
 
 /** The effective configuration: defaults, then FILE (when given), then `options`; a bad one is an InputError naming its source. */
 export async function configOption(

@@ -9,6 +9,9 @@ import {
   readFitsNamed,
   type ReadExposureResult,
 } from '../shared/fits/exposure.js';
+import type { FitsHdu } from '../shared/fits/read.js';
+import { preparedFrom } from '../shared/pipeline/prepared-io.js';
+import type { PreparedImage } from '../shared/pipeline/preprocess.js';
 import { varianceFromMapFile } from '../shared/fits/variance-map.js';
 import { bandOf } from '../shared/fits/exposure.js';
 
@@ -34,12 +37,43 @@ export const IMAGE_OPTIONS_HELP = `  --science-variance N.fits, --template-varia
 
 /** Reads `path` (and its noise map `variancePath`, which replaces any variance it carries); InputError names the file at fault. */
 export async function loadImage(path: string, variancePath?: string): Promise<ReadExposureResult> {
-  let result: ReadExposureResult;
+  return withVarianceMap((await readHdus(path)).read, variancePath);
+}
+
+/** The file's HDUs and its exposure as read. */
+async function readHdus(path: string): Promise<{ hdus: FitsHdu[]; read: ReadExposureResult }> {
   try {
-    result = readExposureFromHdus(readFitsNamed(await readInput(path), path), path);
+    const hdus = readFitsNamed(await readInput(path), path);
+    return { hdus, read: readExposureFromHdus(hdus, path) };
   } catch (err) {
     throw fileError(path, err);
   }
+}
+
+/** The template of `ap diff` and `ap process`, read once: `prepared` when the file is a prepared template (APPREP = T). */
+export async function loadTemplate(
+  path: string,
+  variancePath?: string,
+): Promise<{ read: ReadExposureResult; prepared: PreparedImage | null }> {
+  const { hdus, read } = await readHdus(path);
+  if (read.header.get('APPREP') !== true)
+    return { read: await withVarianceMap(read, variancePath), prepared: null };
+  if (variancePath !== undefined)
+    throw new InputError(
+      `${path}: a prepared template carries its own variance; --template-variance does not apply`,
+    );
+  try {
+    return { read, prepared: preparedFrom(hdus, read, path) };
+  } catch (err) {
+    throw fileError(path, err);
+  }
+}
+
+/** `variancePath`'s noise map, when given, as the variance plane of the image read. */
+async function withVarianceMap(
+  result: ReadExposureResult,
+  variancePath: string | undefined,
+): Promise<ReadExposureResult> {
   if (variancePath === undefined) return result;
   try {
     const { exposure } = result;

@@ -6,25 +6,24 @@
 import { writeFile } from 'node:fs/promises';
 import {
   defineCommand,
-  fileError,
   InputError,
   pairError,
   progress,
   progressDone,
-  readInput,
   required,
 } from '../command.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffToFits, runDiff, type PreparedTemplate } from '../../shared/diffim/pipeline.js';
 import { configHash } from '../../shared/pipeline/config.js';
-import { readPreparedImage, writePreparedImage } from '../../shared/pipeline/prepared-io.js';
-import { codeVersion } from '../../shared/util/version.js';
+import { writePreparedImage } from '../../shared/pipeline/prepared-io.js';
+import { codeVersionAsync } from '../../shared/util/version.js';
 import { configOption } from '../config.js';
 import {
   applyScienceOverrides,
   IMAGE_OPTIONS,
   IMAGE_OPTIONS_HELP,
   loadImage,
+  loadTemplate,
 } from '../image-inputs.js';
 
 const METHODS: SubtractMethodChoice[] = ['al', 'al-convsci', 'zogy', 'auto'];
@@ -78,24 +77,20 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     if (method !== undefined && !METHODS.includes(method))
       throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
     const config = await configOption(values.config, { subtract: { method } });
+    // git (the commit of APVERSION) runs on the other core while the images are read.
+    const version = codeVersionAsync();
     progress('reading images');
-    const [scienceRead, templateRead] = await Promise.all([
+    const [scienceRead, { read: templateRead, prepared }] = await Promise.all([
       loadImage(sciencePath, values['science-variance']),
-      loadImage(templatePath, values['template-variance']),
+      loadTemplate(templatePath, values['template-variance']),
     ]);
     applyScienceOverrides(scienceRead, values);
-    const preparedIn = templateRead.header.get('APPREP') === true;
-    if (preparedIn && values['template-variance'] !== undefined)
-      throw new InputError(
-        `${templatePath}: a prepared template carries its own variance; --template-variance does not apply`,
-      );
-    if (preparedIn && values['prepared-template-out'] !== undefined)
+    if (prepared && values['prepared-template-out'] !== undefined)
       throw new InputError(`${templatePath}: the template is already prepared`);
-    const template: PreparedTemplate | typeof templateRead.exposure = preparedIn
-      ? await readPreparedTemplate(templatePath)
-      : templateRead.exposure;
+    const template: PreparedTemplate | typeof templateRead.exposure =
+      prepared ?? templateRead.exposure;
     const science = scienceRead.exposure;
-    const tmpl = preparedIn ? (template as PreparedTemplate).exposure : templateRead.exposure;
+    const tmpl = templateRead.exposure;
     if (
       (!science.wcs || !tmpl.wcs) &&
       (science.width !== tmpl.width || science.height !== tmpl.height)
@@ -116,7 +111,7 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     progress('writing');
     await writeFile(
       out,
-      diffToFits(result, { configHash: configHash(config), codeVersion: codeVersion() }),
+      diffToFits(result, { configHash: configHash(config), codeVersion: await version }),
     );
     const preparedOut = values['prepared-template-out'];
     if (preparedOut !== undefined && result.templateCharacterization)
@@ -158,12 +153,3 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     );
   },
 });
-
-/** A prepared template file (APPREP = T) as runDiff takes it. */
-async function readPreparedTemplate(path: string): Promise<PreparedTemplate> {
-  try {
-    return readPreparedImage(await readInput(path), path);
-  } catch (err) {
-    throw fileError(path, err);
-  }
-}

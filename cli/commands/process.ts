@@ -39,6 +39,7 @@ import {
   IMAGE_OPTIONS,
   IMAGE_OPTIONS_HELP,
   loadImage,
+  loadTemplate,
 } from '../image-inputs.js';
 import { readRefcat, type ReferenceStar } from '../../shared/pipeline/refcat.js';
 
@@ -79,7 +80,8 @@ export const command = defineCommand({
                   [--refcat STARS.csv|STARS.fits] [--orbits FILE]
 
   --science S.fits   science image (FITS with a celestial WCS; MASK/VARIANCE extensions used when present)
-  --template T.fits  template image (warped onto the science grid)
+  --template T.fits  template image (warped onto the science grid); a prepared template (APPREP = T,
+                     written by 'ap diff --prepared-template-out') is not characterized again
   --out DIR          output folder (created if needed):
                        DIR/apdb/           the local APDB (DIAObjects, DIASources, DIAForcedSources as JSON lines),
                                            updated with this visit; a stored (visit, detector) is never stored twice
@@ -155,7 +157,7 @@ are written for inspection, and one line says why (exit 2). Raise the limits wit
     progress('reading images');
     const [science, template] = await Promise.all([
       loadImage(sciencePath, values['science-variance']),
-      loadImage(templatePath, values['template-variance']),
+      loadTemplate(templatePath, values['template-variance']),
     ]);
     applyScienceOverrides(science, values);
     const refcat =
@@ -184,7 +186,7 @@ are written for inspection, and one line says why (exit 2). Raise the limits wit
         {
           science: science.exposure,
           scienceHeader: science.header,
-          template: template.exposure,
+          template: template.prepared ?? template.read.exposure,
           visit: id('visit'),
           detector: id('detector'),
           apdb,

@@ -6,7 +6,7 @@
 import type { Exposure } from '../image/exposure.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import type { WarpConfig } from '../warp/config.js';
-import { warpExposure, type WarpResult } from '../warp/warp.js';
+import { warpExposure, type WarpResult, type WarpSource } from '../warp/warp.js';
 import type { AstrometryResult } from './register.js';
 
 export async function warpRegistered(
@@ -15,12 +15,13 @@ export async function warpRegistered(
   registration: AstrometryResult,
   config: Partial<WarpConfig>,
   pool: WorkerPool | null = null,
+  source?: WarpSource,
 ): Promise<WarpResult> {
   const [scienceWcs, templateWcs] = [science.wcs, template.wcs];
   science.wcs = registration.warpScienceWcs;
   template.wcs = registration.warpTemplateWcs;
   try {
-    const warped = await warpExposure(template, science, config, pool);
+    const warped = await warpExposure(template, science, config, pool, source);
     science.wcs = registration.outputWcs;
     warped.exposure.wcs = registration.outputWcs;
     return warped;

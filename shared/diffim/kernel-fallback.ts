@@ -13,7 +13,12 @@
  */
 import type { CandidateStamp } from './candidates.js';
 import type { KernelBasis } from './basis.js';
-import { fitKernel, type KernelFitOptions, type KernelFitResult } from './kernel-fit.js';
+import {
+  fitKernel,
+  type KernelFitOptions,
+  type KernelFitResult,
+  type PreparedStamp,
+} from './kernel-fit.js';
 import { median } from '../util/stats.js';
 import { KernelFitError } from './errors.js';
 
@@ -68,7 +73,8 @@ export function kernelProblem(fit: KernelFitResult, width: number, height: numbe
 
 /**
  * fitKernel with the fallbacks above; `makeBasis(degrees)` builds the basis for a list of
- * polynomial degrees (the configured ones first).
+ * polynomial degrees (the configured ones first); `prepared`: the stamps already prepared against
+ * the configured degrees' basis (kernel-fit.ts prepareStamps), else prepared here.
  */
 export function fitKernelWithFallback(
   stamps: CandidateStamp[],
@@ -77,6 +83,7 @@ export function fitKernelWithFallback(
   width: number,
   height: number,
   opt: KernelFitOptions,
+  prepared?: PreparedStamp[],
 ): KernelFallbackResult {
   const bare = degrees.map(() => 0);
   const attempts = [
@@ -100,11 +107,14 @@ export function fitKernelWithFallback(
     const key = `${a.degrees.join(',')}/${a.spatialOrder}/${a.backgroundOrder}`;
     if (tried.has(key)) continue;
     tried.add(key);
-    const fit = fitKernel(stamps, makeBasis(a.degrees), width, height, {
-      ...opt,
-      spatialOrder: a.spatialOrder,
-      backgroundOrder: a.backgroundOrder,
-    });
+    const fit = fitKernel(
+      stamps,
+      makeBasis(a.degrees),
+      width,
+      height,
+      { ...opt, spatialOrder: a.spatialOrder, backgroundOrder: a.backgroundOrder },
+      a.degrees === degrees ? prepared : undefined,
+    );
     const problem = kernelProblem(fit, width, height);
     if (!problem)
       return { ...fit, fallback: problems.length ? `${problems.join('; ')}: ${a.label}` : '' };

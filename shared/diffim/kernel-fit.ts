@@ -15,6 +15,8 @@ import { polyCount, SpatialFrame } from './spatial.js';
 import { solveSymmetric } from '../util/linalg.js';
 import { median, madSigma } from '../util/stats.js';
 import { NoKernelCandidatesError } from './errors.js';
+import { poolTask } from '../util/pool-task.js';
+import type { WorkerPool } from '../util/worker-pool.js';
 
 export interface KernelFitOptions {
   spatialOrder: number;
@@ -47,7 +49,8 @@ export interface KernelFitResult {
   used: number;
 }
 
-interface Prepared {
+/** A candidate ready to fit: its source convolved by each basis function and its normal equations. */
+export interface PreparedStamp {
   stamp: CandidateStamp;
   /** Basis-convolved source stamps, one per basis function, then a column of ones (background). */
   columns: Float64Array[];
@@ -93,7 +96,7 @@ function convolveBasis(source: Float64Array, side: number, basis: KernelBasis): 
   });
 }
 
-function prepare(stamp: CandidateStamp, basis: KernelBasis): Prepared {
+function prepare(stamp: CandidateStamp, basis: KernelBasis): PreparedStamp {
   const side = Math.round(Math.sqrt(stamp.source.length));
   const raw = convolveBasis(stamp.source, side, basis);
   const columns = raw.map((c, j) =>
@@ -125,7 +128,34 @@ function prepare(stamp: CandidateStamp, basis: KernelBasis): Prepared {
   return { stamp, columns, normal, rhs };
 }
 
-function residualStats(p: Prepared, local: Float64Array): { mean: number; std: number } {
+/** Pool task: `stamps` prepared against `basis` (the far share of prepareStamps). */
+export function prepareStampsTask(args: {
+  stamps: CandidateStamp[];
+  basis: KernelBasis;
+}): PreparedStamp[] {
+  return args.stamps.map((s) => prepare(s, args.basis));
+}
+
+const PREPARE = poolTask(import.meta.url, { prepareStampsTask });
+
+/**
+ * Every stamp prepared against `basis` (the bulk of a fit's work), the last half on a pool worker
+ * while this thread prepares the first: the same numbers, in the same order, as on one thread.
+ */
+export async function prepareStamps(
+  stamps: CandidateStamp[],
+  basis: KernelBasis,
+  pool: WorkerPool | null,
+): Promise<PreparedStamp[]> {
+  if (!pool || pool.size === 0 || stamps.length < 2) return prepareStampsTask({ stamps, basis });
+  const half = Math.ceil(stamps.length / 2);
+  const far = pool.runTask(PREPARE, { stamps: stamps.slice(half), basis });
+  far.catch(() => {}); // awaited below, after this thread's share, which may throw first
+  const near = prepareStampsTask({ stamps: stamps.slice(0, half), basis });
+  return [...near, ...(await far)];
+}
+
+function residualStats(p: PreparedStamp, local: Float64Array): { mean: number; std: number } {
   const { target, weight } = p.stamp;
   let s = 0,
     ss = 0,
@@ -187,7 +217,7 @@ function designMap(
 }
 
 function spatialFit(
-  items: Prepared[],
+  items: PreparedStamp[],
   nb: number,
   frame: SpatialFrame,
   ko: number,
@@ -225,10 +255,10 @@ export function fitKernel(
   width: number,
   height: number,
   opt: KernelFitOptions,
+  prepared: PreparedStamp[] = prepareStampsTask({ stamps, basis }),
 ): KernelFitResult {
   const nb = basis.terms.length;
   const frame = new SpatialFrame(width, height);
-  const prepared = stamps.map((s) => prepare(s, basis));
   const reports: CandidateReport[] = prepared.map((p) => {
     const local = solveSymmetric(p.normal, p.rhs);
     const r = residualStats(p, local);

@@ -134,6 +134,12 @@ function coresBeyondNoise(
   let cores = 0,
     beyond = 0;
   const stack: number[] = [];
+  const visit = (j: number): void => {
+    if (selected[j]) {
+      selected[j] = 0;
+      stack.push(j);
+    }
+  };
   for (let start = 0; start < selected.length; start++) {
     if (!selected[start]) continue;
     selected[start] = 0;
@@ -146,11 +152,11 @@ function coresBeyondNoise(
         y = (i - x) / width;
       k++;
       chi2 += d.get(x, y) ** 2 / v.get(x, y);
-      for (const j of [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, i - width, i + width])
-        if (j >= 0 && j < width * height && selected[j]) {
-          selected[j] = 0;
-          stack.push(j);
-        }
+      // The 4 neighbours, in the order left, right, up, down (the flood's order sets the sum's rounding).
+      if (x > 0) visit(i - 1);
+      if (x < width - 1) visit(i + 1);
+      if (y > 0) visit(i - width);
+      if (y < height - 1) visit(i + width);
     }
     cores++;
     if (chi2 > chiSquarePoint(k, BEYOND_NOISE_Z)) beyond++;

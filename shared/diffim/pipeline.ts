@@ -19,7 +19,7 @@ import {
 } from '../characterize/characterize.js';
 import { characterizeImageAsync } from '../characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
-import { rescaleVarianceToPsfScales } from '../warp/index.js';
+import { rescaleVarianceToPsfScales, warpSource } from '../warp/index.js';
 import {
   registerPair,
   DEFAULT_ASTROMETRY_CONFIG,
@@ -229,6 +229,10 @@ export async function runDiff(
     readResponse && templateCharacterization
       ? fineSky(tmpl, templateCharacterization.background.map, illumination.responseMeshPx)
       : null;
+  // The template's side of the warp, while the science's characterization ends on the worker: its
+  // pixels do not change before the warp unless a structured sky is re-subtracted below.
+  const templateWarpSource =
+    !templateStructured && science.wcs && tmpl.wcs ? warpSource(tmpl, cfg.warp) : undefined;
   if (scienceDone && !scienceCharacterization) {
     scienceCharacterization = await scienceDone;
     scienceSky = scienceSkyOf(scienceCharacterization);
@@ -265,7 +269,14 @@ export async function runDiff(
     templateCharacterization ? fromCandidates(templateCharacterization.sources) : findSources(tmpl),
     cfg.astrometry,
   );
-  const warped = await warpRegistered(tmpl, science, astrometry, cfg.warp, pool);
+  const warped = await warpRegistered(
+    tmpl,
+    science,
+    astrometry,
+    cfg.warp,
+    pool,
+    templateWarpSource,
+  );
   const responseMaskedFraction =
     scienceIllumination && templateIllumination
       ? matchResponse(

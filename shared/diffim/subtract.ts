@@ -27,7 +27,7 @@ import { differenceMaskAsync } from './difference-mask.js';
 import { DifferenceFailedError } from './errors.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
-import type { CandidateReport } from './kernel-fit.js';
+import { prepareStamps, type CandidateReport } from './kernel-fit.js';
 import { fitKernelWithFallback } from './kernel-fallback.js';
 import type { KernelSolution } from './kernel-solution.js';
 import { inLocalFrame, LargeScaleFactors, NoiseMap } from './noise.js';
@@ -294,15 +294,24 @@ export async function subtractImages(
   const steady = steadyCandidates(stamps, target, source, wide, STEADY_CLIP_SIGMA);
   lap('selectCandidates');
 
-  // (5) Kernel fit.
-  const fit = fitKernelWithFallback(steady, makeBasis, cfg.basisDegrees, width, height, {
-    spatialOrder: method === 'ZOGY' ? 0 : cfg.spatialKernelOrder,
-    backgroundOrder: cfg.spatialBackgroundOrder,
-    residualMeanMax: cfg.candidateResidualMeanMax,
-    residualStdMax: cfg.candidateResidualStdMax,
-    kernelSumSigmaMax: cfg.maxKernelSumSigma,
-    maxIterations: cfg.maxIterations,
-  });
+  // (5) Kernel fit, its stamps prepared on both threads.
+  const prepared = await prepareStamps(steady, makeBasis(cfg.basisDegrees), pool);
+  const fit = fitKernelWithFallback(
+    steady,
+    makeBasis,
+    cfg.basisDegrees,
+    width,
+    height,
+    {
+      spatialOrder: method === 'ZOGY' ? 0 : cfg.spatialKernelOrder,
+      backgroundOrder: cfg.spatialBackgroundOrder,
+      residualMeanMax: cfg.candidateResidualMeanMax,
+      residualStdMax: cfg.candidateResidualStdMax,
+      kernelSumSigmaMax: cfg.maxKernelSumSigma,
+      maxIterations: cfg.maxIterations,
+    },
+    prepared,
+  );
   const solution = fit.solution;
   const kappa = solution.kernelSum;
   const scale = convolveScience ? 1 / kappa : kappa;

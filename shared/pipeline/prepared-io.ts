@@ -86,7 +86,12 @@ function noiseCorrelationOf(hdu: FitsHdu, source: string): NoiseCorrelation {
   return { x0: num('NCX0'), y0: num('NCY0'), cellSize: num('NCCELL'), nx, ny, cells };
 }
 
-function preparedFrom(hdus: FitsHdu[], read: ReadExposureResult, source: string): PreparedImage {
+/** The prepared image of a file already read (its HDUs and exposure) that says APPREP = T. */
+export function preparedFrom(
+  hdus: FitsHdu[],
+  read: ReadExposureResult,
+  source: string,
+): PreparedImage {
   const { exposure, header } = read;
   const psfHdu = hdus.find((h) => h.name === 'PSF');
   const fwhm = header.getNumber('PSFFWHM');

@@ -10,5 +10,11 @@ export { InsufficientCoverageError, WarpGeometryError } from './errors.js';
 export { LanczosTable, lanczos, type KernelName } from './lanczos.js';
 export { buildMapping, exactMapping, type GridFrame, type PixelMapping } from './mapping.js';
 export { WarpedPsf } from './psf.js';
-export { warpExposure, type WarpResult, type WarpTarget } from './warp.js';
+export {
+  warpExposure,
+  warpSource,
+  type WarpResult,
+  type WarpSource,
+  type WarpTarget,
+} from './warp.js';
 export { rescaleVarianceToPsfScales } from './variance.js';

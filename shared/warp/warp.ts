@@ -84,8 +84,16 @@ function sharedCopy<T extends Float32Array | Int32Array>(
   return out;
 }
 
-/** Template planes for resampling: non-finite image pixels become 0 and NO_DATA, the mask is dilated over the footprint. */
-function prepareTemplate(template: Exposure, growMaskRadius: number) {
+/** The template's planes as the resampler reads them (warpSource). */
+export type WarpSource = ReturnType<typeof warpSource>;
+
+/**
+ * Template planes for resampling: non-finite image pixels become 0 and NO_DATA, the mask is
+ * dilated over the footprint. Made ahead (runDiff, while the science's characterization ends on a
+ * worker), it is given to warpExposure, the template's pixels and mask unchanged meanwhile.
+ */
+export function warpSource(template: Exposure, config: Partial<WarpConfig> = {}) {
+  const growMaskRadius = { ...DEFAULT_WARP_CONFIG, ...config }.growMaskRadius;
   const width = template.width;
   const height = template.height;
   const image = sharedCopy(template.image, Float32Array);
@@ -198,6 +206,7 @@ export async function warpExposure(
   science: WarpTarget,
   config: Partial<WarpConfig> = {},
   pool: WorkerPool | null = null,
+  source?: WarpSource,
 ): Promise<WarpResult> {
   const cfg: WarpConfig = { ...DEFAULT_WARP_CONFIG, ...config };
   const started = performance.now();
@@ -218,7 +227,7 @@ export async function warpExposure(
   const mapping = buildMapping(out, src, cfg.interpLength, cfg.maxInterpErrorPx);
   const mapped = performance.now();
 
-  const prepared = prepareTemplate(template, cfg.growMaskRadius);
+  const prepared = source ?? warpSource(template, cfg);
   const n = out.width * out.height;
   const job: ResampleJob = {
     kernel: cfg.kernel,

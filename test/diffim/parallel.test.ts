@@ -30,6 +30,9 @@ test('tiled stages give the same difference on worker threads as on one thread',
           Math.abs(serial.difference.image.data[i] - threaded.difference.image.data[i]),
         );
       assert.ok(worst < 1e-3, `${method}: max difference ${worst}`);
+      // The kernel fit's stamps, prepared on both threads, give the very same kernel.
+      assert.equal(threaded.kernelSum, serial.kernelSum, method);
+      assert.deepEqual(threaded.stats.candidates, serial.stats.candidates, method);
       if (serial.score && threaded.score) {
         let w2 = 0;
         for (let i = 0; i < serial.score.data.length; i++)

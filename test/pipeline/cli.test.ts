@@ -154,6 +154,52 @@ test('a second run on the same inputs leaves the APDB unchanged and prints the s
   assert.equal(ap('alerts', '--in', join(out, 'alerts.avro')).stdout, first);
 });
 
+test('ap process takes a prepared template (ap diff --prepared-template-out) without characterizing it again', () => {
+  const prepared = join(root, 'template.prepared.fits');
+  const diff = ap(
+    'diff',
+    '--science',
+    science,
+    '--template',
+    template,
+    '--out',
+    join(root, 'd.fits'),
+    '--prepared-template-out',
+    prepared,
+  );
+  assert.equal(diff.status, 0, diff.stderr);
+  const preparedOut = join(root, 'out-prepared');
+  const run = ap('process', '--science', science, '--template', prepared, '--out', preparedOut);
+  assert.equal(run.status, 0, run.stderr);
+  const stage = run.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { stage?: string; preloaded?: boolean; fwhmPx?: number })
+    .find((l) => l.stage === 'characterizeTemplate');
+  assert.equal(stage?.preloaded, true);
+  const [a, b] = [out, preparedOut].map(
+    (d) => JSON.parse(readFileSync(join(d, 'summary.json'), 'utf8')) as Record<string, number>,
+  );
+  // The template model written is the one characterized: the same FWHM and photometric scale,
+  // the same transients found (its stars are found afresh for the refit: not bit for bit).
+  assert.equal(b.templateFwhmPx, a.templateFwhmPx);
+  assert.ok(Math.abs(b.kernelSum / a.kernelSum - 1) < 0.01, `${b.kernelSum} vs ${a.kernelSum}`);
+  assert.ok(Math.abs(b.diaSources - a.diaSources) <= Math.max(2, 0.05 * a.diaSources));
+  const withVariance = ap(
+    'process',
+    '--science',
+    science,
+    '--template',
+    prepared,
+    '--template-variance',
+    template,
+    '--out',
+    preparedOut,
+  );
+  assert.equal(withVariance.status, 2);
+  assert.match(withVariance.stderr, /carries its own variance/);
+});
+
 function assertInputError(args: string[], file: string, pattern: RegExp): void {
   const r = ap(...args);
   assert.equal(r.status, 2, r.stderr);
