@@ -269,7 +269,7 @@ async function handleCandidate(s: Services, message: PubsubDelivery, progress: {
   for (const [k, tile] of candidate.tiles.entries()) {
     if (candidate.overlaps[k] < minOverlap) continue;
     const record = await tiles.record(candidate, tile, candidate.overlaps[k]);
-    // A build holding the tile asks again itself when it ends waiting (buildRequest below).
+    // A build holding the tile asks again itself when it ends waiting (handleBuild).
     if (isDue(record, minCandidates) && !isLeased(record)) due.push(tile);
   }
   progress.stage = 'request';
@@ -293,7 +293,7 @@ async function handleBuild(s: Services, message: PubsubDelivery, progress: { sta
   }
 }
 
-function handle(s: Services, message: PubsubDelivery, progress: { stage: string }) {
+async function handle(s: Services, message: PubsubDelivery, progress: { stage: string }) {
   const kind = message.attributes.kind;
   if (kind === BUILD_KIND) return handleBuild(s, message, progress);
   if (kind === undefined) return handleCandidate(s, message, progress);
