@@ -11,7 +11,7 @@
  * | alertArchive  | HTTP GET                        | `/v1/alerts/{id}`, `/v1/schemas/{id}`         |
  * | filterAlerts  | Pub/Sub `alerts`                | users' filters; matches to `filtered-alerts`  |
  * | filterApi     | HTTP                            | `/v1/filters`, `/v1/watchlists`, `/v1/watchmaps` |
- * | templateBuilder | Pub/Sub `template-candidates` | records template candidates; builds, freezes tiles |
+ * | templateBuilder | Pub/Sub `template-candidates` | records candidates; builds, freezes one tile a request |
  * | templateApi   | HTTP                            | `/v1/templates`: tiles, fill factor, release   |
  */
 import * as functions from '@google-cloud/functions-framework';
@@ -23,12 +23,18 @@ import { filterApi } from './filter-api.js';
 import { nextVisit, nextVisitHttp } from './next-visit.js';
 import { processImage } from './process-image.js';
 import { templateApi } from './template-api.js';
-import { templateBuilder, templateConfigFromEnv } from './template-builder.js';
+import {
+  minCandidatesFromEnv,
+  minTileOverlapFromEnv,
+  templateBuilder,
+  templateConfigFromEnv,
+} from './template-builder.js';
 
 // Cold start: a bad deploy-time configuration (AP_PIPELINE_CONFIG) stops the instance here, with
 // one line naming the setting, before it takes any event (so a bad deploy fails its health check).
 configFromEnv();
-templateConfigFromEnv();
+minCandidatesFromEnv(templateConfigFromEnv().minInputs);
+minTileOverlapFromEnv();
 
 functions.cloudEvent('nextVisit', nextVisit);
 functions.http('nextVisitHttp', nextVisitHttp);

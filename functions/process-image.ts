@@ -41,7 +41,7 @@ import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/
 import { detectorFootprint } from '../shared/association/associate.js';
 import { GcsObjectStore } from '../shared/adapters/storage.js';
 import {
-  candidateTiles,
+  tileOverlaps,
   type CandidateOutcome,
   type TemplateCandidate,
 } from '../shared/template/candidates.js';
@@ -162,8 +162,8 @@ async function offerCandidate(
   science: Exposure,
   outcome: CandidateOutcome,
 ): Promise<void> {
-  const tiles = candidateTiles(science);
-  if (tiles.length === 0) return;
+  const covered = tileOverlaps(science);
+  if (covered.length === 0) return;
   const { visit, detector, band, mjd } = science.info;
   const candidate: TemplateCandidate = {
     name: object.name,
@@ -173,7 +173,8 @@ async function offerCandidate(
     detector,
     band,
     mjd,
-    tiles,
+    tiles: covered.map((c) => c.tile),
+    overlaps: covered.map((c) => c.overlap),
     outcome,
   };
   await s.pubsub

@@ -1,13 +1,18 @@
 /**
- * templateBuilder (topic template-candidates, fed by processImage): records each candidate image for
- * the tiles it covers (./template-tiles.ts), and builds a tile's template (shared/template) once
- * `minInputs` candidates are recorded, or AP_TEMPLATE_MIN_CANDIDATES when that is more (earliest
- * templates against cleaner ones). The first successful build is written create-only to
- * `{band}/hpx8-{tile}.fits` in the templates bucket (what nextVisit reads) and the tile is frozen:
- * later candidates are recorded and never change it; a new version comes only from a release
- * (`releaseTile`, called by templateApi). A build with too few usable inputs records why and waits
- * for more candidates. Malformed candidates are dead-lettered with the reason; transient errors
- * are retried (recording is idempotent, builds hold the tile's lease). */
+ * templateBuilder (topic template-candidates). A candidate, from processImage, is recorded for each
+ * tile it overlaps by at least AP_TEMPLATE_MIN_TILE_OVERLAP (./template-tiles.ts; slivers on
+ * neighbouring tiles make no candidates); for each tile it makes due (`minInputs` candidates, or
+ * AP_TEMPLATE_MIN_CANDIDATES when that is more: earliest templates against cleaner ones) a build
+ * request (attribute `kind` = `build`, JSON `{band, tile}`) is published on the same topic, so that
+ * each delivery builds one tile at most and its run time does not grow with the tiles. A build
+ * request builds the tile's template (shared/template) under the tile's lease; the first successful
+ * build is written create-only to `{band}/hpx8-{tile}.fits` in the templates bucket (what nextVisit
+ * reads) and the tile is frozen: later candidates are recorded and never change it, and a
+ * redelivered request finds nothing due. A new version comes only from a release (`releaseTile`,
+ * called by templateApi). A build with too few usable inputs records why and waits for more
+ * candidates (a new request when some arrived during it). Malformed messages are dead-lettered with
+ * the reason; transient errors, and a request for a tile another build holds, are retried.
+ */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { GcsObjectStore, TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
 import { TOPICS } from '../shared/cloud/names.js';
@@ -15,14 +20,18 @@ import { readExposureWithHeader } from '../shared/fits/exposure.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { TILE_ORDER, templateKey } from '../shared/prompt/template-tiles.js';
 import {
+  BUILD_KIND,
   buildTemplate,
   CandidateError,
+  DEFAULT_MIN_TILE_OVERLAP,
+  parseBuildRequest,
   NotEnoughInputsError,
   parseCandidate,
   resolveTemplateConfig,
   templateInputFromBytes,
   templateToFits,
   tileFillFactor,
+  type BuildRequest,
   type TemplateConfig,
   type TemplateInput,
   type UnreadableInput,
@@ -31,10 +40,10 @@ import { vettingHtml } from '../shared/template/vetting.js';
 import { WorkerPool } from '../shared/util/worker-pool.js';
 import { services, type Services } from './context.js';
 import { deadLetter } from './dead-letter.js';
-import { isTransient, withDeadline } from './errors.js';
+import { BusyError, isTransient, withDeadline } from './errors.js';
 import { pubsubMessage, type PubsubDelivery } from './events.js';
 import { log } from './log.js';
-import { TemplateTiles, type TileRecord } from './template-tiles.js';
+import { isDue, isLeased, TemplateTiles, tileDocId, type TileRecord } from './template-tiles.js';
 
 /** The environment variable of the template knobs (shared/template/config.ts), JSON; empty: the defaults. */
 export const TEMPLATE_CONFIG_ENV = 'AP_TEMPLATE_CONFIG';
@@ -44,6 +53,13 @@ export const TEMPLATE_CONFIG_ENV = 'AP_TEMPLATE_CONFIG';
  * templates against cleaner ones): a non-negative integer; empty or below `minInputs`: `minInputs`.
  */
 export const TEMPLATE_MIN_CANDIDATES_ENV = 'AP_TEMPLATE_MIN_CANDIDATES';
+
+/**
+ * The environment variable of the smallest overlap for which an image counts as a tile's candidate:
+ * a share in [0, 1] of the smaller of the tile and the image (shared/template/candidates.ts
+ * tileOverlaps); empty: DEFAULT_MIN_TILE_OVERLAP.
+ */
+export const TEMPLATE_MIN_TILE_OVERLAP_ENV = 'AP_TEMPLATE_MIN_TILE_OVERLAP';
 
 /** Bytes of a message-less event kept in its dead letter. */
 const MAX_EVENT_KEPT = 64 * 1024;
@@ -78,6 +94,17 @@ export function minCandidatesFromEnv(
       `environment ${TEMPLATE_MIN_CANDIDATES_ENV}: '${text}' is not a non-negative integer`,
     );
   return Math.max(minInputs, n);
+}
+
+/** Smallest overlap for a candidate: TEMPLATE_MIN_TILE_OVERLAP_ENV, or DEFAULT_MIN_TILE_OVERLAP. */
+export function minTileOverlapFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[TEMPLATE_MIN_TILE_OVERLAP_ENV] ?? '';
+  const f = text === '' ? DEFAULT_MIN_TILE_OVERLAP : Number(text);
+  if (!(f >= 0 && f <= 1))
+    throw new Error(
+      `environment ${TEMPLATE_MIN_TILE_OVERLAP_ENV}: '${text}' is not a number in [0, 1]`,
+    );
+  return f;
 }
 
 /** What a build attempt came to. */
@@ -222,15 +249,57 @@ export async function buildTile(
   }
 }
 
-async function handle(s: Services, message: PubsubDelivery, progress: { stage: string }) {
+/** Asks for one build of the tile, in a delivery of its own. */
+async function requestBuild(s: Services, band: string, tile: number): Promise<void> {
+  const request: BuildRequest = { band, tile };
+  await s.pubsub.topic(TOPICS.templateCandidates).publishMessage({
+    json: request,
+    attributes: { kind: BUILD_KIND, band, tile: String(tile) },
+  });
+}
+
+/** Records the candidate for the tiles it overlaps enough, then requests a build of each tile it makes due. */
+async function handleCandidate(s: Services, message: PubsubDelivery, progress: { stage: string }) {
   const candidate = parseCandidate(message.data, message.messageId);
+  const minOverlap = minTileOverlapFromEnv();
+  const minCandidates = minCandidatesFromEnv(templateConfigFromEnv().minInputs);
   progress.stage = 'record';
   const tiles = templateTiles(s);
-  for (const tile of candidate.tiles) await tiles.record(candidate, tile);
+  const due: number[] = [];
+  for (const [k, tile] of candidate.tiles.entries()) {
+    if (candidate.overlaps[k] < minOverlap) continue;
+    const record = await tiles.record(candidate, tile, candidate.overlaps[k]);
+    // A build holding the tile asks again itself when it ends waiting (handleBuild).
+    if (isDue(record, minCandidates) && !isLeased(record)) due.push(tile);
+  }
+  progress.stage = 'request';
+  for (const tile of due) await requestBuild(s, candidate.band, tile);
+}
+
+/** One build; a tile another build holds is retried later, one that got candidates while waiting is asked again. */
+async function handleBuild(s: Services, message: PubsubDelivery, progress: { stage: string }) {
+  const { band, tile } = parseBuildRequest(message.data, message.messageId);
   progress.stage = 'build';
-  // Candidates recorded while a build found too few inputs (their own deliveries saw the lease) are tried at once.
-  for (const tile of candidate.tiles)
-    while ((await buildTile(s, candidate.band, tile)).status === 'waiting');
+  const outcome = await buildTile(s, band, tile);
+  if (outcome.status === 'busy') {
+    const r = await templateTiles(s).get(band, tile);
+    throw new BusyError(tileDocId(band, tile), r?.leaseUntil ?? 'now');
+  }
+  if (outcome.status !== 'waiting') return;
+  const r = await templateTiles(s).get(band, tile);
+  if (r && isDue(r, minCandidatesFromEnv(templateConfigFromEnv().minInputs))) {
+    progress.stage = 'request';
+    await requestBuild(s, band, tile);
+  }
+}
+
+async function handle(s: Services, message: PubsubDelivery, progress: { stage: string }) {
+  const kind = message.attributes.kind;
+  if (kind === BUILD_KIND) return handleBuild(s, message, progress);
+  if (kind === undefined) return handleCandidate(s, message, progress);
+  throw new CandidateError(
+    `message ${message.messageId}: attribute kind '${kind}' is not '${BUILD_KIND}' (or absent, a candidate)`,
+  );
 }
 
 export async function templateBuilder(event: CloudEvent<unknown>): Promise<void> {

@@ -68,6 +68,18 @@ function fresh(band: string, tile: number): TileRecord {
   };
 }
 
+/**
+ * Whether a build of the tile is due: collecting, with at least `minCandidates` candidates and more
+ * than at its last build that found too few usable inputs.
+ */
+export function isDue(r: TileRecord, minCandidates: number): boolean {
+  return r.state === 'collecting' && r.candidates >= minCandidates && r.candidates > r.triedAt;
+}
+
+/** Whether a build holds the tile now. */
+export const isLeased = (r: TileRecord) =>
+  r.leaseUntil !== null && Date.parse(r.leaseUntil) > Date.now();
+
 export class TemplateTiles {
   constructor(
     private readonly db: Firestore,
@@ -90,21 +102,28 @@ export class TemplateTiles {
     return snap.docs.map((d) => d.data() as TileRecord);
   }
 
-  /** Records the candidate for the tile once; true when it is new. */
-  async record(c: TemplateCandidate, tile: number): Promise<boolean> {
+  /** Records the candidate for the tile once (with its overlap there); the tile's record after. */
+  async record(c: TemplateCandidate, tile: number, overlap: number): Promise<TileRecord> {
     const tileDoc = this.doc(c.band, tile);
     const candidateDoc = tileDoc.collection('candidates').doc(candidateId(c));
     return this.db.runTransaction(async (tx) => {
       const [t, seen] = await Promise.all([tx.get(tileDoc), tx.get(candidateDoc)]);
-      if (seen.exists) return false;
       const current = t.exists ? (t.data() as TileRecord) : fresh(c.band, tile);
-      tx.set(candidateDoc, { ...c, tiles: undefined, recordedAt: new Date().toISOString() });
-      tx.set(tileDoc, {
+      if (seen.exists) return current;
+      tx.set(candidateDoc, {
+        ...c,
+        tiles: undefined,
+        overlaps: undefined,
+        overlap,
+        recordedAt: new Date().toISOString(),
+      });
+      const next = {
         ...current,
         candidates: current.candidates + 1,
         updatedAt: new Date().toISOString(),
-      });
-      return true;
+      };
+      tx.set(tileDoc, next);
+      return next;
     });
   }
 
@@ -112,7 +131,12 @@ export class TemplateTiles {
   async candidates(band: string, tile: number): Promise<TemplateCandidate[]> {
     const snap = await this.doc(band, tile).collection('candidates').get();
     return snap.docs
-      .map((d) => ({ ...(d.data() as TemplateCandidate), tiles: [tile] }))
+      .map((d) => {
+        const { overlap, ...c } = d.data() as Omit<TemplateCandidate, 'tiles' | 'overlaps'> & {
+          overlap?: number;
+        };
+        return { ...c, tiles: [tile], overlaps: [overlap ?? 1] };
+      })
       .sort((a, b) => a.mjd - b.mjd || a.key.localeCompare(b.key));
   }
 
@@ -131,12 +155,8 @@ export class TemplateTiles {
     return this.db.runTransaction(async (tx) => {
       const snap = await tx.get(this.doc(band, tile));
       const r = snap.exists ? (snap.data() as TileRecord) : fresh(band, tile);
-      if (r.leaseUntil && Date.parse(r.leaseUntil) > Date.now())
-        return { record: null, busy: true };
-      const due =
-        release ||
-        (r.state === 'collecting' && r.candidates >= minInputs && r.candidates > r.triedAt);
-      if (!due) return { record: null, busy: false };
+      if (isLeased(r)) return { record: null, busy: true };
+      if (!release && !isDue(r, minInputs)) return { record: null, busy: false };
       const record = {
         ...r,
         leaseUntil: new Date(Date.now() + leaseSeconds * 1000).toISOString(),

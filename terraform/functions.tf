@@ -56,10 +56,11 @@ locals {
     # filterApi verifies Google ID tokens issued for its own URL.
     AP_FILTER_AUDIENCE = "https://${var.region}-${var.project}.cloudfunctions.net/ap-filter-api"
     # templateApi verifies Google ID tokens for its URL and admits the operators only.
-    AP_TEMPLATE_AUDIENCE       = "https://${var.region}-${var.project}.cloudfunctions.net/ap-template-api"
-    AP_TEMPLATE_OPERATORS      = join(",", [for p in var.template_operators : element(split(":", p), 1)])
-    AP_TEMPLATE_CONFIG         = var.template_config
-    AP_TEMPLATE_MIN_CANDIDATES = tostring(var.template_min_candidates)
+    AP_TEMPLATE_AUDIENCE         = "https://${var.region}-${var.project}.cloudfunctions.net/ap-template-api"
+    AP_TEMPLATE_OPERATORS        = join(",", [for p in var.template_operators : element(split(":", p), 1)])
+    AP_TEMPLATE_CONFIG           = var.template_config
+    AP_TEMPLATE_MIN_CANDIDATES   = tostring(var.template_min_candidates)
+    AP_TEMPLATE_MIN_TILE_OVERLAP = var.template_min_tile_overlap
     # The function gives up (dead letter with reason) before the subscription's own policy, and
     # stops before the platform's timeout kills it.
     AP_MAX_ATTEMPTS     = var.max_delivery_attempts - 1

@@ -47,6 +47,8 @@ locals {
     ["filterAlerts", "alerts-dead-letter", "roles/pubsub.publisher"],
     ["filterApi", "filtered-alerts", "roles/pubsub.publisher"],
     ["processImage", "template-candidates", "roles/pubsub.publisher"],
+    # Build requests (attribute kind=build): one tile built a delivery (functions/template-builder.ts).
+    ["templateBuilder", "template-candidates", "roles/pubsub.publisher"],
     ["templateBuilder", "template-candidates-dead-letter", "roles/pubsub.publisher"],
   ]
 

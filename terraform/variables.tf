@@ -134,6 +134,16 @@ variable "template_min_candidates" {
   }
 }
 
+variable "template_min_tile_overlap" {
+  description = "Smallest overlap of an image with a template tile, as a share of the smaller of the two, for the image to count as one of the tile's candidates (a detector's slivers on neighbouring tiles do not); empty: the default 0.2 (shared/template/candidates.ts). Set into AP_TEMPLATE_MIN_TILE_OVERLAP."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.template_min_tile_overlap == "" || (can(tonumber(var.template_min_tile_overlap)) && try(tonumber(var.template_min_tile_overlap) >= 0 && tonumber(var.template_min_tile_overlap) <= 1, false))
+    error_message = "template_min_tile_overlap must be empty or a number in [0, 1]."
+  }
+}
+
 variable "template_operators" {
   description = "Principals (\"user:ops@example.org\") allowed to call templateApi: list tiles and release a new template version."
   type        = list(string)

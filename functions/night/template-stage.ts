@@ -4,8 +4,8 @@
  * transient in one of them) are written to the raw bucket visit by visit, as the camera wrote them;
  * processImage finds no template for them (processing record `noTemplate`) and offers each as a
  * candidate on `template-candidates`; templateBuilder, a function instance like the others, records
- * them and builds, writes and freezes each tile's coadd once it holds AP_TEMPLATE_MIN_CANDIDATES of
- * them. The stage ends when every observed tile is frozen, or has all its candidates and could not
+ * them for the tiles they overlap enough and, once a tile holds AP_TEMPLATE_MIN_CANDIDATES of them,
+ * builds, writes and freezes its coadd in a delivery of its own (a build request on the same topic). The stage ends when every observed tile is frozen, or has all its candidates and could not
  * be built (its record says why).
  */
 import { readFile } from 'node:fs/promises';

@@ -32,13 +32,18 @@ export { WCS_RMS_CARDS } from './measure.js';
 export { templateToFits } from './write.js';
 export { templateInputFromBytes, type UnreadableInput } from './read-input.js';
 export {
+  BUILD_KIND,
   candidateId,
-  candidateTiles,
   CandidateError,
+  DEFAULT_MIN_TILE_OVERLAP,
   fillByBand,
   type BandFill,
+  parseBuildRequest,
   parseCandidate,
   tileFillFactor,
+  tileOverlaps,
+  type BuildRequest,
   type CandidateOutcome,
   type TemplateCandidate,
+  type TileOverlap,
 } from './candidates.js';

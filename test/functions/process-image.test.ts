@@ -233,6 +233,9 @@ test('a visit over a tile with no template makes no alerts and no dead letter: i
   assert.equal(offer?.visit, 6);
   assert.equal(offer?.band, 'r');
   assert.ok(offer?.tiles.includes(tileOf(150, 2)), 'the tile under the image');
+  // Each tile's overlap: the image is centred in tile tileOf(150, 2), which holds most of it.
+  const own = offer!.overlaps[offer!.tiles.indexOf(tileOf(150, 2))];
+  assert.ok(own === Math.max(...offer!.overlaps) && own > 0.5, `${offer?.overlaps.join(' ')}`);
   await new Promise((r) => setTimeout(r, 200));
   assert.ok(!letters.some((l) => l.attributes.objectId === name), 'no dead letter');
 });

@@ -1,9 +1,11 @@
 /**
  * templateBuilder and templateApi on the emulators, called as the trigger and an operator call
  * them, on simulated 512^2 template-input visits (shared/sim/template-inputs.ts): malformed
- * candidates are dead-lettered with the reason; a redelivered candidate is recorded once; a tile
- * waits (with the reason) while too few inputs are usable, then is built from the first usable
- * three and frozen; later visits do not change it; a release makes the next version
+ * candidates are dead-lettered with the reason; a redelivered candidate is recorded once; a sliver of
+ * a visit on a tile makes no candidate; a candidate making tiles due requests one build each, each
+ * delivered on its own; a tile waits (with the reason) while too few inputs are usable, then is
+ * built from the first usable three and frozen; a redelivered build request and later visits do
+ * not change it; a release makes the next version
  * (a new TMPLID, the first kept), and processImage's alerts carry the TMPLID they were
  * differenced against.
  */
@@ -22,6 +24,7 @@ import { resultKey } from '../../functions/stored-result.js';
 import { resetTemplateApi, templateApi } from '../../functions/template-api.js';
 import {
   minCandidatesFromEnv,
+  minTileOverlapFromEnv,
   templateBuilder,
   templateTiles,
   versionKey,
@@ -35,7 +38,12 @@ import { templateKey, tileOf } from '../../shared/prompt/template-tiles.js';
 import { renderImage } from '../../shared/sim/night.js';
 import { planTemplateInputs } from '../../shared/sim/template-inputs.js';
 import { simulatedImageFits } from '../../shared/sim/write.js';
-import type { TemplateCandidate } from '../../shared/template/candidates.js';
+import {
+  DEFAULT_MIN_TILE_OVERLAP,
+  tileOverlaps,
+  type BuildRequest,
+  type TemplateCandidate,
+} from '../../shared/template/candidates.js';
 import type { LocalCloud } from '../../functions/night/cloud.js';
 import { templateFigures } from '../../functions/night/templates.js';
 
@@ -43,7 +51,10 @@ const SIZE = 512;
 let emulators: RunningEmulators;
 let s: Services;
 let dead: Subscription;
+let requested: Subscription;
 const letters: Message[] = [];
+/** Everything published on template-candidates: here, templateBuilder's build requests. */
+const requests: Message[] = [];
 // Seeing 3-3.6 px: every input passes the cuts (maxFwhmRatio), so the counts below are the candidates'.
 const set = planTemplateInputs(
   { size: SIZE, seed: 7, fwhmRangePx: [3, 3.6] },
@@ -55,6 +66,8 @@ const centre = set.inputs[0].wcs.pixelToSky({
 });
 const TILE = tileOf(centre.ra[0], centre.dec[0]);
 const BAND = set.plan.config.band;
+/** The band of the tests of candidates and requests alone (no input is of it). */
+const OTHER = 'g';
 const TOKEN = 'operator-token-0123456789';
 
 before(async () => {
@@ -70,6 +83,7 @@ before(async () => {
     deadLetterTopic(TOPICS.rawArrived),
   ]));
   dead = await collect(s, deadLetterTopic(TOPICS.templateCandidates), 'watch-dead', letters);
+  requested = await collect(s, TOPICS.templateCandidates, 'watch-requests', requests);
   // Inputs 1-4 and the later visit in the raw bucket, as the camera wrote them.
   for (const [k, spec] of [...set.inputs, ...set.later].entries()) {
     const plan = k < set.inputs.length ? set.inputPlan(k) : set.laterPlan;
@@ -84,6 +98,7 @@ before(async () => {
 
 after(async () => {
   await dead?.close();
+  await requested?.close();
   setServices(null);
   await s?.pubsub.close();
   await s?.firestore.terminate();
@@ -103,13 +118,17 @@ function candidate(visit: number, change: Partial<TemplateCandidate> = {}): Temp
     band: BAND,
     mjd: 61000 + visit,
     tiles: [TILE],
+    overlaps: [1],
     outcome: 'processed',
     ...change,
   };
 }
 
 let eventId = 0;
-function event(data: Buffer | object): CloudEvent<unknown> {
+function event(
+  data: Buffer | object,
+  attributes: Record<string, string> = {},
+): CloudEvent<unknown> {
   const bytes = Buffer.isBuffer(data) ? data : Buffer.from(JSON.stringify(data));
   const id = String(++eventId);
   return {
@@ -117,8 +136,38 @@ function event(data: Buffer | object): CloudEvent<unknown> {
     id,
     source: 'test',
     type: 'google.cloud.pubsub.topic.v1.messagePublished',
-    data: { message: { data: bytes.toString('base64'), attributes: {}, messageId: id } },
+    data: { message: { data: bytes.toString('base64'), attributes, messageId: id } },
   } as CloudEvent<unknown>;
+}
+
+let taken = 0;
+/**
+ * The build requests published since the last call, exactly `count` of them (none more arrives
+ * within a short wait): each as the event that delivers it and the tile it names.
+ */
+async function newRequests(
+  count: number,
+): Promise<Array<{ delivery: CloudEvent<unknown>; request: BuildRequest }>> {
+  for (let i = 0; i < 100 && requests.length < taken + count; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
+  const batch = requests.slice(taken);
+  taken = requests.length;
+  assert.equal(batch.length, count, `build requests: ${batch.map((m) => m.data).join(', ')}`);
+  return batch.map((m) => {
+    assert.equal(m.attributes.kind, 'build');
+    return {
+      delivery: event(m.data, m.attributes),
+      request: JSON.parse(m.data.toString('utf8')) as BuildRequest,
+    };
+  });
+}
+
+/** Delivers the one build request the last candidate made. */
+async function deliverBuild(): Promise<CloudEvent<unknown>> {
+  const [{ delivery }] = await newRequests(1);
+  await templateBuilder(delivery);
+  return delivery;
 }
 
 const letter = (messageId: string) =>
@@ -167,12 +216,31 @@ test('AP_TEMPLATE_MIN_CANDIDATES: a build waits for that many candidates, never 
     );
 });
 
+test('AP_TEMPLATE_MIN_TILE_OVERLAP: the smallest overlap of a candidate, default DEFAULT_MIN_TILE_OVERLAP; a bad value names the variable', () => {
+  assert.equal(minTileOverlapFromEnv({}), DEFAULT_MIN_TILE_OVERLAP);
+  assert.equal(minTileOverlapFromEnv({ AP_TEMPLATE_MIN_TILE_OVERLAP: '0.5' }), 0.5);
+  for (const bad of ['x', '-0.1', '1.5'])
+    assert.throws(
+      () => minTileOverlapFromEnv({ AP_TEMPLATE_MIN_TILE_OVERLAP: bad }),
+      new RegExp(`AP_TEMPLATE_MIN_TILE_OVERLAP: '${bad}' is not a number in \\[0, 1\\]`),
+    );
+});
+
+test('tileOverlaps: a detector wholly in a tile overlaps it fully, however small; its neighbours get nothing', () => {
+  const overlaps = tileOverlaps({ wcs: set.inputs[0].wcs, width: SIZE, height: SIZE } as never);
+  const own = overlaps.find((o) => o.tile === TILE);
+  assert.ok(own && own.overlap > 0.99, JSON.stringify(overlaps));
+  // 512 px at 0.2"/px cover ~2 % of the ~0.23 deg tile: the share of the image, not of the tile, counts.
+  for (const o of overlaps) if (o.tile !== TILE) assert.ok(o.overlap < 0.01, JSON.stringify(o));
+});
+
 test('malformed candidates are dead-lettered with the reason; nothing is recorded', async () => {
   const cases: Array<[Buffer | object, RegExp]> = [
     [Buffer.from('{not json'), /payload is not JSON/],
     [candidate(1, { tiles: [-1] }), /tiles \[-1\] is not 1-1024 tile numbers/],
     [candidate(1, { band: '' }), /band "" is not a non-empty string/],
     [{ ...candidate(1), visit: 'one' }, /visit "one" is not a non-negative integer/],
+    [candidate(1, { overlaps: [1, 1] }), /overlaps \[1,1\] is not one number in \[0, 1\] per tile/],
   ];
   for (const [data, reason] of cases) {
     const e = event(data);
@@ -182,6 +250,62 @@ test('malformed candidates are dead-lettered with the reason; nothing is recorde
     assert.equal(a.stage, 'decode');
   }
   assert.equal(await templateTiles(s).get(BAND, TILE), null);
+  const bad = event({ band: BAND, tile: -1 }, { kind: 'build' });
+  await templateBuilder(bad);
+  assert.match((await letter(bad.id)).reason, /build request .*: tile -1 is not a tile number/);
+  const odd = event(candidate(1), { kind: 'rebuild' });
+  await templateBuilder(odd);
+  assert.match((await letter(odd.id)).reason, /attribute kind 'rebuild' is not 'build'/);
+});
+
+test('a sliver of a visit on a tile makes no candidate there; the tile it lies mostly in counts it', async () => {
+  // Band OTHER: the tile sequence below counts the tiles of its band.
+  const [sliver, mostly] = [TILE + 10, TILE + 11];
+  await templateBuilder(
+    event(candidate(1, { band: OTHER, tiles: [sliver, mostly], overlaps: [0.05, 0.9] })),
+  );
+  assert.equal(await templateTiles(s).get(OTHER, sliver), null, 'no candidate on the sliver');
+  assert.equal((await templateTiles(s).get(OTHER, mostly))?.candidates, 1);
+  await newRequests(0);
+});
+
+test('a candidate making 3 tiles due requests 3 builds, each delivery building one tile; a redelivered request builds nothing', async () => {
+  const three = [TILE + 20, TILE + 21, TILE + 22];
+  const tiles = templateTiles(s);
+  for (const visit of [1, 2]) {
+    await templateBuilder(
+      event(candidate(visit, { band: OTHER, tiles: three, overlaps: [1, 1, 1] })),
+    );
+    await newRequests(0);
+  }
+  await templateBuilder(event(candidate(3, { band: OTHER, tiles: three, overlaps: [1, 1, 1] })));
+  const due = await newRequests(3);
+  assert.deepEqual(
+    due.map((d) => d.request).sort((a, b) => a.tile - b.tile),
+    three.map((tile) => ({ band: OTHER, tile })),
+  );
+  const tried = async () =>
+    Promise.all(three.map(async (t) => (await tiles.get(OTHER, t))!.triedAt));
+  assert.deepEqual(await tried(), [0, 0, 0], 'the candidate delivery built nothing');
+  // A build holding a tile: its request is retried later (a transient error, the message nacked).
+  const held = due[0].request.tile;
+  await tiles.claimBuild(OTHER, held, 3, 60);
+  await assert.rejects(
+    templateBuilder(due[0].delivery),
+    /BusyError|being processed by another delivery/,
+  );
+  await tiles.release(OTHER, held, 'test: lease given back');
+  for (const [k, { delivery, request }] of due.entries()) {
+    await templateBuilder(delivery);
+    // Inputs of another band: each build finds no usable input and waits, one tile a delivery.
+    const record = await tiles.get(OTHER, request.tile);
+    assert.match(record?.reason ?? '', /not enough inputs: 0 usable of 3/);
+    assert.equal((await tried()).filter((t) => t === 3).length, k + 1);
+  }
+  const before = await tiles.get(OTHER, held);
+  await templateBuilder(due[0].delivery); // redelivery
+  assert.equal((await tiles.get(OTHER, held))?.updatedAt, before?.updatedAt, 'nothing built again');
+  await newRequests(0);
 });
 
 test('a tile waits with the reason while too few inputs are usable; a redelivered candidate is one record', async () => {
@@ -191,6 +315,7 @@ test('a tile waits with the reason while too few inputs are usable; a redelivere
   let tile = await templateTiles(s).get(BAND, TILE);
   assert.equal(tile?.candidates, 2, 'visit 1 twice is one record');
   await templateBuilder(event(candidate(2)));
+  await deliverBuild();
   tile = await templateTiles(s).get(BAND, TILE);
   assert.equal(tile?.state, 'collecting');
   assert.equal(tile?.triedAt, 3);
@@ -207,6 +332,7 @@ test('a tile waits with the reason while too few inputs are usable; a redelivere
 
 test('the third usable candidate builds the tile and freezes it; later visits do not change it', async () => {
   await templateBuilder(event(candidate(3)));
+  const request = await deliverBuild();
   const frozen = await templateTiles(s).get(BAND, TILE);
   assert.equal(frozen?.state, 'frozen');
   assert.equal(frozen?.version, 1);
@@ -216,10 +342,14 @@ test('the third usable candidate builds the tile and freezes it; later visits do
   const v1 = await liveTemplate();
   assert.equal(readExposureWithHeader(v1, 'v1').exposure.info.templateVersion, frozen?.tmplId);
   assert.ok((await s.buckets.templates.file(vettingKey(BAND, TILE, 1)).exists())[0]);
+  await templateBuilder(request); // redelivered: the tile is frozen, nothing is built
+  assert.deepEqual(await templateTiles(s).get(BAND, TILE), frozen);
+  assert.equal((await s.buckets.templates.file(versionKey(BAND, TILE, 2)).exists())[0], false);
   await templateBuilder(event(candidate(4)));
   await templateBuilder(event(candidate(4, { outcome: 'no template', generation: '2' })));
   const after = await templateTiles(s).get(BAND, TILE);
   assert.equal(after?.candidates, 6);
+  await newRequests(0);
   assert.equal(after?.tmplId, frozen?.tmplId);
   assert.ok((await liveTemplate()).equals(v1), 'the frozen template is unchanged');
 });
@@ -240,9 +370,10 @@ test('a release makes the next version with a new TMPLID, and alerts say which t
   const v1 = (await s.buckets.templates.file(versionKey(BAND, TILE, 1)).download())[0];
   assert.equal(readExposureWithHeader(v1, 'v1').exposure.info.templateVersion, before?.tmplId);
   const listed = await call('GET', '/v1/templates');
-  assert.deepEqual(listed.body.bands, [
+  assert.deepEqual(
+    (listed.body.bands as Array<{ band: string }>).find((b) => b.band === BAND),
     { band: BAND, tiles: 1, frozen: 1, fillFactor: r.body.fillFactor },
-  ]);
+  );
 
   // The later visit, processed as it arrives: its DIASources and alerts name v2.
   const later = set.later[0].visit;

@@ -201,6 +201,7 @@ test("each function's service account holds exactly the roles its code needs", (
       'bucket raw roles/storage.objectViewer',
       'bucket templates roles/storage.objectCreator',
       'bucket templates roles/storage.objectViewer',
+      'topic template-candidates roles/pubsub.publisher',
       'topic template-candidates-dead-letter roles/pubsub.publisher',
       'project roles/datastore.user',
       'project roles/logging.logWriter',
@@ -281,6 +282,8 @@ test('functions deploy the staged build, not the working tree, on compiled JavaS
 test('the deploy-time pipeline configuration reaches every function and is checked as JSON', () => {
   const env = locals.function_env as Record<string, string>;
   assert.equal(env.AP_PIPELINE_CONFIG, '${var.pipeline_config}');
+  // The template knobs too; empty leaves the code's documented defaults.
+  assert.equal(env.AP_TEMPLATE_MIN_TILE_OVERLAP, '${var.template_min_tile_overlap}');
   const variable = parsed
     .flatMap(({ json }) =>
       Object.entries((json.variable as Record<string, Json[]> | undefined) ?? {}),
