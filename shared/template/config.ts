@@ -76,6 +76,13 @@ export interface TemplateConfig {
    * the sharp inputs has a core made of the others, whose shape differs from CoaddPsf. Default 0.1.
    */
   maskPropagationFraction: number;
+  /**
+   * A coadd pixel that fewer inputs than this cover (their NO_DATA: dithers, rotations) is NO_DATA:
+   * with fewer than 3 values CompareWarp has no median to tell an artifact from the sky, and the
+   * coadd's PSF there is that of one or two inputs, far from their weighted mean elsewhere, which the
+   * smooth difference kernel cannot follow (bright stars at the science image's edges). Default 3.
+   */
+  minPixelInputs: number;
   /** Polynomial degree in position of the coadd PSF model fitted to CoaddPsf stamps. Default 2. */
   coaddPsfDegree: number;
   /** Nodes per side of the lattice on which CoaddPsf is evaluated for that fit. Default 6. */
@@ -111,6 +118,7 @@ export const DEFAULT_TEMPLATE_CONFIG: Readonly<TemplateConfig> = Object.freeze({
   psfContinuousWeights: true,
   clipSigma: 4,
   maskPropagationFraction: 0.1,
+  minPixelInputs: 3,
   coaddPsfDegree: 2,
   coaddPsfGrid: 6,
   tilePixelScaleArcsec: Number.NaN,
@@ -160,6 +168,11 @@ export function resolveTemplateConfig(partial: Partial<TemplateConfig> = {}): Te
       'maskPropagationFraction',
       c.maskPropagationFraction > 0 && c.maskPropagationFraction <= 1,
       'in (0, 1]',
+    ],
+    [
+      'minPixelInputs',
+      Number.isInteger(c.minPixelInputs) && c.minPixelInputs >= 1,
+      'an integer >= 1',
     ],
     [
       'coaddPsfDegree',

@@ -48,6 +48,8 @@ export interface StackJob {
   halfZ: Float32Array;
   /** A SAT/BAD bit of the inputs is set in the coadd where the inputs carrying it hold at least this fraction of the weight (Rubin's maskPropagationThresholds). */
   propagateFraction: number;
+  /** A pixel fewer inputs than this cover (not NO_DATA) is NO_DATA (TemplateConfig.minPixelInputs). */
+  minCovering: number;
   /** Where only some inputs are usable, their weights are tilted to this PSF second moment (psf-weights.ts); NaN: weights kept. */
   targetMoment: number;
 }
@@ -219,7 +221,7 @@ export function clipRows(a: {
 /**
  * The inverse-variance weighted mean of the usable, unrejected inputs, rows y0..y1: image, variance
  * sum(w^2 var) / sum(w)^2, count. Where every covering input is masked, their mean with their bits;
- * where none covers (or all were rejected), NO_DATA and NaN.
+ * where none covers (or all were rejected), or fewer than minCovering do, NO_DATA and NaN.
  */
 export function stackRows(job: StackJob, y0: number, y1: number): void {
   const { inputs } = job;
@@ -252,6 +254,7 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
     let vs = 0;
     let count = 0;
     let covering = 0;
+    let coveringCount = 0;
     let flagged = 0;
     let flaggedBits = 0;
     const half = [0, 0, 0, 0, 0, 0];
@@ -260,6 +263,7 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
       const m = s.mask[p];
       if (!(m & MaskPlane.NO_DATA)) {
         covering += s.weight;
+        coveringCount++;
         if (m & PROPAGATED) {
           flagged += s.weight;
           flaggedBits |= m & PROPAGATED;
@@ -291,7 +295,7 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
         bits |= s.mask[p] & CARRIED;
       }
     }
-    if (den > 0) {
+    if (den > 0 && coveringCount >= job.minCovering) {
       job.image[p] = num / den;
       job.variance[p] = vs / (den * den);
       job.mask[p] = bits;
@@ -299,6 +303,7 @@ export function stackRows(job: StackJob, y0: number, y1: number): void {
       job.image[p] = Number.NaN;
       job.variance[p] = Number.NaN;
       job.mask[p] = MaskPlane.NO_DATA;
+      count = 0;
     }
     job.count[p] = count;
   }

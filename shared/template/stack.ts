@@ -243,6 +243,7 @@ export async function stackInputs(
     mask: shared(Int32Array, n),
     count: shared(Uint8Array, n),
     propagateFraction: cfg.maskPropagationFraction,
+    minCovering: cfg.minPixelInputs,
     targetMoment: cfg.psfContinuousWeights
       ? targetMoment(
           planes.map((p) => p.weight),

@@ -305,6 +305,34 @@ test('stacking: masked inputs are replaced by the others; SAT in enough of the w
   assert.equal(DEFAULT_TEMPLATE_CONFIG.maskPropagationFraction, 0.1);
 });
 
+test('stacking: a pixel fewer than minPixelInputs inputs cover is NO_DATA (no median to reject with, a one-input PSF)', async () => {
+  // Dithered edges: input 0 alone covers x < 10, inputs 0-1 cover x < 20, inputs 0-2 x < 30.
+  const ins = inputs(4);
+  for (let y = 0; y < 200; y++)
+    for (let x = 0; x < 30; x++)
+      for (let k = 1 + Math.floor(x / 10); k < 4; k++) ins[k].mask[y * 200 + x] = MaskPlane.NO_DATA;
+  const at = (x: number) => 100 * 200 + x;
+  const cfg = resolveTemplateConfig({ rejection: 'none' });
+  assert.equal(cfg.minPixelInputs, 3);
+  const out = await stackInputs(200, 200, ins, cfg, null);
+  for (const x of [5, 15]) {
+    assert.equal(out.mask[at(x)], MaskPlane.NO_DATA, `x ${x}`);
+    assert.ok(Number.isNaN(out.image[at(x)]));
+    assert.equal(out.count[at(x)], 0);
+  }
+  assert.equal(out.count[at(25)], 3);
+  assert.equal(out.mask[at(25)], 0);
+  const all = await stackInputs(
+    200,
+    200,
+    ins,
+    resolveTemplateConfig({ rejection: 'none', minPixelInputs: 1 }),
+    null,
+  );
+  assert.equal(all.count[at(5)], 1, 'minPixelInputs 1 keeps the one-input edge');
+  assert.throws(() => resolveTemplateConfig({ minPixelInputs: 0 }), /minPixelInputs/);
+});
+
 test('tiltedWeights: the present inputs weighted to the target PSF moment, within MAX_TILT_RATIO', () => {
   const w = [1, 1, 1];
   const m = [4, 9, 16];
@@ -363,7 +391,12 @@ function starMoment(image: Float32Array, cx: number): number {
 
 test('stacking: where the sharpest input ends, the coadd PSF keeps its width (psfContinuousWeights)', async () => {
   const run = async (psfContinuousWeights: boolean) => {
-    const cfg = resolveTemplateConfig({ rejection: 'none', psfContinuousWeights });
+    // Two inputs cover the right half: kept (minPixelInputs 2) to see their PSF.
+    const cfg = resolveTemplateConfig({
+      rejection: 'none',
+      psfContinuousWeights,
+      minPixelInputs: 2,
+    });
     const out = await stackInputs(200, 200, starInputs(), cfg, null);
     return starMoment(out.image, 150) / starMoment(out.image, 50);
   };
