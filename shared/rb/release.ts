@@ -207,8 +207,16 @@ export async function widenRelease(
   return { ...done, independent, independentBase };
 }
 
-/** Fine-tuning from the base weights: a lower rate, fewer epochs. */
-export const WIDER_TRAIN_CONFIG: Partial<TrainConfig> = { epochs: 6, learningRate: 5e-4 };
+/**
+ * Fine-tuning from the base weights: a lower rate, fewer epochs, fadings shown as often as
+ * brightenings and PSFs up to twice as wide (shared/rb/README.md: what the independent pairs lose).
+ */
+export const WIDER_TRAIN_CONFIG: Partial<TrainConfig> = {
+  epochs: 6,
+  learningRate: 5e-4,
+  timeReversal: 0.5,
+  zoom: [0.6, 2],
+};
 
 function summarise(
   version: string,
