@@ -127,3 +127,53 @@ export function augmentInto(
     }
   }
 }
+
+/**
+ * Time reversal of normalised cutout `m` in place: science and template swap, the difference and
+ * its S/N change sign (normalizeCutouts is odd in each plane). A brightening seen backwards is a
+ * fading, so a real change stays real and a bogus one bogus.
+ */
+export function reverseTimeInPlace(data: Float32Array, m: number): void {
+  const base = m * CUTOUT_LENGTH;
+  for (let k = 0; k < CUTOUT_SIZE * CUTOUT_SIZE; k++) {
+    const p = base + k * CHANNELS;
+    const science = data[p];
+    data[p] = data[p + 1];
+    data[p + 1] = science;
+    data[p + 2] = -data[p + 2];
+    data[p + 3] = -data[p + 3];
+  }
+}
+
+/**
+ * Cutout `m` magnified by `scale` about its centre in place (bilinear; scale < 1 shrinks, the
+ * uncovered border is 0, the normalised sky): a PSF `scale` times wider, as another seeing or
+ * pixel scale draws it. `scratch` holds CUTOUT_LENGTH floats.
+ */
+export function zoomInPlace(
+  data: Float32Array,
+  m: number,
+  scale: number,
+  scratch: Float32Array,
+): void {
+  const s = CUTOUT_SIZE;
+  const centre = (s - 1) / 2;
+  const base = m * CUTOUT_LENGTH;
+  scratch.set(data.subarray(base, base + CUTOUT_LENGTH));
+  const at = (i: number, j: number, c: number): number =>
+    i < 0 || j < 0 || i >= s || j >= s ? 0 : scratch[(j * s + i) * CHANNELS + c];
+  for (let j = 0; j < s; j++) {
+    const v = centre + (j - centre) / scale;
+    const j0 = Math.floor(v);
+    const fy = v - j0;
+    for (let i = 0; i < s; i++) {
+      const u = centre + (i - centre) / scale;
+      const i0 = Math.floor(u);
+      const fx = u - i0;
+      for (let c = 0; c < CHANNELS; c++)
+        data[base + (j * s + i) * CHANNELS + c] =
+          (1 - fy) * ((1 - fx) * at(i0, j0, c) + fx * at(i0 + 1, j0, c)) +
+          fy * ((1 - fx) * at(i0, j0 + 1, c) + fx * at(i0 + 1, j0 + 1, c));
+    }
+  }
+}

@@ -50,29 +50,34 @@ export const REPRODUCTION_NIGHT: NightSetConfig = {
 };
 export const REPRODUCTION_SEED = 4242;
 
-/** The cut chosen on the validation set, the held-out and reproduction figures, and the summary. */
-function chooseCutAndEvaluate(
-  config: ReleaseConfig,
-  sets: Record<'train' | 'validation' | 'heldOut' | 'reproduction', LabelledSet>,
-  trainConfig: TrainConfig,
-  trained: { weights: RbModel['weights']; trainMs: number; history: TrainingSummary['history'] },
-  generateMs: number,
-): { model: RbModel; heldOut: Evaluation; reproduction: Evaluation; summary: TrainingSummary } {
-  const model = withChosenCut(config.version, trained.weights, sets.validation, config.minSnr);
-  return {
-    model,
-    heldOut: evaluateModel(model, sets.heldOut, config.minSnr).evaluation,
-    reproduction: evaluateModel(model, sets.reproduction, config.minSnr).evaluation,
-    summary: summarise(
-      config.version,
-      model,
-      sets.train,
-      sets.validation,
-      trainConfig,
-      trained,
-      generateMs,
-    ),
-  };
+/** What a training run hands to finishRelease. */
+interface TrainedRun {
+  train: LabelledSet;
+  validation: LabelledSet;
+  trainConfig: TrainConfig;
+  trained: { weights: RbModel['weights']; trainMs: number; history: TrainingSummary['history'] };
+  /** Time spent generating (or reading) the nights so far, ms. */
+  generateMs: number;
+}
+
+/**
+ * The tail both releases share: the held-out and reproduction nights generated (or read), the cut
+ * chosen on the validation set, both nights evaluated, the weights and the held-out and
+ * reproduction figures written to `config.outDir`. The caller writes training.json and the card.
+ */
+async function finishRelease(config: ReleaseConfig, run: TrainedRun): Promise<ReleaseResult> {
+  const t0 = performance.now();
+  const heldOutSet = await cachedNight(RELEASE_SEEDS.evaluation, EVALUATION_NIGHT);
+  const reproductionSet = await generateNight(REPRODUCTION_SEED, REPRODUCTION_NIGHT);
+  const generateMs = run.generateMs + performance.now() - t0;
+  const model = withChosenCut(config.version, run.trained.weights, run.validation, config.minSnr);
+  const heldOut = evaluateModel(model, heldOutSet, config.minSnr).evaluation;
+  const reproduction = evaluateModel(model, reproductionSet, config.minSnr).evaluation;
+  const summary = summarise(config.version, model, { ...run, generateMs });
+  saveModel(config.outDir, model);
+  writeEvaluation(config.outDir, 'heldout', heldOut);
+  writeEvaluation(config.outDir, 'reproduction', reproduction);
+  return { model, summary, heldOut, reproduction };
 }
 
 /** The model with the cut that maximises min(purity - 98 %, completeness - 97 %) on `validation` (metrics.ts chooseThreshold). */
@@ -129,22 +134,12 @@ export async function trainRelease(
   );
   const t1 = performance.now();
   const validation = await nights(RELEASE_SEEDS.validation, VALIDATION_NIGHT, log);
-  const heldOutSet = await cachedNight(RELEASE_SEEDS.evaluation, EVALUATION_NIGHT);
-  const reproductionSet = await generateNight(REPRODUCTION_SEED, REPRODUCTION_NIGHT);
   generateMs += performance.now() - t1;
-  const { model, heldOut, reproduction, summary } = chooseCutAndEvaluate(
-    config,
-    { train, validation, heldOut: heldOutSet, reproduction: reproductionSet },
-    trainConfig,
-    trained,
-    generateMs,
-  );
-  saveModel(config.outDir, model);
+  const done = await finishRelease(config, { train, validation, trainConfig, trained, generateMs });
+  const { summary, heldOut, reproduction } = done;
   writeFileSync(join(config.outDir, 'training.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  writeEvaluation(config.outDir, 'heldout', heldOut);
-  writeEvaluation(config.outDir, 'reproduction', reproduction);
   writeModelCard(config.outDir, summary, heldOut, reproduction);
-  return { model, summary, heldOut, reproduction };
+  return done;
 }
 
 /** Seeds of the wider-world fine-tuning (widerNight) and of the independent held-out pairs (independent-pair.ts). */
@@ -181,8 +176,6 @@ export async function widenRelease(
     await nights(RELEASE_SEEDS.validation, VALIDATION_NIGHT, log),
     await nights(WIDER_SEEDS.validation, widerNight, log),
   ]);
-  const heldOutSet = await cachedNight(RELEASE_SEEDS.evaluation, EVALUATION_NIGHT);
-  const reproductionSet = await generateNight(REPRODUCTION_SEED, REPRODUCTION_NIGHT);
   const independentSet = concatSets(
     await WIDER_SEEDS.independent.reduce(
       async (acc, seed) => [...(await acc), await cachedIndependentPair(seed)],
@@ -190,13 +183,8 @@ export async function widenRelease(
     ),
   );
   generateMs += performance.now() - t1;
-  const { model, heldOut, reproduction, summary } = chooseCutAndEvaluate(
-    config,
-    { train, validation, heldOut: heldOutSet, reproduction: reproductionSet },
-    trainConfig,
-    trained,
-    generateMs,
-  );
+  const done = await finishRelease(config, { train, validation, trainConfig, trained, generateMs });
+  const { model, summary, heldOut, reproduction } = done;
   const independent = evaluateModel(model, independentSet, config.minSnr).evaluation;
   const independentBase = evaluateModel(config.base, independentSet, config.minSnr).evaluation;
   summary.nights.training = widerNight(WIDER_SEEDS.train[0]);
@@ -205,13 +193,10 @@ export async function widenRelease(
     train: WIDER_SEEDS.train,
     validation: [...RELEASE_SEEDS.validation, ...WIDER_SEEDS.validation],
   };
-  saveModel(config.outDir, model);
   writeFileSync(
     join(config.outDir, 'training.json'),
     `${JSON.stringify({ ...summary, base: config.base.version, widerSeeds: WIDER_SEEDS, widerNights: WIDER_SEEDS.train.map(widerNight) }, null, 2)}\n`,
   );
-  writeEvaluation(config.outDir, 'heldout', heldOut);
-  writeEvaluation(config.outDir, 'reproduction', reproduction);
   writeEvaluation(config.outDir, 'independent', independent);
   writeEvaluation(config.outDir, 'independent-base', independentBase);
   writeModelCard(config.outDir, summary, heldOut, reproduction, {
@@ -219,20 +204,24 @@ export async function widenRelease(
     independent,
     independentBase,
   });
-  return { model, summary, heldOut, reproduction, independent, independentBase };
+  return { ...done, independent, independentBase };
 }
 
-/** Fine-tuning from the base weights: a lower rate, fewer epochs. */
-export const WIDER_TRAIN_CONFIG: Partial<TrainConfig> = { epochs: 6, learningRate: 5e-4 };
+/**
+ * Fine-tuning from the base weights: a lower rate, fewer epochs, fadings shown as often as
+ * brightenings (shared/rb/README.md: what the independent pairs lose). No zoom: the wider
+ * nights already span FWHM 1.8-8 px, and zoom cost the default night purity.
+ */
+export const WIDER_TRAIN_CONFIG: Partial<TrainConfig> = {
+  epochs: 6,
+  learningRate: 5e-4,
+  timeReversal: 0.5,
+};
 
 function summarise(
   version: string,
   model: RbModel,
-  train: LabelledSet,
-  validation: LabelledSet,
-  trainConfig: TrainConfig,
-  trained: { trainMs: number; history: TrainingSummary['history'] },
-  generateMs: number,
+  { train, validation, trainConfig, trained, generateMs }: TrainedRun,
 ): TrainingSummary {
   const byKind: Record<string, number> = {};
   train.kind.forEach((k, i) => {

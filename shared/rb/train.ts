@@ -7,7 +7,15 @@
  */
 import { tf } from '../tf/backend.js';
 import { Rng } from '../sim/random.js';
-import { CHANNELS, CUTOUT_LENGTH, CUTOUT_SIZE, augmentInto, normalizeCutouts } from './cutouts.js';
+import {
+  CHANNELS,
+  CUTOUT_LENGTH,
+  CUTOUT_SIZE,
+  augmentInto,
+  normalizeCutouts,
+  reverseTimeInPlace,
+  zoomInPlace,
+} from './cutouts.js';
 import type { LabelledSet } from './labelled-set.js';
 import { LAYER_SHAPES, initialWeights, logits, type NetworkWeights } from './network.js';
 
@@ -22,6 +30,10 @@ export interface TrainConfig {
   weightDecay: number;
   /** Augment with rotations by 90 degrees and flips. */
   augment: boolean;
+  /** Probability of showing a cutout time-reversed (reverseTimeInPlace): fadings as often as brightenings. */
+  timeReversal: number;
+  /** Range of the PSF-scale augmentation (zoomInPlace, log-uniform); [1, 1] turns it off. */
+  zoom: [number, number];
   seed: number;
 }
 
@@ -32,6 +44,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   fineTuneFraction: 0.25,
   weightDecay: 1e-4,
   augment: true,
+  timeReversal: 0,
+  zoom: [1, 1],
   seed: 1,
 };
 
@@ -86,6 +100,8 @@ export function trainNetwork(
   let optimizer = tf.train.adam(cfg.learningRate);
   const batch = new Float32Array(cfg.batchSize * CUTOUT_LENGTH);
   const labels = new Float32Array(cfg.batchSize);
+  const scratch = new Float32Array(CUTOUT_LENGTH);
+  const [zoomLo, zoomHi] = cfg.zoom.map(Math.log);
   const history: EpochReport[] = [];
   const t0 = performance.now();
   let epochStart = t0;
@@ -99,6 +115,8 @@ export function trainNetwork(
       const isReal = b % 2 === 0;
       const pool = isReal ? real : bogus;
       augmentInto(input, pool[rng.int(pool.length)], cfg.augment ? rng.int(8) : 0, batch, b);
+      if (cfg.timeReversal > 0 && rng.uniform() < cfg.timeReversal) reverseTimeInPlace(batch, b);
+      if (zoomHi > zoomLo) zoomInPlace(batch, b, Math.exp(rng.between(zoomLo, zoomHi)), scratch);
       labels[b] = isReal ? 1 : 0;
     }
     const loss = optimizer.minimize(() => {

@@ -9,6 +9,8 @@ import {
   augmentInto,
   cutTriplets,
   normalizeCutouts,
+  reverseTimeInPlace,
+  zoomInPlace,
 } from '../../shared/rb/cutouts.js';
 
 const HALF = (CUTOUT_SIZE - 1) / 2;
@@ -105,4 +107,52 @@ test('augmentation: the 8 symmetries of the square are distinct, k = 0 is the id
     'a quarter turn moves a corner to the next corner',
   );
   assert.equal(outs[4][(CUTOUT_SIZE - 1) * CHANNELS], src[0], 'a flip mirrors left and right');
+});
+
+test('time reversal: the normalised cutout of the swapped pair with the negated difference, twice the identity', () => {
+  const imgs = images();
+  const raw = cutTriplets([{ x: 50, y: 50 }], imgs);
+  const swapped = raw.data.map((_, i) => {
+    const c = i % CHANNELS;
+    return c === 0 ? raw.data[i + 1] : c === 1 ? raw.data[i - 1] : -raw.data[i];
+  });
+  const reversed = normalizeCutouts(raw).data;
+  reverseTimeInPlace(reversed, 0);
+  const expected = normalizeCutouts({ count: 1, data: swapped }).data;
+  for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(reversed[i] - expected[i]) < 1e-5);
+  reverseTimeInPlace(reversed, 0);
+  assert.deepEqual(reversed, normalizeCutouts(raw).data);
+});
+
+test('zoom: scale 1 is the identity; a Gaussian PSF zoomed by s has s times its second-moment width', () => {
+  const sigma = 2;
+  const data = new Float32Array(2 * CUTOUT_LENGTH);
+  for (let j = 0; j < CUTOUT_SIZE; j++)
+    for (let i = 0; i < CUTOUT_SIZE; i++)
+      for (let c = 0; c < CHANNELS; c++)
+        data[CUTOUT_LENGTH + (j * CUTOUT_SIZE + i) * CHANNELS + c] = Math.exp(
+          -((i - HALF) ** 2 + (j - HALF) ** 2) / (2 * sigma ** 2),
+        );
+  const scratch = new Float32Array(CUTOUT_LENGTH);
+  const copy = data.slice();
+  zoomInPlace(copy, 1, 1, scratch);
+  for (let i = 0; i < copy.length; i++) assert.ok(Math.abs(copy[i] - data[i]) < 1e-6);
+  const width = (d: Float32Array, c: number): number => {
+    let w = 0;
+    let wrr = 0;
+    for (let j = 0; j < CUTOUT_SIZE; j++)
+      for (let i = 0; i < CUTOUT_SIZE; i++) {
+        const v = at(d, 1, i, j, c);
+        w += v;
+        wrr += v * ((i - HALF) ** 2 + (j - HALF) ** 2);
+      }
+    return Math.sqrt(wrr / w / 2);
+  };
+  for (const scale of [0.7, 1.6]) {
+    const zoomed = data.slice();
+    zoomInPlace(zoomed, 1, scale, scratch);
+    for (let c = 0; c < CHANNELS; c++)
+      assert.ok(Math.abs(width(zoomed, c) / (scale * sigma) - 1) < 0.03, `scale ${scale}`);
+    assert.deepEqual(zoomed.subarray(0, CUTOUT_LENGTH), data.subarray(0, CUTOUT_LENGTH));
+  }
 });
