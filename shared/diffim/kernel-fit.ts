@@ -31,6 +31,9 @@ export interface KernelFitOptions {
   maxIterations: number;
 }
 
+/** A stamp's own fit needs at least this many unmasked pixels per unknown (fewer: an exact, meaningless fit). */
+export const MIN_PIXELS_PER_UNKNOWN = 4;
+
 export interface CandidateReport {
   x: number;
   y: number;
@@ -38,8 +41,11 @@ export interface CandidateReport {
   kernelSum: number;
   residualMean: number;
   residualStd: number;
-  /** Why it was rejected, or '' when used in the final solution. */
-  rejected: '' | 'singleResidual' | 'kernelSum' | 'spatialResidual';
+  /**
+   * Why it was rejected, or '' when used in the final solution; 'degenerate': too few unmasked
+   * pixels to constrain its own fit (e.g. a stamp on the template's NO_DATA), never used.
+   */
+  rejected: '' | 'degenerate' | 'singleResidual' | 'kernelSum' | 'spatialResidual';
 }
 
 export interface KernelFitResult {
@@ -155,7 +161,10 @@ export async function prepareStamps(
   return [...near, ...(await far)];
 }
 
-function residualStats(p: PreparedStamp, local: Float64Array): { mean: number; std: number } {
+function residualStats(
+  p: PreparedStamp,
+  local: Float64Array,
+): { mean: number; std: number; n: number } {
   const { target, weight } = p.stamp;
   let s = 0,
     ss = 0,
@@ -170,7 +179,7 @@ function residualStats(p: PreparedStamp, local: Float64Array): { mean: number; s
     n++;
   }
   const mean = s / n;
-  return { mean, std: Math.sqrt(Math.max(0, ss / n - mean * mean)) };
+  return { mean, std: Math.sqrt(Math.max(0, ss / n - mean * mean)), n };
 }
 
 /** Layout of the global unknowns: [a0, c[1][0..M), ..., c[nb-1][0..M), bg[0..Mb)]. */
@@ -268,14 +277,16 @@ export function fitKernel(
       kernelSum: local[0],
       residualMean: r.mean,
       residualStd: r.std,
-      rejected: '',
+      rejected:
+        r.n < MIN_PIXELS_PER_UNKNOWN * p.rhs.length || !Number.isFinite(local[0])
+          ? 'degenerate'
+          : '',
     };
   });
   for (const r of reports) {
     if (
-      Math.abs(r.residualMean) > opt.residualMeanMax ||
-      r.residualStd > opt.residualStdMax ||
-      !Number.isFinite(r.kernelSum)
+      !r.rejected &&
+      (Math.abs(r.residualMean) > opt.residualMeanMax || r.residualStd > opt.residualStdMax)
     )
       r.rejected = 'singleResidual';
   }
@@ -287,9 +298,10 @@ export function fitKernel(
       if (!r.rejected && s > 0 && Math.abs(r.kernelSum - c) > opt.kernelSumSigmaMax * s)
         r.rejected = 'kernelSum';
   }
-  // Whatever survives single fits is the pool; if it is empty, fit all (a poor fit beats none).
-  if (!reports.some((r) => !r.rejected)) for (const r of reports) r.rejected = '';
-  if (prepared.length === 0) throw new NoKernelCandidatesError();
+  // Whatever survives single fits is the pool; if it is empty, fit all that are not degenerate (a poor fit beats none).
+  if (!reports.some((r) => !r.rejected))
+    for (const r of reports) if (r.rejected !== 'degenerate') r.rejected = '';
+  if (!reports.some((r) => !r.rejected)) throw new NoKernelCandidatesError();
   let ko = opt.spatialOrder,
     bo = opt.backgroundOrder;
   let theta: Float64Array = new Float64Array(0);

@@ -101,3 +101,18 @@ test('a sound fit is used as configured; an inverted pair fails once, naming eve
       ),
   );
 });
+
+test('stamps with no unmasked pixels are degenerate: never the only ones fitted when every sound stamp fails its own residual cut', () => {
+  // Seed 4's 2048^2 coadd: stamps on its NO_DATA edge (weight 0) survived the single-fit cuts
+  // (a NaN residual compares false), every real star failed them, and the fit used only the empty stamps.
+  const all = stamps(1);
+  for (const s of all.slice(0, 2)) s.weight.fill(0);
+  const strict = { ...OPTIONS, residualStdMax: 1e-9 };
+  const fit = fitKernelWithFallback(all, basis, [2, 1, 1], SIZE, SIZE, strict);
+  assert.ok(Math.abs(fit.solution.kernelSum - 1) < 0.05, `kernel sum ${fit.solution.kernelSum}`);
+  assert.deepEqual(
+    fit.candidates.slice(0, 2).map((c) => c.rejected),
+    ['degenerate', 'degenerate'],
+  );
+  assert.equal(fit.used, all.length - 2);
+});
