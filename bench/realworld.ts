@@ -52,7 +52,9 @@ function templateResponseAt(
   science: Wcs,
   template: Wcs,
 ): number {
-  const p = template.skyToPixel(science.pixelToSky({ x: Float64Array.of(x), y: Float64Array.of(y) }));
+  const p = template.skyToPixel(
+    science.pixelToSky({ x: Float64Array.of(x), y: Float64Array.of(y) }),
+  );
   const tx = Math.round(p.x[0]);
   const ty = Math.round(p.y[0]);
   return tx >= 0 && ty >= 0 && tx < SIZE && ty < SIZE ? response[ty * SIZE + tx] : Number.NaN;

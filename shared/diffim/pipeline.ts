@@ -250,9 +250,19 @@ export async function runDiff(
   // A vignetted field's sky is subtracted as its radial model (the characterization's mesh, its
   // source mask swallowing the fall-off edge, can step by hundreds of ADU there).
   if (templateStructured && templateIllumination?.sky && templateCharacterization)
-    resubtractFineSky(tmpl, templateCharacterization.background.map, templateIllumination.sky);
+    resubtractFineSky(
+      tmpl,
+      templateCharacterization,
+      templateIllumination.sky,
+      cfg.characterizeOverrides.cosmicRays,
+    );
   if (scienceStructured && scienceIllumination?.sky && scienceCharacterization)
-    resubtractFineSky(science, scienceCharacterization.background.map, scienceIllumination.sky);
+    resubtractFineSky(
+      science,
+      scienceCharacterization,
+      scienceIllumination.sky,
+      cfg.characterizeOverrides.cosmicRays,
+    );
   if (scienceCharacterization) onCharacterized?.('science', scienceCharacterization);
   const characterizeScienceMs = lap('characterizeScience');
   // The warp goes through the science WCS refitted on the two images' stars (shared/astrom).
