@@ -95,7 +95,7 @@ export async function run(): Promise<void> {
         SIZE,
       );
       console.log(
-        `| ${name} | ${seed} | ${score.falsePositivesPer4Mpix.toFixed(1)} (${score.falsePositives}) | ${score.found}/${score.visible} | ${skySources.noiseRatio.toFixed(3)} | ${diff.astrometry.mode} | ${rms.toFixed(4)} | ${diff.responseMaskedFraction.toFixed(3)} |`,
+        `| ${name} | ${seed} | ${score.falsePositivesPer4Mpix.toFixed(1)} (${score.falsePositives}) | ${score.found}/${score.visible} | ${skySources.noiseRatio.toFixed(3)} | ${diff.astrometry.mode} | ${Number.isFinite(rms) ? rms.toFixed(4) : 'n/a'} | ${diff.responseMaskedFraction.toFixed(3)} |`,
       );
       const response = responseMap(night.config) ?? new Float32Array(SIZE * SIZE).fill(1);
       const centre = (SIZE - 1) / 2;
