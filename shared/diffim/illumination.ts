@@ -25,7 +25,8 @@
  * ~0) carries no response in its sky, and its "relative response" would be noise over noise.
  */
 import { estimateBackground, measureMesh } from '../characterize/background.js';
-import type { CharacterizeOverrides } from '../characterize/characterize.js';
+import type { CharacterizeOverrides, CharacterizeResult } from '../characterize/characterize.js';
+import { findCosmicRays, type CosmicRayConfig } from '../characterize/cosmic-rays.js';
 import { estimateBackgroundAsync, sourceMaskAsync } from '../characterize/background-async.js';
 import { detectPeaks } from '../characterize/detect-peaks.js';
 import { fitRadialSky, radialMaps, type RadialSky } from './radial-response.js';
@@ -33,6 +34,7 @@ import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
 import { Plane, type ImageF, type MaskI } from '../image/plane.js';
 import { median } from '../util/stats.js';
+import { FWHM_PER_SIGMA } from '../util/numeric.js';
 import { solveSymmetric } from '../util/linalg.js';
 import type { Wcs } from '../wcs/types.js';
 import { dilateMask } from '../warp/resample.js';
@@ -212,22 +214,43 @@ export function characterizeOverridesFor(
  * structured sky the characterization's source mask, found on a first coarse pass, can swallow a
  * whole fall-off edge and leave its cells filled from their neighbours (a step of hundreds of ADU
  * along the edge), where the fine sky, clipped cell by cell, follows the edge. `background` is
- * updated to the sky, so image plus background stays the raw image.
+ * updated to the sky, so image plus background stays the raw image. What the characterization
+ * derived from its background follows: a variance plane from the CCD equation gets the new sky
+ * term, and the cosmic-ray test runs again on the new residual (the test compares a pixel with
+ * its neighbours' mean: a sky offset B lifts that mean by B and the scaled pixel by only ~B/3, so
+ * charge on the edge went unflagged and became false detections).
  */
 export function resubtractFineSky(
-  exposure: Pick<Exposure, 'width' | 'height' | 'image'>,
-  background: ImageF,
+  exposure: Pick<Exposure, 'width' | 'height' | 'image' | 'variance' | 'mask'>,
+  characterization: Pick<CharacterizeResult, 'background' | 'variance' | 'psf'>,
   sky: ImageF,
+  cosmicRays: Partial<CosmicRayConfig> = {},
 ): void {
+  const background = characterization.background.map;
+  const { origin, scale, gain } = characterization.variance;
+  // The sky term of a CCD-equation plane per ADU of sky (computeVariance); a given plane is kept.
+  const skyVariance = origin === 'ccd' ? scale / gain : 0;
   for (let y = 0; y < exposure.height; y++) {
     const io = exposure.image.row(y);
+    const vo = exposure.variance.row(y);
     const b = background.row(y);
     const s = sky.row(y);
     for (let x = 0; x < exposure.width; x++) {
       io[x] += b[x] - s[x];
+      vo[x] += skyVariance * (Math.max(s[x], 0) - Math.max(b[x], 0));
       b[x] = s[x];
     }
   }
+  const contiguous = <T extends ImageF>(p: T): Float32Array =>
+    p.contiguous ? p.data : p.clone().data;
+  const sigma2 = (characterization.psf.fwhmPx / FWHM_PER_SIGMA) ** 2;
+  findCosmicRays(
+    contiguous(exposure.image),
+    contiguous(exposure.variance),
+    exposure.mask,
+    () => [sigma2, sigma2, 0],
+    cosmicRays,
+  );
 }
 
 /** The sky of a characterized exposure (its image plus the background it had subtracted) on a fine mesh: what the response map is read from. */

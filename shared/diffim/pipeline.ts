@@ -27,6 +27,7 @@ import {
   type AstrometryResult,
 } from '../astrom/register.js';
 import { findSources, fromCandidates } from '../astrom/sources.js';
+import type { AstromSource } from '../astrom/register.js';
 import { warpRegistered } from '../astrom/warp-registered.js';
 import {
   characterizeOverridesFor,
@@ -253,20 +254,47 @@ export async function runDiff(
       : null;
   // A vignetted field's sky is subtracted as its radial model (the characterization's mesh, its
   // source mask swallowing the fall-off edge, can step by hundreds of ADU there).
-  if (templateStructured && templateIllumination?.sky && templateCharacterization)
-    resubtractFineSky(tmpl, templateCharacterization.background.map, templateIllumination.sky);
-  if (scienceStructured && scienceIllumination?.sky && scienceCharacterization)
-    resubtractFineSky(science, scienceCharacterization.background.map, scienceIllumination.sky);
+  const templateSkyModel = (templateStructured && templateIllumination?.sky) || null;
+  if (templateSkyModel && templateCharacterization)
+    resubtractFineSky(
+      tmpl,
+      templateCharacterization,
+      templateSkyModel,
+      cfg.characterizeOverrides.cosmicRays,
+    );
+  const scienceSkyModel = (scienceStructured && scienceIllumination?.sky) || null;
+  if (scienceSkyModel && scienceCharacterization)
+    resubtractFineSky(
+      science,
+      scienceCharacterization,
+      scienceSkyModel,
+      cfg.characterizeOverrides.cosmicRays,
+    );
   if (scienceCharacterization) onCharacterized?.('science', scienceCharacterization);
   const characterizeScienceMs = lap('characterizeScience');
-  // The warp goes through the science WCS refitted on the two images' stars (shared/astrom).
+  // The warp goes through the science WCS refitted on the two images' stars (shared/astrom). A
+  // vignetted image has its stars measured again, flat-fielded by its radial response: the
+  // characterization's centroids on a fall-off edge are pulled by the response's gradient and by
+  // its mesh background's error there (the refit followed them, 0.04-0.09 px off the truth).
+  const stars = (
+    exposure: Exposure,
+    c: CharacterizeResult | null,
+    response: ImageF | null,
+  ): AstromSource[] =>
+    c && !response ? fromCandidates(c.sources) : findSources(exposure, response);
   const astrometry = registerPair(
     science,
     tmpl,
-    scienceCharacterization
-      ? fromCandidates(scienceCharacterization.sources)
-      : findSources(science),
-    templateCharacterization ? fromCandidates(templateCharacterization.sources) : findSources(tmpl),
+    stars(
+      science,
+      scienceCharacterization,
+      scienceSkyModel && (scienceIllumination?.response ?? null),
+    ),
+    stars(
+      tmpl,
+      templateCharacterization,
+      templateSkyModel && (templateIllumination?.response ?? null),
+    ),
     cfg.astrometry,
   );
   const warped = await warpRegistered(

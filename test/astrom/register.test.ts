@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
 import { registerPair } from '../../shared/astrom/register.js';
-import { fromCandidates } from '../../shared/astrom/sources.js';
+import { findSources, fromCandidates } from '../../shared/astrom/sources.js';
+import { Exposure } from '../../shared/image/exposure.js';
+import { Plane } from '../../shared/image/plane.js';
 import { applySimilarity, matchPatterns } from '../../shared/astrom/pattern.js';
 import { fitTanSip } from '../../shared/astrom/fit-wcs.js';
 import { simulateNight, type SimConfig } from '../../shared/sim/index.js';
@@ -155,4 +157,46 @@ test('a dithered pair without WCS is registered by its stars to <= 0.02 px; an a
   const aligned = registered(4, { writeWcs: false, ditherPx: 0, rotationDeg: [0, 0] }).result;
   assert.equal(aligned.mode, 'aligned', aligned.reason);
   assert.equal(aligned.warpScienceWcs, null);
+});
+
+test('findSources: stars on a vignetting fall-off are centred where flat-fielding puts them, not pulled up the gradient', () => {
+  // A response falling 1 % of the clear level per px across the frame (a fall-off edge): each star's
+  // light is multiplied by it, pulling its light-weighted centroid by ~(dR/dx / R) sigma^2 towards
+  // the bright side (0.04-0.1 px here); measured on image / response, the bias is gone.
+  const size = 160;
+  const sigma = 2;
+  const exposure = Exposure.blank(size, size);
+  const response = Plane.zeros(Float32Array, size, size);
+  const rng = new Rng(1);
+  const truth: Array<{ x: number; y: number }> = [];
+  for (let y = 20; y < size - 10; y += 30)
+    for (let x = 20; x < size - 10; x += 30)
+      truth.push({ x: x + rng.between(-0.5, 0.5), y: y + rng.between(-0.5, 0.5) });
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const r = 0.95 - 0.005 * x;
+      response.set(x, y, r);
+      let v = 0;
+      for (const s of truth)
+        v += 2e4 * Math.exp(-((x - s.x) ** 2 + (y - s.y) ** 2) / (2 * sigma * sigma));
+      exposure.image.set(x, y, r * v + rng.normal() * Math.sqrt(r * 100));
+      exposure.variance.set(x, y, r * 100);
+    }
+  const bias = (found: Array<{ x: number; y: number }>): number => {
+    let sum = 0;
+    let n = 0;
+    for (const s of truth) {
+      const f = found.find((p) => Math.hypot(p.x - s.x, p.y - s.y) < 1);
+      if (f) {
+        sum += f.x - s.x;
+        n++;
+      }
+    }
+    assert.ok(n >= truth.length - 2, `${n} of ${truth.length} stars found`);
+    return sum / n;
+  };
+  const raw = bias(findSources(exposure));
+  const flat = bias(findSources(exposure, response));
+  assert.ok(raw < -0.03, `raw centroids biased by ${raw.toFixed(4)} px`);
+  assert.ok(Math.abs(flat) < 0.01, `flat-fielded centroids biased by ${flat.toFixed(4)} px`);
 });
