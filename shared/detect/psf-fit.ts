@@ -92,7 +92,12 @@ function gather(
 }
 
 /**
- * Forced PSF flux at (x, y): F = sum(P D / V) / sum(P^2 / V), error 1 / sqrt(sum(P^2 / V)).
+ * Forced PSF flux at (x, y): F = sum(P D) / sum(P^2), error sqrt(sum(P^2 V)) / sum(P^2). The
+ * weights are uniform over the stamp, not 1 / V pixel by pixel: a variance plane derived from the
+ * data (its source Poisson term) is larger where a pixel fluctuated up, so 1 / V weights pull a
+ * bright source's flux low (-1.2 % at SNR 45, -0.6 % on the 2048^2 template-coadd difference; the
+ * test); weights must not depend on the pixel's own noise (Horne 1986, PASP 98, 609). On a
+ * sky-limited source, where V is flat over the stamp, this is the 1 / V fit.
  * @example
  *   const { flux, fluxErr } = forcedPsfFlux(difference, differencePsf, 1020.3, 511.8, UNUSABLE);
  */
@@ -106,12 +111,14 @@ export function forcedPsfFlux(
   const f = gather(exposure, psf, x, y, excludeBits);
   let spd = 0;
   let spp = 0;
+  let sppv = 0;
   for (let k = 0; k < f.n; k++) {
-    spd += f.p[k] * f.d[k] * f.w[k];
-    spp += f.p[k] * f.p[k] * f.w[k];
+    spd += f.p[k] * f.d[k];
+    spp += f.p[k] * f.p[k];
+    sppv += (f.p[k] * f.p[k]) / f.w[k];
   }
   if (!(spp > 0)) return { flux: Number.NaN, fluxErr: Number.NaN, ndata: f.n };
-  return { flux: spd / spp, fluxErr: 1 / Math.sqrt(spp), ndata: f.n };
+  return { flux: spd / spp, fluxErr: Math.sqrt(sppv) / spp, ndata: f.n };
 }
 
 /**
