@@ -5,6 +5,7 @@
  * bench/templates.ts and test/template/acceptance.test.ts.
  */
 import { detectDiaSources, DEFAULT_DETECT_CONFIG } from '../shared/detect/detect.js';
+import { DEFAULT_FAKES_CONFIG, runFakes } from '../shared/detect/fakes.js';
 import { runDiff } from '../shared/diffim/pipeline.js';
 import { readExposure } from '../shared/fits/exposure.js';
 import { renderImage, truthForVisit } from '../shared/sim/night.js';
@@ -29,6 +30,8 @@ export interface EvalOptions {
   config?: Partial<TemplateConfig>;
   /** Simulator overrides of the template-input set. */
   sim?: Partial<SimConfig>;
+  /** Fakes injected for the flux bias (default FAKE_COUNT; 0: none, one differencing fewer). */
+  fakes?: number;
 }
 
 export interface TemplateFigures {
@@ -51,6 +54,13 @@ export interface TemplateFigures {
   fluxBias: number;
   fluxBiasError: number;
   fluxCount: number;
+  /**
+   * The same over FAKE_COUNT fakes injected on empty sky at SNR FAKE_SNR (shared/detect/fakes.ts),
+   * which resolves a bias of 1 % where the visit's own few transients cannot (+-0.8 % for 23).
+   */
+  fakeFluxBias: number;
+  fakeFluxBiasError: number;
+  fakeCount: number;
   /** Coadd point-source flux noise over the ideal inverse-variance sum of the used inputs'. */
   depthRatio: number;
   buildSeconds: number;
@@ -59,6 +69,9 @@ export interface TemplateFigures {
 }
 
 const REAL = new Set(['transient', 'moving']);
+/** Fakes for the flux bias: how many, and their difference-image SNR range (bright, so the bias is not noise). */
+const FAKE_COUNT = 300;
+const FAKE_SNR: [number, number] = [20, 50];
 /** Standard error of a median over that of a mean, sqrt(pi / 2), for Gaussian scatter. */
 const MEDIAN_EFFICIENCY = Math.sqrt(Math.PI / 2);
 /** Points along a streak of an input, mapped into the science image's pixels. */
@@ -81,6 +94,18 @@ function streakPoints(
   return science.wcs.skyToPixel(
     spec.wcs.pixelToSky({ x: Float64Array.from(xs), y: Float64Array.from(ys) }),
   );
+}
+
+/** Median of measured / true flux - 1, its standard error (1.2533 sigma / sqrt(n)), and n. */
+function medianBias(ratios: number[]): { bias: number; error: number; count: number } {
+  return {
+    bias: ratios.length ? median(ratios) - 1 : Number.NaN,
+    error:
+      ratios.length > 2
+        ? (MEDIAN_EFFICIENCY * madSigma(ratios)) / Math.sqrt(ratios.length)
+        : Number.NaN,
+    count: ratios.length,
+  };
 }
 
 export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures> {
@@ -156,6 +181,21 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
     const s = sources.find((q) => near(q, r, fwhm));
     return s ? [s.psfFlux / r.deltaFluxAdu] : [];
   });
+  // Isolated fakes on empty sky in a copy of the later visit, differenced again against the same coadd.
+  const count = o.fakes ?? FAKE_COUNT;
+  const fakes =
+    count > 0
+      ? await runFakes(science, science.psf!, (s) => runDiff(s, coadd), {
+          baseline: diff,
+          real,
+          config: { ...DEFAULT_FAKES_CONFIG, count, snrRange: FAKE_SNR, hostFraction: 0 },
+        })
+      : null;
+  const fakeRatios = (fakes?.report.outcomes ?? []).flatMap((r, i) =>
+    r.detected ? [r.psfFlux / fakes!.fakes[i].flux] : [],
+  );
+  const transientBias = medianBias(fluxRatios);
+  const fakeBias = medianBias(fakeRatios);
   const area = (o.size * o.size) / (2048 * 2048);
   return {
     build,
@@ -169,12 +209,12 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
     skyNoiseRatio: skySources.noiseRatio,
     atOneVisitTransient,
     alongStreaks,
-    fluxBias: fluxRatios.length ? median(fluxRatios) - 1 : Number.NaN,
-    fluxBiasError:
-      fluxRatios.length > 2
-        ? (MEDIAN_EFFICIENCY * madSigma(fluxRatios)) / Math.sqrt(fluxRatios.length)
-        : Number.NaN,
-    fluxCount: fluxRatios.length,
+    fluxBias: transientBias.bias,
+    fluxBiasError: transientBias.error,
+    fluxCount: transientBias.count,
+    fakeFluxBias: fakeBias.bias,
+    fakeFluxBiasError: fakeBias.error,
+    fakeCount: fakeBias.count,
     depthRatio: 10 ** (0.4 * (build.idealDepthMag - build.depthMag)),
     buildSeconds,
     falsePositiveSources: falsePositives.map((s) => {
@@ -190,7 +230,7 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
 /** One line of figures. */
 export function describe(f: TemplateFigures): string {
   const rejected = f.build.inputs.filter((r) => !r.used).length;
-  return `${f.build.tmplId}: ${f.build.nUsed} used, ${rejected} rejected; completeness(|SNR|>=6) ${f.found}/${f.visible} = ${f.completeness.toFixed(3)}; raw false positives ${f.falsePositives} (${f.falsePositivesPer4Mpix.toFixed(1)} per 4 Mpix; ${f.scienceStreak} more on the later visit's own streak); std(IMAGE/sqrt(VARIANCE)) ${f.noiseStd.toFixed(3)} (sky sources ${f.skyNoiseRatio.toFixed(3)}); at the one-visit transient ${f.atOneVisitTransient}, along streaks ${f.alongStreaks}; flux bias ${(100 * f.fluxBias).toFixed(2)} % (${f.fluxCount} hostless transients at SNR >= 20); coadd flux noise / ideal ${f.depthRatio.toFixed(3)}; build ${f.buildSeconds.toFixed(1)} s`;
+  return `${f.build.tmplId}: ${f.build.nUsed} used, ${rejected} rejected; completeness(|SNR|>=6) ${f.found}/${f.visible} = ${f.completeness.toFixed(3)}; raw false positives ${f.falsePositives} (${f.falsePositivesPer4Mpix.toFixed(1)} per 4 Mpix; ${f.scienceStreak} more on the later visit's own streak); std(IMAGE/sqrt(VARIANCE)) ${f.noiseStd.toFixed(3)} (sky sources ${f.skyNoiseRatio.toFixed(3)}); at the one-visit transient ${f.atOneVisitTransient}, along streaks ${f.alongStreaks}; flux bias ${(100 * f.fakeFluxBias).toFixed(2)} % (${f.fakeCount} fakes), ${(100 * f.fluxBias).toFixed(2)} % (${f.fluxCount} hostless transients at SNR >= 20); coadd flux noise / ideal ${f.depthRatio.toFixed(3)}; build ${f.buildSeconds.toFixed(1)} s`;
 }
 
 /** One acceptance bar of issue 16: the figure, the bar as text, and whether it is met. */
@@ -236,10 +276,10 @@ export function bars(f: TemplateFigures): Bar[] {
       met: f.alongStreaks === 0,
     },
     {
-      name: `isolated transient flux bias (${f.fluxCount} at SNR >= 20)`,
-      value: `${pct(f.fluxBias)} +- ${pct(f.fluxBiasError)}`,
+      name: `isolated flux bias, ${f.fakeCount} fakes on empty sky at SNR ${FAKE_SNR.join('-')} (the visit's ${f.fluxCount} transients at SNR >= 20: ${pct(f.fluxBias)} +- ${pct(f.fluxBiasError)})`,
+      value: `${pct(f.fakeFluxBias)} +- ${pct(f.fakeFluxBiasError)}`,
       bar: 'within 1 %',
-      met: Math.abs(f.fluxBias) <= 0.01,
+      met: Math.abs(f.fakeFluxBias) <= 0.01,
     },
     {
       name: 'coadd flux noise / ideal inverse-variance sum',

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { describe, evaluateTemplates } from '../../bench/template-eval.js';
 
 test('a later visit against a coadd of 10 simulated visits', async (t) => {
-  const f = await evaluateTemplates({ size: 512, seed: 7, inputs: 10 });
+  const f = await evaluateTemplates({ size: 512, seed: 7, inputs: 10, fakes: 0 });
   t.diagnostic(describe(f));
   assert.ok(f.build.nUsed >= 3);
   assert.equal(f.atOneVisitTransient, 0, 'detections at the transient of one input');
@@ -27,6 +27,7 @@ test('a later visit against a coadd of 10 simulated visits', async (t) => {
     size: 512,
     seed: 7,
     inputs: 10,
+    fakes: 0,
     config: { rejection: 'none' },
   });
   t.diagnostic(`without rejection: ${describe(none)}`);
