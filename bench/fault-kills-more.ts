@@ -242,8 +242,8 @@ async function templateKills(only: string | undefined): Promise<void> {
 /** `npm run bench -- fault-kills-more`: the template rows, then the outage row (each after its baseline). */
 export async function run(): Promise<void> {
   const only = process.env.AP_FAULT_KILLS;
-  await templateKills(only);
-  if (!only || 'Firestore outage beyond the delivery budget'.includes(only) || only === 'outage')
+  if (!only || KILLS.some((k) => k.what.includes(only))) await templateKills(only);
+  if (!only || 'Firestore outage beyond the delivery budget'.includes(only))
     await killExperiments([OUTAGE]);
 }
 

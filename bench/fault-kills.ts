@@ -50,7 +50,7 @@ function nameOf(e: Experiment): string {
   if (e.kind === 'emulators') return `emulators at ${e.stage}`;
   if (e.kind === 'cut') return `Firestore cut ${e.ms / 1000} s`;
   if (e.kind === 'outage')
-    return `Firestore cut ${e.ms / 1000} s, beyond the delivery budget; dead letters replayed after`;
+    return `Firestore outage ${e.ms / 1000} s, beyond the delivery budget; dead letters replayed after`;
   return `${e.fn} ${e.what}`;
 }
 

@@ -22,7 +22,6 @@ import { setServices, type Services } from '../../functions/context.js';
 import { processImage } from '../../functions/process-image.js';
 import { ProcessingRecords } from '../../functions/processing-record.js';
 import { FirestoreApdb } from '../../shared/adapters/firestore.js';
-import { Firestore } from '@google-cloud/firestore';
 import { deadLetterTopic, TOPICS } from '../../shared/cloud/names.js';
 import { FitsHeader, writeFits } from '../../shared/fits/index.js';
 import { tileOf } from '../../shared/prompt/template-tiles.js';
@@ -270,10 +269,15 @@ test('transient failures are retried, then given up by the function before the s
 test('the database unreachable for the whole delivery budget: the last delivery gives up itself with the reason, and the dead letter replays the image once it is back', async () => {
   const name = 'APSIM/g-nodb/0/10.fits';
   const event = await upload(name, image({ VISIT: 100, DETECTOR: 10 }));
-  const host = process.env.FIRESTORE_EMULATOR_HOST;
-  process.env.FIRESTORE_EMULATOR_HOST = '127.0.0.1:9'; // a closed port
-  const db = new Firestore({ projectId: s.config.projectId });
-  process.env.FIRESTORE_EMULATOR_HOST = host;
+  // The database does not answer (a partition drops every packet): its calls settle only when the outage ends.
+  let end!: () => void;
+  const outage = new Promise<never>((_, reject) => {
+    end = () => reject(Object.assign(new Error('14 UNAVAILABLE: outage over'), { code: 14 }));
+  });
+  outage.catch(() => undefined);
+  const db = new Proxy(s.firestore, {
+    get: (o, p) => (p === 'runTransaction' ? () => outage : Reflect.get(o, p)),
+  });
   const broken: Services = {
     ...s,
     config: { ...s.config, deadlineSeconds: 2 },
@@ -289,6 +293,7 @@ test('the database unreachable for the whole delivery budget: the last delivery 
     await processImage(last);
   } finally {
     setServices(s);
+    end();
   }
   const a = await letterFor(name);
   assert.match(a.reason, /^gave up after 5 deliveries: DeadlineError: .*in stage begin/);
