@@ -41,18 +41,28 @@ type Experiment =
   | { kind: 'none' }
   | { kind: 'emulators'; stage: 'raw written' | 'first alert at the broker' }
   | { kind: 'cut'; ms: number }
+  /** Firestore cut for longer than processImage's whole delivery budget; then its dead letters replayed. */
+  | { kind: 'outage'; ms: number }
   | { kind: 'instance'; fn: string; point: string; occurrence: number; what: string };
 
 function nameOf(e: Experiment): string {
   if (e.kind === 'none') return 'none';
   if (e.kind === 'emulators') return `emulators at ${e.stage}`;
   if (e.kind === 'cut') return `Firestore cut ${e.ms / 1000} s`;
+  if (e.kind === 'outage')
+    return `Firestore outage ${e.ms / 1000} s, beyond the delivery budget; dead letters replayed after`;
   return `${e.fn} ${e.what}`;
 }
 
 /** How long the network cut to Firestore lasts: within the client's retry budget, and beyond it. */
 const CUT_MS = 8000;
 const LONG_CUT_MS = 90_000;
+/**
+ * The outage beyond the whole delivery budget of processImage: with the invocation deadline at
+ * OUTAGE_DEADLINE_S, 5 deliveries and the backoff of 1, 2, 4, 8 s take at most 5 x 15 + 15 = 90 s.
+ */
+const OUTAGE_MS = 120_000;
+const OUTAGE_DEADLINE_S = 15;
 /**
  * Fan-out chunk and slice (AP_FANOUT_CHUNK, AP_FANOUT_SLICE) in these runs: small, so that a
  * detector's few dozen alerts span several chunks and slices, as a 4k detector's hundreds do.
@@ -95,6 +105,20 @@ const INSTANCE_KILLS: Experiment[] = [
   },
   {
     kind: 'instance',
+    fn: 'nextVisit',
+    point: 'templateRead',
+    occurrence: 1,
+    what: 'mid-preload, after its first template read',
+  },
+  {
+    kind: 'instance',
+    fn: 'nextVisit',
+    point: 'preloadWrite',
+    occurrence: 1,
+    what: 'mid-preload, after its first preload object written',
+  },
+  {
+    kind: 'instance',
     fn: 'alertFanout',
     point: 'alertPublish',
     occurrence: FANOUT_CHUNK + 2,
@@ -127,7 +151,7 @@ interface RunResult {
   deadLetters: number;
   /** Dead letters without a `reason` (the subscription's own policy, not the function's give-up). */
   reasonless: number;
-  /** The images' processing records at the end: state counts. */
+  /** The images' processing records at the end: state counts (an outage: before the replay, then after). */
   states: string;
   /** Invocations that failed (transient errors) and whose message was retried. */
   retried: number;
@@ -203,6 +227,8 @@ async function runOnce(
   const proxy = await firestoreProxy(await freePort(), ports[2]);
   process.env.AP_FANOUT_CHUNK = String(FANOUT_CHUNK);
   process.env.AP_FANOUT_SLICE = String(FANOUT_SLICE);
+  if (experiment.kind === 'outage') process.env.AP_DEADLINE_SECONDS = String(OUTAGE_DEADLINE_S);
+  else delete process.env.AP_DEADLINE_SECONDS;
   const cloud = await startLocalCloud({
     ports: { pubsub: ports[0], storage: ports[1], firestore: proxy.port, archive: ports[3] },
     camera: { detectorSize: SIZE },
@@ -240,23 +266,47 @@ async function runOnce(
     if (experiment.kind === 'emulators' && experiment.stage === 'first alert at the broker')
       for (let i = 0; i < RUN_TIMEOUT_MS / 100 && deliveries === 0; i++)
         await new Promise((r) => setTimeout(r, 100));
-    if (experiment.kind === 'cut') proxy.cut(experiment.ms);
+    const cutAt = Date.now();
+    if (experiment.kind === 'cut' || experiment.kind === 'outage') proxy.cut(experiment.ms);
     if (experiment.kind === 'emulators') {
       await sigkill(emulators);
       emulators = await startEmulators(dir, ports);
     }
     const monitor = new NightMonitor(cloud, broker, quiet);
     monitor.track(images);
-    const finished = await monitor.drain(RUN_TIMEOUT_MS);
+    let finished = await monitor.drain(RUN_TIMEOUT_MS);
     await new Promise((r) => setTimeout(r, 3000)); // late redeliveries
     let rawPresent = 0;
     for (const image of images)
       if ((await cloud.buckets.raw.file(image.objectName).exists())[0]) rawPresent++;
-    const states = new Map<string, number>();
-    for (const image of images) {
-      const state = (await services().records.get(image.key))?.state ?? 'none';
-      states.set(state, (states.get(state) ?? 0) + 1);
+    const stateCounts = async () => {
+      const states = new Map<string, number>();
+      for (const image of images) {
+        const state = (await services().records.get(image.key))?.state ?? 'none';
+        states.set(state, (states.get(state) ?? 0) + 1);
+      }
+      return [...states].map(([state, n]) => `${n} ${state}`).join(', ');
+    };
+    const deadLetters = cloud.deadLetters.length;
+    const reasonless = cloud.deadLetters.filter((d) => !d.attributes.reason).length;
+    let states = '';
+    if (experiment.kind === 'outage') {
+      // Once Firestore is back, the operator's replay: each dead letter republished as it is.
+      await new Promise((r) => setTimeout(r, Math.max(0, cutAt + experiment.ms - Date.now())));
+      states = `${await stateCounts()}, then after the replay: `;
+      for (const d of cloud.deadLetters.filter((l) => l.topic === TOPICS.rawArrived))
+        await cloud.pubsub
+          .topic(TOPICS.rawArrived)
+          .publishMessage({ data: d.data, attributes: d.attributes });
+      const done = Date.now() + RUN_TIMEOUT_MS;
+      finished = false;
+      while (!finished && Date.now() < done) {
+        await new Promise((r) => setTimeout(r, 1000));
+        finished = (await stateCounts()) === `${images.length} published`;
+      }
+      await new Promise((r) => setTimeout(r, 3000)); // the last alerts to the tap
     }
+    states += await stateCounts();
     await tap.close();
     await broker.close();
     return {
@@ -266,9 +316,9 @@ async function runOnce(
       deliveries,
       conflicts: [...payloads.values()].filter((h) => h.size > 1).length,
       rawPresent,
-      deadLetters: cloud.deadLetters.length,
-      reasonless: cloud.deadLetters.filter((d) => !d.attributes.reason).length,
-      states: [...states].map(([state, n]) => `${n} ${state}`).join(', '),
+      deadLetters,
+      reasonless,
+      states,
       retried: cloud.logs.entries.filter(
         (e) => e.message === 'function failed; the message will be retried',
       ).length,
@@ -276,6 +326,7 @@ async function runOnce(
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
+    delete process.env.AP_DEADLINE_SECONDS;
     await cloud.stop();
     await proxy.close();
     await sigkill(emulators);
@@ -283,8 +334,11 @@ async function runOnce(
   }
 }
 
-/** Runs the experiments and prints their table. */
-export async function killExperiments(): Promise<void> {
+/** The outage row of `fault-kills-more` (bench/fault-kills-more.ts). */
+export const OUTAGE: Experiment = { kind: 'outage', ms: OUTAGE_MS };
+
+/** Runs the experiments (default: this part's) after a baseline run without any, and prints their table. */
+export async function killExperiments(chosen?: Experiment[]): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'ap-fault-kills-'));
   try {
     const plan = planSky(gridCamera('APSIM', SIZE, 14, 0.2), BORESIGHT, 'r', DETECTORS);
@@ -300,11 +354,13 @@ export async function killExperiments(): Promise<void> {
     });
     const experiments: Experiment[] = [
       { kind: 'none' },
-      { kind: 'emulators', stage: 'raw written' },
-      { kind: 'emulators', stage: 'first alert at the broker' },
-      { kind: 'cut', ms: CUT_MS },
-      { kind: 'cut', ms: LONG_CUT_MS },
-      ...INSTANCE_KILLS,
+      ...(chosen ?? [
+        { kind: 'emulators', stage: 'raw written' },
+        { kind: 'emulators', stage: 'first alert at the broker' },
+        { kind: 'cut', ms: CUT_MS },
+        { kind: 'cut', ms: LONG_CUT_MS },
+        ...INSTANCE_KILLS,
+      ]),
     ];
     const only = process.env.AP_FAULT_KILLS;
     console.log(
@@ -331,6 +387,6 @@ export async function killExperiments(): Promise<void> {
 }
 
 /** `npm run bench -- fault-kills`. */
-export const run = killExperiments;
+export const run = () => killExperiments();
 
 if (import.meta.url === `file://${process.argv[1]}`) await killExperiments();

@@ -29,6 +29,8 @@ export interface MessagePublishedData {
     orderingKey?: string;
   };
   subscription: string;
+  /** Which delivery this is (1 = the first), when the subscription has a dead-letter policy, as in Pub/Sub's push body. */
+  deliveryAttempt?: number;
 }
 
 /** The CloudEvent (v1.0 structured form) handed to a handler. */
@@ -154,6 +156,7 @@ export function toCloudEvent(
         ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}),
       },
       subscription,
+      ...(message.deliveryAttempt > 0 ? { deliveryAttempt: message.deliveryAttempt } : {}),
     },
   };
 }

@@ -2,8 +2,9 @@
  * Dead-lettering with a reason: a message that cannot be processed (malformed, bad image, or
  * failing on every attempt) is published to `<topic>-dead-letter` with its original data and
  * attributes plus `reason`, `stage` (where it failed), `attempts` (deliveries that processed it),
- * `sourceTopic`, `sourceMessageId`, and then acknowledged, so it never loops and an operator can
- * inspect or replay it.
+ * `sourceTopic`, `sourceMessageId` (and `retryable` = `true` when transient errors, not the input,
+ * made the function give up), and then acknowledged, so it never loops and an operator can
+ * inspect or replay it (republished as it is to its source topic).
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import { deadLetterTopic } from '../shared/cloud/names.js';
@@ -17,6 +18,8 @@ const MAX_REASON = 900;
 export interface FailurePlace {
   stage: string;
   attempts: number;
+  /** Given up on transient errors, not the input: the dead letter may be replayed as it is once the cause is gone (attribute `retryable`). */
+  retryable?: boolean;
 }
 
 export async function deadLetter(
@@ -31,6 +34,7 @@ export async function deadLetter(
     reason: reason.slice(0, MAX_REASON),
     stage: place.stage,
     attempts: String(place.attempts),
+    ...(place.retryable ? { retryable: 'true' } : {}),
     sourceTopic,
     sourceMessageId: message.messageId,
   };

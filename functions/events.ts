@@ -12,6 +12,11 @@ export interface PubsubDelivery {
   attributes: Record<string, string>;
   messageId: string;
   publishTime: Date;
+  /**
+   * Which delivery of the message this is (1 = the first): Pub/Sub's `deliveryAttempt`, which the
+   * push body (so Eventarc's event data) carries when the subscription has a dead-letter policy.
+   */
+  deliveryAttempt?: number;
 }
 
 /** Largest message payload accepted, bytes (Pub/Sub itself allows 10 MB). */
@@ -25,7 +30,8 @@ function dateOr(value: unknown, fallback: () => Date): Date {
 
 /** Extracts the Pub/Sub message from a `google.cloud.pubsub.topic.v1.messagePublished` event. */
 export function pubsubMessage(event: CloudEvent<unknown>): PubsubDelivery {
-  const data = event.data as { message?: Record<string, unknown> } | undefined;
+  const data = event.data as
+    { message?: Record<string, unknown>; deliveryAttempt?: unknown } | undefined;
   const message = data?.message;
   if (!message || typeof message !== 'object')
     throw new MessageError(`event ${event.id}: no Pub/Sub message in the CloudEvent data`);
@@ -43,7 +49,14 @@ export function pubsubMessage(event: CloudEvent<unknown>): PubsubDelivery {
     message.publishTime ?? message.publish_time ?? event.time,
     () => new Date(),
   );
-  return { data: Buffer.from(encoded, 'base64'), attributes, messageId, publishTime };
+  const attempt = Number(data.deliveryAttempt);
+  return {
+    data: Buffer.from(encoded, 'base64'),
+    attributes,
+    messageId,
+    publishTime,
+    ...(Number.isSafeInteger(attempt) && attempt > 0 ? { deliveryAttempt: attempt } : {}),
+  };
 }
 
 /** The object named by a Cloud Storage notification (JSON_API_V1 payload and attributes). */

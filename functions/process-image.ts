@@ -268,13 +268,13 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     const error =
       begin.record.error ??
       `no attempt finished or reported an error within the ${s.config.deadlineSeconds} s deadline (instance killed?)`;
-    await s.records.markFailed(key, error);
+    await s.records.markFailed(key, error, undefined, true);
     return deadLetter(
       s.pubsub,
       TOPICS.rawArrived,
       message,
       `gave up after ${begin.record.attempts} attempts: ${error}`,
-      { stage: begin.record.stage ?? 'unknown', attempts: begin.record.attempts },
+      { stage: begin.record.stage ?? 'unknown', attempts: begin.record.attempts, retryable: true },
     );
   }
   if (begin.action === 'republish') {
@@ -466,6 +466,44 @@ export async function processImage(event: CloudEvent<unknown>): Promise<void> {
         stage: progress.stage,
         attempts: 0,
       });
-    throw err;
+    const delivery = message.deliveryAttempt ?? 0;
+    if (!isTransient(err) || err instanceof BusyError || delivery <= s.config.maxAttempts)
+      throw err;
+    return giveUpOnDelivery(s, message, err as Error, progress.stage, delivery);
   }
+}
+
+/** Longest wait for the record to close after a give-up on a delivery's transient error, seconds. */
+const CLOSE_RECORD_SECONDS = 5;
+
+/**
+ * The give-up of a delivery beyond the function's attempts (Pub/Sub's count, which holds when
+ * the processing record cannot even be read, e.g. the database unreachable for the whole delivery
+ * budget): a dead letter with the reason, stage and delivery count, marked retryable, before the
+ * subscription's reason-less one; then the record is marked failed (retryable) if the database
+ * answers within CLOSE_RECORD_SECONDS. Either way a replay of the dead letter processes the image.
+ */
+async function giveUpOnDelivery(
+  s: Services,
+  message: PubsubDelivery,
+  err: Error,
+  stage: string,
+  delivery: number,
+): Promise<void> {
+  const reason = `gave up after ${delivery} deliveries: ${err.name}: ${err.message}`;
+  await deadLetter(s.pubsub, TOPICS.rawArrived, message, reason, {
+    stage,
+    attempts: delivery,
+    retryable: true,
+  });
+  const key = processingKey(parseRawPath(storageNotification(message).name));
+  const close = s.records.markFailed(key, reason, stage, true);
+  await withDeadline(
+    close,
+    Date.now() + CLOSE_RECORD_SECONDS * 1000,
+    CLOSE_RECORD_SECONDS,
+    () => 'record',
+  ).catch((e: Error) =>
+    log('WARNING', 'processing record left open after the give-up', { key, error: e.message }),
+  );
 }

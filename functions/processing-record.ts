@@ -31,6 +31,11 @@ export interface ProcessingRecord {
   fanoutStage?: string | null;
   /** Why the record failed, or the last transient error, and the stage it happened in. */
   error: string | null;
+  /**
+   * A failed record given up on transient errors (the infrastructure, not the image): a replay of
+   * its dead letter starts it afresh instead of being dropped.
+   */
+  retryable?: boolean;
   stage?: string | null;
   /** Generation of the raw object the record's attempts read (a new upload starts afresh after a failure). */
   generation: string;
@@ -113,7 +118,8 @@ export class ProcessingRecords {
    * Starts a delivery of raw object `generation`: counts the attempt unless the work is already
    * done or given up. `maxAttempts` bounds deliveries that keep failing (they go to the dead-letter
    * topic); a failed record starts afresh when a new generation of the image is uploaded (fixed
-   * input), while a replay of the same generation stays dropped. With `leaseSeconds` > 0 the
+   * input) or when it was given up on transient errors (`retryable`: a replay of its dead letter),
+   * while a replay of the same generation of bad input stays dropped. With `leaseSeconds` > 0 the
    * attempt holds the record that long (the invocation deadline), so that a concurrent delivery
    * of the same image gets 'busy' instead of processing it a second time.
    */
@@ -130,7 +136,11 @@ export class ProcessingRecords {
         : fresh(key);
       const ended = stored.state === 'failed' || stored.state === 'noTemplate';
       const current =
-        ended && generation !== '' && stored.generation !== generation ? fresh(key) : stored;
+        ended &&
+        ((generation !== '' && stored.generation !== generation) ||
+          (stored.state === 'failed' && stored.retryable === true))
+          ? fresh(key)
+          : stored;
       // Published before its APDB write finished (that write failed): process again, which writes the stored rows.
       if (
         current.state === 'failed' ||
@@ -229,13 +239,19 @@ export class ProcessingRecords {
     return this.update(key, (r) => ({ ...r, state: 'published' }));
   }
 
-  /** Gives up on the record for good (bad input, or too many attempts). */
-  markFailed(key: string, reason: string, stage?: string): Promise<ProcessingRecord> {
+  /** Gives up on the record (bad input; or, `retryable`, transient errors on every attempt). */
+  markFailed(
+    key: string,
+    reason: string,
+    stage?: string,
+    retryable = false,
+  ): Promise<ProcessingRecord> {
     return this.update(key, (r) => ({
       ...r,
       state: r.state === 'started' ? 'failed' : r.state,
       error: reason,
       stage: stage ?? r.stage ?? null,
+      retryable,
       leaseUntil: null,
     }));
   }

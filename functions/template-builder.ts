@@ -11,7 +11,9 @@
  * redelivered request finds nothing due. A new version comes only from a release (`releaseTile`,
  * called by templateApi). A build with too few usable inputs records why and waits for more
  * candidates (a new request when some arrived during it). Malformed messages are dead-lettered with
- * the reason; transient errors, and a request for a tile another build holds, are retried.
+ * the reason; transient errors, and a request for a tile another build holds, are retried (builds
+ * hold the tile's lease, renewed while they run; a killed build's lease lapses within
+ * AP_LEASE_SECONDS and the next delivery takes the build over).
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { GcsObjectStore, TRANSFER_VALIDATION } from '../shared/adapters/storage.js';
@@ -64,10 +66,15 @@ export const TEMPLATE_MIN_TILE_OVERLAP_ENV = 'AP_TEMPLATE_MIN_TILE_OVERLAP';
 /** Bytes of a message-less event kept in its dead letter. */
 const MAX_EVENT_KEPT = 64 * 1024;
 
+const FITS = 'application/fits';
+
 /** Raw images downloaded at once for a build. */
 const DOWNLOAD_CONCURRENCY = 4;
 
-/** Templates bucket: every version as built, and its vetting page (create-only). */
+/**
+ * Templates bucket: every version as built (create-only; once written, that version is the build)
+ * and its vetting page (written just before it).
+ */
 export const versionKey = (band: string, tile: number, version: number) =>
   `versions/${band}/hpx${TILE_ORDER}-${tile}-v${version}.fits`;
 export const vettingKey = (band: string, tile: number, version: number) =>
@@ -114,10 +121,12 @@ export type BuildOutcome =
   | { status: 'busy' }
   | { status: 'not due' };
 
-let tilesStore: TemplateTiles | null = null;
+const tileStores = new WeakMap<Services['firestore'], TemplateTiles>();
+/** The tile records of the services' database. */
 export function templateTiles(s: Services): TemplateTiles {
-  tilesStore ??= new TemplateTiles(s.firestore);
-  return tilesStore;
+  let tiles = tileStores.get(s.firestore);
+  if (!tiles) tileStores.set(s.firestore, (tiles = new TemplateTiles(s.firestore)));
+  return tiles;
 }
 
 async function readInputs(
@@ -158,9 +167,48 @@ async function adopt(s: Services, band: string, tile: number, bytes: Buffer): Pr
   });
 }
 
+/** Publishes a built version at the tile's key (a release replaces; a first version is created only where nothing is) and freezes the tile from it. */
+async function publish(
+  s: Services,
+  band: string,
+  tile: number,
+  bytes: Buffer,
+  release: boolean,
+): Promise<TileRecord> {
+  const key = templateKey(band, tile);
+  if (release) await s.buckets.templates.file(key).save(bytes, { contentType: 'application/fits' });
+  else if (!(await new GcsObjectStore(s.buckets.templates).putIfAbsent(key, bytes, FITS)))
+    return adopt(s, band, tile, (await new GcsObjectStore(s.buckets.templates).get(key))!);
+  return adopt(s, band, tile, bytes);
+}
+
+/**
+ * Claims the tile's build; while another build holds it, waits up to one lease (and a poll) for
+ * that lease to end or lapse (a killed build stops renewing it), so that the delivery after a
+ * crash takes the build over instead of leaving the tile to the next candidate after the lease.
+ */
+async function claimOrWait(
+  s: Services,
+  band: string,
+  tile: number,
+  minCandidates: number,
+  release: boolean,
+): ReturnType<TemplateTiles['claimBuild']> {
+  const lease = s.config.leaseSeconds;
+  const poll = (lease * 1000) / 3;
+  const until = Date.now() + lease * 1000 + poll;
+  for (;;) {
+    const claim = await templateTiles(s).claimBuild(band, tile, minCandidates, lease, release);
+    if (!claim.busy || Date.now() >= until) return claim;
+    await new Promise((r) => setTimeout(r, Math.min(poll, until - Date.now())));
+  }
+}
+
 /**
  * Builds the tile's template when due (or, with `release`, its next version) under the tile's
- * lease; see the module comment. Transient errors give the lease back and are rethrown.
+ * lease, renewed while it runs; see the module comment. A version object already written (a build
+ * killed before it froze the tile) is published as it is, never built a second time. Transient
+ * errors give the lease back and are rethrown.
  */
 export async function buildTile(
   s: Services,
@@ -170,15 +218,21 @@ export async function buildTile(
 ): Promise<BuildOutcome> {
   const config = templateConfigFromEnv();
   const tiles = templateTiles(s);
-  const claim = await tiles.claimBuild(
-    band,
-    tile,
-    minCandidatesFromEnv(config.minInputs),
-    s.config.deadlineSeconds,
-    release,
-  );
+  const claim = await claimOrWait(s, band, tile, minCandidatesFromEnv(config.minInputs), release);
   if (claim.busy) return { status: 'busy' };
   if (!claim.record) return { status: 'not due' };
+  const version = claim.record.version + 1;
+  log('INFO', 'template build started', { band, tile, version, release });
+  const lease = s.config.leaseSeconds;
+  let held = claim.record.leaseUntil!;
+  const heartbeat = setInterval(
+    () =>
+      void tiles.renewLease(band, tile, held, lease).then(
+        (until) => (held = until ?? held),
+        () => undefined,
+      ),
+    (lease * 1000) / 3,
+  );
   const store = new GcsObjectStore(s.buckets.templates);
   const key = templateKey(band, tile);
   const started = Date.now();
@@ -187,12 +241,13 @@ export async function buildTile(
       const existing = await store.get(key);
       if (existing) return { status: 'frozen', record: await adopt(s, band, tile, existing) };
     }
+    const built = await store.get(versionKey(band, tile, version));
+    if (built) return { status: 'frozen', record: await publish(s, band, tile, built, release) };
     const candidates = await tiles.candidates(band, tile);
     const { inputs, unreadable } = await readInputs(
       s,
       candidates.map((c) => c.name),
     );
-    const version = claim.record.version + 1;
     let build;
     try {
       build = await buildTemplate(inputs, {
@@ -212,16 +267,17 @@ export async function buildTile(
       return { status: 'waiting', reason: err.message };
     }
     const bytes = Buffer.from(templateToFits(build));
-    await store.putIfAbsent(versionKey(band, tile, version), bytes, 'application/fits');
-    await store.putIfAbsent(
-      vettingKey(band, tile, version),
-      Buffer.from(vettingHtml(build)),
-      'text/html',
-    );
+    // The vetting page first (a killed build's is replaced), then the version object, which ends the build.
+    await s.buckets.templates
+      .file(vettingKey(band, tile, version))
+      .save(Buffer.from(vettingHtml(build)), { resumable: false, contentType: 'text/html' });
+    if (!(await store.putIfAbsent(versionKey(band, tile, version), bytes, FITS))) {
+      const other = (await store.get(versionKey(band, tile, version)))!;
+      return { status: 'frozen', record: await publish(s, band, tile, other, release) };
+    }
     // The first version is created only where nothing is (a template that got there first is adopted); a release replaces.
-    if (release)
-      await s.buckets.templates.file(key).save(bytes, { contentType: 'application/fits' });
-    else if (!(await store.putIfAbsent(key, bytes, 'application/fits')))
+    if (release) await s.buckets.templates.file(key).save(bytes, { contentType: FITS });
+    else if (!(await store.putIfAbsent(key, bytes, FITS)))
       return { status: 'frozen', record: await adopt(s, band, tile, (await store.get(key))!) };
     const record = await tiles.markFrozen(band, tile, {
       version,
@@ -246,6 +302,8 @@ export async function buildTile(
   } catch (err) {
     await tiles.release(band, tile, `${(err as Error).name}: ${(err as Error).message}`);
     throw err;
+  } finally {
+    clearInterval(heartbeat);
   }
 }
 
@@ -269,6 +327,7 @@ async function handleCandidate(s: Services, message: PubsubDelivery, progress: {
   for (const [k, tile] of candidate.tiles.entries()) {
     if (candidate.overlaps[k] < minOverlap) continue;
     const record = await tiles.record(candidate, tile, candidate.overlaps[k]);
+    log('INFO', 'template candidate recorded', { band: candidate.band, tile, key: candidate.key });
     // A build holding the tile asks again itself when it ends waiting (handleBuild).
     if (isDue(record, minCandidates) && !isLeased(record)) due.push(tile);
   }

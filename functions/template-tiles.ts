@@ -3,8 +3,8 @@
  * document `{band}_hpx8-{tile}`, with its candidates in the subcollection `candidates` (one
  * document per image and generation, so a redelivered candidate is recorded once). A tile is
  * `collecting` until its first build succeeds, then `frozen`: only a release makes a new version.
- * A build holds the tile's lease (as long as the invocation deadline) so that two deliveries never
- * build one tile at once.
+ * A build holds the tile's lease (AP_LEASE_SECONDS, renewed by the running build every third of
+ * it) so that two deliveries never build one tile at once, and a killed build's lease lapses soon.
  */
 import type { Firestore } from '@google-cloud/firestore';
 import { TILE_ORDER } from '../shared/prompt/template-tiles.js';
@@ -164,6 +164,26 @@ export class TemplateTiles {
       };
       tx.set(this.doc(band, tile), record);
       return { record, busy: false };
+    });
+  }
+
+  /**
+   * Extends the build lease that ends at `until` (the running build's heartbeat) to `leaseSeconds`
+   * from now; the lease's new end, or null when the build no longer holds it (it ended, or lapsed
+   * and another delivery took the tile over).
+   */
+  async renewLease(
+    band: string,
+    tile: number,
+    until: string,
+    leaseSeconds: number,
+  ): Promise<string | null> {
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.doc(band, tile));
+      if (!snap.exists || (snap.data() as TileRecord).leaseUntil !== until) return null;
+      const leaseUntil = new Date(Date.now() + leaseSeconds * 1000).toISOString();
+      tx.update(this.doc(band, tile), { leaseUntil, updatedAt: new Date().toISOString() });
+      return leaseUntil;
     });
   }
 

@@ -2,8 +2,10 @@
  * Times the cloud calls a function makes, without changing them: the Services handed to the
  * functions are wrapped so that each call of interest adds its wall time (ms) to a category.
  * processImage logs its pipeline stages itself; these fill in the I/O around them (raw download,
- * preload read, result store, APDB write, hand-off publish).
+ * preload read, result store, APDB write, hand-off publish); nextVisit's and templateBuilder's
+ * template reads and writes and preload writes are timed too (the crash rehearsal's points).
  */
+import type { Bucket } from '@google-cloud/storage';
 import type { Services } from '../context.js';
 import { TOPICS } from '../../shared/cloud/names.js';
 
@@ -50,18 +52,25 @@ export function instrumentServices(
   into: CallTimings,
   afterCall: AfterCall = () => {},
 ): Services {
-  const rawBucket = new Proxy(s.buckets.raw, {
-    get(obj, prop, receiver) {
-      const value = Reflect.get(obj, prop, receiver) as unknown;
-      if (prop !== 'file' || typeof value !== 'function') return value;
-      return (...args: unknown[]) =>
-        timedMethods(
-          (value as Method).apply(obj, args) as object,
-          into,
-          (m) => (m === 'download' ? 'download' : null),
-          afterCall,
-        );
-    },
+  /** The bucket whose files' methods named in `categories` are timed. */
+  const timedFiles = (bucket: Bucket, categories: Record<string, string>) =>
+    new Proxy(bucket, {
+      get(obj, prop, receiver) {
+        const value = Reflect.get(obj, prop, receiver) as unknown;
+        if (prop !== 'file' || typeof value !== 'function') return value;
+        return (...args: unknown[]) =>
+          timedMethods(
+            (value as Method).apply(obj, args) as object,
+            into,
+            (m) => categories[m] ?? null,
+            afterCall,
+          );
+      },
+    });
+  const rawBucket = timedFiles(s.buckets.raw, { download: 'download' });
+  const templates = timedFiles(s.buckets.templates, {
+    download: 'templateRead',
+    save: 'templateWrite',
   });
   const work = timedMethods(
     s.work,
@@ -70,6 +79,7 @@ export function instrumentServices(
       const key = String(args[0]);
       if (method === 'get' && key.startsWith('preload/')) return 'preloadRead';
       if (method === 'putIfAbsent' && key.startsWith('results/')) return 'store';
+      if (method === 'putIfAbsent' && key.startsWith('preload/')) return 'preloadWrite';
       return null;
     },
     afterCall,
@@ -98,5 +108,12 @@ export function instrumentServices(
       };
     },
   });
-  return { ...s, buckets: { ...s.buckets, raw: rawBucket }, work, apdb, records, pubsub };
+  return {
+    ...s,
+    buckets: { ...s.buckets, raw: rawBucket, templates },
+    work,
+    apdb,
+    records,
+    pubsub,
+  };
 }

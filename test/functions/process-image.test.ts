@@ -3,7 +3,8 @@
  * dead-lettered at once with `reason`, `stage` and `attempts` and the record ends `failed`;
  * transient failures are retried and then given up by the function itself (before the
  * subscription's maxDeliveryAttempts) with the reason; a different image under a claimed
- * (visit, detector) is refused, and a byte-identical copy under another raw path is a no-op.
+ * (visit, detector) is refused, and a byte-identical copy under another raw path is a no-op; the
+ * database unreachable for every delivery: the last one gives up itself, and its dead letter replays.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,8 @@ import {
 } from '../helpers/function-cloud.js';
 import { setServices, type Services } from '../../functions/context.js';
 import { processImage } from '../../functions/process-image.js';
+import { ProcessingRecords } from '../../functions/processing-record.js';
+import { FirestoreApdb } from '../../shared/adapters/firestore.js';
 import { deadLetterTopic, TOPICS } from '../../shared/cloud/names.js';
 import { FitsHeader, writeFits } from '../../shared/fits/index.js';
 import { tileOf } from '../../shared/prompt/template-tiles.js';
@@ -289,6 +292,54 @@ test('transient failures are retried, then given up by the function before the s
   );
   assert.equal(a.stage, 'download');
   assert.equal((await s.records.get('APSIM_g-net_8'))?.state, 'failed');
+});
+
+test('the database unreachable for the whole delivery budget: the last delivery gives up itself with the reason, and the dead letter replays the image once it is back', async () => {
+  const name = 'APSIM/g-nodb/0/10.fits';
+  const event = await upload(name, image({ VISIT: 100, DETECTOR: 10 }));
+  // The database does not answer (a partition drops every packet): its calls settle only when the outage ends.
+  let end!: () => void;
+  const outage = new Promise<never>((_, reject) => {
+    end = () => reject(Object.assign(new Error('14 UNAVAILABLE: outage over'), { code: 14 }));
+  });
+  outage.catch(() => undefined);
+  const db = new Proxy(s.firestore, {
+    get: (o, p) => (p === 'runTransaction' ? () => outage : Reflect.get(o, p)),
+  });
+  const broken: Services = {
+    ...s,
+    config: { ...s.config, deadlineSeconds: 2 },
+    firestore: db,
+    records: new ProcessingRecords(db),
+    apdb: new FirestoreApdb(db),
+  };
+  // Pub/Sub's 5th delivery (beyond the function's maxAttempts): before, it threw, and the subscription dead-lettered it without a reason.
+  const last = event as CloudEvent<{ deliveryAttempt?: number }>;
+  last.data = { ...last.data!, deliveryAttempt: s.config.maxAttempts + 1 };
+  setServices(broken);
+  try {
+    await processImage(last);
+  } finally {
+    setServices(s);
+    end();
+  }
+  const a = await letterFor(name);
+  assert.match(a.reason, /^gave up after 5 deliveries: DeadlineError: .*in stage begin/);
+  assert.deepEqual([a.stage, a.attempts, a.retryable], ['begin', '5', 'true']);
+  // The operator's replay: the dead letter republished as it is, the database back.
+  const letter = letters.find((l) => l.attributes.objectId === name)!;
+  await processImage({
+    ...event,
+    id: 'replay',
+    data: {
+      message: {
+        data: letter.data.toString('base64'),
+        attributes: letter.attributes,
+        messageId: 'replay',
+      },
+    },
+  });
+  assert.equal((await s.records.get(keyOf(name)))?.state, 'noTemplate', 'processed by the replay');
 });
 
 test("a redelivery after an instance was killed mid-attempt waits for the attempt's lease to lapse and takes the image over", async () => {
