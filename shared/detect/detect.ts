@@ -55,6 +55,16 @@ export interface DetectConfig {
   psfCellSize: number;
   /** Sky sources to measure after detection (0 to skip). Default 1000. */
   skySources: number;
+  /**
+   * When the sky sources' noise ratio exceeds this, the threshold is multiplied by the ratio and
+   * detection repeated (Rubin's DynamicDetectionTask): where the PSF-scale noise exceeds what
+   * VARIANCE predicts (noise correlated on the PSF scale that the decorrelation missed, faint
+   * residuals), a 5 sigma threshold on the variance plane admits noise. Default 1.05: within the
+   * ratio's own scatter (~0.04 for 1000 sky sources) and the 1.00 +- 0.05 noise the pipeline is
+   * held to, VARIANCE is trusted; the threshold is never lowered. Infinity turns it off; needs
+   * `skySources` > 0.
+   */
+  rescaleThresholdAbove: number;
   /** Seed of the sky-source positions. Default 1. */
   seed: number;
 }
@@ -73,6 +83,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   dipoleLobeMinSnr: 5,
   psfCellSize: 256,
   skySources: 1000,
+  rescaleThresholdAbove: 1.05,
   seed: 1,
 };
 
@@ -81,8 +92,10 @@ export interface DetectResult {
   sources: DiaSourceRecord[];
   /** Positive then negative footprints (flat pixel indices y * width + x). */
   footprints: Footprint[];
-  /** Noise calibration from sky sources (count 0 when skipped). */
+  /** Noise calibration from sky sources after the final detection (count 0 when skipped). */
   skySources: SkySourceResult;
+  /** Threshold used over `config.threshold`: the first pass's sky-source noise ratio when scaled, else 1. */
+  thresholdScale: number;
 }
 
 /**
@@ -139,33 +152,29 @@ function detectOnLikelihood(
   const cy = difference.image.y0 + (height - 1) / 2;
   const sigma = psf.sigmaAt(cx, cy);
   const fwhm = psf.fwhmAt(cx, cy);
-  const labels = new Int32Array(width * height);
   const grow = config.growSigmas * sigma;
   const minSep = config.minPeakSeparationFwhm * fwhm;
-  const positive = findFootprints(
-    like.significance,
-    width,
-    height,
-    config.threshold,
-    1,
-    grow,
-    minSep,
-    labels,
-  );
-  const negative = config.detectNegative
-    ? findFootprints(
-        like.significance,
-        width,
-        height,
-        config.threshold,
-        -1,
-        grow,
-        minSep,
-        new Int32Array(0),
-      )
-    : [];
-  setMaskBits(difference, positive, MaskPlane.DETECTED);
-  setMaskBits(difference, negative, MaskPlane.DETECTED_NEGATIVE);
+  const detect = (threshold: number): Detection =>
+    findAllFootprints(
+      difference,
+      like.significance,
+      threshold,
+      config.detectNegative,
+      grow,
+      minSep,
+    );
+  const skySourcesNow = (): SkySourceResult =>
+    config.skySources > 0
+      ? measureSkySources(difference, psf, config.skySources, config.excludeBits, config.seed)
+      : { count: 0, noiseRatio: Number.NaN, medianFluxErr: Number.NaN, meanSnr: Number.NaN };
+  let { positive, negative, labels } = detect(config.threshold);
+  let skySources = skySourcesNow();
+  let thresholdScale = 1;
+  if (skySources.noiseRatio > config.rescaleThresholdAbove) {
+    thresholdScale = skySources.noiseRatio;
+    ({ positive, negative, labels } = detect(config.threshold * thresholdScale));
+    skySources = skySourcesNow();
+  }
 
   const measurer = new SourceMeasurer(difference, psf, config, like.significance);
   const dipoles = config.fitDipoles
@@ -181,11 +190,42 @@ function detectOnLikelihood(
   }
   sources.forEach((s, i) => (s.index = i));
   addSkyCoordinates(difference, sources);
-  const skySources =
-    config.skySources > 0
-      ? measureSkySources(difference, psf, config.skySources, config.excludeBits, config.seed)
-      : { count: 0, noiseRatio: Number.NaN, medianFluxErr: Number.NaN, meanSnr: Number.NaN };
-  return { sources, footprints: [...positive, ...negative], skySources };
+  return { sources, footprints: [...positive, ...negative], skySources, thresholdScale };
+}
+
+interface Detection {
+  positive: Footprint[];
+  negative: Footprint[];
+  /** 1-based positive footprint number per pixel. */
+  labels: Int32Array;
+}
+
+/**
+ * Positive and negative footprints at `threshold`, written to the DETECTED / DETECTED_NEGATIVE
+ * bits of `difference` after clearing them (Rubin's SourceDetectionTask.clearMask).
+ */
+function findAllFootprints(
+  difference: Exposure,
+  significance: Float32Array,
+  threshold: number,
+  detectNegative: boolean,
+  grow: number,
+  minSep: number,
+): Detection {
+  const { width, height } = difference;
+  const labels = new Int32Array(width * height);
+  const positive = findFootprints(significance, width, height, threshold, 1, grow, minSep, labels);
+  const negative = detectNegative
+    ? findFootprints(significance, width, height, threshold, -1, grow, minSep, new Int32Array(0))
+    : [];
+  const clear = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
+  for (let y = 0; y < height; y++) {
+    const row = difference.mask.row(y);
+    for (let x = 0; x < width; x++) row[x] &= clear;
+  }
+  setMaskBits(difference, positive, MaskPlane.DETECTED);
+  setMaskBits(difference, negative, MaskPlane.DETECTED_NEGATIVE);
+  return { positive, negative, labels };
 }
 
 function setMaskBits(exposure: Exposure, footprints: Footprint[], bit: number): void {
