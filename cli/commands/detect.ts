@@ -47,10 +47,14 @@ Sky sources' noise ratio (measured / predicted PSF-flux scatter) is logged on st
     const diff = await parseInput(diffPath, (bytes) => readDifference(bytes, diffPath));
     progress('detecting');
     const start = performance.now();
-    const { sources, skySources } = await detectDiaSourcesParallel(diff.exposure, diff.psf, {
-      ...DEFAULT_DETECT_CONFIG,
-      threshold,
-    });
+    const { sources, skySources, thresholdScale } = await detectDiaSourcesParallel(
+      diff.exposure,
+      diff.psf,
+      {
+        ...DEFAULT_DETECT_CONFIG,
+        threshold,
+      },
+    );
     const elapsedMs = performance.now() - start;
     const { visit, detector } = diff.exposure.info;
     let table: string;
@@ -76,6 +80,7 @@ Sky sources' noise ratio (measured / predicted PSF-flux scatter) is logged on st
       threshold,
       psf: diff.psfSource,
       skySourceNoiseRatio: Number(skySources.noiseRatio.toFixed(4)),
+      thresholdScale: Number(thresholdScale.toFixed(4)),
       elapsedMs: Math.round(elapsedMs),
     };
     process.stderr.write(`${JSON.stringify(log)}\n`);

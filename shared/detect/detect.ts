@@ -55,6 +55,16 @@ export interface DetectConfig {
   psfCellSize: number;
   /** Sky sources to measure after detection (0 to skip). Default 1000. */
   skySources: number;
+  /**
+   * When the sky sources' noise ratio exceeds this, the threshold is multiplied by the ratio and
+   * detection repeated (Rubin's DynamicDetectionTask): where the PSF-scale noise exceeds what
+   * VARIANCE predicts (noise correlated on the PSF scale that the decorrelation missed, faint
+   * residuals), a 5 sigma threshold on the variance plane admits noise. Default 1.05: within the
+   * ratio's own scatter (~0.04 for 1000 sky sources) and the 1.00 +- 0.05 noise the pipeline is
+   * held to, VARIANCE is trusted; the threshold is never lowered. Infinity turns it off; needs
+   * `skySources` > 0.
+   */
+  rescaleThresholdAbove: number;
   /** Seed of the sky-source positions. Default 1. */
   seed: number;
 }
@@ -73,6 +83,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   dipoleLobeMinSnr: 5,
   psfCellSize: 256,
   skySources: 1000,
+  rescaleThresholdAbove: 1.05,
   seed: 1,
 };
 
@@ -81,8 +92,10 @@ export interface DetectResult {
   sources: DiaSourceRecord[];
   /** Positive then negative footprints (flat pixel indices y * width + x). */
   footprints: Footprint[];
-  /** Noise calibration from sky sources (count 0 when skipped). */
+  /** Noise calibration from sky sources after the final detection (count 0 when skipped). */
   skySources: SkySourceResult;
+  /** Threshold used over `config.threshold`: the first pass's sky-source noise ratio when scaled, else 1. */
+  thresholdScale: number;
 }
 
 /**
@@ -139,63 +152,80 @@ function detectOnLikelihood(
   const cy = difference.image.y0 + (height - 1) / 2;
   const sigma = psf.sigmaAt(cx, cy);
   const fwhm = psf.fwhmAt(cx, cy);
-  const labels = new Int32Array(width * height);
   const grow = config.growSigmas * sigma;
   const minSep = config.minPeakSeparationFwhm * fwhm;
-  const positive = findFootprints(
-    like.significance,
-    width,
-    height,
-    config.threshold,
-    1,
-    grow,
-    minSep,
-    labels,
-  );
-  const negative = config.detectNegative
-    ? findFootprints(
-        like.significance,
-        width,
-        height,
-        config.threshold,
-        -1,
-        grow,
-        minSep,
-        new Int32Array(0),
-      )
-    : [];
-  setMaskBits(difference, positive, MaskPlane.DETECTED);
-  setMaskBits(difference, negative, MaskPlane.DETECTED_NEGATIVE);
-
-  const partners = config.fitDipoles
-    ? dipolePartners(negative, labels, width, height)
-    : new Map<number, number>();
-  const sources: DiaSourceRecord[] = [];
-  const usedNegative = new Set<number>();
-  const measurer = new SourceMeasurer(difference, psf, config, like.significance);
-  positive.forEach((fp, i) => {
-    const n = partners.get(i + 1);
-    if (n !== undefined && !usedNegative.has(n)) {
-      const dipole = measurer.dipole(fp, negative[n]);
-      if (dipole) {
-        sources.push(dipole);
-        usedNegative.add(n);
-        return;
-      }
-    }
-    for (const peak of fp.peaks) sources.push(measurer.single(fp, peak));
-  });
-  negative.forEach((fp, n) => {
-    if (usedNegative.has(n)) return;
-    for (const peak of fp.peaks) sources.push(measurer.single(fp, peak));
-  });
-  sources.forEach((s, i) => (s.index = i));
-  addSkyCoordinates(difference, sources);
-  const skySources =
+  const detect = (threshold: number): Detection =>
+    findAllFootprints(
+      difference,
+      like.significance,
+      threshold,
+      config.detectNegative,
+      grow,
+      minSep,
+    );
+  const skySourcesNow = (): SkySourceResult =>
     config.skySources > 0
       ? measureSkySources(difference, psf, config.skySources, config.excludeBits, config.seed)
       : { count: 0, noiseRatio: Number.NaN, medianFluxErr: Number.NaN, meanSnr: Number.NaN };
-  return { sources, footprints: [...positive, ...negative], skySources };
+  let { positive, negative, labels } = detect(config.threshold);
+  let skySources = skySourcesNow();
+  let thresholdScale = 1;
+  if (skySources.noiseRatio > config.rescaleThresholdAbove) {
+    thresholdScale = skySources.noiseRatio;
+    ({ positive, negative, labels } = detect(config.threshold * thresholdScale));
+    skySources = skySourcesNow();
+  }
+
+  const measurer = new SourceMeasurer(difference, psf, config, like.significance);
+  const dipoles = config.fitDipoles
+    ? pairDipoles(positive, negative, labels, width, height, measurer)
+    : new Map<Peak, DiaSourceRecord>();
+  const sources: DiaSourceRecord[] = [];
+  for (const fp of [...positive, ...negative]) {
+    for (const peak of fp.peaks) {
+      const dipole = dipoles.get(peak);
+      if (dipole === undefined) sources.push(measurer.single(fp, peak));
+      else if (dipole !== null) sources.push(dipole);
+    }
+  }
+  sources.forEach((s, i) => (s.index = i));
+  addSkyCoordinates(difference, sources);
+  return { sources, footprints: [...positive, ...negative], skySources, thresholdScale };
+}
+
+interface Detection {
+  positive: Footprint[];
+  negative: Footprint[];
+  /** 1-based positive footprint number per pixel. */
+  labels: Int32Array;
+}
+
+/**
+ * Positive and negative footprints at `threshold`, written to the DETECTED / DETECTED_NEGATIVE
+ * bits of `difference` after clearing them (Rubin's SourceDetectionTask.clearMask).
+ */
+function findAllFootprints(
+  difference: Exposure,
+  significance: Float32Array,
+  threshold: number,
+  detectNegative: boolean,
+  grow: number,
+  minSep: number,
+): Detection {
+  const { width, height } = difference;
+  const labels = new Int32Array(width * height);
+  const positive = findFootprints(significance, width, height, threshold, 1, grow, minSep, labels);
+  const negative = detectNegative
+    ? findFootprints(significance, width, height, threshold, -1, grow, minSep, new Int32Array(0))
+    : [];
+  const clear = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
+  for (let y = 0; y < height; y++) {
+    const row = difference.mask.row(y);
+    for (let x = 0; x < width; x++) row[x] &= clear;
+  }
+  setMaskBits(difference, positive, MaskPlane.DETECTED);
+  setMaskBits(difference, negative, MaskPlane.DETECTED_NEGATIVE);
+  return { positive, negative, labels };
 }
 
 function setMaskBits(exposure: Exposure, footprints: Footprint[], bit: number): void {
@@ -208,29 +238,48 @@ function setMaskBits(exposure: Exposure, footprints: Footprint[], bit: number): 
   }
 }
 
-/** For each negative footprint touching a positive one, the pair (positive label -> negative index); strongest negative wins. */
-function dipolePartners(
+/**
+ * Dipoles among touching positive and negative footprints, peak by peak (a footprint may hold a
+ * dipole lobe and other sources): the pairs of a positive and a negative peak of touching
+ * footprints, closest first, each peak in at most one dipole; a pair becomes a dipole when the fit
+ * supports both lobes. Returns the dipole record under its positive peak and null under its
+ * negative one, so that every other peak is still measured as a single source.
+ */
+function pairDipoles(
+  positive: Footprint[],
   negative: Footprint[],
   positiveLabels: Int32Array,
   width: number,
   height: number,
-): Map<number, number> {
-  const best = new Map<number, { n: number; strength: number }>();
-  negative.forEach((fp, n) => {
+  measurer: SourceMeasurer,
+): Map<Peak, DiaSourceRecord | null> {
+  const candidates: Array<{ pos: Footprint; neg: Footprint; p: Peak; n: Peak; d2: number }> = [];
+  for (const neg of negative) {
     const touched = new Set<number>();
-    for (const p of fp.pixels) {
-      const x = p % width;
-      for (const q of [p, x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, p - width, p + width]) {
-        if (q >= 0 && q < width * height && positiveLabels[q] > 0) touched.add(positiveLabels[q]);
+    for (const q of neg.pixels) {
+      const x = q % width;
+      for (const r of [q, x > 0 ? q - 1 : -1, x < width - 1 ? q + 1 : -1, q - width, q + width]) {
+        if (r >= 0 && r < width * height && positiveLabels[r] > 0) touched.add(positiveLabels[r]);
       }
     }
-    const strength = Math.abs(fp.peaks[0]?.significance ?? 0);
-    for (const label of touched) {
-      const current = best.get(label);
-      if (!current || current.strength < strength) best.set(label, { n, strength });
+    for (const label of [...touched].sort((a, b) => a - b)) {
+      const pos = positive[label - 1];
+      for (const p of pos.peaks)
+        for (const n of neg.peaks)
+          candidates.push({ pos, neg, p, n, d2: (p.x - n.x) ** 2 + (p.y - n.y) ** 2 });
     }
-  });
-  return new Map([...best].map(([label, { n }]) => [label, n]));
+  }
+  // A stable sort: equal separations keep the footprints' and peaks' order (deterministic ids).
+  candidates.sort((a, b) => a.d2 - b.d2);
+  const out = new Map<Peak, DiaSourceRecord | null>();
+  for (const c of candidates) {
+    if (out.has(c.p) || out.has(c.n)) continue;
+    const dipole = measurer.dipole(c.pos, c.neg, c.p, c.n);
+    if (!dipole) continue;
+    out.set(c.p, dipole);
+    out.set(c.n, null);
+  }
+  return out;
 }
 
 /** Measures single sources and dipoles on one difference image. */
@@ -258,10 +307,10 @@ class SourceMeasurer {
     return record;
   }
 
-  /** A dipole from a touching positive and negative footprint, or null when the fit does not support two lobes. */
-  dipole(pos: Footprint, neg: Footprint): DiaSourceRecord | null {
-    const pp = this.refinePeak(pos.peaks[0]);
-    const np = this.refinePeak(neg.peaks[0]);
+  /** A dipole from a peak of a positive footprint and one of a touching negative footprint, or null when the fit does not support two lobes. */
+  dipole(pos: Footprint, neg: Footprint, posPeak: Peak, negPeak: Peak): DiaSourceRecord | null {
+    const pp = this.refinePeak(posPeak);
+    const np = this.refinePeak(negPeak);
     const fit: DipoleFit = fitDipole(this.exposure, this.psf, pp, np, this.config.excludeBits);
     const minSnr = this.config.dipoleLobeMinSnr;
     if (

@@ -87,3 +87,69 @@ test('detection reports sky sources, sky coordinates through the WCS, and forced
   );
   assert.ok(Math.abs(s.scienceFluxErr / err - 1) < 1e-3);
 });
+
+test('noise correlated on the PSF scale that VARIANCE misses: the threshold rises by the sky sources noise ratio and the noise peaks go', (t) => {
+  // White noise through (b 1 b) x (b 1 b) taps, VARIANCE right per pixel: the forced PSF flux's scatter
+  // over its predicted error is sqrt(sum_l c(l) R(l) / R(0)), c the taps' autocorrelation and R the PSF's.
+  const psf = GaussianPsf.fromFwhm(4);
+  const n = 512;
+  const b = 0.08;
+  const white = noiseExposure(n, n, () => 1, 61, psf);
+  const exposure = noiseExposure(n, n, () => 100, 62, psf);
+  const taps = [b, 1, b].map((v) => v / Math.sqrt(1 + 2 * b * b));
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) {
+      let c = 0;
+      for (let j = -1; j <= 1; j++)
+        for (let i = -1; i <= 1; i++) {
+          const k = Math.min(n - 1, Math.max(0, y + j)) * n + Math.min(n - 1, Math.max(0, x + i));
+          c += taps[i + 1] * taps[j + 1] * white.image.data[k];
+        }
+      exposure.image.data[y * n + x] = 10 * c;
+    }
+  const lagC = [
+    taps[0] * taps[2],
+    2 * taps[0] * taps[1],
+    1,
+    2 * taps[0] * taps[1],
+    taps[0] * taps[2],
+  ];
+  const stamp = psf.stampAt(0, 0);
+  const s = stamp.size;
+  const psfAutocorrelation = (lx: number, ly: number): number => {
+    let sum = 0;
+    for (let y = Math.max(0, -ly); y < Math.min(s, s - ly); y++)
+      for (let x = Math.max(0, -lx); x < Math.min(s, s - lx); x++)
+        sum += stamp.data[y * s + x] * stamp.data[(y + ly) * s + x + lx];
+    return sum;
+  };
+  let ratio2 = 0;
+  for (let ly = -2; ly <= 2; ly++)
+    for (let lx = -2; lx <= 2; lx++)
+      ratio2 += lagC[lx + 2] * lagC[ly + 2] * psfAutocorrelation(lx, ly);
+  const predicted = Math.sqrt(ratio2 / psfAutocorrelation(0, 0));
+  const err = predictedFluxErr(psf, 0, 0, 100);
+  const truth: Array<[number, number]> = [];
+  for (let k = 0; k < 16; k++) {
+    truth.push([48 + (k % 4) * 138, 48 + Math.floor(k / 4) * 138]);
+    addPointSource(exposure, psf, truth[k][0], truth[k][1], 30 * err);
+  }
+  const falseCount = (above: number): { count: number; scale: number } => {
+    const r = detectDiaSources(exposure, psf, {
+      ...DEFAULT_DETECT_CONFIG,
+      rescaleThresholdAbove: above,
+    });
+    const found = truth.filter(([x, y]) => r.sources.some((d) => Math.hypot(d.x - x, d.y - y) < 2));
+    assert.equal(found.length, truth.length, 'every SNR-30 source found');
+    return { count: r.sources.length - found.length, scale: r.thresholdScale };
+  };
+  const off = falseCount(Infinity);
+  const on = falseCount(DEFAULT_DETECT_CONFIG.rescaleThresholdAbove);
+  t.diagnostic(
+    `predicted PSF-scale noise ratio ${predicted.toFixed(3)}, threshold scale ${on.scale.toFixed(3)}; false detections ${off.count} -> ${on.count}`,
+  );
+  assert.ok(Math.abs(on.scale - predicted) < 0.08, `scale ${on.scale} vs ${predicted}`);
+  assert.equal(off.scale, 1);
+  assert.ok(off.count >= 5, `${off.count} noise peaks at 5 sigma of VARIANCE`);
+  assert.ok(on.count <= 1, `${on.count} noise peaks after rescaling`);
+});
