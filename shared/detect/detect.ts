@@ -176,18 +176,28 @@ function detectOnLikelihood(
     skySources = skySourcesNow();
   }
 
-  const measurer = new SourceMeasurer(difference, psf, config, like.significance);
-  const dipoles = config.fitDipoles
-    ? pairDipoles(positive, negative, labels, width, height, measurer)
-    : new Map<Peak, DiaSourceRecord>();
+  const partners = config.fitDipoles
+    ? dipolePartners(negative, labels, width, height)
+    : new Map<number, number>();
   const sources: DiaSourceRecord[] = [];
-  for (const fp of [...positive, ...negative]) {
-    for (const peak of fp.peaks) {
-      const dipole = dipoles.get(peak);
-      if (dipole === undefined) sources.push(measurer.single(fp, peak));
-      else if (dipole !== null) sources.push(dipole);
+  const usedNegative = new Set<number>();
+  const measurer = new SourceMeasurer(difference, psf, config, like.significance);
+  positive.forEach((fp, i) => {
+    const n = partners.get(i + 1);
+    if (n !== undefined && !usedNegative.has(n)) {
+      const dipole = measurer.dipole(fp, negative[n]);
+      if (dipole) {
+        sources.push(dipole);
+        usedNegative.add(n);
+        return;
+      }
     }
-  }
+    for (const peak of fp.peaks) sources.push(measurer.single(fp, peak));
+  });
+  negative.forEach((fp, n) => {
+    if (usedNegative.has(n)) return;
+    for (const peak of fp.peaks) sources.push(measurer.single(fp, peak));
+  });
   sources.forEach((s, i) => (s.index = i));
   addSkyCoordinates(difference, sources);
   return { sources, footprints: [...positive, ...negative], skySources, thresholdScale };
@@ -238,48 +248,29 @@ function setMaskBits(exposure: Exposure, footprints: Footprint[], bit: number): 
   }
 }
 
-/**
- * Dipoles among touching positive and negative footprints, peak by peak (a footprint may hold a
- * dipole lobe and other sources): the pairs of a positive and a negative peak of touching
- * footprints, closest first, each peak in at most one dipole; a pair becomes a dipole when the fit
- * supports both lobes. Returns the dipole record under its positive peak and null under its
- * negative one, so that every other peak is still measured as a single source.
- */
-function pairDipoles(
-  positive: Footprint[],
+/** For each negative footprint touching a positive one, the pair (positive label -> negative index); strongest negative wins. */
+function dipolePartners(
   negative: Footprint[],
   positiveLabels: Int32Array,
   width: number,
   height: number,
-  measurer: SourceMeasurer,
-): Map<Peak, DiaSourceRecord | null> {
-  const candidates: Array<{ pos: Footprint; neg: Footprint; p: Peak; n: Peak; d2: number }> = [];
-  for (const neg of negative) {
+): Map<number, number> {
+  const best = new Map<number, { n: number; strength: number }>();
+  negative.forEach((fp, n) => {
     const touched = new Set<number>();
-    for (const q of neg.pixels) {
-      const x = q % width;
-      for (const r of [q, x > 0 ? q - 1 : -1, x < width - 1 ? q + 1 : -1, q - width, q + width]) {
-        if (r >= 0 && r < width * height && positiveLabels[r] > 0) touched.add(positiveLabels[r]);
+    for (const p of fp.pixels) {
+      const x = p % width;
+      for (const q of [p, x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, p - width, p + width]) {
+        if (q >= 0 && q < width * height && positiveLabels[q] > 0) touched.add(positiveLabels[q]);
       }
     }
-    for (const label of [...touched].sort((a, b) => a - b)) {
-      const pos = positive[label - 1];
-      for (const p of pos.peaks)
-        for (const n of neg.peaks)
-          candidates.push({ pos, neg, p, n, d2: (p.x - n.x) ** 2 + (p.y - n.y) ** 2 });
+    const strength = Math.abs(fp.peaks[0]?.significance ?? 0);
+    for (const label of touched) {
+      const current = best.get(label);
+      if (!current || current.strength < strength) best.set(label, { n, strength });
     }
-  }
-  // A stable sort: equal separations keep the footprints' and peaks' order (deterministic ids).
-  candidates.sort((a, b) => a.d2 - b.d2);
-  const out = new Map<Peak, DiaSourceRecord | null>();
-  for (const c of candidates) {
-    if (out.has(c.p) || out.has(c.n)) continue;
-    const dipole = measurer.dipole(c.pos, c.neg, c.p, c.n);
-    if (!dipole) continue;
-    out.set(c.p, dipole);
-    out.set(c.n, null);
-  }
-  return out;
+  });
+  return new Map([...best].map(([label, { n }]) => [label, n]));
 }
 
 /** Measures single sources and dipoles on one difference image. */
@@ -307,10 +298,10 @@ class SourceMeasurer {
     return record;
   }
 
-  /** A dipole from a peak of a positive footprint and one of a touching negative footprint, or null when the fit does not support two lobes. */
-  dipole(pos: Footprint, neg: Footprint, posPeak: Peak, negPeak: Peak): DiaSourceRecord | null {
-    const pp = this.refinePeak(posPeak);
-    const np = this.refinePeak(negPeak);
+  /** A dipole from a touching positive and negative footprint, or null when the fit does not support two lobes. */
+  dipole(pos: Footprint, neg: Footprint): DiaSourceRecord | null {
+    const pp = this.refinePeak(pos.peaks[0]);
+    const np = this.refinePeak(neg.peaks[0]);
     const fit: DipoleFit = fitDipole(this.exposure, this.psf, pp, np, this.config.excludeBits);
     const minSnr = this.config.dipoleLobeMinSnr;
     if (

@@ -69,39 +69,3 @@ test('a faint negative neighbour of a bright source is not called a dipole', () 
   assert.ok(sources.every((s) => !s.isDipole));
   assert.ok(sources.some((s) => s.snr > 150));
 });
-
-test('a dipole keeps the other peaks of its footprints: a transient and a negative source 3 FWHM from it are measured too', () => {
-  // Rubin merges a dipole's positive and negative footprints but measures every other peak they hold;
-  // pairing only the footprints' brightest peaks lost them.
-  const psf = GaussianPsf.fromFwhm(4);
-  const exposure = noiseExposure(240, 200, () => VARIANCE, 47, psf);
-  const err = predictedFluxErr(psf, 0, 0, VARIANCE);
-  const dipoles = [
-    { x: 60, y: 100, neighbour: { x: 60, y: 112, snr: 25 } },
-    { x: 170, y: 100, neighbour: { x: 184, y: 100, snr: -25 } },
-  ];
-  for (const d of dipoles) {
-    addPointSource(exposure, psf, d.x - 2, d.y, 40 * err);
-    addPointSource(exposure, psf, d.x + 2, d.y, -40 * err);
-    addPointSource(exposure, psf, d.neighbour.x, d.neighbour.y, d.neighbour.snr * err);
-  }
-  const { sources, footprints } = detectDiaSources(exposure, psf, {
-    ...DEFAULT_DETECT_CONFIG,
-    skySources: 0,
-  });
-  assert.equal(footprints.length, 4, 'each dipole and its neighbour share footprints');
-  assert.equal(sources.length, 4, 'one source per dipole and per neighbour');
-  for (const d of dipoles) {
-    assert.ok(
-      sources.some((s) => s.isDipole && Math.hypot(s.x - d.x, s.y - d.y) < 1),
-      `dipole at ${d.x}`,
-    );
-    const n = sources.find((s) => Math.hypot(s.x - d.neighbour.x, s.y - d.neighbour.y) < 1);
-    assert.ok(n && !n.isDipole, `neighbour at ${d.neighbour.x},${d.neighbour.y} measured`);
-    assert.ok(Math.abs(n.snr / d.neighbour.snr - 1) < 0.2, `neighbour SNR ${n.snr}`);
-  }
-  assert.deepEqual(
-    sources.map((s) => s.index),
-    [0, 1, 2, 3],
-  );
-});
