@@ -79,9 +79,16 @@ test('NIRCam: ap diff (default settings) and ap detect run; unit noise; no more 
     const [f, a, x] = ['MODERRF', 'MODERRA', 'MODERRX'].map((k) => Number(hdus[0].header.get(k)));
     assert.ok(x >= 0.5, `share of compact cores beyond the noise ${x}: the gate must open`);
     assert.ok(f > 0.02 && a > 0.1, `model error f ${f}, sigma_a ${a} px`);
+    // A dipole's net PSF flux is small: with uniform PSF-flux weights (shared/detect/psf-fit.ts) it
+    // is measured at |SNR| ~5.4, so the test asks for the detection flagged as a dipole, at any SNR.
+    const dipole = col.indexOf('isDipole');
     assert.ok(
-      strong.some((r) => Math.hypot(Number(r[ix]) - 280, Number(r[iy]) - 630) < 15),
-      "SFFT's dipole near (280, 630)",
+      rows
+        .map((r) => r.split(','))
+        .some(
+          (r) => Math.hypot(Number(r[ix]) - 280, Number(r[iy]) - 630) < 15 && r[dipole] === 'true',
+        ),
+      "SFFT's dipole near (280, 630), flagged a dipole",
     );
   } finally {
     rmSync(out, { recursive: true, force: true });
