@@ -183,7 +183,7 @@ export function estimateNoiseCorrelation(
   // The model's lags: each minus faint light's share A a(d) and a plateau C (a sky the background left),
   // both fitted by least squares where resampling leaves no lag (lightFitLags).
   const a = (d: number) => Math.exp(-(d * d) / (4 * s * s));
-  const noiseLags = (cov: number[], err: number[], dx: number, dy: number): number[] => {
+  const noiseLags = (cov: number[], err: number[], dx: number, dy: number): number[] | null => {
     let saa = 0,
       sa = 0,
       sca = 0,
