@@ -183,7 +183,7 @@ export function estimateNoiseCorrelation(
   // The model's lags: each minus faint light's share A a(d) and a plateau C (a sky the background left),
   // both fitted by least squares where resampling leaves no lag (lightFitLags).
   const a = (d: number) => Math.exp(-(d * d) / (4 * s * s));
-  const noiseLags = (cov: number[], err: number[], dx: number, dy: number): number[] => {
+  const noiseLags = (cov: number[], err: number[], dx: number, dy: number): number[] | null => {
     let saa = 0,
       sa = 0,
       sca = 0,
@@ -203,10 +203,14 @@ export function estimateNoiseCorrelation(
     const significant =
       det > 0 && amplitude > cfg.lightSignificance * err[L] * cov[0] * Math.sqrt(m / det);
     const c = cov.map((v, d) => v - (significant ? amplitude * a(d) + offset : 0));
-    return c[0] > 0 ? c.map((v) => v / Math.sqrt(c[0])) : cov.map((v) => v / Math.sqrt(cov[0]));
+    // Lags that are no noise spectrum (light the fit could not part from the noise): null.
+    const tolerance = cfg.signatureSignificance * err[L] * cov[0] * Math.sqrt(1 + 4 * L);
+    return c[0] > 0 && isAutocovariance(c, tolerance) ? c.map((v) => v / Math.sqrt(c[0])) : null;
   };
+  const lagsX = noiseLags(covX, errX, 1, 0),
+    lagsY = noiseLags(covY, errY, 0, 1);
   const model: NoiseCorrelation | null =
-    significance >= cfg.minSignificance && resampled && covX[0] > 0
+    significance >= cfg.minSignificance && resampled && covX[0] > 0 && lagsX && lagsY
       ? {
           x0: exposure.image.x0,
           y0: exposure.image.y0,
@@ -215,8 +219,8 @@ export function estimateNoiseCorrelation(
           ny: 1,
           cells: [
             {
-              x: noiseLags(covX, errX, 1, 0),
-              y: noiseLags(covY, errY, 0, 1),
+              x: lagsX,
+              y: lagsY,
             },
           ],
         }
@@ -266,6 +270,24 @@ export function characterizeNoiseCorrelation(
   };
   if (!exposure.noiseCorrelation && model) exposure.noiseCorrelation = model;
   return { ...estimate, model };
+}
+
+/** Frequencies per axis at which a model's spectrum is checked (lags up to maxLag vary slower than this). */
+const SPECTRUM_CHECKS = 64;
+
+/**
+ * Whether symmetric lags c[0..L] are an autocovariance (Bochner) within their errors: c[0] + 2 sum_d c[d] cos(2 pi f d)
+ * >= -tolerance at every frequency f (a bilinear half-pixel shift's is 0 at f = 1/2). Light over-subtracted with a too-narrow shape (a Moffat-winged deep template: 0.22, -0.07, -0.13 of
+ * lag 0) is not, and a decorrelation filter sqrt(1 / N(k)) then multiplied the difference's noise by ~30.
+ */
+function isAutocovariance(c: readonly number[], tolerance: number): boolean {
+  for (let i = 0; i <= SPECTRUM_CHECKS; i++) {
+    let s = c[0];
+    for (let d = 1; d < c.length; d++)
+      s += 2 * c[d] * Math.cos((Math.PI * i * d) / SPECTRUM_CHECKS);
+    if (!(s >= -tolerance)) return false;
+  }
+  return true;
 }
 
 /** IMAGE / sqrt(VARIANCE), NaN where the pixel is masked or has no usable variance. */
