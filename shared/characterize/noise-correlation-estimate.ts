@@ -9,7 +9,9 @@
  * significant lag 1 also needs the resampling's signature before a model is set: a negative lag (Lanczos, sinc)
  * or a lag 2 below a(2) / a(1) times lag 1 (bilinear, smoothing kernels narrower than the PSF).
  * The model's lags have the light's share A a(d) + C (C: a plateau, e.g. a sky the background left), fitted beyond
- * the resampling's reach, taken out.
+ * the resampling's reach, taken out. Lags whose spectrum goes below zero (beyond their errors) are no noise's
+ * autocovariance (a deep template's broad wings over-subtracted as Gaussian light): no model is set then, and the
+ * noise is taken as white rather than a decorrelation filter blown up where that spectrum is floored.
  */
 import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
 import { UNUSABLE, MaskPlane } from '../image/mask.js';
