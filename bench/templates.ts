@@ -2,7 +2,9 @@
  * Templates benchmark (issue 16 acceptance): (1) quality of a later visit differenced against a
  * coadd of a simulated 12-visit stack, for each rejection method; (2) wall time and peak memory of
  * `ap template` on 12 inputs of 4096 x 4096 (a child process, so its peak RSS is its own).
- * AP_BENCH_TEMPLATE_SIZE (default 2048) and AP_BENCH_TEMPLATE_BIG (default 4096, 0 skips) set the sizes.
+ * AP_BENCH_TEMPLATE_SIZE (default 2048) and AP_BENCH_TEMPLATE_BIG (default 4096, 0 skips) set the sizes;
+ * AP_BENCH_TEMPLATE_SEED (default 3) the stack; AP_BENCH_TEMPLATE_REJECTION (comma separated, default
+ * all three) the rejection methods.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -12,11 +14,21 @@ import { bars, describe, describeBars, evaluateTemplates } from './template-eval
 
 const SIZE = Number(process.env.AP_BENCH_TEMPLATE_SIZE ?? 2048);
 const BIG = Number(process.env.AP_BENCH_TEMPLATE_BIG ?? 4096);
-const SEED = 3;
+const SEED = Number(process.env.AP_BENCH_TEMPLATE_SEED ?? 3);
+const REJECTIONS = ['compareWarp', 'clip', 'none'] as const;
+type Rejection = (typeof REJECTIONS)[number];
+const CHOSEN = (process.env.AP_BENCH_TEMPLATE_REJECTION ?? REJECTIONS.join(','))
+  .split(',')
+  .map((r) => r.trim());
 const AP = join(import.meta.dirname, '../bin/ap.js');
 
 export async function run(): Promise<void> {
-  for (const rejection of ['compareWarp', 'clip', 'none'] as const) {
+  const unknown = CHOSEN.filter((r) => !(REJECTIONS as readonly string[]).includes(r));
+  if (unknown.length)
+    throw new Error(
+      `AP_BENCH_TEMPLATE_REJECTION: ${unknown.join(', ')} not one of ${REJECTIONS.join(', ')}`,
+    );
+  for (const rejection of REJECTIONS.filter((r: Rejection) => CHOSEN.includes(r))) {
     const f = await evaluateTemplates({
       size: SIZE,
       seed: SEED,
