@@ -10,8 +10,9 @@
  * or a lag 2 below a(2) / a(1) times lag 1 (bilinear, smoothing kernels narrower than the PSF).
  * The model's lags have the light's share A a(d) + C (C: a plateau, e.g. a sky the background left), fitted beyond
  * the resampling's reach, taken out. Lags whose spectrum goes below zero (beyond their errors) are no noise's
- * autocovariance (a deep template's broad wings over-subtracted as Gaussian light): no model is set then, and the
- * noise is taken as white rather than a decorrelation filter blown up where that spectrum is floored.
+ * autocovariance (a deep template's broad wings over-subtracted as Gaussian light): the raw lags, light included, are
+ * used then (more correlation: a conservative PSF-scale variance), and when those are none either no model is set
+ * (white), rather than a decorrelation filter blown up where that spectrum is floored.
  */
 import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
 import { UNUSABLE, MaskPlane } from '../image/mask.js';
@@ -205,9 +206,11 @@ export function estimateNoiseCorrelation(
     const significant =
       det > 0 && amplitude > cfg.lightSignificance * err[L] * cov[0] * Math.sqrt(m / det);
     const c = cov.map((v, d) => v - (significant ? amplitude * a(d) + offset : 0));
-    // Lags that are no noise spectrum (light the fit could not part from the noise): null.
+    // Lags that are no noise spectrum (light the fit could not part from the noise): the raw lags,
+    // light included (more correlation, a conservative PSF-scale variance), else null.
     const tolerance = cfg.signatureSignificance * err[L] * cov[0] * Math.sqrt(1 + 4 * L);
-    return c[0] > 0 && isAutocovariance(c, tolerance) ? c.map((v) => v / Math.sqrt(c[0])) : null;
+    if (c[0] > 0 && isAutocovariance(c, tolerance)) return c.map((v) => v / Math.sqrt(c[0]));
+    return isAutocovariance(cov, tolerance) ? cov.map((v) => v / Math.sqrt(cov[0])) : null;
   };
   const lagsX = noiseLags(covX, errX, 1, 0),
     lagsY = noiseLags(covY, errY, 0, 1);
