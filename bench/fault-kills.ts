@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { Message } from '@google-cloud/pubsub';
 import { sigkill, startEmulatorProcess } from '../emulators/process.js';
 import { startBroker } from '../functions/night/broker.js';
-import { startLocalCloud } from '../functions/night/cloud.js';
+import { startLocalCloud, type LocalCloud } from '../functions/night/cloud.js';
 import { services } from '../functions/context.js';
 import { NightMonitor, playVisit, uploadTemplates } from '../functions/night/play.js';
 import type { RenderedDetector } from '../functions/night/render-worker.js';
@@ -31,10 +31,10 @@ import { TOPICS } from '../shared/cloud/names.js';
 import { gridCamera } from '../shared/prompt/camera.js';
 import { mjdTaiOf } from '../shared/pipeline/index.js';
 
-const SIZE = 512;
-const DETECTORS = 2;
+export const SIZE = 512;
+export const DETECTORS = 2;
 const BORESIGHT: [number, number] = [150.1, 2.2];
-const RUN_TIMEOUT_MS = 6 * 60_000;
+export const RUN_TIMEOUT_MS = 6 * 60_000;
 
 /** One experiment: nothing, an emulator SIGKILL at a stage, a Firestore cut, or a function instance killed at a point. */
 type Experiment =
@@ -67,8 +67,8 @@ const OUTAGE_DEADLINE_S = 15;
  * Fan-out chunk and slice (AP_FANOUT_CHUNK, AP_FANOUT_SLICE) in these runs: small, so that a
  * detector's few dozen alerts span several chunks and slices, as a 4k detector's hundreds do.
  */
-const FANOUT_CHUNK = 4;
-const FANOUT_SLICE = 8;
+export const FANOUT_CHUNK = 4;
+export const FANOUT_SLICE = 8;
 
 /**
  * Function instances killed at each stage (instances.ts crashAt: the instance stops at the point
@@ -255,14 +255,7 @@ async function runOnce(
     const broker = await startBroker(cloud.pubsub, 'fault-broker');
     await uploadTemplates(cloud, plan, rendered, 'r');
     const quiet = () => {};
-    const images = await playVisit(cloud, plan, rendered, 0, 'faults-kill-1', {
-      instrument: 'APSIM',
-      band: 'r',
-      boresight: BORESIGHT,
-      cadenceSeconds: 30,
-      preloadWaitSeconds: 120,
-      progress: quiet,
-    });
+    const images = await playKillVisit(cloud, plan, rendered, 'faults-kill-1');
     if (experiment.kind === 'emulators' && experiment.stage === 'first alert at the broker')
       for (let i = 0; i < RUN_TIMEOUT_MS / 100 && deliveries === 0; i++)
         await new Promise((r) => setTimeout(r, 100));
@@ -334,6 +327,39 @@ async function runOnce(
   }
 }
 
+/** The campaign's visit: DETECTORS detectors of SIZE x SIZE of `ap simulate`'s sky, rendered into `dir`. */
+export async function renderKillVisit(dir: string) {
+  const plan = planSky(gridCamera('APSIM', SIZE, 14, 0.2), BORESIGHT, 'r', DETECTORS);
+  const rendered = await renderSky(plan, {
+    size: SIZE,
+    visits: 1,
+    seed: 5,
+    band: 'r',
+    startMjd: mjdTaiOf(Date.now()),
+    cadenceSeconds: 30,
+    dir,
+    parallel: 1,
+  });
+  return { plan, rendered };
+}
+
+/** Observes the campaign's visit as `name` (its raw images written, next_visit first): the images to track. */
+export function playKillVisit(
+  cloud: LocalCloud,
+  plan: ReturnType<typeof planSky>,
+  rendered: Map<number, RenderedDetector>,
+  name: string,
+) {
+  return playVisit(cloud, plan, rendered, 0, name, {
+    instrument: 'APSIM',
+    band: 'r',
+    boresight: BORESIGHT,
+    cadenceSeconds: 30,
+    preloadWaitSeconds: 120,
+    progress: () => {},
+  });
+}
+
 /** The outage row of `fault-kills-more` (bench/fault-kills-more.ts). */
 export const OUTAGE: Experiment = { kind: 'outage', ms: OUTAGE_MS };
 
@@ -341,17 +367,7 @@ export const OUTAGE: Experiment = { kind: 'outage', ms: OUTAGE_MS };
 export async function killExperiments(chosen?: Experiment[]): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'ap-fault-kills-'));
   try {
-    const plan = planSky(gridCamera('APSIM', SIZE, 14, 0.2), BORESIGHT, 'r', DETECTORS);
-    const rendered = await renderSky(plan, {
-      size: SIZE,
-      visits: 1,
-      seed: 5,
-      band: 'r',
-      startMjd: mjdTaiOf(Date.now()),
-      cadenceSeconds: 30,
-      dir: scratch,
-      parallel: 1,
-    });
+    const { plan, rendered } = await renderKillVisit(scratch);
     const experiments: Experiment[] = [
       { kind: 'none' },
       ...(chosen ?? [

@@ -28,7 +28,7 @@ const AREAS = [
   'faults',
 ] as const;
 /** Parts of an area, run alone by name (not again when all areas run). */
-const PARTS = ['fault-mix', 'fault-kills', 'fault-kills-more'] as const;
+const PARTS = ['fault-mix', 'fault-kills', 'fault-kills-more', 'fault-kills-filter'] as const;
 const NAMES = [...AREAS, ...PARTS];
 
 /** What each area measures, printed by --help. */
@@ -64,6 +64,8 @@ const SUMMARIES: Record<(typeof NAMES)[number], string> = {
     'good images alone, then interleaved with the 528 malformed inputs through the whole local system: readout -> broker p50/p90 of the good ones, per kind the time to the dead letter',
   'fault-kills':
     'SIGKILL of the emulator process at each stage, Firestore cut 8 s and 90 s, function instances (processImage, alertFanout, nextVisit) killed at each stage (AP_FAULT_KILLS=TEXT: only the rows naming it): alerts lost, duplicates, ids with two payloads, records',
+  'fault-kills-filter':
+    'filterAlerts in an instance of its own, killed after publishing a match before its ack: per filter, matches lost, duplicates, altered messages against a run without the kill (not run by faults)',
   'fault-kills-more':
     "templateBuilder killed at each stage of a tile's first build, from no template (tile frozen once, one TMPLID, template object == version object, no lease left, alerts lost), and Firestore cut beyond processImage's whole delivery budget, its dead letters then replayed (not run by faults)",
 };
