@@ -13,12 +13,10 @@
  * its own baseline. Bounded: each wait ends after RUN_TIMEOUT_MS; loopback only.
  * AP_FAULT_KILLS=TEXT runs only the rows whose name contains TEXT (after the baselines).
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Message } from '@google-cloud/pubsub';
-import { OUTAGE, killExperiments } from './fault-kills.js';
+import { OUTAGE, killExperiments, tapAlerts } from './fault-kills.js';
 import { services } from '../functions/context.js';
 import { startBroker } from '../functions/night/broker.js';
 import { startLocalCloud } from '../functions/night/cloud.js';
@@ -32,7 +30,6 @@ import {
   templateTiles,
   versionKey,
 } from '../functions/template-builder.js';
-import { TOPICS } from '../shared/cloud/names.js';
 import { readExposureWithHeader } from '../shared/fits/index.js';
 import { gridCamera } from '../shared/prompt/camera.js';
 import { templateKey } from '../shared/prompt/template-tiles.js';
@@ -113,18 +110,8 @@ async function runTemplates(
     void cloud.instances
       .crashAt('templateBuilder', kill.point, kill.occurrence)
       .then(() => (killed = true));
-  const payloads = new Map<string, Set<string>>();
-  let deliveries = 0;
   try {
-    const [tap] = await cloud.pubsub.topic(TOPICS.alerts).createSubscription('fault-tap');
-    tap.on('message', (m: Message) => {
-      deliveries++;
-      const id = m.attributes.diaSourceId ?? '?';
-      const hashes = payloads.get(id) ?? new Set<string>();
-      hashes.add(createHash('sha256').update(m.data).digest('hex'));
-      payloads.set(id, hashes);
-      m.ack();
-    });
+    const tap = await tapAlerts(cloud);
     const broker = await startBroker(cloud.pubsub, 'fault-broker');
     const quiet = () => {};
     const stage = await runTemplateStage(cloud, plan, inputs, {
@@ -175,9 +162,7 @@ async function runTemplates(
     await broker.close();
     return {
       killed,
-      ids: new Set(payloads.keys()),
-      deliveries,
-      conflicts: [...payloads.values()].filter((h) => h.size > 1).length,
+      ...tap.counts(),
       tile: `${record?.state} v${record?.version}, lease ${record?.leaseUntil ?? 'none'}`,
       tmplIds: ids.size,
       sameAsVersion: version !== null && object.equals(version),

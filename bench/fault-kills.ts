@@ -159,6 +159,40 @@ interface RunResult {
   seconds: number;
 }
 
+/** What a subscription on the alerts topic saw: each diaSourceId's payload hashes, all deliveries. */
+export interface AlertTap {
+  readonly deliveries: number;
+  /** Ids received, deliveries, and ids that came with two different payloads. */
+  counts(): { ids: Set<string>; deliveries: number; conflicts: number };
+  close(): Promise<void>;
+}
+
+/** Subscribes to the alerts topic before anything is published and hashes every payload. */
+export async function tapAlerts(cloud: LocalCloud): Promise<AlertTap> {
+  const payloads = new Map<string, Set<string>>();
+  let deliveries = 0;
+  const [sub] = await cloud.pubsub.topic(TOPICS.alerts).createSubscription('fault-tap');
+  sub.on('message', (m: Message) => {
+    deliveries++;
+    const id = m.attributes.diaSourceId ?? '?';
+    const hashes = payloads.get(id) ?? new Set<string>();
+    hashes.add(createHash('sha256').update(m.data).digest('hex'));
+    payloads.set(id, hashes);
+    m.ack();
+  });
+  return {
+    get deliveries() {
+      return deliveries;
+    },
+    counts: () => ({
+      ids: new Set(payloads.keys()),
+      deliveries,
+      conflicts: [...payloads.values()].filter((h) => h.size > 1).length,
+    }),
+    close: () => sub.close(),
+  };
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
@@ -235,29 +269,19 @@ async function runOnce(
     backoffSeconds: [1, 10],
   });
   const started = Date.now();
-  const payloads = new Map<string, Set<string>>();
-  let deliveries = 0;
   let killed = false;
   if (experiment.kind === 'instance')
     void cloud.instances
       .crashAt(experiment.fn, experiment.point, experiment.occurrence)
       .then(() => (killed = true));
   try {
-    const [tap] = await cloud.pubsub.topic(TOPICS.alerts).createSubscription('fault-tap');
-    tap.on('message', (m: Message) => {
-      deliveries++;
-      const id = m.attributes.diaSourceId ?? '?';
-      const hashes = payloads.get(id) ?? new Set<string>();
-      hashes.add(createHash('sha256').update(m.data).digest('hex'));
-      payloads.set(id, hashes);
-      m.ack();
-    });
+    const tap = await tapAlerts(cloud);
     const broker = await startBroker(cloud.pubsub, 'fault-broker');
     await uploadTemplates(cloud, plan, rendered, 'r');
     const quiet = () => {};
     const images = await playKillVisit(cloud, plan, rendered, 'faults-kill-1');
     if (experiment.kind === 'emulators' && experiment.stage === 'first alert at the broker')
-      for (let i = 0; i < RUN_TIMEOUT_MS / 100 && deliveries === 0; i++)
+      for (let i = 0; i < RUN_TIMEOUT_MS / 100 && tap.deliveries === 0; i++)
         await new Promise((r) => setTimeout(r, 100));
     const cutAt = Date.now();
     if (experiment.kind === 'cut' || experiment.kind === 'outage') proxy.cut(experiment.ms);
@@ -305,9 +329,7 @@ async function runOnce(
     return {
       experiment,
       killed,
-      ids: new Set(payloads.keys()),
-      deliveries,
-      conflicts: [...payloads.values()].filter((h) => h.size > 1).length,
+      ...tap.counts(),
       rawPresent,
       deadLetters,
       reasonless,
