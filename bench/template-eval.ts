@@ -6,8 +6,11 @@
  */
 import { detectDiaSources, DEFAULT_DETECT_CONFIG } from '../shared/detect/detect.js';
 import { DEFAULT_FAKES_CONFIG, runFakes } from '../shared/detect/fakes.js';
+import { forcedPsfFlux } from '../shared/detect/psf-fit.js';
 import { runDiff } from '../shared/diffim/pipeline.js';
 import { readExposure } from '../shared/fits/exposure.js';
+import { Exposure } from '../shared/image/exposure.js';
+import { Plane } from '../shared/image/plane.js';
 import { renderImage, truthForVisit } from '../shared/sim/night.js';
 import { maskedNear } from '../shared/sim/score.js';
 import type { SimConfig } from '../shared/sim/config.js';
@@ -64,8 +67,19 @@ export interface TemplateFigures {
   /** Coadd point-source flux noise over the ideal inverse-variance sum of the used inputs'. */
   depthRatio: number;
   buildSeconds: number;
-  /** The false positives: science pixel, SNR, and how many inputs the coadd had there. */
-  falsePositiveSources: Array<{ x: number; y: number; snr: number; inputs: number }>;
+  /**
+   * The false positives: science pixel, SNR, how many inputs the coadd had there, and the later
+   * visit's own pixel noise (its image less its noiseless truth, cosmic rays included) there,
+   * PSF-matched with the difference PSF in sigma of its true variance: near the SNR, the science's
+   * own noise made the detection, not the template or the subtraction.
+   */
+  falsePositiveSources: Array<{
+    x: number;
+    y: number;
+    snr: number;
+    inputs: number;
+    scienceNoiseSnr: number;
+  }>;
 }
 
 const REAL = new Set(['transient', 'moving']);
@@ -133,6 +147,15 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
   const later = renderImage(set.laterPlan, laterSpec);
   const truth = truthForVisit(set.laterPlan, laterSpec, later, build.exposure);
   const science = readExposure(simulatedImageFits(later.image, cards(laterSpec)), 'science.fits');
+  const scienceNoise = new Exposure(
+    new Plane(
+      later.image.exposure.image.data.map((v, i) => v - later.image.noiseless.data[i]),
+      o.size,
+      o.size,
+    ),
+    Plane.zeros(Int32Array, o.size, o.size),
+    later.image.exposure.variance,
+  );
   const diff = await runDiff(science, coadd);
   const { sources, skySources } = detectDiaSources(
     diff.difference,
@@ -222,7 +245,14 @@ export async function evaluateTemplates(o: EvalOptions): Promise<TemplateFigures
         laterSpec.wcs.pixelToSky({ x: Float64Array.of(s.x), y: Float64Array.of(s.y) }),
       );
       const p = Math.round(g.y[0]) * build.grid.width + Math.round(g.x[0]);
-      return { x: s.x, y: s.y, snr: s.snr, inputs: build.count[p] ?? 0 };
+      const n = forcedPsfFlux(scienceNoise, diff.differencePsf, s.x, s.y, 0);
+      return {
+        x: s.x,
+        y: s.y,
+        snr: s.snr,
+        inputs: build.count[p] ?? 0,
+        scienceNoiseSnr: n.flux / n.fluxErr,
+      };
     }),
   };
 }
@@ -295,4 +325,15 @@ export function describeBars(rows: readonly Bar[]): string {
   return rows
     .map((b) => `  ${b.met ? 'MET    ' : 'NOT MET'} ${b.name}: ${b.value} (bar ${b.bar})`)
     .join('\n');
+}
+
+/** The false positives, one per line: where, SNR, the coadd's inputs there, and the science's own noise there. */
+export function describeFalsePositives(f: TemplateFigures): string {
+  return [
+    `  false positives: x, y, SNR, coadd inputs, the later visit's own noise there (sigma)`,
+    ...f.falsePositiveSources.map(
+      (s) =>
+        `    ${s.x.toFixed(1)}, ${s.y.toFixed(1)}, ${s.snr.toFixed(2)}, ${s.inputs}, ${s.scienceNoiseSnr.toFixed(2)}`,
+    ),
+  ].join('\n');
 }

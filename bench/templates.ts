@@ -10,7 +10,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bars, describe, describeBars, evaluateTemplates } from './template-eval.js';
+import {
+  bars,
+  describe,
+  describeBars,
+  describeFalsePositives,
+  evaluateTemplates,
+} from './template-eval.js';
 
 const SIZE = Number(process.env.AP_BENCH_TEMPLATE_SIZE ?? 2048);
 const BIG = Number(process.env.AP_BENCH_TEMPLATE_BIG ?? 4096);
@@ -37,6 +43,7 @@ export async function run(): Promise<void> {
     });
     console.log(`${SIZE}^2, 12 inputs, seed ${SEED}, rejection ${rejection}: ${describe(f)}`);
     console.log(describeBars(bars(f)));
+    console.log(describeFalsePositives(f));
   }
   if (BIG <= 0) return;
   const dir = mkdtempSync(join(tmpdir(), 'bench-templates-'));
