@@ -37,6 +37,10 @@ export async function run(): Promise<void> {
     });
     console.log(`${SIZE}^2, 12 inputs, seed ${SEED}, rejection ${rejection}: ${describe(f)}`);
     console.log(describeBars(bars(f)));
+    const where = f.falsePositiveSources.map(
+      (s) => `(${s.x.toFixed(0)}, ${s.y.toFixed(0)}) SNR ${s.snr.toFixed(1)}, ${s.inputs} inputs`,
+    );
+    if (where.length) console.log(`  false positives: ${where.join('; ')}`);
   }
   if (BIG <= 0) return;
   const dir = mkdtempSync(join(tmpdir(), 'bench-templates-'));
