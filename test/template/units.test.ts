@@ -230,14 +230,19 @@ test('psfFluxVariance: white noise gives variance / sum(p^2); positive correlati
   );
 });
 
-/** N noisy flat inputs (sigma 1) on a 200x200 grid; input 0 carries a bright blob at (100, 100). */
-function inputs(n: number, seed = 1): StackInput[] {
+/** Seeded unit normal deviates (a sum of 12 uniforms of an LCG, minus 6). */
+function normals(seed: number): () => number {
   let s = seed;
-  const gauss = () => {
+  return () => {
     let u = 0;
     for (let k = 0; k < 12; k++) u += (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
     return u - 6;
   };
+}
+
+/** N noisy flat inputs (sigma 1) on a 200x200 grid; input 0 carries a bright blob at (100, 100). */
+function inputs(n: number, seed = 1): StackInput[] {
+  const gauss = normals(seed);
   return Array.from({ length: n }, (_, i) => {
     const image = new Float32Array(new SharedArrayBuffer(4 * 40000));
     const variance = new Float32Array(new SharedArrayBuffer(4 * 40000)).fill(1);
@@ -415,12 +420,7 @@ test('stacking: where the sharpest input ends, the coadd PSF keeps its width (ps
  * the simulator's seeing and beta spread make them; input 0 also holds a transient at (40, 120).
  */
 function moffatInputs(): StackInput[] {
-  let s = 7;
-  const gauss = () => {
-    let u = 0;
-    for (let k = 0; k < 12; k++) u += (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-    return u - 6;
-  };
+  const gauss = normals(7);
   const size = 160;
   return [3, 3, 3, 5, 5].map((fwhm, i) => {
     const psf = new MoffatPsf({
