@@ -5,7 +5,7 @@
  *
  * The target T is the broadest input's PSF model convolved with a small Gaussian G (wider than every
  * input, so no kernel has to sharpen much), and K_i = T conj(P_i) / (|P_i|^2 + eps^2) in Fourier
- * space (Wiener-regularised where P_i has no power); the broadest input's kernel is G itself.
+ * space (Wiener-regularised where P_i has no power); the broadest input's kernel is about G.
  * Everything runs on the rejectBin-binned grid, with binned PSF stamps.
  */
 import type { Psf } from '../psf/types.js';

@@ -36,8 +36,9 @@ import { tasksOf, type Task } from '../util/pool-task.js';
 const MATCH_MARGIN = 1.05;
 /**
  * compareMatch 'model': the target is the broadest input's PSF convolved with a Gaussian of this
- * sigma, binned pixels (it damps the binned grid's Nyquist, where a kernel dividing by a PSF's
- * weak transfer would ring: +-2 % of the peak 10 px out with the 5 % margin's 0.34 px).
+ * sigma, binned pixels: it damps the binned grid's Nyquist, where a kernel dividing by a PSF's weak
+ * transfer rings (with the 5 % margin's 0.34 px the broadest input's kernel alternates in sign out
+ * to its edge, and a bright star's matched wings with it).
  */
 const MODEL_TARGET_SIGMA = 1;
 const kernel = tasksOf<typeof import('./stack-kernels.js')>(
