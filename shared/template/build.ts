@@ -405,7 +405,7 @@ export async function buildTemplate(
     ? median(selected.map((c) => c.zeroPoint))
     : cfg.zeroPoint;
   const tWarp = performance.now();
-  const stack: Array<StackInput & { cand: Candidate; psf: Exposure['psf']; scale: number }> = [];
+  const stack: Array<StackInput & { cand: Candidate; scale: number }> = [];
   for (const c of selected) {
     progress(`warping ${stack.length + 1}/${selected.length}`);
     try {
@@ -442,8 +442,9 @@ export async function buildTemplate(
         pixelVariance,
         fwhmPx: c.quality!.fwhmArcsec / gridScale,
         noiseCorrelation: e.noiseCorrelation,
+        // Characterization set every input's PSF model; the warp carries it (WarpedPsf).
+        psf: e.psf!,
         cand: c,
-        psf: e.psf,
         scale: s,
       });
     } catch (err) {
@@ -471,7 +472,7 @@ export async function buildTemplate(
   const { width, height } = grid;
   const coadd = fitCoaddPsf(
     stack.map((s) => ({
-      psf: s.psf!,
+      psf: s.psf,
       weight: s.weight,
       moment: (s.fwhmPx / FWHM_PER_SIGMA) ** 2,
       covers: (x: number, y: number) => {

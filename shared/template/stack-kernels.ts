@@ -5,6 +5,7 @@
  */
 import { convolveSeparable, gaussianTaps } from '../characterize/filters.js';
 import { MaskPlane } from '../image/mask.js';
+import { convolveUsable, type Stamp } from './model-match.js';
 import { MAX_TILTED_INPUTS, tiltedWeights } from './psf-weights.js';
 
 /** Bits that keep an input pixel out of the weighted mean (while another input can replace it). */
@@ -58,7 +59,8 @@ export interface StackJob {
  * out = (G * (x m)) / (G * m) for the usable pixels m of one input, binned bin x bin (the mean of
  * the usable pixels of each block; out is ceil(width / bin) x ceil(height / bin)), NaN where under
  * half the kernel's weight is usable: the input convolved with a Gaussian of `sigma` (input) px,
- * ignoring masked pixels. sigma <= 0 only bins.
+ * ignoring masked pixels (sigma <= 0 only bins), or, given `kernel` (on the binned grid), with that
+ * kernel (model-match.ts).
  */
 export function blurUsable(a: {
   width: number;
@@ -66,6 +68,7 @@ export function blurUsable(a: {
   image: Float32Array;
   mask: Int32Array;
   sigma: number;
+  kernel?: Stamp;
   bin: number;
   out: Float32Array;
 }): void {
@@ -89,6 +92,12 @@ export function blurUsable(a: {
   for (let b = 0; b < n; b++) {
     if (weight[b] > 0) image[b] /= weight[b];
     else mask[b] = MaskPlane.NO_DATA;
+  }
+  if (a.kernel) {
+    const usable = new Float32Array(n);
+    for (let i = 0; i < n; i++) usable[i] = mask[i] ? 0 : 1;
+    convolveUsable(image, usable, width, height, a.kernel, out);
+    return;
   }
   const sigma = a.sigma / bin;
   if (!(sigma > 0.05)) {

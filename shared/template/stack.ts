@@ -3,14 +3,16 @@
  * inverse-variance weighted mean, its variance and its noise correlation.
  *
  * Rejection 'compareWarp' follows Rubin's CompareWarpAssembleCoaddTask (DMTN-080): each warp is
- * PSF-matched to a common Gaussian (convolved with a Gaussian of sqrt(s_T^2 - s_i^2)) on a grid binned
- * rejectBin x rejectBin (artifacts are at least a PSF wide; 4x fewer pixels to filter), the median of
+ * PSF-matched to a common target on a grid binned rejectBin x rejectBin (artifacts are at least a
+ * PSF wide; 4x fewer pixels to filter), by its PSF model (compareMatch 'model', model-match.ts) or
+ * to a Gaussian (a Gaussian of sqrt(s_T^2 - s_i^2), 'gaussian'), the median of
  * the matched warps is the artifact-free reference, and where one matched warp exceeds it by
  * rejectSigma of its noise and by rejectRelative of the reference, grown by rejectGrowFwhm, that
  * input is left out of the direct (unmatched) coadd. 'clip' rejects per pixel against the median
  * (an outlier-clipped mean); 'none' keeps everything.
  */
 import type { NoiseCorrelation, NoiseLags } from '../image/exposure.js';
+import type { Psf } from '../psf/types.js';
 import { MaskPlane } from '../image/mask.js';
 import { madSigma } from '../util/stats.js';
 import type { WorkerPool } from '../util/worker-pool.js';
@@ -26,11 +28,19 @@ import {
   type StackPlane,
 } from './stack-kernels.js';
 import { FWHM_PER_SIGMA } from '../util/numeric.js';
+import { binnedPsfStamp, matchingKernels } from './model-match.js';
 import { targetMoment } from './psf-weights.js';
 import { tasksOf, type Task } from '../util/pool-task.js';
 
-/** The matched Gaussian is this much wider than the widest input PSF, so every input is blurred a little (no deconvolution). */
+/** The matched PSF is this much wider than the widest input PSF, so every input is blurred a little (no deconvolution). */
 const MATCH_MARGIN = 1.05;
+/**
+ * compareMatch 'model': the target is the broadest input's PSF convolved with a Gaussian of this
+ * sigma, binned pixels: it damps the binned grid's Nyquist, where a kernel dividing by a PSF's weak
+ * transfer rings (with the 5 % margin's 0.34 px the broadest input's kernel alternates in sign out
+ * to its edge, and a bright star's matched wings with it).
+ */
+const MODEL_TARGET_SIGMA = 1;
 const kernel = tasksOf<typeof import('./stack-kernels.js')>(
   siblingModule('./stack-kernels', import.meta.url).href,
 );
@@ -44,6 +54,8 @@ export interface StackInput {
   pixelVariance: number;
   /** PSF FWHM on the output grid, px (for PSF matching). */
   fwhmPx: number;
+  /** The input's PSF model on the output grid (compareMatch 'model', CoaddPsf). */
+  psf: Psf;
   noiseCorrelation: NoiseCorrelation | null;
 }
 
@@ -142,6 +154,21 @@ function differenceSigma(a: Float32Array, b: Float32Array): number {
   return d.length > 10 ? madSigma(d) : Number.NaN;
 }
 
+/** Mean position of the pixels an input covers (not NO_DATA), on a subsample: where its PSF model is taken. */
+function coveredCentre(mask: Int32Array, width: number): [number, number] {
+  const step = Math.max(1, Math.floor(mask.length / 100000));
+  let sx = 0;
+  let sy = 0;
+  let count = 0;
+  for (let p = 0; p < mask.length; p += step) {
+    if (mask[p] & MaskPlane.NO_DATA) continue;
+    sx += p % width;
+    sy += Math.floor(p / width);
+    count++;
+  }
+  return count > 0 ? [sx / count, sy / count] : [width / 2, mask.length / width / 2];
+}
+
 async function compareWarp(
   width: number,
   height: number,
@@ -156,6 +183,14 @@ async function compareWarp(
   const sigmas = inputs.map((s) => s.fwhmPx / FWHM_PER_SIGMA);
   const target = Math.max(...sigmas) * MATCH_MARGIN;
   const blurred = inputs.map(() => shared(Float32Array, bw * bh));
+  const kernels =
+    cfg.compareMatch === 'model'
+      ? matchingKernels(
+          inputs.map((s) => binnedPsfStamp(s.psf, ...coveredCentre(s.mask, width), bin)),
+          sigmas.indexOf(Math.max(...sigmas)),
+          MODEL_TARGET_SIGMA,
+        )
+      : null;
   await fanOut(
     pool,
     kernel('blurTask'),
@@ -166,6 +201,7 @@ async function compareWarp(
       image: s.image,
       mask: s.mask,
       sigma: Math.sqrt(Math.max(0, target * target - sigmas[i] * sigmas[i])),
+      kernel: kernels?.[i],
       bin,
       out: blurred[i],
     })),

@@ -17,6 +17,7 @@ import { stackInputs, type StackInput } from '../../shared/template/stack.js';
 import { psfFluxVariance } from '../../shared/template/measure.js';
 import { MAX_TILT_RATIO, targetMoment, tiltedWeights } from '../../shared/template/psf-weights.js';
 import { GaussianPsf } from '../../shared/psf/gaussian-psf.js';
+import { MoffatPsf } from '../../shared/sim/moffat.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { writeFits } from '../../shared/fits/index.js';
 import { tileOf } from '../../shared/prompt/template-tiles.js';
@@ -229,14 +230,19 @@ test('psfFluxVariance: white noise gives variance / sum(p^2); positive correlati
   );
 });
 
-/** N noisy flat inputs (sigma 1) on a 200x200 grid; input 0 carries a bright blob at (100, 100). */
-function inputs(n: number, seed = 1): StackInput[] {
+/** Seeded unit normal deviates (a sum of 12 uniforms of an LCG, minus 6). */
+function normals(seed: number): () => number {
   let s = seed;
-  const gauss = () => {
+  return () => {
     let u = 0;
     for (let k = 0; k < 12; k++) u += (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
     return u - 6;
   };
+}
+
+/** N noisy flat inputs (sigma 1) on a 200x200 grid; input 0 carries a bright blob at (100, 100). */
+function inputs(n: number, seed = 1): StackInput[] {
+  const gauss = normals(seed);
   return Array.from({ length: n }, (_, i) => {
     const image = new Float32Array(new SharedArrayBuffer(4 * 40000));
     const variance = new Float32Array(new SharedArrayBuffer(4 * 40000)).fill(1);
@@ -253,6 +259,7 @@ function inputs(n: number, seed = 1): StackInput[] {
       weight: i === 1 ? 2 : 1,
       pixelVariance: 1,
       fwhmPx: 3 + i * 0.2,
+      psf: GaussianPsf.fromFwhm(3 + i * 0.2),
       noiseCorrelation: null,
     };
   });
@@ -370,6 +377,7 @@ function starInputs(): StackInput[] {
       weight: 1,
       pixelVariance: 1,
       fwhmPx: sigma * 2.3548,
+      psf: GaussianPsf.fromFwhm(sigma * 2.3548),
       noiseCorrelation: null,
     };
   });
@@ -404,4 +412,80 @@ test('stacking: where the sharpest input ends, the coadd PSF keeps its width (ps
   assert.ok(Math.abs(tilted - 1) < 0.02, `width ratio right / left ${tilted}`);
   const plain = await run(false);
   assert.ok(plain > 1.15, `without the tilt the PSF jumps: ${plain}`);
+});
+
+/**
+ * Five noisy inputs (sigma 1) of one star of 2e5 ADU at (80, 80), with true Moffat PSFs as their
+ * models: three sharp (FWHM 3 px, beta 4.5), two broad with heavier wings (FWHM 5 px, beta 3), as
+ * the simulator's seeing and beta spread make them; input 0 also holds a transient at (40, 120).
+ */
+function moffatInputs(): StackInput[] {
+  const gauss = normals(7);
+  const size = 160;
+  return [3, 3, 3, 5, 5].map((fwhm, i) => {
+    const psf = new MoffatPsf({
+      size,
+      fwhm,
+      beta: fwhm === 3 ? 4.5 : 3,
+      gradU: 0,
+      gradV: 0,
+      curvature: 0,
+      e1c: 0,
+      e2c: 0,
+      astig: 0,
+    });
+    const image = new Float32Array(new SharedArrayBuffer(4 * size * size));
+    for (let p = 0; p < image.length; p++) image[p] = gauss();
+    const add = (cx: number, cy: number, flux: number) => {
+      const st = psf.stampAt(cx, cy);
+      const h = (st.size - 1) / 2;
+      for (let j = 0; j < st.size; j++)
+        for (let k = 0; k < st.size; k++)
+          image[(cy - h + j) * size + cx - h + k] += flux * st.data[j * st.size + k];
+    };
+    add(80, 80, 2e5);
+    if (i === 0) add(40, 120, 2000);
+    return {
+      image,
+      variance: new Float32Array(new SharedArrayBuffer(4 * size * size)).fill(1),
+      mask: new Int32Array(new SharedArrayBuffer(4 * size * size)),
+      weight: 1,
+      pixelVariance: 1,
+      fwhmPx: fwhm,
+      psf,
+      noiseCorrelation: null,
+    };
+  });
+}
+
+test("compareWarp: broad inputs' Moffat wings are kept with PSF-model matching, rejected with Gaussian matching; a transient is rejected with both", async () => {
+  const rejectedAround = async (compareMatch: 'model' | 'gaussian') => {
+    const out = await stackInputs(
+      160,
+      160,
+      moffatInputs(),
+      resolveTemplateConfig({ compareMatch }),
+      null,
+    );
+    // Share of the pixels within 25 px of the star (its wings) where some input was rejected.
+    let disc = 0;
+    let rejected = 0;
+    for (let y = 55; y <= 105; y++) {
+      for (let x = 55; x <= 105; x++) {
+        if ((x - 80) ** 2 + (y - 80) ** 2 > 625) continue;
+        disc++;
+        if (out.count[y * 160 + x] < 5) rejected++;
+      }
+    }
+    return { wings: rejected / disc, transient: out.count[120 * 160 + 40] };
+  };
+  assert.equal(DEFAULT_TEMPLATE_CONFIG.compareMatch, 'gaussian');
+  const model = await rejectedAround('model');
+  // What is left is a noise peak of the 5-sigma rule, grown by a FWHM.
+  assert.ok(model.wings < 0.1, `model matching keeps the wings: ${model.wings}`);
+  assert.equal(model.transient, 4, 'model matching: the transient rejected');
+  const gaussian = await rejectedAround('gaussian');
+  assert.ok(gaussian.wings > 0.5, `gaussian matching rejects the wings: ${gaussian.wings}`);
+  assert.equal(gaussian.transient, 4);
+  assert.throws(() => resolveTemplateConfig({ compareMatch: 'x' as 'model' }), /compareMatch/);
 });
