@@ -60,6 +60,11 @@ export interface SubtractConfig {
   illumination: IlluminationConfig;
   /** Variance of the kernel's model error on static sources, measured on each difference where most compact cores are beyond the noise (model-error.ts). */
   modelError: ModelErrorConfig;
+  /**
+   * Contrast c3 of the CR test run again on AL differences, where a star hid charge from the science's (difference-cosmic-rays.ts);
+   * stricter than the science's 2.5, the difference's noise being both images'. 0: off.
+   */
+  differenceCrContrast: number;
 }
 
 export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
@@ -89,4 +94,5 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   zogyRegularization: 0,
   illumination: DEFAULT_ILLUMINATION_CONFIG,
   modelError: DEFAULT_MODEL_ERROR_CONFIG,
+  differenceCrContrast: 4,
 };

@@ -27,6 +27,7 @@ import { differenceMaskAsync } from './difference-mask.js';
 import { DifferenceFailedError } from './errors.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
+import { flagDifferenceCosmicRays } from './difference-cosmic-rays.js';
 import { prepareStamps, type CandidateReport } from './kernel-fit.js';
 import { fitKernelWithFallback } from './kernel-fallback.js';
 import type { KernelSolution } from './kernel-solution.js';
@@ -69,6 +70,8 @@ export interface SubtractStats {
   apertureCorrected: boolean;
   /** The difference's residual background (illumination.ts): whether it was significant and subtracted. */
   residualBackground: ResidualBackground;
+  /** Pixels flagged CR on the difference (difference-cosmic-rays.ts). */
+  differenceCrPixels: number;
 }
 
 export interface SubtractResult {
@@ -494,6 +497,12 @@ export async function subtractImages(
     cfg.illumination,
     pool,
   );
+  // Only where the science is not convolved (AL) does its charge keep its pixel scale on the difference.
+  const differenceCrPixels =
+    cfg.differenceCrContrast > 0 && method === 'AL'
+      ? flagDifferenceCosmicRays(image, variance, mask, differencePsf, cfg.differenceCrContrast)
+          .nPixels
+      : 0;
   const difference = new Exposure(image, mask, variance, science.wcs, differencePsf, science.info);
   const noise = normalisedNoise(difference);
   const centre = differencePsf.stampAt(cx, cy, true);
@@ -524,6 +533,7 @@ export async function subtractImages(
       apertureCorrection: apCorr.ratio,
       apertureCorrected: apCorr.applied,
       residualBackground,
+      differenceCrPixels,
     },
     timingsMs: timings,
   };

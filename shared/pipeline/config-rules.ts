@@ -124,6 +124,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   nonNegative('subtract.zogyAstrometricSigmaPx'),
   nonNegative('subtract.zogyPsfErrorFraction'),
   nonNegative('subtract.zogyRegularization'),
+  nonNegative('subtract.differenceCrContrast'),
 
   positive('detect.threshold'),
   nonNegative('detect.growSigmas'),
