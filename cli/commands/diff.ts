@@ -17,6 +17,8 @@ import { diffToFits, runDiff, type PreparedTemplate } from '../../shared/diffim/
 import { configHash } from '../../shared/pipeline/config.js';
 import { writePreparedImage } from '../../shared/pipeline/prepared-io.js';
 import { codeVersionAsync } from '../../shared/util/version.js';
+import { siblingModule } from '../../shared/util/worker.js';
+import { WorkerPool } from '../../shared/util/worker-pool.js';
 import { configOption } from '../config.js';
 import {
   applyScienceOverrides,
@@ -77,8 +79,14 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     if (method !== undefined && !METHODS.includes(method))
       throw new InputError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
     const config = await configOption(values.config, { subtract: { method } });
-    // git (the commit of APVERSION) runs on the other core while the images are read.
+    // git (the commit of APVERSION) runs on the other core while the images are read, and the pool's
+    // worker starts and loads the science's characterization (runDiff's first task on it) meanwhile.
     const version = codeVersionAsync();
+    void WorkerPool.shared()
+      .preload([
+        siblingModule('../../shared/characterize/characterize-async', import.meta.url).href,
+      ])
+      .catch(() => {}); // a module that fails to load fails its task in runDiff, with its reason
     progress('reading images');
     const [scienceRead, { read: templateRead, prepared }] = await Promise.all([
       loadImage(sciencePath, values['science-variance']),

@@ -1,7 +1,8 @@
 /**
  * characterizeImageAsync: characterizeImage run in a WorkerPool thread, so that the calling thread
  * is free meanwhile (e.g. to characterize the other image of a pair, or to warp). The exposure's
- * planes are copied to SharedArrayBuffers, characterized there in place, and copied back; the
+ * planes are characterized in place when they are on SharedArrayBuffers (as read from FITS), else
+ * copied to SharedArrayBuffers, characterized there and copied back; the
  * result is the one characterizeImage returns (its PSF model crosses in its stored form, psf/persist.ts).
  * With `noiseCorrelation`, the blank-sky noise-correlation estimate (noise-correlation-estimate.ts)
  * follows on the same thread. Without pool workers (AP_THREADS=1) it runs on the calling thread.
@@ -24,7 +25,7 @@ import {
 } from './characterize.js';
 import { characterizeNoiseCorrelation } from './noise-correlation-estimate.js';
 import { psfFromHdu, psfToHdu, type PsfHdu } from '../psf/persist.js';
-import { copyPixels, sharedCopy } from '../util/shared-plane.js';
+import { copyPixels, sharedOrCopy } from '../util/shared-plane.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { poolTask } from '../util/pool-task.js';
 
@@ -110,9 +111,10 @@ export async function characterizeImageAsync(
     return result;
   }
   const { width, height } = exposure;
-  const image = sharedCopy(exposure.image);
-  const mask = sharedCopy(exposure.mask);
-  const variance = sharedCopy(exposure.variance);
+  // Planes already on shared memory (as read from FITS) are characterized in place, others in a copy.
+  const image = sharedOrCopy(exposure.image);
+  const mask = sharedOrCopy(exposure.mask);
+  const variance = sharedOrCopy(exposure.variance);
   const map = new Float32Array(new SharedArrayBuffer(4 * width * height));
   const job: CharacterizeJob = {
     image: dataOf(image),
@@ -124,9 +126,9 @@ export async function characterizeImageAsync(
     noiseCorrelation: !!options.noiseCorrelation && !exposure.noiseCorrelation,
   };
   const out = await pool.runTask(poolTask(import.meta.url, { characterizeShared }), job);
-  copyPixels(image, exposure.image);
-  copyPixels(mask, exposure.mask);
-  copyPixels(variance, exposure.variance);
+  if (image !== exposure.image) copyPixels(image, exposure.image);
+  if (mask !== exposure.mask) copyPixels(mask, exposure.mask);
+  if (variance !== exposure.variance) copyPixels(variance, exposure.variance);
   const stored = out.psf.psf;
   const cards = new Map(stored.cards);
   const psf = psfFromHdu((k) => cards.get(k), stored.data, stored.width, stored.height);

@@ -192,7 +192,6 @@ export async function runDiff(
   // and their illumination is modelled (illumination.ts).
   const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
   const scienceStructured = cfg.characterize && isStructuredSky(science, illumination);
-  const templateStructured = cfg.characterize && !prepared && isStructuredSky(tmpl, illumination);
   const hasSky = (c: CharacterizeResult | null): boolean =>
     !!c && hasSkyPedestal(c.background.level, c.background.sigma, illumination);
   const scienceDone = cfg.characterize
@@ -204,6 +203,8 @@ export async function runDiff(
       )
     : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
+  // Measured once the science is on the worker, which does not wait for it.
+  const templateStructured = cfg.characterize && !prepared && isStructuredSky(tmpl, illumination);
   let templateCharacterization: CharacterizeResult | null = prepared?.characterization ?? null;
   if (cfg.characterize && !prepared) {
     templateCharacterization = characterizeTemplate(

@@ -106,8 +106,9 @@ function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
   const x0 = originOf(header, 1);
   const y0 = originOf(header, 2);
 
+  // Planes on shared memory, as the pixels are (pixels.ts fromBigEndian): a worker characterizes them in place.
   const pixels = toFloat32(image.data);
-  const mask = new Int32Array(width * height);
+  const mask = new Int32Array(new SharedArrayBuffer(4 * width * height));
   const maskHdu = withData.find((h) => h.name.toUpperCase() === 'MASK' && h !== image);
   if (maskHdu) readMask(maskHdu, width, height, mask);
   for (let i = 0; i < pixels.length; i++)
@@ -127,7 +128,8 @@ function readExposureHdus(hdus: FitsHdu[]): ReadExposureResult {
       width,
       height,
     );
-    variance = map?.variance ?? new Float32Array(width * height).fill(Number.NaN);
+    variance =
+      map?.variance ?? new Float32Array(new SharedArrayBuffer(4 * width * height)).fill(Number.NaN);
     varianceOrigin = map?.origin ?? '';
   }
 
@@ -197,7 +199,7 @@ function checkShape(hdu: FitsHdu, width: number, height: number): void {
 
 function toFloat32(data: FitsData): Float32Array {
   if (data instanceof Float32Array) return data;
-  const out = new Float32Array(data.length);
+  const out = new Float32Array(new SharedArrayBuffer(4 * data.length));
   if (data instanceof BigInt64Array) for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
   else out.set(data);
   return out;

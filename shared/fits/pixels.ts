@@ -41,12 +41,17 @@ export function storageOf(data: FitsData): { bitpix: number; bzero: number } {
   return { bitpix: -64, bzero: 0 };
 }
 
-/** Reads `count` big-endian values of BITPIX type from `bytes` into a fresh native array. */
+/**
+ * Reads `count` big-endian values of BITPIX type from `bytes` into a fresh native array, on a
+ * SharedArrayBuffer: worker threads then use the pixels in place (shared/util/shared-plane.ts
+ * sharedOrCopy), where an ordinary buffer is copied to shared memory and back.
+ */
 export function fromBigEndian(bytes: Uint8Array, bitpix: number, count: number): FitsData {
   const size = Math.abs(bitpix) / 8;
   if (bytes.length < count * size)
     throw new FitsError(`truncated pixel data: ${bytes.length} of ${count * size} bytes`);
-  const copy = new Uint8Array(count * size); // own, aligned buffer (Buffer#slice would share memory)
+  // Own, aligned buffer (Buffer#slice would share the file's memory).
+  const copy = new Uint8Array(new SharedArrayBuffer(count * size));
   copy.set(bytes.subarray(0, count * size));
   const buf = Buffer.from(copy.buffer, copy.byteOffset, copy.length);
   if (LITTLE_ENDIAN) {

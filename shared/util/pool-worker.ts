@@ -11,6 +11,11 @@ interface Task {
 async function run(task: Task): Promise<void> {
   try {
     const mod = (await import(task.module)) as Record<string, unknown>;
+    // A preload (WorkerPool.preload): the module is loaded, nothing is called.
+    if (task.fn === '') {
+      parentPort?.postMessage({ id: task.id, result: null });
+      return;
+    }
     const fn = mod[task.fn];
     if (typeof fn !== 'function')
       throw new TypeError(`${task.module} exports no function ${task.fn}`);

@@ -110,6 +110,27 @@ export class WorkerPool {
     return this.run<R>({ module: task.module, fn: task.fn, args });
   }
 
+  /**
+   * Every worker loads `modules` (URLs, as a task's module) now, e.g. while the caller reads its
+   * inputs, so that the first task on them does not wait for their loading (and, under tsx,
+   * compiling). Resolves when all are loaded; a module that fails to load rejects it.
+   */
+  async preload(modules: readonly string[]): Promise<void> {
+    await Promise.all(
+      this.slots.flatMap((slot) =>
+        modules.map(
+          (module) =>
+            new Promise<void>((resolve, reject) => {
+              const id = this.nextId++;
+              if (slot.pending.size === 0) slot.worker.ref();
+              slot.pending.set(id, { resolve: () => resolve(), reject });
+              slot.worker.postMessage({ id, module, fn: '', args: null });
+            }),
+        ),
+      ),
+    );
+  }
+
   /** The worker threads' ids, one per slot (a replaced worker has a new id). */
   threadIds(): number[] {
     return this.slots.map((s) => s.worker.threadId);

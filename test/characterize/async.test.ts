@@ -12,6 +12,7 @@ import { Exposure } from '../../shared/image/exposure.js';
 import { OffsetPsf } from '../../shared/psf/offset-psf.js';
 import { PixelPsf } from '../../shared/psf/pixel-psf.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
+import { sharedCopy } from '../../shared/util/shared-plane.js';
 import { simulatedVisit } from './sim-fixture.js';
 
 const pool = new WorkerPool(1);
@@ -54,6 +55,32 @@ test('on a worker: the same planes, PSF and figures as on the calling thread, fo
       there.psf.stampAt(x + 0.3, y - 0.4).data,
       here.psf.stampAt(x + 0.3, y - 0.4).data,
     );
+});
+
+test('planes on shared memory (as read from FITS) are characterized in place, with the same result', async () => {
+  const sim = simulatedVisit({ size: 512, seed: 8 });
+  sim.exposure.variance.fill(Number.NaN);
+  const here = copy(sim.exposure);
+  const there = new Exposure(
+    sharedCopy(sim.exposure.image),
+    sharedCopy(sim.exposure.mask),
+    sharedCopy(sim.exposure.variance),
+    null,
+    null,
+    { ...sim.exposure.info },
+  );
+  const planes = [there.image.data, there.mask.data, there.variance.data];
+  const expected = characterizeImage(here);
+  const got = await characterizeImageAsync(there, {}, pool);
+  assert.ok(
+    planes.every((p, i) => p === [there.image, there.mask, there.variance][i].data),
+    'the exposure keeps its arrays',
+  );
+  assert.deepEqual(there.image.data, here.image.data, 'background-subtracted image');
+  assert.deepEqual(there.mask.data, here.mask.data, 'mask bits');
+  assert.deepEqual(there.variance.data, here.variance.data, 'derived variance');
+  assert.deepEqual(got.sources, expected.sources);
+  assert.equal(got.psf.fwhmPx, expected.psf.fwhmPx);
 });
 
 test('without pool workers it characterizes on the calling thread', async () => {

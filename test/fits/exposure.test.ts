@@ -120,6 +120,9 @@ test('plain single-HDU image: no variance (NaN, to be derived), NaN pixels flagg
   assert.equal(exposure.info.zeroPoint, 30.1);
   assert.equal(exposure.info.mjd, 58334.5 + 86.4 / 2 / 86400); // midpoint from the start
   assert.equal(exposure.wcs, null);
+  // On shared memory, so that a pool worker characterizes the planes in place (characterize-async.ts).
+  for (const plane of [exposure.image, exposure.mask, exposure.variance])
+    assert.ok(plane.data.buffer instanceof SharedArrayBuffer);
 });
 
 test('pixels come from IMAGE, else a primary with data, else the first extension (.fits.fz layout)', () => {

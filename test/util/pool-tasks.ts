@@ -31,3 +31,11 @@ export function add(args: { a: number; b: number }): number {
 
 /** Not a function: a task handle must not name it. */
 export const notATask = 42;
+
+/** When this module was loaded in the worker (Date.now()). */
+const loaded = Date.now();
+
+/** This module's load time in the worker that runs it, and that worker's thread id. */
+export function loadedAt(): { loaded: number; thread: number } {
+  return { loaded, thread: threadId };
+}

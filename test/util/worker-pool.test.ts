@@ -64,3 +64,26 @@ test('an uncaught error in a worker fails its task with the error and the pool g
     await pool.close();
   }
 });
+
+test('preload loads a module in every worker before any task of it; a missing module rejects', async () => {
+  const pool = new WorkerPool(2);
+  try {
+    await pool.preload([new URL('./pool-tasks.ts', import.meta.url).href]);
+    const preloaded = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // A slow task on each worker, so the next two go one to each.
+    await Promise.all([slow(pool, 1), slow(pool, 2)]);
+    const loads = await Promise.all([
+      pool.runTask(task('loadedAt'), undefined as never),
+      pool.runTask(task('loadedAt'), undefined as never),
+    ]);
+    assert.deepEqual(new Set(loads.map((l) => l.thread)), new Set(pool.threadIds()));
+    for (const l of loads) assert.ok(l.loaded <= preloaded, 'loaded by the preload');
+    await assert.rejects(
+      pool.preload([new URL('./no-such-module.ts', import.meta.url).href]),
+      /no-such-module/,
+    );
+  } finally {
+    await pool.close();
+  }
+});
