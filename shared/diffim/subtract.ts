@@ -330,8 +330,8 @@ export async function subtractImages(
     gainT = new LargeScaleFactors(modelT);
   const gs = new Float64Array(width),
     gt = new Float64Array(width);
-  // On shared memory: the residual background's workers read it in place (illumination.ts).
-  let image = fromShared(toShared({ width, height }));
+  // On shared memory (with a pool): the residual background's workers read it in place (illumination.ts).
+  let image: ImageF;
   const variance = Plane.zeros(Float32Array, width, height);
   let score: ImageF | null = null;
   let differencePsf: GridPsf;
@@ -381,7 +381,7 @@ export async function subtractImages(
       [modelS, modelT],
     );
     score = z.score;
-    image.data.set(z.difference.data);
+    image = fromShared(toShared(z.difference));
     for (let y = 0; y < height; y++) {
       const vs = science.variance.row(y),
         vt = template.variance.row(y),
@@ -403,21 +403,15 @@ export async function subtractImages(
       [modelS, modelT],
     );
   } else {
-    // (6) Convolve the source image by the kernel field and subtract.
-    // Masked garbage (a hot column, a cosmic ray) is zeroed first, so the kernel does not spread it (as ZOGY does);
-    // the copy is on shared memory, which the convolution's workers read in place.
-    const clean = sharedCopy(source.image);
-    zeroMasked(clean, source.mask, GARBAGE);
-    const matched = await convolveKernelField(clean, solution, cfg.fftSize, pool);
-    for (let y = 0; y < height; y++) {
-      const m = matched.row(y),
-        t = target.image.row(y),
-        io = image.row(y);
-      for (let x = 0; x < width; x++) {
-        const d = t[x] - m[x];
-        io[x] = convolveScience ? -d / kappa : d;
-      }
-    }
+    // (6) Convolve the source image by the kernel field and subtract, tile by tile.
+    // Masked garbage (a hot column, a cosmic ray) is read as 0, so the kernel does not spread it (as ZOGY does);
+    // the difference's own garbage would ring through the decorrelation's sidelobes: zeroed as it is written.
+    image = await convolveKernelField(source.image, solution, cfg.fftSize, pool, {
+      target: target.image,
+      divisor: convolveScience ? kappa : null,
+      sourceGarbage: { mask: source.mask, bits: GARBAGE },
+      garbage: cfg.decorrelate ? { mask, bits: GARBAGE } : undefined,
+    });
     // The convolved difference's variance; the decorrelated one's is set below.
     const k2 = kernelSquaredSum(solution, cx, cy);
     for (let y = 0; y < height && !cfg.decorrelate; y++) {
@@ -440,8 +434,6 @@ export async function subtractImages(
       return [u, c];
     };
     if (cfg.decorrelate) {
-      // Masked garbage (cosmic rays, saturated cores) would ring through phi's sidelobes: zero it first.
-      zeroMasked(image, mask, GARBAGE);
       image = await decorrelate(
         image,
         solution,
