@@ -14,7 +14,7 @@ import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
 import { loadTile, outputRows } from '../util/real-tiles.js';
 import { runTileShares } from '../util/parallel-tiles.js';
 import { asShared, fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
-import { accumulate, planTiles, type TilePlan } from '../util/tiles.js';
+import { accumulate, planTiles, tileShares, type TilePlan } from '../util/tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import type { NoiseCorrelation, NoiseLags } from '../image/exposure.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
@@ -175,10 +175,15 @@ export async function decorrelate(
     (indices) => decorrelateShare(difference, fromShared(outs[0]), solution, noise, opt, indices),
     (thread) => ({ difference: input, out: outs[thread], solution: data, noise, opt }),
   );
+  // Each worker's plane is summed over the rows its share of tiles wrote (runTileShares splits by tileShares).
   const sum = fromShared(outs[0]);
-  for (const o of outs.slice(1)) {
-    const d = new Float32Array(o.buffer);
-    for (let i = 0; i < d.length; i++) sum.data[i] += d[i];
-  }
+  tileShares(plan, outs.length).forEach((share, thread) => {
+    if (thread === 0 || share.length === 0) return;
+    const d = new Float32Array(outs[thread].buffer);
+    const tiles = share.map((i) => plan.tiles[i]);
+    const from = width * Math.min(...tiles.map((t) => t.oy)),
+      to = width * Math.max(...tiles.map((t) => t.oy + t.oh));
+    for (let i = from; i < to; i++) sum.data[i] += d[i];
+  });
   return sum;
 }
