@@ -14,7 +14,7 @@ import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
 import { loadTile, outputRows } from '../util/real-tiles.js';
 import { runTileShares } from '../util/parallel-tiles.js';
 import { asShared, fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
-import { accumulate, planTiles, type TilePlan } from '../util/tiles.js';
+import { accumulate, planTiles, tileShares, type TilePlan } from '../util/tiles.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import type { NoiseCorrelation, NoiseLags } from '../image/exposure.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
@@ -86,7 +86,7 @@ export function decorrelateShare(
   const termSpectra = solution.termKernels.map((k) => realKernelSpectrum(fft, k, solution.size));
   const weights = new Float64Array(termSpectra.length);
   const window = new Float64Array(n * n);
-  const spectrum = fft.allocSpectrum();
+  const kernelColumn = new Float64Array(2 * n);
   const kappa2 = solution.kernelSum ** 2;
   const models = opt.models ?? [null, null];
   for (const t of indices) {
@@ -96,28 +96,31 @@ export function decorrelateShare(
       (m) =>
         new NoiseShape(noiseLagsIn(m, tile.ox, tile.oy, tile.ox + tile.ow, tile.oy + tile.oh), n),
     );
-    fft.forward(window, spectrum, ...loadTile(difference, tile, n, window));
     solution.frame.terms(solution.spatialOrder, tile.cx, tile.cy, weights);
     const vu = noise[2 * t],
       vc = noise[2 * t + 1];
     const top = vu * su.atZero + kappa2 * vc * sc.atZero;
-    // Half spectrum by columns: element (kx, ky) at 2 (kx n + ky).
-    for (let kx = 0; kx <= n / 2; kx++) {
+    // phi on each spectral column kx as the transform makes it (element ky at 2 ky).
+    const filter = (kx: number, column: Float64Array): void => {
+      const from = 2 * kx * n;
+      for (let m = 0; m < termSpectra.length; m++) {
+        const w = weights[m],
+          s = termSpectra[m];
+        if (m === 0) for (let i = 0; i < 2 * n; i++) kernelColumn[i] = w * s[from + i];
+        else for (let i = 0; i < 2 * n; i++) kernelColumn[i] += w * s[from + i];
+      }
       const u = vu * su.x[kx],
         c = vc * sc.x[kx];
-      for (let ky = 0, i = 2 * kx * n; ky < n; ky++, i += 2) {
-        let kr = 0,
-          ki = 0;
-        for (let m = 0; m < termSpectra.length; m++) {
-          kr += weights[m] * termSpectra[m][i];
-          ki += weights[m] * termSpectra[m][i + 1];
-        }
+      for (let ky = 0, i = 0; ky < n; ky++, i += 2) {
+        const kr = kernelColumn[i],
+          ki = kernelColumn[i + 1];
         const phi = Math.sqrt(top / (u * su.y[ky] + c * sc.y[ky] * (kr * kr + ki * ki)));
-        spectrum[i] *= phi;
-        spectrum[i + 1] *= phi;
+        column[i] *= phi;
+        column[i + 1] *= phi;
       }
-    }
-    fft.inverse(spectrum, window, ...outputRows(tile));
+    };
+    const [y0, y1] = loadTile(difference, tile, n, window);
+    fft.filterColumns(window, y0, y1, filter, window, ...outputRows(tile));
     accumulate(tile, n, window, out);
   }
 }
@@ -172,10 +175,15 @@ export async function decorrelate(
     (indices) => decorrelateShare(difference, fromShared(outs[0]), solution, noise, opt, indices),
     (thread) => ({ difference: input, out: outs[thread], solution: data, noise, opt }),
   );
+  // Each worker's plane is summed over the rows its share of tiles wrote (runTileShares splits by tileShares).
   const sum = fromShared(outs[0]);
-  for (const o of outs.slice(1)) {
-    const d = new Float32Array(o.buffer);
-    for (let i = 0; i < d.length; i++) sum.data[i] += d[i];
-  }
+  tileShares(plan, outs.length).forEach((share, thread) => {
+    if (thread === 0 || share.length === 0) return;
+    const d = new Float32Array(outs[thread].buffer);
+    const tiles = share.map((i) => plan.tiles[i]);
+    const from = width * Math.min(...tiles.map((t) => t.oy)),
+      to = width * Math.max(...tiles.map((t) => t.oy + t.oh));
+    for (let i = from; i < to; i++) sum.data[i] += d[i];
+  });
   return sum;
 }

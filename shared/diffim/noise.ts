@@ -5,7 +5,11 @@
  */
 import type { Exposure, NoiseCorrelation, NoiseLags } from '../image/exposure.js';
 import { UNUSABLE } from '../image/mask.js';
+import { Plane, type ImageF } from '../image/plane.js';
+import { poolTask } from '../util/pool-task.js';
+import { fromShared, sharedOrCopy, toShared } from '../util/shared-plane.js';
 import { median } from '../util/stats.js';
+import type { WorkerPool } from '../util/worker-pool.js';
 
 export class NoiseMap {
   private constructor(
@@ -163,4 +167,68 @@ export class LargeScaleFactors {
     }
     return out;
   }
+}
+
+/**
+ * The difference's per-pixel variance, (gU vU + c gC vC) / divisor, gU and gC each input's
+ * large-scale factor N(0) (LargeScaleFactors: 1 without a model), c the convolved input's
+ * variance scale (kappa^2 after decorrelation, the kernel's squared sum before).
+ */
+export interface DifferenceVarianceJob {
+  unconvolved: Float32Array;
+  convolved: Float32Array;
+  out: Float32Array;
+  width: number;
+  height: number;
+  models: [NoiseCorrelation | null, NoiseCorrelation | null];
+  c: number;
+  /** null: no division. */
+  divisor: number | null;
+}
+
+/** Rows of a DifferenceVarianceJob (contiguous planes); a pool task. */
+export function differenceVariance(job: DifferenceVarianceJob): void {
+  const { unconvolved, convolved, out, width, height, c, divisor } = job;
+  const [gainU, gainC] = job.models.map((m) => new LargeScaleFactors(m));
+  const gu = new Float64Array(width),
+    gc = new Float64Array(width);
+  for (let y = 0; y < height; y++) {
+    gainU.row(y, gu);
+    gainC.row(y, gc);
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      const v = gu[x] * unconvolved[i] + c * gc[x] * convolved[i];
+      out[i] = divisor === null ? v : v / divisor;
+    }
+  }
+}
+
+/** differenceVariance of the two variance planes, on a worker of `pool` when there is one. */
+export async function differenceVarianceAsync(
+  unconvolved: ImageF,
+  convolved: ImageF,
+  models: DifferenceVarianceJob['models'],
+  c: number,
+  divisor: number | null,
+  pool: WorkerPool | null,
+): Promise<ImageF> {
+  const { width, height } = unconvolved;
+  const onPool = !!pool && pool.size > 0;
+  const out = onPool
+    ? fromShared(toShared({ width, height }))
+    : Plane.zeros(Float32Array, width, height);
+  const data = (p: ImageF): Float32Array =>
+    (onPool ? sharedOrCopy(p) : p.contiguous ? p : p.clone()).data;
+  const job: DifferenceVarianceJob = {
+    unconvolved: data(unconvolved),
+    convolved: data(convolved),
+    out: out.data,
+    width,
+    height,
+    models,
+    c,
+    divisor,
+  };
+  if (onPool) await pool.runTask(poolTask(import.meta.url, { differenceVariance }), job);
+  else differenceVariance(job);
+  return out;
 }

@@ -31,7 +31,7 @@ import { flagDifferenceCosmicRays } from './difference-cosmic-rays.js';
 import { prepareStamps, type CandidateReport } from './kernel-fit.js';
 import { fitKernelWithFallback } from './kernel-fallback.js';
 import type { KernelSolution } from './kernel-solution.js';
-import { inLocalFrame, LargeScaleFactors, NoiseMap } from './noise.js';
+import { differenceVarianceAsync, inLocalFrame, NoiseMap } from './noise.js';
 import { GridPsf, stampFwhm, stampSigma } from './psf-grid.js';
 import { SmoothedPsf } from './smooth-psf-spectrum.js';
 import { zogy, zogyDifferencePsf } from './zogy.js';
@@ -329,13 +329,9 @@ export async function subtractImages(
   // difference's per-pixel variance is each plane times its large-scale factor N(0).
   const modelS = inLocalFrame(science.noiseCorrelation, science.image.x0, science.image.y0);
   const modelT = inLocalFrame(template.noiseCorrelation, template.image.x0, template.image.y0);
-  const gainS = new LargeScaleFactors(modelS),
-    gainT = new LargeScaleFactors(modelT);
-  const gs = new Float64Array(width),
-    gt = new Float64Array(width);
-  // On shared memory: the residual background's workers read it in place (illumination.ts).
-  let image = fromShared(toShared({ width, height }));
-  const variance = Plane.zeros(Float32Array, width, height);
+  // On shared memory (with a pool): the residual background's workers read it in place (illumination.ts).
+  let image: ImageF;
+  let variance: ImageF;
   let score: ImageF | null = null;
   let differencePsf: GridPsf;
   const xs = gridPositions(width, cfg.psfGrid),
@@ -384,15 +380,15 @@ export async function subtractImages(
       [modelS, modelT],
     );
     score = z.score;
-    image.data.set(z.difference.data);
-    for (let y = 0; y < height; y++) {
-      const vs = science.variance.row(y),
-        vt = template.variance.row(y),
-        vo = variance.row(y);
-      gainS.row(y, gs);
-      gainT.row(y, gt);
-      for (let x = 0; x < width; x++) vo[x] = gs[x] * vs[x] + scale * scale * gt[x] * vt[x];
-    }
+    image = fromShared(toShared(z.difference));
+    variance = await differenceVarianceAsync(
+      science.variance,
+      template.variance,
+      [modelS, modelT],
+      scale * scale,
+      null,
+      null,
+    );
     lap('decorrelate');
     differencePsf = zogyDifferencePsf(
       smoothS,
@@ -406,36 +402,31 @@ export async function subtractImages(
       [modelS, modelT],
     );
   } else {
-    // (6) Convolve the source image by the kernel field and subtract.
-    // Masked garbage (a hot column, a cosmic ray) is zeroed first, so the kernel does not spread it (as ZOGY does);
-    // the copy is on shared memory, which the convolution's workers read in place.
-    const clean = sharedCopy(source.image);
-    zeroMasked(clean, source.mask, GARBAGE);
-    const matched = await convolveKernelField(clean, solution, cfg.fftSize, pool);
-    for (let y = 0; y < height; y++) {
-      const m = matched.row(y),
-        t = target.image.row(y),
-        io = image.row(y);
-      for (let x = 0; x < width; x++) {
-        const d = t[x] - m[x];
-        io[x] = convolveScience ? -d / kappa : d;
-      }
-    }
-    // The convolved difference's variance; the decorrelated one's is set below.
-    const k2 = kernelSquaredSum(solution, cx, cy);
-    for (let y = 0; y < height && !cfg.decorrelate; y++) {
-      const vt = target.variance.row(y),
-        vs = source.variance.row(y),
-        vo = variance.row(y);
-      for (let x = 0; x < width; x++)
-        vo[x] = convolveScience ? (vt[x] + k2 * vs[x]) / (kappa * kappa) : vt[x] + k2 * vs[x];
-    }
-    lap('convolveSubtract');
-    // (7) Decorrelation: white noise at var_target N_t(0) + kappa^2 var_source N_s(0) (over kappa^2 when convolving the science).
+    // The difference's variance, on the worker while this thread starts the tiles below (which it joins after):
+    // after decorrelation white at var_target N_t(0) + kappa^2 var_source N_s(0), before it var_target +
+    // var_source times the kernel's squared sum; over kappa^2 when convolving the science.
     const models: NoiseModels = convolveScience ? [modelT, modelS] : [modelS, modelT];
-    const [gainU, gainC, gu, gc] = convolveScience
-      ? [gainT, gainS, gt, gs]
-      : [gainS, gainT, gs, gt];
+    const variancing = differenceVarianceAsync(
+      target.variance,
+      source.variance,
+      cfg.decorrelate ? models : [null, null],
+      cfg.decorrelate ? kappa * kappa : kernelSquaredSum(solution, cx, cy),
+      convolveScience ? kappa * kappa : null,
+      pool,
+    );
+    variancing.catch(() => {}); // awaited after the convolution, which may throw first
+    // (6) Convolve the source image by the kernel field and subtract, tile by tile.
+    // Masked garbage (a hot column, a cosmic ray) is read as 0, so the kernel does not spread it (as ZOGY does);
+    // the difference's own garbage would ring through the decorrelation's sidelobes: zeroed as it is written.
+    image = await convolveKernelField(source.image, solution, cfg.fftSize, pool, {
+      target: target.image,
+      divisor: convolveScience ? kappa : null,
+      sourceGarbage: { mask: source.mask, bits: GARBAGE },
+      garbage: cfg.decorrelate ? { mask, bits: GARBAGE } : undefined,
+    });
+    variance = await variancing;
+    lap('convolveSubtract');
+    // (7) Decorrelation (DMTN-021).
     const noiseAt = (x: number, y: number): [number, number] => {
       const [u, c] = convolveScience
         ? [noiseT.at(x, y), noiseS.at(x, y)]
@@ -443,8 +434,6 @@ export async function subtractImages(
       return [u, c];
     };
     if (cfg.decorrelate) {
-      // Masked garbage (cosmic rays, saturated cores) would ring through phi's sidelobes: zero it first.
-      zeroMasked(image, mask, GARBAGE);
       image = await decorrelate(
         image,
         solution,
@@ -452,17 +441,6 @@ export async function subtractImages(
         { fftSize: cfg.fftSize, blend: cfg.tileBlendPx, models },
         pool,
       );
-      for (let y = 0; y < height; y++) {
-        const vo = variance.row(y),
-          vt = target.variance.row(y),
-          vs = source.variance.row(y);
-        gainU.row(y, gu);
-        gainC.row(y, gc);
-        for (let x = 0; x < width; x++) {
-          const v = gu[x] * vt[x] + kappa * kappa * gc[x] * vs[x];
-          vo[x] = convolveScience ? v / (kappa * kappa) : v;
-        }
-      }
     }
     lap('decorrelate');
     differencePsf = alDifferencePsf(sciPsf, solution, xs, ys, psfSize, {

@@ -28,6 +28,7 @@ export class RealFft2 {
   private readonly line: Float64Array;
   private readonly lineOut: Float64Array;
   private readonly work: Float64Array;
+  private readonly columnBuf: Float64Array;
 
   constructor(readonly n: number) {
     if (n < 4 || (n & (n - 1)) !== 0)
@@ -37,6 +38,7 @@ export class RealFft2 {
     this.line = new Float64Array(2 * n);
     this.lineOut = new Float64Array(2 * n);
     this.work = new Float64Array(spectrumLength(n));
+    this.columnBuf = new Float64Array(2 * n);
   }
 
   /** A zeroed half spectrum. */
@@ -50,6 +52,49 @@ export class RealFft2 {
    * [y0, n) and [0, y1).
    */
   forward(input: Float64Array, out: Float64Array, y0 = 0, y1 = this.n): void {
+    const col = 2 * this.n;
+    this.forwardRows(input, y0, y1);
+    for (let k = 0; k < this.columns; k++)
+      this.fft.transform(
+        out.subarray(k * col, (k + 1) * col),
+        this.work.subarray(k * col, (k + 1) * col),
+      );
+  }
+
+  /**
+   * Forward transform, `filter` on each spectral column as it is made, inverse: rows [r0, r1) of
+   * the filtered image into `out` (n*n, row-major). Each column is filtered and transformed back
+   * while in cache; the same arithmetic as forward, a filter over the spectrum, then inverse.
+   * `filter(kx, column)` changes column kx (n complex values, ky = 0 .. n-1) in place.
+   */
+  filterColumns(
+    input: Float64Array,
+    y0: number,
+    y1: number,
+    filter: (kx: number, column: Float64Array) => void,
+    out: Float64Array,
+    r0 = 0,
+    r1 = this.n,
+  ): void {
+    const { fft, work, columnBuf } = this;
+    const col = 2 * this.n;
+    this.forwardRows(input, y0, y1);
+    for (let k = 0; k < this.columns; k++) {
+      const c = work.subarray(k * col, (k + 1) * col);
+      fft.transform(columnBuf, c);
+      filter(k, columnBuf);
+      fft.inverseTransform(c, columnBuf);
+    }
+    this.inverseRows(work, out, r0, r1);
+  }
+
+  /** Inverse transform of one spectral column (2n values, laid out as in a half spectrum) into `out` (2n): its rows y. */
+  inverseColumn(column: Float64Array, out: Float64Array): void {
+    this.fft.inverseTransform(out, column);
+  }
+
+  /** The row pass of forward, into this.work. */
+  private forwardRows(input: Float64Array, y0: number, y1: number): void {
     const { n, fft, line, lineOut, work, columns } = this;
     const col = 2 * n;
     const used = (y: number): boolean => (y0 <= y1 ? y >= y0 && y < y1 : y >= y0 || y < y1);
@@ -85,8 +130,6 @@ export class RealFft2 {
         work[o + 3] = 0.5 * (wr - zr);
       }
     }
-    for (let k = 0; k < columns; k++)
-      fft.transform(out.subarray(k * col, (k + 1) * col), work.subarray(k * col, (k + 1) * col));
   }
 
   /** First inverse pass: every spectral column back to rows y, into `out` (same layout); `spectrum` is kept. */

@@ -3,19 +3,20 @@
  * (fft-real.ts): one tile per real FFT, with the band of rows that lies in the image (the
  * forward transform skips the rest) and the band the tile writes (the inverse computes only those).
  */
-import type { ImageF } from '../image/plane.js';
+import type { ImageF, Plane } from '../image/plane.js';
 import type { Tile } from './tiles.js';
 
 /**
- * Copies the window of `tile` from `plane` into `dst` (n*n, row-major; 0 outside the image and
- * at non-finite pixels) and returns the window rows [y0, y1) that lie in the image; rows
- * outside that band are left as they were.
+ * Copies the window of `tile` from `plane` into `dst` (n*n, row-major; 0 outside the image, at
+ * non-finite pixels and, given `zero`, where its mask has any of its bits) and returns the window
+ * rows [y0, y1) that lie in the image; rows outside that band are left as they were.
  */
 export function loadTile(
   plane: ImageF,
   tile: Tile,
   n: number,
   dst: Float64Array,
+  zero?: { mask: Plane<Int32Array>; bits: number },
 ): [number, number] {
   const y0 = Math.max(0, tile.wy),
     y1 = Math.min(plane.height, tile.wy + n);
@@ -32,6 +33,10 @@ export function loadTile(
     for (let x = x0; x < x1; x++, o++) {
       const v = row[x];
       dst[o] = Number.isFinite(v) ? v : 0;
+    }
+    if (zero) {
+      const m = zero.mask.row(y);
+      for (let x = x0, o = base + lead; x < x1; x++, o++) if (m[x] & zero.bits) dst[o] = 0;
     }
   }
   return [y0 - tile.wy, y1 - tile.wy];

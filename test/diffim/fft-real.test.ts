@@ -68,3 +68,45 @@ test('realKernelSpectrum equals the half of kernelSpectrum', () => {
     ) < 1e-12,
   );
 });
+
+test('RealFft2.filterColumns equals forward, the filter over the half spectrum, inverse (bit for bit)', () => {
+  const n = 16;
+  const r = rng(5);
+  const a = Float64Array.from({ length: n * n }, () => r() - 0.5);
+  const fft = new RealFft2(n);
+  const gain = (kx: number, ky: number): number => 1 / (1 + kx + 0.5 * ky);
+  const s = fft.allocSpectrum();
+  fft.forward(a, s, 2, 14);
+  for (let kx = 0; kx <= n / 2; kx++)
+    for (let ky = 0; ky < n; ky++) {
+      s[2 * (kx * n + ky)] *= gain(kx, ky);
+      s[2 * (kx * n + ky) + 1] *= gain(kx, ky);
+    }
+  const want = new Float64Array(n * n);
+  fft.inverse(s, want, 3, 12);
+  const got = new Float64Array(n * n);
+  const seen: number[] = [];
+  fft.filterColumns(
+    a,
+    2,
+    14,
+    (kx, column) => {
+      seen.push(kx);
+      for (let ky = 0; ky < n; ky++) {
+        column[2 * ky] *= gain(kx, ky);
+        column[2 * ky + 1] *= gain(kx, ky);
+      }
+    },
+    got,
+    3,
+    12,
+  );
+  assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(got.subarray(3 * n, 12 * n), want.subarray(3 * n, 12 * n));
+  // One column's inverse is the inverse's column pass.
+  const column = new Float64Array(2 * n);
+  fft.inverseColumn(s.subarray(2 * n, 4 * n), column);
+  const columns = fft.allocSpectrum();
+  fft.inverseColumns(s, columns);
+  assert.deepEqual(column, columns.subarray(2 * n, 4 * n));
+});
