@@ -1,6 +1,7 @@
 // Real/bogus benchmark: inference throughput on each TF.js backend, training time per step and
 // per epoch, and the shipped model's figures on the held-out simulated night and on the
 // independent held-out pairs (shared/rb/independent-pair.ts; regenerated or read from .cache/rb/).
+// AP_BENCH_RB_MODEL=DIR measures that model folder instead (e.g. the previous release on today's chain).
 import { initTf, tfBackendName, type TfBackend } from '../shared/tf/backend.js';
 import { cachedNight, EVALUATION_NIGHT } from '../shared/rb/dataset.js';
 import { evaluateModel } from '../shared/rb/evaluate.js';
@@ -8,7 +9,7 @@ import { cachedIndependentPair } from '../shared/rb/independent-pair.js';
 import { concatSets, subset } from '../shared/rb/labelled-set.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { latestShippedDir, loadShippedModel } from '../shared/rb/model.js';
+import { latestShippedDir, loadModel } from '../shared/rb/model.js';
 import { RELEASE_SEEDS, WIDER_SEEDS, type TrainingSummary } from '../shared/rb/release.js';
 import { scoreCutouts } from '../shared/rb/score.js';
 import { trainNetwork } from '../shared/rb/train.js';
@@ -17,7 +18,8 @@ const quiet = (): void => {};
 
 export async function run(): Promise<void> {
   await initTf(undefined, quiet);
-  const model = await loadShippedModel();
+  const dir = process.env.AP_BENCH_RB_MODEL ?? latestShippedDir();
+  const model = await loadModel(dir);
   const night = await cachedNight(RELEASE_SEEDS.evaluation, EVALUATION_NIGHT);
   console.log(`real/bogus ${model.version}, held-out night: ${night.raw.count} cutouts`);
   for (const backend of ['wasm', 'cpu'] as TfBackend[]) {
@@ -45,9 +47,7 @@ export async function run(): Promise<void> {
   console.log(
     `  training on wasm: ${msPerStep.toFixed(0)} ms per batch of 64 (${(((msPerStep / 64) * 10000) / 1000).toFixed(0)} s per epoch of 10k cutouts)`,
   );
-  const shipped = JSON.parse(
-    readFileSync(join(latestShippedDir(), 'training.json'), 'utf8'),
-  ) as TrainingSummary;
+  const shipped = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as TrainingSummary;
   console.log(
     `  shipped model's training (npm run train-rb): ${(shipped.trainMs / 1000).toFixed(0)} s for ${shipped.trainConfig.epochs} epochs of ${shipped.trainCutouts.total} cutouts on ${shipped.backend}; simulated nights generated or read from .cache/rb in ${(shipped.generateMs / 1000).toFixed(0)} s`,
   );

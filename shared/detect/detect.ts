@@ -51,6 +51,12 @@ export interface DetectConfig {
   fitDipoles: boolean;
   /** Each lobe of a dipole must reach this |flux/fluxErr|; otherwise the lobes stay separate sources. Default 5. */
   dipoleLobeMinSnr: number;
+  /**
+   * A dipole's fitted lobes must lie within this many PSF FWHM of each other; farther apart they are
+   * two changes (a fading variable beside a new transient), not one source's subtraction residual
+   * (misregistration, PSF mismatch or motion, whose lobes sit about a FWHM apart). Default 3.
+   */
+  dipoleMaxSeparationFwhm: number;
   /** Measurement evaluates the PSF model once per cell of this side (px) and shifts it by Lanczos-3 (see CachedPsf); 0 evaluates the model at every position. Default 256. */
   psfCellSize: number;
   /** Sky sources to measure after detection (0 to skip). Default 1000. */
@@ -81,6 +87,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   apertureRadius: 12,
   fitDipoles: true,
   dipoleLobeMinSnr: 5,
+  dipoleMaxSeparationFwhm: 3,
   psfCellSize: 256,
   skySources: 1000,
   rescaleThresholdAbove: 1.05,
@@ -312,6 +319,8 @@ class SourceMeasurer {
       return null;
     const x = (fit.xPos + fit.xNeg) / 2;
     const y = (fit.yPos + fit.yNeg) / 2;
+    const separation = Math.hypot(fit.xPos - fit.xNeg, fit.yPos - fit.yNeg);
+    if (separation > this.config.dipoleMaxSeparationFwhm * this.psf.fwhmAt(x, y)) return null;
     const pixels = Int32Array.from(new Set([...pos.pixels, ...neg.pixels])).sort();
     const box = [
       Math.min(pos.xMin, neg.xMin),
@@ -331,7 +340,7 @@ class SourceMeasurer {
     record.isDipole = true;
     record.dipoleMeanFlux = (fit.posFlux - fit.negFlux) / 2;
     record.dipoleFluxDiff = fit.posFlux + fit.negFlux;
-    record.dipoleSep = Math.hypot(fit.xPos - fit.xNeg, fit.yPos - fit.yNeg);
+    record.dipoleSep = separation;
     record.dipoleAngle = (Math.atan2(fit.yPos - fit.yNeg, fit.xPos - fit.xNeg) * 180) / Math.PI;
     return record;
   }

@@ -135,6 +135,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   fraction('detect.minUnmaskedInformation'),
   positive('detect.apertureRadius'),
   nonNegative('detect.dipoleLobeMinSnr'),
+  positive('detect.dipoleMaxSeparationFwhm'),
   intAtLeast('detect.psfCellSize', 0),
   intAtLeast('detect.skySources', 0),
   intAtLeast('detect.seed', 0),

@@ -36,7 +36,7 @@ import { cutTriplets } from './cutouts.js';
 import { concatSets, readSet, writeSet, type LabelledSet } from './labelled-set.js';
 
 /** Bump when the generator's output changes, so that caches are rebuilt. */
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 4;
 
 export interface NightSetConfig {
   /** Simulator settings of the night (seed given separately). */

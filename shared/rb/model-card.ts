@@ -24,6 +24,8 @@ export interface TrainingSummary {
   trainMs: number;
   history: EpochReport[];
   threshold: number;
+  /** The model whose weights training started from (a fine-tuning); absent when trained from scratch. */
+  base?: string;
   seeds: ReleaseSeeds;
   nights: {
     training: NightSetConfig;
@@ -91,6 +93,13 @@ ${figuresTable(w.independentBase)}
 `;
 }
 
+/** The time-reversal augmentation in words, when the training used it. */
+function timeReversal(c: TrainConfig): string {
+  return c.timeReversal > 0
+    ? `, ${c.timeReversal * 100}% of cutouts time-reversed (science and template swapped, difference negated)`
+    : '';
+}
+
 export function writeModelCard(
   dir: string,
   s: TrainingSummary,
@@ -125,7 +134,7 @@ chain (characterize, warp, AL/ZOGY subtraction, detection), plus the artifacts o
 residuals of bright stars, edge glow). Each DIASource is labelled against the simulator's truth
 (real within 1.5 px of a transient / variable / asteroid with |expected S/N| >= 2.5).
 ${s.trainCutouts.total} cutouts: ${s.trainCutouts.real} real, ${s.trainCutouts.bogus} bogus (${kinds}).
-Balanced batches of ${s.trainConfig.batchSize}, random rotations by 90 degrees and flips, Adam at
+${s.base && !wider ? `Training started from ${s.base}'s weights (a retraining on the chain's new DIASources). ` : ''}Balanced batches of ${s.trainConfig.batchSize}, random rotations by 90 degrees and flips${timeReversal(s.trainConfig)}, Adam at
 ${s.trainConfig.learningRate} (then / 10 for the last ${s.trainConfig.fineTuneFraction * 100}% of steps),
 L2 ${s.trainConfig.weightDecay}, ${s.trainConfig.epochs} epochs, ${(s.trainMs / 1000).toFixed(0)} s on the ${s.backend} backend.
 The cut was chosen on ${s.validationCutouts} validation cutouts (seeds ${s.seeds.validation.join(', ')}, nights like the held-out one,

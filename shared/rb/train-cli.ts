@@ -1,9 +1,10 @@
 /**
  * `npm run train-rb`: trains and ships a real/bogus model, or adapts one to a new camera.
  *
- *   npm run train-rb [-- --out DIR --version NAME --epochs N]
- *       generate/cached simulated nights, train, pick the cut, evaluate on a held-out night,
- *       write weights + model card to models/rb/v<next>/ (or DIR)
+ *   npm run train-rb [-- --base DIR --out DIR --version NAME --epochs N]
+ *       generate/cached simulated nights, train (from fresh weights, or fine-tune DIR's model after an
+ *       upstream change), pick the cut, evaluate on a held-out night, write weights + model card to
+ *       models/rb/v<next>/ (or DIR)
  *   npm run train-rb -- widen [--base DIR --out DIR --version NAME --epochs N]
  *       fine-tune the latest shipped model (or DIR) on the wider-world nights, pick the cut, evaluate
  *       on the held-out night and the independent held-out pairs, write models/rb/v<next>/
@@ -87,12 +88,14 @@ async function main(argv: string[]): Promise<void> {
     await initTf(undefined, log);
     const next = nextVersionDir();
     const outDir = values.out ?? next.dir;
+    const base = values.base ? await loadModel(values.base) : undefined;
     const r = await trainRelease(
       {
         version: values.version ?? next.version,
         outDir,
         train: epochs ? { epochs } : {},
         minSnr: 6,
+        base,
       },
       log,
     );
@@ -154,7 +157,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 const readmeUsage = `usage:
-  npm run train-rb [-- --out DIR --version NAME --epochs N]
+  npm run train-rb [-- --base DIR] [--out DIR] [--version NAME] [--epochs N]
   npm run train-rb -- widen [--base DIR] [--out DIR] [--version NAME] [--epochs N]
   npm run train-rb -- retrain --cutouts PREFIX [--labels CSV] [--base DIR] --out DIR [--version NAME] [--epochs N]
   npm run train-rb -- uncertain --cutouts PREFIX [--model DIR] --out PREFIX [--count 200]

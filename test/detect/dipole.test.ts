@@ -69,3 +69,27 @@ test('a faint negative neighbour of a bright source is not called a dipole', () 
   assert.ok(sources.every((s) => !s.isDipole));
   assert.ok(sources.some((s) => s.snr > 150));
 });
+
+test('a negative and a positive change 3.7 FWHM apart are two sources, not one dipole between them', () => {
+  // Seed 8 of `ap simulate`: a fading variable and a new transient 16 px apart (FWHM 4.3) had touching
+  // footprints and were fitted as one dipole at their midpoint, 8 px from either: one false positive, two misses.
+  const psf = GaussianPsf.fromFwhm(4);
+  const exposure = noiseExposure(200, 200, () => VARIANCE, 53, psf);
+  const err = predictedFluxErr(psf, 0, 0, VARIANCE);
+  const changes = [
+    { x: 92.6, y: 100.3, snr: -26 },
+    { x: 107.4, y: 100.3, snr: 20 },
+  ];
+  for (const c of changes) addPointSource(exposure, psf, c.x, c.y, c.snr * err);
+  const { sources, footprints } = detectDiaSources(exposure, psf, {
+    ...DEFAULT_DETECT_CONFIG,
+    skySources: 0,
+  });
+  assert.equal(footprints.length, 2, 'a positive and a negative footprint');
+  assert.equal(sources.length, 2, 'one source per change');
+  for (const c of changes) {
+    const s = sources.find((d) => Math.hypot(d.x - c.x, d.y - c.y) < 1);
+    assert.ok(s && !s.isDipole, `change at ${c.x} measured on its own`);
+    assert.ok(Math.abs(s.snr / c.snr - 1) < 0.2, `SNR ${s.snr} vs ${c.snr}`);
+  }
+});
