@@ -119,8 +119,7 @@ export function correlateSeparableRows(
     const ky = Float32Array.from(u);
     if (isSymmetric(kx)) rowPassSymmetric(band, tmp, width, hi - lo, kx);
     else rowPass(band, tmp, width, hi - lo, kx);
-    if (isSymmetric(ky))
-      columnPassAddSymmetric(tmp, outBand, width, hi - lo, ky, y0 - lo, y1 - lo);
+    if (isSymmetric(ky)) columnPassAddSymmetric(tmp, outBand, width, hi - lo, ky, y0 - lo, y1 - lo);
     else columnPassAdd(tmp, outBand, width, hi - lo, ky, y0 - lo, y1 - lo);
   }
   return out;

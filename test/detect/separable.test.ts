@@ -74,7 +74,12 @@ test('row bands of the correlation, halos included, assemble the whole-image res
   const whole = correlateSeparable(input, w, h, terms);
   // Bands thinner than the kernel's radius, at both image edges and inside.
   const bands = new Float32Array(w * h);
-  for (const [y0, y1] of [[0, 3], [3, 14], [14, 26], [26, 29]])
+  for (const [y0, y1] of [
+    [0, 3],
+    [3, 14],
+    [14, 26],
+    [26, 29],
+  ])
     correlateSeparableRows(input, w, h, terms, bands, y0, y1);
   assert.deepEqual(bands, whole);
 });
