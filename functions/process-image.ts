@@ -68,6 +68,7 @@ import {
   type StoredResult,
 } from './stored-result.js';
 import { ARCSEC_PER_DEG } from '../shared/util/numeric.js';
+import { codeVersionAsync } from '../shared/util/version.js';
 
 /** Work-bucket folder of quarantined results: `quarantine/{key}/{generation}.bin`. */
 export const QUARANTINE_PREFIX = 'quarantine/';
@@ -291,9 +292,17 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
   try {
     const started = Date.now();
     progress.stage = 'download';
+    // While the bytes arrive: the real/bogus model (once per instance) and the code version (from
+    // sources a git call, ~0.3 s), which the pipeline would otherwise wait for on its critical path.
+    if (!realBogus) {
+      realBogus = loadRealBogus(stderrJsonLogger);
+      // A failure surfaces where the pipeline awaits it, not as an unhandled rejection before.
+      realBogus.catch(() => undefined);
+    }
     const [bytes, preload] = await Promise.all([
       downloadRaw(s, object.name),
       loadPreload(s, raw.groupId, raw.detector),
+      codeVersionAsync(),
     ]);
     progress.stage = 'read';
     const { exposure: science, header } = readRawImage(bytes, object.name);
@@ -324,7 +333,6 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     }
     const apdb = preload.snapshot ? new PreloadedApdb(s.apdb, preload.snapshot) : s.apdb;
     progress.stage = 'pipeline';
-    realBogus ??= loadRealBogus(stderrJsonLogger);
     const r = await processDetector(
       {
         science,
