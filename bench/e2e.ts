@@ -50,11 +50,12 @@ function processCpuS(): number {
 export async function run(options: { compare?: boolean } = {}): Promise<void> {
   const load = loadNow();
   const figures: Figures = {};
+  const only = process.env.AP_BENCH_E2E_FIELDS?.split(',');
   for (const [field, sim] of [
     ['default', {}],
     ['crowded', CROWDED_SIM_CONFIG],
   ] as Array<[string, Partial<SimConfig>]>)
-    Object.assign(figures, await measure(field, sim));
+    if (!only || only.includes(field)) Object.assign(figures, await measure(field, sim));
   recordRun('e2e', figures, Math.max(load, loadNow()), options.compare ?? false);
 }
 

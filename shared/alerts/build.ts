@@ -25,10 +25,11 @@ import {
 } from './cutouts.js';
 import type { Alert } from './types.js';
 import { tasksOf } from '../util/pool-task.js';
+import { encodeClaimedCutouts } from './cutout-worker.js';
 
-const ENCODE_CUTOUTS = tasksOf<typeof import('./cutout-worker.js')>(
+const ENCODE_CLAIMED_CUTOUTS = tasksOf<typeof import('./cutout-worker.js')>(
   siblingModule('./cutout-worker', import.meta.url).href,
-)('encodeCutouts');
+)('encodeClaimedCutouts');
 
 /** Images the cutouts are cut from, all on the science image's pixel grid. */
 export interface CutoutSources {
@@ -57,9 +58,15 @@ export interface BuildAlertsInput {
 type DiaSourceRow = BuildAlertsInput['association']['batch']['diaSources'][number];
 type CutoutTriplet = [science: Buffer, template: Buffer, difference: Buffer];
 
+/** The fields of a DiaSource row that its cutouts are made from (all fixed at detection). */
+export type CutoutRow = Pick<
+  DiaSourceRow,
+  'diaSourceId' | 'visit' | 'detector' | 'midpointMjdTai' | 'band' | 'x' | 'y' | 'bboxSize'
+>;
+
 /** The science, template and difference cutouts of one source, before FITS encoding. */
 function cutoutPartsOf(
-  diaSource: DiaSourceRow,
+  diaSource: CutoutRow,
   cutouts: CutoutSources,
   config: CutoutConfig,
 ): [CutoutParts, CutoutParts, CutoutParts] {
@@ -126,32 +133,95 @@ export function buildAlerts(input: BuildAlertsInput): Alert[] {
   );
 }
 
+/** Cutouts being encoded ahead of the alerts (startCutouts). */
+export interface PendingCutouts {
+  /** The rows they were cut for, by diaSourceId. */
+  rows: Map<number, CutoutRow>;
+  /** Encodes here the chunks no worker has claimed yet, then takes the workers': the FITS files by diaSourceId. */
+  finish(): Promise<Map<number, CutoutTriplet>>;
+}
+
 /**
- * As buildAlerts (same alerts, byte for byte), with the cutouts' FITS encoding (RICE compression,
- * headers: two thirds of the time) on `pool`'s worker threads while this thread cuts the pixels
- * out; without workers, everything runs here. `sourcesPerTask`: sources per worker task, large
- * enough to amortise messaging, small enough to keep the threads busy together.
+ * Cuts the cutouts of `rows` out here and starts their FITS encoding (RICE compression, headers:
+ * two thirds of the time) on `pool`'s workers, which claim chunks of `sourcesPerTask` sources
+ * from a shared counter while this thread goes on (e.g. scoring and association: the cutouts
+ * depend on detection alone); `finish` claims and encodes the rest here, so no thread waits on a
+ * fixed share. `sourcesPerTask`: large enough to amortise messaging, small enough to balance.
+ */
+export function startCutouts(
+  rows: readonly CutoutRow[],
+  cutouts: CutoutSources,
+  pool: WorkerPool,
+  config: CutoutConfig = DEFAULT_CUTOUT_CONFIG,
+  sourcesPerTask = 16,
+): PendingCutouts {
+  const chunks: CutoutParts[][] = [];
+  for (let start = 0; start < rows.length; start += sourcesPerTask)
+    chunks.push(
+      rows.slice(start, start + sourcesPerTask).flatMap((r) => cutoutPartsOf(r, cutouts, config)),
+    );
+  const claim = new Int32Array(new SharedArrayBuffer(4));
+  const remote = Array.from({ length: pool.size }, () =>
+    pool.runTask(ENCODE_CLAIMED_CUTOUTS, { chunks, claim }),
+  );
+  // Handled here too: an abandoned start (the pipeline failed before its alerts) must not crash.
+  for (const r of remote) r.catch(() => undefined);
+  return {
+    rows: new Map(rows.map((r) => [r.diaSourceId, r])),
+    async finish() {
+      const encoded = encodeClaimedCutouts({ chunks, claim });
+      for (const done of await Promise.all(remote)) encoded.push(...done);
+      const byId = new Map<number, CutoutTriplet>();
+      for (const [index, files] of encoded)
+        for (let k = 0; k < files.length; k += 3)
+          byId.set(
+            rows[index * sourcesPerTask + k / 3].diaSourceId,
+            files
+              .slice(k, k + 3)
+              .map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)) as CutoutTriplet,
+          );
+      return byId;
+    },
+  };
+}
+
+const CUTOUT_FIELDS = [
+  'diaSourceId',
+  'visit',
+  'detector',
+  'midpointMjdTai',
+  'band',
+  'x',
+  'y',
+  'bboxSize',
+] as const satisfies ReadonlyArray<keyof CutoutRow>;
+
+/**
+ * As buildAlerts (same alerts, byte for byte), with the cutouts encoded on `pool`'s workers and
+ * this thread (startCutouts), or taken from `ahead` when they were started earlier: a source whose
+ * row differs from the one its cutouts were cut for (or that was not cut) is cut again here.
+ * Without workers, everything runs here.
  */
 export async function buildAlertsParallel(
   input: BuildAlertsInput,
   pool: WorkerPool | null,
-  sourcesPerTask = 64,
+  sourcesPerTask = 16,
+  ahead: PendingCutouts | null = null,
 ): Promise<Alert[]> {
   const { cutouts } = input;
   if (!cutouts || !pool || pool.size === 0) return buildAlerts(input);
   const config = input.cutoutConfig ?? DEFAULT_CUTOUT_CONFIG;
   const sources = sortedSources(input);
-  const tasks: Array<Promise<Uint8Array[]>> = [];
-  for (let start = 0; start < sources.length; start += sourcesPerTask) {
-    const parts = sources
-      .slice(start, start + sourcesPerTask)
-      .flatMap((s) => cutoutPartsOf(s, cutouts, config));
-    tasks.push(pool.runTask(ENCODE_CUTOUTS, parts));
-  }
-  const files = (await Promise.all(tasks))
-    .flat()
-    .map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength));
-  return sources.map((diaSource, i) =>
-    alertOf(input, diaSource, files.slice(3 * i, 3 * i + 3) as CutoutTriplet),
-  );
+  const pending = ahead ?? startCutouts(sources, cutouts, pool, config, sourcesPerTask);
+  const files = await pending.finish();
+  return sources.map((diaSource) => {
+    const cut = pending.rows.get(diaSource.diaSourceId);
+    const same = cut !== undefined && CUTOUT_FIELDS.every((k) => Object.is(cut[k], diaSource[k]));
+    const triplet = same ? files.get(diaSource.diaSourceId) : undefined;
+    return alertOf(
+      input,
+      diaSource,
+      triplet ?? (cutoutPartsOf(diaSource, cutouts, config).map(cutoutFits) as CutoutTriplet),
+    );
+  });
 }

@@ -23,10 +23,13 @@ function taps(shift: number): Float64Array {
   return w;
 }
 
+/** A cell's centred stamp; its width, costly on some models and unused by most fits, on first ask. */
 interface Cell {
   stamp: Float32Array;
-  sigma: number;
-  fwhm: number;
+  cx: number;
+  cy: number;
+  sigma?: number;
+  fwhm?: number;
 }
 
 export class CachedPsf implements Psf {
@@ -53,7 +56,7 @@ export class CachedPsf implements Psf {
         throw new RangeError(
           `PSF stamp size ${size} differs from the model's nominal ${this.stampSize}`,
         );
-      cell = { stamp: data, sigma: this.model.sigmaAt(cx, cy), fwhm: this.model.fwhmAt(cx, cy) };
+      cell = { stamp: data, cx, cy };
       this.cells.set(key, cell);
     }
     return cell;
@@ -94,10 +97,12 @@ export class CachedPsf implements Psf {
   }
 
   sigmaAt(x: number, y: number): number {
-    return this.cell(x, y).sigma;
+    const c = this.cell(x, y);
+    return (c.sigma ??= this.model.sigmaAt(c.cx, c.cy));
   }
 
   fwhmAt(x: number, y: number): number {
-    return this.cell(x, y).fwhm;
+    const c = this.cell(x, y);
+    return (c.fwhm ??= this.model.fwhmAt(c.cx, c.cy));
   }
 }

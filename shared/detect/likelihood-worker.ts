@@ -1,21 +1,26 @@
-// Worker thread body: one separable correlation into a shared output plane (see likelihood.ts).
-import { parentPort, workerData } from 'node:worker_threads';
-import { correlateSeparable, type SeparableTerm } from './separable.js';
+// Pool-task side of likelihoodImageParallel (likelihood.ts): correlation bands into shared planes.
+import { correlateSeparableRows, type SeparableTerm } from './separable.js';
 
+/** One separable correlation of `input` into `output` (both shared planes), output rows [y0, y1). */
 export interface CorrelationJob {
   input: SharedArrayBuffer;
   output: SharedArrayBuffer;
   width: number;
   height: number;
   terms: SeparableTerm[];
+  y0: number;
+  y1: number;
 }
 
-const job = workerData as CorrelationJob;
-correlateSeparable(
-  new Float32Array(job.input),
-  job.width,
-  job.height,
-  job.terms,
-  new Float32Array(job.output),
-);
-parentPort?.postMessage('done');
+export function correlateBands(jobs: CorrelationJob[]): void {
+  for (const j of jobs)
+    correlateSeparableRows(
+      new Float32Array(j.input),
+      j.width,
+      j.height,
+      j.terms,
+      new Float32Array(j.output),
+      j.y0,
+      j.y1,
+    );
+}

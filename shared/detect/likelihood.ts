@@ -9,8 +9,10 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import type { Psf } from '../psf/types.js';
-import { siblingModule, startWorker } from '../util/worker.js';
-import type { CorrelationJob } from './likelihood-worker.js';
+import { tasksOf } from '../util/pool-task.js';
+import { WorkerPool } from '../util/worker-pool.js';
+import { siblingModule } from '../util/worker.js';
+import { correlateBands, type CorrelationJob } from './likelihood-worker.js';
 import {
   correlateSeparable,
   kernelOf,
@@ -18,6 +20,10 @@ import {
   symmetrizeTerms,
   type SeparableTerm,
 } from './separable.js';
+
+const CORRELATE_BANDS = tasksOf<typeof import('./likelihood-worker.js')>(
+  siblingModule('./likelihood-worker', import.meta.url).href,
+)('correlateBands');
 
 export interface LikelihoodImage {
   width: number;
@@ -84,33 +90,6 @@ export function grownMask(exposure: Exposure, bits: number, radius: number): Uin
     }
   }
   return out;
-}
-
-/** Runs one correlation in a worker thread (inputs and output in shared memory). */
-function correlateInWorker(
-  input: Float32Array,
-  width: number,
-  height: number,
-  terms: SeparableTerm[],
-): Promise<Float32Array> {
-  const output = new SharedArrayBuffer(width * height * 4);
-  const job: CorrelationJob = {
-    input: input.buffer as SharedArrayBuffer,
-    output,
-    width,
-    height,
-    terms,
-  };
-  const worker = startWorker(siblingModule('./likelihood-worker', import.meta.url), {
-    workerData: job,
-  });
-  return new Promise((resolve, reject) => {
-    worker.once('message', () => resolve(new Float32Array(output)));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`likelihood worker exited with code ${code}`));
-    });
-  });
 }
 
 /** A zeroed float plane, in shared memory when a worker will read it. */
@@ -223,16 +202,41 @@ export function likelihoodImage(
   return finish(exposure, p, num, den, minInformation);
 }
 
-/** likelihoodImage with the two correlations on two threads (a worker does the numerator). */
+/**
+ * likelihoodImage with both correlations cut into row bands, one per thread: this one and each
+ * worker of `pool` (default the shared pool, warm, so no thread is started here). The bands
+ * assemble the very image of likelihoodImage (correlateSeparableRows).
+ */
 export async function likelihoodImageParallel(
   exposure: Exposure,
   psf: Psf,
   mask: MaskRule,
   minInformation = 0,
+  pool: WorkerPool = WorkerPool.shared(),
 ): Promise<LikelihoodImage> {
+  if (pool.size === 0) return likelihoodImage(exposure, psf, mask, minInformation);
   const p = prepare(exposure, psf, mask, true);
   const { width, height } = exposure;
-  const pending = correlateInWorker(p.weighted, width, height, p.numTerms);
-  const den = correlateSeparable(p.weight, width, height, p.denTerms);
-  return finish(exposure, p, await pending, den, minInformation);
+  const num = plane(width * height, true);
+  const den = plane(width * height, true);
+  const threads = pool.size + 1;
+  const band = (k: number, input: Float32Array, output: Float32Array, terms: SeparableTerm[]) => ({
+    input: input.buffer as SharedArrayBuffer,
+    output: output.buffer as SharedArrayBuffer,
+    width,
+    height,
+    terms,
+    y0: Math.round((k * height) / threads),
+    y1: Math.round(((k + 1) * height) / threads),
+  });
+  const jobsOf = (k: number): CorrelationJob[] => [
+    band(k, p.weighted, num, p.numTerms),
+    band(k, p.weight, den, p.denTerms),
+  ];
+  const pending = Array.from({ length: pool.size }, (_, k) =>
+    pool.runTask(CORRELATE_BANDS, jobsOf(k + 1)),
+  );
+  correlateBands(jobsOf(0));
+  await Promise.all(pending);
+  return finish(exposure, p, num, den, minInformation);
 }

@@ -58,11 +58,6 @@ export function separableTerms(
   return terms;
 }
 
-/**
- * out(x, y) = sum_{i,j} K[j][i] in(x + i - r, y + j - r) for the kernel given as separable
- * terms (r = (n-1)/2); pixels beyond the image count as 0. `input` and the result are
- * contiguous width*height planes; `out` (zero-filled) may be given, e.g. in shared memory.
- */
 /** Terms with each factor made mirror-symmetric about its centre (f[i] = f[n-1-i]): the fast path below. */
 export function symmetrizeTerms(terms: SeparableTerm[]): SeparableTerm[] {
   const sym = (f: Float64Array): Float64Array =>
@@ -83,6 +78,11 @@ function isSymmetric(f: Float32Array): boolean {
   return true;
 }
 
+/**
+ * out(x, y) = sum_{i,j} K[j][i] in(x + i - r, y + j - r) for the kernel given as separable
+ * terms (r = (n-1)/2); pixels beyond the image count as 0. `input` and the result are
+ * contiguous width*height planes; `out` (zero-filled) may be given, e.g. in shared memory.
+ */
 export function correlateSeparable(
   input: Float32Array,
   width: number,
@@ -90,14 +90,37 @@ export function correlateSeparable(
   terms: SeparableTerm[],
   out: Float32Array = new Float32Array(width * height),
 ): Float32Array {
-  const tmp = new Float32Array(width * height);
+  return correlateSeparableRows(input, width, height, terms, out, 0, height);
+}
+
+/**
+ * correlateSeparable for the output rows [y0, y1) only, the rest of `out` untouched: each row of
+ * the result is computed exactly as by the whole-image call (same passes, same order), so bands
+ * done on different threads assemble the identical image.
+ */
+export function correlateSeparableRows(
+  input: Float32Array,
+  width: number,
+  height: number,
+  terms: SeparableTerm[],
+  out: Float32Array,
+  y0: number,
+  y1: number,
+): Float32Array {
+  const r = Math.max(0, ...terms.map((t) => (t.u.length - 1) >> 1));
+  // The row pass over the band and its halo of r rows each side, kept in a band-sized buffer.
+  const lo = Math.max(0, y0 - r);
+  const hi = Math.min(height, y1 + r);
+  const band = input.subarray(lo * width, hi * width);
+  const tmp = new Float32Array((hi - lo) * width);
+  const outBand = out.subarray(lo * width, hi * width);
   for (const { u, v } of terms) {
     const kx = Float32Array.from(v);
     const ky = Float32Array.from(u);
-    if (isSymmetric(kx)) rowPassSymmetric(input, tmp, width, height, kx);
-    else rowPass(input, tmp, width, height, kx);
-    if (isSymmetric(ky)) columnPassAddSymmetric(tmp, out, width, height, ky);
-    else columnPassAdd(tmp, out, width, height, ky);
+    if (isSymmetric(kx)) rowPassSymmetric(band, tmp, width, hi - lo, kx);
+    else rowPass(band, tmp, width, hi - lo, kx);
+    if (isSymmetric(ky)) columnPassAddSymmetric(tmp, outBand, width, hi - lo, ky, y0 - lo, y1 - lo);
+    else columnPassAdd(tmp, outBand, width, hi - lo, ky, y0 - lo, y1 - lo);
   }
   return out;
 }
@@ -131,10 +154,12 @@ function columnPassAdd(
   width: number,
   height: number,
   k: Float32Array,
+  y0: number,
+  y1: number,
 ): void {
   const n = k.length;
   const r = (n - 1) >> 1;
-  for (let y = 0; y < height; y++) {
+  for (let y = y0; y < y1; y++) {
     const base = y * width;
     for (let j = 0; j < n; j++) {
       const sy = y + j - r;
@@ -181,10 +206,12 @@ function columnPassAddSymmetric(
   width: number,
   height: number,
   k: Float32Array,
+  y0: number,
+  y1: number,
 ): void {
   const r = (k.length - 1) >> 1;
   const h = k.subarray(r);
-  for (let y = 0; y < height; y++) {
+  for (let y = y0; y < y1; y++) {
     const base = y * width;
     const h0 = h[0];
     for (let x = 0; x < width; x++) out[base + x] += h0 * input[base + x];

@@ -30,7 +30,13 @@ import {
   type DetectorFootprint,
   type ForcedMeasurement,
 } from '../association/associate.js';
-import { buildAlertsParallel, type CutoutSources } from '../alerts/build.js';
+import {
+  buildAlertsParallel,
+  startCutouts,
+  type CutoutRow,
+  type CutoutSources,
+} from '../alerts/build.js';
+import { toDiaSources } from '../association/calibration.js';
 import type { Alert } from '../alerts/types.js';
 import { encodeAlert } from '../alerts/wire.js';
 import type { Apdb } from '../apdb/types.js';
@@ -346,6 +352,17 @@ export async function processDetector(
     config.detect,
   );
   const records = detection.sources;
+  // The alerts' cutouts depend on detection alone: cut here and encoded on the pool's workers while
+  // this thread measures, scores and associates; the alerts stage encodes what is left and checks
+  // each row against the one its cutouts were cut for.
+  const cutoutSources = config.alerts.cutouts
+    ? cutoutImages(science, warpedTemplate, difference, config.alerts.psfCellSize)
+    : null;
+  const pool = WorkerPool.shared();
+  const cutoutsAhead =
+    cutoutSources && pool.size > 0
+      ? startCutouts(cutoutRows(records, info), cutoutSources, pool, config.alerts.cutout)
+      : null;
   // The PSFs evaluated once per detection cell (the warped template's model is exact but ~2 ms a stamp).
   const cellPsf = (psf: Psf | null) =>
     psf && config.detect.psfCellSize > 0
@@ -434,14 +451,14 @@ export async function processDetector(
   const alerts = await buildAlertsParallel(
     {
       association,
-      cutouts: config.alerts.cutouts
-        ? cutoutImages(science, warpedTemplate, difference, config.alerts.psfCellSize)
-        : null,
+      cutouts: cutoutSources,
       observationReason: config.alerts.observationReason,
       targetName: config.alerts.targetName,
       cutoutConfig: config.alerts.cutout,
     },
-    WorkerPool.shared(),
+    pool,
+    undefined,
+    cutoutsAhead,
   );
   const frames = alerts.map((a) => encodeAlert(a));
   done('alerts', { alerts: alerts.length, bytes: frames.reduce((n, f) => n + f.length, 0) });
@@ -582,6 +599,15 @@ async function diffOrExplain(
     );
   }
   return result;
+}
+
+/** The rows the alerts' cutouts are cut for, in diaSourceId order, as association will calibrate them. */
+function cutoutRows(records: DiaSourceRecord[], info: VisitInfo): CutoutRow[] {
+  return toDiaSources(records, info, {
+    timeProcessedMjdTai: Number.NaN,
+    reliabilityModel: null,
+    pixelScaleArcsec: Number.NaN,
+  }).sort((a, b) => a.diaSourceId - b.diaSourceId);
 }
 
 /** The images cutouts are cut from, with PSFs evaluated once per cell (see AlertConfig.psfCellSize). */

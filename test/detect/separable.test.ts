@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   correlateSeparable,
+  correlateSeparableRows,
   kernelOf,
   separableTerms,
   symmetrizeTerms,
@@ -62,4 +63,23 @@ test('separable correlation equals the direct 2-D sum, edges included, for symme
       assert.ok(Math.abs(fast[i] - slow[i]) < 1e-5, `pixel ${i}: ${fast[i]} vs ${slow[i]}`);
   }
   assert.equal(separableTerms(round, n, 1e-6).length, 1, 'a round Gaussian is rank 1');
+});
+
+test('row bands of the correlation, halos included, assemble the whole-image result bit for bit', () => {
+  const random = mulberry32(92);
+  const [w, h, n] = [19, 29, 9];
+  const input = Float32Array.from({ length: w * h }, () => random() - 0.5);
+  const kernel = Float64Array.from({ length: n * n }, () => random());
+  const terms = separableTerms(kernel, n, 1e-12, 3);
+  const whole = correlateSeparable(input, w, h, terms);
+  // Bands thinner than the kernel's radius, at both image edges and inside.
+  const bands = new Float32Array(w * h);
+  for (const [y0, y1] of [
+    [0, 3],
+    [3, 14],
+    [14, 26],
+    [26, 29],
+  ])
+    correlateSeparableRows(input, w, h, terms, bands, y0, y1);
+  assert.deepEqual(bands, whole);
 });
