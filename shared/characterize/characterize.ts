@@ -248,6 +248,7 @@ export function characterizeImage(
         ];
       },
       cfg.cosmicRays,
+      crFirst.bright,
     ),
   );
   const selection = timed('starSelect', () => {
@@ -336,15 +337,20 @@ function subtract(exposure: Exposure, bg: BackgroundResult): void {
   }
 }
 
-/** Number of 8-connected groups of CR pixels. */
+/** Number of 8-connected groups of CR pixels (the flood fill visits the few CR pixels only). */
 function countCrGroups(exposure: Exposure): number {
   const { width: w, height: h, mask } = exposure;
   const isCr = new Uint8Array(w * h);
+  const seeds: number[] = [];
   for (let y = 0; y < h; y++) {
     const m = mask.row(y);
-    for (let x = 0; x < w; x++) isCr[y * w + x] = m[x] & MaskPlane.CR ? 1 : 0;
+    for (let x = 0; x < w; x++) {
+      if (!(m[x] & MaskPlane.CR)) continue;
+      isCr[y * w + x] = 1;
+      seeds.push(y * w + x);
+    }
   }
-  return forEachComponent8(isCr, w, h, () => {});
+  return forEachComponent8(isCr, w, h, () => {}, seeds);
 }
 
 /** Pixel PSF with the highest degree the star count supports, else the Gaussian fallback. */
@@ -438,6 +444,7 @@ function summarize(
   const fwhms: number[] = [];
   for (let j = 0; j < 3; j++)
     for (let i = 0; i < 3; i++) fwhms.push(psf.fwhmAt(((w - 1) * i) / 2, ((h - 1) * j) / 2));
+  // fwhms[4] is the centre's.
   const centre = psf.stampAt((w - 1) / 2, (h - 1) / 2, true);
   const shape = measureStamp(centre.data, centre.size, true);
   const chi = (list: PsfStarFit[]): number => {
@@ -456,7 +463,7 @@ function summarize(
     degree,
     fallback,
     affineVariation,
-    fwhmPx: psf.fwhmAt((w - 1) / 2, (h - 1) / 2),
+    fwhmPx: fwhms[4],
     fwhmMinPx: Math.min(...fwhms),
     fwhmMaxPx: Math.max(...fwhms),
     fwhmGaussPx: shape.fwhmGauss,
