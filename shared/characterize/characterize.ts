@@ -13,6 +13,7 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
+import { Plane } from '../image/plane.js';
 import type { Psf } from '../psf/types.js';
 import { GaussianPsf } from '../psf/gaussian-psf.js';
 import {
@@ -24,7 +25,6 @@ import {
 import { polyTerms } from '../psf/pixel-psf.js';
 import {
   DEFAULT_BACKGROUND_CONFIG,
-  estimateBackground,
   measureMesh,
   meshSurface,
   type BackgroundConfig,
@@ -195,10 +195,21 @@ export function characterizeImage(
     const first = measureMesh(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
     const residual = residualOf(exposure, meshSurface(first, w, h), unusable);
     const found = detectPeaks(residual, w, h, first.sigma, cfg.peaks);
-    const excluded = unusable.slice();
-    for (let i = 0; i < excluded.length; i++) excluded[i] |= found.sourceMask[i];
-    const bg = estimateBackground(exposure.image, excluded, cfg.background);
-    residualOf(exposure, (y, out, offset) => out.set(bg.map.row(y), offset), unusable, residual);
+    const excluded = orInto(unusable.slice(), found.sourceMask);
+    const mesh = measureMesh(exposure.image, excluded, cfg.background);
+    // The final map is drawn row by row as the residual is taken from it (one pass, not two).
+    const map = Plane.zeros(Float32Array, w, h);
+    const drawRow = meshSurface(mesh, w, h);
+    residualOf(
+      exposure,
+      (y, out, offset) => {
+        drawRow(y, map.data, y * w);
+        out.set(map.data.subarray(y * w, (y + 1) * w), offset);
+      },
+      unusable,
+      residual,
+    );
+    const bg: BackgroundResult = { ...mesh, map };
     return { background: bg, sky: residual, detection: found, exclude: excluded, unusable };
   });
 
@@ -220,12 +231,12 @@ export function characterizeImage(
       cfg.cosmicRays,
     ),
   );
-  // The mask only gains CR bits from here on: its unusable pixels are recomputed into the same buffer.
+  // The mask only gains CR bits from here on: its unusable pixels gain each pass's CR pixels.
   const src = {
     data: sky,
     width: w,
     height: h,
-    bad: unusableMask(exposure, unusable),
+    bad: withPixels(unusable, crFirst.pixels),
     variance: varianceData,
   };
   const firstSelection = timed('starSelect', () =>
@@ -253,7 +264,7 @@ export function characterizeImage(
   );
   const selection = timed('starSelect', () => {
     if (crSecond.nPixels === 0) return firstSelection;
-    return dropTouching(firstSelection, unusableMask(exposure, src.bad), w, h);
+    return dropTouching(firstSelection, withPixels(src.bad, crSecond.pixels), w, h);
   });
 
   const psf = timed('psf', () =>
@@ -296,17 +307,31 @@ export function mergeConfig(o: CharacterizeOverrides): CharacterizeConfig {
   };
 }
 
-/** 1 where the mask makes a pixel unusable for sky and star measurements (into `out` when given). */
-function unusableMask(
-  exposure: Exposure,
-  out: Uint8Array = new Uint8Array(exposure.width * exposure.height),
-): Uint8Array {
+/** 1 where the mask makes a pixel unusable for sky and star measurements. */
+function unusableMask(exposure: Exposure): Uint8Array {
   const w = exposure.width;
+  const out = new Uint8Array(w * exposure.height);
   for (let y = 0; y < exposure.height; y++) {
     const m = exposure.mask.row(y);
     for (let x = 0; x < w; x++) out[y * w + x] = m[x] & UNUSABLE_HERE ? 1 : 0;
   }
   return out;
+}
+
+/** `target` |= `source`, byte by byte (four at a time), in place; returns `target`. */
+function orInto(target: Uint8Array, source: Uint8Array): Uint8Array {
+  const n4 = target.byteOffset % 4 || source.byteOffset % 4 ? 0 : target.length >> 2;
+  const t = new Uint32Array(target.buffer, target.byteOffset, n4);
+  const s = new Uint32Array(source.buffer, source.byteOffset, n4);
+  for (let i = 0; i < n4; i++) t[i] |= s[i];
+  for (let i = 4 * n4; i < target.length; i++) target[i] |= source[i];
+  return target;
+}
+
+/** `mask` with 1 at `pixels` (in place). */
+function withPixels(mask: Uint8Array, pixels: Int32Array): Uint8Array {
+  for (let k = 0; k < pixels.length; k++) mask[pixels[k]] = 1;
+  return mask;
 }
 
 /** Image minus background (drawn row by row by `background`), contiguous, 0 on unusable pixels (into `out` when given). */

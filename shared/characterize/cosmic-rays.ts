@@ -50,6 +50,8 @@ export interface CosmicRayResult {
    * later call on the same residual, variance and minSigma can flag as seeds (`bright`), whatever its PSF.
    */
   bright: Int32Array;
+  /** The pixels flagged in this call (some may have been CR already). */
+  pixels: Int32Array;
 }
 
 const SKIP = MaskPlane.SAT | MaskPlane.NO_DATA | MaskPlane.BAD;
@@ -151,7 +153,11 @@ export function findCosmicRays(
     }
     frontier = next;
   }
-  return { ...markAndCount(flagged, all, mask, w, h), bright: candidates };
+  return {
+    ...markAndCount(flagged, all, mask, w, h),
+    bright: candidates,
+    pixels: Int32Array.from(all),
+  };
 }
 
 /** Interior pixels (1 px from the edges) more than minSigma sigma up and not SKIP masked, ascending. */
