@@ -37,7 +37,7 @@ import {
   type DefectConfig,
   type DefectResult,
 } from './defects.js';
-import { DEFAULT_PEAK_CONFIG, detectPeaks, type PeakConfig } from './detect-peaks.js';
+import { DEFAULT_PEAK_CONFIG, detectPeaksInRows, type PeakConfig } from './detect-peaks.js';
 import {
   DEFAULT_STAR_SELECT_CONFIG,
   dropTouching,
@@ -193,22 +193,30 @@ export function characterizeImage(
     const unusable = unusableMask(exposure);
     // A first, coarsely sampled pass only serves to find the sources to mask in the second.
     const first = measureMesh(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
-    const residual = residualOf(exposure, meshSurface(first, w, h), unusable);
-    const found = detectPeaks(residual, w, h, first.sigma, cfg.peaks);
+    // Its residual is binned for detection as each row is taken, never held whole.
+    const drawFirst = meshSurface(first, w, h);
+    const firstSky = new Float32Array(w);
+    const firstRow = new Float32Array(w);
+    const found = detectPeaksInRows(
+      (y) => {
+        drawFirst(y, firstSky, 0);
+        return residualRow(exposure, y, firstSky, unusable, firstRow, 0);
+      },
+      w,
+      h,
+      first.sigma,
+      cfg.peaks,
+    );
     const excluded = orInto(unusable.slice(), found.sourceMask);
     const mesh = measureMesh(exposure.image, excluded, cfg.background);
     // The final map is drawn row by row as the residual is taken from it (one pass, not two).
     const map = Plane.zeros(Float32Array, w, h);
     const drawRow = meshSurface(mesh, w, h);
-    residualOf(
-      exposure,
-      (y, out, offset) => {
-        drawRow(y, map.data, y * w);
-        out.set(map.data.subarray(y * w, (y + 1) * w), offset);
-      },
-      unusable,
-      residual,
-    );
+    const residual = new Float32Array(w * h);
+    for (let y = 0; y < h; y++) {
+      drawRow(y, map.data, y * w);
+      residualRow(exposure, y, map.data.subarray(y * w, (y + 1) * w), unusable, residual, y * w);
+    }
     const bg: BackgroundResult = { ...mesh, map };
     return { background: bg, sky: residual, detection: found, exclude: excluded, unusable };
   });
@@ -334,23 +342,19 @@ function withPixels(mask: Uint8Array, pixels: Int32Array): Uint8Array {
   return mask;
 }
 
-/** Image minus background (drawn row by row by `background`), contiguous, 0 on unusable pixels (into `out` when given). */
-function residualOf(
+/** Row y of the image minus `sky` (that row's background), 0 on unusable pixels, into out[offset..]; returns `out`. */
+function residualRow(
   exposure: Exposure,
-  background: (y: number, out: Float32Array, offset: number) => void,
+  y: number,
+  sky: Float32Array,
   unusable: Uint8Array,
-  out: Float32Array = new Float32Array(exposure.width * exposure.height),
+  out: Float32Array,
+  offset: number,
 ): Float32Array {
   const w = exposure.width;
-  const sky = new Float32Array(w);
-  for (let y = 0; y < exposure.height; y++) {
-    const row = exposure.image.row(y);
-    background(y, sky, 0);
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      out[i] = unusable[i] ? 0 : row[x] - sky[x];
-    }
-  }
+  const row = exposure.image.row(y);
+  const u = y * w;
+  for (let x = 0; x < w; x++) out[offset + x] = unusable[u + x] ? 0 : row[x] - sky[x];
   return out;
 }
 
