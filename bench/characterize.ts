@@ -1,14 +1,40 @@
 /**
  * Characterisation benchmark: one simulated 4096 x 4096 science visit (shared/sim, rendered alone),
  * variance left to be derived; prints wall and CPU time, memory in use and peak RSS after each stage.
+ * AP_BENCH_CHARACTERIZE_FILES=a.fits,b.fits characterizes those files instead, each as `ap diff`
+ * does (then its noise correlation), e.g. the crowded pair of `ap simulate --crowded`.
  */
-import { characterizeImage, type CharacterizeStage } from '../shared/characterize/characterize.js';
+import { readFileSync } from 'node:fs';
+import {
+  characterizeImage,
+  type CharacterizeResult,
+  type CharacterizeStage,
+} from '../shared/characterize/characterize.js';
+import { characterizeNoiseCorrelation } from '../shared/characterize/noise-correlation-estimate.js';
+import type { Exposure } from '../shared/image/exposure.js';
+import { readExposure } from '../shared/fits/exposure.js';
 import { planNight, renderImage } from '../shared/sim/night.js';
 
 const SIZE = 4096;
 const MiB = 2 ** 20;
 
 export async function run(): Promise<void> {
+  const files = process.env.AP_BENCH_CHARACTERIZE_FILES;
+  if (files) {
+    for (const file of files.split(',')) {
+      console.log(`characterize ${file}:`);
+      const exposure = readExposure(readFileSync(file), file);
+      const cpu = process.cpuUsage();
+      const result = characterizeStaged(exposure);
+      const nc = performance.now();
+      characterizeNoiseCorrelation(exposure, result.psf.fwhmPx);
+      const used = process.cpuUsage(cpu);
+      console.log(
+        `  noise correlation ${(performance.now() - nc).toFixed(0)} ms; characterization + noise correlation: cpu ${((used.user + used.system) / 1e6).toFixed(2)} s`,
+      );
+    }
+    return;
+  }
   const t0 = performance.now();
   const plan = planNight({ size: SIZE, visits: 1, seed: 4 });
   const sim = renderImage(plan, plan.visits[0]).image;
@@ -17,6 +43,11 @@ export async function run(): Promise<void> {
   console.log(
     `characterize ${SIZE}x${SIZE}: simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB before`,
   );
+  characterizeStaged(exposure);
+}
+
+/** characterizeImage with wall and CPU time, memory in use and peak RSS printed per stage, then the result's figures. */
+function characterizeStaged(exposure: Exposure): CharacterizeResult {
   const rows: string[] = [];
   let wall = performance.now();
   let cpu = process.cpuUsage();
@@ -42,6 +73,7 @@ export async function run(): Promise<void> {
     `  psf ${p.kind} degree ${p.degree}, ${p.nStars} stars, FWHM ${p.fwhmPx.toFixed(3)} px (range ${p.fwhmMinPx.toFixed(2)}-${p.fwhmMaxPx.toFixed(2)}), ` +
       `chi2/dof ${p.chi2PerDof.toFixed(3)}; ${result.crCount} CRs (${result.crPixels} px); variance measured/predicted ${result.variance.measuredToPredicted.toFixed(4)}`,
   );
+  return result;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -13,6 +13,7 @@
  */
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
+import { Plane } from '../image/plane.js';
 import type { Psf } from '../psf/types.js';
 import { GaussianPsf } from '../psf/gaussian-psf.js';
 import {
@@ -24,7 +25,6 @@ import {
 import { polyTerms } from '../psf/pixel-psf.js';
 import {
   DEFAULT_BACKGROUND_CONFIG,
-  estimateBackground,
   measureMesh,
   meshSurface,
   type BackgroundConfig,
@@ -37,7 +37,7 @@ import {
   type DefectConfig,
   type DefectResult,
 } from './defects.js';
-import { DEFAULT_PEAK_CONFIG, detectPeaks, type PeakConfig } from './detect-peaks.js';
+import { DEFAULT_PEAK_CONFIG, detectPeaksInRows, type PeakConfig } from './detect-peaks.js';
 import {
   DEFAULT_STAR_SELECT_CONFIG,
   dropTouching,
@@ -193,12 +193,31 @@ export function characterizeImage(
     const unusable = unusableMask(exposure);
     // A first, coarsely sampled pass only serves to find the sources to mask in the second.
     const first = measureMesh(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
-    const residual = residualOf(exposure, meshSurface(first, w, h), unusable);
-    const found = detectPeaks(residual, w, h, first.sigma, cfg.peaks);
-    const excluded = unusable.slice();
-    for (let i = 0; i < excluded.length; i++) excluded[i] |= found.sourceMask[i];
-    const bg = estimateBackground(exposure.image, excluded, cfg.background);
-    residualOf(exposure, (y, out, offset) => out.set(bg.map.row(y), offset), unusable, residual);
+    // Its residual is binned for detection as each row is taken, never held whole.
+    const drawFirst = meshSurface(first, w, h);
+    const firstSky = new Float32Array(w);
+    const firstRow = new Float32Array(w);
+    const found = detectPeaksInRows(
+      (y) => {
+        drawFirst(y, firstSky, 0);
+        return residualRow(exposure, y, firstSky, unusable, firstRow, 0);
+      },
+      w,
+      h,
+      first.sigma,
+      cfg.peaks,
+    );
+    const excluded = orInto(unusable.slice(), found.sourceMask);
+    const mesh = measureMesh(exposure.image, excluded, cfg.background);
+    // The final map is drawn row by row as the residual is taken from it (one pass, not two).
+    const map = Plane.zeros(Float32Array, w, h);
+    const drawRow = meshSurface(mesh, w, h);
+    const residual = new Float32Array(w * h);
+    for (let y = 0; y < h; y++) {
+      drawRow(y, map.data, y * w);
+      residualRow(exposure, y, map.data.subarray(y * w, (y + 1) * w), unusable, residual, y * w);
+    }
+    const bg: BackgroundResult = { ...mesh, map };
     return { background: bg, sky: residual, detection: found, exclude: excluded, unusable };
   });
 
@@ -220,12 +239,12 @@ export function characterizeImage(
       cfg.cosmicRays,
     ),
   );
-  // The mask only gains CR bits from here on: its unusable pixels are recomputed into the same buffer.
+  // The mask only gains CR bits from here on: its unusable pixels gain each pass's CR pixels.
   const src = {
     data: sky,
     width: w,
     height: h,
-    bad: unusableMask(exposure, unusable),
+    bad: withPixels(unusable, crFirst.pixels),
     variance: varianceData,
   };
   const firstSelection = timed('starSelect', () =>
@@ -248,11 +267,12 @@ export function characterizeImage(
         ];
       },
       cfg.cosmicRays,
+      crFirst.bright,
     ),
   );
   const selection = timed('starSelect', () => {
     if (crSecond.nPixels === 0) return firstSelection;
-    return dropTouching(firstSelection, unusableMask(exposure, src.bad), w, h);
+    return dropTouching(firstSelection, withPixels(src.bad, crSecond.pixels), w, h);
   });
 
   const psf = timed('psf', () =>
@@ -295,12 +315,10 @@ export function mergeConfig(o: CharacterizeOverrides): CharacterizeConfig {
   };
 }
 
-/** 1 where the mask makes a pixel unusable for sky and star measurements (into `out` when given). */
-function unusableMask(
-  exposure: Exposure,
-  out: Uint8Array = new Uint8Array(exposure.width * exposure.height),
-): Uint8Array {
+/** 1 where the mask makes a pixel unusable for sky and star measurements. */
+function unusableMask(exposure: Exposure): Uint8Array {
   const w = exposure.width;
+  const out = new Uint8Array(w * exposure.height);
   for (let y = 0; y < exposure.height; y++) {
     const m = exposure.mask.row(y);
     for (let x = 0; x < w; x++) out[y * w + x] = m[x] & UNUSABLE_HERE ? 1 : 0;
@@ -308,23 +326,35 @@ function unusableMask(
   return out;
 }
 
-/** Image minus background (drawn row by row by `background`), contiguous, 0 on unusable pixels (into `out` when given). */
-function residualOf(
+/** `target` |= `source`, byte by byte (four at a time), in place; returns `target`. */
+function orInto(target: Uint8Array, source: Uint8Array): Uint8Array {
+  const n4 = target.byteOffset % 4 || source.byteOffset % 4 ? 0 : target.length >> 2;
+  const t = new Uint32Array(target.buffer, target.byteOffset, n4);
+  const s = new Uint32Array(source.buffer, source.byteOffset, n4);
+  for (let i = 0; i < n4; i++) t[i] |= s[i];
+  for (let i = 4 * n4; i < target.length; i++) target[i] |= source[i];
+  return target;
+}
+
+/** `mask` with 1 at `pixels` (in place). */
+function withPixels(mask: Uint8Array, pixels: Int32Array): Uint8Array {
+  for (let k = 0; k < pixels.length; k++) mask[pixels[k]] = 1;
+  return mask;
+}
+
+/** Row y of the image minus `sky` (that row's background), 0 on unusable pixels, into out[offset..]; returns `out`. */
+function residualRow(
   exposure: Exposure,
-  background: (y: number, out: Float32Array, offset: number) => void,
+  y: number,
+  sky: Float32Array,
   unusable: Uint8Array,
-  out: Float32Array = new Float32Array(exposure.width * exposure.height),
+  out: Float32Array,
+  offset: number,
 ): Float32Array {
   const w = exposure.width;
-  const sky = new Float32Array(w);
-  for (let y = 0; y < exposure.height; y++) {
-    const row = exposure.image.row(y);
-    background(y, sky, 0);
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      out[i] = unusable[i] ? 0 : row[x] - sky[x];
-    }
-  }
+  const row = exposure.image.row(y);
+  const u = y * w;
+  for (let x = 0; x < w; x++) out[offset + x] = unusable[u + x] ? 0 : row[x] - sky[x];
   return out;
 }
 
@@ -336,15 +366,20 @@ function subtract(exposure: Exposure, bg: BackgroundResult): void {
   }
 }
 
-/** Number of 8-connected groups of CR pixels. */
+/** Number of 8-connected groups of CR pixels (the flood fill visits the few CR pixels only). */
 function countCrGroups(exposure: Exposure): number {
   const { width: w, height: h, mask } = exposure;
   const isCr = new Uint8Array(w * h);
+  const seeds: number[] = [];
   for (let y = 0; y < h; y++) {
     const m = mask.row(y);
-    for (let x = 0; x < w; x++) isCr[y * w + x] = m[x] & MaskPlane.CR ? 1 : 0;
+    for (let x = 0; x < w; x++) {
+      if (!(m[x] & MaskPlane.CR)) continue;
+      isCr[y * w + x] = 1;
+      seeds.push(y * w + x);
+    }
   }
-  return forEachComponent8(isCr, w, h, () => {});
+  return forEachComponent8(isCr, w, h, () => {}, seeds);
 }
 
 /** Pixel PSF with the highest degree the star count supports, else the Gaussian fallback. */
@@ -438,6 +473,7 @@ function summarize(
   const fwhms: number[] = [];
   for (let j = 0; j < 3; j++)
     for (let i = 0; i < 3; i++) fwhms.push(psf.fwhmAt(((w - 1) * i) / 2, ((h - 1) * j) / 2));
+  // fwhms[4] is the centre's.
   const centre = psf.stampAt((w - 1) / 2, (h - 1) / 2, true);
   const shape = measureStamp(centre.data, centre.size, true);
   const chi = (list: PsfStarFit[]): number => {
@@ -456,7 +492,7 @@ function summarize(
     degree,
     fallback,
     affineVariation,
-    fwhmPx: psf.fwhmAt((w - 1) / 2, (h - 1) / 2),
+    fwhmPx: fwhms[4],
     fwhmMinPx: Math.min(...fwhms),
     fwhmMaxPx: Math.max(...fwhms),
     fwhmGaussPx: shape.fwhmGauss,

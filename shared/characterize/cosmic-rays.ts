@@ -45,6 +45,13 @@ export interface CosmicRayResult {
   count: number;
   /** Pixels newly flagged CR. */
   nPixels: number;
+  /**
+   * The pixels minSigma above the background and not SKIP masked (ascending indices): the only ones a
+   * later call on the same residual, variance and minSigma can flag as seeds (`bright`), whatever its PSF.
+   */
+  bright: Int32Array;
+  /** The pixels flagged in this call (some may have been CR already). */
+  pixels: Int32Array;
 }
 
 const SKIP = MaskPlane.SAT | MaskPlane.NO_DATA | MaskPlane.BAD;
@@ -58,7 +65,9 @@ const DIRS: Array<[number, number]> = [
 
 /**
  * Flags CR pixels in `mask` (in place). `residual` is image minus background and `variance` the
- * variance plane, both contiguous width*height.
+ * variance plane, both contiguous width*height. `bright`, a previous call's (same residual, variance,
+ * minSigma and SKIP bits; CR bits may have been added), restricts the seed search to those pixels:
+ * the same result without a pass over the whole image (the second pass of characterize.ts).
  */
 export function findCosmicRays(
   residual: Float32Array,
@@ -66,6 +75,7 @@ export function findCosmicRays(
   mask: MaskI,
   psfCov: PsfCovariance,
   config: Partial<CosmicRayConfig> = {},
+  bright?: Int32Array,
 ): CosmicRayResult {
   const cfg = { ...DEFAULT_COSMIC_RAY_CONFIG, ...config };
   const w = mask.width;
@@ -92,28 +102,28 @@ export function findCosmicRays(
     return r;
   };
   const c2 = cfg.cond3Fac2;
+  const candidates = bright ?? brightPixels(residual, variance, m, w, h, cfg.minSigma);
   const seeds: number[] = [];
-  for (let y = 1; y < h - 1; y++) {
-    for (let x = 1; x < w - 1; x++) {
-      const i = y * w + x;
-      const p = residual[i];
-      const vp = variance[i];
-      if (!(p > cfg.minSigma * Math.sqrt(vp)) || m[i] & SKIP) continue;
-      const ratios = ratiosAt(x, y);
-      const sp = Math.sqrt(vp);
-      for (let d = 0; d < 4; d++) {
-        const o = DIRS[d][1] * w + DIRS[d][0];
-        if ((m[i - o] | m[i + o]) & SKIP) continue;
-        const mean = 0.5 * (residual[i - o] + residual[i + o]);
-        const sMean = 0.5 * Math.sqrt(variance[i - o] + variance[i + o]);
-        if (((p - c2 * sp) * ratios[d]) / cfg.cond3Fac > mean + c2 * sMean) {
-          flagged[i] = 1;
-          seeds.push(i);
-          break;
-        }
+  for (let k = 0; k < candidates.length; k++) {
+    const i = candidates[k];
+    if (m[i] & SKIP) continue;
+    const x = i % w;
+    const p = residual[i];
+    const ratios = ratiosAt(x, (i - x) / w);
+    const sp = Math.sqrt(variance[i]);
+    for (let d = 0; d < 4; d++) {
+      const o = DIRS[d][1] * w + DIRS[d][0];
+      if ((m[i - o] | m[i + o]) & SKIP) continue;
+      const mean = 0.5 * (residual[i - o] + residual[i + o]);
+      const sMean = 0.5 * Math.sqrt(variance[i - o] + variance[i + o]);
+      if (((p - c2 * sp) * ratios[d]) / cfg.cond3Fac > mean + c2 * sMean) {
+        flagged[i] = 1;
+        seeds.push(i);
+        break;
       }
     }
   }
+  const all = seeds.slice();
   let frontier = seeds;
   for (let it = 0; it < cfg.growIterations && frontier.length; it++) {
     const next: number[] = [];
@@ -137,12 +147,45 @@ export function findCosmicRays(
             continue;
           flagged[j] = 1;
           next.push(j);
+          all.push(j);
         }
       }
     }
     frontier = next;
   }
-  return markAndCount(flagged, mask, w, h);
+  return {
+    ...markAndCount(flagged, all, mask, w, h),
+    bright: candidates,
+    pixels: Int32Array.from(all),
+  };
+}
+
+/** Interior pixels (1 px from the edges) more than minSigma sigma up and not SKIP masked, ascending. */
+function brightPixels(
+  residual: Float32Array,
+  variance: Float32Array,
+  m: Int32Array,
+  w: number,
+  h: number,
+  minSigma: number,
+): Int32Array {
+  let out = new Int32Array(1024);
+  let n = 0;
+  for (let y = 1; y < h - 1; y++) {
+    for (let x = 1; x < w - 1; x++) {
+      const i = y * w + x;
+      const p = residual[i];
+      // p <= 0 never passes (nor NaN): most sky pixels are settled without a square root.
+      if (!(p > 0) || !(p > minSigma * Math.sqrt(variance[i])) || m[i] & SKIP) continue;
+      if (n === out.length) {
+        const grown = new Int32Array(2 * n);
+        grown.set(out);
+        out = grown;
+      }
+      out[n++] = i;
+    }
+  }
+  return out.slice(0, n);
 }
 
 /** Median of the unflagged, usable 8-neighbours of (x, y); +Infinity if none. */
@@ -179,14 +222,26 @@ function localLevel(
 /** Scratch for localLevel's neighbours. */
 const NEIGHBOURS = new Float64Array(8);
 
-/** Sets CR on the flagged pixels; counts their 8-connected groups and the pixels newly flagged. */
-function markAndCount(flagged: Uint8Array, mask: MaskI, w: number, h: number): CosmicRayResult {
+/** Sets CR on the flagged pixels (all listed in `list`); counts their 8-connected groups and the pixels newly flagged. */
+function markAndCount(
+  flagged: Uint8Array,
+  list: number[],
+  mask: MaskI,
+  w: number,
+  h: number,
+): { count: number; nPixels: number } {
   let nPixels = 0;
-  const count = forEachComponent8(flagged, w, h, (i) => {
-    const x = i % w;
-    const k = mask.index(x, (i - x) / w);
-    if (!(mask.data[k] & MaskPlane.CR)) nPixels++;
-    mask.data[k] |= MaskPlane.CR;
-  });
+  const count = forEachComponent8(
+    flagged,
+    w,
+    h,
+    (i) => {
+      const x = i % w;
+      const k = mask.index(x, (i - x) / w);
+      if (!(mask.data[k] & MaskPlane.CR)) nPixels++;
+      mask.data[k] |= MaskPlane.CR;
+    },
+    list,
+  );
   return { count, nPixels };
 }

@@ -52,11 +52,33 @@ export function detectPeaks(
   sigma: number,
   config: Partial<PeakConfig> = {},
 ): PeakResult {
+  return detectPeaksInRows(
+    (y) => residual.subarray(y * w, (y + 1) * w),
+    w,
+    h,
+    sigma,
+    config,
+    residual,
+  );
+}
+
+/**
+ * detectPeaks on a residual given row by row (`rowOf(y)`, valid until the next call), so that a
+ * caller need not hold the whole residual: the binned image is summed as the rows come.
+ */
+export function detectPeaksInRows(
+  rowOf: (y: number) => Float32Array,
+  w: number,
+  h: number,
+  sigma: number,
+  config: Partial<PeakConfig> = {},
+  whole?: Float32Array,
+): PeakResult {
   const cfg = { ...DEFAULT_PEAK_CONFIG, ...config };
   const bin = Math.max(1, Math.round(cfg.bin));
   const bw = Math.ceil(w / bin);
   const bh = Math.ceil(h / bin);
-  const binned = bin === 1 ? residual : blockSum(residual, w, h, bin, bw, bh);
+  const binned = blockSum(rowOf, w, h, bin, bw, bh, whole);
   const taps = gaussianTaps(cfg.smoothingSigmaPx / bin);
   let s2 = 0;
   for (const t of taps) s2 += t * t;
@@ -111,22 +133,30 @@ export function detectPeaks(
   return { peaks, sourceMask };
 }
 
-/** Sums of bin x bin blocks; partial blocks at the far edges are scaled to a full block. */
+/**
+ * Sums of bin x bin blocks of the rows; partial blocks at the far edges are scaled to a full block.
+ * With bin 1, the image itself (`whole` when given, else a copy of the rows).
+ */
 function blockSum(
-  src: Float32Array,
+  rowOf: (y: number) => Float32Array,
   w: number,
   h: number,
   bin: number,
   bw: number,
   bh: number,
+  whole?: Float32Array,
 ): Float32Array {
+  if (bin === 1 && whole) return whole;
   const out = new Float32Array(bw * bh);
+  // Pairs of pixels for the default bin of 2 (the same sums, without the inner loop).
+  const pairs = bin === 2 ? w >> 1 : 0;
   for (let y = 0; y < h; y++) {
     const orow = Math.floor(y / bin) * bw;
-    const row = y * w;
-    for (let bx = 0, x = 0; bx < bw; bx++) {
+    const src = rowOf(y);
+    for (let bx = 0; bx < pairs; bx++) out[orow + bx] += src[2 * bx] + src[2 * bx + 1];
+    for (let bx = pairs, x = bin * pairs; bx < bw; bx++) {
       let s = 0;
-      for (const end = Math.min(w, x + bin); x < end; x++) s += src[row + x];
+      for (const end = Math.min(w, x + bin); x < end; x++) s += src[x];
       out[orow + bx] += s;
     }
   }

@@ -87,15 +87,16 @@ const SCATTER_SAMPLE = 2 ** 18;
 /**
  * 1 where a pixel is not blank sky: masked (UNUSABLE, DETECTED), no usable variance, or within `growFwhm`
  * FWHM of where the PSF-smoothed normalised image exceeds (sources are positive) `sourceThresholdSigma` of its own scatter.
+ * `z`, the exposure's normalised image when the caller has it, has its NaN pixels (excluded) set to 0.
  */
 export function blankSkyExclusion(
   exposure: Exposure,
   fwhmPx: number,
   cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG,
+  z: Float32Array = normalised(exposure),
 ): Uint8Array {
   const w = exposure.width,
     h = exposure.height;
-  const z = normalised(exposure);
   const excluded = new Uint8Array(w * h);
   for (let i = 0; i < z.length; i++) {
     if (Number.isNaN(z[i])) {
@@ -120,17 +121,20 @@ export function blankSkyExclusion(
   return excluded;
 }
 
-/** The noise correlation measured on the pixels where `excluded` is 0 (row-major over the exposure). */
+/**
+ * The noise correlation measured on the pixels where `excluded` is 0 (row-major over the exposure);
+ * `z` as blankSkyExclusion's (its pixels with no usable value are excluded or NaN).
+ */
 export function estimateNoiseCorrelation(
   exposure: Exposure,
   excluded: Uint8Array,
   fwhmPx: number,
   cfg: NoiseCorrelationEstimateConfig = DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG,
+  z: Float32Array = normalised(exposure),
 ): NoiseCorrelationEstimate {
   const w = exposure.width,
     h = exposure.height,
     L = cfg.maxLag;
-  const z = normalised(exposure);
   // Masked pixels and pixels without a usable variance are never blank sky, whatever `excluded` says.
   const skip = excluded.map((v, i) => (v || Number.isNaN(z[i]) ? 1 : 0));
   let sum = 0,
@@ -212,10 +216,12 @@ export function estimateNoiseCorrelation(
     if (c[0] > 0 && isAutocovariance(c, tolerance)) return c.map((v) => v / Math.sqrt(c[0]));
     return isAutocovariance(cov, tolerance) ? cov.map((v) => v / Math.sqrt(cov[0])) : null;
   };
-  const lagsX = noiseLags(covX, errX, 1, 0),
-    lagsY = noiseLags(covY, errY, 0, 1);
+  // The light fit's 2 x 4 lags only where a model can be set.
+  const modelled = significance >= cfg.minSignificance && resampled && covX[0] > 0;
+  const lagsX = modelled && noiseLags(covX, errX, 1, 0),
+    lagsY = modelled && noiseLags(covY, errY, 0, 1);
   const model: NoiseCorrelation | null =
-    significance >= cfg.minSignificance && resampled && covX[0] > 0 && lagsX && lagsY
+    lagsX && lagsY
       ? {
           x0: exposure.image.x0,
           y0: exposure.image.y0,
@@ -260,11 +266,13 @@ export function characterizeNoiseCorrelation(
     scale < 1
       ? exposure.view({ x: (w - cw) >> 1, y: (h - ch) >> 1, width: cw, height: ch })
       : exposure;
+  const z = normalised(region);
   const estimate = estimateNoiseCorrelation(
     region,
-    blankSkyExclusion(region, fwhmPx, cfg),
+    blankSkyExclusion(region, fwhmPx, cfg, z),
     fwhmPx,
     cfg,
+    z,
   );
   // One model for the whole image, whatever region it was measured on.
   const model = estimate.model && {

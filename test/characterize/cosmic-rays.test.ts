@@ -8,6 +8,7 @@ import { findCosmicRays } from '../../shared/characterize/cosmic-rays.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { Plane } from '../../shared/image/plane.js';
 import { measureStamp } from '../../shared/psf/shape.js';
+import { forEachComponent8 } from '../../shared/util/components.js';
 import { MoffatPsf, addMoffat } from '../../shared/sim/moffat.js';
 
 const W = 400;
@@ -84,3 +85,51 @@ for (const fwhm of [2.5, 3.5, 5]) {
     assert.ok(result.count >= 55 && result.count <= 70, `${result.count} groups`);
   });
 }
+
+test('a second pass on the bright pixels of the first flags what a pass over the whole image does', () => {
+  const f = field(3.5);
+  const variance = new Float32Array(W * W).fill(SIGMA * SIGMA);
+  const narrow = (): [number, number, number] => [0.4, 0.4, 0];
+  const passes = (restricted: boolean) => {
+    const mask = Plane.zeros(Int32Array, W, W);
+    const first = findCosmicRays(f.residual, variance, mask, narrow);
+    const second = findCosmicRays(
+      f.residual,
+      variance,
+      mask,
+      () => f.cov,
+      {},
+      restricted ? first.bright : undefined,
+    );
+    return { first, second, mask: mask.data };
+  };
+  const whole = passes(false);
+  const restricted = passes(true);
+  // The wider PSF flags more than the narrow one: the second pass has work to do.
+  assert.ok(
+    whole.second.count > whole.first.count,
+    `${whole.first.count} -> ${whole.second.count}`,
+  );
+  assert.ok(whole.first.bright.length < W * W * 0.1, `${whole.first.bright.length} bright pixels`);
+  assert.deepEqual(restricted.second.count, whole.second.count);
+  assert.deepEqual(restricted.second.nPixels, whole.second.nPixels);
+  assert.deepEqual(restricted.second.pixels, whole.second.pixels);
+  assert.deepEqual(restricted.mask, whole.mask);
+});
+
+test('CR groups counted from their own pixels (seeds) are the groups of the whole mask', () => {
+  let s = 7;
+  const u = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
+  const w = 97;
+  const member = new Uint8Array(w * 61).map(() => (u() < 0.08 ? 1 : 0));
+  const seeds = [...member.keys()].filter((i) => member[i]).reverse();
+  const visited: number[] = [];
+  const fromSeeds = forEachComponent8(member.slice(), w, 61, (i) => visited.push(i), seeds);
+  const whole = forEachComponent8(member.slice(), w, 61, () => {});
+  assert.ok(whole > 50, `${whole} groups`);
+  assert.equal(fromSeeds, whole);
+  assert.deepEqual(
+    visited.sort((a, b) => a - b),
+    [...seeds].sort((a, b) => a - b),
+  );
+});
