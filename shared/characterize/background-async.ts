@@ -21,7 +21,7 @@ import {
   type BackgroundResult,
   type MeshCells,
 } from './background.js';
-import { detectPeaks, type PeakConfig } from './detect-peaks.js';
+import { detectPeaks, detectPeaksInRows, type PeakConfig } from './detect-peaks.js';
 
 export interface CellRowsJob {
   /** Contiguous image on a SharedArrayBuffer. */
@@ -105,34 +105,43 @@ export interface SourceMaskJob {
   height: number;
   sigma: number;
   config: Partial<PeakConfig>;
+  /** -1: the sources of the negated residual (negative sources), read row by row without a negated copy. */
+  sign: 1 | -1;
   /** Receives the source mask (shared, width*height). */
   out: Uint8Array;
 }
 
-/** Worker side: detectPeaks' source mask into job.out. */
-export function sourceMaskShared(job: SourceMaskJob): void {
-  job.out.set(detectPeaks(job.residual, job.width, job.height, job.sigma, job.config).sourceMask);
+/** detectPeaks(sign * residual, ...).sourceMask; negation is exact, so the mask is that of a negated copy. */
+function signedSourceMask(job: Omit<SourceMaskJob, 'out'>): Uint8Array {
+  const { residual, width: w, height: h, sigma, config } = job;
+  if (job.sign === 1) return detectPeaks(residual, w, h, sigma, config).sourceMask;
+  const row = new Float32Array(w);
+  const rowOf = (y: number): Float32Array => {
+    for (let x = 0, i = y * w; x < w; x++, i++) row[x] = -residual[i];
+    return row;
+  };
+  return detectPeaksInRows(rowOf, w, h, sigma, config).sourceMask;
 }
 
-/** detectPeaks(residual, w, h, sigma, config).sourceMask, found on a worker of `pool` (here without one). */
+/** Worker side: the signed source mask into job.out. */
+export function sourceMaskShared(job: SourceMaskJob): void {
+  job.out.set(signedSourceMask(job));
+}
+
+/** detectPeaks(sign * residual, w, h, sigma, config).sourceMask, found on a worker of `pool` (here without one). */
 export async function sourceMaskAsync(
   residual: Float32Array,
   w: number,
   h: number,
   sigma: number,
   config: Partial<PeakConfig>,
+  sign: 1 | -1,
   pool: WorkerPool | null,
 ): Promise<Uint8Array> {
-  if (!pool || pool.size === 0) return detectPeaks(residual, w, h, sigma, config).sourceMask;
+  const job = { residual, width: w, height: h, sigma, config, sign };
+  if (!pool || pool.size === 0) return signedSourceMask(job);
   const out = new Uint8Array(new SharedArrayBuffer(w * h));
-  const job: SourceMaskJob = {
-    residual: sharedArray(residual),
-    width: w,
-    height: h,
-    sigma,
-    config,
-    out,
-  };
-  await pool.runTask(poolTask(import.meta.url, { sourceMaskShared }), job);
+  const shared: SourceMaskJob = { ...job, residual: sharedArray(residual), out };
+  await pool.runTask(poolTask(import.meta.url, { sourceMaskShared }), shared);
   return out;
 }

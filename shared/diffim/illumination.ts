@@ -24,10 +24,14 @@
  * they apply only where there is one: a sky-subtracted image (a calibrated mosaic in MJy/sr, sky
  * ~0) carries no response in its sky, and its "relative response" would be noise over noise.
  */
-import { estimateBackground, measureMesh } from '../characterize/background.js';
+import { estimateBackground, measureMesh, withMap } from '../characterize/background.js';
 import type { CharacterizeOverrides, CharacterizeResult } from '../characterize/characterize.js';
 import { findCosmicRays, type CosmicRayConfig } from '../characterize/cosmic-rays.js';
-import { estimateBackgroundAsync, sourceMaskAsync } from '../characterize/background-async.js';
+import {
+  estimateBackgroundAsync,
+  measureMeshAsync,
+  sourceMaskAsync,
+} from '../characterize/background-async.js';
 import { detectPeaks } from '../characterize/detect-peaks.js';
 import { fitRadialSky, radialMaps, type RadialSky } from './radial-response.js';
 import type { Exposure } from '../image/exposure.js';
@@ -506,19 +510,14 @@ export async function subtractResidualBackground(
   if (!(cfg.residualMeshFwhm > 0)) return { applied: false, meshPx: 0, maxCellSigma: 0 };
   const { width: w, height: h } = image;
   const exclude = new Uint8Array(new SharedArrayBuffer(w * h));
-  const plus = new Float32Array(w * h);
-  const minus = new Float32Array(new SharedArrayBuffer(4 * w * h));
   const sigmas: number[] = [];
   for (let y = 0; y < h; y++) {
     const io = image.row(y);
     const mo = mask.row(y);
     const vo = variance.row(y);
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
+    for (let x = 0, i = y * w; x < w; x++, i++) {
       const bad = (mo[x] & UNUSABLE) !== 0 || !Number.isFinite(io[x]) || !(vo[x] > 0);
       exclude[i] = bad ? 1 : 0;
-      plus[i] = bad ? 0 : io[x];
-      minus[i] = -plus[i];
       if (!bad && (i & 63) === 0) sigmas.push(Math.sqrt(vo[x]));
     }
   }
@@ -527,18 +526,24 @@ export async function subtractResidualBackground(
   const mesh = { meshSize: meshPx, filterSize: 3 };
   // Sources are found on what a first, unmasked pass leaves (the smooth residual itself is no source).
   const first = await estimateBackgroundAsync(image, exclude, mesh, pool);
-  for (let i = 0; i < plus.length; i++) {
-    plus[i] = exclude[i] ? 0 : plus[i] - first.map.data[i];
-    minus[i] = -plus[i];
+  // One shared residual serves both signs: the worker reads it negated row by row.
+  const residual = new Float32Array(new SharedArrayBuffer(4 * w * h));
+  for (let y = 0; y < h; y++) {
+    const io = image.row(y);
+    const f = first.map.row(y);
+    for (let x = 0, i = y * w; x < w; x++, i++) residual[i] = exclude[i] ? 0 : io[x] - f[x];
   }
-  const negative = sourceMaskAsync(minus, w, h, sigma, {}, pool);
+  const negative = sourceMaskAsync(residual, w, h, sigma, {}, -1, pool);
   negative.catch(() => {}); // awaited after the positive sources
-  const positive = detectPeaks(plus, w, h, sigma).sourceMask;
-  for (const sourceMask of [positive, await negative])
-    for (let i = 0; i < exclude.length; i++) exclude[i] |= sourceMask[i];
+  const positive = detectPeaks(residual, w, h, sigma).sourceMask;
+  const negativeMask = await negative;
   let usable = 0;
-  for (let i = 0; i < exclude.length; i++) usable += exclude[i] ? 0 : 1;
-  const bg = await estimateBackgroundAsync(image, exclude, mesh, pool);
+  for (let i = 0; i < exclude.length; i++) {
+    exclude[i] |= positive[i] | negativeMask[i];
+    usable += exclude[i] ? 0 : 1;
+  }
+  // The surface is drawn only when it is subtracted.
+  const bg = await measureMeshAsync(image, exclude, mesh, pool);
   // A cell's median over n usable pixels has noise 1.2533 sigma / sqrt(n); the 3x3 median filter is ignored (conservative).
   const perCell = Math.max(1, (usable / (w * h)) * bg.meshSize * bg.meshSize);
   let maxCellSigma = 0;
@@ -548,9 +553,10 @@ export async function subtractResidualBackground(
   }
   if (!(maxCellSigma > cfg.residualSigma))
     return { applied: false, meshPx: bg.meshSize, maxCellSigma };
+  const { map } = withMap(bg, w, h);
   for (let y = 0; y < h; y++) {
     const io = image.row(y);
-    const b = bg.map.row(y);
+    const b = map.row(y);
     const mo = mask.row(y);
     for (let x = 0; x < w; x++) if (!(mo[x] & MaskPlane.NO_DATA)) io[x] -= b[x];
   }
