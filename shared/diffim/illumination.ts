@@ -24,14 +24,10 @@
  * they apply only where there is one: a sky-subtracted image (a calibrated mosaic in MJy/sr, sky
  * ~0) carries no response in its sky, and its "relative response" would be noise over noise.
  */
-import { estimateBackground, measureMesh, withMap } from '../characterize/background.js';
+import { estimateBackground, measureMesh, meshSurface } from '../characterize/background.js';
 import type { CharacterizeOverrides, CharacterizeResult } from '../characterize/characterize.js';
 import { findCosmicRays, type CosmicRayConfig } from '../characterize/cosmic-rays.js';
-import {
-  estimateBackgroundAsync,
-  measureMeshAsync,
-  sourceMaskAsync,
-} from '../characterize/background-async.js';
+import { measureMeshAsync, sourceMaskAsync } from '../characterize/background-async.js';
 import { detectPeaks } from '../characterize/detect-peaks.js';
 import { fitRadialSky, radialMaps, type RadialSky } from './radial-response.js';
 import type { Exposure } from '../image/exposure.js';
@@ -525,12 +521,15 @@ export async function subtractResidualBackground(
   if (!(sigma > 0)) return { applied: false, meshPx, maxCellSigma: 0 };
   const mesh = { meshSize: meshPx, filterSize: 3 };
   // Sources are found on what a first, unmasked pass leaves (the smooth residual itself is no source).
-  const first = await estimateBackgroundAsync(image, exclude, mesh, pool);
+  // Surfaces are drawn row by row into `surfaceRow` (no full-image map).
+  const surfaceRow = new Float32Array(w);
+  const first = meshSurface(await measureMeshAsync(image, exclude, mesh, pool), w, h);
   // One shared residual serves both signs: the worker reads it negated row by row.
   const residual = new Float32Array(new SharedArrayBuffer(4 * w * h));
   for (let y = 0; y < h; y++) {
     const io = image.row(y);
-    const f = first.map.row(y);
+    const f = surfaceRow;
+    first(y, f, 0);
     for (let x = 0, i = y * w; x < w; x++, i++) residual[i] = exclude[i] ? 0 : io[x] - f[x];
   }
   const negative = sourceMaskAsync(residual, w, h, sigma, {}, -1, pool);
@@ -542,7 +541,6 @@ export async function subtractResidualBackground(
     exclude[i] |= positive[i] | negativeMask[i];
     usable += exclude[i] ? 0 : 1;
   }
-  // The surface is drawn only when it is subtracted.
   const bg = await measureMeshAsync(image, exclude, mesh, pool);
   // A cell's median over n usable pixels has noise 1.2533 sigma / sqrt(n); the 3x3 median filter is ignored (conservative).
   const perCell = Math.max(1, (usable / (w * h)) * bg.meshSize * bg.meshSize);
@@ -553,10 +551,11 @@ export async function subtractResidualBackground(
   }
   if (!(maxCellSigma > cfg.residualSigma))
     return { applied: false, meshPx: bg.meshSize, maxCellSigma };
-  const { map } = withMap(bg, w, h);
+  const surface = meshSurface(bg, w, h);
   for (let y = 0; y < h; y++) {
     const io = image.row(y);
-    const b = map.row(y);
+    const b = surfaceRow;
+    surface(y, b, 0);
     const mo = mask.row(y);
     for (let x = 0; x < w; x++) if (!(mo[x] & MaskPlane.NO_DATA)) io[x] -= b[x];
   }
