@@ -62,7 +62,8 @@ export interface SubtractConfig {
   modelError: ModelErrorConfig;
   /**
    * Contrast c3 of the CR test run again on AL differences, where a star hid charge from the science's (difference-cosmic-rays.ts);
-   * stricter than the science's 2.5, the difference's noise being both images'. 0: off.
+   * stricter than the science's 2.5, the difference's noise being both images'. 0 (default): off, since on a science
+   * with broken pixels it hides the flood of DIASources that quarantines such an image (shared/diffim/README.md).
    */
   differenceCrContrast: number;
 }
@@ -94,5 +95,5 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   zogyRegularization: 0,
   illumination: DEFAULT_ILLUMINATION_CONFIG,
   modelError: DEFAULT_MODEL_ERROR_CONFIG,
-  differenceCrContrast: 4,
+  differenceCrContrast: 0,
 };
