@@ -171,6 +171,21 @@ export interface MoffatField {
 export class MoffatPsf implements Psf {
   readonly stampSize: number;
 
+  /** The same Moffat over the whole field (no gradients, curvature or astigmatism): tests' stars. */
+  static uniform(size: number, fwhm: number, beta: number, e1c = 0, e2c = 0): MoffatPsf {
+    return new MoffatPsf({
+      size,
+      fwhm,
+      beta,
+      gradU: 0,
+      gradV: 0,
+      curvature: 0,
+      e1c,
+      e2c,
+      astig: 0,
+    });
+  }
+
   constructor(readonly field: MoffatField) {
     const f = field;
     const worst =

@@ -15,17 +15,7 @@ const W = 400;
 const SIGMA = 10;
 
 function field(fwhm: number) {
-  const psf = new MoffatPsf({
-    size: W,
-    fwhm,
-    beta: 3,
-    gradU: 0,
-    gradV: 0,
-    curvature: 0,
-    e1c: 0.03,
-    e2c: 0,
-    astig: 0,
-  });
+  const psf = MoffatPsf.uniform(W, fwhm, 3, 0.03, 0);
   const residual = new Float32Array(W * W);
   let s = 99;
   const u = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;

@@ -7,17 +7,7 @@ import { MoffatPsf } from '../../shared/sim/moffat.js';
 test('the pixel-free Moffat FWHM of pixel-integrated Moffat stamps is recovered to 0.5%', () => {
   for (const fwhm of [2.5, 3.5, 5]) {
     for (const beta of [2.5, 4.5]) {
-      const psf = new MoffatPsf({
-        size: 100,
-        fwhm,
-        beta,
-        gradU: 0,
-        gradV: 0,
-        curvature: 0,
-        e1c: 0.06,
-        e2c: -0.03,
-        astig: 0,
-      });
+      const psf = MoffatPsf.uniform(100, fwhm, beta, 0.06, -0.03);
       const stamp = psf.stampAt(50.2, 49.7);
       const fit = fitProfile(stamp.data, stamp.size, fwhm * 1.2);
       assert.ok(Math.abs(fit.fwhm / fwhm - 1) < 0.005, `FWHM ${fwhm}, beta ${beta}: ${fit.fwhm}`);
@@ -34,16 +24,6 @@ test("a Gaussian fit to a sampled Gaussian returns its FWHM; pixelisation widens
   const g = GaussianPsf.fromFwhm(4.2);
   const stamp = g.stampAt(0, 0, true);
   assert.ok(Math.abs(fitProfile(stamp.data, stamp.size, 3, 'gaussian').fwhm - 4.2) < 1e-3);
-  const m = new MoffatPsf({
-    size: 100,
-    fwhm: 3,
-    beta: 3,
-    gradU: 0,
-    gradV: 0,
-    curvature: 0,
-    e1c: 0,
-    e2c: 0,
-    astig: 0,
-  }).stampAt(50, 50, true);
+  const m = MoffatPsf.uniform(100, 3, 3).stampAt(50, 50, true);
   assert.ok(fitProfile(m.data, m.size, 3, 'gaussian').fwhm > 3);
 });

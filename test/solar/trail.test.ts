@@ -15,17 +15,7 @@ import type { DiaSource } from '../../shared/apdb/types.js';
 
 const SIZE = 101;
 const SKY = 400;
-const psf = new MoffatPsf({
-  size: SIZE,
-  fwhm: 3.5,
-  beta: 3.5,
-  gradU: 0,
-  gradV: 0,
-  curvature: 0,
-  e1c: 0.02,
-  e2c: -0.01,
-  astig: 0,
-});
+const psf = MoffatPsf.uniform(SIZE, 3.5, 3.5, 0.02, -0.01);
 
 /** One realisation: the simulator's trail (ap simulate's renderer) on a flat sky with its Gaussian noise. */
 function trailImage(seed: number, lengthPx: number, angleDeg: number, flux: number) {

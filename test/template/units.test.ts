@@ -423,17 +423,7 @@ function moffatInputs(): StackInput[] {
   const gauss = normals(7);
   const size = 160;
   return [3, 3, 3, 5, 5].map((fwhm, i) => {
-    const psf = new MoffatPsf({
-      size,
-      fwhm,
-      beta: fwhm === 3 ? 4.5 : 3,
-      gradU: 0,
-      gradV: 0,
-      curvature: 0,
-      e1c: 0,
-      e2c: 0,
-      astig: 0,
-    });
+    const psf = MoffatPsf.uniform(size, fwhm, fwhm === 3 ? 4.5 : 3);
     const image = new Float32Array(new SharedArrayBuffer(4 * size * size));
     for (let p = 0; p < image.length; p++) image[p] = gauss();
     const add = (cx: number, cy: number, flux: number) => {
