@@ -59,10 +59,19 @@ type DiaSourceRow = BuildAlertsInput['association']['batch']['diaSources'][numbe
 type CutoutTriplet = [science: Buffer, template: Buffer, difference: Buffer];
 
 /** The fields of a DiaSource row that its cutouts are made from (all fixed at detection). */
-export type CutoutRow = Pick<
-  DiaSourceRow,
-  'diaSourceId' | 'visit' | 'detector' | 'midpointMjdTai' | 'band' | 'x' | 'y' | 'bboxSize'
->;
+const CUTOUT_FIELDS = [
+  'diaSourceId',
+  'visit',
+  'detector',
+  'midpointMjdTai',
+  'band',
+  'x',
+  'y',
+  'bboxSize',
+] as const satisfies ReadonlyArray<keyof DiaSourceRow>;
+
+/** A DiaSource row as far as its cutouts go (CUTOUT_FIELDS). */
+export type CutoutRow = Pick<DiaSourceRow, (typeof CUTOUT_FIELDS)[number]>;
 
 /** The science, template and difference cutouts of one source, before FITS encoding. */
 function cutoutPartsOf(
@@ -184,17 +193,6 @@ export function startCutouts(
     },
   };
 }
-
-const CUTOUT_FIELDS = [
-  'diaSourceId',
-  'visit',
-  'detector',
-  'midpointMjdTai',
-  'band',
-  'x',
-  'y',
-  'bboxSize',
-] as const satisfies ReadonlyArray<keyof CutoutRow>;
 
 /**
  * As buildAlerts (same alerts, byte for byte), with the cutouts encoded on `pool`'s workers and
