@@ -12,7 +12,7 @@ import { encodeAlert, decodeAlert } from '../shared/alerts/wire.js';
 import { alertAttributes } from '../shared/alerts/attributes.js';
 import type { DiaSourceRecord } from '../shared/detect/types.js';
 import { emptyVisitInfo } from '../shared/image/visit-info.js';
-import { rng } from '../test/association/sky.js';
+import { rng, syntheticDiaSource } from '../test/association/sky.js';
 import { runScene } from '../test/alerts/scene.js';
 
 function median(values: number[]): number {
@@ -79,60 +79,6 @@ async function alertSizeAndThroughput(): Promise<void> {
   );
 }
 
-function syntheticRecord(
-  index: number,
-  ra: number,
-  dec: number,
-  random: () => number,
-): DiaSourceRecord {
-  const flux = 500 + 1000 * random();
-  return {
-    index,
-    x: 2000 * random(),
-    y: 2000 * random(),
-    xErr: 0.05,
-    yErr: 0.05,
-    ra,
-    dec,
-    raErr: 1e-5,
-    decErr: 1e-5,
-    psfFlux: flux,
-    psfFluxErr: 50,
-    snr: flux / 50,
-    apFlux: flux,
-    apFluxErr: 55,
-    scienceFlux: 5000,
-    scienceFluxErr: 80,
-    templateFlux: 4500,
-    templateFluxErr: 70,
-    ixx: 2,
-    iyy: 2,
-    ixy: 0,
-    footprintArea: 30,
-    bboxSize: 12,
-    isNegative: false,
-    isDipole: false,
-    dipoleMeanFlux: Number.NaN,
-    dipoleFluxDiff: Number.NaN,
-    dipoleSep: Number.NaN,
-    dipoleAngle: Number.NaN,
-    psfNdata: 121,
-    reliability: random(),
-    flags: {
-      edge: false,
-      saturated: false,
-      saturatedCenter: false,
-      interpolated: false,
-      interpolatedCenter: false,
-      cr: false,
-      crCenter: false,
-      bad: false,
-      suspectCenter: false,
-      measurementFailed: false,
-    },
-  };
-}
-
 async function associationAtScale(): Promise<void> {
   const timed = async <T>(
     work: () => T | Promise<T>,
@@ -175,7 +121,7 @@ async function associationAtScale(): Promise<void> {
     const o = k % 2 === 0 && k / 2 < near.length ? near[k / 2] : null;
     const ra = o ? o.ra + (0.1 / 3600) * (random() - 0.5) : ra0 + (random() - 0.5) * radius;
     const dec = o ? o.dec + (0.1 / 3600) * (random() - 0.5) : dec0 + (random() - 0.5) * radius;
-    records.push(syntheticRecord(k, ra, dec, random));
+    records.push(syntheticDiaSource(k, ra, dec, 500 + 1000 * random(), 50, random));
   }
   const visit = {
     ...emptyVisitInfo(),

@@ -121,14 +121,15 @@ export function observe(
       const ra = s.ra + ((noiseArcsec / 3600) * gaussian(random)) / cosDec;
       const dec = s.dec + (noiseArcsec / 3600) * gaussian(random);
       truth.push(id);
-      records.push(record(records.length, ra, dec, measured, err, random));
+      records.push(syntheticDiaSource(records.length, ra, dec, measured, err, random));
     }
     visits.push({ info, records, truth });
   }
   return visits;
 }
 
-function record(
+/** A plausible measured DIASource at (ra, dec) with the given PSF flux and error (associations, APDB and alert benches). */
+export function syntheticDiaSource(
   index: number,
   ra: number,
   dec: number,
