@@ -60,9 +60,11 @@ export async function run(options: { compare?: boolean } = {}): Promise<void> {
 }
 
 async function measure(field: string, sim: Partial<SimConfig>): Promise<Figures> {
+  const logDir = process.env.AP_BENCH_E2E_LOG;
   const cloud = await startLocalCloud({
     camera: { detectorSize: SIZE },
     concurrency: { processImage: 1 },
+    ...(logDir ? { logFile: join(logDir, `e2e-${field}.log`) } : {}),
   });
   const scratch = await mkdtemp(join(tmpdir(), 'ap-bench-e2e-'));
   try {
