@@ -9,7 +9,7 @@
  * appended with the commit to bench/records/e2e.jsonl (`compare`: and their change printed).
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readExposureWithHeader } from '../shared/fits/index.js';
@@ -60,9 +60,12 @@ export async function run(options: { compare?: boolean } = {}): Promise<void> {
 }
 
 async function measure(field: string, sim: Partial<SimConfig>): Promise<Figures> {
+  const logDir = process.env.AP_BENCH_E2E_LOG;
+  if (logDir) await mkdir(logDir, { recursive: true });
   const cloud = await startLocalCloud({
     camera: { detectorSize: SIZE },
     concurrency: { processImage: 1 },
+    ...(logDir ? { logFile: join(logDir, `e2e-${field}.log`) } : {}),
   });
   const scratch = await mkdtemp(join(tmpdir(), 'ap-bench-e2e-'));
   try {

@@ -178,20 +178,23 @@ async function fanOut(
     for (let i = 0; i < part.length; i++) latencies.push((now - readout) / 1000);
   }
   await topic.flush();
-  if (published.size < chunks.length) {
-    // A slice's alerts are out: their latency is logged now, as the batch's last line will not see them.
-    log('INFO', 'alerts published, batch sliced', {
-      key: batch.key,
-      publishedNow: latencies.length,
-      readoutToAlertSecondsMax: latencies.at(-1) ?? null,
-    });
+  // A sliced delivery's alerts are out: their latency is logged now, as the batch's last line will
+  // not see them (also when the slice ran out in the archive, after this delivery's publishes).
+  const sliced = (): false => {
+    if (latencies.length)
+      log('INFO', 'alerts published, batch sliced', {
+        key: batch.key,
+        publishedNow: latencies.length,
+        readoutToAlertSecondsMax: latencies.at(-1) ?? null,
+      });
     return false;
-  }
+  };
+  if (published.size < chunks.length) return sliced();
   const publishMs = performance.now() - started - readMs;
   progress.stage = 'archive';
   for (const [index, part] of chunks.entries()) {
     if (archived.has(index)) continue;
-    if (!sliceLeft(part)) return false;
+    if (!sliceLeft(part)) return sliced();
     await Promise.all(part.map((a) => s.archive.putAlertChecked(a.diaSourceId, a.frame)));
     await s.records.markChunkArchived(batch.key, index);
   }

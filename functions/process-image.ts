@@ -35,6 +35,7 @@ import {
   type RealBogusScorer,
 } from '../shared/pipeline/index.js';
 import { loadRealBogus } from '../shared/pipeline/load-realbogus.js';
+import { warmPipelinePool } from '../shared/pipeline/warm-pool.js';
 import { screenScienceAlone } from '../shared/pipeline/science-check.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
 import { parseRawPath, processingKey, type RawImageKey } from '../shared/prompt/raw-path.js';
@@ -292,8 +293,10 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
   try {
     const started = Date.now();
     progress.stage = 'download';
-    // While the bytes arrive: the real/bogus model (once per instance) and the code version (from
-    // sources a git call, ~0.3 s), which the pipeline would otherwise wait for on its critical path.
+    // While the bytes arrive: the pool's worker started with its task modules loaded, the real/bogus
+    // model (once per instance) and the code version (from sources a git call, ~0.3 s), which the
+    // pipeline would otherwise wait for on its critical path.
+    warmPipelinePool();
     if (!realBogus) {
       realBogus = loadRealBogus(stderrJsonLogger);
       // A failure surfaces where the pipeline awaits it, not as an unhandled rejection before.

@@ -32,6 +32,7 @@ import {
   type PipelineLogger,
 } from '../../shared/pipeline/index.js';
 import { loadRealBogus } from '../../shared/pipeline/load-realbogus.js';
+import { warmPipelinePool } from '../../shared/pipeline/warm-pool.js';
 import { OrbitCatalog } from '../../shared/solar/catalog.js';
 import { parseOrbitsCsv } from '../../shared/solar/orbit.js';
 import {
@@ -154,6 +155,7 @@ are written for inspection, and one line says why (exit 2). Raise the limits wit
       values[name] === undefined ? undefined : numberOption(values, name, 0);
 
     const knownObjects = values.orbits === undefined ? null : await loadOrbits(values.orbits);
+    warmPipelinePool(); // the pool's worker starts and loads its task modules while the images are read
     progress('reading images');
     const [science, template] = await Promise.all([
       loadImage(sciencePath, values['science-variance']),

@@ -76,12 +76,23 @@ export class ArchiveConflictError extends Error {
   }
 }
 
+/**
+ * gzip level of the archived frames: 1 leaves a crowded detector's frames 3 % larger than the
+ * default level 6 for ~35 % less CPU in alertFanout (25 frames of `ap process` on a crowded
+ * `ap simulate` pair: 0.63 against 0.61 MB, 12 against 19 ms).
+ */
+export const ARCHIVE_GZIP_LEVEL = 1;
+
 export class AlertArchive {
   constructor(readonly store: ObjectStore) {}
 
   /** Archives a published frame; false when an alert with this id is archived already. */
   async putAlert(diaSourceId: number, frame: Buffer): Promise<boolean> {
-    return this.store.putIfAbsent(alertKey(diaSourceId), gzipSync(frame), 'application/gzip');
+    return this.store.putIfAbsent(
+      alertKey(diaSourceId),
+      gzipSync(frame, { level: ARCHIVE_GZIP_LEVEL }),
+      'application/gzip',
+    );
   }
 
   /**

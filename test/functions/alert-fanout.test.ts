@@ -141,6 +141,13 @@ test('fan-out fairness: a flood from one image delays the next image by at most 
     ids.add(m.id);
     m.ack();
   });
+  // The functions' log lines (stderr), read for the latency every delivery reports.
+  const lines: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    lines.push(String(chunk));
+    return write(chunk, ...rest);
+  }) as typeof process.stderr.write;
   const runner = await startTriggerRunner({
     pubsubHost: emulators.pubsubHost,
     projectId: s.config.projectId,
@@ -170,11 +177,20 @@ test('fan-out fairness: a flood from one image delays the next image by at most 
       order.length >= 403 && (await s.records.get(flood))?.state === 'published';
     for (let i = 0; i < 300 && !(await done()); i++) await new Promise((r) => setTimeout(r, 100));
   } finally {
+    process.stderr.write = write;
     await runner.stop();
     await watch.close();
     setServices(s);
   }
   assert.equal(order.length, 403, 'every alert once');
+  // Every published alert's latency is logged, also by a delivery whose slice ran out in the archive.
+  const reported = lines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { key?: string; message: string; publishedNow?: number })
+    .filter((e) => e.key === flood && e.message.startsWith('alerts published'))
+    .reduce((n, e) => n + (e.publishedNow ?? 0), 0);
+  assert.equal(reported, 400, 'alerts whose latency a log line reports');
   assert.equal(ids.size, 403);
   const floodBefore = order.indexOf(small);
   assert.ok(

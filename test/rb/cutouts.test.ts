@@ -85,6 +85,42 @@ test('normalisation: each image plane has median 0 and RMS 1 and is scale-free; 
   );
 });
 
+test('normalisation subtracts the median of a sorted copy exactly: ties, -0 before +0 (the selection that replaced the sort)', () => {
+  const pixels = CUTOUT_SIZE * CUTOUT_SIZE;
+  // Planes whose middle value is a tie, a -0 among +0s, a +0 among -0s, and random values.
+  const planes = [
+    (k: number) => Math.round(Math.sin(k) * 3),
+    (k: number) => (k < pixels / 2 - 2 ? -1 - k : k % 3 === 0 ? -0 : k % 3 === 1 ? 0 : 1 + k),
+    (k: number) => (k < pixels / 2 - 2 ? -1 - k : k % 2 ? -0 : 0),
+    (k: number) => Math.fround(Math.sin(k * 12.9898) * 43758.5453) % 1,
+  ];
+  const raw = { count: planes.length, data: new Float32Array(planes.length * CUTOUT_LENGTH) };
+  planes.forEach((f, n) => {
+    for (let k = 0; k < pixels; k++)
+      for (let c = 0; c < CHANNELS; c++) raw.data[n * CUTOUT_LENGTH + k * CHANNELS + c] = f(k + c);
+  });
+  const norm = normalizeCutouts(raw).data;
+  for (let n = 0; n < raw.count; n++)
+    for (let c = 0; c < 3; c++) {
+      const plane = Float32Array.from(
+        { length: pixels },
+        (_, k) => raw.data[n * CUTOUT_LENGTH + k * CHANNELS + c],
+      );
+      const median = Float32Array.from(plane).sort()[pixels >> 1];
+      let sumSq = 0;
+      for (const v of plane) sumSq += (v - median) ** 2;
+      const scale = 1 / Math.sqrt(sumSq / pixels);
+      for (let k = 0; k < pixels; k++)
+        assert.ok(
+          Object.is(
+            norm[n * CUTOUT_LENGTH + k * CHANNELS + c],
+            Math.fround((plane[k] - median) * scale),
+          ),
+          `cutout ${n} plane ${c} pixel ${k}`,
+        );
+    }
+});
+
 test('augmentation: the 8 symmetries of the square are distinct, k = 0 is the identity and 4 quarter turns come back', () => {
   const src = new Float32Array(CUTOUT_LENGTH).map((_, i) => i);
   const outs = Array.from({ length: 8 }, (_, k) => {
