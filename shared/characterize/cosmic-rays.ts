@@ -82,26 +82,27 @@ export function findCosmicRays(
   const h = mask.height;
   const m = mask.contiguous ? mask.data : mask.clone().data;
   const flagged = new Uint8Array(w * h);
-  // P(d)/P(0) for the four directions, then their maximum, per cell of 64 px (the PSF varies slowly).
+  // P(d)/P(0) for the four directions, then their maximum, per cell of 64 px (the PSF varies slowly):
+  // five values a cell at ratios[5 * cell ..], computed when first asked for (NaN until then).
   const cell = 64;
   const cellsX = Math.ceil(w / cell);
-  const ratioCache: Array<Float64Array | undefined> = new Array(cellsX * Math.ceil(h / cell));
-  const ratiosAt = (x: number, y: number): Float64Array => {
+  const ratios = new Float64Array(5 * cellsX * Math.ceil(h / cell)).fill(Number.NaN);
+  const ratiosAt = (x: number, y: number): number => {
     const cx = Math.floor(x / cell);
     const cy = Math.floor(y / cell);
-    let r = ratioCache[cy * cellsX + cx];
-    if (!r) {
+    const r = 5 * (cy * cellsX + cx);
+    if (Number.isNaN(ratios[r + 4])) {
       const [ixx, iyy, ixy] = psfCov((cx + 0.5) * cell, (cy + 0.5) * cell);
       const det = ixx * iyy - ixy * ixy;
       const each = DIRS.map(([dx, dy]) =>
         Math.exp((-0.5 * (iyy * dx * dx - 2 * ixy * dx * dy + ixx * dy * dy)) / det),
       );
-      r = Float64Array.of(...each, Math.max(...each));
-      ratioCache[cy * cellsX + cx] = r;
+      ratios.set([...each, Math.max(...each)], r);
     }
     return r;
   };
   const c2 = cfg.cond3Fac2;
+  const offsets = DIRS.map(([dx, dy]) => dy * w + dx);
   const candidates = bright ?? brightPixels(residual, variance, m, w, h, cfg.minSigma);
   const seeds: number[] = [];
   for (let k = 0; k < candidates.length; k++) {
@@ -109,14 +110,14 @@ export function findCosmicRays(
     if (m[i] & SKIP) continue;
     const x = i % w;
     const p = residual[i];
-    const ratios = ratiosAt(x, (i - x) / w);
+    const r = ratiosAt(x, (i - x) / w);
     const sp = Math.sqrt(variance[i]);
     for (let d = 0; d < 4; d++) {
-      const o = DIRS[d][1] * w + DIRS[d][0];
+      const o = offsets[d];
       if ((m[i - o] | m[i + o]) & SKIP) continue;
       const mean = 0.5 * (residual[i - o] + residual[i + o]);
       const sMean = 0.5 * Math.sqrt(variance[i - o] + variance[i + o]);
-      if (((p - c2 * sp) * ratios[d]) / cfg.cond3Fac > mean + c2 * sMean) {
+      if (((p - c2 * sp) * ratios[r + d]) / cfg.cond3Fac > mean + c2 * sMean) {
         flagged[i] = 1;
         seeds.push(i);
         break;
@@ -139,7 +140,7 @@ export function findCosmicRays(
           if (flagged[j] || m[j] & SKIP) continue;
           const v = residual[j];
           const level = localLevel(residual, flagged, m, w, h, xx, yy);
-          const rMax = ratiosAt(xx, yy)[4];
+          const rMax = ratios[ratiosAt(xx, yy) + 4];
           if (
             !(v - level > cfg.growSigma * Math.sqrt(variance[j])) ||
             !((v * rMax) / cfg.growFac > level)

@@ -136,11 +136,14 @@ export function estimateNoiseCorrelation(
     h = exposure.height,
     L = cfg.maxLag;
   // Masked pixels and pixels without a usable variance are never blank sky, whatever `excluded` says.
-  const skip = excluded.map((v, i) => (v || Number.isNaN(z[i]) ? 1 : 0));
+  const skip = new Uint8Array(excluded.length);
   let sum = 0,
     n = 0;
   for (let i = 0; i < z.length; i++) {
-    if (skip[i]) continue;
+    if (excluded[i] || Number.isNaN(z[i])) {
+      skip[i] = 1;
+      continue;
+    }
     sum += z[i];
     n++;
   }
@@ -159,12 +162,7 @@ export function estimateNoiseCorrelation(
     }
     return pairs ? s / pairs : 0;
   };
-  const covX = [covAlong(0, 0)],
-    covY = [covX[0]];
-  for (let d = 1; d <= L; d++) {
-    covX.push(covAlong(d, 0));
-    covY.push(covAlong(0, d));
-  }
+  const { covX, covY } = lagCovariances(z, skip, mean, w, h, L);
   // Bartlett: var(rho_d) = (1 + 2 sum_{k<d} rho_k^2) / N for a series correlated up to lag d - 1.
   const errors = (cov: number[]) => {
     const rho = cov.map((c) => c / cov[0]);
@@ -247,6 +245,50 @@ export function estimateNoiseCorrelation(
     resampled,
     model,
   };
+}
+
+/**
+ * covAlong(d, 0) and covAlong(0, d) for d = 0 .. L in one pass over the pixels: each lag's sum takes its
+ * pairs in the same order as its own pass would, so the sums are the same to the bit.
+ */
+function lagCovariances(
+  z: Float32Array,
+  skip: Uint8Array,
+  mean: number,
+  w: number,
+  h: number,
+  L: number,
+): { covX: number[]; covY: number[] } {
+  const sx = new Float64Array(L + 1),
+    sy = new Float64Array(L + 1),
+    px = new Float64Array(L + 1),
+    py = new Float64Array(L + 1);
+  for (let y = 0; y < h; y++) {
+    const below = Math.min(L, h - 1 - y);
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (skip[i]) continue;
+      const a = z[i] - mean;
+      sx[0] += a * a;
+      px[0]++;
+      const right = Math.min(L, w - 1 - x);
+      for (let d = 1; d <= right; d++) {
+        if (skip[i + d]) continue;
+        sx[d] += a * (z[i + d] - mean);
+        px[d]++;
+      }
+      for (let d = 1; d <= below; d++) {
+        const j = i + d * w;
+        if (skip[j]) continue;
+        sy[d] += a * (z[j] - mean);
+        py[d]++;
+      }
+    }
+  }
+  const covX = Array.from(sx, (s, d) => (px[d] ? s / px[d] : 0));
+  const covY = Array.from(sy, (s, d) => (py[d] ? s / py[d] : 0));
+  covY[0] = covX[0];
+  return { covX, covY };
 }
 
 /**

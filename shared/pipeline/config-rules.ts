@@ -50,6 +50,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   intAtLeast('characterize.minStarsPerTerm', 1),
   intAtLeast('characterize.minStarsPixelModel', 1),
   intAtLeast('characterize.maxPsfStars', 0),
+  intAtLeast('characterize.starSelect.maxMeasured', 0),
 
   intAtLeast('astrometry.patternStars', 3),
   positive('astrometry.matchRadiusPx'),

@@ -198,18 +198,22 @@ type PointQuery = (
 ) => Array<{ x: number; y: number }>;
 
 function pointGrid(points: Array<{ x: number; y: number }>, cell: number): PointQuery {
-  const cells = new Map<string, Array<{ x: number; y: number }>>();
+  // Numeric cell keys (cells beyond 2^16 a side never arise: images are far smaller than 2^22 px).
+  const key = (cx: number, cy: number): number => cy * 65536 + cx;
+  const cells = new Map<number, Array<{ x: number; y: number }>>();
   for (const p of points) {
-    const key = `${Math.floor(p.x / cell)},${Math.floor(p.y / cell)}`;
-    const list = cells.get(key);
+    const k = key(Math.floor(p.x / cell), Math.floor(p.y / cell));
+    const list = cells.get(k);
     if (list) list.push(p);
-    else cells.set(key, [p]);
+    else cells.set(k, [p]);
   }
   return (x0, x1, y0, y1) => {
     const out: Array<{ x: number; y: number }> = [];
     for (let cy = Math.floor(y0 / cell); cy <= Math.floor(y1 / cell); cy++) {
-      for (let cx = Math.floor(x0 / cell); cx <= Math.floor(x1 / cell); cx++)
-        out.push(...(cells.get(`${cx},${cy}`) ?? []));
+      for (let cx = Math.floor(x0 / cell); cx <= Math.floor(x1 / cell); cx++) {
+        const list = cells.get(key(cx, cy));
+        if (list) for (const p of list) out.push(p);
+      }
     }
     return out;
   };
