@@ -9,7 +9,7 @@ import { subtractImages } from '../../shared/diffim/subtract.js';
 import { fillGarbage } from '../../shared/diffim/garbage-fill.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { Plane } from '../../shared/image/plane.js';
-import { makePair } from './render.js';
+import { brightestInside, makePair } from './render.js';
 
 test('fillGarbage fills a masked blob from its neighbours ring by ring and leaves deeper garbage 0', () => {
   const image = Plane.zeros(Float32Array, 16, 16);
@@ -40,9 +40,7 @@ test('a cosmic ray on a bright star wing leaves no negative blob on an AL-CONVSC
     background: [4, 6],
   });
   const { science } = p;
-  const star = p.stars
-    .filter((s) => s.x > 40 && s.y > 40 && s.x < 152 && s.y < 152)
-    .sort((a, b) => b.flux - a.flux)[0];
+  const star = brightestInside(p.stars, 192, 40);
   const x = Math.round(star.x) + 2,
     y = Math.round(star.y);
   // A 2 x 2 hit on the wing, masked CR as the science's characterization would.
