@@ -66,6 +66,12 @@ export interface SubtractConfig {
    * with broken pixels it hides the flood of DIASources that quarantines such an image (shared/diffim/README.md).
    */
   differenceCrContrast: number;
+  /**
+   * Rings of the convolved image's masked garbage (CR, BAD, SAT, NO_DATA) filled with the mean of their known
+   * neighbours before the kernel spreads them over the difference (garbage-fill.ts); deeper garbage is read as 0.
+   * 0: all of it read as 0 (a cosmic ray on a bright star's wing then left a negative blob beside its mask).
+   */
+  garbageFillRings: number;
 }
 
 export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
@@ -96,4 +102,5 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   illumination: DEFAULT_ILLUMINATION_CONFIG,
   modelError: DEFAULT_MODEL_ERROR_CONFIG,
   differenceCrContrast: 0,
+  garbageFillRings: 3,
 };

@@ -28,6 +28,7 @@ import { DifferenceFailedError } from './errors.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
 import { flagDifferenceCosmicRays } from './difference-cosmic-rays.js';
+import { fillGarbage } from './garbage-fill.js';
 import { prepareStamps, type CandidateReport } from './kernel-fit.js';
 import { fitKernelWithFallback } from './kernel-fallback.js';
 import type { KernelSolution } from './kernel-solution.js';
@@ -416,12 +417,16 @@ export async function subtractImages(
     );
     variancing.catch(() => {}); // awaited after the convolution, which may throw first
     // (6) Convolve the source image by the kernel field and subtract, tile by tile.
-    // Masked garbage (a hot column, a cosmic ray) is read as 0, so the kernel does not spread it (as ZOGY does);
+    // Masked garbage (a hot column, a cosmic ray) is filled from its neighbours, else 0, so the kernel does not spread it;
     // the difference's own garbage would ring through the decorrelation's sidelobes: zeroed as it is written.
-    image = await convolveKernelField(source.image, solution, cfg.fftSize, pool, {
+    const filled =
+      cfg.garbageFillRings > 0
+        ? fillGarbage(source.image, source.mask, GARBAGE, cfg.garbageFillRings)
+        : null;
+    image = await convolveKernelField(filled ?? source.image, solution, cfg.fftSize, pool, {
       target: target.image,
       divisor: convolveScience ? kappa : null,
-      sourceGarbage: { mask: source.mask, bits: GARBAGE },
+      sourceGarbage: filled ? undefined : { mask: source.mask, bits: GARBAGE },
       garbage: cfg.decorrelate ? { mask, bits: GARBAGE } : undefined,
     });
     variance = await variancing;

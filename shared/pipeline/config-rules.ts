@@ -126,6 +126,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   nonNegative('subtract.zogyPsfErrorFraction'),
   nonNegative('subtract.zogyRegularization'),
   nonNegative('subtract.differenceCrContrast'),
+  intAtLeast('subtract.garbageFillRings', 0),
 
   positive('detect.threshold'),
   nonNegative('detect.growSigmas'),

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { subtractImages } from '../../shared/diffim/subtract.js';
 import { findCosmicRays } from '../../shared/characterize/cosmic-rays.js';
 import { MaskPlane } from '../../shared/image/mask.js';
-import { makePair } from './render.js';
+import { brightestInside, makePair } from './render.js';
 
 test('a CR hidden on a star core in the science is flagged CR on the difference, transients are not', async () => {
   const p = makePair({
@@ -26,9 +26,7 @@ test('a CR hidden on a star core in the science is flagged CR on the difference,
   });
   const { science } = p;
   // The brightest star away from the border: the hit doubles its core pixel.
-  const star = p.stars
-    .filter((s) => s.x > 40 && s.y > 40 && s.x < 216 && s.y < 216)
-    .sort((a, b) => b.flux - a.flux)[0];
+  const star = brightestInside(p.stars, 256, 40);
   const x = Math.round(star.x),
     y = Math.round(star.y);
   const core = science.image.get(x, y);

@@ -56,6 +56,13 @@ export interface Source {
   flux: number;
 }
 
+/** The brightest of `stars` at least `margin` px inside an image of side `size`. */
+export function brightestInside(stars: Source[], size: number, margin: number): Source {
+  return stars
+    .filter((s) => Math.min(s.x, s.y) > margin && Math.max(s.x, s.y) < size - margin)
+    .sort((a, b) => b.flux - a.flux)[0];
+}
+
 export interface PairOptions {
   size: number;
   seed: number;
