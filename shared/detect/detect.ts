@@ -30,7 +30,11 @@ export interface DetectConfig {
   growSigmas: number;
   /** Peaks closer than this many PSF FWHM to a brighter one in the same footprint are dropped. Default 1.5. */
   minPeakSeparationFwhm: number;
-  /** Mask bits whose pixels get zero weight in detection and measurement. Default UNUSABLE (BAD|SAT|CR|NO_DATA|EDGE). */
+  /**
+   * Mask bits whose pixels get zero weight in detection and measurement. Default UNUSABLE
+   * (BAD|SAT|CR|NO_DATA|EDGE) and INEXACT_PSF (a template's bright source missing some inputs,
+   * whose residual is the coadd's PSF, not a change: shared/template/inexact-psf.ts).
+   */
   excludeBits: number;
   /**
    * Detection also ignores pixels within `maskGrowRadius` px of these bits. Default CR|BAD|SAT:
@@ -80,7 +84,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   detectNegative: true,
   growSigmas: 2.4,
   minPeakSeparationFwhm: 1.5,
-  excludeBits: UNUSABLE,
+  excludeBits: UNUSABLE | MaskPlane.INEXACT_PSF,
   maskGrowBits: MaskPlane.CR | MaskPlane.BAD | MaskPlane.SAT,
   maskGrowRadius: 2,
   minUnmaskedInformation: 0.5,

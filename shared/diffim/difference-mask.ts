@@ -15,8 +15,14 @@ import { poolTask } from '../util/pool-task.js';
 
 type MaskI = Plane<Int32Array>;
 
-/** Bits a template pixel spreads to its neighbours: all but detections. */
-const SPREAD = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
+/** Bits a template pixel carries into the difference: all but detections. */
+const CARRY = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
+/**
+ * Of those, the bits spread to its neighbours: all but INEXACT_PSF, which flags a bright source's
+ * own footprint (its light above 5 sigma, shared/template/inexact-psf.ts), already wider than
+ * its residual: spread over the kernel's reach it lost ten times its area.
+ */
+const SPREAD = CARRY & ~MaskPlane.INEXACT_PSF;
 
 /** Fills `out` (contiguous, the inputs' size) with the difference's mask; reach in pixels. */
 export function differenceMask(
@@ -28,7 +34,7 @@ export function differenceMask(
   const { width, height } = scienceMask;
   const grown = new Int32Array(width * height);
   for (let y = 0; y < height; y++) grown.set(templateMask.row(y), y * width);
-  for (let i = 0; i < grown.length; i++) grown[i] &= SPREAD;
+  for (let i = 0; i < grown.length; i++) grown[i] &= CARRY;
   dilateBits(grown, width, height, SPREAD, reach);
   for (let y = 0; y < height; y++) {
     const ms = scienceMask.row(y),
@@ -36,7 +42,7 @@ export function differenceMask(
     for (let x = 0; x < width; x++) {
       const edge =
         x < reach || y < reach || x >= width - reach || y >= height - reach ? MaskPlane.EDGE : 0;
-      mo[x] = (ms[x] & SPREAD) | grown[y * width + x] | edge;
+      mo[x] = (ms[x] & CARRY) | grown[y * width + x] | edge;
     }
   }
 }

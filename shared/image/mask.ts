@@ -24,6 +24,8 @@ export const MaskPlane = {
   NO_DATA: 1 << 7,
   /** Value is suspect (near saturation, in a bright-star halo, ...). */
   SUSPECT: 1 << 8,
+  /** A coadd's PSF differs from its model here (inputs missing under a bright source; shared/template/inexact-psf.ts). */
+  INEXACT_PSF: 1 << 9,
 } as const;
 
 export type MaskPlaneName = keyof typeof MaskPlane;

@@ -76,6 +76,13 @@ export interface TemplateConfig {
   /** compareWarp: outlier footprints are grown by this many PSF FWHM of the matched warps. Default 1. */
   rejectGrowFwhm: number;
   /**
+   * INEXACT_PSF (inexact-psf.ts): a source of the coadd whose peak reaches this many of its noise
+   * sigmas, and where some used input is missing, is flagged over its footprint (its pixels at or
+   * above inexactPsfFootprintSigma); detection leaves such pixels out. 0: none flagged.
+   */
+  inexactPsfPeakSigma: number;
+  inexactPsfFootprintSigma: number;
+  /**
    * Where only some inputs are usable (their edges, rejected pixels), tilt their weights so that the
    * coadd's PSF keeps the width it has where all are (psf-weights.ts): no PSF jump for the
    * difference kernel to miss. Default true.
@@ -129,6 +136,8 @@ export const DEFAULT_TEMPLATE_CONFIG: Readonly<TemplateConfig> = Object.freeze({
   rejectRelative: 0.5,
   rejectBin: 2,
   rejectGrowFwhm: 1,
+  inexactPsfPeakSigma: 300,
+  inexactPsfFootprintSigma: 5,
   psfContinuousWeights: true,
   clipSigma: 4,
   maskPropagationFraction: 0.1,
@@ -181,6 +190,8 @@ export function resolveTemplateConfig(partial: Partial<TemplateConfig> = {}): Te
       'an integer in [1, 8]',
     ],
     ['rejectGrowFwhm', c.rejectGrowFwhm >= 0, 'non-negative'],
+    ['inexactPsfPeakSigma', c.inexactPsfPeakSigma >= 0, 'non-negative'],
+    ['inexactPsfFootprintSigma', c.inexactPsfFootprintSigma > 0, 'positive'],
     ['psfContinuousWeights', typeof c.psfContinuousWeights === 'boolean', 'true or false'],
     ['clipSigma', positive(c.clipSigma), 'positive'],
     [

@@ -15,6 +15,7 @@ import type { NoiseCorrelation, NoiseLags } from '../image/exposure.js';
 import type { Psf } from '../psf/types.js';
 import { MaskPlane } from '../image/mask.js';
 import { madSigma } from '../util/stats.js';
+import { flagInexactPsf } from './inexact-psf.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { siblingModule } from '../util/worker.js';
 import type { TemplateConfig } from './config.js';
@@ -293,6 +294,17 @@ export async function stackInputs(
     kernel('stackTask'),
     (a: { job: StackJob; y0: number; y1: number }) => stackRows(a.job, a.y0, a.y1),
     bands(height, lanes).map(([y0, y1]) => ({ job, y0, y1 })),
+  );
+  flagInexactPsf(
+    job.image,
+    job.variance,
+    job.mask,
+    job.count,
+    inputs.length,
+    width,
+    height,
+    cfg.inexactPsfFootprintSigma,
+    cfg.inexactPsfPeakSigma,
   );
   const t2 = performance.now();
   const rejectedFraction = planes.map((p) => {

@@ -479,3 +479,26 @@ test("compareWarp: broad inputs' Moffat wings are kept with PSF-model matching, 
   assert.equal(gaussian.transient, 4);
   assert.throws(() => resolveTemplateConfig({ compareMatch: 'x' as 'model' }), /compareMatch/);
 });
+
+test('INEXACT_PSF: a bright star whose broad inputs CompareWarp dropped in its wings is flagged over its footprint; nothing where every input is used', async () => {
+  const flagged = async (rejection: 'compareWarp' | 'none') => {
+    const out = await stackInputs(
+      160,
+      160,
+      moffatInputs(),
+      resolveTemplateConfig({ rejection }),
+      null,
+    );
+    const at = (x: number, y: number) => (out.mask[y * 160 + x] & MaskPlane.INEXACT_PSF) !== 0;
+    let total = 0;
+    for (const m of out.mask) if (m & MaskPlane.INEXACT_PSF) total++;
+    // The core (all inputs), a wing pixel (the broad ones rejected), the one-visit transient's place (rejected in input 0: no light left).
+    return { core: at(80, 80), wing: at(86, 80), transient: at(40, 120), total };
+  };
+  const cw = await flagged('compareWarp');
+  assert.ok(cw.core && cw.wing, `the star, core and wings, is flagged: ${JSON.stringify(cw)}`);
+  assert.equal(cw.transient, false, 'the rejected transient leaves no light to flag');
+  assert.ok(cw.total < 0.2 * 160 * 160, `only the star's footprint: ${cw.total} px`);
+  assert.equal((await flagged('none')).total, 0, "every input used: the PSF is CoaddPsf's");
+  assert.throws(() => resolveTemplateConfig({ inexactPsfPeakSigma: -1 }), /inexactPsfPeakSigma/);
+});
