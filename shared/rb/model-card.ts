@@ -63,16 +63,19 @@ function kindsTable(e: Evaluation): string {
 /** A wider-world release's base model and its figures on the independent held-out pairs. */
 export interface WiderFigures {
   base: string;
+  /** Seeds of the wider-world nights among the training nights (the others are default nights). */
+  widerSeeds: number[];
   independent: Evaluation;
   independentBase: Evaluation;
 }
 
 function widerSection(s: TrainingSummary, w: WiderFigures): string {
   return `## Wider world (fine-tuning of ${w.base})
-${w.base}'s weights fine-tuned on the wider-world nights (seeds ${s.seeds.train.join(', ')}; \`widerNight\` in
-\`shared/rb/dataset.ts\`: FWHM 1.8-8 px, Moffat beta 1.8-5, ellipticity up to 0.25, 0.15-0.45"/px, sky
-gradients, \`ap simulate\`'s real-world effects, AL / AL-CONVSCI / ZOGY / auto, all through runDiff).
-The training data above are those nights.
+${w.base}'s weights fine-tuned on default training nights and wider-world nights together (seeds
+${w.widerSeeds.join(', ')} of the training seeds above; \`widerNight\` in \`shared/rb/dataset.ts\`: FWHM 1.8-8 px,
+Moffat beta 1.8-5, ellipticity up to 0.25, 0.15-0.45"/px, sky gradients, \`ap simulate\`'s real-world
+effects, AL / AL-CONVSCI / ZOGY / auto, all through runDiff), so that the default night's purity holds.
+The cut was chosen on the default validation nights and a wider one together.
 
 ## Independent held-out pairs
 Never seen in training or in choosing the cut, drawn by \`shared/rb/independent-pair.ts\` (not \`ap

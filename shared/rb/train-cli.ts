@@ -6,7 +6,7 @@
  *       upstream change), pick the cut, evaluate on a held-out night, write weights + model card to
  *       models/rb/v<next>/ (or DIR)
  *   npm run train-rb -- widen [--base DIR --out DIR --version NAME --epochs N]
- *       fine-tune the latest shipped model (or DIR) on the wider-world nights, pick the cut, evaluate
+ *       fine-tune the latest shipped model (or DIR) on default and wider-world nights, pick the cut, evaluate
  *       on the held-out night and the independent held-out pairs, write models/rb/v<next>/
  *   npm run train-rb -- retrain --cutouts PREFIX [--labels CSV] [--base DIR] --out DIR [--version NAME] [--epochs N]
  *       fine-tune on labelled cutouts (PREFIX.csv + PREFIX.bin, docs/rb/README.md)
