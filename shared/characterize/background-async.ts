@@ -1,8 +1,7 @@
 /**
- * The background mesh and the peak detection of background.ts / detect-peaks.ts shared with a
- * WorkerPool: the mesh's cell rows are split between this thread and the workers (each cell is
- * measured on its own, so the mesh is the one measureMesh gives), and a source mask can be found
- * on a worker while this thread finds another. Planes cross on SharedArrayBuffers.
+ * The background mesh of background.ts shared with a WorkerPool: the mesh's cell rows are split
+ * between this thread and the workers (each cell is measured on its own, so the mesh is the one
+ * measureMesh gives). Planes cross on SharedArrayBuffers.
  * @example
  *   const bg = await estimateBackgroundAsync(image, exclude, { meshSize: 32 }, WorkerPool.shared());
  */
@@ -20,7 +19,6 @@ import {
   type BackgroundResult,
   type MeshCells,
 } from './background.js';
-import { detectPeaks, detectPeaksInRows, type PeakConfig } from './detect-peaks.js';
 
 export interface CellRowsJob {
   /** Contiguous image on a SharedArrayBuffer. */
@@ -132,51 +130,4 @@ export async function estimateBackgroundAsync(
   pool: WorkerPool | null,
 ): Promise<BackgroundResult> {
   return withMap(await measureMeshAsync(image, exclude, config, pool), image.width, image.height);
-}
-
-export interface SourceMaskJob {
-  residual: Float32Array;
-  width: number;
-  height: number;
-  sigma: number;
-  config: Partial<PeakConfig>;
-  /** -1: the sources of the negated residual (negative sources), read row by row without a negated copy. */
-  sign: 1 | -1;
-  /** Receives the source mask (shared, width*height). */
-  out: Uint8Array;
-}
-
-/** detectPeaks(sign * residual, ...).sourceMask; negation is exact, so the mask is that of a negated copy. */
-function signedSourceMask(job: Omit<SourceMaskJob, 'out'>): Uint8Array {
-  const { residual, width: w, height: h, sigma, config } = job;
-  if (job.sign === 1) return detectPeaks(residual, w, h, sigma, config).sourceMask;
-  const row = new Float32Array(w);
-  const rowOf = (y: number): Float32Array => {
-    for (let x = 0, i = y * w; x < w; x++, i++) row[x] = -residual[i];
-    return row;
-  };
-  return detectPeaksInRows(rowOf, w, h, sigma, config).sourceMask;
-}
-
-/** Worker side: the signed source mask into job.out. */
-export function sourceMaskShared(job: SourceMaskJob): void {
-  job.out.set(signedSourceMask(job));
-}
-
-/** detectPeaks(sign * residual, w, h, sigma, config).sourceMask, found on a worker of `pool` (here without one). */
-export async function sourceMaskAsync(
-  residual: Float32Array,
-  w: number,
-  h: number,
-  sigma: number,
-  config: Partial<PeakConfig>,
-  sign: 1 | -1,
-  pool: WorkerPool | null,
-): Promise<Uint8Array> {
-  const job = { residual, width: w, height: h, sigma, config, sign };
-  if (!pool || pool.size === 0) return signedSourceMask(job);
-  const out = new Uint8Array(new SharedArrayBuffer(w * h));
-  const shared: SourceMaskJob = { ...job, residual: sharedArray(residual), out };
-  await pool.runTask(poolTask(import.meta.url, { sourceMaskShared }), shared);
-  return out;
 }

@@ -33,8 +33,8 @@ import {
 } from '../characterize/background.js';
 import type { CharacterizeOverrides, CharacterizeResult } from '../characterize/characterize.js';
 import { findCosmicRays, type CosmicRayConfig } from '../characterize/cosmic-rays.js';
-import { measureCellsAsync, sourceMaskAsync } from '../characterize/background-async.js';
-import { detectPeaks } from '../characterize/detect-peaks.js';
+import { measureCellsAsync } from '../characterize/background-async.js';
+import { eitherSignSourceMask } from '../characterize/detect-peaks.js';
 import { fitRadialSky, radialMaps, type RadialSky } from './radial-response.js';
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
@@ -497,7 +497,7 @@ export interface ResidualBackground {
 /**
  * Measures the difference's smooth residual background and subtracts it from `image` when
  * significant (see the module comment). Sources of either sign and unusable pixels are excluded.
- * With `pool`, its workers share the mesh and find the negative sources.
+ * With `pool`, its workers share the mesh passes.
  */
 export async function subtractResidualBackground(
   image: ImageF,
@@ -534,18 +534,15 @@ export async function subtractResidualBackground(
   // The second pass measures again only the cells where sources were found: the others' pixels are the same.
   const measured = { sky: cells.sky.slice(), sig: cells.sig.slice() };
   const first = meshSurface(finishMesh(cells), w, h);
-  // One shared residual serves both signs: the worker reads it negated row by row.
-  const residual = new Float32Array(new SharedArrayBuffer(4 * w * h));
-  for (let y = 0; y < h; y++) {
+  // The residual is made row by row as the detection sums its blocks (no full-image plane).
+  const residualRow = (y: number): Float32Array => {
     const io = image.row(y);
     const f = surfaceRow;
     first(y, f, 0);
-    for (let x = 0, i = y * w; x < w; x++, i++) residual[i] = exclude[i] ? 0 : io[x] - f[x];
-  }
-  const negative = sourceMaskAsync(residual, w, h, sigma, {}, -1, pool);
-  negative.catch(() => {}); // awaited after the positive sources
-  const positive = detectPeaks(residual, w, h, sigma).sourceMask;
-  const negativeMask = await negative;
+    for (let x = 0, i = y * w; x < w; x++, i++) f[x] = exclude[i] ? 0 : io[x] - f[x];
+    return f;
+  };
+  const sources = eitherSignSourceMask(residualRow, w, h, sigma);
   const { nx, ny } = cells;
   const cellOfX = new Int32Array(w);
   for (let cx = 0; cx < nx; cx++)
@@ -556,7 +553,7 @@ export async function subtractResidualBackground(
     for (let y = Math.floor((cy * h) / ny); y < Math.floor(((cy + 1) * h) / ny); y++) {
       for (let x = 0, i = y * w; x < w; x++, i++) {
         if (exclude[i]) continue;
-        if (positive[i] | negativeMask[i]) {
+        if (sources[i]) {
           exclude[i] = 1;
           changed[cy * nx + cellOfX[x]] = 1;
         } else usable++;
