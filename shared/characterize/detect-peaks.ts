@@ -173,9 +173,11 @@ function grownMask(
       continue;
     }
     const crow = (y / bin) * bw;
-    for (let bx = 0; bx < bw; bx++)
-      if (coarseMask[crow + bx])
-        sourceMask.fill(1, row + bx * bin, row + Math.min(w, (bx + 1) * bin));
+    // Set byte by byte: a fill() call per masked block cost more than its few bytes.
+    for (let bx = 0; bx < bw; bx++) {
+      if (!coarseMask[crow + bx]) continue;
+      for (let x = bx * bin, end = Math.min(w, x + bin); x < end; x++) sourceMask[row + x] = 1;
+    }
   }
   return sourceMask;
 }
