@@ -1,8 +1,7 @@
 /**
- * The background mesh and the peak detection of background.ts / detect-peaks.ts shared with a
- * WorkerPool: the mesh's cell rows are split between this thread and the workers (each cell is
- * measured on its own, so the mesh is the one measureMesh gives), and a source mask can be found
- * on a worker while this thread finds another. Planes cross on SharedArrayBuffers.
+ * The background mesh of background.ts shared with a WorkerPool: the mesh's cell rows are split
+ * between this thread and the workers (each cell is measured on its own, so the mesh is the one
+ * measureMesh gives). Planes cross on SharedArrayBuffers.
  * @example
  *   const bg = await estimateBackgroundAsync(image, exclude, { meshSize: 32 }, WorkerPool.shared());
  */
@@ -13,7 +12,6 @@ import type { WorkerPool } from '../util/worker-pool.js';
 import {
   finishMesh,
   measureCellRows,
-  measureMesh,
   meshCells,
   withMap,
   type BackgroundConfig,
@@ -21,7 +19,6 @@ import {
   type BackgroundResult,
   type MeshCells,
 } from './background.js';
-import { detectPeaks, detectPeaksInRows, type PeakConfig } from './detect-peaks.js';
 
 export interface CellRowsJob {
   /** Contiguous image on a SharedArrayBuffer. */
@@ -32,12 +29,14 @@ export interface CellRowsJob {
   cells: Pick<MeshCells, 'cfg' | 'nx' | 'ny' | 'sky' | 'sig'>;
   cy0: number;
   cy1: number;
+  /** The cells to measure (measureCellRows' `only`), null for all. */
+  only: Uint8Array | null;
 }
 
 /** Worker side: measures cell rows [cy0, cy1) into the shared sky and sigma arrays. */
 export function measureCellRowsShared(job: CellRowsJob): void {
   const image = new Plane(job.image, job.width, job.height);
-  measureCellRows(image, job.exclude, job.cells, job.cy0, job.cy1);
+  measureCellRows(image, job.exclude, job.cells, job.cy0, job.cy1, job.only);
 }
 
 /** A copy of `values` on a SharedArrayBuffer (or the array itself when it is on one). */
@@ -57,36 +56,70 @@ export async function measureMeshAsync(
   pool: WorkerPool | null,
 ): Promise<BackgroundMesh> {
   const cells = meshCells(image, config);
-  if (!pool || pool.size === 0 || cells.ny < 2) return measureMesh(image, exclude, config);
+  await measureCellsAsync(image, exclude, cells, pool);
+  return finishMesh(cells);
+}
+
+/**
+ * measureCellRows over all of `cells` (with `only`, over its cells alone), the cell rows split
+ * with `pool`'s workers in parts of equal numbers of cells to measure. cells.sky and cells.sig
+ * are replaced by shared copies.
+ */
+export async function measureCellsAsync(
+  image: ImageF,
+  exclude: Uint8Array | null,
+  cells: MeshCells,
+  pool: WorkerPool | null,
+  only: Uint8Array | null = null,
+): Promise<void> {
+  const { nx, ny } = cells;
+  if (!pool || pool.size === 0 || ny < 2) {
+    measureCellRows(image, exclude, cells, 0, ny, only);
+    return;
+  }
   cells.sky = sharedArray(cells.sky);
   cells.sig = sharedArray(cells.sig);
   const shared = sharedOrCopy(image);
   const excludeShared = exclude && sharedArray(exclude);
+  const onlyShared = only && sharedArray(only);
+  // Cell rows [bounds[p], bounds[p + 1]) go to part p: cumulative counts of cells to measure.
   const parts = 1 + pool.size;
-  const rowsOf = (p: number): [number, number] => [
-    Math.floor((p * cells.ny) / parts),
-    Math.floor(((p + 1) * cells.ny) / parts),
-  ];
-  const { cfg, nx, ny, sky, sig } = cells;
+  const cumulative = new Float64Array(ny + 1);
+  for (let cy = 0; cy < ny; cy++) {
+    let count = nx;
+    if (only) {
+      count = 0;
+      for (let k = cy * nx; k < (cy + 1) * nx; k++) count += only[k] ? 1 : 0;
+    }
+    cumulative[cy + 1] = cumulative[cy] + count;
+  }
+  if (cumulative[ny] === 0) return;
+  const bounds = [0];
+  for (let p = 1; p < parts; p++) {
+    let cy = bounds[p - 1];
+    while (cy < ny && cumulative[cy] * parts < p * cumulative[ny]) cy++;
+    bounds.push(cy);
+  }
+  bounds.push(ny);
+  const { cfg, sky, sig } = cells;
   const remote = Array.from({ length: pool.size }, (_v, i) => {
-    const [cy0, cy1] = rowsOf(i + 1);
     const job: CellRowsJob = {
       image: shared.data,
       width: image.width,
       height: image.height,
       exclude: excludeShared,
       cells: { cfg, nx, ny, sky, sig },
-      cy0,
-      cy1,
+      cy0: bounds[i + 1],
+      cy1: bounds[i + 2],
+      only: onlyShared,
     };
     return pool.runTask(poolTask(import.meta.url, { measureCellRowsShared }), job);
   });
   try {
-    measureCellRows(image, exclude, cells, ...rowsOf(0));
+    measureCellRows(image, exclude, cells, bounds[0], bounds[1], only);
   } finally {
     await Promise.all(remote);
   }
-  return finishMesh(cells);
 }
 
 /** estimateBackground(image, exclude, config) with the mesh measured by measureMeshAsync. */
@@ -97,51 +130,4 @@ export async function estimateBackgroundAsync(
   pool: WorkerPool | null,
 ): Promise<BackgroundResult> {
   return withMap(await measureMeshAsync(image, exclude, config, pool), image.width, image.height);
-}
-
-export interface SourceMaskJob {
-  residual: Float32Array;
-  width: number;
-  height: number;
-  sigma: number;
-  config: Partial<PeakConfig>;
-  /** -1: the sources of the negated residual (negative sources), read row by row without a negated copy. */
-  sign: 1 | -1;
-  /** Receives the source mask (shared, width*height). */
-  out: Uint8Array;
-}
-
-/** detectPeaks(sign * residual, ...).sourceMask; negation is exact, so the mask is that of a negated copy. */
-function signedSourceMask(job: Omit<SourceMaskJob, 'out'>): Uint8Array {
-  const { residual, width: w, height: h, sigma, config } = job;
-  if (job.sign === 1) return detectPeaks(residual, w, h, sigma, config).sourceMask;
-  const row = new Float32Array(w);
-  const rowOf = (y: number): Float32Array => {
-    for (let x = 0, i = y * w; x < w; x++, i++) row[x] = -residual[i];
-    return row;
-  };
-  return detectPeaksInRows(rowOf, w, h, sigma, config).sourceMask;
-}
-
-/** Worker side: the signed source mask into job.out. */
-export function sourceMaskShared(job: SourceMaskJob): void {
-  job.out.set(signedSourceMask(job));
-}
-
-/** detectPeaks(sign * residual, w, h, sigma, config).sourceMask, found on a worker of `pool` (here without one). */
-export async function sourceMaskAsync(
-  residual: Float32Array,
-  w: number,
-  h: number,
-  sigma: number,
-  config: Partial<PeakConfig>,
-  sign: 1 | -1,
-  pool: WorkerPool | null,
-): Promise<Uint8Array> {
-  const job = { residual, width: w, height: h, sigma, config, sign };
-  if (!pool || pool.size === 0) return signedSourceMask(job);
-  const out = new Uint8Array(new SharedArrayBuffer(w * h));
-  const shared: SourceMaskJob = { ...job, residual: sharedArray(residual), out };
-  await pool.runTask(poolTask(import.meta.url, { sourceMaskShared }), shared);
-  return out;
 }

@@ -115,13 +115,17 @@ export function meshCells(image: ImageF, config: Partial<BackgroundConfig> = {})
   return { cfg, mesh, nx, ny, sky, sig };
 }
 
-/** Measures the cells of rows [cy0, cy1) (each cell on its own: rows can be shared between threads). */
+/**
+ * Measures the cells of rows [cy0, cy1) (each cell on its own: rows can be shared between threads),
+ * with `only` just the cells k where only[k] is non-zero (the others keep their values).
+ */
 export function measureCellRows(
   image: ImageF,
   exclude: Uint8Array | null,
   cells: Pick<MeshCells, 'cfg' | 'nx' | 'ny' | 'sky' | 'sig'>,
   cy0: number,
   cy1: number,
+  only: Uint8Array | null = null,
 ): void {
   const { cfg, nx, ny, sky, sig } = cells;
   const w = image.width;
@@ -131,6 +135,7 @@ export function measureCellRows(
     const ya = Math.floor((cy * h) / ny);
     const yb = Math.floor(((cy + 1) * h) / ny);
     for (let cx = 0; cx < nx; cx++) {
+      if (only !== null && only[cy * nx + cx] === 0) continue;
       const xa = Math.floor((cx * w) / nx);
       const xb = Math.floor(((cx + 1) * w) / nx);
       let n = 0;
@@ -143,7 +148,11 @@ export function measureCellRows(
           if ((exclude === null || exclude[er + x] === 0) && Number.isFinite(v)) buffer[n++] = v;
         }
       }
-      if (n < (cfg.minUsableFraction * (xb - xa) * (yb - ya)) / (step * step) || n < 8) continue;
+      if (n < (cfg.minUsableFraction * (xb - xa) * (yb - ya)) / (step * step) || n < 8) {
+        sky[cy * nx + cx] = Number.NaN;
+        sig[cy * nx + cx] = Number.NaN;
+        continue;
+      }
       const stats = sigmaClip(buffer, n, cfg.clipSigma, cfg.clipIterations);
       sky[cy * nx + cx] =
         cfg.statistic === 'mode' ? stats.sky : cfg.statistic === 'mean' ? stats.mean : stats.median;

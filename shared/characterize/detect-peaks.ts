@@ -75,17 +75,7 @@ export function detectPeaksInRows(
   whole?: Float32Array,
 ): PeakResult {
   const cfg = { ...DEFAULT_PEAK_CONFIG, ...config };
-  const bin = Math.max(1, Math.round(cfg.bin));
-  const bw = Math.ceil(w / bin);
-  const bh = Math.ceil(h / bin);
-  const binned = blockSum(rowOf, w, h, bin, bw, bh, whole);
-  const taps = gaussianTaps(cfg.smoothingSigmaPx / bin);
-  let s2 = 0;
-  for (const t of taps) s2 += t * t;
-  // A block sum has noise bin * sigma; the 2-D kernel is an outer product, so sqrt(sum k^2) = sum of the 1-D taps squared.
-  const smoothNoise = sigma * bin * s2;
-  const smooth = new Float32Array(bw * bh);
-  convolveSeparable(binned, bw, bh, taps, smooth);
+  const { smooth, bin, bw, bh, smoothNoise } = smoothed(rowOf, w, h, sigma, cfg, whole);
   const detect = cfg.thresholdSigma * smoothNoise;
   const footprint = cfg.maskThresholdSigma * smoothNoise;
   const coarseMask = new Uint8Array(bw * bh);
@@ -116,7 +106,64 @@ export function detectPeaksInRows(
       }
     }
   }
-  dilateSquare(coarseMask, bw, bh, Math.ceil(cfg.maskGrowPx / bin));
+  return { peaks, sourceMask: grownMask(coarseMask, w, h, bin, bw, bh, cfg.maskGrowPx) };
+}
+
+/**
+ * The source mask of the sources of either sign in a residual given row by row (as
+ * detectPeaksInRows): detectPeaks(residual).sourceMask | detectPeaks(-residual).sourceMask, smoothed once. Negation is exact (rounding is symmetric), so
+ * the negated residual smooths to the negated smoothing, and growing a union grows each part.
+ */
+export function eitherSignSourceMask(
+  rowOf: (y: number) => Float32Array,
+  w: number,
+  h: number,
+  sigma: number,
+  config: Partial<PeakConfig> = {},
+): Uint8Array {
+  const cfg = { ...DEFAULT_PEAK_CONFIG, ...config };
+  const { smooth, bin, bw, bh, smoothNoise } = smoothed(rowOf, w, h, sigma, cfg);
+  const footprint = cfg.maskThresholdSigma * smoothNoise;
+  const coarseMask = new Uint8Array(bw * bh);
+  for (let i = 0; i < smooth.length; i++)
+    coarseMask[i] = smooth[i] <= footprint && -smooth[i] <= footprint ? 0 : 1;
+  return grownMask(coarseMask, w, h, bin, bw, bh, cfg.maskGrowPx);
+}
+
+/** The rows summed in bin x bin blocks and smoothed by the Gaussian, with the smoothed noise. */
+function smoothed(
+  rowOf: (y: number) => Float32Array,
+  w: number,
+  h: number,
+  sigma: number,
+  cfg: PeakConfig,
+  whole?: Float32Array,
+): { smooth: Float32Array; bin: number; bw: number; bh: number; smoothNoise: number } {
+  const bin = Math.max(1, Math.round(cfg.bin));
+  const bw = Math.ceil(w / bin);
+  const bh = Math.ceil(h / bin);
+  const binned = blockSum(rowOf, w, h, bin, bw, bh, whole);
+  const taps = gaussianTaps(cfg.smoothingSigmaPx / bin);
+  let s2 = 0;
+  for (const t of taps) s2 += t * t;
+  // A block sum has noise bin * sigma; the 2-D kernel is an outer product, so sqrt(sum k^2) = sum of the 1-D taps squared.
+  const smoothNoise = sigma * bin * s2;
+  const smooth = new Float32Array(bw * bh);
+  convolveSeparable(binned, bw, bh, taps, smooth);
+  return { smooth, bin, bw, bh, smoothNoise };
+}
+
+/** The binned mask grown by growPx (in image pixels) and drawn at full resolution. */
+function grownMask(
+  coarseMask: Uint8Array,
+  w: number,
+  h: number,
+  bin: number,
+  bw: number,
+  bh: number,
+  growPx: number,
+): Uint8Array {
+  dilateSquare(coarseMask, bw, bh, Math.ceil(growPx / bin));
   const sourceMask = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
     const row = y * w;
@@ -132,7 +179,7 @@ export function detectPeaksInRows(
       for (let x = bx * bin, end = Math.min(w, x + bin); x < end; x++) sourceMask[row + x] = 1;
     }
   }
-  return { peaks, sourceMask };
+  return sourceMask;
 }
 
 /**

@@ -3,7 +3,7 @@
  * iterative sigma clipping with SExtractor's mode estimator (Bertin & Arnouts 1996, A&AS 117, 393).
  */
 
-import { medianInPlace } from '../util/stats.js';
+import { medianInPlace, selectInPlace } from '../util/stats.js';
 import { erf, MAD_TO_SIGMA } from '../util/numeric.js';
 
 export interface ClippedStats {
@@ -34,6 +34,18 @@ const scratchSample = new Float64Array(2 * START_SAMPLE);
 const scratchCount = new Float64Array(N_BINS);
 const scratchSum = new Float64Array(N_BINS);
 const scratchSum2 = new Float64Array(N_BINS);
+/** Drawn values whose quartiles place binnedMedian's bins. */
+const PILOT = 64;
+/** Fewer drawn values than this take medianInPlace (the pilot would cost more than it saves). */
+const MIN_BINNED = 4 * PILOT;
+/** binnedMedian's bins per pilot sigma, over +-SELECT_SIGMA pilot sigma. */
+const SELECT_BINS_PER_SIGMA = 16;
+const SELECT_SIGMA = 4;
+const SELECT_BINS = 2 * SELECT_SIGMA * SELECT_BINS_PER_SIGMA;
+const scratchPilot = new Float64Array(PILOT);
+// Each drawn value's bin: 0 below the bins, 1..SELECT_BINS inside, SELECT_BINS + 1 above, + 2 NaN.
+const scratchBin = new Uint8Array(2 * START_SAMPLE);
+const scratchBinCount = new Int32Array(SELECT_BINS + 3);
 
 /**
  * Iterative sigma clipping about the median, as SExtractor iterates on a histogram of the
@@ -52,12 +64,8 @@ export function sigmaClip(
     return { mean: Number.NaN, median: Number.NaN, std: Number.NaN, sky: Number.NaN, n: 0 };
   // The start only sets the histogram's range and bins: a regular subsample of the values suffices.
   const stride = Math.max(1, Math.floor(n / START_SAMPLE));
-  const sample = scratchSample;
-  let m = 0;
-  for (let i = 0; i < n; i += stride) sample[m++] = values[i];
-  const med0 = medianInPlace(sample, m);
-  for (let i = 0; i < m; i++) sample[i] = Math.abs(sample[i] - med0);
-  const sigma0 = MAD_TO_SIGMA * medianInPlace(sample, m);
+  const start = binnedStart(values, n, stride) ?? selectedStart(values, n, stride);
+  const [med0, sigma0] = start;
   if (!(sigma0 > 0)) return { mean: med0, median: med0, std: 0, sky: med0, n };
   const width = sigma0 / BINS_PER_SIGMA;
   const nb = N_BINS;
@@ -114,6 +122,98 @@ export function sigmaClip(
     result = { mean, median, std, sky: crowded ? median : 2.5 * median - 1.5 * mean, n: c };
   }
   return result;
+}
+
+/** The median and MAD_TO_SIGMA x MAD of the values drawn at `stride` from the first n, by two quickselects. */
+function selectedStart(values: Float32Array | Float64Array, n: number, stride: number): number[] {
+  const sample = scratchSample;
+  let m = 0;
+  for (let i = 0; i < n; i += stride) sample[m++] = values[i];
+  const med0 = medianInPlace(sample, m);
+  for (let i = 0; i < m; i++) sample[i] = Math.abs(sample[i] - med0);
+  return [med0, MAD_TO_SIGMA * medianInPlace(sample, m)];
+}
+
+/**
+ * selectedStart's values, found by counting the drawn values (then their deviations from the
+ * median) in bins and selecting only within the bin(s) holding the middle rank(s): passes whose
+ * branches predict well instead of quickselect's. The bins are placed by the quartiles of PILOT
+ * values; null (take selectedStart) when the middle ranks fall outside them or a value is NaN.
+ */
+function binnedStart(
+  values: Float32Array | Float64Array,
+  n: number,
+  stride: number,
+): number[] | null {
+  const m = Math.ceil(n / stride);
+  if (m < MIN_BINNED) return null;
+  const pilot = scratchPilot;
+  const step = stride * Math.floor(m / PILOT);
+  for (let j = 0; j < PILOT; j++) pilot[j] = values[j * step];
+  const q1 = selectInPlace(pilot, PILOT >> 2);
+  const q3 = selectInPlace(pilot, (3 * PILOT) >> 2);
+  // Half the interquartile range is the MAD of a symmetric distribution.
+  const sigma = 0.5 * MAD_TO_SIGMA * (q3 - q1);
+  const width = sigma / SELECT_BINS_PER_SIGMA;
+  if (!(width > 0)) return null;
+  const lo = selectInPlace(pilot, PILOT >> 1) - SELECT_SIGMA * sigma;
+  const med0 = binnedMedian(values, n, stride, Number.NaN, lo, width);
+  // |deviations| have their median near 0.67 sigma: as many bins, half as wide, from 0.
+  const mad = Number.isNaN(med0) ? med0 : binnedMedian(values, n, stride, med0, 0, 0.5 * width);
+  return Number.isNaN(mad) ? null : [med0, MAD_TO_SIGMA * mad];
+}
+
+/**
+ * medianInPlace of the values drawn at `stride` from the first n (of their |deviations| from
+ * `centre` unless it is NaN), counted in SELECT_BINS bins of `width` from `lo`: only the values of
+ * the bin(s) holding the middle rank(s) are selected in, as a bin's values all lie below the next
+ * bin's. NaN when those ranks fall outside the bins or a value is NaN.
+ */
+function binnedMedian(
+  values: Float32Array | Float64Array,
+  n: number,
+  stride: number,
+  centre: number,
+  lo: number,
+  width: number,
+): number {
+  const deviations = !Number.isNaN(centre);
+  const bins = scratchBin;
+  const count = scratchBinCount.fill(0);
+  const perBin = 1 / width;
+  const above = SELECT_BINS + 1;
+  let m = 0;
+  for (let i = 0; i < n; i += stride) {
+    const t = ((deviations ? Math.abs(values[i] - centre) : values[i]) - lo) * perBin;
+    const b = t >= 0 ? (t < SELECT_BINS ? (t | 0) + 1 : above) : t < 0 ? 0 : above + 1;
+    bins[m++] = b;
+    count[b]++;
+  }
+  if (count[above + 1] > 0) return Number.NaN;
+  // Rank k (and k - 1 for even m, the median being their mean): the bins holding them.
+  const k = m >> 1;
+  let high = 0;
+  let below = 0;
+  while (below + count[high] <= k) below += count[high++];
+  let low = high;
+  if (m % 2 === 0 && below === k) {
+    do low--;
+    while (count[low] === 0);
+    below -= count[low];
+  }
+  if (low === 0 || high === above) return Number.NaN;
+  const near = scratchSample;
+  let g = 0;
+  // Every value is written, the count advanced only for those in [low, high] (no branch to mispredict).
+  for (let i = 0, j = 0; i < n; i += stride, j++) {
+    near[g] = deviations ? Math.abs(values[i] - centre) : values[i];
+    g += (((bins[j] - low) | (high - bins[j])) >>> 31) ^ 1;
+  }
+  const upper = selectInPlace(near, k - below, g);
+  if (m % 2) return upper;
+  let lower = -Infinity;
+  for (let i = 0; i < k - below; i++) if (near[i] > lower) lower = near[i];
+  return 0.5 * (lower + upper);
 }
 
 /** sqrt of the variance of a unit Gaussian truncated at +-k. */

@@ -24,11 +24,17 @@
  * they apply only where there is one: a sky-subtracted image (a calibrated mosaic in MJy/sr, sky
  * ~0) carries no response in its sky, and its "relative response" would be noise over noise.
  */
-import { estimateBackground, measureMesh, meshSurface } from '../characterize/background.js';
+import {
+  estimateBackground,
+  finishMesh,
+  measureMesh,
+  meshCells,
+  meshSurface,
+} from '../characterize/background.js';
 import type { CharacterizeOverrides, CharacterizeResult } from '../characterize/characterize.js';
 import { findCosmicRays, type CosmicRayConfig } from '../characterize/cosmic-rays.js';
-import { measureMeshAsync, sourceMaskAsync } from '../characterize/background-async.js';
-import { detectPeaks } from '../characterize/detect-peaks.js';
+import { measureCellsAsync } from '../characterize/background-async.js';
+import { eitherSignSourceMask } from '../characterize/detect-peaks.js';
 import { fitRadialSky, radialMaps, type RadialSky } from './radial-response.js';
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
@@ -491,7 +497,7 @@ export interface ResidualBackground {
 /**
  * Measures the difference's smooth residual background and subtracts it from `image` when
  * significant (see the module comment). Sources of either sign and unusable pixels are excluded.
- * With `pool`, its workers share the mesh and find the negative sources.
+ * With `pool`, its workers share the mesh passes.
  */
 export async function subtractResidualBackground(
   image: ImageF,
@@ -523,25 +529,40 @@ export async function subtractResidualBackground(
   // Sources are found on what a first, unmasked pass leaves (the smooth residual itself is no source).
   // Surfaces are drawn row by row into `surfaceRow` (no full-image map).
   const surfaceRow = new Float32Array(w);
-  const first = meshSurface(await measureMeshAsync(image, exclude, mesh, pool), w, h);
-  // One shared residual serves both signs: the worker reads it negated row by row.
-  const residual = new Float32Array(new SharedArrayBuffer(4 * w * h));
-  for (let y = 0; y < h; y++) {
+  const cells = meshCells(image, mesh);
+  await measureCellsAsync(image, exclude, cells, pool);
+  // The second pass measures again only the cells where sources were found: the others' pixels are the same.
+  const measured = { sky: cells.sky.slice(), sig: cells.sig.slice() };
+  const first = meshSurface(finishMesh(cells), w, h);
+  // The residual is made row by row as the detection sums its blocks (no full-image plane).
+  const residualRow = (y: number): Float32Array => {
     const io = image.row(y);
     const f = surfaceRow;
     first(y, f, 0);
-    for (let x = 0, i = y * w; x < w; x++, i++) residual[i] = exclude[i] ? 0 : io[x] - f[x];
-  }
-  const negative = sourceMaskAsync(residual, w, h, sigma, {}, -1, pool);
-  negative.catch(() => {}); // awaited after the positive sources
-  const positive = detectPeaks(residual, w, h, sigma).sourceMask;
-  const negativeMask = await negative;
+    for (let x = 0, i = y * w; x < w; x++, i++) f[x] = exclude[i] ? 0 : io[x] - f[x];
+    return f;
+  };
+  const sources = eitherSignSourceMask(residualRow, w, h, sigma);
+  const { nx, ny } = cells;
+  const cellOfX = new Int32Array(w);
+  for (let cx = 0; cx < nx; cx++)
+    cellOfX.fill(cx, Math.floor((cx * w) / nx), Math.floor(((cx + 1) * w) / nx));
+  const changed = new Uint8Array(nx * ny);
   let usable = 0;
-  for (let i = 0; i < exclude.length; i++) {
-    exclude[i] |= positive[i] | negativeMask[i];
-    usable += exclude[i] ? 0 : 1;
+  for (let cy = 0; cy < ny; cy++) {
+    for (let y = Math.floor((cy * h) / ny); y < Math.floor(((cy + 1) * h) / ny); y++) {
+      for (let x = 0, i = y * w; x < w; x++, i++) {
+        if (exclude[i]) continue;
+        if (sources[i]) {
+          exclude[i] = 1;
+          changed[cy * nx + cellOfX[x]] = 1;
+        } else usable++;
+      }
+    }
   }
-  const bg = await measureMeshAsync(image, exclude, mesh, pool);
+  const again = { ...cells, ...measured };
+  await measureCellsAsync(image, exclude, again, pool, changed);
+  const bg = finishMesh(again);
   // A cell's median over n usable pixels has noise 1.2533 sigma / sqrt(n); the 3x3 median filter is ignored (conservative).
   const perCell = Math.max(1, (usable / (w * h)) * bg.meshSize * bg.meshSize);
   let maxCellSigma = 0;

@@ -36,3 +36,33 @@ test('sigma clipping recovers a Gaussian under 5% bright outliers, std corrected
   // SExtractor's mode 2.5 med - 1.5 mean lies on the far side of the median from the skewed mean.
   assert.ok(stats.mean >= stats.median === stats.sky <= stats.median);
 });
+
+test('sigma clipping starts from the exact median and MAD of the drawn values, however they are found', () => {
+  // Odd and even counts, ties, heavy tails, an offset larger than the spread, and a stride (n > 4096).
+  const cases: Float64Array[] = [];
+  for (const [n, seed] of [
+    [300, 1],
+    [1295, 2],
+    [1296, 3],
+    [2049, 4],
+    [9000, 5],
+  ]) {
+    const g = normals(n, seed);
+    cases.push(g);
+    cases.push(g.map((v) => Math.round(3 * v)));
+    cases.push(g.map((v, i) => (i % 7 === 0 ? 40 * v : v)));
+    cases.push(g.map((v) => 1e5 + 1e-3 * v));
+  }
+  for (const values of cases) {
+    const n = values.length;
+    const stride = Math.max(1, Math.floor(n / 2048));
+    const drawn = values.filter((_v, i) => i % stride === 0);
+    const med = median(drawn);
+    const mad = 1.4826 * median(drawn.map((v) => Math.abs(v - med)));
+    // No clipping iterations: the start itself.
+    const start = sigmaClip(values, n, 3, 0);
+    // === : a zero median's sign depends on the order quickselect leaves ties in.
+    assert.ok(start.median === med, `median of ${n}`);
+    assert.ok(start.std === mad || !(mad > 0), `MAD of ${n}`);
+  }
+});
