@@ -3,22 +3,15 @@
  * between this thread and the workers (each cell is measured on its own, so the mesh is the one
  * measureMesh gives). Planes cross on SharedArrayBuffers.
  * @example
- *   const bg = await estimateBackgroundAsync(image, exclude, { meshSize: 32 }, WorkerPool.shared());
+ *   const cells = meshCells(image, { meshSize: 32 });
+ *   await measureCellsAsync(image, exclude, cells, WorkerPool.shared());
+ *   const mesh = finishMesh(cells);
  */
 import { Plane, type ImageF } from '../image/plane.js';
 import { sharedOrCopy } from '../util/shared-plane.js';
 import { poolTask } from '../util/pool-task.js';
 import type { WorkerPool } from '../util/worker-pool.js';
-import {
-  finishMesh,
-  measureCellRows,
-  meshCells,
-  withMap,
-  type BackgroundConfig,
-  type BackgroundMesh,
-  type BackgroundResult,
-  type MeshCells,
-} from './background.js';
+import { measureCellRows, type MeshCells } from './background.js';
 
 export interface CellRowsJob {
   /** Contiguous image on a SharedArrayBuffer. */
@@ -46,18 +39,6 @@ export function sharedArray<T extends Uint8Array | Float32Array | Float64Array>(
   const out = new ctor(new SharedArrayBuffer(values.length * ctor.BYTES_PER_ELEMENT));
   out.set(values);
   return out;
-}
-
-/** measureMesh(image, exclude, config), its cell rows shared with `pool`'s workers. */
-export async function measureMeshAsync(
-  image: ImageF,
-  exclude: Uint8Array | null,
-  config: Partial<BackgroundConfig>,
-  pool: WorkerPool | null,
-): Promise<BackgroundMesh> {
-  const cells = meshCells(image, config);
-  await measureCellsAsync(image, exclude, cells, pool);
-  return finishMesh(cells);
 }
 
 /**
@@ -120,14 +101,4 @@ export async function measureCellsAsync(
   } finally {
     await Promise.all(remote);
   }
-}
-
-/** estimateBackground(image, exclude, config) with the mesh measured by measureMeshAsync. */
-export async function estimateBackgroundAsync(
-  image: ImageF,
-  exclude: Uint8Array | null,
-  config: Partial<BackgroundConfig>,
-  pool: WorkerPool | null,
-): Promise<BackgroundResult> {
-  return withMap(await measureMeshAsync(image, exclude, config, pool), image.width, image.height);
 }
