@@ -76,8 +76,8 @@ export function findBlends(
   const [major, minor] = coreAxes(fp, significance, exposure.width, options.threshold);
   if (major > options.maxElongation * Math.max(minor, psf.sigmaAt(cx, cy))) return [];
   const minSep = options.minSeparationFwhm * psf.fwhmAt(cx, cy);
-  const peaks = residualPeaks(exposure, psf, significance, fp, usable, options).filter((c) =>
-    parents.every((p) => Math.hypot(p.x - c.x, p.y - c.y) >= minSep),
+  const peaks = residualPeaks(exposure, psf, significance, fp, usable, minSep, options).filter(
+    (c) => parents.every((p) => Math.hypot(p.x - c.x, p.y - c.y) >= minSep),
   );
   const splits: BlendSplit[] = [];
   const taken = new Set<number>();
@@ -104,7 +104,8 @@ export function findBlends(
 /**
  * Local maxima of sign * (matched-filter significance of the residual D - sum F_i P_i) at
  * footprint pixels where the detection significance itself reaches the threshold (a same-sign
- * child adds to its neighbour's wing, so it cannot lie elsewhere), strongest first. The
+ * child adds to its neighbour's wing, so it cannot lie elsewhere) and at least about `minSep`
+ * from every parent, strongest first. The
  * significance is num / sqrt(den), num = sum(P R / V), den = sum(P^2 / V), as in likelihood.ts.
  */
 function residualPeaks(
@@ -113,6 +114,7 @@ function residualPeaks(
   significance: Float32Array,
   fp: Footprint,
   parents: BlendParent[],
+  minSep: number,
   options: DeblendOptions,
 ): Position[] {
   const { width } = exposure;
@@ -120,11 +122,24 @@ function residualPeaks(
   const stamp = psf.stampAt((fp.xMin + fp.xMax) / 2 + x0, (fp.yMin + fp.yMax) / 2 + y0, true);
   const s = stamp.size;
   const r = (s - 1) / 2;
+  // Peaks nearer than minSep to a parent are not children; pixels 1.5 px nearer still decide whether a pixel is a peak.
+  const reach = Math.max(0, minSep - 1.5);
+  const candidates = Array.from(fp.pixels).filter((p) => {
+    const x = (p % width) + x0;
+    const y = Math.floor(p / width) + y0;
+    return (
+      fp.sign * significance[p] >= options.threshold &&
+      parents.every((q) => Math.hypot(q.x - x, q.y - y) >= reach)
+    );
+  });
+  if (candidates.length === 0) return [];
+  const xs = candidates.map((p) => (p % width) + x0);
+  const ys = candidates.map((p) => Math.floor(p / width) + y0);
   const box: PixelBox = [
-    Math.max(x0, fp.xMin + x0 - r),
-    Math.min(x0 + width - 1, fp.xMax + x0 + r),
-    Math.max(y0, fp.yMin + y0 - r),
-    Math.min(y0 + exposure.height - 1, fp.yMax + y0 + r),
+    Math.max(x0, Math.min(...xs) - r),
+    Math.min(x0 + width - 1, Math.max(...xs) + r),
+    Math.max(y0, Math.min(...ys) - r),
+    Math.min(y0 + exposure.height - 1, Math.max(...ys) + r),
   ];
   const bw = box[1] - box[0] + 1;
   const bh = box[3] - box[2] + 1;
@@ -140,17 +155,14 @@ function residualPeaks(
     iv[j] = 1 / v;
   });
   const residual = new Map<number, number>();
-  for (const p of fp.pixels) {
-    if (fp.sign * significance[p] < options.threshold) continue;
-    const x = (p % width) + x0;
-    const y = Math.floor(p / width) + y0;
+  candidates.forEach((p, c) => {
     let num = 0;
     let den = 0;
     for (let j = 0; j < s; j++) {
-      const by = y + j - r - box[2];
+      const by = ys[c] + j - r - box[2];
       if (by < 0 || by >= bh) continue;
       for (let i = 0; i < s; i++) {
-        const bx = x + i - r - box[0];
+        const bx = xs[c] + i - r - box[0];
         if (bx < 0 || bx >= bw) continue;
         const w = stamp.data[j * s + i];
         num += w * rv[by * bw + bx];
@@ -158,7 +170,7 @@ function residualPeaks(
       }
     }
     if (den > 0) residual.set(p, (fp.sign * num) / Math.sqrt(den));
-  }
+  });
   const peaks: (Position & { s: number })[] = [];
   for (const [p, value] of residual) {
     if (value < options.threshold) continue;

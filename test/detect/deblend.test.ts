@@ -62,3 +62,22 @@ test('deblend: a blended SNR 11 neighbour 1.4 FWHM from an SNR 30 source is foun
     `joint flux of the bright source ${mean(joint)} of truth`,
   );
 });
+
+test('deblend: an isolated bright source and a streak are not split', () => {
+  const psf = GaussianPsf.fromFwhm(4.4);
+  const err = predictedFluxErr(psf, 0, 0, VARIANCE);
+  const exposure = noiseExposure(200, 200, () => VARIANCE, 7, psf);
+  addPointSource(exposure, psf, 50.4, 60.2, 300 * err);
+  // A streak of 12 sigma per FWHM along y = 0.4 x + 100: point sources every 0.5 px.
+  for (let x = 20; x < 180; x += 0.5)
+    addPointSource(exposure, psf, x, 0.4 * x + 100, (0.5 * 12 * err) / 4.4);
+  const without = detectDiaSources(exposure, psf, { ...CONFIG, deblend: false }).sources;
+  const { sources } = detectDiaSources(exposure, psf, CONFIG);
+  assert.ok(without.length > 5, `the streak gives a chain of peaks (${without.length})`);
+  assert.equal(sources.length, without.length);
+  const streakless = detectDiaSources(exposure, psf, {
+    ...CONFIG,
+    deblendMaxElongation: Infinity,
+  }).sources;
+  assert.ok(streakless.length > without.length, 'without the elongation cut the streak is split');
+});
