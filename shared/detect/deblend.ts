@@ -31,6 +31,7 @@ export interface DeblendOptions {
    * max(minor-axis sigma, PSF sigma) are not searched: streaks and other linear artefacts.
    */
   maxElongation: number;
+  /** Mask bits whose pixels are left out of the residual and the fits. */
   excludeBits: number;
 }
 
@@ -58,7 +59,7 @@ export interface BlendSplit {
  * Splits of `parents` (the footprint's measured sources) into parent and child, at most one
  * child per parent, strongest residual peak first.
  * @example
- *   const splits = findBlends(diff, psf, footprint, [{ x: 838.4, y: 541.0, flux: 5200 }], options);
+ *   const splits = findBlends(diff, psf, significance, footprint, [{ x: 838.4, y: 541.0, flux: 5200 }], options);
  */
 export function findBlends(
   exposure: Exposure,
@@ -70,7 +71,6 @@ export function findBlends(
 ): BlendSplit[] {
   const usable = parents.filter((p) => Number.isFinite(p.flux) && Number.isFinite(p.x));
   if (usable.length === 0) return [];
-
   const cx = (fp.xMin + fp.xMax) / 2 + exposure.image.x0;
   const cy = (fp.yMin + fp.yMax) / 2 + exposure.image.y0;
   const [major, minor] = coreAxes(fp, significance, exposure.width, options.threshold);
@@ -122,7 +122,7 @@ function residualPeaks(
   const stamp = psf.stampAt((fp.xMin + fp.xMax) / 2 + x0, (fp.yMin + fp.yMax) / 2 + y0, true);
   const s = stamp.size;
   const r = (s - 1) / 2;
-  // Peaks nearer than minSep to a parent are not children; pixels 1.5 px nearer still decide whether a pixel is a peak.
+  // Peaks nearer than minSep to a parent are not children; pixels up to 1.5 px nearer still decide whether a pixel is a peak.
   const reach = Math.max(0, minSep - 1.5);
   const candidates = Array.from(fp.pixels).filter((p) => {
     const x = (p % width) + x0;

@@ -119,7 +119,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
 };
 
 export interface DetectResult {
-  /** Measured DIASources, ordered by footprint then peak; `index` is the position in this list. */
+  /** Measured DIASources, ordered by footprint then peak (deblended children after their footprint's peaks); `index` is the position in this list. */
   sources: DiaSourceRecord[];
   /** Positive then negative footprints (flat pixel indices y * width + x). */
   footprints: Footprint[];
