@@ -112,7 +112,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   skySources: 1000,
   rescaleThresholdAbove: 1.05,
   seed: 1,
-  deblend: true,
+  deblend: false,
   deblendMinDeltaChi2: 25,
   deblendMinSeparationFwhm: 1,
   deblendMaxElongation: 4,
