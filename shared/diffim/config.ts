@@ -1,5 +1,6 @@
 import { DEFAULT_ILLUMINATION_CONFIG, type IlluminationConfig } from './illumination.js';
 import { DEFAULT_MODEL_ERROR_CONFIG, type ModelErrorConfig } from './model-error.js';
+import type { SpatialOrderSelection } from './kernel-fit.js';
 /**
  * Configuration of image subtraction, with Rubin ip_diffim's defaults where they apply.
  */
@@ -28,6 +29,8 @@ export interface SubtractConfig {
   basisMinSigma: number;
   /** Polynomial order of the kernel's spatial variation (0-2; default 2: order 1 leaves ~6 corner star residuals per 2k image; README for cost). */
   spatialKernelOrder: number;
+  /** 'fixed': spatialKernelOrder; 'cv': the order 0..spatialKernelOrder chosen per pair by 5-fold cross-validation over the candidates (kernel-fit.ts; README: measured). */
+  spatialOrderSelection: SpatialOrderSelection;
   /** Polynomial order of the differential background (0-2; default 1). */
   spatialBackgroundOrder: number;
   /** Kernel candidates: cells per image side, stars per cell, minimum flux SNR. */
@@ -83,6 +86,7 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   basisBeta: 2,
   basisMinSigma: 0.7,
   spatialKernelOrder: 2,
+  spatialOrderSelection: 'fixed',
   spatialBackgroundOrder: 1,
   candidateGrid: 8,
   candidatesPerCell: 3,

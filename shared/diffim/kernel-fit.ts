@@ -29,7 +29,17 @@ export interface KernelFitOptions {
   kernelSumSigmaMax: number;
   /** Rounds of spatial fit and rejection. */
   maxIterations: number;
+  /**
+   * 'fixed': spatialOrder as given (when the candidates support it); 'cv': the order 0..spatialOrder
+   * whose fit best predicts held-out candidates (CV_FOLDS-fold cross-validation). Default 'fixed'.
+   */
+  spatialOrderSelection?: SpatialOrderSelection;
 }
+
+export type SpatialOrderSelection = 'fixed' | 'cv';
+
+/** Folds of the spatial order's cross-validation: candidate i is held out in fold i mod CV_FOLDS. */
+export const CV_FOLDS = 5;
 
 /** A stamp's own fit needs at least this many unmasked pixels per unknown (fewer: an exact, meaningless fit). */
 export const MIN_PIXELS_PER_UNKNOWN = 4;
@@ -225,13 +235,14 @@ function designMap(
   return { local, global, factor };
 }
 
-function spatialFit(
+/** The spatial fit's normal equations summed over `items`. */
+function spatialNormal(
   items: PreparedStamp[],
   nb: number,
   frame: SpatialFrame,
   ko: number,
   bo: number,
-): Float64Array {
+): { a: Float64Array; b: Float64Array } {
   const np = 1 + (nb - 1) * polyCount(ko) + polyCount(bo);
   const a = new Float64Array(np * np);
   const b = new Float64Array(np);
@@ -251,7 +262,108 @@ function spatialFit(
         a[rowA + global[q]] += fi * factor[q] * it.normal[rowN + local[q]];
     }
   }
+  return { a, b };
+}
+
+function spatialFit(
+  items: PreparedStamp[],
+  nb: number,
+  frame: SpatialFrame,
+  ko: number,
+  bo: number,
+): Float64Array {
+  const { a, b } = spatialNormal(items, nb, frame, ko, bo);
   return solveSymmetric(a, b);
+}
+
+/**
+ * Held-out chi^2 of spatial order `ko` by k-fold cross-validation (Hastie, Tibshirani & Friedman 2009,
+ * sect. 7.10), less each stamp's constant t'Wt: with the local model l of a held-out stamp,
+ * chi^2 = t'Wt - 2 l'r + l'N l from its prepared normal equations, and each fold's fit is the full
+ * normal equations less the fold's own, so no pixel is revisited.
+ */
+function crossValidatedChi2(
+  items: PreparedStamp[],
+  nb: number,
+  frame: SpatialFrame,
+  ko: number,
+  bo: number,
+): number {
+  const folds = Array.from({ length: CV_FOLDS }, (_, f) =>
+    items.filter((_it, i) => i % CV_FOLDS === f),
+  );
+  const total = spatialNormal(items, nb, frame, ko, bo);
+  const nc = nb + 1;
+  let score = 0;
+  for (const held of folds) {
+    if (held.length === 0) continue;
+    const own = spatialNormal(held, nb, frame, ko, bo);
+    const theta = solveSymmetric(
+      total.a.map((v, i) => v - own.a[i]),
+      total.b.map((v, i) => v - own.b[i]),
+    );
+    for (const it of held) {
+      const l = localFromGlobal(
+        theta,
+        nb,
+        frame.terms(ko, it.stamp.x, it.stamp.y),
+        frame.terms(bo, it.stamp.x, it.stamp.y),
+      );
+      for (let p = 0; p < nc; p++) {
+        let nl = 0;
+        for (let q = 0; q < nc; q++) nl += it.normal[p * nc + q] * l[q];
+        score += l[p] * (nl - 2 * it.rhs[p]);
+      }
+    }
+  }
+  return score;
+}
+
+/** The order 0..ko with the least held-out chi^2, among those each fold's training set supports. */
+export function crossValidatedOrder(
+  items: PreparedStamp[],
+  nb: number,
+  frame: SpatialFrame,
+  ko: number,
+  bo: number,
+): { order: number; scores: number[] } {
+  const training = items.length - Math.ceil(items.length / CV_FOLDS);
+  const scores: number[] = [];
+  let order = 0;
+  for (let o = 0; o <= ko && training >= 2 * polyCount(o); o++) {
+    scores.push(crossValidatedChi2(items, nb, frame, o, bo));
+    if (scores[o] < scores[order]) order = o;
+  }
+  return { order, scores };
+}
+
+/** Each used candidate's residuals under the spatial solution `theta`, into its report; the indices of the outliers. */
+function spatialResiduals(
+  prepared: PreparedStamp[],
+  reports: CandidateReport[],
+  theta: Float64Array,
+  nb: number,
+  frame: SpatialFrame,
+  ko: number,
+  bo: number,
+  opt: KernelFitOptions,
+): number[] {
+  const bad: number[] = [];
+  prepared.forEach((p, i) => {
+    const rep = reports[i];
+    if (rep.rejected) return;
+    const local = localFromGlobal(
+      theta,
+      nb,
+      frame.terms(ko, p.stamp.x, p.stamp.y),
+      frame.terms(bo, p.stamp.x, p.stamp.y),
+    );
+    const r = residualStats(p, local);
+    rep.residualMean = r.mean;
+    rep.residualStd = r.std;
+    if (Math.abs(r.mean) > opt.residualMeanMax || r.std > opt.residualStdMax) bad.push(i);
+  });
+  return bad;
 }
 
 /**
@@ -311,23 +423,18 @@ export function fitKernel(
     while (ko > 0 && active.length < 2 * polyCount(ko)) ko--;
     while (bo > 0 && active.length < 2 * polyCount(bo)) bo--;
     theta = spatialFit(active, nb, frame, ko, bo);
-    const bad: number[] = [];
-    prepared.forEach((p, i) => {
-      const rep = reports[i];
-      if (rep.rejected) return;
-      const local = localFromGlobal(
-        theta,
-        nb,
-        frame.terms(ko, p.stamp.x, p.stamp.y),
-        frame.terms(bo, p.stamp.x, p.stamp.y),
-      );
-      const r = residualStats(p, local);
-      rep.residualMean = r.mean;
-      rep.residualStd = r.std;
-      if (Math.abs(r.mean) > opt.residualMeanMax || r.std > opt.residualStdMax) bad.push(i);
-    });
+    const bad = spatialResiduals(prepared, reports, theta, nb, frame, ko, bo, opt);
     if (iter >= opt.maxIterations || bad.length === 0 || active.length - bad.length < 3) break;
     for (const i of bad) reports[i].rejected = 'spatialResidual';
+  }
+  if (opt.spatialOrderSelection === 'cv' && ko > 0) {
+    const active = prepared.filter((_p, i) => !reports[i].rejected);
+    const chosen = crossValidatedOrder(active, nb, frame, ko, bo).order;
+    if (chosen < ko) {
+      ko = chosen;
+      theta = spatialFit(active, nb, frame, ko, bo);
+      spatialResiduals(prepared, reports, theta, nb, frame, ko, bo, opt);
+    }
   }
   const m = polyCount(ko);
   const coefficients: Float64Array[] = [];

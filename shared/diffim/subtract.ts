@@ -308,6 +308,7 @@ export async function subtractImages(
     height,
     {
       spatialOrder: method === 'ZOGY' ? 0 : cfg.spatialKernelOrder,
+      spatialOrderSelection: cfg.spatialOrderSelection,
       backgroundOrder: cfg.spatialBackgroundOrder,
       residualMeanMax: cfg.candidateResidualMeanMax,
       residualStdMax: cfg.candidateResidualStdMax,

@@ -99,6 +99,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   positive('subtract.basisBeta'),
   positive('subtract.basisMinSigma'),
   intIn('subtract.spatialKernelOrder', 0, 2),
+  oneOf('subtract.spatialOrderSelection', ['fixed', 'cv']),
   intIn('subtract.spatialBackgroundOrder', 0, 2),
   intAtLeast('subtract.candidateGrid', 1),
   intAtLeast('subtract.candidatesPerCell', 1),
