@@ -12,6 +12,8 @@ import type { KnownObjectMatch } from '../association/known-objects.js';
 import { fitTrail, type TrailFit } from './trail.js';
 
 const RAD_TO_DEG = 180 / Math.PI;
+/** Sources within the trail's half-length plus this many PSF FWHMs of its centre are subtracted before its fit (the fit box's margin, 2, plus a PSF's reach). */
+const NEIGHBOUR_REACH_FWHM = 5;
 
 /**
  * Fits the trail of every source in `sources` with an entry in `matches` (in place); returns how
@@ -45,12 +47,32 @@ export function measureKnownObjectTrails(
       y: s.y,
       dx,
       dy,
+      neighbours: neighboursOf(
+        s,
+        sources,
+        Math.hypot(dx, dy) / 2 + NEIGHBOUR_REACH_FWHM * psf.fwhmAt(s.x, s.y),
+        nJy,
+      ),
     });
     if (!fit) continue;
     Object.assign(s, trailFields(fit, difference, nJy));
     fitted++;
   }
   return fitted;
+}
+
+/** The other point sources within `reach` pixels of `s`, with their PSF fluxes in image units. */
+function neighboursOf(
+  s: DiaSource,
+  sources: DiaSource[],
+  reach: number,
+  nJy: number,
+): Array<{ x: number; y: number; flux: number }> {
+  return sources
+    .filter(
+      (o) => o !== s && Math.hypot(o.x - s.x, o.y - s.y) < reach && Number.isFinite(o.psfFlux),
+    )
+    .map((o) => ({ x: o.x, y: o.y, flux: Number(o.psfFlux) / nJy }));
 }
 
 function trailFields(fit: TrailFit, difference: Exposure, nJy: number): Partial<DiaSource> {

@@ -31,6 +31,12 @@ export interface TrailStart {
   y: number;
   dx: number;
   dy: number;
+  /**
+   * Other sources near the trail (centre in pixels, PSF flux in image units), whose PSF models are
+   * subtracted from the fit box first, as DAOPHOT fits a star with its neighbours removed: else a
+   * brighter neighbour's light draws the trail out to it.
+   */
+  neighbours?: ReadonlyArray<{ x: number; y: number; flux: number }>;
 }
 
 export interface TrailFit {
@@ -130,6 +136,23 @@ class TrailModel {
   }
 }
 
+/** Subtracts `flux` times the PSF at (x, y) from the box's data (where it overlaps). */
+function subtractPsf(box: FitBox, psf: Psf, n: { x: number; y: number; flux: number }): void {
+  const stamp = psf.stampAt(n.x, n.y);
+  const half = (stamp.size - 1) / 2;
+  const sx = Math.round(n.x) - half - box.x0;
+  const sy = Math.round(n.y) - half - box.y0;
+  for (let b = 0; b < stamp.size; b++) {
+    const row = sy + b;
+    if (row < 0 || row >= box.h) continue;
+    for (let a = 0; a < stamp.size; a++) {
+      const col = sx + a;
+      if (col >= 0 && col < box.w)
+        box.data[row * box.w + col] -= n.flux * stamp.data[b * stamp.size + a];
+    }
+  }
+}
+
 function stepsFor(lengthPx: number): number {
   return Math.max(1, Math.ceil(lengthPx * TRAIL_STEPS_PER_PIXEL));
 }
@@ -198,6 +221,7 @@ export function fitTrail(
     }
   }
   if (ndata === 0) return null;
+  for (const n of start.neighbours ?? []) subtractPsf(box, psf, n);
 
   const model = new TrailModel(psf, box, start.x, start.y);
   const m = new Float64Array(box.data.length);

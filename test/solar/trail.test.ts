@@ -102,6 +102,26 @@ test('a trail shorter than the PSF: the flux and centre still fitted with PSF-fi
   );
 });
 
+test('a brighter neighbour 9 px away: subtracted first (DAOPHOT-style), the trail keeps its own length and flux; left in, it draws the trail out to it', () => {
+  const { image, variance, mask, truth } = trailImage(5, 1, 30, 4000);
+  const neighbour = { x: truth.cx + 2.4, y: truth.cy + 8.7, flux: 22000 };
+  const stamp = psf.stampAt(neighbour.x, neighbour.y);
+  const half = (stamp.size - 1) / 2;
+  for (let b = 0; b < stamp.size; b++) {
+    for (let a = 0; a < stamp.size; a++) {
+      const [x, y] = [Math.round(neighbour.x) - half + a, Math.round(neighbour.y) - half + b];
+      image.set(x, y, image.get(x, y) + neighbour.flux * stamp.data[b * stamp.size + a]);
+    }
+  }
+  const start = { x: truth.cx, y: truth.cy, dx: 2 * truth.hx, dy: 2 * truth.hy };
+  const alone = fitTrail(image, variance, mask, psf, { ...start, neighbours: [neighbour] });
+  assert.ok(alone);
+  assert.ok(alone.lengthPx < 2.5, `length with the neighbour subtracted ${alone.lengthPx}`);
+  assert.ok(Math.abs(alone.flux / 4000 - 1) < 3 * (alone.fluxErr / 4000), `flux ${alone.flux}`);
+  const drawn = fitTrail(image, variance, mask, psf, start);
+  assert.ok(drawn && drawn.lengthPx > 5, `length with the neighbour left in ${drawn?.lengthPx}`);
+});
+
 test('trailed-PSF fit: masked pixels are left out and flag the trail; no usable pixel, no fit', () => {
   const { image, variance, mask, truth } = trailImage(7, 12, 40, 20000);
   const start = { x: truth.cx, y: truth.cy, dx: 2 * truth.hx, dy: 2 * truth.hy };
