@@ -116,7 +116,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   skySources: 1000,
   rescaleThresholdAbove: 1.05,
   seed: 1,
-  deblend: false,
+  deblend: true,
   deblendMinDeltaChi2: 25,
   deblendMinSeparationFwhm: 1,
   deblendMaxElongation: 4,
