@@ -33,8 +33,9 @@ export interface DetectConfig {
   minPeakSeparationFwhm: number;
   /**
    * Mask bits whose pixels get zero weight in detection and measurement. Default UNUSABLE
-   * (BAD|SAT|CR|NO_DATA|EDGE) and INEXACT_PSF (a template's bright source missing some inputs,
-   * whose residual is the coadd's PSF, not a change: shared/template/inexact-psf.ts).
+   * (BAD|SAT|CR|NO_DATA|EDGE). Adding INEXACT_PSF (a template's bright source missing some inputs:
+   * shared/template/inexact-psf.ts) drops its PSF residuals but also every variable star CompareWarp
+   * rejected epochs of (the night lost 26 % of its variables), so it is not in the default.
    */
   excludeBits: number;
   /**
@@ -104,7 +105,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   detectNegative: true,
   growSigmas: 2.4,
   minPeakSeparationFwhm: 1.5,
-  excludeBits: UNUSABLE | MaskPlane.INEXACT_PSF,
+  excludeBits: UNUSABLE,
   maskGrowBits: MaskPlane.CR | MaskPlane.BAD | MaskPlane.SAT,
   maskGrowRadius: 2,
   minUnmaskedInformation: 0.5,

@@ -5,7 +5,7 @@
 import { AggregateField, FieldValue, Filter, Firestore, Timestamp } from '@google-cloud/firestore';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { expectCode, type SuiteTarget } from './pubsub-suite.js';
+import { expectCode, HOOK_TIMEOUT, type SuiteTarget } from './pubsub-suite.js';
 
 const TIMEOUT = { timeout: 60_000 };
 
@@ -18,8 +18,8 @@ export function firestoreSuite(target: SuiteTarget): void {
     before(async () => {
       process.env.FIRESTORE_EMULATOR_HOST = await target.host();
       db = new Firestore({ projectId: 'emulator-suite', useBigInt: true });
-    });
-    after(() => db.terminate());
+    }, HOOK_TIMEOUT);
+    after(() => db.terminate(), HOOK_TIMEOUT);
 
     it('sets, gets, updates with transforms and deletes, with preconditions', TIMEOUT, async () => {
       const ref = collection('crud').doc('a');

@@ -49,6 +49,8 @@ function freePort(): Promise<number> {
 }
 
 const children: ChildProcess[] = [];
+/** Google's emulators print their ready line within ~30 s here; one that has not by this is skipped, never waited on. */
+const START_TIMEOUT_MS = 120_000;
 
 /** Starts `gcloud ARGS --host-port=localhost:PORT` and resolves the host once `ready` is printed. */
 async function startGcloud(args: string[], ready: RegExp): Promise<string> {
@@ -60,15 +62,24 @@ async function startGcloud(args: string[], ready: RegExp): Promise<string> {
   children.push(child);
   return new Promise((resolve, reject) => {
     let output = '';
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`no ready line in ${START_TIMEOUT_MS / 1000} s: ${output.slice(-300)}`)),
+      START_TIMEOUT_MS,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (ready.test(output)) resolve(`localhost:${port}`);
+      if (ready.test(output)) {
+        clearTimeout(timer);
+        resolve(`localhost:${port}`);
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.on('exit', (code) =>
-      reject(new Error(`gcloud ${args.join(' ')} exited with ${code}: ${output.slice(-500)}`)),
-    );
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gcloud ${args.join(' ')} exited with ${code}: ${output.slice(-500)}`));
+    });
   });
 }
 
@@ -78,19 +89,33 @@ after(() => {
   }
 });
 
-if (!pubsubMissing) {
-  const pubsub = startGcloud(
-    ['beta', 'emulators', 'pubsub', 'start', '--project=emulator-suite'],
-    /Server started, listening on/,
-  );
-  pubsub.catch(() => undefined);
-  pubsubSuite({ name: "Google's emulator", host: () => pubsub, gaps: PUBSUB_GAPS });
+/** The emulator's host, or null with the reason printed as a skip when it did not start. */
+async function startOrSkip(name: string, started: Promise<string>): Promise<string | null> {
+  try {
+    return await started;
+  } catch (err) {
+    process.stdout.write(`# SKIP ${name} did not start: ${(err as Error).message}\n`);
+    return null;
+  }
 }
-if (!firestoreMissing) {
-  const firestore = startGcloud(
-    ['emulators', 'firestore', 'start'],
-    /Dev App Server is now running/,
-  );
-  firestore.catch(() => undefined);
-  firestoreSuite({ name: "Google's emulator", host: () => firestore });
-}
+
+const [pubsubHost, firestoreHost] = await Promise.all([
+  pubsubMissing
+    ? null
+    : startOrSkip(
+        "Google's Pub/Sub emulator",
+        startGcloud(
+          ['beta', 'emulators', 'pubsub', 'start', '--project=emulator-suite'],
+          /Server started, listening on/,
+        ),
+      ),
+  firestoreMissing
+    ? null
+    : startOrSkip(
+        "Google's Firestore emulator",
+        startGcloud(['emulators', 'firestore', 'start'], /Dev App Server is now running/),
+      ),
+]);
+if (pubsubHost)
+  pubsubSuite({ name: "Google's emulator", host: async () => pubsubHost, gaps: PUBSUB_GAPS });
+if (firestoreHost) firestoreSuite({ name: "Google's emulator", host: async () => firestoreHost });

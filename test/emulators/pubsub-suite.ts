@@ -19,6 +19,8 @@ export interface SuiteTarget {
 }
 
 const TIMEOUT = { timeout: 30_000 };
+/** Setting up and closing the clients: a hook without a bound hangs the whole file when an emulator stops answering. */
+export const HOOK_TIMEOUT = { timeout: 60_000 };
 
 export async function expectCode(promise: Promise<unknown>, code: number): Promise<void> {
   await assert.rejects(promise, (err: { code?: number }) => {
@@ -80,12 +82,12 @@ export function pubsubSuite(target: SuiteTarget): void {
       subscriber = new v1.SubscriberClient(
         (await pubsub.getClientConfig()) as ConstructorParameters<typeof v1.SubscriberClient>[0],
       );
-    });
+    }, HOOK_TIMEOUT);
     after(async () => {
       await closeSubscriptions();
       await pubsub.close();
       await subscriber.close();
-    });
+    }, HOOK_TIMEOUT);
 
     it(
       'creates, gets and lists topics and subscriptions, with Google error codes',
