@@ -46,7 +46,7 @@ export interface CosmicRayResult {
   /** Pixels newly flagged CR. */
   nPixels: number;
   /**
-   * The pixels minSigma above the background and not SKIP masked (ascending indices): the only ones a
+   * The pixels minSigma above the background and not COSMIC_RAY_SKIP masked (ascending indices): the only ones a
    * later call on the same residual, variance and minSigma can flag as seeds (`bright`), whatever its PSF.
    */
   bright: Int32Array;
@@ -54,7 +54,8 @@ export interface CosmicRayResult {
   pixels: Int32Array;
 }
 
-const SKIP = MaskPlane.SAT | MaskPlane.NO_DATA | MaskPlane.BAD;
+/** Pixels never judged nor grown into. */
+export const COSMIC_RAY_SKIP = MaskPlane.SAT | MaskPlane.NO_DATA | MaskPlane.BAD;
 /** Neighbour pairs: horizontal, vertical, the two diagonals. */
 const DIRS: Array<[number, number]> = [
   [1, 0],
@@ -66,7 +67,7 @@ const DIRS: Array<[number, number]> = [
 /**
  * Flags CR pixels in `mask` (in place). `residual` is image minus background and `variance` the
  * variance plane, both contiguous width*height. `bright`, a previous call's (same residual, variance,
- * minSigma and SKIP bits; CR bits may have been added), restricts the seed search to those pixels:
+ * minSigma and COSMIC_RAY_SKIP bits; CR bits may have been added), restricts the seed search to those pixels:
  * the same result without a pass over the whole image (the second pass of characterize.ts).
  */
 export function findCosmicRays(
@@ -107,14 +108,14 @@ export function findCosmicRays(
   const seeds: number[] = [];
   for (let k = 0; k < candidates.length; k++) {
     const i = candidates[k];
-    if (m[i] & SKIP) continue;
+    if (m[i] & COSMIC_RAY_SKIP) continue;
     const x = i % w;
     const p = residual[i];
     const r = ratiosAt(x, (i - x) / w);
     const sp = Math.sqrt(variance[i]);
     for (let d = 0; d < 4; d++) {
       const o = offsets[d];
-      if ((m[i - o] | m[i + o]) & SKIP) continue;
+      if ((m[i - o] | m[i + o]) & COSMIC_RAY_SKIP) continue;
       const mean = 0.5 * (residual[i - o] + residual[i + o]);
       const sMean = 0.5 * Math.sqrt(variance[i - o] + variance[i + o]);
       if (((p - c2 * sp) * ratios[r + d]) / cfg.cond3Fac > mean + c2 * sMean) {
@@ -137,7 +138,7 @@ export function findCosmicRays(
           const yy = y + dy;
           if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
           const j = yy * w + xx;
-          if (flagged[j] || m[j] & SKIP) continue;
+          if (flagged[j] || m[j] & COSMIC_RAY_SKIP) continue;
           const v = residual[j];
           const level = localLevel(residual, flagged, m, w, h, xx, yy);
           const rMax = ratios[ratiosAt(xx, yy) + 4];
@@ -161,7 +162,7 @@ export function findCosmicRays(
   };
 }
 
-/** Interior pixels (1 px from the edges) more than minSigma sigma up and not SKIP masked, ascending. */
+/** Interior pixels (1 px from the edges) more than minSigma sigma up and not COSMIC_RAY_SKIP masked, ascending. */
 function brightPixels(
   residual: Float32Array,
   variance: Float32Array,
@@ -177,7 +178,7 @@ function brightPixels(
       const i = y * w + x;
       const p = residual[i];
       // p <= 0 never passes (nor NaN): most sky pixels are settled without a square root.
-      if (!(p > 0) || !(p > minSigma * Math.sqrt(variance[i])) || m[i] & SKIP) continue;
+      if (!(p > 0) || !(p > minSigma * Math.sqrt(variance[i])) || m[i] & COSMIC_RAY_SKIP) continue;
       if (n === out.length) {
         const grown = new Int32Array(2 * n);
         grown.set(out);
@@ -207,7 +208,7 @@ function localLevel(
       const yy = y + dy;
       if ((dx === 0 && dy === 0) || xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
       const j = yy * w + xx;
-      if (flagged[j] || m[j] & SKIP) continue;
+      if (flagged[j] || m[j] & COSMIC_RAY_SKIP) continue;
       // Insertion sort as they come (at most 8).
       const v = residual[j];
       let k = n++;

@@ -65,8 +65,8 @@ export interface SubtractConfig {
   modelError: ModelErrorConfig;
   /**
    * Contrast c3 of the CR test run again on AL differences, where a star hid charge from the science's (difference-cosmic-rays.ts);
-   * stricter than the science's 2.5, the difference's noise being both images'. 0 (default): off, since on a science
-   * with broken pixels it hides the flood of DIASources that quarantines such an image (shared/diffim/README.md).
+   * stricter than the science's 2.5, the difference's noise being both images'. Default 4; 0: off. Pixels near a broken
+   * pixel's hole are not judged, so the flood of DIASources that quarantines such an image stays (shared/diffim/README.md).
    */
   differenceCrContrast: number;
   /**
@@ -105,6 +105,6 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   zogyRegularization: 0,
   illumination: DEFAULT_ILLUMINATION_CONFIG,
   modelError: DEFAULT_MODEL_ERROR_CONFIG,
-  differenceCrContrast: 0,
+  differenceCrContrast: 4,
   garbageFillRings: 3,
 };
