@@ -26,6 +26,8 @@ export interface DeblendOptions {
   minDeltaChi2: number;
   /** A child must lie at least this many PSF FWHM from its parent (and from other sources). */
   minSeparationFwhm: number;
+  /** A child's joint flux must reach this fraction of its parent's (in absolute value). */
+  minContrast: number;
   /**
    * Footprints whose core (pixels at the threshold) has a major-axis sigma above this many times
    * max(minor-axis sigma, PSF sigma) are not searched: streaks and other linear artefacts.
@@ -93,7 +95,8 @@ export function findBlends(
     });
     if (parent < 0) break;
     const split = testPair(exposure, psf, parents[parent], peak, fp.sign, minSep, options);
-    if (!split) continue;
+    if (!split || Math.abs(split.fluxes[1]) < options.minContrast * Math.abs(split.fluxes[0]))
+      continue;
     splits.push({ ...split, parent });
     taken.add(parent);
     children.push(split.positions[1]);

@@ -93,6 +93,11 @@ export interface DetectConfig {
   /** A child must lie at least this many PSF FWHM from every source of its footprint. */
   deblendMinSeparationFwhm: number;
   /**
+   * A child's joint flux must reach this fraction of its parent's (SExtractor's DEBLEND_MINCONT): below it,
+   * a companion cannot be told from the difference PSF's model error on the parent (README: measured).
+   */
+  deblendMinContrast: number;
+  /**
    * Footprints whose core (pixels at the threshold) is longer than this many times its width
    * (major over max(minor, PSF) axis sigma) are not deblended: a satellite streak's footprint holds
    * a chain of peaks, and the residual between two of them is the streak, not a source.
@@ -120,6 +125,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   deblend: true,
   deblendMinDeltaChi2: 25,
   deblendMinSeparationFwhm: 1,
+  deblendMinContrast: 0.05,
   deblendMaxElongation: 4,
 };
 
@@ -345,6 +351,7 @@ class SourceMeasurer {
         threshold,
         minDeltaChi2: this.config.deblendMinDeltaChi2,
         minSeparationFwhm: this.config.deblendMinSeparationFwhm,
+        minContrast: this.config.deblendMinContrast,
         maxElongation: this.config.deblendMaxElongation,
         excludeBits: this.config.excludeBits,
       },
