@@ -142,6 +142,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   intAtLeast('detect.psfCellSize', 0),
   intAtLeast('detect.skySources', 0),
   intAtLeast('detect.seed', 0),
+  fraction('detect.deblendMinContrast'),
 
   positive('association.radiusArcsec'),
   nonNegative('association.historyDays'),
