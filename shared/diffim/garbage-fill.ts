@@ -6,9 +6,12 @@
  * a bright star (test/diffim/garbage-fill.test.ts). Each garbage pixel takes the mean of its known
  * 8-neighbours, ring by ring inwards (onion peeling, as inpainting does), for `rings` rings; what is
  * deeper (large NO_DATA areas, the middle of a big saturated core) stays 0, as before.
+ * subtractImages runs it on a pool worker while this thread fits the kernel (fillGarbageAsync).
  */
-import type { ImageF, Plane } from '../image/plane.js';
-import { sharedCopy } from '../util/shared-plane.js';
+import { Plane, type ImageF } from '../image/plane.js';
+import { poolTask } from '../util/pool-task.js';
+import { sharedCopy, sharedOrCopy } from '../util/shared-plane.js';
+import type { WorkerPool } from '../util/worker-pool.js';
 
 /** A copy of `image` (on shared memory) with the pixels where `mask` has any of `bits` filled as above. */
 export function fillGarbage(
@@ -82,4 +85,42 @@ export function fillGarbage(
   }
   for (const i of garbage) if (state[i]) pixels[i] = 0;
   return out;
+}
+
+interface FillJob {
+  image: Float32Array;
+  mask: Int32Array;
+  width: number;
+  height: number;
+  bits: number;
+  rings: number;
+}
+
+/** Worker side: the planes arrive contiguous on SharedArrayBuffers; the filled copy goes back on one. */
+export function fillGarbageShared(job: FillJob): Float32Array {
+  const plane = <T extends Float32Array | Int32Array>(data: T): Plane<T> =>
+    new Plane(data, job.width, job.height);
+  return fillGarbage(plane(job.image), plane(job.mask), job.bits, job.rings).data;
+}
+
+/** fillGarbage on a worker of `pool` (here when the pool has none); the origin of `image` is kept. */
+export async function fillGarbageAsync(
+  image: ImageF,
+  mask: Plane<Int32Array>,
+  bits: number,
+  rings: number,
+  pool: WorkerPool | null,
+): Promise<ImageF> {
+  if (!pool || pool.size === 0) return fillGarbage(image, mask, bits, rings);
+  const { width, height } = image;
+  const job: FillJob = {
+    image: sharedOrCopy(image).data,
+    mask: sharedOrCopy(mask).data,
+    width,
+    height,
+    bits,
+    rings,
+  };
+  const data = await pool.runTask(poolTask(import.meta.url, { fillGarbageShared }), job);
+  return new Plane(data, width, height, width, 0, image.x0, image.y0);
 }
