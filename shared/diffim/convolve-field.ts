@@ -64,7 +64,7 @@ function subtractRow(
   for (let x = x0; x < x1; x++) if (m[x] & bits) row[x] = 0;
 }
 
-/** out = column `from` of the half spectra a and b multiplied (2 n values: a column's length). */
+/** out = the conjugate of column `from` of the half spectra a and b multiplied (2 n values: a column's length). */
 function multiplyColumn(a: Float64Array, b: Float64Array, from: number, out: Float64Array): void {
   for (let i = 0; i < out.length; i += 2) {
     const ar = a[from + i],
@@ -72,7 +72,7 @@ function multiplyColumn(a: Float64Array, b: Float64Array, from: number, out: Flo
       br = b[from + i],
       bi = b[from + i + 1];
     out[i] = ar * br - ai * bi;
-    out[i + 1] = ar * bi + ai * br;
+    out[i + 1] = -(ar * bi + ai * br);
   }
 }
 
@@ -143,7 +143,7 @@ export function convolveFieldShare(
     for (let k = 0; k < fft.columns; k++) {
       for (let m = 0; m < powers.length; m++) {
         multiplyColumn(source, spectra[m], k * col, product);
-        fft.inverseColumn(product, column);
+        fft.inverseConjugateColumn(product, column);
         const [a, b] = powers[m];
         weightRows(column, etaPowers[b], groups[a], k * col, r0, r1, opens[m]);
       }

@@ -144,31 +144,42 @@ function prepare(stamp: CandidateStamp, basis: KernelBasis): PreparedStamp {
   return { stamp, columns, normal, rhs };
 }
 
-/** Pool task: `stamps` prepared against `basis` (the far share of prepareStamps). */
-export function prepareStampsTask(args: {
+/**
+ * Stamps claimed one at a time from the shared counter `claim` and prepared against `basis`, each with its index
+ * (prepareStamps' shares: the thread that is free takes the next stamp).
+ */
+export function prepareClaimedTask(args: {
   stamps: CandidateStamp[];
   basis: KernelBasis;
-}): PreparedStamp[] {
-  return args.stamps.map((s) => prepare(s, args.basis));
+  claim: Int32Array;
+}): Array<[number, PreparedStamp]> {
+  const out: Array<[number, PreparedStamp]> = [];
+  const { stamps, basis, claim } = args;
+  for (let i = Atomics.add(claim, 0, 1); i < stamps.length; i = Atomics.add(claim, 0, 1))
+    out.push([i, prepare(stamps[i], basis)]);
+  return out;
 }
 
-const PREPARE = poolTask(import.meta.url, { prepareStampsTask });
+const PREPARE = poolTask(import.meta.url, { prepareClaimedTask });
 
 /**
- * Every stamp prepared against `basis` (the bulk of a fit's work), the last half on a pool worker
- * while this thread prepares the first: the same numbers, in the same order, as on one thread.
+ * Every stamp prepared against `basis` (the bulk of a fit's work), claimed stamp by stamp by this
+ * thread and a pool worker (which may start late, busy with the difference mask): the same numbers,
+ * in the same order, as on one thread.
  */
 export async function prepareStamps(
   stamps: CandidateStamp[],
   basis: KernelBasis,
   pool: WorkerPool | null,
 ): Promise<PreparedStamp[]> {
-  if (!pool || pool.size === 0 || stamps.length < 2) return prepareStampsTask({ stamps, basis });
-  const half = Math.ceil(stamps.length / 2);
-  const far = pool.runTask(PREPARE, { stamps: stamps.slice(half), basis });
+  if (!pool || pool.size === 0 || stamps.length < 2) return stamps.map((s) => prepare(s, basis));
+  const claim = new Int32Array(new SharedArrayBuffer(4));
+  const far = pool.runTask(PREPARE, { stamps, basis, claim });
   far.catch(() => {}); // awaited below, after this thread's share, which may throw first
-  const near = prepareStampsTask({ stamps: stamps.slice(0, half), basis });
-  return [...near, ...(await far)];
+  const out = new Array<PreparedStamp>(stamps.length);
+  for (const [i, p] of prepareClaimedTask({ stamps, basis, claim })) out[i] = p;
+  for (const [i, p] of await far) out[i] = p;
+  return out;
 }
 
 function residualStats(
@@ -376,7 +387,7 @@ export function fitKernel(
   width: number,
   height: number,
   opt: KernelFitOptions,
-  prepared: PreparedStamp[] = prepareStampsTask({ stamps, basis }),
+  prepared: PreparedStamp[] = stamps.map((s) => prepare(s, basis)),
 ): KernelFitResult {
   const nb = basis.terms.length;
   const frame = new SpatialFrame(width, height);

@@ -28,7 +28,7 @@ import { DifferenceFailedError } from './errors.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
 import { flagDifferenceCosmicRays } from './difference-cosmic-rays.js';
-import { fillGarbage } from './garbage-fill.js';
+import { fillGarbageAsync } from './garbage-fill.js';
 import { prepareStamps, type CandidateReport } from './kernel-fit.js';
 import { fitKernelWithFallback } from './kernel-fallback.js';
 import type { KernelSolution } from './kernel-solution.js';
@@ -300,6 +300,13 @@ export async function subtractImages(
 
   // (5) Kernel fit, its stamps prepared on both threads.
   const prepared = await prepareStamps(steady, makeBasis(cfg.basisDegrees), pool);
+  // Masked garbage (a hot column, a cosmic ray) of the image to convolve is filled from its neighbours, else 0, so
+  // the kernel does not spread it: on the worker while this thread fits.
+  const filling =
+    method !== 'ZOGY' && cfg.garbageFillRings > 0
+      ? fillGarbageAsync(source.image, source.mask, GARBAGE, cfg.garbageFillRings, pool)
+      : null;
+  filling?.catch(() => {}); // awaited after the fit, which may throw first
   const fit = fitKernelWithFallback(
     steady,
     makeBasis,
@@ -417,13 +424,9 @@ export async function subtractImages(
       pool,
     );
     variancing.catch(() => {}); // awaited after the convolution, which may throw first
-    // (6) Convolve the source image by the kernel field and subtract, tile by tile.
-    // Masked garbage (a hot column, a cosmic ray) is filled from its neighbours, else 0, so the kernel does not spread it;
-    // the difference's own garbage would ring through the decorrelation's sidelobes: zeroed as it is written.
-    const filled =
-      cfg.garbageFillRings > 0
-        ? fillGarbage(source.image, source.mask, GARBAGE, cfg.garbageFillRings)
-        : null;
+    // (6) Convolve the source image, its garbage filled (above) or read as 0, by the kernel field and subtract, tile
+    // by tile; the difference's own garbage would ring through the decorrelation's sidelobes: zeroed as it is written.
+    const filled = filling && (await filling);
     image = await convolveKernelField(filled ?? source.image, solution, cfg.fftSize, pool, {
       target: target.image,
       divisor: convolveScience ? kappa : null,

@@ -63,7 +63,8 @@ export function convolveValid(src: Array2d, kernel: ArrayLike<number>, size: num
 
 /**
  * ORs every pixel's `bits` into all pixels within `radius` (a square), in place on a
- * row-major Int32Array; other bits are left alone. Two 1-D passes.
+ * row-major Int32Array; other bits are left alone. Two 1-D passes, both row by row; a pixel
+ * whose predecessor along the pass carries the same bits adds only the far end of its window.
  */
 export function dilateBits(
   mask: Int32Array,
@@ -76,21 +77,29 @@ export function dilateBits(
   const tmp = new Int32Array(mask.length);
   for (let y = 0; y < height; y++) {
     const base = y * width;
+    let previous = 0;
     for (let x = 0; x < width; x++) {
       const b = mask[base + x] & bits;
-      if (!b) continue;
-      const lo = Math.max(0, x - radius),
-        hi = Math.min(width - 1, x + radius);
-      for (let i = lo; i <= hi; i++) tmp[base + i] |= b;
+      if (b && b === previous) {
+        if (x + radius < width) tmp[base + x + radius] |= b;
+      } else if (b) {
+        const lo = Math.max(0, x - radius),
+          hi = Math.min(width - 1, x + radius);
+        for (let i = lo; i <= hi; i++) tmp[base + i] |= b;
+      }
+      previous = b;
     }
   }
-  for (let x = 0; x < width; x++) {
-    for (let y = 0; y < height; y++) {
-      const b = tmp[y * width + x];
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    const lo = Math.max(0, y - radius),
+      hi = Math.min(height - 1, y + radius);
+    for (let x = 0; x < width; x++) {
+      const b = tmp[base + x];
       if (!b) continue;
-      const lo = Math.max(0, y - radius),
-        hi = Math.min(height - 1, y + radius);
-      for (let j = lo; j <= hi; j++) mask[j * width + x] |= b;
+      if (y > 0 && tmp[base - width + x] === b) {
+        if (y + radius < height) mask[(y + radius) * width + x] |= b;
+      } else for (let j = lo; j <= hi; j++) mask[j * width + x] |= b;
     }
   }
 }

@@ -8,6 +8,11 @@
  * the column pass runs on contiguous memory. `inverse` is normalised (inverse(forward(a)) = a)
  * and may produce only a band of rows; `inverseColumns` / `inverseRows` expose its two
  * passes, so outputs that are sums of per-row-weighted spectra share the row pass.
+ * Inverse transforms are forward ones of the conjugate, conj(FFT(conj z)) = n IFFT(z), and the
+ * 1 / n^2 is applied once, as the rows are written: fft.js's inverse divides each of its outputs by
+ * n, a tenth of a transform's time. Both are exact (a conjugate flips signs; n is a power of two),
+ * so the outputs are bit for bit those of fft.js's inverse. The column pass's output, the form
+ * `inverseRows` takes, is therefore conj(n IFFT(column)).
  * @example
  *   const fft = new RealFft2(64);
  *   const a = new Float64Array(64 * 64); a[0] = 1;
@@ -83,14 +88,25 @@ export class RealFft2 {
       const c = work.subarray(k * col, (k + 1) * col);
       fft.transform(columnBuf, c);
       filter(k, columnBuf);
-      fft.inverseTransform(c, columnBuf);
+      for (let i = 1; i < col; i += 2) columnBuf[i] = -columnBuf[i];
+      fft.transform(c, columnBuf);
     }
     this.inverseRows(work, out, r0, r1);
   }
 
-  /** Inverse transform of one spectral column (2n values, laid out as in a half spectrum) into `out` (2n): its rows y. */
+  /** The column pass of the inverse on one spectral column (2n values, as in a half spectrum) into `out` (2n): conj(n IFFT). */
   inverseColumn(column: Float64Array, out: Float64Array): void {
-    this.fft.inverseTransform(out, column);
+    const buf = this.columnBuf;
+    for (let i = 0; i < buf.length; i += 2) {
+      buf[i] = column[i];
+      buf[i + 1] = -column[i + 1];
+    }
+    this.fft.transform(out, buf);
+  }
+
+  /** inverseColumn of the column whose conjugate is given (a caller that can write it conjugated saves the copy). */
+  inverseConjugateColumn(conjugate: Float64Array, out: Float64Array): void {
+    this.fft.transform(out, conjugate);
   }
 
   /** The row pass of forward, into this.work. */
@@ -132,13 +148,13 @@ export class RealFft2 {
     }
   }
 
-  /** First inverse pass: every spectral column back to rows y, into `out` (same layout); `spectrum` is kept. */
+  /** First inverse pass: every spectral column back to rows y, into `out` (same layout, inverseColumn's form); `spectrum` is kept. */
   inverseColumns(spectrum: Float64Array, out: Float64Array): void {
     const col = 2 * this.n;
     for (let k = 0; k < this.columns; k++)
-      this.fft.inverseTransform(
-        out.subarray(k * col, (k + 1) * col),
+      this.inverseColumn(
         spectrum.subarray(k * col, (k + 1) * col),
+        out.subarray(k * col, (k + 1) * col),
       );
   }
 
@@ -146,30 +162,32 @@ export class RealFft2 {
   inverseRows(columns: Float64Array, out: Float64Array, y0 = 0, y1 = this.n): void {
     const { n, fft, line, lineOut } = this;
     const col = 2 * n,
-      h = n / 2;
+      h = n / 2,
+      scale = 1 / (n * n);
     for (let y = y0; y < y1; y += 2) {
       const y2 = y + 1 < y1 ? y + 1 : -1;
-      // Z(k) = X(k) + i Y(k) over the whole row, X and Y Hermitian: the inverse is x + i y.
+      // Z(k) = X(k) + i Y(k) over the whole row, X and Y Hermitian: the inverse is x + i y. The
+      // columns hold conj X and conj Y (times n); the line is conj Z, for the forward transform.
       for (let k = 0; k <= h; k++) {
         const o = k * col + 2 * y;
         const xr = columns[o],
-          xi = columns[o + 1];
+          xi = -columns[o + 1];
         const yr = y2 < 0 ? 0 : columns[o + 2],
-          yi = y2 < 0 ? 0 : columns[o + 3];
+          yi = y2 < 0 ? 0 : -columns[o + 3];
         line[2 * k] = xr - yi;
-        line[2 * k + 1] = xi + yr;
+        line[2 * k + 1] = -(xi + yr);
         if (k > 0 && k < h) {
           // Z(n-k) = conj X(k) + i conj Y(k).
           line[2 * (n - k)] = xr + yi;
-          line[2 * (n - k) + 1] = yr - xi;
+          line[2 * (n - k) + 1] = -(yr - xi);
         }
       }
-      fft.inverseTransform(lineOut, line);
+      fft.transform(lineOut, line);
       const a = y * n;
-      for (let x = 0; x < n; x++) out[a + x] = lineOut[2 * x];
+      for (let x = 0; x < n; x++) out[a + x] = lineOut[2 * x] * scale;
       if (y2 >= 0) {
         const b = a + n;
-        for (let x = 0; x < n; x++) out[b + x] = lineOut[2 * x + 1];
+        for (let x = 0; x < n; x++) out[b + x] = -lineOut[2 * x + 1] * scale;
       }
     }
   }

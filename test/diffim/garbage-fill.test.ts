@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subtractImages } from '../../shared/diffim/subtract.js';
-import { fillGarbage } from '../../shared/diffim/garbage-fill.js';
+import { fillGarbage, fillGarbageAsync } from '../../shared/diffim/garbage-fill.js';
+import { WorkerPool } from '../../shared/util/worker-pool.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { Plane } from '../../shared/image/plane.js';
 import { brightestInside, makePair } from './render.js';
@@ -24,6 +25,21 @@ test('fillGarbage fills a masked blob from its neighbours ring by ring and leave
   // The rings are symmetric about the centre, so a linear gradient is filled exactly there.
   assert.ok(Math.abs(two.get(5, 5) - 15) < 1e-5, `centre ${two.get(5, 5)}`);
   assert.equal(image.get(5, 5), 1e6, 'the input is left as it was');
+});
+
+test('fillGarbageAsync on a pool worker gives the pixels of fillGarbage', async () => {
+  const image = Plane.zeros(Float32Array, 40, 30);
+  const mask = Plane.zeros(Int32Array, 40, 30);
+  for (let i = 0; i < image.data.length; i++) image.data[i] = Math.sin(i) * 100;
+  for (let y = 0; y < 30; y++) for (let x = 0; x < 6; x++) mask.set(x, y, MaskPlane.NO_DATA);
+  mask.set(20, 15, MaskPlane.CR);
+  const pool = new WorkerPool(1);
+  try {
+    const far = await fillGarbageAsync(image, mask, MaskPlane.NO_DATA | MaskPlane.CR, 3, pool);
+    assert.deepEqual(far.data, fillGarbage(image, mask, MaskPlane.NO_DATA | MaskPlane.CR, 3).data);
+  } finally {
+    await pool.close();
+  }
 });
 
 test('a cosmic ray on a bright star wing leaves no negative blob on an AL-CONVSCI difference', async () => {

@@ -98,6 +98,27 @@ test('dilateBits spreads only the chosen bits over a square', () => {
   assert.equal(m[4 * 9 + 4], 0b101);
 });
 
+test('dilateBits equals the OR over the square about each pixel, for runs of equal and mixed bits', () => {
+  const [w, h] = [37, 23];
+  const r = rng(5);
+  const m = Int32Array.from({ length: w * h }, () => (r() < 0.7 ? 0 : 1 << Math.floor(r() * 3)));
+  for (let x = 3; x < 30; x++) m[10 * w + x] |= 0b010; // a run along x, and along y below
+  for (let y = 0; y < h; y++) m[y * w + 20] |= 0b001;
+  for (const radius of [1, 3]) {
+    const want = new Int32Array(w * h);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        want[y * w + x] = m[y * w + x];
+        for (let v = Math.max(0, y - radius); v <= Math.min(h - 1, y + radius); v++)
+          for (let u = Math.max(0, x - radius); u <= Math.min(w - 1, x + radius); u++)
+            want[y * w + x] |= m[v * w + u] & 0b011;
+      }
+    const got = m.slice();
+    dilateBits(got, w, h, 0b011, radius);
+    assert.deepEqual(got, want, `radius ${radius}`);
+  }
+});
+
 test('solveSymmetric solves a least-squares problem and tolerates a null direction', () => {
   const x = solveSymmetric(new Float64Array([4, 2, 2, 3]), new Float64Array([2, 1]));
   assert.ok(Math.abs(4 * x[0] + 2 * x[1] - 2) < 1e-9 && Math.abs(2 * x[0] + 3 * x[1] - 1) < 1e-9);
