@@ -8,10 +8,12 @@
  * included; the main thread (emulators, broker, harness) is reported apart. The figures are
  * appended with the commit to bench/records/e2e.jsonl (`compare`: and their change printed).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Alert } from '../shared/alerts/types.js';
 import { readExposureWithHeader } from '../shared/fits/index.js';
 import { gridCamera } from '../shared/prompt/camera.js';
 import { mjdTaiOf } from '../shared/pipeline/index.js';
@@ -45,6 +47,26 @@ function mainThreadCpuS(): number {
 function processCpuS(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
+}
+
+/** One alert as a JSON line, each cutout (a FITS file) as its sha256. */
+function alertLine(alert: Alert): string {
+  return JSON.stringify(alert, (_k, v: unknown) =>
+    v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer'
+      ? createHash('sha256')
+          .update(Buffer.from((v as { data: number[] }).data))
+          .digest('hex')
+      : typeof v === 'bigint'
+        ? String(v)
+        : v,
+  );
+}
+
+/** The alerts received, sorted, to AP_BENCH_E2E_ALERTS/alerts-FIELD.jsonl. */
+async function writeAlerts(field: string, lines: string[]): Promise<void> {
+  const dir = process.env.AP_BENCH_E2E_ALERTS!;
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `alerts-${field}.jsonl`), lines.sort().join('\n') + '\n');
 }
 
 export async function run(options: { compare?: boolean } = {}): Promise<void> {
@@ -81,7 +103,9 @@ async function measure(field: string, sim: Partial<SimConfig>): Promise<Figures>
       parallel: 1,
       sim,
     });
-    const broker = await startBroker(cloud.pubsub, 'bench-broker');
+    const kept: string[] = [];
+    const keep = process.env.AP_BENCH_E2E_ALERTS ? (a: Alert) => kept.push(alertLine(a)) : undefined;
+    const broker = await startBroker(cloud.pubsub, 'bench-broker', keep);
     await uploadTemplates(cloud, plan, rendered, 'r');
     const quiet = () => {};
     const cpu0 = { process: processCpuS(), main: mainThreadCpuS() };
@@ -161,6 +185,7 @@ async function measure(field: string, sim: Partial<SimConfig>): Promise<Figures>
       `${functionsCpuS.toFixed(1)} s (main thread: emulators, broker ${mainCpuS.toFixed(1)} s)`,
     );
     await broker.close();
+    if (keep) await writeAlerts(field, kept);
     const atBroker = (last - image.finalizedAt) / 1000;
     const out: Figures = {
       [`${field}.alerts`]: alerts.length,
