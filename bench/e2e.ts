@@ -51,14 +51,15 @@ function processCpuS(): number {
 
 /** One alert as a JSON line, each cutout (a FITS file) as its sha256. */
 function alertLine(alert: Alert): string {
-  return JSON.stringify(alert, (_k, v: unknown) =>
-    v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer'
-      ? createHash('sha256')
-          .update(Buffer.from((v as { data: number[] }).data))
-          .digest('hex')
-      : typeof v === 'bigint'
-        ? String(v)
-        : v,
+  const digest = (b: Buffer | null) => b && createHash('sha256').update(b).digest('hex');
+  return JSON.stringify(
+    {
+      ...alert,
+      cutoutDifference: digest(alert.cutoutDifference),
+      cutoutScience: digest(alert.cutoutScience),
+      cutoutTemplate: digest(alert.cutoutTemplate),
+    },
+    (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v),
   );
 }
 
@@ -97,7 +98,7 @@ async function measure(field: string, sim: Partial<SimConfig>): Promise<Figures>
       visits: 1,
       seed: 11,
       band: 'r',
-      startMjd: mjdTaiOf(Date.now()),
+      startMjd: Number(process.env.AP_BENCH_E2E_MJD ?? mjdTaiOf(Date.now())),
       cadenceSeconds: 30,
       dir: scratch,
       parallel: 1,
