@@ -292,8 +292,12 @@ export async function processDetector(
     },
     onStage: (stage, ms) => {
       if (stage === 'characterizeTemplate')
-        // Prepared: the wait for its read, when it was still being read (0 otherwise).
-        done('characterizeTemplate', { preloaded, fwhmPx: round(templateFwhmPx, 3) }, ms);
+        // Prepared: 0, or the wait for its read when it came still being read.
+        done(
+          'characterizeTemplate',
+          { preloaded, fwhmPx: round(templateFwhmPx, 3) },
+          preloaded && !(inputs.template instanceof Promise) ? 0 : ms,
+        );
       else if (stage === 'characterizeScience' && scienceCharacterization)
         done(
           'characterizeScience',
