@@ -105,7 +105,9 @@ async function measure(field: string, sim: Partial<SimConfig>): Promise<Figures>
       sim,
     });
     const kept: string[] = [];
-    const keep = process.env.AP_BENCH_E2E_ALERTS ? (a: Alert) => kept.push(alertLine(a)) : undefined;
+    const keep = process.env.AP_BENCH_E2E_ALERTS
+      ? (a: Alert) => kept.push(alertLine(a))
+      : undefined;
     const broker = await startBroker(cloud.pubsub, 'bench-broker', keep);
     await uploadTemplates(cloud, plan, rendered, 'r');
     const quiet = () => {};
