@@ -8,10 +8,12 @@
  * included; the main thread (emulators, broker, harness) is reported apart. The figures are
  * appended with the commit to bench/records/e2e.jsonl (`compare`: and their change printed).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Alert } from '../shared/alerts/types.js';
 import { readExposureWithHeader } from '../shared/fits/index.js';
 import { gridCamera } from '../shared/prompt/camera.js';
 import { mjdTaiOf } from '../shared/pipeline/index.js';
@@ -47,6 +49,27 @@ function processCpuS(): number {
   return (u.user + u.system) / 1e6;
 }
 
+/** One alert as a JSON line, each cutout (a FITS file) as its sha256. */
+function alertLine(alert: Alert): string {
+  const digest = (b: Buffer | null) => b && createHash('sha256').update(b).digest('hex');
+  return JSON.stringify(
+    {
+      ...alert,
+      cutoutDifference: digest(alert.cutoutDifference),
+      cutoutScience: digest(alert.cutoutScience),
+      cutoutTemplate: digest(alert.cutoutTemplate),
+    },
+    (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v),
+  );
+}
+
+/** The alerts received, sorted, to AP_BENCH_E2E_ALERTS/alerts-FIELD.jsonl. */
+async function writeAlerts(field: string, lines: string[]): Promise<void> {
+  const dir = process.env.AP_BENCH_E2E_ALERTS!;
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `alerts-${field}.jsonl`), lines.sort().join('\n') + '\n');
+}
+
 export async function run(options: { compare?: boolean } = {}): Promise<void> {
   const load = loadNow();
   const figures: Figures = {};
@@ -75,13 +98,17 @@ async function measure(field: string, sim: Partial<SimConfig>): Promise<Figures>
       visits: 1,
       seed: 11,
       band: 'r',
-      startMjd: mjdTaiOf(Date.now()),
+      startMjd: Number(process.env.AP_BENCH_E2E_MJD ?? mjdTaiOf(Date.now())),
       cadenceSeconds: 30,
       dir: scratch,
       parallel: 1,
       sim,
     });
-    const broker = await startBroker(cloud.pubsub, 'bench-broker');
+    const kept: string[] = [];
+    const keep = process.env.AP_BENCH_E2E_ALERTS
+      ? (a: Alert) => kept.push(alertLine(a))
+      : undefined;
+    const broker = await startBroker(cloud.pubsub, 'bench-broker', keep);
     await uploadTemplates(cloud, plan, rendered, 'r');
     const quiet = () => {};
     const cpu0 = { process: processCpuS(), main: mainThreadCpuS() };
@@ -161,6 +188,7 @@ async function measure(field: string, sim: Partial<SimConfig>): Promise<Figures>
       `${functionsCpuS.toFixed(1)} s (main thread: emulators, broker ${mainCpuS.toFixed(1)} s)`,
     );
     await broker.close();
+    if (keep) await writeAlerts(field, kept);
     const atBroker = (last - image.finalizedAt) / 1000;
     const out: Figures = {
       [`${field}.alerts`]: alerts.length,

@@ -94,7 +94,7 @@ export interface Services {
   pubsub: PubSub;
   firestore: Firestore;
   buckets: Record<BucketRole, Bucket>;
-  /** The work bucket as a create-only object store (preloads, stored results). */
+  /** The work bucket as a create-only object store (preloads, stored results), read without MD5 (shared/adapters/storage.ts). */
   work: GcsObjectStore;
   archive: AlertArchive;
   apdb: FirestoreApdb;
@@ -114,7 +114,7 @@ export function createServices(config: FunctionConfig = configFromEnv()): Servic
     pubsub,
     firestore,
     buckets,
-    work: new GcsObjectStore(buckets.work),
+    work: new GcsObjectStore(buckets.work, { verifyDownloads: false }),
     archive: new AlertArchive(new GcsObjectStore(buckets.alerts)),
     apdb: new FirestoreApdb(firestore),
     records: new ProcessingRecords(firestore),

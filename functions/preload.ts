@@ -289,8 +289,12 @@ function prepareCut(
 }
 
 export interface Preload {
-  /** Prepared at preload (older preloads may hold the cut-out as read). */
-  template: Exposure | PreparedImage | null;
+  /**
+   * Prepared at preload (older preloads may hold the cut-out as read), still being read: the
+   * largest object (~190 MB at 4k) is downloaded and decoded while the science is characterized.
+   * Null when none was preloaded; resolves null if it is gone by the time it is read.
+   */
+  template: Promise<Exposure | PreparedImage | null> | null;
   snapshot: ApdbSnapshot | null;
   /** The known objects preloaded for the detector (null: not preloaded). */
   knownObjects: OrbitCatalog | null;
@@ -298,27 +302,37 @@ export interface Preload {
   refcat: PreloadedRefcat | null;
 }
 
-/** The preload of a detector, or nulls for what was not preloaded. */
+/**
+ * The preload of a detector, or nulls for what was not preloaded: the folder is listed first, so
+ * that whether a template was preloaded is known before its bytes arrive.
+ */
 export async function loadPreload(
   s: Services,
   groupId: string,
   detector: number,
 ): Promise<Preload> {
   const prefix = preloadPrefix(groupId, detector);
-  const [templateBytes, apdbBytes, orbitBytes, refcatBytes] = await Promise.all([
-    s.work.get(`${prefix}template.fits`),
-    s.work.get(`${prefix}apdb.json.gz`),
-    s.work.get(`${prefix}orbits.csv`),
-    s.work.get(`${prefix}refcat.fits`),
+  const present = new Set(await s.work.list(prefix));
+  const get = (name: string) =>
+    present.has(prefix + name) ? s.work.get(prefix + name) : Promise.resolve(null);
+  const template = present.has(`${prefix}template.fits`)
+    ? get('template.fits').then((bytes) =>
+        bytes ? readExposureOrPrepared(bytes, `${prefix}template.fits`) : null,
+      )
+    : null;
+  // Handled where it is awaited; an error of the small objects first must not leave it unhandled.
+  template?.catch(() => undefined);
+  const [apdbBytes, orbitBytes, refcatBytes] = await Promise.all([
+    get('apdb.json.gz'),
+    get('orbits.csv'),
+    get('refcat.fits'),
   ]);
   return {
     refcat: refcatBytes ? readPreloadedRefcat(refcatBytes, `${prefix}refcat.fits`) : null,
     knownObjects: orbitBytes
       ? new OrbitCatalog(parseOrbitsCsv(orbitBytes.toString('utf8'), `${prefix}orbits.csv`))
       : null,
-    template: templateBytes
-      ? readExposureOrPrepared(templateBytes, `${prefix}template.fits`)
-      : null,
+    template,
     snapshot: apdbBytes
       ? (JSON.parse(gunzipSync(apdbBytes).toString('utf8')) as ApdbSnapshot)
       : null,

@@ -59,7 +59,7 @@ import {
 } from './events.js';
 import { log } from './log.js';
 import { orbitCatalog } from './known-objects.js';
-import { findTemplate, loadPreload, type Preload } from './preload.js';
+import { findTemplate, loadPreload } from './preload.js';
 import { cutOut, PreloadedApdb } from '../shared/prompt/preload.js';
 import {
   encodeResult,
@@ -118,14 +118,12 @@ async function downloadRaw(s: Services, name: string): Promise<Buffer> {
   );
 }
 
-async function templateFor(
+/** Just in time: the notice was missed or late; the template is found from the science WCS. */
+async function templateJustInTime(
   s: Services,
   key: RawImageKey,
   science: Exposure,
-  preload: Preload,
 ): Promise<Exposure | PreparedImage> {
-  if (preload.template) return preload.template;
-  // Just in time: the notice was missed or late; find the template from the science WCS.
   if (!science.wcs)
     throw new BadInput(
       `${key.instrument}/${key.groupId}: science image has no WCS and no preloaded template`,
@@ -316,9 +314,15 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     const digest = imageDigest(bytes);
     if (!(await claim(s, key, science, digest, raw, begin.record))) return;
     progress.stage = 'template';
-    let template;
+    // The preloaded template is still being read: the pipeline awaits it once the science's
+    // characterization has started on the pool's worker.
+    let template: Exposure | PreparedImage | Promise<Exposure | PreparedImage>;
     try {
-      template = await templateFor(s, raw, science, preload);
+      template = preload.template
+        ? preload.template.then((t) => t ?? templateJustInTime(s, raw, science))
+        : await templateJustInTime(s, raw, science);
+      // Handled where the pipeline awaits it; a failure before that must not go unhandled.
+      if (template instanceof Promise) template.catch(() => undefined);
     } catch (err) {
       if (!(err instanceof NoTemplate)) throw err;
       // Without a template nothing downstream would judge the pixels: screen them here.

@@ -7,6 +7,7 @@
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import { freshSubscription, listen as subscribe, type Listener } from './listen.js';
 import { SNR_BIN_EDGES } from '../../shared/alerts/attributes.js';
+import type { Alert } from '../../shared/alerts/types.js';
 import { decodeAlert } from '../../shared/alerts/wire.js';
 import { TOPICS } from '../../shared/cloud/names.js';
 
@@ -63,7 +64,15 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-export async function startBroker(pubsub: PubSub, name = 'broker'): Promise<Broker> {
+/**
+ * `onAlert`: called with each alert's first receipt, decoded (benchmarks keep the content to
+ * compare two versions of the code).
+ */
+export async function startBroker(
+  pubsub: PubSub,
+  name = 'broker',
+  onAlert?: (alert: Alert) => void,
+): Promise<Broker> {
   // A minute to ack: bursts of a few hundred alerts a detector must not outlive the lease.
   const all = await freshSubscription(pubsub, TOPICS.alerts, `${name}-all`, {
     ackDeadlineSeconds: 60,
@@ -108,6 +117,7 @@ export async function startBroker(pubsub: PubSub, name = 'broker'): Promise<Brok
     }
     try {
       const alert = decodeAlert(m.data);
+      onAlert?.(alert);
       const s = alert.diaSource;
       broker.alerts.set(String(alert.diaSourceId), {
         diaSourceId: String(alert.diaSourceId),

@@ -2,7 +2,8 @@
  * Times the cloud calls a function makes, without changing them: the Services handed to the
  * functions are wrapped so that each call of interest adds its wall time (ms) to a category.
  * processImage logs its pipeline stages itself; these fill in the I/O around them (raw download,
- * preload read, result store, APDB write, hand-off publish); nextVisit's and templateBuilder's
+ * preload read, result store, APDB write, hand-off publish; the prepared template's read overlaps
+ * the pipeline and is `preloadTemplate`); nextVisit's and templateBuilder's
  * template reads and writes and preload writes are timed too (the crash rehearsal's points).
  */
 import type { Bucket } from '@google-cloud/storage';
@@ -77,7 +78,9 @@ export function instrumentServices(
     into,
     (method, args) => {
       const key = String(args[0]);
-      if (method === 'get' && key.startsWith('preload/')) return 'preloadRead';
+      // The prepared template is read while the pipeline runs: its wait is the pipeline's characterizeTemplate.
+      if (method === 'get' && key.startsWith('preload/'))
+        return key.endsWith('/template.fits') ? 'preloadTemplate' : 'preloadRead';
       if (method === 'putIfAbsent' && key.startsWith('results/')) return 'store';
       if (method === 'putIfAbsent' && key.startsWith('preload/')) return 'preloadWrite';
       return null;

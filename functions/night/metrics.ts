@@ -192,7 +192,7 @@ export const STAGE_LABELS: Record<(typeof STAGES)[number], string> = {
   preloadRead: 'preload read, beyond the raw download',
   read: 'FITS decode and the rest',
   characterizeScience: 'characterize science',
-  characterizeTemplate: 'characterize template',
+  characterizeTemplate: 'characterize template (prepared: wait for its read)',
   warp: 'warp',
   subtract: 'subtract',
   detect: 'detect',

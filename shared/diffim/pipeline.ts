@@ -164,11 +164,12 @@ export function characterizeTemplate(
 /**
  * The whole pair (see the module comment). `hooks` (or an onStage function) follow the stages;
  * the pool's worker characterizes the science and reads its response map while this thread does
- * the template's, and the tiled stages run on both.
+ * the template's, and the tiled stages run on both. The template may be a promise (still being
+ * read): it is awaited once the science's characterization has started, inside characterizeTemplate.
  */
 export async function runDiff(
   science: Exposure,
-  template: Exposure | PreparedTemplate,
+  templateIn: Exposure | PreparedTemplate | Promise<Exposure | PreparedTemplate>,
   overrides: Partial<DiffConfig> = {},
   hooks: DiffHooks | ((stage: DiffStage) => void) = {},
 ): Promise<DiffResult> {
@@ -186,8 +187,6 @@ export async function runDiff(
     onStage?.(stage, dt);
     return dt;
   };
-  const prepared = isPreparedTemplate(template) ? template : null;
-  const tmpl = prepared ? prepared.exposure : (template as Exposure);
   // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh,
   // and their illumination is modelled (illumination.ts).
   const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
@@ -203,6 +202,10 @@ export async function runDiff(
       )
     : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
+  // A template still being read (a prepared one downloading) is read while the science is characterized.
+  const template = await templateIn;
+  const prepared = isPreparedTemplate(template) ? template : null;
+  const tmpl = prepared ? prepared.exposure : (template as Exposure);
   // Measured once the science is on the worker, which does not wait for it.
   const templateStructured = cfg.characterize && !prepared && isStructuredSky(tmpl, illumination);
   let templateCharacterization: CharacterizeResult | null = prepared?.characterization ?? null;

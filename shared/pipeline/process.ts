@@ -91,8 +91,12 @@ export interface DetectorInputs {
   science: Exposure;
   /** Its FITS header: says whether VISIT/EXPNUM and DETECTOR/CCDNUM were given. */
   scienceHeader?: FitsHeader | null;
-  /** The template as read (characterized here, in place), or prepared beforehand by prepareTemplate. */
-  template: Exposure | PreparedImage;
+  /**
+   * The template as read (characterized here, in place), or prepared beforehand by prepareTemplate;
+   * or a promise of either, still being read: awaited once the science's characterization has
+   * started on the pool's worker, so that its read and decode take this thread's idle time.
+   */
+  template: Exposure | PreparedImage | Promise<Exposure | PreparedImage>;
   /** Visit and detector ids; default the science header's VISIT (EXPNUM) and DETECTOR (CCDNUM). */
   visit?: number;
   detector?: number;
@@ -226,11 +230,22 @@ export async function processDetector(
   const now = deps.now ?? Date.now;
   const provenance = { configHash: configHash(config), codeVersion: codeVersion() };
   const { science, apdb } = inputs;
-  const templateIn = isPrepared(inputs.template) ? inputs.template.exposure : inputs.template;
   const ids = checkScience(inputs, config.limits, log);
   await refuseCollision(apdb, ids, inputs.imageDigest);
-  checkLimits(templateIn, 'template', config.limits);
-  checkPair(science, templateIn);
+  // The template's checks run as it arrives (before runDiff uses it).
+  let templateIn = science;
+  let preloaded = false;
+  let templateFwhmPx = Number.NaN;
+  const template = Promise.resolve(inputs.template).then((t) => {
+    templateIn = isPrepared(t) ? t.exposure : t;
+    checkLimits(templateIn, 'template', config.limits);
+    checkPair(science, templateIn);
+    preloaded = isPrepared(t);
+    if (isPrepared(t)) templateFwhmPx = t.psfFwhmPx;
+    else checkImageData(templateIn, 'template');
+    return t;
+  });
+  template.catch(() => undefined); // awaited in runDiff; an earlier failure must not leave it unhandled
 
   const timingsMs = {} as Record<PipelineStage | 'total', number>;
   const start = performance.now();
@@ -256,9 +271,6 @@ export async function processDetector(
   // warped, the responses compared, then the subtraction, tiled over both threads. Raw science
   // frames are not resampled: their noise correlation is not searched. Stage times are laps and
   // add up to the wall time.
-  const preloaded = isPrepared(inputs.template);
-  if (!preloaded) checkImageData(templateIn, 'template');
-  let templateFwhmPx = preloaded ? (inputs.template as PreparedImage).psfFwhmPx : Number.NaN;
   let scienceCharacterization: CharacterizeResult | null = null;
   let warpOutcome: WarpOutcome | null = null;
   // The catalog is measured on the characterized, registered science before the subtraction's masks change it.
@@ -280,10 +292,11 @@ export async function processDetector(
     },
     onStage: (stage, ms) => {
       if (stage === 'characterizeTemplate')
+        // Prepared: 0, or the wait for its read when it came still being read.
         done(
           'characterizeTemplate',
           { preloaded, fwhmPx: round(templateFwhmPx, 3) },
-          preloaded ? 0 : ms,
+          preloaded && !(inputs.template instanceof Promise) ? 0 : ms,
         );
       else if (stage === 'characterizeScience' && scienceCharacterization)
         done(
@@ -309,7 +322,7 @@ export async function processDetector(
       }
     },
   };
-  const subtraction = await diffOrExplain(science, inputs.template, config, hooks);
+  const subtraction = await diffOrExplain(science, template, config, hooks);
   const warpedTemplate = subtraction.warpedTemplate;
   const zp = resolveZeroPoint(
     { zeroPoint: science.info.zeroPoint, origin: science.info.zeroPointOrigin },
@@ -557,7 +570,7 @@ function siteOf(header: FitsHeader | null | undefined): Site {
  */
 async function diffOrExplain(
   science: Exposure,
-  template: Exposure | PreparedImage,
+  template: Promise<Exposure | PreparedImage>,
   config: PipelineConfig,
   hooks: DiffHooks,
 ): Promise<DiffResult> {

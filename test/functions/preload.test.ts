@@ -78,5 +78,8 @@ test('no tile in the refcats bucket: no reference stars preloaded', async () => 
   const v = visit('g-none', [40, -30]);
   const summary = await preloadDetector(s, v, 0);
   assert.equal(summary.referenceStars, null);
-  assert.equal((await loadPreload(s, v.groupId, 0)).refcat, null);
+  const preload = await loadPreload(s, v.groupId, 0);
+  assert.equal(preload.refcat, null);
+  // No template in the bucket: none preloaded, known before any template read (the folder is listed).
+  assert.equal(preload.template, null);
 });
