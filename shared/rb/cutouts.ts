@@ -194,3 +194,41 @@ export function zoomInPlace(
     }
   }
 }
+
+/** |S/N| above which a pixel's noise is read as difference / S/N (below it the ratio is rounding). */
+const NOISE_RATIO_MIN_SNR = 1e-3;
+
+/**
+ * A background residual added to raw cutout `m` in place: the plane `offset + gradX u + gradY v`
+ * (u, v from -1 at one edge to 1 at the other), in units of the difference's noise, added to the
+ * S/N plane and, times each pixel's noise sqrt(variance) = difference / S/N, to the difference.
+ * Science and template are untouched. Missing pixels (difference and S/N both 0) stay 0.
+ * A difference whose background is not flat (a sky curvature or a star's halo the kernel could
+ * not match) puts a DIASource on such a pedestal; the training nights' differences have none.
+ */
+export function addSkyResidualInPlace(
+  data: Float32Array,
+  m: number,
+  plane: { offset: number; gradX: number; gradY: number },
+): void {
+  const base = m * CUTOUT_LENGTH;
+  const half = (CUTOUT_SIZE - 1) / 2;
+  const noise: number[] = [];
+  for (let k = 0; k < CUTOUT_SIZE * CUTOUT_SIZE; k++) {
+    const p = base + k * CHANNELS;
+    if (Math.abs(data[p + 3]) > NOISE_RATIO_MIN_SNR) noise.push(data[p + 2] / data[p + 3]);
+  }
+  // Where the S/N is too small for the ratio, the cutout's median noise.
+  const typical = noise.length ? noise.sort((a, b) => a - b)[noise.length >> 1] : 0;
+  for (let j = 0; j < CUTOUT_SIZE; j++)
+    for (let i = 0; i < CUTOUT_SIZE; i++) {
+      const p = base + (j * CUTOUT_SIZE + i) * CHANNELS;
+      if (data[p + 2] === 0 && data[p + 3] === 0) continue;
+      const sigma =
+        Math.abs(data[p + 3]) > NOISE_RATIO_MIN_SNR ? data[p + 2] / data[p + 3] : typical;
+      const level =
+        plane.offset + (plane.gradX * (i - half)) / half + (plane.gradY * (j - half)) / half;
+      data[p + 3] += level;
+      data[p + 2] += level * sigma;
+    }
+}

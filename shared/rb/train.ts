@@ -15,6 +15,7 @@ import {
   normalizeCutouts,
   reverseTimeInPlace,
   zoomInPlace,
+  addSkyResidualInPlace,
 } from './cutouts.js';
 import type { LabelledSet } from './labelled-set.js';
 import { LAYER_SHAPES, initialWeights, logits, type NetworkWeights } from './network.js';
@@ -34,6 +35,12 @@ export interface TrainConfig {
   timeReversal: number;
   /** Range of the PSF-scale augmentation (zoomInPlace, log-uniform); [1, 1] turns it off. */
   zoom: [number, number];
+  /**
+   * Background-residual augmentation (addSkyResidualInPlace): half the cutouts get a plane added
+   * to their difference whose offset and edge-to-centre change along each axis are normal with
+   * this rms, in units of the difference's noise; 0 turns it off.
+   */
+  skyResidual: number;
   seed: number;
 }
 
@@ -46,6 +53,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   augment: true,
   timeReversal: 0,
   zoom: [1, 1],
+  skyResidual: 0,
   seed: 1,
 };
 
@@ -101,6 +109,7 @@ export function trainNetwork(
   const batch = new Float32Array(cfg.batchSize * CUTOUT_LENGTH);
   const labels = new Float32Array(cfg.batchSize);
   const scratch = new Float32Array(CUTOUT_LENGTH);
+  const one = { count: 1, data: new Float32Array(CUTOUT_LENGTH) };
   const [zoomLo, zoomHi] = cfg.zoom.map(Math.log);
   const history: EpochReport[] = [];
   const t0 = performance.now();
@@ -114,7 +123,18 @@ export function trainNetwork(
     for (let b = 0; b < cfg.batchSize; b++) {
       const isReal = b % 2 === 0;
       const pool = isReal ? real : bogus;
-      augmentInto(input, pool[rng.int(pool.length)], cfg.augment ? rng.int(8) : 0, batch, b);
+      const n = pool[rng.int(pool.length)];
+      const k = cfg.augment ? rng.int(8) : 0;
+      if (cfg.skyResidual > 0 && rng.uniform() < 0.5) {
+        one.data.set(set.raw.data.subarray(n * CUTOUT_LENGTH, (n + 1) * CUTOUT_LENGTH));
+        const [offset, gradX, gradY] = [rng.normal(), rng.normal(), rng.normal()];
+        addSkyResidualInPlace(one.data, 0, {
+          offset: cfg.skyResidual * offset,
+          gradX: cfg.skyResidual * gradX,
+          gradY: cfg.skyResidual * gradY,
+        });
+        augmentInto(normalizeCutouts(one).data, 0, k, batch, b);
+      } else augmentInto(input, n, k, batch, b);
       if (cfg.timeReversal > 0 && rng.uniform() < cfg.timeReversal) reverseTimeInPlace(batch, b);
       if (zoomHi > zoomLo) zoomInPlace(batch, b, Math.exp(rng.between(zoomLo, zoomHi)), scratch);
       labels[b] = isReal ? 1 : 0;

@@ -11,6 +11,7 @@ import {
   normalizeCutouts,
   reverseTimeInPlace,
   zoomInPlace,
+  addSkyResidualInPlace,
 } from '../../shared/rb/cutouts.js';
 
 const HALF = (CUTOUT_SIZE - 1) / 2;
@@ -191,4 +192,26 @@ test('zoom: scale 1 is the identity; a Gaussian PSF zoomed by s has s times its 
       assert.ok(Math.abs(width(zoomed, c) / (scale * sigma) - 1) < 0.03, `scale ${scale}`);
     assert.deepEqual(zoomed.subarray(0, CUTOUT_LENGTH), data.subarray(0, CUTOUT_LENGTH));
   }
+});
+
+test('sky residual: the plane lands on the S/N plane and, times sqrt(variance), on the difference; missing pixels stay 0', () => {
+  const imgs = images();
+  imgs.difference.mask.set(30, 50, MaskPlane.NO_DATA);
+  const raw = cutTriplets([{ x: 50, y: 50 }], imgs);
+  const out = raw.data.slice();
+  addSkyResidualInPlace(out, 0, { offset: 0.5, gradX: 0.2, gradY: -0.1 });
+  for (const [i, j] of [
+    [0, 0],
+    [HALF, HALF],
+    [CUTOUT_SIZE - 1, 7],
+  ]) {
+    const level = 0.5 + (0.2 * (i - HALF)) / HALF - (0.1 * (j - HALF)) / HALF;
+    assert.ok(Math.abs(at(out, 0, i, j, 3) - at(raw.data, 0, i, j, 3) - level) < 1e-5);
+    // variance 4: the noise is 2 ADU.
+    assert.ok(Math.abs(at(out, 0, i, j, 2) - at(raw.data, 0, i, j, 2) - 2 * level) < 1e-4);
+    for (const c of [0, 1]) assert.equal(at(out, 0, i, j, c), at(raw.data, 0, i, j, c));
+  }
+  const masked = [30 - 50 + HALF, HALF] as const;
+  assert.equal(at(out, 0, ...masked, 2), 0);
+  assert.equal(at(out, 0, ...masked, 3), 0);
 });

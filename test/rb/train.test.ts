@@ -99,3 +99,15 @@ test('least certain: nearest the cut first, ties by index', () => {
   assert.deepEqual(leastCertain([0.9, 0.52, 0.1, 0.45, 0.55], 0.5, 3), [1, 3, 4]);
   assert.deepEqual(leastCertain([0.2, 0.8], 0.5, 5), [0, 1]);
 });
+
+test('the background-residual augmentation changes the batches only when on', async () => {
+  await initTf(undefined, () => {});
+  const set = synthetic(32, 5);
+  const kernel = (overrides: Parameters<typeof trainNetwork>[1]): Float32Array =>
+    trainNetwork(set, { epochs: 1, batchSize: 16, seed: 7, ...overrides })
+      .weights.get('conv1/kernel')!
+      .dataSync() as Float32Array;
+  const plain = kernel({});
+  assert.deepEqual(kernel({ skyResidual: 0 }), plain);
+  assert.notDeepEqual(kernel({ skyResidual: 0.5 }), plain);
+});
