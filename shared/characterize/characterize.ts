@@ -26,6 +26,7 @@ import { polyTerms } from '../psf/pixel-psf.js';
 import {
   DEFAULT_BACKGROUND_CONFIG,
   measureMesh,
+  meshCells,
   meshSurface,
   type BackgroundConfig,
   type BackgroundResult,
@@ -80,6 +81,12 @@ export interface CharacterizeConfig {
   minStarsPixelModel: number;
   /** At most this many selected stars are fitted, spread over the detector and their brightness (psf-sample.ts; default 300, 0: all). */
   maxPsfStars: number;
+  /**
+   * The final background pass takes every s-th pixel along x and y of each mesh cell, s the largest step that leaves
+   * at least this many of its pixels (default 4096: every second pixel of a 128 px cell, all of a 64 px or smaller
+   * one; a cell's median then to 1/50 of the pixel noise, below the 3x3 median filter's own scatter); 0: every pixel.
+   */
+  meshCellSamples: number;
 }
 
 export const DEFAULT_CHARACTERIZE_CONFIG: CharacterizeConfig = {
@@ -97,6 +104,7 @@ export const DEFAULT_CHARACTERIZE_CONFIG: CharacterizeConfig = {
   minStarsPerTerm: 4,
   minStarsPixelModel: 3,
   maxPsfStars: 300,
+  meshCellSamples: 4096,
 };
 
 /** Partial config: each stage's block may itself be partial. */
@@ -188,9 +196,11 @@ export function characterizeImage(
   };
 
   const defects = timed('defects', () => flagDefects(exposure, cfg.defects));
+  // Pixels flagged CR before (in the file), kept with the passes' own to count the CR groups at the end.
+  const crBefore: number[] = [];
 
   const { background, sky, detection, exclude, unusable } = timed('background', () => {
-    const unusable = unusableMask(exposure);
+    const unusable = unusableMask(exposure, crBefore);
     // A first, coarsely sampled pass only serves to find the sources to mask in the second.
     const first = measureMesh(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
     // Its residual is binned for detection as each row is taken, never held whole.
@@ -208,7 +218,10 @@ export function characterizeImage(
       cfg.peaks,
     );
     const excluded = orInto(unusable.slice(), found.sourceMask);
-    const mesh = measureMesh(exposure.image, excluded, cfg.background);
+    const mesh = measureMesh(exposure.image, excluded, {
+      ...cfg.background,
+      sampleStep: cellSampleStep(exposure, cfg),
+    });
     // The final map is drawn row by row as the residual is taken from it (one pass, not two).
     const map = Plane.zeros(Float32Array, w, h);
     const drawRow = meshSurface(mesh, w, h);
@@ -285,7 +298,7 @@ export function characterizeImage(
     defects,
     background,
     variance,
-    crCount: countCrGroups(exposure),
+    crCount: countGroups(w, h, [crBefore, crFirst.pixels, crSecond.pixels]),
     crPixels: crFirst.nPixels + crSecond.nPixels,
     psf,
     sources: selection.candidates,
@@ -315,19 +328,29 @@ export function mergeConfig(o: CharacterizeOverrides): CharacterizeConfig {
   };
 }
 
-/** 1 where the mask makes a pixel unusable for sky and star measurements. */
-function unusableMask(exposure: Exposure): Uint8Array {
+/** The final mesh pass's step along x and y: the largest leaving meshCellSamples pixels a cell (config.background.sampleStep at least). */
+function cellSampleStep(exposure: Exposure, cfg: CharacterizeConfig): number {
+  const { mesh } = meshCells(exposure.image, cfg.background);
+  const step = cfg.meshCellSamples > 0 ? Math.floor(mesh / Math.sqrt(cfg.meshCellSamples)) : 1;
+  return Math.max(cfg.background.sampleStep, step);
+}
+
+/**
+ * 1 where the mask makes a pixel unusable for sky and star measurements; `crs` gains the (row-major)
+ * indices of the pixels already flagged CR.
+ */
+function unusableMask(exposure: Exposure, crs: number[]): Uint8Array {
   const w = exposure.width;
   const out = new Uint8Array(w * exposure.height);
-  if (exposure.mask.contiguous) {
-    // One flat loop over a contiguous mask (the usual case) runs faster than row by row.
-    const m = exposure.mask.data;
-    for (let i = 0; i < out.length; i++) out[i] = m[i] & UNUSABLE_HERE ? 1 : 0;
-    return out;
-  }
+  const m = exposure.mask.data;
   for (let y = 0; y < exposure.height; y++) {
-    const m = exposure.mask.row(y);
-    for (let x = 0; x < w; x++) out[y * w + x] = m[x] & UNUSABLE_HERE ? 1 : 0;
+    // Indexed into the plane's own array (a contiguous mask is one flat run of rows).
+    const r = exposure.mask.index(0, y) - y * w;
+    for (let i = y * w, end = i + w; i < end; i++) {
+      const bits = m[r + i];
+      out[i] = bits & UNUSABLE_HERE ? 1 : 0;
+      if (bits & MaskPlane.CR) crs.push(i);
+    }
   }
   return out;
 }
@@ -380,21 +403,16 @@ function subtract(exposure: Exposure, bg: BackgroundResult): void {
   }
 }
 
-/** Number of 8-connected groups of CR pixels (the flood fill visits the few CR pixels only). */
-function countCrGroups(exposure: Exposure): number {
-  const { width: w, height: h, mask } = exposure;
-  const isCr = new Uint8Array(w * h);
+/** Number of 8-connected groups of the pixels listed (row-major indices, repeats allowed): the flood fill visits them only. */
+function countGroups(w: number, h: number, lists: ArrayLike<number>[]): number {
+  const member = new Uint8Array(w * h);
   const seeds: number[] = [];
-  const m = mask.data;
-  for (let y = 0; y < h; y++) {
-    const r = mask.index(0, y);
-    for (let x = 0; x < w; x++) {
-      if (!(m[r + x] & MaskPlane.CR)) continue;
-      isCr[y * w + x] = 1;
-      seeds.push(y * w + x);
+  for (const list of lists)
+    for (let k = 0; k < list.length; k++) {
+      member[list[k]] = 1;
+      seeds.push(list[k]);
     }
-  }
-  return forEachComponent8(isCr, w, h, () => {}, seeds);
+  return forEachComponent8(member, w, h, () => {}, seeds);
 }
 
 /** Pixel PSF with the highest degree the star count supports, else the Gaussian fallback. */
