@@ -26,7 +26,6 @@ import { polyTerms } from '../psf/pixel-psf.js';
 import {
   DEFAULT_BACKGROUND_CONFIG,
   measureMesh,
-  meshCells,
   meshSurface,
   type BackgroundConfig,
   type BackgroundResult,
@@ -81,12 +80,6 @@ export interface CharacterizeConfig {
   minStarsPixelModel: number;
   /** At most this many selected stars are fitted, spread over the detector and their brightness (psf-sample.ts; default 300, 0: all). */
   maxPsfStars: number;
-  /**
-   * The final background pass takes every s-th pixel along x and y of each mesh cell, s the largest step that leaves
-   * at least this many of its pixels (default 4096: every second pixel of a 128 px cell, all of a 64 px or smaller
-   * one; a cell's median then to 1/50 of the pixel noise, below the 3x3 median filter's own scatter); 0: every pixel.
-   */
-  meshCellSamples: number;
 }
 
 export const DEFAULT_CHARACTERIZE_CONFIG: CharacterizeConfig = {
@@ -104,7 +97,6 @@ export const DEFAULT_CHARACTERIZE_CONFIG: CharacterizeConfig = {
   minStarsPerTerm: 4,
   minStarsPixelModel: 3,
   maxPsfStars: 300,
-  meshCellSamples: 4096,
 };
 
 /** Partial config: each stage's block may itself be partial. */
@@ -218,10 +210,7 @@ export function characterizeImage(
       cfg.peaks,
     );
     const excluded = orInto(unusable.slice(), found.sourceMask);
-    const mesh = measureMesh(exposure.image, excluded, {
-      ...cfg.background,
-      sampleStep: cellSampleStep(exposure, cfg),
-    });
+    const mesh = measureMesh(exposure.image, excluded, cfg.background);
     // The final map is drawn row by row as the residual is taken from it (one pass, not two).
     const map = Plane.zeros(Float32Array, w, h);
     const drawRow = meshSurface(mesh, w, h);
@@ -326,13 +315,6 @@ export function mergeConfig(o: CharacterizeOverrides): CharacterizeConfig {
     starSelect: { ...d.starSelect, ...o.starSelect },
     psfFit: { ...d.psfFit, ...o.psfFit },
   };
-}
-
-/** The final mesh pass's step along x and y: the largest leaving meshCellSamples pixels a cell (config.background.sampleStep at least). */
-function cellSampleStep(exposure: Exposure, cfg: CharacterizeConfig): number {
-  const { mesh } = meshCells(exposure.image, cfg.background);
-  const step = cfg.meshCellSamples > 0 ? Math.floor(mesh / Math.sqrt(cfg.meshCellSamples)) : 1;
-  return Math.max(cfg.background.sampleStep, step);
 }
 
 /**
