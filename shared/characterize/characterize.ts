@@ -188,9 +188,11 @@ export function characterizeImage(
   };
 
   const defects = timed('defects', () => flagDefects(exposure, cfg.defects));
+  // Pixels flagged CR before (in the file), kept with the passes' own to count the CR groups at the end.
+  const crBefore: number[] = [];
 
   const { background, sky, detection, exclude, unusable } = timed('background', () => {
-    const unusable = unusableMask(exposure);
+    const unusable = unusableMask(exposure, crBefore);
     // A first, coarsely sampled pass only serves to find the sources to mask in the second.
     const first = measureMesh(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
     // Its residual is binned for detection as each row is taken, never held whole.
@@ -285,7 +287,7 @@ export function characterizeImage(
     defects,
     background,
     variance,
-    crCount: countCrGroups(exposure),
+    crCount: countGroups(w, h, [crBefore, crFirst.pixels, crSecond.pixels]),
     crPixels: crFirst.nPixels + crSecond.nPixels,
     psf,
     sources: selection.candidates,
@@ -315,19 +317,22 @@ export function mergeConfig(o: CharacterizeOverrides): CharacterizeConfig {
   };
 }
 
-/** 1 where the mask makes a pixel unusable for sky and star measurements. */
-function unusableMask(exposure: Exposure): Uint8Array {
+/**
+ * 1 where the mask makes a pixel unusable for sky and star measurements; `crs` gains the (row-major)
+ * indices of the pixels already flagged CR.
+ */
+function unusableMask(exposure: Exposure, crs: number[]): Uint8Array {
   const w = exposure.width;
   const out = new Uint8Array(w * exposure.height);
-  if (exposure.mask.contiguous) {
-    // One flat loop over a contiguous mask (the usual case) runs faster than row by row.
-    const m = exposure.mask.data;
-    for (let i = 0; i < out.length; i++) out[i] = m[i] & UNUSABLE_HERE ? 1 : 0;
-    return out;
-  }
+  const m = exposure.mask.data;
   for (let y = 0; y < exposure.height; y++) {
-    const m = exposure.mask.row(y);
-    for (let x = 0; x < w; x++) out[y * w + x] = m[x] & UNUSABLE_HERE ? 1 : 0;
+    // Indexed into the plane's own array (a contiguous mask is one flat run of rows).
+    const r = exposure.mask.index(0, y) - y * w;
+    for (let i = y * w, end = i + w; i < end; i++) {
+      const bits = m[r + i];
+      out[i] = bits & UNUSABLE_HERE ? 1 : 0;
+      if (bits & MaskPlane.CR) crs.push(i);
+    }
   }
   return out;
 }
@@ -380,21 +385,16 @@ function subtract(exposure: Exposure, bg: BackgroundResult): void {
   }
 }
 
-/** Number of 8-connected groups of CR pixels (the flood fill visits the few CR pixels only). */
-function countCrGroups(exposure: Exposure): number {
-  const { width: w, height: h, mask } = exposure;
-  const isCr = new Uint8Array(w * h);
+/** Number of 8-connected groups of the pixels listed (row-major indices, repeats allowed): the flood fill visits them only. */
+function countGroups(w: number, h: number, lists: ArrayLike<number>[]): number {
+  const member = new Uint8Array(w * h);
   const seeds: number[] = [];
-  const m = mask.data;
-  for (let y = 0; y < h; y++) {
-    const r = mask.index(0, y);
-    for (let x = 0; x < w; x++) {
-      if (!(m[r + x] & MaskPlane.CR)) continue;
-      isCr[y * w + x] = 1;
-      seeds.push(y * w + x);
+  for (const list of lists)
+    for (let k = 0; k < list.length; k++) {
+      member[list[k]] = 1;
+      seeds.push(list[k]);
     }
-  }
-  return forEachComponent8(isCr, w, h, () => {}, seeds);
+  return forEachComponent8(member, w, h, () => {}, seeds);
 }
 
 /** Pixel PSF with the highest degree the star count supports, else the Gaussian fallback. */

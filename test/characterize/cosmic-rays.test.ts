@@ -9,6 +9,8 @@ import { MaskPlane } from '../../shared/image/mask.js';
 import { Plane } from '../../shared/image/plane.js';
 import { measureStamp } from '../../shared/psf/shape.js';
 import { forEachComponent8 } from '../../shared/util/components.js';
+import { characterizeImage } from '../../shared/characterize/characterize.js';
+import { Exposure } from '../../shared/image/exposure.js';
 import { MoffatPsf, addMoffat } from '../../shared/sim/moffat.js';
 
 const W = 400;
@@ -122,4 +124,46 @@ test('CR groups counted from their own pixels (seeds) are the groups of the whol
     visited.sort((a, b) => a - b),
     [...seeds].sort((a, b) => a - b),
   );
+});
+
+test("characterizeImage's CR count: the groups of the final mask, CR pixels flagged before it ran (in the file) included, on a view too", () => {
+  const exposure = (): Exposure => {
+    const e = Exposure.blank(300, 260);
+    let s = 5;
+    const u = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
+    const image = e.image.data;
+    for (let i = 0; i < image.length; i++)
+      image[i] = 100 + 5 * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+    // Hot pixels the passes flag, one of them beside a pixel flagged before.
+    for (const [x, y] of [
+      [40, 50],
+      [200, 120],
+      [121, 201],
+    ])
+      image[y * 300 + x] += 400;
+    for (const [x, y] of [
+      [10, 10],
+      [11, 11],
+      [150, 30],
+      [120, 200],
+      [250, 240],
+    ])
+      e.mask.data[y * 300 + x] |= MaskPlane.CR;
+    e.info.gain = 4;
+    return e;
+  };
+  const groupsOf = (e: Exposure): number => {
+    const member = new Uint8Array(e.width * e.height);
+    for (let y = 0; y < e.height; y++)
+      for (let x = 0; x < e.width; x++)
+        member[y * e.width + x] = e.mask.get(x, y) & MaskPlane.CR ? 1 : 0;
+    return forEachComponent8(member, e.width, e.height, () => {});
+  };
+  const whole = exposure();
+  const crCount = characterizeImage(whole).crCount;
+  assert.equal(crCount, groupsOf(whole));
+  // (10, 10) and (11, 11) are one group, (121, 201) joins (120, 200): 4 groups before, 2 more flagged.
+  assert.equal(crCount, 6);
+  const view = exposure().view({ x: 5, y: 3, width: 280, height: 250 });
+  assert.equal(characterizeImage(view).crCount, groupsOf(view));
 });
