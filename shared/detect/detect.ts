@@ -105,7 +105,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   detectNegative: true,
   growSigmas: 2.4,
   minPeakSeparationFwhm: 1.5,
-  excludeBits: UNUSABLE,
+  excludeBits: UNUSABLE | MaskPlane.INEXACT_PSF,
   maskGrowBits: MaskPlane.CR | MaskPlane.BAD | MaskPlane.SAT,
   maskGrowRadius: 2,
   minUnmaskedInformation: 0.5,
