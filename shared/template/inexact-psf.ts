@@ -73,7 +73,8 @@ export function flagInexactPsf(
       label[p] = c;
       peak[c] = Math.max(peak[c], image[p] / Math.sqrt(variance[p]));
       let present = 0;
-      for (const q of inputs) if (!(q.mask[p] & STACK_UNUSABLE) && !q.rejected[p]) present += q.weight;
+      for (const q of inputs)
+        if (!(q.mask[p] & STACK_UNUSABLE) && !q.rejected[p]) present += q.weight;
       flux[c] += image[p];
       missing[c] += image[p] * (1 - present / total);
     },
