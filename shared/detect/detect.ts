@@ -33,9 +33,9 @@ export interface DetectConfig {
   minPeakSeparationFwhm: number;
   /**
    * Mask bits whose pixels get zero weight in detection and measurement. Default UNUSABLE
-   * (BAD|SAT|CR|NO_DATA|EDGE). Adding INEXACT_PSF (a template's bright source missing some inputs:
-   * shared/template/inexact-psf.ts) drops its PSF residuals but also every variable star CompareWarp
-   * rejected epochs of (the night lost 26 % of its variables), so it is not in the default.
+   * (BAD|SAT|CR|NO_DATA|EDGE) and INEXACT_PSF (a template's bright source where a large share of its
+   * inputs' weight is missing, whose residual is the coadd's PSF, not a change:
+   * shared/template/inexact-psf.ts).
    */
   excludeBits: number;
   /**
@@ -110,7 +110,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   detectNegative: true,
   growSigmas: 2.4,
   minPeakSeparationFwhm: 1.5,
-  excludeBits: UNUSABLE,
+  excludeBits: UNUSABLE | MaskPlane.INEXACT_PSF,
   maskGrowBits: MaskPlane.CR | MaskPlane.BAD | MaskPlane.SAT,
   maskGrowRadius: 2,
   minUnmaskedInformation: 0.5,

@@ -295,17 +295,11 @@ export async function stackInputs(
     (a: { job: StackJob; y0: number; y1: number }) => stackRows(a.job, a.y0, a.y1),
     bands(height, lanes).map(([y0, y1]) => ({ job, y0, y1 })),
   );
-  flagInexactPsf(
-    job.image,
-    job.variance,
-    job.mask,
-    job.count,
-    inputs.length,
-    width,
-    height,
-    cfg.inexactPsfFootprintSigma,
-    cfg.inexactPsfPeakSigma,
-  );
+  flagInexactPsf(job.image, job.variance, job.mask, planes, width, height, {
+    footprintSigma: cfg.inexactPsfFootprintSigma,
+    peakSigma: cfg.inexactPsfPeakSigma,
+    missingFraction: cfg.inexactPsfMissingFraction,
+  });
   const t2 = performance.now();
   const rejectedFraction = planes.map((p) => {
     let covered = 0;

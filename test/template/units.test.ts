@@ -415,14 +415,18 @@ test('stacking: where the sharpest input ends, the coadd PSF keeps its width (ps
 });
 
 /**
- * Five noisy inputs (sigma 1) of one star of 2e5 ADU at (80, 80), with true Moffat PSFs as their
- * models: three sharp (FWHM 3 px, beta 4.5), two broad with heavier wings (FWHM 5 px, beta 3), as
- * the simulator's seeing and beta spread make them; input 0 also holds a transient at (40, 120).
+ * Noisy inputs (sigma 1) of one star at (80, 80), with true Moffat PSFs as their models: by default
+ * five, three sharp (FWHM 3 px, beta 4.5), two broad with heavier wings (FWHM 5 px, beta 3), as the
+ * simulator's seeing and beta spread make them, the star of 2e5 ADU in each (`starFlux(i)` else);
+ * input 0 also holds a transient at (40, 120).
  */
-function moffatInputs(): StackInput[] {
+function moffatInputs(
+  fwhms: number[] = [3, 3, 3, 5, 5],
+  starFlux: (i: number) => number = () => 2e5,
+): StackInput[] {
   const gauss = normals(7);
   const size = 160;
-  return [3, 3, 3, 5, 5].map((fwhm, i) => {
+  return fwhms.map((fwhm, i) => {
     const psf = MoffatPsf.uniform(size, fwhm, fwhm === 3 ? 4.5 : 3);
     const image = new Float32Array(new SharedArrayBuffer(4 * size * size));
     for (let p = 0; p < image.length; p++) image[p] = gauss();
@@ -433,7 +437,7 @@ function moffatInputs(): StackInput[] {
         for (let k = 0; k < st.size; k++)
           image[(cy - h + j) * size + cx - h + k] += flux * st.data[j * st.size + k];
     };
-    add(80, 80, 2e5);
+    add(80, 80, starFlux(i));
     if (i === 0) add(40, 120, 2000);
     return {
       image,
@@ -501,4 +505,25 @@ test('INEXACT_PSF: a bright star whose broad inputs CompareWarp dropped in its w
   assert.ok(cw.total < 0.2 * 160 * 160, `only the star's footprint: ${cw.total} px`);
   assert.equal((await flagged('none')).total, 0, "every input used: the PSF is CoaddPsf's");
   assert.throws(() => resolveTemplateConfig({ inexactPsfPeakSigma: -1 }), /inexactPsfPeakSigma/);
+});
+
+test('INEXACT_PSF: a variable star whose bright epoch CompareWarp rejected (1 of 6 inputs, core and wings) is not flagged; with inexactPsfMissingFraction 0 (any input missing) it is', async () => {
+  // Six inputs of one seeing; input 2 caught the star twice as bright (0.75 mag).
+  const inputs = moffatInputs([3, 3, 3, 3, 3, 3], (i) => (i === 2 ? 4e5 : 2e5));
+  const run = (inexactPsfMissingFraction: number) =>
+    stackInputs(160, 160, inputs, resolveTemplateConfig({ inexactPsfMissingFraction }), null);
+  const out = await run(DEFAULT_TEMPLATE_CONFIG.inexactPsfMissingFraction);
+  assert.equal(out.count[80 * 160 + 80], 5, 'the bright epoch is rejected at the core');
+  let flagged = 0;
+  for (const m of out.mask) if (m & MaskPlane.INEXACT_PSF) flagged++;
+  assert.equal(flagged, 0, 'one input of six missing: the coadd PSF is still close to CoaddPsf');
+  const any = await run(0);
+  assert.ok(
+    any.mask[80 * 160 + 80] & MaskPlane.INEXACT_PSF,
+    'flagged when any missing input counts',
+  );
+  assert.throws(
+    () => resolveTemplateConfig({ inexactPsfMissingFraction: 1.5 }),
+    /inexactPsfMissingFraction/,
+  );
 });
