@@ -4,12 +4,12 @@
  * planes are characterized in place when they are on SharedArrayBuffers (as read from FITS), else
  * copied to SharedArrayBuffers, characterized there and copied back; the
  * result is the one characterizeImage returns (its PSF model crosses in its stored form, psf/persist.ts).
- * With `noiseCorrelation`, the blank-sky noise-correlation estimate (noise-correlation-estimate.ts)
- * follows on the same thread. Without pool workers (AP_THREADS=1) it runs on the calling thread.
+ * noiseCorrelationAsync then estimates the blank-sky noise correlation (noise-correlation-estimate.ts)
+ * on a worker too. Without pool workers (AP_THREADS=1) both run on the calling thread.
  * @example
  *   const science = characterizeImageAsync(sci);           // in the pool's worker
  *   const template = characterizeImage(tmpl);              // meanwhile, here
- *   (await science).psf.fwhmPx;
+ *   const noise = noiseCorrelationAsync(sci, (await science).psf.psf); // on the worker again
  */
 import { Exposure, type NoiseCorrelation } from '../image/exposure.js';
 import { Plane, type PixelArray } from '../image/plane.js';
@@ -46,26 +46,28 @@ export interface CharacterizeJob {
   overrides: CharacterizeOverrides;
   /** Receives the background map (shared, width*height). */
   map: Float32Array;
-  /** Also estimate the noise correlation on blank sky. */
-  noiseCorrelation: boolean;
 }
 
 export type CharacterizeJobResult = Omit<CharacterizeResult, 'background' | 'psf'> & {
   background: Omit<BackgroundResult, 'map'>;
   psf: Omit<PsfModelResult, 'psf'> & { psf: PsfHdu };
-  /** The estimated noise correlation when asked for and significant. */
-  noiseCorrelation: NoiseCorrelation | null;
 };
-
-export interface CharacterizeAsyncOptions {
-  /** Estimate the noise correlation on blank sky after characterizing (sets exposure.noiseCorrelation unless set). */
-  noiseCorrelation?: boolean;
-}
 
 /** The blank-sky noise-correlation model of a characterized exposure whose PSF model is `psf`. */
 function estimateNoise(exposure: Exposure, psf: PsfModelResult['psf']): NoiseCorrelation | null {
-  return characterizeNoiseCorrelation(exposure, psf.fwhmAt(exposure.width / 2, exposure.height / 2))
-    .model;
+  return characterizeNoiseCorrelation(exposure, noiseFwhm(exposure, psf)).model;
+}
+
+/** The PSF FWHM the noise-correlation estimate masks stars by: the model's at the image centre. */
+const noiseFwhm = (exposure: Exposure, psf: PsfModelResult['psf']): number =>
+  psf.fwhmAt(exposure.width / 2, exposure.height / 2);
+
+export interface NoiseCorrelationJob {
+  image: PlaneData<Float32Array>;
+  mask: PlaneData<Int32Array>;
+  variance: PlaneData<Float32Array>;
+  info: VisitInfo;
+  fwhmPx: number;
 }
 
 const planeOf = <T extends PixelArray>(p: PlaneData<T>): Plane<T> =>
@@ -94,8 +96,44 @@ export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult 
   });
   const { map, ...grid } = background;
   job.map.set(map.data);
-  const noiseCorrelation = job.noiseCorrelation ? estimateNoise(exposure, psf.psf) : null;
-  return { ...rest, background: grid, psf: { ...psf, psf: psfToHdu(psf.psf) }, noiseCorrelation };
+  return { ...rest, background: grid, psf: { ...psf, psf: psfToHdu(psf.psf) } };
+}
+
+/** Worker side: the blank-sky noise-correlation model of the shared (characterized) planes. */
+export function noiseCorrelationShared(job: NoiseCorrelationJob): NoiseCorrelation | null {
+  const exposure = new Exposure(
+    planeOf(job.image),
+    planeOf(job.mask),
+    planeOf(job.variance),
+    null,
+    null,
+    job.info,
+  );
+  return characterizeNoiseCorrelation(exposure, job.fwhmPx).model;
+}
+
+/**
+ * The blank-sky noise-correlation estimate of a characterized exposure (PSF model `psf`, its
+ * result's `psf.psf`) on a worker of `pool`: the model characterizeImageAsync's `noiseCorrelation`
+ * option sets, set here too (unless already set). The planes are only read; they must not change
+ * until it resolves. Without pool workers it runs on the calling thread.
+ */
+export async function noiseCorrelationAsync(
+  exposure: Exposure,
+  psf: PsfModelResult['psf'],
+  pool: WorkerPool | null = WorkerPool.shared(),
+): Promise<NoiseCorrelation | null> {
+  if (!pool || pool.size === 0) return estimateNoise(exposure, psf);
+  const job: NoiseCorrelationJob = {
+    image: dataOf(sharedOrCopy(exposure.image)),
+    mask: dataOf(sharedOrCopy(exposure.mask)),
+    variance: dataOf(sharedOrCopy(exposure.variance)),
+    info: exposure.info,
+    fwhmPx: noiseFwhm(exposure, psf),
+  };
+  const model = await pool.runTask(poolTask(import.meta.url, { noiseCorrelationShared }), job);
+  if (!exposure.noiseCorrelation && model) exposure.noiseCorrelation = model;
+  return model;
 }
 
 /** characterizeImage(exposure, overrides) on a worker of `pool`; the same result and the same changes to `exposure`. */
@@ -103,13 +141,8 @@ export async function characterizeImageAsync(
   exposure: Exposure,
   overrides: CharacterizeOverrides = {},
   pool: WorkerPool | null = WorkerPool.shared(),
-  options: CharacterizeAsyncOptions = {},
 ): Promise<CharacterizeResult> {
-  if (!pool || pool.size === 0) {
-    const result = characterizeImage(exposure, overrides);
-    if (options.noiseCorrelation) estimateNoise(exposure, result.psf.psf);
-    return result;
-  }
+  if (!pool || pool.size === 0) return characterizeImage(exposure, overrides);
   const { width, height } = exposure;
   // Planes already on shared memory (as read from FITS) are characterized in place, others in a copy.
   const image = sharedOrCopy(exposure.image);
@@ -123,7 +156,6 @@ export async function characterizeImageAsync(
     info: exposure.info,
     overrides,
     map,
-    noiseCorrelation: !!options.noiseCorrelation && !exposure.noiseCorrelation,
   };
   const out = await pool.runTask(poolTask(import.meta.url, { characterizeShared }), job);
   if (image !== exposure.image) copyPixels(image, exposure.image);
@@ -133,19 +165,17 @@ export async function characterizeImageAsync(
   const cards = new Map(stored.cards);
   const psf = psfFromHdu((k) => cards.get(k), stored.data, stored.width, stored.height);
   if (mergeConfig(overrides).setPsf) attachPsf(exposure, psf);
-  const { noiseCorrelation, ...result } = out;
   // The worker's copy of the visit info learnt the estimated saturation level: so does this one.
-  if (result.defects.saturationEstimated)
+  if (out.defects.saturationEstimated)
     Object.assign(exposure.info, {
-      saturation: result.defects.saturation,
+      saturation: out.defects.saturation,
       saturationOrigin: 'estimated',
     });
-  if (result.variance.gainEstimated)
-    Object.assign(exposure.info, { gain: result.variance.gain, gainOrigin: 'estimated' });
-  if (noiseCorrelation) exposure.noiseCorrelation = noiseCorrelation;
+  if (out.variance.gainEstimated)
+    Object.assign(exposure.info, { gain: out.variance.gain, gainOrigin: 'estimated' });
   return {
-    ...result,
-    background: { ...result.background, map: new Plane(map, width, height) },
-    psf: { ...result.psf, psf },
+    ...out,
+    background: { ...out.background, map: new Plane(map, width, height) },
+    psf: { ...out.psf, psf },
   };
 }

@@ -17,7 +17,10 @@ import {
   type CharacterizeOverrides,
   type CharacterizeResult,
 } from '../characterize/characterize.js';
-import { characterizeImageAsync } from '../characterize/characterize-async.js';
+import {
+  characterizeImageAsync,
+  noiseCorrelationAsync,
+} from '../characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
 import { rescaleVarianceToPsfScales, warpSource } from '../warp/index.js';
 import {
@@ -162,6 +165,18 @@ export function characterizeTemplate(
 }
 
 /**
+ * An image's stars for the registration (shared/astrom). A vignetted image has its stars measured
+ * again, flat-fielded by its radial `response`: the characterization's centroids on a fall-off edge
+ * are pulled by the response's gradient and by its mesh background's error there (the refit
+ * followed them, 0.04-0.09 px off the truth).
+ */
+const stars = (
+  exposure: Exposure,
+  c: CharacterizeResult | null,
+  response: ImageF | null,
+): AstromSource[] => (c && !response ? fromCandidates(c.sources) : findSources(exposure, response));
+
+/**
  * The whole pair (see the module comment). `hooks` (or an onStage function) follow the stages;
  * the pool's worker characterizes the science and reads its response map while this thread does
  * the template's, and the tiled stages run on both. The template may be a promise (still being
@@ -198,7 +213,6 @@ export async function runDiff(
         science,
         characterizeOverridesFor(scienceStructured, cfg.characterizeOverrides, illumination),
         pool,
-        { noiseCorrelation: cfg.scienceNoiseCorrelation },
       )
     : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
@@ -228,7 +242,17 @@ export async function runDiff(
     sky.catch(() => {}); // awaited below, after the template's, which may throw first
     return sky;
   };
+  // The science's noise-correlation estimate (used from the subtraction on) runs on the worker
+  // once its characterization is done, while this thread registers and warps; it only reads the
+  // science, and is awaited before anything writes to it.
+  let scienceNoise: Promise<unknown> | null = null;
+  const scienceNoiseOf = (c: CharacterizeResult | null): void => {
+    if (!c || !cfg.scienceNoiseCorrelation || science.noiseCorrelation) return;
+    scienceNoise = noiseCorrelationAsync(science, c.psf.psf, pool);
+    scienceNoise.catch(() => {}); // awaited below, after the stages that may throw first
+  };
   let scienceCharacterization = scienceDone && (await Promise.race([scienceDone, nextTurn()]));
+  scienceNoiseOf(scienceCharacterization);
   let scienceSky = scienceSkyOf(scienceCharacterization);
   const templateSky =
     readResponse && templateCharacterization
@@ -238,11 +262,16 @@ export async function runDiff(
   // pixels do not change before the warp unless a structured sky is re-subtracted below.
   const templateWarpSource =
     !templateStructured && science.wcs && tmpl.wcs ? warpSource(tmpl, cfg.warp) : undefined;
+  // Its stars for the registration too (found again when prepared: a prepared file keeps no sources).
+  const templateStars = templateStructured ? null : stars(tmpl, templateCharacterization, null);
   if (scienceDone && !scienceCharacterization) {
     scienceCharacterization = await scienceDone;
+    scienceNoiseOf(scienceCharacterization);
     scienceSky = scienceSkyOf(scienceCharacterization);
   }
   const scienceFineSky = scienceSky && (await scienceSky);
+  // Reading the science's response may re-subtract its sky and match the responses: writes to the science.
+  if (scienceFineSky) await scienceNoise;
   const templateIllumination =
     templateSky && templateCharacterization
       ? readIllumination(tmpl, templateCharacterization.background.map, templateSky, illumination)
@@ -276,16 +305,7 @@ export async function runDiff(
     );
   if (scienceCharacterization) onCharacterized?.('science', scienceCharacterization);
   const characterizeScienceMs = lap('characterizeScience');
-  // The warp goes through the science WCS refitted on the two images' stars (shared/astrom). A
-  // vignetted image has its stars measured again, flat-fielded by its radial response: the
-  // characterization's centroids on a fall-off edge are pulled by the response's gradient and by
-  // its mesh background's error there (the refit followed them, 0.04-0.09 px off the truth).
-  const stars = (
-    exposure: Exposure,
-    c: CharacterizeResult | null,
-    response: ImageF | null,
-  ): AstromSource[] =>
-    c && !response ? fromCandidates(c.sources) : findSources(exposure, response);
+  // The warp goes through the science WCS refitted on the two images' stars.
   const astrometry = registerPair(
     science,
     tmpl,
@@ -294,11 +314,12 @@ export async function runDiff(
       scienceCharacterization,
       scienceSkyModel && (scienceIllumination?.response ?? null),
     ),
-    stars(
-      tmpl,
-      templateCharacterization,
-      templateSkyModel && (templateIllumination?.response ?? null),
-    ),
+    templateStars ??
+      stars(
+        tmpl,
+        templateCharacterization,
+        templateSkyModel && (templateIllumination?.response ?? null),
+      ),
     cfg.astrometry,
   );
   const warped = await warpRegistered(
@@ -335,6 +356,7 @@ export async function runDiff(
   };
   onWarped?.(outcome);
   const warpMs = lap('warp');
+  await scienceNoise;
   const result = await subtractImages(science, warped.exposure, cfg.subtract, { onStage, pool });
   const modelError = applyModelError(result, warped.exposure, {
     ...DEFAULT_SUBTRACT_CONFIG.modelError,

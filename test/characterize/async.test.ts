@@ -5,7 +5,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
-import { characterizeImageAsync } from '../../shared/characterize/characterize-async.js';
+import {
+  characterizeImageAsync,
+  noiseCorrelationAsync,
+} from '../../shared/characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../../shared/characterize/noise-correlation-estimate.js';
 import { LanczosTable } from '../../shared/warp/index.js';
 import { Exposure } from '../../shared/image/exposure.js';
@@ -96,7 +99,7 @@ test('without pool workers it characterizes on the calling thread', async () => 
   );
 });
 
-test('with noiseCorrelation, the worker also sets the blank-sky noise-correlation model the calling thread would find', async () => {
+test('noiseCorrelationAsync on a worker sets the blank-sky noise-correlation model the calling thread would find', async () => {
   // The visit shifted by half a pixel in x with Lanczos-3: a resampling signature in its noise.
   const sim = simulatedVisit({ size: 512, seed: 7 });
   const taps = new Float64Array(6);
@@ -116,7 +119,8 @@ test('with noiseCorrelation, the worker also sets the blank-sky noise-correlatio
     there = copy(sim.exposure);
   characterizeImage(here);
   const expected = characterizeNoiseCorrelation(here, here.psf!.fwhmAt(256, 256)).model;
-  await characterizeImageAsync(there, {}, pool, { noiseCorrelation: true });
+  const result = await characterizeImageAsync(there, {}, pool);
+  await noiseCorrelationAsync(there, result.psf.psf, pool);
   assert.ok(expected, 'the shift leaves a model to find');
   assert.deepEqual(there.noiseCorrelation, here.noiseCorrelation);
 });
