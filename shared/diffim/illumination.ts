@@ -63,12 +63,20 @@ export interface IlluminationConfig {
   minResponse: number;
   /** A vignetted frame is modelled as a radial response when it fits the fine sky to this rms fraction (default 0.05; 0: never, always the mesh). */
   radialTolerance: number;
-  /** Mesh of the difference's residual background, PSF FWHMs (default 8; 0 turns the step off). */
+  /**
+   * Mesh of the difference's residual background, PSF FWHMs (default 4; 0 turns the step off). 8 left 0.3-0.8 sigma
+   * of curved sky under the independent pairs' broad PSFs (shared/diffim/README.md).
+   */
   residualMeshFwhm: number;
   /** Smallest residual-background mesh, pixels (default 32). */
   residualMeshMinPx: number;
-  /** Subtract the residual background only when a cell deviates by more than this many of its sigmas (default 5). */
+  /** Subtract the residual background only when a cell deviates by more than this many of its sigmas (default 5)... */
   residualSigma: number;
+  /**
+   * ...a cell's sigmas scaled to cells of this many PSF FWHMs (default 8; the mesh's side at least), since a cell's
+   * median noise goes as 1 / its side: a finer mesh does not change which differences are corrected.
+   */
+  residualSignificanceFwhm: number;
 }
 
 export const DEFAULT_ILLUMINATION_CONFIG: IlluminationConfig = {
@@ -80,9 +88,10 @@ export const DEFAULT_ILLUMINATION_CONFIG: IlluminationConfig = {
   lowResponse: 0.8,
   minResponse: 0.1,
   radialTolerance: 0.05,
-  residualMeshFwhm: 8,
+  residualMeshFwhm: 4,
   residualMeshMinPx: 32,
   residualSigma: 5,
+  residualSignificanceFwhm: 8,
 };
 
 /**
@@ -570,6 +579,9 @@ export async function subtractResidualBackground(
     const noise = (1.2533 * bg.meshSigma[k]) / Math.sqrt(perCell);
     if (noise > 0) maxCellSigma = Math.max(maxCellSigma, Math.abs(bg.meshSky[k]) / noise);
   }
+  const significanceScale =
+    Math.max(bg.meshSize, Math.round(cfg.residualSignificanceFwhm * fwhmPx)) / bg.meshSize;
+  maxCellSigma *= significanceScale;
   if (!(maxCellSigma > cfg.residualSigma))
     return { applied: false, meshPx: bg.meshSize, maxCellSigma };
   const surface = meshSurface(bg, w, h);

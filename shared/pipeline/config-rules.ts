@@ -70,6 +70,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   nonNegative('subtract.illumination.residualMeshFwhm'),
   intAtLeast('subtract.illumination.residualMeshMinPx', 8),
   positive('subtract.illumination.residualSigma'),
+  nonNegative('subtract.illumination.residualSignificanceFwhm'),
   nonNegative('subtract.modelError.fluxFraction'),
   nonNegative('subtract.modelError.astrometricSigmaPx'),
   fraction('subtract.modelError.minCoresBeyondNoise'),
