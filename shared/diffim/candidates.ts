@@ -14,6 +14,11 @@ export interface CandidateOptions {
   minSnr: number;
   /** Half-side of the fitted stamp, pixels. */
   stampHalf: number;
+  /**
+   * Smallest half-side a star too near the border for `stampHalf` may use, pixels (>= stampHalf: none). Such
+   * border stamps are counted apart, up to `perCell` more per cell, so they take no full stamp's place.
+   */
+  borderStampHalf: number;
   /** Half-side of the kernel, pixels (the convolved image's stamp is larger by this). */
   kernelHalf: number;
   /** Star FWHM (the wider of the two), pixels. */
@@ -67,6 +72,7 @@ export function selectCandidates(
 ): CandidateStamp[] {
   const { width, height } = target;
   const bigHalf = opt.stampHalf + opt.kernelHalf;
+  const reach = Math.min(opt.stampHalf, opt.borderStampHalf) + opt.kernelHalf;
   const r = Math.max(1, Math.ceil(opt.fwhm));
   const out: CandidateStamp[] = [];
   for (let gy = 0; gy < opt.grid; gy++) {
@@ -85,9 +91,9 @@ export function selectCandidates(
       const sky = median(sample);
       const noise = madSigma(sample, sky);
       const found: Array<{ x: number; y: number; snr: number }> = [];
-      for (let y = Math.max(y0, bigHalf); y < Math.min(y1, height - bigHalf); y++) {
+      for (let y = Math.max(y0, reach); y < Math.min(y1, height - reach); y++) {
         const row = target.image.row(y);
-        for (let x = Math.max(x0, bigHalf); x < Math.min(x1, width - bigHalf); x++) {
+        for (let x = Math.max(x0, reach); x < Math.min(x1, width - reach); x++) {
           const v = row[x];
           if (!(v - sky > 5 * noise)) continue;
           if (!(
@@ -110,34 +116,39 @@ export function selectCandidates(
         }
       }
       found.sort((a, b) => b.snr - a.snr);
-      let kept = 0;
+      let kept = 0,
+        keptBorder = 0;
       for (const c of found) {
-        if (kept >= opt.perCell) break;
+        if (kept >= opt.perCell && keptBorder >= opt.perCell) break;
         if (
           out.some(
             (o) => Math.abs(o.x - c.x) <= opt.stampHalf && Math.abs(o.y - c.y) <= opt.stampHalf,
           )
         )
           continue;
-        if (!boxClean(target, c.x, c.y, opt.stampHalf) || !boxClean(source, c.x, c.y, bigHalf))
-          continue;
-        const side = 2 * opt.stampHalf + 1;
+        const edge = Math.min(c.x, c.y, width - 1 - c.x, height - 1 - c.y);
+        const half = edge >= bigHalf ? opt.stampHalf : edge - opt.kernelHalf;
+        if ((half === opt.stampHalf ? kept : keptBorder) >= opt.perCell) continue;
+        const bordered = half + opt.kernelHalf;
+        if (!boxClean(target, c.x, c.y, half) || !boxClean(source, c.x, c.y, bordered)) continue;
+        const side = 2 * half + 1;
         const weight = new Float64Array(side * side);
         for (let v = 0; v < side; v++) {
           for (let u = 0; u < side; u++) {
-            const px = c.x - opt.stampHalf + u,
-              py = c.y - opt.stampHalf + v;
+            const px = c.x - half + u,
+              py = c.y - half + v;
             const variance = target.variance.get(px, py) + source.variance.get(px, py);
             weight[v * side + u] = variance > 0 ? 1 / variance : 0;
           }
         }
         out.push({
           ...c,
-          target: stamp(target, c.x, c.y, opt.stampHalf),
-          source: stamp(source, c.x, c.y, bigHalf),
+          target: stamp(target, c.x, c.y, half),
+          source: stamp(source, c.x, c.y, bordered),
           weight,
         });
-        kept++;
+        if (half === opt.stampHalf) kept++;
+        else keptBorder++;
       }
     }
   }

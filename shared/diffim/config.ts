@@ -42,6 +42,13 @@ export interface SubtractConfig {
   /** Candidate rejection: mean and scatter of normalised residuals (ip_diffim 0.25 and 1.5). */
   candidateResidualMeanMax: number;
   candidateResidualStdMax: number;
+  /**
+   * Stars too near the border for a full stamp are candidates on the largest stamp that fits there (down to the
+   * smallest that constrains a single fit), counted apart per cell, so the spatial fit sees the border (README).
+   */
+  borderCandidates: boolean;
+  /** Such a border stamp is rejected when its residual scatter exceeds this times the full stamps' median. */
+  borderCandidateStdMax: number;
   /** Reject single-fit kernel sums this many sigma from the median (ip_diffim maxKsumSigma 3). */
   maxKernelSumSigma: number;
   /** Rounds of spatial fit and rejection. */
@@ -94,6 +101,8 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   stampFwhmScaling: 2.5,
   candidateResidualMeanMax: 0.25,
   candidateResidualStdMax: 1.5,
+  borderCandidates: true,
+  borderCandidateStdMax: 1.5,
   maxKernelSumSigma: 3,
   maxIterations: 3,
   decorrelate: true,

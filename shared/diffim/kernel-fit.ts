@@ -30,6 +30,11 @@ export interface KernelFitOptions {
   /** Rounds of spatial fit and rejection. */
   maxIterations: number;
   /**
+   * Reject a border candidate (a stamp smaller than the largest) whose residual scatter exceeds this times the median
+   * of the full stamps' (a star at the border is often cut or odd; default: no such test).
+   */
+  borderResidualStdMax?: number;
+  /**
    * 'fixed': spatialOrder as given (when the candidates support it); 'cv': the order 0..spatialOrder
    * whose fit best predicts held-out candidates (CV_FOLDS-fold cross-validation). Default 'fixed'.
    */
@@ -381,6 +386,24 @@ function spatialResiduals(
  * Fits the kernel solution on `stamps`; width/height define the spatial frame.
  * Falls back to lower spatial orders when too few candidates survive.
  */
+/** Border candidates (stamps smaller than the largest) whose own fit is worse than `ratio` times the full stamps' median scatter. */
+function rejectOddBorderStamps(
+  prepared: PreparedStamp[],
+  reports: CandidateReport[],
+  ratio: number,
+): void {
+  const full = Math.max(...prepared.map((p) => p.stamp.target.length));
+  const fullStd = reports
+    .filter((r, i) => !r.rejected && prepared[i].stamp.target.length === full)
+    .map((r) => r.residualStd);
+  if (fullStd.length === 0 || !Number.isFinite(ratio)) return;
+  const limit = ratio * median(fullStd);
+  reports.forEach((r, i) => {
+    if (!r.rejected && prepared[i].stamp.target.length < full && r.residualStd > limit)
+      r.rejected = 'singleResidual';
+  });
+}
+
 export function fitKernel(
   stamps: CandidateStamp[],
   basis: KernelBasis,
@@ -413,6 +436,7 @@ export function fitKernel(
     )
       r.rejected = 'singleResidual';
   }
+  rejectOddBorderStamps(prepared, reports, opt.borderResidualStdMax ?? Infinity);
   const sums = reports.filter((r) => !r.rejected).map((r) => r.kernelSum);
   if (sums.length >= 3) {
     const c = median(sums),
@@ -425,14 +449,17 @@ export function fitKernel(
   if (!reports.some((r) => !r.rejected))
     for (const r of reports) if (r.rejected !== 'degenerate') r.rejected = '';
   if (!reports.some((r) => !r.rejected)) throw new NoKernelCandidatesError();
+  const fullPixels = Math.max(...prepared.map((p) => p.stamp.target.length));
   let ko = opt.spatialOrder,
     bo = opt.backgroundOrder;
   let theta: Float64Array = new Float64Array(0);
   for (let iter = 0; ; iter++) {
     const active = prepared.filter((_p, i) => !reports[i].rejected);
-    // Each candidate constrains the kernel about as well as one free spatial term: keep order <= what the count supports.
-    while (ko > 0 && active.length < 2 * polyCount(ko)) ko--;
-    while (bo > 0 && active.length < 2 * polyCount(bo)) bo--;
+    // Each candidate constrains the kernel about as well as one free spatial term (a smaller border stamp in
+    // proportion to its pixels): keep order <= what the count supports.
+    const support = active.reduce((n, p) => n + p.stamp.target.length / fullPixels, 0);
+    while (ko > 0 && support < 2 * polyCount(ko)) ko--;
+    while (bo > 0 && support < 2 * polyCount(bo)) bo--;
     theta = spatialFit(active, nb, frame, ko, bo);
     const bad = spatialResiduals(prepared, reports, theta, nb, frame, ko, bo, opt);
     if (iter >= opt.maxIterations || bad.length === 0 || active.length - bad.length < 3) break;

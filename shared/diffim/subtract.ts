@@ -29,7 +29,7 @@ import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
 import { flagDifferenceCosmicRays } from './difference-cosmic-rays.js';
 import { fillGarbageAsync } from './garbage-fill.js';
-import { prepareStamps, type CandidateReport } from './kernel-fit.js';
+import { MIN_PIXELS_PER_UNKNOWN, prepareStamps, type CandidateReport } from './kernel-fit.js';
 import { fitKernelWithFallback } from './kernel-fallback.js';
 import type { KernelSolution } from './kernel-solution.js';
 import { differenceVarianceAsync, inLocalFrame, NoiseMap } from './noise.js';
@@ -146,6 +146,11 @@ export function templateIsNarrower(
 
 /** Mask bits whose pixel values are meaningless (set to 0 before filters that spread them). */
 const GARBAGE = MaskPlane.BAD | MaskPlane.SAT | MaskPlane.CR | MaskPlane.NO_DATA;
+
+/** Half-side of the smallest stamp whose own fit (the basis and a background) is not degenerate. */
+function smallestFitStampHalf(basis: KernelBasis): number {
+  return Math.ceil((Math.sqrt(MIN_PIXELS_PER_UNKNOWN * (basis.terms.length + 1)) - 1) / 2);
+}
 
 function zeroMasked(image: ImageF, mask: Plane<Int32Array>, bits: number): void {
   for (let y = 0; y < image.height; y++) {
@@ -282,6 +287,7 @@ export async function subtractImages(
   const makeBasis = (degrees: number[]): KernelBasis =>
     alardLuptonBasis({ size: kSize, sigmas, degrees });
   const stampHalf = Math.max(kHalf, Math.ceil(cfg.stampFwhmScaling * wide));
+  const basis = makeBasis(cfg.basisDegrees);
   // The difference's mask, on a worker meanwhile: the template's bits spread over the filters' reach.
   const reach = method === 'ZOGY' ? (Math.max(sciPsf.stampSize, tmplPsf.stampSize) - 1) / 2 : kHalf;
   const masking = differenceMaskAsync(science.mask, template.mask, reach, pool);
@@ -291,6 +297,7 @@ export async function subtractImages(
     perCell: cfg.candidatesPerCell,
     minSnr: cfg.candidateMinSnr,
     stampHalf,
+    borderStampHalf: cfg.borderCandidates ? smallestFitStampHalf(basis) : stampHalf,
     kernelHalf: kHalf,
     fwhm: wide,
   });
@@ -299,7 +306,7 @@ export async function subtractImages(
   lap('selectCandidates');
 
   // (5) Kernel fit, its stamps prepared on both threads.
-  const prepared = await prepareStamps(steady, makeBasis(cfg.basisDegrees), pool);
+  const prepared = await prepareStamps(steady, basis, pool);
   // Masked garbage (a hot column, a cosmic ray) of the image to convolve is filled from its neighbours, else 0, so
   // the kernel does not spread it: on the worker while this thread fits.
   const filling =
@@ -319,6 +326,7 @@ export async function subtractImages(
       backgroundOrder: cfg.spatialBackgroundOrder,
       residualMeanMax: cfg.candidateResidualMeanMax,
       residualStdMax: cfg.candidateResidualStdMax,
+      borderResidualStdMax: cfg.borderCandidateStdMax,
       kernelSumSigmaMax: cfg.maxKernelSumSigma,
       maxIterations: cfg.maxIterations,
     },

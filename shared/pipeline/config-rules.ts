@@ -108,6 +108,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   positive('subtract.stampFwhmScaling'),
   positive('subtract.candidateResidualMeanMax'),
   positive('subtract.candidateResidualStdMax'),
+  positive('subtract.borderCandidateStdMax'),
   positive('subtract.maxKernelSumSigma'),
   intAtLeast('subtract.maxIterations', 1),
   {
