@@ -31,13 +31,15 @@ export interface DetectConfig {
   growSigmas: number;
   /** Peaks closer than this many PSF FWHM to a brighter one in the same footprint are dropped. Default 1.5. */
   minPeakSeparationFwhm: number;
-  /**
-   * Mask bits whose pixels get zero weight in detection and measurement. Default UNUSABLE
-   * (BAD|SAT|CR|NO_DATA|EDGE) and INEXACT_PSF (a template's bright source where a large share of its
-   * inputs' weight is missing, whose residual is the coadd's PSF, not a change:
-   * shared/template/inexact-psf.ts).
-   */
+  /** Mask bits whose pixels get zero weight in detection and measurement. Default UNUSABLE (BAD|SAT|CR|NO_DATA|EDGE). */
   excludeBits: number;
+  /**
+   * Detection threshold, sigma, in INEXACT_PSF pixels (a template's bright source where a large share
+   * of its inputs' weight is missing, so the coadd's PSF model is off there: shared/template/inexact-psf.ts).
+   * Their residual is a few sigma; a real change there of tens of sigma is kept. Below this |significance|
+   * they are not detected; never below `threshold`. Default 20 (README: measured).
+   */
+  inexactPsfThreshold: number;
   /**
    * Detection also ignores pixels within `maskGrowRadius` px of these bits. Default CR|BAD|SAT:
    * the decorrelation afterburner rings around masked cosmic rays and hot pixels (negative
@@ -110,7 +112,8 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   detectNegative: true,
   growSigmas: 2.4,
   minPeakSeparationFwhm: 1.5,
-  excludeBits: UNUSABLE | MaskPlane.INEXACT_PSF,
+  excludeBits: UNUSABLE,
+  inexactPsfThreshold: 20,
   maskGrowBits: MaskPlane.CR | MaskPlane.BAD | MaskPlane.SAT,
   maskGrowRadius: 2,
   minUnmaskedInformation: 0.5,
@@ -196,6 +199,7 @@ function detectOnLikelihood(
   const fwhm = psf.fwhmAt(cx, cy);
   const grow = config.growSigmas * sigma;
   const minSep = config.minPeakSeparationFwhm * fwhm;
+  gateInexactPsf(difference, like.significance, config.inexactPsfThreshold);
   const detect = (threshold: number): Detection =>
     findAllFootprints(
       difference,
@@ -248,6 +252,18 @@ function detectOnLikelihood(
   sources.forEach((s, i) => (s.index = i));
   addSkyCoordinates(difference, sources);
   return { sources, footprints: [...positive, ...negative], skySources, thresholdScale };
+}
+
+/** Sets |significance| below `gate` to 0 in the INEXACT_PSF pixels of `difference`. */
+function gateInexactPsf(difference: Exposure, significance: Float32Array, gate: number): void {
+  const { width, height } = difference;
+  for (let y = 0; y < height; y++) {
+    const mk = difference.mask.row(y);
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      if ((mk[x] & MaskPlane.INEXACT_PSF) !== 0 && Math.abs(significance[i]) < gate)
+        significance[i] = 0;
+    }
+  }
 }
 
 interface Detection {

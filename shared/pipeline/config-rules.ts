@@ -135,6 +135,7 @@ export const PIPELINE_CONFIG_RULES: readonly ConfigRule[] = [
   nonNegative('detect.growSigmas'),
   nonNegative('detect.minPeakSeparationFwhm'),
   intAtLeast('detect.excludeBits', 0),
+  nonNegative('detect.inexactPsfThreshold'),
   intAtLeast('detect.maskGrowBits', 0),
   intAtLeast('detect.maskGrowRadius', 0),
   fraction('detect.minUnmaskedInformation'),

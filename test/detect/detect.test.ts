@@ -191,14 +191,20 @@ test('the two-thread matched filter gives the same sources as the single-thread 
   assert.deepEqual(copy.mask.data, exposure.mask.data);
 });
 
-test("INEXACT_PSF pixels (a template's bright source missing a large share of its inputs) are not detected by default", () => {
+test("INEXACT_PSF pixels (a template's bright source missing a large share of its inputs): a 10 sigma residual is not detected, a 60 sigma change is", () => {
   const psf = GaussianPsf.fromFwhm(4);
-  const exposure = noiseExposure(120, 120, () => VARIANCE, 35, psf);
-  addPointSource(exposure, psf, 60, 60, 30 * predictedFluxErr(psf, 0, 0, VARIANCE));
-  const found = () =>
-    detectDiaSources(exposure, psf, { ...DEFAULT_DETECT_CONFIG, skySources: 0 }).sources.length;
-  assert.equal(found(), 1, 'the residual is detected without the flag');
-  for (let y = 50; y <= 70; y++)
-    for (let x = 50; x <= 70; x++) exposure.mask.data[y * 120 + x] |= MaskPlane.INEXACT_PSF;
-  assert.equal(found(), 0, 'and left out with it');
+  const found = (snr: number, flagged: boolean) => {
+    const exposure = noiseExposure(120, 120, () => VARIANCE, 35, psf);
+    addPointSource(exposure, psf, 60, 60, snr * predictedFluxErr(psf, 0, 0, VARIANCE));
+    if (flagged)
+      for (let y = 50; y <= 70; y++)
+        for (let x = 50; x <= 70; x++) exposure.mask.data[y * 120 + x] |= MaskPlane.INEXACT_PSF;
+    const config = { ...DEFAULT_DETECT_CONFIG, skySources: 0 };
+    return detectDiaSources(exposure, psf, config).sources.filter(
+      (s) => Math.hypot(s.x - 60, s.y - 60) < 3,
+    ).length;
+  };
+  assert.equal(found(10, false), 1, 'the residual is detected without the flag');
+  assert.equal(found(10, true), 0, 'and not with it');
+  assert.equal(found(60, true), 1, 'a large change under the flag is detected');
 });
