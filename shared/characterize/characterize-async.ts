@@ -80,16 +80,13 @@ const dataOf = <T extends PixelArray>(p: Plane<T>): PlaneData<T> => ({
   y0: p.y0,
 });
 
+/** The job's shared planes as an Exposure (no PSF, no WCS). */
+const exposureOf = (job: Pick<CharacterizeJob, 'image' | 'mask' | 'variance' | 'info'>): Exposure =>
+  new Exposure(planeOf(job.image), planeOf(job.mask), planeOf(job.variance), null, null, job.info);
+
 /** Worker side: characterizes the shared planes in place. */
 export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult {
-  const exposure = new Exposure(
-    planeOf(job.image),
-    planeOf(job.mask),
-    planeOf(job.variance),
-    null,
-    null,
-    job.info,
-  );
+  const exposure = exposureOf(job);
   const { background, psf, ...rest } = characterizeImage(exposure, {
     ...job.overrides,
     setPsf: false,
@@ -101,14 +98,7 @@ export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult 
 
 /** Worker side: the blank-sky noise-correlation model of the shared (characterized) planes. */
 export function noiseCorrelationShared(job: NoiseCorrelationJob): NoiseCorrelation | null {
-  const exposure = new Exposure(
-    planeOf(job.image),
-    planeOf(job.mask),
-    planeOf(job.variance),
-    null,
-    null,
-    job.info,
-  );
+  const exposure = exposureOf(job);
   return characterizeNoiseCorrelation(exposure, job.fwhmPx).model;
 }
 
