@@ -50,11 +50,14 @@ export function retrainModel(
   const labelled = [...set.label.keys()].filter((i) => set.label[i] >= 0);
   const held = labelled.filter((i) => idFraction(set.id[i]) < config.holdOutFraction);
   const fit = labelled.filter((i) => idFraction(set.id[i]) >= config.holdOutFraction);
-  const trained = trainNetwork(subset(set, fit), config.train, base.weights);
+  // The base's weights only make sense on cutouts normalised as it was trained.
+  const input = base.input ?? 'median';
+  const trained = trainNetwork(subset(set, fit), { ...config.train, input }, base.weights);
   let model: RbModel = {
     version: config.version,
     threshold: base.threshold,
     weights: trained.weights,
+    input,
   };
   if (held.length === 0) return { model, trainCount: fit.length, heldOut: null, baseHeldOut: null };
   const heldSet = subset(set, held);

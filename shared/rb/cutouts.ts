@@ -69,28 +69,80 @@ function pixel(exp: Exposure, x: number, y: number, plane: 'image' | 'variance' 
 }
 
 /**
- * The network's input, in a new array: per cutout, each image plane (science, template,
- * difference) minus its median and divided by its RMS about the median (scale-free, as braai
- * normalises each plane by its norm), and the S/N plane compressed as asinh(S/N).
+ * How raw cutouts become the network's input; each model records its own in its manifest
+ * (`input`, INPUT_DESCRIPTIONS), so older weights keep the normalisation they were trained on.
+ * - 'median': each image plane (science, template, difference) minus its median over the cutout
+ *   and divided by its RMS about that median (scale-free, as braai normalises each plane), the
+ *   S/N plane as asinh(S/N) with no background removed (rb-v1 to rb-v5).
+ * - 'local-background': the science and template planes as 'median'; the difference and its S/N
+ *   first lose their local background, the median over the outer annulus
+ *   (LOCAL_BACKGROUND_ANNULUS) of the pixels present, so that a source on a pedestal the
+ *   difference's background left looks like one on flat sky. Missing pixels (difference and S/N
+ *   both 0) sit at that background.
  */
-export function normalizeCutouts(raw: CutoutSet): CutoutSet {
+export type InputNormalization = 'median' | 'local-background';
+
+/** The manifest's words for each normalisation (model.ts reads them back). */
+export const INPUT_DESCRIPTIONS: Record<InputNormalization, string> = {
+  median:
+    'NHWC 51x51x4: science, warped template, difference (each minus its median, over its RMS about the median), asinh(difference S/N)',
+  'local-background':
+    'NHWC 51x51x4: science, warped template (each minus its median, over its RMS about the median), difference (minus the median of its present pixels 18-25 px from the centre, over its RMS about that level), asinh(difference S/N minus the same annulus median of the S/N)',
+};
+
+/** Inner and outer radius (pixels from the central pixel) of the local-background annulus. */
+export const LOCAL_BACKGROUND_ANNULUS: readonly [number, number] = [18, 25];
+
+/** Pixel indices of the local-background annulus within a cutout plane. */
+const ANNULUS_PIXELS: readonly number[] = (() => {
+  const half = (CUTOUT_SIZE - 1) / 2;
+  const [inner, outer] = LOCAL_BACKGROUND_ANNULUS;
+  const out: number[] = [];
+  for (let j = 0; j < CUTOUT_SIZE; j++)
+    for (let i = 0; i < CUTOUT_SIZE; i++) {
+      const r = Math.hypot(i - half, j - half);
+      if (r >= inner && r <= outer) out.push(j * CUTOUT_SIZE + i);
+    }
+  return out;
+})();
+
+/**
+ * The network's input, in a new array, normalised as `input` says (InputNormalization; the
+ * default is rb-v1-v5's 'median').
+ */
+export function normalizeCutouts(raw: CutoutSet, input: InputNormalization = 'median'): CutoutSet {
   const out = new Float32Array(raw.data.length);
   const pixels = CUTOUT_SIZE * CUTOUT_SIZE;
   const plane = new Float32Array(pixels);
   const scratch = new Float32Array(pixels);
+  const ring = new Float32Array(ANNULUS_PIXELS.length);
+  const local = input === 'local-background';
   for (let n = 0; n < raw.count; n++) {
     const base = n * CUTOUT_LENGTH;
+    const present = (k: number): boolean =>
+      raw.data[base + k * CHANNELS + 2] !== 0 || raw.data[base + k * CHANNELS + 3] !== 0;
+    /** Median of plane c over the annulus's present pixels (0 when none is). */
+    const ringMedian = (c: number): number => {
+      let m = 0;
+      for (const k of ANNULUS_PIXELS) if (present(k)) ring[m++] = raw.data[base + k * CHANNELS + c];
+      return m ? medianOf(ring.subarray(0, m), scratch) : 0;
+    };
     for (let c = 0; c < 3; c++) {
-      for (let k = 0; k < pixels; k++) plane[k] = raw.data[base + k * CHANNELS + c];
-      const median = medianOf(plane, scratch);
+      const localLevel = local && c === 2;
+      let level = localLevel ? ringMedian(2) : 0;
+      for (let k = 0; k < pixels; k++)
+        plane[k] = localLevel && !present(k) ? level : raw.data[base + k * CHANNELS + c];
+      if (!localLevel) level = medianOf(plane, scratch);
       let sumSq = 0;
-      for (let k = 0; k < pixels; k++) sumSq += (plane[k] - median) ** 2;
+      for (let k = 0; k < pixels; k++) sumSq += (plane[k] - level) ** 2;
       const rms = Math.sqrt(sumSq / pixels);
       const scale = rms > 0 ? 1 / rms : 0;
-      for (let k = 0; k < pixels; k++) out[base + k * CHANNELS + c] = (plane[k] - median) * scale;
+      for (let k = 0; k < pixels; k++) out[base + k * CHANNELS + c] = (plane[k] - level) * scale;
     }
+    const snLevel = local ? ringMedian(3) : 0;
     for (let k = 0; k < pixels; k++)
-      out[base + k * CHANNELS + 3] = Math.asinh(raw.data[base + k * CHANNELS + 3]);
+      out[base + k * CHANNELS + 3] =
+        local && !present(k) ? 0 : Math.asinh(raw.data[base + k * CHANNELS + 3] - snLevel);
   }
   return { count: raw.count, data: out };
 }

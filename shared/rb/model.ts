@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initTf, tf } from '../tf/backend.js';
 import { findUpwards } from '../util/assets.js';
-import { CHANNELS, CUTOUT_SIZE } from './cutouts.js';
+import { CHANNELS, CUTOUT_SIZE, INPUT_DESCRIPTIONS, type InputNormalization } from './cutouts.js';
 import { LAYER_SHAPES, type NetworkWeights } from './network.js';
 
 export const WEIGHTS_FORMAT = 'ap-rb-weights/1';
@@ -22,6 +22,8 @@ export interface RbModel {
   /** Reliability cut chosen at training (a source is called real when reliability >= threshold). */
   threshold: number;
   weights: NetworkWeights;
+  /** How its cutouts are normalised (cutouts.ts InputNormalization); absent: 'median', rb-v1-v5's. */
+  input?: InputNormalization;
 }
 
 export interface TensorEntry {
@@ -37,14 +39,11 @@ export interface WeightsManifest {
   threshold: number;
   cutoutSize: number;
   channels: number;
-  /** How cutouts are normalised before the network (see cutouts.ts normalizeCutouts). */
+  /** How cutouts are normalised before the network: INPUT_DESCRIPTIONS' words for the model's InputNormalization. */
   input: string;
   tensors: TensorEntry[];
   weightsFile: string;
 }
-
-export const INPUT_DESCRIPTION =
-  'NHWC 51x51x4: science, warped template, difference (each minus its median, over its RMS about the median), asinh(difference S/N)';
 
 /** Writes manifest.json and weights.bin into `dir` (created if needed). */
 export function saveModel(dir: string, model: RbModel): void {
@@ -69,7 +68,7 @@ export function saveModel(dir: string, model: RbModel): void {
     threshold: model.threshold,
     cutoutSize: CUTOUT_SIZE,
     channels: CHANNELS,
-    input: INPUT_DESCRIPTION,
+    input: INPUT_DESCRIPTIONS[model.input ?? 'median'],
     tensors,
     weightsFile: 'weights.bin',
   };
@@ -89,6 +88,11 @@ export async function loadModel(dir: string): Promise<RbModel> {
       `${manifestPath}: cutouts ${manifest.cutoutSize}x${manifest.cutoutSize}x${manifest.channels}, expected ${CUTOUT_SIZE}x${CUTOUT_SIZE}x${CHANNELS}`,
     );
   }
+  const input = (Object.keys(INPUT_DESCRIPTIONS) as InputNormalization[]).find(
+    (k) => INPUT_DESCRIPTIONS[k] === manifest.input,
+  );
+  if (!input)
+    throw new Error(`${manifestPath}: input '${manifest.input}' is no known normalisation`);
   const binPath = join(dir, manifest.weightsFile);
   const bytes = readFileSync(binPath);
   const weights: NetworkWeights = new Map();
@@ -103,7 +107,7 @@ export async function loadModel(dir: string): Promise<RbModel> {
     for (let i = 0; i < length; i++) values[i] = bytes.readFloatLE(entry.offset + 4 * i);
     weights.set(name, tf.tensor(values, [...shape]));
   }
-  return { version: manifest.version, threshold: manifest.threshold, weights };
+  return { version: manifest.version, threshold: manifest.threshold, weights, input };
 }
 
 /** The newest shipped model folder (highest v<N> under models/rb/). */

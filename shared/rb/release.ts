@@ -70,7 +70,16 @@ async function finishRelease(config: ReleaseConfig, run: TrainedRun): Promise<Re
   const heldOutSet = await cachedNight(RELEASE_SEEDS.evaluation, EVALUATION_NIGHT);
   const reproductionSet = await generateNight(REPRODUCTION_SEED, REPRODUCTION_NIGHT);
   const generateMs = run.generateMs + performance.now() - t0;
-  const model = withChosenCut(config.version, run.trained.weights, run.validation, config.minSnr);
+  const model = withChosenCut(
+    {
+      version: config.version,
+      threshold: 0.5,
+      weights: run.trained.weights,
+      input: run.trainConfig.input,
+    },
+    run.validation,
+    config.minSnr,
+  );
   const heldOut = evaluateModel(model, heldOutSet, config.minSnr).evaluation;
   const reproduction = evaluateModel(model, reproductionSet, config.minSnr).evaluation;
   const summary = summarise(config.version, model, { ...run, generateMs });
@@ -81,13 +90,7 @@ async function finishRelease(config: ReleaseConfig, run: TrainedRun): Promise<Re
 }
 
 /** The model with the cut that maximises min(purity - 98 %, completeness - 97 %) on `validation` (metrics.ts chooseThreshold). */
-function withChosenCut(
-  version: string,
-  weights: RbModel['weights'],
-  validation: LabelledSet,
-  minSnr: number,
-): RbModel {
-  const provisional: RbModel = { version, threshold: 0.5, weights };
+function withChosenCut(provisional: RbModel, validation: LabelledSet, minSnr: number): RbModel {
   const scores = evaluateModel(provisional, validation, minSnr).scores;
   return {
     ...provisional,

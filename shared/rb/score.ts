@@ -23,9 +23,9 @@ import { logits } from './network.js';
 /** Cutouts per forward pass. */
 export const SCORE_BATCH = 256;
 
-/** Reliability of each raw cutout (see cutTriplets), in order. */
+/** Reliability of each raw cutout (see cutTriplets), in order, normalised as the model was trained. */
 export function scoreCutouts(model: RbModel, raw: CutoutSet): Float32Array {
-  return scoreNormalized(model, normalizeCutouts(raw));
+  return scoreNormalized(model, normalizeCutouts(raw, model.input));
 }
 
 /** Reliability of already-normalised cutouts (see normalizeCutouts). */

@@ -1,10 +1,11 @@
 /**
  * `npm run train-rb`: trains and ships a real/bogus model, or adapts one to a new camera.
  *
- *   npm run train-rb [-- --base DIR --out DIR --version NAME --epochs N]
+ *   npm run train-rb [-- --base DIR --out DIR --version NAME --epochs N --input NORMALISATION]
  *       generate/cached simulated nights, train (from fresh weights, or fine-tune DIR's model after an
  *       upstream change), pick the cut, evaluate on a held-out night, write weights + model card to
- *       models/rb/v<next>/ (or DIR)
+ *       models/rb/v<next>/ (or DIR); --input median|local-background: the cutouts' normalisation
+ *       (cutouts.ts InputNormalization; default median, a base model's weights may start another)
  *   npm run train-rb -- widen [--base DIR --out DIR --version NAME --epochs N]
  *       fine-tune the latest shipped model (or DIR) on default and wider-world nights, pick the cut, evaluate
  *       on the held-out night and the independent held-out pairs, write models/rb/v<next>/
@@ -17,6 +18,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initTf } from '../tf/backend.js';
+import { INPUT_DESCRIPTIONS, type InputNormalization } from './cutouts.js';
 import { DEFAULT_RETRAIN_CONFIG, retrainModel, uncertainSubset } from './adapt.js';
 import { writeEvaluation } from './evaluate.js';
 import { readSet, writeSet } from './labelled-set.js';
@@ -61,6 +63,15 @@ function positiveInt(value: string | undefined, name: string): number | undefine
   return n;
 }
 
+function inputNormalization(value: string | undefined): InputNormalization | undefined {
+  if (value === undefined) return undefined;
+  if (!(value in INPUT_DESCRIPTIONS))
+    throw new UsageError(
+      `--input must be one of ${Object.keys(INPUT_DESCRIPTIONS).join(', ')}, got '${value}'`,
+    );
+  return value as InputNormalization;
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -74,6 +85,7 @@ async function main(argv: string[]): Promise<void> {
       base: { type: 'string' },
       model: { type: 'string' },
       count: { type: 'string' },
+      input: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       verbose: { type: 'boolean' },
     },
@@ -84,6 +96,11 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const epochs = positiveInt(values.epochs, 'epochs');
+  const normalization = inputNormalization(values.input);
+  const train = {
+    ...(epochs ? { epochs } : {}),
+    ...(normalization ? { input: normalization } : {}),
+  };
   if (mode === 'train') {
     await initTf(undefined, log);
     const next = nextVersionDir();
@@ -93,7 +110,7 @@ async function main(argv: string[]): Promise<void> {
       {
         version: values.version ?? next.version,
         outDir,
-        train: epochs ? { epochs } : {},
+        train,
         minSnr: 6,
         base,
       },
@@ -112,7 +129,7 @@ async function main(argv: string[]): Promise<void> {
       {
         version: values.version ?? next.version,
         outDir,
-        train: epochs ? { epochs } : {},
+        train,
         minSnr: 6,
         base,
       },
@@ -157,11 +174,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 const readmeUsage = `usage:
-  npm run train-rb [-- --base DIR] [--out DIR] [--version NAME] [--epochs N]
-  npm run train-rb -- widen [--base DIR] [--out DIR] [--version NAME] [--epochs N]
+  npm run train-rb [-- --base DIR] [--out DIR] [--version NAME] [--epochs N] [--input NORMALISATION]
+  npm run train-rb -- widen [--base DIR] [--out DIR] [--version NAME] [--epochs N] [--input NORMALISATION]
   npm run train-rb -- retrain --cutouts PREFIX [--labels CSV] [--base DIR] --out DIR [--version NAME] [--epochs N]
   npm run train-rb -- uncertain --cutouts PREFIX [--model DIR] --out PREFIX [--count 200]
-(cutout sets: PREFIX.csv with id,label,snr,kind and PREFIX.bin; see docs/rb/README.md)`;
+(--input: median or local-background, the cutouts' normalisation; cutout sets: PREFIX.csv with id,label,snr,kind and PREFIX.bin; see docs/rb/README.md)`;
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

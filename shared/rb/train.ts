@@ -16,6 +16,7 @@ import {
   reverseTimeInPlace,
   zoomInPlace,
   addSkyResidualInPlace,
+  type InputNormalization,
 } from './cutouts.js';
 import type { LabelledSet } from './labelled-set.js';
 import { LAYER_SHAPES, initialWeights, logits, type NetworkWeights } from './network.js';
@@ -41,6 +42,8 @@ export interface TrainConfig {
    * this rms, in units of the difference's noise; 0 turns it off.
    */
   skyResidual: number;
+  /** How cutouts are normalised (cutouts.ts InputNormalization); the trained model must be scored the same way. */
+  input: InputNormalization;
   seed: number;
 }
 
@@ -54,6 +57,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   timeReversal: 0,
   zoom: [1, 1],
   skyResidual: 0,
+  input: 'median',
   seed: 1,
 };
 
@@ -85,7 +89,7 @@ export function trainNetwork(
   onEpoch?: (r: EpochReport) => void,
 ): TrainResult {
   const cfg: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...overrides };
-  const input = normalizeCutouts(set.raw).data;
+  const input = normalizeCutouts(set.raw, cfg.input).data;
   const real: number[] = [];
   const bogus: number[] = [];
   set.label.forEach((l, i) => (l === 1 ? real : l === 0 ? bogus : null)?.push(i));
@@ -133,7 +137,7 @@ export function trainNetwork(
           gradX: cfg.skyResidual * gradX,
           gradY: cfg.skyResidual * gradY,
         });
-        augmentInto(normalizeCutouts(one).data, 0, k, batch, b);
+        augmentInto(normalizeCutouts(one, cfg.input).data, 0, k, batch, b);
       } else augmentInto(input, n, k, batch, b);
       if (cfg.timeReversal > 0 && rng.uniform() < cfg.timeReversal) reverseTimeInPlace(batch, b);
       if (zoomHi > zoomLo) zoomInPlace(batch, b, Math.exp(rng.between(zoomLo, zoomHi)), scratch);

@@ -215,3 +215,49 @@ test('sky residual: the plane lands on the S/N plane and, times sqrt(variance), 
   assert.equal(at(out, 0, ...masked, 2), 0);
   assert.equal(at(out, 0, ...masked, 3), 0);
 });
+
+test("local-background normalisation: a pedestal under the difference leaves the input unchanged, where 'median' moves the S/N plane", () => {
+  // A PSF-like change on flat sky, then the same on a pedestal of 0.4 sigma with a gradient.
+  const imgs = images();
+  for (let y = 0; y < 100; y++)
+    for (let x = 0; x < 100; x++)
+      imgs.difference.image.set(x, y, 40 * Math.exp(-((x - 50) ** 2 + (y - 50) ** 2) / 18));
+  const raw = cutTriplets([{ x: 50, y: 50 }], imgs);
+  const lifted = raw.data.slice();
+  addSkyResidualInPlace(lifted, 0, { offset: 0.4, gradX: 0, gradY: 0 });
+  const onPedestal = { count: 1, data: lifted };
+  const flat = normalizeCutouts(raw, 'local-background').data;
+  const moved = normalizeCutouts(onPedestal, 'local-background').data;
+  for (let k = 0; k < CUTOUT_SIZE * CUTOUT_SIZE; k++)
+    for (let c = 0; c < CHANNELS; c++)
+      assert.ok(Math.abs(flat[k * CHANNELS + c] - moved[k * CHANNELS + c]) < 1e-4, `${k} ${c}`);
+  // The old normalisation keeps the pedestal in the S/N plane: asinh(S/N + 0.4).
+  const old = normalizeCutouts(onPedestal).data;
+  assert.ok(Math.abs(old[3] - Math.asinh(at(raw.data, 0, 0, 0, 3) + 0.4)) < 1e-5);
+  assert.ok(Math.abs(moved[3] - Math.asinh(at(raw.data, 0, 0, 0, 3))) < 1e-4);
+  // The science and template planes are normalised as 'median' does.
+  const median = normalizeCutouts(raw).data;
+  for (let k = 0; k < CUTOUT_SIZE * CUTOUT_SIZE; k++)
+    for (const c of [0, 1]) assert.equal(flat[k * CHANNELS + c], median[k * CHANNELS + c]);
+});
+
+test('local-background normalisation: the annulus median comes off the difference and its S/N; missing pixels sit at 0; odd under time reversal', () => {
+  const imgs = images();
+  imgs.difference.mask.set(30, 50, MaskPlane.NO_DATA);
+  const raw = cutTriplets([{ x: 50, y: 50 }], imgs);
+  const norm = normalizeCutouts(raw, 'local-background').data;
+  // difference 2x + y about (50, 50): the annulus is symmetric, so its median is the centre's value.
+  assert.ok(Math.abs(at(norm, 0, HALF, HALF, 2)) < 1e-5);
+  assert.ok(Math.abs(at(norm, 0, HALF, HALF, 3)) < 1e-5);
+  const masked = [30 - 50 + HALF, HALF] as const;
+  assert.equal(at(norm, 0, ...masked, 3), 0);
+  assert.ok(Math.abs(at(norm, 0, ...masked, 2)) < 1e-6);
+  const swapped = raw.data.map((_, i) => {
+    const c = i % CHANNELS;
+    return c === 0 ? raw.data[i + 1] : c === 1 ? raw.data[i - 1] : -raw.data[i];
+  });
+  const reversed = norm.slice();
+  reverseTimeInPlace(reversed, 0);
+  const expected = normalizeCutouts({ count: 1, data: swapped }, 'local-background').data;
+  for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(reversed[i] - expected[i]) < 1e-5);
+});

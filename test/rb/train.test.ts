@@ -1,6 +1,6 @@
 // Training, saving and fine-tuning on synthetic cutouts: PSF-like changes (real) against single hot pixels (bogus).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -78,6 +78,22 @@ test('the network learns PSF-like changes from hot pixels, and a saved model sco
   const loaded = await loadModel(dir);
   assert.equal(loaded.version, 'rb-test');
   assert.deepEqual(scoreCutouts(loaded, check.raw), scores);
+  assert.equal(loaded.input, 'median', 'a model saved without a normalisation is the median one');
+
+  // A model records its normalisation in the manifest and is scored with it after loading.
+  const local: RbModel = { ...model, version: 'rb-test-local', input: 'local-background' };
+  const localDir = mkdtempSync(join(tmpdir(), 'rb-model-'));
+  saveModel(localDir, local);
+  const localLoaded = await loadModel(localDir);
+  assert.equal(localLoaded.input, 'local-background');
+  assert.deepEqual(scoreCutouts(localLoaded, check.raw), scoreCutouts(local, check.raw));
+  assert.notDeepEqual(scoreCutouts(localLoaded, check.raw), scores);
+  const manifest = join(localDir, 'manifest.json');
+  writeFileSync(
+    manifest,
+    readFileSync(manifest, 'utf8').replace(/"input": "[^"]*"/, '"input": "something else"'),
+  );
+  await assert.rejects(loadModel(localDir), /input 'something else' is no known normalisation/);
   writeFileSync(join(dir, 'weights.bin'), new Uint8Array(100));
   await assert.rejects(loadModel(dir), /weights\.bin: too short for tensor/);
 
@@ -89,6 +105,7 @@ test('the network learns PSF-like changes from hot pixels, and a saved model sco
     train: { epochs: 1, batchSize: 16 },
   });
   assert.equal(tuned.model.version, 'rb-test-tuned');
+  assert.equal(tuned.model.input, 'median', 'retraining keeps the base model normalisation');
   assert.ok(tuned.heldOut && tuned.heldOut.aucAll > 0.95, `held-out AUC ${tuned.heldOut?.aucAll}`);
   const picked = uncertainSubset(tuned.model, check, 5);
   assert.equal(picked.set.raw.count, 5);
