@@ -65,4 +65,10 @@ test('bad input exits 2 with one line naming the problem', () => {
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /--count must be a positive integer, got 'many'/);
   assert.equal(run('sideways').status, 2);
+  const input = run('train', '--input', 'sideways', '--out', '/tmp/x');
+  assert.equal(input.status, 2);
+  assert.equal(
+    input.stderr,
+    "train-rb: --input must be one of median, local-background, got 'sideways'\n",
+  );
 });
