@@ -128,21 +128,28 @@ export function normalizeCutouts(raw: CutoutSet, input: InputNormalization = 'me
       return m ? medianOf(ring.subarray(0, m), scratch) : 0;
     };
     for (let c = 0; c < 3; c++) {
-      const localLevel = local && c === 2;
-      let level = localLevel ? ringMedian(2) : 0;
-      for (let k = 0; k < pixels; k++)
-        plane[k] = localLevel && !present(k) ? level : raw.data[base + k * CHANNELS + c];
-      if (!localLevel) level = medianOf(plane, scratch);
+      for (let k = 0; k < pixels; k++) plane[k] = raw.data[base + k * CHANNELS + c];
+      let level: number;
+      if (local && c === 2) {
+        level = ringMedian(2);
+        for (let k = 0; k < pixels; k++) if (!present(k)) plane[k] = level;
+      } else level = medianOf(plane, scratch);
       let sumSq = 0;
       for (let k = 0; k < pixels; k++) sumSq += (plane[k] - level) ** 2;
       const rms = Math.sqrt(sumSq / pixels);
       const scale = rms > 0 ? 1 / rms : 0;
       for (let k = 0; k < pixels; k++) out[base + k * CHANNELS + c] = (plane[k] - level) * scale;
     }
-    const snLevel = local ? ringMedian(3) : 0;
+    if (!local) {
+      for (let k = 0; k < pixels; k++)
+        out[base + k * CHANNELS + 3] = Math.asinh(raw.data[base + k * CHANNELS + 3]);
+      continue;
+    }
+    const snLevel = ringMedian(3);
     for (let k = 0; k < pixels; k++)
-      out[base + k * CHANNELS + 3] =
-        local && !present(k) ? 0 : Math.asinh(raw.data[base + k * CHANNELS + 3] - snLevel);
+      out[base + k * CHANNELS + 3] = present(k)
+        ? Math.asinh(raw.data[base + k * CHANNELS + 3] - snLevel)
+        : 0;
   }
   return { count: raw.count, data: out };
 }
