@@ -53,11 +53,6 @@ export type CharacterizeJobResult = Omit<CharacterizeResult, 'background' | 'psf
   psf: Omit<PsfModelResult, 'psf'> & { psf: PsfHdu };
 };
 
-/** The blank-sky noise-correlation model of a characterized exposure whose PSF model is `psf`. */
-function estimateNoise(exposure: Exposure, psf: PsfModelResult['psf']): NoiseCorrelation | null {
-  return characterizeNoiseCorrelation(exposure, noiseFwhm(exposure, psf)).model;
-}
-
 /** The PSF FWHM the noise-correlation estimate masks stars by: the model's at the image centre. */
 const noiseFwhm = (exposure: Exposure, psf: PsfModelResult['psf']): number =>
   psf.fwhmAt(exposure.width / 2, exposure.height / 2);
@@ -104,22 +99,25 @@ export function noiseCorrelationShared(job: NoiseCorrelationJob): NoiseCorrelati
 
 /**
  * The blank-sky noise-correlation estimate of a characterized exposure (PSF model `psf`, its
- * result's `psf.psf`) on a worker of `pool`: the model characterizeImageAsync's `noiseCorrelation`
- * option sets, set here too (unless already set). The planes are only read; they must not change
- * until it resolves. Without pool workers it runs on the calling thread.
+ * result's `psf.psf`) on a worker of `pool`: characterizeNoiseCorrelation's model, set on the
+ * exposure too (unless already set). Stars are masked by `fwhmPx` (default the model's FWHM at
+ * (width / 2, height / 2); characterizeTemplate gives the result's `psf.fwhmPx`, the centre pixel's).
+ * The planes are only read; they must not change until it resolves. Without pool workers it runs
+ * on the calling thread.
  */
 export async function noiseCorrelationAsync(
   exposure: Exposure,
   psf: PsfModelResult['psf'],
   pool: WorkerPool | null = WorkerPool.shared(),
+  fwhmPx: number = noiseFwhm(exposure, psf),
 ): Promise<NoiseCorrelation | null> {
-  if (!pool || pool.size === 0) return estimateNoise(exposure, psf);
+  if (!pool || pool.size === 0) return characterizeNoiseCorrelation(exposure, fwhmPx).model;
   const job: NoiseCorrelationJob = {
     image: dataOf(sharedOrCopy(exposure.image)),
     mask: dataOf(sharedOrCopy(exposure.mask)),
     variance: dataOf(sharedOrCopy(exposure.variance)),
     info: exposure.info,
-    fwhmPx: noiseFwhm(exposure, psf),
+    fwhmPx,
   };
   const model = await pool.runTask(poolTask(import.meta.url, { noiseCorrelationShared }), job);
   if (!exposure.noiseCorrelation && model) exposure.noiseCorrelation = model;
