@@ -53,11 +53,6 @@ export type CharacterizeJobResult = Omit<CharacterizeResult, 'background' | 'psf
   psf: Omit<PsfModelResult, 'psf'> & { psf: PsfHdu };
 };
 
-/** The blank-sky noise-correlation model of a characterized exposure whose PSF model is `psf`. */
-function estimateNoise(exposure: Exposure, psf: PsfModelResult['psf']): NoiseCorrelation | null {
-  return characterizeNoiseCorrelation(exposure, noiseFwhm(exposure, psf)).model;
-}
-
 /** The PSF FWHM the noise-correlation estimate masks stars by: the model's at the image centre. */
 const noiseFwhm = (exposure: Exposure, psf: PsfModelResult['psf']): number =>
   psf.fwhmAt(exposure.width / 2, exposure.height / 2);
@@ -67,7 +62,8 @@ export interface NoiseCorrelationJob {
   mask: PlaneData<Int32Array>;
   variance: PlaneData<Float32Array>;
   info: VisitInfo;
-  fwhmPx: number;
+  /** The FWHM stars are masked by, px; or the PSF model (stored form) whose noiseFwhm the worker measures. */
+  fwhm: { px: number } | { psf: PsfHdu };
 }
 
 const planeOf = <T extends PixelArray>(p: PlaneData<T>): Plane<T> =>
@@ -99,27 +95,53 @@ export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult 
 /** Worker side: the blank-sky noise-correlation model of the shared (characterized) planes. */
 export function noiseCorrelationShared(job: NoiseCorrelationJob): NoiseCorrelation | null {
   const exposure = exposureOf(job);
-  return characterizeNoiseCorrelation(exposure, job.fwhmPx).model;
+  const f = job.fwhm;
+  return characterizeNoiseCorrelation(
+    exposure,
+    'px' in f ? f.px : noiseFwhm(exposure, psfOf(f.psf)),
+  ).model;
+}
+
+/** The model of a stored PSF (psfToHdu's form). */
+function psfOf(stored: PsfHdu): PsfModelResult['psf'] {
+  const cards = new Map(stored.cards);
+  return psfFromHdu((k) => cards.get(k), stored.data, stored.width, stored.height);
+}
+
+/** The stored form of `psf`, or null for a model that has none. */
+function storedOrNull(psf: PsfModelResult['psf']): PsfHdu | null {
+  try {
+    return psfToHdu(psf);
+  } catch {
+    return null;
+  }
 }
 
 /**
  * The blank-sky noise-correlation estimate of a characterized exposure (PSF model `psf`, its
- * result's `psf.psf`) on a worker of `pool`: the model characterizeImageAsync's `noiseCorrelation`
- * option sets, set here too (unless already set). The planes are only read; they must not change
- * until it resolves. Without pool workers it runs on the calling thread.
+ * result's `psf.psf`) on a worker of `pool`: characterizeNoiseCorrelation's model, set on the
+ * exposure too (unless already set). Stars are masked by `fwhmPx` (default the model's FWHM at
+ * (width / 2, height / 2), measured on the worker from the model's stored form; characterizeTemplate
+ * gives the result's `psf.fwhmPx`, the centre pixel's).
+ * The planes are only read; they must not change until it resolves. Without pool workers it runs
+ * on the calling thread.
  */
 export async function noiseCorrelationAsync(
   exposure: Exposure,
   psf: PsfModelResult['psf'],
   pool: WorkerPool | null = WorkerPool.shared(),
+  fwhmPx?: number,
 ): Promise<NoiseCorrelation | null> {
-  if (!pool || pool.size === 0) return estimateNoise(exposure, psf);
+  if (!pool || pool.size === 0)
+    return characterizeNoiseCorrelation(exposure, fwhmPx ?? noiseFwhm(exposure, psf)).model;
+  // The default FWHM is measured on the worker too (profile fits of the model, ~4 on a pixel PSF).
+  const stored = fwhmPx === undefined ? storedOrNull(psf) : null;
   const job: NoiseCorrelationJob = {
     image: dataOf(sharedOrCopy(exposure.image)),
     mask: dataOf(sharedOrCopy(exposure.mask)),
     variance: dataOf(sharedOrCopy(exposure.variance)),
     info: exposure.info,
-    fwhmPx: noiseFwhm(exposure, psf),
+    fwhm: stored ? { psf: stored } : { px: fwhmPx ?? noiseFwhm(exposure, psf) },
   };
   const model = await pool.runTask(poolTask(import.meta.url, { noiseCorrelationShared }), job);
   if (!exposure.noiseCorrelation && model) exposure.noiseCorrelation = model;
@@ -151,9 +173,7 @@ export async function characterizeImageAsync(
   if (image !== exposure.image) copyPixels(image, exposure.image);
   if (mask !== exposure.mask) copyPixels(mask, exposure.mask);
   if (variance !== exposure.variance) copyPixels(variance, exposure.variance);
-  const stored = out.psf.psf;
-  const cards = new Map(stored.cards);
-  const psf = psfFromHdu((k) => cards.get(k), stored.data, stored.width, stored.height);
+  const psf = psfOf(out.psf.psf);
   if (mergeConfig(overrides).setPsf) attachPsf(exposure, psf);
   // The worker's copy of the visit info learnt the estimated saturation level: so does this one.
   if (out.defects.saturationEstimated)

@@ -4,7 +4,7 @@
  * The image is first summed in bin x bin blocks: the matched filter for a PSF of several pixels
  * loses almost nothing, and every later pass is bin^2 times cheaper.
  */
-import { convolveSeparable, dilateSquare, gaussianTaps } from './filters.js';
+import { convolveSeparable, convolveSeparableRows, dilateSquare, gaussianTaps } from './filters.js';
 
 export interface PeakConfig {
   /** Smoothing Gaussian sigma, px of the image (default 2, near a PSF of ~4.7 px FWHM; a matched filter is forgiving). */
@@ -123,11 +123,72 @@ export function eitherSignSourceMask(
 ): Uint8Array {
   const cfg = { ...DEFAULT_PEAK_CONFIG, ...config };
   const { smooth, bin, bw, bh, smoothNoise } = smoothed(rowOf, w, h, sigma, cfg);
+  return eitherSignMaskOf(smooth, smoothNoise, w, h, bin, bw, bh, cfg);
+}
+
+/** eitherSignSourceMask's mask of the smoothed, binned residual. */
+export function eitherSignMaskOf(
+  smooth: Float32Array,
+  smoothNoise: number,
+  w: number,
+  h: number,
+  bin: number,
+  bw: number,
+  bh: number,
+  cfg: PeakConfig,
+): Uint8Array {
   const footprint = cfg.maskThresholdSigma * smoothNoise;
   const coarseMask = new Uint8Array(bw * bh);
   for (let i = 0; i < smooth.length; i++)
     coarseMask[i] = smooth[i] <= footprint && -smooth[i] <= footprint ? 0 : 1;
   return grownMask(coarseMask, w, h, bin, bw, bh, cfg.maskGrowPx);
+}
+
+/** The detection's binning and smoothing for an image of w x h under `cfg`. */
+export interface SmoothingGeometry {
+  bin: number;
+  /** Binned size. */
+  bw: number;
+  bh: number;
+  taps: Float32Array;
+  /** Noise of the smoothed, binned image for a pixel noise `sigma`. */
+  smoothNoise: number;
+}
+
+export function smoothingGeometry(
+  w: number,
+  h: number,
+  sigma: number,
+  cfg: PeakConfig,
+): SmoothingGeometry {
+  const bin = Math.max(1, Math.round(cfg.bin));
+  const taps = gaussianTaps(cfg.smoothingSigmaPx / bin);
+  let s2 = 0;
+  for (const t of taps) s2 += t * t;
+  // A block sum has noise bin * sigma; the 2-D kernel is an outer product, so sqrt(sum k^2) = sum of the 1-D taps squared.
+  const smoothNoise = sigma * bin * s2;
+  return { bin, bw: Math.ceil(w / bin), bh: Math.ceil(h / bin), taps, smoothNoise };
+}
+
+/**
+ * Binned rows [by0, by1) of the smoothed residual, written into `smooth` (the whole bw x bh
+ * image): the same values as the whole image's smoothing, from the residual rows they reach
+ * (`rowOf`, as detectPeaksInRows), so that bands can be smoothed apart (by threads).
+ */
+export function smoothRows(
+  rowOf: (y: number) => Float32Array,
+  w: number,
+  h: number,
+  g: SmoothingGeometry,
+  smooth: Float32Array,
+  by0: number,
+  by1: number,
+): void {
+  const half = (g.taps.length - 1) >> 1;
+  const b0 = Math.max(0, by0 - half);
+  const b1 = Math.min(g.bh, by1 + half);
+  const binned = blockSum(rowOf, w, h, g.bin, g.bw, b0, b1);
+  convolveSeparableRows(binned, b0, g.bw, g.bh, g.taps, smooth, by0, by1);
 }
 
 /** The rows summed in bin x bin blocks and smoothed by the Gaussian, with the smoothed noise. */
@@ -139,17 +200,11 @@ function smoothed(
   cfg: PeakConfig,
   whole?: Float32Array,
 ): { smooth: Float32Array; bin: number; bw: number; bh: number; smoothNoise: number } {
-  const bin = Math.max(1, Math.round(cfg.bin));
-  const bw = Math.ceil(w / bin);
-  const bh = Math.ceil(h / bin);
-  const binned = blockSum(rowOf, w, h, bin, bw, bh, whole);
-  const taps = gaussianTaps(cfg.smoothingSigmaPx / bin);
-  let s2 = 0;
-  for (const t of taps) s2 += t * t;
-  // A block sum has noise bin * sigma; the 2-D kernel is an outer product, so sqrt(sum k^2) = sum of the 1-D taps squared.
-  const smoothNoise = sigma * bin * s2;
+  const g = smoothingGeometry(w, h, sigma, cfg);
+  const { bin, bw, bh, taps, smoothNoise } = g;
   const smooth = new Float32Array(bw * bh);
-  convolveSeparable(binned, bw, bh, taps, smooth);
+  if (bin === 1 && whole) convolveSeparable(whole, bw, bh, taps, smooth);
+  else smoothRows(rowOf, w, h, g, smooth, 0, bh);
   return { smooth, bin, bw, bh, smoothNoise };
 }
 
@@ -182,25 +237,21 @@ function grownMask(
   return sourceMask;
 }
 
-/**
- * Sums of bin x bin blocks of the rows; partial blocks at the far edges are scaled to a full block.
- * With bin 1, the image itself (`whole` when given, else a copy of the rows).
- */
+/** Sums of bin x bin blocks of the rows, block rows [by0, by1) (row 0 of the result is by0); partial blocks at the far edges are scaled to a full block. */
 function blockSum(
   rowOf: (y: number) => Float32Array,
   w: number,
   h: number,
   bin: number,
   bw: number,
-  bh: number,
-  whole?: Float32Array,
+  by0: number,
+  by1: number,
 ): Float32Array {
-  if (bin === 1 && whole) return whole;
-  const out = new Float32Array(bw * bh);
+  const out = new Float32Array(bw * (by1 - by0));
   // Pairs of pixels for the default bin of 2 (the same sums, without the inner loop).
   const pairs = bin === 2 ? w >> 1 : 0;
-  for (let y = 0; y < h; y++) {
-    const orow = Math.floor(y / bin) * bw;
+  for (let y = by0 * bin, end = Math.min(h, by1 * bin); y < end; y++) {
+    const orow = (Math.floor(y / bin) - by0) * bw;
     const src = rowOf(y);
     for (let bx = 0; bx < pairs; bx++) out[orow + bx] += src[2 * bx] + src[2 * bx + 1];
     for (let bx = pairs, x = bin * pairs; bx < bw; bx++) {
@@ -211,11 +262,11 @@ function blockSum(
   }
   // Partial blocks lie in the last column and the last row only.
   const full = bin * bin;
-  for (let by = 0; by < bh; by++) {
+  for (let by = by0; by < by1; by++) {
     const rows = Math.min(h, (by + 1) * bin) - by * bin;
     for (let bx = 0; bx < bw; bx++) {
       const count = rows * (Math.min(w, (bx + 1) * bin) - bx * bin);
-      if (count < full) out[by * bw + bx] *= full / count;
+      if (count < full) out[(by - by0) * bw + bx] *= full / count;
     }
   }
   return out;

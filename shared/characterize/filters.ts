@@ -21,11 +21,30 @@ export function convolveSeparable(
   taps: Float32Array,
   out: Float32Array,
 ): void {
+  convolveSeparableRows(src, 0, w, h, taps, out, 0, h);
+}
+
+/**
+ * Rows [y0, y1) of convolveSeparable's output (out is the whole w x h image), the same values, from
+ * `src` holding only the image's rows [srcY0, srcY0 + src.length / w): those within half the
+ * kernel of [y0, y1) that lie in the image. Bands of rows can so be filtered apart (by threads).
+ */
+export function convolveSeparableRows(
+  src: Float32Array,
+  srcY0: number,
+  w: number,
+  h: number,
+  taps: Float32Array,
+  out: Float32Array,
+  y0: number,
+  y1: number,
+): void {
   const half = (taps.length - 1) >> 1;
-  const tmp = new Float32Array(h * w);
+  const rows = src.length / w;
+  const tmp = new Float32Array(rows * w);
   const t0 = taps[half];
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
+  for (let r = 0; r < rows; r++) {
+    const row = r * w;
     for (let x = 0; x < w; x++) {
       const c = row + x;
       let s = t0 * src[c];
@@ -41,13 +60,14 @@ export function convolveSeparable(
       tmp[c] = s;
     }
   }
-  for (let y = 0; y < h; y++) {
+  for (let y = y0; y < y1; y++) {
     const row = y * w;
-    for (let x = 0; x < w; x++) out[row + x] = t0 * tmp[row + x];
+    const own = (y - srcY0) * w;
+    for (let x = 0; x < w; x++) out[row + x] = t0 * tmp[own + x];
     for (let k = 1; k <= half; k++) {
       const t = taps[half + k];
-      const below = y - k >= 0 ? (y - k) * w : -1;
-      const above = y + k < h ? (y + k) * w : -1;
+      const below = y - k >= 0 ? (y - k - srcY0) * w : -1;
+      const above = y + k < h ? (y + k - srcY0) * w : -1;
       if (below >= 0 && above >= 0)
         for (let x = 0; x < w; x++) out[row + x] += t * (tmp[below + x] + tmp[above + x]);
       else if (below >= 0) for (let x = 0; x < w; x++) out[row + x] += t * tmp[below + x];

@@ -31,9 +31,7 @@ const N_BINS = 2 * HIST_SIGMA * BINS_PER_SIGMA;
 // cell has 256 values, so allocating these per call cost more than the clipping itself.
 // ceil(n / floor(n / START_SAMPLE)) < 2 START_SAMPLE values are drawn.
 const scratchSample = new Float64Array(2 * START_SAMPLE);
-const scratchCount = new Float64Array(N_BINS);
-const scratchSum = new Float64Array(N_BINS);
-const scratchSum2 = new Float64Array(N_BINS);
+const scratchHist = new Float64Array(3 * N_BINS);
 /** Drawn values whose quartiles place binnedMedian's bins. */
 const PILOT = 64;
 /** Fewer drawn values than this take medianInPlace (the pilot would cost more than it saves). */
@@ -46,6 +44,8 @@ const scratchPilot = new Float64Array(PILOT);
 // Each drawn value's bin: 0 below the bins, 1..SELECT_BINS inside, SELECT_BINS + 1 above, + 2 NaN.
 const scratchBin = new Uint8Array(2 * START_SAMPLE);
 const scratchBinCount = new Int32Array(SELECT_BINS + 3);
+// binnedMedian's drawn values (or deviations), as doubles.
+const scratchDrawn = new Float64Array(2 * START_SAMPLE);
 
 /**
  * Iterative sigma clipping about the median, as SExtractor iterates on a histogram of the
@@ -70,20 +70,20 @@ export function sigmaClip(
   const width = sigma0 / BINS_PER_SIGMA;
   const nb = N_BINS;
   const lo = med0 - HIST_SIGMA * sigma0;
-  const count = scratchCount.fill(0);
-  const sum = scratchSum.fill(0);
-  const sum2 = scratchSum2.fill(0);
+  // Per bin: the count, the sum of deviations from med0 and of their squares, side by side (one cache line a value).
+  const hist = scratchHist.fill(0);
   const perBin = 1 / width;
   for (let i = 0; i < n; i++) {
     const d = values[i] - med0;
     const t = (values[i] - lo) * perBin;
     // Truncation is the floor on [0, nb); outside (or NaN) the value is not histogrammed.
     if (!(t >= 0 && t < nb)) continue;
-    const b = t | 0;
-    count[b]++;
-    sum[b] += d;
-    sum2[b] += d * d;
+    const b = 3 * (t | 0);
+    hist[b]++;
+    hist[b + 1] += d;
+    hist[b + 2] += d * d;
   }
+  const trunc = truncationFactor(clip);
   // Start from the median and MAD (robust against whatever lies outside the histogram).
   let centre = med0;
   let std = sigma0;
@@ -100,22 +100,23 @@ export function sigmaClip(
     let s = 0;
     let s2 = 0;
     for (let b = b0; b <= b1; b++) {
-      c += count[b];
-      s += sum[b];
-      s2 += sum2[b];
+      c += hist[3 * b];
+      s += hist[3 * b + 1];
+      s2 += hist[3 * b + 2];
     }
     if (c < 2) break;
     const mean = med0 + s / c;
-    std = Math.sqrt(Math.max(0, s2 / c - (s / c) ** 2)) / truncationFactor(clip);
+    std = Math.sqrt(Math.max(0, s2 / c - (s / c) ** 2)) / trunc;
     // Median: the bin holding half the kept count, interpolated linearly within it.
     let acc = 0;
     let median = mean;
     for (let b = b0; b <= b1; b++) {
-      if (acc + count[b] >= c / 2) {
-        median = lo + (b + (c / 2 - acc) / count[b]) * width;
+      const cb = hist[3 * b];
+      if (acc + cb >= c / 2) {
+        median = lo + (b + (c / 2 - acc) / cb) * width;
         break;
       }
-      acc += count[b];
+      acc += cb;
     }
     centre = median;
     const crowded = Math.abs(mean - median) > 0.3 * std;
@@ -177,16 +178,19 @@ function binnedMedian(
   lo: number,
   width: number,
 ): number {
-  const deviations = !Number.isNaN(centre);
   const bins = scratchBin;
   const count = scratchBinCount.fill(0);
+  // The values drawn (or their |deviations| from `centre`), kept for the selection below.
+  const drawn = scratchDrawn;
+  let m = 0;
+  if (Number.isNaN(centre)) for (let i = 0; i < n; i += stride) drawn[m++] = values[i];
+  else for (let i = 0; i < n; i += stride) drawn[m++] = Math.abs(values[i] - centre);
   const perBin = 1 / width;
   const above = SELECT_BINS + 1;
-  let m = 0;
-  for (let i = 0; i < n; i += stride) {
-    const t = ((deviations ? Math.abs(values[i] - centre) : values[i]) - lo) * perBin;
+  for (let j = 0; j < m; j++) {
+    const t = (drawn[j] - lo) * perBin;
     const b = t >= 0 ? (t < SELECT_BINS ? (t | 0) + 1 : above) : t < 0 ? 0 : above + 1;
-    bins[m++] = b;
+    bins[j] = b;
     count[b]++;
   }
   if (count[above + 1] > 0) return Number.NaN;
@@ -205,8 +209,8 @@ function binnedMedian(
   const near = scratchSample;
   let g = 0;
   // Every value is written, the count advanced only for those in [low, high] (no branch to mispredict).
-  for (let i = 0, j = 0; i < n; i += stride, j++) {
-    near[g] = deviations ? Math.abs(values[i] - centre) : values[i];
+  for (let j = 0; j < m; j++) {
+    near[g] = drawn[j];
     g += (((bins[j] - low) | (high - bins[j])) >>> 31) ^ 1;
   }
   const upper = selectInPlace(near, k - below, g);

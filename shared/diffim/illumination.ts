@@ -34,7 +34,7 @@ import {
 import type { CharacterizeOverrides, CharacterizeResult } from '../characterize/characterize.js';
 import { findCosmicRays, type CosmicRayConfig } from '../characterize/cosmic-rays.js';
 import { measureCellsAsync } from '../characterize/background-async.js';
-import { eitherSignSourceMask } from '../characterize/detect-peaks.js';
+import { eitherSignSourceMaskAsync } from '../characterize/source-mask-async.js';
 import { fitRadialSky, radialMaps, type RadialSky } from './radial-response.js';
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
@@ -542,16 +542,15 @@ export async function subtractResidualBackground(
   await measureCellsAsync(image, exclude, cells, pool);
   // The second pass measures again only the cells where sources were found: the others' pixels are the same.
   const measured = { sky: cells.sky.slice(), sig: cells.sig.slice() };
-  const first = meshSurface(finishMesh(cells), w, h);
-  // The residual is made row by row as the detection sums its blocks (no full-image plane).
-  const residualRow = (y: number): Float32Array => {
-    const io = image.row(y);
-    const f = surfaceRow;
-    first(y, f, 0);
-    for (let x = 0, i = y * w; x < w; x++, i++) f[x] = exclude[i] ? 0 : io[x] - f[x];
-    return f;
-  };
-  const sources = eitherSignSourceMask(residualRow, w, h, sigma);
+  // The residual is made row by row as the detection sums its blocks (no full-image plane), its bands shared with the pool.
+  const sources = await eitherSignSourceMaskAsync(
+    image,
+    exclude,
+    finishMesh(cells),
+    sigma,
+    {},
+    pool,
+  );
   const { nx, ny } = cells;
   const cellOfX = new Int32Array(w);
   for (let cx = 0; cx < nx; cx++)

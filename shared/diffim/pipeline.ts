@@ -223,19 +223,31 @@ export async function runDiff(
   // Measured once the science is on the worker, which does not wait for it.
   const templateStructured = cfg.characterize && !prepared && isStructuredSky(tmpl, illumination);
   let templateCharacterization: CharacterizeResult | null = prepared?.characterization ?? null;
+  // The template's noise-correlation estimate (characterizeTemplate's second half): on the worker
+  // when the science's characterization is done by then, else here (the worker is still busy).
+  let templateNoise: Promise<unknown> | null = null;
   if (cfg.characterize && !prepared) {
-    templateCharacterization = characterizeTemplate(
+    templateCharacterization = characterizeImage(
       tmpl,
       characterizeOverridesFor(templateStructured, cfg.characterizeOverrides, illumination),
     );
     onCharacterized?.('template', templateCharacterization);
   }
-  const characterizeTemplateMs = lap('characterizeTemplate');
   // The two images' responses differ (vignetting seen at different pointings): each image's
   // response is read from its sky on a fine mesh on the thread that is free, the science's on the
   // worker and the template's here, whichever image was done first.
   const readResponse =
     (scienceStructured || templateStructured) && hasSky(templateCharacterization);
+  let scienceCharacterization = scienceDone && (await Promise.race([scienceDone, nextTurn()]));
+  if (templateCharacterization && !prepared && tmpl.psf) {
+    const fwhmPx = templateCharacterization.psf.fwhmPx;
+    // Only where the template's pixels do not change before the warp (which reads the model).
+    if (scienceCharacterization && !templateStructured && !readResponse) {
+      templateNoise = noiseCorrelationAsync(tmpl, tmpl.psf, pool, fwhmPx);
+      templateNoise.catch(() => {}); // awaited before the warp, after the stages that may throw first
+    } else characterizeNoiseCorrelation(tmpl, fwhmPx);
+  }
+  const characterizeTemplateMs = lap('characterizeTemplate');
   const scienceSkyOf = (c: CharacterizeResult | null): Promise<ImageF> | null => {
     if (!c || !readResponse || !hasSky(c)) return null;
     const sky = fineSkyAsync(science, c.background.map, illumination.responseMeshPx, pool);
@@ -251,7 +263,6 @@ export async function runDiff(
     scienceNoise = noiseCorrelationAsync(science, c.psf.psf, pool);
     scienceNoise.catch(() => {}); // awaited below, after the stages that may throw first
   };
-  let scienceCharacterization = scienceDone && (await Promise.race([scienceDone, nextTurn()]));
   scienceNoiseOf(scienceCharacterization);
   let scienceSky = scienceSkyOf(scienceCharacterization);
   const templateSky =
@@ -322,6 +333,8 @@ export async function runDiff(
       ),
     cfg.astrometry,
   );
+  // The warped template's noise correlation is the template's, resampled.
+  await templateNoise;
   const warped = await warpRegistered(
     tmpl,
     science,

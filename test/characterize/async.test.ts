@@ -124,3 +124,32 @@ test('noiseCorrelationAsync on a worker sets the blank-sky noise-correlation mod
   assert.ok(expected, 'the shift leaves a model to find');
   assert.deepEqual(there.noiseCorrelation, here.noiseCorrelation);
 });
+
+test('noiseCorrelationAsync with a given FWHM (as runDiff gives the centre-pixel FWHM of the template) masks stars by it, as characterizeNoiseCorrelation does', async () => {
+  const sim = simulatedVisit({ size: 512, seed: 7 });
+  const taps = new Float64Array(6);
+  new LanczosTable('lanczos3').weights(0.5, taps);
+  const img = sim.exposure.image;
+  for (let y = 0; y < img.height; y++) {
+    const row = img.row(y),
+      src = Float64Array.from(row);
+    for (let x = 0; x < img.width; x++) {
+      let s = 0;
+      for (let k = 0; k < 6; k++)
+        s += taps[k] * src[Math.min(img.width - 1, Math.max(0, x + k - 2))];
+      row[x] = s;
+    }
+  }
+  const here = copy(sim.exposure),
+    there = copy(sim.exposure);
+  const fwhm = 2.5 * characterizeImage(here).psf.fwhmPx;
+  const expected = characterizeNoiseCorrelation(here, fwhm);
+  const atDefault = characterizeNoiseCorrelation(copy(here), here.psf!.fwhmAt(256, 256));
+  assert.notDeepEqual(expected.covX, atDefault.covX, 'the wider mask changes the estimate');
+  const result = await characterizeImageAsync(there, {}, pool);
+  const model = await noiseCorrelationAsync(there, result.psf.psf, pool, fwhm);
+  assert.ok(expected.model && atDefault.model, 'a model at either FWHM');
+  assert.notDeepEqual(expected.model, atDefault.model);
+  assert.deepEqual(model, expected.model);
+  assert.deepEqual(there.noiseCorrelation, here.noiseCorrelation);
+});
