@@ -67,6 +67,7 @@ import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
 import { checkImageData, isPrepared, type PreparedImage } from './preprocess.js';
 import { checkScience } from './science-check.js';
+import { warmPsfShape } from './warm-psf.js';
 import type { RealBogusScorer } from './realbogus.js';
 import { refuseCollision } from './identity.js';
 import { checkLimits } from './limits.js';
@@ -242,8 +243,12 @@ export async function processDetector(
     checkLimits(templateIn, 'template', config.limits);
     checkPair(science, templateIn);
     preloaded = isPrepared(t);
-    if (isPrepared(t)) templateFwhmPx = t.psfFwhmPx;
-    else checkImageData(templateIn, 'template');
+    if (isPrepared(t)) {
+      templateFwhmPx = t.psfFwhmPx;
+      // Its model's shape, which the warped PSF's FWHM reads for every cutout, fitted while this
+      // thread waits on the science's characterization (warm-psf.ts: the same values).
+      if (t.exposure.psf) warmPsfShape(t.exposure.psf, t.exposure);
+    } else checkImageData(templateIn, 'template');
     return t;
   });
   template.catch(() => undefined); // awaited in runDiff; an earlier failure must not leave it unhandled
