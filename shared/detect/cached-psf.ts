@@ -43,10 +43,17 @@ export class CachedPsf implements Psf {
     this.stampSize = model.stampSize;
   }
 
+  /** FWHMs of the model at cell centres given by knowFwhm, by cell key. */
+  private readonly knownFwhm = new Map<number, number>();
+
+  private key(x: number, y: number): number {
+    return Math.floor(y / this.cellSize) * 1_000_003 + Math.floor(x / this.cellSize);
+  }
+
   private cell(x: number, y: number): Cell {
     const i = Math.floor(x / this.cellSize);
     const j = Math.floor(y / this.cellSize);
-    const key = j * 1_000_003 + i;
+    const key = this.key(x, y);
     let cell = this.cells.get(key);
     if (!cell) {
       const cx = (i + 0.5) * this.cellSize;
@@ -102,7 +109,40 @@ export class CachedPsf implements Psf {
   }
 
   fwhmAt(x: number, y: number): number {
+    const known = this.knownFwhm.get(this.key(x, y));
+    if (known !== undefined) return known;
     const c = this.cell(x, y);
     return (c.fwhm ??= this.model.fwhmAt(c.cx, c.cy));
+  }
+
+  /**
+   * The centres of the cells that cover the `width` x `height` pixels from (x0, y0): where fwhmAt
+   * evaluates the model.
+   */
+  cellCentres(
+    x0: number,
+    y0: number,
+    width: number,
+    height: number,
+  ): { x: Float64Array; y: Float64Array } {
+    const n = this.cellSize;
+    const [i0, i1] = [Math.floor(x0 / n), Math.floor((x0 + width - 1) / n)];
+    const [j0, j1] = [Math.floor(y0 / n), Math.floor((y0 + height - 1) / n)];
+    const x: number[] = [];
+    const y: number[] = [];
+    for (let j = j0; j <= j1; j++)
+      for (let i = i0; i <= i1; i++) {
+        x.push((i + 0.5) * n);
+        y.push((j + 0.5) * n);
+      }
+    return { x: Float64Array.from(x), y: Float64Array.from(y) };
+  }
+
+  /**
+   * The model's FWHM at cell centres (cellCentres), found elsewhere, e.g. on a worker thread from
+   * the same model (cell-widths.ts): fwhmAt returns them instead of fitting the profile here.
+   */
+  knowFwhm(x: ArrayLike<number>, y: ArrayLike<number>, fwhm: ArrayLike<number>): void {
+    for (let k = 0; k < fwhm.length; k++) this.knownFwhm.set(this.key(x[k], y[k]), fwhm[k]);
   }
 }

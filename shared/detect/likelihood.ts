@@ -12,7 +12,17 @@ import type { Psf } from '../psf/types.js';
 import { tasksOf } from '../util/pool-task.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { siblingModule } from '../util/worker.js';
-import { correlateBands, type CorrelationJob } from './likelihood-worker.js';
+import {
+  correlateAndFinishBand,
+  finishRows,
+  grownMaskRows,
+  weightRows,
+  type BandJob,
+  type MaskRule,
+  type SharedLikelihoodPlanes,
+} from './likelihood-worker.js';
+import { sharedOrCopy } from '../util/shared-plane.js';
+export type { MaskRule } from './likelihood-worker.js';
 import {
   correlateSeparable,
   kernelOf,
@@ -21,9 +31,11 @@ import {
   type SeparableTerm,
 } from './separable.js';
 
-const CORRELATE_BANDS = tasksOf<typeof import('./likelihood-worker.js')>(
+const likelihoodTask = tasksOf<typeof import('./likelihood-worker.js')>(
   siblingModule('./likelihood-worker', import.meta.url).href,
-)('correlateBands');
+);
+const WEIGHT_BAND = likelihoodTask('weightBand');
+const CORRELATE_BAND = likelihoodTask('correlateAndFinishBand');
 
 export interface LikelihoodImage {
   width: number;
@@ -67,34 +79,12 @@ export function detectionKernel(
 
 /** Pixels within `radius` px (a disc) of a pixel with any of `bits`: 1, else 0. */
 export function grownMask(exposure: Exposure, bits: number, radius: number): Uint8Array {
-  const { width, height } = exposure;
-  const out = new Uint8Array(width * height);
-  const r = Math.max(0, Math.floor(radius));
-  const spans = Array.from({ length: 2 * r + 1 }, (_, k) =>
-    Math.floor(Math.sqrt(radius * radius - (k - r) ** 2 + 1e-9)),
-  );
-  for (let y = 0; y < height; y++) {
-    const mk = exposure.mask.row(y);
-    for (let x = 0; x < width; x++) {
-      if ((mk[x] & bits) === 0) continue;
-      for (let dy = -r; dy <= r; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= height) continue;
-        const half = spans[dy + r];
-        out.fill(
-          1,
-          yy * width + Math.max(0, x - half),
-          yy * width + Math.min(width - 1, x + half) + 1,
-        );
-      }
-    }
-  }
-  return out;
+  return grownMaskRows(exposure.mask, bits, radius, 0, exposure.height);
 }
 
-/** A zeroed float plane, in shared memory when a worker will read it. */
-function plane(length: number, shared: boolean): Float32Array {
-  return shared ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
+/** A zeroed float plane in shared memory, for the pool's workers. */
+function plane(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(length * 4));
 }
 
 interface Prepared {
@@ -106,33 +96,12 @@ interface Prepared {
   denTerms: SeparableTerm[];
 }
 
-/** Weighted image D/V and weight 1/V (0 where excluded), and the filter's separable terms. */
-function prepare(exposure: Exposure, psf: Psf, mask: MaskRule, parallel: boolean): Prepared {
-  const { width, height } = exposure;
-  const { excludeBits, growBits, growRadius } = mask;
-  const weighted = plane(width * height, parallel);
-  const weight = plane(width * height, parallel);
-  const grown = growBits !== 0 && growRadius > 0 ? grownMask(exposure, growBits, growRadius) : null;
-  for (let y = 0; y < height; y++) {
-    const img = exposure.image.row(y);
-    const vr = exposure.variance.row(y);
-    const mk = exposure.mask.row(y);
-    const base = y * width;
-    for (let x = 0; x < width; x++) {
-      const v = vr[x];
-      const d = img[x];
-      if (
-        (mk[x] & excludeBits) === 0 &&
-        (grown === null || grown[base + x] === 0) &&
-        v > 0 &&
-        Number.isFinite(v) &&
-        Number.isFinite(d)
-      ) {
-        weight[base + x] = 1 / v;
-        weighted[base + x] = d / v;
-      }
-    }
-  }
+/** The filter's kernel, its square and their separable terms. */
+function filterTerms(
+  psf: Psf,
+  width: number,
+  height: number,
+): Omit<Prepared, 'weighted' | 'weight'> {
   const kernel = detectionKernel(psf, (width - 1) / 2, (height - 1) / 2);
   // Terms beyond 99.9% of the kernel's power change the significance by well under 0.1 sigma;
   // mirror-symmetric factors (exact for round PSFs, a <0.1% loss of matched-filter efficiency for
@@ -141,7 +110,23 @@ function prepare(exposure: Exposure, psf: Psf, mask: MaskRule, parallel: boolean
   const numTerms = symmetrizeTerms(separableTerms(kernel.data, kernel.size, 1e-3));
   const squared = kernelOf(numTerms, kernel.size).map((p) => p * p);
   const denTerms = symmetrizeTerms(separableTerms(squared, kernel.size, 1e-3));
-  return { weighted, weight, squared, kernelSize: kernel.size, numTerms, denTerms };
+  return { squared, kernelSize: kernel.size, numTerms, denTerms };
+}
+
+/** Weighted image D/V and weight 1/V (0 where excluded), and the filter's separable terms. */
+function prepare(exposure: Exposure, psf: Psf, mask: MaskRule): Prepared {
+  const { width, height } = exposure;
+  const weighted = new Float32Array(width * height);
+  const weight = new Float32Array(width * height);
+  weightRows(exposure, mask, weighted, weight, 0, height);
+  return { weighted, weight, ...filterTerms(psf, width, height) };
+}
+
+/** sum(P^2) of the applied filter: the information of a fully usable neighbourhood times V. */
+function sumOf(squared: Float64Array): number {
+  let sum = 0;
+  for (const k of squared) sum += k;
+  return sum;
 }
 
 /** significance = num / sqrt(den) where enough of the PSF's information is usable. */
@@ -153,18 +138,7 @@ function finish(
   minInformation: number,
 ): LikelihoodImage {
   const { width, height } = exposure;
-  const { squared } = prepared;
-  // Information a fully usable neighbourhood would give: sum(P^2) / V at the pixel.
-  let sumSquared = 0;
-  for (const k of squared) sumSquared += k;
-  for (let y = 0; y < height; y++) {
-    const vr = exposure.variance.row(y);
-    for (let x = 0, i = y * width; x < width; x++, i++) {
-      const d = den[i];
-      const usable = d > 0 && (minInformation <= 0 || (d * vr[x]) / sumSquared >= minInformation);
-      num[i] = usable ? num[i] / Math.sqrt(d) : 0;
-    }
-  }
+  finishRows(exposure.variance, num, den, sumOf(prepared.squared), minInformation, 0, height);
   return {
     width,
     height,
@@ -172,13 +146,6 @@ function finish(
     inverseFluxVariance: den,
     kernelRadius: (prepared.kernelSize - 1) / 2,
   };
-}
-
-/** Which pixels get zero weight: any of `excludeBits`, or within `growRadius` px of `growBits`. */
-export interface MaskRule {
-  excludeBits: number;
-  growBits: number;
-  growRadius: number;
 }
 
 /**
@@ -195,7 +162,7 @@ export function likelihoodImage(
   mask: MaskRule,
   minInformation = 0,
 ): LikelihoodImage {
-  const p = prepare(exposure, psf, mask, false);
+  const p = prepare(exposure, psf, mask);
   const { width, height } = exposure;
   const den = correlateSeparable(p.weight, width, height, p.denTerms);
   const num = correlateSeparable(p.weighted, width, height, p.numTerms);
@@ -203,9 +170,11 @@ export function likelihoodImage(
 }
 
 /**
- * likelihoodImage with both correlations cut into row bands, one per thread: this one and each
- * worker of `pool` (default the shared pool, warm, so no thread is started here). The bands
- * assemble the very image of likelihoodImage (correlateSeparableRows).
+ * likelihoodImage with its row work cut into bands, one per thread: this one and each worker of
+ * `pool` (default the shared pool, warm, so no thread is started here). Each thread weights its
+ * band (the masks grown from the rows around it), then, once every band is weighted, correlates
+ * it (correlateSeparableRows reads the neighbours' rows) and takes its significance. The bands
+ * assemble the very image of likelihoodImage.
  */
 export async function likelihoodImageParallel(
   exposure: Exposure,
@@ -215,28 +184,77 @@ export async function likelihoodImageParallel(
   pool: WorkerPool = WorkerPool.shared(),
 ): Promise<LikelihoodImage> {
   if (pool.size === 0) return likelihoodImage(exposure, psf, mask, minInformation);
-  const p = prepare(exposure, psf, mask, true);
   const { width, height } = exposure;
-  const num = plane(width * height, true);
-  const den = plane(width * height, true);
+  const planes = {
+    image: sharedOrCopy(exposure.image),
+    variance: sharedOrCopy(exposure.variance),
+    mask: sharedOrCopy(exposure.mask),
+  };
+  const weighted = plane(width * height);
+  const weight = plane(width * height);
   const threads = pool.size + 1;
-  const band = (k: number, input: Float32Array, output: Float32Array, terms: SeparableTerm[]) => ({
-    input: input.buffer as SharedArrayBuffer,
-    output: output.buffer as SharedArrayBuffer,
-    width,
-    height,
-    terms,
+  const rows = (k: number) => ({
     y0: Math.round((k * height) / threads),
     y1: Math.round(((k + 1) * height) / threads),
   });
-  const jobsOf = (k: number): CorrelationJob[] => [
-    band(k, p.weighted, num, p.numTerms),
-    band(k, p.weight, den, p.denTerms),
-  ];
-  const pending = Array.from({ length: pool.size }, (_, k) =>
-    pool.runTask(CORRELATE_BANDS, jobsOf(k + 1)),
+  const shared: SharedLikelihoodPlanes = {
+    image: planes.image.data.buffer as SharedArrayBuffer,
+    variance: planes.variance.data.buffer as SharedArrayBuffer,
+    mask: planes.mask.data.buffer as SharedArrayBuffer,
+    width,
+    height,
+  };
+  const weighting = Array.from({ length: pool.size }, (_, k) =>
+    pool.runTask(WEIGHT_BAND, {
+      planes: shared,
+      rule: mask,
+      weighted: weighted.buffer as SharedArrayBuffer,
+      weight: weight.buffer as SharedArrayBuffer,
+      ...rows(k + 1),
+    }),
   );
-  correlateBands(jobsOf(0));
+  const { y0, y1 } = rows(0);
+  weightRows(planes, mask, weighted, weight, y0, y1);
+  const terms = filterTerms(psf, width, height);
+  await Promise.all(weighting);
+  const num = plane(width * height);
+  const den = plane(width * height);
+  const sumSquared = sumOf(terms.squared);
+  const bandOf = (k: number): BandJob => {
+    const { y0, y1 } = rows(k);
+    const correlation = (input: Float32Array, output: Float32Array, t: SeparableTerm[]) => ({
+      input: input.buffer as SharedArrayBuffer,
+      output: output.buffer as SharedArrayBuffer,
+      width,
+      height,
+      terms: t,
+      y0,
+      y1,
+    });
+    return {
+      correlations: [
+        correlation(weighted, num, terms.numTerms),
+        correlation(weight, den, terms.denTerms),
+      ],
+      finish: {
+        planes: shared,
+        num: num.buffer as SharedArrayBuffer,
+        den: den.buffer as SharedArrayBuffer,
+        sumSquared,
+        minInformation,
+      },
+    };
+  };
+  const pending = Array.from({ length: pool.size }, (_, k) =>
+    pool.runTask(CORRELATE_BAND, bandOf(k + 1)),
+  );
+  correlateAndFinishBand(bandOf(0));
   await Promise.all(pending);
-  return finish(exposure, p, num, den, minInformation);
+  return {
+    width,
+    height,
+    significance: num,
+    inverseFluxVariance: den,
+    kernelRadius: (terms.kernelSize - 1) / 2,
+  };
 }

@@ -3,8 +3,10 @@
  * null, with the reason logged, when no model is shipped, so that the pipeline runs unscored.
  */
 import { loadShippedModel, type RbModel } from '../rb/model.js';
-import { scoreSources } from '../rb/score.js';
+import { scoreNormalized } from '../rb/score.js';
 import { initTf } from '../tf/backend.js';
+import { WorkerPool } from '../util/worker-pool.js';
+import { networkInputAsync } from './realbogus-input.js';
 import type { PipelineLogger } from './log.js';
 import type { RealBogusScorer } from './realbogus.js';
 
@@ -24,8 +26,12 @@ export async function loadRealBogus(log: PipelineLogger): Promise<RealBogusScore
   }
   return {
     version: model.version,
+    // The cutouts are cut and normalised on the shared pool's worker (realbogus-input.ts), the
+    // network runs here: the same scores as scoreSources.
     async score(records, images) {
-      scoreSources(model, records, images.science, images.template, images.difference);
+      const input = await networkInputAsync(records, images, WorkerPool.shared());
+      const scores = scoreNormalized(model, input);
+      records.forEach((r, i) => (r.reliability = scores[i]));
     },
   };
 }

@@ -41,6 +41,7 @@ import type { Alert } from '../alerts/types.js';
 import { encodeAlert } from '../alerts/wire.js';
 import type { Apdb } from '../apdb/types.js';
 import { CachedPsf } from '../detect/cached-psf.js';
+import { cellWidthsAsync } from '../detect/cell-widths.js';
 import type { Psf } from '../psf/types.js';
 import { detectDiaSourcesParallel } from '../detect/detect.js';
 import { forcedPhotometryAtSky, measureScienceTemplateFluxes } from '../detect/forced.js';
@@ -66,6 +67,7 @@ import { PipelineInputError } from './errors.js';
 import { silentLogger, type PipelineLogger } from './log.js';
 import { checkImageData, isPrepared, type PreparedImage } from './preprocess.js';
 import { checkScience } from './science-check.js';
+import { warmPsfShape } from './warm-psf.js';
 import type { RealBogusScorer } from './realbogus.js';
 import { refuseCollision } from './identity.js';
 import { checkLimits } from './limits.js';
@@ -241,8 +243,12 @@ export async function processDetector(
     checkLimits(templateIn, 'template', config.limits);
     checkPair(science, templateIn);
     preloaded = isPrepared(t);
-    if (isPrepared(t)) templateFwhmPx = t.psfFwhmPx;
-    else checkImageData(templateIn, 'template');
+    if (isPrepared(t)) {
+      templateFwhmPx = t.psfFwhmPx;
+      // Its model's shape, which the warped PSF's FWHM reads for every cutout, fitted while this
+      // thread waits on the science's characterization (warm-psf.ts: the same values).
+      if (t.exposure.psf) warmPsfShape(t.exposure.psf, t.exposure);
+    } else checkImageData(templateIn, 'template');
     return t;
   });
   template.catch(() => undefined); // awaited in runDiff; an earlier failure must not leave it unhandled
@@ -359,19 +365,37 @@ export async function processDetector(
   });
 
   // (4) Detect and measure, with forced fluxes on the science and the template (in science units).
+  // While this thread finds and measures the footprints, the pool's worker fits the science PSF's
+  // FWHM per cutout cell (cell-widths.ts: the cutouts' PSFFWHM cards, the same numbers).
+  const pool = WorkerPool.shared();
+  const cutoutSources = config.alerts.cutouts
+    ? cutoutImages(science, warpedTemplate, difference, config.alerts.psfCellSize)
+    : null;
+  const sciencePsf = cutoutSources?.science.psf;
+  let widths: Promise<void> | null = null;
   const detection = await detectDiaSourcesParallel(
     difference,
     subtraction.differencePsf,
     config.detect,
+    () => {
+      if (sciencePsf instanceof CachedPsf)
+        widths = cellWidthsAsync(sciencePsf, science, pool.size > 0 ? pool : null);
+      widths?.catch(() => undefined); // awaited below
+    },
   );
   const records = detection.sources;
+  // Real/bogus starts now (its input cut on the pool's worker) and is awaited in its stage: it
+  // needs the positions alone, which the forced fluxes below do not change.
+  const scoring = inputs.realBogus?.score(records, {
+    science,
+    template: warpedTemplate,
+    difference,
+  });
+  scoring?.catch(() => undefined); // awaited below; an earlier failure must not leave it unhandled
   // The alerts' cutouts depend on detection alone: cut here and encoded on the pool's workers while
   // this thread measures, scores and associates; the alerts stage encodes what is left and checks
   // each row against the one its cutouts were cut for.
-  const cutoutSources = config.alerts.cutouts
-    ? cutoutImages(science, warpedTemplate, difference, config.alerts.psfCellSize)
-    : null;
-  const pool = WorkerPool.shared();
+  await widths;
   const cutoutsAhead =
     cutoutSources && pool.size > 0
       ? startCutouts(cutoutRows(records, info), cutoutSources, pool, config.alerts.cutout)
@@ -399,7 +423,7 @@ export async function processDetector(
   // (5) Real/bogus.
   const tfBackend = await initTf(undefined, (line) => log({ severity: 'INFO', message: line }));
   if (inputs.realBogus) {
-    await inputs.realBogus.score(records, { science, template: warpedTemplate, difference });
+    await scoring;
     done('score', { model: inputs.realBogus.version, tfBackend });
   } else done('score', { skipped: 'no real/bogus model available; reliability left null' });
 

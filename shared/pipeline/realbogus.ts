@@ -17,6 +17,9 @@ export interface ScoringImages {
 export interface RealBogusScorer {
   /** Model name and version, e.g. 'rb-cnn 1.0'. */
   readonly version: string;
-  /** Sets `reliability` of every record. */
+  /**
+   * Sets `reliability` of every record. Positions are read before the first await, so the caller
+   * may start it and go on measuring the records (not moving them) until it resolves.
+   */
   score(records: DiaSourceRecord[], images: ScoringImages): Promise<void>;
 }

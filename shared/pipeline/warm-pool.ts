@@ -22,6 +22,8 @@ export const PIPELINE_WORKER_MODULES: readonly string[] = [
   '../diffim/convolve-field',
   '../diffim/decorrelate',
   '../detect/likelihood-worker',
+  '../detect/cell-widths',
+  '../pipeline/realbogus-input',
   '../alerts/cutout-worker',
 ].map((m) => siblingModule(m, import.meta.url).href);
 
