@@ -120,6 +120,8 @@ export function convolveFieldShare(
   const xiOrders = 1 + Math.max(...powers.map(([a]) => a));
   const frame = solution.frame;
   const xi = Float64Array.from({ length: width }, (_v, x) => frame.xi(x));
+  const value = new Float64Array(width),
+    bg = new Float64Array(width);
   const bgPowers = polyPowers(solution.backgroundOrder);
   const bgXi = new Float64Array(solution.backgroundOrder + 1);
   const window = new Float64Array(n * n);
@@ -157,14 +159,23 @@ export function convolveFieldShare(
       bgPowers.forEach(([a, b], q) => (bgXi[a] += solution.background[q] * eta ** b));
       const row = out.row(y);
       const base = (y - tile.wy) * n - tile.wx;
-      for (let x = tile.ox; x < tile.ox + tile.ow; x++) {
-        // Horner in xi over the row-pass outputs and the background.
-        let v = 0,
-          bg = 0;
-        for (let a = xiOrders - 1; a >= 0; a--) v = v * xi[x] + rows[a][base + x];
-        for (let a = bgXi.length - 1; a >= 0; a--) bg = bg * xi[x] + bgXi[a];
-        row[x] = bg + v;
+      // Horner in xi over the row-pass outputs and the background, a step at a time along the row
+      // (each pixel's operations and their order are those of a per-pixel Horner from v = 0, bg = 0).
+      const x0 = tile.ox,
+        x1 = tile.ox + tile.ow;
+      for (let x = x0; x < x1; x++) {
+        value[x] = 0;
+        bg[x] = 0;
       }
+      for (let a = xiOrders - 1; a >= 0; a--) {
+        const r = rows[a];
+        for (let x = x0; x < x1; x++) value[x] = value[x] * xi[x] + r[base + x];
+      }
+      for (let a = bgXi.length - 1; a >= 0; a--) {
+        const c = bgXi[a];
+        for (let x = x0; x < x1; x++) bg[x] = bg[x] * xi[x] + c;
+      }
+      for (let x = x0; x < x1; x++) row[x] = bg[x] + value[x];
       if (difference) subtractRow(difference, y, row, tile.ox, tile.ox + tile.ow);
     }
   }

@@ -84,9 +84,15 @@ export function decorrelateShare(
   const fft = new RealFft2(n);
   // The kernel's spectrum anywhere is sum_m p_m(x, y) FFT(K_m): the term spectra are transformed once.
   const termSpectra = solution.termKernels.map((k) => realKernelSpectrum(fft, k, solution.size));
-  const weights = new Float64Array(termSpectra.length);
+  const terms = termSpectra.length;
+  // Interleaved, value by value (value i of term m at i * terms + m): each frequency's kernel is summed in one pass,
+  // term after term as before (the same sums), where a pass per term re-read and re-wrote a column of sums.
+  const interleaved = new Float64Array(terms * termSpectra[0].length);
+  termSpectra.forEach((s, m) => {
+    for (let i = 0; i < s.length; i++) interleaved[i * terms + m] = s[i];
+  });
+  const weights = new Float64Array(terms);
   const window = new Float64Array(n * n);
-  const kernelColumn = new Float64Array(2 * n);
   const kappa2 = solution.kernelSum ** 2;
   const models = opt.models ?? [null, null];
   for (const t of indices) {
@@ -102,18 +108,15 @@ export function decorrelateShare(
     const top = vu * su.atZero + kappa2 * vc * sc.atZero;
     // phi on each spectral column kx as the transform makes it (element ky at 2 ky).
     const filter = (kx: number, column: Float64Array): void => {
-      const from = 2 * kx * n;
-      for (let m = 0; m < termSpectra.length; m++) {
-        const w = weights[m],
-          s = termSpectra[m];
-        if (m === 0) for (let i = 0; i < 2 * n; i++) kernelColumn[i] = w * s[from + i];
-        else for (let i = 0; i < 2 * n; i++) kernelColumn[i] += w * s[from + i];
-      }
       const u = vu * su.x[kx],
         c = vc * sc.x[kx];
-      for (let ky = 0, i = 0; ky < n; ky++, i += 2) {
-        const kr = kernelColumn[i],
-          ki = kernelColumn[i + 1];
+      for (let ky = 0, i = 0, o = 2 * kx * n * terms; ky < n; ky++, i += 2, o += 2 * terms) {
+        let kr = weights[0] * interleaved[o],
+          ki = weights[0] * interleaved[o + terms];
+        for (let m = 1; m < terms; m++) {
+          kr += weights[m] * interleaved[o + m];
+          ki += weights[m] * interleaved[o + terms + m];
+        }
         const phi = Math.sqrt(top / (u * su.y[ky] + c * sc.y[ky] * (kr * kr + ki * ki)));
         column[i] *= phi;
         column[i + 1] *= phi;
