@@ -22,7 +22,7 @@ export interface StarHaloConfig {
   outerFwhm: number;
   /** Profile nodes between them (default 10). */
   bins: number;
-  /** Stars whose peak in the matched image exceeds this many pixel sigmas (default 200), the brightest `maxStars` (default 300). */
+  /** Stars whose peak in the matched image exceeds this many pixel sigmas (default 200), the brightest `maxStars` (default 150). */
   minPeakSigma: number;
   maxStars: number;
   /** Subtract only when the fit's chi-square improvement exceeds this many sigmas of chi-square noise per node (default 10). */
@@ -36,7 +36,7 @@ export const DEFAULT_STAR_HALO_CONFIG: StarHaloConfig = {
   outerFwhm: 12,
   bins: 10,
   minPeakSigma: 200,
-  maxStars: 300,
+  maxStars: 150,
   minSignificance: 10,
   clipSigma: 4,
 };
@@ -53,6 +53,8 @@ export interface StarHalos {
 /** A peak on these bits is charge or a defect, not a star (a saturated core is one). */
 const NOT_A_STAR = MaskPlane.CR | MaskPlane.BAD | MaskPlane.NO_DATA;
 
+/** The fit takes every FIT_STEP-th pixel along each axis. */
+const FIT_STEP = 2;
 /** Rounds of profile, amplitudes and clipping. */
 const FIT_ROUNDS = 3;
 /** Gauss-Seidel sweeps over the stars' amplitudes per round. */
@@ -74,6 +76,7 @@ function brightStars(
 ): Star[] {
   const { width: w, height: h } = matched;
   const peaks: Star[] = [];
+  const k2 = cfg.minPeakSigma ** 2;
   for (let y = 1; y < h - 1; y++) {
     const r0 = matched.row(y - 1);
     const r1 = matched.row(y);
@@ -82,7 +85,7 @@ function brightStars(
     const mr = matchedMask.row(y);
     for (let x = 1; x < w - 1; x++) {
       const v = r1[x];
-      if (!(v > cfg.minPeakSigma * Math.sqrt(vr[x])) || mr[x] & NOT_A_STAR) continue;
+      if (!(v > 0 && v * v > k2 * vr[x]) || mr[x] & NOT_A_STAR) continue;
       if (v < r1[x - 1] || v < r1[x + 1] || v < r0[x] || v < r2[x]) continue;
       if (v < r0[x - 1] || v < r0[x + 1] || v < r2[x - 1] || v < r2[x + 1]) continue;
       peaks.push({ x, y, amp: v });
@@ -124,6 +127,7 @@ export function subtractStarHalos(
   for (const s of stars) s.amp = 1;
   const { width: w, height: h } = image;
   const R = Math.ceil(r1);
+  const sw = Math.ceil(w / FIT_STEP);
   // Pixels each star's ring covers: index, node and weight of the two nodes (linear interpolation).
   interface Ring {
     idx: Int32Array;
@@ -134,14 +138,24 @@ export function subtractStarHalos(
     const idx: number[] = [];
     const node: number[] = [];
     const frac: number[] = [];
-    for (let y = Math.max(0, s.y - R); y <= Math.min(h - 1, s.y + R); y++) {
+    // Fitted on every FIT_STEP-th pixel of each axis (the profile is smooth over a FWHM; 1/4 of the cost).
+    const [ys, xs] = [Math.max(0, s.y - R), Math.max(0, s.x - R)];
+    for (
+      let y = ys + ((FIT_STEP - (ys % FIT_STEP)) % FIT_STEP);
+      y <= Math.min(h - 1, s.y + R);
+      y += FIT_STEP
+    ) {
       const m = mask.row(y);
       const vr = variance.row(y);
-      for (let x = Math.max(0, s.x - R); x <= Math.min(w - 1, s.x + R); x++) {
+      for (
+        let x = xs + ((FIT_STEP - (xs % FIT_STEP)) % FIT_STEP);
+        x <= Math.min(w - 1, s.x + R);
+        x += FIT_STEP
+      ) {
         const r = Math.hypot(x - s.x, y - s.y);
         if (r < r0 || r > r1 || m[x] & UNUSABLE || !(vr[x] > 0)) continue;
         const u = Math.min(nb - 1 - 1e-9, (r - r0) / step);
-        idx.push(y * w + x);
+        idx.push((y / FIT_STEP) * sw + x / FIT_STEP);
         node.push(Math.floor(u));
         frac.push(u - Math.floor(u));
       }
@@ -156,7 +170,7 @@ export function subtractStarHalos(
   const data = image.data;
   const vdata = variance.data;
   // The pixels the rings cover, each once (rings overlap): compact index, data, weight, model.
-  const slot = new Int32Array(w * h).fill(-1);
+  const slot = new Int32Array(sw * Math.ceil(h / FIT_STEP)).fill(-1);
   const pixels: number[] = [];
   const entry = rings.map((g) =>
     Int32Array.from(g.idx, (i) => {
@@ -165,8 +179,9 @@ export function subtractStarHalos(
     }),
   );
   const n = pixels.length;
-  const d = Float64Array.from(pixels, (i) => data[i]);
-  const wt = Float64Array.from(pixels, (i) => 1 / vdata[i]);
+  const full = (i: number): number => Math.floor(i / sw) * FIT_STEP * w + (i % sw) * FIT_STEP;
+  const d = Float64Array.from(pixels, (i) => data[full(i)]);
+  const wt = Float64Array.from(pixels, (i) => 1 / vdata[full(i)]);
   const model = new Float64Array(n);
   const clipped = new Uint8Array(n);
   let profile = new Float64Array(nb);
@@ -182,7 +197,10 @@ export function subtractStarHalos(
   };
   let chi0 = 0;
   let chi1 = 0;
-  const rows = new Float64Array(n * nb);
+  // A chi-square drop over the noise of a chi-square of as many free parameters.
+  const significanceOf = (drop: number): number =>
+    (drop - (nb + stars.length)) / Math.sqrt(2 * (nb + stars.length));
+  const rows = new Float32Array(n * nb);
   for (let it = 0; it < FIT_ROUNDS; it++) {
     // Profile, amplitudes fixed (the first round: every star alike): each pixel's design row sums its rings.
     rows.fill(0);
@@ -238,13 +256,26 @@ export function subtractStarHalos(
       chi1 += r2;
       if (r2 > cfg.clipSigma ** 2) clipped[c] = 1;
     }
+    // Stars that match are seen in the first round: the others are not fitted.
+    if (!(significanceOf(chi0 - chi1) > cfg.minSignificance)) break;
   }
-  // The chi-square drop over the noise of a chi-square of as many free parameters.
-  const free = nb + stars.length;
-  const significance = (chi0 - chi1 - free) / Math.sqrt(2 * free);
+  const significance = significanceOf(chi0 - chi1);
   const out = Array.from(profile);
   if (!(significance > cfg.minSignificance))
     return { applied: false, stars: stars.length, significance, profile: out };
-  for (let c = 0; c < n; c++) data[pixels[c]] -= model[c];
+  // The model at every usable pixel of each ring (the fit saw one in FIT_STEP^2).
+  for (const s of stars) {
+    for (let y = Math.max(0, s.y - R); y <= Math.min(h - 1, s.y + R); y++) {
+      const m = mask.row(y);
+      const io = image.row(y);
+      for (let x = Math.max(0, s.x - R); x <= Math.min(w - 1, s.x + R); x++) {
+        const r = Math.hypot(x - s.x, y - s.y);
+        if (r < r0 || r > r1 || m[x] & UNUSABLE) continue;
+        const u = Math.min(nb - 1 - 1e-9, (r - r0) / step);
+        const j = Math.floor(u);
+        io[x] -= s.amp * ((1 - (u - j)) * profile[j] + (u - j) * profile[j + 1]);
+      }
+    }
+  }
   return { applied: true, stars: stars.length, significance, profile: out };
 }

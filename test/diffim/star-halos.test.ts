@@ -24,7 +24,9 @@ const ring = (r: number): number => -2e-5 * Math.exp(-(((r - 20) / 6) ** 2));
 const gauss = (dx: number, dy: number): number =>
   Math.exp(-(dx * dx + dy * dy) / (2 * SIGMA * SIGMA)) / (2 * Math.PI * SIGMA * SIGMA);
 
-function scene(withRing: boolean, transient: { x: number; y: number; flux: number } | null) {
+type Star = { x: number; y: number; flux: number };
+
+function scene(withRing: boolean, transient: Star | null, stars: Star[] = STARS) {
   const rng = new Rng(3, 'star-halos-test');
   const difference = Plane.zeros(Float32Array, SIZE, SIZE);
   const matched = Plane.zeros(Float32Array, SIZE, SIZE);
@@ -37,7 +39,7 @@ function scene(withRing: boolean, transient: { x: number; y: number; flux: numbe
     for (let x = 0; x < SIZE; x++) {
       let d = rng.normal();
       let m = rng.normal();
-      for (const s of STARS) {
+      for (const s of stars) {
         const r = Math.hypot(x - s.x, y - s.y);
         m += s.flux * gauss(x - s.x, y - s.y);
         if (withRing) d += s.flux * ring(r);
@@ -55,9 +57,9 @@ function scene(withRing: boolean, transient: { x: number; y: number; flux: numbe
 }
 
 /** Mean of the difference over the stars' annuli 16-24 px, sigma. */
-function ringMean(d: ImageF): number {
+function ringMean(d: ImageF, stars: Star[] = STARS): number {
   let [sum, n] = [0, 0];
-  for (const s of STARS)
+  for (const s of stars)
     for (let y = s.y - 24; y <= s.y + 24; y++)
       for (let x = s.x - 24; x <= s.x + 24; x++) {
         const r = Math.hypot(x - s.x, y - s.y);
@@ -98,4 +100,24 @@ test('a difference whose stars match is left as it was', () => {
   const r = subtractStarHalos(s.difference, s.mask, s.variance, s.matched, FWHM);
   assert.equal(r.applied, false, `significance ${r.significance.toFixed(1)}`);
   assert.deepEqual(s.difference.data, copy.data);
+});
+
+test('overlapping rings (a cluster of bright stars) are removed once, not once per star', () => {
+  const cluster = [
+    { x: 100, y: 100, flux: 3e5 },
+    { x: 125, y: 105, flux: 2e5 },
+    { x: 110, y: 128, flux: 2.5e5 },
+    { x: 140, y: 130, flux: 1.5e5 },
+    { x: 95, y: 150, flux: 2e5 },
+    { x: 150, y: 90, flux: 1e5 },
+  ];
+  const s = scene(true, null, cluster);
+  const before = ringMean(s.difference, cluster);
+  const r = subtractStarHalos(s.difference, s.mask, s.variance, s.matched, FWHM);
+  assert.ok(r.applied);
+  const after = ringMean(s.difference, cluster);
+  assert.ok(
+    Math.abs(after) < 0.05 * Math.abs(before),
+    `ring ${before.toFixed(2)} -> ${after.toFixed(3)} sigma`,
+  );
 });
