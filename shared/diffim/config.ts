@@ -1,4 +1,5 @@
 import { DEFAULT_ILLUMINATION_CONFIG, type IlluminationConfig } from './illumination.js';
+import { DEFAULT_STAR_HALO_CONFIG, type StarHaloConfig } from './star-halos.js';
 import { DEFAULT_MODEL_ERROR_CONFIG, type ModelErrorConfig } from './model-error.js';
 import type { SpatialOrderSelection } from './kernel-fit.js';
 /**
@@ -66,6 +67,8 @@ export interface SubtractConfig {
   zogyPsfErrorFraction: number;
   /** ZOGY: floor on the denominator^2 of eq. 13 relative to its k = 0 value; 0 = exact ZOGY (README: trade-off measured). */
   zogyRegularization: number;
+  /** Bright stars' unmatched wings on AL differences: a common radial profile fitted and subtracted when significant (star-halos.ts). */
+  starHalos: StarHaloConfig;
   /** Illumination that is not flat: response-mismatch masking and the difference's residual background (illumination.ts). */
   illumination: IlluminationConfig;
   /** Variance of the kernel's model error on static sources, measured on each difference where most compact cores are beyond the noise (model-error.ts). */
@@ -112,6 +115,7 @@ export const DEFAULT_SUBTRACT_CONFIG: SubtractConfig = {
   zogyAstrometricSigmaPx: 0.05,
   zogyPsfErrorFraction: 0.03,
   zogyRegularization: 0,
+  starHalos: DEFAULT_STAR_HALO_CONFIG,
   illumination: DEFAULT_ILLUMINATION_CONFIG,
   modelError: DEFAULT_MODEL_ERROR_CONFIG,
   differenceCrContrast: 4,

@@ -20,6 +20,7 @@ import {
   STEADY_CLIP_SIGMA,
   steadyCandidates,
 } from './aperture-correction.js';
+import { subtractStarHalos, type StarHalos } from './star-halos.js';
 import { alardLuptonBasis, basisSigmas, type KernelBasis } from './basis.js';
 import { selectCandidates } from './candidates.js';
 import { DEFAULT_SUBTRACT_CONFIG, type DiffMethod, type SubtractConfig } from './config.js';
@@ -71,6 +72,8 @@ export interface SubtractStats {
   apertureCorrected: boolean;
   /** The difference's residual background (illumination.ts): whether it was significant and subtracted. */
   residualBackground: ResidualBackground;
+  /** The bright stars' common ring fitted on an AL difference (null for ZOGY; star-halos.ts). */
+  starHalos: StarHalos | null;
   /** Pixels flagged CR on the difference (difference-cosmic-rays.ts). */
   differenceCrPixels: number;
 }
@@ -492,6 +495,11 @@ export async function subtractImages(
     cfg.illumination,
     pool,
   );
+  // Bright stars' wings beyond the kernel's reach (star-halos.ts), on what the smooth background leaves.
+  const starHalos =
+    method === 'ZOGY'
+      ? null
+      : subtractStarHalos(image, mask, variance, template, wide, cfg.starHalos);
   // Only where the science is not convolved (AL) does its charge keep its pixel scale on the difference.
   const differenceCrPixels =
     cfg.differenceCrContrast > 0 && method === 'AL'
@@ -528,6 +536,7 @@ export async function subtractImages(
       apertureCorrection: apCorr.ratio,
       apertureCorrected: apCorr.applied,
       residualBackground,
+      starHalos,
       differenceCrPixels,
     },
     timingsMs: timings,
