@@ -26,7 +26,7 @@ import { wcsFromHeader } from '../wcs/index.js';
 import { FitsError } from './errors.js';
 import { FitsHeader, type FitsValue } from './header.js';
 import type { FitsData } from './pixels.js';
-import { readFits, type FitsHdu, type ReadFitsOptions } from './read.js';
+import { readFits, readFitsFile, type FitsHdu, type ReadFitsOptions } from './read.js';
 import { writeFits, type FitsHduInput } from './write.js';
 import { NOISE_EXTENSIONS, varianceFromExtensions } from './variance-map.js';
 import { zeroPointFromHeader } from './zero-point-cards.js';
@@ -77,6 +77,20 @@ export function readFitsNamed(
 ): FitsHdu[] {
   try {
     return readFits(bytes, options);
+  } catch (e) {
+    if (e instanceof FitsError) throw new FitsError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** readFitsFile (the file's images read straight into shared buffers) with errors prefixed by `source`. */
+export async function readFitsFileNamed(
+  path: string,
+  source = path,
+  options: ReadFitsOptions = {},
+): Promise<FitsHdu[]> {
+  try {
+    return await readFitsFile(path, options);
   } catch (e) {
     if (e instanceof FitsError) throw new FitsError(`${source}: ${e.message}`);
     throw e;

@@ -12,7 +12,7 @@ export {
   type FitsValue,
 } from './header.js';
 export type { FitsData } from './pixels.js';
-export { readFits, type FitsHdu } from './read.js';
+export { readFits, readFitsFile, type FitsHdu } from './read.js';
 export { writeFits, type FitsHduInput, type WriteFitsOptions } from './write.js';
 export type { CompressOptions } from './compressed.js';
 export {
@@ -20,6 +20,7 @@ export {
   readExposureWithHeader,
   readExposureFromHdus,
   readFitsNamed,
+  readFitsFileNamed,
   writeExposure,
   bandOf,
   visitInfoCards,

@@ -53,7 +53,18 @@ export function fromBigEndian(bytes: Uint8Array, bitpix: number, count: number):
   // Own, aligned buffer (Buffer#slice would share the file's memory).
   const copy = new Uint8Array(new SharedArrayBuffer(count * size));
   copy.set(bytes.subarray(0, count * size));
-  const buf = Buffer.from(copy.buffer, copy.byteOffset, copy.length);
+  return nativeInPlace(copy, bitpix, count);
+}
+
+/**
+ * The `count` big-endian values of BITPIX type that fill `bytes`, a whole buffer of their own (a
+ * SharedArrayBuffer, as fromBigEndian makes), as a native array on it: swapped in place, no copy.
+ */
+export function nativeInPlace(bytes: Uint8Array, bitpix: number, count: number): FitsData {
+  const size = Math.abs(bitpix) / 8;
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== count * size)
+    throw new FitsError(`pixel buffer of ${bytes.byteLength} bytes for ${count * size}`);
+  const buf = Buffer.from(bytes.buffer, 0, bytes.length);
   if (LITTLE_ENDIAN) {
     if (size === 2) buf.swap16();
     else if (size === 4) buf.swap32();
@@ -61,17 +72,17 @@ export function fromBigEndian(bytes: Uint8Array, bitpix: number, count: number):
   }
   switch (bitpix) {
     case 8:
-      return copy;
+      return bytes;
     case 16:
-      return new Int16Array(copy.buffer, 0, count);
+      return new Int16Array(bytes.buffer, 0, count);
     case 32:
-      return new Int32Array(copy.buffer, 0, count);
+      return new Int32Array(bytes.buffer, 0, count);
     case 64:
-      return new BigInt64Array(copy.buffer, 0, count);
+      return new BigInt64Array(bytes.buffer, 0, count);
     case -32:
-      return new Float32Array(copy.buffer, 0, count);
+      return new Float32Array(bytes.buffer, 0, count);
     default:
-      return new Float64Array(copy.buffer, 0, count);
+      return new Float64Array(bytes.buffer, 0, count);
   }
 }
 
