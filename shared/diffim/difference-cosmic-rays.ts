@@ -72,14 +72,13 @@ export function scanRows(job: ScanJob): Scan {
     const interiorRow = y >= 1 && y < h - 1;
     for (let x = 0, i = y * w; x < w; x++, i++) {
       const p = image[i];
-      if (p < -HOLE_SIGMAS * Math.sqrt(variance[i]) && !(mask[i] & COSMIC_RAY_SKIP)) {
+      const sigma = Math.sqrt(variance[i]);
+      if (p < -HOLE_SIGMAS * sigma && !(mask[i] & COSMIC_RAY_SKIP)) {
         reach[i] = MaskPlane.BAD;
         holes++;
       }
-      // p <= 0 never passes (nor NaN): most sky pixels are settled without a square root.
       if (!interiorRow || x < 1 || x >= w - 1) continue;
-      if (!(p > 0) || !(p > minSigma * Math.sqrt(variance[i])) || mask[i] & COSMIC_RAY_SKIP)
-        continue;
+      if (!(p > 0) || !(p > minSigma * sigma) || mask[i] & COSMIC_RAY_SKIP) continue;
       if (n === bright.length) {
         const grown = new Int32Array(2 * n);
         grown.set(bright);

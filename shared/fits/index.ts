@@ -13,7 +13,7 @@ export {
 } from './header.js';
 export type { FitsData } from './pixels.js';
 export { readFits, readFitsFile, type FitsHdu } from './read.js';
-export { writeFits, type FitsHduInput, type WriteFitsOptions } from './write.js';
+export { writeFits, writeFitsFile, type FitsHduInput, type WriteFitsOptions } from './write.js';
 export type { CompressOptions } from './compressed.js';
 export {
   readExposure,
@@ -22,6 +22,7 @@ export {
   readFitsNamed,
   readFitsFileNamed,
   writeExposure,
+  writeExposureFile,
   bandOf,
   visitInfoCards,
   type ReadExposureResult,

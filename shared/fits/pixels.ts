@@ -92,13 +92,17 @@ export function nativeInPlace(bytes: Uint8Array, bitpix: number, count: number):
  */
 export function toBigEndian(data: FitsData, out = new Uint8Array(data.byteLength)): Uint8Array {
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  const buf = Buffer.from(out.buffer, out.byteOffset, data.byteLength);
-  if (LITTLE_ENDIAN) {
-    if (data.BYTES_PER_ELEMENT === 2) buf.swap16();
-    else if (data.BYTES_PER_ELEMENT === 4) buf.swap32();
-    else if (data.BYTES_PER_ELEMENT === 8) buf.swap64();
-  }
+  swapToBigEndian(out.subarray(0, data.byteLength), data.BYTES_PER_ELEMENT);
   return out;
+}
+
+/** Native values of `size` bytes each, in `bytes`, made big-endian in place. */
+export function swapToBigEndian(bytes: Uint8Array, size: number): void {
+  if (!LITTLE_ENDIAN) return;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (size === 2) buf.swap16();
+  else if (size === 4) buf.swap32();
+  else if (size === 8) buf.swap64();
 }
 
 /** Flips the sign bit: unsigned <-> offset-signed storage of the same width, in place on the bits. */

@@ -6,7 +6,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFits, readFitsFile, writeFits, FitsHeader } from '../../shared/fits/index.js';
+import {
+  readFits,
+  readFitsFile,
+  writeFits,
+  writeFitsFile,
+  FitsHeader,
+} from '../../shared/fits/index.js';
 import { pixelDigest } from './digest.js';
 
 const FILES = [
@@ -88,5 +94,43 @@ test('readFitsFile: the errors readFits gives on a truncated file and on one tha
     }
     assert.ok(expected, `${name}: readFits throws`);
     await assert.rejects(readFitsFile(path), { message: expected }, name);
+  }
+});
+
+test('writeFitsFile writes the bytes writeFits makes: every BITPIX, chunks of pixels, compressed extensions', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'write-file-'));
+  const header = new FitsHeader();
+  header.set('OBJECT', 'chunks');
+  // 1100 x 300 float64 pixels: 2.6 MB, three chunks, the last one partial.
+  const big = Float64Array.from({ length: 1100 * 300 }, (_v, i) => Math.cos(i) * 1e5);
+  const arrays = [
+    Uint8Array.from({ length: 60 }, (_v, i) => i * 4),
+    Int8Array.from({ length: 60 }, (_v, i) => i - 30),
+    Int16Array.from({ length: 60 }, (_v, i) => i * 1000 - 30000),
+    Uint16Array.from({ length: 60 }, (_v, i) => i * 1000),
+    Int32Array.from({ length: 60 }, (_v, i) => i * 70000 - 2e6),
+    Uint32Array.from({ length: 60 }, (_v, i) => i * 70000000),
+    BigInt64Array.from({ length: 60 }, (_v, i) => BigInt(i) * 10000000000n),
+    Float32Array.from({ length: 60 }, (_v, i) => Math.sqrt(i) - 3),
+  ];
+  for (const compress of [undefined, 'RICE_1'] as const) {
+    const hdus = [
+      { data: null, header },
+      ...arrays.map((data, i) => ({
+        name: `A${i}`,
+        data,
+        width: 12,
+        height: 5,
+        // RICE_1 takes no 64-bit integers.
+        compress: data instanceof BigInt64Array ? (false as const) : undefined,
+      })),
+      { name: 'BIG', data: big, width: 1100, height: 300, compress: false as const },
+    ];
+    const path = join(dir, `${compress ?? 'plain'}.fits`);
+    await writeFitsFile(path, hdus, { compress });
+    const want = writeFits(hdus, { compress });
+    const got = readFileSync(path);
+    assert.equal(got.length, want.length, `${compress}: length`);
+    assert.ok(Buffer.from(want).equals(got), `${compress}: bytes`);
   }
 });
