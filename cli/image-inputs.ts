@@ -6,6 +6,7 @@
 import { fileError, InputError, numberOption, readInput } from './command.js';
 import {
   readExposureFromHdus,
+  readFitsFileNamed,
   readFitsNamed,
   type ReadExposureResult,
 } from '../shared/fits/exposure.js';
@@ -43,7 +44,7 @@ export async function loadImage(path: string, variancePath?: string): Promise<Re
 /** The file's HDUs and its exposure as read. */
 async function readHdus(path: string): Promise<{ hdus: FitsHdu[]; read: ReadExposureResult }> {
   try {
-    const hdus = readFitsNamed(await readInput(path), path);
+    const hdus = await readFitsFileNamed(path);
     return { hdus, read: readExposureFromHdus(hdus, path) };
   } catch (err) {
     throw fileError(path, err);

@@ -13,7 +13,8 @@ import {
   required,
 } from '../command.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
-import { diffToFits, runDiff, type PreparedTemplate } from '../../shared/diffim/pipeline.js';
+import { diffFitsOptions, runDiff, type PreparedTemplate } from '../../shared/diffim/pipeline.js';
+import { writeExposureFile } from '../../shared/fits/exposure.js';
 import { configHash } from '../../shared/pipeline/config.js';
 import { writePreparedImage } from '../../shared/pipeline/prepared-io.js';
 import { codeVersionAsync } from '../../shared/util/version.js';
@@ -117,9 +118,10 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
       throw pairError(err, sciencePath, templatePath) ?? err;
     });
     progress('writing');
-    await writeFile(
+    await writeExposureFile(
       out,
-      diffToFits(result, { configHash: configHash(config), codeVersion: await version }),
+      result.difference,
+      diffFitsOptions(result, { configHash: configHash(config), codeVersion: await version }),
     );
     const preparedOut = values['prepared-template-out'];
     if (preparedOut !== undefined && result.templateCharacterization)

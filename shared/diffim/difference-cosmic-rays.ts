@@ -15,6 +15,7 @@
  */
 import {
   COSMIC_RAY_SKIP,
+  DEFAULT_COSMIC_RAY_CONFIG,
   findCosmicRays,
   type CosmicRayResult,
 } from '../characterize/cosmic-rays.js';
@@ -22,6 +23,9 @@ import type { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
 import type { Psf } from '../psf/types.js';
 import { dilateBits } from '../util/convolve.js';
+import { poolTask } from '../util/pool-task.js';
+import { sharedOrCopy } from '../util/shared-plane.js';
+import type { WorkerPool } from '../util/worker-pool.js';
 import { stampSigma } from './psf-grid.js';
 
 /**
@@ -32,6 +36,60 @@ export const HOLE_SIGMAS = 100;
 /** Reach of a hole's sidelobes, PSF FWHM (measured: shared/diffim/README.md, "Cosmic rays a star hid"). */
 export const HOLE_REACH_FWHM = 2;
 
+/** The contiguous planes the test reads, the difference's size. */
+interface Planes {
+  image: Float32Array;
+  variance: Float32Array;
+  mask: Int32Array;
+  width: number;
+  height: number;
+}
+
+/** A band of rows [y0, y1) scanned: its holes marked BAD in `reach` (same size), its seed candidates. */
+interface ScanJob extends Planes {
+  reach: Int32Array;
+  y0: number;
+  y1: number;
+}
+
+interface Scan {
+  holes: number;
+  /** findCosmicRays' candidates of the band: interior pixels above its minSigma, not COSMIC_RAY_SKIP, ascending. */
+  bright: Int32Array;
+}
+
+/**
+ * The whole-image passes of the test for rows [y0, y1), in one: the holes, and the bright pixels
+ * findCosmicRays would look for its seeds (its brightPixels, with the same comparisons).
+ */
+export function scanRows(job: ScanJob): Scan {
+  const { image, variance, mask, reach, width: w, height: h } = job;
+  const minSigma = DEFAULT_COSMIC_RAY_CONFIG.minSigma;
+  let bright = new Int32Array(1024);
+  let n = 0;
+  let holes = 0;
+  for (let y = job.y0; y < job.y1; y++) {
+    const interiorRow = y >= 1 && y < h - 1;
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      const p = image[i];
+      const sigma = Math.sqrt(variance[i]);
+      if (p < -HOLE_SIGMAS * sigma && !(mask[i] & COSMIC_RAY_SKIP)) {
+        reach[i] = MaskPlane.BAD;
+        holes++;
+      }
+      if (!interiorRow || x < 1 || x >= w - 1) continue;
+      if (!(p > 0) || !(p > minSigma * sigma) || mask[i] & COSMIC_RAY_SKIP) continue;
+      if (n === bright.length) {
+        const grown = new Int32Array(2 * n);
+        grown.set(bright);
+        bright = grown;
+      }
+      bright[n++] = i;
+    }
+  }
+  return { holes, bright: bright.slice(0, n) };
+}
+
 /** Flags CR in the difference's mask (in place) the pixels sharper than its PSF by `contrast` (Lupton's c3). */
 export function flagDifferenceCosmicRays(
   image: Exposure['image'],
@@ -40,35 +98,81 @@ export function flagDifferenceCosmicRays(
   psf: Psf,
   contrast: number,
 ): CosmicRayResult {
-  const data = image.contiguous ? image.data : image.clone().data;
-  const vdata = variance.contiguous ? variance.data : variance.clone().data;
+  const planes: Planes = {
+    image: image.contiguous ? image.data : image.clone().data,
+    variance: variance.contiguous ? variance.data : variance.clone().data,
+    mask: mask.contiguous ? mask.data : mask.clone().data,
+    width: mask.width,
+    height: mask.height,
+  };
+  const reach = new Int32Array(planes.width * planes.height);
+  const scan = scanRows({ ...planes, reach, y0: 0, y1: planes.height });
+  return judge(planes, mask, psf, contrast, reach, scan);
+}
+
+/**
+ * flagDifferenceCosmicRays with its whole-image pass split: the first half of the rows here, the
+ * rest on `pool`'s worker (idle in this stage of ap diff); the same flags.
+ */
+export async function flagDifferenceCosmicRaysAsync(
+  image: Exposure['image'],
+  variance: Exposure['variance'],
+  mask: Exposure['mask'],
+  psf: Psf,
+  contrast: number,
+  pool: WorkerPool | null,
+): Promise<CosmicRayResult> {
+  if (!pool || pool.size === 0 || mask.height < 2)
+    return flagDifferenceCosmicRays(image, variance, mask, psf, contrast);
+  const planes: Planes = {
+    image: sharedOrCopy(image).data,
+    variance: sharedOrCopy(variance).data,
+    mask: sharedOrCopy(mask).data,
+    width: mask.width,
+    height: mask.height,
+  };
+  const reach = new Int32Array(new SharedArrayBuffer(4 * planes.width * planes.height));
+  const half = planes.height >> 1;
+  const far = pool.runTask(poolTask(import.meta.url, { scanRows }), {
+    ...planes,
+    reach,
+    y0: half,
+    y1: planes.height,
+  });
+  far.catch(() => {}); // awaited below, after this thread's half, which may throw first
+  const near = scanRows({ ...planes, reach, y0: 0, y1: half });
+  const rest = await far;
+  const bright = new Int32Array(near.bright.length + rest.bright.length);
+  bright.set(near.bright);
+  bright.set(rest.bright, near.bright.length);
+  return judge(planes, mask, psf, contrast, reach, { holes: near.holes + rest.holes, bright });
+}
+
+/**
+ * The test itself on the scanned planes: with holes, on a copy of the mask where their reach is
+ * BAD (never a seed, never grown into), only CR going back. The bright pixels are those of the mask
+ * without the holes' reach: findCosmicRays skips the BAD ones among them, as it skips any masked seed.
+ */
+function judge(
+  planes: Planes,
+  mask: Exposure['mask'],
+  psf: Psf,
+  contrast: number,
+  reach: Int32Array,
+  scan: Scan,
+): CosmicRayResult {
   const psfCov = (x: number, y: number): [number, number, number] => {
     const s = psf.stampAt(x, y, true);
     const sigma2 = stampSigma(s.data, s.size) ** 2;
     return [sigma2, sigma2, 0];
   };
   const config = { cond3Fac: contrast };
-  const w = mask.width;
-  const h = mask.height;
-  const reach = new Int32Array(w * h);
-  let holes = 0;
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      if (
-        data[i] < -HOLE_SIGMAS * Math.sqrt(vdata[i]) &&
-        !(mask.data[mask.index(x, y)] & COSMIC_RAY_SKIP)
-      ) {
-        reach[i] = MaskPlane.BAD;
-        holes++;
-      }
-    }
-  if (holes === 0) return findCosmicRays(data, vdata, mask, psfCov, config);
-  // Judged on a copy where the holes' reach is BAD (never a seed, never grown into); only CR goes back.
+  const { image, variance, width: w, height: h } = planes;
+  if (scan.holes === 0) return findCosmicRays(image, variance, mask, psfCov, config, scan.bright);
   dilateBits(reach, w, h, MaskPlane.BAD, Math.ceil(HOLE_REACH_FWHM * psf.fwhmAt(w / 2, h / 2)));
   const work = mask.clone();
   for (let i = 0; i < reach.length; i++) work.data[i] |= reach[i];
-  const result = findCosmicRays(data, vdata, work, psfCov, config);
+  const result = findCosmicRays(image, variance, work, psfCov, config, scan.bright);
   for (const i of result.pixels) {
     const x = i % w;
     mask.data[mask.index(x, (i - x) / w)] |= MaskPlane.CR;

@@ -47,7 +47,7 @@ import { applyModelError, type ModelError } from './model-error.js';
 import type { ImageF } from '../image/plane.js';
 import { fineSkyAsync } from './fine-sky-async.js';
 import type { WarpConfig } from '../warp/config.js';
-import { writeExposure } from '../fits/exposure.js';
+import { writeExposure, type WriteExposureOptions } from '../fits/exposure.js';
 import { FitsHeader } from '../fits/header.js';
 import { DEFAULT_SUBTRACT_CONFIG, type SubtractConfig } from './config.js';
 import { WorkerPool } from '../util/worker-pool.js';
@@ -416,6 +416,14 @@ export function diffToFits(
   result: SubtractResult & { astrometry?: AstrometryResult; modelError?: ModelError },
   provenance?: DiffProvenance,
 ): Uint8Array {
+  return writeExposure(result.difference, diffFitsOptions(result, provenance));
+}
+
+/** What diffToFits writes beside the difference's planes (writeExposureFile writes the same file). */
+export function diffFitsOptions(
+  result: SubtractResult & { astrometry?: AstrometryResult; modelError?: ModelError },
+  provenance?: DiffProvenance,
+): WriteExposureOptions {
   const psf = diffPsfToHdu(result.differencePsf);
   const psfHeader = new FitsHeader();
   for (const [k, v] of psf.cards) if (k !== 'EXTNAME') psfHeader.set(k, v);
@@ -439,7 +447,7 @@ export function diffToFits(
     ['APCORR', result.stats.apertureCorrection],
   ];
   if (result.stats.kernelFallback) extraHeader.push(['KERNFALL', result.stats.kernelFallback]);
-  return writeExposure(result.difference, {
+  return {
     extraHeader: [
       ...extraHeader,
       ...(provenance ? provenanceCards(provenance) : []),
@@ -447,7 +455,7 @@ export function diffToFits(
       ...modelErrorCards(result.modelError),
     ],
     extraHdus,
-  });
+  };
 }
 
 /**

@@ -28,7 +28,7 @@ import { differenceMaskAsync } from './difference-mask.js';
 import { DifferenceFailedError } from './errors.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
-import { flagDifferenceCosmicRays } from './difference-cosmic-rays.js';
+import { flagDifferenceCosmicRaysAsync } from './difference-cosmic-rays.js';
 import { fillGarbageAsync } from './garbage-fill.js';
 import { MIN_PIXELS_PER_UNKNOWN, prepareStamps, type CandidateReport } from './kernel-fit.js';
 import { fitKernelWithFallback } from './kernel-fallback.js';
@@ -503,8 +503,16 @@ export async function subtractImages(
   // Only where the science is not convolved (AL) does its charge keep its pixel scale on the difference.
   const differenceCrPixels =
     cfg.differenceCrContrast > 0 && method === 'AL'
-      ? flagDifferenceCosmicRays(image, variance, mask, differencePsf, cfg.differenceCrContrast)
-          .nPixels
+      ? (
+          await flagDifferenceCosmicRaysAsync(
+            image,
+            variance,
+            mask,
+            differencePsf,
+            cfg.differenceCrContrast,
+            pool,
+          )
+        ).nPixels
       : 0;
   const difference = new Exposure(image, mask, variance, science.wcs, differencePsf, science.info);
   const noise = normalisedNoise(difference);

@@ -26,8 +26,8 @@ import { wcsFromHeader } from '../wcs/index.js';
 import { FitsError } from './errors.js';
 import { FitsHeader, type FitsValue } from './header.js';
 import type { FitsData } from './pixels.js';
-import { readFits, type FitsHdu, type ReadFitsOptions } from './read.js';
-import { writeFits, type FitsHduInput } from './write.js';
+import { readFits, readFitsFile, type FitsHdu, type ReadFitsOptions } from './read.js';
+import { writeFits, writeFitsFile, type FitsHduInput, type WriteFitsOptions } from './write.js';
 import { NOISE_EXTENSIONS, varianceFromExtensions } from './variance-map.js';
 import { zeroPointFromHeader } from './zero-point-cards.js';
 import { filterName, observationTime } from './observation-time.js';
@@ -77,6 +77,20 @@ export function readFitsNamed(
 ): FitsHdu[] {
   try {
     return readFits(bytes, options);
+  } catch (e) {
+    if (e instanceof FitsError) throw new FitsError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** readFitsFile (the file's images read straight into shared buffers) with errors prefixed by `source`. */
+export async function readFitsFileNamed(
+  path: string,
+  source = path,
+  options: ReadFitsOptions = {},
+): Promise<FitsHdu[]> {
+  try {
+    return await readFitsFile(path, options);
   } catch (e) {
     if (e instanceof FitsError) throw new FitsError(`${source}: ${e.message}`);
     throw e;
@@ -364,6 +378,24 @@ function contiguous<T extends Float32Array | Int32Array>(plane: Plane<T>): T {
  * WCS, then `extraHdus`. The PSF is not written.
  */
 export function writeExposure(exposure: Exposure, options: WriteExposureOptions = {}): Uint8Array {
+  return writeFits(exposureHdus(exposure, options), fitsOptions(options));
+}
+
+/** writeExposure to the file at `path`, without the whole file in memory (writeFitsFile): the same bytes. */
+export async function writeExposureFile(
+  path: string,
+  exposure: Exposure,
+  options: WriteExposureOptions = {},
+): Promise<void> {
+  await writeFitsFile(path, exposureHdus(exposure, options), fitsOptions(options));
+}
+
+function fitsOptions(options: WriteExposureOptions): WriteFitsOptions {
+  return { compress: options.compress, quantizeLevel: options.quantizeLevel };
+}
+
+/** The HDUs writeExposure writes. */
+function exposureHdus(exposure: Exposure, options: WriteExposureOptions): FitsHduInput[] {
   const primary = new FitsHeader();
   for (const [key, value, comment] of visitInfoCards(exposure.info))
     primary.set(key, value, comment);
@@ -381,20 +413,17 @@ export function writeExposure(exposure: Exposure, options: WriteExposureOptions 
   const varianceHeader = frame
     .clone()
     .set('BUNIT', /^[\w]+$/.test(units) ? `${units}2` : `(${units})**2`);
-  return writeFits(
-    [
-      { data: null, header: primary },
-      { name: 'IMAGE', data: contiguous(exposure.image), width, height, header: imageHeader },
-      { name: 'MASK', data: contiguous(exposure.mask), width, height, header: maskHeader },
-      {
-        name: 'VARIANCE',
-        data: contiguous(exposure.variance),
-        width,
-        height,
-        header: varianceHeader,
-      },
-      ...(options.extraHdus ?? []),
-    ],
-    { compress: options.compress, quantizeLevel: options.quantizeLevel },
-  );
+  return [
+    { data: null, header: primary },
+    { name: 'IMAGE', data: contiguous(exposure.image), width, height, header: imageHeader },
+    { name: 'MASK', data: contiguous(exposure.mask), width, height, header: maskHeader },
+    {
+      name: 'VARIANCE',
+      data: contiguous(exposure.variance),
+      width,
+      height,
+      header: varianceHeader,
+    },
+    ...(options.extraHdus ?? []),
+  ];
 }

@@ -12,15 +12,17 @@ export {
   type FitsValue,
 } from './header.js';
 export type { FitsData } from './pixels.js';
-export { readFits, type FitsHdu } from './read.js';
-export { writeFits, type FitsHduInput, type WriteFitsOptions } from './write.js';
+export { readFits, readFitsFile, type FitsHdu } from './read.js';
+export { writeFits, writeFitsFile, type FitsHduInput, type WriteFitsOptions } from './write.js';
 export type { CompressOptions } from './compressed.js';
 export {
   readExposure,
   readExposureWithHeader,
   readExposureFromHdus,
   readFitsNamed,
+  readFitsFileNamed,
   writeExposure,
+  writeExposureFile,
   bandOf,
   visitInfoCards,
   type ReadExposureResult,

@@ -53,7 +53,18 @@ export function fromBigEndian(bytes: Uint8Array, bitpix: number, count: number):
   // Own, aligned buffer (Buffer#slice would share the file's memory).
   const copy = new Uint8Array(new SharedArrayBuffer(count * size));
   copy.set(bytes.subarray(0, count * size));
-  const buf = Buffer.from(copy.buffer, copy.byteOffset, copy.length);
+  return nativeInPlace(copy, bitpix, count);
+}
+
+/**
+ * The `count` big-endian values of BITPIX type that fill `bytes`, a whole buffer of their own (a
+ * SharedArrayBuffer, as fromBigEndian makes), as a native array on it: swapped in place, no copy.
+ */
+export function nativeInPlace(bytes: Uint8Array, bitpix: number, count: number): FitsData {
+  const size = Math.abs(bitpix) / 8;
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== count * size)
+    throw new FitsError(`pixel buffer of ${bytes.byteLength} bytes for ${count * size}`);
+  const buf = Buffer.from(bytes.buffer, 0, bytes.length);
   if (LITTLE_ENDIAN) {
     if (size === 2) buf.swap16();
     else if (size === 4) buf.swap32();
@@ -61,17 +72,17 @@ export function fromBigEndian(bytes: Uint8Array, bitpix: number, count: number):
   }
   switch (bitpix) {
     case 8:
-      return copy;
+      return bytes;
     case 16:
-      return new Int16Array(copy.buffer, 0, count);
+      return new Int16Array(bytes.buffer, 0, count);
     case 32:
-      return new Int32Array(copy.buffer, 0, count);
+      return new Int32Array(bytes.buffer, 0, count);
     case 64:
-      return new BigInt64Array(copy.buffer, 0, count);
+      return new BigInt64Array(bytes.buffer, 0, count);
     case -32:
-      return new Float32Array(copy.buffer, 0, count);
+      return new Float32Array(bytes.buffer, 0, count);
     default:
-      return new Float64Array(copy.buffer, 0, count);
+      return new Float64Array(bytes.buffer, 0, count);
   }
 }
 
@@ -81,13 +92,17 @@ export function fromBigEndian(bytes: Uint8Array, bitpix: number, count: number):
  */
 export function toBigEndian(data: FitsData, out = new Uint8Array(data.byteLength)): Uint8Array {
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  const buf = Buffer.from(out.buffer, out.byteOffset, data.byteLength);
-  if (LITTLE_ENDIAN) {
-    if (data.BYTES_PER_ELEMENT === 2) buf.swap16();
-    else if (data.BYTES_PER_ELEMENT === 4) buf.swap32();
-    else if (data.BYTES_PER_ELEMENT === 8) buf.swap64();
-  }
+  swapToBigEndian(out.subarray(0, data.byteLength), data.BYTES_PER_ELEMENT);
   return out;
+}
+
+/** Native values of `size` bytes each, in `bytes`, made big-endian in place. */
+export function swapToBigEndian(bytes: Uint8Array, size: number): void {
+  if (!LITTLE_ENDIAN) return;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (size === 2) buf.swap16();
+  else if (size === 4) buf.swap32();
+  else if (size === 8) buf.swap64();
 }
 
 /** Flips the sign bit: unsigned <-> offset-signed storage of the same width, in place on the bits. */

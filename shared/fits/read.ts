@@ -5,10 +5,17 @@
  *   const [primary, ...extensions] = readFits(readFileSync('image.fits'));
  *   const sci = extensions.find((h) => h.name === 'IMAGE');
  */
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { verifyChecksums } from './checksum.js';
 import { FitsError } from './errors.js';
-import { BLOCK_LENGTH, parseHeader, type FitsHeader } from './header.js';
-import { applyScaling, checkBitpix, fromBigEndian, type FitsData } from './pixels.js';
+import { BLOCK_LENGTH, CARD_LENGTH, parseHeader, type FitsHeader } from './header.js';
+import {
+  applyScaling,
+  checkBitpix,
+  fromBigEndian,
+  nativeInPlace,
+  type FitsData,
+} from './pixels.js';
 import { readCompressedImage } from './compressed.js';
 
 export interface FitsHdu {
@@ -128,16 +135,27 @@ function hduName(header: FitsHeader, index: number): string {
   return extname || (index === 0 ? 'PRIMARY' : '');
 }
 
+/** What decodeHdu makes of an HDU: a compressed image, an image, or nothing (another table). */
+function kindOf(header: FitsHeader, index: number): 'compressed' | 'image' | null {
+  const xtension =
+    index === 0 ? 'IMAGE' : (header.getString('XTENSION') ?? '').trim().toUpperCase();
+  if (xtension === 'BINTABLE' && header.get('ZIMAGE') === true) return 'compressed';
+  return xtension === 'IMAGE' ? 'image' : null;
+}
+
+/**
+ * An HDU from its data unit: `data`, its bytes, or for an image `data` as a function giving the
+ * native pixels of count values (readFitsFile reads them straight into their own buffer).
+ */
 function decodeHdu(
   header: FitsHeader,
   layout: Layout,
-  data: Uint8Array,
+  data: Uint8Array | ((count: number) => FitsData),
   index: number,
 ): FitsHdu | null {
-  const xtension =
-    index === 0 ? 'IMAGE' : (header.getString('XTENSION') ?? '').trim().toUpperCase();
+  const kind = kindOf(header, index);
   const name = hduName(header, index);
-  if (xtension === 'BINTABLE' && header.get('ZIMAGE') === true) {
+  if (kind === 'compressed' && data instanceof Uint8Array) {
     try {
       const image = readCompressedImage(header, data);
       return { ...image, name: hduName(image.header, index) };
@@ -147,12 +165,117 @@ function decodeHdu(
       throw e;
     }
   }
-  if (xtension !== 'IMAGE') return null;
+  if (kind !== 'image') return null;
   const { bitpix, axes } = layout;
   if (axes.length === 0 || axes.includes(0))
     return { header, name, bitpix, width: 0, height: 0, data: null };
   const width = axes[0];
   const height = axes.slice(1).reduce((a, b) => a * b, 1);
-  const raw = fromBigEndian(data, bitpix, width * height);
+  const raw =
+    data instanceof Uint8Array ? fromBigEndian(data, bitpix, width * height) : data(width * height);
   return { header, name, bitpix, width, height, data: applyScaling(raw, bitpix, header) };
+}
+
+/**
+ * readFits of a file on disk: the same HDUs, but each image's pixels are read from the file
+ * straight into their own shared buffer and swapped there, where readFits copies them out of the
+ * whole file read into memory (a 4096^2 float image: ~100 ms and 64 MB less). With
+ * verifyChecksums the file is read whole and given to readFits.
+ */
+export async function readFitsFile(
+  path: string,
+  options: ReadFitsOptions = {},
+): Promise<FitsHdu[]> {
+  if (options.verifyChecksums) return readFits(await readFile(path), options);
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    const at = (offset: number, length: number) =>
+      readFully(file, new Uint8Array(Math.max(0, Math.min(length, size - offset))), offset);
+    const first = await at(0, BLOCK_LENGTH);
+    if (!startsWith(first, 0, 'SIMPLE  ='))
+      throw new FitsError('not a FITS file: it does not start with a SIMPLE card');
+    const hdus: FitsHdu[] = [];
+    let offset = 0;
+    for (let index = 0; offset < size; index++) {
+      let head = index === 0 ? first : await at(offset, BLOCK_LENGTH);
+      if (index > 0 && !startsWith(head, 0, 'XTENSION=')) {
+        if (isPadding(await at(offset, size - offset), 0)) break;
+        throw new FitsError(`HDU ${index} at byte ${offset}: expected an XTENSION card`);
+      }
+      // The header's blocks up to the one with its END card.
+      while (!hasEndCard(head) && offset + head.length < size) {
+        const more = await at(offset + head.length, BLOCK_LENGTH);
+        const joined = new Uint8Array(head.length + more.length);
+        joined.set(head);
+        joined.set(more, head.length);
+        head = joined;
+      }
+      if (!hasEndCard(head))
+        throw new FitsError(`truncated file: header at byte ${offset} has no END card`);
+      const parsed = parseHeader(head, 0);
+      const header = parsed.header;
+      const dataOffset = offset + parsed.dataOffset;
+      if (index === 0 && header.get('SIMPLE') !== true)
+        throw new FitsError('primary header: SIMPLE is not T');
+      const layout = layoutOf(header, index);
+      if (dataOffset + layout.size > size) {
+        throw new FitsError(
+          `truncated file: HDU ${index} needs ${layout.size} data bytes at byte ${dataOffset}, file has ${size} bytes`,
+        );
+      }
+      const kind = kindOf(header, index);
+      if (kind) {
+        const hdu = decodeHdu(
+          header,
+          layout,
+          kind === 'compressed'
+            ? await at(dataOffset, layout.size)
+            : await nativePixels(file, dataOffset, layout),
+          index,
+        );
+        if (hdu) hdus.push(hdu);
+      }
+      offset = dataOffset + Math.ceil(layout.size / BLOCK_LENGTH) * BLOCK_LENGTH;
+    }
+    return hdus;
+  } finally {
+    await file.close();
+  }
+}
+
+/** Reads `out.length` bytes of the file from `offset` into `out`. */
+async function readFully(file: FileHandle, out: Uint8Array, offset: number): Promise<Uint8Array> {
+  for (let got = 0; got < out.length;) {
+    const { bytesRead } = await file.read(out, got, out.length - got, offset + got);
+    if (bytesRead === 0) throw new FitsError(`file ended at byte ${offset + got} while reading`);
+    got += bytesRead;
+  }
+  return out;
+}
+
+/**
+ * decodeHdu's pixel source for the image whose layout is given, its data at `offset`: its values
+ * read into a shared buffer of their own and made native there (decodeHdu, synchronous, asks for them).
+ */
+async function nativePixels(
+  file: FileHandle,
+  offset: number,
+  layout: Layout,
+): Promise<(count: number) => FitsData> {
+  const { bitpix, axes } = layout;
+  const pixels = axes.length === 0 ? 0 : axes.reduce((a, b) => a * b, 1);
+  const bytes = new Uint8Array(new SharedArrayBuffer((pixels * Math.abs(bitpix)) / 8));
+  await readFully(file, bytes, offset);
+  return (count: number) => nativeInPlace(bytes, bitpix, count);
+}
+
+/** True when the 80-character cards of `bytes` include END (as parseHeader finds it). */
+function hasEndCard(bytes: Uint8Array): boolean {
+  for (let pos = 0; pos + CARD_LENGTH <= bytes.length; pos += CARD_LENGTH) {
+    if (!startsWith(bytes, pos, 'END')) continue;
+    const line = Buffer.from(bytes.buffer, bytes.byteOffset + pos, CARD_LENGTH).toString('latin1');
+    if (line.slice(3).trim() === '') return true;
+  }
+  return false;
 }

@@ -84,24 +84,64 @@ function sharedCopy<T extends Float32Array | Int32Array>(
   return out;
 }
 
+/** The plane's own pixels when contiguous in shared memory (read in place by the workers), else a shared copy. */
+function sharedPixels<T extends Float32Array | Int32Array>(
+  plane: Plane<T>,
+  ctor: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+): T {
+  return plane.contiguous && plane.data.buffer instanceof SharedArrayBuffer
+    ? plane.data
+    : sharedCopy(plane, ctor);
+}
+
+/** True when every pixel of the plane is finite. */
+function allFinite(plane: Plane<Float32Array>): boolean {
+  for (let y = 0; y < plane.height; y++) {
+    const row = plane.row(y);
+    // x - x is NaN exactly when x is NaN or infinite.
+    for (let x = 0; x < row.length; x++) if (row[x] - row[x] !== 0) return false;
+  }
+  return true;
+}
+
+function anySet(mask: Int32Array): boolean {
+  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) return true;
+  return false;
+}
+
 /** The template's planes as the resampler reads them (warpSource). */
 export type WarpSource = ReturnType<typeof warpSource>;
 
 /**
  * Template planes for resampling: non-finite image pixels become 0 and NO_DATA, the mask is
  * dilated over the footprint. Made ahead (runDiff, while the science's characterization ends on a
- * worker), it is given to warpExposure, the template's pixels and mask unchanged meanwhile.
+ * worker), it is given to warpExposure, the template's pixels and mask unchanged meanwhile: a
+ * template without non-finite pixels whose planes are contiguous in shared memory (as read and
+ * characterized) is read in place, not copied.
  */
 export function warpSource(template: Exposure, config: Partial<WarpConfig> = {}) {
   const growMaskRadius = { ...DEFAULT_WARP_CONFIG, ...config }.growMaskRadius;
   const width = template.width;
   const height = template.height;
+  const radius = Math.max(1, Math.round(growMaskRadius));
+  const dilated = (mask: Int32Array) =>
+    dilateMask(mask, width, height, radius, new Int32Array(new SharedArrayBuffer(mask.byteLength)));
+  if (allFinite(template.image)) {
+    const mask = template.mask.contiguous ? template.mask.data : template.mask.clone().data;
+    return {
+      width,
+      height,
+      image: sharedPixels(template.image, Float32Array),
+      variance: sharedPixels(template.variance, Float32Array),
+      mask: anySet(mask) ? dilated(mask) : null,
+    };
+  }
   const image = sharedCopy(template.image, Float32Array);
   const variance = sharedCopy(template.variance, Float32Array);
   const mask = template.mask.clone().data;
   let anyBits = 0;
   for (let i = 0; i < image.length; i++) {
-    // x - x is NaN exactly when x is NaN or infinite. An unknown variance alone stays NaN.
+    // An unknown variance alone stays NaN.
     if (image[i] - image[i] !== 0) {
       image[i] = 0;
       variance[i] = 0;
@@ -109,16 +149,7 @@ export function warpSource(template: Exposure, config: Partial<WarpConfig> = {})
     }
     anyBits |= mask[i];
   }
-  const dilated = anyBits
-    ? dilateMask(
-        mask,
-        width,
-        height,
-        Math.max(1, Math.round(growMaskRadius)),
-        new Int32Array(new SharedArrayBuffer(mask.byteLength)),
-      )
-    : null;
-  return { width, height, image, variance, mask: dilated };
+  return { width, height, image, variance, mask: anyBits ? dilated(mask) : null };
 }
 
 /** Output rows per claimed chunk: small against a thread's share, large against a claim's cost. */

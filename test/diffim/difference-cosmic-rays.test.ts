@@ -8,9 +8,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subtractImages } from '../../shared/diffim/subtract.js';
-import { findCosmicRays } from '../../shared/characterize/cosmic-rays.js';
+import { COSMIC_RAY_SKIP, findCosmicRays } from '../../shared/characterize/cosmic-rays.js';
 import { MaskPlane } from '../../shared/image/mask.js';
-import { HOLE_REACH_FWHM } from '../../shared/diffim/difference-cosmic-rays.js';
+import { Plane } from '../../shared/image/plane.js';
+import { GaussianPsf } from '../../shared/psf/gaussian-psf.js';
+import { dilateBits } from '../../shared/util/convolve.js';
+import { WorkerPool } from '../../shared/util/worker-pool.js';
+import { stampSigma } from '../../shared/diffim/psf-grid.js';
+import {
+  flagDifferenceCosmicRays,
+  flagDifferenceCosmicRaysAsync,
+  HOLE_REACH_FWHM,
+  HOLE_SIGMAS,
+} from '../../shared/diffim/difference-cosmic-rays.js';
 import { brightestInside, makePair } from './render.js';
 
 test("a CR hidden on a star core in the science is flagged CR on the difference by default, transients and a broken pixel's sidelobes are not", async () => {
@@ -70,5 +80,90 @@ test("a CR hidden on a star core in the science is flagged CR on the difference 
       for (let dx = -2; dx <= 2; dx++)
         bits |= flagged.difference.mask.get(Math.round(t.x) + dx, Math.round(t.y) + dy);
     assert.equal(bits & MaskPlane.CR, 0, `transient at ${t.x}, ${t.y} flagged CR`);
+  }
+});
+
+/** The test as it was written before its whole-image pass was split (findCosmicRays finding its own seeds). */
+function reference(
+  image: Plane<Float32Array>,
+  variance: Plane<Float32Array>,
+  mask: Plane<Int32Array>,
+  psf: GaussianPsf,
+  contrast: number,
+) {
+  const sigma2 = stampSigma(psf.stampAt(0, 0, true).data, psf.stampSize) ** 2;
+  const psfCov = (): [number, number, number] => [sigma2, sigma2, 0];
+  const { width: w, height: h } = mask;
+  const reach = new Int32Array(w * h);
+  let holes = 0;
+  for (let i = 0; i < reach.length; i++)
+    if (
+      image.data[i] < -HOLE_SIGMAS * Math.sqrt(variance.data[i]) &&
+      !(mask.data[i] & COSMIC_RAY_SKIP)
+    ) {
+      reach[i] = MaskPlane.BAD;
+      holes++;
+    }
+  if (holes === 0)
+    return findCosmicRays(image.data, variance.data, mask, psfCov, { cond3Fac: contrast });
+  dilateBits(reach, w, h, MaskPlane.BAD, Math.ceil(HOLE_REACH_FWHM * psf.fwhmAt()));
+  const work = mask.clone();
+  for (let i = 0; i < reach.length; i++) work.data[i] |= reach[i];
+  const result = findCosmicRays(image.data, variance.data, work, psfCov, { cond3Fac: contrast });
+  for (const i of result.pixels) mask.data[i] |= MaskPlane.CR;
+  return result;
+}
+
+test('flagDifferenceCosmicRays, and its pass split with a pool worker, flag what the unsplit test flags, with and without holes', async () => {
+  const [w, h] = [150, 97];
+  const psf = GaussianPsf.fromFwhm(3);
+  const pool = new WorkerPool(1);
+  try {
+    for (const withHole of [false, true]) {
+      let seed = 7;
+      const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+      const image = Plane.zeros(Float32Array, w, h);
+      const variance = Plane.zeros(Float32Array, w, h);
+      const mask = Plane.zeros(Int32Array, w, h);
+      for (let i = 0; i < w * h; i++) {
+        image.data[i] = 10 * (random() + random() + random() - 1.5);
+        variance.data[i] = 25;
+      }
+      // Hits of one and two pixels on both halves, a PSF-shaped source, a masked pixel, a hole.
+      for (const [x, y, v] of [
+        [20, 10, 400],
+        [90, 30, 300],
+        [91, 30, 250],
+        [40, 70, 500],
+        [130, 85, 350],
+        [1, 50, 900],
+      ])
+        image.set(x, y, v);
+      const s = psf.stampAt(0, 0, true);
+      const r = (s.size - 1) / 2;
+      for (let dy = -r; dy <= r; dy++)
+        for (let dx = -r; dx <= r; dx++)
+          image.data[(60 + dy) * w + 110 + dx] += 3000 * s.data[(dy + r) * s.size + dx + r];
+      mask.set(40, 70, MaskPlane.SAT);
+      if (withHole) image.set(75, 48, -1e6);
+      const want = mask.clone();
+      const expected = reference(image, variance, want, psf, 2);
+      assert.ok(expected.nPixels >= 3, `premise: hits flagged (${expected.nPixels})`);
+      const serial = mask.clone();
+      const one = flagDifferenceCosmicRays(image, variance, serial, psf, 2);
+      const split = mask.clone();
+      const two = await flagDifferenceCosmicRaysAsync(image, variance, split, psf, 2, pool);
+      for (const [name, got, result] of [
+        ['serial', serial, one],
+        ['split', split, two],
+      ] as const) {
+        assert.deepEqual(got.data, want.data, `${name}, hole ${withHole}: mask`);
+        assert.deepEqual(Array.from(result.pixels), Array.from(expected.pixels), `${name}: pixels`);
+        assert.equal(result.count, expected.count, `${name}: count`);
+        assert.equal(result.nPixels, expected.nPixels, `${name}: nPixels`);
+      }
+    }
+  } finally {
+    await pool.close();
   }
 });

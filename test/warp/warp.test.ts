@@ -328,10 +328,18 @@ test('the real DECam pair (same pointing, TPV): the template warps onto the scie
   assert.ok(worst < 1e-2, `changed by ${worst} ADU (sky ~4000)`);
 });
 
-test('dilateMask: every pixel holds the OR over its window [x-(r-1), x+r] x [y-(r-1), y+r], clipped', () => {
+test('dilateMask: every pixel holds the OR over its window [x-(r-1), x+r] x [y-(r-1), y+r], clipped, dense or sparse', () => {
   const [w, h] = [37, 23];
-  const mask = new Int32Array(w * h);
-  for (let i = 0; i < mask.length; i += 7) mask[i] = 1 << (i % 5);
+  // Every 3rd pixel set takes the passes at every radius, every 97th (10 pixels, corners included) the spreading.
+  for (const every of [3, 97]) {
+    const mask = new Int32Array(w * h);
+    for (let i = 0; i < mask.length; i += every) mask[i] = 1 << (i % 5);
+    mask[mask.length - 1] |= 64;
+    checkDilation(mask, w, h);
+  }
+});
+
+function checkDilation(mask: Int32Array, w: number, h: number): void {
   for (const r of [1, 2, 3, 4]) {
     const out = dilateMask(mask, w, h, r);
     for (let y = 0; y < h; y++)
@@ -343,4 +351,4 @@ test('dilateMask: every pixel holds the OR over its window [x-(r-1), x+r] x [y-(
         assert.equal(out[y * w + x], bits, `r ${r} at (${x}, ${y})`);
       }
   }
-});
+}
