@@ -12,7 +12,7 @@
  *   const noise = noiseCorrelationAsync(sci, (await science).psf.psf); // on the worker again
  */
 import { Exposure, type NoiseCorrelation } from '../image/exposure.js';
-import { Plane, type PixelArray } from '../image/plane.js';
+import { Plane } from '../image/plane.js';
 import type { VisitInfo } from '../image/visit-info.js';
 import type { BackgroundResult } from './background.js';
 import {
@@ -25,18 +25,15 @@ import {
 } from './characterize.js';
 import { characterizeNoiseCorrelation } from './noise-correlation-estimate.js';
 import { psfFromHdu, psfToHdu, type PsfHdu } from '../psf/persist.js';
-import { copyPixels, sharedOrCopy } from '../util/shared-plane.js';
+import {
+  copyPixels,
+  planeDataOf as dataOf,
+  planeOf,
+  sharedOrCopy,
+  type PlaneData,
+} from '../util/shared-plane.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { poolTask } from '../util/pool-task.js';
-
-/** A plane as it crosses to a worker: its pixels on a SharedArrayBuffer, contiguous. */
-interface PlaneData<T extends PixelArray> {
-  data: T;
-  width: number;
-  height: number;
-  x0: number;
-  y0: number;
-}
 
 export interface CharacterizeJob {
   image: PlaneData<Float32Array>;
@@ -65,16 +62,6 @@ export interface NoiseCorrelationJob {
   /** The FWHM stars are masked by, px; or the PSF model (stored form) whose noiseFwhm the worker measures. */
   fwhm: { px: number } | { psf: PsfHdu };
 }
-
-const planeOf = <T extends PixelArray>(p: PlaneData<T>): Plane<T> =>
-  new Plane(p.data, p.width, p.height, p.width, 0, p.x0, p.y0);
-const dataOf = <T extends PixelArray>(p: Plane<T>): PlaneData<T> => ({
-  data: p.data,
-  width: p.width,
-  height: p.height,
-  x0: p.x0,
-  y0: p.y0,
-});
 
 /** The job's shared planes as an Exposure (no PSF, no WCS). */
 const exposureOf = (job: Pick<CharacterizeJob, 'image' | 'mask' | 'variance' | 'info'>): Exposure =>

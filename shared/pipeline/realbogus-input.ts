@@ -17,16 +17,8 @@ import {
   type TripletImages,
 } from '../rb/cutouts.js';
 import { poolTask } from '../util/pool-task.js';
-import { sharedOrCopy } from '../util/shared-plane.js';
+import { planeDataOf, planeOf, sharedOrCopy, type PlaneData } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
-
-interface PlaneData<T extends PixelArray> {
-  data: T;
-  width: number;
-  height: number;
-  x0: number;
-  y0: number;
-}
 
 interface ExposurePlanes {
   image: PlaneData<Float32Array>;
@@ -44,12 +36,7 @@ interface InputJob {
   out: Float32Array;
 }
 
-const dataOf = <T extends PixelArray>(p: Plane<T>): PlaneData<T> => {
-  const shared = sharedOrCopy(p);
-  return { data: shared.data, width: p.width, height: p.height, x0: p.x0, y0: p.y0 };
-};
-const planeOf = <T extends PixelArray>(p: PlaneData<T>): Plane<T> =>
-  new Plane(p.data, p.width, p.height, p.width, 0, p.x0, p.y0);
+const dataOf = <T extends PixelArray>(p: Plane<T>): PlaneData<T> => planeDataOf(sharedOrCopy(p));
 const planesOf = (e: Exposure): ExposurePlanes => ({
   image: dataOf(e.image),
   mask: dataOf(e.mask),

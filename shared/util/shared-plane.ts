@@ -28,6 +28,28 @@ export function asShared(plane: ImageF): SharedPlane {
   };
 }
 
+/** A plane as it crosses to a worker: its pixels (on a SharedArrayBuffer), size and origin. */
+export interface PlaneData<T extends PixelArray> {
+  data: T;
+  width: number;
+  height: number;
+  x0: number;
+  y0: number;
+}
+
+/** The crossing form of a contiguous plane: its own pixels, not a copy. */
+export const planeDataOf = <T extends PixelArray>(p: Plane<T>): PlaneData<T> => ({
+  data: p.data,
+  width: p.width,
+  height: p.height,
+  x0: p.x0,
+  y0: p.y0,
+});
+
+/** The plane a worker rebuilds from its crossing form (contiguous, origin kept). */
+export const planeOf = <T extends PixelArray>(p: PlaneData<T>): Plane<T> =>
+  new Plane(p.data, p.width, p.height, p.width, 0, p.x0, p.y0);
+
 export function fromShared(s: SharedPlane): ImageF {
   return new Plane(new Float32Array(s.buffer), s.width, s.height);
 }

@@ -99,8 +99,8 @@ test('without pool workers it characterizes on the calling thread', async () => 
   );
 });
 
-test('noiseCorrelationAsync on a worker sets the blank-sky noise-correlation model the calling thread would find', async () => {
-  // The visit shifted by half a pixel in x with Lanczos-3: a resampling signature in its noise.
+/** A simulated visit shifted by half a pixel in x with Lanczos-3: a resampling signature in its noise. */
+function shiftedVisit(): ReturnType<typeof simulatedVisit> {
   const sim = simulatedVisit({ size: 512, seed: 7 });
   const taps = new Float64Array(6);
   new LanczosTable('lanczos3').weights(0.5, taps);
@@ -115,6 +115,11 @@ test('noiseCorrelationAsync on a worker sets the blank-sky noise-correlation mod
       row[x] = s;
     }
   }
+  return sim;
+}
+
+test('noiseCorrelationAsync on a worker sets the blank-sky noise-correlation model the calling thread would find', async () => {
+  const sim = shiftedVisit();
   const here = copy(sim.exposure),
     there = copy(sim.exposure);
   characterizeImage(here);
@@ -126,20 +131,7 @@ test('noiseCorrelationAsync on a worker sets the blank-sky noise-correlation mod
 });
 
 test('noiseCorrelationAsync with a given FWHM (as runDiff gives the centre-pixel FWHM of the template) masks stars by it, as characterizeNoiseCorrelation does', async () => {
-  const sim = simulatedVisit({ size: 512, seed: 7 });
-  const taps = new Float64Array(6);
-  new LanczosTable('lanczos3').weights(0.5, taps);
-  const img = sim.exposure.image;
-  for (let y = 0; y < img.height; y++) {
-    const row = img.row(y),
-      src = Float64Array.from(row);
-    for (let x = 0; x < img.width; x++) {
-      let s = 0;
-      for (let k = 0; k < 6; k++)
-        s += taps[k] * src[Math.min(img.width - 1, Math.max(0, x + k - 2))];
-      row[x] = s;
-    }
-  }
+  const sim = shiftedVisit();
   const here = copy(sim.exposure),
     there = copy(sim.exposure);
   const fwhm = 2.5 * characterizeImage(here).psf.fwhmPx;
