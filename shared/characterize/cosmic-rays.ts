@@ -162,18 +162,23 @@ export function findCosmicRays(
   };
 }
 
-/** Interior pixels (1 px from the edges) more than minSigma sigma up and not COSMIC_RAY_SKIP masked, ascending. */
-function brightPixels(
+/**
+ * Interior pixels (1 px from the edges) more than minSigma sigma up and not COSMIC_RAY_SKIP masked,
+ * ascending; of rows [y0, y1) only when given (a band of the image, as a worker scans it).
+ */
+export function brightPixels(
   residual: Float32Array,
   variance: Float32Array,
   m: Int32Array,
   w: number,
   h: number,
   minSigma: number,
+  y0 = 0,
+  y1 = h,
 ): Int32Array {
   let out = new Int32Array(1024);
   let n = 0;
-  for (let y = 1; y < h - 1; y++) {
+  for (let y = Math.max(1, y0); y < Math.min(h - 1, y1); y++) {
     for (let x = 1; x < w - 1; x++) {
       const i = y * w + x;
       const p = residual[i];

@@ -14,6 +14,7 @@
  * `HOLE_REACH_FWHM` PSF FWHM of a pixel below -`HOLE_SIGMAS` sigma is judged.
  */
 import {
+  brightPixels,
   COSMIC_RAY_SKIP,
   DEFAULT_COSMIC_RAY_CONFIG,
   findCosmicRays,
@@ -59,35 +60,22 @@ interface Scan {
 }
 
 /**
- * The whole-image passes of the test for rows [y0, y1), in one: the holes, and the bright pixels
- * findCosmicRays would look for its seeds (its brightPixels, with the same comparisons).
+ * The whole-image passes of the test for rows [y0, y1): the holes, and the bright pixels
+ * findCosmicRays would look for its seeds (its own brightPixels).
  */
 export function scanRows(job: ScanJob): Scan {
   const { image, variance, mask, reach, width: w, height: h } = job;
-  const minSigma = DEFAULT_COSMIC_RAY_CONFIG.minSigma;
-  let bright = new Int32Array(1024);
-  let n = 0;
   let holes = 0;
-  for (let y = job.y0; y < job.y1; y++) {
-    const interiorRow = y >= 1 && y < h - 1;
-    for (let x = 0, i = y * w; x < w; x++, i++) {
-      const p = image[i];
-      const sigma = Math.sqrt(variance[i]);
-      if (p < -HOLE_SIGMAS * sigma && !(mask[i] & COSMIC_RAY_SKIP)) {
-        reach[i] = MaskPlane.BAD;
-        holes++;
-      }
-      if (!interiorRow || x < 1 || x >= w - 1) continue;
-      if (!(p > 0) || !(p > minSigma * sigma) || mask[i] & COSMIC_RAY_SKIP) continue;
-      if (n === bright.length) {
-        const grown = new Int32Array(2 * n);
-        grown.set(bright);
-        bright = grown;
-      }
-      bright[n++] = i;
+  for (let i = job.y0 * w; i < job.y1 * w; i++) {
+    const p = image[i];
+    // p >= 0 is never a hole (nor NaN): most sky pixels are settled without a square root.
+    if (p < 0 && p < -HOLE_SIGMAS * Math.sqrt(variance[i]) && !(mask[i] & COSMIC_RAY_SKIP)) {
+      reach[i] = MaskPlane.BAD;
+      holes++;
     }
   }
-  return { holes, bright: bright.slice(0, n) };
+  const minSigma = DEFAULT_COSMIC_RAY_CONFIG.minSigma;
+  return { holes, bright: brightPixels(image, variance, mask, w, h, minSigma, job.y0, job.y1) };
 }
 
 /** Flags CR in the difference's mask (in place) the pixels sharper than its PSF by `contrast` (Lupton's c3). */
