@@ -211,10 +211,17 @@ export function firestoreSuite(target: SuiteTarget): void {
       await col.doc('a').set({ v: 1n });
       const views: string[] = [];
       const docViews: string[] = [];
-      const waiters: Array<() => void> = [];
-      const settle = () => waiters.splice(0).forEach((resolve) => resolve());
-      const next = () => new Promise<void>((resolve) => waiters.push(resolve));
-      let ready = next();
+      // The two listeners deliver independently: each wait names what both must have seen.
+      const pending: Array<() => void> = [];
+      const delivered = () => pending.splice(0).forEach((check) => check());
+      const until = (done: () => boolean) =>
+        new Promise<void>((resolve) => {
+          const check = () => {
+            if (done()) resolve();
+            else pending.push(check);
+          };
+          check();
+        });
       const unsubscribe = col.where('v', '>=', 1n).onSnapshot((snap) => {
         views.push(
           snap
@@ -222,22 +229,24 @@ export function firestoreSuite(target: SuiteTarget): void {
             .map((c) => `${c.type}:${c.doc.id}`)
             .join(','),
         );
-        settle();
+        delivered();
       });
       const unsubscribeDoc = col.doc('b').onSnapshot((snap) => {
         docViews.push(snap.exists ? `v=${String(snap.get('v'))}` : 'missing');
+        delivered();
       });
-      await ready;
-      for (const write of [
+      await until(() => views.length === 1 && docViews.length === 1);
+      const writes = [
         () => col.doc('b').set({ v: 2n }),
         () => col.doc('a').update({ v: 0n }),
         () => col.doc('b').update({ v: 3n }),
         () => col.doc('b').delete(),
-      ]) {
-        ready = next();
+      ];
+      for (const [i, write] of writes.entries()) {
         await write();
-        await ready;
+        await until(() => views.length === i + 2);
       }
+      await until(() => docViews.length > 1 && docViews.at(-1) === 'missing');
       unsubscribe();
       unsubscribeDoc();
       assert.deepEqual(views, ['added:a', 'added:b', 'removed:a', 'modified:b', 'removed:b']);
