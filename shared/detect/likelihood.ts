@@ -137,14 +137,24 @@ function finish(
   den: Float32Array,
   minInformation: number,
 ): LikelihoodImage {
-  const { width, height } = exposure;
+  const { height } = exposure;
   finishRows(exposure.variance, num, den, sumOf(prepared.squared), minInformation, 0, height);
+  return likelihoodOf(exposure, num, den, prepared.kernelSize);
+}
+
+/** The named result of a finished num / den pair for a filter `kernelSize` px wide. */
+function likelihoodOf(
+  { width, height }: { width: number; height: number },
+  num: Float32Array,
+  den: Float32Array,
+  kernelSize: number,
+): LikelihoodImage {
   return {
     width,
     height,
     significance: num,
     inverseFluxVariance: den,
-    kernelRadius: (prepared.kernelSize - 1) / 2,
+    kernelRadius: (kernelSize - 1) / 2,
   };
 }
 
@@ -250,11 +260,5 @@ export async function likelihoodImageParallel(
   );
   correlateAndFinishBand(bandOf(0));
   await Promise.all(pending);
-  return {
-    width,
-    height,
-    significance: num,
-    inverseFluxVariance: den,
-    kernelRadius: (terms.kernelSize - 1) / 2,
-  };
+  return likelihoodOf(exposure, num, den, terms.kernelSize);
 }
