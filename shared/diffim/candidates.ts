@@ -61,6 +61,64 @@ function stamp(e: Exposure, x: number, y: number, half: number): Float64Array {
   return out;
 }
 
+/** A star found in a cell: a local maximum of the target, its flux SNR in a box of +-r. */
+interface Peak {
+  x: number;
+  y: number;
+  snr: number;
+}
+
+/**
+ * Local maxima of the target in the cell [x0, x1) x [y0, y1) (at least `reach` from the image's edges) more than
+ * 5 noise above the sky whose flux within +-r reaches `minSnr`, row by row. Its own function, read on the plane's
+ * array: the scan of every pixel is the bulk of the selection.
+ */
+function cellPeaks(
+  target: Exposure,
+  cell: { x0: number; x1: number; y0: number; y1: number },
+  reach: number,
+  sky: number,
+  noise: number,
+  r: number,
+  minSnr: number,
+): Peak[] {
+  const { width, height } = target;
+  const { data: image, offset, stride } = target.image;
+  const { data: variances, offset: vOffset, stride: vStride } = target.variance;
+  const level = 5 * noise;
+  const xStart = Math.max(cell.x0, reach);
+  const xEnd = Math.min(cell.x1, width - reach);
+  const found: Peak[] = [];
+  for (let y = Math.max(cell.y0, reach); y < Math.min(cell.y1, height - reach); y++) {
+    const row = offset + y * stride;
+    for (let x = xStart; x < xEnd; x++) {
+      const i = row + x;
+      const v = image[i];
+      if (!(v - sky > level)) continue;
+      if (!(
+        v > image[i - 1] &&
+        v >= image[i + 1] &&
+        v > image[i - stride] &&
+        v >= image[i + stride]
+      ))
+        continue;
+      let flux = 0,
+        variance = 0;
+      for (let dv = -r; dv <= r; dv++) {
+        const b = offset + (y + dv) * stride + x;
+        const vb = vOffset + (y + dv) * vStride + x;
+        for (let du = -r; du <= r; du++) {
+          flux += image[b + du] - sky;
+          variance += variances[vb + du];
+        }
+      }
+      const snr = flux / Math.sqrt(Math.max(variance, 1e-30));
+      if (snr >= minSnr) found.push({ x, y, snr });
+    }
+  }
+  return found;
+}
+
 /**
  * Candidates for matching `source` (to be convolved) to `target`. Peaks are found in
  * the target; each must be clean in both images.
@@ -90,31 +148,7 @@ export function selectCandidates(
       if (sample.length < 10) continue;
       const sky = median(sample);
       const noise = madSigma(sample, sky);
-      const found: Array<{ x: number; y: number; snr: number }> = [];
-      for (let y = Math.max(y0, reach); y < Math.min(y1, height - reach); y++) {
-        const row = target.image.row(y);
-        for (let x = Math.max(x0, reach); x < Math.min(x1, width - reach); x++) {
-          const v = row[x];
-          if (!(v - sky > 5 * noise)) continue;
-          if (!(
-            v > row[x - 1] &&
-            v >= row[x + 1] &&
-            v > target.image.get(x, y - 1) &&
-            v >= target.image.get(x, y + 1)
-          ))
-            continue;
-          let flux = 0,
-            variance = 0;
-          for (let dv = -r; dv <= r; dv++) {
-            for (let du = -r; du <= r; du++) {
-              flux += target.image.get(x + du, y + dv) - sky;
-              variance += target.variance.get(x + du, y + dv);
-            }
-          }
-          const snr = flux / Math.sqrt(Math.max(variance, 1e-30));
-          if (snr >= opt.minSnr) found.push({ x, y, snr });
-        }
-      }
+      const found = cellPeaks(target, { x0, x1, y0, y1 }, reach, sky, noise, r, opt.minSnr);
       found.sort((a, b) => b.snr - a.snr);
       let kept = 0,
         keptBorder = 0;

@@ -80,6 +80,53 @@ export interface PreparedStamp {
   rhs: Float64Array;
 }
 
+/** Outputs of a 1-D convolution computed together, each tap's factor loaded once for all of them. */
+const BLOCK = 4;
+
+/**
+ * `count` rows of the "valid" 1-D convolution of `input` by `taps` along a stride: out[r * width + x] =
+ * sum_k taps[k] * input[r * rowStep + x + (size - 1 - k) * step], added in the order of k (the same sum at
+ * every blocking). Horizontal: rowStep = the input's row length, step 1; vertical: rowStep = step = width.
+ */
+function convolveValid(
+  input: Float64Array,
+  taps: Float64Array,
+  out: Float64Array,
+  width: number,
+  count: number,
+  rowStep: number,
+  step: number,
+): void {
+  const size = taps.length;
+  for (let r = 0; r < count; r++) {
+    const first = r * rowStep + (size - 1) * step;
+    const row = r * width;
+    let x = 0;
+    for (; x + BLOCK <= width; x += BLOCK) {
+      let a0 = 0,
+        a1 = 0,
+        a2 = 0,
+        a3 = 0;
+      for (let k = 0, o = first + x; k < size; k++, o -= step) {
+        const f = taps[k];
+        a0 += f * input[o];
+        a1 += f * input[o + 1];
+        a2 += f * input[o + 2];
+        a3 += f * input[o + 3];
+      }
+      out[row + x] = a0;
+      out[row + x + 1] = a1;
+      out[row + x + 2] = a2;
+      out[row + x + 3] = a3;
+    }
+    for (; x < width; x++) {
+      let acc = 0;
+      for (let k = 0, o = first + x; k < size; k++, o -= step) acc += taps[k] * input[o];
+      out[row + x] = acc;
+    }
+  }
+}
+
 /**
  * Every basis function's "valid" convolution of a square source stamp. Terms whose horizontal
  * factors are equal (same Gaussian and power of u) share one horizontal pass.
@@ -87,65 +134,91 @@ export interface PreparedStamp {
 function convolveBasis(source: Float64Array, side: number, basis: KernelBasis): Float64Array[] {
   const size = basis.size,
     w = side - size + 1;
-  const horizontal = new Map<Float64Array, Float64Array>();
+  const horizontal: Array<{ fx: Float64Array; pass: Float64Array }> = [];
   const passes = basis.terms.map((t) => {
-    for (const [fx, pass] of horizontal) if (fx.every((v, i) => v === t.fx[i])) return pass;
+    const shared = horizontal.find(({ fx }) => fx.every((v, i) => v === t.fx[i]));
+    if (shared) return shared.pass;
     const pass = new Float64Array(w * side);
-    for (let y = 0; y < side; y++) {
-      for (let x = 0; x < w; x++) {
-        let acc = 0;
-        const o = y * side + x + size - 1;
-        for (let u = 0; u < size; u++) acc += t.fx[u] * source[o - u];
-        pass[y * w + x] = acc;
-      }
-    }
-    horizontal.set(t.fx, pass);
+    convolveValid(source, t.fx, pass, w, side, side, 1);
+    horizontal.push({ fx: t.fx, pass });
     return pass;
   });
   return basis.terms.map((t, j) => {
-    const tmp = passes[j],
-      ky = t.fy;
     const out = new Float64Array(w * w);
-    for (let y = 0; y < w; y++) {
-      for (let x = 0; x < w; x++) {
-        let acc = 0;
-        for (let v = 0, o = (y + size - 1) * w + x; v < size; v++, o -= w) acc += ky[v] * tmp[o];
-        out[y * w + x] = acc;
-      }
-    }
+    convolveValid(passes[j], t.fy, out, w, w, w, w);
     return out;
   });
 }
 
-function prepare(stamp: CandidateStamp, basis: KernelBasis): PreparedStamp {
-  const side = Math.round(Math.sqrt(stamp.source.length));
-  const raw = convolveBasis(stamp.source, side, basis);
-  const columns = raw.map((c, j) =>
-    j === 0 ? c : c.map((v, i) => v - basis.subtract[j] * raw[0][i]),
-  );
-  columns.push(new Float64Array(stamp.target.length).fill(1));
+/**
+ * Lower triangle and diagonal of the weighted normal matrix, sum_i weighted_a[i] * columns[b][i] for b <= a,
+ * and the right-hand side, a few b at a time (each sum in the order of i, as one at a time).
+ */
+function normalEquations(
+  columns: Float64Array[],
+  weight: Float64Array,
+  target: Float64Array,
+): { normal: Float64Array; rhs: Float64Array } {
   const nc = columns.length;
+  const n = weight.length;
   const normal = new Float64Array(nc * nc);
   const rhs = new Float64Array(nc);
-  const w = stamp.weight,
-    target = stamp.target;
-  const weighted = new Float64Array(w.length);
+  const weighted = new Float64Array(n);
+  const set = (a: number, b: number, v: number) => {
+    normal[a * nc + b] = v;
+    normal[b * nc + a] = v;
+  };
   for (let a = 0; a < nc; a++) {
     const ca = columns[a];
     let r = 0;
-    for (let i = 0; i < w.length; i++) {
-      weighted[i] = w[i] * ca[i];
+    for (let i = 0; i < n; i++) {
+      weighted[i] = weight[i] * ca[i];
       r += weighted[i] * target[i];
     }
     rhs[a] = r;
-    for (let b = 0; b <= a; b++) {
+    let b = 0;
+    for (; b + BLOCK <= a + 1; b += BLOCK) {
+      const c0 = columns[b],
+        c1 = columns[b + 1],
+        c2 = columns[b + 2],
+        c3 = columns[b + 3];
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
+      for (let i = 0; i < n; i++) {
+        const v = weighted[i];
+        s0 += v * c0[i];
+        s1 += v * c1[i];
+        s2 += v * c2[i];
+        s3 += v * c3[i];
+      }
+      set(a, b, s0);
+      set(a, b + 1, s1);
+      set(a, b + 2, s2);
+      set(a, b + 3, s3);
+    }
+    for (; b <= a; b++) {
       const cb = columns[b];
       let s = 0;
-      for (let i = 0; i < w.length; i++) s += weighted[i] * cb[i];
-      normal[a * nc + b] = s;
-      normal[b * nc + a] = s;
+      for (let i = 0; i < n; i++) s += weighted[i] * cb[i];
+      set(a, b, s);
     }
   }
+  return { normal, rhs };
+}
+
+function prepare(stamp: CandidateStamp, basis: KernelBasis): PreparedStamp {
+  const side = Math.round(Math.sqrt(stamp.source.length));
+  const columns = convolveBasis(stamp.source, side, basis);
+  const first = columns[0];
+  for (let j = 1; j < columns.length; j++) {
+    const c = columns[j],
+      k = basis.subtract[j];
+    for (let i = 0; i < c.length; i++) c[i] = c[i] - k * first[i];
+  }
+  columns.push(new Float64Array(stamp.target.length).fill(1));
+  const { normal, rhs } = normalEquations(columns, stamp.weight, stamp.target);
   return { stamp, columns, normal, rhs };
 }
 
@@ -192,14 +265,18 @@ function residualStats(
   local: Float64Array,
 ): { mean: number; std: number; n: number } {
   const { target, weight } = p.stamp;
+  // Column by column: each pixel's model summed in the order of the columns, as pixel by pixel.
+  const model = new Float64Array(target.length);
+  p.columns.forEach((column, a) => {
+    const l = local[a];
+    for (let i = 0; i < model.length; i++) model[i] += l * column[i];
+  });
   let s = 0,
     ss = 0,
     n = 0;
   for (let i = 0; i < target.length; i++) {
     if (!(weight[i] > 0)) continue;
-    let model = 0;
-    for (let a = 0; a < p.columns.length; a++) model += local[a] * p.columns[a][i];
-    const r = (target[i] - model) * Math.sqrt(weight[i]);
+    const r = (target[i] - model[i]) * Math.sqrt(weight[i]);
     s += r;
     ss += r * r;
     n++;

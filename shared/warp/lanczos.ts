@@ -29,13 +29,22 @@ export class LanczosTable {
     this.a = name === 'lanczos3' ? 3 : 2;
     this.taps = 2 * this.a;
     this.table = new Float64Array((PHASES + 1) * this.taps);
+    const taps = this.taps;
+    const t = new Float64Array(taps);
+    const w = new Float64Array(taps);
+    const g = new Float64Array(taps);
+    const sum = (values: Float64Array, power: number) => {
+      let s = 0;
+      for (let k = 0; k < taps; k++) s = s + values[k] * t[k] ** power;
+      return s;
+    };
     for (let p = 0; p <= PHASES; p++) {
       const f = p / PHASES;
-      const t = Array.from({ length: this.taps }, (_, k) => f - (k - (this.a - 1)));
-      const w = t.map((tk) => lanczos(tk, this.a));
-      const g = t.map((tk) => Math.cos((Math.PI * tk) / (2 * this.a)) ** 2);
-      const sum = (values: number[], power: number) =>
-        values.reduce((s, v, k) => s + v * t[k] ** power, 0);
+      for (let k = 0; k < taps; k++) {
+        t[k] = f - (k - (this.a - 1));
+        w[k] = lanczos(t[k], this.a);
+        g[k] = Math.cos((Math.PI * t[k]) / (2 * this.a)) ** 2;
+      }
       // (c0, c1) with sum(w + (c0 + c1 t) g) = 1 and sum t (w + (c0 + c1 t) g) = 0.
       const [m0, m1] = [sum(w, 0), sum(w, 1)];
       const [g0, g1, g2] = [sum(g, 0), sum(g, 1), sum(g, 2)];

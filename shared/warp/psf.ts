@@ -18,7 +18,7 @@ const JACOBIAN_STEP = 1;
 export class WarpedPsf implements Psf {
   /** The template's stamp size, grown (odd) by the ratio of pixel scales when science pixels are smaller. */
   readonly stampSize: number;
-  private readonly lanczos = new LanczosTable('lanczos3');
+  private readonly lanczos = LanczosTable.of('lanczos3');
   private readonly wx = new Float64Array(6);
   private readonly wy = new Float64Array(6);
 

@@ -72,10 +72,14 @@ export function resampleRows(
   let sumSquaredWeights = 0;
   const cellsX = Math.ceil(outWidth / CELL_SIZE);
   const { phasesX, phasesY } = histograms;
+  // Each column's histogram cell, once: offsets of the cell's bins within its row of cells.
+  const cellOf = new Int32Array(outWidth);
+  const binsPerPhase = PHASE_BINS / phases;
+  for (let x = 0; x < outWidth; x++) cellOf[x] = Math.floor(x / CELL_SIZE) * PHASE_BINS;
   for (let y = yStart; y < yEnd; y++) {
     interpolateRow(job.mapping, y, posX, posY, scales);
     const outRow = y * outWidth;
-    const cellRow = Math.floor(y / CELL_SIZE) * cellsX;
+    const cellRow = Math.floor(y / CELL_SIZE) * cellsX * PHASE_BINS;
     for (let x = 0; x < outWidth; x++) {
       const sx = posX[x];
       const sy = posY[x];
@@ -98,6 +102,8 @@ export function resampleRows(
       let value = 0;
       let variance = 0;
       let squares: number;
+      let binX: number;
+      let binY: number;
       if (fast3 && x0 >= 0 && y0 >= 0 && x0 + 6 <= W && y0 + 6 <= H) {
         // Lanczos-3 interior, the hot loop: table rows interpolated in phase, 6 x 6 taps unrolled.
         const px = (sx - ix) * phases;
@@ -143,6 +149,9 @@ export function resampleRows(
           squaresY += wj * wj;
         }
         squares = (q0 + q1 + q2 + q3 + q4 + q5) * squaresY;
+        // phaseBin of the phases px, py from their table rows (bins are whole runs of rows: 64 of 2048).
+        binX = Math.min(PHASE_BINS - 1, (pxi * binsPerPhase) | 0);
+        binY = Math.min(PHASE_BINS - 1, (pyi * binsPerPhase) | 0);
       } else {
         lanczos.weights(sx - ix, wx);
         lanczos.weights(sy - iy, wy);
@@ -177,6 +186,8 @@ export function resampleRows(
         variance /= norm * norm;
         squares = (sqX * sqY) / (norm * norm);
         if (x0 < 0 || y0 < 0 || x0 + taps > W || y0 + taps > H) bits |= MaskPlane.EDGE;
+        binX = phaseBin((sx - ix) * phases, phases);
+        binY = phaseBin((sy - iy) * phases, phases);
       }
       outImage[o] = value * scale;
       outVariance[o] = variance * scale * scale;
@@ -184,9 +195,9 @@ export function resampleRows(
       if (!(bits & MaskPlane.NO_DATA)) {
         covered++;
         sumSquaredWeights += squares;
-        const cell = (cellRow + Math.floor(x / CELL_SIZE)) * PHASE_BINS;
-        phasesX[cell + phaseBin((sx - ix) * phases, phases)]++;
-        phasesY[cell + phaseBin((sy - iy) * phases, phases)]++;
+        const cell = cellRow + cellOf[x];
+        phasesX[cell + binX]++;
+        phasesY[cell + binY]++;
       }
     }
   }

@@ -332,7 +332,7 @@ export async function warpExposure(
     template.psf ? new WarpedPsf(template.psf, out.wcs, template.wcs) : null,
     template.info,
     resampledNoiseCorrelation(
-      new LanczosTable(cfg.kernel),
+      LanczosTable.of(cfg.kernel),
       grid,
       histogram('phasesX'),
       histogram('phasesY'),
