@@ -2,7 +2,7 @@
 // cutouts' 8 rotations and flips, the declaration survives saving, and models that declare nothing
 // keep the single pass.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -87,6 +87,7 @@ test('a model records its scoring in the manifest; none recorded reads as the si
     const loaded = await loadModel(dir);
     assert.equal(loaded.scoring, scoring);
     assert.deepEqual(scoreCutouts(loaded, raw), scoreCutouts({ ...model, scoring }, raw));
+    rmSync(dir, { recursive: true });
   }
   const dir = mkdtempSync(join(tmpdir(), 'rb-tta-'));
   saveModel(dir, model);
@@ -97,4 +98,5 @@ test('a model records its scoring in the manifest; none recorded reads as the si
   assert.equal((await loadModel(dir)).scoring, 'single', 'rb-v1-v5 manifests have no scoring');
   writeFileSync(manifest, text.replace(/"scoring": "[^"]*"/, '"scoring": "a vote"'));
   await assert.rejects(loadModel(dir), /scoring 'a vote' is no known scoring/);
+  rmSync(dir, { recursive: true });
 });
