@@ -1,21 +1,30 @@
 // Real/bogus benchmark: inference throughput on each TF.js backend, training time per step and
-// per epoch, and the shipped model's figures on the held-out simulated night and on the
-// independent held-out pairs (shared/rb/independent-pair.ts; regenerated or read from .cache/rb/).
+// per epoch, and the shipped model's figures on the reproduction night, the held-out simulated night
+// and the independent held-out pairs (shared/rb/independent-pair.ts; regenerated or read from .cache/rb/).
 // AP_BENCH_RB_MODEL=DIR measures that model folder instead (e.g. the previous release on today's chain).
 // The model on night 9002 with a background residual added (rms RESIDUAL_PROBE_RMS sigma of
 // offset and of each gradient), and each set's DIASources split by PSF breadth and difference
 // background (shapeOf), show where the independent pairs leave the training world
-// (shared/rb/README.md).
+// (shared/rb/README.md). Each scoring (score.ts Scoring: a single pass, the mean over the 8
+// symmetries of the square) is then measured with its cut re-chosen on the validation nights as a
+// release chooses it (chooseThreshold), never on the judged sets, with its CPU cost per DIASource.
 import { initTf, tfBackendName, type TfBackend } from '../shared/tf/backend.js';
-import { cachedNight, EVALUATION_NIGHT } from '../shared/rb/dataset.js';
+import { cachedNight, EVALUATION_NIGHT, VALIDATION_NIGHT } from '../shared/rb/dataset.js';
 import { evaluateModel } from '../shared/rb/evaluate.js';
 import { cachedIndependentPair } from '../shared/rb/independent-pair.js';
 import { concatSets, subset, type LabelledSet } from '../shared/rb/labelled-set.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { latestShippedDir, loadModel } from '../shared/rb/model.js';
-import { RELEASE_SEEDS, WIDER_SEEDS, type TrainingSummary } from '../shared/rb/release.js';
-import { scoreCutouts } from '../shared/rb/score.js';
+import { chooseThreshold, figuresAtCut, rocCurve } from '../shared/rb/metrics.js';
+import { latestShippedDir, loadModel, type RbModel } from '../shared/rb/model.js';
+import {
+  RELEASE_SEEDS,
+  REPRODUCTION_NIGHT,
+  REPRODUCTION_SEED,
+  WIDER_SEEDS,
+  type TrainingSummary,
+} from '../shared/rb/release.js';
+import { scoreCutouts, SCORING_DESCRIPTIONS, type Scoring } from '../shared/rb/score.js';
 import {
   addSkyResidualInPlace,
   CHANNELS,
@@ -34,6 +43,23 @@ const RESIDUAL_PROBE_RMS = 0.3;
 const PEDESTAL_SIGMA = 0.3;
 const BROAD_CONCENTRATION = 0.2;
 const CENTRE = (CUTOUT_SIZE - 1) / 2;
+/** The S/N from which figures are quoted, as the releases quote them. */
+const MIN_SNR = 6;
+
+/** Scores and the CPU-ms (user + system, all threads) per cutout they took. */
+function timedScores(model: RbModel, set: LabelledSet): { scores: Float32Array; cpuMs: number } {
+  const before = process.cpuUsage();
+  const scores = scoreCutouts(model, set.raw);
+  const used = process.cpuUsage(before);
+  return { scores, cpuMs: (used.user + used.system) / 1000 / set.raw.count };
+}
+
+/** "purity / completeness (AUC)" of `scores` on `set` at `cut`. */
+function figures(set: LabelledSet, scores: Float32Array, cut: number): string {
+  const c = figuresAtCut(scores, set.label, set.snr, cut, MIN_SNR);
+  const auc = rocCurve(scores, set.label, set.snr, MIN_SNR).auc;
+  return `${(100 * c.purity).toFixed(2)}% / ${(100 * c.completeness).toFixed(2)}% (${c.falsePositives} FP, ${c.falseNegatives} FN, AUC ${auc.toFixed(4)})`;
+}
 
 /** A cutout's S/N plane at pixel k (0..51*51-1). */
 const snAt = (set: LabelledSet, n: number, k: number): number =>
@@ -86,10 +112,10 @@ export async function run(): Promise<void> {
     );
     scoreCutouts(model, subset(probe, [0]).raw);
     const t0 = performance.now();
-    scoreCutouts(model, probe.raw);
+    const { cpuMs } = timedScores(model, probe);
     const s = (performance.now() - t0) / 1000;
     console.log(
-      `  inference on ${tfBackendName()}: ${(n / s).toFixed(0)} cutouts/s (${n} cutouts, normalisation included)`,
+      `  inference on ${tfBackendName()}: ${(n / s).toFixed(0)} cutouts/s, ${cpuMs.toFixed(2)} CPU-ms per DIASource (${n} cutouts, normalisation included)`,
     );
   }
   await initTf('wasm', quiet);
@@ -109,7 +135,9 @@ export async function run(): Promise<void> {
   const pairs: (typeof night)[] = [];
   for (const seed of WIDER_SEEDS.independent) pairs.push(await cachedIndependentPair(seed));
   const independent = concatSets(pairs);
+  const reproduction = await cachedNight(REPRODUCTION_SEED, REPRODUCTION_NIGHT);
   for (const [name, set] of [
+    [`reproduction night ${REPRODUCTION_SEED}`, reproduction],
     [`held-out night ${RELEASE_SEEDS.evaluation}`, night],
     [`independent held-out pairs ${WIDER_SEEDS.independent.join(',')}`, independent],
     [
@@ -117,10 +145,10 @@ export async function run(): Promise<void> {
       withResidual(night, RESIDUAL_PROBE_RMS),
     ],
   ] as const) {
-    const e = evaluateModel(model, set, 6).evaluation;
+    const e = evaluateModel(model, set, MIN_SNR).evaluation;
     const c = e.atCut;
     console.log(
-      `  ${name}, |S/N| >= 6, cut ${model.threshold}: purity ${(100 * c.purity).toFixed(2)}% completeness ${(100 * c.completeness).toFixed(2)}% ` +
+      `  ${name}, |S/N| >= ${MIN_SNR}, cut ${model.threshold}: purity ${(100 * c.purity).toFixed(2)}% completeness ${(100 * c.completeness).toFixed(2)}% ` +
         `(FPR ${(100 * c.falsePositiveRate).toFixed(2)}%, FNR ${(100 * c.falseNegativeRate).toFixed(2)}%, ${c.real} real, ${c.bogus} bogus), ROC AUC ${e.aucAtMinSnr.toFixed(4)}`,
     );
   }
@@ -128,13 +156,13 @@ export async function run(): Promise<void> {
     [`night ${RELEASE_SEEDS.evaluation}`, night],
     ['independent pairs', independent],
   ] as const) {
-    const { scores } = evaluateModel(model, set, 6);
+    const { scores } = evaluateModel(model, set, MIN_SNR);
     const rows = new Map<
       string,
       { real: number; realKept: number; bogus: number; bogusKept: number }
     >();
     for (let n = 0; n < set.raw.count; n++) {
-      if (Math.abs(set.snr[n]) < 6 || set.label[n] < 0) continue;
+      if (Math.abs(set.snr[n]) < MIN_SNR || set.label[n] < 0) continue;
       const { pedestal, concentration } = shapeOf(set, n);
       const key = `${concentration < BROAD_CONCENTRATION ? 'broad' : 'compact'} ${pedestal >= PEDESTAL_SIGMA ? 'on a pedestal' : 'on flat sky'}`;
       const row = rows.get(key) ?? { real: 0, realKept: 0, bogus: 0, bogusKept: 0 };
@@ -144,11 +172,31 @@ export async function run(): Promise<void> {
       rows.set(key, row);
     }
     console.log(
-      `  ${name}, |S/N| >= 6, kept at the cut / count (broad: S/N within 2 px / within 8 px < ${BROAD_CONCENTRATION}; pedestal: the cutout's median S/N >= ${PEDESTAL_SIGMA} sigma): ` +
+      `  ${name}, |S/N| >= ${MIN_SNR}, kept at the cut / count (broad: S/N within 2 px / within 8 px < ${BROAD_CONCENTRATION}; pedestal: the cutout's median S/N >= ${PEDESTAL_SIGMA} sigma): ` +
         [...rows]
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([k, r]) => `${k}: real ${r.realKept}/${r.real}, bogus ${r.bogusKept}/${r.bogus}`)
           .join('; '),
+    );
+  }
+  const validation = concatSets(
+    await Promise.all(RELEASE_SEEDS.validation.map((seed) => cachedNight(seed, VALIDATION_NIGHT))),
+  );
+  for (const scoring of Object.keys(SCORING_DESCRIPTIONS) as Scoring[]) {
+    const scored: RbModel = { ...model, scoring };
+    const cut = chooseThreshold(
+      scoreCutouts(scored, validation.raw),
+      validation.label,
+      validation.snr,
+      MIN_SNR,
+    );
+    const ind = timedScores(scored, independent);
+    console.log(
+      `  scoring '${scoring}'${scoring === (model.scoring ?? 'single') ? ' (the model declares it)' : ''}: ${ind.cpuMs.toFixed(2)} CPU-ms per DIASource (the independent pairs' ${independent.raw.count}); ` +
+        `cut ${cut} re-chosen on validation nights ${RELEASE_SEEDS.validation.join(',')}, |S/N| >= ${MIN_SNR}, purity / completeness: ` +
+        `night ${RELEASE_SEEDS.evaluation} ${figures(night, scoreCutouts(scored, night.raw), cut)}; ` +
+        `reproduction ${figures(reproduction, scoreCutouts(scored, reproduction.raw), cut)}; ` +
+        `independent pairs ${figures(independent, ind.scores, cut)}, at 0.5 ${figures(independent, ind.scores, 0.5)}`,
     );
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A real/bogus model on disk and in memory. The weights format (documented in docs/rb/README.md):
- * a folder holding `manifest.json` (format, version, threshold, input description, and each
- * tensor's name, shape and byte offset) and `weights.bin` (the tensors' float32 values,
+ * a folder holding `manifest.json` (format, version, threshold, input and scoring descriptions,
+ * and each tensor's name, shape and byte offset) and `weights.bin` (the tensors' float32 values,
  * little-endian, back to back in manifest order). Read with fs: no download, no URL handler.
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { initTf, tf } from '../tf/backend.js';
 import { findUpwards } from '../util/assets.js';
 import { CHANNELS, CUTOUT_SIZE, INPUT_DESCRIPTIONS, type InputNormalization } from './cutouts.js';
 import { LAYER_SHAPES, type NetworkWeights } from './network.js';
+import { SCORING_DESCRIPTIONS, type Scoring } from './score.js';
 
 export const WEIGHTS_FORMAT = 'ap-rb-weights/1';
 
@@ -19,11 +20,13 @@ export const SHIPPED_MODELS_DIR = findUpwards(import.meta.url, join('models', 'r
 export interface RbModel {
   /** Model version, e.g. 'rb-v1': written to every alert's diaSource.reliabilityModel. */
   version: string;
-  /** Reliability cut chosen at training (a source is called real when reliability >= threshold). */
+  /** Reliability cut, chosen for the model's scoring (a source is called real when reliability >= threshold). */
   threshold: number;
   weights: NetworkWeights;
   /** How its cutouts are normalised (cutouts.ts InputNormalization); absent: 'median', rb-v1-v5's. */
   input?: InputNormalization;
+  /** How its reliability is formed from the network (score.ts Scoring); absent: 'single', rb-v1-v5's. */
+  scoring?: Scoring;
 }
 
 export interface TensorEntry {
@@ -41,6 +44,8 @@ export interface WeightsManifest {
   channels: number;
   /** How cutouts are normalised before the network: INPUT_DESCRIPTIONS' words for the model's InputNormalization. */
   input: string;
+  /** How the reliability is formed: SCORING_DESCRIPTIONS' words; absent (rb-v1 to rb-v5): a single pass. */
+  scoring?: string;
   tensors: TensorEntry[];
   weightsFile: string;
 }
@@ -69,6 +74,7 @@ export function saveModel(dir: string, model: RbModel): void {
     cutoutSize: CUTOUT_SIZE,
     channels: CHANNELS,
     input: INPUT_DESCRIPTIONS[model.input ?? 'median'],
+    scoring: SCORING_DESCRIPTIONS[model.scoring ?? 'single'],
     tensors,
     weightsFile: 'weights.bin',
   };
@@ -93,6 +99,11 @@ export async function loadModel(dir: string): Promise<RbModel> {
   );
   if (!input)
     throw new Error(`${manifestPath}: input '${manifest.input}' is no known normalisation`);
+  const scoring = (Object.keys(SCORING_DESCRIPTIONS) as Scoring[]).find(
+    (k) => SCORING_DESCRIPTIONS[k] === (manifest.scoring ?? SCORING_DESCRIPTIONS.single),
+  );
+  if (!scoring)
+    throw new Error(`${manifestPath}: scoring '${manifest.scoring}' is no known scoring`);
   const binPath = join(dir, manifest.weightsFile);
   const bytes = readFileSync(binPath);
   const weights: NetworkWeights = new Map();
@@ -107,7 +118,7 @@ export async function loadModel(dir: string): Promise<RbModel> {
     for (let i = 0; i < length; i++) values[i] = bytes.readFloatLE(entry.offset + 4 * i);
     weights.set(name, tf.tensor(values, [...shape]));
   }
-  return { version: manifest.version, threshold: manifest.threshold, weights, input };
+  return { version: manifest.version, threshold: manifest.threshold, weights, input, scoring };
 }
 
 /** The newest shipped model folder (highest v<N> under models/rb/). */

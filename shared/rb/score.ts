@@ -1,6 +1,7 @@
 /**
- * Batched real/bogus inference: reliability in [0, 1] (the sigmoid of the network's logit) for
- * raw cutouts, and for DIASources straight from the pipeline's images.
+ * Batched real/bogus inference: reliability in [0, 1] (the sigmoid of the network's logit, or its
+ * mean over the cutout's 8 symmetries when the model declares that scoring) for raw cutouts, and
+ * for DIASources straight from the pipeline's images.
  * @example
  *   const model = await loadShippedModel();
  *   scoreSources(model, records, science, warpedTemplate, difference); // fills record.reliability
@@ -10,6 +11,7 @@ import type { DiaSourceRecord } from '../detect/types.js';
 import type { Exposure } from '../image/exposure.js';
 import { tf } from '../tf/backend.js';
 import {
+  augmentInto,
   CHANNELS,
   CUTOUT_LENGTH,
   CUTOUT_SIZE,
@@ -23,24 +25,69 @@ import { logits } from './network.js';
 /** Cutouts per forward pass. */
 export const SCORE_BATCH = 256;
 
+/**
+ * How a model turns its network's output into a reliability; each model declares its own in its
+ * manifest (`scoring`, SCORING_DESCRIPTIONS), absent: 'single' (rb-v1 to rb-v5).
+ * - 'single': the sigmoid of the logit of the cutout as cut.
+ * - 'dihedral-probability': test-time augmentation, the mean of the sigmoids over the 8 symmetries
+ *   of the square (augmentInto k = 0..7, the rotations and flips the training draws from).
+ * - 'dihedral-logit': the sigmoid of the mean logit over the same 8.
+ * The network is not invariant to them (one cutout's 8 scores can span 0.1-0.96), so the mean is a
+ * steadier estimate at 8 times the forward passes (shared/rb/README.md: what it did to rb-v5).
+ */
+export type Scoring = 'single' | 'dihedral-probability' | 'dihedral-logit';
+
+/** The manifest's words for each scoring (model.ts reads them back). */
+export const SCORING_DESCRIPTIONS: Record<Scoring, string> = {
+  single: 'sigmoid of the logit',
+  'dihedral-probability':
+    'mean over the 8 rotations and flips of the cutout (augmentInto k = 0..7) of the sigmoid of the logit',
+  'dihedral-logit':
+    'sigmoid of the mean over the 8 rotations and flips of the cutout (augmentInto k = 0..7) of the logit',
+};
+
+/** The symmetries of the square a scoring averages over (augmentInto's k). */
+const SYMMETRIES: Record<Scoring, number> = {
+  single: 1,
+  'dihedral-probability': 8,
+  'dihedral-logit': 8,
+};
+
 /** Reliability of each raw cutout (see cutTriplets), in order, normalised as the model was trained. */
 export function scoreCutouts(model: RbModel, raw: CutoutSet): Float32Array {
   return scoreNormalized(model, normalizeCutouts(raw, model.input));
 }
 
-/** Reliability of already-normalised cutouts (see normalizeCutouts). */
+/** Reliability of already-normalised cutouts (see normalizeCutouts), scored as the model declares. */
 export function scoreNormalized(model: RbModel, input: CutoutSet): Float32Array {
+  const scoring = model.scoring ?? 'single';
+  const symmetries = SYMMETRIES[scoring];
+  const byLogit = scoring === 'dihedral-logit';
   const scores = new Float32Array(input.count);
+  const turned = new Float32Array(symmetries > 1 ? SCORE_BATCH * CUTOUT_LENGTH : 0);
+  const sum = new Float64Array(SCORE_BATCH);
   for (let start = 0; start < input.count; start += SCORE_BATCH) {
     const n = Math.min(SCORE_BATCH, input.count - start);
-    const batch = input.data.subarray(start * CUTOUT_LENGTH, (start + n) * CUTOUT_LENGTH);
-    const out = tf.tidy(() =>
-      tf.sigmoid(
-        logits(model.weights, tf.tensor4d(batch, [n, CUTOUT_SIZE, CUTOUT_SIZE, CHANNELS])),
-      ),
-    );
-    scores.set(out.dataSync() as Float32Array, start);
-    out.dispose();
+    sum.fill(0);
+    for (let k = 0; k < symmetries; k++) {
+      let batch = input.data.subarray(start * CUTOUT_LENGTH, (start + n) * CUTOUT_LENGTH);
+      if (k > 0) {
+        for (let m = 0; m < n; m++) augmentInto(input.data, start + m, k, turned, m);
+        batch = turned.subarray(0, n * CUTOUT_LENGTH);
+      }
+      const out = tf.tidy(() => {
+        const l = logits(
+          model.weights,
+          tf.tensor4d(batch, [n, CUTOUT_SIZE, CUTOUT_SIZE, CHANNELS]),
+        );
+        return byLogit ? l : tf.sigmoid(l);
+      });
+      const values = out.dataSync() as Float32Array;
+      out.dispose();
+      for (let m = 0; m < n; m++) sum[m] += values[m];
+    }
+    for (let m = 0; m < n; m++)
+      scores[start + m] = byLogit ? 1 / (1 + Math.exp(-sum[m] / symmetries)) : sum[m] / symmetries;
   }
   return scores;
 }
