@@ -160,11 +160,14 @@ const UNUSABLE_HERE =
 /**
  * Runs every stage on `exposure` (updated in place, see above) and returns what was measured.
  * `onStage` is called after each stage's step (e.g. to sample memory in a benchmark).
+ * `mapStorage` (width * height), when given, holds the background map (e.g. a worker's shared
+ * buffer, so that the map is not drawn elsewhere and copied there).
  */
 export function characterizeImage(
   exposure: Exposure,
   overrides: CharacterizeOverrides = {},
   onStage?: (stage: CharacterizeStage) => void,
+  mapStorage?: Float32Array,
 ): CharacterizeResult {
   const cfg = mergeConfig(overrides);
   const w = exposure.width;
@@ -212,7 +215,7 @@ export function characterizeImage(
     const excluded = orInto(unusable.slice(), found.sourceMask);
     const mesh = measureMesh(exposure.image, excluded, cfg.background);
     // The final map is drawn row by row as the residual is taken from it (one pass, not two).
-    const map = Plane.zeros(Float32Array, w, h);
+    const map = mapStorage ? new Plane(mapStorage, w, h) : Plane.zeros(Float32Array, w, h);
     const drawRow = meshSurface(mesh, w, h);
     const residual = new Float32Array(w * h);
     for (let y = 0; y < h; y++) {
