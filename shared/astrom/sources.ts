@@ -3,7 +3,7 @@
  * found afresh on a background-subtracted exposure (e.g. a template read back prepared).
  */
 import type { Candidate } from '../characterize/star-select.js';
-import { detectPeaks } from '../characterize/detect-peaks.js';
+import { findPeaks } from '../characterize/detect-peaks.js';
 import { adaptiveMoments } from '../characterize/moments.js';
 import type { Exposure } from '../image/exposure.js';
 import type { ImageF } from '../image/plane.js';
@@ -59,7 +59,7 @@ export function findSources(exposure: Exposure, response: ImageF | null = null):
     if (!bad[i] && variance[i] > 0) sample.push(variance[i]);
   const sigma = Math.sqrt(median(sample));
   if (!(sigma > 0)) return [];
-  const { peaks } = detectPeaks(data, w, h, sigma);
+  const peaks = findPeaks(data, w, h, sigma);
   const src = { data, width: w, height: h, bad, variance };
   const out: AstromSource[] = [];
   for (const p of [...peaks].sort((a, b) => b.significance - a.significance).slice(0, MAX_PEAKS)) {

@@ -70,13 +70,15 @@ const exposureOf = (job: Pick<CharacterizeJob, 'image' | 'mask' | 'variance' | '
 /** Worker side: characterizes the shared planes in place. */
 export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult {
   const exposure = exposureOf(job);
-  const { background, psf, ...rest } = characterizeImage(exposure, {
-    ...job.overrides,
-    setPsf: false,
-  });
-  const { map, ...grid } = background;
-  job.map.set(map.data);
-  return { ...rest, background: grid, psf: { ...psf, psf: psfToHdu(psf.psf) } };
+  // The map is drawn straight into the job's shared buffer (no 64 MB copy for a 4096^2 image), so it
+  // crosses back as a view of that buffer, not a copy.
+  const { psf, ...rest } = characterizeImage(
+    exposure,
+    { ...job.overrides, setPsf: false },
+    undefined,
+    job.map,
+  );
+  return { ...rest, psf: { ...psf, psf: psfToHdu(psf.psf) } };
 }
 
 /** Worker side: the blank-sky noise-correlation model of the shared (characterized) planes. */

@@ -160,11 +160,14 @@ const UNUSABLE_HERE =
 /**
  * Runs every stage on `exposure` (updated in place, see above) and returns what was measured.
  * `onStage` is called after each stage's step (e.g. to sample memory in a benchmark).
+ * `mapStorage` (width * height), when given, holds the background map (e.g. a worker's shared
+ * buffer, so that the map is not drawn elsewhere and copied there).
  */
 export function characterizeImage(
   exposure: Exposure,
   overrides: CharacterizeOverrides = {},
   onStage?: (stage: CharacterizeStage) => void,
+  mapStorage?: Float32Array,
 ): CharacterizeResult {
   const cfg = mergeConfig(overrides);
   const w = exposure.width;
@@ -212,7 +215,7 @@ export function characterizeImage(
     const excluded = orInto(unusable.slice(), found.sourceMask);
     const mesh = measureMesh(exposure.image, excluded, cfg.background);
     // The final map is drawn row by row as the residual is taken from it (one pass, not two).
-    const map = Plane.zeros(Float32Array, w, h);
+    const map = mapStorage ? new Plane(mapStorage, w, h) : Plane.zeros(Float32Array, w, h);
     const drawRow = meshSurface(mesh, w, h);
     const residual = new Float32Array(w * h);
     for (let y = 0; y < h; y++) {
@@ -223,8 +226,16 @@ export function characterizeImage(
     return { background: bg, sky: residual, detection: found, exclude: excluded, unusable };
   });
 
+  // The image is background-subtracted here (in the derived variance's pass): nothing after reads it.
   const variance = timed('variance', () =>
-    computeVariance(exposure, background, exclude, detection.sourceMask, cfg.variance),
+    computeVariance(
+      exposure,
+      background,
+      exclude,
+      detection.sourceMask,
+      cfg.variance,
+      cfg.subtractBackground,
+    ),
   );
   const varianceData = exposure.variance.contiguous
     ? exposure.variance.data
@@ -281,7 +292,6 @@ export function characterizeImage(
     fitPsf(selection.stars, detection.peaks, src, selection.sizeAt, cfg),
   );
   if (cfg.setPsf) attachPsf(exposure, psf.psf);
-  if (cfg.subtractBackground) subtract(exposure, background);
   timings.total = performance.now() - start;
   return {
     defects,
@@ -330,7 +340,9 @@ function unusableMask(exposure: Exposure, crs: number[]): Uint8Array {
     const r = exposure.mask.index(0, y) - y * w;
     for (let i = y * w, end = i + w; i < end; i++) {
       const bits = m[r + i];
-      out[i] = bits & UNUSABLE_HERE ? 1 : 0;
+      // Most pixels have no bit set: `out` is already 0 there.
+      if (bits === 0) continue;
+      if (bits & UNUSABLE_HERE) out[i] = 1;
       if (bits & MaskPlane.CR) crs.push(i);
     }
   }
@@ -369,20 +381,6 @@ function residualRow(
   const u = y * w;
   for (let x = 0; x < w; x++) out[offset + x] = unusable[u + x] ? 0 : image[r + x] - sky[x];
   return out;
-}
-
-function subtract(exposure: Exposure, bg: BackgroundResult): void {
-  const w = exposure.width;
-  const map = bg.map.data;
-  if (exposure.image.contiguous) {
-    const image = exposure.image.data;
-    for (let i = 0; i < image.length; i++) image[i] -= map[i];
-    return;
-  }
-  for (let y = 0; y < exposure.height; y++) {
-    const row = exposure.image.row(y);
-    for (let x = 0; x < w; x++) row[x] -= map[y * w + x];
-  }
 }
 
 /** Number of 8-connected groups of the pixels listed (row-major indices, repeats allowed): the flood fill visits them only. */

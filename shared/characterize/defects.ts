@@ -61,13 +61,17 @@ export function flagDefects(exposure: Exposure, config: Partial<DefectConfig> = 
   let nNoData = 0;
   const sat = new Uint8Array(w * h);
   const saturated: number[] = [];
+  // Indexed into the planes' own arrays (no row view per row); most pixels pass the first test.
+  const pixels = image.data;
+  const bits = mask.data;
   for (let y = 0; y < h; y++) {
-    const row = image.row(y);
-    const m = mask.row(y);
+    const r = image.index(0, y);
+    const mr = mask.index(0, y);
     for (let x = 0; x < w; x++) {
-      const v = row[x];
+      const v = pixels[r + x];
+      if (v < saturation && v > -Infinity) continue;
       if (!Number.isFinite(v)) {
-        m[x] |= MaskPlane.NO_DATA;
+        bits[mr + x] |= MaskPlane.NO_DATA;
         nNoData++;
       } else if (v >= saturation) {
         sat[y * w + x] = 1;
@@ -97,10 +101,10 @@ export function flagDefects(exposure: Exposure, config: Partial<DefectConfig> = 
     const x = i % w;
     const y = (i - x) / w;
     for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++) {
-      const m = mask.row(yy);
+      const mr = mask.index(0, yy);
       for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) {
-        if (!(m[xx] & MaskPlane.SAT)) nSaturated++;
-        m[xx] |= MaskPlane.SAT;
+        if (!(bits[mr + xx] & MaskPlane.SAT)) nSaturated++;
+        bits[mr + xx] |= MaskPlane.SAT;
       }
     }
   }

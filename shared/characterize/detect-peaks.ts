@@ -75,10 +75,39 @@ export function detectPeaksInRows(
   whole?: Float32Array,
 ): PeakResult {
   const cfg = { ...DEFAULT_PEAK_CONFIG, ...config };
-  const { smooth, bin, bw, bh, smoothNoise } = smoothed(rowOf, w, h, sigma, cfg, whole);
+  const smoothing = smoothed(rowOf, w, h, sigma, cfg, whole);
+  const { bin, bw, bh } = smoothing;
+  const coarseMask = new Uint8Array(bw * bh);
+  const peaks = scanPeaks(smoothing, w, h, cfg, coarseMask);
+  return { peaks, sourceMask: grownMask(coarseMask, w, h, bin, bw, bh, cfg.maskGrowPx) };
+}
+
+/**
+ * detectPeaks' peaks alone, the source mask not drawn (its dilation and full-resolution bytes cost
+ * as much as the peaks' scan): for a caller that only wants the sources' positions.
+ */
+export function findPeaks(
+  residual: Float32Array,
+  w: number,
+  h: number,
+  sigma: number,
+  config: Partial<PeakConfig> = {},
+): Peak[] {
+  const cfg = { ...DEFAULT_PEAK_CONFIG, ...config };
+  const rowOf = (y: number): Float32Array => residual.subarray(y * w, (y + 1) * w);
+  return scanPeaks(smoothed(rowOf, w, h, sigma, cfg, residual), w, h, cfg, null);
+}
+
+/** The local maxima of the smoothed image above the detection threshold; `coarseMask`, when given, gains its footprint pixels. */
+function scanPeaks(
+  { smooth, bin, bw, bh, smoothNoise }: ReturnType<typeof smoothed>,
+  w: number,
+  h: number,
+  cfg: PeakConfig,
+  coarseMask: Uint8Array | null,
+): Peak[] {
   const detect = cfg.thresholdSigma * smoothNoise;
   const footprint = cfg.maskThresholdSigma * smoothNoise;
-  const coarseMask = new Uint8Array(bw * bh);
   const peaks: Peak[] = [];
   const offset = (bin - 1) >> 1;
   for (let y = 0; y < bh; y++) {
@@ -86,7 +115,7 @@ export function detectPeaksInRows(
       const i = y * bw + x;
       const v = smooth[i];
       if (v <= footprint) continue;
-      coarseMask[i] = 1;
+      if (coarseMask) coarseMask[i] = 1;
       if (v <= detect || x === 0 || y === 0 || x === bw - 1 || y === bh - 1) continue;
       if (
         v >= smooth[i - 1] &&
@@ -106,7 +135,7 @@ export function detectPeaksInRows(
       }
     }
   }
-  return { peaks, sourceMask: grownMask(coarseMask, w, h, bin, bw, bh, cfg.maskGrowPx) };
+  return peaks;
 }
 
 /**

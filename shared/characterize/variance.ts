@@ -5,6 +5,7 @@
  * (as Rubin's ScaleVarianceTask scales the variance to the measured noise).
  */
 import type { Exposure } from '../image/exposure.js';
+import type { ImageF } from '../image/plane.js';
 import { sigmaClip } from './stats.js';
 import { selectInPlace } from '../util/stats.js';
 import type { BackgroundResult } from './background.js';
@@ -61,6 +62,12 @@ export interface VarianceResult {
 /** True when the plane carries no information: every pixel NaN or zero ("derive it"). */
 export function varianceIsEmpty(exposure: Exposure): boolean {
   const v = exposure.variance;
+  if (v.contiguous) {
+    // One flat loop over a contiguous plane (the usual case), without a row view per row.
+    const data = v.data;
+    for (let i = 0; i < data.length; i++) if (data[i] > 0) return false;
+    return true;
+  }
   for (let y = 0; y < v.height; y++) {
     const row = v.row(y);
     for (let x = 0; x < v.width; x++) if (row[x] > 0) return false;
@@ -71,7 +78,8 @@ export function varianceIsEmpty(exposure: Exposure): boolean {
 /**
  * Fills or checks `exposure.variance` in place. `exclude[i]` (i = y * width + x) is 0 on usable blank sky;
  * source Poisson noise is added only where `sources[i]` is 1 (detected footprints), so that noise
- * fluctuations of the sky do not bias the plane upwards.
+ * fluctuations of the sky do not bias the plane upwards. With `subtractBackground`, the map is then
+ * subtracted from the image too, in the derived plane's pass when there is one (it reads both anyway).
  * @example computeVariance(exposure, background, masked, footprints).measuredToPredicted // ~1 when right
  */
 export function computeVariance(
@@ -80,6 +88,7 @@ export function computeVariance(
   exclude: Uint8Array,
   sources: Uint8Array,
   config: Partial<VarianceConfig> = {},
+  subtractBackground = false,
 ): VarianceResult {
   const cfg = { ...DEFAULT_VARIANCE_CONFIG, ...config };
   const { image, variance } = exposure;
@@ -103,6 +112,7 @@ export function computeVariance(
       exposure.info.gainOrigin = 'estimated';
     }
   }
+  let subtracted = false;
   const rn = Number.isFinite(cfg.readNoise)
     ? cfg.readNoise
     : Number.isFinite(exposure.info.readNoise)
@@ -113,30 +123,22 @@ export function computeVariance(
   const bgVar = background.sigma ** 2;
   const readVar0 = (rn / gain) ** 2;
 
-  let nBlank = 0;
-  for (let i = 0; i < exclude.length; i++) nBlank += exclude[i] ? 0 : 1;
+  const nBlank = countZeroBytes(exclude);
   const step = Math.max(1, Math.floor(nBlank / cfg.maxCheckPixels));
   const ratios = new Float32Array(Math.ceil(nBlank / step) + 1);
   let n = 0;
   // Every step-th blank pixel: (pixel - sky) / sqrt(predicted sky variance, before scaling).
-  let skip = 0;
-  for (let y = 0; y < h; y++) {
-    const row = image.row(y);
-    const given = variance.row(y);
-    const r = y * w;
-    for (let x = 0; x < w; x++) {
-      const i = r + x;
-      if (exclude[i] || skip-- > 0) continue;
-      skip = step - 1;
-      const p =
-        origin === 'file'
-          ? given[x]
-          : origin === 'ccd'
-            ? Math.max(bg[i], 0) / gain + readVar0
-            : bgVar;
-      if (p > 0) ratios[n++] = (row[x] - bg[i]) / Math.sqrt(p);
-    }
-  }
+  forEveryNthZero(exclude, step, (i) => {
+    const x = i % w;
+    const y = (i - x) / w;
+    const p =
+      origin === 'file'
+        ? variance.data[variance.index(x, y)]
+        : origin === 'ccd'
+          ? Math.max(bg[i], 0) / gain + readVar0
+          : bgVar;
+    if (p > 0) ratios[n++] = (image.data[image.index(x, y)] - bg[i]) / Math.sqrt(p);
+  });
   const measured = n > 8 ? sigmaClip(ratios, n, 3, 5).std ** 2 : Number.NaN;
   const scale =
     (origin === 'ccd' && cfg.rescaleDerived) || (origin === 'file' && cfg.rescaleGiven)
@@ -164,7 +166,14 @@ export function computeVariance(
       // One flat loop over the contiguous planes (the usual case) runs ~1.5x faster than row by row.
       const im = image.data;
       const out = variance.data;
-      for (let i = 0; i < out.length; i++) out[i] = derived(bg[i], im[i], sources[i]);
+      if (subtractBackground) {
+        for (let i = 0; i < out.length; i++) {
+          const value = im[i];
+          out[i] = derived(bg[i], value, sources[i]);
+          im[i] = value - bg[i];
+        }
+        subtracted = true;
+      } else for (let i = 0; i < out.length; i++) out[i] = derived(bg[i], im[i], sources[i]);
     } else {
       for (let y = 0; y < h; y++) {
         const row = image.row(y);
@@ -173,6 +182,7 @@ export function computeVariance(
       }
     }
   }
+  if (subtractBackground && !subtracted) subtractMap(image, bg);
   let skyVariance = 0;
   if (origin === 'ccd')
     skyVariance = scale * (Math.max(background.level, 0) / gain + (rn / gain) ** 2);
@@ -189,6 +199,20 @@ export function computeVariance(
   };
 }
 
+/** `image` minus `map` (width * height, row-major), in place. */
+function subtractMap(image: ImageF, map: Float32Array): void {
+  const w = image.width;
+  if (image.contiguous) {
+    const data = image.data;
+    for (let i = 0; i < data.length; i++) data[i] -= map[i];
+    return;
+  }
+  for (let y = 0; y < image.height; y++) {
+    const row = image.row(y);
+    for (let x = 0; x < w; x++) row[x] -= map[y * w + x];
+  }
+}
+
 /** Median of the plane's variance over every step-th pixel that is blank sky (already scaled). */
 function medianBlankVariance(exposure: Exposure, exclude: Uint8Array, step: number): number {
   const w = exposure.width;
@@ -197,4 +221,50 @@ function medianBlankVariance(exposure: Exposure, exclude: Uint8Array, step: numb
   for (let i = 0; i < exclude.length; i += step)
     if (!exclude[i]) values[n++] = exposure.variance.get(i % w, (i / w) | 0);
   return n ? selectInPlace(values, n >> 1, n) : Number.NaN;
+}
+
+/** `bytes` as whole 32-bit words (none when not 4-byte aligned); bytes past the last word are left out. */
+function wordsOf(bytes: Uint8Array): Uint32Array {
+  return bytes.byteOffset % 4
+    ? new Uint32Array(0)
+    : new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+}
+
+/** The number of non-zero bytes of a 32-bit word. */
+function nonzeroBytes(word: number): number {
+  // Each byte's bits folded onto its lowest bit (shifts 1 to 7 stay within the byte there); the
+  // multiply sums the four lowest bits into its top byte.
+  let v = word | (word >>> 4);
+  v |= v >>> 2;
+  v |= v >>> 1;
+  return Math.imul(v & 0x01010101, 0x01010101) >>> 24;
+}
+
+/** The number of zero bytes of `bytes`, four at a time where aligned (a byte loop took ~3x as long). */
+function countZeroBytes(bytes: Uint8Array): number {
+  const words = wordsOf(bytes);
+  let nonzero = 0;
+  for (let k = 0; k < words.length; k++) if (words[k]) nonzero += nonzeroBytes(words[k]);
+  for (let i = 4 * words.length; i < bytes.length; i++) if (bytes[i]) nonzero++;
+  return bytes.length - nonzero;
+}
+
+/**
+ * Calls `visit(i)` at every step-th index i where bytes[i] is 0 (the first such index included), in
+ * order; a word whose zeros all fall in a gap is passed over whole.
+ */
+function forEveryNthZero(bytes: Uint8Array, step: number, visit: (i: number) => void): void {
+  const words = wordsOf(bytes);
+  let skip = 0;
+  const at = (i: number): void => {
+    if (bytes[i] || skip-- > 0) return;
+    skip = step - 1;
+    visit(i);
+  };
+  for (let k = 0; k < words.length; k++) {
+    const zeros = 4 - nonzeroBytes(words[k]);
+    if (zeros <= skip) skip -= zeros;
+    else for (let i = 4 * k; i < 4 * k + 4; i++) at(i);
+  }
+  for (let i = 4 * words.length; i < bytes.length; i++) at(i);
 }

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { detectPeaks, eitherSignSourceMask } from '../../shared/characterize/detect-peaks.js';
+import {
+  detectPeaks,
+  eitherSignSourceMask,
+  findPeaks,
+} from '../../shared/characterize/detect-peaks.js';
 
 test('the sources of either sign are masked in one pass, the union of the masks of the residual and of its negation', () => {
   const w = 96;
@@ -29,4 +33,23 @@ test('the sources of either sign are masked in one pass, the union of the masks 
     eitherSignSourceMask(rowOf, w, h, 1),
     positive.map((v, i) => v | negative[i]),
   );
+});
+
+test('findPeaks finds the peaks detectPeaks finds, without drawing the source mask', () => {
+  const w = 130;
+  const h = 110;
+  const residual = new Float32Array(w * h);
+  for (let i = 0; i < residual.length; i++) residual[i] = Math.sin(i * 78.233) * 1.7;
+  for (let k = 0; k < 12; k++) {
+    const cx = 10 + ((k * 37) % 110);
+    const cy = 8 + ((k * 53) % 95);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        residual[y * w + x] += (20 + 7 * k) * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 9);
+  }
+  for (const bin of [1, 2, 3]) {
+    const expected = detectPeaks(residual, w, h, 1, { bin }).peaks;
+    assert.ok(expected.length >= 8, `bin ${bin}: ${expected.length} peaks`);
+    assert.deepEqual(findPeaks(residual, w, h, 1, { bin }), expected);
+  }
 });
