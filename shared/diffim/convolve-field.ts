@@ -120,8 +120,6 @@ export function convolveFieldShare(
   const xiOrders = 1 + Math.max(...powers.map(([a]) => a));
   const frame = solution.frame;
   const xi = Float64Array.from({ length: width }, (_v, x) => frame.xi(x));
-  const value = new Float64Array(width),
-    bg = new Float64Array(width);
   const bgPowers = polyPowers(solution.backgroundOrder);
   const bgXi = new Float64Array(solution.backgroundOrder + 1);
   const window = new Float64Array(n * n);
@@ -159,23 +157,15 @@ export function convolveFieldShare(
       bgPowers.forEach(([a, b], q) => (bgXi[a] += solution.background[q] * eta ** b));
       const row = out.row(y);
       const base = (y - tile.wy) * n - tile.wx;
-      // Horner in xi over the row-pass outputs and the background, a step at a time along the row
-      // (each pixel's operations and their order are those of a per-pixel Horner from v = 0, bg = 0).
-      const x0 = tile.ox,
-        x1 = tile.ox + tile.ow;
-      for (let x = x0; x < x1; x++) {
-        value[x] = 0;
-        bg[x] = 0;
+      // Horner in xi over the row-pass outputs and over the background, per pixel from v = 0, bg = 0.
+      for (let x = tile.ox; x < tile.ox + tile.ow; x++) {
+        const s = xi[x];
+        let v = 0,
+          b = 0;
+        for (let a = xiOrders - 1; a >= 0; a--) v = v * s + rows[a][base + x];
+        for (let a = bgXi.length - 1; a >= 0; a--) b = b * s + bgXi[a];
+        row[x] = b + v;
       }
-      for (let a = xiOrders - 1; a >= 0; a--) {
-        const r = rows[a];
-        for (let x = x0; x < x1; x++) value[x] = value[x] * xi[x] + r[base + x];
-      }
-      for (let a = bgXi.length - 1; a >= 0; a--) {
-        const c = bgXi[a];
-        for (let x = x0; x < x1; x++) bg[x] = bg[x] * xi[x] + c;
-      }
-      for (let x = x0; x < x1; x++) row[x] = bg[x] + value[x];
       if (difference) subtractRow(difference, y, row, tile.ox, tile.ox + tile.ow);
     }
   }

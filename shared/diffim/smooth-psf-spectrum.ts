@@ -103,25 +103,47 @@ export class SmoothedPsf {
   }
 }
 
-/** A circular Moffat of the given alpha and beta, pixel-integrated on a size x size stamp, unit sum. */
+/**
+ * A circular Moffat of the given alpha and beta, pixel-integrated on a size x size stamp, unit sum.
+ * Sub-pixel (i, j) of pixel (u, v) and sub-pixel (j, i) of pixel (v, u) have the same squared radius
+ * (the same sum of the same two squares), so each profile value is computed once for both pixels,
+ * and each pixel sums its own values in its own order: the stamp is that of one pixel at a time.
+ */
 function moffatStamp(alpha: number, beta: number, size: number): Float64Array {
   const out = new Float64Array(size * size);
   const c = (size - 1) / 2;
-  let total = 0;
-  for (let v = 0; v < size; v++) {
-    for (let u = 0; u < size; u++) {
-      let s = 0;
-      for (let j = 0; j < SUB; j++) {
-        for (let i = 0; i < SUB; i++) {
-          const dx = u - c + (i + 0.5) / SUB - 0.5,
-            dy = v - c + (j + 0.5) / SUB - 0.5;
-          s += Math.pow(1 + (dx * dx + dy * dy) / (alpha * alpha), -beta);
-        }
-      }
-      out[v * size + u] = s;
-      total += s;
+  // Squared sub-pixel offsets from the centre along one axis: pixel u, sub-pixel i at u * SUB + i.
+  const d2 = new Float64Array(size * SUB);
+  for (let u = 0; u < size; u++) {
+    for (let i = 0; i < SUB; i++) {
+      const d = u - c + (i + 0.5) / SUB - 0.5;
+      d2[u * SUB + i] = d * d;
     }
   }
+  const profile = new Float64Array(SUB * SUB);
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u <= v; u++) {
+      // profile[j * SUB + i]: sub-pixel (i, j) of pixel (u, v).
+      for (let j = 0; j < SUB; j++)
+        for (let i = 0; i < SUB; i++)
+          profile[j * SUB + i] = Math.pow(
+            1 + (d2[u * SUB + i] + d2[v * SUB + j]) / (alpha * alpha),
+            -beta,
+          );
+      let s = 0,
+        t = 0;
+      for (let j = 0; j < SUB; j++) {
+        for (let i = 0; i < SUB; i++) {
+          s += profile[j * SUB + i];
+          t += profile[i * SUB + j];
+        }
+      }
+      out[u * size + v] = t;
+      out[v * size + u] = s; // on the diagonal, the pixel's own order
+    }
+  }
+  let total = 0;
+  for (let i = 0; i < out.length; i++) total += out[i];
   for (let i = 0; i < out.length; i++) out[i] /= total;
   return out;
 }

@@ -202,9 +202,6 @@ export function zogyShare(
       stampR = smoothPsfStamp(tiles.template[k], priorR);
     realKernelSpectrum(fft, stampN.data, stampN.size, pn);
     realKernelSpectrum(fft, stampR.data, stampR.size, pr);
-    d.fill(0);
-    kn.fill(0);
-    kr.fill(0);
     let sumKn2 = 0,
       sumKr2 = 0;
     // Half spectrum by columns: element (kx, ky) at 2 (kx n + ky).
@@ -229,7 +226,10 @@ export function zogyShare(
       const pr2 = prr * prr + pri * pri,
         pn2 = pnr * pnr + pni * pni;
       const q = t.varN * nN * fr2 * pr2 + t.varR * nR * pn2 + t.floor;
-      if (!(q > 1e-300)) continue;
+      if (!(q > 1e-300)) {
+        d[i] = d[i + 1] = kn[i] = kn[i + 1] = kr[i] = kr[i + 1] = 0;
+        continue;
+      }
       const inv = 1 / Math.sqrt(q);
       const nr = sn[i],
         ni = sn[i + 1],

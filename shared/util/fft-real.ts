@@ -127,10 +127,16 @@ export class RealFft2 {
       // Rows y and y + 1 as one complex row a + i b.
       const a = y * n,
         b = a + n;
-      for (let x = 0; x < n; x++) {
-        line[2 * x] = ua ? input[a + x] : 0;
-        line[2 * x + 1] = ub ? input[b + x] : 0;
-      }
+      if (ua && ub)
+        for (let x = 0; x < n; x++) {
+          line[2 * x] = input[a + x];
+          line[2 * x + 1] = input[b + x];
+        }
+      else
+        for (let x = 0; x < n; x++) {
+          line[2 * x] = ua ? input[a + x] : 0;
+          line[2 * x + 1] = ub ? input[b + x] : 0;
+        }
       fft.transform(lineOut, line);
       // A(k) = (Z(k) + conj Z(n-k)) / 2, B(k) = (Z(k) - conj Z(n-k)) / 2i.
       for (let k = 0; k < columns; k++) {
@@ -165,27 +171,26 @@ export class RealFft2 {
       h = n / 2,
       scale = 1 / (n * n);
     for (let y = y0; y < y1; y += 2) {
-      const y2 = y + 1 < y1 ? y + 1 : -1;
+      const pair = y + 1 < y1;
       // Z(k) = X(k) + i Y(k) over the whole row, X and Y Hermitian: the inverse is x + i y. The
       // columns hold conj X and conj Y (times n); the line is conj Z, for the forward transform.
       for (let k = 0; k <= h; k++) {
-        const o = k * col + 2 * y;
+        const o = k * col + 2 * y,
+          m = 2 * ((n - k) & (n - 1));
         const xr = columns[o],
           xi = -columns[o + 1];
-        const yr = y2 < 0 ? 0 : columns[o + 2],
-          yi = y2 < 0 ? 0 : -columns[o + 3];
+        const yr = pair ? columns[o + 2] : 0,
+          yi = pair ? -columns[o + 3] : 0;
+        // Z(n-k) = conj X(k) + i conj Y(k), written first: at k = 0 and n/2 it is Z(k)'s own place.
+        line[m] = xr + yi;
+        line[m + 1] = -(yr - xi);
         line[2 * k] = xr - yi;
         line[2 * k + 1] = -(xi + yr);
-        if (k > 0 && k < h) {
-          // Z(n-k) = conj X(k) + i conj Y(k).
-          line[2 * (n - k)] = xr + yi;
-          line[2 * (n - k) + 1] = -(yr - xi);
-        }
       }
       fft.transform(lineOut, line);
       const a = y * n;
       for (let x = 0; x < n; x++) out[a + x] = lineOut[2 * x] * scale;
-      if (y2 >= 0) {
+      if (pair) {
         const b = a + n;
         for (let x = 0; x < n; x++) out[b + x] = -lineOut[2 * x + 1] * scale;
       }
