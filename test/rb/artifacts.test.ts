@@ -34,6 +34,7 @@ const NONE: ExtraDefectConfig = {
   shortTracksPerMegapixel: 0,
   longTracksPerMegapixel: 0,
   besideStarsPerMegapixel: 0,
+  nearEdgePerMegapixel: 0,
   peakAdu: [300, 8000],
 };
 
@@ -68,7 +69,7 @@ function footprint(image: Float32Array, x: number, y: number, r: number): number
   return px;
 }
 
-test('hot-pixel clusters are 2-4 touching pixels, tracks as long as drawn and sharper than any PSF', () => {
+test('hot-pixel clusters are 2-4 touching pixels, tracks thin and as long as drawn, the others beside stars or at the edges', () => {
   const only = (extra: Partial<ExtraDefectConfig>): ArtifactConfig => ({
     ...DEFAULT_ARTIFACT_CONFIG,
     unmaskedCrPerMegapixel: 0,
@@ -103,5 +104,11 @@ test('hot-pixel clusters are 2-4 touching pixels, tracks as long as drawn and sh
   for (const [x, y] of beside.at) {
     const d = Math.min(...stars.map((s) => Math.hypot(s.x - x, s.y - y)));
     assert.ok(d >= 1 && d <= 9, `defect ${d.toFixed(1)} px from the nearest star`);
+  }
+  const edge = inject(only({ nearEdgePerMegapixel: 60 }));
+  assert.ok(edge.at.length >= 8, `${edge.at.length} near the edges`);
+  for (const [x, y] of edge.at) {
+    const d = Math.min(x, y, SIZE - 1 - x, SIZE - 1 - y);
+    assert.ok(d >= 1 && d <= 6, `defect ${d} px from the edge`);
   }
 });
