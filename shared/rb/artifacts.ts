@@ -11,6 +11,9 @@
  *   G(1.3 sigma)) (a core with a ring of the other sign, either sign), eps 2-8 %;
  * - `edge_glow`: amplifier glow at a detector edge, an exponential ramp 2-6 px deep along
  *   20-80 px of the edge.
+ * Training nights may add more shapes of the first two kinds (`ExtraDefectConfig`): hot-pixel
+ * clusters, tracks deposited at sub-pixel positions (short and long), and defects beside bright
+ * stars; they are drawn after the others, so a configuration without them draws what it drew before.
  * Every position is recorded so detections can be labelled.
  */
 import type { Exposure } from '../image/exposure.js';
@@ -38,6 +41,24 @@ export interface ArtifactConfig {
   edgeGlowsPerImage: number;
   /** No artifact within this distance of a real change, px (so labels stay clean). */
   clearOfRealPx: number;
+  /** More shapes of unmasked defects (training nights only; absent: none). */
+  extra?: ExtraDefectConfig;
+}
+
+/** Unmasked cosmic rays and hot pixels of other shapes than the single track or pixel (per square megapixel per visit). */
+export interface ExtraDefectConfig {
+  /** 2-4 connected hot pixels: a pair along any of the 8 directions, an L, a 2 x 2 block. */
+  hotClustersPerMegapixel: number;
+  /** Tracks 1-8 px long at any angle, deposited bilinearly (so 1-3 px wide), brightness varying along them. */
+  shortTracksPerMegapixel: number;
+  /** The same, 14-40 px long. */
+  longTracksPerMegapixel: number;
+  /** A hot-pixel cluster or short track 2-8 px from a bright star (on its wing), up to the stars measured. */
+  besideStarsPerMegapixel: number;
+  /** A hot-pixel cluster or short track 1-6 px from an image edge (its cutouts partly off the image). */
+  nearEdgePerMegapixel: number;
+  /** Peak value per pixel, ADU, drawn log-uniform (as many faint defects near the detection limit per decade as bright ones). */
+  peakAdu: [number, number];
 }
 
 export const DEFAULT_ARTIFACT_CONFIG: ArtifactConfig = {
@@ -47,6 +68,26 @@ export const DEFAULT_ARTIFACT_CONFIG: ArtifactConfig = {
   psfResidualsPerMegapixel: 15,
   edgeGlowsPerImage: 3,
   clearOfRealPx: 15,
+};
+
+/**
+ * The training nights' defects (rb-v6 on): the default kinds and rates, with twice the unmasked cosmic
+ * rays and hot pixels and every extra shape (down to 100 ADU a pixel: night 9002's passing tracks are
+ * 150-800 ADU a pixel, one at the image's edge), since fine-tunings let night 9002's unmasked defects through
+ * (shared/rb/README.md). Never on a night the figures are quoted on.
+ */
+export const TRAINING_ARTIFACT_CONFIG: ArtifactConfig = {
+  ...DEFAULT_ARTIFACT_CONFIG,
+  unmaskedCrPerMegapixel: 50,
+  unmaskedHotPerMegapixel: 30,
+  extra: {
+    hotClustersPerMegapixel: 20,
+    shortTracksPerMegapixel: 25,
+    longTracksPerMegapixel: 6,
+    besideStarsPerMegapixel: 15,
+    nearEdgePerMegapixel: 15,
+    peakAdu: [100, 8000],
+  },
 };
 
 /** Bright, isolated stars of the science image (science pixels, flux in ADU). */
@@ -150,7 +191,120 @@ export function injectArtifacts(
     }
     out.push({ kind: 'edge_glow', x, y, radius: length / 2 + 4 * depth });
   }
+  if (config.extra)
+    injectExtraDefects(config.extra, shuffled, out, clear, add, width, height, mp, rng);
   return out;
+}
+
+/** Fractional offsets of a hot-pixel cluster's pixels from its first one: pairs in 8 directions, L shapes, a 2 x 2 block. */
+const CLUSTERS: ReadonlyArray<ReadonlyArray<readonly [number, number]>> = [
+  [[1, 0]],
+  [[0, 1]],
+  [[1, 1]],
+  [[1, -1]],
+  [
+    [1, 0],
+    [0, 1],
+  ],
+  [
+    [1, 0],
+    [1, 1],
+  ],
+  [
+    [0, 1],
+    [1, 1],
+  ],
+  [
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ],
+];
+
+/** The extra defect shapes of `extra`, appended to `out` (see ExtraDefectConfig). */
+function injectExtraDefects(
+  extra: ExtraDefectConfig,
+  stars: readonly StarPosition[],
+  out: InjectedArtifact[],
+  clear: (x: number, y: number) => boolean,
+  add: (x: number, y: number, v: number) => void,
+  width: number,
+  height: number,
+  mp: number,
+  rng: Rng,
+): void {
+  const count = (rate: number): number => Math.floor(rate * mp + rng.uniform());
+  const [lo, hi] = extra.peakAdu.map(Math.log);
+  const peak = (): number => Math.exp(rng.between(lo, hi));
+  const cluster = (x: number, y: number): void => {
+    const p = peak();
+    add(x, y, p);
+    for (const [dx, dy] of CLUSTERS[rng.int(CLUSTERS.length)])
+      add(x + dx, y + dy, p * rng.between(0.15, 1));
+    out.push({ kind: 'unmasked_hot', x, y, radius: 3 });
+  };
+  const track = (x: number, y: number, length: number): void => {
+    const angle = rng.between(0, Math.PI);
+    const p = peak();
+    const slope = rng.between(-0.6, 0.6);
+    const step = 0.25;
+    for (let s = -length / 2; s <= length / 2; s += step) {
+      const px = x + s * Math.cos(angle);
+      const py = y + s * Math.sin(angle);
+      const v = p * step * (1 + (slope * s) / Math.max(length / 2, 1));
+      const [ix, iy] = [Math.floor(px), Math.floor(py)];
+      const [fx, fy] = [px - ix, py - iy];
+      add(ix, iy, v * (1 - fx) * (1 - fy));
+      add(ix + 1, iy, v * fx * (1 - fy));
+      add(ix, iy + 1, v * (1 - fx) * fy);
+      add(ix + 1, iy + 1, v * fx * fy);
+    }
+    out.push({ kind: 'unmasked_cr', x, y, radius: length / 2 + 1.5 });
+  };
+  const anywhere = (margin: number): [number, number] => [
+    Math.round(rng.between(margin, width - margin)),
+    Math.round(rng.between(margin, height - margin)),
+  ];
+  for (let k = count(extra.hotClustersPerMegapixel); k > 0; k--) {
+    const [x, y] = anywhere(5);
+    if (clear(x, y)) cluster(x, y);
+  }
+  for (let k = count(extra.shortTracksPerMegapixel); k > 0; k--) {
+    const [x, y] = anywhere(8);
+    const length = rng.between(1, 8);
+    if (clear(x, y)) track(x, y, length);
+  }
+  for (let k = count(extra.longTracksPerMegapixel); k > 0; k--) {
+    const [x, y] = anywhere(25);
+    const length = rng.between(14, 40);
+    if (clear(x, y)) track(x, y, length);
+  }
+  let beside = count(extra.besideStarsPerMegapixel);
+  for (const star of stars) {
+    if (beside <= 0) break;
+    const d = rng.between(2, 8);
+    const a = rng.between(0, 2 * Math.PI);
+    const x = Math.round(star.x + d * Math.cos(a));
+    const y = Math.round(star.y + d * Math.sin(a));
+    if (x < 5 || y < 5 || x >= width - 5 || y >= height - 5 || !clear(x, y)) continue;
+    beside--;
+    if (rng.uniform() < 0.5) cluster(x, y);
+    else track(x, y, rng.between(1, 8));
+  }
+  for (let k = count(extra.nearEdgePerMegapixel); k > 0; k--) {
+    const side = rng.int(4);
+    const along = Math.round(rng.between(10, (side < 2 ? width : height) - 10));
+    const depth = Math.round(rng.between(1, 6));
+    const [x, y] = [
+      [along, depth],
+      [along, height - 1 - depth],
+      [depth, along],
+      [width - 1 - depth, along],
+    ][side];
+    if (!clear(x, y)) continue;
+    if (rng.uniform() < 0.5) cluster(x, y);
+    else track(x, y, rng.between(1, 8));
+  }
 }
 
 function glowCentre(side: number, along: number, width: number, height: number): [number, number] {

@@ -28,6 +28,7 @@ import type { TruthRow } from '../sim/truth.js';
 import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
 import {
   DEFAULT_ARTIFACT_CONFIG,
+  TRAINING_ARTIFACT_CONFIG,
   injectArtifacts,
   type ArtifactConfig,
   type InjectedArtifact,
@@ -87,6 +88,38 @@ export const VALIDATION_NIGHT: NightSetConfig = {
   ...EVALUATION_NIGHT,
   sim: { size: 1024, visits: 3 },
 };
+
+/**
+ * The defect-rich training nights (release.ts FINE_TUNE_NIGHTS): TRAINING_NIGHT with more and new unmasked
+ * cosmic rays and hot pixels (TRAINING_ARTIFACT_CONFIG), the defects every fine-tuning let through
+ * on night 9002.
+ */
+export const DEFECT_TRAINING_NIGHT: NightSetConfig = {
+  ...TRAINING_NIGHT,
+  artifacts: TRAINING_ARTIFACT_CONFIG,
+};
+
+/**
+ * A broad night (release.ts FINE_TUNE_NIGHTS): DEFECT_TRAINING_NIGHT with the independent pairs' kind of PSF, which no
+ * default night draws: science FWHM in [f, f + 2] px for f uniform in 3.5-5.5, Moffat beta in
+ * [b, b + 0.4] for b in 1.8-2.8 (strong wings) and a sky gradient of 5-30 %, through the
+ * stage-by-stage AL chain (no ZOGY or AL-CONVSCI, whose nights lifted night 9002's defects).
+ * Broad nights raised the independent completeness by ~8 points (shared/rb/README.md).
+ */
+export function broadNight(seed: number): NightSetConfig {
+  const rng = rngStream(seed, 'rb-broad-night');
+  const fwhm = rng.between(3.5, 5.5);
+  const beta = rng.between(1.8, 2.8);
+  return {
+    ...DEFECT_TRAINING_NIGHT,
+    sim: {
+      ...DEFECT_TRAINING_NIGHT.sim,
+      fwhmRangePx: [fwhm, fwhm + 2],
+      moffatBeta: [beta, beta + 0.4],
+      skyGradient: rng.between(0.05, 0.3),
+    },
+  };
+}
 
 /**
  * A night of the wider world (rb-v5 on): the training rates on 1024 px, 2 visits, with the

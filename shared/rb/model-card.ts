@@ -27,6 +27,8 @@ export interface TrainingSummary {
   /** The model whose weights training started from (a fine-tuning); absent when trained from scratch. */
   base?: string;
   seeds: ReleaseSeeds;
+  /** Seeds among the training seeds drawn as broad nights (dataset.ts broadNight); absent: none. */
+  broadSeeds?: number[];
   nights: {
     training: NightSetConfig;
     validation: NightSetConfig;
@@ -103,6 +105,15 @@ function timeReversal(c: TrainConfig): string {
     : '';
 }
 
+/** The broad nights among the training nights in words, when there are any. */
+function broadNights(s: TrainingSummary): string {
+  return s.broadSeeds?.length
+    ? `Seeds ${s.broadSeeds.join(', ')} are broad nights (\`broadNight\` in \`shared/rb/dataset.ts\`: science FWHM in [f, f + 2] px for f
+in 3.5-5.5, Moffat beta in [b, b + 0.4] for b in 1.8-2.8, sky gradients of 5-30 %), as the independent pairs' PSFs are.
+`
+    : '';
+}
+
 export function writeModelCard(
   dir: string,
   s: TrainingSummary,
@@ -136,7 +147,7 @@ chain (characterize, warp, AL/ZOGY subtraction, detection), plus the artifacts o
 \`shared/rb/artifacts.ts\` (unmasked cosmic rays and hot pixels, misregistration dipoles, PSF-matching
 residuals of bright stars, edge glow). Each DIASource is labelled against the simulator's truth
 (real within 1.5 px of a transient / variable / asteroid with |expected S/N| >= 2.5).
-${s.trainCutouts.total} cutouts: ${s.trainCutouts.real} real, ${s.trainCutouts.bogus} bogus (${kinds}).
+${broadNights(s)}${s.trainCutouts.total} cutouts: ${s.trainCutouts.real} real, ${s.trainCutouts.bogus} bogus (${kinds}).
 ${s.base && !wider ? `Training started from ${s.base}'s weights (a retraining on the chain's new DIASources). ` : ''}Balanced batches of ${s.trainConfig.batchSize}, random rotations by 90 degrees and flips${timeReversal(s.trainConfig)}, Adam at
 ${s.trainConfig.learningRate} (then / 10 for the last ${s.trainConfig.fineTuneFraction * 100}% of steps),
 L2 ${s.trainConfig.weightDecay}, ${s.trainConfig.epochs} epochs, ${(s.trainMs / 1000).toFixed(0)} s on the ${s.backend} backend.

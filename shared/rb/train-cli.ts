@@ -1,11 +1,12 @@
 /**
  * `npm run train-rb`: trains and ships a real/bogus model, or adapts one to a new camera.
  *
- *   npm run train-rb [-- --base DIR --out DIR --version NAME --epochs N --input NORMALISATION]
+ *   npm run train-rb [-- --base DIR --out DIR --version NAME --epochs N --input NORMALISATION --nights NIGHTS]
  *       generate/cached simulated nights, train (from fresh weights, or fine-tune DIR's model after an
  *       upstream change), pick the cut, evaluate on a held-out night, write weights + model card to
  *       models/rb/v<next>/ (or DIR); --input median|local-background: the cutouts' normalisation
- *       (cutouts.ts InputNormalization; default median, a base model's weights may start another)
+ *       (cutouts.ts InputNormalization; default median, a base model's weights may start another);
+ *       --nights default|defects-broad: the training nights (release.ts ReleaseNights; default: default)
  *   npm run train-rb -- widen [--base DIR --out DIR --version NAME --epochs N]
  *       fine-tune the latest shipped model (or DIR) on default and wider-world nights, pick the cut, evaluate
  *       on the held-out night and the independent held-out pairs, write models/rb/v<next>/
@@ -23,7 +24,7 @@ import { DEFAULT_RETRAIN_CONFIG, retrainModel, uncertainSubset } from './adapt.j
 import { writeEvaluation } from './evaluate.js';
 import { readSet, writeSet } from './labelled-set.js';
 import { SHIPPED_MODELS_DIR, latestShippedDir, loadModel, saveModel } from './model.js';
-import { trainRelease, widenRelease } from './release.js';
+import { trainRelease, widenRelease, type ReleaseNights } from './release.js';
 
 const log = (message: string): void =>
   void process.stderr.write(`${JSON.stringify({ severity: 'INFO', message })}\n`);
@@ -72,6 +73,15 @@ function inputNormalization(value: string | undefined): InputNormalization | und
   return value as InputNormalization;
 }
 
+const RELEASE_NIGHTS: readonly ReleaseNights[] = ['default', 'defects-broad'];
+
+function releaseNights(value: string | undefined): ReleaseNights | undefined {
+  if (value === undefined) return undefined;
+  if (!RELEASE_NIGHTS.includes(value as ReleaseNights))
+    throw new UsageError(`--nights must be one of ${RELEASE_NIGHTS.join(', ')}, got '${value}'`);
+  return value as ReleaseNights;
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -86,6 +96,7 @@ async function main(argv: string[]): Promise<void> {
       model: { type: 'string' },
       count: { type: 'string' },
       input: { type: 'string' },
+      nights: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       verbose: { type: 'boolean' },
     },
@@ -97,6 +108,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const epochs = positiveInt(values.epochs, 'epochs');
   const normalization = inputNormalization(values.input);
+  const nights = releaseNights(values.nights);
   const train = {
     ...(epochs ? { epochs } : {}),
     ...(normalization ? { input: normalization } : {}),
@@ -113,6 +125,7 @@ async function main(argv: string[]): Promise<void> {
         train,
         minSnr: 6,
         base,
+        nights,
       },
       log,
     );
@@ -174,7 +187,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 const readmeUsage = `usage:
-  npm run train-rb [-- --base DIR] [--out DIR] [--version NAME] [--epochs N] [--input NORMALISATION]
+  npm run train-rb [-- --base DIR] [--out DIR] [--version NAME] [--epochs N] [--input NORMALISATION] [--nights default|defects-broad]
   npm run train-rb -- widen [--base DIR] [--out DIR] [--version NAME] [--epochs N] [--input NORMALISATION]
   npm run train-rb -- retrain --cutouts PREFIX [--labels CSV] [--base DIR] --out DIR [--version NAME] [--epochs N]
   npm run train-rb -- uncertain --cutouts PREFIX [--model DIR] --out PREFIX [--count 200]

@@ -71,4 +71,10 @@ test('bad input exits 2 with one line naming the problem', () => {
     input.stderr,
     "train-rb: --input must be one of median, local-background, got 'sideways'\n",
   );
+  const nights = run('train', '--nights', 'all', '--out', '/tmp/x');
+  assert.equal(nights.status, 2);
+  assert.equal(
+    nights.stderr,
+    "train-rb: --nights must be one of default, defects-broad, got 'all'\n",
+  );
 });
