@@ -9,6 +9,7 @@
 import { MaskPlane } from '../image/mask.js';
 import { Plane } from '../image/plane.js';
 import { dilateBits } from '../util/convolve.js';
+import { sharedBuffer } from '../util/buffer-pool.js';
 import { sharedOrCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { poolTask } from '../util/pool-task.js';
@@ -79,7 +80,7 @@ export async function differenceMaskAsync(
     differenceMask(scienceMask, templateMask, reach, out);
     return out;
   }
-  const out = new Int32Array(new SharedArrayBuffer(4 * width * height));
+  const out = new Int32Array(sharedBuffer(4 * width * height, false));
   const job: MaskJob = {
     science: sharedOrCopy(scienceMask).data,
     template: sharedOrCopy(templateMask).data,

@@ -12,6 +12,7 @@ import { MaskPlane } from '../image/mask.js';
 import { Plane, type ImageF } from '../image/plane.js';
 import type { Psf } from '../psf/types.js';
 import { clippedStats } from '../util/stats.js';
+import { releaseShared } from '../util/buffer-pool.js';
 import { sharedCopy, sharedOrCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { alDifferencePsf } from './al-psf.js';
@@ -399,6 +400,8 @@ export async function subtractImages(
       pool,
       [modelS, modelT],
     );
+    // The filters' inputs, copies made here, are read no more: back to the pool for the variance plane.
+    releaseShared(n.data, r.data);
     score = z.score;
     image = sharedOrCopy(z.difference);
     variance = await differenceVarianceAsync(
