@@ -17,6 +17,7 @@ import { diffFitsOptions, runDiff, type PreparedTemplate } from '../../shared/di
 import { writeExposureFile } from '../../shared/fits/exposure.js';
 import { configHash } from '../../shared/pipeline/config.js';
 import { writePreparedImage } from '../../shared/pipeline/prepared-io.js';
+import { releaseShared } from '../../shared/util/buffer-pool.js';
 import { codeVersionAsync } from '../../shared/util/version.js';
 import { siblingModule } from '../../shared/util/worker.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
@@ -109,12 +110,24 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
       );
     }
     progress('characterizing, warping and subtracting');
-    const result = await runDiff(science, template, {
-      characterizeOverrides: config.characterize,
-      astrometry: config.astrometry,
-      warp: config.warp,
-      subtract: config.subtract,
-    }).catch((err: unknown) => {
+    const preparedOut = values['prepared-template-out'];
+    // Once warped, the template is read no more (unless written out prepared): its planes go back
+    // to the pool for the subtraction's (shared/util/buffer-pool.ts).
+    const onWarped = (): void => {
+      if (preparedOut === undefined)
+        releaseShared(tmpl.image.data, tmpl.mask.data, tmpl.variance.data);
+    };
+    const result = await runDiff(
+      science,
+      template,
+      {
+        characterizeOverrides: config.characterize,
+        astrometry: config.astrometry,
+        warp: config.warp,
+        subtract: config.subtract,
+      },
+      { onWarped },
+    ).catch((err: unknown) => {
       throw pairError(err, sciencePath, templatePath) ?? err;
     });
     progress('writing');
@@ -123,7 +136,6 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
       result.difference,
       diffFitsOptions(result, { configHash: configHash(config), codeVersion: await version }),
     );
-    const preparedOut = values['prepared-template-out'];
     if (preparedOut !== undefined && result.templateCharacterization)
       await writeFile(
         preparedOut,

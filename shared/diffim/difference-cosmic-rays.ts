@@ -46,15 +46,15 @@ interface Planes {
   height: number;
 }
 
-/** A band of rows [y0, y1) scanned: its holes marked BAD in `reach` (same size), its seed candidates. */
+/** A band of rows [y0, y1) to scan. */
 interface ScanJob extends Planes {
-  reach: Int32Array;
   y0: number;
   y1: number;
 }
 
 interface Scan {
-  holes: number;
+  /** The band's holes (index y * width + x), ascending: few, so no plane is made for them unless there are some. */
+  holes: Int32Array;
   /** findCosmicRays' candidates of the band: interior pixels above its minSigma, not COSMIC_RAY_SKIP, ascending. */
   bright: Int32Array;
 }
@@ -64,18 +64,19 @@ interface Scan {
  * findCosmicRays would look for its seeds (its own brightPixels).
  */
 export function scanRows(job: ScanJob): Scan {
-  const { image, variance, mask, reach, width: w, height: h } = job;
-  let holes = 0;
+  const { image, variance, mask, width: w, height: h } = job;
+  const holes: number[] = [];
   for (let i = job.y0 * w; i < job.y1 * w; i++) {
     const p = image[i];
     // p >= 0 is never a hole (nor NaN): most sky pixels are settled without a square root.
-    if (p < 0 && p < -HOLE_SIGMAS * Math.sqrt(variance[i]) && !(mask[i] & COSMIC_RAY_SKIP)) {
-      reach[i] = MaskPlane.BAD;
-      holes++;
-    }
+    if (p < 0 && p < -HOLE_SIGMAS * Math.sqrt(variance[i]) && !(mask[i] & COSMIC_RAY_SKIP))
+      holes.push(i);
   }
   const minSigma = DEFAULT_COSMIC_RAY_CONFIG.minSigma;
-  return { holes, bright: brightPixels(image, variance, mask, w, h, minSigma, job.y0, job.y1) };
+  return {
+    holes: Int32Array.from(holes),
+    bright: brightPixels(image, variance, mask, w, h, minSigma, job.y0, job.y1),
+  };
 }
 
 /** Flags CR in the difference's mask (in place) the pixels sharper than its PSF by `contrast` (Lupton's c3). */
@@ -93,9 +94,8 @@ export function flagDifferenceCosmicRays(
     width: mask.width,
     height: mask.height,
   };
-  const reach = new Int32Array(planes.width * planes.height);
-  const scan = scanRows({ ...planes, reach, y0: 0, y1: planes.height });
-  return judge(planes, mask, psf, contrast, reach, scan);
+  const scan = scanRows({ ...planes, y0: 0, y1: planes.height });
+  return judge(planes, mask, psf, contrast, scan);
 }
 
 /**
@@ -119,21 +119,25 @@ export async function flagDifferenceCosmicRaysAsync(
     width: mask.width,
     height: mask.height,
   };
-  const reach = new Int32Array(new SharedArrayBuffer(4 * planes.width * planes.height));
   const half = planes.height >> 1;
   const far = pool.runTask(poolTask(import.meta.url, { scanRows }), {
     ...planes,
-    reach,
     y0: half,
     y1: planes.height,
   });
   far.catch(() => {}); // awaited below, after this thread's half, which may throw first
-  const near = scanRows({ ...planes, reach, y0: 0, y1: half });
+  const near = scanRows({ ...planes, y0: 0, y1: half });
   const rest = await far;
-  const bright = new Int32Array(near.bright.length + rest.bright.length);
-  bright.set(near.bright);
-  bright.set(rest.bright, near.bright.length);
-  return judge(planes, mask, psf, contrast, reach, { holes: near.holes + rest.holes, bright });
+  const joined = (a: Int32Array, b: Int32Array): Int32Array => {
+    const out = new Int32Array(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
+    return out;
+  };
+  return judge(planes, mask, psf, contrast, {
+    holes: joined(near.holes, rest.holes),
+    bright: joined(near.bright, rest.bright),
+  });
 }
 
 /**
@@ -146,7 +150,6 @@ function judge(
   mask: Exposure['mask'],
   psf: Psf,
   contrast: number,
-  reach: Int32Array,
   scan: Scan,
 ): CosmicRayResult {
   const psfCov = (x: number, y: number): [number, number, number] => {
@@ -156,7 +159,10 @@ function judge(
   };
   const config = { cond3Fac: contrast };
   const { image, variance, width: w, height: h } = planes;
-  if (scan.holes === 0) return findCosmicRays(image, variance, mask, psfCov, config, scan.bright);
+  if (scan.holes.length === 0)
+    return findCosmicRays(image, variance, mask, psfCov, config, scan.bright);
+  const reach = new Int32Array(w * h);
+  for (const i of scan.holes) reach[i] = MaskPlane.BAD;
   dilateBits(reach, w, h, MaskPlane.BAD, Math.ceil(HOLE_REACH_FWHM * psf.fwhmAt(w / 2, h / 2)));
   const work = mask.clone();
   for (let i = 0; i < reach.length; i++) work.data[i] |= reach[i];

@@ -9,6 +9,7 @@
 import { MaskPlane } from '../image/mask.js';
 import { Plane } from '../image/plane.js';
 import { dilateBits } from '../util/convolve.js';
+import { sharedBuffer } from '../util/buffer-pool.js';
 import { sharedOrCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { poolTask } from '../util/pool-task.js';
@@ -24,7 +25,10 @@ const CARRY = ~(MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE);
  */
 const SPREAD = CARRY & ~MaskPlane.INEXACT_PSF;
 
-/** Fills `out` (contiguous, the inputs' size) with the difference's mask; reach in pixels. */
+/**
+ * Fills `out` (contiguous, the inputs' size) with the difference's mask; reach in pixels. The
+ * template's bits are spread in `out` itself, then the science's and EDGE are added.
+ */
 export function differenceMask(
   scienceMask: MaskI,
   templateMask: MaskI,
@@ -32,17 +36,18 @@ export function differenceMask(
   out: MaskI,
 ): void {
   const { width, height } = scienceMask;
-  const grown = new Int32Array(width * height);
-  for (let y = 0; y < height; y++) grown.set(templateMask.row(y), y * width);
-  for (let i = 0; i < grown.length; i++) grown[i] &= CARRY;
+  const grown = out.data;
+  for (let y = 0; y < height; y++) {
+    const mt = templateMask.row(y);
+    for (let x = 0, i = y * width; x < width; x++, i++) grown[i] = mt[x] & CARRY;
+  }
   dilateBits(grown, width, height, SPREAD, reach);
   for (let y = 0; y < height; y++) {
-    const ms = scienceMask.row(y),
-      mo = out.row(y);
-    for (let x = 0; x < width; x++) {
+    const ms = scienceMask.row(y);
+    for (let x = 0, i = y * width; x < width; x++, i++) {
       const edge =
         x < reach || y < reach || x >= width - reach || y >= height - reach ? MaskPlane.EDGE : 0;
-      mo[x] = (ms[x] & CARRY) | grown[y * width + x] | edge;
+      grown[i] |= (ms[x] & CARRY) | edge;
     }
   }
 }
@@ -75,7 +80,7 @@ export async function differenceMaskAsync(
     differenceMask(scienceMask, templateMask, reach, out);
     return out;
   }
-  const out = new Int32Array(new SharedArrayBuffer(4 * width * height));
+  const out = new Int32Array(sharedBuffer(4 * width * height, false));
   const job: MaskJob = {
     science: sharedOrCopy(scienceMask).data,
     template: sharedOrCopy(templateMask).data,

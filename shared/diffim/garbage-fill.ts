@@ -6,43 +6,66 @@
  * a bright star (test/diffim/garbage-fill.test.ts). Each garbage pixel takes the mean of its known
  * 8-neighbours, ring by ring inwards (onion peeling, as inpainting does), for `rings` rings; what is
  * deeper (large NO_DATA areas, the middle of a big saturated core) stays 0, as before.
- * subtractImages runs it on a pool worker while this thread fits the kernel (fillGarbageAsync).
+ * The fill is sparse (the garbage pixels and their values): subtractImages computes it on a pool
+ * worker while this thread fits the kernel (fillGarbageAsync), and writes it into the image only
+ * for the convolution (withGarbageFilled), not into a whole copy of the image.
  */
 import { Plane, type ImageF } from '../image/plane.js';
 import { poolTask } from '../util/pool-task.js';
-import { sharedCopy, sharedOrCopy } from '../util/shared-plane.js';
+import { sharedOrCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 
-/** A copy of `image` (on shared memory) with the pixels where `mask` has any of `bits` filled as above. */
+/** The pixels a fill replaces (index y * width + x in the image, ascending) and their values. */
+export interface GarbageFill {
+  indices: Int32Array;
+  values: Float32Array;
+}
+
+/** States of fillGarbage's pixels: known, garbage not yet filled, queued for this ring, filled (known again). */
+const KNOWN = 0,
+  PENDING = 1,
+  QUEUED = 2,
+  FILLED = 3;
+
+/** The fill of the pixels of `image` where `mask` has any of `bits` (or that are not finite), as above; `image` is only read. */
 export function fillGarbage(
   image: ImageF,
   mask: Plane<Int32Array>,
   bits: number,
   rings: number,
-): ImageF {
-  const out = sharedCopy(image);
-  const { width, height } = out;
-  const pixels = out.data; // contiguous: pixel (x, y) at y * width + x
-  // 0: known; 1: garbage not yet filled; 2: garbage queued for this ring. Filled pixels become known after their ring.
+): GarbageFill {
+  const { width, height } = image;
   const state = new Uint8Array(width * height);
-  const garbage: number[] = [];
+  const found: number[] = [];
   for (let y = 0; y < height; y++) {
-    const m = mask.row(y);
+    const m = mask.row(y),
+      p = image.row(y);
     for (let x = 0, i = y * width; x < width; x++, i++) {
-      if (m[x] & bits || !Number.isFinite(pixels[i])) {
-        state[i] = 1;
-        garbage.push(i);
+      if (m[x] & bits || !Number.isFinite(p[x])) {
+        state[i] = PENDING;
+        found.push(i);
       }
     }
   }
+  const garbage = Int32Array.from(found);
+  // Each garbage pixel's value, 0 until filled; a filled one is read back (as float32) by the next rings.
+  const values = new Float32Array(garbage.length);
+  const read = (j: number): number => {
+    if (state[j] === KNOWN) {
+      const x = j % width;
+      return image.get(x, (j - x) / width);
+    }
+    return values[ordinal(garbage, j)];
+  };
   // A pixel with no known neighbour gains one only when a neighbour is filled: after the first ring,
   // only the neighbours of the last ring's fills are tried again.
-  let pending = garbage;
-  const values = new Float64Array(garbage.length);
+  let pending: ArrayLike<number> = garbage;
+  const ringValues = new Float64Array(garbage.length);
   for (let ring = 0; ring < rings && pending.length > 0; ring++) {
     const filled: number[] = [];
-    for (const i of pending) {
-      state[i] = 1;
+    for (let k = 0; k < pending.length; k++) {
+      const i = pending[k];
+      state[i] = PENDING;
       const x = i % width,
         y = (i - x) / width;
       let sum = 0,
@@ -53,19 +76,19 @@ export function fillGarbage(
         for (let dx = -1; dx <= 1; dx++) {
           const xx = x + dx,
             j = yy * width + xx;
-          if (xx < 0 || xx >= width || state[j]) continue;
-          sum += pixels[j];
+          if (xx < 0 || xx >= width || state[j] === PENDING || state[j] === QUEUED) continue;
+          sum += read(j);
           n++;
         }
       }
       if (n > 0) {
-        values[filled.length] = sum / n;
+        ringValues[filled.length] = sum / n;
         filled.push(i);
       }
     }
     for (let f = 0; f < filled.length; f++) {
-      pixels[filled[f]] = values[f];
-      state[filled[f]] = 0;
+      values[ordinal(garbage, filled[f])] = ringValues[f];
+      state[filled[f]] = FILLED;
     }
     if (ring + 1 === rings) break;
     const next: number[] = [];
@@ -75,16 +98,51 @@ export function fillGarbage(
       for (let yy = Math.max(0, y - 1); yy <= Math.min(height - 1, y + 1); yy++)
         for (let xx = Math.max(0, x - 1); xx <= Math.min(width - 1, x + 1); xx++) {
           const j = yy * width + xx;
-          if (state[j] === 1) {
-            state[j] = 2;
+          if (state[j] === PENDING) {
+            state[j] = QUEUED;
             next.push(j);
           }
         }
     }
     pending = next;
   }
-  for (const i of garbage) if (state[i]) pixels[i] = 0;
-  return out;
+  return { indices: garbage, values };
+}
+
+/** Position of pixel `i` in the ascending `garbage`, which holds it. */
+function ordinal(garbage: Int32Array, i: number): number {
+  let lo = 0,
+    hi = garbage.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (garbage[mid] < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Runs `use` with `fill` written into `image`, whose pixels are put back bit for bit when it ends
+ * (or throws); nothing else may read `image` meanwhile.
+ */
+export async function withGarbageFilled<T>(
+  image: ImageF,
+  fill: GarbageFill,
+  use: () => Promise<T>,
+): Promise<T> {
+  const { indices, values } = fill;
+  const at = Int32Array.from(indices, (i) => {
+    const x = i % image.width;
+    return image.index(x, (i - x) / image.width);
+  });
+  const bits = new Uint32Array(image.data.buffer, image.data.byteOffset, image.data.length);
+  const saved = Uint32Array.from(at, (j) => bits[j]);
+  for (let k = 0; k < at.length; k++) image.data[at[k]] = values[k];
+  try {
+    return await use();
+  } finally {
+    for (let k = 0; k < at.length; k++) bits[at[k]] = saved[k];
+  }
 }
 
 interface FillJob {
@@ -96,31 +154,29 @@ interface FillJob {
   rings: number;
 }
 
-/** Worker side: the planes arrive contiguous on SharedArrayBuffers; the filled copy goes back on one. */
-export function fillGarbageShared(job: FillJob): Float32Array {
+/** Worker side: the planes arrive contiguous on SharedArrayBuffers. */
+export function fillGarbageShared(job: FillJob): GarbageFill {
   const plane = <T extends Float32Array | Int32Array>(data: T): Plane<T> =>
     new Plane(data, job.width, job.height);
-  return fillGarbage(plane(job.image), plane(job.mask), job.bits, job.rings).data;
+  return fillGarbage(plane(job.image), plane(job.mask), job.bits, job.rings);
 }
 
-/** fillGarbage on a worker of `pool` (here when the pool has none); the origin of `image` is kept. */
+/** fillGarbage on a worker of `pool` (here when the pool has none). */
 export async function fillGarbageAsync(
   image: ImageF,
   mask: Plane<Int32Array>,
   bits: number,
   rings: number,
   pool: WorkerPool | null,
-): Promise<ImageF> {
+): Promise<GarbageFill> {
   if (!pool || pool.size === 0) return fillGarbage(image, mask, bits, rings);
-  const { width, height } = image;
   const job: FillJob = {
     image: sharedOrCopy(image).data,
     mask: sharedOrCopy(mask).data,
-    width,
-    height,
+    width: image.width,
+    height: image.height,
     bits,
     rings,
   };
-  const data = await pool.runTask(poolTask(import.meta.url, { fillGarbageShared }), job);
-  return new Plane(data, width, height, width, 0, image.x0, image.y0);
+  return pool.runTask(poolTask(import.meta.url, { fillGarbageShared }), job);
 }

@@ -23,6 +23,8 @@ import {
 } from '../characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
 import { rescaleVarianceToPsfScales, warpSource } from '../warp/index.js';
+import type { WarpSource } from '../warp/warp.js';
+import { releaseShared } from '../util/buffer-pool.js';
 import {
   registerPair,
   DEFAULT_ASTROMETRY_CONFIG,
@@ -175,6 +177,17 @@ const stars = (
   c: CharacterizeResult | null,
   response: ImageF | null,
 ): AstromSource[] => (c && !response ? fromCandidates(c.sources) : findSources(exposure, response));
+
+/**
+ * Once the warp is done, the planes `source` made for it (warpSource: the dilated mask, copies of
+ * a template with non-finite pixels), not the template's own, go back to the pool for the
+ * subtraction's planes (shared/util/buffer-pool.ts).
+ */
+function releaseMadeFor(source: WarpSource, template: Exposure): void {
+  const own = [template.image, template.mask, template.variance].map((p) => p.data.buffer);
+  for (const a of [source.image, source.variance, source.mask])
+    if (a && !own.includes(a.buffer)) releaseShared(a);
+}
 
 /**
  * The whole pair (see the module comment). `hooks` (or an onStage function) follow the stages;
@@ -359,6 +372,7 @@ export async function runDiff(
           illumination,
         ).maskedFraction
       : 0;
+  if (templateWarpSource) releaseMadeFor(templateWarpSource, tmpl);
   rescaleVarianceToPsfScales(warped);
   const outcome: WarpOutcome = {
     astrometry,

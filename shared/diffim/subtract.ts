@@ -12,7 +12,8 @@ import { MaskPlane } from '../image/mask.js';
 import { Plane, type ImageF } from '../image/plane.js';
 import type { Psf } from '../psf/types.js';
 import { clippedStats } from '../util/stats.js';
-import { fromShared, sharedCopy, toShared } from '../util/shared-plane.js';
+import { releaseShared } from '../util/buffer-pool.js';
+import { sharedCopy, sharedOrCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 import { alDifferencePsf } from './al-psf.js';
 import {
@@ -29,7 +30,7 @@ import { DifferenceFailedError } from './errors.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
 import { flagDifferenceCosmicRaysAsync } from './difference-cosmic-rays.js';
-import { fillGarbageAsync } from './garbage-fill.js';
+import { fillGarbageAsync, withGarbageFilled } from './garbage-fill.js';
 import { MIN_PIXELS_PER_UNKNOWN, prepareStamps, type CandidateReport } from './kernel-fit.js';
 import { fitKernelWithFallback } from './kernel-fallback.js';
 import type { KernelSolution } from './kernel-solution.js';
@@ -399,8 +400,10 @@ export async function subtractImages(
       pool,
       [modelS, modelT],
     );
+    // The filters' inputs, copies made here, are read no more: back to the pool for the variance plane.
+    releaseShared(n.data, r.data);
     score = z.score;
-    image = fromShared(toShared(z.difference));
+    image = sharedOrCopy(z.difference);
     variance = await differenceVarianceAsync(
       science.variance,
       template.variance,
@@ -435,15 +438,18 @@ export async function subtractImages(
       pool,
     );
     variancing.catch(() => {}); // awaited after the convolution, which may throw first
-    // (6) Convolve the source image, its garbage filled (above) or read as 0, by the kernel field and subtract, tile
-    // by tile; the difference's own garbage would ring through the decorrelation's sidelobes: zeroed as it is written.
-    const filled = filling && (await filling);
-    image = await convolveKernelField(filled ?? source.image, solution, cfg.fftSize, pool, {
-      target: target.image,
-      divisor: convolveScience ? kappa : null,
-      sourceGarbage: filled ? undefined : { mask: source.mask, bits: GARBAGE },
-      garbage: cfg.decorrelate ? { mask, bits: GARBAGE } : undefined,
-    });
+    // (6) Convolve the source image, its garbage filled (above, in place for the convolution only) or read as 0,
+    // by the kernel field and subtract, tile by tile; the difference's own garbage would ring through the
+    // decorrelation's sidelobes: zeroed as it is written.
+    const fill = filling && (await filling);
+    const convolve = (): Promise<ImageF> =>
+      convolveKernelField(source.image, solution, cfg.fftSize, pool, {
+        target: target.image,
+        divisor: convolveScience ? kappa : null,
+        sourceGarbage: fill ? undefined : { mask: source.mask, bits: GARBAGE },
+        garbage: cfg.decorrelate ? { mask, bits: GARBAGE } : undefined,
+      });
+    image = await (fill ? withGarbageFilled(source.image, fill, convolve) : convolve());
     variance = await variancing;
     lap('convolveSubtract');
     // (7) Decorrelation (DMTN-021).

@@ -74,9 +74,9 @@ function startsWith(bytes: Uint8Array, offset: number, text: string): boolean {
   return true;
 }
 
-/** True when the bytes from `offset` are only zeros or blanks (tolerated padding after the last HDU). */
-function isPadding(bytes: Uint8Array, offset: number): boolean {
-  for (let i = offset; i < bytes.length; i++) if (bytes[i] !== 0 && bytes[i] !== 32) return false;
+/** True when the bytes are only zeros or blanks (tolerated padding after the last HDU). */
+function isPadding(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0 && bytes[i] !== 32) return false;
   return true;
 }
 
@@ -91,43 +91,110 @@ export interface ReadFitsOptions {
 }
 
 export function readFits(bytes: Uint8Array, options: ReadFitsOptions = {}): FitsHdu[] {
-  if (!startsWith(bytes, 0, 'SIMPLE  ='))
+  const walk = walkHdus(bytes.length, options);
+  for (let step = walk.next(); ;) {
+    if (step.done) return step.value;
+    step = walk.next(fromMemory(bytes, step.value));
+  }
+}
+
+/**
+ * What the HDU walk asks of its byte source: the bytes at `offset` (up to `length`, fewer at the
+ * end of the file), an image's native pixels from `offset`, or the HDU's checksums verified.
+ */
+type Need =
+  | { kind: 'bytes'; offset: number; length: number }
+  | { kind: 'pixels'; offset: number; layout: Layout }
+  | { kind: 'checksums'; header: FitsHeader; index: number; offsets: [number, number, number] };
+
+type Served = Uint8Array | ((count: number) => FitsData) | undefined;
+
+/**
+ * The HDUs of a FITS file of `size` bytes, walked once for readFits (bytes in memory) and readFitsFile
+ * (read as needed): every check and error message of the format is here, the byte source serves `Need`s.
+ */
+function* walkHdus(size: number, options: ReadFitsOptions): Generator<Need, FitsHdu[], Served> {
+  const first = yield* bytesAt(0, BLOCK_LENGTH);
+  if (!startsWith(first, 0, 'SIMPLE  ='))
     throw new FitsError('not a FITS file: it does not start with a SIMPLE card');
   const hdus: FitsHdu[] = [];
   let offset = 0;
-  for (let index = 0; offset < bytes.length; index++) {
-    if (index > 0 && !startsWith(bytes, offset, 'XTENSION=')) {
-      if (isPadding(bytes, offset)) break;
+  for (let index = 0; offset < size; index++) {
+    const block = index === 0 ? first : yield* bytesAt(offset, BLOCK_LENGTH);
+    if (index > 0 && !startsWith(block, 0, 'XTENSION=')) {
+      if (isPadding(yield* bytesAt(offset, size - offset))) break;
       throw new FitsError(`HDU ${index} at byte ${offset}: expected an XTENSION card`);
     }
-    const { header, dataOffset } = parseHeader(bytes, offset);
+    // The header's blocks up to the one with its END card (a card never spans two blocks).
+    const blocks = [block];
+    let read = block.length;
+    while (!hasEndCard(blocks[blocks.length - 1]) && offset + read < size) {
+      blocks.push(yield* bytesAt(offset + read, BLOCK_LENGTH));
+      read += blocks[blocks.length - 1].length;
+    }
+    if (!hasEndCard(blocks[blocks.length - 1]))
+      throw new FitsError(`truncated file: header at byte ${offset} has no END card`);
+    const parsed = parseHeader(joined(blocks, read), 0);
+    const header = parsed.header;
+    const dataOffset = offset + parsed.dataOffset;
     if (index === 0 && header.get('SIMPLE') !== true)
       throw new FitsError('primary header: SIMPLE is not T');
     const layout = layoutOf(header, index);
-    if (dataOffset + layout.size > bytes.length) {
+    if (dataOffset + layout.size > size) {
       throw new FitsError(
-        `truncated file: HDU ${index} needs ${layout.size} data bytes at byte ${dataOffset}, file has ${bytes.length} bytes`,
+        `truncated file: HDU ${index} needs ${layout.size} data bytes at byte ${dataOffset}, file has ${size} bytes`,
       );
     }
+    const end = dataOffset + Math.ceil(layout.size / BLOCK_LENGTH) * BLOCK_LENGTH;
     if (options.verifyChecksums)
-      verifyChecksums(
-        header,
-        bytes,
-        offset,
-        dataOffset,
-        dataOffset + Math.ceil(layout.size / BLOCK_LENGTH) * BLOCK_LENGTH,
-        index,
-      );
-    const hdu = decodeHdu(
-      header,
-      layout,
-      bytes.subarray(dataOffset, dataOffset + layout.size),
-      index,
-    );
-    if (hdu) hdus.push(hdu);
-    offset = dataOffset + Math.ceil(layout.size / BLOCK_LENGTH) * BLOCK_LENGTH;
+      yield { kind: 'checksums', header, index, offsets: [offset, dataOffset, end] };
+    const kind = kindOf(header, index);
+    if (kind === 'compressed')
+      hdus.push(decodeCompressed(header, yield* bytesAt(dataOffset, layout.size), index));
+    else if (kind === 'image')
+      hdus.push(decodeImage(header, layout, yield* pixelsAt(dataOffset, layout), index));
+    offset = end;
   }
   return hdus;
+}
+
+function* bytesAt(offset: number, length: number): Generator<Need, Uint8Array, Served> {
+  return (yield { kind: 'bytes', offset, length }) as Uint8Array;
+}
+
+function* pixelsAt(
+  offset: number,
+  layout: Layout,
+): Generator<Need, (count: number) => FitsData, Served> {
+  return (yield { kind: 'pixels', offset, layout }) as (count: number) => FitsData;
+}
+
+/** The blocks as one array of `length` bytes (the block itself when there is one). */
+function joined(blocks: Uint8Array[], length: number): Uint8Array {
+  if (blocks.length === 1) return blocks[0];
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const b of blocks) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
+/** A Need served from the whole file in memory: views of its bytes, pixels copied out of them. */
+function fromMemory(bytes: Uint8Array, need: Need): Served {
+  switch (need.kind) {
+    case 'bytes':
+      return bytes.subarray(need.offset, Math.min(bytes.length, need.offset + need.length));
+    case 'pixels': {
+      const { offset, layout } = need;
+      const data = bytes.subarray(offset, offset + layout.size);
+      return (count: number) => fromBigEndian(data, layout.bitpix, count);
+    }
+    case 'checksums':
+      verifyChecksums(need.header, bytes, ...need.offsets, need.index);
+      return undefined;
+  }
 }
 
 function hduName(header: FitsHeader, index: number): string {
@@ -135,7 +202,7 @@ function hduName(header: FitsHeader, index: number): string {
   return extname || (index === 0 ? 'PRIMARY' : '');
 }
 
-/** What decodeHdu makes of an HDU: a compressed image, an image, or nothing (another table). */
+/** What an HDU holds that is read: a compressed image, an image, or nothing (another table). */
 function kindOf(header: FitsHeader, index: number): 'compressed' | 'image' | null {
   const xtension =
     index === 0 ? 'IMAGE' : (header.getString('XTENSION') ?? '').trim().toUpperCase();
@@ -143,37 +210,33 @@ function kindOf(header: FitsHeader, index: number): 'compressed' | 'image' | nul
   return xtension === 'IMAGE' ? 'image' : null;
 }
 
-/**
- * An HDU from its data unit: `data`, its bytes, or for an image `data` as a function giving the
- * native pixels of count values (readFitsFile reads them straight into their own buffer).
- */
-function decodeHdu(
+/** A compressed image's HDU from its data unit's bytes (the binary table). */
+function decodeCompressed(header: FitsHeader, bytes: Uint8Array, index: number): FitsHdu {
+  try {
+    const image = readCompressedImage(header, bytes);
+    return { ...image, name: hduName(image.header, index) };
+  } catch (e) {
+    if (e instanceof FitsError)
+      throw new FitsError(`HDU ${index} (${hduName(header, index) || 'unnamed'}): ${e.message}`);
+    throw e;
+  }
+}
+
+/** An image's HDU, `pixels` giving its native pixels of count values (asked for only when it has some). */
+function decodeImage(
   header: FitsHeader,
   layout: Layout,
-  data: Uint8Array | ((count: number) => FitsData),
+  pixels: (count: number) => FitsData,
   index: number,
-): FitsHdu | null {
-  const kind = kindOf(header, index);
+): FitsHdu {
   const name = hduName(header, index);
-  if (kind === 'compressed' && data instanceof Uint8Array) {
-    try {
-      const image = readCompressedImage(header, data);
-      return { ...image, name: hduName(image.header, index) };
-    } catch (e) {
-      if (e instanceof FitsError)
-        throw new FitsError(`HDU ${index} (${name || 'unnamed'}): ${e.message}`);
-      throw e;
-    }
-  }
-  if (kind !== 'image') return null;
   const { bitpix, axes } = layout;
   if (axes.length === 0 || axes.includes(0))
     return { header, name, bitpix, width: 0, height: 0, data: null };
   const width = axes[0];
   const height = axes.slice(1).reduce((a, b) => a * b, 1);
-  const raw =
-    data instanceof Uint8Array ? fromBigEndian(data, bitpix, width * height) : data(width * height);
-  return { header, name, bitpix, width, height, data: applyScaling(raw, bitpix, header) };
+  const data = applyScaling(pixels(width * height), bitpix, header);
+  return { header, name, bitpix, width, height, data };
 }
 
 /**
@@ -190,57 +253,27 @@ export async function readFitsFile(
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();
-    const at = (offset: number, length: number) =>
-      readFully(file, new Uint8Array(Math.max(0, Math.min(length, size - offset))), offset);
-    const first = await at(0, BLOCK_LENGTH);
-    if (!startsWith(first, 0, 'SIMPLE  ='))
-      throw new FitsError('not a FITS file: it does not start with a SIMPLE card');
-    const hdus: FitsHdu[] = [];
-    let offset = 0;
-    for (let index = 0; offset < size; index++) {
-      let head = index === 0 ? first : await at(offset, BLOCK_LENGTH);
-      if (index > 0 && !startsWith(head, 0, 'XTENSION=')) {
-        if (isPadding(await at(offset, size - offset), 0)) break;
-        throw new FitsError(`HDU ${index} at byte ${offset}: expected an XTENSION card`);
-      }
-      // The header's blocks up to the one with its END card.
-      while (!hasEndCard(head) && offset + head.length < size) {
-        const more = await at(offset + head.length, BLOCK_LENGTH);
-        const joined = new Uint8Array(head.length + more.length);
-        joined.set(head);
-        joined.set(more, head.length);
-        head = joined;
-      }
-      if (!hasEndCard(head))
-        throw new FitsError(`truncated file: header at byte ${offset} has no END card`);
-      const parsed = parseHeader(head, 0);
-      const header = parsed.header;
-      const dataOffset = offset + parsed.dataOffset;
-      if (index === 0 && header.get('SIMPLE') !== true)
-        throw new FitsError('primary header: SIMPLE is not T');
-      const layout = layoutOf(header, index);
-      if (dataOffset + layout.size > size) {
-        throw new FitsError(
-          `truncated file: HDU ${index} needs ${layout.size} data bytes at byte ${dataOffset}, file has ${size} bytes`,
-        );
-      }
-      const kind = kindOf(header, index);
-      if (kind) {
-        const hdu = decodeHdu(
-          header,
-          layout,
-          kind === 'compressed'
-            ? await at(dataOffset, layout.size)
-            : await nativePixels(file, dataOffset, layout),
-          index,
-        );
-        if (hdu) hdus.push(hdu);
-      }
-      offset = dataOffset + Math.ceil(layout.size / BLOCK_LENGTH) * BLOCK_LENGTH;
+    const walk = walkHdus(size, options);
+    for (let step = walk.next(); ;) {
+      if (step.done) return step.value;
+      step = walk.next(await fromFile(file, size, step.value));
     }
-    return hdus;
   } finally {
     await file.close();
+  }
+}
+
+/** A Need served by reading the file: bytes into an array of their own, pixels into a shared buffer. */
+async function fromFile(file: FileHandle, size: number, need: Need): Promise<Served> {
+  switch (need.kind) {
+    case 'bytes': {
+      const length = Math.max(0, Math.min(need.length, size - need.offset));
+      return readFully(file, new Uint8Array(length), need.offset);
+    }
+    case 'pixels':
+      return nativePixels(file, need.offset, need.layout);
+    case 'checksums':
+      throw new Error('checksums are verified on the file in memory (readFits)');
   }
 }
 
@@ -255,8 +288,8 @@ async function readFully(file: FileHandle, out: Uint8Array, offset: number): Pro
 }
 
 /**
- * decodeHdu's pixel source for the image whose layout is given, its data at `offset`: its values
- * read into a shared buffer of their own and made native there (decodeHdu, synchronous, asks for them).
+ * decodeImage's pixel source for the image whose layout is given, its data at `offset`: its values
+ * read into a shared buffer of their own and made native there (decodeImage, synchronous, asks for them).
  */
 async function nativePixels(
   file: FileHandle,

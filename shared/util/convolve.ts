@@ -65,6 +65,8 @@ export function convolveValid(src: Array2d, kernel: ArrayLike<number>, size: num
  * ORs every pixel's `bits` into all pixels within `radius` (a square), in place on a
  * row-major Int32Array; other bits are left alone. Two 1-D passes, both row by row; a pixel
  * whose predecessor along the pass carries the same bits adds only the far end of its window.
+ * The horizontal pass's rows are held radius + 2 at a time (rows y - 1 to y + radius as the
+ * vertical pass is at row y), each taken before the vertical pass first writes to its row.
  */
 export function dilateBits(
   mask: Int32Array,
@@ -74,30 +76,36 @@ export function dilateBits(
   radius: number,
 ): void {
   if (radius <= 0) return;
-  const tmp = new Int32Array(mask.length);
-  for (let y = 0; y < height; y++) {
-    const base = y * width;
+  const span = Math.min(height, radius + 2);
+  const rows = new Int32Array(span * width);
+  const spreadRow = (y: number): void => {
+    const base = y * width,
+      out = (y % span) * width;
+    rows.fill(0, out, out + width);
     let previous = 0;
     for (let x = 0; x < width; x++) {
       const b = mask[base + x] & bits;
       if (b && b === previous) {
-        if (x + radius < width) tmp[base + x + radius] |= b;
+        if (x + radius < width) rows[out + x + radius] |= b;
       } else if (b) {
         const lo = Math.max(0, x - radius),
           hi = Math.min(width - 1, x + radius);
-        for (let i = lo; i <= hi; i++) tmp[base + i] |= b;
+        for (let i = lo; i <= hi; i++) rows[out + i] |= b;
       }
       previous = b;
     }
-  }
+  };
+  let spread = 0;
   for (let y = 0; y < height; y++) {
-    const base = y * width;
+    for (; spread <= Math.min(height - 1, y + radius); spread++) spreadRow(spread);
+    const row = (y % span) * width,
+      above = ((y + span - 1) % span) * width;
     const lo = Math.max(0, y - radius),
       hi = Math.min(height - 1, y + radius);
     for (let x = 0; x < width; x++) {
-      const b = tmp[base + x];
+      const b = rows[row + x];
       if (!b) continue;
-      if (y > 0 && tmp[base - width + x] === b) {
+      if (y > 0 && rows[above + x] === b) {
         if (y + radius < height) mask[(y + radius) * width + x] |= b;
       } else for (let j = lo; j <= hi; j++) mask[j * width + x] |= b;
     }

@@ -1,7 +1,9 @@
 /**
- * Float32 planes on SharedArrayBuffers, so worker threads read and write the same pixels.
+ * Float32 planes on SharedArrayBuffers, so worker threads read and write the same pixels. New
+ * planes take buffers released for reuse when there are some (buffer-pool.ts).
  */
 import { Plane, type ImageF, type PixelArray } from '../image/plane.js';
+import { sharedBuffer } from './buffer-pool.js';
 
 export interface SharedPlane {
   buffer: SharedArrayBuffer;
@@ -11,10 +13,10 @@ export interface SharedPlane {
 
 /** A contiguous shared copy of `plane` (or zeros when `plane` is a size). */
 export function toShared(plane: ImageF | { width: number; height: number }): SharedPlane {
-  const buffer = new SharedArrayBuffer(4 * plane.width * plane.height);
+  const copy = plane instanceof Plane;
+  const buffer = sharedBuffer(4 * plane.width * plane.height, !copy);
   const data = new Float32Array(buffer);
-  if (plane instanceof Plane)
-    for (let y = 0; y < plane.height; y++) data.set(plane.row(y), y * plane.width);
+  if (copy) for (let y = 0; y < plane.height; y++) data.set(plane.row(y), y * plane.width);
   return { buffer, width: plane.width, height: plane.height };
 }
 
@@ -60,7 +62,7 @@ export function sharedCopy<T extends PixelArray>(plane: Plane<T>): Plane<T> {
     new (buffer: SharedArrayBuffer): T;
     BYTES_PER_ELEMENT: number;
   };
-  const data = new ctor(new SharedArrayBuffer(ctor.BYTES_PER_ELEMENT * plane.width * plane.height));
+  const data = new ctor(sharedBuffer(ctor.BYTES_PER_ELEMENT * plane.width * plane.height, false));
   for (let y = 0; y < plane.height; y++) data.set(plane.row(y), y * plane.width);
   return new Plane(data, plane.width, plane.height, plane.width, 0, plane.x0, plane.y0);
 }

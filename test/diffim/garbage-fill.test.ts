@@ -6,28 +6,49 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subtractImages } from '../../shared/diffim/subtract.js';
-import { fillGarbage, fillGarbageAsync } from '../../shared/diffim/garbage-fill.js';
+import {
+  fillGarbage,
+  fillGarbageAsync,
+  withGarbageFilled,
+} from '../../shared/diffim/garbage-fill.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { Plane } from '../../shared/image/plane.js';
 import { brightestInside, makePair } from './render.js';
 
-test('fillGarbage fills a masked blob from its neighbours ring by ring and leaves deeper garbage 0', () => {
+test('fillGarbage fills a masked blob from its neighbours ring by ring and leaves deeper garbage 0', async () => {
   const image = Plane.zeros(Float32Array, 16, 16);
   const mask = Plane.zeros(Int32Array, 16, 16);
   for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) image.set(x, y, 10 + x);
   for (let y = 4; y <= 6; y++) for (let x = 4; x <= 6; x++) mask.set(x, y, MaskPlane.CR);
   image.set(5, 5, 1e6);
   const one = fillGarbage(image, mask, MaskPlane.CR, 1);
-  assert.equal(one.get(5, 5), 0, 'the centre is two rings deep');
-  assert.ok(Math.abs(one.get(4, 5) - 13) < 1e-5, `edge pixel ${one.get(4, 5)}`);
+  assert.equal(one.indices.length, 9);
+  assert.equal(image.get(5, 5), 1e6, 'the input is left as it was');
+  // Written into a view of the image (its own pixel grid), and put back bit for bit after.
+  const whole = Plane.zeros(Float32Array, 20, 18);
+  const view = whole.view({ x: 2, y: 1, width: 16, height: 16 });
+  for (let y = 0; y < 16; y++) view.row(y).set(image.row(y));
+  view.set(4, 4, Number.NaN);
+  const before = new Uint32Array(whole.data.buffer).slice();
+  await withGarbageFilled(view, one, async () => {
+    assert.equal(view.get(5, 5), 0, 'the centre is two rings deep');
+    assert.ok(Math.abs(view.get(4, 5) - 13) < 1e-5, `edge pixel ${view.get(4, 5)}`);
+    assert.ok(Number.isFinite(view.get(4, 4)));
+  });
+  assert.deepEqual(new Uint32Array(whole.data.buffer), before, 'the pixels are put back');
   const two = fillGarbage(image, mask, MaskPlane.CR, 2);
   // The rings are symmetric about the centre, so a linear gradient is filled exactly there.
-  assert.ok(Math.abs(two.get(5, 5) - 15) < 1e-5, `centre ${two.get(5, 5)}`);
-  assert.equal(image.get(5, 5), 1e6, 'the input is left as it was');
+  const centre = two.values[two.indices.indexOf(5 * 16 + 5)];
+  assert.ok(Math.abs(centre - 15) < 1e-5, `centre ${centre}`);
+  await assert.rejects(
+    withGarbageFilled(view, two, () => Promise.reject(new Error('convolution failed'))),
+    /convolution failed/,
+  );
+  assert.deepEqual(new Uint32Array(whole.data.buffer), before, 'put back when the use throws');
 });
 
-test('fillGarbageAsync on a pool worker gives the pixels of fillGarbage', async () => {
+test('fillGarbageAsync on a pool worker gives the fill of fillGarbage', async () => {
   const image = Plane.zeros(Float32Array, 40, 30);
   const mask = Plane.zeros(Int32Array, 40, 30);
   for (let i = 0; i < image.data.length; i++) image.data[i] = Math.sin(i) * 100;
@@ -36,7 +57,7 @@ test('fillGarbageAsync on a pool worker gives the pixels of fillGarbage', async 
   const pool = new WorkerPool(1);
   try {
     const far = await fillGarbageAsync(image, mask, MaskPlane.NO_DATA | MaskPlane.CR, 3, pool);
-    assert.deepEqual(far.data, fillGarbage(image, mask, MaskPlane.NO_DATA | MaskPlane.CR, 3).data);
+    assert.deepEqual(far, fillGarbage(image, mask, MaskPlane.NO_DATA | MaskPlane.CR, 3));
   } finally {
     await pool.close();
   }

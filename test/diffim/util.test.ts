@@ -104,7 +104,8 @@ test('dilateBits equals the OR over the square about each pixel, for runs of equ
   const m = Int32Array.from({ length: w * h }, () => (r() < 0.7 ? 0 : 1 << Math.floor(r() * 3)));
   for (let x = 3; x < 30; x++) m[10 * w + x] |= 0b010; // a run along x, and along y below
   for (let y = 0; y < h; y++) m[y * w + 20] |= 0b001;
-  for (const radius of [1, 3]) {
+  // Its horizontal pass keeps radius + 2 rows: fewer than the image's, and (30) more.
+  for (const radius of [1, 3, 30]) {
     const want = new Int32Array(w * h);
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {

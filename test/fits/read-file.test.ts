@@ -93,6 +93,12 @@ test('readFitsFile: the errors readFits gives on a truncated file and on one tha
       expected = (e as Error).message;
     }
     assert.ok(expected, `${name}: readFits throws`);
+    if (name === 'truncated header')
+      assert.match(
+        expected,
+        /header at byte 2880 has no END card/,
+        'the header named by its offset',
+      );
     await assert.rejects(readFitsFile(path), { message: expected }, name);
   }
 });
