@@ -24,7 +24,8 @@ import {
   WIDER_SEEDS,
   type TrainingSummary,
 } from '../shared/rb/release.js';
-import { scoreCutouts, SCORING_DESCRIPTIONS, type Scoring } from '../shared/rb/score.js';
+import { scoreCutouts } from '../shared/rb/score.js';
+import { SCORING_DESCRIPTIONS, type Scoring } from '../shared/rb/scoring.js';
 import {
   addSkyResidualInPlace,
   CHANNELS,

@@ -10,7 +10,7 @@ import { initTf, tf } from '../tf/backend.js';
 import { findUpwards } from '../util/assets.js';
 import { CHANNELS, CUTOUT_SIZE, INPUT_DESCRIPTIONS, type InputNormalization } from './cutouts.js';
 import { LAYER_SHAPES, type NetworkWeights } from './network.js';
-import { SCORING_DESCRIPTIONS, type Scoring } from './score.js';
+import { SCORING_DESCRIPTIONS, type Scoring } from './scoring.js';
 
 export const WEIGHTS_FORMAT = 'ap-rb-weights/1';
 

@@ -20,31 +20,11 @@ import {
   type CutoutSet,
 } from './cutouts.js';
 import type { RbModel } from './model.js';
+import type { Scoring } from './scoring.js';
 import { logits } from './network.js';
 
 /** Cutouts per forward pass. */
 export const SCORE_BATCH = 256;
-
-/**
- * How a model turns its network's output into a reliability; each model declares its own in its
- * manifest (`scoring`, SCORING_DESCRIPTIONS), absent: 'single' (rb-v1 to rb-v5).
- * - 'single': the sigmoid of the logit of the cutout as cut.
- * - 'dihedral-probability': test-time augmentation, the mean of the sigmoids over the 8 symmetries
- *   of the square (augmentInto k = 0..7, the rotations and flips the training draws from).
- * - 'dihedral-logit': the sigmoid of the mean logit over the same 8.
- * The network is not invariant to them (one cutout's 8 scores can span 0.1-0.96), so the mean is a
- * steadier estimate at 8 times the forward passes (shared/rb/README.md: what it did to rb-v5).
- */
-export type Scoring = 'single' | 'dihedral-probability' | 'dihedral-logit';
-
-/** The manifest's words for each scoring (model.ts reads them back). */
-export const SCORING_DESCRIPTIONS: Record<Scoring, string> = {
-  single: 'sigmoid of the logit',
-  'dihedral-probability':
-    'mean over the 8 rotations and flips of the cutout (augmentInto k = 0..7) of the sigmoid of the logit',
-  'dihedral-logit':
-    'sigmoid of the mean over the 8 rotations and flips of the cutout (augmentInto k = 0..7) of the logit',
-};
 
 /** The symmetries of the square a scoring averages over (augmentInto's k). */
 const SYMMETRIES: Record<Scoring, number> = {

@@ -16,7 +16,8 @@ import {
 } from '../../shared/rb/cutouts.js';
 import { loadModel, loadShippedModel, saveModel, type RbModel } from '../../shared/rb/model.js';
 import { initialWeights } from '../../shared/rb/network.js';
-import { SCORE_BATCH, scoreCutouts, type Scoring } from '../../shared/rb/score.js';
+import { SCORE_BATCH, scoreCutouts } from '../../shared/rb/score.js';
+import type { Scoring } from '../../shared/rb/scoring.js';
 
 const quiet = (): void => {};
 
