@@ -165,14 +165,12 @@ export function detectDiaSources(
 
 /**
  * detectDiaSources with the matched filter's two correlations on two threads (same results, ~0.5 s
- * less on 4k x 4k). `onLikelihood` is called when the correlations are done, before the footprints
- * and measurement, which run on this thread alone: the moment to give the pool's worker other work.
+ * less on 4k x 4k); the footprints and measurement run on this thread alone.
  */
 export async function detectDiaSourcesParallel(
   difference: Exposure,
   model: Psf,
   config: DetectConfig = DEFAULT_DETECT_CONFIG,
-  onLikelihood?: () => void,
 ): Promise<DetectResult> {
   const psf = config.psfCellSize > 0 ? new CachedPsf(model, config.psfCellSize) : model;
   const like = await likelihoodImageParallel(
@@ -181,7 +179,6 @@ export async function detectDiaSourcesParallel(
     maskRule(config),
     config.minUnmaskedInformation,
   );
-  onLikelihood?.();
   return detectOnLikelihood(difference, psf, config, like);
 }
 
