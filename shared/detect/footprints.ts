@@ -48,17 +48,20 @@ export function findFootprints(
   const spans: number[] = [];
   for (let dy = -g; dy <= g; dy++)
     spans.push(Math.floor(Math.sqrt(growRadius * growRadius - dy * dy + 1e-9)));
+  // Each run of pixels at the threshold along a row grows as one: the union of its pixels' discs.
   for (let y = 0; y < height; y++) {
     const base = y * width;
     for (let x = 0; x < width; x++) {
       if (sign * significance[base + x] < threshold) continue;
+      const first = x;
+      while (x + 1 < width && !(sign * significance[base + x + 1] < threshold)) x++;
       for (let dy = -g; dy <= g; dy++) {
         const yy = y + dy;
         if (yy < 0 || yy >= height) continue;
         const half = spans[dy + g];
         grown.fill(
           1,
-          yy * width + Math.max(0, x - half),
+          yy * width + Math.max(0, first - half),
           yy * width + Math.min(width - 1, x + half) + 1,
         );
       }
@@ -66,8 +69,8 @@ export function findFootprints(
   }
   const footprints: Footprint[] = [];
   const stack: number[] = [];
-  for (let start = 0; start < grown.length; start++) {
-    if (grown[start] !== 1) continue;
+  const last = grown.length - width;
+  for (let start = grown.indexOf(1); start >= 0; start = grown.indexOf(1, start + 1)) {
     const label = labelBase + footprints.length + 1;
     const pixels: number[] = [];
     grown[start] = 2;
@@ -77,15 +80,23 @@ export function findFootprints(
       pixels.push(p);
       labels[p] = label;
       const x = p % width;
-      const visit = (q: number): void => {
-        if (grown[q] !== 1) return;
-        grown[q] = 2;
-        stack.push(q);
-      };
-      if (x > 0) visit(p - 1);
-      if (x < width - 1) visit(p + 1);
-      if (p >= width) visit(p - width);
-      if (p < grown.length - width) visit(p + width);
+      // The 4-connected neighbours not yet taken: 1 marks a grown pixel, 2 one already taken.
+      if (x > 0 && grown[p - 1] === 1) {
+        grown[p - 1] = 2;
+        stack.push(p - 1);
+      }
+      if (x < width - 1 && grown[p + 1] === 1) {
+        grown[p + 1] = 2;
+        stack.push(p + 1);
+      }
+      if (p >= width && grown[p - width] === 1) {
+        grown[p - width] = 2;
+        stack.push(p - width);
+      }
+      if (p < last && grown[p + width] === 1) {
+        grown[p + width] = 2;
+        stack.push(p + width);
+      }
     }
     const sorted = Int32Array.from(pixels).sort();
     footprints.push(

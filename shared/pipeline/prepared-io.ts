@@ -4,6 +4,10 @@
  * characterized PSF model (shared/psf/persist.ts) and, when its noise is correlated, a NOISECOR
  * extension with the noise model (shared/image/exposure.ts NoiseCorrelation: one row per cell,
  * the x lags then the y lags, NCLAGS each, zero-padded; cards NCX0, NCY0, NCCELL, NCNX, NCNY);
+ * and a STARS extension with the image's stars for the registration (shared/astrom findSources:
+ * one row per star, the columns of STAR_COLUMNS, float64; absent when it has none), found when the
+ * file is written so that each science image does not find them again (the same stars: the
+ * planes are written as they are in memory);
  * the primary header carries APPREP = T and PSFFWHM. A preload step prepares a template once and stores it; each science image then
  * starts from it without characterizing the template again.
  * @example
@@ -20,6 +24,8 @@ import {
   type FitsHduInput,
   type ReadExposureResult,
 } from '../fits/index.js';
+import type { AstromSource } from '../astrom/register.js';
+import { findSources } from '../astrom/sources.js';
 import type { Exposure, NoiseCorrelation } from '../image/exposure.js';
 import { psfFromHdu, psfToHdu } from '../psf/persist.js';
 import { isPrepared, type PreparedImage } from './preprocess.js';
@@ -32,6 +38,7 @@ export function writePreparedImage(prepared: PreparedImage): Uint8Array {
   const header = new FitsHeader();
   for (const [k, v] of psf.cards) header.set(k, v);
   const noise = exposure.noiseCorrelation ? [noiseCorrelationHdu(exposure.noiseCorrelation)] : [];
+  const stars = prepared.stars ?? findSources(exposure);
   return writeExposure(exposure, {
     extraHeader: [
       ['APPREP', true],
@@ -40,8 +47,41 @@ export function writePreparedImage(prepared: PreparedImage): Uint8Array {
     extraHdus: [
       { name: 'PSF', data: psf.data, width: psf.width, height: psf.height, header },
       ...noise,
+      ...(stars.length > 0 ? [starsHdu(stars)] : []),
     ],
   });
+}
+
+/** The STARS extension's columns, in order. */
+const STAR_COLUMNS = ['x', 'y', 'flux', 'sigmaPx'] as const;
+
+/** The STARS extension of a star list (layout in this file's header). */
+function starsHdu(stars: readonly AstromSource[]): FitsHduInput {
+  const n = STAR_COLUMNS.length;
+  const data = new Float64Array(stars.length * n);
+  stars.forEach((s, i) => STAR_COLUMNS.forEach((c, k) => (data[i * n + k] = s[c])));
+  const header = new FitsHeader();
+  header.set('STARCOLS', STAR_COLUMNS.join(','), 'columns of each row');
+  return { name: 'STARS', data, width: n, height: stars.length, header };
+}
+
+function starsOf(hdu: FitsHdu, source: string): AstromSource[] {
+  const n = STAR_COLUMNS.length;
+  const data = hdu.data;
+  if (
+    !(data instanceof Float64Array) ||
+    hdu.width !== n ||
+    hdu.header.get('STARCOLS') !== STAR_COLUMNS.join(',')
+  )
+    throw new FitsError(
+      `${source}: STARS extension is not ${n} float64 columns ${STAR_COLUMNS.join(',')}`,
+    );
+  return Array.from({ length: hdu.height }, (_v, i) => ({
+    x: data[i * n],
+    y: data[i * n + 1],
+    flux: data[i * n + 2],
+    sigmaPx: data[i * n + 3],
+  }));
 }
 
 /** The NOISECOR extension of a noise model (layout in this file's header). */
@@ -110,7 +150,15 @@ export function preparedFrom(
   }
   const noise = hdus.find((h) => h.name === 'NOISECOR');
   if (noise) exposure.noiseCorrelation = noiseCorrelationOf(noise, source);
-  return { kind: 'prepared', exposure, psfFwhmPx: fwhm, timingMs: 0 };
+  const stars = hdus.find((h) => h.name === 'STARS');
+  // Without the extension (no star, or a file of older code) the registration finds them.
+  return {
+    kind: 'prepared',
+    exposure,
+    psfFwhmPx: fwhm,
+    timingMs: 0,
+    ...(stars ? { stars: starsOf(stars, source) } : {}),
+  };
 }
 
 /** Reads a file written by writePreparedImage; throws FitsError('<source>: ...') for anything else. */

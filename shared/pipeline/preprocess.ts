@@ -16,6 +16,7 @@ import {
   type CharacterizeResult,
 } from '../characterize/characterize.js';
 import { characterizeTemplate } from '../diffim/pipeline.js';
+import type { AstromSource } from '../astrom/register.js';
 import type { Exposure } from '../image/exposure.js';
 import { DEFAULT_PIPELINE_CONFIG } from './config.js';
 import { PipelineInputError, type InputRole } from './errors.js';
@@ -29,6 +30,11 @@ export interface PreparedImage {
   psfFwhmPx: number;
   /** Wall time of the preparation, ms (0 for an image read back prepared). */
   timingMs: number;
+  /**
+   * Its stars for the registration (shared/astrom findSources), when known: a prepared file keeps
+   * them (prepared-io.ts), so that the pair's registration does not find them again.
+   */
+  stars?: AstromSource[];
 }
 
 /** A prepared image with everything its characterization measured (prepared in this process). */

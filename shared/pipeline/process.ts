@@ -279,6 +279,13 @@ export async function processDetector(
   // add up to the wall time.
   let scienceCharacterization: CharacterizeResult | null = null;
   let warpOutcome: WarpOutcome | null = null;
+  // The science PSF's FWHM per cutout cell (the cutouts' PSFFWHM cards), fitted on the pool's worker
+  // from the end of the warp, a few cells a task, in the subtraction's idle moments
+  // (cell-widths.ts: the same numbers); stopped when the subtraction fails.
+  const pool = WorkerPool.shared();
+  const stop = new AbortController();
+  let scienceCutoutPsf: Psf | null = null;
+  let widths: Promise<void> | null = null;
   // The catalog is measured on the characterized, registered science before the subtraction's masks change it.
   const reference: { zp: ReturnType<typeof refcatZeroPoint> | null } = { zp: null };
   const hooks: DiffHooks = {
@@ -295,6 +302,15 @@ export async function processDetector(
       warpOutcome = outcome;
       if (inputs.refcat && !Number.isFinite(science.info.zeroPoint))
         reference.zp = refcatZeroPoint(science, inputs.refcat);
+      scienceCutoutPsf = science.psf && cellPsfOf(science.psf, config.alerts.psfCellSize);
+      if (config.alerts.cutouts && scienceCutoutPsf instanceof CachedPsf)
+        widths = cellWidthsAsync(
+          scienceCutoutPsf,
+          science,
+          pool.size > 0 ? pool : null,
+          stop.signal,
+        );
+      widths?.catch(() => undefined); // awaited in the detect stage
     },
     onStage: (stage, ms) => {
       if (stage === 'characterizeTemplate')
@@ -328,7 +344,10 @@ export async function processDetector(
       }
     },
   };
-  const subtraction = await diffOrExplain(science, template, config, hooks);
+  const subtraction = await diffOrExplain(science, template, config, hooks).catch((err) => {
+    stop.abort();
+    throw err;
+  });
   const warpedTemplate = subtraction.warpedTemplate;
   const zp = resolveZeroPoint(
     { zeroPoint: science.info.zeroPoint, origin: science.info.zeroPointOrigin },
@@ -365,23 +384,13 @@ export async function processDetector(
   });
 
   // (4) Detect and measure, with forced fluxes on the science and the template (in science units).
-  // While this thread finds and measures the footprints, the pool's worker fits the science PSF's
-  // FWHM per cutout cell (cell-widths.ts: the cutouts' PSFFWHM cards, the same numbers).
-  const pool = WorkerPool.shared();
   const cutoutSources = config.alerts.cutouts
-    ? cutoutImages(science, warpedTemplate, difference, config.alerts.psfCellSize)
+    ? cutoutImages(science, scienceCutoutPsf, warpedTemplate, difference, config.alerts.psfCellSize)
     : null;
-  const sciencePsf = cutoutSources?.science.psf;
-  let widths: Promise<void> | null = null;
   const detection = await detectDiaSourcesParallel(
     difference,
     subtraction.differencePsf,
     config.detect,
-    () => {
-      if (sciencePsf instanceof CachedPsf)
-        widths = cellWidthsAsync(sciencePsf, science, pool.size > 0 ? pool : null);
-      widths?.catch(() => undefined); // awaited below
-    },
   );
   const records = detection.sources;
   // Real/bogus starts now (its input cut on the pool's worker) and is awaited in its stage: it
@@ -647,25 +656,27 @@ function cutoutRows(records: DiaSourceRecord[], info: VisitInfo): CutoutRow[] {
   }).sort((a, b) => a.diaSourceId - b.diaSourceId);
 }
 
-/** The images cutouts are cut from, with PSFs evaluated once per cell (see AlertConfig.psfCellSize). */
+/** A PSF evaluated once per cell of `cellSize` px (0: the model itself, at every position). */
+function cellPsfOf(psf: Psf, cellSize: number): Psf {
+  return cellSize > 0 ? new CachedPsf(psf, cellSize) : psf;
+}
+
+/**
+ * The images cutouts are cut from, with PSFs evaluated once per cell (see AlertConfig.psfCellSize);
+ * the science's PSF as given when it is (its cell widths already under way).
+ */
 function cutoutImages(
   science: Exposure,
+  sciencePsf: Psf | null,
   template: Exposure,
   difference: Exposure,
   cellSize: number,
 ): CutoutSources {
-  const cached = (e: Exposure): Exposure =>
-    new Exposure(
-      e.image,
-      e.mask,
-      e.variance,
-      e.wcs,
-      e.psf && cellSize > 0 ? new CachedPsf(e.psf, cellSize) : e.psf,
-      e.info,
-    );
+  const cached = (e: Exposure, psf = e.psf && cellPsfOf(e.psf, cellSize)): Exposure =>
+    new Exposure(e.image, e.mask, e.variance, e.wcs, psf, e.info);
   const diff = cached(difference);
   return {
-    science: cached(science),
+    science: cached(science, sciencePsf ?? undefined),
     template: cached(template),
     difference: diff,
     differencePsf: diff.psf,

@@ -56,3 +56,26 @@ test('cellWidthsAsync: null without a worker or a stored form of the model (fwhm
   const pool1 = { size: 1 } as WorkerPool;
   assert.equal(cellWidthsAsync(new CachedPsf(unstorable, 32), image, pool1), null);
 });
+
+test('cellWidthsAsync: tasks posted meanwhile run between its cells; once aborted, nothing is learnt', async () => {
+  const image = Exposure.blank(300, 200);
+  const cached = new CachedPsf(wideningPsf(), 16);
+  const pool = new WorkerPool(1);
+  const order: string[] = [];
+  const stop = new AbortController();
+  try {
+    const widths = cellWidthsAsync(cached, image, pool, stop.signal)!;
+    void widths.then(() => order.push('widths'));
+    // A task posted after it: done while the widths' cells (13 x 19) are still being fitted.
+    await pool.preload([new URL('../../shared/detect/cell-widths.ts', import.meta.url).href]);
+    order.push('other task');
+    stop.abort();
+    await widths;
+  } finally {
+    await pool.close();
+  }
+  assert.deepEqual(order, ['other task', 'widths']);
+  const { x, y } = cached.cellCentres(0, 0, 300, 200);
+  const fresh = new CachedPsf(wideningPsf(), 16);
+  assert.equal(cached.fwhmAt(x[0], y[0]), fresh.fwhmAt(x[0], y[0]), 'fitted here, as without');
+});

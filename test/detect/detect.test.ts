@@ -11,6 +11,8 @@ import { fitCompleteness } from '../../shared/detect/completeness.js';
 import { mulberry32 } from '../../shared/util/random.js';
 import { MaskPlane, UNUSABLE } from '../../shared/image/mask.js';
 import { likelihoodImage } from '../../shared/detect/likelihood.js';
+import { GridPsf } from '../../shared/diffim/psf-grid.js';
+import { WorkerPool } from '../../shared/util/worker-pool.js';
 import { addPointSource, gridPositions, noiseExposure, predictedFluxErr } from './synthetic.js';
 
 const VARIANCE = 100;
@@ -189,6 +191,45 @@ test('the two-thread matched filter gives the same sources as the single-thread 
   assert.ok(one.sources.length > 50);
   assert.deepEqual(two.sources, one.sources);
   assert.deepEqual(copy.mask.data, exposure.mask.data);
+});
+
+test("with the subtraction's grid PSF, half the footprints measured on a worker: the same sources, in the same order", async () => {
+  const { psf, exposure } = injectedField(512, 120, 82);
+  // Negative sources too, and a dipole, so that footprints stay on this thread.
+  for (const [x, y] of [
+    [100.3, 400.6],
+    [300.8, 90.2],
+  ])
+    addPointSource(exposure, psf, x, y, -40 * predictedFluxErr(psf, 0, 0, VARIANCE));
+  addPointSource(exposure, psf, 250, 250, 60 * predictedFluxErr(psf, 0, 0, VARIANCE));
+  addPointSource(exposure, psf, 253, 250, -60 * predictedFluxErr(psf, 0, 0, VARIANCE));
+  const at = [0, 255.5, 511];
+  const grid = new GridPsf(
+    at,
+    at,
+    at.flatMap((y) => at.map((x) => Float32Array.from(psf.stampAt(x, y, true).data))),
+    psf.stampSize,
+  );
+  const copy = new Exposure(
+    exposure.image.clone(),
+    exposure.mask.clone(),
+    exposure.variance.clone(),
+  );
+  const config = { ...DEFAULT_DETECT_CONFIG, skySources: 0 };
+  const one = detectDiaSources(exposure, grid, config);
+  const pool = new WorkerPool(1);
+  const tasks: string[] = [];
+  const run = pool.runTask.bind(pool);
+  pool.runTask = (task, args) => (tasks.push(task.fn), run(task, args));
+  try {
+    const two = await detectDiaSourcesParallel(copy, grid, config, pool);
+    assert.ok(one.sources.length > 50);
+    assert.ok(one.sources.some((s) => s.isNegative) && one.sources.some((s) => s.isDipole));
+    assert.deepEqual(two.sources, one.sources);
+    assert.ok(tasks.includes('measureFootprintsShared'), tasks.join());
+  } finally {
+    await pool.close();
+  }
 });
 
 test("INEXACT_PSF pixels (a template's bright source missing a large share of its inputs): a 10 sigma residual is not detected, a 60 sigma change is", () => {

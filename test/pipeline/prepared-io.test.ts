@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedApdb } from '../../shared/apdb/embedded.js';
+import { findSources } from '../../shared/astrom/sources.js';
 import { FitsError, writeExposure } from '../../shared/fits/index.js';
 import { GaussianPsf } from '../../shared/psf/gaussian-psf.js';
 import { OffsetPsf } from '../../shared/psf/offset-psf.js';
@@ -72,6 +73,17 @@ test('the pipeline gives the same difference from the stored template as from th
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('the stored template keeps its stars for the registration, as found on the file read back', () => {
+  const stars = findSources(readBack.exposure);
+  assert.ok(stars.length > 10, `${stars.length} stars`);
+  assert.deepEqual(readBack.stars, stars);
+  assert.equal(
+    readPreparedImage(writePreparedImage({ ...prepared, stars: [] }), 'starless.fits').stars,
+    undefined,
+    'no star, no extension: the registration looks for them',
+  );
 });
 
 test('a noise correlation model round-trips; white templates carry none', () => {
