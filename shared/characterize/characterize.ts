@@ -117,10 +117,8 @@ export interface PsfModelResult {
   fallback: boolean;
   /** True when the spatial variation was restricted to affine changes of the mean PSF (fewer than psfFit.freeVariationMinStars stars). */
   affineVariation: boolean;
-  /** FWHM at the image centre, px, and its range over a 3x3 grid of the detector (corners, edge middles, centre). */
+  /** FWHM at the image centre, px (its range over the detector: fwhmRange). */
   fwhmPx: number;
-  fwhmMinPx: number;
-  fwhmMaxPx: number;
   /** Gaussian-fit FWHM of the pixelised PSF at the image centre (as SExtractor / survey headers quote), px. */
   fwhmGaussPx: number;
   /** Distortion |(ixx - iyy, 2 ixy)| / (ixx + iyy) at the image centre. */
@@ -471,6 +469,17 @@ function fitPsf(
   );
 }
 
+/**
+ * The FWHM's range over a 3x3 grid of a w x h detector (corners, edge middles, centre), px: a figure
+ * to report, measured only when asked (eight profile fits beside the centre's).
+ */
+export function fwhmRange(psf: Psf, w: number, h: number): { minPx: number; maxPx: number } {
+  const fwhms: number[] = [];
+  for (let j = 0; j < 3; j++)
+    for (let i = 0; i < 3; i++) fwhms.push(psf.fwhmAt(((w - 1) * i) / 2, ((h - 1) * j) / 2));
+  return { minPx: Math.min(...fwhms), maxPx: Math.max(...fwhms) };
+}
+
 function summarize(
   psf: Psf,
   kind: 'pixel' | 'gaussian',
@@ -483,10 +492,6 @@ function summarize(
   w: number,
   h: number,
 ): PsfModelResult {
-  const fwhms: number[] = [];
-  for (let j = 0; j < 3; j++)
-    for (let i = 0; i < 3; i++) fwhms.push(psf.fwhmAt(((w - 1) * i) / 2, ((h - 1) * j) / 2));
-  // fwhms[4] is the centre's.
   const centre = psf.stampAt((w - 1) / 2, (h - 1) / 2, true);
   const shape = measureStamp(centre.data, centre.size, true);
   const chi = (list: PsfStarFit[]): number => {
@@ -505,9 +510,7 @@ function summarize(
     degree,
     fallback,
     affineVariation,
-    fwhmPx: fwhms[4],
-    fwhmMinPx: Math.min(...fwhms),
-    fwhmMaxPx: Math.max(...fwhms),
+    fwhmPx: psf.fwhmAt((w - 1) / 2, (h - 1) / 2),
     fwhmGaussPx: shape.fwhmGauss,
     ellipticity: shape.ellipticity,
     nStars,
