@@ -192,7 +192,7 @@ export function characterizeImage(
   // Pixels flagged CR before (in the file), kept with the passes' own to count the CR groups at the end.
   const crBefore: number[] = [];
 
-  const { background, sky, detection, exclude, unusable } = timed('background', () => {
+  const { background, detection, exclude, unusable } = timed('background', () => {
     const unusable = unusableMask(exposure, crBefore);
     // A first, coarsely sampled pass only serves to find the sources to mask in the second.
     const first = measureMesh(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
@@ -212,18 +212,15 @@ export function characterizeImage(
     );
     const excluded = orInto(unusable.slice(), found.sourceMask);
     const mesh = measureMesh(exposure.image, excluded, cfg.background);
-    // The final map is drawn row by row as the residual is taken from it (one pass, not two).
     const map = mapStorage ? new Plane(mapStorage, w, h) : Plane.zeros(Float32Array, w, h);
     const drawRow = meshSurface(mesh, w, h);
-    const residual = new Float32Array(w * h);
-    for (let y = 0; y < h; y++) {
-      drawRow(y, map.data, y * w);
-      residualRow(exposure, y, map.data.subarray(y * w, (y + 1) * w), unusable, residual, y * w);
-    }
+    for (let y = 0; y < h; y++) drawRow(y, map.data, y * w);
     const bg: BackgroundResult = { ...mesh, map };
-    return { background: bg, sky: residual, detection: found, exclude: excluded, unusable };
+    return { background: bg, detection: found, exclude: excluded, unusable };
   });
 
+  // The residual (image minus map, 0 where unusable) the passes below measure on, written with the derived variance.
+  const sky = new Float32Array(w * h);
   // The image is background-subtracted here (in the derived variance's pass): nothing after reads it.
   const variance = timed('variance', () =>
     computeVariance(
@@ -233,12 +230,15 @@ export function characterizeImage(
       detection.sourceMask,
       cfg.variance,
       cfg.subtractBackground,
+      { out: sky, unusable },
     ),
   );
   const varianceData = exposure.variance.contiguous
     ? exposure.variance.data
     : exposure.variance.clone().data;
 
+  // Zeros, lent to each CR pass and the final count, each leaving it zeros (fewer fresh pages).
+  const flags = new Uint8Array(w * h);
   // Conservative CR pass with the narrowest plausible PSF, so that star sizes are measured on clean data.
   const sMin = cfg.minPsfFwhmPx / FWHM_PER_SIGMA;
   const crFirst = timed('cosmicRays', () =>
@@ -248,6 +248,8 @@ export function characterizeImage(
       exposure.mask,
       () => [sMin * sMin, sMin * sMin, 0],
       cfg.cosmicRays,
+      undefined,
+      flags,
     ),
   );
   // The mask only gains CR bits from here on: its unusable pixels gain each pass's CR pixels.
@@ -279,6 +281,7 @@ export function characterizeImage(
       },
       cfg.cosmicRays,
       crFirst.bright,
+      flags,
     ),
   );
   const selection = timed('starSelect', () => {
@@ -295,7 +298,7 @@ export function characterizeImage(
     defects,
     background,
     variance,
-    crCount: countGroups(w, h, [crBefore, crFirst.pixels, crSecond.pixels]),
+    crCount: countGroups(flags, w, h, [crBefore, crFirst.pixels, crSecond.pixels]),
     crPixels: crFirst.nPixels + crSecond.nPixels,
     psf,
     sources: selection.candidates,
@@ -381,9 +384,11 @@ function residualRow(
   return out;
 }
 
-/** Number of 8-connected groups of the pixels listed (row-major indices, repeats allowed): the flood fill visits them only. */
-function countGroups(w: number, h: number, lists: ArrayLike<number>[]): number {
-  const member = new Uint8Array(w * h);
+/**
+ * Number of 8-connected groups of the pixels listed (row-major indices, repeats allowed): the flood fill
+ * visits them only. `member` (w * h zeros) is the fill's scratch, zeros again on return.
+ */
+function countGroups(member: Uint8Array, w: number, h: number, lists: ArrayLike<number>[]): number {
   const seeds: number[] = [];
   for (const list of lists)
     for (let k = 0; k < list.length; k++) {
