@@ -30,7 +30,12 @@ import {
   type BackgroundConfig,
   type BackgroundResult,
 } from './background.js';
-import { DEFAULT_COSMIC_RAY_CONFIG, findCosmicRays, type CosmicRayConfig } from './cosmic-rays.js';
+import {
+  DEFAULT_COSMIC_RAY_CONFIG,
+  brightPixels,
+  findCosmicRays,
+  type CosmicRayConfig,
+} from './cosmic-rays.js';
 import {
   DEFAULT_DEFECT_CONFIG,
   flagDefects,
@@ -221,6 +226,18 @@ export function characterizeImage(
 
   // The residual (image minus map, 0 where unusable) the passes below measure on, written with the derived variance.
   const sky = new Float32Array(w * h);
+  // The first CR pass's bright pixels, band by band as the variance pass leaves them in cache (contiguous planes).
+  const brightBands: Int32Array[] = [];
+  const maskData = exposure.mask.contiguous ? exposure.mask.data : null;
+  const varianceOut = exposure.variance.contiguous ? exposure.variance.data : null;
+  const onRows =
+    maskData && varianceOut
+      ? (y0: number, y1: number): void => {
+          brightBands.push(
+            brightPixels(sky, varianceOut, maskData, w, h, cfg.cosmicRays.minSigma, y0, y1),
+          );
+        }
+      : undefined;
   // The image is background-subtracted here (in the derived variance's pass): nothing after reads it.
   const variance = timed('variance', () =>
     computeVariance(
@@ -230,7 +247,7 @@ export function characterizeImage(
       detection.sourceMask,
       cfg.variance,
       cfg.subtractBackground,
-      { out: sky, unusable },
+      { out: sky, unusable, onRows },
     ),
   );
   const varianceData = exposure.variance.contiguous
@@ -248,7 +265,7 @@ export function characterizeImage(
       exposure.mask,
       () => [sMin * sMin, sMin * sMin, 0],
       cfg.cosmicRays,
-      undefined,
+      onRows ? concatInt32(brightBands) : undefined,
       flags,
     ),
   );
@@ -358,6 +375,17 @@ function orInto(target: Uint8Array, source: Uint8Array): Uint8Array {
   for (let i = 0; i < n4; i++) t[i] |= s[i];
   for (let i = 4 * n4; i < target.length; i++) target[i] |= source[i];
   return target;
+}
+
+/** The arrays one after the other. */
+function concatInt32(parts: Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  let n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
 }
 
 /** `mask` with 1 at `pixels` (in place). */

@@ -63,7 +63,15 @@ export interface VarianceResult {
 export interface ResidualTarget {
   out: Float32Array;
   unusable: Uint8Array;
+  /**
+   * Called with consecutive bands of rows [y0, y1) that cover the image, each once its residual and
+   * variance are final: a pass over both can take each band while it is still in cache.
+   */
+  onRows?: (y0: number, y1: number) => void;
 }
+
+/** Rows a band of the derived pass (ResidualTarget.onRows): 16 rows of a 4096 px image are ~0.8 MB of its planes. */
+const BAND_ROWS = 16;
 
 /** True when the plane carries no information: every pixel NaN or zero ("derive it"). */
 export function varianceIsEmpty(exposure: Exposure): boolean {
@@ -178,12 +186,16 @@ export function computeVariance(
       if (subtractBackground && residual) {
         const res = residual.out;
         const unusable = residual.unusable;
-        for (let i = 0; i < out.length; i++) {
-          const value = im[i];
-          out[i] = derived(bg[i], value, sources[i]);
-          const r = value - bg[i];
-          im[i] = r;
-          res[i] = unusable[i] ? 0 : r;
+        for (let y0 = 0; y0 < h; y0 += BAND_ROWS) {
+          const y1 = Math.min(h, y0 + BAND_ROWS);
+          for (let i = y0 * w, end = y1 * w; i < end; i++) {
+            const value = im[i];
+            out[i] = derived(bg[i], value, sources[i]);
+            const r = value - bg[i];
+            im[i] = r;
+            res[i] = unusable[i] ? 0 : r;
+          }
+          residual.onRows?.(y0, y1);
         }
         subtracted = true;
         residualDone = true;
@@ -204,7 +216,10 @@ export function computeVariance(
     }
   }
   // Read before the image loses its background below.
-  if (residual && !residualDone) writeResidual(image, bg, residual);
+  if (residual && !residualDone) {
+    writeResidual(image, bg, residual);
+    residual.onRows?.(0, h);
+  }
   if (subtractBackground && !subtracted) subtractMap(image, bg);
   let skyVariance = 0;
   if (origin === 'ccd')
