@@ -30,12 +30,7 @@ import {
   type BackgroundConfig,
   type BackgroundResult,
 } from './background.js';
-import {
-  DEFAULT_COSMIC_RAY_CONFIG,
-  brightPixels,
-  findCosmicRays,
-  type CosmicRayConfig,
-} from './cosmic-rays.js';
+import { DEFAULT_COSMIC_RAY_CONFIG, findCosmicRays, type CosmicRayConfig } from './cosmic-rays.js';
 import {
   DEFAULT_DEFECT_CONFIG,
   flagDefects,
@@ -197,7 +192,7 @@ export function characterizeImage(
   // Pixels flagged CR before (in the file), kept with the passes' own to count the CR groups at the end.
   const crBefore: number[] = [];
 
-  const { background, detection, exclude, unusable } = timed('background', () => {
+  const { background, sky, detection, exclude, unusable } = timed('background', () => {
     const unusable = unusableMask(exposure, crBefore);
     // A first, coarsely sampled pass only serves to find the sources to mask in the second.
     const first = measureMesh(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
@@ -217,27 +212,18 @@ export function characterizeImage(
     );
     const excluded = orInto(unusable.slice(), found.sourceMask);
     const mesh = measureMesh(exposure.image, excluded, cfg.background);
+    // The final map is drawn row by row as the residual is taken from it (one pass, not two).
     const map = mapStorage ? new Plane(mapStorage, w, h) : Plane.zeros(Float32Array, w, h);
     const drawRow = meshSurface(mesh, w, h);
-    for (let y = 0; y < h; y++) drawRow(y, map.data, y * w);
+    const residual = new Float32Array(w * h);
+    for (let y = 0; y < h; y++) {
+      drawRow(y, map.data, y * w);
+      residualRow(exposure, y, map.data.subarray(y * w, (y + 1) * w), unusable, residual, y * w);
+    }
     const bg: BackgroundResult = { ...mesh, map };
-    return { background: bg, detection: found, exclude: excluded, unusable };
+    return { background: bg, sky: residual, detection: found, exclude: excluded, unusable };
   });
 
-  // The residual (image minus map, 0 where unusable) the passes below measure on, written with the derived variance.
-  const sky = new Float32Array(w * h);
-  // The first CR pass's bright pixels, band by band as the variance pass leaves them in cache (contiguous planes).
-  const brightBands: Int32Array[] = [];
-  const maskData = exposure.mask.contiguous ? exposure.mask.data : null;
-  const varianceOut = exposure.variance.contiguous ? exposure.variance.data : null;
-  const onRows =
-    maskData && varianceOut
-      ? (y0: number, y1: number): void => {
-          brightBands.push(
-            brightPixels(sky, varianceOut, maskData, w, h, cfg.cosmicRays.minSigma, y0, y1),
-          );
-        }
-      : undefined;
   // The image is background-subtracted here (in the derived variance's pass): nothing after reads it.
   const variance = timed('variance', () =>
     computeVariance(
@@ -247,7 +233,6 @@ export function characterizeImage(
       detection.sourceMask,
       cfg.variance,
       cfg.subtractBackground,
-      { out: sky, unusable, onRows },
     ),
   );
   const varianceData = exposure.variance.contiguous
@@ -265,7 +250,7 @@ export function characterizeImage(
       exposure.mask,
       () => [sMin * sMin, sMin * sMin, 0],
       cfg.cosmicRays,
-      onRows ? concatInt32(brightBands) : undefined,
+      undefined,
       flags,
     ),
   );
@@ -375,17 +360,6 @@ function orInto(target: Uint8Array, source: Uint8Array): Uint8Array {
   for (let i = 0; i < n4; i++) t[i] |= s[i];
   for (let i = 4 * n4; i < target.length; i++) target[i] |= source[i];
   return target;
-}
-
-/** The arrays one after the other. */
-function concatInt32(parts: Int32Array[]): Int32Array {
-  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
-  let n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
 }
 
 /** `mask` with 1 at `pixels` (in place). */

@@ -59,20 +59,6 @@ export interface VarianceResult {
   gainEstimated: boolean;
 }
 
-/** The image minus the background map, 0 on the `unusable` pixels (both width * height, row-major), written into `out`. */
-export interface ResidualTarget {
-  out: Float32Array;
-  unusable: Uint8Array;
-  /**
-   * Called with consecutive bands of rows [y0, y1) that cover the image, each once its residual and
-   * variance are final: a pass over both can take each band while it is still in cache.
-   */
-  onRows?: (y0: number, y1: number) => void;
-}
-
-/** Rows a band of the derived pass (ResidualTarget.onRows): 16 rows of a 4096 px image are ~0.8 MB of its planes. */
-const BAND_ROWS = 16;
-
 /** True when the plane carries no information: every pixel NaN or zero ("derive it"). */
 export function varianceIsEmpty(exposure: Exposure): boolean {
   const v = exposure.variance;
@@ -94,7 +80,6 @@ export function varianceIsEmpty(exposure: Exposure): boolean {
  * source Poisson noise is added only where `sources[i]` is 1 (detected footprints), so that noise
  * fluctuations of the sky do not bias the plane upwards. With `subtractBackground`, the map is then
  * subtracted from the image too, in the derived plane's pass when there is one (it reads both anyway).
- * `residual`, when given, is filled (in that pass too when there is one: the image minus the map is what it subtracts).
  * @example computeVariance(exposure, background, masked, footprints).measuredToPredicted // ~1 when right
  */
 export function computeVariance(
@@ -104,7 +89,6 @@ export function computeVariance(
   sources: Uint8Array,
   config: Partial<VarianceConfig> = {},
   subtractBackground = false,
-  residual?: ResidualTarget,
 ): VarianceResult {
   const cfg = { ...DEFAULT_VARIANCE_CONFIG, ...config };
   const { image, variance } = exposure;
@@ -129,7 +113,6 @@ export function computeVariance(
     }
   }
   let subtracted = false;
-  let residualDone = false;
   const rn = Number.isFinite(cfg.readNoise)
     ? cfg.readNoise
     : Number.isFinite(exposure.info.readNoise)
@@ -183,23 +166,7 @@ export function computeVariance(
       // One flat loop over the contiguous planes (the usual case) runs ~1.5x faster than row by row.
       const im = image.data;
       const out = variance.data;
-      if (subtractBackground && residual) {
-        const res = residual.out;
-        const unusable = residual.unusable;
-        for (let y0 = 0; y0 < h; y0 += BAND_ROWS) {
-          const y1 = Math.min(h, y0 + BAND_ROWS);
-          for (let i = y0 * w, end = y1 * w; i < end; i++) {
-            const value = im[i];
-            out[i] = derived(bg[i], value, sources[i]);
-            const r = value - bg[i];
-            im[i] = r;
-            res[i] = unusable[i] ? 0 : r;
-          }
-          residual.onRows?.(y0, y1);
-        }
-        subtracted = true;
-        residualDone = true;
-      } else if (subtractBackground) {
+      if (subtractBackground) {
         for (let i = 0; i < out.length; i++) {
           const value = im[i];
           out[i] = derived(bg[i], value, sources[i]);
@@ -214,11 +181,6 @@ export function computeVariance(
         for (let x = 0; x < w; x++) out[x] = derived(bg[y * w + x], row[x], sources[y * w + x]);
       }
     }
-  }
-  // Read before the image loses its background below.
-  if (residual && !residualDone) {
-    writeResidual(image, bg, residual);
-    residual.onRows?.(0, h);
   }
   if (subtractBackground && !subtracted) subtractMap(image, bg);
   let skyVariance = 0;
@@ -235,17 +197,6 @@ export function computeVariance(
     gain: ccd ? gain : Number.NaN,
     gainEstimated,
   };
-}
-
-/** `image` minus `map` (width * height, row-major), 0 where unusable, into the target. */
-function writeResidual(image: ImageF, map: Float32Array, { out, unusable }: ResidualTarget): void {
-  const w = image.width;
-  const data = image.data;
-  for (let y = 0; y < image.height; y++) {
-    // Indexed into the plane's own array (a contiguous image is one flat run of rows).
-    const r = image.index(0, y) - y * w;
-    for (let i = y * w, end = i + w; i < end; i++) out[i] = unusable[i] ? 0 : data[r + i] - map[i];
-  }
 }
 
 /** `image` minus `map` (width * height, row-major), in place. */
