@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import {
   characterizeImage,
+  fwhmRange,
   type CharacterizeResult,
   type CharacterizeStage,
 } from '../shared/characterize/characterize.js';
@@ -69,8 +70,9 @@ function characterizeStaged(exposure: Exposure): CharacterizeResult {
       `cosmicRays ${t.cosmicRays.toFixed(0)}, starSelect ${t.starSelect.toFixed(0)}, psf ${t.psf.toFixed(0)} ms)`,
   );
   const p = result.psf;
+  const range = fwhmRange(p.psf, exposure.width, exposure.height);
   console.log(
-    `  psf ${p.kind} degree ${p.degree}, ${p.nStars} stars, FWHM ${p.fwhmPx.toFixed(3)} px (range ${p.fwhmMinPx.toFixed(2)}-${p.fwhmMaxPx.toFixed(2)}), ` +
+    `  psf ${p.kind} degree ${p.degree}, ${p.nStars} stars, FWHM ${p.fwhmPx.toFixed(3)} px (range ${range.minPx.toFixed(2)}-${range.maxPx.toFixed(2)}), ` +
       `chi2/dof ${p.chi2PerDof.toFixed(3)}; ${result.crCount} CRs (${result.crPixels} px); variance measured/predicted ${result.variance.measuredToPredicted.toFixed(4)}`,
   );
   return result;

@@ -117,10 +117,8 @@ export interface PsfModelResult {
   fallback: boolean;
   /** True when the spatial variation was restricted to affine changes of the mean PSF (fewer than psfFit.freeVariationMinStars stars). */
   affineVariation: boolean;
-  /** FWHM at the image centre, px, and its range over a 3x3 grid of the detector (corners, edge middles, centre). */
+  /** FWHM at the image centre, px (its range over the detector: fwhmRange). */
   fwhmPx: number;
-  fwhmMinPx: number;
-  fwhmMaxPx: number;
   /** Gaussian-fit FWHM of the pixelised PSF at the image centre (as SExtractor / survey headers quote), px. */
   fwhmGaussPx: number;
   /** Distortion |(ixx - iyy, 2 ixy)| / (ixx + iyy) at the image centre. */
@@ -241,6 +239,8 @@ export function characterizeImage(
     ? exposure.variance.data
     : exposure.variance.clone().data;
 
+  // Zeros, lent to each CR pass and the final count, each leaving it zeros (fewer fresh pages).
+  const flags = new Uint8Array(w * h);
   // Conservative CR pass with the narrowest plausible PSF, so that star sizes are measured on clean data.
   const sMin = cfg.minPsfFwhmPx / FWHM_PER_SIGMA;
   const crFirst = timed('cosmicRays', () =>
@@ -250,6 +250,8 @@ export function characterizeImage(
       exposure.mask,
       () => [sMin * sMin, sMin * sMin, 0],
       cfg.cosmicRays,
+      undefined,
+      flags,
     ),
   );
   // The mask only gains CR bits from here on: its unusable pixels gain each pass's CR pixels.
@@ -281,6 +283,7 @@ export function characterizeImage(
       },
       cfg.cosmicRays,
       crFirst.bright,
+      flags,
     ),
   );
   const selection = timed('starSelect', () => {
@@ -297,7 +300,7 @@ export function characterizeImage(
     defects,
     background,
     variance,
-    crCount: countGroups(w, h, [crBefore, crFirst.pixels, crSecond.pixels]),
+    crCount: countGroups(flags, w, h, [crBefore, crFirst.pixels, crSecond.pixels]),
     crPixels: crFirst.nPixels + crSecond.nPixels,
     psf,
     sources: selection.candidates,
@@ -383,9 +386,11 @@ function residualRow(
   return out;
 }
 
-/** Number of 8-connected groups of the pixels listed (row-major indices, repeats allowed): the flood fill visits them only. */
-function countGroups(w: number, h: number, lists: ArrayLike<number>[]): number {
-  const member = new Uint8Array(w * h);
+/**
+ * Number of 8-connected groups of the pixels listed (row-major indices, repeats allowed): the flood fill
+ * visits them only. `member` (w * h zeros) is the fill's scratch, zeros again on return.
+ */
+function countGroups(member: Uint8Array, w: number, h: number, lists: ArrayLike<number>[]): number {
   const seeds: number[] = [];
   for (const list of lists)
     for (let k = 0; k < list.length; k++) {
@@ -471,6 +476,17 @@ function fitPsf(
   );
 }
 
+/**
+ * The FWHM's range over a 3x3 grid of a w x h detector (corners, edge middles, centre), px: a figure
+ * to report, measured only when asked (eight profile fits beside the centre's).
+ */
+export function fwhmRange(psf: Psf, w: number, h: number): { minPx: number; maxPx: number } {
+  const fwhms: number[] = [];
+  for (let j = 0; j < 3; j++)
+    for (let i = 0; i < 3; i++) fwhms.push(psf.fwhmAt(((w - 1) * i) / 2, ((h - 1) * j) / 2));
+  return { minPx: Math.min(...fwhms), maxPx: Math.max(...fwhms) };
+}
+
 function summarize(
   psf: Psf,
   kind: 'pixel' | 'gaussian',
@@ -483,10 +499,6 @@ function summarize(
   w: number,
   h: number,
 ): PsfModelResult {
-  const fwhms: number[] = [];
-  for (let j = 0; j < 3; j++)
-    for (let i = 0; i < 3; i++) fwhms.push(psf.fwhmAt(((w - 1) * i) / 2, ((h - 1) * j) / 2));
-  // fwhms[4] is the centre's.
   const centre = psf.stampAt((w - 1) / 2, (h - 1) / 2, true);
   const shape = measureStamp(centre.data, centre.size, true);
   const chi = (list: PsfStarFit[]): number => {
@@ -505,9 +517,7 @@ function summarize(
     degree,
     fallback,
     affineVariation,
-    fwhmPx: fwhms[4],
-    fwhmMinPx: Math.min(...fwhms),
-    fwhmMaxPx: Math.max(...fwhms),
+    fwhmPx: psf.fwhmAt((w - 1) / 2, (h - 1) / 2),
     fwhmGaussPx: shape.fwhmGauss,
     ellipticity: shape.ellipticity,
     nStars,

@@ -69,6 +69,8 @@ const DIRS: Array<[number, number]> = [
  * variance plane, both contiguous width*height. `bright`, a previous call's (same residual, variance,
  * minSigma and COSMIC_RAY_SKIP bits; CR bits may have been added), restricts the seed search to those pixels:
  * the same result without a pass over the whole image (the second pass of characterize.ts).
+ * `scratch` (width*height zeros), when given, serves as the call's flag bytes and is left all zero
+ * again (a fresh 16 MB array for a 4096^2 image is 4096 page faults).
  */
 export function findCosmicRays(
   residual: Float32Array,
@@ -77,12 +79,14 @@ export function findCosmicRays(
   psfCov: PsfCovariance,
   config: Partial<CosmicRayConfig> = {},
   bright?: Int32Array,
+  scratch?: Uint8Array,
 ): CosmicRayResult {
   const cfg = { ...DEFAULT_COSMIC_RAY_CONFIG, ...config };
   const w = mask.width;
   const h = mask.height;
   const m = mask.contiguous ? mask.data : mask.clone().data;
-  const flagged = new Uint8Array(w * h);
+  // Zeros on return: the groups' flood fill (markAndCount) clears every pixel flagged.
+  const flagged = scratch ?? new Uint8Array(w * h);
   // P(d)/P(0) for the four directions, then their maximum, per cell of 64 px (the PSF varies slowly):
   // five values a cell at ratios[5 * cell ..], computed when first asked for (NaN until then).
   const cell = 64;

@@ -231,9 +231,14 @@ function smoothed(
 ): { smooth: Float32Array; bin: number; bw: number; bh: number; smoothNoise: number } {
   const g = smoothingGeometry(w, h, sigma, cfg);
   const { bin, bw, bh, taps, smoothNoise } = g;
-  const smooth = new Float32Array(bw * bh);
-  if (bin === 1 && whole) convolveSeparable(whole, bw, bh, taps, smooth);
-  else smoothRows(rowOf, w, h, g, smooth, 0, bh);
+  if (bin === 1 && whole) {
+    const smooth = new Float32Array(bw * bh);
+    convolveSeparable(whole, bw, bh, taps, smooth);
+    return { smooth, bin, bw, bh, smoothNoise };
+  }
+  // The block sums are smoothed in place (one plane fewer): the row pass reads them all before any is written.
+  const smooth = blockSum(rowOf, w, h, bin, bw, 0, bh);
+  convolveSeparableRows(smooth, 0, bw, bh, taps, smooth, 0, bh);
   return { smooth, bin, bw, bh, smoothNoise };
 }
 

@@ -28,6 +28,7 @@ export function convolveSeparable(
  * Rows [y0, y1) of convolveSeparable's output (out is the whole w x h image), the same values, from
  * `src` holding only the image's rows [srcY0, srcY0 + src.length / w): those within half the
  * kernel of [y0, y1) that lie in the image. Bands of rows can so be filtered apart (by threads).
+ * `out` may be `src` itself (the whole image): the row pass reads every source row before any output is written.
  */
 export function convolveSeparableRows(
   src: Float32Array,

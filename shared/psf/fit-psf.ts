@@ -261,9 +261,13 @@ function extractStar(
       o.y > y0 + padded + maskRadius
     )
       continue;
+    // Products, not `** 2` (a pow call in V8; the same values): these loops are per stamp pixel.
     for (let j = 0; j < padded; j++) {
-      for (let i = 0; i < padded; i++)
-        if ((x0 + i - o.x) ** 2 + (y0 + j - o.y) ** 2 < r2) bad[j * padded + i] = 1;
+      const dy = y0 + j - o.y;
+      for (let i = 0; i < padded; i++) {
+        const dx = x0 + i - o.x;
+        if (dx * dx + dy * dy < r2) bad[j * padded + i] = 1;
+      }
     }
   }
   return {
@@ -358,7 +362,8 @@ function fitBasis(
         if (guard[k]) continue;
         // PSFEx's PSF_ACCURACY: a floor on each pixel's relative error, so that a few bright stars
         // do not carry the spatial fit alone.
-        const wgt = (f * f) / (star.variance[k] + (accuracy * Math.max(0, centered[k])) ** 2);
+        const floor = accuracy * Math.max(0, centered[k]);
+        const wgt = (f * f) / (star.variance[k] + floor * floor);
         const d = centered[k] / f;
         const pix = j * size + i;
         const base = pix * nT * nT;
@@ -489,9 +494,11 @@ function refitStar(
     for (let i = off; i < off + size; i++) {
       const k = j * padded + i;
       if (star.bad[k]) continue;
-      const d2 = (star.data[k] - flux * model[k]) ** 2;
+      const d = star.data[k] - flux * model[k];
+      const d2 = d * d;
       const r2 = d2 / star.variance[k];
-      if (d2 > clip * clip * (star.variance[k] + (0.05 * flux * model[k]) ** 2)) {
+      const floor = 0.05 * flux * model[k];
+      if (d2 > clip * clip * (star.variance[k] + floor * floor)) {
         star.bad[k] = 1;
         continue;
       }
