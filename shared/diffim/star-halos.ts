@@ -225,18 +225,23 @@ export function subtractStarHalos(
   const data = image.data;
   const vdata = variance.data;
   // The pixels the rings cover, each once (rings overlap): compact index, data, weight, model.
-  const slot = new Int32Array(sw * Math.ceil(h / FIT_STEP)).fill(-1);
+  // slot[i]: 1 + the compact index of fit pixel i, 0 until seen (a new array is zeros: no fill pass).
+  const slot = new Int32Array(sw * Math.ceil(h / FIT_STEP));
   const pixels: number[] = [];
   const entry = rings.map((g) =>
     Int32Array.from(g.idx, (i) => {
-      if (slot[i] < 0) slot[i] = pixels.push(i) - 1;
-      return slot[i];
+      if (slot[i] === 0) slot[i] = pixels.push(i);
+      return slot[i] - 1;
     }),
   );
   const n = pixels.length;
-  const full = (i: number): number => Math.floor(i / sw) * FIT_STEP * w + (i % sw) * FIT_STEP;
-  const d = Float64Array.from(pixels, (i) => data[full(i)]);
-  const wt = Float64Array.from(pixels, (i) => 1 / vdata[full(i)]);
+  const d = new Float64Array(n);
+  const wt = new Float64Array(n);
+  for (let c = 0; c < n; c++) {
+    const full = Math.floor(pixels[c] / sw) * FIT_STEP * w + (pixels[c] % sw) * FIT_STEP;
+    d[c] = data[full];
+    wt[c] = 1 / vdata[full];
+  }
   const model = new Float64Array(n);
   const clipped = new Uint8Array(n);
   let profile = new Float64Array(nb);
