@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadImage } from '../cli/image-inputs.js';
 import { runDiff } from '../shared/diffim/pipeline.js';
 import { DEFAULT_MODEL_ERROR_CONFIG } from '../shared/diffim/model-error.js';
-import { normalisedNoise } from '../shared/diffim/subtract.js';
+import { normalisedNoise } from '../shared/diffim/noise.js';
 import { detectDiaSources } from '../shared/detect/detect.js';
 import { previewPng } from '../shared/diffim/preview.js';
 import { readFits } from '../shared/fits/read.js';

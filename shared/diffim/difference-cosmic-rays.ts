@@ -34,6 +34,8 @@ import { stampSigma } from './psf-grid.js';
  * shallower ones never reach the test's 6-sigma seeds; a fading star this deep only keeps the test off itself.
  */
 export const HOLE_SIGMAS = 100;
+/** HOLE_SIGMAS squared, a little under: every hole passes this cheaper test first. */
+const HOLE_SQUARE_LOOSE = HOLE_SIGMAS ** 2 * (1 - 1e-6);
 /** Reach of a hole's sidelobes, PSF FWHM (measured: shared/diffim/README.md, "Cosmic rays a star hid"). */
 export const HOLE_REACH_FWHM = 2;
 
@@ -66,10 +68,16 @@ interface Scan {
 export function scanRows(job: ScanJob): Scan {
   const { image, variance, mask, width: w, height: h } = job;
   const holes: number[] = [];
-  for (let i = job.y0 * w; i < job.y1 * w; i++) {
+  const end = job.y1 * w;
+  for (let i = job.y0 * w; i < end; i++) {
     const p = image[i];
-    // p >= 0 is never a hole (nor NaN): most sky pixels are settled without a square root.
-    if (p < 0 && p < -HOLE_SIGMAS * Math.sqrt(variance[i]) && !(mask[i] & COSMIC_RAY_SKIP))
+    // A hole has p |p| below -HOLE_SIGMAS^2 var (loosened against rounding): one comparison, rarely
+    // true, settles the sky pixels of either sign without a branch on the sign or a square root.
+    if (
+      p * Math.abs(p) < -HOLE_SQUARE_LOOSE * variance[i] &&
+      p < -HOLE_SIGMAS * Math.sqrt(variance[i]) &&
+      !(mask[i] & COSMIC_RAY_SKIP)
+    )
       holes.push(i);
   }
   const minSigma = DEFAULT_COSMIC_RAY_CONFIG.minSigma;

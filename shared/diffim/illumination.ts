@@ -503,6 +503,62 @@ export interface ResidualBackground {
   maxCellSigma: number;
 }
 
+/** The pixels the residual background may use: `exclude` (1 where not) and the pixel noise sigma. */
+export interface ResidualSky {
+  exclude: Uint8Array;
+  sigma: number;
+}
+
+/** Fraction of the usable pixels (1 in SIGMA_SAMPLE, by flat index) whose sigma enters the noise estimate. */
+const SIGMA_SAMPLE = 64;
+
+/**
+ * Marks in `exclude` (flat, the image's size) the pixels of rows [y0, y1) the residual background
+ * may not use (unusable bits, non-finite, no variance), and appends to `sigmas` the noise sigma of
+ * the sampled usable ones, in order.
+ */
+export function excludeRows(
+  image: ImageF,
+  mask: MaskI,
+  variance: ImageF,
+  exclude: Uint8Array,
+  y0: number,
+  y1: number,
+  sigmas: number[],
+): void {
+  const w = image.width;
+  for (let y = y0; y < y1; y++) {
+    const io = image.row(y);
+    const mo = mask.row(y);
+    const vo = variance.row(y);
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      const bad = (mo[x] & UNUSABLE) !== 0 || !Number.isFinite(io[x]) || !(vo[x] > 0);
+      exclude[i] = bad ? 1 : 0;
+      if (!bad && i % SIGMA_SAMPLE === 0) sigmas.push(Math.sqrt(vo[x]));
+    }
+  }
+}
+
+/** ResidualSky of the whole image (excludeRows over every row). */
+function residualSky(image: ImageF, mask: MaskI, variance: ImageF): ResidualSky {
+  const exclude = new Uint8Array(new SharedArrayBuffer(image.width * image.height));
+  const sigmas: number[] = [];
+  excludeRows(image, mask, variance, exclude, 0, image.height, sigmas);
+  return { exclude, sigma: median(sigmas) };
+}
+
+/** What the caller of subtractResidualBackground may give it. */
+export interface ResidualOptions {
+  /** The usable pixels, when already at hand (else measured here). */
+  sky?: ResidualSky;
+  /**
+   * Called just before the source mask, whose smoothing this thread and the pool's workers claim
+   * band by band: work posted to the pool then is shared out with it (called once, unless the
+   * step returns before).
+   */
+  beforeSources?: () => void;
+}
+
 /**
  * Measures the difference's smooth residual background and subtracts it from `image` when
  * significant (see the module comment). Sources of either sign and unusable pixels are excluded.
@@ -515,24 +571,13 @@ export async function subtractResidualBackground(
   fwhmPx: number,
   config: Partial<IlluminationConfig> = {},
   pool: WorkerPool | null = null,
+  options: ResidualOptions = {},
 ): Promise<ResidualBackground> {
   const cfg = { ...DEFAULT_ILLUMINATION_CONFIG, ...config };
   const meshPx = Math.max(cfg.residualMeshMinPx, Math.round(cfg.residualMeshFwhm * fwhmPx));
   if (!(cfg.residualMeshFwhm > 0)) return { applied: false, meshPx: 0, maxCellSigma: 0 };
   const { width: w, height: h } = image;
-  const exclude = new Uint8Array(new SharedArrayBuffer(w * h));
-  const sigmas: number[] = [];
-  for (let y = 0; y < h; y++) {
-    const io = image.row(y);
-    const mo = mask.row(y);
-    const vo = variance.row(y);
-    for (let x = 0, i = y * w; x < w; x++, i++) {
-      const bad = (mo[x] & UNUSABLE) !== 0 || !Number.isFinite(io[x]) || !(vo[x] > 0);
-      exclude[i] = bad ? 1 : 0;
-      if (!bad && (i & 63) === 0) sigmas.push(Math.sqrt(vo[x]));
-    }
-  }
-  const sigma = median(sigmas);
+  const { exclude, sigma } = options.sky ?? residualSky(image, mask, variance);
   if (!(sigma > 0)) return { applied: false, meshPx, maxCellSigma: 0 };
   const mesh = { meshSize: meshPx, filterSize: 3 };
   // Sources are found on what a first, unmasked pass leaves (the smooth residual itself is no source).
@@ -542,6 +587,7 @@ export async function subtractResidualBackground(
   await measureCellsAsync(image, exclude, cells, pool);
   // The second pass measures again only the cells where sources were found: the others' pixels are the same.
   const measured = { sky: cells.sky.slice(), sig: cells.sig.slice() };
+  options.beforeSources?.();
   // The residual is made row by row as the detection sums its blocks (no full-image plane), its bands shared with the pool.
   const sources = await eitherSignSourceMaskAsync(
     image,

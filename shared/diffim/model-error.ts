@@ -22,6 +22,9 @@ import type { Exposure } from '../image/exposure.js';
 import { UNUSABLE } from '../image/mask.js';
 import type { ImageF } from '../image/plane.js';
 import { solveSymmetric } from '../util/linalg.js';
+import { poolTask } from '../util/pool-task.js';
+import { planeDataOf, planeOf, sharedOrCopy, type PlaneData } from '../util/shared-plane.js';
+import type { WorkerPool } from '../util/worker-pool.js';
 
 export interface ModelErrorConfig {
   /** Measure both terms on each difference where the gate opens (default true); false uses the floors below as given. */
@@ -76,6 +79,15 @@ export interface ModelError {
   cores: number;
   coresBeyondNoise: number;
 }
+
+/** The model error of a difference not measured (ZOGY's, or the floors of 0): no variance added. */
+export const NO_MODEL_ERROR: Readonly<ModelError> = {
+  fluxFraction: 0,
+  astrometricSigmaPx: 0,
+  pixels: 0,
+  cores: 0,
+  coresBeyondNoise: 0,
+};
 
 /** Residuals beyond this many predicted sigmas (a transient on a static source) leave the regression. */
 const OUTLIER_SIGMAS = 5;
@@ -165,11 +177,80 @@ function coresBeyondNoise(
 }
 
 /**
+ * The measurement's candidate pixels (flat indices, ascending): where the static model less its
+ * mean over a box of compactBoxFwhm PSF FWHMs exceeds minModelSigmas sqrt(var) of `variance`,
+ * the difference's. Only the warped template and the variance are read (not the difference's
+ * pixels or mask), so it runs while the difference is finished (compactPixelsAsync).
+ */
+export function compactPixels(
+  template: ImageF,
+  variance: ImageF,
+  scale: number,
+  fwhmPx: number,
+  config: Partial<ModelErrorConfig> = {},
+): Int32Array {
+  const cfg = { ...DEFAULT_MODEL_ERROR_CONFIG, ...config };
+  const width = template.width;
+  const out: number[] = [];
+  const minSq = cfg.minModelSigmas ** 2;
+  forEachBoxMeanRow(template, Math.max(3, Math.round(cfg.compactBoxFwhm * fwhmPx)), (y, lr) => {
+    const tr = template.row(y),
+      v = variance.row(y);
+    for (let x = 0; x < width; x++) {
+      const compact = scale * (tr[x] - lr[x]);
+      if (compact > 0 && v[x] > 0 && compact * compact > minSq * v[x]) out.push(y * width + x);
+    }
+  });
+  return Int32Array.from(out);
+}
+
+/** compactPixels' arguments as they cross to a pool worker (planes on shared memory). */
+export interface CompactPixelsJob {
+  template: PlaneData<Float32Array>;
+  variance: PlaneData<Float32Array>;
+  scale: number;
+  fwhmPx: number;
+  config: Partial<ModelErrorConfig>;
+}
+
+/** Worker side of compactPixelsAsync. */
+export function compactPixelsTask(job: CompactPixelsJob): Int32Array {
+  return compactPixels(
+    planeOf(job.template),
+    planeOf(job.variance),
+    job.scale,
+    job.fwhmPx,
+    job.config,
+  );
+}
+
+/** compactPixels on `pool`'s worker (here without one). */
+export function compactPixelsAsync(
+  template: ImageF,
+  variance: ImageF,
+  scale: number,
+  fwhmPx: number,
+  config: Partial<ModelErrorConfig>,
+  pool: WorkerPool | null,
+): Promise<Int32Array> {
+  if (!pool || pool.size === 0)
+    return Promise.resolve(compactPixels(template, variance, scale, fwhmPx, config));
+  return pool.runTask(poolTask(import.meta.url, { compactPixelsTask }), {
+    template: planeDataOf(sharedOrCopy(template)),
+    variance: planeDataOf(sharedOrCopy(variance)),
+    scale,
+    fwhmPx,
+    config,
+  });
+}
+
+/**
  * The model error of `difference`, the static scene being `scale * template` (the warped template
  * on the difference's grid times its photometric scale to the difference's units): over usable
  * pixels of compact sources (M less its local mean > minModelSigmas sqrt(var)), when the gate
  * opens (most of their cores beyond the noise), weighted non-negative least squares of d^2 - var
  * on the two terms, weights 1 / (predicted variance)^2, outliers clipped. `fwhmPx`: the PSF FWHM, px.
+ * `candidates`: compactPixels of the difference's variance, when already at hand.
  */
 export function measureModelError(
   difference: Exposure,
@@ -177,6 +258,7 @@ export function measureModelError(
   scale: number,
   fwhmPx: number,
   config: Partial<ModelErrorConfig> = {},
+  candidates?: Int32Array,
 ): ModelError {
   const cfg = { ...DEFAULT_MODEL_ERROR_CONFIG, ...config };
   if (!cfg.measure || !Number.isFinite(scale)) return toModelError([0, 0], cfg, 0);
@@ -184,22 +266,18 @@ export function measureModelError(
   const rows: number[] = []; // per pixel: d^2 - var, var, then the three terms
   const t = new Float64Array(TERMS);
   const selected = new Uint8Array(width * height);
-  const minSq = cfg.minModelSigmas ** 2;
-  forEachBoxMeanRow(template, Math.max(3, Math.round(cfg.compactBoxFwhm * fwhmPx)), (y, lr) => {
-    const tr = template.row(y),
-      d = difference.image.row(y),
-      v = difference.variance.row(y),
-      mk = difference.mask.row(y);
-    for (let x = 0; x < width; x++) {
-      const compact = scale * (tr[x] - lr[x]);
-      if (mk[x] & UNUSABLE || !(compact > 0 && v[x] > 0 && compact * compact > minSq * v[x]))
-        continue;
-      terms(template, x, y, t);
-      if (!t.every(Number.isFinite) || !Number.isFinite(d[x])) continue;
-      rows.push(d[x] * d[x] - v[x], v[x], ...t.map((q) => q * scale * scale));
-      selected[y * width + x] = 1;
-    }
-  });
+  for (const i of candidates ??
+    compactPixels(template, difference.variance, scale, fwhmPx, config)) {
+    const x = i % width,
+      y = (i - x) / width;
+    if (difference.mask.get(x, y) & UNUSABLE) continue;
+    const d = difference.image.get(x, y),
+      v = difference.variance.get(x, y);
+    terms(template, x, y, t);
+    if (!t.every(Number.isFinite) || !Number.isFinite(d)) continue;
+    rows.push(d * d - v, v, ...t.map((q) => q * scale * scale));
+    selected[i] = 1;
+  }
   const n = rows.length / (TERMS + 2);
   const gate = coresBeyondNoise(difference, selected);
   if (
@@ -255,10 +333,18 @@ function forEachBoxMeanRow(
     if (y - half - 1 >= 0) add(y - half - 1, -1);
     const rows = Math.min(h, y + half + 1) - Math.max(0, y - half);
     for (let x = 0; x < w; x++) prefix[x + 1] = prefix[x] + column[x];
-    for (let x = 0; x < w; x++) {
-      const x0 = Math.max(0, x - half),
-        x1 = Math.min(w, x + half + 1);
-      mean[x] = (prefix[x1] - prefix[x0]) / ((x1 - x0) * rows);
+    // The box is clipped only within `half` of either edge: the interior's divisor is one number.
+    const inner = Math.min(w, half + 1),
+      outer = Math.max(inner, w - half);
+    for (let x = 0; x < inner; x++) {
+      const x1 = Math.min(w, x + half + 1);
+      mean[x] = prefix[x1] / (x1 * rows);
+    }
+    const area = (2 * half + 1) * rows;
+    for (let x = inner; x < outer; x++) mean[x] = (prefix[x + half + 1] - prefix[x - half]) / area;
+    for (let x = outer; x < w; x++) {
+      const x0 = Math.max(0, x - half);
+      mean[x] = (prefix[w] - prefix[x0]) / ((w - x0) * rows);
     }
     each(y, mean);
   }
@@ -319,9 +405,9 @@ export function addModelErrorVariance(
 
 /**
  * Measures the model error of a subtraction's difference against the warped template it was made
- * from and adds its variance, AL and AL-CONVSCI (the step after subtractImages in runDiff; the
- * caller then re-measures stats.noiseRatio). It takes only the fields of subtract.ts's
- * SubtractResult it reads: subtract.ts imports this module's config, so no import back.
+ * from and adds its variance, AL and AL-CONVSCI (the last step of the difference's output in
+ * runDiff, output.ts; the caller then re-measures the noise ratio). `candidates`: compactPixels
+ * of the difference, when computed beforehand (compactPixelsAsync).
  */
 export function applyModelError(
   result: {
@@ -332,16 +418,17 @@ export function applyModelError(
   },
   warpedTemplate: Exposure,
   config: Partial<ModelErrorConfig> = {},
+  candidates?: Int32Array,
 ): ModelError {
   // ZOGY's S_corr carries these terms itself (zogyAstrometricSigmaPx, zogyPsfErrorFraction), and its D has its own PSF.
-  if (result.method === 'ZOGY')
-    return { fluxFraction: 0, astrometricSigmaPx: 0, pixels: 0, cores: 0, coresBeyondNoise: 0 };
+  if (result.method === 'ZOGY') return { ...NO_MODEL_ERROR };
   const error = measureModelError(
     result.difference,
     warpedTemplate.image,
     result.kernelSum,
     result.psfFwhmPx,
     config,
+    candidates,
   );
   addModelErrorVariance(result.difference, warpedTemplate.image, result.kernelSum, error);
   return error;

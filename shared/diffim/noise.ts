@@ -4,11 +4,11 @@
  * take their noise levels from here, and the shape of each input's noise spectrum from NoiseShape.
  */
 import type { Exposure, NoiseCorrelation, NoiseLags } from '../image/exposure.js';
-import { UNUSABLE } from '../image/mask.js';
+import { MaskPlane, UNUSABLE } from '../image/mask.js';
 import { Plane, type ImageF } from '../image/plane.js';
 import { poolTask } from '../util/pool-task.js';
 import { fromShared, sharedOrCopy, toShared } from '../util/shared-plane.js';
-import { median } from '../util/stats.js';
+import { clippedStats, median } from '../util/stats.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 
 export class NoiseMap {
@@ -231,4 +231,35 @@ export async function differenceVarianceAsync(
   if (onPool) await pool.runTask(poolTask(import.meta.url, { differenceVariance }), job);
   else differenceVariance(job);
   return out;
+}
+
+/** Clipped std of image/sqrt(variance) over usable pixels, on a sparse lattice. */
+export function normalisedNoise(e: Exposure): { ratio: number; usable: number } {
+  const step = Math.max(1, Math.floor(Math.sqrt((e.width * e.height) / 200000)));
+  const vals: number[] = [];
+  let usable = 0,
+    all = 0;
+  const bad =
+    MaskPlane.BAD |
+    MaskPlane.SAT |
+    MaskPlane.CR |
+    MaskPlane.NO_DATA |
+    MaskPlane.EDGE |
+    MaskPlane.SUSPECT;
+  for (let y = 0; y < e.height; y += step) {
+    const im = e.image.row(y),
+      v = e.variance.row(y),
+      m = e.mask.row(y);
+    for (let x = 0; x < e.width; x += step) {
+      all++;
+      if (m[x] & bad || !(v[x] > 0)) continue;
+      usable++;
+      vals.push(im[x] / Math.sqrt(v[x]));
+    }
+  }
+  // 5-sigma clipping keeps the Gaussian core's std unbiased (to 0.1%) while dropping sources.
+  return {
+    ratio: vals.length ? clippedStats(vals, 5).std : Number.NaN,
+    usable: usable / Math.max(1, all),
+  };
 }

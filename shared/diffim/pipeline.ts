@@ -45,22 +45,17 @@ import {
   matchResponse,
   readIllumination,
 } from './illumination.js';
-import { applyModelError, type ModelError } from './model-error.js';
+import { NO_MODEL_ERROR, type ModelError } from './model-error.js';
 import type { ImageF } from '../image/plane.js';
 import { fineSkyAsync } from './fine-sky-async.js';
 import type { WarpConfig } from '../warp/config.js';
 import { writeExposure, type WriteExposureOptions } from '../fits/exposure.js';
 import { FitsHeader } from '../fits/header.js';
-import { DEFAULT_SUBTRACT_CONFIG, type SubtractConfig } from './config.js';
+import type { SubtractConfig } from './config.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { readFits } from '../fits/read.js';
 import { diffPsfToHdu, readDiffPsf, type GridPsf } from './psf-grid.js';
-import {
-  normalisedNoise,
-  subtractImages,
-  type SubtractResult,
-  type SubtractStage,
-} from './subtract.js';
+import { subtractImages, type SubtractResult, type SubtractStage } from './subtract.js';
 
 export interface DiffConfig {
   /** Characterize the inputs (default true); false keeps their PSFs and pixels as given (backgrounds already removed). */
@@ -384,18 +379,15 @@ export async function runDiff(
   onWarped?.(outcome);
   const warpMs = lap('warp');
   await scienceNoise;
-  const result = await subtractImages(science, warped.exposure, cfg.subtract, { onStage, pool });
-  const modelError = applyModelError(result, warped.exposure, {
-    ...DEFAULT_SUBTRACT_CONFIG.modelError,
-    ...cfg.subtract.modelError,
+  const result = await subtractImages(science, warped.exposure, cfg.subtract, {
+    onStage,
+    pool,
+    modelError: true,
   });
-  // The noise ratio as written: re-measured only when variance was added (a full-image pass).
-  if (modelError.fluxFraction > 0 || modelError.astrometricSigmaPx > 0)
-    result.stats.noiseRatio = normalisedNoise(result.difference).ratio;
   return {
     ...result,
     ...outcome,
-    modelError,
+    modelError: result.modelError ?? NO_MODEL_ERROR,
     scienceCharacterization,
     templateCharacterization,
     timingsMs: {

@@ -15,6 +15,9 @@ import { MaskPlane, UNUSABLE } from '../image/mask.js';
 import type { Exposure } from '../image/exposure.js';
 import type { ImageF, MaskI } from '../image/plane.js';
 import { solveSymmetric } from '../util/linalg.js';
+import { poolTask } from '../util/pool-task.js';
+import { planeDataOf, planeOf, sharedOrCopy, type PlaneData } from '../util/shared-plane.js';
+import type { WorkerPool } from '../util/worker-pool.js';
 
 export interface StarHaloConfig {
   /** Inner and outer radius of the fitted profile, PSF FWHMs (default 2 and 12; 0 outer: off). */
@@ -60,7 +63,7 @@ const FIT_ROUNDS = 3;
 /** Gauss-Seidel sweeps over the stars' amplitudes per round. */
 const AMPLITUDE_SWEEPS = 2;
 
-interface Star {
+export interface HaloStar {
   x: number;
   y: number;
   amp: number;
@@ -73,9 +76,9 @@ function brightStars(
   matchedMask: MaskI,
   cfg: StarHaloConfig,
   minSeparation: number,
-): Star[] {
+): HaloStar[] {
   const { width: w, height: h } = matched;
-  const peaks: Star[] = [];
+  const peaks: HaloStar[] = [];
   const k2 = cfg.minPeakSigma ** 2;
   for (let y = 1; y < h - 1; y++) {
     const r0 = matched.row(y - 1);
@@ -92,7 +95,7 @@ function brightStars(
     }
   }
   peaks.sort((a, b) => b.amp - a.amp);
-  const out: Star[] = [];
+  const out: HaloStar[] = [];
   const d2 = minSeparation * minSeparation;
   for (const p of peaks) {
     if (out.length >= cfg.maxStars) break;
@@ -102,18 +105,70 @@ function brightStars(
   return out;
 }
 
+type Matched = Pick<Exposure, 'image' | 'variance' | 'mask'>;
+
+/**
+ * The stars whose rings are fitted: the brightest peaks of `matched` (the template on the
+ * science grid: deeper), at least the profile's inner radius apart. `fwhmPx`: the difference PSF's.
+ */
+export function haloStars(
+  matched: Matched,
+  fwhmPx: number,
+  config: Partial<StarHaloConfig> = {},
+): HaloStar[] {
+  const cfg = { ...DEFAULT_STAR_HALO_CONFIG, ...config };
+  return brightStars(matched.image, matched.variance, matched.mask, cfg, cfg.innerFwhm * fwhmPx);
+}
+
+/** haloStars' arguments as they cross to a pool worker (planes on shared memory). */
+export interface HaloStarsJob {
+  image: PlaneData<Float32Array>;
+  variance: PlaneData<Float32Array>;
+  mask: PlaneData<Int32Array>;
+  fwhmPx: number;
+  config: Partial<StarHaloConfig>;
+}
+
+/** Worker side of haloStarsAsync. */
+export function haloStarsTask(job: HaloStarsJob): HaloStar[] {
+  const matched = {
+    image: planeOf(job.image),
+    variance: planeOf(job.variance),
+    mask: planeOf(job.mask),
+  };
+  return haloStars(matched, job.fwhmPx, job.config);
+}
+
+/** haloStars on `pool`'s worker (here without one): it reads only the matched image. */
+export function haloStarsAsync(
+  matched: Matched,
+  fwhmPx: number,
+  config: Partial<StarHaloConfig>,
+  pool: WorkerPool | null,
+): Promise<HaloStar[]> {
+  if (!pool || pool.size === 0) return Promise.resolve(haloStars(matched, fwhmPx, config));
+  return pool.runTask(poolTask(import.meta.url, { haloStarsTask }), {
+    image: planeDataOf(sharedOrCopy(matched.image)),
+    variance: planeDataOf(sharedOrCopy(matched.variance)),
+    mask: planeDataOf(sharedOrCopy(matched.mask)),
+    fwhmPx,
+    config,
+  });
+}
+
 /**
  * Fits and (when significant) subtracts the stars' common ring from `image` in place (see the
- * module comment). The stars are found on `matched` (the template on the science grid: deeper),
+ * module comment). The stars are found on `matched` (haloStars, unless given as `found`),
  * `variance` is the difference's, `fwhmPx` its PSF's.
  */
 export function subtractStarHalos(
   image: ImageF,
   mask: MaskI,
   variance: ImageF,
-  matched: Pick<Exposure, 'image' | 'variance' | 'mask'>,
+  matched: Matched,
   fwhmPx: number,
   config: Partial<StarHaloConfig> = {},
+  found?: HaloStar[],
 ): StarHalos {
   const cfg = { ...DEFAULT_STAR_HALO_CONFIG, ...config };
   const none: StarHalos = { applied: false, stars: 0, significance: 0, profile: [] };
@@ -122,7 +177,7 @@ export function subtractStarHalos(
   const r1 = cfg.outerFwhm * fwhmPx;
   const nb = cfg.bins;
   const step = (r1 - r0) / (nb - 1);
-  const stars = brightStars(matched.image, matched.variance, matched.mask, cfg, r0);
+  const stars = found ?? haloStars(matched, fwhmPx, cfg);
   if (stars.length < 3) return { ...none, stars: stars.length };
   for (const s of stars) s.amp = 1;
   const { width: w, height: h } = image;
@@ -170,18 +225,23 @@ export function subtractStarHalos(
   const data = image.data;
   const vdata = variance.data;
   // The pixels the rings cover, each once (rings overlap): compact index, data, weight, model.
-  const slot = new Int32Array(sw * Math.ceil(h / FIT_STEP)).fill(-1);
+  // slot[i]: 1 + the compact index of fit pixel i, 0 until seen (a new array is zeros: no fill pass).
+  const slot = new Int32Array(sw * Math.ceil(h / FIT_STEP));
   const pixels: number[] = [];
   const entry = rings.map((g) =>
     Int32Array.from(g.idx, (i) => {
-      if (slot[i] < 0) slot[i] = pixels.push(i) - 1;
-      return slot[i];
+      if (slot[i] === 0) slot[i] = pixels.push(i);
+      return slot[i] - 1;
     }),
   );
   const n = pixels.length;
-  const full = (i: number): number => Math.floor(i / sw) * FIT_STEP * w + (i % sw) * FIT_STEP;
-  const d = Float64Array.from(pixels, (i) => data[full(i)]);
-  const wt = Float64Array.from(pixels, (i) => 1 / vdata[full(i)]);
+  const d = new Float64Array(n);
+  const wt = new Float64Array(n);
+  for (let c = 0; c < n; c++) {
+    const full = Math.floor(pixels[c] / sw) * FIT_STEP * w + (pixels[c] % sw) * FIT_STEP;
+    d[c] = data[full];
+    wt[c] = 1 / vdata[full];
+  }
   const model = new Float64Array(n);
   const clipped = new Uint8Array(n);
   let profile = new Float64Array(nb);

@@ -7,11 +7,10 @@
  *   const r = await subtractImages(science, warpedTemplate, { method: 'auto' });
  *   r.method; r.kernelSum; r.difference.image; r.differencePsf.stampAt(x, y);
  */
-import { Exposure } from '../image/exposure.js';
+import type { Exposure } from '../image/exposure.js';
 import { MaskPlane } from '../image/mask.js';
 import { Plane, type ImageF } from '../image/plane.js';
 import type { Psf } from '../psf/types.js';
-import { clippedStats } from '../util/stats.js';
 import { releaseShared } from '../util/buffer-pool.js';
 import { sharedCopy, sharedOrCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
@@ -21,25 +20,25 @@ import {
   STEADY_CLIP_SIGMA,
   steadyCandidates,
 } from './aperture-correction.js';
-import { subtractStarHalos, type StarHalos } from './star-halos.js';
+import type { StarHalos } from './star-halos.js';
 import { alardLuptonBasis, basisSigmas, type KernelBasis } from './basis.js';
 import { selectCandidates } from './candidates.js';
 import { DEFAULT_SUBTRACT_CONFIG, type DiffMethod, type SubtractConfig } from './config.js';
 import { differenceMaskAsync } from './difference-mask.js';
-import { DifferenceFailedError } from './errors.js';
 import { convolveKernelField, kernelSquaredSum } from './convolve-field.js';
 import { decorrelate, type NoiseModels } from './decorrelate.js';
-import { flagDifferenceCosmicRaysAsync } from './difference-cosmic-rays.js';
 import { fillGarbageAsync, withGarbageFilled } from './garbage-fill.js';
 import { MIN_PIXELS_PER_UNKNOWN, prepareStamps, type CandidateReport } from './kernel-fit.js';
 import { fitKernelWithFallback } from './kernel-fallback.js';
 import type { KernelSolution } from './kernel-solution.js';
 import { differenceVarianceAsync, inLocalFrame, NoiseMap } from './noise.js';
-import { GridPsf, stampFwhm, stampSigma } from './psf-grid.js';
+import { GridPsf, stampSigma } from './psf-grid.js';
 import { SmoothedPsf } from './smooth-psf-spectrum.js';
 import { zogy, zogyDifferencePsf } from './zogy.js';
 import { FWHM_PER_SIGMA } from '../util/numeric.js';
-import { subtractResidualBackground, type ResidualBackground } from './illumination.js';
+import type { ResidualBackground } from './illumination.js';
+import type { ModelError } from './model-error.js';
+import { finishDifference } from './output.js';
 
 export type SubtractStage =
   | 'chooseMethod'
@@ -93,6 +92,8 @@ export interface SubtractResult {
   /** The fitted kernel field (convolving the template for AL and ZOGY's scale, the science for AL-CONVSCI). */
   kernel: KernelSolution;
   stats: SubtractStats;
+  /** The model error whose variance was added to the difference's (only when run.modelError). */
+  modelError?: ModelError;
   timingsMs: Record<SubtractStage, number>;
 }
 
@@ -170,59 +171,13 @@ function gridPositions(length: number, count: number): number[] {
   );
 }
 
-/** Clipped std of image/sqrt(variance) over usable pixels, on a sparse lattice. */
-export function normalisedNoise(e: Exposure): { ratio: number; usable: number } {
-  const step = Math.max(1, Math.floor(Math.sqrt((e.width * e.height) / 200000)));
-  const vals: number[] = [];
-  let usable = 0,
-    all = 0;
-  const bad =
-    MaskPlane.BAD |
-    MaskPlane.SAT |
-    MaskPlane.CR |
-    MaskPlane.NO_DATA |
-    MaskPlane.EDGE |
-    MaskPlane.SUSPECT;
-  for (let y = 0; y < e.height; y += step) {
-    const im = e.image.row(y),
-      v = e.variance.row(y),
-      m = e.mask.row(y);
-    for (let x = 0; x < e.width; x += step) {
-      all++;
-      if (m[x] & bad || !(v[x] > 0)) continue;
-      usable++;
-      vals.push(im[x] / Math.sqrt(v[x]));
-    }
-  }
-  // 5-sigma clipping keeps the Gaussian core's std unbiased (to 0.1%) while dropping sources.
-  return {
-    ratio: vals.length ? clippedStats(vals, 5).std : Number.NaN,
-    usable: usable / Math.max(1, all),
-  };
-}
-
-/** No all-masked or non-finite difference goes out silently: DifferenceFailedError names what failed. */
-function assertUsable(
-  noise: { ratio: number; usable: number },
-  psfFwhmPx: number,
-  nonFiniteFraction: number,
-): void {
-  const causes = [
-    nonFiniteFraction > 0 &&
-      `${(100 * nonFiniteFraction).toFixed(1)} % of the pixels came out non-finite and were masked NO_DATA`,
-    !(noise.usable > 0) && 'no usable pixel left',
-    !Number.isFinite(noise.ratio) && 'noise ratio not finite',
-    !Number.isFinite(psfFwhmPx) && 'difference PSF not finite',
-  ];
-  if (!(noise.usable > 0) || !Number.isFinite(noise.ratio) || !Number.isFinite(psfFwhmPx))
-    throw new DifferenceFailedError(causes.filter(Boolean).join('; '));
-}
-
 export interface SubtractRunOptions {
   /** Called as each stage ends with its wall time, ms (benchmarks sample memory there). */
   onStage?: (stage: SubtractStage, ms: number) => void;
   /** Worker threads for the tiled stages (convolve, decorrelate, ZOGY); none: all on this thread. */
   pool?: WorkerPool | null;
+  /** Measure the model error on static sources and add its variance (model-error.ts; runDiff does). */
+  modelError?: boolean;
 }
 
 /** Stages 3-8 on aligned, characterized exposures (each with a PSF, backgrounds subtracted). */
@@ -477,61 +432,21 @@ export async function subtractImages(
     });
   }
 
-  // (8) Output: no-data pixels zeroed, the difference PSF, noise figures.
-  let nonFinite = 0;
-  for (let y = 0; y < height; y++) {
-    const io = image.row(y),
-      mo = mask.row(y),
-      vo = variance.row(y);
-    for (let x = 0; x < width; x++) {
-      if (mo[x] & MaskPlane.NO_DATA || !Number.isFinite(io[x])) {
-        if (!Number.isFinite(io[x])) nonFinite++;
-        io[x] = 0;
-        mo[x] |= MaskPlane.NO_DATA;
-      }
-      if (!Number.isFinite(vo[x])) vo[x] = 0;
-    }
-  }
-  // What the images' background models could not follow (diffuse light, illumination edges).
-  const residualBackground = await subtractResidualBackground(
-    image,
-    mask,
-    variance,
-    Math.max(fwhmS, fwhmT),
-    cfg.illumination,
+  // (8) Output (output.ts): no-data pixels zeroed, what the kernel could not model, noise figures.
+  const out = await finishDifference(
+    { image, mask, variance },
+    { science, template, method, differencePsf, fwhmPx: wide, scale: photometricScale },
+    cfg,
     pool,
+    run.modelError ?? false,
   );
-  // Bright stars' wings beyond the kernel's reach (star-halos.ts), on what the smooth background leaves.
-  const starHalos =
-    method === 'ZOGY'
-      ? null
-      : subtractStarHalos(image, mask, variance, template, wide, cfg.starHalos);
-  // Only where the science is not convolved (AL) does its charge keep its pixel scale on the difference.
-  const differenceCrPixels =
-    cfg.differenceCrContrast > 0 && method === 'AL'
-      ? (
-          await flagDifferenceCosmicRaysAsync(
-            image,
-            variance,
-            mask,
-            differencePsf,
-            cfg.differenceCrContrast,
-            pool,
-          )
-        ).nPixels
-      : 0;
-  const difference = new Exposure(image, mask, variance, science.wcs, differencePsf, science.info);
-  const noise = normalisedNoise(difference);
-  const centre = differencePsf.stampAt(cx, cy, true);
-  const psfFwhmPx = stampFwhm(centre.data, centre.size);
-  assertUsable(noise, psfFwhmPx, nonFinite / (width * height));
   lap('output');
   timings.total = performance.now() - start;
   return {
-    difference,
+    difference: out.difference,
     method,
     kernelSum: photometricScale,
-    psfFwhmPx,
+    psfFwhmPx: out.psfFwhmPx,
     differencePsf,
     score,
     kernel: solution,
@@ -544,15 +459,16 @@ export async function subtractImages(
       candidatesUsed: fit.used,
       scienceFwhmPx: fwhmS,
       templateFwhmPx: fwhmT,
-      noiseRatio: noise.ratio,
-      usableFraction: noise.usable,
+      noiseRatio: out.noiseRatio,
+      usableFraction: out.usableFraction,
       kernelFallback: fit.fallback,
       apertureCorrection: apCorr.ratio,
       apertureCorrected: apCorr.applied,
-      residualBackground,
-      starHalos,
-      differenceCrPixels,
+      residualBackground: out.residualBackground,
+      starHalos: out.starHalos,
+      differenceCrPixels: out.differenceCrPixels,
     },
+    modelError: out.modelError,
     timingsMs: timings,
   };
 }

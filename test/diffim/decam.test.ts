@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { readExposure } from '../../shared/fits/exposure.js';
 import { readFits } from '../../shared/fits/read.js';
 import { diffToFits, readDiffPsfFromFits, runDiff } from '../../shared/diffim/pipeline.js';
-import { normalisedNoise } from '../../shared/diffim/subtract.js';
+import { normalisedNoise } from '../../shared/diffim/noise.js';
 import {
   blankSkyExclusion,
   estimateNoiseCorrelation,

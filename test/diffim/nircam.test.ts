@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { readExposure } from '../../shared/fits/exposure.js';
 import { readFits } from '../../shared/fits/read.js';
 import { MaskPlane } from '../../shared/image/mask.js';
-import { normalisedNoise } from '../../shared/diffim/subtract.js';
+import { normalisedNoise } from '../../shared/diffim/noise.js';
 import { apertureCorrection } from '../../shared/diffim/aperture-correction.js';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
 import { NIRCAM_DIR } from '../helpers/data.js';

@@ -1,0 +1,271 @@
+/**
+ * Stage (8) of subtractImages, the difference as written: no-data and non-finite pixels zeroed
+ * (one pass in two halves, this thread's and the pool worker's, which also marks the pixels the
+ * residual background may use), the residual background (illumination.ts), the bright stars'
+ * common ring (star-halos.ts; not ZOGY), the cosmic rays a star hid (difference-cosmic-rays.ts;
+ * AL), the noise figures and, when asked (runDiff), the model error's variance (model-error.ts).
+ * The two passes that read only the warped template and the difference's variance (the halo
+ * stars, the model error's compact pixels) are posted to the worker as the residual background's
+ * source mask starts: its smoothing is claimed band by band, so the threads share both.
+ */
+import { Exposure } from '../image/exposure.js';
+import { MaskPlane } from '../image/mask.js';
+import type { ImageF, MaskI } from '../image/plane.js';
+import { poolTask } from '../util/pool-task.js';
+import { planeDataOf, planeOf, type PlaneData } from '../util/shared-plane.js';
+import { median } from '../util/stats.js';
+import type { WorkerPool } from '../util/worker-pool.js';
+import type { DiffMethod, SubtractConfig } from './config.js';
+import { flagDifferenceCosmicRaysAsync } from './difference-cosmic-rays.js';
+import { DifferenceFailedError } from './errors.js';
+import {
+  excludeRows,
+  subtractResidualBackground,
+  type ResidualBackground,
+  type ResidualSky,
+} from './illumination.js';
+import { applyModelError, compactPixelsAsync, type ModelError } from './model-error.js';
+import { normalisedNoise } from './noise.js';
+import { stampFwhm, type GridPsf } from './psf-grid.js';
+import { haloStarsAsync, subtractStarHalos, type HaloStar, type StarHalos } from './star-halos.js';
+
+/** The difference's planes as the filters leave them (contiguous on shared memory with a pool). */
+export interface DifferencePlanes {
+  image: ImageF;
+  mask: MaskI;
+  variance: ImageF;
+}
+
+/** What the output takes from the subtraction. */
+export interface OutputContext {
+  /** The science (its WCS and visit info go to the difference). */
+  science: Exposure;
+  /** The warped template, as subtracted. */
+  template: Exposure;
+  method: DiffMethod;
+  differencePsf: GridPsf;
+  /** FWHM of the wider input PSF, px. */
+  fwhmPx: number;
+  /** Photometric scale (science flux per template flux): the static scene is this times the template. */
+  scale: number;
+}
+
+export interface DifferenceOutput {
+  difference: Exposure;
+  /** FWHM of the difference PSF at the image centre, px. */
+  psfFwhmPx: number;
+  /** normalisedNoise as written (after the model error's variance) and the usable fraction. */
+  noiseRatio: number;
+  usableFraction: number;
+  residualBackground: ResidualBackground;
+  starHalos: StarHalos | null;
+  differenceCrPixels: number;
+  /** Measured only when asked (undefined otherwise). */
+  modelError?: ModelError;
+}
+
+/** Rows [y0, y1) of the three planes (shared) and the residual background's `exclude`, as they cross to a worker. */
+export interface NoDataJob {
+  image: PlaneData<Float32Array>;
+  mask: PlaneData<Int32Array>;
+  variance: PlaneData<Float32Array>;
+  exclude: Uint8Array;
+  y0: number;
+  y1: number;
+}
+
+interface NoDataRows {
+  nonFinite: number;
+  /** The residual background's noise sample of these rows (excludeRows). */
+  sigmas: number[];
+}
+
+/**
+ * Rows [y0, y1): non-finite and NO_DATA pixels set to 0 (and flagged NO_DATA), a non-finite
+ * variance to 0; then, while the row is at hand, the residual background's exclude marks.
+ */
+function zeroRows(
+  image: ImageF,
+  mask: MaskI,
+  variance: ImageF,
+  exclude: Uint8Array,
+  y0: number,
+  y1: number,
+): NoDataRows {
+  let nonFinite = 0;
+  const sigmas: number[] = [];
+  for (let y = y0; y < y1; y++) {
+    const io = image.row(y),
+      mo = mask.row(y),
+      vo = variance.row(y);
+    for (let x = 0; x < image.width; x++) {
+      if (mo[x] & MaskPlane.NO_DATA || !Number.isFinite(io[x])) {
+        if (!Number.isFinite(io[x])) nonFinite++;
+        io[x] = 0;
+        mo[x] |= MaskPlane.NO_DATA;
+      }
+      if (!Number.isFinite(vo[x])) vo[x] = 0;
+    }
+    excludeRows(image, mask, variance, exclude, y, y + 1, sigmas);
+  }
+  return { nonFinite, sigmas };
+}
+
+/** Worker side of zeroNoData. */
+export function zeroNoDataRows(job: NoDataJob): NoDataRows {
+  const [image, mask, variance] = [planeOf(job.image), planeOf(job.mask), planeOf(job.variance)];
+  return zeroRows(image, mask, variance, job.exclude, job.y0, job.y1);
+}
+
+const onShared = (p: ImageF | MaskI): boolean =>
+  p.contiguous && p.data.buffer instanceof SharedArrayBuffer;
+
+/** zeroRows over the image, the lower half of the rows on `pool`'s worker when the planes are shared. */
+async function zeroNoData(
+  { image, mask, variance }: DifferencePlanes,
+  pool: WorkerPool | null,
+): Promise<{ nonFinite: number; sky: ResidualSky }> {
+  const h = image.height;
+  const exclude = new Uint8Array(new SharedArrayBuffer(image.width * h));
+  const split = !!pool && pool.size > 0 && h > 1 && [image, mask, variance].every(onShared);
+  const half = split ? h >> 1 : h;
+  const far = split
+    ? pool.runTask(poolTask(import.meta.url, { zeroNoDataRows }), {
+        image: planeDataOf(image),
+        mask: planeDataOf(mask),
+        variance: planeDataOf(variance),
+        exclude,
+        y0: half,
+        y1: h,
+      })
+    : null;
+  far?.catch(() => {}); // awaited below, after this thread's half, which may throw first
+  const near = zeroRows(image, mask, variance, exclude, 0, half);
+  const rest = (await far) ?? { nonFinite: 0, sigmas: [] };
+  return {
+    nonFinite: near.nonFinite + rest.nonFinite,
+    sky: { exclude, sigma: median([...near.sigmas, ...rest.sigmas]) },
+  };
+}
+
+/** The worker's passes over the warped template (star-halos.ts, model-error.ts), started together. */
+interface TemplatePasses {
+  stars: Promise<HaloStar[]> | null;
+  compact: Promise<Int32Array> | null;
+}
+
+/** No all-masked or non-finite difference goes out silently: DifferenceFailedError names what failed. */
+function assertUsable(
+  noise: { ratio: number; usable: number },
+  psfFwhmPx: number,
+  nonFiniteFraction: number,
+): void {
+  const causes = [
+    nonFiniteFraction > 0 &&
+      `${(100 * nonFiniteFraction).toFixed(1)} % of the pixels came out non-finite and were masked NO_DATA`,
+    !(noise.usable > 0) && 'no usable pixel left',
+    !Number.isFinite(noise.ratio) && 'noise ratio not finite',
+    !Number.isFinite(psfFwhmPx) && 'difference PSF not finite',
+  ];
+  if (!(noise.usable > 0) || !Number.isFinite(noise.ratio) || !Number.isFinite(psfFwhmPx))
+    throw new DifferenceFailedError(causes.filter(Boolean).join('; '));
+}
+
+/**
+ * The difference as written (see the module comment), from its planes as the filters leave them
+ * (changed in place). `modelError`: measure the model error and add its variance (runDiff).
+ */
+export async function finishDifference(
+  planes: DifferencePlanes,
+  ctx: OutputContext,
+  cfg: SubtractConfig,
+  pool: WorkerPool | null,
+  modelError: boolean,
+): Promise<DifferenceOutput> {
+  const { image, mask, variance } = planes;
+  const { width, height } = image;
+  const centre = ctx.differencePsf.stampAt((width - 1) / 2, (height - 1) / 2, true);
+  const psfFwhmPx = stampFwhm(centre.data, centre.size);
+  const { nonFinite, sky } = await zeroNoData(planes, pool);
+  const al = ctx.method !== 'ZOGY';
+  const measure =
+    al && modelError && cfg.modelError.measure !== false && Number.isFinite(ctx.scale);
+  let passes: TemplatePasses | null = null;
+  const startPasses = (): TemplatePasses => {
+    passes ??= {
+      stars: al ? haloStarsAsync(ctx.template, ctx.fwhmPx, cfg.starHalos, pool) : null,
+      compact: measure
+        ? compactPixelsAsync(
+            ctx.template.image,
+            variance,
+            ctx.scale,
+            psfFwhmPx,
+            cfg.modelError,
+            pool,
+          )
+        : null,
+    };
+    passes.stars?.catch(() => {}); // awaited below, after the residual background, which may throw first
+    passes.compact?.catch(() => {});
+    return passes;
+  };
+  // What the images' background models could not follow (diffuse light, illumination edges).
+  const residualBackground = await subtractResidualBackground(
+    image,
+    mask,
+    variance,
+    ctx.fwhmPx,
+    cfg.illumination,
+    pool,
+    { sky, beforeSources: startPasses },
+  );
+  const { stars, compact } = startPasses();
+  // Bright stars' wings beyond the kernel's reach, on what the smooth background leaves.
+  const starHalos = stars
+    ? subtractStarHalos(image, mask, variance, ctx.template, ctx.fwhmPx, cfg.starHalos, await stars)
+    : null;
+  // Only where the science is not convolved (AL) does its charge keep its pixel scale on the difference.
+  const differenceCrPixels =
+    cfg.differenceCrContrast > 0 && ctx.method === 'AL'
+      ? (
+          await flagDifferenceCosmicRaysAsync(
+            image,
+            variance,
+            mask,
+            ctx.differencePsf,
+            cfg.differenceCrContrast,
+            pool,
+          )
+        ).nPixels
+      : 0;
+  const difference = new Exposure(
+    image,
+    mask,
+    variance,
+    ctx.science.wcs,
+    ctx.differencePsf,
+    ctx.science.info,
+  );
+  const noise = normalisedNoise(difference);
+  assertUsable(noise, psfFwhmPx, nonFinite / (width * height));
+  const error = modelError
+    ? applyModelError(
+        { method: ctx.method, difference, kernelSum: ctx.scale, psfFwhmPx },
+        ctx.template,
+        cfg.modelError,
+        compact ? await compact : undefined,
+      )
+    : undefined;
+  // The noise ratio as written: measured again only when variance was added (a full-image pass).
+  const added = !!error && (error.fluxFraction > 0 || error.astrometricSigmaPx > 0);
+  return {
+    difference,
+    psfFwhmPx,
+    noiseRatio: added ? normalisedNoise(difference).ratio : noise.ratio,
+    usableFraction: noise.usable,
+    residualBackground,
+    starHalos,
+    differenceCrPixels,
+    modelError: error,
+  };
+}
