@@ -94,6 +94,8 @@ export interface PreparedTemplate {
   readonly kind: 'prepared';
   exposure: Exposure;
   characterization?: CharacterizeResult;
+  /** Its stars for the registration, when its file kept them (shared/pipeline/prepared-io.ts). */
+  stars?: AstromSource[];
 }
 
 export type DiffStage = 'characterizeScience' | 'characterizeTemplate' | 'warp' | SubtractStage;
@@ -281,8 +283,10 @@ export async function runDiff(
   // pixels do not change before the warp unless a structured sky is re-subtracted below.
   const templateWarpSource =
     !templateStructured && science.wcs && tmpl.wcs ? warpSource(tmpl, cfg.warp) : undefined;
-  // Its stars for the registration too (found again when prepared: a prepared file keeps no sources).
-  const templateStars = templateStructured ? null : stars(tmpl, templateCharacterization, null);
+  // Its stars for the registration too (a prepared file keeps them; else found again here).
+  const templateStars = templateStructured
+    ? null
+    : (prepared?.stars ?? stars(tmpl, templateCharacterization, null));
   if (scienceDone && !scienceCharacterization) {
     scienceCharacterization = await scienceDone;
     scienceNoiseOf(scienceCharacterization);
