@@ -7,14 +7,14 @@
  * One instance per thread; its memory grows to the largest piece it has seen (~10 MB at 4096 wide).
  */
 import { MaskPlane } from '../image/mask.js';
-import { wasmModule } from '../wasm/load.js';
+import { instantiate, wasmModule, type WasmCompiled, type WasmMemory } from '../wasm/load.js';
 import { LanczosTable, type KernelName } from './lanczos.js';
 import { CELL_SIZE, PHASE_BINS } from './noise-correlation.js';
 import { interpolateRow, type BandStats, type ResampleJob } from './resample-job.js';
 
 /** The exports of shared/wasm/resample.as (pointers are byte offsets into `memory`). */
 interface ResampleExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   bounds(
     rows: number,
     cols: number,
@@ -58,6 +58,7 @@ interface ResampleExports {
     histY: number,
   ): number;
   sumSquares(n: number, outMask: number, squares: number, sum: number): number;
+  interleave(n: number, a: number, b: number, out: number): void;
 }
 
 /** Output rows resampled per piece: the positions and outputs of a piece sit in linear memory at once. */
@@ -94,8 +95,8 @@ export class WasmResampler {
   private kernel: KernelName | null = null;
   private layout: Layout | null = null;
 
-  constructor(module: WebAssembly.Module) {
-    this.x = new WebAssembly.Instance(module).exports as unknown as ResampleExports;
+  constructor(module: WasmCompiled) {
+    this.x = instantiate<ResampleExports>(module);
   }
 
   /** resampleRowsJs's contract: rows [yStart, yEnd) of the job's outputs, their stats, phases counted into `histograms`. */
@@ -234,8 +235,8 @@ export class WasmResampler {
   }
 
   /**
-   * Copies the template's region into linear memory: image and variance interleaved (as 32-bit
-   * words, so bit for bit), then the mask; returns the mask's offset, 0 when the template has none.
+   * Copies the template's region into linear memory: image and variance rows (memcpy), interleaved
+   * there into pairs, then the mask; returns the mask's offset, 0 when the template has none.
    */
   private copyRegion(
     job: ResampleJob,
@@ -243,26 +244,28 @@ export class WasmResampler {
     { rx0, ry0, rw, rh }: { rx0: number; ry0: number; rw: number; rh: number },
   ): number {
     const area = rw * rh;
-    const maskOffset = layout.region + 8 * area;
-    this.reserve(maskOffset + (job.srcMask ? 4 * area : 0));
+    const image = layout.region + 8 * area;
+    const variance = image + 4 * area;
+    const mask = variance + 4 * area;
+    this.reserve(mask + 4 * area);
     const buffer = this.x.memory.buffer;
-    const pairs = new Uint32Array(buffer, layout.region, 2 * area);
-    const image = words(job.srcImage);
-    const variance = words(job.srcVariance);
-    const W = job.srcWidth;
-    for (let r = 0, d = 0; r < rh; r++) {
-      for (let s = (ry0 + r) * W + rx0, end = s + rw; s < end; s++) {
-        pairs[d++] = image[s];
-        pairs[d++] = variance[s];
+    const planes: Array<
+      [Float32Array | Int32Array | null, number, typeof Float32Array | typeof Int32Array]
+    > = [
+      [job.srcImage, image, Float32Array],
+      [job.srcVariance, variance, Float32Array],
+      [job.srcMask, mask, Int32Array],
+    ];
+    for (const [plane, offset, View] of planes) {
+      if (!plane) continue;
+      const to = new View(buffer, offset, area);
+      for (let r = 0; r < rh; r++) {
+        const s = (ry0 + r) * job.srcWidth + rx0;
+        to.set(plane.subarray(s, s + rw), r * rw);
       }
     }
-    if (!job.srcMask) return 0;
-    const mask = new Int32Array(buffer, maskOffset, area);
-    for (let r = 0; r < rh; r++) {
-      const s = (ry0 + r) * W + rx0;
-      mask.set(job.srcMask.subarray(s, s + rw), r * rw);
-    }
-    return maskOffset;
+    this.x.interleave(area, image, variance, layout.region);
+    return job.srcMask ? mask : 0;
   }
 
   /** The layout for output rows `width` wide, with the kernel's table at offset 0. */
@@ -307,11 +310,6 @@ export class WasmResampler {
     const have = this.x.memory.buffer.byteLength;
     if (bytes > have) this.x.memory.grow(Math.ceil((bytes - have) / PAGE));
   }
-}
-
-/** A float plane's 32-bit words, to copy its bits unchanged. */
-function words(plane: Float32Array): Uint32Array {
-  return new Uint32Array(plane.buffer, plane.byteOffset, plane.length);
 }
 
 let resampler: WasmResampler | null | undefined;

@@ -5,9 +5,30 @@
  */
 import { readFileSync } from 'node:fs';
 
+/** A module's linear memory, as its exports give it. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** A compiled module (opaque). */
+export interface WasmCompiled {
+  readonly compiled: unique symbol;
+}
+
+/**
+ * The part of the WebAssembly JavaScript API used here: the libraries the project compiles with
+ * (ES2023, Node's types) do not declare it.
+ */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => WasmCompiled;
+  Instance: new (module: WasmCompiled) => { exports: unknown };
+}
+
+const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
 /** A compiled module, or why there is none (the file is missing, or this engine lacks a feature it uses). */
-export type WasmModule =
-  { module: WebAssembly.Module; reason: null } | { module: null; reason: string };
+export type WasmModule = { module: WasmCompiled; reason: null } | { module: null; reason: string };
 
 const MODULES = new Map<string, WasmModule>();
 
@@ -17,11 +38,16 @@ export function wasmModule(name: string): WasmModule {
   if (!compiled) {
     try {
       const bytes = readFileSync(new URL(`./${name}.wasm`, import.meta.url));
-      compiled = { module: new WebAssembly.Module(bytes), reason: null };
+      compiled = { module: new api.Module(bytes), reason: null };
     } catch (error) {
       compiled = { module: null, reason: String(error) };
     }
     MODULES.set(name, compiled);
   }
   return compiled;
+}
+
+/** A new instance of `module` (no imports), its exports typed by the caller. */
+export function instantiate<T>(module: WasmCompiled): T {
+  return new api.Instance(module).exports as T;
 }

@@ -273,6 +273,22 @@ export function resampleTile(
   return covered;
 }
 
+/** Interleaves n 32-bit words of `a` and `b` into pairs (a[i], b[i]) at `out` (the template region's image and variance). */
+export function interleave(n: i32, a: usize, b: usize, out: usize): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const x = v128.load(a + (<usize>i << 2));
+    const y = v128.load(b + (<usize>i << 2));
+    const o = out + (<usize>i << 3);
+    v128.store(o, v128.shuffle<i32>(x, y, 0, 4, 1, 5));
+    v128.store(o, v128.shuffle<i32>(x, y, 2, 6, 3, 7), 16);
+  }
+  for (; i < n; i++) {
+    store<u32>(out + (<usize>i << 3), load<u32>(a + (<usize>i << 2)));
+    store<u32>(out + (<usize>i << 3), load<u32>(b + (<usize>i << 2)), 4);
+  }
+}
+
 /** `sum` plus the squares of the pixels without the NO_DATA bit, in index order (as the JavaScript adds them). */
 export function sumSquares(n: i32, outMask: usize, squares: usize, sum: f64): f64 {
   for (let i = 0; i < n; i++) {
