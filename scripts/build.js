@@ -2,7 +2,7 @@
 // Functions source in .deploy/source/ from the explicit list of scripts/deploy-files.js, which is
 // what terraform/ zips and uploads.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deployFiles } from './deploy-files.js';
@@ -19,6 +19,12 @@ const tsc = spawnSync(
   },
 );
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+
+// The committed WebAssembly modules (shared/wasm/README.md) beside the compiled modules that load them.
+const shared = join(root, 'shared');
+for (const file of readdirSync(shared, { recursive: true }).map(String)) {
+  if (file.endsWith('.wasm')) cpSync(join(shared, file), join(root, 'dist', 'shared', file));
+}
 
 // The code version the compiled build reports (shared/util/version.ts): package version and commit.
 const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' });

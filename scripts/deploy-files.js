@@ -1,7 +1,8 @@
 // The Cloud Functions source archive, as an explicit list: the compiled functions and the shared
-// code they import (dist/), the real/bogus model weights (models/), the alert schemas (schema/) and
-// the package files the build installs production dependencies from. Nothing else of the working
-// tree is uploaded (no sources, tests, data, outputs or local files). test/build checks the list.
+// code they import (dist/, with its WebAssembly modules), the real/bogus model weights (models/),
+// the alert schemas (schema/) and the package files the build installs production dependencies
+// from. Nothing else of the working tree is uploaded (no sources, tests, data, outputs or local
+// files). test/build checks the list.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
@@ -11,7 +12,7 @@ export const DEPLOY_FOLDERS = [
     dir: 'dist/functions',
     keep: (p) => p.endsWith('.js') && !p.startsWith('dist/functions/night/'),
   },
-  { dir: 'dist/shared', keep: (p) => p.endsWith('.js') },
+  { dir: 'dist/shared', keep: (p) => p.endsWith('.js') || p.endsWith('.wasm') },
   { dir: 'models', keep: (p) => p.endsWith('/manifest.json') || p.endsWith('/weights.bin') },
   { dir: 'schema', keep: (p) => p.endsWith('.avsc') },
 ];

@@ -1,0 +1,53 @@
+/**
+ * The committed WebAssembly modules of this folder (README.md), read and compiled once per thread,
+ * synchronously, from beside this module: shared/wasm/ under tsx, dist/shared/wasm/ in the build
+ * (scripts/build.js copies them there).
+ */
+import { readFileSync } from 'node:fs';
+
+/** A module's linear memory, as its exports give it. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** A compiled module (opaque). */
+export interface WasmCompiled {
+  readonly compiled: unique symbol;
+}
+
+/**
+ * The part of the WebAssembly JavaScript API used here: the libraries the project compiles with
+ * (ES2023, Node's types) do not declare it.
+ */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => WasmCompiled;
+  Instance: new (module: WasmCompiled) => { exports: unknown };
+}
+
+const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+/** A compiled module, or why there is none (the file is missing, or this engine lacks a feature it uses). */
+export type WasmModule = { module: WasmCompiled; reason: null } | { module: null; reason: string };
+
+const MODULES = new Map<string, WasmModule>();
+
+/** The module `name`.wasm of this folder, compiled once per thread. */
+export function wasmModule(name: string): WasmModule {
+  let compiled = MODULES.get(name);
+  if (!compiled) {
+    try {
+      const bytes = readFileSync(new URL(`./${name}.wasm`, import.meta.url));
+      compiled = { module: new api.Module(bytes), reason: null };
+    } catch (error) {
+      compiled = { module: null, reason: String(error) };
+    }
+    MODULES.set(name, compiled);
+  }
+  return compiled;
+}
+
+/** A new instance of `module` (no imports), its exports typed by the caller. */
+export function instantiate<T>(module: WasmCompiled): T {
+  return new api.Instance(module).exports as T;
+}
