@@ -106,7 +106,11 @@ function addPointSource(
       const value = flux * stamp.data[j * stamp.size + i];
       if (value <= 0) continue;
       const variance = value / gain;
-      science.image.set(px, py, science.image.get(px, py) + value + Math.sqrt(variance) * rng.normal());
+      science.image.set(
+        px,
+        py,
+        science.image.get(px, py) + value + Math.sqrt(variance) * rng.normal(),
+      );
       science.variance.set(px, py, science.variance.get(px, py) + variance);
     }
   }

@@ -172,12 +172,22 @@ export const FAINT_FINE_TUNE_NIGHTS: NightSpec[] = FINE_TUNE_NIGHTS.map(({ seed,
   config: { ...config, faintTransients: DEFAULT_FAINT_TRANSIENT_CONFIG },
 }));
 
-/** Which nights a release trains on: the default nights (rb-v1-v5), FINE_TUNE_NIGHTS or FAINT_FINE_TUNE_NIGHTS. */
-export type ReleaseNights = 'default' | 'defects-broad' | 'defects-broad-faint';
+/** The default training nights (TRAINING_NIGHT: the default defects) with the same faint transients (`--nights default-faint`). */
+export const FAINT_TRAINING_NIGHT: NightSetConfig = {
+  ...TRAINING_NIGHT,
+  faintTransients: DEFAULT_FAINT_TRANSIENT_CONFIG,
+};
+
+/** Which nights a release trains on: the default nights (rb-v1-v5), with faint transients, FINE_TUNE_NIGHTS or FAINT_FINE_TUNE_NIGHTS. */
+export type ReleaseNights = 'default' | 'default-faint' | 'defects-broad' | 'defects-broad-faint';
 
 /** Each choice's training nights and the night configuration its card quotes. */
 const RELEASE_NIGHT_SETS: Record<ReleaseNights, { train: NightSpec[]; quoted: NightSetConfig }> = {
   default: { train: specs(RELEASE_SEEDS.train, TRAINING_NIGHT), quoted: TRAINING_NIGHT },
+  'default-faint': {
+    train: specs(RELEASE_SEEDS.train, FAINT_TRAINING_NIGHT),
+    quoted: FAINT_TRAINING_NIGHT,
+  },
   'defects-broad': { train: FINE_TUNE_NIGHTS, quoted: DEFECT_TRAINING_NIGHT },
   'defects-broad-faint': {
     train: FAINT_FINE_TUNE_NIGHTS,
@@ -217,10 +227,8 @@ export async function trainRelease(
   const done = await finishRelease(config, run);
   const { summary, heldOut, reproduction } = done;
   if (config.base) summary.base = config.base.version;
-  if (config.nights && config.nights !== 'default') {
-    summary.seeds = { ...summary.seeds, train: trainNights.map((n) => n.seed) };
-    summary.broadSeeds = FINE_TUNE_SEEDS.broad;
-  }
+  summary.seeds = { ...summary.seeds, train: trainNights.map((n) => n.seed) };
+  if (config.nights?.startsWith('defects-broad')) summary.broadSeeds = FINE_TUNE_SEEDS.broad;
   writeFileSync(join(config.outDir, 'training.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeModelCard(config.outDir, summary, heldOut, reproduction);
   return done;
