@@ -17,14 +17,14 @@ import { characterizeImage } from '../characterize/characterize.js';
 import { DEFAULT_DETECT_CONFIG, detectDiaSources } from '../detect/detect.js';
 import type { SubtractMethodChoice } from '../diffim/config.js';
 import { runDiff } from '../diffim/pipeline.js';
-import { subtractImages } from '../diffim/subtract.js';
+import { subtractImages, templateIsNarrower } from '../diffim/subtract.js';
 import type { Exposure } from '../image/exposure.js';
 import type { Psf } from '../psf/types.js';
 import type { SimConfig } from '../sim/config.js';
 import { planNight, renderImage, truthForVisit } from '../sim/night.js';
 import { rngStream } from '../sim/random.js';
 import { REAL_WORLD_PRESETS } from '../sim/real-world.js';
-import type { TruthRow } from '../sim/truth.js';
+import type { SnrContext, TruthRow } from '../sim/truth.js';
 import { rescaleVarianceToPsfScales, warpExposure } from '../warp/index.js';
 import {
   DEFAULT_ARTIFACT_CONFIG,
@@ -34,6 +34,11 @@ import {
   type InjectedArtifact,
 } from './artifacts.js';
 import { cutTriplets } from './cutouts.js';
+import {
+  FAINT_TRANSIENT_KIND,
+  injectFaintTransients,
+  type FaintTransientConfig,
+} from './faint-transients.js';
 import { concatSets, readSet, writeSet, type LabelledSet } from './labelled-set.js';
 
 /** Bump when the generator's output changes, so that caches are rebuilt. */
@@ -56,6 +61,12 @@ export interface NightSetConfig {
    */
   chain?: 'pipeline';
   method?: SubtractMethodChoice;
+  /**
+   * Faint real transients (faint-transients.ts) added to each visit whose subtraction will convolve
+   * the science (AL-CONVSCI: the template's PSF is not the narrower, subtract.ts templateIsNarrower),
+   * as many as its unmasked defects; stage-by-stage chain only. Absent: none (every night before rb-v6).
+   */
+  faintTransients?: FaintTransientConfig;
 }
 
 /** Training nights: 1024 px, 3 visits, more changes and defects than a default night. */
@@ -156,7 +167,7 @@ export function widerNight(seed: number): NightSetConfig {
   };
 }
 
-const REAL_KINDS = new Set(['transient', 'variable', 'moving']);
+const REAL_KINDS = new Set(['transient', 'variable', 'moving', FAINT_TRANSIENT_KIND]);
 
 /** Labelled cutouts of every DIASource of one simulated night. */
 export async function generateNight(seed: number, config: NightSetConfig): Promise<LabelledSet> {
@@ -168,12 +179,20 @@ export async function generateNight(seed: number, config: NightSetConfig): Promi
     info: template.info,
   };
   if (config.chain === 'pipeline') return pipelineNight(seed, config, plan, truthTemplate);
-  characterizeImage(template);
+  const templatePsf = characterizeImage(template).psf.psf;
   const sets: LabelledSet[] = [];
   for (const spec of plan.visits) {
     const rendered = renderImage(plan, spec);
-    const truth = truthForVisit(plan, spec, rendered, truthTemplate);
+    const truth: ChangeTruth[] = truthForVisit(plan, spec, rendered, truthTemplate);
     const science = rendered.image.exposure;
+    const snr: SnrContext = {
+      sciencePsf: spec.psf,
+      scienceVariance: science.variance.clone(),
+      scienceWcs: spec.wcs,
+      templateVariance: truthTemplate.variance,
+      templateWcs: plan.template.wcs,
+      templateScale: Math.pow(10, 0.4 * (spec.zeroPoint - plan.template.zeroPoint)),
+    };
     const characterized = characterizeImage(science);
     const real = truth.filter((t) => REAL_KINDS.has(t.kind));
     const injected = config.artifacts
@@ -185,6 +204,23 @@ export async function generateNight(seed: number, config: NightSetConfig): Promi
           config.artifacts,
         )
       : [];
+    const convolvesScience = !templateIsNarrower(
+      characterized.psf.psf,
+      templatePsf,
+      science.width,
+      science.height,
+    );
+    if (config.faintTransients && convolvesScience)
+      truth.push(
+        ...injectFaintTransients(
+          science,
+          snr,
+          real,
+          injected,
+          rngStream(seed, `rb-faint-${spec.visit}`),
+          config.faintTransients,
+        ),
+      );
     sets.push(
       await labelVisit(science, template, truth, injected, config, `${seed}-${spec.visit}`),
     );
@@ -242,7 +278,7 @@ async function pipelineNight(
 async function labelVisit(
   science: Exposure,
   template: Exposure,
-  truth: TruthRow[],
+  truth: readonly ChangeTruth[],
   injected: InjectedArtifact[],
   config: NightSetConfig,
   idPrefix: string,

@@ -21,6 +21,7 @@ import {
 } from './dataset.js';
 import { cachedIndependentPair } from './independent-pair.js';
 import { evaluateModel, writeEvaluation, type Evaluation } from './evaluate.js';
+import { DEFAULT_FAINT_TRANSIENT_CONFIG } from './faint-transients.js';
 import { concatSets, type LabelledSet } from './labelled-set.js';
 import { chooseThreshold } from './metrics.js';
 import { saveModel, type RbModel } from './model.js';
@@ -161,21 +162,51 @@ export const FINE_TUNE_NIGHTS: NightSpec[] = [
   ...specs(FINE_TUNE_SEEDS.broad, broadNight),
 ];
 
-/** Which nights a release trains on: the default nights (rb-v1-v5) or FINE_TUNE_NIGHTS. */
-export type ReleaseNights = 'default' | 'defects-broad';
+/**
+ * FINE_TUNE_NIGHTS with faint transients (faint-transients.ts, S/N 5-10) beside the defects of their
+ * AL-CONVSCI visits, as many as the defects (`--nights defects-broad-faint`): the faint compact real
+ * changes those fine-tunings lost on night 9002 on the other side of the boundary the defects draw.
+ */
+export const FAINT_FINE_TUNE_NIGHTS: NightSpec[] = FINE_TUNE_NIGHTS.map(({ seed, config }) => ({
+  seed,
+  config: { ...config, faintTransients: DEFAULT_FAINT_TRANSIENT_CONFIG },
+}));
+
+/** The default training nights (TRAINING_NIGHT: the default defects) with the same faint transients (`--nights default-faint`). */
+export const FAINT_TRAINING_NIGHT: NightSetConfig = {
+  ...TRAINING_NIGHT,
+  faintTransients: DEFAULT_FAINT_TRANSIENT_CONFIG,
+};
+
+/** Which nights a release trains on: the default nights (rb-v1-v5), with faint transients, FINE_TUNE_NIGHTS or FAINT_FINE_TUNE_NIGHTS. */
+export type ReleaseNights = 'default' | 'default-faint' | 'defects-broad' | 'defects-broad-faint';
+
+/** Each choice's training nights and the night configuration its card quotes. */
+const RELEASE_NIGHT_SETS: Record<ReleaseNights, { train: NightSpec[]; quoted: NightSetConfig }> = {
+  default: { train: specs(RELEASE_SEEDS.train, TRAINING_NIGHT), quoted: TRAINING_NIGHT },
+  'default-faint': {
+    train: specs(RELEASE_SEEDS.train, FAINT_TRAINING_NIGHT),
+    quoted: FAINT_TRAINING_NIGHT,
+  },
+  'defects-broad': { train: FINE_TUNE_NIGHTS, quoted: DEFECT_TRAINING_NIGHT },
+  'defects-broad-faint': {
+    train: FAINT_FINE_TUNE_NIGHTS,
+    quoted: { ...DEFECT_TRAINING_NIGHT, faintTransients: DEFAULT_FAINT_TRANSIENT_CONFIG },
+  },
+};
 
 /**
  * The default release: trained on the default nights from fresh weights, or, given `base`, from
  * that model's weights with FINE_TUNE_TRAIN_CONFIG (a retraining after an upstream stage changed
- * the DIASources the chain hands the network); `nights: 'defects-broad'` trains on FINE_TUNE_NIGHTS.
+ * the DIASources the chain hands the network); `nights` chooses other training nights (ReleaseNights).
  */
 export async function trainRelease(
   config: ReleaseConfig & { base?: RbModel; nights?: ReleaseNights },
   log: (m: string) => void,
 ): Promise<ReleaseResult> {
   const t0 = performance.now();
-  const defectsBroad = config.nights === 'defects-broad';
-  const trainNights = defectsBroad ? FINE_TUNE_NIGHTS : specs(RELEASE_SEEDS.train, TRAINING_NIGHT);
+  const chosen = RELEASE_NIGHT_SETS[config.nights ?? 'default'];
+  const trainNights = chosen.train;
   const train = await nights(trainNights, log);
   let generateMs = performance.now() - t0;
   const trainConfig: TrainConfig = {
@@ -191,15 +222,13 @@ export async function trainRelease(
   const t1 = performance.now();
   const validation = await nights(specs(RELEASE_SEEDS.validation, VALIDATION_NIGHT), log);
   generateMs += performance.now() - t1;
-  const trainingNight = defectsBroad ? DEFECT_TRAINING_NIGHT : TRAINING_NIGHT;
+  const trainingNight = chosen.quoted;
   const run = { train, trainingNight, validation, trainConfig, trained, generateMs };
   const done = await finishRelease(config, run);
   const { summary, heldOut, reproduction } = done;
   if (config.base) summary.base = config.base.version;
-  if (defectsBroad) {
-    summary.seeds = { ...summary.seeds, train: trainNights.map((n) => n.seed) };
-    summary.broadSeeds = FINE_TUNE_SEEDS.broad;
-  }
+  summary.seeds = { ...summary.seeds, train: trainNights.map((n) => n.seed) };
+  if (config.nights?.startsWith('defects-broad')) summary.broadSeeds = FINE_TUNE_SEEDS.broad;
   writeFileSync(join(config.outDir, 'training.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeModelCard(config.outDir, summary, heldOut, reproduction);
   return done;

@@ -6,7 +6,7 @@
  *       upstream change), pick the cut, evaluate on a held-out night, write weights + model card to
  *       models/rb/v<next>/ (or DIR); --input median|local-background: the cutouts' normalisation
  *       (cutouts.ts InputNormalization; default median, a base model's weights may start another);
- *       --nights default|defects-broad: the training nights (release.ts ReleaseNights; default: default)
+ *       --nights default|default-faint|defects-broad|defects-broad-faint: the training nights (release.ts ReleaseNights; default: default)
  *   npm run train-rb -- widen [--base DIR --out DIR --version NAME --epochs N]
  *       fine-tune the latest shipped model (or DIR) on default and wider-world nights, pick the cut, evaluate
  *       on the held-out night and the independent held-out pairs, write models/rb/v<next>/
@@ -73,7 +73,12 @@ function inputNormalization(value: string | undefined): InputNormalization | und
   return value as InputNormalization;
 }
 
-const RELEASE_NIGHTS: readonly ReleaseNights[] = ['default', 'defects-broad'];
+const RELEASE_NIGHTS: readonly ReleaseNights[] = [
+  'default',
+  'default-faint',
+  'defects-broad',
+  'defects-broad-faint',
+];
 
 function releaseNights(value: string | undefined): ReleaseNights | undefined {
   if (value === undefined) return undefined;
@@ -187,7 +192,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 const readmeUsage = `usage:
-  npm run train-rb [-- --base DIR] [--out DIR] [--version NAME] [--epochs N] [--input NORMALISATION] [--nights default|defects-broad]
+  npm run train-rb [-- --base DIR] [--out DIR] [--version NAME] [--epochs N] [--input NORMALISATION] [--nights default|default-faint|defects-broad|defects-broad-faint]
   npm run train-rb -- widen [--base DIR] [--out DIR] [--version NAME] [--epochs N] [--input NORMALISATION]
   npm run train-rb -- retrain --cutouts PREFIX [--labels CSV] [--base DIR] --out DIR [--version NAME] [--epochs N]
   npm run train-rb -- uncertain --cutouts PREFIX [--model DIR] --out PREFIX [--count 200]

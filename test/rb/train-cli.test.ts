@@ -75,6 +75,6 @@ test('bad input exits 2 with one line naming the problem', () => {
   assert.equal(nights.status, 2);
   assert.equal(
     nights.stderr,
-    "train-rb: --nights must be one of default, defects-broad, got 'all'\n",
+    "train-rb: --nights must be one of default, default-faint, defects-broad, defects-broad-faint, got 'all'\n",
   );
 });
