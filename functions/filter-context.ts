@@ -8,12 +8,13 @@ import { FirestoreFilterStore, FirestoreMatchLedger } from '../shared/adapters/f
 import { PubSubFilterStreams } from '../shared/adapters/filter-streams.js';
 import { googleIdentity, tokenFileIdentity, type Identify } from '../shared/adapters/identity.js';
 import { DEFAULT_QUOTAS, FilterMatcher, type Quotas } from '../shared/filter/service.js';
+import type { FilterStore, MatchLedger } from '../shared/filter/store.js';
 import { services } from './context.js';
 
 export interface FilterServices {
-  store: FirestoreFilterStore;
+  store: FilterStore;
   /** Matches per filter and visit, counted across instances. */
-  ledger: FirestoreMatchLedger;
+  ledger: MatchLedger;
   streams: PubSubFilterStreams;
   identify: Identify;
   quotas: Quotas;
