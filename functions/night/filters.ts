@@ -69,8 +69,8 @@ export interface FilterRun {
   stopped: string;
 }
 
-/** How long the night waits for the broker's alerts to show on its own subscription of `alerts`. */
-const ALERTS_WAIT_MS = 60_000;
+/** How long the night's own subscription of `alerts` may receive nothing while it lacks some of the broker's alerts before the night stops waiting for it. */
+const ALERTS_STALL_MS = 60_000;
 /** How long filterAlerts may finish no alert (nor dead-letter one) while some wait before the night stops waiting for it. */
 const HANDLER_STALL_MS = 120_000;
 /** How long a stream may deliver nothing while it still lacks matches before the night stops waiting for it. */
@@ -80,7 +80,7 @@ const DEAD_LETTER_SUBSCRIPTION = 'night-filter-dead-letters';
 
 export interface NightFilters {
   /**
-   * Waits for `alerts` distinct alerts, for filterAlerts to finish each (while it makes
+   * Waits for `alerts` distinct alerts (while they come), for filterAlerts to finish each (while it makes
    * progress), for each stream's matches (while they make progress) and quiet streams; stops, and
    * reports each filter, the dead letters and why it stopped.
    */
@@ -174,7 +174,8 @@ export async function startNightFilters(
   const [check] = await cloud.pubsub
     .topic(TOPICS.alerts)
     .createSubscription('night-filter-check', { ackDeadlineSeconds: 60 });
-  /** When a stream last delivered, and when filterAlerts last finished or dead-lettered an alert. */
+  /** When the check last received an alert, a stream delivered, and filterAlerts finished or dead-lettered an alert. */
+  let lastSeen = Date.now();
   let lastDelivery = Date.now();
   let lastHandled = Date.now();
   const seen = new Set<string>();
@@ -188,6 +189,7 @@ export async function startNightFilters(
       const alert = decodeAlert(m.data);
       seen.add(String(alert.diaSourceId));
       published.set(String(alert.diaSourceId), digest(m.data));
+      lastSeen = Date.now();
       for (const x of filters)
         if (x.compiled.matches(alert)) matched.get(x.name)?.add(String(alert.diaSourceId));
       m.ack();
@@ -254,12 +256,12 @@ export async function startNightFilters(
       if (
         !(await waitFor(
           () => seen.size >= alerts,
-          () => 0,
-          ALERTS_WAIT_MS,
+          () => lastSeen,
+          ALERTS_STALL_MS,
         ))
       )
         stops.push(
-          `${seen.size} of the ${alerts} alerts came on alerts within ${ALERTS_WAIT_MS / 1000} s`,
+          `the night's subscription of alerts received nothing for ${ALERTS_STALL_MS / 1000} s with ${seen.size} of the broker's ${alerts} alerts`,
         );
       // filterAlerts works through its backlog, retrying failures: wait while it finishes alerts.
       if (
