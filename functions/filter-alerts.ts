@@ -8,7 +8,8 @@
  * a reason other than a transient one (a bug), is dead-lettered at once with the reason; a
  * transient failure (the filter store, the quota ledger's transactions, the publish) is thrown,
  * so Pub/Sub redelivers, until the delivery beyond `maxAttempts` (below the subscription's
- * maxDeliveryAttempts), which dead-letters it with the reason, the stage and `retryable`. A
+ * maxDeliveryAttempts), which dead-letters it with the reason, the stage and `retryable`; a call
+ * that hangs past the invocation's deadline is such a failure (DeadlineError). A
  * replayed dead letter runs every filter again (a filter that had its match gets it twice).
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
@@ -16,7 +17,7 @@ import { TOPICS } from '../shared/cloud/names.js';
 import { AlertDecodeError } from '../shared/filter/projection.js';
 import { FilterMatcher, type MatchProgress } from '../shared/filter/service.js';
 import { deadLetter } from './dead-letter.js';
-import { isTransient } from './errors.js';
+import { isTransient, withDeadline } from './errors.js';
 import { pubsubMessage } from './events.js';
 import { filterServices } from './filter-context.js';
 import { services } from './context.js';
@@ -29,12 +30,17 @@ export async function filterAlerts(event: CloudEvent<unknown>): Promise<void> {
   const progress: MatchProgress = { stage: 'filters' };
   /** Matches being published, once matching is done. */
   let publishing: number | null = null;
-  try {
-    const ids = await f.matcher.matchFrame(message.data, progress);
+  const stage = () => (publishing === null ? progress.stage : 'publish');
+  const work = async (matcher: FilterMatcher) => {
+    const ids = await matcher.matchFrame(message.data, progress);
     publishing = ids.length;
     await Promise.all(
       ids.map((filterId) => f.streams.publish(message.data, { ...message.attributes, filterId })),
     );
+  };
+  try {
+    const seconds = f.deadlineSeconds;
+    await withDeadline(work(f.matcher), Date.now() + seconds * 1000, seconds, stage);
   } catch (err) {
     if (err instanceof AlertDecodeError)
       return deadLetter(s.pubsub, TOPICS.alerts, message, `not an alert: ${err.message}`, {
@@ -51,7 +57,7 @@ export async function filterAlerts(event: CloudEvent<unknown>): Promise<void> {
       ? `gave up after ${delivery} deliveries${what}: ${e.name}: ${e.message}`
       : `${e.name}: ${e.message}${what}`;
     return deadLetter(s.pubsub, TOPICS.alerts, message, reason, {
-      stage: publishing === null ? progress.stage : 'publish',
+      stage: stage(),
       attempts: delivery,
       ...(transient ? { retryable: true } : {}),
     });

@@ -18,9 +18,19 @@ export interface FilterServices {
   streams: PubSubFilterStreams;
   identify: Identify;
   quotas: Quotas;
+  /**
+   * Deadline of one filterAlerts invocation, seconds (AP_FILTER_DEADLINE_SECONDS): below the
+   * function's timeout (60 s, terraform/functions.tf), so that a call that hangs on the last
+   * delivery ends in a dead letter with its reason, not in the platform's timeout and the
+   * subscription's reason-less dead letter.
+   */
+  deadlineSeconds: number;
   /** Created on the first alert. */
   matcher: FilterMatcher | null;
 }
+
+/** filterAlerts' default deadline: 80 % of its 60 s function timeout, as the other functions' AP_DEADLINE_SECONDS. */
+const FILTER_DEADLINE_SECONDS = 48;
 
 let instance: FilterServices | null = null;
 
@@ -47,6 +57,7 @@ export function filterServices(env: NodeJS.ProcessEnv = process.env): FilterServ
         matchesPerVisit: quota('AP_FILTER_MATCHES_PER_VISIT', DEFAULT_QUOTAS.matchesPerVisit),
         filtersPerUser: quota('AP_FILTER_FILTERS_PER_USER', DEFAULT_QUOTAS.filtersPerUser),
       },
+      deadlineSeconds: quota('AP_FILTER_DEADLINE_SECONDS', FILTER_DEADLINE_SECONDS),
       matcher: null,
     };
   }

@@ -3,7 +3,8 @@
  * left out of an alert (the alert fails and is retried), and filterAlerts, when the quota ledger's
  * transactions keep failing, throws (Pub/Sub redelivers) until its last delivery, which it
  * dead-letters itself with the reason, the stage and `retryable` instead of leaving the
- * subscription's dead-letter policy to forward it without one.
+ * subscription's dead-letter policy to forward it without one; so too when the ledger hangs, at
+ * the invocation's deadline.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,7 +37,6 @@ const { filterServices, setFilterServices } = await import('../../functions/filt
 const s = services();
 for (const topic of ['alerts', 'filtered-alerts', 'alerts-dead-letter'])
   await s.pubsub.createTopic(topic);
-const [deadLetters] = await s.pubsub.topic('alerts-dead-letter').createSubscription('dead');
 
 after(async () => {
   await s.pubsub.close();
@@ -113,33 +113,55 @@ function event(delivery: number): CloudEvent<unknown> {
   } as CloudEvent<unknown>;
 }
 
-test("filterAlerts retries the quota ledger's failures, then dead-letters the alert with the reason", async () => {
+let deadSubscriptions = 0;
+
+/** The alert's deliveries up to the last one through filterAlerts with `ledger`; the one dead letter it leaves. */
+async function deliverUntilDeadLettered(
+  ledger: MatchLedger,
+  deadlineSeconds: number,
+  retried: RegExp,
+): Promise<Message> {
   const f = filterServices();
-  setFilterServices({
-    ...f,
-    store: new FlakyStore(),
-    ledger: contended,
-    matcher: null,
-  });
+  setFilterServices({ ...f, store: new FlakyStore(), ledger, deadlineSeconds, matcher: null });
+  const [subscription] = await s.pubsub
+    .topic('alerts-dead-letter')
+    .createSubscription(`dead-${++deadSubscriptions}`);
   const maxAttempts = s.config.maxAttempts;
   for (let delivery = 1; delivery <= maxAttempts; delivery++)
-    await assert.rejects(filterAlerts(event(delivery)), /ABORTED/, `delivery ${delivery} retries`);
+    await assert.rejects(filterAlerts(event(delivery)), retried, `delivery ${delivery} retries`);
   await filterAlerts(event(maxAttempts + 1));
-
   const got: Message[] = [];
   await new Promise<void>((resolve) => {
-    deadLetters.on('message', (m: Message) => {
+    subscription.on('message', (m: Message) => {
       got.push(m);
       m.ack();
       resolve();
     });
   });
-  await deadLetters.close();
+  await subscription.close();
+  setFilterServices({ ...f, matcher: null });
   assert.equal(got.length, 1);
   const a = got[0].attributes;
   assert.equal(a.diaSourceId, String(alert.diaSourceId), 'the alert itself, with its attributes');
-  assert.match(a.reason, /gave up after 5 deliveries: Error: 10 ABORTED: Too much contention/);
+  assert.ok(got[0].data.equals(encodeAlert(alert)), 'the frame unchanged');
   assert.equal(a.stage, 'quota');
   assert.equal(a.retryable, 'true');
-  assert.ok(got[0].data.equals(encodeAlert(alert)), 'the frame unchanged');
+  return got[0];
+}
+
+test("filterAlerts retries the quota ledger's failures, then dead-letters the alert with the reason", async () => {
+  const dead = await deliverUntilDeadLettered(contended, 48, /ABORTED/);
+  assert.match(
+    dead.attributes.reason,
+    /gave up after 5 deliveries: Error: 10 ABORTED: Too much contention/,
+  );
+});
+
+test('filterAlerts gives up on a ledger that never answers at its deadline, with the reason', async () => {
+  const hung: MatchLedger = { claim: () => new Promise<number>(() => {}) };
+  const dead = await deliverUntilDeadLettered(hung, 0.2, /DeadlineError|deadline/);
+  assert.match(
+    dead.attributes.reason,
+    /gave up after 5 deliveries: DeadlineError: did not finish within the 0.2 s invocation deadline \(in stage quota\)/,
+  );
 });
