@@ -87,16 +87,22 @@ export interface NightFilters {
   finish(alerts: number, quietMs?: number): Promise<FilterRun>;
 }
 
-/** Waits until `done()` or until nothing has moved (`movedAt()`, or the start) for `stallMs`; whether it is done. */
-async function waitFor(
-  done: () => boolean,
-  movedAt: () => number,
-  stallMs: number,
-): Promise<boolean> {
+/** One thing the night waits for: how much is still lacking, when it last moved, how long it may stand still, and how that reads. */
+interface Wait {
+  lacking: () => number;
+  movedAt: () => number;
+  stallMs: number;
+  /** What stood still, and what the count lacking counts. */
+  quiet: string;
+  lacks: string;
+}
+
+/** Waits until nothing is lacking or nothing has moved (since the start, at least) for `stallMs`; what is still lacking. */
+async function waitFor(w: Wait): Promise<number> {
   const started = Date.now();
-  while (!done() && Date.now() - Math.max(started, movedAt()) < stallMs)
+  while (w.lacking() > 0 && Date.now() - Math.max(started, w.movedAt()) < w.stallMs)
     await new Promise((r) => setTimeout(r, 200));
-  return done();
+  return w.lacking();
 }
 
 /** A MOC of mixed orders around the boresight: order-12 pixels within 2', and one order-10 pixel beside. */
@@ -252,39 +258,39 @@ export async function startNightFilters(
 
   return {
     async finish(alerts, quietMs = 3000) {
+      const waits: Wait[] = [
+        // The night's own copy of the alerts lags the broker under load.
+        {
+          lacking: () => alerts - seen.size,
+          movedAt: () => lastSeen,
+          stallMs: ALERTS_STALL_MS,
+          quiet: "the night's subscription of alerts received nothing",
+          lacks: `of the broker's ${alerts} alerts not seen`,
+        },
+        // filterAlerts works through its backlog, retrying failures.
+        {
+          lacking: unhandled,
+          movedAt: () => lastHandled,
+          stallMs: HANDLER_STALL_MS,
+          quiet: 'filterAlerts finished nothing',
+          lacks: 'alert(s) neither filtered nor dead-lettered',
+        },
+        // Streams lag the publishes a little.
+        {
+          lacking: unaccounted,
+          movedAt: () => lastDelivery,
+          stallMs: STREAM_STALL_MS,
+          quiet: 'the streams delivered nothing',
+          lacks: 'match(es) neither received nor dead-lettered',
+        },
+      ];
       const stops: string[] = [];
-      if (
-        !(await waitFor(
-          () => seen.size >= alerts,
-          () => lastSeen,
-          ALERTS_STALL_MS,
-        ))
-      )
-        stops.push(
-          `the night's subscription of alerts received nothing for ${ALERTS_STALL_MS / 1000} s with ${seen.size} of the broker's ${alerts} alerts`,
-        );
-      // filterAlerts works through its backlog, retrying failures: wait while it finishes alerts.
-      if (
-        !(await waitFor(
-          () => unhandled() === 0,
-          () => lastHandled,
-          HANDLER_STALL_MS,
-        ))
-      )
-        stops.push(
-          `filterAlerts finished nothing for ${HANDLER_STALL_MS / 1000} s with ${unhandled()} alert(s) neither filtered nor dead-lettered`,
-        );
-      // Streams lag the publishes a little: wait while they deliver, then for quiet streams.
-      if (
-        !(await waitFor(
-          () => unaccounted() === 0,
-          () => lastDelivery,
-          STREAM_STALL_MS,
-        ))
-      )
-        stops.push(
-          `the streams delivered nothing for ${STREAM_STALL_MS / 1000} s with ${unaccounted()} match(es) neither received nor dead-lettered`,
-        );
+      for (const w of waits) {
+        const lacking = await waitFor(w);
+        if (lacking > 0)
+          stops.push(`${w.quiet} for ${w.stallMs / 1000} s with ${lacking} ${w.lacks}`);
+      }
+      // Then for quiet streams, so that extras would show.
       while (Date.now() - lastDelivery < quietMs) await new Promise((r) => setTimeout(r, 200));
       await runner.stop();
       await Promise.all(listeners.map((l) => l.close()));
