@@ -97,11 +97,27 @@ interface Wait {
   lacks: string;
 }
 
-/** Waits until nothing is lacking or nothing has moved (since the start, at least) for `stallMs`; what is still lacking. */
-async function waitFor(w: Wait): Promise<number> {
-  const started = Date.now();
-  while (w.lacking() > 0 && Date.now() - Math.max(started, w.movedAt()) < w.stallMs)
-    await new Promise((r) => setTimeout(r, 200));
+/** The wait's poll; a gap between two polls counts as quiet for at most twice this. */
+const POLL_MS = 200;
+
+/**
+ * Waits until nothing is lacking or nothing has moved for `stallMs` of quiet; what is still
+ * lacking. Quiet is summed poll by poll, each gap counted up to 2 x POLL_MS: when the main thread
+ * stalls (a minute under load), the messages that came meanwhile wait in the sockets behind this
+ * timer, and a stall must not read as quiet streams (the old wait measured wall time since the
+ * last message and so could stop right after one, leaving matches uncounted).
+ */
+async function waitFor(w: Pick<Wait, 'lacking' | 'movedAt' | 'stallMs'>): Promise<number> {
+  let quiet = 0;
+  let moved = w.movedAt();
+  let tick = Date.now();
+  while (w.lacking() > 0 && quiet < w.stallMs) {
+    await new Promise((r) => setTimeout(r, POLL_MS));
+    const now = Date.now();
+    quiet = w.movedAt() !== moved ? 0 : quiet + Math.min(now - tick, 2 * POLL_MS);
+    moved = w.movedAt();
+    tick = now;
+  }
   return w.lacking();
 }
 
@@ -291,7 +307,7 @@ export async function startNightFilters(
           stops.push(`${w.quiet} for ${w.stallMs / 1000} s with ${lacking} ${w.lacks}`);
       }
       // Then for quiet streams, so that extras would show.
-      while (Date.now() - lastDelivery < quietMs) await new Promise((r) => setTimeout(r, 200));
+      await waitFor({ lacking: () => 1, movedAt: () => lastDelivery, stallMs: quietMs });
       await runner.stop();
       await Promise.all(listeners.map((l) => l.close()));
       const outcomes = filters.map((x) => {
