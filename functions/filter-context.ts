@@ -8,18 +8,29 @@ import { FirestoreFilterStore, FirestoreMatchLedger } from '../shared/adapters/f
 import { PubSubFilterStreams } from '../shared/adapters/filter-streams.js';
 import { googleIdentity, tokenFileIdentity, type Identify } from '../shared/adapters/identity.js';
 import { DEFAULT_QUOTAS, FilterMatcher, type Quotas } from '../shared/filter/service.js';
+import type { FilterStore, MatchLedger } from '../shared/filter/store.js';
 import { services } from './context.js';
 
 export interface FilterServices {
-  store: FirestoreFilterStore;
+  store: FilterStore;
   /** Matches per filter and visit, counted across instances. */
-  ledger: FirestoreMatchLedger;
+  ledger: MatchLedger;
   streams: PubSubFilterStreams;
   identify: Identify;
   quotas: Quotas;
+  /**
+   * Deadline of one filterAlerts invocation, seconds (AP_FILTER_DEADLINE_SECONDS): below the
+   * function's timeout (60 s, terraform/functions.tf), so that a call that hangs on the last
+   * delivery ends in a dead letter with its reason, not in the platform's timeout and the
+   * subscription's reason-less dead letter.
+   */
+  deadlineSeconds: number;
   /** Created on the first alert. */
   matcher: FilterMatcher | null;
 }
+
+/** filterAlerts' default deadline: 80 % of its 60 s function timeout, as the other functions' AP_DEADLINE_SECONDS. */
+const FILTER_DEADLINE_SECONDS = 48;
 
 let instance: FilterServices | null = null;
 
@@ -46,6 +57,7 @@ export function filterServices(env: NodeJS.ProcessEnv = process.env): FilterServ
         matchesPerVisit: quota('AP_FILTER_MATCHES_PER_VISIT', DEFAULT_QUOTAS.matchesPerVisit),
         filtersPerUser: quota('AP_FILTER_FILTERS_PER_USER', DEFAULT_QUOTAS.filtersPerUser),
       },
+      deadlineSeconds: quota('AP_FILTER_DEADLINE_SECONDS', FILTER_DEADLINE_SECONDS),
       matcher: null,
     };
   }

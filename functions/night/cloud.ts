@@ -18,11 +18,7 @@ import { Storage, type Bucket } from '@google-cloud/storage';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { emulatorConfig } from '../../emulators/config.js';
 import { startEmulators, DEFAULT_PORTS, type RunningEmulators } from '../../emulators/main.js';
-import {
-  startTriggerRunner,
-  type PubsubCloudEvent,
-  type TriggerRunner,
-} from '../../emulators/triggers.js';
+import type { PubsubCloudEvent } from '../../emulators/triggers.js';
 import {
   FUNCTION_TOPICS,
   LOCAL_BUCKET_PREFIX,
@@ -35,6 +31,7 @@ import '../index.js';
 import { createServices, setServices } from '../context.js';
 import { freshSubscription, listen, type Listener } from './listen.js';
 import { LogBus } from './log-bus.js';
+import { startRestartingTriggers } from './restarting-triggers.js';
 import { startInstances, type InstancePool, type InvocationResult } from './instances.js';
 
 export interface CameraOptions {
@@ -289,52 +286,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     maxBackoffSeconds: maxBackoff,
     maxConcurrency: concurrency[fn],
   });
-  let stopped = false;
-  /**
-   * A trigger runner for `triggers` that restarts itself when a subscription's stream fails and
-   * the client closes it: deliveries resume on fresh subscribers.
-   */
-  const startTriggers = async (triggers: Array<ReturnType<typeof trigger>>) => {
-    let restarting: Promise<void> | null = null;
-    let runner: TriggerRunner;
-    const start = (): Promise<TriggerRunner> =>
-      startTriggerRunner({
-        pubsubHost: emulators.pubsubHost,
-        projectId,
-        triggers,
-        onError: (error, t, event) => {
-          const text = error instanceof Error ? error.message : String(error);
-          if (event) {
-            logs.add({
-              severity: 'ERROR',
-              message: 'function failed; the message will be retried',
-              topic: t.topic,
-              messageId: event.id,
-              error: text,
-            });
-            return;
-          }
-          logs.add({
-            severity: 'WARNING',
-            message: 'trigger subscription stream ended; restarting the triggers',
-            topic: t.topic,
-            error: text,
-          });
-          restarting ??= (async () => {
-            await runner.stop().catch(() => {});
-            if (!stopped) runner = await start();
-            restarting = null;
-          })();
-        },
-      });
-    runner = await start();
-    return {
-      async stop() {
-        await restarting;
-        await runner.stop();
-      },
-    };
-  };
+  const startTriggers = (triggers: Array<ReturnType<typeof trigger>>) =>
+    startRestartingTriggers(emulators.pubsubHost, projectId, triggers, logs);
   const system = await startTriggers([
     trigger(TOPICS.nextVisit, 'nextVisit'),
     trigger(TOPICS.rawArrived, 'processImage'),
@@ -368,7 +321,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     instances: pool,
     stopTemplateBuilder,
     async stop() {
-      stopped = true;
       await stopTemplateBuilder();
       await system.stop();
       await pool.close();

@@ -2,25 +2,28 @@
  * The night's alert filtering (shared/filter/README.md): example filters of one user, one per
  * capability of the language, created through the filtering API's logic before the night; the
  * filterAlerts function triggered by `alerts` (through the local Eventarc, on the main thread: it
- * is light); each filter's stream (its subscription on `filtered-alerts`) read back; and, as the
- * check, every alert also decoded from a subscription of its own and run through each filter
- * in process. The report says, per filter, what it matched and whether its stream received
- * exactly that, once each after de-duplication by diaSourceId, each message the alert's bytes
- * as published on `alerts` (compared by SHA-256).
+ * is light; restarted when its subscription's stream fails); each filter's stream (its
+ * subscription on `filtered-alerts`) read back; filterAlerts' dead letters (`alerts-dead-letter`)
+ * read with their reasons; and, as the check, every alert also decoded from a subscription of its
+ * own and run through each filter in process. The report says, per filter, what it matched,
+ * what its stream received (once each after de-duplication by diaSourceId, each message the
+ * alert's bytes as published on `alerts`, compared by SHA-256), which of its matches were
+ * dead-lettered instead, and which are neither (lost); and why the night stopped waiting.
  */
 import { createHash } from 'node:crypto';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Message } from '@google-cloud/pubsub';
-import { startTriggerRunner, type TriggerRunner } from '../../emulators/triggers.js';
+import type { PubsubCloudEvent } from '../../emulators/triggers.js';
 import { decodeAlert } from '../../shared/alerts/wire.js';
-import { TOPICS } from '../../shared/cloud/names.js';
+import { deadLetterTopic, TOPICS } from '../../shared/cloud/names.js';
 import type { CompiledFilter } from '../../shared/filter/index.js';
 import { conePixels, healpixNest } from '../../shared/healpix/index.js';
 import { compileForOwner, FilterApi } from '../../shared/filter/service.js';
 import { filterAlerts } from '../filter-alerts.js';
 import { filterServices } from '../filter-context.js';
 import type { LocalCloud } from './cloud.js';
-import { listen, type Listener } from './listen.js';
+import { freshSubscription, listen, type Listener } from './listen.js';
+import { startRestartingTriggers } from './restarting-triggers.js';
 
 const USER = 'night@example.org';
 const DEG_PER_ARCMIN = 1 / 60;
@@ -33,6 +36,12 @@ export interface FilterOutcome {
   /** Distinct diaSourceIds its stream received, and repeated deliveries. */
   received: number;
   duplicates: number;
+  /** Matches its stream did not receive whose alert filterAlerts dead-lettered, with a reason. */
+  deadLettered: number;
+  /** Matches neither received nor dead-lettered: lost, or still on their way when the night stopped. */
+  missing: number;
+  /** Received diaSourceIds the filter does not match. */
+  extra: number;
   /** Messages whose bytes differ from the alert's as published on `alerts`. */
   altered: number;
   /** Whether the stream's set equals the matched set, every message unaltered. */
@@ -41,12 +50,75 @@ export interface FilterOutcome {
   examples: string[];
 }
 
+/** A dead letter of filterAlerts: the alert (when its frame decodes) and why. */
+export interface FilterDeadLetter {
+  diaSourceId: string | null;
+  /** The function's reason; for one forwarded by the subscription's policy, that and its delivery count. */
+  reason: string;
+  stage: string | null;
+}
+
+export interface FilterRun {
+  outcomes: FilterOutcome[];
+  /** Every message filterAlerts dead-lettered during the night. */
+  deadLetters: FilterDeadLetter[];
+  /** Alerts seen on `alerts`, and those filterAlerts finished (matched and published, or dead-lettered). */
+  alerts: number;
+  handled: number;
+  /** Why the night stopped waiting: everything accounted for, or what it still lacked and for how long nothing moved. */
+  stopped: string;
+}
+
+/** How long the night's own subscription of `alerts` may receive nothing while it lacks some of the broker's alerts before the night stops waiting for it. */
+const ALERTS_STALL_MS = 60_000;
+/** How long filterAlerts may finish no alert (nor dead-letter one) while some wait before the night stops waiting for it. */
+const HANDLER_STALL_MS = 120_000;
 /** How long a stream may deliver nothing while it still lacks matches before the night stops waiting for it. */
 const STREAM_STALL_MS = 30_000;
+/** The subscription the night reads filterAlerts' dead letters from. */
+const DEAD_LETTER_SUBSCRIPTION = 'night-filter-dead-letters';
 
 export interface NightFilters {
-  /** Waits for `alerts` distinct alerts (at most a minute), for each stream's matches (while it makes progress) and quiet streams, stops, and reports each filter. */
-  finish(alerts: number, quietMs?: number): Promise<FilterOutcome[]>;
+  /**
+   * Waits for `alerts` distinct alerts (while they come), for filterAlerts to finish each (while it makes
+   * progress), for each stream's matches (while they make progress) and quiet streams; stops, and
+   * reports each filter, the dead letters and why it stopped.
+   */
+  finish(alerts: number, quietMs?: number): Promise<FilterRun>;
+}
+
+/** One thing the night waits for: how much is still lacking, when it last moved, how long it may stand still, and how that reads. */
+interface Wait {
+  lacking: () => number;
+  movedAt: () => number;
+  stallMs: number;
+  /** What stood still, and what the count lacking counts. */
+  quiet: string;
+  lacks: string;
+}
+
+/** The wait's poll; a gap between two polls counts as quiet for at most twice this. */
+const POLL_MS = 200;
+
+/**
+ * Waits until nothing is lacking or nothing has moved for `stallMs` of quiet; what is still
+ * lacking. Quiet is summed poll by poll, each gap counted up to 2 x POLL_MS: when the main thread
+ * stalls (a minute under load), the messages that came meanwhile wait in the sockets behind this
+ * timer, and a stall must not read as quiet streams (the old wait measured wall time since the
+ * last message and so could stop right after one, leaving matches uncounted).
+ */
+async function waitFor(w: Pick<Wait, 'lacking' | 'movedAt' | 'stallMs'>): Promise<number> {
+  let quiet = 0;
+  let moved = w.movedAt();
+  let tick = Date.now();
+  while (w.lacking() > 0 && quiet < w.stallMs) {
+    await new Promise((r) => setTimeout(r, POLL_MS));
+    const now = Date.now();
+    quiet = w.movedAt() !== moved ? 0 : quiet + Math.min(now - tick, 2 * POLL_MS);
+    moved = w.movedAt();
+    tick = now;
+  }
+  return w.lacking();
 }
 
 /** A MOC of mixed orders around the boresight: order-12 pixels within 2', and one order-10 pixel beside. */
@@ -115,15 +187,23 @@ export async function startNightFilters(
     });
   }
 
-  await cloud.pubsub.createTopic('alerts-dead-letter').catch((err: { code?: number }) => {
+  const deadTopic = deadLetterTopic(TOPICS.alerts);
+  await cloud.pubsub.createTopic(deadTopic).catch((err: { code?: number }) => {
     if (err.code !== 6) throw err;
   });
+  const dead = await freshSubscription(cloud.pubsub, deadTopic, DEAD_LETTER_SUBSCRIPTION);
   const matched = new Map<string, Set<string>>(filters.map((x) => [x.name, new Set()]));
   const [check] = await cloud.pubsub
     .topic(TOPICS.alerts)
     .createSubscription('night-filter-check', { ackDeadlineSeconds: 60 });
-  let last = Date.now();
+  /** When the check last received an alert, a stream delivered, and filterAlerts finished or dead-lettered an alert. */
+  let lastSeen = Date.now();
+  let lastDelivery = Date.now();
+  let lastHandled = Date.now();
   const seen = new Set<string>();
+  const handled = new Set<string>();
+  const deadLetters: FilterDeadLetter[] = [];
+  const deadIds = new Set<string>();
   const published = new Map<string, string>();
   const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex');
   const listeners: Listener[] = [
@@ -131,7 +211,7 @@ export async function startNightFilters(
       const alert = decodeAlert(m.data);
       seen.add(String(alert.diaSourceId));
       published.set(String(alert.diaSourceId), digest(m.data));
-      last = Date.now();
+      lastSeen = Date.now();
       for (const x of filters)
         if (x.compiled.matches(alert)) matched.get(x.name)?.add(String(alert.diaSourceId));
       m.ack();
@@ -141,57 +221,125 @@ export async function startNightFilters(
         const id = m.attributes.diaSourceId;
         x.received.set(id, (x.received.get(id) ?? 0) + 1);
         x.digests.push([id, digest(m.data)]);
-        last = Date.now();
+        lastDelivery = Date.now();
         m.ack();
       }),
     ),
+    listen(cloud.pubsub, dead.name, {}, (m: Message) => {
+      const id = m.attributes.diaSourceId ?? null;
+      const reason =
+        m.attributes.reason ??
+        `no reason: forwarded by the subscription's dead-letter policy after ${m.attributes.CloudPubSubDeadLetterSourceDeliveryCount ?? '?'} deliveries`;
+      deadLetters.push({ diaSourceId: id, reason, stage: m.attributes.stage ?? null });
+      if (id) deadIds.add(id);
+      lastHandled = Date.now();
+      cloud.logs.add({
+        severity: 'WARNING',
+        message: 'dead letter received',
+        topic: TOPICS.alerts,
+        reason,
+        diaSourceId: id,
+      });
+      m.ack();
+    }),
   ];
-  const runner: TriggerRunner = await startTriggerRunner({
-    pubsubHost: cloud.emulators.pubsubHost,
-    projectId: cloud.projectId,
-    triggers: [
+  const runner = await startRestartingTriggers(
+    cloud.emulators.pubsubHost,
+    cloud.projectId,
+    [
       {
         topic: TOPICS.alerts,
         subscription: 'eventarc-alerts-filterAlerts',
-        handler: (event) => filterAlerts(event as unknown as CloudEvent<unknown>),
-        deadLetterTopic: 'alerts-dead-letter',
+        handler: async (event: PubsubCloudEvent) => {
+          await filterAlerts(event as unknown as CloudEvent<unknown>);
+          const id = event.data.message.attributes?.diaSourceId;
+          if (id) handled.add(id);
+          lastHandled = Date.now();
+        },
+        deadLetterTopic: deadTopic,
         maxDeliveryAttempts: 5,
         minBackoffSeconds: 1,
         maxBackoffSeconds: 10,
       },
     ],
-  });
+    cloud.logs,
+  );
+
+  /** Matches of a filter its stream has not received, and of those the ones whose alert was dead-lettered. */
+  const lacking = (x: (typeof filters)[number]) =>
+    [...(matched.get(x.name) ?? [])].filter((id) => !x.received.has(id));
+  const unaccounted = () =>
+    filters.reduce((n, x) => n + lacking(x).filter((id) => !deadIds.has(id)).length, 0);
+  const unhandled = () => [...seen].filter((id) => !handled.has(id) && !deadIds.has(id)).length;
 
   return {
     async finish(alerts, quietMs = 3000) {
-      const started = Date.now();
-      while (seen.size < alerts && Date.now() - started < 60_000)
-        await new Promise((r) => setTimeout(r, 200));
-      // Streams lag the alerts (filterAlerts works through its backlog): wait while any stream
-      // lacks some of its filter's matches and still makes progress (a stall of STREAM_STALL_MS
-      // ends the wait, and a real loss then shows as not exact), then for quiet streams.
-      const complete = () =>
-        filters.every((x) => [...(matched.get(x.name) ?? [])].every((id) => x.received.has(id)));
-      while (!complete() && Date.now() - last < STREAM_STALL_MS)
-        await new Promise((r) => setTimeout(r, 200));
-      while (Date.now() - last < quietMs) await new Promise((r) => setTimeout(r, 200));
+      const waits: Wait[] = [
+        // The night's own copy of the alerts lags the broker under load.
+        {
+          lacking: () => alerts - seen.size,
+          movedAt: () => lastSeen,
+          stallMs: ALERTS_STALL_MS,
+          quiet: "the night's subscription of alerts received nothing",
+          lacks: `of the broker's ${alerts} alerts not seen`,
+        },
+        // filterAlerts works through its backlog, retrying failures.
+        {
+          lacking: unhandled,
+          movedAt: () => lastHandled,
+          stallMs: HANDLER_STALL_MS,
+          quiet: 'filterAlerts finished nothing',
+          lacks: 'alert(s) neither filtered nor dead-lettered',
+        },
+        // Streams lag the publishes a little.
+        {
+          lacking: unaccounted,
+          movedAt: () => lastDelivery,
+          stallMs: STREAM_STALL_MS,
+          quiet: 'the streams delivered nothing',
+          lacks: 'match(es) neither received nor dead-lettered',
+        },
+      ];
+      const stops: string[] = [];
+      for (const w of waits) {
+        const lacking = await waitFor(w);
+        if (lacking > 0)
+          stops.push(`${w.quiet} for ${w.stallMs / 1000} s with ${lacking} ${w.lacks}`);
+      }
+      // Then for quiet streams, so that extras would show.
+      await waitFor({ lacking: () => 1, movedAt: () => lastDelivery, stallMs: quietMs });
       await runner.stop();
       await Promise.all(listeners.map((l) => l.close()));
-      return filters.map((x) => {
+      const outcomes = filters.map((x) => {
         const want = matched.get(x.name) ?? new Set<string>();
         const got = [...x.received.keys()];
         const altered = x.digests.filter(([id, d]) => published.get(id) !== d).length;
+        const notReceived = lacking(x);
+        const deadLettered = notReceived.filter((id) => deadIds.has(id)).length;
+        const extra = got.filter((id) => !want.has(id)).length;
         return {
           name: x.name,
           where: x.where,
           matched: want.size,
           received: got.length,
           duplicates: [...x.received.values()].reduce((s, n) => s + n - 1, 0),
+          deadLettered,
+          missing: notReceived.length - deadLettered,
+          extra,
           altered,
-          exact: altered === 0 && got.length === want.size && got.every((id) => want.has(id)),
+          exact: altered === 0 && extra === 0 && notReceived.length === 0,
           examples: [...want].slice(0, 5),
         };
       });
+      return {
+        outcomes,
+        deadLetters,
+        alerts: seen.size,
+        handled: [...seen].filter((id) => handled.has(id) || deadIds.has(id)).length,
+        stopped: stops.length
+          ? stops.join('; ')
+          : 'every alert filtered or dead-lettered, every match received or dead-lettered',
+      };
     },
   };
 }

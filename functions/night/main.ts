@@ -26,7 +26,8 @@ import { mjdTaiOf } from '../../shared/pipeline/index.js';
 import { startBroker } from './broker.js';
 import { DEFAULT_PORTS, portFrom } from '../../emulators/main.js';
 import { ARCHIVE_PORT, DEFAULT_CAMERA, startLocalCloud, type LocalCloud } from './cloud.js';
-import { startNightFilters } from './filters.js';
+import { startNightFilters, type FilterOutcome } from './filters.js';
+import { TOPICS } from '../../shared/cloud/names.js';
 import { scienceSummaryLines } from './metrics.js';
 import { groupIdOf, NightMonitor, playVisit, uploadTemplates, type PlayedImage } from './play.js';
 import { buildReport, writeReport } from './report.js';
@@ -85,6 +86,16 @@ function integer(
 }
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+/** One example filter's line of the summary: its matches, and where each went. */
+function filterLine(x: FilterOutcome): string {
+  const verdict = x.exact
+    ? 'exactly those'
+    : x.missing === 0 && x.extra === 0 && x.altered === 0
+      ? 'the rest dead-lettered with a reason'
+      : `NOT the same set: ${x.missing} missing (neither received nor dead-lettered), ${x.extra} unmatched`;
+  return `filter ${x.name} (${x.where}): ${x.matched} matched, its stream received ${x.received} (${x.duplicates} duplicates, ${x.deadLettered} dead-lettered, ${x.altered} altered), ${verdict}`;
+}
 
 /** `--keep`: the emulators and the archive stay up, on the ports printed above, until SIGINT or SIGTERM. */
 async function keepUntilInterrupted(cloud: LocalCloud): Promise<void> {
@@ -301,8 +312,11 @@ async function main(): Promise<number> {
       plan.detectors.map((d) => d.tile),
       stage,
     );
-    const filters = await nightFilters.finish(broker.alerts.size);
+    const { outcomes: filters, ...filtering } = await nightFilters.finish(broker.alerts.size);
     report.filters = filters;
+    report.filtering = filtering;
+    for (const d of filtering.deadLetters)
+      report.deadLetters.push({ topic: TOPICS.alerts, reason: d.reason, objectId: null });
     await writeReport(out, report, broker, images, truth, cloud.archiveUrl);
     await writeFile(join(out, 'filters.json'), `${JSON.stringify(filters, null, 2)}\n`);
     await broker.close();
@@ -317,10 +331,8 @@ async function main(): Promise<number> {
         ...scienceSummaryLines(s),
         templateSummaryLine(report.templates),
         `known objects: ${k.associated}/${k.detected} detected asteroids at |SNR| >= ${k.snrCut} carry their ssObjectId (${k.completeness?.toFixed(3)}); ${k.wrongObject} alerts with a wrong object; ${k.inDiaObjects} asteroid detections in DIAObjects; residual p50 ${k.residualArcsec.p50?.toFixed(3)}", max ${k.residualArcsec.max?.toFixed(3)}"`,
-        ...filters.map(
-          (x) =>
-            `filter ${x.name} (${x.where}): ${x.matched} matched, its stream received ${x.received} (${x.duplicates} duplicates, ${x.altered} altered)${x.exact ? ', exactly those' : ', NOT the same set'}`,
-        ),
+        `filters: filterAlerts finished ${filtering.handled} of ${filtering.alerts} alerts, ${filtering.deadLetters.length} dead-lettered; stopped waiting: ${filtering.stopped}`,
+        ...filters.map(filterLine),
         `report: ${join(out, 'index.html')}, filters: ${join(out, 'filters.json')}`,
       ].join('\n') + '\n',
     );

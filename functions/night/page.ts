@@ -160,16 +160,24 @@ const fmt = (v: number | null | undefined, digits = 2) =>
 /** JSON for a <script> element: no '</script>' can close it early. */
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
-/** The example user filters: each one's expression, its matches and whether its stream received exactly them. */
-export function filterSection(r: Pick<NightReport, 'filters'>): string {
+/** The example user filters: each one's expression, its matches, whether its stream received exactly them, what was dead-lettered instead; why the night stopped waiting. */
+export function filterSection(r: Pick<NightReport, 'filters' | 'filtering'>): string {
   if (!r.filters?.length) return '';
   const rows = r.filters.map(
     (f) =>
-      `<tr><td>${esc(f.name)}</td><td><code>${esc(f.where)}</code></td><td>${f.matched}</td><td>${f.received}</td><td>${f.duplicates}</td><td>${f.altered}</td><td>${f.exact ? 'yes' : '<b>NO</b>'}</td><td>${f.examples.map(esc).join(' ')}</td></tr>`,
+      `<tr><td>${esc(f.name)}</td><td><code>${esc(f.where)}</code></td><td>${f.matched}</td><td>${f.received}</td><td>${f.duplicates}</td><td>${f.altered}</td><td>${f.deadLettered}</td><td>${f.missing ? `<b>${f.missing}</b>` : 0}</td><td>${f.exact ? 'yes' : '<b>NO</b>'}</td><td>${f.examples.map(esc).join(' ')}</td></tr>`,
   );
+  const run = r.filtering;
+  const reasons = new Map<string, number>();
+  for (const d of run?.deadLetters ?? []) reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
+  const deadList = [...reasons].map(([reason, n]) => `<li>${n} x ${esc(reason)}</li>`).join('');
+  const stopped = run
+    ? `<p>filterAlerts finished ${run.handled} of ${run.alerts} alerts; ${run.deadLetters.length} dead letter(s)${deadList ? `:</p><ul>${deadList}</ul>` : '.</p>'}<p>The night stopped waiting for the filters: ${esc(run.stopped)}.</p>`
+    : '';
   return `<h2>User filters</h2>
-<p>Example filters of one user, one per capability of the filter language, run by the filtering service (filterAlerts) over the night's alerts; each filter's stream is its subscription on <code>filtered-alerts</code>. Matched: alerts the filter matches, evaluated in process over every alert of the night; received: distinct diaSourceIds its stream delivered, repeated deliveries, and messages whose bytes differ from the alert as published on <code>alerts</code>.</p>
-<table><tr><th>filter</th><th>expression</th><th>matched</th><th>received</th><th>repeats</th><th>altered</th><th>exactly its matches</th><th>examples (diaSourceId)</th></tr>${rows.join('')}</table>`;
+<p>Example filters of one user, one per capability of the filter language, run by the filtering service (filterAlerts) over the night's alerts; each filter's stream is its subscription on <code>filtered-alerts</code>. Matched: alerts the filter matches, evaluated in process over every alert of the night; received: distinct diaSourceIds its stream delivered, repeated deliveries, and messages whose bytes differ from the alert as published on <code>alerts</code>; dead-lettered: matches not received whose alert filterAlerts dead-lettered with a reason (<code>alerts-dead-letter</code>); missing: matches neither received nor dead-lettered.</p>
+<table><tr><th>filter</th><th>expression</th><th>matched</th><th>received</th><th>repeats</th><th>altered</th><th>dead-lettered</th><th>missing</th><th>exactly its matches</th><th>examples (diaSourceId)</th></tr>${rows.join('')}</table>
+${stopped}`;
 }
 
 /** Rejected inputs of a tile grouped by reason (numbers in reasons kept: they say by how much). */

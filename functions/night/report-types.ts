@@ -3,7 +3,7 @@
  * builds them and page.ts renders them, and neither imports the other for its types.
  */
 import type { Concurrency } from './cloud.js';
-import type { FilterOutcome } from './filters.js';
+import type { FilterOutcome, FilterRun } from './filters.js';
 import type { KnownObjectFigures } from './known-objects.js';
 import type { ImageStages, Percentiles, ScienceFigures } from './metrics.js';
 import type { TemplateFigures } from './templates.js';
@@ -41,6 +41,8 @@ export interface NightReport {
   knownObjects: KnownObjectFigures;
   /** The example user filters (./filters.ts): what each matched and what its stream received. */
   filters?: FilterOutcome[];
+  /** The filtering service's night: alerts it finished, its dead letters, why the night stopped waiting for it. */
+  filtering?: Omit<FilterRun, 'outcomes'>;
   /** The night's templates: TMPLID, fill factor per tile and band, images without one (./templates.ts). */
   templates?: TemplateFigures;
 }

@@ -127,7 +127,17 @@ export async function compileForOwner(
     if (cached?.createdAt !== summary.createdAt) {
       const doc = await store.getRegion(owner, summary.kind, summary.name);
       if (!doc) continue;
-      cached = { createdAt: doc.createdAt, region: parseRegion(summary.kind, doc.text).region };
+      let region: SkyRegion;
+      try {
+        region = parseRegion(summary.kind, doc.text).region;
+      } catch (err) {
+        // A stored region the code no longer reads: the filter's own fault, like a deleted one.
+        throw new FilterError(
+          Math.max(0, where.indexOf(summary.name)),
+          `${summary.kind} '${summary.name}' no longer parses: ${(err as Error).message}`,
+        );
+      }
+      cached = { createdAt: doc.createdAt, region };
       cache.set(key, cached);
     }
     (summary.kind === 'watchlist' ? watchlists : watchmaps).set(summary.name, cached.region);
@@ -289,6 +299,11 @@ export class FilterApi {
   }
 }
 
+/** Where the matcher stands on a frame, for the reason of a failure: reading the filters, decoding, or counting the quota. */
+export interface MatchProgress {
+  stage: 'filters' | 'decode' | 'quota';
+}
+
 /** What the matcher reads beside the filters: the visit, which its quota is counted by. */
 const SERVICE_READS = [['diaSource', 'visit']] as const;
 
@@ -308,6 +323,8 @@ interface Grant {
 export class FilterMatcher {
   private set = new FilterSet(SERVICE_READS);
   private loadedAt = -Infinity;
+  /** The refresh in flight, shared by the alerts that find the filters stale meanwhile. */
+  private refreshing: Promise<void> | null = null;
   private readonly grants = new Map<string, Grant>();
   private readonly regions: RegionCache = new Map();
   /** Matches dropped by the per-visit quota, by filter id. */
@@ -323,37 +340,58 @@ export class FilterMatcher {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Reads and compiles the active filters. A filter that no longer compiles (FilterError: a
+   * region deleted or changed) is left out and listed in `broken`; any other failure (the store
+   * unreachable) fails the refresh and keeps the filters as they were, so that no filter is
+   * skipped for an alert because a read failed: the alert fails and is retried instead.
+   */
   async refresh(): Promise<void> {
     const docs = (await this.store.listFilters()).filter((d) => !d.paused);
     const set = new FilterSet(SERVICE_READS);
+    const broken = new Map<string, string>();
     for (const doc of docs) {
       try {
         set.set(doc.id, await compileForOwner(this.store, doc.owner, doc.where, this.regions));
-        this.broken.delete(doc.id);
       } catch (err) {
-        this.broken.set(doc.id, (err as Error).message);
+        if (!(err instanceof FilterError)) throw err;
+        broken.set(doc.id, err.message);
       }
     }
     this.set = set;
+    this.broken.clear();
+    for (const [id, message] of broken) this.broken.set(id, message);
     this.loadedAt = this.now();
+  }
+
+  /** The filters, refreshed first when older than `ttlMs` (one refresh for all waiting alerts). */
+  private async current(): Promise<FilterSet> {
+    if (this.now() - this.loadedAt > this.ttlMs)
+      await (this.refreshing ??= this.refresh().finally(() => (this.refreshing = null)));
+    return this.set;
   }
 
   /**
    * Ids of the active filters that match the alert of a frame and are within their per-visit
    * quota. The frame is decoded once, to the fields the filters read; a frame that is not an
-   * alert throws AlertDecodeError (./projection.ts).
+   * alert throws AlertDecodeError (./projection.ts). `progress` says where a failure happened.
    */
-  async matchFrame(frame: Uint8Array): Promise<string[]> {
-    if (this.now() - this.loadedAt > this.ttlMs) await this.refresh();
-    const set = this.set;
+  async matchFrame(
+    frame: Uint8Array,
+    progress: MatchProgress = { stage: 'filters' },
+  ): Promise<string[]> {
+    progress.stage = 'filters';
+    const set = await this.current();
+    progress.stage = 'decode';
     const alert = set.decode(frame);
+    progress.stage = 'quota';
     return this.withinQuota(set.match(alert), alert.diaSource.visit);
   }
 
   /** The same for an alert already decoded in full. */
   async match(alert: Alert): Promise<string[]> {
-    if (this.now() - this.loadedAt > this.ttlMs) await this.refresh();
-    return this.withinQuota(this.set.match(alert), alert.diaSource.visit);
+    const set = await this.current();
+    return this.withinQuota(set.match(alert), alert.diaSource.visit);
   }
 
   private async withinQuota(matched: string[], visit: number): Promise<string[]> {
