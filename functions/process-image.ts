@@ -406,6 +406,7 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
       alerts: stored.alerts.length,
       method: r.method,
       tfBackend: r.tfBackend,
+      warpResampler: r.warpResampler,
       stagesMs: r.timingsMs,
       downloadToHandOffSeconds: (handedOffAt - started) / 1000,
       readoutToHandOffSeconds: (handedOffAt - object.timeCreated.getTime()) / 1000,

@@ -226,6 +226,7 @@ are written for inspection, and one line says why (exit 2). Raise the limits wit
       template: templatePath,
       method: result.method,
       tfBackend: result.tfBackend,
+      warpResampler: result.warpResampler,
       storedInApdb: stored,
       quarantined,
       ...result.stats,

@@ -23,6 +23,7 @@ import {
 } from '../characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
 import { rescaleVarianceToPsfScales, warpSource } from '../warp/index.js';
+import { resamplerDescription } from '../warp/resample.js';
 import type { WarpSource } from '../warp/warp.js';
 import { releaseShared } from '../util/buffer-pool.js';
 import {
@@ -135,6 +136,8 @@ export interface DiffResult extends SubtractResult {
   scienceCharacterization: CharacterizeResult | null;
   /** The template's characterization made here or given with it (null otherwise). */
   templateCharacterization: CharacterizeResult | null;
+  /** What ran the warp's resampler (shared/warp resamplerDescription: WebAssembly SIMD or JavaScript). */
+  warpResampler: string;
   /**
    * Wall time of each stage, ms, adding up to `total`: the stages overlap (characterizeScience runs on a worker from the
    * start), so each one counts from the previous stage's end to its own: characterizeTemplate, then the rest of
@@ -394,6 +397,7 @@ export async function runDiff(
     modelError: result.modelError ?? NO_MODEL_ERROR,
     scienceCharacterization,
     templateCharacterization,
+    warpResampler: resamplerDescription(),
     timingsMs: {
       characterizeScience: characterizeScienceMs,
       characterizeTemplate: characterizeTemplateMs,

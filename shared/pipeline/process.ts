@@ -198,6 +198,8 @@ export interface DetectorResult {
   timingsMs: Record<PipelineStage | 'total', number>;
   /** TensorFlow.js backend in this process ('tensorflow', 'wasm' or 'cpu'). */
   tfBackend: string;
+  /** What ran the warp's resampler ('WebAssembly SIMD', or 'JavaScript' and why). */
+  warpResampler: string;
 }
 
 /** TAI - UTC since 2017-01-01, seconds (no leap second announced since). */
@@ -562,6 +564,7 @@ export async function processDetector(
     stats,
     timingsMs,
     tfBackend,
+    warpResampler: subtraction.warpResampler,
   };
 }
 

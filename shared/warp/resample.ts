@@ -1,4 +1,3 @@
-import { isMainThread } from 'node:worker_threads';
 import { phaseHistograms, type BandStats, type ResampleJob } from './resample-job.js';
 import { resampleRowsJs } from './resample-js.js';
 import { wasmResampler, wasmUnavailableReason } from './resample-wasm.js';
@@ -11,27 +10,25 @@ export type ResampleEngine = 'wasm' | 'js';
 /** Environment variable forcing the engine for a whole process (A/B measurements, tests). */
 const ENGINE_ENV = 'AP_WARP_RESAMPLER';
 
-let logged = false;
-
-/** The engine that runs here: `prefer`, else AP_WARP_RESAMPLER, else wasm when available; logged once. */
+/** The engine that runs here: `prefer`, else AP_WARP_RESAMPLER, else wasm when available. */
 export function resampleEngine(prefer?: ResampleEngine): ResampleEngine {
   const forced = prefer ?? (process.env[ENGINE_ENV] as ResampleEngine | undefined);
   if (forced !== undefined && forced !== 'wasm' && forced !== 'js')
     throw new Error(`${ENGINE_ENV}=${String(forced)}: expected wasm or js`);
   if (forced === 'wasm' && !wasmResampler())
     throw new Error(`WebAssembly resampler unavailable: ${wasmUnavailableReason()}`);
-  const engine = forced ?? (wasmResampler() ? 'wasm' : 'js');
-  if (!logged && isMainThread) {
-    logged = true;
-    const why =
-      engine === 'js' && !forced
-        ? ` (WebAssembly SIMD unavailable: ${wasmUnavailableReason()})`
-        : '';
-    process.stderr.write(
-      `${JSON.stringify({ severity: 'INFO', message: `warp resampler: ${engine === 'wasm' ? 'WebAssembly SIMD' : 'JavaScript'}${forced ? ' (forced)' : ''}${why}` })}\n`,
-    );
-  }
-  return engine;
+  return forced ?? (wasmResampler() ? 'wasm' : 'js');
+}
+
+/**
+ * What runs the warp's resampler in this process, as the logs record it (`ap diff`'s and `ap
+ * process`'s summaries, processImage's `detector processed`): 'WebAssembly SIMD', or 'JavaScript'
+ * with why (forced, or the reason WebAssembly SIMD is unavailable).
+ */
+export function resamplerDescription(): string {
+  const forced = process.env[ENGINE_ENV] !== undefined;
+  if (resampleEngine() === 'wasm') return `WebAssembly SIMD${forced ? ' (forced)' : ''}`;
+  return `JavaScript (${forced ? 'forced' : `WebAssembly SIMD unavailable: ${wasmUnavailableReason()}`})`;
 }
 
 /**
