@@ -4,17 +4,23 @@
  * live in SharedArrayBuffers a WebAssembly instance cannot address, so each piece of output rows is
  * cut into tiles, and the template rows and columns a tile's kernels reach are copied into the
  * instance's memory (image and variance interleaved, and the mask), the tile's outputs copied back.
- * One instance per thread; its memory grows to the largest piece it has seen (~10 MB at 4096 wide).
+ * One instance per thread, on a memory sized for the widest rows it has seen (~13 MB at 4096 wide)
+ * and never grown (shared/wasm/load.ts: a grown memory would slow every typed array of the process).
  */
 import { MaskPlane } from '../image/mask.js';
-import { instantiate, wasmModule, type WasmCompiled, type WasmMemory } from '../wasm/load.js';
+import {
+  instantiate,
+  wasmModule,
+  WASM_PAGE_BYTES,
+  type WasmCompiled,
+  type WasmMemory,
+} from '../wasm/load.js';
 import { LanczosTable, type KernelName } from './lanczos.js';
 import { CELL_SIZE, PHASE_BINS } from './noise-correlation.js';
 import { interpolateRow, type BandStats, type ResampleJob } from './resample-job.js';
 
 /** The exports of shared/wasm/resample.as (pointers are byte offsets into `memory`). */
 interface ResampleExports {
-  memory: WasmMemory;
   bounds(
     rows: number,
     cols: number,
@@ -70,7 +76,8 @@ const PIECE_ROWS = 32;
  */
 const REGION_PER_PIXEL = 4;
 const REGION_SLACK = 1 << 16;
-const PAGE = 65536;
+/** Bytes a template region pixel takes in linear memory: the interleaved pair, then image, variance and mask. */
+const REGION_PIXEL_BYTES = 8 + 4 + 4 + 4;
 
 /** Byte offsets of a piece's arrays in linear memory (the kernel's table first, the template region last). */
 interface Layout {
@@ -91,12 +98,18 @@ interface Layout {
 }
 
 export class WasmResampler {
-  private readonly x: ResampleExports;
+  private x!: ResampleExports;
+  private memory!: WasmMemory;
   private kernel: KernelName | null = null;
   private layout: Layout | null = null;
 
-  constructor(module: WasmCompiled) {
-    this.x = instantiate<ResampleExports>(module);
+  constructor(private readonly module: WasmCompiled) {
+    this.bind(WASM_PAGE_BYTES);
+  }
+
+  /** A new instance on a new memory of at least `bytes` (nothing of the old one is kept). */
+  private bind(bytes: number): void {
+    ({ exports: this.x, memory: this.memory } = instantiate<ResampleExports>(this.module, bytes));
   }
 
   /** resampleRowsJs's contract: rows [yStart, yEnd) of the job's outputs, their stats, phases counted into `histograms`. */
@@ -127,7 +140,7 @@ export class WasmResampler {
     for (let y = yStart; y < yEnd; y += PIECE_ROWS) {
       const rows = Math.min(PIECE_ROWS, yEnd - y);
       const n = rows * w;
-      const f64 = (offset: number) => new Float64Array(this.x.memory.buffer, offset, n);
+      const f64 = (offset: number) => new Float64Array(this.memory.buffer, offset, n);
       const [posX, posY, scales] = [f64(layout.posX), f64(layout.posY), f64(layout.scales)];
       for (let r = 0; r < rows; r++) {
         const row = (a: Float64Array) => a.subarray(r * w, (r + 1) * w);
@@ -135,12 +148,11 @@ export class WasmResampler {
       }
       const cellRow0 = Math.floor(y / CELL_SIZE);
       const counts = (offset: number) =>
-        new Int32Array(this.x.memory.buffer, offset, layout.histLength);
+        new Int32Array(this.memory.buffer, offset, layout.histLength);
       counts(layout.histX).fill(0);
       counts(layout.histY).fill(0);
-      // Views are taken anew after the tiles: growing the memory detaches the old ones.
       covered += this.tile(job, layout, y, cellRow0, cellsX, 0, rows, 0, w);
-      const buffer = this.x.memory.buffer;
+      const buffer = this.memory.buffer;
       const [histX, histY] = [counts(layout.histX), counts(layout.histY)];
       job.outImage.set(new Float32Array(buffer, layout.outImage, n), y * w);
       job.outVariance.set(new Float32Array(buffer, layout.outVariance, n), y * w);
@@ -188,7 +200,7 @@ export class WasmResampler {
     );
     let region = { rx0: 0, ry0: 0, rw: 0, rh: 0 };
     if (inside > 0) {
-      const [minX, maxX, minY, maxY] = new Int32Array(this.x.memory.buffer, layout.bounds, 4);
+      const [minX, maxX, minY, maxY] = new Int32Array(this.memory.buffer, layout.bounds, 4);
       const a = LanczosTable.of(job.kernel).a;
       const rx0 = Math.max(0, minX - (a - 1));
       const ry0 = Math.max(0, minY - (a - 1));
@@ -248,7 +260,7 @@ export class WasmResampler {
     const variance = image + 4 * area;
     const mask = variance + 4 * area;
     this.reserve(mask + 4 * area);
-    const buffer = this.x.memory.buffer;
+    const buffer = this.memory.buffer;
     const planes: Array<
       [Float32Array | Int32Array | null, number, typeof Float32Array | typeof Int32Array]
     > = [
@@ -297,18 +309,22 @@ export class WasmResampler {
         region: 0,
       };
       layout.region = offset;
-      this.reserve(offset);
-      new Float64Array(this.x.memory.buffer, 0, lanczos.table.length).set(lanczos.table);
+      // The largest region a tile keeps (tile() halves larger ones) fits behind the piece's arrays.
+      const regionBytes = REGION_PIXEL_BYTES * (REGION_PER_PIXEL * n + REGION_SLACK);
+      if (offset + regionBytes > this.memory.buffer.byteLength) this.bind(offset + regionBytes);
+      new Float64Array(this.memory.buffer, 0, lanczos.table.length).set(lanczos.table);
       this.layout = layout;
       this.kernel = lanczos.name;
     }
     return this.layout;
   }
 
-  /** Grows linear memory to at least `bytes`. */
+  /** Checks that `bytes` fit the memory prepare() sized (tile() keeps regions within it). */
   private reserve(bytes: number): void {
-    const have = this.x.memory.buffer.byteLength;
-    if (bytes > have) this.x.memory.grow(Math.ceil((bytes - have) / PAGE));
+    if (bytes > this.memory.buffer.byteLength)
+      throw new RangeError(
+        `resample-wasm: ${bytes} bytes needed, the memory holds ${this.memory.buffer.byteLength}`,
+      );
   }
 }
 

@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** A module's linear memory, as its exports give it. */
+/** A module's linear memory. */
 export interface WasmMemory {
   readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
 }
 
 /** A compiled module (opaque). */
@@ -22,7 +21,8 @@ export interface WasmCompiled {
  */
 interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => WasmCompiled;
-  Instance: new (module: WasmCompiled) => { exports: unknown };
+  Instance: new (module: WasmCompiled, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
 }
 
 const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
@@ -47,7 +47,18 @@ export function wasmModule(name: string): WasmModule {
   return compiled;
 }
 
-/** A new instance of `module` (no imports), its exports typed by the caller. */
-export function instantiate<T>(module: WasmCompiled): T {
-  return new api.Instance(module).exports as T;
+/** Bytes in a WebAssembly memory page. */
+export const WASM_PAGE_BYTES = 65536;
+
+/**
+ * A new instance of `module` on a new memory of at least `bytes` (its import `env.memory`), its
+ * exports typed by the caller. The memory is never grown: a grown memory detaches its old buffer,
+ * and once any buffer is detached V8 checks every typed array access of the process for it.
+ */
+export function instantiate<T>(
+  module: WasmCompiled,
+  bytes: number,
+): { exports: T; memory: WasmMemory } {
+  const memory = new api.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES)) });
+  return { exports: new api.Instance(module, { env: { memory } }).exports as T, memory };
 }
