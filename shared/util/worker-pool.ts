@@ -138,7 +138,14 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    // Ref'd until they exit: an idle (unref'd) worker's exit does not keep the event loop alive, so
+    // terminate()'s promise could be left pending when nothing else runs (a test then cancelled).
+    await Promise.all(
+      this.slots.map((s) => {
+        s.worker.ref();
+        return s.worker.terminate();
+      }),
+    );
     this.slots.length = 0;
     if (sharedPool === this) sharedPool = null;
   }

@@ -4,9 +4,17 @@
  * the pool keeps its size and later tasks run on both threads.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { tasksOf } from '../../shared/util/pool-task.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
+
+// The pool unrefs idle workers (so that they never keep a process alive); a test file has no other
+// handle, and a worker's exit or reply arriving while none is ref'd let the runner see an empty event
+// loop and cancel the test (seen ~1 in 6 runs of this file). A ref'd timer keeps the loop alive; a
+// promise that never settles then fails on the tests' timeout instead.
+const keepAlive = setInterval(() => {}, 1000);
+after(() => clearInterval(keepAlive));
+const TIMEOUT = { timeout: 60_000 };
 
 const task = tasksOf<typeof import('./pool-tasks.js')>(
   new URL('./pool-tasks.ts', import.meta.url).href,
@@ -15,7 +23,7 @@ type Slow = { value: number; thread: number };
 const slow = (pool: WorkerPool, value: number, ms = 50) =>
   pool.runTask(task('slow'), { ms, value });
 
-test('a killed worker fails only its own tasks and is replaced', async () => {
+test('a killed worker fails only its own tasks and is replaced', TIMEOUT, async () => {
   const pool = new WorkerPool(2);
   try {
     const before = pool.threadIds();
@@ -51,39 +59,47 @@ test('a killed worker fails only its own tasks and is replaced', async () => {
   }
 });
 
-test('an uncaught error in a worker fails its task with the error and the pool goes on', async () => {
-  const pool = new WorkerPool(1);
-  try {
-    await assert.rejects(
-      pool.runTask(task('crash'), null),
-      /worker thread crashed: boom in the worker/,
-    );
-    assert.equal(pool.replaced, 1);
-    assert.equal((await slow(pool, 7)).value, 7);
-  } finally {
-    await pool.close();
-  }
-});
+test(
+  'an uncaught error in a worker fails its task with the error and the pool goes on',
+  TIMEOUT,
+  async () => {
+    const pool = new WorkerPool(1);
+    try {
+      await assert.rejects(
+        pool.runTask(task('crash'), null),
+        /worker thread crashed: boom in the worker/,
+      );
+      assert.equal(pool.replaced, 1);
+      assert.equal((await slow(pool, 7)).value, 7);
+    } finally {
+      await pool.close();
+    }
+  },
+);
 
-test('preload loads a module in every worker before any task of it; a missing module rejects', async () => {
-  const pool = new WorkerPool(2);
-  try {
-    await pool.preload([new URL('./pool-tasks.ts', import.meta.url).href]);
-    const preloaded = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    // A slow task on each worker, so the next two go one to each.
-    await Promise.all([slow(pool, 1), slow(pool, 2)]);
-    const loads = await Promise.all([
-      pool.runTask(task('loadedAt'), undefined as never),
-      pool.runTask(task('loadedAt'), undefined as never),
-    ]);
-    assert.deepEqual(new Set(loads.map((l) => l.thread)), new Set(pool.threadIds()));
-    for (const l of loads) assert.ok(l.loaded <= preloaded, 'loaded by the preload');
-    await assert.rejects(
-      pool.preload([new URL('./no-such-module.ts', import.meta.url).href]),
-      /no-such-module/,
-    );
-  } finally {
-    await pool.close();
-  }
-});
+test(
+  'preload loads a module in every worker before any task of it; a missing module rejects',
+  TIMEOUT,
+  async () => {
+    const pool = new WorkerPool(2);
+    try {
+      await pool.preload([new URL('./pool-tasks.ts', import.meta.url).href]);
+      const preloaded = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // A slow task on each worker, so the next two go one to each.
+      await Promise.all([slow(pool, 1), slow(pool, 2)]);
+      const loads = await Promise.all([
+        pool.runTask(task('loadedAt'), undefined as never),
+        pool.runTask(task('loadedAt'), undefined as never),
+      ]);
+      assert.deepEqual(new Set(loads.map((l) => l.thread)), new Set(pool.threadIds()));
+      for (const l of loads) assert.ok(l.loaded <= preloaded, 'loaded by the preload');
+      await assert.rejects(
+        pool.preload([new URL('./no-such-module.ts', import.meta.url).href]),
+        /no-such-module/,
+      );
+    } finally {
+      await pool.close();
+    }
+  },
+);
