@@ -5,7 +5,7 @@
  * cut into tiles, and the template rows and columns a tile's kernels reach are copied into the
  * instance's memory (image and variance interleaved, and the mask), the tile's outputs copied back.
  * One instance per thread, on a memory sized for the widest rows it has seen (~13 MB at 4096 wide)
- * and never grown (shared/wasm/load.ts: a grown memory would slow every typed array of the process).
+ * and never grown (shared/wasm/load.ts: with a grown memory the later stages ran slower).
  */
 import { MaskPlane } from '../image/mask.js';
 import {

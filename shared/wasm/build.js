@@ -8,9 +8,9 @@ import { URL, fileURLToPath } from 'node:url';
 export const ASC_VERSION = '0.28.20';
 /**
  * asc's flags: optimised for speed, no runtime checks, no garbage collector, SIMD, and memory
- * imported (`env.memory`): the caller sizes it once, as it needs, and never grows it (growing
- * detaches the old buffer, and one detached buffer makes V8 guard every typed array access in the
- * process: the subtraction's FFTs ran ~40 % slower after the warp).
+ * imported (`env.memory`): the caller sizes it once, as it needs, and never grows it (with a grown
+ * memory, whose old buffer is detached, the subtraction's FFTs ran ~40 % slower after the warp;
+ * shared/warp/README.md).
  */
 export const ASC_FLAGS = [
   '-O3',

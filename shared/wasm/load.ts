@@ -53,7 +53,7 @@ export const WASM_PAGE_BYTES = 65536;
 /**
  * A new instance of `module` on a new memory of at least `bytes` (its import `env.memory`), its
  * exports typed by the caller. The memory is never grown: a grown memory detaches its old buffer,
- * and once any buffer is detached V8 checks every typed array access of the process for it.
+ * and after that the subtraction's typed-array code ran slower (shared/warp/README.md).
  */
 export function instantiate<T>(
   module: WasmCompiled,
