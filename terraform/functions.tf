@@ -65,6 +65,8 @@ locals {
     # stops before the platform's timeout kills it.
     AP_MAX_ATTEMPTS     = var.max_delivery_attempts - 1
     AP_DEADLINE_SECONDS = floor(var.function_timeout_seconds * 0.8)
+    # filterAlerts has its own, shorter timeout; its deadline follows it the same way.
+    AP_FILTER_DEADLINE_SECONDS = floor(local.function_sizes.filterAlerts.timeout * 0.8)
   }
 }
 

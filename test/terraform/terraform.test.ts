@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { parse } from '@cdktf/hcl2json';
 import { BUCKET_ROLES, ENTRY_POINTS, TOPICS, deadLetterTopic } from '../../shared/cloud/names.js';
 import { configFromEnv } from '../../functions/context.js';
+import { FILTER_DEADLINE_SECONDS } from '../../functions/filter-context.js';
 
 const dir = new URL('../../terraform/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.tf'));
@@ -328,4 +329,17 @@ test("the functions give up before the subscription's dead-letter policy, and fi
     config.deadlineSeconds < Number(defaults.function_timeout_seconds),
     `AP_DEADLINE_SECONDS ${config.deadlineSeconds} < function_timeout_seconds ${String(defaults.function_timeout_seconds)}`,
   );
+});
+
+test("filterAlerts' deadline is set from its own timeout, and the code's default agrees", () => {
+  const env = locals.function_env as Record<string, string>;
+  const sizes = locals.function_sizes as Record<string, { timeout: number | string }>;
+  const timeout = Number(sizes.filterAlerts.timeout);
+  assert.equal(
+    env.AP_FILTER_DEADLINE_SECONDS,
+    '${floor(local.function_sizes.filterAlerts.timeout * 0.8)}',
+  );
+  const deadline = FILTER_DEADLINE_SECONDS;
+  assert.equal(deadline, Math.floor(timeout * 0.8));
+  assert.ok(deadline < timeout, `AP_FILTER_DEADLINE_SECONDS ${deadline} < timeout ${timeout}`);
 });
