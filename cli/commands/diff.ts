@@ -14,7 +14,8 @@ import {
 } from '../command.js';
 import type { SubtractMethodChoice } from '../../shared/diffim/config.js';
 import { diffFitsOptions, runDiff, type PreparedTemplate } from '../../shared/diffim/pipeline.js';
-import { writeExposureFile } from '../../shared/fits/exposure.js';
+import { writeExposureFile, type ReadExposureResult } from '../../shared/fits/exposure.js';
+import type { Exposure } from '../../shared/image/exposure.js';
 import { configHash } from '../../shared/pipeline/config.js';
 import { writePreparedImage } from '../../shared/pipeline/prepared-io.js';
 import { releaseShared } from '../../shared/util/buffer-pool.js';
@@ -74,6 +75,9 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     ...IMAGE_OPTIONS,
   },
   async run(values) {
+    // Marks that end each span of the run (its modules loaded, the images read, each stage, the
+    // file written), for a timeline of the threads (bench/timeline.mjs).
+    performance.mark('loaded');
     const sciencePath = required(values, 'science');
     const templatePath = required(values, 'template');
     const out = required(values, 'out');
@@ -90,31 +94,39 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
       ])
       .catch(() => {}); // a module that fails to load fails its task in runDiff, with its reason
     progress('reading images');
-    const [scienceRead, { read: templateRead, prepared }] = await Promise.all([
-      loadImage(sciencePath, values['science-variance']),
-      loadTemplate(templatePath, values['template-variance']),
-    ]);
+    // The science first: the pool's worker characterizes it (runDiff's first task) while this
+    // thread reads the template, which runDiff awaits only then.
+    const scienceRead = await loadImage(sciencePath, values['science-variance']);
+    performance.mark('science read');
     applyScienceOverrides(scienceRead, values);
-    if (prepared && values['prepared-template-out'] !== undefined)
-      throw new InputError(`${templatePath}: the template is already prepared`);
-    const template: PreparedTemplate | typeof templateRead.exposure =
-      prepared ?? templateRead.exposure;
     const science = scienceRead.exposure;
-    const tmpl = templateRead.exposure;
-    if (
-      (!science.wcs || !tmpl.wcs) &&
-      (science.width !== tmpl.width || science.height !== tmpl.height)
-    ) {
-      throw new InputError(
-        `${templatePath}: without a celestial WCS on both images they must have the same shape (${tmpl.width}x${tmpl.height} vs ${science.width}x${science.height})`,
-      );
-    }
-    progress('characterizing, warping and subtracting');
     const preparedOut = values['prepared-template-out'];
+    const loaded: { template?: ReadExposureResult } = {};
+    const template = loadTemplate(templatePath, values['template-variance']).then(
+      ({ read, prepared }): PreparedTemplate | Exposure => {
+        performance.mark('template read');
+        if (prepared && preparedOut !== undefined)
+          throw new InputError(`${templatePath}: the template is already prepared`);
+        const tmpl = read.exposure;
+        if (
+          (!science.wcs || !tmpl.wcs) &&
+          (science.width !== tmpl.width || science.height !== tmpl.height)
+        ) {
+          throw new InputError(
+            `${templatePath}: without a celestial WCS on both images they must have the same shape (${tmpl.width}x${tmpl.height} vs ${science.width}x${science.height})`,
+          );
+        }
+        loaded.template = read;
+        return prepared ?? tmpl;
+      },
+    );
+    template.catch(() => {}); // runDiff awaits it, once the science's characterization has started
+    progress('characterizing, warping and subtracting');
     // Once warped, the template is read no more (unless written out prepared): its planes go back
     // to the pool for the subtraction's (shared/util/buffer-pool.ts).
     const onWarped = (): void => {
-      if (preparedOut === undefined)
+      const tmpl = loaded.template?.exposure;
+      if (tmpl && preparedOut === undefined)
         releaseShared(tmpl.image.data, tmpl.mask.data, tmpl.variance.data);
     };
     const result = await runDiff(
@@ -126,10 +138,13 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
         warp: config.warp,
         subtract: config.subtract,
       },
-      { onWarped },
-    ).catch((err: unknown) => {
+      { onWarped, onStage: (stage) => performance.mark(stage) },
+    ).catch(async (err: unknown) => {
+      // Not left to end the science's characterization (the template may fail while it runs).
+      await WorkerPool.shared().close();
       throw pairError(err, sciencePath, templatePath) ?? err;
     });
+    const templateRead = loaded.template!;
     progress('writing');
     await writeExposureFile(
       out,
@@ -141,11 +156,12 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
         preparedOut,
         writePreparedImage({
           kind: 'prepared',
-          exposure: tmpl,
+          exposure: templateRead.exposure,
           psfFwhmPx: result.templateCharacterization.psf.fwhmPx,
           timingMs: result.timingsMs.characterizeTemplate,
         }),
       );
+    performance.mark('written');
     progressDone();
     process.stderr.write(
       `${JSON.stringify({

@@ -242,6 +242,12 @@ function readMask(hdu: FitsHdu, width: number, height: number, out: Int32Array):
     out.set(data); // no plane names: our own bit layout
     return;
   }
+  // Our own files name each bit as ours: the known bits kept, in place, without a loop over the map.
+  if (map.every(([from, to]) => from === to)) {
+    const known = map.reduce((bits, [from]) => bits | from, 0);
+    for (let i = 0; i < out.length; i++) out[i] = data[i] & known;
+    return;
+  }
   for (let i = 0; i < out.length; i++) {
     const v = data[i];
     if (v === 0) continue;
