@@ -68,7 +68,7 @@ function layoutOf(n: number): Layout & { bytes: number } {
   };
   const layout = {
     n,
-    twiddles: take(32 * n),
+    twiddles: take(64 * n),
     bitrev: take(4 * n),
     line: take(8 * column),
     lineOut: take(8 * column),

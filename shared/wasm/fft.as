@@ -12,18 +12,20 @@
 let N: i32 = 0;
 /** fft.js's _width: log2 of the first step's stride. */
 let width: i32 = 0;
-/** Per complex index j of fft.js's table: (tr, tr) then (-ti, ti), 32 bytes. */
+/**
+ * Per complex index j of fft.js's table: (tr, tr) then (-ti, ti), 32 bytes; then the same for the inverse, whose ti is
+ * negated: (tr, tr), (ti, -ti).
+ */
 let twiddles: usize = 0;
 /** fft.js's _bitrev, i32. */
 let bitrev: usize = 0;
 
-/** Sign bits of lane 1, of lane 0, of both: an xor negates those lanes exactly. */
+/** Sign bits of lane 1, of lane 0: an xor negates that lane exactly. */
 const NEG_1 = i64x2(0, 0x8000000000000000);
 const NEG_0 = i64x2(0x8000000000000000, 0);
-const NEG_BOTH = i64x2(0x8000000000000000, 0x8000000000000000);
 
 /**
- * Takes size n: fft.js's `table` (2n f64 at `table`, read once) is expanded into `twiddles_` (4n f64), and its
+ * Takes size n: fft.js's `table` (2n f64 at `table`, read once) is expanded into `twiddles_` (8n f64), and its
  * `_bitrev` (i32) must sit at `bitrev_`.
  */
 export function setSize(n: i32, width_: i32, table: usize, twiddles_: usize, bitrev_: usize): void {
@@ -35,8 +37,11 @@ export function setSize(n: i32, width_: i32, table: usize, twiddles_: usize, bit
     const tr = load<f64>(table + (<usize>j << 4));
     const ti = load<f64>(table + (<usize>j << 4), 8);
     const p = twiddles + (<usize>j << 5);
+    const q = p + (<usize>n << 5);
     v128.store(p, f64x2.splat(tr));
     v128.store(p, f64x2.replace_lane(f64x2.splat(ti), 0, -ti), 16);
+    v128.store(q, f64x2.splat(tr));
+    v128.store(q, f64x2.replace_lane(f64x2.splat(-ti), 0, ti), 16);
   }
 }
 
@@ -48,7 +53,7 @@ export function transform(out: usize, data: usize, inv: i32): void {
   const s8 = <usize>step << 3;
   // T3 = inv (B - D); fft.js's (T3i, -T3r) is swap(B - D) with lane 1 negated, or lane 0 when inv.
   const flip = inv ? NEG_0 : NEG_1;
-  const twiddleSign = inv ? NEG_BOTH : i64x2(0, 0);
+  const table = inv ? twiddles + (<usize>N << 5) : twiddles;
   if (len == 4) {
     for (let outOff = 0, t = 0; outOff < size; outOff += len, t++) {
       const e = data + (<usize>load<i32>(bitrev + (<usize>t << 2)) << 3);
@@ -83,9 +88,9 @@ export function transform(out: usize, data: usize, inv: i32): void {
     for (let outOff = 0; outOff < size; outOff += blockLen) {
       let a = out + (<usize>outOff << 3);
       const end = a + q8;
-      let tb = twiddles;
-      let tc = twiddles;
-      let td = twiddles;
+      let tb = table;
+      let tc = table;
+      let td = table;
       for (; a < end; a += 16) {
         const A = v128.load(a);
         const B = v128.load(a + q8);
@@ -93,15 +98,15 @@ export function transform(out: usize, data: usize, inv: i32): void {
         const D = v128.load(a + 3 * q8);
         const MB = f64x2.add(
           f64x2.mul(B, v128.load(tb)),
-          f64x2.mul(v128.shuffle<f64>(B, B, 1, 0), v128.xor(v128.load(tb, 16), twiddleSign)),
+          f64x2.mul(v128.shuffle<f64>(B, B, 1, 0), v128.load(tb, 16)),
         );
         const MC = f64x2.add(
           f64x2.mul(C, v128.load(tc)),
-          f64x2.mul(v128.shuffle<f64>(C, C, 1, 0), v128.xor(v128.load(tc, 16), twiddleSign)),
+          f64x2.mul(v128.shuffle<f64>(C, C, 1, 0), v128.load(tc, 16)),
         );
         const MD = f64x2.add(
           f64x2.mul(D, v128.load(td)),
-          f64x2.mul(v128.shuffle<f64>(D, D, 1, 0), v128.xor(v128.load(td, 16), twiddleSign)),
+          f64x2.mul(v128.shuffle<f64>(D, D, 1, 0), v128.load(td, 16)),
         );
         const T0 = f64x2.add(A, MC);
         const T1 = f64x2.sub(A, MC);
