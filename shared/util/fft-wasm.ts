@@ -120,7 +120,8 @@ export class WasmFft {
   private rowsIn(L: Layout, input: Float64Array, y0: number, y1: number): void {
     const { n } = L;
     const copy = (from: number, to: number) => {
-      if (to > from) this.f64(L.a + 8 * from * n, (to - from) * n).set(input.subarray(from * n, to * n));
+      if (to > from)
+        this.f64(L.a + 8 * from * n, (to - from) * n).set(input.subarray(from * n, to * n));
     };
     if (y0 <= y1) copy(y0, y1);
     else {

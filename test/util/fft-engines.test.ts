@@ -63,14 +63,22 @@ test("RealFft2's passes in WebAssembly, sizes 4 .. 256: fft.js bits", { skip }, 
       [n / 2, n / 2 + 1],
       [0, 0],
     ];
-    const both = (run: (fft: RealFft2, out: Float64Array) => void, length: number, what: string) => {
+    const both = (
+      run: (fft: RealFft2, out: Float64Array) => void,
+      length: number,
+      what: string,
+    ) => {
       const [e, a] = [new Float64Array(length), new Float64Array(length)];
       run(js, e);
       run(wa, a);
       sameBits(a, e, `n ${n} ${what}`);
     };
     for (const [y0, y1] of bands)
-      both((f, out) => f.forward(image, out, y0, y1), js.allocSpectrum().length, `forward ${y0}..${y1}`);
+      both(
+        (f, out) => f.forward(image, out, y0, y1),
+        js.allocSpectrum().length,
+        `forward ${y0}..${y1}`,
+      );
     const spectrum = values(js.allocSpectrum().length, 5 * n);
     both((f, out) => f.inverseColumns(spectrum, out), spectrum.length, 'inverseColumns');
     for (const [y0, y1] of [
