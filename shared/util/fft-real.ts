@@ -13,6 +13,8 @@
  * n, a tenth of a transform's time. Both are exact (a conjugate flips signs; n is a power of two),
  * so the outputs are bit for bit those of fft.js's inverse. The column pass's output, the form
  * `inverseRows` takes, is therefore conj(n IFFT(column)).
+ * The passes run in WebAssembly SIMD (fft-wasm.ts, the same bits) unless fftEngine() says fft.js
+ * (AP_FFT=js); a band of output rows outside [0, n) always runs here.
  * @example
  *   const fft = new RealFft2(64);
  *   const a = new Float64Array(64 * 64); a[0] = 1;
@@ -20,6 +22,8 @@
  *   fft.inverse(s, a); // back to the delta
  */
 import FFT from 'fft.js';
+import { fftEngine, type FftEngine } from './fft-engine.js';
+import { wasmFft, type WasmFft } from './fft-wasm.js';
 
 /** Length of a half spectrum of an n*n real image (Float64 values). */
 export function spectrumLength(n: number): number {
@@ -34,8 +38,12 @@ export class RealFft2 {
   private readonly lineOut: Float64Array;
   private readonly work: Float64Array;
   private readonly columnBuf: Float64Array;
+  private readonly wasm: WasmFft | null;
 
-  constructor(readonly n: number) {
+  constructor(
+    readonly n: number,
+    engine: FftEngine = fftEngine(),
+  ) {
     if (n < 4 || (n & (n - 1)) !== 0)
       throw new RangeError(`FFT size ${n} is not a power of two >= 4`);
     this.columns = n / 2 + 1;
@@ -44,6 +52,12 @@ export class RealFft2 {
     this.lineOut = new Float64Array(2 * n);
     this.work = new Float64Array(spectrumLength(n));
     this.columnBuf = new Float64Array(2 * n);
+    this.wasm = engine === 'wasm' ? wasmFft() : null;
+  }
+
+  /** The WebAssembly engine when it runs output rows [y0, y1), else null. */
+  private wasmFor(y0: number, y1: number): WasmFft | null {
+    return y0 >= 0 && y1 <= this.n ? this.wasm : null;
   }
 
   /** A zeroed half spectrum. */
@@ -57,6 +71,7 @@ export class RealFft2 {
    * [y0, n) and [0, y1).
    */
   forward(input: Float64Array, out: Float64Array, y0 = 0, y1 = this.n): void {
+    if (this.wasm) return this.wasm.forward(this.n, input, out, y0, y1);
     const col = 2 * this.n;
     this.forwardRows(input, y0, y1);
     for (let k = 0; k < this.columns; k++)
@@ -81,6 +96,8 @@ export class RealFft2 {
     r0 = 0,
     r1 = this.n,
   ): void {
+    const wasm = this.wasmFor(r0, r1);
+    if (wasm) return wasm.filterColumns(this.n, input, y0, y1, filter, out, r0, r1);
     const { fft, work, columnBuf } = this;
     const col = 2 * this.n;
     this.forwardRows(input, y0, y1);
@@ -96,6 +113,7 @@ export class RealFft2 {
 
   /** The column pass of the inverse on one spectral column (2n values, as in a half spectrum) into `out` (2n): conj(n IFFT). */
   inverseColumn(column: Float64Array, out: Float64Array): void {
+    if (this.wasm) return this.wasm.inverseColumn(this.n, column, out);
     const buf = this.columnBuf;
     for (let i = 0; i < buf.length; i += 2) {
       buf[i] = column[i];
@@ -106,6 +124,7 @@ export class RealFft2 {
 
   /** inverseColumn of the column whose conjugate is given (a caller that can write it conjugated saves the copy). */
   inverseConjugateColumn(conjugate: Float64Array, out: Float64Array): void {
+    if (this.wasm) return this.wasm.inverseConjugateColumn(this.n, conjugate, out);
     this.fft.transform(out, conjugate);
   }
 
@@ -156,6 +175,7 @@ export class RealFft2 {
 
   /** First inverse pass: every spectral column back to rows y, into `out` (same layout, inverseColumn's form); `spectrum` is kept. */
   inverseColumns(spectrum: Float64Array, out: Float64Array): void {
+    if (this.wasm) return this.wasm.inverseColumns(this.n, spectrum, out);
     const col = 2 * this.n;
     for (let k = 0; k < this.columns; k++)
       this.inverseColumn(
@@ -166,6 +186,8 @@ export class RealFft2 {
 
   /** Second inverse pass: rows [y0, y1) of the real image from `columns` (inverseColumns' output) into `out` (n*n, row-major). */
   inverseRows(columns: Float64Array, out: Float64Array, y0 = 0, y1 = this.n): void {
+    const wasm = this.wasmFor(y0, y1);
+    if (wasm) return wasm.inverseRows(this.n, columns, out, y0, y1);
     const { n, fft, line, lineOut } = this;
     const col = 2 * n,
       h = n / 2,
@@ -199,6 +221,8 @@ export class RealFft2 {
 
   /** The real image's rows [y0, y1) from its half spectrum (kept). */
   inverse(spectrum: Float64Array, out: Float64Array, y0 = 0, y1 = this.n): void {
+    const wasm = this.wasmFor(y0, y1);
+    if (wasm) return wasm.inverse(this.n, spectrum, out, y0, y1);
     this.inverseColumns(spectrum, this.work);
     this.inverseRows(this.work, out, y0, y1);
   }

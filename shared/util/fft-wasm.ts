@@ -1,0 +1,241 @@
+/**
+ * RealFft2's passes in WebAssembly SIMD (shared/wasm/fft.as): fft.js's radix-4 transform and
+ * fft-real.ts's row packing, column pass and scaled row output, the same operations in the same
+ * order, so the same bits (test/util/fft-wasm.test.ts compares them). A pass copies its input into
+ * the instance's memory once, runs every line there, and copies its output back. One instance per
+ * thread, its memory sized for the largest size it has seen and never grown (shared/wasm/load.ts);
+ * the passes are not reentrant (a filter given to filterColumns must not run another pass).
+ */
+import FFT from 'fft.js';
+import { instantiate, wasmModule, type WasmCompiled, type WasmMemory } from '../wasm/load.js';
+
+/** The exports of shared/wasm/fft.as (pointers are byte offsets into `memory`). */
+interface FftExports {
+  setSize(n: number, width: number, table: number, twiddles: number, bitrev: number): void;
+  transform(out: number, data: number, inv: number): void;
+  inverseTransform(out: number, data: number): void;
+  transformLines(out: number, data: number, count: number, stride: number): void;
+  conjugate(to: number, from: number): void;
+  inverseColumns(out: number, spectrum: number, count: number, stride: number, line: number): void;
+  forwardRows(
+    input: number,
+    y0: number,
+    y1: number,
+    work: number,
+    line: number,
+    lineOut: number,
+  ): void;
+  inverseRows(
+    columns: number,
+    out: number,
+    y0: number,
+    y1: number,
+    scale: number,
+    line: number,
+    lineOut: number,
+  ): void;
+}
+
+/** fft.js's tables, fields its type declarations leave out. */
+interface FftTables {
+  table: number[];
+  _width: number;
+  _bitrev: number[];
+}
+
+/** Byte offsets of size n's arrays: tables, two lines of 2n, two areas of a half spectrum (`a`, `b`). */
+interface Layout {
+  n: number;
+  twiddles: number;
+  bitrev: number;
+  line: number;
+  lineOut: number;
+  a: number;
+  b: number;
+  /** Values in a half spectrum, and in a spectral column. */
+  spectrum: number;
+  column: number;
+}
+
+function layoutOf(n: number): Layout & { bytes: number } {
+  const column = 2 * n;
+  const spectrum = column * (n / 2 + 1);
+  let offset = 0;
+  const take = (bytes: number) => {
+    const at = offset;
+    offset += Math.ceil(bytes / 16) * 16;
+    return at;
+  };
+  const layout = {
+    n,
+    twiddles: take(64 * n),
+    bitrev: take(4 * n),
+    line: take(8 * column),
+    lineOut: take(8 * column),
+    a: take(8 * spectrum),
+    b: take(8 * spectrum),
+    spectrum,
+    column,
+  };
+  return { ...layout, bytes: offset };
+}
+
+export class WasmFft {
+  private x!: FftExports;
+  private memory!: WasmMemory;
+  private layout: Layout | null = null;
+
+  constructor(private readonly module: WasmCompiled) {
+    this.bind(0);
+  }
+
+  private bind(bytes: number): void {
+    ({ exports: this.x, memory: this.memory } = instantiate<FftExports>(this.module, bytes));
+  }
+
+  /** Size n's layout, its tables loaded (a new instance on a new memory when n needs more than this one holds). */
+  private use(n: number): Layout {
+    if (this.layout?.n === n) return this.layout;
+    const layout = layoutOf(n);
+    if (layout.bytes > this.memory.buffer.byteLength) this.bind(layout.bytes);
+    const tables = new FFT(n) as unknown as FftTables;
+    // fft.js's own table goes through lineOut (2n values) into the expanded twiddles.
+    this.f64(layout.lineOut, 2 * n).set(tables.table);
+    new Int32Array(this.memory.buffer, layout.bitrev, tables._bitrev.length).set(tables._bitrev);
+    this.x.setSize(n, tables._width, layout.lineOut, layout.twiddles, layout.bitrev);
+    this.layout = layout;
+    return layout;
+  }
+
+  private f64(offset: number, length: number): Float64Array {
+    return new Float64Array(this.memory.buffer, offset, length);
+  }
+
+  /** Copies rows [y0, y1) of an n x n image at `offset` into `out`. */
+  private rowsOut(offset: number, n: number, out: Float64Array, y0: number, y1: number): void {
+    if (y1 > y0) out.set(this.f64(offset + 8 * y0 * n, (y1 - y0) * n), y0 * n);
+  }
+
+  /** Copies the rows of `input` the forward pass reads ([y0, y1), wrapped when y0 > y1) into area a. */
+  private rowsIn(L: Layout, input: Float64Array, y0: number, y1: number): void {
+    const { n } = L;
+    const copy = (from: number, to: number) => {
+      if (to > from)
+        this.f64(L.a + 8 * from * n, (to - from) * n).set(input.subarray(from * n, to * n));
+    };
+    if (y0 <= y1) copy(y0, y1);
+    else {
+      copy(y0, n);
+      copy(0, y1);
+    }
+  }
+
+  /** RealFft2.forward. */
+  forward(n: number, input: Float64Array, out: Float64Array, y0: number, y1: number): void {
+    const L = this.use(n);
+    this.rowsIn(L, input, y0, y1);
+    this.x.forwardRows(L.a, y0, y1, L.b, L.line, L.lineOut);
+    this.x.transformLines(L.a, L.b, n / 2 + 1, 8 * L.column);
+    out.set(this.f64(L.a, L.spectrum));
+  }
+
+  /** RealFft2.filterColumns (0 <= r0, r1 <= n). */
+  filterColumns(
+    n: number,
+    input: Float64Array,
+    y0: number,
+    y1: number,
+    filter: (kx: number, column: Float64Array) => void,
+    out: Float64Array,
+    r0: number,
+    r1: number,
+  ): void {
+    const L = this.use(n);
+    this.rowsIn(L, input, y0, y1);
+    this.x.forwardRows(L.a, y0, y1, L.b, L.line, L.lineOut);
+    const line = this.f64(L.line, L.column);
+    for (let k = 0; k <= n / 2; k++) {
+      const c = L.b + 8 * k * L.column;
+      this.x.transform(L.line, c, 0);
+      filter(k, line);
+      this.x.conjugate(L.line, L.line);
+      this.x.transform(c, L.line, 0);
+    }
+    this.x.inverseRows(L.b, L.a, r0, r1, 1 / (n * n), L.line, L.lineOut);
+    this.rowsOut(L.a, n, out, r0, r1);
+  }
+
+  /** RealFft2.inverseColumn. */
+  inverseColumn(n: number, column: Float64Array, out: Float64Array): void {
+    const L = this.use(n);
+    this.f64(L.lineOut, L.column).set(column);
+    this.x.conjugate(L.line, L.lineOut);
+    this.x.transform(L.lineOut, L.line, 0);
+    out.set(this.f64(L.lineOut, L.column));
+  }
+
+  /** RealFft2.inverseConjugateColumn. */
+  inverseConjugateColumn(n: number, conjugate: Float64Array, out: Float64Array): void {
+    const L = this.use(n);
+    this.f64(L.line, L.column).set(conjugate);
+    this.x.transform(L.lineOut, L.line, 0);
+    out.set(this.f64(L.lineOut, L.column));
+  }
+
+  /** RealFft2.inverseColumns. */
+  inverseColumns(n: number, spectrum: Float64Array, out: Float64Array): void {
+    const L = this.use(n);
+    this.f64(L.a, L.spectrum).set(spectrum.subarray(0, L.spectrum));
+    this.x.inverseColumns(L.b, L.a, n / 2 + 1, 8 * L.column, L.line);
+    out.set(this.f64(L.b, L.spectrum));
+  }
+
+  /** RealFft2.inverseRows (0 <= y0, y1 <= n). */
+  inverseRows(n: number, columns: Float64Array, out: Float64Array, y0: number, y1: number): void {
+    const L = this.use(n);
+    this.f64(L.b, L.spectrum).set(columns.subarray(0, L.spectrum));
+    this.x.inverseRows(L.b, L.a, y0, y1, 1 / (n * n), L.line, L.lineOut);
+    this.rowsOut(L.a, n, out, y0, y1);
+  }
+
+  /** RealFft2.inverse (0 <= y0, y1 <= n). */
+  inverse(n: number, spectrum: Float64Array, out: Float64Array, y0: number, y1: number): void {
+    const L = this.use(n);
+    this.f64(L.a, L.spectrum).set(spectrum.subarray(0, L.spectrum));
+    this.x.inverseColumns(L.b, L.a, n / 2 + 1, 8 * L.column, L.line);
+    this.x.inverseRows(L.b, L.a, y0, y1, 1 / (n * n), L.line, L.lineOut);
+    this.rowsOut(L.a, n, out, y0, y1);
+  }
+
+  /** fft.js's transform (inverse false) or inverseTransform of one line of n complex values. */
+  transform(n: number, out: Float64Array, data: Float64Array, inverse: boolean): void {
+    const L = this.use(n);
+    this.f64(L.line, L.column).set(data);
+    if (inverse) this.x.inverseTransform(L.lineOut, L.line);
+    else this.x.transform(L.lineOut, L.line, 0);
+    out.set(this.f64(L.lineOut, L.column));
+  }
+}
+
+let engine: WasmFft | null | undefined;
+let unavailable = '';
+
+/** This thread's WebAssembly FFT, or null (and `wasmFftUnavailableReason()`) where it cannot run. */
+export function wasmFft(): WasmFft | null {
+  if (engine === undefined) {
+    const { module, reason } = wasmModule('fft');
+    try {
+      engine = module ? new WasmFft(module) : null;
+      unavailable = reason ?? '';
+    } catch (error) {
+      engine = null;
+      unavailable = String(error);
+    }
+  }
+  return engine;
+}
+
+/** Why wasmFft() is null ('' when it is not). */
+export function wasmFftUnavailableReason(): string {
+  return unavailable;
+}
