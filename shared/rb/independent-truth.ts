@@ -3,7 +3,8 @@
  * changes the pipeline should find, before and after the real/bogus cut), where the labelled set counts
  * only the DIASources found: each true change at |expected S/N| >= a floor, whether a DIASource at
  * |S/N| >= minSnr found it (within the labels' match radius), and if not, why. Measured in
- * shared/rb/README.md ("What the independent 80 % is made of"); printed by `npm run bench -- rb`.
+ * shared/rb/README.md ("What the independent 80 % is made of, and which bogus set the cut"); printed
+ * by `npm run bench -- rb`.
  * @example
  *   const outcomes = await independentTruthOutcomes(1, 6);
  *   outcomes.filter((o) => o.outcome === 'found').length;

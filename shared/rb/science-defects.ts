@@ -4,8 +4,9 @@
  * tests it (a pixel brighter than its two opposite neighbours allow). When the subtraction convolves
  * the science (AL-CONVSCI), such a defect becomes a PSF-like blob in the difference, which the
  * difference's own cosmic-ray pass does not search; these are the bogus that set rb-v5's cut on the
- * judged nights (shared/rb/README.md "Which bogus set the cut"). Measured there as a veto beside the
- * network (`npm run bench -- rb`); no shipped model applies it.
+ * judged nights (shared/rb/README.md "What the independent 80 % is made of, and which bogus set the
+ * cut"). Measured there as a veto beside the network (`npm run bench -- rb`); no shipped model
+ * applies it.
  * @example
  *   const defects = scienceDefects(raw); // 1 where the science plane holds a defect
  */
