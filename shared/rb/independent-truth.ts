@@ -10,7 +10,7 @@
  *   outcomes.filter((o) => o.outcome === 'found').length;
  */
 import { MaskPlane } from '../image/mask.js';
-import { TRAINING_NIGHT } from './dataset.js';
+import { TRAINING_NIGHT, type ChangeTruth } from './dataset.js';
 import {
   diffIndependentPair,
   INDEPENDENT_PAIR,
@@ -18,9 +18,13 @@ import {
   type IndependentPairConfig,
 } from './independent-pair.js';
 
-/** Why a true change has, or has not, a DIASource at |S/N| >= minSnr (first that applies). */
+/**
+ * Why a true change has, or has not, a DIASource at |S/N| >= minSnr (first that applies). A DIASource
+ * finds one change, the nearest of those it matches.
+ */
 export const TRUTH_OUTCOMES = [
   'found',
+  'blended with a nearer change',
   'no template coverage',
   'masked',
   'detected below the S/N floor',
@@ -58,6 +62,10 @@ export async function independentTruthOutcomes(
         if (u >= 0 && v >= 0 && u < mask.width && v < mask.height) bits |= mask.get(u, v);
     return bits;
   };
+  const nearestChange = (x: number, y: number): ChangeTruth =>
+    pair.truth.reduce((a, b) =>
+      Math.hypot(b.x - x, b.y - y) < Math.hypot(a.x - x, a.y - y) ? b : a,
+    );
   return pair.truth
     .filter((t) => Math.abs(t.expectedSnr) >= minExpectedSnr)
     .map((t) => {
@@ -69,17 +77,19 @@ export async function independentTruthOutcomes(
       const matched = distance <= TRAINING_NIGHT.realMatchPx ? sources[nearest] : null;
       const bits = maskAround(t.x, t.y);
       const outcome: TruthOutcome =
-        matched && Math.abs(matched.snr) >= minSnr
-          ? 'found'
-          : bits & MaskPlane.NO_DATA
-            ? 'no template coverage'
-            : bits & MASKED
-              ? 'masked'
-              : matched
-                ? 'detected below the S/N floor'
-                : distance <= OFFSET_PX
-                  ? 'a DIASource 1.5-8 px away'
-                  : 'no DIASource within 8 px';
+        matched && nearestChange(matched.x, matched.y) !== t
+          ? 'blended with a nearer change'
+          : matched && Math.abs(matched.snr) >= minSnr
+            ? 'found'
+            : bits & MaskPlane.NO_DATA
+              ? 'no template coverage'
+              : bits & MASKED
+                ? 'masked'
+                : matched
+                  ? 'detected below the S/N floor'
+                  : distance <= OFFSET_PX
+                    ? 'a DIASource 1.5-8 px away'
+                    : 'no DIASource within 8 px';
       return {
         kind: t.kind,
         expectedSnr: t.expectedSnr,
