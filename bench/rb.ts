@@ -5,12 +5,12 @@
 // The model on night 9002 with a background residual added (rms RESIDUAL_PROBE_RMS sigma of
 // offset and of each gradient), and each set's DIASources split by PSF breadth and difference
 // background (shapeOf), show where the independent pairs leave the training world
-// (shared/rb/README.md). Each scoring (score.ts Scoring: a single pass, the mean over the 8
-// symmetries of the square) is then measured with its cut re-chosen on the validation nights as a
-// release chooses it (chooseThreshold), never on the judged sets, with its CPU cost per DIASource,
-// and again with the science-defect veto (science-defects.ts). Then the issue's own measure on the
-// independent pairs (true changes found and kept, independent-truth.ts; the pairs are differenced
-// again) and the bogus that score highest on the judged nights, which set the cut.
+// (shared/rb/README.md). Then the issue's own measure on the independent pairs (true changes found
+// and kept, independent-truth.ts; the pairs are differenced again) and the bogus that score highest
+// on the judged nights, which set the cut. Each scoring (score.ts Scoring: a single pass, the mean
+// over the 8 symmetries of the square) is then measured with its cut re-chosen on the validation
+// nights as a release chooses it (chooseThreshold), never on the judged sets, with its CPU cost per
+// DIASource, and again with the science-defect veto (science-defects.ts).
 import { initTf, tfBackendName, type TfBackend } from '../shared/tf/backend.js';
 import { cachedNight, EVALUATION_NIGHT, VALIDATION_NIGHT } from '../shared/rb/dataset.js';
 import { evaluateModel } from '../shared/rb/evaluate.js';
