@@ -19,7 +19,8 @@
  */
 import { DEFAULT_DETECT_CONFIG, detectDiaSources } from '../detect/detect.js';
 import type { SubtractMethodChoice } from '../diffim/config.js';
-import { runDiff } from '../diffim/pipeline.js';
+import { runDiff, type DiffResult } from '../diffim/pipeline.js';
+import type { DiaSourceRecord } from '../detect/types.js';
 import { readExposureFromHdus, readFitsNamed } from '../fits/exposure.js';
 import { FitsHeader, writeFits } from '../fits/index.js';
 import type { Exposure } from '../image/exposure.js';
@@ -524,17 +525,30 @@ export function drawIndependentPair(
   };
 }
 
+/** An independent pair through `ap diff`'s runDiff and `ap detect`'s detection (no sky sources). */
+export async function diffIndependentPair(
+  seed: number,
+  cfg: IndependentPairConfig = INDEPENDENT_PAIR,
+): Promise<{ pair: IndependentPair; diff: DiffResult; sources: DiaSourceRecord[] }> {
+  const pair = drawIndependentPair(seed, cfg);
+  const diff = await runDiff(pair.science, pair.template, { subtract: { method: cfg.method } });
+  const { sources } = detectDiaSources(diff.difference, diff.differencePsf, {
+    ...DEFAULT_DETECT_CONFIG,
+    skySources: 0,
+  });
+  return { pair, diff, sources };
+}
+
+/** The id of DIASource `index` of independent pair `seed` in its labelled set. */
+export const independentSourceId = (seed: number, index: number): string =>
+  `independent-${seed}-${index}`;
+
 /** Labelled cutouts of every DIASource of an independent pair, through `ap diff` + `ap detect`. */
 export async function independentPairSet(
   seed: number,
   cfg: IndependentPairConfig = INDEPENDENT_PAIR,
 ): Promise<LabelledSet> {
-  const pair = drawIndependentPair(seed, cfg);
-  const r = await runDiff(pair.science, pair.template, { subtract: { method: cfg.method } });
-  const { sources } = detectDiaSources(r.difference, r.differencePsf, {
-    ...DEFAULT_DETECT_CONFIG,
-    skySources: 0,
-  });
+  const { pair, diff: r, sources } = await diffIndependentPair(seed, cfg);
   const kept: typeof sources = [];
   const label: number[] = [];
   const kind: string[] = [];
@@ -554,7 +568,7 @@ export async function independentPairSet(
     label: Int8Array.from(label),
     snr: Float32Array.from(kept, (s) => s.snr),
     kind,
-    id: kept.map((s) => `independent-${seed}-${s.index}`),
+    id: kept.map((s) => independentSourceId(seed, s.index)),
   };
 }
 
