@@ -34,6 +34,12 @@ interface Slot {
 
 let sharedPool: WorkerPool | null = null;
 
+/** Runs a task on this thread, as a worker would (pool-worker.ts). */
+async function runHere(task: PoolTask): Promise<void> {
+  const mod = (await import(task.module)) as Record<string, (args: unknown) => unknown>;
+  await mod[task.fn](task.args);
+}
+
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly url = siblingModule('./pool-worker', import.meta.url);
@@ -65,7 +71,10 @@ export class WorkerPool {
   private watch(slot: Slot): void {
     const { worker } = slot;
     let failure: Error | null = null;
-    worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+    worker.on('message', (m: { id: number; result?: unknown; error?: string; help?: PoolTask }) => {
+      // A worker's request for help (shared-bands.ts parentHelper): its task runs here; a failure
+      // is counted in the pass's shared state, which the worker reads.
+      if (m.help) return void runHere(m.help).catch(() => {});
       const p = slot.pending.get(m.id);
       slot.pending.delete(m.id);
       if (slot.pending.size === 0) worker.unref();
