@@ -36,6 +36,7 @@ import {
 } from './background-bands.js';
 import { sharedBytes, type Helper } from '../util/shared-bands.js';
 import { DEFAULT_COSMIC_RAY_CONFIG, findCosmicRays, type CosmicRayConfig } from './cosmic-rays.js';
+import { brightPixelsBands } from './bright-bands.js';
 import {
   DEFAULT_DEFECT_CONFIG,
   flagDefects,
@@ -234,20 +235,23 @@ export function characterizeImage(
     : exposure.variance.clone().data;
 
   // Zeros, lent to each CR pass and the final count, each leaving it zeros (fewer fresh pages).
-  const flags = new Uint8Array(w * h);
+  const flags = sharedZeros(Uint8Array, w * h);
   // Conservative CR pass with the narrowest plausible PSF, so that star sizes are measured on clean data.
   const sMin = cfg.minPsfFwhmPx / FWHM_PER_SIGMA;
-  const crFirst = timed('cosmicRays', () =>
-    findCosmicRays(
+  const crFirst = timed('cosmicRays', () => {
+    const mask = exposure.mask.contiguous ? exposure.mask.data : exposure.mask.clone().data;
+    const { minSigma } = cfg.cosmicRays;
+    const bright = brightPixelsBands(sky, varianceData, mask, w, h, minSigma, flags, share);
+    return findCosmicRays(
       sky,
       varianceData,
       exposure.mask,
       () => [sMin * sMin, sMin * sMin, 0],
       cfg.cosmicRays,
-      undefined,
+      bright,
       flags,
-    ),
-  );
+    );
+  });
   // The mask only gains CR bits from here on: its unusable pixels gain each pass's CR pixels.
   const src = {
     data: sky,
@@ -257,7 +261,7 @@ export function characterizeImage(
     variance: varianceData,
   };
   const firstSelection = timed('starSelect', () =>
-    selectStars(src, src.bad, detection.peaks, cfg.peaks.smoothingSigmaPx, cfg.starSelect),
+    selectStars(src, src.bad, detection.peaks, cfg.peaks.smoothingSigmaPx, cfg.starSelect, share),
   );
   const crSecond = timed('cosmicRays', () =>
     findCosmicRays(
