@@ -228,6 +228,7 @@ export function characterizeImage(
       detection.sourceMask,
       cfg.variance,
       cfg.subtractBackground,
+      share,
     ),
   );
   const varianceData = exposure.variance.contiguous

@@ -264,7 +264,8 @@ function grownMask(
   growPx: number,
 ): Uint8Array {
   dilateSquare(coarseMask, bw, bh, Math.ceil(growPx / bin));
-  const sourceMask = new Uint8Array(w * h);
+  // On shared memory: later passes may share it with a helper thread (variance-bands.ts).
+  const sourceMask = new Uint8Array(new SharedArrayBuffer(w * h));
   for (let y = 0; y < h; y++) {
     const row = y * w;
     // Rows of one block are copies of its first.
