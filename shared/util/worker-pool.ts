@@ -3,7 +3,8 @@
  * structured-cloneable arguments (SharedArrayBuffers are shared, not copied). Each worker is
  * started by shared/util/worker.ts (tsx sources or compiled code alike).
  * Idle workers do not keep the process alive. Callers name tasks through the typed handles of
- * pool-task.ts (runTask), so a misspelt task fails at compile time.
+ * pool-task.ts (runTask), so a misspelt task fails at compile time. A worker may ask this thread for
+ * help with a pass it shares (shared-bands.ts parentHelper): the task runs here when the event loop is free.
  * @example
  *   const pool = WorkerPool.shared();
  *   await pool.runTask(poolTask(import.meta.url, { work }), { buffer });
