@@ -34,6 +34,7 @@ import {
 } from '../util/shared-plane.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { poolTask } from '../util/pool-task.js';
+import { parentHelper } from '../util/shared-bands.js';
 
 export interface CharacterizeJob {
   image: PlaneData<Float32Array>;
@@ -43,6 +44,8 @@ export interface CharacterizeJob {
   overrides: CharacterizeOverrides;
   /** Receives the background map (shared, width*height). */
   map: Float32Array;
+  /** Share the whole-image passes with the thread that started the worker when it is idle (shared-bands.ts). */
+  help: boolean;
 }
 
 export type CharacterizeJobResult = Omit<CharacterizeResult, 'background' | 'psf'> & {
@@ -77,6 +80,7 @@ export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult 
     { ...job.overrides, setPsf: false },
     undefined,
     job.map,
+    job.help ? parentHelper() : null,
   );
   return { ...rest, psf: { ...psf, psf: psfToHdu(psf.psf) } };
 }
@@ -157,6 +161,7 @@ export async function characterizeImageAsync(
     info: exposure.info,
     overrides,
     map,
+    help: true,
   };
   const out = await pool.runTask(poolTask(import.meta.url, { characterizeShared }), job);
   if (image !== exposure.image) copyPixels(image, exposure.image);

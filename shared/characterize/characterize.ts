@@ -25,19 +25,25 @@ import {
 import { polyTerms } from '../psf/pixel-psf.js';
 import {
   DEFAULT_BACKGROUND_CONFIG,
-  measureMesh,
-  meshSurface,
   type BackgroundConfig,
   type BackgroundResult,
 } from './background.js';
+import {
+  detectPeaksBands,
+  drawMapBands,
+  measureMeshBands,
+  sharedZeros,
+} from './background-bands.js';
+import { sharedBytes, type Helper } from '../util/shared-bands.js';
 import { DEFAULT_COSMIC_RAY_CONFIG, findCosmicRays, type CosmicRayConfig } from './cosmic-rays.js';
+import { brightPixelsBands } from './bright-bands.js';
 import {
   DEFAULT_DEFECT_CONFIG,
   flagDefects,
   type DefectConfig,
   type DefectResult,
 } from './defects.js';
-import { DEFAULT_PEAK_CONFIG, detectPeaksInRows, type PeakConfig } from './detect-peaks.js';
+import { DEFAULT_PEAK_CONFIG, type PeakConfig } from './detect-peaks.js';
 import {
   DEFAULT_STAR_SELECT_CONFIG,
   dropTouching,
@@ -166,6 +172,7 @@ export function characterizeImage(
   overrides: CharacterizeOverrides = {},
   onStage?: (stage: CharacterizeStage) => void,
   mapStorage?: Float32Array,
+  helper: Helper | null = null,
 ): CharacterizeResult {
   const cfg = mergeConfig(overrides);
   const w = exposure.width;
@@ -192,34 +199,22 @@ export function characterizeImage(
   // Pixels flagged CR before (in the file), kept with the passes' own to count the CR groups at the end.
   const crBefore: number[] = [];
 
+  // The whole-image passes are shared with the helper thread when it is free (background-bands.ts),
+  // which reads the image where it lies: only from a SharedArrayBuffer.
+  const share = helper && exposure.image.data.buffer instanceof SharedArrayBuffer ? helper : null;
   const { background, sky, detection, exclude, unusable } = timed('background', () => {
+    const image = exposure.image;
     const unusable = unusableMask(exposure, crBefore);
     // A first, coarsely sampled pass only serves to find the sources to mask in the second.
-    const first = measureMesh(exposure.image, unusable, { ...cfg.background, sampleStep: 4 });
+    const first = measureMeshBands(image, unusable, { ...cfg.background, sampleStep: 4 }, share);
     // Its residual is binned for detection as each row is taken, never held whole.
-    const drawFirst = meshSurface(first, w, h);
-    const firstSky = new Float32Array(w);
-    const firstRow = new Float32Array(w);
-    const found = detectPeaksInRows(
-      (y) => {
-        drawFirst(y, firstSky, 0);
-        return residualRow(exposure, y, firstSky, unusable, firstRow, 0);
-      },
-      w,
-      h,
-      first.sigma,
-      cfg.peaks,
-    );
-    const excluded = orInto(unusable.slice(), found.sourceMask);
-    const mesh = measureMesh(exposure.image, excluded, cfg.background);
+    const found = detectPeaksBands(image, unusable, first, first.sigma, cfg.peaks, share);
+    const excluded = orInto(sharedBytes(unusable), found.sourceMask);
+    const mesh = measureMeshBands(image, excluded, cfg.background, share);
     // The final map is drawn row by row as the residual is taken from it (one pass, not two).
-    const map = mapStorage ? new Plane(mapStorage, w, h) : Plane.zeros(Float32Array, w, h);
-    const drawRow = meshSurface(mesh, w, h);
-    const residual = new Float32Array(w * h);
-    for (let y = 0; y < h; y++) {
-      drawRow(y, map.data, y * w);
-      residualRow(exposure, y, map.data.subarray(y * w, (y + 1) * w), unusable, residual, y * w);
-    }
+    const map = new Plane(mapStorage ?? sharedZeros(Float32Array, w * h), w, h);
+    const residual = sharedZeros(Float32Array, w * h);
+    drawMapBands(image, unusable, mesh, map.data, residual, share);
     const bg: BackgroundResult = { ...mesh, map };
     return { background: bg, sky: residual, detection: found, exclude: excluded, unusable };
   });
@@ -233,6 +228,7 @@ export function characterizeImage(
       detection.sourceMask,
       cfg.variance,
       cfg.subtractBackground,
+      share,
     ),
   );
   const varianceData = exposure.variance.contiguous
@@ -240,20 +236,23 @@ export function characterizeImage(
     : exposure.variance.clone().data;
 
   // Zeros, lent to each CR pass and the final count, each leaving it zeros (fewer fresh pages).
-  const flags = new Uint8Array(w * h);
+  const flags = sharedZeros(Uint8Array, w * h);
   // Conservative CR pass with the narrowest plausible PSF, so that star sizes are measured on clean data.
   const sMin = cfg.minPsfFwhmPx / FWHM_PER_SIGMA;
-  const crFirst = timed('cosmicRays', () =>
-    findCosmicRays(
+  const crFirst = timed('cosmicRays', () => {
+    const mask = exposure.mask.contiguous ? exposure.mask.data : exposure.mask.clone().data;
+    const { minSigma } = cfg.cosmicRays;
+    const bright = brightPixelsBands(sky, varianceData, mask, w, h, minSigma, flags, share);
+    return findCosmicRays(
       sky,
       varianceData,
       exposure.mask,
       () => [sMin * sMin, sMin * sMin, 0],
       cfg.cosmicRays,
-      undefined,
+      bright,
       flags,
-    ),
-  );
+    );
+  });
   // The mask only gains CR bits from here on: its unusable pixels gain each pass's CR pixels.
   const src = {
     data: sky,
@@ -263,7 +262,7 @@ export function characterizeImage(
     variance: varianceData,
   };
   const firstSelection = timed('starSelect', () =>
-    selectStars(src, src.bad, detection.peaks, cfg.peaks.smoothingSigmaPx, cfg.starSelect),
+    selectStars(src, src.bad, detection.peaks, cfg.peaks.smoothingSigmaPx, cfg.starSelect, share),
   );
   const crSecond = timed('cosmicRays', () =>
     findCosmicRays(
@@ -336,7 +335,7 @@ export function mergeConfig(o: CharacterizeOverrides): CharacterizeConfig {
  */
 function unusableMask(exposure: Exposure, crs: number[]): Uint8Array {
   const w = exposure.width;
-  const out = new Uint8Array(w * exposure.height);
+  const out = sharedZeros(Uint8Array, w * exposure.height);
   const m = exposure.mask.data;
   for (let y = 0; y < exposure.height; y++) {
     // Indexed into the plane's own array (a contiguous mask is one flat run of rows).
@@ -366,24 +365,6 @@ function orInto(target: Uint8Array, source: Uint8Array): Uint8Array {
 function withPixels(mask: Uint8Array, pixels: Int32Array): Uint8Array {
   for (let k = 0; k < pixels.length; k++) mask[pixels[k]] = 1;
   return mask;
-}
-
-/** Row y of the image minus `sky` (that row's background), 0 on unusable pixels, into out[offset..]; returns `out`. */
-function residualRow(
-  exposure: Exposure,
-  y: number,
-  sky: Float32Array,
-  unusable: Uint8Array,
-  out: Float32Array,
-  offset: number,
-): Float32Array {
-  const w = exposure.width;
-  // Indexed into the plane's own array (not a row view: faster in this hot loop).
-  const image = exposure.image.data;
-  const r = exposure.image.index(0, y);
-  const u = y * w;
-  for (let x = 0; x < w; x++) out[offset + x] = unusable[u + x] ? 0 : image[r + x] - sky[x];
-  return out;
 }
 
 /**

@@ -75,10 +75,21 @@ export function detectPeaksInRows(
   whole?: Float32Array,
 ): PeakResult {
   const cfg = { ...DEFAULT_PEAK_CONFIG, ...config };
-  const smoothing = smoothed(rowOf, w, h, sigma, cfg, whole);
-  const { bin, bw, bh } = smoothing;
+  const { smooth, ...g } = smoothed(rowOf, w, h, sigma, cfg, whole);
+  return peaksOfSmoothed(smooth, g, w, h, cfg);
+}
+
+/** detectPeaksInRows' peaks and source mask of the smoothed, binned residual (smoothRows' `smooth`). */
+export function peaksOfSmoothed(
+  smooth: Float32Array,
+  g: Pick<SmoothingGeometry, 'bin' | 'bw' | 'bh' | 'smoothNoise'>,
+  w: number,
+  h: number,
+  cfg: PeakConfig,
+): PeakResult {
+  const { bin, bw, bh } = g;
   const coarseMask = new Uint8Array(bw * bh);
-  const peaks = scanPeaks(smoothing, w, h, cfg, coarseMask);
+  const peaks = scanPeaks({ smooth, ...g }, w, h, cfg, coarseMask);
   return { peaks, sourceMask: grownMask(coarseMask, w, h, bin, bw, bh, cfg.maskGrowPx) };
 }
 
@@ -253,7 +264,8 @@ function grownMask(
   growPx: number,
 ): Uint8Array {
   dilateSquare(coarseMask, bw, bh, Math.ceil(growPx / bin));
-  const sourceMask = new Uint8Array(w * h);
+  // On shared memory: later passes may share it with a helper thread (variance-bands.ts).
+  const sourceMask = new Uint8Array(new SharedArrayBuffer(w * h));
   for (let y = 0; y < h; y++) {
     const row = y * w;
     // Rows of one block are copies of its first.

@@ -5,7 +5,9 @@
  * polynomial in position with iterative clipping, so that a PSF varying across the detector
  * still forms one cluster.
  */
-import { adaptiveMoments, type Moments, type PixelSource } from './moments.js';
+import { type Moments, type PixelSource } from './moments.js';
+import { adaptiveMomentsBands } from './moments-bands.js';
+import type { Helper } from '../util/shared-bands.js';
 import { polyTerms, polyValues } from '../psf/pixel-psf.js';
 import { median } from '../util/stats.js';
 import type { Peak } from './detect-peaks.js';
@@ -71,6 +73,7 @@ export interface StarSelection {
 /**
  * Measures adaptive moments of the most significant peaks and selects point sources.
  * `badCore` marks pixels that disqualify a candidate if within 2 sigma of its centre (SAT, CR, ...).
+ * The moments are measured in bands shared with `helper` when it is free (moments-bands.ts).
  */
 export function selectStars(
   src: PixelSource,
@@ -78,14 +81,17 @@ export function selectStars(
   peaks: Peak[],
   sigmaGuess: number,
   config: Partial<StarSelectConfig> = {},
+  helper: Helper | null = null,
 ): StarSelection {
   const cfg = { ...DEFAULT_STAR_SELECT_CONFIG, ...config };
   const ordered = [...peaks]
     .sort((a, b) => b.significance - a.significance)
     .slice(0, cfg.maxCandidates);
   const candidates: Candidate[] = [];
-  for (const p of measuredPeaks(ordered, 0.5 * cfg.minSnr, cfg.maxMeasured)) {
-    const m = adaptiveMoments(src, p.x, p.y, sigmaGuess);
+  const measured = measuredPeaks(ordered, 0.5 * cfg.minSnr, cfg.maxMeasured);
+  const moments = adaptiveMomentsBands(src, measured, sigmaGuess, helper);
+  for (const [k, p] of measured.entries()) {
+    const m = moments[k];
     if (
       !m.ok ||
       !(m.snr >= cfg.minSnr) ||

@@ -58,6 +58,7 @@ import { WorkerPool } from '../util/worker-pool.js';
 import { readFits } from '../fits/read.js';
 import { diffPsfToHdu, readDiffPsf, type GridPsf } from './psf-grid.js';
 import { subtractImages, type SubtractResult, type SubtractStage } from './subtract.js';
+import { poolHelper } from '../util/shared-bands.js';
 
 export interface DiffConfig {
   /** Characterize the inputs (default true); false keeps their PSFs and pixels as given (backgrounds already removed). */
@@ -243,9 +244,13 @@ export async function runDiff(
   // when the science's characterization is done by then, else here (the worker is still busy).
   let templateNoise: Promise<unknown> | null = null;
   if (cfg.characterize && !prepared) {
+    // Its whole-image passes are shared with the worker once the science's characterization frees it.
     templateCharacterization = characterizeImage(
       tmpl,
       characterizeOverridesFor(templateStructured, cfg.characterizeOverrides, illumination),
+      undefined,
+      undefined,
+      poolHelper(pool),
     );
     onCharacterized?.('template', templateCharacterization);
   }

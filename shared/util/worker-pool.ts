@@ -3,7 +3,8 @@
  * structured-cloneable arguments (SharedArrayBuffers are shared, not copied). Each worker is
  * started by shared/util/worker.ts (tsx sources or compiled code alike).
  * Idle workers do not keep the process alive. Callers name tasks through the typed handles of
- * pool-task.ts (runTask), so a misspelt task fails at compile time.
+ * pool-task.ts (runTask), so a misspelt task fails at compile time. A worker may ask this thread for
+ * help with a pass it shares (shared-bands.ts parentHelper): the task runs here when the event loop is free.
  * @example
  *   const pool = WorkerPool.shared();
  *   await pool.runTask(poolTask(import.meta.url, { work }), { buffer });
@@ -33,6 +34,12 @@ interface Slot {
 }
 
 let sharedPool: WorkerPool | null = null;
+
+/** Runs a task on this thread, as a worker would (pool-worker.ts). */
+async function runHere(task: PoolTask): Promise<void> {
+  const mod = (await import(task.module)) as Record<string, (args: unknown) => unknown>;
+  await mod[task.fn](task.args);
+}
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -65,7 +72,10 @@ export class WorkerPool {
   private watch(slot: Slot): void {
     const { worker } = slot;
     let failure: Error | null = null;
-    worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+    worker.on('message', (m: { id: number; result?: unknown; error?: string; help?: PoolTask }) => {
+      // A worker's request for help (shared-bands.ts parentHelper): its task runs here; a failure
+      // is counted in the pass's shared state, which the worker reads.
+      if (m.help) return void runHere(m.help).catch(() => {});
       const p = slot.pending.get(m.id);
       slot.pending.delete(m.id);
       if (slot.pending.size === 0) worker.unref();

@@ -16,6 +16,7 @@ import { OffsetPsf } from '../../shared/psf/offset-psf.js';
 import { PixelPsf } from '../../shared/psf/pixel-psf.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
 import { sharedCopy } from '../../shared/util/shared-plane.js';
+import { poolHelper } from '../../shared/util/shared-bands.js';
 import { simulatedVisit } from './sim-fixture.js';
 
 const pool = new WorkerPool(1);
@@ -84,6 +85,30 @@ test('planes on shared memory (as read from FITS) are characterized in place, wi
   assert.deepEqual(there.variance.data, here.variance.data, 'derived variance');
   assert.deepEqual(got.sources, expected.sources);
   assert.equal(got.psf.fwhmPx, expected.psf.fwhmPx);
+});
+
+test("on the calling thread with the pool's worker helping (shared-bands.ts): the same planes and figures as alone", () => {
+  const sim = simulatedVisit({ size: 512, seed: 9 });
+  sim.exposure.variance.fill(Number.NaN);
+  const here = copy(sim.exposure);
+  const helped = new Exposure(
+    sharedCopy(sim.exposure.image),
+    sharedCopy(sim.exposure.mask),
+    sharedCopy(sim.exposure.variance),
+    null,
+    null,
+    { ...sim.exposure.info },
+  );
+  const expected = characterizeImage(here);
+  const got = characterizeImage(helped, {}, undefined, undefined, poolHelper(pool));
+  assert.deepEqual(helped.image.data, here.image.data, 'background-subtracted image');
+  assert.deepEqual(helped.mask.data, here.mask.data, 'mask bits');
+  assert.deepEqual(helped.variance.data, here.variance.data, 'derived variance');
+  assert.deepEqual(got.background.map.data, expected.background.map.data);
+  assert.deepEqual(got.background.meshSky, expected.background.meshSky);
+  assert.equal(got.crPixels, expected.crPixels);
+  assert.deepEqual(got.sources, expected.sources);
+  assert.deepEqual(got.psf.stars, expected.psf.stars);
 });
 
 test('without pool workers it characterizes on the calling thread', async () => {
