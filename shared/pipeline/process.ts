@@ -200,6 +200,8 @@ export interface DetectorResult {
   tfBackend: string;
   /** What ran the warp's resampler ('WebAssembly SIMD', or 'JavaScript' and why). */
   warpResampler: string;
+  /** What ran the kernel field's per-pixel arithmetic ('WebAssembly SIMD', or 'JavaScript' and why). */
+  kernelField: string;
 }
 
 /** TAI - UTC since 2017-01-01, seconds (no leap second announced since). */
@@ -565,6 +567,7 @@ export async function processDetector(
     timingsMs,
     tfBackend,
     warpResampler: subtraction.warpResampler,
+    kernelField: subtraction.kernelField,
   };
 }
 

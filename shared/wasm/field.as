@@ -1,12 +1,13 @@
 // AssemblyScript (https://www.assemblyscript.org): the per-pixel arithmetic of the spatially varying kernel's
 // convolution (shared/diffim/convolve-field.ts) in WebAssembly SIMD, the JavaScript's operations in its order
-// (two pixels or one complex value per f64x2, one lane each), so the same bits. The FFTs stay in JavaScript,
+// (two pixels or one complex value per f64x2, one lane each), so the same bits (NaN inputs aside, which the
+// FFTs of finite windows never give: x86 picks an input NaN's sign by operand order, the JIT's choice). The FFTs stay in JavaScript,
 // on views of this memory; every pointer is a byte offset laid out by shared/diffim/field-wasm.ts.
 // Build: see README.md (asc 0.28.20, -O3 --noAssert --runtime stub --enable simd --importMemory).
 
-/** (1, -1): the second lane negated by a multiply, as the JavaScript's unary minus. */
-const FLIP: v128 = f64x2(1, -1);
-/** (-1, 1): the first lane negated. */
+/** The sign bit of the second lane: xor negates it, as the JavaScript's unary minus. */
+const FLIP: v128 = i64x2(0, 0x8000000000000000);
+/** (-1, 1): the first lane negated by a multiply, a NaN kept as the JavaScript's subtraction keeps it. */
 const NEGATE_FIRST: v128 = f64x2(-1, 1);
 
 /**
@@ -20,7 +21,7 @@ export function multiplyConjugate(a: usize, b: usize, out: usize, count: i32): v
     const bv = v128.load(b + o);
     const p = f64x2.mul(f64x2.splat(f64x2.extract_lane(av, 0)), bv);
     const q = f64x2.mul(f64x2.splat(f64x2.extract_lane(av, 1)), v128.shuffle<u64>(bv, bv, 1, 0));
-    v128.store(out + o, f64x2.mul(f64x2.add(p, f64x2.mul(q, NEGATE_FIRST)), FLIP));
+    v128.store(out + o, v128.xor(f64x2.add(p, f64x2.mul(q, NEGATE_FIRST)), FLIP));
   }
 }
 
