@@ -407,7 +407,7 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
       method: r.method,
       tfBackend: r.tfBackend,
       warpResampler: r.warpResampler,
-      kernelField: r.kernelField,
+      kernelArithmetic: r.kernelArithmetic,
       stagesMs: r.timingsMs,
       downloadToHandOffSeconds: (handedOffAt - started) / 1000,
       readoutToHandOffSeconds: (handedOffAt - object.timeCreated.getTime()) / 1000,

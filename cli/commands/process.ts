@@ -227,7 +227,7 @@ are written for inspection, and one line says why (exit 2). Raise the limits wit
       method: result.method,
       tfBackend: result.tfBackend,
       warpResampler: result.warpResampler,
-      kernelField: result.kernelField,
+      kernelArithmetic: result.kernelArithmetic,
       storedInApdb: stored,
       quarantined,
       ...result.stats,

@@ -22,7 +22,7 @@ import type { WorkerPool } from '../util/worker-pool.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
 import { polyPowers } from './spatial.js';
 import { poolTask } from '../util/pool-task.js';
-import { fieldArithmetic, type FieldEngine } from './field-engine.js';
+import { fieldArithmetic, type KernelEngine } from './kernel-engine.js';
 
 function fieldPlan(
   width: number,
@@ -59,7 +59,7 @@ export function convolveFieldShare(
   fftSize: number,
   indices: Iterable<number>,
   difference?: FieldDifference,
-  engine?: FieldEngine,
+  engine?: KernelEngine,
 ): void {
   const { width } = image;
   const plan = fieldPlan(image.width, image.height, solution, fftSize);
@@ -174,7 +174,7 @@ export interface ConvolveFieldArgs {
   solution: KernelSolutionData;
   fftSize: number;
   difference?: FieldDifferenceData;
-  engine?: FieldEngine;
+  engine?: KernelEngine;
   /** The shared tile counter and the tile count (parallel-tiles.ts runClaimedTiles). */
   claim: Int32Array;
   count: number;
@@ -209,7 +209,7 @@ export async function convolveKernelField(
   fftSize: number,
   pool: WorkerPool | null = null,
   difference?: FieldDifference,
-  engine?: FieldEngine,
+  engine?: KernelEngine,
 ): Promise<ImageF> {
   const plan = fieldPlan(image.width, image.height, solution, fftSize);
   if (!pool || pool.size === 0 || plan.tiles.length < 4) {

@@ -24,7 +24,7 @@ import {
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
 import { rescaleVarianceToPsfScales, warpSource } from '../warp/index.js';
 import { resamplerDescription } from '../warp/resample.js';
-import { fieldDescription } from './field-engine.js';
+import { kernelArithmeticDescription } from './kernel-engine.js';
 import type { WarpSource } from '../warp/warp.js';
 import { releaseShared } from '../util/buffer-pool.js';
 import {
@@ -139,8 +139,8 @@ export interface DiffResult extends SubtractResult {
   templateCharacterization: CharacterizeResult | null;
   /** What ran the warp's resampler (shared/warp resamplerDescription: WebAssembly SIMD or JavaScript). */
   warpResampler: string;
-  /** What ran the kernel field's per-pixel arithmetic (shared/diffim fieldDescription: WebAssembly SIMD or JavaScript). */
-  kernelField: string;
+  /** What ran the kernel field's per-pixel arithmetic (shared/diffim kernelArithmeticDescription: WebAssembly SIMD or JavaScript). */
+  kernelArithmetic: string;
   /**
    * Wall time of each stage, ms, adding up to `total`: the stages overlap (characterizeScience runs on a worker from the
    * start), so each one counts from the previous stage's end to its own: characterizeTemplate, then the rest of
@@ -401,7 +401,7 @@ export async function runDiff(
     scienceCharacterization,
     templateCharacterization,
     warpResampler: resamplerDescription(),
-    kernelField: fieldDescription(),
+    kernelArithmetic: kernelArithmeticDescription(),
     timingsMs: {
       characterizeScience: characterizeScienceMs,
       characterizeTemplate: characterizeTemplateMs,

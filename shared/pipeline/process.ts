@@ -201,7 +201,7 @@ export interface DetectorResult {
   /** What ran the warp's resampler ('WebAssembly SIMD', or 'JavaScript' and why). */
   warpResampler: string;
   /** What ran the kernel field's per-pixel arithmetic ('WebAssembly SIMD', or 'JavaScript' and why). */
-  kernelField: string;
+  kernelArithmetic: string;
 }
 
 /** TAI - UTC since 2017-01-01, seconds (no leap second announced since). */
@@ -567,7 +567,7 @@ export async function processDetector(
     timingsMs,
     tfBackend,
     warpResampler: subtraction.warpResampler,
-    kernelField: subtraction.kernelField,
+    kernelArithmetic: subtraction.kernelArithmetic,
   };
 }
 

@@ -1,12 +1,15 @@
-// The WebAssembly SIMD kernel-field arithmetic (shared/diffim/field-wasm.ts) gives the JavaScript's bits:
-// the convolved image and the difference written from it (plain, divided by the kernel sum, with garbage
-// zeroed), with odd row widths (the module's one-pixel tail), on one thread and on two.
+// The WebAssembly SIMD kernel arithmetic gives the JavaScript's bits: the kernel fit's prepared stamps
+// (shared/diffim/stamps-wasm.ts: columns and normal equations, full and border stamps, one and two threads)
+// and the kernel field's convolved image and the difference written from it (field-wasm.ts: plain, divided
+// by the kernel sum, with garbage zeroed, odd row widths for the module's one-pixel tail, one and two threads).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { alardLuptonBasis } from '../../shared/diffim/basis.js';
 import { convolveKernelField, type FieldDifference } from '../../shared/diffim/convolve-field.js';
-import { fieldEngine } from '../../shared/diffim/field-engine.js';
+import { kernelEngine } from '../../shared/diffim/kernel-engine.js';
 import { jsFieldArithmetic } from '../../shared/diffim/field-js.js';
+import { prepareStamps, type PreparedStamp } from '../../shared/diffim/kernel-fit.js';
+import { wasmStampPreparer, wasmStampsUnavailableReason } from '../../shared/diffim/stamps-wasm.js';
 import { wasmFieldArithmetic, wasmFieldUnavailableReason } from '../../shared/diffim/field-wasm.js';
 import { KernelSolution } from '../../shared/diffim/kernel-solution.js';
 import { Plane } from '../../shared/image/plane.js';
@@ -123,15 +126,54 @@ test('the WebAssembly products and weights keep the JavaScript signs of zero, in
   }
 });
 
-test('AP_KERNEL_FIELD forces the engine and rejects others', () => {
-  const saved = process.env.AP_KERNEL_FIELD;
+/** Every float64 of the prepared stamps, in order. */
+function preparedBits(prepared: PreparedStamp[]): BigUint64Array[] {
+  return prepared.flatMap((p) => [...p.columns, p.normal, p.rhs].map(bits64));
+}
+
+test('the WebAssembly stamp preparation gives the JavaScript columns and normal equations', async (t) => {
+  if (!wasmStampPreparer()) {
+    t.skip(`WebAssembly SIMD unavailable: ${wasmStampsUnavailableReason()}`);
+    return;
+  }
+  const r = rng(31);
+  const basis = alardLuptonBasis({ size: 9, sigmas: [0.8, 1.6, 3.2], degrees: [4, 2, 2] });
+  // Full stamps (half 6) and smaller border ones, some pixels weighted 0.
+  const stamps = [6, 6, 3, 6, 4, 6].map((half, k) => {
+    const side = 2 * half + 1,
+      big = side + basis.size - 1;
+    const values = (length: number, scale: number) =>
+      Float64Array.from({ length }, () => scale * (r() - 0.2));
+    return {
+      x: k,
+      y: k,
+      snr: 20,
+      target: values(side * side, 100),
+      source: values(big * big, 100),
+      weight: values(side * side, 1).map((v) => (v < 0 ? 0 : v)),
+    };
+  });
+  const pool = new WorkerPool(1);
   try {
-    process.env.AP_KERNEL_FIELD = 'js';
-    assert.equal(fieldEngine(), 'js');
-    process.env.AP_KERNEL_FIELD = 'gpu';
-    assert.throws(() => fieldEngine(), /expected wasm or js/);
+    for (const p of [null, pool]) {
+      const js = await prepareStamps(stamps, basis, p, 'js');
+      const wasm = await prepareStamps(stamps, basis, p, 'wasm');
+      assert.deepEqual(preparedBits(wasm), preparedBits(js), `pool ${!!p}`);
+    }
   } finally {
-    if (saved === undefined) delete process.env.AP_KERNEL_FIELD;
-    else process.env.AP_KERNEL_FIELD = saved;
+    await pool.close();
+  }
+});
+
+test('AP_KERNEL_ARITHMETIC forces the engine and rejects others', () => {
+  const saved = process.env.AP_KERNEL_ARITHMETIC;
+  try {
+    process.env.AP_KERNEL_ARITHMETIC = 'js';
+    assert.equal(kernelEngine(), 'js');
+    process.env.AP_KERNEL_ARITHMETIC = 'gpu';
+    assert.throws(() => kernelEngine(), /expected wasm or js/);
+  } finally {
+    if (saved === undefined) delete process.env.AP_KERNEL_ARITHMETIC;
+    else process.env.AP_KERNEL_ARITHMETIC = saved;
   }
 });
