@@ -7,7 +7,7 @@
  */
 import {
   instantiate,
-  wasmModule,
+  perThread,
   WASM_PAGE_BYTES,
   type WasmCompiled,
   type WasmMemory,
@@ -127,25 +127,10 @@ export class WasmFieldArithmetic implements FieldArithmetic {
   }
 }
 
-let arithmetic: WasmFieldArithmetic | null | undefined;
-let unavailable = '';
+const instance = perThread('field', (module) => new WasmFieldArithmetic(module));
 
-/** This thread's WebAssembly field arithmetic, or null (and `wasmFieldUnavailableReason()`) where it cannot run. */
-export function wasmFieldArithmetic(): WasmFieldArithmetic | null {
-  if (arithmetic === undefined) {
-    const { module, reason } = wasmModule('field');
-    try {
-      arithmetic = module ? new WasmFieldArithmetic(module) : null;
-      unavailable = reason ?? '';
-    } catch (error) {
-      arithmetic = null;
-      unavailable = String(error);
-    }
-  }
-  return arithmetic;
-}
+/** This thread's instance, or null (and wasmFieldUnavailableReason()) where it cannot run. */
+export const wasmFieldArithmetic = instance.get;
 
 /** Why wasmFieldArithmetic() is null ('' when it is not). */
-export function wasmFieldUnavailableReason(): string {
-  return unavailable;
-}
+export const wasmFieldUnavailableReason = instance.reason;

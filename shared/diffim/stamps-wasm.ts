@@ -8,7 +8,7 @@
 import { horizontalOwners, type KernelBasis } from './basis.js';
 import {
   instantiate,
-  wasmModule,
+  perThread,
   WASM_PAGE_BYTES,
   type WasmCompiled,
   type WasmMemory,
@@ -126,25 +126,10 @@ export class WasmStampPreparer {
   }
 }
 
-let preparer: WasmStampPreparer | null | undefined;
-let unavailable = '';
+const instance = perThread('stamps', (module) => new WasmStampPreparer(module));
 
-/** This thread's WebAssembly stamp preparer, or null (and `wasmStampsUnavailableReason()`) where it cannot run. */
-export function wasmStampPreparer(): WasmStampPreparer | null {
-  if (preparer === undefined) {
-    const { module, reason } = wasmModule('stamps');
-    try {
-      preparer = module ? new WasmStampPreparer(module) : null;
-      unavailable = reason ?? '';
-    } catch (error) {
-      preparer = null;
-      unavailable = String(error);
-    }
-  }
-  return preparer;
-}
+/** This thread's instance, or null (and wasmStampsUnavailableReason()) where it cannot run. */
+export const wasmStampPreparer = instance.get;
 
 /** Why wasmStampPreparer() is null ('' when it is not). */
-export function wasmStampsUnavailableReason(): string {
-  return unavailable;
-}
+export const wasmStampsUnavailableReason = instance.reason;
