@@ -408,6 +408,7 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
       tfBackend: r.tfBackend,
       warpResampler: r.warpResampler,
       fftEngine: r.fftEngine,
+      kernelArithmetic: r.kernelArithmetic,
       stagesMs: r.timingsMs,
       downloadToHandOffSeconds: (handedOffAt - started) / 1000,
       readoutToHandOffSeconds: (handedOffAt - object.timeCreated.getTime()) / 1000,

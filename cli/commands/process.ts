@@ -228,6 +228,7 @@ are written for inspection, and one line says why (exit 2). Raise the limits wit
       tfBackend: result.tfBackend,
       warpResampler: result.warpResampler,
       fftEngine: result.fftEngine,
+      kernelArithmetic: result.kernelArithmetic,
       storedInApdb: stored,
       quarantined,
       ...result.stats,

@@ -77,6 +77,13 @@ export function alardLuptonBasis({ size, sigmas, degrees }: BasisOptions): Kerne
   return { size, sigmas: [...sigmas], degrees: [...degrees], terms, subtract };
 }
 
+/** For each term, the first term with the same horizontal factor (whose horizontal pass it can share). */
+export function horizontalOwners(basis: KernelBasis): number[] {
+  return basis.terms.map((t, j) =>
+    basis.terms.findIndex((u, k) => k <= j && u.fx.every((v, i) => v === t.fx[i])),
+  );
+}
+
 /** Basis j as a dense size*size image (row-major, index (v+half)*size + u+half). */
 export function basisImage(basis: KernelBasis, j: number): Float64Array {
   const { size, terms, subtract } = basis;

@@ -7,7 +7,7 @@
  */
 import { Plane, type ImageF } from '../image/plane.js';
 import { nextPow2 } from '../util/fft.js';
-import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
+import { RealFft2, realKernelSpectrum, spectrumLength } from '../util/fft-real.js';
 import { loadTile, outputRows } from '../util/real-tiles.js';
 import { claimTiles, runClaimedTiles } from '../util/parallel-tiles.js';
 import {
@@ -22,6 +22,7 @@ import type { WorkerPool } from '../util/worker-pool.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
 import { polyPowers } from './spatial.js';
 import { poolTask } from '../util/pool-task.js';
+import { fieldArithmetic, type KernelEngine } from './kernel-engine.js';
 
 function fieldPlan(
   width: number,
@@ -46,58 +47,6 @@ export interface FieldDifference {
   garbage?: { mask: Plane<Int32Array>; bits: number };
 }
 
-/** Row y's convolved pixels [x0, x1) (as written, float32) replaced by the difference. */
-function subtractRow(
-  d: FieldDifference,
-  y: number,
-  row: Float32Array,
-  x0: number,
-  x1: number,
-): void {
-  const t = d.target.row(y);
-  const divisor = d.divisor;
-  if (divisor === null) for (let x = x0; x < x1; x++) row[x] = t[x] - row[x];
-  else for (let x = x0; x < x1; x++) row[x] = -(t[x] - row[x]) / divisor;
-  if (!d.garbage) return;
-  const m = d.garbage.mask.row(y),
-    bits = d.garbage.bits;
-  for (let x = x0; x < x1; x++) if (m[x] & bits) row[x] = 0;
-}
-
-/** out = the conjugate of column `from` of the half spectra a and b multiplied (2 n values: a column's length). */
-function multiplyColumn(a: Float64Array, b: Float64Array, from: number, out: Float64Array): void {
-  for (let i = 0; i < out.length; i += 2) {
-    const ar = a[from + i],
-      ai = a[from + i + 1],
-      br = b[from + i],
-      bi = b[from + i + 1];
-    out[i] = ar * br - ai * bi;
-    out[i + 1] = -(ar * bi + ai * br);
-  }
-}
-
-/** Rows [r0, r1) of `column` times weight[y], written (`set`) or added into the half spectrum g's column at `from`. */
-function weightRows(
-  column: Float64Array,
-  weight: Float64Array,
-  g: Float64Array,
-  from: number,
-  r0: number,
-  r1: number,
-  set: boolean,
-): void {
-  if (set)
-    for (let y = r0, i = 2 * r0; y < r1; y++, i += 2) {
-      g[from + i] = weight[y] * column[i];
-      g[from + i + 1] = weight[y] * column[i + 1];
-    }
-  else
-    for (let y = r0, i = 2 * r0; y < r1; y++, i += 2) {
-      g[from + i] += weight[y] * column[i];
-      g[from + i + 1] += weight[y] * column[i + 1];
-    }
-}
-
 /**
  * Convolves the tiles `indices` of `image` into `out` (image * K + background).
  * With p_m = xi^a eta^b, sum_m p_m (K_m * S) = sum_a xi^a IFFT_rows(sum_b eta^b IFFT_cols(S K_m)):
@@ -110,26 +59,42 @@ export function convolveFieldShare(
   fftSize: number,
   indices: Iterable<number>,
   difference?: FieldDifference,
+  engine?: KernelEngine,
 ): void {
   const { width } = image;
   const plan = fieldPlan(image.width, image.height, solution, fftSize);
   const n = plan.fftSize;
   const fft = new RealFft2(n);
-  const spectra = solution.termKernels.map((k) => realKernelSpectrum(fft, k, solution.size));
+  const arithmetic = fieldArithmetic(engine);
   const powers = polyPowers(solution.spatialOrder);
   const xiOrders = 1 + Math.max(...powers.map(([a]) => a));
-  const frame = solution.frame;
-  const xi = Float64Array.from({ length: width }, (_v, x) => frame.xi(x));
-  const bgPowers = polyPowers(solution.backgroundOrder);
-  const bgXi = new Float64Array(solution.backgroundOrder + 1);
-  const window = new Float64Array(n * n);
-  const source = fft.allocSpectrum();
-  const product = new Float64Array(2 * n),
-    column = new Float64Array(2 * n);
-  const groups = Array.from({ length: xiOrders }, () => fft.allocSpectrum());
-  const rows = Array.from({ length: xiOrders }, () => new Float64Array(n * n));
   const maxEta = 1 + Math.max(...powers.map(([, b]) => b));
-  const etaPowers = Array.from({ length: maxEta }, () => new Float64Array(n));
+  const bgPowers = polyPowers(solution.backgroundOrder);
+  const terms = solution.termKernels.length;
+  const spectrum = spectrumLength(n);
+  // One allocation (the WebAssembly engine's memory): the rows' planes last, back to back.
+  const buffers = arithmetic.buffers(
+    [
+      width,
+      solution.backgroundOrder + 1,
+      spectrum,
+      2 * n,
+      2 * n,
+      ...Array<number>(maxEta).fill(n),
+      ...Array<number>(terms + xiOrders).fill(spectrum),
+      ...Array<number>(xiOrders).fill(n * n),
+    ],
+    n,
+  );
+  const [xi, bgXi, source, product, column] = buffers.splice(0, 5);
+  const etaPowers = buffers.splice(0, maxEta);
+  const spectra = buffers.splice(0, terms);
+  const groups = buffers.splice(0, xiOrders);
+  const rows = buffers;
+  solution.termKernels.forEach((k, m) => realKernelSpectrum(fft, k, solution.size, spectra[m]));
+  const frame = solution.frame;
+  for (let x = 0; x < width; x++) xi[x] = frame.xi(x);
+  const window = new Float64Array(n * n);
   // The first term of each xi power is written into its group, the others added.
   const opens = powers.map(([a], m) => powers.findIndex(([a2]) => a2 === a) === m);
   const col = 2 * n;
@@ -142,10 +107,10 @@ export function convolveFieldShare(
     // Column by column, while it is in cache: each term's product, its column pass, its eta weights.
     for (let k = 0; k < fft.columns; k++) {
       for (let m = 0; m < powers.length; m++) {
-        multiplyColumn(source, spectra[m], k * col, product);
+        arithmetic.multiplyColumn(source, spectra[m], k * col, product);
         fft.inverseConjugateColumn(product, column);
         const [a, b] = powers[m];
-        weightRows(column, etaPowers[b], groups[a], k * col, r0, r1, opens[m]);
+        arithmetic.weightRows(column, etaPowers[b], groups[a], k * col, r0, r1, opens[m]);
       }
     }
     groups.forEach((g, a) => fft.inverseRows(g, rows[a], r0, r1));
@@ -155,18 +120,24 @@ export function convolveFieldShare(
       bgXi.fill(0);
       const eta = frame.eta(y);
       bgPowers.forEach(([a, b], q) => (bgXi[a] += solution.background[q] * eta ** b));
-      const row = out.row(y);
-      const base = (y - tile.wy) * n - tile.wx;
-      // Horner in xi over the row-pass outputs and over the background, per pixel from v = 0, bg = 0.
-      for (let x = tile.ox; x < tile.ox + tile.ow; x++) {
-        const s = xi[x];
-        let v = 0,
-          b = 0;
-        for (let a = xiOrders - 1; a >= 0; a--) v = v * s + rows[a][base + x];
-        for (let a = bgXi.length - 1; a >= 0; a--) b = b * s + bgXi[a];
-        row[x] = b + v;
-      }
-      if (difference) subtractRow(difference, y, row, tile.ox, tile.ox + tile.ow);
+      const row = {
+        row: out.row(y),
+        y,
+        x0: tile.ox,
+        x1: tile.ox + tile.ow,
+        base: (y - tile.wy) * n - tile.wx,
+      };
+      arithmetic.combineRow(
+        row,
+        rows,
+        xi,
+        bgXi,
+        difference && {
+          target: difference.target.row(y),
+          divisor: difference.divisor,
+          garbage: difference.garbage,
+        },
+      );
     }
   }
 }
@@ -203,6 +174,7 @@ export interface ConvolveFieldArgs {
   solution: KernelSolutionData;
   fftSize: number;
   difference?: FieldDifferenceData;
+  engine?: KernelEngine;
   /** The shared tile counter and the tile count (parallel-tiles.ts runClaimedTiles). */
   claim: Int32Array;
   count: number;
@@ -222,6 +194,7 @@ export function convolveFieldWorker(a: ConvolveFieldArgs): void {
       sourceGarbage: fromSharedMask(a.difference.sourceGarbage),
       garbage: fromSharedMask(a.difference.garbage),
     },
+    a.engine,
   );
 }
 
@@ -236,6 +209,7 @@ export async function convolveKernelField(
   fftSize: number,
   pool: WorkerPool | null = null,
   difference?: FieldDifference,
+  engine?: KernelEngine,
 ): Promise<ImageF> {
   const plan = fieldPlan(image.width, image.height, solution, fftSize);
   if (!pool || pool.size === 0 || plan.tiles.length < 4) {
@@ -247,6 +221,7 @@ export async function convolveKernelField(
       fftSize,
       plan.tiles.map((_t, i) => i),
       difference,
+      engine,
     );
     return out;
   }
@@ -264,8 +239,9 @@ export async function convolveKernelField(
     plan,
     pool,
     poolTask(import.meta.url, { convolveFieldWorker }),
-    (indices) => convolveFieldShare(local, localOut, solution, fftSize, indices, difference),
-    () => ({ image: shared, out, solution: solution.toData(), fftSize, difference: data }),
+    (indices) =>
+      convolveFieldShare(local, localOut, solution, fftSize, indices, difference, engine),
+    () => ({ image: shared, out, solution: solution.toData(), fftSize, difference: data, engine }),
   );
   return localOut;
 }

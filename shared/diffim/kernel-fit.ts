@@ -8,7 +8,7 @@
  * single-candidate fits and, weighted by the spatial polynomials at its centre, for the
  * spatial fit.
  */
-import { type KernelBasis } from './basis.js';
+import { horizontalOwners, type KernelBasis } from './basis.js';
 import type { CandidateStamp } from './candidates.js';
 import { KernelSolution } from './kernel-solution.js';
 import { polyCount, SpatialFrame } from './spatial.js';
@@ -17,6 +17,7 @@ import { median, madSigma } from '../util/stats.js';
 import { NoKernelCandidatesError } from './errors.js';
 import { poolTask } from '../util/pool-task.js';
 import type { WorkerPool } from '../util/worker-pool.js';
+import { stampPreparer, type KernelEngine } from './kernel-engine.js';
 
 export interface KernelFitOptions {
   spatialOrder: number;
@@ -134,18 +135,16 @@ function convolveValid(
 function convolveBasis(source: Float64Array, side: number, basis: KernelBasis): Float64Array[] {
   const size = basis.size,
     w = side - size + 1;
-  const horizontal: Array<{ fx: Float64Array; pass: Float64Array }> = [];
-  const passes = basis.terms.map((t) => {
-    const shared = horizontal.find(({ fx }) => fx.every((v, i) => v === t.fx[i]));
-    if (shared) return shared.pass;
-    const pass = new Float64Array(w * side);
-    convolveValid(source, t.fx, pass, w, side, side, 1);
-    horizontal.push({ fx: t.fx, pass });
-    return pass;
+  const owners = horizontalOwners(basis);
+  const passes: Float64Array[] = [];
+  basis.terms.forEach((t, j) => {
+    if (owners[j] !== j) return;
+    passes[j] = new Float64Array(w * side);
+    convolveValid(source, t.fx, passes[j], w, side, side, 1);
   });
   return basis.terms.map((t, j) => {
     const out = new Float64Array(w * w);
-    convolveValid(passes[j], t.fy, out, w, w, w, w);
+    convolveValid(passes[owners[j]], t.fy, out, w, w, w, w);
     return out;
   });
 }
@@ -208,7 +207,10 @@ function normalEquations(
   return { normal, rhs };
 }
 
-function prepare(stamp: CandidateStamp, basis: KernelBasis): PreparedStamp {
+/** A stamp's columns and normal equations, by `engine`'s arithmetic (kernel-engine.ts; the same bits). */
+function prepare(stamp: CandidateStamp, basis: KernelBasis, engine?: KernelEngine): PreparedStamp {
+  const wasm = stampPreparer(engine);
+  if (wasm) return { stamp, ...wasm.prepare(stamp.source, stamp.target, stamp.weight, basis) };
   const side = Math.round(Math.sqrt(stamp.source.length));
   const columns = convolveBasis(stamp.source, side, basis);
   const first = columns[0];
@@ -230,11 +232,12 @@ export function prepareClaimedTask(args: {
   stamps: CandidateStamp[];
   basis: KernelBasis;
   claim: Int32Array;
+  engine?: KernelEngine;
 }): Array<[number, PreparedStamp]> {
   const out: Array<[number, PreparedStamp]> = [];
-  const { stamps, basis, claim } = args;
+  const { stamps, basis, claim, engine } = args;
   for (let i = Atomics.add(claim, 0, 1); i < stamps.length; i = Atomics.add(claim, 0, 1))
-    out.push([i, prepare(stamps[i], basis)]);
+    out.push([i, prepare(stamps[i], basis, engine)]);
   return out;
 }
 
@@ -249,13 +252,15 @@ export async function prepareStamps(
   stamps: CandidateStamp[],
   basis: KernelBasis,
   pool: WorkerPool | null,
+  engine?: KernelEngine,
 ): Promise<PreparedStamp[]> {
-  if (!pool || pool.size === 0 || stamps.length < 2) return stamps.map((s) => prepare(s, basis));
+  if (!pool || pool.size === 0 || stamps.length < 2)
+    return stamps.map((s) => prepare(s, basis, engine));
   const claim = new Int32Array(new SharedArrayBuffer(4));
-  const far = pool.runTask(PREPARE, { stamps, basis, claim });
+  const far = pool.runTask(PREPARE, { stamps, basis, claim, engine });
   far.catch(() => {}); // awaited below, after this thread's share, which may throw first
   const out = new Array<PreparedStamp>(stamps.length);
-  for (const [i, p] of prepareClaimedTask({ stamps, basis, claim })) out[i] = p;
+  for (const [i, p] of prepareClaimedTask({ stamps, basis, claim, engine })) out[i] = p;
   for (const [i, p] of await far) out[i] = p;
   return out;
 }

@@ -25,6 +25,7 @@ import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-
 import { rescaleVarianceToPsfScales, warpSource } from '../warp/index.js';
 import { fftDescription } from '../util/fft-engine.js';
 import { resamplerDescription } from '../warp/resample.js';
+import { kernelArithmeticDescription } from './kernel-engine.js';
 import type { WarpSource } from '../warp/warp.js';
 import { releaseShared } from '../util/buffer-pool.js';
 import {
@@ -142,6 +143,8 @@ export interface DiffResult extends SubtractResult {
   warpResampler: string;
   /** What ran the FFTs (shared/util fftDescription: WebAssembly SIMD or fft.js). */
   fftEngine: string;
+  /** What ran the kernel field's per-pixel arithmetic (shared/diffim kernelArithmeticDescription: WebAssembly SIMD or JavaScript). */
+  kernelArithmetic: string;
   /**
    * Wall time of each stage, ms, adding up to `total`: the stages overlap (characterizeScience runs on a worker from the
    * start), so each one counts from the previous stage's end to its own: characterizeTemplate, then the rest of
@@ -407,6 +410,7 @@ export async function runDiff(
     templateCharacterization,
     warpResampler: resamplerDescription(),
     fftEngine: fftDescription(),
+    kernelArithmetic: kernelArithmeticDescription(),
     timingsMs: {
       characterizeScience: characterizeScienceMs,
       characterizeTemplate: characterizeTemplateMs,

@@ -202,6 +202,8 @@ export interface DetectorResult {
   warpResampler: string;
   /** What ran the FFTs ('WebAssembly SIMD', or 'fft.js' and why). */
   fftEngine: string;
+  /** What ran the kernel field's per-pixel arithmetic ('WebAssembly SIMD', or 'JavaScript' and why). */
+  kernelArithmetic: string;
 }
 
 /** TAI - UTC since 2017-01-01, seconds (no leap second announced since). */
@@ -568,6 +570,7 @@ export async function processDetector(
     tfBackend,
     warpResampler: subtraction.warpResampler,
     fftEngine: subtraction.fftEngine,
+    kernelArithmetic: subtraction.kernelArithmetic,
   };
 }
 

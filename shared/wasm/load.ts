@@ -62,3 +62,33 @@ export function instantiate<T>(
   const memory = new api.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES)) });
   return { exports: new api.Instance(module, { env: { memory } }).exports as T, memory };
 }
+
+/** A thread's one object over module `name`, made on first use, or null where it cannot be made. */
+export interface PerThread<T> {
+  /** The object, or null (the module is missing, or making it failed). */
+  get(): T | null;
+  /** Why get() is null ('' when it is not). */
+  reason(): string;
+}
+
+/** The PerThread object that `make` builds over module `name` (compiled by wasmModule). */
+export function perThread<T>(name: string, make: (module: WasmCompiled) => T): PerThread<T> {
+  let value: T | null | undefined;
+  let why = '';
+  return {
+    get() {
+      if (value === undefined) {
+        const { module, reason } = wasmModule(name);
+        try {
+          value = module ? make(module) : null;
+          why = reason ?? '';
+        } catch (error) {
+          value = null;
+          why = String(error);
+        }
+      }
+      return value;
+    },
+    reason: () => why,
+  };
+}

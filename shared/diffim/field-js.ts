@@ -1,0 +1,109 @@
+/**
+ * The per-pixel arithmetic of the kernel field's convolution (convolve-field.ts) in JavaScript: the
+ * spectral products, the eta weights of the column passes, and each output row's combination with
+ * the polynomial weights and its difference. field-wasm.ts does the same in WebAssembly SIMD, bit for
+ * bit; `FieldArithmetic` is what convolve-field.ts asks of either.
+ */
+import type { Plane } from '../image/plane.js';
+
+/** Where the difference is written from the convolved row (convolve-field.ts FieldDifference). */
+export interface RowDifference {
+  target: Float32Array;
+  /** null: target - convolved; else (convolved - target) / divisor. */
+  divisor: number | null;
+  garbage?: { mask: Plane<Int32Array>; bits: number };
+}
+
+/** A row of the output: pixels [x0, x1) of `row` (image row y) from the row-pass planes at `base + x`. */
+export interface OutputRow {
+  row: Float32Array;
+  y: number;
+  x0: number;
+  x1: number;
+  base: number;
+}
+
+export interface FieldArithmetic {
+  /**
+   * Float64 buffers of these lengths, zeroed, back to back in this order (combineRow's `rows` are
+   * consecutive ones of equal length), for output rows up to `rowPixels` wide; valid until the next
+   * call on this thread.
+   */
+  buffers(lengths: number[], rowPixels: number): Float64Array[];
+  /** out = the conjugate of column `from` of the half spectra a and b multiplied (2 n values: a column's length). */
+  multiplyColumn(a: Float64Array, b: Float64Array, from: number, out: Float64Array): void;
+  /** Rows [r0, r1) of `column` times weight[y], written (`set`) or added into the half spectrum g's column at `from`. */
+  weightRows(
+    column: Float64Array,
+    weight: Float64Array,
+    g: Float64Array,
+    from: number,
+    r0: number,
+    r1: number,
+    set: boolean,
+  ): void;
+  /**
+   * Per pixel from v = 0 and b = 0, Horner in xi over `rows` (the row-pass output of each power of xi, from
+   * `buffers`) and over the background's coefficients `bgXi`, b + v written (float32); with `difference`, the
+   * difference made from that written value.
+   */
+  combineRow(
+    out: OutputRow,
+    rows: Float64Array[],
+    xi: Float64Array,
+    bgXi: Float64Array,
+    difference?: RowDifference,
+  ): void;
+}
+
+/** Row y's convolved pixels [x0, x1) (as written, float32) replaced by the difference. */
+function subtractRow(d: RowDifference, y: number, row: Float32Array, x0: number, x1: number): void {
+  const t = d.target;
+  const divisor = d.divisor;
+  if (divisor === null) for (let x = x0; x < x1; x++) row[x] = t[x] - row[x];
+  else for (let x = x0; x < x1; x++) row[x] = -(t[x] - row[x]) / divisor;
+  if (!d.garbage) return;
+  const m = d.garbage.mask.row(y),
+    bits = d.garbage.bits;
+  for (let x = x0; x < x1; x++) if (m[x] & bits) row[x] = 0;
+}
+
+export const jsFieldArithmetic: FieldArithmetic = {
+  buffers: (lengths) => lengths.map((length) => new Float64Array(length)),
+
+  multiplyColumn(a, b, from, out) {
+    for (let i = 0; i < out.length; i += 2) {
+      const ar = a[from + i],
+        ai = a[from + i + 1],
+        br = b[from + i],
+        bi = b[from + i + 1];
+      out[i] = ar * br - ai * bi;
+      out[i + 1] = -(ar * bi + ai * br);
+    }
+  },
+
+  weightRows(column, weight, g, from, r0, r1, set) {
+    if (set)
+      for (let y = r0, i = 2 * r0; y < r1; y++, i += 2) {
+        g[from + i] = weight[y] * column[i];
+        g[from + i + 1] = weight[y] * column[i + 1];
+      }
+    else
+      for (let y = r0, i = 2 * r0; y < r1; y++, i += 2) {
+        g[from + i] += weight[y] * column[i];
+        g[from + i + 1] += weight[y] * column[i + 1];
+      }
+  },
+
+  combineRow({ row, y, x0, x1, base }, rows, xi, bgXi, difference) {
+    for (let x = x0; x < x1; x++) {
+      const s = xi[x];
+      let v = 0,
+        b = 0;
+      for (let a = rows.length - 1; a >= 0; a--) v = v * s + rows[a][base + x];
+      for (let a = bgXi.length - 1; a >= 0; a--) b = b * s + bgXi[a];
+      row[x] = b + v;
+    }
+    if (difference) subtractRow(difference, y, row, x0, x1);
+  },
+};

@@ -1,0 +1,136 @@
+/**
+ * The kernel field's per-pixel arithmetic (field-js.ts) in WebAssembly SIMD (shared/wasm/field.as): the
+ * same operations in the same order, so the same bits. Its buffers are views of the instance's memory,
+ * so the FFTs (JavaScript) and this module share them without copies; an output row's target and mask
+ * (on shared memory, which an instance cannot address) are copied in and the row copied out. One
+ * instance per thread, on a memory sized for the largest call so far and never grown (shared/wasm/load.ts).
+ */
+import {
+  instantiate,
+  perThread,
+  WASM_PAGE_BYTES,
+  type WasmCompiled,
+  type WasmMemory,
+} from '../wasm/load.js';
+import type { FieldArithmetic, OutputRow, RowDifference } from './field-js.js';
+
+/** The exports of shared/wasm/field.as (pointers are byte offsets into the memory). */
+interface FieldExports {
+  multiplyConjugate(a: number, b: number, out: number, count: number): void;
+  weightRows(column: number, weight: number, g: number, r0: number, r1: number, set: boolean): void;
+  combineRow(
+    out: number,
+    count: number,
+    rows: number,
+    planeBytes: number,
+    orders: number,
+    xi: number,
+    bg: number,
+    bgLength: number,
+    target: number,
+    mode: number,
+    divisor: number,
+    mask: number,
+    bits: number,
+  ): void;
+}
+
+/** Bytes behind the buffers for an output row's pixels, target and mask (4 bytes each a pixel). */
+const ROW_SCRATCH_PIXELS = 3;
+
+export class WasmFieldArithmetic implements FieldArithmetic {
+  private x!: FieldExports;
+  private memory!: WasmMemory;
+  /** The output row's scratch (f32), its target (f32) and mask (i32), each `scratchPixels` long. */
+  private scratch = 0;
+  private scratchPixels = 0;
+
+  constructor(private readonly module: WasmCompiled) {
+    this.bind(WASM_PAGE_BYTES);
+  }
+
+  private bind(bytes: number): void {
+    ({ exports: this.x, memory: this.memory } = instantiate<FieldExports>(this.module, bytes));
+  }
+
+  buffers(lengths: number[], rowPixels: number): Float64Array[] {
+    const total = lengths.reduce((s, l) => s + l, 0);
+    const pixels = rowPixels + (rowPixels % 2);
+    const bytes = 8 * total + ROW_SCRATCH_PIXELS * 4 * pixels;
+    if (bytes > this.memory.buffer.byteLength) this.bind(bytes);
+    const buffer = this.memory.buffer;
+    new Uint8Array(buffer, 0, bytes).fill(0);
+    let offset = 0;
+    const views = lengths.map((length) => {
+      const view = new Float64Array(buffer, offset, length);
+      offset += 8 * length;
+      return view;
+    });
+    this.scratch = offset;
+    this.scratchPixels = pixels;
+    return views;
+  }
+
+  multiplyColumn(a: Float64Array, b: Float64Array, from: number, out: Float64Array): void {
+    this.x.multiplyConjugate(
+      a.byteOffset + 8 * from,
+      b.byteOffset + 8 * from,
+      out.byteOffset,
+      out.length / 2,
+    );
+  }
+
+  weightRows(
+    column: Float64Array,
+    weight: Float64Array,
+    g: Float64Array,
+    from: number,
+    r0: number,
+    r1: number,
+    set: boolean,
+  ): void {
+    this.x.weightRows(column.byteOffset, weight.byteOffset, g.byteOffset + 8 * from, r0, r1, set);
+  }
+
+  combineRow(
+    { row, y, x0, x1, base }: OutputRow,
+    rows: Float64Array[],
+    xi: Float64Array,
+    bgXi: Float64Array,
+    difference?: RowDifference,
+  ): void {
+    const count = x1 - x0;
+    const buffer = this.memory.buffer;
+    const out = this.scratch,
+      target = out + 4 * this.scratchPixels,
+      mask = target + 4 * this.scratchPixels;
+    if (difference) new Float32Array(buffer, target, count).set(difference.target.subarray(x0, x1));
+    const garbage = difference?.garbage;
+    if (garbage) new Int32Array(buffer, mask, count).set(garbage.mask.row(y).subarray(x0, x1));
+    const planeBytes = rows.length > 1 ? rows[1].byteOffset - rows[0].byteOffset : 0;
+    this.x.combineRow(
+      out,
+      count,
+      rows[0].byteOffset + 8 * (base + x0),
+      planeBytes,
+      rows.length,
+      xi.byteOffset + 8 * x0,
+      bgXi.byteOffset,
+      bgXi.length,
+      target,
+      !difference ? 0 : difference.divisor === null ? 1 : 2,
+      difference?.divisor ?? 1,
+      garbage ? mask : 0,
+      garbage?.bits ?? 0,
+    );
+    row.set(new Float32Array(buffer, out, count), x0);
+  }
+}
+
+const instance = perThread('field', (module) => new WasmFieldArithmetic(module));
+
+/** This thread's instance, or null (and wasmFieldUnavailableReason()) where it cannot run. */
+export const wasmFieldArithmetic = instance.get;
+
+/** Why wasmFieldArithmetic() is null ('' when it is not). */
+export const wasmFieldUnavailableReason = instance.reason;
