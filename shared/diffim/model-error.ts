@@ -198,7 +198,10 @@ export function compactPixels(
       v = variance.row(y);
     for (let x = 0; x < width; x++) {
       const compact = scale * (tr[x] - lr[x]);
-      if (compact > 0 && v[x] > 0 && compact * compact > minSq * v[x]) out.push(y * width + x);
+      // compact |compact| > minSq var holds for every candidate and fails on most of the sky (half
+      // of it below its local mean): one comparison without a branch on the sign settles those.
+      if (!(compact * Math.abs(compact) > minSq * v[x])) continue;
+      if (compact > 0 && v[x] > 0) out.push(y * width + x);
     }
   });
   return Int32Array.from(out);
@@ -323,16 +326,14 @@ function forEachBoxMeanRow(
   const column = new Float64Array(w),
     prefix = new Float64Array(w + 1),
     mean = new Float64Array(w);
-  const add = (y: number, sign: number): void => {
-    const r = p.row(y);
-    for (let x = 0; x < w; x++) if (Number.isFinite(r[x])) column[x] += sign * r[x];
-  };
-  for (let y = 0; y < Math.min(h, half); y++) add(y, 1);
+  const empty = new Float32Array(w);
+  for (let y = 0; y < Math.min(h, half); y++) slide(column, p.row(y), empty);
   for (let y = 0; y < h; y++) {
-    if (y + half < h) add(y + half, 1);
-    if (y - half - 1 >= 0) add(y - half - 1, -1);
+    // The band gains row y + half and loses row y - half - 1, and the row's prefix sums follow.
+    const enter = y + half < h ? p.row(y + half) : empty,
+      leave = y - half - 1 >= 0 ? p.row(y - half - 1) : empty;
     const rows = Math.min(h, y + half + 1) - Math.max(0, y - half);
-    for (let x = 0; x < w; x++) prefix[x + 1] = prefix[x] + column[x];
+    slide(column, enter, leave, prefix);
     // The box is clipped only within `half` of either edge: the interior's divisor is one number.
     const inner = Math.min(w, half + 1),
       outer = Math.max(inner, w - half);
@@ -347,6 +348,29 @@ function forEachBoxMeanRow(
       mean[x] = (prefix[w] - prefix[x0]) / ((w - x0) * rows);
     }
     each(y, mean);
+  }
+}
+
+/**
+ * column[x] += enter[x], then -= leave[x] (non-finite pixels count as 0: the same sums as adding
+ * and subtracting them in two passes), and prefix[x + 1] the sum of column[0 .. x] when given.
+ */
+function slide(
+  column: Float64Array,
+  enter: Float32Array,
+  leave: Float32Array,
+  prefix?: Float64Array,
+): void {
+  let sum = 0;
+  for (let x = 0; x < column.length; x++) {
+    let c = column[x];
+    const a = enter[x],
+      b = leave[x];
+    // a - a is 0 exactly when a is finite.
+    if (a - a === 0) c += a;
+    if (b - b === 0) c -= b;
+    column[x] = c;
+    if (prefix) prefix[x + 1] = sum += c;
   }
 }
 

@@ -9,7 +9,6 @@
  * source mask starts: its smoothing is claimed band by band, so the threads share both.
  */
 import { Exposure } from '../image/exposure.js';
-import { MaskPlane } from '../image/mask.js';
 import type { ImageF, MaskI } from '../image/plane.js';
 import { poolTask } from '../util/pool-task.js';
 import { planeDataOf, planeOf, type PlaneData } from '../util/shared-plane.js';
@@ -82,7 +81,7 @@ interface NoDataRows {
 
 /**
  * Rows [y0, y1): non-finite and NO_DATA pixels set to 0 (and flagged NO_DATA), a non-finite
- * variance to 0; then, while the row is at hand, the residual background's exclude marks.
+ * variance to 0, and the residual background's exclude marks, in one pass (excludeRows).
  */
 function zeroRows(
   image: ImageF,
@@ -92,22 +91,8 @@ function zeroRows(
   y0: number,
   y1: number,
 ): NoDataRows {
-  let nonFinite = 0;
   const sigmas: number[] = [];
-  for (let y = y0; y < y1; y++) {
-    const io = image.row(y),
-      mo = mask.row(y),
-      vo = variance.row(y);
-    for (let x = 0; x < image.width; x++) {
-      if (mo[x] & MaskPlane.NO_DATA || !Number.isFinite(io[x])) {
-        if (!Number.isFinite(io[x])) nonFinite++;
-        io[x] = 0;
-        mo[x] |= MaskPlane.NO_DATA;
-      }
-      if (!Number.isFinite(vo[x])) vo[x] = 0;
-    }
-    excludeRows(image, mask, variance, exclude, y, y + 1, sigmas);
-  }
+  const nonFinite = excludeRows(image, mask, variance, exclude, y0, y1, sigmas, true);
   return { nonFinite, sigmas };
 }
 
