@@ -89,6 +89,9 @@ export const NO_MODEL_ERROR: Readonly<ModelError> = {
   coresBeyondNoise: 0,
 };
 
+/** What the measurement reads of the difference. */
+type DifferencePlanes = Pick<Exposure, 'width' | 'height' | 'image' | 'mask' | 'variance'>;
+
 /** Residuals beyond this many predicted sigmas (a transient on a static source) leave the regression. */
 const OUTLIER_SIGMAS = 5;
 const REGRESSION_ROUNDS = 5;
@@ -137,7 +140,7 @@ function toModelError(
  * 99.9 % point for as many pixels. Clears `selected` as it goes.
  */
 function coresBeyondNoise(
-  difference: Exposure,
+  difference: DifferencePlanes,
   selected: Uint8Array,
 ): { cores: number; coresBeyondNoise: number } {
   const { width, height } = difference;
@@ -256,7 +259,7 @@ export function compactPixelsAsync(
  * `candidates`: compactPixels of the difference's variance, when already at hand.
  */
 export function measureModelError(
-  difference: Exposure,
+  difference: DifferencePlanes,
   template: ImageF,
   scale: number,
   fwhmPx: number,
@@ -427,13 +430,43 @@ export function addModelErrorVariance(
   return grown / (width * height);
 }
 
+/** measureModelError's arguments as they cross to a pool worker (planes on shared memory). */
+export interface MeasureModelErrorJob {
+  image: PlaneData<Float32Array>;
+  mask: PlaneData<Int32Array>;
+  variance: PlaneData<Float32Array>;
+  template: PlaneData<Float32Array>;
+  scale: number;
+  fwhmPx: number;
+  config: Partial<ModelErrorConfig>;
+  candidates?: Int32Array;
+}
+
+/** Worker side of modelErrorAsync. */
+export function measureModelErrorTask(job: MeasureModelErrorJob): ModelError {
+  const image = planeOf(job.image);
+  const difference = {
+    width: image.width,
+    height: image.height,
+    image,
+    mask: planeOf(job.mask),
+    variance: planeOf(job.variance),
+  };
+  const template = planeOf(job.template);
+  return measureModelError(difference, template, job.scale, job.fwhmPx, job.config, job.candidates);
+}
+
+const onShared = (p: ImageF | Exposure['mask']): boolean =>
+  p.contiguous && p.data.buffer instanceof SharedArrayBuffer;
+
 /**
- * Measures the model error of a subtraction's difference against the warped template it was made
- * from and adds its variance, AL and AL-CONVSCI (the last step of the difference's output in
- * runDiff, output.ts; the caller then re-measures the noise ratio). `candidates`: compactPixels
- * of the difference, when computed beforehand (compactPixelsAsync).
+ * The model error of a subtraction's difference against the warped template it was made from, AL
+ * and AL-CONVSCI (measureModelError; ZOGY's S_corr carries these terms itself): on `pool`'s worker
+ * when the planes are on shared memory, so that this thread measures the noise meanwhile (output.ts,
+ * which then adds its variance, addModelErrorVariance). `candidates`: compactPixels of the
+ * difference, when computed beforehand (compactPixelsAsync).
  */
-export function applyModelError(
+export async function modelErrorAsync(
   result: {
     method: string;
     difference: Exposure;
@@ -441,19 +474,25 @@ export function applyModelError(
     psfFwhmPx: number;
   },
   warpedTemplate: Exposure,
-  config: Partial<ModelErrorConfig> = {},
-  candidates?: Int32Array,
-): ModelError {
+  config: Partial<ModelErrorConfig>,
+  candidates: Int32Array | undefined,
+  pool: WorkerPool | null,
+): Promise<ModelError> {
   // ZOGY's S_corr carries these terms itself (zogyAstrometricSigmaPx, zogyPsfErrorFraction), and its D has its own PSF.
   if (result.method === 'ZOGY') return { ...NO_MODEL_ERROR };
-  const error = measureModelError(
-    result.difference,
-    warpedTemplate.image,
-    result.kernelSum,
-    result.psfFwhmPx,
+  const { difference, kernelSum: scale, psfFwhmPx: fwhmPx } = result;
+  const template = warpedTemplate.image;
+  const planes = [difference.image, difference.mask, difference.variance, template];
+  if (!pool || pool.size === 0 || !planes.every(onShared))
+    return measureModelError(difference, template, scale, fwhmPx, config, candidates);
+  return pool.runTask(poolTask(import.meta.url, { measureModelErrorTask }), {
+    image: planeDataOf(difference.image),
+    mask: planeDataOf(difference.mask),
+    variance: planeDataOf(difference.variance),
+    template: planeDataOf(template),
+    scale,
+    fwhmPx,
     config,
     candidates,
-  );
-  addModelErrorVariance(result.difference, warpedTemplate.image, result.kernelSum, error);
-  return error;
+  });
 }

@@ -23,7 +23,12 @@ import {
   type ResidualBackground,
   type ResidualSky,
 } from './illumination.js';
-import { applyModelError, compactPixelsAsync, type ModelError } from './model-error.js';
+import {
+  addModelErrorVariance,
+  compactPixelsAsync,
+  modelErrorAsync,
+  type ModelError,
+} from './model-error.js';
 import { normalisedNoise } from './noise.js';
 import { stampFwhm, type GridPsf } from './psf-grid.js';
 import { haloStarsAsync, subtractStarHalos, type HaloStar, type StarHalos } from './star-halos.js';
@@ -231,16 +236,22 @@ export async function finishDifference(
     ctx.differencePsf,
     ctx.science.info,
   );
-  const noise = normalisedNoise(difference);
-  assertUsable(noise, psfFwhmPx, nonFinite / (width * height));
-  const error = modelError
-    ? applyModelError(
+  // The model error is measured on the worker while the noise is measured here: both read the
+  // difference as flagged, and only then is the model error's variance added.
+  const measuring = modelError
+    ? modelErrorAsync(
         { method: ctx.method, difference, kernelSum: ctx.scale, psfFwhmPx },
         ctx.template,
         cfg.modelError,
         compact ? await compact : undefined,
+        pool,
       )
-    : undefined;
+    : null;
+  measuring?.catch(() => {}); // awaited below, after the noise check, which may throw first
+  const noise = normalisedNoise(difference);
+  assertUsable(noise, psfFwhmPx, nonFinite / (width * height));
+  const error = measuring ? await measuring : undefined;
+  if (error) addModelErrorVariance(difference, ctx.template.image, ctx.scale, error);
   // The noise ratio as written: measured again only when variance was added (a full-image pass).
   const added = !!error && (error.fluxFraction > 0 || error.astrometricSigmaPx > 0);
   return {

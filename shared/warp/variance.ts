@@ -43,7 +43,7 @@ export function rescaleVarianceToPsfScales(warped: WarpResult): void {
     );
     for (let i = 0; i < model.nx; i++) {
       const g = gains[j * model.nx + i];
-      for (let x = from(i); x < from(i + 1); x++) row[x] *= g;
+      for (let x = from(i), end = from(i + 1); x < end; x++) row[x] *= g;
     }
   }
   const unit = (l: NoiseLags): NoiseLags => {
