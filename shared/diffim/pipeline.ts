@@ -22,7 +22,7 @@ import {
   noiseCorrelationAsync,
 } from '../characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
-import { rescaleVarianceToPsfScales, warpSource } from '../warp/index.js';
+import { rescaleVarianceToPsfScalesAsync, warpSource } from '../warp/index.js';
 import { resamplerDescription } from '../warp/resample.js';
 import type { WarpSource } from '../warp/warp.js';
 import { releaseShared } from '../util/buffer-pool.js';
@@ -375,7 +375,7 @@ export async function runDiff(
         ).maskedFraction
       : 0;
   if (templateWarpSource) releaseMadeFor(templateWarpSource, tmpl);
-  rescaleVarianceToPsfScales(warped);
+  await rescaleVarianceToPsfScalesAsync(warped, pool);
   const outcome: WarpOutcome = {
     astrometry,
     coverageFraction: warped.coverageFraction,
