@@ -6,7 +6,8 @@
  * AL), the noise figures and, when asked (runDiff), the model error's variance (model-error.ts).
  * The two passes that read only the warped template and the difference's variance (the halo
  * stars, the model error's compact pixels) are posted to the worker as the residual background's
- * source mask starts: its smoothing is claimed band by band, so the threads share both.
+ * source mask starts: its smoothing is claimed band by band, so the threads share both. The model
+ * error itself is measured on the worker while this thread measures the noise ratio.
  */
 import { Exposure } from '../image/exposure.js';
 import type { ImageF, MaskI } from '../image/plane.js';
