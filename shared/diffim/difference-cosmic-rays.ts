@@ -27,7 +27,7 @@ import { dilateBits } from '../util/convolve.js';
 import { poolTask } from '../util/pool-task.js';
 import { sharedOrCopy } from '../util/shared-plane.js';
 import type { WorkerPool } from '../util/worker-pool.js';
-import { stampSigma } from './psf-grid.js';
+import { GridPsf, stampSigma } from './psf-grid.js';
 
 /**
  * A hole: a difference pixel this many sigma below zero. Its sidelobes are ~1 % of it (measured 0.7 %), so
@@ -48,10 +48,14 @@ interface Planes {
   height: number;
 }
 
-/** A band of rows [y0, y1) to scan. */
+/** A GridPsf as it crosses to a worker. */
+type GridPsfData = Pick<GridPsf, 'xs' | 'ys' | 'stamps' | 'stampSize'>;
+
+/** A band of rows [y0, y1) to scan, and the difference PSF when the band's cells' widths are measured too. */
 interface ScanJob extends Planes {
   y0: number;
   y1: number;
+  psf?: GridPsfData;
 }
 
 interface Scan {
@@ -59,6 +63,40 @@ interface Scan {
   holes: Int32Array;
   /** findCosmicRays' candidates of the band: interior pixels above its minSigma, not COSMIC_RAY_SKIP, ascending. */
   bright: Int32Array;
+  /** With the job's PSF: (x, y, sigma^2) of the PSF at the centre of each cell holding a candidate (cellWidths). */
+  widths?: Float64Array;
+}
+
+/**
+ * findCosmicRays asks the PSF's width at the centres of cells of this many pixels (its ratio cells,
+ * characterize/cosmic-rays.ts): those of the candidates are measured ahead, on both threads; any
+ * other position is measured as asked.
+ */
+const RATIO_CELL = 64;
+
+/** The squared Gaussian-equivalent sigma of `psf` at (x, y): the covariance findCosmicRays reads. */
+function psfSigma2(psf: Psf, x: number, y: number): number {
+  const s = psf.stampAt(x, y, true);
+  return stampSigma(s.data, s.size) ** 2;
+}
+
+/** (x, y, sigma^2) at the centre of each RATIO_CELL cell holding one of `pixels`, as findCosmicRays asks it. */
+function cellWidths(psf: Psf, pixels: Int32Array, width: number): Float64Array {
+  const cellsX = Math.ceil(width / RATIO_CELL);
+  const cells = new Set<number>();
+  for (const i of pixels) {
+    const x = i % width;
+    cells.add(Math.floor((i - x) / width / RATIO_CELL) * cellsX + Math.floor(x / RATIO_CELL));
+  }
+  const out = new Float64Array(3 * cells.size);
+  let k = 0;
+  for (const c of cells) {
+    const x = ((c % cellsX) + 0.5) * RATIO_CELL,
+      y = (Math.floor(c / cellsX) + 0.5) * RATIO_CELL;
+    out.set([x, y, psfSigma2(psf, x, y)], k);
+    k += 3;
+  }
+  return out;
 }
 
 /**
@@ -81,9 +119,12 @@ export function scanRows(job: ScanJob): Scan {
       holes.push(i);
   }
   const minSigma = DEFAULT_COSMIC_RAY_CONFIG.minSigma;
+  const bright = brightPixels(image, variance, mask, w, h, minSigma, job.y0, job.y1);
+  const psf = job.psf && new GridPsf(job.psf.xs, job.psf.ys, job.psf.stamps, job.psf.stampSize);
   return {
     holes: Int32Array.from(holes),
-    bright: brightPixels(image, variance, mask, w, h, minSigma, job.y0, job.y1),
+    bright,
+    widths: psf && cellWidths(psf, bright, w),
   };
 }
 
@@ -128,24 +169,36 @@ export async function flagDifferenceCosmicRaysAsync(
     height: mask.height,
   };
   const half = planes.height >> 1;
+  // A grid PSF's widths at the candidates' cells are measured by each thread for its half.
+  const grid = psf instanceof GridPsf ? psf : undefined;
   const far = pool.runTask(poolTask(import.meta.url, { scanRows }), {
     ...planes,
     y0: half,
     y1: planes.height,
+    psf: grid && { xs: grid.xs, ys: grid.ys, stamps: grid.stamps, stampSize: grid.stampSize },
   });
   far.catch(() => {}); // awaited below, after this thread's half, which may throw first
   const near = scanRows({ ...planes, y0: 0, y1: half });
+  const widths = grid ? [cellWidths(grid, near.bright, planes.width)] : [];
   const rest = await far;
+  if (rest.widths) widths.push(rest.widths);
   const joined = (a: Int32Array, b: Int32Array): Int32Array => {
     const out = new Int32Array(a.length + b.length);
     out.set(a);
     out.set(b, a.length);
     return out;
   };
-  return judge(planes, mask, psf, contrast, {
-    holes: joined(near.holes, rest.holes),
-    bright: joined(near.bright, rest.bright),
-  });
+  return judge(
+    planes,
+    mask,
+    psf,
+    contrast,
+    {
+      holes: joined(near.holes, rest.holes),
+      bright: joined(near.bright, rest.bright),
+    },
+    widths,
+  );
 }
 
 /**
@@ -159,10 +212,14 @@ function judge(
   psf: Psf,
   contrast: number,
   scan: Scan,
+  widths: Float64Array[] = [],
 ): CosmicRayResult {
+  // The widths measured ahead (cellWidths), by position; others are measured as asked.
+  const known = new Map<string, number>();
+  for (const list of widths)
+    for (let k = 0; k < list.length; k += 3) known.set(`${list[k]},${list[k + 1]}`, list[k + 2]);
   const psfCov = (x: number, y: number): [number, number, number] => {
-    const s = psf.stampAt(x, y, true);
-    const sigma2 = stampSigma(s.data, s.size) ** 2;
+    const sigma2 = known.get(`${x},${y}`) ?? psfSigma2(psf, x, y);
     return [sigma2, sigma2, 0];
   };
   const config = { cond3Fac: contrast };

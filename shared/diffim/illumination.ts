@@ -515,7 +515,9 @@ const SIGMA_SAMPLE = 64;
 /**
  * Marks in `exclude` (flat, the image's size) the pixels of rows [y0, y1) the residual background
  * may not use (unusable bits, non-finite, no variance), and appends to `sigmas` the noise sigma of
- * the sampled usable ones, in order.
+ * the sampled usable ones, in order. With `zeroNoData` (the output's no-data pass, output.ts), each
+ * pixel is first cleaned as the difference is written: non-finite and NO_DATA image pixels set to 0
+ * (and flagged NO_DATA), a non-finite variance to 0. Returns the non-finite image pixels zeroed.
  */
 export function excludeRows(
   image: ImageF,
@@ -525,18 +527,35 @@ export function excludeRows(
   y0: number,
   y1: number,
   sigmas: number[],
-): void {
+  zeroNoData = false,
+): number {
   const w = image.width;
+  let nonFinite = 0;
   for (let y = y0; y < y1; y++) {
     const io = image.row(y);
     const mo = mask.row(y);
     const vo = variance.row(y);
     for (let x = 0, i = y * w; x < w; x++, i++) {
-      const bad = (mo[x] & UNUSABLE) !== 0 || !Number.isFinite(io[x]) || !(vo[x] > 0);
+      let m = mo[x];
+      let v = vo[x];
+      // p - p is 0 exactly when p is finite.
+      let finite = io[x] - io[x] === 0;
+      if (zeroNoData) {
+        if (!finite) {
+          nonFinite++;
+          m |= MaskPlane.NO_DATA;
+          mo[x] = m;
+        }
+        if (m & MaskPlane.NO_DATA) io[x] = 0;
+        if (v - v !== 0) vo[x] = v = 0;
+        finite = true;
+      }
+      const bad = (m & UNUSABLE) !== 0 || !finite || !(v > 0);
       exclude[i] = bad ? 1 : 0;
-      if (!bad && i % SIGMA_SAMPLE === 0) sigmas.push(Math.sqrt(vo[x]));
+      if (!bad && i % SIGMA_SAMPLE === 0) sigmas.push(Math.sqrt(v));
     }
   }
+  return nonFinite;
 }
 
 /** ResidualSky of the whole image (excludeRows over every row). */

@@ -89,6 +89,9 @@ export const NO_MODEL_ERROR: Readonly<ModelError> = {
   coresBeyondNoise: 0,
 };
 
+/** What the measurement reads of the difference. */
+type DifferencePlanes = Pick<Exposure, 'width' | 'height' | 'image' | 'mask' | 'variance'>;
+
 /** Residuals beyond this many predicted sigmas (a transient on a static source) leave the regression. */
 const OUTLIER_SIGMAS = 5;
 const REGRESSION_ROUNDS = 5;
@@ -137,7 +140,7 @@ function toModelError(
  * 99.9 % point for as many pixels. Clears `selected` as it goes.
  */
 function coresBeyondNoise(
-  difference: Exposure,
+  difference: DifferencePlanes,
   selected: Uint8Array,
 ): { cores: number; coresBeyondNoise: number } {
   const { width, height } = difference;
@@ -198,7 +201,10 @@ export function compactPixels(
       v = variance.row(y);
     for (let x = 0; x < width; x++) {
       const compact = scale * (tr[x] - lr[x]);
-      if (compact > 0 && v[x] > 0 && compact * compact > minSq * v[x]) out.push(y * width + x);
+      // compact |compact| > minSq var holds for every candidate and fails on most of the sky (half
+      // of it below its local mean): one comparison without a branch on the sign settles those.
+      if (!(compact * Math.abs(compact) > minSq * v[x])) continue;
+      if (compact > 0 && v[x] > 0) out.push(y * width + x);
     }
   });
   return Int32Array.from(out);
@@ -253,7 +259,7 @@ export function compactPixelsAsync(
  * `candidates`: compactPixels of the difference's variance, when already at hand.
  */
 export function measureModelError(
-  difference: Exposure,
+  difference: DifferencePlanes,
   template: ImageF,
   scale: number,
   fwhmPx: number,
@@ -323,16 +329,14 @@ function forEachBoxMeanRow(
   const column = new Float64Array(w),
     prefix = new Float64Array(w + 1),
     mean = new Float64Array(w);
-  const add = (y: number, sign: number): void => {
-    const r = p.row(y);
-    for (let x = 0; x < w; x++) if (Number.isFinite(r[x])) column[x] += sign * r[x];
-  };
-  for (let y = 0; y < Math.min(h, half); y++) add(y, 1);
+  const empty = new Float32Array(w);
+  for (let y = 0; y < Math.min(h, half); y++) slide(column, p.row(y), empty);
   for (let y = 0; y < h; y++) {
-    if (y + half < h) add(y + half, 1);
-    if (y - half - 1 >= 0) add(y - half - 1, -1);
+    // The band gains row y + half and loses row y - half - 1, and the row's prefix sums follow.
+    const enter = y + half < h ? p.row(y + half) : empty,
+      leave = y - half - 1 >= 0 ? p.row(y - half - 1) : empty;
     const rows = Math.min(h, y + half + 1) - Math.max(0, y - half);
-    for (let x = 0; x < w; x++) prefix[x + 1] = prefix[x] + column[x];
+    slide(column, enter, leave, prefix);
     // The box is clipped only within `half` of either edge: the interior's divisor is one number.
     const inner = Math.min(w, half + 1),
       outer = Math.max(inner, w - half);
@@ -347,6 +351,29 @@ function forEachBoxMeanRow(
       mean[x] = (prefix[w] - prefix[x0]) / ((w - x0) * rows);
     }
     each(y, mean);
+  }
+}
+
+/**
+ * column[x] += enter[x], then -= leave[x] (non-finite pixels count as 0: the same sums as adding
+ * and subtracting them in two passes), and prefix[x + 1] the sum of column[0 .. x] when given.
+ */
+function slide(
+  column: Float64Array,
+  enter: Float32Array,
+  leave: Float32Array,
+  prefix?: Float64Array,
+): void {
+  let sum = 0;
+  for (let x = 0; x < column.length; x++) {
+    let c = column[x];
+    const a = enter[x],
+      b = leave[x];
+    // a - a is 0 exactly when a is finite.
+    if (a - a === 0) c += a;
+    if (b - b === 0) c -= b;
+    column[x] = c;
+    if (prefix) prefix[x + 1] = sum += c;
   }
 }
 
@@ -403,13 +430,43 @@ export function addModelErrorVariance(
   return grown / (width * height);
 }
 
+/** measureModelError's arguments as they cross to a pool worker (planes on shared memory). */
+export interface MeasureModelErrorJob {
+  image: PlaneData<Float32Array>;
+  mask: PlaneData<Int32Array>;
+  variance: PlaneData<Float32Array>;
+  template: PlaneData<Float32Array>;
+  scale: number;
+  fwhmPx: number;
+  config: Partial<ModelErrorConfig>;
+  candidates?: Int32Array;
+}
+
+/** Worker side of modelErrorAsync. */
+export function measureModelErrorTask(job: MeasureModelErrorJob): ModelError {
+  const image = planeOf(job.image);
+  const difference = {
+    width: image.width,
+    height: image.height,
+    image,
+    mask: planeOf(job.mask),
+    variance: planeOf(job.variance),
+  };
+  const template = planeOf(job.template);
+  return measureModelError(difference, template, job.scale, job.fwhmPx, job.config, job.candidates);
+}
+
+const onShared = (p: ImageF | Exposure['mask']): boolean =>
+  p.contiguous && p.data.buffer instanceof SharedArrayBuffer;
+
 /**
- * Measures the model error of a subtraction's difference against the warped template it was made
- * from and adds its variance, AL and AL-CONVSCI (the last step of the difference's output in
- * runDiff, output.ts; the caller then re-measures the noise ratio). `candidates`: compactPixels
- * of the difference, when computed beforehand (compactPixelsAsync).
+ * The model error of a subtraction's difference against the warped template it was made from, AL
+ * and AL-CONVSCI (measureModelError; ZOGY's S_corr carries these terms itself): on `pool`'s worker
+ * when the planes are on shared memory, so that this thread measures the noise meanwhile (output.ts,
+ * which then adds its variance, addModelErrorVariance). `candidates`: compactPixels of the
+ * difference, when computed beforehand (compactPixelsAsync).
  */
-export function applyModelError(
+export async function modelErrorAsync(
   result: {
     method: string;
     difference: Exposure;
@@ -417,19 +474,25 @@ export function applyModelError(
     psfFwhmPx: number;
   },
   warpedTemplate: Exposure,
-  config: Partial<ModelErrorConfig> = {},
-  candidates?: Int32Array,
-): ModelError {
+  config: Partial<ModelErrorConfig>,
+  candidates: Int32Array | undefined,
+  pool: WorkerPool | null,
+): Promise<ModelError> {
   // ZOGY's S_corr carries these terms itself (zogyAstrometricSigmaPx, zogyPsfErrorFraction), and its D has its own PSF.
   if (result.method === 'ZOGY') return { ...NO_MODEL_ERROR };
-  const error = measureModelError(
-    result.difference,
-    warpedTemplate.image,
-    result.kernelSum,
-    result.psfFwhmPx,
+  const { difference, kernelSum: scale, psfFwhmPx: fwhmPx } = result;
+  const template = warpedTemplate.image;
+  const planes = [difference.image, difference.mask, difference.variance, template];
+  if (!pool || pool.size === 0 || !planes.every(onShared))
+    return measureModelError(difference, template, scale, fwhmPx, config, candidates);
+  return pool.runTask(poolTask(import.meta.url, { measureModelErrorTask }), {
+    image: planeDataOf(difference.image),
+    mask: planeDataOf(difference.mask),
+    variance: planeDataOf(difference.variance),
+    template: planeDataOf(template),
+    scale,
+    fwhmPx,
     config,
     candidates,
-  );
-  addModelErrorVariance(result.difference, warpedTemplate.image, result.kernelSum, error);
-  return error;
+  });
 }

@@ -7,7 +7,8 @@ import type { Exposure, NoiseCorrelation, NoiseLags } from '../image/exposure.js
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
 import { Plane, type ImageF } from '../image/plane.js';
 import { poolTask } from '../util/pool-task.js';
-import { fromShared, sharedOrCopy, toShared } from '../util/shared-plane.js';
+import { sharedBuffer } from '../util/buffer-pool.js';
+import { sharedOrCopy } from '../util/shared-plane.js';
 import { clippedStats, median } from '../util/stats.js';
 import type { WorkerPool } from '../util/worker-pool.js';
 
@@ -213,8 +214,9 @@ export async function differenceVarianceAsync(
 ): Promise<ImageF> {
   const { width, height } = unconvolved;
   const onPool = !!pool && pool.size > 0;
+  // differenceVariance writes every pixel: a reused buffer need not be zeroed first.
   const out = onPool
-    ? fromShared(toShared({ width, height }))
+    ? new Plane(new Float32Array(sharedBuffer(4 * width * height, false)), width, height)
     : Plane.zeros(Float32Array, width, height);
   const data = (p: ImageF): Float32Array =>
     (onPool ? sharedOrCopy(p) : p.contiguous ? p : p.clone()).data;

@@ -6,10 +6,10 @@
  * AL), the noise figures and, when asked (runDiff), the model error's variance (model-error.ts).
  * The two passes that read only the warped template and the difference's variance (the halo
  * stars, the model error's compact pixels) are posted to the worker as the residual background's
- * source mask starts: its smoothing is claimed band by band, so the threads share both.
+ * source mask starts: its smoothing is claimed band by band, so the threads share both. The model
+ * error itself is measured on the worker while this thread measures the noise ratio.
  */
 import { Exposure } from '../image/exposure.js';
-import { MaskPlane } from '../image/mask.js';
 import type { ImageF, MaskI } from '../image/plane.js';
 import { poolTask } from '../util/pool-task.js';
 import { planeDataOf, planeOf, type PlaneData } from '../util/shared-plane.js';
@@ -24,7 +24,12 @@ import {
   type ResidualBackground,
   type ResidualSky,
 } from './illumination.js';
-import { applyModelError, compactPixelsAsync, type ModelError } from './model-error.js';
+import {
+  addModelErrorVariance,
+  compactPixelsAsync,
+  modelErrorAsync,
+  type ModelError,
+} from './model-error.js';
 import { normalisedNoise } from './noise.js';
 import { stampFwhm, type GridPsf } from './psf-grid.js';
 import { haloStarsAsync, subtractStarHalos, type HaloStar, type StarHalos } from './star-halos.js';
@@ -82,7 +87,7 @@ interface NoDataRows {
 
 /**
  * Rows [y0, y1): non-finite and NO_DATA pixels set to 0 (and flagged NO_DATA), a non-finite
- * variance to 0; then, while the row is at hand, the residual background's exclude marks.
+ * variance to 0, and the residual background's exclude marks, in one pass (excludeRows).
  */
 function zeroRows(
   image: ImageF,
@@ -92,22 +97,8 @@ function zeroRows(
   y0: number,
   y1: number,
 ): NoDataRows {
-  let nonFinite = 0;
   const sigmas: number[] = [];
-  for (let y = y0; y < y1; y++) {
-    const io = image.row(y),
-      mo = mask.row(y),
-      vo = variance.row(y);
-    for (let x = 0; x < image.width; x++) {
-      if (mo[x] & MaskPlane.NO_DATA || !Number.isFinite(io[x])) {
-        if (!Number.isFinite(io[x])) nonFinite++;
-        io[x] = 0;
-        mo[x] |= MaskPlane.NO_DATA;
-      }
-      if (!Number.isFinite(vo[x])) vo[x] = 0;
-    }
-    excludeRows(image, mask, variance, exclude, y, y + 1, sigmas);
-  }
+  const nonFinite = excludeRows(image, mask, variance, exclude, y0, y1, sigmas, true);
   return { nonFinite, sigmas };
 }
 
@@ -246,16 +237,22 @@ export async function finishDifference(
     ctx.differencePsf,
     ctx.science.info,
   );
-  const noise = normalisedNoise(difference);
-  assertUsable(noise, psfFwhmPx, nonFinite / (width * height));
-  const error = modelError
-    ? applyModelError(
+  // The model error is measured on the worker while the noise is measured here: both read the
+  // difference as flagged, and only then is the model error's variance added.
+  const measuring = modelError
+    ? modelErrorAsync(
         { method: ctx.method, difference, kernelSum: ctx.scale, psfFwhmPx },
         ctx.template,
         cfg.modelError,
         compact ? await compact : undefined,
+        pool,
       )
-    : undefined;
+    : null;
+  measuring?.catch(() => {}); // awaited below, after the noise check, which may throw first
+  const noise = normalisedNoise(difference);
+  assertUsable(noise, psfFwhmPx, nonFinite / (width * height));
+  const error = measuring ? await measuring : undefined;
+  if (error) addModelErrorVariance(difference, ctx.template.image, ctx.scale, error);
   // The noise ratio as written: measured again only when variance was added (a full-image pass).
   const added = !!error && (error.fluxFraction > 0 || error.astrometricSigmaPx > 0);
   return {

@@ -22,7 +22,7 @@ import {
   noiseCorrelationAsync,
 } from '../characterize/characterize-async.js';
 import { characterizeNoiseCorrelation } from '../characterize/noise-correlation-estimate.js';
-import { rescaleVarianceToPsfScales, warpSource } from '../warp/index.js';
+import { rescaleVarianceToPsfScalesAsync, warpSource } from '../warp/index.js';
 import { fftDescription } from '../util/fft-engine.js';
 import { resamplerDescription } from '../warp/resample.js';
 import { kernelArithmeticDescription } from './kernel-engine.js';
@@ -386,7 +386,7 @@ export async function runDiff(
         ).maskedFraction
       : 0;
   if (templateWarpSource) releaseMadeFor(templateWarpSource, tmpl);
-  rescaleVarianceToPsfScales(warped);
+  await rescaleVarianceToPsfScalesAsync(warped, pool);
   const outcome: WarpOutcome = {
     astrometry,
     coverageFraction: warped.coverageFraction,

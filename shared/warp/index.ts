@@ -17,4 +17,4 @@ export {
   type WarpSource,
   type WarpTarget,
 } from './warp.js';
-export { rescaleVarianceToPsfScales } from './variance.js';
+export { rescaleVarianceToPsfScales, rescaleVarianceToPsfScalesAsync } from './variance.js';

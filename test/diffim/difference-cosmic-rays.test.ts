@@ -14,7 +14,7 @@ import { Plane } from '../../shared/image/plane.js';
 import { GaussianPsf } from '../../shared/psf/gaussian-psf.js';
 import { dilateBits } from '../../shared/util/convolve.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
-import { stampSigma } from '../../shared/diffim/psf-grid.js';
+import { GridPsf, stampSigma } from '../../shared/diffim/psf-grid.js';
 import {
   flagDifferenceCosmicRays,
   flagDifferenceCosmicRaysAsync,
@@ -162,6 +162,30 @@ test('flagDifferenceCosmicRays, and its pass split with a pool worker, flag what
         assert.equal(result.count, expected.count, `${name}: count`);
         assert.equal(result.nPixels, expected.nPixels, `${name}: nPixels`);
       }
+      // A grid PSF, whose widths at the candidates' cells each thread measures ahead for its half.
+      const grid = new GridPsf(
+        [0, w - 1],
+        [0, h - 1],
+        [2.6, 3, 3.3, 3.6].map((f) => GaussianPsf.fromFwhm(f, s.size).stampAt(0, 0, true).data),
+        s.size,
+      );
+      const gridSerial = mask.clone();
+      const gridOne = flagDifferenceCosmicRays(image, variance, gridSerial, grid, 2);
+      const gridSplit = mask.clone();
+      const gridTwo = await flagDifferenceCosmicRaysAsync(
+        image,
+        variance,
+        gridSplit,
+        grid,
+        2,
+        pool,
+      );
+      assert.ok(
+        gridOne.nPixels >= 3,
+        `premise: hits flagged with the grid PSF (${gridOne.nPixels})`,
+      );
+      assert.deepEqual(gridSplit.data, gridSerial.data, `grid PSF, hole ${withHole}: mask`);
+      assert.deepEqual(Array.from(gridTwo.pixels), Array.from(gridOne.pixels), 'grid PSF: pixels');
     }
   } finally {
     await pool.close();
