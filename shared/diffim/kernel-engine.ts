@@ -3,6 +3,7 @@
  * kernel field's convolution (convolve-field.ts): WebAssembly SIMD where this engine has it
  * (stamps-wasm.ts, field-wasm.ts), else the JavaScript (kernel-fit.ts, field-js.ts); the same bits.
  */
+import { engineChoice, type Engine } from '../wasm/engine.js';
 import { jsFieldArithmetic, type FieldArithmetic } from './field-js.js';
 import { wasmFieldArithmetic, wasmFieldUnavailableReason } from './field-wasm.js';
 import {
@@ -11,10 +12,7 @@ import {
   type WasmStampPreparer,
 } from './stamps-wasm.js';
 
-export type KernelEngine = 'wasm' | 'js';
-
-/** Environment variable forcing the engine for a whole process (A/B measurements, tests). */
-const ENGINE_ENV = 'AP_KERNEL_ARITHMETIC';
+export type KernelEngine = Engine;
 
 /** Why the WebAssembly engine cannot run here ('' when it can). */
 function unavailable(): string {
@@ -23,16 +21,10 @@ function unavailable(): string {
     : wasmFieldUnavailableReason() || wasmStampsUnavailableReason();
 }
 
+const choice = engineChoice('AP_KERNEL_ARITHMETIC', 'kernel arithmetic', 'JavaScript', unavailable);
+
 /** The engine that runs here: `prefer`, else AP_KERNEL_ARITHMETIC, else wasm when available. */
-export function kernelEngine(prefer?: KernelEngine): KernelEngine {
-  const forced = prefer ?? (process.env[ENGINE_ENV] as KernelEngine | undefined);
-  if (forced !== undefined && forced !== 'wasm' && forced !== 'js')
-    throw new Error(`${ENGINE_ENV}=${String(forced)}: expected wasm or js`);
-  const reason = unavailable();
-  if (forced === 'wasm' && reason)
-    throw new Error(`WebAssembly kernel arithmetic unavailable: ${reason}`);
-  return forced ?? (reason ? 'js' : 'wasm');
-}
+export const kernelEngine = choice.engine;
 
 /** The kernel field's arithmetic of `engine` (default: kernelEngine()) on this thread. */
 export function fieldArithmetic(engine: KernelEngine = kernelEngine()): FieldArithmetic {
@@ -46,10 +38,6 @@ export function stampPreparer(engine: KernelEngine = kernelEngine()): WasmStampP
 
 /**
  * What runs the kernel's arithmetic in this process, as the logs record it (`kernelArithmetic` beside
- * `warpResampler`): 'WebAssembly SIMD', or 'JavaScript' with why.
+ * `warpResampler`).
  */
-export function kernelArithmeticDescription(): string {
-  const forced = process.env[ENGINE_ENV] !== undefined;
-  if (kernelEngine() === 'wasm') return `WebAssembly SIMD${forced ? ' (forced)' : ''}`;
-  return `JavaScript (${forced ? 'forced' : `WebAssembly SIMD unavailable: ${unavailable()}`})`;
-}
+export const kernelArithmeticDescription = choice.describe;

@@ -7,7 +7,7 @@
  * the passes are not reentrant (a filter given to filterColumns must not run another pass).
  */
 import FFT from 'fft.js';
-import { instantiate, wasmModule, type WasmCompiled, type WasmMemory } from '../wasm/load.js';
+import { instantiate, perThread, type WasmCompiled, type WasmMemory } from '../wasm/load.js';
 
 /** The exports of shared/wasm/fft.as (pointers are byte offsets into `memory`). */
 interface FftExports {
@@ -217,25 +217,10 @@ export class WasmFft {
   }
 }
 
-let engine: WasmFft | null | undefined;
-let unavailable = '';
+const instance = perThread('fft', (module) => new WasmFft(module));
 
 /** This thread's WebAssembly FFT, or null (and `wasmFftUnavailableReason()`) where it cannot run. */
-export function wasmFft(): WasmFft | null {
-  if (engine === undefined) {
-    const { module, reason } = wasmModule('fft');
-    try {
-      engine = module ? new WasmFft(module) : null;
-      unavailable = reason ?? '';
-    } catch (error) {
-      engine = null;
-      unavailable = String(error);
-    }
-  }
-  return engine;
-}
+export const wasmFft = instance.get;
 
 /** Why wasmFft() is null ('' when it is not). */
-export function wasmFftUnavailableReason(): string {
-  return unavailable;
-}
+export const wasmFftUnavailableReason = instance.reason;

@@ -10,7 +10,7 @@
 import { MaskPlane } from '../image/mask.js';
 import {
   instantiate,
-  wasmModule,
+  perThread,
   WASM_PAGE_BYTES,
   type WasmCompiled,
   type WasmMemory,
@@ -328,25 +328,10 @@ export class WasmResampler {
   }
 }
 
-let resampler: WasmResampler | null | undefined;
-let unavailable = '';
+const instance = perThread('resample', (module) => new WasmResampler(module));
 
 /** This thread's WebAssembly resampler, or null (and `wasmUnavailableReason()`) where it cannot run. */
-export function wasmResampler(): WasmResampler | null {
-  if (resampler === undefined) {
-    const { module, reason } = wasmModule('resample');
-    try {
-      resampler = module ? new WasmResampler(module) : null;
-      unavailable = reason ?? '';
-    } catch (error) {
-      resampler = null;
-      unavailable = String(error);
-    }
-  }
-  return resampler;
-}
+export const wasmResampler = instance.get;
 
 /** Why wasmResampler() is null ('' when it is not). */
-export function wasmUnavailableReason(): string {
-  return unavailable;
-}
+export const wasmUnavailableReason = instance.reason;

@@ -1,35 +1,25 @@
 import { phaseHistograms, type BandStats, type ResampleJob } from './resample-job.js';
 import { resampleRowsJs } from './resample-js.js';
 import { wasmResampler, wasmUnavailableReason } from './resample-wasm.js';
+import { engineChoice, type Engine } from '../wasm/engine.js';
 
 export { phaseHistograms, type BandStats, type ResampleJob } from './resample-job.js';
 
 /** Which resampler runs: WebAssembly SIMD where this engine has it, else the JavaScript (the same bits). */
-export type ResampleEngine = 'wasm' | 'js';
+export type ResampleEngine = Engine;
 
-/** Environment variable forcing the engine for a whole process (A/B measurements, tests). */
-const ENGINE_ENV = 'AP_WARP_RESAMPLER';
+const choice = engineChoice('AP_WARP_RESAMPLER', 'resampler', 'JavaScript', () =>
+  wasmResampler() ? '' : wasmUnavailableReason(),
+);
 
 /** The engine that runs here: `prefer`, else AP_WARP_RESAMPLER, else wasm when available. */
-export function resampleEngine(prefer?: ResampleEngine): ResampleEngine {
-  const forced = prefer ?? (process.env[ENGINE_ENV] as ResampleEngine | undefined);
-  if (forced !== undefined && forced !== 'wasm' && forced !== 'js')
-    throw new Error(`${ENGINE_ENV}=${String(forced)}: expected wasm or js`);
-  if (forced === 'wasm' && !wasmResampler())
-    throw new Error(`WebAssembly resampler unavailable: ${wasmUnavailableReason()}`);
-  return forced ?? (wasmResampler() ? 'wasm' : 'js');
-}
+export const resampleEngine = choice.engine;
 
 /**
  * What runs the warp's resampler in this process, as the logs record it (`ap diff`'s and `ap
- * process`'s summaries, processImage's `detector processed`): 'WebAssembly SIMD', or 'JavaScript'
- * with why (forced, or the reason WebAssembly SIMD is unavailable).
+ * process`'s summaries, processImage's `detector processed`).
  */
-export function resamplerDescription(): string {
-  const forced = process.env[ENGINE_ENV] !== undefined;
-  if (resampleEngine() === 'wasm') return `WebAssembly SIMD${forced ? ' (forced)' : ''}`;
-  return `JavaScript (${forced ? 'forced' : `WebAssembly SIMD unavailable: ${wasmUnavailableReason()}`})`;
-}
+export const resamplerDescription = choice.describe;
 
 /**
  * Lanczos resampling of output rows [yStart, yEnd): flux per pixel scaled by the area ratio,
