@@ -65,18 +65,18 @@ export function convolveSeparableRows(
       let k = 1;
       if (half & 1) {
         const t = taps[half + 1];
-        for (let x = 0, b = own - w, a = own + w; x < w; x++)
-          out[row + x] = Math.fround(t0 * tmp[own + x]) + t * (tmp[b + x] + tmp[a + x]);
+        for (let x = 0, lo = own - w, hi = own + w; x < w; x++)
+          out[row + x] = Math.fround(t0 * tmp[own + x]) + t * (tmp[lo + x] + tmp[hi + x]);
         k = 2;
       } else for (let x = 0; x < w; x++) out[row + x] = t0 * tmp[own + x];
       for (; k < half; k += 2) {
         const t = taps[half + k];
         const u = taps[half + k + 1];
-        const b = own - k * w;
-        const a = own + k * w;
+        const lo = own - k * w;
+        const hi = own + k * w;
         for (let x = 0; x < w; x++) {
-          const s = Math.fround(out[row + x] + t * (tmp[b + x] + tmp[a + x]));
-          out[row + x] = s + u * (tmp[b - w + x] + tmp[a + w + x]);
+          const s = Math.fround(out[row + x] + t * (tmp[lo + x] + tmp[hi + x]));
+          out[row + x] = s + u * (tmp[lo - w + x] + tmp[hi + w + x]);
         }
       }
       continue;
@@ -112,11 +112,14 @@ function edgeTap(
   return s;
 }
 
-// The row pass's output, reused by every call on this thread (a fresh one per call cost a collection).
+// The row pass's output, reused by every call on this thread (a fresh one per call fed the collector).
 let rowScratch = new Float32Array(0);
+/** Larger row passes (whole full-resolution images) get their own plane, not kept after the call. */
+const MAX_KEPT_SCRATCH = 1 << 22;
 
-/** A Float32Array of n values (contents undefined) from rowScratch, grown when too small. */
+/** A Float32Array of at least n values (contents undefined): rowScratch, grown when too small, up to MAX_KEPT_SCRATCH. */
 function rowPassScratch(n: number): Float32Array {
+  if (n > MAX_KEPT_SCRATCH) return new Float32Array(n);
   if (rowScratch.length < n) rowScratch = new Float32Array(n);
   return rowScratch;
 }
