@@ -145,10 +145,20 @@ export function measureCellRows(
         // Indexed into the plane's own array: a row view per row of every cell was 131,072 objects a 4096^2 pass.
         const row = image.index(0, y);
         const er = y * w;
-        for (let x = xa; x < xb; x += step) {
-          const v = data[row + x];
-          if ((exclude === null || exclude[er + x] === 0) && Number.isFinite(v)) buffer[n++] = v;
-        }
+        // Every value is written, the count advanced only for a finite one not excluded (v - v is 0
+        // just for those; (e - 1) >>> 31 is 1 just for e = 0): no branch to mispredict at a mask's edges.
+        if (exclude === null)
+          for (let x = xa; x < xb; x += step) {
+            const v = data[row + x];
+            buffer[n] = v;
+            n += v - v === 0 ? 1 : 0;
+          }
+        else
+          for (let x = xa; x < xb; x += step) {
+            const v = data[row + x];
+            buffer[n] = v;
+            n += ((exclude[er + x] - 1) >>> 31) & (v - v === 0 ? 1 : 0);
+          }
       }
       if (n < (cfg.minUsableFraction * (xb - xa) * (yb - ya)) / (step * step) || n < 8) {
         sky[cy * nx + cx] = Number.NaN;

@@ -42,28 +42,45 @@ export function convolveSeparableRows(
 ): void {
   const half = (taps.length - 1) >> 1;
   const rows = src.length / w;
-  const tmp = new Float32Array(rows * w);
+  const tmp = rowPassScratch(rows * w);
   const t0 = taps[half];
+  // Interior columns [a, b) need no bounds checks; the rest are the edges (all of them when w <= 2 half).
+  const a = Math.min(half, w);
+  const b = Math.max(a, w - half);
   for (let r = 0; r < rows; r++) {
     const row = r * w;
-    for (let x = 0; x < w; x++) {
-      const c = row + x;
+    for (let x = 0; x < a; x++) tmp[row + x] = edgeTap(src, row, x, w, taps, half);
+    for (let c = row + a, end = row + b; c < end; c++) {
       let s = t0 * src[c];
-      if (x >= half && x < w - half) {
-        // Interior: no bounds to check.
-        for (let k = 1; k <= half; k++) s += taps[half + k] * (src[c - k] + src[c + k]);
-      } else {
-        for (let k = 1; k <= half; k++) {
-          if (x - k >= 0) s += taps[half - k] * src[c - k];
-          if (x + k < w) s += taps[half + k] * src[c + k];
-        }
-      }
+      for (let k = 1; k <= half; k++) s += taps[half + k] * (src[c - k] + src[c + k]);
       tmp[c] = s;
     }
+    for (let x = b; x < w; x++) tmp[row + x] = edgeTap(src, row, x, w, taps, half);
   }
   for (let y = y0; y < y1; y++) {
     const row = y * w;
     const own = (y - srcY0) * w;
+    if (y >= half && y + half < h) {
+      // Interior rows: two tap pairs a sweep, the sum rounded to Float32 after each as a store would.
+      let k = 1;
+      if (half & 1) {
+        const t = taps[half + 1];
+        for (let x = 0, lo = own - w, hi = own + w; x < w; x++)
+          out[row + x] = Math.fround(t0 * tmp[own + x]) + t * (tmp[lo + x] + tmp[hi + x]);
+        k = 2;
+      } else for (let x = 0; x < w; x++) out[row + x] = t0 * tmp[own + x];
+      for (; k < half; k += 2) {
+        const t = taps[half + k];
+        const u = taps[half + k + 1];
+        const lo = own - k * w;
+        const hi = own + k * w;
+        for (let x = 0; x < w; x++) {
+          const s = Math.fround(out[row + x] + t * (tmp[lo + x] + tmp[hi + x]));
+          out[row + x] = s + u * (tmp[lo - w + x] + tmp[hi + w + x]);
+        }
+      }
+      continue;
+    }
     for (let x = 0; x < w; x++) out[row + x] = t0 * tmp[own + x];
     for (let k = 1; k <= half; k++) {
       const t = taps[half + k];
@@ -75,6 +92,36 @@ export function convolveSeparableRows(
       else if (above >= 0) for (let x = 0; x < w; x++) out[row + x] += t * tmp[above + x];
     }
   }
+}
+
+/** The row pass's value at column x of the row starting at `row`, within half the kernel of an edge. */
+function edgeTap(
+  src: Float32Array,
+  row: number,
+  x: number,
+  w: number,
+  taps: Float32Array,
+  half: number,
+): number {
+  const c = row + x;
+  let s = taps[half] * src[c];
+  for (let k = 1; k <= half; k++) {
+    if (x - k >= 0) s += taps[half - k] * src[c - k];
+    if (x + k < w) s += taps[half + k] * src[c + k];
+  }
+  return s;
+}
+
+// The row pass's output, reused by every call on this thread (a fresh one per call fed the collector).
+let rowScratch = new Float32Array(0);
+/** Larger row passes (whole full-resolution images) get their own plane, not kept after the call. */
+const MAX_KEPT_SCRATCH = 1 << 22;
+
+/** A Float32Array of at least n values (contents undefined): rowScratch, grown when too small, up to MAX_KEPT_SCRATCH. */
+function rowPassScratch(n: number): Float32Array {
+  if (n > MAX_KEPT_SCRATCH) return new Float32Array(n);
+  if (rowScratch.length < n) rowScratch = new Float32Array(n);
+  return rowScratch;
 }
 
 /** Square dilation of a 0/1 mask by `radius` px (Chebyshev distance), in place, O(N): nearest set pixel before and after, along rows then columns. */
