@@ -21,14 +21,18 @@ export interface VarianceConfig {
   rescaleGiven: boolean;
   /**
    * How a derived plane's blank sky is measured (a plane read from the file is always measured by its
-   * 'scatter'). 'neighbour-difference' (default): the clipped variance of the difference of horizontally
-   * adjacent blank pixels over 2, the noise of white (unresampled) pixels, which the CCD equation assumes,
-   * without the faint light below the source mask: that light is smooth on the pixel scale (its lag-1
-   * correlation 0.86 for a 3 px FWHM, 0.98 for 8 px), so the difference keeps 14 % or 2 % of it. 'scatter': the
-   * clipped variance of the blank pixels themselves, light included (a deep crowded template measured 1.4-8x its
-   * noise so and had its plane inflated by that much: shared/diffim/README.md, "The independent pairs' noise").
+   * 'scatter'). 'scatter' (default): C(0) of the blank pixels' autocovariance C, their own variance, faint light
+   * below the source mask included: a deep crowded template's plane was inflated 1.4-8x so (shared/diffim/README.md,
+   * "The independent pairs' noise"). 'neighbour-difference': half the clipped variance of the difference of blank
+   * pixels `noiseLagPx` apart along a row, C(0) - C(lag): the per-pixel variance of noise not correlated at that lag
+   * (raw pixels; 3 x 3 taps or bilinear resampling; Lanczos-3's -0.08 at lag 2 reads 8 % high), without most of the
+   * light, which is smooth on the PSF's scale (its share kept 1 - a(2): 0.46 at 3 px FWHM, 0.08 at 8 px). Not the
+   * default yet: on correlated noise under winged light the noise-correlation estimate then leaves the difference
+   * at 1.27-1.29 sigma (test/diffim/correlated-template-light.test.ts, 1.14-1.17 with 'scatter').
    */
   noiseEstimator: 'neighbour-difference' | 'scatter';
+  /** Separation of the pixels 'neighbour-difference' compares, px (default 2: beyond 3 x 3 correlated noise's lag 1). */
+  noiseLagPx: number;
   /** At most this many blank-sky pixels enter the check (default 1e6; a regular subsample beyond). */
   maxCheckPixels: number;
   /**
@@ -44,7 +48,8 @@ export const DEFAULT_VARIANCE_CONFIG: VarianceConfig = {
   readNoise: Number.NaN,
   rescaleDerived: true,
   rescaleGiven: false,
-  noiseEstimator: 'neighbour-difference',
+  noiseEstimator: 'scatter',
+  noiseLagPx: 2,
   maxCheckPixels: 1_000_000,
   estimateGain: true,
 };
@@ -151,11 +156,11 @@ export function computeVariance(
     return p > 0 ? (image.data[image.index(x, y)] - bg[i]) / Math.sqrt(p) : Number.NaN;
   };
   const neighbours = origin !== 'file' && cfg.noiseEstimator === 'neighbour-difference';
-  // Every step-th blank pixel: its ratio, or its difference from its right neighbour's over sqrt(2) when that is blank too.
+  // Every step-th blank pixel: its ratio, or its difference from the pixel noiseLagPx to its right over sqrt(2) when that is blank too.
   forEveryNthZero(exclude, step, (i) => {
     const r = neighbours
-      ? (i + 1) % w && !exclude[i + 1]
-        ? (ratioAt(i) - ratioAt(i + 1)) / Math.SQRT2
+      ? (i % w) + cfg.noiseLagPx < w && !exclude[i + cfg.noiseLagPx]
+        ? (ratioAt(i) - ratioAt(i + cfg.noiseLagPx)) / Math.SQRT2
         : Number.NaN
       : ratioAt(i);
     if (!Number.isNaN(r)) ratios[n++] = r;
