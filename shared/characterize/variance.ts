@@ -143,8 +143,8 @@ export function computeVariance(
   const step = Math.max(1, Math.floor(nBlank / cfg.maxCheckPixels));
   const ratios = new Float32Array(Math.ceil(nBlank / step) + 1);
   let n = 0;
-  // (pixel - sky) / sqrt(predicted sky variance, before scaling) at pixel i; NaN without a prediction.
-  const ratioAt = (i: number): number => {
+  // (pixel - sky) / sqrt(predicted sky variance, before scaling) at pixel i; null without a prediction.
+  const ratioAt = (i: number): number | null => {
     const x = i % w;
     const y = (i - x) / w;
     const p =
@@ -153,17 +153,19 @@ export function computeVariance(
         : origin === 'ccd'
           ? Math.max(bg[i], 0) / gain + readVar0
           : bgVar;
-    return p > 0 ? (image.data[image.index(x, y)] - bg[i]) / Math.sqrt(p) : Number.NaN;
+    return p > 0 ? (image.data[image.index(x, y)] - bg[i]) / Math.sqrt(p) : null;
   };
-  const neighbours = origin !== 'file' && cfg.noiseEstimator === 'neighbour-difference';
-  // Every step-th blank pixel: its ratio, or its difference from the pixel noiseLagPx to its right over sqrt(2) when that is blank too.
+  const lag =
+    origin !== 'file' && cfg.noiseEstimator === 'neighbour-difference' ? cfg.noiseLagPx : 0;
+  // Every step-th blank pixel: its ratio, or its difference from the pixel `lag` to its right over sqrt(2) when that is blank too.
   forEveryNthZero(exclude, step, (i) => {
-    const r = neighbours
-      ? (i % w) + cfg.noiseLagPx < w && !exclude[i + cfg.noiseLagPx]
-        ? (ratioAt(i) - ratioAt(i + cfg.noiseLagPx)) / Math.SQRT2
-        : Number.NaN
-      : ratioAt(i);
-    if (!Number.isNaN(r)) ratios[n++] = r;
+    const r = ratioAt(i);
+    if (r === null) return;
+    if (lag === 0) ratios[n++] = r;
+    else if ((i % w) + lag < w && !exclude[i + lag]) {
+      const s = ratioAt(i + lag);
+      if (s !== null) ratios[n++] = (r - s) / Math.SQRT2;
+    }
   });
   const measured = n > 8 ? sigmaClip(ratios, n, 3, 5).std ** 2 : Number.NaN;
   const scale =
