@@ -28,7 +28,13 @@ const AREAS = [
   'faults',
 ] as const;
 /** Parts of an area, run alone by name (not again when all areas run). */
-const PARTS = ['fault-mix', 'fault-kills', 'fault-kills-more', 'fault-kills-filter'] as const;
+const PARTS = [
+  'fault-mix',
+  'fault-kills',
+  'fault-kills-more',
+  'fault-kills-filter',
+  'independent-noise',
+] as const;
 const NAMES = [...AREAS, ...PARTS];
 
 /** What each area measures, printed by --help. */
@@ -43,6 +49,8 @@ const SUMMARIES: Record<(typeof NAMES)[number], string> = {
     "'ap diff' on the default and the crowded 4096 x 4096 pair (AP_BENCH_DIFFIM_SIZE): time per stage, CPU use, peak memory; recorded",
   detect: 'detection and measurement of 1,000 sources on a 4096 x 4096 difference, 1 and 2 threads',
   rb: 'real/bogus inference throughput per TF.js backend, training step time, the model figures',
+  'independent-noise':
+    "the independent held-out pairs' difference noise against VARIANCE: per-pixel std, sky-source ratio, autocorrelation, per input-variance estimator (not run by rb)",
   alerts: 'alert size with cutouts, Avro throughput, association against 1,000,000 DIAObjects',
   pipeline:
     'the per-detector pipeline on a 4096 x 4096 detector (AP_BENCH_PIPELINE_SIZE): time per stage',

@@ -21,6 +21,20 @@ export interface VarianceConfig {
   rescaleDerived: boolean;
   /** Multiply a variance plane read from the file by the measured/predicted ratio (default false: only report it). */
   rescaleGiven: boolean;
+  /**
+   * How a derived plane's blank sky is measured (a plane read from the file is always measured by its
+   * 'scatter'). 'scatter' (default): C(0) of the blank pixels' autocovariance C, their own variance, faint light
+   * below the source mask included: a deep crowded template's plane was inflated 1.4-8x so (shared/diffim/README.md,
+   * "The independent pairs' noise"). 'neighbour-difference': half the clipped variance of the difference of blank
+   * pixels `noiseLagPx` apart along a row, C(0) - C(lag): the per-pixel variance of noise not correlated at that lag
+   * (raw pixels; 3 x 3 taps or bilinear resampling; Lanczos-3's -0.08 at lag 2 reads 8 % high), without most of the
+   * light, which is smooth on the PSF's scale (its share kept 1 - a(2): 0.46 at 3 px FWHM, 0.08 at 8 px). Not the
+   * default yet: on correlated noise under winged light the noise-correlation estimate then leaves the difference
+   * at 1.27-1.29 sigma (test/diffim/correlated-template-light.test.ts, 1.14-1.17 with 'scatter').
+   */
+  noiseEstimator: 'neighbour-difference' | 'scatter';
+  /** Separation of the pixels 'neighbour-difference' compares, px (default 2: beyond 3 x 3 correlated noise's lag 1). */
+  noiseLagPx: number;
   /** At most this many blank-sky pixels enter the check (default 1e6; a regular subsample beyond). */
   maxCheckPixels: number;
   /**
@@ -36,6 +50,8 @@ export const DEFAULT_VARIANCE_CONFIG: VarianceConfig = {
   readNoise: Number.NaN,
   rescaleDerived: true,
   rescaleGiven: false,
+  noiseEstimator: 'scatter',
+  noiseLagPx: 2,
   maxCheckPixels: 1_000_000,
   estimateGain: true,
 };
@@ -131,8 +147,8 @@ export function computeVariance(
   const step = Math.max(1, Math.floor(nBlank / cfg.maxCheckPixels));
   const ratios = new Float32Array(Math.ceil(nBlank / step) + 1);
   let n = 0;
-  // Every step-th blank pixel: (pixel - sky) / sqrt(predicted sky variance, before scaling).
-  forEveryNthZero(exclude, step, (i) => {
+  // (pixel - sky) / sqrt(predicted sky variance, before scaling) at pixel i; null without a prediction.
+  const ratioAt = (i: number): number | null => {
     const x = i % w;
     const y = (i - x) / w;
     const p =
@@ -141,7 +157,19 @@ export function computeVariance(
         : origin === 'ccd'
           ? Math.max(bg[i], 0) / gain + readVar0
           : bgVar;
-    if (p > 0) ratios[n++] = (image.data[image.index(x, y)] - bg[i]) / Math.sqrt(p);
+    return p > 0 ? (image.data[image.index(x, y)] - bg[i]) / Math.sqrt(p) : null;
+  };
+  const lag =
+    origin !== 'file' && cfg.noiseEstimator === 'neighbour-difference' ? cfg.noiseLagPx : 0;
+  // Every step-th blank pixel: its ratio, or its difference from the pixel `lag` to its right over sqrt(2) when that is blank too.
+  forEveryNthZero(exclude, step, (i) => {
+    const r = ratioAt(i);
+    if (r === null) return;
+    if (lag === 0) ratios[n++] = r;
+    else if ((i % w) + lag < w && !exclude[i + lag]) {
+      const s = ratioAt(i + lag);
+      if (s !== null) ratios[n++] = (r - s) / Math.SQRT2;
+    }
   });
   const measured = n > 8 ? sigmaClip(ratios, n, 3, 5).std ** 2 : Number.NaN;
   const scale =
