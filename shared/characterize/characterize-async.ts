@@ -21,6 +21,7 @@ import {
   mergeConfig,
   type CharacterizeOverrides,
   type CharacterizeResult,
+  type LateOverrides,
   type PsfModelResult,
 } from './characterize.js';
 import { characterizeNoiseCorrelation } from './noise-correlation-estimate.js';
@@ -46,6 +47,40 @@ export interface CharacterizeJob {
   map: Float32Array;
   /** Share the whole-image passes with the thread that started the worker when it is idle (shared-bands.ts). */
   help: boolean;
+  /** Overrides the calling thread may choose instead while the worker flags the defects (see Alternative). */
+  alternative: { overrides: CharacterizeOverrides; choice: Int32Array } | null;
+}
+
+/**
+ * Overrides chosen instead of the given ones when `chosen()` is true: it reads the raw image (not
+ * the mask) and is called once, on the calling thread, before characterizeImageAsync returns,
+ * while the worker flags the defects (which the two overrides configure alike).
+ */
+export interface Alternative {
+  overrides: CharacterizeOverrides;
+  chosen: () => boolean;
+}
+
+/** The values of an alternative's choice (a shared Int32Array's first element). */
+const UNDECIDED = 0;
+const KEEP = 1;
+const ALTERNATIVE = 2;
+/** A calling thread that has not decided in this long is taken for dead. */
+const CHOICE_STALL_MS = 60_000;
+
+/** The job's overrides, those of the rest decided by the calling thread (a LateOverrides) when it has an alternative. */
+function overridesOf(job: CharacterizeJob): CharacterizeOverrides | LateOverrides {
+  const { overrides, alternative } = job;
+  if (!alternative) return overrides;
+  return {
+    defects: overrides.defects,
+    decide: () => {
+      const { choice } = alternative;
+      if (Atomics.wait(choice, 0, UNDECIDED, CHOICE_STALL_MS) === 'timed-out')
+        throw new Error(`the calling thread did not choose the overrides in ${CHOICE_STALL_MS} ms`);
+      return Atomics.load(choice, 0) === ALTERNATIVE ? alternative.overrides : overrides;
+    },
+  };
 }
 
 export type CharacterizeJobResult = Omit<CharacterizeResult, 'background' | 'psf'> & {
@@ -75,9 +110,12 @@ export function characterizeShared(job: CharacterizeJob): CharacterizeJobResult 
   const exposure = exposureOf(job);
   // The map is drawn straight into the job's shared buffer (no 64 MB copy for a 4096^2 image), so it
   // crosses back as a view of that buffer, not a copy.
+  const overrides = overridesOf(job);
   const { psf, ...rest } = characterizeImage(
     exposure,
-    { ...job.overrides, setPsf: false },
+    'decide' in overrides
+      ? { ...overrides, decide: () => ({ ...overrides.decide(), setPsf: false }) }
+      : { ...overrides, setPsf: false },
     undefined,
     job.map,
     job.help ? parentHelper() : null,
@@ -141,13 +179,19 @@ export async function noiseCorrelationAsync(
   return model;
 }
 
-/** characterizeImage(exposure, overrides) on a worker of `pool`; the same result and the same changes to `exposure`. */
+/**
+ * characterizeImage(exposure, overrides) on a worker of `pool`; the same result and the same
+ * changes to `exposure`. With an alternative, its overrides are used instead when its chosen() is
+ * true, the choice made here while the worker starts.
+ */
 export async function characterizeImageAsync(
   exposure: Exposure,
   overrides: CharacterizeOverrides = {},
   pool: WorkerPool | null = WorkerPool.shared(),
+  alternative: Alternative | null = null,
 ): Promise<CharacterizeResult> {
-  if (!pool || pool.size === 0) return characterizeImage(exposure, overrides);
+  if (!pool || pool.size === 0)
+    return characterizeImage(exposure, alternative?.chosen() ? alternative.overrides : overrides);
   const { width, height } = exposure;
   // Planes already on shared memory (as read from FITS) are characterized in place, others in a copy.
   const image = sharedOrCopy(exposure.image);
@@ -162,8 +206,24 @@ export async function characterizeImageAsync(
     overrides,
     map,
     help: true,
+    alternative: alternative && {
+      overrides: alternative.overrides,
+      choice: new Int32Array(new SharedArrayBuffer(4)),
+    },
   };
-  const out = await pool.runTask(poolTask(import.meta.url, { characterizeShared }), job);
+  const done = pool.runTask(poolTask(import.meta.url, { characterizeShared }), job);
+  if (alternative && job.alternative) {
+    // The worker flags the defects meanwhile, and waits for the choice before its background.
+    const { choice } = job.alternative;
+    let pick = KEEP;
+    try {
+      pick = alternative.chosen() ? ALTERNATIVE : KEEP;
+    } finally {
+      Atomics.store(choice, 0, pick); // a failed choice keeps the overrides: the worker is not left waiting
+      Atomics.notify(choice, 0);
+    }
+  }
+  const out = await done;
   if (image !== exposure.image) copyPixels(image, exposure.image);
   if (mask !== exposure.mask) copyPixels(mask, exposure.mask);
   if (variance !== exposure.variance) copyPixels(variance, exposure.variance);

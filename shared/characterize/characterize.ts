@@ -162,6 +162,16 @@ const UNUSABLE_HERE =
   MaskPlane.NO_DATA | MaskPlane.SAT | MaskPlane.BAD | MaskPlane.CR | MaskPlane.EDGE;
 
 /**
+ * Overrides of which only the defects' are known at the start: the rest is decided while the
+ * defects are flagged (e.g. by another thread measuring the raw image), `decide()` being called
+ * once they are (its `defects` are not read).
+ */
+export interface LateOverrides {
+  defects?: CharacterizeOverrides['defects'];
+  decide: () => CharacterizeOverrides;
+}
+
+/**
  * Runs every stage on `exposure` (updated in place, see above) and returns what was measured.
  * `onStage` is called after each stage's step (e.g. to sample memory in a benchmark).
  * `mapStorage` (width * height), when given, holds the background map (e.g. a worker's shared
@@ -169,12 +179,12 @@ const UNUSABLE_HERE =
  */
 export function characterizeImage(
   exposure: Exposure,
-  overrides: CharacterizeOverrides = {},
+  overrides: CharacterizeOverrides | LateOverrides = {},
   onStage?: (stage: CharacterizeStage) => void,
   mapStorage?: Float32Array,
   helper: Helper | null = null,
 ): CharacterizeResult {
-  const cfg = mergeConfig(overrides);
+  const late = 'decide' in overrides ? overrides : null;
   const w = exposure.width;
   const h = exposure.height;
   const timings: Record<CharacterizeStage, number> = {
@@ -195,7 +205,9 @@ export function characterizeImage(
     return out;
   };
 
-  const defects = timed('defects', () => flagDefects(exposure, cfg.defects));
+  const defectConfig = mergeConfig(late ? { defects: late.defects } : overrides).defects;
+  const defects = timed('defects', () => flagDefects(exposure, defectConfig));
+  const cfg = mergeConfig(late ? { ...late.decide(), defects: late.defects } : overrides);
   // Pixels flagged CR before (in the file), kept with the passes' own to count the CR groups at the end.
   const crBefore: number[] = [];
 

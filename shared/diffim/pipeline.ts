@@ -225,15 +225,15 @@ export async function runDiff(
   // Structured skies (vignetting, diffuse light) are characterized on a finer background mesh,
   // and their illumination is modelled (illumination.ts).
   const illumination = { ...DEFAULT_ILLUMINATION_CONFIG, ...cfg.subtract.illumination };
-  const scienceStructured = cfg.characterize && isStructuredSky(science, illumination);
   const hasSky = (c: CharacterizeResult | null): boolean =>
     !!c && hasSkyPedestal(c.background.level, c.background.sigma, illumination);
+  // Measured here while the worker flags the science's defects (the choice is made before this returns).
+  let scienceStructured = false;
   const scienceDone = cfg.characterize
-    ? characterizeImageAsync(
-        science,
-        characterizeOverridesFor(scienceStructured, cfg.characterizeOverrides, illumination),
-        pool,
-      )
+    ? characterizeImageAsync(science, cfg.characterizeOverrides, pool, {
+        overrides: characterizeOverridesFor(true, cfg.characterizeOverrides, illumination),
+        chosen: () => (scienceStructured = isStructuredSky(science, illumination)),
+      })
     : null;
   scienceDone?.catch(() => {}); // awaited below; an error of the template first must not leave it unhandled
   // A template still being read (a prepared one downloading) is read while the science is characterized.

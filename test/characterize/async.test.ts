@@ -170,3 +170,22 @@ test('noiseCorrelationAsync with a given FWHM (as runDiff gives the centre-pixel
   assert.deepEqual(model, expected.model);
   assert.deepEqual(there.noiseCorrelation, here.noiseCorrelation);
 });
+
+test('an alternative chosen while the worker flags the defects: the overrides chosen, as on the calling thread', async () => {
+  const sim = simulatedVisit({ size: 384, seed: 9 });
+  const fine = { background: { meshSize: 32 } };
+  for (const choose of [true, false]) {
+    const here = copy(sim.exposure);
+    const there = copy(sim.exposure);
+    const expected = characterizeImage(here, choose ? fine : {});
+    let calls = 0;
+    const got = await characterizeImageAsync(there, {}, pool, {
+      overrides: fine,
+      chosen: () => (calls++, choose),
+    });
+    assert.equal(calls, 1);
+    assert.deepEqual(got.background.meshSky, expected.background.meshSky);
+    assert.deepEqual(there.image.clone().data, here.image.clone().data);
+    assert.deepEqual(got.psf.stars, expected.psf.stars);
+  }
+});
