@@ -24,6 +24,11 @@ after(() => pool.close());
 
 const copy = (e: Exposure): Exposure =>
   new Exposure(e.image.clone(), e.mask.clone(), e.variance.clone(), e.wcs, null, { ...e.info });
+/** `e`'s planes on shared memory, as read from FITS (no WCS, no PSF). */
+const sharedExposure = (e: Exposure): Exposure =>
+  new Exposure(sharedCopy(e.image), sharedCopy(e.mask), sharedCopy(e.variance), null, null, {
+    ...e.info,
+  });
 
 test('on a worker: the same planes, PSF and figures as on the calling thread, for a view too', async () => {
   const sim = simulatedVisit({ size: 768, seed: 5 });
@@ -65,14 +70,7 @@ test('planes on shared memory (as read from FITS) are characterized in place, wi
   const sim = simulatedVisit({ size: 512, seed: 8 });
   sim.exposure.variance.fill(Number.NaN);
   const here = copy(sim.exposure);
-  const there = new Exposure(
-    sharedCopy(sim.exposure.image),
-    sharedCopy(sim.exposure.mask),
-    sharedCopy(sim.exposure.variance),
-    null,
-    null,
-    { ...sim.exposure.info },
-  );
+  const there = sharedExposure(sim.exposure);
   const planes = [there.image.data, there.mask.data, there.variance.data];
   const expected = characterizeImage(here);
   const got = await characterizeImageAsync(there, {}, pool);
@@ -91,14 +89,7 @@ test("on the calling thread with the pool's worker helping (shared-bands.ts): th
   const sim = simulatedVisit({ size: 512, seed: 9 });
   sim.exposure.variance.fill(Number.NaN);
   const here = copy(sim.exposure);
-  const helped = new Exposure(
-    sharedCopy(sim.exposure.image),
-    sharedCopy(sim.exposure.mask),
-    sharedCopy(sim.exposure.variance),
-    null,
-    null,
-    { ...sim.exposure.info },
-  );
+  const helped = sharedExposure(sim.exposure);
   const expected = characterizeImage(here);
   const got = characterizeImage(helped, {}, undefined, undefined, poolHelper(pool));
   assert.deepEqual(helped.image.data, here.image.data, 'background-subtracted image');
