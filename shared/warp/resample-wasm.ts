@@ -4,7 +4,7 @@
  * live in SharedArrayBuffers a WebAssembly instance cannot address, so each piece of output rows is
  * cut into tiles, and the template rows and columns a tile's kernels reach are copied into the
  * instance's memory (image and variance interleaved, and the mask), the tile's outputs copied back.
- * One instance per thread, on a memory sized for the widest rows it has seen (~13 MB at 4096 wide)
+ * One instance per thread, on a memory sized for the widest rows it has seen (~23 MB at 4096 wide)
  * and never grown (shared/wasm/load.ts: with a grown memory the later stages ran slower).
  */
 import { MaskPlane } from '../image/mask.js';
@@ -42,7 +42,9 @@ interface ResampleExports {
     edgeBit: number,
     noData: number,
     weights: number,
+    lerpTable: number,
   ): void;
+  lerpRows(table: number, phases: number, out: number): void;
   setRegion(src: number, mask: number, rx0: number, ry0: number, rw: number): void;
   resampleTile(
     rows: number,
@@ -76,13 +78,14 @@ const PIECE_ROWS = 32;
  */
 const REGION_PER_PIXEL = 4;
 const REGION_SLACK = 1 << 16;
-/** Bytes a template region pixel takes in linear memory: the interleaved pair, then image, variance and mask. */
-const REGION_PIXEL_BYTES = 8 + 4 + 4 + 4;
+/** Bytes a template region pixel takes in linear memory: the interleaved f64 pair, then image, variance and mask. */
+const REGION_PIXEL_BYTES = 16 + 4 + 4 + 4;
 
 /** Byte offsets of a piece's arrays in linear memory (the kernel's table first, the template region last). */
 interface Layout {
   width: number;
   weights: number;
+  lerpTable: number;
   bounds: number;
   posX: number;
   posY: number;
@@ -133,6 +136,7 @@ export class WasmResampler {
       MaskPlane.EDGE,
       job.noDataValue,
       layout.weights,
+      layout.lerpTable,
     );
     let covered = 0;
     let sumSquaredWeights = 0;
@@ -256,7 +260,7 @@ export class WasmResampler {
     { rx0, ry0, rw, rh }: { rx0: number; ry0: number; rw: number; rh: number },
   ): number {
     const area = rw * rh;
-    const image = layout.region + 8 * area;
+    const image = layout.region + 16 * area;
     const variance = image + 4 * area;
     const mask = variance + 4 * area;
     this.reserve(mask + 4 * area);
@@ -295,6 +299,7 @@ export class WasmResampler {
       const layout: Layout = {
         width,
         weights: take(16 * lanczos.taps),
+        lerpTable: take(16 * lanczos.taps * lanczos.phases),
         bounds: take(16),
         posX: take(8 * n),
         posY: take(8 * n),
@@ -313,6 +318,7 @@ export class WasmResampler {
       const regionBytes = REGION_PIXEL_BYTES * (REGION_PER_PIXEL * n + REGION_SLACK);
       if (offset + regionBytes > this.memory.buffer.byteLength) this.bind(offset + regionBytes);
       new Float64Array(this.memory.buffer, 0, lanczos.table.length).set(lanczos.table);
+      if (lanczos.taps === 6) this.x.lerpRows(0, lanczos.phases, layout.lerpTable);
       this.layout = layout;
       this.kernel = lanczos.name;
     }
