@@ -5,6 +5,13 @@
  * bit; `FieldArithmetic` is what convolve-field.ts asks of either.
  */
 import type { Plane } from '../image/plane.js';
+import { RealFft2 } from '../util/fft-real.js';
+
+/** The passes of RealFft2 a tile of the kernel field takes. */
+export type TileTransforms = Pick<
+  RealFft2,
+  'columns' | 'forward' | 'inverseConjugateColumn' | 'inverseRows'
+>;
 
 /** Where the difference is written from the convolved row (convolve-field.ts FieldDifference). */
 export interface RowDifference {
@@ -26,10 +33,12 @@ export interface OutputRow {
 export interface FieldArithmetic {
   /**
    * Float64 buffers of these lengths, zeroed, back to back in this order (combineRow's `rows` are
-   * consecutive ones of equal length), for output rows up to `rowPixels` wide; valid until the next
-   * call on this thread.
+   * consecutive ones of equal length), for tiles of n-point FFTs (output rows up to n wide); valid
+   * until the next call on this thread.
    */
-  buffers(lengths: number[], rowPixels: number): Float64Array[];
+  buffers(lengths: number[], n: number): Float64Array[];
+  /** The tiles' n-point transforms on the last `buffers` (RealFft2's, or the same passes in place on their memory). */
+  transforms(n: number): TileTransforms;
   /** out = the conjugate of column `from` of the half spectra a and b multiplied (2 n values: a column's length). */
   multiplyColumn(a: Float64Array, b: Float64Array, from: number, out: Float64Array): void;
   /** Rows [r0, r1) of `column` times weight[y], written (`set`) or added into the half spectrum g's column at `from`. */
@@ -70,6 +79,8 @@ function subtractRow(d: RowDifference, y: number, row: Float32Array, x0: number,
 
 export const jsFieldArithmetic: FieldArithmetic = {
   buffers: (lengths) => lengths.map((length) => new Float64Array(length)),
+
+  transforms: (n) => new RealFft2(n),
 
   multiplyColumn(a, b, from, out) {
     for (let i = 0; i < out.length; i += 2) {

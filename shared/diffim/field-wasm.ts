@@ -1,18 +1,23 @@
 /**
  * The kernel field's per-pixel arithmetic (field-js.ts) in WebAssembly SIMD (shared/wasm/field.as): the
  * same operations in the same order, so the same bits. Its buffers are views of the instance's memory,
- * so the FFTs (JavaScript) and this module share them without copies; an output row's target and mask
- * (on shared memory, which an instance cannot address) are copied in and the row copied out. One
+ * on which an instance of the FFT module (fft-wasm.ts MemoryFft) runs the tiles' transforms in place, so
+ * neither copies them; an output row's target and mask (on shared memory, which an instance cannot
+ * address) are copied in and the row copied out. One
  * instance per thread, on a memory sized for the largest call so far and never grown (shared/wasm/load.ts).
  */
 import {
   instantiate,
   perThread,
   WASM_PAGE_BYTES,
+  wasmModule,
   type WasmCompiled,
   type WasmMemory,
 } from '../wasm/load.js';
-import type { FieldArithmetic, OutputRow, RowDifference } from './field-js.js';
+import { fftEngine } from '../util/fft-engine.js';
+import { RealFft2 } from '../util/fft-real.js';
+import { MemoryFft, memoryFftBytes } from '../util/fft-wasm.js';
+import type { FieldArithmetic, OutputRow, RowDifference, TileTransforms } from './field-js.js';
 
 /** The exports of shared/wasm/field.as (pointers are byte offsets into the memory). */
 interface FieldExports {
@@ -44,6 +49,8 @@ export class WasmFieldArithmetic implements FieldArithmetic {
   /** The output row's scratch (f32), its target (f32) and mask (i32), each `scratchPixels` long. */
   private scratch = 0;
   private scratchPixels = 0;
+  /** Where `buffers` left room for an n-point MemoryFft (null: the FFTs are not WebAssembly's). */
+  private fftRoom: { module: WasmCompiled; at: number; n: number } | null = null;
 
   constructor(private readonly module: WasmCompiled) {
     this.bind(WASM_PAGE_BYTES);
@@ -53,10 +60,12 @@ export class WasmFieldArithmetic implements FieldArithmetic {
     ({ exports: this.x, memory: this.memory } = instantiate<FieldExports>(this.module, bytes));
   }
 
-  buffers(lengths: number[], rowPixels: number): Float64Array[] {
+  buffers(lengths: number[], n: number): Float64Array[] {
     const total = lengths.reduce((s, l) => s + l, 0);
-    const pixels = rowPixels + (rowPixels % 2);
-    const bytes = 8 * total + ROW_SCRATCH_PIXELS * 4 * pixels;
+    const pixels = n + (n % 2);
+    const fftModule = fftEngine() === 'wasm' ? wasmModule('fft').module : null;
+    const fftAt = 16 * Math.ceil((8 * total + ROW_SCRATCH_PIXELS * 4 * pixels) / 16);
+    const bytes = fftAt + (fftModule ? memoryFftBytes(n) : 0);
     if (bytes > this.memory.buffer.byteLength) this.bind(bytes);
     const buffer = this.memory.buffer;
     new Uint8Array(buffer, 0, bytes).fill(0);
@@ -68,7 +77,13 @@ export class WasmFieldArithmetic implements FieldArithmetic {
     });
     this.scratch = offset;
     this.scratchPixels = pixels;
+    this.fftRoom = fftModule && { module: fftModule, at: fftAt, n };
     return views;
+  }
+
+  transforms(n: number): TileTransforms {
+    const room = this.fftRoom;
+    return room?.n === n ? new MemoryFft(room.module, this.memory, room.at, n) : new RealFft2(n);
   }
 
   multiplyColumn(a: Float64Array, b: Float64Array, from: number, out: Float64Array): void {
