@@ -230,8 +230,9 @@ export function memoryFftBytes(n: number): number {
 }
 
 /**
- * RealFft2's passes of the kernel field's tiles (forward, inverseConjugateColumn, inverseRows) run in
- * place on the buffers of another module's memory (shared/diffim/field-wasm.ts): the same functions of
+ * RealFft2's passes of the kernel field's and the decorrelation's tiles (forward, inverseConjugateColumn,
+ * inverseRows, filterColumns) run in place on the buffers of another module's memory
+ * (shared/diffim/field-wasm.ts): the same functions of
  * fft.as on the same values as WasmFft's, so the same bits, without a copy in or out. Its tables and
  * work areas take memoryFftBytes(n) from byte `at`; every buffer given must be a view of `memory`.
  */
@@ -268,6 +269,29 @@ export class MemoryFft {
   /** RealFft2.inverseConjugateColumn. */
   inverseConjugateColumn(conjugate: Float64Array, out: Float64Array): void {
     this.x.transform(this.at(out), this.at(conjugate), 0);
+  }
+
+  /** RealFft2.filterColumns (0 <= r0, r1 <= n); `filter` gets each column as a view of the memory. */
+  filterColumns(
+    input: Float64Array,
+    y0: number,
+    y1: number,
+    filter: (kx: number, column: Float64Array) => void,
+    out: Float64Array,
+    r0 = 0,
+    r1 = this.n,
+  ): void {
+    const { n, a, line, lineOut, column } = this.layout;
+    this.x.forwardRows(this.at(input), y0, y1, a, line, lineOut);
+    const view = new Float64Array(this.memory.buffer, line, column);
+    for (let k = 0; k < this.columns; k++) {
+      const c = a + 8 * k * column;
+      this.x.transform(line, c, 0);
+      filter(k, view);
+      this.x.conjugate(line, line);
+      this.x.transform(c, line, 0);
+    }
+    this.x.inverseRows(a, this.at(out), r0, r1, 1 / (n * n), line, lineOut);
   }
 
   /** RealFft2.inverseRows (0 <= y0, y1 <= n). */
