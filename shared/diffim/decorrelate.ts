@@ -22,6 +22,7 @@ import { noiseLagsIn, NoiseShape } from './noise.js';
 import { fieldArithmetic, type KernelEngine } from './kernel-engine.js';
 import type { DecorrelationColumn } from './field-js.js';
 import { poolTask } from '../util/pool-task.js';
+import { releaseShared } from '../util/buffer-pool.js';
 
 /** Noise levels (per-pixel variances) near a tile: [unconvolved, convolved]. */
 export type NoiseAt = (x: number, y: number) => [number, number];
@@ -195,5 +196,7 @@ export async function decorrelate(
       to = width * Math.max(...tiles.map((t) => t.oy + t.oh));
     for (let i = from; i < to; i++) sum.data[i] += d[i];
   });
+  // The workers' planes, read no more: back to this thread's pool, for the next shared planes (no page faults).
+  releaseShared(...outs.slice(1).map((o) => new Float32Array(o.buffer)));
   return sum;
 }
