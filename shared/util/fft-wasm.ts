@@ -255,7 +255,8 @@ export class MemoryFft {
 
   /** The byte offset of a view of this memory. */
   private at(view: Float64Array): number {
-    if (view.buffer !== this.memory.buffer) throw new Error('MemoryFft: a buffer outside its memory');
+    if (view.buffer !== this.memory.buffer)
+      throw new Error('MemoryFft: a buffer outside its memory');
     return view.byteOffset;
   }
 

@@ -98,7 +98,14 @@ test('the WebAssembly decorrelation filter gives the JavaScript bits', async (t)
   const lags = (a: number) => ({ x: [1, a, 0.1 * a], y: [1, 0.5 * a] });
   const models: NoiseModels = [
     null,
-    { x0: 0, y0: 0, cellSize: 100, nx: 3, ny: 2, cells: [0.1, 0.2, 0.3, 0.2, 0.25, 0.15].map(lags) },
+    {
+      x0: 0,
+      y0: 0,
+      cellSize: 100,
+      nx: 3,
+      ny: 2,
+      cells: [0.1, 0.2, 0.3, 0.2, 0.25, 0.15].map(lags),
+    },
   ];
   const noiseAt = (x: number, y: number): [number, number] => [4 + x / W, 9 + y / H];
   const pool = new WorkerPool(1);
