@@ -15,6 +15,9 @@ import {
   type WasmMemory,
 } from '../wasm/load.js';
 
+/** A filter of filterColumns: changes spectral column kx (n complex values, ky = 0 .. n-1) in place. */
+export type ColumnFilter = (kx: number, column: Float64Array) => void;
+
 /** The exports of shared/wasm/fft.as (pointers are byte offsets into `memory`). */
 interface FftExports {
   setSize(n: number, width: number, table: number, twiddles: number, bitrev: number): void;
@@ -91,6 +94,33 @@ function layoutOf(n: number, at = 0, areas = 2): Layout & { bytes: number } {
   return { n, twiddles, bitrev, line, lineOut, a, b, spectrum, column, bytes: offset - at };
 }
 
+/**
+ * RealFft2.filterColumns' passes on `memory`: the image's rows [y0, y1) at `input` forward into the
+ * half spectrum at `work`, each column transformed, filtered (a view of `line`), conjugated and
+ * transformed back, then rows [r0, r1) of the filtered image into the n x n image at `out`.
+ */
+function filterPasses(
+  x: FftExports,
+  memory: WasmMemory,
+  L: Layout,
+  [input, y0, y1]: [number, number, number],
+  work: number,
+  filter: ColumnFilter,
+  [out, r0, r1]: [number, number, number],
+): void {
+  const { n, line, lineOut, column } = L;
+  x.forwardRows(input, y0, y1, work, line, lineOut);
+  const view = new Float64Array(memory.buffer, line, column);
+  for (let k = 0; k <= n / 2; k++) {
+    const c = work + 8 * k * column;
+    x.transform(line, c, 0);
+    filter(k, view);
+    x.conjugate(line, line);
+    x.transform(c, line, 0);
+  }
+  x.inverseRows(work, out, r0, r1, 1 / (n * n), line, lineOut);
+}
+
 export class WasmFft {
   private x!: FftExports;
   private memory!: WasmMemory;
@@ -152,23 +182,14 @@ export class WasmFft {
     input: Float64Array,
     y0: number,
     y1: number,
-    filter: (kx: number, column: Float64Array) => void,
+    filter: ColumnFilter,
     out: Float64Array,
     r0: number,
     r1: number,
   ): void {
     const L = this.use(n);
     this.rowsIn(L, input, y0, y1);
-    this.x.forwardRows(L.a, y0, y1, L.b, L.line, L.lineOut);
-    const line = this.f64(L.line, L.column);
-    for (let k = 0; k <= n / 2; k++) {
-      const c = L.b + 8 * k * L.column;
-      this.x.transform(L.line, c, 0);
-      filter(k, line);
-      this.x.conjugate(L.line, L.line);
-      this.x.transform(c, L.line, 0);
-    }
-    this.x.inverseRows(L.b, L.a, r0, r1, 1 / (n * n), L.line, L.lineOut);
+    filterPasses(this.x, this.memory, L, [L.a, y0, y1], L.b, filter, [L.a, r0, r1]);
     this.rowsOut(L.a, n, out, r0, r1);
   }
 
@@ -277,22 +298,14 @@ export class MemoryFft {
     input: Float64Array,
     y0: number,
     y1: number,
-    filter: (kx: number, column: Float64Array) => void,
+    filter: ColumnFilter,
     out: Float64Array,
     r0 = 0,
     r1 = this.n,
   ): void {
-    const { n, a, line, lineOut, column } = this.layout;
-    this.x.forwardRows(this.at(input), y0, y1, a, line, lineOut);
-    const view = new Float64Array(this.memory.buffer, line, column);
-    for (let k = 0; k < this.columns; k++) {
-      const c = a + 8 * k * column;
-      this.x.transform(line, c, 0);
-      filter(k, view);
-      this.x.conjugate(line, line);
-      this.x.transform(c, line, 0);
-    }
-    this.x.inverseRows(a, this.at(out), r0, r1, 1 / (n * n), line, lineOut);
+    const L = this.layout;
+    const rows: [number, number, number] = [this.at(input), y0, y1];
+    filterPasses(this.x, this.memory, L, rows, L.a, filter, [this.at(out), r0, r1]);
   }
 
   /** RealFft2.inverseRows (0 <= y0, y1 <= n). */
