@@ -64,7 +64,6 @@ export function convolveFieldShare(
   const { width } = image;
   const plan = fieldPlan(image.width, image.height, solution, fftSize);
   const n = plan.fftSize;
-  const fft = new RealFft2(n);
   const arithmetic = fieldArithmetic(engine);
   const powers = polyPowers(solution.spatialOrder);
   const xiOrders = 1 + Math.max(...powers.map(([a]) => a));
@@ -75,6 +74,7 @@ export function convolveFieldShare(
   // One allocation (the WebAssembly engine's memory): the rows' planes last, back to back.
   const buffers = arithmetic.buffers(
     [
+      n * n,
       width,
       solution.backgroundOrder + 1,
       spectrum,
@@ -86,15 +86,18 @@ export function convolveFieldShare(
     ],
     n,
   );
-  const [xi, bgXi, source, product, column] = buffers.splice(0, 5);
+  const [window, xi, bgXi, source, product, column] = buffers.splice(0, 6);
   const etaPowers = buffers.splice(0, maxEta);
   const spectra = buffers.splice(0, terms);
   const groups = buffers.splice(0, xiOrders);
   const rows = buffers;
-  solution.termKernels.forEach((k, m) => realKernelSpectrum(fft, k, solution.size, spectra[m]));
+  const fft = arithmetic.transforms(n);
+  const kernelFft = new RealFft2(n);
+  solution.termKernels.forEach((k, m) =>
+    realKernelSpectrum(kernelFft, k, solution.size, spectra[m]),
+  );
   const frame = solution.frame;
   for (let x = 0; x < width; x++) xi[x] = frame.xi(x);
-  const window = new Float64Array(n * n);
   // The first term of each xi power is written into its group, the others added.
   const opens = powers.map(([a], m) => powers.findIndex(([a2]) => a2 === a) === m);
   const col = 2 * n;

@@ -10,7 +10,7 @@
  * centre and neighbouring tiles are blended.
  */
 import { Plane, type ImageF } from '../image/plane.js';
-import { RealFft2, realKernelSpectrum } from '../util/fft-real.js';
+import { RealFft2, realKernelSpectrum, spectrumLength } from '../util/fft-real.js';
 import { loadTile, outputRows } from '../util/real-tiles.js';
 import { runTileShares } from '../util/parallel-tiles.js';
 import { asShared, fromShared, toShared, type SharedPlane } from '../util/shared-plane.js';
@@ -19,7 +19,10 @@ import type { WorkerPool } from '../util/worker-pool.js';
 import type { NoiseCorrelation, NoiseLags } from '../image/exposure.js';
 import { KernelSolution, type KernelSolutionData } from './kernel-solution.js';
 import { noiseLagsIn, NoiseShape } from './noise.js';
+import { fieldArithmetic, type KernelEngine } from './kernel-engine.js';
+import type { DecorrelationColumn } from './field-js.js';
 import { poolTask } from '../util/pool-task.js';
+import { releaseShared } from '../util/buffer-pool.js';
 
 /** Noise levels (per-pixel variances) near a tile: [unconvolved, convolved]. */
 export type NoiseAt = (x: number, y: number) => [number, number];
@@ -57,6 +60,8 @@ export interface DecorrelateOptions {
   blend: number;
   /** Noise correlation of the [unconvolved, convolved] image; default white. */
   models?: NoiseModels;
+  /** The filter's arithmetic (default kernelEngine()): WebAssembly SIMD or JavaScript, the same bits. */
+  engine?: KernelEngine;
 }
 
 function decorrelatePlan(
@@ -81,18 +86,20 @@ export function decorrelateShare(
 ): void {
   const plan = decorrelatePlan(difference.width, difference.height, solution, opt);
   const n = plan.fftSize;
-  const fft = new RealFft2(n);
+  const arithmetic = fieldArithmetic(opt.engine);
+  const terms = solution.termKernels.length;
+  // One allocation (the WebAssembly engine's memory, on which its FFTs run in place).
+  const [window, interleaved, weights, uy, cy] = arithmetic.buffers(
+    [n * n, terms * spectrumLength(n), terms, n, n],
+    n,
+  );
+  const fft = arithmetic.transforms(n);
   // The kernel's spectrum anywhere is sum_m p_m(x, y) FFT(K_m): the term spectra are transformed once.
-  const termSpectra = solution.termKernels.map((k) => realKernelSpectrum(fft, k, solution.size));
-  const terms = termSpectra.length;
-  // Interleaved, value by value (value i of term m at i * terms + m): each frequency's kernel is summed in one pass,
-  // term after term as before (the same sums), where a pass per term re-read and re-wrote a column of sums.
-  const interleaved = new Float64Array(terms * termSpectra[0].length);
-  termSpectra.forEach((s, m) => {
-    for (let i = 0; i < s.length; i++) interleaved[i * terms + m] = s[i];
-  });
-  const weights = new Float64Array(terms);
-  const window = new Float64Array(n * n);
+  const kernelFft = new RealFft2(n);
+  arithmetic.interleaveTerms(
+    solution.termKernels.map((k) => realKernelSpectrum(kernelFft, k, solution.size)),
+    interleaved,
+  );
   const kappa2 = solution.kernelSum ** 2;
   const models = opt.models ?? [null, null];
   for (const t of indices) {
@@ -103,24 +110,25 @@ export function decorrelateShare(
         new NoiseShape(noiseLagsIn(m, tile.ox, tile.oy, tile.ox + tile.ow, tile.oy + tile.oh), n),
     );
     solution.frame.terms(solution.spatialOrder, tile.cx, tile.cy, weights);
+    uy.set(su.y);
+    cy.set(sc.y);
     const vu = noise[2 * t],
       vc = noise[2 * t + 1];
-    const top = vu * su.atZero + kappa2 * vc * sc.atZero;
+    const column: DecorrelationColumn = {
+      kx: 0,
+      weights,
+      top: vu * su.atZero + kappa2 * vc * sc.atZero,
+      u: 0,
+      c: 0,
+      uy,
+      cy,
+    };
     // phi on each spectral column kx as the transform makes it (element ky at 2 ky).
-    const filter = (kx: number, column: Float64Array): void => {
-      const u = vu * su.x[kx],
-        c = vc * sc.x[kx];
-      for (let ky = 0, i = 0, o = 2 * kx * n * terms; ky < n; ky++, i += 2, o += 2 * terms) {
-        let kr = weights[0] * interleaved[o],
-          ki = weights[0] * interleaved[o + terms];
-        for (let m = 1; m < terms; m++) {
-          kr += weights[m] * interleaved[o + m];
-          ki += weights[m] * interleaved[o + terms + m];
-        }
-        const phi = Math.sqrt(top / (u * su.y[ky] + c * sc.y[ky] * (kr * kr + ki * ki)));
-        column[i] *= phi;
-        column[i + 1] *= phi;
-      }
+    const filter = (kx: number, values: Float64Array): void => {
+      column.kx = kx;
+      column.u = vu * su.x[kx];
+      column.c = vc * sc.x[kx];
+      arithmetic.decorrelateColumn(values, interleaved, column);
     };
     const [y0, y1] = loadTile(difference, tile, n, window);
     fft.filterColumns(window, y0, y1, filter, window, ...outputRows(tile));
@@ -188,5 +196,7 @@ export async function decorrelate(
       to = width * Math.max(...tiles.map((t) => t.oy + t.oh));
     for (let i = from; i < to; i++) sum.data[i] += d[i];
   });
+  // The workers' planes, read no more: back to this thread's pool, for the next shared planes (no page faults).
+  releaseShared(...outs.slice(1).map((o) => new Float32Array(o.buffer)));
   return sum;
 }

@@ -5,6 +5,27 @@
  * bit; `FieldArithmetic` is what convolve-field.ts asks of either.
  */
 import type { Plane } from '../image/plane.js';
+import { RealFft2 } from '../util/fft-real.js';
+
+/** The passes of RealFft2 the tiles of the kernel field and of its decorrelation take. */
+export type TileTransforms = Pick<
+  RealFft2,
+  'columns' | 'forward' | 'inverseConjugateColumn' | 'inverseRows' | 'filterColumns'
+>;
+
+/**
+ * A tile's decorrelation filter (decorrelate.ts): phi = sqrt(top / (u uy[ky] + c cy[ky] |K|^2)) on
+ * column kx, K = sum_m weights[m] K_m there; u and c already carry the noise shapes' kx factors.
+ */
+export interface DecorrelationColumn {
+  kx: number;
+  weights: Float64Array;
+  top: number;
+  u: number;
+  c: number;
+  uy: Float64Array;
+  cy: Float64Array;
+}
 
 /** Where the difference is written from the convolved row (convolve-field.ts FieldDifference). */
 export interface RowDifference {
@@ -26,10 +47,16 @@ export interface OutputRow {
 export interface FieldArithmetic {
   /**
    * Float64 buffers of these lengths, zeroed, back to back in this order (combineRow's `rows` are
-   * consecutive ones of equal length), for output rows up to `rowPixels` wide; valid until the next
-   * call on this thread.
+   * consecutive ones of equal length), for tiles of n-point FFTs (output rows up to n wide); valid
+   * until the next call on this thread.
    */
-  buffers(lengths: number[], rowPixels: number): Float64Array[];
+  buffers(lengths: number[], n: number): Float64Array[];
+  /** The tiles' n-point transforms on the last `buffers` (RealFft2's, or the same passes in place on their memory). */
+  transforms(n: number): TileTransforms;
+  /** The term spectra K_m (half spectra) into `out` (terms times a half spectrum), laid out for decorrelateColumn. */
+  interleaveTerms(spectra: Float64Array[], out: Float64Array): void;
+  /** Column `f.kx` (n complex values) times the decorrelation filter of the terms `interleaveTerms` laid out. */
+  decorrelateColumn(column: Float64Array, terms: Float64Array, f: DecorrelationColumn): void;
   /** out = the conjugate of column `from` of the half spectra a and b multiplied (2 n values: a column's length). */
   multiplyColumn(a: Float64Array, b: Float64Array, from: number, out: Float64Array): void;
   /** Rows [r0, r1) of `column` times weight[y], written (`set`) or added into the half spectrum g's column at `from`. */
@@ -70,6 +97,32 @@ function subtractRow(d: RowDifference, y: number, row: Float32Array, x0: number,
 
 export const jsFieldArithmetic: FieldArithmetic = {
   buffers: (lengths) => lengths.map((length) => new Float64Array(length)),
+
+  transforms: (n) => new RealFft2(n),
+
+  // Value by value (value i of term m at i * terms + m): each frequency's kernel is summed in one pass.
+  interleaveTerms(spectra, out) {
+    const terms = spectra.length;
+    spectra.forEach((s, m) => {
+      for (let i = 0; i < s.length; i++) out[i * terms + m] = s[i];
+    });
+  },
+
+  decorrelateColumn(column, interleaved, { kx, weights, top, u, c, uy, cy }) {
+    const n = column.length / 2,
+      terms = weights.length;
+    for (let ky = 0, i = 0, o = 2 * kx * n * terms; ky < n; ky++, i += 2, o += 2 * terms) {
+      let kr = weights[0] * interleaved[o],
+        ki = weights[0] * interleaved[o + terms];
+      for (let m = 1; m < terms; m++) {
+        kr += weights[m] * interleaved[o + m];
+        ki += weights[m] * interleaved[o + terms + m];
+      }
+      const phi = Math.sqrt(top / (u * uy[ky] + c * cy[ky] * (kr * kr + ki * ki)));
+      column[i] *= phi;
+      column[i + 1] *= phi;
+    }
+  },
 
   multiplyColumn(a, b, from, out) {
     for (let i = 0; i < out.length; i += 2) {

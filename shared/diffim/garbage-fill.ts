@@ -131,13 +131,17 @@ export async function withGarbageFilled<T>(
   use: () => Promise<T>,
 ): Promise<T> {
   const { indices, values } = fill;
-  const at = Int32Array.from(indices, (i) => {
-    const x = i % image.width;
-    return image.index(x, (i - x) / image.width);
-  });
-  const bits = new Uint32Array(image.data.buffer, image.data.byteOffset, image.data.length);
-  const saved = Uint32Array.from(at, (j) => bits[j]);
-  for (let k = 0; k < at.length; k++) image.data[at[k]] = values[k];
+  const { width, data } = image;
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  // Plain loops: typed arrays' from() with a mapping function took ~0.1 s for the 0.5 M pixels of a crowded 4k pair.
+  const at = new Int32Array(indices.length);
+  const saved = new Uint32Array(indices.length);
+  for (let k = 0; k < at.length; k++) {
+    const x = indices[k] % width;
+    at[k] = image.index(x, (indices[k] - x) / width);
+    saved[k] = bits[at[k]];
+  }
+  for (let k = 0; k < at.length; k++) data[at[k]] = values[k];
   try {
     return await use();
   } finally {

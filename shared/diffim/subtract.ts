@@ -415,13 +415,16 @@ export async function subtractImages(
       return [u, c];
     };
     if (cfg.decorrelate) {
+      const convolved = image;
       image = await decorrelate(
-        image,
+        convolved,
         solution,
         noiseAt,
         { fftSize: cfg.fftSize, blend: cfg.tileBlendPx, models },
         pool,
       );
+      // The difference before decorrelation is read no more: its shared buffer goes back to the pool.
+      releaseShared(convolved.data);
     }
     lap('decorrelate');
     differencePsf = alDifferencePsf(sciPsf, solution, xs, ys, psfSize, {

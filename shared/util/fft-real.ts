@@ -23,7 +23,7 @@
  */
 import FFT from 'fft.js';
 import { fftEngine, type FftEngine } from './fft-engine.js';
-import { wasmFft, type WasmFft } from './fft-wasm.js';
+import { wasmFft, type ColumnFilter, type WasmFft } from './fft-wasm.js';
 
 /** Length of a half spectrum of an n*n real image (Float64 values). */
 export function spectrumLength(n: number): number {
@@ -91,7 +91,7 @@ export class RealFft2 {
     input: Float64Array,
     y0: number,
     y1: number,
-    filter: (kx: number, column: Float64Array) => void,
+    filter: ColumnFilter,
     out: Float64Array,
     r0 = 0,
     r1 = this.n,

@@ -1,8 +1,9 @@
 // AssemblyScript (https://www.assemblyscript.org): the per-pixel arithmetic of the spatially varying kernel's
-// convolution (shared/diffim/convolve-field.ts) in WebAssembly SIMD, the JavaScript's operations in its order
-// (two pixels or one complex value per f64x2, one lane each), so the same bits (NaN inputs aside, which the
-// FFTs of finite windows never give: x86 picks an input NaN's sign by operand order, the JIT's choice). The FFTs stay in JavaScript,
-// on views of this memory; every pointer is a byte offset laid out by shared/diffim/field-wasm.ts.
+// convolution (shared/diffim/convolve-field.ts) and of its decorrelation filter (decorrelate.ts) in WebAssembly
+// SIMD, the JavaScript's operations in its order (two pixels or one complex value per f64x2, one lane each), so the
+// same bits (NaN inputs aside, which the FFTs of finite windows never give: x86 picks an input NaN's sign by operand
+// order, the JIT's choice). The tiles' FFTs run on this memory too (an fft.wasm instance on it); every pointer is a
+// byte offset laid out by shared/diffim/field-wasm.ts.
 // Build: see README.md (asc 0.28.20, -O3 --noAssert --runtime stub --enable simd --importMemory).
 
 /** The sign bit of the second lane: xor negates it, as the JavaScript's unary minus. */
@@ -103,5 +104,38 @@ export function combineRow(
     }
     if (mask && (load<i32>(mask + o4) & bits) != 0) r = 0;
     store<f32>(out + o4, r);
+  }
+}
+
+/**
+ * The decorrelation filter on column kx of a tile's spectrum (`count` complex values at `column`, in place):
+ * each value times phi = sqrt(top / (u uy[ky] + c cy[ky] (kr kr + ki ki))), (kr, ki) = sum_m weights[m] K_m(kx, ky)
+ * from `spectra` (the column's `terms` complex values of each ky back to back), as decorrelate's JavaScript:
+ * kr and ki in the two lanes, summed term after term.
+ */
+export function decorrelateColumn(
+  column: usize,
+  count: i32,
+  spectra: usize,
+  terms: i32,
+  weights: usize,
+  top: f64,
+  u: f64,
+  c: f64,
+  uy: usize,
+  cy: usize,
+): void {
+  const w0 = f64x2.splat(load<f64>(weights));
+  for (let ky = 0; ky < count; ky++) {
+    const s = spectra + ((<usize>ky * <usize>terms) << 4);
+    let k = f64x2.mul(w0, v128.load(s));
+    for (let m = 1; m < terms; m++)
+      k = f64x2.add(k, f64x2.mul(f64x2.splat(load<f64>(weights + (<usize>m << 3))), v128.load(s + (<usize>m << 4))));
+    const kr = f64x2.extract_lane(k, 0);
+    const ki = f64x2.extract_lane(k, 1);
+    const y = <usize>ky << 3;
+    const phi = Math.sqrt(top / (u * load<f64>(uy + y) + c * load<f64>(cy + y) * (kr * kr + ki * ki)));
+    const o = column + (<usize>ky << 4);
+    v128.store(o, f64x2.mul(v128.load(o), f64x2.splat(phi)));
   }
 }

@@ -60,7 +60,16 @@ export function instantiate<T>(
   bytes: number,
 ): { exports: T; memory: WasmMemory } {
   const memory = new api.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES)) });
-  return { exports: new api.Instance(module, { env: { memory } }).exports as T, memory };
+  return { exports: instantiateOn<T>(module, memory), memory };
+}
+
+/**
+ * The exports of a new instance of `module` on an existing memory (another module's): the two then
+ * work on the same buffers without copies. The committed modules have no data segments, so each
+ * writes only where its caller points it.
+ */
+export function instantiateOn<T>(module: WasmCompiled, memory: WasmMemory): T {
+  return new api.Instance(module, { env: { memory } }).exports as T;
 }
 
 /** A thread's one object over module `name`, made on first use, or null where it cannot be made. */

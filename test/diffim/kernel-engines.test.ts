@@ -1,11 +1,13 @@
 // The WebAssembly SIMD kernel arithmetic gives the JavaScript's bits: the kernel fit's prepared stamps
 // (shared/diffim/stamps-wasm.ts: columns and normal equations, full and border stamps, one and two threads)
 // and the kernel field's convolved image and the difference written from it (field-wasm.ts: plain, divided
-// by the kernel sum, with garbage zeroed, odd row widths for the module's one-pixel tail, one and two threads).
+// by the kernel sum, with garbage zeroed, odd row widths for the module's one-pixel tail, one and two threads),
+// and the decorrelated difference (white and correlated input noise, one and two threads).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { alardLuptonBasis } from '../../shared/diffim/basis.js';
 import { convolveKernelField, type FieldDifference } from '../../shared/diffim/convolve-field.js';
+import { decorrelate, type NoiseModels } from '../../shared/diffim/decorrelate.js';
 import { kernelEngine } from '../../shared/diffim/kernel-engine.js';
 import { jsFieldArithmetic } from '../../shared/diffim/field-js.js';
 import { prepareStamps, type PreparedStamp } from '../../shared/diffim/kernel-fit.js';
@@ -81,6 +83,41 @@ test('the WebAssembly kernel field gives the JavaScript bits', async (t) => {
             `order ${order}, difference ${difference ? JSON.stringify(difference.divisor) : 'none'}, pool ${!!p}`,
           );
         }
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test('the WebAssembly decorrelation filter gives the JavaScript bits', async (t) => {
+  if (!wasmFieldArithmetic()) {
+    t.skip(`WebAssembly SIMD unavailable: ${wasmFieldUnavailableReason()}`);
+    return;
+  }
+  // A warped template's correlated noise, varying over the image, beside white noise.
+  const lags = (a: number) => ({ x: [1, a, 0.1 * a], y: [1, 0.5 * a] });
+  const models: NoiseModels = [
+    null,
+    {
+      x0: 0,
+      y0: 0,
+      cellSize: 100,
+      nx: 3,
+      ny: 2,
+      cells: [0.1, 0.2, 0.3, 0.2, 0.25, 0.15].map(lags),
+    },
+  ];
+  const noiseAt = (x: number, y: number): [number, number] => [4 + x / W, 9 + y / H];
+  const pool = new WorkerPool(1);
+  try {
+    for (const order of [0, 1, 2]) {
+      const { solution, img } = fixture(order);
+      for (const p of [null, pool]) {
+        const opt = { fftSize: 64, blend: 4, models };
+        const js = await decorrelate(img, solution, noiseAt, { ...opt, engine: 'js' }, p);
+        const wasm = await decorrelate(img, solution, noiseAt, { ...opt, engine: 'wasm' }, p);
+        assert.deepEqual(bits(wasm.data), bits(js.data), `order ${order}, pool ${!!p}`);
+      }
     }
   } finally {
     await pool.close();
