@@ -137,11 +137,13 @@ function toModelError(
 /**
  * The gate's figures: `selected` (flat indices of the candidate pixels, 1) grouped into
  * 4-connected cores, and the share of cores whose sum of d^2 / var is beyond the noise's
- * 99.9 % point for as many pixels. Clears `selected` as it goes.
+ * 99.9 % point for as many pixels. `starts`: the selected pixels, ascending (each core is
+ * flooded from its first). Clears `selected` as it goes.
  */
 function coresBeyondNoise(
   difference: DifferencePlanes,
   selected: Uint8Array,
+  starts: Int32Array,
 ): { cores: number; coresBeyondNoise: number } {
   const { width, height } = difference;
   const d = difference.image,
@@ -155,7 +157,7 @@ function coresBeyondNoise(
       stack.push(j);
     }
   };
-  for (let start = 0; start < selected.length; start++) {
+  for (const start of starts) {
     if (!selected[start]) continue;
     selected[start] = 0;
     stack.push(start);
@@ -269,29 +271,45 @@ export function measureModelError(
   const cfg = { ...DEFAULT_MODEL_ERROR_CONFIG, ...config };
   if (!cfg.measure || !Number.isFinite(scale)) return toModelError([0, 0], cfg, 0);
   const { width, height } = difference;
-  const rows: number[] = []; // per pixel: d^2 - var, var, then the three terms
   const t = new Float64Array(TERMS);
-  const selected = new Uint8Array(width * height);
-  for (const i of candidates ??
-    compactPixels(template, difference.variance, scale, fwhmPx, config)) {
+  // Pixel i's difference d and variance v, and its terms in t; false: not usable, or not finite.
+  let d = 0,
+    v = 0;
+  const read = (i: number): boolean => {
     const x = i % width,
       y = (i - x) / width;
-    if (difference.mask.get(x, y) & UNUSABLE) continue;
-    const d = difference.image.get(x, y),
-      v = difference.variance.get(x, y);
+    if (difference.mask.get(x, y) & UNUSABLE) return false;
+    d = difference.image.get(x, y);
+    v = difference.variance.get(x, y);
     terms(template, x, y, t);
-    if (!t.every(Number.isFinite) || !Number.isFinite(d)) continue;
-    rows.push(d * d - v, v, ...t.map((q) => q * scale * scale));
+    for (let k = 0; k < TERMS; k++) if (!Number.isFinite(t[k])) return false;
+    return Number.isFinite(d);
+  };
+  const all = candidates ?? compactPixels(template, difference.variance, scale, fwhmPx, config);
+  const used = new Int32Array(all.length);
+  const selected = new Uint8Array(width * height);
+  let n = 0;
+  for (const i of all) {
+    if (!read(i)) continue;
+    used[n++] = i;
     selected[i] = 1;
   }
-  const n = rows.length / (TERMS + 2);
-  const gate = coresBeyondNoise(difference, selected);
+  const gate = coresBeyondNoise(difference, selected, used.subarray(0, n));
   if (
     n < cfg.minPixels ||
     gate.cores < cfg.minCores ||
     gate.coresBeyondNoise < cfg.minCoresBeyondNoise
   )
     return toModelError([0, 0], cfg, 0, gate);
+  // Per pixel, only once the gate opens: d^2 - var, var, then the terms on the difference's scale.
+  const rows = new Float64Array(n * (TERMS + 2));
+  for (let k = 0; k < n; k++) {
+    read(used[k]);
+    const o = k * (TERMS + 2);
+    rows[o] = d * d - v;
+    rows[o + 1] = v;
+    for (let j = 0; j < TERMS; j++) rows[o + 2 + j] = t[j] * scale * scale;
+  }
   let c: ArrayLike<number> = new Float64Array(TERMS);
   for (let round = 0; round < REGRESSION_ROUNDS; round++) {
     const a = new Float64Array(TERMS * TERMS),

@@ -145,6 +145,15 @@ interface TemplatePasses {
   compact: Promise<Int32Array> | null;
 }
 
+/**
+ * Has `pool`'s workers load this module, and with it the modules of every task of this stage
+ * (star-halos, model-error, difference-cosmic-rays, the residual background's), while earlier
+ * stages run: else the stage's first task waits on the worker for their files to be read.
+ */
+export function preloadOutputTasks(pool: WorkerPool | null): void {
+  if (pool && pool.size > 0) void pool.preload([import.meta.url]).catch(() => {});
+}
+
 /** No all-masked or non-finite difference goes out silently: DifferenceFailedError names what failed. */
 function assertUsable(
   noise: { ratio: number; usable: number },

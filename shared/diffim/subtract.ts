@@ -38,7 +38,7 @@ import { zogy, zogyDifferencePsf } from './zogy.js';
 import { FWHM_PER_SIGMA } from '../util/numeric.js';
 import type { ResidualBackground } from './illumination.js';
 import type { ModelError } from './model-error.js';
-import { finishDifference } from './output.js';
+import { finishDifference, preloadOutputTasks } from './output.js';
 
 export type SubtractStage =
   | 'chooseMethod'
@@ -199,6 +199,7 @@ export async function subtractImages(
     tmplPsf = template.psf;
   if (!sciPsf || !tmplPsf)
     throw new Error('subtractImages needs a PSF on both exposures (characterize them first)');
+  preloadOutputTasks(pool);
   const timings = {} as Record<SubtractStage, number>;
   const start = performance.now();
   let last = start;
