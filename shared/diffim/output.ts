@@ -4,11 +4,11 @@
  * residual background may use), the residual background (illumination.ts), the bright stars'
  * common ring (star-halos.ts; not ZOGY), the cosmic rays a star hid (difference-cosmic-rays.ts;
  * AL), the noise figures and, when asked (runDiff), the model error's variance (model-error.ts).
- * The two passes that read only the warped template and the difference's variance go to the
- * worker where it would idle: the halo stars' search while this thread makes the difference PSF
- * (startHaloStars, before the stage), the model error's compact pixels while this thread fits the
- * halos. The model error itself is measured on the worker while this thread measures the noise
- * ratio.
+ * The passes that read only the warped template and the difference's variance go to the worker
+ * where it would idle: the halo stars' search while this thread makes the difference PSF
+ * (startHaloStars, before the stage), the model error's compact pixels half as the residual
+ * background's shared smoothing starts, half while this thread fits the halos. The model error
+ * itself is measured on the worker while this thread measures the noise ratio.
  */
 import { Exposure } from '../image/exposure.js';
 import type { ImageF, MaskI } from '../image/plane.js';
@@ -27,7 +27,7 @@ import {
 } from './illumination.js';
 import {
   addModelErrorVariance,
-  compactPixelsAsync,
+  compactPixelsInTwo,
   modelErrorAsync,
   type ModelError,
 } from './model-error.js';
@@ -211,6 +211,13 @@ export async function finishDifference(
     modelError &&
     cfg.modelError.measure !== false &&
     Number.isFinite(ctx.scale);
+  // The model error's candidates (they read the warped template and the variance, which no step
+  // here changes) in two passes on the worker: the first as the residual background's source mask
+  // starts (its smoothing is claimed band by band, so the threads share both), the rest while this
+  // thread fits the halos.
+  const compact = measure
+    ? compactPixelsInTwo(ctx.template.image, variance, ctx.scale, psfFwhmPx, cfg.modelError, pool)
+    : null;
   // What the images' background models could not follow (diffuse light, illumination edges).
   const residualBackground = await subtractResidualBackground(
     image,
@@ -219,13 +226,10 @@ export async function finishDifference(
     ctx.fwhmPx,
     cfg.illumination,
     pool,
-    { sky },
+    { sky, beforeSources: () => compact?.start() },
   );
-  // The model error's candidates on the worker while this thread fits the halos (both read the variance, unchanged).
-  const compact = measure
-    ? compactPixelsAsync(ctx.template.image, variance, ctx.scale, psfFwhmPx, cfg.modelError, pool)
-    : null;
-  compact?.catch(() => {}); // awaited below, after the halos, which may throw first
+  const candidates = compact?.result() ?? null;
+  candidates?.catch(() => {}); // awaited below, after the halos, which may throw first
   // Bright stars' wings beyond the kernel's reach, on what the smooth background leaves.
   const starHalos = stars
     ? subtractStarHalos(image, mask, variance, ctx.template, ctx.fwhmPx, cfg.starHalos, await stars)
@@ -259,7 +263,7 @@ export async function finishDifference(
         { method: ctx.method, difference, kernelSum: ctx.scale, psfFwhmPx },
         ctx.template,
         cfg.modelError,
-        compact ? await compact : undefined,
+        candidates ? await candidates : undefined,
         pool,
       )
     : null;
