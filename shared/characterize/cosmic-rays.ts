@@ -182,11 +182,15 @@ export function brightPixels(
 ): Int32Array {
   let out = new Int32Array(1024);
   let n = 0;
+  // Every pixel that passes has p |p| above this times its variance (loosened against rounding): one
+  // comparison, rarely true, settles the sky pixels of either sign without a branch on the sign or a
+  // square root.
+  const loose = minSigma * minSigma * (1 - 1e-6);
   for (let y = Math.max(1, y0); y < Math.min(h - 1, y1); y++) {
     for (let x = 1; x < w - 1; x++) {
       const i = y * w + x;
       const p = residual[i];
-      // p <= 0 never passes (nor NaN): most sky pixels are settled without a square root.
+      if (!(p * Math.abs(p) > loose * variance[i])) continue;
       if (!(p > 0) || !(p > minSigma * Math.sqrt(variance[i])) || m[i] & COSMIC_RAY_SKIP) continue;
       if (n === out.length) {
         const grown = new Int32Array(2 * n);

@@ -137,11 +137,13 @@ function toModelError(
 /**
  * The gate's figures: `selected` (flat indices of the candidate pixels, 1) grouped into
  * 4-connected cores, and the share of cores whose sum of d^2 / var is beyond the noise's
- * 99.9 % point for as many pixels. Clears `selected` as it goes.
+ * 99.9 % point for as many pixels. `starts`: the selected pixels, ascending (each core is
+ * flooded from its first). Clears `selected` as it goes.
  */
 function coresBeyondNoise(
   difference: DifferencePlanes,
   selected: Uint8Array,
+  starts: Int32Array,
 ): { cores: number; coresBeyondNoise: number } {
   const { width, height } = difference;
   const d = difference.image,
@@ -155,7 +157,7 @@ function coresBeyondNoise(
       stack.push(j);
     }
   };
-  for (let start = 0; start < selected.length; start++) {
+  for (const start of starts) {
     if (!selected[start]) continue;
     selected[start] = 0;
     stack.push(start);
@@ -179,11 +181,17 @@ function coresBeyondNoise(
   return { cores, coresBeyondNoise: cores ? beyond / cores : 0 };
 }
 
+/** Where a pass over the rows stopped: the next row, and the box's column sums there (forEachBoxMeanRow). */
+export interface BoxBand {
+  y: number;
+  column: Float64Array;
+}
+
 /**
  * The measurement's candidate pixels (flat indices, ascending): where the static model less its
  * mean over a box of compactBoxFwhm PSF FWHMs exceeds minModelSigmas sqrt(var) of `variance`,
  * the difference's. Only the warped template and the variance are read (not the difference's
- * pixels or mask), so it runs while the difference is finished (compactPixelsAsync).
+ * pixels or mask), so it runs while the difference is finished (compactPixelsInTwo).
  */
 export function compactPixels(
   template: ImageF,
@@ -192,11 +200,28 @@ export function compactPixels(
   fwhmPx: number,
   config: Partial<ModelErrorConfig> = {},
 ): Int32Array {
+  return compactPixelRows(template, variance, scale, fwhmPx, config, null, template.height).pixels;
+}
+
+/**
+ * compactPixels of rows [from.y, until) (from row 0 when `from` is null), resumed where a
+ * previous pass stopped: the same sums, so the same pixels as one pass. Returns where it stopped.
+ */
+function compactPixelRows(
+  template: ImageF,
+  variance: ImageF,
+  scale: number,
+  fwhmPx: number,
+  config: Partial<ModelErrorConfig>,
+  from: BoxBand | null,
+  until: number,
+): { pixels: Int32Array; band: BoxBand } {
   const cfg = { ...DEFAULT_MODEL_ERROR_CONFIG, ...config };
   const width = template.width;
   const out: number[] = [];
   const minSq = cfg.minModelSigmas ** 2;
-  forEachBoxMeanRow(template, Math.max(3, Math.round(cfg.compactBoxFwhm * fwhmPx)), (y, lr) => {
+  const side = Math.max(3, Math.round(cfg.compactBoxFwhm * fwhmPx));
+  const each = (y: number, lr: Float64Array): void => {
     const tr = template.row(y),
       v = variance.row(y);
     for (let x = 0; x < width; x++) {
@@ -206,48 +231,91 @@ export function compactPixels(
       if (!(compact * Math.abs(compact) > minSq * v[x])) continue;
       if (compact > 0 && v[x] > 0) out.push(y * width + x);
     }
-  });
-  return Int32Array.from(out);
+  };
+  const band = forEachBoxMeanRow(template, side, each, from, until);
+  return { pixels: Int32Array.from(out), band };
 }
 
-/** compactPixels' arguments as they cross to a pool worker (planes on shared memory). */
+/** compactPixelRows' arguments as they cross to a pool worker (planes on shared memory). */
 export interface CompactPixelsJob {
   template: PlaneData<Float32Array>;
   variance: PlaneData<Float32Array>;
   scale: number;
   fwhmPx: number;
   config: Partial<ModelErrorConfig>;
+  from: BoxBand | null;
+  until: number;
 }
 
-/** Worker side of compactPixelsAsync. */
-export function compactPixelsTask(job: CompactPixelsJob): Int32Array {
-  return compactPixels(
-    planeOf(job.template),
-    planeOf(job.variance),
+/** Worker side of compactPixelsInTwo. */
+export function compactPixelsTask(job: CompactPixelsJob): { pixels: Int32Array; band: BoxBand } {
+  const [template, variance] = [planeOf(job.template), planeOf(job.variance)];
+  return compactPixelRows(
+    template,
+    variance,
     job.scale,
     job.fwhmPx,
     job.config,
+    job.from,
+    job.until,
   );
 }
 
-/** compactPixels on `pool`'s worker (here without one). */
-export function compactPixelsAsync(
+/** Share of the rows compactPixelsInTwo's first pass takes (its second fills a shorter gap). */
+const FIRST_PASS_ROWS = 0.5;
+
+/** compactPixels in two passes on a pool worker: `start` posts the first, `result` the rest. */
+export interface CompactPasses {
+  /** Posts the first rows (FIRST_PASS_ROWS of them); once only. */
+  start(): void;
+  /** Posts the rest (and the first, when not started) and resolves to every row's pixels. */
+  result(): Promise<Int32Array>;
+}
+
+/**
+ * compactPixels on `pool`'s worker in two passes over the rows, the second resuming where the
+ * first stopped (the same pixels as one pass), so that each fills a moment the worker would
+ * otherwise idle (output.ts); without a pool, computed in `result`.
+ */
+export function compactPixelsInTwo(
   template: ImageF,
   variance: ImageF,
   scale: number,
   fwhmPx: number,
   config: Partial<ModelErrorConfig>,
   pool: WorkerPool | null,
-): Promise<Int32Array> {
+): CompactPasses {
   if (!pool || pool.size === 0)
-    return Promise.resolve(compactPixels(template, variance, scale, fwhmPx, config));
-  return pool.runTask(poolTask(import.meta.url, { compactPixelsTask }), {
+    return {
+      start: () => {},
+      result: () => Promise.resolve(compactPixels(template, variance, scale, fwhmPx, config)),
+    };
+  const base = {
     template: planeDataOf(sharedOrCopy(template)),
     variance: planeDataOf(sharedOrCopy(variance)),
     scale,
     fwhmPx,
     config,
-  });
+  };
+  const task = poolTask(import.meta.url, { compactPixelsTask });
+  const split = Math.round(template.height * FIRST_PASS_ROWS);
+  let first: Promise<{ pixels: Int32Array; band: BoxBand }> | null = null;
+  const start = (): void => {
+    first ??= pool.runTask(task, { ...base, from: null, until: split });
+    first.catch(() => {}); // awaited in result
+  };
+  return {
+    start,
+    result: async () => {
+      start();
+      const head = await first!;
+      const tail = await pool.runTask(task, { ...base, from: head.band, until: template.height });
+      const out = new Int32Array(head.pixels.length + tail.pixels.length);
+      out.set(head.pixels);
+      out.set(tail.pixels, head.pixels.length);
+      return out;
+    },
+  };
 }
 
 /**
@@ -269,29 +337,45 @@ export function measureModelError(
   const cfg = { ...DEFAULT_MODEL_ERROR_CONFIG, ...config };
   if (!cfg.measure || !Number.isFinite(scale)) return toModelError([0, 0], cfg, 0);
   const { width, height } = difference;
-  const rows: number[] = []; // per pixel: d^2 - var, var, then the three terms
   const t = new Float64Array(TERMS);
-  const selected = new Uint8Array(width * height);
-  for (const i of candidates ??
-    compactPixels(template, difference.variance, scale, fwhmPx, config)) {
+  // Pixel i's difference d and variance v, and its terms in t; false: not usable, or not finite.
+  let d = 0,
+    v = 0;
+  const read = (i: number): boolean => {
     const x = i % width,
       y = (i - x) / width;
-    if (difference.mask.get(x, y) & UNUSABLE) continue;
-    const d = difference.image.get(x, y),
-      v = difference.variance.get(x, y);
+    if (difference.mask.get(x, y) & UNUSABLE) return false;
+    d = difference.image.get(x, y);
+    v = difference.variance.get(x, y);
     terms(template, x, y, t);
-    if (!t.every(Number.isFinite) || !Number.isFinite(d)) continue;
-    rows.push(d * d - v, v, ...t.map((q) => q * scale * scale));
+    for (let k = 0; k < TERMS; k++) if (!Number.isFinite(t[k])) return false;
+    return Number.isFinite(d);
+  };
+  const all = candidates ?? compactPixels(template, difference.variance, scale, fwhmPx, config);
+  const used = new Int32Array(all.length);
+  const selected = new Uint8Array(width * height);
+  let n = 0;
+  for (const i of all) {
+    if (!read(i)) continue;
+    used[n++] = i;
     selected[i] = 1;
   }
-  const n = rows.length / (TERMS + 2);
-  const gate = coresBeyondNoise(difference, selected);
+  const gate = coresBeyondNoise(difference, selected, used.subarray(0, n));
   if (
     n < cfg.minPixels ||
     gate.cores < cfg.minCores ||
     gate.coresBeyondNoise < cfg.minCoresBeyondNoise
   )
     return toModelError([0, 0], cfg, 0, gate);
+  // Per pixel, only once the gate opens: d^2 - var, var, then the terms on the difference's scale.
+  const rows = new Float64Array(n * (TERMS + 2));
+  for (let k = 0; k < n; k++) {
+    read(used[k]);
+    const o = k * (TERMS + 2);
+    rows[o] = d * d - v;
+    rows[o + 1] = v;
+    for (let j = 0; j < TERMS; j++) rows[o + 2 + j] = t[j] * scale * scale;
+  }
   let c: ArrayLike<number> = new Float64Array(TERMS);
   for (let round = 0; round < REGRESSION_ROUNDS; round++) {
     const a = new Float64Array(TERMS * TERMS),
@@ -317,21 +401,24 @@ export function measureModelError(
  * Calls `each(y, mean)` for each row y in order, `mean` holding the mean of `p` over a box of side
  * `side` about each pixel of that row (clipped at the edges; non-finite pixels count as 0): sums
  * of columns over a sliding band of rows, so only O(width) memory (a 4k image's summed-area table
- * was 134 MB).
+ * was 134 MB). Rows [from.y, until) (from row 0 when `from` is null), resuming a previous pass
+ * with its column sums; returns where it stopped.
  */
 function forEachBoxMeanRow(
   p: ImageF,
   side: number,
   each: (y: number, mean: Float64Array) => void,
-): void {
+  from: BoxBand | null,
+  until: number,
+): BoxBand {
   const { width: w, height: h } = p;
   const half = Math.floor(side / 2);
-  const column = new Float64Array(w),
+  const column = from ? Float64Array.from(from.column) : new Float64Array(w),
     prefix = new Float64Array(w + 1),
     mean = new Float64Array(w);
   const empty = new Float32Array(w);
-  for (let y = 0; y < Math.min(h, half); y++) slide(column, p.row(y), empty);
-  for (let y = 0; y < h; y++) {
+  if (!from) for (let y = 0; y < Math.min(h, half); y++) slide(column, p.row(y), empty);
+  for (let y = from ? from.y : 0; y < until; y++) {
     // The band gains row y + half and loses row y - half - 1, and the row's prefix sums follow.
     const enter = y + half < h ? p.row(y + half) : empty,
       leave = y - half - 1 >= 0 ? p.row(y - half - 1) : empty;
@@ -352,6 +439,7 @@ function forEachBoxMeanRow(
     }
     each(y, mean);
   }
+  return { y: until, column };
 }
 
 /**

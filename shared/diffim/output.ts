@@ -4,10 +4,11 @@
  * residual background may use), the residual background (illumination.ts), the bright stars'
  * common ring (star-halos.ts; not ZOGY), the cosmic rays a star hid (difference-cosmic-rays.ts;
  * AL), the noise figures and, when asked (runDiff), the model error's variance (model-error.ts).
- * The two passes that read only the warped template and the difference's variance (the halo
- * stars, the model error's compact pixels) are posted to the worker as the residual background's
- * source mask starts: its smoothing is claimed band by band, so the threads share both. The model
- * error itself is measured on the worker while this thread measures the noise ratio.
+ * The passes that read only the warped template and the difference's variance go to the worker
+ * where it would idle: the halo stars' search while this thread makes the difference PSF
+ * (startHaloStars, before the stage), the model error's compact pixels half as the residual
+ * background's shared smoothing starts, half while this thread fits the halos. The model error
+ * itself is measured on the worker while this thread measures the noise ratio.
  */
 import { Exposure } from '../image/exposure.js';
 import type { ImageF, MaskI } from '../image/plane.js';
@@ -26,7 +27,7 @@ import {
 } from './illumination.js';
 import {
   addModelErrorVariance,
-  compactPixelsAsync,
+  compactPixelsInTwo,
   modelErrorAsync,
   type ModelError,
 } from './model-error.js';
@@ -53,6 +54,8 @@ export interface OutputContext {
   fwhmPx: number;
   /** Photometric scale (science flux per template flux): the static scene is this times the template. */
   scale: number;
+  /** The halo stars' search when started beforehand (startHaloStars); else it starts with the stage. */
+  haloStars?: Promise<HaloStar[]> | null;
 }
 
 export interface DifferenceOutput {
@@ -139,10 +142,31 @@ async function zeroNoData(
   };
 }
 
-/** The worker's passes over the warped template (star-halos.ts, model-error.ts), started together. */
-interface TemplatePasses {
-  stars: Promise<HaloStar[]> | null;
-  compact: Promise<Int32Array> | null;
+/**
+ * The halo stars' search (star-halos.ts; AL only, else null) on `pool`'s worker, started before
+ * the stage: it reads only the warped template, so it runs while this thread makes the
+ * difference PSF (subtract.ts), which the worker would otherwise wait for.
+ */
+export function startHaloStars(
+  template: Exposure,
+  fwhmPx: number,
+  method: DiffMethod,
+  cfg: SubtractConfig,
+  pool: WorkerPool | null,
+): Promise<HaloStar[]> | null {
+  if (method === 'ZOGY') return null;
+  const stars = haloStarsAsync(template, fwhmPx, cfg.starHalos, pool);
+  stars.catch(() => {}); // awaited in finishDifference, after passes that may throw first
+  return stars;
+}
+
+/**
+ * Has `pool`'s workers load this module, and with it the modules of every task of this stage
+ * (star-halos, model-error, difference-cosmic-rays, the residual background's), while earlier
+ * stages run: else the stage's first task waits on the worker for their files to be read.
+ */
+export function preloadOutputTasks(pool: WorkerPool | null): void {
+  if (pool && pool.size > 0) void pool.preload([import.meta.url]).catch(() => {});
 }
 
 /** No all-masked or non-finite difference goes out silently: DifferenceFailedError names what failed. */
@@ -177,29 +201,23 @@ export async function finishDifference(
   const { width, height } = image;
   const centre = ctx.differencePsf.stampAt((width - 1) / 2, (height - 1) / 2, true);
   const psfFwhmPx = stampFwhm(centre.data, centre.size);
+  const stars =
+    ctx.haloStars === undefined
+      ? startHaloStars(ctx.template, ctx.fwhmPx, ctx.method, cfg, pool)
+      : ctx.haloStars;
   const { nonFinite, sky } = await zeroNoData(planes, pool);
-  const al = ctx.method !== 'ZOGY';
   const measure =
-    al && modelError && cfg.modelError.measure !== false && Number.isFinite(ctx.scale);
-  let passes: TemplatePasses | null = null;
-  const startPasses = (): TemplatePasses => {
-    passes ??= {
-      stars: al ? haloStarsAsync(ctx.template, ctx.fwhmPx, cfg.starHalos, pool) : null,
-      compact: measure
-        ? compactPixelsAsync(
-            ctx.template.image,
-            variance,
-            ctx.scale,
-            psfFwhmPx,
-            cfg.modelError,
-            pool,
-          )
-        : null,
-    };
-    passes.stars?.catch(() => {}); // awaited below, after the residual background, which may throw first
-    passes.compact?.catch(() => {});
-    return passes;
-  };
+    ctx.method !== 'ZOGY' &&
+    modelError &&
+    cfg.modelError.measure !== false &&
+    Number.isFinite(ctx.scale);
+  // The model error's candidates (they read the warped template and the variance, which no step
+  // here changes) in two passes on the worker: the first as the residual background's source mask
+  // starts (its smoothing is claimed band by band, so the threads share both), the rest while this
+  // thread fits the halos.
+  const compact = measure
+    ? compactPixelsInTwo(ctx.template.image, variance, ctx.scale, psfFwhmPx, cfg.modelError, pool)
+    : null;
   // What the images' background models could not follow (diffuse light, illumination edges).
   const residualBackground = await subtractResidualBackground(
     image,
@@ -208,9 +226,10 @@ export async function finishDifference(
     ctx.fwhmPx,
     cfg.illumination,
     pool,
-    { sky, beforeSources: startPasses },
+    { sky, beforeSources: () => compact?.start() },
   );
-  const { stars, compact } = startPasses();
+  const candidates = compact?.result() ?? null;
+  candidates?.catch(() => {}); // awaited below, after the halos, which may throw first
   // Bright stars' wings beyond the kernel's reach, on what the smooth background leaves.
   const starHalos = stars
     ? subtractStarHalos(image, mask, variance, ctx.template, ctx.fwhmPx, cfg.starHalos, await stars)
@@ -244,7 +263,7 @@ export async function finishDifference(
         { method: ctx.method, difference, kernelSum: ctx.scale, psfFwhmPx },
         ctx.template,
         cfg.modelError,
-        compact ? await compact : undefined,
+        candidates ? await candidates : undefined,
         pool,
       )
     : null;

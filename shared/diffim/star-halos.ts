@@ -63,6 +63,7 @@ const FIT_ROUNDS = 3;
 /** Gauss-Seidel sweeps over the stars' amplitudes per round. */
 const AMPLITUDE_SWEEPS = 2;
 
+/** A star's peak pixel (whole pixels) and amplitude. */
 export interface HaloStar {
   x: number;
   y: number;
@@ -159,21 +160,124 @@ export function haloStarsAsync(
 }
 
 /**
- * Math.hypot(dx, dy), read from a table for integers within `reach` of 0 (a star's pixels about
- * its peak pixel): the same numbers (hypot sees only |dx| and |dy|), without its cost per pixel.
+ * The profile's position u (nodes from r0, clamped below the last) of each offset (|dx|, |dy|)
+ * up to `reach` from a star's peak pixel, at (|dy| * (reach + 1) + |dx|); NaN outside [r0, r1].
+ * The stars sit on whole pixels, so every ring reads its positions here, computed once.
  */
-function radii(reach: number): (dx: number, dy: number) => number {
+function ringPositions(reach: number, r0: number, r1: number, nb: number): Float64Array {
   const side = reach + 1;
+  const step = (r1 - r0) / (nb - 1);
   const table = new Float64Array(side * side);
-  for (let a = 0; a < side; a++)
-    for (let b = 0; b < side; b++) table[a * side + b] = Math.hypot(a, b);
-  return (dx, dy) => {
-    const a = Math.abs(dx),
-      b = Math.abs(dy);
-    return Number.isInteger(a) && Number.isInteger(b) && a < side && b < side
-      ? table[a * side + b]
-      : Math.hypot(dx, dy);
-  };
+  for (let b = 0; b < side; b++)
+    for (let a = 0; a < side; a++) {
+      const r = Math.hypot(a, b);
+      table[b * side + a] =
+        r < r0 || r > r1 ? Number.NaN : Math.min(nb - 1 - 1e-9, (r - r0) / step);
+    }
+  return table;
+}
+
+/** Pixels each star's ring covers in the fit: index, node and weight of the two nodes (linear interpolation). */
+interface Ring {
+  idx: Int32Array;
+  node: Int32Array;
+  frac: Float32Array;
+}
+
+/** A ring's arrays as it is found: at most (R + 1)^2 fit pixels (every FIT_STEP-th of 2R + 1 per axis). */
+function ringScratch(reach: number): Ring {
+  const most = (reach + 1) ** 2;
+  return { idx: new Int32Array(most), node: new Int32Array(most), frac: new Float32Array(most) };
+}
+
+/**
+ * Star `s`'s ring on every FIT_STEP-th pixel of each axis (the profile is smooth over a FWHM; 1/4
+ * of the cost): its usable pixels of positive variance within `reach` (R) whose position
+ * (ringPositions) is on the profile; indices on the fit's grid.
+ */
+function ringOf(
+  s: HaloStar,
+  mask: MaskI,
+  variance: ImageF,
+  position: Float64Array,
+  reach: number,
+  scratch: Ring,
+): Ring {
+  const { width: w, height: h } = mask;
+  const sw = Math.ceil(w / FIT_STEP);
+  const side = reach + 1;
+  const { idx, node, frac } = scratch;
+  let n = 0;
+  const [ys, xs] = [Math.max(0, s.y - reach), Math.max(0, s.x - reach)];
+  const [y1, x1] = [Math.min(h - 1, s.y + reach), Math.min(w - 1, s.x + reach)];
+  for (let y = ys + ((FIT_STEP - (ys % FIT_STEP)) % FIT_STEP); y <= y1; y += FIT_STEP) {
+    const m = mask.row(y);
+    const vr = variance.row(y);
+    const row = Math.abs(y - s.y) * side;
+    for (let x = xs + ((FIT_STEP - (xs % FIT_STEP)) % FIT_STEP); x <= x1; x += FIT_STEP) {
+      const u = position[row + Math.abs(x - s.x)];
+      if (Number.isNaN(u) || m[x] & UNUSABLE || !(vr[x] > 0)) continue;
+      idx[n] = (y / FIT_STEP) * sw + x / FIT_STEP;
+      node[n] = Math.floor(u);
+      frac[n++] = u - Math.floor(u);
+    }
+  }
+  return { idx: idx.slice(0, n), node: node.slice(0, n), frac: frac.slice(0, n) };
+}
+
+/** Star `s`'s amplitude times the ring's value at each offset (NaN: off the ring) off its usable pixels within `reach`. */
+function subtractRing(
+  image: ImageF,
+  mask: MaskI,
+  s: HaloStar,
+  reach: number,
+  ringValue: Float64Array,
+): void {
+  const side = reach + 1;
+  const [x0, x1] = [Math.max(0, s.x - reach), Math.min(image.width - 1, s.x + reach)];
+  for (let y = Math.max(0, s.y - reach); y <= Math.min(image.height - 1, s.y + reach); y++) {
+    const m = mask.row(y);
+    const io = image.row(y);
+    const row = Math.abs(y - s.y) * side;
+    for (let x = x0; x <= x1; x++) {
+      const value = ringValue[row + Math.abs(x - s.x)];
+      if (Number.isNaN(value) || m[x] & UNUSABLE) continue;
+      io[x] -= s.amp * value;
+    }
+  }
+}
+
+/**
+ * The profile's weighted normal equations, added into `ata` and `atb` (zeros), from the design
+ * `rows` (nb a pixel), data `d` and weights `wt` of the pixels not `clipped`; returns their chi^2
+ * about 0. A function of its own: the fit's rounds share its optimized code.
+ */
+function normalEquations(
+  rows: Float32Array,
+  nb: number,
+  d: Float64Array,
+  wt: Float64Array,
+  clipped: Uint8Array,
+  ata: Float64Array,
+  atb: Float64Array,
+): number {
+  const nodes = new Int32Array(nb);
+  let chi2 = 0;
+  for (let c = 0; c < d.length; c++) {
+    if (clipped[c]) continue;
+    chi2 += wt[c] * d[c] * d[c];
+    const o = c * nb;
+    // A pixel's row is 0 but at the nodes of the rings over it, and a 0 term leaves a sum as it was.
+    let k = 0;
+    for (let p = 0; p < nb; p++) if (rows[o + p] !== 0) nodes[k++] = p;
+    for (let a = 0; a < k; a++) {
+      const p = nodes[a];
+      const u = rows[o + p];
+      atb[p] += wt[c] * u * d[c];
+      for (let b = 0; b < k; b++) ata[p * nb + nodes[b]] += wt[c] * u * rows[o + nodes[b]];
+    }
+  }
+  return chi2;
 }
 
 /**
@@ -196,66 +300,35 @@ export function subtractStarHalos(
   const r0 = cfg.innerFwhm * fwhmPx;
   const r1 = cfg.outerFwhm * fwhmPx;
   const nb = cfg.bins;
-  const step = (r1 - r0) / (nb - 1);
   const stars = found ?? haloStars(matched, fwhmPx, cfg);
   if (stars.length < 3) return { ...none, stars: stars.length };
   for (const s of stars) s.amp = 1;
   const { width: w, height: h } = image;
   const R = Math.ceil(r1);
-  const radius = radii(R);
+  const position = ringPositions(R, r0, r1, nb);
   const sw = Math.ceil(w / FIT_STEP);
-  // Pixels each star's ring covers: index, node and weight of the two nodes (linear interpolation).
-  interface Ring {
-    idx: Int32Array;
-    node: Int32Array;
-    frac: Float32Array;
-  }
-  const rings: Ring[] = stars.map((s) => {
-    const idx: number[] = [];
-    const node: number[] = [];
-    const frac: number[] = [];
-    // Fitted on every FIT_STEP-th pixel of each axis (the profile is smooth over a FWHM; 1/4 of the cost).
-    const [ys, xs] = [Math.max(0, s.y - R), Math.max(0, s.x - R)];
-    for (
-      let y = ys + ((FIT_STEP - (ys % FIT_STEP)) % FIT_STEP);
-      y <= Math.min(h - 1, s.y + R);
-      y += FIT_STEP
-    ) {
-      const m = mask.row(y);
-      const vr = variance.row(y);
-      for (
-        let x = xs + ((FIT_STEP - (xs % FIT_STEP)) % FIT_STEP);
-        x <= Math.min(w - 1, s.x + R);
-        x += FIT_STEP
-      ) {
-        const r = radius(x - s.x, y - s.y);
-        if (r < r0 || r > r1 || m[x] & UNUSABLE || !(vr[x] > 0)) continue;
-        const u = Math.min(nb - 1 - 1e-9, (r - r0) / step);
-        idx.push((y / FIT_STEP) * sw + x / FIT_STEP);
-        node.push(Math.floor(u));
-        frac.push(u - Math.floor(u));
-      }
-    }
-    return {
-      idx: Int32Array.from(idx),
-      node: Int32Array.from(node),
-      frac: Float32Array.from(frac),
-    };
-  });
+  const scratch = ringScratch(R);
+  const rings = stars.map((s) => ringOf(s, mask, variance, position, R, scratch));
   if (!image.contiguous || !variance.contiguous) return none;
   const data = image.data;
   const vdata = variance.data;
   // The pixels the rings cover, each once (rings overlap): compact index, data, weight, model.
   // slot[i]: 1 + the compact index of fit pixel i, 0 until seen (a new array is zeros: no fill pass).
   const slot = new Int32Array(sw * Math.ceil(h / FIT_STEP));
-  const pixels: number[] = [];
-  const entry = rings.map((g) =>
-    Int32Array.from(g.idx, (i) => {
-      if (slot[i] === 0) slot[i] = pixels.push(i);
-      return slot[i] - 1;
-    }),
-  );
-  const n = pixels.length;
+  const pixels = new Int32Array(rings.reduce((sum, g) => sum + g.idx.length, 0));
+  let n = 0;
+  const entry = rings.map((g) => {
+    const e = new Int32Array(g.idx.length);
+    for (let k = 0; k < e.length; k++) {
+      const i = g.idx[k];
+      if (slot[i] === 0) {
+        pixels[n] = i;
+        slot[i] = ++n;
+      }
+      e[k] = slot[i] - 1;
+    }
+    return e;
+  });
   const d = new Float64Array(n);
   const wt = new Float64Array(n);
   for (let c = 0; c < n; c++) {
@@ -296,18 +369,7 @@ export function subtractStarHalos(
     });
     const ata = new Float64Array(nb * nb);
     const atb = new Float64Array(nb);
-    chi0 = 0;
-    for (let c = 0; c < n; c++) {
-      if (clipped[c]) continue;
-      chi0 += wt[c] * d[c] * d[c];
-      const o = c * nb;
-      for (let p = 0; p < nb; p++) {
-        const u = rows[o + p];
-        if (u === 0) continue;
-        atb[p] += wt[c] * u * d[c];
-        for (let q = 0; q < nb; q++) ata[p * nb + q] += wt[c] * u * rows[o + q];
-      }
-    }
+    chi0 = normalEquations(rows, nb, d, wt, clipped, ata, atb);
     for (let p = 0; p < nb; p++) ata[p * nb + p] += 1e-9 * (ata[p * nb + p] || 1);
     profile = Float64Array.from(solveSymmetric(ata, atb));
     if (!profile.every(Number.isFinite)) return { ...none, stars: stars.length };
@@ -344,19 +406,13 @@ export function subtractStarHalos(
   const out = Array.from(profile);
   if (!(significance > cfg.minSignificance))
     return { applied: false, stars: stars.length, significance, profile: out };
-  // The model at every usable pixel of each ring (the fit saw one in FIT_STEP^2).
-  for (const s of stars) {
-    for (let y = Math.max(0, s.y - R); y <= Math.min(h - 1, s.y + R); y++) {
-      const m = mask.row(y);
-      const io = image.row(y);
-      for (let x = Math.max(0, s.x - R); x <= Math.min(w - 1, s.x + R); x++) {
-        const r = radius(x - s.x, y - s.y);
-        if (r < r0 || r > r1 || m[x] & UNUSABLE) continue;
-        const u = Math.min(nb - 1 - 1e-9, (r - r0) / step);
-        const j = Math.floor(u);
-        io[x] -= s.amp * ((1 - (u - j)) * profile[j] + (u - j) * profile[j + 1]);
-      }
-    }
-  }
+  // The model at every usable pixel of each ring (the fit saw one in FIT_STEP^2): the profile at
+  // each offset once, then per star its amplitude times that.
+  const ringValue = position.map((u) => {
+    if (Number.isNaN(u)) return u;
+    const j = Math.floor(u);
+    return (1 - (u - j)) * profile[j] + (u - j) * profile[j + 1];
+  });
+  for (const s of stars) subtractRing(image, mask, s, R, ringValue);
   return { applied: true, stars: stars.length, significance, profile: out };
 }

@@ -38,7 +38,8 @@ import { zogy, zogyDifferencePsf } from './zogy.js';
 import { FWHM_PER_SIGMA } from '../util/numeric.js';
 import type { ResidualBackground } from './illumination.js';
 import type { ModelError } from './model-error.js';
-import { finishDifference } from './output.js';
+import { finishDifference, preloadOutputTasks, startHaloStars } from './output.js';
+import type { HaloStar } from './star-halos.js';
 
 export type SubtractStage =
   | 'chooseMethod'
@@ -199,6 +200,7 @@ export async function subtractImages(
     tmplPsf = template.psf;
   if (!sciPsf || !tmplPsf)
     throw new Error('subtractImages needs a PSF on both exposures (characterize them first)');
+  preloadOutputTasks(pool);
   const timings = {} as Record<SubtractStage, number>;
   const start = performance.now();
   let last = start;
@@ -310,6 +312,7 @@ export async function subtractImages(
   let variance: ImageF;
   let score: ImageF | null = null;
   let differencePsf: GridPsf;
+  let haloStars: Promise<HaloStar[]> | null = null;
   const xs = gridPositions(width, cfg.psfGrid),
     ys = gridPositions(height, cfg.psfGrid);
   // The difference PSF is as wide as the wider input PSF: stamps as large as the larger input stamp.
@@ -427,6 +430,8 @@ export async function subtractImages(
       releaseShared(convolved.data);
     }
     lap('decorrelate');
+    // The output's halo stars (the warped template's) on the worker while this thread makes the PSF.
+    haloStars = startHaloStars(template, wide, method, cfg, pool);
     differencePsf = alDifferencePsf(sciPsf, solution, xs, ys, psfSize, {
       convolveScience,
       decorrelated: cfg.decorrelate,
@@ -438,7 +443,7 @@ export async function subtractImages(
   // (8) Output (output.ts): no-data pixels zeroed, what the kernel could not model, noise figures.
   const out = await finishDifference(
     { image, mask, variance },
-    { science, template, method, differencePsf, fwhmPx: wide, scale: photometricScale },
+    { science, template, method, differencePsf, fwhmPx: wide, scale: photometricScale, haloStars },
     cfg,
     pool,
     run.modelError ?? false,

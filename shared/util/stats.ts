@@ -62,21 +62,31 @@ export interface ClippedStats {
   count: number;
 }
 
-/** Mean and standard deviation after iterative n-sigma clipping about the median. */
+/**
+ * Mean and standard deviation after iterative n-sigma clipping about the median. The kept values
+ * are compacted in place, in their order, and each median (of them, then of their deviations) is
+ * selected in one scratch array: no array per round.
+ */
 export function clippedStats(values: ArrayLike<number>, nSigma = 3, iterations = 5): ClippedStats {
-  let kept = Float64Array.from(values).filter(Number.isFinite);
-  for (let it = 0; it < iterations && kept.length > 2; it++) {
-    const c = median(kept);
-    const s = madSigma(kept, c);
+  const kept = Float64Array.from(values);
+  let n = 0;
+  for (let i = 0; i < kept.length; i++) if (Number.isFinite(kept[i])) kept[n++] = kept[i];
+  const scratch = new Float64Array(n);
+  for (let it = 0; it < iterations && n > 2; it++) {
+    scratch.set(kept.subarray(0, n));
+    const c = medianInPlace(scratch, n);
+    for (let i = 0; i < n; i++) scratch[i] = Math.abs(kept[i] - c);
+    const s = MAD_TO_SIGMA * medianInPlace(scratch, n);
     if (!(s > 0)) break;
-    const next = kept.filter((v) => Math.abs(v - c) <= nSigma * s);
-    if (next.length === kept.length) break;
-    kept = next;
+    let next = 0;
+    for (let i = 0; i < n; i++) if (Math.abs(kept[i] - c) <= nSigma * s) kept[next++] = kept[i];
+    if (next === n) break;
+    n = next;
   }
   let mean = 0;
-  for (const v of kept) mean += v;
-  mean /= kept.length;
+  for (let i = 0; i < n; i++) mean += kept[i];
+  mean /= n;
   let ss = 0;
-  for (const v of kept) ss += (v - mean) ** 2;
-  return { mean, std: Math.sqrt(ss / Math.max(1, kept.length - 1)), count: kept.length };
+  for (let i = 0; i < n; i++) ss += (kept[i] - mean) ** 2;
+  return { mean, std: Math.sqrt(ss / Math.max(1, n - 1)), count: n };
 }

@@ -1,6 +1,6 @@
 /**
  * The output stage (shared/diffim/output.ts) split with a pool worker: the no-data pass in two
- * halves, the halo stars and the model error's compact pixels on the worker, give the very
+ * halves, the halo stars and the model error's compact pixels (two passes) on the worker, give the very
  * planes, figures and model error of the one-thread run; compactPixels' box means, the interior
  * without per-pixel clipping, select what the per-pixel clipped means select.
  */
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { subtractImages } from '../../shared/diffim/subtract.js';
 import { finishDifference, type DifferencePlanes } from '../../shared/diffim/output.js';
 import { DEFAULT_SUBTRACT_CONFIG } from '../../shared/diffim/config.js';
-import { compactPixels, compactPixelsAsync } from '../../shared/diffim/model-error.js';
+import { compactPixels, compactPixelsInTwo } from '../../shared/diffim/model-error.js';
 import { MaskPlane } from '../../shared/image/mask.js';
 import { Plane } from '../../shared/image/plane.js';
 import { sharedCopy } from '../../shared/util/shared-plane.js';
@@ -99,15 +99,20 @@ test('compactPixels: the box means, clipped only near the edges, select as per-p
         }
       const found = compactPixels(template, variance, 1, fwhmPx);
       assert.deepEqual([...found], expected, `side ${side}`);
-      const remote = await compactPixelsAsync(
-        sharedCopy(template),
-        sharedCopy(variance),
-        1,
-        fwhmPx,
-        {},
-        pool,
-      );
-      assert.deepEqual([...remote], expected, `side ${side}, on a worker`);
+      // On a worker in two passes, the second resuming the first's sums; started or not.
+      for (const started of [true, false]) {
+        const passes = compactPixelsInTwo(
+          sharedCopy(template),
+          sharedCopy(variance),
+          1,
+          fwhmPx,
+          {},
+          pool,
+        );
+        if (started) passes.start();
+        const remote = await passes.result();
+        assert.deepEqual([...remote], expected, `side ${side}, on a worker`);
+      }
     }
   } finally {
     await pool.close();
