@@ -263,6 +263,7 @@ export function characterizeImage(
       cfg.cosmicRays,
       bright,
       flags,
+      share,
     );
   });
   // The mask only gains CR bits from here on: its unusable pixels gain each pass's CR pixels.
@@ -295,6 +296,7 @@ export function characterizeImage(
       cfg.cosmicRays,
       crFirst.bright,
       flags,
+      share,
     ),
   );
   const selection = timed('starSelect', () => {
