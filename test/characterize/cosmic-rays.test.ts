@@ -17,6 +17,8 @@ import { poolHelper } from '../../shared/util/shared-bands.js';
 
 const W = 400;
 const SIGMA = 10;
+const pool = new WorkerPool(1);
+after(() => pool.close());
 
 function field(fwhm: number) {
   const psf = MoffatPsf.uniform(W, fwhm, 3, 0.03, 0);
@@ -112,8 +114,6 @@ test('a second pass on the bright pixels of the first flags what a pass over the
 });
 
 test('the seed test shared with a helper thread flags what one thread flags', async () => {
-  const pool = new WorkerPool(1);
-  after(() => pool.close());
   const f = field(3.5);
   const shared = <T extends Float32Array | Uint8Array>(a: T): T => {
     const out = new (a.constructor as new (b: SharedArrayBuffer) => T)(
