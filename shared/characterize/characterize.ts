@@ -263,6 +263,7 @@ export function characterizeImage(
       cfg.cosmicRays,
       bright,
       flags,
+      share,
     );
   });
   // The mask only gains CR bits from here on: its unusable pixels gain each pass's CR pixels.
@@ -295,6 +296,7 @@ export function characterizeImage(
       cfg.cosmicRays,
       crFirst.bright,
       flags,
+      share,
     ),
   );
   const selection = timed('starSelect', () => {
@@ -302,8 +304,9 @@ export function characterizeImage(
     return dropTouching(firstSelection, withPixels(src.bad, crSecond.pixels), w, h);
   });
 
+  // The fit's stars are on shared memory of their own: its helper does not read the image.
   const psf = timed('psf', () =>
-    fitPsf(selection.stars, detection.peaks, src, selection.sizeAt, cfg),
+    fitPsf(selection.stars, detection.peaks, src, selection.sizeAt, cfg, helper),
   );
   if (cfg.setPsf) attachPsf(exposure, psf.psf);
   timings.total = performance.now() - start;
@@ -406,6 +409,7 @@ function fitPsf(
   },
   sizeAt: (x: number, y: number) => number,
   cfg: CharacterizeConfig,
+  helper: Helper | null,
 ): PsfModelResult {
   const cx = (src.width - 1) / 2;
   const cy = (src.height - 1) / 2;
@@ -431,6 +435,7 @@ function fitPsf(
       peaks,
       fwhmGuess,
       { ...cfg.psfFit, degree },
+      helper,
     );
     const used = fit.stars.filter((s) => s.used);
     if (used.length >= cfg.minStarsPixelModel) {

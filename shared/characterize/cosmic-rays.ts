@@ -12,6 +12,8 @@
 import { MaskPlane } from '../image/mask.js';
 import type { MaskI } from '../image/plane.js';
 import { forEachComponent8 } from '../util/components.js';
+import { poolTask } from '../util/pool-task.js';
+import { runClaimed, shareBands, type BandClaim, type Helper } from '../util/shared-bands.js';
 
 export interface CosmicRayConfig {
   /** A CR pixel exceeds the background by this many sigma (Rubin's minSigma, default 6). */
@@ -70,7 +72,9 @@ const DIRS: Array<[number, number]> = [
  * minSigma and COSMIC_RAY_SKIP bits; CR bits may have been added), restricts the seed search to those pixels:
  * the same result without a pass over the whole image (the second pass of characterize.ts).
  * `scratch` (width*height zeros), when given, serves as the call's flag bytes and is left all zero
- * again (a fresh 16 MB array for a 4096^2 image is 4096 page faults).
+ * again (a fresh 16 MB array for a 4096^2 image is 4096 page faults). The seed test is shared with
+ * `helper` when it is free and the planes and `scratch` are on SharedArrayBuffers (shared-bands.ts):
+ * each candidate is tested on its own, so the seeds are the same.
  */
 export function findCosmicRays(
   residual: Float32Array,
@@ -80,6 +84,7 @@ export function findCosmicRays(
   config: Partial<CosmicRayConfig> = {},
   bright?: Int32Array,
   scratch?: Uint8Array,
+  helper: Helper | null = null,
 ): CosmicRayResult {
   const cfg = { ...DEFAULT_COSMIC_RAY_CONFIG, ...config };
   const w = mask.width;
@@ -91,12 +96,14 @@ export function findCosmicRays(
   // five values a cell at ratios[5 * cell ..], computed when first asked for (NaN until then).
   const cell = 64;
   const cellsX = Math.ceil(w / cell);
-  const ratios = new Float64Array(5 * cellsX * Math.ceil(h / cell)).fill(Number.NaN);
+  const ratios = new Float64Array(new SharedArrayBuffer(8 * 5 * cellsX * Math.ceil(h / cell))).fill(
+    Number.NaN,
+  );
   const ratiosAt = (x: number, y: number): number => {
-    const cx = Math.floor(x / cell);
-    const cy = Math.floor(y / cell);
-    const r = 5 * (cy * cellsX + cx);
+    const r = ratioIndex(x, y, cell, cellsX);
     if (Number.isNaN(ratios[r + 4])) {
+      const cx = Math.floor(x / cell);
+      const cy = Math.floor(y / cell);
       const [ixx, iyy, ixy] = psfCov((cx + 0.5) * cell, (cy + 0.5) * cell);
       const det = ixx * iyy - ixy * ixy;
       const each = DIRS.map(([dx, dy]) =>
@@ -106,29 +113,35 @@ export function findCosmicRays(
     }
     return r;
   };
-  const c2 = cfg.cond3Fac2;
-  const offsets = DIRS.map(([dx, dy]) => dy * w + dx);
   const candidates = bright ?? brightPixels(residual, variance, m, w, h, cfg.minSigma);
-  const seeds: number[] = [];
+  // Each candidate's cell first, so that the seed test only reads the table (on either thread).
   for (let k = 0; k < candidates.length; k++) {
-    const i = candidates[k];
-    if (m[i] & COSMIC_RAY_SKIP) continue;
-    const x = i % w;
-    const p = residual[i];
-    const r = ratiosAt(x, (i - x) / w);
-    const sp = Math.sqrt(variance[i]);
-    for (let d = 0; d < 4; d++) {
-      const o = offsets[d];
-      if ((m[i - o] | m[i + o]) & COSMIC_RAY_SKIP) continue;
-      const mean = 0.5 * (residual[i - o] + residual[i + o]);
-      const sMean = 0.5 * Math.sqrt(variance[i - o] + variance[i + o]);
-      if (((p - c2 * sp) * ratios[r + d]) / cfg.cond3Fac > mean + c2 * sMean) {
-        flagged[i] = 1;
-        seeds.push(i);
-        break;
-      }
-    }
+    const x = candidates[k] % w;
+    ratiosAt(x, (candidates[k] - x) / w);
   }
+  const helps =
+    helper && [residual, variance, m, flagged].every((a) => a.buffer instanceof SharedArrayBuffer);
+  const job: SeedJob = {
+    residual,
+    variance,
+    mask: m,
+    width: w,
+    cell,
+    ratios,
+    candidates: helps ? onShared(candidates) : candidates,
+    flagged,
+    cond3Fac: cfg.cond3Fac,
+    cond3Fac2: cfg.cond3Fac2,
+  };
+  shareBands(
+    helps ? helper : null,
+    poolTask(import.meta.url, { seedTask }),
+    job,
+    Math.ceil(candidates.length / SEED_BAND),
+    (b) => flagSeeds(job, b),
+  );
+  const seeds: number[] = [];
+  for (let k = 0; k < candidates.length; k++) if (flagged[candidates[k]]) seeds.push(candidates[k]);
   const all = seeds.slice();
   let frontier = seeds;
   for (let it = 0; it < cfg.growIterations && frontier.length; it++) {
@@ -164,6 +177,69 @@ export function findCosmicRays(
     bright: candidates,
     pixels: Int32Array.from(all),
   };
+}
+
+/** Candidates per band of the seed test (~1 ms of work each). */
+const SEED_BAND = 4096;
+
+/** The seed test's inputs: findCosmicRays' planes, the direction ratios of each candidate's cell, its flags. */
+interface SeedJob {
+  residual: Float32Array;
+  variance: Float32Array;
+  mask: Int32Array;
+  width: number;
+  /** Side of the ratios' cells, px. */
+  cell: number;
+  /** P(d)/P(0) of the four directions, then their maximum, per cell (five values a cell). */
+  ratios: Float64Array;
+  candidates: Int32Array;
+  /** Receives 1 at each seed. */
+  flagged: Uint8Array;
+  cond3Fac: number;
+  cond3Fac2: number;
+}
+
+/** Index of the five ratios of the cell holding (x, y). */
+const ratioIndex = (x: number, y: number, cell: number, cellsX: number): number =>
+  5 * (Math.floor(y / cell) * cellsX + Math.floor(x / cell));
+
+/** Flags the seeds of band `band` of the candidates: sharper than the PSF along some direction. */
+function flagSeeds(job: SeedJob, band: number): void {
+  const { residual, variance, mask: m, width: w, cell, ratios, candidates, flagged } = job;
+  const c2 = job.cond3Fac2;
+  const cellsX = Math.ceil(w / cell);
+  const offsets = DIRS.map(([dx, dy]) => dy * w + dx);
+  for (let k = band * SEED_BAND, end = Math.min(candidates.length, k + SEED_BAND); k < end; k++) {
+    const i = candidates[k];
+    if (m[i] & COSMIC_RAY_SKIP) continue;
+    const x = i % w;
+    const p = residual[i];
+    const r = ratioIndex(x, (i - x) / w, cell, cellsX);
+    const sp = Math.sqrt(variance[i]);
+    for (let d = 0; d < 4; d++) {
+      const o = offsets[d];
+      if ((m[i - o] | m[i + o]) & COSMIC_RAY_SKIP) continue;
+      const mean = 0.5 * (residual[i - o] + residual[i + o]);
+      const sMean = 0.5 * Math.sqrt(variance[i - o] + variance[i + o]);
+      if (((p - c2 * sp) * ratios[r + d]) / job.cond3Fac > mean + c2 * sMean) {
+        flagged[i] = 1;
+        break;
+      }
+    }
+  }
+}
+
+/** Helper side of findCosmicRays' seed test: the claimed bands of candidates. */
+export function seedTask(job: SeedJob & { claim: BandClaim }): void {
+  runClaimed(job.claim, (b) => flagSeeds(job, b));
+}
+
+/** `values` on a SharedArrayBuffer (a copy unless they are), for a helper to read. */
+function onShared(values: Int32Array): Int32Array {
+  if (values.buffer instanceof SharedArrayBuffer) return values;
+  const out = new Int32Array(new SharedArrayBuffer(4 * values.length));
+  out.set(values);
+  return out;
 }
 
 /**

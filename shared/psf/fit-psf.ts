@@ -17,6 +17,21 @@ import { PixelPsf, polyTerms, polyValues } from './pixel-psf.js';
 import { median } from '../util/stats.js';
 import { MAD_TO_SIGMA } from '../util/numeric.js';
 import { solveSymmetric } from '../util/linalg.js';
+import type { Helper } from '../util/shared-bands.js';
+import {
+  CHI2,
+  DOF,
+  FIT,
+  FLUX,
+  FLUX_ERR,
+  POS,
+  USED,
+  newStarStore,
+  recentreStars,
+  refitStars,
+  solveBasis,
+  type StarStore,
+} from './fit-bands.js';
 
 export interface PsfFitConfig {
   /** Odd model stamp side, px (default 0: 2 * ceil(2.5 FWHM) + 1, clamped to [15, 45]). */
@@ -113,25 +128,10 @@ export function stampSizeFor(fwhm: number): number {
 /** A detected peak this close to a star's centroid is the star itself, px. */
 const SELF_RADIUS_PX = 2.5;
 
-interface StarData {
-  input: PsfStarInput;
-  /** Stamp origin (lower-left pixel of the padded stamp) in the image. */
-  x0: number;
-  y0: number;
-  /** Sub-pixel offset of the centroid from the stamp centre. */
-  dx: number;
-  dy: number;
-  data: Float64Array;
-  variance: Float64Array;
-  bad: Uint8Array;
-  fit: PsfStarFit;
-  /** The last model drawn at this star, and of which PSF (refitStar draws the one the next fitBasis starts from). */
-  model: { psf: PixelPsf; values: Float64Array } | null;
-}
-
 /**
  * @param others positions of all detected sources, to mask neighbours (the stars themselves may be included)
  * @param fwhm a first FWHM estimate, px (sets the stamp and neighbour mask sizes)
+ * @param helper a thread the per-star and per-pixel work is shared with when it is free (fit-bands.ts)
  */
 export function fitPixelPsf(
   image: PsfFitImage,
@@ -139,51 +139,51 @@ export function fitPixelPsf(
   others: Array<{ x: number; y: number }>,
   fwhm: number,
   config: Partial<PsfFitConfig> = {},
+  helper: Helper | null = null,
 ): PsfFitResult {
   const cfg = { ...DEFAULT_PSF_FIT_CONFIG, ...config };
   const size = cfg.stampSize > 0 ? cfg.stampSize | 1 : stampSizeFor(fwhm);
   const padded = size + 2 * LANCZOS_A;
   const near = pointGrid(others, NEIGHBOUR_CELL_PX);
-  const data = stars
-    .map((s) => extractStar(image, s, padded, near, cfg.neighborMaskFwhm * fwhm))
-    .filter((s): s is StarData => s !== null);
-  const terms = polyTerms(cfg.degree);
-  const affine = data.length < cfg.freeVariationMinStars;
+  const inside = stars.filter((s) => stampOrigin(image, s, padded) !== null);
+  const store = newStarStore(inside.length, padded);
+  inside.forEach((s, k) => extractStar(image, s, store, k, near, cfg.neighborMaskFwhm * fwhm));
+  const polyTermsOf = polyTerms(cfg.degree);
+  const nT = polyTermsOf.length;
+  const frame = { width: image.width, height: image.height };
+  const norm = new PixelPsf(size, 0, new Float64Array(size * size), frame);
+  const terms = new Float64Array(new SharedArrayBuffer(8 * nT * inside.length));
+  inside.forEach((s, k) => terms.set(polyValues(polyTermsOf, ...norm.normalize(s.x, s.y)), nT * k));
+  const affine = inside.length < cfg.freeVariationMinStars;
   const foreignRadius =
-    data.length >= cfg.foreignLightMinStars ? cfg.foreignLightFwhm * fwhm : Infinity;
+    inside.length >= cfg.foreignLightMinStars ? cfg.foreignLightFwhm * fwhm : Infinity;
+  const fitBasis = (withModel: boolean): PixelPsf => {
+    recentreStars(store, withModel, helper);
+    let basis = solveBasis(store, size, nT, terms, cfg.accuracy, foreignRadius, helper);
+    if (affine && nT > 1) basis = projectVariation(basis, size, nT);
+    return new PixelPsf(size, cfg.degree, basis, frame);
+  };
   let psf: PixelPsf | null = null;
   for (let it = 0; it < cfg.iterations; it++) {
-    psf = fitBasis(
-      data,
-      size,
-      padded,
-      terms,
-      cfg.degree,
-      image,
-      psf,
-      cfg.accuracy,
-      affine,
-      foreignRadius,
-    );
-    for (const star of data)
-      refitStar(star, psf, size, padded, it === 0 ? Infinity : cfg.pixelClipSigma, cfg.minFitSnr);
-    rejectStars(data, cfg.starClipSigma);
+    // Unusable pixels take the last model's value (drawn by refitStars), zero on the first pass.
+    psf = fitBasis(psf !== null);
+    refitStars(store, psf, it === 0 ? Infinity : cfg.pixelClipSigma, cfg.minFitSnr, helper);
+    rejectStars(store.fit, cfg.starClipSigma);
   }
-  const final =
-    psf ??
-    fitBasis(
-      data,
-      size,
-      padded,
-      terms,
-      cfg.degree,
-      image,
-      null,
-      cfg.accuracy,
-      affine,
-      foreignRadius,
-    );
-  return { psf: final, stars: data.map((s) => s.fit), affineVariation: affine && terms.length > 1 };
+  const final = psf ?? fitBasis(false);
+  const fits = inside.map((s, k): PsfStarFit => {
+    const f = store.fit.subarray(FIT * k, FIT * k + FIT);
+    return {
+      x: s.x,
+      y: s.y,
+      flux: f[FLUX],
+      fluxErr: f[FLUX_ERR],
+      chi2: f[CHI2],
+      dof: f[DOF],
+      used: f[USED] === 1,
+    };
+  });
+  return { psf: final, stars: fits, affineVariation: affine && nT > 1 };
 }
 
 /** Side of the cells detected sources are binned in to find a star's neighbours, px. */
@@ -219,30 +219,41 @@ function pointGrid(points: Array<{ x: number; y: number }>, cell: number): Point
   };
 }
 
-function extractStar(
+/** The lower-left pixel of a star's padded stamp, or null when the stamp does not fit on the image. */
+function stampOrigin(
   image: PsfFitImage,
   s: PsfStarInput,
   padded: number,
+): { x0: number; y0: number } | null {
+  const half = (padded - 1) / 2;
+  const x0 = Math.round(s.x) - half;
+  const y0 = Math.round(s.y) - half;
+  if (x0 < 0 || y0 < 0 || x0 + padded > image.width || y0 + padded > image.height) return null;
+  return { x0, y0 };
+}
+
+/** Star `k` of the store: its stamp, unusable pixels and neighbours masked, its first flux and position. */
+function extractStar(
+  image: PsfFitImage,
+  s: PsfStarInput,
+  store: StarStore,
+  k: number,
   near: PointQuery,
   maskRadius: number,
-): StarData | null {
-  const cx = Math.round(s.x);
-  const cy = Math.round(s.y);
-  const half = (padded - 1) / 2;
-  const x0 = cx - half;
-  const y0 = cy - half;
-  if (x0 < 0 || y0 < 0 || x0 + padded > image.width || y0 + padded > image.height) return null;
+): void {
+  const { x0, y0 } = stampOrigin(image, s, store.padded) as { x0: number; y0: number };
+  const padded = store.padded;
   const n = padded * padded;
-  const data = new Float64Array(n);
-  const variance = new Float64Array(n);
-  const bad = new Uint8Array(n);
+  const data = store.data.subarray(k * n, (k + 1) * n);
+  const variance = store.variance.subarray(k * n, (k + 1) * n);
+  const bad = store.bad.subarray(k * n, (k + 1) * n);
   for (let j = 0; j < padded; j++) {
     for (let i = 0; i < padded; i++) {
-      const k = (y0 + j) * image.width + x0 + i;
-      data[j * padded + i] = image.residual[k];
-      variance[j * padded + i] = image.variance[k];
+      const q = (y0 + j) * image.width + x0 + i;
+      data[j * padded + i] = image.residual[q];
+      variance[j * padded + i] = image.variance[q];
       bad[j * padded + i] =
-        image.bad[k] || !(image.variance[k] > 0) || !Number.isFinite(image.residual[k]) ? 1 : 0;
+        image.bad[q] || !(image.variance[q] > 0) || !Number.isFinite(image.residual[q]) ? 1 : 0;
     }
   }
   const r2 = maskRadius * maskRadius;
@@ -270,136 +281,9 @@ function extractStar(
       }
     }
   }
-  return {
-    input: s,
-    x0,
-    y0,
-    dx: s.x - cx,
-    dy: s.y - cy,
-    data,
-    variance,
-    bad,
-    fit: {
-      x: s.x,
-      y: s.y,
-      flux: s.flux,
-      fluxErr: Number.NaN,
-      chi2: Number.NaN,
-      dof: 0,
-      used: true,
-    },
-    model: null,
-  };
-}
-
-/** The model at a star, shifted to its phase, normalised, on the padded stamp. */
-function modelAtStar(psf: PixelPsf, star: StarData, padded: number): Float64Array {
-  if (star.model?.psf === psf) return star.model.values;
-  const stamp = psf.stampAt(star.input.x, star.input.y);
-  const out = new Float64Array(padded * padded);
-  const off = (padded - psf.stampSize) / 2;
-  for (let j = 0; j < psf.stampSize; j++) {
-    for (let i = 0; i < psf.stampSize; i++)
-      out[(j + off) * padded + i + off] = stamp.data[j * psf.stampSize + i];
-  }
-  star.model = { psf, values: out };
-  return out;
-}
-
-/**
- * The foreign-light term is solved only where the flux lever arm separates it from the PSF: its
- * column (1 / f) must keep at least this fraction of its weighted norm once projected off the
- * constant (0.3-0.6 with the spread of star fluxes of simulated fields; 0 when all fluxes are equal).
- */
-const MIN_FOREIGN_LEVER = 0.1;
-
-/**
- * One weighted least-squares polynomial per model pixel. Beyond foreignRadius (px; Infinity: nowhere)
- * the foreign light b is fitted per pixel against the mean PSF, and the constant term loses the
- * stars' weighted mean of b / f: the spatial terms are left alone, as a slope in 1 / f across the
- * detector would be noise.
- */
-function fitBasis(
-  stars: StarData[],
-  size: number,
-  padded: number,
-  terms: Array<[number, number]>,
-  degree: number,
-  image: PsfFitImage,
-  previous: PixelPsf | null,
-  accuracy: number,
-  affine: boolean,
-  foreignRadius: number,
-): PixelPsf {
-  const nT = terms.length;
-  const n = size * size;
-  const ata = new Float64Array(n * nT * nT);
-  const atb = new Float64Array(n * nT);
-  // Per pixel, the weighted sums of 1 / f, 1 / f^2 and d / f (the weight and d sums are ata's and atb's constant term).
-  const sz = new Float64Array(n);
-  const szz = new Float64Array(n);
-  const szd = new Float64Array(n);
-  const frame = { width: image.width, height: image.height };
-  const norm = new PixelPsf(size, 0, new Float64Array(n), frame);
-  const off = LANCZOS_A;
-  const filled = new Float64Array(padded * padded);
-  const guard = new Uint8Array(padded * padded);
-  for (const star of stars) {
-    if (!star.fit.used || !(star.fit.flux > 0)) continue;
-    const f = star.fit.flux;
-    // Unusable pixels take the current model's value before the shift (zero on the first pass, with a 1-px guard).
-    const model = previous ? modelAtStar(previous, star, padded) : null;
-    filled.set(star.data);
-    guard.set(star.bad);
-    for (let k = 0; k < filled.length; k++) if (star.bad[k]) filled[k] = model ? f * model[k] : 0;
-    if (!model) growBad(guard, padded);
-    const centered = shiftImage(filled, padded, -star.dx, -star.dy);
-    const [u, v] = norm.normalize(star.input.x, star.input.y);
-    const p = polyValues(terms, u, v);
-    for (let j = 0; j < size; j++) {
-      for (let i = 0; i < size; i++) {
-        const k = (j + off) * padded + i + off;
-        if (guard[k]) continue;
-        // PSFEx's PSF_ACCURACY: a floor on each pixel's relative error, so that a few bright stars
-        // do not carry the spatial fit alone.
-        const floor = accuracy * Math.max(0, centered[k]);
-        const wgt = (f * f) / (star.variance[k] + floor * floor);
-        const d = centered[k] / f;
-        const pix = j * size + i;
-        const base = pix * nT * nT;
-        for (let a = 0; a < nT; a++) {
-          const wa = wgt * p[a];
-          atb[pix * nT + a] += wa * d;
-          for (let b = a; b < nT; b++) ata[base + a * nT + b] += wa * p[b];
-        }
-        sz[pix] += wgt / f;
-        szz[pix] += wgt / (f * f);
-        szd[pix] += (wgt * d) / f;
-      }
-    }
-  }
-  let basis: Float64Array = new Float64Array(nT * n);
-  const a = new Float64Array(nT * nT);
-  const b = new Float64Array(nT);
-  const half = (size - 1) / 2;
-  for (let pix = 0; pix < n; pix++) {
-    for (let r = 0; r < nT; r++) {
-      for (let c = r; c < nT; c++) a[r * nT + c] = a[c * nT + r] = ata[pix * nT * nT + r * nT + c];
-      b[r] = atb[pix * nT + r];
-    }
-    const x = solveSymmetric(a, b);
-    if (Math.hypot((pix % size) - half, Math.floor(pix / size) - half) >= foreignRadius) {
-      // d / f = psf + b / f over the stars: b's least-squares slope, then the stack loses its weighted mean of b / f.
-      const sw = ata[pix * nT * nT];
-      const meanZ = sz[pix] / sw;
-      const lever = szz[pix] - sz[pix] * meanZ;
-      if (lever > MIN_FOREIGN_LEVER * szz[pix])
-        x[0] -= ((szd[pix] - atb[pix * nT] * meanZ) / lever) * meanZ;
-    }
-    for (let t = 0; t < nT; t++) basis[t * n + pix] = x[t];
-  }
-  if (affine && nT > 1) basis = projectVariation(basis, size, nT);
-  return new PixelPsf(size, degree, basis, frame);
+  store.pos.set([s.x, s.y, s.x - Math.round(s.x), s.y - Math.round(s.y)], POS * k);
+  // The first flux, no error nor chi^2 yet, used.
+  store.fit.set([s.flux, Number.NaN, Number.NaN, 0, 1], FIT * k);
 }
 
 /** Small step of the finite-difference generators. */
@@ -447,78 +331,15 @@ function dot(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-function growBad(bad: Uint8Array, size: number): void {
-  const src = bad.slice();
-  for (let j = 0; j < size; j++) {
-    for (let i = 0; i < size; i++) {
-      if (!src[j * size + i]) continue;
-      for (let dj = -1; dj <= 1; dj++) {
-        for (let di = -1; di <= 1; di++) {
-          const jj = j + dj;
-          const ii = i + di;
-          if (jj >= 0 && ii >= 0 && jj < size && ii < size) bad[jj * size + ii] = 1;
-        }
-      }
-    }
-  }
-}
-
-/**
- * Linear flux fit to the model, then chi^2 and pixel clipping over the unpadded stamp; the clip
- * allows a 5% model error so that bright cores are not cut while the model is still rough.
- */
-function refitStar(
-  star: StarData,
-  psf: PixelPsf,
-  size: number,
-  padded: number,
-  clip: number,
-  minSnr: number,
-): void {
-  const model = modelAtStar(psf, star, padded);
-  const off = LANCZOS_A;
-  let smm = 0;
-  let sdm = 0;
-  for (let j = off; j < off + size; j++) {
-    for (let i = off; i < off + size; i++) {
-      const k = j * padded + i;
-      if (star.bad[k]) continue;
-      smm += (model[k] * model[k]) / star.variance[k];
-      sdm += (star.data[k] * model[k]) / star.variance[k];
-    }
-  }
-  const flux = sdm / smm;
-  let chi2 = 0;
-  let ngood = 0;
-  for (let j = off; j < off + size; j++) {
-    for (let i = off; i < off + size; i++) {
-      const k = j * padded + i;
-      if (star.bad[k]) continue;
-      const d = star.data[k] - flux * model[k];
-      const d2 = d * d;
-      const r2 = d2 / star.variance[k];
-      const floor = 0.05 * flux * model[k];
-      if (d2 > clip * clip * (star.variance[k] + floor * floor)) {
-        star.bad[k] = 1;
-        continue;
-      }
-      chi2 += r2;
-      ngood++;
-    }
-  }
-  star.fit.flux = flux;
-  star.fit.fluxErr = 1 / Math.sqrt(smm);
-  star.fit.chi2 = chi2;
-  star.fit.dof = Math.max(1, ngood - 1);
-  if (!(flux * Math.sqrt(smm) >= minSnr)) star.fit.used = false;
-}
-
-function rejectStars(stars: StarData[], clip: number): void {
-  const used = stars.filter((s) => s.fit.used);
+/** Stars whose chi^2/dof is an outlier among the used stars' are no longer used. */
+function rejectStars(fit: Float64Array, clip: number): void {
+  const used: number[] = [];
+  for (let k = 0; k < fit.length / FIT; k++) if (fit[FIT * k + USED] === 1) used.push(k);
   if (used.length < 4) return;
-  const q = used.map((s) => s.fit.chi2 / s.fit.dof);
+  const q = used.map((k) => fit[FIT * k + CHI2] / fit[FIT * k + DOF]);
   const med = median(q);
   const mad = MAD_TO_SIGMA * median(q.map((v) => Math.abs(v - med)));
   const limit = med + clip * Math.max(mad, 0.05 * med);
-  for (const s of used) if (s.fit.chi2 / s.fit.dof > limit) s.fit.used = false;
+  for (const k of used)
+    if (fit[FIT * k + CHI2] / fit[FIT * k + DOF] > limit) fit[FIT * k + USED] = 0;
 }

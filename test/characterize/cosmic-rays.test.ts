@@ -2,7 +2,7 @@
  * The sharper-than-the-PSF test: hot pixels and tracks are flagged, stars of any brightness,
  * width and sub-pixel phase are not.
  */
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { findCosmicRays } from '../../shared/characterize/cosmic-rays.js';
 import { MaskPlane } from '../../shared/image/mask.js';
@@ -12,9 +12,13 @@ import { forEachComponent8 } from '../../shared/util/components.js';
 import { characterizeImage } from '../../shared/characterize/characterize.js';
 import { Exposure } from '../../shared/image/exposure.js';
 import { MoffatPsf, addMoffat } from '../../shared/sim/moffat.js';
+import { WorkerPool } from '../../shared/util/worker-pool.js';
+import { poolHelper } from '../../shared/util/shared-bands.js';
 
 const W = 400;
 const SIGMA = 10;
+const pool = new WorkerPool(1);
+after(() => pool.close());
 
 function field(fwhm: number) {
   const psf = MoffatPsf.uniform(W, fwhm, 3, 0.03, 0);
@@ -107,6 +111,41 @@ test('a second pass on the bright pixels of the first flags what a pass over the
   assert.deepEqual(restricted.second.nPixels, whole.second.nPixels);
   assert.deepEqual(restricted.second.pixels, whole.second.pixels);
   assert.deepEqual(restricted.mask, whole.mask);
+});
+
+test('the seed test shared with a helper thread flags what one thread flags', async () => {
+  const f = field(3.5);
+  const shared = <T extends Float32Array | Uint8Array>(a: T): T => {
+    const out = new (a.constructor as new (b: SharedArrayBuffer) => T)(
+      new SharedArrayBuffer(a.byteLength),
+    );
+    out.set(a);
+    return out;
+  };
+  const residual = shared(f.residual);
+  const variance = shared(new Float32Array(W * W).fill(SIGMA * SIGMA));
+  const run = (helped: boolean) => {
+    const mask = new Plane(new Int32Array(new SharedArrayBuffer(4 * W * W)), W, W);
+    // A low threshold: tens of thousands of candidates, many bands of the seed test.
+    const result = findCosmicRays(
+      residual,
+      variance,
+      mask,
+      () => f.cov,
+      { minSigma: 0.5 },
+      undefined,
+      shared(new Uint8Array(W * W)),
+      helped ? poolHelper(pool) : null,
+    );
+    return { result, mask: mask.data };
+  };
+  // The worker loads the module first, so that it takes bands rather than finding none left.
+  await pool.preload([new URL('../../shared/characterize/cosmic-rays.ts', import.meta.url).href]);
+  const alone = run(false);
+  const helped = run(true);
+  assert.ok(alone.result.bright.length > 8 * 4096, `${alone.result.bright.length} candidates`);
+  assert.deepEqual(helped.result, alone.result);
+  assert.deepEqual(helped.mask, alone.mask);
 });
 
 test('CR groups counted from their own pixels (seeds) are the groups of the whole mask', () => {
