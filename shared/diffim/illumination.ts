@@ -662,7 +662,8 @@ export async function subtractResidualBackground(
   let maxCellSigma = 0;
   for (let k = 0; k < bg.meshSky.length; k++) {
     const noise = (1.2533 * bg.meshSigma[k]) / Math.sqrt(perCell);
-    if (noise > 0) maxCellSigma = Math.max(maxCellSigma, Math.abs(bg.meshSky[k] + trendOf(k)) / noise);
+    if (noise > 0)
+      maxCellSigma = Math.max(maxCellSigma, Math.abs(bg.meshSky[k] + trendOf(k)) / noise);
   }
   const significanceScale =
     Math.max(bg.meshSize, Math.round(cfg.residualSignificanceFwhm * fwhmPx)) / bg.meshSize;
