@@ -11,6 +11,7 @@
  *   const trend = fitCellTrend(cells.sky, nx, ny, xs, ys, width, height, 2);
  *   if (trend) addTrendRow(trend, y, row);
  */
+import { MAD_TO_SIGMA } from '../util/numeric.js';
 import { median } from '../util/stats.js';
 import { solveSymmetric } from '../util/linalg.js';
 
@@ -27,8 +28,6 @@ const TREND_ROUNDS = 4;
 const TREND_CLIP_SIGMAS = 3;
 /** The fit needs this many finite cells per term. */
 const CELLS_PER_TERM = 2;
-/** Robust sigma per median absolute deviation (Gaussian). */
-const SIGMA_PER_MAD = 1.4826;
 
 /** Terms u^i v^j with i + j <= order, in order (i, then j). */
 function termCount(order: number): number {
@@ -124,7 +123,7 @@ export function fitCellTrend(
     trend.coef = coef;
     const deviations: number[] = [];
     for (let k = 0; k < use.length; k++) if (use[k]) deviations.push(Math.abs(sky[k] - fitted(k)));
-    const clip = TREND_CLIP_SIGMAS * SIGMA_PER_MAD * median(deviations);
+    const clip = TREND_CLIP_SIGMAS * MAD_TO_SIGMA * median(deviations);
     for (let k = 0; k < use.length; k++)
       use[k] = Number.isFinite(sky[k]) && !(Math.abs(sky[k] - fitted(k)) > clip) ? 1 : 0;
   }
