@@ -629,8 +629,8 @@ export async function subtractResidualBackground(
     cellOfX.fill(cx, Math.floor((cx * w) / nx), Math.floor(((cx + 1) * w) / nx));
   const changed = new Uint8Array(nx * ny);
   // Usable pixels per column and per row: the mesh's nodes are placed at their mean position in each cell span.
-  const columnUsable = new Float64Array(w);
-  const rowUsable = new Float64Array(h);
+  const columnUsable = new Int32Array(w);
+  const rowUsable = new Int32Array(h);
   let usable = 0;
   for (let cy = 0; cy < ny; cy++) {
     for (let y = Math.floor((cy * h) / ny); y < Math.floor(((cy + 1) * h) / ny); y++) {

@@ -134,7 +134,7 @@ export function fitCellTrend(
  * Node positions of `n` cells along an axis of `size` pixels: the mean position of the usable
  * pixels in each cell's span (`counts[x]` usable pixels at x), the cell's centre where none is.
  */
-export function usableCentroids(counts: Float64Array, n: number, size: number): Float64Array {
+export function usableCentroids(counts: ArrayLike<number>, n: number, size: number): Float64Array {
   const out = new Float64Array(n);
   for (let c = 0; c < n; c++) {
     const a = Math.floor((c * size) / n);
