@@ -256,18 +256,23 @@ function medianFilterGrid(grid: Float64Array, nx: number, ny: number, size: numb
   return out;
 }
 
+/** The mesh's node positions along one axis of `size` pixels in `n` cells: the cell centres. */
+export const cellCentres = (n: number, size: number): Float64Array =>
+  Float64Array.from({ length: n }, (_, i) => ((i + 0.5) * size) / n - 0.5);
+
 /**
- * The bicubic spline surface through the cell centres, one image row at a time: splines along y
- * per cell column (computed once), then along x for the requested row, written at out[offset..].
+ * The bicubic spline surface through the cell centres (or the given node positions, one per cell
+ * column and row), one image row at a time: splines along y per cell column (computed once), then
+ * along x for the requested row, written at out[offset..].
  */
 export function meshSurface(
   mesh: BackgroundMesh,
   w: number,
   h: number,
+  xs: Float64Array = cellCentres(mesh.nx, w),
+  ys: Float64Array = cellCentres(mesh.ny, h),
 ): (y: number, out: Float32Array, offset: number) => void {
   const { nx, ny, meshSky: grid } = mesh;
-  const xs = Float64Array.from({ length: nx }, (_, i) => ((i + 0.5) * w) / nx - 0.5);
-  const ys = Float64Array.from({ length: ny }, (_, i) => ((i + 0.5) * h) / ny - 0.5);
   // columns[y * nx + cx]: the cell column cx's spline at row y (small: h x nx; Float32 as the map, so that one sampler code serves both passes).
   const columns = new Float32Array(h * nx);
   const nodes = new Float64Array(ny);

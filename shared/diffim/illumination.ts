@@ -36,6 +36,7 @@ import { findCosmicRays, type CosmicRayConfig } from '../characterize/cosmic-ray
 import { measureCellsAsync } from '../characterize/background-async.js';
 import { eitherSignSourceMaskAsync } from '../characterize/source-mask-async.js';
 import { fitRadialSky, radialMaps, type RadialSky } from './radial-response.js';
+import { addTrendRow, fitCellTrend, trendAt, usableCentroids } from './residual-trend.js';
 import type { Exposure } from '../image/exposure.js';
 import { MaskPlane, UNUSABLE } from '../image/mask.js';
 import { Plane, type ImageF, type MaskI } from '../image/plane.js';
@@ -77,6 +78,11 @@ export interface IlluminationConfig {
    * median noise goes as 1 / its side: a finer mesh does not change which differences are corrected.
    */
   residualSignificanceFwhm: number;
+  /**
+   * Order of the polynomial trend fitted to the residual mesh's cells (default 2; residual-trend.ts): the mesh's median
+   * filter and its fill of empty cells act on the deviations from it, so a curved sky is followed to the frame's edges.
+   */
+  residualTrendOrder: number;
 }
 
 export const DEFAULT_ILLUMINATION_CONFIG: IlluminationConfig = {
@@ -92,6 +98,7 @@ export const DEFAULT_ILLUMINATION_CONFIG: IlluminationConfig = {
   residualMeshMinPx: 32,
   residualSigma: 5,
   residualSignificanceFwhm: 8,
+  residualTrendOrder: 2,
 };
 
 /**
@@ -621,38 +628,54 @@ export async function subtractResidualBackground(
   for (let cx = 0; cx < nx; cx++)
     cellOfX.fill(cx, Math.floor((cx * w) / nx), Math.floor(((cx + 1) * w) / nx));
   const changed = new Uint8Array(nx * ny);
+  // Usable pixels per column and per row: the mesh's nodes are placed at their mean position in each cell span.
+  const columnUsable = new Int32Array(w);
+  const rowUsable = new Int32Array(h);
   let usable = 0;
   for (let cy = 0; cy < ny; cy++) {
     for (let y = Math.floor((cy * h) / ny); y < Math.floor(((cy + 1) * h) / ny); y++) {
+      const before = usable;
       for (let x = 0, i = y * w; x < w; x++, i++) {
         if (exclude[i]) continue;
         if (sources[i]) {
           exclude[i] = 1;
           changed[cy * nx + cellOfX[x]] = 1;
-        } else usable++;
+        } else {
+          usable++;
+          columnUsable[x]++;
+        }
       }
+      rowUsable[y] = usable - before;
     }
   }
   const again = { ...cells, ...measured };
   await measureCellsAsync(image, exclude, again, pool, changed);
+  const xs = usableCentroids(columnUsable, nx, w);
+  const ys = usableCentroids(rowUsable, ny, h);
+  // The cells' trend first: the median filter and the fill of empty cells then see only the deviations from it.
+  const trend = fitCellTrend(again.sky, nx, ny, xs, ys, w, h, cfg.residualTrendOrder);
+  const trendOf = (k: number): number => (trend ? trendAt(trend, xs[k % nx], ys[(k / nx) | 0]) : 0);
+  for (let k = 0; k < again.sky.length; k++) again.sky[k] -= trendOf(k);
   const bg = finishMesh(again);
   // A cell's median over n usable pixels has noise 1.2533 sigma / sqrt(n); the 3x3 median filter is ignored (conservative).
   const perCell = Math.max(1, (usable / (w * h)) * bg.meshSize * bg.meshSize);
   let maxCellSigma = 0;
   for (let k = 0; k < bg.meshSky.length; k++) {
     const noise = (1.2533 * bg.meshSigma[k]) / Math.sqrt(perCell);
-    if (noise > 0) maxCellSigma = Math.max(maxCellSigma, Math.abs(bg.meshSky[k]) / noise);
+    if (noise > 0)
+      maxCellSigma = Math.max(maxCellSigma, Math.abs(bg.meshSky[k] + trendOf(k)) / noise);
   }
   const significanceScale =
     Math.max(bg.meshSize, Math.round(cfg.residualSignificanceFwhm * fwhmPx)) / bg.meshSize;
   maxCellSigma *= significanceScale;
   if (!(maxCellSigma > cfg.residualSigma))
     return { applied: false, meshPx: bg.meshSize, maxCellSigma };
-  const surface = meshSurface(bg, w, h);
+  const surface = meshSurface(bg, w, h, xs, ys);
   for (let y = 0; y < h; y++) {
     const io = image.row(y);
     const b = surfaceRow;
     surface(y, b, 0);
+    if (trend) addTrendRow(trend, y, b);
     const mo = mask.row(y);
     for (let x = 0; x < w; x++) if (!(mo[x] & MaskPlane.NO_DATA)) io[x] -= b[x];
   }
