@@ -311,9 +311,10 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
     const started = Date.now();
     progress.stage = 'download';
     // While the bytes arrive (unless the instance's start did it): the worker, the model, the version.
+    const rawBytes = downloadRaw(s, object.name);
     const [bytes, preload] = await Promise.all([
-      downloadRaw(s, object.name),
-      loadPreload(s, raw.groupId, raw.detector),
+      rawBytes,
+      loadPreload(s, raw.groupId, raw.detector, rawBytes),
       warmProcessImage().version,
     ]);
     progress.stage = 'read';
