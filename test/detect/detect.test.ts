@@ -232,6 +232,38 @@ test("with the subtraction's grid PSF, half the footprints measured on a worker:
   }
 });
 
+test("with the subtraction's grid PSF, the sky sources measured half on a worker: the same figures", async () => {
+  const { psf, exposure } = injectedField(512, 120, 83);
+  const at = [0, 255.5, 511];
+  const grid = new GridPsf(
+    at,
+    at,
+    at.flatMap((y) => at.map((x) => Float32Array.from(psf.stampAt(x, y, true).data))),
+    psf.stampSize,
+  );
+  const copy = new Exposure(
+    exposure.image.clone(),
+    exposure.mask.clone(),
+    exposure.variance.clone(),
+  );
+  const config = { ...DEFAULT_DETECT_CONFIG, skySources: 301 };
+  const one = detectDiaSources(exposure, grid, config);
+  const pool = new WorkerPool(1);
+  const tasks: string[] = [];
+  const run = pool.runTask.bind(pool);
+  pool.runTask = (task, args) => (tasks.push(task.fn), run(task, args));
+  try {
+    const two = await detectDiaSourcesParallel(copy, grid, config, pool);
+    assert.ok(one.skySources.count > 250, String(one.skySources.count));
+    assert.deepEqual(two.skySources, one.skySources);
+    assert.equal(two.thresholdScale, one.thresholdScale);
+    assert.deepEqual(two.sources, one.sources);
+    assert.ok(tasks.includes('skyFluxesShared'), tasks.join());
+  } finally {
+    await pool.close();
+  }
+});
+
 test("INEXACT_PSF pixels (a template's bright source missing a large share of its inputs): a 10 sigma residual is not detected, a 60 sigma change is", () => {
   const psf = GaussianPsf.fromFwhm(4);
   const found = (snr: number, flagged: boolean) => {
