@@ -20,7 +20,7 @@
  * the dead letter carries the last error as `reason`, the `stage` and the attempt count.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import { alertSchemaById } from '../shared/alerts/schema.js';
+import { alertSchemaById, CURRENT_SCHEMA, schemaIdOf } from '../shared/alerts/schema.js';
 import { frameSchemaId } from '../shared/alerts/wire.js';
 import { TOPICS } from '../shared/cloud/names.js';
 import { MessageError } from '../shared/prompt/next-visit.js';
@@ -35,13 +35,18 @@ import { decodeResult, type AlertBatchMessage, type StoredAlert } from './stored
 /** Schema ids this instance has registered in the archive (v1/schemas/{id}.json), create-only. */
 const registeredSchemas = new Set<number>();
 
-async function registerSchemas(s: Services, frames: Buffer[]): Promise<void> {
-  for (const id of new Set(frames.map(frameSchemaId))) {
+async function registerSchemas(s: Services, ids: Iterable<number>): Promise<void> {
+  for (const id of new Set(ids)) {
     if (registeredSchemas.has(id)) continue;
     const schema = alertSchemaById(id);
     if (schema) await s.archive.putSchema(schema);
     registeredSchemas.add(id);
   }
+}
+
+/** Cold start (warm.ts): the current alert schema parsed and registered before the first batch. */
+export async function warmAlertFanout(s: Services): Promise<void> {
+  await registerSchemas(s, [schemaIdOf(CURRENT_SCHEMA.major, CURRENT_SCHEMA.minor)]);
 }
 
 function parseBatchMessage(data: Buffer): AlertBatchMessage {
@@ -145,7 +150,7 @@ async function fanOut(
   const readMs = performance.now() - started;
   await registerSchemas(
     s,
-    result.alerts.map((a) => a.frame),
+    result.alerts.map((a) => frameSchemaId(a.frame)),
   );
   const published = new Set(record.chunksDone ?? []);
   const archived = new Set(record.chunksArchived ?? []);

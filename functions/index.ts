@@ -23,6 +23,7 @@ import { filterApi } from './filter-api.js';
 import { nextVisit, nextVisitHttp } from './next-visit.js';
 import { processImage } from './process-image.js';
 import { templateApi } from './template-api.js';
+import { warmInstance } from './warm.js';
 import {
   minCandidatesFromEnv,
   minTileOverlapFromEnv,
@@ -45,3 +46,7 @@ functions.cloudEvent('filterAlerts', filterAlerts);
 functions.http('filterApi', filterApi);
 functions.cloudEvent('templateBuilder', templateBuilder);
 functions.http('templateApi', templateApi);
+
+// Cold start: the served entry point (FUNCTION_TARGET) warmed before its first event (warm.ts); on
+// the next turn, so that a runner that sets this instance's services after loading it warms those.
+setImmediate(() => void warmInstance());

@@ -304,21 +304,26 @@ export interface Preload {
 
 /**
  * The preload of a detector, or nulls for what was not preloaded: the folder is listed first, so
- * that whether a template was preloaded is known before its bytes arrive.
+ * that whether a template was preloaded is known before its bytes arrive. The template (~190 MB
+ * prepared) is requested once `templateAfter` settles: the caller's raw image (its pipeline's
+ * first need) then downloads alone, and its bytes are read before the template's are decoded
+ * (~0.5 s on one thread), instead of after them.
  */
 export async function loadPreload(
   s: Services,
   groupId: string,
   detector: number,
+  templateAfter: Promise<unknown> = Promise.resolve(),
 ): Promise<Preload> {
   const prefix = preloadPrefix(groupId, detector);
   const present = new Set(await s.work.list(prefix));
   const get = (name: string) =>
     present.has(prefix + name) ? s.work.get(prefix + name) : Promise.resolve(null);
   const template = present.has(`${prefix}template.fits`)
-    ? get('template.fits').then((bytes) =>
-        bytes ? readExposureOrPrepared(bytes, `${prefix}template.fits`) : null,
-      )
+    ? templateAfter
+        .catch(() => undefined)
+        .then(() => get('template.fits'))
+        .then((bytes) => (bytes ? readExposureOrPrepared(bytes, `${prefix}template.fits`) : null))
     : null;
   // Handled where it is awaited; an error of the small objects first must not leave it unhandled.
   template?.catch(() => undefined);

@@ -80,6 +80,25 @@ const MAX_EVENT_KEPT = 64 * 1024;
 /** The real/bogus model, loaded once per instance and kept warm between images. */
 let realBogus: Promise<RealBogusScorer | null> | null = null;
 
+/**
+ * Starts what the pipeline would otherwise wait for on its critical path: the pool's worker with
+ * its task modules loaded, the real/bogus model (once per instance) and the code version (from
+ * sources a git call, ~0.3 s). Begun at the instance's start (warm.ts), else while the first image
+ * downloads; a later call finds them under way or done.
+ */
+export function warmProcessImage(): {
+  version: Promise<string>;
+  model: Promise<RealBogusScorer | null>;
+} {
+  warmPipelinePool();
+  if (!realBogus) {
+    realBogus = loadRealBogus(stderrJsonLogger);
+    // A failure surfaces where the pipeline awaits it, not as an unhandled rejection before.
+    realBogus.catch(() => undefined);
+  }
+  return { version: codeVersionAsync(), model: realBogus };
+}
+
 /** No template covers the image yet: not an error of the input (see markNoTemplate). */
 class NoTemplate extends Error {
   constructor(message: string) {
@@ -291,19 +310,12 @@ async function process(s: Services, message: PubsubDelivery, progress: Progress)
   try {
     const started = Date.now();
     progress.stage = 'download';
-    // While the bytes arrive: the pool's worker started with its task modules loaded, the real/bogus
-    // model (once per instance) and the code version (from sources a git call, ~0.3 s), which the
-    // pipeline would otherwise wait for on its critical path.
-    warmPipelinePool();
-    if (!realBogus) {
-      realBogus = loadRealBogus(stderrJsonLogger);
-      // A failure surfaces where the pipeline awaits it, not as an unhandled rejection before.
-      realBogus.catch(() => undefined);
-    }
+    // While the bytes arrive (unless the instance's start did it): the worker, the model, the version.
+    const rawBytes = downloadRaw(s, object.name);
     const [bytes, preload] = await Promise.all([
-      downloadRaw(s, object.name),
-      loadPreload(s, raw.groupId, raw.detector),
-      codeVersionAsync(),
+      rawBytes,
+      loadPreload(s, raw.groupId, raw.detector, rawBytes),
+      warmProcessImage().version,
     ]);
     progress.stage = 'read';
     const { exposure: science, header } = readRawImage(bytes, object.name);

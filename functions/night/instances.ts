@@ -68,9 +68,12 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
   // Every worker alive, replacements still starting included, so that close() ends them all.
   const alive = new Set<Worker>();
   let closed = false;
-  const spawn = () =>
+  // Each instance told the entry point it serves, as Cloud Run functions do (functions/warm.ts).
+  const spawn = (fn: string) =>
     new Promise<Worker>((resolve, reject) => {
-      const worker = startWorker(options.workerUrl ?? WORKER_URL, { env: { ...process.env } });
+      const worker = startWorker(options.workerUrl ?? WORKER_URL, {
+        env: { ...process.env, FUNCTION_TARGET: fn },
+      });
       alive.add(worker);
       worker.once('exit', () => alive.delete(worker));
       if (closed) void worker.terminate();
@@ -91,7 +94,7 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
     pools.set(
       fn,
       await Promise.all(
-        Array.from({ length: count }, async () => ({ worker: await spawn(), busy: false })),
+        Array.from({ length: count }, async () => ({ worker: await spawn(fn), busy: false })),
       ),
     );
     queues.set(fn, []);
@@ -115,7 +118,7 @@ export async function startInstances(options: InstancePoolOptions): Promise<Inst
   /** Kills the instance; the replacement takes its place and is released once it is ready. */
   const replace = (fn: string, instance: Instance) => {
     void instance.worker.terminate();
-    spawn().then(
+    spawn(fn).then(
       (fresh) => {
         instance.worker = fresh;
         release(fn, instance);

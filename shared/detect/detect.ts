@@ -22,9 +22,17 @@ import {
   measureFootprint,
   measureFootprintsAsync,
   measurementPsf,
+  skyFluxesAsync,
   type FootprintSources,
 } from './measure-parallel.js';
-import { measureSkySources, type SkySourceResult } from './sky-sources.js';
+import {
+  measureSkySources,
+  skyFlux,
+  skySourceCandidates,
+  skySourceResult,
+  type SkyCandidate,
+  type SkySourceResult,
+} from './sky-sources.js';
 import type { DiaSourceRecord } from './types.js';
 
 export { DEFAULT_DETECT_CONFIG, type DetectConfig } from './config.js';
@@ -99,12 +107,18 @@ interface Found {
   thresholdScale: number;
 }
 
-function findOnLikelihood(
+/** Footprints at a threshold, and the sky sources measured once they are marked. */
+interface Search {
+  detect(threshold: number): Detection;
+  found(detection: Detection, skySources: SkySourceResult, thresholdScale: number): Found;
+}
+
+function searchLikelihood(
   difference: Exposure,
   psf: Psf,
   config: DetectConfig,
   like: LikelihoodImage,
-): Found {
+): Search {
   const { width, height } = difference;
   const cx = difference.image.x0 + (width - 1) / 2;
   const cy = difference.image.y0 + (height - 1) / 2;
@@ -113,31 +127,93 @@ function findOnLikelihood(
   const grow = config.growSigmas * sigma;
   const minSep = config.minPeakSeparationFwhm * fwhm;
   gateInexactPsf(difference, like.significance, config.inexactPsfThreshold);
-  const detect = (threshold: number): Detection =>
-    findAllFootprints(
-      difference,
-      like.significance,
-      threshold,
-      config.detectNegative,
-      grow,
-      minSep,
-    );
+  return {
+    detect: (threshold) =>
+      findAllFootprints(
+        difference,
+        like.significance,
+        threshold,
+        config.detectNegative,
+        grow,
+        minSep,
+      ),
+    found: ({ positive, negative, labels }, skySources, thresholdScale) => ({
+      positive,
+      negative,
+      partners: config.fitDipoles
+        ? dipolePartners(negative, labels, width, height)
+        : new Map<number, number>(),
+      skySources,
+      thresholdScale,
+    }),
+  };
+}
+
+/** The threshold's scale when the sky sources say the noise is above the variance plane's, else 1. */
+function rescaleOf(config: DetectConfig, skySources: SkySourceResult): number {
+  return skySources.noiseRatio > config.rescaleThresholdAbove ? skySources.noiseRatio : 1;
+}
+
+const NO_SKY_SOURCES: SkySourceResult = {
+  count: 0,
+  noiseRatio: Number.NaN,
+  medianFluxErr: Number.NaN,
+  meanSnr: Number.NaN,
+};
+
+function findOnLikelihood(
+  difference: Exposure,
+  psf: Psf,
+  config: DetectConfig,
+  like: LikelihoodImage,
+): Found {
+  const search = searchLikelihood(difference, psf, config, like);
   const skySourcesNow = (): SkySourceResult =>
     config.skySources > 0
       ? measureSkySources(difference, psf, config.skySources, config.excludeBits, config.seed)
-      : { count: 0, noiseRatio: Number.NaN, medianFluxErr: Number.NaN, meanSnr: Number.NaN };
-  let { positive, negative, labels } = detect(config.threshold);
+      : NO_SKY_SOURCES;
+  let detection = search.detect(config.threshold);
   let skySources = skySourcesNow();
-  let thresholdScale = 1;
-  if (skySources.noiseRatio > config.rescaleThresholdAbove) {
-    thresholdScale = skySources.noiseRatio;
-    ({ positive, negative, labels } = detect(config.threshold * thresholdScale));
+  const scale = rescaleOf(config, skySources);
+  if (scale !== 1) {
+    detection = search.detect(config.threshold * scale);
     skySources = skySourcesNow();
   }
-  const partners = config.fitDipoles
-    ? dipolePartners(negative, labels, width, height)
-    : new Map<number, number>();
-  return { positive, negative, partners, skySources, thresholdScale };
+  return search.found(detection, skySources, scale);
+}
+
+/** findOnLikelihood with the sky sources' fluxes measured half here, half on a worker of `pool`: the same result. */
+async function findOnLikelihoodParallel(
+  difference: Exposure,
+  model: Psf,
+  psf: Psf,
+  config: DetectConfig,
+  like: LikelihoodImage,
+  pool: WorkerPool,
+): Promise<Found> {
+  const search = searchLikelihood(difference, psf, config, like);
+  const skySourcesNow = async (): Promise<SkySourceResult> => {
+    if (config.skySources <= 0) return NO_SKY_SOURCES;
+    const { skySources: count, excludeBits, seed } = config;
+    const candidates = skySourceCandidates(difference, psf, count, excludeBits, seed);
+    const first: SkyCandidate[] = [];
+    for (let next = candidates.next(); !next.done; next = candidates.next())
+      if (first.push(next.value) >= count) break;
+    const half = first.length >> 1;
+    const there = skyFluxesAsync(difference, model, config, first.slice(half), pool);
+    const at = (c: SkyCandidate) => skyFlux(difference, psf, c, excludeBits);
+    const here = first.slice(0, there ? half : first.length).map(at);
+    const known = there ? [...here, ...(await there)] : here;
+    return skySourceResult(candidates, count, known, at);
+  };
+  let detection = search.detect(config.threshold);
+  let skySources = await skySourcesNow();
+  const scale = rescaleOf(config, skySources);
+  if (scale !== 1) {
+    detection = search.detect(config.threshold * scale);
+    skySources = await skySourcesNow();
+  }
+  return search.found(detection, skySources, scale);
 }
 
 /**
@@ -229,7 +305,7 @@ async function detectOnLikelihoodParallel(
   like: LikelihoodImage,
   pool: WorkerPool,
 ): Promise<DetectResult> {
-  const found = findOnLikelihood(difference, psf, config, like);
+  const found = await findOnLikelihoodParallel(difference, model, psf, config, like, pool);
   const all = [...found.positive, ...found.negative];
   const there = independentFootprints(found).filter((_k, rank) => rank % 2 === 1);
   const measured = measureFootprintsAsync(

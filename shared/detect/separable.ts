@@ -4,6 +4,8 @@
  * IEEE Trans. Geosci. Electron. 9, 10): K = sum_k u_k v_k^T, each term one horizontal
  * and one vertical 1-D pass.
  */
+import type { Engine } from '../wasm/engine.js';
+import { separableEngine, wasmSeparable } from './separable-wasm.js';
 
 export interface SeparableTerm {
   /** Column (vertical, y) factor, length n. */
@@ -96,7 +98,9 @@ export function correlateSeparable(
 /**
  * correlateSeparable for the output rows [y0, y1) only, the rest of `out` untouched: each row of
  * the result is computed exactly as by the whole-image call (same passes, same order), so bands
- * done on different threads assemble the identical image.
+ * done on different threads assemble the identical image. A term with mirror-symmetric factors
+ * runs in WebAssembly SIMD where it can (separable-wasm.ts, the same bits; `engine`, default
+ * AP_DETECT_CORRELATION, else wasm when available).
  */
 export function correlateSeparableRows(
   input: Float32Array,
@@ -106,17 +110,24 @@ export function correlateSeparableRows(
   out: Float32Array,
   y0: number,
   y1: number,
+  engine: Engine = separableEngine(),
 ): Float32Array {
+  const wasm = engine === 'wasm' ? wasmSeparable() : null;
   const r = Math.max(0, ...terms.map((t) => (t.u.length - 1) >> 1));
   // The row pass over the band and its halo of r rows each side, kept in a band-sized buffer.
   const lo = Math.max(0, y0 - r);
   const hi = Math.min(height, y1 + r);
   const band = input.subarray(lo * width, hi * width);
-  const tmp = new Float32Array((hi - lo) * width);
+  let tmp: Float32Array | null = null;
   const outBand = out.subarray(lo * width, hi * width);
   for (const { u, v } of terms) {
     const kx = Float32Array.from(v);
     const ky = Float32Array.from(u);
+    if (wasm && kx.length === ky.length && isSymmetric(kx) && isSymmetric(ky)) {
+      wasm.correlateTerm(input, width, height, kx, ky, out, y0, y1);
+      continue;
+    }
+    tmp ??= new Float32Array((hi - lo) * width);
     if (isSymmetric(kx)) rowPassSymmetric(band, tmp, width, hi - lo, kx);
     else rowPass(band, tmp, width, hi - lo, kx);
     if (isSymmetric(ky)) columnPassAddSymmetric(tmp, outBand, width, hi - lo, ky, y0 - lo, y1 - lo);

@@ -21,6 +21,12 @@ export interface SkySourceResult {
   meanSnr: number;
 }
 
+/** A sky source's forced PSF flux and its error (NaN when it could not be measured). */
+export interface SkyFlux {
+  flux: number;
+  fluxErr: number;
+}
+
 /**
  * Measures `count` sky sources on `exposure`: positions whose PSF stamp holds no pixel with
  * DETECTED, DETECTED_NEGATIVE or `excludeBits` set (so run after detection).
@@ -32,27 +38,71 @@ export function measureSkySources(
   excludeBits: number,
   seed = 1,
 ): SkySourceResult {
+  const candidates = skySourceCandidates(exposure, psf, count, excludeBits, seed);
+  const at = (c: SkyCandidate) => skyFlux(exposure, psf, c, excludeBits);
+  return skySourceResult(candidates, count, [], at);
+}
+
+/** Where a sky source may go: a blank position, in parent pixel coordinates. */
+export interface SkyCandidate {
+  x: number;
+  y: number;
+}
+
+/**
+ * The blank positions of measureSkySources's random draws, in order: each draw takes two numbers of
+ * the seeded generator, at most `count` x 20 draws (its attempt budget, measured or not).
+ */
+export function* skySourceCandidates(
+  exposure: Exposure,
+  psf: Psf,
+  count: number,
+  excludeBits: number,
+  seed: number,
+): Generator<SkyCandidate> {
   const r = (psf.stampSize - 1) / 2;
   const avoid = excludeBits | MaskPlane.DETECTED | MaskPlane.DETECTED_NEGATIVE;
   const random = mulberry32(seed);
-  const snrs: number[] = [];
-  const errs: number[] = [];
   const { width, height } = exposure;
-  for (
-    let attempt = 0;
-    attempt < count * 20 && snrs.length < count && width > 2 * r && height > 2 * r;
-    attempt++
-  ) {
+  if (width <= 2 * r || height <= 2 * r) return;
+  for (let attempt = 0; attempt < count * 20; attempt++) {
     const x = r + Math.floor(random() * (width - 2 * r));
     const y = r + Math.floor(random() * (height - 2 * r));
-    if (!isBlank(exposure, x, y, r, avoid)) continue;
-    const m = forcedPsfFlux(
-      exposure,
-      psf,
-      x + exposure.image.x0,
-      y + exposure.image.y0,
-      excludeBits,
-    );
+    if (isBlank(exposure, x, y, r, avoid))
+      yield { x: x + exposure.image.x0, y: y + exposure.image.y0 };
+  }
+}
+
+/** The forced PSF flux at a candidate. */
+export function skyFlux(
+  exposure: Exposure,
+  psf: Psf,
+  c: SkyCandidate,
+  excludeBits: number,
+): SkyFlux {
+  return forcedPsfFlux(exposure, psf, c.x, c.y, excludeBits);
+}
+
+/**
+ * The figures of the first `count` candidates that measure (finite flux, positive error), in
+ * order: `known` holds the fluxes of the first candidates, measured beforehand (on another thread),
+ * `at` measures the ones beyond them as they are needed, as the sequential loop would.
+ */
+export function skySourceResult(
+  candidates: Iterator<SkyCandidate>,
+  count: number,
+  known: SkyFlux[],
+  at: (c: SkyCandidate) => SkyFlux,
+): SkySourceResult {
+  const snrs: number[] = [];
+  const errs: number[] = [];
+  for (let k = 0; snrs.length < count; k++) {
+    let m = known[k];
+    if (!m) {
+      const next = candidates.next();
+      if (next.done) break;
+      m = at(next.value);
+    }
     if (!Number.isFinite(m.flux) || !(m.fluxErr > 0)) continue;
     snrs.push(m.flux / m.fluxErr);
     errs.push(m.fluxErr);

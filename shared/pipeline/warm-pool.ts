@@ -22,6 +22,7 @@ export const PIPELINE_WORKER_MODULES: readonly string[] = [
   '../diffim/convolve-field',
   '../diffim/decorrelate',
   '../detect/likelihood-worker',
+  '../detect/measure-parallel',
   '../detect/cell-widths',
   '../pipeline/realbogus-input',
   '../alerts/cutout-worker',

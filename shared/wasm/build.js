@@ -22,7 +22,7 @@ export const ASC_FLAGS = [
   '--importMemory',
 ];
 /** The modules: an AssemblyScript source NAME.as beside this file builds NAME.wasm. */
-export const WASM_MODULES = ['resample', 'fft', 'field', 'stamps'];
+export const WASM_MODULES = ['resample', 'fft', 'field', 'stamps', 'separable'];
 
 /** asc's API: the package `assemblyscript` (devDependencies), or the file env AP_ASC names. */
 export async function loadAsc() {

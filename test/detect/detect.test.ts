@@ -5,6 +5,7 @@ import {
   detectDiaSources,
   detectDiaSourcesParallel,
   DEFAULT_DETECT_CONFIG,
+  type DetectResult,
 } from '../../shared/detect/detect.js';
 import { Exposure } from '../../shared/image/exposure.js';
 import { fitCompleteness } from '../../shared/detect/completeness.js';
@@ -13,6 +14,7 @@ import { MaskPlane, UNUSABLE } from '../../shared/image/mask.js';
 import { likelihoodImage } from '../../shared/detect/likelihood.js';
 import { GridPsf } from '../../shared/diffim/psf-grid.js';
 import { WorkerPool } from '../../shared/util/worker-pool.js';
+import type { Psf } from '../../shared/psf/types.js';
 import { addPointSource, gridPositions, noiseExposure, predictedFluxErr } from './synthetic.js';
 
 const VARIANCE = 100;
@@ -193,6 +195,41 @@ test('the two-thread matched filter gives the same sources as the single-thread 
   assert.deepEqual(copy.mask.data, exposure.mask.data);
 });
 
+/** A 3 x 3 grid of `psf`'s stamps over a 512 px field, as the subtraction's GridPsf. */
+function gridOf(psf: Psf): GridPsf {
+  const at = [0, 255.5, 511];
+  return new GridPsf(
+    at,
+    at,
+    at.flatMap((y) => at.map((x) => Float32Array.from(psf.stampAt(x, y, true).data))),
+    psf.stampSize,
+  );
+}
+
+/** detectDiaSources and, on a copy, detectDiaSourcesParallel with one worker, with `psf` as a GridPsf; the worker's tasks. */
+async function onOneAndTwoThreads(
+  exposure: Exposure,
+  psf: Psf,
+  config: typeof DEFAULT_DETECT_CONFIG,
+): Promise<{ one: DetectResult; two: DetectResult; tasks: string[] }> {
+  const grid = gridOf(psf);
+  const copy = new Exposure(
+    exposure.image.clone(),
+    exposure.mask.clone(),
+    exposure.variance.clone(),
+  );
+  const one = detectDiaSources(exposure, grid, config);
+  const pool = new WorkerPool(1);
+  const tasks: string[] = [];
+  const run = pool.runTask.bind(pool);
+  pool.runTask = (task, args) => (tasks.push(task.fn), run(task, args));
+  try {
+    return { one, two: await detectDiaSourcesParallel(copy, grid, config, pool), tasks };
+  } finally {
+    await pool.close();
+  }
+}
+
 test("with the subtraction's grid PSF, half the footprints measured on a worker: the same sources, in the same order", async () => {
   const { psf, exposure } = injectedField(512, 120, 82);
   // Negative sources too, and a dipole, so that footprints stay on this thread.
@@ -203,33 +240,27 @@ test("with the subtraction's grid PSF, half the footprints measured on a worker:
     addPointSource(exposure, psf, x, y, -40 * predictedFluxErr(psf, 0, 0, VARIANCE));
   addPointSource(exposure, psf, 250, 250, 60 * predictedFluxErr(psf, 0, 0, VARIANCE));
   addPointSource(exposure, psf, 253, 250, -60 * predictedFluxErr(psf, 0, 0, VARIANCE));
-  const at = [0, 255.5, 511];
-  const grid = new GridPsf(
-    at,
-    at,
-    at.flatMap((y) => at.map((x) => Float32Array.from(psf.stampAt(x, y, true).data))),
-    psf.stampSize,
-  );
-  const copy = new Exposure(
-    exposure.image.clone(),
-    exposure.mask.clone(),
-    exposure.variance.clone(),
-  );
-  const config = { ...DEFAULT_DETECT_CONFIG, skySources: 0 };
-  const one = detectDiaSources(exposure, grid, config);
-  const pool = new WorkerPool(1);
-  const tasks: string[] = [];
-  const run = pool.runTask.bind(pool);
-  pool.runTask = (task, args) => (tasks.push(task.fn), run(task, args));
-  try {
-    const two = await detectDiaSourcesParallel(copy, grid, config, pool);
-    assert.ok(one.sources.length > 50);
-    assert.ok(one.sources.some((s) => s.isNegative) && one.sources.some((s) => s.isDipole));
-    assert.deepEqual(two.sources, one.sources);
-    assert.ok(tasks.includes('measureFootprintsShared'), tasks.join());
-  } finally {
-    await pool.close();
-  }
+  const { one, two, tasks } = await onOneAndTwoThreads(exposure, psf, {
+    ...DEFAULT_DETECT_CONFIG,
+    skySources: 0,
+  });
+  assert.ok(one.sources.length > 50);
+  assert.ok(one.sources.some((s) => s.isNegative) && one.sources.some((s) => s.isDipole));
+  assert.deepEqual(two.sources, one.sources);
+  assert.ok(tasks.includes('measureFootprintsShared'), tasks.join());
+});
+
+test("with the subtraction's grid PSF, the sky sources measured half on a worker: the same figures", async () => {
+  const { psf, exposure } = injectedField(512, 120, 83);
+  const { one, two, tasks } = await onOneAndTwoThreads(exposure, psf, {
+    ...DEFAULT_DETECT_CONFIG,
+    skySources: 301,
+  });
+  assert.ok(one.skySources.count > 250, String(one.skySources.count));
+  assert.deepEqual(two.skySources, one.skySources);
+  assert.equal(two.thresholdScale, one.thresholdScale);
+  assert.deepEqual(two.sources, one.sources);
+  assert.ok(tasks.includes('skyFluxesShared'), tasks.join());
 });
 
 test("INEXACT_PSF pixels (a template's bright source missing a large share of its inputs): a 10 sigma residual is not detected, a 60 sigma change is", () => {
