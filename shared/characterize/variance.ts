@@ -50,7 +50,7 @@ export const DEFAULT_VARIANCE_CONFIG: VarianceConfig = {
   readNoise: Number.NaN,
   rescaleDerived: true,
   rescaleGiven: false,
-  noiseEstimator: 'scatter',
+  noiseEstimator: 'neighbour-difference',
   noiseLagPx: 2,
   maxCheckPixels: 1_000_000,
   estimateGain: true,
