@@ -2,9 +2,9 @@
 // below its source mask. The blank-sky estimate's light correction (a Gaussian PSF's autocorrelation fitted at lags
 // 6-9) over-subtracted the winged light, leaving lags whose spectrum is negative; floored, the decorrelation filter
 // sqrt(1 / N(k)) amplified the convolved-science difference's noise 22-37 fold. Then, fitted as a Gaussian at lags 6-9,
-// the winged light still left the science's lags 2-4 at -0.1 to -0.2 and the template with no model (std 1.27 with
-// planes scaled to the noise); fitted as the PSF's own autocorrelation plus a wider term, the science's lags are the
-// taps' (0.23, 0.01) to 0.02 and the template's lag 1 is 0.31 / 0.22 along x / y (0.99 measured). Reiss & Lupton 2016 (DMTN-021):
+// the winged light still left the science's lags 2-4 at -0.1 to -0.2 and the template with no model (std 1.13; 1.27
+// with the planes scaled to the noise, noiseEstimator 'neighbour-difference'); fitted as the PSF's own autocorrelation
+// plus a wider term, both models' lags are the taps' (0.23, 0.01) to ~0.02 (std 1.01; 0.99 so scaled). Reiss & Lupton 2016 (DMTN-021):
 // a decorrelated difference is white at the per-pixel variance its VARIANCE plane carries, std(IMAGE / sqrt(VARIANCE)) = 1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
