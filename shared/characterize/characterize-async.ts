@@ -24,7 +24,12 @@ import {
   type LateOverrides,
   type PsfModelResult,
 } from './characterize.js';
-import { characterizeNoiseCorrelation } from './noise-correlation-estimate.js';
+import {
+  characterizeNoiseCorrelation,
+  DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG,
+  psfLightShape,
+  type LightShape,
+} from './noise-correlation-estimate.js';
 import { psfFromHdu, psfToHdu, type PsfHdu } from '../psf/persist.js';
 import {
   copyPixels,
@@ -92,6 +97,15 @@ export type CharacterizeJobResult = Omit<CharacterizeResult, 'background' | 'psf
 const noiseFwhm = (exposure: Exposure, psf: PsfModelResult['psf']): number =>
   psf.fwhmAt(exposure.width / 2, exposure.height / 2);
 
+/** The lag shape of the image's faint light for the estimate: the model's autocorrelation at the image centre. */
+const noiseLight = (exposure: Exposure, psf: PsfModelResult['psf']): LightShape =>
+  psfLightShape(
+    psf,
+    exposure.width / 2,
+    exposure.height / 2,
+    DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG.lightFitLags[1],
+  );
+
 export interface NoiseCorrelationJob {
   image: PlaneData<Float32Array>;
   mask: PlaneData<Int32Array>;
@@ -99,6 +113,8 @@ export interface NoiseCorrelationJob {
   info: VisitInfo;
   /** The FWHM stars are masked by, px; or the PSF model (stored form) whose noiseFwhm the worker measures. */
   fwhm: { px: number } | { psf: PsfHdu };
+  /** The lag shape of the image's faint light (the PSF's autocorrelation at the image centre). */
+  light: LightShape;
 }
 
 /** The job's shared planes as an Exposure (no PSF, no WCS). */
@@ -130,6 +146,8 @@ export function noiseCorrelationShared(job: NoiseCorrelationJob): NoiseCorrelati
   return characterizeNoiseCorrelation(
     exposure,
     'px' in f ? f.px : noiseFwhm(exposure, psfOf(f.psf)),
+    DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG,
+    job.light,
   ).model;
 }
 
@@ -163,8 +181,14 @@ export async function noiseCorrelationAsync(
   pool: WorkerPool | null = WorkerPool.shared(),
   fwhmPx?: number,
 ): Promise<NoiseCorrelation | null> {
+  const light = noiseLight(exposure, psf);
   if (!pool || pool.size === 0)
-    return characterizeNoiseCorrelation(exposure, fwhmPx ?? noiseFwhm(exposure, psf)).model;
+    return characterizeNoiseCorrelation(
+      exposure,
+      fwhmPx ?? noiseFwhm(exposure, psf),
+      DEFAULT_NOISE_CORRELATION_ESTIMATE_CONFIG,
+      light,
+    ).model;
   // The default FWHM is measured on the worker too (profile fits of the model, ~4 on a pixel PSF).
   const stored = fwhmPx === undefined ? storedOrNull(psf) : null;
   const job: NoiseCorrelationJob = {
@@ -173,6 +197,7 @@ export async function noiseCorrelationAsync(
     variance: dataOf(sharedOrCopy(exposure.variance)),
     info: exposure.info,
     fwhm: stored ? { psf: stored } : { px: fwhmPx ?? noiseFwhm(exposure, psf) },
+    light,
   };
   const model = await pool.runTask(poolTask(import.meta.url, { noiseCorrelationShared }), job);
   if (!exposure.noiseCorrelation && model) exposure.noiseCorrelation = model;

@@ -29,8 +29,10 @@ export interface VarianceConfig {
    * pixels `noiseLagPx` apart along a row, C(0) - C(lag): the per-pixel variance of noise not correlated at that lag
    * (raw pixels; 3 x 3 taps or bilinear resampling; Lanczos-3's -0.08 at lag 2 reads 8 % high), without most of the
    * light, which is smooth on the PSF's scale (its share kept 1 - a(2): 0.46 at 3 px FWHM, 0.08 at 8 px). Not the
-   * default yet: on correlated noise under winged light the noise-correlation estimate then leaves the difference
-   * at 1.27-1.29 sigma (test/diffim/correlated-template-light.test.ts, 1.14-1.17 with 'scatter').
+   * default: the noise-correlation estimate now holds under winged light with either (the correlated-template-light
+   * pair 0.99 and 1.01 sigma), but on the independent pairs the sky sources' PSF-scale ratio is then 1.05-1.34
+   * (0.87-1.30 with 'scatter') and the per-pixel std 1.03-1.17 (0.89-1.03): the static scene's residuals that the
+   * inflated template plane hid (shared/diffim/README.md, "The independent pairs' noise").
    */
   noiseEstimator: 'neighbour-difference' | 'scatter';
   /** Separation of the pixels 'neighbour-difference' compares, px (default 2: beyond 3 x 3 correlated noise's lag 1). */
