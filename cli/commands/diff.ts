@@ -101,7 +101,7 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
     applyScienceOverrides(scienceRead, values);
     const science = scienceRead.exposure;
     const preparedOut = values['prepared-template-out'];
-    const loaded: { template?: ReadExposureResult } = {};
+    const loaded: { template?: ReadExposureResult; prepared?: boolean } = {};
     const template = loadTemplate(templatePath, values['template-variance']).then(
       ({ read, prepared }): PreparedTemplate | Exposure => {
         performance.mark('template read');
@@ -117,6 +117,7 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
           );
         }
         loaded.template = read;
+        loaded.prepared = prepared !== null;
         return prepared ?? tmpl;
       },
     );
@@ -181,6 +182,7 @@ Stage timings and noise figures are logged as JSON lines on stderr.`,
           science: scienceRead.varianceOrigin || 'derived',
           template: templateRead.varianceOrigin || 'derived',
         },
+        templatePrepared: loaded.prepared === true,
         coverageFraction: result.coverageFraction,
         astrometry: result.astrometry.mode,
         astrometryStars: result.astrometry.nStars,
