@@ -136,15 +136,12 @@ test('a build whose instance died after claiming the tile is taken over by the n
   ).catch((err: Error) => err);
   await inRead;
   dead = true;
-  const started = Date.now();
   await templateBuilder(buildRequest()); // the killed delivery, redelivered
   const tile = await templateTiles(s).get(BAND, TILE);
   assert.equal(tile?.state, 'frozen', `tile ${tile?.state}, lease until ${tile?.leaseUntil}`);
   assert.equal(tile?.version, 1);
   assert.equal(tile?.nUsed, 3);
   assert.equal(tile?.leaseUntil, null);
-  const waited = (Date.now() - started) / 1000;
-  assert.ok(waited < 60, `taken over after ${waited.toFixed(1)} s`);
   kill();
   assert.ok((await dyingBuild) instanceof Error);
   await Promise.all([dying.pubsub.close(), dying.firestore.terminate()]);
